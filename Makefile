@@ -1,0 +1,74 @@
+# Reciproca — the single entry point. `make run` and `make test` are all a
+# newcomer needs; everything they depend on is started or installed here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN        := bin/reciproca
+VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -X github.com/reciproca/reciproca/internal/app.Version=$(VERSION)
+PORT       ?= 8080
+DEV_PG_PORT ?= 55432
+GOTEST_FLAGS ?= -count=1 -timeout 30m
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# The database `make run` uses: DATABASE_URL when set, else a private cluster.
+DEV_DB = $(if $(DATABASE_URL),$(DATABASE_URL),$$(scripts/pg.sh start dev $(DEV_PG_PORT) || { echo "No PostgreSQL: install PostgreSQL 15, set DATABASE_URL, or run: docker compose up -d db" >&2; exit 1; }))
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build bin/reciproca
+	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/reciproca
+
+.PHONY: run
+run: build ## start PostgreSQL, migrate, load demo data, serve on :$(PORT)
+	@url=$(DEV_DB); export DATABASE_URL="$$url" PORT=$(PORT) APP_ENV=$${APP_ENV:-development}; \
+	  $(BIN) migrate up && $(BIN) seed && exec $(BIN) serve
+
+.PHONY: test
+test: ## run every test against real PostgreSQL, stripe-mock and chromium
+	@eval "$$(scripts/test-env.sh)"; go test $(GOTEST_FLAGS) ./...
+
+.PHONY: bench
+bench: ## run the Go benchmarks (results go in docs/benchmarks.md)
+	@eval "$$(scripts/test-env.sh)"; go test -run '^$$' -bench . -benchmem -count 1 ./...
+
+.PHONY: generate
+generate: ## regenerate internal/httpapi from openapi/openapi.yaml
+	go generate ./internal/httpapi
+
+.PHONY: check-generated
+check-generated: generate ## fail when generated code is stale
+	@git diff --exit-code -- internal/httpapi || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
+
+.PHONY: lint
+lint: ## go vet + staticcheck
+	go vet ./...
+	go run $(STATICCHECK) ./...
+
+.PHONY: fmt
+fmt: ## gofmt the tree
+	gofmt -w cmd internal migrations web
+
+.PHONY: db-start
+db-start: ## start the development PostgreSQL cluster
+	@scripts/pg.sh start dev $(DEV_PG_PORT)
+
+.PHONY: db-stop
+db-stop: ## stop the development (and test) clusters and stripe-mock
+	@scripts/pg.sh stop dev; scripts/pg.sh stop test
+	@if [ -f .data/stripe-mock.pid ]; then kill $$(cat .data/stripe-mock.pid) 2>/dev/null || true; rm -f .data/stripe-mock.pid; fi
+
+.PHONY: db-reset
+db-reset: ## delete the development database (demo data comes back on make run)
+	@scripts/pg.sh reset dev
+
+.PHONY: migrate
+migrate: build ## apply pending migrations to the development database
+	@DATABASE_URL=$(DEV_DB) $(BIN) migrate up
+
+.PHONY: seed
+seed: build ## load the demo data into the development database
+	@DATABASE_URL=$(DEV_DB) $(BIN) seed

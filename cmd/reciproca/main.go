@@ -1,0 +1,135 @@
+// Command reciproca is the whole Reciproca service in one binary.
+//
+//	reciproca serve                    serve the web app and the API
+//	reciproca migrate up|down|status   manage the database schema
+//	reciproca seed                     load the demo data (idempotent)
+//	reciproca version                  print the version
+//
+// Configuration comes from environment variables (see README).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/reciproca/reciproca/internal/app"
+	"github.com/reciproca/reciproca/internal/config"
+	"github.com/reciproca/reciproca/internal/db"
+	"github.com/reciproca/reciproca/internal/seed"
+)
+
+const usage = `usage: reciproca <command>
+
+commands:
+  serve                    serve the web app and the API on $PORT
+  migrate up|down|status   apply, roll back one, or list migrations
+  seed                     load the demo data (safe to run again)
+  version                  print the version
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if errors.Is(err, errUsage) {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reciproca:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	if args[0] == "version" {
+		fmt.Fprintln(out, "reciproca", app.Version)
+		return nil
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	setupLogging(cfg)
+	switch args[0] {
+	case "serve":
+		return serve(ctx, cfg, out)
+	case "migrate":
+		if len(args) != 2 {
+			return errUsage
+		}
+		return migrate(ctx, cfg, args[1], out)
+	case "seed":
+		dbx, err := db.Open(ctx, cfg.DatabaseURL, 2)
+		if err != nil {
+			return err
+		}
+		defer dbx.Close()
+		n, err := seed.Run(ctx, dbx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "demo data: %d set(s) loaded\n", n)
+		return nil
+	}
+	return errUsage
+}
+
+func setupLogging(cfg config.Config) {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+}
+
+func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := a.Listen(); err != nil {
+		a.DB.Close()
+		return err
+	}
+	slog.Info("serving", "addr", a.Addr(), "env", cfg.Env, "version", app.Version)
+	fmt.Fprintf(out, "\nReciproca is running at %s  (Ctrl-C to stop)\n", cfg.BaseURL)
+	if accounts := seed.DemoAccounts(); cfg.Development() && len(accounts) > 0 {
+		fmt.Fprintf(out, "\nDemo sign-ins (also at %s/dev/accounts):\n", cfg.BaseURL)
+		for _, acc := range accounts {
+			fmt.Fprintf(out, "  %-16s %-34s %-36s %s\n", acc.Role, acc.Organisation, acc.Email, acc.Password)
+		}
+	}
+	fmt.Fprintln(out)
+	return a.Serve(ctx)
+}
+
+func migrate(ctx context.Context, cfg config.Config, cmd string, out io.Writer) error {
+	dbx, err := db.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer dbx.Close()
+	switch cmd {
+	case "up":
+		if err := db.Migrate(ctx, dbx.DB); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "migrations: up to date")
+		return nil
+	case "down":
+		return db.MigrateDown(ctx, dbx.DB)
+	case "status":
+		return db.MigrationStatus(ctx, dbx.DB, out)
+	}
+	return errUsage
+}

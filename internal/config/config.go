@@ -1,0 +1,115 @@
+// Package config reads Reciproca's configuration from the environment into
+// one validated struct. Nothing else in the program reads the environment.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the program can be told from outside.
+type Config struct {
+	// Env is "development", "test" or "production". Development enables the
+	// demo-accounts page and the dev mail page.
+	Env string
+	// Addr is the listen address, built from PORT (and HOST).
+	Addr string
+	// BaseURL is where users reach the app; used in mails and redirects.
+	BaseURL string
+	// DatabaseURL is a lib/pq connection string.
+	DatabaseURL string
+	// DBMaxConns bounds the pool.
+	DBMaxConns int
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+
+	// StripeSecretKey and StripeAPIBase reach Stripe or stripe-mock.
+	StripeSecretKey     string
+	StripeAPIBase       string
+	StripeWebhookSecret string
+
+	ShutdownTimeout time.Duration
+}
+
+// Development reports whether development-only pages are on.
+func (c Config) Development() bool { return c.Env == "development" }
+
+// FromEnv reads the configuration from the environment and validates it.
+func FromEnv() (Config, error) { return FromLookup(os.LookupEnv) }
+
+// FromLookup reads the configuration through lookup; tests pass a map.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) {
+	get := func(key, def string) string {
+		if v, ok := lookup(key); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []string
+	atoi := func(key, def string) int {
+		n, err := strconv.Atoi(get(key, def))
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s must be an integer", key))
+		}
+		return n
+	}
+	port := atoi("PORT", "8080")
+	c := Config{
+		Env:                 get("APP_ENV", "development"),
+		Addr:                fmt.Sprintf("%s:%d", get("HOST", ""), port),
+		DatabaseURL:         get("DATABASE_URL", ""),
+		DBMaxConns:          atoi("DB_MAX_CONNS", "20"),
+		LogLevel:            get("LOG_LEVEL", "info"),
+		StripeSecretKey:     get("STRIPE_SECRET_KEY", "sk_test_123"),
+		StripeAPIBase:       get("STRIPE_API_BASE", "http://127.0.0.1:12111"),
+		StripeWebhookSecret: get("STRIPE_WEBHOOK_SECRET", "whsec_dev"),
+	}
+	c.BaseURL = strings.TrimRight(get("BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
+	d, err := time.ParseDuration(get("SHUTDOWN_TIMEOUT", "15s"))
+	if err != nil {
+		errs = append(errs, "SHUTDOWN_TIMEOUT must be a duration such as 15s")
+	}
+	c.ShutdownTimeout = d
+	if len(errs) == 0 {
+		if err := c.Validate(); err != nil {
+			return c, err
+		}
+		return c, nil
+	}
+	return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
+}
+
+// Validate checks the values that the program cannot run without.
+func (c Config) Validate() error {
+	var errs []string
+	switch c.Env {
+	case "development", "test", "production":
+	default:
+		errs = append(errs, "APP_ENV must be development, test or production")
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, "DATABASE_URL is required")
+	}
+	if c.DBMaxConns < 1 {
+		errs = append(errs, "DB_MAX_CONNS must be at least 1")
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
+		errs = append(errs, "BASE_URL must be an absolute URL")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, "LOG_LEVEL must be debug, info, warn or error")
+	}
+	if c.Env == "production" && strings.HasPrefix(c.StripeWebhookSecret, "whsec_dev") {
+		errs = append(errs, "STRIPE_WEBHOOK_SECRET must be set in production")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
