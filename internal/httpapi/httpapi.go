@@ -18,6 +18,9 @@ const BasePath = "/api/v1"
 type Deps struct {
 	DB      *sqlx.DB
 	Version string
+	// Authenticate identifies the caller of a request; nil until identity
+	// is wired, in which case every non-public operation answers 401.
+	Authenticate Authenticator
 }
 
 // Server implements StrictServerInterface. Each domain adds its handlers as
@@ -30,11 +33,11 @@ type Server struct {
 // Register mounts the API on e: request validation against the spec, then
 // the generated routes.
 func Register(e *echo.Echo, deps Deps) error {
-	validator, err := newValidator()
+	gate, err := newGate(deps.Authenticate)
 	if err != nil {
 		return err
 	}
-	g := e.Group(BasePath, validator)
+	g := e.Group(BasePath, gate)
 	s := &Server{
 		metaHandlers: metaHandlers{version: deps.Version},
 	}

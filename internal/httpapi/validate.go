@@ -14,11 +14,15 @@ import (
 	"github.com/reciproca/reciproca/internal/apperr"
 )
 
-// newValidator returns middleware that checks every request against the
-// spec before a handler sees it. Authentication is not its business (the
-// auth middleware does it), so security requirements are not checked here.
-func newValidator() (echo.MiddlewareFunc, error) {
+// newGate returns the middleware every API request passes before a handler
+// sees it: find the operation in the spec (else 404), check who may call it
+// (401/403, see access.go), then validate the request against the spec (400).
+func newGate(authenticate Authenticator) (echo.MiddlewareFunc, error) {
 	spec, err := GetSwagger()
+	if err != nil {
+		return nil, err
+	}
+	access, err := accessRules(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +44,9 @@ func newValidator() (echo.MiddlewareFunc, error) {
 					return apperr.New(apperr.NotFound, "method %s not allowed on this route", req.Method)
 				}
 				return errRouteNotFound
+			}
+			if err := access.check(c, route, authenticate); err != nil {
+				return err
 			}
 			in := &openapi3filter.RequestValidationInput{
 				Request: req, PathParams: params, Route: route, Options: opts,
