@@ -1,0 +1,470 @@
+package catalog
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
+	"github.com/reciproca/reciproca/internal/identity"
+)
+
+// ConnectAccounts creates Stripe Connect accounts and onboarding links for
+// providers; internal/payments implements it against Stripe (stripe-mock in
+// development and tests).
+type ConnectAccounts interface {
+	// CreateExpressAccount creates an Express account and returns its id.
+	CreateExpressAccount(ctx context.Context, providerID uuid.UUID, email string) (string, error)
+	// OnboardingLink returns a one-time link to Stripe's onboarding form.
+	OnboardingLink(ctx context.Context, accountID, refreshURL, returnURL string) (string, error)
+}
+
+// AccountUpdate is the part of a Stripe account.updated event the
+// catalogue keeps.
+type AccountUpdate struct {
+	AccountID        string
+	DetailsSubmitted bool
+	ChargesEnabled   bool
+	PayoutsEnabled   bool
+	At               time.Time
+}
+
+// Service is the catalogue's use cases.
+type Service struct {
+	db      *sqlx.DB
+	connect ConnectAccounts
+	now     func() time.Time
+}
+
+// NewService returns the catalogue service. connect may be nil, in which
+// case Stripe onboarding answers internal.
+func NewService(dbx *sqlx.DB, connect ConnectAccounts) *Service {
+	return &Service{db: dbx, connect: connect, now: time.Now}
+}
+
+var (
+	errSignIn          = apperr.New(apperr.Unauthorized, "sign in to manage a provider")
+	errNotProvider     = apperr.New(apperr.Forbidden, "only a provider's staff or a platform admin can do this")
+	errOnlyAdmin       = apperr.New(apperr.Forbidden, "only a platform admin can do this")
+	errProviderMissing = apperr.New(apperr.NotFound, "provider not found")
+)
+
+// manages checks that p may manage provider providerID: its own staff or a
+// platform admin. Another provider's staff get not_found, so that they
+// cannot even learn that it exists; other roles get forbidden.
+func manages(p *identity.Principal, providerID uuid.UUID) error {
+	switch {
+	case p == nil:
+		return errSignIn
+	case p.Has(identity.RolePlatformAdmin):
+		return nil
+	case p.Has(identity.RoleProviderStaff) && p.OrgKind == identity.OrgProvider:
+		if p.OrgID == providerID {
+			return nil
+		}
+		return errProviderMissing
+	}
+	return errNotProvider
+}
+
+// owner is the provider whose rows p's queries are limited to: nil (any)
+// for a platform admin.
+func owner(p *identity.Principal) *uuid.UUID {
+	if p.Has(identity.RolePlatformAdmin) {
+		return nil
+	}
+	id := p.OrgID
+	return &id
+}
+
+// Categories returns the fixed taxonomy.
+func (s *Service) Categories() []Category { return Categories() }
+
+// FindPlaces returns up to limit municipalities matching a name (accents
+// and case ignored, near misses allowed) or a postcode. An empty query
+// returns nothing.
+func (s *Service) FindPlaces(ctx context.Context, text string, limit int) ([]Place, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return []Place{}, nil
+	}
+	if len(text) > 80 {
+		return nil, invalidField("q", "the place name must be at most 80 characters")
+	}
+	if limit <= 0 || limit > 50 {
+		limit = 10
+	}
+	return findPlaces(ctx, s.db, text, limit)
+}
+
+// Place returns a municipality by ISTAT code. Errors: invalid (unknown code).
+func (s *Service) Place(ctx context.Context, code string) (Place, error) {
+	return getPlace(ctx, s.db, code)
+}
+
+// SaveProfile creates or updates the profile of provider providerID (an
+// organisation of kind provider). A new profile waits for approval.
+// Errors: unauthorized, forbidden, not_found (another provider, or not a
+// provider organisation), invalid (first field at fault; nothing saved).
+func (s *Service) SaveProfile(ctx context.Context, p *identity.Principal, providerID uuid.UUID, in ProfileInput) (Provider, error) {
+	if err := manages(p, providerID); err != nil {
+		return Provider{}, err
+	}
+	in.Normalise()
+	if err := in.Validate(); err != nil {
+		return Provider{}, err
+	}
+	var out Provider
+	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		kind, err := orgKind(ctx, tx, providerID)
+		if apperr.Is(err, apperr.NotFound) || (err == nil && kind != string(identity.OrgProvider)) {
+			return errProviderMissing
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := getPlace(ctx, tx, in.PlaceCode); err != nil {
+			return err
+		}
+		if err := upsertProvider(ctx, tx, providerID, in); err != nil {
+			return err
+		}
+		out, err = getProvider(ctx, tx, providerID, false)
+		return err
+	})
+	return out, err
+}
+
+// Provider returns provider providerID's profile for its staff or a
+// platform admin. Errors: unauthorized, forbidden, not_found.
+func (s *Service) Provider(ctx context.Context, p *identity.Principal, providerID uuid.UUID) (Provider, error) {
+	if err := manages(p, providerID); err != nil {
+		return Provider{}, err
+	}
+	return getProvider(ctx, s.db, providerID, false)
+}
+
+// PublicProvider returns an approved provider's profile, for everyone.
+// Errors: not_found (unknown or not approved).
+func (s *Service) PublicProvider(ctx context.Context, providerID uuid.UUID) (Provider, error) {
+	pr, err := getProvider(ctx, s.db, providerID, false)
+	if err == nil && pr.Status != ProviderApproved {
+		return Provider{}, errProviderMissing
+	}
+	return pr, err
+}
+
+// Providers lists providers, optionally only those with status, for a
+// platform admin's review queue. Errors: unauthorized, forbidden.
+func (s *Service) Providers(ctx context.Context, p *identity.Principal, status ProviderStatus) ([]Provider, error) {
+	if p == nil {
+		return nil, errSignIn
+	}
+	if !p.Has(identity.RolePlatformAdmin) {
+		return nil, errOnlyAdmin
+	}
+	switch status {
+	case "", ProviderPending, ProviderApproved, ProviderRejected:
+	default:
+		return nil, invalidField("status", "status must be pending, approved or rejected")
+	}
+	return listProviders(ctx, s.db, status)
+}
+
+// ReviewProvider approves or rejects a provider; only approved providers'
+// offerings are visible. Errors: unauthorized, forbidden (not a platform
+// admin), not_found, invalid (a rejection needs a note).
+func (s *Service) ReviewProvider(ctx context.Context, p *identity.Principal, providerID uuid.UUID, approve bool, note string) (Provider, error) {
+	if p == nil {
+		return Provider{}, errSignIn
+	}
+	if !p.Has(identity.RolePlatformAdmin) {
+		return Provider{}, errOnlyAdmin
+	}
+	note = strings.TrimSpace(note)
+	if !approve && note == "" {
+		return Provider{}, invalidField("note", "say why the provider is rejected, so that they can fix it")
+	}
+	if len(note) > 2000 {
+		return Provider{}, invalidField("note", "the note must be at most 2000 characters")
+	}
+	status := ProviderRejected
+	if approve {
+		status = ProviderApproved
+	}
+	var out Provider
+	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if _, err := getProvider(ctx, tx, providerID, true); err != nil {
+			return err
+		}
+		if err := setProviderStatus(ctx, tx, providerID, status, note, p.UserID); err != nil {
+			return err
+		}
+		var err error
+		out, err = getProvider(ctx, tx, providerID, false)
+		return err
+	})
+	return out, err
+}
+
+// resolve checks the input against the database: the municipality exists,
+// and the point defaults to its seat.
+func resolve(ctx context.Context, q sqlx.ExtContext, in OfferingInput) (resolvedOffering, error) {
+	pl, err := getPlace(ctx, q, in.PlaceCode)
+	if err != nil {
+		return resolvedOffering{}, err
+	}
+	r := resolvedOffering{OfferingInput: in, lat: pl.Lat, lon: pl.Lon}
+	if in.Lat != nil {
+		r.lat, r.lon = *in.Lat, *in.Lon
+	}
+	c, _ := CategoryByCode(in.Category)
+	r.keywords = c.LabelIT + " " + c.Keywords
+	return r, nil
+}
+
+// CreateOffering adds an offering to provider providerID. A retry with the
+// same idempotencyKey returns the offering the first call made.
+// Errors: unauthorized, forbidden, not_found (no such provider, or another
+// provider's), invalid (first field at fault; nothing saved).
+func (s *Service) CreateOffering(ctx context.Context, p *identity.Principal, providerID uuid.UUID, in OfferingInput, idempotencyKey string) (Offering, error) {
+	if err := manages(p, providerID); err != nil {
+		return Offering{}, err
+	}
+	in.Normalise()
+	if err := in.Validate(); err != nil {
+		return Offering{}, err
+	}
+	if len(idempotencyKey) > 200 {
+		return Offering{}, invalidField("Idempotency-Key", "the idempotency key must be at most 200 characters")
+	}
+	var id uuid.UUID
+	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		// The provider row lock serialises creates with the same key.
+		if _, err := getProvider(ctx, tx, providerID, true); err != nil {
+			return err
+		}
+		if idempotencyKey != "" {
+			prev, ok, err := offeringByIdempotencyKey(ctx, tx, providerID, idempotencyKey)
+			if err != nil || ok {
+				id = prev
+				return err
+			}
+		}
+		r, err := resolve(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		if id, err = insertOffering(ctx, tx, providerID, r, idempotencyKey); err != nil {
+			return err
+		}
+		return replaceSlots(ctx, tx, id, in.Slots)
+	})
+	if err != nil {
+		return Offering{}, err
+	}
+	return s.ManagedOffering(ctx, p, id)
+}
+
+// UpdateOffering replaces an offering's details (and its slots).
+// Errors: unauthorized, forbidden, not_found (unknown or another
+// provider's), invalid (nothing saved).
+func (s *Service) UpdateOffering(ctx context.Context, p *identity.Principal, id uuid.UUID, in OfferingInput) (Offering, error) {
+	if err := s.checkOffering(ctx, p, id); err != nil {
+		return Offering{}, err
+	}
+	in.Normalise()
+	if err := in.Validate(); err != nil {
+		return Offering{}, err
+	}
+	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		r, err := resolve(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		if err := updateOffering(ctx, tx, id, r); err != nil {
+			return err
+		}
+		return replaceSlots(ctx, tx, id, in.Slots)
+	})
+	if err != nil {
+		return Offering{}, err
+	}
+	return s.ManagedOffering(ctx, p, id)
+}
+
+// SetOfferingStatus pauses or resumes an offering.
+// Errors: unauthorized, forbidden, not_found, invalid.
+func (s *Service) SetOfferingStatus(ctx context.Context, p *identity.Principal, id uuid.UUID, status OfferingStatus) (Offering, error) {
+	if status != OfferingActive && status != OfferingPaused {
+		return Offering{}, invalidField("status", "status must be active or paused")
+	}
+	if err := s.checkOffering(ctx, p, id); err != nil {
+		return Offering{}, err
+	}
+	if err := setOfferingStatus(ctx, s.db, id, status); err != nil {
+		return Offering{}, err
+	}
+	return s.ManagedOffering(ctx, p, id)
+}
+
+// checkOffering checks p may manage offering id: another provider's
+// offering answers not_found.
+func (s *Service) checkOffering(ctx context.Context, p *identity.Principal, id uuid.UUID) error {
+	switch {
+	case p == nil:
+		return errSignIn
+	case !p.Has(identity.RolePlatformAdmin) && !(p.Has(identity.RoleProviderStaff) && p.OrgKind == identity.OrgProvider):
+		return errNotProvider
+	}
+	_, err := getOffering(ctx, s.db, id, owner(p))
+	return err
+}
+
+// ManagedOffering returns one of the caller's offerings, whatever its
+// status, with its upcoming slots. Errors: unauthorized, forbidden, not_found.
+func (s *Service) ManagedOffering(ctx context.Context, p *identity.Principal, id uuid.UUID) (Offering, error) {
+	if err := s.checkOffering(ctx, p, id); err != nil {
+		return Offering{}, err
+	}
+	o, err := getOffering(ctx, s.db, id, owner(p))
+	if err != nil {
+		return Offering{}, err
+	}
+	o.Slots, err = listSlots(ctx, s.db, id, time.Time{})
+	return o, err
+}
+
+// ProviderOfferings lists all of a provider's offerings, paused included.
+// Errors: unauthorized, forbidden, not_found.
+func (s *Service) ProviderOfferings(ctx context.Context, p *identity.Principal, providerID uuid.UUID) ([]Offering, error) {
+	if err := manages(p, providerID); err != nil {
+		return nil, err
+	}
+	if _, err := getProvider(ctx, s.db, providerID, false); err != nil {
+		return nil, err
+	}
+	return listProviderOfferings(ctx, s.db, providerID)
+}
+
+// Offering returns a visible offering (active, approved provider) with its
+// upcoming slots, for anyone. Errors: not_found.
+func (s *Service) Offering(ctx context.Context, id uuid.UUID) (Offering, error) {
+	o, err := getVisibleOffering(ctx, s.db, id)
+	if err != nil {
+		return Offering{}, err
+	}
+	o.Slots, err = listSlots(ctx, s.db, id, s.now())
+	return o, err
+}
+
+// Search finds visible offerings. Errors: invalid (the parameter at fault).
+func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
+	q.normalise()
+	if err := q.Validate(); err != nil {
+		return SearchPage{}, err
+	}
+	return search(ctx, s.db, q)
+}
+
+// AddOfferingPhoto checks, resizes and stores a photo and makes it the
+// offering's photo. Errors: unauthorized, forbidden, not_found, invalid
+// (not an image, too large; nothing changed).
+func (s *Service) AddOfferingPhoto(ctx context.Context, p *identity.Principal, offeringID uuid.UUID, data []byte) (Photo, error) {
+	if err := s.checkOffering(ctx, p, offeringID); err != nil {
+		return Photo{}, err
+	}
+	ph, err := ProcessPhoto(data)
+	if err != nil {
+		return Photo{}, err
+	}
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		o, err := getOffering(ctx, tx, offeringID, owner(p))
+		if err != nil {
+			return err
+		}
+		if ph.ID, err = insertPhoto(ctx, tx, o.ProviderID, ph); err != nil {
+			return err
+		}
+		return setOfferingPhoto(ctx, tx, offeringID, ph.ID)
+	})
+	return ph, err
+}
+
+// SetLogo checks, resizes and stores a provider's logo.
+// Errors: unauthorized, forbidden, not_found, invalid.
+func (s *Service) SetLogo(ctx context.Context, p *identity.Principal, providerID uuid.UUID, data []byte) (Photo, error) {
+	if err := manages(p, providerID); err != nil {
+		return Photo{}, err
+	}
+	ph, err := ProcessPhoto(data)
+	if err != nil {
+		return Photo{}, err
+	}
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if _, err := getProvider(ctx, tx, providerID, true); err != nil {
+			return err
+		}
+		if ph.ID, err = insertPhoto(ctx, tx, providerID, ph); err != nil {
+			return err
+		}
+		return setProviderLogo(ctx, tx, providerID, ph.ID)
+	})
+	return ph, err
+}
+
+// Photo returns a stored photo. Photos are immutable: a new upload gets a
+// new id, so they can be cached forever. Errors: not_found.
+func (s *Service) Photo(ctx context.Context, id uuid.UUID) (Photo, error) {
+	return getPhoto(ctx, s.db, id)
+}
+
+// StartStripeOnboarding creates the provider's Stripe Express account on
+// first use and returns a fresh onboarding link.
+// Errors: unauthorized, forbidden, not_found, internal (Stripe unreachable).
+func (s *Service) StartStripeOnboarding(ctx context.Context, p *identity.Principal, providerID uuid.UUID, refreshURL, returnURL string) (string, error) {
+	if err := manages(p, providerID); err != nil {
+		return "", err
+	}
+	if s.connect == nil {
+		return "", apperr.New(apperr.Internal, "payments are not configured")
+	}
+	var accountID string
+	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		// The row lock makes concurrent first clicks create one account.
+		pr, err := getProvider(ctx, tx, providerID, true)
+		if err != nil {
+			return err
+		}
+		if pr.AccountID != nil {
+			accountID = *pr.AccountID
+			return nil
+		}
+		if accountID, err = s.connect.CreateExpressAccount(ctx, providerID, pr.Email); err != nil {
+			return apperr.Wrap(err, "creating the Stripe account")
+		}
+		return setStripeAccount(ctx, tx, providerID, accountID)
+	})
+	if err != nil {
+		return "", err
+	}
+	link, err := s.connect.OnboardingLink(ctx, accountID, refreshURL, returnURL)
+	if err != nil {
+		return "", apperr.Wrap(err, "creating the Stripe onboarding link")
+	}
+	return link, nil
+}
+
+// ApplyAccountUpdate records what Stripe says about a Connect account. An
+// update older than the one already applied changes nothing. It reports
+// whether a provider was updated.
+func (s *Service) ApplyAccountUpdate(ctx context.Context, u AccountUpdate) (bool, error) {
+	if u.AccountID == "" {
+		return false, invalidField("account", "the event has no account id")
+	}
+	return updateStripeStatus(ctx, s.db, u)
+}

@@ -1,0 +1,288 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/reciproca/reciproca/internal/db"
+)
+
+// The store: plain SQL, every function takes sqlx.ExtContext so that the
+// use case decides the transaction.
+
+const placeCols = `code, name, province_code, province_name, region_name, postcodes, lat, lon, population`
+
+type placeRow struct {
+	Place
+	Postcodes pq.StringArray `db:"postcodes"`
+}
+
+func (r placeRow) place() Place {
+	p := r.Place
+	p.Postcodes = []string(r.Postcodes)
+	return p
+}
+
+func getPlace(ctx context.Context, q sqlx.ExtContext, code string) (Place, error) {
+	var r placeRow
+	err := sqlx.GetContext(ctx, q, &r, `SELECT `+placeCols+` FROM places WHERE code = $1`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Place{}, errNoPlace
+	}
+	if err != nil {
+		return Place{}, db.MapError(err, "place")
+	}
+	return r.place(), nil
+}
+
+// findPlaces matches a postcode exactly, else the name: prefix matches
+// first, then by trigram similarity, larger towns first among equals.
+func findPlaces(ctx context.Context, q sqlx.ExtContext, text string, limit int) ([]Place, error) {
+	var rows []placeRow
+	var err error
+	if isPostcode(text) {
+		err = sqlx.SelectContext(ctx, q, &rows, `SELECT `+placeCols+` FROM places WHERE postcodes @> ARRAY[$1]
+			ORDER BY population DESC LIMIT $2`, text, limit)
+	} else {
+		err = sqlx.SelectContext(ctx, q, &rows, `SELECT `+placeCols+` FROM places
+			WHERE name_folded LIKE catalog_fold($1) || '%' OR name_folded % catalog_fold($1)
+			ORDER BY (name_folded = catalog_fold($1)) DESC, (name_folded LIKE catalog_fold($1) || '%') DESC,
+			         similarity(name_folded, catalog_fold($1)) DESC, population DESC
+			LIMIT $2`, escapeLike(text), limit)
+	}
+	if err != nil {
+		return nil, db.MapError(err, "place")
+	}
+	out := make([]Place, len(rows))
+	for i, r := range rows {
+		out[i] = r.place()
+	}
+	return out, nil
+}
+
+func isPostcode(s string) bool {
+	if len(s) != 5 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func orgKind(ctx context.Context, q sqlx.ExtContext, orgID uuid.UUID) (string, error) {
+	var kind string
+	err := sqlx.GetContext(ctx, q, &kind, `SELECT kind FROM organisations WHERE id = $1`, orgID)
+	return kind, db.MapError(err, "organisation")
+}
+
+const providerCols = `pr.organisation_id, pr.legal_name, pr.legal_form, pr.vat_number, pr.fiscal_code, pr.address,
+	pr.place_code, pl.name AS place_name, pl.province_code, pr.email, pr.phone, pr.website, pr.description,
+	pr.logo_photo_id, pr.fund_pledge_bps, pr.status, pr.status_note, pr.reviewed_at, pr.stripe_account_id,
+	pr.stripe_details_submitted, pr.stripe_charges_enabled, pr.stripe_payouts_enabled, pr.stripe_updated_at,
+	pr.created_at, pr.updated_at`
+
+const providerFrom = ` FROM providers pr JOIN places pl ON pl.code = pr.place_code `
+
+func getProvider(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, forUpdate bool) (Provider, error) {
+	var p Provider
+	query := `SELECT ` + providerCols + providerFrom + ` WHERE pr.organisation_id = $1`
+	if forUpdate {
+		query += ` FOR UPDATE OF pr`
+	}
+	err := sqlx.GetContext(ctx, q, &p, query, id)
+	return p, db.MapError(err, "provider")
+}
+
+func listProviders(ctx context.Context, q sqlx.ExtContext, status ProviderStatus) ([]Provider, error) {
+	var out []Provider
+	query := `SELECT ` + providerCols + providerFrom
+	var args []any
+	if status != "" {
+		query += ` WHERE pr.status = $1`
+		args = append(args, status)
+	}
+	query += ` ORDER BY pr.created_at, pr.organisation_id`
+	err := sqlx.SelectContext(ctx, q, &out, query, args...)
+	return out, db.MapError(err, "provider")
+}
+
+func upsertProvider(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, in ProfileInput) error {
+	var vat *string
+	if in.VATNumber != "" {
+		vat = &in.VATNumber
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO providers (organisation_id, legal_name, legal_form, vat_number, fiscal_code,
+			address, place_code, email, phone, website, description, fund_pledge_bps)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (organisation_id) DO UPDATE SET legal_name = EXCLUDED.legal_name, legal_form = EXCLUDED.legal_form,
+			vat_number = EXCLUDED.vat_number, fiscal_code = EXCLUDED.fiscal_code, address = EXCLUDED.address,
+			place_code = EXCLUDED.place_code, email = EXCLUDED.email, phone = EXCLUDED.phone, website = EXCLUDED.website,
+			description = EXCLUDED.description, fund_pledge_bps = EXCLUDED.fund_pledge_bps, updated_at = now()`,
+		id, in.LegalName, in.LegalForm, vat, in.FiscalCode, in.Address, in.PlaceCode, in.Email, in.Phone,
+		in.Website, in.Description, in.FundPledgeBps)
+	if db.IsUniqueViolation(err, "providers_vat_idx") {
+		return invalidField("vat_number", "another provider is already registered with this VAT number")
+	}
+	return db.MapError(err, "provider")
+}
+
+func setProviderStatus(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, status ProviderStatus, note string, by uuid.UUID) error {
+	_, err := q.ExecContext(ctx, `UPDATE providers SET status = $2, status_note = $3, reviewed_by = $4,
+		reviewed_at = now(), updated_at = now() WHERE organisation_id = $1`, id, status, note, by)
+	return db.MapError(err, "provider")
+}
+
+func setStripeAccount(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, accountID string) error {
+	_, err := q.ExecContext(ctx, `UPDATE providers SET stripe_account_id = $2, updated_at = now()
+		WHERE organisation_id = $1`, id, accountID)
+	return db.MapError(err, "provider")
+}
+
+// updateStripeStatus applies an account update unless a newer one was
+// already applied (Stripe does not promise delivery order); it reports
+// whether it changed a provider.
+func updateStripeStatus(ctx context.Context, q sqlx.ExtContext, u AccountUpdate) (bool, error) {
+	res, err := q.ExecContext(ctx, `UPDATE providers SET stripe_details_submitted = $2, stripe_charges_enabled = $3,
+			stripe_payouts_enabled = $4, stripe_updated_at = $5, updated_at = now()
+		WHERE stripe_account_id = $1 AND (stripe_updated_at IS NULL OR stripe_updated_at <= $5)`, u.AccountID, u.DetailsSubmitted, u.ChargesEnabled, u.PayoutsEnabled, u.At)
+	if err != nil {
+		return false, db.MapError(err, "provider")
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+const offeringCols = `o.id, o.provider_id, pr.legal_name AS provider_name, pr.legal_form AS provider_form, o.title,
+	o.description, o.category, o.price_cents, o.unit, o.address, o.place_code, pl.name AS place_name,
+	pl.province_code, o.lat, o.lon, o.service_radius_km, o.availability, o.status, o.inclusion_label, o.photo_id,
+	o.created_at, o.updated_at`
+
+const offeringFrom = ` FROM offerings o JOIN providers pr ON pr.organisation_id = o.provider_id
+	JOIN places pl ON pl.code = o.place_code `
+
+// getOffering returns an offering; with owner set, only one of owner's.
+func getOffering(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, owner *uuid.UUID) (Offering, error) {
+	var o Offering
+	err := sqlx.GetContext(ctx, q, &o, `SELECT `+offeringCols+offeringFrom+`
+		WHERE o.id = $1 AND ($2::uuid IS NULL OR o.provider_id = $2)`, id, owner)
+	return o, db.MapError(err, "offering")
+}
+
+func getVisibleOffering(ctx context.Context, q sqlx.ExtContext, id uuid.UUID) (Offering, error) {
+	var o Offering
+	err := sqlx.GetContext(ctx, q, &o, `SELECT `+offeringCols+offeringFrom+`
+		WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved'`, id)
+	return o, db.MapError(err, "offering")
+}
+
+func listProviderOfferings(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID) ([]Offering, error) {
+	var out []Offering
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+offeringCols+offeringFrom+`
+		WHERE o.provider_id = $1 ORDER BY o.created_at DESC, o.id`, providerID)
+	return out, db.MapError(err, "offering")
+}
+
+// offeringByIdempotencyKey finds the offering a retried create made.
+func offeringByIdempotencyKey(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, key string) (uuid.UUID, bool, error) {
+	var id uuid.UUID
+	err := sqlx.GetContext(ctx, q, &id, `SELECT id FROM offerings WHERE provider_id = $1 AND idempotency_key = $2`, providerID, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return uuid.Nil, false, nil
+	}
+	return id, err == nil, db.MapError(err, "offering")
+}
+
+// resolvedOffering is an input whose place and coordinates are known.
+type resolvedOffering struct {
+	OfferingInput
+	lat, lon float64
+	keywords string
+}
+
+func insertOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, in resolvedOffering, idemKey string) (uuid.UUID, error) {
+	var id uuid.UUID
+	var key *string
+	if idemKey != "" {
+		key = &idemKey
+	}
+	err := sqlx.GetContext(ctx, q, &id, `INSERT INTO offerings (provider_id, title, description, category, keywords,
+			price_cents, unit, address, place_code, lat, lon, service_radius_km, availability, status, inclusion_label,
+			idempotency_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, ''), $16) RETURNING id`,
+		providerID, in.Title, in.Description, in.Category, in.keywords, in.PriceCents, in.Unit, in.Address,
+		in.PlaceCode, in.lat, in.lon, in.ServiceRadiusKm, in.Availability, in.Status, in.InclusionLabel, key)
+	return id, db.MapError(err, "offering")
+}
+
+func updateOffering(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, in resolvedOffering) error {
+	_, err := q.ExecContext(ctx, `UPDATE offerings SET title = $2, description = $3, category = $4, keywords = $5,
+			price_cents = $6, unit = $7, address = $8, place_code = $9, lat = $10, lon = $11, service_radius_km = $12,
+			availability = $13, status = $14, inclusion_label = NULLIF($15, ''), updated_at = now()
+		WHERE id = $1`,
+		id, in.Title, in.Description, in.Category, in.keywords, in.PriceCents, in.Unit, in.Address,
+		in.PlaceCode, in.lat, in.lon, in.ServiceRadiusKm, in.Availability, in.Status, in.InclusionLabel)
+	return db.MapError(err, "offering")
+}
+
+func setOfferingStatus(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, status OfferingStatus) error {
+	_, err := q.ExecContext(ctx, `UPDATE offerings SET status = $2, updated_at = now() WHERE id = $1`, id, status)
+	return db.MapError(err, "offering")
+}
+
+func replaceSlots(ctx context.Context, q sqlx.ExtContext, offeringID uuid.UUID, slots []SlotInput) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM offering_slots WHERE offering_id = $1`, offeringID); err != nil {
+		return db.MapError(err, "slot")
+	}
+	for _, s := range slots {
+		if _, err := q.ExecContext(ctx, `INSERT INTO offering_slots (offering_id, starts_at, ends_at, capacity)
+			VALUES ($1, $2, $3, $4)`, offeringID, s.StartsAt, s.EndsAt, s.Capacity); err != nil {
+			return db.MapError(err, "slot")
+		}
+	}
+	return nil
+}
+
+// listSlots returns the slots that end after from, in time order.
+func listSlots(ctx context.Context, q sqlx.ExtContext, offeringID uuid.UUID, from time.Time) ([]Slot, error) {
+	var out []Slot
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT id, starts_at, ends_at, capacity FROM offering_slots
+		WHERE offering_id = $1 AND ends_at > $2 ORDER BY starts_at, id`, offeringID, from)
+	return out, db.MapError(err, "slot")
+}
+
+func insertPhoto(ctx context.Context, q sqlx.ExtContext, orgID uuid.UUID, p Photo) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := sqlx.GetContext(ctx, q, &id, `INSERT INTO catalog_photos (organisation_id, content_type, width, height, data)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, orgID, p.ContentType, p.Width, p.Height, p.Data)
+	return id, db.MapError(err, "photo")
+}
+
+func getPhoto(ctx context.Context, q sqlx.ExtContext, id uuid.UUID) (Photo, error) {
+	var p Photo
+	err := sqlx.GetContext(ctx, q, &p, `SELECT id, content_type, width, height, data, created_at FROM catalog_photos WHERE id = $1`, id)
+	return p, db.MapError(err, "photo")
+}
+
+func setOfferingPhoto(ctx context.Context, q sqlx.ExtContext, offeringID, photoID uuid.UUID) error {
+	_, err := q.ExecContext(ctx, `UPDATE offerings SET photo_id = $2, updated_at = now() WHERE id = $1`, offeringID, photoID)
+	return db.MapError(err, "offering")
+}
+
+func setProviderLogo(ctx context.Context, q sqlx.ExtContext, providerID, photoID uuid.UUID) error {
+	_, err := q.ExecContext(ctx, `UPDATE providers SET logo_photo_id = $2, updated_at = now() WHERE organisation_id = $1`, providerID, photoID)
+	return db.MapError(err, "provider")
+}
