@@ -35,19 +35,40 @@ type App struct {
 	server   *http.Server
 }
 
-// New connects to the database and builds every route. It does not listen.
+// New binds the configured address (":0" picks a free port), connects to
+// the database and builds every service and route; Serve then serves.
+// When BaseURL is empty it becomes the address actually bound, which is
+// what tests on 127.0.0.1:0 need for links in mails and redirects.
 func New(ctx context.Context, cfg config.Config) (*App, error) {
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + l.Addr().String()
+	}
 	if err := cfg.Validate(); err != nil {
+		l.Close()
 		return nil, err
 	}
 	dbx, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
+		l.Close()
 		return nil, fmt.Errorf("connecting to the database: %w", err)
 	}
-	a := &App{Config: cfg, DB: dbx}
+	a := &App{Config: cfg, DB: dbx, listener: l}
 	if err := a.routes(); err != nil {
+		l.Close()
 		dbx.Close()
 		return nil, err
+	}
+	a.server = &http.Server{
+		Handler:           a.Echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	return a, nil
 }
@@ -93,24 +114,6 @@ func (a *App) ready(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "migrations pending\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
-}
-
-// Listen binds the configured address (":0" picks a free port).
-func (a *App) Listen() error {
-	l, err := net.Listen("tcp", a.Config.Addr)
-	if err != nil {
-		return err
-	}
-	a.listener = l
-	a.server = &http.Server{
-		Handler:           a.Echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
-	}
-	return nil
 }
 
 // Addr is the address the app listens on, e.g. 127.0.0.1:41234.
