@@ -19,6 +19,7 @@ import (
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/httpapi"
+	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/webui"
 )
 
@@ -30,6 +31,10 @@ type App struct {
 	Config config.Config
 	DB     *sqlx.DB
 	Echo   *echo.Echo
+	// Identity is sign-in and users; tests use it through identitytest.
+	Identity *identity.Service
+	// UI is the web app; tests read its route access declarations.
+	UI *webui.UI
 
 	listener net.Listener
 	server   *http.Server
@@ -76,7 +81,15 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 func (a *App) routes() error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version})
+	idcfg, err := identity.ConfigFrom(a.Config)
+	if err != nil {
+		return err
+	}
+	a.Identity = identity.New(a.DB, idcfg)
+	// Client addresses (rate limits, audit log) come from X-Forwarded-For
+	// only when the direct peer is a proxy on a private network.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB})
 	if err != nil {
 		return fmt.Errorf("loading the web app: %w", err)
 	}
@@ -88,17 +101,20 @@ func (a *App) routes() error {
 		ui.RenderError(c, err)
 	}
 	m := newMetrics(a.DB)
-	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20))
+	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20), clientIP)
 
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
-	e.GET("/readyz", a.ready)
-	e.GET("/metrics", m.handler())
+	ui.Handle(e, http.MethodGet, "/healthz", webui.Public, func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	ui.Handle(e, http.MethodGet, "/readyz", webui.Public, a.ready)
+	ui.Handle(e, http.MethodGet, "/metrics", webui.Public, m.handler())
 
-	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version}); err != nil {
+	authenticate := func(c echo.Context) (*identity.Principal, error) {
+		return a.Identity.AuthenticateRequest(c.Request())
+	}
+	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Authenticate: authenticate, Identity: a.Identity}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
 	ui.Register(e)
-	a.Echo = e
+	a.Echo, a.UI = e, ui
 	return nil
 }
 
