@@ -97,10 +97,6 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := a.Listen(); err != nil {
-		a.DB.Close()
-		return err
-	}
 	slog.Info("serving", "addr", a.Addr(), "env", cfg.Env, "version", app.Version)
 	fmt.Fprintf(out, "\nReciproca is running at %s  (Ctrl-C to stop)\n", cfg.BaseURL)
 	if accounts := seed.DemoAccounts(); cfg.Development() && len(accounts) > 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/httpapi"
+	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/webui"
 )
 
@@ -30,24 +31,49 @@ type App struct {
 	Config config.Config
 	DB     *sqlx.DB
 	Echo   *echo.Echo
+	// Identity is sign-in and users; tests use it through identitytest.
+	Identity *identity.Service
+	// UI is the web app; tests read its route access declarations.
+	UI *webui.UI
 
 	listener net.Listener
 	server   *http.Server
 }
 
-// New connects to the database and builds every route. It does not listen.
+// New binds the configured address (":0" picks a free port), connects to
+// the database and builds every service and route; Serve then serves.
+// When BaseURL is empty it becomes the address actually bound, which is
+// what tests on 127.0.0.1:0 need for links in mails and redirects.
 func New(ctx context.Context, cfg config.Config) (*App, error) {
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + l.Addr().String()
+	}
 	if err := cfg.Validate(); err != nil {
+		l.Close()
 		return nil, err
 	}
 	dbx, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
+		l.Close()
 		return nil, fmt.Errorf("connecting to the database: %w", err)
 	}
-	a := &App{Config: cfg, DB: dbx}
+	a := &App{Config: cfg, DB: dbx, listener: l}
 	if err := a.routes(); err != nil {
+		l.Close()
 		dbx.Close()
 		return nil, err
+	}
+	a.server = &http.Server{
+		Handler:           a.Echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	return a, nil
 }
@@ -55,7 +81,15 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 func (a *App) routes() error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version})
+	idcfg, err := identity.ConfigFrom(a.Config)
+	if err != nil {
+		return err
+	}
+	a.Identity = identity.New(a.DB, idcfg)
+	// Client addresses (rate limits, audit log) come from X-Forwarded-For
+	// only when the direct peer is a proxy on a private network.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB})
 	if err != nil {
 		return fmt.Errorf("loading the web app: %w", err)
 	}
@@ -67,17 +101,20 @@ func (a *App) routes() error {
 		ui.RenderError(c, err)
 	}
 	m := newMetrics(a.DB)
-	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20))
+	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20), clientIP)
 
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
-	e.GET("/readyz", a.ready)
-	e.GET("/metrics", m.handler())
+	ui.Handle(e, http.MethodGet, "/healthz", webui.Public, func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	ui.Handle(e, http.MethodGet, "/readyz", webui.Public, a.ready)
+	ui.Handle(e, http.MethodGet, "/metrics", webui.Public, m.handler())
 
-	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version}); err != nil {
+	authenticate := func(c echo.Context) (*identity.Principal, error) {
+		return a.Identity.AuthenticateRequest(c.Request())
+	}
+	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Authenticate: authenticate, Identity: a.Identity}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
 	ui.Register(e)
-	a.Echo = e
+	a.Echo, a.UI = e, ui
 	return nil
 }
 
@@ -93,24 +130,6 @@ func (a *App) ready(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "migrations pending\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
-}
-
-// Listen binds the configured address (":0" picks a free port).
-func (a *App) Listen() error {
-	l, err := net.Listen("tcp", a.Config.Addr)
-	if err != nil {
-		return err
-	}
-	a.listener = l
-	a.server = &http.Server{
-		Handler:           a.Echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
-	}
-	return nil
 }
 
 // Addr is the address the app listens on, e.g. 127.0.0.1:41234.

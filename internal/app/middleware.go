@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/reciproca/reciproca/internal/identity"
 )
 
 type ctxKey int
@@ -77,5 +79,14 @@ func bodyLimit(n int64) echo.MiddlewareFunc {
 			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, n)
 			return next(c)
 		}
+	}
+}
+
+// clientIP records the caller's address in the request context for rate
+// limits and the security audit log.
+func clientIP(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.SetRequest(c.Request().WithContext(identity.WithClientIP(c.Request().Context(), c.RealIP())))
+		return next(c)
 	}
 }

@@ -33,6 +33,28 @@ type Config struct {
 	StripeWebhookSecret string
 
 	ShutdownTimeout time.Duration
+
+	// Auth configures sign-in (see internal/identity).
+	Auth Auth
+}
+
+// Auth is the sign-in configuration. Keys are PEM text (PKCS#8 Ed25519
+// private key to sign; PKIX public keys of earlier signing keys to keep
+// verifying during a rotation).
+type Auth struct {
+	JWTSigningKey string        // JWT_SIGNING_KEY; required in production
+	JWTVerifyKeys string        // JWT_VERIFY_KEYS: extra public keys, PEM blocks one after another
+	Issuer        string        // JWT_ISSUER, default BASE_URL
+	Audience      string        // JWT_AUDIENCE, default reciproca-api
+	AccessTTL     time.Duration // ACCESS_TOKEN_TTL, default 15m
+	RefreshTTL    time.Duration // REFRESH_TOKEN_TTL, default 720h
+	SessionTTL    time.Duration // SESSION_TTL (browser), default 12h
+	Argon2Memory  uint32        // ARGON2_MEMORY_KIB, default 65536 (64 MiB)
+	Argon2Time    uint32        // ARGON2_TIME, default 2
+	Argon2Threads uint8         // ARGON2_THREADS, default 2
+	MaxFailures   int           // LOGIN_MAX_FAILURES per e-mail before lockout, default 5
+	LockoutPeriod time.Duration // LOGIN_LOCKOUT, default 15m
+	SecureCookies bool          // true when BASE_URL is https
 }
 
 // Development reports whether development-only pages are on.
@@ -74,6 +96,28 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		errs = append(errs, "SHUTDOWN_TIMEOUT must be a duration such as 15s")
 	}
 	c.ShutdownTimeout = d
+	dur := func(key, def string) time.Duration {
+		d, err := time.ParseDuration(get(key, def))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s must be a positive duration such as %s", key, def))
+		}
+		return d
+	}
+	c.Auth = Auth{
+		JWTSigningKey: get("JWT_SIGNING_KEY", ""),
+		JWTVerifyKeys: get("JWT_VERIFY_KEYS", ""),
+		Issuer:        get("JWT_ISSUER", c.BaseURL),
+		Audience:      get("JWT_AUDIENCE", "reciproca-api"),
+		AccessTTL:     dur("ACCESS_TOKEN_TTL", "15m"),
+		RefreshTTL:    dur("REFRESH_TOKEN_TTL", "720h"),
+		SessionTTL:    dur("SESSION_TTL", "12h"),
+		Argon2Memory:  uint32(atoi("ARGON2_MEMORY_KIB", "65536")),
+		Argon2Time:    uint32(atoi("ARGON2_TIME", "2")),
+		Argon2Threads: uint8(atoi("ARGON2_THREADS", "2")),
+		MaxFailures:   atoi("LOGIN_MAX_FAILURES", "5"),
+		LockoutPeriod: dur("LOGIN_LOCKOUT", "15m"),
+		SecureCookies: strings.HasPrefix(c.BaseURL, "https://"),
+	}
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			return c, err
@@ -107,6 +151,15 @@ func (c Config) Validate() error {
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeWebhookSecret, "whsec_dev") {
 		errs = append(errs, "STRIPE_WEBHOOK_SECRET must be set in production")
+	}
+	if c.Env == "production" && c.Auth.JWTSigningKey == "" {
+		errs = append(errs, "JWT_SIGNING_KEY must be set in production (every app server must sign with the same key)")
+	}
+	if c.Env == "production" && !c.Auth.SecureCookies {
+		errs = append(errs, "BASE_URL must be https in production")
+	}
+	if c.Auth.Argon2Memory != 0 && (c.Auth.Argon2Memory < 8*1024 || c.Auth.Argon2Time < 1 || c.Auth.Argon2Threads < 1) {
+		errs = append(errs, "ARGON2_MEMORY_KIB must be at least 8192, ARGON2_TIME and ARGON2_THREADS at least 1")
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(errs, "; "))

@@ -18,6 +18,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for ErrorCode.
@@ -56,6 +58,81 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for OrganisationKind.
+const (
+	Company  OrganisationKind = "company"
+	Fund     OrganisationKind = "fund"
+	Platform OrganisationKind = "platform"
+	Provider OrganisationKind = "provider"
+)
+
+// Valid indicates whether the value is a known member of the OrganisationKind enum.
+func (e OrganisationKind) Valid() bool {
+	switch e {
+	case Company:
+		return true
+	case Fund:
+		return true
+	case Platform:
+		return true
+	case Provider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Role.
+const (
+	Auditor       Role = "auditor"
+	CaseWorker    Role = "case_worker"
+	CompanyAdmin  Role = "company_admin"
+	Employee      Role = "employee"
+	FundApprover  Role = "fund_approver"
+	FundManager   Role = "fund_manager"
+	PlatformAdmin Role = "platform_admin"
+	ProviderStaff Role = "provider_staff"
+)
+
+// Valid indicates whether the value is a known member of the Role enum.
+func (e Role) Valid() bool {
+	switch e {
+	case Auditor:
+		return true
+	case CaseWorker:
+		return true
+	case CompanyAdmin:
+		return true
+	case Employee:
+		return true
+	case FundApprover:
+		return true
+	case FundManager:
+		return true
+	case PlatformAdmin:
+		return true
+	case ProviderStaff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenPairTokenType.
+const (
+	Bearer TokenPairTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the TokenPairTokenType enum.
+func (e TokenPairTokenType) Valid() bool {
+	switch e {
+	case Bearer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Error defines model for Error.
 type Error struct {
 	Code      ErrorCode               `json:"code"`
@@ -67,6 +144,44 @@ type Error struct {
 // ErrorCode defines model for Error.Code.
 type ErrorCode string
 
+// LoginRequest defines model for LoginRequest.
+type LoginRequest struct {
+	// Email Example: anna.rossi@example.com
+	Email    string `json:"email"`
+	Password string `json:"password"`
+
+	// TotpCode 6-digit code from the authenticator app, or a recovery code.
+	TotpCode *string `json:"totp_code,omitempty"`
+}
+
+// Me defines model for Me.
+type Me struct {
+	Email        string             `json:"email"`
+	Id           openapi_types.UUID `json:"id"`
+	Name         string             `json:"name"`
+	Organisation OrganisationRef    `json:"organisation"`
+	Roles        []Role             `json:"roles"`
+	TotpEnabled  bool               `json:"totp_enabled"`
+}
+
+// OrganisationKind defines model for OrganisationKind.
+type OrganisationKind string
+
+// OrganisationRef defines model for OrganisationRef.
+type OrganisationRef struct {
+	Id   openapi_types.UUID `json:"id"`
+	Kind OrganisationKind   `json:"kind"`
+	Name string             `json:"name"`
+}
+
+// RefreshRequest defines model for RefreshRequest.
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Role defines model for Role.
+type Role string
+
 // Status defines model for Status.
 type Status struct {
 	ApiVersion string `json:"api_version"`
@@ -77,8 +192,46 @@ type Status struct {
 	Version string    `json:"version"`
 }
 
+// TokenPair defines model for TokenPair.
+type TokenPair struct {
+	// AccessToken JWT (EdDSA) to send as `Authorization: Bearer <token>`.
+	AccessToken string    `json:"access_token"`
+	ExpiresAt   time.Time `json:"expires_at"`
+
+	// ExpiresIn Seconds until the access token expires.
+	ExpiresIn int `json:"expires_in"`
+
+	// RefreshToken Opaque, single-use.
+	RefreshToken string             `json:"refresh_token"`
+	TokenType    TokenPairTokenType `json:"token_type"`
+}
+
+// TokenPairTokenType defines model for TokenPair.TokenType.
+type TokenPairTokenType string
+
+// LoginJSONRequestBody defines body for Login for application/json ContentType.
+type LoginJSONRequestBody = LoginRequest
+
+// LogoutJSONRequestBody defines body for Logout for application/json ContentType.
+type LogoutJSONRequestBody = RefreshRequest
+
+// RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
+type RefreshTokensJSONRequestBody = RefreshRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// Login Sign in with e-mail and password (and TOTP code when the account has one).
+	// (POST /auth/login)
+	Login(ctx echo.Context) error
+	// Logout Sign out, revoking the refresh token and its whole sign-in.
+	// (POST /auth/logout)
+	Logout(ctx echo.Context) error
+	// RefreshTokens Exchange a refresh token for a new access and refresh token.
+	// (POST /auth/refresh)
+	RefreshTokens(ctx echo.Context) error
+	// GetMe The caller, their organisation and roles.
+	// (GET /me)
+	GetMe(ctx echo.Context) error
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx echo.Context) error
@@ -87,6 +240,42 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// Login converts echo context to params.
+func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Login(ctx)
+	return err
+}
+
+// Logout converts echo context to params.
+func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Logout(ctx)
+	return err
+}
+
+// RefreshTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RefreshTokens(ctx)
+	return err
+}
+
+// GetMe converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMe(ctx)
+	return err
 }
 
 // GetStatus converts echo context to params.
@@ -146,10 +335,163 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
+	router.POST(options.BaseURL+"/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
+	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
+	router.GET(options.BaseURL+"/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
 
 }
 
 type ErrorJSONResponse Error
+
+type LoginRequestObject struct {
+	Body *LoginJSONRequestBody
+}
+
+type LoginResponseObject interface {
+	VisitLoginResponse(w http.ResponseWriter) error
+}
+
+type Login200JSONResponse TokenPair
+
+func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogindefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response LogindefaultJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogoutRequestObject struct {
+	Body *LogoutJSONRequestBody
+}
+
+type LogoutResponseObject interface {
+	VisitLogoutResponse(w http.ResponseWriter) error
+}
+
+type Logout204Response struct {
+}
+
+func (response Logout204Response) VisitLogoutResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type LogoutdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response LogoutdefaultJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshTokensRequestObject struct {
+	Body *RefreshTokensJSONRequestBody
+}
+
+type RefreshTokensResponseObject interface {
+	VisitRefreshTokensResponse(w http.ResponseWriter) error
+}
+
+type RefreshTokens200JSONResponse TokenPair
+
+func (response RefreshTokens200JSONResponse) VisitRefreshTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshTokensdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RefreshTokensdefaultJSONResponse) VisitRefreshTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMeRequestObject struct {
+}
+
+type GetMeResponseObject interface {
+	VisitGetMeResponse(w http.ResponseWriter) error
+}
+
+type GetMe200JSONResponse Me
+
+func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetMedefaultJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetStatusRequestObject struct {
 }
@@ -191,6 +533,18 @@ func (response GetStatusdefaultJSONResponse) VisitGetStatusResponse(w http.Respo
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// Login Sign in with e-mail and password (and TOTP code when the account has one).
+	// (POST /auth/login)
+	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
+	// Logout Sign out, revoking the refresh token and its whole sign-in.
+	// (POST /auth/logout)
+	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// RefreshTokens Exchange a refresh token for a new access and refresh token.
+	// (POST /auth/refresh)
+	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
+	// GetMe The caller, their organisation and roles.
+	// (GET /me)
+	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
@@ -206,6 +560,167 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// Login operation middleware
+func (sh *strictHandler) Login(ctx echo.Context) error {
+	var request LoginRequestObject
+
+	var body LoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Login(ctx.Request().Context(), request.(LoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Login")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LoginResponseObject); ok {
+		return validResponse.VisitLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Logout operation middleware
+func (sh *strictHandler) Logout(ctx echo.Context) error {
+	var request LogoutRequestObject
+
+	var body LogoutJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Logout(ctx.Request().Context(), request.(LogoutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Logout")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LogoutResponseObject); ok {
+		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RefreshTokens operation middleware
+func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
+	var request RefreshTokensRequestObject
+
+	var body RefreshTokensJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RefreshTokens(ctx.Request().Context(), request.(RefreshTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RefreshTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RefreshTokensResponseObject); ok {
+		return validResponse.VisitRefreshTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMe operation middleware
+func (sh *strictHandler) GetMe(ctx echo.Context) error {
+	var request GetMeRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMe(ctx.Request().Context(), request.(GetMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMeResponseObject); ok {
+		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetStatus operation middleware
@@ -236,19 +751,36 @@ func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"rFRNj9tGDP0rBNtDAkxkp7nplkNQpEDboFv0EhsWd0RZk0qcyXx46y783wtKsvfLe+vJ46GGfI98j/do",
-	"/Ri8sOSE9T1GTsFL4unPpxh91IP1klmyHimEwVnKzsvqW/Kid8n2PJKefozcYY0/rB6yruZoWs3ZTqeT",
-	"wZaTjS5oEqzxoxyBNWjACeSewQvPN5B6ClyhPlryPAEWog8cs5vxWt+y/rKUEeuv6ORAg2vRoPi863wR",
-	"PVsv3eBsRoNFqOTeR/cva6Tz8da1LQsadJJK1znrWPKuK9ImNBgp825wo8vT904yR6EBtwbzMTDWmHJ0",
-	"sseJYyY3TLiobZ1ypeHLI7w5Fr6887ff2GZ9N3JKtJ94vMgZ+XvhlHeuvRJe4i5yq+SnZjyk214pdZMp",
-	"l/SyjxTc7sAxuXm8L2Akjgdn51b/Q2MYNBzZuhC9JbzSjOzG6fPOx5Ey1thS5nfT7ZWvX6/9jOMZyMMT",
-	"8wT8Uvgld03kpPNa4qkY/+wZfrn5/Tf4+OUz+A7+ONMykzKtj8GrDN7d8dBRZAgDZaUFGyT4e1xvEO5c",
-	"7oFkI07sUBQJqIIq+NULH8EloOGOjglIQDW05whSxluOWpFL9GDVOtVGNvLpwHHxB/SUJhSJRp6tAW+a",
-	"yQzN2xoIUqbbgWEk2zthaFQDzUbeLEYwcPGBgbMNDDx2gYGLCYzif24CA489YOBsgbcGCPoykkCzSK4x",
-	"4MMs+400ix0aAyTtRKJ5UHMD2cP34jPrIZUQfMzVZh5gnuR1mYMO5tHAa3xfrau1ysYHFgoOa/xQrasP",
-	"aDBQ7idFr9JF6nue9pjqfdpin1us8WfOixnM0xX403r9vy3ApcKVDaiiW7Ss6iihmjdIR2XIr6W94Lxs",
-	"VnWmLdHlI9ZftwZTGUeKR6zxr7lbKi9tfSwiTvaXmjoS34HLSbtbadtpn9RhI2fC7em0uJ6j3t5jiQPW",
-	"uKLgVof3eNpeHjy3082ZlczWd140vZDugzn7aXv6LwAA//8=",
+	"zFhbb9vIFf4rB9M+2AAlK5cuUAEF6kWDItvNxrDd7sPKkI7JQ3LW5BlmLpbVwP+9mBmSIiU6MYK47ZNp",
+	"cuZcvu9c9Vmkqm4UE1sjlp+FJtMoNhT+eae10v4hVWyJrX/EpqlkilYqPvvdKPbvTFpSjf7pj5pysRR/",
+	"ONtLPYtfzVmU9vj4mIiMTKpl44WIpTjnHZD/mIBksCWBYopvwJTY0Fz4S62ckWGNVg1pK6O9qcrI/yV2",
+	"tVj+JiTfYyUzkQhWdp0rx/45VZxXMrUiEY7R2VJp+W/yX3Klb2WWEYtESDYuz2Uqie06d5wZkQiNltaV",
+	"rKUN5yVb0oyVuEmE3TUklsJYLbkQwUeLsgp2YZZJ7ytWFwN7rXbU31O3v1Nq/b2ajMEi+HEkU9MnR8au",
+	"ZTbxuf0uNWXe+QDGXtzNhKqfVSH5Msp82s4cK0PJAdRUo6zCwwPWTeXlIjPOtTJG/rV9OU9V7U3Ah5+J",
+	"C1uK5ZvXiwmoGjRmq3RwanD49Z9+mDhslW3WHdPjQPphlslCWvBfIdeqDsHkKSa2PmiVBmyaBPxf0JSq",
+	"e9K7cHx+aGfyFXgjAAPbpwD+QMdB2iN35FlkNVe6RiuWwrkQukfHGOvp6FC6QJYGIxpfTsaPg7OXlIfg",
+	"UlW0UFqqzdcEXKqKAh3RCtQadz09xHhb0TBIb5WqCPkIxuBih2XwrDPkwJ8DyVNoD336h+RsWAq8B8g7",
+	"EeL4Xmakfb7HgtBUaD3qk2l8CNQRn89k7a416LmkBAeeZnsKxha+oGkKn0vKNZny2xJex8trq+6In5Go",
+	"BwaOr09a5wNqwBjVTaV2RKFiB/LWmNWSBxSujcU8b4lc18hYBF5TNLTeKn3Xs7zGxl8K/3d09+LQZdIq",
+	"PUn/lUXrzDHr2Mj1PWnTptrRPUP6XqY0rpCaUtloleJUgFgZie4jKUNLs/B24vTTug+A7wzZX0lGxreK",
+	"pxi59lxdoJzotJimZMw+GMZ1+Kdfr+HkXfa3q/NTsAoMcQZoYHPeNtsQ4Ev4kVCThpVbLN6kQVR4pM18",
+	"ymN6aKQms0b7fJS6O3LCyCtKFWcGHFtZxUYRnIJgCbRXB6b4bu/jKwB8kAxj0R8b/OQoASO5qGjmDE16",
+	"FG6v4+t93EdUJoLxgNgRBSNhI79HwCVfzUOvRXKujp26Lgl+uvr4C5xfvAeVw2UXzEkAL1W6UX4+mm2p",
+	"ylETdHkGK4FwVy9WArbSloC8Yslp5Xz8gc/OOXxQTDuQBrDa4s4AMrRwA7v6lrTXSE4rSH3FnK94xe9C",
+	"845jYokmWGGwpjgzwskmTImb0yUgGOvbBtSYlpIJNr7lb1Z80k6ICfQDYgLdfJjAcDxMoJ8OE2//4XSY",
+	"wHA4TKCbDU8TQChdjQybdhbbJKCaWHZXvGnnxE0CyFlwYrMf8zY+fz45ZSkkkmsape18FdPWhqLS8+CJ",
+	"GaT5UryaL+aLMBg0xNhIsRRv5ov5mzC12DIk8pn38Kzyg2DIchUbw5j6f/Idqy0DzXyjDnZuteICuuEH",
+	"CrJ7/JHNlvQcznNLesWaGkJLGeQoK6cpMtXKOumcTiuPJWCWaTLm1MdCpdI7f03pFSNsS1nREt6+/vMI",
+	"6RhTLYhzTVbv1ugVr01M8Dn8WlJYK1bc2ysNaFmUFm5da3g4PMsx9UNiGCClgVoan8MJvF28CopW3GkK",
+	"00iXj/AX8NN8JMbXyVDh3mdiGWds0Y/uP6ps9902qtH8/jguEN6e8GKwz71eLL6b7n1zmNjormTBlIHk",
+	"edyEcnSVfUpib2K/Ifr2mTot7U4sf7tJhHF1jXrXCvZLYiB9EI49sSGerj9eX0QOty31vrYrxzYUCsV0",
+	"GgoyFiYOT349sDtx41X3GaGcHabEEa3++8vwejCoPYvZtxMdLrKgnIUTrIzaoxFb3BZ99wupffoiRCln",
+	"E9B0r+4kF0Fx235aAzxX0hrYlqoiMLLgmQ+ZLzPTini6Wl0f6ZFm2IrhQpPxcrkIPzTYEm3AAitNmO1W",
+	"7Axl0W4yQKHNREEqj6c7UyfyveUupIf5P4qP/1Lm/0LbiJX53hH17iEtkQsKm/uQ3Txs80zbboDzYTU6",
+	"8oWQijN3QRMp/neyH8I6+lJAfqApBH34plhVpL8ZwR6zvawwpEkNw506AuWX7WmAEvEwa38U+J+sY4Eg",
+	"0y9gT5HUrmgvSFSr4Qmy2g3LVxnXfO+o/1ec5mLlIdCO2detTqdnUOWhiJ5fvB/SWJNFD2G7i5L2bz8L",
+	"pyuxFGfYyLP7V+Lxpr9wvB61XnFctaQKaRR/jojSH5OpjjOTnIAzpE0yiraYl5LvpY3/D8T1Mfd48/if",
+	"AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -9,6 +9,8 @@ package httpapi
 import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
+
+	"github.com/reciproca/reciproca/internal/identity"
 )
 
 // BasePath is where the API is mounted.
@@ -21,6 +23,7 @@ type Deps struct {
 	// Authenticate identifies the caller of a request; nil until identity
 	// is wired, in which case every non-public operation answers 401.
 	Authenticate Authenticator
+	Identity     *identity.Service
 }
 
 // Server implements StrictServerInterface. Each domain adds its handlers as
@@ -28,6 +31,7 @@ type Deps struct {
 // by composition.
 type Server struct {
 	metaHandlers
+	identityHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -39,7 +43,8 @@ func Register(e *echo.Echo, deps Deps) error {
 	}
 	g := e.Group(BasePath, gate)
 	s := &Server{
-		metaHandlers: metaHandlers{version: deps.Version},
+		metaHandlers:     metaHandlers{version: deps.Version},
+		identityHandlers: identityHandlers{svc: deps.Identity},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.

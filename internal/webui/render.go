@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/reciproca/reciproca/internal/identity"
 )
 
 // Page is what every template receives.
@@ -21,7 +23,12 @@ type Page struct {
 	Path      string // current path, for the language switch to come back to
 	Dev       bool
 	Version   string
-	Data      any
+	// User is the signed-in person, nil for visitors.
+	User *identity.Principal
+	// CSRF is the token every form that changes something must carry in
+	// the hidden field _csrf ({{template "csrf" .}}).
+	CSRF string
+	Data any
 }
 
 // renderer holds, for each language, each page parsed with the base layout

@@ -11,9 +11,11 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/seed"
 	"github.com/reciproca/reciproca/web"
 )
@@ -23,15 +25,19 @@ const langCookie = "lang"
 
 // Deps are what the web app needs from the rest of the program.
 type Deps struct {
-	Dev     bool
-	Version string
+	Dev      bool
+	Version  string
+	Identity *identity.Service
+	// DB is read by development-only pages (the dev mail page).
+	DB *sqlx.DB
 }
 
 // UI is the web application.
 type UI struct {
-	deps Deps
-	cat  Catalogue
-	r    *renderer
+	deps   Deps
+	cat    Catalogue
+	r      *renderer
+	access map[string]Access // "METHOD /path" → who may use it
 }
 
 // New loads catalogues and templates; a broken template fails start-up.
@@ -44,17 +50,21 @@ func New(deps Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{deps: deps, cat: cat, r: r}, nil
+	return &UI{deps: deps, cat: cat, r: r, access: map[string]Access{}}, nil
 }
 
-// Register mounts the web routes on e.
+// Register mounts the web routes on e, each with its access declaration,
+// behind CSRF protection and the session (which puts the signed-in person
+// in the context: CurrentPrincipal).
 func (u *UI) Register(e *echo.Echo) {
-	e.GET("/", u.home)
-	e.GET("/lang", u.switchLang)
-	e.GET("/static/*", staticHandler(web.FS))
+	e.Use(u.csrf(), u.withSession)
+	u.Handle(e, http.MethodGet, "/", Public, u.home)
+	u.Handle(e, http.MethodGet, "/lang", Public, u.switchLang)
+	u.Handle(e, http.MethodGet, "/static/*", Public, staticHandler(web.FS))
 	if u.deps.Dev {
-		e.GET("/dev/accounts", u.devAccounts)
+		u.Handle(e, http.MethodGet, "/dev/accounts", Public, u.devAccounts)
 	}
+	u.registerIdentity(e)
 }
 
 // lang is the language of this request: the cookie, else Italian.
@@ -75,7 +85,8 @@ func (u *UI) page(c echo.Context, data any) Page {
 	if l == "en" {
 		other = "it"
 	}
-	return Page{Lang: l, OtherLang: other, Path: c.Request().URL.RequestURI(), Dev: u.deps.Dev, Version: u.deps.Version, Data: data}
+	return Page{Lang: l, OtherLang: other, Path: c.Request().URL.RequestURI(), Dev: u.deps.Dev, Version: u.deps.Version,
+		User: CurrentPrincipal(c), CSRF: csrfToken(c), Data: data}
 }
 
 // homeRoles are the kinds of user the home page speaks to, in order.

@@ -1,0 +1,63 @@
+// Package apptest starts the whole Reciproca app for a test: a fresh
+// migrated database, the real HTTP server on 127.0.0.1:0, stripe-mock when
+// STRIPE_API_BASE is set. It is stopped when the test ends.
+package apptest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/reciproca/reciproca/internal/app"
+	"github.com/reciproca/reciproca/internal/config"
+	"github.com/reciproca/reciproca/internal/db/dbtest"
+)
+
+// Config returns a test configuration for the database at url. Tests may
+// change it before calling StartWith.
+func Config(url string) config.Config {
+	cfg := config.Config{
+		Env:                 "test",
+		Addr:                "127.0.0.1:0",
+		DatabaseURL:         url,
+		DBMaxConns:          10,
+		LogLevel:            "warn",
+		StripeSecretKey:     "sk_test_123",
+		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
+		StripeWebhookSecret: "whsec_test_secret",
+		ShutdownTimeout:     5 * time.Second,
+	}
+	if cfg.StripeAPIBase == "" {
+		cfg.StripeAPIBase = "http://127.0.0.1:12111"
+	}
+	return cfg
+}
+
+// Start starts the app on a fresh database and returns it.
+func Start(t testing.TB) *app.App {
+	t.Helper()
+	return StartWith(t, Config(dbtest.New(t)))
+}
+
+// StartWith starts the app with cfg. An empty BaseURL becomes the real address.
+func StartWith(t testing.TB, cfg config.Config) *app.App {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatalf("starting app: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("app stopped with error: %v", err)
+		}
+	})
+	return a
+}

@@ -1,0 +1,49 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestFromLookupDefaults(t *testing.T) {
+	c, err := FromLookup(lookup(map[string]string{"DATABASE_URL": "postgres://x/y"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || !c.Development() {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	c, err = FromLookup(lookup(map[string]string{"DATABASE_URL": "postgres://x/y", "PORT": "9090", "BASE_URL": "https://welfare.example/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9090" || c.BaseURL != "https://welfare.example" {
+		t.Fatalf("PORT/BASE_URL not honoured: %+v", c)
+	}
+}
+
+func TestFromLookupRejectsBadValues(t *testing.T) {
+	cases := map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"missing database": {map[string]string{}, "DATABASE_URL is required"},
+		"bad port":         {map[string]string{"DATABASE_URL": "x", "PORT": "eighty"}, "PORT must be an integer"},
+		"bad env":          {map[string]string{"DATABASE_URL": "x", "APP_ENV": "staging"}, "APP_ENV"},
+		"bad duration":     {map[string]string{"DATABASE_URL": "x", "SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"},
+		"prod dev secret":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "STRIPE_WEBHOOK_SECRET"},
+		"relative base":    {map[string]string{"DATABASE_URL": "x", "BASE_URL": "/app"}, "BASE_URL"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := FromLookup(lookup(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,184 @@
+package webui
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/identity"
+)
+
+// Access declares who may open a web route. Every route is registered with
+// one (UI.Handle): the authorization matrix test walks e.Routes() and fails
+// on a route that declares nothing.
+type Access struct {
+	public bool
+	roles  []identity.Role
+}
+
+// Public routes are open to anyone, signed in or not.
+var Public = Access{public: true}
+
+// SignedIn admits any signed-in person, whatever their role.
+var SignedIn = Access{roles: identity.AllRoles}
+
+// Roles admits signed-in people holding one of roles.
+func Roles(roles ...identity.Role) Access { return Access{roles: roles} }
+
+// IsPublic reports whether anyone may use the route.
+func (a Access) IsPublic() bool { return a.public }
+
+// Allows reports whether p may use the route.
+func (a Access) Allows(p *identity.Principal) bool { return a.public || p.Has(a.roles...) }
+
+// Handle registers h for method and path with its access declaration; the
+// check runs before h (RequireRoles).
+func (u *UI) Handle(e *echo.Echo, method, path string, a Access, h echo.HandlerFunc) {
+	if a.public {
+		e.Add(method, path, h)
+	} else {
+		e.Add(method, path, h, RequireRoles(a.roles...))
+	}
+	u.access[method+" "+path] = a
+}
+
+// AccessOf returns the declaration of a registered route.
+func (u *UI) AccessOf(method, path string) (Access, bool) {
+	a, ok := u.access[method+" "+path]
+	return a, ok
+}
+
+// principalKey is where the signed-in person is kept in the echo context.
+const principalKey = "principal"
+
+// CurrentPrincipal returns the signed-in person, or nil.
+func CurrentPrincipal(c echo.Context) *identity.Principal {
+	p, _ := c.Get(principalKey).(*identity.Principal)
+	return p
+}
+
+// RequireRoles lets through signed-in people holding one of roles. Others
+// are sent to the sign-in page (and back afterwards) when nobody is signed
+// in, or shown "forbidden".
+func RequireRoles(roles ...identity.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p := CurrentPrincipal(c)
+			if p == nil {
+				if c.Request().Method == http.MethodGet {
+					return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+				}
+				return apperr.New(apperr.Unauthorized, "sign in to continue")
+			}
+			if !p.Has(roles...) {
+				return apperr.New(apperr.Forbidden, "your role does not allow this page")
+			}
+			return next(c)
+		}
+	}
+}
+
+// isAPI reports whether the request is for the JSON API, which has its
+// own authentication (httpapi's gate).
+func isAPI(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return p == "/api/v1" || strings.HasPrefix(p, "/api/v1/")
+}
+
+// withSession puts the person of the session cookie (if any) in the
+// context. A person whose role needs a second factor they have not set up
+// can only set it up (or sign out) until they do.
+func (u *UI) withSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if isAPI(c) || u.deps.Identity == nil {
+			return next(c)
+		}
+		ck, err := c.Cookie(u.deps.Identity.SessionCookie())
+		if err != nil || ck.Value == "" {
+			return next(c)
+		}
+		sess, err := u.deps.Identity.SessionOf(c.Request().Context(), ck.Value)
+		if err != nil {
+			return err
+		}
+		if sess == nil {
+			u.clearSessionCookie(c)
+			return next(c)
+		}
+		if sess.NeedsTOTPSetup {
+			c.Set(pendingTOTPKey, sess.Principal)
+			switch path := c.Request().URL.Path; {
+			case path == "/account/totp" || path == "/logout" || path == "/lang" || strings.HasPrefix(path, "/static/"):
+				return next(c)
+			default:
+				return c.Redirect(http.StatusSeeOther, "/account/totp")
+			}
+		}
+		c.Set(principalKey, sess.Principal)
+		c.SetRequest(c.Request().WithContext(identity.WithPrincipal(c.Request().Context(), sess.Principal)))
+		return next(c)
+	}
+}
+
+// pendingTOTPKey holds a person signed in with a password whose role
+// requires a second factor not set up yet.
+const pendingTOTPKey = "principal_pending_totp"
+
+// csrfField is the name of the hidden form field with the CSRF token.
+const csrfField = "_csrf"
+
+// csrf protects every state-changing request made with the browser's
+// cookies: a double-submit token (cookie + hidden form field, or the
+// X-CSRF-Token header for scripts), plus Sec-Fetch-Site checks in browsers
+// that send it. API calls with a Bearer token, or without the session
+// cookie, carry no ambient credentials and are exempt.
+func (u *UI) csrf() echo.MiddlewareFunc {
+	secure := u.deps.Identity != nil && u.deps.Identity.Config().SecureCookies
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper: func(c echo.Context) bool {
+			if c.Request().Header.Get("Authorization") != "" {
+				return true
+			}
+			if isAPI(c) {
+				_, err := c.Cookie(u.sessionCookieName())
+				return err != nil
+			}
+			return false
+		},
+		TokenLookup:    "form:" + csrfField + ",header:" + echo.HeaderXCSRFToken,
+		CookieName:     "csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   secure,
+		CookieSameSite: http.SameSiteLaxMode,
+		CookieMaxAge:   12 * 3600,
+	})
+}
+
+// csrfToken is the token to put in forms.
+func csrfToken(c echo.Context) string {
+	s, _ := c.Get("csrf").(string)
+	return s
+}
+
+func (u *UI) sessionCookieName() string {
+	if u.deps.Identity == nil {
+		return "session"
+	}
+	return u.deps.Identity.SessionCookie()
+}
+
+func (u *UI) setSessionCookie(c echo.Context, s *identity.Session) {
+	c.SetCookie(&http.Cookie{Name: u.sessionCookieName(), Value: s.Token, Path: "/",
+		MaxAge: int(u.deps.Identity.Config().SessionTTL.Seconds()), HttpOnly: true,
+		Secure: u.deps.Identity.Config().SecureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+func (u *UI) clearSessionCookie(c echo.Context) {
+	c.SetCookie(&http.Cookie{Name: u.sessionCookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: u.deps.Identity.Config().SecureCookies, SameSite: http.SameSiteLaxMode})
+}
