@@ -16,10 +16,12 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
+	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/httpapi"
 	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/payments"
 	"github.com/reciproca/reciproca/internal/webui"
 )
 
@@ -35,6 +37,10 @@ type App struct {
 	Identity *identity.Service
 	// UI is the web app; tests read its route access declarations.
 	UI *webui.UI
+	// Catalog is providers, offerings and search.
+	Catalog *catalog.Service
+	// Webhooks dispatches verified Stripe events; domains subscribe with On.
+	Webhooks *payments.Webhooks
 
 	listener net.Listener
 	server   *http.Server
@@ -86,10 +92,16 @@ func (a *App) routes() error {
 		return err
 	}
 	a.Identity = identity.New(a.DB, idcfg)
+	a.Catalog = catalog.NewService(a.DB, payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase))
+	a.Webhooks = payments.NewWebhooks(a.Config.StripeWebhookSecret)
+	a.Webhooks.OnAccountUpdated(func(ctx context.Context, s payments.AccountStatus) error {
+		_, err := a.Catalog.ApplyAccountUpdate(ctx, catalog.AccountUpdate(s))
+		return err
+	})
 	// Client addresses (rate limits, audit log) come from X-Forwarded-For
 	// only when the direct peer is a proxy on a private network.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB})
+	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB, Catalog: a.Catalog})
 	if err != nil {
 		return fmt.Errorf("loading the web app: %w", err)
 	}
@@ -110,9 +122,12 @@ func (a *App) routes() error {
 	authenticate := func(c echo.Context) (*identity.Principal, error) {
 		return a.Identity.AuthenticateRequest(c.Request())
 	}
-	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Authenticate: authenticate, Identity: a.Identity}); err != nil {
+	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Authenticate: authenticate, Identity: a.Identity,
+		Catalog: a.Catalog, BaseURL: a.Config.BaseURL}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
+	// Stripe authenticates its deliveries by signature (payments.Webhooks).
+	ui.Handle(e, http.MethodPost, "/webhooks/stripe", webui.Public, a.Webhooks.Handle)
 	ui.Register(e)
 	a.Echo, a.UI = e, ui
 	return nil

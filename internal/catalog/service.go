@@ -426,15 +426,14 @@ func (s *Service) Photo(ctx context.Context, id uuid.UUID) (Photo, error) {
 // StartStripeOnboarding creates the provider's Stripe Express account on
 // first use and returns a fresh onboarding link.
 // Errors: unauthorized, forbidden, not_found, internal (Stripe unreachable).
-func (s *Service) StartStripeOnboarding(ctx context.Context, p *identity.Principal, providerID uuid.UUID, refreshURL, returnURL string) (string, error) {
+func (s *Service) StartStripeOnboarding(ctx context.Context, p *identity.Principal, providerID uuid.UUID, refreshURL, returnURL string) (accountID, link string, err error) {
 	if err := manages(p, providerID); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if s.connect == nil {
-		return "", apperr.New(apperr.Internal, "payments are not configured")
+		return "", "", apperr.New(apperr.Internal, "payments are not configured")
 	}
-	var accountID string
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		// The row lock makes concurrent first clicks create one account.
 		pr, err := getProvider(ctx, tx, providerID, true)
 		if err != nil {
@@ -450,13 +449,13 @@ func (s *Service) StartStripeOnboarding(ctx context.Context, p *identity.Princip
 		return setStripeAccount(ctx, tx, providerID, accountID)
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	link, err := s.connect.OnboardingLink(ctx, accountID, refreshURL, returnURL)
+	link, err = s.connect.OnboardingLink(ctx, accountID, refreshURL, returnURL)
 	if err != nil {
-		return "", apperr.Wrap(err, "creating the Stripe onboarding link")
+		return "", "", apperr.Wrap(err, "creating the Stripe onboarding link")
 	}
-	return link, nil
+	return accountID, link, nil
 }
 
 // ApplyAccountUpdate records what Stripe says about a Connect account. An

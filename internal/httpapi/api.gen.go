@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -21,6 +22,33 @@ import (
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for CategoryTaxBucket.
+const (
+	Art51C2DBis   CategoryTaxBucket = "art51_c2_d_bis"
+	Art51C2F      CategoryTaxBucket = "art51_c2_f"
+	Art51C2FBis   CategoryTaxBucket = "art51_c2_f_bis"
+	Art51C2FTer   CategoryTaxBucket = "art51_c2_f_ter"
+	Art51C3Fringe CategoryTaxBucket = "art51_c3_fringe"
+)
+
+// Valid indicates whether the value is a known member of the CategoryTaxBucket enum.
+func (e CategoryTaxBucket) Valid() bool {
+	switch e {
+	case Art51C2DBis:
+		return true
+	case Art51C2F:
+		return true
+	case Art51C2FBis:
+		return true
+	case Art51C2FTer:
+		return true
+	case Art51C3Fringe:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for ErrorCode.
 const (
@@ -58,24 +86,252 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for OfferingAvailability.
+const (
+	OfferingAvailabilityOnRequest OfferingAvailability = "on_request"
+	OfferingAvailabilitySlots     OfferingAvailability = "slots"
+)
+
+// Valid indicates whether the value is a known member of the OfferingAvailability enum.
+func (e OfferingAvailability) Valid() bool {
+	switch e {
+	case OfferingAvailabilityOnRequest:
+		return true
+	case OfferingAvailabilitySlots:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferingInclusionLabel.
+const (
+	OfferingInclusionLabelFundProgramme     OfferingInclusionLabel = "fund_programme"
+	OfferingInclusionLabelSocialCooperative OfferingInclusionLabel = "social_cooperative"
+)
+
+// Valid indicates whether the value is a known member of the OfferingInclusionLabel enum.
+func (e OfferingInclusionLabel) Valid() bool {
+	switch e {
+	case OfferingInclusionLabelFundProgramme:
+		return true
+	case OfferingInclusionLabelSocialCooperative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferingStatus.
+const (
+	OfferingStatusActive OfferingStatus = "active"
+	OfferingStatusPaused OfferingStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the OfferingStatus enum.
+func (e OfferingStatus) Valid() bool {
+	switch e {
+	case OfferingStatusActive:
+		return true
+	case OfferingStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferingInputAvailability.
+const (
+	OfferingInputAvailabilityOnRequest OfferingInputAvailability = "on_request"
+	OfferingInputAvailabilitySlots     OfferingInputAvailability = "slots"
+)
+
+// Valid indicates whether the value is a known member of the OfferingInputAvailability enum.
+func (e OfferingInputAvailability) Valid() bool {
+	switch e {
+	case OfferingInputAvailabilityOnRequest:
+		return true
+	case OfferingInputAvailabilitySlots:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferingInputInclusionLabel.
+const (
+	OfferingInputInclusionLabelFundProgramme     OfferingInputInclusionLabel = "fund_programme"
+	OfferingInputInclusionLabelSocialCooperative OfferingInputInclusionLabel = "social_cooperative"
+)
+
+// Valid indicates whether the value is a known member of the OfferingInputInclusionLabel enum.
+func (e OfferingInputInclusionLabel) Valid() bool {
+	switch e {
+	case OfferingInputInclusionLabelFundProgramme:
+		return true
+	case OfferingInputInclusionLabelSocialCooperative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferingInputStatus.
+const (
+	OfferingInputStatusActive OfferingInputStatus = "active"
+	OfferingInputStatusPaused OfferingInputStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the OfferingInputStatus enum.
+func (e OfferingInputStatus) Valid() bool {
+	switch e {
+	case OfferingInputStatusActive:
+		return true
+	case OfferingInputStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferingInputUnit.
+const (
+	Course  OfferingInputUnit = "course"
+	Day     OfferingInputUnit = "day"
+	Hour    OfferingInputUnit = "hour"
+	Item    OfferingInputUnit = "item"
+	Month   OfferingInputUnit = "month"
+	Session OfferingInputUnit = "session"
+	Week    OfferingInputUnit = "week"
+	Year    OfferingInputUnit = "year"
+)
+
+// Valid indicates whether the value is a known member of the OfferingInputUnit enum.
+func (e OfferingInputUnit) Valid() bool {
+	switch e {
+	case Course:
+		return true
+	case Day:
+		return true
+	case Hour:
+		return true
+	case Item:
+		return true
+	case Month:
+		return true
+	case Session:
+		return true
+	case Week:
+		return true
+	case Year:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrganisationKind.
 const (
-	Company  OrganisationKind = "company"
-	Fund     OrganisationKind = "fund"
-	Platform OrganisationKind = "platform"
-	Provider OrganisationKind = "provider"
+	OrganisationKindCompany  OrganisationKind = "company"
+	OrganisationKindFund     OrganisationKind = "fund"
+	OrganisationKindPlatform OrganisationKind = "platform"
+	OrganisationKindProvider OrganisationKind = "provider"
 )
 
 // Valid indicates whether the value is a known member of the OrganisationKind enum.
 func (e OrganisationKind) Valid() bool {
 	switch e {
-	case Company:
+	case OrganisationKindCompany:
 		return true
-	case Fund:
+	case OrganisationKindFund:
 		return true
-	case Platform:
+	case OrganisationKindPlatform:
 		return true
-	case Provider:
+	case OrganisationKindProvider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderLegalForm.
+const (
+	ProviderLegalFormAssociation       ProviderLegalForm = "association"
+	ProviderLegalFormBusiness          ProviderLegalForm = "business"
+	ProviderLegalFormSocialCooperative ProviderLegalForm = "social_cooperative"
+)
+
+// Valid indicates whether the value is a known member of the ProviderLegalForm enum.
+func (e ProviderLegalForm) Valid() bool {
+	switch e {
+	case ProviderLegalFormAssociation:
+		return true
+	case ProviderLegalFormBusiness:
+		return true
+	case ProviderLegalFormSocialCooperative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderStatus.
+const (
+	ProviderStatusApproved ProviderStatus = "approved"
+	ProviderStatusPending  ProviderStatus = "pending"
+	ProviderStatusRejected ProviderStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ProviderStatus enum.
+func (e ProviderStatus) Valid() bool {
+	switch e {
+	case ProviderStatusApproved:
+		return true
+	case ProviderStatusPending:
+		return true
+	case ProviderStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderInputLegalForm.
+const (
+	ProviderInputLegalFormAssociation       ProviderInputLegalForm = "association"
+	ProviderInputLegalFormBusiness          ProviderInputLegalForm = "business"
+	ProviderInputLegalFormSocialCooperative ProviderInputLegalForm = "social_cooperative"
+)
+
+// Valid indicates whether the value is a known member of the ProviderInputLegalForm enum.
+func (e ProviderInputLegalForm) Valid() bool {
+	switch e {
+	case ProviderInputLegalFormAssociation:
+		return true
+	case ProviderInputLegalFormBusiness:
+		return true
+	case ProviderInputLegalFormSocialCooperative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderSummaryLegalForm.
+const (
+	ProviderSummaryLegalFormAssociation       ProviderSummaryLegalForm = "association"
+	ProviderSummaryLegalFormBusiness          ProviderSummaryLegalForm = "business"
+	ProviderSummaryLegalFormSocialCooperative ProviderSummaryLegalForm = "social_cooperative"
+)
+
+// Valid indicates whether the value is a known member of the ProviderSummaryLegalForm enum.
+func (e ProviderSummaryLegalForm) Valid() bool {
+	switch e {
+	case ProviderSummaryLegalFormAssociation:
+		return true
+	case ProviderSummaryLegalFormBusiness:
+		return true
+	case ProviderSummaryLegalFormSocialCooperative:
 		return true
 	default:
 		return false
@@ -133,6 +389,102 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// Defines values for SearchOfferingsParamsSort.
+const (
+	Distance  SearchOfferingsParamsSort = "distance"
+	Price     SearchOfferingsParamsSort = "price"
+	Relevance SearchOfferingsParamsSort = "relevance"
+)
+
+// Valid indicates whether the value is a known member of the SearchOfferingsParamsSort enum.
+func (e SearchOfferingsParamsSort) Valid() bool {
+	switch e {
+	case Distance:
+		return true
+	case Price:
+		return true
+	case Relevance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetOfferingStatusJSONBodyStatus.
+const (
+	SetOfferingStatusJSONBodyStatusActive SetOfferingStatusJSONBodyStatus = "active"
+	SetOfferingStatusJSONBodyStatusPaused SetOfferingStatusJSONBodyStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the SetOfferingStatusJSONBodyStatus enum.
+func (e SetOfferingStatusJSONBodyStatus) Valid() bool {
+	switch e {
+	case SetOfferingStatusJSONBodyStatusActive:
+		return true
+	case SetOfferingStatusJSONBodyStatusPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProvidersParamsStatus.
+const (
+	ListProvidersParamsStatusApproved ListProvidersParamsStatus = "approved"
+	ListProvidersParamsStatusPending  ListProvidersParamsStatus = "pending"
+	ListProvidersParamsStatusRejected ListProvidersParamsStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ListProvidersParamsStatus enum.
+func (e ListProvidersParamsStatus) Valid() bool {
+	switch e {
+	case ListProvidersParamsStatusApproved:
+		return true
+	case ListProvidersParamsStatusPending:
+		return true
+	case ListProvidersParamsStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewProviderJSONBodyDecision.
+const (
+	Approve ReviewProviderJSONBodyDecision = "approve"
+	Reject  ReviewProviderJSONBodyDecision = "reject"
+)
+
+// Valid indicates whether the value is a known member of the ReviewProviderJSONBodyDecision enum.
+func (e ReviewProviderJSONBodyDecision) Valid() bool {
+	switch e {
+	case Approve:
+		return true
+	case Reject:
+		return true
+	default:
+		return false
+	}
+}
+
+// Category defines model for Category.
+type Category struct {
+	// Code Example: childcare
+	Code string `json:"code"`
+
+	// Label Italian name
+	//
+	// Example: Infanzia e baby sitter
+	Label   string `json:"label"`
+	LabelEn string `json:"label_en"`
+
+	// TaxBucket TUIR art. 51 rule (c.2 lett. f, f-bis, f-ter, d-bis; c.3 fringe benefits).
+	TaxBucket CategoryTaxBucket `json:"tax_bucket"`
+}
+
+// CategoryTaxBucket TUIR art. 51 rule (c.2 lett. f, f-bis, f-ter, d-bis; c.3 fringe benefits).
+type CategoryTaxBucket string
+
 // Error defines model for Error.
 type Error struct {
 	Code      ErrorCode               `json:"code"`
@@ -164,6 +516,87 @@ type Me struct {
 	TotpEnabled  bool               `json:"totp_enabled"`
 }
 
+// Offering defines model for Offering.
+type Offering struct {
+	Address      string               `json:"address"`
+	Availability OfferingAvailability `json:"availability"`
+	Category     string               `json:"category"`
+	Description  string               `json:"description"`
+
+	// DistanceKm Set when searching near a point.
+	DistanceKm     *float64                `json:"distance_km,omitempty"`
+	Id             openapi_types.UUID      `json:"id"`
+	InclusionLabel *OfferingInclusionLabel `json:"inclusion_label,omitempty"`
+	Lat            float64                 `json:"lat"`
+	Lon            float64                 `json:"lon"`
+
+	// MapUrl OpenStreetMap link to the place.
+	MapUrl          string          `json:"map_url"`
+	PhotoUrl        *string         `json:"photo_url,omitempty"`
+	Place           PlaceRef        `json:"place"`
+	PriceCents      int64           `json:"price_cents"`
+	Provider        ProviderSummary `json:"provider"`
+	ServiceRadiusKm int             `json:"service_radius_km"`
+	Slots           []Slot          `json:"slots"`
+	Status          OfferingStatus  `json:"status"`
+	TaxBucket       string          `json:"tax_bucket"`
+	Title           string          `json:"title"`
+	Unit            string          `json:"unit"`
+}
+
+// OfferingAvailability defines model for Offering.Availability.
+type OfferingAvailability string
+
+// OfferingInclusionLabel defines model for Offering.InclusionLabel.
+type OfferingInclusionLabel string
+
+// OfferingStatus defines model for Offering.Status.
+type OfferingStatus string
+
+// OfferingInput defines model for OfferingInput.
+type OfferingInput struct {
+	Address        *string                      `json:"address,omitempty"`
+	Availability   *OfferingInputAvailability   `json:"availability,omitempty"`
+	Category       string                       `json:"category"`
+	Description    *string                      `json:"description,omitempty"`
+	InclusionLabel *OfferingInputInclusionLabel `json:"inclusion_label,omitempty"`
+
+	// Lat Defaults to the municipality's seat.
+	Lat *float64 `json:"lat,omitempty"`
+	Lon *float64 `json:"lon,omitempty"`
+
+	// PlaceCode ISTAT code of the municipality (see /places).
+	PlaceCode string `json:"place_code"`
+
+	// PriceCents Price in euro cents; must be positive.
+	PriceCents int64 `json:"price_cents"`
+
+	// ServiceRadiusKm 0 means at the place; else the provider travels this far.
+	ServiceRadiusKm *int                 `json:"service_radius_km,omitempty"`
+	Slots           *[]Slot              `json:"slots,omitempty"`
+	Status          *OfferingInputStatus `json:"status,omitempty"`
+	Title           string               `json:"title"`
+	Unit            OfferingInputUnit    `json:"unit"`
+}
+
+// OfferingInputAvailability defines model for OfferingInput.Availability.
+type OfferingInputAvailability string
+
+// OfferingInputInclusionLabel defines model for OfferingInput.InclusionLabel.
+type OfferingInputInclusionLabel string
+
+// OfferingInputStatus defines model for OfferingInput.Status.
+type OfferingInputStatus string
+
+// OfferingInputUnit defines model for OfferingInput.Unit.
+type OfferingInputUnit string
+
+// OfferingPage defines model for OfferingPage.
+type OfferingPage struct {
+	Items      []Offering `json:"items"`
+	NextCursor *string    `json:"next_cursor,omitempty"`
+}
+
 // OrganisationKind defines model for OrganisationKind.
 type OrganisationKind string
 
@@ -174,6 +607,100 @@ type OrganisationRef struct {
 	Name string             `json:"name"`
 }
 
+// Photo defines model for Photo.
+type Photo struct {
+	Height int                `json:"height"`
+	Id     openapi_types.UUID `json:"id"`
+	Url    string             `json:"url"`
+	Width  int                `json:"width"`
+}
+
+// Place defines model for Place.
+type Place struct {
+	// Code ISTAT code
+	//
+	// Example: 097042
+	Code string  `json:"code"`
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+
+	// Name Example: Lecco
+	Name      string   `json:"name"`
+	Postcodes []string `json:"postcodes"`
+
+	// ProvinceCode Example: LC
+	ProvinceCode string `json:"province_code"`
+	ProvinceName string `json:"province_name"`
+	RegionName   string `json:"region_name"`
+}
+
+// PlaceRef defines model for PlaceRef.
+type PlaceRef struct {
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	ProvinceCode string `json:"province_code"`
+}
+
+// Provider defines model for Provider.
+type Provider struct {
+	Address       string             `json:"address"`
+	Description   string             `json:"description"`
+	Email         string             `json:"email"`
+	FiscalCode    string             `json:"fiscal_code"`
+	FundPledgeBps int                `json:"fund_pledge_bps"`
+	Id            openapi_types.UUID `json:"id"`
+	LegalForm     ProviderLegalForm  `json:"legal_form"`
+	LegalName     string             `json:"legal_name"`
+	LogoUrl       *string            `json:"logo_url,omitempty"`
+	Phone         string             `json:"phone"`
+	Place         PlaceRef           `json:"place"`
+	Status        ProviderStatus     `json:"status"`
+	StatusNote    string             `json:"status_note"`
+	Stripe        StripeStatus       `json:"stripe"`
+	VatNumber     *string            `json:"vat_number,omitempty"`
+	Website       string             `json:"website"`
+}
+
+// ProviderLegalForm defines model for Provider.LegalForm.
+type ProviderLegalForm string
+
+// ProviderStatus defines model for Provider.Status.
+type ProviderStatus string
+
+// ProviderInput defines model for ProviderInput.
+type ProviderInput struct {
+	Address     *string `json:"address,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Email       *string `json:"email,omitempty"`
+
+	// FiscalCode Codice fiscale (11 digits or 16 characters).
+	FiscalCode string `json:"fiscal_code"`
+
+	// FundPledgeBps Extra share of revenue pledged to the inclusion fund
+	FundPledgeBps *int                   `json:"fund_pledge_bps,omitempty"`
+	LegalForm     ProviderInputLegalForm `json:"legal_form"`
+	LegalName     string                 `json:"legal_name"`
+	Phone         *string                `json:"phone,omitempty"`
+	PlaceCode     string                 `json:"place_code"`
+
+	// VatNumber Partita IVA (11 digits); optional for associations.
+	VatNumber *string `json:"vat_number,omitempty"`
+	Website   *string `json:"website,omitempty"`
+}
+
+// ProviderInputLegalForm defines model for ProviderInput.LegalForm.
+type ProviderInputLegalForm string
+
+// ProviderSummary defines model for ProviderSummary.
+type ProviderSummary struct {
+	Id        openapi_types.UUID       `json:"id"`
+	LegalForm ProviderSummaryLegalForm `json:"legal_form"`
+	Name      string                   `json:"name"`
+}
+
+// ProviderSummaryLegalForm defines model for ProviderSummary.LegalForm.
+type ProviderSummaryLegalForm string
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
@@ -181,6 +708,14 @@ type RefreshRequest struct {
 
 // Role defines model for Role.
 type Role string
+
+// Slot defines model for Slot.
+type Slot struct {
+	Capacity int                 `json:"capacity"`
+	EndsAt   time.Time           `json:"ends_at"`
+	Id       *openapi_types.UUID `json:"id,omitempty"`
+	StartsAt time.Time           `json:"starts_at"`
+}
 
 // Status defines model for Status.
 type Status struct {
@@ -190,6 +725,17 @@ type Status struct {
 	Service string    `json:"service"`
 	Time    time.Time `json:"time"`
 	Version string    `json:"version"`
+}
+
+// StripeStatus defines model for StripeStatus.
+type StripeStatus struct {
+	AccountId        *string `json:"account_id,omitempty"`
+	ChargesEnabled   bool    `json:"charges_enabled"`
+	DetailsSubmitted bool    `json:"details_submitted"`
+	PayoutsEnabled   bool    `json:"payouts_enabled"`
+
+	// Ready The account can receive payouts.
+	Ready bool `json:"ready"`
 }
 
 // TokenPair defines model for TokenPair.
@@ -209,6 +755,62 @@ type TokenPair struct {
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
 
+// SearchOfferingsParams defines parameters for SearchOfferings.
+type SearchOfferingsParams struct {
+	Q        *string  `form:"q,omitempty" json:"q,omitempty"`
+	Category *string  `form:"category,omitempty" json:"category,omitempty"`
+	Near     *string  `form:"near,omitempty" json:"near,omitempty"`
+	RadiusKm *float32 `form:"radius_km,omitempty" json:"radius_km,omitempty"`
+
+	// MinPrice Minimum price in cents.
+	MinPrice *int64 `form:"min_price,omitempty" json:"min_price,omitempty"`
+
+	// MaxPrice Maximum price in cents.
+	MaxPrice *int64                     `form:"max_price,omitempty" json:"max_price,omitempty"`
+	Sort     *SearchOfferingsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+	Cursor   *string                    `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit    *int                       `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// SearchOfferingsParamsSort defines parameters for SearchOfferings.
+type SearchOfferingsParamsSort string
+
+// SetOfferingStatusJSONBody defines parameters for SetOfferingStatus.
+type SetOfferingStatusJSONBody struct {
+	Status SetOfferingStatusJSONBodyStatus `json:"status"`
+}
+
+// SetOfferingStatusJSONBodyStatus defines parameters for SetOfferingStatus.
+type SetOfferingStatusJSONBodyStatus string
+
+// FindPlacesParams defines parameters for FindPlaces.
+type FindPlacesParams struct {
+	Q     string `form:"q" json:"q"`
+	Limit *int   `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListProvidersParams defines parameters for ListProviders.
+type ListProvidersParams struct {
+	Status *ListProvidersParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListProvidersParamsStatus defines parameters for ListProviders.
+type ListProvidersParamsStatus string
+
+// CreateOfferingParams defines parameters for CreateOffering.
+type CreateOfferingParams struct {
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ReviewProviderJSONBody defines parameters for ReviewProvider.
+type ReviewProviderJSONBody struct {
+	Decision ReviewProviderJSONBodyDecision `json:"decision"`
+	Note     *string                        `json:"note,omitempty"`
+}
+
+// ReviewProviderJSONBodyDecision defines parameters for ReviewProvider.
+type ReviewProviderJSONBodyDecision string
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
@@ -217,6 +819,21 @@ type LogoutJSONRequestBody = RefreshRequest
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
+
+// UpdateOfferingJSONRequestBody defines body for UpdateOffering for application/json ContentType.
+type UpdateOfferingJSONRequestBody = OfferingInput
+
+// SetOfferingStatusJSONRequestBody defines body for SetOfferingStatus for application/json ContentType.
+type SetOfferingStatusJSONRequestBody SetOfferingStatusJSONBody
+
+// SaveProviderJSONRequestBody defines body for SaveProvider for application/json ContentType.
+type SaveProviderJSONRequestBody = ProviderInput
+
+// CreateOfferingJSONRequestBody defines body for CreateOffering for application/json ContentType.
+type CreateOfferingJSONRequestBody = OfferingInput
+
+// ReviewProviderJSONRequestBody defines body for ReviewProvider for application/json ContentType.
+type ReviewProviderJSONRequestBody ReviewProviderJSONBody
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -229,9 +846,51 @@ type ServerInterface interface {
 	// RefreshTokens Exchange a refresh token for a new access and refresh token.
 	// (POST /auth/refresh)
 	RefreshTokens(ctx echo.Context) error
+	// ListCategories The fixed taxonomy of categories, each with its Italian tax bucket (TUIR art. 51).
+	// (GET /categories)
+	ListCategories(ctx echo.Context) error
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// SearchOfferings Search the catalogue (public): Italian full text, category, price, distance.
+	// (GET /offerings)
+	SearchOfferings(ctx echo.Context, params SearchOfferingsParams) error
+	// GetOffering A visible offering with its provider, place and upcoming slots (public).
+	// (GET /offerings/{offeringId})
+	GetOffering(ctx echo.Context, offeringId openapi_types.UUID) error
+	// UpdateOffering Replace an offering's details and slots (its provider's staff, or a platform admin).
+	// (PUT /offerings/{offeringId})
+	UpdateOffering(ctx echo.Context, offeringId openapi_types.UUID) error
+	// UploadOfferingPhoto Upload the offering's photo (JPEG or PNG, at most 5 MB; resized to at most 1200 px).
+	// (PUT /offerings/{offeringId}/photo)
+	UploadOfferingPhoto(ctx echo.Context, offeringId openapi_types.UUID) error
+	// SetOfferingStatus Pause or resume an offering.
+	// (PUT /offerings/{offeringId}/status)
+	SetOfferingStatus(ctx echo.Context, offeringId openapi_types.UUID) error
+	// FindPlaces Italian municipalities matching a name (accents and case ignored) or a postcode.
+	// (GET /places)
+	FindPlaces(ctx echo.Context, params FindPlacesParams) error
+	// ListProviders Providers, for the platform admin's approval queue.
+	// (GET /providers)
+	ListProviders(ctx echo.Context, params ListProvidersParams) error
+	// GetProvider A provider's profile (its staff, or a platform admin).
+	// (GET /providers/{providerId})
+	GetProvider(ctx echo.Context, providerId openapi_types.UUID) error
+	// SaveProvider Create or update a provider's profile; VAT number and fiscal code are checked by their checksums.
+	// (PUT /providers/{providerId})
+	SaveProvider(ctx echo.Context, providerId openapi_types.UUID) error
+	// ListProviderOfferings All of a provider's offerings, paused ones included.
+	// (GET /providers/{providerId}/offerings)
+	ListProviderOfferings(ctx echo.Context, providerId openapi_types.UUID) error
+	// CreateOffering Add an offering. Retrying with the same Idempotency-Key returns the first result.
+	// (POST /providers/{providerId}/offerings)
+	CreateOffering(ctx echo.Context, providerId openapi_types.UUID, params CreateOfferingParams) error
+	// ReviewProvider Approve or reject a provider (platform admin). A rejection needs a note.
+	// (POST /providers/{providerId}/review)
+	ReviewProvider(ctx echo.Context, providerId openapi_types.UUID) error
+	// StartStripeOnboarding Create the provider's Stripe Connect Express account (once) and return an onboarding link.
+	// (POST /providers/{providerId}/stripe-onboarding)
+	StartStripeOnboarding(ctx echo.Context, providerId openapi_types.UUID) error
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx echo.Context) error
@@ -269,12 +928,318 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 	return err
 }
 
+// ListCategories converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCategories(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCategories(ctx)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// SearchOfferings converts echo context to params.
+func (w *ServerInterfaceWrapper) SearchOfferings(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SearchOfferingsParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "near" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "near", ctx.QueryParams(), &params.Near, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter near: %s", err))
+	}
+
+	// ------------- Optional query parameter "radius_km" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "radius_km", ctx.QueryParams(), &params.RadiusKm, runtime.BindQueryParameterOptions{Type: "number", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter radius_km: %s", err))
+	}
+
+	// ------------- Optional query parameter "min_price" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_price", ctx.QueryParams(), &params.MinPrice, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter min_price: %s", err))
+	}
+
+	// ------------- Optional query parameter "max_price" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "max_price", ctx.QueryParams(), &params.MaxPrice, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter max_price: %s", err))
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", ctx.QueryParams(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sort: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SearchOfferings(ctx, params)
+	return err
+}
+
+// GetOffering converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOffering(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "offeringId" -------------
+	var offeringId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "offeringId", ctx.Param("offeringId"), &offeringId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offeringId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOffering(ctx, offeringId)
+	return err
+}
+
+// UpdateOffering converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateOffering(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "offeringId" -------------
+	var offeringId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "offeringId", ctx.Param("offeringId"), &offeringId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offeringId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateOffering(ctx, offeringId)
+	return err
+}
+
+// UploadOfferingPhoto converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadOfferingPhoto(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "offeringId" -------------
+	var offeringId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "offeringId", ctx.Param("offeringId"), &offeringId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offeringId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadOfferingPhoto(ctx, offeringId)
+	return err
+}
+
+// SetOfferingStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) SetOfferingStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "offeringId" -------------
+	var offeringId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "offeringId", ctx.Param("offeringId"), &offeringId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter offeringId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetOfferingStatus(ctx, offeringId)
+	return err
+}
+
+// FindPlaces converts echo context to params.
+func (w *ServerInterfaceWrapper) FindPlaces(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FindPlacesParams
+	// ------------- Required query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FindPlaces(ctx, params)
+	return err
+}
+
+// ListProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProviders(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListProvidersParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProviders(ctx, params)
+	return err
+}
+
+// GetProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProvider(ctx, providerId)
+	return err
+}
+
+// SaveProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) SaveProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SaveProvider(ctx, providerId)
+	return err
+}
+
+// ListProviderOfferings converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProviderOfferings(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProviderOfferings(ctx, providerId)
+	return err
+}
+
+// CreateOffering converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOffering(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOfferingParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOffering(ctx, providerId, params)
+	return err
+}
+
+// ReviewProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) ReviewProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReviewProvider(ctx, providerId)
+	return err
+}
+
+// StartStripeOnboarding converts echo context to params.
+func (w *ServerInterfaceWrapper) StartStripeOnboarding(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartStripeOnboarding(ctx, providerId)
 	return err
 }
 
@@ -339,6 +1304,20 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/categories", wrapper.ListCategories, options.OperationMiddlewares["listCategories"]...)
+	router.GET(options.BaseURL+"/places", wrapper.FindPlaces, options.OperationMiddlewares["findPlaces"]...)
+	router.GET(options.BaseURL+"/offerings", wrapper.SearchOfferings, options.OperationMiddlewares["searchOfferings"]...)
+	router.GET(options.BaseURL+"/offerings/:offeringId", wrapper.GetOffering, options.OperationMiddlewares["getOffering"]...)
+	router.PUT(options.BaseURL+"/offerings/:offeringId", wrapper.UpdateOffering, options.OperationMiddlewares["updateOffering"]...)
+	router.PUT(options.BaseURL+"/offerings/:offeringId/status", wrapper.SetOfferingStatus, options.OperationMiddlewares["setOfferingStatus"]...)
+	router.PUT(options.BaseURL+"/offerings/:offeringId/photo", wrapper.UploadOfferingPhoto, options.OperationMiddlewares["uploadOfferingPhoto"]...)
+	router.GET(options.BaseURL+"/providers", wrapper.ListProviders, options.OperationMiddlewares["listProviders"]...)
+	router.GET(options.BaseURL+"/providers/:providerId", wrapper.GetProvider, options.OperationMiddlewares["getProvider"]...)
+	router.PUT(options.BaseURL+"/providers/:providerId", wrapper.SaveProvider, options.OperationMiddlewares["saveProvider"]...)
+	router.POST(options.BaseURL+"/providers/:providerId/review", wrapper.ReviewProvider, options.OperationMiddlewares["reviewProvider"]...)
+	router.POST(options.BaseURL+"/providers/:providerId/stripe-onboarding", wrapper.StartStripeOnboarding, options.OperationMiddlewares["startStripeOnboarding"]...)
+	router.GET(options.BaseURL+"/providers/:providerId/offerings", wrapper.ListProviderOfferings, options.OperationMiddlewares["listProviderOfferings"]...)
+	router.POST(options.BaseURL+"/providers/:providerId/offerings", wrapper.CreateOffering, options.OperationMiddlewares["createOffering"]...)
 
 }
 
@@ -455,6 +1434,44 @@ func (response RefreshTokensdefaultJSONResponse) VisitRefreshTokensResponse(w ht
 	return err
 }
 
+type ListCategoriesRequestObject struct {
+}
+
+type ListCategoriesResponseObject interface {
+	VisitListCategoriesResponse(w http.ResponseWriter) error
+}
+
+type ListCategories200JSONResponse []Category
+
+func (response ListCategories200JSONResponse) VisitListCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCategoriesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListCategoriesdefaultJSONResponse) VisitListCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -482,6 +1499,523 @@ type GetMedefaultJSONResponse struct {
 }
 
 func (response GetMedefaultJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SearchOfferingsRequestObject struct {
+	Params SearchOfferingsParams
+}
+
+type SearchOfferingsResponseObject interface {
+	VisitSearchOfferingsResponse(w http.ResponseWriter) error
+}
+
+type SearchOfferings200JSONResponse OfferingPage
+
+func (response SearchOfferings200JSONResponse) VisitSearchOfferingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SearchOfferingsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SearchOfferingsdefaultJSONResponse) VisitSearchOfferingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOfferingRequestObject struct {
+	OfferingId openapi_types.UUID `json:"offeringId"`
+}
+
+type GetOfferingResponseObject interface {
+	VisitGetOfferingResponse(w http.ResponseWriter) error
+}
+
+type GetOffering200JSONResponse Offering
+
+func (response GetOffering200JSONResponse) VisitGetOfferingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOfferingdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetOfferingdefaultJSONResponse) VisitGetOfferingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOfferingRequestObject struct {
+	OfferingId openapi_types.UUID `json:"offeringId"`
+	Body       *UpdateOfferingJSONRequestBody
+}
+
+type UpdateOfferingResponseObject interface {
+	VisitUpdateOfferingResponse(w http.ResponseWriter) error
+}
+
+type UpdateOffering200JSONResponse Offering
+
+func (response UpdateOffering200JSONResponse) VisitUpdateOfferingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOfferingdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UpdateOfferingdefaultJSONResponse) VisitUpdateOfferingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadOfferingPhotoRequestObject struct {
+	OfferingId openapi_types.UUID `json:"offeringId"`
+	Body       io.Reader
+}
+
+type UploadOfferingPhotoResponseObject interface {
+	VisitUploadOfferingPhotoResponse(w http.ResponseWriter) error
+}
+
+type UploadOfferingPhoto200JSONResponse Photo
+
+func (response UploadOfferingPhoto200JSONResponse) VisitUploadOfferingPhotoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadOfferingPhotodefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UploadOfferingPhotodefaultJSONResponse) VisitUploadOfferingPhotoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetOfferingStatusRequestObject struct {
+	OfferingId openapi_types.UUID `json:"offeringId"`
+	Body       *SetOfferingStatusJSONRequestBody
+}
+
+type SetOfferingStatusResponseObject interface {
+	VisitSetOfferingStatusResponse(w http.ResponseWriter) error
+}
+
+type SetOfferingStatus200JSONResponse Offering
+
+func (response SetOfferingStatus200JSONResponse) VisitSetOfferingStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetOfferingStatusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SetOfferingStatusdefaultJSONResponse) VisitSetOfferingStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPlacesRequestObject struct {
+	Params FindPlacesParams
+}
+
+type FindPlacesResponseObject interface {
+	VisitFindPlacesResponse(w http.ResponseWriter) error
+}
+
+type FindPlaces200JSONResponse []Place
+
+func (response FindPlaces200JSONResponse) VisitFindPlacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPlacesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response FindPlacesdefaultJSONResponse) VisitFindPlacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProvidersRequestObject struct {
+	Params ListProvidersParams
+}
+
+type ListProvidersResponseObject interface {
+	VisitListProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListProviders200JSONResponse []Provider
+
+func (response ListProviders200JSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProvidersdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListProvidersdefaultJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+}
+
+type GetProviderResponseObject interface {
+	VisitGetProviderResponse(w http.ResponseWriter) error
+}
+
+type GetProvider200JSONResponse Provider
+
+func (response GetProvider200JSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetProviderdefaultJSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveProviderRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+	Body       *SaveProviderJSONRequestBody
+}
+
+type SaveProviderResponseObject interface {
+	VisitSaveProviderResponse(w http.ResponseWriter) error
+}
+
+type SaveProvider200JSONResponse Provider
+
+func (response SaveProvider200JSONResponse) VisitSaveProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveProviderdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SaveProviderdefaultJSONResponse) VisitSaveProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderOfferingsRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+}
+
+type ListProviderOfferingsResponseObject interface {
+	VisitListProviderOfferingsResponse(w http.ResponseWriter) error
+}
+
+type ListProviderOfferings200JSONResponse []Offering
+
+func (response ListProviderOfferings200JSONResponse) VisitListProviderOfferingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderOfferingsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListProviderOfferingsdefaultJSONResponse) VisitListProviderOfferingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOfferingRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+	Params     CreateOfferingParams
+	Body       *CreateOfferingJSONRequestBody
+}
+
+type CreateOfferingResponseObject interface {
+	VisitCreateOfferingResponse(w http.ResponseWriter) error
+}
+
+type CreateOffering201JSONResponse Offering
+
+func (response CreateOffering201JSONResponse) VisitCreateOfferingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOfferingdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateOfferingdefaultJSONResponse) VisitCreateOfferingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewProviderRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+	Body       *ReviewProviderJSONRequestBody
+}
+
+type ReviewProviderResponseObject interface {
+	VisitReviewProviderResponse(w http.ResponseWriter) error
+}
+
+type ReviewProvider200JSONResponse Provider
+
+func (response ReviewProvider200JSONResponse) VisitReviewProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewProviderdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReviewProviderdefaultJSONResponse) VisitReviewProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartStripeOnboardingRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+}
+
+type StartStripeOnboardingResponseObject interface {
+	VisitStartStripeOnboardingResponse(w http.ResponseWriter) error
+}
+
+type StartStripeOnboarding200JSONResponse struct {
+	AccountId string `json:"account_id"`
+	Url       string `json:"url"`
+}
+
+func (response StartStripeOnboarding200JSONResponse) VisitStartStripeOnboardingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartStripeOnboardingdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response StartStripeOnboardingdefaultJSONResponse) VisitStartStripeOnboardingResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -542,9 +2076,51 @@ type StrictServerInterface interface {
 	// RefreshTokens Exchange a refresh token for a new access and refresh token.
 	// (POST /auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
+	// ListCategories The fixed taxonomy of categories, each with its Italian tax bucket (TUIR art. 51).
+	// (GET /categories)
+	ListCategories(ctx context.Context, request ListCategoriesRequestObject) (ListCategoriesResponseObject, error)
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// SearchOfferings Search the catalogue (public): Italian full text, category, price, distance.
+	// (GET /offerings)
+	SearchOfferings(ctx context.Context, request SearchOfferingsRequestObject) (SearchOfferingsResponseObject, error)
+	// GetOffering A visible offering with its provider, place and upcoming slots (public).
+	// (GET /offerings/{offeringId})
+	GetOffering(ctx context.Context, request GetOfferingRequestObject) (GetOfferingResponseObject, error)
+	// UpdateOffering Replace an offering's details and slots (its provider's staff, or a platform admin).
+	// (PUT /offerings/{offeringId})
+	UpdateOffering(ctx context.Context, request UpdateOfferingRequestObject) (UpdateOfferingResponseObject, error)
+	// UploadOfferingPhoto Upload the offering's photo (JPEG or PNG, at most 5 MB; resized to at most 1200 px).
+	// (PUT /offerings/{offeringId}/photo)
+	UploadOfferingPhoto(ctx context.Context, request UploadOfferingPhotoRequestObject) (UploadOfferingPhotoResponseObject, error)
+	// SetOfferingStatus Pause or resume an offering.
+	// (PUT /offerings/{offeringId}/status)
+	SetOfferingStatus(ctx context.Context, request SetOfferingStatusRequestObject) (SetOfferingStatusResponseObject, error)
+	// FindPlaces Italian municipalities matching a name (accents and case ignored) or a postcode.
+	// (GET /places)
+	FindPlaces(ctx context.Context, request FindPlacesRequestObject) (FindPlacesResponseObject, error)
+	// ListProviders Providers, for the platform admin's approval queue.
+	// (GET /providers)
+	ListProviders(ctx context.Context, request ListProvidersRequestObject) (ListProvidersResponseObject, error)
+	// GetProvider A provider's profile (its staff, or a platform admin).
+	// (GET /providers/{providerId})
+	GetProvider(ctx context.Context, request GetProviderRequestObject) (GetProviderResponseObject, error)
+	// SaveProvider Create or update a provider's profile; VAT number and fiscal code are checked by their checksums.
+	// (PUT /providers/{providerId})
+	SaveProvider(ctx context.Context, request SaveProviderRequestObject) (SaveProviderResponseObject, error)
+	// ListProviderOfferings All of a provider's offerings, paused ones included.
+	// (GET /providers/{providerId}/offerings)
+	ListProviderOfferings(ctx context.Context, request ListProviderOfferingsRequestObject) (ListProviderOfferingsResponseObject, error)
+	// CreateOffering Add an offering. Retrying with the same Idempotency-Key returns the first result.
+	// (POST /providers/{providerId}/offerings)
+	CreateOffering(ctx context.Context, request CreateOfferingRequestObject) (CreateOfferingResponseObject, error)
+	// ReviewProvider Approve or reject a provider (platform admin). A rejection needs a note.
+	// (POST /providers/{providerId}/review)
+	ReviewProvider(ctx context.Context, request ReviewProviderRequestObject) (ReviewProviderResponseObject, error)
+	// StartStripeOnboarding Create the provider's Stripe Connect Express account (once) and return an onboarding link.
+	// (POST /providers/{providerId}/stripe-onboarding)
+	StartStripeOnboarding(ctx context.Context, request StartStripeOnboardingRequestObject) (StartStripeOnboardingResponseObject, error)
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
@@ -700,6 +2276,29 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 	return nil
 }
 
+// ListCategories operation middleware
+func (sh *strictHandler) ListCategories(ctx echo.Context) error {
+	var request ListCategoriesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCategories(ctx.Request().Context(), request.(ListCategoriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCategories")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCategoriesResponseObject); ok {
+		return validResponse.VisitListCategoriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	var request GetMeRequestObject
@@ -717,6 +2316,449 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SearchOfferings operation middleware
+func (sh *strictHandler) SearchOfferings(ctx echo.Context, params SearchOfferingsParams) error {
+	var request SearchOfferingsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SearchOfferings(ctx.Request().Context(), request.(SearchOfferingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SearchOfferings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SearchOfferingsResponseObject); ok {
+		return validResponse.VisitSearchOfferingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOffering operation middleware
+func (sh *strictHandler) GetOffering(ctx echo.Context, offeringId openapi_types.UUID) error {
+	var request GetOfferingRequestObject
+
+	request.OfferingId = offeringId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOffering(ctx.Request().Context(), request.(GetOfferingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOffering")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOfferingResponseObject); ok {
+		return validResponse.VisitGetOfferingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateOffering operation middleware
+func (sh *strictHandler) UpdateOffering(ctx echo.Context, offeringId openapi_types.UUID) error {
+	var request UpdateOfferingRequestObject
+
+	request.OfferingId = offeringId
+
+	var body UpdateOfferingJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateOffering(ctx.Request().Context(), request.(UpdateOfferingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateOffering")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateOfferingResponseObject); ok {
+		return validResponse.VisitUpdateOfferingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadOfferingPhoto operation middleware
+func (sh *strictHandler) UploadOfferingPhoto(ctx echo.Context, offeringId openapi_types.UUID) error {
+	var request UploadOfferingPhotoRequestObject
+
+	request.OfferingId = offeringId
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadOfferingPhoto(ctx.Request().Context(), request.(UploadOfferingPhotoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadOfferingPhoto")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadOfferingPhotoResponseObject); ok {
+		return validResponse.VisitUploadOfferingPhotoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetOfferingStatus operation middleware
+func (sh *strictHandler) SetOfferingStatus(ctx echo.Context, offeringId openapi_types.UUID) error {
+	var request SetOfferingStatusRequestObject
+
+	request.OfferingId = offeringId
+
+	var body SetOfferingStatusJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetOfferingStatus(ctx.Request().Context(), request.(SetOfferingStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetOfferingStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetOfferingStatusResponseObject); ok {
+		return validResponse.VisitSetOfferingStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindPlaces operation middleware
+func (sh *strictHandler) FindPlaces(ctx echo.Context, params FindPlacesParams) error {
+	var request FindPlacesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindPlaces(ctx.Request().Context(), request.(FindPlacesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindPlaces")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindPlacesResponseObject); ok {
+		return validResponse.VisitFindPlacesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProviders operation middleware
+func (sh *strictHandler) ListProviders(ctx echo.Context, params ListProvidersParams) error {
+	var request ListProvidersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProviders(ctx.Request().Context(), request.(ListProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProvidersResponseObject); ok {
+		return validResponse.VisitListProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetProvider operation middleware
+func (sh *strictHandler) GetProvider(ctx echo.Context, providerId openapi_types.UUID) error {
+	var request GetProviderRequestObject
+
+	request.ProviderId = providerId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProvider(ctx.Request().Context(), request.(GetProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProviderResponseObject); ok {
+		return validResponse.VisitGetProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SaveProvider operation middleware
+func (sh *strictHandler) SaveProvider(ctx echo.Context, providerId openapi_types.UUID) error {
+	var request SaveProviderRequestObject
+
+	request.ProviderId = providerId
+
+	var body SaveProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SaveProvider(ctx.Request().Context(), request.(SaveProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SaveProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SaveProviderResponseObject); ok {
+		return validResponse.VisitSaveProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProviderOfferings operation middleware
+func (sh *strictHandler) ListProviderOfferings(ctx echo.Context, providerId openapi_types.UUID) error {
+	var request ListProviderOfferingsRequestObject
+
+	request.ProviderId = providerId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProviderOfferings(ctx.Request().Context(), request.(ListProviderOfferingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProviderOfferings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProviderOfferingsResponseObject); ok {
+		return validResponse.VisitListProviderOfferingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOffering operation middleware
+func (sh *strictHandler) CreateOffering(ctx echo.Context, providerId openapi_types.UUID, params CreateOfferingParams) error {
+	var request CreateOfferingRequestObject
+
+	request.ProviderId = providerId
+	request.Params = params
+
+	var body CreateOfferingJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOffering(ctx.Request().Context(), request.(CreateOfferingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOffering")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOfferingResponseObject); ok {
+		return validResponse.VisitCreateOfferingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReviewProvider operation middleware
+func (sh *strictHandler) ReviewProvider(ctx echo.Context, providerId openapi_types.UUID) error {
+	var request ReviewProviderRequestObject
+
+	request.ProviderId = providerId
+
+	var body ReviewProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReviewProvider(ctx.Request().Context(), request.(ReviewProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReviewProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReviewProviderResponseObject); ok {
+		return validResponse.VisitReviewProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartStripeOnboarding operation middleware
+func (sh *strictHandler) StartStripeOnboarding(ctx echo.Context, providerId openapi_types.UUID) error {
+	var request StartStripeOnboardingRequestObject
+
+	request.ProviderId = providerId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartStripeOnboarding(ctx.Request().Context(), request.(StartStripeOnboardingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartStripeOnboarding")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartStripeOnboardingResponseObject); ok {
+		return validResponse.VisitStartStripeOnboardingResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -751,36 +2793,85 @@ func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFhbb9vIFf4rB9M+2AAlK5cuUAEF6kWDItvNxrDd7sPKkI7JQ3LW5BlmLpbVwP+9mBmSIiU6MYK47ZNp",
-	"cuZcvu9c9Vmkqm4UE1sjlp+FJtMoNhT+eae10v4hVWyJrX/EpqlkilYqPvvdKPbvTFpSjf7pj5pysRR/",
-	"ONtLPYtfzVmU9vj4mIiMTKpl44WIpTjnHZD/mIBksCWBYopvwJTY0Fz4S62ckWGNVg1pK6O9qcrI/yV2",
-	"tVj+JiTfYyUzkQhWdp0rx/45VZxXMrUiEY7R2VJp+W/yX3Klb2WWEYtESDYuz2Uqie06d5wZkQiNltaV",
-	"rKUN5yVb0oyVuEmE3TUklsJYLbkQwUeLsgp2YZZJ7ytWFwN7rXbU31O3v1Nq/b2ajMEi+HEkU9MnR8au",
-	"ZTbxuf0uNWXe+QDGXtzNhKqfVSH5Msp82s4cK0PJAdRUo6zCwwPWTeXlIjPOtTJG/rV9OU9V7U3Ah5+J",
-	"C1uK5ZvXiwmoGjRmq3RwanD49Z9+mDhslW3WHdPjQPphlslCWvBfIdeqDsHkKSa2PmiVBmyaBPxf0JSq",
-	"e9K7cHx+aGfyFXgjAAPbpwD+QMdB2iN35FlkNVe6RiuWwrkQukfHGOvp6FC6QJYGIxpfTsaPg7OXlIfg",
-	"UlW0UFqqzdcEXKqKAh3RCtQadz09xHhb0TBIb5WqCPkIxuBih2XwrDPkwJ8DyVNoD336h+RsWAq8B8g7",
-	"EeL4Xmakfb7HgtBUaD3qk2l8CNQRn89k7a416LmkBAeeZnsKxha+oGkKn0vKNZny2xJex8trq+6In5Go",
-	"BwaOr09a5wNqwBjVTaV2RKFiB/LWmNWSBxSujcU8b4lc18hYBF5TNLTeKn3Xs7zGxl8K/3d09+LQZdIq",
-	"PUn/lUXrzDHr2Mj1PWnTptrRPUP6XqY0rpCaUtloleJUgFgZie4jKUNLs/B24vTTug+A7wzZX0lGxreK",
-	"pxi59lxdoJzotJimZMw+GMZ1+Kdfr+HkXfa3q/NTsAoMcQZoYHPeNtsQ4Ev4kVCThpVbLN6kQVR4pM18",
-	"ymN6aKQms0b7fJS6O3LCyCtKFWcGHFtZxUYRnIJgCbRXB6b4bu/jKwB8kAxj0R8b/OQoASO5qGjmDE16",
-	"FG6v4+t93EdUJoLxgNgRBSNhI79HwCVfzUOvRXKujp26Lgl+uvr4C5xfvAeVw2UXzEkAL1W6UX4+mm2p",
-	"ylETdHkGK4FwVy9WArbSloC8Yslp5Xz8gc/OOXxQTDuQBrDa4s4AMrRwA7v6lrTXSE4rSH3FnK94xe9C",
-	"845jYokmWGGwpjgzwskmTImb0yUgGOvbBtSYlpIJNr7lb1Z80k6ICfQDYgLdfJjAcDxMoJ8OE2//4XSY",
-	"wHA4TKCbDU8TQChdjQybdhbbJKCaWHZXvGnnxE0CyFlwYrMf8zY+fz45ZSkkkmsape18FdPWhqLS8+CJ",
-	"GaT5UryaL+aLMBg0xNhIsRRv5ov5mzC12DIk8pn38Kzyg2DIchUbw5j6f/Idqy0DzXyjDnZuteICuuEH",
-	"CrJ7/JHNlvQcznNLesWaGkJLGeQoK6cpMtXKOumcTiuPJWCWaTLm1MdCpdI7f03pFSNsS1nREt6+/vMI",
-	"6RhTLYhzTVbv1ugVr01M8Dn8WlJYK1bc2ysNaFmUFm5da3g4PMsx9UNiGCClgVoan8MJvF28CopW3GkK",
-	"00iXj/AX8NN8JMbXyVDh3mdiGWds0Y/uP6ps9902qtH8/jguEN6e8GKwz71eLL6b7n1zmNjormTBlIHk",
-	"edyEcnSVfUpib2K/Ifr2mTot7U4sf7tJhHF1jXrXCvZLYiB9EI49sSGerj9eX0QOty31vrYrxzYUCsV0",
-	"GgoyFiYOT349sDtx41X3GaGcHabEEa3++8vwejCoPYvZtxMdLrKgnIUTrIzaoxFb3BZ99wupffoiRCln",
-	"E9B0r+4kF0Fx235aAzxX0hrYlqoiMLLgmQ+ZLzPTini6Wl0f6ZFm2IrhQpPxcrkIPzTYEm3AAitNmO1W",
-	"7Axl0W4yQKHNREEqj6c7UyfyveUupIf5P4qP/1Lm/0LbiJX53hH17iEtkQsKm/uQ3Txs80zbboDzYTU6",
-	"8oWQijN3QRMp/neyH8I6+lJAfqApBH34plhVpL8ZwR6zvawwpEkNw506AuWX7WmAEvEwa38U+J+sY4Eg",
-	"0y9gT5HUrmgvSFSr4Qmy2g3LVxnXfO+o/1ec5mLlIdCO2detTqdnUOWhiJ5fvB/SWJNFD2G7i5L2bz8L",
-	"pyuxFGfYyLP7V+Lxpr9wvB61XnFctaQKaRR/jojSH5OpjjOTnIAzpE0yiraYl5LvpY3/D8T1Mfd48/if",
-	"AAAA//8=",
+	"1Fx7bxs3tv8qB3MvEBsYy7KTtBsHF7huNrdwt2mMOG3/WAXS0cwZiWsOOSE5ttXA97MvSM5TQ9lyIrvd",
+	"vyxpOOThefzOg4f+EiUyL6QgYXR08iVSpAspNLkvb5WSyn5IpDAkjP2IRcFZgoZJcfgvLYX9TSdLytF+",
+	"+m9FWXQS/ddhO+uhf6oP/Wy3t7dxlJJOFCvsJNFJdCpWQPZhDEyAWRJIQf4X0EssaBTZl6p57DJv0NBC",
+	"qpX9XChZkDLMk5zIlOxfusG84BSdRMmS8TRBRVEcmVVhf9JGMbGIbuOI45y4Hd+n6MwgZyhAYG5fayc7",
+	"ExmKPxgCwRznK9DMGFIbZ56S48/gocGb6bxMLskM1/7469kHQGVG8PIIVMkJ9pLRMXAyZgRZDNnBnGn7",
+	"x5CKIbXfXkMyeg6ZnZ1gToIyZvT+yFIuyjw6+WeEyrw8mibH0yyKO1+mc6b7P/jdND+k/RHPp36R6NNg",
+	"x7dxpOhzyRSldkEnh5q/HW709t7OIuf/osRY1jQ6t0Gu1YaYuELO0iiOhDTTTJbCfk6kyDhLTBRHpcDS",
+	"LKVif5B9kkk1Z2nqKGBCl1nGEkbCTLNSpHaHCg1NOcuZceOZMKQE8sBOrfoaZNzRhWnKrOCQn3foNaqk",
+	"wN5y0hoXFFQJyzzSZsrSwOMwc+vpQmz8WS6Y+ODn3ExnhlxTvMZqypHxvg2hEDhSUmv2v9WPo0TmlgS8",
+	"+ZnEwiyjk+fH4wCrCtT6Wiq3qc7g45ffBQYbaYppLem+VXx3kLIFM2CfQqZk7nDCipiEsXgkFWBRxGD/",
+	"gqJEXpFaueGjdTrv013PgA7tIQa/o6GSNpwb7MxLNZMqRxOdRGXpVHcwzOFN6H2pFiiYRs+Nu3H2fWfs",
+	"B8qccknuKWSGcn3fBB8kJycOTwUqhatGPCRwzqmrpHMpOaEYsNFtseZlhaSekLX9rM0c4vb7LCPHiwHP",
+	"MU0VaR3kGl4h4zhnnJlVFzykmFbmFsWR5tLooJknHS8TwICOeoaeM21QJDS9zIfafEEGrpckQBOqZMnE",
+	"AgSh1dxCMmFGHrC8rqSynPOO8xJlPif1AKViIuGlZlJMG29XM0LLhCGfJtJyFA27sutYRJwWSi4U5jkF",
+	"OcPR9JbeTCP37NliZI7FtFQBZ/y+IHFhFJF5hwVwJi7BSGf+BcfEmfcQdpbSyHq64VP73n1WcG4HVfZT",
+	"KJbQNKmDpGY3TJjvXrTrW6ex8LsplLxiKal7V6nGXZR5jsqZmSZ1ZZdTmLJSV/ozXMHr7bY2fcGlCdm0",
+	"NmhK3dUJTCo9KLDUPXPcFL8MHzPDwzhWCmbu929OjxsO1vP1ba5jnj16+sKqVowbmKiF73XY62eI5Wvg",
+	"0TCq1dMhcgzh6kwU5UPdbwfQul5rHPKu6wCXUoYlt5rZg7hHxL0OiS/HQRofD376MPF3v3ddg0NeCpaw",
+	"Ai1vnmmLtNvi6vaY5XRpQ8RydvHx9KOPV2Q2oAj2NBEcugl8qD5EqT7o9Gc/tw9tukSlkuAGvYa81Abm",
+	"BIXUzHKzt9/NWBUEnP5yY8gJhQY0LfC+BuKa/PfKVsEovCKuwSyZhgxVFXux3Ar8yOpHzoT/No53Bmo5",
+	"3pz58ccdFQxgXGsfDco9CPZqXOto/dGx31RjqPFm1KvXWspSOdTR2kNZihZirokuLb+kMMsojlaEyuU0",
+	"pdKWMMuS+xOvGis76BgExI7q3oVg51W+0seoRjpbiakJ3gL+R9CNmSal0j7pu8cvuNWC5HbiyX8wkXa5",
+	"bSlCseq7lMwnjAVHYy0kKO71QHrIhu0CsMuKoG2DdreBzdlAyFlW4bVbKcSfcxsPDTewJLZYmnB8seXm",
+	"NsVY1yy15jCcOUS+96f+lbimKriPOnILVwc2IXCvhjN+9f34xXH0RGFtLcR2/Z8pSWQQ8KU2ltq+ZQ1R",
+	"aM2EnFaLjh/qLPUm7FiqFzamm4oW1mFvp4AVgysV7FOzvlh/6u6WuwHZRskHrbDe9vbZ9IBjX7/BIKmd",
+	"2H/7ZPW+hHJzcSFjOnFh1AY++IiKU7qg6bzQ32TunBbIpw4y7wvkULufq2h9Xmom7N4/bZx1o7y4XNyR",
+	"zC2loN2kecNkqCCR2tniCAsreFcbVGQlvSFG8HNMhTRhouyn4l6qLtyoC0/PbRxdoZlWmBIEW5prZrZ1",
+	"Fh1u9wTa16RQztRUxhzP23XXU7N1jeukT13+NNy4y4oeO4fanNC8CCc0jSF265nBkWuG2fdOb2RqQ3g/",
+	"hmDv6AhciVODVHD0HSRLVJgYUj496C0Wb2Xk/fXe3hiFoJeoXEKi6IpEaUN5+0paZ01NtgZVhMQEzFEz",
+	"7StTehSdiJLzTlTv0767w/qnQI17pdEARS9njTfgxmY47dviWlqGyjCDcPbbaUei+69BFl51IZMKOnvU",
+	"28i2Y973qPOauW9r6fckA+tFqq8NhB9HDR4eJnfoCG33A2WK9PLrTk+Uf3lq5CWJLU491sjsvx6kTvLe",
+	"SRjlBZcrcjmfz3SmmOZMdPKdqTaYZTUu5yhw4ZKgBDVNr6W6bFKiaeXmVCc3aqbDMmVGqqAQXCo+DM2w",
+	"wKSqTXXLAF3AOAoBBolUT9ejcTR0YFgePMjdUgO1QWUeMvOaeNr3WxrjdpsheV00QcWajyrY9IqU3hTv",
+	"VVWZfkCvKGGFkglGwfKEN4TtOLZ57fU9V4S0r8Q94quFw3vvhDFDDiSJLMWGI884sg5wQfquE6fmKHaq",
+	"y3nOjNk0rMCVLM09cynCdBU4kF8SVKRCggIUJcSuCKo5O7W7TSdhQyKHuxvSWBMUYuxHCw/nyFSQq6R1",
+	"iz/9zfz0+0fYe5v+/eJ037p8TSIF1DA7rQ7LHeKewA+EihRMyvH4eeKmch9pFqxU0k3BFD3MYOt3mAgd",
+	"jyVSpBpKYRj3B71uU+AogerVUbCYOcDf9cMk/FxSDJqJBaeDUofPj9zbU/9zC7WeK/fX4Hoi6E3W23eP",
+	"cfG90H/riumZDGvoTxfvf4HT8zMb232oUSJ2zEukKqSywrgmntn4r4Z2mEQIl/l4EsE1M0tAMRH9CHAE",
+	"76SgFTANyK9xpQEFVOwGHwXZFdsq9GgiJuKtO3z3HTxL1I4KjTn5dh7Ym7kuj9n+CSBoY9UdckyWTBDM",
+	"bBQym4i9qsMjhqbBI4a6vyOGbntHDE13R2zpX+/uiKHb3BFD3duxHwPCssxRwKzqpZjFTaQ2EbPKbmcx",
+	"oEjdJmZtm8bM2s/nUhpyhlQWhVRmNBHNedVJ1MjBCqaDnyfR0Wg8GruD/YIEFiw6iZ6PxqPnDgbM0hny",
+	"od3hIZcLbyKF1IFTj1/FpZDXAujAZiWOzmslxQLq5gVYkGn5j0JfkxrBaWZITYSigtBQChkyXirykqrm",
+	"2qs3nXDLS6iSqn2rC1wml/Y1qSYC4XrJOJ3Ai+NXPU57naqYOFJk1GqKduGp9gY+gt+X5Dq+JqKhl2lQ",
+	"bLE0MC8rwt3ggwwTI5U/UGEacqatDcfwYnzkFpqIeiXXTVDbI/wPGFWSF0wVYUpxlkYnvkcmalpvfpAe",
+	"/XfS7Nbrv7ntA4Slx/3QabU7Ho93tnbrHALNdhdsISgFJkbefVYHIuEZGxKb5j0blySlcjHdPz/Fka5T",
+	"AjcxMOGF3lHHRrBOnz6+/3juZXhdib7xrRYopCB/GIYL7aN2EsZFVnbpxiKkrwjUJjEQq33+OHJdyw22",
+	"kuyLgIfzUpClgT3kWrbc8C7uGq33c6a9/yiCkqWJQdGVvGRi4Rau3E9FgJUVMxqul5ITaLYQB1Zl7pZM",
+	"NcVmtPo4WIfpriuGc0XazisWrgfULNE4XiB3sdBElJpSTzdpIOdm/ETujBVNQ2rA3ivZOfPQfyH9eCLL",
+	"/4WuPa/0rjXq7U2yRLEg13nXla4rdoCg6zqAs2rVG3KHSlUnmFVYu6CQqTNt3rTDvpGzWx1mNq3Hg5OY",
+	"Icdb0iwwpkwXHFcgVUpq1yKwlpWxG0rB4I0UMl9Zi2hZGANhsvTgbO267nA2eAO+cwb2up3HPRRO0CCX",
+	"i0ouPskMyuNHMu8oekQFf0chPtvNJ8j5N7C1x0g/lwuemYJur6JXYMmr7GOguHF0c1A1W/4plRknIFmd",
+	"t3ftZi0LEnwFvuMBmtFWYepTjqajQ4PNF1z4PYLZ5xkwPRE5mmTpgohGj/a0oTx3AZk1dWE0sIWQilzU",
+	"nhd2ArBhgAZdJsuJQA2TqNNDP4kO/ff6a+xbIm2cR3p/BDP71a8/iXxiytH4tDSuvssqTZ1Er2HWtLPM",
+	"4JKo0KBIuwYhawTuogEaqNs0RxNRNRB5+zwBRZyu7CNvNLPPs9g3vNSvVL87svyjiXCtFiM4xwV5znEm",
+	"bKA8X9mBTavDLOSeLlwv6PtGeDYVUJiTIWXV6Utk84Doc0muqcNXPaPPUdwxnXtq4LdxeJJOr0g715bv",
+	"Ct+l0r7XFqtevBz97eXLV/Gr0fNX34+jrcnpduH19uYLhs83nDfUZ+522r66v/ODoaibpnym6k43hsvn",
+	"TEzdyN7ygz6qu048AiR46rclAW92QUJoai2V6curKm40+h61zct181Cw5LFBl3wvzwatfPkArXRZZG+i",
+	"Bthdz1V7AHV3Nfn20yM6pF6fVMA1vRcEBS6qIzeHPzuP5x1u+EzdO+qSYK8o55wl+ycNQmcl52DoxsR1",
+	"WLCKvTrGLQpudPqNlzj8Un88S2/vCgSarq8n4P6moKAmddcsP4Urptmctyu0kVXtOWPfJekihrJIpHWO",
+	"4PobG+GE2R3G/QJdb1RlG60MovX8IogY4fMQaxnV4XpffL8WKRrqSXD3qVK/SfqJM6VtNQdQg8YrSr89",
+	"svxAtUI0sz/TdXnMqUmlHV0teqbBhYjVxaamcOsiv7AC9WLQQaC5FjveZd2HRdM1+PQKORTJXKauDu3a",
+	"FHKLqRnjZG2OeDaCM6PBTucKiISpvyVmeTlfGdLxRAhp/I9LQhvajsBO6zbp6hCkbOSLBmbN9ZGZk0uC",
+	"NtwNxWy/Flxi2jgBx69trUUmhsyBNoow7ytuw6U5E+gvOKzx6UltxW9rg6FoY4N8z8VvtxHPT38HuLUR",
+	"L6K9n87f/mjN4PyXH2MrplxqAy/h3Q+vrWtlf/gulvrB0fF4DMXNY9tI2zP2p6P2Ret0L+p2q68F7gd0",
+	"PHzNFaLhsbqdInzm9ddzCt+u5+eWMVaXbUyY93zCrvTVXy3ZWAL4RcKCZCJTUhb8rJxOfMTiE1drgv//",
+	"ffxqPG4iyM79FUZ6IlzI4w8YpUqZQEO6uuvClL9wA79q8m4roWcaOJpDLoU7cXZ5cwhT/4+J9NwTv3UK",
+	"vNmYOsnH3/o3NY52kYkcPWkmslWF0vfIb1GefIfG3z3tCzaGOWkDGVPa7DpwDqsS5DUl6P7lAuzVNSTv",
+	"fTXVxaT9Kgyq2sY35ytN/erO2vF5M2orTWubWAfZ80MbhZ9IFepO9C20oeFFDJKn364BLda1E2dS1ffH",
+	"OmHsM13VHZHD55JK2gICg4hXL3T4pf54T4563l4IerzoqZFB2KkUSto49tv5fNpNGqpZfTLxyBnENglr",
+	"K5BHyQ9O3SFTvelrtLvOAvvtqtqcMqms610Zhz0yA2asL6xy+9GwQotX1FOZ3SfF/a73pw70t1PVHebE",
+	"bxShcYFQ6UoOVmADJX4Nv51+rJuNrEfwzcu+jcDGKsmSkqrK7mMP94Muc72zYCoILcGTls1eplvaf3zs",
+	"33zrMng0vEPAP+XcnSV1RdlwKgafFIAU7lg04WVqNek/DoaCvSdenzuFsxBJvvzQEnWWUl5IQyJZHfyD",
+	"Vg860fn0l6nNHf0HpmGnadpLveADGbVqyrlN29yahECRKZXwpShnNFVt/5HhRtEVo+vtag2PrekfHC07",
+	"8IYPqDSklLC6Z72pNfhwu4m2w1dEpAncEbr3+kyz3p9dmNjCMfv/v+DaK6t2LiufHZiI56+vVdi9d3Ad",
+	"9tajSTitRjEpQBCl2qZ00uw2pD/01wYPpJhLVGn9f6H+dJu4MKiMv/PwviXtG/XiQXcmwpdk19Ta37bv",
+	"zBRW776a/b4kRc2Vgf4//ZCuxYOTjeSafe8sOOyu9UyD5y+8kUJYbXx7UyjXWVZ1ke5JkdB+1WhmUdoB",
+	"fEOVa8jYFUy3lc9NCWanDvtI0FDfEd5Qnfd3d1yFr9h1Mec3385e/3sbVQrhzjirNa0IXE6l4fT8rMvz",
+	"nAxaFla3nGqLdcobHWLBDq+OImtm1QvD+yHVroQ3VSZdH2HdPGFnH3ZgXPjG0BhK7YscnbYuX2hi4oqZ",
+	"9lZmNV3T3HX76fbfAQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

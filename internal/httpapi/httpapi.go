@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
+	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/identity"
 )
 
@@ -24,6 +25,9 @@ type Deps struct {
 	// is wired, in which case every non-public operation answers 401.
 	Authenticate Authenticator
 	Identity     *identity.Service
+	Catalog      *catalog.Service
+	// BaseURL is where users reach the app (links handed to Stripe).
+	BaseURL string
 }
 
 // Server implements StrictServerInterface. Each domain adds its handlers as
@@ -32,6 +36,7 @@ type Deps struct {
 type Server struct {
 	metaHandlers
 	identityHandlers
+	catalogHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -45,6 +50,7 @@ func Register(e *echo.Echo, deps Deps) error {
 	s := &Server{
 		metaHandlers:     metaHandlers{version: deps.Version},
 		identityHandlers: identityHandlers{svc: deps.Identity},
+		catalogHandlers:  catalogHandlers{svc: deps.Catalog, baseURL: deps.BaseURL},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/seed"
 	"github.com/reciproca/reciproca/web"
@@ -30,6 +31,8 @@ type Deps struct {
 	Identity *identity.Service
 	// DB is read by development-only pages (the dev mail page).
 	DB *sqlx.DB
+	// Catalog serves the catalogue pages and the provider dashboard.
+	Catalog *catalog.Service
 }
 
 // UI is the web application.
@@ -65,6 +68,7 @@ func (u *UI) Register(e *echo.Echo) {
 		u.Handle(e, http.MethodGet, "/dev/accounts", Public, u.devAccounts)
 	}
 	u.registerIdentity(e)
+	u.registerCatalog(e)
 }
 
 // lang is the language of this request: the cookie, else Italian.
