@@ -48,6 +48,9 @@ func newGate(authenticate Authenticator) (echo.MiddlewareFunc, error) {
 			if err := access.check(c, route, authenticate); err != nil {
 				return err
 			}
+			// check may have replaced the request (to carry the caller): validate
+			// that one, so the body it restores is the body the handler reads.
+			req = c.Request()
 			in := &openapi3filter.RequestValidationInput{
 				Request: req, PathParams: params, Route: route, Options: opts,
 			}

@@ -1,0 +1,298 @@
+package catalog_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/reciproca/reciproca/internal/app"
+	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
+	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/identity/identitytest"
+)
+
+// apiCall sends a request to the API and decodes the JSON answer.
+func apiCall(t *testing.T, a *app.App, method, path, token string, body any, headers ...string) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd, ctype = bytes.NewReader(b), "application/octet-stream"
+	default:
+		buf, _ := json.Marshal(b)
+		rd = bytes.NewReader(buf)
+	}
+	req, _ := http.NewRequest(method, a.URL()+"/api/v1"+path, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := map[string]any{}
+	if len(raw) > 0 && raw[0] == '[' {
+		var list []any
+		_ = json.Unmarshal(raw, &list)
+		out["list"] = list
+	} else if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
+		}
+	}
+	return res.StatusCode, out
+}
+
+func want(t *testing.T, what string, status int, body map[string]any, wantStatus int) {
+	t.Helper()
+	if status != wantStatus {
+		t.Fatalf("%s: status %d %v, want %d", what, status, body, wantStatus)
+	}
+}
+
+func profileBody(vat string) map[string]any {
+	return map[string]any{"legal_name": "Cooperativa Sociale Il Ponte", "legal_form": "social_cooperative",
+		"vat_number": vat, "fiscal_code": vat, "address": "Via Cavour 12", "place_code": lecco,
+		"email": "info@ilponte.example", "description": "Servizi educativi e di cura a Lecco."}
+}
+
+// A provider registers through the API, lists an offering that stays
+// invisible until a platform admin approves them; other providers and
+// employees can neither read nor change it; bad input changes nothing.
+func TestProviderJourneyAPI(t *testing.T) {
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	staff := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	other := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	employee := k.As(identity.OrgCompany, identity.RoleEmployee)
+	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
+	tok, otherTok, empTok, adminTok := k.Token(staff), k.Token(other), k.Token(employee), k.Token(admin)
+	prov := "/providers/" + staff.Org.ID.String()
+
+	st, body := apiCall(t, a, "PUT", prov, tok, profileBody("12345678901"))
+	want(t, "invalid VAT", st, body, 400)
+	if d, _ := body["details"].(map[string]any); body["code"] != "invalid" || d["field"] != "vat_number" {
+		t.Fatalf("invalid VAT answer: %v", body)
+	}
+	st, body = apiCall(t, a, "GET", prov, tok, nil)
+	want(t, "profile after a refused save", st, body, 404)
+
+	vat := catalogtest.VAT(777)
+	st, body = apiCall(t, a, "PUT", prov, tok, profileBody(vat))
+	want(t, "save profile", st, body, 200)
+	if body["status"] != "pending" {
+		t.Fatalf("new provider status %v", body["status"])
+	}
+	st, _ = apiCall(t, a, "PUT", prov, otherTok, profileBody(catalogtest.VAT(778)))
+	want(t, "another provider saving my profile", st, nil, 404)
+	st, _ = apiCall(t, a, "PUT", prov, empTok, profileBody(catalogtest.VAT(779)))
+	want(t, "an employee saving a profile", st, nil, 403)
+
+	offer := map[string]any{"title": "Babysitter a domicilio", "description": "Educatrici qualificate, anche la sera.",
+		"category": "childcare", "price_cents": 1400, "unit": "hour", "place_code": lecco}
+	neg := map[string]any{}
+	for k, v := range offer {
+		neg[k] = v
+	}
+	neg["price_cents"] = -100
+	st, body = apiCall(t, a, "POST", prov+"/offerings", tok, neg)
+	want(t, "negative price", st, body, 400)
+	if body["details"].(map[string]any)["field"] != "price_cents" {
+		t.Fatalf("negative price answer: %v", body)
+	}
+	st, body = apiCall(t, a, "POST", prov+"/offerings", tok, offer, "Idempotency-Key", "offer-1")
+	want(t, "create offering", st, body, 201)
+	id := body["id"].(string)
+	st, body = apiCall(t, a, "POST", prov+"/offerings", tok, offer, "Idempotency-Key", "offer-1")
+	if st != 201 || body["id"] != id {
+		t.Fatalf("retried create: %d %v, want the same offering %s", st, body["id"], id)
+	}
+	st, body = apiCall(t, a, "GET", prov+"/offerings", tok, nil)
+	if st != 200 || len(body["list"].([]any)) != 1 {
+		t.Fatalf("own offerings: %d %v", st, body)
+	}
+	st, _ = apiCall(t, a, "POST", prov+"/offerings", empTok, offer)
+	want(t, "employee creating an offering", st, nil, 403)
+	st, _ = apiCall(t, a, "PUT", "/offerings/"+id, otherTok, offer)
+	want(t, "another provider updating my offering", st, nil, 404)
+	st, _ = apiCall(t, a, "GET", prov+"/offerings", otherTok, nil)
+	want(t, "another provider listing my offerings", st, nil, 404)
+	st, _ = apiCall(t, a, "PUT", "/offerings/"+id+"/status", "", map[string]any{"status": "paused"})
+	want(t, "anonymous pausing", st, nil, 401)
+
+	// Not visible before approval.
+	st, body = apiCall(t, a, "GET", "/offerings?q=baby+sitter", "", nil)
+	if st != 200 || len(body["items"].([]any)) != 0 {
+		t.Fatalf("search before approval: %d %v", st, body)
+	}
+	st, _ = apiCall(t, a, "GET", "/offerings/"+id, "", nil)
+	want(t, "offering page before approval", st, nil, 404)
+	st, _ = apiCall(t, a, "POST", prov+"/review", tok, map[string]any{"decision": "approve"})
+	want(t, "provider approving itself", st, nil, 403)
+	st, body = apiCall(t, a, "GET", "/providers?status=pending", adminTok, nil)
+	if st != 200 || len(body["list"].([]any)) != 1 {
+		t.Fatalf("approval queue: %d %v", st, body)
+	}
+	st, body = apiCall(t, a, "POST", prov+"/review", adminTok, map[string]any{"decision": "approve"})
+	want(t, "approve", st, body, 200)
+
+	// Visible now, near Lecco, as a public search.
+	st, body = apiCall(t, a, "GET", "/offerings?q=baby+sitter&near=45.8559,9.3970&radius_km=10&category=childcare", "", nil)
+	want(t, "search", st, body, 200)
+	items := body["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["id"] != id || items[0].(map[string]any)["distance_km"].(float64) > 1 {
+		t.Fatalf("search after approval: %v", items)
+	}
+	st, body = apiCall(t, a, "GET", "/offerings/"+id, "", nil)
+	if st != 200 || body["tax_bucket"] != "art51_c2_f_bis" || !strings.Contains(body["map_url"].(string), "openstreetmap") {
+		t.Fatalf("offering page: %d %v", st, body)
+	}
+	for _, bad := range []string{"near=45.8", "near=91,9", "min_price=-1", "sort=distance", "radius_km=500&near=45,9", "category=gioielli"} {
+		st, body = apiCall(t, a, "GET", "/offerings?"+bad, "", nil)
+		if st != 400 || body["code"] != "invalid" {
+			t.Errorf("search %s: %d %v, want 400 invalid", bad, st, body)
+		}
+	}
+
+	// Photos: a non-image and an oversized file are refused; a PNG is resized and cached.
+	st, body = apiCall(t, a, "PUT", "/offerings/"+id+"/photo", tok, []byte("GIF89a? no: plain text, not an image at all"))
+	want(t, "non-image upload", st, body, 400)
+	big := append(pngBytes(t, 10, 10), make([]byte, 6<<20)...)
+	st, body = apiCall(t, a, "PUT", "/offerings/"+id+"/photo", tok, big)
+	want(t, "oversized upload", st, body, 400)
+	st, body = apiCall(t, a, "GET", "/offerings/"+id, "", nil)
+	if body["photo_url"] != nil {
+		t.Fatalf("refused uploads set a photo: %v", body["photo_url"])
+	}
+	st, body = apiCall(t, a, "PUT", "/offerings/"+id+"/photo", tok, pngBytes(t, 1600, 900))
+	want(t, "photo upload", st, body, 200)
+	if body["width"].(float64) != 1200 || body["height"].(float64) != 675 {
+		t.Fatalf("photo not resized: %v", body)
+	}
+	res, err := http.Get(a.URL() + body["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" ||
+		!strings.Contains(res.Header.Get("Cache-Control"), "max-age=31536000") || res.Header.Get("ETag") == "" {
+		t.Fatalf("photo served with %d %v", res.StatusCode, res.Header)
+	}
+
+	// Paused: gone from search and from its public page.
+	st, _ = apiCall(t, a, "PUT", "/offerings/"+id+"/status", tok, map[string]any{"status": "paused"})
+	want(t, "pause", st, nil, 200)
+	st, body = apiCall(t, a, "GET", "/offerings?q=babysitter", "", nil)
+	if st != 200 || len(body["items"].([]any)) != 0 {
+		t.Fatalf("paused offering found: %v", body)
+	}
+}
+
+// signedEvent is an account.updated delivery signed as Stripe would.
+func signedEvent(t *testing.T, secret, account string, payouts bool, at time.Time) ([]byte, string) {
+	t.Helper()
+	payload := []byte(fmt.Sprintf(`{"id":"evt_%d","object":"event","type":"account.updated","created":%d,"api_version":"2023-10-16",
+		"data":{"object":{"id":%q,"object":"account","details_submitted":true,"charges_enabled":%t,"payouts_enabled":%t}}}`,
+		at.UnixNano(), at.Unix(), account, payouts, payouts))
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
+	return sp.Payload, sp.Header
+}
+
+func postWebhook(t *testing.T, a *app.App, payload []byte, sig string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", a.URL()+"/webhooks/stripe", bytes.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", sig)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// A provider starts Stripe onboarding (Express account on stripe-mock);
+// account.updated webhooks with a valid signature update its status, while
+// bad, stale or out-of-order deliveries change nothing.
+func TestStripeConnect(t *testing.T) {
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	staff := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	tok := k.Token(staff)
+	prov := "/providers/" + staff.Org.ID.String()
+	if st, body := apiCall(t, a, "PUT", prov, tok, profileBody(catalogtest.VAT(4242))); st != 200 {
+		t.Fatalf("profile: %d %v", st, body)
+	}
+	st, body := apiCall(t, a, "POST", prov+"/stripe-onboarding", tok, nil)
+	want(t, "onboarding", st, body, 200)
+	acct, _ := body["account_id"].(string)
+	if !strings.HasPrefix(acct, "acct_") || !strings.HasPrefix(body["url"].(string), "https://") {
+		t.Fatalf("onboarding answer: %v", body)
+	}
+	// Asking again reuses the account.
+	_, again := apiCall(t, a, "POST", prov+"/stripe-onboarding", tok, nil)
+	if again["account_id"] != acct {
+		t.Fatalf("second onboarding made account %v, want %s", again["account_id"], acct)
+	}
+	stripeOf := func() map[string]any {
+		_, p := apiCall(t, a, "GET", prov, tok, nil)
+		return p["stripe"].(map[string]any)
+	}
+	if s := stripeOf(); s["ready"] != false || s["account_id"] != acct {
+		t.Fatalf("status before any event: %v", s)
+	}
+
+	secret := a.Config.StripeWebhookSecret
+	now := time.Now()
+	payload, _ := signedEvent(t, secret, acct, true, now)
+	_, wrongSig := signedEvent(t, "whsec_someone_else", acct, true, now)
+	if st := postWebhook(t, a, payload, wrongSig); st != 400 {
+		t.Fatalf("wrong signature answered %d", st)
+	}
+	stale, staleSig := signedEvent(t, secret, acct, true, now.Add(-10*time.Minute))
+	if st := postWebhook(t, a, stale, staleSig); st != 400 {
+		t.Fatalf("stale signature answered %d", st)
+	}
+	tampered := bytes.Replace(payload, []byte(`"payouts_enabled":true`), []byte(`"payouts_enabled":false`), 1)
+	_, sig := signedEvent(t, secret, acct, true, now)
+	if st := postWebhook(t, a, tampered, sig); st != 400 {
+		t.Fatalf("tampered payload answered %d", st)
+	}
+	if s := stripeOf(); s["payouts_enabled"] != false || s["details_submitted"] != false {
+		t.Fatalf("refused events changed the status: %v", s)
+	}
+
+	payload, sig = signedEvent(t, secret, acct, true, now)
+	if st := postWebhook(t, a, payload, sig); st != 200 {
+		t.Fatalf("valid event answered %d", st)
+	}
+	if s := stripeOf(); s["payouts_enabled"] != true || s["details_submitted"] != true || s["ready"] != true {
+		t.Fatalf("valid event did not update the status: %v", s)
+	}
+	// An older event delivered late does not undo a newer one.
+	old, oldSig := signedEvent(t, secret, acct, false, now.Add(-2*time.Minute))
+	if st := postWebhook(t, a, old, oldSig); st != 200 {
+		t.Fatalf("late event answered %d", st)
+	}
+	if s := stripeOf(); s["payouts_enabled"] != true {
+		t.Fatalf("a late, older event overwrote the status: %v", s)
+	}
+}
