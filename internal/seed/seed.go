@@ -37,8 +37,11 @@ type set struct {
 	load     func(ctx context.Context, tx *sqlx.Tx) error
 }
 
-// sets are loaded in order; later sets may rely on earlier ones.
-var sets []set
+// sets are loaded in order; later sets may rely on earlier ones
+// (identity first, then catalog, ...).
+var sets = []set{
+	catalogSet,
+}
 
 // Run loads every data set not loaded yet and returns how many it loaded.
 func Run(ctx context.Context, dbx *sqlx.DB) (int, error) {

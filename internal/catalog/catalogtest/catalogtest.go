@@ -58,19 +58,7 @@ func Employee(t testing.TB, dbx *sqlx.DB) *identity.Principal {
 
 // VAT returns a valid VAT number derived from n (distinct for distinct n).
 func VAT(n int) string {
-	base := fmt.Sprintf("%010d", n%10_000_000_000)
-	sum := 0
-	for i := 0; i < 10; i++ {
-		d := int(base[i] - '0')
-		if i%2 == 1 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return base + fmt.Sprint((10-sum%10)%10)
+	return catalog.CompleteVAT(fmt.Sprintf("%010d", n%10_000_000_000))
 }
 
 // Provider creates a provider organisation with a profile in the

@@ -1,0 +1,105 @@
+package seed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/identity"
+)
+
+// catalogProviderEmail signs in as the staff of the first demo provider.
+const (
+	catalogProviderEmail    = "erogatore@reciproca.demo"
+	catalogProviderPassword = "Reciproca-demo-2026"
+)
+
+// catalogSet is the demo catalogue of the province of Lecco: 30 providers
+// (27 approved, 3 awaiting approval) with 5 offerings each.
+var catalogSet = set{
+	name: "catalog-lecco-v1",
+	accounts: []Account{{Role: string(identity.RoleProviderStaff), Organisation: demoProviders[0].name,
+		Email: catalogProviderEmail, Password: catalogProviderPassword}},
+	load: loadCatalog,
+}
+
+func loadCatalog(ctx context.Context, tx *sqlx.Tx) error {
+	// Slots start next Monday at 18:00 (Italian time) and repeat weekly.
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		rome = time.UTC
+	}
+	now := time.Now().In(rome)
+	monday := time.Date(now.Year(), now.Month(), now.Day()+(8-int(now.Weekday()))%7+1, 18, 0, 0, 0, rome)
+	for i, p := range demoProviders {
+		var org uuid.UUID
+		if err := tx.GetContext(ctx, &org, `INSERT INTO organisations (kind, name) VALUES ('provider', $1) RETURNING id`, p.name); err != nil {
+			return err
+		}
+		vat := catalog.CompleteVAT(fmt.Sprintf("0%04d%05d", 3100+i*37, 130+i))
+		in := catalog.ProfileInput{LegalName: p.name, LegalForm: catalog.LegalForm(p.form), VATNumber: vat, FiscalCode: vat,
+			Address: p.address, PlaceCode: p.place, Email: fmt.Sprintf("info%02d@erogatori.reciproca.demo", i+1),
+			Phone: fmt.Sprintf("0341 %06d", 280100+i*173), Description: p.description, FundPledgeBps: p.pledgeBps}
+		status := catalog.ProviderApproved
+		if p.pending {
+			status = catalog.ProviderPending
+		}
+		if err := catalog.ImportProvider(ctx, tx, org, in, status); err != nil {
+			return fmt.Errorf("provider %s: %w", p.name, err)
+		}
+		for j, key := range p.offers {
+			o, ok := demoOffers[key]
+			if !ok {
+				return fmt.Errorf("provider %s: unknown offer %q", p.name, key)
+			}
+			oin := catalog.OfferingInput{Title: o.title, Description: o.description, Category: o.category,
+				// Prices vary a little from provider to provider.
+				PriceCents: o.price + int64((i*7+j*3)%5)*o.price/20, Unit: catalog.Unit(o.unit),
+				Address: p.address, PlaceCode: p.place}
+			if o.category == "elder_care" || o.category == "childcare" && key != "nido" && key != "spazio" || key == "fisio" || key == "spesa" {
+				oin.ServiceRadiusKm = 15 // they come to your home
+			}
+			if p.form == "social_cooperative" {
+				oin.InclusionLabel = catalog.LabelSocialCooperative
+				if p.pledgeBps >= 700 {
+					oin.InclusionLabel = catalog.LabelFundProgramme
+				}
+			}
+			if o.slots {
+				oin.Availability = catalog.AvailabilitySlots
+				for w := 0; w < 4; w++ {
+					start := monday.AddDate(0, 0, 7*w+j%5)
+					oin.Slots = append(oin.Slots, catalog.SlotInput{StartsAt: start, EndsAt: start.Add(90 * time.Minute), Capacity: 8 + (i+j)%7})
+				}
+			}
+			if i == 0 && j == len(p.offers)-1 {
+				oin.Status = catalog.OfferingPaused // the provider's dashboard shows a paused one
+			}
+			if _, err := catalog.ImportOffering(ctx, tx, org, oin); err != nil {
+				return fmt.Errorf("provider %s, offer %s: %w", p.name, key, err)
+			}
+		}
+		if i == 0 {
+			if err := demoProviderStaff(ctx, tx, org); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func demoProviderStaff(ctx context.Context, tx *sqlx.Tx, org uuid.UUID) error {
+	var user uuid.UUID
+	err := tx.GetContext(ctx, &user, `INSERT INTO users (organisation_id, email, name, password_hash, status)
+		VALUES ($1, $2, 'Giulia Erogatrice', $3, 'active') RETURNING id`,
+		org, catalogProviderEmail, identity.HashPassword(identity.DefaultArgon2, catalogProviderPassword))
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, 'provider_staff')`, user)
+	return err
+}
