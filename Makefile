@@ -35,6 +35,10 @@ test: ## run every test against real PostgreSQL, stripe-mock and chromium
 bench: ## run the Go benchmarks (results go in docs/benchmarks.md)
 	@eval "$$(scripts/test-env.sh)"; go test -run '^$$' -bench . -benchmem -count 1 ./...
 
+.PHONY: bench-catalog
+bench-catalog: ## catalogue search p50/p95 through the API over 100,000 offerings (docs/benchmarks.md)
+	@eval "$$(scripts/test-env.sh)"; go test -run '^$$' -bench BenchmarkCatalogSearch -benchtime 1x -count 1 -timeout 20m -v ./internal/catalog/ | grep -E 'generated|p50|Benchmark|ok|FAIL'
+
 .PHONY: generate
 generate: ## regenerate internal/httpapi from openapi/openapi.yaml
 	go generate ./internal/httpapi

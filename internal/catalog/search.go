@@ -107,9 +107,10 @@ func (q SearchQuery) Validate() error {
 // cursor is the position after the last result of a page: the sort key
 // and id of that result (keyset pagination, stable under inserts).
 type cursor struct {
-	Sort Sort      `json:"s"`
-	Key  float64   `json:"k"`
-	ID   uuid.UUID `json:"i"`
+	Sort  Sort      `json:"s"`
+	Fuzzy bool      `json:"f,omitempty"`
+	Key   float64   `json:"k"`
+	ID    uuid.UUID `json:"i"`
 }
 
 func (c cursor) encode() string {
@@ -157,15 +158,26 @@ type searchRow struct {
 // search runs q. Only active offerings of approved providers are found.
 //
 // Text matches the Italian full-text vector (stemming, accents ignored,
-// category synonyms) or, for near misses and compound words, the trigram
-// word similarity of the title. Distance uses earthdistance: a GiST index
-// on the offering's point, a bounding box, then the exact great-circle
-// distance.
+// category synonyms; adjacent words also tried written together). Only
+// when that finds nothing does the search fall back to the trigram word
+// similarity of titles, for typos and near misses ("fisoterapia"): the
+// fallback is much more expensive, and a fuzzy match mixed into exact ones
+// would mostly add noise. Distance uses earthdistance: a GiST index on the
+// offering's point, a bounding box, then the exact great-circle distance.
 func search(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery) (SearchPage, error) {
 	after, err := decodeCursor(q.Cursor, q.Sort)
 	if err != nil {
 		return SearchPage{}, err
 	}
+	fuzzy := after != nil && after.Fuzzy
+	page, err := searchPage(ctx, dbq, q, after, fuzzy)
+	if err == nil && len(page.Items) == 0 && q.Text != "" && after == nil {
+		return searchPage(ctx, dbq, q, nil, true)
+	}
+	return page, err
+}
+
+func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, after *cursor, fuzzy bool) (SearchPage, error) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -175,15 +187,19 @@ func search(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery) (SearchPage
 	where = append(where, "o.status = 'active'", "pr.status = 'approved'")
 	distExpr := "NULL::float8"
 	rankExpr := "0::float8"
-	if q.Text != "" {
+	switch {
+	case q.Text != "" && fuzzy:
+		folded := "catalog_fold(" + arg(q.Text) + ")"
+		where = append(where, "o.title_folded %> "+folded)
+		rankExpr = "word_similarity(" + folded + ", o.title_folded)::float8"
+	case q.Text != "":
 		text, joined := tsQuery(q.Text)
 		tsq := "websearch_to_tsquery('reciproca_it', " + arg(text) + ")"
 		if joined != "" {
 			tsq = "(" + tsq + " || to_tsquery('reciproca_it', " + arg(strings.ReplaceAll(joined, " ", " | ")) + "))"
 		}
-		folded := "catalog_fold(" + arg(q.Text) + ")"
-		where = append(where, "(o.search_vector @@ "+tsq+" OR o.title_folded %> "+folded+")")
-		rankExpr = "(ts_rank_cd(o.search_vector, " + tsq + ")::float8 + word_similarity(" + folded + ", o.title_folded)::float8)"
+		where = append(where, "o.search_vector @@ "+tsq)
+		rankExpr = "ts_rank_cd(o.search_vector, " + tsq + ")::float8"
 	}
 	if q.Category != "" {
 		where = append(where, "o.category = "+arg(q.Category))
@@ -227,7 +243,7 @@ func search(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery) (SearchPage
 	for i, r := range rows {
 		if i == q.Limit {
 			last := rows[i-1]
-			page.NextCursor = cursor{Sort: q.Sort, Key: last.SortKey, ID: last.ID}.encode()
+			page.NextCursor = cursor{Sort: q.Sort, Fuzzy: fuzzy, Key: last.SortKey, ID: last.ID}.encode()
 			break
 		}
 		o := r.Offering

@@ -19,9 +19,9 @@ var demoOffers = map[string]demoOffer{
 	"spazio":     {"childcare", "Spazio gioco genitori e bambini", "Due mattine a settimana per bambini 0-3 anni con mamma, papà o nonni: gioco libero, letture, canzoni e un caffè tra genitori.", "month", 6000, false},
 	"tata":       {"childcare", "Baby sitter per emergenze", "Una tata disponibile con poche ore di preavviso quando il bambino ha la febbre o c'è uno sciopero della scuola.", "hour", 1600, false},
 	// after school
-	"doposcuola": {"after_school", "Doposcuola per la scuola primaria", "Dal lunedì al venerdì dalle 16 alle 18: merenda, compiti con educatori, giochi in cortile. Ritiro a piedi dalla scuola vicina.", "month", 16000, false},
-	"compiti":    {"after_school", "Aiuto compiti medie", "Piccoli gruppi di ragazzi delle medie per organizzare lo studio, prepararsi alle verifiche e recuperare le materie più difficili.", "month", 13000, false},
-	"dsa":        {"after_school", "Metodo di studio per ragazzi con DSA", "Percorso individuale con tutor formati sui disturbi specifici dell'apprendimento: strumenti compensativi, mappe, software di sintesi vocale.", "session", 3500, false},
+	"doposcuola":  {"after_school", "Doposcuola per la scuola primaria", "Dal lunedì al venerdì dalle 16 alle 18: merenda, compiti con educatori, giochi in cortile. Ritiro a piedi dalla scuola vicina.", "month", 16000, false},
+	"compiti":     {"after_school", "Aiuto compiti medie", "Piccoli gruppi di ragazzi delle medie per organizzare lo studio, prepararsi alle verifiche e recuperare le materie più difficili.", "month", 13000, false},
+	"dsa":         {"after_school", "Metodo di studio per ragazzi con DSA", "Percorso individuale con tutor formati sui disturbi specifici dell'apprendimento: strumenti compensativi, mappe, software di sintesi vocale.", "session", 3500, false},
 	"ripetizioni": {"after_school", "Ripetizioni di matematica e inglese", "Lezioni individuali per studenti delle superiori, in sede o online, con insegnanti abilitati.", "hour", 2500, false},
 	// summer camp
 	"estivo":   {"summer_camp", "Centro estivo in oratorio", "Da metà giugno a fine luglio, per bambini dai 6 agli 11 anni: laboratori, piscina una volta a settimana, gite in montagna e al lago.", "week", 9500, true},
@@ -34,15 +34,15 @@ var demoOffers = map[string]demoOffer{
 	"caregiver":   {"elder_care", "Sportello per caregiver familiari", "Consulenza per chi assiste un genitore anziano: pratiche per l'invalidità, ausili, servizi del Comune e dell'ATS, gruppo di auto-mutuo aiuto.", "session", 3000, false},
 	"badante":     {"elder_care", "Ricerca e affiancamento badante", "Selezioniamo l'assistente familiare, gestiamo il contratto e facciamo l'affiancamento nei primi giorni.", "item", 35000, false},
 	// physiotherapy
-	"fisio":      {"physiotherapy", "Fisioterapia a domicilio", "Il fisioterapista viene a casa per la riabilitazione dopo un intervento, una frattura o un ictus. Valutazione iniziale e programma di esercizi.", "session", 5000, false},
-	"posturale":  {"physiotherapy", "Ginnastica posturale in piccoli gruppi", "Corsi serali di otto incontri per chi passa molte ore seduto: schiena, collo e spalle, con fisioterapisti.", "course", 9000, true},
+	"fisio":          {"physiotherapy", "Fisioterapia a domicilio", "Il fisioterapista viene a casa per la riabilitazione dopo un intervento, una frattura o un ictus. Valutazione iniziale e programma di esercizi.", "session", 5000, false},
+	"posturale":      {"physiotherapy", "Ginnastica posturale in piccoli gruppi", "Corsi serali di otto incontri per chi passa molte ore seduto: schiena, collo e spalle, con fisioterapisti.", "course", 9000, true},
 	"riabilitazione": {"physiotherapy", "Riabilitazione sportiva", "Sedute individuali di fisioterapia dopo distorsioni, lesioni muscolari e interventi al ginocchio, con rientro graduale allo sport.", "session", 4500, false},
 	"linfodrenaggio": {"physiotherapy", "Linfodrenaggio e massoterapia", "Trattamenti manuali eseguiti da massofisioterapisti, su indicazione del medico.", "session", 4000, false},
 	// psychological support
-	"psicologo":  {"psychological_support", "Colloqui con lo psicologo", "Percorso di sostegno psicologico individuale per ansia, stress da lavoro, lutti e momenti difficili. Primo colloquio conoscitivo.", "session", 5500, false},
-	"genitori":   {"psychological_support", "Consulenza per genitori", "Incontri con una psicologa dell'età evolutiva per affrontare insieme i dubbi sulla crescita dei figli, dalla nascita all'adolescenza.", "session", 5000, false},
-	"coppia":     {"psychological_support", "Mediazione familiare", "Un mediatore aiuta i genitori che si separano a trovare accordi sulla cura dei figli.", "session", 6000, false},
-	"gruppo":     {"psychological_support", "Gruppo di sostegno per chi assiste", "Incontri quindicinali condotti da uno psicologo per familiari di persone con demenza o disabilità.", "month", 4000, false},
+	"psicologo": {"psychological_support", "Colloqui con lo psicologo", "Percorso di sostegno psicologico individuale per ansia, stress da lavoro, lutti e momenti difficili. Primo colloquio conoscitivo.", "session", 5500, false},
+	"genitori":  {"psychological_support", "Consulenza per genitori", "Incontri con una psicologa dell'età evolutiva per affrontare insieme i dubbi sulla crescita dei figli, dalla nascita all'adolescenza.", "session", 5000, false},
+	"coppia":    {"psychological_support", "Mediazione familiare", "Un mediatore aiuta i genitori che si separano a trovare accordi sulla cura dei figli.", "session", 6000, false},
+	"gruppo":    {"psychological_support", "Gruppo di sostegno per chi assiste", "Incontri quindicinali condotti da uno psicologo per familiari di persone con demenza o disabilità.", "month", 4000, false},
 	// courses
 	"inglese":     {"courses", "Corso di inglese per adulti", "Lezioni serali in piccoli gruppi, dal livello principiante al B2, con docenti madrelingua. Materiali inclusi.", "course", 24000, true},
 	"informatica": {"courses", "Informatica di base e SPID", "Corso pratico per usare computer e smartphone, la posta elettronica, lo SPID e il fascicolo sanitario.", "course", 12000, true},
@@ -50,15 +50,15 @@ var demoOffers = map[string]demoOffer{
 	"italiano":    {"courses", "Italiano per stranieri", "Corsi di lingua italiana per lavoratori e famiglie arrivati da poco, con certificazione finale.", "course", 9000, true},
 	"primo":       {"courses", "Primo soccorso pediatrico", "Serata con un istruttore certificato: disostruzione delle vie aeree, febbre, traumi e cosa fare in attesa del 118.", "session", 3500, true},
 	// sport
-	"nuoto":    {"sport", "Corso di nuoto per bambini", "Lezioni settimanali in piscina coperta, dai 4 anni, con istruttori federali e gruppi per livello.", "course", 14000, true},
-	"yoga":     {"sport", "Yoga e pilates", "Lezioni in palestra al mattino presto e in pausa pranzo, per tutti i livelli.", "month", 5500, false},
-	"palestra": {"sport", "Abbonamento palestra", "Sala attrezzi, corsi di gruppo e consulenza di un chinesiologo per il programma di allenamento.", "month", 4500, false},
+	"nuoto":       {"sport", "Corso di nuoto per bambini", "Lezioni settimanali in piscina coperta, dai 4 anni, con istruttori federali e gruppi per livello.", "course", 14000, true},
+	"yoga":        {"sport", "Yoga e pilates", "Lezioni in palestra al mattino presto e in pausa pranzo, per tutti i livelli.", "month", 5500, false},
+	"palestra":    {"sport", "Abbonamento palestra", "Sala attrezzi, corsi di gruppo e consulenza di un chinesiologo per il programma di allenamento.", "month", 4500, false},
 	"arrampicata": {"sport", "Arrampicata in falesia", "Uscite guidate sulle pareti del Lecchese con guide alpine, attrezzatura inclusa.", "session", 7000, false},
-	"camminate": {"sport", "Gruppi di cammino", "Camminate guidate sul lungolago e sui sentieri del Monte Barro, due volte a settimana.", "month", 2000, false},
+	"camminate":   {"sport", "Gruppi di cammino", "Camminate guidate sul lungolago e sui sentieri del Monte Barro, due volte a settimana.", "month", 2000, false},
 	// culture
-	"teatro":   {"culture", "Abbonamento al teatro", "Sei spettacoli della stagione di prosa e musica, con posto riservato.", "year", 12000, false},
-	"museo":    {"culture", "Visite guidate ai musei di Lecco", "Percorsi guidati a Villa Manzoni, Palazzo Belgiojoso e Torre Viscontea, anche per famiglie con bambini.", "session", 1500, false},
-	"musica":   {"culture", "Lezioni di musica", "Pianoforte, chitarra, canto e batteria per bambini e adulti, individuali o in piccoli gruppi.", "hour", 3000, false},
+	"teatro":     {"culture", "Abbonamento al teatro", "Sei spettacoli della stagione di prosa e musica, con posto riservato.", "year", 12000, false},
+	"museo":      {"culture", "Visite guidate ai musei di Lecco", "Percorsi guidati a Villa Manzoni, Palazzo Belgiojoso e Torre Viscontea, anche per famiglie con bambini.", "session", 1500, false},
+	"musica":     {"culture", "Lezioni di musica", "Pianoforte, chitarra, canto e batteria per bambini e adulti, individuali o in piccoli gruppi.", "hour", 3000, false},
 	"fotografia": {"culture", "Laboratorio di fotografia", "Uscite fotografiche sul lago e serate di post-produzione, per chi ha una reflex o solo il telefono.", "course", 15000, true},
 	// concierge
 	"commissioni": {"concierge", "Maggiordomo aziendale", "Pensiamo noi alle commissioni mentre lavori: ritiro referti, pagamento bollettini, pratiche in Comune, consegne in azienda.", "item", 1200, false},
@@ -66,12 +66,12 @@ var demoOffers = map[string]demoOffer{
 	"auto":        {"concierge", "Revisione e lavaggio auto", "Ritiriamo l'auto in azienda, la portiamo a revisione o a lavare e la riportiamo a fine turno.", "item", 2500, false},
 	"sartoria":    {"concierge", "Piccole riparazioni sartoriali", "Orli, cerniere e riparazioni con ritiro e consegna in azienda, in un laboratorio che forma giovani sarte.", "item", 1500, false},
 	// laundry
-	"stireria":  {"laundry", "Stireria con ritiro in azienda", "Lasci il sacco della biancheria al mattino e lo ritrovi stirato dopo due giorni, senza uscire dal lavoro.", "item", 1800, false},
+	"stireria":   {"laundry", "Stireria con ritiro in azienda", "Lasci il sacco della biancheria al mattino e lo ritrovi stirato dopo due giorni, senza uscire dal lavoro.", "item", 1800, false},
 	"lavanderia": {"laundry", "Lavanderia e stireria a domicilio", "Ritiro e consegna a casa di bucato, lenzuola e capi delicati, lavati con detersivi ecologici.", "item", 2200, false},
-	"tende":     {"laundry", "Lavaggio tende e piumoni", "Lavaggio di tende, tappeti e piumoni con ritiro e rimontaggio delle tende.", "item", 3500, false},
+	"tende":      {"laundry", "Lavaggio tende e piumoni", "Lavaggio di tende, tappeti e piumoni con ritiro e rimontaggio delle tende.", "item", 3500, false},
 	// transport
-	"bus":   {"transport_pass", "Abbonamento annuale autobus", "Abbonamento annuale alle linee urbane ed extraurbane della provincia di Lecco.", "year", 36000, false},
-	"treno": {"transport_pass", "Abbonamento treno Lecco-Milano", "Abbonamento mensile ferroviario sulla linea Lecco-Milano, per chi lavora in città.", "month", 9900, false},
+	"bus":         {"transport_pass", "Abbonamento annuale autobus", "Abbonamento annuale alle linee urbane ed extraurbane della provincia di Lecco.", "year", 36000, false},
+	"treno":       {"transport_pass", "Abbonamento treno Lecco-Milano", "Abbonamento mensile ferroviario sulla linea Lecco-Milano, per chi lavora in città.", "month", 9900, false},
 	"navigazione": {"transport_pass", "Abbonamento battelli del lago", "Abbonamento mensile alla navigazione del lago di Como per chi va al lavoro in battello.", "month", 7000, false},
 }
 
