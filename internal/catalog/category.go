@@ -37,7 +37,7 @@ type Category struct {
 // Categories is the taxonomy, in display order.
 var categories = []Category{
 	{"childcare", TaxArt51FBis, "Infanzia e baby sitter", "Childcare and babysitting",
-		"infanzia bambini babysitter baby sitter tata asilo nido micronido"},
+		"infanzia bambini tata asilo nido micronido"},
 	{"after_school", TaxArt51FBis, "Doposcuola e compiti", "After-school and homework help",
 		"doposcuola compiti ripetizioni studio ragazzi scuola"},
 	{"summer_camp", TaxArt51FBis, "Centri estivi", "Summer camps",

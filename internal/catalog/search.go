@@ -52,8 +52,8 @@ type SearchPage struct {
 	NextCursor string
 }
 
-// normalise fills defaults: relevance when there is text, else distance
-// when there is a point, else price.
+// normalise fills defaults: nearest first when there is a point ("km0"),
+// else most relevant when there is text, else cheapest.
 func (q *SearchQuery) normalise() {
 	q.Text = strings.TrimSpace(q.Text)
 	if q.Limit <= 0 {
@@ -64,10 +64,10 @@ func (q *SearchQuery) normalise() {
 	}
 	if q.Sort == "" {
 		switch {
-		case q.Text != "":
-			q.Sort = SortRelevance
 		case q.Near != nil:
 			q.Sort = SortDistance
+		case q.Text != "":
+			q.Sort = SortRelevance
 		default:
 			q.Sort = SortPrice
 		}

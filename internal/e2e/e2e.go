@@ -36,11 +36,18 @@ func chromium(t testing.TB) string {
 // timeout.
 func Browser(t testing.TB, timeout time.Duration) context.Context {
 	t.Helper()
+	// Not t.TempDir: chromium's helper processes may still be writing to
+	// the profile when the test ends, and TempDir's cleanup fails the test
+	// then. The profile is removed best-effort after the browser is closed.
+	profile, err := os.MkdirTemp("", "reciproca-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -55,6 +62,9 @@ func Browser(t testing.TB, timeout time.Duration) context.Context {
 		cancelTimeout()
 		cancelTab()
 		cancelAlloc()
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	if err := chromedp.Run(ctx); err != nil { // start the browser now, to fail early
 		t.Fatalf("starting chromium: %v", err)

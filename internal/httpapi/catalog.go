@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
 	"io"
-
-	"github.com/google/uuid"
 
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/identity"
@@ -16,14 +13,6 @@ type catalogHandlers struct {
 	svc *catalog.Service
 	// baseURL is where Stripe sends providers back after onboarding.
 	baseURL string
-}
-
-// PhotoURL is where a stored photo is served (by webui).
-func PhotoURL(id uuid.UUID) string { return "/media/photos/" + id.String() }
-
-// MapURL links a point to OpenStreetMap.
-func MapURL(lat, lon float64) string {
-	return fmt.Sprintf("https://www.openstreetmap.org/?mlat=%.5f&mlon=%.5f#map=15/%.5f/%.5f", lat, lon, lat, lon)
 }
 
 func (h catalogHandlers) ListCategories(ctx context.Context, _ ListCategoriesRequestObject) (ListCategoriesResponseObject, error) {
@@ -119,7 +108,7 @@ func (h catalogHandlers) UploadOfferingPhoto(ctx context.Context, req UploadOffe
 	if err != nil {
 		return nil, err
 	}
-	return UploadOfferingPhoto200JSONResponse{Id: ph.ID, Url: PhotoURL(ph.ID), Width: ph.Width, Height: ph.Height}, nil
+	return UploadOfferingPhoto200JSONResponse{Id: ph.ID, Url: catalog.PhotoPath(ph.ID), Width: ph.Width, Height: ph.Height}, nil
 }
 
 func (h catalogHandlers) ListProviders(ctx context.Context, req ListProvidersRequestObject) (ListProvidersResponseObject, error) {
@@ -167,8 +156,8 @@ func (h catalogHandlers) ReviewProvider(ctx context.Context, req ReviewProviderR
 }
 
 func (h catalogHandlers) StartStripeOnboarding(ctx context.Context, req StartStripeOnboardingRequestObject) (StartStripeOnboardingResponseObject, error) {
-	back := h.baseURL + "/provider/stripe"
-	acct, link, err := h.svc.StartStripeOnboarding(ctx, identity.PrincipalFrom(ctx), req.ProviderId, back+"?refresh=1", back+"?done=1")
+	back := h.baseURL + "/erogatore/stripe"
+	acct, link, err := h.svc.StartStripeOnboarding(ctx, identity.PrincipalFrom(ctx), req.ProviderId, back+"?refresh=1", back)
 	if err != nil {
 		return nil, err
 	}
@@ -221,13 +210,13 @@ func offeringOut(o catalog.Offering) Offering {
 		Place:    PlaceRef{Code: o.PlaceCode, Name: o.PlaceName, ProvinceCode: o.ProvinceCode},
 		Provider: ProviderSummary{Id: o.ProviderID, Name: o.ProviderName, LegalForm: ProviderSummaryLegalForm(o.ProviderForm)},
 		Lat:      o.Lat, Lon: o.Lon, ServiceRadiusKm: o.ServiceRadiusKm, Availability: OfferingAvailability(o.Availability),
-		Status: OfferingStatus(o.Status), MapUrl: MapURL(o.Lat, o.Lon), DistanceKm: o.DistanceKm, Slots: []Slot{}}
+		Status: OfferingStatus(o.Status), MapUrl: catalog.MapURL(o.Lat, o.Lon), DistanceKm: o.DistanceKm, Slots: []Slot{}}
 	if o.InclusionLabel != nil {
 		l := OfferingInclusionLabel(*o.InclusionLabel)
 		out.InclusionLabel = &l
 	}
 	if o.PhotoID != nil {
-		u := PhotoURL(*o.PhotoID)
+		u := catalog.PhotoPath(*o.PhotoID)
 		out.PhotoUrl = &u
 	}
 	for _, s := range o.Slots {
@@ -246,7 +235,7 @@ func providerOut(p catalog.Provider) Provider {
 		Stripe: StripeStatus{AccountId: p.AccountID, DetailsSubmitted: p.DetailsSubmitted, ChargesEnabled: p.ChargesEnabled,
 			PayoutsEnabled: p.PayoutsEnabled, Ready: p.StripeStatus.Ready()}}
 	if p.LogoPhotoID != nil {
-		u := PhotoURL(*p.LogoPhotoID)
+		u := catalog.PhotoPath(*p.LogoPhotoID)
 		out.LogoUrl = &u
 	}
 	return out

@@ -1,21 +1,45 @@
 package webui
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/identity"
 )
 
-// registerCatalog mounts the catalogue pages.
+// registerCatalog mounts the catalogue: the public search and offering
+// pages, the provider dashboard, and the platform admin's approval queue.
 func (u *UI) registerCatalog(e *echo.Echo) {
 	if u.deps.Catalog == nil {
 		return
 	}
 	u.Handle(e, http.MethodGet, "/media/photos/:id", Public, u.photo)
+	u.Handle(e, http.MethodGet, "/catalogo", Public, u.catalogSearch)
+	u.Handle(e, http.MethodGet, "/catalogo/:id", Public, u.catalogOffering)
+	staff := Roles(identity.RoleProviderStaff)
+	u.Handle(e, http.MethodGet, "/erogatore", staff, u.providerDashboard)
+	u.Handle(e, http.MethodGet, "/erogatore/profilo", staff, u.providerProfileForm)
+	u.Handle(e, http.MethodPost, "/erogatore/profilo", staff, u.providerProfileSave)
+	u.Handle(e, http.MethodGet, "/erogatore/offerte/nuova", staff, u.offeringNew)
+	u.Handle(e, http.MethodPost, "/erogatore/offerte/nuova", staff, u.offeringSave)
+	u.Handle(e, http.MethodGet, "/erogatore/offerte/:id", staff, u.offeringEdit)
+	u.Handle(e, http.MethodPost, "/erogatore/offerte/:id", staff, u.offeringSave)
+	u.Handle(e, http.MethodPost, "/erogatore/offerte/:id/stato", staff, u.offeringStatus)
+	u.Handle(e, http.MethodPost, "/erogatore/stripe", staff, u.stripeStart)
+	u.Handle(e, http.MethodGet, "/erogatore/stripe", staff, u.stripeReturn)
+	admin := Roles(identity.RolePlatformAdmin)
+	u.Handle(e, http.MethodGet, "/admin/erogatori", admin, u.adminProviders)
+	u.Handle(e, http.MethodPost, "/admin/erogatori/:id", admin, u.adminReview)
 }
 
 // photoCache lets browsers and proxies keep a photo forever: a photo is
@@ -29,15 +53,442 @@ func (u *UI) photo(c echo.Context) error {
 	}
 	etag := fmt.Sprintf(`"%s"`, id)
 	h := c.Response().Header()
-	h.Set("Cache-Control", photoCache)
-	h.Set("ETag", etag)
 	if c.Request().Header.Get("If-None-Match") == etag {
+		h.Set("Cache-Control", photoCache)
+		h.Set("ETag", etag)
 		return c.NoContent(http.StatusNotModified)
 	}
 	ph, err := u.deps.Catalog.Photo(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
-	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", photoCache)
+	h.Set("ETag", etag)
 	return c.Blob(http.StatusOK, ph.ContentType, ph.Data)
+}
+
+// offeringCard is an offering as the pages show it.
+type offeringCard struct {
+	catalog.Offering
+	Price    string
+	Distance string
+	PhotoURL string
+	MapURL   string
+}
+
+func card(o catalog.Offering, lang string) offeringCard {
+	c := offeringCard{Offering: o, Price: catalog.FormatEuro(o.PriceCents, lang), MapURL: catalog.MapURL(o.Lat, o.Lon)}
+	if o.PhotoID != nil {
+		c.PhotoURL = catalog.PhotoPath(*o.PhotoID)
+	}
+	if o.DistanceKm != nil {
+		c.Distance = strconv.FormatFloat(*o.DistanceKm, 'f', 1, 64)
+		if lang == "it" {
+			c.Distance = strings.Replace(c.Distance, ".", ",", 1)
+		}
+	}
+	return c
+}
+
+// searchPage is what the catalogue page shows.
+type searchPage struct {
+	Q, Category, Near, Radius, MaxPrice, Sort string
+	Categories                                []catalog.Category
+	Radii, Sorts                              []string
+	Place                                     *catalog.Place
+	Searched                                  bool
+	Results                                   []offeringCard
+	NextURL                                   string
+	Error                                     string // message key
+}
+
+func (u *UI) catalogSearch(c echo.Context) error {
+	ctx := c.Request().Context()
+	l := lang(c)
+	p := searchPage{Q: c.QueryParam("q"), Category: c.QueryParam("categoria"), Near: c.QueryParam("vicino"),
+		Radius: c.QueryParam("raggio"), MaxPrice: c.QueryParam("prezzo_max"), Sort: c.QueryParam("ordina"),
+		Categories: u.deps.Catalog.Categories(), Radii: []string{"5", "10", "20", "50"},
+		Sorts: []string{"distance", "relevance", "price"}}
+	q := catalog.SearchQuery{Text: p.Q, Category: p.Category, Sort: catalog.Sort(p.Sort), Cursor: c.QueryParam("cursor")}
+	if p.Near != "" {
+		places, err := u.deps.Catalog.FindPlaces(ctx, p.Near, 1)
+		if err != nil {
+			return err
+		}
+		if len(places) == 0 {
+			p.Error = "catalog.search.no_place"
+			return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
+		}
+		p.Place = &places[0]
+		q.Near = &catalog.LatLon{Lat: places[0].Lat, Lon: places[0].Lon}
+		q.RadiusKm = 20
+		if r, err := strconv.ParseFloat(p.Radius, 64); err == nil && r > 0 {
+			q.RadiusKm = r
+		}
+	}
+	if p.MaxPrice != "" {
+		cents, err := catalog.ParseEuro(p.MaxPrice)
+		if err != nil {
+			p.Error = "catalog.error.price_cents"
+			return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
+		}
+		q.MaxPrice = &cents
+	}
+	if q.Sort == catalog.SortDistance && q.Near == nil || q.Sort == catalog.SortRelevance && strings.TrimSpace(q.Text) == "" {
+		q.Sort = "" // an order that cannot apply falls back to the default
+	}
+	page, err := u.deps.Catalog.Search(ctx, q)
+	if err != nil {
+		if apperr.Is(err, apperr.Invalid) {
+			p.Error = fieldMessage(err)
+			return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
+		}
+		return err
+	}
+	p.Searched = true
+	for _, o := range page.Items {
+		p.Results = append(p.Results, card(o, l))
+	}
+	if page.NextCursor != "" {
+		v := c.QueryParams()
+		v.Set("cursor", page.NextCursor)
+		p.NextURL = "/catalogo?" + v.Encode()
+	}
+	return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
+}
+
+// fieldMessage is the message key for an invalid error: one per field,
+// so that people read Italian (or English) rather than the API's text.
+func fieldMessage(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		if f, ok := ae.Fields["field"].(string); ok {
+			return "catalog.error." + f
+		}
+	}
+	return "error.invalid.text"
+}
+
+func (u *UI) catalogOffering(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "offering not found")
+	}
+	o, err := u.deps.Catalog.Offering(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	cat, _ := catalog.CategoryByCode(o.Category)
+	return u.r.render(c, http.StatusOK, "catalog_offering", u.page(c, struct {
+		offeringCard
+		TaxBucket catalog.TaxBucket
+	}{card(o, lang(c)), cat.TaxBucket}))
+}
+
+// dashboard is the provider's home.
+type dashboard struct {
+	Provider  catalog.Provider
+	Offerings []offeringCard
+	Notice    string // message key
+}
+
+func (u *UI) providerDashboard(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := CurrentPrincipal(c)
+	pr, err := u.deps.Catalog.Provider(ctx, p, p.OrgID)
+	if apperr.Is(err, apperr.NotFound) {
+		return c.Redirect(http.StatusSeeOther, "/erogatore/profilo")
+	}
+	if err != nil {
+		return err
+	}
+	list, err := u.deps.Catalog.ProviderOfferings(ctx, p, p.OrgID)
+	if err != nil {
+		return err
+	}
+	d := dashboard{Provider: pr}
+	for _, o := range list {
+		d.Offerings = append(d.Offerings, card(o, lang(c)))
+	}
+	switch {
+	case c.QueryParam("salvato") == "1":
+		d.Notice = "catalog.dashboard.saved"
+	case c.QueryParam("stripe") == "1":
+		d.Notice = "catalog.stripe.returned"
+	}
+	return u.r.render(c, http.StatusOK, "provider_dashboard", u.page(c, d))
+}
+
+// profileForm is the provider profile form with what was typed.
+type profileForm struct {
+	In        catalog.ProfileInput
+	Town      string
+	Error     string // message key
+	Exists    bool
+	PledgePct int
+	Forms     []string
+}
+
+var legalForms = []string{"social_cooperative", "association", "business"}
+
+func (u *UI) providerProfileForm(c echo.Context) error {
+	p := CurrentPrincipal(c)
+	f := profileForm{In: catalog.ProfileInput{LegalForm: catalog.FormSocialCooperative}}
+	pr, err := u.deps.Catalog.Provider(c.Request().Context(), p, p.OrgID)
+	switch {
+	case err == nil:
+		f.Exists = true
+		f.In = catalog.ProfileInput{LegalName: pr.LegalName, LegalForm: pr.LegalForm, FiscalCode: pr.FiscalCode,
+			Address: pr.Address, PlaceCode: pr.PlaceCode, Email: pr.Email, Phone: pr.Phone, Website: pr.Website,
+			Description: pr.Description, FundPledgeBps: pr.FundPledgeBps}
+		if pr.VATNumber != nil {
+			f.In.VATNumber = *pr.VATNumber
+		}
+		f.Town = pr.PlaceName
+	case !apperr.Is(err, apperr.NotFound):
+		return err
+	}
+	f.PledgePct, f.Forms = f.In.FundPledgeBps/100, legalForms
+	return u.r.render(c, http.StatusOK, "provider_profile", u.page(c, f))
+}
+
+func (u *UI) providerProfileSave(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := CurrentPrincipal(c)
+	pledge, _ := strconv.Atoi(c.FormValue("fund_pledge_pct"))
+	f := profileForm{Town: c.FormValue("town"), In: catalog.ProfileInput{LegalName: c.FormValue("legal_name"),
+		LegalForm: catalog.LegalForm(c.FormValue("legal_form")), VATNumber: c.FormValue("vat_number"),
+		FiscalCode: c.FormValue("fiscal_code"), Address: c.FormValue("address"), Email: c.FormValue("email"),
+		Phone: c.FormValue("phone"), Website: c.FormValue("website"), Description: c.FormValue("description"),
+		FundPledgeBps: pledge * 100}}
+	code, err := u.placeCode(c, f.Town)
+	if err == nil {
+		f.In.PlaceCode = code
+		_, err = u.deps.Catalog.SaveProfile(ctx, p, p.OrgID, f.In)
+	}
+	if apperr.Is(err, apperr.Invalid) {
+		f.Error, f.PledgePct, f.Forms = fieldMessage(err), pledge, legalForms
+		return u.r.render(c, http.StatusUnprocessableEntity, "provider_profile", u.page(c, f))
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/erogatore?salvato=1")
+}
+
+// placeCode resolves a town typed by a person (name or postcode) to its
+// ISTAT code: the best match. Errors: invalid (no such municipality).
+func (u *UI) placeCode(c echo.Context, town string) (string, error) {
+	places, err := u.deps.Catalog.FindPlaces(c.Request().Context(), town, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(places) == 0 {
+		return "", apperr.New(apperr.Invalid, "unknown municipality").With("field", "place_code")
+	}
+	return places[0].Code, nil
+}
+
+// offeringForm is the offering form with what was typed.
+type offeringForm struct {
+	ID         string
+	In         catalog.OfferingInput
+	Price      string
+	Town       string
+	PhotoURL   string
+	Categories []catalog.Category
+	Units      []string
+	Labels     []string
+	Statuses   []string
+	Error      string // message key
+}
+
+// newOfferingForm returns a form with the choices filled in.
+func (u *UI) newOfferingForm() offeringForm {
+	return offeringForm{Categories: u.deps.Catalog.Categories(),
+		Units:    []string{"hour", "session", "day", "week", "month", "year", "course", "item"},
+		Labels:   []string{"social_cooperative", "fund_programme"},
+		Statuses: []string{"active", "paused"}}
+}
+
+func (u *UI) offeringNew(c echo.Context) error {
+	f := u.newOfferingForm()
+	f.In = catalog.OfferingInput{Unit: "hour", Status: catalog.OfferingActive}
+	return u.r.render(c, http.StatusOK, "provider_offering", u.page(c, f))
+}
+
+func (u *UI) offeringEdit(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "offering not found")
+	}
+	o, err := u.deps.Catalog.ManagedOffering(c.Request().Context(), CurrentPrincipal(c), id)
+	if err != nil {
+		return err
+	}
+	f := u.newOfferingForm()
+	f.ID, f.Town, f.Price = o.ID.String(), o.PlaceName, strings.TrimPrefix(catalog.FormatEuro(o.PriceCents, "it"), "€ ")
+	f.In = catalog.OfferingInput{Title: o.Title, Description: o.Description, Category: o.Category, Unit: o.Unit,
+		Address: o.Address, ServiceRadiusKm: o.ServiceRadiusKm, Status: o.Status}
+	if o.InclusionLabel != nil {
+		f.In.InclusionLabel = catalog.InclusionLabel(*o.InclusionLabel)
+	}
+	if o.PhotoID != nil {
+		f.PhotoURL = catalog.PhotoPath(*o.PhotoID)
+	}
+	return u.r.render(c, http.StatusOK, "provider_offering", u.page(c, f))
+}
+
+// offeringSave creates (no id) or updates an offering, and stores the
+// photo sent with it. The photo is checked before anything is saved, so a
+// refused photo leaves no offering behind.
+func (u *UI) offeringSave(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := CurrentPrincipal(c)
+	radius, _ := strconv.Atoi(c.FormValue("service_radius_km"))
+	f := u.newOfferingForm()
+	f.ID, f.Price, f.Town = c.Param("id"), c.FormValue("price"), c.FormValue("town")
+	f.In = catalog.OfferingInput{Title: c.FormValue("title"), Description: c.FormValue("description"),
+		Category: c.FormValue("category"), Unit: catalog.Unit(c.FormValue("unit")), Address: c.FormValue("address"),
+		ServiceRadiusKm: radius, Status: catalog.OfferingStatus(c.FormValue("status")),
+		InclusionLabel: catalog.InclusionLabel(c.FormValue("inclusion_label"))}
+	fail := func(err error) error {
+		if apperr.Is(err, apperr.Invalid) {
+			f.Error = fieldMessage(err)
+			return u.r.render(c, http.StatusUnprocessableEntity, "provider_offering", u.page(c, f))
+		}
+		return err
+	}
+	photo, err := formPhoto(c)
+	if err != nil {
+		return fail(err)
+	}
+	if photo != nil {
+		if _, err := catalog.ProcessPhoto(photo); err != nil {
+			return fail(err)
+		}
+	}
+	if f.In.PriceCents, err = catalog.ParseEuro(f.Price); err != nil {
+		return fail(err)
+	}
+	if f.In.PlaceCode, err = u.placeCode(c, f.Town); err != nil {
+		return fail(err)
+	}
+	var o catalog.Offering
+	if f.ID == "" {
+		o, err = u.deps.Catalog.CreateOffering(ctx, p, p.OrgID, f.In, c.FormValue("idempotency_key"))
+	} else {
+		id, perr := uuid.Parse(f.ID)
+		if perr != nil {
+			return apperr.New(apperr.NotFound, "offering not found")
+		}
+		o, err = u.deps.Catalog.UpdateOffering(ctx, p, id, f.In)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if photo != nil {
+		if _, err := u.deps.Catalog.AddOfferingPhoto(ctx, p, o.ID, photo); err != nil {
+			return err
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, "/erogatore?salvato=1")
+}
+
+// formPhoto returns the uploaded photo, or nil when none was chosen.
+func formPhoto(c echo.Context) ([]byte, error) {
+	fh, err := c.FormFile("photo")
+	if errors.Is(err, http.ErrMissingFile) || (err == nil && fh.Size == 0) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "unreadable upload").With("field", "photo")
+	}
+	if fh.Size > catalog.MaxPhotoBytes {
+		return nil, apperr.New(apperr.Invalid, "photo too large").With("field", "photo")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, apperr.Wrap(err, "opening upload")
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, catalog.MaxPhotoBytes+1))
+}
+
+func (u *UI) offeringStatus(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "offering not found")
+	}
+	if _, err := u.deps.Catalog.SetOfferingStatus(c.Request().Context(), CurrentPrincipal(c), id, catalog.OfferingStatus(c.FormValue("status"))); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/erogatore?salvato=1")
+}
+
+// stripeStart sends the provider to Stripe's onboarding form.
+func (u *UI) stripeStart(c echo.Context) error {
+	p := CurrentPrincipal(c)
+	back := u.baseURL(c) + "/erogatore/stripe"
+	_, link, err := u.deps.Catalog.StartStripeOnboarding(c.Request().Context(), p, p.OrgID, back+"?refresh=1", back)
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, link)
+}
+
+// stripeReturn is where Stripe sends the provider back: a refreshed link
+// when the old one expired, else the dashboard (the status itself arrives
+// by webhook).
+func (u *UI) stripeReturn(c echo.Context) error {
+	if c.QueryParam("refresh") == "1" {
+		return u.stripeStart(c)
+	}
+	return c.Redirect(http.StatusSeeOther, "/erogatore?stripe=1")
+}
+
+func (u *UI) baseURL(c echo.Context) string {
+	if u.deps.Identity != nil {
+		if b := u.deps.Identity.Config().BaseURL; b != "" {
+			return strings.TrimRight(b, "/")
+		}
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
+
+// approvalQueue is the platform admin's list of providers to review.
+type approvalQueue struct {
+	Pending []catalog.Provider
+	Done    string // message key
+}
+
+func (u *UI) adminProviders(c echo.Context) error {
+	list, err := u.deps.Catalog.Providers(c.Request().Context(), CurrentPrincipal(c), catalog.ProviderPending)
+	if err != nil {
+		return err
+	}
+	q := approvalQueue{Pending: list}
+	switch c.QueryParam("fatto") {
+	case "approve":
+		q.Done = "catalog.admin.approved"
+	case "reject":
+		q.Done = "catalog.admin.rejected"
+	}
+	return u.r.render(c, http.StatusOK, "admin_providers", u.page(c, q))
+}
+
+func (u *UI) adminReview(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "provider not found")
+	}
+	decision := c.FormValue("decision")
+	if decision != "approve" && decision != "reject" {
+		return apperr.New(apperr.Invalid, "decision must be approve or reject")
+	}
+	_, err = u.deps.Catalog.ReviewProvider(c.Request().Context(), CurrentPrincipal(c), id, decision == "approve", c.FormValue("note"))
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/erogatori?fatto="+url.QueryEscape(decision))
 }
