@@ -102,7 +102,11 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if accounts := seed.DemoAccounts(); cfg.Development() && len(accounts) > 0 {
 		fmt.Fprintf(out, "\nDemo sign-ins (also at %s/dev/accounts):\n", cfg.BaseURL)
 		for _, acc := range accounts {
-			fmt.Fprintf(out, "  %-16s %-34s %-36s %s\n", acc.Role, acc.Organisation, acc.Email, acc.Password)
+			totp := ""
+			if acc.TOTPSecret != "" {
+				totp = "  + 2FA code from /dev/accounts (secret " + acc.TOTPSecret + ")"
+			}
+			fmt.Fprintf(out, "  %-16s %-34s %-40s %s%s\n", acc.Role, acc.Organisation, acc.Email, acc.Password, totp)
 		}
 	}
 	fmt.Fprintln(out)

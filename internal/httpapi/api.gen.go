@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -52,6 +53,24 @@ func (e ErrorCode) Valid() bool {
 	case RateLimited:
 		return true
 	case Unauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrganisationStatus.
+const (
+	OrganisationStatusActive    OrganisationStatus = "active"
+	OrganisationStatusSuspended OrganisationStatus = "suspended"
+)
+
+// Valid indicates whether the value is a known member of the OrganisationStatus enum.
+func (e OrganisationStatus) Valid() bool {
+	switch e {
+	case OrganisationStatusActive:
+		return true
+	case OrganisationStatusSuspended:
 		return true
 	default:
 		return false
@@ -133,6 +152,70 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// Defines values for UserStatus.
+const (
+	UserStatusActive      UserStatus = "active"
+	UserStatusDeactivated UserStatus = "deactivated"
+	UserStatusInvited     UserStatus = "invited"
+)
+
+// Valid indicates whether the value is a known member of the UserStatus enum.
+func (e UserStatus) Valid() bool {
+	switch e {
+	case UserStatusActive:
+		return true
+	case UserStatusDeactivated:
+		return true
+	case UserStatusInvited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserUpdateStatus.
+const (
+	UserUpdateStatusActive      UserUpdateStatus = "active"
+	UserUpdateStatusDeactivated UserUpdateStatus = "deactivated"
+)
+
+// Valid indicates whether the value is a known member of the UserUpdateStatus enum.
+func (e UserUpdateStatus) Valid() bool {
+	switch e {
+	case UserUpdateStatusActive:
+		return true
+	case UserUpdateStatusDeactivated:
+		return true
+	default:
+		return false
+	}
+}
+
+// AcceptInvitationRequest defines model for AcceptInvitationRequest.
+type AcceptInvitationRequest struct {
+	Name     *string `json:"name,omitempty"`
+	Password string  `json:"password"`
+	Token    string  `json:"token"`
+}
+
+// AuditEvent defines model for AuditEvent.
+type AuditEvent struct {
+	ActorId        *openapi_types.UUID    `json:"actor_id,omitempty"`
+	At             time.Time              `json:"at"`
+	Details        map[string]interface{} `json:"details"`
+	Email          *string                `json:"email,omitempty"`
+	Event          string                 `json:"event"`
+	Id             int64                  `json:"id"`
+	Ip             string                 `json:"ip"`
+	OrganisationId *openapi_types.UUID    `json:"organisation_id,omitempty"`
+	SubjectId      *openapi_types.UUID    `json:"subject_id,omitempty"`
+}
+
+// CSVImportResult defines model for CSVImportResult.
+type CSVImportResult struct {
+	Invited int `json:"invited"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	Code      ErrorCode               `json:"code"`
@@ -143,6 +226,16 @@ type Error struct {
 
 // ErrorCode defines model for Error.Code.
 type ErrorCode string
+
+// InvitationRequest defines model for InvitationRequest.
+type InvitationRequest struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+
+	// OrganisationId Platform admins only; default the caller's organisation.
+	OrganisationId *openapi_types.UUID `json:"organisation_id,omitempty"`
+	Roles          []Role              `json:"roles"`
+}
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
@@ -164,6 +257,24 @@ type Me struct {
 	TotpEnabled  bool               `json:"totp_enabled"`
 }
 
+// NewOrganisation defines model for NewOrganisation.
+type NewOrganisation struct {
+	Kind OrganisationKind `json:"kind"`
+	Name string           `json:"name"`
+}
+
+// Organisation defines model for Organisation.
+type Organisation struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+	Kind      OrganisationKind   `json:"kind"`
+	Name      string             `json:"name"`
+	Status    OrganisationStatus `json:"status"`
+}
+
+// OrganisationStatus defines model for Organisation.Status.
+type OrganisationStatus string
+
 // OrganisationKind defines model for OrganisationKind.
 type OrganisationKind string
 
@@ -172,6 +283,17 @@ type OrganisationRef struct {
 	Id   openapi_types.UUID `json:"id"`
 	Kind OrganisationKind   `json:"kind"`
 	Name string             `json:"name"`
+}
+
+// PasswordResetConfirm defines model for PasswordResetConfirm.
+type PasswordResetConfirm struct {
+	Password string `json:"password"`
+	Token    string `json:"token"`
+}
+
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	Email string `json:"email"`
 }
 
 // RefreshRequest defines model for RefreshRequest.
@@ -209,37 +331,170 @@ type TokenPair struct {
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
 
+// User defines model for User.
+type User struct {
+	CreatedAt    time.Time          `json:"created_at"`
+	Email        string             `json:"email"`
+	Id           openapi_types.UUID `json:"id"`
+	Name         string             `json:"name"`
+	Organisation OrganisationRef    `json:"organisation"`
+	Roles        []Role             `json:"roles"`
+	Status       UserStatus         `json:"status"`
+	TotpEnabled  bool               `json:"totp_enabled"`
+}
+
+// UserStatus defines model for User.Status.
+type UserStatus string
+
+// UserUpdate defines model for UserUpdate.
+type UserUpdate struct {
+	Roles  *[]Role           `json:"roles,omitempty"`
+	Status *UserUpdateStatus `json:"status,omitempty"`
+}
+
+// UserUpdateStatus defines model for UserUpdate.Status.
+type UserUpdateStatus string
+
+// UserId defines model for UserId.
+type UserId = openapi_types.UUID
+
+// ListAuditLogParams defines parameters for ListAuditLog.
+type ListAuditLogParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Before Only events with an id lower than this (the next page).
+	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
+}
+
+// ListUsersParams defines parameters for ListUsers.
+type ListUsersParams struct {
+	OrganisationId *openapi_types.UUID `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
+}
+
+// InviteUsersCSVParams defines parameters for InviteUsersCSV.
+type InviteUsersCSVParams struct {
+	OrganisationId *openapi_types.UUID `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
+}
+
+// AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
+type AcceptInvitationJSONRequestBody = AcceptInvitationRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
 // LogoutJSONRequestBody defines body for Logout for application/json ContentType.
 type LogoutJSONRequestBody = RefreshRequest
 
+// RequestPasswordResetJSONRequestBody defines body for RequestPasswordReset for application/json ContentType.
+type RequestPasswordResetJSONRequestBody = PasswordResetRequest
+
+// ConfirmPasswordResetJSONRequestBody defines body for ConfirmPasswordReset for application/json ContentType.
+type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
+
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
 
+// CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
+type CreateOrganisationJSONRequestBody = NewOrganisation
+
+// InviteUserJSONRequestBody defines body for InviteUser for application/json ContentType.
+type InviteUserJSONRequestBody = InvitationRequest
+
+// UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
+type UpdateUserJSONRequestBody = UserUpdate
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListAuditLog Security events, newest first.
+	// (GET /audit-log)
+	ListAuditLog(ctx echo.Context, params ListAuditLogParams) error
+	// AcceptInvitation Accept an invitation (the token from the mailed link) by choosing a password.
+	// (POST /auth/invitations/accept)
+	AcceptInvitation(ctx echo.Context) error
 	// Login Sign in with e-mail and password (and TOTP code when the account has one).
 	// (POST /auth/login)
 	Login(ctx echo.Context) error
 	// Logout Sign out, revoking the refresh token and its whole sign-in.
 	// (POST /auth/logout)
 	Logout(ctx echo.Context) error
+	// RequestPasswordReset Mail a password-reset link. Same answer whether or not the e-mail has an account.
+	// (POST /auth/password-reset)
+	RequestPasswordReset(ctx echo.Context) error
+	// ConfirmPasswordReset Set a new password with the token from the reset link; every other sign-in ends.
+	// (POST /auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new access and refresh token.
 	// (POST /auth/refresh)
 	RefreshTokens(ctx echo.Context) error
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// ListOrganisations Organisations the caller can see (all of them for platform staff, else their own).
+	// (GET /organisations)
+	ListOrganisations(ctx echo.Context) error
+	// CreateOrganisation Create an organisation (then invite its first administrator).
+	// (POST /organisations)
+	CreateOrganisation(ctx echo.Context) error
+	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
+	// (GET /organisations/{organisationId})
+	GetOrganisation(ctx echo.Context, organisationId openapi_types.UUID) error
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx echo.Context) error
+	// ListUsers Users of the caller's organisation (platform admins may name another).
+	// (GET /users)
+	ListUsers(ctx echo.Context, params ListUsersParams) error
+	// InviteUser Invite one person by e-mail; they get a one-time link to choose a password.
+	// (POST /users/invitations)
+	InviteUser(ctx echo.Context) error
+	// InviteUsersCSV Invite everyone in a CSV file (columns email, name, optional role), all or nothing.
+	// (POST /users/invitations/csv)
+	InviteUsersCSV(ctx echo.Context, params InviteUsersCSVParams) error
+	// GetUser One user of the caller's organisation.
+	// (GET /users/{userId})
+	GetUser(ctx echo.Context, userId UserId) error
+	// UpdateUser Change a user's roles, or deactivate / reactivate them.
+	// (PATCH /users/{userId})
+	UpdateUser(ctx echo.Context, userId UserId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListAuditLog converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAuditLog(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditLogParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAuditLog(ctx, params)
+	return err
+}
+
+// AcceptInvitation converts echo context to params.
+func (w *ServerInterfaceWrapper) AcceptInvitation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AcceptInvitation(ctx)
+	return err
 }
 
 // Login converts echo context to params.
@@ -257,6 +512,24 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx)
+	return err
+}
+
+// RequestPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestPasswordReset(ctx)
+	return err
+}
+
+// ConfirmPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmPasswordReset(ctx)
 	return err
 }
 
@@ -278,12 +551,123 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	return err
 }
 
+// ListOrganisations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOrganisations(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOrganisations(ctx)
+	return err
+}
+
+// CreateOrganisation converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOrganisation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOrganisation(ctx)
+	return err
+}
+
+// GetOrganisation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOrganisation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "organisationId" -------------
+	var organisationId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "organisationId", ctx.Param("organisationId"), &organisationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter organisationId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOrganisation(ctx, organisationId)
+	return err
+}
+
 // GetStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetStatus(ctx)
+	return err
+}
+
+// ListUsers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUsersParams
+	// ------------- Optional query parameter "organisation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "organisation_id", ctx.QueryParams(), &params.OrganisationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter organisation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUsers(ctx, params)
+	return err
+}
+
+// InviteUser converts echo context to params.
+func (w *ServerInterfaceWrapper) InviteUser(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InviteUser(ctx)
+	return err
+}
+
+// InviteUsersCSV converts echo context to params.
+func (w *ServerInterfaceWrapper) InviteUsersCSV(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InviteUsersCSVParams
+	// ------------- Optional query parameter "organisation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "organisation_id", ctx.QueryParams(), &params.OrganisationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter organisation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InviteUsersCSV(ctx, params)
+	return err
+}
+
+// GetUser converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUser(ctx, userId)
+	return err
+}
+
+// UpdateUser converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateUser(ctx, userId)
 	return err
 }
 
@@ -339,10 +723,100 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.POST(options.BaseURL+"/auth/invitations/accept", wrapper.AcceptInvitation, options.OperationMiddlewares["acceptInvitation"]...)
+	router.POST(options.BaseURL+"/auth/password-reset", wrapper.RequestPasswordReset, options.OperationMiddlewares["requestPasswordReset"]...)
+	router.POST(options.BaseURL+"/auth/password-reset/confirm", wrapper.ConfirmPasswordReset, options.OperationMiddlewares["confirmPasswordReset"]...)
+	router.GET(options.BaseURL+"/organisations", wrapper.ListOrganisations, options.OperationMiddlewares["listOrganisations"]...)
+	router.POST(options.BaseURL+"/organisations", wrapper.CreateOrganisation, options.OperationMiddlewares["createOrganisation"]...)
+	router.GET(options.BaseURL+"/organisations/:organisationId", wrapper.GetOrganisation, options.OperationMiddlewares["getOrganisation"]...)
+	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
+	router.POST(options.BaseURL+"/users/invitations", wrapper.InviteUser, options.OperationMiddlewares["inviteUser"]...)
+	router.POST(options.BaseURL+"/users/invitations/csv", wrapper.InviteUsersCSV, options.OperationMiddlewares["inviteUsersCSV"]...)
+	router.GET(options.BaseURL+"/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
+	router.PATCH(options.BaseURL+"/users/:userId", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
+	router.GET(options.BaseURL+"/audit-log", wrapper.ListAuditLog, options.OperationMiddlewares["listAuditLog"]...)
 
 }
 
 type ErrorJSONResponse Error
+
+type ListAuditLogRequestObject struct {
+	Params ListAuditLogParams
+}
+
+type ListAuditLogResponseObject interface {
+	VisitListAuditLogResponse(w http.ResponseWriter) error
+}
+
+type ListAuditLog200JSONResponse []AuditEvent
+
+func (response ListAuditLog200JSONResponse) VisitListAuditLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditLogdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListAuditLogdefaultJSONResponse) VisitListAuditLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptInvitationRequestObject struct {
+	Body *AcceptInvitationJSONRequestBody
+}
+
+type AcceptInvitationResponseObject interface {
+	VisitAcceptInvitationResponse(w http.ResponseWriter) error
+}
+
+type AcceptInvitation200JSONResponse User
+
+func (response AcceptInvitation200JSONResponse) VisitAcceptInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptInvitationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AcceptInvitationdefaultJSONResponse) VisitAcceptInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type LoginRequestObject struct {
 	Body *LoginJSONRequestBody
@@ -405,6 +879,72 @@ type LogoutdefaultJSONResponse struct {
 }
 
 func (response LogoutdefaultJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordResetRequestObject struct {
+	Body *RequestPasswordResetJSONRequestBody
+}
+
+type RequestPasswordResetResponseObject interface {
+	VisitRequestPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type RequestPasswordReset202Response struct {
+}
+
+func (response RequestPasswordReset202Response) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(202)
+	return nil
+}
+
+type RequestPasswordResetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RequestPasswordResetdefaultJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordResetRequestObject struct {
+	Body *ConfirmPasswordResetJSONRequestBody
+}
+
+type ConfirmPasswordResetResponseObject interface {
+	VisitConfirmPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type ConfirmPasswordReset204Response struct {
+}
+
+func (response ConfirmPasswordReset204Response) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ConfirmPasswordResetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ConfirmPasswordResetdefaultJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -493,6 +1033,122 @@ func (response GetMedefaultJSONResponse) VisitGetMeResponse(w http.ResponseWrite
 	return err
 }
 
+type ListOrganisationsRequestObject struct {
+}
+
+type ListOrganisationsResponseObject interface {
+	VisitListOrganisationsResponse(w http.ResponseWriter) error
+}
+
+type ListOrganisations200JSONResponse []Organisation
+
+func (response ListOrganisations200JSONResponse) VisitListOrganisationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganisationsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListOrganisationsdefaultJSONResponse) VisitListOrganisationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganisationRequestObject struct {
+	Body *CreateOrganisationJSONRequestBody
+}
+
+type CreateOrganisationResponseObject interface {
+	VisitCreateOrganisationResponse(w http.ResponseWriter) error
+}
+
+type CreateOrganisation201JSONResponse Organisation
+
+func (response CreateOrganisation201JSONResponse) VisitCreateOrganisationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganisationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateOrganisationdefaultJSONResponse) VisitCreateOrganisationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganisationRequestObject struct {
+	OrganisationId openapi_types.UUID `json:"organisationId"`
+}
+
+type GetOrganisationResponseObject interface {
+	VisitGetOrganisationResponse(w http.ResponseWriter) error
+}
+
+type GetOrganisation200JSONResponse Organisation
+
+func (response GetOrganisation200JSONResponse) VisitGetOrganisationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganisationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetOrganisationdefaultJSONResponse) VisitGetOrganisationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetStatusRequestObject struct {
 }
 
@@ -531,23 +1187,256 @@ func (response GetStatusdefaultJSONResponse) VisitGetStatusResponse(w http.Respo
 	return err
 }
 
+type ListUsersRequestObject struct {
+	Params ListUsersParams
+}
+
+type ListUsersResponseObject interface {
+	VisitListUsersResponse(w http.ResponseWriter) error
+}
+
+type ListUsers200JSONResponse []User
+
+func (response ListUsers200JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsersdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListUsersdefaultJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteUserRequestObject struct {
+	Body *InviteUserJSONRequestBody
+}
+
+type InviteUserResponseObject interface {
+	VisitInviteUserResponse(w http.ResponseWriter) error
+}
+
+type InviteUser201JSONResponse User
+
+func (response InviteUser201JSONResponse) VisitInviteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response InviteUserdefaultJSONResponse) VisitInviteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteUsersCSVRequestObject struct {
+	Params InviteUsersCSVParams
+	Body   io.Reader
+}
+
+type InviteUsersCSVResponseObject interface {
+	VisitInviteUsersCSVResponse(w http.ResponseWriter) error
+}
+
+type InviteUsersCSV200JSONResponse CSVImportResult
+
+func (response InviteUsersCSV200JSONResponse) VisitInviteUsersCSVResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteUsersCSVdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response InviteUsersCSVdefaultJSONResponse) VisitInviteUsersCSVResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserRequestObject struct {
+	UserId UserId `json:"userId"`
+}
+
+type GetUserResponseObject interface {
+	VisitGetUserResponse(w http.ResponseWriter) error
+}
+
+type GetUser200JSONResponse User
+
+func (response GetUser200JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetUserdefaultJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUserRequestObject struct {
+	UserId UserId `json:"userId"`
+	Body   *UpdateUserJSONRequestBody
+}
+
+type UpdateUserResponseObject interface {
+	VisitUpdateUserResponse(w http.ResponseWriter) error
+}
+
+type UpdateUser200JSONResponse User
+
+func (response UpdateUser200JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UpdateUserdefaultJSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListAuditLog Security events, newest first.
+	// (GET /audit-log)
+	ListAuditLog(ctx context.Context, request ListAuditLogRequestObject) (ListAuditLogResponseObject, error)
+	// AcceptInvitation Accept an invitation (the token from the mailed link) by choosing a password.
+	// (POST /auth/invitations/accept)
+	AcceptInvitation(ctx context.Context, request AcceptInvitationRequestObject) (AcceptInvitationResponseObject, error)
 	// Login Sign in with e-mail and password (and TOTP code when the account has one).
 	// (POST /auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
 	// Logout Sign out, revoking the refresh token and its whole sign-in.
 	// (POST /auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// RequestPasswordReset Mail a password-reset link. Same answer whether or not the e-mail has an account.
+	// (POST /auth/password-reset)
+	RequestPasswordReset(ctx context.Context, request RequestPasswordResetRequestObject) (RequestPasswordResetResponseObject, error)
+	// ConfirmPasswordReset Set a new password with the token from the reset link; every other sign-in ends.
+	// (POST /auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx context.Context, request ConfirmPasswordResetRequestObject) (ConfirmPasswordResetResponseObject, error)
 	// RefreshTokens Exchange a refresh token for a new access and refresh token.
 	// (POST /auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListOrganisations Organisations the caller can see (all of them for platform staff, else their own).
+	// (GET /organisations)
+	ListOrganisations(ctx context.Context, request ListOrganisationsRequestObject) (ListOrganisationsResponseObject, error)
+	// CreateOrganisation Create an organisation (then invite its first administrator).
+	// (POST /organisations)
+	CreateOrganisation(ctx context.Context, request CreateOrganisationRequestObject) (CreateOrganisationResponseObject, error)
+	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
+	// (GET /organisations/{organisationId})
+	GetOrganisation(ctx context.Context, request GetOrganisationRequestObject) (GetOrganisationResponseObject, error)
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
+	// ListUsers Users of the caller's organisation (platform admins may name another).
+	// (GET /users)
+	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
+	// InviteUser Invite one person by e-mail; they get a one-time link to choose a password.
+	// (POST /users/invitations)
+	InviteUser(ctx context.Context, request InviteUserRequestObject) (InviteUserResponseObject, error)
+	// InviteUsersCSV Invite everyone in a CSV file (columns email, name, optional role), all or nothing.
+	// (POST /users/invitations/csv)
+	InviteUsersCSV(ctx context.Context, request InviteUsersCSVRequestObject) (InviteUsersCSVResponseObject, error)
+	// GetUser One user of the caller's organisation.
+	// (GET /users/{userId})
+	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
+	// UpdateUser Change a user's roles, or deactivate / reactivate them.
+	// (PATCH /users/{userId})
+	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -560,6 +1449,77 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListAuditLog operation middleware
+func (sh *strictHandler) ListAuditLog(ctx echo.Context, params ListAuditLogParams) error {
+	var request ListAuditLogRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditLog(ctx.Request().Context(), request.(ListAuditLogRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditLog")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditLogResponseObject); ok {
+		return validResponse.VisitListAuditLogResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcceptInvitation operation middleware
+func (sh *strictHandler) AcceptInvitation(ctx echo.Context) error {
+	var request AcceptInvitationRequestObject
+
+	var body AcceptInvitationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcceptInvitation(ctx.Request().Context(), request.(AcceptInvitationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcceptInvitation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcceptInvitationResponseObject); ok {
+		return validResponse.VisitAcceptInvitationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // Login operation middleware
@@ -654,6 +1614,98 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 	return nil
 }
 
+// RequestPasswordReset operation middleware
+func (sh *strictHandler) RequestPasswordReset(ctx echo.Context) error {
+	var request RequestPasswordResetRequestObject
+
+	var body RequestPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestPasswordReset(ctx.Request().Context(), request.(RequestPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestPasswordResetResponseObject); ok {
+		return validResponse.VisitRequestPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmPasswordReset operation middleware
+func (sh *strictHandler) ConfirmPasswordReset(ctx echo.Context) error {
+	var request ConfirmPasswordResetRequestObject
+
+	var body ConfirmPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmPasswordReset(ctx.Request().Context(), request.(ConfirmPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmPasswordResetResponseObject); ok {
+		return validResponse.VisitConfirmPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RefreshTokens operation middleware
 func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 	var request RefreshTokensRequestObject
@@ -723,6 +1775,100 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	return nil
 }
 
+// ListOrganisations operation middleware
+func (sh *strictHandler) ListOrganisations(ctx echo.Context) error {
+	var request ListOrganisationsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrganisations(ctx.Request().Context(), request.(ListOrganisationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrganisations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOrganisationsResponseObject); ok {
+		return validResponse.VisitListOrganisationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOrganisation operation middleware
+func (sh *strictHandler) CreateOrganisation(ctx echo.Context) error {
+	var request CreateOrganisationRequestObject
+
+	var body CreateOrganisationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOrganisation(ctx.Request().Context(), request.(CreateOrganisationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOrganisation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOrganisationResponseObject); ok {
+		return validResponse.VisitCreateOrganisationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOrganisation operation middleware
+func (sh *strictHandler) GetOrganisation(ctx echo.Context, organisationId openapi_types.UUID) error {
+	var request GetOrganisationRequestObject
+
+	request.OrganisationId = organisationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOrganisation(ctx.Request().Context(), request.(GetOrganisationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOrganisation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOrganisationResponseObject); ok {
+		return validResponse.VisitGetOrganisationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetStatus operation middleware
 func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 	var request GetStatusRequestObject
@@ -746,41 +1892,234 @@ func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 	return nil
 }
 
+// ListUsers operation middleware
+func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
+	var request ListUsersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUsers(ctx.Request().Context(), request.(ListUsersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUsers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUsersResponseObject); ok {
+		return validResponse.VisitListUsersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// InviteUser operation middleware
+func (sh *strictHandler) InviteUser(ctx echo.Context) error {
+	var request InviteUserRequestObject
+
+	var body InviteUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InviteUser(ctx.Request().Context(), request.(InviteUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InviteUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InviteUserResponseObject); ok {
+		return validResponse.VisitInviteUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// InviteUsersCSV operation middleware
+func (sh *strictHandler) InviteUsersCSV(ctx echo.Context, params InviteUsersCSVParams) error {
+	var request InviteUsersCSVRequestObject
+
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InviteUsersCSV(ctx.Request().Context(), request.(InviteUsersCSVRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InviteUsersCSV")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InviteUsersCSVResponseObject); ok {
+		return validResponse.VisitInviteUsersCSVResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUser operation middleware
+func (sh *strictHandler) GetUser(ctx echo.Context, userId UserId) error {
+	var request GetUserRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUser(ctx.Request().Context(), request.(GetUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserResponseObject); ok {
+		return validResponse.VisitGetUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateUser operation middleware
+func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId) error {
+	var request UpdateUserRequestObject
+
+	request.UserId = userId
+
+	var body UpdateUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateUser(ctx.Request().Context(), request.(UpdateUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateUserResponseObject); ok {
+		return validResponse.VisitUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFhbb9vIFf4rB9M+2AAlK5cuUAEF6kWDItvNxrDd7sPKkI7JQ3LW5BlmLpbVwP+9mBmSIiU6MYK47ZNp",
-	"cuZcvu9c9Vmkqm4UE1sjlp+FJtMoNhT+eae10v4hVWyJrX/EpqlkilYqPvvdKPbvTFpSjf7pj5pysRR/",
-	"ONtLPYtfzVmU9vj4mIiMTKpl44WIpTjnHZD/mIBksCWBYopvwJTY0Fz4S62ckWGNVg1pK6O9qcrI/yV2",
-	"tVj+JiTfYyUzkQhWdp0rx/45VZxXMrUiEY7R2VJp+W/yX3Klb2WWEYtESDYuz2Uqie06d5wZkQiNltaV",
-	"rKUN5yVb0oyVuEmE3TUklsJYLbkQwUeLsgp2YZZJ7ytWFwN7rXbU31O3v1Nq/b2ajMEi+HEkU9MnR8au",
-	"ZTbxuf0uNWXe+QDGXtzNhKqfVSH5Msp82s4cK0PJAdRUo6zCwwPWTeXlIjPOtTJG/rV9OU9V7U3Ah5+J",
-	"C1uK5ZvXiwmoGjRmq3RwanD49Z9+mDhslW3WHdPjQPphlslCWvBfIdeqDsHkKSa2PmiVBmyaBPxf0JSq",
-	"e9K7cHx+aGfyFXgjAAPbpwD+QMdB2iN35FlkNVe6RiuWwrkQukfHGOvp6FC6QJYGIxpfTsaPg7OXlIfg",
-	"UlW0UFqqzdcEXKqKAh3RCtQadz09xHhb0TBIb5WqCPkIxuBih2XwrDPkwJ8DyVNoD336h+RsWAq8B8g7",
-	"EeL4Xmakfb7HgtBUaD3qk2l8CNQRn89k7a416LmkBAeeZnsKxha+oGkKn0vKNZny2xJex8trq+6In5Go",
-	"BwaOr09a5wNqwBjVTaV2RKFiB/LWmNWSBxSujcU8b4lc18hYBF5TNLTeKn3Xs7zGxl8K/3d09+LQZdIq",
-	"PUn/lUXrzDHr2Mj1PWnTptrRPUP6XqY0rpCaUtloleJUgFgZie4jKUNLs/B24vTTug+A7wzZX0lGxreK",
-	"pxi59lxdoJzotJimZMw+GMZ1+Kdfr+HkXfa3q/NTsAoMcQZoYHPeNtsQ4Ev4kVCThpVbLN6kQVR4pM18",
-	"ymN6aKQms0b7fJS6O3LCyCtKFWcGHFtZxUYRnIJgCbRXB6b4bu/jKwB8kAxj0R8b/OQoASO5qGjmDE16",
-	"FG6v4+t93EdUJoLxgNgRBSNhI79HwCVfzUOvRXKujp26Lgl+uvr4C5xfvAeVw2UXzEkAL1W6UX4+mm2p",
-	"ylETdHkGK4FwVy9WArbSloC8Yslp5Xz8gc/OOXxQTDuQBrDa4s4AMrRwA7v6lrTXSE4rSH3FnK94xe9C",
-	"845jYokmWGGwpjgzwskmTImb0yUgGOvbBtSYlpIJNr7lb1Z80k6ICfQDYgLdfJjAcDxMoJ8OE2//4XSY",
-	"wHA4TKCbDU8TQChdjQybdhbbJKCaWHZXvGnnxE0CyFlwYrMf8zY+fz45ZSkkkmsape18FdPWhqLS8+CJ",
-	"GaT5UryaL+aLMBg0xNhIsRRv5ov5mzC12DIk8pn38Kzyg2DIchUbw5j6f/Idqy0DzXyjDnZuteICuuEH",
-	"CrJ7/JHNlvQcznNLesWaGkJLGeQoK6cpMtXKOumcTiuPJWCWaTLm1MdCpdI7f03pFSNsS1nREt6+/vMI",
-	"6RhTLYhzTVbv1ugVr01M8Dn8WlJYK1bc2ysNaFmUFm5da3g4PMsx9UNiGCClgVoan8MJvF28CopW3GkK",
-	"00iXj/AX8NN8JMbXyVDh3mdiGWds0Y/uP6ps9902qtH8/jguEN6e8GKwz71eLL6b7n1zmNjormTBlIHk",
-	"edyEcnSVfUpib2K/Ifr2mTot7U4sf7tJhHF1jXrXCvZLYiB9EI49sSGerj9eX0QOty31vrYrxzYUCsV0",
-	"GgoyFiYOT349sDtx41X3GaGcHabEEa3++8vwejCoPYvZtxMdLrKgnIUTrIzaoxFb3BZ99wupffoiRCln",
-	"E9B0r+4kF0Fx235aAzxX0hrYlqoiMLLgmQ+ZLzPTini6Wl0f6ZFm2IrhQpPxcrkIPzTYEm3AAitNmO1W",
-	"7Axl0W4yQKHNREEqj6c7UyfyveUupIf5P4qP/1Lm/0LbiJX53hH17iEtkQsKm/uQ3Txs80zbboDzYTU6",
-	"8oWQijN3QRMp/neyH8I6+lJAfqApBH34plhVpL8ZwR6zvawwpEkNw506AuWX7WmAEvEwa38U+J+sY4Eg",
-	"0y9gT5HUrmgvSFSr4Qmy2g3LVxnXfO+o/1ec5mLlIdCO2detTqdnUOWhiJ5fvB/SWJNFD2G7i5L2bz8L",
-	"pyuxFGfYyLP7V+Lxpr9wvB61XnFctaQKaRR/jojSH5OpjjOTnIAzpE0yiraYl5LvpY3/D8T1Mfd48/if",
-	"AAAA//8=",
+	"3FttTyM58v8qpf7/pQWpScIMu9JltNKxc6MTuzMDAmb2xQQF012deOm2e2w3IYf47ieX3emHNEmAwI7u",
+	"FaTjLpfr4Vfln527IJJZLgUKo4PhXZAzxTI0qOjTF43qKLb/cREMg5yZaRAGgmUYDIPCfRkGCr8XXGEc",
+	"DI0qMAx0NMWM2bcSqTJm7NiC25Fmnts3tVFcTIL7+3v7ss6l0EjzfVBKKvtPJIVBYey/LM9THjHDpej/",
+	"paWwz6oZ/l9hEgyD/+tXy+i7b3XfSaNZYtSR4rkVEgyDQzEHtF+GwAWYKYIU6J6AnrIce4F9ycux0xxG",
+	"EebmSNxwQ5qc4vcCtdMvjrl9xNITJXNUhtu1JCzVGAZ57dGdN9xdkLHbjygmZhoM3wwGS2YJg5xpPZMq",
+	"bg/++ZeOwUZeo9hg5H3dU9/8a7W5LhZvyKu/MDJW9mERc/PhxruiuRoWGanGPN7A0WHATGNYzAzuGZ5h",
+	"19gYDeOpfti4LsyWlMWM8dS+tSQRyxUsfdNSnwvzy0GlExcGJ6hoYN75vlQTJrimoNjUFroglTcb3vIa",
+	"DWEmKNdEilUm6/Lh+7OvR1kulTlFXaQdjuQ2rDGurW+x7vbsfmTXNIvcbQqPZEwxj6LIvAiW0iqENONE",
+	"FsL+H0mRpDyy6ykEK8xUKv4ftN8kUl3xOKZQ5UIXScIjjsKMk0LE2qIPMzhOeUaKhaS6Eiyt6fj8yMpQ",
+	"azbBzghQDgq8N1d7j4xRiesy43MxZpEENTR4+6YLZDZGo44Yb+LpScqMDWNgccaFBinS+TuIMWFFaghf",
+	"I5amqH7SUJfVc+5dnSxKpj5KDWZ6HeSfyhTJYVwcufH7C5lMKTZfcomzl7dGOV2XYz7KCX+uT/CWZXlK",
+	"ygjBekpqzf/pH/YimdnYWOe2R9YGk4/LFGw67Ze9mE+4AfstJEpm5CibeyiMLbhSAcvzEOxfUBjJG1Rz",
+	"Gt5r67kOtUojr6w1n3AZPR6G9A2xtgzylUG9LqqOa2NPMXl6WDYj0bsHBbtKG/B7JWWKTHSDf2fAttbT",
+	"ktxl7c84O26Z4BERfc1F/Bir/WHHr8CcjIvy8/66YKK5vaiulbWX1apHCpnBePyYhmTDWHuuUZYbBcNM",
+	"oevVk0WG31gddaFzFHHDuatahrrRFoLDujXWmfIPv7pSFbs4JuYBhcYNj1FZOHflPPcFobMIt7NpuR/5",
+	"W8zdZTVvLpqpyz4nHs9OUaN5L0XCVfbITPphWv3GWl629+isDl06nWKiUE+fpo1yL4+faLTm653aWVSv",
+	"ZQRmeSrniNTPUnKMqSGqpchYG5YkPlHGGRNsQnkTMY3jmVTXiywas9y+RJ/LdFqIY3ZbJlVnep0tQKO1",
+	"Xcv5+AaV9qi4DDaobniEzTZFYcRzJSPWlYAElxuD6MNztwxfKlK9EjaU9xN3eeTc+uqEcdW1W41Q6yoY",
+	"ms3Q73+ew86H+F9nh7tgJGgUMTANl4d+K0IAMoTfkClUMCoGg7cRiaJ/8bLXtWK8zblC/ahSU77DO5Q8",
+	"w0iKWEMhDE9dt0aLAtIE/Ku9zu3rUjI0RR/n7HuBIWguJinuFRo7V0Rvj93jKu6dVdYXooYLGsIa624Y",
+	"LtwgD79oVNsp9P/j7eZyP1Fu6MOqs4iR/mWms7fYSs+6aD82aV7XNinW/V9y69e1BSLjov50f6lkbHuz",
+	"ubKHW23p+6Wl2kdcJHI5fc+nCL+fHX+Gw5MjkAmclrAdut23VLlUNvBnmCZMIZQVBUYBg+tsMApgxs0U",
+	"mBgJLqK0sEgLtg714JMUOAeugaUzNtfABHhgAVFkV6jsjFgoCZE1T28kRuID7RUdozplmrTQLENHr8LO",
+	"JbFFl7tDYKCNdTRkLJpygXBpd5iXI7HjmaIQFkRRCCVPFEKdJgphwRKFVv82SxRCnSQKoeSIdkNgMC0y",
+	"JuDSczKXIcjcxc9IXHq+6DIEJmJaxGVF91zaSvG9kAapZBR5LpXpjVyBMlQ+F36wjqkVtGGw3xv0BgQM",
+	"OQqW82AYvO0Nem+pSzNTCpg+lfm9VE7spwkSkNlwpTw5ioNh8JFrQxztRzmhVyv2/psn7b8XqOYVa09G",
+	"COokvedpguE+7cTYLc9soP7s92Xu037YwQ0uVRGRzoF4SV2GE/AYUjlDBWbKBJgp17BjDSnw1kDOJrjb",
+	"I9ZuWdMrTKTCoPM8oeRpV+p30TpdeDMYPOpsYSMQqDHkS4i7fPJAA3XPcZHe7N3yF5ovjjHspi/LmJq7",
+	"VqBQ3JTWDkHgDLWBhCttqHSziXbwi8JwM7cAc7vn8e1bu6O8sNL7NqH6fME/6j6jUw8qrVJ3RF/7VCRY",
+	"sKG/yXi+tXOchw5f7pu1xqgC75/p8lVqUJvR4dNz14jJQhhCSYL3d6D5xAKlSwQX8TMod2BPjgDv92D4",
+	"7aIeD85EDppLM7k8c73hgt+zhRhjSLm43oWrOURTKW3TB6ymW1f4VBGSyonrTsugaJrji7gWciYA9+xc",
+	"BJwzJcVkIR8maKqCwISeoerBYWJQjYTCnIo9JIynhUJXOrysnRKFo9SCO7A4Vqj1rjV7KqNr+5pUI8Fg",
+	"NuUpDuHgzT8a0O+c4VG9p9Co+ZjZicfa9dY9+HOKdCQ4Egt9uQbFJ1MDV4VXnAbvJXQC5ghUriHj2loy",
+	"hIPBPk00EuVM1NCUkQq/gg1VVylacE6mfZksavDXr5w61b6sI3/O+ERgDFxsOynO6hlYC8eFYymezo/P",
+	"T5wPZ971i2y2nYsUrkKtyQhZrMDJj+77l/FriyPZyLMHHZtL5wVZGNhhqZaVNRyCzJjdeFJq776Io2Rh",
+	"QlB4I68tHNmJ/c7PK2B9xW1jMZUpErrucbHOM6Wr9xRqXOEhb70GB/ZC/urk2Tby2ptlrx0lLmAdEFLA",
+	"MlHGr+1uLdBbcJLCGY/Nt+28T5RW0LQ0zduDswrhbTyZqd0sKNvQ12G9qfXjXNqPKta127Weln1115Z0",
+	"8FMTshQG0ZSJCW69ZThDA6zRlFStSqtpqFz6zjacag6SXOmTENBWzjVu88n8cN9wvpTxXNf5KDixaghj",
+	"0UEKtPsJQ6jEUoUsno9EoTF2CILa6+kEycSNLkGjo/J6FKVCpX8gpH6lGvwZZ85Wetth9uHWxS+dIde9",
+	"m9C5so0/z2JagG8MWRFSjmXr3BL/G80nOhh9KUN+wod2Ae6Ww/N3d5Us4m+4alybcIayO7kNNnp/w5kE",
+	"OaiusF5JXxw3Rr7Glr1xQLzBpr2h4fO92xBXux0DEROgEW3/lTrMwozSZMHWkadCwFRjGRjUjv2QYRA+",
+	"VJCJzj1uUr4vgbftKw4bAe7+1qZfnrsZVs4O8fMDygmyLVQDJuz23/MBSM0fkUPujhbXRjEj1e5TuaJG",
+	"fvfv6h+P4vtV4NxyfBdl2bxn3JT9rPvGFy9YFta524J68/bbs4FEYMvjTLjGzKBgwvykfe+t4WBwEALe",
+	"Ekm0jCi7P3Ahqc5PHgqos8Vp0ku51s/wgFP9ebVtV4t82+3TV3di4MsBqEII2wCXc9pWQCaU3YcnR3U3",
+	"ZmiYN2Gh/XX+B2vwFxqx0flB+zLoa6bfRtXd0bTrqzqtOYSrOdiVPT8bSV7pp877rrCTty7KZszNDj5x",
+	"N0nEx2ZfJ3xTSNS5/of3z8S7I1n1Zcr0E4n9/Rcn9t3Kt1CgnSDateaotBQ26hz58c6Gy5wocWYH0NUE",
+	"x9oY6dh5XMvNv0J89CN98/DenUhzJuag5MzioCP8bUxbsOIaOP0AAeMhHAwG4E92WyS5kjMNv8K3OyVn",
+	"ISQc0zgEfyx7fwE7Vva+FWYTbIostvnSsZWvAla/P/v6Sqj2UFoYvDWl7SqRnb+Dei0ioP17kO5jSjW3",
+	"4Tpj2neQ20sDLIVzAQzen32FhKcIO5FMi0xooMsiIeFidRhPG97dEGhrpMrQet10uHO/eFvZ3XqcbIVc",
+	"l62qIX3/M7sXbU9XnV7adW2nHbWSVtbA1/AYXaGIpsv+cbeEnu+i7dfA2h2mH+hUm7zJ9LMZ6GqnWlKB",
+	"VvJP2rFY9AuT6i4U9EFVH8wUs1fJcn8DtgyHQqXBMOiznPdv9sntXoPlS5m++xeuTvgY93WFuvDlizJn",
+	"jogOyQ5kgDolRCddVemtiVus/v7i/r8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
