@@ -47,6 +47,21 @@ func call(t *testing.T, a *app.App, method, path, token string, body any) (int, 
 	return res.StatusCode, out
 }
 
+// callHeader sends a bodiless request with a raw Authorization header.
+func callHeader(t *testing.T, a *app.App, method, path, authorization string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, a.URL()+"/api/v1"+path, nil)
+	req.Header.Set("Authorization", authorization)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
 func login(t *testing.T, a *app.App, email, password string) (int, map[string]any) {
 	t.Helper()
 	return call(t, a, "POST", "/auth/login", "", map[string]any{"email": email, "password": password})

@@ -47,8 +47,8 @@ func (u *UI) registerIdentity(e *echo.Echo) {
 
 // loginForm is what the sign-in page shows.
 type loginForm struct {
-	Email     string
-	Next      string
+	Email    string
+	Next     string
 	NeedTOTP bool
 	Notice   string // message key
 	Error    string // message key
