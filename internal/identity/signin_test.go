@@ -150,6 +150,10 @@ func TestTOTPSignIn(t *testing.T) {
 	if st != 200 {
 		t.Fatalf("right code: %d %v", st, body)
 	}
+	st, _ = call(t, a, "POST", "/auth/login", "", map[string]any{"email": m.Email, "password": identitytest.Password, "totp_code": code})
+	if st != 401 {
+		t.Fatalf("the same code worked twice: %d", st)
+	}
 	// Recovery codes: made when the factor is confirmed.
 	codes, err := a.Identity.ConfirmTOTP(t.Context(), m.Principal(), code)
 	if err == nil || len(codes) != 0 {

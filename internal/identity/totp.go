@@ -20,14 +20,21 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
-// totpOpts are the parameters every authenticator app understands: 6
-// digits, 30 s, SHA-1, one step of skew either way.
-var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
-
-// validTOTP reports whether code is valid for secret now.
-func validTOTP(secret, code string, now time.Time) bool {
-	ok, err := totp.ValidateCustom(strings.ReplaceAll(strings.TrimSpace(code), " ", ""), secret, now.UTC(), totpOpts)
-	return err == nil && ok
+// matchTOTP returns the 30-second step whose code is code, trying the
+// current step and one either side (clock skew); ok is false when none
+// matches.
+func matchTOTP(secret, code string, now time.Time) (step int64, ok bool) {
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	if len(code) != 6 {
+		return 0, false
+	}
+	for _, skew := range []time.Duration{0, -30 * time.Second, 30 * time.Second} {
+		at := now.Add(skew)
+		if constantTimeEqual(TOTPCode(secret, at), code) {
+			return at.Unix() / 30, true
+		}
+	}
+	return 0, false
 }
 
 // TOTPCode returns the current code for secret (used by tests and by the
@@ -40,8 +47,16 @@ func TOTPCode(secret string, now time.Time) string {
 // checkSecondFactor accepts the current TOTP code, or an unused recovery
 // code (which is then spent).
 func (s *Service) checkSecondFactor(ctx context.Context, u *userRow, code string) bool {
-	if u.TOTPSecret.Valid && validTOTP(u.TOTPSecret.String, code, time.Now()) {
-		return true
+	if step, ok := matchTOTP(u.TOTPSecret.String, code, time.Now()); u.TOTPSecret.Valid && ok {
+		// A code is accepted once: a code seen over someone's shoulder (or
+		// replayed from a log) cannot be used again in its window.
+		res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $2
+			WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)`, u.ID, step)
+		if err != nil {
+			return false
+		}
+		n, _ := res.RowsAffected()
+		return n == 1
 	}
 	return s.useRecoveryCode(ctx, u, code)
 }
@@ -126,10 +141,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor *Principal, code string
 		if u.TOTPEnabled || !u.TOTPSecret.Valid {
 			return apperr.New(apperr.Conflict, "no two-factor setup is in progress")
 		}
-		if !validTOTP(u.TOTPSecret.String, code, time.Now()) {
+		step, ok := matchTOTP(u.TOTPSecret.String, code, time.Now())
+		if !ok {
 			return apperr.New(apperr.Invalid, "the code is not right: check the time on your phone and try the next code").With("field", "code")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_enabled_at = now(), updated_at = now() WHERE id = $1`, u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_enabled_at = now(), totp_last_step = $2, updated_at = now() WHERE id = $1`, u.ID, step); err != nil {
 			return err
 		}
 		codes, err = replaceRecoveryCodes(ctx, tx, u.ID)

@@ -49,7 +49,7 @@ type demoUser struct {
 }
 
 var demoUsers = []demoUser{
-	{OrgPlatform, "admin@reciproca.example", "Paola Admin", identity.RolePlatformAdmin, "JBSWY3DPEHPK3PXPDEMOPLATFORMADM1"},
+	{OrgPlatform, "admin@reciproca.example", "Paola Admin", identity.RolePlatformAdmin, "JBSWY3DPEHPK3PXPDEMOPLATFORMADMN"},
 	{OrgCompanyA, "hr@officinebrianza.example", "Marco Colombo", identity.RoleCompanyAdmin, ""},
 	{OrgCompanyA, "giulia.ferrari@officinebrianza.example", "Giulia Ferrari", identity.RoleEmployee, ""},
 	{OrgCompanyA, "luca.galli@officinebrianza.example", "Luca Galli", identity.RoleEmployee, ""},
