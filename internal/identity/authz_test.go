@@ -115,7 +115,7 @@ func TestAuthorizationMatrixAPI(t *testing.T) {
 	for _, u := range w.callers {
 		tokens[u] = w.k.Token(u)
 	}
-	spec, err := httpapi.GetSwagger()
+	spec, err := httpapi.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,6 +133,19 @@ type UserUpdate struct {
 	Status *string // "active" or "deactivated"
 }
 
+// loadUser reads a user as admins see them. Errors: not_found.
+func loadUser(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*User, error) {
+	u, err := userByID(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil {
+		return nil, apperr.New(apperr.NotFound, "no such user")
+	}
+	out := u.user()
+	return &out, nil
+}
+
 // managedOrg returns the organisation the actor manages: orgID (zero: their
 // own). Errors: forbidden (not an admin), not_found (another tenant, unless
 // platform admin, or no such organisation).
@@ -224,13 +237,8 @@ func (s *Service) Invite(ctx context.Context, actor *Principal, in Invitation) (
 		if err != nil {
 			return err
 		}
-		u, err := userByID(ctx, tx, ids[0])
-		if err != nil {
-			return err
-		}
-		uu := u.user()
-		out = &uu
-		return nil
+		out, err = loadUser(ctx, tx, ids[0])
+		return err
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "inviting")
@@ -351,13 +359,8 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Principal, id uuid.UUID
 				return err
 			}
 		}
-		u, err = userByID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		uu := u.user()
-		out = &uu
-		return nil
+		out, err = loadUser(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "updating user")
