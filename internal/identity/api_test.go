@@ -103,3 +103,18 @@ func TestAPISignInRefreshMeLogout(t *testing.T) {
 		t.Fatalf("me without token = %d %v, want 401", st, e)
 	}
 }
+
+// callList is call for endpoints answering a JSON array.
+func callList(t *testing.T, a *app.App, path, token string) (int, []map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", a.URL()+"/api/v1"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out []map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}

@@ -78,3 +78,52 @@ func TestWebFormsNeedCSRFToken(t *testing.T) {
 		t.Fatalf("the forged requests signed the person out: /account = %d", res.StatusCode)
 	}
 }
+
+// The API also accepts the browser's session cookie, and then a request
+// that changes something must carry the CSRF token in X-CSRF-Token.
+func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	b := k.Browser(a.URL(), hr)
+	if res, body := b.Get("/api/v1/me"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
+		t.Fatalf("GET /me with the session cookie: %d %s", res.StatusCode, body)
+	}
+	invite := `{"email":"x@example.com","name":"X","roles":["employee"]}`
+	req, _ := http.NewRequest("POST", a.URL()+"/api/v1/users/invitations", strings.NewReader(invite))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := b.Client.Do(req) // cookies, no token
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 400 && res.StatusCode != 403 {
+		t.Fatalf("cookie-authenticated POST without CSRF token: %d, want refused", res.StatusCode)
+	}
+	req, _ = http.NewRequest("POST", a.URL()+"/api/v1/users/invitations", strings.NewReader(invite))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", b.CSRF())
+	if res, err = b.Client.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("with the token: %d, want 201", res.StatusCode)
+	}
+}
+
+// Platform admins read the security log through the API and the web.
+func TestAuditLogForPlatformAdmins(t *testing.T) {
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
+	e := k.As(identity.OrgCompany, identity.RoleEmployee)
+	login(t, a, e.Email, "wrong password!")
+	st, body := callList(t, a, "/audit-log?limit=10", k.Token(admin))
+	if st != 200 || len(body) == 0 || body[0]["event"] != identity.EventLoginFailed || body[0]["email"] != e.Email {
+		t.Fatalf("audit log: %d %v", st, body)
+	}
+	if res, page := k.Browser(a.URL(), admin).Get("/admin/audit"); res.StatusCode != 200 || !strings.Contains(page, identity.EventLoginFailed) {
+		t.Fatalf("audit page: %d", res.StatusCode)
+	}
+}
