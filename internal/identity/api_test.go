@@ -70,6 +70,7 @@ func login(t *testing.T, a *app.App, email, password string) (int, map[string]an
 // An employee signs in through the API, sees who they are, refreshes, and
 // signs out; after sign-out the refresh token is dead.
 func TestAPISignInRefreshMeLogout(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)

@@ -47,6 +47,7 @@ func counts(t *testing.T, a *app.App) (users, mails int) {
 // A CSV with one bad row imports nobody and says which row is wrong; the
 // corrected file invites everyone, each with a mail.
 func TestCSVInvitationIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
@@ -97,6 +98,7 @@ func TestCSVInvitationIsAllOrNothing(t *testing.T) {
 // On the web, an upload is imported in the background with a progress
 // page; a failed one lists the rows to fix.
 func TestCSVInvitationOnTheWeb(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
@@ -175,6 +177,7 @@ func TestCSVInvitationOnTheWeb(t *testing.T) {
 // One invitation through the API, accepted through the API: the invitee
 // then signs in; the link works once; roles must fit the organisation.
 func TestInviteAndAccept(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	mgr := k.As(identity.OrgFund, identity.RoleFundManager)

@@ -13,6 +13,7 @@ import (
 // (and the current code for the accounts with a second factor), and the
 // demo data spans the organisations and roles the issue lists.
 func TestDemoAccountsSignIn(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	if _, err := seed.Run(t.Context(), a.DB); err != nil {
 		t.Fatal(err)

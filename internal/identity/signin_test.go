@@ -27,6 +27,7 @@ func auditCount(t *testing.T, a interface {
 // Using a refresh token twice is theft: the second use fails and revokes
 // the whole sign-in, including the token that replaced it.
 func TestRefreshTokenReuseRevokesTheFamily(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
@@ -56,6 +57,7 @@ func TestRefreshTokenReuseRevokesTheFamily(t *testing.T) {
 // (apart from the request id); after repeated failures both are locked
 // alike, and even the right password is refused until the lock ends.
 func TestLockoutAndNoEmailEnumeration(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
@@ -133,6 +135,7 @@ func TestMalformedLoginBody(t *testing.T) {
 // Roles that require a second factor: the password alone is not enough;
 // the current code is; a recovery code works once.
 func TestTOTPSignIn(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	m := k.As(identity.OrgFund, identity.RoleFundManager)
@@ -183,6 +186,7 @@ func TestTOTPSignIn(t *testing.T) {
 // A fund approver without a second factor cannot use the API and, on the
 // web, can only set it up: every other page sends them to the setup page.
 func TestTOTPSetupIsForcedOnTheWeb(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgFund, identity.RoleFundApprover)
@@ -216,6 +220,7 @@ func TestTOTPSetupIsForcedOnTheWeb(t *testing.T) {
 
 // Deactivating someone ends their sessions and sign-ins at once.
 func TestDeactivationEndsEverySignIn(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	org := k.Org(identity.OrgCompany, "")
@@ -267,6 +272,7 @@ func lastLink(t *testing.T, a interface {
 // Password reset: the same answer for any address, a mail only for real
 // accounts, a one-time link, and the other sign-ins end.
 func TestPasswordReset(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgProvider, identity.RoleProviderStaff)

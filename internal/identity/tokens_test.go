@@ -76,6 +76,7 @@ func sign(t *testing.T, key ed25519.PrivateKey, c jwt.MapClaims) string {
 // a well-formed token signed by the configured key, or by an older key
 // still listed for verification, is accepted.
 func TestAccessTokenAttacksAreRefused(t *testing.T) {
+	t.Parallel()
 	key, oldKey, stranger := identity.GenerateKey(), identity.GenerateKey(), identity.GenerateKey()
 	a := startWithKeys(t, key, oldKey.Public().(ed25519.PublicKey))
 	k := identitytest.New(t, a.DB, a.Identity)

@@ -14,6 +14,7 @@ import (
 // A person signs in with the web form, sees their name, signs out, and the
 // old session no longer opens their profile.
 func TestWebSignInAndOut(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgProvider, identity.RoleProviderStaff)
@@ -58,6 +59,7 @@ func TestWebSignInAndOut(t *testing.T) {
 // A form posted without the right CSRF token is refused and changes
 // nothing: the session survives a forged sign-out.
 func TestWebFormsNeedCSRFToken(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
@@ -82,6 +84,7 @@ func TestWebFormsNeedCSRFToken(t *testing.T) {
 // The API also accepts the browser's session cookie, and then a request
 // that changes something must carry the CSRF token in X-CSRF-Token.
 func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
@@ -114,6 +117,7 @@ func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
 
 // Platform admins read the security log through the API and the web.
 func TestAuditLogForPlatformAdmins(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
@@ -125,5 +129,41 @@ func TestAuditLogForPlatformAdmins(t *testing.T) {
 	}
 	if res, page := k.Browser(a.URL(), admin).Get("/admin/audit"); res.StatusCode != 200 || !strings.Contains(page, identity.EventLoginFailed) {
 		t.Fatalf("audit page: %d", res.StatusCode)
+	}
+}
+
+// An HR admin promotes an employee on the web: the change is logged, the
+// employee's API sign-ins must be renewed, and their next page knows the
+// new role. Roles the organisation cannot hold are refused.
+func TestChangeRoleOnTheWeb(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	org := k.Org(identity.OrgCompany, "")
+	hr := k.User(org, identity.RoleCompanyAdmin)
+	e := k.User(org, identity.RoleEmployee)
+	_, tok := login(t, a, e.Email, identitytest.Password)
+	emp := k.Browser(a.URL(), e)
+	if res, _ := emp.Get("/users"); res.StatusCode != 403 {
+		t.Fatalf("employee on /users: %d", res.StatusCode)
+	}
+	admin := k.Browser(a.URL(), hr)
+	if res, _ := admin.PostForm("/users/"+e.ID.String()+"/roles", url.Values{"roles": {"fund_manager"}}); res.StatusCode != 400 {
+		t.Fatalf("a fund role in a company: %d, want 400", res.StatusCode)
+	}
+	res, _ := admin.PostForm("/users/"+e.ID.String()+"/roles", url.Values{"roles": {"employee", "company_admin"}})
+	if res.StatusCode != 303 {
+		t.Fatalf("change role: %d", res.StatusCode)
+	}
+	if res, body := emp.Get("/users"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
+		t.Fatalf("promoted employee on /users: %d", res.StatusCode)
+	}
+	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok["refresh_token"]}); st != 401 {
+		t.Fatalf("refresh with the old roles: %d, want 401", st)
+	}
+	var details string
+	if err := a.DB.Get(&details, `SELECT details::text FROM audit_log WHERE event = 'role_changed' AND subject_id = $1`, e.ID); err != nil ||
+		!strings.Contains(details, `"after": ["employee", "company_admin"]`) {
+		t.Fatalf("audit: %q %v", details, err)
 	}
 }

@@ -89,6 +89,12 @@ func (u *UI) login(c echo.Context) error {
 		}
 		return u.r.render(c, status, "login", u.page(c, f))
 	}
+	// A session this browser had before is ended, not left behind.
+	if ck, err := c.Cookie(u.sessionCookieName()); err == nil && ck.Value != "" {
+		if err := u.deps.Identity.SignOut(ctx, ck.Value); err != nil {
+			return err
+		}
+	}
 	u.setSessionCookie(c, sess)
 	if sess.NeedsTOTPSetup {
 		return c.Redirect(http.StatusSeeOther, "/account/totp")

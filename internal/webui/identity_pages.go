@@ -249,9 +249,12 @@ func (u *UI) updateUser(c echo.Context, up identity.UserUpdate) error {
 		return apperr.New(apperr.NotFound, "no such user")
 	}
 	if _, err := u.deps.Identity.UpdateUser(c.Request().Context(), CurrentPrincipal(c), id, up); err != nil {
-		status, msg, err := u.formError(c, err)
-		if err != nil || status == http.StatusNotFound {
-			return err
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return err // not this organisation's user: the 404 page
+		}
+		status, msg, ferr := u.formError(c, err)
+		if ferr != nil {
+			return ferr
 		}
 		return u.renderUser(c, status, msg)
 	}
