@@ -6,6 +6,7 @@
 ALTER TABLE users
     ADD COLUMN totp_secret      text,          -- base32; set when TOTP is enabled or being set up
     ADD COLUMN totp_enabled_at  timestamptz,   -- NULL: TOTP not (yet) confirmed
+    ADD COLUMN totp_last_step   bigint,        -- last 30 s step whose code was accepted (no replay)
     ADD COLUMN updated_at       timestamptz NOT NULL DEFAULT now();
 
 -- A refresh token belongs to a family (one sign-in). Using a token rotates
@@ -85,4 +86,4 @@ DROP TABLE recovery_codes;
 DROP TABLE user_tokens;
 DROP TABLE web_sessions;
 DROP TABLE refresh_tokens;
-ALTER TABLE users DROP COLUMN totp_secret, DROP COLUMN totp_enabled_at, DROP COLUMN updated_at;
+ALTER TABLE users DROP COLUMN totp_secret, DROP COLUMN totp_enabled_at, DROP COLUMN totp_last_step, DROP COLUMN updated_at;

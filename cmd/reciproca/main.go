@@ -10,6 +10,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +24,7 @@ import (
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
+	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/seed"
 )
 
@@ -30,6 +34,7 @@ commands:
   serve                    serve the web app and the API on $PORT
   migrate up|down|status   apply, roll back one, or list migrations
   seed                     load the demo data (safe to run again)
+  keygen                   print a new JWT signing key (and its public key)
   version                  print the version
 `
 
@@ -52,6 +57,9 @@ var errUsage = errors.New("usage")
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errUsage
+	}
+	if args[0] == "keygen" {
+		return keygen(out)
 	}
 	if args[0] == "version" {
 		fmt.Fprintln(out, "reciproca", app.Version)
@@ -102,7 +110,11 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if accounts := seed.DemoAccounts(); cfg.Development() && len(accounts) > 0 {
 		fmt.Fprintf(out, "\nDemo sign-ins (also at %s/dev/accounts):\n", cfg.BaseURL)
 		for _, acc := range accounts {
-			fmt.Fprintf(out, "  %-16s %-34s %-36s %s\n", acc.Role, acc.Organisation, acc.Email, acc.Password)
+			totp := ""
+			if acc.TOTPSecret != "" {
+				totp = "  + 2FA code from /dev/accounts (secret " + acc.TOTPSecret + ")"
+			}
+			fmt.Fprintf(out, "  %-16s %-34s %-40s %s%s\n", acc.Role, acc.Organisation, acc.Email, acc.Password, totp)
 		}
 	}
 	fmt.Fprintln(out)
@@ -128,4 +140,22 @@ func migrate(ctx context.Context, cfg config.Config, cmd string, out io.Writer) 
 		return db.MigrationStatus(ctx, dbx.DB, out)
 	}
 	return errUsage
+}
+
+// keygen prints a fresh Ed25519 key for JWT_SIGNING_KEY and its public
+// half, to keep in JWT_VERIFY_KEYS during the next rotation.
+func keygen(out io.Writer) error {
+	key := identity.GenerateKey()
+	priv, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "# JWT_SIGNING_KEY (key id %s)\n", identity.KeyID(key.Public().(ed25519.PublicKey)))
+	_ = pem.Encode(out, &pem.Block{Type: "PRIVATE KEY", Bytes: priv})
+	fmt.Fprintln(out, "# its public key, for JWT_VERIFY_KEYS after the next rotation")
+	return pem.Encode(out, &pem.Block{Type: "PUBLIC KEY", Bytes: pub})
 }

@@ -300,11 +300,11 @@ func (s *Service) UpdateOffering(ctx context.Context, p *identity.Principal, id 
 // SetOfferingStatus pauses or resumes an offering.
 // Errors: unauthorized, forbidden, not_found, invalid.
 func (s *Service) SetOfferingStatus(ctx context.Context, p *identity.Principal, id uuid.UUID, status OfferingStatus) (Offering, error) {
-	if status != OfferingActive && status != OfferingPaused {
-		return Offering{}, invalidField("status", "status must be active or paused")
-	}
 	if err := s.checkOffering(ctx, p, id); err != nil {
 		return Offering{}, err
+	}
+	if status != OfferingActive && status != OfferingPaused {
+		return Offering{}, invalidField("status", "status must be active or paused")
 	}
 	if err := setOfferingStatus(ctx, s.db, id, status); err != nil {
 		return Offering{}, err

@@ -230,6 +230,24 @@ func (e OfferingInputUnit) Valid() bool {
 	}
 }
 
+// Defines values for OrganisationStatus.
+const (
+	OrganisationStatusActive    OrganisationStatus = "active"
+	OrganisationStatusSuspended OrganisationStatus = "suspended"
+)
+
+// Valid indicates whether the value is a known member of the OrganisationStatus enum.
+func (e OrganisationStatus) Valid() bool {
+	switch e {
+	case OrganisationStatusActive:
+		return true
+	case OrganisationStatusSuspended:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrganisationKind.
 const (
 	OrganisationKindCompany  OrganisationKind = "company"
@@ -389,6 +407,45 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// Defines values for UserStatus.
+const (
+	UserStatusActive      UserStatus = "active"
+	UserStatusDeactivated UserStatus = "deactivated"
+	UserStatusInvited     UserStatus = "invited"
+)
+
+// Valid indicates whether the value is a known member of the UserStatus enum.
+func (e UserStatus) Valid() bool {
+	switch e {
+	case UserStatusActive:
+		return true
+	case UserStatusDeactivated:
+		return true
+	case UserStatusInvited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserUpdateStatus.
+const (
+	UserUpdateStatusActive      UserUpdateStatus = "active"
+	UserUpdateStatusDeactivated UserUpdateStatus = "deactivated"
+)
+
+// Valid indicates whether the value is a known member of the UserUpdateStatus enum.
+func (e UserUpdateStatus) Valid() bool {
+	switch e {
+	case UserUpdateStatusActive:
+		return true
+	case UserUpdateStatusDeactivated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SearchOfferingsParamsSort.
 const (
 	Distance  SearchOfferingsParamsSort = "distance"
@@ -467,6 +524,31 @@ func (e ReviewProviderJSONBodyDecision) Valid() bool {
 	}
 }
 
+// AcceptInvitationRequest defines model for AcceptInvitationRequest.
+type AcceptInvitationRequest struct {
+	Name     *string `json:"name,omitempty"`
+	Password string  `json:"password"`
+	Token    string  `json:"token"`
+}
+
+// AuditEvent defines model for AuditEvent.
+type AuditEvent struct {
+	ActorId        *openapi_types.UUID    `json:"actor_id,omitempty"`
+	At             time.Time              `json:"at"`
+	Details        map[string]interface{} `json:"details"`
+	Email          *string                `json:"email,omitempty"`
+	Event          string                 `json:"event"`
+	Id             int64                  `json:"id"`
+	Ip             string                 `json:"ip"`
+	OrganisationId *openapi_types.UUID    `json:"organisation_id,omitempty"`
+	SubjectId      *openapi_types.UUID    `json:"subject_id,omitempty"`
+}
+
+// CSVImportResult defines model for CSVImportResult.
+type CSVImportResult struct {
+	Invited int `json:"invited"`
+}
+
 // Category defines model for Category.
 type Category struct {
 	// Code Example: childcare
@@ -496,6 +578,16 @@ type Error struct {
 // ErrorCode defines model for Error.Code.
 type ErrorCode string
 
+// InvitationRequest defines model for InvitationRequest.
+type InvitationRequest struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+
+	// OrganisationId Platform admins only; default the caller's organisation.
+	OrganisationId *openapi_types.UUID `json:"organisation_id,omitempty"`
+	Roles          []Role              `json:"roles"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Email Example: anna.rossi@example.com
@@ -514,6 +606,12 @@ type Me struct {
 	Organisation OrganisationRef    `json:"organisation"`
 	Roles        []Role             `json:"roles"`
 	TotpEnabled  bool               `json:"totp_enabled"`
+}
+
+// NewOrganisation defines model for NewOrganisation.
+type NewOrganisation struct {
+	Kind OrganisationKind `json:"kind"`
+	Name string           `json:"name"`
 }
 
 // Offering defines model for Offering.
@@ -597,6 +695,18 @@ type OfferingPage struct {
 	NextCursor *string    `json:"next_cursor,omitempty"`
 }
 
+// Organisation defines model for Organisation.
+type Organisation struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+	Kind      OrganisationKind   `json:"kind"`
+	Name      string             `json:"name"`
+	Status    OrganisationStatus `json:"status"`
+}
+
+// OrganisationStatus defines model for Organisation.Status.
+type OrganisationStatus string
+
 // OrganisationKind defines model for OrganisationKind.
 type OrganisationKind string
 
@@ -605,6 +715,17 @@ type OrganisationRef struct {
 	Id   openapi_types.UUID `json:"id"`
 	Kind OrganisationKind   `json:"kind"`
 	Name string             `json:"name"`
+}
+
+// PasswordResetConfirm defines model for PasswordResetConfirm.
+type PasswordResetConfirm struct {
+	Password string `json:"password"`
+	Token    string `json:"token"`
+}
+
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	Email string `json:"email"`
 }
 
 // Photo defines model for Photo.
@@ -755,6 +876,41 @@ type TokenPair struct {
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
 
+// User defines model for User.
+type User struct {
+	CreatedAt    time.Time          `json:"created_at"`
+	Email        string             `json:"email"`
+	Id           openapi_types.UUID `json:"id"`
+	Name         string             `json:"name"`
+	Organisation OrganisationRef    `json:"organisation"`
+	Roles        []Role             `json:"roles"`
+	Status       UserStatus         `json:"status"`
+	TotpEnabled  bool               `json:"totp_enabled"`
+}
+
+// UserStatus defines model for User.Status.
+type UserStatus string
+
+// UserUpdate defines model for UserUpdate.
+type UserUpdate struct {
+	Roles  *[]Role           `json:"roles,omitempty"`
+	Status *UserUpdateStatus `json:"status,omitempty"`
+}
+
+// UserUpdateStatus defines model for UserUpdate.Status.
+type UserUpdateStatus string
+
+// UserId defines model for UserId.
+type UserId = openapi_types.UUID
+
+// ListAuditLogParams defines parameters for ListAuditLog.
+type ListAuditLogParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Before Only events with an id lower than this (the next page).
+	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
+}
+
 // SearchOfferingsParams defines parameters for SearchOfferings.
 type SearchOfferingsParams struct {
 	Q        *string  `form:"q,omitempty" json:"q,omitempty"`
@@ -811,11 +967,30 @@ type ReviewProviderJSONBody struct {
 // ReviewProviderJSONBodyDecision defines parameters for ReviewProvider.
 type ReviewProviderJSONBodyDecision string
 
+// ListUsersParams defines parameters for ListUsers.
+type ListUsersParams struct {
+	OrganisationId *openapi_types.UUID `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
+}
+
+// InviteUsersCSVParams defines parameters for InviteUsersCSV.
+type InviteUsersCSVParams struct {
+	OrganisationId *openapi_types.UUID `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
+}
+
+// AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
+type AcceptInvitationJSONRequestBody = AcceptInvitationRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
 // LogoutJSONRequestBody defines body for Logout for application/json ContentType.
 type LogoutJSONRequestBody = RefreshRequest
+
+// RequestPasswordResetJSONRequestBody defines body for RequestPasswordReset for application/json ContentType.
+type RequestPasswordResetJSONRequestBody = PasswordResetRequest
+
+// ConfirmPasswordResetJSONRequestBody defines body for ConfirmPasswordReset for application/json ContentType.
+type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
@@ -826,6 +1001,9 @@ type UpdateOfferingJSONRequestBody = OfferingInput
 // SetOfferingStatusJSONRequestBody defines body for SetOfferingStatus for application/json ContentType.
 type SetOfferingStatusJSONRequestBody SetOfferingStatusJSONBody
 
+// CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
+type CreateOrganisationJSONRequestBody = NewOrganisation
+
 // SaveProviderJSONRequestBody defines body for SaveProvider for application/json ContentType.
 type SaveProviderJSONRequestBody = ProviderInput
 
@@ -835,14 +1013,32 @@ type CreateOfferingJSONRequestBody = OfferingInput
 // ReviewProviderJSONRequestBody defines body for ReviewProvider for application/json ContentType.
 type ReviewProviderJSONRequestBody ReviewProviderJSONBody
 
+// InviteUserJSONRequestBody defines body for InviteUser for application/json ContentType.
+type InviteUserJSONRequestBody = InvitationRequest
+
+// UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
+type UpdateUserJSONRequestBody = UserUpdate
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListAuditLog Security events, newest first.
+	// (GET /audit-log)
+	ListAuditLog(ctx echo.Context, params ListAuditLogParams) error
+	// AcceptInvitation Accept an invitation (the token from the mailed link) by choosing a password.
+	// (POST /auth/invitations/accept)
+	AcceptInvitation(ctx echo.Context) error
 	// Login Sign in with e-mail and password (and TOTP code when the account has one).
 	// (POST /auth/login)
 	Login(ctx echo.Context) error
 	// Logout Sign out, revoking the refresh token and its whole sign-in.
 	// (POST /auth/logout)
 	Logout(ctx echo.Context) error
+	// RequestPasswordReset Mail a password-reset link. Same answer whether or not the e-mail has an account.
+	// (POST /auth/password-reset)
+	RequestPasswordReset(ctx echo.Context) error
+	// ConfirmPasswordReset Set a new password with the token from the reset link; every other sign-in ends.
+	// (POST /auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new access and refresh token.
 	// (POST /auth/refresh)
 	RefreshTokens(ctx echo.Context) error
@@ -867,6 +1063,15 @@ type ServerInterface interface {
 	// SetOfferingStatus Pause or resume an offering.
 	// (PUT /offerings/{offeringId}/status)
 	SetOfferingStatus(ctx echo.Context, offeringId openapi_types.UUID) error
+	// ListOrganisations Organisations the caller can see (all of them for platform staff, else their own).
+	// (GET /organisations)
+	ListOrganisations(ctx echo.Context) error
+	// CreateOrganisation Create an organisation (then invite its first administrator).
+	// (POST /organisations)
+	CreateOrganisation(ctx echo.Context) error
+	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
+	// (GET /organisations/{organisationId})
+	GetOrganisation(ctx echo.Context, organisationId openapi_types.UUID) error
 	// FindPlaces Italian municipalities matching a name (accents and case ignored) or a postcode.
 	// (GET /places)
 	FindPlaces(ctx echo.Context, params FindPlacesParams) error
@@ -894,11 +1099,60 @@ type ServerInterface interface {
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx echo.Context) error
+	// ListUsers Users of the caller's organisation (platform admins may name another).
+	// (GET /users)
+	ListUsers(ctx echo.Context, params ListUsersParams) error
+	// InviteUser Invite one person by e-mail; they get a one-time link to choose a password.
+	// (POST /users/invitations)
+	InviteUser(ctx echo.Context) error
+	// InviteUsersCSV Invite everyone in a CSV file (columns email, name, optional role), all or nothing.
+	// (POST /users/invitations/csv)
+	InviteUsersCSV(ctx echo.Context, params InviteUsersCSVParams) error
+	// GetUser One user of the caller's organisation.
+	// (GET /users/{userId})
+	GetUser(ctx echo.Context, userId UserId) error
+	// UpdateUser Change a user's roles, or deactivate / reactivate them.
+	// (PATCH /users/{userId})
+	UpdateUser(ctx echo.Context, userId UserId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListAuditLog converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAuditLog(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditLogParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAuditLog(ctx, params)
+	return err
+}
+
+// AcceptInvitation converts echo context to params.
+func (w *ServerInterfaceWrapper) AcceptInvitation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AcceptInvitation(ctx)
+	return err
 }
 
 // Login converts echo context to params.
@@ -916,6 +1170,24 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx)
+	return err
+}
+
+// RequestPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestPasswordReset(ctx)
+	return err
+}
+
+// ConfirmPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmPasswordReset(ctx)
 	return err
 }
 
@@ -1081,6 +1353,40 @@ func (w *ServerInterfaceWrapper) SetOfferingStatus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SetOfferingStatus(ctx, offeringId)
+	return err
+}
+
+// ListOrganisations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOrganisations(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOrganisations(ctx)
+	return err
+}
+
+// CreateOrganisation converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOrganisation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOrganisation(ctx)
+	return err
+}
+
+// GetOrganisation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOrganisation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "organisationId" -------------
+	var organisationId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "organisationId", ctx.Param("organisationId"), &organisationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter organisationId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOrganisation(ctx, organisationId)
 	return err
 }
 
@@ -1252,6 +1558,83 @@ func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	return err
 }
 
+// ListUsers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUsersParams
+	// ------------- Optional query parameter "organisation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "organisation_id", ctx.QueryParams(), &params.OrganisationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter organisation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUsers(ctx, params)
+	return err
+}
+
+// InviteUser converts echo context to params.
+func (w *ServerInterfaceWrapper) InviteUser(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InviteUser(ctx)
+	return err
+}
+
+// InviteUsersCSV converts echo context to params.
+func (w *ServerInterfaceWrapper) InviteUsersCSV(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InviteUsersCSVParams
+	// ------------- Optional query parameter "organisation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "organisation_id", ctx.QueryParams(), &params.OrganisationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter organisation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InviteUsersCSV(ctx, params)
+	return err
+}
+
+// GetUser converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUser(ctx, userId)
+	return err
+}
+
+// UpdateUser converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateUser(ctx, userId)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1304,6 +1687,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.POST(options.BaseURL+"/auth/invitations/accept", wrapper.AcceptInvitation, options.OperationMiddlewares["acceptInvitation"]...)
+	router.POST(options.BaseURL+"/auth/password-reset", wrapper.RequestPasswordReset, options.OperationMiddlewares["requestPasswordReset"]...)
+	router.POST(options.BaseURL+"/auth/password-reset/confirm", wrapper.ConfirmPasswordReset, options.OperationMiddlewares["confirmPasswordReset"]...)
+	router.GET(options.BaseURL+"/organisations", wrapper.ListOrganisations, options.OperationMiddlewares["listOrganisations"]...)
+	router.POST(options.BaseURL+"/organisations", wrapper.CreateOrganisation, options.OperationMiddlewares["createOrganisation"]...)
+	router.GET(options.BaseURL+"/organisations/:organisationId", wrapper.GetOrganisation, options.OperationMiddlewares["getOrganisation"]...)
+	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
+	router.POST(options.BaseURL+"/users/invitations", wrapper.InviteUser, options.OperationMiddlewares["inviteUser"]...)
+	router.POST(options.BaseURL+"/users/invitations/csv", wrapper.InviteUsersCSV, options.OperationMiddlewares["inviteUsersCSV"]...)
+	router.GET(options.BaseURL+"/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
+	router.PATCH(options.BaseURL+"/users/:userId", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
+	router.GET(options.BaseURL+"/audit-log", wrapper.ListAuditLog, options.OperationMiddlewares["listAuditLog"]...)
 	router.GET(options.BaseURL+"/categories", wrapper.ListCategories, options.OperationMiddlewares["listCategories"]...)
 	router.GET(options.BaseURL+"/places", wrapper.FindPlaces, options.OperationMiddlewares["findPlaces"]...)
 	router.GET(options.BaseURL+"/offerings", wrapper.SearchOfferings, options.OperationMiddlewares["searchOfferings"]...)
@@ -1322,6 +1717,84 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 }
 
 type ErrorJSONResponse Error
+
+type ListAuditLogRequestObject struct {
+	Params ListAuditLogParams
+}
+
+type ListAuditLogResponseObject interface {
+	VisitListAuditLogResponse(w http.ResponseWriter) error
+}
+
+type ListAuditLog200JSONResponse []AuditEvent
+
+func (response ListAuditLog200JSONResponse) VisitListAuditLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditLogdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListAuditLogdefaultJSONResponse) VisitListAuditLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptInvitationRequestObject struct {
+	Body *AcceptInvitationJSONRequestBody
+}
+
+type AcceptInvitationResponseObject interface {
+	VisitAcceptInvitationResponse(w http.ResponseWriter) error
+}
+
+type AcceptInvitation200JSONResponse User
+
+func (response AcceptInvitation200JSONResponse) VisitAcceptInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptInvitationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AcceptInvitationdefaultJSONResponse) VisitAcceptInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type LoginRequestObject struct {
 	Body *LoginJSONRequestBody
@@ -1384,6 +1857,72 @@ type LogoutdefaultJSONResponse struct {
 }
 
 func (response LogoutdefaultJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordResetRequestObject struct {
+	Body *RequestPasswordResetJSONRequestBody
+}
+
+type RequestPasswordResetResponseObject interface {
+	VisitRequestPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type RequestPasswordReset202Response struct {
+}
+
+func (response RequestPasswordReset202Response) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(202)
+	return nil
+}
+
+type RequestPasswordResetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RequestPasswordResetdefaultJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordResetRequestObject struct {
+	Body *ConfirmPasswordResetJSONRequestBody
+}
+
+type ConfirmPasswordResetResponseObject interface {
+	VisitConfirmPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type ConfirmPasswordReset204Response struct {
+}
+
+func (response ConfirmPasswordReset204Response) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ConfirmPasswordResetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ConfirmPasswordResetdefaultJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1697,6 +2236,122 @@ type SetOfferingStatusdefaultJSONResponse struct {
 }
 
 func (response SetOfferingStatusdefaultJSONResponse) VisitSetOfferingStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganisationsRequestObject struct {
+}
+
+type ListOrganisationsResponseObject interface {
+	VisitListOrganisationsResponse(w http.ResponseWriter) error
+}
+
+type ListOrganisations200JSONResponse []Organisation
+
+func (response ListOrganisations200JSONResponse) VisitListOrganisationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganisationsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListOrganisationsdefaultJSONResponse) VisitListOrganisationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganisationRequestObject struct {
+	Body *CreateOrganisationJSONRequestBody
+}
+
+type CreateOrganisationResponseObject interface {
+	VisitCreateOrganisationResponse(w http.ResponseWriter) error
+}
+
+type CreateOrganisation201JSONResponse Organisation
+
+func (response CreateOrganisation201JSONResponse) VisitCreateOrganisationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganisationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateOrganisationdefaultJSONResponse) VisitCreateOrganisationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganisationRequestObject struct {
+	OrganisationId openapi_types.UUID `json:"organisationId"`
+}
+
+type GetOrganisationResponseObject interface {
+	VisitGetOrganisationResponse(w http.ResponseWriter) error
+}
+
+type GetOrganisation200JSONResponse Organisation
+
+func (response GetOrganisation200JSONResponse) VisitGetOrganisationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganisationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetOrganisationdefaultJSONResponse) VisitGetOrganisationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2065,14 +2720,223 @@ func (response GetStatusdefaultJSONResponse) VisitGetStatusResponse(w http.Respo
 	return err
 }
 
+type ListUsersRequestObject struct {
+	Params ListUsersParams
+}
+
+type ListUsersResponseObject interface {
+	VisitListUsersResponse(w http.ResponseWriter) error
+}
+
+type ListUsers200JSONResponse []User
+
+func (response ListUsers200JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsersdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListUsersdefaultJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteUserRequestObject struct {
+	Body *InviteUserJSONRequestBody
+}
+
+type InviteUserResponseObject interface {
+	VisitInviteUserResponse(w http.ResponseWriter) error
+}
+
+type InviteUser201JSONResponse User
+
+func (response InviteUser201JSONResponse) VisitInviteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response InviteUserdefaultJSONResponse) VisitInviteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteUsersCSVRequestObject struct {
+	Params InviteUsersCSVParams
+	Body   io.Reader
+}
+
+type InviteUsersCSVResponseObject interface {
+	VisitInviteUsersCSVResponse(w http.ResponseWriter) error
+}
+
+type InviteUsersCSV200JSONResponse CSVImportResult
+
+func (response InviteUsersCSV200JSONResponse) VisitInviteUsersCSVResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteUsersCSVdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response InviteUsersCSVdefaultJSONResponse) VisitInviteUsersCSVResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserRequestObject struct {
+	UserId UserId `json:"userId"`
+}
+
+type GetUserResponseObject interface {
+	VisitGetUserResponse(w http.ResponseWriter) error
+}
+
+type GetUser200JSONResponse User
+
+func (response GetUser200JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetUserdefaultJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUserRequestObject struct {
+	UserId UserId `json:"userId"`
+	Body   *UpdateUserJSONRequestBody
+}
+
+type UpdateUserResponseObject interface {
+	VisitUpdateUserResponse(w http.ResponseWriter) error
+}
+
+type UpdateUser200JSONResponse User
+
+func (response UpdateUser200JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUserdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UpdateUserdefaultJSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListAuditLog Security events, newest first.
+	// (GET /audit-log)
+	ListAuditLog(ctx context.Context, request ListAuditLogRequestObject) (ListAuditLogResponseObject, error)
+	// AcceptInvitation Accept an invitation (the token from the mailed link) by choosing a password.
+	// (POST /auth/invitations/accept)
+	AcceptInvitation(ctx context.Context, request AcceptInvitationRequestObject) (AcceptInvitationResponseObject, error)
 	// Login Sign in with e-mail and password (and TOTP code when the account has one).
 	// (POST /auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
 	// Logout Sign out, revoking the refresh token and its whole sign-in.
 	// (POST /auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// RequestPasswordReset Mail a password-reset link. Same answer whether or not the e-mail has an account.
+	// (POST /auth/password-reset)
+	RequestPasswordReset(ctx context.Context, request RequestPasswordResetRequestObject) (RequestPasswordResetResponseObject, error)
+	// ConfirmPasswordReset Set a new password with the token from the reset link; every other sign-in ends.
+	// (POST /auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx context.Context, request ConfirmPasswordResetRequestObject) (ConfirmPasswordResetResponseObject, error)
 	// RefreshTokens Exchange a refresh token for a new access and refresh token.
 	// (POST /auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
@@ -2097,6 +2961,15 @@ type StrictServerInterface interface {
 	// SetOfferingStatus Pause or resume an offering.
 	// (PUT /offerings/{offeringId}/status)
 	SetOfferingStatus(ctx context.Context, request SetOfferingStatusRequestObject) (SetOfferingStatusResponseObject, error)
+	// ListOrganisations Organisations the caller can see (all of them for platform staff, else their own).
+	// (GET /organisations)
+	ListOrganisations(ctx context.Context, request ListOrganisationsRequestObject) (ListOrganisationsResponseObject, error)
+	// CreateOrganisation Create an organisation (then invite its first administrator).
+	// (POST /organisations)
+	CreateOrganisation(ctx context.Context, request CreateOrganisationRequestObject) (CreateOrganisationResponseObject, error)
+	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
+	// (GET /organisations/{organisationId})
+	GetOrganisation(ctx context.Context, request GetOrganisationRequestObject) (GetOrganisationResponseObject, error)
 	// FindPlaces Italian municipalities matching a name (accents and case ignored) or a postcode.
 	// (GET /places)
 	FindPlaces(ctx context.Context, request FindPlacesRequestObject) (FindPlacesResponseObject, error)
@@ -2124,6 +2997,21 @@ type StrictServerInterface interface {
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
+	// ListUsers Users of the caller's organisation (platform admins may name another).
+	// (GET /users)
+	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
+	// InviteUser Invite one person by e-mail; they get a one-time link to choose a password.
+	// (POST /users/invitations)
+	InviteUser(ctx context.Context, request InviteUserRequestObject) (InviteUserResponseObject, error)
+	// InviteUsersCSV Invite everyone in a CSV file (columns email, name, optional role), all or nothing.
+	// (POST /users/invitations/csv)
+	InviteUsersCSV(ctx context.Context, request InviteUsersCSVRequestObject) (InviteUsersCSVResponseObject, error)
+	// GetUser One user of the caller's organisation.
+	// (GET /users/{userId})
+	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
+	// UpdateUser Change a user's roles, or deactivate / reactivate them.
+	// (PATCH /users/{userId})
+	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -2136,6 +3024,77 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListAuditLog operation middleware
+func (sh *strictHandler) ListAuditLog(ctx echo.Context, params ListAuditLogParams) error {
+	var request ListAuditLogRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditLog(ctx.Request().Context(), request.(ListAuditLogRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditLog")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditLogResponseObject); ok {
+		return validResponse.VisitListAuditLogResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcceptInvitation operation middleware
+func (sh *strictHandler) AcceptInvitation(ctx echo.Context) error {
+	var request AcceptInvitationRequestObject
+
+	var body AcceptInvitationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcceptInvitation(ctx.Request().Context(), request.(AcceptInvitationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcceptInvitation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcceptInvitationResponseObject); ok {
+		return validResponse.VisitAcceptInvitationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // Login operation middleware
@@ -2224,6 +3183,98 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LogoutResponseObject); ok {
 		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestPasswordReset operation middleware
+func (sh *strictHandler) RequestPasswordReset(ctx echo.Context) error {
+	var request RequestPasswordResetRequestObject
+
+	var body RequestPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestPasswordReset(ctx.Request().Context(), request.(RequestPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestPasswordResetResponseObject); ok {
+		return validResponse.VisitRequestPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmPasswordReset operation middleware
+func (sh *strictHandler) ConfirmPasswordReset(ctx echo.Context) error {
+	var request ConfirmPasswordResetRequestObject
+
+	var body ConfirmPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmPasswordReset(ctx.Request().Context(), request.(ConfirmPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmPasswordResetResponseObject); ok {
+		return validResponse.VisitConfirmPasswordResetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2489,6 +3540,100 @@ func (sh *strictHandler) SetOfferingStatus(ctx echo.Context, offeringId openapi_
 		return err
 	} else if validResponse, ok := response.(SetOfferingStatusResponseObject); ok {
 		return validResponse.VisitSetOfferingStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOrganisations operation middleware
+func (sh *strictHandler) ListOrganisations(ctx echo.Context) error {
+	var request ListOrganisationsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrganisations(ctx.Request().Context(), request.(ListOrganisationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrganisations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOrganisationsResponseObject); ok {
+		return validResponse.VisitListOrganisationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOrganisation operation middleware
+func (sh *strictHandler) CreateOrganisation(ctx echo.Context) error {
+	var request CreateOrganisationRequestObject
+
+	var body CreateOrganisationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOrganisation(ctx.Request().Context(), request.(CreateOrganisationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOrganisation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOrganisationResponseObject); ok {
+		return validResponse.VisitCreateOrganisationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOrganisation operation middleware
+func (sh *strictHandler) GetOrganisation(ctx echo.Context, organisationId openapi_types.UUID) error {
+	var request GetOrganisationRequestObject
+
+	request.OrganisationId = organisationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOrganisation(ctx.Request().Context(), request.(GetOrganisationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOrganisation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOrganisationResponseObject); ok {
+		return validResponse.VisitGetOrganisationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2788,90 +3933,281 @@ func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 	return nil
 }
 
+// ListUsers operation middleware
+func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
+	var request ListUsersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUsers(ctx.Request().Context(), request.(ListUsersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUsers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUsersResponseObject); ok {
+		return validResponse.VisitListUsersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// InviteUser operation middleware
+func (sh *strictHandler) InviteUser(ctx echo.Context) error {
+	var request InviteUserRequestObject
+
+	var body InviteUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InviteUser(ctx.Request().Context(), request.(InviteUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InviteUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InviteUserResponseObject); ok {
+		return validResponse.VisitInviteUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// InviteUsersCSV operation middleware
+func (sh *strictHandler) InviteUsersCSV(ctx echo.Context, params InviteUsersCSVParams) error {
+	var request InviteUsersCSVRequestObject
+
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InviteUsersCSV(ctx.Request().Context(), request.(InviteUsersCSVRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InviteUsersCSV")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InviteUsersCSVResponseObject); ok {
+		return validResponse.VisitInviteUsersCSVResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUser operation middleware
+func (sh *strictHandler) GetUser(ctx echo.Context, userId UserId) error {
+	var request GetUserRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUser(ctx.Request().Context(), request.(GetUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserResponseObject); ok {
+		return validResponse.VisitGetUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateUser operation middleware
+func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId) error {
+	var request UpdateUserRequestObject
+
+	request.UserId = userId
+
+	var body UpdateUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateUser(ctx.Request().Context(), request.(UpdateUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateUserResponseObject); ok {
+		return validResponse.VisitUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Fx7c9s2tv8qZ3jvTOwZWpbzaDfO3JnrZnM77jaNJ07bP1YZ+Yg8lLAGAQYAbasd38++A4BPEbTlRna7",
-	"f1kSQeDgPH7ngQP/HiUyL6QgYXR0/HukSBdSaHJf3ikllf2QSGFIGPsRi4KzBA2T4vBfWgr7m05WlKP9",
-	"9N+Ksug4+q/DdtZD/1Qf+tlub2/jKCWdKFbYSaLj6ESsgezDGJgAsyKQgvwvoFdY0CSyL1Xz2GXeoqGl",
-	"VGv7uVCyIGWYJzmRKdm/dIN5wSk6jpIV42mCiqI4MuvC/qSNYmIZ3cYRxwVxO75P0alBzlCAwNy+1k52",
-	"KjIUvzEEggUu1qCZMaRGZ56T48/gocGb+aJMLskM1/708+lHQGUm8OoIVMkJ9pLJc+BkzASyGLKDBdP2",
-	"jyEVQ2q/vYFk8gIyOzvBggRlzOj9iaVclHl0/M8IlXl1NE+ez7Mo7nyZL5ju/+B30/yQ9ke8mPtFos+D",
-	"Hd/GkaIvJVOU2gWdHGr+drjR23s7i1z8ixJjWdPo3Ihcqw0xcYWcpVEcCWnmmSyF/ZxIkXGWmCiOSoGl",
-	"WUnFfiP7JJNqwdLUUcCELrOMJYyEmWelSO0OFRqac5Yz48YzYUgJ5IGdWvU1yLijC9OUWcEhP+vQa1RJ",
-	"gb3lpDUuKagSlnmkzZylgcdh5tbThdj4o1wy8dHPOU5nhlxTvMFqypHxvg2hEDhRUmv2v9WPk0TmlgS8",
-	"+ZHE0qyi4xfPpwFWFaj1tVRuU53Bz199ExhspCnmtaT7VvHNQcqWzIB9CpmSucMJK2ISxuKRVIBFEYP9",
-	"C4oSeUVq7YZPNum8T3c9Azq0hxj8noZK2nBusDMv1UyqHE10HJWlU93BMIc3ofelWqJgGj037sbZD52x",
-	"HylzyiW5p5AZyvV9E3yUnJw4PBWoFK4b8ZDABaeuki6k5IRiwEa3xZqXFZJ6Qjb2szFziNsfsowcLwY8",
-	"xzRVpHWQa3iFjOOCcWbWXfCQYl6ZWxRHmkujg2aedLxMAAM66hl6zrRBkdD8Mh9q8zkZuF6RAE2okhUT",
-	"SxCEVnMLyYSZeMDyupLKcsE7zkuU+YLUA5SKiYSXmkkxb7xdzQgtE4Z8nkjLUTTsyq5jEXFeKLlUmOcU",
-	"5AxH01t6nEbu2bPFyByLeakCzvhDQeLcKCLzHgvgTFyCkc78C46JM+8h7KykkfV0w6f2vfus4MwOquyn",
-	"UCyheVIHSc1umDDfvGzXt05j6XdTKHnFUlL3rlKNOy/zHJUzM03qyi6nMGWlrvRnuILX221t+pxLE7Jp",
-	"bdCUuqsTmFR6UGCpe+Y4Fr8MHzPDwzhWCmbu929OjxsO1vP1ba5jnj16+sKqVowbmKiF73XY62eI5Rvg",
-	"0TCq1dMhcgzh6lQU5UPdbwfQul5rGvKumwCXUoYlt5rZg7hHxL0Oia+mQRofD376MPF3v3ddg0NeCpaw",
-	"Ai1vnmmLtNvi6vaY5XRpJGI5Pf908snHKzIbUAR7mggO3QQ+VB+iVB90+rOf2Yc2XaJSSXCD3kBeagML",
-	"gkJqZrnZ2+84VgUBp7/cFHJCoQFNC7xvgLgm/72yVTAKr4hrMCumIUNVxV4stwI/svqRM+G/TeOdgVqO",
-	"N6d+/POOCgYwrrWPBuUeBHs1rnW0/ui531RjqPE46tVrrWSpHOpo7aEsRQsx10SXll9SmFUUR2tC5XKa",
-	"UmlLmGXJ/YlXjZUddAwCYkd170Kwsypf6WNUI52txNQEbwH/I+jGzJNSaZ/03eMX3GpBcjvx5D+YSLvc",
-	"thShWPddSuYTxoKjsRYSFPdmID1kw3YB2GVF0LZBu9vAeDYQcpZVeO1WCvHnzMZDww2siC1XJhxfbLm5",
-	"sRjrmqXWHIYzh8j3/tS/EtdUBfdRR27h6sAYAvdqONPX305fPo+eKKythdiu/yMliQwCvtTGUtu3rCEK",
-	"bZiQ02rR8UOdpd6GHUv1wmi6qWhpHfZ2ClgxuFLBPjWbi/Wn7m65G5CNSj5ohfW2t8+mBxz74xsMktqJ",
-	"/bdPVu9LKMeLCxnTiQujRvjgIypO6ZLmi0J/lblzWiKfO8i8L5BD7X6uovVFqZmwe/88OuuovLhc3pHM",
-	"raSg3aR5w2SoIJHa2eIICyt4VxtUZCU9EiP4OeZCmjBR9lNxL1XnbtS5p+c2jq7QzCtMCYItLTQz2zqL",
-	"Drd7Au1rUihnaipjjuftupup2abGddKnLn8abtxlRY+dQ40nNC/DCU1jiN16ZnDkhmH2vdNbmdoQ3o8h",
-	"2Ds6Alfi1CAVHH0DyQoVJoaUTw96i8VbGXl/vXc3RiHoFSqXkCi6IlHaUN6+ktZZU5OtQRUhMQEL1Ez7",
-	"ypSeRMei5LwT1fu07+6w/ilQ415pNEDRy1njEdwYh9O+LW6kZagMMwinv5x0JLr/BmThVRcyqaCzR72N",
-	"bDvmfY86b5j7tpZ+TzKwWaT6o4Hw46jBw8PkDh2h7X6kTJFe/bHTE+Vfnht5SWKLU48NMvuvB6mTvHcS",
-	"RnnB5ZpczucznTmmOROdfGeuDWZZjcs5Cly6JChBTfNrqS6blGheuTnVyY2a6bBMmZEqKASXig9DMyww",
-	"qWpT3TJAFzCOQoBBItXzzWgcDR0YlgcPcrfUQG1QmYfMvCGe9v2WxrjdZkhe501QseGjCja/IqXH4r2q",
-	"KtMP6BUlrFAywShYnvCGsB3Hxtfe3HNFSPtK3CO+Wji8904YM+RAkshSjBx5xpF1gEvSd504NUexc10u",
-	"cmbM2LAC17I098ylCNN14EB+RVCRCgkKUJQQuyKo5uzU7sZOwoZEDnc3pLEmKMTYTxYezpCpIFdJ6xZ/",
-	"+pv54ddPsPcu/fv5yb51+ZpECqjh4qQ6LHeIewzfESpSMCun0xeJm8p9pItgpZJuCqboYQZbv8NE6Hgs",
-	"kSLVUArDuD/odZsCRwlUr06CxcwB/m4eJuGXkmLQTCw5HZQ6fH7k3p77n1uo9Vy5vwbXE0Fvst6+e4yL",
-	"74X+W1dMz2RYQ384//ATnJyd2tjuY40SsWNeIlUhlRXGNfHMxn81tMMsQrjMp7MIrplZAYqZ6EeAE3gv",
-	"Ba2BaUB+jWsNKKBiN/goyK7YVqEnMzET79zhu+/gWaF2VGjMybfzwN6F6/K42D8GBG2sukOOyYoJggsb",
-	"hVzMxF7V4RFD0+ARQ93fEUO3vSOGprsjtvRvdnfE0G3uiKHu7diPAWFV5ijgouqluIibSG0mLiq7vYgB",
-	"Reo2cdG2aVxY+/lSSkPOkMqikMpMZqI5rzqOGjlYwXTw8zg6mkwnU3ewX5DAgkXH0YvJdPLCwYBZOUM+",
-	"tDs85HLpTaSQOnDq8bO4FPJaAB3YrMTRea2kWELdvABLMi3/UehrUhM4yQypmVBUEBpKIUPGS0VeUtVc",
-	"e/WmE255CVVStW91gcvk0r4m1UwgXK8Yp2N4+fx1j9NepyomThQZtZ6jXXiuvYFP4NcVuY6vmWjoZRoU",
-	"W64MLMqKcDf4IMPESOUPVJiGnGlrwzG8nB65hWaiXsl1E9T2CP8DRpXkBVNFmFKcptGx75GJmtab76RH",
-	"/500u/X6b277AGHpcT90Wu2eT6c7W7t1DoFmu3O2FJQCExPvPqsDkfCMDYlN856NS5JSuZjun5/jSNcp",
-	"gZsYmPBC76hjI1inT58+fDrzMryuRN/4VgsUUpA/DMOl9lE7CeMiK7t0YxHSVwRqkxiI1T5/HLlu5AZb",
-	"SfZlwMN5KcjSwB5yLVtueBd3jdb7OdPefxRBydLEoOhKXjKxdAtX7qciwMqKGQ3XK8kJNFuKA6syd0um",
-	"mmIcrT4N1mG664rhTJG284ql6wE1KzSOF8hdLDQTpabU000ayLkZP5E7Y0XTkBqw90p2zjz0X0g/nsjy",
-	"f6Jrzyu9a416d5OsUCzJdd51peuKHSDoug7grFr1htyhUtUJZhXWLilk6kybt+2wr+TsVoeZTevx4CRm",
-	"yPGWNAuMKdMFxzVIlZLatQisZWXshlIweCOFzNfWIloWxkCYrDw4W7uuO5wN3oDvnIG9budxD4UTNMjl",
-	"spKLTzKD8viezHuKHlHB31OIz3bzCXL+FWztMdLP5YJnpqDbq+gVWPIq+xgobhzdHFTNln9KZcYJSFbn",
-	"7V272ciCBF+D73iAZrRVmPqUo+no0GDzBRd+T+DiywUwPRM5mmTlgohGj/a0oTx3AZk1dWE0sKWQilzU",
-	"nhd2ArBhgAZdJquZQA2zqNNDP4sO/ff6a+xbIm2cR3p/Ahf2q19/FvnElKPxaWlcfZdVmjqL3sBF085y",
-	"AZdEhQZF2jUIWSNwFw3QQN2mOZmJqoHI2+dx88TbjF899i0vijhddZ59qR7MhGu1mMAZLslzjjNhA+XF",
-	"2s7QtDpchNzTuesF/dAIz6YCCnMypKw6/R7ZPCD6UpJr6vBVz+hLFHdM554a+G0cnqTTK9LOteW7wnep",
-	"tO+1xaqXryZ/e/Xqdfx68uL1t9Noa3K6XXi9vfmC4YuR84b6zN1O21f3934wFHXTlM9U3enGcPmcibkb",
-	"2Vt+0Ed114lHgARP/bYk4M0uSAhNraUyfXlVxY1GqaO2ebluHgqWPEZ0yffyjGjlqwdopcsiexM1wO56",
-	"rtoDqLurybefH9Eh9fqkAq7pgyAocFkduTn82Xk873DDZ+reUZcEe0W54CzZP24QOis5B0M3Jq7DgnXs",
-	"1TFuUXDU6Tde4vD3+uNpentXINB0fT0B98eCgprUXbP8BK6YZgvertBGVrXnjH2XpIsYyiKR1jmC629s",
-	"hBNmdxj3C3S9UZVttDKINvOLIGKEz0OsZVSH633x/VykaKgnwd2nSv0m6SfOlLbVHEANGq8o/frI8iPV",
-	"CtHM/kzX5TGnJpV2dLXomQYXIlYXm5rCrYv8wgrUi0EHgeZG7HiXdR8WTdfg0yvkUCQLmbo6tGtTyC2m",
-	"ZoyTtTni2QROjQY7nSsgEqb+lpjl5WJtSMczIaTxP64IbWg7ATut26SrQ5CykS8auGiuj1w4uSRow91Q",
-	"zPZzwSWmjRNw/NrWWmRiyBxoowjzvuI2XFowgf6CwwafntRW/LZGDEUbG+R7Ln69jXh++jvArY14Ee39",
-	"cPbue2sGZz99H1sx5VIbeAXvv3tjXSv7zXex1A+Onk+nUNw8to20PWN/Omqft073vG63+qPA/YCOhz9y",
-	"hWh4rG6nCJ95/fWcwtfr+ZlljNVlGxPmPZ+wK331V0tGSwA/SViSTGRKyoKfldOxj1h84mpN8P+/jV9P",
-	"p00E2bm/wkjPhAt5/AGjVCkTaEhXd12Y8hdu4GdN3m0l9EwDR3PIpXAnzi6hDmHq/zGRnnnit06Bx42p",
-	"k3z8rX9T42gXmcjRk2YiW1UofY/8FuXJ92j83dO+YGNYkDaQMaXNrgPnsCpBXlOC7l8uwF5dQ/LeV1Nd",
-	"TNqvwqCqbXw8X2nqV3fWjs+aUVtpWtvEOsieH9oo/ESqUHeib6ENDS9ikDz9eg1osa6dOJOqvj/WCWOf",
-	"6aruiBy+lFTSFhAYRLx6ocPf64/35Khn7YWgx4ueGhmEnUqhpI1jv57PJ92koZrVJxOPnEFsk7C2AnmU",
-	"/ODEHTLVm75Gu+sssN+uqi0ok8q63rVx2CMzYMb6wiq3nwwrtHhFPZXZfVLc73p/6kB/O1XdYU78VhEa",
-	"FwiVruRgBTZQ4jfwy8mnutnIegTfvOzbCGyskqwoqarsPvZwP+gy1zsLpoLQEjxpGfcy3dL+42P/+K3L",
-	"4NHwDgH/hHN3ltQVZcOpGHxSAFK4Y9GEl6nVpP84GAr2nnh97hTOQiT58kNL1GlKeSENiWR98A9aP+hE",
-	"5/NfpjZ39B+Yhp2kaS/1go9k1Lop5zZtcxsSAkWmVMKXopzRVLX9R4YbRVeMrrerNTy2pn90tOzAGz6g",
-	"0pBSwuqe9abW4MPtJtoOXxGRJnBH6N7rM816f3ZhYgvH7P//gmuvrNq5rHx2YCKev75WYffewXXY24wm",
-	"4aQaxaQAQZRqm9JJs9uQ/tBfGzyQYiFRpfX/hfrTbeLcoDL+zsOHlrSv1IsH3ZkIX5LdUGt/274zU1i9",
-	"+2r264oUNVcG+v/0Q7oWD042kmv2vbPgsLvWMw2ev/BWCmG18d1NoVxnWdVFuidFQvtVo5lFaQfwDVWu",
-	"IWNXMN1WPscSzE4d9pGgob4jPFKd93d3XIWv2HUx5xffzl7/extVCuHOOKs1rQhcTqXh5Oy0y/OcDFoW",
-	"Vrecaot1yhsdYsEOr44ia2bVC8P7IdWuhDdVJl0fYd08YWcfdmCc+8bQGErtixydti5faGLiipn2VmY1",
-	"XdPcdfv59t8BAAD//w==",
+	"3H1rb9s6tvZfWdD7Ak0AxXF62TNNMcDJdHoGmWl3g6btfNguHFpatjmRSJWk4ngXOb/9gBfdKVtJ7OzO",
+	"+dTYlnhZl2dduBb7I4h4mnGGTMng9EeQEUFSVCjMpy8SxXms/6IsOA0yopZBGDCSYnAa5PbHMBD4PacC",
+	"4+BUiRzDQEZLTIl+a85FSpR+Nqf6SbXO9JtSCcoWwd3dnX5ZZpxJNPO9E4IL/UfEmUKm9J8kyxIaEUU5",
+	"O/635Ex/V83w/wXOg9Pg/x1X2zi2v8pjO5qZJUYZCZrpQYLT4IytAfWPIVAGaonAGdpvQC5JhqNAv+TG",
+	"0dOcRRFm6pzdUGVW8gm/5yjt+uKY6q9IciF4hkJRvZc5SSSGQVb76ocj3I8gJbfvkS3UMjh9Ph53yBIG",
+	"GZFyxUXcfvjVL56HFb9GNuDJuzqnfnOv1eb6Vr7BZ//GSOmxz/KYqnc3jhXN3ZBIcTGl8QBGhwFRjcdi",
+	"ovBI0RR9z8aoCE1kP3GtmHUWiymhiX6rMyIWO+j80lo+ZeqXl9WaKFO4QGEezLzvc7EgjEojFENpIXOz",
+	"5GGPt7hmHiEqKPZkFlaRzMfDt5dfz9OMC/UJZZ54GEm1WGNc21+57/bs7knvNEThgot1d/yIx0bs8Zak",
+	"WaLfipY0iSMivOxPyAwNG5tKe65IQgkDo0RhbbBzNifsd0oAYUZma5BUKRS9I0+tsnTViNxOZ3l0jao7",
+	"9+cv55+ACDWCVycg8gThIBo9hwSVGsE8hPnRjEr9j0IRQqw/vYFo9ALmenSEGTKcUyUPR3rlLE81MYlQ",
+	"r06m0fPpXLO0/DCdUdn8wu6m/CJuPvFiaiepMaVHdgwfCvrWqNHYu4+1JSz38NVtiLIbkhgBZVxN5zxn",
+	"+u+Is3lCIy2qOSO5WnJBf0f9y5yLGY1jswLKZD6f04giU9N5zmK9Q0EUThOaGpkLjVQKRhLPTh8OGilK",
+	"SRboFQlhUd4p6iDiFsP5yPhY81HiWw3oXzz32Y/BhsYDX03Jv0iI0ggFJE4pk8BZsn4DMc5JnihjOiOS",
+	"JCieSaiPNbLs3YyDgicOgBSmcps1/8QTNAyj7Nw+f1KOSYQg6w5LLL0cNYrpfIx5zxf0sTyp8IgwRkaC",
+	"S0n/y305iniqZWMb2+5p9lU2LVSwybRfjmK6oAr0rzAXPDWM0rqHTGlfigsgWRaC/hcERvwGxdo8Pmqv",
+	"cxuoFETe6EZ8wC569FvrgWa0EPKNQr1Nqj7Wnv2E84eLZVMSHXuQkVnSsKwzzhMkzG/XvQLb2k9rZB+1",
+	"f8XVxxYJ7iHR15TF96HaP/XzGzAnpaz4fLJNmMzcbijfzj7O52he7DqjcSxQSq88kBtCEzKjCVXrur3i",
+	"bOoQPggDmXAlvZYlqjk2HrNTUzzf71QqwiKcXqddPb1EBaslMpBIRLSkbAEMidbJjFOmGiAa83yW1Pwl",
+	"lqcz55kOUxfKoiSXGudLB6sghOQRJck04pqiRNEbPY82wtNM8IUgaYpeyiRtr753jYklz4AnU5JNc+Hx",
+	"/z5myC6VQFQfSAYJZdeguAG2LCGRAa4uoC654sVw3V/1e9tE/UI/5JAhEzTCaVTEygOihkzwGxqj2DqL",
+	"e+4yT1MiDIBIFDd6OkFimksnP90ZrNwORavLhCsfWklFVC7rMkEiJwcZyWUDaPpc5u7PVCV+hM4ZVdtd",
+	"KiPHJQWL8Zo6V1PPxnqazHIzhiVMFMy3Mmzl00fyFniUhKrktIscXbg6Z1l+X8eiBmh1e+z14toA59wz",
+	"vZY6xO0R92pLfDX2rnF/8NOEib/ZvcsCHNKc0YhmRNPmmdRIOxRXh2OWkaUeX+z88vPZZ+uJ8XlnRXAg",
+	"EeHYDGCjwy5KNUGn5Z7rH4EywFxwMA+9gTSXCmYIGZdUU7Ox336s8gJOc7oxpEiYBKIq4H0DmEi0n52u",
+	"ghLkBhMJakklzIlwXiVNNcNPnFdgP43DnYFaSm5dZFAPdjwYV+lHiXL3gr0C12pSf/K86eq8CPtRr5hr",
+	"yXNhUEdKC2Ux0RCzQrzW9OLMZFvXSIQJo3Mh9cI0SbbH+gVW1tDRC4g10d2EYBcuRG4ljgruDGJT6bx5",
+	"7A/DWzWNciFtnmGLXTCzeZfbcntb+QqBRGE8vU8ucqBz9VinuZsj7DfIMpcZstgrnD4LWneqawasRo1t",
+	"pPyn212xFL05wtZN6zy36Z7MJQy8mtOOtroS9YeQ20c1Ry4zk48+Fy7e/YQS1VvO5lSk9zTxP02Wv7GX",
+	"/eamvNkD75q0694VkCXSxVL5XeGBwtMXDqxorFe9PQmuR7Wun30lLFbl3UcRZPhzp33OQiPDPX79p/HL",
+	"58ETRWCFklTzv8co4l7fhEulV9s0Al3ZbaG9QQ1Wc5lqU731+0DuhV68FLjQvuUwBXcEdireXE17subQ",
+	"9S3XY4dezntRrtj28JRWh2IP36B3qbUwdXheZVvuoz/DN6cyMh5/Dx2s859gvMDpLJOPUvcEFySZGpO0",
+	"LeYg0nztAstZLinTe//WO2ovvxK+2JB3WHKGu8lIdN0E7Rro0cKAZJrxaE/oNad73Fk7xpRx1eeKCJpt",
+	"XdWleerSrucuDG6ImjpM8YItziRVQ41xjdoNhjYlyRfel+lpQ/Nq3nYWoS1xNUepTp+SGpu0aN/hfn/s",
+	"/dIfe/uMs/88qKWYTev0lsc62rTPIBycnIA5Z5DABZz8AtGSCBIpFDaSbUwWDlLy5nzvbpUgIJdEmNhZ",
+	"4A2yXEed+pW4CPDLxAI4D5QymBFJpU2iylFwyvIkqQWgNkOxOQJ9CtTYXgZSAEUjvRL24EY/nDZ1sZVB",
+	"IEJRReD861mNo4dvgGdWdGHOBdT2KIfwtqbeW8S5pe5DNX1L3NrOpz400NiPGNw/DKmtw7fdTzgXKJcP",
+	"c92FfXn6wAij+bp3dTxp1AlgmiV8jSY9YSPJqTldrsWTU6nIfF7gckoYWZggMyISpysursuQc+rMnKjF",
+	"nuVwJI+p4sLLBJM16rpmJCORS6PWM1Z1wDjxAQayWO4jsyAVEeo+I7fYU71frTGstunj12XpVLRsVEan",
+	"Nyhkn7/nEohNh15gRDPBIxJ4M2lWEYZRrH/u9p7dQqpXwsbi3cT+vdfcGE/JW8Rz1lMQEgbaAC5Qbjr2",
+	"LQtVpjKfpVSpvscysua52jKWQBKvPeVKSwS3VIgIA4ER0hsEN2Ytzdx3HN1dZHd33TUWC/IR9rOGhwtC",
+	"hZeqKGWFP83N/ONfn+HgXfy3y7NDbfIlshiIhKszV0pkEPcU/opEoIBJPh6/iMxQ5k+88ibV8TajAu+n",
+	"sMU7lPlOciPOYgk5UzSx1RZmU2BWAu7VkTfv3sHf9rkn+Z5jCJKyRYJHufQfdZq3p/brCmotVbYnChss",
+	"aAzW2HeDcOEA6P8ifUHlQxKx/8fLRbqBXFFrGVaZ3xjNn6QvkttBzUkZ9QwpPtmaRNbs/5Jpvm71SVLK",
+	"6t+edLyUXReLbcyxb6b0XWerd+aEc879WPyPy4+/wtnFuY5iPhX2MLTVc1xkXGjBX2Ey15FO4cTAJCBw",
+	"nY4nAayoWgJhE9aMdUbwgTNcA5VAkhVZSyAMHLCA9ff1jNXR4GjCJuydqfWyxe5LIs0qJEnRVr7DwZWp",
+	"9rw6PAUCUmlGQ0qiJWUIV9rfvpqwA1fpGUJZ6BlCUecZQr3MM4SyyjPU629XeYZQL/IMoajxPAyBwDJP",
+	"CYMrV1N5FZYxyYRdOQt1FQJhsdnEVVWueaUtxfecKzQmI88yLtRowsoigtOg5INmTM1TOA1ORuPR2ABD",
+	"hoxkNDgNXozGoxfG4KmlEZhj41keJdyUIi1sAYSLBjg7j4PT4D2VypTPv+cL82rVWPGb66f4nqM5mXMN",
+	"FYYIQb1/ojyotGemtQB2szt6F3asCEvWYErGZSFOQGNI+AoFqCVh9qz2QBOS4a2CjCzQhPG+lc5wzk3x",
+	"tqfVozhg3ri+b63Gj+fj8b3aPgaBQK15oYO43aYQ86AcWRfNkd0/frnyssMkDGQRaGpXIBdUFdQOgeEK",
+	"pYI5FdKUHiiykBZ+kSnng98eOXz7rR3EfNOjH2uFOqZl/bA8JqYhxZhWLj3S125YCcpq5r9y6zLupMWm",
+	"ry/mrmlrlMjx7pEs37QM42Z4eFp3hDVKGnh/A5IuNFBaRbASv4LihOzBEuD4Hpz+9q0uD5ZEFpoLMlk9",
+	"s75hWZ+rDTHGprLtEGZriJaca6cPSG1tPvGpJCThC+udFkLRJMcXds34igEe6bkMcK4EZ4tyfFigqgwC",
+	"YXKFYgRnc4ViwgRmxtjDnNAkF2hNhxvroEDhKNHgDi6feajJnvDoWr/GxYQRWC1pgqfw8vnrBvRbZjhU",
+	"HwlUYj0leuKptL71CP61RNOtNWHleqkEQRdLBbPcLdw8fDQ3zUm27IZKSKnUlAzh5fjETDRhxUzGoSkk",
+	"Ff4CWlStpWjBuSHtfrSoUX/+xKpTxWUe/bmkC4YxULZrpbisa2BNHEvGGnn6/PHzheXhyrG+1GbtuXBm",
+	"LdQWjeD5Bpx8b3/fD19bablBnH3pCS4tF3iu4IAkklfUsAiyIjrwNKp9uBdG8VyFIPCGX2s40hO7yM8t",
+	"QPOKasdiyRM06HpE2TbOFKw+EihxA4cc9Ro1Cnvil7cOYhDXnnvO8m21nwNCI7CEFfKrvVtTwky1GFvi",
+	"kfWumffBqBU0KW3mHcFlhfBantRSBwtCO/R1WG+u+n4sPY6qqhg/a13ZzJOztijXeahCFoNBtCRsgTt3",
+	"GS5RAWk4JZWr0nIaKpa+0Q6nWAM3rHRKCKgt5xa2OWXu9xs+dzSeyno+Ci70MpjS6MAZ6nhCGVQiiUkI",
+	"TlguMbYIgtKt0w5kamKJKkHDY3kdihpDJX8ipH4iG/wrriyt5K7F7N2tlV/TA1bnrjnxM/Lnspga4BuP",
+	"bBApV3Hq0ja9ofHb6rGniAXL7uQBkWC1NO2ixFRmCVkDFzGKXbNAa9ac3mIMitxyxtO11oiKhCEgiZZW",
+	"+7WRKJqgFbkF2+kAB/Xm5IY/FBFFEr5wfLHZTy8//o7qAwZ7FPAP2Bed2e7Rx0fd1Vgmr0ZFox3VCrCO",
+	"sAcE4H/A8aRhEHf10XW98SRxbBAL5dNaYIpSn7ICXwIRCCYzN4Kr71dA5YSlREVL486XcnQgFaapCY20",
+	"qjMlgS4YF2gSemmmBwBtgCTIPFpOGJEwCWpt9pPg2H4uPoa2hU1HXCgPR3ClP9r5J4E9nUmIsmczofvM",
+	"3VnNJHgDV2X7wRVcI2ZSmzjT0KGVwFzXQRQUbXWjCXMNH1Y/T8tfrM7Y2UPboiAwwZvab9/dDxNmSuNH",
+	"cEEWaCmnDSrGOgq/qpWmX/nM06Xp3ftYMm9Qqu97I3e2pRDkLvQPUqvtr8Ya+C6zXQXVe9WJ7ctXoz+/",
+	"evU6fD168fpP42DwcupdU4292TTgi56im6LwtJuz/GAfhqxocrFJ7J6cZErZ1Dw5MC05HpI2/WBXP3QJ",
+	"5HYXS/ANLblopoaLI4tSqIOq2bRo9vAeXfTIku296JHKV/eQyg1Z7OfNJPaec8RDelFMX4vHNH1kaDLg",
+	"tu7M4M/unXyNG+4KBWOoc4SDLJ8lNDo8LRF6nicJKLxVYeEWrEMrjmGFgr1Gv7QSxz+KP8/ju02OQNml",
+	"8wTU73MKiqXuPBULN1TSWVLNUHlWheUMbVeb8RjyLOLaOILpRyuZ4ye3H/ebV2ZVPHjUtVnfwsBVmDbZ",
+	"Z49aGxzcfajUbGp94khpqOQAkSDJzSNC81JoPmEhEOXoz2SRqDZi4qSjLkXPJBgX0V2xkTVuUfELUPMQ",
+	"qO1oek+F/Np9nJWtM08vkF2WzHhsjqhNrW6qMXVOE9Q6h8l8BOdKgh7OpPKRxDa1oWk5WyuU4YQxruyX",
+	"SyTatR2BHtZs0uQhUGjPlyi4Ktv9rwxfIqLdXZ/P9iVLOIlLI2DoNVRbeKRQHUklkKRNwS2pNKOM2IZ0",
+	"3313T6Urdls9iiKVdvItFR+vI5ae9ia9Skcsiw7+cfHu71oNLn79e6jZlHKp4BV8+OsbbVrp77aUu/jh",
+	"5Pl4DNntvnWkqv34w1H7sjK6l2X1zQOB+x5lvw+58qFbW6qH+OYth/n5jMLj5fxCE0bLsvYJ04ZN2Jm8",
+	"1tIWmzNoHxtPPkUSrdFePSCR1ljh46nfGK5295ipcZWIcECSxN2ykJokZml3nTEubiqgAuxh2U+ZDAr7",
+	"jktMsd3HZkHePly89gVSg/T5ZHf63Jm7lZ+1RYePFyg7kNHierLwQC3RVWsYP8WW7ljfjUoliOLi8KGV",
+	"PA39Pv5R/7gtMmsyfoDdaoz9WNu1P/jewm4D4Y27BR8NJAxbHCfMHpspZISpZ9KdjEp4OX4ZAt6aEp4u",
+	"ohz+xOlke6dMby75Vw4L5BGPUWgvWhv8Uxv62gyohtf/+VP4ejwuUxG1i2soygkrzyQjzkVMGVEoHfxS",
+	"YW/agS8SbfwT4TMJCVHHCWemft9kZn3O+X9TFl/YxQ/OpfZLdi2L9eftt9E9oDDzKVNag6y0vXFggHn+",
+	"QJS9dK7J2BBmtXrF3WZg/KIEabESYq73hYPiMMKGcRKLU4lDF0+7Jvz+xFd5ELLRhboonxokaVVLcCcN",
+	"e9+26ycShaKvf4A0lLQIgSfx4yWgcpqrgTWCuoujavkQDbeGaCSB7znmOMCX9pnWkufHP4o/t5jUi+r6",
+	"mv2F4SUP/KYtE3xOE3w8nc/q2Sc3qs1K7TkVNcQXqRiyl0TTma2WcZteEeO1efZbFzVbxA6ErZXBHj4H",
+	"asqEXZJ41D3qIzfYEJk91Ck17hB46ozRMFHdYXLVeeBcQG5y15phHSF+A1/PPhcNLdoi2FZwWxmqfZVo",
+	"iZE7rrW+h/lC5qncVVTuhxbvkX2/lamfET9BsN573Zq3xmiHgH9mo/AGK0tKhWCzS8CZqa+JkjzG+D8Q",
+	"hjaF6NUJjG9JNo9dLeo8xjTjClm0Pvonru9VGvDtpznkOfkPzOedxXEjhwefUIl1eS5YdkK0OAQCVS5c",
+	"DsomB+wh8Z7hRuANxdWwpPW+Jf2TWcsOrOE9UtYxRrS4AaBMWlt3u/S2/RducOW5cWXrZSTlfH90hnuA",
+	"YbYXr5qOGVcYrPmzAxWx9LVJb733Gq7DQdubhDP3FOUMGGIsdUjH1W5d+mN7CdMRZzNORFxcCP+H68Sl",
+	"IkLZGyQ+Vkt7pFzc6wYK/5VjLbG2dxfWRvKLd1PM/rVEgeUFDM3bfrmpFUxQe3LlvnfmHNbneibB0hfe",
+	"csa0NL67zUx/RdEYdMBZhIeuYlmjtAH4clW2+2FHMF0dofUFmLUDvT1BQ3HjWs8xr70JxWT4sl0nc77a",
+	"luniXmuRM2aKZdycmgUmppJwdnFep3mKijgS5nJbjuaLHJyfaf9vNk+Z4R7kk9s+1e3+uNlzqOMZvbMd",
+	"nM/r8Qo+ef/DnjaUS0iJnR1cbnxIrvu+CW6vVhmRqDc79zcQmcZjNFTdjx/8wM7mk713Ntud7yACtwOZ",
+	"tp0MheRMS53t/nqjxWVteoKJfsDczVL+zxumPRm3Nic/gXwcR/Kmv3nJdA0TtgbBVxoHbcezlmkNVlQC",
+	"Nf85Hsan8HI8Bne1RatLWPCVhL/Abz8EX4Uwp5jEIbh7Ke6+wYEe+6SocrLx3aHvbKMSWPn28usToVqf",
+	"Wii8VQXt+gvIn9TRbf9fhf57GsRai+uKSHdIuzs1wGJwyoDA28uvtljtIOJJnjIJ5rac0OBidRuJ6Sw5",
+	"DMFUH4hCtJ5WHX7Y/411Y7bb4WRL5Hy0qh45dv8F7F5PgDdd36D3tZsTXz3SRhv4FBwzd8hEy77a3cez",
+	"aPc2sHaJ0090rYfhJpGPbsGtoo2iF1KP/EzadjFzaFJdBgXHIKoPaonpk2i5u1uxEAcT5AXHJKPHNyeG",
+	"7W4F3VvpnPfPrJ1wMl50q2gvvNvycmk7cUNDB0OAetWVafWvTG9tuHL3d9/u/jcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -48,8 +48,9 @@ func newGate(authenticate Authenticator) (echo.MiddlewareFunc, error) {
 			if err := access.check(c, route, authenticate); err != nil {
 				return err
 			}
-			// check may have replaced the request (to carry the caller): validate
-			// that one, so the body it restores is the body the handler reads.
+			// check may have replaced the request (to carry the caller in its
+			// context): validate that one, so the body it restores after
+			// reading is the body the handler reads.
 			req = c.Request()
 			in := &openapi3filter.RequestValidationInput{
 				Request: req, PathParams: params, Route: route, Options: opts,

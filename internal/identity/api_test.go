@@ -47,6 +47,21 @@ func call(t *testing.T, a *app.App, method, path, token string, body any) (int, 
 	return res.StatusCode, out
 }
 
+// callHeader sends a bodiless request with a raw Authorization header.
+func callHeader(t *testing.T, a *app.App, method, path, authorization string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, a.URL()+"/api/v1"+path, nil)
+	req.Header.Set("Authorization", authorization)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
 func login(t *testing.T, a *app.App, email, password string) (int, map[string]any) {
 	t.Helper()
 	return call(t, a, "POST", "/auth/login", "", map[string]any{"email": email, "password": password})
@@ -55,6 +70,7 @@ func login(t *testing.T, a *app.App, email, password string) (int, map[string]an
 // An employee signs in through the API, sees who they are, refreshes, and
 // signs out; after sign-out the refresh token is dead.
 func TestAPISignInRefreshMeLogout(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
@@ -87,4 +103,19 @@ func TestAPISignInRefreshMeLogout(t *testing.T) {
 	if st, e := call(t, a, "GET", "/me", "", nil); st != 401 || e["code"] != "unauthorized" {
 		t.Fatalf("me without token = %d %v, want 401", st, e)
 	}
+}
+
+// callList is call for endpoints answering a JSON array.
+func callList(t *testing.T, a *app.App, path, token string) (int, []map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", a.URL()+"/api/v1"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out []map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
 }

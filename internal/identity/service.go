@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -108,6 +109,10 @@ type Service struct {
 	// dummyHash is verified against when the e-mail is unknown, so an
 	// unknown address costs the same time as a wrong password.
 	dummyHash string
+	// hashing bounds concurrent argon2id computations: each takes
+	// Argon2.MemoryKiB of memory, so a burst of sign-ins must queue rather
+	// than exhaust the server's memory.
+	hashing chan struct{}
 }
 
 // New returns the identity service.
@@ -118,6 +123,7 @@ func New(dbx *sqlx.DB, cfg Config) *Service {
 		cfg:       cfg,
 		tok:       tokenConfig{keys: cfg.Keys, issuer: cfg.Issuer, audience: cfg.Audience, ttl: cfg.AccessTTL},
 		dummyHash: hashPassword(cfg.Argon2, randomToken()),
+		hashing:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 }
 
@@ -188,7 +194,9 @@ func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRo
 		return nil, apperr.Wrap(err, "checking sign-in throttle")
 	}
 	if !until.IsZero() {
-		verifyPassword(s.cfg.Argon2, s.dummyHash, cr.Password)
+		if _, _, err := s.verify(ctx, s.dummyHash, cr.Password); err != nil {
+			return nil, err
+		}
 		_ = audit(ctx, s.db, Event{Name: EventLoginLocked, Email: email, IP: ip})
 		return nil, errLocked(until)
 	}
@@ -200,7 +208,10 @@ func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRo
 	if u != nil && u.canSignIn() {
 		hash = u.PasswordHash.String
 	}
-	ok, stale := verifyPassword(s.cfg.Argon2, hash, cr.Password)
+	ok, stale, err := s.verify(ctx, hash, cr.Password)
+	if err != nil {
+		return nil, err
+	}
 	ok = ok && u != nil && u.canSignIn()
 	reason := "password"
 	if ok && u.TOTPEnabled {
@@ -228,6 +239,18 @@ func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRo
 		return nil, apperr.Wrap(err, "recording sign-in")
 	}
 	return u, nil
+}
+
+// verify checks a password against a hash, waiting for a hashing slot.
+func (s *Service) verify(ctx context.Context, hash, pw string) (ok, stale bool, err error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, false, apperr.New(apperr.RateLimited, "the server is busy: try again in a moment")
+	}
+	defer func() { <-s.hashing }()
+	ok, stale = verifyPassword(s.cfg.Argon2, hash, pw)
+	return ok, stale, nil
 }
 
 // failedSignIn counts the failure against the e-mail and the client

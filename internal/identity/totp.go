@@ -1,22 +1,40 @@
 package identity
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"fmt"
+	"image/png"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
 
-// totpOpts are the parameters every authenticator app understands: 6
-// digits, 30 s, SHA-1, one step of skew either way.
-var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
-
-// validTOTP reports whether code is valid for secret now.
-func validTOTP(secret, code string, now time.Time) bool {
-	ok, err := totp.ValidateCustom(strings.ReplaceAll(strings.TrimSpace(code), " ", ""), secret, now.UTC(), totpOpts)
-	return err == nil && ok
+// matchTOTP returns the 30-second step whose code is code, trying the
+// current step and one either side (clock skew); ok is false when none
+// matches.
+func matchTOTP(secret, code string, now time.Time) (step int64, ok bool) {
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	if len(code) != 6 {
+		return 0, false
+	}
+	for _, skew := range []time.Duration{0, -30 * time.Second, 30 * time.Second} {
+		at := now.Add(skew)
+		if constantTimeEqual(TOTPCode(secret, at), code) {
+			return at.Unix() / 30, true
+		}
+	}
+	return 0, false
 }
 
 // TOTPCode returns the current code for secret (used by tests and by the
@@ -29,8 +47,16 @@ func TOTPCode(secret string, now time.Time) string {
 // checkSecondFactor accepts the current TOTP code, or an unused recovery
 // code (which is then spent).
 func (s *Service) checkSecondFactor(ctx context.Context, u *userRow, code string) bool {
-	if u.TOTPSecret.Valid && validTOTP(u.TOTPSecret.String, code, time.Now()) {
-		return true
+	if step, ok := matchTOTP(u.TOTPSecret.String, code, time.Now()); u.TOTPSecret.Valid && ok {
+		// A code is accepted once: a code seen over someone's shoulder (or
+		// replayed from a log) cannot be used again in its window.
+		res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $2
+			WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)`, u.ID, step)
+		if err != nil {
+			return false
+		}
+		n, _ := res.RowsAffected()
+		return n == 1
 	}
 	return s.useRecoveryCode(ctx, u, code)
 }
@@ -51,4 +77,107 @@ func (s *Service) useRecoveryCode(ctx context.Context, u *userRow, code string) 
 	}
 	_ = audit(ctx, s.db, Event{Name: EventRecoveryUsed, SubjectID: &u.ID, ActorID: &u.ID, OrgID: &u.OrgID, IP: clientIP(ctx)})
 	return true
+}
+
+// TOTPSetup is what a person needs to add the account to an authenticator
+// app: the secret (to type) and the otpauth:// URI (as a QR code).
+type TOTPSetup struct {
+	Secret string
+	URI    string
+	QRPNG  []byte
+}
+
+// BeginTOTP returns the pending second-factor secret of the caller,
+// creating one if needed. It takes effect only when confirmed with a code
+// (ConfirmTOTP). Errors: conflict (already enabled), unauthorized.
+func (s *Service) BeginTOTP(ctx context.Context, actor *Principal) (*TOTPSetup, error) {
+	u, err := s.activeUser(ctx, s.db, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.TOTPEnabled {
+		return nil, apperr.New(apperr.Conflict, "two-factor authentication is already enabled")
+	}
+	secret := u.TOTPSecret.String
+	if !u.TOTPSecret.Valid {
+		key, err := totp.Generate(totp.GenerateOpts{Issuer: "Reciproca", AccountName: u.Email})
+		if err != nil {
+			return nil, apperr.Wrap(err, "generating TOTP secret")
+		}
+		secret = key.Secret()
+		if _, err := s.db.ExecContext(ctx, `UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_enabled_at IS NULL`, u.ID, secret); err != nil {
+			return nil, apperr.Wrap(err, "storing TOTP secret")
+		}
+	}
+	key, err := otp.NewKeyFromURL(fmt.Sprintf("otpauth://totp/Reciproca:%s?secret=%s&issuer=Reciproca&algorithm=SHA1&digits=6&period=30",
+		url.PathEscape(u.Email), secret))
+	if err != nil {
+		return nil, apperr.Wrap(err, "building TOTP URI")
+	}
+	setup := &TOTPSetup{Secret: secret, URI: key.URL()}
+	if img, err := key.Image(200, 200); err == nil {
+		var buf bytes.Buffer
+		if png.Encode(&buf, img) == nil {
+			setup.QRPNG = buf.Bytes()
+		}
+	}
+	return setup, nil
+}
+
+// RecoveryCodeCount is how many recovery codes a person gets.
+const RecoveryCodeCount = 10
+
+// ConfirmTOTP enables the second factor once the person proves their app
+// produces the right code, and returns fresh recovery codes (shown once;
+// stored hashed). Errors: invalid (wrong code), conflict (no setup begun
+// or already enabled).
+func (s *Service) ConfirmTOTP(ctx context.Context, actor *Principal, code string) ([]string, error) {
+	var codes []string
+	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		u, err := s.activeUser(ctx, tx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		if u.TOTPEnabled || !u.TOTPSecret.Valid {
+			return apperr.New(apperr.Conflict, "no two-factor setup is in progress")
+		}
+		step, ok := matchTOTP(u.TOTPSecret.String, code, time.Now())
+		if !ok {
+			return apperr.New(apperr.Invalid, "the code is not right: check the time on your phone and try the next code").With("field", "code")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_enabled_at = now(), totp_last_step = $2, updated_at = now() WHERE id = $1`, u.ID, step); err != nil {
+			return err
+		}
+		codes, err = replaceRecoveryCodes(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, Event{Name: EventTOTPEnabled, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: clientIP(ctx)})
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "enabling two-factor authentication")
+	}
+	return codes, nil
+}
+
+// replaceRecoveryCodes discards a user's recovery codes and makes new ones.
+func replaceRecoveryCodes(ctx context.Context, tx sqlx.ExtContext, user uuid.UUID) ([]string, error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, user); err != nil {
+		return nil, err
+	}
+	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+	codes := make([]string, RecoveryCodeCount)
+	for i := range codes {
+		b := make([]byte, 10)
+		_, _ = rand.Read(b)
+		for j := range b {
+			b[j] = alphabet[int(b[j])%len(alphabet)]
+		}
+		codes[i] = string(b[:5]) + "-" + string(b[5:])
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)`,
+			user, hashToken(string(b))); err != nil {
+			return nil, err
+		}
+	}
+	return codes, nil
 }

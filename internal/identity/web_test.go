@@ -14,6 +14,7 @@ import (
 // A person signs in with the web form, sees their name, signs out, and the
 // old session no longer opens their profile.
 func TestWebSignInAndOut(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgProvider, identity.RoleProviderStaff)
@@ -58,6 +59,7 @@ func TestWebSignInAndOut(t *testing.T) {
 // A form posted without the right CSRF token is refused and changes
 // nothing: the session survives a forged sign-out.
 func TestWebFormsNeedCSRFToken(t *testing.T) {
+	t.Parallel()
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
@@ -76,5 +78,92 @@ func TestWebFormsNeedCSRFToken(t *testing.T) {
 	}
 	if res, body := b.Get("/account"); res.StatusCode != 200 || !strings.Contains(body, u.Name) {
 		t.Fatalf("the forged requests signed the person out: /account = %d", res.StatusCode)
+	}
+}
+
+// The API also accepts the browser's session cookie, and then a request
+// that changes something must carry the CSRF token in X-CSRF-Token.
+func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	b := k.Browser(a.URL(), hr)
+	if res, body := b.Get("/api/v1/me"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
+		t.Fatalf("GET /me with the session cookie: %d %s", res.StatusCode, body)
+	}
+	invite := `{"email":"x@example.com","name":"X","roles":["employee"]}`
+	req, _ := http.NewRequest("POST", a.URL()+"/api/v1/users/invitations", strings.NewReader(invite))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := b.Client.Do(req) // cookies, no token
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 400 && res.StatusCode != 403 {
+		t.Fatalf("cookie-authenticated POST without CSRF token: %d, want refused", res.StatusCode)
+	}
+	req, _ = http.NewRequest("POST", a.URL()+"/api/v1/users/invitations", strings.NewReader(invite))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", b.CSRF())
+	if res, err = b.Client.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("with the token: %d, want 201", res.StatusCode)
+	}
+}
+
+// Platform admins read the security log through the API and the web.
+func TestAuditLogForPlatformAdmins(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
+	e := k.As(identity.OrgCompany, identity.RoleEmployee)
+	login(t, a, e.Email, "wrong password!")
+	st, body := callList(t, a, "/audit-log?limit=10", k.Token(admin))
+	if st != 200 || len(body) == 0 || body[0]["event"] != identity.EventLoginFailed || body[0]["email"] != e.Email {
+		t.Fatalf("audit log: %d %v", st, body)
+	}
+	if res, page := k.Browser(a.URL(), admin).Get("/admin/audit"); res.StatusCode != 200 || !strings.Contains(page, identity.EventLoginFailed) {
+		t.Fatalf("audit page: %d", res.StatusCode)
+	}
+}
+
+// An HR admin promotes an employee on the web: the change is logged, the
+// employee's API sign-ins must be renewed, and their next page knows the
+// new role. Roles the organisation cannot hold are refused.
+func TestChangeRoleOnTheWeb(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	org := k.Org(identity.OrgCompany, "")
+	hr := k.User(org, identity.RoleCompanyAdmin)
+	e := k.User(org, identity.RoleEmployee)
+	_, tok := login(t, a, e.Email, identitytest.Password)
+	emp := k.Browser(a.URL(), e)
+	if res, _ := emp.Get("/users"); res.StatusCode != 403 {
+		t.Fatalf("employee on /users: %d", res.StatusCode)
+	}
+	admin := k.Browser(a.URL(), hr)
+	if res, _ := admin.PostForm("/users/"+e.ID.String()+"/roles", url.Values{"roles": {"fund_manager"}}); res.StatusCode != 400 {
+		t.Fatalf("a fund role in a company: %d, want 400", res.StatusCode)
+	}
+	res, _ := admin.PostForm("/users/"+e.ID.String()+"/roles", url.Values{"roles": {"employee", "company_admin"}})
+	if res.StatusCode != 303 {
+		t.Fatalf("change role: %d", res.StatusCode)
+	}
+	if res, body := emp.Get("/users"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
+		t.Fatalf("promoted employee on /users: %d", res.StatusCode)
+	}
+	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok["refresh_token"]}); st != 401 {
+		t.Fatalf("refresh with the old roles: %d, want 401", st)
+	}
+	var details string
+	if err := a.DB.Get(&details, `SELECT details::text FROM audit_log WHERE event = 'role_changed' AND subject_id = $1`, e.ID); err != nil ||
+		!strings.Contains(details, `"after": ["employee", "company_admin"]`) {
+		t.Fatalf("audit: %q %v", details, err)
 	}
 }

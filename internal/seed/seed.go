@@ -19,6 +19,9 @@ type Account struct {
 	Organisation string
 	Email        string
 	Password     string
+	// TOTPSecret is set for accounts that sign in with a second factor; the
+	// development accounts page shows its current code.
+	TOTPSecret string
 }
 
 // DemoAccounts lists the demo sign-ins the data sets create.
@@ -39,9 +42,7 @@ type set struct {
 
 // sets are loaded in order; later sets may rely on earlier ones
 // (identity first, then catalog, ...).
-var sets = []set{
-	catalogSet,
-}
+var sets = []set{identitySet, catalogSet}
 
 // Run loads every data set not loaded yet and returns how many it loaded.
 func Run(ctx context.Context, dbx *sqlx.DB) (int, error) {

@@ -110,10 +110,8 @@ func (u *UI) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if sess.NeedsTOTPSetup {
-			c.Set(pendingTOTPKey, sess.Principal)
 			switch path := c.Request().URL.Path; {
 			case path == "/account/totp" || path == "/logout" || path == "/lang" || strings.HasPrefix(path, "/static/"):
-				return next(c)
 			default:
 				return c.Redirect(http.StatusSeeOther, "/account/totp")
 			}
@@ -123,10 +121,6 @@ func (u *UI) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-
-// pendingTOTPKey holds a person signed in with a password whose role
-// requires a second factor not set up yet.
-const pendingTOTPKey = "principal_pending_totp"
 
 // csrfField is the name of the hidden form field with the CSRF token.
 const csrfField = "_csrf"

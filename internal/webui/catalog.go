@@ -352,6 +352,17 @@ func (u *UI) offeringSave(c echo.Context) error {
 		Category: c.FormValue("category"), Unit: catalog.Unit(c.FormValue("unit")), Address: c.FormValue("address"),
 		ServiceRadiusKm: radius, Status: catalog.OfferingStatus(c.FormValue("status")),
 		InclusionLabel: catalog.InclusionLabel(c.FormValue("inclusion_label"))}
+	var id uuid.UUID
+	if f.ID != "" {
+		// Someone else's offering answers not_found before anything else.
+		var err error
+		if id, err = uuid.Parse(f.ID); err != nil {
+			return apperr.New(apperr.NotFound, "offering not found")
+		}
+		if _, err := u.deps.Catalog.ManagedOffering(ctx, p, id); err != nil {
+			return err
+		}
+	}
 	fail := func(err error) error {
 		if apperr.Is(err, apperr.Invalid) {
 			f.Error = fieldMessage(err)
@@ -378,10 +389,6 @@ func (u *UI) offeringSave(c echo.Context) error {
 	if f.ID == "" {
 		o, err = u.deps.Catalog.CreateOffering(ctx, p, p.OrgID, f.In, c.FormValue("idempotency_key"))
 	} else {
-		id, perr := uuid.Parse(f.ID)
-		if perr != nil {
-			return apperr.New(apperr.NotFound, "offering not found")
-		}
 		o, err = u.deps.Catalog.UpdateOffering(ctx, p, id, f.In)
 	}
 	if err != nil {

@@ -19,22 +19,52 @@ func (u *UI) registerIdentity(e *echo.Echo) {
 	u.Handle(e, http.MethodPost, "/login", Public, u.login)
 	u.Handle(e, http.MethodPost, "/logout", Public, u.logout)
 	u.Handle(e, http.MethodGet, "/account", SignedIn, u.account)
+	u.Handle(e, http.MethodPost, "/account/password", SignedIn, u.changePassword)
+	u.Handle(e, http.MethodGet, "/account/totp", SignedIn, u.totpPage)
+	u.Handle(e, http.MethodPost, "/account/totp", SignedIn, u.totpConfirm)
+	u.Handle(e, http.MethodGet, "/invite", Public, u.invitePage)
+	u.Handle(e, http.MethodPost, "/invite", Public, u.acceptInvite)
+	u.Handle(e, http.MethodGet, "/password/forgot", Public, u.forgotPage)
+	u.Handle(e, http.MethodPost, "/password/forgot", Public, u.forgot)
+	u.Handle(e, http.MethodGet, "/password/reset", Public, u.resetPage)
+	u.Handle(e, http.MethodPost, "/password/reset", Public, u.reset)
+
+	admins := Roles(identity.AdminRoles...)
+	u.Handle(e, http.MethodGet, "/users", admins, u.users)
+	u.Handle(e, http.MethodPost, "/users/invite", admins, u.inviteUser)
+	u.Handle(e, http.MethodPost, "/users/import", admins, u.importUsers)
+	u.Handle(e, http.MethodGet, "/users/import/:id", admins, u.importStatus)
+	u.Handle(e, http.MethodGet, "/users/:id", admins, u.user)
+	u.Handle(e, http.MethodPost, "/users/:id/roles", admins, u.updateRoles)
+	u.Handle(e, http.MethodPost, "/users/:id/status", admins, u.updateStatus)
+	u.Handle(e, http.MethodGet, "/admin/audit", Roles(identity.RolePlatformAdmin), u.auditLog)
+	u.Handle(e, http.MethodGet, "/admin/organisations", Roles(identity.RolePlatformAdmin), u.organisations)
+	u.Handle(e, http.MethodPost, "/admin/organisations", Roles(identity.RolePlatformAdmin), u.createOrganisation)
+	if u.deps.Dev {
+		u.Handle(e, http.MethodGet, "/dev/mail", Public, u.devMail)
+	}
 }
 
 // loginForm is what the sign-in page shows.
 type loginForm struct {
-	Email     string
-	Next      string
-	NeedTOTP  bool
-	SignedOut bool
-	Error     string // message key
+	Email    string
+	Next     string
+	NeedTOTP bool
+	Notice   string // message key
+	Error    string // message key
 }
 
 func (u *UI) loginPage(c echo.Context) error {
 	if CurrentPrincipal(c) != nil {
 		return c.Redirect(http.StatusSeeOther, localPath(c.QueryParam("next")))
 	}
-	return u.r.render(c, http.StatusOK, "login", u.page(c, loginForm{Next: localPath(c.QueryParam("next")), SignedOut: c.QueryParam("out") == "1"}))
+	f := loginForm{Next: localPath(c.QueryParam("next"))}
+	for param, key := range map[string]string{"out": "identity.logout.done", "welcome": "identity.login.welcome", "reset": "identity.login.reset_done"} {
+		if c.QueryParam(param) == "1" {
+			f.Notice = key
+		}
+	}
+	return u.r.render(c, http.StatusOK, "login", u.page(c, f))
 }
 
 func (u *UI) login(c echo.Context) error {
@@ -59,6 +89,12 @@ func (u *UI) login(c echo.Context) error {
 		}
 		return u.r.render(c, status, "login", u.page(c, f))
 	}
+	// A session this browser had before is ended, not left behind.
+	if ck, err := c.Cookie(u.sessionCookieName()); err == nil && ck.Value != "" {
+		if err := u.deps.Identity.SignOut(ctx, ck.Value); err != nil {
+			return err
+		}
+	}
 	u.setSessionCookie(c, sess)
 	if sess.NeedsTOTPSetup {
 		return c.Redirect(http.StatusSeeOther, "/account/totp")
@@ -76,10 +112,54 @@ func (u *UI) logout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login?out=1")
 }
 
+// accountPage is the profile with its forms.
+type accountPage struct {
+	Me      *identity.Me
+	Error   string
+	Changed bool
+}
+
 func (u *UI) account(c echo.Context) error {
+	return u.renderAccount(c, http.StatusOK, accountPage{Changed: c.QueryParam("changed") == "1"})
+}
+
+func (u *UI) renderAccount(c echo.Context, status int, data accountPage) error {
 	me, err := u.deps.Identity.Me(c.Request().Context(), CurrentPrincipal(c))
 	if err != nil {
 		return err
 	}
-	return u.r.render(c, http.StatusOK, "account", u.page(c, me))
+	data.Me = me
+	return u.r.render(c, status, "account", u.page(c, data))
+}
+
+func (u *UI) changePassword(c echo.Context) error {
+	err := u.deps.Identity.ChangePassword(c.Request().Context(), CurrentPrincipal(c), c.FormValue("current_password"), c.FormValue("password"))
+	if err != nil {
+		status, msg, err := u.formError(c, err)
+		if err != nil {
+			return err
+		}
+		return u.renderAccount(c, status, accountPage{Error: msg})
+	}
+	return c.Redirect(http.StatusSeeOther, "/account?changed=1")
+}
+
+// formError turns a domain error into a status and a message to show next
+// to a form, in the person's language when there is a translation for its
+// code and field. Internal errors are returned for the error page.
+func (u *UI) formError(c echo.Context, err error) (int, string, error) {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Code == apperr.Internal {
+		return 0, "", err
+	}
+	field, _ := ae.Fields["field"].(string)
+	key := "identity.error." + string(ae.Code)
+	if field != "" {
+		key += "." + field
+	}
+	msg := u.cat.T(lang(c), key)
+	if msg == key {
+		msg = ae.Message
+	}
+	return apperr.HTTPStatus(ae.Code), msg, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
@@ -126,7 +127,19 @@ func localPath(back string) string {
 }
 
 func (u *UI) devAccounts(c echo.Context) error {
-	return u.r.render(c, http.StatusOK, "dev_accounts", u.page(c, struct{ Accounts []seed.Account }{seed.DemoAccounts()}))
+	type account struct {
+		seed.Account
+		Code string // current second-factor code, for accounts that have one
+	}
+	var accounts []account
+	for _, a := range seed.DemoAccounts() {
+		acc := account{Account: a}
+		if a.TOTPSecret != "" {
+			acc.Code = identity.TOTPCode(a.TOTPSecret, time.Now())
+		}
+		accounts = append(accounts, acc)
+	}
+	return u.r.render(c, http.StatusOK, "dev_accounts", u.page(c, struct{ Accounts []account }{accounts}))
 }
 
 // RenderError shows err as a page in the person's language. Internal

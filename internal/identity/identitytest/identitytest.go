@@ -174,6 +174,10 @@ func (k *Kit) Browser(base string, u *User) *Browser {
 	return b
 }
 
+// CSRF is the token to put in the _csrf field of hand-built forms (e.g.
+// multipart uploads); PostForm and Do add it themselves.
+func (b *Browser) CSRF() string { return b.csrf }
+
 // Get fetches path and returns the response and its body.
 func (b *Browser) Get(path string) (*http.Response, string) {
 	b.t.Helper()

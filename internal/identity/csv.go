@@ -1,0 +1,319 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
+)
+
+// MaxCSVRows bounds one upload.
+const MaxCSVRows = 10000
+
+// maxReportedRows bounds how many row errors are reported (the total is
+// always given).
+const maxReportedRows = 200
+
+// RowError is one problem in an uploaded file; Row is the line number as a
+// spreadsheet shows it (the header is row 1).
+type RowError struct {
+	Row     int    `json:"row"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// csvRow is a parsed line.
+type csvRow struct {
+	line int
+	in   Invitation
+}
+
+// parseInvitationCSV reads a file with a header row naming the columns
+// email, name (or nome) and optionally role (or ruolo; several roles
+// separated by "|"; default employee in a company). Comma or semicolon
+// separated (spreadsheets in Italy export with semicolons). Every row is
+// checked; all problems are returned.
+func parseInvitationCSV(r io.Reader, kind OrgKind) ([]csvRow, []RowError, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, 4<<20+1))
+	if err != nil {
+		return nil, nil, apperr.New(apperr.Invalid, "the file could not be read")
+	}
+	if len(raw) > 4<<20 {
+		return nil, nil, apperr.New(apperr.Invalid, "the file is larger than 4 MB").With("field", "file")
+	}
+	text := strings.TrimPrefix(string(raw), "\ufeff") // Excel's byte-order mark
+	first, _, _ := strings.Cut(text, "\n")
+	cr := csv.NewReader(strings.NewReader(text))
+	if strings.Count(first, ";") > strings.Count(first, ",") {
+		cr.Comma = ';'
+	}
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil, nil, apperr.New(apperr.Invalid, "the file is empty or not CSV").With("field", "file")
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		switch strings.ToLower(strings.TrimSpace(h)) {
+		case "email", "e-mail":
+			col["email"] = i
+		case "name", "nome", "nome e cognome":
+			col["name"] = i
+		case "role", "roles", "ruolo", "ruoli":
+			col["role"] = i
+		}
+	}
+	if _, ok := col["email"]; !ok {
+		return nil, nil, apperr.New(apperr.Invalid, "the first row must name the columns: email, name and optionally role").With("field", "file")
+	}
+	if _, ok := col["name"]; !ok {
+		return nil, nil, apperr.New(apperr.Invalid, "the first row must name the columns: email, name and optionally role").With("field", "file")
+	}
+	var rows []csvRow
+	var errs []RowError
+	seen := map[string]int{}
+	line := 1
+	for {
+		rec, err := cr.Read()
+		line++
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				errs = append(errs, RowError{Row: pe.Line, Field: "file", Message: pe.Err.Error()})
+				continue
+			}
+			return nil, nil, apperr.New(apperr.Invalid, "the file is not valid CSV").With("field", "file")
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // blank line
+		}
+		if len(rows)+len(errs) >= MaxCSVRows {
+			return nil, nil, apperr.New(apperr.Invalid, "the file has more than %d rows: split it", MaxCSVRows).With("field", "file")
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		in := Invitation{Email: get("email"), Name: get("name")}
+		roleText := get("role")
+		if roleText == "" && kind == OrgCompany {
+			roleText = string(RoleEmployee)
+		}
+		for _, r := range strings.Split(roleText, "|") {
+			if r = strings.TrimSpace(r); r != "" {
+				in.Roles = append(in.Roles, Role(strings.ToLower(r)))
+			}
+		}
+		if err := in.Validate(kind); err != nil {
+			var ae *apperr.Error
+			errors.As(err, &ae)
+			field, _ := ae.Fields["field"].(string)
+			errs = append(errs, RowError{Row: line, Field: field, Message: ae.Message})
+			continue
+		}
+		key := strings.ToLower(in.Email)
+		if prev, dup := seen[key]; dup {
+			errs = append(errs, RowError{Row: line, Field: "email", Message: fmt.Sprintf("%s is already on row %d", in.Email, prev)})
+			continue
+		}
+		seen[key] = line
+		rows = append(rows, csvRow{line: line, in: in})
+	}
+	if len(rows) == 0 && len(errs) == 0 {
+		return nil, nil, apperr.New(apperr.Invalid, "the file has no rows below the header").With("field", "file")
+	}
+	return rows, errs, nil
+}
+
+// rowsError is the invalid error that lists the rows at fault.
+func rowsError(errs []RowError) error {
+	n := len(errs)
+	if len(errs) > maxReportedRows {
+		errs = errs[:maxReportedRows]
+	}
+	return apperr.New(apperr.Invalid, "%d row(s) have errors: nothing was imported", n).With("rows", errs).With("error_count", n)
+}
+
+// InviteCSV invites everyone in a CSV file into the actor's organisation
+// (orgID zero) or, for a platform admin, into orgID: all or nothing. When
+// any row is wrong nothing is written and the error (invalid) lists every
+// row at fault in details.rows. progress, when not nil, is told how many
+// rows are done. Errors: invalid, forbidden, not_found.
+func (s *Service) InviteCSV(ctx context.Context, actor *Principal, orgID uuid.UUID, r io.Reader, progress func(done, total int)) (int, error) {
+	o, err := s.managedOrg(ctx, s.db, actor, orgID)
+	if err != nil {
+		return 0, err
+	}
+	rows, errs, err := parseInvitationCSV(r, o.Kind)
+	if err != nil {
+		return 0, err
+	}
+	for _, row := range rows {
+		if err := s.canGrant(actor, row.in.Roles); err != nil {
+			errs = append(errs, RowError{Row: row.line, Field: "roles", Message: err.Error()})
+		}
+	}
+	// Addresses that already have an account.
+	emails := make([]string, len(rows))
+	for i, row := range rows {
+		emails[i] = row.in.Email
+	}
+	var taken []string
+	if err := sqlx.SelectContext(ctx, s.db, &taken, `SELECT lower(email) FROM users WHERE email = ANY($1::citext[])`, pq.Array(emails)); err != nil {
+		return 0, apperr.Wrap(err, "checking e-mails")
+	}
+	takenSet := map[string]bool{}
+	for _, e := range taken {
+		takenSet[e] = true
+	}
+	for _, row := range rows {
+		if takenSet[strings.ToLower(row.in.Email)] {
+			errs = append(errs, RowError{Row: row.line, Field: "email", Message: row.in.Email + " already has an account"})
+		}
+	}
+	if len(errs) > 0 {
+		sortRowErrors(errs)
+		return 0, rowsError(errs)
+	}
+	const chunk = 200
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		for i := 0; i < len(rows); i += chunk {
+			end := min(i+chunk, len(rows))
+			ins := make([]Invitation, 0, end-i)
+			for _, row := range rows[i:end] {
+				ins = append(ins, row.in)
+			}
+			if _, err := s.createInvited(ctx, tx, actor, o, ins); err != nil {
+				return err
+			}
+			if progress != nil {
+				progress(end, len(rows))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, apperr.Wrap(err, "importing invitations")
+	}
+	return len(rows), nil
+}
+
+func sortRowErrors(errs []RowError) {
+	for i := 1; i < len(errs); i++ {
+		for j := i; j > 0 && errs[j].Row < errs[j-1].Row; j-- {
+			errs[j], errs[j-1] = errs[j-1], errs[j]
+		}
+	}
+}
+
+// Import is a CSV upload being imported in the background.
+type Import struct {
+	ID        uuid.UUID  `db:"id"`
+	OrgID     uuid.UUID  `db:"organisation_id"`
+	Status    string     `db:"status"` // running, done, failed
+	Total     int        `db:"total_rows"`
+	Done      int        `db:"done_rows"`
+	Invited   int        `db:"invited"`
+	Message   string     `db:"message"`
+	ErrorsRaw []byte     `db:"errors"`
+	CreatedAt time.Time  `db:"created_at"`
+	Finished  *time.Time `db:"finished_at"`
+	Errors    []RowError `db:"-"`
+}
+
+// Percent is how far the import is, 0-100.
+func (i Import) Percent() int {
+	if i.Status != "running" {
+		return 100
+	}
+	if i.Total == 0 {
+		return 0
+	}
+	return i.Done * 100 / i.Total
+}
+
+// StartImport reads the file now and imports it in the background (one
+// transaction, all or nothing), reporting progress in the import row that
+// Import reads. Errors: forbidden, not_found, invalid (unreadable file).
+func (s *Service) StartImport(ctx context.Context, actor *Principal, file []byte) (uuid.UUID, error) {
+	o, err := s.managedOrg(ctx, s.db, actor, uuid.Nil)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	var id uuid.UUID
+	total := strings.Count(strings.TrimSpace(string(file)), "\n") // rows below the header, roughly
+	if err := sqlx.GetContext(ctx, s.db, &id, `INSERT INTO invitation_imports (organisation_id, created_by, total_rows) VALUES ($1, $2, $3) RETURNING id`,
+		o.ID, actor.UserID, total); err != nil {
+		return uuid.Nil, apperr.Wrap(err, "starting import")
+	}
+	// Detached from the request: the upload page redirects at once and the
+	// import goes on. If the process stops, the transaction rolls back.
+	bg := WithClientIP(context.Background(), clientIP(ctx))
+	go s.runImport(bg, actor, id, file)
+	return id, nil
+}
+
+func (s *Service) runImport(ctx context.Context, actor *Principal, id uuid.UUID, file []byte) {
+	n, err := s.InviteCSV(ctx, actor, uuid.Nil, strings.NewReader(string(file)), func(done, total int) {
+		_, _ = s.db.ExecContext(ctx, `UPDATE invitation_imports SET done_rows = $2, total_rows = $3 WHERE id = $1`, id, done, total)
+	})
+	status, msg, rows := "done", "", []RowError{}
+	if err != nil {
+		status = "failed"
+		var ae *apperr.Error
+		if errors.As(err, &ae) && ae.Code != apperr.Internal {
+			msg = ae.Message
+			if r, ok := ae.Fields["rows"].([]RowError); ok {
+				rows = r
+			}
+		} else {
+			slog.Error("invitation import failed", "import", id, "err", err)
+			msg = "internal error"
+		}
+	}
+	raw, _ := json.Marshal(rows)
+	if _, err := s.db.ExecContext(ctx, `UPDATE invitation_imports SET status = $2, invited = $3, message = $4, errors = $5,
+		done_rows = CASE WHEN $2 = 'done' THEN total_rows ELSE done_rows END, finished_at = now() WHERE id = $1`,
+		id, status, n, msg, raw); err != nil {
+		slog.Error("recording import result", "import", id, "err", err)
+	}
+}
+
+// Import returns an import of the actor's organisation. An import still
+// running after 15 minutes is reported failed (its process stopped; its
+// transaction was rolled back). Errors: not_found.
+func (s *Service) Import(ctx context.Context, actor *Principal, id uuid.UUID) (*Import, error) {
+	var im Import
+	err := sqlx.GetContext(ctx, s.db, &im, `SELECT id, organisation_id, status, total_rows, done_rows, invited, message, errors, created_at, finished_at
+		FROM invitation_imports WHERE id = $1 AND organisation_id = $2`, id, actor.OrgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.NotFound, "no such import")
+	}
+	if err != nil {
+		return nil, apperr.Wrap(err, "reading import")
+	}
+	if im.Status == "running" && time.Since(im.CreatedAt) > 15*time.Minute {
+		im.Status, im.Message = "failed", "the import was interrupted: nothing was imported, upload the file again"
+	}
+	_ = json.Unmarshal(im.ErrorsRaw, &im.Errors)
+	return &im, nil
+}

@@ -1,0 +1,112 @@
+package seed
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/identity"
+)
+
+// DemoPassword is the password of every demo account.
+const DemoPassword = "reciproca-demo"
+
+// The demo organisations have fixed ids so later data sets (catalogue,
+// plans, fund...) can refer to them.
+var (
+	OrgPlatform  = uuid.MustParse("0d000000-0000-4000-8000-000000000001")
+	OrgCompanyA  = uuid.MustParse("0d000000-0000-4000-8000-0000000000a1") // Officine Brianza S.p.A.
+	OrgCompanyB  = uuid.MustParse("0d000000-0000-4000-8000-0000000000a2") // Studio Verdi & Associati
+	OrgProviderA = uuid.MustParse("0d000000-0000-4000-8000-0000000000b1") // Coop. sociale Il Germoglio
+	OrgProviderB = uuid.MustParse("0d000000-0000-4000-8000-0000000000b2") // ASD Ponte Sport
+	OrgFund      = uuid.MustParse("0d000000-0000-4000-8000-0000000000c1") // Fondo Inclusione Brianza
+	demoOrgs     = []demoOrg{
+		{OrgPlatform, identity.OrgPlatform, "Reciproca (piattaforma)"},
+		{OrgCompanyA, identity.OrgCompany, "Officine Brianza S.p.A."},
+		{OrgCompanyB, identity.OrgCompany, "Studio Verdi & Associati"},
+		{OrgProviderA, identity.OrgProvider, "Cooperativa sociale Il Germoglio"},
+		{OrgProviderB, identity.OrgProvider, "ASD Ponte Sport"},
+		{OrgFund, identity.OrgFund, "Fondo Inclusione Brianza"},
+	}
+)
+
+type demoOrg struct {
+	id   uuid.UUID
+	kind identity.OrgKind
+	name string
+}
+
+// demoUser is one demo account; TOTP secrets are fixed so the development
+// accounts page can show the current code.
+type demoUser struct {
+	org   uuid.UUID
+	email string
+	name  string
+	role  identity.Role
+	totp  string
+}
+
+var demoUsers = []demoUser{
+	{OrgPlatform, "admin@reciproca.example", "Paola Admin", identity.RolePlatformAdmin, "JBSWY3DPEHPK3PXPDEMOPLATFORMADMN"},
+	{OrgCompanyA, "hr@officinebrianza.example", "Marco Colombo", identity.RoleCompanyAdmin, ""},
+	{OrgCompanyA, "giulia.ferrari@officinebrianza.example", "Giulia Ferrari", identity.RoleEmployee, ""},
+	{OrgCompanyA, "luca.galli@officinebrianza.example", "Luca Galli", identity.RoleEmployee, ""},
+	{OrgCompanyA, "sara.brambilla@officinebrianza.example", "Sara Brambilla", identity.RoleEmployee, ""},
+	{OrgCompanyB, "hr@studioverdi.example", "Elena Verdi", identity.RoleCompanyAdmin, ""},
+	{OrgCompanyB, "andrea.russo@studioverdi.example", "Andrea Russo", identity.RoleEmployee, ""},
+	{OrgCompanyB, "chiara.fontana@studioverdi.example", "Chiara Fontana", identity.RoleEmployee, ""},
+	{OrgProviderA, "staff@germoglio.example", "Francesca Riva", identity.RoleProviderStaff, ""},
+	{OrgProviderA, "educatore@germoglio.example", "Davide Sala", identity.RoleProviderStaff, ""},
+	{OrgProviderB, "staff@pontesport.example", "Matteo Villa", identity.RoleProviderStaff, ""},
+	{OrgFund, "gestore@fondobrianza.example", "Roberta Conti", identity.RoleFundManager, "JBSWY3DPEHPK3PXPDEMOFUNDMANAGER2"},
+	{OrgFund, "operatore@fondobrianza.example", "Simone Marchetti", identity.RoleCaseWorker, ""},
+	{OrgFund, "approvatore@fondobrianza.example", "Laura Bianchi", identity.RoleFundApprover, "JBSWY3DPEHPK3PXPDEMOFUNDAPPROVE3"},
+	{OrgFund, "revisore@fondobrianza.example", "Giorgio Neri", identity.RoleAuditor, ""},
+}
+
+var identitySet = set{
+	name:     "identity",
+	accounts: identityAccounts(),
+	load:     loadIdentity,
+}
+
+func identityAccounts() []Account {
+	names := map[uuid.UUID]string{}
+	for _, o := range demoOrgs {
+		names[o.id] = o.name
+	}
+	out := make([]Account, len(demoUsers))
+	for i, u := range demoUsers {
+		out[i] = Account{Role: string(u.role), Organisation: names[u.org], Email: u.email, Password: DemoPassword, TOTPSecret: u.totp}
+	}
+	return out
+}
+
+func loadIdentity(ctx context.Context, tx *sqlx.Tx) error {
+	for _, o := range demoOrgs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO organisations (id, kind, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			o.id, o.kind, o.name); err != nil {
+			return fmt.Errorf("organisation %s: %w", o.name, err)
+		}
+	}
+	hash := identity.HashPassword(identity.DefaultArgon2, DemoPassword)
+	for _, u := range demoUsers {
+		var secret *string
+		if u.totp != "" {
+			secret = &u.totp
+		}
+		var id uuid.UUID
+		err := tx.GetContext(ctx, &id, `INSERT INTO users (organisation_id, email, name, password_hash, status, totp_secret, totp_enabled_at)
+			VALUES ($1, $2, $3, $4, 'active', $5, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END)
+			ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id`, u.org, u.email, u.name, hash, secret)
+		if err != nil {
+			return fmt.Errorf("user %s: %w", u.email, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, u.role); err != nil {
+			return fmt.Errorf("role of %s: %w", u.email, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,372 @@
+package webui
+
+import (
+	"encoding/base64"
+	"html/template"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/mail"
+)
+
+// tokenForm is the page behind a mailed one-time link.
+type tokenForm struct {
+	Token  string
+	Info   *identity.InvitationInfo
+	Name   string
+	Error  string
+	Done   bool
+	Dead   bool // the link is unknown, used or expired
+	Notice string
+}
+
+func (u *UI) invitePage(c echo.Context) error {
+	f := tokenForm{Token: c.QueryParam("token")}
+	info, err := u.deps.Identity.Invitation(c.Request().Context(), f.Token)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		f.Dead = true
+		return u.r.render(c, http.StatusNotFound, "invite", u.page(c, f))
+	}
+	if err != nil {
+		return err
+	}
+	f.Info, f.Name = info, info.Name
+	return u.r.render(c, http.StatusOK, "invite", u.page(c, f))
+}
+
+func (u *UI) acceptInvite(c echo.Context) error {
+	ctx := c.Request().Context()
+	f := tokenForm{Token: c.FormValue("token"), Name: c.FormValue("name")}
+	if c.FormValue("password") != c.FormValue("password2") {
+		info, err := u.deps.Identity.Invitation(ctx, f.Token)
+		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+			return err
+		}
+		f.Info, f.Dead, f.Error = info, info == nil, u.cat.T(lang(c), "identity.error.password_mismatch")
+		return u.r.render(c, http.StatusBadRequest, "invite", u.page(c, f))
+	}
+	_, err := u.deps.Identity.AcceptInvitation(ctx, f.Token, f.Name, c.FormValue("password"))
+	if err != nil {
+		status, msg, err := u.formError(c, err)
+		if err != nil {
+			return err
+		}
+		info, _ := u.deps.Identity.Invitation(ctx, f.Token)
+		f.Info, f.Dead, f.Error = info, info == nil, msg
+		return u.r.render(c, status, "invite", u.page(c, f))
+	}
+	return c.Redirect(http.StatusSeeOther, "/login?welcome=1")
+}
+
+func (u *UI) forgotPage(c echo.Context) error {
+	return u.r.render(c, http.StatusOK, "password_forgot", u.page(c, tokenForm{}))
+}
+
+// forgot always answers the same, whether the address has an account.
+func (u *UI) forgot(c echo.Context) error {
+	if err := u.deps.Identity.RequestPasswordReset(c.Request().Context(), c.FormValue("email")); err != nil {
+		return err
+	}
+	return u.r.render(c, http.StatusOK, "password_forgot", u.page(c, tokenForm{Done: true}))
+}
+
+func (u *UI) resetPage(c echo.Context) error {
+	return u.r.render(c, http.StatusOK, "password_reset", u.page(c, tokenForm{Token: c.QueryParam("token")}))
+}
+
+func (u *UI) reset(c echo.Context) error {
+	f := tokenForm{Token: c.FormValue("token")}
+	if c.FormValue("password") != c.FormValue("password2") {
+		f.Error = u.cat.T(lang(c), "identity.error.password_mismatch")
+		return u.r.render(c, http.StatusBadRequest, "password_reset", u.page(c, f))
+	}
+	if err := u.deps.Identity.ResetPassword(c.Request().Context(), f.Token, c.FormValue("password")); err != nil {
+		status, msg, err := u.formError(c, err)
+		if err != nil {
+			return err
+		}
+		f.Error, f.Dead = msg, status == http.StatusNotFound
+		return u.r.render(c, status, "password_reset", u.page(c, f))
+	}
+	return c.Redirect(http.StatusSeeOther, "/login?reset=1")
+}
+
+// totpPage is the second-factor setup page.
+type totpPage struct {
+	Enabled  bool
+	Required bool
+	Setup    *identity.TOTPSetup
+	QR       template.URL // data: URI of the QR code (built here, trusted)
+	Codes    []string
+	Error    string
+}
+
+func (u *UI) totpPage(c echo.Context) error {
+	return u.renderTOTP(c, http.StatusOK, totpPage{})
+}
+
+func (u *UI) renderTOTP(c echo.Context, status int, data totpPage) error {
+	p := CurrentPrincipal(c)
+	data.Required = p.Has(identity.TOTPRoles...)
+	setup, err := u.deps.Identity.BeginTOTP(c.Request().Context(), p)
+	switch {
+	case apperr.CodeOf(err) == apperr.Conflict:
+		data.Enabled = true
+	case err != nil:
+		return err
+	default:
+		data.Setup = setup
+		if len(setup.QRPNG) > 0 {
+			data.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(setup.QRPNG))
+		}
+	}
+	return u.r.render(c, status, "totp", u.page(c, data))
+}
+
+func (u *UI) totpConfirm(c echo.Context) error {
+	codes, err := u.deps.Identity.ConfirmTOTP(c.Request().Context(), CurrentPrincipal(c), c.FormValue("code"))
+	if err != nil {
+		status, msg, err := u.formError(c, err)
+		if err != nil {
+			return err
+		}
+		return u.renderTOTP(c, status, totpPage{Error: msg})
+	}
+	return u.r.render(c, http.StatusOK, "totp", u.page(c, totpPage{Enabled: true, Codes: codes, Required: CurrentPrincipal(c).Has(identity.TOTPRoles...)}))
+}
+
+// usersPage is the admin's list of their organisation's people.
+type usersPage struct {
+	Users     []identity.User
+	Roles     []identity.Role // the roles of this organisation's kind
+	Error     string
+	Invited   string
+	FormEmail string
+	FormName  string
+}
+
+func (u *UI) users(c echo.Context) error {
+	return u.renderUsers(c, http.StatusOK, usersPage{Invited: c.QueryParam("invited")})
+}
+
+func (u *UI) renderUsers(c echo.Context, status int, data usersPage) error {
+	p := CurrentPrincipal(c)
+	users, err := u.deps.Identity.ListUsers(c.Request().Context(), p, uuid.Nil)
+	if err != nil {
+		return err
+	}
+	data.Users, data.Roles = users, identity.KindRoles[p.OrgKind]
+	return u.r.render(c, status, "users", u.page(c, data))
+}
+
+func (u *UI) inviteUser(c echo.Context) error {
+	in := identity.Invitation{Email: c.FormValue("email"), Name: c.FormValue("name"), Roles: []identity.Role{identity.Role(c.FormValue("role"))}}
+	_, err := u.deps.Identity.Invite(c.Request().Context(), CurrentPrincipal(c), in)
+	if err != nil {
+		status, msg, err := u.formError(c, err)
+		if err != nil {
+			return err
+		}
+		return u.renderUsers(c, status, usersPage{Error: msg, FormEmail: in.Email, FormName: in.Name})
+	}
+	return c.Redirect(http.StatusSeeOther, "/users?invited=1")
+}
+
+func (u *UI) importUsers(c echo.Context) error {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return u.renderUsers(c, http.StatusBadRequest, usersPage{Error: u.cat.T(lang(c), "identity.error.invalid.file")})
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, 4<<20+1))
+	if err != nil {
+		return err
+	}
+	id, err := u.deps.Identity.StartImport(c.Request().Context(), CurrentPrincipal(c), raw)
+	if err != nil {
+		status, msg, err := u.formError(c, err)
+		if err != nil {
+			return err
+		}
+		return u.renderUsers(c, status, usersPage{Error: msg})
+	}
+	return c.Redirect(http.StatusSeeOther, "/users/import/"+id.String())
+}
+
+func (u *UI) importStatus(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "no such import")
+	}
+	im, err := u.deps.Identity.Import(c.Request().Context(), CurrentPrincipal(c), id)
+	if err != nil {
+		return err
+	}
+	if im.Status == "running" {
+		c.Response().Header().Set("Refresh", "1")
+	}
+	return u.r.render(c, http.StatusOK, "users_import", u.page(c, im))
+}
+
+// userPage is one user, for their organisation's admin.
+type userPage struct {
+	User  *identity.User
+	Roles []identity.Role
+	Error string
+	Self  bool
+}
+
+func (u *UI) user(c echo.Context) error {
+	return u.renderUser(c, http.StatusOK, "")
+}
+
+func (u *UI) renderUser(c echo.Context, status int, msg string) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "no such user")
+	}
+	p := CurrentPrincipal(c)
+	usr, err := u.deps.Identity.GetUser(c.Request().Context(), p, id)
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, status, "user", u.page(c, userPage{User: usr, Roles: identity.KindRoles[usr.OrgKind], Error: msg, Self: usr.ID == p.UserID}))
+}
+
+func (u *UI) updateUser(c echo.Context, up identity.UserUpdate) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "no such user")
+	}
+	if _, err := u.deps.Identity.UpdateUser(c.Request().Context(), CurrentPrincipal(c), id, up); err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return err // not this organisation's user: the 404 page
+		}
+		status, msg, ferr := u.formError(c, err)
+		if ferr != nil {
+			return ferr
+		}
+		return u.renderUser(c, status, msg)
+	}
+	return c.Redirect(http.StatusSeeOther, "/users/"+id.String())
+}
+
+func (u *UI) updateRoles(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return apperr.New(apperr.Invalid, "malformed form")
+	}
+	roles := []identity.Role{}
+	for _, r := range form["roles"] {
+		roles = append(roles, identity.Role(r))
+	}
+	return u.updateUser(c, identity.UserUpdate{Roles: roles})
+}
+
+func (u *UI) updateStatus(c echo.Context) error {
+	st := c.FormValue("status")
+	return u.updateUser(c, identity.UserUpdate{Status: &st})
+}
+
+func (u *UI) auditLog(c echo.Context) error {
+	entries, err := u.deps.Identity.AuditLog(c.Request().Context(), CurrentPrincipal(c), 200, 0)
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, http.StatusOK, "audit", u.page(c, entries))
+}
+
+// orgsPage lists the organisations for platform admins.
+type orgsPage struct {
+	Orgs  []identity.Organisation
+	Kinds []identity.OrgKind
+	Error string
+}
+
+func (u *UI) organisations(c echo.Context) error {
+	return u.renderOrgs(c, http.StatusOK, "")
+}
+
+func (u *UI) renderOrgs(c echo.Context, status int, msg string) error {
+	orgs, err := u.deps.Identity.ListOrganisations(c.Request().Context(), CurrentPrincipal(c))
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, status, "organisations", u.page(c, orgsPage{Orgs: orgs, Error: msg,
+		Kinds: []identity.OrgKind{identity.OrgCompany, identity.OrgProvider, identity.OrgFund, identity.OrgPlatform}}))
+}
+
+func (u *UI) createOrganisation(c echo.Context) error {
+	_, err := u.deps.Identity.CreateOrganisation(c.Request().Context(), CurrentPrincipal(c),
+		identity.NewOrganisation{Kind: identity.OrgKind(c.FormValue("kind")), Name: c.FormValue("name")})
+	if err != nil {
+		status, msg, err := u.formError(c, err)
+		if err != nil {
+			return err
+		}
+		return u.renderOrgs(c, status, msg)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/organisations")
+}
+
+// devMail lists the outbox (development only) so links can be followed.
+func (u *UI) devMail(c echo.Context) error {
+	mails, err := mail.Recent(c.Request().Context(), u.deps.DB, 50)
+	if err != nil {
+		return err
+	}
+	views := make([]mailView, len(mails))
+	for i, m := range mails {
+		views[i] = mailView{Stored: m, Parts: linkify(m.Body)}
+	}
+	return u.r.render(c, http.StatusOK, "dev_mail", u.page(c, views))
+}
+
+// mailView is a mail with its links made clickable.
+type mailView struct {
+	mail.Stored
+	Parts []textPart
+}
+
+// textPart is plain text, or a link when URL is set.
+type textPart struct {
+	Text string
+	URL  string
+}
+
+// linkify splits text into plain parts and http(s) links (to this site's
+// pages, followed by people running the app in development).
+func linkify(text string) []textPart {
+	var out []textPart
+	for text != "" {
+		i := strings.Index(text, "http://")
+		if j := strings.Index(text, "https://"); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+		if i < 0 {
+			out = append(out, textPart{Text: text})
+			break
+		}
+		if i > 0 {
+			out = append(out, textPart{Text: text[:i]})
+		}
+		end := strings.IndexAny(text[i:], " \n\t")
+		if end < 0 {
+			end = len(text) - i
+		}
+		link := text[i : i+end]
+		out = append(out, textPart{Text: link, URL: link})
+		text = text[i+end:]
+	}
+	return out
+}
