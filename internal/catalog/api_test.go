@@ -178,7 +178,7 @@ func TestProviderJourneyAPI(t *testing.T) {
 	big := append(pngBytes(t, 10, 10), make([]byte, 6<<20)...)
 	st, body = apiCall(t, a, "PUT", "/offerings/"+id+"/photo", tok, big)
 	want(t, "oversized upload", st, body, 400)
-	st, body = apiCall(t, a, "GET", "/offerings/"+id, "", nil)
+	_, body = apiCall(t, a, "GET", "/offerings/"+id, "", nil)
 	if body["photo_url"] != nil {
 		t.Fatalf("refused uploads set a photo: %v", body["photo_url"])
 	}

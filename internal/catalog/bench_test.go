@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/catalog"
@@ -75,7 +74,7 @@ func generateCatalogue(b *testing.B, dbx *sqlx.DB) {
 	for _, q := range []string{`CREATE TEMP TABLE gen_providers (id uuid, n int)`} {
 		tx.MustExec(q)
 	}
-	stmt, err := tx.Prepare(pq.CopyIn("gen_providers", "id", "n"))
+	stmt, err := tx.Prepare(`COPY gen_providers (id, n) FROM STDIN`)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -92,8 +91,8 @@ func generateCatalogue(b *testing.B, dbx *sqlx.DB) {
 		SELECT id, 'Erogatore ' || n, 'association', lpad(n::text, 11, '0'), '097042',
 		       CASE WHEN n < 2000 THEN 'approved' ELSE 'pending' END FROM gen_providers`)
 	cats := catalog.Categories()
-	stmt, err = tx.Prepare(pq.CopyIn("offerings", "provider_id", "title", "description", "category", "keywords",
-		"price_cents", "unit", "place_code", "lat", "lon", "status"))
+	stmt, err = tx.Prepare(`COPY offerings (provider_id, title, description, category, keywords,
+		price_cents, unit, place_code, lat, lon, status) FROM STDIN`)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,0 +1,127 @@
+package catalog_test
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
+	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/identity/identitytest"
+)
+
+// postMultipart submits a multipart form as the signed-in browser b, with
+// the CSRF token the browser holds.
+func postMultipart(t *testing.T, b *identitytest.Browser, base, path string, fields map[string]string, file []byte) (int, string) {
+	t.Helper()
+	u, _ := url.Parse(base)
+	var csrf string
+	for _, ck := range b.Client.Jar.Cookies(u) {
+		if ck.Name == "csrf" {
+			csrf = ck.Value
+		}
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	fields["_csrf"] = csrf
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	if file != nil {
+		fw, _ := w.CreateFormFile("photo", "foto.jpg")
+		_, _ = fw.Write(file)
+	}
+	w.Close()
+	req, _ := http.NewRequest("POST", base+path, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	res, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(raw)
+}
+
+// Through the web pages: a bad VAT number or a file that is not an image
+// is refused with a message in Italian and nothing is saved; only provider
+// staff reach the dashboard and only platform admins the approval queue.
+func TestProviderPages(t *testing.T) {
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	staff := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	b := k.Browser(a.URL(), staff)
+
+	res, _ := b.Get("/erogatore")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/erogatore/profilo" {
+		t.Fatalf("dashboard without a profile: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	form := url.Values{"legal_name": {"Coop Prova"}, "legal_form": {"social_cooperative"}, "vat_number": {"12345678901"},
+		"fiscal_code": {"12345678901"}, "town": {"Lecco"}}
+	res, body := b.PostForm("/erogatore/profilo", form)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "La partita IVA non è valida") {
+		t.Fatalf("bad VAT: %d, page without the Italian message", res.StatusCode)
+	}
+	form.Set("vat_number", catalogtest.VAT(31))
+	form.Set("fiscal_code", catalogtest.VAT(31))
+	form.Set("town", "Comune Che Non Esiste")
+	res, body = b.PostForm("/erogatore/profilo", form)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Non troviamo questo comune") {
+		t.Fatalf("unknown town: %d", res.StatusCode)
+	}
+	if n := count(t, a.DB, `SELECT count(*) FROM providers`); n != 0 {
+		t.Fatalf("%d providers saved by refused forms", n)
+	}
+	form.Set("town", "23900") // a postcode works too
+	if res, _ = b.PostForm("/erogatore/profilo", form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("valid profile: %d", res.StatusCode)
+	}
+	var place string
+	if err := a.DB.Get(&place, `SELECT place_code FROM providers`); err != nil || place != lecco {
+		t.Fatalf("postcode 23900 resolved to %q (%v), want Lecco", place, err)
+	}
+
+	offer := map[string]string{"title": "Corso di yoga", "category": "sport", "price": "12,00", "unit": "session",
+		"town": "Lecco", "status": "active"}
+	st, body := postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, []byte("%PDF-1.7 not a photo"))
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "La foto non va bene") {
+		t.Fatalf("non-image upload: %d", st)
+	}
+	offer["price"] = "-5"
+	st, body = postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, nil)
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "Il prezzo deve essere") {
+		t.Fatalf("negative price: %d", st)
+	}
+	if n := count(t, a.DB, `SELECT count(*) FROM offerings`); n != 0 {
+		t.Fatalf("%d offerings saved by refused forms", n)
+	}
+	offer["price"] = "12,00"
+	if st, _ = postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, pngBytes(t, 300, 200)); st != http.StatusSeeOther {
+		t.Fatalf("valid offering: %d", st)
+	}
+	res, body = b.Get("/erogatore")
+	if res.StatusCode != 200 || !strings.Contains(body, "Corso di yoga") || !strings.Contains(body, "€ 12,00") {
+		t.Fatalf("dashboard: %d", res.StatusCode)
+	}
+
+	for _, c := range []struct {
+		who  *identitytest.User
+		path string
+		want int
+	}{
+		{k.As(identity.OrgCompany, identity.RoleEmployee), "/erogatore", http.StatusForbidden},
+		{staff, "/admin/erogatori", http.StatusForbidden},
+		{nil, "/erogatore", http.StatusSeeOther},
+		{nil, "/catalogo?q=yoga", http.StatusOK},
+	} {
+		res, _ := k.Browser(a.URL(), c.who).Get(c.path)
+		if res.StatusCode != c.want {
+			t.Errorf("GET %s: %d, want %d", c.path, res.StatusCode, c.want)
+		}
+	}
+}
