@@ -32,11 +32,16 @@ func ImportOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID
 	if err := in.Validate(); err != nil {
 		return uuid.Nil, err
 	}
+	return addOffering(ctx, q, providerID, in, "")
+}
+
+// addOffering writes a validated offering and its slots.
+func addOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, in OfferingInput, idempotencyKey string) (uuid.UUID, error) {
 	r, err := resolve(ctx, q, in)
 	if err != nil {
 		return uuid.Nil, err
 	}
-	id, err := insertOffering(ctx, q, providerID, r, "")
+	id, err := insertOffering(ctx, q, providerID, r, idempotencyKey)
 	if err != nil {
 		return uuid.Nil, err
 	}

@@ -255,14 +255,9 @@ func (s *Service) CreateOffering(ctx context.Context, p *identity.Principal, pro
 				return err
 			}
 		}
-		r, err := resolve(ctx, tx, in)
-		if err != nil {
-			return err
-		}
-		if id, err = insertOffering(ctx, tx, providerID, r, idempotencyKey); err != nil {
-			return err
-		}
-		return replaceSlots(ctx, tx, id, in.Slots)
+		var err error
+		id, err = addOffering(ctx, tx, providerID, in, idempotencyKey)
+		return err
 	})
 	if err != nil {
 		return Offering{}, err
