@@ -197,6 +197,14 @@ func TestProviderJourneyAPI(t *testing.T) {
 		t.Fatalf("photo served with %d %v", res.StatusCode, res.Header)
 	}
 
+	st, body = apiCall(t, a, "PUT", prov+"/logo", tok, pngBytes(t, 200, 200))
+	want(t, "logo upload", st, body, 200)
+	st, _ = apiCall(t, a, "PUT", prov+"/logo", otherTok, pngBytes(t, 200, 200))
+	want(t, "another provider's logo", st, nil, 404)
+	if _, p := apiCall(t, a, "GET", prov, tok, nil); p["logo_url"] != body["url"] {
+		t.Fatalf("logo_url %v, want %v", p["logo_url"], body["url"])
+	}
+
 	// Paused: gone from search and from its public page.
 	st, _ = apiCall(t, a, "PUT", "/offerings/"+id+"/status", tok, map[string]any{"status": "paused"})
 	want(t, "pause", st, nil, 200)

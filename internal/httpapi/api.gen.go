@@ -1084,6 +1084,9 @@ type ServerInterface interface {
 	// SaveProvider Create or update a provider's profile; VAT number and fiscal code are checked by their checksums.
 	// (PUT /providers/{providerId})
 	SaveProvider(ctx echo.Context, providerId openapi_types.UUID) error
+	// UploadProviderLogo Upload the provider's logo (JPEG or PNG, at most 5 MB; resized to at most 1200 px).
+	// (PUT /providers/{providerId}/logo)
+	UploadProviderLogo(ctx echo.Context, providerId openapi_types.UUID) error
 	// ListProviderOfferings All of a provider's offerings, paused ones included.
 	// (GET /providers/{providerId}/offerings)
 	ListProviderOfferings(ctx echo.Context, providerId openapi_types.UUID) error
@@ -1465,6 +1468,22 @@ func (w *ServerInterfaceWrapper) SaveProvider(ctx echo.Context) error {
 	return err
 }
 
+// UploadProviderLogo converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadProviderLogo(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadProviderLogo(ctx, providerId)
+	return err
+}
+
 // ListProviderOfferings converts echo context to params.
 func (w *ServerInterfaceWrapper) ListProviderOfferings(ctx echo.Context) error {
 	var err error
@@ -1709,6 +1728,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/providers", wrapper.ListProviders, options.OperationMiddlewares["listProviders"]...)
 	router.GET(options.BaseURL+"/providers/:providerId", wrapper.GetProvider, options.OperationMiddlewares["getProvider"]...)
 	router.PUT(options.BaseURL+"/providers/:providerId", wrapper.SaveProvider, options.OperationMiddlewares["saveProvider"]...)
+	router.PUT(options.BaseURL+"/providers/:providerId/logo", wrapper.UploadProviderLogo, options.OperationMiddlewares["uploadProviderLogo"]...)
 	router.POST(options.BaseURL+"/providers/:providerId/review", wrapper.ReviewProvider, options.OperationMiddlewares["reviewProvider"]...)
 	router.POST(options.BaseURL+"/providers/:providerId/stripe-onboarding", wrapper.StartStripeOnboarding, options.OperationMiddlewares["startStripeOnboarding"]...)
 	router.GET(options.BaseURL+"/providers/:providerId/offerings", wrapper.ListProviderOfferings, options.OperationMiddlewares["listProviderOfferings"]...)
@@ -2520,6 +2540,46 @@ func (response SaveProviderdefaultJSONResponse) VisitSaveProviderResponse(w http
 	return err
 }
 
+type UploadProviderLogoRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+	Body       io.Reader
+}
+
+type UploadProviderLogoResponseObject interface {
+	VisitUploadProviderLogoResponse(w http.ResponseWriter) error
+}
+
+type UploadProviderLogo200JSONResponse Photo
+
+func (response UploadProviderLogo200JSONResponse) VisitUploadProviderLogoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadProviderLogodefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UploadProviderLogodefaultJSONResponse) VisitUploadProviderLogoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProviderOfferingsRequestObject struct {
 	ProviderId openapi_types.UUID `json:"providerId"`
 }
@@ -2982,6 +3042,9 @@ type StrictServerInterface interface {
 	// SaveProvider Create or update a provider's profile; VAT number and fiscal code are checked by their checksums.
 	// (PUT /providers/{providerId})
 	SaveProvider(ctx context.Context, request SaveProviderRequestObject) (SaveProviderResponseObject, error)
+	// UploadProviderLogo Upload the provider's logo (JPEG or PNG, at most 5 MB; resized to at most 1200 px).
+	// (PUT /providers/{providerId}/logo)
+	UploadProviderLogo(ctx context.Context, request UploadProviderLogoRequestObject) (UploadProviderLogoResponseObject, error)
 	// ListProviderOfferings All of a provider's offerings, paused ones included.
 	// (GET /providers/{providerId}/offerings)
 	ListProviderOfferings(ctx context.Context, request ListProviderOfferingsRequestObject) (ListProviderOfferingsResponseObject, error)
@@ -3763,6 +3826,33 @@ func (sh *strictHandler) SaveProvider(ctx echo.Context, providerId openapi_types
 	return nil
 }
 
+// UploadProviderLogo operation middleware
+func (sh *strictHandler) UploadProviderLogo(ctx echo.Context, providerId openapi_types.UUID) error {
+	var request UploadProviderLogoRequestObject
+
+	request.ProviderId = providerId
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadProviderLogo(ctx.Request().Context(), request.(UploadProviderLogoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadProviderLogo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadProviderLogoResponseObject); ok {
+		return validResponse.VisitUploadProviderLogoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListProviderOfferings operation middleware
 func (sh *strictHandler) ListProviderOfferings(ctx echo.Context, providerId openapi_types.UUID) error {
 	var request ListProviderOfferingsRequestObject
@@ -4109,107 +4199,107 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3H1pb9tItvZfOeD7ArEBWl6S9EzbGOB6MrkNz2Qx4iTzoRXIJfJIqjFZxVQVLasD//eLWrgXJdqW3Ln3",
-	"UyyJrOUsz1nqnMqPIOJpxhkyJYPTH0FGBElRoTCfvkgUF7H+i7LgNMiIWgRhwEiKwWmQ2x/DQOD3nAqM",
-	"g1MlcgwDGS0wJfqtGRcpUfrZnOon1SrTb0olKJsH9/f3+mWZcSbRzPdWCC70HxFnCpnSf5IsS2hEFOXs",
-	"8D+SM/1dNcP/FzgLToP/d1ht49D+Kg/taGaWGGUkaKYHCU6Dc7YC1D+GQBmoBQJnaL8BuSAZjgL9khtH",
-	"T3MeRZipC3ZLlVnJJ/yeo7Tri2OqvyLJpeAZCkX1XmYkkRgGWe2rH45wP4KU3L1DNleL4PTk6KhDljDI",
-	"iJRLLuL2w69/8Tys+A2yAU/e1zn1u3utNte38g0+/Q9GSo99nsdUvb11rGjuhkSKiwmNBzA6DIhqPBYT",
-	"hQeKpuh7NkZFaCL7iWvFrLNYTAlN9FudEbHYQeeX1vIpU7+8qtZEmcI5CvNg5n2fizlhVBqhGEoLmZsl",
-	"D3u8xTXzCFFBsSezsIpkPh6+ufp6kWZcqE8o88TDSKrFGuPa/sp9t2d3T3qnIQrnXKy640c8NmKPdyTN",
-	"Ev1WtKBJHBHhZX9CpmjY2FTaC0USShgYJQprg12wGWF/UAIIUzJdgaRKoegdeWKVpatG5G4yzaMbVN25",
-	"P3+5+AREqBG8PgaRJwh70egEElRqBLMQZgdTKvU/CkUIsf50BtHoJcz06AhTZDijSu6P9MpZnmpiEqFe",
-	"H0+ik8lMs7T8MJlS2fzC7qb8Im4+8XJiJ6kxpUd2DB8K+tao0di7j7UlLPfw1W2IsluSGAFlXE1mPGf6",
-	"74izWUIjLao5I7lacEH/QP3LjIspjWOzAspkPpvRiCJTk1nOYr1DQRROEpoamQuNVApGEs9OHw8aKUpJ",
-	"5ugVCWFR3inqIOIWw/nI+FTzUeJbDehfnvjsx2BD44GvpuRfJkRphAISp5RJ4CxZnUGMM5InypjOiCQJ",
-	"ihcS6mONLHvX46DgiQMghancZM0/8QQNwyi7sM8fl2MSIciqwxJLL0eNYjofY97xOX0qTyo8IoyRkeBS",
-	"0v9yX44inmrZ2MS2B5p9lU0KFWwy7ZeDmM6pAv0rzARPDaO07iFT2pfiAkiWhaD/BYERv0WxMo+P2uvc",
-	"BCoFkde6Ee+xix791nqgGS2EfK1Qb5Kqj7VnP+Hs8WLZlETHHmRkmjQs65TzBAnz23WvwLb20xrZR+0P",
-	"uPzYIsEDJPqGsvghVPuXfn4N5qSUFZ+PNwmTmdsN5dvZx9kMzYtdZzSOBUrplQdyS2hCpjShalW3V5xN",
-	"HMIHYSATrqTXskQ1x8ZjdmqK5/udSkVYhJObtKunV6hguUAGEomIFpTNgSHROplxylQDRGOeT5Oav8Ty",
-	"dOo802HqQlmU5FLjfOlgFYSQPKIkmURcU5Qoeqvn0UZ4kgk+FyRN0UuZpO3V964xseQZ8GRKskkuPP7f",
-	"xwzZlRKI6j3JIKHsBhQ3wJYlJDLA1QXUBVe8GK77q35vk6hf6occMmSCRjiJilh5QNSQCX5LYxQbZ3HP",
-	"XeVpSoQBEIniVk8nSExz6eSnO4OV26FodZVw5UMrqYjKZV0mSOTkICO5bABNn8vc/ZmqxI/QOaNqs0tl",
-	"5LikYDFeU+dq6tlYT5NZbsawhImC+VaGrXz6SN4Cj5JQlZx2kaMLVxcsyx/qWNQArW6PvV5cG+Cce6bX",
-	"Uoe4HeJebYmvj7xr3B38NGHiH3bvsgCHNGc0ohnRtHkhNdIOxdXhmGVkqccXu7j6fP7ZemJ81lkR7ElE",
-	"ODQD2Oiwi1JN0Gm55/pHoAwwFxzMQ2eQ5lLBFCHjkmpqNvbbj1VewGlOdwQpEiaBqAp4zwATifaz01VQ",
-	"gtxiIkEtqIQZEc6rpKlm+LHzCuyno3BroJaSOxcZ1IMdD8ZV+lGi3INgr8C1mtQfnzRdnZdhP+oVcy14",
-	"LgzqSGmhLCYaYpaIN5penJls6wqJMGF0LqRemCbJ5li/wMoaOnoBsSa66xDs0oXIrcRRwZ1BbCqdN4/9",
-	"YXinJlEupM0zbLALZjbvcltubytfIZAojCcPyUUOdK6e6jR3c4T9BlnmMkMWe4XTZ0HrTnXNgNWosYmU",
-	"/3K7K5aiN0fYqmmdZzbdk7mEgVdz2tFWV6L+FHL7qObIZWby0efSxbufUKJ6w9mMivSBJv6nyfI39rLb",
-	"3JQ3e+Bdk3bduwKyQDpfKL8rPFB4+sKBJY31qjcnwfWo1vWzr4TFqrz7KIIMf+60z1loZLiPfv3L0auT",
-	"4JkisEJJqvnfYRRxr2/CpdKrbRqBruy20N6gBqu5TLWp3vh9IPdCL14KnGvfcpiCOwI7FW+upj1Zc+j6",
-	"luuxQy/nvShXbHt4SqtDscdv0LvUWpg6PK+yKffRn+GbURkZj7+HDtb5TzCe42SaySepe4JzkkyMSdoU",
-	"cxBpvnaB5TSXlOm9f+sdtZdfCZ+vyTssOMPtZCS6boJ2DfRoYUAyzXi0J/Sa0z3urB1jwrjqc0UEzTau",
-	"6so8dWXXcx8Gt0RNHKZ4wRankqqhxrhG7QZDm5LkC+/L9LSheTVvO4vQlriao1SnT0mNdVq063C/P/Z+",
-	"5Y+9fcbZfx7UUsymdXrDYx1t2mcQ9o6PwZwzSOACjn+BaEEEiRQKG8k2JgsHKXlzvrd3ShCQCyJM7Czw",
-	"Flmuo079SlwE+GViAZwHShlMiaTSJlHlKDhleZLUAlCboVgfgT4HamwuAymAopFeCXtwox9Om7rYyiAQ",
-	"oagicPH1vMbR/TPgmRVdmHEBtT3KIbytqfcGcW6p+1BN3xC3tvOpjw00diMGDw9DauvwbfcTzgTKxeNc",
-	"d2Ffnjwywmi+7l0dTxp1AphmCV+hSU/YSHJiTpdr8eREKjKbFbicEkbmJsiMiMTJkoubMuScODMnarFn",
-	"ORzJY6q48DLBZI26rhnJSOTSqPWMVR0wjn2AgSyWu8gsSEWEesjILfZU71drDKtt+vh1VToVLRuV0ckt",
-	"Ctnn77kEYtOhFxjRTPCIBN5MmlWEYRTrn7u9Z7eQ6pWwsXg3sX/vNTfGU/IW8Zz1FISEgTaAc5Trjn3L",
-	"QpWJzKcpVarvsYyseK42jCWQxCtPudICwS0VIsJAYIT0FsGNWUsz9x1HdxfZ3V13jcWCfIT9rOHhklDh",
-	"pSpKWeFPczP//Pdn2Hsb/+PqfF+bfIksBiLh+tyVEhnEPYW/IxEoYJwfHb2MzFDmT7z2JtXxLqMCH6aw",
-	"xTuU+U5yI85iCTlTNLHVFmZTYFYC7tWRN+/ewd/2uSf5nmMIkrJ5gge59B91mrcn9usKai1VNicKGyxo",
-	"DNbYd4Nw4QDo/yJ9QeVjErH/x8tFuoFcUWsZVpnfGM2fpC+S20LNSRn1DCk+2ZhE1uz/kmm+bvRJUsrq",
-	"3x53vJRtF4utzbGvp/R9Z6v35oRzxv1Y/M+rjx/g/PJCRzGfCnsY2uo5LjIutOAvMZnpSKdwYmAcELhJ",
-	"j8YBLKlaAGFj1ox1RvCeM1wBlUCSJVlJIAwcsID19/WM1dHgaMzG7K2p9bLF7gsizSokSdFWvsPetan2",
-	"vN4/BQJSaUZDSqIFZQjX2t++HrM9V+kZQlnoGUJR5xlCvcwzhLLKM9Trb1d5hlAv8gyhqPHcD4HAIk8J",
-	"g2tXU3kdljHJmF07C3UdAmGx2cR1Va55rS3F95wrNCYjzzIu1GjMyiKC06Dkg2ZMzVM4DY5HR6MjAwwZ",
-	"MpLR4DR4OToavTQGTy2MwBwaz/Ig4aYUaW4LIFw0wNlFHJwG76hUpnz+HZ+bV6vGit9dP8X3HM3JnGuo",
-	"MEQI6v0T5UGlPTOtBbDr3dH7sGNFWLICUzIuC3ECGkPClyhALQizZ7V7mpAM7xRkZI4mjPetdIozboq3",
-	"Pa0exQHz2vV9azV+nBwdPajtYxAI1JoXOojbbQoxD8qRddEc2f3jlysvO0zCQBaBpnYFckFVQe0QGC5R",
-	"KphRIU3pgSJzaeEXmXI++N2Bw7ff20HMNz36oVaoQ1rWD8tDYhpSjGnl0iN97YaVoKxm/ju3LuNWWmz6",
-	"+mLum7ZGiRzvn8jydcswboaHp3VHWKOkgfczkHSugdIqgpX4JRQnZI+WAMf34PT3b3V5sCSy0FyQyeqZ",
-	"9Q3L+lxtiDE2lW37MF1BtOBcO31AamvziU8lIQmfW++0EIomOb6wG8aXDPBAz2WAcyk4m5fjwxxVZRAI",
-	"k0sUIzifKRRjJjAzxh5mhCa5QGs63Fh7BQpHiQZ3cPnMfU32hEc3+jUuxozAckETPIVXJ782oN8yw6H6",
-	"SKASqwnRE0+k9a1H8O8Fmm6tMSvXSyUIOl8omOZu4ebhg5lpTrJlN1RCSqWmZAivjo7NRGNWzGQcmkJS",
-	"4W+gRdVaihacG9LuRosa9efPrDpVXObRnys6ZxgDZdtWiqu6BtbEsWSskafPHz9fWh4uHetLbdaeC2fW",
-	"Qm3QCJ6vwcl39vfd8LWVlhvE2Vee4NJygecK9kgieUUNiyBLogNPo9r7O2EUz1UIAm/5jYYjPbGL/NwC",
-	"NK+odiwWPEGDrgeUbeJMweoDgRLXcMhRr1GjsCN+eesgBnHtxHOWb6v9HBAagSWskF/t3ZoSZqrF2BKP",
-	"rLbNvPdGraBJaTPvCK4qhNfypBY6WBDaoa/DenPVD2PpYVRVxfhZ68pmnp21RbnOYxWyGAyiBWFz3LrL",
-	"cIUKSMMpqVyVltNQsfRMO5xiBdyw0ikhoLacG9jmlLnfb/jc0Xgq6/kouNTLYEqjA2eo4wllUIkkJiE4",
-	"ZrnE2CIISrdOO5CpiSWqBA2P5XUoagyV/ImQ+pls8AdcWlrJbYvZ2zsrv6YHrM5dc+Jn5M9lMTXANx5Z",
-	"I1Ku4tSlbXpD4zfVY88RC5bdyQMiwWpp2kWJqcwSsgIuYhTbZoHWrBm9wxgUueOMpyutERUJQ0ASLaz2",
-	"ayNRNEErcge20wH26s3JDX8oIookfO74YrOfXn78huo9BjsU8PfYF53Z7tGnR93VWCavRkWjHdUKsI6w",
-	"BwTgf8LxpGEQd/XRdb3xJHFsEAvl01pgilKfsgJfAhEIJjM3guvv10DlmKVERQvjzpdytCcVpqkJjbSq",
-	"MyWBzhkXaBJ6aaYHAG2AJMg8WowZkTAOam324+DQfi4+hraFTUdcKPdHcK0/2vnHgT2dSYiyZzOh+8zd",
-	"Wc04OIPrsv3gGm4QM6lNnGno0EpgrusgCoq2utGYuYYPq5+n5S9WZ+zsoW1REJjgbe237+6HMTOl8SO4",
-	"JHO0lNMGFWMdhV/XStOvfebpyvTufSyZNyjV972RO9tQCHIf+gep1fZXYw18l9muguq96sT21evRX1+/",
-	"/jX8dfTy178cBYOXU++aauzNpgFf9hTdFIWn3Zzle/swZEWTi01i9+QkU8om5smBacmjIWnT93b1Q5dA",
-	"7raxBN/Qkotmarg4siiFOqiaTYtmD+/RRY8s2d6LHql8/QCpXJPFPmkmsXecIx7Si2L6Wjym6SNDkwG3",
-	"dWcGf7bv5GvccFcoGEOdI+xl+TSh0f5pidCzPElA4Z0KC7dgFVpxDCsU7DX6pZU4/FH8eRHfr3MEyi6d",
-	"Z6B+n1NQLHXrqVi4pZJOk2qGyrMqLGdou9qMx5BnEdfGEUw/WskcP7n9uN+8MqviwZOuzfoWBq7CtMk+",
-	"e9Ta4OD2Q6VmU+szR0pDJQeIBElunxCal0LzCQuBKEd/IYtEtRETJx11KXohwbiI7oqNrHGLil+AmodA",
-	"bUfTeyrk1+7DrGydeX6B7LJkymNzRG1qdVONqTOaoNY5TGYjuFAS9HAmlY8ktqkNTcvpSqEMx4xxZb9c",
-	"INGu7Qj0sGaTJg+BQnu+RMF12e5/bfgSEe3u+ny2L1nCSVwaAUOvodrCI4XqQCqBJG0KbkmlKWXENqT7",
-	"7rt7Ll2x2+pRFKm0k2+p+HQdsfS0N+lVOmJZtPfPy7e/aTW4/PBbqNmUcqngNbz/+5k2rfQPW8pd/HB8",
-	"cnQE2d2udaSq/fjTUfuqMrpXZfXNI4H7AWW/j7nyoVtbqof45i2H+fmMwtPl/FITRsuy9gnThk3YmrzW",
-	"0hbrM2gfG08+RxKt0V49IJHWWOHTqd8Yrnb3mKlxlYiwR5LE3bKQmiRmaXedMS5uKqAC7GHZT5kMCvuO",
-	"S0yx3cdmQd4uXLz2BVKD9Pl4e/rcmbuVn7VFh08XKDuQ0eJ6snBPLdBVaxg/xZbuWN+NSiWI4mL/sZU8",
-	"Df0+/FH/uCkyazJ+gN1qjP1U27U7+N7AbgPhjbsFnwwkDFscJ8wemylkhKkX0p2MSnh19CoEvDMlPF1E",
-	"2f+J08n2TpneXPIHDnPkEY9RaC9aG/xTG/raDKiG17+Ef/31pMxE1O6toSjHbM90q+9XR5MR5yKmjCiU",
-	"DoWpMBfuwN5vyD+Q1CSEv0gEMmZmqhcSEqIOE85MSb9J1o7gsmixNgvR7r9c0CzDGPYYhyhBIpLVmCU0",
-	"QiYxBslzEeH+GRCY0Vt0lx+atBTYnLcE7Z9qf7ccmrNk5QsN/puy+NKSbnAmt1+vajm0v26+C+8RZaHP",
-	"mVAb5CPY+w4GOAfvNWd0qN6UqxCmtWrJ7eZ//JJsZcQW2mmSw15xFGKDSInVmUjtbANIkvAlxvtFjO9E",
-	"y1bnZA0ZttLXn6Yrj23WOnyX5VODJLNqYO4kjR/aJP5MolPcQjBAekpahMCT+OkSU7n41cAa7901V7Xs",
-	"jTYOhmgk0RiT4wDP3+cIlDw//FH8ucEBuKwu29ld0qDkgd8QZ4LPaIJPp/N5PVfmRrU5tB0nzoZ4ThVD",
-	"dpIWO7e1PW7TS2J8TM9+66JmS+6BsJUyWMVnQE1Rs0tpj7oHk+QWGyKzg6qqxo0Hz53fGiaqW0wFu3iB",
-	"C8hNpl0zrCPEZ/D1/HPRfqMtiG1ct3Ws2hhEC4zc4bJ1kcwXMk/ltnIIfmjxFhj0W5n6ifYzpBZ6L4fz",
-	"VkRtEfDPbc6gwcqSUiHYXBhwZqqBoiTvM+Q/NwytSyhU50W+Jdmse7WoixjTjCtk0ergX7h6UCHDt5/m",
-	"SOr4f2H28TyOGxlH+IRKrMpTzLJvo8UhEKhy4TJmNpVhj7R3DDcCbykuh6XYdy3pn8xatmANH5BgjzGi",
-	"xX0FZYrdutult+2/HoQrz/0wG69OKef7s/PxAwyzvSbW9Pe4MmbNny2oiKWvTdHrvddwHfba3iScu6co",
-	"Z8AQY6lDQK6269If2iujDjibciLi4vr6P10nrhQRyt538bFa2hPl4kH3ZfgvSGuJtb1psTaSX7ybYvbv",
-	"BQosr4to3k3MTWVjgtqTK/e9NeewPtcLCZa+8IYzpqXx7V1mukGKNqY9ziLcd/XVGqUNwJersr0aW4Lp",
-	"6sCvL8CsHT/uCBqK++F6DqXtvS0mH5ltO/nz1TZ4F7dwi5wxU9rj5tQsMDGVhPPLizrNU1TEkTCXm3I0",
-	"X+Tg/Ez7/955znz8IJ/cdtVu9sfNnkMdz+idbaGaQI9X8Mn73wu1oVxCSuzs4DL5QzLzD03He7XKiES9",
-	"Nbu/3cm0SaOh6m784Ef2YR/vvA/b7nwLEbgdyDQZZSgkZ1rqbK/amRaXlelgJvoBc5NM+f+EmGZq3NhK",
-	"/QzycRjJ2/5WK9PjTNgKBF9qHLT92VqmNVhRCdT8V34Yn8KroyNwF3G0epoFX0r4G/z+Q/BlCDOKSRyC",
-	"u0Xj/hvs6bGPi5osG9/t+85CKoGVb66+PhOq9amFwjtV0K6/3P1ZHd32/6zov1VCrLS4Lol0R8rbUwMs",
-	"BqcMCLy5+mpL6/YinuQpk2Du9gkNLlZ3p5g+mP0QTK2EKETredXhh/2/Y9dmux1OtkTOR6vqkUP3H9bu",
-	"9Lx63WUTel/bOZ/WI621gc/BMXPjTbToqzR+Oou2bwNrV079RJeQGG4S+eSG4SraKDo39cgvpG1uM4cm",
-	"1dVVcAii+qAWmD6LlrubIAtxMEFecEgyenh7bNjuVtC9Q895/8zaCSfjRW+N9sK7DTpXtm84NHQwBKjX",
-	"iJmLCSrTWxuu3P39t/v/CQAA//8=",
+	"5F17b9s6lv8qB9oFmgCK82h7Z26CATbT6V5kpr0Nmrbzx3Xh0NKxzYlEqiQVx1Pkuy/40JuylcROu7t/",
+	"tbYlPs7jdx48h/keRDzNOEOmZHD6PciIICkqFObTZ4niItb/oyw4DTKiFkEYMJJicBrk9scwEPgtpwLj",
+	"4FSJHMNARgtMiX5rxkVKlH42p/pJtcr0m1IJyubB/f29fllmnEk0870Vggv9n4gzhUzp/5IsS2hEFOXs",
+	"8F+SM/1dNcN/CpwFp8F/HFbbOLS/ykM7mpklRhkJmulBgtPgnK0A9Y8hUAZqgcAZ2m9ALkiGo0C/5MbR",
+	"05xHEWbqgt1SZVbyEb/lKO364pjqr0hyKXiGQlG9lxlJJIZBVvvquyPc9yAld++QzdUiOD05OuqQJQwy",
+	"IuWSi7j98OtfPA8rfoNswJP3dU794V6rzfW1fINP/4WR0mOf5zFVb28dK5q7IZHiYkLjAYwOA6Iaj8VE",
+	"4YGiKfqejVERmsh+4lox6ywWU0IT/VZnRCx20PmltXzK1C+vqjVRpnCOwjyYed/nYk4YlUYohtJC5mbJ",
+	"wx5vcc08QlRQ7MksrCKZj4dvrr5cpBkX6iPKPPEwkmqxxri2v3Lf7dndk95piMI5F6vu+BGPjdjjHUmz",
+	"RL8VLWgSR0R42Z+QKRo2NpX2QpGEEgZGicLaYBdsRti/KQGEKZmuQFKlUPSOPLHK0lUjcjeZ5tENqu7c",
+	"nz5ffAQi1AheH4PIE4S9aHQCCSo1glkIs4MplfofhSKEWH86g2j0EmZ6dIQpMpxRJfdHeuUsTzUxiVCv",
+	"jyfRyWSmWVp+mEypbH5hd1N+ETefeDmxk9SY0iM7hg8FfWvUaOzdx9oSlnv46jZE2S1JjIAyriYznjP9",
+	"/4izWUIjLao5I7lacEH/jfqXGRdTGsdmBZTJfDajEUWmJrOcxXqHgiicJDQ1MhcaqRSMJJ6dPh40UpSS",
+	"zNErEsKivFPUQcQthvOR8anmo8S3GtC/PPHZj8GGxgNfTcm/TIjSCAUkTimTwFmyOoMYZyRPlDGdEUkS",
+	"FC8k1McaWfaux0HBEwdAClO5yZp/5AkahlF2YZ8/LsckQpBVhyWWXo4axXQ+xrzjc/pUnlR4RBgjI8Gl",
+	"pP/lvhxFPNWysYltDzT7KpsUKthk2i8HMZ1TBfpXmAmeGkZp3UOmtC/FBZAsC0H/CwIjfotiZR4ftde5",
+	"CVQKIq91I95jFz36rfVAM1oI+Vqh3iRVH2rPfsTZ48WyKYmOPcjINGlY1innCRLmt+tegW3tpzWyj9q/",
+	"4/JDiwQPkOgbyuKHUO0f+vk1mJNSVnw+3iRMZm43lG9nH2YzNC92ndE4FiilVx7ILaEJmdKEqlXdXnE2",
+	"cQgfhIFMuJJeyxLVHBuP2akpnu93KhVhEU5u0q6eXqGC5QIZSCQiWlA2B4ZE62TGKVMNEI15Pk1q/hLL",
+	"06nzTIepC2VRkkuN86WDVRBC8oiSZBJxTVGi6K2eRxvhSSb4XJA0RS9lkrZX37vGxJJnwJMpySa58Ph/",
+	"HzJkV0ogqvckg4SyG1DcAFuWkMgAVxdQF1zxYrjur/q9TaJ+qR9yyJAJGuEkKmLlAVFDJvgtjVFsnMU9",
+	"d5WnKREGQCSKWz2dIDHNpZOf7gxWboei1VXClQ+tpCIql3WZIJGTg4zksgE0fS5z92eqEj9C54yqzS6V",
+	"keOSgsV4TZ2rqWdjPU1muRnDEiYK5lsZtvLpI3kLPEpCVXLaRY4uXF2wLH+oY1EDtLo99npxbYBz7ple",
+	"Sx3idoh7tSW+PvKucXfw04SJv9m9ywIc0pzRiGZE0+aF1Eg7FFeHY5aRpR5f7OLq0/kn64nxWWdFsCcR",
+	"4dAMYKPDLko1QaflnusfgTLAXHAwD51BmksFU4SMS6qp2dhvP1Z5Aac53RGkSJgEoirgPQNMJNrPTldB",
+	"CXKLiQS1oBJmRDivkqaa4cfOK7CfjsKtgVpK7lxkUA92PBhX6UeJcg+CvQLXalJ/fNJ0dV6G/ahXzLXg",
+	"uTCoI6WFsphoiFki3mh6cWayrSskwoTRuZB6YZokm2P9Aitr6OgFxJrorkOwSxcitxJHBXcGsal03jz2",
+	"h+GdmkS5kDbPsMEumNm8y225va18hUCiMJ48JBc50Ll6qtPczRH2G2SZywxZ7BVOnwWtO9U1A1ajxiZS",
+	"/sPtrliK3hxhq6Z1ntl0T+YSBl7NaUdbXYn6IeT2Uc2Ry8zko8+li3c/okT1hrMZFekDTfxPk+Vv7GW3",
+	"uSlv9sC7Ju26dwVkgXS+UH5XeKDw9IUDSxrrVW9OgutRretnXwmLVXn3UQQZ/txpn7PQyHAf/fqno1cn",
+	"wTNFYIWSVPO/wyjiXt+ES6VX2zQCXdltob1BDVZzmWpTvfH7QO6FXrwUONe+5TAFdwR2Kt5cTXuy5tD1",
+	"Lddjh17Oe1Gu2PbwlFaHYo/foHeptTB1eF5lU+6jP8M3ozIyHn8PHazzn2A8x8k0k09S9wTnJJkYk7Qp",
+	"5iDSfO0Cy2kuKdN7/9o7ai+/Ej5fk3dYcIbbyUh03QTtGujRwoBkmvFoT+g1p3vcWTvGhHHV54oImm1c",
+	"1ZV56squ5z4MbomaOEzxgi1OJVVDjXGN2g2GNiXJF96X6WlD82redhahLXE1R6lOn5Ia67Ro1+F+f+z9",
+	"yh97+4yz/zyopZhN6/SGxzratM8g7B0fgzlnkMAFHP8C0YIIEikUNpJtTBYOUvLmfG/vlCAgF0SY2Fng",
+	"LbJcR536lbgI8MvEAjgPlDKYEkmlTaLKUXDK8iSpBaA2Q7E+An0O1NhcBlIARSO9EvbgRj+cNnWxlUEg",
+	"QlFF4OLLeY2j+2fAMyu6MOMCanuUQ3hbU+8N4txS96GaviFubedTHxto7EYMHh6G1Nbh2+5HnAmUi8e5",
+	"7sK+PHlkhNF83bs6njTqBDDNEr5Ck56wkeTEnC7X4smJVGQ2K3A5JYzMTZAZEYmTJRc3Zcg5cWZO1GLP",
+	"cjiSx1Rx4WWCyRp1XTOSkcilUesZqzpgHPsAA1ksd5FZkIoI9ZCRW+yp3q/WGFbb9PHrqnQqWjYqo5Nb",
+	"FLLP33MJxKZDLzCimeARCbyZNKsIwyjWP3d7z24h1SthY/FuYv/ea26Mp+Qt4jnrKQgJA20A5yjXHfuW",
+	"hSoTmU9TqlTfYxlZ8VxtGEsgiVeecqUFglsqRISBwAjpLYIbs5Zm7juO7i6yu7vuGosF+Qj7ScPDJaHC",
+	"S1WUssKf5mb+/s9PsPc2/tvV+b42+RJZDETC9bkrJTKIewp/RSJQwDg/OnoZmaHMf/Ham1THu4wKfJjC",
+	"Fu9Q5jvJjTiLJeRM0cRWW5hNgVkJuFdH3rx7B3/b557kW44hSMrmCR7k0n/Uad6e2K8rqLVU2ZwobLCg",
+	"MVhj3w3ChQOg/7P0BZWPScT+Hy8X6QZyRa1lWGV+YzT/JX2R3BZqTsqoZ0jxycYksmb/50zzdaNPklJW",
+	"//a446Vsu1hsbY59PaXvO1u9NyecM+7H4r9fffgdzi8vdBTzsbCHoa2e4yLjQgv+EpOZjnQKJwbGAYGb",
+	"9GgcwJKqBRA2Zs1YZwTvOcMVUAkkWZKVBMLAAQtYf1/PWB0NjsZszN6aWi9b7L4g0qxCkhRt5TvsXZtq",
+	"z+v9UyAglWY0pCRaUIZwrf3t6zHbc5WeIZSFniEUdZ4h1Ms8QyirPEO9/naVZwj1Is8QihrP/RAILPKU",
+	"MLh2NZXXYRmTjNm1s1DXIRAWm01cV+Wa19pSfMu5QmMy8izjQo3GrCwiOA1KPmjG1DyF0+B4dDQ6MsCQ",
+	"ISMZDU6Dl6Oj0Utj8NTCCMyh8SwPEm5Kkea2AMJFA5xdxMFp8I5KZcrn3/G5ebVqrPjD9VN8y9GczLmG",
+	"CkOEoN4/UR5U2jPTWgC73h29DztWhCUrMCXjshAnoDEkfIkC1IIwe1a7pwnJ8E5BRuZownjfSqc446Z4",
+	"29PqURwwr13f11bjx8nR0YPaPgaBQK15oYO43aYQ86AcWRfNkd0/frnyssMkDGQRaGpXIBdUFdQOgeES",
+	"pYIZFdKUHigylxZ+kSnng98dOHz7ox3EfNWjH2qFOqRl/bA8JKYhxZhWLj3S125YCcpq5r9y6zJupcWm",
+	"ry/mvmlrlMjx/oksX7cM42Z4eFp3hDVKGng/A0nnGiitIliJX0JxQvZoCXB8D07/+FqXB0siC80Fmaye",
+	"Wd+wrM/VhhhjU9m2D9MVRAvOtdMHpLY2n/hUEpLwufVOC6FokuMzu2F8yQAP9FwGOJeCs3k5PsxRVQaB",
+	"MLlEMYLzmUIxZgIzY+xhRmiSC7Smw421V6BwlGhwB5fP3NdkT3h0o1/jYswILBc0wVN4dfJrA/otMxyq",
+	"jwQqsZoQPfFEWt96BP9coOnWGrNyvVSCoPOFgmnuFm4ePpiZ5iRbdkMlpFRqSobw6ujYTDRmxUzGoSkk",
+	"Ff4CWlStpWjBuSHtbrSoUX/+zKpTxWUe/bmic4YxULZtpbiqa2BNHEvGGnn69OHTpeXh0rG+1GbtuXBm",
+	"LdQGjeD5Gpx8Z3/fDV9bablBnH3lCS4tF3iuYI8kklfUsAiyJDrwNKq9vxNG8VyFIPCW32g40hO7yM8t",
+	"QPOKasdiwRM06HpA2SbOFKw+EChxDYcc9Ro1Cjvil7cOYhDXTjxn+bbazwGhEVjCCvnV3q0pYaZajC3x",
+	"yGrbzHtv1AqalDbzjuCqQngtT2qhgwWhHfo6rDdX/TCWHkZVVYyfta5s5tlZW5TrPFYhi8EgWhA2x627",
+	"DFeogDSckspVaTkNFUvPtMMpVsANK50SAmrLuYFtTpn7/YZPHY2nsp6Pgku9DKY0OnCGOp5QBpVIYhKC",
+	"Y5ZLjC2CoHTrtAOZmliiStDwWF6HosZQyZ8IqZ/JBv+OS0sruW0xe3tn5df0gNW5a078jPy5LKYG+MYj",
+	"a0TKVZy6tE1vaPymeuw5YsGyO3lAJFgtTbsoMZVZQlbARYxi2yzQmjWjdxiDInec8XSlNaIiYQhIooXV",
+	"fm0kiiZoRe7AdjrAXr05ueEPRUSRhM8dX2z208uP31C9x2CHAv4e+6Iz2z369Ki7Gsvk1ahotKNaAdYR",
+	"9oAA/AccTxoGcVcfXdcbTxLHBrFQPq0Fpij1KSvwJRCBYDJzI7j+dg1UjllKVLQw7nwpR3tSYZqa0Eir",
+	"OlMS6JxxgSahl2Z6ANAGSILMo8WYEQnjoNZmPw4O7efiY2hb2HTEhXJ/BNf6o51/HNjTmYQoezYTus/c",
+	"ndWMgzO4LtsPruEGMZPaxJmGDq0E5roOoqBoqxuNmWv4sPp5Wv5idcbOHtoWBYEJ3tZ+++Z+GDNTGj+C",
+	"SzJHSzltUDHWUfh1rTT92meerkzv3oeSeYNSfd8aubMNhSD3oX+QWm1/NdbAd5ntKqjeq05sX70e/fn1",
+	"61/DX0cvf/3TUTB4OfWuqcbebBrwZU/RTVF42s1ZvrcPQ1Y0udgkdk9OMqVsYp4cmJY8GpI2fW9XP3QJ",
+	"5G4bS/ANLblopoaLI4tSqIOq2bRo9vAeXfTIku296JHK1w+QyjVZ7JNmEnvHOeIhvSimr8Vjmj4wNBlw",
+	"W3dm8Gf7Tr7GDXeFgjHUOcJelk8TGu2flgg9y5MEFN6psHALVqEVx7BCwV6jX1qJw+/Ffy/i+3WOQNml",
+	"8wzU73MKiqVuPRULt1TSaVLNUHlWheUMbVeb8RjyLOLaOILpRyuZ4ye3H/ebV2ZVPHjStVlfw8BVmDbZ",
+	"Z49aGxzcfqjUbGp95khpqOQAkSDJ7RNC81JoPmIhEOXoL2SRqDZi4qSjLkUvJBgX0V2xkTVuUfELUPMQ",
+	"qO1oek+F/Np9mJWtM88vkF2WTHlsjqhNrW6qMXVGE9Q6h8lsBBdKgh7OpPKRxDa1oWk5XSmU4ZgxruyX",
+	"CyTatR2BHtZs0uQhUGjPlyi4Ltv9rw1fIqLdXZ/P9jlLOIlLI2DoNVRbeKRQHUglkKRNwS2pNKWM2IZ0",
+	"3313z6Urdls9iiKVdvItFZ+uI5ae9ia9Skcsi/b+fvn2N60Gl7//Fmo2pVwqeA3v/3qmTSv9ty3lLn44",
+	"Pjk6guxu1zpS1X78cNS+qozuVVl980jgfkDZ72OufOjWluohvnrLYX4+o/B0Ob/UhNGyrH3CtGETtiav",
+	"tbTF+gzah8aTz5FEa7RXD0ikNVb4dOo3hqvdPWZqXCUi7JEkcbcspCaJWdpdZ4yLmwqoAHtY9lMmg8K+",
+	"4xJTbPehWZC3CxevfYHUIH0+3p4+d+Zu5Wdt0eHTBcoOZLS4nizcUwt01RrGT7GlO9Z3o1IJorjYf2wl",
+	"T0O/D7/XP26KzJqMH2C3GmM/1XbtDr43sNtAeONuwScDCcMWxwmzx2YKGWHqhXQnoxJeHb0KAe9MCU8X",
+	"UfZ/4nSyvVOmN5f8O4c58ojHKLQXrQ3+qQ19bQZUw+ufwj//elJmImr31lCUY7ZnutX3q6PJiHMRU0YU",
+	"SofCVJgLd2DvN+S/k9QkhD9LBDJmZqoXEhKiDhPOTEm/SdaO4LJosTYL0e6/XNAswxj2GIcoQSKS1Zgl",
+	"NEImMQbJcxHh/hkQmNFbdJcfmrQU2Jy3BO2fan+3HJqzZOULDf6bsvjSkm5wJrdfr2o5tD9vvgvvEWWh",
+	"z5lQG+Qj2PsOBjgH7zVndKjelKsQprVqye3mf/ySbGXEFtppksNecRRig0iJ1ZlI7WwDSJLwJcb7RYzv",
+	"RMtW52QNGbbS15+mK49t1jp8l+VTgySzamDuJI0f2iT+TKJT3EIwQHpKWoTAk/jpElO5+NXAGu/dNVe1",
+	"7I02DoZoJNEYk+MAz9/nCJQ8P/xe/HeDA3BZXbazu6RByQO/Ic4En9EEn07n83quzI1qc2g7TpwN8Zwq",
+	"huwkLXZua3vcppfE+Jie/dZFzZbcA2ErZbCKz4CaomaX0h51DybJLTZEZgdVVY0bD547vzVMVLeYCnbx",
+	"AheQm0y7ZlhHiM/gy/mnov1GWxDbuG7rWLUxiBYYucNl6yKZL2Seym3lEPzQYmphh2W8ti7/vvRrwb93",
+	"eln/L7OvmiFbTb7WpFGP/aNzrz1y6Ct06fd26pUVz5Di6r2k0FuZt0XH49zmrhqQUlIqBJuTBc5MVVqU",
+	"5H0O5c9tDtcltqpzS9+S7OlPtaiLGNOMK2TR6uAfuHpQQc3Xn+Zo9Ph/YRb8PI4bmW/4iEqsytP0sn+o",
+	"xSEQqHLhMrc2pWZLK3YMNwJvKS6f3fD1NDPotWzBK3vAQU+MES3uzSiPemzYV0Z9/mtquPLcU7TxCp9y",
+	"vh99LjTAQbTXFZs+M1dOr/mzBRWx9LVHRXrvNVyHvXZUA+fuKcoZMMRYAgFN/a2Glof26rIDzqaciLj4",
+	"Mwo/XCeuFBHK3rvyoVraE+XiQfe2+C/qa4m1vfGzNpJfvJti9s8FCiyvLWnekc1NhW2COqIo9721IKXl",
+	"Dlr6whvOmJbGt3eZ6Uoq2un2OItw39X5a5Q2AF+uyvYMbQmmq4PnvkRH7Rh8R9BQ3FPY457b+4NMXjzb",
+	"dhLyi71ooLgNXuSMmRIzN6dmgYntJZxfXtRpnqIijoS53JQr/CwH5wnbfwPqOc+FBvnktrt7sz9u9hzq",
+	"uFrvbAuBlR6v4JP3z1y1oVxCSuzs4E6UhpwQPfRYyKtVRiTqVwT0t92Zdn00VN2NH/zI+wCOd34fgN35",
+	"FjJBdiDT7JahkJxpqbM9k2daXFamk57oB8yNRuXfqzFN/bixpf8Z5OMwkrf9LX+m156wFQi+1Dho7wnQ",
+	"Mq3Bikqg5k9KYnwKr46OwF0I0+qtF3wp4S/wx3fBlyHMKCZxCO42l/uvsKfHPi5qA218t+87k6sEVr65",
+	"+vJMqNanFgrvVEG7/raLZ3V023/h03+7iVhpcV0S6UobtqcGWAxOGRB4c/XFlnjuRTzJUybB3DEVGlys",
+	"7vAx/Vj7IZiaHVGI1vOqw3f7N4zXnro4nGyJnI9W1SOH7g8n77RuYt2lJ3pf26mT0COttYHPwTFz81K0",
+	"6Kt4fzqLtm8Da1ef/USX4RhuEvnkxvUq2ig6iPXIL6RtsjSHd9UVanAIovqgFpg+i5a7G0kLcTBBXnBI",
+	"Mnp4e2zY7lbQvcvRef/M2gkn40WPl/bCu41iV7Z/PTR0MASo1yqaCzIq01sbrtz9/df7/wkAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

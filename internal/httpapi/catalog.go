@@ -99,16 +99,37 @@ func (h catalogHandlers) SetOfferingStatus(ctx context.Context, req SetOfferingS
 }
 
 func (h catalogHandlers) UploadOfferingPhoto(ctx context.Context, req UploadOfferingPhotoRequestObject) (UploadOfferingPhotoResponseObject, error) {
-	// One byte more than the limit lets the service say "too large".
-	data, err := io.ReadAll(io.LimitReader(req.Body, catalog.MaxPhotoBytes+1))
+	ph, err := upload(req.Body, func(data []byte) (catalog.Photo, error) {
+		return h.svc.AddOfferingPhoto(ctx, identity.PrincipalFrom(ctx), req.OfferingId, data)
+	})
 	if err != nil {
 		return nil, err
 	}
-	ph, err := h.svc.AddOfferingPhoto(ctx, identity.PrincipalFrom(ctx), req.OfferingId, data)
+	return UploadOfferingPhoto200JSONResponse(ph), nil
+}
+
+func (h catalogHandlers) UploadProviderLogo(ctx context.Context, req UploadProviderLogoRequestObject) (UploadProviderLogoResponseObject, error) {
+	ph, err := upload(req.Body, func(data []byte) (catalog.Photo, error) {
+		return h.svc.SetLogo(ctx, identity.PrincipalFrom(ctx), req.ProviderId, data)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return UploadOfferingPhoto200JSONResponse{Id: ph.ID, Url: catalog.PhotoPath(ph.ID), Width: ph.Width, Height: ph.Height}, nil
+	return UploadProviderLogo200JSONResponse(ph), nil
+}
+
+// upload reads an image body and hands it to store. One byte more than
+// the limit is read, so that the service can say "too large".
+func upload(body io.Reader, store func([]byte) (catalog.Photo, error)) (Photo, error) {
+	data, err := io.ReadAll(io.LimitReader(body, catalog.MaxPhotoBytes+1))
+	if err != nil {
+		return Photo{}, err
+	}
+	ph, err := store(data)
+	if err != nil {
+		return Photo{}, err
+	}
+	return Photo{Id: ph.ID, Url: catalog.PhotoPath(ph.ID), Width: ph.Width, Height: ph.Height}, nil
 }
 
 func (h catalogHandlers) ListProviders(ctx context.Context, req ListProvidersRequestObject) (ListProvidersResponseObject, error) {
