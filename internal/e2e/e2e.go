@@ -36,11 +36,17 @@ func chromium(t testing.TB) string {
 // timeout.
 func Browser(t testing.TB, timeout time.Duration) context.Context {
 	t.Helper()
+	// Not t.TempDir: chromium may still be writing its profile for a moment
+	// after it is told to quit, and that must not fail the test.
+	profile, err := os.MkdirTemp("", "reciproca-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -55,6 +61,12 @@ func Browser(t testing.TB, timeout time.Duration) context.Context {
 		cancelTimeout()
 		cancelTab()
 		cancelAlloc()
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	if err := chromedp.Run(ctx); err != nil { // start the browser now, to fail early
 		t.Fatalf("starting chromium: %v", err)
