@@ -216,6 +216,10 @@ func TestTOTPSetupIsForcedOnTheWeb(t *testing.T) {
 	if res, body := b.Get("/account"); res.StatusCode != 200 || !strings.Contains(body, u.Name) {
 		t.Fatalf("/account after setup: %d", res.StatusCode)
 	}
+	var stored string
+	if err := a.DB.Get(&stored, `SELECT totp_secret FROM users WHERE id = $1`, u.ID); err != nil || !strings.HasPrefix(stored, "v1.") || strings.Contains(stored, secret[1]) {
+		t.Fatalf("the second-factor secret is stored as %q, want it sealed", stored)
+	}
 }
 
 // Deactivating someone ends their sessions and sign-ins at once.

@@ -101,7 +101,8 @@ func (k *Kit) User(org Org, roles ...identity.Role) *User {
 	var secret *string
 	if p.Has(identity.TOTPRoles...) {
 		u.TOTPSecret = "JBSWY3DPEHPK3PXP" + strings.ToUpper(randBase32(16))
-		secret = &u.TOTPSecret
+		sealed := identity.SealTOTPSecret(k.svc.Config().TOTPKey, u.TOTPSecret)
+		secret = &sealed
 	}
 	err := k.db.Get(&u.ID, `INSERT INTO users (organisation_id, email, name, password_hash, status, totp_secret, totp_enabled_at)
 		VALUES ($1, $2, $3, $4, 'active', $5, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END) RETURNING id`,
