@@ -200,6 +200,9 @@ func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 // argon2id hash so timing does not reveal whether the e-mail exists.
 func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRow, error) {
 	email, ip := normEmail(cr.Email), clientIP(ctx)
+	if email == "" || cr.Password == "" {
+		return nil, errBadCredentials() // nothing to guess with: not counted
+	}
 	keys := []string{"email:" + email}
 	if ip != "" {
 		keys = append(keys, "ip:"+ip)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
@@ -16,8 +15,7 @@ import (
 // old session no longer opens their profile.
 func TestWebSignInAndOut(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgProvider, identity.RoleProviderStaff)
 	b := k.Browser(a.URL(), nil)
 
@@ -61,8 +59,7 @@ func TestWebSignInAndOut(t *testing.T) {
 // nothing: the session survives a forged sign-out.
 func TestWebFormsNeedCSRFToken(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
 	b := k.Browser(a.URL(), u)
 	for _, forged := range []url.Values{{}, {"_csrf": {"forged"}}} {
@@ -86,8 +83,7 @@ func TestWebFormsNeedCSRFToken(t *testing.T) {
 // that changes something must carry the CSRF token in X-CSRF-Token.
 func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
 	if res, body := b.Get("/api/v1/me"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
@@ -119,8 +115,7 @@ func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
 // Platform admins read the security log through the API and the web.
 func TestAuditLogForPlatformAdmins(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
 	e := k.As(identity.OrgCompany, identity.RoleEmployee)
 	login(t, a, e.Email, "wrong password!")
@@ -138,8 +133,7 @@ func TestAuditLogForPlatformAdmins(t *testing.T) {
 // new role. Roles the organisation cannot hold are refused.
 func TestChangeRoleOnTheWeb(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	org := k.Org(identity.OrgCompany, "")
 	hr := k.User(org, identity.RoleCompanyAdmin)
 	e := k.User(org, identity.RoleEmployee)
@@ -159,7 +153,7 @@ func TestChangeRoleOnTheWeb(t *testing.T) {
 	if res, body := emp.Get("/users"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
 		t.Fatalf("promoted employee on /users: %d", res.StatusCode)
 	}
-	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok["refresh_token"]}); st != 401 {
+	if st, _ := refresh(t, a, tok["refresh_token"]); st != 401 {
 		t.Fatalf("refresh with the old roles: %d, want 401", st)
 	}
 	var details string
@@ -173,8 +167,7 @@ func TestChangeRoleOnTheWeb(t *testing.T) {
 // the password, and signs in with it.
 func TestWebSignInWithTOTP(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
 	b := k.Browser(a.URL(), nil)
 	res, body := b.PostForm("/login", url.Values{"email": {u.Email}, "password": {identitytest.Password}})
@@ -194,8 +187,7 @@ func TestWebSignInWithTOTP(t *testing.T) {
 // Changing one's password needs the current one and ends API sign-ins.
 func TestChangePassword(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
 	_, tok := login(t, a, u.Email, identitytest.Password)
 	b := k.Browser(a.URL(), u)
@@ -211,7 +203,7 @@ func TestChangePassword(t *testing.T) {
 	if res.StatusCode != 303 {
 		t.Fatalf("change: %d", res.StatusCode)
 	}
-	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok["refresh_token"]}); st != 401 {
+	if st, _ := refresh(t, a, tok["refresh_token"]); st != 401 {
 		t.Fatalf("API sign-in survived a password change: %d", st)
 	}
 	if st, _ := login(t, a, u.Email, "nuova password lunga"); st != 200 {
