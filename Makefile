@@ -41,11 +41,12 @@ bench-catalog: ## catalogue search p50/p95 through the API over 100,000 offering
 
 .PHONY: generate
 generate: ## regenerate internal/httpapi from openapi/openapi.yaml
-	go generate ./internal/httpapi
+	go tool oapi-codegen -config openapi/oapi-codegen.yaml openapi/openapi.yaml
 
 .PHONY: check-generated
 check-generated: generate ## fail when generated code is stale
-	@git diff --exit-code -- internal/httpapi || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
+	@if [ -n "$$(git status --porcelain -- internal/httpapi)" ]; then git status --short -- internal/httpapi; git diff -- internal/httpapi | head -40; \
+	  echo "generated code is stale: run make generate and commit" >&2; exit 1; fi
 
 .PHONY: lint
 lint: ## go vet + staticcheck

@@ -17,6 +17,7 @@ name=${2:?cluster name}
 port=${3:-5432}
 mode=${4:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
+cd / # the postgres user may not be allowed into the project folder
 
 find_bin() {
   if command -v "$1" >/dev/null 2>&1; then command -v "$1"; return; fi

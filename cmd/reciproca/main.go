@@ -118,7 +118,11 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		}
 	}
 	fmt.Fprintln(out)
-	return a.Serve(ctx)
+	if err := a.Serve(ctx); err != nil {
+		return err
+	}
+	slog.Info("stopped cleanly")
+	return nil
 }
 
 func migrate(ctx context.Context, cfg config.Config, cmd string, out io.Writer) error {

@@ -44,6 +44,7 @@ type Config struct {
 type Auth struct {
 	JWTSigningKey string        // JWT_SIGNING_KEY; required in production
 	JWTVerifyKeys string        // JWT_VERIFY_KEYS: extra public keys, PEM blocks one after another
+	TOTPKey       string        // TOTP_ENCRYPTION_KEY: 32 bytes, base64; required in production
 	Issuer        string        // JWT_ISSUER, default BASE_URL
 	Audience      string        // JWT_AUDIENCE, default reciproca-api
 	AccessTTL     time.Duration // ACCESS_TOKEN_TTL, default 15m
@@ -106,6 +107,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c.Auth = Auth{
 		JWTSigningKey: get("JWT_SIGNING_KEY", ""),
 		JWTVerifyKeys: get("JWT_VERIFY_KEYS", ""),
+		TOTPKey:       get("TOTP_ENCRYPTION_KEY", ""),
 		Issuer:        get("JWT_ISSUER", c.BaseURL),
 		Audience:      get("JWT_AUDIENCE", "reciproca-api"),
 		AccessTTL:     dur("ACCESS_TOKEN_TTL", "15m"),
@@ -154,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if c.Env == "production" && c.Auth.JWTSigningKey == "" {
 		errs = append(errs, "JWT_SIGNING_KEY must be set in production (every app server must sign with the same key)")
+	}
+	if c.Env == "production" && c.Auth.TOTPKey == "" {
+		errs = append(errs, "TOTP_ENCRYPTION_KEY must be set in production (32 random bytes, base64)")
 	}
 	if c.Env == "production" && !c.Auth.SecureCookies {
 		errs = append(errs, "BASE_URL must be https in production")

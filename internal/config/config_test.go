@@ -39,6 +39,7 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 		"relative base":    {map[string]string{"DATABASE_URL": "x", "BASE_URL": "/app"}, "BASE_URL"},
 		"prod no jwt key":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "BASE_URL": "https://w.example"}, "JWT_SIGNING_KEY"},
 		"prod over http":   {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "https"},
+		"prod no totp key": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "TOTP_ENCRYPTION_KEY"},
 		"weak argon2":      {map[string]string{"DATABASE_URL": "x", "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
 		"bad token ttl":    {map[string]string{"DATABASE_URL": "x", "ACCESS_TOKEN_TTL": "forever"}, "ACCESS_TOKEN_TTL"},
 	}

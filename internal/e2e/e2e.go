@@ -36,9 +36,8 @@ func chromium(t testing.TB) string {
 // timeout.
 func Browser(t testing.TB, timeout time.Duration) context.Context {
 	t.Helper()
-	// Not t.TempDir: chromium's helper processes may still be writing to
-	// the profile when the test ends, and TempDir's cleanup fails the test
-	// then. The profile is removed best-effort after the browser is closed.
+	// Not t.TempDir: chromium may still be writing its profile for a moment
+	// after it is told to quit, and that must not fail the test.
 	profile, err := os.MkdirTemp("", "reciproca-chromium-")
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +61,10 @@ func Browser(t testing.TB, timeout time.Duration) context.Context {
 		cancelTimeout()
 		cancelTab()
 		cancelAlloc()
-		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	})

@@ -4,8 +4,6 @@
 // response. Business rules and SQL live in the domain packages.
 package httpapi
 
-//go:generate go tool oapi-codegen -config ../../openapi/oapi-codegen.yaml ../../openapi/openapi.yaml
-
 import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"

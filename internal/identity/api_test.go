@@ -71,8 +71,7 @@ func login(t *testing.T, a *app.App, email, password string) (int, map[string]an
 // signs out; after sign-out the refresh token is dead.
 func TestAPISignInRefreshMeLogout(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
 
 	st, tok := login(t, a, u.Email, identitytest.Password)
@@ -87,7 +86,7 @@ func TestAPISignInRefreshMeLogout(t *testing.T) {
 	if org["id"] != u.Org.ID.String() || org["kind"] != "company" || me["roles"].([]any)[0] != "employee" {
 		t.Fatalf("me organisation/roles = %v", me)
 	}
-	st, tok2 := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok["refresh_token"]})
+	st, tok2 := refresh(t, a, tok["refresh_token"])
 	if st != 200 || tok2["refresh_token"] == tok["refresh_token"] {
 		t.Fatalf("refresh = %d %v", st, tok2)
 	}
@@ -97,7 +96,7 @@ func TestAPISignInRefreshMeLogout(t *testing.T) {
 	if st, _ := call(t, a, "POST", "/auth/logout", "", map[string]any{"refresh_token": tok2["refresh_token"]}); st != 204 {
 		t.Fatalf("logout = %d", st)
 	}
-	if st, e := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok2["refresh_token"]}); st != 401 || e["code"] != "unauthorized" {
+	if st, e := refresh(t, a, tok2["refresh_token"]); st != 401 || e["code"] != "unauthorized" {
 		t.Fatalf("refresh after logout = %d %v, want 401", st, e)
 	}
 	if st, e := call(t, a, "GET", "/me", "", nil); st != 401 || e["code"] != "unauthorized" {
@@ -118,4 +117,16 @@ func callList(t *testing.T, a *app.App, path, token string) (int, []map[string]a
 	var out []map[string]any
 	_ = json.NewDecoder(res.Body).Decode(&out)
 	return res.StatusCode, out
+}
+
+// start starts the app and a kit to create its people.
+func start(t *testing.T) (*app.App, *identitytest.Kit) {
+	a := apptest.Start(t)
+	return a, identitytest.ForApp(t, a)
+}
+
+// refresh exchanges a refresh token (any: tests pass decoded JSON values).
+func refresh(t *testing.T, a *app.App, token any) (int, map[string]any) {
+	t.Helper()
+	return call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": token})
 }

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/reciproca/reciproca/internal/app"
-	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/identity"
-	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
 func postCSV(t *testing.T, a *app.App, token, csv string) (int, map[string]any) {
@@ -48,8 +46,7 @@ func counts(t *testing.T, a *app.App) (users, mails int) {
 // corrected file invites everyone, each with a mail.
 func TestCSVInvitationIsAllOrNothing(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
 	tok := k.Token(hr)
 	usersBefore, mailsBefore := counts(t, a)
@@ -99,8 +96,7 @@ func TestCSVInvitationIsAllOrNothing(t *testing.T) {
 // page; a failed one lists the rows to fix.
 func TestCSVInvitationOnTheWeb(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
 	upload := func(csv string) string {
@@ -178,8 +174,7 @@ func TestCSVInvitationOnTheWeb(t *testing.T) {
 // then signs in; the link works once; roles must fit the organisation.
 func TestInviteAndAccept(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	mgr := k.As(identity.OrgFund, identity.RoleFundManager)
 	tok := k.Token(mgr)
 	st, body := call(t, a, "POST", "/users/invitations", tok, map[string]any{"email": "nuova@example.com", "name": "Nuova Operatrice", "roles": []string{"employee"}})

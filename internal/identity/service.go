@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -36,6 +37,8 @@ type Config struct {
 	BaseURL       string
 	SecureCookies bool
 	Dev           bool
+	// TOTPKey (32 bytes) seals second-factor secrets at rest.
+	TOTPKey []byte
 }
 
 // ConfigFrom turns the program configuration into the service's. Without
@@ -51,6 +54,15 @@ func ConfigFrom(c config.Config) (Config, error) {
 		SessionTTL: a.SessionTTL, MaxFailures: a.MaxFailures, LockoutPeriod: a.LockoutPeriod,
 		Argon2:  Argon2Params{MemoryKiB: a.Argon2Memory, Time: a.Argon2Time, Threads: a.Argon2Threads},
 		BaseURL: c.BaseURL, SecureCookies: strings.HasPrefix(c.BaseURL, "https://"), Dev: c.Development(),
+	}
+	if a.TOTPKey != "" {
+		k, err := base64.StdEncoding.DecodeString(a.TOTPKey)
+		if err != nil || len(k) != 32 {
+			return out, errors.New("TOTP_ENCRYPTION_KEY must be 32 bytes, base64-encoded")
+		}
+		out.TOTPKey = k
+	} else if c.Env == "production" {
+		return out, errors.New("TOTP_ENCRYPTION_KEY must be set in production")
 	}
 	if a.JWTSigningKey != "" {
 		ks, err := ParseKeySet(a.JWTSigningKey, a.JWTVerifyKeys)
@@ -70,6 +82,9 @@ func ConfigFrom(c config.Config) (Config, error) {
 func (c Config) withDefaults() Config {
 	if c.Keys == nil {
 		c.Keys = NewKeySet(GenerateKey())
+	}
+	if c.TOTPKey == nil {
+		c.TOTPKey = DevTOTPKey
 	}
 	if c.Issuer == "" {
 		c.Issuer = c.BaseURL
@@ -185,6 +200,9 @@ func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 // argon2id hash so timing does not reveal whether the e-mail exists.
 func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRow, error) {
 	email, ip := normEmail(cr.Email), clientIP(ctx)
+	if email == "" || cr.Password == "" {
+		return nil, errBadCredentials() // nothing to guess with: not counted
+	}
 	keys := []string{"email:" + email}
 	if ip != "" {
 		keys = append(keys, "ip:"+ip)

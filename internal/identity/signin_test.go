@@ -28,24 +28,23 @@ func auditCount(t *testing.T, a interface {
 // the whole sign-in, including the token that replaced it.
 func TestRefreshTokenReuseRevokesTheFamily(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
 	_, first := login(t, a, u.Email, identitytest.Password)
 	_, other := login(t, a, u.Email, identitytest.Password) // another device: a separate family
 
-	st, second := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": first["refresh_token"]})
+	st, second := refresh(t, a, first["refresh_token"])
 	if st != 200 {
 		t.Fatalf("first refresh = %d", st)
 	}
-	st, body := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": first["refresh_token"]})
+	st, body := refresh(t, a, first["refresh_token"])
 	if st != 401 || body["code"] != "unauthorized" {
 		t.Fatalf("reuse = %d %v, want 401", st, body)
 	}
-	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": second["refresh_token"]}); st != 401 {
+	if st, _ := refresh(t, a, second["refresh_token"]); st != 401 {
 		t.Fatalf("the successor of a reused token still works: %d", st)
 	}
-	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": other["refresh_token"]}); st != 200 {
+	if st, _ := refresh(t, a, other["refresh_token"]); st != 200 {
 		t.Fatalf("another device's sign-in was revoked too: %d", st)
 	}
 	if n := auditCount(t, a.DB, identity.EventRefreshReuse); n != 1 {
@@ -58,8 +57,7 @@ func TestRefreshTokenReuseRevokesTheFamily(t *testing.T) {
 // alike, and even the right password is refused until the lock ends.
 func TestLockoutAndNoEmailEnumeration(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
 	strip := func(m map[string]any) map[string]any {
 		delete(m, "request_id")
@@ -136,8 +134,7 @@ func TestMalformedLoginBody(t *testing.T) {
 // the current code is; a recovery code works once.
 func TestTOTPSignIn(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	m := k.As(identity.OrgFund, identity.RoleFundManager)
 	st, body := login(t, a, m.Email, identitytest.Password)
 	details, _ := body["details"].(map[string]any)
@@ -187,8 +184,7 @@ func TestTOTPSignIn(t *testing.T) {
 // web, can only set it up: every other page sends them to the setup page.
 func TestTOTPSetupIsForcedOnTheWeb(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgFund, identity.RoleFundApprover)
 	if _, err := a.DB.Exec(`UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL WHERE id = $1`, u.ID); err != nil {
 		t.Fatal(err)
@@ -216,13 +212,16 @@ func TestTOTPSetupIsForcedOnTheWeb(t *testing.T) {
 	if res, body := b.Get("/account"); res.StatusCode != 200 || !strings.Contains(body, u.Name) {
 		t.Fatalf("/account after setup: %d", res.StatusCode)
 	}
+	var stored string
+	if err := a.DB.Get(&stored, `SELECT totp_secret FROM users WHERE id = $1`, u.ID); err != nil || !strings.HasPrefix(stored, "v1.") || strings.Contains(stored, secret[1]) {
+		t.Fatalf("the second-factor secret is stored as %q, want it sealed", stored)
+	}
 }
 
 // Deactivating someone ends their sessions and sign-ins at once.
 func TestDeactivationEndsEverySignIn(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	org := k.Org(identity.OrgCompany, "")
 	hr := k.User(org, identity.RoleCompanyAdmin)
 	e := k.User(org, identity.RoleEmployee)
@@ -236,7 +235,7 @@ func TestDeactivationEndsEverySignIn(t *testing.T) {
 	if res, _ := web.Get("/account"); res.StatusCode != 303 {
 		t.Fatalf("session still open after deactivation: %d", res.StatusCode)
 	}
-	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok["refresh_token"]}); st != 401 {
+	if st, _ := refresh(t, a, tok["refresh_token"]); st != 401 {
 		t.Fatalf("refresh after deactivation: %d", st)
 	}
 	if st, _ := login(t, a, e.Email, identitytest.Password); st != 401 {
@@ -273,8 +272,7 @@ func lastLink(t *testing.T, a interface {
 // accounts, a one-time link, and the other sign-ins end.
 func TestPasswordReset(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgProvider, identity.RoleProviderStaff)
 	_, tok := login(t, a, u.Email, identitytest.Password)
 	st1, b1 := call(t, a, "POST", "/auth/password-reset", "", map[string]any{"email": u.Email})
@@ -297,7 +295,7 @@ func TestPasswordReset(t *testing.T) {
 	if st, _ := call(t, a, "POST", "/auth/password-reset/confirm", "", map[string]any{"token": token, "password": "un'altra password lunga"}); st != 404 {
 		t.Fatalf("link used twice: %d, want 404", st)
 	}
-	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok["refresh_token"]}); st != 401 {
+	if st, _ := refresh(t, a, tok["refresh_token"]); st != 401 {
 		t.Fatalf("old sign-in survived the reset: %d", st)
 	}
 	if st, _ := login(t, a, u.Email, identitytest.Password); st != 401 {

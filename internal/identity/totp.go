@@ -3,9 +3,15 @@ package identity
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"image/png"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -37,6 +43,55 @@ func matchTOTP(secret, code string, now time.Time) (step int64, ok bool) {
 	return 0, false
 }
 
+// DevTOTPKey seals second-factor secrets in development and test (the demo
+// data uses it). Production refuses to start without TOTP_ENCRYPTION_KEY.
+var DevTOTPKey = func() []byte { k := sha256.Sum256([]byte("reciproca: development-only TOTP sealing key")); return k[:] }()
+
+// SealTOTPSecret encrypts a second-factor secret for storage (AES-256-GCM,
+// "v1." + base64(nonce | ciphertext)): a copy of the database alone does
+// not let anyone produce codes.
+func SealTOTPSecret(key []byte, secret string) string {
+	gcm := mustGCM(key)
+	nonce := make([]byte, gcm.NonceSize())
+	_, _ = rand.Read(nonce)
+	return "v1." + base64.RawStdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(secret), nil))
+}
+
+func openTOTPSecret(key []byte, sealed string) (string, error) {
+	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimPrefix(sealed, "v1."))
+	gcm := mustGCM(key)
+	if err != nil || !strings.HasPrefix(sealed, "v1.") || len(raw) < gcm.NonceSize() {
+		return "", errors.New("malformed sealed TOTP secret")
+	}
+	plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], nil)
+	if err != nil {
+		return "", fmt.Errorf("opening TOTP secret (wrong TOTP_ENCRYPTION_KEY?): %w", err)
+	}
+	return string(plain), nil
+}
+
+func mustGCM(key []byte) cipher.AEAD {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic("TOTP key must be 32 bytes: " + err.Error()) // checked by config
+	}
+	gcm, _ := cipher.NewGCM(block)
+	return gcm
+}
+
+// totpSecret returns the user's second-factor secret, if any.
+func (s *Service) totpSecret(u *userRow) (string, bool) {
+	if !u.TOTPSecret.Valid {
+		return "", false
+	}
+	secret, err := openTOTPSecret(s.cfg.TOTPKey, u.TOTPSecret.String)
+	if err != nil {
+		slog.Error("unreadable TOTP secret", "user_id", u.ID, "err", err)
+		return "", false
+	}
+	return secret, true
+}
+
 // TOTPCode returns the current code for secret (used by tests and by the
 // development accounts page).
 func TOTPCode(secret string, now time.Time) string {
@@ -47,7 +102,8 @@ func TOTPCode(secret string, now time.Time) string {
 // checkSecondFactor accepts the current TOTP code, or an unused recovery
 // code (which is then spent).
 func (s *Service) checkSecondFactor(ctx context.Context, u *userRow, code string) bool {
-	if step, ok := matchTOTP(u.TOTPSecret.String, code, time.Now()); u.TOTPSecret.Valid && ok {
+	secret, has := s.totpSecret(u)
+	if step, ok := matchTOTP(secret, code, time.Now()); has && ok {
 		// A code is accepted once: a code seen over someone's shoulder (or
 		// replayed from a log) cannot be used again in its window.
 		res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $2
@@ -98,14 +154,15 @@ func (s *Service) BeginTOTP(ctx context.Context, actor *Principal) (*TOTPSetup, 
 	if u.TOTPEnabled {
 		return nil, apperr.New(apperr.Conflict, "two-factor authentication is already enabled")
 	}
-	secret := u.TOTPSecret.String
-	if !u.TOTPSecret.Valid {
+	secret, has := s.totpSecret(u)
+	if !has {
 		key, err := totp.Generate(totp.GenerateOpts{Issuer: "Reciproca", AccountName: u.Email})
 		if err != nil {
 			return nil, apperr.Wrap(err, "generating TOTP secret")
 		}
 		secret = key.Secret()
-		if _, err := s.db.ExecContext(ctx, `UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_enabled_at IS NULL`, u.ID, secret); err != nil {
+		if _, err := s.db.ExecContext(ctx, `UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_enabled_at IS NULL`,
+			u.ID, SealTOTPSecret(s.cfg.TOTPKey, secret)); err != nil {
 			return nil, apperr.Wrap(err, "storing TOTP secret")
 		}
 	}
@@ -138,10 +195,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor *Principal, code string
 		if err != nil {
 			return err
 		}
-		if u.TOTPEnabled || !u.TOTPSecret.Valid {
+		secret, has := s.totpSecret(u)
+		if u.TOTPEnabled || !has {
 			return apperr.New(apperr.Conflict, "no two-factor setup is in progress")
 		}
-		step, ok := matchTOTP(u.TOTPSecret.String, code, time.Now())
+		step, ok := matchTOTP(secret, code, time.Now())
 		if !ok {
 			return apperr.New(apperr.Invalid, "the code is not right: check the time on your phone and try the next code").With("field", "code")
 		}

@@ -5,8 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
@@ -15,8 +15,7 @@ import (
 // old session no longer opens their profile.
 func TestWebSignInAndOut(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgProvider, identity.RoleProviderStaff)
 	b := k.Browser(a.URL(), nil)
 
@@ -60,8 +59,7 @@ func TestWebSignInAndOut(t *testing.T) {
 // nothing: the session survives a forged sign-out.
 func TestWebFormsNeedCSRFToken(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	u := k.As(identity.OrgCompany, identity.RoleEmployee)
 	b := k.Browser(a.URL(), u)
 	for _, forged := range []url.Values{{}, {"_csrf": {"forged"}}} {
@@ -85,8 +83,7 @@ func TestWebFormsNeedCSRFToken(t *testing.T) {
 // that changes something must carry the CSRF token in X-CSRF-Token.
 func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
 	if res, body := b.Get("/api/v1/me"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
@@ -118,8 +115,7 @@ func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
 // Platform admins read the security log through the API and the web.
 func TestAuditLogForPlatformAdmins(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
 	e := k.As(identity.OrgCompany, identity.RoleEmployee)
 	login(t, a, e.Email, "wrong password!")
@@ -137,8 +133,7 @@ func TestAuditLogForPlatformAdmins(t *testing.T) {
 // new role. Roles the organisation cannot hold are refused.
 func TestChangeRoleOnTheWeb(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := start(t)
 	org := k.Org(identity.OrgCompany, "")
 	hr := k.User(org, identity.RoleCompanyAdmin)
 	e := k.User(org, identity.RoleEmployee)
@@ -158,12 +153,60 @@ func TestChangeRoleOnTheWeb(t *testing.T) {
 	if res, body := emp.Get("/users"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
 		t.Fatalf("promoted employee on /users: %d", res.StatusCode)
 	}
-	if st, _ := call(t, a, "POST", "/auth/refresh", "", map[string]any{"refresh_token": tok["refresh_token"]}); st != 401 {
+	if st, _ := refresh(t, a, tok["refresh_token"]); st != 401 {
 		t.Fatalf("refresh with the old roles: %d, want 401", st)
 	}
 	var details string
 	if err := a.DB.Get(&details, `SELECT details::text FROM audit_log WHERE event = 'role_changed' AND subject_id = $1`, e.ID); err != nil ||
 		!strings.Contains(details, `"after": ["employee", "company_admin"]`) {
 		t.Fatalf("audit: %q %v", details, err)
+	}
+}
+
+// On the web, an account with a second factor is asked for the code after
+// the password, and signs in with it.
+func TestWebSignInWithTOTP(t *testing.T) {
+	t.Parallel()
+	a, k := start(t)
+	u := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
+	b := k.Browser(a.URL(), nil)
+	res, body := b.PostForm("/login", url.Values{"email": {u.Email}, "password": {identitytest.Password}})
+	if res.StatusCode != 401 || !strings.Contains(body, `id="totp"`) {
+		t.Fatalf("password only: %d, want the code field", res.StatusCode)
+	}
+	res, _ = b.PostForm("/login", url.Values{"email": {u.Email}, "password": {identitytest.Password},
+		"totp": {identity.TOTPCode(u.TOTPSecret, time.Now())}, "next": {"/admin/audit"}})
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/admin/audit" {
+		t.Fatalf("with the code: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, body := b.Get("/admin/audit"); res.StatusCode != 200 || !strings.Contains(body, identity.EventLoginSucceeded) {
+		t.Fatalf("audit page after signing in: %d", res.StatusCode)
+	}
+}
+
+// Changing one's password needs the current one and ends API sign-ins.
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	a, k := start(t)
+	u := k.As(identity.OrgCompany, identity.RoleEmployee)
+	_, tok := login(t, a, u.Email, identitytest.Password)
+	b := k.Browser(a.URL(), u)
+	res, body := b.PostForm("/account/password", url.Values{"current_password": {"wrong one!"}, "password": {"nuova password lunga"}})
+	if res.StatusCode != 400 || !strings.Contains(body, "La password attuale non è corretta.") {
+		t.Fatalf("wrong current password: %d", res.StatusCode)
+	}
+	res, _ = b.PostForm("/account/password", url.Values{"current_password": {identitytest.Password}, "password": {"corta"}})
+	if res.StatusCode != 400 {
+		t.Fatalf("short new password: %d", res.StatusCode)
+	}
+	res, _ = b.PostForm("/account/password", url.Values{"current_password": {identitytest.Password}, "password": {"nuova password lunga"}})
+	if res.StatusCode != 303 {
+		t.Fatalf("change: %d", res.StatusCode)
+	}
+	if st, _ := refresh(t, a, tok["refresh_token"]); st != 401 {
+		t.Fatalf("API sign-in survived a password change: %d", st)
+	}
+	if st, _ := login(t, a, u.Email, "nuova password lunga"); st != 200 {
+		t.Fatalf("new password: %d", st)
 	}
 }

@@ -95,7 +95,8 @@ func loadIdentity(ctx context.Context, tx *sqlx.Tx) error {
 	for _, u := range demoUsers {
 		var secret *string
 		if u.totp != "" {
-			secret = &u.totp
+			sealed := identity.SealTOTPSecret(identity.DevTOTPKey, u.totp)
+			secret = &sealed
 		}
 		var id uuid.UUID
 		err := tx.GetContext(ctx, &id, `INSERT INTO users (organisation_id, email, name, password_hash, status, totp_secret, totp_enabled_at)

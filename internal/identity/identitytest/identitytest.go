@@ -3,7 +3,7 @@
 // in, with an API bearer token or a browser session.
 //
 //	a := apptest.Start(t)
-//	k := identitytest.New(t, a.DB, a.Identity)
+//	k := identitytest.ForApp(t, a)
 //	acme := k.Org(identity.OrgCompany, "Acme")
 //	hr := k.User(acme, identity.RoleCompanyAdmin)
 //	req.Header.Set("Authorization", "Bearer "+k.Token(hr))   // API
@@ -27,6 +27,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/identity"
 )
 
@@ -46,6 +47,9 @@ type Kit struct {
 	// hash of Password, computed once.
 	hash string
 }
+
+// ForApp returns a kit for a running app (apptest.Start).
+func ForApp(t testing.TB, a *app.App) *Kit { return New(t, a.DB, a.Identity) }
 
 // New returns a kit for the app's database and identity service.
 func New(t testing.TB, dbx *sqlx.DB, svc *identity.Service) *Kit {
@@ -101,7 +105,8 @@ func (k *Kit) User(org Org, roles ...identity.Role) *User {
 	var secret *string
 	if p.Has(identity.TOTPRoles...) {
 		u.TOTPSecret = "JBSWY3DPEHPK3PXP" + strings.ToUpper(randBase32(16))
-		secret = &u.TOTPSecret
+		sealed := identity.SealTOTPSecret(k.svc.Config().TOTPKey, u.TOTPSecret)
+		secret = &sealed
 	}
 	err := k.db.Get(&u.ID, `INSERT INTO users (organisation_id, email, name, password_hash, status, totp_secret, totp_enabled_at)
 		VALUES ($1, $2, $3, $4, 'active', $5, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END) RETURNING id`,
