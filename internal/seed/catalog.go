@@ -9,21 +9,14 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/catalog"
-	"github.com/reciproca/reciproca/internal/identity"
-)
-
-// catalogProviderEmail signs in as the staff of the first demo provider.
-const (
-	catalogProviderEmail    = "erogatore@reciproca.demo"
-	catalogProviderPassword = "Reciproca-demo-2026"
 )
 
 // catalogSet is the demo catalogue of the province of Lecco: 30 providers
-// (27 approved, 3 awaiting approval) with 5 offerings each.
+// (27 approved, 3 awaiting approval) with 5 offerings each. The two demo
+// providers of the identity set are among them, so their staff accounts
+// (staff@germoglio.example, staff@pontesport.example) see a dashboard.
 var catalogSet = set{
 	name: "catalog-lecco-v1",
-	accounts: []Account{{Role: string(identity.RoleProviderStaff), Organisation: demoProviders[0].name,
-		Email: catalogProviderEmail, Password: catalogProviderPassword}},
 	load: loadCatalog,
 }
 
@@ -36,9 +29,11 @@ func loadCatalog(ctx context.Context, tx *sqlx.Tx) error {
 	now := time.Now().In(rome)
 	monday := time.Date(now.Year(), now.Month(), now.Day()+(8-int(now.Weekday()))%7+1, 18, 0, 0, 0, rome)
 	for i, p := range demoProviders {
-		var org uuid.UUID
-		if err := tx.GetContext(ctx, &org, `INSERT INTO organisations (kind, name) VALUES ('provider', $1) RETURNING id`, p.name); err != nil {
-			return err
+		org := p.org
+		if org == uuid.Nil {
+			if err := tx.GetContext(ctx, &org, `INSERT INTO organisations (kind, name) VALUES ('provider', $1) RETURNING id`, p.name); err != nil {
+				return err
+			}
 		}
 		vat := catalog.CompleteVAT(fmt.Sprintf("0%04d%05d", 3100+i*37, 130+i))
 		in := catalog.ProfileInput{LegalName: p.name, LegalForm: catalog.LegalForm(p.form), VATNumber: vat, FiscalCode: vat,
@@ -83,23 +78,6 @@ func loadCatalog(ctx context.Context, tx *sqlx.Tx) error {
 				return fmt.Errorf("provider %s, offer %s: %w", p.name, key, err)
 			}
 		}
-		if i == 0 {
-			if err := demoProviderStaff(ctx, tx, org); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
-}
-
-func demoProviderStaff(ctx context.Context, tx *sqlx.Tx, org uuid.UUID) error {
-	var user uuid.UUID
-	err := tx.GetContext(ctx, &user, `INSERT INTO users (organisation_id, email, name, password_hash, status)
-		VALUES ($1, $2, 'Giulia Erogatrice', $3, 'active') RETURNING id`,
-		org, catalogProviderEmail, identity.HashPassword(identity.DefaultArgon2, catalogProviderPassword))
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, 'provider_staff')`, user)
-	return err
 }

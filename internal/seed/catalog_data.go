@@ -1,5 +1,7 @@
 package seed
 
+import "github.com/google/uuid"
+
 // The demo catalogue: fictional providers of the province of Lecco and the
 // services they offer, written for Reciproca. Names, VAT numbers, phone
 // numbers and addresses are invented; towns and their coordinates are real.
@@ -75,8 +77,11 @@ var demoOffers = map[string]demoOffer{
 	"navigazione": {"transport_pass", "Abbonamento battelli del lago", "Abbonamento mensile alla navigazione del lago di Como per chi va al lavoro in battello.", "month", 7000, false},
 }
 
-// demoProvider is a fictional provider and the offers it makes.
+// demoProvider is a fictional provider and the offers it makes. org is
+// set for the providers the identity data set already created (with their
+// staff accounts); the others get a new organisation.
 type demoProvider struct {
+	org                                     uuid.UUID
 	name, form, place, address, description string
 	pledgeBps                               int
 	pending                                 bool
@@ -84,35 +89,35 @@ type demoProvider struct {
 }
 
 var demoProviders = []demoProvider{
-	{"Cooperativa Sociale Il Girasole", "social_cooperative", "097042", "Via Ghislanzoni 21", "Servizi educativi per la prima infanzia e le famiglie nei quartieri di Lecco.", 300, false, []string{"nido", "babysitter", "spazio", "doposcuola", "genitori"}},
-	{"Cooperativa Sociale La Rete", "social_cooperative", "097042", "Corso Martiri della Liberazione 54", "Assistenza domiciliare e centri diurni per anziani, con operatori formati nel territorio.", 500, false, []string{"domiciliare", "diurno", "caregiver", "badante", "gruppo"}},
-	{"Associazione Famiglie in Rete", "association", "097083", "Via Roma 8", "Associazione di genitori che organizza doposcuola e centri estivi a Valmadrera.", 0, false, []string{"doposcuola", "compiti", "estivo", "spazio", "primo"}},
-	{"Studio Fisioterapico Adda", "business", "097048", "Via Bergamo 31", "Studio associato di fisioterapisti a Merate, riabilitazione ortopedica e neurologica.", 0, false, []string{"fisio", "posturale", "riabilitazione", "linfodrenaggio", "yoga"}},
-	{"Cooperativa Sociale Lavoro e Dignità", "social_cooperative", "097013", "Via Mazzini 14", "Cooperativa di tipo B: lavanderia, stireria e commissioni affidate a persone che rientrano nel lavoro.", 800, false, []string{"stireria", "lavanderia", "commissioni", "spesa", "sartoria"}},
-	{"Centro Psicologico Brianza", "business", "097016", "Via Garibaldi 3", "Psicologi e psicoterapeuti per adulti, coppie, bambini e adolescenti.", 0, false, []string{"psicologo", "genitori", "coppia", "gruppo", "dsa"}},
-	{"ASD Lario Nuoto", "association", "097046", "Lungolario Manzoni 2", "Associazione sportiva dilettantistica: nuoto, vela e attività in acqua a Mandello del Lario.", 0, false, []string{"nuoto", "vela", "palestra", "yoga", "estivo"}},
-	{"Università Popolare del Lario", "association", "097042", "Via Cavour 45", "Corsi per adulti di lingue, informatica, cucina e cultura del territorio.", 0, false, []string{"inglese", "informatica", "cucina", "italiano", "fotografia"}},
-	{"Cooperativa Sociale Alto Lago", "social_cooperative", "097023", "Via Nazionale 77", "Servizi alla persona nell'Alto Lario: anziani, famiglie, trasporto sociale.", 400, false, []string{"domiciliare", "babysitter", "spesa", "doposcuola", "caregiver"}},
-	{"Palestra Monte Barro", "business", "097036", "Via Statale 12", "Palestra e centro fitness a Galbiate con chinesiologi e fisioterapisti.", 100, false, []string{"palestra", "yoga", "posturale", "camminate", "riabilitazione"}},
-	{"Fondazione Villa dei Cedri", "association", "097049", "Via Merate 5", "Residenza per anziani e centro diurno integrato a Missaglia.", 0, false, []string{"diurno", "sollievo", "domiciliare", "fisio", "gruppo"}},
-	{"Cooperativa Sociale Il Seme", "social_cooperative", "097006", "Piazza Garibaldi 9", "Nido, spazio gioco e consulenza educativa a Barzanò.", 300, false, []string{"nido", "spazio", "tata", "genitori", "primo"}},
-	{"Guide Alpine Grigne", "business", "097040", "Via Vittorio Veneto 22", "Guide alpine della Valsassina: arrampicata, escursioni e campi estivi in montagna.", 0, false, []string{"arrampicata", "montagna", "camminate", "fotografia", "estivo"}},
-	{"Teatro della Società", "association", "097042", "Piazza Garibaldi 10", "Associazione culturale che gestisce la stagione teatrale e musicale cittadina.", 0, false, []string{"teatro", "musica", "museo", "fotografia", "cucina"}},
-	{"Cooperativa Sociale Pane e Lavoro", "social_cooperative", "097059", "Via Sant'Agnese 6", "Laboratorio sartoriale e servizi di commissioni che formano persone fragili al lavoro.", 1000, false, []string{"sartoria", "commissioni", "stireria", "auto", "tende"}},
-	{"Scuola di Musica Lario", "association", "097045", "Via Agudio 4", "Scuola di musica per bambini e adulti a Malgrate.", 0, false, []string{"musica", "teatro", "estivo", "inglese", "doposcuola"}},
-	{"Mobilità Lecchese srl", "business", "097042", "Piazza Lega Lombarda 1", "Rivendita autorizzata di abbonamenti per autobus, treni e battelli.", 0, false, []string{"bus", "treno", "navigazione", "auto", "commissioni"}},
-	{"Associazione Tempo per Te", "association", "097061", "Via Trieste 19", "Volontari e professionisti per il sollievo delle famiglie che assistono.", 0, false, []string{"caregiver", "gruppo", "sollievo", "spesa", "camminate"}},
-	{"Cooperativa Sociale Arcobaleno", "social_cooperative", "097071", "Via Indipendenza 28", "Doposcuola, DSA e centri estivi nel Meratese.", 300, false, []string{"doposcuola", "dsa", "compiti", "estivo", "ripetizioni"}},
-	{"FisioLab Oggiono", "business", "097057", "Via Lazzaretto 11", "Centro di fisioterapia e riabilitazione sportiva.", 0, false, []string{"fisio", "riabilitazione", "linfodrenaggio", "posturale", "palestra"}},
-	{"Cooperativa Sociale Casa Amica", "social_cooperative", "097010", "Via Sant'Antonio 3", "Assistenza e accoglienza per anziani e persone con disabilità.", 500, false, []string{"domiciliare", "sollievo", "badante", "diurno", "caregiver"}},
-	{"Lavanderia Verde", "business", "097020", "Via Spluga 40", "Lavanderia ecologica con servizio di ritiro e consegna.", 0, false, []string{"lavanderia", "stireria", "tende", "sartoria", "spesa"}},
-	{"Associazione Lingue Insieme", "association", "097068", "Via Roma 15", "Corsi di lingua italiana e straniera per lavoratori e famiglie.", 0, false, []string{"italiano", "inglese", "informatica", "ripetizioni", "compiti"}},
-	{"Centro Sportivo Bione", "business", "097042", "Via Cantarelli 20", "Impianti sportivi e piscina comunale gestiti in concessione.", 0, false, []string{"nuoto", "palestra", "estivo", "yoga", "arrampicata"}},
-	{"Cooperativa Sociale Orizzonte Lavoro", "social_cooperative", "097008", "Via Carlo Alberto 7", "Cooperativa di inserimento lavorativo: commissioni, spesa e pulizie nell'Alto Lago.", 700, false, []string{"commissioni", "spesa", "auto", "lavanderia", "tende"}},
-	{"Studio di Psicologia Il Faro", "business", "097001", "Via Nazionale 50", "Sostegno psicologico e mediazione familiare.", 0, false, []string{"psicologo", "coppia", "genitori", "gruppo", "dsa"}},
-	{"Associazione Lario Vela", "association", "097084", "Riva Grande 3", "Scuola di vela e sport d'acqua a Varenna.", 0, false, []string{"vela", "nuoto", "camminate", "fotografia", "estivo"}},
+	{OrgProviderA, "Cooperativa sociale Il Germoglio", "social_cooperative", "097042", "Via Ghislanzoni 21", "Servizi educativi per la prima infanzia e le famiglie nei quartieri di Lecco.", 300, false, []string{"nido", "babysitter", "spazio", "doposcuola", "genitori"}},
+	{uuid.Nil, "Cooperativa Sociale La Rete", "social_cooperative", "097042", "Corso Martiri della Liberazione 54", "Assistenza domiciliare e centri diurni per anziani, con operatori formati nel territorio.", 500, false, []string{"domiciliare", "diurno", "caregiver", "badante", "gruppo"}},
+	{uuid.Nil, "Associazione Famiglie in Rete", "association", "097083", "Via Roma 8", "Associazione di genitori che organizza doposcuola e centri estivi a Valmadrera.", 0, false, []string{"doposcuola", "compiti", "estivo", "spazio", "primo"}},
+	{uuid.Nil, "Studio Fisioterapico Adda", "business", "097048", "Via Bergamo 31", "Studio associato di fisioterapisti a Merate, riabilitazione ortopedica e neurologica.", 0, false, []string{"fisio", "posturale", "riabilitazione", "linfodrenaggio", "yoga"}},
+	{uuid.Nil, "Cooperativa Sociale Lavoro e Dignità", "social_cooperative", "097013", "Via Mazzini 14", "Cooperativa di tipo B: lavanderia, stireria e commissioni affidate a persone che rientrano nel lavoro.", 800, false, []string{"stireria", "lavanderia", "commissioni", "spesa", "sartoria"}},
+	{uuid.Nil, "Centro Psicologico Brianza", "business", "097016", "Via Garibaldi 3", "Psicologi e psicoterapeuti per adulti, coppie, bambini e adolescenti.", 0, false, []string{"psicologo", "genitori", "coppia", "gruppo", "dsa"}},
+	{OrgProviderB, "ASD Ponte Sport", "association", "097046", "Lungolario Manzoni 2", "Associazione sportiva dilettantistica: nuoto, vela e attività in acqua a Mandello del Lario.", 0, false, []string{"nuoto", "vela", "palestra", "yoga", "estivo"}},
+	{uuid.Nil, "Università Popolare del Lario", "association", "097042", "Via Cavour 45", "Corsi per adulti di lingue, informatica, cucina e cultura del territorio.", 0, false, []string{"inglese", "informatica", "cucina", "italiano", "fotografia"}},
+	{uuid.Nil, "Cooperativa Sociale Alto Lago", "social_cooperative", "097023", "Via Nazionale 77", "Servizi alla persona nell'Alto Lario: anziani, famiglie, trasporto sociale.", 400, false, []string{"domiciliare", "babysitter", "spesa", "doposcuola", "caregiver"}},
+	{uuid.Nil, "Palestra Monte Barro", "business", "097036", "Via Statale 12", "Palestra e centro fitness a Galbiate con chinesiologi e fisioterapisti.", 100, false, []string{"palestra", "yoga", "posturale", "camminate", "riabilitazione"}},
+	{uuid.Nil, "Fondazione Villa dei Cedri", "association", "097049", "Via Merate 5", "Residenza per anziani e centro diurno integrato a Missaglia.", 0, false, []string{"diurno", "sollievo", "domiciliare", "fisio", "gruppo"}},
+	{uuid.Nil, "Cooperativa Sociale Il Seme", "social_cooperative", "097006", "Piazza Garibaldi 9", "Nido, spazio gioco e consulenza educativa a Barzanò.", 300, false, []string{"nido", "spazio", "tata", "genitori", "primo"}},
+	{uuid.Nil, "Guide Alpine Grigne", "business", "097040", "Via Vittorio Veneto 22", "Guide alpine della Valsassina: arrampicata, escursioni e campi estivi in montagna.", 0, false, []string{"arrampicata", "montagna", "camminate", "fotografia", "estivo"}},
+	{uuid.Nil, "Teatro della Società", "association", "097042", "Piazza Garibaldi 10", "Associazione culturale che gestisce la stagione teatrale e musicale cittadina.", 0, false, []string{"teatro", "musica", "museo", "fotografia", "cucina"}},
+	{uuid.Nil, "Cooperativa Sociale Pane e Lavoro", "social_cooperative", "097059", "Via Sant'Agnese 6", "Laboratorio sartoriale e servizi di commissioni che formano persone fragili al lavoro.", 1000, false, []string{"sartoria", "commissioni", "stireria", "auto", "tende"}},
+	{uuid.Nil, "Scuola di Musica Lario", "association", "097045", "Via Agudio 4", "Scuola di musica per bambini e adulti a Malgrate.", 0, false, []string{"musica", "teatro", "estivo", "inglese", "doposcuola"}},
+	{uuid.Nil, "Mobilità Lecchese srl", "business", "097042", "Piazza Lega Lombarda 1", "Rivendita autorizzata di abbonamenti per autobus, treni e battelli.", 0, false, []string{"bus", "treno", "navigazione", "auto", "commissioni"}},
+	{uuid.Nil, "Associazione Tempo per Te", "association", "097061", "Via Trieste 19", "Volontari e professionisti per il sollievo delle famiglie che assistono.", 0, false, []string{"caregiver", "gruppo", "sollievo", "spesa", "camminate"}},
+	{uuid.Nil, "Cooperativa Sociale Arcobaleno", "social_cooperative", "097071", "Via Indipendenza 28", "Doposcuola, DSA e centri estivi nel Meratese.", 300, false, []string{"doposcuola", "dsa", "compiti", "estivo", "ripetizioni"}},
+	{uuid.Nil, "FisioLab Oggiono", "business", "097057", "Via Lazzaretto 11", "Centro di fisioterapia e riabilitazione sportiva.", 0, false, []string{"fisio", "riabilitazione", "linfodrenaggio", "posturale", "palestra"}},
+	{uuid.Nil, "Cooperativa Sociale Casa Amica", "social_cooperative", "097010", "Via Sant'Antonio 3", "Assistenza e accoglienza per anziani e persone con disabilità.", 500, false, []string{"domiciliare", "sollievo", "badante", "diurno", "caregiver"}},
+	{uuid.Nil, "Lavanderia Verde", "business", "097020", "Via Spluga 40", "Lavanderia ecologica con servizio di ritiro e consegna.", 0, false, []string{"lavanderia", "stireria", "tende", "sartoria", "spesa"}},
+	{uuid.Nil, "Associazione Lingue Insieme", "association", "097068", "Via Roma 15", "Corsi di lingua italiana e straniera per lavoratori e famiglie.", 0, false, []string{"italiano", "inglese", "informatica", "ripetizioni", "compiti"}},
+	{uuid.Nil, "Centro Sportivo Bione", "business", "097042", "Via Cantarelli 20", "Impianti sportivi e piscina comunale gestiti in concessione.", 0, false, []string{"nuoto", "palestra", "estivo", "yoga", "arrampicata"}},
+	{uuid.Nil, "Cooperativa Sociale Orizzonte Lavoro", "social_cooperative", "097008", "Via Carlo Alberto 7", "Cooperativa di inserimento lavorativo: commissioni, spesa e pulizie nell'Alto Lago.", 700, false, []string{"commissioni", "spesa", "auto", "lavanderia", "tende"}},
+	{uuid.Nil, "Studio di Psicologia Il Faro", "business", "097001", "Via Nazionale 50", "Sostegno psicologico e mediazione familiare.", 0, false, []string{"psicologo", "coppia", "genitori", "gruppo", "dsa"}},
+	{uuid.Nil, "Associazione Lario Vela", "association", "097084", "Riva Grande 3", "Scuola di vela e sport d'acqua a Varenna.", 0, false, []string{"vela", "nuoto", "camminate", "fotografia", "estivo"}},
 	// Awaiting approval: visible only in the platform admin's queue.
-	{"Cooperativa Sociale Nuovi Orizzonti", "social_cooperative", "097004", "Via Provinciale 2", "Nuova cooperativa di servizi educativi in Valsassina.", 200, true, []string{"babysitter", "doposcuola", "estivo", "montagna", "tata"}},
-	{"Bottega del Benessere", "business", "097069", "Via Roma 1", "Massaggi e ginnastica dolce a Premana.", 0, true, []string{"linfodrenaggio", "yoga", "posturale", "camminate", "palestra"}},
-	{"Associazione Nonni in Rete", "association", "097042", "Via Belfiore 3", "Volontari per la compagnia e le commissioni degli anziani soli.", 0, true, []string{"spesa", "caregiver", "commissioni", "gruppo", "museo"}},
+	{uuid.Nil, "Cooperativa Sociale Nuovi Orizzonti", "social_cooperative", "097004", "Via Provinciale 2", "Nuova cooperativa di servizi educativi in Valsassina.", 200, true, []string{"babysitter", "doposcuola", "estivo", "montagna", "tata"}},
+	{uuid.Nil, "Bottega del Benessere", "business", "097069", "Via Roma 1", "Massaggi e ginnastica dolce a Premana.", 0, true, []string{"linfodrenaggio", "yoga", "posturale", "camminate", "palestra"}},
+	{uuid.Nil, "Associazione Nonni in Rete", "association", "097042", "Via Belfiore 3", "Volontari per la compagnia e le commissioni degli anziani soli.", 0, true, []string{"spesa", "caregiver", "commissioni", "gruppo", "museo"}},
 }

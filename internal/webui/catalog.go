@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // slot times are shown in Italian time wherever the server runs
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -76,7 +78,19 @@ type offeringCard struct {
 	MapURL   string
 }
 
+// italianTime is the zone slot times are shown in.
+var italianTime = func() *time.Location {
+	if l, err := time.LoadLocation("Europe/Rome"); err == nil {
+		return l
+	}
+	return time.UTC
+}()
+
 func card(o catalog.Offering, lang string) offeringCard {
+	for i := range o.Slots {
+		o.Slots[i].StartsAt = o.Slots[i].StartsAt.In(italianTime)
+		o.Slots[i].EndsAt = o.Slots[i].EndsAt.In(italianTime)
+	}
 	c := offeringCard{Offering: o, Price: catalog.FormatEuro(o.PriceCents, lang), MapURL: catalog.MapURL(o.Lat, o.Lon)}
 	if o.PhotoID != nil {
 		c.PhotoURL = catalog.PhotoPath(*o.PhotoID)
