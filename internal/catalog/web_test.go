@@ -109,6 +109,27 @@ func TestProviderPages(t *testing.T) {
 		t.Fatalf("dashboard: %d", res.StatusCode)
 	}
 
+	// Another provider can neither open, change nor pause it.
+	var id string
+	if err := a.DB.Get(&id, `SELECT id FROM offerings`); err != nil {
+		t.Fatal(err)
+	}
+	other := k.Browser(a.URL(), k.As(identity.OrgProvider, identity.RoleProviderStaff))
+	if res, _ := other.Get("/erogatore/offerte/" + id); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another provider opening the offering: %d", res.StatusCode)
+	}
+	offer["title"] = "Rubato"
+	if st, _ := postMultipart(t, other, a.URL(), "/erogatore/offerte/"+id, offer, nil); st != http.StatusNotFound {
+		t.Fatalf("another provider editing the offering: %d", st)
+	}
+	if res, _ := other.PostForm("/erogatore/offerte/"+id+"/stato", url.Values{"status": {"paused"}}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another provider pausing the offering: %d", res.StatusCode)
+	}
+	var title, status string
+	if err := a.DB.QueryRow(`SELECT title, status FROM offerings`).Scan(&title, &status); err != nil || title != "Corso di yoga" || status != "active" {
+		t.Fatalf("offering changed by another provider: %q %q %v", title, status, err)
+	}
+
 	for _, c := range []struct {
 		who  *identitytest.User
 		path string
