@@ -101,9 +101,25 @@ func TestProviderPages(t *testing.T) {
 		t.Fatalf("%d offerings saved by refused forms", n)
 	}
 	offer["price"] = "12,00"
+	offer["slots"] = "01/12/2030 18:00 novanta 8"
+	st, body = postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, nil)
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "Gli orari non sono validi") {
+		t.Fatalf("bad slot: %d", st)
+	}
+	offer["slots"] = "01/12/2030 18:00 90 8\n\n08/12/2030 18:30 60 10\n"
 	if st, _ = postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, pngBytes(t, 300, 200)); st != http.StatusSeeOther {
 		t.Fatalf("valid offering: %d", st)
 	}
+	var slots []struct {
+		Start    string `db:"s"`
+		Capacity int    `db:"capacity"`
+	}
+	err := a.DB.Select(&slots, `SELECT to_char(starts_at AT TIME ZONE 'Europe/Rome', 'DD/MM HH24:MI') || '-' ||
+		to_char(ends_at AT TIME ZONE 'Europe/Rome', 'HH24:MI') AS s, capacity FROM offering_slots ORDER BY starts_at`)
+	if err != nil || len(slots) != 2 || slots[0].Start != "01/12 18:00-19:30" || slots[1].Start != "08/12 18:30-19:30" || slots[1].Capacity != 10 {
+		t.Fatalf("slots saved: %+v %v", slots, err)
+	}
+	delete(offer, "slots")
 	res, body = b.Get("/erogatore")
 	if res.StatusCode != 200 || !strings.Contains(body, "Corso di yoga") || !strings.Contains(body, "€ 12,00") {
 		t.Fatalf("dashboard: %d", res.StatusCode)

@@ -314,6 +314,7 @@ type offeringForm struct {
 	Units      []string
 	Labels     []string
 	Statuses   []string
+	Slots      string // one per line: "01/12/2026 18:00 90 8"
 	Error      string // message key
 }
 
@@ -350,6 +351,12 @@ func (u *UI) offeringEdit(c echo.Context) error {
 	if o.PhotoID != nil {
 		f.PhotoURL = catalog.PhotoPath(*o.PhotoID)
 	}
+	var lines []string
+	for _, sl := range o.Slots {
+		lines = append(lines, fmt.Sprintf("%s %d %d", sl.StartsAt.In(italianTime).Format(slotLayout),
+			int(sl.EndsAt.Sub(sl.StartsAt).Minutes()), sl.Capacity))
+	}
+	f.Slots = strings.Join(lines, "\n")
 	return u.r.render(c, http.StatusOK, "provider_offering", u.page(c, f))
 }
 
@@ -384,6 +391,15 @@ func (u *UI) offeringSave(c echo.Context) error {
 		}
 		return err
 	}
+	f.Slots = c.FormValue("slots")
+	slots, err := parseSlots(f.Slots)
+	if err != nil {
+		return fail(err)
+	}
+	f.In.Slots, f.In.Availability = slots, catalog.AvailabilityOnRequest
+	if len(slots) > 0 {
+		f.In.Availability = catalog.AvailabilitySlots
+	}
 	photo, err := formPhoto(c)
 	if err != nil {
 		return fail(err)
@@ -414,6 +430,34 @@ func (u *UI) offeringSave(c echo.Context) error {
 		}
 	}
 	return c.Redirect(http.StatusSeeOther, "/erogatore?salvato=1")
+}
+
+// slotLayout is how people write a slot's start, in Italian time.
+const slotLayout = "02/01/2006 15:04"
+
+// parseSlots reads one slot per line: start ("01/12/2026 18:00"), length
+// in minutes and places, e.g. "01/12/2026 18:00 90 8". Errors: invalid
+// (field slots).
+func parseSlots(text string) ([]catalog.SlotInput, error) {
+	var out []catalog.SlotInput
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		bad := apperr.New(apperr.Invalid, "slot %q: write day, time, minutes and places, e.g. 01/12/2026 18:00 90 8", line).With("field", "slots")
+		if len(f) != 4 {
+			return nil, bad
+		}
+		start, err := time.ParseInLocation(slotLayout, f[0]+" "+f[1], italianTime)
+		minutes, err2 := strconv.Atoi(f[2])
+		places, err3 := strconv.Atoi(f[3])
+		if err != nil || err2 != nil || err3 != nil || minutes <= 0 {
+			return nil, bad
+		}
+		out = append(out, catalog.SlotInput{StartsAt: start, EndsAt: start.Add(time.Duration(minutes) * time.Minute), Capacity: places})
+	}
+	return out, nil
 }
 
 // formPhoto returns the uploaded photo, or nil when none was chosen.
