@@ -331,6 +331,10 @@ func TestRefusedInputChangesNothing(t *testing.T) {
 	in.PriceCents, in.Category = 500, "gioielleria"
 	_, err = f.svc.CreateOffering(ctx, staff, org, in, "")
 	wantCode(t, err, apperr.Invalid, "category")
+	in.Category, in.Photo = "concierge", []byte("<html>not a photo</html>")
+	_, err = f.svc.CreateOffering(ctx, staff, org, in, "")
+	wantCode(t, err, apperr.Invalid, "photo")
+	in.Photo = nil
 	if n := count(t, f.dbx, `SELECT count(*) FROM offerings`); n != 0 {
 		t.Fatalf("%d offerings saved from invalid input", n)
 	}

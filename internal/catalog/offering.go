@@ -109,6 +109,9 @@ type OfferingInput struct {
 	Slots           []SlotInput
 	Status          OfferingStatus
 	InclusionLabel  InclusionLabel
+	// Photo, when set, is an uploaded image file that becomes the
+	// offering's photo (see ProcessPhoto); nil keeps the current one.
+	Photo []byte
 }
 
 // MaxPriceCents bounds a price (€100,000) to catch typing mistakes.

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"time"
 
@@ -38,12 +39,27 @@ type Service struct {
 	db      *sqlx.DB
 	connect ConnectAccounts
 	now     func() time.Time
+	// photoSlots bounds concurrent photo processing: decoding a large
+	// photo takes a core and up to ~200 MB, so more at once would only
+	// add memory, not throughput.
+	photoSlots chan struct{}
 }
 
 // NewService returns the catalogue service. connect may be nil, in which
 // case Stripe onboarding answers internal.
 func NewService(dbx *sqlx.DB, connect ConnectAccounts) *Service {
-	return &Service{db: dbx, connect: connect, now: time.Now}
+	return &Service{db: dbx, connect: connect, now: time.Now, photoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+}
+
+// processPhoto is ProcessPhoto, waiting for a free processing slot.
+func (s *Service) processPhoto(ctx context.Context, data []byte) (Photo, error) {
+	select {
+	case s.photoSlots <- struct{}{}:
+		defer func() { <-s.photoSlots }()
+	case <-ctx.Done():
+		return Photo{}, apperr.Wrap(ctx.Err(), "waiting to process a photo")
+	}
+	return ProcessPhoto(data)
 }
 
 var (
@@ -227,8 +243,10 @@ func resolve(ctx context.Context, q sqlx.ExtContext, in OfferingInput) (resolved
 	return r, nil
 }
 
-// CreateOffering adds an offering to provider providerID. A retry with the
-// same idempotencyKey returns the offering the first call made.
+// CreateOffering adds an offering to provider providerID, with in.Photo
+// when it is set (checked and resized first: a refused photo saves
+// nothing). A retry with the same idempotencyKey returns the offering the
+// first call made.
 // Errors: unauthorized, forbidden, not_found (no such provider, or another
 // provider's), invalid (first field at fault; nothing saved).
 func (s *Service) CreateOffering(ctx context.Context, p *identity.Principal, providerID uuid.UUID, in OfferingInput, idempotencyKey string) (Offering, error) {
@@ -242,8 +260,12 @@ func (s *Service) CreateOffering(ctx context.Context, p *identity.Principal, pro
 	if len(idempotencyKey) > 200 {
 		return Offering{}, invalidField("Idempotency-Key", "the idempotency key must be at most 200 characters")
 	}
+	ph, err := s.optionalPhoto(ctx, in.Photo)
+	if err != nil {
+		return Offering{}, err
+	}
 	var id uuid.UUID
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		// The provider row lock serialises creates with the same key.
 		if _, err := getProvider(ctx, tx, providerID, true); err != nil {
 			return err
@@ -256,8 +278,10 @@ func (s *Service) CreateOffering(ctx context.Context, p *identity.Principal, pro
 			}
 		}
 		var err error
-		id, err = addOffering(ctx, tx, providerID, in, idempotencyKey)
-		return err
+		if id, err = addOffering(ctx, tx, providerID, in, idempotencyKey); err != nil {
+			return err
+		}
+		return attachPhoto(ctx, tx, providerID, id, ph)
 	})
 	if err != nil {
 		return Offering{}, err
@@ -265,7 +289,29 @@ func (s *Service) CreateOffering(ctx context.Context, p *identity.Principal, pro
 	return s.ManagedOffering(ctx, p, id)
 }
 
-// UpdateOffering replaces an offering's details (and its slots).
+// optionalPhoto processes data, if any.
+func (s *Service) optionalPhoto(ctx context.Context, data []byte) (*Photo, error) {
+	if data == nil {
+		return nil, nil
+	}
+	ph, err := s.processPhoto(ctx, data)
+	return &ph, err
+}
+
+// attachPhoto stores ph (if any) as the offering's photo.
+func attachPhoto(ctx context.Context, q sqlx.ExtContext, providerID, offeringID uuid.UUID, ph *Photo) error {
+	if ph == nil {
+		return nil
+	}
+	var err error
+	if ph.ID, err = insertPhoto(ctx, q, providerID, *ph); err != nil {
+		return err
+	}
+	return setOfferingPhoto(ctx, q, offeringID, ph.ID)
+}
+
+// UpdateOffering replaces an offering's details (and its slots), and its
+// photo when in.Photo is set (checked first: a refused photo saves nothing).
 // Errors: unauthorized, forbidden, not_found (unknown or another
 // provider's), invalid (nothing saved).
 func (s *Service) UpdateOffering(ctx context.Context, p *identity.Principal, id uuid.UUID, in OfferingInput) (Offering, error) {
@@ -276,7 +322,15 @@ func (s *Service) UpdateOffering(ctx context.Context, p *identity.Principal, id 
 	if err := in.Validate(); err != nil {
 		return Offering{}, err
 	}
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	ph, err := s.optionalPhoto(ctx, in.Photo)
+	if err != nil {
+		return Offering{}, err
+	}
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		o, err := getOffering(ctx, tx, id, owner(p))
+		if err != nil {
+			return err
+		}
 		r, err := resolve(ctx, tx, in)
 		if err != nil {
 			return err
@@ -284,7 +338,10 @@ func (s *Service) UpdateOffering(ctx context.Context, p *identity.Principal, id 
 		if err := updateOffering(ctx, tx, id, r); err != nil {
 			return err
 		}
-		return replaceSlots(ctx, tx, id, in.Slots)
+		if err := replaceSlots(ctx, tx, id, in.Slots); err != nil {
+			return err
+		}
+		return attachPhoto(ctx, tx, o.ProviderID, id, ph)
 	})
 	if err != nil {
 		return Offering{}, err
@@ -373,7 +430,7 @@ func (s *Service) AddOfferingPhoto(ctx context.Context, p *identity.Principal, o
 	if err := s.checkOffering(ctx, p, offeringID); err != nil {
 		return Photo{}, err
 	}
-	ph, err := ProcessPhoto(data)
+	ph, err := s.processPhoto(ctx, data)
 	if err != nil {
 		return Photo{}, err
 	}
@@ -382,10 +439,7 @@ func (s *Service) AddOfferingPhoto(ctx context.Context, p *identity.Principal, o
 		if err != nil {
 			return err
 		}
-		if ph.ID, err = insertPhoto(ctx, tx, o.ProviderID, ph); err != nil {
-			return err
-		}
-		return setOfferingPhoto(ctx, tx, offeringID, ph.ID)
+		return attachPhoto(ctx, tx, o.ProviderID, offeringID, &ph)
 	})
 	return ph, err
 }
@@ -396,7 +450,7 @@ func (s *Service) SetLogo(ctx context.Context, p *identity.Principal, providerID
 	if err := manages(p, providerID); err != nil {
 		return Photo{}, err
 	}
-	ph, err := ProcessPhoto(data)
+	ph, err := s.processPhoto(ctx, data)
 	if err != nil {
 		return Photo{}, err
 	}

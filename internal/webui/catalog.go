@@ -360,9 +360,8 @@ func (u *UI) offeringEdit(c echo.Context) error {
 	return u.r.render(c, http.StatusOK, "provider_offering", u.page(c, f))
 }
 
-// offeringSave creates (no id) or updates an offering, and stores the
-// photo sent with it. The photo is checked before anything is saved, so a
-// refused photo leaves no offering behind.
+// offeringSave creates (no id) or updates an offering with the photo sent
+// with it, in one step: a refused photo leaves no offering behind.
 func (u *UI) offeringSave(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := CurrentPrincipal(c)
@@ -400,14 +399,8 @@ func (u *UI) offeringSave(c echo.Context) error {
 	if len(slots) > 0 {
 		f.In.Availability = catalog.AvailabilitySlots
 	}
-	photo, err := formPhoto(c)
-	if err != nil {
+	if f.In.Photo, err = formPhoto(c); err != nil {
 		return fail(err)
-	}
-	if photo != nil {
-		if _, err := catalog.ProcessPhoto(photo); err != nil {
-			return fail(err)
-		}
 	}
 	if f.In.PriceCents, err = catalog.ParseEuro(f.Price); err != nil {
 		return fail(err)
@@ -415,19 +408,13 @@ func (u *UI) offeringSave(c echo.Context) error {
 	if f.In.PlaceCode, err = u.placeCode(c, f.Town); err != nil {
 		return fail(err)
 	}
-	var o catalog.Offering
 	if f.ID == "" {
-		o, err = u.deps.Catalog.CreateOffering(ctx, p, p.OrgID, f.In, c.FormValue("idempotency_key"))
+		_, err = u.deps.Catalog.CreateOffering(ctx, p, p.OrgID, f.In, c.FormValue("idempotency_key"))
 	} else {
-		o, err = u.deps.Catalog.UpdateOffering(ctx, p, id, f.In)
+		_, err = u.deps.Catalog.UpdateOffering(ctx, p, id, f.In)
 	}
 	if err != nil {
 		return fail(err)
-	}
-	if photo != nil {
-		if _, err := u.deps.Catalog.AddOfferingPhoto(ctx, p, o.ID, photo); err != nil {
-			return err
-		}
 	}
 	return c.Redirect(http.StatusSeeOther, "/erogatore?salvato=1")
 }
