@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/db"
 )
 
@@ -149,6 +150,10 @@ func setProviderStatus(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, sta
 func setStripeAccount(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, accountID string) error {
 	_, err := q.ExecContext(ctx, `UPDATE providers SET stripe_account_id = $2, updated_at = now()
 		WHERE organisation_id = $1`, id, accountID)
+	if db.IsUniqueViolation(err, "providers_stripe_account_id_key") {
+		// Stripe never reuses an id; stripe-mock answers every create with the same one.
+		return apperr.New(apperr.Conflict, "this Stripe account is already linked to another provider")
+	}
 	return db.MapError(err, "provider")
 }
 
