@@ -25,12 +25,17 @@ if [ ! -x "$gobin/stripe-mock" ]; then
 fi
 if ! (exec 3<>"/dev/tcp/127.0.0.1/$mock_port") 2>/dev/null; then
   mkdir -p "$root/.data"
-  nohup "$gobin/stripe-mock" -http-addr "127.0.0.1:$mock_port" >"$root/.data/stripe-mock.log" 2>&1 &
+  # HTTPS on a free port of its choosing: its default one may be taken.
+  nohup "$gobin/stripe-mock" -http-addr "127.0.0.1:$mock_port" -https-addr "127.0.0.1:" \
+    >"$root/.data/stripe-mock.log" 2>&1 &
   echo $! >"$root/.data/stripe-mock.pid"
   for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$mock_port") 2>/dev/null && break
     sleep 0.1
   done
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$mock_port") 2>/dev/null; then
+    echo "stripe-mock did not start:" >&2; cat "$root/.data/stripe-mock.log" >&2; exit 1
+  fi
 fi
 echo "export STRIPE_API_BASE='http://127.0.0.1:$mock_port'"
 
