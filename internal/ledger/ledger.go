@@ -376,8 +376,8 @@ type Transaction struct {
 	HoldID      *int64          `json:"hold_id,omitempty" db:"hold_id"`
 	ReversesID  *int64          `json:"reverses_id,omitempty" db:"reverses_id"`
 	PolicyID    *int64          `json:"policy_id,omitempty" db:"policy_id"`
-	Split       json.RawMessage `json:"split,omitempty" db:"split"`
-	Metadata    json.RawMessage `json:"metadata" db:"metadata"`
+	Split       json.RawMessage `json:"split,omitempty" db:"-"`
+	Metadata    json.RawMessage `json:"metadata" db:"-"`
 	Entries     []Entry         `json:"entries" db:"-"`
 }
 

@@ -95,14 +95,23 @@ func Entries(ctx context.Context, q sqlx.QueryerContext, path string, before int
 //
 // Errors: not_found.
 func GetTransaction(ctx context.Context, q sqlx.QueryerContext, id int64) (Transaction, error) {
-	var t Transaction
-	err := sqlx.GetContext(ctx, q, &t, `
+	var row struct {
+		Transaction
+		RawSplit string `db:"split"`
+		RawMeta  string `db:"metadata"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, `
 		SELECT id, idempotency_key, kind, status, reference, effective_at, created_at, expires_at,
-		       resolved_at, hold_id, reverses_id, policy_id, split, metadata
+		       resolved_at, hold_id, reverses_id, policy_id, coalesce(split::text, '') AS split, metadata::text AS metadata
 		FROM ledger_transactions WHERE id = $1`, id)
 	if err != nil {
 		return Transaction{}, db.MapError(err, "transaction")
 	}
+	t := row.Transaction
+	if row.RawSplit != "" {
+		t.Split = json.RawMessage(row.RawSplit)
+	}
+	t.Metadata = json.RawMessage(row.RawMeta)
 	err = sqlx.SelectContext(ctx, q, &t.Entries, `
 		SELECT `+entryCols+` FROM ledger_entries e
 		JOIN ledger_accounts a ON a.id = e.account_id JOIN ledger_transactions t ON t.id = e.tx_id
