@@ -309,6 +309,9 @@ DECLARE
     t bigint;
     ids bigint[] := '{}'; takes bigint[] := '{}'; against bigint[] := '{}';
 BEGIN
+    IF p_amount <= 0 THEN
+        RETURN 0;
+    END IF;
     FOR r IN SELECT m.lot_id, coalesce(m.against_tx, m.tx_id) AS consumer, sum(m.amount) AS net
              FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id
              WHERE l.account_id = p_account
@@ -333,8 +336,8 @@ END $$;
 
 -- +goose StatementBegin
 -- ledger_apply moves the money of one transaction: it resolves the
--- accounts, updates their balances in (account id, shard) order with the
--- floor checked in the same UPDATE, writes the entries, and keeps lots.
+-- accounts, updates their balances in a fixed order (plain accounts by id,
+-- then hot ones) with the floor checked in the same UPDATE, writes the entries, and keeps lots.
 --
 --   p_mode     post | hold | capture | void | reverse
 --   p_postings [{from, to, amount, category?, lot?, only_lots?}] by account path
@@ -350,7 +353,6 @@ DECLARE
     sgn int;
     dp bigint; dout bigint; din bigint;   -- normal-side changes of posted, pending_out, pending_in
     avail bigint;
-    shard_no int;
     found_row boolean;
     entry_ids bigint[] := '{}';
     entry_amts bigint[] := '{}';
@@ -392,7 +394,10 @@ BEGIN
                (array_agg(s.only_lots) FILTER (WHERE s.only_lots IS NOT NULL))[1] AS only_lots,
                min(s.path) AS wanted
         FROM sides s LEFT JOIN ledger_accounts a ON a.id = s.id
-        GROUP BY a.id ORDER BY a.id NULLS FIRST
+        GROUP BY a.id
+        -- lock order: plain accounts by id, then hot (sharded) ones by id, so a
+        -- transaction never holds a hot shard while it waits for another row
+        ORDER BY a.id IS NOT NULL, a.shards > 1, a.id
     LOOP
         IF acc.id IS NULL THEN
             PERFORM ledger_raise('RL002', format('unknown account %s', acc.wanted),
@@ -456,11 +461,23 @@ BEGIN
                     jsonb_build_object('account', acc.path, 'available', avail - acc.floor,
                                        'required', dout - dp));
             END IF;
-        ELSE
-            shard_no := CASE WHEN acc.shards = 1 OR dout <> 0 THEN 0 ELSE pg_backend_pid() % acc.shards END;
+        ELSIF acc.shards = 1 OR dout <> 0 THEN
             UPDATE ledger_balances b SET posted = b.posted + dp, pending_out = b.pending_out + dout,
                                          pending_in = b.pending_in + din
-            WHERE b.account_id = acc.id AND b.shard = shard_no;
+            WHERE b.account_id = acc.id AND b.shard = 0;
+        ELSE
+            -- A hot account: increment a shard no one else holds, starting
+            -- from this backend's own, so credits never queue (or deadlock
+            -- with a longer domain transaction) while a shard is free.
+            UPDATE ledger_balances b SET posted = b.posted + dp, pending_in = b.pending_in + din
+            WHERE b.account_id = acc.id AND b.shard = (
+                SELECT x.shard FROM ledger_balances x WHERE x.account_id = acc.id
+                ORDER BY (x.shard + acc.shards - pg_backend_pid() % acc.shards) % acc.shards
+                LIMIT 1 FOR UPDATE SKIP LOCKED);
+            IF NOT FOUND THEN   -- every shard is busy: queue on our own
+                UPDATE ledger_balances b SET posted = b.posted + dp, pending_in = b.pending_in + din
+                WHERE b.account_id = acc.id AND b.shard = pg_backend_pid() % acc.shards;
+            END IF;
         END IF;
 
         IF acc.u_post <> 0 THEN
