@@ -722,7 +722,9 @@ DECLARE
     sides jsonb;
     bad record;
 BEGIN
-    SELECT t.id, t.status, t.hold_id INTO o FROM ledger_transactions t WHERE t.id = orig;
+    -- The row lock serialises reversals of one transaction, so two partial
+    -- refunds cannot both pass the check below.
+    SELECT t.id, t.status, t.hold_id INTO o FROM ledger_transactions t WHERE t.id = orig FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         PERFORM ledger_raise('RL002', format('transaction %s not found', orig), jsonb_build_object('transaction_id', orig));
     END IF;
@@ -742,23 +744,33 @@ BEGIN
         SELECT jsonb_agg(jsonb_build_object('from', j->>'to', 'to', j->>'from', 'amount', j->'amount')) INTO inv
         FROM jsonb_array_elements(p->'postings') j;
     END IF;
-    PERFORM ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'reverse', inv, sides,
-                         ARRAY[orig] || CASE WHEN o.hold_id IS NOT NULL THEN ARRAY[o.hold_id] ELSE '{}'::bigint[] END);
-    -- No account gets back more than the original moved on it.
+    -- No account gets back more than the original moved on it, counting
+    -- earlier reversals; checked before any money moves.
     SELECT x.* INTO bad FROM (
-        SELECT e.account_id, coalesce(sum(e.amount) FILTER (WHERE e.tx_id = orig), 0) AS o_amt,
-               coalesce(sum(e.amount) FILTER (WHERE e.tx_id <> orig), 0) AS r_amt
-        FROM ledger_entries e
-        WHERE e.tx_id = orig OR e.tx_id IN (SELECT t.id FROM ledger_transactions t WHERE t.reverses_id = orig)
-        GROUP BY e.account_id) x
+        SELECT m.account_id, coalesce(sum(m.amount) FILTER (WHERE m.tx_id = orig), 0) AS o_amt,
+               coalesce(sum(m.amount) FILTER (WHERE m.tx_id IS DISTINCT FROM orig), 0) AS r_amt
+        FROM (
+            SELECT e.tx_id, e.account_id, e.amount FROM ledger_entries e
+            WHERE e.tx_id = orig OR e.tx_id IN (SELECT t.id FROM ledger_transactions t WHERE t.reverses_id = orig)
+            UNION ALL
+            SELECT NULL, (SELECT a.id FROM ledger_accounts a WHERE a.path = j->>'from'), -(j->>'amount')::bigint
+            FROM jsonb_array_elements(coalesce(inv, '[]')) j
+            UNION ALL
+            SELECT NULL, (SELECT a.id FROM ledger_accounts a WHERE a.path = j->>'to'), (j->>'amount')::bigint
+            FROM jsonb_array_elements(coalesce(inv, '[]')) j
+            UNION ALL
+            SELECT NULL, (s->>'id')::bigint, (s->>'u')::bigint FROM jsonb_array_elements(coalesce(sides, '[]')) s
+        ) m GROUP BY m.account_id) x
     WHERE x.r_amt <> 0 AND (sign(x.r_amt) = sign(x.o_amt) OR abs(x.r_amt) > abs(x.o_amt))
     LIMIT 1;
     IF FOUND THEN
         PERFORM ledger_raise('RL003',
-            format('the reversals of transaction %s would move more than it moved on account %s', orig, bad.account_id),
-            jsonb_build_object('transaction_id', orig, 'account_id', bad.account_id,
-                               'original', abs(bad.o_amt), 'reversed', abs(bad.r_amt)));
+            format('the reversals of transaction %s would move more than it moved on %s', orig,
+                   coalesce((SELECT a.path FROM ledger_accounts a WHERE a.id = bad.account_id), 'an account it did not touch')),
+            jsonb_build_object('transaction_id', orig, 'original', abs(bad.o_amt), 'reversed', abs(bad.r_amt)));
     END IF;
+    PERFORM ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'reverse', inv, sides,
+                         ARRAY[orig] || CASE WHEN o.hold_id IS NOT NULL THEN ARRAY[o.hold_id] ELSE '{}'::bigint[] END);
 END $$;
 -- +goose StatementEnd
 
