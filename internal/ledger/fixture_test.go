@@ -127,3 +127,22 @@ func wantCode(t testing.TB, err error, code apperr.Code) *apperr.Error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// sealAll seals every transaction. The sealer only seals behind the oldest
+// running transaction of the cluster, which the shared test server's other
+// users may hold back for a moment: retry until done.
+func (c *chart) sealAll() {
+	c.t.Helper()
+	for i := 0; i < 600; i++ {
+		_, err := ledger.SealAll(c.ctx, c.db)
+		c.ok(err)
+		var unsealed int
+		c.ok(c.db.Get(&unsealed, `SELECT count(*) FROM ledger_transactions t
+			WHERE NOT EXISTS (SELECT 1 FROM ledger_chain ch WHERE ch.tx_id = t.id)`))
+		if unsealed == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatal("transactions left unsealed for 30 s")
+}
