@@ -63,9 +63,9 @@ CREATE TABLE ledger_transactions (
     created_at       timestamptz NOT NULL DEFAULT now(),
     expires_at       timestamptz,            -- holds only
     resolved_at      timestamptz,            -- holds: when captured, voided or expired
-    hold_id          bigint REFERENCES ledger_transactions (id),   -- captures: the hold they resolve
-    reverses_id      bigint REFERENCES ledger_transactions (id),   -- reversals: the original
-    policy_id        bigint REFERENCES ledger_split_policies (id),
+    hold_id          bigint,                 -- captures: the hold they resolve
+    reverses_id      bigint,                 -- reversals: the original
+    policy_id        bigint,                 -- split transactions: the policy version applied
     split            jsonb,                  -- {gross, provider, fund, fee} of a split transaction
     metadata         jsonb NOT NULL DEFAULT '{}',
     -- The writing transaction's id orders the asynchronous hash chain: once
@@ -79,10 +79,11 @@ CREATE UNIQUE INDEX ledger_transactions_capture_idx ON ledger_transactions (hold
 CREATE INDEX ledger_transactions_reverses_idx ON ledger_transactions (reverses_id) WHERE reverses_id IS NOT NULL;
 CREATE INDEX ledger_transactions_chain_idx ON ledger_transactions (writer_xid, id);
 
--- Entries carry no foreign keys on purpose: a foreign key takes a KEY SHARE
--- lock on the referenced row, which on the hot accounts turns every
--- redemption into a multixact. The write functions resolve every account
--- and `ledger verify` checks referential integrity.
+-- The write-path tables carry no foreign keys on purpose: a foreign key
+-- takes a KEY SHARE lock on the referenced row, which on the hot accounts
+-- (and the split policy every redemption uses) turns each write into a
+-- multixact and serialises them. The write functions resolve every
+-- reference and `ledger verify` checks referential integrity.
 CREATE TABLE ledger_entries (
     id            bigserial PRIMARY KEY,
     tx_id         bigint NOT NULL,
@@ -98,9 +99,9 @@ CREATE INDEX ledger_entries_account_idx ON ledger_entries (account_id, id);
 -- every change is a row in ledger_lot_moves.
 CREATE TABLE ledger_lots (
     id          bigserial PRIMARY KEY,
-    account_id  bigint NOT NULL REFERENCES ledger_accounts (id),
+    account_id  bigint NOT NULL,
     tx_id       bigint NOT NULL,                 -- the transaction that created it
-    parent_id   bigint REFERENCES ledger_lots (id),  -- carried over from / moved along from
+    parent_id   bigint,                          -- carried over from / moved along from
     expires_at  timestamptz,
     categories  text[] NOT NULL DEFAULT '{}',    -- empty: any category
     attrs       jsonb NOT NULL DEFAULT '{}',     -- origin, plan, contributor, policy version …
@@ -110,12 +111,10 @@ CREATE TABLE ledger_lots (
 );
 CREATE INDEX ledger_lots_spend_idx ON ledger_lots (account_id, expires_at, id) WHERE remaining > 0;
 CREATE INDEX ledger_lots_expiry_idx ON ledger_lots (expires_at) WHERE remaining > 0 AND expires_at IS NOT NULL;
-CREATE INDEX ledger_lots_tx_idx ON ledger_lots (tx_id);
 
 -- amount > 0: consumed by tx_id; amount < 0: restored by tx_id, giving back
 -- what against_tx had consumed (void, partial capture, refund).
 CREATE TABLE ledger_lot_moves (
-    id          bigserial PRIMARY KEY,
     tx_id       bigint NOT NULL,
     lot_id      bigint NOT NULL,
     amount      bigint NOT NULL CHECK (amount <> 0),
@@ -388,13 +387,17 @@ BEGIN
             FROM jsonb_array_elements(coalesce(p_sides, '[]')) s
         )
         SELECT a.id, a.path, a.asset, a.normal_side, a.floor, a.lots, a.shards, a.status,
-               coalesce(sum(s.u) FILTER (WHERE NOT s.rel), 0)::bigint AS u_post,
-               coalesce(sum(s.u) FILTER (WHERE s.rel), 0)::bigint AS u_rel,
-               min(s.cat) AS cat, max(s.cat) AS cat_max, sum(s.n_out)::int AS n_out,
-               (array_agg(s.only_lots) FILTER (WHERE s.only_lots IS NOT NULL))[1] AS only_lots,
-               min(s.path) AS wanted
-        FROM sides s LEFT JOIN ledger_accounts a ON a.id = s.id
-        GROUP BY a.id
+               g.u_post, g.u_rel, g.cat, g.cat_max, g.n_out, g.only_lots, g.wanted
+        FROM (SELECT s.id,
+                     coalesce(sum(s.u) FILTER (WHERE NOT s.rel), 0)::bigint AS u_post,
+                     coalesce(sum(s.u) FILTER (WHERE s.rel), 0)::bigint AS u_rel,
+                     min(s.cat) AS cat, max(s.cat) AS cat_max, sum(s.n_out)::int AS n_out,
+                     (array_agg(s.only_lots) FILTER (WHERE s.only_lots IS NOT NULL))[1] AS only_lots,
+                     min(s.path) AS wanted
+              FROM sides s GROUP BY s.id) g
+        -- a lateral lookup per account (OFFSET 0 keeps it one): the planner
+        -- cannot know the postings are few and would scan every account
+        LEFT JOIN LATERAL (SELECT * FROM ledger_accounts x WHERE x.id = g.id OFFSET 0) a ON true
         -- lock order: plain accounts by id, then hot (sharded) ones by id, so a
         -- transaction never holds a hot shard while it waits for another row
         ORDER BY a.id IS NOT NULL, a.shards > 1, a.id
@@ -466,18 +469,10 @@ BEGIN
                                          pending_in = b.pending_in + din
             WHERE b.account_id = acc.id AND b.shard = 0;
         ELSE
-            -- A hot account: increment a shard no one else holds, starting
-            -- from this backend's own, so credits never queue (or deadlock
-            -- with a longer domain transaction) while a shard is free.
+            -- A hot account: this backend's own shard. Hot accounts are
+            -- locked last, so a writer never holds a shard while it waits.
             UPDATE ledger_balances b SET posted = b.posted + dp, pending_in = b.pending_in + din
-            WHERE b.account_id = acc.id AND b.shard = (
-                SELECT x.shard FROM ledger_balances x WHERE x.account_id = acc.id
-                ORDER BY (x.shard + acc.shards - pg_backend_pid() % acc.shards) % acc.shards
-                LIMIT 1 FOR UPDATE SKIP LOCKED);
-            IF NOT FOUND THEN   -- every shard is busy: queue on our own
-                UPDATE ledger_balances b SET posted = b.posted + dp, pending_in = b.pending_in + din
-                WHERE b.account_id = acc.id AND b.shard = pg_backend_pid() % acc.shards;
-            END IF;
+            WHERE b.account_id = acc.id AND b.shard = pg_backend_pid() % acc.shards;
         END IF;
 
         IF acc.u_post <> 0 THEN

@@ -75,10 +75,23 @@ var checks = []check{
 		SELECT 'transaction ' || e.tx_id || ' ' || a.asset || ' off by ' || sum(e.amount)
 		FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
 		GROUP BY e.tx_id, a.asset HAVING sum(e.amount) <> 0`},
-	{"references", "entries name existing transactions and accounts; only carry-overs have no entries", `
+	{"references", "entries, transactions and lots refer to what exists; only carry-overs have no entries", `
 		SELECT 'entry ' || e.id FROM ledger_entries e
 		WHERE NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = e.tx_id)
 		   OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = e.account_id)
+		UNION ALL
+		SELECT 'transaction ' || t.id || ' refers to a missing ' || CASE
+		         WHEN t.hold_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions h WHERE h.id = t.hold_id) THEN 'hold'
+		         WHEN t.reverses_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions o WHERE o.id = t.reverses_id) THEN 'original'
+		         ELSE 'split policy' END
+		FROM ledger_transactions t
+		WHERE (t.hold_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions h WHERE h.id = t.hold_id))
+		   OR (t.reverses_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions o WHERE o.id = t.reverses_id))
+		   OR (t.policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_split_policies p WHERE p.id = t.policy_id))
+		UNION ALL
+		SELECT 'lot ' || l.id || ' of a missing account or parent' FROM ledger_lots l
+		WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = l.account_id)
+		   OR (l.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_lots p WHERE p.id = l.parent_id))
 		UNION ALL
 		SELECT 'transaction ' || t.id || ' has no entries' FROM ledger_transactions t
 		WHERE t.kind <> 'lot_expiry.carry_over' AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.tx_id = t.id)`},
