@@ -451,4 +451,3 @@ func timeVerify(ctx context.Context, dbx *sqlx.DB, want int) (int64, time.Durati
 	}
 	return rep.Entries, rep.Took, nil
 }
-

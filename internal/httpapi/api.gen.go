@@ -67,6 +67,33 @@ type Error struct {
 // ErrorCode defines model for Error.Code.
 type ErrorCode string
 
+// LedgerCheck defines model for LedgerCheck.
+type LedgerCheck struct {
+	Description string `json:"description"`
+
+	// Examples Up to five of the violations, for a person to read.
+	Examples []string `json:"examples"`
+
+	// Name Example: balanced
+	Name       string `json:"name"`
+	Violations int64  `json:"violations"`
+}
+
+// LedgerReport defines model for LedgerReport.
+type LedgerReport struct {
+	Accounts int64         `json:"accounts"`
+	Checks   []LedgerCheck `json:"checks"`
+	Entries  int64         `json:"entries"`
+
+	// Ok True when every invariant holds.
+	Ok bool `json:"ok"`
+
+	// Sealed Transactions covered by the hash chain so far (it is sealed asynchronously).
+	Sealed       int64 `json:"sealed"`
+	TookMs       int64 `json:"took_ms"`
+	Transactions int64 `json:"transactions"`
+}
+
 // Status defines model for Status.
 type Status struct {
 	ApiVersion string `json:"api_version"`
@@ -79,6 +106,9 @@ type Status struct {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// VerifyLedger Check every invariant of the ledger and its hash chain.
+	// (GET /admin/ledger/verify)
+	VerifyLedger(ctx echo.Context) error
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx echo.Context) error
@@ -87,6 +117,15 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// VerifyLedger converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyLedger(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyLedger(ctx)
+	return err
 }
 
 // GetStatus converts echo context to params.
@@ -146,10 +185,49 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
+	router.GET(options.BaseURL+"/admin/ledger/verify", wrapper.VerifyLedger, options.OperationMiddlewares["verifyLedger"]...)
 
 }
 
 type ErrorJSONResponse Error
+
+type VerifyLedgerRequestObject struct {
+}
+
+type VerifyLedgerResponseObject interface {
+	VisitVerifyLedgerResponse(w http.ResponseWriter) error
+}
+
+type VerifyLedger200JSONResponse LedgerReport
+
+func (response VerifyLedger200JSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLedgerdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response VerifyLedgerdefaultJSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetStatusRequestObject struct {
 }
@@ -191,6 +269,9 @@ func (response GetStatusdefaultJSONResponse) VisitGetStatusResponse(w http.Respo
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// VerifyLedger Check every invariant of the ledger and its hash chain.
+	// (GET /admin/ledger/verify)
+	VerifyLedger(ctx context.Context, request VerifyLedgerRequestObject) (VerifyLedgerResponseObject, error)
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
@@ -206,6 +287,29 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// VerifyLedger operation middleware
+func (sh *strictHandler) VerifyLedger(ctx echo.Context) error {
+	var request VerifyLedgerRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyLedger(ctx.Request().Context(), request.(VerifyLedgerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyLedger")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyLedgerResponseObject); ok {
+		return validResponse.VisitVerifyLedgerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetStatus operation middleware
@@ -236,19 +340,27 @@ func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"rFRNj9tGDP0rBNtDAkxkp7nplkNQpEDboFv0EhsWd0RZk0qcyXx46y783wtKsvfLe+vJ46GGfI98j/do",
-	"/Ri8sOSE9T1GTsFL4unPpxh91IP1klmyHimEwVnKzsvqW/Kid8n2PJKefozcYY0/rB6yruZoWs3ZTqeT",
-	"wZaTjS5oEqzxoxyBNWjACeSewQvPN5B6ClyhPlryPAEWog8cs5vxWt+y/rKUEeuv6ORAg2vRoPi863wR",
-	"PVsv3eBsRoNFqOTeR/cva6Tz8da1LQsadJJK1znrWPKuK9ImNBgp825wo8vT904yR6EBtwbzMTDWmHJ0",
-	"sseJYyY3TLiobZ1ypeHLI7w5Fr6887ff2GZ9N3JKtJ94vMgZ+XvhlHeuvRJe4i5yq+SnZjyk214pdZMp",
-	"l/SyjxTc7sAxuXm8L2Akjgdn51b/Q2MYNBzZuhC9JbzSjOzG6fPOx5Ey1thS5nfT7ZWvX6/9jOMZyMMT",
-	"8wT8Uvgld03kpPNa4qkY/+wZfrn5/Tf4+OUz+A7+ONMykzKtj8GrDN7d8dBRZAgDZaUFGyT4e1xvEO5c",
-	"7oFkI07sUBQJqIIq+NULH8EloOGOjglIQDW05whSxluOWpFL9GDVOtVGNvLpwHHxB/SUJhSJRp6tAW+a",
-	"yQzN2xoIUqbbgWEk2zthaFQDzUbeLEYwcPGBgbMNDDx2gYGLCYzif24CA489YOBsgbcGCPoykkCzSK4x",
-	"4MMs+400ix0aAyTtRKJ5UHMD2cP34jPrIZUQfMzVZh5gnuR1mYMO5tHAa3xfrau1ysYHFgoOa/xQrasP",
-	"aDBQ7idFr9JF6nue9pjqfdpin1us8WfOixnM0xX403r9vy3ApcKVDaiiW7Ss6iihmjdIR2XIr6W94Lxs",
-	"VnWmLdHlI9ZftwZTGUeKR6zxr7lbKi9tfSwiTvaXmjoS34HLSbtbadtpn9RhI2fC7em0uJ6j3t5jiQPW",
-	"uKLgVof3eNpeHjy3082ZlczWd140vZDugzn7aXv6LwAA//8=",
+	"tFZbj9s2E/0rA37fQwJwbScp+qC3RREUKXoJkjYv8WI9pkYrZqWhwos3SrD/vRhSvq29TRC0T5Ylcjg8",
+	"Z+ac+aKM6wfHxDGo6ovyFAbHgfKfl947Lw/GcSSO8ojD0FmD0TqefwiO5V0wLfUoT//31KhK/W++jzov",
+	"X8O8RLu/v9eqpmC8HSSIqtQlj0DyUYNliC2BYypvILQ40EzJpinOUWKDdwP5aEu+xtUkv8SpV9V7ZXmD",
+	"na2VVuzideMSy7Nx3HTWRKVVYkyxdd5+JvnSOL+2dU2stLIcUtNYY4njdZO4Dkorj5GuO9vbmNdbjuQZ",
+	"O3WlVRwHUpUK0Vu+UfmOEW2X88K6tnJX7F4f5Bt9ot0+t/5AJsq+nkLAm3yPk5iePiYK8drWZz5P362n",
+	"Wi6fwdiHuzpz1K9U35D/qSVzewrmEUdncqFP2A/dmbXqrwGig8ZuCFyT+dxY1+WSCRoa5wFhIB8cyzpP",
+	"WM8EzEh9OHvS9AK9x1H+M/aF5pKBqtQaO2STOTnZvT9b9jTO9xhVJdz9+MN+vVB5Q/4ExXzWccEehTzA",
+	"4XGE39DgfDyFGI1xaWq8ryamlRGi8uIdVv/Ub4fsnkGROPopj284292e8vynTwR3LTHQhvwI0m7eIkdo",
+	"XVeH2T7Q2rmOkCVQIOyoPhcMOaDJqIJxG/JUw3rM5dNiaMG0aBmCgwY9PLERbIASDDCMbFrv2KXQjU9n",
+	"pZW/dqXo3O11/60AxIP8vqeQ3K3Se8IfxNuzsQNon9+O+HMF9jZiTOFMaQ32ekM+PNa9gfzGmgdt5MnY",
+	"wTuD5/oo2tJ1u4vXGOkivz3XdY+e/QCXbSL7Lfoo+eng07tLIMuNO1NKLcEvb//4HS5fvxIFerO9ls7V",
+	"ZJwfnCj5xR11DXqCocMo14KlQrjtF0sFdza2gLxky6ZLkgmICczgN8c0Su1hd4djAGSYKAdO/Zq8nEjJ",
+	"OzDSjbMlL/llbo9iaC2GnEXAnoq7wZNV9rPV0woQQsR1R9CjaS0TrETGV0t+MnmZhp2Vadg6mYZDI8sS",
+	"W3xMS/4PfUzDoY1p2LrYUw0IbeqRYTW5xkqDG4pzLXk1OdpKA3KdL7HaG9JKtPxjcpHkIaRBJG+2LATG",
+	"XF47HoSYA8Ir9Wy2mC2yzAzEOFhVqRezxeyF0mrA2OaKnmPdW553WdXmG/K2GeX9DcXTEniTuMBcWkc4",
+	"We2qG0oMKDFWMnTIwGEcBxtkzllyYBxC62IFW2uBw4bV8Jm8uwip19BjJG+xs0EEq6wOeslN55wPumih",
+	"BltTP7hIbEYNYehsBPqEJjKFoKFzUdb0fYq4tp2No2C85AfqJ7K4Fb3DfGZwyeGOfIDni0Wp3ZW7raDB",
+	"Lkj1CF9bnyqKnct2K9c2TA5NdWFMlCQb3KtaVepdxqnYiQxBhyPi88XiXxsQj8zyzJwofZ05m8KDz0tn",
+	"ZdpqMHXxsSN2Oe+mUK1C6nv0o6pU9sgTE5tml6lYBEIbwwEb2d/wJoiKlUWiUp8uvMtT0Xu1lZXrXLmi",
+	"a6m20Xl1JcfPw066pxI+Rv1nipO4/4eQTyc8AvakzVIfafhumMkkb+OoqvdXh6C/K92/hdknZss3uzMF",
+	"b9dkyC9fvzrEuqeIAuHkYuTl7ReVfKcqNcfBzjfP1P3VbsNDbXi7vRUXK7MuU1mmyhL9/ur+7wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -28,6 +28,7 @@ type Deps struct {
 // by composition.
 type Server struct {
 	metaHandlers
+	ledgerHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -39,7 +40,8 @@ func Register(e *echo.Echo, deps Deps) error {
 	}
 	g := e.Group(BasePath, gate)
 	s := &Server{
-		metaHandlers: metaHandlers{version: deps.Version},
+		metaHandlers:   metaHandlers{version: deps.Version},
+		ledgerHandlers: ledgerHandlers{db: deps.DB},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.
