@@ -9,7 +9,11 @@
 --
 -- The write path is one PL/pgSQL call per ledger transaction (ledger_post,
 -- ledger_capture, ledger_void, ledger_reverse): one round trip, row locks held
--- for microseconds, taken in (account id, shard) order.
+-- for microseconds, taken in a fixed order (plain accounts by id, then hot
+-- ones). The entry points force generic plans: their statements' plans do
+-- not depend on the values, and re-planning them on every call (PostgreSQL's
+-- custom-plan heuristic picks that for jsonb arguments) costs more than
+-- all their execution.
 
 CREATE TABLE ledger_accounts (
     id           bigserial PRIMARY KEY,
@@ -183,21 +187,17 @@ CREATE TRIGGER ledger_chain_immutable BEFORE UPDATE OR DELETE ON ledger_chain
 -- ledger_split_parts divides gross by a policy: each share is rounded down
 -- and the remainder (always < 3 cents) goes to the stated party, so the parts
 -- sum to gross exactly. internal/ledger.SplitAmount is the same arithmetic.
+-- Plain SQL, so the planner inlines it.
 CREATE FUNCTION ledger_split_parts(gross bigint, fund_bps int, fee_bps int, remainder_to text,
                                    OUT provider bigint, OUT fund bigint, OUT fee bigint)
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE rem bigint;
-BEGIN
-    fund := gross * fund_bps / 10000;
-    fee := gross * fee_bps / 10000;
-    provider := gross * (10000 - fund_bps - fee_bps) / 10000;
-    rem := gross - provider - fund - fee;
-    CASE remainder_to
-        WHEN 'fund' THEN fund := fund + rem;
-        WHEN 'fee' THEN fee := fee + rem;
-        ELSE provider := provider + rem;
-    END CASE;
-END $$;
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT x.pv + CASE WHEN remainder_to NOT IN ('fund', 'fee') THEN x.rem ELSE 0 END,
+           x.fd + CASE WHEN remainder_to = 'fund' THEN x.rem ELSE 0 END,
+           x.fe + CASE WHEN remainder_to = 'fee' THEN x.rem ELSE 0 END
+    FROM (SELECT y.pv, y.fd, y.fe, gross - y.pv - y.fd - y.fe AS rem
+          FROM (SELECT gross * (10000 - fund_bps - fee_bps) / 10000 AS pv, gross * fund_bps / 10000 AS fd,
+                       gross * fee_bps / 10000 AS fe) y) x
+$$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
@@ -550,38 +550,43 @@ END $$;
 -- +goose StatementBegin
 -- ledger_split_postings turns a split request into its three postings
 -- (zero parts left out) by the policy in force at p_at, and returns the
--- policy and the parts to record on the transaction. The fund's part
--- becomes a contributor lot carrying fund_attrs and the policy version.
-CREATE FUNCTION ledger_split_postings(s jsonb, p_at timestamptz,
-                                      OUT postings jsonb, OUT policy_id bigint, OUT split jsonb)
+-- policy and the parts to record on the transaction (no row: no policy in
+-- force). The fund's part becomes a contributor lot carrying fund_attrs and
+-- the policy version. One statement, inlined by the planner.
+CREATE FUNCTION ledger_split_postings(s jsonb, p_at timestamptz)
+RETURNS TABLE (postings jsonb, policy_id bigint, split jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT (SELECT coalesce(jsonb_agg(x.j), '[]') FROM (VALUES
+                (jsonb_build_object('from', s->>'from', 'to', s->>'provider', 'amount', pr.provider, 'category', s->>'category')),
+                (jsonb_build_object('from', s->>'from', 'to', s->>'fund', 'amount', pr.fund, 'category', s->>'category',
+                    'lot', jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
+                           jsonb_build_object('policy', pol.name, 'policy_version', pol.version)))),
+                (jsonb_build_object('from', s->>'from', 'to', s->>'fees', 'amount', pr.fee, 'category', s->>'category'))
+            ) AS x(j) WHERE (x.j->>'amount')::bigint > 0),
+           pol.id,
+           jsonb_build_object('gross', (s->>'gross')::bigint, 'provider', pr.provider, 'fund', pr.fund, 'fee', pr.fee,
+                              'policy', pol.name, 'version', pol.version)
+    FROM (SELECT * FROM ledger_split_policies sp WHERE sp.name = s->>'policy' AND sp.valid_from <= p_at
+          ORDER BY sp.valid_from DESC LIMIT 1) pol
+    CROSS JOIN LATERAL ledger_split_parts((s->>'gross')::bigint, pol.fund_bps, pol.fee_bps, pol.remainder_to) pr
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+-- ledger_split_check refuses a split request without a valid gross amount
+-- or without a policy in force (pol_id NULL).
+CREATE FUNCTION ledger_split_check(s jsonb, pol_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    pol ledger_split_policies;
-    parts record;
 BEGIN
-    SELECT * INTO pol FROM ledger_split_policies sp
-    WHERE sp.name = s->>'policy' AND sp.valid_from <= p_at
-    ORDER BY sp.valid_from DESC LIMIT 1;
-    IF NOT FOUND THEN
-        PERFORM ledger_raise('RL002', format('no split policy %s in force', s->>'policy'),
-                             jsonb_build_object('policy', s->>'policy'));
-    END IF;
     IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' OR (s->>'gross')::numeric <= 0
        OR (s->>'gross')::numeric > 1000000000000 THEN
         PERFORM ledger_raise('RL003', 'the gross amount of a split must be between 1 cent and 10 billion euro',
                              '{"field":"split.gross"}');
     END IF;
-    parts := ledger_split_parts((s->>'gross')::bigint, pol.fund_bps, pol.fee_bps, pol.remainder_to);
-    policy_id := pol.id;
-    split := jsonb_build_object('gross', (s->>'gross')::bigint, 'provider', parts.provider,
-                                'fund', parts.fund, 'fee', parts.fee, 'policy', pol.name, 'version', pol.version);
-    SELECT coalesce(jsonb_agg(x.j), '[]') INTO postings FROM (VALUES
-        (jsonb_build_object('from', s->>'from', 'to', s->>'provider', 'amount', parts.provider, 'category', s->>'category')),
-        (jsonb_build_object('from', s->>'from', 'to', s->>'fund', 'amount', parts.fund, 'category', s->>'category',
-            'lot', jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
-                   jsonb_build_object('policy', pol.name, 'policy_version', pol.version)))),
-        (jsonb_build_object('from', s->>'from', 'to', s->>'fees', 'amount', parts.fee, 'category', s->>'category'))
-    ) AS x(j) WHERE parts IS NOT NULL AND (x.j->>'amount')::bigint > 0;
+    IF pol_id IS NULL THEN
+        PERFORM ledger_raise('RL002', format('no split policy %s in force', s->>'policy'),
+                             jsonb_build_object('policy', s->>'policy'));
+    END IF;
 END $$;
 -- +goose StatementEnd
 
@@ -591,7 +596,7 @@ END $$;
 -- three-way split of a gross amount by the policy in force at the
 -- effective time, recording the policy and the parts on the transaction.
 CREATE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     hold boolean := coalesce((p->>'hold')::boolean, false);
     postings jsonb := coalesce(p->'postings', '[]');
@@ -601,8 +606,14 @@ DECLARE
     split_rec jsonb;
 BEGIN
     IF s IS NOT NULL THEN
+        IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' THEN
+            PERFORM ledger_split_check(s, NULL);
+        END IF;
         SELECT x.postings, x.policy_id, x.split INTO split_postings, pol_id, split_rec
         FROM ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now())) x;
+        IF pol_id IS NULL OR (s->>'gross')::bigint <= 0 OR (s->>'gross')::bigint > 1000000000000 THEN
+            PERFORM ledger_split_check(s, pol_id);
+        END IF;
         postings := postings || split_postings;
     END IF;
     IF hold AND (p->>'expires_at') IS NULL THEN
@@ -655,7 +666,7 @@ END $$;
 -- held is posted) or partly (postings and/or split that take from the held
 -- accounts at most what was held); the rest is released, lots included.
 CREATE FUNCTION ledger_capture(p jsonb, OUT tx_id bigint, OUT replayed boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_hold bigint := (p->>'hold_id')::bigint;
     rel jsonb;
@@ -673,8 +684,14 @@ BEGIN
         PERFORM ledger_raise('RL002', format('hold %s not found', v_hold), jsonb_build_object('hold_id', v_hold));
     END IF;
     IF s IS NOT NULL THEN
+        IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' THEN
+            PERFORM ledger_split_check(s, NULL);
+        END IF;
         SELECT x.postings, x.policy_id, x.split INTO split_postings, pol_id, split_rec
         FROM ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now())) x;
+        IF pol_id IS NULL OR (s->>'gross')::bigint <= 0 OR (s->>'gross')::bigint > 1000000000000 THEN
+            PERFORM ledger_split_check(s, pol_id);
+        END IF;
         postings := postings || split_postings;
     END IF;
     SELECT b.tx_id, b.replayed INTO tx_id, replayed
@@ -695,7 +712,7 @@ END $$;
 -- +goose StatementBegin
 -- ledger_void releases a hold (p_status voided, or expired for the sweeper).
 CREATE FUNCTION ledger_void(p_hold bigint, p_status text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE rel jsonb;
 BEGIN
     rel := ledger_resolve(p_hold, p_status, true);
@@ -709,7 +726,7 @@ END $$;
 -- inverts). Reversals of one transaction never add up to more than it moved
 -- on any account. Credits give lots back to where the original took them.
 CREATE FUNCTION ledger_reverse(p jsonb, OUT tx_id bigint, OUT replayed boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     orig bigint := (p->>'transaction_id')::bigint;
     o record;
@@ -774,7 +791,7 @@ END $$;
 -- the same account with a later expiry (p: key, lot_id, expires_at). No
 -- money moves, so the transaction has no entries; the lot moves record it.
 CREATE FUNCTION ledger_carry_over(p jsonb, OUT tx_id bigint, OUT replayed boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     l ledger_lots;
     path text;
@@ -914,4 +931,4 @@ DROP FUNCTION ledger_chain_check(), ledger_carry_over(jsonb), ledger_seal(int), 
               ledger_restore_lots(bigint, bigint, bigint, bigint[]),
               ledger_consume_lots(bigint, bigint, text, bigint, text, bigint[], bigint[]),
               ledger_begin(text, jsonb, text, text, bigint, bigint, bigint, jsonb),
-              ledger_split_postings(jsonb, timestamptz), ledger_split_parts(bigint, int, int, text), ledger_immutable(), ledger_raise(text, text, jsonb);
+              ledger_split_postings(jsonb, timestamptz), ledger_split_check(jsonb, bigint), ledger_split_parts(bigint, int, int, text), ledger_immutable(), ledger_raise(text, text, jsonb);
