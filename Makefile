@@ -77,3 +77,11 @@ migrate: build ## apply pending migrations to the development database
 .PHONY: seed
 seed: build ## load the demo data into the development database
 	@DATABASE_URL=$(DEV_DB) $(BIN) seed
+
+.PHONY: ledger-verify
+ledger-verify: build ## check every ledger invariant on the development database (exit 1 on a violation)
+	@DATABASE_URL=$(DEV_DB) $(BIN) ledger verify
+
+.PHONY: bench-ledger
+bench-ledger: ## ledger throughput vs the raw PostgreSQL ceiling (results go in docs/benchmarks.md)
+	@eval "$$(scripts/test-env.sh)"; go run ./cmd/ledger-bench $(LEDGER_BENCH_FLAGS)

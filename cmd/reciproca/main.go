@@ -3,6 +3,7 @@
 //	reciproca serve                    serve the web app and the API
 //	reciproca migrate up|down|status   manage the database schema
 //	reciproca seed                     load the demo data (idempotent)
+//	reciproca ledger verify|seal       check the ledger's invariants / extend its hash chain
 //	reciproca version                  print the version
 //
 // Configuration comes from environment variables (see README).
@@ -25,6 +26,7 @@ import (
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/seed"
 )
 
@@ -35,6 +37,8 @@ commands:
   migrate up|down|status   apply, roll back one, or list migrations
   seed                     load the demo data (safe to run again)
   keygen                   print a new JWT signing key (and its public key)
+  ledger verify            seal the hash chain, check every ledger invariant; exit 1 on a violation
+  ledger seal              extend the ledger's hash chain
   version                  print the version
 `
 
@@ -78,6 +82,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return errUsage
 		}
 		return migrate(ctx, cfg, args[1], out)
+	case "ledger":
+		if len(args) != 2 {
+			return errUsage
+		}
+		return ledgerCmd(ctx, cfg, args[1], out)
 	case "seed":
 		dbx, err := db.Open(ctx, cfg.DatabaseURL, 2)
 		if err != nil {
@@ -162,4 +171,35 @@ func keygen(out io.Writer) error {
 	_ = pem.Encode(out, &pem.Block{Type: "PRIVATE KEY", Bytes: priv})
 	fmt.Fprintln(out, "# its public key, for JWT_VERIFY_KEYS after the next rotation")
 	return pem.Encode(out, &pem.Block{Type: "PUBLIC KEY", Bytes: pub})
+}
+
+// errLedgerViolated makes `reciproca ledger verify` exit non-zero.
+var errLedgerViolated = errors.New("ledger invariants violated (see the report above)")
+
+func ledgerCmd(ctx context.Context, cfg config.Config, cmd string, out io.Writer) error {
+	if cmd != "verify" && cmd != "seal" {
+		return errUsage
+	}
+	dbx, err := db.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer dbx.Close()
+	n, err := ledger.SealAll(ctx, dbx)
+	if err != nil {
+		return err
+	}
+	if cmd == "seal" {
+		fmt.Fprintf(out, "ledger: %d transaction(s) sealed\n", n)
+		return nil
+	}
+	rep, err := ledger.Verify(ctx, dbx)
+	if err != nil {
+		return err
+	}
+	rep.Write(out)
+	if !rep.OK {
+		return errLedgerViolated
+	}
+	return nil
 }

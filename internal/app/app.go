@@ -21,6 +21,7 @@ import (
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/httpapi"
 	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/payments"
 	"github.com/reciproca/reciproca/internal/webui"
 )
@@ -159,8 +160,13 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 func (a *App) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
+	// The ledger's hash chain is sealed in the background, off the write path.
+	sealCtx, stopSealer := context.WithCancel(ctx)
+	defer stopSealer()
+	go ledger.RunSealer(sealCtx, a.DB, 5*time.Second)
 	select {
 	case err := <-errc:
+		stopSealer()
 		a.DB.Close()
 		return err
 	case <-ctx.Done():
@@ -171,6 +177,7 @@ func (a *App) Serve(ctx context.Context) error {
 	if e := <-errc; e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}
+	stopSealer()
 	a.DB.Close()
 	return err
 }

@@ -588,6 +588,33 @@ type InvitationRequest struct {
 	Roles          []Role              `json:"roles"`
 }
 
+// LedgerCheck defines model for LedgerCheck.
+type LedgerCheck struct {
+	Description string `json:"description"`
+
+	// Examples Up to five of the violations, for a person to read.
+	Examples []string `json:"examples"`
+
+	// Name Example: balanced
+	Name       string `json:"name"`
+	Violations int64  `json:"violations"`
+}
+
+// LedgerReport defines model for LedgerReport.
+type LedgerReport struct {
+	Accounts int64         `json:"accounts"`
+	Checks   []LedgerCheck `json:"checks"`
+	Entries  int64         `json:"entries"`
+
+	// Ok True when every invariant holds.
+	Ok bool `json:"ok"`
+
+	// Sealed Transactions covered by the hash chain so far (it is sealed asynchronously).
+	Sealed       int64 `json:"sealed"`
+	TookMs       int64 `json:"took_ms"`
+	Transactions int64 `json:"transactions"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Email Example: anna.rossi@example.com
@@ -1021,6 +1048,9 @@ type UpdateUserJSONRequestBody = UserUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// VerifyLedger Check every invariant of the ledger and its hash chain.
+	// (GET /admin/ledger/verify)
+	VerifyLedger(ctx echo.Context) error
 	// ListAuditLog Security events, newest first.
 	// (GET /audit-log)
 	ListAuditLog(ctx echo.Context, params ListAuditLogParams) error
@@ -1122,6 +1152,15 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// VerifyLedger converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyLedger(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyLedger(ctx)
+	return err
 }
 
 // ListAuditLog converts echo context to params.
@@ -1702,6 +1741,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
+	router.GET(options.BaseURL+"/admin/ledger/verify", wrapper.VerifyLedger, options.OperationMiddlewares["verifyLedger"]...)
 	router.POST(options.BaseURL+"/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
@@ -1737,6 +1777,44 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 }
 
 type ErrorJSONResponse Error
+
+type VerifyLedgerRequestObject struct {
+}
+
+type VerifyLedgerResponseObject interface {
+	VisitVerifyLedgerResponse(w http.ResponseWriter) error
+}
+
+type VerifyLedger200JSONResponse LedgerReport
+
+func (response VerifyLedger200JSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLedgerdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response VerifyLedgerdefaultJSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListAuditLogRequestObject struct {
 	Params ListAuditLogParams
@@ -2979,6 +3057,9 @@ func (response UpdateUserdefaultJSONResponse) VisitUpdateUserResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// VerifyLedger Check every invariant of the ledger and its hash chain.
+	// (GET /admin/ledger/verify)
+	VerifyLedger(ctx context.Context, request VerifyLedgerRequestObject) (VerifyLedgerResponseObject, error)
 	// ListAuditLog Security events, newest first.
 	// (GET /audit-log)
 	ListAuditLog(ctx context.Context, request ListAuditLogRequestObject) (ListAuditLogResponseObject, error)
@@ -3087,6 +3168,29 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// VerifyLedger operation middleware
+func (sh *strictHandler) VerifyLedger(ctx echo.Context) error {
+	var request VerifyLedgerRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyLedger(ctx.Request().Context(), request.(VerifyLedgerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyLedger")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyLedgerResponseObject); ok {
+		return validResponse.VisitVerifyLedgerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListAuditLog operation middleware
@@ -4199,107 +4303,115 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5F17b9s6lv8qB9oFmgCK82h7Z26CATbT6V5kpr0Nmrbzx3Xh0NKxzYlEqiQVx1Pkuy/40JuylcROu7t/",
-	"tbYlPs7jdx48h/keRDzNOEOmZHD6PciIICkqFObTZ4niItb/oyw4DTKiFkEYMJJicBrk9scwEPgtpwLj",
-	"4FSJHMNARgtMiX5rxkVKlH42p/pJtcr0m1IJyubB/f29fllmnEk0870Vggv9n4gzhUzp/5IsS2hEFOXs",
-	"8F+SM/1dNcN/CpwFp8F/HFbbOLS/ykM7mpklRhkJmulBgtPgnK0A9Y8hUAZqgcAZ2m9ALkiGo0C/5MbR",
-	"05xHEWbqgt1SZVbyEb/lKO364pjqr0hyKXiGQlG9lxlJJIZBVvvquyPc9yAld++QzdUiOD05OuqQJQwy",
-	"IuWSi7j98OtfPA8rfoNswJP3dU794V6rzfW1fINP/4WR0mOf5zFVb28dK5q7IZHiYkLjAYwOA6Iaj8VE",
-	"4YGiKfqejVERmsh+4lox6ywWU0IT/VZnRCx20PmltXzK1C+vqjVRpnCOwjyYed/nYk4YlUYohtJC5mbJ",
-	"wx5vcc08QlRQ7MksrCKZj4dvrr5cpBkX6iPKPPEwkmqxxri2v3Lf7dndk95piMI5F6vu+BGPjdjjHUmz",
-	"RL8VLWgSR0R42Z+QKRo2NpX2QpGEEgZGicLaYBdsRti/KQGEKZmuQFKlUPSOPLHK0lUjcjeZ5tENqu7c",
-	"nz5ffAQi1AheH4PIE4S9aHQCCSo1glkIs4MplfofhSKEWH86g2j0EmZ6dIQpMpxRJfdHeuUsTzUxiVCv",
-	"jyfRyWSmWVp+mEypbH5hd1N+ETefeDmxk9SY0iM7hg8FfWvUaOzdx9oSlnv46jZE2S1JjIAyriYznjP9",
-	"/4izWUIjLao5I7lacEH/jfqXGRdTGsdmBZTJfDajEUWmJrOcxXqHgiicJDQ1MhcaqRSMJJ6dPh40UpSS",
-	"zNErEsKivFPUQcQthvOR8anmo8S3GtC/PPHZj8GGxgNfTcm/TIjSCAUkTimTwFmyOoMYZyRPlDGdEUkS",
-	"FC8k1McaWfaux0HBEwdAClO5yZp/5AkahlF2YZ8/LsckQpBVhyWWXo4axXQ+xrzjc/pUnlR4RBgjI8Gl",
-	"pP/lvhxFPNWysYltDzT7KpsUKthk2i8HMZ1TBfpXmAmeGkZp3UOmtC/FBZAsC0H/CwIjfotiZR4ftde5",
-	"CVQKIq91I95jFz36rfVAM1oI+Vqh3iRVH2rPfsTZ48WyKYmOPcjINGlY1innCRLmt+tegW3tpzWyj9q/",
-	"4/JDiwQPkOgbyuKHUO0f+vk1mJNSVnw+3iRMZm43lG9nH2YzNC92ndE4FiilVx7ILaEJmdKEqlXdXnE2",
-	"cQgfhIFMuJJeyxLVHBuP2akpnu93KhVhEU5u0q6eXqGC5QIZSCQiWlA2B4ZE62TGKVMNEI15Pk1q/hLL",
-	"06nzTIepC2VRkkuN86WDVRBC8oiSZBJxTVGi6K2eRxvhSSb4XJA0RS9lkrZX37vGxJJnwJMpySa58Ph/",
-	"HzJkV0ogqvckg4SyG1DcAFuWkMgAVxdQF1zxYrjur/q9TaJ+qR9yyJAJGuEkKmLlAVFDJvgtjVFsnMU9",
-	"d5WnKREGQCSKWz2dIDHNpZOf7gxWboei1VXClQ+tpCIql3WZIJGTg4zksgE0fS5z92eqEj9C54yqzS6V",
-	"keOSgsV4TZ2rqWdjPU1muRnDEiYK5lsZtvLpI3kLPEpCVXLaRY4uXF2wLH+oY1EDtLo99npxbYBz7ple",
-	"Sx3idoh7tSW+PvKucXfw04SJv9m9ywIc0pzRiGZE0+aF1Eg7FFeHY5aRpR5f7OLq0/kn64nxWWdFsCcR",
-	"4dAMYKPDLko1QaflnusfgTLAXHAwD51BmksFU4SMS6qp2dhvP1Z5Aac53RGkSJgEoirgPQNMJNrPTldB",
-	"CXKLiQS1oBJmRDivkqaa4cfOK7CfjsKtgVpK7lxkUA92PBhX6UeJcg+CvQLXalJ/fNJ0dV6G/ahXzLXg",
-	"uTCoI6WFsphoiFki3mh6cWayrSskwoTRuZB6YZokm2P9Aitr6OgFxJrorkOwSxcitxJHBXcGsal03jz2",
-	"h+GdmkS5kDbPsMEumNm8y225va18hUCiMJ48JBc50Ll6qtPczRH2G2SZywxZ7BVOnwWtO9U1A1ajxiZS",
-	"/sPtrliK3hxhq6Z1ntl0T+YSBl7NaUdbXYn6IeT2Uc2Ry8zko8+li3c/okT1hrMZFekDTfxPk+Vv7GW3",
-	"uSlv9sC7Ju26dwVkgXS+UH5XeKDw9IUDSxrrVW9OgutRretnXwmLVXn3UQQZ/txpn7PQyHAf/fqno1cn",
-	"wTNFYIWSVPO/wyjiXt+ES6VX2zQCXdltob1BDVZzmWpTvfH7QO6FXrwUONe+5TAFdwR2Kt5cTXuy5tD1",
-	"Lddjh17Oe1Gu2PbwlFaHYo/foHeptTB1eF5lU+6jP8M3ozIyHn8PHazzn2A8x8k0k09S9wTnJJkYk7Qp",
-	"5iDSfO0Cy2kuKdN7/9o7ai+/Ej5fk3dYcIbbyUh03QTtGujRwoBkmvFoT+g1p3vcWTvGhHHV54oImm1c",
-	"1ZV56squ5z4MbomaOEzxgi1OJVVDjXGN2g2GNiXJF96X6WlD82redhahLXE1R6lOn5Ia67Ro1+F+f+z9",
-	"yh97+4yz/zyopZhN6/SGxzratM8g7B0fgzlnkMAFHP8C0YIIEikUNpJtTBYOUvLmfG/vlCAgF0SY2Fng",
-	"LbJcR536lbgI8MvEAjgPlDKYEkmlTaLKUXDK8iSpBaA2Q7E+An0O1NhcBlIARSO9EvbgRj+cNnWxlUEg",
-	"QlFF4OLLeY2j+2fAMyu6MOMCanuUQ3hbU+8N4txS96GaviFubedTHxto7EYMHh6G1Nbh2+5HnAmUi8e5",
-	"7sK+PHlkhNF83bs6njTqBDDNEr5Ck56wkeTEnC7X4smJVGQ2K3A5JYzMTZAZEYmTJRc3Zcg5cWZO1GLP",
-	"cjiSx1Rx4WWCyRp1XTOSkcilUesZqzpgHPsAA1ksd5FZkIoI9ZCRW+yp3q/WGFbb9PHrqnQqWjYqo5Nb",
-	"FLLP33MJxKZDLzCimeARCbyZNKsIwyjWP3d7z24h1SthY/FuYv/ea26Mp+Qt4jnrKQgJA20A5yjXHfuW",
-	"hSoTmU9TqlTfYxlZ8VxtGEsgiVeecqUFglsqRISBwAjpLYIbs5Zm7juO7i6yu7vuGosF+Qj7ScPDJaHC",
-	"S1WUssKf5mb+/s9PsPc2/tvV+b42+RJZDETC9bkrJTKIewp/RSJQwDg/OnoZmaHMf/Ham1THu4wKfJjC",
-	"Fu9Q5jvJjTiLJeRM0cRWW5hNgVkJuFdH3rx7B3/b557kW44hSMrmCR7k0n/Uad6e2K8rqLVU2ZwobLCg",
-	"MVhj3w3ChQOg/7P0BZWPScT+Hy8X6QZyRa1lWGV+YzT/JX2R3BZqTsqoZ0jxycYksmb/50zzdaNPklJW",
-	"//a446Vsu1hsbY59PaXvO1u9NyecM+7H4r9fffgdzi8vdBTzsbCHoa2e4yLjQgv+EpOZjnQKJwbGAYGb",
-	"9GgcwJKqBRA2Zs1YZwTvOcMVUAkkWZKVBMLAAQtYf1/PWB0NjsZszN6aWi9b7L4g0qxCkhRt5TvsXZtq",
-	"z+v9UyAglWY0pCRaUIZwrf3t6zHbc5WeIZSFniEUdZ4h1Ms8QyirPEO9/naVZwj1Is8QihrP/RAILPKU",
-	"MLh2NZXXYRmTjNm1s1DXIRAWm01cV+Wa19pSfMu5QmMy8izjQo3GrCwiOA1KPmjG1DyF0+B4dDQ6MsCQ",
-	"ISMZDU6Dl6Oj0Utj8NTCCMyh8SwPEm5Kkea2AMJFA5xdxMFp8I5KZcrn3/G5ebVqrPjD9VN8y9GczLmG",
-	"CkOEoN4/UR5U2jPTWgC73h29DztWhCUrMCXjshAnoDEkfIkC1IIwe1a7pwnJ8E5BRuZownjfSqc446Z4",
-	"29PqURwwr13f11bjx8nR0YPaPgaBQK15oYO43aYQ86AcWRfNkd0/frnyssMkDGQRaGpXIBdUFdQOgeES",
-	"pYIZFdKUHigylxZ+kSnng98dOHz7ox3EfNWjH2qFOqRl/bA8JKYhxZhWLj3S125YCcpq5r9y6zJupcWm",
-	"ry/mvmlrlMjx/oksX7cM42Z4eFp3hDVKGng/A0nnGiitIliJX0JxQvZoCXB8D07/+FqXB0siC80Fmaye",
-	"Wd+wrM/VhhhjU9m2D9MVRAvOtdMHpLY2n/hUEpLwufVOC6FokuMzu2F8yQAP9FwGOJeCs3k5PsxRVQaB",
-	"MLlEMYLzmUIxZgIzY+xhRmiSC7Smw421V6BwlGhwB5fP3NdkT3h0o1/jYswILBc0wVN4dfJrA/otMxyq",
-	"jwQqsZoQPfFEWt96BP9coOnWGrNyvVSCoPOFgmnuFm4ePpiZ5iRbdkMlpFRqSobw6ujYTDRmxUzGoSkk",
-	"Ff4CWlStpWjBuSHtbrSoUX/+zKpTxWUe/bmic4YxULZtpbiqa2BNHEvGGnn69OHTpeXh0rG+1GbtuXBm",
-	"LdQGjeD5Gpx8Z3/fDV9bablBnH3lCS4tF3iuYI8kklfUsAiyJDrwNKq9vxNG8VyFIPCW32g40hO7yM8t",
-	"QPOKasdiwRM06HpA2SbOFKw+EChxDYcc9Ro1Cjvil7cOYhDXTjxn+bbazwGhEVjCCvnV3q0pYaZajC3x",
-	"yGrbzHtv1AqalDbzjuCqQngtT2qhgwWhHfo6rDdX/TCWHkZVVYyfta5s5tlZW5TrPFYhi8EgWhA2x627",
-	"DFeogDSckspVaTkNFUvPtMMpVsANK50SAmrLuYFtTpn7/YZPHY2nsp6Pgku9DKY0OnCGOp5QBpVIYhKC",
-	"Y5ZLjC2CoHTrtAOZmliiStDwWF6HosZQyZ8IqZ/JBv+OS0sruW0xe3tn5df0gNW5a078jPy5LKYG+MYj",
-	"a0TKVZy6tE1vaPymeuw5YsGyO3lAJFgtTbsoMZVZQlbARYxi2yzQmjWjdxiDInec8XSlNaIiYQhIooXV",
-	"fm0kiiZoRe7AdjrAXr05ueEPRUSRhM8dX2z208uP31C9x2CHAv4e+6Iz2z369Ki7Gsvk1ahotKNaAdYR",
-	"9oAA/AccTxoGcVcfXdcbTxLHBrFQPq0Fpij1KSvwJRCBYDJzI7j+dg1UjllKVLQw7nwpR3tSYZqa0Eir",
-	"OlMS6JxxgSahl2Z6ANAGSILMo8WYEQnjoNZmPw4O7efiY2hb2HTEhXJ/BNf6o51/HNjTmYQoezYTus/c",
-	"ndWMgzO4LtsPruEGMZPaxJmGDq0E5roOoqBoqxuNmWv4sPp5Wv5idcbOHtoWBYEJ3tZ+++Z+GDNTGj+C",
-	"SzJHSzltUDHWUfh1rTT92meerkzv3oeSeYNSfd8aubMNhSD3oX+QWm1/NdbAd5ntKqjeq05sX70e/fn1",
-	"61/DX0cvf/3TUTB4OfWuqcbebBrwZU/RTVF42s1ZvrcPQ1Y0udgkdk9OMqVsYp4cmJY8GpI2fW9XP3QJ",
-	"5G4bS/ANLblopoaLI4tSqIOq2bRo9vAeXfTIku296JHK1w+QyjVZ7JNmEnvHOeIhvSimr8Vjmj4wNBlw",
-	"W3dm8Gf7Tr7GDXeFgjHUOcJelk8TGu2flgg9y5MEFN6psHALVqEVx7BCwV6jX1qJw+/Ffy/i+3WOQNml",
-	"8wzU73MKiqVuPRULt1TSaVLNUHlWheUMbVeb8RjyLOLaOILpRyuZ4ye3H/ebV2ZVPHjStVlfw8BVmDbZ",
-	"Z49aGxzcfqjUbGp95khpqOQAkSDJ7RNC81JoPmIhEOXoL2SRqDZi4qSjLkUvJBgX0V2xkTVuUfELUPMQ",
-	"qO1oek+F/Np9mJWtM88vkF2WTHlsjqhNrW6qMXVGE9Q6h8lsBBdKgh7OpPKRxDa1oWk5XSmU4ZgxruyX",
-	"CyTatR2BHtZs0uQhUGjPlyi4Ltv9rw1fIqLdXZ/P9jlLOIlLI2DoNVRbeKRQHUglkKRNwS2pNKWM2IZ0",
-	"3313z6Urdls9iiKVdvItFZ+uI5ae9ia9Skcsi/b+fvn2N60Gl7//Fmo2pVwqeA3v/3qmTSv9ty3lLn44",
-	"Pjk6guxu1zpS1X78cNS+qozuVVl980jgfkDZ72OufOjWluohvnrLYX4+o/B0Ob/UhNGyrH3CtGETtiav",
-	"tbTF+gzah8aTz5FEa7RXD0ikNVb4dOo3hqvdPWZqXCUi7JEkcbcspCaJWdpdZ4yLmwqoAHtY9lMmg8K+",
-	"4xJTbPehWZC3CxevfYHUIH0+3p4+d+Zu5Wdt0eHTBcoOZLS4nizcUwt01RrGT7GlO9Z3o1IJorjYf2wl",
-	"T0O/D7/XP26KzJqMH2C3GmM/1XbtDr43sNtAeONuwScDCcMWxwmzx2YKGWHqhXQnoxJeHb0KAe9MCU8X",
-	"UfZ/4nSyvVOmN5f8O4c58ojHKLQXrQ3+qQ19bQZUw+ufwj//elJmImr31lCUY7ZnutX3q6PJiHMRU0YU",
-	"SofCVJgLd2DvN+S/k9QkhD9LBDJmZqoXEhKiDhPOTEm/SdaO4LJosTYL0e6/XNAswxj2GIcoQSKS1Zgl",
-	"NEImMQbJcxHh/hkQmNFbdJcfmrQU2Jy3BO2fan+3HJqzZOULDf6bsvjSkm5wJrdfr2o5tD9vvgvvEWWh",
-	"z5lQG+Qj2PsOBjgH7zVndKjelKsQprVqye3mf/ySbGXEFtppksNecRRig0iJ1ZlI7WwDSJLwJcb7RYzv",
-	"RMtW52QNGbbS15+mK49t1jp8l+VTgySzamDuJI0f2iT+TKJT3EIwQHpKWoTAk/jpElO5+NXAGu/dNVe1",
-	"7I02DoZoJNEYk+MAz9/nCJQ8P/xe/HeDA3BZXbazu6RByQO/Ic4En9EEn07n83quzI1qc2g7TpwN8Zwq",
-	"huwkLXZua3vcppfE+Jie/dZFzZbcA2ErZbCKz4CaomaX0h51DybJLTZEZgdVVY0bD547vzVMVLeYCnbx",
-	"AheQm0y7ZlhHiM/gy/mnov1GWxDbuG7rWLUxiBYYucNl6yKZL2Seym3lEPzQYmphh2W8ti7/vvRrwb93",
-	"eln/L7OvmiFbTb7WpFGP/aNzrz1y6Ct06fd26pUVz5Di6r2k0FuZt0XH49zmrhqQUlIqBJuTBc5MVVqU",
-	"5H0O5c9tDtcltqpzS9+S7OlPtaiLGNOMK2TR6uAfuHpQQc3Xn+Zo9Ph/YRb8PI4bmW/4iEqsytP0sn+o",
-	"xSEQqHLhMrc2pWZLK3YMNwJvKS6f3fD1NDPotWzBK3vAQU+MES3uzSiPemzYV0Z9/mtquPLcU7TxCp9y",
-	"vh99LjTAQbTXFZs+M1dOr/mzBRWx9LVHRXrvNVyHvXZUA+fuKcoZMMRYAgFN/a2Glof26rIDzqaciLj4",
-	"Mwo/XCeuFBHK3rvyoVraE+XiQfe2+C/qa4m1vfGzNpJfvJti9s8FCiyvLWnekc1NhW2COqIo9721IKXl",
-	"Dlr6whvOmJbGt3eZ6Uoq2un2OItw39X5a5Q2AF+uyvYMbQmmq4PnvkRH7Rh8R9BQ3FPY457b+4NMXjzb",
-	"dhLyi71ooLgNXuSMmRIzN6dmgYntJZxfXtRpnqIijoS53JQr/CwH5wnbfwPqOc+FBvnktrt7sz9u9hzq",
-	"uFrvbAuBlR6v4JP3z1y1oVxCSuzs4E6UhpwQPfRYyKtVRiTqVwT0t92Zdn00VN2NH/zI+wCOd34fgN35",
-	"FjJBdiDT7JahkJxpqbM9k2daXFamk57oB8yNRuXfqzFN/bixpf8Z5OMwkrf9LX+m156wFQi+1Dho7wnQ",
-	"Mq3Bikqg5k9KYnwKr46OwF0I0+qtF3wp4S/wx3fBlyHMKCZxCO42l/uvsKfHPi5qA218t+87k6sEVr65",
-	"+vJMqNanFgrvVEG7/raLZ3V023/h03+7iVhpcV0S6UobtqcGWAxOGRB4c/XFlnjuRTzJUybB3DEVGlys",
-	"7vAx/Vj7IZiaHVGI1vOqw3f7N4zXnro4nGyJnI9W1SOH7g8n77RuYt2lJ3pf26mT0COttYHPwTFz81K0",
-	"6Kt4fzqLtm8Da1ef/USX4RhuEvnkxvUq2ig6iPXIL6RtsjSHd9UVanAIovqgFpg+i5a7G0kLcTBBXnBI",
-	"Mnp4e2zY7lbQvcvRef/M2gkn40WPl/bCu41iV7Z/PTR0MASo1yqaCzIq01sbrtz9/df7/wkAAP//",
+	"5D1rb9tIkn+lwDsgNkDLch6zOw4WOG82N/BuMjHiJPNhFEgtsiT1muxmupuSNYH/+6EffKop0bbkyd19",
+	"siU2+1Hvqq4qfQ8inmacIVMyOP8eZESQFBUK8+mzRHEZ6/8oC86DjKhFEAaMpBicB7l9GAYCv+VUYByc",
+	"K5FjGMhogSnRb824SInSY3OqR6p1pt+USlA2D+7u7vTLMuNMolnvrRBc6H8izhQypf8lWZbQiCjK2em/",
+	"JWf6u2qF/xQ4C86D/zitjnFqn8pTO5tZJUYZCZrpSYLz4IKtAfXDECgDtUDgDO03IBckw0GgX3Lz6GUu",
+	"oggzdcmWVJmdfMRvOUq7vzim+iuSXAmeoVBUn2VGEolhkNW++u4A9z1Iye07ZHO1CM6fD4cbYAmDjEi5",
+	"4iJuD371k2ew4jfIeoy8q2Pqd/daba2v5Rt8+m+MlJ77Io+pert0qGiehkSKizGNeyA6DIhqDIuJwhNF",
+	"U/SNjVERmshu4Foy29gspoQm+q2NGbE4wcaT1vYpUz+9rPZEmcI5CjMw877PxZwwKg1R9IWFzM2W+w1v",
+	"Yc0MISoozmQ2VoHMh8M3118u04wL9RFlnngQSTVZY1w7X3nu9upupHcZonDOxXpz/ojHhuzxlqRZot+K",
+	"FjSJIyK86E/IFA0am0x7qUhCCQPDRGFtsks2I+wPSgBhSqZrkFQpFJ0zjy2zbLIRuR1P8+gG1ebanz5f",
+	"fgQi1ABenYHIE4SjaPAcElRqALMQZidTKvUfhSKEWH96DdHgBcz07AhTZDijSh4P9M5ZnmpgEqFenY2j",
+	"5+OZRmn5YTylsvmFPU35Rdwc8WJsF6khpYN2DB4K+Nag0Ti7D7WlWO7AqzsQZUuSGAJlXI1nPGf6/4iz",
+	"WUIjTao5I7lacEH/QP1kxsWUxrHZAWUyn81oRJGp8SxnsT6hIArHCU0NzYWGKgUjieekDxcaKUpJ5ugl",
+	"CWGlvGPUXsAtpvOB8bHqo5RvNUH/4rlPf/RWNB7x1aT8q4QoLaGAxCllEjhL1q8hxhnJE2VUZ0SSBMUz",
+	"CfW5Bha92+Wg4IkTQApTuUubf+QJGoRRdmnHn5VzEiHIegMlFl4OGsVyPsS8w3iO4s0Co5tNKm/Aw6db",
+	"rCDaHBt8zkBxmNElAp8ZWC0pTwx8tLDgAghkKCRnepxAEmuwlcDYlFCNw1ZYrkThlCSEReiFdrV2L43X",
+	"gqWDYf2AjSlrcOiG8EfUashnSUQ8dwZoD1UcaUT1J5w6dj1QRKaE20ePtfmNRzuIHGG1QAa4RLEGLQcF",
+	"JUzBgiexHFQTTTlPkDBjBCBJMPZNRpgkkYEqRHyJAmOYrg35LIhcQLQglIHkMCMCjqgCKsFOBkSuWbQQ",
+	"nPFcJuvjBhN2H0lxfjNO+wJA1fb3EELiN1p1FQhvzVdhowRQtb8S8V4C43P6WLFa8RFhjAwEl5L+l/ty",
+	"EPFUi/ddkveelrvKxoUWbZLBTycxnVMF+inMBE8NAWj1iUxpd0hLjywLwUgRgYZS1mb4oL3PXXZBISe3",
+	"egLvcZNvuw3unpZwIcG26qVd/P2hNvYjzh6uWdqSwaAHGZkmDeO4ZGKfae7VOa3ztGb2QftXXH1ogeAe",
+	"FH1DWXwfqP1Lj99iNqSUFZ/PdhGTWdtN5TvZh9kMzYubWiCOBUq/6iNLQhMypQlV67rJydnYGWlaYiRc",
+	"Sa9xGNV8E4/luF3Bx1QqrVXHN+kmn16jsqJfIhHRgrI5MCRGs3PKVEMExzyfJjWXh+Xp1DmX/diFsijJ",
+	"pTbVSh+pAITkESXJOOIaokTRpV5H29HjTPC5IGmKXsgkbce8c4+JBU+PkSnJxrnwuHAfMmTXSiCq9ySD",
+	"hLIbbfhowZYlJMKB78zZgiteTLf5VL+3i9Sv9CAnGTJBIxxH2N/ayARf0hjFzlXcuOs8TYlYWx0vlno5",
+	"QWKaS0c/mytYuu0rra4TrnzSSiqiclmnCa1VDR1kJJcNQdPl9W4+pirxS+icUbXbKzJ0XEKwmK9tR5bs",
+	"2dhPE1luxbAUEwXyLQ1b+vSBvCU8SkBVdLopOTbF1SXL8vsaFjWBVtfHXkesLeCch6X3UhdxB5R7tS2+",
+	"Gnr3eDjx0xQT/7Bnl4VwSHNGI5oRDZtnxtjtK1f7yyxDSx222OX1p4tP1hJzflx9R3AkEeHUTGADPJtS",
+	"qil0Wh62fgiUAeaCgxn0GtJcKpgiZFxSDc2eprxX4DSXG0KKhEkgqhK8rwETifaz41VQgiwxkaAWVGpX",
+	"w1mVNNUIP3NWgf00DPcm1FJy65z7erzCI+Mq/iil3L3EXiHXalR/9rxp6rwIu6VesdaC58JIHSmtKIuJ",
+	"FjErRO3mpJyZC5M1EmEiYbmQ6Fz83eG6QlbWpKNXINZId5sEu3JRrlbst8BOLzSVxpsvGoG3ahzlQtpQ",
+	"4Q69YFbzbrdl9rZCjgKJwnh8n+uEnsbVY43mzTB/t0KWucyQxV7i9GnQulFdU2A1aOwC5b/c6Yqt6MMR",
+	"tm5q55mN2GYu5uflnLa3tUlRfwq4fVBz4DIr+eBz5fzdjyhRveFsRkV6TxX/w1zUNc5y2PCyN3rg3ZM2",
+	"3TcJZIF0vlB+U7gn8XS5Aysa613vvsfSs1rTz74SFrvynqNwMvzXH13GQuOSavjzX4YvnwdP5IFtRobf",
+	"YRRxr23CpdK7bSqBnbFnIzVYzWSqLfXGbwO5FzrlpcC5ti37MbgDsGPx5m7aizWnrh+57jt0Yt4r5Ypj",
+	"9w9pbUDs4Qf0brXmpvaPq+y83OiM8M2ojIzF3wEHa/wnGM9xPM3ko9g9wTlJxkYl7fI5iDRfO8dymkvK",
+	"9Nm/ds7aia+Ez7fEHRac4X4iEptmgjYN9GxhQDKNeLRJNhrTHeasnWPMuOoyRQTNdu7q2oy6tvu5C4Ml",
+	"UWMnU7zCFqeSqr7KuAbtBkKblORz78vwtIF5tW47itCmuJqhVIdPCY1tXHRod7/b937p9719ytl/pdti",
+	"zKZ2esNj7W3aMQhHZ2dg7hkkcAFnP0G0IIJECoX1ZBuLhb2YvLne21slCMgFEcZ3FrhElmuvU78SFw5+",
+	"GVgAZ4FSBlMiqbRBVDkIzlmeJDUH1EYotnugTyE1dmdyFYKiEV4JO+RGtzht8mIrgkCEoorA5ZeLGkaP",
+	"XwPPLOnau+bqjLIPbmvsvYOcW+zel9N3+K3teOpDHY3DkMH93ZDaPnzH/YgzgXLxMNNd2JfHD/Qwmq97",
+	"d8eTRqoPplnC12jCE9aTHJsEkZo/OZaKzGaFXE4JI3PjZEZE4njFxU3pco6dmhM137OcjuQxVVx4kWCi",
+	"RpumGclI5MKo9YhVXWCc+QQGslgeIrIgFRHqPjO30FO9X+0xrI7pw9d1aVS0dFRGx0sUssvecwHEpkEv",
+	"MKKZ4BEJvJE0ywj9INa9dvvMbiPVK2Fj825h/9lrZkxXrok/pysMtAKco9x27Vvmmo1lPk2pUl3DMrLm",
+	"udoxl0ASrz1pIAsEt1WICAOBEdIlgpvTl1PSguDmJjdPt7nHYkM+wH7S4uGKUOGFKkpZyZ/mYf752yc4",
+	"ehv/4/riWKt8iSwGImFy4bIBjcQ9h78jEShglA+HLyIzlfkXJ96gOt5mVOD9GLZ4hzLfTW7EWSwhZ4om",
+	"NtvCHArMTsC9OvDG3Tfkb/vek3zLMQRJ2TzBk1z6rzrN22P7dSVqLVR2BwobKGhM1jh3A3BhD9H/Wfqc",
+	"yocEYv+Pp4tsOnJFunRYRX5jNP+SLk9uDzknpdfTJ/lkZxBZo/9zpvG60yZJKat/e7Zhpew733NrjH07",
+	"pO82jnpnbjhn3C+L/3n94Ve4uLrUXszHQh+GNgGWi4wLTfgrTGba0ymMGBgFBG7S4SiAFVULIGzEmr7O",
+	"AN5zhmugEkiyImsJhIETLGDtfb1idTU4GLERe2tyvWy9yoJIswtJUrTFK3A0MQnbk+NzICCVRjSkJFpQ",
+	"hjDR9vZkxI5csnYIZa52CEWqdgj1TG2TqmoTtUO9/3aidgj1PO0QijTt4xAILPKUMJi4tOhJWPokIzZx",
+	"GmoSAmGxOcSkyrieaE3xLecKjcrIs4wLNRixMongPCjxoBFTsxTOg7PBcDA0giFDRjIanAcvBsPBC6Pw",
+	"1MIQzKmxME+NJypOlyjozOjhua8A4GPOLJhtCqLGyaQ0i8DOAXaOCVBm6okiziSVCpkaMclIJhdcnUOR",
+	"ogv1xMcQ/kDBT2SehpAShYKShEqMi9EyHLFZwrmQoc0pDYHGmGZcIYvWIcgsoQrwlkRKeywhJFzpMWma",
+	"K5dUoGE8Yq0sUm10F8mj9f0M4ILJFQoJz4dDS7sTfnMOhtEnI6bxVeT72vQnQ7ZF2iuVLtMZY4sx52Rx",
+	"dhkH58EXAyeblhu0KsCeD4d7q/9qJB17ysA0XxucuelBmKEDa+K5+2X/EuWeyyKzMJCFoxqYXOONZGCX",
+	"O+CIRYOQKlnDhrEJyFxaH9oA52sY3J44sfn7Ft9IL39qPp0kfF6j4ibg31GpTEXXOz43rFDV+v3uSvy+",
+	"5Whuml2Nn2HqoF7SVwLG5gDUAjLb3au7cMMqYskaTBWTLMQj0BgSvkIBakGYzT040kBjeKsgI3M0YSnf",
+	"Tqc446aeyFN9WCRMbN3f10dSYi+lVqun27AgNgnUDJSPp8drjHKhZYCFdggMVygVzKiQqk52NEamnE/Z",
+	"TXgFuanFKS1LWuQpMTWSxlTk0kN97RrKoCyw+Tu3LtBeuL6rVPOuaTspkePdAYWPMZs7hE7h2Gmtb8yV",
+	"1yDpXEtQywiW4ldQ3Pg+mAIc3oPz37/W6cGCyMlsBybLZ9bXKfPNtWGJscnUPIbpGqIF59qJAVLbm498",
+	"KgpJ+Nx6WwVRtGpk2A3jKwZ4otcyUnElOJuX88McVWXgEKOWBnAxUyhGTGBmjFeYEZrkAq2OdnMdFVZF",
+	"lGhjBVx8/liDPeHRjX6NixEjsFrQBM/h5fOfG6aMRYazUgYClViPiV54LK2vOIDftO5TCxyxcr9UgqDz",
+	"hYJp7jZuBp/MTL2sTSOjElIqNSRDeDk8MwuNWLGSMdALSoW/gSZVnx41NQ8H4qJGPcUTs04VZ/DwzzWd",
+	"M4xBq8v9MsV1nQNr5Fgi1tDTpw+friwOVw71JTdrS5wzq6F2cATPt8jJd/b5YfDaCjP3wuxLT7DEYoHn",
+	"Co5IInkFDStBVkRCbln7+CCI4rkKQeCS32hxpBd2kQy3gcK8Wi14gka6njQtLB9mClSfCJS4BUMOeo2c",
+	"mwPhy5vX0wtrzz25KdYCdYLQECxhBf1qb82k5FNNxhZ4ZL1v5L03bAVNSJt1B3BdSXhNT2qhnV+hHdS6",
+	"WG/u+n4oPY2qLC8/al0a2JOjtkg/eyhDFpNpV4LNce8mwzUqIA2jpDJVWkZDhdLXzgfiBpWOCQGZq4nc",
+	"gjbHzN12w6cNjqeyHl+FK70NprR00M64WhBlpBJJTIB7xHLtXxsJgtLt005k/DSiSqHh0bxOihpFJX8g",
+	"Sf1EOvhXXFlYyX2T2dtbS7+mprGOXVstrenPReW1gG8M2UJSLoPahSE7XeM31bCn8AXLhhk9PMFqa9pE",
+	"ianMErIGLmIU+0aB5qwZvcUYFLnljKdrzREVCENAEi0s92slUfTlUOQWbOUOHNX7ZTTsoYgokvC5w4uN",
+	"5nvx8Quq93jI4NB77PLObEODx3vd1VwmTkxFo0OCJWDtYfdwwP+E63aDIO7y/WVnYNQEcawTC+VoTTBF",
+	"6lpZUSKBCAQTaR7A5NsEqByxlKhoYcz5ko6OpMI0Na6RZnWmJNA54wJNgDrN9ASgFZAEmUeLESMSRkGt",
+	"88soOLWfi4+hLcnUHhfK4wFM9Ee7/iiwt40JUfauMXSfubt7HAWvYVKW00zgBjGTWsWZAiXNBKaDFFFQ",
+	"lIkORswVMFn+PC+fuECqWT20JTcCE1zWnn1zD0bMlHoM4IrM0UJOK1TbCmBSK7WY+NTTtalF/VAir1eo",
+	"71sjdrYjseku9E9Sq1Wp5ur5LrNVMtV7VQbCy1eDv7569XP48+DFz38ZBr23U68CbJzNhgFfdCSRFYnU",
+	"mzHL93YwZEXRlr2U6YhJppSNzcieYclhn7Dpe7v7vlsgt/vYgm9qyUUzNFxcwZVEHVTF00XxkvcqroOW",
+	"bC1RB1W+ugdVboliP28GsQ8cI+5TW2XqtDyq6QNDEwG3eZRG/uzfyNdyw3X1MYo6RzjK8mlCo+PzUkLP",
+	"8iQBhbcqLMyCdWjJMaykYKfSL7XE6ffi38v4bpshUFadPQH0u4yCYqt7D8XCkko6TaoVKsuq0JyhrdI0",
+	"FkOeRVwrRzD1lSVy/OD2y/1mF8cKB4/q5Pg1DFzGdBN9NnWggcH9u0rNIu0n9pT6Ug4QCZIsH+Gal0Tz",
+	"EQuCKGd/JotAtSETRx11KnomwZiIrmVM1mjs5Seg5iVQ29D03gr5ufs0K0vBnp4gN1Ey5bFJuTC556mW",
+	"qTOaoOY5TGYDuFQS9HQmlI8ktqENDcvpWpm7eMaV/XKBRJu2A9DTmkPadkxCW75EwaRsXzExeImINnd9",
+	"NtvnLOEkLpWAgVdfbuGRQnUilUCSNgm3hNKUMmIbLPhasD4Vr9hjdTCKVNrIt1B8PI9YeNrmrhWPWBQd",
+	"/fPq7S+aDa5+/SXUaEq5VPAK3v/9tVat9A9bmlA8OHs+HEJ2e2geqXKZ/nSpfV0p3esym+yBgvseaewP",
+	"aWGymSutp/jqTe/68ZTC4+n8SgNG07K2CdOGTtgbvdbCFtsjaB8aI58iiNZoF9AjkNbY4eOh35iu1g7T",
+	"5GxLRDgiSeIyf1ITxCz1rlPGRecNKsBelv2QwaCw67rEJI9+aCaYHsLEazdE68XPZ/vj5421W/FZm0S7",
+	"h9QxM5Hh4nqw8Egt0GVrGDvFpu5Y241KJYji4vihmTwN/j79Xv+4yzNrIr6H3mrM/VjddTjxvQPdRoQ3",
+	"2t0+WpAwbGGcMHttppARpp5JdzMq4eXwZQh4a1J4NiXK8Q8cTrY9kjpjyb9ymCOPeIxCW9Fa4Z9b19dG",
+	"QLV4/Uv415+fl5GIWh8minLEjkz3hePqajLiXMSUEYXSSWFqEl4VHP2C/FeSmoDwZ4lARsws9UxCQtRp",
+	"wpkpUTHB2gFcFS0DzEa0+S8XNMswhiPGIUqQiGQ9YgmNkEmMQfJcRHj8Gojp/+uaeZqwFNiYtwRtn2p7",
+	"t5yas2Ttcw3+m7L4yoKudyS3m69qMbS/7u7t+IC00KcMqPWyEWz/jh7GwXuNGe2qN+kqhGktW3K/8R8/",
+	"JVsasYl2GuRwVFyFWCdSYnUnUrvbAJIkfIXxceHjO9Ky2TlZg4Yt9XWH6cprm60G31U5qhdlVgX5G0Hj",
+	"+zY9eCLSKbpq9KCeEhYh8CR+PMVUJn41sZb3rm1bLXqjlYMBGkm0jMmxh+XvMwRKnJ9+L/7dYQBcVc2j",
+	"Dhc0KHHgV8SZ4DOa4OPhfFGPlblZbQztwIGzPpZThZCDhMUubG6PO/SKGBvTc946qdmUeyBsrYys4jOg",
+	"rvjDhLQHmxeTZIkNkjlAVlWjg8dTx7f6keoeQ8HOX+ACchNp1wjbIOLX8OXiU1FOpjWIbcRg81i1MjBV",
+	"TWWfeSpcmVOeyn3FEPyixeTC9ot47Z3+feHXAn/v9Lb+X0ZfNUL2GnytUaOe+8+OvXbQoS/RpdvaqWdW",
+	"PEGIq7Pppjczb4+Gx4WNXTVESgmpEGxMFjgzWWlRkncZlD+2OtwW2KruLX1bsrc/1aYuq5rMk3/h+l4J",
+	"NV9/mKvRs/+FUfCLOG5EvuEjKrEub9PL+qEWhkCgyoWL3NqQmk2tOLC4EbikuHpyxddRzKD3sger7B4X",
+	"PTFGtOgDU171WLev9Pr8bZe48vTd2tmSqlzvz74X6mEg2vbbps7MpdNr/OyBRSx87VWRPntNrsNR26uB",
+	"CzeKcgYMMZZAQEN/r67lqW3Fd8LZlBMRFz8L8qfzxLUiQtk+Qh+qrT2SLu7Vh8jfeLJF1raDbW0mP3k3",
+	"yey3BQos2/A0e75zk2GboPYoynPvzUlpmYMWvvCGM6ap8e1tZqqSinK6I84iPHZ5/lpKGwFf7srWDO1J",
+	"TFcXz12Bjto1+IFEQ9F3s8M8t/2wTFw823cQ8ottnFF0KBA5YybFzK2pUWB8ewkXV5d1mKeoiANhLnfF",
+	"Cj/L3nHC9s8SPuW9UC+b3FZ377bHzZlD7Vfrk+3BsdLzFXjy/vJiW5RLSIldHdyNUp8bovteC3m5ypBE",
+	"vUVAd9mdKddHA9XD2MEP7AdwdvB+APbke4gE2YlMsZv7Ucnp2tVMvtbksjaV9EQPMB26yt9fMkX9uLOk",
+	"/wno4zSSy+6Sv99sn5k1CL7SctD2CdA0rYUVlUDNrxxjfA4vh0NwDY5atfWCryT8DX7/LvgqhBnFJA7B",
+	"dSe6+wpHeu6zIjfQ+nfHvju5imDlm+svTyTVuthC4a0qYNdddvGkhm77R6f93U3EWpPrikiX2rA/NsBi",
+	"csqAwJvrLzbF8yjiSZ4yCaZnWmjkYtWTytRjHYdgcnZEQVpPyw7f7c/qb711cXKyRXI+WFVDTt1v+R80",
+	"b2Jb0xN9rv3kSeiZturAp8CY6SQWLboy3h+Pov3rwForvx+oGY7BJpGPLlyvdd9yFcR65mfSFlmay7uq",
+	"JSCcgqg+qAWmT8LlrsNuQQ7GyQtOSUZPl2cG7W4Hm71JnfXPrJ5wNF7UeGkrfLNQ7NrWr4cGDgYA9VxF",
+	"0yCjUr216crT3329+58AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -35,6 +35,7 @@ type Server struct {
 	metaHandlers
 	identityHandlers
 	catalogHandlers
+	ledgerHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -49,6 +50,7 @@ func Register(e *echo.Echo, deps Deps) error {
 		metaHandlers:     metaHandlers{version: deps.Version},
 		identityHandlers: identityHandlers{svc: deps.Identity},
 		catalogHandlers:  catalogHandlers{svc: deps.Catalog, baseURL: deps.BaseURL},
+		ledgerHandlers:   ledgerHandlers{db: deps.DB},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.

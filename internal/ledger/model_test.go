@@ -1,0 +1,248 @@
+package ledger_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/ledger"
+)
+
+// model is the in-memory ledger the randomized test checks the real one
+// against: balances on the normal side, holds, and what each key wrote.
+type model struct {
+	posted, out, in map[string]int64
+	floor           map[string]bool // floor 0
+	holds           []*mHold
+	txs             []*mTx // posted transfers and captures, reversible
+	keys            []mKey
+}
+
+type mHold struct {
+	id, amount int64
+	from, to   string
+	status     string
+	expired    bool // its expiry time has passed
+}
+
+type mTx struct {
+	id, amount, reversed int64
+	from, to             string
+}
+
+type mKey struct {
+	req ledger.Request
+	id  int64
+}
+
+func (m *model) avail(p string) int64 { return m.posted[p] - m.out[p] }
+
+// move applies a posting; the asset account grows with debits.
+func (m *model) move(from, to string, amount int64) {
+	m.posted[from] += sideOf(from) * -amount
+	m.posted[to] += sideOf(to) * amount
+}
+
+func sideOf(p string) int64 {
+	if p == stripe {
+		return -1
+	}
+	return 1
+}
+
+func modelSeed(t *testing.T) uint64 {
+	if s := os.Getenv("LEDGER_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("LEDGER_SEED: %v", err)
+		}
+		return n
+	}
+	return uint64(time.Now().UnixNano())
+}
+
+// A seeded random sequence of post / hold / capture / void / expire /
+// reverse / duplicate-same-key / duplicate-different-body, checked step by
+// step against the model. The seed is printed; LEDGER_SEED=n replays a run.
+func TestModel(t *testing.T) {
+	seed := modelSeed(t)
+	t.Logf("model seed %d (replay: LEDGER_SEED=%d go test ./internal/ledger -run TestModel)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	c := newChart(t)
+	wallets := []string{c.wallet(0), c.wallet(1), c.wallet(2), c.wallet(3)}
+	all := append([]string{stripe, budget, payable, pool, fees}, wallets...)
+	m := &model{posted: map[string]int64{}, out: map[string]int64{}, in: map[string]int64{},
+		floor: map[string]bool{budget: true, payable: true, pool: true}}
+	for _, w := range wallets {
+		m.floor[w] = true
+	}
+	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+	const steps = 400
+	for step := 0; step < steps; step++ {
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Fatalf("seed %d step %d: %s", seed, step, fmt.Sprintf(format, args...))
+		}
+		key := fmt.Sprintf("k%d", step)
+		amount := int64(rng.IntN(40_00) + 1)
+		expectFunds := func(from string, amount int64, err error) bool {
+			t.Helper()
+			if m.floor[from] && m.avail(from) < amount {
+				if !apperr.Is(err, apperr.InsufficientFunds) {
+					fail("%s has %d, moving %d: got %v, want insufficient_funds", from, m.avail(from), amount, err)
+				}
+				return false
+			}
+			if err != nil {
+				fail("moving %d from %s (available %d): %v", amount, from, m.avail(from), err)
+			}
+			return true
+		}
+		var op string
+		switch r := rng.IntN(100); {
+		case r < 10:
+			op = "topup"
+			req := ledger.Request{Key: key, Postings: []ledger.Posting{{From: stripe, To: budget, Amount: amount * 3}}}
+			res, err := ledger.Post(c.ctx, c.db, req)
+			if expectFunds(stripe, amount*3, err) {
+				m.move(stripe, budget, amount*3)
+				m.keys = append(m.keys, mKey{req, res.TxID})
+			}
+		case r < 30:
+			op = "post"
+			from, to := pick([]string{budget, budget, wallets[0], wallets[1], wallets[2], wallets[3]}), pick(append([]string{payable}, wallets...))
+			if from == to {
+				to = payable
+			}
+			req := ledger.Request{Key: key, Postings: []ledger.Posting{{From: from, To: to, Amount: amount}}}
+			res, err := ledger.Post(c.ctx, c.db, req)
+			if expectFunds(from, amount, err) {
+				m.move(from, to, amount)
+				m.txs = append(m.txs, &mTx{id: res.TxID, amount: amount, from: from, to: to})
+				m.keys = append(m.keys, mKey{req, res.TxID})
+			}
+		case r < 45:
+			op = "hold"
+			from := pick(wallets)
+			exp := time.Now().Add(time.Hour)
+			expired := rng.IntN(4) == 0
+			if expired {
+				exp = time.Now().Add(-time.Second)
+			}
+			res, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: exp, Request: ledger.Request{Key: key,
+				Postings: []ledger.Posting{{From: from, To: payable, Amount: amount}}}})
+			if expectFunds(from, amount, err) {
+				m.out[from] += amount
+				m.in[payable] += amount
+				m.holds = append(m.holds, &mHold{id: res.TxID, amount: amount, from: from, to: payable, status: "pending", expired: expired})
+			}
+		case r < 60 && len(m.holds) > 0:
+			op = "capture"
+			h := m.holds[rng.IntN(len(m.holds))]
+			part := h.amount
+			req := ledger.CaptureRequest{Key: key, HoldID: h.id}
+			if rng.IntN(2) == 0 {
+				part = int64(rng.IntN(int(h.amount))) + 1
+				req.Postings = []ledger.Posting{{From: h.from, To: h.to, Amount: part}}
+			}
+			res, err := ledger.Capture(c.ctx, c.db, req)
+			if h.status != "pending" || h.expired {
+				if !apperr.Is(err, apperr.Conflict) {
+					fail("capture of %s hold (expired %v): %v, want conflict", h.status, h.expired, err)
+				}
+				break
+			}
+			if err != nil {
+				fail("capture: %v", err)
+			}
+			h.status = "captured"
+			m.out[h.from] -= h.amount
+			m.in[h.to] -= h.amount
+			m.move(h.from, h.to, part)
+			m.txs = append(m.txs, &mTx{id: res.TxID, amount: part, from: h.from, to: h.to})
+		case r < 70 && len(m.holds) > 0:
+			op = "void"
+			h := m.holds[rng.IntN(len(m.holds))]
+			err := ledger.Void(c.ctx, c.db, h.id)
+			if h.status != "pending" {
+				if !apperr.Is(err, apperr.Conflict) {
+					fail("void of %s hold: %v, want conflict", h.status, err)
+				}
+				break
+			}
+			if err != nil {
+				fail("void: %v", err)
+			}
+			h.status = "voided"
+			m.out[h.from] -= h.amount
+			m.in[h.to] -= h.amount
+		case r < 75:
+			op = "expire"
+			n, err := ledger.ExpireHolds(c.ctx, c.db, 1000)
+			if err != nil {
+				fail("expire: %v", err)
+			}
+			want := 0
+			for _, h := range m.holds {
+				if h.status == "pending" && h.expired {
+					h.status = "expired"
+					m.out[h.from] -= h.amount
+					m.in[h.to] -= h.amount
+					want++
+				}
+			}
+			if n != want {
+				fail("expired %d holds, want %d", n, want)
+			}
+		case r < 85 && len(m.txs) > 0:
+			op = "reverse"
+			o := m.txs[rng.IntN(len(m.txs))]
+			part := int64(rng.IntN(int(o.amount))) + 1
+			req := ledger.ReverseRequest{Key: key, TransactionID: o.id,
+				Postings: []ledger.Posting{{From: o.from, To: o.to, Amount: part}}}
+			if rng.IntN(3) == 0 {
+				req.Postings, part = nil, o.amount
+			}
+			_, err := ledger.Reverse(c.ctx, c.db, req)
+			if o.reversed+part > o.amount {
+				if !apperr.Is(err, apperr.Invalid) {
+					fail("reversing %d of %d (already %d): %v, want invalid", part, o.amount, o.reversed, err)
+				}
+				break
+			}
+			if expectFunds(o.to, part, err) {
+				m.move(o.to, o.from, part)
+				o.reversed += part
+			}
+		case r < 93 && len(m.keys) > 0:
+			op = "duplicate"
+			k := m.keys[rng.IntN(len(m.keys))]
+			res, err := ledger.Post(c.ctx, c.db, k.req)
+			if err != nil || res.TxID != k.id || !res.Replayed {
+				fail("replaying key %s: %+v, %v; want transaction %d replayed", k.req.Key, res, err, k.id)
+			}
+		case len(m.keys) > 0:
+			op = "duplicate-different"
+			k := m.keys[rng.IntN(len(m.keys))]
+			req := k.req
+			req.Postings = []ledger.Posting{req.Postings[0]}
+			req.Postings[0].Amount++
+			_, err := ledger.Post(c.ctx, c.db, req)
+			if !apperr.Is(err, apperr.Conflict) {
+				fail("key %s with another body: %v, want conflict", k.req.Key, err)
+			}
+		}
+		for _, p := range all {
+			b := c.balance(p)
+			if b.Posted != m.posted[p] || b.PendingOut != m.out[p] || b.PendingIn != m.in[p] {
+				fail("after %s: %s = posted %d out %d in %d; model says %d %d %d", op, p,
+					b.Posted, b.PendingOut, b.PendingIn, m.posted[p], m.out[p], m.in[p])
+			}
+		}
+	}
+	c.verify()
+}

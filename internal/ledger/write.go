@@ -1,0 +1,184 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
+)
+
+// Post writes a posted transaction: balanced postings (and/or a split),
+// floors checked against available balances, lots consumed and created.
+//
+// Errors: invalid, not_found (unknown account or split policy), conflict
+// (key reused for another request; account frozen or closed),
+// insufficient_funds (account, available, required).
+func Post(ctx context.Context, ext sqlx.ExtContext, r Request) (Result, error) {
+	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	return call(ctx, ext, "ledger_post", wire{Request: r})
+}
+
+// Hold places a pending transaction (see HoldRequest). Its id is the hold
+// id Capture and Void take. Errors as Post.
+func Hold(ctx context.Context, ext sqlx.ExtContext, r HoldRequest) (Result, error) {
+	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	exp := r.ExpiresAt.UTC()
+	return call(ctx, ext, "ledger_post", wire{Request: r.Request, Hold: true, ExpiresAt: &exp})
+}
+
+// Capture resolves a hold by posting (see CaptureRequest). Of concurrent
+// Capture/Void calls on one hold exactly one succeeds.
+//
+// Errors: invalid (takes more than held, or from an account the hold did
+// not reserve), not_found (hold), conflict (hold already captured, voided
+// or expired — details.status says which; key reused).
+func Capture(ctx context.Context, ext sqlx.ExtContext, r CaptureRequest) (Result, error) {
+	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	return call(ctx, ext, "ledger_capture", r)
+}
+
+// Void releases a hold: the reserved money and lots come back.
+//
+// Errors: not_found (hold), conflict (already captured, voided or expired;
+// details.status says which).
+func Void(ctx context.Context, ext sqlx.ExtContext, holdID int64) error {
+	return exec(ctx, ext, `SELECT ledger_void($1, 'voided')`, holdID)
+}
+
+// Reverse writes a linked transaction undoing a posted one (see
+// ReverseRequest), checked against floors; credits give lots back to
+// where the original took them.
+//
+// Errors: invalid (more than the original moved), not_found (transaction),
+// conflict (the transaction is a hold; key reused), insufficient_funds.
+func Reverse(ctx context.Context, ext sqlx.ExtContext, r ReverseRequest) (Result, error) {
+	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	return call(ctx, ext, "ledger_reverse", r)
+}
+
+// ExpireHolds expires up to limit holds whose expiry time has passed, one
+// autocommitted statement per hold: several sweepers can run side by side
+// (FOR UPDATE SKIP LOCKED), and a hold a capture is resolving is skipped.
+// It returns how many it expired.
+func ExpireHolds(ctx context.Context, dbx *sqlx.DB, limit int) (int, error) {
+	n := 0
+	for n < limit {
+		var id int64
+		err := dbx.GetContext(ctx, &id, `
+			SELECT h.id FROM (SELECT t.id FROM ledger_transactions t
+			                  WHERE t.status = 'pending' AND t.expires_at <= now()
+			                  ORDER BY t.expires_at LIMIT 1 FOR UPDATE SKIP LOCKED) h,
+			     LATERAL ledger_void(h.id, 'expired')`)
+		if errors.Is(err, errNoRows) {
+			return n, nil
+		}
+		if err != nil {
+			if db.Retryable(err) {
+				continue
+			}
+			return n, mapError(err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// call sends one write to its SQL function as a single statement with the
+// request inlined as a quoted literal: the simple query protocol, one
+// round trip, and nothing that depends on binary_parameters. Autocommitted
+// calls (ext is not a transaction) are retried on deadlock and
+// serialization failure; inside a transaction the caller's db.WithTx does.
+func call(ctx context.Context, ext sqlx.ExtContext, fn string, req any) (Result, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return Result{}, apperr.Wrap(err, "encoding ledger request")
+	}
+	q := `SELECT tx_id, replayed FROM ` + fn + `(` + pq.QuoteLiteral(string(body)) + `::jsonb)`
+	var res Result
+	for attempt := 1; ; attempt++ {
+		err = ext.QueryRowxContext(ctx, q).Scan(&res.TxID, &res.Replayed)
+		if err == nil || !retryable(ext, err, attempt) {
+			break
+		}
+		backoff(ctx, attempt)
+	}
+	return res, mapError(err)
+}
+
+// exec runs one parameterised write statement with the same retry rule.
+func exec(ctx context.Context, ext sqlx.ExtContext, q string, args ...any) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		_, err = ext.ExecContext(ctx, q, args...)
+		if err == nil || !retryable(ext, err, attempt) {
+			break
+		}
+		backoff(ctx, attempt)
+	}
+	return mapError(err)
+}
+
+func retryable(ext sqlx.ExtContext, err error, attempt int) bool {
+	_, inTx := ext.(*sqlx.Tx)
+	return !inTx && attempt < 8 && db.Retryable(err)
+}
+
+func backoff(ctx context.Context, attempt int) {
+	d := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// The SQL functions raise these codes with a JSON DETAIL of fields.
+var sqlCodes = map[pq.ErrorCode]apperr.Code{
+	"RL001": apperr.InsufficientFunds,
+	"RL002": apperr.NotFound,
+	"RL003": apperr.Invalid,
+	"RL004": apperr.Conflict,
+	"RL005": apperr.Forbidden,
+}
+
+// mapError turns the SQL functions' errors into application errors.
+// Serialization failures and deadlocks stay as they are, so that a
+// caller's db.WithTx still recognises and retries them.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		if code, ok := sqlCodes[pe.Code]; ok {
+			ae := &apperr.Error{Code: code, Message: pe.Message}
+			var fields map[string]any
+			if json.Unmarshal([]byte(pe.Detail), &fields) == nil && len(fields) > 0 {
+				for k, v := range fields {
+					if f, ok := v.(float64); ok && f == float64(int64(f)) {
+						v = int64(f) // amounts and ids are integers
+					}
+					ae = ae.With(k, v)
+				}
+			}
+			return ae
+		}
+		if db.Retryable(err) {
+			return err
+		}
+	}
+	return db.MapError(err, "ledger transaction")
+}
