@@ -187,10 +187,10 @@ CREATE TRIGGER ledger_chain_immutable BEFORE UPDATE OR DELETE ON ledger_chain
 -- ledger_split_parts divides gross by a policy: each share is rounded down
 -- and the remainder (always < 3 cents) goes to the stated party, so the parts
 -- sum to gross exactly. internal/ledger.SplitAmount is the same arithmetic.
--- Plain SQL, so the planner inlines it.
-CREATE FUNCTION ledger_split_parts(gross bigint, fund_bps int, fee_bps int, remainder_to text,
-                                   OUT provider bigint, OUT fund bigint, OUT fee bigint)
-LANGUAGE sql IMMUTABLE AS $$
+-- A one-row SQL table function, so the planner inlines it where it is joined.
+CREATE FUNCTION ledger_split_parts(gross bigint, fund_bps int, fee_bps int, remainder_to text)
+RETURNS TABLE (provider bigint, fund bigint, fee bigint)
+LANGUAGE sql IMMUTABLE ROWS 1 AS $$
     SELECT x.pv + CASE WHEN remainder_to NOT IN ('fund', 'fee') THEN x.rem ELSE 0 END,
            x.fd + CASE WHEN remainder_to = 'fund' THEN x.rem ELSE 0 END,
            x.fe + CASE WHEN remainder_to = 'fee' THEN x.rem ELSE 0 END
@@ -877,10 +877,12 @@ DECLARE
     prev bytea := '\x';
     expect bigint := 1;
 BEGIN
-    FOR r IN SELECT c.seq, c.hash, t.id AS tid,
-                    ledger_tx_digest(t, (SELECT string_agg(e.account_id || ':' || e.amount, ',' ORDER BY e.id)
-                                         FROM ledger_entries e WHERE e.tx_id = t.id)) AS digest
-             FROM ledger_chain c LEFT JOIN ledger_transactions t ON t.id = c.tx_id
+    -- entries aggregated in one pass (a hash aggregate), not looked up per transaction
+    FOR r IN SELECT c.seq, c.hash, t.id AS tid, ledger_tx_digest(t, e.list) AS digest
+             FROM ledger_chain c
+             LEFT JOIN ledger_transactions t ON t.id = c.tx_id
+             LEFT JOIN (SELECT x.tx_id, string_agg(x.account_id || ':' || x.amount, ',' ORDER BY x.id) AS list
+                        FROM ledger_entries x GROUP BY x.tx_id) e ON e.tx_id = c.tx_id
              ORDER BY c.seq
     LOOP
         IF r.seq <> expect OR r.tid IS NULL THEN
