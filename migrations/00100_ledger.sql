@@ -600,7 +600,7 @@ END $$;
 CREATE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    b record;
+    beg record;
     hold boolean := coalesce((p->>'hold')::boolean, false);
     postings jsonb := coalesce(p->'postings', '[]');
     pol_id bigint;
@@ -625,10 +625,10 @@ BEGIN
     IF jsonb_array_length(postings) = 0 THEN
         PERFORM ledger_raise('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
     END IF;
-    b := ledger_begin(CASE WHEN hold THEN 'hold' ELSE 'post' END, p, CASE WHEN hold THEN 'hold' ELSE 'transfer' END,
+    beg := ledger_begin(CASE WHEN hold THEN 'hold' ELSE 'post' END, p, CASE WHEN hold THEN 'hold' ELSE 'transfer' END,
                       CASE WHEN hold THEN 'pending' ELSE 'posted' END, NULL, NULL, pol_id, split_rec);
-    tx_id := b.tx_id;
-    replayed := b.replayed;
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
     IF replayed THEN
         RETURN;
     END IF;
@@ -672,7 +672,7 @@ END $$;
 CREATE FUNCTION ledger_capture(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    b record;
+    beg record;
     v_hold bigint := (p->>'hold_id')::bigint;
     rel jsonb;
     post_sides jsonb;
@@ -699,9 +699,9 @@ BEGIN
         END IF;
         postings := postings || split_postings;
     END IF;
-    b := ledger_begin('capture', p, 'capture', 'posted', v_hold, NULL, pol_id, split_rec);
-    tx_id := b.tx_id;
-    replayed := b.replayed;
+    beg := ledger_begin('capture', p, 'capture', 'posted', v_hold, NULL, pol_id, split_rec);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
     IF replayed THEN
         RETURN;
     END IF;
@@ -734,7 +734,7 @@ END $$;
 CREATE FUNCTION ledger_reverse(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    b record;
+    beg record;
     orig bigint := (p->>'transaction_id')::bigint;
     o record;
     inv jsonb;
@@ -751,9 +751,9 @@ BEGIN
         PERFORM ledger_raise('RL004', format('transaction %s is a %s hold: void it instead', orig, o.status),
                              jsonb_build_object('transaction_id', orig, 'status', o.status));
     END IF;
-    b := ledger_begin('reverse', p, 'reversal', 'posted', NULL, orig, NULL, NULL);
-    tx_id := b.tx_id;
-    replayed := b.replayed;
+    beg := ledger_begin('reverse', p, 'reversal', 'posted', NULL, orig, NULL, NULL);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
     IF replayed THEN
         RETURN;
     END IF;
@@ -801,7 +801,7 @@ END $$;
 CREATE FUNCTION ledger_carry_over(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    b record;
+    beg record;
     l ledger_lots;
     path text;
     c record;
@@ -813,9 +813,9 @@ BEGIN
     IF (p->>'expires_at') IS NULL THEN
         PERFORM ledger_raise('RL003', 'a carried-over lot needs a new expiry', '{"field":"expires_at"}');
     END IF;
-    b := ledger_begin('carry_over', p, 'lot_expiry.carry_over', 'posted', NULL, NULL, NULL, NULL);
-    tx_id := b.tx_id;
-    replayed := b.replayed;
+    beg := ledger_begin('carry_over', p, 'lot_expiry.carry_over', 'posted', NULL, NULL, NULL, NULL);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
     IF replayed THEN
         RETURN;
     END IF;
