@@ -60,7 +60,7 @@ CREATE TABLE ledger_transactions (
     id               bigserial PRIMARY KEY,
     idempotency_key  text NOT NULL UNIQUE,
     request_hash     bytea NOT NULL,
-    kind             text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_.-]{0,63}$'),
+    kind             text NOT NULL CHECK (length(kind) BETWEEN 1 AND 64),  -- format checked by the Go API
     status           text NOT NULL CHECK (status IN ('posted', 'pending', 'captured', 'voided', 'expired')),
     reference        text NOT NULL DEFAULT '',
     effective_at     timestamptz NOT NULL,
@@ -187,10 +187,10 @@ CREATE TRIGGER ledger_chain_immutable BEFORE UPDATE OR DELETE ON ledger_chain
 -- ledger_split_parts divides gross by a policy: each share is rounded down
 -- and the remainder (always < 3 cents) goes to the stated party, so the parts
 -- sum to gross exactly. internal/ledger.SplitAmount is the same arithmetic.
--- Plain SQL, so the planner inlines it.
-CREATE FUNCTION ledger_split_parts(gross bigint, fund_bps int, fee_bps int, remainder_to text,
-                                   OUT provider bigint, OUT fund bigint, OUT fee bigint)
-LANGUAGE sql IMMUTABLE AS $$
+-- A one-row SQL table function, so the planner inlines it where it is joined.
+CREATE FUNCTION ledger_split_parts(gross bigint, fund_bps int, fee_bps int, remainder_to text)
+RETURNS TABLE (provider bigint, fund bigint, fee bigint)
+LANGUAGE sql IMMUTABLE ROWS 1 AS $$
     SELECT x.pv + CASE WHEN remainder_to NOT IN ('fund', 'fee') THEN x.rem ELSE 0 END,
            x.fd + CASE WHEN remainder_to = 'fund' THEN x.rem ELSE 0 END,
            x.fe + CASE WHEN remainder_to = 'fee' THEN x.rem ELSE 0 END
@@ -489,8 +489,9 @@ BEGIN
                     RAISE EXCEPTION 'ledger: hold % reserved lots on % that cannot be found', p_origin[1], acc.path;
                 END IF;
             ELSIF p_mode IN ('post', 'hold', 'reverse') AND acc.u_post * sgn < 0 THEN
-                SELECT * INTO c FROM ledger_consume_lots(p_tx, acc.id, acc.path, -acc.u_post * sgn, acc.cat,
-                    (SELECT array_agg(x::bigint) FROM jsonb_array_elements_text(acc.only_lots) x),
+                c := ledger_consume_lots(p_tx, acc.id, acc.path, -acc.u_post * sgn, acc.cat,
+                    CASE WHEN acc.only_lots IS NOT NULL
+                         THEN (SELECT array_agg(x::bigint) FROM jsonb_array_elements_text(acc.only_lots) x) END,
                     CASE WHEN p_mode = 'reverse' THEN p_origin END);
                 IF acc.n_out = 1 THEN
                     consumed := consumed || jsonb_build_object(acc.id::text, jsonb_build_object('ids', c.ids, 'takes', c.takes));
@@ -540,7 +541,8 @@ BEGIN
         ELSE
             INSERT INTO ledger_lots (account_id, tx_id, expires_at, categories, attrs, amount, remaining)
             VALUES (r.to_id, p_tx, (r.lot->>'expires_at')::timestamptz,
-                    coalesce((SELECT array_agg(v) FROM jsonb_array_elements_text(r.lot->'categories') v), '{}'),
+                    CASE WHEN r.lot->'categories' IS NULL THEN '{}'::text[]
+                         ELSE coalesce((SELECT array_agg(v) FROM jsonb_array_elements_text(r.lot->'categories') v), '{}') END,
                     coalesce(r.lot->'attrs', '{}'), left_over, left_over);
         END IF;
     END LOOP;
@@ -598,6 +600,7 @@ END $$;
 CREATE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    beg record;
     hold boolean := coalesce((p->>'hold')::boolean, false);
     postings jsonb := coalesce(p->'postings', '[]');
     pol_id bigint;
@@ -622,9 +625,10 @@ BEGIN
     IF jsonb_array_length(postings) = 0 THEN
         PERFORM ledger_raise('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
     END IF;
-    SELECT b.tx_id, b.replayed INTO tx_id, replayed
-    FROM ledger_begin(CASE WHEN hold THEN 'hold' ELSE 'post' END, p, CASE WHEN hold THEN 'hold' ELSE 'transfer' END,
-                      CASE WHEN hold THEN 'pending' ELSE 'posted' END, NULL, NULL, pol_id, split_rec) b;
+    beg := ledger_begin(CASE WHEN hold THEN 'hold' ELSE 'post' END, p, CASE WHEN hold THEN 'hold' ELSE 'transfer' END,
+                      CASE WHEN hold THEN 'pending' ELSE 'posted' END, NULL, NULL, pol_id, split_rec);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
     IF replayed THEN
         RETURN;
     END IF;
@@ -668,6 +672,7 @@ END $$;
 CREATE FUNCTION ledger_capture(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    beg record;
     v_hold bigint := (p->>'hold_id')::bigint;
     rel jsonb;
     post_sides jsonb;
@@ -694,8 +699,9 @@ BEGIN
         END IF;
         postings := postings || split_postings;
     END IF;
-    SELECT b.tx_id, b.replayed INTO tx_id, replayed
-    FROM ledger_begin('capture', p, 'capture', 'posted', v_hold, NULL, pol_id, split_rec) b;
+    beg := ledger_begin('capture', p, 'capture', 'posted', v_hold, NULL, pol_id, split_rec);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
     IF replayed THEN
         RETURN;
     END IF;
@@ -728,6 +734,7 @@ END $$;
 CREATE FUNCTION ledger_reverse(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    beg record;
     orig bigint := (p->>'transaction_id')::bigint;
     o record;
     inv jsonb;
@@ -744,8 +751,9 @@ BEGIN
         PERFORM ledger_raise('RL004', format('transaction %s is a %s hold: void it instead', orig, o.status),
                              jsonb_build_object('transaction_id', orig, 'status', o.status));
     END IF;
-    SELECT b.tx_id, b.replayed INTO tx_id, replayed
-    FROM ledger_begin('reverse', p, 'reversal', 'posted', NULL, orig, NULL, NULL) b;
+    beg := ledger_begin('reverse', p, 'reversal', 'posted', NULL, orig, NULL, NULL);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
     IF replayed THEN
         RETURN;
     END IF;
@@ -793,6 +801,7 @@ END $$;
 CREATE FUNCTION ledger_carry_over(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    beg record;
     l ledger_lots;
     path text;
     c record;
@@ -804,8 +813,9 @@ BEGIN
     IF (p->>'expires_at') IS NULL THEN
         PERFORM ledger_raise('RL003', 'a carried-over lot needs a new expiry', '{"field":"expires_at"}');
     END IF;
-    SELECT b.tx_id, b.replayed INTO tx_id, replayed
-    FROM ledger_begin('carry_over', p, 'lot_expiry.carry_over', 'posted', NULL, NULL, NULL, NULL) b;
+    beg := ledger_begin('carry_over', p, 'lot_expiry.carry_over', 'posted', NULL, NULL, NULL, NULL);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
     IF replayed THEN
         RETURN;
     END IF;
@@ -877,10 +887,12 @@ DECLARE
     prev bytea := '\x';
     expect bigint := 1;
 BEGIN
-    FOR r IN SELECT c.seq, c.hash, t.id AS tid,
-                    ledger_tx_digest(t, (SELECT string_agg(e.account_id || ':' || e.amount, ',' ORDER BY e.id)
-                                         FROM ledger_entries e WHERE e.tx_id = t.id)) AS digest
-             FROM ledger_chain c LEFT JOIN ledger_transactions t ON t.id = c.tx_id
+    -- entries aggregated in one pass (a hash aggregate), not looked up per transaction
+    FOR r IN SELECT c.seq, c.hash, t.id AS tid, ledger_tx_digest(t, e.list) AS digest
+             FROM ledger_chain c
+             LEFT JOIN ledger_transactions t ON t.id = c.tx_id
+             LEFT JOIN (SELECT x.tx_id, string_agg(x.account_id || ':' || x.amount, ',' ORDER BY x.id) AS list
+                        FROM ledger_entries x GROUP BY x.tx_id) e ON e.tx_id = c.tx_id
              ORDER BY c.seq
     LOOP
         IF r.seq <> expect OR r.tid IS NULL THEN

@@ -116,6 +116,9 @@ func main() {
 	runs := map[run][]result{}
 	workloads := []string{"raw", "a", "b", "c"}
 	variants := []string{"b-param", "b-binary", "b-tx"}
+	if !slices.Contains(clients, 32) {
+		variants = append(variants, "b")
+	}
 	for r := 0; r < *rounds; r++ {
 		for _, n := range clients {
 			for _, w := range workloads {

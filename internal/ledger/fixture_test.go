@@ -126,8 +126,6 @@ func wantCode(t testing.TB, err error, code apperr.Code) *apperr.Error {
 	return ae
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // sealAll seals every transaction. The sealer only seals behind the oldest
 // running transaction of the cluster, which the shared test server's other
 // users may hold back for a moment: retry until done.

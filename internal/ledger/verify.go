@@ -7,16 +7,18 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 )
 
 // Check is the outcome of one invariant check.
 type Check struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	Violations  int64    `json:"violations"`
-	Examples    []string `json:"examples,omitempty"`
+	Name        string        `json:"name"`
+	Description string        `json:"description"`
+	Violations  int64         `json:"violations"`
+	Examples    []string      `json:"examples,omitempty"`
+	Took        time.Duration `json:"took_ns"`
 }
 
 // Report is what Verify found.
@@ -39,7 +41,7 @@ func (r Report) Write(w io.Writer) {
 		if c.Violations > 0 {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(w, "  %s %-14s %s", mark, c.Name, c.Description)
+		fmt.Fprintf(w, "  %s %-14s %-6s %s", mark, c.Name, c.Took.Round(time.Millisecond), c.Description)
 		if c.Violations > 0 {
 			fmt.Fprintf(w, ": %d violation(s), e.g. %v", c.Violations, c.Examples)
 		}
@@ -71,30 +73,33 @@ ent AS (SELECT e.account_id,
         GROUP BY e.account_id)`
 
 var checks = []check{
+	// One pass over the entries, grouped by transaction, answers both
+	// "balanced" and which entries or transactions have no counterpart.
 	{"balanced", "every transaction's entries sum to zero per asset", `
-		SELECT 'transaction ' || e.tx_id || ' ' || a.asset || ' off by ' || sum(e.amount)
-		FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
-		GROUP BY e.tx_id, a.asset HAVING sum(e.amount) <> 0`},
+		SELECT 'transaction ' || g.tx_id || ' off by ' || g.total || CASE WHEN g.assets > 1 THEN ' (mixes assets)' ELSE '' END
+		FROM (SELECT e.tx_id, sum(e.amount) AS total, count(DISTINCT a.asset) AS assets
+		      FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id GROUP BY e.tx_id) g
+		WHERE g.total <> 0 OR g.assets > 1`},
 	{"references", "entries, transactions and lots refer to what exists; only carry-overs have no entries", `
-		SELECT 'entry ' || e.id FROM ledger_entries e
-		WHERE NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = e.tx_id)
-		   OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = e.account_id)
+		SELECT CASE WHEN t.id IS NULL THEN 'entries of missing transaction ' || g.tx_id
+		            WHEN g.tx_id IS NULL THEN 'transaction ' || t.id || ' has no entries'
+		            ELSE 'transaction ' || t.id || ' has entries of missing accounts' END
+		FROM (SELECT e.tx_id, bool_and(a.id IS NOT NULL) AS accounts_ok
+		      FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id GROUP BY e.tx_id) g
+		FULL JOIN ledger_transactions t ON t.id = g.tx_id
+		WHERE t.id IS NULL OR (g.tx_id IS NULL AND t.kind <> 'lot_expiry.carry_over') OR NOT g.accounts_ok
 		UNION ALL
-		SELECT 'transaction ' || t.id || ' refers to a missing ' || CASE
-		         WHEN t.hold_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions h WHERE h.id = t.hold_id) THEN 'hold'
-		         WHEN t.reverses_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions o WHERE o.id = t.reverses_id) THEN 'original'
-		         ELSE 'split policy' END
+		SELECT 'transaction ' || t.id || ' refers to a missing hold, original or split policy'
 		FROM ledger_transactions t
-		WHERE (t.hold_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions h WHERE h.id = t.hold_id))
-		   OR (t.reverses_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions o WHERE o.id = t.reverses_id))
-		   OR (t.policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_split_policies p WHERE p.id = t.policy_id))
+		LEFT JOIN ledger_transactions h ON h.id = t.hold_id
+		LEFT JOIN ledger_transactions o ON o.id = t.reverses_id
+		LEFT JOIN ledger_split_policies p ON p.id = t.policy_id
+		WHERE (t.hold_id IS NOT NULL AND h.id IS NULL) OR (t.reverses_id IS NOT NULL AND o.id IS NULL)
+		   OR (t.policy_id IS NOT NULL AND p.id IS NULL)
 		UNION ALL
 		SELECT 'lot ' || l.id || ' of a missing account or parent' FROM ledger_lots l
-		WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = l.account_id)
-		   OR (l.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_lots p WHERE p.id = l.parent_id))
-		UNION ALL
-		SELECT 'transaction ' || t.id || ' has no entries' FROM ledger_transactions t
-		WHERE t.kind <> 'lot_expiry.carry_over' AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.tx_id = t.id)`},
+		LEFT JOIN ledger_accounts a ON a.id = l.account_id LEFT JOIN ledger_lots p ON p.id = l.parent_id
+		WHERE a.id IS NULL OR (l.parent_id IS NOT NULL AND p.id IS NULL)`},
 	{"zero-sum", "posted and pending balances of all accounts sum to zero per asset", `
 		SELECT a.asset || ' posted ' || sum(b.posted * s.sgn) || ', pending ' || sum((b.pending_in - b.pending_out) * s.sgn)
 		FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
@@ -134,10 +139,10 @@ var checks = []check{
 	{"split", "split parts sum to the gross and match the recorded policy version", `
 		SELECT 'transaction ' || t.id || ': ' || t.split::text FROM ledger_transactions t
 		JOIN ledger_split_policies p ON p.id = t.policy_id
-		CROSS JOIN LATERAL ledger_split_parts((t.split->>'gross')::bigint, p.fund_bps, p.fee_bps, p.remainder_to) x
-		WHERE x.provider <> (t.split->>'provider')::bigint OR x.fund <> (t.split->>'fund')::bigint
-		   OR x.fee <> (t.split->>'fee')::bigint OR (t.split->>'version')::int <> p.version
-		   OR x.provider + x.fund + x.fee <> (t.split->>'gross')::bigint`},
+		CROSS JOIN LATERAL jsonb_to_record(t.split) AS r(gross bigint, provider bigint, fund bigint, fee bigint, version int)
+		CROSS JOIN LATERAL ledger_split_parts(r.gross, p.fund_bps, p.fee_bps, p.remainder_to) x
+		WHERE x.provider <> r.provider OR x.fund <> r.fund OR x.fee <> r.fee OR r.version <> p.version
+		   OR x.provider + x.fund + x.fee <> r.gross`},
 	{"lots", "lot remainders match their moves and sum to the available balance; nothing spent after expiry", `
 		SELECT 'lot ' || l.id || ': remaining ' || l.remaining || ' but moves leave ' || (l.amount - coalesce(m.used, 0))
 		FROM ledger_lots l
@@ -173,54 +178,103 @@ var checks = []check{
 // maxExamples bounds the examples a check reports.
 const maxExamples = 5
 
+// verifyWorkers run checks side by side, sharing one snapshot.
+const verifyWorkers = 2
+
 // Verify checks every invariant of the ledger (ledger.md) and the hash
-// chain, in one repeatable-read snapshot so concurrent writes cannot
-// produce false alarms. Report.OK is false on any violation; err is only
-// for failing to run the checks.
+// chain, in one repeatable-read snapshot (shared by verifyWorkers
+// connections, pg_export_snapshot) so that concurrent writes cannot produce
+// false alarms. Report.OK is false on any violation; err is only for
+// failing to run the checks.
 func Verify(ctx context.Context, dbx *sqlx.DB) (Report, error) {
 	start := time.Now()
 	var rep Report
-	tx, err := dbx.BeginTxx(ctx, nil)
-	if err != nil {
-		return rep, apperr.Wrap(err, "verify: begin")
+	txs := make([]*sqlx.Tx, verifyWorkers)
+	var snapshot string
+	for i := range txs {
+		tx, err := dbx.BeginTxx(ctx, nil)
+		if err != nil {
+			return rep, apperr.Wrap(err, "verify: begin")
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
+			return rep, apperr.Wrap(err, "verify: snapshot")
+		}
+		if i == 0 {
+			err = tx.GetContext(ctx, &snapshot, `SELECT pg_export_snapshot()`)
+		} else {
+			_, err = tx.ExecContext(ctx, `SET TRANSACTION SNAPSHOT `+pq.QuoteLiteral(snapshot))
+		}
+		if err != nil {
+			return rep, apperr.Wrap(err, "verify: sharing the snapshot")
+		}
+		txs[i] = tx
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
-		return rep, apperr.Wrap(err, "verify: snapshot")
-	}
-	err = tx.QueryRowxContext(ctx, `SELECT (SELECT count(*) FROM ledger_accounts), (SELECT count(*) FROM ledger_transactions),
+	err := txs[0].QueryRowxContext(ctx, `SELECT (SELECT count(*) FROM ledger_accounts), (SELECT count(*) FROM ledger_transactions),
 		(SELECT count(*) FROM ledger_entries), (SELECT seq FROM ledger_chain_head)`).
 		Scan(&rep.Accounts, &rep.Transactions, &rep.Entries, &rep.Sealed)
 	if err != nil {
 		return rep, apperr.Wrap(err, "verify: counting")
 	}
+	rep.Checks = make([]Check, len(checks))
+	next := make(chan int, len(checks))
+	for i := range checks { // the longest, the chain, first
+		next <- (i + len(checks) - 1) % len(checks)
+	}
+	close(next)
+	errs := make(chan error, verifyWorkers)
+	for _, tx := range txs {
+		go func(tx *sqlx.Tx) {
+			for i := range next {
+				res, err := runCheck(ctx, tx, checks[i])
+				if err != nil {
+					errs <- err
+					return
+				}
+				rep.Checks[i] = res
+			}
+			errs <- nil
+		}(tx)
+	}
+	for range txs {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		return rep, err
+	}
 	rep.OK = true
-	for _, c := range checks {
-		res := Check{Name: c.name, Description: c.description}
-		rows, err := tx.QueryContext(ctx, c.query)
-		if err != nil {
-			return rep, apperr.Wrap(err, "verify: check %s", c.name)
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return rep, apperr.Wrap(err, "verify: check %s", c.name)
-			}
-			res.Violations++
-			if len(res.Examples) < maxExamples {
-				res.Examples = append(res.Examples, s)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return rep, apperr.Wrap(err, "verify: check %s", c.name)
-		}
-		rows.Close()
-		if res.Violations > 0 {
+	for _, c := range rep.Checks {
+		if c.Violations > 0 {
 			rep.OK = false
 		}
-		rep.Checks = append(rep.Checks, res)
 	}
 	rep.Took = time.Since(start)
 	return rep, nil
+}
+
+func runCheck(ctx context.Context, tx *sqlx.Tx, c check) (Check, error) {
+	res := Check{Name: c.name, Description: c.description}
+	began := time.Now()
+	rows, err := tx.QueryContext(ctx, c.query)
+	if err != nil {
+		return res, apperr.Wrap(err, "verify: check %s", c.name)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return res, apperr.Wrap(err, "verify: check %s", c.name)
+		}
+		res.Violations++
+		if len(res.Examples) < maxExamples {
+			res.Examples = append(res.Examples, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return res, apperr.Wrap(err, "verify: check %s", c.name)
+	}
+	res.Took = time.Since(began)
+	return res, nil
 }

@@ -146,7 +146,7 @@ func backoff(ctx context.Context, attempt int) {
 }
 
 // The SQL functions raise these codes with a JSON DETAIL of fields.
-var sqlCodes = map[pq.ErrorCode]apperr.Code{
+var sqlCodes = map[string]apperr.Code{
 	"RL001": apperr.InsufficientFunds,
 	"RL002": apperr.NotFound,
 	"RL003": apperr.Invalid,
@@ -163,7 +163,7 @@ func mapError(err error) error {
 	}
 	var pe *pq.Error
 	if errors.As(err, &pe) {
-		if code, ok := sqlCodes[pe.Code]; ok {
+		if code, ok := sqlCodes[string(pe.Code)]; ok {
 			ae := &apperr.Error{Code: code, Message: pe.Message}
 			var fields map[string]any
 			if json.Unmarshal([]byte(pe.Detail), &fields) == nil && len(fields) > 0 {
