@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 func setupLogging(cfg config.Config) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	slog.SetDefault(slog.New(app.NewLogHandler(os.Stderr, level)))
 }
 
 func serve(ctx context.Context, cfg config.Config, out io.Writer) error {

@@ -59,7 +59,6 @@ func (m *metrics) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			level = slog.LevelError
 		}
 		slog.Log(req.Context(), level, "request",
-			"request_id", res.Header().Get(echo.HeaderXRequestID),
 			"method", req.Method, "path", req.URL.Path, "route", route,
 			"status", res.Status, "bytes", res.Size,
 			"duration_ms", float64(elapsed.Microseconds())/1000)

@@ -48,8 +48,7 @@ func recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				slog.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()),
-					"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+				slog.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()

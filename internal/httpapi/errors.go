@@ -66,7 +66,7 @@ func WriteError(c echo.Context, err error) {
 		body.RequestId = &rid
 	}
 	if status >= 500 {
-		slog.ErrorContext(c.Request().Context(), "internal error", "err", err, "request_id", rid,
+		slog.ErrorContext(c.Request().Context(), "internal error", "err", err,
 			"method", c.Request().Method, "path", c.Request().URL.Path)
 	}
 	if c.Response().Committed {

@@ -162,7 +162,7 @@ func (u *UI) RenderError(c echo.Context, err error) {
 	status := apperr.HTTPStatus(code)
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
 	if status >= 500 {
-		slog.ErrorContext(c.Request().Context(), "internal error", "err", err, "request_id", rid,
+		slog.ErrorContext(c.Request().Context(), "internal error", "err", err,
 			"method", c.Request().Method, "path", c.Request().URL.Path)
 	}
 	if c.Response().Committed {
