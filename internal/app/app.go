@@ -114,7 +114,7 @@ func (a *App) routes() error {
 		ui.RenderError(c, err)
 	}
 	m := newMetrics(a.DB)
-	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20), clientIP)
+	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20), textGuard, clientIP)
 
 	ui.Handle(e, http.MethodGet, "/healthz", webui.Public, func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	ui.Handle(e, http.MethodGet, "/readyz", webui.Public, a.ready)

@@ -87,6 +87,7 @@ const (
 	codeCheck         = "23514"
 	codeNotNull       = "23502"
 	codeInvalidText   = "22P02"
+	codeBadEncoding   = "22021"
 )
 
 // Retryable reports whether err is a serialization failure or a deadlock,
@@ -130,7 +131,7 @@ func MapError(err error, what string) error {
 			return &apperr.Error{Code: apperr.Conflict, Message: what + " already exists", Err: err}
 		case codeForeignKey:
 			return &apperr.Error{Code: apperr.Invalid, Message: what + " refers to something that does not exist", Err: err}
-		case codeCheck, codeNotNull, codeInvalidText:
+		case codeCheck, codeNotNull, codeInvalidText, codeBadEncoding:
 			return &apperr.Error{Code: apperr.Invalid, Message: "invalid " + what, Err: err}
 		}
 	}
