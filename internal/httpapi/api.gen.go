@@ -999,9 +999,15 @@ type ListUsersParams struct {
 	OrganisationId *openapi_types.UUID `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
 }
 
+// InviteUserParams defines parameters for InviteUser.
+type InviteUserParams struct {
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // InviteUsersCSVParams defines parameters for InviteUsersCSV.
 type InviteUsersCSVParams struct {
 	OrganisationId *openapi_types.UUID `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
+	IdempotencyKey *string             `json:"Idempotency-Key,omitempty"`
 }
 
 // AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
@@ -1137,7 +1143,7 @@ type ServerInterface interface {
 	ListUsers(ctx echo.Context, params ListUsersParams) error
 	// InviteUser Invite one person by e-mail; they get a one-time link to choose a password.
 	// (POST /users/invitations)
-	InviteUser(ctx echo.Context) error
+	InviteUser(ctx echo.Context, params InviteUserParams) error
 	// InviteUsersCSV Invite everyone in a CSV file (columns email, name, optional role), all or nothing.
 	// (POST /users/invitations/csv)
 	InviteUsersCSV(ctx echo.Context, params InviteUsersCSVParams) error
@@ -1638,8 +1644,28 @@ func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) InviteUser(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InviteUserParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.InviteUser(ctx)
+	err = w.Handler.InviteUser(ctx, params)
 	return err
 }
 
@@ -1654,6 +1680,23 @@ func (w *ServerInterfaceWrapper) InviteUsersCSV(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "organisation_id", ctx.QueryParams(), &params.OrganisationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter organisation_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -2898,7 +2941,8 @@ func (response ListUsersdefaultJSONResponse) VisitListUsersResponse(w http.Respo
 }
 
 type InviteUserRequestObject struct {
-	Body *InviteUserJSONRequestBody
+	Params InviteUserParams
+	Body   *InviteUserJSONRequestBody
 }
 
 type InviteUserResponseObject interface {
@@ -4153,8 +4197,10 @@ func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) err
 }
 
 // InviteUser operation middleware
-func (sh *strictHandler) InviteUser(ctx echo.Context) error {
+func (sh *strictHandler) InviteUser(ctx echo.Context, params InviteUserParams) error {
 	var request InviteUserRequestObject
+
+	request.Params = params
 
 	var body InviteUserJSONRequestBody
 	var err error
@@ -4303,115 +4349,117 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5D1rb9tIkn+lwDsgNkDLch6zOw4WOG82N/BuMjHiJPNhFEgtsiT1muxmupuSNYH/+6EffKop0bbkyd19",
-	"siU2+1Hvqq4qfQ8inmacIVMyOP8eZESQFBUK8+mzRHEZ6/8oC86DjKhFEAaMpBicB7l9GAYCv+VUYByc",
-	"K5FjGMhogSnRb824SInSY3OqR6p1pt+USlA2D+7u7vTLMuNMolnvrRBc6H8izhQypf8lWZbQiCjK2em/",
-	"JWf6u2qF/xQ4C86D/zitjnFqn8pTO5tZJUYZCZrpSYLz4IKtAfXDECgDtUDgDO03IBckw0GgX3Lz6GUu",
-	"oggzdcmWVJmdfMRvOUq7vzim+iuSXAmeoVBUn2VGEolhkNW++u4A9z1Iye07ZHO1CM6fD4cbYAmDjEi5",
-	"4iJuD371k2ew4jfIeoy8q2Pqd/daba2v5Rt8+m+MlJ77Io+pert0qGiehkSKizGNeyA6DIhqDIuJwhNF",
-	"U/SNjVERmshu4Foy29gspoQm+q2NGbE4wcaT1vYpUz+9rPZEmcI5CjMw877PxZwwKg1R9IWFzM2W+w1v",
-	"Yc0MISoozmQ2VoHMh8M3118u04wL9RFlnngQSTVZY1w7X3nu9upupHcZonDOxXpz/ojHhuzxlqRZot+K",
-	"FjSJIyK86E/IFA0am0x7qUhCCQPDRGFtsks2I+wPSgBhSqZrkFQpFJ0zjy2zbLIRuR1P8+gG1ebanz5f",
-	"fgQi1ABenYHIE4SjaPAcElRqALMQZidTKvUfhSKEWH96DdHgBcz07AhTZDijSh4P9M5ZnmpgEqFenY2j",
-	"5+OZRmn5YTylsvmFPU35Rdwc8WJsF6khpYN2DB4K+Nag0Ti7D7WlWO7AqzsQZUuSGAJlXI1nPGf6/4iz",
-	"WUIjTao5I7lacEH/QP1kxsWUxrHZAWUyn81oRJGp8SxnsT6hIArHCU0NzYWGKgUjieekDxcaKUpJ5ugl",
-	"CWGlvGPUXsAtpvOB8bHqo5RvNUH/4rlPf/RWNB7x1aT8q4QoLaGAxCllEjhL1q8hxhnJE2VUZ0SSBMUz",
-	"CfW5Bha92+Wg4IkTQApTuUubf+QJGoRRdmnHn5VzEiHIegMlFl4OGsVyPsS8w3iO4s0Co5tNKm/Aw6db",
-	"rCDaHBt8zkBxmNElAp8ZWC0pTwx8tLDgAghkKCRnepxAEmuwlcDYlFCNw1ZYrkThlCSEReiFdrV2L43X",
-	"gqWDYf2AjSlrcOiG8EfUashnSUQ8dwZoD1UcaUT1J5w6dj1QRKaE20ePtfmNRzuIHGG1QAa4RLEGLQcF",
-	"JUzBgiexHFQTTTlPkDBjBCBJMPZNRpgkkYEqRHyJAmOYrg35LIhcQLQglIHkMCMCjqgCKsFOBkSuWbQQ",
-	"nPFcJuvjBhN2H0lxfjNO+wJA1fb3EELiN1p1FQhvzVdhowRQtb8S8V4C43P6WLFa8RFhjAwEl5L+l/ty",
-	"EPFUi/ddkveelrvKxoUWbZLBTycxnVMF+inMBE8NAWj1iUxpd0hLjywLwUgRgYZS1mb4oL3PXXZBISe3",
-	"egLvcZNvuw3unpZwIcG26qVd/P2hNvYjzh6uWdqSwaAHGZkmDeO4ZGKfae7VOa3ztGb2QftXXH1ogeAe",
-	"FH1DWXwfqP1Lj99iNqSUFZ/PdhGTWdtN5TvZh9kMzYubWiCOBUq/6iNLQhMypQlV67rJydnYGWlaYiRc",
-	"Sa9xGNV8E4/luF3Bx1QqrVXHN+kmn16jsqJfIhHRgrI5MCRGs3PKVEMExzyfJjWXh+Xp1DmX/diFsijJ",
-	"pTbVSh+pAITkESXJOOIaokTRpV5H29HjTPC5IGmKXsgkbce8c4+JBU+PkSnJxrnwuHAfMmTXSiCq9ySD",
-	"hLIbbfhowZYlJMKB78zZgiteTLf5VL+3i9Sv9CAnGTJBIxxH2N/ayARf0hjFzlXcuOs8TYlYWx0vlno5",
-	"QWKaS0c/mytYuu0rra4TrnzSSiqiclmnCa1VDR1kJJcNQdPl9W4+pirxS+icUbXbKzJ0XEKwmK9tR5bs",
-	"2dhPE1luxbAUEwXyLQ1b+vSBvCU8SkBVdLopOTbF1SXL8vsaFjWBVtfHXkesLeCch6X3UhdxB5R7tS2+",
-	"Gnr3eDjx0xQT/7Bnl4VwSHNGI5oRDZtnxtjtK1f7yyxDSx222OX1p4tP1hJzflx9R3AkEeHUTGADPJtS",
-	"qil0Wh62fgiUAeaCgxn0GtJcKpgiZFxSDc2eprxX4DSXG0KKhEkgqhK8rwETifaz41VQgiwxkaAWVGpX",
-	"w1mVNNUIP3NWgf00DPcm1FJy65z7erzCI+Mq/iil3L3EXiHXalR/9rxp6rwIu6VesdaC58JIHSmtKIuJ",
-	"FjErRO3mpJyZC5M1EmEiYbmQ6Fz83eG6QlbWpKNXINZId5sEu3JRrlbst8BOLzSVxpsvGoG3ahzlQtpQ",
-	"4Q69YFbzbrdl9rZCjgKJwnh8n+uEnsbVY43mzTB/t0KWucyQxV7i9GnQulFdU2A1aOwC5b/c6Yqt6MMR",
-	"tm5q55mN2GYu5uflnLa3tUlRfwq4fVBz4DIr+eBz5fzdjyhRveFsRkV6TxX/w1zUNc5y2PCyN3rg3ZM2",
-	"3TcJZIF0vlB+U7gn8XS5Aysa613vvsfSs1rTz74SFrvynqNwMvzXH13GQuOSavjzX4YvnwdP5IFtRobf",
-	"YRRxr23CpdK7bSqBnbFnIzVYzWSqLfXGbwO5FzrlpcC5ti37MbgDsGPx5m7aizWnrh+57jt0Yt4r5Ypj",
-	"9w9pbUDs4Qf0brXmpvaPq+y83OiM8M2ojIzF3wEHa/wnGM9xPM3ko9g9wTlJxkYl7fI5iDRfO8dymkvK",
-	"9Nm/ds7aia+Ez7fEHRac4X4iEptmgjYN9GxhQDKNeLRJNhrTHeasnWPMuOoyRQTNdu7q2oy6tvu5C4Ml",
-	"UWMnU7zCFqeSqr7KuAbtBkKblORz78vwtIF5tW47itCmuJqhVIdPCY1tXHRod7/b937p9719ytl/pdti",
-	"zKZ2esNj7W3aMQhHZ2dg7hkkcAFnP0G0IIJECoX1ZBuLhb2YvLne21slCMgFEcZ3FrhElmuvU78SFw5+",
-	"GVgAZ4FSBlMiqbRBVDkIzlmeJDUH1EYotnugTyE1dmdyFYKiEV4JO+RGtzht8mIrgkCEoorA5ZeLGkaP",
-	"XwPPLOnau+bqjLIPbmvsvYOcW+zel9N3+K3teOpDHY3DkMH93ZDaPnzH/YgzgXLxMNNd2JfHD/Qwmq97",
-	"d8eTRqoPplnC12jCE9aTHJsEkZo/OZaKzGaFXE4JI3PjZEZE4njFxU3pco6dmhM137OcjuQxVVx4kWCi",
-	"RpumGclI5MKo9YhVXWCc+QQGslgeIrIgFRHqPjO30FO9X+0xrI7pw9d1aVS0dFRGx0sUssvecwHEpkEv",
-	"MKKZ4BEJvJE0ywj9INa9dvvMbiPVK2Fj825h/9lrZkxXrok/pysMtAKco9x27Vvmmo1lPk2pUl3DMrLm",
-	"udoxl0ASrz1pIAsEt1WICAOBEdIlgpvTl1PSguDmJjdPt7nHYkM+wH7S4uGKUOGFKkpZyZ/mYf752yc4",
-	"ehv/4/riWKt8iSwGImFy4bIBjcQ9h78jEShglA+HLyIzlfkXJ96gOt5mVOD9GLZ4hzLfTW7EWSwhZ4om",
-	"NtvCHArMTsC9OvDG3Tfkb/vek3zLMQRJ2TzBk1z6rzrN22P7dSVqLVR2BwobKGhM1jh3A3BhD9H/Wfqc",
-	"yocEYv+Pp4tsOnJFunRYRX5jNP+SLk9uDzknpdfTJ/lkZxBZo/9zpvG60yZJKat/e7Zhpew733NrjH07",
-	"pO82jnpnbjhn3C+L/3n94Ve4uLrUXszHQh+GNgGWi4wLTfgrTGba0ymMGBgFBG7S4SiAFVULIGzEmr7O",
-	"AN5zhmugEkiyImsJhIETLGDtfb1idTU4GLERe2tyvWy9yoJIswtJUrTFK3A0MQnbk+NzICCVRjSkJFpQ",
-	"hjDR9vZkxI5csnYIZa52CEWqdgj1TG2TqmoTtUO9/3aidgj1PO0QijTt4xAILPKUMJi4tOhJWPokIzZx",
-	"GmoSAmGxOcSkyrieaE3xLecKjcrIs4wLNRixMongPCjxoBFTsxTOg7PBcDA0giFDRjIanAcvBsPBC6Pw",
-	"1MIQzKmxME+NJypOlyjozOjhua8A4GPOLJhtCqLGyaQ0i8DOAXaOCVBm6okiziSVCpkaMclIJhdcnUOR",
-	"ogv1xMcQ/kDBT2SehpAShYKShEqMi9EyHLFZwrmQoc0pDYHGmGZcIYvWIcgsoQrwlkRKeywhJFzpMWma",
-	"K5dUoGE8Yq0sUm10F8mj9f0M4ILJFQoJz4dDS7sTfnMOhtEnI6bxVeT72vQnQ7ZF2iuVLtMZY4sx52Rx",
-	"dhkH58EXAyeblhu0KsCeD4d7q/9qJB17ysA0XxucuelBmKEDa+K5+2X/EuWeyyKzMJCFoxqYXOONZGCX",
-	"O+CIRYOQKlnDhrEJyFxaH9oA52sY3J44sfn7Ft9IL39qPp0kfF6j4ibg31GpTEXXOz43rFDV+v3uSvy+",
-	"5Whuml2Nn2HqoF7SVwLG5gDUAjLb3au7cMMqYskaTBWTLMQj0BgSvkIBakGYzT040kBjeKsgI3M0YSnf",
-	"Tqc446aeyFN9WCRMbN3f10dSYi+lVqun27AgNgnUDJSPp8drjHKhZYCFdggMVygVzKiQqk52NEamnE/Z",
-	"TXgFuanFKS1LWuQpMTWSxlTk0kN97RrKoCyw+Tu3LtBeuL6rVPOuaTspkePdAYWPMZs7hE7h2Gmtb8yV",
-	"1yDpXEtQywiW4ldQ3Pg+mAIc3oPz37/W6cGCyMlsBybLZ9bXKfPNtWGJscnUPIbpGqIF59qJAVLbm498",
-	"KgpJ+Nx6WwVRtGpk2A3jKwZ4otcyUnElOJuX88McVWXgEKOWBnAxUyhGTGBmjFeYEZrkAq2OdnMdFVZF",
-	"lGhjBVx8/liDPeHRjX6NixEjsFrQBM/h5fOfG6aMRYazUgYClViPiV54LK2vOIDftO5TCxyxcr9UgqDz",
-	"hYJp7jZuBp/MTL2sTSOjElIqNSRDeDk8MwuNWLGSMdALSoW/gSZVnx41NQ8H4qJGPcUTs04VZ/DwzzWd",
-	"M4xBq8v9MsV1nQNr5Fgi1tDTpw+friwOVw71JTdrS5wzq6F2cATPt8jJd/b5YfDaCjP3wuxLT7DEYoHn",
-	"Co5IInkFDStBVkRCbln7+CCI4rkKQeCS32hxpBd2kQy3gcK8Wi14gka6njQtLB9mClSfCJS4BUMOeo2c",
-	"mwPhy5vX0wtrzz25KdYCdYLQECxhBf1qb82k5FNNxhZ4ZL1v5L03bAVNSJt1B3BdSXhNT2qhnV+hHdS6",
-	"WG/u+n4oPY2qLC8/al0a2JOjtkg/eyhDFpNpV4LNce8mwzUqIA2jpDJVWkZDhdLXzgfiBpWOCQGZq4nc",
-	"gjbHzN12w6cNjqeyHl+FK70NprR00M64WhBlpBJJTIB7xHLtXxsJgtLt005k/DSiSqHh0bxOihpFJX8g",
-	"Sf1EOvhXXFlYyX2T2dtbS7+mprGOXVstrenPReW1gG8M2UJSLoPahSE7XeM31bCn8AXLhhk9PMFqa9pE",
-	"ianMErIGLmIU+0aB5qwZvcUYFLnljKdrzREVCENAEi0s92slUfTlUOQWbOUOHNX7ZTTsoYgokvC5w4uN",
-	"5nvx8Quq93jI4NB77PLObEODx3vd1VwmTkxFo0OCJWDtYfdwwP+E63aDIO7y/WVnYNQEcawTC+VoTTBF",
-	"6lpZUSKBCAQTaR7A5NsEqByxlKhoYcz5ko6OpMI0Na6RZnWmJNA54wJNgDrN9ASgFZAEmUeLESMSRkGt",
-	"88soOLWfi4+hLcnUHhfK4wFM9Ee7/iiwt40JUfauMXSfubt7HAWvYVKW00zgBjGTWsWZAiXNBKaDFFFQ",
-	"lIkORswVMFn+PC+fuECqWT20JTcCE1zWnn1zD0bMlHoM4IrM0UJOK1TbCmBSK7WY+NTTtalF/VAir1eo",
-	"71sjdrYjseku9E9Sq1Wp5ur5LrNVMtV7VQbCy1eDv7569XP48+DFz38ZBr23U68CbJzNhgFfdCSRFYnU",
-	"mzHL93YwZEXRlr2U6YhJppSNzcieYclhn7Dpe7v7vlsgt/vYgm9qyUUzNFxcwZVEHVTF00XxkvcqroOW",
-	"bC1RB1W+ugdVboliP28GsQ8cI+5TW2XqtDyq6QNDEwG3eZRG/uzfyNdyw3X1MYo6RzjK8mlCo+PzUkLP",
-	"8iQBhbcqLMyCdWjJMaykYKfSL7XE6ffi38v4bpshUFadPQH0u4yCYqt7D8XCkko6TaoVKsuq0JyhrdI0",
-	"FkOeRVwrRzD1lSVy/OD2y/1mF8cKB4/q5Pg1DFzGdBN9NnWggcH9u0rNIu0n9pT6Ug4QCZIsH+Gal0Tz",
-	"EQuCKGd/JotAtSETRx11KnomwZiIrmVM1mjs5Seg5iVQ29D03gr5ufs0K0vBnp4gN1Ey5bFJuTC556mW",
-	"qTOaoOY5TGYDuFQS9HQmlI8ktqENDcvpWpm7eMaV/XKBRJu2A9DTmkPadkxCW75EwaRsXzExeImINnd9",
-	"NtvnLOEkLpWAgVdfbuGRQnUilUCSNgm3hNKUMmIbLPhasD4Vr9hjdTCKVNrIt1B8PI9YeNrmrhWPWBQd",
-	"/fPq7S+aDa5+/SXUaEq5VPAK3v/9tVat9A9bmlA8OHs+HEJ2e2geqXKZ/nSpfV0p3esym+yBgvseaewP",
-	"aWGymSutp/jqTe/68ZTC4+n8SgNG07K2CdOGTtgbvdbCFtsjaB8aI58iiNZoF9AjkNbY4eOh35iu1g7T",
-	"5GxLRDgiSeIyf1ITxCz1rlPGRecNKsBelv2QwaCw67rEJI9+aCaYHsLEazdE68XPZ/vj5421W/FZm0S7",
-	"h9QxM5Hh4nqw8Egt0GVrGDvFpu5Y241KJYji4vihmTwN/j79Xv+4yzNrIr6H3mrM/VjddTjxvQPdRoQ3",
-	"2t0+WpAwbGGcMHttppARpp5JdzMq4eXwZQh4a1J4NiXK8Q8cTrY9kjpjyb9ymCOPeIxCW9Fa4Z9b19dG",
-	"QLV4/Uv415+fl5GIWh8minLEjkz3hePqajLiXMSUEYXSSWFqEl4VHP2C/FeSmoDwZ4lARsws9UxCQtRp",
-	"wpkpUTHB2gFcFS0DzEa0+S8XNMswhiPGIUqQiGQ9YgmNkEmMQfJcRHj8Gojp/+uaeZqwFNiYtwRtn2p7",
-	"t5yas2Ttcw3+m7L4yoKudyS3m69qMbS/7u7t+IC00KcMqPWyEWz/jh7GwXuNGe2qN+kqhGktW3K/8R8/",
-	"JVsasYl2GuRwVFyFWCdSYnUnUrvbAJIkfIXxceHjO9Ky2TlZg4Yt9XWH6cprm60G31U5qhdlVgX5G0Hj",
-	"+zY9eCLSKbpq9KCeEhYh8CR+PMVUJn41sZb3rm1bLXqjlYMBGkm0jMmxh+XvMwRKnJ9+L/7dYQBcVc2j",
-	"Dhc0KHHgV8SZ4DOa4OPhfFGPlblZbQztwIGzPpZThZCDhMUubG6PO/SKGBvTc946qdmUeyBsrYys4jOg",
-	"rvjDhLQHmxeTZIkNkjlAVlWjg8dTx7f6keoeQ8HOX+ACchNp1wjbIOLX8OXiU1FOpjWIbcRg81i1MjBV",
-	"TWWfeSpcmVOeyn3FEPyixeTC9ot47Z3+feHXAn/v9Lb+X0ZfNUL2GnytUaOe+8+OvXbQoS/RpdvaqWdW",
-	"PEGIq7Pppjczb4+Gx4WNXTVESgmpEGxMFjgzWWlRkncZlD+2OtwW2KruLX1bsrc/1aYuq5rMk3/h+l4J",
-	"NV9/mKvRs/+FUfCLOG5EvuEjKrEub9PL+qEWhkCgyoWL3NqQmk2tOLC4EbikuHpyxddRzKD3sger7B4X",
-	"PTFGtOgDU171WLev9Pr8bZe48vTd2tmSqlzvz74X6mEg2vbbps7MpdNr/OyBRSx87VWRPntNrsNR26uB",
-	"CzeKcgYMMZZAQEN/r67lqW3Fd8LZlBMRFz8L8qfzxLUiQtk+Qh+qrT2SLu7Vh8jfeLJF1raDbW0mP3k3",
-	"yey3BQos2/A0e75zk2GboPYoynPvzUlpmYMWvvCGM6ap8e1tZqqSinK6I84iPHZ5/lpKGwFf7srWDO1J",
-	"TFcXz12Bjto1+IFEQ9F3s8M8t/2wTFw823cQ8ottnFF0KBA5YybFzK2pUWB8ewkXV5d1mKeoiANhLnfF",
-	"Cj/L3nHC9s8SPuW9UC+b3FZ377bHzZlD7Vfrk+3BsdLzFXjy/vJiW5RLSIldHdyNUp8bovteC3m5ypBE",
-	"vUVAd9mdKddHA9XD2MEP7AdwdvB+APbke4gE2YlMsZv7Ucnp2tVMvtbksjaV9EQPMB26yt9fMkX9uLOk",
-	"/wno4zSSy+6Sv99sn5k1CL7SctD2CdA0rYUVlUDNrxxjfA4vh0NwDY5atfWCryT8DX7/LvgqhBnFJA7B",
-	"dSe6+wpHeu6zIjfQ+nfHvju5imDlm+svTyTVuthC4a0qYNdddvGkhm77R6f93U3EWpPrikiX2rA/NsBi",
-	"csqAwJvrLzbF8yjiSZ4yCaZnWmjkYtWTytRjHYdgcnZEQVpPyw7f7c/qb711cXKyRXI+WFVDTt1v+R80",
-	"b2Jb0xN9rv3kSeiZturAp8CY6SQWLboy3h+Pov3rwForvx+oGY7BJpGPLlyvdd9yFcR65mfSFlmay7uq",
-	"JSCcgqg+qAWmT8LlrsNuQQ7GyQtOSUZPl2cG7W4Hm71JnfXPrJ5wNF7UeGkrfLNQ7NrWr4cGDgYA9VxF",
-	"0yCjUr216crT3329+58AAAD//w==",
+	"5D1rb9tIkn+lwDsgMkDLspPMbhwscN5sbuDdZGLESebDKJBbZEnqNdnNdDctawL/90M/+FRTom3Jyd19",
+	"siU2+1Hvqq4qfQ8inmacIVMyOP0eZESQFBUK8+mzRHEe6/8oC06DjKhFEAaMpBicBrl9GAYCv+VUYByc",
+	"KpFjGMhogSnRb824SInSY3OqR6pVpt+USlA2D+7u7vTLMuNMolnvrRBc6H8izhQypf8lWZbQiCjK2dG/",
+	"JWf6u2qF/xQ4C06D/ziqjnFkn8ojO5tZJUYZCZrpSYLT4IytAPXDECgDtUDgDO03IBckw2GgX3Lz6GXO",
+	"oggzdc5uqDI7+YjfcpR2f3FM9VckuRA8Q6GoPsuMJBLDIKt99d0B7nuQktt3yOZqEZyejEZrYAmDjEi5",
+	"5CJuD375i2ew4tfIeoy8q2PqD/daba2v5Rt8+m+MlJ77LI+penvjUNE8DYkUFxMa90B0GBDVGBYThYeK",
+	"pugbG6MiNJHdwLVktrZZTAlN9FtrM2JxgrUnre1Tpn55Ue2JMoVzFGZg5n2fizlhVBqi6AsLmZst9xve",
+	"wpoZQlRQnMlsrAKZD4dvLr+cpxkX6iPKPPEgkmqyxrh2vvLc7dXdSO8yROGci9X6/BGPDdnjLUmzRL8V",
+	"LWgSR0R40Z+QKRo0Npn2XJGEEgaGicLaZOdsRtiflADClExXIKlSKDpnnlhmWWcjcjuZ5tE1qvW1P30+",
+	"/whEqCG8PAaRJwiDaHgCCSo1hFkIs8MplfqPQhFCrD+9hmj4HGZ6doQpMpxRJQ+GeucsTzUwiVAvjyfR",
+	"yWSmUVp+mEypbH5hT1N+ETdHPJ/YRWpI6aAdg4cCvjVoNM7uQ20pljvw6g5E2Q1JDIEyriYznjP9f8TZ",
+	"LKGRJtWckVwtuKB/on4y42JK49jsgDKZz2Y0osjUZJazWJ9QEIWThKaG5kJDlYKRxHPShwuNFKUkc/SS",
+	"hLBS3jFqL+AW0/nA+Fj1Ucq3mqB/fuLTH70VjUd8NSn/IiFKSyggcUqZBM6S1WuIcUbyRBnVGZEkQfFM",
+	"Qn2uoUXvZjkoeOIEkMJUbtPmH3mCBmGUndvxx+WcRAiyWkOJhZeDRrGcDzHvMJ6jeLPA6Hqdyhvw8OkW",
+	"K4jWxwafM1AcZvQGgc8MrG4oTwx8tLDgAghkKCRnepxAEmuwlcBYl1CNw1ZYrkThlCSEReiFdrV2L43X",
+	"gqWDYf2AjSlrcOiG8EfUashnSUQ8dwZoD1UcaUT1J5w6dj1QRKaE20ePtfm1RzuIHGG5QAZ4g2IFWg4K",
+	"SpiCBU9iOawmmnKeIGHGCECSYOybjDBJIgNViPgNCoxhujLksyByAdGCUAaSw4wIGFAFVIKdDIhcsWgh",
+	"OOO5TFYHDSbsPpLi/HqS9gWAqu3vIYTEr7XqKhDemq/CRgmgan8l4r0Exuf0sWK14iPCGBkKLiX9L/fl",
+	"MOKpFu/bJO89LXeVTQot2iSDXw5jOqcK9FOYCZ4aAtDqE5nS7pCWHlkWgpEiAg2lrMzwYXuf2+yCQk5u",
+	"9ATe4zrfdhvcPS3hQoJt1Evb+PtDbexHnD1cs7Qlg0EPMjJNGsZxycQ+09yrc1rnac3sg/ZvuPzQAsE9",
+	"KPqasvg+UPuXHr/BbEgpKz4fbyMms7abyneyD7MZmhfXtUAcC5R+1UduCE3IlCZUreomJ2cTZ6RpiZFw",
+	"Jb3GYVTzTTyW42YFH1OptFadXKfrfHqJyop+iUREC8rmwJAYzc4pUw0RHPN8mtRcHpanU+dc9mMXyqIk",
+	"l9pUK32kAhCSR5Qkk4hriBJFb/Q62o6eZILPBUlT9EImaTvmnXtMLHh6jExJNsmFx4X7kCG7VAJRvScZ",
+	"JJRda8NHC7YsIREOfWfOFlzxYrr1p/q9baR+oQc5yZAJGuEkwv7WRib4DY1RbF3FjbvM05SIldXx4kYv",
+	"J0hMc+noZ30FS7d9pdVlwpVPWklFVC7rNKG1qqGDjOSyIWi6vN71x1QlfgmdM6q2e0WGjksIFvO17ciS",
+	"PRv7aSLLrRiWYqJAvqVhS58+kLeERwmoik7XJce6uDpnWX5fw6Im0Or62OuItQWc87D0Xuoibo9yr7bF",
+	"lyPvHvcnfppi4h/27LIQDmnOaEQzomHzzBi7feVqf5llaKnDFju//HT2yVpizo+r7wgGEhGOzAQ2wLMu",
+	"pZpCp+Vh64dAGWAuOJhBryHNpYIpQsYl1dDsacp7BU5zuRGkSJgEoirB+xowkWg/O14FJcgNJhLUgkrt",
+	"ajirkqYa4cfOKrCfRuHOhFpKbp1zX49XeGRcxR+llLuX2CvkWo3qj0+aps7zsFvqFWsteC6M1JHSirKY",
+	"aBGzRNRuTsqZuTBZIREmEpYLic7F3x6uK2RlTTp6BWKNdDdJsAsX5WrFfgvs9EJTabz5ohF4qyZRLqQN",
+	"FW7RC2Y173ZbZm8r5CiQKIwn97lO6GlcPdZoXg/zdytkmcsMWewlTp8GrRvVNQVWg8Y2UP7Lna7Yij4c",
+	"Yaumdp7ZiG3mYn5ezml7W+sU9UPA7YOaA5dZyQefC+fvfkSJ6g1nMyrSe6r4n+airnGW/YaXvdED7560",
+	"6b5OIAuk84Xym8I9iafLHVjSWO96+z2WntWafvaVsNiV9xyFk+G//ugyFhqXVKNXfxm9OAmeyANbjwy/",
+	"wyjiXtuES6V321QCW2PPRmqwmslUW+qN3wZyL3TKS4FzbVv2Y3AHYMfizd20F2tOXT9y3XfoxLxXyhXH",
+	"7h/SWoPYww/o3WrNTe0fV9l6udEZ4ZtRGRmLvwMO1vhPMJ7jZJrJR7F7gnOSTIxK2uZzEGm+do7lNJeU",
+	"6bN/7Zy1E18Jn2+IOyw4w91EJNbNBG0a6NnCgGQa8WiTbDSmO8xZO8eEcdVligiabd3VpRl1afdzFwY3",
+	"RE2cTPEKW5xKqvoq4xq0GwhtUpLPvS/D0wbm1brtKEKb4mqGUh0+JTQ2cdG+3f1u3/uF3/f2KWf/lW6L",
+	"MZva6Q2PtbdpxyAMjo/B3DNI4AKOf4FoQQSJFArryTYWC3sxeXO9t7dKEJALIozvLPAGWa69Tv1KXDj4",
+	"ZWABnAVKGUyJpNIGUeUwOGV5ktQcUBuh2OyBPoXU2J7JVQiKRngl7JAb3eK0yYutCAIRiioC51/Oahg9",
+	"eA08s6Rr75qrM8o+uK2x9xZybrF7X07f4re246kPdTT2Qwb3d0Nq+/Ad9yPOBMrFw0x3YV+ePNDDaL7u",
+	"3R1PGqk+mGYJX6EJT1hPcmISRGr+5EQqMpsVcjkljMyNkxkRiZMlF9elyzlxak7UfM9yOpLHVHHhRYKJ",
+	"Gq2bZiQjkQuj1iNWdYFx7BMYyGK5j8iCVESo+8zcQk/1frXHsDqmD1+XpVHR0lEZndygkF32ngsgNg16",
+	"gRHNBI9I4I2kWUboB7HutdtndhupXgkbm3cL+89eM2O6ck38OV1hoBXgHOWma98y12wi82lKleoalpEV",
+	"z9WWuQSSeOVJA1kguK1CRBgIjJDeILg5fTklLQiub3L9dOt7LDbkA+wnLR4uCBVeqKKUlfxpHuafv3+C",
+	"wdv4H5dnB1rlS2QxEAlXZy4b0EjcU/g7EoECxvlo9DwyU5l/8cobVMfbjAq8H8MW71Dmu8mNOIsl5EzR",
+	"xGZbmEOB2Qm4V4feuPua/G3fe5JvOYYgKZsneJhL/1WneXtiv65ErYXK9kBhAwWNyRrnbgAu7CH6P0uf",
+	"U/mQQOz/8XSRdUeuSJcOq8hvjOZf0uXJ7SDnpPR6+iSfbA0ia/R/zjRet9okKWX1b4/XrJRd53tujLFv",
+	"hvTd2lHvzA3njPtl8T8vP/wGZxfn2ov5WOjD0CbAcpFxoQl/iclMezqFEQPjgMB1OhoHsKRqAYSNWdPX",
+	"GcJ7znAFVAJJlmQlgTBwggWsva9XrK4Gh2M2Zm9NrpetV1kQaXYhSYq2eAUGVyZh++rgFAhIpRENKYkW",
+	"lCFcaXv7aswGLlk7hDJXO4QiVTuEeqa2SVW1idqh3n87UTuEep52CEWa9kEIBBZ5ShhcubToq7D0Scbs",
+	"ymmoqxAIi80hrqqM6yutKb7lXKFRGXmWcaGGY1YmEZwGJR40YmqWwmlwPBwNR0YwZMhIRoPT4PlwNHxu",
+	"FJ5aGII5MhbmkfFExdENCjozenjuKwD4mDMLZpuCqHFyVZpFYOcAO8cVUGbqiSLOJJUKmRozyUgmF1yd",
+	"QpGiC/XExxD+RMEPZZ6GkBKFgpKESoyL0TIcs1nCuZChzSkNgcaYZlwhi1YhyCyhCvCWREp7LCEkXOkx",
+	"aZorl1SgYTxmrSxSbXQXyaP1/QzhjMklCgkno5Gl3St+fQqG0a/GTOOryPe16U+GbIu0VypdpjPGFmPO",
+	"yeLsPA5Ogy8GTjYtN2hVgJ2MRjur/2okHXvKwDRfG5y56UGYoUNr4rn7Zf8S5Z7LIrMwkIWjGphc47Vk",
+	"YJc74IhFg5AqWcOGsQnIXFof2gDnaxjcHjqx+ccG30gvf2Q+HSZ8XqPiJuDfUalMRdc7PjesUNX6/eFK",
+	"/L7laG6aXY2fYeqgXtJXAsbmANQCMpvdq7twzSpiyQpMFZMsxCPQGBK+RAFqQZjNPRhooDG8VZCROZqw",
+	"lG+nU5xxU0/kqT4sEiY27u/rIymxl1Kr1dOtWRDrBGoGysfT4yVGudAywEI7BIZLlApmVEhVJzsaI1PO",
+	"p+wmvILc1OKIliUt8oiYGkljKnLpob52DWVQFtj8nVsXaCdc31Wqede0nZTI8W6PwseYzR1Cp3DstNY3",
+	"5sprkHSuJahlBEvxSyhufB9MAQ7vwekfX+v0YEHkZLYDk+Uz6+uU+ebasMTYZGoewHQF0YJz7cQAqe3N",
+	"Rz4VhSR8br2tgihaNTLsmvElAzzUaxmpuBSczcv5YY6qMnCIUUtDOJspFGMmMDPGK8wITXKBVke7uQaF",
+	"VREl2lgBF58/0GBPeHStX+NizAgsFzTBU3hx8qphylhkOCtlKFCJ1YTohSfS+opD+F3rPrXAMSv3SyUI",
+	"Ol8omOZu42bw4czUy9o0MiohpVJDMoQXo2Oz0JgVKxkDvaBU+BtoUvXpUVPzsCcuatRTPDHrVHEGD/9c",
+	"0jnDGLS63C1TXNY5sEaOJWINPX368OnC4nDpUF9ys7bEObMaagtH8HyDnHxnn+8Hr60wcy/MvvAESywW",
+	"eK5gQBLJK2hYCbIkEnLL2gd7QRTPVQgCb/i1Fkd6YRfJcBsozKvlgidopOth08LyYaZA9aFAiRsw5KDX",
+	"yLnZE768eT29sHbiyU2xFqgThIZgCSvoV3trJiWfajK2wCOrXSPvvWEraELarDuEy0rCa3pSC+38Cu2g",
+	"1sV6c9f3Q+lRVGV5+VHr0sCeHLVF+tlDGbKYTLsSbI47NxkuUQFpGCWVqdIyGiqUvnY+EDeodEwIyFxN",
+	"5Aa0OWbuths+rXE8lfX4KlzobTClpYN2xtWCKCOVSGIC3GOWa//aSBCUbp92IuOnEVUKDY/mdVLUKCr5",
+	"E0nqJ9LBv+HSwkrumsze3lr6NTWNdezaamlNfy4qrwV8Y8gGknIZ1C4M2ekav6mGPYUvWDbM6OEJVlvT",
+	"JkpMZZaQFXARo9g1CjRnzegtxqDILWc8XWmOqEAYApJoYblfK4miL4cit2Ard2BQ75fRsIciokjC5w4v",
+	"NprvxcevqN7jPoND77HLO7MNDR7vdVdzmTgxFY0OCZaAtYfdwwH/AdftBkHc5fvLzsCoCeJYJxbK0Zpg",
+	"itS1sqJEAhEIJtI8hKtvV0DlmKVERQtjzpd0NJAK09S4RprVmZJA54wLNAHqNNMTgFZAEmQeLcaMSBgH",
+	"tc4v4+DIfi4+hrYkU3tcKA+GcKU/2vXHgb1tTIiyd42h+8zd3eM4eA1XZTnNFVwjZlKrOFOgpJnAdJAi",
+	"Cooy0eGYuQImy5+n5RMXSDWrh7bkRmCCN7Vn39yDMTOlHkO4IHO0kNMK1bYCuKqVWlz51NOlqUX9UCKv",
+	"V6jvWyN2tiWx6S70T1KrVanm6vkus1Uy1XtVBsKLl8O/vnz5Knw1fP7qL6Og93bqVYCNs9kw4POOJLIi",
+	"kXo9ZvneDoasKNqylzIdMcmUsokZ2TMsOeoTNn1vd993C+R2F1vwTS25aIaGiyu4kqiDqni6KF7yXsV1",
+	"0JKtJeqgypf3oMoNUeyTZhB7zzHiPrVVpk7Lo5o+MDQRcJtHaeTP7o18LTdcVx+jqHOEQZZPExodnJYS",
+	"epYnCSi8VWFhFqxCS45hJQU7lX6pJY6+F/+ex3ebDIGy6uwJoN9lFBRb3XkoFm6opNOkWqGyrArNGdoq",
+	"TWMx5FnEtXIEU19ZIscPbr/cb3ZxrHDwqE6OX8PAZUw30WdTBxoY3L2r1CzSfmJPqS/lAJEgyc0jXPOS",
+	"aD5iQRDl7M9kEag2ZOKoo05FzyQYE9G1jMkajb38BNS8BGobmt5bIT93H2VlKdjTE+Q6SqY8NikXJvc8",
+	"1TJ1RhPUPIfJbAjnSoKezoTykcQ2tKFhOV0pcxfPuLJfLpBo03YIelpzSNuOSWjLlyi4KttXXBm8RESb",
+	"uz6b7XOWcBKXSsDAqy+38EihOpRKIEmbhFtCaUoZsQ0WfC1Yn4pX7LE6GEUqbeRbKD6eRyw8bXPXikcs",
+	"igb/vHj7q2aDi99+DTWaUi4VvIT3f3+tVSv905YmFA+OT0YjyG73zSNVLtMPl9qXldK9LLPJHii475HG",
+	"/pAWJuu50nqKr970rp9PKTyezi80YDQta5swbeiEndFrLWyxOYL2oTHyKYJojXYBPQJpjR0+HvqN6Wrt",
+	"ME3OtkSEAUkSl/mTmiBmqXedMi46b1AB9rLspwwGhV3XJSZ59EMzwXQfJl67IVovfj7eHT+vrd2Kz9ok",
+	"2h2kjpmJDBfXg4UDtUCXrWHsFJu6Y203KpUgiouDh2byNPj76Hv94zbPrIn4HnqrMfdjddf+xPcWdBsR",
+	"3mh3+2hBwrCFccLstZlCRph6Jt3NqIQXoxch4K1J4VmXKAc/cTjZ9kjqjCX/xmGOPOIxCm1Fa4V/al1f",
+	"GwHV4vUv4V9fnZSRiFofJopyzAam+8JBdTUZcS5iyohC6aQwNQmvCga/Iv+NpCYg/FkikDEzSz2TkBB1",
+	"lHBmSlRMsHYIF0XLALMRbf7LBc0yjGHAOEQJEpGsxiyhETKJMUieiwgPXgMx/X9dM08TlgIb85ag7VNt",
+	"75ZTc5asfK7Bf1MWX1jQ9Y7kdvNVLYb21+29HR+QFvqUAbVeNoLt39HDOHivMaNd9SZdhTCtZUvuNv7j",
+	"p2RLIzbRToMcBsVViHUiJVZ3IrW7DSBJwpcYHxQ+viMtm52TNWjYUl93mK68ttlo8F2Uo3pRZlWQvxY0",
+	"vm/TgycinaKrRg/qKWERAk/ix1NMZeJXE2t579q21aI3WjkYoJFEy5gce1j+PkOgxPnR9+LfLQbARdU8",
+	"an9BgxIHfkWcCT6jCT4ezmf1WJmb1cbQ9hw462M5VQjZS1jszOb2uEMvibExPeetk5pNuQfCVsrIKj4D",
+	"6oo/TEh7uH4xSW6wQTJ7yKpqdPB46vhWP1LdYSjY+QtcQG4i7Rpha0T8Gr6cfSrKybQGsY0YbB6rVgam",
+	"qqnsM0+FK3PKU7mrGIJftJhc2H4Rr53Tvy/8WuDvnd7W/8voq0bIToOvNWrUc//o2GsHHfoSXbqtnXpm",
+	"xROEuDqbbnoz83ZoeJzZ2FVDpJSQCsHGZIEzk5UWJXmXQflzq8NNga3q3tK3JXv7U23qvKrJPPwXru6V",
+	"UPP1p7kaPf5fGAU/i+NG5Bs+ohKr8ja9rB9qYQgEqly4yK0NqdnUij2LG4E3FJdPrvg6ihn0XnZgld3j",
+	"oifGiBZ9YMqrHuv2lV6fv+0SV56+W1tbUpXr/eh7oR4Gom2/berMXDq9xs8OWMTC114V6bPX5DoM2l4N",
+	"nLlRlDNgiLEEAhr6O3Utj2wrvkPOppyIuPhZkB/OE5eKCGX7CH2otvZIurhXHyJ/48kWWdsOtrWZ/OTd",
+	"JLPfFyiwbMPT7PnOTYZtgtqjKM+9MyelZQ5a+MIbzpimxre3malKKsrpBpxFeODy/LWUNgK+3JWtGdqR",
+	"mK4unrsCHbVr8D2JhqLvZod5bvthmbh4tusg5BfbOKPoUCByxkyKmVtTo8D49hLOLs7rME9REQfCXG6L",
+	"FX6WveOE7Z8lfMp7oV42ua3u3m6PmzOH2q/WJ9uBY6XnK/Dk/eXFtiiXkBK7OrgbpT43RPe9FvJylSGJ",
+	"eouA7nKu313/h7Z9NpARz6pGod4TH4RAxsyUZxeQMbZerba9uDpbLtzPXlhbT0/nnmE8ZgPbQ8fwoSH6",
+	"KY9XVgJpWSmBcVfMbQrjX1dLXePK1XATiKk2QpGp+gaohBejV2WDHd8tj+lYgIawdu9tbL7l2ZPv8cAe",
+	"DMd778FgQb2D6JudyBQYuh/ynK5cnaqhjpXpXkD0ANMVrfzNK9NIAbe2UXgCnjyK5M0GvrS9fVYg+FIT",
+	"se3NoOWIVhBUAjW/LI3xKbwYjcA1lWr1MxB8KeFv8Md3wZchzCgmcQiuI9TdVxjouY+LfExL5QfDMduH",
+	"TLDR1x7SwLZL6sn2hWS103MxZg2JfC/ml28uvzy5AAj3pIa7ZIrCW1UQXned0JN6Zu1fSfe34xErzetL",
+	"Il0uzu5kCBaTUwYE3lx+scQ0iHiSp0yCafIXGkVeNVEzBYSa1pPEVcovWnl/+5cl3/WfLdeEfq3mg1U1",
+	"xEjv8zjYa6LPpi49+ly7SezRM2002p4CY6b1XbToKtF4PIp2b0DUek/+RN2bDDaJfHSnhVq7OFfyrmd+",
+	"Jm1VsLltrnpYwhGI6oNaYPokXO5aQhfkYKISwRHJ6NHNsUG728F6M13nrjKrJxyNF0WJ2m1cr2y8tA0X",
+	"QgMHA4B6cq3p6FLZLbXpytPffb37nwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -199,7 +199,7 @@ func (h identityHandlers) InviteUser(ctx context.Context, req InviteUserRequestO
 		return nil, err
 	}
 	u, err := h.svc.Invite(ctx, p, identity.Invitation{OrgID: orgParam(req.Body.OrganisationId), Email: req.Body.Email,
-		Name: req.Body.Name, Roles: rolesIn(req.Body.Roles)})
+		Name: req.Body.Name, Roles: rolesIn(req.Body.Roles)}, deref(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (h identityHandlers) InviteUsersCSV(ctx context.Context, req InviteUsersCSV
 	if err != nil {
 		return nil, err
 	}
-	n, err := h.svc.InviteCSV(ctx, p, orgParam(req.Params.OrganisationId), req.Body, nil)
+	n, err := h.svc.InviteCSV(ctx, p, orgParam(req.Params.OrganisationId), req.Body, nil, deref(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +19,6 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
-	"github.com/reciproca/reciproca/internal/db"
 )
 
 // MaxCSVRows bounds one upload.
@@ -157,13 +158,23 @@ func rowsError(errs []RowError) error {
 // (orgID zero) or, for a platform admin, into orgID: all or nothing. When
 // any row is wrong nothing is written and the error (invalid) lists every
 // row at fault in details.rows. progress, when not nil, is told how many
-// rows are done. Errors: invalid, forbidden, not_found.
-func (s *Service) InviteCSV(ctx context.Context, actor *Principal, orgID uuid.UUID, r io.Reader, progress func(done, total int)) (int, error) {
+// rows are done. With an idempotency key (scoped to the actor's
+// organisation) a retry of the same file into the same organisation
+// returns the first count and mails nobody again. Errors: invalid,
+// forbidden, not_found, conflict (the key was used for another request).
+func (s *Service) InviteCSV(ctx context.Context, actor *Principal, orgID uuid.UUID, r io.Reader, progress func(done, total int), idempotencyKey string) (int, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, orgID)
 	if err != nil {
 		return 0, err
 	}
-	rows, errs, err := parseInvitationCSV(r, o.Kind)
+	if err := checkIdempotencyKey(idempotencyKey); err != nil {
+		return 0, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, 4<<20+1))
+	if err != nil {
+		return 0, apperr.New(apperr.Invalid, "the file could not be read")
+	}
+	rows, errs, err := parseInvitationCSV(bytes.NewReader(raw), o.Kind)
 	if err != nil {
 		return 0, err
 	}
@@ -172,30 +183,18 @@ func (s *Service) InviteCSV(ctx context.Context, actor *Principal, orgID uuid.UU
 			errs = append(errs, RowError{Row: row.line, Field: "roles", Message: err.Error()})
 		}
 	}
-	// Addresses that already have an account.
-	emails := make([]string, len(rows))
-	for i, row := range rows {
-		emails[i] = row.in.Email
-	}
-	var taken []string
-	if err := sqlx.SelectContext(ctx, s.db, &taken, `SELECT lower(email) FROM users WHERE email = ANY($1::citext[])`, pq.Array(emails)); err != nil {
-		return 0, apperr.Wrap(err, "checking e-mails")
-	}
-	takenSet := map[string]bool{}
-	for _, e := range taken {
-		takenSet[e] = true
-	}
-	for _, row := range rows {
-		if takenSet[strings.ToLower(row.in.Email)] {
-			errs = append(errs, RowError{Row: row.line, Field: "email", Message: row.in.Email + " already has an account"})
+	var invited int
+	_, err = s.idempotent(ctx, actor, idempotencyKey, "invite_csv", requestHash("invite_csv", o.ID, raw), &invited, func(tx *sqlx.Tx) error {
+		// Addresses that already have an account.
+		taken, err := takenRows(ctx, tx, rows)
+		if err != nil {
+			return err
 		}
-	}
-	if len(errs) > 0 {
-		sortRowErrors(errs)
-		return 0, rowsError(errs)
-	}
-	const chunk = 200
-	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if all := append(slices.Clone(errs), taken...); len(all) > 0 {
+			sortRowErrors(all)
+			return rowsError(all)
+		}
+		const chunk = 200
 		for i := 0; i < len(rows); i += chunk {
 			end := min(i+chunk, len(rows))
 			ins := make([]Invitation, 0, end-i)
@@ -209,12 +208,37 @@ func (s *Service) InviteCSV(ctx context.Context, actor *Principal, orgID uuid.UU
 				progress(end, len(rows))
 			}
 		}
+		invited = len(rows)
 		return nil
 	})
 	if err != nil {
 		return 0, apperr.Wrap(err, "importing invitations")
 	}
-	return len(rows), nil
+	return invited, nil
+}
+
+// takenRows returns a row error for every row whose address already has
+// an account.
+func takenRows(ctx context.Context, q sqlx.QueryerContext, rows []csvRow) ([]RowError, error) {
+	emails := make([]string, len(rows))
+	for i, row := range rows {
+		emails[i] = row.in.Email
+	}
+	var taken []string
+	if err := sqlx.SelectContext(ctx, q, &taken, `SELECT lower(email) FROM users WHERE email = ANY($1::citext[])`, pq.Array(emails)); err != nil {
+		return nil, apperr.Wrap(err, "checking e-mails")
+	}
+	var errs []RowError
+	takenSet := map[string]bool{}
+	for _, e := range taken {
+		takenSet[e] = true
+	}
+	for _, row := range rows {
+		if takenSet[strings.ToLower(row.in.Email)] {
+			errs = append(errs, RowError{Row: row.line, Field: "email", Message: row.in.Email + " already has an account"})
+		}
+	}
+	return errs, nil
 }
 
 func sortRowErrors(errs []RowError) {
@@ -253,16 +277,43 @@ func (i Import) Percent() int {
 
 // StartImport reads the file now and imports it in the background (one
 // transaction, all or nothing), reporting progress in the import row that
-// Import reads. Errors: forbidden, not_found, invalid (unreadable file).
-func (s *Service) StartImport(ctx context.Context, actor *Principal, file []byte) (uuid.UUID, error) {
+// Import reads. A form key (the web form's hidden per-form key) makes a
+// double submission of the same file return the first import instead of
+// starting another. Errors: forbidden, not_found, invalid (unreadable
+// file, key too long), conflict (the key came with another file).
+func (s *Service) StartImport(ctx context.Context, actor *Principal, file []byte, formKey string) (uuid.UUID, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, uuid.Nil)
 	if err != nil {
 		return uuid.Nil, err
 	}
+	if err := checkIdempotencyKey(formKey); err != nil {
+		return uuid.Nil, err
+	}
+	hash := requestHash("import", o.ID, file)
+	var key *string
+	if formKey != "" {
+		key = &formKey
+	}
 	var id uuid.UUID
 	total := strings.Count(strings.TrimSpace(string(file)), "\n") // rows below the header, roughly
-	if err := sqlx.GetContext(ctx, s.db, &id, `INSERT INTO invitation_imports (organisation_id, created_by, total_rows) VALUES ($1, $2, $3) RETURNING id`,
-		o.ID, actor.UserID, total); err != nil {
+	err = sqlx.GetContext(ctx, s.db, &id, `INSERT INTO invitation_imports (organisation_id, created_by, total_rows, idempotency_key, request_hash)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (organisation_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id`,
+		o.ID, actor.UserID, total, key, hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		var prev struct {
+			ID   uuid.UUID `db:"id"`
+			Hash []byte    `db:"request_hash"`
+		}
+		if err := sqlx.GetContext(ctx, s.db, &prev, `SELECT id, request_hash FROM invitation_imports WHERE organisation_id = $1 AND idempotency_key = $2`,
+			o.ID, formKey); err != nil {
+			return uuid.Nil, apperr.Wrap(err, "reading import")
+		}
+		if !bytes.Equal(prev.Hash, hash) {
+			return uuid.Nil, apperr.New(apperr.Conflict, "this form was already sent with another file: reload the page").With("field", "Idempotency-Key")
+		}
+		return prev.ID, nil
+	}
+	if err != nil {
 		return uuid.Nil, apperr.Wrap(err, "starting import")
 	}
 	// Detached from the request: the upload page redirects at once and the
@@ -275,7 +326,7 @@ func (s *Service) StartImport(ctx context.Context, actor *Principal, file []byte
 func (s *Service) runImport(ctx context.Context, actor *Principal, id uuid.UUID, file []byte) {
 	n, err := s.InviteCSV(ctx, actor, uuid.Nil, strings.NewReader(string(file)), func(done, total int) {
 		_, _ = s.db.ExecContext(ctx, `UPDATE invitation_imports SET done_rows = $2, total_rows = $3 WHERE id = $1`, id, done, total)
-	})
+	}, "")
 	status, msg, rows := "done", "", []RowError{}
 	if err != nil {
 		status = "failed"

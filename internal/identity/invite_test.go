@@ -157,7 +157,7 @@ func TestCSVInvitationOnTheWeb(t *testing.T) {
 	// Progress is reported as chunks commit inside the one transaction.
 	var seen []string
 	n2, err := a.Identity.InviteCSV(t.Context(), hr.Principal(), hr.Org.ID, strings.NewReader(strings.ReplaceAll(csv.String(), "dip", "altro")),
-		func(done, total int) { seen = append(seen, fmt.Sprintf("%d/%d", done, total)) })
+		func(done, total int) { seen = append(seen, fmt.Sprintf("%d/%d", done, total)) }, "")
 	if err != nil || n2 != 450 || strings.Join(seen, " ") != "200/450 400/450 450/450" {
 		t.Fatalf("progress: %d %v %v", n2, seen, err)
 	}

@@ -218,32 +218,39 @@ func (s *Service) GetUser(ctx context.Context, actor *Principal, id uuid.UUID) (
 }
 
 // Invite creates an invited user and mails them a one-time link to set
-// their password. Errors: invalid, forbidden, not_found (organisation),
-// conflict (the e-mail already has an account).
-func (s *Service) Invite(ctx context.Context, actor *Principal, in Invitation) (*User, error) {
-	var out *User
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		o, err := s.managedOrg(ctx, tx, actor, in.OrgID)
-		if err != nil {
-			return err
-		}
-		if err := s.canGrant(actor, in.Roles); err != nil {
-			return err
-		}
-		if err := in.Validate(o.Kind); err != nil {
-			return err
-		}
+// their password. With an idempotency key (scoped to the actor's
+// organisation) a retry of the same invitation returns the user as the
+// first call answered, and mails nobody again. Errors: invalid, forbidden,
+// not_found (organisation), conflict (the e-mail already has an account,
+// or the key was used for a different request).
+func (s *Service) Invite(ctx context.Context, actor *Principal, in Invitation, idempotencyKey string) (*User, error) {
+	o, err := s.managedOrg(ctx, s.db, actor, in.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.canGrant(actor, in.Roles); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(o.Kind); err != nil {
+		return nil, err
+	}
+	hash := requestHash("invite", o.ID, strings.TrimSpace(in.Email), strings.TrimSpace(in.Name), in.Roles)
+	var out User
+	_, err = s.idempotent(ctx, actor, idempotencyKey, "invite", hash, &out, func(tx *sqlx.Tx) error {
 		ids, err := s.createInvited(ctx, tx, actor, o, []Invitation{in})
 		if err != nil {
 			return err
 		}
-		out, err = loadUser(ctx, tx, ids[0])
+		u, err := loadUser(ctx, tx, ids[0])
+		if err == nil {
+			out = *u
+		}
 		return err
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "inviting")
 	}
-	return out, nil
+	return &out, nil
 }
 
 // canGrant refuses roles only a platform admin may give (platform_admin

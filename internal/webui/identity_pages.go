@@ -141,6 +141,9 @@ func (u *UI) totpConfirm(c echo.Context) error {
 	return u.r.render(c, http.StatusOK, "totp", u.page(c, totpPage{Enabled: true, Codes: codes, Required: CurrentPrincipal(c).Has(identity.TOTPRoles...)}))
 }
 
+// formKeyField is the hidden field with a form's idempotency key.
+const formKeyField = "form_key"
+
 // usersPage is the admin's list of their organisation's people.
 type usersPage struct {
 	Users     []identity.User
@@ -149,6 +152,9 @@ type usersPage struct {
 	Invited   string
 	FormEmail string
 	FormName  string
+	// FormKey is the forms' hidden per-form key: a double submission of
+	// one rendered form (double click, a resent request) is done once.
+	FormKey string
 }
 
 func (u *UI) users(c echo.Context) error {
@@ -161,13 +167,13 @@ func (u *UI) renderUsers(c echo.Context, status int, data usersPage) error {
 	if err != nil {
 		return err
 	}
-	data.Users, data.Roles = users, identity.KindRoles[p.OrgKind]
+	data.Users, data.Roles, data.FormKey = users, identity.KindRoles[p.OrgKind], uuid.NewString()
 	return u.r.render(c, status, "users", u.page(c, data))
 }
 
 func (u *UI) inviteUser(c echo.Context) error {
 	in := identity.Invitation{Email: c.FormValue("email"), Name: c.FormValue("name"), Roles: []identity.Role{identity.Role(c.FormValue("role"))}}
-	_, err := u.deps.Identity.Invite(c.Request().Context(), CurrentPrincipal(c), in)
+	_, err := u.deps.Identity.Invite(c.Request().Context(), CurrentPrincipal(c), in, c.FormValue(formKeyField))
 	if err != nil {
 		status, msg, err := u.formError(c, err)
 		if err != nil {
@@ -192,7 +198,7 @@ func (u *UI) importUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := u.deps.Identity.StartImport(c.Request().Context(), CurrentPrincipal(c), raw)
+	id, err := u.deps.Identity.StartImport(c.Request().Context(), CurrentPrincipal(c), raw, c.FormValue(formKeyField))
 	if err != nil {
 		status, msg, err := u.formError(c, err)
 		if err != nil {
