@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/db/dbtest"
 	"github.com/reciproca/reciproca/internal/identity"
@@ -17,10 +18,7 @@ import (
 // link from the development mail page, chooses a password, signs in, sees
 // their name, and signs out.
 func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
-	cfg := apptest.Config(dbtest.New(t))
-	cfg.Env = "development" // the dev mail page
-	a := apptest.StartWith(t, cfg)
-	k := identitytest.New(t, a.DB, a.Identity)
+	a, k := startDev(t)
 	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
 	ctx := Browser(t, 90*time.Second)
 
@@ -49,13 +47,7 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 	}
 	err = chromedp.Run(ctx,
 		// She opens the mail on the development mail page and follows the link.
-		chromedp.Navigate(a.URL()+"/dev/mail"),
-		chromedp.Click(`.mail-body a[href*="/invite?token="]`, chromedp.ByQuery),
-		chromedp.WaitVisible("#invite-email", chromedp.ByQuery),
-		chromedp.SendKeys("#password", password, chromedp.ByQuery),
-		chromedp.SendKeys("#password2", password, chromedp.ByQuery),
-		chromedp.Submit("#password2", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-notice", chromedp.ByQuery),
+		acceptFromDevMail(a.URL(), password, nil),
 		chromedp.Text("#login-notice", &notice, chromedp.ByQuery),
 		// She signs in and sees her name.
 		chromedp.SendKeys("#email", email, chromedp.ByQuery),
@@ -88,4 +80,32 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 	if !strings.Contains(url, "/login?next=") {
 		t.Fatalf("/account after sign-out went to %s", url)
 	}
+}
+
+// startDev starts the app in development (the dev mail page) and a kit.
+func startDev(t *testing.T) (*app.App, *identitytest.Kit) {
+	cfg := apptest.Config(dbtest.New(t))
+	cfg.Env = "development"
+	a := apptest.StartWith(t, cfg)
+	return a, identitytest.New(t, a.DB, a.Identity)
+}
+
+// acceptFromDevMail follows the invitation link of the development mail
+// page, reads the invitation page's main text into page (when not nil),
+// chooses password and waits for the sign-in page.
+func acceptFromDevMail(base, password string, page *string) chromedp.Tasks {
+	tasks := chromedp.Tasks{
+		chromedp.Navigate(base + "/dev/mail"),
+		chromedp.Click(`.mail-body a[href*="/invite?token="]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#invite-email", chromedp.ByQuery),
+	}
+	if page != nil {
+		tasks = append(tasks, chromedp.Text("main", page, chromedp.ByQuery))
+	}
+	return append(tasks,
+		chromedp.SendKeys("#password", password, chromedp.ByQuery),
+		chromedp.SendKeys("#password2", password, chromedp.ByQuery),
+		chromedp.Submit("#password2", chromedp.ByQuery),
+		chromedp.WaitVisible("#login-notice", chromedp.ByQuery),
+	)
 }

@@ -40,6 +40,8 @@ func (u *UI) registerIdentity(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/admin/audit", Roles(identity.RolePlatformAdmin), u.auditLog)
 	u.Handle(e, http.MethodGet, "/admin/organisations", Roles(identity.RolePlatformAdmin), u.organisations)
 	u.Handle(e, http.MethodPost, "/admin/organisations", Roles(identity.RolePlatformAdmin), u.createOrganisation)
+	u.Handle(e, http.MethodGet, "/admin/organisations/:id", Roles(identity.RolePlatformAdmin), u.organisation)
+	u.Handle(e, http.MethodPost, "/admin/organisations/:id/invite", Roles(identity.RolePlatformAdmin), u.inviteIntoOrganisation)
 	if u.deps.Dev {
 		u.Handle(e, http.MethodGet, "/dev/mail", Public, u.devMail)
 	}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -144,14 +145,18 @@ func (u *UI) totpConfirm(c echo.Context) error {
 // formKeyField is the hidden field with a form's idempotency key.
 const formKeyField = "form_key"
 
-// usersPage is the admin's list of their organisation's people.
+// usersPage is the admin's list of their organisation's people or, for a
+// platform admin, the page of one organisation (Org set), each with the
+// form to invite someone.
 type usersPage struct {
-	Users     []identity.User
-	Roles     []identity.Role // the roles of this organisation's kind
-	Error     string
-	Invited   string
-	FormEmail string
-	FormName  string
+	Org         *identity.Organisation // nil: the admin's own organisation
+	Users       []identity.User
+	Roles       []identity.Role // the roles of this organisation's kind
+	DefaultRole identity.Role   // preselected in the form
+	Error       string
+	Invited     string
+	FormEmail   string
+	FormName    string
 	// FormKey is the forms' hidden per-form key: a double submission of
 	// one rendered form (double click, a resent request) is done once.
 	FormKey string
@@ -163,25 +168,39 @@ func (u *UI) users(c echo.Context) error {
 
 func (u *UI) renderUsers(c echo.Context, status int, data usersPage) error {
 	p := CurrentPrincipal(c)
-	users, err := u.deps.Identity.ListUsers(c.Request().Context(), p, uuid.Nil)
+	orgID, kind := uuid.Nil, p.OrgKind
+	if data.Org != nil {
+		orgID, kind, data.DefaultRole = data.Org.ID, data.Org.Kind, kindAdminRole(data.Org.Kind)
+	}
+	users, err := u.deps.Identity.ListUsers(c.Request().Context(), p, orgID)
 	if err != nil {
 		return err
 	}
-	data.Users, data.Roles, data.FormKey = users, identity.KindRoles[p.OrgKind], uuid.NewString()
+	data.Users, data.Roles, data.FormKey = users, identity.KindRoles[kind], uuid.NewString()
 	return u.r.render(c, status, "users", u.page(c, data))
 }
 
 func (u *UI) inviteUser(c echo.Context) error {
+	return u.invite(c, usersPage{}, "/users?invited=1")
+}
+
+// invite sends the invite form of a users page (data.Org: which one) and
+// goes to done, or shows the page again with the error and the form kept.
+func (u *UI) invite(c echo.Context, data usersPage, done string) error {
 	in := identity.Invitation{Email: c.FormValue("email"), Name: c.FormValue("name"), Roles: []identity.Role{identity.Role(c.FormValue("role"))}}
+	if data.Org != nil {
+		in.OrgID = data.Org.ID
+	}
 	_, err := u.deps.Identity.Invite(c.Request().Context(), CurrentPrincipal(c), in, c.FormValue(formKeyField))
 	if err != nil {
 		status, msg, err := u.formError(c, err)
 		if err != nil {
 			return err
 		}
-		return u.renderUsers(c, status, usersPage{Error: msg, FormEmail: in.Email, FormName: in.Name})
+		data.Error, data.FormEmail, data.FormName = msg, in.Email, in.Name
+		return u.renderUsers(c, status, data)
 	}
-	return c.Redirect(http.StatusSeeOther, "/users?invited=1")
+	return c.Redirect(http.StatusSeeOther, done)
 }
 
 func (u *UI) importUsers(c echo.Context) error {
@@ -313,7 +332,7 @@ func (u *UI) renderOrgs(c echo.Context, status int, msg string) error {
 }
 
 func (u *UI) createOrganisation(c echo.Context) error {
-	_, err := u.deps.Identity.CreateOrganisation(c.Request().Context(), CurrentPrincipal(c),
+	o, err := u.deps.Identity.CreateOrganisation(c.Request().Context(), CurrentPrincipal(c),
 		identity.NewOrganisation{Kind: identity.OrgKind(c.FormValue("kind")), Name: c.FormValue("name")})
 	if err != nil {
 		status, msg, err := u.formError(c, err)
@@ -322,7 +341,48 @@ func (u *UI) createOrganisation(c echo.Context) error {
 		}
 		return u.renderOrgs(c, status, msg)
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/organisations")
+	// Straight to the new organisation, whose first administrator is the
+	// next thing to invite.
+	return c.Redirect(http.StatusSeeOther, "/admin/organisations/"+o.ID.String())
+}
+
+// organisation is the page of one organisation for platform admins: its
+// people and the form to invite someone into it (its first administrator,
+// typically).
+func (u *UI) organisation(c echo.Context) error {
+	o, err := u.orgOf(c)
+	if err != nil {
+		return err
+	}
+	return u.renderUsers(c, http.StatusOK, usersPage{Org: o, Invited: c.QueryParam("invited")})
+}
+
+// orgOf reads the organisation of the page's :id. Errors: not_found.
+func (u *UI) orgOf(c echo.Context) (*identity.Organisation, error) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return nil, apperr.New(apperr.NotFound, "no such organisation")
+	}
+	return u.deps.Identity.GetOrganisation(c.Request().Context(), CurrentPrincipal(c), id)
+}
+
+// kindAdminRole is the role among identity.AdminRoles that an organisation
+// of kind can hold.
+func kindAdminRole(kind identity.OrgKind) identity.Role {
+	for _, r := range identity.KindRoles[kind] {
+		if slices.Contains(identity.AdminRoles, r) {
+			return r
+		}
+	}
+	return ""
+}
+
+func (u *UI) inviteIntoOrganisation(c echo.Context) error {
+	o, err := u.orgOf(c)
+	if err != nil {
+		return err
+	}
+	return u.invite(c, usersPage{Org: o}, "/admin/organisations/"+o.ID.String()+"?invited=1")
 }
 
 // devMail lists the outbox (development only) so links can be followed.
