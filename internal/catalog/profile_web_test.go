@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
@@ -163,4 +165,91 @@ func status(t *testing.T, a *app.App, providerID string) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// A provider uploads its logo with the profile form: a file that is not an
+// image or is too large is refused in Italian and changes nothing; a good
+// one shows on the form and, once approved, next to the provider's name
+// on its offering pages, served with cache headers.
+func TestProviderLogoOnTheWeb(t *testing.T) {
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	b := k.Browser(a.URL(), k.As(identity.OrgProvider, identity.RoleProviderStaff))
+	form := profileFields(catalogtest.VAT(5151))
+	st, _, body := postFile(t, b, a.URL(), "/erogatore/profilo", form, "logo", []byte("%PDF-1.7 not a logo"))
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "Il logo non va bene") {
+		t.Fatalf("non-image logo: %d", st)
+	}
+	if n := count(t, a.DB, `SELECT count(*) FROM providers`) + count(t, a.DB, `SELECT count(*) FROM catalog_photos`); n != 0 {
+		t.Fatalf("a refused logo saved %d rows", n)
+	}
+	if st, _, _ := postFile(t, b, a.URL(), "/erogatore/profilo", form, "logo", pngBytes(t, 400, 300)); st != http.StatusSeeOther {
+		t.Fatalf("good logo: %d", st)
+	}
+	var logo string
+	if err := a.DB.Get(&logo, `SELECT logo_photo_id::text FROM providers`); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := b.Get("/erogatore/profilo"); !strings.Contains(page, `src="/media/photos/`+logo+`"`) {
+		t.Fatal("the profile form does not show the current logo")
+	}
+	res, _ := b.Get("/media/photos/" + logo)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("logo served: %d %s %s", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"))
+	}
+	huge := append(pngBytes(t, 10, 10), make([]byte, 5<<20)...)
+	st, _, body = postFile(t, b, a.URL(), "/erogatore/profilo", form, "logo", huge)
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "Il logo non va bene") {
+		t.Fatalf("oversized logo: %d", st)
+	}
+	var after string
+	if err := a.DB.Get(&after, `SELECT logo_photo_id::text FROM providers`); err != nil || after != logo || count(t, a.DB, `SELECT count(*) FROM catalog_photos`) != 1 {
+		t.Fatalf("a refused logo changed the logo: %s → %s (%v)", logo, after, err)
+	}
+
+	offer := map[string]string{"title": "Orto condiviso", "category": "culture", "price": "5,00", "unit": "session",
+		"town": "Lecco", "status": "active"}
+	if st, _ := postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, nil); st != http.StatusSeeOther {
+		t.Fatalf("offering: %d", st)
+	}
+	var providerID, offeringID string
+	if err := a.DB.QueryRow(`SELECT provider_id, id FROM offerings`).Scan(&providerID, &offeringID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Catalog.ReviewProvider(t.Context(), catalogtest.Admin(t, a.DB), uuid.MustParse(providerID), true, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, page := k.Browser(a.URL(), nil).Get("/catalogo/" + offeringID)
+	if !strings.Contains(page, `id="provider-logo"`) || !strings.Contains(page, `src="/media/photos/`+logo+`"`) {
+		t.Fatal("the offering page does not show the provider's logo")
+	}
+	if status(t, a, providerID) != "approved" {
+		t.Fatal("uploading a logo changed the approval")
+	}
+}
+
+// Offerings without a photo show their category's name on a tinted band,
+// in the list and on their page; every category has its own tint.
+func TestPhotoPlaceholders(t *testing.T) {
+	a := apptest.Start(t)
+	admin := catalogtest.Admin(t, a.DB)
+	staff := catalogtest.Provider(t, a.DB, a.Catalog, admin, "Anni d'Argento", lecco, true)
+	id := catalogtest.Offering(t, a.Catalog, staff, "Compagnia a domicilio", "elder_care", lecco, 1800)
+	b := identitytest.New(t, a.DB, a.Identity).Browser(a.URL(), nil)
+	band := `placeholder cat-elder_care" aria-hidden="true"><span>Assistenza anziani</span>`
+	if _, page := b.Get("/catalogo?q=compagnia"); !strings.Contains(page, "Compagnia a domicilio") || !strings.Contains(page, band) {
+		t.Fatal("search result without a photo has no category band")
+	}
+	if _, page := b.Get("/catalogo/" + id.String()); !strings.Contains(page, band) {
+		t.Fatal("offering page without a photo has no category band")
+	}
+	res, css := b.Get("/static/app.css")
+	if res.StatusCode != 200 {
+		t.Fatalf("app.css: %d", res.StatusCode)
+	}
+	for _, c := range a.Catalog.Categories() {
+		if !strings.Contains(css, ".cat-"+c.Code+" { --hue:") {
+			t.Errorf("category %s has no placeholder tint", c.Code)
+		}
+	}
 }
