@@ -229,19 +229,27 @@ func TestProviderLogoOnTheWeb(t *testing.T) {
 }
 
 // Offerings without a photo show their category's name on a tinted band,
-// in the list and on their page; every category has its own tint.
+// in the list and on their page; every category has its own tint. The
+// inclusion label reads as words (it once printed a pointer).
 func TestPhotoPlaceholders(t *testing.T) {
 	a := apptest.Start(t)
 	admin := catalogtest.Admin(t, a.DB)
 	staff := catalogtest.Provider(t, a.DB, a.Catalog, admin, "Anni d'Argento", lecco, true)
 	id := catalogtest.Offering(t, a.Catalog, staff, "Compagnia a domicilio", "elder_care", lecco, 1800)
+	if _, err := a.DB.Exec(`UPDATE offerings SET inclusion_label = 'social_cooperative'`); err != nil {
+		t.Fatal(err)
+	}
 	b := identitytest.New(t, a.DB, a.Identity).Browser(a.URL(), nil)
 	band := `placeholder cat-elder_care" aria-hidden="true"><span>Assistenza anziani</span>`
-	if _, page := b.Get("/catalogo?q=compagnia"); !strings.Contains(page, "Compagnia a domicilio") || !strings.Contains(page, band) {
-		t.Fatal("search result without a photo has no category band")
-	}
-	if _, page := b.Get("/catalogo/" + id.String()); !strings.Contains(page, band) {
-		t.Fatal("offering page without a photo has no category band")
+	badge := `<p class="badge">Cooperativa sociale</p>`
+	for _, path := range []string{"/catalogo?q=compagnia", "/catalogo/" + id.String()} {
+		_, page := b.Get(path)
+		if !strings.Contains(page, "Compagnia a domicilio") || !strings.Contains(page, band) {
+			t.Errorf("%s: an offering without a photo has no category band", path)
+		}
+		if !strings.Contains(page, badge) {
+			t.Errorf("%s: the inclusion label is not shown in words", path)
+		}
 	}
 	res, css := b.Get("/static/app.css")
 	if res.StatusCode != 200 {

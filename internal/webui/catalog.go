@@ -77,6 +77,7 @@ type offeringCard struct {
 	PhotoURL string
 	LogoURL  string // the provider's logo
 	MapURL   string
+	Label    string // the inclusion label's code, "" for none
 }
 
 // italianTime is the zone slot times are shown in.
@@ -95,6 +96,9 @@ func card(o catalog.Offering, lang string) offeringCard {
 	c := offeringCard{Offering: o, Price: catalog.FormatEuro(o.PriceCents, lang), MapURL: catalog.MapURL(o.Lat, o.Lon)}
 	if o.PhotoID != nil {
 		c.PhotoURL = catalog.PhotoPath(*o.PhotoID)
+	}
+	if o.InclusionLabel != nil {
+		c.Label = *o.InclusionLabel
 	}
 	if o.ProviderLogoID != nil {
 		c.LogoURL = catalog.PhotoPath(*o.ProviderLogoID)
