@@ -205,6 +205,26 @@ func TestProviderJourneyAPI(t *testing.T) {
 		t.Fatalf("logo_url %v, want %v", p["logo_url"], body["url"])
 	}
 
+	// A new legal name through the API: back to pending, hidden until re-approved;
+	// a new description alone keeps it approved.
+	changed := profileBody(vat)
+	changed["description"] = "Servizi educativi, anche il sabato."
+	st, body = apiCall(t, a, "PUT", prov, tok, changed)
+	if st != 200 || body["status"] != "approved" {
+		t.Fatalf("description edit: %d %v", st, body["status"])
+	}
+	changed["legal_name"] = "Cooperativa Sociale Il Ponte Nuovo"
+	st, body = apiCall(t, a, "PUT", prov, tok, changed)
+	if st != 200 || body["status"] != "pending" {
+		t.Fatalf("legal name edit: %d %v", st, body["status"])
+	}
+	st, _ = apiCall(t, a, "GET", "/offerings/"+id, "", nil)
+	want(t, "offering page while the provider is back in review", st, nil, 404)
+	st, body = apiCall(t, a, "POST", prov+"/review", adminTok, map[string]any{"decision": "approve"})
+	want(t, "re-approve", st, body, 200)
+	st, _ = apiCall(t, a, "GET", "/offerings/"+id, "", nil)
+	want(t, "offering page after re-approval", st, nil, 200)
+
 	// Paused: gone from search and from its public page.
 	st, _ = apiCall(t, a, "PUT", "/offerings/"+id+"/status", tok, map[string]any{"status": "paused"})
 	want(t, "pause", st, nil, 200)

@@ -49,6 +49,7 @@ type Offering struct {
 	ProviderID      uuid.UUID      `db:"provider_id"`
 	ProviderName    string         `db:"provider_name"`
 	ProviderForm    LegalForm      `db:"provider_form"`
+	ProviderLogoID  *uuid.UUID     `db:"provider_logo_id"`
 	Title           string         `db:"title"`
 	Description     string         `db:"description"`
 	Category        string         `db:"category"`

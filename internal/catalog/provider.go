@@ -50,6 +50,12 @@ type Provider struct {
 	Status         ProviderStatus `db:"status"`
 	StatusNote     string         `db:"status_note"`
 	ReviewedAt     *time.Time     `db:"reviewed_at"`
+	// RequeuedAt is set while a provider is pending again because its
+	// legal details changed after a review (ReviewedAt is that review).
+	RequeuedAt *time.Time `db:"requeued_at"`
+	// Requeued reports that the save that returned this profile sent it
+	// back to the approval queue.
+	Requeued bool `db:"-"`
 	StripeStatus
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
@@ -85,6 +91,20 @@ type ProfileInput struct {
 	// FundPledgeBps is an extra share of revenue, in basis points (0–5000),
 	// that the provider pledges to the inclusion fund.
 	FundPledgeBps int
+	// Logo, when set, is an uploaded logo saved with the profile (checked
+	// like a photo: a refused logo saves nothing).
+	Logo []byte
+}
+
+// LegalDetailsDiffer reports whether in changes what the platform admin
+// checked when approving p: legal name, legal form, VAT number, fiscal
+// code. Description, contacts, address, pledge and logo are not.
+func (in ProfileInput) LegalDetailsDiffer(p Provider) bool {
+	vat := ""
+	if p.VATNumber != nil {
+		vat = *p.VATNumber
+	}
+	return in.LegalName != p.LegalName || in.LegalForm != p.LegalForm || in.VATNumber != vat || in.FiscalCode != p.FiscalCode
 }
 
 // Normalise trims fields and canonicalises tax identifiers.

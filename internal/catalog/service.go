@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"strings"
 	"time"
@@ -123,7 +124,13 @@ func (s *Service) Place(ctx context.Context, code string) (Place, error) {
 }
 
 // SaveProfile creates or updates the profile of provider providerID (an
-// organisation of kind provider). A new profile waits for approval.
+// organisation of kind provider), with in.Logo when it is set (checked and
+// resized first: a refused logo saves nothing). A new profile waits for
+// approval. Changing the legal details (legal name, legal form, VAT number,
+// fiscal code) of a reviewed provider sends it back to the approval queue,
+// so that its offerings disappear until a platform admin approves it
+// again; the returned profile then has Requeued set. Other edits
+// (description, contacts, address, pledge, logo) keep its status.
 // Errors: unauthorized, forbidden, not_found (another provider, or not a
 // provider organisation), invalid (first field at fault; nothing saved).
 func (s *Service) SaveProfile(ctx context.Context, p *identity.Principal, providerID uuid.UUID, in ProfileInput) (Provider, error) {
@@ -134,8 +141,12 @@ func (s *Service) SaveProfile(ctx context.Context, p *identity.Principal, provid
 	if err := in.Validate(); err != nil {
 		return Provider{}, err
 	}
+	logo, err := s.optionalPhoto(ctx, in.Logo)
+	if err != nil {
+		return Provider{}, renameField(err, "logo")
+	}
 	var out Provider
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		kind, err := orgKind(ctx, tx, providerID)
 		if apperr.Is(err, apperr.NotFound) || (err == nil && kind != string(identity.OrgProvider)) {
 			return errProviderMissing
@@ -146,10 +157,27 @@ func (s *Service) SaveProfile(ctx context.Context, p *identity.Principal, provid
 		if _, err := getPlace(ctx, tx, in.PlaceCode); err != nil {
 			return err
 		}
+		before, err := getProvider(ctx, tx, providerID, true)
+		exists := err == nil
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return err
+		}
 		if err := upsertProvider(ctx, tx, providerID, in); err != nil {
 			return err
 		}
+		requeue := exists && before.Status != ProviderPending && in.LegalDetailsDiffer(before)
+		if requeue {
+			if err := requeueProvider(ctx, tx, providerID); err != nil {
+				return err
+			}
+		}
+		if logo != nil {
+			if err := storeLogo(ctx, tx, providerID, logo); err != nil {
+				return err
+			}
+		}
 		out, err = getProvider(ctx, tx, providerID, false)
+		out.Requeued = requeue
 		return err
 	})
 	return out, err
@@ -458,12 +486,28 @@ func (s *Service) SetLogo(ctx context.Context, p *identity.Principal, providerID
 		if _, err := getProvider(ctx, tx, providerID, true); err != nil {
 			return err
 		}
-		if ph.ID, err = insertPhoto(ctx, tx, providerID, ph); err != nil {
-			return err
-		}
-		return setProviderLogo(ctx, tx, providerID, ph.ID)
+		return storeLogo(ctx, tx, providerID, &ph)
 	})
 	return ph, err
+}
+
+// storeLogo stores ph and makes it the provider's logo.
+func storeLogo(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, ph *Photo) error {
+	var err error
+	if ph.ID, err = insertPhoto(ctx, q, providerID, *ph); err != nil {
+		return err
+	}
+	return setProviderLogo(ctx, q, providerID, ph.ID)
+}
+
+// renameField makes an invalid error about a photo name the form field
+// it came from (a logo is checked like a photo).
+func renameField(err error, field string) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Code == apperr.Invalid {
+		return ae.With("field", field)
+	}
+	return err
 }
 
 // Photo returns a stored photo. Photos are immutable: a new upload gets a

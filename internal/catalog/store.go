@@ -92,7 +92,7 @@ func orgKind(ctx context.Context, q sqlx.ExtContext, orgID uuid.UUID) (string, e
 
 const providerCols = `pr.organisation_id, pr.legal_name, pr.legal_form, pr.vat_number, pr.fiscal_code, pr.address,
 	pr.place_code, pl.name AS place_name, pl.province_code, pr.email, pr.phone, pr.website, pr.description,
-	pr.logo_photo_id, pr.fund_pledge_bps, pr.status, pr.status_note, pr.reviewed_at, pr.stripe_account_id,
+	pr.logo_photo_id, pr.fund_pledge_bps, pr.status, pr.status_note, pr.reviewed_at, pr.requeued_at, pr.stripe_account_id,
 	pr.stripe_details_submitted, pr.stripe_charges_enabled, pr.stripe_payouts_enabled, pr.stripe_updated_at,
 	pr.created_at, pr.updated_at`
 
@@ -143,7 +143,15 @@ func upsertProvider(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, in Pro
 
 func setProviderStatus(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, status ProviderStatus, note string, by uuid.UUID) error {
 	_, err := q.ExecContext(ctx, `UPDATE providers SET status = $2, status_note = $3, reviewed_by = $4,
-		reviewed_at = now(), updated_at = now() WHERE organisation_id = $1`, id, status, note, by)
+		reviewed_at = now(), requeued_at = NULL, updated_at = now() WHERE organisation_id = $1`, id, status, note, by)
+	return db.MapError(err, "provider")
+}
+
+// requeueProvider puts a reviewed provider back in the approval queue,
+// keeping its previous review for the record.
+func requeueProvider(ctx context.Context, q sqlx.ExtContext, id uuid.UUID) error {
+	_, err := q.ExecContext(ctx, `UPDATE providers SET status = 'pending', requeued_at = now(), updated_at = now()
+		WHERE organisation_id = $1`, id)
 	return db.MapError(err, "provider")
 }
 
@@ -171,7 +179,7 @@ func updateStripeStatus(ctx context.Context, q sqlx.ExtContext, u AccountUpdate)
 	return n > 0, nil
 }
 
-const offeringCols = `o.id, o.provider_id, pr.legal_name AS provider_name, pr.legal_form AS provider_form, o.title,
+const offeringCols = `o.id, o.provider_id, pr.legal_name AS provider_name, pr.legal_form AS provider_form, pr.logo_photo_id AS provider_logo_id, o.title,
 	o.description, o.category, o.price_cents, o.unit, o.address, o.place_code, pl.name AS place_name,
 	pl.province_code, o.lat, o.lon, o.service_radius_km, o.availability, o.status, o.inclusion_label, o.photo_id,
 	o.created_at, o.updated_at`

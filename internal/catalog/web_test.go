@@ -19,6 +19,14 @@ import (
 // the CSRF token the browser holds.
 func postMultipart(t *testing.T, b *identitytest.Browser, base, path string, fields map[string]string, file []byte) (int, string) {
 	t.Helper()
+	st, _, body := postFile(t, b, base, path, fields, "photo", file)
+	return st, body
+}
+
+// postFile is postMultipart with the file in form field fileField.
+// It returns the status, where a redirect points and the body.
+func postFile(t *testing.T, b *identitytest.Browser, base, path string, fields map[string]string, fileField string, file []byte) (int, string, string) {
+	t.Helper()
 	u, _ := url.Parse(base)
 	var csrf string
 	for _, ck := range b.Client.Jar.Cookies(u) {
@@ -33,7 +41,7 @@ func postMultipart(t *testing.T, b *identitytest.Browser, base, path string, fie
 		_ = w.WriteField(k, v)
 	}
 	if file != nil {
-		fw, _ := w.CreateFormFile("photo", "foto.jpg")
+		fw, _ := w.CreateFormFile(fileField, "foto.jpg")
 		_, _ = fw.Write(file)
 	}
 	w.Close()
@@ -45,7 +53,7 @@ func postMultipart(t *testing.T, b *identitytest.Browser, base, path string, fie
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(raw)
+	return res.StatusCode, res.Header.Get("Location"), string(raw)
 }
 
 // Through the web pages: a bad VAT number or a file that is not an image

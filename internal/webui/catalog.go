@@ -75,7 +75,9 @@ type offeringCard struct {
 	Price    string
 	Distance string
 	PhotoURL string
+	LogoURL  string // the provider's logo
 	MapURL   string
+	Label    string // the inclusion label's code, "" for none
 }
 
 // italianTime is the zone slot times are shown in.
@@ -94,6 +96,12 @@ func card(o catalog.Offering, lang string) offeringCard {
 	c := offeringCard{Offering: o, Price: catalog.FormatEuro(o.PriceCents, lang), MapURL: catalog.MapURL(o.Lat, o.Lon)}
 	if o.PhotoID != nil {
 		c.PhotoURL = catalog.PhotoPath(*o.PhotoID)
+	}
+	if o.InclusionLabel != nil {
+		c.Label = *o.InclusionLabel
+	}
+	if o.ProviderLogoID != nil {
+		c.LogoURL = catalog.PhotoPath(*o.ProviderLogoID)
 	}
 	if o.DistanceKm != nil {
 		c.Distance = strconv.FormatFloat(*o.DistanceKm, 'f', 1, 64)
@@ -225,6 +233,8 @@ func (u *UI) providerDashboard(c echo.Context) error {
 		d.Offerings = append(d.Offerings, card(o, lang(c)))
 	}
 	switch {
+	case c.QueryParam("salvato") == "revisione":
+		d.Notice = "catalog.dashboard.requeued"
 	case c.QueryParam("salvato") == "1":
 		d.Notice = "catalog.dashboard.saved"
 	case c.QueryParam("stripe") == "1":
@@ -235,12 +245,24 @@ func (u *UI) providerDashboard(c echo.Context) error {
 
 // profileForm is the provider profile form with what was typed.
 type profileForm struct {
-	In        catalog.ProfileInput
-	Town      string
-	Error     string // message key
-	Exists    bool
+	In     catalog.ProfileInput
+	Town   string
+	Error  string // message key
+	Exists bool
+	// Reviewed is set once a platform admin has looked at the profile:
+	// changing the legal details then sends it back for approval.
+	Reviewed  bool
+	LogoURL   string
 	PledgePct int
 	Forms     []string
+}
+
+// current fills in what the form shows of the saved profile.
+func (f *profileForm) current(pr catalog.Provider) {
+	f.Exists, f.Reviewed = true, pr.Status != catalog.ProviderPending
+	if pr.LogoPhotoID != nil {
+		f.LogoURL = catalog.PhotoPath(*pr.LogoPhotoID)
+	}
 }
 
 var legalForms = []string{"social_cooperative", "association", "business"}
@@ -251,7 +273,7 @@ func (u *UI) providerProfileForm(c echo.Context) error {
 	pr, err := u.deps.Catalog.Provider(c.Request().Context(), p, p.OrgID)
 	switch {
 	case err == nil:
-		f.Exists = true
+		f.current(pr)
 		f.In = catalog.ProfileInput{LegalName: pr.LegalName, LegalForm: pr.LegalForm, FiscalCode: pr.FiscalCode,
 			Address: pr.Address, PlaceCode: pr.PlaceCode, Email: pr.Email, Phone: pr.Phone, Website: pr.Website,
 			Description: pr.Description, FundPledgeBps: pr.FundPledgeBps}
@@ -275,10 +297,19 @@ func (u *UI) providerProfileSave(c echo.Context) error {
 		FiscalCode: c.FormValue("fiscal_code"), Address: c.FormValue("address"), Email: c.FormValue("email"),
 		Phone: c.FormValue("phone"), Website: c.FormValue("website"), Description: c.FormValue("description"),
 		FundPledgeBps: pledge * 100}}
+	if pr, err := u.deps.Catalog.Provider(ctx, p, p.OrgID); err == nil {
+		f.current(pr)
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return err
+	}
+	var saved catalog.Provider
 	code, err := u.placeCode(c, f.Town)
 	if err == nil {
 		f.In.PlaceCode = code
-		_, err = u.deps.Catalog.SaveProfile(ctx, p, p.OrgID, f.In)
+		f.In.Logo, err = formImage(c, "logo")
+	}
+	if err == nil {
+		saved, err = u.deps.Catalog.SaveProfile(ctx, p, p.OrgID, f.In)
 	}
 	if apperr.Is(err, apperr.Invalid) {
 		f.Error, f.PledgePct, f.Forms = fieldMessage(err), pledge, legalForms
@@ -286,6 +317,9 @@ func (u *UI) providerProfileSave(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if saved.Requeued {
+		return c.Redirect(http.StatusSeeOther, "/erogatore?salvato=revisione")
 	}
 	return c.Redirect(http.StatusSeeOther, "/erogatore?salvato=1")
 }
@@ -399,7 +433,7 @@ func (u *UI) offeringSave(c echo.Context) error {
 	if len(slots) > 0 {
 		f.In.Availability = catalog.AvailabilitySlots
 	}
-	if f.In.Photo, err = formPhoto(c); err != nil {
+	if f.In.Photo, err = formImage(c, "photo"); err != nil {
 		return fail(err)
 	}
 	if f.In.PriceCents, err = catalog.ParseEuro(f.Price); err != nil {
@@ -447,17 +481,18 @@ func parseSlots(text string) ([]catalog.SlotInput, error) {
 	return out, nil
 }
 
-// formPhoto returns the uploaded photo, or nil when none was chosen.
-func formPhoto(c echo.Context) ([]byte, error) {
-	fh, err := c.FormFile("photo")
-	if errors.Is(err, http.ErrMissingFile) || (err == nil && fh.Size == 0) {
+// formImage returns the image uploaded in field, or nil when none was
+// chosen. Errors: invalid (the field at fault).
+func formImage(c echo.Context, field string) ([]byte, error) {
+	fh, err := c.FormFile(field)
+	if errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart) || (err == nil && fh.Size == 0) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, apperr.New(apperr.Invalid, "unreadable upload").With("field", "photo")
+		return nil, apperr.New(apperr.Invalid, "unreadable upload").With("field", field)
 	}
 	if fh.Size > catalog.MaxPhotoBytes {
-		return nil, apperr.New(apperr.Invalid, "photo too large").With("field", "photo")
+		return nil, apperr.New(apperr.Invalid, "image too large").With("field", field)
 	}
 	f, err := fh.Open()
 	if err != nil {
