@@ -111,10 +111,15 @@ CREATE TABLE ledger_lots (
     attrs       jsonb NOT NULL DEFAULT '{}',     -- origin, plan, contributor, policy version …
     amount      bigint NOT NULL CHECK (amount > 0),
     remaining   bigint NOT NULL CHECK (remaining >= 0 AND remaining <= amount),
+    -- live (remaining > 0) is what the partial indexes filter on, rather than
+    -- remaining itself: an update of remaining that leaves the lot live
+    -- changes no indexed value and stays a HOT update (no index inserts);
+    -- only the update that empties or revives a lot touches the indexes.
+    live        boolean GENERATED ALWAYS AS (remaining > 0) STORED,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX ledger_lots_spend_idx ON ledger_lots (account_id, expires_at, id) WHERE remaining > 0;
-CREATE INDEX ledger_lots_expiry_idx ON ledger_lots (expires_at) WHERE remaining > 0 AND expires_at IS NOT NULL;
+CREATE INDEX ledger_lots_spend_idx ON ledger_lots (account_id, expires_at, id) WHERE live;
+CREATE INDEX ledger_lots_expiry_idx ON ledger_lots (expires_at) WHERE live AND expires_at IS NOT NULL;
 
 -- amount > 0: consumed by tx_id; amount < 0: restored by tx_id, giving back
 -- what against_tx had consumed (void, partial capture, refund).
@@ -258,7 +263,7 @@ BEGIN
     ids := '{}'; takes := '{}';
     IF p_prefer IS NOT NULL THEN
         FOR r IN SELECT l.id, l.remaining FROM ledger_lots l
-                 WHERE l.account_id = p_account AND l.remaining > 0 AND l.tx_id = ANY (p_prefer)
+                 WHERE l.account_id = p_account AND l.live AND l.tx_id = ANY (p_prefer)
                  ORDER BY l.id
         LOOP
             t := least(r.remaining, need);
@@ -268,7 +273,7 @@ BEGIN
     END IF;
     IF need > 0 THEN
         FOR r IN SELECT l.id, l.remaining FROM ledger_lots l
-                 WHERE l.account_id = p_account AND l.remaining > 0
+                 WHERE l.account_id = p_account AND l.live
                    AND (p_only IS NULL OR l.id = ANY (p_only))
                    AND (p_only IS NOT NULL OR l.expires_at IS NULL OR l.expires_at > now())
                    AND (p_category IS NULL OR l.categories = '{}' OR p_category = ANY (l.categories))
