@@ -367,15 +367,24 @@ DECLARE
     r record;
     left_over bigint;
     n_lot_credits int := 0;
+    pj jsonb;
+    only_ids bigint[];
+    -- the lot-tracked credits: account, source account, amount, lot spec
+    cr_to bigint[] := '{}'; cr_from bigint[] := '{}'; cr_amt bigint[] := '{}'; cr_lot jsonb[] := '{}';
+    cto bigint; cfrom bigint; camt bigint; clot jsonb;
 BEGIN
-    IF p_postings IS NOT NULL AND EXISTS (
-        SELECT 1 FROM jsonb_array_elements(p_postings) j
-        WHERE j->>'from' IS NULL OR j->>'to' IS NULL OR j->>'from' = j->>'to'
-           OR jsonb_typeof(j->'amount') <> 'number' OR (j->>'amount')::numeric <= 0
-           OR (j->>'amount')::numeric > 1000000000000) THEN
-        PERFORM ledger_raise('RL003', 'every posting needs two different accounts and an amount between 1 cent and 10 billion euro',
-                             '{"field":"postings"}');
-    END IF;
+    -- Loops over the few postings use PL/pgSQL's simple expressions, not
+    -- queries: each query costs an executor start, which on this path
+    -- costs more than the work it does.
+    FOR i IN 0 .. coalesce(jsonb_array_length(p_postings), 0) - 1 LOOP
+        pj := p_postings->i;
+        IF pj->>'from' IS NULL OR pj->>'to' IS NULL OR pj->>'from' = pj->>'to'
+           OR jsonb_typeof(pj->'amount') <> 'number' OR (pj->>'amount')::numeric <= 0
+           OR (pj->>'amount')::numeric > 1000000000000 THEN
+            PERFORM ledger_raise('RL003', 'every posting needs two different accounts and an amount between 1 cent and 10 billion euro',
+                                 '{"field":"postings"}');
+        END IF;
+    END LOOP;
     FOR acc IN
         WITH ps AS (SELECT j FROM jsonb_array_elements(coalesce(p_postings, '[]')) j),
         sides AS (
@@ -494,10 +503,13 @@ BEGIN
                     RAISE EXCEPTION 'ledger: hold % reserved lots on % that cannot be found', p_origin[1], acc.path;
                 END IF;
             ELSIF p_mode IN ('post', 'hold', 'reverse') AND acc.u_post * sgn < 0 THEN
-                c := ledger_consume_lots(p_tx, acc.id, acc.path, -acc.u_post * sgn, acc.cat,
-                    CASE WHEN acc.only_lots IS NOT NULL
-                         THEN (SELECT array_agg(x::bigint) FROM jsonb_array_elements_text(acc.only_lots) x) END,
-                    CASE WHEN p_mode = 'reverse' THEN p_origin END);
+                only_ids := NULL;
+                IF acc.only_lots IS NOT NULL THEN
+                    only_ids := (SELECT array_agg(x::bigint) FROM jsonb_array_elements_text(acc.only_lots) x);
+                END IF;
+                -- a simple expression (no subquery in it): no executor start
+                c := ledger_consume_lots(p_tx, acc.id, acc.path, -acc.u_post * sgn, acc.cat, only_ids,
+                                         CASE WHEN p_mode = 'reverse' THEN p_origin END);
                 IF acc.n_out = 1 THEN
                     consumed := consumed || jsonb_build_object(acc.id::text, jsonb_build_object('ids', c.ids, 'takes', c.takes));
                 END IF;
@@ -521,34 +533,45 @@ BEGIN
     -- Credits to lot-tracked accounts become lots: as the posting says
     -- (lot), moved along from the lots the source gave (mirror), given back
     -- to the lots the original consumed (reversal), or a plain lot.
-    FOR r IN SELECT (lot_paths->>(j->>'to'))::bigint AS to_id, (lot_paths->>(j->>'from'))::bigint AS from_id,
-                    (j->>'amount')::bigint AS amount, j->'lot' AS lot
-             FROM jsonb_array_elements(coalesce(p_postings, '[]')) j
-             WHERE lot_paths ? (j->>'to')
-             UNION ALL
-             SELECT (s->>'id')::bigint, NULL, (s->>'u')::bigint, NULL
-             FROM jsonb_array_elements(coalesce(p_sides, '[]')) s
-             WHERE NOT coalesce((s->>'rel')::boolean, false) AND (s->>'u')::bigint > 0
-               AND (SELECT a.lots FROM ledger_accounts a WHERE a.id = (s->>'id')::bigint)
-    LOOP
-        left_over := r.amount;
+    FOR i IN 0 .. coalesce(jsonb_array_length(p_postings), 0) - 1 LOOP
+        pj := p_postings->i;
+        IF lot_paths ? (pj->>'to') THEN
+            cr_to := cr_to || (lot_paths->>(pj->>'to'))::bigint;
+            cr_from := cr_from || (lot_paths->>(pj->>'from'))::bigint;
+            cr_amt := cr_amt || (pj->>'amount')::bigint;
+            cr_lot := cr_lot || (pj->'lot');
+        END IF;
+    END LOOP;
+    IF p_sides IS NOT NULL THEN
+        FOR r IN SELECT (s->>'id')::bigint AS to_id, (s->>'u')::bigint AS amount
+                 FROM jsonb_array_elements(p_sides) s
+                 WHERE NOT coalesce((s->>'rel')::boolean, false) AND (s->>'u')::bigint > 0
+                   AND (SELECT a.lots FROM ledger_accounts a WHERE a.id = (s->>'id')::bigint)
+        LOOP
+            cr_to := cr_to || r.to_id; cr_from := cr_from || NULL::bigint;
+            cr_amt := cr_amt || r.amount; cr_lot := cr_lot || NULL::jsonb;
+        END LOOP;
+    END IF;
+    FOR i IN 1 .. cardinality(cr_to) LOOP
+        cto := cr_to[i]; cfrom := cr_from[i]; camt := cr_amt[i]; clot := cr_lot[i];
+        left_over := camt;
         IF p_mode = 'reverse' THEN
-            left_over := ledger_restore_lots(p_tx, r.to_id, r.amount, p_origin);
+            left_over := ledger_restore_lots(p_tx, cto, camt, p_origin);
             CONTINUE WHEN left_over = 0;
         END IF;
-        IF r.lot IS NULL AND r.from_id IS NOT NULL AND consumed ? r.from_id::text AND p_mode <> 'reverse' THEN
+        IF clot IS NULL AND cfrom IS NOT NULL AND consumed ? cfrom::text AND p_mode <> 'reverse' THEN
             INSERT INTO ledger_lots (account_id, tx_id, parent_id, expires_at, categories, attrs, amount, remaining)
-            SELECT r.to_id, p_tx, l.id, l.expires_at, l.categories, l.attrs, x.t, x.t
-            FROM unnest((SELECT array_agg(v::bigint) FROM jsonb_array_elements_text(consumed->r.from_id::text->'ids') v),
-                        (SELECT array_agg(v::bigint) FROM jsonb_array_elements_text(consumed->r.from_id::text->'takes') v))
+            SELECT cto, p_tx, l.id, l.expires_at, l.categories, l.attrs, x.t, x.t
+            FROM unnest((SELECT array_agg(v::bigint) FROM jsonb_array_elements_text(consumed->cfrom::text->'ids') v),
+                        (SELECT array_agg(v::bigint) FROM jsonb_array_elements_text(consumed->cfrom::text->'takes') v))
                  AS x(id, t)
             JOIN ledger_lots l ON l.id = x.id;
         ELSE
             INSERT INTO ledger_lots (account_id, tx_id, expires_at, categories, attrs, amount, remaining)
-            VALUES (r.to_id, p_tx, (r.lot->>'expires_at')::timestamptz,
-                    CASE WHEN r.lot->'categories' IS NULL THEN '{}'::text[]
-                         ELSE coalesce((SELECT array_agg(v) FROM jsonb_array_elements_text(r.lot->'categories') v), '{}') END,
-                    coalesce(r.lot->'attrs', '{}'), left_over, left_over);
+            VALUES (cto, p_tx, (clot->>'expires_at')::timestamptz,
+                    CASE WHEN clot->'categories' IS NULL THEN '{}'::text[]
+                         ELSE coalesce((SELECT array_agg(v) FROM jsonb_array_elements_text(clot->'categories') v), '{}') END,
+                    coalesce(clot->'attrs', '{}'), left_over, left_over);
         END IF;
     END LOOP;
 END $$;
