@@ -339,7 +339,9 @@ END $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
--- ledger_apply moves the money of one transaction: it resolves the
+-- ledger_apply moves the money of one transaction and returns how many
+-- entries it wrote (callers assign the result rather than PERFORM the call:
+-- an assignment is a simple expression, PERFORM a query). It resolves the
 -- accounts, updates their balances in a fixed order (plain accounts by id,
 -- then hot ones) with the floor checked in the same UPDATE, writes the entries, and keeps lots.
 --
@@ -350,7 +352,7 @@ END $$;
 --   p_origin   reversals and captures: the transactions whose lot
 --              consumption a credit gives back
 CREATE FUNCTION ledger_apply(p_tx bigint, p_eff timestamptz, p_mode text, p_postings jsonb,
-                             p_sides jsonb, p_origin bigint[]) RETURNS void
+                             p_sides jsonb, p_origin bigint[]) RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
     acc record;
@@ -528,7 +530,7 @@ BEGIN
     END IF;
 
     IF n_lot_credits = 0 THEN
-        RETURN;
+        RETURN cardinality(entry_ids);
     END IF;
     -- Credits to lot-tracked accounts become lots: as the posting says
     -- (lot), moved along from the lots the source gave (mirror), given back
@@ -574,6 +576,7 @@ BEGIN
                     coalesce(clot->'attrs', '{}'), left_over, left_over);
         END IF;
     END LOOP;
+    RETURN cardinality(entry_ids);
 END $$;
 -- +goose StatementEnd
 
@@ -628,6 +631,7 @@ END $$;
 CREATE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    n_entries int;
     beg record;
     hold boolean := coalesce((p->>'hold')::boolean, false);
     postings jsonb := coalesce(p->'postings', '[]');
@@ -660,7 +664,7 @@ BEGIN
     IF replayed THEN
         RETURN;
     END IF;
-    PERFORM ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()),
+    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()),
                          CASE WHEN hold THEN 'hold' ELSE 'post' END, postings, NULL, NULL);
 END $$;
 -- +goose StatementEnd
@@ -700,6 +704,7 @@ END $$;
 CREATE FUNCTION ledger_capture(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    n_entries int;
     beg record;
     v_hold bigint := (p->>'hold_id')::bigint;
     rel jsonb;
@@ -737,7 +742,7 @@ BEGIN
     IF jsonb_array_length(postings) = 0 THEN
         SELECT jsonb_agg(jsonb_set(x, '{rel}', 'false')) INTO post_sides FROM jsonb_array_elements(rel) x;
     END IF;
-    PERFORM ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'capture',
+    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'capture',
                          CASE WHEN jsonb_array_length(postings) > 0 THEN postings END,
                          rel || coalesce(post_sides, '[]'), ARRAY[v_hold]);
 END $$;
@@ -747,10 +752,12 @@ END $$;
 -- ledger_void releases a hold (p_status voided, or expired for the sweeper).
 CREATE FUNCTION ledger_void(p_hold bigint, p_status text) RETURNS void
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-DECLARE rel jsonb;
+DECLARE
+    rel jsonb;
+    n_entries int;
 BEGIN
     rel := ledger_resolve(p_hold, p_status, true);
-    PERFORM ledger_apply(p_hold, now(), 'void', NULL, rel, ARRAY[p_hold]);
+    n_entries := ledger_apply(p_hold, now(), 'void', NULL, rel, ARRAY[p_hold]);
 END $$;
 -- +goose StatementEnd
 
@@ -762,6 +769,7 @@ END $$;
 CREATE FUNCTION ledger_reverse(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    n_entries int;
     beg record;
     orig bigint := (p->>'transaction_id')::bigint;
     o record;
@@ -817,7 +825,7 @@ BEGIN
                    coalesce((SELECT a.path FROM ledger_accounts a WHERE a.id = bad.account_id), 'an account it did not touch')),
             jsonb_build_object('transaction_id', orig, 'original', abs(bad.o_amt), 'reversed', abs(bad.r_amt)));
     END IF;
-    PERFORM ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'reverse', inv, sides,
+    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'reverse', inv, sides,
                          ARRAY[orig] || CASE WHEN o.hold_id IS NOT NULL THEN ARRAY[o.hold_id] ELSE '{}'::bigint[] END);
 END $$;
 -- +goose StatementEnd
