@@ -583,26 +583,44 @@ END $$;
 -- +goose StatementBegin
 -- ledger_split_postings turns a split request into its three postings
 -- (zero parts left out) by the policy in force at p_at, and returns the
--- policy and the parts to record on the transaction (no row: no policy in
+-- policy and the parts to record on the transaction (all NULL: no policy in
 -- force). The fund's part becomes a contributor lot carrying fund_attrs and
--- the policy version. One statement, inlined by the planner.
-CREATE FUNCTION ledger_split_postings(s jsonb, p_at timestamptz)
-RETURNS TABLE (postings jsonb, policy_id bigint, split jsonb)
-LANGUAGE sql STABLE AS $$
-    SELECT (SELECT coalesce(jsonb_agg(x.j), '[]') FROM (VALUES
-                (jsonb_build_object('from', s->>'from', 'to', s->>'provider', 'amount', pr.provider, 'category', s->>'category')),
-                (jsonb_build_object('from', s->>'from', 'to', s->>'fund', 'amount', pr.fund, 'category', s->>'category',
-                    'lot', jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
-                           jsonb_build_object('policy', pol.name, 'policy_version', pol.version)))),
-                (jsonb_build_object('from', s->>'from', 'to', s->>'fees', 'amount', pr.fee, 'category', s->>'category'))
-            ) AS x(j) WHERE (x.j->>'amount')::bigint > 0),
-           pol.id,
-           jsonb_build_object('gross', (s->>'gross')::bigint, 'provider', pr.provider, 'fund', pr.fund, 'fee', pr.fee,
-                              'policy', pol.name, 'version', pol.version)
-    FROM (SELECT * FROM ledger_split_policies sp WHERE sp.name = s->>'policy' AND sp.valid_from <= p_at
-          ORDER BY sp.valid_from DESC LIMIT 1) pol
-    CROSS JOIN LATERAL ledger_split_parts((s->>'gross')::bigint, pol.fund_bps, pol.fee_bps, pol.remainder_to) pr
-$$;
+-- the policy version. One query (the policy and its parts); the postings
+-- are built with simple expressions, which costs a third of building them
+-- in SQL (jsonb_agg over VALUES). Callers assign its result (a simple
+-- expression, no executor start).
+CREATE FUNCTION ledger_split_postings(s jsonb, p_at timestamptz,
+                                      OUT postings jsonb, OUT policy_id bigint, OUT split jsonb)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    pol record;
+BEGIN
+    SELECT sp.id, sp.name, sp.version, pr.provider, pr.fund, pr.fee INTO pol
+    FROM (SELECT * FROM ledger_split_policies x WHERE x.name = s->>'policy' AND x.valid_from <= p_at
+          ORDER BY x.valid_from DESC LIMIT 1) sp
+    CROSS JOIN LATERAL ledger_split_parts((s->>'gross')::bigint, sp.fund_bps, sp.fee_bps, sp.remainder_to) pr;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    postings := '[]';
+    IF pol.provider > 0 THEN
+        postings := postings || jsonb_build_array(jsonb_build_object('from', s->>'from', 'to', s->>'provider',
+            'amount', pol.provider, 'category', s->>'category'));
+    END IF;
+    IF pol.fund > 0 THEN
+        postings := postings || jsonb_build_array(jsonb_build_object('from', s->>'from', 'to', s->>'fund',
+            'amount', pol.fund, 'category', s->>'category',
+            'lot', jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
+                   jsonb_build_object('policy', pol.name, 'policy_version', pol.version))));
+    END IF;
+    IF pol.fee > 0 THEN
+        postings := postings || jsonb_build_array(jsonb_build_object('from', s->>'from', 'to', s->>'fees',
+            'amount', pol.fee, 'category', s->>'category'));
+    END IF;
+    policy_id := pol.id;
+    split := jsonb_build_object('gross', (s->>'gross')::bigint, 'provider', pol.provider, 'fund', pol.fund,
+                                'fee', pol.fee, 'policy', pol.name, 'version', pol.version);
+END $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
@@ -631,6 +649,7 @@ END $$;
 CREATE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    sp record;
     n_entries int;
     beg record;
     hold boolean := coalesce((p->>'hold')::boolean, false);
@@ -644,8 +663,8 @@ BEGIN
         IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' THEN
             PERFORM ledger_split_check(s, NULL);
         END IF;
-        SELECT x.postings, x.policy_id, x.split INTO split_postings, pol_id, split_rec
-        FROM ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now())) x;
+        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
+        split_postings := sp.postings; pol_id := sp.policy_id; split_rec := sp.split;
         IF pol_id IS NULL OR (s->>'gross')::bigint <= 0 OR (s->>'gross')::bigint > 1000000000000 THEN
             PERFORM ledger_split_check(s, pol_id);
         END IF;
@@ -704,6 +723,7 @@ END $$;
 CREATE FUNCTION ledger_capture(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
+    sp record;
     n_entries int;
     beg record;
     v_hold bigint := (p->>'hold_id')::bigint;
@@ -725,8 +745,8 @@ BEGIN
         IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' THEN
             PERFORM ledger_split_check(s, NULL);
         END IF;
-        SELECT x.postings, x.policy_id, x.split INTO split_postings, pol_id, split_rec
-        FROM ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now())) x;
+        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
+        split_postings := sp.postings; pol_id := sp.policy_id; split_rec := sp.split;
         IF pol_id IS NULL OR (s->>'gross')::bigint <= 0 OR (s->>'gross')::bigint > 1000000000000 THEN
             PERFORM ledger_split_check(s, pol_id);
         END IF;
