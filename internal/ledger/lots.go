@@ -37,7 +37,7 @@ func SweepExpiredLots(ctx context.Context, dbx *sqlx.DB, limit int, decide func(
 	var rows []lotRow
 	err := sqlx.SelectContext(ctx, dbx, &rows, `SELECT `+lotCols+` FROM ledger_lots l
 		JOIN ledger_accounts a ON a.id = l.account_id
-		WHERE l.remaining > 0 AND l.expires_at <= now() ORDER BY l.expires_at, l.id LIMIT $1`, limit)
+		WHERE l.live AND l.expires_at <= now() ORDER BY l.expires_at, l.id LIMIT $1`, limit)
 	if err != nil {
 		return 0, apperr.Wrap(err, "listing expired lots")
 	}

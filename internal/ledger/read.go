@@ -152,7 +152,7 @@ func Lots(ctx context.Context, q sqlx.QueryerContext, path string) ([]Lot, error
 	}
 	var rows []lotRow
 	err = sqlx.SelectContext(ctx, q, &rows, `SELECT `+lotCols+` FROM ledger_lots l JOIN ledger_accounts a ON a.id = l.account_id
-		WHERE l.account_id = $1 AND l.remaining > 0 ORDER BY l.expires_at NULLS LAST, l.id`, acc.ID)
+		WHERE l.account_id = $1 AND l.live ORDER BY l.expires_at NULLS LAST, l.id`, acc.ID)
 	if err != nil {
 		return nil, apperr.Wrap(err, "listing lots")
 	}
