@@ -583,8 +583,8 @@ END $$;
 -- +goose StatementBegin
 -- ledger_split_postings turns a split request into its three postings
 -- (zero parts left out) by the policy in force at p_at, and returns the
--- policy and the parts to record on the transaction (all NULL: no policy in
--- force). The fund's part becomes a contributor lot carrying fund_attrs and
+-- policy and the parts to record on the transaction. A gross amount out of
+-- range, or no policy in force, raises (ledger_split_check). The fund's part becomes a contributor lot carrying fund_attrs and
 -- the policy version. One query (the policy and its parts); the postings
 -- are built with simple expressions, which costs a third of building them
 -- in SQL (jsonb_agg over VALUES). Callers assign its result (a simple
@@ -595,12 +595,15 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     pol record;
 BEGIN
+    IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' THEN
+        PERFORM ledger_split_check(s, NULL);
+    END IF;
     SELECT sp.id, sp.name, sp.version, pr.provider, pr.fund, pr.fee INTO pol
     FROM (SELECT * FROM ledger_split_policies x WHERE x.name = s->>'policy' AND x.valid_from <= p_at
           ORDER BY x.valid_from DESC LIMIT 1) sp
     CROSS JOIN LATERAL ledger_split_parts((s->>'gross')::bigint, sp.fund_bps, sp.fee_bps, sp.remainder_to) pr;
-    IF NOT FOUND THEN
-        RETURN;
+    IF NOT FOUND OR (s->>'gross')::bigint <= 0 OR (s->>'gross')::bigint > 1000000000000 THEN
+        PERFORM ledger_split_check(s, pol.id);
     END IF;
     postings := '[]';
     IF pol.provider > 0 THEN
@@ -655,20 +658,13 @@ DECLARE
     hold boolean := coalesce((p->>'hold')::boolean, false);
     postings jsonb := coalesce(p->'postings', '[]');
     pol_id bigint;
-    split_postings jsonb;
     s jsonb := p->'split';
     split_rec jsonb;
 BEGIN
     IF s IS NOT NULL THEN
-        IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' THEN
-            PERFORM ledger_split_check(s, NULL);
-        END IF;
         sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
-        split_postings := sp.postings; pol_id := sp.policy_id; split_rec := sp.split;
-        IF pol_id IS NULL OR (s->>'gross')::bigint <= 0 OR (s->>'gross')::bigint > 1000000000000 THEN
-            PERFORM ledger_split_check(s, pol_id);
-        END IF;
-        postings := postings || split_postings;
+        pol_id := sp.policy_id; split_rec := sp.split;
+        postings := postings || sp.postings;
     END IF;
     IF hold AND (p->>'expires_at') IS NULL THEN
         PERFORM ledger_raise('RL003', 'a hold needs an expiry time', '{"field":"expires_at"}');
@@ -731,7 +727,6 @@ DECLARE
     post_sides jsonb;
     postings jsonb := coalesce(p->'postings', '[]');
     pol_id bigint;
-    split_postings jsonb;
     s jsonb := p->'split';
     split_rec jsonb;
 BEGIN
@@ -742,15 +737,9 @@ BEGIN
         PERFORM ledger_raise('RL002', format('hold %s not found', v_hold), jsonb_build_object('hold_id', v_hold));
     END IF;
     IF s IS NOT NULL THEN
-        IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' THEN
-            PERFORM ledger_split_check(s, NULL);
-        END IF;
         sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
-        split_postings := sp.postings; pol_id := sp.policy_id; split_rec := sp.split;
-        IF pol_id IS NULL OR (s->>'gross')::bigint <= 0 OR (s->>'gross')::bigint > 1000000000000 THEN
-            PERFORM ledger_split_check(s, pol_id);
-        END IF;
-        postings := postings || split_postings;
+        pol_id := sp.policy_id; split_rec := sp.split;
+        postings := postings || sp.postings;
     END IF;
     beg := ledger_begin('capture', p, 'capture', 'posted', v_hold, NULL, pol_id, split_rec);
     tx_id := beg.tx_id;

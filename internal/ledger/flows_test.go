@@ -157,6 +157,15 @@ func TestErrorsChangeNothing(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("%d transactions after failed writes, want 2", n)
 	}
+	// A capture by an unknown policy is refused and leaves the hold pending.
+	h, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour),
+		Request: ledger.Request{Key: "h1", Postings: []ledger.Posting{{From: w, To: payable, Amount: 4_00, Category: "food"}}}})
+	c.ok(err)
+	_, err = ledger.Capture(c.ctx, c.db, ledger.CaptureRequest{Key: "c1", HoldID: h.TxID,
+		Split: &ledger.Split{Policy: "nope", From: w, Gross: 4_00, Provider: payable, Fund: pool, Fees: fees, Category: "food"}})
+	wantCode(t, err, apperr.NotFound)
+	c.ok(ledger.Void(c.ctx, c.db, h.TxID))
+	c.wantAvailable(w, 10_00)
 	c.verify()
 }
 
