@@ -17,7 +17,8 @@ import (
 )
 
 // A Jepsen-style bank: 32 clients move money among 100 wallets (floor 0)
-// and a few hot accounts while readers take snapshots. Every snapshot sums
+// and a few hot accounts, alone or batched (ledger.Batcher), while readers
+// take snapshots. Every snapshot sums
 // to the constant total and shows no balance below its floor; verify
 // passes at the end.
 func TestBank(t *testing.T) {
@@ -36,6 +37,8 @@ func TestBank(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
+	batcher := ledger.NewBatcher(c.db, ledger.BatcherOptions{MaxBatch: 8, Writers: 2})
+	defer batcher.Close()
 	var wg, readers sync.WaitGroup
 	var ok, refused, snapshots atomic.Int64
 	seed := time.Now().UnixNano()
@@ -54,6 +57,9 @@ func TestBank(t *testing.T) {
 				case op < 2:
 					// money comes back to wallets: the game keeps going
 					_, err = ledger.Post(ctx, c.db, ledger.Request{Key: key, Postings: []ledger.Posting{{From: payable, To: to, Amount: amount * 2}}})
+				case op < 5 && from != to && g%2 == 1:
+					// batched with other clients' transfers
+					_, err = batcher.Post(ctx, ledger.Request{Key: key, Postings: []ledger.Posting{{From: from, To: to, Amount: amount}}})
 				case op < 5 && from != to:
 					_, err = ledger.Post(ctx, c.db, ledger.Request{Key: key, Postings: []ledger.Posting{{From: from, To: to, Amount: amount}}})
 				case op < 8:
@@ -209,6 +215,10 @@ func TestHoldResolvesOnce(t *testing.T) {
 func TestOneKeyOneTransaction(t *testing.T) {
 	c := newChart(t)
 	c.dbResize(50)
+	// half of the writers alone, half through a Batcher (several writers, so
+	// that batches race each other too)
+	b := ledger.NewBatcher(c.db, ledger.BatcherOptions{MaxBatch: 4, Writers: 4})
+	defer b.Close()
 	var wg sync.WaitGroup
 	ids := make([]int64, 50)
 	start := make(chan struct{})
@@ -217,8 +227,15 @@ func TestOneKeyOneTransaction(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			r, err := ledger.Post(c.ctx, c.db, ledger.Request{Key: "webhook-evt-1", Kind: "topup",
-				Postings: []ledger.Posting{{From: stripe, To: budget, Amount: 7_77}}})
+			req := ledger.Request{Key: "webhook-evt-1", Kind: "topup",
+				Postings: []ledger.Posting{{From: stripe, To: budget, Amount: 7_77}}}
+			post := ledger.Post
+			if i%2 == 1 {
+				post = func(ctx context.Context, _ sqlx.ExtContext, r ledger.Request) (ledger.Result, error) {
+					return b.Post(ctx, r)
+				}
+			}
+			r, err := post(c.ctx, c.db, req)
 			if err != nil {
 				t.Error(err)
 			}

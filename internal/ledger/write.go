@@ -163,22 +163,32 @@ func mapError(err error) error {
 	}
 	var pe *pq.Error
 	if errors.As(err, &pe) {
-		if code, ok := sqlCodes[string(pe.Code)]; ok {
-			ae := &apperr.Error{Code: code, Message: pe.Message}
-			var fields map[string]any
-			if json.Unmarshal([]byte(pe.Detail), &fields) == nil && len(fields) > 0 {
-				for k, v := range fields {
-					if f, ok := v.(float64); ok && f == float64(int64(f)) {
-						v = int64(f) // amounts and ids are integers
-					}
-					ae = ae.With(k, v)
-				}
-			}
-			return ae
+		if _, ok := sqlCodes[string(pe.Code)]; ok {
+			return sqlError(string(pe.Code), pe.Message, []byte(pe.Detail))
 		}
 		if db.Retryable(err) {
 			return err
 		}
 	}
 	return db.MapError(err, "ledger transaction")
+}
+
+// sqlError builds the application error for a code the SQL functions
+// raise (or return, in a batch) with its JSON detail of fields.
+func sqlError(sqlCode, message string, detail []byte) *apperr.Error {
+	code, ok := sqlCodes[sqlCode]
+	if !ok {
+		code = apperr.Internal
+	}
+	ae := &apperr.Error{Code: code, Message: message}
+	var fields map[string]any
+	if json.Unmarshal(detail, &fields) == nil {
+		for k, v := range fields {
+			if f, ok := v.(float64); ok && f == float64(int64(f)) {
+				v = int64(f) // amounts and ids are integers
+			}
+			ae = ae.With(k, v)
+		}
+	}
+	return ae
 }

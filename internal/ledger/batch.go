@@ -1,0 +1,223 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"runtime"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
+)
+
+// Outcome is what became of one request of a batch: its Result, or Err
+// (the errors Post returns) when it was refused.
+type Outcome struct {
+	Result
+	Err error
+}
+
+// PostBatch writes posted transactions in order, in one statement: each
+// request is checked and applied as Post would (floors, lots, splits,
+// idempotency) against the balances the requests before it left, and a
+// refused request does not stop the others. Inside a transaction the
+// batch commits with it, which makes bulk work (allocating credits to a
+// whole company) a few statements instead of one per employee.
+//
+// The error is for a batch that could not be written at all (the
+// database); outcomes then are nil. Autocommitted batches are retried on
+// serialization failure and deadlock; inside a transaction the caller's
+// db.WithTx does.
+func PostBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Outcome, error) {
+	out := make([]Outcome, len(reqs))
+	send := make([]wire, 0, len(reqs))
+	at := make([]int, 0, len(reqs)) // out index of each sent request
+	for i, r := range reqs {
+		if err := r.Validate(); err != nil {
+			out[i].Err = err
+			continue
+		}
+		send = append(send, wire{Request: r})
+		at = append(at, i)
+	}
+	if len(send) == 0 {
+		return out, nil
+	}
+	body, err := json.Marshal(send)
+	if err != nil {
+		return nil, apperr.Wrap(err, "encoding ledger batch")
+	}
+	q := `SELECT ledger_post_batch(` + pq.QuoteLiteral(string(body)) + `::jsonb)`
+	var raw []byte
+	for attempt := 1; ; attempt++ {
+		err = ext.QueryRowxContext(ctx, q).Scan(&raw)
+		if err == nil || !retryable(ext, err, attempt) {
+			break
+		}
+		backoff(ctx, attempt)
+	}
+	if err != nil {
+		return nil, mapError(err)
+	}
+	var results []struct {
+		TxID     int64           `json:"tx_id"`
+		Replayed bool            `json:"replayed"`
+		Code     string          `json:"code"`
+		Message  string          `json:"message"`
+		Detail   json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(raw, &results); err != nil || len(results) != len(send) {
+		return nil, apperr.Wrap(errors.Join(err, errors.New("ledger_post_batch returned a malformed result")), "reading ledger batch")
+	}
+	for n, r := range results {
+		if r.Code != "" {
+			out[at[n]].Err = sqlError(r.Code, r.Message, r.Detail)
+			continue
+		}
+		out[at[n]].Result = Result{TxID: r.TxID, Replayed: r.Replayed}
+	}
+	return out, nil
+}
+
+// BatcherOptions tune a Batcher; zero values take the defaults.
+type BatcherOptions struct {
+	// MaxBatch caps the requests written in one batch (default 128).
+	MaxBatch int
+	// Writers is how many batches are written at once (default: the
+	// number of CPUs, at least 2).
+	Writers int
+}
+
+// A Batcher writes posted transactions for many concurrent callers in
+// shared batches (TigerBeetle's idea): while one batch is being written,
+// the requests that arrive queue up and go together in the next one. A
+// caller waits no longer than one batch; under load the statements, the
+// commit and the row locks of a posting are shared by up to MaxBatch
+// requests. It is for writes that stand alone (a redemption whose voucher
+// records the ledger transaction by its idempotency key); a write that must
+// commit with other rows uses Post or PostBatch inside that transaction.
+type Batcher struct {
+	db    *sqlx.DB
+	max   int
+	queue chan pending
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+type pending struct {
+	ctx  context.Context
+	req  Request
+	done chan Outcome
+}
+
+// NewBatcher starts a Batcher writing to dbx. Close stops it.
+func NewBatcher(dbx *sqlx.DB, o BatcherOptions) *Batcher {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 128
+	}
+	if o.Writers <= 0 {
+		o.Writers = max(2, runtime.NumCPU())
+	}
+	b := &Batcher{db: dbx, max: o.MaxBatch, queue: make(chan pending, o.MaxBatch*o.Writers)}
+	for range o.Writers {
+		b.wg.Add(1)
+		go b.write()
+	}
+	return b
+}
+
+// Post writes r in the next batch and returns as Post does. When ctx ends
+// first, Post returns its error; the request may still be written, and a
+// retry with the same key replays it.
+func (b *Batcher) Post(ctx context.Context, r Request) (Result, error) {
+	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	p := pending{ctx: ctx, req: r, done: make(chan Outcome, 1)}
+	select {
+	case b.queue <- p:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	select {
+	case o := <-p.done:
+		return o.Result, o.Err
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// Close writes what is queued and stops the writers. Post must not be
+// called after Close.
+func (b *Batcher) Close() {
+	b.once.Do(func() { close(b.queue) })
+	b.wg.Wait()
+}
+
+// write takes whatever is queued (up to max) as one batch, as soon as the
+// previous batch of this writer is done: no timer, so a lone request is
+// written at once.
+func (b *Batcher) write() {
+	defer b.wg.Done()
+	batch := make([]pending, 0, b.max)
+	for first := range b.queue {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < b.max {
+			select {
+			case p, ok := <-b.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		b.flush(batch)
+	}
+}
+
+func (b *Batcher) flush(batch []pending) {
+	live := batch[:0:0]
+	reqs := make([]Request, 0, len(batch))
+	for _, p := range batch {
+		if p.ctx.Err() != nil { // the caller has gone: not written
+			p.done <- Outcome{Err: p.ctx.Err()}
+			continue
+		}
+		live = append(live, p)
+		reqs = append(reqs, p.req)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// The batch belongs to all its callers: none of their contexts may
+	// cancel it.
+	ctx := context.WithoutCancel(live[0].ctx)
+	out, err := PostBatch(ctx, b.db, reqs)
+	if err != nil && len(live) > 1 && !db.Retryable(err) {
+		// Something in the batch broke it as a whole: write each request
+		// alone, so that the error reaches the request that caused it.
+		for _, p := range live {
+			o, err := PostBatch(ctx, b.db, []Request{p.req})
+			if err != nil {
+				p.done <- Outcome{Err: err}
+				continue
+			}
+			p.done <- o[0]
+		}
+		return
+	}
+	for i, p := range live {
+		if err != nil {
+			p.done <- Outcome{Err: err}
+			continue
+		}
+		p.done <- out[i]
+	}
+}

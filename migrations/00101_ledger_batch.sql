@@ -1,0 +1,622 @@
+-- +goose Up
+-- Posted transactions are written in batches (internal/ledger.PostBatch and
+-- the Batcher; ledger_post is a batch of one). A batch is one statement in
+-- one database transaction. It reads what its requests need (accounts,
+-- available balances, lots, policies, keys already used) without locking,
+-- applies the requests one after the other in memory (floors, lots FIFO by
+-- expiry, splits, idempotency), and then writes the result with one
+-- statement per table. A request that fails leaves no trace and does not
+-- stop the others; its error comes back in its place.
+--
+-- Locks are taken only by the final writes, and in one global order:
+-- balance rows of plain accounts by id, then hot accounts by id (a free
+-- shard for a credit, every shard for a debit), then lots by id. Each of
+-- those writes is relative (posted + d, remaining - t) and guarded (the
+-- floor, remaining >= t): if another writer changed a row so that the
+-- batch no longer fits, the batch raises 40001 and is retried as a whole
+-- (the Go side does that). So rows are locked for the last few statements
+-- and the commit only, and batches that share a provider run side by side.
+--
+-- Why: a posted transaction written on its own costs about ten statements
+-- and a commit, and under many clients the row locks it takes early
+-- (provider payables, hot shards) are held while other backends wait. In a
+-- batch the statements and the commit are shared by all its requests.
+
+-- +goose StatementBegin
+-- ledger_post_batch writes ps, a JSON array of post requests (as
+-- ledger_post takes them, without "hold"), in order, and returns an array
+-- with one element per request: {"tx_id", "replayed"} or {"code",
+-- "message", "detail"} (the codes ledger_raise uses). It raises 40001
+-- (serialization failure: retry the batch) when a concurrent writer
+-- changed what it read so that the batch no longer fits, or committed one
+-- of its idempotency keys first (the retry then replays it).
+CREATE FUNCTION ledger_post_batch(ps jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    n int := coalesce(jsonb_array_length(ps), 0);
+    res jsonb[] := '{}';
+    p jsonb; pj jsonb; s jsonb; postings jsonb; err jsonb;
+    -- what the batch names
+    paths text[] := '{}'; from_paths text[] := '{}'; pol_names text[] := '{}'; keys text[] := '{}';
+    -- the batch's accounts by local index k: plain ones by id, then hot ones by id
+    amap jsonb;                       -- path -> k
+    a_id bigint[]; a_path text[]; a_asset text[]; a_sgn int[]; a_floor bigint[]; a_lots boolean[];
+    a_shards int[]; a_status text[];
+    a_avail bigint[] := '{}';         -- available (posted - pending_out) of debited accounts
+    a_delta bigint[] := '{}';         -- the batch's change of posted, normal side
+    n_plain int; n_acc int;
+    -- split policies, newest version first per name
+    pol_id bigint[]; pol_name text[]; pol_version int[]; pol_from timestamptz[]; pol_fund int[]; pol_fee int[];
+    pol_rem text[];
+    -- idempotency keys: already in the ledger (key -> [tx id, request hash]) and written by this batch
+    existing jsonb;
+    s_key text[] := '{}'; s_tx bigint[] := '{}'; s_hash text[] := '{}';
+    -- lots by index j: those of debited lot accounts (read), then the ones the batch creates
+    l_id bigint[] := '{}'; l_acc bigint[] := '{}'; l_exp timestamptz[] := '{}'; l_cats jsonb[] := '{}';
+    l_attrs jsonb[] := '{}'; l_rem bigint[] := '{}'; l_rem0 bigint[];
+    l_parent bigint[] := '{}'; l_tx bigint[] := '{}'; l_amount bigint[] := '{}';  -- created lots only
+    n_old_lots int;
+    a_lotlist jsonb[] := '{}';        -- k -> [j, …]
+    lot_accs bigint[] := '{}';
+    -- rows to write
+    t_id bigint[] := '{}'; t_key text[] := '{}'; t_hash bytea[] := '{}'; t_kind text[] := '{}';
+    t_ref text[] := '{}'; t_eff timestamptz[] := '{}'; t_pol bigint[] := '{}'; t_split jsonb[] := '{}';
+    t_meta jsonb[] := '{}';
+    e_tx bigint[] := '{}'; e_acc bigint[] := '{}'; e_amt bigint[] := '{}'; e_eff timestamptz[] := '{}';
+    m_tx bigint[] := '{}'; m_lot bigint[] := '{}'; m_amt bigint[] := '{}';
+    -- the request being applied: its postings (v_*), summed per account (r_*), lots taken (t_*)
+    tx bigint; k_ text; h bytea; eff timestamptz; pol int; split_rec jsonb;
+    v_from text[]; v_to text[]; v_amt numeric[]; v_cat text[]; v_lot jsonb[]; v_only jsonb[]; v_kf int[]; v_kt int[];
+    r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[]; r_only jsonb[];
+    t_lot int[]; t_amt bigint[]; t_acc int[];
+    seq_tx regclass := pg_get_serial_sequence('ledger_transactions', 'id');
+    seq_lot regclass := pg_get_serial_sequence('ledger_lots', 'id');
+    -- scratch
+    i int; j int; q int; k int; kf int; kt int; best int; pos int; cnt int;
+    amt bigint; need bigint; take bigint; dp bigint; gross bigint; pv bigint; fd bigint; fe bigint; rest bigint;
+    cat text; x jsonb; tot bigint;
+    upd_id bigint[]; upd_d bigint[]; upd_f bigint[];
+BEGIN
+    IF n = 0 THEN
+        RETURN '[]';
+    END IF;
+
+    -- 1. What the batch names (simple expressions: no query per request).
+    FOR i IN 0 .. n - 1 LOOP
+        p := ps->i;
+        keys := keys || (p->>'key');
+        s := p->'split';
+        IF s IS NOT NULL THEN
+            paths := paths || (s->>'from'); paths := paths || (s->>'provider');
+            paths := paths || (s->>'fund'); paths := paths || (s->>'fees');
+            from_paths := from_paths || (s->>'from');
+            pol_names := pol_names || (s->>'policy');
+        END IF;
+        FOR q IN 0 .. coalesce(jsonb_array_length(p->'postings'), 0) - 1 LOOP
+            pj := p->'postings'->q;
+            paths := paths || (pj->>'from'); paths := paths || (pj->>'to');
+            from_paths := from_paths || (pj->>'from');
+        END LOOP;
+    END LOOP;
+
+    -- 2. Read, without locking: accounts, available balances of the
+    -- accounts the batch debits, keys already used, policies, lots.
+    SELECT array_agg(a.id ORDER BY a.o), array_agg(a.path ORDER BY a.o), array_agg(a.asset ORDER BY a.o),
+           array_agg(CASE WHEN a.normal_side = 'credit' THEN 1 ELSE -1 END ORDER BY a.o),
+           array_agg(a.floor ORDER BY a.o), array_agg(a.lots ORDER BY a.o), array_agg(a.shards::int ORDER BY a.o),
+           array_agg(a.status ORDER BY a.o), jsonb_object_agg(a.path, a.o), count(*) FILTER (WHERE a.shards = 1)
+    INTO a_id, a_path, a_asset, a_sgn, a_floor, a_lots, a_shards, a_status, amap, n_plain
+    FROM (SELECT x.*, row_number() OVER (ORDER BY x.shards > 1, x.id)::int AS o
+          FROM ledger_accounts x WHERE x.path = ANY (paths)) a;
+    n_acc := coalesce(cardinality(a_id), 0);
+    amap := coalesce(amap, '{}');
+    upd_id := '{}';
+    FOR k IN 1 .. n_acc LOOP
+        a_delta := a_delta || 0::bigint;
+        a_avail := a_avail || NULL::bigint;
+        a_lotlist := a_lotlist || '[]'::jsonb;
+        IF a_path[k] = ANY (from_paths) THEN
+            upd_id := upd_id || a_id[k];
+            IF a_lots[k] THEN
+                lot_accs := lot_accs || a_id[k];
+            END IF;
+        END IF;
+    END LOOP;
+    FOR x IN SELECT jsonb_build_array(b.account_id, sum(b.posted - b.pending_out)) FROM ledger_balances b
+             WHERE b.account_id = ANY (upd_id) GROUP BY b.account_id
+    LOOP
+        k := array_position(a_id, (x->>0)::bigint);
+        a_avail[k] := (x->>1)::bigint;
+    END LOOP;
+    SELECT jsonb_object_agg(t.idempotency_key, jsonb_build_array(t.id, encode(t.request_hash, 'hex'))) INTO existing
+    FROM ledger_transactions t WHERE t.idempotency_key = ANY (keys);
+    existing := coalesce(existing, '{}');
+    IF cardinality(pol_names) > 0 THEN
+        SELECT array_agg(x.id ORDER BY x.name, x.valid_from DESC), array_agg(x.name ORDER BY x.name, x.valid_from DESC),
+               array_agg(x.version ORDER BY x.name, x.valid_from DESC), array_agg(x.valid_from ORDER BY x.name, x.valid_from DESC),
+               array_agg(x.fund_bps ORDER BY x.name, x.valid_from DESC), array_agg(x.fee_bps ORDER BY x.name, x.valid_from DESC),
+               array_agg(x.remainder_to ORDER BY x.name, x.valid_from DESC)
+        INTO pol_id, pol_name, pol_version, pol_from, pol_fund, pol_fee, pol_rem
+        FROM ledger_split_policies x WHERE x.name = ANY (pol_names);
+    END IF;
+    IF cardinality(lot_accs) > 0 THEN
+        SELECT coalesce(array_agg(l.id ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
+               coalesce(array_agg(l.account_id ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
+               coalesce(array_agg(l.expires_at ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
+               coalesce(array_agg(to_jsonb(l.categories) ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
+               coalesce(array_agg(l.attrs ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
+               coalesce(array_agg(l.remaining ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}')
+        INTO l_id, l_acc, l_exp, l_cats, l_attrs, l_rem
+        FROM ledger_lots l WHERE l.live AND l.account_id = ANY (lot_accs);
+    END IF;
+    l_rem0 := l_rem;
+    n_old_lots := cardinality(l_id);
+    FOR j IN 1 .. n_old_lots LOOP
+        k := array_position(a_id, l_acc[j]);
+        a_lotlist[k] := a_lotlist[k] || to_jsonb(j);
+    END LOOP;
+
+    -- 3. The requests, one after the other, in memory. Every check comes
+    -- before the request's first row is added; a failed request gives back
+    -- the lots it took and adds its error.
+    <<req>>
+    FOR i IN 0 .. n - 1 LOOP
+        p := ps->i;
+        t_lot := '{}'; t_amt := '{}'; t_acc := '{}';
+        v_from := '{}'; v_to := '{}'; v_amt := '{}'; v_cat := '{}'; v_lot := '{}'; v_only := '{}';
+        v_kf := '{}'; v_kt := '{}';
+        r_k := '{}'; r_u := '{}'; r_cat := '{}'; r_catset := '{}'; r_nout := '{}'; r_in := '{}'; r_only := '{}';
+        <<apply>>
+        BEGIN
+            IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR coalesce((p->>'hold')::boolean, false) THEN
+                err := jsonb_build_object('code', 'RL003', 'message', 'a batch takes posted transactions only',
+                                          'detail', '{"field":"hold"}');
+                EXIT apply;
+            END IF;
+            eff := coalesce((p->>'effective_at')::timestamptz, now());
+            postings := coalesce(p->'postings', '[]');
+            FOR q IN 0 .. jsonb_array_length(postings) - 1 LOOP
+                pj := postings->q;
+                v_from := v_from || (pj->>'from'); v_to := v_to || (pj->>'to');
+                v_amt := v_amt || CASE WHEN jsonb_typeof(pj->'amount') = 'number' THEN (pj->>'amount')::numeric END;
+                v_cat := v_cat || (pj->>'category'); v_lot := v_lot || (pj->'lot'); v_only := v_only || (pj->'only_lots');
+            END LOOP;
+            -- the split, by the policy version in force at the effective time
+            -- (ledger_split_parts' arithmetic: shares rounded down, the rest to remainder_to)
+            s := p->'split';
+            pol := NULL; split_rec := NULL;
+            IF s IS NOT NULL THEN
+                IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' OR (s->>'gross')::numeric <= 0
+                   OR (s->>'gross')::numeric > 1000000000000 OR (s->>'gross')::numeric <> trunc((s->>'gross')::numeric) THEN
+                    err := jsonb_build_object('code', 'RL003', 'message',
+                        'the gross amount of a split must be between 1 cent and 10 billion euro',
+                        'detail', '{"field":"split.gross"}');
+                    EXIT apply;
+                END IF;
+                FOR q IN 1 .. coalesce(cardinality(pol_id), 0) LOOP
+                    IF pol_name[q] = s->>'policy' AND pol_from[q] <= eff THEN
+                        pol := q;
+                        EXIT;
+                    END IF;
+                END LOOP;
+                IF pol IS NULL THEN
+                    err := jsonb_build_object('code', 'RL002', 'message', format('no split policy %s in force', s->>'policy'),
+                                              'detail', jsonb_build_object('policy', s->>'policy'));
+                    EXIT apply;
+                END IF;
+                gross := (s->>'gross')::bigint;
+                pv := gross * (10000 - pol_fund[pol] - pol_fee[pol]) / 10000;
+                fd := gross * pol_fund[pol] / 10000;
+                fe := gross * pol_fee[pol] / 10000;
+                rest := gross - pv - fd - fe;
+                CASE pol_rem[pol] WHEN 'fund' THEN fd := fd + rest; WHEN 'fee' THEN fe := fe + rest; ELSE pv := pv + rest; END CASE;
+                IF pv > 0 THEN
+                    v_from := v_from || (s->>'from'); v_to := v_to || (s->>'provider'); v_amt := v_amt || pv::numeric;
+                    v_cat := v_cat || (s->>'category'); v_lot := v_lot || NULL::jsonb; v_only := v_only || NULL::jsonb;
+                END IF;
+                IF fd > 0 THEN  -- the fund's part is a contributor lot
+                    v_from := v_from || (s->>'from'); v_to := v_to || (s->>'fund'); v_amt := v_amt || fd::numeric;
+                    v_cat := v_cat || (s->>'category'); v_only := v_only || NULL::jsonb;
+                    v_lot := v_lot || jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
+                        jsonb_build_object('policy', pol_name[pol], 'policy_version', pol_version[pol]));
+                END IF;
+                IF fe > 0 THEN
+                    v_from := v_from || (s->>'from'); v_to := v_to || (s->>'fees'); v_amt := v_amt || fe::numeric;
+                    v_cat := v_cat || (s->>'category'); v_lot := v_lot || NULL::jsonb; v_only := v_only || NULL::jsonb;
+                END IF;
+                split_rec := jsonb_build_object('gross', gross, 'provider', pv, 'fund', fd, 'fee', fe,
+                                                'policy', pol_name[pol], 'version', pol_version[pol]);
+            END IF;
+            IF cardinality(v_from) = 0 THEN
+                err := jsonb_build_object('code', 'RL003', 'message', 'a transaction needs at least one posting',
+                                          'detail', '{"field":"postings"}');
+                EXIT apply;
+            END IF;
+
+            -- idempotency: the same key and request replays, another request is a conflict
+            k_ := p->>'key';
+            IF k_ IS NULL OR k_ = '' OR length(k_) > 200 THEN
+                err := jsonb_build_object('code', 'RL003', 'message', 'an idempotency key of 1 to 200 characters is required',
+                                          'detail', '{"field":"key"}');
+                EXIT apply;
+            END IF;
+            h := sha256(convert_to('post:' || p::text, 'UTF8'));
+            pos := array_position(s_key, k_);
+            x := CASE WHEN pos IS NOT NULL THEN jsonb_build_array(s_tx[pos], s_hash[pos]) ELSE existing->k_ END;
+            IF x IS NOT NULL THEN
+                IF x->>1 <> encode(h, 'hex') THEN
+                    err := jsonb_build_object('code', 'RL004', 'message', 'this idempotency key was already used for a different request',
+                                              'detail', jsonb_build_object('key', k_, 'transaction_id', (x->>0)::bigint));
+                    EXIT apply;
+                END IF;
+                res := res || jsonb_build_object('tx_id', (x->>0)::bigint, 'replayed', true);
+                CONTINUE req;
+            END IF;
+            IF length(coalesce(p->>'kind', 'transfer')) NOT BETWEEN 1 AND 64 THEN
+                err := jsonb_build_object('code', 'RL003', 'message', 'a transaction kind has 1 to 64 characters',
+                                          'detail', '{"field":"kind"}');
+                EXIT apply;
+            END IF;
+
+            -- the postings, summed per account
+            FOR q IN 1 .. cardinality(v_from) LOOP
+                IF v_from[q] IS NULL OR v_to[q] IS NULL OR v_from[q] = v_to[q] OR v_amt[q] IS NULL OR v_amt[q] <= 0
+                   OR v_amt[q] > 1000000000000 OR v_amt[q] <> trunc(v_amt[q]) THEN
+                    err := jsonb_build_object('code', 'RL003', 'message',
+                        'every posting needs two different accounts and an amount between 1 cent and 10 billion euro',
+                        'detail', '{"field":"postings"}');
+                    EXIT apply;
+                END IF;
+            END LOOP;
+            FOR q IN 1 .. cardinality(v_from) LOOP
+                kf := (amap->>v_from[q])::int;
+                kt := (amap->>v_to[q])::int;
+                IF kf IS NULL OR kt IS NULL THEN
+                    err := jsonb_build_object('code', 'RL002', 'message',
+                        format('unknown account %s', CASE WHEN kf IS NULL THEN v_from[q] ELSE v_to[q] END),
+                        'detail', jsonb_build_object('account', CASE WHEN kf IS NULL THEN v_from[q] ELSE v_to[q] END));
+                    EXIT apply;
+                END IF;
+                v_kf := v_kf || kf; v_kt := v_kt || kt;
+                amt := v_amt[q]::bigint;
+                pos := array_position(r_k, kf);
+                IF pos IS NULL THEN
+                    r_k := r_k || kf; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
+                    r_nout := r_nout || 0; r_in := r_in || 0; r_only := r_only || NULL::jsonb;
+                    pos := cardinality(r_k);
+                END IF;
+                IF r_catset[pos] AND r_cat[pos] IS DISTINCT FROM v_cat[q] THEN
+                    err := jsonb_build_object('code', 'RL003', 'message', format('postings from %s name different categories', a_path[kf]),
+                                              'detail', jsonb_build_object('account', a_path[kf]));
+                    EXIT apply;
+                END IF;
+                r_u[pos] := r_u[pos] - amt;
+                r_nout[pos] := r_nout[pos] + 1;
+                r_cat[pos] := v_cat[q]; r_catset[pos] := true;
+                r_only[pos] := coalesce(r_only[pos], v_only[q]);
+                pos := array_position(r_k, kt);
+                IF pos IS NULL THEN
+                    r_k := r_k || kt; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
+                    r_nout := r_nout || 0; r_in := r_in || 0; r_only := r_only || NULL::jsonb;
+                    pos := cardinality(r_k);
+                END IF;
+                r_u[pos] := r_u[pos] + amt;
+                r_in[pos] := r_in[pos] + 1;
+            END LOOP;
+            -- in account order, so that errors name the same account as
+            -- ledger_apply would (a few accounts: an insertion sort)
+            FOR q IN 2 .. cardinality(r_k) LOOP
+                j := q;
+                WHILE j > 1 AND r_k[j - 1] > r_k[j] LOOP
+                    k := r_k[j]; r_k[j] := r_k[j - 1]; r_k[j - 1] := k;
+                    amt := r_u[j]; r_u[j] := r_u[j - 1]; r_u[j - 1] := amt;
+                    cat := r_cat[j]; r_cat[j] := r_cat[j - 1]; r_cat[j - 1] := cat;
+                    cnt := r_nout[j]; r_nout[j] := r_nout[j - 1]; r_nout[j - 1] := cnt;
+                    cnt := r_in[j]; r_in[j] := r_in[j - 1]; r_in[j - 1] := cnt;
+                    x := r_only[j]; r_only[j] := r_only[j - 1]; r_only[j - 1] := x;
+                    j := j - 1;
+                END LOOP;
+            END LOOP;
+
+            FOR q IN 1 .. cardinality(r_k) LOOP
+                k := r_k[q];
+                IF a_status[k] <> 'open' AND r_u[q] <> 0 THEN
+                    err := jsonb_build_object('code', 'RL004', 'message', format('account %s is %s', a_path[k], a_status[k]),
+                                              'detail', jsonb_build_object('account', a_path[k], 'status', a_status[k]));
+                    EXIT apply;
+                END IF;
+                IF a_asset[k] <> a_asset[r_k[1]] THEN
+                    err := jsonb_build_object('code', 'RL003', 'message', 'a transaction moves one asset only',
+                                              'detail', '{"field":"postings"}');
+                    EXIT apply;
+                END IF;
+                IF a_lots[k] AND r_nout[q] > 0 AND r_in[q] > 0 THEN
+                    err := jsonb_build_object('code', 'RL003', 'message',
+                        format('a transaction cannot both debit and credit %s, whose credits are lots', a_path[k]),
+                        'detail', jsonb_build_object('account', a_path[k]));
+                    EXIT apply;
+                END IF;
+                dp := r_u[q] * a_sgn[k];
+                IF dp < 0 AND a_floor[k] IS NOT NULL AND a_avail[k] + dp < a_floor[k] THEN
+                    err := jsonb_build_object('code', 'RL001', 'message', format('insufficient funds on %s', a_path[k]),
+                        'detail', jsonb_build_object('account', a_path[k], 'available', a_avail[k] - a_floor[k], 'required', -dp));
+                    EXIT apply;
+                END IF;
+                IF dp < 0 AND a_lots[k] THEN
+                    -- FIFO by expiry over the unexpired lots the category may
+                    -- spend; only_lots: exactly those lots, expired or not
+                    need := -dp;
+                    cat := r_cat[q];
+                    WHILE need > 0 LOOP
+                        best := NULL;
+                        FOR pos IN 0 .. jsonb_array_length(a_lotlist[k]) - 1 LOOP
+                            j := (a_lotlist[k]->>pos)::int;
+                            CONTINUE WHEN l_rem[j] = 0;
+                            IF r_only[q] IS NOT NULL THEN
+                                CONTINUE WHEN NOT r_only[q] @> to_jsonb(l_id[j]);
+                            ELSE
+                                CONTINUE WHEN l_exp[j] <= now();
+                                CONTINUE WHEN cat IS NOT NULL AND l_cats[j] <> '[]' AND NOT l_cats[j] ? cat;
+                            END IF;
+                            IF best IS NULL OR (l_exp[j] IS NOT NULL AND (l_exp[best] IS NULL OR l_exp[j] < l_exp[best]))
+                               OR (l_exp[j] IS NOT DISTINCT FROM l_exp[best] AND l_id[j] < l_id[best]) THEN
+                                best := j;
+                            END IF;
+                        END LOOP;
+                        IF best IS NULL THEN
+                            err := jsonb_build_object('code', 'RL001', 'message',
+                                format('not enough spendable credit on %s%s', a_path[k],
+                                       CASE WHEN cat IS NULL THEN '' ELSE ' for category ' || cat END),
+                                'detail', jsonb_build_object('account', a_path[k], 'available', -dp - need, 'required', -dp,
+                                                             'category', cat));
+                            EXIT apply;
+                        END IF;
+                        take := least(l_rem[best], need);
+                        l_rem[best] := l_rem[best] - take;
+                        need := need - take;
+                        t_lot := t_lot || best; t_amt := t_amt || take; t_acc := t_acc || k;
+                    END LOOP;
+                END IF;
+            END LOOP;
+
+            -- every check passed: add the transaction's rows
+            tx := nextval(seq_tx);
+            FOR q IN 1 .. cardinality(r_k) LOOP
+                k := r_k[q];
+                dp := r_u[q] * a_sgn[k];
+                a_delta[k] := a_delta[k] + dp;
+                a_avail[k] := a_avail[k] + dp;
+                CONTINUE WHEN r_u[q] = 0;
+                e_tx := e_tx || tx; e_acc := e_acc || a_id[k]; e_amt := e_amt || r_u[q]; e_eff := e_eff || eff;
+            END LOOP;
+            FOR q IN 1 .. cardinality(t_lot) LOOP
+                m_tx := m_tx || tx; m_lot := m_lot || l_id[t_lot[q]]; m_amt := m_amt || t_amt[q];
+            END LOOP;
+            -- credits to lot accounts become lots: as the posting says (lot),
+            -- moved along from the lots the source gave when this is its
+            -- only posting, or a plain lot
+            FOR q IN 1 .. cardinality(v_from) LOOP
+                kt := v_kt[q];
+                CONTINUE WHEN NOT a_lots[kt];
+                kf := v_kf[q];
+                IF v_lot[q] IS NULL AND kf = ANY (t_acc) AND r_nout[array_position(r_k, kf)] = 1 THEN
+                    FOR j IN 1 .. cardinality(t_lot) LOOP
+                        CONTINUE WHEN t_acc[j] <> kf;
+                        l_id := l_id || nextval(seq_lot);
+                        l_acc := l_acc || a_id[kt]; l_tx := l_tx || tx; l_parent := l_parent || l_id[t_lot[j]];
+                        l_exp := l_exp || l_exp[t_lot[j]]; l_cats := l_cats || l_cats[t_lot[j]];
+                        l_attrs := l_attrs || l_attrs[t_lot[j]]; l_amount := l_amount || t_amt[j]; l_rem := l_rem || t_amt[j];
+                        a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                    END LOOP;
+                ELSE
+                    l_id := l_id || nextval(seq_lot);
+                    l_acc := l_acc || a_id[kt]; l_tx := l_tx || tx; l_parent := l_parent || NULL::bigint;
+                    l_exp := l_exp || (v_lot[q]->>'expires_at')::timestamptz;
+                    l_cats := l_cats || coalesce(v_lot[q]->'categories', '[]');
+                    l_attrs := l_attrs || coalesce(v_lot[q]->'attrs', '{}');
+                    l_amount := l_amount || v_amt[q]::bigint; l_rem := l_rem || v_amt[q]::bigint;
+                    a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                END IF;
+            END LOOP;
+            t_id := t_id || tx; t_key := t_key || k_; t_hash := t_hash || h;
+            t_kind := t_kind || coalesce(p->>'kind', 'transfer'); t_ref := t_ref || coalesce(p->>'reference', '');
+            t_eff := t_eff || eff; t_pol := t_pol || pol_id[pol]; t_split := t_split || split_rec;
+            t_meta := t_meta || coalesce(p->'metadata', '{}');
+            s_key := s_key || k_; s_tx := s_tx || tx; s_hash := s_hash || encode(h, 'hex');
+            res := res || jsonb_build_object('tx_id', tx, 'replayed', false);
+            CONTINUE req;
+        END;
+        FOR q IN 1 .. cardinality(t_lot) LOOP
+            l_rem[t_lot[q]] := l_rem[t_lot[q]] + t_amt[q];
+        END LOOP;
+        res := res || err;
+    END LOOP;
+
+    IF cardinality(t_id) = 0 THEN
+        RETURN to_jsonb(res);
+    END IF;
+
+    -- 4. Write: new rows first (no locks on existing rows), then the
+    -- relative, guarded updates in lock order. Arrays go in through
+    -- unnest, which the planner expects to be short: it probes the primary
+    -- keys rather than hashing whole tables.
+    INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, status, reference, effective_at,
+                                     policy_id, split, metadata)
+    SELECT u.id, u.k, u.h, u.kind, 'posted', u.ref, u.eff, u.pol, u.split, u.meta
+    FROM unnest(t_id, t_key, t_hash, t_kind, t_ref, t_eff, t_pol, t_split, t_meta)
+         AS u(id, k, h, kind, ref, eff, pol, split, meta)
+    ON CONFLICT (idempotency_key) DO NOTHING;
+    GET DIAGNOSTICS cnt = ROW_COUNT;
+    IF cnt <> cardinality(t_id) THEN
+        RAISE EXCEPTION USING ERRCODE = '40001',
+            MESSAGE = 'ledger: an idempotency key of this batch was written concurrently; retry the batch';
+    END IF;
+    INSERT INTO ledger_entries (tx_id, account_id, amount, effective_at)
+    SELECT u.tx, u.acc, u.amt, u.eff FROM unnest(e_tx, e_acc, e_amt, e_eff) AS u(tx, acc, amt, eff);
+    IF cardinality(l_id) > n_old_lots THEN
+        INSERT INTO ledger_lots (id, account_id, tx_id, parent_id, expires_at, categories, attrs, amount, remaining)
+        SELECT u.id, u.acc, u.tx, u.parent, u.exp, ARRAY(SELECT jsonb_array_elements_text(u.cats)), u.attrs, u.amount, u.rem
+        FROM unnest(l_id[n_old_lots + 1:], l_acc[n_old_lots + 1:], l_tx, l_parent, l_exp[n_old_lots + 1:],
+                    l_cats[n_old_lots + 1:], l_attrs[n_old_lots + 1:], l_amount, l_rem[n_old_lots + 1:])
+             AS u(id, acc, tx, parent, exp, cats, attrs, amount, rem);
+    END IF;
+    IF cardinality(m_tx) > 0 THEN
+        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount)
+        SELECT u.tx, u.lot, u.amt FROM unnest(m_tx, m_lot, m_amt) AS u(tx, lot, amt);
+    END IF;
+
+    -- balance rows of plain accounts, by id; a debit keeps the floor
+    upd_id := '{}'; upd_d := '{}'; upd_f := '{}';
+    FOR k IN 1 .. n_plain LOOP
+        IF a_delta[k] <> 0 THEN
+            upd_id := upd_id || a_id[k]; upd_d := upd_d || a_delta[k];
+            upd_f := upd_f || CASE WHEN a_delta[k] < 0 THEN a_floor[k] END;
+        END IF;
+    END LOOP;
+    IF cardinality(upd_id) > 0 THEN
+        -- lock first, sorted: the order an UPDATE joining the array visits
+        -- rows in is the planner's choice (a small table is scanned in
+        -- physical order), the order rows are locked in is not
+        PERFORM 1 FROM ledger_balances b WHERE b.account_id = ANY (upd_id) AND b.shard = 0
+        ORDER BY b.account_id FOR UPDATE;
+        UPDATE ledger_balances b SET posted = b.posted + u.d
+        FROM unnest(upd_id, upd_d, upd_f) AS u(id, d, fl)
+        WHERE b.account_id = u.id AND b.shard = 0 AND (u.fl IS NULL OR b.posted + u.d - b.pending_out >= u.fl);
+        GET DIAGNOSTICS cnt = ROW_COUNT;
+        IF cnt <> cardinality(upd_id) THEN
+            RAISE EXCEPTION USING ERRCODE = '40001',
+                MESSAGE = 'ledger: a balance changed under the batch; retry the batch';
+        END IF;
+    END IF;
+    -- hot accounts, by id: a credit goes to a free shard, so that writers
+    -- crediting the pool do not queue behind each other; a debit locks
+    -- every shard (in order) to check the floor against their sum
+    FOR k IN n_plain + 1 .. n_acc LOOP
+        CONTINUE WHEN a_delta[k] = 0;
+        IF a_delta[k] < 0 THEN
+            SELECT sum(b.posted - b.pending_out) INTO tot FROM (
+                SELECT bb.posted, bb.pending_out FROM ledger_balances bb
+                WHERE bb.account_id = a_id[k] ORDER BY bb.shard FOR UPDATE) b;
+            IF a_floor[k] IS NOT NULL AND tot + a_delta[k] < a_floor[k] THEN
+                RAISE EXCEPTION USING ERRCODE = '40001',
+                    MESSAGE = 'ledger: a balance changed under the batch; retry the batch';
+            END IF;
+            UPDATE ledger_balances b SET posted = b.posted + a_delta[k] WHERE b.account_id = a_id[k] AND b.shard = 0;
+        ELSE
+            UPDATE ledger_balances b SET posted = b.posted + a_delta[k]
+            WHERE b.account_id = a_id[k] AND b.shard = (
+                SELECT bb.shard FROM ledger_balances bb WHERE bb.account_id = a_id[k]
+                ORDER BY (bb.shard + pg_backend_pid()) % a_shards[k] LIMIT 1 FOR UPDATE SKIP LOCKED);
+            IF NOT FOUND THEN  -- every shard is busy: queue for one
+                UPDATE ledger_balances b SET posted = b.posted + a_delta[k]
+                WHERE b.account_id = a_id[k] AND b.shard = pg_backend_pid() % a_shards[k];
+            END IF;
+        END IF;
+    END LOOP;
+    -- lots, by id: what the batch took, if it is still there
+    upd_id := '{}'; upd_d := '{}';
+    FOR j IN 1 .. n_old_lots LOOP
+        IF l_rem[j] <> l_rem0[j] THEN
+            upd_id := upd_id || l_id[j]; upd_d := upd_d || (l_rem0[j] - l_rem[j]);
+        END IF;
+    END LOOP;
+    IF cardinality(upd_id) > 0 THEN
+        UPDATE ledger_lots l SET remaining = l.remaining - u.t
+        FROM (SELECT * FROM unnest(upd_id, upd_d) AS v(id, t) ORDER BY v.id) u
+        WHERE l.id = u.id AND l.remaining >= u.t;
+        GET DIAGNOSTICS cnt = ROW_COUNT;
+        IF cnt <> cardinality(upd_id) THEN
+            RAISE EXCEPTION USING ERRCODE = '40001',
+                MESSAGE = 'ledger: a lot changed under the batch; retry the batch';
+        END IF;
+    END IF;
+    RETURN to_jsonb(res);
+END $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+-- ledger_post: a posted transaction is a batch of one, whose error is
+-- raised; a hold ("hold": true) is placed by ledger_apply as before.
+CREATE OR REPLACE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    r jsonb;
+    sp record;
+    n_entries int;
+    beg record;
+    postings jsonb := coalesce(p->'postings', '[]');
+    pol_id bigint;
+    s jsonb := p->'split';
+    split_rec jsonb;
+BEGIN
+    IF NOT coalesce((p->>'hold')::boolean, false) THEN
+        r := ledger_post_batch(jsonb_build_array(p))->0;
+        IF r ? 'code' THEN
+            PERFORM ledger_raise(r->>'code', r->>'message', r->'detail');
+        END IF;
+        tx_id := (r->>'tx_id')::bigint;
+        replayed := (r->>'replayed')::boolean;
+        RETURN;
+    END IF;
+    IF s IS NOT NULL THEN
+        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
+        pol_id := sp.policy_id; split_rec := sp.split;
+        postings := postings || sp.postings;
+    END IF;
+    IF (p->>'expires_at') IS NULL THEN
+        PERFORM ledger_raise('RL003', 'a hold needs an expiry time', '{"field":"expires_at"}');
+    END IF;
+    IF jsonb_array_length(postings) = 0 THEN
+        PERFORM ledger_raise('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
+    END IF;
+    beg := ledger_begin('hold', p, 'hold', 'pending', NULL, NULL, pol_id, split_rec);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
+    IF replayed THEN
+        RETURN;
+    END IF;
+    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'hold', postings, NULL, NULL);
+END $$;
+-- +goose StatementEnd
+
+-- +goose Down
+-- +goose StatementBegin
+-- ledger_post writes a posted transaction, or a hold when p has
+-- "hold": true (then "expires_at" is required). With "split" it adds the
+-- three-way split of a gross amount by the policy in force at the
+-- effective time, recording the policy and the parts on the transaction.
+CREATE OR REPLACE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    sp record;
+    n_entries int;
+    beg record;
+    hold boolean := coalesce((p->>'hold')::boolean, false);
+    postings jsonb := coalesce(p->'postings', '[]');
+    pol_id bigint;
+    s jsonb := p->'split';
+    split_rec jsonb;
+BEGIN
+    IF s IS NOT NULL THEN
+        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
+        pol_id := sp.policy_id; split_rec := sp.split;
+        postings := postings || sp.postings;
+    END IF;
+    IF hold AND (p->>'expires_at') IS NULL THEN
+        PERFORM ledger_raise('RL003', 'a hold needs an expiry time', '{"field":"expires_at"}');
+    END IF;
+    IF jsonb_array_length(postings) = 0 THEN
+        PERFORM ledger_raise('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
+    END IF;
+    beg := ledger_begin(CASE WHEN hold THEN 'hold' ELSE 'post' END, p, CASE WHEN hold THEN 'hold' ELSE 'transfer' END,
+                      CASE WHEN hold THEN 'pending' ELSE 'posted' END, NULL, NULL, pol_id, split_rec);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
+    IF replayed THEN
+        RETURN;
+    END IF;
+    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()),
+                         CASE WHEN hold THEN 'hold' ELSE 'post' END, postings, NULL, NULL);
+END $$;
+-- +goose StatementEnd
+DROP FUNCTION ledger_post_batch(jsonb);
