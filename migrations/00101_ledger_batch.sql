@@ -30,8 +30,13 @@
 -- (serialization failure: retry the batch) when a concurrent writer
 -- changed what it read so that the batch no longer fits, or committed one
 -- of its idempotency keys first (the retry then replays it).
+--
+-- Every statement in it is a lookup by key, and its plans are generic
+-- and cached per connection: planned while a table is small (a new
+-- database), a lookup would become a full scan as the table grows. So
+-- sequential scans are off for it.
 CREATE FUNCTION ledger_post_batch(ps jsonb) RETURNS jsonb
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     n int := coalesce(jsonb_array_length(ps), 0);
     res jsonb[] := '{}';

@@ -10,14 +10,16 @@
 //	raw  pgbench calling a PL/pgSQL transfer that locks two balance rows in
 //	     id order, inserts a transaction and two entries, updates both
 //	     balances: one round trip (the ceiling)
-//	a    ledger.Post: wallet → provider payable (10,000 wallets, 100 providers)
-//	b    ledger.Post with a split: wallet → provider / fund pool / fees,
-//	     consuming the wallet's lots, the pool credited every time
+//	a    a ledger.Batcher posting wallet → provider payable (10,000
+//	     wallets, 100 providers)
+//	b    the same Batcher posting a split: wallet → provider / fund pool /
+//	     fees, consuming the wallet's lots, the pool credited every time
 //	c    ledger.Hold then ledger.Capture with the same split (2 calls)
 //
-// and at 32 clients the ways of sending (b): literal (the ledger's simple
-// protocol), a $1 parameter (two round trips with lib/pq), $1 with
-// binary_parameters=yes, and inside a domain transaction (BEGIN … COMMIT).
+// and at 32 clients the ways of sending (b) one call per redemption
+// (ledger.Post): literal (the ledger's simple protocol), a $1 parameter
+// (two round trips with lib/pq), $1 with binary_parameters=yes, and inside
+// a domain transaction (BEGIN … COMMIT).
 // Finally it fills the ledger to 1M entries, seals the chain and times
 // ledger.Verify. It prints medians over the rounds as Markdown.
 package main
@@ -64,6 +66,9 @@ func main() {
 	pgbench := flag.String("pgbench", "/usr/lib/postgresql/15/bin/pgbench", "pgbench binary")
 	fill := flag.Int("verify-entries", 1_000_000, "fill the ledger to this many entries before timing verify")
 	keep := flag.String("keep", "", "set up database NAME, keep it and exit (for profiling)")
+	var bo ledger.BatcherOptions
+	flag.IntVar(&bo.MaxBatch, "batch-max", 0, "Batcher.MaxBatch (0: the default)")
+	flag.IntVar(&bo.Writers, "batch-writers", 0, "Batcher.Writers (0: the default)")
 	flag.Parse()
 	if *server == "" {
 		fail(fmt.Errorf("no server: set TEST_DATABASE_URL or -server"))
@@ -108,6 +113,9 @@ func main() {
 	}
 	dbBin, err := db.Open(ctx, binURL, 80)
 	fail(err)
+	bat := ledger.NewBatcher(dbx, bo)
+	defer bat.Close()
+	load := bench{dbx: dbx, dbBin: dbBin, bat: bat}
 
 	type run struct {
 		name    string
@@ -115,7 +123,7 @@ func main() {
 	}
 	runs := map[run][]result{}
 	workloads := []string{"raw", "a", "b", "c"}
-	variants := []string{"b-param", "b-binary", "b-tx"}
+	variants := []string{"b-single", "b-param", "b-binary", "b-tx"}
 	if !slices.Contains(clients, 32) {
 		variants = append(variants, "b")
 	}
@@ -127,7 +135,7 @@ func main() {
 					res, err = runPgbench(*pgbench, url, script, n, *dur)
 					fail(err)
 				} else {
-					res = runGo(ctx, dbx, dbBin, w, n, *dur, r)
+					res = load.run(ctx, w, n, *dur, r)
 				}
 				runs[run{w, n}] = append(runs[run{w, n}], res)
 				fmt.Fprintf(os.Stderr, "round %d %-8s %2d clients: %7.0f tx/s p50 %s p99 %s\n", r+1, w, n, res.tps,
@@ -135,7 +143,7 @@ func main() {
 			}
 		}
 		for _, w := range variants {
-			res := runGo(ctx, dbx, dbBin, w, 32, *dur, r)
+			res := load.run(ctx, w, 32, *dur, r)
 			runs[run{w, 32}] = append(runs[run{w, 32}], res)
 			fmt.Fprintf(os.Stderr, "round %d %-8s 32 clients: %7.0f tx/s p50 %s p99 %s\n", r+1, w, res.tps,
 				res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond))
@@ -155,7 +163,8 @@ func main() {
 	fmt.Println("\n| variant | tx/s | p50/p99 |")
 	fmt.Println("|---|---:|---|")
 	for _, v := range []struct{ w, label string }{
-		{"b", "literal, simple protocol (the ledger's way)"},
+		{"b", "batched by a `ledger.Batcher` (the workload above)"},
+		{"b-single", "one `ledger.Post` per redemption: literal, simple protocol"},
 		{"b-param", "`$1` parameter, default lib/pq (two round trips)"},
 		{"b-binary", "`$1` parameter, `binary_parameters=yes`"},
 		{"b-tx", "literal inside a domain transaction (BEGIN, post, COMMIT)"},
@@ -336,8 +345,14 @@ func percentiles(lats []time.Duration) result {
 	return result{p50: lats[len(lats)/2], p99: lats[len(lats)*99/100]}
 }
 
-// runGo runs one workload through the Go API with n clients for d.
-func runGo(ctx context.Context, dbx, dbBin *sqlx.DB, w string, n int, d time.Duration, round int) result {
+// bench is what the Go workloads write through.
+type bench struct {
+	dbx, dbBin *sqlx.DB
+	bat        *ledger.Batcher
+}
+
+// run runs one workload through the Go API with n clients for d.
+func (b bench) run(ctx context.Context, w string, n int, d time.Duration, round int) result {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var mu sync.Mutex
@@ -354,7 +369,7 @@ func runGo(ctx context.Context, dbx, dbBin *sqlx.DB, w string, n int, d time.Dur
 				key := fmt.Sprintf("%s-%d-%d-%d-%d", w, n, round, g, i)
 				wal, prov := wallet(rng.IntN(nWallets)), provider(rng.IntN(nProviders))
 				t0 := time.Now()
-				err := op(ctx, dbx, dbBin, w, key, wal, prov)
+				err := b.op(ctx, w, key, wal, prov)
 				if ctx.Err() != nil {
 					break
 				}
@@ -379,13 +394,17 @@ func split(wal, prov string) *ledger.Split {
 		Provider: prov, Fund: "fund:1:pool", Fees: "platform:fees", FundAttrs: map[string]any{"company": "1"}}
 }
 
-func op(ctx context.Context, dbx, dbBin *sqlx.DB, w, key, wal, prov string) error {
+func (b bench) op(ctx context.Context, w, key, wal, prov string) error {
+	dbx := b.dbx
 	switch w {
 	case "a":
-		_, err := ledger.Post(ctx, dbx, ledger.Request{Key: key, Kind: "transfer",
+		_, err := b.bat.Post(ctx, ledger.Request{Key: key, Kind: "transfer",
 			Postings: []ledger.Posting{{From: wal, To: prov, Amount: int64(1_00 + rand.IntN(50_00))}}})
 		return err
 	case "b":
+		_, err := b.bat.Post(ctx, ledger.Request{Key: key, Kind: "redemption", Split: split(wal, prov)})
+		return err
+	case "b-single":
 		_, err := ledger.Post(ctx, dbx, ledger.Request{Key: key, Kind: "redemption", Split: split(wal, prov)})
 		return err
 	case "c":
@@ -404,7 +423,7 @@ func op(ctx context.Context, dbx, dbBin *sqlx.DB, w, key, wal, prov string) erro
 		}
 		target := dbx
 		if w == "b-binary" {
-			target = dbBin
+			target = b.dbBin
 		}
 		_, err = target.ExecContext(ctx, `SELECT * FROM ledger_post($1::jsonb)`, string(body))
 		return err
@@ -427,12 +446,12 @@ func timeVerify(ctx context.Context, dbx *sqlx.DB, want int) (int64, time.Durati
 	}
 	if missing := (want - have + 3) / 4; missing > 0 {
 		fmt.Fprintf(os.Stderr, "filling %d redemptions\n", missing)
-		const chunk = 20000
+		const chunk = 1000
 		for done := 0; done < missing; done += chunk {
 			n := min(chunk, missing-done)
-			_, err := dbx.Exec(`SELECT ledger_post(jsonb_build_object('key', 'fill-' || $1::int + g, 'kind', 'redemption',
+			_, err := dbx.Exec(`SELECT ledger_post_batch(jsonb_agg(jsonb_build_object('key', 'fill-' || $1::int + g, 'kind', 'redemption',
 				'split', jsonb_build_object('policy', $2::text, 'from', 'employee:' || (g % 10000) || ':wallet', 'gross', 100 + g % 5000,
-					'provider', 'provider:' || (g % 100) || ':payable', 'fund', 'fund:1:pool', 'fees', 'platform:fees')))
+					'provider', 'provider:' || (g % 100) || ':payable', 'fund', 'fund:1:pool', 'fees', 'platform:fees'))))
 				FROM generate_series(1, $3::int) g`, done, policy, n)
 			if err != nil {
 				return 0, 0, err
