@@ -22,6 +22,13 @@
 -- (provider payables, hot shards) are held while other backends wait. In a
 -- batch the statements and the commit are shared by all its requests.
 
+-- Entries are read by account (history, keyset by id) and by transaction.
+-- Their key is (account_id, id): the account history's index is the
+-- primary key, and a posting inserts into two indexes instead of three
+-- (id alone comes from a sequence and is unique anyway).
+ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_pkey, ADD PRIMARY KEY (account_id, id);
+DROP INDEX ledger_entries_account_idx;
+
 -- +goose StatementBegin
 -- ledger_post_batch writes ps, a JSON array of post requests (as
 -- ledger_post takes them, without "hold"), in order, and returns an array
@@ -61,7 +68,7 @@ DECLARE
     l_attrs jsonb[] := '{}'; l_rem bigint[] := '{}'; l_rem0 bigint[];
     l_parent bigint[] := '{}'; l_tx bigint[] := '{}'; l_amount bigint[] := '{}';  -- created lots only
     n_old_lots int;
-    a_lotlist jsonb[] := '{}';        -- k -> [j, …]
+    a_lotlist jsonb[] := '{}';        -- k -> [j, …] of the lot accounts the batch debits
     lot_accs bigint[] := '{}';
     -- rows to write
     t_id bigint[] := '{}'; t_key text[] := '{}'; t_hash bytea[] := '{}'; t_kind text[] := '{}';
@@ -119,11 +126,12 @@ BEGIN
     FOR k IN 1 .. n_acc LOOP
         a_delta := a_delta || 0::bigint;
         a_avail := a_avail || NULL::bigint;
-        a_lotlist := a_lotlist || '[]'::jsonb;
+        a_lotlist := a_lotlist || NULL::jsonb;
         IF a_path[k] = ANY (from_paths) THEN
             upd_id := upd_id || a_id[k];
             IF a_lots[k] THEN
                 lot_accs := lot_accs || a_id[k];
+                a_lotlist[k] := '[]';
             END IF;
         END IF;
     END LOOP;
@@ -411,7 +419,9 @@ BEGIN
                         l_acc := l_acc || a_id[kt]; l_tx := l_tx || tx; l_parent := l_parent || l_id[t_lot[j]];
                         l_exp := l_exp || l_exp[t_lot[j]]; l_cats := l_cats || l_cats[t_lot[j]];
                         l_attrs := l_attrs || l_attrs[t_lot[j]]; l_amount := l_amount || t_amt[j]; l_rem := l_rem || t_amt[j];
-                        a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                        IF a_lotlist[kt] IS NOT NULL THEN  -- spendable later in the batch
+                            a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                        END IF;
                     END LOOP;
                 ELSE
                     l_id := l_id || nextval(seq_lot);
@@ -420,7 +430,9 @@ BEGIN
                     l_cats := l_cats || coalesce(v_lot[q]->'categories', '[]');
                     l_attrs := l_attrs || coalesce(v_lot[q]->'attrs', '{}');
                     l_amount := l_amount || v_amt[q]::bigint; l_rem := l_rem || v_amt[q]::bigint;
-                    a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                    IF a_lotlist[kt] IS NOT NULL THEN
+                        a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                    END IF;
                 END IF;
             END LOOP;
             t_id := t_id || tx; t_key := t_key || k_; t_hash := t_hash || h;
@@ -625,3 +637,5 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 DROP FUNCTION ledger_post_batch(jsonb);
+CREATE INDEX ledger_entries_account_idx ON ledger_entries (account_id, id);
+ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_pkey, ADD PRIMARY KEY (id);
