@@ -78,7 +78,9 @@ DECLARE
     m_tx bigint[] := '{}'; m_lot bigint[] := '{}'; m_amt bigint[] := '{}';
     -- the request being applied: its postings (v_*), summed per account (r_*), lots taken (t_*)
     tx bigint; k_ text; h bytea; eff timestamptz; pol int; split_rec jsonb;
-    v_from text[]; v_to text[]; v_amt numeric[]; v_cat text[]; v_lot jsonb[]; v_only jsonb[]; v_kf int[]; v_kt int[];
+    n_legs int; sp_to text[]; sp_amt bigint[]; sp_lot jsonb[];   -- the split's three parts
+    v_kf int[]; v_kt int[]; v_amt bigint[]; v_lot jsonb[];      -- the request's postings, resolved
+    src text; dst text; amt_n numeric; lot jsonb; only_ids jsonb;
     r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[]; r_only jsonb[];
     t_lot int[]; t_amt bigint[]; t_acc int[];
     seq_tx regclass := pg_get_serial_sequence('ledger_transactions', 'id');
@@ -176,8 +178,7 @@ BEGIN
     FOR i IN 0 .. n - 1 LOOP
         p := ps->i;
         t_lot := '{}'; t_amt := '{}'; t_acc := '{}';
-        v_from := '{}'; v_to := '{}'; v_amt := '{}'; v_cat := '{}'; v_lot := '{}'; v_only := '{}';
-        v_kf := '{}'; v_kt := '{}';
+        v_kf := '{}'; v_kt := '{}'; v_amt := '{}'; v_lot := '{}';
         r_k := '{}'; r_u := '{}'; r_cat := '{}'; r_catset := '{}'; r_nout := '{}'; r_in := '{}'; r_only := '{}';
         <<apply>>
         BEGIN
@@ -188,12 +189,7 @@ BEGIN
             END IF;
             eff := coalesce((p->>'effective_at')::timestamptz, now());
             postings := coalesce(p->'postings', '[]');
-            FOR q IN 0 .. jsonb_array_length(postings) - 1 LOOP
-                pj := postings->q;
-                v_from := v_from || (pj->>'from'); v_to := v_to || (pj->>'to');
-                v_amt := v_amt || CASE WHEN jsonb_typeof(pj->'amount') = 'number' THEN (pj->>'amount')::numeric END;
-                v_cat := v_cat || (pj->>'category'); v_lot := v_lot || (pj->'lot'); v_only := v_only || (pj->'only_lots');
-            END LOOP;
+            n_legs := jsonb_array_length(postings);
             -- the split, by the policy version in force at the effective time
             -- (ledger_split_parts' arithmetic: shares rounded down, the rest to remainder_to)
             s := p->'split';
@@ -223,24 +219,17 @@ BEGIN
                 fe := gross * pol_fee[pol] / 10000;
                 rest := gross - pv - fd - fe;
                 CASE pol_rem[pol] WHEN 'fund' THEN fd := fd + rest; WHEN 'fee' THEN fe := fe + rest; ELSE pv := pv + rest; END CASE;
-                IF pv > 0 THEN
-                    v_from := v_from || (s->>'from'); v_to := v_to || (s->>'provider'); v_amt := v_amt || pv::numeric;
-                    v_cat := v_cat || (s->>'category'); v_lot := v_lot || NULL::jsonb; v_only := v_only || NULL::jsonb;
-                END IF;
-                IF fd > 0 THEN  -- the fund's part is a contributor lot
-                    v_from := v_from || (s->>'from'); v_to := v_to || (s->>'fund'); v_amt := v_amt || fd::numeric;
-                    v_cat := v_cat || (s->>'category'); v_only := v_only || NULL::jsonb;
-                    v_lot := v_lot || jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
-                        jsonb_build_object('policy', pol_name[pol], 'policy_version', pol_version[pol]));
-                END IF;
-                IF fe > 0 THEN
-                    v_from := v_from || (s->>'from'); v_to := v_to || (s->>'fees'); v_amt := v_amt || fe::numeric;
-                    v_cat := v_cat || (s->>'category'); v_lot := v_lot || NULL::jsonb; v_only := v_only || NULL::jsonb;
-                END IF;
+                -- three more postings from s->>'from' (zero parts are left out
+                -- below); the fund's part is a contributor lot
+                sp_to := ARRAY[s->>'provider', s->>'fund', s->>'fees'];
+                sp_amt := ARRAY[pv, fd, fe];
+                sp_lot := ARRAY[NULL, jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
+                                jsonb_build_object('policy', pol_name[pol], 'policy_version', pol_version[pol])), NULL];
+                n_legs := n_legs + (pv > 0)::int + (fd > 0)::int + (fe > 0)::int;
                 split_rec := jsonb_build_object('gross', gross, 'provider', pv, 'fund', fd, 'fee', fe,
                                                 'policy', pol_name[pol], 'version', pol_version[pol]);
             END IF;
-            IF cardinality(v_from) = 0 THEN
+            IF n_legs = 0 THEN
                 err := jsonb_build_object('code', 'RL003', 'message', 'a transaction needs at least one posting',
                                           'detail', '{"field":"postings"}');
                 EXIT apply;
@@ -271,42 +260,52 @@ BEGIN
                 EXIT apply;
             END IF;
 
-            -- the postings, summed per account
-            FOR q IN 1 .. cardinality(v_from) LOOP
-                IF v_from[q] IS NULL OR v_to[q] IS NULL OR v_from[q] = v_to[q] OR v_amt[q] IS NULL OR v_amt[q] <= 0
-                   OR v_amt[q] > 1000000000000 OR v_amt[q] <> trunc(v_amt[q]) THEN
+            -- the postings (those of the request, then the split's), checked,
+            -- resolved and summed per account
+            FOR q IN 0 .. jsonb_array_length(postings) + 2 LOOP
+                IF q < jsonb_array_length(postings) THEN
+                    pj := postings->q;
+                    src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category'; lot := pj->'lot'; only_ids := pj->'only_lots';
+                    amt_n := CASE WHEN jsonb_typeof(pj->'amount') = 'number' THEN (pj->>'amount')::numeric END;
+                ELSE
+                    EXIT WHEN s IS NULL;
+                    j := q - jsonb_array_length(postings) + 1;
+                    CONTINUE WHEN sp_amt[j] = 0;
+                    src := s->>'from'; dst := sp_to[j]; cat := s->>'category'; lot := sp_lot[j]; only_ids := NULL;
+                    amt_n := sp_amt[j];
+                END IF;
+                IF src IS NULL OR dst IS NULL OR src = dst OR amt_n IS NULL OR amt_n <= 0
+                   OR amt_n > 1000000000000 OR amt_n <> trunc(amt_n) THEN
                     err := jsonb_build_object('code', 'RL003', 'message',
                         'every posting needs two different accounts and an amount between 1 cent and 10 billion euro',
                         'detail', '{"field":"postings"}');
                     EXIT apply;
                 END IF;
-            END LOOP;
-            FOR q IN 1 .. cardinality(v_from) LOOP
-                kf := (amap->>v_from[q])::int;
-                kt := (amap->>v_to[q])::int;
+                kf := (amap->>src)::int;
+                kt := (amap->>dst)::int;
                 IF kf IS NULL OR kt IS NULL THEN
                     err := jsonb_build_object('code', 'RL002', 'message',
-                        format('unknown account %s', CASE WHEN kf IS NULL THEN v_from[q] ELSE v_to[q] END),
-                        'detail', jsonb_build_object('account', CASE WHEN kf IS NULL THEN v_from[q] ELSE v_to[q] END));
+                        format('unknown account %s', CASE WHEN kf IS NULL THEN src ELSE dst END),
+                        'detail', jsonb_build_object('account', CASE WHEN kf IS NULL THEN src ELSE dst END));
                     EXIT apply;
                 END IF;
-                v_kf := v_kf || kf; v_kt := v_kt || kt;
-                amt := v_amt[q]::bigint;
+                amt := amt_n::bigint;
+                v_kf := v_kf || kf; v_kt := v_kt || kt; v_amt := v_amt || amt; v_lot := v_lot || lot;
                 pos := array_position(r_k, kf);
                 IF pos IS NULL THEN
                     r_k := r_k || kf; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
                     r_nout := r_nout || 0; r_in := r_in || 0; r_only := r_only || NULL::jsonb;
                     pos := cardinality(r_k);
                 END IF;
-                IF r_catset[pos] AND r_cat[pos] IS DISTINCT FROM v_cat[q] THEN
+                IF r_catset[pos] AND r_cat[pos] IS DISTINCT FROM cat THEN
                     err := jsonb_build_object('code', 'RL003', 'message', format('postings from %s name different categories', a_path[kf]),
                                               'detail', jsonb_build_object('account', a_path[kf]));
                     EXIT apply;
                 END IF;
                 r_u[pos] := r_u[pos] - amt;
                 r_nout[pos] := r_nout[pos] + 1;
-                r_cat[pos] := v_cat[q]; r_catset[pos] := true;
-                r_only[pos] := coalesce(r_only[pos], v_only[q]);
+                r_cat[pos] := cat; r_catset[pos] := true;
+                r_only[pos] := coalesce(r_only[pos], only_ids);
                 pos := array_position(r_k, kt);
                 IF pos IS NULL THEN
                     r_k := r_k || kt; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
@@ -408,7 +407,7 @@ BEGIN
             -- credits to lot accounts become lots: as the posting says (lot),
             -- moved along from the lots the source gave when this is its
             -- only posting, or a plain lot
-            FOR q IN 1 .. cardinality(v_from) LOOP
+            FOR q IN 1 .. cardinality(v_kt) LOOP
                 kt := v_kt[q];
                 CONTINUE WHEN NOT a_lots[kt];
                 kf := v_kf[q];
@@ -429,7 +428,7 @@ BEGIN
                     l_exp := l_exp || (v_lot[q]->>'expires_at')::timestamptz;
                     l_cats := l_cats || coalesce(v_lot[q]->'categories', '[]');
                     l_attrs := l_attrs || coalesce(v_lot[q]->'attrs', '{}');
-                    l_amount := l_amount || v_amt[q]::bigint; l_rem := l_rem || v_amt[q]::bigint;
+                    l_amount := l_amount || v_amt[q]; l_rem := l_rem || v_amt[q];
                     IF a_lotlist[kt] IS NOT NULL THEN
                         a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
                     END IF;

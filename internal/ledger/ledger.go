@@ -8,12 +8,15 @@
 // own rows and its ledger transaction atomically. Passed a *sqlx.DB instead,
 // a write is one autocommitted statement and is retried on deadlock.
 //
-// The write path is one PL/pgSQL call per ledger transaction (see
-// migrations/00100_ledger.sql), sent as a single simple-protocol statement:
-// one database round trip whatever the connection string says (lib/pq
-// otherwise needs two round trips per parameterised statement unless
-// binary_parameters=yes, which changes how []byte arguments are sent for
-// the whole application).
+// The write path is one PL/pgSQL call per write, sent as a single
+// simple-protocol statement: one database round trip whatever the
+// connection string says (lib/pq otherwise needs two round trips per
+// parameterised statement unless binary_parameters=yes, which changes how
+// []byte arguments are sent for the whole application). Posted
+// transactions go through ledger_post_batch (migrations/00101): PostBatch
+// writes many in one statement, a Batcher gathers concurrent callers' posts
+// into such batches, and Post is a batch of one. Holds, captures, voids and
+// reversals have their own functions (migrations/00100).
 //
 // Conventions: amounts are int64 euro cents; balances are on the
 // account's normal side (a wallet, a liability, grows with credits; the
