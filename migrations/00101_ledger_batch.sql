@@ -54,8 +54,8 @@ DECLARE
     amap jsonb;                       -- path -> k
     a_id bigint[]; a_path text[]; a_asset text[]; a_sgn int[]; a_floor bigint[]; a_lots boolean[];
     a_shards int[]; a_status text[];
-    a_avail bigint[] := '{}';         -- available (posted - pending_out) of debited accounts
-    a_delta bigint[] := '{}';         -- the batch's change of posted, normal side
+    a_avail bigint[];                 -- available (posted - pending_out) of debited accounts
+    a_delta bigint[];                 -- the batch's change of posted, normal side
     n_plain int; n_acc int;
     -- split policies, newest version first per name
     pol_id bigint[]; pol_name text[]; pol_version int[]; pol_from timestamptz[]; pol_fund int[]; pol_fee int[];
@@ -68,8 +68,8 @@ DECLARE
     l_attrs jsonb[] := '{}'; l_rem bigint[] := '{}'; l_rem0 bigint[];
     l_parent bigint[] := '{}'; l_tx bigint[] := '{}'; l_amount bigint[] := '{}';  -- created lots only
     n_old_lots int;
-    a_lotlist jsonb[] := '{}';        -- k -> [j, …] of the lot accounts the batch debits
-    lot_accs bigint[] := '{}';
+    a_lotlist jsonb[];                -- k -> [j, …] of the lot accounts the batch debits
+    lot_accs bigint[] := '{}'; lot_ks int[];
     -- rows to write
     t_id bigint[] := '{}'; t_key text[] := '{}'; t_hash bytea[] := '{}'; t_kind text[] := '{}';
     t_ref text[] := '{}'; t_eff timestamptz[] := '{}'; t_pol bigint[] := '{}'; t_split jsonb[] := '{}';
@@ -115,54 +115,42 @@ BEGIN
 
     -- 2. Read, without locking: accounts, available balances of the
     -- accounts the batch debits, keys already used, policies, lots.
-    SELECT array_agg(a.id ORDER BY a.o), array_agg(a.path ORDER BY a.o), array_agg(a.asset ORDER BY a.o),
-           array_agg(CASE WHEN a.normal_side = 'credit' THEN 1 ELSE -1 END ORDER BY a.o),
-           array_agg(a.floor ORDER BY a.o), array_agg(a.lots ORDER BY a.o), array_agg(a.shards::int ORDER BY a.o),
-           array_agg(a.status ORDER BY a.o), jsonb_object_agg(a.path, a.o), count(*) FILTER (WHERE a.shards = 1)
-    INTO a_id, a_path, a_asset, a_sgn, a_floor, a_lots, a_shards, a_status, amap, n_plain
+    -- (The aggregates take their rows in the order the window function,
+    -- or the subquery, sorted them: one sort per query, not one per array.)
+    SELECT array_agg(a.id), array_agg(a.path), array_agg(a.asset),
+           array_agg(CASE WHEN a.normal_side = 'credit' THEN 1 ELSE -1 END), array_agg(a.floor), array_agg(a.lots),
+           array_agg(a.shards::int), array_agg(a.status),
+           array_agg(CASE WHEN a.path = ANY (from_paths) THEN
+                         (SELECT sum(b.posted - b.pending_out) FROM ledger_balances b WHERE b.account_id = a.id) END),
+           array_agg(a.o) FILTER (WHERE a.lots AND a.path = ANY (from_paths)),
+           jsonb_object_agg(a.path, a.o), count(*) FILTER (WHERE a.shards = 1)
+    INTO a_id, a_path, a_asset, a_sgn, a_floor, a_lots, a_shards, a_status, a_avail, lot_ks, amap, n_plain
     FROM (SELECT x.*, row_number() OVER (ORDER BY x.shards > 1, x.id)::int AS o
           FROM ledger_accounts x WHERE x.path = ANY (paths)) a;
     n_acc := coalesce(cardinality(a_id), 0);
     amap := coalesce(amap, '{}');
-    upd_id := '{}';
-    FOR k IN 1 .. n_acc LOOP
-        a_delta := a_delta || 0::bigint;
-        a_avail := a_avail || NULL::bigint;
-        a_lotlist := a_lotlist || NULL::jsonb;
-        IF a_path[k] = ANY (from_paths) THEN
-            upd_id := upd_id || a_id[k];
-            IF a_lots[k] THEN
-                lot_accs := lot_accs || a_id[k];
-                a_lotlist[k] := '[]';
-            END IF;
-        END IF;
-    END LOOP;
-    FOR x IN SELECT jsonb_build_array(b.account_id, sum(b.posted - b.pending_out)) FROM ledger_balances b
-             WHERE b.account_id = ANY (upd_id) GROUP BY b.account_id
-    LOOP
-        k := array_position(a_id, (x->>0)::bigint);
-        a_avail[k] := (x->>1)::bigint;
+    a_delta := array_fill(0::bigint, ARRAY[n_acc]);
+    a_lotlist := array_fill(NULL::jsonb, ARRAY[n_acc]);
+    FOREACH k IN ARRAY coalesce(lot_ks, '{}') LOOP
+        a_lotlist[k] := '[]';
+        lot_accs := lot_accs || a_id[k];
     END LOOP;
     SELECT jsonb_object_agg(t.idempotency_key, jsonb_build_array(t.id, encode(t.request_hash, 'hex'))) INTO existing
     FROM ledger_transactions t WHERE t.idempotency_key = ANY (keys);
     existing := coalesce(existing, '{}');
     IF cardinality(pol_names) > 0 THEN
-        SELECT array_agg(x.id ORDER BY x.name, x.valid_from DESC), array_agg(x.name ORDER BY x.name, x.valid_from DESC),
-               array_agg(x.version ORDER BY x.name, x.valid_from DESC), array_agg(x.valid_from ORDER BY x.name, x.valid_from DESC),
-               array_agg(x.fund_bps ORDER BY x.name, x.valid_from DESC), array_agg(x.fee_bps ORDER BY x.name, x.valid_from DESC),
-               array_agg(x.remainder_to ORDER BY x.name, x.valid_from DESC)
+        SELECT array_agg(x.id), array_agg(x.name), array_agg(x.version), array_agg(x.valid_from),
+               array_agg(x.fund_bps), array_agg(x.fee_bps), array_agg(x.remainder_to)
         INTO pol_id, pol_name, pol_version, pol_from, pol_fund, pol_fee, pol_rem
-        FROM ledger_split_policies x WHERE x.name = ANY (pol_names);
+        FROM (SELECT * FROM ledger_split_policies y WHERE y.name = ANY (pol_names) ORDER BY y.name, y.valid_from DESC) x;
     END IF;
     IF cardinality(lot_accs) > 0 THEN
-        SELECT coalesce(array_agg(l.id ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
-               coalesce(array_agg(l.account_id ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
-               coalesce(array_agg(l.expires_at ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
-               coalesce(array_agg(to_jsonb(l.categories) ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
-               coalesce(array_agg(l.attrs ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}'),
-               coalesce(array_agg(l.remaining ORDER BY l.account_id, l.expires_at NULLS LAST, l.id), '{}')
+        SELECT coalesce(array_agg(l.id), '{}'), coalesce(array_agg(l.account_id), '{}'),
+               coalesce(array_agg(l.expires_at), '{}'), coalesce(array_agg(to_jsonb(l.categories)), '{}'),
+               coalesce(array_agg(l.attrs), '{}'), coalesce(array_agg(l.remaining), '{}')
         INTO l_id, l_acc, l_exp, l_cats, l_attrs, l_rem
-        FROM ledger_lots l WHERE l.live AND l.account_id = ANY (lot_accs);
+        FROM (SELECT * FROM ledger_lots y WHERE y.live AND y.account_id = ANY (lot_accs)
+              ORDER BY y.account_id, y.expires_at NULLS LAST, y.id) l;
     END IF;
     l_rem0 := l_rem;
     n_old_lots := cardinality(l_id);
