@@ -444,29 +444,32 @@ BEGIN
     -- relative, guarded updates in lock order. Arrays go in through
     -- unnest, which the planner expects to be short: it probes the primary
     -- keys rather than hashing whole tables.
-    INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, status, reference, effective_at,
-                                     policy_id, split, metadata)
-    SELECT u.id, u.k, u.h, u.kind, 'posted', u.ref, u.eff, u.pol, u.split, u.meta
-    FROM unnest(t_id, t_key, t_hash, t_kind, t_ref, t_eff, t_pol, t_split, t_meta)
-         AS u(id, k, h, kind, ref, eff, pol, split, meta)
-    ON CONFLICT (idempotency_key) DO NOTHING;
-    GET DIAGNOSTICS cnt = ROW_COUNT;
-    IF cnt <> cardinality(t_id) THEN
-        RAISE EXCEPTION USING ERRCODE = '40001',
-            MESSAGE = 'ledger: an idempotency key of this batch was written concurrently; retry the batch';
-    END IF;
-    INSERT INTO ledger_entries (tx_id, account_id, amount, effective_at)
-    SELECT u.tx, u.acc, u.amt, u.eff FROM unnest(e_tx, e_acc, e_amt, e_eff) AS u(tx, acc, amt, eff);
-    IF cardinality(l_id) > n_old_lots THEN
+    -- The new rows in one statement (one executor start, not four).
+    WITH tx AS (
+        INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, status, reference, effective_at,
+                                         policy_id, split, metadata)
+        SELECT u.id, u.k, u.h, u.kind, 'posted', u.ref, u.eff, u.pol, u.split, u.meta
+        FROM unnest(t_id, t_key, t_hash, t_kind, t_ref, t_eff, t_pol, t_split, t_meta)
+             AS u(id, k, h, kind, ref, eff, pol, split, meta)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING 1
+    ), entries AS (
+        INSERT INTO ledger_entries (tx_id, account_id, amount, effective_at)
+        SELECT u.tx, u.acc, u.amt, u.eff FROM unnest(e_tx, e_acc, e_amt, e_eff) AS u(tx, acc, amt, eff)
+    ), lots AS (
         INSERT INTO ledger_lots (id, account_id, tx_id, parent_id, expires_at, categories, attrs, amount, remaining)
         SELECT u.id, u.acc, u.tx, u.parent, u.exp, ARRAY(SELECT jsonb_array_elements_text(u.cats)), u.attrs, u.amount, u.rem
         FROM unnest(l_id[n_old_lots + 1:], l_acc[n_old_lots + 1:], l_tx, l_parent, l_exp[n_old_lots + 1:],
                     l_cats[n_old_lots + 1:], l_attrs[n_old_lots + 1:], l_amount, l_rem[n_old_lots + 1:])
-             AS u(id, acc, tx, parent, exp, cats, attrs, amount, rem);
-    END IF;
-    IF cardinality(m_tx) > 0 THEN
+             AS u(id, acc, tx, parent, exp, cats, attrs, amount, rem)
+    ), moves AS (
         INSERT INTO ledger_lot_moves (tx_id, lot_id, amount)
-        SELECT u.tx, u.lot, u.amt FROM unnest(m_tx, m_lot, m_amt) AS u(tx, lot, amt);
+        SELECT u.tx, u.lot, u.amt FROM unnest(m_tx, m_lot, m_amt) AS u(tx, lot, amt)
+    )
+    SELECT count(*) INTO cnt FROM tx;
+    IF cnt <> cardinality(t_id) THEN
+        RAISE EXCEPTION USING ERRCODE = '40001',
+            MESSAGE = 'ledger: an idempotency key of this batch was written concurrently; retry the batch';
     END IF;
 
     -- balance rows of plain accounts, by id; a debit keeps the floor
