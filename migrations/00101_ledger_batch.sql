@@ -59,7 +59,7 @@ DECLARE
     n_plain int; n_acc int;
     -- split policies, newest version first per name
     pol_id bigint[]; pol_name text[]; pol_version int[]; pol_from timestamptz[]; pol_fund int[]; pol_fee int[];
-    pol_rem text[];
+    pol_rem text[]; pol_attrs jsonb[];  -- what a contributor lot records of the policy
     -- idempotency keys: already in the ledger (key -> [tx id, request hash]) and written by this batch
     existing jsonb;
     s_key text[] := '{}'; s_tx bigint[] := '{}'; s_hash text[] := '{}';
@@ -78,7 +78,7 @@ DECLARE
     m_tx bigint[] := '{}'; m_lot bigint[] := '{}'; m_amt bigint[] := '{}';
     -- the request being applied: its postings (v_*), summed per account (r_*), lots taken (t_*)
     tx bigint; k_ text; h bytea; eff timestamptz; pol int; split_rec jsonb;
-    n_legs int; sp_to text[]; sp_amt bigint[]; sp_lot jsonb[];   -- the split's three parts
+    n_legs int; n_json int; sp_to text[]; sp_amt bigint[]; sp_lot jsonb[];   -- the split's three parts
     v_kf int[]; v_kt int[]; v_amt bigint[]; v_lot jsonb[];      -- the request's postings, resolved
     src text; dst text; amt_n numeric; lot jsonb; only_ids jsonb;
     r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[]; r_only jsonb[];
@@ -140,8 +140,9 @@ BEGIN
     existing := coalesce(existing, '{}');
     IF cardinality(pol_names) > 0 THEN
         SELECT array_agg(x.id), array_agg(x.name), array_agg(x.version), array_agg(x.valid_from),
-               array_agg(x.fund_bps), array_agg(x.fee_bps), array_agg(x.remainder_to)
-        INTO pol_id, pol_name, pol_version, pol_from, pol_fund, pol_fee, pol_rem
+               array_agg(x.fund_bps), array_agg(x.fee_bps), array_agg(x.remainder_to),
+               array_agg(jsonb_build_object('policy', x.name, 'policy_version', x.version))
+        INTO pol_id, pol_name, pol_version, pol_from, pol_fund, pol_fee, pol_rem, pol_attrs
         FROM (SELECT * FROM ledger_split_policies y WHERE y.name = ANY (pol_names) ORDER BY y.name, y.valid_from DESC) x;
     END IF;
     IF cardinality(lot_accs) > 0 THEN
@@ -211,8 +212,7 @@ BEGIN
                 -- below); the fund's part is a contributor lot
                 sp_to := ARRAY[s->>'provider', s->>'fund', s->>'fees'];
                 sp_amt := ARRAY[pv, fd, fe];
-                sp_lot := ARRAY[NULL, jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
-                                jsonb_build_object('policy', pol_name[pol], 'policy_version', pol_version[pol])), NULL];
+                sp_lot := ARRAY[NULL, jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') || pol_attrs[pol]), NULL];
                 n_legs := n_legs + (pv > 0)::int + (fd > 0)::int + (fe > 0)::int;
                 split_rec := jsonb_build_object('gross', gross, 'provider', pv, 'fund', fd, 'fee', fe,
                                                 'policy', pol_name[pol], 'version', pol_version[pol]);
@@ -250,20 +250,21 @@ BEGIN
 
             -- the postings (those of the request, then the split's), checked,
             -- resolved and summed per account
-            FOR q IN 0 .. jsonb_array_length(postings) + 2 LOOP
-                IF q < jsonb_array_length(postings) THEN
+            n_json := jsonb_array_length(postings);
+            FOR q IN 0 .. n_json + 2 LOOP
+                IF q < n_json THEN
                     pj := postings->q;
                     src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category'; lot := pj->'lot'; only_ids := pj->'only_lots';
                     amt_n := CASE WHEN jsonb_typeof(pj->'amount') = 'number' THEN (pj->>'amount')::numeric END;
-                ELSE
+                    amt := CASE WHEN amt_n > 0 AND amt_n <= 1000000000000 AND amt_n = trunc(amt_n) THEN amt_n END;
+                ELSE  -- the split's parts: amounts in range by construction
                     EXIT WHEN s IS NULL;
-                    j := q - jsonb_array_length(postings) + 1;
+                    j := q - n_json + 1;
                     CONTINUE WHEN sp_amt[j] = 0;
                     src := s->>'from'; dst := sp_to[j]; cat := s->>'category'; lot := sp_lot[j]; only_ids := NULL;
-                    amt_n := sp_amt[j];
+                    amt := sp_amt[j];
                 END IF;
-                IF src IS NULL OR dst IS NULL OR src = dst OR amt_n IS NULL OR amt_n <= 0
-                   OR amt_n > 1000000000000 OR amt_n <> trunc(amt_n) THEN
+                IF src IS NULL OR dst IS NULL OR src = dst OR amt IS NULL THEN
                     err := jsonb_build_object('code', 'RL003', 'message',
                         'every posting needs two different accounts and an amount between 1 cent and 10 billion euro',
                         'detail', '{"field":"postings"}');
@@ -277,7 +278,6 @@ BEGIN
                         'detail', jsonb_build_object('account', CASE WHEN kf IS NULL THEN src ELSE dst END));
                     EXIT apply;
                 END IF;
-                amt := amt_n::bigint;
                 v_kf := v_kf || kf; v_kt := v_kt || kt; v_amt := v_amt || amt; v_lot := v_lot || lot;
                 pos := array_position(r_k, kf);
                 IF pos IS NULL THEN
