@@ -541,91 +541,37 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
+-- The function that wrote posts and holds until now places holds only;
+-- ledger_post dispatches.
+ALTER FUNCTION ledger_post(jsonb) RENAME TO ledger_hold;
+
 -- +goose StatementBegin
 -- ledger_post: a posted transaction is a batch of one, whose error is
--- raised; a hold ("hold": true) is placed by ledger_apply as before.
-CREATE OR REPLACE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+-- raised; a hold ("hold": true) is placed by ledger_hold.
+CREATE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
+LANGUAGE plpgsql AS $$
 DECLARE
     r jsonb;
-    sp record;
-    n_entries int;
-    beg record;
-    postings jsonb := coalesce(p->'postings', '[]');
-    pol_id bigint;
-    s jsonb := p->'split';
-    split_rec jsonb;
+    h record;
 BEGIN
-    IF NOT coalesce((p->>'hold')::boolean, false) THEN
-        r := ledger_post_batch(jsonb_build_array(p))->0;
-        IF r ? 'code' THEN
-            PERFORM ledger_raise(r->>'code', r->>'message', r->'detail');
-        END IF;
-        tx_id := (r->>'tx_id')::bigint;
-        replayed := (r->>'replayed')::boolean;
+    IF coalesce((p->>'hold')::boolean, false) THEN
+        h := ledger_hold(p);
+        tx_id := h.tx_id;
+        replayed := h.replayed;
         RETURN;
     END IF;
-    IF s IS NOT NULL THEN
-        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
-        pol_id := sp.policy_id; split_rec := sp.split;
-        postings := postings || sp.postings;
+    r := ledger_post_batch(jsonb_build_array(p))->0;
+    IF r ? 'code' THEN
+        PERFORM ledger_raise(r->>'code', r->>'message', r->'detail');
     END IF;
-    IF (p->>'expires_at') IS NULL THEN
-        PERFORM ledger_raise('RL003', 'a hold needs an expiry time', '{"field":"expires_at"}');
-    END IF;
-    IF jsonb_array_length(postings) = 0 THEN
-        PERFORM ledger_raise('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
-    END IF;
-    beg := ledger_begin('hold', p, 'hold', 'pending', NULL, NULL, pol_id, split_rec);
-    tx_id := beg.tx_id;
-    replayed := beg.replayed;
-    IF replayed THEN
-        RETURN;
-    END IF;
-    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'hold', postings, NULL, NULL);
+    tx_id := (r->>'tx_id')::bigint;
+    replayed := (r->>'replayed')::boolean;
 END $$;
 -- +goose StatementEnd
 
 -- +goose Down
--- +goose StatementBegin
--- ledger_post writes a posted transaction, or a hold when p has
--- "hold": true (then "expires_at" is required). With "split" it adds the
--- three-way split of a gross amount by the policy in force at the
--- effective time, recording the policy and the parts on the transaction.
-CREATE OR REPLACE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    sp record;
-    n_entries int;
-    beg record;
-    hold boolean := coalesce((p->>'hold')::boolean, false);
-    postings jsonb := coalesce(p->'postings', '[]');
-    pol_id bigint;
-    s jsonb := p->'split';
-    split_rec jsonb;
-BEGIN
-    IF s IS NOT NULL THEN
-        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
-        pol_id := sp.policy_id; split_rec := sp.split;
-        postings := postings || sp.postings;
-    END IF;
-    IF hold AND (p->>'expires_at') IS NULL THEN
-        PERFORM ledger_raise('RL003', 'a hold needs an expiry time', '{"field":"expires_at"}');
-    END IF;
-    IF jsonb_array_length(postings) = 0 THEN
-        PERFORM ledger_raise('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
-    END IF;
-    beg := ledger_begin(CASE WHEN hold THEN 'hold' ELSE 'post' END, p, CASE WHEN hold THEN 'hold' ELSE 'transfer' END,
-                      CASE WHEN hold THEN 'pending' ELSE 'posted' END, NULL, NULL, pol_id, split_rec);
-    tx_id := beg.tx_id;
-    replayed := beg.replayed;
-    IF replayed THEN
-        RETURN;
-    END IF;
-    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()),
-                         CASE WHEN hold THEN 'hold' ELSE 'post' END, postings, NULL, NULL);
-END $$;
--- +goose StatementEnd
+DROP FUNCTION ledger_post(jsonb);
+ALTER FUNCTION ledger_hold(jsonb) RENAME TO ledger_post;
 DROP FUNCTION ledger_post_batch(jsonb);
 CREATE INDEX ledger_entries_account_idx ON ledger_entries (account_id, id);
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_pkey, ADD PRIMARY KEY (id);
