@@ -183,7 +183,7 @@ func (b *Batcher) write() {
 }
 
 func (b *Batcher) flush(batch []pending) {
-	live := batch[:0:0]
+	live := make([]pending, 0, len(batch))
 	reqs := make([]Request, 0, len(batch))
 	for _, p := range batch {
 		if p.ctx.Err() != nil { // the caller has gone: not written
