@@ -80,14 +80,15 @@ func runTx(ctx context.Context, dbx *sqlx.DB, fn func(tx *sqlx.Tx) error) (err e
 
 // PostgreSQL error codes the project reacts to.
 const (
-	codeSerialization = "40001"
-	codeDeadlock      = "40P01"
-	codeUnique        = "23505"
-	codeForeignKey    = "23503"
-	codeCheck         = "23514"
-	codeNotNull       = "23502"
-	codeInvalidText   = "22P02"
-	codeBadEncoding   = "22021"
+	codeSerialization  = "40001"
+	codeDeadlock       = "40P01"
+	codeUnique         = "23505"
+	codeForeignKey     = "23503"
+	codeCheck          = "23514"
+	codeNotNull        = "23502"
+	codeInvalidText    = "22P02"
+	codeBadEncoding    = "22021"
+	codeUntranslatable = "22P05" // e.g. \u0000 in a JSON document
 )
 
 // Retryable reports whether err is a serialization failure or a deadlock,
@@ -131,7 +132,7 @@ func MapError(err error, what string) error {
 			return &apperr.Error{Code: apperr.Conflict, Message: what + " already exists", Err: err}
 		case codeForeignKey:
 			return &apperr.Error{Code: apperr.Invalid, Message: what + " refers to something that does not exist", Err: err}
-		case codeCheck, codeNotNull, codeInvalidText, codeBadEncoding:
+		case codeCheck, codeNotNull, codeInvalidText, codeBadEncoding, codeUntranslatable:
 			return &apperr.Error{Code: apperr.Invalid, Message: "invalid " + what, Err: err}
 		}
 	}

@@ -161,3 +161,51 @@ func TestBatcher(t *testing.T) {
 		t.Fatal("a cancelled request was written")
 	}
 }
+
+// A request that breaks its whole batch (PostgreSQL cannot store "\u0000"
+// in JSON) gets its own error; the requests batched with it are written.
+func TestBatcherIsolatesABrokenRequest(t *testing.T) {
+	c := newChart(t)
+	c.topUp("t", 100_00)
+	b := ledger.NewBatcher(c.db, ledger.BatcherOptions{MaxBatch: 16, Writers: 1})
+	defer b.Close()
+
+	// Hold the budget's balance row so that the writer's first batch waits
+	// on it; the requests sent meanwhile queue up into the next batch.
+	hold, err := c.db.BeginTxx(c.ctx, nil)
+	c.ok(err)
+	_, err = hold.ExecContext(c.ctx, `SELECT 1 FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
+		WHERE a.path = $1 FOR UPDATE`, budget)
+	c.ok(err)
+	type answer struct {
+		i   int
+		err error
+	}
+	answers := make(chan answer, 6)
+	send := func(i int, ref string) {
+		_, err := b.Post(c.ctx, ledger.Request{Key: fmt.Sprintf("r%d", i), Reference: ref,
+			Postings: []ledger.Posting{{From: budget, To: payable, Amount: 1_00}}})
+		answers <- answer{i, err}
+	}
+	go send(0, "first")
+	time.Sleep(200 * time.Millisecond) // the writer is now waiting on the row
+	for i := 1; i <= 4; i++ {
+		go send(i, "fine")
+	}
+	go send(5, "broken \x00 reference")
+	time.Sleep(200 * time.Millisecond)
+	c.ok(hold.Rollback())
+
+	for range 6 {
+		a := <-answers
+		if a.i == 5 {
+			wantCode(t, a.err, apperr.Invalid)
+			continue
+		}
+		if a.err != nil {
+			t.Fatalf("request %d: %v", a.i, a.err)
+		}
+	}
+	c.wantAvailable(payable, 5*1_00)
+	c.verify()
+}
