@@ -3,6 +3,8 @@
 #
 #   scripts/pg.sh start NAME PORT [fast]   create (once) and start the cluster, print its DATABASE_URL
 #   scripts/pg.sh stop  NAME               stop it (no error if it is not running)
+#   scripts/pg.sh crash NAME               stop it the way a crash does (immediate: no checkpoint,
+#                                          recovery from the WAL at the next start); for fault tests
 #   scripts/pg.sh reset NAME               stop it and delete its data
 #
 # The data lives in .data/NAME under the project. PostgreSQL refuses to run as
@@ -60,6 +62,9 @@ start)
   ;;
 stop)
   if [ -s "$data/PG_VERSION" ]; then as_pg "$PG_CTL" -D "$data" -m fast stop >/dev/null 2>&1 || true; fi
+  ;;
+crash)
+  if [ -s "$data/PG_VERSION" ]; then as_pg "$PG_CTL" -D "$data" -m immediate stop >/dev/null 2>&1 || true; fi
   ;;
 reset)
   if [ -s "$data/PG_VERSION" ]; then as_pg "$PG_CTL" -D "$data" -m fast stop >/dev/null 2>&1 || true; fi

@@ -35,7 +35,13 @@ func wallet(i int) string { return fmt.Sprintf("employee:e%d:wallet", i) }
 
 func newChart(t testing.TB) *chart {
 	t.Helper()
-	c := &chart{t: t, ctx: context.Background(), db: dbtest.Open(t)}
+	return chartOn(t, dbtest.Open(t))
+}
+
+// chartOn creates the chart of accounts in the database dbx.
+func chartOn(t testing.TB, dbx *sqlx.DB) *chart {
+	t.Helper()
+	c := &chart{t: t, ctx: context.Background(), db: dbx}
 	c.account(ledger.AccountSpec{Path: stripe, Kind: ledger.Asset})
 	c.account(ledger.AccountSpec{Path: fees, Kind: ledger.Revenue, Shards: 8})
 	c.account(ledger.AccountSpec{Path: budget, Kind: ledger.Liability, Floor: &zero})
