@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/db"
@@ -34,34 +33,39 @@ type Outcome struct {
 // db.WithTx does.
 func PostBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Outcome, error) {
 	out := make([]Outcome, len(reqs))
-	send := make([]wire, 0, len(reqs))
-	at := make([]int, 0, len(reqs)) // out index of each sent request
+	valid := make([]Request, 0, len(reqs))
+	at := make([]int, 0, len(reqs)) // out index of each valid request
 	for i, r := range reqs {
 		if err := r.Validate(); err != nil {
 			out[i].Err = err
 			continue
 		}
-		send = append(send, wire{Request: r})
+		valid = append(valid, r)
 		at = append(at, i)
 	}
-	if len(send) == 0 {
-		return out, nil
-	}
-	body, err := json.Marshal(send)
+	written, err := writeBatch(ctx, ext, valid)
 	if err != nil {
-		return nil, apperr.Wrap(err, "encoding ledger batch")
+		return nil, err
 	}
-	q := `SELECT ledger_post_batch(` + pq.QuoteLiteral(string(body)) + `::jsonb)`
+	for n, o := range written {
+		out[at[n]] = o
+	}
+	return out, nil
+}
+
+// writeBatch sends validated requests to ledger_post_batch and reads its
+// answer, one outcome per request.
+func writeBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Outcome, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	send := make([]wire, len(reqs))
+	for i, r := range reqs {
+		send[i] = wire{Request: r}
+	}
 	var raw []byte
-	for attempt := 1; ; attempt++ {
-		err = ext.QueryRowxContext(ctx, q).Scan(&raw)
-		if err == nil || !retryable(ext, err, attempt) {
-			break
-		}
-		backoff(ctx, attempt)
-	}
-	if err != nil {
-		return nil, mapError(err)
+	if err := callJSON(ctx, ext, "ledger_post_batch", send, &raw); err != nil {
+		return nil, err
 	}
 	var results []struct {
 		TxID     int64           `json:"tx_id"`
@@ -70,15 +74,16 @@ func PostBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Outc
 		Message  string          `json:"message"`
 		Detail   json.RawMessage `json:"detail"`
 	}
-	if err := json.Unmarshal(raw, &results); err != nil || len(results) != len(send) {
+	if err := json.Unmarshal(raw, &results); err != nil || len(results) != len(reqs) {
 		return nil, apperr.Wrap(errors.Join(err, errors.New("ledger_post_batch returned a malformed result")), "reading ledger batch")
 	}
-	for n, r := range results {
+	out := make([]Outcome, len(reqs))
+	for i, r := range results {
 		if r.Code != "" {
-			out[at[n]].Err = sqlError(r.Code, r.Message, r.Detail)
+			out[i].Err = sqlError(r.Code, r.Message, r.Detail)
 			continue
 		}
-		out[at[n]].Result = Result{TxID: r.TxID, Replayed: r.Replayed}
+		out[i].Result = Result{TxID: r.TxID, Replayed: r.Replayed}
 	}
 	return out, nil
 }
@@ -130,9 +135,9 @@ func NewBatcher(dbx *sqlx.DB, o BatcherOptions) *Batcher {
 	return b
 }
 
-// Post writes r in the next batch and returns as Post does. When ctx ends
-// first, Post returns its error; the request may still be written, and a
-// retry with the same key replays it.
+// Post checks r and writes it in the next batch, and returns as Post does.
+// When ctx ends first, Post returns its error; the request may still be
+// written, and a retry with the same key replays it.
 func (b *Batcher) Post(ctx context.Context, r Request) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
@@ -199,12 +204,12 @@ func (b *Batcher) flush(batch []pending) {
 	// The batch belongs to all its callers: none of their contexts may
 	// cancel it.
 	ctx := context.WithoutCancel(live[0].ctx)
-	out, err := PostBatch(ctx, b.db, reqs)
+	out, err := writeBatch(ctx, b.db, reqs) // checked by Post
 	if err != nil && len(live) > 1 && !db.Retryable(err) {
 		// Something in the batch broke it as a whole: write each request
 		// alone, so that the error reaches the request that caused it.
 		for _, p := range live {
-			o, err := PostBatch(ctx, b.db, []Request{p.req})
+			o, err := writeBatch(ctx, b.db, []Request{p.req})
 			if err != nil {
 				p.done <- Outcome{Err: err}
 				continue

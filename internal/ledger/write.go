@@ -97,26 +97,33 @@ func ExpireHolds(ctx context.Context, dbx *sqlx.DB, limit int) (int, error) {
 	return n, nil
 }
 
-// call sends one write to its SQL function as a single statement with the
-// request inlined as a quoted literal: the simple query protocol, one
-// round trip, and nothing that depends on binary_parameters. Autocommitted
-// calls (ext is not a transaction) are retried on deadlock and
-// serialization failure; inside a transaction the caller's db.WithTx does.
+// call sends one write to its SQL function (see callJSON) and returns the
+// transaction it wrote.
 func call(ctx context.Context, ext sqlx.ExtContext, fn string, req any) (Result, error) {
+	var res Result
+	err := callJSON(ctx, ext, fn, req, &res.TxID, &res.Replayed)
+	return res, err
+}
+
+// callJSON sends req to the SQL function fn as a single statement with the
+// request inlined as a quoted JSON literal: the simple query protocol, one
+// round trip, and nothing that depends on binary_parameters. It scans the
+// function's result columns into dest. Autocommitted calls (ext is not a
+// transaction) are retried on deadlock and serialization failure; inside a
+// transaction the caller's db.WithTx does.
+func callJSON(ctx context.Context, ext sqlx.ExtContext, fn string, req any, dest ...any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return Result{}, apperr.Wrap(err, "encoding ledger request")
+		return apperr.Wrap(err, "encoding ledger request")
 	}
-	q := `SELECT tx_id, replayed FROM ` + fn + `(` + pq.QuoteLiteral(string(body)) + `::jsonb)`
-	var res Result
+	q := `SELECT * FROM ` + fn + `(` + pq.QuoteLiteral(string(body)) + `::jsonb)`
 	for attempt := 1; ; attempt++ {
-		err = ext.QueryRowxContext(ctx, q).Scan(&res.TxID, &res.Replayed)
+		err = ext.QueryRowxContext(ctx, q).Scan(dest...)
 		if err == nil || !retryable(ext, err, attempt) {
-			break
+			return mapError(err)
 		}
 		backoff(ctx, attempt)
 	}
-	return res, mapError(err)
 }
 
 // exec runs one parameterised write statement with the same retry rule.
