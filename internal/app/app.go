@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
@@ -93,7 +94,7 @@ func (a *App) routes() error {
 		return err
 	}
 	a.Identity = identity.New(a.DB, idcfg)
-	a.Catalog = catalog.NewService(a.DB, payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase))
+	a.Catalog = catalog.NewService(a.DB, payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase), a.Identity)
 	a.Webhooks = payments.NewWebhooks(a.Config.StripeWebhookSecret)
 	a.Webhooks.OnAccountUpdated(func(ctx context.Context, s payments.AccountStatus) error {
 		_, err := a.Catalog.ApplyAccountUpdate(ctx, catalog.AccountUpdate(s))
@@ -120,7 +121,7 @@ func (a *App) routes() error {
 	ui.Handle(e, http.MethodGet, "/readyz", webui.Public, a.ready)
 	ui.Handle(e, http.MethodGet, "/metrics", webui.Public, m.handler())
 
-	authenticate := func(c echo.Context) (*identity.Principal, error) {
+	authenticate := func(c echo.Context) (*auth.Principal, error) {
 		return a.Identity.AuthenticateRequest(c.Request())
 	}
 	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Authenticate: authenticate, Identity: a.Identity,

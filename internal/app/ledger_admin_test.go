@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 	"github.com/reciproca/reciproca/internal/ledger"
 )
@@ -45,15 +45,15 @@ func TestLedgerVerifyForAdminsAndAuditors(t *testing.T) {
 		return res.StatusCode, body
 	}
 	for _, u := range []*identitytest.User{
-		k.As(identity.OrgPlatform, identity.RolePlatformAdmin),
-		k.As(identity.OrgFund, identity.RoleAuditor),
+		k.As(auth.OrgPlatform, auth.RolePlatformAdmin),
+		k.As(auth.OrgFund, auth.RoleAuditor),
 	} {
 		status, body := call(u)
 		if status != http.StatusOK || body["ok"] != true || body["transactions"] != float64(1) {
 			t.Errorf("%v: verify = %d %v, want 200 with a healthy report of 1 transaction", u.Principal().Roles, status, body)
 		}
 	}
-	if status, body := call(k.As(identity.OrgCompany, identity.RoleCompanyAdmin)); status != http.StatusForbidden || body["code"] != "forbidden" {
+	if status, body := call(k.As(auth.OrgCompany, auth.RoleCompanyAdmin)); status != http.StatusForbidden || body["code"] != "forbidden" {
 		t.Errorf("company admin: verify = %d %v, want 403 forbidden", status, body)
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/apperr"
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 type ctxKey int
@@ -91,7 +91,7 @@ func bodyLimit(n int64) echo.MiddlewareFunc {
 // limits and the security audit log.
 func clientIP(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.SetRequest(c.Request().WithContext(identity.WithClientIP(c.Request().Context(), c.RealIP())))
+		c.SetRequest(c.Request().WithContext(auth.WithClientIP(c.Request().Context(), c.RealIP())))
 		return next(c)
 	}
 }

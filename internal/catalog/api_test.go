@@ -14,8 +14,8 @@ import (
 
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
-	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
@@ -80,10 +80,10 @@ func profileBody(vat string) map[string]any {
 func TestProviderJourneyAPI(t *testing.T) {
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
-	staff := k.As(identity.OrgProvider, identity.RoleProviderStaff)
-	other := k.As(identity.OrgProvider, identity.RoleProviderStaff)
-	employee := k.As(identity.OrgCompany, identity.RoleEmployee)
-	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
+	staff := k.As(auth.OrgProvider, auth.RoleProviderStaff)
+	other := k.As(auth.OrgProvider, auth.RoleProviderStaff)
+	employee := k.As(auth.OrgCompany, auth.RoleEmployee)
+	admin := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
 	tok, otherTok, empTok, adminTok := k.Token(staff), k.Token(other), k.Token(employee), k.Token(admin)
 	prov := "/providers/" + staff.Org.ID.String()
 
@@ -263,7 +263,7 @@ func postWebhook(t *testing.T, a *app.App, payload []byte, sig string) int {
 func TestStripeConnect(t *testing.T) {
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
-	staff := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	staff := k.As(auth.OrgProvider, auth.RoleProviderStaff)
 	tok := k.Token(staff)
 	prov := "/providers/" + staff.Org.ID.String()
 	if st, body := apiCall(t, a, "PUT", prov, tok, profileBody(catalogtest.VAT(4242))); st != 200 {

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
 	"github.com/reciproca/reciproca/internal/db/dbtest"
@@ -32,12 +33,15 @@ const (
 type fixture struct {
 	dbx   *sqlx.DB
 	svc   *catalog.Service
-	admin *identity.Principal
+	admin *auth.Principal
 }
 
 func newFixture(t *testing.T) fixture {
 	dbx := dbtest.Open(t)
-	return fixture{dbx: dbx, svc: catalog.NewService(dbx, nil), admin: catalogtest.Admin(t, dbx)}
+	// identity answers the catalogue's question about organisation kinds,
+	// as it does in the app.
+	orgs := identity.New(dbx, identity.Config{Argon2: identity.Argon2Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}})
+	return fixture{dbx: dbx, svc: catalog.NewService(dbx, nil, orgs), admin: catalogtest.Admin(t, dbx)}
 }
 
 var ctx = context.Background()
@@ -257,7 +261,7 @@ func TestTenantIsolation(t *testing.T) {
 	jpeg := pngBytes(t, 10, 10)
 	for _, c := range []struct {
 		who  string
-		p    *identity.Principal
+		p    *auth.Principal
 		code apperr.Code
 	}{{"another provider", b, apperr.NotFound}, {"an employee", employee, apperr.Forbidden}, {"nobody", nil, apperr.Unauthorized}} {
 		_, err := f.svc.ManagedOffering(ctx, c.p, id)
@@ -293,12 +297,23 @@ func TestTenantIsolation(t *testing.T) {
 	if _, err := f.svc.SetOfferingStatus(ctx, f.admin, id, catalog.OfferingPaused); err != nil {
 		t.Fatalf("admin pausing: %v", err)
 	}
+	// Only a provider organisation has a provider profile: a platform admin
+	// giving one to a company, or to an organisation that does not exist,
+	// gets not_found and nothing is written.
+	profile := catalog.ProfileInput{LegalName: "Non un erogatore", LegalForm: "association", FiscalCode: catalogtest.VAT(2), PlaceCode: lecco}
+	for _, org := range []uuid.UUID{employee.OrgID, uuid.New()} {
+		_, err := f.svc.SaveProfile(ctx, f.admin, org, profile)
+		wantCode(t, err, apperr.NotFound, "")
+	}
+	if n := count(t, f.dbx, `SELECT count(*) FROM providers WHERE legal_name = 'Non un erogatore'`); n != 0 {
+		t.Fatalf("%d profiles written for organisations that are not providers", n)
+	}
 }
 
 func TestRefusedInputChangesNothing(t *testing.T) {
 	f := newFixture(t)
-	org := catalogtest.Org(t, f.dbx, identity.OrgProvider, "Nuova Impresa")
-	staff := catalogtest.User(t, f.dbx, org, identity.OrgProvider, identity.RoleProviderStaff)
+	org := catalogtest.Org(t, f.dbx, auth.OrgProvider, "Nuova Impresa")
+	staff := catalogtest.User(t, f.dbx, org, auth.OrgProvider, auth.RoleProviderStaff)
 	good := catalog.ProfileInput{LegalName: "Nuova Impresa srl", LegalForm: catalog.FormBusiness,
 		VATNumber: catalogtest.VAT(42), FiscalCode: catalogtest.VAT(42), PlaceCode: lecco}
 	badVAT := good
@@ -320,8 +335,8 @@ func TestRefusedInputChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same VAT number cannot register twice.
-	org2 := catalogtest.Org(t, f.dbx, identity.OrgProvider, "Copia")
-	staff2 := catalogtest.User(t, f.dbx, org2, identity.OrgProvider, identity.RoleProviderStaff)
+	org2 := catalogtest.Org(t, f.dbx, auth.OrgProvider, "Copia")
+	staff2 := catalogtest.User(t, f.dbx, org2, auth.OrgProvider, auth.RoleProviderStaff)
 	_, err = f.svc.SaveProfile(ctx, staff2, org2, good)
 	wantCode(t, err, apperr.Invalid, "vat_number")
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
-	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
@@ -36,9 +36,9 @@ func setLang(b *identitytest.Browser, base, l string) {
 func TestLegalDetailsChangeNeedsApprovalAgain(t *testing.T) {
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
-	staff := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	staff := k.As(auth.OrgProvider, auth.RoleProviderStaff)
 	b := k.Browser(a.URL(), staff)
-	admin := k.Browser(a.URL(), k.As(identity.OrgPlatform, identity.RolePlatformAdmin))
+	admin := k.Browser(a.URL(), k.As(auth.OrgPlatform, auth.RolePlatformAdmin))
 	public := k.Browser(a.URL(), nil)
 	form := profileFields(catalogtest.VAT(4242))
 	if st, _, _ := postFile(t, b, a.URL(), "/erogatore/profilo", form, "logo", nil); st != http.StatusSeeOther {
@@ -174,7 +174,7 @@ func status(t *testing.T, a *app.App, providerID string) string {
 func TestProviderLogoOnTheWeb(t *testing.T) {
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
-	b := k.Browser(a.URL(), k.As(identity.OrgProvider, identity.RoleProviderStaff))
+	b := k.Browser(a.URL(), k.As(auth.OrgProvider, auth.RoleProviderStaff))
 	form := profileFields(catalogtest.VAT(5151))
 	st, _, body := postFile(t, b, a.URL(), "/erogatore/profilo", form, "logo", []byte("%PDF-1.7 not a logo"))
 	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "Il logo non va bene") {

@@ -11,8 +11,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db"
-	"github.com/reciproca/reciproca/internal/identity"
 )
 
 // ConnectAccounts creates Stripe Connect accounts and onboarding links for
@@ -23,6 +23,15 @@ type ConnectAccounts interface {
 	CreateExpressAccount(ctx context.Context, providerID uuid.UUID, email string) (string, error)
 	// OnboardingLink returns a one-time link to Stripe's onboarding form.
 	OnboardingLink(ctx context.Context, accountID, refreshURL, returnURL string) (string, error)
+}
+
+// Organisations tells the catalogue what kind an organisation is, so that
+// only a provider organisation gets a provider profile. identity implements
+// it; the catalogue never reads identity's tables.
+type Organisations interface {
+	// OrgKind returns the kind of organisation orgID; not_found when there
+	// is none.
+	OrgKind(ctx context.Context, orgID uuid.UUID) (auth.OrgKind, error)
 }
 
 // AccountUpdate is the part of a Stripe account.updated event the
@@ -39,6 +48,7 @@ type AccountUpdate struct {
 type Service struct {
 	db      *sqlx.DB
 	connect ConnectAccounts
+	orgs    Organisations
 	now     func() time.Time
 	// photoSlots bounds concurrent photo processing: decoding a large
 	// photo takes a core and up to ~200 MB, so more at once would only
@@ -48,8 +58,8 @@ type Service struct {
 
 // NewService returns the catalogue service. connect may be nil, in which
 // case Stripe onboarding answers internal.
-func NewService(dbx *sqlx.DB, connect ConnectAccounts) *Service {
-	return &Service{db: dbx, connect: connect, now: time.Now, photoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+func NewService(dbx *sqlx.DB, connect ConnectAccounts, orgs Organisations) *Service {
+	return &Service{db: dbx, connect: connect, orgs: orgs, now: time.Now, photoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
 }
 
 // processPhoto is ProcessPhoto, waiting for a free processing slot.
@@ -73,13 +83,13 @@ var (
 // manages checks that p may manage provider providerID: its own staff or a
 // platform admin. Another provider's staff get not_found, so that they
 // cannot even learn that it exists; other roles get forbidden.
-func manages(p *identity.Principal, providerID uuid.UUID) error {
+func manages(p *auth.Principal, providerID uuid.UUID) error {
 	switch {
 	case p == nil:
 		return errSignIn
-	case p.Has(identity.RolePlatformAdmin):
+	case p.Has(auth.RolePlatformAdmin):
 		return nil
-	case p.Has(identity.RoleProviderStaff) && p.OrgKind == identity.OrgProvider:
+	case p.Has(auth.RoleProviderStaff) && p.OrgKind == auth.OrgProvider:
 		if p.OrgID == providerID {
 			return nil
 		}
@@ -90,8 +100,8 @@ func manages(p *identity.Principal, providerID uuid.UUID) error {
 
 // owner is the provider whose rows p's queries are limited to: nil (any)
 // for a platform admin.
-func owner(p *identity.Principal) *uuid.UUID {
-	if p.Has(identity.RolePlatformAdmin) {
+func owner(p *auth.Principal) *uuid.UUID {
+	if p.Has(auth.RolePlatformAdmin) {
 		return nil
 	}
 	id := p.OrgID
@@ -133,7 +143,7 @@ func (s *Service) Place(ctx context.Context, code string) (Place, error) {
 // (description, contacts, address, pledge, logo) keep its status.
 // Errors: unauthorized, forbidden, not_found (another provider, or not a
 // provider organisation), invalid (first field at fault; nothing saved).
-func (s *Service) SaveProfile(ctx context.Context, p *identity.Principal, providerID uuid.UUID, in ProfileInput) (Provider, error) {
+func (s *Service) SaveProfile(ctx context.Context, p *auth.Principal, providerID uuid.UUID, in ProfileInput) (Provider, error) {
 	if err := manages(p, providerID); err != nil {
 		return Provider{}, err
 	}
@@ -145,15 +155,17 @@ func (s *Service) SaveProfile(ctx context.Context, p *identity.Principal, provid
 	if err != nil {
 		return Provider{}, renameField(err, "logo")
 	}
+	// An organisation's kind never changes, so it is read before the
+	// transaction.
+	kind, err := s.orgs.OrgKind(ctx, providerID)
+	if apperr.Is(err, apperr.NotFound) || (err == nil && kind != auth.OrgProvider) {
+		return Provider{}, errProviderMissing
+	}
+	if err != nil {
+		return Provider{}, err
+	}
 	var out Provider
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		kind, err := orgKind(ctx, tx, providerID)
-		if apperr.Is(err, apperr.NotFound) || (err == nil && kind != string(identity.OrgProvider)) {
-			return errProviderMissing
-		}
-		if err != nil {
-			return err
-		}
 		if _, err := getPlace(ctx, tx, in.PlaceCode); err != nil {
 			return err
 		}
@@ -185,7 +197,7 @@ func (s *Service) SaveProfile(ctx context.Context, p *identity.Principal, provid
 
 // Provider returns provider providerID's profile for its staff or a
 // platform admin. Errors: unauthorized, forbidden, not_found.
-func (s *Service) Provider(ctx context.Context, p *identity.Principal, providerID uuid.UUID) (Provider, error) {
+func (s *Service) Provider(ctx context.Context, p *auth.Principal, providerID uuid.UUID) (Provider, error) {
 	if err := manages(p, providerID); err != nil {
 		return Provider{}, err
 	}
@@ -204,11 +216,11 @@ func (s *Service) PublicProvider(ctx context.Context, providerID uuid.UUID) (Pro
 
 // Providers lists providers, optionally only those with status, for a
 // platform admin's review queue. Errors: unauthorized, forbidden.
-func (s *Service) Providers(ctx context.Context, p *identity.Principal, status ProviderStatus) ([]Provider, error) {
+func (s *Service) Providers(ctx context.Context, p *auth.Principal, status ProviderStatus) ([]Provider, error) {
 	if p == nil {
 		return nil, errSignIn
 	}
-	if !p.Has(identity.RolePlatformAdmin) {
+	if !p.Has(auth.RolePlatformAdmin) {
 		return nil, errOnlyAdmin
 	}
 	switch status {
@@ -222,11 +234,11 @@ func (s *Service) Providers(ctx context.Context, p *identity.Principal, status P
 // ReviewProvider approves or rejects a provider; only approved providers'
 // offerings are visible. Errors: unauthorized, forbidden (not a platform
 // admin), not_found, invalid (a rejection needs a note).
-func (s *Service) ReviewProvider(ctx context.Context, p *identity.Principal, providerID uuid.UUID, approve bool, note string) (Provider, error) {
+func (s *Service) ReviewProvider(ctx context.Context, p *auth.Principal, providerID uuid.UUID, approve bool, note string) (Provider, error) {
 	if p == nil {
 		return Provider{}, errSignIn
 	}
-	if !p.Has(identity.RolePlatformAdmin) {
+	if !p.Has(auth.RolePlatformAdmin) {
 		return Provider{}, errOnlyAdmin
 	}
 	note = strings.TrimSpace(note)
@@ -277,7 +289,7 @@ func resolve(ctx context.Context, q sqlx.ExtContext, in OfferingInput) (resolved
 // first call made.
 // Errors: unauthorized, forbidden, not_found (no such provider, or another
 // provider's), invalid (first field at fault; nothing saved).
-func (s *Service) CreateOffering(ctx context.Context, p *identity.Principal, providerID uuid.UUID, in OfferingInput, idempotencyKey string) (Offering, error) {
+func (s *Service) CreateOffering(ctx context.Context, p *auth.Principal, providerID uuid.UUID, in OfferingInput, idempotencyKey string) (Offering, error) {
 	if err := manages(p, providerID); err != nil {
 		return Offering{}, err
 	}
@@ -342,7 +354,7 @@ func attachPhoto(ctx context.Context, q sqlx.ExtContext, providerID, offeringID 
 // photo when in.Photo is set (checked first: a refused photo saves nothing).
 // Errors: unauthorized, forbidden, not_found (unknown or another
 // provider's), invalid (nothing saved).
-func (s *Service) UpdateOffering(ctx context.Context, p *identity.Principal, id uuid.UUID, in OfferingInput) (Offering, error) {
+func (s *Service) UpdateOffering(ctx context.Context, p *auth.Principal, id uuid.UUID, in OfferingInput) (Offering, error) {
 	if err := s.checkOffering(ctx, p, id); err != nil {
 		return Offering{}, err
 	}
@@ -379,7 +391,7 @@ func (s *Service) UpdateOffering(ctx context.Context, p *identity.Principal, id 
 
 // SetOfferingStatus pauses or resumes an offering.
 // Errors: unauthorized, forbidden, not_found, invalid.
-func (s *Service) SetOfferingStatus(ctx context.Context, p *identity.Principal, id uuid.UUID, status OfferingStatus) (Offering, error) {
+func (s *Service) SetOfferingStatus(ctx context.Context, p *auth.Principal, id uuid.UUID, status OfferingStatus) (Offering, error) {
 	if err := s.checkOffering(ctx, p, id); err != nil {
 		return Offering{}, err
 	}
@@ -394,11 +406,11 @@ func (s *Service) SetOfferingStatus(ctx context.Context, p *identity.Principal, 
 
 // checkOffering checks p may manage offering id: another provider's
 // offering answers not_found.
-func (s *Service) checkOffering(ctx context.Context, p *identity.Principal, id uuid.UUID) error {
+func (s *Service) checkOffering(ctx context.Context, p *auth.Principal, id uuid.UUID) error {
 	switch {
 	case p == nil:
 		return errSignIn
-	case !p.Has(identity.RolePlatformAdmin) && !(p.Has(identity.RoleProviderStaff) && p.OrgKind == identity.OrgProvider):
+	case !p.Has(auth.RolePlatformAdmin) && !(p.Has(auth.RoleProviderStaff) && p.OrgKind == auth.OrgProvider):
 		return errNotProvider
 	}
 	_, err := getOffering(ctx, s.db, id, owner(p))
@@ -407,7 +419,7 @@ func (s *Service) checkOffering(ctx context.Context, p *identity.Principal, id u
 
 // ManagedOffering returns one of the caller's offerings, whatever its
 // status, with its upcoming slots. Errors: unauthorized, forbidden, not_found.
-func (s *Service) ManagedOffering(ctx context.Context, p *identity.Principal, id uuid.UUID) (Offering, error) {
+func (s *Service) ManagedOffering(ctx context.Context, p *auth.Principal, id uuid.UUID) (Offering, error) {
 	if err := s.checkOffering(ctx, p, id); err != nil {
 		return Offering{}, err
 	}
@@ -421,7 +433,7 @@ func (s *Service) ManagedOffering(ctx context.Context, p *identity.Principal, id
 
 // ProviderOfferings lists all of a provider's offerings, paused included.
 // Errors: unauthorized, forbidden, not_found.
-func (s *Service) ProviderOfferings(ctx context.Context, p *identity.Principal, providerID uuid.UUID) ([]Offering, error) {
+func (s *Service) ProviderOfferings(ctx context.Context, p *auth.Principal, providerID uuid.UUID) ([]Offering, error) {
 	if err := manages(p, providerID); err != nil {
 		return nil, err
 	}
@@ -454,7 +466,7 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchPage, error)
 // AddOfferingPhoto checks, resizes and stores a photo and makes it the
 // offering's photo. Errors: unauthorized, forbidden, not_found, invalid
 // (not an image, too large; nothing changed).
-func (s *Service) AddOfferingPhoto(ctx context.Context, p *identity.Principal, offeringID uuid.UUID, data []byte) (Photo, error) {
+func (s *Service) AddOfferingPhoto(ctx context.Context, p *auth.Principal, offeringID uuid.UUID, data []byte) (Photo, error) {
 	if err := s.checkOffering(ctx, p, offeringID); err != nil {
 		return Photo{}, err
 	}
@@ -474,7 +486,7 @@ func (s *Service) AddOfferingPhoto(ctx context.Context, p *identity.Principal, o
 
 // SetLogo checks, resizes and stores a provider's logo.
 // Errors: unauthorized, forbidden, not_found, invalid.
-func (s *Service) SetLogo(ctx context.Context, p *identity.Principal, providerID uuid.UUID, data []byte) (Photo, error) {
+func (s *Service) SetLogo(ctx context.Context, p *auth.Principal, providerID uuid.UUID, data []byte) (Photo, error) {
 	if err := manages(p, providerID); err != nil {
 		return Photo{}, err
 	}
@@ -519,7 +531,7 @@ func (s *Service) Photo(ctx context.Context, id uuid.UUID) (Photo, error) {
 // StartStripeOnboarding creates the provider's Stripe Express account on
 // first use and returns a fresh onboarding link.
 // Errors: unauthorized, forbidden, not_found, internal (Stripe unreachable).
-func (s *Service) StartStripeOnboarding(ctx context.Context, p *identity.Principal, providerID uuid.UUID, refreshURL, returnURL string) (accountID, link string, err error) {
+func (s *Service) StartStripeOnboarding(ctx context.Context, p *auth.Principal, providerID uuid.UUID, refreshURL, returnURL string) (accountID, link string, err error) {
 	if err := manages(p, providerID); err != nil {
 		return "", "", err
 	}

@@ -84,12 +84,6 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-func orgKind(ctx context.Context, q sqlx.ExtContext, orgID uuid.UUID) (string, error) {
-	var kind string
-	err := sqlx.GetContext(ctx, q, &kind, `SELECT kind FROM organisations WHERE id = $1`, orgID)
-	return kind, db.MapError(err, "organisation")
-}
-
 const providerCols = `pr.organisation_id, pr.legal_name, pr.legal_form, pr.vat_number, pr.fiscal_code, pr.address,
 	pr.place_code, pl.name AS place_name, pl.province_code, pr.email, pr.phone, pr.website, pr.description,
 	pr.logo_photo_id, pr.fund_pledge_bps, pr.status, pr.status_note, pr.reviewed_at, pr.requeued_at, pr.stripe_account_id,

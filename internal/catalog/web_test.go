@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
-	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
@@ -62,7 +62,7 @@ func postFile(t *testing.T, b *identitytest.Browser, base, path string, fields m
 func TestProviderPages(t *testing.T) {
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
-	staff := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	staff := k.As(auth.OrgProvider, auth.RoleProviderStaff)
 	b := k.Browser(a.URL(), staff)
 
 	res, _ := b.Get("/erogatore")
@@ -138,7 +138,7 @@ func TestProviderPages(t *testing.T) {
 	if err := a.DB.Get(&id, `SELECT id FROM offerings`); err != nil {
 		t.Fatal(err)
 	}
-	other := k.Browser(a.URL(), k.As(identity.OrgProvider, identity.RoleProviderStaff))
+	other := k.Browser(a.URL(), k.As(auth.OrgProvider, auth.RoleProviderStaff))
 	if res, _ := other.Get("/erogatore/offerte/" + id); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("another provider opening the offering: %d", res.StatusCode)
 	}
@@ -159,7 +159,7 @@ func TestProviderPages(t *testing.T) {
 		path string
 		want int
 	}{
-		{k.As(identity.OrgCompany, identity.RoleEmployee), "/erogatore", http.StatusForbidden},
+		{k.As(auth.OrgCompany, auth.RoleEmployee), "/erogatore", http.StatusForbidden},
 		{staff, "/admin/erogatori", http.StatusForbidden},
 		{nil, "/erogatore", http.StatusSeeOther},
 		{nil, "/catalogo?q=yoga", http.StatusOK},

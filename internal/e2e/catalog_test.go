@@ -16,8 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
-	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
@@ -38,9 +38,9 @@ func signInAs(k *identitytest.Kit, base string, u *identitytest.User) chromedp.A
 func TestProviderOfferingFoundByEmployee(t *testing.T) {
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
-	staff := k.As(identity.OrgProvider, identity.RoleProviderStaff)
-	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
-	employee := k.As(identity.OrgCompany, identity.RoleEmployee)
+	staff := k.As(auth.OrgProvider, auth.RoleProviderStaff)
+	admin := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
+	employee := k.As(auth.OrgCompany, auth.RoleEmployee)
 	ctx := Browser(t, 90*time.Second)
 	base := a.URL()
 

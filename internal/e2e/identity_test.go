@@ -9,8 +9,8 @@ import (
 
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db/dbtest"
-	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
@@ -19,7 +19,7 @@ import (
 // their name, and signs out.
 func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 	a, k := startDev(t)
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	ctx := Browser(t, 90*time.Second)
 
 	const name, email, password = "Giovanna Esposito", "giovanna.esposito@example.com", "il mio orto sul balcone"

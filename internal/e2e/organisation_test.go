@@ -8,8 +8,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 // A platform admin creates a company in the browser, lands on its page and
@@ -18,7 +17,7 @@ import (
 // mail page, chooses a password, signs in and manages her company's users.
 func TestPlatformAdminInvitesACompanysFirstAdmin(t *testing.T) {
 	a, k := startDev(t)
-	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
+	admin := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
 	ctx := Browser(t, 90*time.Second)
 	base := a.URL()
 

@@ -9,12 +9,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/apperr"
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 // Authenticator identifies the caller of a request. It returns (nil, nil)
 // for an anonymous request and an unauthorized error for bad credentials.
-type Authenticator func(c echo.Context) (*identity.Principal, error)
+type Authenticator func(c echo.Context) (*auth.Principal, error)
 
 // Access to every operation is declared in openapi.yaml, next to the
 // operation, and nowhere else:
@@ -28,7 +28,7 @@ type accessTable map[*openapi3.Operation]accessRule
 
 type accessRule struct {
 	public bool
-	roles  []identity.Role
+	roles  []auth.Role
 }
 
 // accessRules reads the declarations of every operation in spec.
@@ -48,7 +48,7 @@ func accessRules(spec *openapi3.T) (accessTable, error) {
 
 // RolesOf returns the access declared for op: public, or the roles allowed.
 // Tests walk the spec with it to build the authorization matrix.
-func RolesOf(op *openapi3.Operation) (public bool, roles []identity.Role, err error) {
+func RolesOf(op *openapi3.Operation) (public bool, roles []auth.Role, err error) {
 	r, err := ruleOf(op)
 	return r.public, r.roles, err
 }
@@ -71,10 +71,10 @@ func ruleOf(op *openapi3.Operation) (accessRule, error) {
 	var rule accessRule
 	for _, v := range list {
 		s, _ := v.(string)
-		if !slices.Contains(identity.AllRoles, identity.Role(s)) {
+		if !slices.Contains(auth.AllRoles, auth.Role(s)) {
 			return accessRule{}, fmt.Errorf("x-roles: unknown role %v", v)
 		}
-		rule.roles = append(rule.roles, identity.Role(s))
+		rule.roles = append(rule.roles, auth.Role(s))
 	}
 	return rule, nil
 }
@@ -84,14 +84,14 @@ func ruleOf(op *openapi3.Operation) (accessRule, error) {
 // context for the handler (identity.PrincipalFrom).
 func (t accessTable) check(c echo.Context, route *routers.Route, authenticate Authenticator) error {
 	rule := t[route.Operation]
-	var p *identity.Principal
+	var p *auth.Principal
 	if authenticate != nil {
 		var err error
 		if p, err = authenticate(c); err != nil && !rule.public {
 			return err
 		}
 		if p != nil {
-			c.SetRequest(c.Request().WithContext(identity.WithPrincipal(c.Request().Context(), p)))
+			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
 		}
 	}
 	if rule.public {

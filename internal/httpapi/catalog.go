@@ -4,8 +4,8 @@ import (
 	"context"
 	"io"
 
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
-	"github.com/reciproca/reciproca/internal/identity"
 )
 
 // catalogHandlers map the catalogue's operations to catalog.Service.
@@ -83,7 +83,7 @@ func (h catalogHandlers) GetOffering(ctx context.Context, req GetOfferingRequest
 }
 
 func (h catalogHandlers) UpdateOffering(ctx context.Context, req UpdateOfferingRequestObject) (UpdateOfferingResponseObject, error) {
-	o, err := h.svc.UpdateOffering(ctx, identity.PrincipalFrom(ctx), req.OfferingId, offeringIn(*req.Body))
+	o, err := h.svc.UpdateOffering(ctx, auth.PrincipalFrom(ctx), req.OfferingId, offeringIn(*req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (h catalogHandlers) UpdateOffering(ctx context.Context, req UpdateOfferingR
 }
 
 func (h catalogHandlers) SetOfferingStatus(ctx context.Context, req SetOfferingStatusRequestObject) (SetOfferingStatusResponseObject, error) {
-	o, err := h.svc.SetOfferingStatus(ctx, identity.PrincipalFrom(ctx), req.OfferingId, catalog.OfferingStatus(req.Body.Status))
+	o, err := h.svc.SetOfferingStatus(ctx, auth.PrincipalFrom(ctx), req.OfferingId, catalog.OfferingStatus(req.Body.Status))
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (h catalogHandlers) SetOfferingStatus(ctx context.Context, req SetOfferingS
 
 func (h catalogHandlers) UploadOfferingPhoto(ctx context.Context, req UploadOfferingPhotoRequestObject) (UploadOfferingPhotoResponseObject, error) {
 	ph, err := upload(req.Body, func(data []byte) (catalog.Photo, error) {
-		return h.svc.AddOfferingPhoto(ctx, identity.PrincipalFrom(ctx), req.OfferingId, data)
+		return h.svc.AddOfferingPhoto(ctx, auth.PrincipalFrom(ctx), req.OfferingId, data)
 	})
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (h catalogHandlers) UploadOfferingPhoto(ctx context.Context, req UploadOffe
 
 func (h catalogHandlers) UploadProviderLogo(ctx context.Context, req UploadProviderLogoRequestObject) (UploadProviderLogoResponseObject, error) {
 	ph, err := upload(req.Body, func(data []byte) (catalog.Photo, error) {
-		return h.svc.SetLogo(ctx, identity.PrincipalFrom(ctx), req.ProviderId, data)
+		return h.svc.SetLogo(ctx, auth.PrincipalFrom(ctx), req.ProviderId, data)
 	})
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func (h catalogHandlers) ListProviders(ctx context.Context, req ListProvidersReq
 	if req.Params.Status != nil {
 		status = catalog.ProviderStatus(*req.Params.Status)
 	}
-	list, err := h.svc.Providers(ctx, identity.PrincipalFrom(ctx), status)
+	list, err := h.svc.Providers(ctx, auth.PrincipalFrom(ctx), status)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func (h catalogHandlers) ListProviders(ctx context.Context, req ListProvidersReq
 }
 
 func (h catalogHandlers) GetProvider(ctx context.Context, req GetProviderRequestObject) (GetProviderResponseObject, error) {
-	p, err := h.svc.Provider(ctx, identity.PrincipalFrom(ctx), req.ProviderId)
+	p, err := h.svc.Provider(ctx, auth.PrincipalFrom(ctx), req.ProviderId)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func (h catalogHandlers) SaveProvider(ctx context.Context, req SaveProviderReque
 	in := catalog.ProfileInput{LegalName: b.LegalName, LegalForm: catalog.LegalForm(b.LegalForm), VATNumber: deref(b.VatNumber),
 		FiscalCode: b.FiscalCode, Address: deref(b.Address), PlaceCode: b.PlaceCode, Email: deref(b.Email), Phone: deref(b.Phone),
 		Website: deref(b.Website), Description: deref(b.Description), FundPledgeBps: deref(b.FundPledgeBps)}
-	p, err := h.svc.SaveProfile(ctx, identity.PrincipalFrom(ctx), req.ProviderId, in)
+	p, err := h.svc.SaveProfile(ctx, auth.PrincipalFrom(ctx), req.ProviderId, in)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (h catalogHandlers) SaveProvider(ctx context.Context, req SaveProviderReque
 }
 
 func (h catalogHandlers) ReviewProvider(ctx context.Context, req ReviewProviderRequestObject) (ReviewProviderResponseObject, error) {
-	p, err := h.svc.ReviewProvider(ctx, identity.PrincipalFrom(ctx), req.ProviderId, req.Body.Decision == Approve, deref(req.Body.Note))
+	p, err := h.svc.ReviewProvider(ctx, auth.PrincipalFrom(ctx), req.ProviderId, req.Body.Decision == Approve, deref(req.Body.Note))
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (h catalogHandlers) ReviewProvider(ctx context.Context, req ReviewProviderR
 
 func (h catalogHandlers) StartStripeOnboarding(ctx context.Context, req StartStripeOnboardingRequestObject) (StartStripeOnboardingResponseObject, error) {
 	back := h.baseURL + "/erogatore/stripe"
-	acct, link, err := h.svc.StartStripeOnboarding(ctx, identity.PrincipalFrom(ctx), req.ProviderId, back+"?refresh=1", back)
+	acct, link, err := h.svc.StartStripeOnboarding(ctx, auth.PrincipalFrom(ctx), req.ProviderId, back+"?refresh=1", back)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (h catalogHandlers) StartStripeOnboarding(ctx context.Context, req StartStr
 }
 
 func (h catalogHandlers) ListProviderOfferings(ctx context.Context, req ListProviderOfferingsRequestObject) (ListProviderOfferingsResponseObject, error) {
-	list, err := h.svc.ProviderOfferings(ctx, identity.PrincipalFrom(ctx), req.ProviderId)
+	list, err := h.svc.ProviderOfferings(ctx, auth.PrincipalFrom(ctx), req.ProviderId)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (h catalogHandlers) ListProviderOfferings(ctx context.Context, req ListProv
 }
 
 func (h catalogHandlers) CreateOffering(ctx context.Context, req CreateOfferingRequestObject) (CreateOfferingResponseObject, error) {
-	o, err := h.svc.CreateOffering(ctx, identity.PrincipalFrom(ctx), req.ProviderId, offeringIn(*req.Body), deref(req.Params.IdempotencyKey))
+	o, err := h.svc.CreateOffering(ctx, auth.PrincipalFrom(ctx), req.ProviderId, offeringIn(*req.Body), deref(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}

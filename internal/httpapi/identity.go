@@ -9,6 +9,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 )
 
@@ -74,8 +75,8 @@ func (h identityHandlers) GetMe(ctx context.Context, _ GetMeRequestObject) (GetM
 	}), nil
 }
 
-func caller(ctx context.Context) (*identity.Principal, error) {
-	p := identity.PrincipalFrom(ctx)
+func caller(ctx context.Context) (*auth.Principal, error) {
+	p := auth.PrincipalFrom(ctx)
 	if p == nil {
 		return nil, apperr.New(apperr.Unauthorized, "authentication required")
 	}
@@ -96,10 +97,10 @@ func orgOut(o *identity.Organisation) Organisation {
 	return Organisation{Id: o.ID, Kind: OrganisationKind(o.Kind), Name: o.Name, Status: OrganisationStatus(o.Status), CreatedAt: o.CreatedAt.UTC()}
 }
 
-func rolesIn(rs []Role) []identity.Role {
-	out := make([]identity.Role, len(rs))
+func rolesIn(rs []Role) []auth.Role {
+	out := make([]auth.Role, len(rs))
 	for i, r := range rs {
-		out[i] = identity.Role(r)
+		out[i] = auth.Role(r)
 	}
 	return out
 }
@@ -158,7 +159,7 @@ func (h identityHandlers) CreateOrganisation(ctx context.Context, req CreateOrga
 	if err != nil {
 		return nil, err
 	}
-	o, err := h.svc.CreateOrganisation(ctx, p, identity.NewOrganisation{Kind: identity.OrgKind(req.Body.Kind), Name: req.Body.Name})
+	o, err := h.svc.CreateOrganisation(ctx, p, identity.NewOrganisation{Kind: auth.OrgKind(req.Body.Kind), Name: req.Body.Name})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
@@ -72,7 +72,7 @@ func login(t *testing.T, a *app.App, email, password string) (int, map[string]an
 func TestAPISignInRefreshMeLogout(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgCompany, identity.RoleEmployee)
+	u := k.As(auth.OrgCompany, auth.RoleEmployee)
 
 	st, tok := login(t, a, u.Email, identitytest.Password)
 	if st != 200 || tok["token_type"] != "Bearer" || tok["access_token"] == "" || tok["refresh_token"] == "" {

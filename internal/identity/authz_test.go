@@ -14,21 +14,21 @@ import (
 
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/httpapi"
-	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
 // homeKind is the kind of organisation each role lives in.
-var homeKind = map[identity.Role]identity.OrgKind{
-	identity.RoleEmployee:      identity.OrgCompany,
-	identity.RoleCompanyAdmin:  identity.OrgCompany,
-	identity.RoleProviderStaff: identity.OrgProvider,
-	identity.RoleFundManager:   identity.OrgFund,
-	identity.RoleCaseWorker:    identity.OrgFund,
-	identity.RoleFundApprover:  identity.OrgFund,
-	identity.RolePlatformAdmin: identity.OrgPlatform,
-	identity.RoleAuditor:       identity.OrgFund,
+var homeKind = map[auth.Role]auth.OrgKind{
+	auth.RoleEmployee:      auth.OrgCompany,
+	auth.RoleCompanyAdmin:  auth.OrgCompany,
+	auth.RoleProviderStaff: auth.OrgProvider,
+	auth.RoleFundManager:   auth.OrgFund,
+	auth.RoleCaseWorker:    auth.OrgFund,
+	auth.RoleFundApprover:  auth.OrgFund,
+	auth.RolePlatformAdmin: auth.OrgPlatform,
+	auth.RoleAuditor:       auth.OrgFund,
 }
 
 // world is two organisations of every kind, a user of every role in each,
@@ -36,21 +36,21 @@ var homeKind = map[identity.Role]identity.OrgKind{
 // to look up).
 type world struct {
 	k       *identitytest.Kit
-	orgs    map[identity.OrgKind][2]identitytest.Org
+	orgs    map[auth.OrgKind][2]identitytest.Org
 	callers []*identitytest.User // every role × both organisations
 	member  map[uuid.UUID]*identitytest.User
 }
 
 func newWorld(t *testing.T, a *app.App) *world {
-	w := &world{k: identitytest.New(t, a.DB, a.Identity), orgs: map[identity.OrgKind][2]identitytest.Org{}, member: map[uuid.UUID]*identitytest.User{}}
-	for _, kind := range []identity.OrgKind{identity.OrgCompany, identity.OrgProvider, identity.OrgFund, identity.OrgPlatform} {
+	w := &world{k: identitytest.New(t, a.DB, a.Identity), orgs: map[auth.OrgKind][2]identitytest.Org{}, member: map[uuid.UUID]*identitytest.User{}}
+	for _, kind := range []auth.OrgKind{auth.OrgCompany, auth.OrgProvider, auth.OrgFund, auth.OrgPlatform} {
 		pair := [2]identitytest.Org{w.k.Org(kind, string(kind)+" A"), w.k.Org(kind, string(kind)+" B")}
 		w.orgs[kind] = pair
 		for _, o := range pair {
-			w.member[o.ID] = w.k.User(o, identity.KindRoles[kind][0])
+			w.member[o.ID] = w.k.User(o, auth.KindRoles[kind][0])
 		}
 	}
-	for _, r := range identity.AllRoles {
+	for _, r := range auth.AllRoles {
 		for _, o := range w.orgs[homeKind[r]] {
 			w.callers = append(w.callers, w.k.User(o, r))
 		}
@@ -73,20 +73,20 @@ func (w *world) other(u *identitytest.User) identitytest.Org {
 // Domains add their tenant-scoped parameters here.
 type tenantParam struct {
 	own, foreign func(w *world, u *identitytest.User) string
-	crossOK      []identity.Role
+	crossOK      []auth.Role
 }
 
 var tenantParams = map[string]tenantParam{
 	"userId": {
 		own:     func(w *world, u *identitytest.User) string { return w.member[u.Org.ID].ID.String() },
 		foreign: func(w *world, u *identitytest.User) string { return w.member[w.other(u).ID].ID.String() },
-		crossOK: []identity.Role{identity.RolePlatformAdmin},
+		crossOK: []auth.Role{auth.RolePlatformAdmin},
 	},
 	"organisationId": {
 		own:     func(w *world, u *identitytest.User) string { return u.Org.ID.String() },
 		foreign: func(w *world, u *identitytest.User) string { return w.other(u).ID.String() },
 		// Platform staff see every organisation.
-		crossOK: []identity.Role{identity.RolePlatformAdmin},
+		crossOK: []auth.Role{auth.RolePlatformAdmin},
 	},
 }
 
@@ -231,7 +231,7 @@ func TestAuthorizationMatrixAPI(t *testing.T) {
 	if err := a.DB.Select(&deactivated, `SELECT organisation_id FROM users WHERE status = 'deactivated' ORDER BY 1`); err != nil {
 		t.Fatal(err)
 	}
-	platforms := w.orgs[identity.OrgPlatform]
+	platforms := w.orgs[auth.OrgPlatform]
 	if len(deactivated) != 2 || !slices.Contains(deactivated, platforms[0].ID) || !slices.Contains(deactivated, platforms[1].ID) {
 		t.Errorf("deactivated users in organisations %v, want one in each platform organisation", deactivated)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 // BenchmarkPasswordVerify is the cost of one sign-in attempt (argon2id
@@ -19,7 +20,7 @@ func BenchmarkPasswordVerify(b *testing.B) {
 // BenchmarkAccessTokenVerify is what every API request pays to authenticate.
 func BenchmarkAccessTokenVerify(b *testing.B) {
 	tc := tokenConfig{keys: NewKeySet(GenerateKey()), issuer: "https://x", audience: "reciproca-api", ttl: 15 * time.Minute}
-	tok, _, err := tc.issue(&Principal{UserID: uuid.New(), OrgID: uuid.New(), OrgKind: OrgCompany, Roles: []Role{RoleEmployee}}, time.Now())
+	tok, _, err := tc.issue(&auth.Principal{UserID: uuid.New(), OrgID: uuid.New(), OrgKind: auth.OrgCompany, Roles: []auth.Role{auth.RoleEmployee}}, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

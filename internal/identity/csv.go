@@ -19,6 +19,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 // MaxCSVRows bounds one upload.
@@ -47,7 +48,7 @@ type csvRow struct {
 // separated by "|"; default employee in a company). Comma or semicolon
 // separated (spreadsheets in Italy export with semicolons). Every row is
 // checked; all problems are returned.
-func parseInvitationCSV(r io.Reader, kind OrgKind) ([]csvRow, []RowError, error) {
+func parseInvitationCSV(r io.Reader, kind auth.OrgKind) ([]csvRow, []RowError, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, 4<<20+1))
 	if err != nil {
 		return nil, nil, apperr.New(apperr.Invalid, "the file could not be read")
@@ -116,12 +117,12 @@ func parseInvitationCSV(r io.Reader, kind OrgKind) ([]csvRow, []RowError, error)
 		}
 		in := Invitation{Email: get("email"), Name: get("name")}
 		roleText := get("role")
-		if roleText == "" && kind == OrgCompany {
-			roleText = string(RoleEmployee)
+		if roleText == "" && kind == auth.OrgCompany {
+			roleText = string(auth.RoleEmployee)
 		}
 		for _, r := range strings.Split(roleText, "|") {
 			if r = strings.TrimSpace(r); r != "" {
-				in.Roles = append(in.Roles, Role(strings.ToLower(r)))
+				in.Roles = append(in.Roles, auth.Role(strings.ToLower(r)))
 			}
 		}
 		if err := in.Validate(kind); err != nil {
@@ -162,7 +163,7 @@ func rowsError(errs []RowError) error {
 // organisation) a retry of the same file into the same organisation
 // returns the first count and mails nobody again. Errors: invalid,
 // forbidden, not_found, conflict (the key was used for another request).
-func (s *Service) InviteCSV(ctx context.Context, actor *Principal, orgID uuid.UUID, r io.Reader, progress func(done, total int), idempotencyKey string) (int, error) {
+func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uuid.UUID, r io.Reader, progress func(done, total int), idempotencyKey string) (int, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, orgID)
 	if err != nil {
 		return 0, err
@@ -281,7 +282,7 @@ func (i Import) Percent() int {
 // double submission of the same file return the first import instead of
 // starting another. Errors: forbidden, not_found, invalid (unreadable
 // file, key too long), conflict (the key came with another file).
-func (s *Service) StartImport(ctx context.Context, actor *Principal, file []byte, formKey string) (uuid.UUID, error) {
+func (s *Service) StartImport(ctx context.Context, actor *auth.Principal, file []byte, formKey string) (uuid.UUID, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, uuid.Nil)
 	if err != nil {
 		return uuid.Nil, err
@@ -318,12 +319,12 @@ func (s *Service) StartImport(ctx context.Context, actor *Principal, file []byte
 	}
 	// Detached from the request: the upload page redirects at once and the
 	// import goes on. If the process stops, the transaction rolls back.
-	bg := WithClientIP(context.Background(), clientIP(ctx))
+	bg := auth.WithClientIP(context.Background(), auth.ClientIP(ctx))
 	go s.runImport(bg, actor, id, file)
 	return id, nil
 }
 
-func (s *Service) runImport(ctx context.Context, actor *Principal, id uuid.UUID, file []byte) {
+func (s *Service) runImport(ctx context.Context, actor *auth.Principal, id uuid.UUID, file []byte) {
 	n, err := s.InviteCSV(ctx, actor, uuid.Nil, strings.NewReader(string(file)), func(done, total int) {
 		_, _ = s.db.ExecContext(ctx, `UPDATE invitation_imports SET done_rows = $2, total_rows = $3 WHERE id = $1`, id, done, total)
 	}, "")
@@ -352,7 +353,7 @@ func (s *Service) runImport(ctx context.Context, actor *Principal, id uuid.UUID,
 // Import returns an import of the actor's organisation. An import still
 // running after 15 minutes is reported failed (its process stopped; its
 // transaction was rolled back). Errors: not_found.
-func (s *Service) Import(ctx context.Context, actor *Principal, id uuid.UUID) (*Import, error) {
+func (s *Service) Import(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Import, error) {
 	var im Import
 	err := sqlx.GetContext(ctx, s.db, &im, `SELECT id, organisation_id, status, total_rows, done_rows, invited, message, errors, created_at, finished_at
 		FROM invitation_imports WHERE id = $1 AND organisation_id = $2`, id, actor.OrgID)

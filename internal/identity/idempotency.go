@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db"
 )
 
@@ -39,7 +40,7 @@ func checkIdempotencyKey(key string) error {
 // reports replayed. Concurrent calls with one key wait for each other on
 // the key's row. When do fails nothing is recorded, so a retry runs again.
 // Errors: those of do; conflict (the key was used for another request).
-func (s *Service) idempotent(ctx context.Context, actor *Principal, key, op string, hash []byte, result any, do func(tx *sqlx.Tx) error) (replayed bool, err error) {
+func (s *Service) idempotent(ctx context.Context, actor *auth.Principal, key, op string, hash []byte, result any, do func(tx *sqlx.Tx) error) (replayed bool, err error) {
 	if err := checkIdempotencyKey(key); err != nil {
 		return false, err
 	}
@@ -74,7 +75,7 @@ func (s *Service) idempotent(ctx context.Context, actor *Principal, key, op stri
 }
 
 // replay reads the recorded result of key into result. Errors: conflict.
-func replay(ctx context.Context, q sqlx.QueryerContext, actor *Principal, key, op string, hash []byte, result any) error {
+func replay(ctx context.Context, q sqlx.QueryerContext, actor *auth.Principal, key, op string, hash []byte, result any) error {
 	var rec struct {
 		Operation string `db:"operation"`
 		Hash      []byte `db:"request_hash"`

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/reciproca/reciproca/internal/app"
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 // send posts body to the API with an optional Idempotency-Key and returns
@@ -50,7 +50,7 @@ func mailsTo(t *testing.T, a *app.App, addr string) int {
 func TestInvitationIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	tok := k.Token(hr)
 	const js = "application/json"
 	anna := `{"email":"anna.idem@example.com","name":"Anna","roles":["employee"]}`
@@ -88,7 +88,7 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 		t.Fatalf("fixed request with the key of a failed one: %d %s", st, body)
 	}
 	// Another organisation's admin may use the same key for their own.
-	hr2 := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr2 := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	if st, body := send(t, a, "/users/invitations", k.Token(hr2), js, bruno, "invite-anna-1"); st != 201 || !strings.Contains(body, "bruno.idem@example.com") {
 		t.Fatalf("same key in another organisation: %d %s, want 201 for Bruno", st, body)
 	}
@@ -124,7 +124,7 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 func TestCSVInvitationIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	tok := k.Token(hr)
 	file := "email,name\nelena.idem@example.com,Elena\nfabio.idem@example.com,Fabio\n"
 	st1, body1 := send(t, a, "/users/invitations/csv", tok, "text/csv", file, "march-hires")
@@ -158,7 +158,7 @@ var formKeyRE = regexp.MustCompile(`name="form_key" value="([^"]+)"`)
 func TestWebInviteFormDoubleSubmission(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
 	_, page := b.Get("/users")
 	m := formKeyRE.FindStringSubmatch(page)
@@ -192,7 +192,7 @@ func TestWebInviteFormDoubleSubmission(t *testing.T) {
 func TestWebImportFormDoubleSubmission(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
 	_, page := b.Get("/users")
 	m := formKeyRE.FindStringSubmatch(page)

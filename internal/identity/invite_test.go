@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/reciproca/reciproca/internal/app"
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 func postCSV(t *testing.T, a *app.App, token, csv string) (int, map[string]any) {
@@ -47,7 +47,7 @@ func counts(t *testing.T, a *app.App) (users, mails int) {
 func TestCSVInvitationIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	tok := k.Token(hr)
 	usersBefore, mailsBefore := counts(t, a)
 
@@ -97,7 +97,7 @@ func TestCSVInvitationIsAllOrNothing(t *testing.T) {
 func TestCSVInvitationOnTheWeb(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
 	upload := func(csv string) string {
 		var buf bytes.Buffer
@@ -162,7 +162,7 @@ func TestCSVInvitationOnTheWeb(t *testing.T) {
 		t.Fatalf("progress: %d %v %v", n2, seen, err)
 	}
 	// Another organisation's admin cannot see the import.
-	other := k.Browser(a.URL(), k.As(identity.OrgCompany, identity.RoleCompanyAdmin))
+	other := k.Browser(a.URL(), k.As(auth.OrgCompany, auth.RoleCompanyAdmin))
 	var id string
 	_ = a.DB.Get(&id, `SELECT id FROM invitation_imports LIMIT 1`)
 	if res, _ := other.Get("/users/import/" + id); res.StatusCode != 404 {
@@ -175,7 +175,7 @@ func TestCSVInvitationOnTheWeb(t *testing.T) {
 func TestInviteAndAccept(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	mgr := k.As(identity.OrgFund, identity.RoleFundManager)
+	mgr := k.As(auth.OrgFund, auth.RoleFundManager)
 	tok := k.Token(mgr)
 	st, body := call(t, a, "POST", "/users/invitations", tok, map[string]any{"email": "nuova@example.com", "name": "Nuova Operatrice", "roles": []string{"employee"}})
 	if st != 400 || body["details"].(map[string]any)["field"] != "roles" {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 var mailLink = regexp.MustCompile(`https?://\S+/invite\?token=\S+`)
@@ -18,7 +18,7 @@ var mailLink = regexp.MustCompile(`https?://\S+/invite\?token=\S+`)
 func TestPlatformAdminInvitesFirstAdminFromOrganisationPage(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
+	admin := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
 	b := k.Browser(a.URL(), admin)
 
 	res, _ := b.PostForm("/admin/organisations", url.Values{"name": {"Consorzio Aurora"}, "kind": {"fund"}})
@@ -31,7 +31,7 @@ func TestPlatformAdminInvitesFirstAdminFromOrganisationPage(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(page, "Consorzio Aurora") || !strings.Contains(page, "Nessuno ancora.") {
 		t.Fatalf("organisation page: %d", res.StatusCode)
 	}
-	for _, r := range identity.KindRoles[identity.OrgFund] {
+	for _, r := range auth.KindRoles[auth.OrgFund] {
 		if !strings.Contains(page, `<option value="`+string(r)+`"`) {
 			t.Errorf("the form does not offer %s", r)
 		}
@@ -97,7 +97,7 @@ func TestPlatformAdminInvitesFirstAdminFromOrganisationPage(t *testing.T) {
 	}
 
 	// Another organisation's admin has no such page.
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	if res, _ := k.Browser(a.URL(), hr).Get(loc); res.StatusCode != 403 {
 		t.Fatalf("company admin on the organisation page: %d, want 403", res.StatusCode)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/seed"
 )
@@ -35,7 +36,7 @@ func TestDemoAccountsSignIn(t *testing.T) {
 		}
 		roles[acc.Role]++
 	}
-	for _, r := range identity.AllRoles {
+	for _, r := range auth.AllRoles {
 		if roles[string(r)] == 0 {
 			t.Errorf("no demo account with role %s", r)
 		}

@@ -1,3 +1,8 @@
+// Package identity owns organisations, users and their roles, sign-in,
+// sessions and API tokens, invitations, second factors and the audit log.
+//
+// Who a caller is travels as an auth.Principal; identity decides which
+// credentials make one.
 package identity
 
 import (
@@ -15,12 +20,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
 )
-
-// TOTPRoles must sign in with a second factor.
-var TOTPRoles = []Role{RolePlatformAdmin, RoleFundManager, RoleFundApprover}
 
 // Config is what the identity service is told by the program.
 type Config struct {
@@ -145,19 +148,6 @@ func New(dbx *sqlx.DB, cfg Config) *Service {
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
 
-type clientIPKey struct{}
-
-// WithClientIP returns ctx carrying the caller's network address, used for
-// rate limits and the audit log.
-func WithClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, ip)
-}
-
-func clientIP(ctx context.Context) string {
-	s, _ := ctx.Value(clientIPKey{}).(string)
-	return s
-}
-
 // Credentials are what a person types to sign in.
 type Credentials struct {
 	Email    string
@@ -172,7 +162,7 @@ type Tokens struct {
 	AccessToken  string
 	ExpiresAt    time.Time
 	RefreshToken string
-	Principal    *Principal
+	Principal    *auth.Principal
 }
 
 // errBadCredentials is the one answer to an unknown e-mail, a wrong
@@ -199,7 +189,7 @@ func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 // unauthorized (bad credentials, or totp_required). Every path verifies one
 // argon2id hash so timing does not reveal whether the e-mail exists.
 func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRow, error) {
-	email, ip := normEmail(cr.Email), clientIP(ctx)
+	email, ip := normEmail(cr.Email), auth.ClientIP(ctx)
 	if email == "" || cr.Password == "" {
 		return nil, errBadCredentials() // nothing to guess with: not counted
 	}
@@ -365,7 +355,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (*Tokens, error) 
 			if err := revokeFamily(ctx, tx, r.FamilyID); err != nil {
 				return err
 			}
-			return audit(ctx, tx, Event{Name: EventRefreshReuse, SubjectID: &r.UserID, IP: clientIP(ctx),
+			return audit(ctx, tx, Event{Name: EventRefreshReuse, SubjectID: &r.UserID, IP: auth.ClientIP(ctx),
 				Details: map[string]any{"family": r.FamilyID}})
 		}
 		u, err := userByID(ctx, tx, r.UserID)
@@ -404,7 +394,7 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 		if err := revokeFamily(ctx, tx, r.FamilyID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, Event{Name: EventLogout, SubjectID: &r.UserID, ActorID: &r.UserID, IP: clientIP(ctx)})
+		return audit(ctx, tx, Event{Name: EventLogout, SubjectID: &r.UserID, ActorID: &r.UserID, IP: auth.ClientIP(ctx)})
 	})
 	return apperr.Wrap(err, "signing out")
 }
@@ -413,7 +403,7 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 type Session struct {
 	Token     string // the cookie value
 	ExpiresAt time.Time
-	Principal *Principal
+	Principal *auth.Principal
 	// NeedsTOTPSetup is true when the user's role requires a second factor
 	// they have not set up yet: the web app lets them do only that.
 	NeedsTOTPSetup bool
@@ -468,7 +458,7 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 			return nil
 		}
 		p := sess.Principal
-		return audit(ctx, tx, Event{Name: EventLogout, SubjectID: &p.UserID, ActorID: &p.UserID, OrgID: &p.OrgID, IP: clientIP(ctx)})
+		return audit(ctx, tx, Event{Name: EventLogout, SubjectID: &p.UserID, ActorID: &p.UserID, OrgID: &p.OrgID, IP: auth.ClientIP(ctx)})
 	}), "signing out")
 }
 
@@ -484,7 +474,7 @@ func (s *Service) SessionCookie() string {
 
 // VerifyAccessToken returns the caller an access token speaks for.
 // Errors: unauthorized.
-func (s *Service) VerifyAccessToken(token string) (*Principal, error) {
+func (s *Service) VerifyAccessToken(token string) (*auth.Principal, error) {
 	return s.tok.verify(token, time.Now())
 }
 
@@ -492,7 +482,7 @@ func (s *Service) VerifyAccessToken(token string) (*Principal, error) {
 // access token, else the browser session cookie. (nil, nil) when neither is
 // present. Errors: unauthorized (bad token or session, or a session that
 // must first set up its second factor).
-func (s *Service) AuthenticateRequest(r *http.Request) (*Principal, error) {
+func (s *Service) AuthenticateRequest(r *http.Request) (*auth.Principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
@@ -519,14 +509,14 @@ func (s *Service) AuthenticateRequest(r *http.Request) (*Principal, error) {
 
 // Me is the caller with their organisation.
 type Me struct {
-	Principal
+	auth.Principal
 	OrgName     string
 	TOTPEnabled bool
 }
 
 // Me returns the caller as stored now. Errors: unauthorized when the
 // account no longer exists or is deactivated.
-func (s *Service) Me(ctx context.Context, p *Principal) (*Me, error) {
+func (s *Service) Me(ctx context.Context, p *auth.Principal) (*Me, error) {
 	u, err := userByID(ctx, s.db, p.UserID)
 	if err != nil {
 		return nil, apperr.Wrap(err, "reading user")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
@@ -29,7 +30,7 @@ func auditCount(t *testing.T, a interface {
 func TestRefreshTokenReuseRevokesTheFamily(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgCompany, identity.RoleEmployee)
+	u := k.As(auth.OrgCompany, auth.RoleEmployee)
 	_, first := login(t, a, u.Email, identitytest.Password)
 	_, other := login(t, a, u.Email, identitytest.Password) // another device: a separate family
 
@@ -58,7 +59,7 @@ func TestRefreshTokenReuseRevokesTheFamily(t *testing.T) {
 func TestLockoutAndNoEmailEnumeration(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgCompany, identity.RoleEmployee)
+	u := k.As(auth.OrgCompany, auth.RoleEmployee)
 	strip := func(m map[string]any) map[string]any {
 		delete(m, "request_id")
 		return m
@@ -84,7 +85,7 @@ func TestLockoutAndNoEmailEnumeration(t *testing.T) {
 		t.Fatalf("%d lockout events, want 2 (one per address)", n)
 	}
 	// Someone else from the same address is not locked out by these.
-	v := k.As(identity.OrgCompany, identity.RoleEmployee)
+	v := k.As(auth.OrgCompany, auth.RoleEmployee)
 	if st, _ := login(t, a, v.Email, identitytest.Password); st != 200 {
 		t.Fatalf("another account was locked too: %d", st)
 	}
@@ -135,7 +136,7 @@ func TestMalformedLoginBody(t *testing.T) {
 func TestTOTPSignIn(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	m := k.As(identity.OrgFund, identity.RoleFundManager)
+	m := k.As(auth.OrgFund, auth.RoleFundManager)
 	st, body := login(t, a, m.Email, identitytest.Password)
 	details, _ := body["details"].(map[string]any)
 	if st != 401 || details["totp_required"] != true {
@@ -159,7 +160,7 @@ func TestTOTPSignIn(t *testing.T) {
 	if err == nil || len(codes) != 0 {
 		t.Fatalf("confirming an already enabled factor: %v %v, want conflict", codes, err)
 	}
-	e := k.As(identity.OrgCompany, identity.RoleEmployee) // optional for employees
+	e := k.As(auth.OrgCompany, auth.RoleEmployee) // optional for employees
 	setup, err := a.Identity.BeginTOTP(t.Context(), e.Principal())
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +186,7 @@ func TestTOTPSignIn(t *testing.T) {
 func TestTOTPSetupIsForcedOnTheWeb(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgFund, identity.RoleFundApprover)
+	u := k.As(auth.OrgFund, auth.RoleFundApprover)
 	if _, err := a.DB.Exec(`UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL WHERE id = $1`, u.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -222,9 +223,9 @@ func TestTOTPSetupIsForcedOnTheWeb(t *testing.T) {
 func TestDeactivationEndsEverySignIn(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	org := k.Org(identity.OrgCompany, "")
-	hr := k.User(org, identity.RoleCompanyAdmin)
-	e := k.User(org, identity.RoleEmployee)
+	org := k.Org(auth.OrgCompany, "")
+	hr := k.User(org, auth.RoleCompanyAdmin)
+	e := k.User(org, auth.RoleEmployee)
 	_, tok := login(t, a, e.Email, identitytest.Password)
 	web := k.Browser(a.URL(), e)
 	admin := k.Browser(a.URL(), hr)
@@ -273,7 +274,7 @@ func lastLink(t *testing.T, a interface {
 func TestPasswordReset(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	u := k.As(auth.OrgProvider, auth.RoleProviderStaff)
 	_, tok := login(t, a, u.Email, identitytest.Password)
 	st1, b1 := call(t, a, "POST", "/auth/password-reset", "", map[string]any{"email": u.Email})
 	st2, b2 := call(t, a, "POST", "/auth/password-reset", "", map[string]any{"email": "ghost@nowhere.example"})

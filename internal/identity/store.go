@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 // The store: plain SQL over sqlx.ExtContext, so the calling use case owns
@@ -19,7 +21,7 @@ import (
 type userRow struct {
 	ID           uuid.UUID      `db:"id"`
 	OrgID        uuid.UUID      `db:"organisation_id"`
-	OrgKind      OrgKind        `db:"kind"`
+	OrgKind      auth.OrgKind   `db:"kind"`
 	OrgName      string         `db:"org_name"`
 	OrgActive    bool           `db:"org_active"`
 	Email        string         `db:"email"`
@@ -39,12 +41,12 @@ SELECT u.id, u.organisation_id, o.kind, o.name AS org_name, o.status = 'active' 
        COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles
 FROM users u JOIN organisations o ON o.id = u.organisation_id`
 
-func (u userRow) principal() *Principal {
-	roles := make([]Role, len(u.Roles))
+func (u userRow) principal() *auth.Principal {
+	roles := make([]auth.Role, len(u.Roles))
 	for i, r := range u.Roles {
-		roles[i] = Role(r)
+		roles[i] = auth.Role(r)
 	}
-	return &Principal{UserID: u.ID, OrgID: u.OrgID, OrgKind: u.OrgKind, Email: u.Email, Name: u.Name, Roles: roles}
+	return &auth.Principal{UserID: u.ID, OrgID: u.OrgID, OrgKind: u.OrgKind, Email: u.Email, Name: u.Name, Roles: roles}
 }
 
 // canSignIn reports whether the account may be used at all.
@@ -54,7 +56,7 @@ func (u userRow) canSignIn() bool {
 
 // needsTOTP reports whether the user holds a role that requires a second
 // factor.
-func (u userRow) needsTOTP() bool { return u.principal().Has(TOTPRoles...) }
+func (u userRow) needsTOTP() bool { return u.principal().NeedsSecondFactor() }
 
 func userByEmail(ctx context.Context, q sqlx.QueryerContext, email string) (*userRow, error) {
 	return getUser(ctx, q, userSelect+` WHERE u.email = $1`, email)
@@ -222,4 +224,17 @@ func audit(ctx context.Context, q sqlx.ExecerContext, e Event) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (event, actor_id, organisation_id, subject_id, email, ip, details)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.Name, e.ActorID, e.OrgID, e.SubjectID, email, e.IP, details)
 	return err
+}
+
+// orgByID returns organisation id. Errors: not_found.
+func orgByID(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*Organisation, error) {
+	var o Organisation
+	err := sqlx.GetContext(ctx, q, &o, `SELECT id, kind, name, status, created_at FROM organisations WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.NotFound, "no such organisation")
+	}
+	if err != nil {
+		return nil, apperr.Wrap(err, "reading organisation")
+	}
+	return &o, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 // Leeway tolerates clock skew between app servers when checking exp, nbf
@@ -100,11 +101,11 @@ func (ks *KeySet) PublicKey() ed25519.PublicKey { return ks.sign.Public().(ed255
 // ACCESS_TOKEN_TTL later), a deactivation revokes the refresh tokens.
 type accessClaims struct {
 	jwt.RegisteredClaims
-	Org   uuid.UUID `json:"org"`
-	Kind  OrgKind   `json:"kind"`
-	Email string    `json:"email"`
-	Name  string    `json:"name"`
-	Roles []Role    `json:"roles"`
+	Org   uuid.UUID    `json:"org"`
+	Kind  auth.OrgKind `json:"kind"`
+	Email string       `json:"email"`
+	Name  string       `json:"name"`
+	Roles []auth.Role  `json:"roles"`
 }
 
 // tokenConfig is what signing and checking access tokens depends on.
@@ -116,7 +117,7 @@ type tokenConfig struct {
 }
 
 // issue signs an access token for p, valid from now for ttl.
-func (tc tokenConfig) issue(p *Principal, now time.Time) (string, time.Time, error) {
+func (tc tokenConfig) issue(p *auth.Principal, now time.Time) (string, time.Time, error) {
 	exp := now.Add(tc.ttl)
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -139,7 +140,7 @@ func (tc tokenConfig) issue(p *Principal, now time.Time) (string, time.Time, err
 // verify checks an access token: EdDSA only, a known kid, issuer,
 // audience, exp (required), nbf and iat with Leeway. Any failure is the
 // same unauthorized error; the reason goes to the log via Err.
-func (tc tokenConfig) verify(token string, now time.Time) (*Principal, error) {
+func (tc tokenConfig) verify(token string, now time.Time) (*auth.Principal, error) {
 	var claims accessClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -164,7 +165,7 @@ func (tc tokenConfig) verify(token string, now time.Time) (*Principal, error) {
 	if err != nil || claims.Org == uuid.Nil || len(claims.Roles) == 0 {
 		return nil, apperr.New(apperr.Unauthorized, "invalid or expired access token")
 	}
-	return &Principal{UserID: uid, OrgID: claims.Org, OrgKind: claims.Kind, Email: claims.Email,
+	return &auth.Principal{UserID: uid, OrgID: claims.Org, OrgKind: claims.Kind, Email: claims.Email,
 		Name: claims.Name, Roles: claims.Roles}, nil
 }
 

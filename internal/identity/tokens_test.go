@@ -14,6 +14,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db/dbtest"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
@@ -80,7 +81,7 @@ func TestAccessTokenAttacksAreRefused(t *testing.T) {
 	key, oldKey, stranger := identity.GenerateKey(), identity.GenerateKey(), identity.GenerateKey()
 	a := startWithKeys(t, key, oldKey.Public().(ed25519.PublicKey))
 	k := identitytest.New(t, a.DB, a.Identity)
-	u := k.As(identity.OrgCompany, identity.RoleEmployee)
+	u := k.As(auth.OrgCompany, auth.RoleEmployee)
 	now := time.Now()
 	pub := key.Public().(ed25519.PublicKey)
 

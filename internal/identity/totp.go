@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db"
 
 	"github.com/pquerna/otp"
@@ -131,7 +132,7 @@ func (s *Service) useRecoveryCode(ctx context.Context, u *userRow, code string) 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return false
 	}
-	_ = audit(ctx, s.db, Event{Name: EventRecoveryUsed, SubjectID: &u.ID, ActorID: &u.ID, OrgID: &u.OrgID, IP: clientIP(ctx)})
+	_ = audit(ctx, s.db, Event{Name: EventRecoveryUsed, SubjectID: &u.ID, ActorID: &u.ID, OrgID: &u.OrgID, IP: auth.ClientIP(ctx)})
 	return true
 }
 
@@ -146,7 +147,7 @@ type TOTPSetup struct {
 // BeginTOTP returns the pending second-factor secret of the caller,
 // creating one if needed. It takes effect only when confirmed with a code
 // (ConfirmTOTP). Errors: conflict (already enabled), unauthorized.
-func (s *Service) BeginTOTP(ctx context.Context, actor *Principal) (*TOTPSetup, error) {
+func (s *Service) BeginTOTP(ctx context.Context, actor *auth.Principal) (*TOTPSetup, error) {
 	u, err := s.activeUser(ctx, s.db, actor.UserID)
 	if err != nil {
 		return nil, err
@@ -188,7 +189,7 @@ const RecoveryCodeCount = 10
 // produces the right code, and returns fresh recovery codes (shown once;
 // stored hashed). Errors: invalid (wrong code), conflict (no setup begun
 // or already enabled).
-func (s *Service) ConfirmTOTP(ctx context.Context, actor *Principal, code string) ([]string, error) {
+func (s *Service) ConfirmTOTP(ctx context.Context, actor *auth.Principal, code string) ([]string, error) {
 	var codes []string
 	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		u, err := s.activeUser(ctx, tx, actor.UserID)
@@ -210,7 +211,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor *Principal, code string
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, Event{Name: EventTOTPEnabled, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: clientIP(ctx)})
+		return audit(ctx, tx, Event{Name: EventTOTPEnabled, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: auth.ClientIP(ctx)})
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "enabling two-factor authentication")

@@ -15,21 +15,10 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db"
 	rmail "github.com/reciproca/reciproca/internal/mail"
 )
-
-// KindRoles are the roles a user of each kind of organisation may hold.
-var KindRoles = map[OrgKind][]Role{
-	OrgCompany:  {RoleEmployee, RoleCompanyAdmin},
-	OrgProvider: {RoleProviderStaff},
-	OrgFund:     {RoleFundManager, RoleCaseWorker, RoleFundApprover, RoleAuditor},
-	OrgPlatform: {RolePlatformAdmin, RoleAuditor},
-}
-
-// AdminRoles manage the users of their own organisation; a platform admin
-// manages every organisation.
-var AdminRoles = []Role{RoleCompanyAdmin, RoleProviderStaff, RoleFundManager, RolePlatformAdmin}
 
 // Invitation and password-reset links live this long.
 const (
@@ -42,11 +31,11 @@ type User struct {
 	ID          uuid.UUID
 	OrgID       uuid.UUID
 	OrgName     string
-	OrgKind     OrgKind
+	OrgKind     auth.OrgKind
 	Email       string
 	Name        string
 	Status      string // invited, active, deactivated
-	Roles       []Role
+	Roles       []auth.Role
 	TOTPEnabled bool
 	CreatedAt   time.Time
 }
@@ -59,22 +48,22 @@ func (u userRow) user() User {
 
 // Organisation is a tenant.
 type Organisation struct {
-	ID        uuid.UUID `db:"id"`
-	Kind      OrgKind   `db:"kind"`
-	Name      string    `db:"name"`
-	Status    string    `db:"status"`
-	CreatedAt time.Time `db:"created_at"`
+	ID        uuid.UUID    `db:"id"`
+	Kind      auth.OrgKind `db:"kind"`
+	Name      string       `db:"name"`
+	Status    string       `db:"status"`
+	CreatedAt time.Time    `db:"created_at"`
 }
 
 // NewOrganisation is what creating an organisation takes.
 type NewOrganisation struct {
-	Kind OrgKind
+	Kind auth.OrgKind
 	Name string
 }
 
 // Validate checks kind and name.
 func (n NewOrganisation) Validate() error {
-	if _, ok := KindRoles[n.Kind]; !ok {
+	if _, ok := auth.KindRoles[n.Kind]; !ok {
 		return invalidField("kind", "kind must be company, provider, fund or platform")
 	}
 	if l := len([]rune(strings.TrimSpace(n.Name))); l == 0 || l > 200 {
@@ -90,11 +79,11 @@ type Invitation struct {
 	OrgID uuid.UUID
 	Email string
 	Name  string
-	Roles []Role
+	Roles []auth.Role
 }
 
 // Validate checks the invitation for an organisation of kind.
-func (in Invitation) Validate(kind OrgKind) error {
+func (in Invitation) Validate(kind auth.OrgKind) error {
 	if err := validEmail(in.Email); err != nil {
 		return err
 	}
@@ -112,13 +101,13 @@ func validEmail(s string) error {
 	return nil
 }
 
-func validRoles(kind OrgKind, roles []Role) error {
+func validRoles(kind auth.OrgKind, roles []auth.Role) error {
 	if len(roles) == 0 {
 		return invalidField("roles", "at least one role is required")
 	}
 	for i, r := range roles {
-		if !slices.Contains(KindRoles[kind], r) {
-			return invalidField("roles", "role %q cannot be held in an organisation of kind %s (allowed: %v)", r, kind, KindRoles[kind])
+		if !slices.Contains(auth.KindRoles[kind], r) {
+			return invalidField("roles", "role %q cannot be held in an organisation of kind %s (allowed: %v)", r, kind, auth.KindRoles[kind])
 		}
 		if slices.Contains(roles[:i], r) {
 			return invalidField("roles", "role %q is listed twice", r)
@@ -129,7 +118,7 @@ func validRoles(kind OrgKind, roles []Role) error {
 
 // UserUpdate changes a user; nil fields stay as they are.
 type UserUpdate struct {
-	Roles  []Role
+	Roles  []auth.Role
 	Status *string // "active" or "deactivated"
 }
 
@@ -149,33 +138,25 @@ func loadUser(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*User, 
 // managedOrg returns the organisation the actor manages: orgID (zero: their
 // own). Errors: forbidden (not an admin), not_found (another tenant, unless
 // platform admin, or no such organisation).
-func (s *Service) managedOrg(ctx context.Context, q sqlx.QueryerContext, actor *Principal, orgID uuid.UUID) (*Organisation, error) {
+func (s *Service) managedOrg(ctx context.Context, q sqlx.QueryerContext, actor *auth.Principal, orgID uuid.UUID) (*Organisation, error) {
 	if actor == nil {
 		return nil, apperr.New(apperr.Unauthorized, "authentication required")
 	}
-	if !actor.Has(AdminRoles...) {
+	if !actor.Has(auth.AdminRoles...) {
 		return nil, apperr.New(apperr.Forbidden, "only an organisation's administrators manage its users")
 	}
 	if orgID == uuid.Nil {
 		orgID = actor.OrgID
 	}
-	if orgID != actor.OrgID && !actor.Has(RolePlatformAdmin) {
+	if orgID != actor.OrgID && !actor.Has(auth.RolePlatformAdmin) {
 		return nil, apperr.New(apperr.NotFound, "no such organisation")
 	}
-	var o Organisation
-	err := sqlx.GetContext(ctx, q, &o, `SELECT id, kind, name, status, created_at FROM organisations WHERE id = $1`, orgID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apperr.New(apperr.NotFound, "no such organisation")
-	}
-	if err != nil {
-		return nil, apperr.Wrap(err, "reading organisation")
-	}
-	return &o, nil
+	return orgByID(ctx, q, orgID)
 }
 
 // visibleUser returns a user the actor manages. Errors: forbidden,
 // not_found (no such user, or another tenant's).
-func (s *Service) visibleUser(ctx context.Context, q sqlx.QueryerContext, actor *Principal, id uuid.UUID) (*userRow, error) {
+func (s *Service) visibleUser(ctx context.Context, q sqlx.QueryerContext, actor *auth.Principal, id uuid.UUID) (*userRow, error) {
 	if _, err := s.managedOrg(ctx, q, actor, uuid.Nil); err != nil {
 		return nil, err
 	}
@@ -183,7 +164,7 @@ func (s *Service) visibleUser(ctx context.Context, q sqlx.QueryerContext, actor 
 	if err != nil {
 		return nil, apperr.Wrap(err, "reading user")
 	}
-	if u == nil || (u.OrgID != actor.OrgID && !actor.Has(RolePlatformAdmin)) {
+	if u == nil || (u.OrgID != actor.OrgID && !actor.Has(auth.RolePlatformAdmin)) {
 		return nil, apperr.New(apperr.NotFound, "no such user")
 	}
 	return u, nil
@@ -191,7 +172,7 @@ func (s *Service) visibleUser(ctx context.Context, q sqlx.QueryerContext, actor 
 
 // ListUsers returns the users of the actor's organisation (orgID zero), or
 // of orgID for a platform admin, by name. Errors: forbidden, not_found.
-func (s *Service) ListUsers(ctx context.Context, actor *Principal, orgID uuid.UUID) ([]User, error) {
+func (s *Service) ListUsers(ctx context.Context, actor *auth.Principal, orgID uuid.UUID) ([]User, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, orgID)
 	if err != nil {
 		return nil, err
@@ -208,7 +189,7 @@ func (s *Service) ListUsers(ctx context.Context, actor *Principal, orgID uuid.UU
 }
 
 // GetUser returns one user the actor manages. Errors: forbidden, not_found.
-func (s *Service) GetUser(ctx context.Context, actor *Principal, id uuid.UUID) (*User, error) {
+func (s *Service) GetUser(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*User, error) {
 	u, err := s.visibleUser(ctx, s.db, actor, id)
 	if err != nil {
 		return nil, err
@@ -223,7 +204,7 @@ func (s *Service) GetUser(ctx context.Context, actor *Principal, id uuid.UUID) (
 // first call answered, and mails nobody again. Errors: invalid, forbidden,
 // not_found (organisation), conflict (the e-mail already has an account,
 // or the key was used for a different request).
-func (s *Service) Invite(ctx context.Context, actor *Principal, in Invitation, idempotencyKey string) (*User, error) {
+func (s *Service) Invite(ctx context.Context, actor *auth.Principal, in Invitation, idempotencyKey string) (*User, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, in.OrgID)
 	if err != nil {
 		return nil, err
@@ -255,11 +236,11 @@ func (s *Service) Invite(ctx context.Context, actor *Principal, in Invitation, i
 
 // canGrant refuses roles only a platform admin may give (platform_admin
 // and auditor of the platform are checked by kind anyway).
-func (s *Service) canGrant(actor *Principal, roles []Role) error {
-	if actor.Has(RolePlatformAdmin) {
+func (s *Service) canGrant(actor *auth.Principal, roles []auth.Role) error {
+	if actor.Has(auth.RolePlatformAdmin) {
 		return nil
 	}
-	if slices.Contains(roles, RolePlatformAdmin) {
+	if slices.Contains(roles, auth.RolePlatformAdmin) {
 		return apperr.New(apperr.Forbidden, "only platform administrators grant that role")
 	}
 	return nil
@@ -267,7 +248,7 @@ func (s *Service) canGrant(actor *Principal, roles []Role) error {
 
 // createInvited inserts users (status invited), their roles, one-time
 // links and the invitation mails, all in tx. The e-mails must be valid.
-func (s *Service) createInvited(ctx context.Context, tx *sqlx.Tx, actor *Principal, o *Organisation, ins []Invitation) ([]uuid.UUID, error) {
+func (s *Service) createInvited(ctx context.Context, tx *sqlx.Tx, actor *auth.Principal, o *Organisation, ins []Invitation) ([]uuid.UUID, error) {
 	emails, names := make([]string, len(ins)), make([]string, len(ins))
 	for i, in := range ins {
 		emails[i], names[i] = strings.TrimSpace(in.Email), strings.TrimSpace(in.Name)
@@ -305,7 +286,7 @@ func (s *Service) createInvited(ctx context.Context, tx *sqlx.Tx, actor *Princip
 			return nil, err
 		}
 		if err := audit(ctx, tx, Event{Name: EventUserInvited, ActorID: &actor.UserID, OrgID: &o.ID, SubjectID: &ids[i],
-			Email: emails[i], IP: clientIP(ctx), Details: map[string]any{"roles": ins[i].Roles}}); err != nil {
+			Email: emails[i], IP: auth.ClientIP(ctx), Details: map[string]any{"roles": ins[i].Roles}}); err != nil {
 			return nil, err
 		}
 	}
@@ -325,7 +306,7 @@ func uuidStrings(ids []uuid.UUID) []string {
 // change their own roles or deactivate themselves (so an organisation is
 // never left without its admin by mistake). Errors: invalid, forbidden,
 // not_found.
-func (s *Service) UpdateUser(ctx context.Context, actor *Principal, id uuid.UUID, up UserUpdate) (*User, error) {
+func (s *Service) UpdateUser(ctx context.Context, actor *auth.Principal, id uuid.UUID, up UserUpdate) (*User, error) {
 	var out *User
 	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		u, err := s.visibleUser(ctx, tx, actor, id)
@@ -352,7 +333,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Principal, id uuid.UUID
 				}
 			}
 			if err := audit(ctx, tx, Event{Name: EventRoleChanged, ActorID: &actor.UserID, OrgID: &u.OrgID, SubjectID: &u.ID,
-				Email: u.Email, IP: clientIP(ctx), Details: map[string]any{"before": before, "after": up.Roles}}); err != nil {
+				Email: u.Email, IP: auth.ClientIP(ctx), Details: map[string]any{"before": before, "after": up.Roles}}); err != nil {
 				return err
 			}
 			// Sessions re-read roles on every request; API tokens carry them,
@@ -375,8 +356,8 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Principal, id uuid.UUID
 	return out, nil
 }
 
-func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, actor *Principal, u *userRow, status string) error {
-	ev := Event{ActorID: &actor.UserID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: clientIP(ctx)}
+func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, actor *auth.Principal, u *userRow, status string) error {
+	ev := Event{ActorID: &actor.UserID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: auth.ClientIP(ctx)}
 	switch status {
 	case "deactivated":
 		if u.Status == "deactivated" {
@@ -476,7 +457,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 		if _, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'invitation' AND used_at IS NULL`, u.ID); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, Event{Name: EventUserActivated, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: clientIP(ctx)}); err != nil {
+		if err := audit(ctx, tx, Event{Name: EventUserActivated, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: auth.ClientIP(ctx)}); err != nil {
 			return err
 		}
 		u.Name, u.Status = name, "active"
@@ -548,14 +529,14 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		if err := clearThrottle(ctx, tx, "email:"+normEmail(u.Email)); err != nil {
 			return err
 		}
-		return audit(ctx, tx, Event{Name: EventPasswordReset, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: clientIP(ctx)})
+		return audit(ctx, tx, Event{Name: EventPasswordReset, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: auth.ClientIP(ctx)})
 	})
 	return apperr.Wrap(err, "resetting password")
 }
 
 // ChangePassword changes the caller's password after checking the current
 // one; other sign-ins of the account end. Errors: invalid, unauthorized.
-func (s *Service) ChangePassword(ctx context.Context, actor *Principal, current, next string) error {
+func (s *Service) ChangePassword(ctx context.Context, actor *auth.Principal, current, next string) error {
 	u, err := s.activeUser(ctx, s.db, actor.UserID)
 	if err != nil {
 		return err
@@ -574,14 +555,14 @@ func (s *Service) ChangePassword(ctx context.Context, actor *Principal, current,
 			return err
 		}
 		return audit(ctx, tx, Event{Name: EventPasswordReset, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email,
-			IP: clientIP(ctx), Details: map[string]any{"how": "changed"}})
+			IP: auth.ClientIP(ctx), Details: map[string]any{"how": "changed"}})
 	}), "changing password")
 }
 
 // CreateOrganisation adds a tenant. Errors: invalid, forbidden (platform
 // admins only).
-func (s *Service) CreateOrganisation(ctx context.Context, actor *Principal, n NewOrganisation) (*Organisation, error) {
-	if !actor.Has(RolePlatformAdmin) {
+func (s *Service) CreateOrganisation(ctx context.Context, actor *auth.Principal, n NewOrganisation) (*Organisation, error) {
+	if !actor.Has(auth.RolePlatformAdmin) {
 		return nil, apperr.New(apperr.Forbidden, "only platform administrators create organisations")
 	}
 	n.Name = strings.TrimSpace(n.Name)
@@ -593,7 +574,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor *Principal, n Ne
 		if err := tx.GetContext(ctx, &o, `INSERT INTO organisations (kind, name) VALUES ($1, $2) RETURNING id, kind, name, status, created_at`, n.Kind, n.Name); err != nil {
 			return err
 		}
-		return audit(ctx, tx, Event{Name: "organisation_created", ActorID: &actor.UserID, OrgID: &o.ID, IP: clientIP(ctx),
+		return audit(ctx, tx, Event{Name: "organisation_created", ActorID: &actor.UserID, OrgID: &o.ID, IP: auth.ClientIP(ctx),
 			Details: map[string]any{"kind": n.Kind, "name": n.Name}})
 	})
 	if err != nil {
@@ -604,11 +585,11 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor *Principal, n Ne
 
 // ListOrganisations returns every organisation for platform staff
 // (platform admin, platform auditor), else only the caller's own.
-func (s *Service) ListOrganisations(ctx context.Context, actor *Principal) ([]Organisation, error) {
+func (s *Service) ListOrganisations(ctx context.Context, actor *auth.Principal) ([]Organisation, error) {
 	var out []Organisation
 	q := `SELECT id, kind, name, status, created_at FROM organisations`
 	args := []any{}
-	if actor.OrgKind != OrgPlatform {
+	if actor.OrgKind != auth.OrgPlatform {
 		q += ` WHERE id = $1`
 		args = append(args, actor.OrgID)
 	}
@@ -620,19 +601,21 @@ func (s *Service) ListOrganisations(ctx context.Context, actor *Principal) ([]Or
 
 // GetOrganisation returns one organisation: the caller's own, or any for
 // platform staff. Errors: not_found.
-func (s *Service) GetOrganisation(ctx context.Context, actor *Principal, id uuid.UUID) (*Organisation, error) {
-	if id != actor.OrgID && actor.OrgKind != OrgPlatform {
+func (s *Service) GetOrganisation(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Organisation, error) {
+	if id != actor.OrgID && actor.OrgKind != auth.OrgPlatform {
 		return nil, apperr.New(apperr.NotFound, "no such organisation")
 	}
-	var o Organisation
-	err := sqlx.GetContext(ctx, s.db, &o, `SELECT id, kind, name, status, created_at FROM organisations WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apperr.New(apperr.NotFound, "no such organisation")
-	}
+	return orgByID(ctx, s.db, id)
+}
+
+// OrgKind returns the kind of organisation id, for the domains that must
+// know whether an organisation is, say, a provider. Errors: not_found.
+func (s *Service) OrgKind(ctx context.Context, id uuid.UUID) (auth.OrgKind, error) {
+	o, err := orgByID(ctx, s.db, id)
 	if err != nil {
-		return nil, apperr.Wrap(err, "reading organisation")
+		return "", err
 	}
-	return &o, nil
+	return o.Kind, nil
 }
 
 // AuditEntry is one security event.
@@ -651,8 +634,8 @@ type AuditEntry struct {
 // AuditLog returns security events, newest first: up to limit (1-500)
 // older than before (0: the newest). Errors: forbidden (platform admins
 // only).
-func (s *Service) AuditLog(ctx context.Context, actor *Principal, limit int, before int64) ([]AuditEntry, error) {
-	if !actor.Has(RolePlatformAdmin) {
+func (s *Service) AuditLog(ctx context.Context, actor *auth.Principal, limit int, before int64) ([]AuditEntry, error) {
+	if !actor.Has(auth.RolePlatformAdmin) {
 		return nil, apperr.New(apperr.Forbidden, "only platform administrators read the security audit log")
 	}
 	if limit < 1 || limit > 500 {

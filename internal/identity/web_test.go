@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
@@ -16,7 +17,7 @@ import (
 func TestWebSignInAndOut(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgProvider, identity.RoleProviderStaff)
+	u := k.As(auth.OrgProvider, auth.RoleProviderStaff)
 	b := k.Browser(a.URL(), nil)
 
 	if res, _ := b.Get("/account"); res.StatusCode != 303 || res.Header.Get("Location") != "/login?next=%2Faccount" {
@@ -60,7 +61,7 @@ func TestWebSignInAndOut(t *testing.T) {
 func TestWebFormsNeedCSRFToken(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgCompany, identity.RoleEmployee)
+	u := k.As(auth.OrgCompany, auth.RoleEmployee)
 	b := k.Browser(a.URL(), u)
 	for _, forged := range []url.Values{{}, {"_csrf": {"forged"}}} {
 		req, _ := http.NewRequest("POST", a.URL()+"/logout", strings.NewReader(forged.Encode()))
@@ -84,7 +85,7 @@ func TestWebFormsNeedCSRFToken(t *testing.T) {
 func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	hr := k.As(identity.OrgCompany, identity.RoleCompanyAdmin)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
 	if res, body := b.Get("/api/v1/me"); res.StatusCode != 200 || !strings.Contains(body, hr.Email) {
 		t.Fatalf("GET /me with the session cookie: %d %s", res.StatusCode, body)
@@ -116,8 +117,8 @@ func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
 func TestAuditLogForPlatformAdmins(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	admin := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
-	e := k.As(identity.OrgCompany, identity.RoleEmployee)
+	admin := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
+	e := k.As(auth.OrgCompany, auth.RoleEmployee)
 	login(t, a, e.Email, "wrong password!")
 	st, body := callList(t, a, "/audit-log?limit=10", k.Token(admin))
 	if st != 200 || len(body) == 0 || body[0]["event"] != identity.EventLoginFailed || body[0]["email"] != e.Email {
@@ -134,9 +135,9 @@ func TestAuditLogForPlatformAdmins(t *testing.T) {
 func TestChangeRoleOnTheWeb(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	org := k.Org(identity.OrgCompany, "")
-	hr := k.User(org, identity.RoleCompanyAdmin)
-	e := k.User(org, identity.RoleEmployee)
+	org := k.Org(auth.OrgCompany, "")
+	hr := k.User(org, auth.RoleCompanyAdmin)
+	e := k.User(org, auth.RoleEmployee)
 	_, tok := login(t, a, e.Email, identitytest.Password)
 	emp := k.Browser(a.URL(), e)
 	if res, _ := emp.Get("/users"); res.StatusCode != 403 {
@@ -168,7 +169,7 @@ func TestChangeRoleOnTheWeb(t *testing.T) {
 func TestWebSignInWithTOTP(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgPlatform, identity.RolePlatformAdmin)
+	u := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
 	b := k.Browser(a.URL(), nil)
 	res, body := b.PostForm("/login", url.Values{"email": {u.Email}, "password": {identitytest.Password}})
 	if res.StatusCode != 401 || !strings.Contains(body, `id="totp"`) {
@@ -188,7 +189,7 @@ func TestWebSignInWithTOTP(t *testing.T) {
 func TestChangePassword(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
-	u := k.As(identity.OrgCompany, identity.RoleEmployee)
+	u := k.As(auth.OrgCompany, auth.RoleEmployee)
 	_, tok := login(t, a, u.Email, identitytest.Password)
 	b := k.Browser(a.URL(), u)
 	res, body := b.PostForm("/account/password", url.Values{"current_password": {"wrong one!"}, "password": {"nuova password lunga"}})

@@ -32,7 +32,7 @@ func TestCatalogSeed(t *testing.T) {
 	if providers != 30 || offerings != 150 || categories != len(catalog.Categories()) {
 		t.Fatalf("%d providers, %d offerings in %d categories", providers, offerings, categories)
 	}
-	svc := catalog.NewService(dbx, nil)
+	svc := catalog.NewService(dbx, nil, nil) // search needs neither Stripe nor organisations
 	lecco := catalog.LatLon{Lat: 45.85589, Lon: 9.39704}
 	page, err := svc.Search(ctx, catalog.SearchQuery{Text: "baby sitter", Near: &lecco, RadiusKm: 30, Sort: catalog.SortDistance})
 	if err != nil || len(page.Items) == 0 {

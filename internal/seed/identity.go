@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 )
 
@@ -23,18 +24,18 @@ var (
 	OrgProviderB = uuid.MustParse("0d000000-0000-4000-8000-0000000000b2") // ASD Ponte Sport
 	OrgFund      = uuid.MustParse("0d000000-0000-4000-8000-0000000000c1") // Fondo Inclusione Brianza
 	demoOrgs     = []demoOrg{
-		{OrgPlatform, identity.OrgPlatform, "Reciproca (piattaforma)"},
-		{OrgCompanyA, identity.OrgCompany, "Officine Brianza S.p.A."},
-		{OrgCompanyB, identity.OrgCompany, "Studio Verdi & Associati"},
-		{OrgProviderA, identity.OrgProvider, "Cooperativa sociale Il Germoglio"},
-		{OrgProviderB, identity.OrgProvider, "ASD Ponte Sport"},
-		{OrgFund, identity.OrgFund, "Fondo Inclusione Brianza"},
+		{OrgPlatform, auth.OrgPlatform, "Reciproca (piattaforma)"},
+		{OrgCompanyA, auth.OrgCompany, "Officine Brianza S.p.A."},
+		{OrgCompanyB, auth.OrgCompany, "Studio Verdi & Associati"},
+		{OrgProviderA, auth.OrgProvider, "Cooperativa sociale Il Germoglio"},
+		{OrgProviderB, auth.OrgProvider, "ASD Ponte Sport"},
+		{OrgFund, auth.OrgFund, "Fondo Inclusione Brianza"},
 	}
 )
 
 type demoOrg struct {
 	id   uuid.UUID
-	kind identity.OrgKind
+	kind auth.OrgKind
 	name string
 }
 
@@ -44,26 +45,26 @@ type demoUser struct {
 	org   uuid.UUID
 	email string
 	name  string
-	role  identity.Role
+	role  auth.Role
 	totp  string
 }
 
 var demoUsers = []demoUser{
-	{OrgPlatform, "admin@reciproca.example", "Paola Admin", identity.RolePlatformAdmin, "JBSWY3DPEHPK3PXPDEMOPLATFORMADMN"},
-	{OrgCompanyA, "hr@officinebrianza.example", "Marco Colombo", identity.RoleCompanyAdmin, ""},
-	{OrgCompanyA, "giulia.ferrari@officinebrianza.example", "Giulia Ferrari", identity.RoleEmployee, ""},
-	{OrgCompanyA, "luca.galli@officinebrianza.example", "Luca Galli", identity.RoleEmployee, ""},
-	{OrgCompanyA, "sara.brambilla@officinebrianza.example", "Sara Brambilla", identity.RoleEmployee, ""},
-	{OrgCompanyB, "hr@studioverdi.example", "Elena Verdi", identity.RoleCompanyAdmin, ""},
-	{OrgCompanyB, "andrea.russo@studioverdi.example", "Andrea Russo", identity.RoleEmployee, ""},
-	{OrgCompanyB, "chiara.fontana@studioverdi.example", "Chiara Fontana", identity.RoleEmployee, ""},
-	{OrgProviderA, "staff@germoglio.example", "Francesca Riva", identity.RoleProviderStaff, ""},
-	{OrgProviderA, "educatore@germoglio.example", "Davide Sala", identity.RoleProviderStaff, ""},
-	{OrgProviderB, "staff@pontesport.example", "Matteo Villa", identity.RoleProviderStaff, ""},
-	{OrgFund, "gestore@fondobrianza.example", "Roberta Conti", identity.RoleFundManager, "JBSWY3DPEHPK3PXPDEMOFUNDMANAGER2"},
-	{OrgFund, "operatore@fondobrianza.example", "Simone Marchetti", identity.RoleCaseWorker, ""},
-	{OrgFund, "approvatore@fondobrianza.example", "Laura Bianchi", identity.RoleFundApprover, "JBSWY3DPEHPK3PXPDEMOFUNDAPPROVE3"},
-	{OrgFund, "revisore@fondobrianza.example", "Giorgio Neri", identity.RoleAuditor, ""},
+	{OrgPlatform, "admin@reciproca.example", "Paola Admin", auth.RolePlatformAdmin, "JBSWY3DPEHPK3PXPDEMOPLATFORMADMN"},
+	{OrgCompanyA, "hr@officinebrianza.example", "Marco Colombo", auth.RoleCompanyAdmin, ""},
+	{OrgCompanyA, "giulia.ferrari@officinebrianza.example", "Giulia Ferrari", auth.RoleEmployee, ""},
+	{OrgCompanyA, "luca.galli@officinebrianza.example", "Luca Galli", auth.RoleEmployee, ""},
+	{OrgCompanyA, "sara.brambilla@officinebrianza.example", "Sara Brambilla", auth.RoleEmployee, ""},
+	{OrgCompanyB, "hr@studioverdi.example", "Elena Verdi", auth.RoleCompanyAdmin, ""},
+	{OrgCompanyB, "andrea.russo@studioverdi.example", "Andrea Russo", auth.RoleEmployee, ""},
+	{OrgCompanyB, "chiara.fontana@studioverdi.example", "Chiara Fontana", auth.RoleEmployee, ""},
+	{OrgProviderA, "staff@germoglio.example", "Francesca Riva", auth.RoleProviderStaff, ""},
+	{OrgProviderA, "educatore@germoglio.example", "Davide Sala", auth.RoleProviderStaff, ""},
+	{OrgProviderB, "staff@pontesport.example", "Matteo Villa", auth.RoleProviderStaff, ""},
+	{OrgFund, "gestore@fondobrianza.example", "Roberta Conti", auth.RoleFundManager, "JBSWY3DPEHPK3PXPDEMOFUNDMANAGER2"},
+	{OrgFund, "operatore@fondobrianza.example", "Simone Marchetti", auth.RoleCaseWorker, ""},
+	{OrgFund, "approvatore@fondobrianza.example", "Laura Bianchi", auth.RoleFundApprover, "JBSWY3DPEHPK3PXPDEMOFUNDAPPROVE3"},
+	{OrgFund, "revisore@fondobrianza.example", "Giorgio Neri", auth.RoleAuditor, ""},
 }
 
 var identitySet = set{

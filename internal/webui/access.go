@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 )
 
@@ -17,23 +18,23 @@ import (
 // on a route that declares nothing.
 type Access struct {
 	public bool
-	roles  []identity.Role
+	roles  []auth.Role
 }
 
 // Public routes are open to anyone, signed in or not.
 var Public = Access{public: true}
 
 // SignedIn admits any signed-in person, whatever their role.
-var SignedIn = Access{roles: identity.AllRoles}
+var SignedIn = Access{roles: auth.AllRoles}
 
 // Roles admits signed-in people holding one of roles.
-func Roles(roles ...identity.Role) Access { return Access{roles: roles} }
+func Roles(roles ...auth.Role) Access { return Access{roles: roles} }
 
 // IsPublic reports whether anyone may use the route.
 func (a Access) IsPublic() bool { return a.public }
 
 // Allows reports whether p may use the route.
-func (a Access) Allows(p *identity.Principal) bool { return a.public || p.Has(a.roles...) }
+func (a Access) Allows(p *auth.Principal) bool { return a.public || p.Has(a.roles...) }
 
 // Handle registers h for method and path with its access declaration; the
 // check runs before h (RequireRoles).
@@ -56,15 +57,15 @@ func (u *UI) AccessOf(method, path string) (Access, bool) {
 const principalKey = "principal"
 
 // CurrentPrincipal returns the signed-in person, or nil.
-func CurrentPrincipal(c echo.Context) *identity.Principal {
-	p, _ := c.Get(principalKey).(*identity.Principal)
+func CurrentPrincipal(c echo.Context) *auth.Principal {
+	p, _ := c.Get(principalKey).(*auth.Principal)
 	return p
 }
 
 // RequireRoles lets through signed-in people holding one of roles. Others
 // are sent to the sign-in page (and back afterwards) when nobody is signed
 // in, or shown "forbidden".
-func RequireRoles(roles ...identity.Role) echo.MiddlewareFunc {
+func RequireRoles(roles ...auth.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			p := CurrentPrincipal(c)
@@ -117,7 +118,7 @@ func (u *UI) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		c.Set(principalKey, sess.Principal)
-		c.SetRequest(c.Request().WithContext(identity.WithPrincipal(c.Request().Context(), sess.Principal)))
+		c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), sess.Principal)))
 		return next(c)
 	}
 }

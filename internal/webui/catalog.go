@@ -15,8 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
-	"github.com/reciproca/reciproca/internal/identity"
 )
 
 // registerCatalog mounts the catalogue: the public search and offering
@@ -28,7 +28,7 @@ func (u *UI) registerCatalog(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/media/photos/:id", Public, u.photo)
 	u.Handle(e, http.MethodGet, "/catalogo", Public, u.catalogSearch)
 	u.Handle(e, http.MethodGet, "/catalogo/:id", Public, u.catalogOffering)
-	staff := Roles(identity.RoleProviderStaff)
+	staff := Roles(auth.RoleProviderStaff)
 	u.Handle(e, http.MethodGet, "/erogatore", staff, u.providerDashboard)
 	u.Handle(e, http.MethodGet, "/erogatore/profilo", staff, u.providerProfileForm)
 	u.Handle(e, http.MethodPost, "/erogatore/profilo", staff, u.providerProfileSave)
@@ -39,7 +39,7 @@ func (u *UI) registerCatalog(e *echo.Echo) {
 	u.Handle(e, http.MethodPost, "/erogatore/offerte/:id/stato", staff, u.offeringStatus)
 	u.Handle(e, http.MethodPost, "/erogatore/stripe", staff, u.stripeStart)
 	u.Handle(e, http.MethodGet, "/erogatore/stripe", staff, u.stripeReturn)
-	admin := Roles(identity.RolePlatformAdmin)
+	admin := Roles(auth.RolePlatformAdmin)
 	u.Handle(e, http.MethodGet, "/admin/erogatori", admin, u.adminProviders)
 	u.Handle(e, http.MethodPost, "/admin/erogatori/:id", admin, u.adminReview)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 )
 
@@ -29,7 +30,7 @@ func (u *UI) registerIdentity(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/password/reset", Public, u.resetPage)
 	u.Handle(e, http.MethodPost, "/password/reset", Public, u.reset)
 
-	admins := Roles(identity.AdminRoles...)
+	admins := Roles(auth.AdminRoles...)
 	u.Handle(e, http.MethodGet, "/users", admins, u.users)
 	u.Handle(e, http.MethodPost, "/users/invite", admins, u.inviteUser)
 	u.Handle(e, http.MethodPost, "/users/import", admins, u.importUsers)
@@ -37,11 +38,11 @@ func (u *UI) registerIdentity(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/users/:id", admins, u.user)
 	u.Handle(e, http.MethodPost, "/users/:id/roles", admins, u.updateRoles)
 	u.Handle(e, http.MethodPost, "/users/:id/status", admins, u.updateStatus)
-	u.Handle(e, http.MethodGet, "/admin/audit", Roles(identity.RolePlatformAdmin), u.auditLog)
-	u.Handle(e, http.MethodGet, "/admin/organisations", Roles(identity.RolePlatformAdmin), u.organisations)
-	u.Handle(e, http.MethodPost, "/admin/organisations", Roles(identity.RolePlatformAdmin), u.createOrganisation)
-	u.Handle(e, http.MethodGet, "/admin/organisations/:id", Roles(identity.RolePlatformAdmin), u.organisation)
-	u.Handle(e, http.MethodPost, "/admin/organisations/:id/invite", Roles(identity.RolePlatformAdmin), u.inviteIntoOrganisation)
+	u.Handle(e, http.MethodGet, "/admin/audit", Roles(auth.RolePlatformAdmin), u.auditLog)
+	u.Handle(e, http.MethodGet, "/admin/organisations", Roles(auth.RolePlatformAdmin), u.organisations)
+	u.Handle(e, http.MethodPost, "/admin/organisations", Roles(auth.RolePlatformAdmin), u.createOrganisation)
+	u.Handle(e, http.MethodGet, "/admin/organisations/:id", Roles(auth.RolePlatformAdmin), u.organisation)
+	u.Handle(e, http.MethodPost, "/admin/organisations/:id/invite", Roles(auth.RolePlatformAdmin), u.inviteIntoOrganisation)
 	if u.deps.Dev {
 		u.Handle(e, http.MethodGet, "/dev/mail", Public, u.devMail)
 	}

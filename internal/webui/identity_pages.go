@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/mail"
 )
@@ -114,7 +115,7 @@ func (u *UI) totpPage(c echo.Context) error {
 
 func (u *UI) renderTOTP(c echo.Context, status int, data totpPage) error {
 	p := CurrentPrincipal(c)
-	data.Required = p.Has(identity.TOTPRoles...)
+	data.Required = p.NeedsSecondFactor()
 	setup, err := u.deps.Identity.BeginTOTP(c.Request().Context(), p)
 	switch {
 	case apperr.CodeOf(err) == apperr.Conflict:
@@ -139,7 +140,7 @@ func (u *UI) totpConfirm(c echo.Context) error {
 		}
 		return u.renderTOTP(c, status, totpPage{Error: msg})
 	}
-	return u.r.render(c, http.StatusOK, "totp", u.page(c, totpPage{Enabled: true, Codes: codes, Required: CurrentPrincipal(c).Has(identity.TOTPRoles...)}))
+	return u.r.render(c, http.StatusOK, "totp", u.page(c, totpPage{Enabled: true, Codes: codes, Required: CurrentPrincipal(c).NeedsSecondFactor()}))
 }
 
 // formKeyField is the hidden field with a form's idempotency key.
@@ -151,8 +152,8 @@ const formKeyField = "form_key"
 type usersPage struct {
 	Org         *identity.Organisation // nil: the admin's own organisation
 	Users       []identity.User
-	Roles       []identity.Role // the roles of this organisation's kind
-	DefaultRole identity.Role   // preselected in the form
+	Roles       []auth.Role // the roles of this organisation's kind
+	DefaultRole auth.Role   // preselected in the form
 	Error       string
 	Invited     string
 	FormEmail   string
@@ -176,7 +177,7 @@ func (u *UI) renderUsers(c echo.Context, status int, data usersPage) error {
 	if err != nil {
 		return err
 	}
-	data.Users, data.Roles, data.FormKey = users, identity.KindRoles[kind], uuid.NewString()
+	data.Users, data.Roles, data.FormKey = users, auth.KindRoles[kind], uuid.NewString()
 	return u.r.render(c, status, "users", u.page(c, data))
 }
 
@@ -187,7 +188,7 @@ func (u *UI) inviteUser(c echo.Context) error {
 // invite sends the invite form of a users page (data.Org: which one) and
 // goes to done, or shows the page again with the error and the form kept.
 func (u *UI) invite(c echo.Context, data usersPage, done string) error {
-	in := identity.Invitation{Email: c.FormValue("email"), Name: c.FormValue("name"), Roles: []identity.Role{identity.Role(c.FormValue("role"))}}
+	in := identity.Invitation{Email: c.FormValue("email"), Name: c.FormValue("name"), Roles: []auth.Role{auth.Role(c.FormValue("role"))}}
 	if data.Org != nil {
 		in.OrgID = data.Org.ID
 	}
@@ -246,7 +247,7 @@ func (u *UI) importStatus(c echo.Context) error {
 // userPage is one user, for their organisation's admin.
 type userPage struct {
 	User  *identity.User
-	Roles []identity.Role
+	Roles []auth.Role
 	Error string
 	Self  bool
 }
@@ -265,7 +266,7 @@ func (u *UI) renderUser(c echo.Context, status int, msg string) error {
 	if err != nil {
 		return err
 	}
-	return u.r.render(c, status, "user", u.page(c, userPage{User: usr, Roles: identity.KindRoles[usr.OrgKind], Error: msg, Self: usr.ID == p.UserID}))
+	return u.r.render(c, status, "user", u.page(c, userPage{User: usr, Roles: auth.KindRoles[usr.OrgKind], Error: msg, Self: usr.ID == p.UserID}))
 }
 
 func (u *UI) updateUser(c echo.Context, up identity.UserUpdate) error {
@@ -291,9 +292,9 @@ func (u *UI) updateRoles(c echo.Context) error {
 	if err != nil {
 		return apperr.New(apperr.Invalid, "malformed form")
 	}
-	roles := []identity.Role{}
+	roles := []auth.Role{}
 	for _, r := range form["roles"] {
-		roles = append(roles, identity.Role(r))
+		roles = append(roles, auth.Role(r))
 	}
 	return u.updateUser(c, identity.UserUpdate{Roles: roles})
 }
@@ -314,7 +315,7 @@ func (u *UI) auditLog(c echo.Context) error {
 // orgsPage lists the organisations for platform admins.
 type orgsPage struct {
 	Orgs  []identity.Organisation
-	Kinds []identity.OrgKind
+	Kinds []auth.OrgKind
 	Error string
 }
 
@@ -328,12 +329,12 @@ func (u *UI) renderOrgs(c echo.Context, status int, msg string) error {
 		return err
 	}
 	return u.r.render(c, status, "organisations", u.page(c, orgsPage{Orgs: orgs, Error: msg,
-		Kinds: []identity.OrgKind{identity.OrgCompany, identity.OrgProvider, identity.OrgFund, identity.OrgPlatform}}))
+		Kinds: []auth.OrgKind{auth.OrgCompany, auth.OrgProvider, auth.OrgFund, auth.OrgPlatform}}))
 }
 
 func (u *UI) createOrganisation(c echo.Context) error {
 	o, err := u.deps.Identity.CreateOrganisation(c.Request().Context(), CurrentPrincipal(c),
-		identity.NewOrganisation{Kind: identity.OrgKind(c.FormValue("kind")), Name: c.FormValue("name")})
+		identity.NewOrganisation{Kind: auth.OrgKind(c.FormValue("kind")), Name: c.FormValue("name")})
 	if err != nil {
 		status, msg, err := u.formError(c, err)
 		if err != nil {
@@ -368,9 +369,9 @@ func (u *UI) orgOf(c echo.Context) (*identity.Organisation, error) {
 
 // kindAdminRole is the role among identity.AdminRoles that an organisation
 // of kind can hold.
-func kindAdminRole(kind identity.OrgKind) identity.Role {
-	for _, r := range identity.KindRoles[kind] {
-		if slices.Contains(identity.AdminRoles, r) {
+func kindAdminRole(kind auth.OrgKind) auth.Role {
+	for _, r := range auth.KindRoles[kind] {
+		if slices.Contains(auth.AdminRoles, r) {
 			return r
 		}
 	}

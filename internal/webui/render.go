@@ -12,8 +12,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/auth"
 )
 
 // Page is what every template receives.
@@ -24,7 +23,7 @@ type Page struct {
 	Dev       bool
 	Version   string
 	// User is the signed-in person, nil for visitors.
-	User *identity.Principal
+	User *auth.Principal
 	// CSRF is the token every form that changes something must carry in
 	// the hidden field _csrf ({{template "csrf" .}}).
 	CSRF string

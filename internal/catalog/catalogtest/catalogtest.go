@@ -11,14 +11,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
-	"github.com/reciproca/reciproca/internal/identity"
 )
 
 var seq atomic.Int64
 
 // Org inserts an organisation and returns its id.
-func Org(t testing.TB, dbx *sqlx.DB, kind identity.OrgKind, name string) uuid.UUID {
+func Org(t testing.TB, dbx *sqlx.DB, kind auth.OrgKind, name string) uuid.UUID {
 	t.Helper()
 	var id uuid.UUID
 	if err := dbx.Get(&id, `INSERT INTO organisations (kind, name) VALUES ($1, $2) RETURNING id`, kind, name); err != nil {
@@ -29,10 +29,10 @@ func Org(t testing.TB, dbx *sqlx.DB, kind identity.OrgKind, name string) uuid.UU
 
 // User inserts an active user of org with roles and returns them as a
 // principal.
-func User(t testing.TB, dbx *sqlx.DB, org uuid.UUID, kind identity.OrgKind, roles ...identity.Role) *identity.Principal {
+func User(t testing.TB, dbx *sqlx.DB, org uuid.UUID, kind auth.OrgKind, roles ...auth.Role) *auth.Principal {
 	t.Helper()
 	email := fmt.Sprintf("user%d-%s@example.test", seq.Add(1), org.String()[:8])
-	p := &identity.Principal{OrgID: org, OrgKind: kind, Email: email, Name: email, Roles: roles}
+	p := &auth.Principal{OrgID: org, OrgKind: kind, Email: email, Name: email, Roles: roles}
 	if err := dbx.Get(&p.UserID, `INSERT INTO users (organisation_id, email, name, status) VALUES ($1, $2, $3, 'active') RETURNING id`, org, email, email); err != nil {
 		t.Fatalf("creating user: %v", err)
 	}
@@ -45,15 +45,15 @@ func User(t testing.TB, dbx *sqlx.DB, org uuid.UUID, kind identity.OrgKind, role
 }
 
 // Admin returns a platform admin.
-func Admin(t testing.TB, dbx *sqlx.DB) *identity.Principal {
+func Admin(t testing.TB, dbx *sqlx.DB) *auth.Principal {
 	t.Helper()
-	return User(t, dbx, Org(t, dbx, identity.OrgPlatform, "Reciproca"), identity.OrgPlatform, identity.RolePlatformAdmin)
+	return User(t, dbx, Org(t, dbx, auth.OrgPlatform, "Reciproca"), auth.OrgPlatform, auth.RolePlatformAdmin)
 }
 
 // Employee returns an employee of a new company.
-func Employee(t testing.TB, dbx *sqlx.DB) *identity.Principal {
+func Employee(t testing.TB, dbx *sqlx.DB) *auth.Principal {
 	t.Helper()
-	return User(t, dbx, Org(t, dbx, identity.OrgCompany, "Azienda Test"), identity.OrgCompany, identity.RoleEmployee)
+	return User(t, dbx, Org(t, dbx, auth.OrgCompany, "Azienda Test"), auth.OrgCompany, auth.RoleEmployee)
 }
 
 // VAT returns a valid VAT number derived from n (distinct for distinct n).
@@ -64,10 +64,10 @@ func VAT(n int) string {
 // Provider creates a provider organisation with a profile in the
 // municipality placeCode (approved when approve is set) and returns its
 // staff member.
-func Provider(t testing.TB, dbx *sqlx.DB, svc *catalog.Service, admin *identity.Principal, name, placeCode string, approve bool) *identity.Principal {
+func Provider(t testing.TB, dbx *sqlx.DB, svc *catalog.Service, admin *auth.Principal, name, placeCode string, approve bool) *auth.Principal {
 	t.Helper()
-	org := Org(t, dbx, identity.OrgProvider, name)
-	staff := User(t, dbx, org, identity.OrgProvider, identity.RoleProviderStaff)
+	org := Org(t, dbx, auth.OrgProvider, name)
+	staff := User(t, dbx, org, auth.OrgProvider, auth.RoleProviderStaff)
 	vat := VAT(int(seq.Add(1))*7919 + 12345)
 	_, err := svc.SaveProfile(context.Background(), staff, org, catalog.ProfileInput{
 		LegalName: name, LegalForm: catalog.FormSocialCooperative, VATNumber: vat, FiscalCode: vat,
@@ -85,7 +85,7 @@ func Provider(t testing.TB, dbx *sqlx.DB, svc *catalog.Service, admin *identity.
 }
 
 // Offering creates an active offering and returns its id.
-func Offering(t testing.TB, svc *catalog.Service, staff *identity.Principal, title, category, placeCode string, priceCents int64) uuid.UUID {
+func Offering(t testing.TB, svc *catalog.Service, staff *auth.Principal, title, category, placeCode string, priceCents int64) uuid.UUID {
 	t.Helper()
 	o, err := svc.CreateOffering(context.Background(), staff, staff.OrgID, catalog.OfferingInput{
 		Title: title, Description: "Servizio di prova: " + title, Category: category,

@@ -28,6 +28,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/app"
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 )
 
@@ -59,7 +60,7 @@ func New(t testing.TB, dbx *sqlx.DB, svc *identity.Service) *Kit {
 // Org is an organisation created for a test.
 type Org struct {
 	ID   uuid.UUID
-	Kind identity.OrgKind
+	Kind auth.OrgKind
 	Name string
 }
 
@@ -69,17 +70,17 @@ type User struct {
 	Org        Org
 	Email      string
 	Name       string
-	Roles      []identity.Role
+	Roles      []auth.Role
 	TOTPSecret string // set for roles that require a second factor
 }
 
 // Principal is the user as the domain services see a caller.
-func (u *User) Principal() *identity.Principal {
-	return &identity.Principal{UserID: u.ID, OrgID: u.Org.ID, OrgKind: u.Org.Kind, Email: u.Email, Name: u.Name, Roles: u.Roles}
+func (u *User) Principal() *auth.Principal {
+	return &auth.Principal{UserID: u.ID, OrgID: u.Org.ID, OrgKind: u.Org.Kind, Email: u.Email, Name: u.Name, Roles: u.Roles}
 }
 
 // Org creates an active organisation of kind; an empty name gets one.
-func (k *Kit) Org(kind identity.OrgKind, name string) Org {
+func (k *Kit) Org(kind auth.OrgKind, name string) Org {
 	k.t.Helper()
 	if name == "" {
 		name = fmt.Sprintf("%s %d", kind, k.n.Add(1))
@@ -93,7 +94,7 @@ func (k *Kit) Org(kind identity.OrgKind, name string) Org {
 
 // User creates an active user of org holding roles, with Password and, for
 // the roles that require it, a confirmed TOTP second factor.
-func (k *Kit) User(org Org, roles ...identity.Role) *User {
+func (k *Kit) User(org Org, roles ...auth.Role) *User {
 	k.t.Helper()
 	if len(roles) == 0 {
 		k.t.Fatal("identitytest: a user needs at least one role")
@@ -103,7 +104,7 @@ func (k *Kit) User(org Org, roles ...identity.Role) *User {
 		Email: fmt.Sprintf("%s.%d.%s@test.example", roles[0], n, randHex(3))}
 	p := u.Principal()
 	var secret *string
-	if p.Has(identity.TOTPRoles...) {
+	if p.NeedsSecondFactor() {
 		u.TOTPSecret = "JBSWY3DPEHPK3PXP" + strings.ToUpper(randBase32(16))
 		sealed := identity.SealTOTPSecret(k.svc.Config().TOTPKey, u.TOTPSecret)
 		secret = &sealed
@@ -123,7 +124,7 @@ func (k *Kit) User(org Org, roles ...identity.Role) *User {
 }
 
 // As creates an organisation of kind and a user in it with roles.
-func (k *Kit) As(kind identity.OrgKind, roles ...identity.Role) *User {
+func (k *Kit) As(kind auth.OrgKind, roles ...auth.Role) *User {
 	k.t.Helper()
 	return k.User(k.Org(kind, ""), roles...)
 }
