@@ -165,7 +165,17 @@ func TestProviderJourneyAPI(t *testing.T) {
 	if st != 200 || body["tax_bucket"] != "art51_c2_f_bis" || !strings.Contains(body["map_url"].(string), "openstreetmap") {
 		t.Fatalf("offering page: %d %v", st, body)
 	}
-	for _, bad := range []string{"near=45.8", "near=91,9", "min_price=-1", "sort=distance", "radius_km=500&near=45,9", "category=gioielli"} {
+	// The API searches as the web does: an order that cannot apply falls
+	// back to the default, and a point without a radius keeps to the default one.
+	st, body = apiCall(t, a, "GET", "/offerings?q=baby+sitter&sort=distance", "", nil)
+	if st != 200 || len(body["items"].([]any)) != 1 {
+		t.Fatalf("by distance without a point: %d %v", st, body)
+	}
+	st, body = apiCall(t, a, "GET", "/offerings?q=baby+sitter&near=45.4642,9.1900", "", nil)
+	if st != 200 || len(body["items"].([]any)) != 0 {
+		t.Fatalf("near Milano (45 km away) without a radius: %d %v", st, body)
+	}
+	for _, bad := range []string{"near=45.8", "near=91,9", "min_price=-1", "radius_km=500&near=45,9", "category=gioielli"} {
 		st, body = apiCall(t, a, "GET", "/offerings?"+bad, "", nil)
 		if st != 400 || body["code"] != "invalid" {
 			t.Errorf("search %s: %d %v, want 400 invalid", bad, st, body)

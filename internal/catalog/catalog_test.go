@@ -136,7 +136,7 @@ func TestSearchByDistance(t *testing.T) {
 		t.Fatal(err)
 	}
 	near := catalog.LatLon{Lat: lc.Lat, Lon: lc.Lon}
-	page := mustSearch(t, f.svc, catalog.SearchQuery{Near: &near})
+	page := mustSearch(t, f.svc, catalog.SearchQuery{Near: &near, RadiusKm: 100})
 	want := []string{"Doposcuola a Lecco", "Doposcuola a Valmadrera", "Doposcuola a Oggiono", "Doposcuola a Merate", "Doposcuola a Como", "Doposcuola a Milano"}
 	if got := titles(page); !slices.Equal(got, want) {
 		t.Fatalf("by distance from Lecco: got %q, want %q", got, want)
@@ -153,6 +153,20 @@ func TestSearchByDistance(t *testing.T) {
 	page = mustSearch(t, f.svc, catalog.SearchQuery{Near: &near, RadiusKm: 20, Text: "doposcuola", Sort: catalog.SortDistance})
 	if got := titles(page); !slices.Equal(got, want[:4]) {
 		t.Fatalf("within 20 km: got %q, want %q", got, want[:4])
+	}
+	// Without a radius, a search near a point keeps to the default one.
+	page = mustSearch(t, f.svc, catalog.SearchQuery{Near: &near})
+	if got := titles(page); !slices.Equal(got, want[:4]) {
+		t.Fatalf("near Lecco without a radius: got %q, want the %d within %d km", got, 4, catalog.DefaultRadiusKm)
+	}
+	// An order that cannot apply falls back to the default one instead of failing.
+	page = mustSearch(t, f.svc, catalog.SearchQuery{Text: "doposcuola", Sort: catalog.SortDistance})
+	if len(page.Items) != len(want) {
+		t.Fatalf("by distance without a point: %q", titles(page))
+	}
+	page = mustSearch(t, f.svc, catalog.SearchQuery{Near: &near, Sort: catalog.SortRelevance})
+	if got := titles(page); !slices.Equal(got, want[:4]) {
+		t.Fatalf("by relevance without text: got %q, want nearest first", got)
 	}
 }
 

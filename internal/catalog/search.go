@@ -30,6 +30,9 @@ const (
 	MaxPageSize     = 50
 	MaxRadiusKm     = 300
 	maxQueryRunes   = 200
+	// DefaultRadiusKm bounds a search near a point when no radius is
+	// given: km0 means the services an employee can actually reach.
+	DefaultRadiusKm = 20
 )
 
 // SearchQuery is what an employee (or anyone) looks for. Zero values mean
@@ -52,8 +55,12 @@ type SearchPage struct {
 	NextCursor string
 }
 
-// normalise fills defaults: nearest first when there is a point ("km0"),
-// else most relevant when there is text, else cheapest.
+// normalise fills defaults, the same for every edge (web and API): a
+// search near a point stays within DefaultRadiusKm unless it gives a
+// radius; an order that cannot apply (by distance without a point, by
+// relevance without text) falls back to the default order, which is
+// nearest first when there is a point ("km0"), else most relevant when
+// there is text, else cheapest.
 func (q *SearchQuery) normalise() {
 	q.Text = strings.TrimSpace(q.Text)
 	if q.Limit <= 0 {
@@ -61,6 +68,12 @@ func (q *SearchQuery) normalise() {
 	}
 	if q.Limit > MaxPageSize {
 		q.Limit = MaxPageSize
+	}
+	if q.Near != nil && q.RadiusKm == 0 {
+		q.RadiusKm = DefaultRadiusKm
+	}
+	if q.Sort == SortDistance && q.Near == nil || q.Sort == SortRelevance && q.Text == "" {
+		q.Sort = ""
 	}
 	if q.Sort == "" {
 		switch {
@@ -93,10 +106,6 @@ func (q SearchQuery) Validate() error {
 		return invalidField("min_price", "the minimum price is above the maximum price")
 	case q.Sort != SortRelevance && q.Sort != SortDistance && q.Sort != SortPrice:
 		return invalidField("sort", "sort must be relevance, distance or price")
-	case q.Sort == SortDistance && q.Near == nil:
-		return invalidField("sort", "sorting by distance needs a point: give near=<lat>,<lon>")
-	case q.Sort == SortRelevance && q.Text == "":
-		return invalidField("sort", "sorting by relevance needs search text (q)")
 	}
 	if q.Near != nil {
 		return q.Near.Validate()

@@ -115,6 +115,7 @@ func card(o catalog.Offering, lang string) offeringCard {
 // searchPage is what the catalogue page shows.
 type searchPage struct {
 	Q, Category, Near, Radius, MaxPrice, Sort string
+	DefaultRadius                             string // selected when the query gives none
 	Categories                                []catalog.Category
 	Radii, Sorts                              []string
 	Place                                     *catalog.Place
@@ -130,7 +131,8 @@ func (u *UI) catalogSearch(c echo.Context) error {
 	p := searchPage{Q: c.QueryParam("q"), Category: c.QueryParam("categoria"), Near: c.QueryParam("vicino"),
 		Radius: c.QueryParam("raggio"), MaxPrice: c.QueryParam("prezzo_max"), Sort: c.QueryParam("ordina"),
 		Categories: u.deps.Catalog.Categories(), Radii: []string{"5", "10", "20", "50"},
-		Sorts: []string{"distance", "relevance", "price"}}
+		DefaultRadius: strconv.Itoa(catalog.DefaultRadiusKm),
+		Sorts:         []string{"distance", "relevance", "price"}}
 	q := catalog.SearchQuery{Text: p.Q, Category: p.Category, Sort: catalog.Sort(p.Sort), Cursor: c.QueryParam("cursor")}
 	if p.Near != "" {
 		places, err := u.deps.Catalog.FindPlaces(ctx, p.Near, 1)
@@ -143,7 +145,6 @@ func (u *UI) catalogSearch(c echo.Context) error {
 		}
 		p.Place = &places[0]
 		q.Near = &catalog.LatLon{Lat: places[0].Lat, Lon: places[0].Lon}
-		q.RadiusKm = 20
 		if r, err := strconv.ParseFloat(p.Radius, 64); err == nil && r > 0 {
 			q.RadiusKm = r
 		}
@@ -155,9 +156,6 @@ func (u *UI) catalogSearch(c echo.Context) error {
 			return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
 		}
 		q.MaxPrice = &cents
-	}
-	if q.Sort == catalog.SortDistance && q.Near == nil || q.Sort == catalog.SortRelevance && strings.TrimSpace(q.Text) == "" {
-		q.Sort = "" // an order that cannot apply falls back to the default
 	}
 	page, err := u.deps.Catalog.Search(ctx, q)
 	if err != nil {
