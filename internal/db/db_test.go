@@ -8,8 +8,10 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/db"
@@ -133,13 +135,77 @@ func TestMigrationsDownAndUp(t *testing.T) {
 		if err := db.Migrate(ctx, dbx.DB); err != nil { // idempotent
 			t.Fatalf("round %d second up: %v", round, err)
 		}
+		if n := ledgerFunctions(t, dbx); n == 0 {
+			t.Fatalf("round %d: no ledger functions after up", round)
+		}
 		if err := db.MigrateReset(ctx, dbx.DB); err != nil {
 			t.Fatalf("round %d down: %v", round, err)
 		}
 		if ok, _ := db.MigrationsCurrent(ctx, dbx.DB); ok {
 			t.Fatalf("round %d: migrations current after rolling everything back", round)
 		}
+		if n := ledgerFunctions(t, dbx); n != 0 {
+			t.Fatalf("round %d: %d ledger functions left after rolling everything back", round, n)
+		}
 	}
+}
+
+// The ledger engine (internal/ledger/sql) is installed as exactly what its
+// files define: a function it no longer defines is dropped, one whose
+// definition changed is replaced, and an installed, current engine is left
+// alone by the next migrate.
+func TestMigrateInstallsTheLedgerEngineAsItsFilesSay(t *testing.T) {
+	dbx := dbtest.Open(t)
+	ctx := context.Background()
+	var applied time.Time
+	if err := dbx.Get(&applied, `SELECT applied_at FROM schema_engines WHERE name = 'ledger'`); err != nil {
+		t.Fatalf("engine not recorded: %v", err)
+	}
+	if err := db.Migrate(ctx, dbx.DB); err != nil {
+		t.Fatal(err)
+	}
+	var again time.Time
+	if err := dbx.Get(&again, `SELECT applied_at FROM schema_engines WHERE name = 'ledger'`); err != nil || !again.Equal(applied) {
+		t.Fatalf("a current engine was installed again (%v, %v)", again, err)
+	}
+
+	// An older install: a function since removed, one since changed.
+	mustExec(t, dbx, `CREATE FUNCTION ledger_removed_long_ago() RETURNS int LANGUAGE sql AS 'SELECT 1'`)
+	mustExec(t, dbx, `CREATE OR REPLACE FUNCTION ledger_raise(p_code text, p_message text, p_detail jsonb DEFAULT '{}')
+		RETURNS void LANGUAGE sql AS 'SELECT'`)
+	mustExec(t, dbx, `UPDATE schema_engines SET hash = 'old' WHERE name = 'ledger'`)
+	if ok, err := db.MigrationsCurrent(ctx, dbx.DB); err != nil || ok {
+		t.Fatalf("a stale engine counts as current (%v)", err)
+	}
+	if err := db.Migrate(ctx, dbx.DB); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := dbx.Get(&left, `SELECT count(*) FROM pg_proc WHERE proname = 'ledger_removed_long_ago'`); err != nil || left != 0 {
+		t.Fatalf("a function the engine no longer defines is still there (%d, %v)", left, err)
+	}
+	_, err := dbx.Exec(`SELECT ledger_raise('RL003', 'boom')`)
+	var pe *pq.Error
+	if !errors.As(err, &pe) || pe.Code != "RL003" {
+		t.Fatalf("ledger_raise was not replaced by its file's version: %v", err)
+	}
+	if ok, err := db.MigrationsCurrent(ctx, dbx.DB); err != nil || !ok {
+		t.Fatalf("engine not current after migrate (%v)", err)
+	}
+	// the triggers came back with their function
+	var triggers int
+	if err := dbx.Get(&triggers, `SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'ledger\_%' AND NOT tgisinternal`); err != nil || triggers < 6 {
+		t.Fatalf("ledger triggers after reinstall: %d (%v)", triggers, err)
+	}
+}
+
+func ledgerFunctions(t *testing.T, dbx *sqlx.DB) int {
+	t.Helper()
+	var n int
+	if err := dbx.Get(&n, `SELECT count(*) FROM pg_proc WHERE proname LIKE 'ledger\_%'`); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func mustExec(t *testing.T, dbx *sqlx.DB, q string) {

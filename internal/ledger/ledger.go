@@ -1,6 +1,6 @@
 // Package ledger is Reciproca's double-entry ledger: every euro that enters,
 // moves or leaves the platform is a balanced, immutable transaction here,
-// and every balance comes from here (design: shared/design/ledger.md).
+// and every balance comes from here (docs/ledger.md).
 //
 // It is a library that domain packages call inside their own database
 // transaction: every function takes a sqlx.ExtContext (or a Queryer for
@@ -13,10 +13,11 @@
 // connection string says (lib/pq otherwise needs two round trips per
 // parameterised statement unless binary_parameters=yes, which changes how
 // []byte arguments are sent for the whole application). Posted
-// transactions go through ledger_post_batch (migrations/00101): PostBatch
+// transactions go through ledger_post_batch (sql/batch.sql): PostBatch
 // writes many in one statement, a Batcher gathers concurrent callers' posts
 // into such batches, and Post is a batch of one. Holds, captures, voids and
-// reversals have their own functions (migrations/00100).
+// reversals have their own functions (sql/holds.sql, sql/reverse.sql). The
+// SQL lives in internal/ledger/sql, applied after the migrations.
 //
 // Conventions: amounts are int64 euro cents; balances are on the
 // account's normal side (a wallet, a liability, grows with credits; the

@@ -8,10 +8,7 @@ package dbtest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"sync"
@@ -22,7 +19,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/db"
-	"github.com/reciproca/reciproca/migrations"
 )
 
 var (
@@ -88,23 +84,14 @@ func mustOpen(t testing.TB, url string) *sqlx.DB {
 }
 
 // ensureTemplate creates (once per migration set, across processes) a
-// template database named after the hash of the migrations, so a changed
-// migration never meets a stale template.
+// template database named after the hash of the schema (migrations and SQL
+// engines), so a changed migration or function never meets a stale template.
 func ensureTemplate(server string) (string, error) {
-	h := sha256.New()
-	err := fs.WalkDir(migrations.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(migrations.FS, p)
-		h.Write([]byte(p))
-		h.Write(b)
-		return err
-	})
+	hash, err := db.SchemaHash()
 	if err != nil {
 		return "", err
 	}
-	name := "tpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+	name := "tpl_" + hash[:16]
 	ctx := context.Background()
 	admin, err := db.Open(ctx, server, 2)
 	if err != nil {

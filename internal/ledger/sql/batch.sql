@@ -1,0 +1,532 @@
+-- Posted transactions are written in batches (internal/ledger.PostBatch and
+-- the Batcher; ledger_post is a batch of one). A batch is one statement in
+-- one database transaction. It reads what its requests need (accounts,
+-- available balances, lots, policies, keys already used) without locking,
+-- applies the requests one after the other in memory (floors, lots FIFO by
+-- expiry, splits, idempotency), and then writes the result with one
+-- statement per table. A request that fails leaves no trace and does not
+-- stop the others; its error comes back in its place.
+--
+-- Locks are taken only by the final writes, and in one global order:
+-- balance rows of plain accounts by id, then hot accounts by id (a free
+-- shard for a credit, every shard for a debit), then lots by id. Each of
+-- those writes is relative (posted + d, remaining - t) and guarded (the
+-- floor, remaining >= t): if another writer changed a row so that the
+-- batch no longer fits, the batch raises 40001 and is retried as a whole
+-- (the Go side does that). So rows are locked for the last few statements
+-- and the commit only, and batches that share a provider run side by side.
+--
+-- Why: a posted transaction written on its own costs about ten statements
+-- and a commit, and under many clients the row locks it takes early
+-- (provider payables, hot shards) are held while other backends wait. In a
+-- batch the statements and the commit are shared by all its requests.
+
+-- ledger_post_batch writes ps, a JSON array of post requests (as
+-- ledger_post takes them, without "hold"), in order, and returns an array
+-- with one element per request: {"tx_id", "replayed"} or {"code",
+-- "message", "detail"} (the codes ledger_raise uses). It raises 40001
+-- (serialization failure: retry the batch) when a concurrent writer
+-- changed what it read so that the batch no longer fits, or committed one
+-- of its idempotency keys first (the retry then replays it).
+--
+-- Every statement in it is a lookup by key, and its plans are generic
+-- and cached per connection: planned while a table is small (a new
+-- database), a lookup would become a full scan as the table grows. So
+-- sequential scans are off for it.
+CREATE OR REPLACE FUNCTION ledger_post_batch(ps jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+DECLARE
+    n int := coalesce(jsonb_array_length(ps), 0);
+    res jsonb[] := '{}';
+    p jsonb; pj jsonb; s jsonb; postings jsonb; err jsonb;
+    -- what the batch names
+    paths text[] := '{}'; from_paths text[] := '{}'; pol_names text[] := '{}'; keys text[] := '{}';
+    -- the batch's accounts by local index k: plain ones by id, then hot ones by id
+    amap jsonb;                       -- path -> k
+    a_id bigint[]; a_path text[]; a_asset text[]; a_sgn int[]; a_floor bigint[]; a_lots boolean[];
+    a_shards int[]; a_status text[];
+    a_avail bigint[];                 -- available (posted - pending_out) of debited accounts
+    a_delta bigint[];                 -- the batch's change of posted, normal side
+    n_plain int; n_acc int;
+    -- split policies, newest version first per name
+    pol_id bigint[]; pol_name text[]; pol_version int[]; pol_from timestamptz[]; pol_fund int[]; pol_fee int[];
+    pol_rem text[]; pol_attrs jsonb[];  -- what a contributor lot records of the policy
+    -- idempotency keys: already in the ledger (key -> [tx id, request hash]) and written by this batch
+    existing jsonb;
+    s_key text[] := '{}'; s_tx bigint[] := '{}'; s_hash text[] := '{}';
+    -- lots by index j: those of debited lot accounts (read), then the ones the batch creates
+    l_id bigint[] := '{}'; l_acc bigint[] := '{}'; l_exp timestamptz[] := '{}'; l_cats jsonb[] := '{}';
+    l_attrs jsonb[] := '{}'; l_rem bigint[] := '{}'; l_rem0 bigint[];
+    l_parent bigint[] := '{}'; l_tx bigint[] := '{}'; l_amount bigint[] := '{}';  -- created lots only
+    n_old_lots int;
+    a_lotlist jsonb[];                -- k -> [j, …] of the lot accounts the batch debits
+    lot_accs bigint[] := '{}'; lot_ks int[];
+    -- rows to write
+    t_id bigint[] := '{}'; t_key text[] := '{}'; t_hash bytea[] := '{}'; t_kind text[] := '{}';
+    t_ref text[] := '{}'; t_eff timestamptz[] := '{}'; t_pol bigint[] := '{}'; t_split jsonb[] := '{}';
+    t_meta jsonb[] := '{}';
+    e_tx bigint[] := '{}'; e_acc bigint[] := '{}'; e_amt bigint[] := '{}'; e_eff timestamptz[] := '{}';
+    m_tx bigint[] := '{}'; m_lot bigint[] := '{}'; m_amt bigint[] := '{}';
+    -- the request being applied: its postings (v_*), summed per account (r_*), lots taken (t_*)
+    tx bigint; k_ text; h bytea; eff timestamptz; pol int; split_rec jsonb;
+    n_legs int; n_json int; sp_to text[]; sp_amt bigint[]; sp_lot jsonb[];   -- the split's three parts
+    v_kf int[]; v_kt int[]; v_amt bigint[]; v_lot jsonb[];      -- the request's postings, resolved
+    src text; dst text; amt_n numeric; lot jsonb; only_ids jsonb;
+    r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[]; r_only jsonb[];
+    t_lot int[]; t_amt bigint[]; t_acc int[];
+    seq_tx regclass := pg_get_serial_sequence('ledger_transactions', 'id');
+    seq_lot regclass := pg_get_serial_sequence('ledger_lots', 'id');
+    -- scratch
+    i int; j int; q int; k int; kf int; kt int; best int; pos int; cnt int;
+    amt bigint; need bigint; take bigint; dp bigint; gross bigint; pv bigint; fd bigint; fe bigint; rest bigint;
+    cat text; x jsonb; tot bigint;
+    upd_id bigint[]; upd_d bigint[]; upd_f bigint[];
+BEGIN
+    IF n = 0 THEN
+        RETURN '[]';
+    END IF;
+
+    -- 1. What the batch names (simple expressions: no query per request).
+    FOR i IN 0 .. n - 1 LOOP
+        p := ps->i;
+        keys := keys || (p->>'key');
+        s := p->'split';
+        IF s IS NOT NULL THEN
+            paths := paths || (s->>'from'); paths := paths || (s->>'provider');
+            paths := paths || (s->>'fund'); paths := paths || (s->>'fees');
+            from_paths := from_paths || (s->>'from');
+            pol_names := pol_names || (s->>'policy');
+        END IF;
+        FOR q IN 0 .. coalesce(jsonb_array_length(p->'postings'), 0) - 1 LOOP
+            pj := p->'postings'->q;
+            paths := paths || (pj->>'from'); paths := paths || (pj->>'to');
+            from_paths := from_paths || (pj->>'from');
+        END LOOP;
+    END LOOP;
+
+    -- 2. Read, without locking: accounts, available balances of the
+    -- accounts the batch debits, keys already used, policies, lots.
+    -- (The aggregates take their rows in the order the window function,
+    -- or the subquery, sorted them: one sort per query, not one per array.)
+    SELECT array_agg(a.id), array_agg(a.path), array_agg(a.asset),
+           array_agg(CASE WHEN a.normal_side = 'credit' THEN 1 ELSE -1 END), array_agg(a.floor), array_agg(a.lots),
+           array_agg(a.shards::int), array_agg(a.status),
+           array_agg(CASE WHEN a.path = ANY (from_paths) THEN
+                         (SELECT sum(b.posted - b.pending_out) FROM ledger_balances b WHERE b.account_id = a.id) END),
+           array_agg(a.o) FILTER (WHERE a.lots AND a.path = ANY (from_paths)),
+           jsonb_object_agg(a.path, a.o), count(*) FILTER (WHERE a.shards = 1)
+    INTO a_id, a_path, a_asset, a_sgn, a_floor, a_lots, a_shards, a_status, a_avail, lot_ks, amap, n_plain
+    FROM (SELECT x.*, row_number() OVER (ORDER BY x.shards > 1, x.id)::int AS o
+          FROM ledger_accounts x WHERE x.path = ANY (paths)) a;
+    n_acc := coalesce(cardinality(a_id), 0);
+    amap := coalesce(amap, '{}');
+    a_delta := array_fill(0::bigint, ARRAY[n_acc]);
+    a_lotlist := array_fill(NULL::jsonb, ARRAY[n_acc]);
+    FOREACH k IN ARRAY coalesce(lot_ks, '{}') LOOP
+        a_lotlist[k] := '[]';
+        lot_accs := lot_accs || a_id[k];
+    END LOOP;
+    SELECT jsonb_object_agg(t.idempotency_key, jsonb_build_array(t.id, encode(t.request_hash, 'hex'))) INTO existing
+    FROM ledger_transactions t WHERE t.idempotency_key = ANY (keys);
+    existing := coalesce(existing, '{}');
+    IF cardinality(pol_names) > 0 THEN
+        SELECT array_agg(x.id), array_agg(x.name), array_agg(x.version), array_agg(x.valid_from),
+               array_agg(x.fund_bps), array_agg(x.fee_bps), array_agg(x.remainder_to),
+               array_agg(jsonb_build_object('policy', x.name, 'policy_version', x.version))
+        INTO pol_id, pol_name, pol_version, pol_from, pol_fund, pol_fee, pol_rem, pol_attrs
+        FROM (SELECT * FROM ledger_split_policies y WHERE y.name = ANY (pol_names) ORDER BY y.name, y.valid_from DESC) x;
+    END IF;
+    IF cardinality(lot_accs) > 0 THEN
+        SELECT coalesce(array_agg(l.id), '{}'), coalesce(array_agg(l.account_id), '{}'),
+               coalesce(array_agg(l.expires_at), '{}'), coalesce(array_agg(to_jsonb(l.categories)), '{}'),
+               coalesce(array_agg(l.attrs), '{}'), coalesce(array_agg(l.remaining), '{}')
+        INTO l_id, l_acc, l_exp, l_cats, l_attrs, l_rem
+        FROM (SELECT * FROM ledger_lots y WHERE y.live AND y.account_id = ANY (lot_accs)
+              ORDER BY y.account_id, y.expires_at NULLS LAST, y.id) l;
+    END IF;
+    l_rem0 := l_rem;
+    n_old_lots := cardinality(l_id);
+    FOR j IN 1 .. n_old_lots LOOP
+        k := array_position(a_id, l_acc[j]);
+        a_lotlist[k] := a_lotlist[k] || to_jsonb(j);
+    END LOOP;
+
+    -- 3. The requests, one after the other, in memory. Every check comes
+    -- before the request's first row is added; a failed request gives back
+    -- the lots it took and adds its error.
+    <<req>>
+    FOR i IN 0 .. n - 1 LOOP
+        p := ps->i;
+        t_lot := '{}'; t_amt := '{}'; t_acc := '{}';
+        v_kf := '{}'; v_kt := '{}'; v_amt := '{}'; v_lot := '{}';
+        r_k := '{}'; r_u := '{}'; r_cat := '{}'; r_catset := '{}'; r_nout := '{}'; r_in := '{}'; r_only := '{}';
+        <<apply>>
+        BEGIN
+            IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR coalesce((p->>'hold')::boolean, false) THEN
+                err := jsonb_build_object('code', 'RL003', 'message', 'a batch takes posted transactions only',
+                                          'detail', '{"field":"hold"}');
+                EXIT apply;
+            END IF;
+            eff := coalesce((p->>'effective_at')::timestamptz, now());
+            postings := coalesce(p->'postings', '[]');
+            n_legs := jsonb_array_length(postings);
+            -- the split, by the policy version in force at the effective time
+            -- (ledger_split_parts' arithmetic: shares rounded down, the rest to remainder_to)
+            s := p->'split';
+            pol := NULL; split_rec := NULL;
+            IF s IS NOT NULL THEN
+                IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' OR (s->>'gross')::numeric <= 0
+                   OR (s->>'gross')::numeric > 1000000000000 OR (s->>'gross')::numeric <> trunc((s->>'gross')::numeric) THEN
+                    err := jsonb_build_object('code', 'RL003', 'message',
+                        'the gross amount of a split must be between 1 cent and 10 billion euro',
+                        'detail', '{"field":"split.gross"}');
+                    EXIT apply;
+                END IF;
+                FOR q IN 1 .. coalesce(cardinality(pol_id), 0) LOOP
+                    IF pol_name[q] = s->>'policy' AND pol_from[q] <= eff THEN
+                        pol := q;
+                        EXIT;
+                    END IF;
+                END LOOP;
+                IF pol IS NULL THEN
+                    err := jsonb_build_object('code', 'RL002', 'message', format('no split policy %s in force', s->>'policy'),
+                                              'detail', jsonb_build_object('policy', s->>'policy'));
+                    EXIT apply;
+                END IF;
+                gross := (s->>'gross')::bigint;
+                pv := gross * (10000 - pol_fund[pol] - pol_fee[pol]) / 10000;
+                fd := gross * pol_fund[pol] / 10000;
+                fe := gross * pol_fee[pol] / 10000;
+                rest := gross - pv - fd - fe;
+                CASE pol_rem[pol] WHEN 'fund' THEN fd := fd + rest; WHEN 'fee' THEN fe := fe + rest; ELSE pv := pv + rest; END CASE;
+                -- three more postings from s->>'from' (zero parts are left out
+                -- below); the fund's part is a contributor lot
+                sp_to := ARRAY[s->>'provider', s->>'fund', s->>'fees'];
+                sp_amt := ARRAY[pv, fd, fe];
+                sp_lot := ARRAY[NULL, jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') || pol_attrs[pol]), NULL];
+                n_legs := n_legs + (pv > 0)::int + (fd > 0)::int + (fe > 0)::int;
+                split_rec := jsonb_build_object('gross', gross, 'provider', pv, 'fund', fd, 'fee', fe,
+                                                'policy', pol_name[pol], 'version', pol_version[pol]);
+            END IF;
+            IF n_legs = 0 THEN
+                err := jsonb_build_object('code', 'RL003', 'message', 'a transaction needs at least one posting',
+                                          'detail', '{"field":"postings"}');
+                EXIT apply;
+            END IF;
+
+            -- idempotency: the same key and request replays, another request is a conflict
+            k_ := p->>'key';
+            IF k_ IS NULL OR k_ = '' OR length(k_) > 200 THEN
+                err := jsonb_build_object('code', 'RL003', 'message', 'an idempotency key of 1 to 200 characters is required',
+                                          'detail', '{"field":"key"}');
+                EXIT apply;
+            END IF;
+            h := sha256(convert_to('post:' || p::text, 'UTF8'));
+            pos := array_position(s_key, k_);
+            x := CASE WHEN pos IS NOT NULL THEN jsonb_build_array(s_tx[pos], s_hash[pos]) ELSE existing->k_ END;
+            IF x IS NOT NULL THEN
+                IF x->>1 <> encode(h, 'hex') THEN
+                    err := jsonb_build_object('code', 'RL004', 'message', 'this idempotency key was already used for a different request',
+                                              'detail', jsonb_build_object('key', k_, 'transaction_id', (x->>0)::bigint));
+                    EXIT apply;
+                END IF;
+                res := res || jsonb_build_object('tx_id', (x->>0)::bigint, 'replayed', true);
+                CONTINUE req;
+            END IF;
+            IF length(coalesce(p->>'kind', 'transfer')) NOT BETWEEN 1 AND 64 THEN
+                err := jsonb_build_object('code', 'RL003', 'message', 'a transaction kind has 1 to 64 characters',
+                                          'detail', '{"field":"kind"}');
+                EXIT apply;
+            END IF;
+
+            -- the postings (those of the request, then the split's), checked,
+            -- resolved and summed per account
+            n_json := jsonb_array_length(postings);
+            FOR q IN 0 .. n_json + 2 LOOP
+                IF q < n_json THEN
+                    pj := postings->q;
+                    src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category'; lot := pj->'lot'; only_ids := pj->'only_lots';
+                    amt_n := CASE WHEN jsonb_typeof(pj->'amount') = 'number' THEN (pj->>'amount')::numeric END;
+                    amt := CASE WHEN amt_n > 0 AND amt_n <= 1000000000000 AND amt_n = trunc(amt_n) THEN amt_n END;
+                ELSE  -- the split's parts: amounts in range by construction
+                    EXIT WHEN s IS NULL;
+                    j := q - n_json + 1;
+                    CONTINUE WHEN sp_amt[j] = 0;
+                    src := s->>'from'; dst := sp_to[j]; cat := s->>'category'; lot := sp_lot[j]; only_ids := NULL;
+                    amt := sp_amt[j];
+                END IF;
+                IF src IS NULL OR dst IS NULL OR src = dst OR amt IS NULL THEN
+                    err := jsonb_build_object('code', 'RL003', 'message',
+                        'every posting needs two different accounts and an amount between 1 cent and 10 billion euro',
+                        'detail', '{"field":"postings"}');
+                    EXIT apply;
+                END IF;
+                kf := (amap->>src)::int;
+                kt := (amap->>dst)::int;
+                IF kf IS NULL OR kt IS NULL THEN
+                    err := jsonb_build_object('code', 'RL002', 'message',
+                        format('unknown account %s', CASE WHEN kf IS NULL THEN src ELSE dst END),
+                        'detail', jsonb_build_object('account', CASE WHEN kf IS NULL THEN src ELSE dst END));
+                    EXIT apply;
+                END IF;
+                v_kf := v_kf || kf; v_kt := v_kt || kt; v_amt := v_amt || amt; v_lot := v_lot || lot;
+                pos := array_position(r_k, kf);
+                IF pos IS NULL THEN
+                    r_k := r_k || kf; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
+                    r_nout := r_nout || 0; r_in := r_in || 0; r_only := r_only || NULL::jsonb;
+                    pos := cardinality(r_k);
+                END IF;
+                IF r_catset[pos] AND r_cat[pos] IS DISTINCT FROM cat THEN
+                    err := jsonb_build_object('code', 'RL003', 'message', format('postings from %s name different categories', a_path[kf]),
+                                              'detail', jsonb_build_object('account', a_path[kf]));
+                    EXIT apply;
+                END IF;
+                r_u[pos] := r_u[pos] - amt;
+                r_nout[pos] := r_nout[pos] + 1;
+                r_cat[pos] := cat; r_catset[pos] := true;
+                r_only[pos] := coalesce(r_only[pos], only_ids);
+                pos := array_position(r_k, kt);
+                IF pos IS NULL THEN
+                    r_k := r_k || kt; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
+                    r_nout := r_nout || 0; r_in := r_in || 0; r_only := r_only || NULL::jsonb;
+                    pos := cardinality(r_k);
+                END IF;
+                r_u[pos] := r_u[pos] + amt;
+                r_in[pos] := r_in[pos] + 1;
+            END LOOP;
+            -- in account order, so that errors name the same account as
+            -- ledger_apply would (a few accounts: an insertion sort)
+            FOR q IN 2 .. cardinality(r_k) LOOP
+                j := q;
+                WHILE j > 1 AND r_k[j - 1] > r_k[j] LOOP
+                    k := r_k[j]; r_k[j] := r_k[j - 1]; r_k[j - 1] := k;
+                    amt := r_u[j]; r_u[j] := r_u[j - 1]; r_u[j - 1] := amt;
+                    cat := r_cat[j]; r_cat[j] := r_cat[j - 1]; r_cat[j - 1] := cat;
+                    cnt := r_nout[j]; r_nout[j] := r_nout[j - 1]; r_nout[j - 1] := cnt;
+                    cnt := r_in[j]; r_in[j] := r_in[j - 1]; r_in[j - 1] := cnt;
+                    x := r_only[j]; r_only[j] := r_only[j - 1]; r_only[j - 1] := x;
+                    j := j - 1;
+                END LOOP;
+            END LOOP;
+
+            FOR q IN 1 .. cardinality(r_k) LOOP
+                k := r_k[q];
+                IF a_status[k] <> 'open' AND r_u[q] <> 0 THEN
+                    err := jsonb_build_object('code', 'RL004', 'message', format('account %s is %s', a_path[k], a_status[k]),
+                                              'detail', jsonb_build_object('account', a_path[k], 'status', a_status[k]));
+                    EXIT apply;
+                END IF;
+                IF a_asset[k] <> a_asset[r_k[1]] THEN
+                    err := jsonb_build_object('code', 'RL003', 'message', 'a transaction moves one asset only',
+                                              'detail', '{"field":"postings"}');
+                    EXIT apply;
+                END IF;
+                IF a_lots[k] AND r_nout[q] > 0 AND r_in[q] > 0 THEN
+                    err := jsonb_build_object('code', 'RL003', 'message',
+                        format('a transaction cannot both debit and credit %s, whose credits are lots', a_path[k]),
+                        'detail', jsonb_build_object('account', a_path[k]));
+                    EXIT apply;
+                END IF;
+                dp := r_u[q] * a_sgn[k];
+                IF dp < 0 AND a_floor[k] IS NOT NULL AND a_avail[k] + dp < a_floor[k] THEN
+                    err := jsonb_build_object('code', 'RL001', 'message', format('insufficient funds on %s', a_path[k]),
+                        'detail', jsonb_build_object('account', a_path[k], 'available', a_avail[k] - a_floor[k], 'required', -dp));
+                    EXIT apply;
+                END IF;
+                IF dp < 0 AND a_lots[k] THEN
+                    -- FIFO by expiry over the unexpired lots the category may
+                    -- spend; only_lots: exactly those lots, expired or not
+                    need := -dp;
+                    cat := r_cat[q];
+                    WHILE need > 0 LOOP
+                        best := NULL;
+                        FOR pos IN 0 .. jsonb_array_length(a_lotlist[k]) - 1 LOOP
+                            j := (a_lotlist[k]->>pos)::int;
+                            CONTINUE WHEN l_rem[j] = 0;
+                            IF r_only[q] IS NOT NULL THEN
+                                CONTINUE WHEN NOT r_only[q] @> to_jsonb(l_id[j]);
+                            ELSE
+                                CONTINUE WHEN l_exp[j] <= now();
+                                CONTINUE WHEN cat IS NOT NULL AND l_cats[j] <> '[]' AND NOT l_cats[j] ? cat;
+                            END IF;
+                            IF best IS NULL OR (l_exp[j] IS NOT NULL AND (l_exp[best] IS NULL OR l_exp[j] < l_exp[best]))
+                               OR (l_exp[j] IS NOT DISTINCT FROM l_exp[best] AND l_id[j] < l_id[best]) THEN
+                                best := j;
+                            END IF;
+                        END LOOP;
+                        IF best IS NULL THEN
+                            err := jsonb_build_object('code', 'RL001', 'message',
+                                format('not enough spendable credit on %s%s', a_path[k],
+                                       CASE WHEN cat IS NULL THEN '' ELSE ' for category ' || cat END),
+                                'detail', jsonb_build_object('account', a_path[k], 'available', -dp - need, 'required', -dp,
+                                                             'category', cat));
+                            EXIT apply;
+                        END IF;
+                        take := least(l_rem[best], need);
+                        l_rem[best] := l_rem[best] - take;
+                        need := need - take;
+                        t_lot := t_lot || best; t_amt := t_amt || take; t_acc := t_acc || k;
+                    END LOOP;
+                END IF;
+            END LOOP;
+
+            -- every check passed: add the transaction's rows
+            tx := nextval(seq_tx);
+            FOR q IN 1 .. cardinality(r_k) LOOP
+                k := r_k[q];
+                dp := r_u[q] * a_sgn[k];
+                a_delta[k] := a_delta[k] + dp;
+                a_avail[k] := a_avail[k] + dp;
+                CONTINUE WHEN r_u[q] = 0;
+                e_tx := e_tx || tx; e_acc := e_acc || a_id[k]; e_amt := e_amt || r_u[q]; e_eff := e_eff || eff;
+            END LOOP;
+            FOR q IN 1 .. cardinality(t_lot) LOOP
+                m_tx := m_tx || tx; m_lot := m_lot || l_id[t_lot[q]]; m_amt := m_amt || t_amt[q];
+            END LOOP;
+            -- credits to lot accounts become lots: as the posting says (lot),
+            -- moved along from the lots the source gave when this is its
+            -- only posting, or a plain lot
+            FOR q IN 1 .. cardinality(v_kt) LOOP
+                kt := v_kt[q];
+                CONTINUE WHEN NOT a_lots[kt];
+                kf := v_kf[q];
+                IF v_lot[q] IS NULL AND kf = ANY (t_acc) AND r_nout[array_position(r_k, kf)] = 1 THEN
+                    FOR j IN 1 .. cardinality(t_lot) LOOP
+                        CONTINUE WHEN t_acc[j] <> kf;
+                        l_id := l_id || nextval(seq_lot);
+                        l_acc := l_acc || a_id[kt]; l_tx := l_tx || tx; l_parent := l_parent || l_id[t_lot[j]];
+                        l_exp := l_exp || l_exp[t_lot[j]]; l_cats := l_cats || l_cats[t_lot[j]];
+                        l_attrs := l_attrs || l_attrs[t_lot[j]]; l_amount := l_amount || t_amt[j]; l_rem := l_rem || t_amt[j];
+                        IF a_lotlist[kt] IS NOT NULL THEN  -- spendable later in the batch
+                            a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                        END IF;
+                    END LOOP;
+                ELSE
+                    l_id := l_id || nextval(seq_lot);
+                    l_acc := l_acc || a_id[kt]; l_tx := l_tx || tx; l_parent := l_parent || NULL::bigint;
+                    l_exp := l_exp || (v_lot[q]->>'expires_at')::timestamptz;
+                    l_cats := l_cats || coalesce(v_lot[q]->'categories', '[]');
+                    l_attrs := l_attrs || coalesce(v_lot[q]->'attrs', '{}');
+                    l_amount := l_amount || v_amt[q]; l_rem := l_rem || v_amt[q];
+                    IF a_lotlist[kt] IS NOT NULL THEN
+                        a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                    END IF;
+                END IF;
+            END LOOP;
+            t_id := t_id || tx; t_key := t_key || k_; t_hash := t_hash || h;
+            t_kind := t_kind || coalesce(p->>'kind', 'transfer'); t_ref := t_ref || coalesce(p->>'reference', '');
+            t_eff := t_eff || eff; t_pol := t_pol || pol_id[pol]; t_split := t_split || split_rec;
+            t_meta := t_meta || coalesce(p->'metadata', '{}');
+            s_key := s_key || k_; s_tx := s_tx || tx; s_hash := s_hash || encode(h, 'hex');
+            res := res || jsonb_build_object('tx_id', tx, 'replayed', false);
+            CONTINUE req;
+        END;
+        FOR q IN 1 .. cardinality(t_lot) LOOP
+            l_rem[t_lot[q]] := l_rem[t_lot[q]] + t_amt[q];
+        END LOOP;
+        res := res || err;
+    END LOOP;
+
+    IF cardinality(t_id) = 0 THEN
+        RETURN to_jsonb(res);
+    END IF;
+
+    -- 4. Write: new rows first (no locks on existing rows), then the
+    -- relative, guarded updates in lock order. Arrays go in through
+    -- unnest, which the planner expects to be short: it probes the primary
+    -- keys rather than hashing whole tables.
+    -- The new rows in one statement (one executor start, not four).
+    WITH tx AS (
+        INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, status, reference, effective_at,
+                                         policy_id, split, metadata)
+        SELECT u.id, u.k, u.h, u.kind, 'posted', u.ref, u.eff, u.pol, u.split, u.meta
+        FROM unnest(t_id, t_key, t_hash, t_kind, t_ref, t_eff, t_pol, t_split, t_meta)
+             AS u(id, k, h, kind, ref, eff, pol, split, meta)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING 1
+    ), entries AS (
+        INSERT INTO ledger_entries (tx_id, account_id, amount, effective_at)
+        SELECT u.tx, u.acc, u.amt, u.eff FROM unnest(e_tx, e_acc, e_amt, e_eff) AS u(tx, acc, amt, eff)
+    ), lots AS (
+        INSERT INTO ledger_lots (id, account_id, tx_id, parent_id, expires_at, categories, attrs, amount, remaining)
+        SELECT u.id, u.acc, u.tx, u.parent, u.exp, ARRAY(SELECT jsonb_array_elements_text(u.cats)), u.attrs, u.amount, u.rem
+        FROM unnest(l_id[n_old_lots + 1:], l_acc[n_old_lots + 1:], l_tx, l_parent, l_exp[n_old_lots + 1:],
+                    l_cats[n_old_lots + 1:], l_attrs[n_old_lots + 1:], l_amount, l_rem[n_old_lots + 1:])
+             AS u(id, acc, tx, parent, exp, cats, attrs, amount, rem)
+    ), moves AS (
+        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount)
+        SELECT u.tx, u.lot, u.amt FROM unnest(m_tx, m_lot, m_amt) AS u(tx, lot, amt)
+    )
+    SELECT count(*) INTO cnt FROM tx;
+    IF cnt <> cardinality(t_id) THEN
+        RAISE EXCEPTION USING ERRCODE = '40001',
+            MESSAGE = 'ledger: an idempotency key of this batch was written concurrently; retry the batch';
+    END IF;
+
+    -- balance rows of plain accounts, by id; a debit keeps the floor
+    upd_id := '{}'; upd_d := '{}'; upd_f := '{}';
+    FOR k IN 1 .. n_plain LOOP
+        IF a_delta[k] <> 0 THEN
+            upd_id := upd_id || a_id[k]; upd_d := upd_d || a_delta[k];
+            upd_f := upd_f || CASE WHEN a_delta[k] < 0 THEN a_floor[k] END;
+        END IF;
+    END LOOP;
+    IF cardinality(upd_id) > 0 THEN
+        -- lock first, sorted: the order an UPDATE joining the array visits
+        -- rows in is the planner's choice (a small table is scanned in
+        -- physical order), the order rows are locked in is not
+        PERFORM 1 FROM ledger_balances b WHERE b.account_id = ANY (upd_id) AND b.shard = 0
+        ORDER BY b.account_id FOR UPDATE;
+        UPDATE ledger_balances b SET posted = b.posted + u.d
+        FROM unnest(upd_id, upd_d, upd_f) AS u(id, d, fl)
+        WHERE b.account_id = u.id AND b.shard = 0 AND (u.fl IS NULL OR b.posted + u.d - b.pending_out >= u.fl);
+        GET DIAGNOSTICS cnt = ROW_COUNT;
+        IF cnt <> cardinality(upd_id) THEN
+            RAISE EXCEPTION USING ERRCODE = '40001',
+                MESSAGE = 'ledger: a balance changed under the batch; retry the batch';
+        END IF;
+    END IF;
+    -- hot accounts, by id: a credit goes to a free shard, so that writers
+    -- crediting the pool do not queue behind each other; a debit locks
+    -- every shard (in order) to check the floor against their sum
+    FOR k IN n_plain + 1 .. n_acc LOOP
+        CONTINUE WHEN a_delta[k] = 0;
+        IF a_delta[k] < 0 THEN
+            SELECT sum(b.posted - b.pending_out) INTO tot FROM (
+                SELECT bb.posted, bb.pending_out FROM ledger_balances bb
+                WHERE bb.account_id = a_id[k] ORDER BY bb.shard FOR UPDATE) b;
+            IF a_floor[k] IS NOT NULL AND tot + a_delta[k] < a_floor[k] THEN
+                RAISE EXCEPTION USING ERRCODE = '40001',
+                    MESSAGE = 'ledger: a balance changed under the batch; retry the batch';
+            END IF;
+            UPDATE ledger_balances b SET posted = b.posted + a_delta[k] WHERE b.account_id = a_id[k] AND b.shard = 0;
+        ELSE
+            UPDATE ledger_balances b SET posted = b.posted + a_delta[k]
+            WHERE b.account_id = a_id[k] AND b.shard = (
+                SELECT bb.shard FROM ledger_balances bb WHERE bb.account_id = a_id[k]
+                ORDER BY (bb.shard + pg_backend_pid()) % a_shards[k] LIMIT 1 FOR UPDATE SKIP LOCKED);
+            IF NOT FOUND THEN  -- every shard is busy: queue for one
+                UPDATE ledger_balances b SET posted = b.posted + a_delta[k]
+                WHERE b.account_id = a_id[k] AND b.shard = pg_backend_pid() % a_shards[k];
+            END IF;
+        END IF;
+    END LOOP;
+    -- lots, by id: what the batch took, if it is still there
+    upd_id := '{}'; upd_d := '{}';
+    FOR j IN 1 .. n_old_lots LOOP
+        IF l_rem[j] <> l_rem0[j] THEN
+            upd_id := upd_id || l_id[j]; upd_d := upd_d || (l_rem0[j] - l_rem[j]);
+        END IF;
+    END LOOP;
+    IF cardinality(upd_id) > 0 THEN
+        UPDATE ledger_lots l SET remaining = l.remaining - u.t
+        FROM (SELECT * FROM unnest(upd_id, upd_d) AS v(id, t) ORDER BY v.id) u
+        WHERE l.id = u.id AND l.remaining >= u.t;
+        GET DIAGNOSTICS cnt = ROW_COUNT;
+        IF cnt <> cardinality(upd_id) THEN
+            RAISE EXCEPTION USING ERRCODE = '40001',
+                MESSAGE = 'ledger: a lot changed under the batch; retry the batch';
+        END IF;
+    END IF;
+    RETURN to_jsonb(res);
+END $$;

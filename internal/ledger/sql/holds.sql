@@ -1,0 +1,79 @@
+-- ledger_resolve moves a hold out of pending with one state-guarded update:
+-- of any number of concurrent captures, voids and expiries exactly one
+-- succeeds; the others get a conflict naming the hold's status.
+CREATE OR REPLACE FUNCTION ledger_resolve(p_hold bigint, p_status text, p_force boolean) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    st text;
+    exp timestamptz;
+    sides jsonb;
+BEGIN
+    UPDATE ledger_transactions t SET status = p_status, resolved_at = now()
+    WHERE t.id = p_hold AND t.status = 'pending' AND (p_force OR t.expires_at > now());
+    IF NOT FOUND THEN
+        SELECT t.status, t.expires_at INTO st, exp FROM ledger_transactions t WHERE t.id = p_hold;
+        IF NOT FOUND OR st NOT IN ('pending', 'captured', 'voided', 'expired') THEN
+            PERFORM ledger_raise('RL002', format('hold %s not found', p_hold), jsonb_build_object('hold_id', p_hold));
+        END IF;
+        IF st = 'pending' THEN st := 'expired'; END IF;
+        PERFORM ledger_raise('RL004', format('hold %s is already %s', p_hold, st),
+                             jsonb_build_object('hold_id', p_hold, 'status', st));
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object('id', e.account_id, 'u', e.amount, 'rel', true)) INTO sides
+    FROM ledger_entries e WHERE e.tx_id = p_hold;
+    RETURN sides;
+END $$;
+
+-- ledger_capture captures a hold, fully (no postings, no split: what was
+-- held is posted) or partly (postings and/or split that take from the held
+-- accounts at most what was held); the rest is released, lots included.
+CREATE OR REPLACE FUNCTION ledger_capture(p jsonb, OUT tx_id bigint, OUT replayed boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    sp record;
+    n_entries int;
+    beg record;
+    v_hold bigint := (p->>'hold_id')::bigint;
+    rel jsonb;
+    post_sides jsonb;
+    postings jsonb := coalesce(p->'postings', '[]');
+    pol_id bigint;
+    s jsonb := p->'split';
+    split_rec jsonb;
+BEGIN
+    IF v_hold IS NULL THEN
+        PERFORM ledger_raise('RL003', 'hold_id is required', '{"field":"hold_id"}');
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = v_hold) THEN
+        PERFORM ledger_raise('RL002', format('hold %s not found', v_hold), jsonb_build_object('hold_id', v_hold));
+    END IF;
+    IF s IS NOT NULL THEN
+        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
+        pol_id := sp.policy_id; split_rec := sp.split;
+        postings := postings || sp.postings;
+    END IF;
+    beg := ledger_begin('capture', p, 'capture', 'posted', v_hold, NULL, pol_id, split_rec);
+    tx_id := beg.tx_id;
+    replayed := beg.replayed;
+    IF replayed THEN
+        RETURN;
+    END IF;
+    rel := ledger_resolve(v_hold, 'captured', false);
+    IF jsonb_array_length(postings) = 0 THEN
+        SELECT jsonb_agg(jsonb_set(x, '{rel}', 'false')) INTO post_sides FROM jsonb_array_elements(rel) x;
+    END IF;
+    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'capture',
+                         CASE WHEN jsonb_array_length(postings) > 0 THEN postings END,
+                         rel || coalesce(post_sides, '[]'), ARRAY[v_hold]);
+END $$;
+
+-- ledger_void releases a hold (p_status voided, or expired for the sweeper).
+CREATE OR REPLACE FUNCTION ledger_void(p_hold bigint, p_status text) RETURNS void
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    rel jsonb;
+    n_entries int;
+BEGIN
+    rel := ledger_resolve(p_hold, p_status, true);
+    n_entries := ledger_apply(p_hold, now(), 'void', NULL, rel, ARRAY[p_hold]);
+END $$;
