@@ -16,7 +16,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
-	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
@@ -46,6 +45,8 @@ type App struct {
 
 	listener net.Listener
 	server   *http.Server
+	// operations are the routes registerOperations mounted ("METHOD /path").
+	operations map[string]bool
 }
 
 // New binds the configured address (":0" picks a free port), connects to
@@ -88,6 +89,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 
 func (a *App) routes() error {
 	e := echo.New()
+	a.operations = map[string]bool{}
 	e.HideBanner, e.HidePort = true, true
 	idcfg, err := identity.ConfigFrom(a.Config)
 	if err != nil {
@@ -115,25 +117,36 @@ func (a *App) routes() error {
 		ui.RenderError(c, err)
 	}
 	m := newMetrics(a.DB)
-	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20), textGuard, clientIP)
+	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20), textGuard, clientIP, authenticate(a.Identity))
 
-	ui.Handle(e, http.MethodGet, "/healthz", webui.Public, func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
-	ui.Handle(e, http.MethodGet, "/readyz", webui.Public, a.ready)
-	ui.Handle(e, http.MethodGet, "/metrics", webui.Public, m.handler())
-
-	authenticate := func(c echo.Context) (*auth.Principal, error) {
-		return a.Identity.AuthenticateRequest(c.Request())
-	}
-	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Authenticate: authenticate, Identity: a.Identity,
+	a.registerOperations(e, m)
+	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Identity: a.Identity,
 		Catalog: a.Catalog, BaseURL: a.Config.BaseURL}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
-	// Stripe authenticates its deliveries by signature (payments.Webhooks).
-	ui.Handle(e, http.MethodPost, "/webhooks/stripe", webui.Public, a.Webhooks.Handle)
 	ui.Register(e)
 	a.Echo, a.UI = e, ui
 	return nil
 }
+
+// registerOperations mounts the routes for machines rather than people,
+// outside the web app and the API: probes, metrics and webhooks. All are
+// public; Stripe's webhooks are authenticated by their signature
+// (payments.Webhooks).
+func (a *App) registerOperations(e *echo.Echo, m *metrics) {
+	add := func(method, path string, h echo.HandlerFunc) {
+		e.Add(method, path, h)
+		a.operations[method+" "+path] = true
+	}
+	add(http.MethodGet, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	add(http.MethodGet, "/readyz", a.ready)
+	add(http.MethodGet, "/metrics", m.handler())
+	add(http.MethodPost, "/webhooks/stripe", a.Webhooks.Handle)
+}
+
+// IsOperation reports whether method and path is one of the routes
+// registerOperations mounts (the authorization tests treat them as public).
+func (a *App) IsOperation(method, path string) bool { return a.operations[method+" "+path] }
 
 // ready answers 200 when the database answers and no migration is pending.
 func (a *App) ready(c echo.Context) error {

@@ -103,6 +103,22 @@ func PrincipalFrom(ctx context.Context) *Principal {
 	return p
 }
 
+type refusalKey struct{}
+
+// WithRefusal returns ctx recording that the request carried credentials
+// that do not hold (a bad or expired token, an expired session): err says
+// why. Each surface decides what that means: a public page or operation
+// goes on as anonymous, a protected one answers err.
+func WithRefusal(ctx context.Context, err error) context.Context {
+	return context.WithValue(ctx, refusalKey{}, err)
+}
+
+// RefusalFrom returns why the request's credentials were refused, or nil.
+func RefusalFrom(ctx context.Context) error {
+	err, _ := ctx.Value(refusalKey{}).(error)
+	return err
+}
+
 type clientIPKey struct{}
 
 // WithClientIP returns ctx carrying the caller's network address, used for

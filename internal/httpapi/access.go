@@ -12,10 +12,6 @@ import (
 	"github.com/reciproca/reciproca/internal/auth"
 )
 
-// Authenticator identifies the caller of a request. It returns (nil, nil)
-// for an anonymous request and an unauthorized error for bad credentials.
-type Authenticator func(c echo.Context) (*auth.Principal, error)
-
 // Access to every operation is declared in openapi.yaml, next to the
 // operation, and nowhere else:
 //
@@ -79,19 +75,22 @@ func ruleOf(op *openapi3.Operation) (accessRule, error) {
 	return rule, nil
 }
 
-// check authenticates the caller (when an authenticator is wired) and
-// enforces the operation's rule. The caller, if any, is put in the request
-// context for the handler (identity.PrincipalFrom).
-func (t accessTable) check(c echo.Context, route *routers.Route, authenticate Authenticator) error {
+// check enforces the operation's rule on the caller app's authentication
+// middleware found (auth.PrincipalFrom). Credentials that were refused
+// never speak for anyone here, not even a browser session that must still
+// set up its second factor: a public operation runs anonymous, a protected
+// one answers the refusal.
+func (t accessTable) check(c echo.Context, route *routers.Route) error {
 	rule := t[route.Operation]
-	var p *auth.Principal
-	if authenticate != nil {
-		var err error
-		if p, err = authenticate(c); err != nil && !rule.public {
-			return err
+	ctx := c.Request().Context()
+	p := auth.PrincipalFrom(ctx)
+	if refused := auth.RefusalFrom(ctx); refused != nil {
+		if !rule.public {
+			return refused
 		}
 		if p != nil {
-			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+			p = nil
+			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(ctx, nil)))
 		}
 	}
 	if rule.public {

@@ -17,13 +17,10 @@ const BasePath = "/api/v1"
 
 // Deps are the domain services the handlers call.
 type Deps struct {
-	DB      *sqlx.DB
-	Version string
-	// Authenticate identifies the caller of a request; nil until identity
-	// is wired, in which case every non-public operation answers 401.
-	Authenticate Authenticator
-	Identity     *identity.Service
-	Catalog      *catalog.Service
+	DB       *sqlx.DB
+	Version  string
+	Identity *identity.Service
+	Catalog  *catalog.Service
 	// BaseURL is where users reach the app (links handed to Stripe).
 	BaseURL string
 }
@@ -41,7 +38,7 @@ type Server struct {
 // Register mounts the API on e: request validation against the spec, then
 // the generated routes.
 func Register(e *echo.Echo, deps Deps) error {
-	gate, err := newGate(deps.Authenticate)
+	gate, err := newGate()
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 // newGate returns the middleware every API request passes before a handler
 // sees it: find the operation in the spec (else 404), check who may call it
 // (401/403, see access.go), then validate the request against the spec (400).
-func newGate(authenticate Authenticator) (echo.MiddlewareFunc, error) {
+func newGate() (echo.MiddlewareFunc, error) {
 	spec, err := GetSwagger()
 	if err != nil {
 		return nil, err
@@ -45,11 +45,11 @@ func newGate(authenticate Authenticator) (echo.MiddlewareFunc, error) {
 				}
 				return errRouteNotFound
 			}
-			if err := access.check(c, route, authenticate); err != nil {
+			if err := access.check(c, route); err != nil {
 				return err
 			}
-			// check may have replaced the request (to carry the caller in its
-			// context): validate that one, so the body it restores after
+			// check may have replaced the request (to drop a refused caller
+			// from its context): validate that one, so the body it restores after
 			// reading is the body the handler reads.
 			req = c.Request()
 			in := &openapi3filter.RequestValidationInput{

@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
-	"net/http"
 	"runtime"
 	"strings"
 	"time"
@@ -429,6 +428,16 @@ func (s *Service) newSession(ctx context.Context, q sqlx.ExecerContext, u *userR
 	return &Session{Token: tok, ExpiresAt: exp, Principal: u.principal(), NeedsTOTPSetup: u.needsTOTP() && !u.TOTPEnabled}, nil
 }
 
+// The two ways a browser session is refused (see auth.RefusalFrom).
+var (
+	// ErrSessionExpired: the cookie names no live session.
+	ErrSessionExpired = apperr.New(apperr.Unauthorized, "your session has expired: sign in again")
+	// ErrSecondFactorSetup: the session's holder has a role that needs a
+	// second factor they have not set up. The web app lets them set it up
+	// (and nothing else); the API refuses them.
+	ErrSecondFactorSetup = apperr.New(apperr.Unauthorized, "set up two-factor authentication first")
+)
+
 // SessionOf returns the live session with this cookie value, or nil.
 func (s *Service) SessionOf(ctx context.Context, token string) (*Session, error) {
 	if token == "" {
@@ -476,35 +485,6 @@ func (s *Service) SessionCookie() string {
 // Errors: unauthorized.
 func (s *Service) VerifyAccessToken(token string) (*auth.Principal, error) {
 	return s.tok.verify(token, time.Now())
-}
-
-// AuthenticateRequest identifies the caller of an HTTP request: a Bearer
-// access token, else the browser session cookie. (nil, nil) when neither is
-// present. Errors: unauthorized (bad token or session, or a session that
-// must first set up its second factor).
-func (s *Service) AuthenticateRequest(r *http.Request) (*auth.Principal, error) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			return nil, apperr.New(apperr.Unauthorized, "the Authorization header must be: Bearer <access token>")
-		}
-		return s.VerifyAccessToken(strings.TrimSpace(tok))
-	}
-	ck, err := r.Cookie(s.SessionCookie())
-	if err != nil || ck.Value == "" {
-		return nil, nil
-	}
-	sess, err := s.SessionOf(r.Context(), ck.Value)
-	if err != nil {
-		return nil, err
-	}
-	if sess == nil {
-		return nil, apperr.New(apperr.Unauthorized, "your session has expired: sign in again")
-	}
-	if sess.NeedsTOTPSetup {
-		return nil, apperr.New(apperr.Unauthorized, "set up two-factor authentication first")
-	}
-	return sess.Principal, nil
 }
 
 // Me is the caller with their organisation.

@@ -201,6 +201,11 @@ func TestTOTPSetupIsForcedOnTheWeb(t *testing.T) {
 	if res, _ := b.Get("/account"); res.StatusCode != 303 || res.Header.Get("Location") != "/account/totp" {
 		t.Fatalf("/account before setup: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
+	// The same session is refused by the API, even where it would go on
+	// anonymous it does not speak for the person.
+	if res, body := b.Get("/api/v1/me"); res.StatusCode != 401 || !strings.Contains(body, "two-factor") {
+		t.Fatalf("API with a session before setup: %d %s", res.StatusCode, body)
+	}
 	res, page := b.Get("/account/totp")
 	secret := regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(page)
 	if res.StatusCode != 200 || secret == nil || !strings.Contains(page, "data:image/png;base64,") {

@@ -37,12 +37,12 @@ func (a Access) IsPublic() bool { return a.public }
 func (a Access) Allows(p *auth.Principal) bool { return a.public || p.Has(a.roles...) }
 
 // Handle registers h for method and path with its access declaration; the
-// check runs before h (RequireRoles).
+// web's session rules (gate) and the check (RequireRoles) run before h.
 func (u *UI) Handle(e *echo.Echo, method, path string, a Access, h echo.HandlerFunc) {
 	if a.public {
-		e.Add(method, path, h)
+		e.Add(method, path, h, u.gate)
 	} else {
-		e.Add(method, path, h, RequireRoles(a.roles...))
+		e.Add(method, path, h, u.gate, RequireRoles(a.roles...))
 	}
 	u.access[method+" "+path] = a
 }
@@ -53,13 +53,10 @@ func (u *UI) AccessOf(method, path string) (Access, bool) {
 	return a, ok
 }
 
-// principalKey is where the signed-in person is kept in the echo context.
-const principalKey = "principal"
-
-// CurrentPrincipal returns the signed-in person, or nil.
+// CurrentPrincipal returns the signed-in person, or nil. app's
+// authentication middleware finds them, for the web and the API alike.
 func CurrentPrincipal(c echo.Context) *auth.Principal {
-	p, _ := c.Get(principalKey).(*auth.Principal)
-	return p
+	return auth.PrincipalFrom(c.Request().Context())
 }
 
 // RequireRoles lets through signed-in people holding one of roles. Others
@@ -83,42 +80,28 @@ func RequireRoles(roles ...auth.Role) echo.MiddlewareFunc {
 	}
 }
 
-// isAPI reports whether the request is for the JSON API, which has its
-// own authentication (httpapi's gate).
+// isAPI reports whether the request is for the JSON API.
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
 	return p == "/api/v1" || strings.HasPrefix(p, "/api/v1/")
 }
 
-// withSession puts the person of the session cookie (if any) in the
-// context. A person whose role needs a second factor they have not set up
-// can only set it up (or sign out) until they do.
-func (u *UI) withSession(next echo.HandlerFunc) echo.HandlerFunc {
+// gate applies the web's rules to what app's authentication middleware
+// found: an expired session's cookie is cleared (the person goes on as a
+// visitor), and a person whose role needs a second factor they have not
+// set up can only set it up (or sign out) until they do.
+func (u *UI) gate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if isAPI(c) || u.deps.Identity == nil {
-			return next(c)
-		}
-		ck, err := c.Cookie(u.deps.Identity.SessionCookie())
-		if err != nil || ck.Value == "" {
-			return next(c)
-		}
-		sess, err := u.deps.Identity.SessionOf(c.Request().Context(), ck.Value)
-		if err != nil {
-			return err
-		}
-		if sess == nil {
+		switch auth.RefusalFrom(c.Request().Context()) {
+		case identity.ErrSessionExpired:
 			u.clearSessionCookie(c)
-			return next(c)
-		}
-		if sess.NeedsTOTPSetup {
+		case identity.ErrSecondFactorSetup:
 			switch path := c.Request().URL.Path; {
 			case path == "/account/totp" || path == "/logout" || path == "/lang" || strings.HasPrefix(path, "/static/"):
 			default:
 				return c.Redirect(http.StatusSeeOther, "/account/totp")
 			}
 		}
-		c.Set(principalKey, sess.Principal)
-		c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), sess.Principal)))
 		return next(c)
 	}
 }

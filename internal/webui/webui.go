@@ -58,10 +58,9 @@ func New(deps Deps) (*UI, error) {
 }
 
 // Register mounts the web routes on e, each with its access declaration,
-// behind CSRF protection and the session (which puts the signed-in person
-// in the context: CurrentPrincipal).
+// behind CSRF protection.
 func (u *UI) Register(e *echo.Echo) {
-	e.Use(u.csrf(), u.withSession)
+	e.Use(u.csrf())
 	u.Handle(e, http.MethodGet, "/", Public, u.home)
 	u.Handle(e, http.MethodGet, "/lang", Public, u.switchLang)
 	u.Handle(e, http.MethodGet, "/static/*", Public, staticHandler(web.FS))
