@@ -23,12 +23,18 @@ build: ## build bin/reciproca
 	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/reciproca
 
 .PHONY: run
-run: build ## start PostgreSQL, migrate, load demo data, serve on :$(PORT)
+run: build ## start PostgreSQL, stripe-mock and Mailpit, migrate, load demo data, serve on :$(PORT) with the worker
 	@url=$(DEV_DB); export DATABASE_URL="$$url" PORT=$(PORT) APP_ENV=$${APP_ENV:-development}; \
+	  eval "$$(scripts/services.sh)" && echo "Mail the app sends: $$MAILPIT_URL (Mailpit)" && \
 	  $(BIN) migrate up && $(BIN) seed && exec $(BIN) serve
 
+.PHONY: worker
+worker: build ## run one more background worker on the development database (make run already runs one)
+	@url=$(DEV_DB); export DATABASE_URL="$$url" APP_ENV=$${APP_ENV:-development}; \
+	  eval "$$(scripts/services.sh)" && exec $(BIN) worker
+
 .PHONY: test
-test: ## run every test against real PostgreSQL, stripe-mock and chromium
+test: ## run every test against real PostgreSQL, stripe-mock, Mailpit and chromium
 	@eval "$$(scripts/test-env.sh)"; go test $(GOTEST_FLAGS) ./...
 
 .PHONY: bench
@@ -62,9 +68,10 @@ db-start: ## start the development PostgreSQL cluster
 	@scripts/pg.sh start dev $(DEV_PG_PORT)
 
 .PHONY: db-stop
-db-stop: ## stop the development (and test) clusters and stripe-mock
+db-stop: ## stop the development (and test) clusters, stripe-mock and Mailpit
 	@scripts/pg.sh stop dev; scripts/pg.sh stop test
-	@if [ -f .data/stripe-mock.pid ]; then kill $$(cat .data/stripe-mock.pid) 2>/dev/null || true; rm -f .data/stripe-mock.pid; fi
+	@for s in stripe-mock mailpit; do \
+	  if [ -f .data/$$s.pid ]; then kill $$(cat .data/$$s.pid) 2>/dev/null || true; rm -f .data/$$s.pid; fi; done
 
 .PHONY: db-reset
 db-reset: ## delete the development database (demo data comes back on make run)

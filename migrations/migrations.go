@@ -5,7 +5,8 @@
 // Numbering: each domain owns a hundred-block so that work on several
 // domains at once never collides — 00001–00099 foundation, 00100 ledger,
 // 00200 identity, 00300 catalogue, 00400 funding, 00500 plans,
-// 00600 redemption, 00700 fund, 00800 reports.
+// 00600 redemption, 00700 fund, 00800 reports, 00900 worker and mail
+// delivery, 01000 payments (Stripe).
 package migrations
 
 import (

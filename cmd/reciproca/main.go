@@ -1,6 +1,7 @@
 // Command reciproca is the whole Reciproca service in one binary.
 //
 //	reciproca serve                    serve the web app and the API
+//	reciproca worker                   run the background jobs (mail, expiry, sealing, webhooks)
 //	reciproca migrate up|down|status   manage the database schema
 //	reciproca seed                     load the demo data (idempotent)
 //	reciproca ledger verify|seal       check the ledger's invariants / extend its hash chain
@@ -33,7 +34,8 @@ import (
 const usage = `usage: reciproca <command>
 
 commands:
-  serve                    serve the web app and the API on $PORT
+  serve                    serve the web app and the API on $PORT (and the worker, unless RUN_WORKER=false)
+  worker                   run the background jobs; any number may run side by side
   migrate up|down|status   apply, roll back one, or list migrations
   seed                     load the demo data (safe to run again)
   keygen                   print a new JWT signing key (and its public key)
@@ -77,6 +79,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, cfg, out)
+	case "worker":
+		slog.Info("worker running", "env", cfg.Env, "version", app.Version)
+		if err := app.RunWorker(ctx, cfg); err != nil {
+			return err
+		}
+		slog.Info("worker stopped cleanly")
+		return nil
 	case "migrate":
 		if len(args) != 2 {
 			return errUsage

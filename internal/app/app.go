@@ -21,9 +21,9 @@ import (
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/httpapi"
 	"github.com/reciproca/reciproca/internal/identity"
-	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/payments"
 	"github.com/reciproca/reciproca/internal/webui"
+	"github.com/reciproca/reciproca/internal/worker"
 )
 
 // Version is set at build time with -ldflags.
@@ -42,6 +42,8 @@ type App struct {
 	Catalog *catalog.Service
 	// Webhooks dispatches verified Stripe events; domains subscribe with On.
 	Webhooks *payments.Webhooks
+	// Worker runs the background jobs (in serve when Config.RunWorker).
+	Worker *worker.Worker
 
 	listener net.Listener
 	server   *http.Server
@@ -65,15 +67,15 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		l.Close()
 		return nil, err
 	}
-	dbx, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	a, err := open(ctx, cfg)
 	if err != nil {
 		l.Close()
-		return nil, fmt.Errorf("connecting to the database: %w", err)
+		return nil, err
 	}
-	a := &App{Config: cfg, DB: dbx, listener: l}
+	a.listener = l
 	if err := a.routes(); err != nil {
 		l.Close()
-		dbx.Close()
+		a.DB.Close()
 		return nil, err
 	}
 	a.server = &http.Server{
@@ -87,10 +89,22 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	return a, nil
 }
 
-func (a *App) routes() error {
-	e := echo.New()
-	a.operations = map[string]bool{}
-	e.HideBanner, e.HidePort = true, true
+// open connects to the database and builds the domain services and the
+// worker: everything but HTTP, which is all `reciproca worker` needs.
+func open(ctx context.Context, cfg config.Config) (*App, error) {
+	dbx, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	a := &App{Config: cfg, DB: dbx}
+	if err := a.services(); err != nil {
+		dbx.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) services() error {
 	idcfg, err := identity.ConfigFrom(a.Config)
 	if err != nil {
 		return err
@@ -102,6 +116,28 @@ func (a *App) routes() error {
 		_, err := a.Catalog.ApplyAccountUpdate(ctx, catalog.AccountUpdate(s))
 		return err
 	})
+	a.Worker, err = a.newWorker()
+	return err
+}
+
+// RunWorker runs only the background worker until ctx ends: the
+// `reciproca worker` command, any number of which may run.
+func RunWorker(ctx context.Context, cfg config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.DB.Close()
+	return a.Worker.Run(ctx)
+}
+
+func (a *App) routes() error {
+	e := echo.New()
+	a.operations = map[string]bool{}
+	e.HideBanner, e.HidePort = true, true
 	// Client addresses (rate limits, audit log) come from X-Forwarded-For
 	// only when the direct peer is a proxy on a private network.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader()
@@ -116,7 +152,7 @@ func (a *App) routes() error {
 		}
 		ui.RenderError(c, err)
 	}
-	m := newMetrics(a.DB)
+	m := newMetrics(a.DB, a.Worker.Collector())
 	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20), textGuard, clientIP, authenticate(a.Identity))
 
 	a.registerOperations(e, m)
@@ -174,14 +210,26 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 func (a *App) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
-	// The ledger's hash chain is sealed in the background, off the write path.
-	sealCtx, stopSealer := context.WithCancel(ctx)
-	defer stopSealer()
-	go ledger.RunSealer(sealCtx, a.DB, 5*time.Second)
+	// In development the background work runs here too (RunWorker).
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	defer stopWorker()
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		if a.Config.RunWorker {
+			if err := a.Worker.Run(workerCtx); err != nil {
+				slog.Error("worker stopped", "err", err)
+			}
+		}
+	}()
+	stop := func() {
+		stopWorker()
+		<-workerDone
+		a.DB.Close()
+	}
 	select {
 	case err := <-errc:
-		stopSealer()
-		a.DB.Close()
+		stop()
 		return err
 	case <-ctx.Done():
 	}
@@ -191,7 +239,6 @@ func (a *App) Serve(ctx context.Context) error {
 	if e := <-errc; e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}
-	stopSealer()
-	a.DB.Close()
+	stop()
 	return err
 }

@@ -10,9 +10,12 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/db"
+	"github.com/reciproca/reciproca/internal/mail"
+	"github.com/reciproca/reciproca/internal/mail/mailtest"
 	"github.com/reciproca/reciproca/internal/seed"
 )
 
@@ -45,10 +48,35 @@ func TestOperability(t *testing.T) {
 		`reciproca_http_requests_total{method="GET",route="/api/v1/status",status="200"} 1`,
 		`reciproca_http_request_duration_seconds_bucket{method="GET",route="/healthz"`,
 		`go_sql_max_open_connections{db_name="reciproca"}`,
+		`reciproca_job_backlog{job="mail.deliver"}`,
+		`reciproca_job_backlog{job="ledger.expire_holds"} 0`,
+		`reciproca_job_last_success_timestamp_seconds{job="ledger.seal"}`,
+		`reciproca_job_consecutive_failures{job="ledger.sweep_lots"} 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// The app's worker delivers what the outbox holds: the mail reaches
+// Mailpit once, and the job's backlog is back to zero.
+func TestWorkerDeliversMail(t *testing.T) {
+	a := apptest.Start(t)
+	to := mailtest.Address("app")
+	if err := mail.Enqueue(context.Background(), a.DB, mail.Message{To: to, Subject: "Benvenuta", Body: "Ciao!"}); err != nil {
+		t.Fatal(err)
+	}
+	got := mailtest.Wait(t, to, 1)
+	if got[0].Subject != "Benvenuta" || got[0].Text != "Ciao!\n" {
+		t.Fatalf("arrived: %+v", got[0])
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := mailtest.To(t, to); len(got) != 1 {
+		t.Fatalf("%d copies arrived", len(got))
+	}
+	if _, body := get(t, http.DefaultClient, a.URL()+"/metrics"); !strings.Contains(body, `reciproca_job_backlog{job="mail.deliver"} 0`) {
+		t.Fatalf("metrics after delivery:\n%s", body)
 	}
 }
 

@@ -20,7 +20,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(dbx *sqlx.DB) *metrics {
+func newMetrics(dbx *sqlx.DB, extra ...prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -34,6 +34,7 @@ func newMetrics(dbx *sqlx.DB) *metrics {
 	m.reg.MustRegister(m.requests, m.latency,
 		collectors.NewDBStatsCollector(dbx.DB, "reciproca"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(extra...)
 	return m
 }
 

@@ -34,6 +34,15 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 
+	// SMTPURL is the server mail leaves through (see mail.NewSMTP); only
+	// the worker sends. MailFrom is the sender of every mail.
+	SMTPURL  string
+	MailFrom string
+	// RunWorker makes serve also run the background worker (internal/worker)
+	// in its own process: the default outside production, so that
+	// `make run` stays one command. In production run `reciproca worker`.
+	RunWorker bool
+
 	// Auth configures sign-in (see internal/identity).
 	Auth Auth
 }
@@ -92,6 +101,20 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		StripeWebhookSecret: get("STRIPE_WEBHOOK_SECRET", "whsec_dev"),
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
+	production := c.Env == "production"
+	c.SMTPURL = get("SMTP_URL", map[bool]string{false: "smtp://127.0.0.1:1025", true: ""}[production])
+	host := "localhost"
+	if u, err := url.Parse(c.BaseURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	c.MailFrom = get("MAIL_FROM", "Reciproca <no-reply@"+host+">")
+	switch get("RUN_WORKER", strconv.FormatBool(!production)) {
+	case "true", "1":
+		c.RunWorker = true
+	case "false", "0":
+	default:
+		errs = append(errs, "RUN_WORKER must be true or false")
+	}
 	d, err := time.ParseDuration(get("SHUTDOWN_TIMEOUT", "15s"))
 	if err != nil {
 		errs = append(errs, "SHUTDOWN_TIMEOUT must be a duration such as 15s")
@@ -153,6 +176,9 @@ func (c Config) Validate() error {
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeWebhookSecret, "whsec_dev") {
 		errs = append(errs, "STRIPE_WEBHOOK_SECRET must be set in production")
+	}
+	if c.Env == "production" && c.SMTPURL == "" {
+		errs = append(errs, "SMTP_URL must be set in production (the mail relay)")
 	}
 	if c.Env == "production" && c.Auth.JWTSigningKey == "" {
 		errs = append(errs, "JWT_SIGNING_KEY must be set in production (every app server must sign with the same key)")

@@ -14,14 +14,15 @@ func TestFromLookupDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || !c.Development() {
+	if c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || !c.Development() || !c.RunWorker ||
+		c.SMTPURL != "smtp://127.0.0.1:1025" || c.MailFrom != "Reciproca <no-reply@localhost>" {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	c, err = FromLookup(lookup(map[string]string{"DATABASE_URL": "postgres://x/y", "PORT": "9090", "BASE_URL": "https://welfare.example/"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":9090" || c.BaseURL != "https://welfare.example" {
+	if c.Addr != ":9090" || c.BaseURL != "https://welfare.example" || c.MailFrom != "Reciproca <no-reply@welfare.example>" {
 		t.Fatalf("PORT/BASE_URL not honoured: %+v", c)
 	}
 }
@@ -40,6 +41,8 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 		"prod no jwt key":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "BASE_URL": "https://w.example"}, "JWT_SIGNING_KEY"},
 		"prod over http":   {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "https"},
 		"prod no totp key": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "TOTP_ENCRYPTION_KEY"},
+		"prod no smtp":     {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "SMTP_URL"},
+		"bad run worker":   {map[string]string{"DATABASE_URL": "x", "RUN_WORKER": "sometimes"}, "RUN_WORKER"},
 		"weak argon2":      {map[string]string{"DATABASE_URL": "x", "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
 		"bad token ttl":    {map[string]string{"DATABASE_URL": "x", "ACCESS_TOKEN_TTL": "forever"}, "ACCESS_TOKEN_TTL"},
 	}

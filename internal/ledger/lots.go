@@ -2,11 +2,13 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 )
@@ -32,26 +34,34 @@ type Disposition struct {
 // money, each by decide, each in its own ledger transaction keyed by lot
 // and amount (so concurrent sweepers and retries write it once). It
 // returns how many lots it disposed of. A lot whose disposition fails is
-// reported in the error after the others have been tried.
+// passed over for the rest of the call and reported in the error after the
+// others have been tried, so one bad lot never stops the sweep.
 func SweepExpiredLots(ctx context.Context, dbx *sqlx.DB, limit int, decide func(Lot) (Disposition, error)) (int, error) {
-	var rows []lotRow
-	err := sqlx.SelectContext(ctx, dbx, &rows, `SELECT `+lotCols+` FROM ledger_lots l
-		JOIN ledger_accounts a ON a.id = l.account_id
-		WHERE l.live AND l.expires_at <= now() ORDER BY l.expires_at, l.id LIMIT $1`, limit)
-	if err != nil {
-		return 0, apperr.Wrap(err, "listing expired lots")
-	}
 	n := 0
-	var firstErr error
-	for _, lot := range scanLots(rows) {
-		err := disposeLot(ctx, dbx, lot, decide)
-		if err == nil {
+	failed := []int64{}
+	var errs []error
+	for n < limit {
+		var rows []lotRow
+		err := sqlx.SelectContext(ctx, dbx, &rows, `SELECT `+lotCols+` FROM ledger_lots l
+			JOIN ledger_accounts a ON a.id = l.account_id
+			WHERE l.live AND l.expires_at <= now() AND l.id <> ALL($2) ORDER BY l.expires_at, l.id LIMIT $1`,
+			limit-n, pq.Array(failed))
+		if err != nil {
+			return n, errors.Join(append(errs, apperr.Wrap(err, "listing expired lots"))...)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		for _, lot := range scanLots(rows) {
+			if err := disposeLot(ctx, dbx, lot, decide); err != nil {
+				failed = append(failed, lot.ID)
+				errs = append(errs, fmt.Errorf("lot %d: %w", lot.ID, err))
+				continue
+			}
 			n++
-		} else if firstErr == nil {
-			firstErr = err
 		}
 	}
-	return n, firstErr
+	return n, errors.Join(errs...)
 }
 
 func disposeLot(ctx context.Context, dbx *sqlx.DB, lot Lot, decide func(Lot) (Disposition, error)) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -70,31 +71,41 @@ func Reverse(ctx context.Context, ext sqlx.ExtContext, r ReverseRequest) (Result
 	return call(ctx, ext, "ledger_reverse", r)
 }
 
-// ExpireHolds expires up to limit holds whose expiry time has passed, one
-// autocommitted statement per hold: several sweepers can run side by side
+// ExpireHolds expires up to limit holds whose expiry time has passed, each
+// in its own short transaction: several sweepers can run side by side
 // (FOR UPDATE SKIP LOCKED), and a hold a capture is resolving is skipped.
-// It returns how many it expired.
+// A hold that cannot be expired is passed over for the rest of the call and
+// reported in the error, so one bad hold never stops the others. It
+// returns how many it expired.
 func ExpireHolds(ctx context.Context, dbx *sqlx.DB, limit int) (int, error) {
 	n := 0
+	failed := []int64{}
+	var errs []error
 	for n < limit {
 		var id int64
-		err := dbx.GetContext(ctx, &id, `
-			SELECT h.id FROM (SELECT t.id FROM ledger_transactions t
-			                  WHERE t.status = 'pending' AND t.expires_at <= now()
-			                  ORDER BY t.expires_at LIMIT 1 FOR UPDATE SKIP LOCKED) h,
-			     LATERAL ledger_void(h.id, 'expired')`)
-		if errors.Is(err, errNoRows) {
-			return n, nil
-		}
-		if err != nil {
-			if db.Retryable(err) {
-				continue
+		err := db.WithTx(ctx, dbx, func(tx *sqlx.Tx) error {
+			id = 0
+			if err := tx.GetContext(ctx, &id, `SELECT id FROM ledger_transactions
+				WHERE status = 'pending' AND expires_at <= now() AND id <> ALL($1)
+				ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`, pq.Array(failed)); err != nil {
+				return err
 			}
-			return n, mapError(err)
+			_, err := tx.ExecContext(ctx, `SELECT ledger_void($1, 'expired')`, id)
+			return err
+		})
+		switch {
+		case errors.Is(err, errNoRows):
+			return n, errors.Join(errs...)
+		case err != nil && (id == 0 || ctx.Err() != nil):
+			return n, errors.Join(append(errs, mapError(err))...)
+		case err != nil:
+			failed = append(failed, id)
+			errs = append(errs, fmt.Errorf("expiring hold %d: %w", id, mapError(err)))
+		default:
+			n++
 		}
-		n++
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }
 
 // call sends one write to its SQL function (see callJSON) and returns the

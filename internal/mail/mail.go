@@ -1,13 +1,14 @@
 // Package mail is Reciproca's outgoing mail: an outbox table written in the
 // same transaction as the change that causes a mail (so a mail is sent if
-// and only if the change commits), and a deliverer that sends pending rows.
-// In development nothing is delivered: /dev/mail lists the outbox so a
-// person running `make run` can follow invitation and reset links.
+// and only if the change commits), and its delivery over SMTP, which only
+// the worker does (DeliverPending). In development and tests the SMTP
+// server is Mailpit; its web page shows what was sent.
 package mail
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
+	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -63,37 +64,4 @@ func Recent(ctx context.Context, q sqlx.QueryerContext, limit int) ([]Stored, er
 	return out, err
 }
 
-// Sender delivers one message (SMTP in production; tests pass a function).
-type Sender func(ctx context.Context, m Message) error
-
-// DeliverPending sends up to batch pending mails with send and marks them
-// sent; a failure is recorded on the row and retried on the next call.
-// Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of workers
-// may run at once without sending a mail twice.
-func DeliverPending(ctx context.Context, dbx *sqlx.DB, send Sender, batch int) (int, error) {
-	tx, err := dbx.BeginTxx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	var rows []Stored
-	if err := tx.SelectContext(ctx, &rows, `SELECT id, to_addr, subject, body, created_at, sent_at FROM mail_outbox
-		WHERE sent_at IS NULL AND attempts < 10 ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`, batch); err != nil {
-		return 0, err
-	}
-	sent := 0
-	for _, r := range rows {
-		if err := send(ctx, Message{To: r.To, Subject: r.Subject, Body: r.Body}); err != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-				r.ID, fmt.Sprint(err)); err != nil {
-				return sent, err
-			}
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mail_outbox SET attempts = attempts + 1, sent_at = now() WHERE id = $1`, r.ID); err != nil {
-			return sent, err
-		}
-		sent++
-	}
-	return sent, tx.Commit()
-}
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

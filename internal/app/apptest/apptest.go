@@ -1,6 +1,7 @@
 // Package apptest starts the whole Reciproca app for a test: a fresh
-// migrated database, the real HTTP server on 127.0.0.1:0, stripe-mock when
-// STRIPE_API_BASE is set. It is stopped when the test ends.
+// migrated database, the real HTTP server on 127.0.0.1:0 with its worker
+// running in-process, stripe-mock at STRIPE_API_BASE and Mailpit at
+// SMTP_URL (scripts/test-env.sh sets both). It is stopped when the test ends.
 package apptest
 
 import (
@@ -29,9 +30,15 @@ func Config(url string) config.Config {
 		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
 		StripeWebhookSecret: "whsec_test_secret",
 		ShutdownTimeout:     5 * time.Second,
+		SMTPURL:             os.Getenv("SMTP_URL"),
+		MailFrom:            "Reciproca <no-reply@reciproca.test>",
+		RunWorker:           true,
 	}
 	if cfg.StripeAPIBase == "" {
 		cfg.StripeAPIBase = "http://127.0.0.1:12111"
+	}
+	if cfg.SMTPURL == "" {
+		cfg.SMTPURL = "smtp://127.0.0.1:1025"
 	}
 	return cfg
 }

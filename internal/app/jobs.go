@@ -1,0 +1,45 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/reciproca/reciproca/internal/ledger"
+	"github.com/reciproca/reciproca/internal/mail"
+	"github.com/reciproca/reciproca/internal/worker"
+)
+
+// newWorker registers the background work. A new domain with background
+// work (payouts, reminders, allocation) adds its job here; the Job says
+// what one run does and how to count what is waiting.
+func (a *App) newWorker() (*worker.Worker, error) {
+	smtp, err := mail.NewSMTP(a.Config.SMTPURL, a.Config.MailFrom)
+	if err != nil {
+		return nil, err
+	}
+	dbx := a.DB
+	w := worker.New(dbx)
+	w.Register(worker.Job{Name: "mail.deliver", Every: 2 * time.Second, Timeout: 5 * time.Minute,
+		Run:     func(ctx context.Context) (int, error) { return mail.DeliverPending(ctx, dbx, smtp.Send, 50) },
+		Backlog: func(ctx context.Context) (int, error) { return mail.Pending(ctx, dbx) }})
+	w.Register(worker.Job{Name: "ledger.seal", Every: 5 * time.Second,
+		Run:     func(ctx context.Context) (int, error) { return ledger.SealAll(ctx, dbx) },
+		Backlog: func(ctx context.Context) (int, error) { return ledger.Unsealed(ctx, dbx) }})
+	w.Register(worker.Job{Name: "ledger.expire_holds", Every: 30 * time.Second,
+		Run:     func(ctx context.Context) (int, error) { return ledger.ExpireHolds(ctx, dbx, 500) },
+		Backlog: func(ctx context.Context) (int, error) { return ledger.ExpiredHolds(ctx, dbx) }})
+	w.Register(worker.Job{Name: "ledger.sweep_lots", Every: time.Minute,
+		Run:     func(ctx context.Context) (int, error) { return ledger.SweepExpiredLots(ctx, dbx, 200, undecidedLot) },
+		Backlog: func(ctx context.Context) (int, error) { return ledger.ExpiredLots(ctx, dbx) }})
+	return w, nil
+}
+
+// undecidedLot stands where the plans domain's residual policy will be:
+// what happens to an expired lot (return, carry over, donate) is its
+// plan's decision, and no plan exists yet. Until then an expired lot stays
+// where it is, counted in the job's backlog and reported as its error,
+// rather than being moved by a guess.
+func undecidedLot(l ledger.Lot) (ledger.Disposition, error) {
+	return ledger.Disposition{}, fmt.Errorf("no plan decides what happens to expired lot %d of %s", l.ID, l.Account)
+}

@@ -1,0 +1,152 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reciproca/reciproca/internal/db/dbtest"
+	"github.com/reciproca/reciproca/internal/worker"
+)
+
+// runFor runs the workers side by side for d.
+func runFor(t *testing.T, d time.Duration, ws ...*worker.Worker) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// counter is a job body that counts its runs and notices two at once.
+type counter struct {
+	runs, inFlight, overlaps atomic.Int64
+	took                     time.Duration
+}
+
+func (c *counter) run(ctx context.Context) (int, error) {
+	if c.inFlight.Add(1) > 1 {
+		c.overlaps.Add(1)
+	}
+	defer c.inFlight.Add(-1)
+	c.runs.Add(1)
+	time.Sleep(c.took)
+	return 0, nil
+}
+
+// Two workers (two processes in production) share the jobs: a job due
+// once runs once, and a frequent job never runs on both at the same time.
+func TestTwoWorkersRunAJobOnce(t *testing.T) {
+	dbx := dbtest.Open(t)
+	hourly := &counter{took: 100 * time.Millisecond}
+	frequent := &counter{took: 20 * time.Millisecond}
+	var ws []*worker.Worker
+	for range 2 {
+		w := worker.New(dbx)
+		w.Register(worker.Job{Name: "hourly", Every: time.Hour, Run: hourly.run})
+		w.Register(worker.Job{Name: "frequent", Every: 10 * time.Millisecond, Run: frequent.run})
+		ws = append(ws, w)
+	}
+	runFor(t, 1500*time.Millisecond, ws...)
+	if n := hourly.runs.Load(); n != 1 {
+		t.Fatalf("the hourly job ran %d times with two workers, want once", n)
+	}
+	if n := frequent.runs.Load(); n < 10 {
+		t.Fatalf("the frequent job ran only %d times in 1.5 s", n)
+	}
+	if o := hourly.overlaps.Load() + frequent.overlaps.Load(); o != 0 {
+		t.Fatalf("%d runs overlapped another run of the same job", o)
+	}
+}
+
+// A job that fails (or panics) is retried with growing pauses while the
+// other jobs go on; its failures and error show in its state and metrics.
+func TestFailingJobDoesNotBlockOthers(t *testing.T) {
+	dbx := dbtest.Open(t)
+	var broken, panicky atomic.Int64
+	healthy := &counter{}
+	w := worker.New(dbx)
+	w.Register(worker.Job{Name: "broken", Every: 10 * time.Millisecond, Run: func(context.Context) (int, error) {
+		broken.Add(1)
+		return 0, errors.New("smtp: connection refused")
+	}})
+	w.Register(worker.Job{Name: "panicky", Every: 10 * time.Millisecond, Run: func(context.Context) (int, error) {
+		panicky.Add(1)
+		panic("nil map")
+	}})
+	w.Register(worker.Job{Name: "healthy", Every: 10 * time.Millisecond, Run: healthy.run,
+		Backlog: func(context.Context) (int, error) { return 7, nil }})
+	start := time.Now()
+	runFor(t, 2*time.Second, w)
+	if n := healthy.runs.Load(); n < 20 {
+		t.Fatalf("the healthy job ran %d times next to failing ones", n)
+	}
+	// Backoff ~1 s then ~2 s: two runs in two seconds, never twenty.
+	for name, n := range map[string]int64{"broken": broken.Load(), "panicky": panicky.Load()} {
+		if n < 1 || n > 2 {
+			t.Fatalf("the %s job ran %d times in 2 s, want 1 or 2 (backoff)", name, n)
+		}
+	}
+	states, err := worker.Statuses(context.Background(), dbx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]worker.Status{}
+	for _, s := range states {
+		byName[s.Name] = s
+	}
+	b := byName["broken"]
+	if b.Failures < 1 || b.LastSuccessAt != nil || b.LastError != "smtp: connection refused" || !b.NextRunAt.After(start.Add(time.Second)) {
+		t.Fatalf("broken job state: %+v", b)
+	}
+	if p := byName["panicky"]; !strings.Contains(p.LastError, "panic: nil map") {
+		t.Fatalf("panicky job state: %+v", p)
+	}
+	if h := byName["healthy"]; h.Failures != 0 || h.LastSuccessAt == nil || h.LastSuccessAt.Before(start) {
+		t.Fatalf("healthy job state: %+v", h)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(w.Collector())
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			got[f.GetName()+"/"+m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+		}
+	}
+	if got["reciproca_job_backlog/healthy"] != 7 || got["reciproca_job_last_success_timestamp_seconds/healthy"] < float64(start.Unix()) ||
+		got["reciproca_job_last_success_timestamp_seconds/broken"] != 0 || got["reciproca_job_consecutive_failures/broken"] < 1 {
+		t.Fatalf("metrics: %v", got)
+	}
+}
+
+// The pause after consecutive failures doubles from about a second and
+// stops growing at MaxBackoff.
+func TestBackoff(t *testing.T) {
+	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 30: worker.MaxBackoff, 1000: worker.MaxBackoff} {
+		for range 20 {
+			if d := worker.Backoff(n); d < want*8/10 || d > want*12/10 {
+				t.Fatalf("Backoff(%d) = %s, want %s ± 20 %%", n, d, want)
+			}
+		}
+	}
+}
