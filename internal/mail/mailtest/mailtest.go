@@ -6,7 +6,6 @@ package mailtest
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,6 +100,6 @@ func get(t testing.TB, u string, into any) {
 		t.Fatalf("Mailpit: GET %s: %s", u, res.Status)
 	}
 	if err := json.NewDecoder(res.Body).Decode(into); err != nil {
-		t.Fatal(fmt.Errorf("Mailpit: decoding %s: %w", u, err))
+		t.Fatalf("Mailpit: decoding %s: %v", u, err)
 	}
 }
