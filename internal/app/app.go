@@ -40,8 +40,8 @@ type App struct {
 	UI *webui.UI
 	// Catalog is providers, offerings and search.
 	Catalog *catalog.Service
-	// Webhooks dispatches verified Stripe events; domains subscribe with On.
-	Webhooks *payments.Webhooks
+	// Stripe is the webhook inbox; domains subscribe to events with On.
+	Stripe *payments.Inbox
 	// Worker runs the background jobs (in serve when Config.RunWorker).
 	Worker *worker.Worker
 
@@ -111,9 +111,10 @@ func (a *App) services() error {
 	}
 	a.Identity = identity.New(a.DB, idcfg)
 	a.Catalog = catalog.NewService(a.DB, payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase), a.Identity)
-	a.Webhooks = payments.NewWebhooks(a.Config.StripeWebhookSecret)
-	a.Webhooks.OnAccountUpdated(func(ctx context.Context, s payments.AccountStatus) error {
-		_, err := a.Catalog.ApplyAccountUpdate(ctx, catalog.AccountUpdate(s))
+	a.Stripe = payments.NewInbox(a.DB, a.Config.StripeWebhookSecret, a.Config.StripeConnectWebhookSecret,
+		func() { a.Worker.Wake(stripeEventsJob) })
+	a.Stripe.OnAccountUpdated(func(ctx context.Context, tx *sqlx.Tx, s payments.AccountStatus) error {
+		_, err := a.Catalog.ApplyAccountUpdate(ctx, tx, catalog.AccountUpdate(s))
 		return err
 	})
 	a.Worker, err = a.newWorker()
@@ -168,7 +169,7 @@ func (a *App) routes() error {
 // registerOperations mounts the routes for machines rather than people,
 // outside the web app and the API: probes, metrics and webhooks. All are
 // public; Stripe's webhooks are authenticated by their signature
-// (payments.Webhooks).
+// (payments.Inbox).
 func (a *App) registerOperations(e *echo.Echo, m *metrics) {
 	add := func(method, path string, h echo.HandlerFunc) {
 		e.Add(method, path, h)
@@ -177,7 +178,8 @@ func (a *App) registerOperations(e *echo.Echo, m *metrics) {
 	add(http.MethodGet, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	add(http.MethodGet, "/readyz", a.ready)
 	add(http.MethodGet, "/metrics", m.handler())
-	add(http.MethodPost, "/webhooks/stripe", a.Webhooks.Handle)
+	add(http.MethodPost, "/webhooks/stripe", a.Stripe.Receive(payments.Platform))
+	add(http.MethodPost, "/webhooks/stripe/connect", a.Stripe.Receive(payments.Connect))
 }
 
 // IsOperation reports whether method and path is one of the routes

@@ -10,6 +10,9 @@ import (
 	"github.com/reciproca/reciproca/internal/worker"
 )
 
+// stripeEventsJob handles the Stripe webhook inbox; a stored event wakes it.
+const stripeEventsJob = "stripe.events"
+
 // newWorker registers the background work. A new domain with background
 // work (payouts, reminders, allocation) adds its job here; the Job says
 // what one run does and how to count what is waiting.
@@ -23,6 +26,9 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "mail.deliver", Every: 2 * time.Second, Timeout: 5 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return mail.DeliverPending(ctx, dbx, smtp.Send, 50) },
 		Backlog: func(ctx context.Context) (int, error) { return mail.Pending(ctx, dbx) }})
+	w.Register(worker.Job{Name: stripeEventsJob, Every: 2 * time.Second,
+		Run:     func(ctx context.Context) (int, error) { return a.Stripe.HandlePending(ctx, 100) },
+		Backlog: a.Stripe.Pending})
 	w.Register(worker.Job{Name: "ledger.seal", Every: 5 * time.Second,
 		Run:     func(ctx context.Context) (int, error) { return ledger.SealAll(ctx, dbx) },
 		Backlog: func(ctx context.Context) (int, error) { return ledger.Unsealed(ctx, dbx) }})

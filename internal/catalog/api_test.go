@@ -244,19 +244,20 @@ func TestProviderJourneyAPI(t *testing.T) {
 	}
 }
 
-// signedEvent is an account.updated delivery signed as Stripe would.
-func signedEvent(t *testing.T, secret, account string, payouts bool, at time.Time) ([]byte, string) {
+// signedEvent is an account.updated delivery of a connected account,
+// signed as Stripe would; created is when Stripe made the event.
+func signedEvent(t *testing.T, secret, id, account string, payouts bool, created time.Time) ([]byte, string) {
 	t.Helper()
-	payload := []byte(fmt.Sprintf(`{"id":"evt_%d","object":"event","type":"account.updated","created":%d,"api_version":"2023-10-16",
-		"data":{"object":{"id":%q,"object":"account","details_submitted":true,"charges_enabled":%t,"payouts_enabled":%t}}}`,
-		at.UnixNano(), at.Unix(), account, payouts, payouts))
-	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
+	payload := []byte(fmt.Sprintf(`{"id":%q,"object":"event","type":"account.updated","account":%q,"created":%d,"api_version":"2023-10-16",
+		"livemode":false,"data":{"object":{"id":%q,"object":"account","details_submitted":true,"charges_enabled":%t,"payouts_enabled":%t}}}`,
+		id, account, created.Unix(), account, payouts, payouts))
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: created})
 	return sp.Payload, sp.Header
 }
 
 func postWebhook(t *testing.T, a *app.App, payload []byte, sig string) int {
 	t.Helper()
-	req, _ := http.NewRequest("POST", a.URL()+"/webhooks/stripe", bytes.NewReader(payload))
+	req, _ := http.NewRequest("POST", a.URL()+"/webhooks/stripe/connect", bytes.NewReader(payload))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Stripe-Signature", sig)
 	res, err := http.DefaultClient.Do(req)
@@ -265,6 +266,21 @@ func postWebhook(t *testing.T, a *app.App, payload []byte, sig string) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// waitHandled waits until the app's worker has handled the stored event.
+func waitHandled(t *testing.T, a *app.App, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var outcome *string
+		if err := a.DB.Get(&outcome, `SELECT outcome FROM stripe_events WHERE id = $1`, id); err == nil && outcome != nil {
+			if *outcome != "handled" {
+				t.Fatalf("event %s: %s", id, *outcome)
+			}
+			return
+		}
+	}
+	t.Fatalf("event %s not handled after 10 s", id)
 }
 
 // A provider starts Stripe onboarding (Express account on stripe-mock);
@@ -298,39 +314,60 @@ func TestStripeConnect(t *testing.T) {
 		t.Fatalf("status before any event: %v", s)
 	}
 
-	secret := a.Config.StripeWebhookSecret
+	secret := a.Config.StripeConnectWebhookSecret
 	now := time.Now()
-	payload, _ := signedEvent(t, secret, acct, true, now)
-	_, wrongSig := signedEvent(t, "whsec_someone_else", acct, true, now)
-	if st := postWebhook(t, a, payload, wrongSig); st != 400 {
-		t.Fatalf("wrong signature answered %d", st)
+	payload, _ := signedEvent(t, secret, "evt_new", acct, true, now)
+	for name, sig := range map[string]string{"the platform endpoint's secret": a.Config.StripeWebhookSecret, "someone else's": "whsec_someone_else"} {
+		_, wrongSig := signedEvent(t, sig, "evt_new", acct, true, now)
+		if st := postWebhook(t, a, payload, wrongSig); st != 400 {
+			t.Fatalf("signed with %s secret: answered %d", name, st)
+		}
 	}
-	stale, staleSig := signedEvent(t, secret, acct, true, now.Add(-10*time.Minute))
+	stale, staleSig := signedEvent(t, secret, "evt_stale", acct, true, now.Add(-10*time.Minute))
 	if st := postWebhook(t, a, stale, staleSig); st != 400 {
 		t.Fatalf("stale signature answered %d", st)
 	}
 	tampered := bytes.Replace(payload, []byte(`"payouts_enabled":true`), []byte(`"payouts_enabled":false`), 1)
-	_, sig := signedEvent(t, secret, acct, true, now)
+	_, sig := signedEvent(t, secret, "evt_new", acct, true, now)
 	if st := postWebhook(t, a, tampered, sig); st != 400 {
 		t.Fatalf("tampered payload answered %d", st)
+	}
+	var stored int
+	if a.DB.Get(&stored, `SELECT count(*) FROM stripe_events`); stored != 0 {
+		t.Fatalf("refused deliveries stored %d events", stored)
 	}
 	if s := stripeOf(); s["payouts_enabled"] != false || s["details_submitted"] != false {
 		t.Fatalf("refused events changed the status: %v", s)
 	}
 
-	payload, sig = signedEvent(t, secret, acct, true, now)
+	payload, sig = signedEvent(t, secret, "evt_new", acct, true, now)
 	if st := postWebhook(t, a, payload, sig); st != 200 {
 		t.Fatalf("valid event answered %d", st)
 	}
+	waitHandled(t, a, "evt_new")
 	if s := stripeOf(); s["payouts_enabled"] != true || s["details_submitted"] != true || s["ready"] != true {
 		t.Fatalf("valid event did not update the status: %v", s)
 	}
 	// An older event delivered late does not undo a newer one.
-	old, oldSig := signedEvent(t, secret, acct, false, now.Add(-2*time.Minute))
+	old, oldSig := signedEvent(t, secret, "evt_old", acct, false, now.Add(-2*time.Minute))
 	if st := postWebhook(t, a, old, oldSig); st != 200 {
 		t.Fatalf("late event answered %d", st)
 	}
+	waitHandled(t, a, "evt_old")
 	if s := stripeOf(); s["payouts_enabled"] != true {
 		t.Fatalf("a late, older event overwrote the status: %v", s)
+	}
+	// Within one second neither event is the later: a flag once set stays set.
+	same, sameSig := signedEvent(t, secret, "evt_same_second", acct, false, now)
+	postWebhook(t, a, same, sameSig)
+	waitHandled(t, a, "evt_same_second")
+	if s := stripeOf(); s["payouts_enabled"] != true {
+		t.Fatalf("an event of the same second took a flag back: %v", s)
+	}
+	newer, newerSig := signedEvent(t, secret, "evt_newer", acct, false, now.Add(2*time.Second))
+	postWebhook(t, a, newer, newerSig)
+	waitHandled(t, a, "evt_newer")
+	if s := stripeOf(); s["payouts_enabled"] != false || s["ready"] != false {
+		t.Fatalf("a newer event that disables payouts was not applied: %v", s)
 	}
 }

@@ -37,7 +37,11 @@ type Organisations interface {
 // AccountUpdate is the part of a Stripe account.updated event the
 // catalogue keeps.
 type AccountUpdate struct {
-	AccountID        string
+	AccountID string
+	// ProviderID is the provider the account was created for (the
+	// account's metadata): it finds the provider when the account's
+	// creation has not been recorded yet.
+	ProviderID       string
 	DetailsSubmitted bool
 	ChargesEnabled   bool
 	PayoutsEnabled   bool
@@ -563,12 +567,13 @@ func (s *Service) StartStripeOnboarding(ctx context.Context, p *auth.Principal, 
 	return accountID, link, nil
 }
 
-// ApplyAccountUpdate records what Stripe says about a Connect account. An
-// update older than the one already applied changes nothing. It reports
-// whether a provider was updated.
-func (s *Service) ApplyAccountUpdate(ctx context.Context, u AccountUpdate) (bool, error) {
+// ApplyAccountUpdate records what Stripe says about a Connect account, in
+// the caller's transaction (the webhook inbox marks the event handled in
+// the same one). An update older than the one already applied changes
+// nothing. It reports whether a provider was updated.
+func (s *Service) ApplyAccountUpdate(ctx context.Context, tx sqlx.ExtContext, u AccountUpdate) (bool, error) {
 	if u.AccountID == "" {
 		return false, invalidField("account", "the event has no account id")
 	}
-	return updateStripeStatus(ctx, s.db, u)
+	return updateStripeStatus(ctx, tx, u)
 }

@@ -161,11 +161,20 @@ func setStripeAccount(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, acco
 
 // updateStripeStatus applies an account update unless a newer one was
 // already applied (Stripe does not promise delivery order); it reports
-// whether it changed a provider.
+// whether it changed a provider. Event times have whole seconds: of two
+// updates within one second neither is known to be the later, so their
+// flags are merged, and a flag set within that second stays set until a
+// later update. The provider is found by its account id, or, before its
+// account id is recorded, by the provider id the account was created for.
 func updateStripeStatus(ctx context.Context, q sqlx.ExtContext, u AccountUpdate) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE providers SET stripe_details_submitted = $2, stripe_charges_enabled = $3,
-			stripe_payouts_enabled = $4, stripe_updated_at = $5, updated_at = now()
-		WHERE stripe_account_id = $1 AND (stripe_updated_at IS NULL OR stripe_updated_at <= $5)`, u.AccountID, u.DetailsSubmitted, u.ChargesEnabled, u.PayoutsEnabled, u.At)
+	res, err := q.ExecContext(ctx, `UPDATE providers SET stripe_account_id = $1,
+			stripe_details_submitted = $2 OR coalesce(stripe_updated_at = $5 AND stripe_details_submitted, false),
+			stripe_charges_enabled = $3 OR coalesce(stripe_updated_at = $5 AND stripe_charges_enabled, false),
+			stripe_payouts_enabled = $4 OR coalesce(stripe_updated_at = $5 AND stripe_payouts_enabled, false),
+			stripe_updated_at = $5, updated_at = now()
+		WHERE (stripe_account_id = $1 OR (stripe_account_id IS NULL AND organisation_id::text = $6))
+		  AND (stripe_updated_at IS NULL OR stripe_updated_at <= $5)`,
+		u.AccountID, u.DetailsSubmitted, u.ChargesEnabled, u.PayoutsEnabled, u.At, u.ProviderID)
 	if err != nil {
 		return false, db.MapError(err, "provider")
 	}

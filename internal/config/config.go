@@ -31,6 +31,9 @@ type Config struct {
 	StripeSecretKey     string
 	StripeAPIBase       string
 	StripeWebhookSecret string
+	// StripeConnectWebhookSecret signs the Connect endpoint's events
+	// (/webhooks/stripe/connect): Stripe gives that endpoint its own secret.
+	StripeConnectWebhookSecret string
 
 	ShutdownTimeout time.Duration
 
@@ -91,14 +94,15 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	port := atoi("PORT", "8080")
 	c := Config{
-		Env:                 get("APP_ENV", "development"),
-		Addr:                fmt.Sprintf("%s:%d", get("HOST", ""), port),
-		DatabaseURL:         get("DATABASE_URL", ""),
-		DBMaxConns:          atoi("DB_MAX_CONNS", "20"),
-		LogLevel:            get("LOG_LEVEL", "info"),
-		StripeSecretKey:     get("STRIPE_SECRET_KEY", "sk_test_123"),
-		StripeAPIBase:       get("STRIPE_API_BASE", "http://127.0.0.1:12111"),
-		StripeWebhookSecret: get("STRIPE_WEBHOOK_SECRET", "whsec_dev"),
+		Env:                        get("APP_ENV", "development"),
+		Addr:                       fmt.Sprintf("%s:%d", get("HOST", ""), port),
+		DatabaseURL:                get("DATABASE_URL", ""),
+		DBMaxConns:                 atoi("DB_MAX_CONNS", "20"),
+		LogLevel:                   get("LOG_LEVEL", "info"),
+		StripeSecretKey:            get("STRIPE_SECRET_KEY", "sk_test_123"),
+		StripeAPIBase:              get("STRIPE_API_BASE", "http://127.0.0.1:12111"),
+		StripeWebhookSecret:        get("STRIPE_WEBHOOK_SECRET", "whsec_dev"),
+		StripeConnectWebhookSecret: get("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_dev_connect"),
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
 	production := c.Env == "production"
@@ -176,6 +180,9 @@ func (c Config) Validate() error {
 	}
 	if c.Env == "production" && strings.HasPrefix(c.StripeWebhookSecret, "whsec_dev") {
 		errs = append(errs, "STRIPE_WEBHOOK_SECRET must be set in production")
+	}
+	if c.Env == "production" && strings.HasPrefix(c.StripeConnectWebhookSecret, "whsec_dev") {
+		errs = append(errs, "STRIPE_CONNECT_WEBHOOK_SECRET must be set in production")
 	}
 	if c.Env == "production" && c.SMTPURL == "" {
 		errs = append(errs, "SMTP_URL must be set in production (the mail relay)")

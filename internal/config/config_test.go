@@ -41,6 +41,7 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 		"prod no jwt key":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "BASE_URL": "https://w.example"}, "JWT_SIGNING_KEY"},
 		"prod over http":   {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "https"},
 		"prod no totp key": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "TOTP_ENCRYPTION_KEY"},
+		"prod dev connect": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live"}, "STRIPE_CONNECT_WEBHOOK_SECRET"},
 		"prod no smtp":     {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "SMTP_URL"},
 		"bad run worker":   {map[string]string{"DATABASE_URL": "x", "RUN_WORKER": "sometimes"}, "RUN_WORKER"},
 		"weak argon2":      {map[string]string{"DATABASE_URL": "x", "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},

@@ -1,7 +1,9 @@
 // Package payments talks to Stripe: Connect Express accounts and
-// onboarding links for providers, and the signed webhook endpoint
-// (POST /webhooks/stripe) whose events other domains subscribe to with
-// Webhooks.On. In development and tests the API is stripe-mock.
+// onboarding links for providers, and the webhook inbox: two signed
+// endpoints (POST /webhooks/stripe for the platform's events,
+// /webhooks/stripe/connect for connected accounts') store each event by
+// id, and the worker hands it to the handler a domain registered with
+// Inbox.On, exactly once. In development and tests the API is stripe-mock.
 package payments
 
 import (

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 	stripe "github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -15,60 +16,103 @@ import (
 	"github.com/reciproca/reciproca/internal/apperr"
 )
 
-// Handler reacts to one verified Stripe event. It must be idempotent:
-// Stripe delivers at least once, and in any order. An invalid error is
-// answered 400 (Stripe gives up); any other error 500 (Stripe retries).
-type Handler func(ctx context.Context, e stripe.Event) error
+// Endpoint is which of Stripe's webhook endpoints an event came to. Stripe
+// sends a connected account's events (account.updated, payout.*) only to
+// an endpoint created for Connect, which has its own signing secret.
+type Endpoint string
 
-// Webhooks verifies Stripe's signature on each delivery and dispatches the
-// event to the handler registered for its type.
-type Webhooks struct {
-	secret    string
-	tolerance time.Duration
-	handlers  map[stripe.EventType]Handler
+const (
+	// Platform events (our own account): POST /webhooks/stripe.
+	Platform Endpoint = "platform"
+	// Connect events (providers' accounts): POST /webhooks/stripe/connect.
+	Connect Endpoint = "connect"
+)
+
+// Handler handles one stored event inside tx, the transaction that also
+// marks the event processed: the effect and the mark commit together, so
+// an event is handled exactly once. Stripe delivers in no particular
+// order, so a handler is a one-way state machine on our record: an event
+// older than what the record already reflects changes nothing.
+//
+// An invalid error refuses the event for good (it is logged and never
+// retried); any other error rolls back and the event is retried later.
+// A handler must not call Stripe: that would hold tx's locks meanwhile.
+type Handler func(ctx context.Context, tx *sqlx.Tx, e stripe.Event) error
+
+// Inbox stores verified Stripe events and hands them to their handlers.
+type Inbox struct {
+	db       *sqlx.DB
+	secrets  map[Endpoint]string
+	handlers map[handlerKey]Handler
+	// stored is called after an event is stored (the app wakes the worker).
+	stored func()
+}
+
+type handlerKey struct {
+	endpoint Endpoint
+	typ      stripe.EventType
 }
 
 // maxEventBytes bounds a delivery; Stripe's events are a few kilobytes.
 const maxEventBytes = 1 << 20
 
-// NewWebhooks returns a dispatcher that accepts only events signed with
-// secret less than five minutes ago (older ones are replays).
-func NewWebhooks(secret string) *Webhooks {
-	return &Webhooks{secret: secret, tolerance: webhook.DefaultTolerance, handlers: map[stripe.EventType]Handler{}}
+// NewInbox returns an inbox whose endpoints accept events signed with
+// platformSecret and connectSecret less than five minutes ago (older
+// signatures are replays). stored, when not nil, is called after each new
+// event is stored.
+func NewInbox(dbx *sqlx.DB, platformSecret, connectSecret string, stored func()) *Inbox {
+	if stored == nil {
+		stored = func() {}
+	}
+	return &Inbox{db: dbx, secrets: map[Endpoint]string{Platform: platformSecret, Connect: connectSecret},
+		handlers: map[handlerKey]Handler{}, stored: stored}
 }
 
-// On registers h for events of type t (one handler per type).
-func (w *Webhooks) On(t stripe.EventType, h Handler) {
-	if _, dup := w.handlers[t]; dup {
-		panic("payments: two handlers for " + string(t))
+// On registers h for events of type t arriving at endpoint (one handler
+// per endpoint and type). Register before the first delivery.
+func (in *Inbox) On(endpoint Endpoint, t stripe.EventType, h Handler) {
+	k := handlerKey{endpoint, t}
+	if _, dup := in.handlers[k]; dup {
+		panic("payments: two handlers for " + string(t) + " at the " + string(endpoint) + " endpoint")
 	}
-	w.handlers[t] = h
+	in.handlers[k] = h
 }
 
-// Handle is the echo handler of POST /webhooks/stripe.
-func (w *Webhooks) Handle(c echo.Context) error {
-	payload, err := io.ReadAll(io.LimitReader(c.Request().Body, maxEventBytes+1))
-	if err != nil || len(payload) > maxEventBytes {
-		return reply(c, http.StatusBadRequest, "unreadable or oversized event")
-	}
-	e, err := webhook.ConstructEventWithOptions(payload, c.Request().Header.Get("Stripe-Signature"), w.secret,
-		webhook.ConstructEventOptions{Tolerance: w.tolerance, IgnoreAPIVersionMismatch: true})
-	if err != nil {
-		slog.WarnContext(c.Request().Context(), "stripe webhook refused", "err", err)
-		return reply(c, http.StatusBadRequest, "invalid signature")
-	}
-	h, ok := w.handlers[e.Type]
-	if !ok {
-		return reply(c, http.StatusOK, "ignored")
-	}
-	if err := h(c.Request().Context(), e); err != nil {
-		if apperr.Is(err, apperr.Invalid) {
-			slog.WarnContext(c.Request().Context(), "stripe event refused", "type", e.Type, "id", e.ID, "err", err)
-			return reply(c, http.StatusBadRequest, "event refused")
+// Receive returns the echo handler of one endpoint. It verifies the
+// signature, stores the event (a second delivery of a stored event changes
+// nothing) and answers 200; an event of a type nobody handles is stored as
+// ignored. When the event cannot be stored (the database is down) it
+// answers 500 and Stripe delivers it again later.
+func (in *Inbox) Receive(endpoint Endpoint) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		payload, err := io.ReadAll(io.LimitReader(c.Request().Body, maxEventBytes+1))
+		if err != nil || len(payload) > maxEventBytes {
+			return reply(c, http.StatusBadRequest, "unreadable or oversized event")
 		}
-		return err
+		e, err := webhook.ConstructEventWithOptions(payload, c.Request().Header.Get("Stripe-Signature"), in.secrets[endpoint],
+			webhook.ConstructEventOptions{Tolerance: webhook.DefaultTolerance, IgnoreAPIVersionMismatch: true})
+		if err != nil {
+			slog.WarnContext(ctx, "stripe webhook refused", "endpoint", endpoint, "err", err)
+			return reply(c, http.StatusBadRequest, "invalid signature")
+		}
+		if e.ID == "" || e.Type == "" {
+			return reply(c, http.StatusBadRequest, "an event needs an id and a type")
+		}
+		_, handled := in.handlers[handlerKey{endpoint, e.Type}]
+		isNew, err := storeEvent(ctx, in.db, endpoint, e, payload, handled)
+		if err != nil {
+			return apperr.Wrap(err, "storing stripe event %s", e.ID)
+		}
+		switch {
+		case !isNew:
+			return reply(c, http.StatusOK, "duplicate")
+		case !handled:
+			return reply(c, http.StatusOK, "ignored")
+		}
+		in.stored()
+		return reply(c, http.StatusOK, "stored")
 	}
-	return reply(c, http.StatusOK, "ok")
 }
 
 func reply(c echo.Context, status int, msg string) error {
@@ -78,7 +122,11 @@ func reply(c echo.Context, status int, msg string) error {
 // AccountStatus is what an account.updated event says about a Connect
 // account.
 type AccountStatus struct {
-	AccountID        string
+	AccountID string
+	// ProviderID is the provider the account was created for (its
+	// metadata), which finds the provider even before the account id is
+	// recorded on it.
+	ProviderID       string
 	DetailsSubmitted bool
 	ChargesEnabled   bool
 	PayoutsEnabled   bool
@@ -86,14 +134,15 @@ type AccountStatus struct {
 	At time.Time
 }
 
-// OnAccountUpdated registers fn for account.updated events.
-func (w *Webhooks) OnAccountUpdated(fn func(ctx context.Context, s AccountStatus) error) {
-	w.On(stripe.EventTypeAccountUpdated, func(ctx context.Context, e stripe.Event) error {
+// OnAccountUpdated registers fn for account.updated events of connected
+// accounts.
+func (in *Inbox) OnAccountUpdated(fn func(ctx context.Context, tx *sqlx.Tx, s AccountStatus) error) {
+	in.On(Connect, stripe.EventTypeAccountUpdated, func(ctx context.Context, tx *sqlx.Tx, e stripe.Event) error {
 		var a stripe.Account
 		if e.Data == nil || json.Unmarshal(e.Data.Raw, &a) != nil || a.ID == "" {
 			return apperr.New(apperr.Invalid, "account.updated without an account")
 		}
-		return fn(ctx, AccountStatus{AccountID: a.ID, DetailsSubmitted: a.DetailsSubmitted,
+		return fn(ctx, tx, AccountStatus{AccountID: a.ID, ProviderID: a.Metadata["provider_id"], DetailsSubmitted: a.DetailsSubmitted,
 			ChargesEnabled: a.ChargesEnabled, PayoutsEnabled: a.PayoutsEnabled, At: time.Unix(e.Created, 0).UTC()})
 	})
 }

@@ -21,18 +21,19 @@ import (
 // change it before calling StartWith.
 func Config(url string) config.Config {
 	cfg := config.Config{
-		Env:                 "test",
-		Addr:                "127.0.0.1:0",
-		DatabaseURL:         url,
-		DBMaxConns:          10,
-		LogLevel:            "warn",
-		StripeSecretKey:     "sk_test_123",
-		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
-		StripeWebhookSecret: "whsec_test_secret",
-		ShutdownTimeout:     5 * time.Second,
-		SMTPURL:             os.Getenv("SMTP_URL"),
-		MailFrom:            "Reciproca <no-reply@reciproca.test>",
-		RunWorker:           true,
+		Env:                        "test",
+		Addr:                       "127.0.0.1:0",
+		DatabaseURL:                url,
+		DBMaxConns:                 10,
+		LogLevel:                   "warn",
+		StripeSecretKey:            "sk_test_123",
+		StripeAPIBase:              os.Getenv("STRIPE_API_BASE"),
+		StripeWebhookSecret:        "whsec_test_secret",
+		StripeConnectWebhookSecret: "whsec_test_connect_secret",
+		ShutdownTimeout:            5 * time.Second,
+		SMTPURL:                    os.Getenv("SMTP_URL"),
+		MailFrom:                   "Reciproca <no-reply@reciproca.test>",
+		RunWorker:                  true,
 	}
 	if cfg.StripeAPIBase == "" {
 		cfg.StripeAPIBase = "http://127.0.0.1:12111"
