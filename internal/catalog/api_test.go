@@ -175,6 +175,9 @@ func TestProviderJourneyAPI(t *testing.T) {
 	if st != 200 || len(body["items"].([]any)) != 0 {
 		t.Fatalf("near Milano (45 km away) without a radius: %d %v", st, body)
 	}
+	if km, _ := body["nearest_km"].(float64); km < 40 || km > 50 {
+		t.Fatalf("near Milano: nearest_km %v, want the Lecco offering about 45 km away", body["nearest_km"])
+	}
 	for _, bad := range []string{"near=45.8", "near=91,9", "min_price=-1", "radius_km=500&near=45,9", "category=gioielli"} {
 		st, body = apiCall(t, a, "GET", "/offerings?"+bad, "", nil)
 		if st != 400 || body["code"] != "invalid" {

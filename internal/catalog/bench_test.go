@@ -160,7 +160,7 @@ var benchQueries = []benchQuery{
 		c, w := anyWord(rng)
 		return url.Values{"q": {w}, "category": {c}, "near": {near(rng)}, "radius_km": {"25"}, "sort": {"distance"}}
 	}},
-	{"text+distance (radius 25 km, nearest first)", func(rng *rand.Rand) url.Values {
+	{"text+distance (radius 25 km, default order)", func(rng *rand.Rand) url.Values {
 		_, w := anyWord(rng)
 		return url.Values{"q": {w}, "near": {near(rng)}, "radius_km": {"25"}}
 	}},

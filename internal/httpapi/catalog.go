@@ -71,6 +71,7 @@ func (h catalogHandlers) SearchOfferings(ctx context.Context, req SearchOffering
 	if page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor
 	}
+	out.NearestKm = page.NearestKm
 	return out, nil
 }
 
