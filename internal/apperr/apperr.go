@@ -23,7 +23,10 @@ const (
 	Forbidden         Code = "forbidden"
 	InsufficientFunds Code = "insufficient_funds"
 	RateLimited       Code = "rate_limited"
-	Internal          Code = "internal"
+	// Unavailable: a service we depend on (Stripe) is down or refused;
+	// nothing changed and the same request may succeed later.
+	Unavailable Code = "unavailable"
+	Internal    Code = "internal"
 )
 
 // Error is an application error: a code, a message a person can read, and
@@ -106,6 +109,8 @@ func HTTPStatus(code Code) int {
 		return http.StatusUnprocessableEntity
 	case RateLimited:
 		return http.StatusTooManyRequests
+	case Unavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}

@@ -15,16 +15,6 @@ import (
 	"github.com/reciproca/reciproca/internal/db"
 )
 
-// ConnectAccounts creates Stripe Connect accounts and onboarding links for
-// providers; internal/payments implements it against Stripe (stripe-mock in
-// development and tests).
-type ConnectAccounts interface {
-	// CreateExpressAccount creates an Express account and returns its id.
-	CreateExpressAccount(ctx context.Context, providerID uuid.UUID, email string) (string, error)
-	// OnboardingLink returns a one-time link to Stripe's onboarding form.
-	OnboardingLink(ctx context.Context, accountID, refreshURL, returnURL string) (string, error)
-}
-
 // Organisations tells the catalogue what kind an organisation is, so that
 // only a provider organisation gets a provider profile. identity implements
 // it; the catalogue never reads identity's tables.
@@ -32,20 +22,6 @@ type Organisations interface {
 	// OrgKind returns the kind of organisation orgID; not_found when there
 	// is none.
 	OrgKind(ctx context.Context, orgID uuid.UUID) (auth.OrgKind, error)
-}
-
-// AccountUpdate is the part of a Stripe account.updated event the
-// catalogue keeps.
-type AccountUpdate struct {
-	AccountID string
-	// ProviderID is the provider the account was created for (the
-	// account's metadata): it finds the provider when the account's
-	// creation has not been recorded yet.
-	ProviderID       string
-	DetailsSubmitted bool
-	ChargesEnabled   bool
-	PayoutsEnabled   bool
-	At               time.Time
 }
 
 // Service is the catalogue's use cases.
@@ -530,50 +506,4 @@ func renameField(err error, field string) error {
 // new id, so they can be cached forever. Errors: not_found.
 func (s *Service) Photo(ctx context.Context, id uuid.UUID) (Photo, error) {
 	return getPhoto(ctx, s.db, id)
-}
-
-// StartStripeOnboarding creates the provider's Stripe Express account on
-// first use and returns a fresh onboarding link.
-// Errors: unauthorized, forbidden, not_found, internal (Stripe unreachable).
-func (s *Service) StartStripeOnboarding(ctx context.Context, p *auth.Principal, providerID uuid.UUID, refreshURL, returnURL string) (accountID, link string, err error) {
-	if err := manages(p, providerID); err != nil {
-		return "", "", err
-	}
-	if s.connect == nil {
-		return "", "", apperr.New(apperr.Internal, "payments are not configured")
-	}
-	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		// The row lock makes concurrent first clicks create one account.
-		pr, err := getProvider(ctx, tx, providerID, true)
-		if err != nil {
-			return err
-		}
-		if pr.AccountID != nil {
-			accountID = *pr.AccountID
-			return nil
-		}
-		if accountID, err = s.connect.CreateExpressAccount(ctx, providerID, pr.Email); err != nil {
-			return apperr.Wrap(err, "creating the Stripe account")
-		}
-		return setStripeAccount(ctx, tx, providerID, accountID)
-	})
-	if err != nil {
-		return "", "", err
-	}
-	link, err = s.connect.OnboardingLink(ctx, accountID, refreshURL, returnURL)
-	if err != nil {
-		return "", "", apperr.Wrap(err, "creating the Stripe onboarding link")
-	}
-	return accountID, link, nil
-}
-
-// ApplyAccountUpdate records what Stripe says about a Connect account, in
-// the caller's transaction (the webhook inbox marks the event handled in
-// the same one). An update older than the one already applied changes
-// nothing. It reports whether a provider was updated.
-func (s *Service) ApplyAccountUpdate(ctx context.Context, tx sqlx.ExtContext, u AccountUpdate) (bool, error) {
-	if u.AccountID == "" {
-		return false, invalidField("account", "the event has no account id")
-	}
-	return updateStripeStatus(ctx, tx, u)
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/db"
 )
 
@@ -147,39 +146,6 @@ func requeueProvider(ctx context.Context, q sqlx.ExtContext, id uuid.UUID) error
 	_, err := q.ExecContext(ctx, `UPDATE providers SET status = 'pending', requeued_at = now(), updated_at = now()
 		WHERE organisation_id = $1`, id)
 	return db.MapError(err, "provider")
-}
-
-func setStripeAccount(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, accountID string) error {
-	_, err := q.ExecContext(ctx, `UPDATE providers SET stripe_account_id = $2, updated_at = now()
-		WHERE organisation_id = $1`, id, accountID)
-	if db.IsUniqueViolation(err, "providers_stripe_account_id_key") {
-		// Stripe never reuses an id; stripe-mock answers every create with the same one.
-		return apperr.New(apperr.Conflict, "this Stripe account is already linked to another provider")
-	}
-	return db.MapError(err, "provider")
-}
-
-// updateStripeStatus applies an account update unless a newer one was
-// already applied (Stripe does not promise delivery order); it reports
-// whether it changed a provider. Event times have whole seconds: of two
-// updates within one second neither is known to be the later, so their
-// flags are merged, and a flag set within that second stays set until a
-// later update. The provider is found by its account id, or, before its
-// account id is recorded, by the provider id the account was created for.
-func updateStripeStatus(ctx context.Context, q sqlx.ExtContext, u AccountUpdate) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE providers SET stripe_account_id = $1,
-			stripe_details_submitted = $2 OR coalesce(stripe_updated_at = $5 AND stripe_details_submitted, false),
-			stripe_charges_enabled = $3 OR coalesce(stripe_updated_at = $5 AND stripe_charges_enabled, false),
-			stripe_payouts_enabled = $4 OR coalesce(stripe_updated_at = $5 AND stripe_payouts_enabled, false),
-			stripe_updated_at = $5, updated_at = now()
-		WHERE (stripe_account_id = $1 OR (stripe_account_id IS NULL AND organisation_id::text = $6))
-		  AND (stripe_updated_at IS NULL OR stripe_updated_at <= $5)`,
-		u.AccountID, u.DetailsSubmitted, u.ChargesEnabled, u.PayoutsEnabled, u.At, u.ProviderID)
-	if err != nil {
-		return false, db.MapError(err, "provider")
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
 }
 
 const offeringCols = `o.id, o.provider_id, pr.legal_name AS provider_name, pr.legal_form AS provider_form, pr.logo_photo_id AS provider_logo_id, o.title,

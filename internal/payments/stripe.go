@@ -39,9 +39,9 @@ func NewStripe(key, apiBase string) *Stripe {
 }
 
 // CreateExpressAccount creates an Express Connect account in Italy for a
-// provider, able to receive transfers, and returns its id. The provider id
-// is the idempotency key, so a retried call does not create a second one.
-func (s *Stripe) CreateExpressAccount(ctx context.Context, providerID uuid.UUID, email string) (string, error) {
+// provider, able to receive transfers, and returns its id. A retried call
+// with the same idempotency key gets the same account, not a second one.
+func (s *Stripe) CreateExpressAccount(ctx context.Context, idempotencyKey string, providerID uuid.UUID, email string) (string, error) {
 	p := &stripe.AccountParams{
 		Type:    stripe.String(string(stripe.AccountTypeExpress)),
 		Country: stripe.String("IT"),
@@ -53,7 +53,7 @@ func (s *Stripe) CreateExpressAccount(ctx context.Context, providerID uuid.UUID,
 		p.Email = stripe.String(email)
 	}
 	p.Context = ctx
-	p.SetIdempotencyKey("connect-account-" + providerID.String())
+	p.SetIdempotencyKey("connect-account-" + idempotencyKey)
 	p.AddMetadata("provider_id", providerID.String())
 	a, err := s.accounts.New(p)
 	if err != nil {

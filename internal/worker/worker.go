@@ -111,7 +111,7 @@ func (w *Worker) Wake(name string) {
 
 // Run runs every registered job until ctx ends, each in its own loop.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.ensureRows(ctx); err != nil {
+	if err := w.ensureRows(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
 	var wg sync.WaitGroup
