@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
+	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
@@ -147,6 +148,11 @@ func (a *App) routes() error {
 		return fmt.Errorf("loading the web app: %w", err)
 	}
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			msg, _ := he.Message.(string)
+			err = apperr.FromStatus(he.Code, msg, he)
+		}
 		if strings.HasPrefix(c.Request().URL.Path, httpapi.BasePath+"/") || c.Request().URL.Path == httpapi.BasePath {
 			httpapi.WriteError(c, err)
 			return

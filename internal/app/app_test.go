@@ -205,3 +205,25 @@ func TestSeedIsIdempotent(t *testing.T) {
 		t.Fatalf("second seed loaded %d sets (err %v), want 0", n, err)
 	}
 }
+
+// A body larger than the limit is the caller's mistake on the web and on
+// the API alike: 400 in the person's language or in the error shape,
+// never a 500.
+func TestOversizedBodyIsInvalid(t *testing.T) {
+	a := apptest.Start(t)
+	big := strings.Repeat("x", 9<<20)
+	for _, c := range []struct{ path, ctype, want string }{
+		{"/login", "application/x-www-form-urlencoded", "Richiesta non valida"},
+		{"/api/v1/auth/login", "application/json", `"code":"invalid"`},
+	} {
+		res, err := http.Post(a.URL()+c.path, c.ctype, strings.NewReader(big))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), c.want) {
+			t.Errorf("POST %s with 9 MB: %d %.200s", c.path, res.StatusCode, body)
+		}
+	}
+}

@@ -92,6 +92,45 @@ func CodeOf(err error) Code {
 // Is reports whether err carries code.
 func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
 
+// FieldOf returns the input field an error is about (its "field" detail,
+// set by the domains' validation), or "".
+func FieldOf(err error) string {
+	var ae *Error
+	if errors.As(err, &ae) {
+		f, _ := ae.Fields["field"].(string)
+		return f
+	}
+	return ""
+}
+
+// FromStatus is the error for a status the HTTP framework answered by
+// itself (a malformed body, an unknown route, a wrong method, a body too
+// large), so that it reaches people like any other error: the one mapping
+// of those statuses, for the API and the web alike. message, when the
+// status is a caller's mistake, says what was wrong; cause is kept for the
+// log.
+func FromStatus(status int, message string, cause error) *Error {
+	e := &Error{Code: Internal, Err: cause}
+	switch status {
+	case http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusRequestEntityTooLarge:
+		e.Code, e.Message = Invalid, message
+		if e.Message == "" {
+			e.Message = "malformed request"
+		}
+	case http.StatusNotFound:
+		e.Code, e.Message = NotFound, "not found"
+	case http.StatusMethodNotAllowed:
+		e.Code, e.Message = NotFound, "method not allowed on this route"
+	case http.StatusUnauthorized:
+		e.Code, e.Message = Unauthorized, "authentication required"
+	case http.StatusForbidden:
+		e.Code, e.Message = Forbidden, "not allowed"
+	case http.StatusTooManyRequests:
+		e.Code, e.Message = RateLimited, "too many requests"
+	}
+	return e
+}
+
 // HTTPStatus maps a code to its HTTP status: the one table of the project.
 func HTTPStatus(code Code) int {
 	switch code {

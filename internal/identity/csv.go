@@ -128,8 +128,7 @@ func parseInvitationCSV(r io.Reader, kind auth.OrgKind) ([]csvRow, []RowError, e
 		if err := in.Validate(kind); err != nil {
 			var ae *apperr.Error
 			errors.As(err, &ae)
-			field, _ := ae.Fields["field"].(string)
-			errs = append(errs, RowError{Row: line, Field: field, Message: ae.Message})
+			errs = append(errs, RowError{Row: line, Field: apperr.FieldOf(err), Message: ae.Message})
 			continue
 		}
 		key := strings.ToLower(in.Email)

@@ -175,11 +175,10 @@ func errLocked(until time.Time) error {
 	return apperr.New(apperr.RateLimited, "too many failed sign-ins: try again later").With("retry_after_seconds", secs)
 }
 
-// ErrTOTPRequired is returned (unauthorized, details.totp_required=true)
-// when the password is right and the account needs its second-factor code.
-func errTOTPRequired() error {
-	return apperr.New(apperr.Unauthorized, "enter the code from your authenticator app").With("totp_required", true)
-}
+// ErrSecondFactorRequired is returned (unauthorized,
+// details.totp_required=true) when the password is right and the account
+// needs its second-factor code.
+var ErrSecondFactorRequired = apperr.New(apperr.Unauthorized, "enter the code from your authenticator app").With("totp_required", true)
 
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
@@ -223,7 +222,7 @@ func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRo
 	reason := "password"
 	if ok && u.TOTPEnabled {
 		if strings.TrimSpace(cr.TOTP) == "" {
-			return nil, errTOTPRequired()
+			return nil, ErrSecondFactorRequired
 		}
 		if !s.checkSecondFactor(ctx, u, cr.TOTP) {
 			ok, reason = false, "totp"

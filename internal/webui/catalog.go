@@ -122,7 +122,7 @@ type searchPage struct {
 	Searched                                  bool
 	Results                                   []offeringCard
 	NextURL                                   string
-	Error                                     string // message key
+	Error                                     string // shown above the form, in the person's language
 }
 
 func (u *UI) catalogSearch(c echo.Context) error {
@@ -152,7 +152,7 @@ func (u *UI) catalogSearch(c echo.Context) error {
 	if p.MaxPrice != "" {
 		cents, err := catalog.ParseEuro(p.MaxPrice)
 		if err != nil {
-			p.Error = "catalog.error.price_cents"
+			p.Error = u.cat.T(lang(c), "form.invalid.price_cents")
 			return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
 		}
 		q.MaxPrice = &cents
@@ -160,7 +160,7 @@ func (u *UI) catalogSearch(c echo.Context) error {
 	page, err := u.deps.Catalog.Search(ctx, q)
 	if err != nil {
 		if apperr.Is(err, apperr.Invalid) {
-			p.Error = fieldMessage(err)
+			p.Error = u.formMessage(lang(c), err)
 			return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
 		}
 		return err
@@ -175,18 +175,6 @@ func (u *UI) catalogSearch(c echo.Context) error {
 		p.NextURL = "/catalogo?" + v.Encode()
 	}
 	return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
-}
-
-// fieldMessage is the message key for an invalid error: one per field,
-// so that people read Italian (or English) rather than the API's text.
-func fieldMessage(err error) string {
-	var ae *apperr.Error
-	if errors.As(err, &ae) {
-		if f, ok := ae.Fields["field"].(string); ok {
-			return "catalog.error." + f
-		}
-	}
-	return "error.invalid.text"
 }
 
 func (u *UI) catalogOffering(c echo.Context) error {
@@ -245,7 +233,7 @@ func (u *UI) providerDashboard(c echo.Context) error {
 type profileForm struct {
 	In     catalog.ProfileInput
 	Town   string
-	Error  string // message key
+	Error  string // shown above the form, in the person's language
 	Exists bool
 	// Reviewed is set once a platform admin has looked at the profile:
 	// changing the legal details then sends it back for approval.
@@ -310,7 +298,7 @@ func (u *UI) providerProfileSave(c echo.Context) error {
 		saved, err = u.deps.Catalog.SaveProfile(ctx, p, p.OrgID, f.In)
 	}
 	if apperr.Is(err, apperr.Invalid) {
-		f.Error, f.PledgePct, f.Forms = fieldMessage(err), pledge, legalForms
+		f.Error, f.PledgePct, f.Forms = u.formMessage(lang(c), err), pledge, legalForms
 		return u.r.render(c, http.StatusUnprocessableEntity, "provider_profile", u.page(c, f))
 	}
 	if err != nil {
@@ -347,7 +335,7 @@ type offeringForm struct {
 	Labels     []string
 	Statuses   []string
 	Slots      string // one per line: "01/12/2026 18:00 90 8"
-	Error      string // message key
+	Error      string // shown above the form, in the person's language
 }
 
 // newOfferingForm returns a form with the choices filled in.
@@ -417,7 +405,7 @@ func (u *UI) offeringSave(c echo.Context) error {
 	}
 	fail := func(err error) error {
 		if apperr.Is(err, apperr.Invalid) {
-			f.Error = fieldMessage(err)
+			f.Error = u.formMessage(lang(c), err)
 			return u.r.render(c, http.StatusUnprocessableEntity, "provider_offering", u.page(c, f))
 		}
 		return err

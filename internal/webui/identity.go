@@ -54,7 +54,7 @@ type loginForm struct {
 	Next     string
 	NeedTOTP bool
 	Notice   string // message key
-	Error    string // message key
+	Error    string // shown above the form, in the person's language
 }
 
 func (u *UI) loginPage(c echo.Context) error {
@@ -76,21 +76,21 @@ func (u *UI) login(c echo.Context) error {
 	sess, err := u.deps.Identity.SignIn(ctx, identity.Credentials{
 		Email: f.Email, Password: c.FormValue("password"), TOTP: c.FormValue("totp")})
 	if err != nil {
-		var ae *apperr.Error
-		if !errors.As(err, &ae) || ae.Code == apperr.Internal {
+		code := apperr.CodeOf(err)
+		if code == apperr.Internal {
 			return err
 		}
-		status := apperr.HTTPStatus(ae.Code)
+		key := "identity.login.failed"
 		switch {
-		case ae.Fields["totp_required"] == true:
-			f.NeedTOTP, f.Error = true, "identity.login.totp_required"
-		case ae.Code == apperr.RateLimited:
-			f.Error = "identity.login.locked"
+		case errors.Is(err, identity.ErrSecondFactorRequired):
+			f.NeedTOTP, key = true, "identity.login.totp_required"
+		case code == apperr.RateLimited:
+			key = "identity.login.locked"
 		default:
 			f.NeedTOTP = c.FormValue("totp") != ""
-			f.Error = "identity.login.failed"
 		}
-		return u.r.render(c, status, "login", u.page(c, f))
+		f.Error = u.cat.T(lang(c), key)
+		return u.r.render(c, apperr.HTTPStatus(code), "login", u.page(c, f))
 	}
 	// A session this browser had before is ended, not left behind.
 	if ck, err := c.Cookie(u.sessionCookieName()); err == nil && ck.Value != "" {
@@ -148,21 +148,29 @@ func (u *UI) changePassword(c echo.Context) error {
 }
 
 // formError turns a domain error into a status and a message to show next
-// to a form, in the person's language when there is a translation for its
-// code and field. Internal errors are returned for the error page.
+// to a form (formMessage). Internal errors are returned for the error page.
 func (u *UI) formError(c echo.Context, err error) (int, string, error) {
-	var ae *apperr.Error
-	if !errors.As(err, &ae) || ae.Code == apperr.Internal {
+	code := apperr.CodeOf(err)
+	if code == apperr.Internal {
 		return 0, "", err
 	}
-	field, _ := ae.Fields["field"].(string)
-	key := "identity.error." + string(ae.Code)
-	if field != "" {
-		key += "." + field
+	return apperr.HTTPStatus(code), u.formMessage(lang(c), err), nil
+}
+
+// formMessage is what to show in lang next to a form that err refused. The
+// one key scheme is form.<code>.<field> (the field the error is about),
+// else form.<code>, else the text of the code's error page: people read
+// their language, never the API's English message.
+func (u *UI) formMessage(lang string, err error) string {
+	code := apperr.CodeOf(err)
+	keys := []string{"form." + string(code), "error." + string(code) + ".text"}
+	if f := apperr.FieldOf(err); f != "" {
+		keys = append([]string{"form." + string(code) + "." + f}, keys...)
 	}
-	msg := u.cat.T(lang(c), key)
-	if msg == key {
-		msg = ae.Message
+	for _, k := range keys {
+		if msg := u.cat.T(lang, k); msg != k {
+			return msg
+		}
 	}
-	return apperr.HTTPStatus(ae.Code), msg, nil
+	return u.cat.T(lang, "error.invalid.text")
 }

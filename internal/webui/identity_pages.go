@@ -50,7 +50,7 @@ func (u *UI) acceptInvite(c echo.Context) error {
 		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 			return err
 		}
-		f.Info, f.Dead, f.Error = info, info == nil, u.cat.T(lang(c), "identity.error.password_mismatch")
+		f.Info, f.Dead, f.Error = info, info == nil, u.cat.T(lang(c), "form.invalid.password_mismatch")
 		return u.r.render(c, http.StatusBadRequest, "invite", u.page(c, f))
 	}
 	_, err := u.deps.Identity.AcceptInvitation(ctx, f.Token, f.Name, c.FormValue("password"))
@@ -85,7 +85,7 @@ func (u *UI) resetPage(c echo.Context) error {
 func (u *UI) reset(c echo.Context) error {
 	f := tokenForm{Token: c.FormValue("token")}
 	if c.FormValue("password") != c.FormValue("password2") {
-		f.Error = u.cat.T(lang(c), "identity.error.password_mismatch")
+		f.Error = u.cat.T(lang(c), "form.invalid.password_mismatch")
 		return u.r.render(c, http.StatusBadRequest, "password_reset", u.page(c, f))
 	}
 	if err := u.deps.Identity.ResetPassword(c.Request().Context(), f.Token, c.FormValue("password")); err != nil {
@@ -207,7 +207,7 @@ func (u *UI) invite(c echo.Context, data usersPage, done string) error {
 func (u *UI) importUsers(c echo.Context) error {
 	fh, err := c.FormFile("file")
 	if err != nil {
-		return u.renderUsers(c, http.StatusBadRequest, usersPage{Error: u.cat.T(lang(c), "identity.error.invalid.file")})
+		return u.renderUsers(c, http.StatusBadRequest, usersPage{Error: u.cat.T(lang(c), "form.invalid.file")})
 	}
 	f, err := fh.Open()
 	if err != nil {

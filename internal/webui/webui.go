@@ -5,7 +5,6 @@
 package webui
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -143,21 +142,10 @@ func (u *UI) devAccounts(c echo.Context) error {
 
 // RenderError shows err as a page in the person's language. Internal
 // errors are logged once here, with the request id shown to the person.
+// (The framework's own errors arrive already mapped: app's error handler
+// passes them through apperr.FromStatus.)
 func (u *UI) RenderError(c echo.Context, err error) {
 	code := apperr.CodeOf(err)
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		switch he.Code {
-		case http.StatusNotFound, http.StatusMethodNotAllowed:
-			code = apperr.NotFound
-		case http.StatusBadRequest:
-			code = apperr.Invalid
-		case http.StatusTooManyRequests:
-			code = apperr.RateLimited
-		case http.StatusForbidden:
-			code = apperr.Forbidden
-		}
-	}
 	status := apperr.HTTPStatus(code)
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
 	if status >= 500 {
