@@ -74,8 +74,11 @@ func DeliverPending(ctx context.Context, dbx *sqlx.DB, send Sender, batch int) (
 }
 
 type claimed struct {
-	Stored
-	Attempts int `db:"attempts"`
+	ID       uuid.UUID `db:"id"`
+	To       string    `db:"to_addr"`
+	Subject  string    `db:"subject"`
+	Body     string    `db:"body"`
+	Attempts int       `db:"attempts"`
 }
 
 // claimMail leases the next due mail and counts the attempt.
@@ -86,7 +89,7 @@ func claimMail(ctx context.Context, dbx *sqlx.DB) (claimed, bool, error) {
 		FROM (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
 		      ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) due
 		WHERE o.id = due.id
-		RETURNING o.id, o.to_addr, o.subject, o.body, o.created_at, o.sent_at, o.attempts`, sendLease.Seconds())
+		RETURNING o.id, o.to_addr, o.subject, o.body, o.attempts`, sendLease.Seconds())
 	if isNoRows(err) {
 		return m, false, nil
 	}

@@ -46,7 +46,7 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, m Message) error {
 	return err
 }
 
-// Stored is a mail in the outbox.
+// Stored is a mail in the outbox, with where its delivery stands.
 type Stored struct {
 	ID        uuid.UUID  `db:"id"`
 	To        string     `db:"to_addr"`
@@ -54,12 +54,21 @@ type Stored struct {
 	Body      string     `db:"body"`
 	CreatedAt time.Time  `db:"created_at"`
 	SentAt    *time.Time `db:"sent_at"`
+	// Attempts, NextAttemptAt and LastError tell a mail waiting for a
+	// retry; FailedAt one given up.
+	Attempts      int        `db:"attempts"`
+	NextAttemptAt time.Time  `db:"next_attempt_at"`
+	LastError     string     `db:"last_error"`
+	FailedAt      *time.Time `db:"failed_at"`
 }
 
-// Recent returns the latest limit mails, newest first (the dev mail page).
+// Recent returns the latest limit mails, newest first: the development
+// page of the outbox, which shows what Mailpit cannot — mails still
+// waiting, given up, and why.
 func Recent(ctx context.Context, q sqlx.QueryerContext, limit int) ([]Stored, error) {
 	var out []Stored
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT id, to_addr, subject, body, created_at, sent_at
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT id, to_addr, subject, body, created_at, sent_at, attempts, next_attempt_at,
+			last_error, failed_at
 		FROM mail_outbox ORDER BY created_at DESC, id LIMIT $1`, limit)
 	return out, err
 }
