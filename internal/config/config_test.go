@@ -27,6 +27,22 @@ func TestFromLookupDefaults(t *testing.T) {
 	}
 }
 
+// In production serve does not run the worker (reciproca worker does),
+// unless told to.
+func TestRunWorkerDefaults(t *testing.T) {
+	prod := map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "BASE_URL": "https://w.example",
+		"STRIPE_WEBHOOK_SECRET": "whsec_live", "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_live_connect",
+		"SMTP_URL": "smtp://relay.example:587", "JWT_SIGNING_KEY": "k", "TOTP_ENCRYPTION_KEY": "k"}
+	c, err := FromLookup(lookup(prod))
+	if err != nil || c.RunWorker {
+		t.Fatalf("production: RunWorker %v, %v", c.RunWorker, err)
+	}
+	prod["RUN_WORKER"] = "true"
+	if c, err := FromLookup(lookup(prod)); err != nil || !c.RunWorker {
+		t.Fatalf("production with RUN_WORKER=true: %v, %v", c.RunWorker, err)
+	}
+}
+
 func TestFromLookupRejectsBadValues(t *testing.T) {
 	cases := map[string]struct {
 		env  map[string]string
