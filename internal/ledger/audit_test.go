@@ -201,3 +201,53 @@ func TestVerifyFindsDamage(t *testing.T) {
 		})
 	}
 }
+
+// Every immutable field is in the audit log's leaves: changing any of them
+// behind the triggers' back, after sealing, is reported. The first case is
+// the one a '|'-joined digest that dropped NULLs missed: a refund's
+// reverses_id moved into policy_id, which made the refunded redemption
+// refundable again.
+func TestLeavesCoverEveryImmutableField(t *testing.T) {
+	for _, tc := range []struct{ name, table, damage string }{
+		{"reverses_id into policy_id", "ledger_transactions",
+			`UPDATE ledger_transactions SET policy_id = reverses_id, reverses_id = NULL WHERE reverses_id IS NOT NULL`},
+		{"kind", "ledger_transactions", `UPDATE ledger_transactions SET kind = 'topup' WHERE kind = 'allocation'`},
+		{"reference", "ledger_transactions", `UPDATE ledger_transactions SET reference = 'other' WHERE kind = 'allocation'`},
+		{"effective_at", "ledger_transactions", `UPDATE ledger_transactions SET effective_at = effective_at - interval '1 day' WHERE kind = 'allocation'`},
+		{"hold expiry", "ledger_transactions", `UPDATE ledger_transactions SET expires_at = expires_at + interval '1 year' WHERE expires_at IS NOT NULL`},
+		{"metadata", "ledger_transactions", `UPDATE ledger_transactions SET metadata = '{"x": 1}' WHERE kind = 'allocation'`},
+		{"entry effective_at", "ledger_entries", `UPDATE ledger_entries SET effective_at = effective_at + interval '1 second' WHERE id = (SELECT min(id) FROM ledger_entries)`},
+		{"entry account", "ledger_entries", `UPDATE ledger_entries SET account_id = (SELECT id FROM ledger_accounts WHERE path = 'employee:e2:wallet') WHERE account_id = (SELECT id FROM ledger_accounts WHERE path = 'employee:e1:wallet') AND amount > 0`},
+		{"lot expiry", "ledger_lots", `UPDATE ledger_lots SET expires_at = expires_at + interval '1 year'`},
+		{"lot categories", "ledger_lots", `UPDATE ledger_lots SET categories = '{}'`},
+		{"lot owner", "ledger_lots", `UPDATE ledger_lots SET attrs = '{"company": "c2"}'`},
+		{"lot move", "ledger_lot_moves", `UPDATE ledger_lot_moves SET amount = amount + 1 WHERE amount > 0`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newChart(t)
+			w := c.wallet(1)
+			c.wallet(2)
+			c.topUp("t", 100_00)
+			exp := time.Now().Add(24 * time.Hour)
+			c.allocate("a", w, 50_00, &exp, "childcare")
+			red := c.post(ledger.Request{Key: "r", Split: &ledger.Split{Policy: policy, From: w, Gross: 20_00,
+				Provider: payable, Fund: pool, Fees: fees, Category: "childcare"}})
+			_, err := ledger.Reverse(c.ctx, c.db, ledger.ReverseRequest{Key: "refund", TransactionID: red.TxID,
+				Postings: []ledger.Posting{{From: w, To: payable, Amount: 5_00}}})
+			c.ok(err)
+			_, err = ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour),
+				Request: ledger.Request{Key: "h", Postings: []ledger.Posting{{From: w, To: payable, Amount: 1_00}}}})
+			c.ok(err)
+			c.sealAll()
+			c.verify()
+			_, err = c.db.Exec(`ALTER TABLE ` + tc.table + ` DISABLE TRIGGER USER; ` + tc.damage +
+				`; ALTER TABLE ` + tc.table + ` ENABLE TRIGGER USER`)
+			c.ok(err)
+			rep, err := ledger.Verify(c.ctx, c.db)
+			c.ok(err)
+			if failed(rep, "chain") <= 0 {
+				t.Fatalf("%s changed after sealing, and the log did not notice (chain violations %d)", tc.name, failed(rep, "chain"))
+			}
+		})
+	}
+}

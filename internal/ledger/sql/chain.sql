@@ -1,12 +1,4 @@
--- ledger_tx_digest is the canonical text of a transaction's immutable
--- content that the hash chain covers (status and resolved_at change for
--- holds and are not covered).
-CREATE OR REPLACE FUNCTION ledger_tx_digest(t ledger_transactions, entries text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT concat_ws('|', t.id, t.idempotency_key, encode(t.request_hash, 'hex'), t.kind, t.reference,
-                     extract(epoch FROM t.effective_at)::numeric(20, 6), t.hold_id, t.reverses_id, t.policy_id,
-                     t.split::text, t.metadata::text, entries)
-$$;
+-- The hash chain over the transactions' leaves (leaves.sql).
 
 -- ledger_seal extends the hash chain by up to p_limit transactions, in
 -- (writer xid, id) order, taking only transactions whose writer and every
@@ -21,12 +13,12 @@ DECLARE
     n int := 0;
 BEGIN
     SELECT * INTO h FROM ledger_chain_head FOR UPDATE;
-    FOR r IN SELECT t.id, t.writer_xid,
-                    ledger_tx_digest(t, (SELECT string_agg(e.account_id || ':' || e.amount, ',' ORDER BY e.id)
-                                         FROM ledger_entries e WHERE e.tx_id = t.id)) AS digest
-             FROM ledger_transactions t
-             WHERE (t.writer_xid, t.id) > (h.last_xid, h.last_tx) AND t.writer_xid < horizon
-             ORDER BY t.writer_xid, t.id LIMIT p_limit
+    FOR r IN WITH b AS (SELECT t.id, t.writer_xid FROM ledger_transactions t
+                        WHERE (t.writer_xid, t.id) > (h.last_xid, h.last_tx) AND t.writer_xid < horizon
+                        ORDER BY t.writer_xid, t.id LIMIT p_limit)
+             SELECT b.id, b.writer_xid, x.leaf AS digest
+             FROM b JOIN ledger_leaves(ARRAY(SELECT id FROM b)) x ON x.tx_id = b.id
+             ORDER BY b.writer_xid, b.id
     LOOP
         h.seq := h.seq + 1;
         h.last_hash := sha256(h.last_hash || convert_to(r.digest, 'UTF8'));
@@ -50,12 +42,9 @@ DECLARE
     prev bytea := '\x';
     expect bigint := 1;
 BEGIN
-    -- entries aggregated in one pass (a hash aggregate), not looked up per transaction
-    FOR r IN SELECT c.seq, c.hash, t.id AS tid, ledger_tx_digest(t, e.list) AS digest
+    FOR r IN SELECT c.seq, c.hash, x.tx_id AS tid, x.leaf AS digest
              FROM ledger_chain c
-             LEFT JOIN ledger_transactions t ON t.id = c.tx_id
-             LEFT JOIN (SELECT x.tx_id, string_agg(x.account_id || ':' || x.amount, ',' ORDER BY x.id) AS list
-                        FROM ledger_entries x GROUP BY x.tx_id) e ON e.tx_id = c.tx_id
+             LEFT JOIN ledger_leaves(ARRAY(SELECT tx_id FROM ledger_chain)) x ON x.tx_id = c.tx_id
              ORDER BY c.seq
     LOOP
         IF r.seq <> expect OR r.tid IS NULL THEN
