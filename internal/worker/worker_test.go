@@ -150,3 +150,29 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A worker that died during a run holds the job until its lease runs
+// out; then another worker runs it.
+func TestLeaseOfADeadWorkerRunsOut(t *testing.T) {
+	dbx := dbtest.Open(t)
+	ctx := context.Background()
+	c := &counter{}
+	w := worker.New(dbx)
+	w.Register(worker.Job{Name: "sweep", Every: time.Hour, Run: c.run})
+	if ran, err := w.RunDue(ctx, "sweep"); !ran || err != nil {
+		t.Fatalf("first run: %v %v", ran, err)
+	}
+	// The next run was claimed by a process that then died.
+	dbx.MustExec(`UPDATE worker_jobs SET next_run_at = now(), lease_until = now() + interval '1 hour', lease_token = gen_random_uuid()`)
+	if ran, err := w.RunDue(ctx, "sweep"); ran || err != nil {
+		t.Fatalf("ran while another worker held the lease: %v %v", ran, err)
+	}
+	dbx.MustExec(`UPDATE worker_jobs SET lease_until = now() - interval '1 second'`) // the lease ran out
+	if ran, err := w.RunDue(ctx, "sweep"); !ran || err != nil || c.runs.Load() != 2 {
+		t.Fatalf("after the lease ran out: %v %v, %d runs", ran, err, c.runs.Load())
+	}
+	// Not due again before its interval.
+	if ran, _ := w.RunDue(ctx, "sweep"); ran {
+		t.Fatal("ran again before Every")
+	}
+}
