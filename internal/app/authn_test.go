@@ -38,7 +38,7 @@ func send(t *testing.T, url, authorization string, cookie *http.Cookie) (*http.R
 // other kind, and each surface answers them in its own way.
 func TestOneAuthenticationEdge(t *testing.T) {
 	a := apptest.Start(t)
-	k := identitytest.ForApp(t, a)
+	k := identitytest.New(t, a.DB, a.Identity)
 	u := k.As(auth.OrgCompany, auth.RoleEmployee)
 	bearer, cookie := "Bearer "+k.Token(u), k.SessionCookie(u)
 

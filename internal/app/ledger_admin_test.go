@@ -29,7 +29,7 @@ func TestLedgerVerifyForAdminsAndAuditors(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	k := identitytest.ForApp(t, a)
+	k := identitytest.New(t, a.DB, a.Identity)
 	call := func(u *identitytest.User) (int, map[string]any) {
 		req, _ := http.NewRequest(http.MethodGet, a.URL()+"/api/v1/admin/ledger/verify", nil)
 		req.Header.Set("Authorization", "Bearer "+k.Token(u))

@@ -122,7 +122,7 @@ func callList(t *testing.T, a *app.App, path, token string) (int, []map[string]a
 // start starts the app and a kit to create its people.
 func start(t *testing.T) (*app.App, *identitytest.Kit) {
 	a := apptest.Start(t)
-	return a, identitytest.ForApp(t, a)
+	return a, identitytest.New(t, a.DB, a.Identity)
 }
 
 // refresh exchanges a refresh token (any: tests pass decoded JSON values).

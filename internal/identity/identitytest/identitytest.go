@@ -3,7 +3,7 @@
 // in, with an API bearer token or a browser session.
 //
 //	a := apptest.Start(t)
-//	k := identitytest.ForApp(t, a)
+//	k := identitytest.New(t, a.DB, a.Identity)
 //	acme := k.Org(identity.OrgCompany, "Acme")
 //	hr := k.User(acme, identity.RoleCompanyAdmin)
 //	req.Header.Set("Authorization", "Bearer "+k.Token(hr))   // API
@@ -27,7 +27,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
 )
@@ -49,10 +48,9 @@ type Kit struct {
 	hash string
 }
 
-// ForApp returns a kit for a running app (apptest.Start).
-func ForApp(t testing.TB, a *app.App) *Kit { return New(t, a.DB, a.Identity) }
-
-// New returns a kit for the app's database and identity service.
+// New returns a kit for a database and its identity service (a running
+// app's a.DB and a.Identity, or a service of the test's own). It does not
+// know the app: a domain's test helpers stand beside the app, not on it.
 func New(t testing.TB, dbx *sqlx.DB, svc *identity.Service) *Kit {
 	return &Kit{t: t, db: dbx, svc: svc, hash: identity.HashPassword(cheap, Password)}
 }
