@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
@@ -154,6 +153,17 @@ func rowsError(errs []RowError) error {
 	return apperr.New(apperr.Invalid, "%d row(s) have errors: nothing was imported", n).With("rows", errs).With("error_count", n)
 }
 
+// rowErrorsOf returns the row errors of a refused import (as built above),
+// or nil.
+func rowErrorsOf(err error) []RowError {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		r, _ := ae.Fields["rows"].([]RowError)
+		return r
+	}
+	return nil
+}
+
 // InviteCSV invites everyone in a CSV file into the actor's organisation
 // (orgID zero) or, for a platform admin, into orgID: all or nothing. When
 // any row is wrong nothing is written and the error (invalid) lists every
@@ -224,8 +234,8 @@ func takenRows(ctx context.Context, q sqlx.QueryerContext, rows []csvRow) ([]Row
 	for i, row := range rows {
 		emails[i] = row.in.Email
 	}
-	var taken []string
-	if err := sqlx.SelectContext(ctx, q, &taken, `SELECT lower(email) FROM users WHERE email = ANY($1::citext[])`, pq.Array(emails)); err != nil {
+	taken, err := takenEmails(ctx, q, emails)
+	if err != nil {
 		return nil, apperr.Wrap(err, "checking e-mails")
 	}
 	var errs []RowError
@@ -325,7 +335,7 @@ func (s *Service) StartImport(ctx context.Context, actor *auth.Principal, file [
 
 func (s *Service) runImport(ctx context.Context, actor *auth.Principal, id uuid.UUID, file []byte) {
 	n, err := s.InviteCSV(ctx, actor, uuid.Nil, strings.NewReader(string(file)), func(done, total int) {
-		_, _ = s.db.ExecContext(ctx, `UPDATE invitation_imports SET done_rows = $2, total_rows = $3 WHERE id = $1`, id, done, total)
+		_ = importProgress(ctx, s.db, id, done, total)
 	}, "")
 	status, msg, rows := "done", "", []RowError{}
 	if err != nil {
@@ -333,7 +343,7 @@ func (s *Service) runImport(ctx context.Context, actor *auth.Principal, id uuid.
 		var ae *apperr.Error
 		if errors.As(err, &ae) && ae.Code != apperr.Internal {
 			msg = ae.Message
-			if r, ok := ae.Fields["rows"].([]RowError); ok {
+			if r := rowErrorsOf(err); r != nil {
 				rows = r
 			}
 		} else {
@@ -341,10 +351,7 @@ func (s *Service) runImport(ctx context.Context, actor *auth.Principal, id uuid.
 			msg = "internal error"
 		}
 	}
-	raw, _ := json.Marshal(rows)
-	if _, err := s.db.ExecContext(ctx, `UPDATE invitation_imports SET status = $2, invited = $3, message = $4, errors = $5,
-		done_rows = CASE WHEN $2 = 'done' THEN total_rows ELSE done_rows END, finished_at = now() WHERE id = $1`,
-		id, status, n, msg, raw); err != nil {
+	if err := finishImport(ctx, s.db, id, status, n, msg, rows); err != nil {
 		slog.Error("recording import result", "import", id, "err", err)
 	}
 }
@@ -353,12 +360,7 @@ func (s *Service) runImport(ctx context.Context, actor *auth.Principal, id uuid.
 // running after 15 minutes is reported failed (its process stopped; its
 // transaction was rolled back). Errors: not_found.
 func (s *Service) Import(ctx context.Context, actor *auth.Principal, id uuid.UUID) (*Import, error) {
-	var im Import
-	err := sqlx.GetContext(ctx, s.db, &im, `SELECT id, organisation_id, status, total_rows, done_rows, invited, message, errors, created_at, finished_at
-		FROM invitation_imports WHERE id = $1 AND organisation_id = $2`, id, actor.OrgID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apperr.New(apperr.NotFound, "no such import")
-	}
+	im, err := importOf(ctx, s.db, actor.OrgID, id)
 	if err != nil {
 		return nil, apperr.Wrap(err, "reading import")
 	}

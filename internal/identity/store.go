@@ -10,12 +10,16 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
 )
 
-// The store: plain SQL over sqlx.ExtContext, so the calling use case owns
-// the transaction. Nothing here decides anything.
+// The store (store*.go) is all of identity's SQL: plain statements over
+// sqlx's Queryer/Execer, so the calling use case owns the transaction.
+// Nothing here decides anything. A read of one row that finds none
+// answers apperr not_found (as db.MapError does in the other domains),
+// never (nil, nil).
 
 // userRow is a user with what sign-in needs to know.
 type userRow struct {
@@ -66,12 +70,14 @@ func userByID(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*userRo
 	return getUser(ctx, q, userSelect+` WHERE u.id = $1`, id)
 }
 
-// getUser returns (nil, nil) when there is no such user.
+var errNoUser = apperr.New(apperr.NotFound, "no such user")
+
+// getUser reads one userRow. Errors: not_found.
 func getUser(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) (*userRow, error) {
 	var u userRow
 	err := sqlx.GetContext(ctx, q, &u, query, args...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		return nil, errNoUser
 	}
 	if err != nil {
 		return nil, err
@@ -84,133 +90,18 @@ func setPasswordHash(ctx context.Context, q sqlx.ExecerContext, id uuid.UUID, ha
 	return err
 }
 
-// refreshRow is one refresh token of a family.
-type refreshRow struct {
-	ID        uuid.UUID    `db:"id"`
-	FamilyID  uuid.UUID    `db:"family_id"`
-	UserID    uuid.UUID    `db:"user_id"`
-	ExpiresAt time.Time    `db:"expires_at"`
-	RotatedAt sql.NullTime `db:"rotated_at"`
-	RevokedAt sql.NullTime `db:"revoked_at"`
-}
-
-func insertRefresh(ctx context.Context, q sqlx.ExecerContext, family, user uuid.UUID, hash []byte, expires time.Time) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO refresh_tokens (family_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)`,
-		family, user, hash, expires)
-	return err
-}
-
-// refreshForUpdate locks the token row so two concurrent refreshes with the
-// same token cannot both succeed; (nil, nil) when unknown.
-func refreshForUpdate(ctx context.Context, q sqlx.QueryerContext, hash []byte) (*refreshRow, error) {
-	var r refreshRow
-	err := sqlx.GetContext(ctx, q, &r, `SELECT id, family_id, user_id, expires_at, rotated_at, revoked_at
-		FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, hash)
+// orgByID returns organisation id. Errors: not_found.
+func orgByID(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*Organisation, error) {
+	var o Organisation
+	err := sqlx.GetContext(ctx, q, &o, `SELECT id, kind, name, status, created_at FROM organisations WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		return nil, apperr.New(apperr.NotFound, "no such organisation")
 	}
-	return &r, err
-}
-
-func markRotated(ctx context.Context, q sqlx.ExecerContext, id uuid.UUID) error {
-	_, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1`, id)
-	return err
-}
-
-func revokeFamily(ctx context.Context, q sqlx.ExecerContext, family uuid.UUID) error {
-	_, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`, family)
-	return err
-}
-
-// revokeUserCredentials ends every sign-in of a user: refresh tokens and
-// browser sessions.
-func revokeUserCredentials(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID) error {
-	if _, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, user); err != nil {
-		return err
-	}
-	_, err := q.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = $1`, user)
-	return err
-}
-
-func insertSession(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID, hash []byte, expires time.Time) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO web_sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`, hash, user, expires)
-	return err
-}
-
-// sessionUser returns the user of a live session, or nil.
-func sessionUser(ctx context.Context, q sqlx.QueryerContext, hash []byte) (*userRow, error) {
-	return getUser(ctx, q, userSelect+` JOIN web_sessions s ON s.user_id = u.id WHERE s.token_hash = $1 AND s.expires_at > now()`, hash)
-}
-
-func deleteSession(ctx context.Context, q sqlx.ExecerContext, hash []byte) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM web_sessions WHERE token_hash = $1`, hash)
-	return err
-}
-
-// throttleState is how a throttle key stands.
-type throttleState struct {
-	Failures    int          `db:"failures"`
-	LockedUntil sql.NullTime `db:"locked_until"`
-}
-
-func lockedUntil(ctx context.Context, q sqlx.QueryerContext, keys []string) (time.Time, error) {
-	var t sql.NullTime
-	err := sqlx.GetContext(ctx, q, &t, `SELECT max(locked_until) FROM auth_throttle WHERE key = ANY($1) AND locked_until > now()`, pq.Array(keys))
-	return t.Time, err
-}
-
-// recordFailure counts a failure for key within window; when failures
-// reach limit the key is locked for lock. It returns the new state.
-func recordFailure(ctx context.Context, q sqlx.QueryerContext, key string, limit int, window, lock time.Duration) (throttleState, error) {
-	var st throttleState
-	err := sqlx.GetContext(ctx, q, &st, `
-INSERT INTO auth_throttle AS a (key, failures, window_start) VALUES ($1, 1, now())
-ON CONFLICT (key) DO UPDATE SET
-    failures = CASE WHEN a.window_start < now() - $2::interval THEN 1 ELSE a.failures + 1 END,
-    window_start = CASE WHEN a.window_start < now() - $2::interval THEN now() ELSE a.window_start END
-RETURNING failures, locked_until`, key, window.String())
 	if err != nil {
-		return st, err
+		return nil, apperr.Wrap(err, "reading organisation")
 	}
-	if st.Failures >= limit {
-		err = sqlx.GetContext(ctx, q, &st, `UPDATE auth_throttle SET locked_until = now() + $2::interval, failures = 0, window_start = now()
-			WHERE key = $1 RETURNING failures, locked_until`, key, lock.String())
-	}
-	return st, err
+	return &o, nil
 }
-
-func clearThrottle(ctx context.Context, q sqlx.ExecerContext, key string) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM auth_throttle WHERE key = $1`, key)
-	return err
-}
-
-// Event is one security event for the audit log.
-type Event struct {
-	Name      string
-	ActorID   *uuid.UUID
-	OrgID     *uuid.UUID
-	SubjectID *uuid.UUID
-	Email     string
-	IP        string
-	Details   map[string]any
-}
-
-// The audit events.
-const (
-	EventLoginSucceeded  = "login_succeeded"
-	EventLoginFailed     = "login_failed"
-	EventLoginLocked     = "login_locked"
-	EventLockout         = "lockout"
-	EventRefreshReuse    = "refresh_token_reuse"
-	EventLogout          = "logout"
-	EventRoleChanged     = "role_changed"
-	EventUserInvited     = "user_invited"
-	EventUserActivated   = "user_activated"
-	EventUserDeactivated = "user_deactivated"
-	EventPasswordReset   = "password_reset"
-	EventTOTPEnabled     = "totp_enabled"
-	EventRecoveryUsed    = "recovery_code_used"
-)
 
 func audit(ctx context.Context, q sqlx.ExecerContext, e Event) error {
 	details, _ := json.Marshal(e.Details)
@@ -226,15 +117,118 @@ func audit(ctx context.Context, q sqlx.ExecerContext, e Event) error {
 	return err
 }
 
-// orgByID returns organisation id. Errors: not_found.
-func orgByID(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*Organisation, error) {
+// usersOf returns the users of organisation org, by name.
+func usersOf(ctx context.Context, q sqlx.QueryerContext, org uuid.UUID) ([]userRow, error) {
+	var rows []userRow
+	err := sqlx.SelectContext(ctx, q, &rows, userSelect+` WHERE u.organisation_id = $1 ORDER BY lower(u.name), u.email`, org)
+	return rows, err
+}
+
+// insertInvitedUsers adds users of org with status invited, in order, and
+// returns their ids in the same order.
+func insertInvitedUsers(ctx context.Context, q sqlx.QueryerContext, org uuid.UUID, emails, names []string) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := sqlx.SelectContext(ctx, q, &ids, `INSERT INTO users (organisation_id, email, name, status)
+		SELECT $1, e, n, 'invited' FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(e, n, i) ORDER BY i
+		RETURNING id`, org, pq.Array(emails), pq.Array(names))
+	return ids, err
+}
+
+// insertRoles gives users[i] the roles roles[i], in one statement.
+func insertRoles(ctx context.Context, q sqlx.ExecerContext, users []uuid.UUID, roles [][]auth.Role) error {
+	var us, rs []string
+	for i, u := range users {
+		for _, r := range roles[i] {
+			us, rs = append(us, u.String()), append(rs, string(r))
+		}
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) SELECT u::uuid, r FROM unnest($1::text[], $2::text[]) AS t(u, r)`,
+		pq.Array(us), pq.Array(rs))
+	return err
+}
+
+// replaceRoles makes roles the user's only roles.
+func replaceRoles(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID, roles []auth.Role) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, user); err != nil {
+		return err
+	}
+	return insertRoles(ctx, q, []uuid.UUID{user}, [][]auth.Role{roles})
+}
+
+func deactivateUser(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID) error {
+	_, err := q.ExecContext(ctx, `UPDATE users SET status = 'deactivated', updated_at = now() WHERE id = $1`, user)
+	return err
+}
+
+// reactivateUser makes a deactivated user active again, or invited when
+// they never accepted their invitation.
+func reactivateUser(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID) error {
+	_, err := q.ExecContext(ctx, `UPDATE users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END,
+		updated_at = now() WHERE id = $1`, user)
+	return err
+}
+
+// activateInvited sets an invitee's password and name and activates them.
+func activateInvited(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID, hash, name string) error {
+	_, err := q.ExecContext(ctx, `UPDATE users SET password_hash = $2, name = $3, status = 'active', updated_at = now() WHERE id = $1`,
+		user, hash, name)
+	return err
+}
+
+func insertOrganisation(ctx context.Context, q sqlx.QueryerContext, n NewOrganisation) (Organisation, error) {
 	var o Organisation
-	err := sqlx.GetContext(ctx, q, &o, `SELECT id, kind, name, status, created_at FROM organisations WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apperr.New(apperr.NotFound, "no such organisation")
-	}
+	err := sqlx.GetContext(ctx, q, &o, `INSERT INTO organisations (kind, name) VALUES ($1, $2) RETURNING id, kind, name, status, created_at`, n.Kind, n.Name)
+	return o, err
+}
+
+// organisations lists every organisation, or only one (only not nil), by
+// kind and name.
+func organisations(ctx context.Context, q sqlx.QueryerContext, only *uuid.UUID) ([]Organisation, error) {
+	var out []Organisation
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT id, kind, name, status, created_at FROM organisations
+		WHERE $1::uuid IS NULL OR id = $1 ORDER BY kind, lower(name)`, only)
+	return out, err
+}
+
+// auditEntries returns up to limit events older than before, newest first.
+func auditEntries(ctx context.Context, q sqlx.QueryerContext, before int64, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT id, at, event, actor_id, organisation_id, subject_id, email, ip, details::text AS details
+		FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2`, before, limit)
+	return out, err
+}
+
+// takenEmails returns which of emails (lower-cased) already have an account.
+func takenEmails(ctx context.Context, q sqlx.QueryerContext, emails []string) ([]string, error) {
+	var taken []string
+	err := sqlx.SelectContext(ctx, q, &taken, `SELECT lower(email) FROM users WHERE email = ANY($1::citext[])`, pq.Array(emails))
+	return taken, err
+}
+
+func importProgress(ctx context.Context, q sqlx.ExecerContext, id uuid.UUID, done, total int) error {
+	_, err := q.ExecContext(ctx, `UPDATE invitation_imports SET done_rows = $2, total_rows = $3 WHERE id = $1`, id, done, total)
+	return err
+}
+
+// finishImport records how an import ended.
+func finishImport(ctx context.Context, q sqlx.ExecerContext, id uuid.UUID, status string, invited int, msg string, rows []RowError) error {
+	raw, err := json.Marshal(rows)
 	if err != nil {
-		return nil, apperr.Wrap(err, "reading organisation")
+		return err
 	}
-	return &o, nil
+	_, err = q.ExecContext(ctx, `UPDATE invitation_imports SET status = $2, invited = $3, message = $4, errors = $5,
+		done_rows = CASE WHEN $2 = 'done' THEN total_rows ELSE done_rows END, finished_at = now() WHERE id = $1`,
+		id, status, invited, msg, raw)
+	return err
+}
+
+// importOf returns import id of organisation org. Errors: not_found.
+func importOf(ctx context.Context, q sqlx.QueryerContext, org, id uuid.UUID) (Import, error) {
+	var im Import
+	err := sqlx.GetContext(ctx, q, &im, `SELECT id, organisation_id, status, total_rows, done_rows, invited, message, errors, created_at, finished_at
+		FROM invitation_imports WHERE id = $1 AND organisation_id = $2`, id, org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return im, apperr.New(apperr.NotFound, "no such import")
+	}
+	return im, err
 }

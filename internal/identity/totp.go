@@ -107,13 +107,8 @@ func (s *Service) checkSecondFactor(ctx context.Context, u *userRow, code string
 	if step, ok := matchTOTP(secret, code, time.Now()); has && ok {
 		// A code is accepted once: a code seen over someone's shoulder (or
 		// replayed from a log) cannot be used again in its window.
-		res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $2
-			WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)`, u.ID, step)
-		if err != nil {
-			return false
-		}
-		n, _ := res.RowsAffected()
-		return n == 1
+		fresh, err := advanceTOTPStep(ctx, s.db, u.ID, step)
+		return err == nil && fresh
 	}
 	return s.useRecoveryCode(ctx, u, code)
 }
@@ -124,12 +119,7 @@ func (s *Service) useRecoveryCode(ctx context.Context, u *userRow, code string) 
 	if len(norm) < 10 {
 		return false
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE recovery_codes SET used_at = now()
-		WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`, u.ID, hashToken(norm))
-	if err != nil {
-		return false
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if spent, err := spendRecoveryCode(ctx, s.db, u.ID, hashToken(norm)); err != nil || !spent {
 		return false
 	}
 	_ = audit(ctx, s.db, Event{Name: EventRecoveryUsed, SubjectID: &u.ID, ActorID: &u.ID, OrgID: &u.OrgID, IP: auth.ClientIP(ctx)})
@@ -162,8 +152,7 @@ func (s *Service) BeginTOTP(ctx context.Context, actor *auth.Principal) (*TOTPSe
 			return nil, apperr.Wrap(err, "generating TOTP secret")
 		}
 		secret = key.Secret()
-		if _, err := s.db.ExecContext(ctx, `UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_enabled_at IS NULL`,
-			u.ID, SealTOTPSecret(s.cfg.TOTPKey, secret)); err != nil {
+		if err := setPendingTOTPSecret(ctx, s.db, u.ID, SealTOTPSecret(s.cfg.TOTPKey, secret)); err != nil {
 			return nil, apperr.Wrap(err, "storing TOTP secret")
 		}
 	}
@@ -204,7 +193,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor *auth.Principal, code s
 		if !ok {
 			return apperr.New(apperr.Invalid, "the code is not right: check the time on your phone and try the next code").With("field", "code")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_enabled_at = now(), totp_last_step = $2, updated_at = now() WHERE id = $1`, u.ID, step); err != nil {
+		if err := enableTOTP(ctx, tx, u.ID, step); err != nil {
 			return err
 		}
 		codes, err = replaceRecoveryCodes(ctx, tx, u.ID)
@@ -221,11 +210,8 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor *auth.Principal, code s
 
 // replaceRecoveryCodes discards a user's recovery codes and makes new ones.
 func replaceRecoveryCodes(ctx context.Context, tx sqlx.ExtContext, user uuid.UUID) ([]string, error) {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, user); err != nil {
-		return nil, err
-	}
 	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-	codes := make([]string, RecoveryCodeCount)
+	codes, hashes := make([]string, RecoveryCodeCount), make([][]byte, RecoveryCodeCount)
 	for i := range codes {
 		b := make([]byte, 10)
 		_, _ = rand.Read(b)
@@ -233,10 +219,10 @@ func replaceRecoveryCodes(ctx context.Context, tx sqlx.ExtContext, user uuid.UUI
 			b[j] = alphabet[int(b[j])%len(alphabet)]
 		}
 		codes[i] = string(b[:5]) + "-" + string(b[5:])
-		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)`,
-			user, hashToken(string(b))); err != nil {
-			return nil, err
-		}
+		hashes[i] = hashToken(string(b))
+	}
+	if err := storeRecoveryCodes(ctx, tx, user, hashes); err != nil {
+		return nil, err
 	}
 	return codes, nil
 }

@@ -1,0 +1,60 @@
+package identity
+
+import (
+	"embed"
+	"fmt"
+	"strings"
+	"text/template"
+
+	rmail "github.com/reciproca/reciproca/internal/mail"
+)
+
+// The mails identity sends are plain-text templates, one file per language
+// in mails/<lang>/<name>.txt: the first line is the subject, the rest the
+// body. Each mail goes out in every language, Italian first, because its
+// recipient has not chosen a language yet.
+//
+//go:embed mails
+var mailFS embed.FS
+
+// mailLanguages are the languages of every mail, in the order they appear.
+var mailLanguages = []string{"it", "en"}
+
+var mailTemplates = func() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	for _, l := range mailLanguages {
+		out[l] = template.Must(template.New(l).Option("missingkey=error").ParseFS(mailFS, "mails/"+l+"/*.txt"))
+	}
+	return out
+}()
+
+// mailLink is what the link mails (invitation, password reset) show.
+type mailLink struct {
+	Name string // the recipient's name
+	Org  string // the organisation (invitations)
+	Link string
+}
+
+// composeMail renders mail name (e.g. "invitation") for to in every
+// language: the subjects joined by " / ", the bodies one after the other.
+func composeMail(to, name string, data mailLink) (rmail.Message, error) {
+	var subjects, bodies []string
+	for _, l := range mailLanguages {
+		var b strings.Builder
+		if err := mailTemplates[l].ExecuteTemplate(&b, name+".txt", data); err != nil {
+			return rmail.Message{}, fmt.Errorf("mail %s (%s): %w", name, l, err)
+		}
+		subject, body, _ := strings.Cut(b.String(), "\n")
+		subjects = append(subjects, strings.TrimSpace(subject))
+		bodies = append(bodies, strings.TrimLeft(body, "\n"))
+	}
+	return rmail.Message{To: to, Subject: strings.Join(subjects, " / "), Body: strings.Join(bodies, "\n--\n\n")}, nil
+}
+
+func invitationMail(base, to, name, org, token string) (rmail.Message, error) {
+	return composeMail(to, "invitation", mailLink{Name: name, Org: org, Link: base + "/invite?token=" + token})
+}
+
+func resetMail(base, to, name, token string) (rmail.Message, error) {
+	return composeMail(to, "password_reset", mailLink{Name: name, Link: base + "/password/reset?token=" + token})
+}
