@@ -42,34 +42,3 @@ func ParseEuro(s string) (int64, error) {
 	}
 	return n, nil
 }
-
-// FormatEuro writes cents the way people of lang read money:
-// "€ 1.200,50" in Italian, "€1,200.50" in English.
-func FormatEuro(cents int64, lang string) string {
-	neg := cents < 0
-	if neg {
-		cents = -cents
-	}
-	whole := strconv.FormatInt(cents/100, 10)
-	sep, dec := ".", ","
-	if lang == "en" {
-		sep, dec = ",", "."
-	}
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteString(sep)
-		}
-		b.WriteRune(c)
-	}
-	out := fmt.Sprintf("%s%s%02d", b.String(), dec, cents%100)
-	if lang == "en" {
-		out = "€" + out
-	} else {
-		out = "€ " + out
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
-}

@@ -2,7 +2,7 @@ package catalog
 
 import "testing"
 
-func TestParseAndFormatEuro(t *testing.T) {
+func TestParseEuro(t *testing.T) {
 	for in, want := range map[string]int64{"14": 1400, "14,5": 1450, "14.50": 1450, "€ 1.200,00": 120000, " 0,99 ": 99} {
 		got, err := ParseEuro(in)
 		if err != nil || got != want {
@@ -13,11 +13,5 @@ func TestParseAndFormatEuro(t *testing.T) {
 		if _, err := ParseEuro(bad); err == nil {
 			t.Errorf("ParseEuro(%q) accepted", bad)
 		}
-	}
-	if got := FormatEuro(120050, "it"); got != "€ 1.200,50" {
-		t.Errorf("it: %q", got)
-	}
-	if got := FormatEuro(120050, "en"); got != "€1,200.50" {
-		t.Errorf("en: %q", got)
 	}
 }

@@ -170,3 +170,18 @@ func TestProviderPages(t *testing.T) {
 		}
 	}
 }
+
+// A town the search cannot place is named as such, in Italian, not as a
+// message key.
+func TestSearchPageUnknownTown(t *testing.T) {
+	a := apptest.Start(t)
+	res, err := http.Get(a.URL() + "/catalogo?q=yoga&vicino=" + url.QueryEscape("Comune Che Non Esiste"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "Non troviamo questo comune") {
+		t.Fatalf("unknown town: %d, page without the Italian message", res.StatusCode)
+	}
+}

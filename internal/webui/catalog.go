@@ -6,10 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // slot times are shown in Italian time wherever the server runs
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -69,31 +69,18 @@ func (u *UI) photo(c echo.Context) error {
 	return c.Blob(http.StatusOK, ph.ContentType, ph.Data)
 }
 
-// offeringCard is an offering as the pages show it.
+// offeringCard is an offering as the pages show it (prices, distances
+// and times are formatted by the templates).
 type offeringCard struct {
 	catalog.Offering
-	Price    string
-	Distance string
 	PhotoURL string
 	LogoURL  string // the provider's logo
 	MapURL   string
 	Label    string // the inclusion label's code, "" for none
 }
 
-// italianTime is the zone slot times are shown in.
-var italianTime = func() *time.Location {
-	if l, err := time.LoadLocation("Europe/Rome"); err == nil {
-		return l
-	}
-	return time.UTC
-}()
-
-func card(o catalog.Offering, lang string) offeringCard {
-	for i := range o.Slots {
-		o.Slots[i].StartsAt = o.Slots[i].StartsAt.In(italianTime)
-		o.Slots[i].EndsAt = o.Slots[i].EndsAt.In(italianTime)
-	}
-	c := offeringCard{Offering: o, Price: catalog.FormatEuro(o.PriceCents, lang), MapURL: catalog.MapURL(o.Lat, o.Lon)}
+func card(o catalog.Offering) offeringCard {
+	c := offeringCard{Offering: o, MapURL: catalog.MapURL(o.Lat, o.Lon)}
 	if o.PhotoID != nil {
 		c.PhotoURL = catalog.PhotoPath(*o.PhotoID)
 	}
@@ -103,51 +90,57 @@ func card(o catalog.Offering, lang string) offeringCard {
 	if o.ProviderLogoID != nil {
 		c.LogoURL = catalog.PhotoPath(*o.ProviderLogoID)
 	}
-	if o.DistanceKm != nil {
-		c.Distance = strconv.FormatFloat(*o.DistanceKm, 'f', 1, 64)
-		if lang == "it" {
-			c.Distance = strings.Replace(c.Distance, ".", ",", 1)
-		}
-	}
 	return c
 }
 
 // searchPage is what the catalogue page shows.
 type searchPage struct {
 	Q, Category, Near, Radius, MaxPrice, Sort string
-	DefaultRadius                             string // selected when the query gives none
 	Categories                                []catalog.Category
 	Radii, Sorts                              []string
 	Place                                     *catalog.Place
+	RadiusKm                                  int // the radius searched within, near a place
 	Searched                                  bool
 	Results                                   []offeringCard
+	Total                                     int
 	NextURL                                   string
-	Error                                     string // shown above the form, in the person's language
+	// NearestKm is set when nothing was found within the radius but
+	// something further away; WiderURL searches within WiderKm to reach it.
+	NearestKm *float64
+	WiderKm   int
+	WiderURL  string
+	Error     string // shown above the form, in the person's language
 }
+
+// searchRadii are the radii the search form offers (km); a wider search
+// reaches the nearest match with the first that covers it.
+var searchRadii = []int{5, 10, 20, 50, 100, 200, catalog.MaxRadiusKm}
 
 func (u *UI) catalogSearch(c echo.Context) error {
 	ctx := c.Request().Context()
-	l := lang(c)
 	p := searchPage{Q: c.QueryParam("q"), Category: c.QueryParam("categoria"), Near: c.QueryParam("vicino"),
 		Radius: c.QueryParam("raggio"), MaxPrice: c.QueryParam("prezzo_max"), Sort: c.QueryParam("ordina"),
-		Categories: u.deps.Catalog.Categories(), Radii: []string{"5", "10", "20", "50"},
-		DefaultRadius: strconv.Itoa(catalog.DefaultRadiusKm),
-		Sorts:         []string{"distance", "relevance", "price"}}
-	q := catalog.SearchQuery{Text: p.Q, Category: p.Category, Sort: catalog.Sort(p.Sort), Cursor: c.QueryParam("cursor")}
+		Categories: u.deps.Catalog.Categories(), Sorts: []string{"relevance", "distance", "price"}}
+	for _, km := range searchRadii {
+		p.Radii = append(p.Radii, strconv.Itoa(km))
+	}
+	if p.Radius == "" || !slices.Contains(p.Radii, p.Radius) {
+		p.Radius = strconv.Itoa(catalog.DefaultRadiusKm)
+	}
+	p.RadiusKm, _ = strconv.Atoi(p.Radius)
+	q := catalog.SearchQuery{Text: p.Q, Category: p.Category, Sort: catalog.Sort(p.Sort), Cursor: c.QueryParam("cursor"), Count: true}
 	if p.Near != "" {
 		places, err := u.deps.Catalog.FindPlaces(ctx, p.Near, 1)
 		if err != nil {
 			return err
 		}
 		if len(places) == 0 {
-			p.Error = "catalog.search.no_place"
+			p.Error = u.cat.T(lang(c), "catalog.search.no_place")
 			return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
 		}
 		p.Place = &places[0]
 		q.Near = &catalog.LatLon{Lat: places[0].Lat, Lon: places[0].Lon}
-		if r, err := strconv.ParseFloat(p.Radius, 64); err == nil && r > 0 {
-			q.RadiusKm = r
-		}
+		q.RadiusKm = float64(p.RadiusKm)
 	}
 	if p.MaxPrice != "" {
 		cents, err := catalog.ParseEuro(p.MaxPrice)
@@ -167,12 +160,27 @@ func (u *UI) catalogSearch(c echo.Context) error {
 	}
 	p.Searched = true
 	for _, o := range page.Items {
-		p.Results = append(p.Results, card(o, l))
+		p.Results = append(p.Results, card(o))
+	}
+	if page.Total != nil {
+		p.Total = *page.Total
 	}
 	if page.NextCursor != "" {
 		v := c.QueryParams()
 		v.Set("cursor", page.NextCursor)
 		p.NextURL = "/catalogo?" + v.Encode()
+	}
+	if page.NearestKm != nil {
+		p.NearestKm = page.NearestKm
+		for _, km := range searchRadii {
+			if float64(km) >= *page.NearestKm {
+				v := c.QueryParams()
+				v.Set("raggio", strconv.Itoa(km))
+				v.Del("cursor")
+				p.WiderKm, p.WiderURL = km, "/catalogo?"+v.Encode()
+				break
+			}
+		}
 	}
 	return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
 }
@@ -190,7 +198,7 @@ func (u *UI) catalogOffering(c echo.Context) error {
 	return u.r.render(c, http.StatusOK, "catalog_offering", u.page(c, struct {
 		offeringCard
 		TaxBucket catalog.TaxBucket
-	}{card(o, lang(c)), cat.TaxBucket}))
+	}{card(o), cat.TaxBucket}))
 }
 
 // dashboard is the provider's home.
@@ -216,7 +224,7 @@ func (u *UI) providerDashboard(c echo.Context) error {
 	}
 	d := dashboard{Provider: pr}
 	for _, o := range list {
-		d.Offerings = append(d.Offerings, card(o, lang(c)))
+		d.Offerings = append(d.Offerings, card(o))
 	}
 	switch {
 	case c.QueryParam("salvato") == "revisione":
@@ -362,7 +370,7 @@ func (u *UI) offeringEdit(c echo.Context) error {
 		return err
 	}
 	f := u.newOfferingForm()
-	f.ID, f.Town, f.Price = o.ID.String(), o.PlaceName, strings.TrimPrefix(catalog.FormatEuro(o.PriceCents, "it"), "€ ")
+	f.ID, f.Town, f.Price = o.ID.String(), o.PlaceName, strings.TrimPrefix(formatEuro(o.PriceCents, "it"), "€ ")
 	f.In = catalog.OfferingInput{Title: o.Title, Description: o.Description, Category: o.Category, Unit: o.Unit,
 		Address: o.Address, ServiceRadiusKm: o.ServiceRadiusKm, Status: o.Status}
 	if o.InclusionLabel != nil {

@@ -61,7 +61,8 @@ func newRenderer(fsys fs.FS, cat Catalogue) (*renderer, error) {
 		return nil, err
 	}
 	for _, lang := range Languages {
-		funcs := template.FuncMap{
+		funcs := formatFuncs(lang, cat)
+		for name, f := range (template.FuncMap{
 			"t": func(key string) string { return cat.T(lang, key) },
 			"asset": func(name string) (string, error) {
 				if u, ok := r.assets[name]; ok {
@@ -69,6 +70,8 @@ func newRenderer(fsys fs.FS, cat Catalogue) (*renderer, error) {
 				}
 				return "", fmt.Errorf("unknown asset %q", name)
 			},
+		}) {
+			funcs[name] = f
 		}
 		r.pages[lang] = map[string]*template.Template{}
 		for _, f := range files {

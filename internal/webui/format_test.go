@@ -1,0 +1,32 @@
+package webui
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFormatting(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{formatEuro(120050, "it"), "€ 1.200,50"},
+		{formatEuro(120050, "en"), "€1,200.50"},
+		{formatEuro(-5, "it"), "-€ 0,05"},
+		{formatKm(0.84, "it"), "0,8 km"},
+		{formatKm(3.5, "en"), "3.5 km"},
+		{formatKm(28.6, "it"), "29 km"},
+		{formatKm(9.97, "it"), "10 km"},
+		{formatKm((*float64)(nil), "it"), ""},
+		{formatKm(20, "en"), "20 km"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	at := time.Date(2026, 12, 1, 17, 30, 0, 0, time.UTC)
+	funcs := formatFuncs("it", Catalogue{"it": {"k": "%d servizi"}})
+	if got := funcs["datetime"].(func(any) string)(&at); got != "01/12/2026 18:30" {
+		t.Errorf("datetime in Italian time: %q", got)
+	}
+	if got := funcs["tf"].(func(string, ...any) string)("k", 3); got != "3 servizi" {
+		t.Errorf("tf: %q", got)
+	}
+}
