@@ -50,7 +50,7 @@ func (b *searchSQL) placement(q string) string {
 		return "o.search_vector @@ " + b.arg(lexemeRE.ReplaceAllString(q, "'$1':"+label)) + "::tsquery"
 	}
 	return "CASE WHEN " + in("A") + " THEN 1 WHEN " + in("B") + " THEN 0.6 WHEN " + in("C") + " THEN 0.4 WHEN o.search_vector @@ " +
-		b.arg(q) + "::tsquery THEN 0.2 ELSE 0 END"
+		b.arg(q) + "::tsquery THEN 0.2 ELSE 0 END::float8"
 }
 
 func queryGroups(ctx context.Context, dbq sqlx.ExtContext, text string) ([]queryGroup, error) {
@@ -88,7 +88,14 @@ func search(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery) (SearchPage
 			return page, nil
 		}
 	}
-	page, err := searchPage(ctx, dbq, q, groups, after)
+	// Across the whole country a word can match thousands of offerings:
+	// rank those whose title matches first, and read the rest only when
+	// one of them could still make the page.
+	titleFirst := q.Sort == SortRelevance && q.Near == nil
+	page, complete, err := searchPage(ctx, dbq, q, groups, after, titleFirst)
+	if err == nil && !complete {
+		page, _, err = searchPage(ctx, dbq, q, groups, after, false)
+	}
 	if err != nil {
 		return SearchPage{}, err
 	}
@@ -131,17 +138,22 @@ func (b *searchSQL) arg(v any) string {
 
 func (b *searchSQL) conditions() string { return strings.Join(b.where, " AND ") }
 
+// anyGroup is the tsquery text matching any of groups.
+func anyGroup(groups []queryGroup) string {
+	words := make([]string, len(groups))
+	for i, g := range groups {
+		words[i] = "(" + g.Query + ")"
+	}
+	return strings.Join(words, " | ")
+}
+
 // filter adds the conditions of q (within its radius or not) and returns
 // the distance expression in metres (NULL without a point).
 func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, withinRadius bool) string {
 	b.where = append(b.where, "o.status = 'active'",
 		"o.provider_id IN (SELECT organisation_id FROM providers WHERE status = 'approved')")
 	if len(groups) > 0 {
-		words := make([]string, len(groups))
-		for i, g := range groups {
-			words[i] = "(" + g.Query + ")"
-		}
-		b.where = append(b.where, "o.search_vector @@ "+b.arg(strings.Join(words, " | "))+"::tsquery")
+		b.where = append(b.where, "o.search_vector @@ "+b.arg(anyGroup(groups))+"::tsquery")
 	}
 	if q.Category != "" {
 		b.where = append(b.where, "o.category = "+b.arg(q.Category))
@@ -165,9 +177,12 @@ func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, withinRadius bool
 }
 
 // candidates is the statement that lists every result's id, distance and
-// sort key (ascending).
-func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup) string {
+// sort key (ascending); with titleOnly, only of those whose title matches.
+func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, titleOnly bool) string {
 	dist := b.filter(q, groups, true)
+	if titleOnly {
+		b.where = append(b.where, "o.title_vector @@ "+b.arg(anyGroup(groups))+"::tsquery")
+	}
 	switch q.Sort {
 	case SortDistance:
 		return `SELECT o.id, ` + dist + ` AS distance_m, ` + dist + ` AS sort_key FROM offerings o WHERE ` + b.conditions()
@@ -190,12 +205,20 @@ func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup) string {
 	}
 	return `WITH m AS MATERIALIZED (SELECT ` + strings.Join(cols, ", ") + ` FROM offerings o WHERE ` + b.conditions() + `),
 		s AS (SELECT id, title_folded, distance_m, ` + relevance + ` AS score FROM m)
-		SELECT id, distance_m, -score * power(` + fmt.Sprint(repeatFactor) + `, row_number() OVER (PARTITION BY title_folded ORDER BY score DESC, id) - 1) AS sort_key FROM s`
+		SELECT id, distance_m, -score * power(` + fmt.Sprint(repeatFactor) + `::float8, row_number() OVER (PARTITION BY title_folded ORDER BY score DESC, id) - 1) AS sort_key FROM s`
 }
 
-func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups []queryGroup, after *cursor) (SearchPage, error) {
+// outsideTitleMax is the highest relevance of an offering whose title
+// matches no word of the query: every group found at best in the
+// provider's name (0.6), as written and as a synonym.
+const outsideTitleMax = 0.3 + 0.7*0.6
+
+// searchPage runs one page of q. With titleOnly, complete says whether the
+// page is the one the whole search gives: every result on it (and the
+// first of the next) ranks above any offering whose title does not match.
+func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups []queryGroup, after *cursor, titleOnly bool) (page SearchPage, complete bool, err error) {
 	var b searchSQL
-	top := `SELECT id, distance_m, sort_key FROM (` + b.candidates(q, groups) + `) c`
+	top := `SELECT id, distance_m, sort_key FROM (` + b.candidates(q, groups, titleOnly) + `) c`
 	if after != nil {
 		top += ` WHERE (sort_key, id) > (` + b.arg(after.Key) + `::float8, ` + b.arg(after.ID) + `::uuid)`
 	}
@@ -205,9 +228,10 @@ func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups 
 		JOIN places pl ON pl.code = o.place_code ORDER BY t.sort_key, t.id`
 	var rows []searchRow
 	if err := sqlx.SelectContext(ctx, dbq, &rows, query, b.args...); err != nil {
-		return SearchPage{}, db.MapError(err, "search")
+		return SearchPage{}, false, db.MapError(err, "search")
 	}
-	page := SearchPage{Items: make([]Offering, 0, min(len(rows), q.Limit))}
+	complete = !titleOnly || len(rows) > q.Limit && -rows[q.Limit].SortKey > outsideTitleMax
+	page = SearchPage{Items: make([]Offering, 0, min(len(rows), q.Limit))}
 	for i, r := range rows {
 		if i == q.Limit {
 			last := rows[i-1]
@@ -221,5 +245,5 @@ func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups 
 		}
 		page.Items = append(page.Items, o)
 	}
-	return page, nil
+	return page, complete, nil
 }

@@ -122,3 +122,30 @@ func TestSearchNearAPoint(t *testing.T) {
 		t.Errorf("arrampicata near Lecco: %q, nearest %v km, want none within 20 km and Milano about 45 km away", titles(page), page.NearestKm)
 	}
 }
+
+// Across the whole country, titles that match are ranked first and the
+// rest is read only when needed: paging through gives every result once,
+// the passing mentions after the title matches.
+func TestSearchTitleMatchesFirst(t *testing.T) {
+	f := newFixture(t)
+	staff := catalogtest.Provider(t, f.dbx, f.svc, f.admin, "Associazione Respiro", lecco, true)
+	for i := range 24 {
+		catalogtest.Offering(t, f.svc, staff, fmt.Sprintf("Yoga livello %d", i), "sport", lecco, 1000)
+	}
+	mention := catalogtest.Offering(t, f.svc, staff, "Ginnastica dolce", "sport", lecco, 1000)
+	if _, err := f.dbx.Exec(`UPDATE offerings SET description = 'Con esercizi presi dallo yoga' WHERE id = $1`, mention); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	cursor := ""
+	for range 5 {
+		page := mustSearch(t, f.svc, catalog.SearchQuery{Text: "yoga", Limit: 10, Cursor: cursor})
+		got = append(got, titles(page)...)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(got) != 25 || got[24] != "Ginnastica dolce" || len(slices.Compact(sorted(got))) != 25 {
+		t.Fatalf("yoga, paged by 10: %d results %q, want 25 once each, the mention last", len(got), got)
+	}
+}
