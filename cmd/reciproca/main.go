@@ -4,7 +4,8 @@
 //	reciproca worker                   run the background jobs (mail, expiry, sealing, webhooks)
 //	reciproca migrate up|down|status   manage the database schema
 //	reciproca seed                     load the demo data (idempotent)
-//	reciproca ledger verify|seal       check the ledger's invariants / extend its hash chain
+//	reciproca ledger verify|seal|prove|checkpoint|keygen
+//	                                   check the ledger / its audit log (see ledger.go)
 //	reciproca version                  print the version
 //
 // Configuration comes from environment variables (see README).
@@ -27,7 +28,6 @@ import (
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/identity"
-	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/seed"
 )
 
@@ -39,8 +39,15 @@ commands:
   migrate up|down|status   apply, roll back one, or list migrations
   seed                     load the demo data (safe to run again)
   keygen                   print a new JWT signing key (and its public key)
-  ledger verify            seal the hash chain, check every ledger invariant; exit 1 on a violation
-  ledger seal              extend the ledger's hash chain
+  ledger verify [--root CHECKPOINT]
+                           check every ledger invariant and the audit log; exit 1 on a violation.
+                           CHECKPOINT (a file of signed checkpoints such as $LEDGER_ROOTS_FILE, - for
+                           stdin, or the text itself): the log must extend each
+  ledger seal              append what is waiting to the ledger's audit log
+  ledger prove TX          print the inclusion proof (JSON) of transaction TX in the audit log
+  ledger checkpoint        seal, then sign, record and print the log's checkpoint (and append it
+                           to $LEDGER_ROOTS_FILE)
+  ledger keygen [NAME]     print a new LEDGER_SIGNING_KEY and its verifier key
   version                  print the version
 `
 
@@ -67,6 +74,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if args[0] == "keygen" {
 		return keygen(out)
 	}
+	if len(args) >= 2 && args[0] == "ledger" && args[1] == "keygen" {
+		return ledgerKeygen(args[2:], out)
+	}
 	if args[0] == "version" {
 		fmt.Fprintln(out, "reciproca", app.Version)
 		return nil
@@ -92,10 +102,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return migrate(ctx, cfg, args[1], out)
 	case "ledger":
-		if len(args) != 2 {
+		if len(args) < 2 {
 			return errUsage
 		}
-		return ledgerCmd(ctx, cfg, args[1], out)
+		return ledgerCmd(ctx, cfg, args[1], args[2:], out)
 	case "seed":
 		dbx, err := db.Open(ctx, cfg.DatabaseURL, 2)
 		if err != nil {
@@ -180,35 +190,4 @@ func keygen(out io.Writer) error {
 	_ = pem.Encode(out, &pem.Block{Type: "PRIVATE KEY", Bytes: priv})
 	fmt.Fprintln(out, "# its public key, for JWT_VERIFY_KEYS after the next rotation")
 	return pem.Encode(out, &pem.Block{Type: "PUBLIC KEY", Bytes: pub})
-}
-
-// errLedgerViolated makes `reciproca ledger verify` exit non-zero.
-var errLedgerViolated = errors.New("ledger invariants violated (see the report above)")
-
-func ledgerCmd(ctx context.Context, cfg config.Config, cmd string, out io.Writer) error {
-	if cmd != "verify" && cmd != "seal" {
-		return errUsage
-	}
-	dbx, err := db.Open(ctx, cfg.DatabaseURL, 2)
-	if err != nil {
-		return err
-	}
-	defer dbx.Close()
-	n, err := ledger.SealAll(ctx, dbx)
-	if err != nil {
-		return err
-	}
-	if cmd == "seal" {
-		fmt.Fprintf(out, "ledger: %d transaction(s) sealed\n", n)
-		return nil
-	}
-	rep, err := ledger.Verify(ctx, dbx)
-	if err != nil {
-		return err
-	}
-	rep.Write(out)
-	if !rep.OK {
-		return errLedgerViolated
-	}
-	return nil
 }

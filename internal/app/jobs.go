@@ -21,6 +21,10 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	keys, err := ledger.NewKeys(a.Config.Ledger.SigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("LEDGER_SIGNING_KEY: %w", err)
+	}
 	dbx := a.DB
 	w := worker.New(dbx)
 	w.Register(worker.Job{Name: "mail.deliver", Every: 2 * time.Second, Timeout: 5 * time.Minute,
@@ -32,6 +36,16 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "ledger.seal", Every: 5 * time.Second,
 		Run:     func(ctx context.Context) (int, error) { return ledger.SealAll(ctx, dbx) },
 		Backlog: func(ctx context.Context) (int, error) { return ledger.Unsealed(ctx, dbx) }})
+	// Once a day the audit log's signed checkpoint leaves the database:
+	// a log line and LEDGER_ROOTS_FILE (ledger.PublishCheckpoint).
+	w.Register(worker.Job{Name: "ledger.checkpoint", Every: time.Hour,
+		Run: func(ctx context.Context) (int, error) {
+			published, err := ledger.PublishCheckpoint(ctx, dbx, keys, a.Config.Ledger.RootsFile, 24*time.Hour)
+			if published {
+				return 1, err
+			}
+			return 0, err
+		}})
 	w.Register(worker.Job{Name: "ledger.expire_holds", Every: 30 * time.Second,
 		Run:     func(ctx context.Context) (int, error) { return ledger.ExpireHolds(ctx, dbx, 500) },
 		Backlog: func(ctx context.Context) (int, error) { return ledger.ExpiredHolds(ctx, dbx) }})

@@ -48,7 +48,27 @@ type Config struct {
 
 	// Auth configures sign-in (see internal/identity).
 	Auth Auth
+
+	// Ledger configures the ledger's audit log (see internal/ledger).
+	Ledger Ledger
 }
+
+// Ledger is the audit log's configuration.
+type Ledger struct {
+	// SigningKey signs the log's checkpoints: a golang.org/x/mod/sumdb/note
+	// private key (LEDGER_SIGNING_KEY, `reciproca ledger keygen`); required
+	// in production, a fixed development key otherwise.
+	SigningKey string
+	// RootsFile is where each day's signed checkpoint is appended
+	// (LEDGER_ROOTS_FILE); empty: only the log line and the database.
+	RootsFile string
+	// MaxSealLag is the sealing backlog verify accepts (LEDGER_SEAL_MAX_LAG).
+	MaxSealLag time.Duration
+}
+
+// DevLedgerKey signs development and test checkpoints. It is public, so
+// such a checkpoint proves nothing: production sets its own.
+const DevLedgerKey = "PRIVATE+KEY+reciproca-dev-ledger+efcc3aaa+AaI+AQE3+Vnl1YOBeBe9hPn6BvLBhyWWXM0ot6eAqt1F"
 
 // Auth is the sign-in configuration. Keys are PEM text (PKCS#8 Ed25519
 // private key to sign; PKIX public keys of earlier signing keys to keep
@@ -147,6 +167,11 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		LockoutPeriod: dur("LOGIN_LOCKOUT", "15m"),
 		SecureCookies: strings.HasPrefix(c.BaseURL, "https://"),
 	}
+	c.Ledger = Ledger{
+		SigningKey: get("LEDGER_SIGNING_KEY", map[bool]string{false: DevLedgerKey, true: ""}[production]),
+		RootsFile:  get("LEDGER_ROOTS_FILE", ""),
+		MaxSealLag: dur("LEDGER_SEAL_MAX_LAG", "15m"),
+	}
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			return c, err
@@ -189,6 +214,9 @@ func (c Config) Validate() error {
 	}
 	if c.Env == "production" && c.Auth.JWTSigningKey == "" {
 		errs = append(errs, "JWT_SIGNING_KEY must be set in production (every app server must sign with the same key)")
+	}
+	if c.Env == "production" && (c.Ledger.SigningKey == "" || c.Ledger.SigningKey == DevLedgerKey) {
+		errs = append(errs, "LEDGER_SIGNING_KEY must be set in production (`reciproca ledger keygen` prints one)")
 	}
 	if c.Env == "production" && c.Auth.TOTPKey == "" {
 		errs = append(errs, "TOTP_ENCRYPTION_KEY must be set in production (32 random bytes, base64)")

@@ -48,20 +48,22 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"missing database": {map[string]string{}, "DATABASE_URL is required"},
-		"bad port":         {map[string]string{"DATABASE_URL": "x", "PORT": "eighty"}, "PORT must be an integer"},
-		"bad env":          {map[string]string{"DATABASE_URL": "x", "APP_ENV": "staging"}, "APP_ENV"},
-		"bad duration":     {map[string]string{"DATABASE_URL": "x", "SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"},
-		"prod dev secret":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "STRIPE_WEBHOOK_SECRET"},
-		"relative base":    {map[string]string{"DATABASE_URL": "x", "BASE_URL": "/app"}, "BASE_URL"},
-		"prod no jwt key":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "BASE_URL": "https://w.example"}, "JWT_SIGNING_KEY"},
-		"prod over http":   {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "https"},
-		"prod no totp key": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "TOTP_ENCRYPTION_KEY"},
-		"prod dev connect": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live"}, "STRIPE_CONNECT_WEBHOOK_SECRET"},
-		"prod no smtp":     {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "SMTP_URL"},
-		"bad run worker":   {map[string]string{"DATABASE_URL": "x", "RUN_WORKER": "sometimes"}, "RUN_WORKER"},
-		"weak argon2":      {map[string]string{"DATABASE_URL": "x", "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
-		"bad token ttl":    {map[string]string{"DATABASE_URL": "x", "ACCESS_TOKEN_TTL": "forever"}, "ACCESS_TOKEN_TTL"},
+		"missing database":    {map[string]string{}, "DATABASE_URL is required"},
+		"bad port":            {map[string]string{"DATABASE_URL": "x", "PORT": "eighty"}, "PORT must be an integer"},
+		"bad env":             {map[string]string{"DATABASE_URL": "x", "APP_ENV": "staging"}, "APP_ENV"},
+		"bad duration":        {map[string]string{"DATABASE_URL": "x", "SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"},
+		"prod dev secret":     {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "STRIPE_WEBHOOK_SECRET"},
+		"relative base":       {map[string]string{"DATABASE_URL": "x", "BASE_URL": "/app"}, "BASE_URL"},
+		"prod no jwt key":     {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "BASE_URL": "https://w.example"}, "JWT_SIGNING_KEY"},
+		"prod over http":      {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "https"},
+		"prod no totp key":    {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live", "JWT_SIGNING_KEY": "k"}, "TOTP_ENCRYPTION_KEY"},
+		"prod dev connect":    {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live"}, "STRIPE_CONNECT_WEBHOOK_SECRET"},
+		"prod no smtp":        {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "SMTP_URL"},
+		"prod no ledger key":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "LEDGER_SIGNING_KEY"},
+		"prod dev ledger key": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "LEDGER_SIGNING_KEY": DevLedgerKey}, "LEDGER_SIGNING_KEY"},
+		"bad run worker":      {map[string]string{"DATABASE_URL": "x", "RUN_WORKER": "sometimes"}, "RUN_WORKER"},
+		"weak argon2":         {map[string]string{"DATABASE_URL": "x", "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
+		"bad token ttl":       {map[string]string{"DATABASE_URL": "x", "ACCESS_TOKEN_TTL": "forever"}, "ACCESS_TOKEN_TTL"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

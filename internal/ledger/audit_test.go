@@ -128,6 +128,11 @@ func TestImmutability(t *testing.T) {
 		`DELETE FROM ledger_transactions`,
 		`TRUNCATE ledger_entries`,
 		`DELETE FROM ledger_lot_moves`,
+		`DELETE FROM ledger_log`,
+		`UPDATE ledger_log_hashes SET hash = ''`,
+		`DELETE FROM ledger_checkpoints`,
+		`TRUNCATE ledger_log`,
+		`TRUNCATE ledger_lots`,
 	} {
 		err := asApp(stmt)
 		if err == nil || !strings.Contains(err.Error(), "permission denied") {
@@ -145,7 +150,14 @@ func TestImmutability(t *testing.T) {
 	c.ok(err)
 	c.ok(tx.Commit())
 
-	// The trigger refuses even the owner.
+	// The trigger refuses even the owner; no ledger table can be truncated.
+	for _, table := range []string{"ledger_accounts", "ledger_balances", "ledger_split_policies", "ledger_transactions",
+		"ledger_entries", "ledger_lots", "ledger_lot_moves", "ledger_log", "ledger_log_hashes", "ledger_log_head",
+		"ledger_checkpoints"} {
+		if _, err := c.db.Exec(`TRUNCATE ` + table + ` CASCADE`); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("as the owner, TRUNCATE %s: %v, want refused by the trigger", table, err)
+		}
+	}
 	for _, stmt := range []string{`UPDATE ledger_entries SET amount = amount * 2`, `DELETE FROM ledger_transactions`,
 		`UPDATE ledger_transactions SET status = 'pending', resolved_at = NULL WHERE id = ` + fmt.Sprint(h.TxID)} {
 		if _, err := c.db.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
@@ -162,7 +174,7 @@ func TestImmutability(t *testing.T) {
 	c.ok(err)
 	rep, err := ledger.Verify(c.ctx, c.db)
 	c.ok(err)
-	if rep.OK || failed(rep, "chain") == 0 {
+	if rep.OK || failed(rep, "log") == 0 {
 		t.Fatalf("verify after tampering with a sealed transaction: %+v", rep)
 	}
 }
@@ -245,8 +257,8 @@ func TestLeavesCoverEveryImmutableField(t *testing.T) {
 			c.ok(err)
 			rep, err := ledger.Verify(c.ctx, c.db)
 			c.ok(err)
-			if failed(rep, "chain") <= 0 {
-				t.Fatalf("%s changed after sealing, and the log did not notice (chain violations %d)", tc.name, failed(rep, "chain"))
+			if failed(rep, "log") <= 0 {
+				t.Fatalf("%s changed after sealing, and the log did not notice (log violations %d)", tc.name, failed(rep, "log"))
 			}
 		})
 	}

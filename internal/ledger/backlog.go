@@ -18,9 +18,9 @@ func ExpiredLots(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 	return count(ctx, q, `SELECT count(*) FROM ledger_lots WHERE live AND expires_at <= now()`)
 }
 
-// Unsealed counts transactions not yet in the hash chain (Seal's work).
+// Unsealed counts transactions not yet in the audit log (Seal's work).
 func Unsealed(ctx context.Context, q sqlx.QueryerContext) (int, error) {
-	return count(ctx, q, `SELECT count(*) FROM ledger_transactions t, ledger_chain_head h
+	return count(ctx, q, `SELECT count(*) FROM ledger_transactions t, ledger_log_head h
 		WHERE (t.writer_xid, t.id) > (h.last_xid, h.last_tx)`)
 }
 

@@ -142,7 +142,7 @@ func (c *chart) sealAll() {
 		c.ok(err)
 		var unsealed int
 		c.ok(c.db.Get(&unsealed, `SELECT count(*) FROM ledger_transactions t
-			WHERE NOT EXISTS (SELECT 1 FROM ledger_chain ch WHERE ch.tx_id = t.id)`))
+			WHERE NOT EXISTS (SELECT 1 FROM ledger_log l WHERE l.tx_id = t.id)`))
 		if unsealed == 0 {
 			return
 		}

@@ -34,7 +34,7 @@ type Report struct {
 
 // Write prints the report for a person.
 func (r Report) Write(w io.Writer) {
-	fmt.Fprintf(w, "ledger: %d accounts, %d transactions, %d entries, %d sealed in the hash chain (%s)\n",
+	fmt.Fprintf(w, "ledger: %d accounts, %d transactions, %d entries, %d in the audit log (%s)\n",
 		r.Accounts, r.Transactions, r.Entries, r.Sealed, r.Took.Round(time.Millisecond))
 	for _, c := range r.Checks {
 		mark := "ok  "
@@ -54,10 +54,17 @@ func (r Report) Write(w io.Writer) {
 	}
 }
 
-// A check is a query returning one text row per violation.
+// A check is a query returning one text row per violation, or a function
+// returning the violations.
 type check struct {
 	name, description, query string
+	run                      func(ctx context.Context, tx *sqlx.Tx, o VerifyOptions) ([]string, error)
 }
+
+// ledgerTables are every table of the ledger, as an SQL array.
+const ledgerTables = `ARRAY['ledger_accounts', 'ledger_balances', 'ledger_split_policies', 'ledger_transactions',
+	'ledger_entries', 'ledger_lots', 'ledger_lot_moves', 'ledger_log', 'ledger_log_hashes', 'ledger_log_head',
+	'ledger_checkpoints']`
 
 // balances: materialised per account; ent: what the entries say.
 const sums = `
@@ -75,12 +82,12 @@ ent AS (SELECT e.account_id,
 var checks = []check{
 	// One pass over the entries, grouped by transaction, answers both
 	// "balanced" and which entries or transactions have no counterpart.
-	{"balanced", "every transaction's entries sum to zero per asset", `
+	{name: "balanced", description: "every transaction's entries sum to zero per asset", query: `
 		SELECT 'transaction ' || g.tx_id || ' off by ' || g.total || CASE WHEN g.assets > 1 THEN ' (mixes assets)' ELSE '' END
 		FROM (SELECT e.tx_id, sum(e.amount) AS total, count(DISTINCT a.asset) AS assets
 		      FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id GROUP BY e.tx_id) g
 		WHERE g.total <> 0 OR g.assets > 1`},
-	{"references", "entries, transactions and lots refer to what exists; only carry-overs have no entries", `
+	{name: "references", description: "entries, transactions and lots refer to what exists; only carry-overs have no entries", query: `
 		SELECT CASE WHEN t.id IS NULL THEN 'entries of missing transaction ' || g.tx_id
 		            WHEN g.tx_id IS NULL THEN 'transaction ' || t.id || ' has no entries'
 		            ELSE 'transaction ' || t.id || ' has entries of missing accounts' END
@@ -100,12 +107,12 @@ var checks = []check{
 		SELECT 'lot ' || l.id || ' of a missing account or parent' FROM ledger_lots l
 		LEFT JOIN ledger_accounts a ON a.id = l.account_id LEFT JOIN ledger_lots p ON p.id = l.parent_id
 		WHERE a.id IS NULL OR (l.parent_id IS NOT NULL AND p.id IS NULL)`},
-	{"zero-sum", "posted and pending balances of all accounts sum to zero per asset", `
+	{name: "zero-sum", description: "posted and pending balances of all accounts sum to zero per asset", query: `
 		SELECT a.asset || ' posted ' || sum(b.posted * s.sgn) || ', pending ' || sum((b.pending_in - b.pending_out) * s.sgn)
 		FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
 		CROSS JOIN LATERAL (SELECT CASE WHEN a.normal_side = 'credit' THEN 1 ELSE -1 END AS sgn) s
 		GROUP BY a.asset HAVING sum(b.posted * s.sgn) <> 0 OR sum((b.pending_in - b.pending_out) * s.sgn) <> 0`},
-	{"materialised", "each balance equals the sum of its entries", sums + `
+	{name: "materialised", description: "each balance equals the sum of its entries", query: sums + `
 		SELECT a.path || ': posted ' || b.posted || ' vs ' || coalesce(ent.posted_u * s.sgn, 0)
 		       || ', pending out ' || b.pending_out || ' vs ' || coalesce(ent.out_n, 0)
 		       || ', pending in ' || b.pending_in || ' vs ' || coalesce(ent.in_n, 0)
@@ -113,11 +120,11 @@ var checks = []check{
 		CROSS JOIN LATERAL (SELECT CASE WHEN a.normal_side = 'credit' THEN 1 ELSE -1 END AS sgn) s
 		WHERE b.posted <> coalesce(ent.posted_u * s.sgn, 0) OR b.pending_out <> coalesce(ent.out_n, 0)
 		   OR b.pending_in <> coalesce(ent.in_n, 0)`},
-	{"floors", "no account is below its floor, counting pending holds", `
+	{name: "floors", description: "no account is below its floor, counting pending holds", query: `
 		SELECT a.path || ': available ' || sum(b.posted - b.pending_out) || ' < floor ' || a.floor
 		FROM ledger_accounts a JOIN ledger_balances b ON b.account_id = a.id
 		WHERE a.floor IS NOT NULL GROUP BY a.id HAVING sum(b.posted - b.pending_out) < a.floor`},
-	{"holds", "a hold resolves at most once; captured ≤ held; resolved holds are released", `
+	{name: "holds", description: "a hold resolves at most once; captured ≤ held; resolved holds are released", query: `
 		SELECT 'hold ' || h.id || ' is captured without a capture' FROM ledger_transactions h
 		WHERE h.status = 'captured' AND NOT EXISTS (SELECT 1 FROM ledger_transactions c WHERE c.hold_id = h.id)
 		UNION ALL
@@ -133,17 +140,17 @@ var checks = []check{
 		LEFT JOIN ledger_entries he ON he.tx_id = c.hold_id AND he.account_id = ce.account_id
 		WHERE c.hold_id IS NOT NULL AND ce.amount * s.sgn < 0
 		  AND -ce.amount * s.sgn > greatest(coalesce(-he.amount * s.sgn, 0), 0)`},
-	{"idempotency", "one key, one transaction, with its request hash", `
+	{name: "idempotency", description: "one key, one transaction, with its request hash", query: `
 		SELECT 'transaction ' || id || ' has no request hash' FROM ledger_transactions
 		WHERE length(request_hash) <> 32`},
-	{"split", "split parts sum to the gross and match the recorded policy version", `
+	{name: "split", description: "split parts sum to the gross and match the recorded policy version", query: `
 		SELECT 'transaction ' || t.id || ': ' || t.split::text FROM ledger_transactions t
 		JOIN ledger_split_policies p ON p.id = t.policy_id
 		CROSS JOIN LATERAL jsonb_to_record(t.split) AS r(gross bigint, provider bigint, fund bigint, fee bigint, version int)
 		CROSS JOIN LATERAL ledger_split_parts(r.gross, p.fund_bps, p.fee_bps, p.remainder_to) x
 		WHERE x.provider <> r.provider OR x.fund <> r.fund OR x.fee <> r.fee OR r.version <> p.version
 		   OR x.provider + x.fund + x.fee <> r.gross`},
-	{"lots", "lot remainders match their moves and sum to the available balance; nothing spent after expiry", `
+	{name: "lots", description: "lot remainders match their moves and sum to the available balance; nothing spent after expiry", query: `
 		SELECT 'lot ' || l.id || ': remaining ' || l.remaining || ' but moves leave ' || (l.amount - coalesce(m.used, 0))
 		FROM ledger_lots l
 		LEFT JOIN (SELECT lot_id, sum(amount) AS used FROM ledger_lot_moves GROUP BY lot_id) m ON m.lot_id = l.id
@@ -160,19 +167,27 @@ var checks = []check{
 		SELECT 'lot ' || l.id || ' spent by transaction ' || t.id || ' after its expiry'
 		FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id JOIN ledger_transactions t ON t.id = m.tx_id
 		WHERE m.amount > 0 AND l.expires_at <= t.created_at AND t.kind NOT LIKE 'lot\_expiry.%'`},
-	{"immutability", "append-only triggers in place; the app role cannot update or delete entries", `
+	{name: "immutability", description: "append-only triggers in place; the app role cannot update, delete or truncate the ledger", query: `
 		SELECT 'trigger ' || n || ' missing or disabled'
 		FROM unnest(ARRAY['ledger_transactions_immutable', 'ledger_entries_immutable', 'ledger_lot_moves_immutable',
-		                  'ledger_chain_immutable', 'ledger_transactions_no_truncate', 'ledger_entries_no_truncate']) n
+		                  'ledger_log_immutable', 'ledger_log_hashes_immutable', 'ledger_checkpoints_immutable',
+		                  'ledger_log_head_immutable']
+		            || ARRAY(SELECT t || '_no_truncate' FROM unnest(` + ledgerTables + `) t)) n
 		WHERE NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = n AND tgenabled <> 'D')
 		UNION ALL
 		SELECT 'role reciproca_app may ' || p || ' ' || t
-		FROM unnest(ARRAY['ledger_entries', 'ledger_transactions', 'ledger_lot_moves', 'ledger_chain']) t,
+		FROM unnest(ARRAY['ledger_entries', 'ledger_transactions', 'ledger_lot_moves', 'ledger_log', 'ledger_log_hashes',
+		                  'ledger_checkpoints']) t,
 		     unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) p
 		WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reciproca_app')
-		  AND has_table_privilege('reciproca_app', t, p)`},
-	{"chain", "the hash chain over sealed transactions is intact", `
-		SELECT 'chain broken at sequence ' || x FROM ledger_chain_check() x WHERE x IS NOT NULL`},
+		  AND has_table_privilege('reciproca_app', t, p)
+		UNION ALL
+		SELECT 'role reciproca_app may TRUNCATE ' || t FROM unnest(` + ledgerTables + `) t
+		WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reciproca_app')
+		  AND has_table_privilege('reciproca_app', t, 'TRUNCATE')`},
+	{name: "sealing", description: "no transaction waits longer than the allowed lag to enter the audit log", run: checkSealing},
+	{name: "log", description: "the audit log's records match the transactions, its root, and every checkpoint it extends",
+		run: checkLog},
 }
 
 // maxExamples bounds the examples a check reports.
@@ -181,12 +196,34 @@ const maxExamples = 5
 // verifyWorkers run checks side by side, sharing one snapshot.
 const verifyWorkers = 2
 
-// Verify checks every invariant of the ledger (ledger.md) and the hash
-// chain, in one repeatable-read snapshot (shared by verifyWorkers
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// MaxSealLag is how long a transaction may wait to be sealed into the
+	// audit log before verify reports the backlog (default DefaultMaxSealLag).
+	MaxSealLag time.Duration
+	// Roots are checkpoints published earlier (opened with Keys.Open): the
+	// log must extend each of them.
+	Roots []Checkpoint
+}
+
+// DefaultMaxSealLag is the sealing backlog verify accepts by default: the
+// sealer runs every few seconds, so anything older means it is not running.
+const DefaultMaxSealLag = 15 * time.Minute
+
+// Verify is VerifyWith and the default options.
+func Verify(ctx context.Context, dbx *sqlx.DB) (Report, error) {
+	return VerifyWith(ctx, dbx, VerifyOptions{})
+}
+
+// VerifyWith checks every invariant of the ledger (ledger.md) and the audit
+// log, in one repeatable-read snapshot (shared by verifyWorkers
 // connections, pg_export_snapshot) so that concurrent writes cannot produce
 // false alarms. Report.OK is false on any violation; err is only for
 // failing to run the checks.
-func Verify(ctx context.Context, dbx *sqlx.DB) (Report, error) {
+func VerifyWith(ctx context.Context, dbx *sqlx.DB, o VerifyOptions) (Report, error) {
+	if o.MaxSealLag <= 0 {
+		o.MaxSealLag = DefaultMaxSealLag
+	}
 	start := time.Now()
 	var rep Report
 	txs := make([]*sqlx.Tx, verifyWorkers)
@@ -211,14 +248,14 @@ func Verify(ctx context.Context, dbx *sqlx.DB) (Report, error) {
 		txs[i] = tx
 	}
 	err := txs[0].QueryRowxContext(ctx, `SELECT (SELECT count(*) FROM ledger_accounts), (SELECT count(*) FROM ledger_transactions),
-		(SELECT count(*) FROM ledger_entries), (SELECT seq FROM ledger_chain_head)`).
+		(SELECT count(*) FROM ledger_entries), (SELECT size FROM ledger_log_head)`).
 		Scan(&rep.Accounts, &rep.Transactions, &rep.Entries, &rep.Sealed)
 	if err != nil {
 		return rep, apperr.Wrap(err, "verify: counting")
 	}
 	rep.Checks = make([]Check, len(checks))
 	next := make(chan int, len(checks))
-	for i := range checks { // the longest, the chain, first
+	for i := range checks { // the longest, the log, first
 		next <- (i + len(checks) - 1) % len(checks)
 	}
 	close(next)
@@ -226,7 +263,7 @@ func Verify(ctx context.Context, dbx *sqlx.DB) (Report, error) {
 	for _, tx := range txs {
 		go func(tx *sqlx.Tx) {
 			for i := range next {
-				res, err := runCheck(ctx, tx, checks[i])
+				res, err := runCheck(ctx, tx, checks[i], o)
 				if err != nil {
 					errs <- err
 					return
@@ -254,9 +291,19 @@ func Verify(ctx context.Context, dbx *sqlx.DB) (Report, error) {
 	return rep, nil
 }
 
-func runCheck(ctx context.Context, tx *sqlx.Tx, c check) (Check, error) {
+func runCheck(ctx context.Context, tx *sqlx.Tx, c check, o VerifyOptions) (Check, error) {
 	res := Check{Name: c.name, Description: c.description}
 	began := time.Now()
+	if c.run != nil {
+		found, err := c.run(ctx, tx, o)
+		if err != nil {
+			return res, apperr.Wrap(err, "verify: check %s", c.name)
+		}
+		res.Violations = int64(len(found))
+		res.Examples = found[:min(len(found), maxExamples)]
+		res.Took = time.Since(began)
+		return res, nil
+	}
 	rows, err := tx.QueryContext(ctx, c.query)
 	if err != nil {
 		return res, apperr.Wrap(err, "verify: check %s", c.name)

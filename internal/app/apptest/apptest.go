@@ -34,6 +34,7 @@ func Config(url string) config.Config {
 		SMTPURL:                    os.Getenv("SMTP_URL"),
 		MailFrom:                   "Reciproca <no-reply@reciproca.test>",
 		RunWorker:                  true,
+		Ledger:                     config.Ledger{SigningKey: config.DevLedgerKey, MaxSealLag: 15 * time.Minute},
 	}
 	if cfg.StripeAPIBase == "" {
 		cfg.StripeAPIBase = "http://127.0.0.1:12111"

@@ -1,5 +1,7 @@
--- Immutability: entries, transactions and the chain are never updated or
--- deleted, by anyone; the one exception is a hold's guarded status change.
+-- Immutability: entries, transactions, lot moves and the audit log are never
+-- updated or deleted, by anyone; the one exception is a hold's guarded
+-- status change. No ledger table can be truncated (a TRUNCATE fires no row
+-- trigger, so each table has a statement trigger of its own).
 CREATE OR REPLACE FUNCTION ledger_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'ledger_transactions' THEN
@@ -15,13 +17,38 @@ END $$;
 
 CREATE OR REPLACE TRIGGER ledger_transactions_immutable BEFORE UPDATE OR DELETE ON ledger_transactions
     FOR EACH ROW EXECUTE FUNCTION ledger_immutable();
-CREATE OR REPLACE TRIGGER ledger_transactions_no_truncate BEFORE TRUNCATE ON ledger_transactions
-    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
 CREATE OR REPLACE TRIGGER ledger_entries_immutable BEFORE UPDATE OR DELETE ON ledger_entries
     FOR EACH ROW EXECUTE FUNCTION ledger_immutable();
-CREATE OR REPLACE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
-    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
 CREATE OR REPLACE TRIGGER ledger_lot_moves_immutable BEFORE UPDATE OR DELETE ON ledger_lot_moves
     FOR EACH ROW EXECUTE FUNCTION ledger_immutable();
-CREATE OR REPLACE TRIGGER ledger_chain_immutable BEFORE UPDATE OR DELETE ON ledger_chain
+CREATE OR REPLACE TRIGGER ledger_log_immutable BEFORE UPDATE OR DELETE ON ledger_log
     FOR EACH ROW EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_log_hashes_immutable BEFORE UPDATE OR DELETE ON ledger_log_hashes
+    FOR EACH ROW EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_checkpoints_immutable BEFORE UPDATE OR DELETE ON ledger_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_log_head_immutable BEFORE DELETE ON ledger_log_head
+    FOR EACH ROW EXECUTE FUNCTION ledger_immutable();
+
+CREATE OR REPLACE TRIGGER ledger_accounts_no_truncate BEFORE TRUNCATE ON ledger_accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_balances_no_truncate BEFORE TRUNCATE ON ledger_balances
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_split_policies_no_truncate BEFORE TRUNCATE ON ledger_split_policies
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_transactions_no_truncate BEFORE TRUNCATE ON ledger_transactions
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_lots_no_truncate BEFORE TRUNCATE ON ledger_lots
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_lot_moves_no_truncate BEFORE TRUNCATE ON ledger_lot_moves
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_log_no_truncate BEFORE TRUNCATE ON ledger_log
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_log_hashes_no_truncate BEFORE TRUNCATE ON ledger_log_hashes
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_log_head_no_truncate BEFORE TRUNCATE ON ledger_log_head
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_checkpoints_no_truncate BEFORE TRUNCATE ON ledger_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
