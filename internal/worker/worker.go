@@ -200,7 +200,10 @@ func (w *Worker) RunDue(ctx context.Context, name string) (bool, error) {
 // run calls j.Run within its timeout, turning a panic into an error so
 // that one broken job cannot take the worker down.
 func run(ctx context.Context, j Job) (done int, err error) {
-	ctx, cancel := context.WithTimeout(ctx, j.timeout())
+	// The cause tells the job's own time limit from the worker being
+	// stopped: a caller's deadline ending a run is a shutdown, not a failure.
+	timedOut := fmt.Errorf("run exceeded its %s timeout", j.timeout())
+	ctx, cancel := context.WithTimeoutCause(ctx, j.timeout(), timedOut)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
@@ -208,8 +211,8 @@ func run(ctx context.Context, j Job) (done int, err error) {
 		}
 	}()
 	done, err = j.Run(ctx)
-	if err == nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("run exceeded its %s timeout", j.timeout())
+	if err == nil && errors.Is(context.Cause(ctx), timedOut) {
+		err = timedOut
 	}
 	return done, err
 }

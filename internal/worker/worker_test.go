@@ -176,3 +176,29 @@ func TestLeaseOfADeadWorkerRunsOut(t *testing.T) {
 		t.Fatal("ran again before Every")
 	}
 }
+
+// A run that outlives its own time limit is a failure; a run cut short
+// because the worker itself was stopped (its caller's deadline) is not.
+func TestJobTimeoutIsNotShutdown(t *testing.T) {
+	dbx := dbtest.Open(t)
+	w := worker.New(dbx)
+	w.Register(worker.Job{Name: "slow", Every: time.Hour, Timeout: 50 * time.Millisecond,
+		Run: func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, nil }})
+	w.Register(worker.Job{Name: "stopped", Every: time.Hour, Timeout: time.Minute,
+		Run: func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, nil }})
+	runFor(t, 500*time.Millisecond, w)
+	states, err := worker.Statuses(context.Background(), dbx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]worker.Status{}
+	for _, s := range states {
+		byName[s.Name] = s
+	}
+	if s := byName["slow"]; s.Failures < 1 || !strings.Contains(s.LastError, "exceeded its 50ms timeout") {
+		t.Fatalf("a run past its own limit: %+v", s)
+	}
+	if s := byName["stopped"]; s.Failures != 0 || s.LastSuccessAt == nil {
+		t.Fatalf("a run ended by the worker's shutdown: %+v", s)
+	}
+}
