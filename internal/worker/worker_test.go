@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"github.com/jmoiron/sqlx"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,14 +103,7 @@ func TestFailingJobDoesNotBlockOthers(t *testing.T) {
 			t.Fatalf("the %s job ran %d times in 2 s, want 1 or 2 (backoff)", name, n)
 		}
 	}
-	states, err := worker.Statuses(context.Background(), dbx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]worker.Status{}
-	for _, s := range states {
-		byName[s.Name] = s
-	}
+	byName := statusesByName(t, dbx)
 	b := byName["broken"]
 	if b.Failures < 1 || b.LastSuccessAt != nil || b.LastError != "smtp: connection refused" || !b.NextRunAt.After(start.Add(time.Second)) {
 		t.Fatalf("broken job state: %+v", b)
@@ -187,6 +181,17 @@ func TestJobTimeoutIsNotShutdown(t *testing.T) {
 	w.Register(worker.Job{Name: "stopped", Every: time.Hour, Timeout: time.Minute,
 		Run: func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, nil }})
 	runFor(t, 500*time.Millisecond, w)
+	byName := statusesByName(t, dbx)
+	if s := byName["slow"]; s.Failures < 1 || !strings.Contains(s.LastError, "exceeded its 50ms timeout") {
+		t.Fatalf("a run past its own limit: %+v", s)
+	}
+	if s := byName["stopped"]; s.Failures != 0 || s.LastSuccessAt == nil {
+		t.Fatalf("a run ended by the worker's shutdown: %+v", s)
+	}
+}
+
+func statusesByName(t *testing.T, dbx *sqlx.DB) map[string]worker.Status {
+	t.Helper()
 	states, err := worker.Statuses(context.Background(), dbx)
 	if err != nil {
 		t.Fatal(err)
@@ -195,10 +200,5 @@ func TestJobTimeoutIsNotShutdown(t *testing.T) {
 	for _, s := range states {
 		byName[s.Name] = s
 	}
-	if s := byName["slow"]; s.Failures < 1 || !strings.Contains(s.LastError, "exceeded its 50ms timeout") {
-		t.Fatalf("a run past its own limit: %+v", s)
-	}
-	if s := byName["stopped"]; s.Failures != 0 || s.LastSuccessAt == nil {
-		t.Fatalf("a run ended by the worker's shutdown: %+v", s)
-	}
+	return byName
 }
