@@ -1,0 +1,216 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+)
+
+// KeyLifetime is how long an idempotency key is remembered. A client
+// retries within minutes; after a day the same key starts a new request.
+const KeyLifetime = 24 * time.Hour
+
+// MaxKeyLength is the longest idempotency key accepted.
+const MaxKeyLength = 200
+
+// KeyField is the field an idempotency key error names: the HTTP header
+// the key arrives in (web forms send theirs in a hidden field).
+const KeyField = "Idempotency-Key"
+
+// Scope is whose key it is and for what: the caller (the user or API client
+// that sent the request) and the operation ("catalog.create_offering"). It
+// is never the organisation: two colleagues who send the same key must not
+// get each other's answers.
+type Scope struct {
+	Caller    uuid.UUID
+	Operation string
+}
+
+// Idempotent runs do once per key. With an empty key it just runs do in a
+// transaction. With a key it runs do and stores response (a pointer do
+// fills; stored as JSON) under scope and key in the same transaction, so
+// the effect and its remembered answer commit together or not at all. A
+// later call with the same scope, key and request does not run do: it
+// fills response with the stored answer and reports replayed.
+//
+// conn is the pool (*sqlx.DB: Idempotent runs its own transaction, retried
+// like WithTx) or the caller's transaction (*sqlx.Tx: a use case spanning
+// domains; the caller commits, and must roll back when an error comes back).
+//
+// Requests are compared by RequestHash(scope.Operation, request), so the
+// request should hold everything that decides the effect, and nothing that
+// does not (a photo by its hash, not its bytes).
+//
+// Only a success is remembered. When do fails — a business refusal such as
+// insufficient funds, a full slot or an invalid request, or any other error
+// — nothing is stored, and a retry with the same key runs again: it may
+// succeed once the cause is gone (the wallet topped up, a place freed).
+//
+// Errors: those of do; invalid (key longer than MaxKeyLength or not
+// printable text); conflict, field KeyField: the key was used for another
+// request of this scope (reason "reused"), or a request with the key is
+// still running (reason "in_progress": it is not waited for; retry shortly).
+func Idempotent(ctx context.Context, conn sqlx.ExtContext, scope Scope, key string, request, response any,
+	do func(tx *sqlx.Tx) error) (replayed bool, err error) {
+	if key == "" {
+		return false, inTx(ctx, conn, do)
+	}
+	if err := CheckKey(key); err != nil {
+		return false, err
+	}
+	hash, err := RequestHash(scope.Operation, request)
+	if err != nil {
+		return false, err
+	}
+	err = inTx(ctx, conn, func(tx *sqlx.Tx) error {
+		replayed = false
+		stored, err := claimKey(ctx, tx, scope, key, hash)
+		if err != nil {
+			return err
+		}
+		if stored != nil {
+			replayed = true
+			return json.Unmarshal(stored, response)
+		}
+		if err := do(tx); err != nil {
+			return err
+		}
+		return storeResponse(ctx, tx, scope, key, hash, response)
+	})
+	return replayed, err
+}
+
+// CheckKey refuses a key that cannot be stored or shown: longer than
+// MaxKeyLength, not UTF-8, or holding control characters. Errors: invalid.
+func CheckKey(key string) error {
+	if len(key) > MaxKeyLength {
+		return apperr.New(apperr.Invalid, "the idempotency key must be at most %d characters", MaxKeyLength).With("field", KeyField)
+	}
+	if !utf8.ValidString(key) || strings.IndexFunc(key, unicode.IsControl) >= 0 {
+		return apperr.New(apperr.Invalid, "the idempotency key must be printable text").With("field", KeyField)
+	}
+	return nil
+}
+
+// KeyInProgress reports whether err says a request with the same key is
+// still running.
+func KeyInProgress(err error) bool { return keyConflict(err) == reasonInProgress }
+
+// KeyReused reports whether err says the key was used for another request.
+func KeyReused(err error) bool { return keyConflict(err) == reasonReused }
+
+const (
+	reasonInProgress = "in_progress"
+	reasonReused     = "reused"
+)
+
+func keyConflict(err error) string {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Code != apperr.Conflict || ae.Fields["field"] != KeyField {
+		return ""
+	}
+	r, _ := ae.Fields["reason"].(string)
+	return r
+}
+
+// claimKey takes the key for this transaction and returns the stored
+// response of an earlier request with it (nil: none, do runs). A
+// transaction-scoped advisory lock on the key makes a concurrent duplicate
+// fail at once instead of queueing behind the first request's row lock;
+// it is released when the transaction ends, after its commit is visible.
+func claimKey(ctx context.Context, tx *sqlx.Tx, scope Scope, key string, hash []byte) ([]byte, error) {
+	var got bool
+	if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`,
+		scope.Caller.String()+"\x1f"+scope.Operation+"\x1f"+key); err != nil {
+		return nil, err
+	}
+	if !got {
+		return nil, inProgressError()
+	}
+	var rec struct {
+		Hash     []byte `db:"request_hash"`
+		Response []byte `db:"response"`
+		Expired  bool   `db:"expired"`
+	}
+	err := tx.GetContext(ctx, &rec, `SELECT request_hash, response, expires_at <= now() AS expired
+		FROM idempotency_keys WHERE caller = $1 AND operation = $2 AND key = $3`, scope.Caller, scope.Operation, key)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case rec.Expired: // not swept yet: the key starts afresh
+		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE caller = $1 AND operation = $2 AND key = $3`,
+			scope.Caller, scope.Operation, key)
+		return nil, err
+	case !bytes.Equal(rec.Hash, hash):
+		return nil, apperr.New(apperr.Conflict, "this Idempotency-Key was already used for a different request").
+			With("field", KeyField).With("reason", reasonReused)
+	}
+	return rec.Response, nil
+}
+
+func storeResponse(ctx context.Context, tx *sqlx.Tx, scope Scope, key string, hash []byte, response any) error {
+	raw, err := json.Marshal(response)
+	if err != nil {
+		return fmt.Errorf("storing the response of %s: %w", scope.Operation, err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO idempotency_keys (caller, operation, key, request_hash, response, expires_at)
+		VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second')`,
+		scope.Caller, scope.Operation, key, hash, raw, KeyLifetime.Seconds())
+	if IsUniqueViolation(err, "idempotency_keys_pkey") { // only if someone wrote it without the lock
+		return inProgressError()
+	}
+	return err
+}
+
+func inProgressError() error {
+	return apperr.New(apperr.Conflict, "a request with this Idempotency-Key is still in progress: retry in a moment").
+		With("field", KeyField).With("reason", reasonInProgress)
+}
+
+// inTx runs fn in conn when it is a transaction, else in a new one (WithTx).
+func inTx(ctx context.Context, conn sqlx.ExtContext, fn func(tx *sqlx.Tx) error) error {
+	switch c := conn.(type) {
+	case *sqlx.Tx:
+		return fn(c)
+	case *sqlx.DB:
+		return WithTx(ctx, c, fn)
+	default:
+		return fmt.Errorf("db: Idempotent needs a *sqlx.DB or a *sqlx.Tx, not %T", conn)
+	}
+}
+
+// sweepBatch bounds one DELETE of the sweep, so it never holds many locks.
+const sweepBatch = 5000
+
+// SweepIdempotencyKeys deletes the keys that expired by now, in batches,
+// and returns how many. The worker runs it periodically; a key that is
+// expired but not yet swept is already treated as absent.
+func SweepIdempotencyKeys(ctx context.Context, dbx sqlx.ExecerContext, now time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := dbx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2))`, now, sweepBatch)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < sweepBatch {
+			return total, nil
+		}
+	}
+}
