@@ -125,8 +125,20 @@ func TestProviderJourneyAPI(t *testing.T) {
 	if st != 201 || body["id"] != id {
 		t.Fatalf("retried create: %d %v, want the same offering %s", st, body["id"], id)
 	}
+	// A retry from a client in another time zone is the same request.
+	course := map[string]any{"title": "Corso serale", "category": "childcare", "price_cents": 5000, "unit": "course",
+		"place_code": lecco, "availability": "slots", "slots": []map[string]any{
+			{"starts_at": "2030-12-01T18:00:00+01:00", "ends_at": "2030-12-01T19:30:00+01:00", "capacity": 8}}}
+	st, body = apiCall(t, a, "POST", prov+"/offerings", tok, course, "Idempotency-Key", "course-1")
+	want(t, "create a course", st, body, 201)
+	courseID := body["id"]
+	course["slots"] = []map[string]any{{"starts_at": "2030-12-01T17:00:00Z", "ends_at": "2030-12-01T18:30:00.000Z", "capacity": 8.0}}
+	st, body = apiCall(t, a, "POST", prov+"/offerings", tok, course, "Idempotency-Key", "course-1")
+	if st != 201 || body["id"] != courseID {
+		t.Fatalf("retry with the slot in UTC: %d %v, want the course %v", st, body["id"], courseID)
+	}
 	st, body = apiCall(t, a, "GET", prov+"/offerings", tok, nil)
-	if st != 200 || len(body["list"].([]any)) != 1 {
+	if st != 200 || len(body["list"].([]any)) != 2 {
 		t.Fatalf("own offerings: %d %v", st, body)
 	}
 	st, _ = apiCall(t, a, "POST", prov+"/offerings", empTok, offer)

@@ -32,16 +32,16 @@ func ImportOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID
 	if err := in.Validate(); err != nil {
 		return uuid.Nil, err
 	}
-	return addOffering(ctx, q, providerID, in, "")
+	return addOffering(ctx, q, providerID, in)
 }
 
 // addOffering writes a validated offering and its slots.
-func addOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, in OfferingInput, idempotencyKey string) (uuid.UUID, error) {
+func addOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, in OfferingInput) (uuid.UUID, error) {
 	r, err := resolve(ctx, q, in)
 	if err != nil {
 		return uuid.Nil, err
 	}
-	id, err := insertOffering(ctx, q, providerID, r, idempotencyKey)
+	id, err := insertOffering(ctx, q, providerID, r)
 	if err != nil {
 		return uuid.Nil, err
 	}

@@ -265,10 +265,11 @@ func resolve(ctx context.Context, q sqlx.ExtContext, in OfferingInput) (resolved
 
 // CreateOffering adds an offering to provider providerID, with in.Photo
 // when it is set (checked and resized first: a refused photo saves
-// nothing). A retry with the same idempotencyKey returns the offering the
-// first call made.
+// nothing). A retry with the same idempotency key (the caller's own, see
+// db.Idempotent) returns the offering the first call made.
 // Errors: unauthorized, forbidden, not_found (no such provider, or another
-// provider's), invalid (first field at fault; nothing saved).
+// provider's), invalid (first field at fault; nothing saved), conflict (the
+// key was used for another offering, or is in use).
 func (s *Service) CreateOffering(ctx context.Context, p *auth.Principal, providerID uuid.UUID, in OfferingInput, idempotencyKey string) (Offering, error) {
 	if err := manages(p, providerID); err != nil {
 		return Offering{}, err
@@ -277,28 +278,21 @@ func (s *Service) CreateOffering(ctx context.Context, p *auth.Principal, provide
 	if err := in.Validate(); err != nil {
 		return Offering{}, err
 	}
-	if len(idempotencyKey) > 200 {
-		return Offering{}, invalidField("Idempotency-Key", "the idempotency key must be at most 200 characters")
+	if err := db.CheckKey(idempotencyKey); err != nil {
+		return Offering{}, err
 	}
 	ph, err := s.optionalPhoto(ctx, in.Photo)
 	if err != nil {
 		return Offering{}, err
 	}
 	var id uuid.UUID
-	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		// The provider row lock serialises creates with the same key.
-		if _, err := getProvider(ctx, tx, providerID, true); err != nil {
+	scope := db.Scope{Caller: p.UserID, Operation: "catalog.create_offering"}
+	_, err = db.Idempotent(ctx, s.db, scope, idempotencyKey, createRequest(providerID, in), &id, func(tx *sqlx.Tx) error {
+		if _, err := getProvider(ctx, tx, providerID, false); err != nil {
 			return err
 		}
-		if idempotencyKey != "" {
-			prev, ok, err := offeringByIdempotencyKey(ctx, tx, providerID, idempotencyKey)
-			if err != nil || ok {
-				id = prev
-				return err
-			}
-		}
 		var err error
-		if id, err = addOffering(ctx, tx, providerID, in, idempotencyKey); err != nil {
+		if id, err = addOffering(ctx, tx, providerID, in); err != nil {
 			return err
 		}
 		return attachPhoto(ctx, tx, providerID, id, ph)
@@ -307,6 +301,21 @@ func (s *Service) CreateOffering(ctx context.Context, p *auth.Principal, provide
 		return Offering{}, err
 	}
 	return s.ManagedOffering(ctx, p, id)
+}
+
+// createRequest is what identifies a request to create an offering: the
+// provider and the input, with the photo by its digest.
+func createRequest(providerID uuid.UUID, in OfferingInput) any {
+	var photo string
+	if in.Photo != nil {
+		photo = db.Digest(in.Photo)
+	}
+	in.Photo = nil
+	return struct {
+		Provider uuid.UUID
+		Input    OfferingInput
+		Photo    string
+	}{providerID, in, photo}
 }
 
 // optionalPhoto processes data, if any.

@@ -178,16 +178,6 @@ func listProviderOfferings(ctx context.Context, q sqlx.ExtContext, providerID uu
 	return out, db.MapError(err, "offering")
 }
 
-// offeringByIdempotencyKey finds the offering a retried create made.
-func offeringByIdempotencyKey(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, key string) (uuid.UUID, bool, error) {
-	var id uuid.UUID
-	err := sqlx.GetContext(ctx, q, &id, `SELECT id FROM offerings WHERE provider_id = $1 AND idempotency_key = $2`, providerID, key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return uuid.Nil, false, nil
-	}
-	return id, err == nil, db.MapError(err, "offering")
-}
-
 // resolvedOffering is an input whose place and coordinates are known.
 type resolvedOffering struct {
 	OfferingInput
@@ -195,18 +185,13 @@ type resolvedOffering struct {
 	keywords string
 }
 
-func insertOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, in resolvedOffering, idemKey string) (uuid.UUID, error) {
+func insertOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, in resolvedOffering) (uuid.UUID, error) {
 	var id uuid.UUID
-	var key *string
-	if idemKey != "" {
-		key = &idemKey
-	}
 	err := sqlx.GetContext(ctx, q, &id, `INSERT INTO offerings (provider_id, title, description, category, keywords,
-			price_cents, unit, address, place_code, lat, lon, service_radius_km, availability, status, inclusion_label,
-			idempotency_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, ''), $16) RETURNING id`,
+			price_cents, unit, address, place_code, lat, lon, service_radius_km, availability, status, inclusion_label)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, '')) RETURNING id`,
 		providerID, in.Title, in.Description, in.Category, in.keywords, in.PriceCents, in.Unit, in.Address,
-		in.PlaceCode, in.lat, in.lon, in.ServiceRadiusKm, in.Availability, in.Status, in.InclusionLabel, key)
+		in.PlaceCode, in.lat, in.lon, in.ServiceRadiusKm, in.Availability, in.Status, in.InclusionLabel)
 	return id, db.MapError(err, "offering")
 }
 

@@ -3,6 +3,7 @@ package db
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -60,6 +61,13 @@ func RequestHash(operation string, request any) ([]byte, error) {
 	h.Write([]byte(operation + ":"))
 	h.Write(c)
 	return h.Sum(nil), nil
+}
+
+// Digest stands for bytes in a request (an uploaded file, a photo): the
+// hex SHA-256, so a request hash does not encode megabytes.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // canonicalTime is how CanonicalJSON writes a timestamp.

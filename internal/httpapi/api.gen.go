@@ -934,6 +934,9 @@ type UserUpdate struct {
 // UserUpdateStatus defines model for UserUpdate.Status.
 type UserUpdateStatus string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
 
@@ -973,6 +976,22 @@ type SetOfferingStatusJSONBody struct {
 // SetOfferingStatusJSONBodyStatus defines parameters for SetOfferingStatus.
 type SetOfferingStatusJSONBodyStatus string
 
+// CreateOrganisationParams defines parameters for CreateOrganisation.
+type CreateOrganisationParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // FindPlacesParams defines parameters for FindPlaces.
 type FindPlacesParams struct {
 	Q     string `form:"q" json:"q"`
@@ -989,7 +1008,18 @@ type ListProvidersParamsStatus string
 
 // CreateOfferingParams defines parameters for CreateOffering.
 type CreateOfferingParams struct {
-	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ReviewProviderJSONBody defines parameters for ReviewProvider.
@@ -1008,13 +1038,36 @@ type ListUsersParams struct {
 
 // InviteUserParams defines parameters for InviteUser.
 type InviteUserParams struct {
-	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // InviteUsersCSVParams defines parameters for InviteUsersCSV.
 type InviteUsersCSVParams struct {
 	OrganisationId *openapi_types.UUID `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
-	IdempotencyKey *string             `json:"Idempotency-Key,omitempty"`
+
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
@@ -1111,7 +1164,7 @@ type ServerInterface interface {
 	ListOrganisations(ctx echo.Context) error
 	// CreateOrganisation Create an organisation (then invite its first administrator).
 	// (POST /organisations)
-	CreateOrganisation(ctx echo.Context) error
+	CreateOrganisation(ctx echo.Context, params CreateOrganisationParams) error
 	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
 	// (GET /organisations/{organisationId})
 	GetOrganisation(ctx echo.Context, organisationId openapi_types.UUID) error
@@ -1424,8 +1477,28 @@ func (w *ServerInterfaceWrapper) ListOrganisations(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateOrganisation(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOrganisationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateOrganisation(ctx)
+	err = w.Handler.CreateOrganisation(ctx, params)
 	return err
 }
 
@@ -1569,7 +1642,7 @@ func (w *ServerInterfaceWrapper) CreateOffering(ctx echo.Context) error {
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "Idempotency-Key" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey string
+		var IdempotencyKey IdempotencyKey
 		n := len(valueList)
 		if n != 1 {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
@@ -1657,7 +1730,7 @@ func (w *ServerInterfaceWrapper) InviteUser(ctx echo.Context) error {
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "Idempotency-Key" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey string
+		var IdempotencyKey IdempotencyKey
 		n := len(valueList)
 		if n != 1 {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
@@ -1692,7 +1765,7 @@ func (w *ServerInterfaceWrapper) InviteUsersCSV(ctx echo.Context) error {
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "Idempotency-Key" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey string
+		var IdempotencyKey IdempotencyKey
 		n := len(valueList)
 		if n != 1 {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
@@ -2434,7 +2507,8 @@ func (response ListOrganisationsdefaultJSONResponse) VisitListOrganisationsRespo
 }
 
 type CreateOrganisationRequestObject struct {
-	Body *CreateOrganisationJSONRequestBody
+	Params CreateOrganisationParams
+	Body   *CreateOrganisationJSONRequestBody
 }
 
 type CreateOrganisationResponseObject interface {
@@ -3788,8 +3862,10 @@ func (sh *strictHandler) ListOrganisations(ctx echo.Context) error {
 }
 
 // CreateOrganisation operation middleware
-func (sh *strictHandler) CreateOrganisation(ctx echo.Context) error {
+func (sh *strictHandler) CreateOrganisation(ctx echo.Context, params CreateOrganisationParams) error {
 	var request CreateOrganisationRequestObject
+
+	request.Params = params
 
 	var body CreateOrganisationJSONRequestBody
 	var err error
@@ -4356,124 +4432,129 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H17bxs5su9XKeheYGSgI9t5zO44WOB6s7kD7yYTI06yf4wCmeouSVx3kx2SbVkT+LsfsMh+SWypbcue",
-	"nHP+SiR181Ev/qpYVf4+iGWWS4HC6MHJ90HOFMvQoKJPnzWqs8T+j4vBySBnZjGIBoJlODgZFO7HaKDw",
-	"W8EVJoMTowqMBjpeYMbsWzOpMmbsswW3T5pVbt/URnExH9ze3tqXdS6FRprvrVJS2f/EUhgUxv6X5XnK",
-	"Y2a4FIf/0VLY7+oZ/q/C2eBk8H8O620cul/1oRuNZklQx4rndpDByeBUrADtjxFwAWaBIAW6b0AvWI6j",
-	"gX3Jj2OnOY1jzM2ZuOaGVvIRvxWo3fqShNuvWHquZI7KcLuXGUs1RoO88dV3T7jvg4zdvEMxN4vByfOj",
-	"ow2yRIOcab2UKll/+NXPgYeNvELR48nbJqd+96815vpavSGn/8HY2LFPi4Sbt9eeFe3dsNhINeFJD0ZH",
-	"A2ZajyXM4DPDMww9m6BhPNXdxHVitrFYzBhP7VsbI2K5g41f1pbPhfn5Zb0mLgzOUdGDefB9qeZMcE1C",
-	"0ZcWuqAl93t8jWv0CDODck+0sJpkIR6+ufhyluVSmY+oizTASG7FGpPG/qp9r8/unwxOwwzOpVptjh/L",
-	"hMQeb1iWp/ateMHTJGYqyP6UTZHY2FbaM8NSzgSQEkWNwc7EjIk/OAOEKZuuQHNjUHWOPHHKsqlG7GYy",
-	"LeIrNJtzf/p89hGYMiN4dQyqSBGG8eg5pGjMCGYRzJ5Nubb/GFQRJPbTa4hHL2BmR0eYosAZN/pgZFcu",
-	"iswSkynz6ngSP5/MLEurD5Mp1+0v3G6qL5L2Ey8mbpIGUzpkh/hQ0rdBjdbeQ6ytzHIHX/2GuLhmKQmo",
-	"kGYyk4Ww/4+lmKU8tqJaCFaYhVT8D7S/zKSa8iShFXChi9mMxxyFmcwKkdgdKmZwkvKMZI5ev2Y8ZdMU",
-	"6Q2DSrA0sO/7m5AMtWZzDAqIcjbfq20vUpfDhYj60MOksnYNs//ieeg06X3sBIxZWw/OU2asvQKWZFxo",
-	"kCJdvYYEZ6xIDR2kMUtTVD9paI41cszebhWVTL05MpjpXWf7R5kiMYyLM/f8cTUmU4qtNlji6OWpUU4X",
-	"Ysw7TOao3iwwvtqU+RY9QieNM0ubzw4+52AkzPg1gpwRra65TIk+1nRIBQxyVFoK+5xClliyVcTYtFet",
-	"zdZcrg3jlKVMxBikdj13r/NvjZaehs0NtoZs0KGbwh/RHkohXBHLwsPRHgdzbBnVX3Ca3A1QEYVRfh09",
-	"5pZXgbNCFQjLBQrAa1QrsFZRcSYMLGSa6FE90FTKFJkgSIAsxSQ0GBOaxURViOU1KkxguiLxWTC9gHjB",
-	"uAAtYcYUDLkBrsENBkyvRLxQUshCp6uDlhJ2b8lIeTXJ+hLANNZ3H0GSV/YgKxm+Nl7NjYpA9foqxgcF",
-	"TM75Q81qrUdMCDZSUmv+//yXo1hm1rzvsrx3xPEmn5RnalsMfn6W8Dk3YH+FmZIZCYA9TFEY6xxZ65Hn",
-	"EZAVUUiSsqLHR+vr3IUSSju51S94j5t62w2/e+Li0oJtPZd26feHxrMfcXb/k2XdMhB7UFj00QQAlRKH",
-	"gHrwzFnbz9rIIWr/hssPayS4g0RfcZHchWr/ss9vgQ0ZF+Xn413CRHP7oUI7+zCbIb24eQokiUIdPvo8",
-	"DOQpN6smAJVi4kGatRipNDoIDuOGpxJAjtsP+IRrY0/VyVW2qacXaJzp18hUvOBiDgIZneySC9MywYks",
-	"HJD1U4gim3pXs5+6cBGnhbZQrfKYSkJoGXOWTmJpKcoMv7bzWFQ9yZWcK5ZlGKRMuu6md64xdeTp8WTG",
-	"8kmhAg7dhxzFhVGI5j3LIeXiygIfa9jylMU4Cu05X0gjy+E2f7Xv7RL1c/uQtwy54jFOYuyPNnIlr3mC",
-	"aucs/rmLIsuYWrkzXl3b6RRLeKG9/GzO4OS2r7W6SKUJWSttmCl0UybsqUpykLNCtwxNlw+8+TM3adhC",
-	"F4Kb3V4RyXFFwXK8dRxZqWdrPW1m+RmjykyUzHcy7OQzRPI141ERqpbTTcuxaa7ORF7cFVg0DFrzPA46",
-	"YusGzntYdi1NE/eIdq+xxFdHwTU+nvlpm4l/uL3r0jhkheAxz5mlzU8Edvva1f42i2SpA4udXXw6/eSQ",
-	"mPfjmiuCoUaEQxrAhXs2rVTb6Kx52PZH4AKwUBLoodeQFdrAFCGXmltq9oTyQYPTnu4IMmRCAzO14X0N",
-	"mGp0n72uglHsGlMNZsG1dTU8quSZZfixRwXu01G0N6OWsRvv3DfjFQEbV+tHZeXuZPZKu9aQ+uPnbajz",
-	"Iuq2euVcC1kosjpaO1OWMGtilojWzcmkoOuTFTJFcbFCafQu/u7gXWkrG9YxaBAborvNgp37KNdaJLjk",
-	"Ti82VeAtFI1AplCb7SiJeZzUAkkw4yLRIKQh/LTk9l/gRoOT47GYFga0zNA9MCuUWaACtmSrE5LaEqKV",
-	"+unXAhkz8WI0Fv2shcAbM4kLpV3oc8fJRvQKEnwNuK+FUBUyg8nkLtcjPeHhQ2H/5rVFN6TQhc5RJEH1",
-	"CmGAplvQOIIb1NhFyn/53ZVLsZtjYtXGFzMXgc591DKo++v+4qZO/CnkDlHNk4tmCtHn3HvsH1GjeSPF",
-	"jKvsjiDlh7l4bO3lcQPkwfhHcE3W+dgUkAXy+cKEwXxP4elyaJY8savefS9H1yMEXt0rUbmq4D5KNyl8",
-	"ndMFd1qXbke//OXo5fPBE/mQm7HtdxjHMoiupDZ2te1jbGf0nKyGaIC+xlRvwijOv9BpLxXOLTrup+Ce",
-	"wF7F26tZn6w9dHPLTe+nk/NBK1duu39QboNi999gcKkNR7t/ZGjn9UxnjHLGdUw+SwcdnPuSYjLHyTTX",
-	"D1L3FOcsndCRtMtrYpq+9q7xtNBc2L1/7Ry1k1+pnG+JnCykwP3EVDZhgoUGdrRowHLLeHRJQ5bTHYDc",
-	"jTER0nRBEcXznau6oKcu3Hpuo8E1MxNvU4LGFqeam76HcYPaLYa2JSkUoKgC7ETzet71OMi6xDWAUpM+",
-	"FTW2adFjByy6owcvw9GD0OEcvpReU8z26fRGJtZfds8gDI+PgW5KNEgFxz9DvGCKxQaV88Vbk0W9lLw9",
-	"39sboxjoBVPkXSi8RlFYv9m+kpQhiio0Ah6BcgFTprl2Ho4eDU5EkaYNF9rFWLb70E9hNXZnppWGohUg",
-	"ijrsRrc5beviWgyEKcMNg7Mvpw2OHrwGmTvRdbfl9R51H9421HuHOK+pe19N3+F5r0eE7+toPI4Y3N0N",
-	"aawjtN2POFOoF/eD7sq9PLmnh9F+Pbg6mbZSlzDLU7lCCrA4T3JCKS4Nf3KiDZvNSrucMcHm5GTGTONk",
-	"KdVV5XJO/DGnGr5nNRwrEm6kCjKB4l6b0IzlLPaB4GbMrWkwjkMGA0WiHyOyoA1T5i4jr7Gnfr9eY1Rv",
-	"M8SviwpUrJ1ROZ9co9JdeM+HQNuAXmHMcyVjNgjGAp0i9KNY99zre/YLqV+JWov3E4f33oAxXdky4ay0",
-	"aGAPwDnqbRfXVbbcRBfTjBvT9VjOVrIwO8ZSyJJVIJFlgeCXCjEToDBGfo3gxwxlxaxRcHORm7vbXGO5",
-	"oBBhP1nzcM64ClIVta7tT3sz//z3Jxi+Tf5xcXpgj3yNIgGm4fLUZzeSxT2BvyNTqGBcHB29iGko+i9e",
-	"Bq8F8CbnCu+msOU7XISirLEUiYZCGJ66fBHaFNBKwL86Ct4cbNjf9Ztb9q3ACDQX8xSfFTp8WUtvT9zX",
-	"tal1VNkdKGyxoDVYa98twkU9TP9nHXIq7xOI/R+e8LLpyJXp31Ed+U2Q/su6PLk9ZM1UXk+f9JmdQWTL",
-	"/s+55etOTJJx0fz2eAOl7DtjdWuMfTulbze2ekt3tDMZtsX/vPjwG5yen1kv5mN5HkYuhVeqXCor+EtM",
-	"Z9bTKUEMjAcMrrKj8YCuZYCJsWj7OiN4LwWugGtg6ZKtNDAB3rCAw/t2xvpyczQWY/GWstVc/c2CaVqF",
-	"Zhm6YhwYXlIC+uXBCTDQxjIaMhYvuEC4tHj7ciyGPvk8gir3PIIy9TyCZuY5Jdu6xPPIrn898TyCZt45",
-	"vVumnUdQZp0fRMBgUWRMwKXP8r6MKgdlLC79cXUZARMJ7eiyTiC/tMfGt0IapPOjyHOpjLuZ8neRg4op",
-	"lksN2HAyOB4djY7ISuQoWM4HJ4MXo6PRCzr9zIKk55Dg5iG5perwGhWf0aE8D1U3fCyEo7nLqLQMuqww",
-	"ErgxwI1xCVxQsVQshebaoDBjoQXL9UKaEygzjqGZxxnBH6jkM11kEWTMoOIs5RqT8mkdjcUslVLpyKXI",
-	"RsATzHJpUMSrCHSecgN4w2Jj3ZcIUmnsM1lWGJ8jYWk8FmtJsRaBl7mwzfWM4FToJSoNz4+OnCBfyqsT",
-	"IK2/HAvLrzJ92d9TikYWL9c+cRsTxzHvcUlxlgxOBl+ITi7LeLBW3vb86GhvxW2tHOpAjZtVcuKZHx4U",
-	"PTpyeM9fl4enqNZcVdBFA116rQNKnd7IbfZXrV5YLAm50Q1uEEBgc+0caiLO12hw88zb0N+3OEp2+kP6",
-	"9CyV84YUtwn/jmtD5Wrv5JxUoS5k/N3XL34rkC7OfQEjafigWa9YEcalNDSiM9t9rdtoAyKJdAVUoqVL",
-	"Wwk8gVQuUYFZMOFSKYbufvrGQM7mSDGq0EqnOJNULBUorSzzP7au7+sDJbHXCdcoFtyAE5sCSg/qh8vj",
-	"BcaFsjbAUTsCgUvUBmZcadMUO56gMN7B7Ba8UtzM4pBXFTr6kFEBKOFGqQPSt14gOqjqhf4unT+0F63v",
-	"qkO9bQMpowq8fUTjQxi6w+iUXp6FAIRdXoPmc2tBnSI4iV9Cef17bwnwfB+c/P61KQ+ORN5mezI5PXOO",
-	"T5U+b1EmJpR4egDTFcQLKa1HA6yxtpD41BKSyrlzvUqhWCv5EVdCLgXgMzsXWcWlkmJejQ9zNDXaYXQs",
-	"jeB0ZlCNhcKckCzMGE8Lhe6M9mMNS1QRpxa5gA/WH1iypzK+sq9JNRYMlgue4gm8fP5LC9c4ZniUMlJo",
-	"1GrC7MQT7RzHEfzbnn1mgWNRrZdrUHy+MDAt/MLp4WczKgZ2WXFcQ8a1pWQEL4+OaaKxKGcitF5KKvwN",
-	"rKiGzlEq4XgkLWqVhzyx6tRBh4D+XPC5wATscblfpbhoamBDHCvGkjx9+vDp3PFw6VlfabOF5VK4E2qH",
-	"Rshii518535/HL6uxZx7cfZlIHLiuCALA0OWallTw1mQJdNQONU+eBRGycJEoPBaXllzZCf2YQ2/gBJe",
-	"LRcyRbKuz9oIK8SZktXPFGrcwiFPvVYCziPxK5jk04trzwOJKg6BekNIAstEKb/WW6MKA27F2BGPrfbN",
-	"vPekVtCmNM07govawlt5opRFqay32jTr7VXfjaWHcZ3yFWatzwl7ctaWuWj3VchyMOtKiDnuHTJcoAHW",
-	"AiU1VFkDDTVLX3sfSBIrvRICCl/iuYVtXpm7ccOnDY3nuhlshXO7DGGsdbDOuFkwQ1aJpRTtHovC+tdk",
-	"QVD7dbqByE9jpjIagZPXW1E6qPQPZKmf6Az+DZeOVnrfYvb2xskvlWg2ueuKv638+RC9NfCtR7aIlE8I",
-	"9zHJTtf4Tf3YU/iCVTeQHp5gvTQLURKu85StQKoE1b5ZYDVrxm8wAcNupJDZympETcIIkMULp/32kCib",
-	"jhh2A64QCYbNZiAtPBQzw1I593xxof0gP35F8x4fMzj0Hru8M9ef4eFedz0WBY25ajV8cAJsPeweDvif",
-	"cPdODJK+fEF3BkYpiOOcWKietgJT5rFVBTIamEKgsPMILr9dAtdjQfUGBOcrORpqg1lGrpFVdWE08LmQ",
-	"CpMI9EpIscp0BMSFQiRjYc8iDbqIF8A0jAeNBjfjwaH7XH6MwKxyqaO6akewDPXB67Fgolq/q4IgN1eQ",
-	"8BMWomm4Bh84NwupsXpyLDKpymqKzLkKvm8WRasPfKwFLgUy5fY+Hrhrz5QZd+kZ+c/SX4KOB6/hsqpM",
-	"uoQrxFzb45VqvXzVBx1VZTnHWAyfH8FV5uB4NRfM+TU6z8Yidm4ORuBrxpwNOQGFKV67IVy499slDKcp",
-	"VSx4P7gsGQmNHblD1m51LIiOrglDZilYS4DO7eFrwftB5Eqo6lFpVho1Ggv6jYp3XluwR4ukrY5FzIRF",
-	"hFbzVzBsvW8354eoN1T/8u3yYCxmLE01TFlcldJ6JR/BOZujk1ILXtwGLhs1LpchKHBB5TkfKkXpFVb9",
-	"1opT7sgou43CgzTKnOqxer4rXIFV/V6d+vHy1eivr179Ev0yevHLX44GvZfTLCBt7c2FXF90ZO+VGeyb",
-	"8eH37mEnBlab3G1YR/w342JCT/YMAR/1CVG/d6vvuwR2s48lhIbWUrXD8OXdZyXmg7ruvqx7C96BdsiS",
-	"K+LqkMpXd5DKLTcGz9sXBo8cj+9TlkclfgEY8EEg3Ta4BFayt/t3qKiszzWEIlBUIAzzYpry+OCkOg1n",
-	"RZqCwRsTlRBsFTlxjCrb2Q2wqhP58Hv537PkdhvoqgoWn4D6XQCsXOrew95wzTWfpvUMNYotz6jIFfgS",
-	"OivyWFogAlSaWzEnTO6w3W+3A6158KCWoF+jgU9Vb7PP5Wy0OLh/t7Rd3//EXmlfybFIULPrB4RBKqH5",
-	"iKVAVKP/pMtLARITLx1NKfpJA8Fx320ob/WECwtQ+8JtHdQHb+DC2n2YVzV4Ty+QmyyZyoRyXSjpP7M2",
-	"dcZTtDqH6WwEZ0ZbTE5XIoQNKYxkaTldGcp7sGCPvlwgsyByBHZY2qTr5KWsl8EMXFadTy6JLzGzrkUI",
-	"s33OU8mS6hAgevXVFhkbNM+0UciytuBWVJpywVxvjlAv36fSFbetDkXRxjpUjooP1xFHT9cluNYRx6Lh",
-	"P8/f/mrV4Py3XyPLpkxqA6/g/d9f26OV/+FqQsofjp8fHUF+89g6UieR/elW+6I+dC+qNL57Gu471A/c",
-	"p/vNZpK6HeJrMK/uxzsUHi7n55YwVpYtJsxaZ8Le5LURItoerfzQevIpApatPg09gpatFT6c+q3hGp1U",
-	"KVleI8KQpWkVgplJVZ+7/jAum7ZwBe5i8ocMvEVdV1OUtfuhndn7GBBvvZdeL30+3p8+b8y9Fgt32ct7",
-	"SNOjgVx8qRGYHZoF+swYwikudOewG9dGMSPVwX2zplr6ffi9+XGXZ9ZmfI9zqzX2Q8+uxzPfO9hNJrzV",
-	"KfnBhkTgGseZcFeUBgUT5iftb6E1vDx6GQHeULrUpkU5+IFD9669Vmfc/jcJc5SxTFBZFG0P/BPn+roI",
-	"qDWvf4n++svzKhLRaOHFUY/FkNpeHNTXwLGUKuGCGdTeCnNKLjYw/BXlbxRoH8FnjcDGgqb6SUPKzGEq",
-	"BdUGUeR2BOdlrwZaiIX/esHzHBMYCglxikylq7FIeYxCYwJaFirGg9fAqHW07wNLYSkXn0cNFp9avFsN",
-	"LUW6CrkG/5+L5NyRrnckt1uvGjG0v+5uC3qPFNynDKj1wgiucUoPcPC+vGNpy1UE00Zm6n7jP2FJbtz2",
-	"0G0QDMtrJ+dEaqzvn6gJV8a1tsKZpnKJyUHp43vRctcjeUuGnfR1h+mqC5KtgO+8eqqXZNadEDaCxnft",
-	"NvFEolO2M+khPRUtIpBp8nCJqSF+PbC1977jXyN6Yw8HIhpLrY0psAfyDwGBiueH38v/7gAA53XXrscL",
-	"GlQ8CB/EuZIznuLD6XzajJX5UV0M7ZEDZ32QU82QRwmLnbo8Kr/pJSOMGdhvU9RceQMwsXIt/ehW2hXa",
-	"UEh7BG8WTMzLZEjqPFBFKYd1f4YI6qYEEdQtJiJodGo4oAv8+pLc50yBwmuOS3vkoki0XUDzHrWtFjB0",
-	"Bgi8sTk4ISxd5whYw7igEjNff7u+/TKFgCZic8bFCD4QTJtxTBNN9+Euw5pmGm3ezbJrbGnNIyTxtbrH",
-	"PHWIr5+27jEa7l0mqaCgy4aGlNR6/Bq+nH4qSxntIepEy6VNW7ZTEV31Vxq48lV1Rab3FUYJW1dKve4X",
-	"9Nu7CQhFoEv+vbPL+l8ZgLYM2Wv8uSGNduw/O/zcIYehvKpuwNdMLnmCKF9ny9pgIugesdepC9+1TEpF",
-	"qQhcWBqkoCTIOC26MPWPjQi2xfbqq9vQktwFWL2os7oE+Nm/cHWnnKKvP8zt8PF/w4uA0yRpBf/hIxq1",
-	"qhIKqnK1NQ6BQlMoH7x2UUWXXfLI5sbhtic/+DpqZ+xa9oDK7nDXlWDMyx5E1W2XA5eV4xtu+SVNoOfb",
-	"znZo1Xx/9tVYD4DoEf7MoPLVG5Y/e1ARR193W2b33nQohuuOHZz6p7gUIBATDQws9ffqXR+6NpDPpJhK",
-	"ppLyj+r8CTrRZgVVkboeVhSMFQpZvKAmHkS+WaFRu84jvjyKa3h19AIuG403Lk8oV4K8Q6pw1cY11mCa",
-	"auTIg4KUWUbP0TRaiJSlVKHsVsOUcSv7UBPtgRJ7p+5c4Xasawrn+jo3Rgor3gbVFVbNqdp/y0FSgnmK",
-	"1tep9r0392kNqHrOv5FCWD15e5NTeV5ZVzqUIsYDX/Bizw86eqpVueK5PR0gdVZAVxSqkaPwSEar7Ebb",
-	"4Ti4LnGkJ/m+I8RfXAeZslWHKoSg/D8/p2WBLwc4PT9r0jxDwzwJC70rkPtZ9w7irv+50ae8tOvlLbg2",
-	"B7s9BdpzZD1+u7M9uHx2vJJPwb+oun7IaMiYmx38dV+f67u73tkFtYpEotkro7uu8d++Eco6chzqWOZ1",
-	"+9zgjg8iYGNBfQpKypB9bzR5KO81lwv/52wcCrXD+d8wGYuh6yzl4ndW6KcyWTkL5CJ/QvquBtQh4nU9",
-	"1RWufDMDBgmnOhBhmgvgGl4e/VK1nQqdOdS6A0mw9u8Hbb+CeySv6J7NSI4fvRmJI/Ue4oJuICoC8n+g",
-	"d7ryBdskHStq48HsA9QrsPpbdtRRBHf2E3kCnTyM9fUWvXRNrlag5NIKsWtS0sBbnP5+PCYn8PLoCHyr",
-	"tbXGHkouNfwNfv+u5DJyUewIfGu0268wtGMfl8myTsoPRmPxGDbBxYV7WAPXN6yn2peW1Q0v1Vi0LPKd",
-	"lF+/ufjy5AYgeqRjuMumGLwxpeB1F3E9qc/45uLLGcnyRwpNdPSlUiur60umfaLU/mwIloNzAQzeXHxx",
-	"wjSMZVpkQgO1vozAXWZV7c6tcbCynqa+ZcRiLSnz8W3Jd/vPjjvc8KkWolX9CFnvs2TwqFlY29pV2X3t",
-	"J+vKjrQVtD0Fx6gHZLzoqp95OIv2DyAaHVl/oDZmxE2mH9xypNE30fd+sCP/pF15PKUC1J1d4RBU/cEs",
-	"MHsSLfeN0ktxoKjE4JDl/PD6mNjuV7DZYtq7q8KdE17Gy4pR6zZulp1euM4jEdGBCNDMfHa15RVuaQxX",
-	"7f726+1/BQAA//8=",
+	"5H39bhs5kvirFPr3A0YGOvJHktkdBwucN5sbeHcyMeIk+8cokKnuksR1N9kh2ZY1QYB7mnuwe5IDi+wv",
+	"iZLatuzJ3f1lS2Lzo76rWFX9NUpkXkiBwujo9GtUMMVyNKjo03mKeSENimT5D1zab1LUieKF4VJEp9Fb",
+	"do0aGCg0agmaTXEIH+YI17iECWZSzDQYCWaOkLAsQwUD+7/mM4HpMy5GotSoQCo4uziHJOMozAEwkYKZ",
+	"cw2yQMXsUjEIvEFVzSXVjAmu3U8jYcdzDQpzzCeoMIWpVHDyAuayVHoIZ35/C27m9LxmudujWwlHgr5R",
+	"+KVEbWBgQcLsPGxqUIGQKmcZ11zMTkFLZTC1T+sYuDA4Q6XjkTA8R21YXmjgAj5+eA3MQM4TJTUmUqRQ",
+	"KEy45lLYA+oFKg2LOTO0oSlX2oyEhZH/0S4uUkglahDSzLmYAZsxLhyA6xPQmZgdgWokqhNwDS+OfoJE",
+	"imnGEwODFA3jmR4qZFoKGEUKS43pKDp4VaNvMecZjkS9H0KZnUobnmWgSiHsLnbMPRKjiItxoeRModaj",
+	"6NRPzwUwyGVuUTyEdyJbgi6TBLW2JKSwhb9TYPYsU7vFBitc3LCMpxbqupxOeWKpBaalSHUM//Uf/3kA",
+	"ObNkR+txTAk2I8GNJkhJkaCnxFKjPcaU32I6HIkojril5jmyFFUUR4LlGJ22qf+ZJf840skcc2b5IGe3",
+	"v6CYmXl0enJ0FEc5F9Xn4zgyy8JOoI3iYhZ9+xZHHzWq89Q+SUsVzMybhUr3YxzZs3KFaXRqVInt9aaW",
+	"Bo0dW3I7cnWFb/ZhXUihkTj3jVJS2X8SKQwKY/9lRZHxhLjm8F/aMvDX1gr/X+E0Oo3+32EjEA7dr/rQ",
+	"zUardAXAmVgC2h8tVhxvCnTfgJ6zAod0ej+PXeYsSbAw5+KGG9rJe4de2l+acvsVyy6UZX3D7VmmLNMY",
+	"R0Xrq68ecOtoWAFLHBVM64VU6erglz8GBht5jaLHyG9tTP3mH2ut9bl+Qk7+hYmxc5+VKTdvbjwquqdh",
+	"iZFqzNMeiI4jZjrDUmbwmRU+obGeNTcD15HZ2mYxZzyzT63NiNUJ1n5Z2T4X5scXzZ68pKSBRfD5tlDv",
+	"Cwtd0pb7DV/BGg1hJqrORBtrQBbC4evLT+d5IZV5j7rMAojklqwxbZ2vPvfq6n5kcBlmcCbVcn3+RKZE",
+	"9njL8iKzTyVznqUJU0H0Z2yC2brWPjcs40wAMVHcmuxcTJn4nTNAmLDJEjQ3hgRieOaxY5Z1NmK340mZ",
+	"XKNZX/vDx/P3wJQZwstjUGWGMEiGJ5ChMUOYxjB9NuHa/jGoYkjtp1eQDJ/D1M6OMEGBU270wdDuXJS5",
+	"BSZT5uXxODkZTy1K6w/jCdfdL9xp6i/S7ojnY7dICykbaIfwUMG3BY3O2UOorcXyBrz6A3lVZzWENOOp",
+	"LIX9v1K5URyVgpVmLhX/He0vU6kmPE3RqbJGO45JO1rFwgyOM54TzdHjN4xnbJIhPWFQCZYFzn1/EZKj",
+	"1myGQQLxKt2zbS9QV9OFgPpQZVJLu5bYf34S0ia91U5AmHX54CJjxsorYGnOhQYpsuUrSHHKysy0DOYf",
+	"dMfaHTpkb5eKSmZeHBnM9S7d/l5mSAjj4tyNbwwYphRbrqHEwctDo1ouhJhfMJ2hej3H5Hqd5jvwCGka",
+	"J5bWx0YfC+sITPkNgpwSrG64zAg+VnRIBQwKVNbQNRIUstSCrQbGurzqHLbBciMYJyxjIsEgtJu1e+m/",
+	"FVh6GLYP2JmyBYfNEH6PVimF7IpElt6x66GYE4uo/oTTxm4AiiisFd53bXkd0BWqRFjMUYB1/qwHccMU",
+	"Z8LAXGapHjYTTaTMkAkyCZBlmIYmY0KzhKAKibwhF2uyJPKZMz2HZM64AC1hyhQMODlRbjJgeimSuZJC",
+	"ljpbHnSYcPORjJTX47wvAExrf/chJHltFVmF8JX5GmzUAGr2VyM+SGByxh8qVhs+YkKwoZJa83/zXw4T",
+	"mVvxvkvy3tGON8W40qldMvjxWcpn3ID9FaZK5kQAVpmiMNY5stKjKGIgKaKQKGVJw4er+9xlJVRycqtf",
+	"8BbX+Xaz+d3TLq4k2Fa9tIu/37XGvsfp/TXLqmQg9KCw1kfbAKiZOGSoB3XOynlWZg5B+1dcvFsBwR0o",
+	"+pqL9C5Q+4cdv8Vs2BU0aEOB1vZThU72bjpFenBdC6SpQh1Wfd4M5Bk3y7YBKsXYG2lWYmTS6KBxmLQ8",
+	"lYDluF3Bp1wbq1XH1/k6n16icaJfI1MJhb8EMtLskgvTEcGpLJ0h65cQZT7xrmY/duEiyUptTbXaY6oA",
+	"oWXCWTZOpI9F3th1rFXtIlwszzEImWzVTd+4x8yBp8fInBXjUgUcuncFikujEM1bVkDGxXUVKS0yluAw",
+	"dOZiLo2splv/1T63i9Qv7CAvGQrFExwn2N/aKJS84Smqnav4cZdlnjO1dDpe3djlFEt5qT39rK/g6Lav",
+	"tLrMpAlJK22YKXWbJqxWJTooWKk7gmaTD7z+MzdZWEKXgpvdXhHRcQ3Bar5VO7Jmz85+usjyK8a1mKiQ",
+	"72jY0WcI5CvCowZUQ6frkmNdXJ2LoryrYdESaG19HHTEVgWc97DsXtoi7hHlXmuLL4+Ce3w88dMVE39z",
+	"Z6+vZPJS8IQXzMLmBzJ2+8rV/jKLaGmDLXZ++eHsg7PEvB/X3hEMNCIc0gQu3LMupbpCZ8XDtj8CF4Cl",
+	"kkCDXkFeagMThEJqbqHZ05QPCpzuckeQIxMa/I0ObfsVYKbdpUPFq2AUu8FMuwuuKVPequS5Rfixtwrc",
+	"p6N4b0ItZ7feuW/HKwIyruGPWsrdSexVcq1F9ccnXVPnebxZ6lVrzWWpSOpo7URZyqyIWSBaNyeXgq5P",
+	"lsgUxcVKpdG7+LuDd5WsbEnHoEBske42CXbho1wrkeAKO73QVBtvoWgEMoXabLeSmLeTOkYSTLlIm+vD",
+	"Bbd/gRsNjo5HYlIa0DJHN2BaKjNHBWzBlqdEtZWJVvGn3wvkzCRzd3PWQwYIvDXjpFTahT53aDaCVxDg",
+	"K4b7SghVITOYju9yPdLTPHyo2b9+bbHZpNClLlCkQfYK2QBtt6ClglvQ2AXKf/jTVVuhy2+x7NoXUxeB",
+	"LnzUMsj7q/7iOk/8IeAOQc2Di1YKwefCe+zvUaN5LcWUq/yORsp3c/HYOcvjBsiD8Y/gnqzzsU4gc+Sz",
+	"uQkb8z2JZ5NDs+Cp3fXuezm6HiHj1T0SV7sKnqNyk8LXOZvMnc6l29FPfzp6cRI9kQ+5Htv+BZNEBq0r",
+	"qY3dbVeN7Yyek9QQLaOvtdTrsBXnH9goLxXOrHXcj8E9gD2Ld3ezulh36vaR297PRswHpVx17P5BuTWI",
+	"3f+Awa22HO3+kaGd1zMbY5RTrhPyWTbAwbkvGaYzHE8K/SB2z3DGsjGppF1eE9P0tXeNJ6Xmwp7988ZZ",
+	"N+Irk7MtkZO5FLifmMq6mWBNAztbHLHCIh5d0pDF9AaD3M0xFtJsMkUUL3bu6pJGXbr9fIujG2bGXqYE",
+	"hS1ONDd9lXEL2h2EdikpFKCoA+wE82bd1TjIKsW1DKU2fGpobOOixw5YbI4evAhHD0LKOXwpvcKYXe30",
+	"WqbWX3ZjEAbHx0A3JRqkguMfIZkzxRKDyvnincXiXkzeXe/NrVEM9Jwp8i4U3qAord9sH0mrEEUdGgFv",
+	"gXIBE6a5dh6OHkanosyylgvtYizbfeinkBq7M9MqQdEJEMUb5MZmcdrlxZUYCFOGGwbnn85aGD14BbJw",
+	"pOtuy5sz6j64bbH3DnJeYfe+nL7D816NCN/X0XgcMri7G9LaR+i473GqUM/vZ7or9/D4nh5G9/Hg7mTW",
+	"SV3CvMjkEinA4jzJMaW4tPzJsTZsOq3kcs4Em5GTmTCN44VU17XLOfZqTrV8z3o6VqbcSBVEAsW91k0z",
+	"VrDEB4LbMbe2wDgOCQwUqX6MyII2TJm7zLyCnub5Zo9xc8wQvi5ro2JFRxV8fINKb7L3fAi0a9ArTHih",
+	"ZMKiYCzQMUI/iG1ee/XMfiPNI3Fn837h8NlbZsymbJlwVlocWQU4Q73t4rrOlhvrcpJzYzYNK9hSlmbH",
+	"XApZGqi5+DBH8FuFhAlQmCC/QfBzhrJiViC4vsn1063vsdpQCLAfrHi4YFwFoYpaN/Kne5i///MDDN6k",
+	"f7s8O7AqX6NIgWm4OvPZjSRxT+GvyBQqGJVHR88Tmor+xavgtQDeFlzh3Ri2eoaLUJQ1kSLVUArDM5cv",
+	"QocC2gn4R4fBm4M1+bt6c8u+lBiD5mKW4bNShy9r6emx+7oRtQ4quwOFHRR0JuucuwO4uIfo/6hDTuV9",
+	"ArH/yxNe1h25Kv07biK/KdK/bJMnt4esmdrr6ZM+szOIbNH/sbB43WmT5Fy0vz1es1L2nbG6Nca+HdLf",
+	"1o76je5opzIsi/9++e5XKl+TU3hf6cPYpfBKVUhlCX+B2dR6OpURA6OIwXV+NIqqCq6R6Po6Q3grBS6B",
+	"a2DZgi01MFHVm4Gz9+2KzeXmcCRG4g1lq7n6mznTTbUbFePA4IoS0K8OToGBNhbRkLNkzgXClbW3r0ai",
+	"qbOqc8/jutorhnbmOSXbusTz2O5/NfE8hnbeOT1bpZ272jklWHYQA4N5mTMBVz7L+yquHZSRuPLq6iqu",
+	"yvXgqkkgv7Jq40spDZL+KItCKuNupvxdZFQjxWKpZTacRsfDo+ERSYkCBSt4dBo9Hx4Nn5P2M3OinkMy",
+	"Nw/JLVWHN6j4lJTyLFTd8L4UDuYuo9Ii6Kq2kcDNAW6OK+CCiqUSKTTXBoUZCS1YoefSnEKVcQztPM4Y",
+	"fkcln+kyjyFnBhVnGdeYVqN1PBLTTEqlY5ciGwNvathi0EXGDeAtS4x1X2LIpLFj8rw0PkfCwtjVALaS",
+	"Yq0FXuXCtvczhDNfyXhydOQI+UpenwJx/ZUrzKzSl/09pWhl8XLtE7erKry63vM8jU6jTwQnl2UcrZS3",
+	"nRwd7a24rZNDHahxs0xOOPPTg6KhQ2fv+evy8BL1nusKujjSldcaUer0Wm6zv2r1xEK1rUa3sEEGAptp",
+	"51ATcD7H0e0zL0N/2+Io2eUP6dOzTM5aVNwF/C9cGypX+0XOiBWakuDffP3ilxLp4twXMBKHd+oja8C4",
+	"lIZWdGa7r/UtXjORRLYEKtHSlawEnkImF6jAzJlwqRQDdz99a6BgM6QYVWinE5xKKpYKlFZW+R9b9/f5",
+	"gZTYS8O1igXXzIl1AqWB+uH0eIlJqawMcNCOQeACtXHVwG2y4ykK4x3MzYRXkZuZH/K6QkcfMioAJbtR",
+	"6gD1rRaIRnW90F+l84f2wvWb6lC/dQ0po0r89ojCh2zoDUKn8vKsCUC2yyuqnLeKoy5lF7iA6vr33hTg",
+	"8R6d/va5TQ8ORF5mezA5PnOOT50+b61MTCnx9AAmS0jmUmqqWG/tLUQ+DYVkcuZcr4ooVkp+xLWQCwH4",
+	"zK5FUnGhpJjV88MMTWPtuBr6IZxNjSuLL8iShSnjWanQ6Wg/16CyKlz7AfDB+gML9kwm166dwEgwVyB/",
+	"Ci9OfurYNQ4ZTRW8UcsxNQ4Yu8p/PYR/Wt1HjQbq/XINis/mBial3zgNfjalYmCXFcc15FxbSMbw4ujY",
+	"F7RXK5G1XlEq/AUsqYb0KJVwPBIXdcpDnph1mqBDgH8uqcUEWHW5X6a4bHNgixxrxBI9fXj34cLhcOFR",
+	"X3OzNculcBpqB0fIcouc/MX9/jh4XYk598Lsi0DkxGFBlgYGLNOygYaTIAumoXSsffAoiJKliUHhjby2",
+	"4sgu7MMafgOVebWYy8z1JXnWtbBCmKlQ/Uyhxi0Y8tDrJOA8Er6CST69sHYSSFRxFqgXhESwTFT0a701",
+	"qjDglowd8Nhy38h7S2wFXUjTukO4bCS8pSdKWZTKeqttsd7d9d1Qepg0KV9h1PqcsCdHbZWLdl+GrCaz",
+	"roSY4d5Nhks0wDpGSWOqrBgNDUpfeR+ImthUTAgofInnFrR5Zt5sN3xY43iu28FWuLDbEMZKB+uMmzkz",
+	"JJVYRtFualCUOgmC2u/TTUR+GjO10AhoXi9FSVHp70hSP5EO/hUXDlZ632T25tbRL5VotrHrir8t/fkQ",
+	"vRXwnSFbSMonhPuY5EbX+HUz7Cl8wbobSA9PsNmaNVFSrouMLUGqFNW+UfCB2kTdYgqG3Uoh86XliAaE",
+	"MSBL5o77rZKomo4YdguuEAkG7WYgHXsoYYZlcubx4kL7QXz8jOYtPmZw6C1u8s5cf4aHe93NXBQ05qrT",
+	"8MERsPWwezjgf8DdOyFI+vIFvTEwSkEc58RCPdoSTJXHVhfIuF5gFHYewtWXK+B6JKjegMz5mo4G2mCe",
+	"k2tkWV0YDXwmpMI0Br0UUixzHQNhoRTpSFhdpEGXyRyYhlHUanAzig7d5+pjDGZZSB03VTuC5agPXo0E",
+	"E/X+XRUEubmCiJ9sIVqGa/CBczOXGuuRI5FLVVVT5M5V8H2zKFp94GMtcCWQKXf2UeSuPTNm3KVn7D9L",
+	"fwk6il7BVV2ZdAXXiIW26pVqvXzVB6mqqpxjJAYnR3CdO3O8Xgtm/AadZ2Mtdm4OhuBrxpwMOQWFGd64",
+	"KVy498sVDCYZVSx4P7gqGQnNHTsla486EgRH14QhtxBsKEAXVvla4/0gdiVUzay0Ks0ajwT9RsU7r6yx",
+	"R5uko45EwoS1CC3nL2HQed4ezk/RHKj55cvVwUhMWZZpmLCkLqX1TD6ECzbzHeus8eIOcNWqcbkKmQKX",
+	"VJ7zrmaUXmHVL1tbzq3dW4UnaZU5NXP1fFa4AqvmuSb148XL4Z9fvvwp/mn4/Kc/HUW9t9MuIO2czYVc",
+	"n2/I3qsy2Nfjw2/dYEcGlpvcbdiG+G9OvQld/kifEPBRnxD1W7f7vltgt/vYQmhqLVU3DF/dfdZkHjV1",
+	"91XdW/AOdAMtuSKuDVT58g5UueXG4KR7YfDI8fg+ZXlU4hcwA94JpNsGl8BK8nb/DhWV9bmGUGQUlQiD",
+	"opxkPDk4rbXhtMwyMHhr4soEW8aOHONadm42sGqNfPi1+vc8/bbN6KoLFp8A+psMsGqrew97ww3XfJI1",
+	"KzRWbKWjYlfgS9ZZWSTSGiJApbk1csLgDsv9bjvQBgcPagn6OY58qnoXfS5no4PB/bul3fr+J/ZK+1KO",
+	"tQQ1u3lAGKQmmvdYEUQ9+w+6uhQgMvHU0aaiHzSQOe67DRWdnnBhAupeuK0a9cEbuDB3HxZ1Dd7TE+Q6",
+	"SiYypVwXSvrPrUyd8gwtz2E2HcK50dYmR9fnmaUujGRhOVkaynuwxh596br4atcnmQ7pOnkp62UwA1d1",
+	"55MrwkvCrGsRstk+Fplkaa0ECF59uUUmBs0zbRSyvEu4NZQmXDDXmyPUy/epeMUdawOjaGMdKgfFh/OI",
+	"g6frEtzwiEPR4O8Xb362bHDx688xtc6W2sBLePvXV1a18t9dTUj1w/HJ0REUt4/NI00S2R8utS8bpXtZ",
+	"p/HdU3DfoX7gPt1v1pPU7RSfg3l1359SeDidX1CDcanIJsw7OmFv9NoKEW2PVr7rjHyKgGWnT0OPoGVn",
+	"hw+Hfme69qsHEiZAI8KAZVkdgplK1ehdr4yrpi1cgbuY/C4Db/GmqynK2n3XzexdEV8hqDZDDlde++B8",
+	"rP3biKvN+HoJhOP9CYS1tVeC6S79eQ95fjSRC1C1IrsDM0efWkOGjn/rAmGaa6OYkergvmlXHQFx+LX9",
+	"cZdrt5VyQoqvM/dDld/jyf8d6P6w8mKRPUgigSsY9y/qAIOCCfODrt8E8uLoRQx4S/lW6yLp4DuO/bv+",
+	"XBsD/79KmKFMZIrKmuHWYjh1vrMLoVr5/Kf4zz+d1KGMVg8wjnokBtQ346C5R06kVCkXzKD2YpxTdrKB",
+	"wc8of6VI/RA+agQ2ErTUDxoyZg4zKai4iEK/Q7iomj3QRqz/oOe8KDCFgZCQZMhUthyJjCcoNKagZakS",
+	"pBemTPkN+kayFNdyAX7UYA1cazDXU0uRLUO+xb9zkV440PUOBW/mq1YQ7s+7+4reI4f3KSNyvYwM13ml",
+	"h3Xxtrqk6dJVDJNWaut+A0hhSm5dF9F1EgyqeyvnhWpsLrCoi1fO3atxskwuMD2oggSetNz9StGhYUd9",
+	"m+N89Q3LVovxoh7VizKbVgprUee7tqt4ItKp+qH0oJ4aFjHILH04xTQ+QjOxlfe+ZWAr/GOVAwGNZVbG",
+	"lNjDdQgZAjXOD79W/+4wAC6atl+PF3WocRBWxIWSU57hw+F81g62+VldEO6RI299LKcGIY8SVztziVj+",
+	"0AtGNmbgvG1Sc/URwMTS9QSka21XqUMx8SG8njMxq7IpqXVBHeYcNA0eYmi6GsTQ9KiIodXq4YAyAJpb",
+	"dp90BQpvOC6sykWRaruB9kVsly1g4AQQeGFzcEq2dJNkYAXjnGrUfAHv6vGrHARayL9j7R2ZaVOOWarp",
+	"Qt2laNNKw/XLXXaDHa55hCzATvuZp44R9uPWPYbTvcskFZR0W9GikoaPX8Gnsw9VLaRVoo60XN61RTtV",
+	"4dWveeDKl+WVud5XHCYsXSl3u1/UcO8iIBTCrvD3i93W/8kItkXIXgPYLWq0c//R8esNdBhKzNps8LWz",
+	"U54gTLix520wk3SPtteZi/91REoNqRhcXBukoCzKJCs32dTft0WwLTjY3P1+l4HBe1weH/8PvCc4S9PO",
+	"3QC8R6OWdb5BXc228h5SUGhK5WPbLmbokk8eWZg4q+zJ1dqG0hq7lz3YXHe4Ckv9+3s7l2HOdKzd2nBH",
+	"MGkCLeF2dkur1/ujb856mH/efqfXJbviDoufPbCIg6+7TLNnb7sLg1W3jd70bEdxKUAgphoYWOjv1Xc+",
+	"dF0in0kxkUyl1Tt3/gCe6KKCikxdiysKtQqFLJlTjw8C37TUqF1jEl89xTW8PHoOV62+HFenlEox9296",
+	"zqQ2ru8G09f1O6ghYxbRMzStDiNVpVUo+dUwZdzO3jVAeyDF3ql5V7hb6wrDubbPrZnCjLcGdYV176ru",
+	"qx4k5Z9naD2Z+tx7c45WzFCP+ddSCMsnb24Lqt6ryk4HUiR44OthrP4g1VPvytXW7UmBNEkDm2JMrRSG",
+	"RxJaVbPaDW6BayJHfFLsO/77yTWYqTp5VC9Or9a0KPDVAmcX522Y52iYB2Gpd4VpP+reIdrVt5E+5ZVc",
+	"L1/AdUHY7QfQmWPrz9uT7cGhs/NVeAq+cHVVyWh6ybxwJah0mdfncu6uN3JBriKSaLfS2Fz2+E/fJ2XF",
+	"cozrd/37I5PgbjV38NeRI7GY+/fYOPvSgsb/iCkMXEcpF3az1DyR6dKJFhewE3IkXDsDag0RUgnUeAMJ",
+	"79+pE3LP1iDHj94axIFuD0E2NxGV5PjX5U6Wvnz6lUX+kppqMDuAOvfVb5aj/h64s7vHE7DAYaJvtrCB",
+	"azm1BCUXVtS7liEt84bT29wxPYUXR0fgG5+ttNlQcqHhL/DbVyUXsQsJx+AblX37DAM793GVuuqSTw+G",
+	"I3EnFnTRU58LUPHeSISYr81l0JvJ9OvLTw9mtPiRtMsm3jV4ayoEby5delJX6PXlp3OimffkcW/oxqSW",
+	"lqcWTPvsnv3xKlaTcwEMXl9+cqQzSGRW5kIDNXyMwd3A1E2+LRMexEB5b6qi/6fl2a/2z46Lx3tpg480",
+	"b/SoqUPbmjTZc+0nVcjOtNUWeQqMUefDZL6pauThKNq/om71If2OmncRNpl+cKONVrdA3/HAzvyDdkXh",
+	"dH/d9DOFQ1DNBzPH/Em43LcHr8iBnO3okBX88OaY0O53sN5Y2XthwukJT+NVnaT1htaLLS9dv42Y4EAA",
+	"aOf7uorq2j5oTVef/tvnb/8dAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

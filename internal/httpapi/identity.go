@@ -159,7 +159,8 @@ func (h identityHandlers) CreateOrganisation(ctx context.Context, req CreateOrga
 	if err != nil {
 		return nil, err
 	}
-	o, err := h.svc.CreateOrganisation(ctx, p, identity.NewOrganisation{Kind: auth.OrgKind(req.Body.Kind), Name: req.Body.Name})
+	o, err := h.svc.CreateOrganisation(ctx, p, identity.NewOrganisation{Kind: auth.OrgKind(req.Body.Kind), Name: req.Body.Name},
+		deref(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}

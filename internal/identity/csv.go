@@ -3,7 +3,6 @@ package identity
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/db"
 )
 
 // MaxCSVRows bounds one upload.
@@ -168,16 +168,17 @@ func rowErrorsOf(err error) []RowError {
 // (orgID zero) or, for a platform admin, into orgID: all or nothing. When
 // any row is wrong nothing is written and the error (invalid) lists every
 // row at fault in details.rows. progress, when not nil, is told how many
-// rows are done. With an idempotency key (scoped to the actor's
-// organisation) a retry of the same file into the same organisation
+// rows are done. With an idempotency key (the actor's own, see
+// db.Idempotent) a retry of the same file into the same organisation
 // returns the first count and mails nobody again. Errors: invalid,
-// forbidden, not_found, conflict (the key was used for another request).
+// forbidden, not_found, conflict (the key was used for another request or
+// is in use).
 func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uuid.UUID, r io.Reader, progress func(done, total int), idempotencyKey string) (int, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, orgID)
 	if err != nil {
 		return 0, err
 	}
-	if err := checkIdempotencyKey(idempotencyKey); err != nil {
+	if err := db.CheckKey(idempotencyKey); err != nil {
 		return 0, err
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, 4<<20+1))
@@ -194,7 +195,8 @@ func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uu
 		}
 	}
 	var invited int
-	_, err = s.idempotent(ctx, actor, idempotencyKey, "invite_csv", requestHash("invite_csv", o.ID, raw), &invited, func(tx *sqlx.Tx) error {
+	req := fileRequest{Org: o.ID, File: db.Digest(raw)}
+	_, err = db.Idempotent(ctx, s.db, keyScope(actor, "invite_csv"), idempotencyKey, req, &invited, func(tx *sqlx.Tx) error {
 		// Addresses that already have an account.
 		taken, err := takenRows(ctx, tx, rows)
 		if err != nil {
@@ -289,42 +291,26 @@ func (i Import) Percent() int {
 // transaction, all or nothing), reporting progress in the import row that
 // Import reads. A form key (the web form's hidden per-form key) makes a
 // double submission of the same file return the first import instead of
-// starting another. Errors: forbidden, not_found, invalid (unreadable
-// file, key too long), conflict (the key came with another file).
+// starting another. Errors: forbidden, not_found, invalid (key too long),
+// conflict (the key came with another file, or its first upload is still
+// being started).
 func (s *Service) StartImport(ctx context.Context, actor *auth.Principal, file []byte, formKey string) (uuid.UUID, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, uuid.Nil)
 	if err != nil {
 		return uuid.Nil, err
 	}
-	if err := checkIdempotencyKey(formKey); err != nil {
-		return uuid.Nil, err
-	}
-	hash := requestHash("import", o.ID, file)
-	var key *string
-	if formKey != "" {
-		key = &formKey
-	}
+	req := fileRequest{Org: o.ID, File: db.Digest(file)}
 	var id uuid.UUID
 	total := strings.Count(strings.TrimSpace(string(file)), "\n") // rows below the header, roughly
-	err = sqlx.GetContext(ctx, s.db, &id, `INSERT INTO invitation_imports (organisation_id, created_by, total_rows, idempotency_key, request_hash)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (organisation_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id`,
-		o.ID, actor.UserID, total, key, hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		var prev struct {
-			ID   uuid.UUID `db:"id"`
-			Hash []byte    `db:"request_hash"`
-		}
-		if err := sqlx.GetContext(ctx, s.db, &prev, `SELECT id, request_hash FROM invitation_imports WHERE organisation_id = $1 AND idempotency_key = $2`,
-			o.ID, formKey); err != nil {
-			return uuid.Nil, apperr.Wrap(err, "reading import")
-		}
-		if !bytes.Equal(prev.Hash, hash) {
-			return uuid.Nil, apperr.New(apperr.Conflict, "this form was already sent with another file: reload the page").With("field", "Idempotency-Key")
-		}
-		return prev.ID, nil
-	}
+	replayed, err := db.Idempotent(ctx, s.db, keyScope(actor, "import"), formKey, req, &id, func(tx *sqlx.Tx) error {
+		id, err = insertImport(ctx, tx, o.ID, actor.UserID, total)
+		return err
+	})
 	if err != nil {
 		return uuid.Nil, apperr.Wrap(err, "starting import")
+	}
+	if replayed {
+		return id, nil
 	}
 	// Detached from the request: the upload page redirects at once and the
 	// import goes on. If the process stops, the transaction rolls back.

@@ -45,8 +45,8 @@ func mailsTo(t *testing.T, a *app.App, addr string) int {
 
 // A retried invitation with the same Idempotency-Key answers exactly what
 // the first one did and mails nobody twice; the key with another
-// invitation is a conflict; without a key the API behaves as before; keys
-// belong to one organisation.
+// invitation is a conflict; without a key the API behaves as before; a
+// refused request does not use up its key.
 func TestInvitationIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
@@ -92,7 +92,9 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 	if st, body := send(t, a, "/users/invitations", k.Token(hr2), js, bruno, "invite-anna-1"); st != 201 || !strings.Contains(body, "bruno.idem@example.com") {
 		t.Fatalf("same key in another organisation: %d %s, want 201 for Bruno", st, body)
 	}
-	// Concurrent retries: one invitation, one mail, every answer the same.
+	// Concurrent retries: one invitation, one mail; a retry that arrives
+	// while the first is running is told so (409 in progress), the others
+	// answer what the first did.
 	dario := `{"email":"dario.idem@example.com","name":"Dario","roles":["company_admin"]}`
 	var wg sync.WaitGroup
 	answers := make([]string, 6)
@@ -105,9 +107,13 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for _, ans := range answers[1:] {
-		if ans != answers[0] || !strings.HasPrefix(ans, "Created ") {
-			t.Fatalf("concurrent retries answered differently: %q vs %q", ans, answers[0])
+	st, created := send(t, a, "/users/invitations", tok, js, dario, "invite-dario")
+	if st != 201 {
+		t.Fatalf("retry after the concurrent ones: %d %s", st, created)
+	}
+	for _, ans := range answers {
+		if ans != "Created "+created && !(strings.HasPrefix(ans, "Conflict ") && strings.Contains(ans, `"reason":"in_progress"`)) {
+			t.Fatalf("a concurrent retry answered %q; want the first answer %q or 409 in progress", ans, created)
 		}
 	}
 	if n := mailsTo(t, a, "dario.idem@example.com"); n != 1 {
@@ -116,6 +122,32 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 	// Over-long keys are refused at the edge.
 	if st, _ := send(t, a, "/users/invitations", tok, js, bruno, strings.Repeat("k", 201)); st != 400 {
 		t.Fatalf("201-character key: %d, want 400", st)
+	}
+}
+
+// Two colleagues who send the same Idempotency-Key each get their own
+// invitation and their own answer: a key belongs to the person who sent
+// it, not to their organisation.
+func TestIdempotencyKeyBelongsToTheCaller(t *testing.T) {
+	t.Parallel()
+	a, k := start(t)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
+	colleague := k.User(hr.Org, auth.RoleCompanyAdmin)
+	const js = "application/json"
+	st1, body1 := send(t, a, "/users/invitations", k.Token(hr), js, `{"email":"olga.idem@example.com","name":"Olga","roles":["employee"]}`, "monday-1")
+	st2, body2 := send(t, a, "/users/invitations", k.Token(colleague), js, `{"email":"piero.idem@example.com","name":"Piero","roles":["employee"]}`, "monday-1")
+	if st1 != 201 || st2 != 201 || !strings.Contains(body1, "olga.idem@") || !strings.Contains(body2, "piero.idem@") || strings.Contains(body2, "olga") {
+		t.Fatalf("two colleagues, one key: %d %s / %d %s; want each their own invitation", st1, body1, st2, body2)
+	}
+	// The colleague repeating the first person's request with the key
+	// gets a new answer of their own (here: the address is taken), never
+	// the first person's.
+	st3, body3 := send(t, a, "/users/invitations", k.Token(colleague), js, `{"email":"olga.idem@example.com","name":"Olga","roles":["employee"]}`, "monday-1")
+	if st3 != 409 || strings.Contains(body3, body1) || strings.Contains(body3, `"id"`) {
+		t.Fatalf("colleague resending the first request under the key: %d %s; must not replay the first answer", st3, body3)
+	}
+	if n := mailsTo(t, a, "olga.idem@example.com") + mailsTo(t, a, "piero.idem@example.com"); n != 2 {
+		t.Fatalf("%d mails, want 2", n)
 	}
 }
 
@@ -229,5 +261,40 @@ func TestWebImportFormDoubleSubmission(t *testing.T) {
 	}
 	if st, _ := upload("email,name\nlea.idem@example.com,Lea\n"); st != 409 {
 		t.Fatalf("another file from the same form: %d, want 409", st)
+	}
+}
+
+// The new-organisation form sent twice makes one organisation; a second
+// rendering of the form makes another.
+func TestWebNewOrganisationFormDoubleSubmission(t *testing.T) {
+	t.Parallel()
+	a, k := start(t)
+	b := k.Browser(a.URL(), k.As(auth.OrgPlatform, auth.RolePlatformAdmin))
+	newForm := func(name string) url.Values {
+		t.Helper()
+		_, page := b.Get("/admin/organisations")
+		m := formKeyRE.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatal("the organisations page has no form key")
+		}
+		return url.Values{"name": {name}, "kind": {"company"}, "form_key": {m[1]}}
+	}
+	orgs := func() int {
+		var n int
+		_ = a.DB.Get(&n, `SELECT count(*) FROM organisations WHERE name = 'Ditta Doppia'`)
+		return n
+	}
+	form := newForm("Ditta Doppia")
+	res1, _ := b.PostForm("/admin/organisations", form)
+	res2, _ := b.PostForm("/admin/organisations", form)
+	if res1.StatusCode != 303 || res2.Header.Get("Location") != res1.Header.Get("Location") {
+		t.Fatalf("double submission: %d %s / %d %s, want the same organisation twice", res1.StatusCode,
+			res1.Header.Get("Location"), res2.StatusCode, res2.Header.Get("Location"))
+	}
+	if n := orgs(); n != 1 {
+		t.Fatalf("%d organisations after one form sent twice, want 1", n)
+	}
+	if res, _ := b.PostForm("/admin/organisations", newForm("Ditta Doppia")); res.StatusCode != 303 || orgs() != 2 {
+		t.Fatalf("a second form: %d, %d organisations, want 2", res.StatusCode, orgs())
 	}
 }

@@ -43,11 +43,11 @@ func (in Invitation) Validate(kind auth.OrgKind) error {
 }
 
 // Invite creates an invited user and mails them a one-time link to set
-// their password. With an idempotency key (scoped to the actor's
-// organisation) a retry of the same invitation returns the user as the
+// their password. With an idempotency key (the actor's own, see
+// db.Idempotent) a retry of the same invitation returns the user as the
 // first call answered, and mails nobody again. Errors: invalid, forbidden,
 // not_found (organisation), conflict (the e-mail already has an account,
-// or the key was used for a different request).
+// or the key was used for a different request or is in use).
 func (s *Service) Invite(ctx context.Context, actor *auth.Principal, in Invitation, idempotencyKey string) (*User, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, in.OrgID)
 	if err != nil {
@@ -59,9 +59,9 @@ func (s *Service) Invite(ctx context.Context, actor *auth.Principal, in Invitati
 	if err := in.Validate(o.Kind); err != nil {
 		return nil, err
 	}
-	hash := requestHash("invite", o.ID, strings.TrimSpace(in.Email), strings.TrimSpace(in.Name), in.Roles)
+	req := Invitation{OrgID: o.ID, Email: strings.TrimSpace(in.Email), Name: strings.TrimSpace(in.Name), Roles: in.Roles}
 	var out User
-	_, err = s.idempotent(ctx, actor, idempotencyKey, "invite", hash, &out, func(tx *sqlx.Tx) error {
+	_, err = db.Idempotent(ctx, s.db, keyScope(actor, "invite"), idempotencyKey, req, &out, func(tx *sqlx.Tx) error {
 		ids, err := s.createInvited(ctx, tx, actor, o, []Invitation{in})
 		if err != nil {
 			return err

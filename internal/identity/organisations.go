@@ -58,9 +58,11 @@ func (s *Service) managedOrg(ctx context.Context, q sqlx.QueryerContext, actor *
 	return orgByID(ctx, q, orgID)
 }
 
-// CreateOrganisation adds a tenant. Errors: invalid, forbidden (platform
-// admins only).
-func (s *Service) CreateOrganisation(ctx context.Context, actor *auth.Principal, n NewOrganisation) (*Organisation, error) {
+// CreateOrganisation adds a tenant. With an idempotency key (the actor's
+// own, see db.Idempotent) a retry returns the organisation the first call
+// made. Errors: invalid, forbidden (platform admins only), conflict (the
+// key was used for another request, or is in use).
+func (s *Service) CreateOrganisation(ctx context.Context, actor *auth.Principal, n NewOrganisation, idempotencyKey string) (*Organisation, error) {
 	if !actor.Has(auth.RolePlatformAdmin) {
 		return nil, apperr.New(apperr.Forbidden, "only platform administrators create organisations")
 	}
@@ -69,7 +71,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, actor *auth.Principal,
 		return nil, err
 	}
 	var o Organisation
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	_, err := db.Idempotent(ctx, s.db, keyScope(actor, "create_organisation"), idempotencyKey, n, &o, func(tx *sqlx.Tx) error {
 		var err error
 		if o, err = insertOrganisation(ctx, tx, n); err != nil {
 			return err

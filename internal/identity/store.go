@@ -205,6 +205,14 @@ func takenEmails(ctx context.Context, q sqlx.QueryerContext, emails []string) ([
 	return taken, err
 }
 
+// insertImport records a CSV import that starts now.
+func insertImport(ctx context.Context, q sqlx.QueryerContext, org, createdBy uuid.UUID, total int) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := sqlx.GetContext(ctx, q, &id, `INSERT INTO invitation_imports (organisation_id, created_by, total_rows)
+		VALUES ($1, $2, $3) RETURNING id`, org, createdBy, total)
+	return id, err
+}
+
 func importProgress(ctx context.Context, q sqlx.ExecerContext, id uuid.UUID, done, total int) error {
 	_, err := q.ExecContext(ctx, `UPDATE invitation_imports SET done_rows = $2, total_rows = $3 WHERE id = $1`, id, done, total)
 	return err

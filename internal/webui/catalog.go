@@ -412,6 +412,10 @@ func (u *UI) offeringSave(c echo.Context) error {
 		}
 	}
 	fail := func(err error) error {
+		if formKeyMessage(err) != "" { // the form was sent before
+			f.Error = u.formMessage(lang(c), err)
+			return u.r.render(c, http.StatusConflict, "provider_offering", u.page(c, f))
+		}
 		if apperr.Is(err, apperr.Invalid) {
 			f.Error = u.formMessage(lang(c), err)
 			return u.r.render(c, http.StatusUnprocessableEntity, "provider_offering", u.page(c, f))
@@ -437,7 +441,10 @@ func (u *UI) offeringSave(c echo.Context) error {
 		return fail(err)
 	}
 	if f.ID == "" {
-		_, err = u.deps.Catalog.CreateOffering(ctx, p, p.OrgID, f.In, c.FormValue("idempotency_key"))
+		err = untilSettled(ctx, func() error {
+			_, err := u.deps.Catalog.CreateOffering(ctx, p, p.OrgID, f.In, c.FormValue(formKeyField))
+			return err
+		})
 	} else {
 		_, err = u.deps.Catalog.UpdateOffering(ctx, p, id, f.In)
 	}

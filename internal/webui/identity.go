@@ -167,6 +167,9 @@ func (u *UI) formMessage(lang string, err error) string {
 	if f := apperr.FieldOf(err); f != "" {
 		keys = append([]string{"form." + string(code) + "." + f}, keys...)
 	}
+	if k := formKeyMessage(err); k != "" {
+		keys = append([]string{k}, keys...)
+	}
 	for _, k := range keys {
 		if msg := u.cat.T(lang, k); msg != k {
 			return msg

@@ -143,9 +143,6 @@ func (u *UI) totpConfirm(c echo.Context) error {
 	return u.r.render(c, http.StatusOK, "totp", u.page(c, totpPage{Enabled: true, Codes: codes, Required: CurrentPrincipal(c).NeedsSecondFactor()}))
 }
 
-// formKeyField is the hidden field with a form's idempotency key.
-const formKeyField = "form_key"
-
 // usersPage is the admin's list of their organisation's people or, for a
 // platform admin, the page of one organisation (Org set), each with the
 // form to invite someone.
@@ -158,9 +155,6 @@ type usersPage struct {
 	Invited     string
 	FormEmail   string
 	FormName    string
-	// FormKey is the forms' hidden per-form key: a double submission of
-	// one rendered form (double click, a resent request) is done once.
-	FormKey string
 }
 
 func (u *UI) users(c echo.Context) error {
@@ -177,7 +171,7 @@ func (u *UI) renderUsers(c echo.Context, status int, data usersPage) error {
 	if err != nil {
 		return err
 	}
-	data.Users, data.Roles, data.FormKey = users, auth.KindRoles[kind], uuid.NewString()
+	data.Users, data.Roles = users, auth.KindRoles[kind]
 	return u.r.render(c, status, "users", u.page(c, data))
 }
 
@@ -192,7 +186,10 @@ func (u *UI) invite(c echo.Context, data usersPage, done string) error {
 	if data.Org != nil {
 		in.OrgID = data.Org.ID
 	}
-	_, err := u.deps.Identity.Invite(c.Request().Context(), CurrentPrincipal(c), in, c.FormValue(formKeyField))
+	err := untilSettled(c.Request().Context(), func() error {
+		_, err := u.deps.Identity.Invite(c.Request().Context(), CurrentPrincipal(c), in, c.FormValue(formKeyField))
+		return err
+	})
 	if err != nil {
 		status, msg, err := u.formError(c, err)
 		if err != nil {
@@ -218,7 +215,11 @@ func (u *UI) importUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := u.deps.Identity.StartImport(c.Request().Context(), CurrentPrincipal(c), raw, c.FormValue(formKeyField))
+	var id uuid.UUID
+	err = untilSettled(c.Request().Context(), func() (err error) {
+		id, err = u.deps.Identity.StartImport(c.Request().Context(), CurrentPrincipal(c), raw, c.FormValue(formKeyField))
+		return err
+	})
 	if err != nil {
 		status, msg, err := u.formError(c, err)
 		if err != nil {
@@ -333,8 +334,12 @@ func (u *UI) renderOrgs(c echo.Context, status int, msg string) error {
 }
 
 func (u *UI) createOrganisation(c echo.Context) error {
-	o, err := u.deps.Identity.CreateOrganisation(c.Request().Context(), CurrentPrincipal(c),
-		identity.NewOrganisation{Kind: auth.OrgKind(c.FormValue("kind")), Name: c.FormValue("name")})
+	var o *identity.Organisation
+	err := untilSettled(c.Request().Context(), func() (err error) {
+		o, err = u.deps.Identity.CreateOrganisation(c.Request().Context(), CurrentPrincipal(c),
+			identity.NewOrganisation{Kind: auth.OrgKind(c.FormValue("kind")), Name: c.FormValue("name")}, c.FormValue(formKeyField))
+		return err
+	})
 	if err != nil {
 		status, msg, err := u.formError(c, err)
 		if err != nil {

@@ -64,6 +64,8 @@ func newRenderer(fsys fs.FS, cat Catalogue) (*renderer, error) {
 		funcs := formatFuncs(lang, cat)
 		for name, f := range (template.FuncMap{
 			"t": func(key string) string { return cat.T(lang, key) },
+			// formKey issues a new form key each time a form is rendered.
+			"formKey": newFormKey,
 			"asset": func(name string) (string, error) {
 				if u, ok := r.assets[name]; ok {
 					return u, nil
