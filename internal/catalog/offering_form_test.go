@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
-	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
 	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
