@@ -137,6 +137,9 @@ func TestProviderJourneyAPI(t *testing.T) {
 	if st != 201 || body["id"] != courseID {
 		t.Fatalf("retry with the slot in UTC: %d %v, want the course %v", st, body["id"], courseID)
 	}
+	// Paused, so that the searches below see the first offering alone.
+	st, body = apiCall(t, a, "PUT", "/offerings/"+courseID.(string)+"/status", tok, map[string]any{"status": "paused"})
+	want(t, "pause the course", st, body, 200)
 	st, body = apiCall(t, a, "GET", prov+"/offerings", tok, nil)
 	if st != 200 || len(body["list"].([]any)) != 2 {
 		t.Fatalf("own offerings: %d %v", st, body)
