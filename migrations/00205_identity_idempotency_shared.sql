@@ -1,6 +1,6 @@
 -- +goose Up
 -- Identity's idempotency keys move to the shared idempotency_keys table
--- (00002), where a key belongs to the person who sent it rather than to
+-- (00003), where a key belongs to the person who sent it rather than to
 -- their organisation. The old keys are not copied: they had no caller, and
 -- a key is only worth keeping for a day.
 DROP TABLE identity_idempotency_keys;

@@ -1,6 +1,6 @@
 -- +goose Up
 -- Creating an offering is made idempotent by the shared idempotency_keys
--- table (00002), under the key of the person who sent it, instead of a key
+-- table (00003), under the key of the person who sent it, instead of a key
 -- column on the offering scoped to the whole provider. The old keys are not
 -- copied: they had no caller, and a key is only worth keeping for a day.
 DROP INDEX offerings_idempotency_idx;
