@@ -52,6 +52,7 @@ func TestOperability(t *testing.T) {
 		`reciproca_job_backlog{job="ledger.expire_holds"} 0`,
 		`reciproca_job_last_success_timestamp_seconds{job="ledger.seal"}`,
 		`reciproca_job_consecutive_failures{job="ledger.sweep_lots"} 0`,
+		`reciproca_job_backlog{job="idempotency.sweep"} 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/mail"
 	"github.com/reciproca/reciproca/internal/worker"
@@ -52,6 +53,9 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "ledger.sweep_lots", Every: time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return ledger.SweepExpiredLots(ctx, dbx, 200, undecidedLot) },
 		Backlog: func(ctx context.Context) (int, error) { return ledger.ExpiredLots(ctx, dbx) }})
+	w.Register(worker.Job{Name: "idempotency.sweep", Every: 10 * time.Minute,
+		Run:     func(ctx context.Context) (int, error) { return db.SweepIdempotencyKeys(ctx, dbx, time.Now(), 5000) },
+		Backlog: func(ctx context.Context) (int, error) { return db.ExpiredIdempotencyKeys(ctx, dbx, time.Now()) }})
 	return w, nil
 }
 

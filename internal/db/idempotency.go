@@ -193,24 +193,24 @@ func inTx(ctx context.Context, conn sqlx.ExtContext, fn func(tx *sqlx.Tx) error)
 	}
 }
 
-// sweepBatch bounds one DELETE of the sweep, so it never holds many locks.
-const sweepBatch = 5000
-
-// SweepIdempotencyKeys deletes the keys that expired by now, in batches,
-// and returns how many. The worker runs it periodically; a key that is
-// expired but not yet swept is already treated as absent.
-func SweepIdempotencyKeys(ctx context.Context, dbx sqlx.ExecerContext, now time.Time) (int64, error) {
-	var total int64
-	for {
-		res, err := dbx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
-			SELECT ctid FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2))`, now, sweepBatch)
-		if err != nil {
-			return total, err
-		}
-		n, _ := res.RowsAffected()
-		total += n
-		if n < sweepBatch {
-			return total, nil
-		}
+// SweepIdempotencyKeys deletes up to limit keys that expired by now and
+// returns how many it deleted; the worker runs it again while it finds
+// some. A key that is expired but not yet swept is already treated as
+// absent, so the sweep only reclaims space.
+func SweepIdempotencyKeys(ctx context.Context, dbx sqlx.ExecerContext, now time.Time, limit int) (int, error) {
+	res, err := dbx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+		SELECT ctid FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2))`, now, limit)
+	if err != nil {
+		return 0, err
 	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// ExpiredIdempotencyKeys counts the keys that expired by now: the sweep's
+// backlog.
+func ExpiredIdempotencyKeys(ctx context.Context, q sqlx.QueryerContext, now time.Time) (int, error) {
+	var n int
+	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM idempotency_keys WHERE expires_at <= $1`, now)
+	return n, err
 }

@@ -225,15 +225,22 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := db.SweepIdempotencyKeys(ctx, f.dbx, time.Now()); err != nil || n != 0 {
+	if n, err := db.SweepIdempotencyKeys(ctx, f.dbx, time.Now(), 100); err != nil || n != 0 {
 		t.Fatalf("sweep of fresh keys removed %d (%v)", n, err)
 	}
 	mustExec(t, f.dbx, `UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'a'`)
 	if _, replayed, err := f.book(scope, "a", booking{Customer: "a"}); err != nil || replayed {
 		t.Fatalf("expired key: replayed %v err %v, want a fresh run", replayed, err)
 	}
-	if n, err := db.SweepIdempotencyKeys(ctx, f.dbx, time.Now().Add(db.KeyLifetime+time.Minute)); err != nil || n != 2 {
-		t.Fatalf("sweep a day later removed %d (%v), want 2", n, err)
+	dayLater := time.Now().Add(db.KeyLifetime + time.Minute)
+	if n, err := db.ExpiredIdempotencyKeys(ctx, f.dbx, dayLater); err != nil || n != 2 {
+		t.Fatalf("a day later %d keys are expired (%v), want 2", n, err)
+	}
+	if n, err := db.SweepIdempotencyKeys(ctx, f.dbx, dayLater, 1); err != nil || n != 1 {
+		t.Fatalf("a sweep of at most 1 removed %d (%v)", n, err)
+	}
+	if n, err := db.SweepIdempotencyKeys(ctx, f.dbx, dayLater, 100); err != nil || n != 1 {
+		t.Fatalf("the next sweep removed %d (%v), want the last key", n, err)
 	}
 }
 
