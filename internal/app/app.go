@@ -164,7 +164,7 @@ func (a *App) routes() error {
 
 	a.registerOperations(e, m)
 	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Identity: a.Identity,
-		Catalog: a.Catalog, BaseURL: a.Config.BaseURL}); err != nil {
+		Catalog: a.Catalog, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
 	ui.Register(e)

@@ -27,6 +27,9 @@ const (
 	OrgPlatform OrgKind = "platform"
 )
 
+// OrgKinds returns the kinds of organisation, in the order forms offer them.
+func OrgKinds() []OrgKind { return []OrgKind{OrgCompany, OrgProvider, OrgFund, OrgPlatform} }
+
 // Role is what a user may do inside their organisation.
 type Role string
 

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,6 +15,9 @@ type Unit string
 // The price units.
 var units = []Unit{"hour", "session", "day", "week", "month", "year", "course", "item"}
 
+// Units returns the price units, in the order forms offer them.
+func Units() []Unit { return slices.Clone(units) }
+
 // OfferingStatus says whether an offering is shown.
 type OfferingStatus string
 
@@ -22,6 +26,9 @@ const (
 	OfferingActive OfferingStatus = "active"
 	OfferingPaused OfferingStatus = "paused"
 )
+
+// OfferingStatuses returns the offering statuses, in the order forms offer them.
+func OfferingStatuses() []OfferingStatus { return []OfferingStatus{OfferingActive, OfferingPaused} }
 
 // Availability is how people get a time: booked slots with a capacity, or
 // arranged with the provider on request.
@@ -42,6 +49,11 @@ const (
 	LabelSocialCooperative InclusionLabel = "social_cooperative"
 	LabelFundProgramme     InclusionLabel = "fund_programme"
 )
+
+// InclusionLabels returns the inclusion labels, in the order forms offer them.
+func InclusionLabels() []InclusionLabel {
+	return []InclusionLabel{LabelSocialCooperative, LabelFundProgramme}
+}
 
 // Offering is a service a provider sells in the catalogue.
 type Offering struct {
@@ -186,11 +198,4 @@ func validCategory(code string) bool {
 	return ok
 }
 
-func validUnit(u Unit) bool {
-	for _, x := range units {
-		if x == u {
-			return true
-		}
-	}
-	return false
-}
+func validUnit(u Unit) bool { return slices.Contains(units, u) }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,11 @@ const (
 	FormAssociation       LegalForm = "association"
 	FormBusiness          LegalForm = "business"
 )
+
+// LegalForms returns the legal forms, in the order forms offer them.
+func LegalForms() []LegalForm {
+	return []LegalForm{FormSocialCooperative, FormAssociation, FormBusiness}
+}
 
 // ProviderStatus is where a provider stands in the platform admin's review.
 type ProviderStatus string
@@ -125,7 +131,7 @@ func (in ProfileInput) Validate() error {
 	switch {
 	case len(in.LegalName) < 2 || len(in.LegalName) > 200:
 		return invalidField("legal_name", "the legal name must be 2 to 200 characters")
-	case in.LegalForm != FormSocialCooperative && in.LegalForm != FormAssociation && in.LegalForm != FormBusiness:
+	case !slices.Contains(LegalForms(), in.LegalForm):
 		return invalidField("legal_form", "the legal form must be social_cooperative, association or business")
 	case in.VATNumber == "" && in.LegalForm != FormAssociation:
 		return invalidField("vat_number", "a VAT number is required for co-operatives and businesses")

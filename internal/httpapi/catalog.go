@@ -11,8 +11,8 @@ import (
 // catalogHandlers map the catalogue's operations to catalog.Service.
 type catalogHandlers struct {
 	svc *catalog.Service
-	// baseURL is where Stripe sends providers back after onboarding.
-	baseURL string
+	// stripeReturnURL is where Stripe sends providers back after onboarding.
+	stripeReturnURL string
 }
 
 func (h catalogHandlers) ListCategories(ctx context.Context, _ ListCategoriesRequestObject) (ListCategoriesResponseObject, error) {
@@ -178,7 +178,7 @@ func (h catalogHandlers) ReviewProvider(ctx context.Context, req ReviewProviderR
 }
 
 func (h catalogHandlers) StartStripeOnboarding(ctx context.Context, req StartStripeOnboardingRequestObject) (StartStripeOnboardingResponseObject, error) {
-	back := h.baseURL + "/erogatore/stripe"
+	back := h.stripeReturnURL
 	acct, link, err := h.svc.StartStripeOnboarding(ctx, auth.PrincipalFrom(ctx), req.ProviderId, back+"?refresh=1", back)
 	if err != nil {
 		return nil, err

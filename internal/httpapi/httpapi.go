@@ -21,8 +21,10 @@ type Deps struct {
 	Version  string
 	Identity *identity.Service
 	Catalog  *catalog.Service
-	// BaseURL is where users reach the app (links handed to Stripe).
-	BaseURL string
+	// StripeReturnURL is where Stripe sends a provider back after its
+	// onboarding: a page of the web app, which the app wiring names (the
+	// API knows no web routes).
+	StripeReturnURL string
 }
 
 // Server implements StrictServerInterface. Each domain adds its handlers as
@@ -46,7 +48,7 @@ func Register(e *echo.Echo, deps Deps) error {
 	s := &Server{
 		metaHandlers:     metaHandlers{version: deps.Version},
 		identityHandlers: identityHandlers{svc: deps.Identity},
-		catalogHandlers:  catalogHandlers{svc: deps.Catalog, baseURL: deps.BaseURL},
+		catalogHandlers:  catalogHandlers{svc: deps.Catalog, stripeReturnURL: deps.StripeReturnURL},
 		ledgerHandlers:   ledgerHandlers{db: deps.DB},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))

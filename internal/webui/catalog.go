@@ -37,12 +37,16 @@ func (u *UI) registerCatalog(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/erogatore/offerte/:id", staff, u.offeringEdit)
 	u.Handle(e, http.MethodPost, "/erogatore/offerte/:id", staff, u.offeringSave)
 	u.Handle(e, http.MethodPost, "/erogatore/offerte/:id/stato", staff, u.offeringStatus)
-	u.Handle(e, http.MethodPost, "/erogatore/stripe", staff, u.stripeStart)
-	u.Handle(e, http.MethodGet, "/erogatore/stripe", staff, u.stripeReturn)
+	u.Handle(e, http.MethodPost, StripeReturnPath, staff, u.stripeStart)
+	u.Handle(e, http.MethodGet, StripeReturnPath, staff, u.stripeReturn)
 	admin := Roles(auth.RolePlatformAdmin)
 	u.Handle(e, http.MethodGet, "/admin/erogatori", admin, u.adminProviders)
 	u.Handle(e, http.MethodPost, "/admin/erogatori/:id", admin, u.adminReview)
 }
+
+// StripeReturnPath is the provider's page Stripe sends them back to after
+// onboarding, whether it started on the web or through the API.
+const StripeReturnPath = "/erogatore/stripe"
 
 // photoCache lets browsers and proxies keep a photo forever: a photo is
 // never changed, a new upload gets a new id (and URL).
@@ -248,7 +252,7 @@ type profileForm struct {
 	Reviewed  bool
 	LogoURL   string
 	PledgePct int
-	Forms     []string
+	Forms     []catalog.LegalForm
 }
 
 // current fills in what the form shows of the saved profile.
@@ -258,8 +262,6 @@ func (f *profileForm) current(pr catalog.Provider) {
 		f.LogoURL = catalog.PhotoPath(*pr.LogoPhotoID)
 	}
 }
-
-var legalForms = []string{"social_cooperative", "association", "business"}
 
 func (u *UI) providerProfileForm(c echo.Context) error {
 	p := CurrentPrincipal(c)
@@ -278,7 +280,7 @@ func (u *UI) providerProfileForm(c echo.Context) error {
 	case !apperr.Is(err, apperr.NotFound):
 		return err
 	}
-	f.PledgePct, f.Forms = f.In.FundPledgeBps/100, legalForms
+	f.PledgePct, f.Forms = f.In.FundPledgeBps/100, catalog.LegalForms()
 	return u.r.render(c, http.StatusOK, "provider_profile", u.page(c, f))
 }
 
@@ -306,7 +308,7 @@ func (u *UI) providerProfileSave(c echo.Context) error {
 		saved, err = u.deps.Catalog.SaveProfile(ctx, p, p.OrgID, f.In)
 	}
 	if apperr.Is(err, apperr.Invalid) {
-		f.Error, f.PledgePct, f.Forms = u.formMessage(lang(c), err), pledge, legalForms
+		f.Error, f.PledgePct, f.Forms = u.formMessage(lang(c), err), pledge, catalog.LegalForms()
 		return u.r.render(c, http.StatusUnprocessableEntity, "provider_profile", u.page(c, f))
 	}
 	if err != nil {
@@ -339,9 +341,9 @@ type offeringForm struct {
 	Town       string
 	PhotoURL   string
 	Categories []catalog.Category
-	Units      []string
-	Labels     []string
-	Statuses   []string
+	Units      []catalog.Unit
+	Labels     []catalog.InclusionLabel
+	Statuses   []catalog.OfferingStatus
 	Slots      string // one per line: "01/12/2026 18:00 90 8"
 	Error      string // shown above the form, in the person's language
 }
@@ -349,9 +351,7 @@ type offeringForm struct {
 // newOfferingForm returns a form with the choices filled in.
 func (u *UI) newOfferingForm() offeringForm {
 	return offeringForm{Categories: u.deps.Catalog.Categories(),
-		Units:    []string{"hour", "session", "day", "week", "month", "year", "course", "item"},
-		Labels:   []string{"social_cooperative", "fund_programme"},
-		Statuses: []string{"active", "paused"}}
+		Units: catalog.Units(), Labels: catalog.InclusionLabels(), Statuses: catalog.OfferingStatuses()}
 }
 
 func (u *UI) offeringNew(c echo.Context) error {
@@ -517,7 +517,7 @@ func (u *UI) offeringStatus(c echo.Context) error {
 // stripeStart sends the provider to Stripe's onboarding form.
 func (u *UI) stripeStart(c echo.Context) error {
 	p := CurrentPrincipal(c)
-	back := u.baseURL(c) + "/erogatore/stripe"
+	back := u.baseURL(c) + StripeReturnPath
 	_, link, err := u.deps.Catalog.StartStripeOnboarding(c.Request().Context(), p, p.OrgID, back+"?refresh=1", back)
 	if err != nil {
 		return err

@@ -330,7 +330,7 @@ func (u *UI) renderOrgs(c echo.Context, status int, msg string) error {
 		return err
 	}
 	return u.r.render(c, status, "organisations", u.page(c, orgsPage{Orgs: orgs, Error: msg,
-		Kinds: []auth.OrgKind{auth.OrgCompany, auth.OrgProvider, auth.OrgFund, auth.OrgPlatform}}))
+		Kinds: auth.OrgKinds()}))
 }
 
 func (u *UI) createOrganisation(c echo.Context) error {
