@@ -283,6 +283,10 @@ func installEngine(ctx context.Context, conn *sql.Conn, e migrations.Engine, app
 		if err != nil {
 			return err
 		}
+		// As pg_dump does: a function may use one defined in a later file.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL check_function_bodies = off`); err != nil {
+			return err
+		}
 		for _, f := range files {
 			body, err := fs.ReadFile(e.FS, f)
 			if err != nil {

@@ -126,7 +126,7 @@ BEGIN
                 UPDATE ledger_balances b SET posted = b.posted + dp, pending_out = b.pending_out + dout,
                                              pending_in = b.pending_in + din
                 WHERE b.account_id = acc.id AND b.shard = 0
-                  AND b.posted + dp - (b.pending_out + dout) >= acc.floor;
+                  AND ledger_fits(b.posted - b.pending_out, dp - dout, acc.floor);
                 found_row := FOUND;
                 IF NOT found_row THEN
                     SELECT b.posted - b.pending_out INTO avail FROM ledger_balances b WHERE b.account_id = acc.id;
@@ -135,7 +135,7 @@ BEGIN
                 SELECT sum(x.posted - x.pending_out) INTO avail FROM (
                     SELECT b.posted, b.pending_out FROM ledger_balances b
                     WHERE b.account_id = acc.id ORDER BY b.shard FOR UPDATE) x;
-                found_row := avail + dp - dout >= acc.floor;
+                found_row := ledger_fits(avail, dp - dout, acc.floor);
                 IF found_row THEN
                     UPDATE ledger_balances b SET posted = b.posted + dp, pending_out = b.pending_out + dout,
                                                  pending_in = b.pending_in + din
@@ -143,9 +143,7 @@ BEGIN
                 END IF;
             END IF;
             IF NOT found_row THEN
-                PERFORM ledger_raise('RL001', format('insufficient funds on %s', acc.path),
-                    jsonb_build_object('account', acc.path, 'available', avail - acc.floor,
-                                       'required', dout - dp));
+                PERFORM ledger_raise_error(ledger_insufficient(acc.path, avail, acc.floor, dout - dp));
             END IF;
         ELSIF acc.shards = 1 OR dout <> 0 THEN
             UPDATE ledger_balances b SET posted = b.posted + dp, pending_out = b.pending_out + dout,

@@ -16,6 +16,12 @@
 -- (the Go side does that). So rows are locked for the last few statements
 -- and the commit only, and batches that share a provider run side by side.
 --
+-- Three stages, each its own function: ledger_batch_read (one query per
+-- table, no locks), ledger_batch_apply (the requests in memory; no query
+-- at all) and ledger_batch_write (one statement per table, locks in
+-- order). ledger_post_batch runs them and passes what each returns to the
+-- next: arrays, once per batch, whatever its size.
+--
 -- Why: a posted transaction written on its own costs about ten statements
 -- and a commit, and under many clients the row locks it takes early
 -- (provider payables, hot shards) are held while other backends wait. In a
@@ -29,64 +35,63 @@
 -- changed what it read so that the batch no longer fits, or committed one
 -- of its idempotency keys first (the retry then replays it).
 --
--- Every statement in it is a lookup by key, and its plans are generic
--- and cached per connection: planned while a table is small (a new
+-- Every statement of its stages is a lookup by key, and their plans are
+-- generic and cached per connection: planned while a table is small (a new
 -- database), a lookup would become a full scan as the table grows. So
--- sequential scans are off for it.
+-- sequential scans are off while it runs (the stages inherit its
+-- settings; they are called from here only).
 CREATE OR REPLACE FUNCTION ledger_post_batch(ps jsonb) RETURNS jsonb
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
-    n int := coalesce(jsonb_array_length(ps), 0);
-    res jsonb[] := '{}';
-    p jsonb; pj jsonb; s jsonb; postings jsonb; err jsonb;
-    -- what the batch names
-    paths text[] := '{}'; from_paths text[] := '{}'; pol_names text[] := '{}'; keys text[] := '{}';
-    -- the batch's accounts by local index k: plain ones by id, then hot ones by id
-    amap jsonb;                       -- path -> k
-    a_id bigint[]; a_path text[]; a_asset text[]; a_sgn int[]; a_floor bigint[]; a_lots boolean[];
-    a_shards int[]; a_status text[];
-    a_avail bigint[];                 -- available (posted - pending_out) of debited accounts
-    a_delta bigint[];                 -- the batch's change of posted, normal side
-    n_plain int; n_acc int;
-    -- split policies, newest version first per name
-    pol_id bigint[]; pol_name text[]; pol_version int[]; pol_from timestamptz[]; pol_fund int[]; pol_fee int[];
-    pol_rem text[]; pol_attrs jsonb[];  -- what a contributor lot records of the policy
-    -- idempotency keys: already in the ledger (key -> [tx id, request hash]) and written by this batch
-    existing jsonb;
-    s_key text[] := '{}'; s_tx bigint[] := '{}'; s_hash text[] := '{}';
-    -- lots by index j: those of debited lot accounts (read), then the ones the batch creates
-    l_id bigint[] := '{}'; l_acc bigint[] := '{}'; l_exp timestamptz[] := '{}'; l_cats jsonb[] := '{}';
-    l_attrs jsonb[] := '{}'; l_rem bigint[] := '{}'; l_rem0 bigint[];
-    l_parent bigint[] := '{}'; l_tx bigint[] := '{}'; l_amount bigint[] := '{}';  -- created lots only
-    n_old_lots int;
-    a_lotlist jsonb[];                -- k -> [j, …] of the lot accounts the batch debits
-    lot_accs bigint[] := '{}'; lot_ks int[];
-    -- rows to write
-    t_id bigint[] := '{}'; t_key text[] := '{}'; t_hash bytea[] := '{}'; t_kind text[] := '{}';
-    t_ref text[] := '{}'; t_eff timestamptz[] := '{}'; t_pol bigint[] := '{}'; t_split jsonb[] := '{}';
-    t_meta jsonb[] := '{}';
-    e_tx bigint[] := '{}'; e_acc bigint[] := '{}'; e_amt bigint[] := '{}'; e_eff timestamptz[] := '{}';
-    m_tx bigint[] := '{}'; m_lot bigint[] := '{}'; m_amt bigint[] := '{}';
-    -- the request being applied: its postings (v_*), summed per account (r_*), lots taken (t_*)
-    tx bigint; k_ text; h bytea; eff timestamptz; pol int; split_rec jsonb;
-    n_legs int; n_json int; sp_to text[]; sp_amt bigint[]; sp_lot jsonb[];   -- the split's three parts
-    v_kf int[]; v_kt int[]; v_amt bigint[]; v_lot jsonb[];      -- the request's postings, resolved
-    src text; dst text; amt_n numeric; lot jsonb; only_ids jsonb;
-    r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[]; r_only jsonb[];
-    t_lot int[]; t_amt bigint[]; t_acc int[];
-    seq_tx regclass := pg_get_serial_sequence('ledger_transactions', 'id');
-    seq_lot regclass := pg_get_serial_sequence('ledger_lots', 'id');
-    -- scratch
-    i int; j int; q int; k int; kf int; kt int; best int; pos int; cnt int;
-    amt bigint; need bigint; take bigint; dp bigint; gross bigint; pv bigint; fd bigint; fe bigint; rest bigint;
-    cat text; x jsonb; tot bigint;
-    upd_id bigint[]; upd_d bigint[]; upd_f bigint[];
+    r record;
+    a record;
+    n int;
 BEGIN
-    IF n = 0 THEN
+    IF coalesce(jsonb_array_length(ps), 0) = 0 THEN
         RETURN '[]';
     END IF;
+    r := ledger_batch_read(ps);
+    a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
+                            r.a_avail, r.a_first, r.existing, r.pol_id, r.pol_name, r.pol_version, r.pol_from,
+                            r.pol_fund, r.pol_fee, r.pol_rem, r.pol_attrs,
+                            r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next);
+    IF cardinality(a.t_id) > 0 THEN
+        n := ledger_batch_write(a.t_id, a.t_key, a.t_hash, a.t_kind, a.t_ref, a.t_eff, a.t_pol, a.t_split, a.t_meta,
+                                a.e_tx, a.e_acc, a.e_amt, a.e_eff,
+                                a.nl_id, a.nl_acc, a.nl_tx, a.nl_parent, a.nl_exp, a.nl_cats, a.nl_attrs,
+                                a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt,
+                                r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.lu_id, a.lu_take);
+    END IF;
+    RETURN a.res;
+END $$;
 
-    -- 1. What the batch names (simple expressions: no query per request).
+-- ledger_batch_read: the read stage. It reads, without locking, what the
+-- requests name: the accounts (by local index k: plain ones by id, then
+-- hot ones by id, the order the write stage locks them in), the available
+-- balances of the accounts they debit, the idempotency keys already used,
+-- the split policies (newest version first per name), and the live lots of
+-- the lot accounts they debit, in spending order: each such account's
+-- lots form a list, from a_first[k] along l_next (a_first is NULL for an
+-- account whose lots are not tracked, 0 for one with none).
+-- (The aggregates take their rows in the order the window function, or
+-- the subquery, sorted them: one sort per query, not one per array.)
+CREATE OR REPLACE FUNCTION ledger_batch_read(ps jsonb,
+    OUT amap jsonb, OUT a_id bigint[], OUT a_path text[], OUT a_asset text[], OUT a_sgn int[], OUT a_floor bigint[],
+    OUT a_lots boolean[], OUT a_shards int[], OUT a_status text[], OUT a_avail bigint[], OUT a_first int[],
+    OUT n_plain int, OUT existing jsonb,
+    OUT pol_id bigint[], OUT pol_name text[], OUT pol_version int[], OUT pol_from timestamptz[], OUT pol_fund int[],
+    OUT pol_fee int[], OUT pol_rem text[], OUT pol_attrs jsonb[],
+    OUT l_id bigint[], OUT l_acc bigint[], OUT l_exp timestamptz[], OUT l_cats jsonb[], OUT l_attrs jsonb[],
+    OUT l_rem bigint[], OUT l_next int[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    n int := jsonb_array_length(ps);
+    p jsonb; pj jsonb; s jsonb;
+    paths text[] := '{}'; from_paths text[] := '{}'; pol_names text[] := '{}'; keys text[] := '{}';
+    lot_accs bigint[] := '{}'; lot_ks int[];
+    i int; j int; k int; q int;
+BEGIN
+    -- what the batch names (simple expressions: no query per request)
     FOR i IN 0 .. n - 1 LOOP
         p := ps->i;
         keys := keys || (p->>'key');
@@ -104,10 +109,6 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    -- 2. Read, without locking: accounts, available balances of the
-    -- accounts the batch debits, keys already used, policies, lots.
-    -- (The aggregates take their rows in the order the window function,
-    -- or the subquery, sorted them: one sort per query, not one per array.)
     SELECT array_agg(a.id), array_agg(a.path), array_agg(a.asset),
            array_agg(CASE WHEN a.normal_side = 'credit' THEN 1 ELSE -1 END), array_agg(a.floor), array_agg(a.lots),
            array_agg(a.shards::int), array_agg(a.status),
@@ -118,12 +119,10 @@ BEGIN
     INTO a_id, a_path, a_asset, a_sgn, a_floor, a_lots, a_shards, a_status, a_avail, lot_ks, amap, n_plain
     FROM (SELECT x.*, row_number() OVER (ORDER BY x.shards > 1, x.id)::int AS o
           FROM ledger_accounts x WHERE x.path = ANY (paths)) a;
-    n_acc := coalesce(cardinality(a_id), 0);
     amap := coalesce(amap, '{}');
-    a_delta := array_fill(0::bigint, ARRAY[n_acc]);
-    a_lotlist := array_fill(NULL::jsonb, ARRAY[n_acc]);
+    a_first := array_fill(NULL::int, ARRAY[coalesce(cardinality(a_id), 0)]);
     FOREACH k IN ARRAY coalesce(lot_ks, '{}') LOOP
-        a_lotlist[k] := '[]';
+        a_first[k] := 0;
         lot_accs := lot_accs || a_id[k];
     END LOOP;
     SELECT jsonb_object_agg(t.idempotency_key, jsonb_build_array(t.id, encode(t.request_hash, 'hex'))) INTO existing
@@ -136,6 +135,7 @@ BEGIN
         INTO pol_id, pol_name, pol_version, pol_from, pol_fund, pol_fee, pol_rem, pol_attrs
         FROM (SELECT * FROM ledger_split_policies y WHERE y.name = ANY (pol_names) ORDER BY y.name, y.valid_from DESC) x;
     END IF;
+    l_id := '{}'; l_acc := '{}'; l_exp := '{}'; l_cats := '{}'; l_attrs := '{}'; l_rem := '{}'; l_next := '{}';
     IF cardinality(lot_accs) > 0 THEN
         SELECT coalesce(array_agg(l.id), '{}'), coalesce(array_agg(l.account_id), '{}'),
                coalesce(array_agg(l.expires_at), '{}'), coalesce(array_agg(to_jsonb(l.categories)), '{}'),
@@ -144,16 +144,70 @@ BEGIN
         FROM (SELECT * FROM ledger_lots y WHERE y.live AND y.account_id = ANY (lot_accs)
               ORDER BY y.account_id, y.expires_at NULLS LAST, y.id) l;
     END IF;
-    l_rem0 := l_rem;
-    n_old_lots := cardinality(l_id);
-    FOR j IN 1 .. n_old_lots LOOP
-        k := array_position(a_id, l_acc[j]);
-        a_lotlist[k] := a_lotlist[k] || to_jsonb(j);
+    FOR j IN 1 .. cardinality(l_id) LOOP
+        l_next := l_next || NULL::int;
+        IF j > 1 AND l_acc[j - 1] = l_acc[j] THEN
+            l_next[j - 1] := j;
+        ELSE
+            a_first[array_position(a_id, l_acc[j])] := j;
+        END IF;
     END LOOP;
+END $$;
 
-    -- 3. The requests, one after the other, in memory. Every check comes
-    -- before the request's first row is added; a failed request gives back
-    -- the lots it took and adds its error.
+-- ledger_batch_apply: the apply stage. The requests, one after the other,
+-- in memory, against what the read stage found and what the requests
+-- before them left: idempotency, splits, postings resolved and summed per
+-- account, account status, one asset, floors (ledger_fits), lots
+-- (ledger_pick_lots). Every check comes before the request's first row is
+-- added; a refused request gives back the lots it took and adds its error
+-- to res. It runs no query (only nextval for the new rows' ids) and
+-- returns the rows the write stage writes: transactions (t_), entries
+-- (e_), new lots (nl_), lot moves (m_), each account's change of posted
+-- (a_delta, by k) and what the batch took from each lot it read (lu_).
+CREATE OR REPLACE FUNCTION ledger_batch_apply(ps jsonb,
+    amap jsonb, a_id bigint[], a_path text[], a_asset text[], a_sgn int[], a_floor bigint[], a_lots boolean[],
+    a_status text[], a_avail bigint[], a_first int[], existing jsonb,
+    pol_id bigint[], pol_name text[], pol_version int[], pol_from timestamptz[], pol_fund int[], pol_fee int[],
+    pol_rem text[], pol_attrs jsonb[],
+    l_id bigint[], l_acc bigint[], l_exp timestamptz[], l_cats jsonb[], l_attrs jsonb[], l_rem bigint[], l_next int[],
+    OUT res jsonb,
+    OUT t_id bigint[], OUT t_key text[], OUT t_hash bytea[], OUT t_kind text[], OUT t_ref text[],
+    OUT t_eff timestamptz[], OUT t_pol bigint[], OUT t_split jsonb[], OUT t_meta jsonb[],
+    OUT e_tx bigint[], OUT e_acc bigint[], OUT e_amt bigint[], OUT e_eff timestamptz[],
+    OUT nl_id bigint[], OUT nl_acc bigint[], OUT nl_tx bigint[], OUT nl_parent bigint[], OUT nl_exp timestamptz[],
+    OUT nl_cats jsonb[], OUT nl_attrs jsonb[], OUT nl_amount bigint[], OUT nl_rem bigint[],
+    OUT m_tx bigint[], OUT m_lot bigint[], OUT m_amt bigint[],
+    OUT a_delta bigint[], OUT lu_id bigint[], OUT lu_take bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    n int := jsonb_array_length(ps);
+    out jsonb[] := '{}';
+    p jsonb; pj jsonb; s jsonb; postings jsonb; err jsonb;
+    l_rem0 bigint[] := l_rem;
+    n_old_lots int := cardinality(l_id);
+    l_parent bigint[] := '{}'; l_tx bigint[] := '{}'; l_amount bigint[] := '{}';  -- created lots only
+    -- idempotency keys written by this batch
+    s_key text[] := '{}'; s_tx bigint[] := '{}'; s_hash text[] := '{}';
+    -- the request being applied: its postings (v_*), summed per account (r_*), lots taken (t_*)
+    tx bigint; k_ text; h bytea; eff timestamptz; pol int; split_rec jsonb;
+    n_legs int; n_json int; sp_to text[]; sp_amt bigint[]; sp_lot jsonb[];   -- the split's three parts
+    v_kf int[]; v_kt int[]; v_amt bigint[]; v_lot jsonb[];      -- the request's postings, resolved
+    src text; dst text; amt_n numeric; lot jsonb; only_ids jsonb;
+    r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[]; r_only jsonb[];
+    t_lot int[]; t_amt bigint[]; t_acc int[];
+    c record;
+    seq_tx regclass := pg_get_serial_sequence('ledger_transactions', 'id');
+    seq_lot regclass := pg_get_serial_sequence('ledger_lots', 'id');
+    -- scratch
+    i int; j int; q int; k int; kf int; kt int; pos int; cnt int; prev int; cur int; mirror boolean;
+    amt bigint; dp bigint; gross bigint; pv bigint; fd bigint; fe bigint; rest bigint;
+    cat text; x jsonb;
+BEGIN
+    t_id := '{}'; t_key := '{}'; t_hash := '{}'; t_kind := '{}'; t_ref := '{}'; t_eff := '{}'; t_pol := '{}';
+    t_split := '{}'; t_meta := '{}';
+    e_tx := '{}'; e_acc := '{}'; e_amt := '{}'; e_eff := '{}';
+    m_tx := '{}'; m_lot := '{}'; m_amt := '{}';
+    a_delta := array_fill(0::bigint, ARRAY[coalesce(cardinality(a_id), 0)]);
     <<req>>
     FOR i IN 0 .. n - 1 LOOP
         p := ps->i;
@@ -163,8 +217,7 @@ BEGIN
         <<apply>>
         BEGIN
             IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR coalesce((p->>'hold')::boolean, false) THEN
-                err := jsonb_build_object('code', 'RL003', 'message', 'a batch takes posted transactions only',
-                                          'detail', '{"field":"hold"}');
+                err := ledger_error('RL003', 'a batch takes posted transactions only', '{"field":"hold"}');
                 EXIT apply;
             END IF;
             eff := coalesce((p->>'effective_at')::timestamptz, now());
@@ -177,9 +230,8 @@ BEGIN
             IF s IS NOT NULL THEN
                 IF jsonb_typeof(s->'gross') IS DISTINCT FROM 'number' OR (s->>'gross')::numeric <= 0
                    OR (s->>'gross')::numeric > 1000000000000 OR (s->>'gross')::numeric <> trunc((s->>'gross')::numeric) THEN
-                    err := jsonb_build_object('code', 'RL003', 'message',
-                        'the gross amount of a split must be between 1 cent and 10 billion euro',
-                        'detail', '{"field":"split.gross"}');
+                    err := ledger_error('RL003', 'the gross amount of a split must be between 1 cent and 10 billion euro',
+                                        '{"field":"split.gross"}');
                     EXIT apply;
                 END IF;
                 FOR q IN 1 .. coalesce(cardinality(pol_id), 0) LOOP
@@ -189,8 +241,8 @@ BEGIN
                     END IF;
                 END LOOP;
                 IF pol IS NULL THEN
-                    err := jsonb_build_object('code', 'RL002', 'message', format('no split policy %s in force', s->>'policy'),
-                                              'detail', jsonb_build_object('policy', s->>'policy'));
+                    err := ledger_error('RL002', format('no split policy %s in force', s->>'policy'),
+                                        jsonb_build_object('policy', s->>'policy'));
                     EXIT apply;
                 END IF;
                 gross := (s->>'gross')::bigint;
@@ -209,16 +261,14 @@ BEGIN
                                                 'policy', pol_name[pol], 'version', pol_version[pol]);
             END IF;
             IF n_legs = 0 THEN
-                err := jsonb_build_object('code', 'RL003', 'message', 'a transaction needs at least one posting',
-                                          'detail', '{"field":"postings"}');
+                err := ledger_error('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
                 EXIT apply;
             END IF;
 
             -- idempotency: the same key and request replays, another request is a conflict
             k_ := p->>'key';
             IF k_ IS NULL OR k_ = '' OR length(k_) > 200 THEN
-                err := jsonb_build_object('code', 'RL003', 'message', 'an idempotency key of 1 to 200 characters is required',
-                                          'detail', '{"field":"key"}');
+                err := ledger_error('RL003', 'an idempotency key of 1 to 200 characters is required', '{"field":"key"}');
                 EXIT apply;
             END IF;
             h := sha256(convert_to('post:' || p::text, 'UTF8'));
@@ -226,16 +276,15 @@ BEGIN
             x := CASE WHEN pos IS NOT NULL THEN jsonb_build_array(s_tx[pos], s_hash[pos]) ELSE existing->k_ END;
             IF x IS NOT NULL THEN
                 IF x->>1 <> encode(h, 'hex') THEN
-                    err := jsonb_build_object('code', 'RL004', 'message', 'this idempotency key was already used for a different request',
-                                              'detail', jsonb_build_object('key', k_, 'transaction_id', (x->>0)::bigint));
+                    err := ledger_error('RL004', 'this idempotency key was already used for a different request',
+                                        jsonb_build_object('key', k_, 'transaction_id', (x->>0)::bigint));
                     EXIT apply;
                 END IF;
-                res := res || jsonb_build_object('tx_id', (x->>0)::bigint, 'replayed', true);
+                out := out || jsonb_build_object('tx_id', (x->>0)::bigint, 'replayed', true);
                 CONTINUE req;
             END IF;
             IF length(coalesce(p->>'kind', 'transfer')) NOT BETWEEN 1 AND 64 THEN
-                err := jsonb_build_object('code', 'RL003', 'message', 'a transaction kind has 1 to 64 characters',
-                                          'detail', '{"field":"kind"}');
+                err := ledger_error('RL003', 'a transaction kind has 1 to 64 characters', '{"field":"kind"}');
                 EXIT apply;
             END IF;
 
@@ -256,17 +305,16 @@ BEGIN
                     amt := sp_amt[j];
                 END IF;
                 IF src IS NULL OR dst IS NULL OR src = dst OR amt IS NULL THEN
-                    err := jsonb_build_object('code', 'RL003', 'message',
+                    err := ledger_error('RL003',
                         'every posting needs two different accounts and an amount between 1 cent and 10 billion euro',
-                        'detail', '{"field":"postings"}');
+                        '{"field":"postings"}');
                     EXIT apply;
                 END IF;
                 kf := (amap->>src)::int;
                 kt := (amap->>dst)::int;
                 IF kf IS NULL OR kt IS NULL THEN
-                    err := jsonb_build_object('code', 'RL002', 'message',
-                        format('unknown account %s', CASE WHEN kf IS NULL THEN src ELSE dst END),
-                        'detail', jsonb_build_object('account', CASE WHEN kf IS NULL THEN src ELSE dst END));
+                    err := ledger_error('RL002', format('unknown account %s', CASE WHEN kf IS NULL THEN src ELSE dst END),
+                                        jsonb_build_object('account', CASE WHEN kf IS NULL THEN src ELSE dst END));
                     EXIT apply;
                 END IF;
                 v_kf := v_kf || kf; v_kt := v_kt || kt; v_amt := v_amt || amt; v_lot := v_lot || lot;
@@ -277,8 +325,8 @@ BEGIN
                     pos := cardinality(r_k);
                 END IF;
                 IF r_catset[pos] AND r_cat[pos] IS DISTINCT FROM cat THEN
-                    err := jsonb_build_object('code', 'RL003', 'message', format('postings from %s name different categories', a_path[kf]),
-                                              'detail', jsonb_build_object('account', a_path[kf]));
+                    err := ledger_error('RL003', format('postings from %s name different categories', a_path[kf]),
+                                        jsonb_build_object('account', a_path[kf]));
                     EXIT apply;
                 END IF;
                 r_u[pos] := r_u[pos] - amt;
@@ -312,60 +360,36 @@ BEGIN
             FOR q IN 1 .. cardinality(r_k) LOOP
                 k := r_k[q];
                 IF a_status[k] <> 'open' AND r_u[q] <> 0 THEN
-                    err := jsonb_build_object('code', 'RL004', 'message', format('account %s is %s', a_path[k], a_status[k]),
-                                              'detail', jsonb_build_object('account', a_path[k], 'status', a_status[k]));
+                    err := ledger_error('RL004', format('account %s is %s', a_path[k], a_status[k]),
+                                        jsonb_build_object('account', a_path[k], 'status', a_status[k]));
                     EXIT apply;
                 END IF;
                 IF a_asset[k] <> a_asset[r_k[1]] THEN
-                    err := jsonb_build_object('code', 'RL003', 'message', 'a transaction moves one asset only',
-                                              'detail', '{"field":"postings"}');
+                    err := ledger_error('RL003', 'a transaction moves one asset only', '{"field":"postings"}');
                     EXIT apply;
                 END IF;
                 IF a_lots[k] AND r_nout[q] > 0 AND r_in[q] > 0 THEN
-                    err := jsonb_build_object('code', 'RL003', 'message',
+                    err := ledger_error('RL003',
                         format('a transaction cannot both debit and credit %s, whose credits are lots', a_path[k]),
-                        'detail', jsonb_build_object('account', a_path[k]));
+                        jsonb_build_object('account', a_path[k]));
                     EXIT apply;
                 END IF;
                 dp := r_u[q] * a_sgn[k];
-                IF dp < 0 AND a_floor[k] IS NOT NULL AND a_avail[k] + dp < a_floor[k] THEN
-                    err := jsonb_build_object('code', 'RL001', 'message', format('insufficient funds on %s', a_path[k]),
-                        'detail', jsonb_build_object('account', a_path[k], 'available', a_avail[k] - a_floor[k], 'required', -dp));
+                IF NOT ledger_fits(a_avail[k], dp, a_floor[k]) THEN
+                    err := ledger_insufficient(a_path[k], a_avail[k], a_floor[k], -dp);
                     EXIT apply;
                 END IF;
                 IF dp < 0 AND a_lots[k] THEN
-                    -- FIFO by expiry over the unexpired lots the category may
-                    -- spend; only_lots: exactly those lots, expired or not
-                    need := -dp;
-                    cat := r_cat[q];
-                    WHILE need > 0 LOOP
-                        best := NULL;
-                        FOR pos IN 0 .. jsonb_array_length(a_lotlist[k]) - 1 LOOP
-                            j := (a_lotlist[k]->>pos)::int;
-                            CONTINUE WHEN l_rem[j] = 0;
-                            IF r_only[q] IS NOT NULL THEN
-                                CONTINUE WHEN NOT r_only[q] @> to_jsonb(l_id[j]);
-                            ELSE
-                                CONTINUE WHEN l_exp[j] <= now();
-                                CONTINUE WHEN cat IS NOT NULL AND l_cats[j] <> '[]' AND NOT l_cats[j] ? cat;
-                            END IF;
-                            IF best IS NULL OR (l_exp[j] IS NOT NULL AND (l_exp[best] IS NULL OR l_exp[j] < l_exp[best]))
-                               OR (l_exp[j] IS NOT DISTINCT FROM l_exp[best] AND l_id[j] < l_id[best]) THEN
-                                best := j;
-                            END IF;
-                        END LOOP;
-                        IF best IS NULL THEN
-                            err := jsonb_build_object('code', 'RL001', 'message',
-                                format('not enough spendable credit on %s%s', a_path[k],
-                                       CASE WHEN cat IS NULL THEN '' ELSE ' for category ' || cat END),
-                                'detail', jsonb_build_object('account', a_path[k], 'available', -dp - need, 'required', -dp,
-                                                             'category', cat));
-                            EXIT apply;
-                        END IF;
-                        take := least(l_rem[best], need);
-                        l_rem[best] := l_rem[best] - take;
-                        need := need - take;
-                        t_lot := t_lot || best; t_amt := t_amt || take; t_acc := t_acc || k;
+                    c := ledger_pick_lots(-dp, r_cat[q], now(), r_only[q], 0, nullif(a_first[k], 0), l_next,
+                                          l_id, l_exp, l_cats, l_rem);
+                    IF c.short > 0 THEN
+                        err := ledger_lots_short(a_path[k], r_cat[q], -dp - c.short, -dp);
+                        EXIT apply;
+                    END IF;
+                    FOR pos IN 1 .. cardinality(c.picks) LOOP
+                        j := c.picks[pos];
+                        l_rem[j] := l_rem[j] - c.takes[pos];
+                        t_lot := t_lot || j; t_amt := t_amt || c.takes[pos]; t_acc := t_acc || k;
                     END LOOP;
                 END IF;
             END LOOP;
@@ -390,52 +414,86 @@ BEGIN
                 kt := v_kt[q];
                 CONTINUE WHEN NOT a_lots[kt];
                 kf := v_kf[q];
-                IF v_lot[q] IS NULL AND kf = ANY (t_acc) AND r_nout[array_position(r_k, kf)] = 1 THEN
-                    FOR j IN 1 .. cardinality(t_lot) LOOP
+                mirror := v_lot[q] IS NULL AND kf = ANY (t_acc) AND r_nout[array_position(r_k, kf)] = 1;
+                FOR j IN 1 .. CASE WHEN mirror THEN cardinality(t_lot) ELSE 1 END LOOP
+                    IF mirror THEN
                         CONTINUE WHEN t_acc[j] <> kf;
                         l_id := l_id || nextval(seq_lot);
                         l_acc := l_acc || a_id[kt]; l_tx := l_tx || tx; l_parent := l_parent || l_id[t_lot[j]];
                         l_exp := l_exp || l_exp[t_lot[j]]; l_cats := l_cats || l_cats[t_lot[j]];
                         l_attrs := l_attrs || l_attrs[t_lot[j]]; l_amount := l_amount || t_amt[j]; l_rem := l_rem || t_amt[j];
-                        IF a_lotlist[kt] IS NOT NULL THEN  -- spendable later in the batch
-                            a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
-                        END IF;
-                    END LOOP;
-                ELSE
-                    l_id := l_id || nextval(seq_lot);
-                    l_acc := l_acc || a_id[kt]; l_tx := l_tx || tx; l_parent := l_parent || NULL::bigint;
-                    l_exp := l_exp || (v_lot[q]->>'expires_at')::timestamptz;
-                    l_cats := l_cats || coalesce(v_lot[q]->'categories', '[]');
-                    l_attrs := l_attrs || coalesce(v_lot[q]->'attrs', '{}');
-                    l_amount := l_amount || v_amt[q]; l_rem := l_rem || v_amt[q];
-                    IF a_lotlist[kt] IS NOT NULL THEN
-                        a_lotlist[kt] := a_lotlist[kt] || to_jsonb(cardinality(l_id));
+                    ELSE
+                        l_id := l_id || nextval(seq_lot);
+                        l_acc := l_acc || a_id[kt]; l_tx := l_tx || tx; l_parent := l_parent || NULL::bigint;
+                        l_exp := l_exp || (v_lot[q]->>'expires_at')::timestamptz;
+                        l_cats := l_cats || coalesce(v_lot[q]->'categories', '[]');
+                        l_attrs := l_attrs || coalesce(v_lot[q]->'attrs', '{}');
+                        l_amount := l_amount || v_amt[q]; l_rem := l_rem || v_amt[q];
                     END IF;
-                END IF;
+                    -- the new lot (the newest id of all): into kt's list in
+                    -- spending order when kt's lots are tracked, so that it
+                    -- is spendable later in the batch
+                    l_next := l_next || NULL::int;
+                    CONTINUE WHEN a_first[kt] IS NULL;
+                    pos := cardinality(l_id);
+                    prev := NULL; cur := nullif(a_first[kt], 0);
+                    WHILE cur IS NOT NULL AND (l_exp[pos] IS NULL OR (l_exp[cur] IS NOT NULL AND l_exp[cur] <= l_exp[pos])) LOOP
+                        prev := cur; cur := l_next[cur];
+                    END LOOP;
+                    l_next[pos] := cur;
+                    IF prev IS NULL THEN a_first[kt] := pos; ELSE l_next[prev] := pos; END IF;
+                END LOOP;
             END LOOP;
             t_id := t_id || tx; t_key := t_key || k_; t_hash := t_hash || h;
             t_kind := t_kind || coalesce(p->>'kind', 'transfer'); t_ref := t_ref || coalesce(p->>'reference', '');
             t_eff := t_eff || eff; t_pol := t_pol || pol_id[pol]; t_split := t_split || split_rec;
             t_meta := t_meta || coalesce(p->'metadata', '{}');
             s_key := s_key || k_; s_tx := s_tx || tx; s_hash := s_hash || encode(h, 'hex');
-            res := res || jsonb_build_object('tx_id', tx, 'replayed', false);
+            out := out || jsonb_build_object('tx_id', tx, 'replayed', false);
             CONTINUE req;
         END;
         FOR q IN 1 .. cardinality(t_lot) LOOP
             l_rem[t_lot[q]] := l_rem[t_lot[q]] + t_amt[q];
         END LOOP;
-        res := res || err;
+        out := out || err;
     END LOOP;
+    res := to_jsonb(out);
 
-    IF cardinality(t_id) = 0 THEN
-        RETURN to_jsonb(res);
-    END IF;
+    nl_id := l_id[n_old_lots + 1:]; nl_acc := l_acc[n_old_lots + 1:]; nl_tx := l_tx; nl_parent := l_parent;
+    nl_exp := l_exp[n_old_lots + 1:]; nl_cats := l_cats[n_old_lots + 1:]; nl_attrs := l_attrs[n_old_lots + 1:];
+    nl_amount := l_amount; nl_rem := l_rem[n_old_lots + 1:];
+    lu_id := '{}'; lu_take := '{}';
+    FOR j IN 1 .. n_old_lots LOOP
+        IF l_rem[j] <> l_rem0[j] THEN
+            lu_id := lu_id || l_id[j]; lu_take := lu_take || (l_rem0[j] - l_rem[j]);
+        END IF;
+    END LOOP;
+END $$;
 
-    -- 4. Write: new rows first (no locks on existing rows), then the
-    -- relative, guarded updates in lock order. Arrays go in through
-    -- unnest, which the planner expects to be short: it probes the primary
-    -- keys rather than hashing whole tables.
-    -- The new rows in one statement (one executor start, not four).
+-- ledger_batch_write: the write stage. New rows first (no locks on
+-- existing rows), in one statement; then the relative, guarded updates in
+-- lock order: balance rows of plain accounts by id, hot accounts by id,
+-- lots by id. A guard that fails (a concurrent writer changed a row so
+-- that the batch no longer fits), or a key written concurrently, raises
+-- 40001: the whole batch is retried. Arrays go in through unnest, which
+-- the planner expects to be short: it probes the primary keys rather than
+-- hashing whole tables. Returns how many transactions it wrote.
+CREATE OR REPLACE FUNCTION ledger_batch_write(
+    t_id bigint[], t_key text[], t_hash bytea[], t_kind text[], t_ref text[], t_eff timestamptz[], t_pol bigint[],
+    t_split jsonb[], t_meta jsonb[],
+    e_tx bigint[], e_acc bigint[], e_amt bigint[], e_eff timestamptz[],
+    nl_id bigint[], nl_acc bigint[], nl_tx bigint[], nl_parent bigint[], nl_exp timestamptz[], nl_cats jsonb[],
+    nl_attrs jsonb[], nl_amount bigint[], nl_rem bigint[],
+    m_tx bigint[], m_lot bigint[], m_amt bigint[],
+    a_id bigint[], a_floor bigint[], a_shards int[], n_plain int, a_delta bigint[], lu_id bigint[], lu_take bigint[])
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    cnt int;
+    k int;
+    tot bigint;
+    upd_id bigint[] := '{}'; upd_d bigint[] := '{}'; upd_f bigint[] := '{}';
+BEGIN
+    -- the new rows in one statement (one executor start, not four)
     WITH tx AS (
         INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, status, reference, effective_at,
                                          policy_id, split, metadata)
@@ -450,8 +508,7 @@ BEGIN
     ), lots AS (
         INSERT INTO ledger_lots (id, account_id, tx_id, parent_id, expires_at, categories, attrs, amount, remaining)
         SELECT u.id, u.acc, u.tx, u.parent, u.exp, ARRAY(SELECT jsonb_array_elements_text(u.cats)), u.attrs, u.amount, u.rem
-        FROM unnest(l_id[n_old_lots + 1:], l_acc[n_old_lots + 1:], l_tx, l_parent, l_exp[n_old_lots + 1:],
-                    l_cats[n_old_lots + 1:], l_attrs[n_old_lots + 1:], l_amount, l_rem[n_old_lots + 1:])
+        FROM unnest(nl_id, nl_acc, nl_tx, nl_parent, nl_exp, nl_cats, nl_attrs, nl_amount, nl_rem)
              AS u(id, acc, tx, parent, exp, cats, attrs, amount, rem)
     ), moves AS (
         INSERT INTO ledger_lot_moves (tx_id, lot_id, amount)
@@ -464,11 +521,9 @@ BEGIN
     END IF;
 
     -- balance rows of plain accounts, by id; a debit keeps the floor
-    upd_id := '{}'; upd_d := '{}'; upd_f := '{}';
     FOR k IN 1 .. n_plain LOOP
         IF a_delta[k] <> 0 THEN
-            upd_id := upd_id || a_id[k]; upd_d := upd_d || a_delta[k];
-            upd_f := upd_f || CASE WHEN a_delta[k] < 0 THEN a_floor[k] END;
+            upd_id := upd_id || a_id[k]; upd_d := upd_d || a_delta[k]; upd_f := upd_f || a_floor[k];
         END IF;
     END LOOP;
     IF cardinality(upd_id) > 0 THEN
@@ -479,7 +534,7 @@ BEGIN
         ORDER BY b.account_id FOR UPDATE;
         UPDATE ledger_balances b SET posted = b.posted + u.d
         FROM unnest(upd_id, upd_d, upd_f) AS u(id, d, fl)
-        WHERE b.account_id = u.id AND b.shard = 0 AND (u.fl IS NULL OR b.posted + u.d - b.pending_out >= u.fl);
+        WHERE b.account_id = u.id AND b.shard = 0 AND ledger_fits(b.posted - b.pending_out, u.d, u.fl);
         GET DIAGNOSTICS cnt = ROW_COUNT;
         IF cnt <> cardinality(upd_id) THEN
             RAISE EXCEPTION USING ERRCODE = '40001',
@@ -489,13 +544,13 @@ BEGIN
     -- hot accounts, by id: a credit goes to a free shard, so that writers
     -- crediting the pool do not queue behind each other; a debit locks
     -- every shard (in order) to check the floor against their sum
-    FOR k IN n_plain + 1 .. n_acc LOOP
+    FOR k IN n_plain + 1 .. coalesce(cardinality(a_id), 0) LOOP
         CONTINUE WHEN a_delta[k] = 0;
         IF a_delta[k] < 0 THEN
             SELECT sum(b.posted - b.pending_out) INTO tot FROM (
                 SELECT bb.posted, bb.pending_out FROM ledger_balances bb
                 WHERE bb.account_id = a_id[k] ORDER BY bb.shard FOR UPDATE) b;
-            IF a_floor[k] IS NOT NULL AND tot + a_delta[k] < a_floor[k] THEN
+            IF NOT ledger_fits(tot, a_delta[k], a_floor[k]) THEN
                 RAISE EXCEPTION USING ERRCODE = '40001',
                     MESSAGE = 'ledger: a balance changed under the batch; retry the batch';
             END IF;
@@ -512,21 +567,15 @@ BEGIN
         END IF;
     END LOOP;
     -- lots, by id: what the batch took, if it is still there
-    upd_id := '{}'; upd_d := '{}';
-    FOR j IN 1 .. n_old_lots LOOP
-        IF l_rem[j] <> l_rem0[j] THEN
-            upd_id := upd_id || l_id[j]; upd_d := upd_d || (l_rem0[j] - l_rem[j]);
-        END IF;
-    END LOOP;
-    IF cardinality(upd_id) > 0 THEN
+    IF cardinality(lu_id) > 0 THEN
         UPDATE ledger_lots l SET remaining = l.remaining - u.t
-        FROM (SELECT * FROM unnest(upd_id, upd_d) AS v(id, t) ORDER BY v.id) u
+        FROM (SELECT * FROM unnest(lu_id, lu_take) AS v(id, t) ORDER BY v.id) u
         WHERE l.id = u.id AND l.remaining >= u.t;
         GET DIAGNOSTICS cnt = ROW_COUNT;
-        IF cnt <> cardinality(upd_id) THEN
+        IF cnt <> cardinality(lu_id) THEN
             RAISE EXCEPTION USING ERRCODE = '40001',
                 MESSAGE = 'ledger: a lot changed under the batch; retry the batch';
         END IF;
     END IF;
-    RETURN to_jsonb(res);
+    RETURN cardinality(t_id);
 END $$;

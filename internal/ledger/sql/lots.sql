@@ -1,50 +1,100 @@
--- ledger_consume_lots takes p_amount from an account's lots: FIFO by expiry,
--- only unexpired lots whose categories allow p_category (p_only: exactly
--- these lots, expired or not — the expiry sweep; p_prefer: lots created by
--- these transactions first — reversals). The account's balance row is
--- already locked by the caller, which serialises every lot change of the
--- account. Returns the lots and amounts taken.
+-- Lots: which lots pay a debit, in one place. A debit of an account that
+-- keeps lots takes them in spending order (earliest expiry first, lots
+-- without expiry last, then oldest), skipping those expired at the time of
+-- the write and those whose categories do not allow the debit's category.
+-- ledger_pick_lots walks a list of lots by that rule; the batch
+-- (ledger_batch_apply) calls it on the lots it holds in memory, the locking
+-- path (ledger_consume_lots: holds, reversals, carry-overs) on the lots it
+-- has just read. Neither has a rule of its own.
+
+-- ledger_lot_spendable: a lot expiring at p_expires with categories
+-- p_categories (a JSON array; empty: any) may pay for p_category (NULL:
+-- any lot) at p_at. Inlined where it is used.
+CREATE OR REPLACE FUNCTION ledger_lot_spendable(p_expires timestamptz, p_categories jsonb, p_category text,
+                                                p_at timestamptz) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (p_expires IS NULL OR p_expires > p_at)
+       AND (p_category IS NULL OR p_categories = '[]' OR p_categories ? p_category)
+$$;
+
+-- ledger_pick_lots chooses the lots that pay p_need: it walks the lots
+-- from p_first along l_next (NULL: the arrays' own order), which the
+-- caller keeps in spending order, and takes from each usable one until the
+-- need is covered. A lot is usable when it has something left and: it is
+-- one of p_only (the expiry sweep: exactly these lots, expired or not), or
+-- it is among the first p_free lots of the walk (a reversal's own lots,
+-- given back first), or ledger_lot_spendable says so. It returns the lots'
+-- positions in the arrays, the amounts, and what is left uncovered (0 when
+-- the lots pay it all); it changes nothing.
+CREATE OR REPLACE FUNCTION ledger_pick_lots(p_need bigint, p_category text, p_at timestamptz, p_only jsonb,
+                                            p_free int, p_first int, l_next int[], l_id bigint[],
+                                            l_exp timestamptz[], l_cats jsonb[], l_rem bigint[],
+                                            OUT picks int[], OUT takes bigint[], OUT short bigint)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    j int := p_first;
+    walked int := 0;
+    t bigint;
+    n int := cardinality(l_id);
+BEGIN
+    picks := '{}'; takes := '{}'; short := p_need;
+    WHILE j IS NOT NULL AND short > 0 LOOP
+        IF l_rem[j] > 0 AND (CASE WHEN p_only IS NOT NULL THEN p_only @> to_jsonb(l_id[j])
+                                  WHEN walked < p_free THEN true
+                                  ELSE ledger_lot_spendable(l_exp[j], l_cats[j], p_category, p_at) END) THEN
+            t := least(l_rem[j], short);
+            picks := picks || j; takes := takes || t; short := short - t;
+        END IF;
+        walked := walked + 1;
+        j := CASE WHEN l_next IS NOT NULL THEN l_next[j] WHEN j < n THEN j + 1 END;
+    END LOOP;
+END $$;
+
+-- ledger_lots_short is the refusal of a debit its lots cannot pay.
+CREATE OR REPLACE FUNCTION ledger_lots_short(p_path text, p_category text, p_available bigint, p_required bigint)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT ledger_error('RL001', format('not enough spendable credit on %s%s', p_path,
+                                        CASE WHEN p_category IS NULL THEN '' ELSE ' for category ' || p_category END),
+                        jsonb_build_object('account', p_path, 'available', p_available, 'required', p_required,
+                                           'category', p_category))
+$$;
+
+-- ledger_consume_lots takes p_amount from an account's lots by
+-- ledger_pick_lots, on the locking path: p_only, exactly these lots (the
+-- expiry sweep's carry-over); p_prefer, lots created by these transactions
+-- first, as they are (a reversal gives back what the original created).
+-- The account's balance row is already locked by the caller, which
+-- serialises every lot change of the account. Returns the lots and amounts
+-- taken.
 CREATE OR REPLACE FUNCTION ledger_consume_lots(p_tx bigint, p_account bigint, p_path text, p_amount bigint,
-                                    p_category text, p_only bigint[], p_prefer bigint[],
-                                    OUT ids bigint[], OUT takes bigint[])
+                                               p_category text, p_only bigint[], p_prefer bigint[],
+                                               OUT ids bigint[], OUT takes bigint[])
 LANGUAGE plpgsql AS $$
 DECLARE
-    need bigint := p_amount;
-    r record;
-    t bigint;
+    l_id bigint[]; l_exp timestamptz[]; l_cats jsonb[]; l_rem bigint[];
+    n_free int;
+    c record;
 BEGIN
-    ids := '{}'; takes := '{}';
-    IF p_prefer IS NOT NULL THEN
-        FOR r IN SELECT l.id, l.remaining FROM ledger_lots l
-                 WHERE l.account_id = p_account AND l.live AND l.tx_id = ANY (p_prefer)
-                 ORDER BY l.id
-        LOOP
-            t := least(r.remaining, need);
-            ids := ids || r.id; takes := takes || t; need := need - t;
-            EXIT WHEN need = 0;
-        END LOOP;
+    -- the account's live lots, in the order the walk takes them
+    SELECT coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.expires_at), '{}'),
+           coalesce(array_agg(to_jsonb(x.categories)), '{}'), coalesce(array_agg(x.remaining), '{}'),
+           count(*) FILTER (WHERE x.pref)
+    INTO l_id, l_exp, l_cats, l_rem, n_free
+    FROM (SELECT l.id, l.expires_at, l.categories, l.remaining, coalesce(l.tx_id = ANY (p_prefer), false) AS pref
+          FROM ledger_lots l
+          WHERE l.account_id = p_account AND l.live AND (p_only IS NULL OR l.id = ANY (p_only))
+          ORDER BY pref DESC, CASE WHEN coalesce(l.tx_id = ANY (p_prefer), false) THEN l.id END,
+                   l.expires_at NULLS LAST, l.id) x;
+    c := ledger_pick_lots(p_amount, p_category, now(), to_jsonb(p_only), n_free,
+                          CASE WHEN cardinality(l_id) > 0 THEN 1 END, NULL, l_id, l_exp, l_cats, l_rem);
+    IF c.short > 0 THEN
+        PERFORM ledger_raise_error(ledger_lots_short(p_path, p_category, p_amount - c.short, p_amount));
     END IF;
-    IF need > 0 THEN
-        FOR r IN SELECT l.id, l.remaining FROM ledger_lots l
-                 WHERE l.account_id = p_account AND l.live
-                   AND (p_only IS NULL OR l.id = ANY (p_only))
-                   AND (p_only IS NOT NULL OR l.expires_at IS NULL OR l.expires_at > now())
-                   AND (p_category IS NULL OR l.categories = '{}' OR p_category = ANY (l.categories))
-                   AND (p_prefer IS NULL OR NOT (l.tx_id = ANY (p_prefer)))
-                 ORDER BY l.expires_at NULLS LAST, l.id
-        LOOP
-            t := least(r.remaining, need);
-            ids := ids || r.id; takes := takes || t; need := need - t;
-            EXIT WHEN need = 0;
-        END LOOP;
-    END IF;
-    IF need > 0 THEN
-        PERFORM ledger_raise('RL001',
-            format('not enough spendable credit on %s%s', p_path,
-                   CASE WHEN p_category IS NULL THEN '' ELSE ' for category ' || p_category END),
-            jsonb_build_object('account', p_path, 'available', p_amount - need, 'required', p_amount,
-                               'category', p_category));
-    END IF;
+    ids := '{}';
+    FOR i IN 1 .. cardinality(c.picks) LOOP
+        ids := ids || l_id[c.picks[i]];
+    END LOOP;
+    takes := c.takes;
     WITH u AS (
         UPDATE ledger_lots l SET remaining = l.remaining - x.t
         FROM unnest(ids, takes) AS x(id, t) WHERE l.id = x.id

@@ -14,7 +14,7 @@ BEGIN
     END IF;
     r := ledger_post_batch(jsonb_build_array(p))->0;
     IF r ? 'code' THEN
-        PERFORM ledger_raise(r->>'code', r->>'message', r->'detail');
+        PERFORM ledger_raise_error(r);
     END IF;
     tx_id := (r->>'tx_id')::bigint;
     replayed := (r->>'replayed')::boolean;
