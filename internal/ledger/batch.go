@@ -61,7 +61,7 @@ func writeBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Out
 	}
 	send := make([]wire, len(reqs))
 	for i, r := range reqs {
-		send[i] = wire{Request: r}
+		send[i] = wire{Request: r.canonical()}
 	}
 	var raw []byte
 	if err := callJSON(ctx, ext, "ledger_post_batch", send, &raw); err != nil {

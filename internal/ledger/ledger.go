@@ -34,7 +34,9 @@ package ledger
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 )
@@ -233,7 +235,52 @@ func validateKey(k string) error {
 	if k == "" || len(k) > 200 {
 		return invalid("key", "an idempotency key of 1 to 200 characters is required")
 	}
+	// Encoding would turn invalid bytes into U+FFFD, and two different
+	// keys into one: a second write acknowledged as a replay of the first.
+	if !utf8.ValidString(k) {
+		return invalid("key", "an idempotency key must be valid UTF-8")
+	}
 	return nil
+}
+
+// canonicalTime is how the ledger writes an instant in a request, so that
+// a true retry hashes as the original did whatever zone it is written in
+// or however precise it is: UTC, rounded to the microsecond as PostgreSQL
+// stores it (a time read back from the database is the same instant).
+func canonicalTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Round(time.Microsecond)
+	return &u
+}
+
+// canonical returns r with its instants in canonical form (the request
+// hash is computed over the JSON the ledger receives: keys sorted by
+// PostgreSQL, amounts integers, instants canonical).
+func (r Request) canonical() Request {
+	r.EffectiveAt = canonicalTime(r.EffectiveAt)
+	r.Postings = canonicalPostings(r.Postings)
+	return r
+}
+
+func canonicalPostings(ps []Posting) []Posting {
+	var out []Posting
+	for i, p := range ps {
+		if p.Lot == nil || p.Lot.ExpiresAt == nil {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(ps)
+		}
+		lot := *p.Lot
+		lot.ExpiresAt = canonicalTime(lot.ExpiresAt)
+		out[i].Lot = &lot
+	}
+	if out == nil {
+		return ps
+	}
+	return out
 }
 
 // HoldRequest reserves money: its postings are pending until the hold is
@@ -329,7 +376,7 @@ type wire struct {
 
 // JSON is the document ledger_post receives for r (the benchmark uses it
 // to compare ways of sending it).
-func (r Request) JSON() ([]byte, error) { return json.Marshal(wire{Request: r}) }
+func (r Request) JSON() ([]byte, error) { return json.Marshal(wire{Request: r.canonical()}) }
 
 func invalid(field, format string, args ...any) *apperr.Error {
 	return apperr.New(apperr.Invalid, format, args...).With("field", field)

@@ -89,7 +89,7 @@ func disposeLot(ctx context.Context, dbx *sqlx.DB, lot Lot, decide func(Lot) (Di
 			return invalid("expires_at", "a carried-over lot must expire in the future")
 		}
 		_, err = call(ctx, dbx, "ledger_carry_over", map[string]any{
-			"key": key, "lot_id": lot.ID, "amount": lot.Remaining, "expires_at": d.ExpiresAt.UTC()})
+			"key": key, "lot_id": lot.ID, "amount": lot.Remaining, "expires_at": canonicalTime(&d.ExpiresAt)})
 		return err
 	}
 	return invalid("action", "expired lot disposition must be return, carry_over or donate, not %q", d.Action)

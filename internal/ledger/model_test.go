@@ -130,11 +130,22 @@ func TestModel(t *testing.T) {
 			from := pick(wallets)
 			exp := time.Now().Add(time.Hour)
 			expired := rng.IntN(4) == 0
-			if expired {
-				exp = time.Now().Add(-time.Second)
+			if expired { // placed in time, then left to expire
+				exp = time.Now().Add(30 * time.Millisecond)
+			}
+			if rng.IntN(10) == 0 { // a hold whose own expiry is already past is refused
+				_, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(-time.Second),
+					Request: ledger.Request{Key: key, Postings: []ledger.Posting{{From: from, To: payable, Amount: amount}}}})
+				if !apperr.Is(err, apperr.Invalid) {
+					fail("hold expiring in the past: %v, want invalid", err)
+				}
+				break
 			}
 			res, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: exp, Request: ledger.Request{Key: key,
 				Postings: []ledger.Posting{{From: from, To: payable, Amount: amount}}}})
+			if expired {
+				time.Sleep(time.Until(exp) + 5*time.Millisecond)
+			}
 			if expectFunds(from, amount, err) {
 				m.out[from] += amount
 				m.in[payable] += amount

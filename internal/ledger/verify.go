@@ -166,7 +166,7 @@ var checks = []check{
 		UNION ALL
 		SELECT 'lot ' || l.id || ' spent by transaction ' || t.id || ' after its expiry'
 		FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id JOIN ledger_transactions t ON t.id = m.tx_id
-		WHERE m.amount > 0 AND l.expires_at <= t.created_at AND t.kind NOT LIKE 'lot\_expiry.%'`},
+		WHERE m.amount > 0 AND l.expires_at <= coalesce(t.written_at, t.created_at) AND t.kind NOT LIKE 'lot\_expiry.%'`},
 	{name: "immutability", description: "append-only triggers in place; the app role cannot update, delete or truncate the ledger", query: `
 		SELECT 'trigger ' || n || ' missing or disabled'
 		FROM unnest(ARRAY['ledger_transactions_immutable', 'ledger_entries_immutable', 'ledger_lot_moves_immutable',

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -24,7 +25,7 @@ func Post(ctx context.Context, ext sqlx.ExtContext, r Request) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return call(ctx, ext, "ledger_post", wire{Request: r})
+	return call(ctx, ext, "ledger_post", wire{Request: r.canonical()})
 }
 
 // Hold places a pending transaction (see HoldRequest). Its id is the hold
@@ -33,8 +34,7 @@ func Hold(ctx context.Context, ext sqlx.ExtContext, r HoldRequest) (Result, erro
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	exp := r.ExpiresAt.UTC()
-	return call(ctx, ext, "ledger_post", wire{Request: r.Request, Hold: true, ExpiresAt: &exp})
+	return call(ctx, ext, "ledger_post", wire{Request: r.Request.canonical(), Hold: true, ExpiresAt: canonicalTime(&r.ExpiresAt)})
 }
 
 // Capture resolves a hold by posting (see CaptureRequest). Of concurrent
@@ -47,6 +47,8 @@ func Capture(ctx context.Context, ext sqlx.ExtContext, r CaptureRequest) (Result
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
+	r.EffectiveAt = canonicalTime(r.EffectiveAt)
+	r.Postings = canonicalPostings(r.Postings)
 	return call(ctx, ext, "ledger_capture", r)
 }
 
@@ -116,47 +118,62 @@ func call(ctx context.Context, ext sqlx.ExtContext, fn string, req any) (Result,
 	return res, err
 }
 
+// lockingFunctions take a second argument, p_lock: lock what the write
+// will change before reading it, so that it cannot meet a conflict (the
+// batch is optimistic otherwise, see sql/batch.sql).
+var lockingFunctions = map[string]bool{"ledger_post": true, "ledger_post_batch": true}
+
 // callJSON sends req to the SQL function fn as a single statement with the
 // request inlined as a quoted JSON literal: the simple query protocol, one
 // round trip, and nothing that depends on binary_parameters. It scans the
-// function's result columns into dest. Autocommitted calls (ext is not a
-// transaction) are retried on deadlock and serialization failure; inside a
-// transaction the caller's db.WithTx does.
+// function's result columns into dest.
+//
+// Contention is never the caller's error. An autocommitted call that meets
+// a serialization failure or a deadlock is retried, with jittered backoff,
+// and a batch is retried in its locking mode, which cannot meet one again.
+// Inside a caller's transaction a batch always runs in its locking mode
+// (its locks are held until that transaction commits anyway); a deadlock
+// there comes back as a conflict the caller's db.WithTx retries (it wraps
+// the driver's error). Every error is an *apperr.Error.
 func callJSON(ctx context.Context, ext sqlx.ExtContext, fn string, req any, dest ...any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return apperr.Wrap(err, "encoding ledger request")
 	}
-	q := `SELECT * FROM ` + fn + `(` + pq.QuoteLiteral(string(body)) + `::jsonb)`
+	_, inTx := ext.(*sqlx.Tx)
 	for attempt := 1; ; attempt++ {
-		err = ext.QueryRowxContext(ctx, q).Scan(dest...)
-		if err == nil || !retryable(ext, err, attempt) {
+		args := pq.QuoteLiteral(string(body)) + `::jsonb`
+		if lockingFunctions[fn] && (inTx || attempt > 1) {
+			args += `, true`
+		}
+		err = ext.QueryRowxContext(ctx, `SELECT * FROM `+fn+`(`+args+`)`).Scan(dest...)
+		if err == nil || inTx || attempt >= maxAttempts || !db.Retryable(err) || ctx.Err() != nil {
 			return mapError(err)
 		}
 		backoff(ctx, attempt)
 	}
 }
 
+// maxAttempts bounds the retries of an autocommitted write.
+const maxAttempts = 12
+
 // exec runs one parameterised write statement with the same retry rule.
 func exec(ctx context.Context, ext sqlx.ExtContext, q string, args ...any) error {
+	_, inTx := ext.(*sqlx.Tx)
 	var err error
 	for attempt := 1; ; attempt++ {
 		_, err = ext.ExecContext(ctx, q, args...)
-		if err == nil || !retryable(ext, err, attempt) {
-			break
+		if err == nil || inTx || attempt >= maxAttempts || !db.Retryable(err) || ctx.Err() != nil {
+			return mapError(err)
 		}
 		backoff(ctx, attempt)
 	}
-	return mapError(err)
 }
 
-func retryable(ext sqlx.ExtContext, err error, attempt int) bool {
-	_, inTx := ext.(*sqlx.Tx)
-	return !inTx && attempt < 8 && db.Retryable(err)
-}
-
+// backoff waits a random time up to 2^attempt ms (at most 64 ms): writers
+// that collided do not collide again in step.
 func backoff(ctx context.Context, attempt int) {
-	d := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	d := time.Duration(1+rand.N(1<<min(attempt, 6))) * time.Millisecond
 	select {
 	case <-ctx.Done():
 	case <-time.After(d):
@@ -173,8 +190,9 @@ var sqlCodes = map[string]apperr.Code{
 }
 
 // mapError turns the SQL functions' errors into application errors.
-// Serialization failures and deadlocks stay as they are, so that a
-// caller's db.WithTx still recognises and retries them.
+// Serialization failures and deadlocks become conflicts that wrap the
+// driver's error, so that a caller's db.WithTx still recognises and
+// retries them.
 func mapError(err error) error {
 	if err == nil {
 		return nil
@@ -185,7 +203,7 @@ func mapError(err error) error {
 			return sqlError(string(pe.Code), pe.Message, []byte(pe.Detail))
 		}
 		if db.Retryable(err) {
-			return err
+			return &apperr.Error{Code: apperr.Conflict, Message: "the ledger was busy with the same accounts: try again", Err: err}
 		}
 	}
 	return db.MapError(err, "ledger transaction")

@@ -18,7 +18,7 @@
 --              rel marks a hold's entry being released (capture, void)
 --   p_origin   reversals and captures: the transactions whose lot
 --              consumption a credit gives back
-CREATE OR REPLACE FUNCTION ledger_apply(p_tx bigint, p_eff timestamptz, p_mode text, p_postings jsonb,
+CREATE OR REPLACE FUNCTION ledger_apply(p_tx bigint, p_eff timestamptz, p_at timestamptz, p_mode text, p_postings jsonb,
                              p_sides jsonb, p_origin bigint[]) RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -59,22 +59,24 @@ BEGIN
         sides AS (
             SELECT j->>'from' AS path, (SELECT a.id FROM ledger_accounts a WHERE a.path = j->>'from') AS id,
                    -(j->>'amount')::bigint AS u, false AS rel, j->>'category' AS cat,
-                   j->'only_lots' AS only_lots, 1 AS n_out
+                   j->'only_lots' AS only_lots, 1 AS n_out, 0 AS n_in
             FROM ps
             UNION ALL
             SELECT j->>'to', (SELECT a.id FROM ledger_accounts a WHERE a.path = j->>'to'),
-                   (j->>'amount')::bigint, false, NULL, NULL, 0
+                   (j->>'amount')::bigint, false, NULL, NULL, 0, 1
             FROM ps
             UNION ALL
-            SELECT NULL, (s->>'id')::bigint, (s->>'u')::bigint, coalesce((s->>'rel')::boolean, false), NULL, NULL, 0
+            SELECT NULL, (s->>'id')::bigint, (s->>'u')::bigint, coalesce((s->>'rel')::boolean, false), NULL, NULL,
+                   CASE WHEN NOT coalesce((s->>'rel')::boolean, false) AND (s->>'u')::bigint < 0 THEN 1 ELSE 0 END,
+                   CASE WHEN NOT coalesce((s->>'rel')::boolean, false) AND (s->>'u')::bigint > 0 THEN 1 ELSE 0 END
             FROM jsonb_array_elements(coalesce(p_sides, '[]')) s
         )
         SELECT a.id, a.path, a.asset, a.normal_side, a.floor, a.lots, a.shards, a.status,
-               g.u_post, g.u_rel, g.cat, g.cat_max, g.n_out, g.only_lots, g.wanted
+               g.u_post, g.u_rel, g.cat, g.cat_max, g.n_out, g.n_in, g.only_lots, g.wanted
         FROM (SELECT s.id,
                      coalesce(sum(s.u) FILTER (WHERE NOT s.rel), 0)::bigint AS u_post,
                      coalesce(sum(s.u) FILTER (WHERE s.rel), 0)::bigint AS u_rel,
-                     min(s.cat) AS cat, max(s.cat) AS cat_max, sum(s.n_out)::int AS n_out,
+                     min(s.cat) AS cat, max(s.cat) AS cat_max, sum(s.n_out)::int AS n_out, sum(s.n_in)::int AS n_in,
                      (array_agg(s.only_lots) FILTER (WHERE s.only_lots IS NOT NULL))[1] AS only_lots,
                      min(s.path) AS wanted
               FROM sides s GROUP BY s.id) g
@@ -92,6 +94,11 @@ BEGIN
         IF acc.status <> 'open' AND (acc.u_post <> 0 AND p_mode NOT IN ('capture', 'void')) THEN
             PERFORM ledger_raise('RL004', format('account %s is %s', acc.path, acc.status),
                                  jsonb_build_object('account', acc.path, 'status', acc.status));
+        END IF;
+        IF acc.lots AND acc.n_out > 0 AND acc.n_in > 0 THEN
+            -- its lots would be created at the gross credit while its
+            -- balance moves by the net
+            PERFORM ledger_raise_error(ledger_lots_both_ways(acc.path));
         END IF;
         IF acc.cat IS DISTINCT FROM acc.cat_max THEN
             PERFORM ledger_raise('RL003', format('postings from %s name different categories', acc.path),
@@ -175,7 +182,7 @@ BEGIN
                     only_ids := (SELECT array_agg(x::bigint) FROM jsonb_array_elements_text(acc.only_lots) x);
                 END IF;
                 -- a simple expression (no subquery in it): no executor start
-                c := ledger_consume_lots(p_tx, acc.id, acc.path, -acc.u_post * sgn, acc.cat, only_ids,
+                c := ledger_consume_lots(p_tx, p_at, acc.id, acc.path, -acc.u_post * sgn, acc.cat, only_ids,
                                          CASE WHEN p_mode = 'reverse' THEN p_origin END);
                 IF acc.n_out = 1 THEN
                     consumed := consumed || jsonb_build_object(acc.id::text, jsonb_build_object('ids', c.ids, 'takes', c.takes));
@@ -186,6 +193,9 @@ BEGIN
         END IF;
     END LOOP;
 
+    IF cardinality(entry_ids) = 0 AND p_mode <> 'void' THEN
+        PERFORM ledger_raise_error(ledger_no_entries());
+    END IF;
     IF cardinality(array_positions(assets, assets[1])) <> cardinality(assets) THEN
         PERFORM ledger_raise('RL003', 'a transaction moves one asset only', '{"field":"postings"}');
     END IF;

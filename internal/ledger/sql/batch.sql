@@ -35,12 +35,18 @@
 -- changed what it read so that the batch no longer fits, or committed one
 -- of its idempotency keys first (the retry then replays it).
 --
+-- With p_lock (the Go side's retry after such a conflict, and every batch
+-- written inside a caller's transaction) the read stage first locks the
+-- balance rows of every account the batch names, in the write stage's
+-- order: nothing it read can change before it commits, so its guarded
+-- writes cannot fail and a retry always makes progress.
+--
 -- Every statement of its stages is a lookup by key, and their plans are
 -- generic and cached per connection: planned while a table is small (a new
 -- database), a lookup would become a full scan as the table grows. So
 -- sequential scans are off while it runs (the stages inherit its
 -- settings; they are called from here only).
-CREATE OR REPLACE FUNCTION ledger_post_batch(ps jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ledger_post_batch(ps jsonb, p_lock boolean DEFAULT false) RETURNS jsonb
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     r record;
@@ -50,7 +56,7 @@ BEGIN
     IF coalesce(jsonb_array_length(ps), 0) = 0 THEN
         RETURN '[]';
     END IF;
-    r := ledger_batch_read(ps);
+    r := ledger_batch_read(ps, p_lock);
     a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
                             r.a_avail, r.a_first, r.existing, r.pol_id, r.pol_name, r.pol_version, r.pol_from,
                             r.pol_fund, r.pol_fee, r.pol_rem, r.pol_attrs,
@@ -60,7 +66,7 @@ BEGIN
                                 a.e_tx, a.e_acc, a.e_amt, a.e_eff,
                                 a.nl_id, a.nl_acc, a.nl_tx, a.nl_parent, a.nl_exp, a.nl_cats, a.nl_attrs,
                                 a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt,
-                                r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.lu_id, a.lu_take);
+                                r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.lu_id, a.lu_take, a.at);
     END IF;
     RETURN a.res;
 END $$;
@@ -75,7 +81,7 @@ END $$;
 -- account whose lots are not tracked, 0 for one with none).
 -- (The aggregates take their rows in the order the window function, or
 -- the subquery, sorted them: one sort per query, not one per array.)
-CREATE OR REPLACE FUNCTION ledger_batch_read(ps jsonb,
+CREATE OR REPLACE FUNCTION ledger_batch_read(ps jsonb, p_lock boolean,
     OUT amap jsonb, OUT a_id bigint[], OUT a_path text[], OUT a_asset text[], OUT a_sgn int[], OUT a_floor bigint[],
     OUT a_lots boolean[], OUT a_shards int[], OUT a_status text[], OUT a_avail bigint[], OUT a_first int[],
     OUT n_plain int, OUT existing jsonb,
@@ -109,6 +115,11 @@ BEGIN
         END LOOP;
     END LOOP;
 
+    IF p_lock THEN  -- plain accounts by id, then every shard of the hot ones debited, by id
+        PERFORM 1 FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
+        WHERE a.path = ANY (paths) AND ((a.shards = 1 AND b.shard = 0) OR (a.shards > 1 AND a.path = ANY (from_paths)))
+        ORDER BY a.shards > 1, b.account_id, b.shard FOR UPDATE OF b;
+    END IF;
     SELECT array_agg(a.id), array_agg(a.path), array_agg(a.asset),
            array_agg(CASE WHEN a.normal_side = 'credit' THEN 1 ELSE -1 END), array_agg(a.floor), array_agg(a.lots),
            array_agg(a.shards::int), array_agg(a.status),
@@ -177,7 +188,7 @@ CREATE OR REPLACE FUNCTION ledger_batch_apply(ps jsonb,
     OUT nl_id bigint[], OUT nl_acc bigint[], OUT nl_tx bigint[], OUT nl_parent bigint[], OUT nl_exp timestamptz[],
     OUT nl_cats jsonb[], OUT nl_attrs jsonb[], OUT nl_amount bigint[], OUT nl_rem bigint[],
     OUT m_tx bigint[], OUT m_lot bigint[], OUT m_amt bigint[],
-    OUT a_delta bigint[], OUT lu_id bigint[], OUT lu_take bigint[])
+    OUT a_delta bigint[], OUT lu_id bigint[], OUT lu_take bigint[], OUT at timestamptz)
 LANGUAGE plpgsql AS $$
 DECLARE
     n int := jsonb_array_length(ps);
@@ -203,6 +214,7 @@ DECLARE
     amt bigint; dp bigint; gross bigint; pv bigint; fd bigint; fe bigint; rest bigint;
     cat text; x jsonb;
 BEGIN
+    at := clock_timestamp();  -- the instant of the write, by which expiry is judged
     t_id := '{}'; t_key := '{}'; t_hash := '{}'; t_kind := '{}'; t_ref := '{}'; t_eff := '{}'; t_pol := '{}';
     t_split := '{}'; t_meta := '{}';
     e_tx := '{}'; e_acc := '{}'; e_amt := '{}'; e_eff := '{}';
@@ -220,7 +232,7 @@ BEGIN
                 err := ledger_error('RL003', 'a batch takes posted transactions only', '{"field":"hold"}');
                 EXIT apply;
             END IF;
-            eff := coalesce((p->>'effective_at')::timestamptz, now());
+            eff := coalesce((p->>'effective_at')::timestamptz, at);
             postings := coalesce(p->'postings', '[]');
             n_legs := jsonb_array_length(postings);
             -- the split, by the policy version in force at the effective time
@@ -283,6 +295,8 @@ BEGIN
                 out := out || jsonb_build_object('tx_id', (x->>0)::bigint, 'replayed', true);
                 CONTINUE req;
             END IF;
+            err := ledger_check_effective(eff, at, p->>'effective_at' IS NOT NULL);
+            EXIT apply WHEN err IS NOT NULL;
             IF length(coalesce(p->>'kind', 'transfer')) NOT BETWEEN 1 AND 64 THEN
                 err := ledger_error('RL003', 'a transaction kind has 1 to 64 characters', '{"field":"kind"}');
                 EXIT apply;
@@ -357,6 +371,10 @@ BEGIN
                 END LOOP;
             END LOOP;
 
+            IF NOT (0 <> ANY (r_u)) THEN
+                err := ledger_no_entries();
+                EXIT apply;
+            END IF;
             FOR q IN 1 .. cardinality(r_k) LOOP
                 k := r_k[q];
                 IF a_status[k] <> 'open' AND r_u[q] <> 0 THEN
@@ -369,9 +387,7 @@ BEGIN
                     EXIT apply;
                 END IF;
                 IF a_lots[k] AND r_nout[q] > 0 AND r_in[q] > 0 THEN
-                    err := ledger_error('RL003',
-                        format('a transaction cannot both debit and credit %s, whose credits are lots', a_path[k]),
-                        jsonb_build_object('account', a_path[k]));
+                    err := ledger_lots_both_ways(a_path[k]);
                     EXIT apply;
                 END IF;
                 dp := r_u[q] * a_sgn[k];
@@ -381,7 +397,7 @@ BEGIN
                 END IF;
                 IF dp < 0 AND a_lots[k] THEN
                     j := nullif(a_first[k], 0);
-                    IF r_only[q] IS NULL AND l_rem[j] >= -dp AND ledger_lot_spendable(l_exp[j], l_cats[j], r_cat[q], now()) THEN
+                    IF r_only[q] IS NULL AND l_rem[j] >= -dp AND ledger_lot_spendable(l_exp[j], l_cats[j], r_cat[q], at) THEN
                         -- The account's first lot in spending order pays it
                         -- all: ledger_pick_lots' answer, without the cost of
                         -- calling it (a third of a redemption's apply time).
@@ -389,7 +405,7 @@ BEGIN
                         t_lot := t_lot || j; t_amt := t_amt || -dp; t_acc := t_acc || k;
                         CONTINUE;
                     END IF;
-                    c := ledger_pick_lots(-dp, r_cat[q], now(), r_only[q], 0, j, l_next, l_id, l_exp, l_cats, l_rem);
+                    c := ledger_pick_lots(-dp, r_cat[q], at, r_only[q], 0, j, l_next, l_id, l_exp, l_cats, l_rem);
                     IF c.short > 0 THEN
                         err := ledger_lots_short(a_path[k], r_cat[q], -dp - c.short, -dp);
                         EXIT apply;
@@ -493,7 +509,8 @@ CREATE OR REPLACE FUNCTION ledger_batch_write(
     nl_id bigint[], nl_acc bigint[], nl_tx bigint[], nl_parent bigint[], nl_exp timestamptz[], nl_cats jsonb[],
     nl_attrs jsonb[], nl_amount bigint[], nl_rem bigint[],
     m_tx bigint[], m_lot bigint[], m_amt bigint[],
-    a_id bigint[], a_floor bigint[], a_shards int[], n_plain int, a_delta bigint[], lu_id bigint[], lu_take bigint[])
+    a_id bigint[], a_floor bigint[], a_shards int[], n_plain int, a_delta bigint[], lu_id bigint[], lu_take bigint[],
+    p_at timestamptz)
 RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
     cnt int;
@@ -504,8 +521,8 @@ BEGIN
     -- the new rows in one statement (one executor start, not four)
     WITH tx AS (
         INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, status, reference, effective_at,
-                                         policy_id, split, metadata)
-        SELECT u.id, u.k, u.h, u.kind, 'posted', u.ref, u.eff, u.pol, u.split, u.meta
+                                         policy_id, split, metadata, written_at)
+        SELECT u.id, u.k, u.h, u.kind, 'posted', u.ref, u.eff, u.pol, u.split, u.meta, p_at
         FROM unnest(t_id, t_key, t_hash, t_kind, t_ref, t_eff, t_pol, t_split, t_meta)
              AS u(id, k, h, kind, ref, eff, pol, split, meta)
         ON CONFLICT (idempotency_key) DO NOTHING

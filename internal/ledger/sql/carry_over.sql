@@ -25,7 +25,7 @@ BEGIN
     -- the balance row lock serialises every lot change of the account
     SELECT a.path INTO path FROM ledger_accounts a JOIN ledger_balances b ON b.account_id = a.id
     WHERE a.id = l.account_id AND b.shard = 0 FOR UPDATE OF b;
-    SELECT * INTO c FROM ledger_consume_lots(tx_id, l.account_id, path, (p->>'amount')::bigint, NULL,
+    SELECT * INTO c FROM ledger_consume_lots(tx_id, beg.at, l.account_id, path, (p->>'amount')::bigint, NULL,
                                              ARRAY[l.id], NULL);
     INSERT INTO ledger_lots (account_id, tx_id, parent_id, expires_at, categories, attrs, amount, remaining)
     VALUES (l.account_id, tx_id, l.id, (p->>'expires_at')::timestamptz, l.categories, l.attrs,

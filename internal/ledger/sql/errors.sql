@@ -20,6 +20,14 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = e->>'code', MESSAGE = e->>'message', DETAIL = coalesce(e->'detail', '{}')::text;
 END $$;
 
+-- ledger_no_entries refuses a transaction whose postings cancel out: a
+-- transaction without entries would move nothing and break the rule that
+-- every transaction has entries.
+CREATE OR REPLACE FUNCTION ledger_no_entries() RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ledger_error('RL003', 'the postings cancel out: a transaction must move money', '{"field":"postings"}')
+$$;
+
 -- ledger_error builds a refusal document.
 CREATE OR REPLACE FUNCTION ledger_error(p_code text, p_message text, p_detail jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$

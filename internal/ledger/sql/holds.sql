@@ -1,15 +1,15 @@
 -- ledger_resolve moves a hold out of pending with one state-guarded update:
 -- of any number of concurrent captures, voids and expiries exactly one
 -- succeeds; the others get a conflict naming the hold's status.
-CREATE OR REPLACE FUNCTION ledger_resolve(p_hold bigint, p_status text, p_force boolean) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ledger_resolve(p_hold bigint, p_status text, p_force boolean, p_at timestamptz) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     st text;
     exp timestamptz;
     sides jsonb;
 BEGIN
-    UPDATE ledger_transactions t SET status = p_status, resolved_at = now()
-    WHERE t.id = p_hold AND t.status = 'pending' AND (p_force OR t.expires_at > now());
+    UPDATE ledger_transactions t SET status = p_status, resolved_at = p_at
+    WHERE t.id = p_hold AND t.status = 'pending' AND (p_force OR t.expires_at > p_at);
     IF NOT FOUND THEN
         SELECT t.status, t.expires_at INTO st, exp FROM ledger_transactions t WHERE t.id = p_hold;
         IF NOT FOUND OR st NOT IN ('pending', 'captured', 'voided', 'expired') THEN
@@ -48,7 +48,7 @@ BEGIN
         PERFORM ledger_raise('RL002', format('hold %s not found', v_hold), jsonb_build_object('hold_id', v_hold));
     END IF;
     IF s IS NOT NULL THEN
-        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
+        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, clock_timestamp()));
         pol_id := sp.policy_id; split_rec := sp.split;
         postings := postings || sp.postings;
     END IF;
@@ -58,11 +58,11 @@ BEGIN
     IF replayed THEN
         RETURN;
     END IF;
-    rel := ledger_resolve(v_hold, 'captured', false);
+    rel := ledger_resolve(v_hold, 'captured', false, beg.at);
     IF jsonb_array_length(postings) = 0 THEN
         SELECT jsonb_agg(jsonb_set(x, '{rel}', 'false')) INTO post_sides FROM jsonb_array_elements(rel) x;
     END IF;
-    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'capture',
+    n_entries := ledger_apply(tx_id, beg.eff, beg.at, 'capture',
                          CASE WHEN jsonb_array_length(postings) > 0 THEN postings END,
                          rel || coalesce(post_sides, '[]'), ARRAY[v_hold]);
 END $$;
@@ -73,7 +73,8 @@ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     rel jsonb;
     n_entries int;
+    at timestamptz := clock_timestamp();
 BEGIN
-    rel := ledger_resolve(p_hold, p_status, true);
-    n_entries := ledger_apply(p_hold, now(), 'void', NULL, rel, ARRAY[p_hold]);
+    rel := ledger_resolve(p_hold, p_status, true, at);
+    n_entries := ledger_apply(p_hold, at, at, 'void', NULL, rel, ARRAY[p_hold]);
 END $$;

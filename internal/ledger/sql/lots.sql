@@ -59,6 +59,15 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
                                            'category', p_category))
 $$;
 
+-- ledger_lots_both_ways refuses a transaction that debits and credits one
+-- lot account: its lots would be created at the gross credit while its
+-- balance moves by the net.
+CREATE OR REPLACE FUNCTION ledger_lots_both_ways(p_path text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ledger_error('RL003', format('a transaction cannot both debit and credit %s, whose credits are lots', p_path),
+                        jsonb_build_object('account', p_path))
+$$;
+
 -- ledger_consume_lots takes p_amount from an account's lots by
 -- ledger_pick_lots, on the locking path: p_only, exactly these lots (the
 -- expiry sweep's carry-over); p_prefer, lots created by these transactions
@@ -66,7 +75,7 @@ $$;
 -- The account's balance row is already locked by the caller, which
 -- serialises every lot change of the account. Returns the lots and amounts
 -- taken.
-CREATE OR REPLACE FUNCTION ledger_consume_lots(p_tx bigint, p_account bigint, p_path text, p_amount bigint,
+CREATE OR REPLACE FUNCTION ledger_consume_lots(p_tx bigint, p_at timestamptz, p_account bigint, p_path text, p_amount bigint,
                                                p_category text, p_only bigint[], p_prefer bigint[],
                                                OUT ids bigint[], OUT takes bigint[])
 LANGUAGE plpgsql AS $$
@@ -85,7 +94,7 @@ BEGIN
           WHERE l.account_id = p_account AND l.live AND (p_only IS NULL OR l.id = ANY (p_only))
           ORDER BY pref DESC, CASE WHEN coalesce(l.tx_id = ANY (p_prefer), false) THEN l.id END,
                    l.expires_at NULLS LAST, l.id) x;
-    c := ledger_pick_lots(p_amount, p_category, now(), to_jsonb(p_only), n_free,
+    c := ledger_pick_lots(p_amount, p_category, p_at, to_jsonb(p_only), n_free,
                           CASE WHEN cardinality(l_id) > 0 THEN 1 END, NULL, l_id, l_exp, l_cats, l_rem);
     IF c.short > 0 THEN
         PERFORM ledger_raise_error(ledger_lots_short(p_path, p_category, p_amount - c.short, p_amount));

@@ -1,6 +1,7 @@
 -- ledger_post: a posted transaction is a batch of one, whose error is
--- raised; a hold ("hold": true) is placed by ledger_hold.
-CREATE OR REPLACE FUNCTION ledger_post(p jsonb, OUT tx_id bigint, OUT replayed boolean)
+-- raised (p_lock as ledger_post_batch's); a hold ("hold": true) is placed
+-- by ledger_hold.
+CREATE OR REPLACE FUNCTION ledger_post(p jsonb, p_lock boolean DEFAULT false, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     r jsonb;
@@ -12,7 +13,7 @@ BEGIN
         replayed := h.replayed;
         RETURN;
     END IF;
-    r := ledger_post_batch(jsonb_build_array(p))->0;
+    r := ledger_post_batch(jsonb_build_array(p), p_lock)->0;
     IF r ? 'code' THEN
         PERFORM ledger_raise_error(r);
     END IF;
@@ -38,7 +39,7 @@ DECLARE
     split_rec jsonb;
 BEGIN
     IF s IS NOT NULL THEN
-        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, now()));
+        sp := ledger_split_postings(s, coalesce((p->>'effective_at')::timestamptz, clock_timestamp()));
         pol_id := sp.policy_id; split_rec := sp.split;
         postings := postings || sp.postings;
     END IF;
@@ -55,6 +56,5 @@ BEGIN
     IF replayed THEN
         RETURN;
     END IF;
-    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()),
-                         CASE WHEN hold THEN 'hold' ELSE 'post' END, postings, NULL, NULL);
+    n_entries := ledger_apply(tx_id, beg.eff, beg.at, CASE WHEN hold THEN 'hold' ELSE 'post' END, postings, NULL, NULL);
 END $$;

@@ -61,6 +61,6 @@ BEGIN
                    coalesce((SELECT a.path FROM ledger_accounts a WHERE a.id = bad.account_id), 'an account it did not touch')),
             jsonb_build_object('transaction_id', orig, 'original', abs(bad.o_amt), 'reversed', abs(bad.r_amt)));
     END IF;
-    n_entries := ledger_apply(tx_id, coalesce((p->>'effective_at')::timestamptz, now()), 'reverse', inv, sides,
+    n_entries := ledger_apply(tx_id, beg.eff, beg.at, 'reverse', inv, sides,
                          ARRAY[orig] || CASE WHEN o.hold_id IS NOT NULL THEN ARRAY[o.hold_id] ELSE '{}'::bigint[] END);
 END $$;

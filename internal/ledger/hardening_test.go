@@ -1,0 +1,275 @@
+package ledger_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
+	"github.com/reciproca/reciproca/internal/ledger"
+)
+
+// Expiry is judged by the clock at the moment of the write, not by the
+// start of the caller's database transaction: inside a long transaction an
+// expired lot cannot be spent, nor an expired hold captured.
+func TestExpiryIsJudgedWhenTheWriteHappens(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 10_000)
+	soon := time.Now().Add(time.Second)
+	c.allocate("a", w, 5_000, &soon)
+	far := time.Now().Add(time.Hour)
+	c.allocate("b", wallet(0), 1_000, &far)
+	h, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: soon, Request: ledger.Request{Key: "h",
+		Postings: []ledger.Posting{{From: budget, To: payable, Amount: 100}}}})
+	c.ok(err)
+
+	long := func() *sqlx.Tx { // a transaction whose now() is fixed from here
+		tx, err := c.db.BeginTxx(c.ctx, nil)
+		c.ok(err)
+		t.Cleanup(func() { tx.Rollback() })
+		var began time.Time
+		c.ok(tx.Get(&began, `SELECT now()`))
+		return tx
+	}
+	tx1, tx2 := long(), long()
+	time.Sleep(time.Until(soon) + 50*time.Millisecond)
+
+	_, err = ledger.Post(c.ctx, tx1, ledger.Request{Key: "spend", Postings: []ledger.Posting{{From: w, To: payable, Amount: 3_000}}})
+	e := wantCode(t, err, apperr.InsufficientFunds)
+	if e.Fields["available"] != int64(1_000) {
+		t.Errorf("spendable credit reported %v, want the unexpired 1000", e.Fields["available"])
+	}
+	_, err = ledger.Capture(c.ctx, tx2, ledger.CaptureRequest{Key: "cap", HoldID: h.TxID})
+	wantCode(t, err, apperr.Conflict)
+	c.ok(tx1.Rollback())
+	c.ok(tx2.Rollback())
+
+	// A write records the instant it was judged at.
+	res := c.post(ledger.Request{Key: "late", Postings: []ledger.Posting{{From: w, To: payable, Amount: 500}}})
+	var at time.Time
+	c.ok(c.db.Get(&at, `SELECT written_at FROM ledger_transactions WHERE id = $1`, res.TxID))
+	if at.Before(soon) {
+		t.Errorf("written_at %v is before the lot expiry it was judged against", at)
+	}
+	c.verify()
+}
+
+// A hold placed in time may be captured after the lots it reserved have
+// expired, until its own expiry (a December booking for a January
+// service); a hold whose own expiry is already past is refused.
+func TestAHoldKeepsItsLotsPastTheirExpiry(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 10_000)
+	soon := time.Now().Add(400 * time.Millisecond)
+	c.allocate("a", w, 2_000, &soon)
+	_, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(-time.Minute), Request: ledger.Request{
+		Key: "past", Postings: []ledger.Posting{{From: w, To: payable, Amount: 500}}}})
+	wantCode(t, err, apperr.Invalid)
+	h, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
+		Key: "h", Postings: []ledger.Posting{{From: w, To: payable, Amount: 1_500}}}})
+	c.ok(err)
+	time.Sleep(time.Until(soon) + 50*time.Millisecond)
+	_, err = ledger.Capture(c.ctx, c.db, ledger.CaptureRequest{Key: "cap", HoldID: h.TxID})
+	c.ok(err)
+	c.wantAvailable(payable, 1_500)
+	c.verify()
+}
+
+// A true retry never conflicts: the same instant written in another time
+// zone, or read back from PostgreSQL (microseconds), is the same request.
+func TestARetryWithTheSameInstantReplays(t *testing.T) {
+	c := newChart(t)
+	c.topUp("t", 10_000)
+	rome, err := time.LoadLocation("Europe/Rome")
+	c.ok(err)
+	at := time.Now().Add(-time.Hour).Round(time.Second).Add(123456789 * time.Nanosecond).In(rome)
+	req := func(when time.Time) ledger.Request {
+		return ledger.Request{Key: "backdated", EffectiveAt: &when,
+			Postings: []ledger.Posting{{From: budget, To: payable, Amount: 700}}}
+	}
+	first := c.post(req(at))
+	var stored time.Time
+	c.ok(c.db.Get(&stored, `SELECT effective_at FROM ledger_transactions WHERE id = $1`, first.TxID))
+	for _, when := range []time.Time{at.UTC(), stored, stored.In(rome)} {
+		res, err := ledger.Post(c.ctx, c.db, req(when))
+		if err != nil || !res.Replayed || res.TxID != first.TxID {
+			t.Fatalf("retry with %v: %+v, %v; want a replay of %d", when, res, err, first.TxID)
+		}
+	}
+	c.wantAvailable(payable, 700)
+}
+
+// Two different keys never collide: a key that is not valid UTF-8 is
+// refused, rather than turned into U+FFFD and matched with another.
+func TestKeysAreValidUTF8(t *testing.T) {
+	c := newChart(t)
+	c.topUp("t", 10_000)
+	for _, k := range []string{"topup-\xff", "topup-\xfe"} {
+		_, err := ledger.Post(c.ctx, c.db, ledger.Request{Key: k, Postings: []ledger.Posting{{From: stripe, To: budget, Amount: 100}}})
+		wantCode(t, err, apperr.Invalid)
+	}
+	c.wantAvailable(budget, 10_000)
+}
+
+// No transaction without entries: postings that cancel out, in the batch
+// and on the locking path, and a reversal that nets to nothing, are
+// refused and write nothing.
+func TestPostingsThatCancelOutAreRefused(t *testing.T) {
+	c := newChart(t)
+	c.topUp("t", 10_000)
+	cancel := []ledger.Posting{{From: budget, To: payable, Amount: 300}, {From: payable, To: budget, Amount: 300}}
+	_, err := ledger.Post(c.ctx, c.db, ledger.Request{Key: "p", Postings: cancel})
+	wantCode(t, err, apperr.Invalid)
+	_, err = ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour),
+		Request: ledger.Request{Key: "h", Postings: cancel}})
+	wantCode(t, err, apperr.Invalid)
+	orig := c.post(ledger.Request{Key: "o", Postings: []ledger.Posting{{From: budget, To: payable, Amount: 500}}})
+	_, err = ledger.Reverse(c.ctx, c.db, ledger.ReverseRequest{Key: "r", TransactionID: orig.TxID, Postings: cancel})
+	wantCode(t, err, apperr.Invalid)
+	var n int
+	c.ok(c.db.Get(&n, `SELECT count(*) FROM ledger_transactions`))
+	if n != 2 {
+		t.Errorf("%d transactions, want the top-up and the original only", n)
+	}
+	c.verify()
+}
+
+// Lot remainders always equal the wallet's balance: a reversal whose
+// postings both credit and debit a wallet (a partial refund that nets out)
+// is refused rather than creating lots at the gross credit.
+func TestAReversalThatNetsOnAWalletIsRefused(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 10_000)
+	c.allocate("a", w, 3_000, nil)
+	orig := c.post(ledger.Request{Key: "spend", Postings: []ledger.Posting{{From: w, To: payable, Amount: 1_000}}})
+	_, err := ledger.Reverse(c.ctx, c.db, ledger.ReverseRequest{Key: "r", TransactionID: orig.TxID, Postings: []ledger.Posting{
+		{From: w, To: payable, Amount: 600}, {From: payable, To: w, Amount: 200}}})
+	wantCode(t, err, apperr.Invalid)
+	c.wantAvailable(w, 2_000)
+	c.verify()
+}
+
+// A refused request is not remembered under its key: after money arrives,
+// a retry of a request refused for insufficient funds succeeds.
+func TestARefusedRequestCanBeRetried(t *testing.T) {
+	c := newChart(t)
+	req := ledger.Request{Key: "redeem", Postings: []ledger.Posting{{From: budget, To: payable, Amount: 800}}}
+	_, err := ledger.Post(c.ctx, c.db, req)
+	wantCode(t, err, apperr.InsufficientFunds)
+	hold := ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{Key: "book",
+		Postings: []ledger.Posting{{From: budget, To: payable, Amount: 200}}}}
+	_, err = ledger.Hold(c.ctx, c.db, hold)
+	wantCode(t, err, apperr.InsufficientFunds)
+	c.topUp("t", 1_000)
+	if res, err := ledger.Post(c.ctx, c.db, req); err != nil || res.Replayed {
+		t.Fatalf("retry after the top-up: %+v, %v; want a new transaction", res, err)
+	}
+	if res, err := ledger.Hold(c.ctx, c.db, hold); err != nil || res.Replayed {
+		t.Fatalf("hold retried after the top-up: %+v, %v; want a new hold", res, err)
+	}
+	c.wantAvailable(budget, 0)
+}
+
+// Backdating is bounded: at most 7 days, never into an earlier tax year;
+// within the bounds the split policy of that date applies.
+func TestBackdatingIsBounded(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 100_000)
+	c.allocate("a", w, 50_000, nil)
+	_, err := ledger.CreatePolicy(c.ctx, c.db, ledger.SplitPolicy{Name: policy, ValidFrom: time.Now().Add(-24 * time.Hour),
+		FundBps: 3000, FeeBps: 500, RemainderTo: ledger.ToProvider})
+	c.ok(err)
+	split := func(key string, at time.Time) (ledger.Result, error) {
+		return ledger.Post(c.ctx, c.db, ledger.Request{Key: key, EffectiveAt: &at, Split: &ledger.Split{Policy: policy,
+			From: w, Gross: 1_000, Provider: payable, Fund: pool, Fees: fees}})
+	}
+	_, err = split("eight-days", time.Now().Add(-8*24*time.Hour))
+	wantCode(t, err, apperr.Invalid)
+	_, err = ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
+		Key: "old-hold", EffectiveAt: ptr(time.Now().Add(-30 * 24 * time.Hour)), Postings: []ledger.Posting{{From: w, To: payable, Amount: 1}}}})
+	wantCode(t, err, apperr.Invalid)
+	twoDays := time.Now().Add(-48 * time.Hour)
+	if twoDays.Year() == time.Now().Year() {
+		res, err := split("two-days", twoDays)
+		c.ok(err)
+		tx, err := ledger.GetTransaction(c.ctx, c.db, res.TxID)
+		c.ok(err)
+		if got := string(tx.Split); !strings.Contains(got, `"version": 1`) {
+			t.Errorf("a transaction effective two days ago used %s, want the policy version of that date", got)
+		}
+	}
+	// the tax year, judged in Italian time
+	var refusal *string
+	c.ok(c.db.Get(&refusal, `SELECT ledger_check_effective('2026-12-31 23:30+01', '2027-01-02 09:00+01', true)->>'message'`))
+	if refusal == nil {
+		t.Error("an effective time in the previous tax year was accepted")
+	}
+	c.ok(c.db.Get(&refusal, `SELECT ledger_check_effective('2027-01-01 00:30+01', '2027-01-02 09:00+01', true)->>'message'`))
+	if refusal != nil {
+		t.Errorf("a day back within the tax year was refused: %s", *refusal)
+	}
+	c.verify()
+}
+
+// Contention is never a user-visible error: 64 clients spending from one
+// wallet that has enough money all succeed, one post at a time and
+// through the Batcher, and inside their own transactions.
+func TestContentionIsNeverAnError(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 1_000_000)
+	c.allocate("a", w, 1_000_000, nil)
+	bat := ledger.NewBatcher(c.db, ledger.BatcherOptions{})
+	defer bat.Close()
+	const clients, each = 64, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*each*3)
+	for g := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				r := ledger.Request{Key: fmt.Sprintf("single-%d-%d", g, i), Postings: []ledger.Posting{{From: w, To: payable, Amount: 10}}}
+				if _, err := ledger.Post(c.ctx, c.db, r); err != nil {
+					errs <- fmt.Errorf("single: %w", err)
+				}
+				r.Key = fmt.Sprintf("batched-%d-%d", g, i)
+				if _, err := bat.Post(c.ctx, r); err != nil {
+					errs <- fmt.Errorf("batcher: %w", err)
+				}
+				r.Key = fmt.Sprintf("in-tx-%d-%d", g, i)
+				if err := db.WithTx(c.ctx, c.db, func(tx *sqlx.Tx) error {
+					_, err := ledger.Post(c.ctx, tx, r)
+					return err
+				}); err != nil {
+					errs <- fmt.Errorf("in a transaction: %w", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	n := 0
+	for err := range errs {
+		if n++; n <= 5 {
+			t.Error(err)
+		}
+	}
+	if n > 0 {
+		t.Fatalf("%d of %d writes failed", n, clients*each*3)
+	}
+	c.wantAvailable(payable, clients*each*3*10)
+	c.verify()
+}
+
+func ptr[T any](v T) *T { return &v }
+
