@@ -1,6 +1,8 @@
 package ledger_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -273,3 +275,119 @@ func TestContentionIsNeverAnError(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+
+// The expiry sweep disposes of every expired euro: money a voided hold
+// puts back into an already swept lot is disposed of by the next sweep
+// (its key is not the earlier disposal's), and a lot that cannot be
+// disposed of does not hold up the others.
+func TestTheSweepDisposesOfEveryExpiredEuro(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 10_000)
+	soon := time.Now().Add(500 * time.Millisecond)
+	c.allocate("a", w, 600, &soon)
+	h, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
+		Key: "h", Postings: []ledger.Posting{{From: w, To: payable, Amount: 300}}}})
+	c.ok(err)
+	time.Sleep(time.Until(soon) + 50*time.Millisecond)
+	back := func(ledger.Lot) (ledger.Disposition, error) { return ledger.Disposition{Action: ledger.Return, To: budget}, nil }
+	if n, err := ledger.SweepExpiredLots(c.ctx, c.db, 10, back); err != nil || n != 1 {
+		t.Fatalf("first sweep: %d, %v", n, err)
+	}
+	c.ok(ledger.Void(c.ctx, c.db, h.TxID)) // 300 back into the expired lot
+	if n, err := ledger.SweepExpiredLots(c.ctx, c.db, 10, back); err != nil || n != 1 {
+		t.Fatalf("sweep after the void: %d, %v", n, err)
+	}
+	c.wantAvailable(w, 0)
+	c.wantAvailable(budget, 10_000)
+	if n, err := ledger.SweepExpiredLots(c.ctx, c.db, 10, back); err != nil || n != 0 {
+		t.Fatalf("a third sweep found %d (%v)", n, err)
+	}
+
+	// three more expired lots; the first cannot be disposed of
+	var ws []string
+	for i := 1; i <= 3; i++ {
+		ws = append(ws, c.wallet(i))
+		c.allocate(fmt.Sprintf("b%d", i), ws[i-1], 100, &soon) // already expired: allocations may create them
+	}
+	stuck := fmt.Errorf("no plan for this lot")
+	decide := func(l ledger.Lot) (ledger.Disposition, error) {
+		if l.Account == ws[0] {
+			return ledger.Disposition{}, stuck
+		}
+		return ledger.Disposition{Action: ledger.Return, To: budget}, nil
+	}
+	n, err := ledger.SweepExpiredLots(c.ctx, c.db, 2, decide)
+	if n != 2 || !errors.Is(err, stuck) {
+		t.Fatalf("sweep past a stuck lot: %d, %v; want 2 and the stuck lot's error", n, err)
+	}
+	c.wantAvailable(ws[1], 0)
+	c.wantAvailable(ws[2], 0)
+	c.wantAvailable(ws[0], 100)
+	c.verify()
+}
+
+// No caller can bypass expiry or categories: a request naming lots
+// (only_lots, the sweep's power) is written as if it did not; each
+// consumption records what it paid for, and the verifier checks it against
+// the lot's categories.
+func TestOnlyTheSweepTakesExpiredLots(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 10_000)
+	soon := time.Now().Add(300 * time.Millisecond)
+	lot := c.allocate("a", w, 1_000, &soon)
+	time.Sleep(time.Until(soon) + 50*time.Millisecond)
+	var lotID int64
+	c.ok(c.db.Get(&lotID, `SELECT id FROM ledger_lots WHERE tx_id = $1`, lot.TxID))
+	for _, fn := range []string{"ledger_post", "ledger_post_batch"} {
+		body := fmt.Sprintf(`{"key":"sneak-%s","postings":[{"from":%q,"to":%q,"amount":500,"only_lots":[%d]}]}`, fn, w, payable, lotID)
+		if fn == "ledger_post_batch" {
+			body = "[" + body + "]"
+		}
+		var out string
+		err := c.db.Get(&out, `SELECT `+fn+`($1::jsonb)::text`, body)
+		if err == nil && !strings.Contains(out, "RL001") {
+			t.Fatalf("%s took an expired lot it named: %s", fn, out)
+		}
+	}
+	c.wantAvailable(w, 1_000)
+
+	w1 := c.wallet(1)
+	c.allocate("b", w1, 1_000, nil, "sport")
+	_, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
+		Key: "h", Postings: []ledger.Posting{{From: w1, To: payable, Amount: 400, Category: "sport"}}}})
+	c.ok(err)
+	c.post(ledger.Request{Key: "p", Postings: []ledger.Posting{{From: w1, To: payable, Amount: 100, Category: "sport"}}})
+	var cats []string
+	c.ok(c.db.Select(&cats, `SELECT m.category FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id
+		JOIN ledger_accounts a ON a.id = l.account_id WHERE a.path = $1 AND m.amount > 0 ORDER BY m.tx_id`, w1))
+	if len(cats) != 2 || cats[0] != "sport" || cats[1] != "sport" {
+		t.Fatalf("consumptions recorded %v, want the hold's and the post's category", cats)
+	}
+	c.verify()
+	// Had the lot been for culture only, the verifier would say so.
+	tamper(t, c.db, `UPDATE ledger_lots SET categories = '{culture}'
+		WHERE account_id = (SELECT id FROM ledger_accounts WHERE path = '`+w1+`')`)
+	rep, err := ledger.Verify(c.ctx, c.db)
+	c.ok(err)
+	if rep.OK {
+		t.Fatal("verify passed with consumptions outside their lot's categories")
+	}
+}
+
+// tamper changes ledger rows behind the ledger's back, as a superuser who
+// switches the guarding triggers off would.
+func tamper(t *testing.T, dbx *sqlx.DB, q string) {
+	t.Helper()
+	conn, err := dbx.Connx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range []string{`SET session_replication_role = replica`, q, `SET session_replication_role = DEFAULT`} {
+		if _, err := conn.ExecContext(context.Background(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}

@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -150,9 +151,6 @@ type Posting struct {
 	// it the credit moves along the lots From gave (when From keeps lots
 	// and this is its only posting), or becomes a plain lot.
 	Lot *LotSpec `json:"lot,omitempty"`
-	// OnlyLots makes the debit take exactly these lots of From, expired or
-	// not: the expiry sweep uses it.
-	OnlyLots []int64 `json:"only_lots,omitempty"`
 }
 
 // LotSpec describes a lot: a wallet credit (plan, allowed categories,
@@ -198,6 +196,9 @@ func (r Request) Validate() error {
 	}
 	if r.Kind != "" && !kindRe.MatchString(r.Kind) {
 		return invalid("kind", "transaction kind %q must be lower-case letters, digits, _ . -", r.Kind)
+	}
+	if strings.HasPrefix(r.Kind, "lot_expiry.") {
+		return invalid("kind", "lot_expiry transactions are the expiry sweep's own")
 	}
 	if len(r.Postings) == 0 && r.Split == nil {
 		return invalid("postings", "a transaction needs at least one posting or a split")

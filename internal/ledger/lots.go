@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 )
@@ -31,21 +30,24 @@ type Disposition struct {
 }
 
 // SweepExpiredLots disposes of up to limit expired lots that still hold
-// money, each by decide, each in its own ledger transaction keyed by lot
-// and amount (so concurrent sweepers and retries write it once). It
-// returns how many lots it disposed of. A lot whose disposition fails is
-// passed over for the rest of the call and reported in the error after the
-// others have been tried, so one bad lot never stops the sweep.
+// money, each by decide, each in its own ledger transaction (ledger_dispose
+// _lot: the only write that may take from an expired lot). It walks the
+// expired lots in expiry order and goes on past a lot whose disposition
+// fails, so one lot that cannot be disposed of never holds up the others;
+// their errors are returned with the count. Concurrent sweepers and
+// retries dispose of each lot's remainder once; a lot that gets money back
+// later (a voided hold) is disposed of again by a later sweep.
 func SweepExpiredLots(ctx context.Context, dbx *sqlx.DB, limit int, decide func(Lot) (Disposition, error)) (int, error) {
 	n := 0
-	failed := []int64{}
 	var errs []error
+	var afterExp time.Time
+	var afterID int64
 	for n < limit {
 		var rows []lotRow
 		err := sqlx.SelectContext(ctx, dbx, &rows, `SELECT `+lotCols+` FROM ledger_lots l
 			JOIN ledger_accounts a ON a.id = l.account_id
-			WHERE l.live AND l.expires_at <= now() AND l.id <> ALL($2) ORDER BY l.expires_at, l.id LIMIT $1`,
-			limit-n, pq.Array(failed))
+			WHERE l.live AND l.expires_at <= now() AND (l.expires_at, l.id) > ($1, $2)
+			ORDER BY l.expires_at, l.id LIMIT $3`, afterExp, afterID, min(limit-n, 500))
 		if err != nil {
 			return n, errors.Join(append(errs, apperr.Wrap(err, "listing expired lots"))...)
 		}
@@ -53,44 +55,43 @@ func SweepExpiredLots(ctx context.Context, dbx *sqlx.DB, limit int, decide func(
 			break
 		}
 		for _, lot := range scanLots(rows) {
-			if err := disposeLot(ctx, dbx, lot, decide); err != nil {
-				failed = append(failed, lot.ID)
+			afterExp, afterID = *lot.ExpiresAt, lot.ID
+			done, err := disposeLot(ctx, dbx, lot, decide)
+			switch {
+			case err != nil:
 				errs = append(errs, fmt.Errorf("lot %d: %w", lot.ID, err))
-				continue
+			case done:
+				n++
 			}
-			n++
 		}
 	}
 	return n, errors.Join(errs...)
 }
 
-func disposeLot(ctx context.Context, dbx *sqlx.DB, lot Lot, decide func(Lot) (Disposition, error)) error {
+// disposeLot reports whether it wrote a disposal (false: nothing was left).
+func disposeLot(ctx context.Context, dbx *sqlx.DB, lot Lot, decide func(Lot) (Disposition, error)) (bool, error) {
 	d, err := decide(lot)
 	if err != nil {
-		return err
+		return false, err
 	}
-	key := fmt.Sprintf("lot-expiry:%d:%d", lot.ID, lot.Remaining)
+	req := map[string]any{"lot_id": lot.ID, "action": d.Action}
 	switch d.Action {
-	case Return, Donate:
-		p := Posting{From: lot.Account, To: d.To, Amount: lot.Remaining, OnlyLots: []int64{lot.ID}}
-		if d.Action == Donate {
-			attrs := maps.Clone(lot.Attrs)
-			if attrs == nil {
-				attrs = map[string]any{}
-			}
-			attrs["donated_from_lot"] = lot.ID
-			p.Lot = &LotSpec{Attrs: attrs}
+	case Return:
+		req["to"] = d.To
+	case Donate:
+		attrs := maps.Clone(lot.Attrs)
+		if attrs == nil {
+			attrs = map[string]any{}
 		}
-		_, err = Post(ctx, dbx, Request{Key: key, Kind: "lot_expiry." + d.Action, Postings: []Posting{p},
-			Metadata: map[string]any{"lot_id": lot.ID}})
-		return err
+		attrs["donated_from_lot"] = lot.ID
+		req["to"], req["attrs"] = d.To, attrs
 	case CarryOver:
-		if !d.ExpiresAt.After(time.Now()) {
-			return invalid("expires_at", "a carried-over lot must expire in the future")
-		}
-		_, err = call(ctx, dbx, "ledger_carry_over", map[string]any{
-			"key": key, "lot_id": lot.ID, "amount": lot.Remaining, "expires_at": canonicalTime(&d.ExpiresAt)})
-		return err
+		req["expires_at"] = canonicalTime(&d.ExpiresAt)
+	default:
+		return false, invalid("action", "expired lot disposition must be return, carry_over or donate, not %q", d.Action)
 	}
-	return invalid("action", "expired lot disposition must be return, carry_over or donate, not %q", d.Action)
+	var id *int64
+	var replayed bool
+	err = callJSON(ctx, dbx, "ledger_dispose_lot", req, &id, &replayed)
+	return err == nil && id != nil, err
 }

@@ -150,7 +150,7 @@ var checks = []check{
 		CROSS JOIN LATERAL ledger_split_parts(r.gross, p.fund_bps, p.fee_bps, p.remainder_to) x
 		WHERE x.provider <> r.provider OR x.fund <> r.fund OR x.fee <> r.fee OR r.version <> p.version
 		   OR x.provider + x.fund + x.fee <> r.gross`},
-	{name: "lots", description: "lot remainders match their moves and sum to the available balance; nothing spent after expiry", query: `
+	{name: "lots", description: "lot remainders match their moves and sum to the available balance; nothing spent after expiry or outside its categories", query: `
 		SELECT 'lot ' || l.id || ': remaining ' || l.remaining || ' but moves leave ' || (l.amount - coalesce(m.used, 0))
 		FROM ledger_lots l
 		LEFT JOIN (SELECT lot_id, sum(amount) AS used FROM ledger_lot_moves GROUP BY lot_id) m ON m.lot_id = l.id
@@ -166,7 +166,11 @@ var checks = []check{
 		UNION ALL
 		SELECT 'lot ' || l.id || ' spent by transaction ' || t.id || ' after its expiry'
 		FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id JOIN ledger_transactions t ON t.id = m.tx_id
-		WHERE m.amount > 0 AND l.expires_at <= coalesce(t.written_at, t.created_at) AND t.kind NOT LIKE 'lot\_expiry.%'`},
+		WHERE m.amount > 0 AND l.expires_at <= coalesce(t.written_at, t.created_at) AND t.kind NOT LIKE 'lot\_expiry.%'
+		UNION ALL
+		SELECT 'lot ' || l.id || ' paid for ' || m.category || ' (transaction ' || m.tx_id || '), outside its categories'
+		FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id
+		WHERE m.amount > 0 AND m.category IS NOT NULL AND l.categories <> '{}' AND NOT m.category = ANY (l.categories)`},
 	{name: "immutability", description: "append-only triggers in place; the app role cannot update, delete or truncate the ledger", query: `
 		SELECT 'trigger ' || n || ' missing or disabled'
 		FROM unnest(ARRAY['ledger_transactions_immutable', 'ledger_entries_immutable', 'ledger_lot_moves_immutable',

@@ -12,8 +12,9 @@
 -- accounts, updates their balances in a fixed order (plain accounts by id,
 -- then hot ones) with the floor checked in the same UPDATE, writes the entries, and keeps lots.
 --
---   p_mode     post | hold | capture | void | reverse
---   p_postings [{from, to, amount, category?, lot?, only_lots?}] by account path
+--   p_mode     post | hold | capture | void | reverse | sweep
+--   p_postings [{from, to, amount, category?, lot?, only_lots?}] by account path;
+--              only_lots (exactly these lots, expired or not) in sweep mode only
 --   p_sides    [{id, u, rel}] by account id: u is a universal amount (credit +);
 --              rel marks a hold's entry being released (capture, void)
 --   p_origin   reversals and captures: the transactions whose lot
@@ -176,9 +177,9 @@ BEGIN
                 IF left_over <> 0 THEN
                     RAISE EXCEPTION 'ledger: hold % reserved lots on % that cannot be found', p_origin[1], acc.path;
                 END IF;
-            ELSIF p_mode IN ('post', 'hold', 'reverse') AND acc.u_post * sgn < 0 THEN
+            ELSIF p_mode IN ('post', 'hold', 'reverse', 'sweep') AND acc.u_post * sgn < 0 THEN
                 only_ids := NULL;
-                IF acc.only_lots IS NOT NULL THEN
+                IF acc.only_lots IS NOT NULL AND p_mode = 'sweep' THEN
                     only_ids := (SELECT array_agg(x::bigint) FROM jsonb_array_elements_text(acc.only_lots) x);
                 END IF;
                 -- a simple expression (no subquery in it): no executor start

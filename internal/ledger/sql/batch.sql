@@ -65,7 +65,7 @@ BEGIN
         n := ledger_batch_write(a.t_id, a.t_key, a.t_hash, a.t_kind, a.t_ref, a.t_eff, a.t_pol, a.t_split, a.t_meta,
                                 a.e_tx, a.e_acc, a.e_amt, a.e_eff,
                                 a.nl_id, a.nl_acc, a.nl_tx, a.nl_parent, a.nl_exp, a.nl_cats, a.nl_attrs,
-                                a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt,
+                                a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt, a.m_cat,
                                 r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.lu_id, a.lu_take, a.at);
     END IF;
     RETURN a.res;
@@ -187,7 +187,7 @@ CREATE OR REPLACE FUNCTION ledger_batch_apply(ps jsonb,
     OUT e_tx bigint[], OUT e_acc bigint[], OUT e_amt bigint[], OUT e_eff timestamptz[],
     OUT nl_id bigint[], OUT nl_acc bigint[], OUT nl_tx bigint[], OUT nl_parent bigint[], OUT nl_exp timestamptz[],
     OUT nl_cats jsonb[], OUT nl_attrs jsonb[], OUT nl_amount bigint[], OUT nl_rem bigint[],
-    OUT m_tx bigint[], OUT m_lot bigint[], OUT m_amt bigint[],
+    OUT m_tx bigint[], OUT m_lot bigint[], OUT m_amt bigint[], OUT m_cat text[],
     OUT a_delta bigint[], OUT lu_id bigint[], OUT lu_take bigint[], OUT at timestamptz)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -203,9 +203,9 @@ DECLARE
     tx bigint; k_ text; h bytea; eff timestamptz; pol int; split_rec jsonb;
     n_legs int; n_json int; sp_to text[]; sp_amt bigint[]; sp_lot jsonb[];   -- the split's three parts
     v_kf int[]; v_kt int[]; v_amt bigint[]; v_lot jsonb[];      -- the request's postings, resolved
-    src text; dst text; amt_n numeric; lot jsonb; only_ids jsonb;
-    r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[]; r_only jsonb[];
-    t_lot int[]; t_amt bigint[]; t_acc int[];
+    src text; dst text; amt_n numeric; lot jsonb;
+    r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[];
+    t_lot int[]; t_amt bigint[]; t_acc int[]; t_cat text[];
     c record;
     seq_tx regclass := pg_get_serial_sequence('ledger_transactions', 'id');
     seq_lot regclass := pg_get_serial_sequence('ledger_lots', 'id');
@@ -218,14 +218,14 @@ BEGIN
     t_id := '{}'; t_key := '{}'; t_hash := '{}'; t_kind := '{}'; t_ref := '{}'; t_eff := '{}'; t_pol := '{}';
     t_split := '{}'; t_meta := '{}';
     e_tx := '{}'; e_acc := '{}'; e_amt := '{}'; e_eff := '{}';
-    m_tx := '{}'; m_lot := '{}'; m_amt := '{}';
+    m_tx := '{}'; m_lot := '{}'; m_amt := '{}'; m_cat := '{}';
     a_delta := array_fill(0::bigint, ARRAY[coalesce(cardinality(a_id), 0)]);
     <<req>>
     FOR i IN 0 .. n - 1 LOOP
         p := ps->i;
-        t_lot := '{}'; t_amt := '{}'; t_acc := '{}';
+        t_lot := '{}'; t_amt := '{}'; t_acc := '{}'; t_cat := '{}';
         v_kf := '{}'; v_kt := '{}'; v_amt := '{}'; v_lot := '{}';
-        r_k := '{}'; r_u := '{}'; r_cat := '{}'; r_catset := '{}'; r_nout := '{}'; r_in := '{}'; r_only := '{}';
+        r_k := '{}'; r_u := '{}'; r_cat := '{}'; r_catset := '{}'; r_nout := '{}'; r_in := '{}';
         <<apply>>
         BEGIN
             IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR coalesce((p->>'hold')::boolean, false) THEN
@@ -308,14 +308,14 @@ BEGIN
             FOR q IN 0 .. n_json + 2 LOOP
                 IF q < n_json THEN
                     pj := postings->q;
-                    src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category'; lot := pj->'lot'; only_ids := pj->'only_lots';
+                    src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category'; lot := pj->'lot';
                     amt_n := CASE WHEN jsonb_typeof(pj->'amount') = 'number' THEN (pj->>'amount')::numeric END;
                     amt := CASE WHEN amt_n > 0 AND amt_n <= 1000000000000 AND amt_n = trunc(amt_n) THEN amt_n END;
                 ELSE  -- the split's parts: amounts in range by construction
                     EXIT WHEN s IS NULL;
                     j := q - n_json + 1;
                     CONTINUE WHEN sp_amt[j] = 0;
-                    src := s->>'from'; dst := sp_to[j]; cat := s->>'category'; lot := sp_lot[j]; only_ids := NULL;
+                    src := s->>'from'; dst := sp_to[j]; cat := s->>'category'; lot := sp_lot[j];
                     amt := sp_amt[j];
                 END IF;
                 IF src IS NULL OR dst IS NULL OR src = dst OR amt IS NULL THEN
@@ -335,7 +335,7 @@ BEGIN
                 pos := array_position(r_k, kf);
                 IF pos IS NULL THEN
                     r_k := r_k || kf; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
-                    r_nout := r_nout || 0; r_in := r_in || 0; r_only := r_only || NULL::jsonb;
+                    r_nout := r_nout || 0; r_in := r_in || 0;
                     pos := cardinality(r_k);
                 END IF;
                 IF r_catset[pos] AND r_cat[pos] IS DISTINCT FROM cat THEN
@@ -346,11 +346,10 @@ BEGIN
                 r_u[pos] := r_u[pos] - amt;
                 r_nout[pos] := r_nout[pos] + 1;
                 r_cat[pos] := cat; r_catset[pos] := true;
-                r_only[pos] := coalesce(r_only[pos], only_ids);
                 pos := array_position(r_k, kt);
                 IF pos IS NULL THEN
                     r_k := r_k || kt; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
-                    r_nout := r_nout || 0; r_in := r_in || 0; r_only := r_only || NULL::jsonb;
+                    r_nout := r_nout || 0; r_in := r_in || 0;
                     pos := cardinality(r_k);
                 END IF;
                 r_u[pos] := r_u[pos] + amt;
@@ -366,7 +365,6 @@ BEGIN
                     cat := r_cat[j]; r_cat[j] := r_cat[j - 1]; r_cat[j - 1] := cat;
                     cnt := r_nout[j]; r_nout[j] := r_nout[j - 1]; r_nout[j - 1] := cnt;
                     cnt := r_in[j]; r_in[j] := r_in[j - 1]; r_in[j - 1] := cnt;
-                    x := r_only[j]; r_only[j] := r_only[j - 1]; r_only[j - 1] := x;
                     j := j - 1;
                 END LOOP;
             END LOOP;
@@ -397,15 +395,15 @@ BEGIN
                 END IF;
                 IF dp < 0 AND a_lots[k] THEN
                     j := nullif(a_first[k], 0);
-                    IF r_only[q] IS NULL AND l_rem[j] >= -dp AND ledger_lot_spendable(l_exp[j], l_cats[j], r_cat[q], at) THEN
+                    IF l_rem[j] >= -dp AND ledger_lot_spendable(l_exp[j], l_cats[j], r_cat[q], at) THEN
                         -- The account's first lot in spending order pays it
                         -- all: ledger_pick_lots' answer, without the cost of
                         -- calling it (a third of a redemption's apply time).
                         l_rem[j] := l_rem[j] + dp;
-                        t_lot := t_lot || j; t_amt := t_amt || -dp; t_acc := t_acc || k;
+                        t_lot := t_lot || j; t_amt := t_amt || -dp; t_acc := t_acc || k; t_cat := t_cat || r_cat[q];
                         CONTINUE;
                     END IF;
-                    c := ledger_pick_lots(-dp, r_cat[q], at, r_only[q], 0, j, l_next, l_id, l_exp, l_cats, l_rem);
+                    c := ledger_pick_lots(-dp, r_cat[q], at, NULL, 0, j, l_next, l_id, l_exp, l_cats, l_rem);
                     IF c.short > 0 THEN
                         err := ledger_lots_short(a_path[k], r_cat[q], -dp - c.short, -dp);
                         EXIT apply;
@@ -413,7 +411,7 @@ BEGIN
                     FOR pos IN 1 .. cardinality(c.picks) LOOP
                         j := c.picks[pos];
                         l_rem[j] := l_rem[j] - c.takes[pos];
-                        t_lot := t_lot || j; t_amt := t_amt || c.takes[pos]; t_acc := t_acc || k;
+                        t_lot := t_lot || j; t_amt := t_amt || c.takes[pos]; t_acc := t_acc || k; t_cat := t_cat || r_cat[q];
                     END LOOP;
                 END IF;
             END LOOP;
@@ -429,7 +427,7 @@ BEGIN
                 e_tx := e_tx || tx; e_acc := e_acc || a_id[k]; e_amt := e_amt || r_u[q]; e_eff := e_eff || eff;
             END LOOP;
             FOR q IN 1 .. cardinality(t_lot) LOOP
-                m_tx := m_tx || tx; m_lot := m_lot || l_id[t_lot[q]]; m_amt := m_amt || t_amt[q];
+                m_tx := m_tx || tx; m_lot := m_lot || l_id[t_lot[q]]; m_amt := m_amt || t_amt[q]; m_cat := m_cat || t_cat[q];
             END LOOP;
             -- credits to lot accounts become lots: as the posting says (lot),
             -- moved along from the lots the source gave when this is its
@@ -508,7 +506,7 @@ CREATE OR REPLACE FUNCTION ledger_batch_write(
     e_tx bigint[], e_acc bigint[], e_amt bigint[], e_eff timestamptz[],
     nl_id bigint[], nl_acc bigint[], nl_tx bigint[], nl_parent bigint[], nl_exp timestamptz[], nl_cats jsonb[],
     nl_attrs jsonb[], nl_amount bigint[], nl_rem bigint[],
-    m_tx bigint[], m_lot bigint[], m_amt bigint[],
+    m_tx bigint[], m_lot bigint[], m_amt bigint[], m_cat text[],
     a_id bigint[], a_floor bigint[], a_shards int[], n_plain int, a_delta bigint[], lu_id bigint[], lu_take bigint[],
     p_at timestamptz)
 RETURNS int LANGUAGE plpgsql AS $$
@@ -536,8 +534,8 @@ BEGIN
         FROM unnest(nl_id, nl_acc, nl_tx, nl_parent, nl_exp, nl_cats, nl_attrs, nl_amount, nl_rem)
              AS u(id, acc, tx, parent, exp, cats, attrs, amount, rem)
     ), moves AS (
-        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount)
-        SELECT u.tx, u.lot, u.amt FROM unnest(m_tx, m_lot, m_amt) AS u(tx, lot, amt)
+        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category)
+        SELECT u.tx, u.lot, u.amt, u.cat FROM unnest(m_tx, m_lot, m_amt, m_cat) AS u(tx, lot, amt, cat)
     )
     SELECT count(*) INTO cnt FROM tx;
     IF cnt <> cardinality(t_id) THEN

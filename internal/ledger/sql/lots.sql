@@ -109,7 +109,7 @@ BEGIN
         FROM unnest(ids, takes) AS x(id, t) WHERE l.id = x.id
         RETURNING l.id, x.t
     )
-    INSERT INTO ledger_lot_moves (tx_id, lot_id, amount) SELECT p_tx, u.id, u.t FROM u;
+    INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category) SELECT p_tx, u.id, u.t, p_category FROM u;
 END $$;
 
 -- ledger_restore_lots gives back up to p_amount of what the p_origin
