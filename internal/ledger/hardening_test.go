@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/db"
@@ -390,4 +391,102 @@ func tamper(t *testing.T, dbx *sqlx.DB, q string) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
+}
+
+// A capture pays only the hold's own parties: not another employee's
+// wallet, directly or as a split's fund part.
+func TestACapturePaysOnlyTheHoldsParties(t *testing.T) {
+	c := newChart(t)
+	w, other := c.wallet(0), c.wallet(1)
+	c.topUp("t", 10_000)
+	c.allocate("a", w, 5_000, nil, "sport")
+	hold := func(key string) int64 {
+		h, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
+			Key: key, Postings: []ledger.Posting{{From: w, To: payable, Amount: 2_000, Category: "sport"}}}})
+		c.ok(err)
+		return h.TxID
+	}
+	h := hold("h1")
+	_, err := ledger.Capture(c.ctx, c.db, ledger.CaptureRequest{Key: "c1", HoldID: h,
+		Postings: []ledger.Posting{{From: w, To: other, Amount: 1_500}}})
+	wantCode(t, err, apperr.Invalid)
+	_, err = ledger.Capture(c.ctx, c.db, ledger.CaptureRequest{Key: "c2", HoldID: h,
+		Split: &ledger.Split{Policy: policy, From: w, Gross: 2_000, Provider: payable, Fund: other, Fees: fees}})
+	wantCode(t, err, apperr.Invalid)
+	_, err = ledger.Capture(c.ctx, c.db, ledger.CaptureRequest{Key: "c3", HoldID: h,
+		Split: &ledger.Split{Policy: policy, From: w, Gross: 2_000, Provider: other, Fund: pool, Fees: fees}})
+	wantCode(t, err, apperr.Invalid)
+	c.wantAvailable(other, 0)
+	// the hold is still pending and captures normally
+	_, err = ledger.Capture(c.ctx, c.db, ledger.CaptureRequest{Key: "c4", HoldID: h,
+		Split: &ledger.Split{Policy: policy, From: w, Gross: 2_000, Provider: payable, Fund: pool, Fees: fees}})
+	c.ok(err)
+	c.wantAvailable(pool, 300)
+	c.verify()
+}
+
+// Lot rows are immutable except their remainder: neither a contributor
+// lot's company nor a wallet lot's expiry or categories can be changed, nor
+// a lot deleted; and the hash chain covers lots and lot moves, so changing
+// one behind the triggers' back breaks it.
+func TestLotsAreImmutableButForTheirRemainder(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 10_000)
+	later := time.Now().Add(time.Hour)
+	c.allocate("a", w, 5_000, &later, "sport")
+	c.post(ledger.Request{Key: "r", Kind: "redemption", Split: &ledger.Split{Policy: policy, From: w, Gross: 1_000,
+		Category: "sport", Provider: payable, Fund: pool, Fees: fees, FundAttrs: map[string]any{"company": "acme"}}})
+	for _, q := range []string{
+		`UPDATE ledger_lots SET attrs = attrs || '{"company": "globex"}' WHERE account_id = (SELECT id FROM ledger_accounts WHERE path = '` + pool + `')`,
+		`UPDATE ledger_lots SET expires_at = expires_at + interval '1 year' WHERE expires_at IS NOT NULL`,
+		`UPDATE ledger_lots SET categories = '{}' WHERE categories <> '{}'`,
+		`UPDATE ledger_lots SET amount = amount + 1`,
+		`DELETE FROM ledger_lots`,
+	} {
+		_, err := c.db.Exec(q)
+		wantCode(t, mapped(err), apperr.Forbidden)
+	}
+	// the remainder alone may change (what the write functions do)
+	_, err := c.db.Exec(`UPDATE ledger_lots SET remaining = remaining WHERE true`)
+	c.ok(err)
+	c.sealAll()
+	c.verify()
+	tamper(t, c.db, `UPDATE ledger_lots SET attrs = attrs || '{"company": "globex"}'
+		WHERE account_id = (SELECT id FROM ledger_accounts WHERE path = '`+pool+`')`)
+	wantChainBroken(t, c)
+}
+
+// A lot move changed behind the triggers' back breaks the chain too.
+func TestTheChainCoversLotMoves(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 10_000)
+	c.allocate("a", w, 5_000, nil, "sport", "culture")
+	c.post(ledger.Request{Key: "p", Postings: []ledger.Posting{{From: w, To: payable, Amount: 700, Category: "sport"}}})
+	c.sealAll()
+	c.verify()
+	tamper(t, c.db, `UPDATE ledger_lot_moves SET category = 'culture' WHERE category = 'sport'`)
+	wantChainBroken(t, c)
+}
+
+func wantChainBroken(t *testing.T, c *chart) {
+	t.Helper()
+	rep, err := ledger.Verify(c.ctx, c.db)
+	c.ok(err)
+	for _, ch := range rep.Checks {
+		if ch.Name == "chain" && ch.Violations > 0 {
+			return
+		}
+	}
+	t.Fatalf("the chain did not notice: %+v", rep.Checks)
+}
+
+// mapped is how the ledger reports a database error to its callers.
+func mapped(err error) error {
+	var pe *pq.Error
+	if errors.As(err, &pe) && pe.Code == "RL005" {
+		return apperr.New(apperr.Forbidden, "%s", pe.Message)
+	}
+	return err
 }

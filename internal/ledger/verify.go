@@ -175,7 +175,7 @@ var checks = []check{
 		SELECT 'trigger ' || n || ' missing or disabled'
 		FROM unnest(ARRAY['ledger_transactions_immutable', 'ledger_entries_immutable', 'ledger_lot_moves_immutable',
 		                  'ledger_log_immutable', 'ledger_log_hashes_immutable', 'ledger_checkpoints_immutable',
-		                  'ledger_log_head_immutable']
+		                  'ledger_log_head_immutable', 'ledger_lots_immutable', 'ledger_lots_no_delete']
 		            || ARRAY(SELECT t || '_no_truncate' FROM unnest(` + ledgerTables + `) t)) n
 		WHERE NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = n AND tgenabled <> 'D')
 		UNION ALL

@@ -26,7 +26,8 @@ END $$;
 
 -- ledger_capture captures a hold, fully (no postings, no split: what was
 -- held is posted) or partly (postings and/or split that take from the held
--- accounts at most what was held); the rest is released, lots included.
+-- accounts at most what was held, and pay only the hold's own parties:
+-- ledger_capture_parties); the rest is released, lots included.
 CREATE OR REPLACE FUNCTION ledger_capture(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -40,6 +41,7 @@ DECLARE
     pol_id bigint;
     s jsonb := p->'split';
     split_rec jsonb;
+    e jsonb;
 BEGIN
     IF v_hold IS NULL THEN
         PERFORM ledger_raise('RL003', 'hold_id is required', '{"field":"hold_id"}');
@@ -59,6 +61,10 @@ BEGIN
         RETURN;
     END IF;
     rel := ledger_resolve(v_hold, 'captured', false, beg.at);
+    e := ledger_capture_parties(v_hold, p->'postings', s);
+    IF e IS NOT NULL THEN
+        PERFORM ledger_raise_error(e);
+    END IF;
     IF jsonb_array_length(postings) = 0 THEN
         SELECT jsonb_agg(jsonb_set(x, '{rel}', 'false')) INTO post_sides FROM jsonb_array_elements(rel) x;
     END IF;
@@ -77,4 +83,34 @@ DECLARE
 BEGIN
     rel := ledger_resolve(p_hold, p_status, true, at);
     n_entries := ledger_apply(p_hold, at, at, 'void', NULL, rel, ARRAY[p_hold]);
+END $$;
+
+-- ledger_capture_parties: a capture pays only the hold's own parties. Its
+-- postings credit accounts the hold credited (its destination); a split's
+-- provider part goes to such an account, and its fund and fee parts to the
+-- hot accounts every redemption credits (sharded: the fund pool, the
+-- platform fees), never to a wallet. Otherwise a capture could credit
+-- another employee's wallet, creating a lot with no expiry and no
+-- categories: credits laundered. Returns the refusal, or NULL.
+CREATE OR REPLACE FUNCTION ledger_capture_parties(p_hold bigint, p_postings jsonb, s jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    bad text;
+BEGIN
+    SELECT x.path INTO bad FROM (
+        SELECT j->>'to' AS path FROM jsonb_array_elements(coalesce(p_postings, '[]')) j
+        UNION ALL SELECT s->>'provider' WHERE s IS NOT NULL) x
+    WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+                      WHERE e.tx_id = p_hold AND e.amount > 0 AND a.path = x.path)
+    LIMIT 1;
+    IF NOT FOUND AND s IS NOT NULL THEN
+        SELECT x.path INTO bad FROM (VALUES (s->>'fund'), (s->>'fees')) x(path)
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.path = x.path AND a.shards > 1)
+        LIMIT 1;
+    END IF;
+    IF bad IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN ledger_error('RL003', format('a capture pays only the parties of hold %s, not %s', p_hold, bad),
+                        jsonb_build_object('hold_id', p_hold, 'account', bad));
 END $$;

@@ -1,7 +1,10 @@
 -- Immutability: entries, transactions, lot moves and the audit log are never
 -- updated or deleted, by anyone; the one exception is a hold's guarded
 -- status change. No ledger table can be truncated (a TRUNCATE fires no row
--- trigger, so each table has a statement trigger of its own).
+-- trigger, so each table has a statement trigger of its own). A lot is
+-- never deleted, and of its columns only remaining changes (the WHEN
+-- clause, checked without calling anything, lets an update of remaining
+-- alone through).
 CREATE OR REPLACE FUNCTION ledger_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'ledger_transactions' THEN
@@ -52,3 +55,12 @@ CREATE OR REPLACE TRIGGER ledger_log_head_no_truncate BEFORE TRUNCATE ON ledger_
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
 CREATE OR REPLACE TRIGGER ledger_checkpoints_no_truncate BEFORE TRUNCATE ON ledger_checkpoints
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_lots_immutable BEFORE UPDATE ON ledger_lots
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.account_id IS DISTINCT FROM NEW.account_id
+                       OR OLD.tx_id IS DISTINCT FROM NEW.tx_id OR OLD.parent_id IS DISTINCT FROM NEW.parent_id
+                       OR OLD.expires_at IS DISTINCT FROM NEW.expires_at OR OLD.categories IS DISTINCT FROM NEW.categories
+                       OR OLD.attrs IS DISTINCT FROM NEW.attrs OR OLD.amount IS DISTINCT FROM NEW.amount
+                       OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+    EXECUTE FUNCTION ledger_immutable();
+CREATE OR REPLACE TRIGGER ledger_lots_no_delete BEFORE DELETE ON ledger_lots
+    FOR EACH ROW EXECUTE FUNCTION ledger_immutable();

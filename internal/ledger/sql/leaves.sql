@@ -22,7 +22,7 @@ $$;
 -- once, through their tx_id indexes.
 CREATE OR REPLACE FUNCTION ledger_leaves(p_ids bigint[]) RETURNS TABLE (tx_id bigint, leaf text)
 LANGUAGE sql STABLE AS $$
-    SELECT t.id, jsonb_build_object(
+    SELECT t.id, (jsonb_build_object(
         'id', t.id,
         'idempotency_key', t.idempotency_key,
         'request_hash', encode(t.request_hash, 'hex'),
@@ -38,7 +38,10 @@ LANGUAGE sql STABLE AS $$
         'metadata', t.metadata,
         'entries', coalesce(e.list, '[]'),
         'lots', coalesce(l.list, '[]'),
-        'lot_moves', coalesce(m.list, '[]'))::text
+        'lot_moves', coalesce(m.list, '[]'))
+        -- written_at (the instant expiries were judged at) since it exists
+        || CASE WHEN t.written_at IS NOT NULL THEN jsonb_build_object('written_at', ledger_micros(t.written_at))
+                ELSE '{}' END)::text
     FROM ledger_transactions t
     LEFT JOIN (SELECT x.tx_id, jsonb_agg(jsonb_build_object(
                    'id', x.id, 'account_id', x.account_id, 'account', a.path, 'amount', x.amount,
@@ -52,6 +55,8 @@ LANGUAGE sql STABLE AS $$
                FROM ledger_lots x WHERE x.tx_id = ANY (p_ids) GROUP BY x.tx_id) l ON l.tx_id = t.id
     LEFT JOIN (SELECT x.tx_id, jsonb_agg(jsonb_build_object(
                    'lot_id', x.lot_id, 'amount', x.amount, 'against_tx', x.against_tx)
+                   -- the category a consumption paid for, since it is recorded
+                   || CASE WHEN x.category IS NOT NULL THEN jsonb_build_object('category', x.category) ELSE '{}' END
                    ORDER BY x.lot_id, x.amount, x.against_tx) AS list
                FROM ledger_lot_moves x
                WHERE x.tx_id = ANY (p_ids) AND x.against_tx IS DISTINCT FROM x.tx_id GROUP BY x.tx_id) m
