@@ -276,7 +276,6 @@ func TestContentionIsNeverAnError(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-
 // The expiry sweep disposes of every expired euro: money a voided hold
 // puts back into an already swept lot is disposed of by the next sweep
 // (its key is not the earlier disposal's), and a lot that cannot be
@@ -291,7 +290,9 @@ func TestTheSweepDisposesOfEveryExpiredEuro(t *testing.T) {
 		Key: "h", Postings: []ledger.Posting{{From: w, To: payable, Amount: 300}}}})
 	c.ok(err)
 	time.Sleep(time.Until(soon) + 50*time.Millisecond)
-	back := func(ledger.Lot) (ledger.Disposition, error) { return ledger.Disposition{Action: ledger.Return, To: budget}, nil }
+	back := func(ledger.Lot) (ledger.Disposition, error) {
+		return ledger.Disposition{Action: ledger.Return, To: budget}, nil
+	}
 	if n, err := ledger.SweepExpiredLots(c.ctx, c.db, 10, back); err != nil || n != 1 {
 		t.Fatalf("first sweep: %d, %v", n, err)
 	}
