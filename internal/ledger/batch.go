@@ -6,6 +6,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -43,7 +44,7 @@ func PostBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Outc
 		valid = append(valid, r)
 		at = append(at, i)
 	}
-	written, err := writeBatch(ctx, ext, valid)
+	written, err := writeBatch(ctx, ext, valid, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func PostBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Outc
 
 // writeBatch sends validated requests to ledger_post_batch and reads its
 // answer, one outcome per request.
-func writeBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Outcome, error) {
+func writeBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request, lockTimeout time.Duration) ([]Outcome, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
@@ -64,7 +65,7 @@ func writeBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request) ([]Out
 		send[i] = wire{Request: r.canonical()}
 	}
 	var raw []byte
-	if err := callJSON(ctx, ext, "ledger_post_batch", send, &raw); err != nil {
+	if err := callJSONTimeout(ctx, ext, "ledger_post_batch", lockTimeout, send, &raw); err != nil {
 		return nil, err
 	}
 	var results []struct {
@@ -95,6 +96,12 @@ type BatcherOptions struct {
 	// Writers is how many batches are written at once (default: the
 	// number of CPUs, at least 2).
 	Writers int
+	// LockTimeout is how long a batch waits for a row lock another
+	// transaction holds (default 250 ms). A batch that waits longer gives
+	// its requests back to be written one by one, away from the writers:
+	// a domain transaction that holds an account's row for long delays
+	// only the requests that touch that account.
+	LockTimeout time.Duration
 }
 
 // A Batcher writes posted transactions for many concurrent callers in
@@ -106,11 +113,13 @@ type BatcherOptions struct {
 // records the ledger transaction by its idempotency key); a write that must
 // commit with other rows uses Post or PostBatch inside that transaction.
 type Batcher struct {
-	db    *sqlx.DB
-	max   int
-	queue chan pending
-	wg    sync.WaitGroup
-	once  sync.Once
+	db          *sqlx.DB
+	max         int
+	lockTimeout time.Duration
+	queue       chan pending
+	wg          sync.WaitGroup // the writers
+	alone       sync.WaitGroup // requests written one by one after a lock timeout
+	once        sync.Once
 }
 
 type pending struct {
@@ -127,7 +136,10 @@ func NewBatcher(dbx *sqlx.DB, o BatcherOptions) *Batcher {
 	if o.Writers <= 0 {
 		o.Writers = max(2, runtime.NumCPU())
 	}
-	b := &Batcher{db: dbx, max: o.MaxBatch, queue: make(chan pending, o.MaxBatch*o.Writers)}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 250 * time.Millisecond
+	}
+	b := &Batcher{db: dbx, max: o.MaxBatch, lockTimeout: o.LockTimeout, queue: make(chan pending, o.MaxBatch*o.Writers)}
 	for range o.Writers {
 		b.wg.Add(1)
 		go b.write()
@@ -161,6 +173,7 @@ func (b *Batcher) Post(ctx context.Context, r Request) (Result, error) {
 func (b *Batcher) Close() {
 	b.once.Do(func() { close(b.queue) })
 	b.wg.Wait()
+	b.alone.Wait()
 }
 
 // write takes whatever is queued (up to max) as one batch, as soon as the
@@ -204,12 +217,22 @@ func (b *Batcher) flush(batch []pending) {
 	// The batch belongs to all its callers: none of their contexts may
 	// cancel it.
 	ctx := context.WithoutCancel(live[0].ctx)
-	out, err := writeBatch(ctx, b.db, reqs) // checked by Post
+	out, err := writeBatch(ctx, b.db, reqs, b.lockTimeout) // checked by Post
+	if isLockTimeout(err) {
+		// A row the batch needs is held by a long transaction: each
+		// request is written on its own, off this writer, so that only the
+		// ones that need that row wait for it.
+		for _, p := range live {
+			b.alone.Add(1)
+			go b.writeAlone(p)
+		}
+		return
+	}
 	if err != nil && len(live) > 1 && !db.Retryable(err) {
 		// Something in the batch broke it as a whole: write each request
 		// alone, so that the error reaches the request that caused it.
 		for _, p := range live {
-			o, err := writeBatch(ctx, b.db, []Request{p.req})
+			o, err := writeBatch(ctx, b.db, []Request{p.req}, 0)
 			if err != nil {
 				p.done <- Outcome{Err: err}
 				continue
@@ -225,4 +248,21 @@ func (b *Batcher) flush(batch []pending) {
 		}
 		p.done <- out[i]
 	}
+}
+
+// writeAlone writes one request of a batch that timed out waiting for a
+// row lock: with the timeout first (most requests of the batch do not need
+// the held row), then, if it is the one that does, waiting for the lock as
+// long as its caller waits.
+func (b *Batcher) writeAlone(p pending) {
+	defer b.alone.Done()
+	o, err := writeBatch(context.WithoutCancel(p.ctx), b.db, []Request{p.req}, b.lockTimeout)
+	if isLockTimeout(err) {
+		o, err = writeBatch(p.ctx, b.db, []Request{p.req}, 0)
+	}
+	if err != nil {
+		p.done <- Outcome{Err: err}
+		return
+	}
+	p.done <- o[0]
 }

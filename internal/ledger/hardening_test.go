@@ -491,3 +491,50 @@ func mapped(err error) error {
 	}
 	return err
 }
+
+// One stuck transaction cannot stall the Batcher: while a domain
+// transaction holds a wallet's row, writes that do not touch that wallet
+// go through (even with a single writer), and the blocked one lands once
+// the row is free.
+func TestAStuckTransactionDoesNotStallTheBatcher(t *testing.T) {
+	c := newChart(t)
+	w := c.wallet(0)
+	c.topUp("t", 10_000)
+	c.allocate("a", w, 1_000, nil)
+	stuck, err := c.db.BeginTxx(c.ctx, nil)
+	c.ok(err)
+	defer stuck.Rollback()
+	_, err = stuck.Exec(`SELECT 1 FROM ledger_balances WHERE account_id = (SELECT id FROM ledger_accounts WHERE path = $1) FOR UPDATE`, w)
+	c.ok(err)
+
+	bat := ledger.NewBatcher(c.db, ledger.BatcherOptions{Writers: 1, LockTimeout: 100 * time.Millisecond})
+	defer bat.Close()
+	blocked := make(chan error, 1)
+	go func() {
+		_, err := bat.Post(c.ctx, ledger.Request{Key: "blocked", Postings: []ledger.Posting{{From: w, To: payable, Amount: 100}}})
+		blocked <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the blocked request's batch is waiting for the row
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+	defer cancel()
+	for i := range 3 {
+		if _, err := bat.Post(ctx, ledger.Request{Key: fmt.Sprintf("topup-%d", i),
+			Postings: []ledger.Posting{{From: stripe, To: budget, Amount: 10}}}); err != nil {
+			t.Fatalf("an unrelated top-up while a row is held: %v", err)
+		}
+	}
+	select {
+	case err := <-blocked:
+		t.Fatalf("the blocked request returned while its row was held: %v", err)
+	default:
+	}
+	c.ok(stuck.Rollback())
+	select {
+	case err := <-blocked:
+		c.ok(err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocked request did not land after the row was freed")
+	}
+	c.wantAvailable(payable, 100)
+	c.verify()
+}

@@ -136,6 +136,13 @@ var lockingFunctions = map[string]bool{"ledger_post": true, "ledger_post_batch":
 // there comes back as a conflict the caller's db.WithTx retries (it wraps
 // the driver's error). Every error is an *apperr.Error.
 func callJSON(ctx context.Context, ext sqlx.ExtContext, fn string, req any, dest ...any) error {
+	return callJSONTimeout(ctx, ext, fn, 0, req, dest...)
+}
+
+// callJSONTimeout is callJSON for a batch that gives up waiting for a row
+// lock after lockTimeout (0: waits as long as it takes), with a
+// lock_not_available error (55P03, see isLockTimeout).
+func callJSONTimeout(ctx context.Context, ext sqlx.ExtContext, fn string, lockTimeout time.Duration, req any, dest ...any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return apperr.Wrap(err, "encoding ledger request")
@@ -143,8 +150,11 @@ func callJSON(ctx context.Context, ext sqlx.ExtContext, fn string, req any, dest
 	_, inTx := ext.(*sqlx.Tx)
 	for attempt := 1; ; attempt++ {
 		args := pq.QuoteLiteral(string(body)) + `::jsonb`
-		if lockingFunctions[fn] && (inTx || attempt > 1) {
-			args += `, true`
+		if lockingFunctions[fn] {
+			args += fmt.Sprintf(`, %t`, inTx || attempt > 1)
+			if lockTimeout > 0 {
+				args += fmt.Sprintf(`, %d`, max(lockTimeout.Milliseconds(), 1))
+			}
 		}
 		err = ext.QueryRowxContext(ctx, `SELECT * FROM `+fn+`(`+args+`)`).Scan(dest...)
 		if err == nil || inTx || attempt >= maxAttempts || !db.Retryable(err) || ctx.Err() != nil {
@@ -152,6 +162,13 @@ func callJSON(ctx context.Context, ext sqlx.ExtContext, fn string, req any, dest
 		}
 		backoff(ctx, attempt)
 	}
+}
+
+// isLockTimeout reports whether err is a write that gave up waiting for a
+// row lock (callJSONTimeout).
+func isLockTimeout(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "55P03"
 }
 
 // maxAttempts bounds the retries of an autocommitted write.

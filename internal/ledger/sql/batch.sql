@@ -35,6 +35,10 @@
 -- changed what it read so that the batch no longer fits, or committed one
 -- of its idempotency keys first (the retry then replays it).
 --
+-- With p_lock_timeout_ms > 0 it waits at most that long for a row lock
+-- (55P03 lock_not_available then: the Batcher writes the requests one by
+-- one).
+--
 -- With p_lock (the Go side's retry after such a conflict, and every batch
 -- written inside a caller's transaction) the read stage first locks the
 -- balance rows of every account the batch names, in the write stage's
@@ -46,7 +50,8 @@
 -- database), a lookup would become a full scan as the table grows. So
 -- sequential scans are off while it runs (the stages inherit its
 -- settings; they are called from here only).
-CREATE OR REPLACE FUNCTION ledger_post_batch(ps jsonb, p_lock boolean DEFAULT false) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ledger_post_batch(ps jsonb, p_lock boolean DEFAULT false, p_lock_timeout_ms int DEFAULT 0)
+RETURNS jsonb
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     r record;
@@ -55,6 +60,9 @@ DECLARE
 BEGIN
     IF coalesce(jsonb_array_length(ps), 0) = 0 THEN
         RETURN '[]';
+    END IF;
+    IF p_lock_timeout_ms > 0 THEN  -- for this transaction (the Batcher's statement) only
+        PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
     END IF;
     r := ledger_batch_read(ps, p_lock);
     a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
