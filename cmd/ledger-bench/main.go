@@ -21,7 +21,8 @@
 // (two round trips with lib/pq), $1 with binary_parameters=yes, and inside
 // a domain transaction (BEGIN … COMMIT).
 // Before the rounds it fills the ledger to 1M entries, seals the chain and
-// times ledger.Verify (so the workloads then run on a ledger of that size).
+// times ledger.Verify (so the workloads then run on a ledger of that size),
+// and times earmarking a whole fund pool of 100,000 contributor lots.
 // It prints medians over the rounds as Markdown.
 package main
 
@@ -66,6 +67,7 @@ func main() {
 	clientsFlag := flag.String("clients", "1,8,32,64", "client counts")
 	pgbench := flag.String("pgbench", "/usr/lib/postgresql/15/bin/pgbench", "pgbench binary")
 	fill := flag.Int("verify-entries", 1_000_000, "fill the ledger to this many entries before timing verify")
+	poolLots := flag.Int("earmark-lots", 100_000, "time earmarking a whole fund pool of this many contributor lots (0: skip)")
 	keep := flag.String("keep", "", "set up database NAME, keep it and exit (for profiling)")
 	var bo ledger.BatcherOptions
 	flag.IntVar(&bo.MaxBatch, "batch-max", 0, "Batcher.MaxBatch (0: the default)")
@@ -106,6 +108,12 @@ func main() {
 	}
 	entries, verifyTook, err := timeVerify(ctx, dbx, *fill)
 	fail(err)
+	var earmarkTook time.Duration
+	if *poolLots > 0 {
+		earmarkTook, err = timeEarmark(ctx, dbx, *poolLots)
+		fail(err)
+		fmt.Fprintf(os.Stderr, "earmark: a pool of %d contributor lots in %s\n", *poolLots, earmarkTook.Round(time.Millisecond))
+	}
 	fmt.Fprintf(os.Stderr, "verify: %d entries in %s\n", entries, verifyTook.Round(10*time.Millisecond))
 	script, err := rawSetup(dbx)
 	fail(err)
@@ -178,6 +186,10 @@ func main() {
 	}
 
 	fmt.Printf("\n`ledger verify` over %d entries: %s\n", entries, verifyTook.Round(10*time.Millisecond))
+	if *poolLots > 0 {
+		fmt.Printf("\nEarmarking a whole fund pool of %d contributor lots (one `ledger.Post`, pool → envelope, lots moved along): %s\n",
+			*poolLots, earmarkTook.Round(time.Millisecond))
+	}
 }
 
 func lat(r result) string {
@@ -474,4 +486,36 @@ func timeVerify(ctx context.Context, dbx *sqlx.DB, want int) (int64, time.Durati
 		return 0, 0, fmt.Errorf("verify found violations")
 	}
 	return rep.Entries, rep.Took, nil
+}
+
+// timeEarmark gives a fund pool n contributor lots (a thousand companies)
+// and times earmarking all of it into an envelope that keeps lots: one
+// ledger.Post that consumes every lot and moves each along.
+func timeEarmark(ctx context.Context, dbx *sqlx.DB, n int) (time.Duration, error) {
+	for _, s := range []ledger.AccountSpec{
+		{Path: "fund:9:pool", Kind: ledger.Liability, Floor: &zero, Lots: true, Shards: 16},
+		{Path: "fund:9:envelope:housing", Kind: ledger.Liability, Floor: &zero, Lots: true},
+	} {
+		if _, err := ledger.CreateAccount(ctx, dbx, s); err != nil {
+			return 0, err
+		}
+	}
+	const chunk = 1000
+	for done := 0; done < n; done += chunk {
+		_, err := dbx.ExecContext(ctx, `SELECT ledger_post_batch(jsonb_agg(jsonb_build_object('key', 'contrib-' || ($1::int + g),
+			'kind', 'contribution', 'postings', jsonb_build_array(jsonb_build_object('from', 'platform:stripe', 'to', 'fund:9:pool',
+			'amount', 100 + g % 50, 'lot', jsonb_build_object('attrs', jsonb_build_object('company', (g % 1000)::text)))))))
+			FROM generate_series(1, $2::int) g`, done, min(chunk, n-done))
+		if err != nil {
+			return 0, err
+		}
+	}
+	b, err := ledger.GetBalance(ctx, dbx, "fund:9:pool")
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	_, err = ledger.Post(ctx, dbx, ledger.Request{Key: "earmark-all", Kind: "earmark",
+		Postings: []ledger.Posting{{From: "fund:9:pool", To: "fund:9:envelope:housing", Amount: b.Available}}})
+	return time.Since(t0), err
 }
