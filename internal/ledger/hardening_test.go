@@ -428,7 +428,7 @@ func TestACapturePaysOnlyTheHoldsParties(t *testing.T) {
 
 // Lot rows are immutable except their remainder: neither a contributor
 // lot's company nor a wallet lot's expiry or categories can be changed, nor
-// a lot deleted; and the hash chain covers lots and lot moves, so changing
+// a lot deleted; and the audit log covers lots and lot moves, so changing
 // one behind the triggers' back breaks it.
 func TestLotsAreImmutableButForTheirRemainder(t *testing.T) {
 	c := newChart(t)
@@ -455,11 +455,11 @@ func TestLotsAreImmutableButForTheirRemainder(t *testing.T) {
 	c.verify()
 	tamper(t, c.db, `UPDATE ledger_lots SET attrs = attrs || '{"company": "globex"}'
 		WHERE account_id = (SELECT id FROM ledger_accounts WHERE path = '`+pool+`')`)
-	wantChainBroken(t, c)
+	wantLogBroken(t, c)
 }
 
-// A lot move changed behind the triggers' back breaks the chain too.
-func TestTheChainCoversLotMoves(t *testing.T) {
+// A lot move changed behind the triggers' back breaks the log too.
+func TestTheLogCoversLotMoves(t *testing.T) {
 	c := newChart(t)
 	w := c.wallet(0)
 	c.topUp("t", 10_000)
@@ -468,19 +468,19 @@ func TestTheChainCoversLotMoves(t *testing.T) {
 	c.sealAll()
 	c.verify()
 	tamper(t, c.db, `UPDATE ledger_lot_moves SET category = 'culture' WHERE category = 'sport'`)
-	wantChainBroken(t, c)
+	wantLogBroken(t, c)
 }
 
-func wantChainBroken(t *testing.T, c *chart) {
+func wantLogBroken(t *testing.T, c *chart) {
 	t.Helper()
 	rep, err := ledger.Verify(c.ctx, c.db)
 	c.ok(err)
 	for _, ch := range rep.Checks {
-		if ch.Name == "chain" && ch.Violations > 0 {
+		if ch.Name == "log" && ch.Violations > 0 {
 			return
 		}
 	}
-	t.Fatalf("the chain did not notice: %+v", rep.Checks)
+	t.Fatalf("the audit log did not notice: %+v", rep.Checks)
 }
 
 // mapped is how the ledger reports a database error to its callers.
