@@ -112,20 +112,23 @@ const csrfField = "_csrf"
 // csrf protects every state-changing request made with the browser's
 // cookies: a double-submit token (cookie + hidden form field, or the
 // X-CSRF-Token header for scripts), plus Sec-Fetch-Site checks in browsers
-// that send it. API calls with a Bearer token, or without the session
-// cookie, carry no ambient credentials and are exempt.
+// that send it. Every web route is checked, whatever else the request
+// carries: an Authorization header never switches the check off there.
+// Only API calls that carry no session cookie, or that are judged by their
+// Authorization header alone (app's authenticate then ignores the cookie),
+// carry no ambient credentials and are exempt; so are Stripe's webhooks.
 func (u *UI) csrf() echo.MiddlewareFunc {
 	secure := u.deps.Identity != nil && u.deps.Identity.Config().SecureCookies
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper: func(c echo.Context) bool {
-			if c.Request().Header.Get("Authorization") != "" {
-				return true
-			}
 			// Webhooks carry no cookies; they are authenticated by signature.
 			if strings.HasPrefix(c.Request().URL.Path, "/webhooks/") {
 				return true
 			}
 			if isAPI(c) {
+				if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
+					return true
+				}
 				_, err := c.Cookie(u.sessionCookieName())
 				return err != nil
 			}
