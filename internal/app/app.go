@@ -160,7 +160,7 @@ func (a *App) routes() error {
 		ui.RenderError(c, err)
 	}
 	m := newMetrics(a.DB, a.Worker.Collector())
-	e.Use(requestID, m.observe, recoverer, secureHeaders, bodyLimit(8<<20), textGuard, clientIP, authenticate(a.Identity))
+	e.Use(requestID, m.observe, recoverer, secureHeaders(strings.HasPrefix(a.Config.BaseURL, "https://")), bodyLimit(8<<20), textGuard, clientIP, authenticate(a.Identity))
 
 	a.registerOperations(e, m)
 	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Identity: a.Identity,
@@ -173,9 +173,10 @@ func (a *App) routes() error {
 }
 
 // registerOperations mounts the routes for machines rather than people,
-// outside the web app and the API: probes, metrics and webhooks. All are
-// public; Stripe's webhooks are authenticated by their signature
-// (payments.Inbox).
+// outside the web app and the API: probes, metrics and webhooks. Probes
+// are public; /metrics asks for METRICS_TOKEN as a bearer token when one
+// is configured (production requires one); Stripe's webhooks are
+// authenticated by their signature (payments.Inbox).
 func (a *App) registerOperations(e *echo.Echo, m *metrics) {
 	add := func(method, path string, h echo.HandlerFunc) {
 		e.Add(method, path, h)
@@ -183,7 +184,7 @@ func (a *App) registerOperations(e *echo.Echo, m *metrics) {
 	}
 	add(http.MethodGet, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	add(http.MethodGet, "/readyz", a.ready)
-	add(http.MethodGet, "/metrics", m.handler())
+	add(http.MethodGet, "/metrics", metricsGuard(a.Config.MetricsToken, m.handler()))
 	add(http.MethodPost, "/webhooks/stripe", a.Stripe.Receive(payments.Platform))
 	add(http.MethodPost, "/webhooks/stripe/connect", a.Stripe.Receive(payments.Connect))
 }

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"crypto/subtle"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -69,4 +71,22 @@ func (m *metrics) observe(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (m *metrics) handler() echo.HandlerFunc {
 	return echo.WrapHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}
+
+// metricsGuard lets a scraper through only with "Authorization: Bearer
+// token" when token is set; an empty token (development and test only:
+// config.Validate refuses production without one) leaves /metrics open.
+func metricsGuard(token string, h echo.HandlerFunc) echo.HandlerFunc {
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return func(c echo.Context) error {
+		got := []byte(c.Request().Header.Get(echo.HeaderAuthorization))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			return c.String(http.StatusUnauthorized, "metrics need the bearer token METRICS_TOKEN\n")
+		}
+		return h(c)
+	}
 }

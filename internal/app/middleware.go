@@ -18,6 +18,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/httpapi"
 )
 
 type ctxKey int
@@ -62,15 +63,31 @@ func recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// secureHeaders sets the headers every response should carry.
-func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
-		return next(c)
+// hsts is the Strict-Transport-Security value sent when BASE_URL is https:
+// browsers then refuse plain http to this host (and its subdomains) for a
+// year, so a session cookie can never be sent or stripped in the clear.
+const hsts = "max-age=31536000; includeSubDomains"
+
+// secureHeaders sets the headers every response should carry. Every API
+// answer is Cache-Control: no-store (tokens, personal data: no browser or
+// proxy may keep a copy; web pages set it where they are rendered), and
+// over https every answer carries HSTS.
+func secureHeaders(https bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+			if https {
+				h.Set("Strict-Transport-Security", hsts)
+			}
+			if p := c.Request().URL.Path; p == httpapi.BasePath || strings.HasPrefix(p, httpapi.BasePath+"/") {
+				h.Set("Cache-Control", "no-store")
+			}
+			return next(c)
+		}
 	}
 }
 

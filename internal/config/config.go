@@ -46,6 +46,10 @@ type Config struct {
 	// `make run` stays one command. In production run `reciproca worker`.
 	RunWorker bool
 
+	// MetricsToken (METRICS_TOKEN) is the bearer token /metrics asks
+	// for; required in production, where /metrics must not be public.
+	MetricsToken string
+
 	// Auth configures sign-in (see internal/identity).
 	Auth Auth
 
@@ -123,6 +127,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		StripeAPIBase:              get("STRIPE_API_BASE", "http://127.0.0.1:12111"),
 		StripeWebhookSecret:        get("STRIPE_WEBHOOK_SECRET", "whsec_dev"),
 		StripeConnectWebhookSecret: get("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_dev_connect"),
+		MetricsToken:               get("METRICS_TOKEN", ""),
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
 	production := c.Env == "production"
@@ -220,6 +225,9 @@ func (c Config) Validate() error {
 	}
 	if c.Env == "production" && c.Auth.TOTPKey == "" {
 		errs = append(errs, "TOTP_ENCRYPTION_KEY must be set in production (32 random bytes, base64)")
+	}
+	if c.Env == "production" && len(c.MetricsToken) < 16 {
+		errs = append(errs, "METRICS_TOKEN must be set in production, at least 16 characters (the bearer token /metrics asks for)")
 	}
 	if c.Env == "production" && !c.Auth.SecureCookies {
 		errs = append(errs, "BASE_URL must be https in production")

@@ -33,7 +33,7 @@ func TestRunWorkerDefaults(t *testing.T) {
 	prod := map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "BASE_URL": "https://w.example",
 		"STRIPE_WEBHOOK_SECRET": "whsec_live", "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_live_connect",
 		"SMTP_URL": "smtp://relay.example:587", "JWT_SIGNING_KEY": "k", "TOTP_ENCRYPTION_KEY": "k",
-		"LEDGER_SIGNING_KEY": "k"}
+		"LEDGER_SIGNING_KEY": "k", "METRICS_TOKEN": "a-long-metrics-token"}
 	c, err := FromLookup(lookup(prod))
 	if err != nil || c.RunWorker {
 		t.Fatalf("production: RunWorker %v, %v", c.RunWorker, err)
@@ -62,6 +62,7 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 		"prod no smtp":        {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "SMTP_URL"},
 		"prod no ledger key":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "LEDGER_SIGNING_KEY"},
 		"prod dev ledger key": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "LEDGER_SIGNING_KEY": DevLedgerKey}, "LEDGER_SIGNING_KEY"},
+		"prod no metrics":     {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "METRICS_TOKEN"},
 		"bad run worker":      {map[string]string{"DATABASE_URL": "x", "RUN_WORKER": "sometimes"}, "RUN_WORKER"},
 		"weak argon2":         {map[string]string{"DATABASE_URL": "x", "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
 		"bad token ttl":       {map[string]string{"DATABASE_URL": "x", "ACCESS_TOKEN_TTL": "forever"}, "ACCESS_TOKEN_TTL"},
