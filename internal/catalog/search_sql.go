@@ -214,8 +214,8 @@ func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, titleOnly boo
 const outsideTitleMax = 0.3 + 0.7*0.6
 
 // searchPage runs one page of q. With titleOnly, complete says whether the
-// page is the one the whole search gives: every result on it (and the
-// first of the next) ranks above any offering whose title does not match.
+// page is the one the whole search gives: every result on it ranks above
+// any offering whose title does not match, and a next page exists.
 func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups []queryGroup, after *cursor, titleOnly bool) (page SearchPage, complete bool, err error) {
 	var b searchSQL
 	top := `SELECT id, distance_m, sort_key FROM (` + b.candidates(q, groups, titleOnly) + `) c`
@@ -230,7 +230,7 @@ func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups 
 	if err := sqlx.SelectContext(ctx, dbq, &rows, query, b.args...); err != nil {
 		return SearchPage{}, false, db.MapError(err, "search")
 	}
-	complete = !titleOnly || len(rows) > q.Limit && -rows[q.Limit].SortKey > outsideTitleMax
+	complete = !titleOnly || len(rows) > q.Limit && -rows[q.Limit-1].SortKey > outsideTitleMax
 	page = SearchPage{Items: make([]Offering, 0, min(len(rows), q.Limit))}
 	for i, r := range rows {
 		if i == q.Limit {
