@@ -538,3 +538,50 @@ func TestAStuckTransactionDoesNotStallTheBatcher(t *testing.T) {
 	c.wantAvailable(payable, 100)
 	c.verify()
 }
+
+// Refunds give back the same company's money and always succeed for the
+// employee: a refund takes the fund's share from the company it came from
+// (another of its lots when its own was spent), never from another
+// company's; what the fund has already spent goes to platform:loss.
+func TestARefundTakesBackTheSameCompanysMoney(t *testing.T) {
+	c := newChart(t)
+	loss := c.account(ledger.AccountSpec{Path: "platform:loss", Kind: ledger.Expense}).Path
+	envelope := c.account(ledger.AccountSpec{Path: "fund:f1:envelope:housing", Kind: ledger.Liability, Floor: &zero, Lots: true}).Path
+	c.topUp("t", 100_000)
+	redeem := func(key, w, company string) int64 {
+		return c.post(ledger.Request{Key: key, Kind: "redemption", Split: &ledger.Split{Policy: policy, From: w, Gross: 10_000,
+			Provider: payable, Fund: pool, Fees: fees, FundAttrs: map[string]any{"company": company}}}).TxID
+	}
+	wa, wb := c.wallet(0), c.wallet(1)
+	c.allocate("a", wa, 30_000, nil)
+	c.allocate("b", wb, 30_000, nil)
+	a1 := redeem("a1", wa, "acme") // pool: acme 1500
+	redeem("b1", wb, "globex")     // pool: globex 1500
+	a2 := redeem("a2", wa, "acme") // pool: acme 1500
+	// the fund earmarks 1500: acme's first lot
+	c.post(ledger.Request{Key: "earmark", Postings: []ledger.Posting{{From: pool, To: envelope, Amount: 1_500}}})
+	companyLeft := func(company string) int64 {
+		var n int64
+		c.ok(c.db.Get(&n, `SELECT coalesce(sum(remaining), 0) FROM ledger_lots l JOIN ledger_accounts a ON a.id = l.account_id
+			WHERE a.path = $1 AND l.attrs->>'company' = $2`, pool, company))
+		return n
+	}
+	// refunding a1: its own lot is spent; acme's other lot pays, not globex's
+	_, err := ledger.Reverse(c.ctx, c.db, ledger.ReverseRequest{Key: "refund-a1", TransactionID: a1})
+	c.ok(err)
+	if companyLeft("globex") != 1_500 || companyLeft("acme") != 0 {
+		t.Fatalf("after refunding a1: globex %d (want 1500), acme %d (want 0)", companyLeft("globex"), companyLeft("acme"))
+	}
+	// refunding a2: acme has nothing left in the pool; the employee still
+	// gets the whole gross back, and the fund's share is written off
+	_, err = ledger.Reverse(c.ctx, c.db, ledger.ReverseRequest{Key: "refund-a2", TransactionID: a2})
+	c.ok(err)
+	if companyLeft("globex") != 1_500 {
+		t.Fatalf("globex's contribution was used for acme's refund: %d left", companyLeft("globex"))
+	}
+	c.wantAvailable(wa, 30_000)
+	if b := c.balance(loss); b.Posted != 1_500 {
+		t.Fatalf("platform:loss = %+v, want the 1500 the fund had spent", b)
+	}
+	c.verify()
+}

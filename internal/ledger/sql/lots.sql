@@ -92,6 +92,13 @@ BEGIN
     FROM (SELECT l.id, l.expires_at, l.categories, l.remaining, coalesce(l.tx_id = ANY (p_prefer), false) AS pref
           FROM ledger_lots l
           WHERE l.account_id = p_account AND l.live AND (p_only IS NULL OR l.id = ANY (p_only))
+            -- a reversal: the original's lots, then only lots of the same company
+            -- when the original's carry one (ledger_refund_shortfall)
+            AND (p_prefer IS NULL OR l.tx_id = ANY (p_prefer)
+                 OR NOT EXISTS (SELECT 1 FROM ledger_lots o WHERE o.account_id = p_account AND o.tx_id = ANY (p_prefer)
+                                AND o.attrs ? 'company')
+                 OR l.attrs->>'company' IN (SELECT o.attrs->>'company' FROM ledger_lots o
+                                            WHERE o.account_id = p_account AND o.tx_id = ANY (p_prefer)))
           ORDER BY pref DESC, CASE WHEN coalesce(l.tx_id = ANY (p_prefer), false) THEN l.id END,
                    l.expires_at NULLS LAST, l.id) x;
     c := ledger_pick_lots(p_amount, p_category, p_at, to_jsonb(p_only), n_free,
