@@ -2,9 +2,12 @@ package catalog
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/db"
 )
 
 // ImportProvider writes a provider profile with a given review status in
@@ -22,6 +25,28 @@ func ImportProvider(ctx context.Context, q sqlx.ExtContext, orgID uuid.UUID, in 
 	_, err := q.ExecContext(ctx, `UPDATE providers SET status = $2, reviewed_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
 		WHERE organisation_id = $1`, orgID, status)
 	return err
+}
+
+// ImportLabel records provider providerID's inclusion label request in the
+// caller's transaction, validated as RequestLabel validates it, without a
+// caller (see ImportProvider): pending, or approved until validUntil when
+// it is set. Errors: invalid.
+func ImportLabel(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, in LabelInput, validUntil *time.Time) error {
+	pr, err := getProvider(ctx, q, providerID, true)
+	if err != nil {
+		return err
+	}
+	in.Normalise()
+	if err := in.Validate(pr.LegalForm); err != nil {
+		return err
+	}
+	id, err := savePendingLabel(ctx, q, providerID, in, uuid.Nil)
+	if err != nil || validUntil == nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `UPDATE inclusion_label_requests SET status = 'approved', valid_until = $2::date,
+		decided_at = now() WHERE id = $1`, id, validUntil.Format(time.DateOnly))
+	return db.MapError(err, "label request")
 }
 
 // ImportOffering adds an offering in the caller's transaction, validated

@@ -40,21 +40,6 @@ const (
 	AvailabilitySlots     Availability = "slots"
 )
 
-// InclusionLabel marks offerings that work for inclusion: by a social
-// co-operative, or employing people from the fund's programmes.
-type InclusionLabel string
-
-// The inclusion labels.
-const (
-	LabelSocialCooperative InclusionLabel = "social_cooperative"
-	LabelFundProgramme     InclusionLabel = "fund_programme"
-)
-
-// InclusionLabels returns the inclusion labels, in the order forms offer them.
-func InclusionLabels() []InclusionLabel {
-	return []InclusionLabel{LabelSocialCooperative, LabelFundProgramme}
-}
-
 // Offering is a service a provider sells in the catalogue.
 type Offering struct {
 	ID              uuid.UUID      `db:"id"`
@@ -76,7 +61,10 @@ type Offering struct {
 	ServiceRadiusKm int            `db:"service_radius_km"`
 	Availability    Availability   `db:"availability"`
 	Status          OfferingStatus `db:"status"`
-	InclusionLabel  *string        `db:"inclusion_label"`
+	// LabelEvidence and LabelValidUntil are set while the provider's
+	// inclusion label shows (approved, not expired; see label.go).
+	LabelEvidence   *LabelEvidence `db:"label_evidence"`
+	LabelValidUntil *time.Time     `db:"label_valid_until"`
 	PhotoID         *uuid.UUID     `db:"photo_id"`
 	CreatedAt       time.Time      `db:"created_at"`
 	UpdatedAt       time.Time      `db:"updated_at"`
@@ -121,7 +109,6 @@ type OfferingInput struct {
 	Availability    Availability
 	Slots           []SlotInput
 	Status          OfferingStatus
-	InclusionLabel  InclusionLabel
 	// Photo, when set, is an uploaded image file that becomes the
 	// offering's photo (see ProcessPhoto); nil keeps the current one.
 	Photo []byte
@@ -174,8 +161,6 @@ func (in OfferingInput) Validate() error {
 		return invalidField("slots", "at most 200 slots")
 	case in.Status != OfferingActive && in.Status != OfferingPaused:
 		return invalidField("status", "status must be active or paused")
-	case in.InclusionLabel != "" && in.InclusionLabel != LabelSocialCooperative && in.InclusionLabel != LabelFundProgramme:
-		return invalidField("inclusion_label", "the inclusion label must be social_cooperative or fund_programme")
 	}
 	if in.Lat != nil {
 		if err := (LatLon{*in.Lat, *in.Lon}).Validate(); err != nil {

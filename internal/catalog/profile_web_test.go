@@ -5,12 +5,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
@@ -236,18 +238,19 @@ func TestPhotoPlaceholders(t *testing.T) {
 	admin := catalogtest.Admin(t, a.DB)
 	staff := catalogtest.Provider(t, a.DB, a.Catalog, admin, "Anni d'Argento", lecco, true)
 	id := catalogtest.Offering(t, a.Catalog, staff, "Compagnia a domicilio", "elder_care", lecco, 1800)
-	if _, err := a.DB.Exec(`UPDATE offerings SET inclusion_label = 'social_cooperative'`); err != nil {
+	until := time.Now().AddDate(0, 6, 0)
+	if err := catalog.ImportLabel(ctx, a.DB, staff.OrgID, catalog.LabelInput{Evidence: catalog.EvidenceCoopB, AlboNumber: "A100200"}, &until); err != nil {
 		t.Fatal(err)
 	}
 	b := identitytest.New(t, a.DB, a.Identity).Browser(a.URL(), nil)
 	band := `placeholder cat-elder_care" aria-hidden="true"><span>Assistenza anziani</span>`
-	badge := `<p class="badge">Cooperativa sociale</p>`
+	badge := `<p class="badge label-badge"`
 	for _, path := range []string{"/catalogo?q=compagnia", "/catalogo/" + id.String()} {
 		_, page := b.Get(path)
 		if !strings.Contains(page, "Compagnia a domicilio") || !strings.Contains(page, band) {
 			t.Errorf("%s: an offering without a photo has no category band", path)
 		}
-		if !strings.Contains(page, badge) {
+		if !strings.Contains(page, badge) || !strings.Contains(page, "Dà lavoro a persone dei percorsi di inclusione</p>") {
 			t.Errorf("%s: the inclusion label is not shown in words", path)
 		}
 	}

@@ -38,6 +38,9 @@ type SearchQuery struct {
 	RadiusKm float64
 	MinPrice *int64
 	MaxPrice *int64
+	// Labelled keeps only offerings of providers whose inclusion label
+	// shows today.
+	Labelled bool
 	Sort     Sort
 	Cursor   string
 	Limit    int

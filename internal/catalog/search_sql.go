@@ -158,6 +158,9 @@ func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, withinRadius bool
 	if q.Category != "" {
 		b.where = append(b.where, "o.category = "+b.arg(q.Category))
 	}
+	if q.Labelled {
+		b.where = append(b.where, "o.provider_id IN (SELECT r.provider_id FROM inclusion_label_requests r WHERE "+labelShows+")")
+	}
 	dist := "NULL::float8"
 	if q.Near != nil {
 		b.point = "ll_to_earth(" + b.arg(q.Near.Lat) + ", " + b.arg(q.Near.Lon) + ")"
@@ -225,7 +228,7 @@ func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups 
 	top += ` ORDER BY sort_key, id LIMIT ` + b.arg(q.Limit+1)
 	query := `SELECT ` + offeringCols + `, t.distance_m, t.sort_key FROM (` + top + `) t
 		JOIN offerings o ON o.id = t.id JOIN providers pr ON pr.organisation_id = o.provider_id
-		JOIN places pl ON pl.code = o.place_code ORDER BY t.sort_key, t.id`
+		JOIN places pl ON pl.code = o.place_code` + labelJoin + `ORDER BY t.sort_key, t.id`
 	var rows []searchRow
 	if err := sqlx.SelectContext(ctx, dbq, &rows, query, b.args...); err != nil {
 		return SearchPage{}, false, db.MapError(err, "search")

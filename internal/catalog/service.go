@@ -15,13 +15,18 @@ import (
 	"github.com/reciproca/reciproca/internal/db"
 )
 
-// Organisations tells the catalogue what kind an organisation is, so that
-// only a provider organisation gets a provider profile. identity implements
-// it; the catalogue never reads identity's tables.
+// Organisations is what the catalogue needs from identity: what kind an
+// organisation is (only a provider organisation gets a provider profile),
+// and the platform's audit log, where the catalogue's decisions (provider
+// reviews, inclusion labels) are recorded. identity implements it; the
+// catalogue never reads or writes identity's tables itself.
 type Organisations interface {
 	// OrgKind returns the kind of organisation orgID; not_found when there
 	// is none.
 	OrgKind(ctx context.Context, orgID uuid.UUID) (auth.OrgKind, error)
+	// RecordEvent appends event, done by actor about organisation orgID,
+	// to the audit log in the caller's transaction q.
+	RecordEvent(ctx context.Context, q sqlx.ExecerContext, event string, actor *auth.Principal, orgID uuid.UUID, details map[string]any) error
 }
 
 // Service is the catalogue's use cases.
@@ -240,6 +245,13 @@ func (s *Service) ReviewProvider(ctx context.Context, p *auth.Principal, provide
 		if err := setProviderStatus(ctx, tx, providerID, status, note, p.UserID); err != nil {
 			return err
 		}
+		event := EventProviderRejected
+		if approve {
+			event = EventProviderApproved
+		}
+		if err := s.orgs.RecordEvent(ctx, tx, event, p, providerID, map[string]any{"note": note}); err != nil {
+			return err
+		}
 		var err error
 		out, err = getProvider(ctx, tx, providerID, false)
 		return err
@@ -365,6 +377,9 @@ func (s *Service) UpdateOffering(ctx context.Context, p *auth.Principal, id uuid
 			return err
 		}
 		if err := updateOffering(ctx, tx, id, r); err != nil {
+			return err
+		}
+		if err := logOfferingChanges(ctx, tx, p, o, in); err != nil {
 			return err
 		}
 		if err := replaceSlots(ctx, tx, id, in.Slots); err != nil {

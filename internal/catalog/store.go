@@ -150,11 +150,11 @@ func requeueProvider(ctx context.Context, q sqlx.ExtContext, id uuid.UUID) error
 
 const offeringCols = `o.id, o.provider_id, pr.legal_name AS provider_name, pr.legal_form AS provider_form, pr.logo_photo_id AS provider_logo_id, o.title,
 	o.description, o.category, o.price_cents, o.unit, o.address, o.place_code, pl.name AS place_name,
-	pl.province_code, o.lat, o.lon, o.service_radius_km, o.availability, o.status, o.inclusion_label, o.photo_id,
+	pl.province_code, o.lat, o.lon, o.service_radius_km, o.availability, o.status, lb.evidence AS label_evidence, lb.valid_until AS label_valid_until, o.photo_id,
 	o.created_at, o.updated_at`
 
 const offeringFrom = ` FROM offerings o JOIN providers pr ON pr.organisation_id = o.provider_id
-	JOIN places pl ON pl.code = o.place_code `
+	JOIN places pl ON pl.code = o.place_code ` + labelJoin
 
 // getOffering returns an offering; with owner set, only one of owner's.
 func getOffering(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, owner *uuid.UUID) (Offering, error) {
@@ -188,20 +188,20 @@ type resolvedOffering struct {
 func insertOffering(ctx context.Context, q sqlx.ExtContext, providerID uuid.UUID, in resolvedOffering) (uuid.UUID, error) {
 	var id uuid.UUID
 	err := sqlx.GetContext(ctx, q, &id, `INSERT INTO offerings (provider_id, title, description, category, keywords,
-			price_cents, unit, address, place_code, lat, lon, service_radius_km, availability, status, inclusion_label)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULLIF($15, '')) RETURNING id`,
+			price_cents, unit, address, place_code, lat, lon, service_radius_km, availability, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
 		providerID, in.Title, in.Description, in.Category, in.keywords, in.PriceCents, in.Unit, in.Address,
-		in.PlaceCode, in.lat, in.lon, in.ServiceRadiusKm, in.Availability, in.Status, in.InclusionLabel)
+		in.PlaceCode, in.lat, in.lon, in.ServiceRadiusKm, in.Availability, in.Status)
 	return id, db.MapError(err, "offering")
 }
 
 func updateOffering(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, in resolvedOffering) error {
 	_, err := q.ExecContext(ctx, `UPDATE offerings SET title = $2, description = $3, category = $4, keywords = $5,
 			price_cents = $6, unit = $7, address = $8, place_code = $9, lat = $10, lon = $11, service_radius_km = $12,
-			availability = $13, status = $14, inclusion_label = NULLIF($15, ''), updated_at = now()
+			availability = $13, status = $14, updated_at = now()
 		WHERE id = $1`,
 		id, in.Title, in.Description, in.Category, in.keywords, in.PriceCents, in.Unit, in.Address,
-		in.PlaceCode, in.lat, in.lon, in.ServiceRadiusKm, in.Availability, in.Status, in.InclusionLabel)
+		in.PlaceCode, in.lat, in.lon, in.ServiceRadiusKm, in.Availability, in.Status)
 	return db.MapError(err, "offering")
 }
 

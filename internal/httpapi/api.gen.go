@@ -89,6 +89,117 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for InclusionLabelEvidence.
+const (
+	InclusionLabelEvidenceSelfDeclaration    InclusionLabelEvidence = "self_declaration"
+	InclusionLabelEvidenceSocialCooperativeB InclusionLabelEvidence = "social_cooperative_b"
+)
+
+// Valid indicates whether the value is a known member of the InclusionLabelEvidence enum.
+func (e InclusionLabelEvidence) Valid() bool {
+	switch e {
+	case InclusionLabelEvidenceSelfDeclaration:
+		return true
+	case InclusionLabelEvidenceSocialCooperativeB:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LabelDecisionInputDecision.
+const (
+	LabelDecisionInputDecisionApprove LabelDecisionInputDecision = "approve"
+	LabelDecisionInputDecisionReject  LabelDecisionInputDecision = "reject"
+)
+
+// Valid indicates whether the value is a known member of the LabelDecisionInputDecision enum.
+func (e LabelDecisionInputDecision) Valid() bool {
+	switch e {
+	case LabelDecisionInputDecisionApprove:
+		return true
+	case LabelDecisionInputDecisionReject:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LabelRequestEvidence.
+const (
+	LabelRequestEvidenceSelfDeclaration    LabelRequestEvidence = "self_declaration"
+	LabelRequestEvidenceSocialCooperativeB LabelRequestEvidence = "social_cooperative_b"
+)
+
+// Valid indicates whether the value is a known member of the LabelRequestEvidence enum.
+func (e LabelRequestEvidence) Valid() bool {
+	switch e {
+	case LabelRequestEvidenceSelfDeclaration:
+		return true
+	case LabelRequestEvidenceSocialCooperativeB:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LabelRequestLegacyLabel.
+const (
+	LabelRequestLegacyLabelFundProgramme     LabelRequestLegacyLabel = "fund_programme"
+	LabelRequestLegacyLabelSocialCooperative LabelRequestLegacyLabel = "social_cooperative"
+)
+
+// Valid indicates whether the value is a known member of the LabelRequestLegacyLabel enum.
+func (e LabelRequestLegacyLabel) Valid() bool {
+	switch e {
+	case LabelRequestLegacyLabelFundProgramme:
+		return true
+	case LabelRequestLegacyLabelSocialCooperative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LabelRequestStatus.
+const (
+	LabelRequestStatusApproved LabelRequestStatus = "approved"
+	LabelRequestStatusPending  LabelRequestStatus = "pending"
+	LabelRequestStatusRejected LabelRequestStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the LabelRequestStatus enum.
+func (e LabelRequestStatus) Valid() bool {
+	switch e {
+	case LabelRequestStatusApproved:
+		return true
+	case LabelRequestStatusPending:
+		return true
+	case LabelRequestStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LabelRequestInputEvidence.
+const (
+	LabelRequestInputEvidenceSelfDeclaration    LabelRequestInputEvidence = "self_declaration"
+	LabelRequestInputEvidenceSocialCooperativeB LabelRequestInputEvidence = "social_cooperative_b"
+)
+
+// Valid indicates whether the value is a known member of the LabelRequestInputEvidence enum.
+func (e LabelRequestInputEvidence) Valid() bool {
+	switch e {
+	case LabelRequestInputEvidenceSelfDeclaration:
+		return true
+	case LabelRequestInputEvidenceSocialCooperativeB:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OfferingAvailability.
 const (
 	OfferingAvailabilityOnRequest OfferingAvailability = "on_request"
@@ -101,24 +212,6 @@ func (e OfferingAvailability) Valid() bool {
 	case OfferingAvailabilityOnRequest:
 		return true
 	case OfferingAvailabilitySlots:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for OfferingInclusionLabel.
-const (
-	OfferingInclusionLabelFundProgramme     OfferingInclusionLabel = "fund_programme"
-	OfferingInclusionLabelSocialCooperative OfferingInclusionLabel = "social_cooperative"
-)
-
-// Valid indicates whether the value is a known member of the OfferingInclusionLabel enum.
-func (e OfferingInclusionLabel) Valid() bool {
-	switch e {
-	case OfferingInclusionLabelFundProgramme:
-		return true
-	case OfferingInclusionLabelSocialCooperative:
 		return true
 	default:
 		return false
@@ -143,6 +236,27 @@ func (e OfferingStatus) Valid() bool {
 	}
 }
 
+// Defines values for OfferingChangeField.
+const (
+	OfferingChangeFieldCategory    OfferingChangeField = "category"
+	OfferingChangeFieldDescription OfferingChangeField = "description"
+	OfferingChangeFieldTitle       OfferingChangeField = "title"
+)
+
+// Valid indicates whether the value is a known member of the OfferingChangeField enum.
+func (e OfferingChangeField) Valid() bool {
+	switch e {
+	case OfferingChangeFieldCategory:
+		return true
+	case OfferingChangeFieldDescription:
+		return true
+	case OfferingChangeFieldTitle:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OfferingInputAvailability.
 const (
 	OfferingInputAvailabilityOnRequest OfferingInputAvailability = "on_request"
@@ -155,24 +269,6 @@ func (e OfferingInputAvailability) Valid() bool {
 	case OfferingInputAvailabilityOnRequest:
 		return true
 	case OfferingInputAvailabilitySlots:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for OfferingInputInclusionLabel.
-const (
-	OfferingInputInclusionLabelFundProgramme     OfferingInputInclusionLabel = "fund_programme"
-	OfferingInputInclusionLabelSocialCooperative OfferingInputInclusionLabel = "social_cooperative"
-)
-
-// Valid indicates whether the value is a known member of the OfferingInputInclusionLabel enum.
-func (e OfferingInputInclusionLabel) Valid() bool {
-	switch e {
-	case OfferingInputInclusionLabelFundProgramme:
-		return true
-	case OfferingInputInclusionLabelSocialCooperative:
 		return true
 	default:
 		return false
@@ -449,6 +545,27 @@ func (e UserUpdateStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListLabelRequestsParamsStatus.
+const (
+	ListLabelRequestsParamsStatusApproved ListLabelRequestsParamsStatus = "approved"
+	ListLabelRequestsParamsStatusPending  ListLabelRequestsParamsStatus = "pending"
+	ListLabelRequestsParamsStatusRejected ListLabelRequestsParamsStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ListLabelRequestsParamsStatus enum.
+func (e ListLabelRequestsParamsStatus) Valid() bool {
+	switch e {
+	case ListLabelRequestsParamsStatusApproved:
+		return true
+	case ListLabelRequestsParamsStatusPending:
+		return true
+	case ListLabelRequestsParamsStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SearchOfferingsParamsSort.
 const (
 	Distance  SearchOfferingsParamsSort = "distance"
@@ -511,16 +628,16 @@ func (e ListProvidersParamsStatus) Valid() bool {
 
 // Defines values for ReviewProviderJSONBodyDecision.
 const (
-	Approve ReviewProviderJSONBodyDecision = "approve"
-	Reject  ReviewProviderJSONBodyDecision = "reject"
+	ReviewProviderJSONBodyDecisionApprove ReviewProviderJSONBodyDecision = "approve"
+	ReviewProviderJSONBodyDecisionReject  ReviewProviderJSONBodyDecision = "reject"
 )
 
 // Valid indicates whether the value is a known member of the ReviewProviderJSONBodyDecision enum.
 func (e ReviewProviderJSONBodyDecision) Valid() bool {
 	switch e {
-	case Approve:
+	case ReviewProviderJSONBodyDecisionApprove:
 		return true
-	case Reject:
+	case ReviewProviderJSONBodyDecisionReject:
 		return true
 	default:
 		return false
@@ -581,6 +698,19 @@ type Error struct {
 // ErrorCode defines model for Error.Code.
 type ErrorCode string
 
+// InclusionLabel The provider's inclusion label ("Dà lavoro a persone dei percorsi di
+// inclusione"), present only while a platform admin's approval holds:
+// it disappears by itself after valid_until.
+type InclusionLabel struct {
+	Evidence InclusionLabelEvidence `json:"evidence"`
+
+	// ValidUntil Last day the label shows (Italian time).
+	ValidUntil openapi_types.Date `json:"valid_until"`
+}
+
+// InclusionLabelEvidence defines model for InclusionLabel.Evidence.
+type InclusionLabelEvidence string
+
 // InvitationRequest defines model for InvitationRequest.
 type InvitationRequest struct {
 	Email string `json:"email"`
@@ -589,6 +719,81 @@ type InvitationRequest struct {
 	// OrganisationId Platform admins only; default the caller's organisation.
 	OrganisationId *openapi_types.UUID `json:"organisation_id,omitempty"`
 	Roles          []Role              `json:"roles"`
+}
+
+// LabelDecisionInput defines model for LabelDecisionInput.
+type LabelDecisionInput struct {
+	Decision LabelDecisionInputDecision `json:"decision"`
+
+	// Note Required to reject; shown to the provider.
+	Note *string `json:"note,omitempty"`
+
+	// ValidUntil Required to approve: after today, within three years.
+	ValidUntil *openapi_types.Date `json:"valid_until,omitempty"`
+}
+
+// LabelDecisionInputDecision defines model for LabelDecisionInput.Decision.
+type LabelDecisionInputDecision string
+
+// LabelRequest defines model for LabelRequest.
+type LabelRequest struct {
+	AlboNumber *string    `json:"albo_number,omitempty"`
+	DecidedAt  *time.Time `json:"decided_at,omitempty"`
+
+	// Evidence Absent for a label carried over from before reviews that still waits for evidence.
+	Evidence       *LabelRequestEvidence `json:"evidence,omitempty"`
+	Id             openapi_types.UUID    `json:"id"`
+	InclusionHires *int                  `json:"inclusion_hires,omitempty"`
+
+	// LegacyLabel The label the provider had set itself on its offerings before reviews.
+	LegacyLabel *LabelRequestLegacyLabel `json:"legacy_label,omitempty"`
+
+	// Note The platform admin's reason (shown to the provider).
+	Note        string              `json:"note"`
+	Provider    ProviderSummary     `json:"provider"`
+	RequestedAt time.Time           `json:"requested_at"`
+	Status      LabelRequestStatus  `json:"status"`
+	TotalStaff  *int                `json:"total_staff,omitempty"`
+	ValidUntil  *openapi_types.Date `json:"valid_until,omitempty"`
+}
+
+// LabelRequestEvidence Absent for a label carried over from before reviews that still waits for evidence.
+type LabelRequestEvidence string
+
+// LabelRequestLegacyLabel The label the provider had set itself on its offerings before reviews.
+type LabelRequestLegacyLabel string
+
+// LabelRequestStatus defines model for LabelRequest.Status.
+type LabelRequestStatus string
+
+// LabelRequestInput Evidence for the inclusion label. Either registration as a type-B
+// social co-operative (Albo delle società cooperative, social
+// co-operatives section, category B) with its number, or a
+// self-declaration under DPR 445/2000 of how many people were hired
+// from inclusion pathways: counts only. Never send names or documents
+// about workers (special-category data): there is no field for them.
+type LabelRequestInput struct {
+	// AlboNumber Albo number, the letter A and six digits (social_cooperative_b).
+	AlboNumber *string `json:"albo_number,omitempty"`
+
+	// Declaration The signatory declares the counts true under DPR 445/2000 (self_declaration: required).
+	Declaration *bool                     `json:"declaration,omitempty"`
+	Evidence    LabelRequestInputEvidence `json:"evidence"`
+
+	// InclusionHires People hired from inclusion pathways (self_declaration).
+	InclusionHires *int `json:"inclusion_hires,omitempty"`
+
+	// TotalStaff Total staff
+	TotalStaff *int `json:"total_staff,omitempty"`
+}
+
+// LabelRequestInputEvidence defines model for LabelRequestInput.Evidence.
+type LabelRequestInputEvidence string
+
+// LabelState defines model for LabelState.
+type LabelState struct {
+	Current *LabelRequest `json:"current,omitempty"`
+	Latest  *LabelRequest `json:"latest,omitempty"`
 }
 
 // LedgerCheck defines model for LedgerCheck.
@@ -652,11 +857,10 @@ type Offering struct {
 	Description  string               `json:"description"`
 
 	// DistanceKm Set when searching near a point.
-	DistanceKm     *float64                `json:"distance_km,omitempty"`
-	Id             openapi_types.UUID      `json:"id"`
-	InclusionLabel *OfferingInclusionLabel `json:"inclusion_label,omitempty"`
-	Lat            float64                 `json:"lat"`
-	Lon            float64                 `json:"lon"`
+	DistanceKm *float64           `json:"distance_km,omitempty"`
+	Id         openapi_types.UUID `json:"id"`
+	Lat        float64            `json:"lat"`
+	Lon        float64            `json:"lon"`
 
 	// MapUrl OpenStreetMap link to the place.
 	MapUrl          string          `json:"map_url"`
@@ -675,19 +879,33 @@ type Offering struct {
 // OfferingAvailability defines model for Offering.Availability.
 type OfferingAvailability string
 
-// OfferingInclusionLabel defines model for Offering.InclusionLabel.
-type OfferingInclusionLabel string
-
 // OfferingStatus defines model for Offering.Status.
 type OfferingStatus string
 
+// OfferingChange defines model for OfferingChange.
+type OfferingChange struct {
+	ChangedAt time.Time `json:"changed_at"`
+
+	// ChangedBy Name and e-mail of who changed it
+	ChangedBy     string              `json:"changed_by"`
+	Field         OfferingChangeField `json:"field"`
+	Id            int64               `json:"id"`
+	New           string              `json:"new"`
+	OfferingId    openapi_types.UUID  `json:"offering_id"`
+	OfferingTitle string              `json:"offering_title"`
+	Old           string              `json:"old"`
+	Provider      ProviderSummary     `json:"provider"`
+}
+
+// OfferingChangeField defines model for OfferingChange.Field.
+type OfferingChangeField string
+
 // OfferingInput defines model for OfferingInput.
 type OfferingInput struct {
-	Address        *string                      `json:"address,omitempty"`
-	Availability   *OfferingInputAvailability   `json:"availability,omitempty"`
-	Category       string                       `json:"category"`
-	Description    *string                      `json:"description,omitempty"`
-	InclusionLabel *OfferingInputInclusionLabel `json:"inclusion_label,omitempty"`
+	Address      *string                    `json:"address,omitempty"`
+	Availability *OfferingInputAvailability `json:"availability,omitempty"`
+	Category     string                     `json:"category"`
+	Description  *string                    `json:"description,omitempty"`
 
 	// Lat Defaults to the municipality's seat.
 	Lat *float64 `json:"lat,omitempty"`
@@ -709,9 +927,6 @@ type OfferingInput struct {
 
 // OfferingInputAvailability defines model for OfferingInput.Availability.
 type OfferingInputAvailability string
-
-// OfferingInputInclusionLabel defines model for OfferingInput.InclusionLabel.
-type OfferingInputInclusionLabel string
 
 // OfferingInputStatus defines model for OfferingInput.Status.
 type OfferingInputStatus string
@@ -848,9 +1063,14 @@ type ProviderInputLegalForm string
 
 // ProviderSummary defines model for ProviderSummary.
 type ProviderSummary struct {
-	Id        openapi_types.UUID       `json:"id"`
-	LegalForm ProviderSummaryLegalForm `json:"legal_form"`
-	Name      string                   `json:"name"`
+	Id openapi_types.UUID `json:"id"`
+
+	// InclusionLabel The provider's inclusion label ("Dà lavoro a persone dei percorsi di
+	// inclusione"), present only while a platform admin's approval holds:
+	// it disappears by itself after valid_until.
+	InclusionLabel *InclusionLabel          `json:"inclusion_label,omitempty"`
+	LegalForm      ProviderSummaryLegalForm `json:"legal_form"`
+	Name           string                   `json:"name"`
 }
 
 // ProviderSummaryLegalForm defines model for ProviderSummary.LegalForm.
@@ -948,6 +1168,22 @@ type ListAuditLogParams struct {
 	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
 }
 
+// ListLabelRequestsParams defines parameters for ListLabelRequests.
+type ListLabelRequestsParams struct {
+	Status *ListLabelRequestsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListLabelRequestsParamsStatus defines parameters for ListLabelRequests.
+type ListLabelRequestsParamsStatus string
+
+// ListOfferingChangesParams defines parameters for ListOfferingChanges.
+type ListOfferingChangesParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Before Only changes with an id lower than this (the next page).
+	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
+}
+
 // SearchOfferingsParams defines parameters for SearchOfferings.
 type SearchOfferingsParams struct {
 	Q        *string  `form:"q,omitempty" json:"q,omitempty"`
@@ -959,10 +1195,13 @@ type SearchOfferingsParams struct {
 	MinPrice *int64 `form:"min_price,omitempty" json:"min_price,omitempty"`
 
 	// MaxPrice Maximum price in cents.
-	MaxPrice *int64                     `form:"max_price,omitempty" json:"max_price,omitempty"`
-	Sort     *SearchOfferingsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
-	Cursor   *string                    `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Limit    *int                       `form:"limit,omitempty" json:"limit,omitempty"`
+	MaxPrice *int64 `form:"max_price,omitempty" json:"max_price,omitempty"`
+
+	// InclusionLabel Only offerings of providers whose inclusion label shows today.
+	InclusionLabel *bool                      `form:"inclusion_label,omitempty" json:"inclusion_label,omitempty"`
+	Sort           *SearchOfferingsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+	Cursor         *string                    `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit          *int                       `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // SearchOfferingsParamsSort defines parameters for SearchOfferings.
@@ -1088,6 +1327,9 @@ type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
 
+// DecideLabelRequestJSONRequestBody defines body for DecideLabelRequest for application/json ContentType.
+type DecideLabelRequestJSONRequestBody = LabelDecisionInput
+
 // UpdateOfferingJSONRequestBody defines body for UpdateOffering for application/json ContentType.
 type UpdateOfferingJSONRequestBody = OfferingInput
 
@@ -1099,6 +1341,9 @@ type CreateOrganisationJSONRequestBody = NewOrganisation
 
 // SaveProviderJSONRequestBody defines body for SaveProvider for application/json ContentType.
 type SaveProviderJSONRequestBody = ProviderInput
+
+// RequestProviderLabelJSONRequestBody defines body for RequestProviderLabel for application/json ContentType.
+type RequestProviderLabelJSONRequestBody = LabelRequestInput
 
 // CreateOfferingJSONRequestBody defines body for CreateOffering for application/json ContentType.
 type CreateOfferingJSONRequestBody = OfferingInput
@@ -1141,9 +1386,18 @@ type ServerInterface interface {
 	// ListCategories The fixed taxonomy of categories, each with its Italian tax bucket (TUIR art. 51).
 	// (GET /categories)
 	ListCategories(ctx echo.Context) error
+	// ListLabelRequests Inclusion label requests, oldest first (the platform admin's queue).
+	// (GET /inclusion-label-requests)
+	ListLabelRequests(ctx echo.Context, params ListLabelRequestsParams) error
+	// DecideLabelRequest Approve an inclusion label until a date, or reject it with a note (platform admin). Recorded in the audit log.
+	// (POST /inclusion-label-requests/{requestId}/decision)
+	DecideLabelRequest(ctx echo.Context, requestId openapi_types.UUID) error
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// ListOfferingChanges Changes to approved providers' offerings (title, description, category), newest first.
+	// (GET /offering-changes)
+	ListOfferingChanges(ctx echo.Context, params ListOfferingChangesParams) error
 	// SearchOfferings Search the catalogue (public): Italian full text, category, price, distance.
 	// (GET /offerings)
 	SearchOfferings(ctx echo.Context, params SearchOfferingsParams) error
@@ -1180,6 +1434,12 @@ type ServerInterface interface {
 	// SaveProvider Create or update a provider's profile; VAT number and fiscal code are checked by their checksums.
 	// (PUT /providers/{providerId})
 	SaveProvider(ctx echo.Context, providerId openapi_types.UUID) error
+	// GetProviderLabel The provider's inclusion label that shows today, and its latest request with the admin's note.
+	// (GET /providers/{providerId}/inclusion-label)
+	GetProviderLabel(ctx echo.Context, providerId openapi_types.UUID) error
+	// RequestProviderLabel Ask for the inclusion label with evidence; it shows only once a platform admin approves it.
+	// (POST /providers/{providerId}/inclusion-label)
+	RequestProviderLabel(ctx echo.Context, providerId openapi_types.UUID) error
 	// UploadProviderLogo Upload the provider's logo (JPEG or PNG, at most 5 MB; resized to at most 1200 px).
 	// (PUT /providers/{providerId}/logo)
 	UploadProviderLogo(ctx echo.Context, providerId openapi_types.UUID) error
@@ -1317,12 +1577,71 @@ func (w *ServerInterfaceWrapper) ListCategories(ctx echo.Context) error {
 	return err
 }
 
+// ListLabelRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLabelRequests(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLabelRequestsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLabelRequests(ctx, params)
+	return err
+}
+
+// DecideLabelRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) DecideLabelRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "requestId" -------------
+	var requestId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "requestId", ctx.Param("requestId"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter requestId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DecideLabelRequest(ctx, requestId)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ListOfferingChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOfferingChanges(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOfferingChangesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOfferingChanges(ctx, params)
 	return err
 }
 
@@ -1372,6 +1691,13 @@ func (w *ServerInterfaceWrapper) SearchOfferings(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "max_price", ctx.QueryParams(), &params.MaxPrice, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter max_price: %s", err))
+	}
+
+	// ------------- Optional query parameter "inclusion_label" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "inclusion_label", ctx.QueryParams(), &params.InclusionLabel, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inclusion_label: %s", err))
 	}
 
 	// ------------- Optional query parameter "sort" -------------
@@ -1590,6 +1916,38 @@ func (w *ServerInterfaceWrapper) SaveProvider(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SaveProvider(ctx, providerId)
+	return err
+}
+
+// GetProviderLabel converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProviderLabel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProviderLabel(ctx, providerId)
+	return err
+}
+
+// RequestProviderLabel converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestProviderLabel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestProviderLabel(ctx, providerId)
 	return err
 }
 
@@ -1896,6 +2254,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/providers/:providerId/stripe-onboarding", wrapper.StartStripeOnboarding, options.OperationMiddlewares["startStripeOnboarding"]...)
 	router.GET(options.BaseURL+"/providers/:providerId/offerings", wrapper.ListProviderOfferings, options.OperationMiddlewares["listProviderOfferings"]...)
 	router.POST(options.BaseURL+"/providers/:providerId/offerings", wrapper.CreateOffering, options.OperationMiddlewares["createOffering"]...)
+	router.GET(options.BaseURL+"/providers/:providerId/inclusion-label", wrapper.GetProviderLabel, options.OperationMiddlewares["getProviderLabel"]...)
+	router.POST(options.BaseURL+"/providers/:providerId/inclusion-label", wrapper.RequestProviderLabel, options.OperationMiddlewares["requestProviderLabel"]...)
+	router.GET(options.BaseURL+"/inclusion-label-requests", wrapper.ListLabelRequests, options.OperationMiddlewares["listLabelRequests"]...)
+	router.POST(options.BaseURL+"/inclusion-label-requests/:requestId/decision", wrapper.DecideLabelRequest, options.OperationMiddlewares["decideLabelRequest"]...)
+	router.GET(options.BaseURL+"/offering-changes", wrapper.ListOfferingChanges, options.OperationMiddlewares["listOfferingChanges"]...)
 
 }
 
@@ -2232,6 +2595,85 @@ func (response ListCategoriesdefaultJSONResponse) VisitListCategoriesResponse(w 
 	return err
 }
 
+type ListLabelRequestsRequestObject struct {
+	Params ListLabelRequestsParams
+}
+
+type ListLabelRequestsResponseObject interface {
+	VisitListLabelRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListLabelRequests200JSONResponse []LabelRequest
+
+func (response ListLabelRequests200JSONResponse) VisitListLabelRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLabelRequestsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListLabelRequestsdefaultJSONResponse) VisitListLabelRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideLabelRequestRequestObject struct {
+	RequestId openapi_types.UUID `json:"requestId"`
+	Body      *DecideLabelRequestJSONRequestBody
+}
+
+type DecideLabelRequestResponseObject interface {
+	VisitDecideLabelRequestResponse(w http.ResponseWriter) error
+}
+
+type DecideLabelRequest200JSONResponse LabelRequest
+
+func (response DecideLabelRequest200JSONResponse) VisitDecideLabelRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideLabelRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DecideLabelRequestdefaultJSONResponse) VisitDecideLabelRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -2259,6 +2701,45 @@ type GetMedefaultJSONResponse struct {
 }
 
 func (response GetMedefaultJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOfferingChangesRequestObject struct {
+	Params ListOfferingChangesParams
+}
+
+type ListOfferingChangesResponseObject interface {
+	VisitListOfferingChangesResponse(w http.ResponseWriter) error
+}
+
+type ListOfferingChanges200JSONResponse []OfferingChange
+
+func (response ListOfferingChanges200JSONResponse) VisitListOfferingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOfferingChangesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListOfferingChangesdefaultJSONResponse) VisitListOfferingChangesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2742,6 +3223,85 @@ func (response SaveProviderdefaultJSONResponse) VisitSaveProviderResponse(w http
 	return err
 }
 
+type GetProviderLabelRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+}
+
+type GetProviderLabelResponseObject interface {
+	VisitGetProviderLabelResponse(w http.ResponseWriter) error
+}
+
+type GetProviderLabel200JSONResponse LabelState
+
+func (response GetProviderLabel200JSONResponse) VisitGetProviderLabelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderLabeldefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetProviderLabeldefaultJSONResponse) VisitGetProviderLabelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestProviderLabelRequestObject struct {
+	ProviderId openapi_types.UUID `json:"providerId"`
+	Body       *RequestProviderLabelJSONRequestBody
+}
+
+type RequestProviderLabelResponseObject interface {
+	VisitRequestProviderLabelResponse(w http.ResponseWriter) error
+}
+
+type RequestProviderLabel201JSONResponse LabelRequest
+
+func (response RequestProviderLabel201JSONResponse) VisitRequestProviderLabelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestProviderLabeldefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RequestProviderLabeldefaultJSONResponse) VisitRequestProviderLabelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadProviderLogoRequestObject struct {
 	ProviderId openapi_types.UUID `json:"providerId"`
 	Body       io.Reader
@@ -3209,9 +3769,18 @@ type StrictServerInterface interface {
 	// ListCategories The fixed taxonomy of categories, each with its Italian tax bucket (TUIR art. 51).
 	// (GET /categories)
 	ListCategories(ctx context.Context, request ListCategoriesRequestObject) (ListCategoriesResponseObject, error)
+	// ListLabelRequests Inclusion label requests, oldest first (the platform admin's queue).
+	// (GET /inclusion-label-requests)
+	ListLabelRequests(ctx context.Context, request ListLabelRequestsRequestObject) (ListLabelRequestsResponseObject, error)
+	// DecideLabelRequest Approve an inclusion label until a date, or reject it with a note (platform admin). Recorded in the audit log.
+	// (POST /inclusion-label-requests/{requestId}/decision)
+	DecideLabelRequest(ctx context.Context, request DecideLabelRequestRequestObject) (DecideLabelRequestResponseObject, error)
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListOfferingChanges Changes to approved providers' offerings (title, description, category), newest first.
+	// (GET /offering-changes)
+	ListOfferingChanges(ctx context.Context, request ListOfferingChangesRequestObject) (ListOfferingChangesResponseObject, error)
 	// SearchOfferings Search the catalogue (public): Italian full text, category, price, distance.
 	// (GET /offerings)
 	SearchOfferings(ctx context.Context, request SearchOfferingsRequestObject) (SearchOfferingsResponseObject, error)
@@ -3248,6 +3817,12 @@ type StrictServerInterface interface {
 	// SaveProvider Create or update a provider's profile; VAT number and fiscal code are checked by their checksums.
 	// (PUT /providers/{providerId})
 	SaveProvider(ctx context.Context, request SaveProviderRequestObject) (SaveProviderResponseObject, error)
+	// GetProviderLabel The provider's inclusion label that shows today, and its latest request with the admin's note.
+	// (GET /providers/{providerId}/inclusion-label)
+	GetProviderLabel(ctx context.Context, request GetProviderLabelRequestObject) (GetProviderLabelResponseObject, error)
+	// RequestProviderLabel Ask for the inclusion label with evidence; it shows only once a platform admin approves it.
+	// (POST /providers/{providerId}/inclusion-label)
+	RequestProviderLabel(ctx context.Context, request RequestProviderLabelRequestObject) (RequestProviderLabelResponseObject, error)
 	// UploadProviderLogo Upload the provider's logo (JPEG or PNG, at most 5 MB; resized to at most 1200 px).
 	// (PUT /providers/{providerId}/logo)
 	UploadProviderLogo(ctx context.Context, request UploadProviderLogoRequestObject) (UploadProviderLogoResponseObject, error)
@@ -3642,6 +4217,79 @@ func (sh *strictHandler) ListCategories(ctx echo.Context) error {
 	return nil
 }
 
+// ListLabelRequests operation middleware
+func (sh *strictHandler) ListLabelRequests(ctx echo.Context, params ListLabelRequestsParams) error {
+	var request ListLabelRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLabelRequests(ctx.Request().Context(), request.(ListLabelRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLabelRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLabelRequestsResponseObject); ok {
+		return validResponse.VisitListLabelRequestsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DecideLabelRequest operation middleware
+func (sh *strictHandler) DecideLabelRequest(ctx echo.Context, requestId openapi_types.UUID) error {
+	var request DecideLabelRequestRequestObject
+
+	request.RequestId = requestId
+
+	var body DecideLabelRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DecideLabelRequest(ctx.Request().Context(), request.(DecideLabelRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DecideLabelRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DecideLabelRequestResponseObject); ok {
+		return validResponse.VisitDecideLabelRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	var request GetMeRequestObject
@@ -3659,6 +4307,31 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOfferingChanges operation middleware
+func (sh *strictHandler) ListOfferingChanges(ctx echo.Context, params ListOfferingChangesParams) error {
+	var request ListOfferingChangesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOfferingChanges(ctx.Request().Context(), request.(ListOfferingChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOfferingChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOfferingChangesResponseObject); ok {
+		return validResponse.VisitListOfferingChangesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4057,6 +4730,79 @@ func (sh *strictHandler) SaveProvider(ctx echo.Context, providerId openapi_types
 	return nil
 }
 
+// GetProviderLabel operation middleware
+func (sh *strictHandler) GetProviderLabel(ctx echo.Context, providerId openapi_types.UUID) error {
+	var request GetProviderLabelRequestObject
+
+	request.ProviderId = providerId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProviderLabel(ctx.Request().Context(), request.(GetProviderLabelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProviderLabel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProviderLabelResponseObject); ok {
+		return validResponse.VisitGetProviderLabelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestProviderLabel operation middleware
+func (sh *strictHandler) RequestProviderLabel(ctx echo.Context, providerId openapi_types.UUID) error {
+	var request RequestProviderLabelRequestObject
+
+	request.ProviderId = providerId
+
+	var body RequestProviderLabelJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestProviderLabel(ctx.Request().Context(), request.(RequestProviderLabelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestProviderLabel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestProviderLabelResponseObject); ok {
+		return validResponse.VisitRequestProviderLabelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UploadProviderLogo operation middleware
 func (sh *strictHandler) UploadProviderLogo(ctx echo.Context, providerId openapi_types.UUID) error {
 	var request UploadProviderLogoRequestObject
@@ -4432,129 +5178,150 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H39bhs5kvirFPr3A0YGOvJHktkdBwucN5sbeHcyMeIk+8cokKnuksR1N9kh2ZY1QYB7mnuwe5IDi+wv",
-	"iZLatuzJ3f1lS2Lzo76rWFX9NUpkXkiBwujo9GtUMMVyNKjo03mKeSENimT5D1zab1LUieKF4VJEp9Fb",
-	"do0aGCg0agmaTXEIH+YI17iECWZSzDQYCWaOkLAsQwUD+7/mM4HpMy5GotSoQCo4uziHJOMozAEwkYKZ",
-	"cw2yQMXsUjEIvEFVzSXVjAmu3U8jYcdzDQpzzCeoMIWpVHDyAuayVHoIZ35/C27m9LxmudujWwlHgr5R",
-	"+KVEbWBgQcLsPGxqUIGQKmcZ11zMTkFLZTC1T+sYuDA4Q6XjkTA8R21YXmjgAj5+eA3MQM4TJTUmUqRQ",
-	"KEy45lLYA+oFKg2LOTO0oSlX2oyEhZH/0S4uUkglahDSzLmYAZsxLhyA6xPQmZgdgWokqhNwDS+OfoJE",
-	"imnGEwODFA3jmR4qZFoKGEUKS43pKDp4VaNvMecZjkS9H0KZnUobnmWgSiHsLnbMPRKjiItxoeRModaj",
-	"6NRPzwUwyGVuUTyEdyJbgi6TBLW2JKSwhb9TYPYsU7vFBitc3LCMpxbqupxOeWKpBaalSHUM//Uf/3kA",
-	"ObNkR+txTAk2I8GNJkhJkaCnxFKjPcaU32I6HIkojril5jmyFFUUR4LlGJ22qf+ZJf840skcc2b5IGe3",
-	"v6CYmXl0enJ0FEc5F9Xn4zgyy8JOoI3iYhZ9+xZHHzWq89Q+SUsVzMybhUr3YxzZs3KFaXRqVInt9aaW",
-	"Bo0dW3I7cnWFb/ZhXUihkTj3jVJS2X8SKQwKY/9lRZHxhLjm8F/aMvDX1gr/X+E0Oo3+32EjEA7dr/rQ",
-	"zUardAXAmVgC2h8tVhxvCnTfgJ6zAod0ej+PXeYsSbAw5+KGG9rJe4de2l+acvsVyy6UZX3D7VmmLNMY",
-	"R0Xrq68ecOtoWAFLHBVM64VU6erglz8GBht5jaLHyG9tTP3mH2ut9bl+Qk7+hYmxc5+VKTdvbjwquqdh",
-	"iZFqzNMeiI4jZjrDUmbwmRU+obGeNTcD15HZ2mYxZzyzT63NiNUJ1n5Z2T4X5scXzZ68pKSBRfD5tlDv",
-	"Cwtd0pb7DV/BGg1hJqrORBtrQBbC4evLT+d5IZV5j7rMAojklqwxbZ2vPvfq6n5kcBlmcCbVcn3+RKZE",
-	"9njL8iKzTyVznqUJU0H0Z2yC2brWPjcs40wAMVHcmuxcTJn4nTNAmLDJEjQ3hgRieOaxY5Z1NmK340mZ",
-	"XKNZX/vDx/P3wJQZwstjUGWGMEiGJ5ChMUOYxjB9NuHa/jGoYkjtp1eQDJ/D1M6OMEGBU270wdDuXJS5",
-	"BSZT5uXxODkZTy1K6w/jCdfdL9xp6i/S7ojnY7dICykbaIfwUMG3BY3O2UOorcXyBrz6A3lVZzWENOOp",
-	"LIX9v1K5URyVgpVmLhX/He0vU6kmPE3RqbJGO45JO1rFwgyOM54TzdHjN4xnbJIhPWFQCZYFzn1/EZKj",
-	"1myGQQLxKt2zbS9QV9OFgPpQZVJLu5bYf34S0ia91U5AmHX54CJjxsorYGnOhQYpsuUrSHHKysy0DOYf",
-	"dMfaHTpkb5eKSmZeHBnM9S7d/l5mSAjj4tyNbwwYphRbrqHEwctDo1ouhJhfMJ2hej3H5Hqd5jvwCGka",
-	"J5bWx0YfC+sITPkNgpwSrG64zAg+VnRIBQwKVNbQNRIUstSCrQbGurzqHLbBciMYJyxjIsEgtJu1e+m/",
-	"FVh6GLYP2JmyBYfNEH6PVimF7IpElt6x66GYE4uo/oTTxm4AiiisFd53bXkd0BWqRFjMUYB1/qwHccMU",
-	"Z8LAXGapHjYTTaTMkAkyCZBlmIYmY0KzhKAKibwhF2uyJPKZMz2HZM64AC1hyhQMODlRbjJgeimSuZJC",
-	"ljpbHnSYcPORjJTX47wvAExrf/chJHltFVmF8JX5GmzUAGr2VyM+SGByxh8qVhs+YkKwoZJa83/zXw4T",
-	"mVvxvkvy3tGON8W40qldMvjxWcpn3ID9FaZK5kQAVpmiMNY5stKjKGIgKaKQKGVJw4er+9xlJVRycqtf",
-	"8BbX+Xaz+d3TLq4k2Fa9tIu/37XGvsfp/TXLqmQg9KCw1kfbAKiZOGSoB3XOynlWZg5B+1dcvFsBwR0o",
-	"+pqL9C5Q+4cdv8Vs2BU0aEOB1vZThU72bjpFenBdC6SpQh1Wfd4M5Bk3y7YBKsXYG2lWYmTS6KBxmLQ8",
-	"lYDluF3Bp1wbq1XH1/k6n16icaJfI1MJhb8EMtLskgvTEcGpLJ0h65cQZT7xrmY/duEiyUptTbXaY6oA",
-	"oWXCWTZOpI9F3th1rFXtIlwszzEImWzVTd+4x8yBp8fInBXjUgUcuncFikujEM1bVkDGxXUVKS0yluAw",
-	"dOZiLo2splv/1T63i9Qv7CAvGQrFExwn2N/aKJS84Smqnav4cZdlnjO1dDpe3djlFEt5qT39rK/g6Lav",
-	"tLrMpAlJK22YKXWbJqxWJTooWKk7gmaTD7z+MzdZWEKXgpvdXhHRcQ3Bar5VO7Jmz85+usjyK8a1mKiQ",
-	"72jY0WcI5CvCowZUQ6frkmNdXJ2LoryrYdESaG19HHTEVgWc97DsXtoi7hHlXmuLL4+Ce3w88dMVE39z",
-	"Z6+vZPJS8IQXzMLmBzJ2+8rV/jKLaGmDLXZ++eHsg7PEvB/X3hEMNCIc0gQu3LMupbpCZ8XDtj8CF4Cl",
-	"kkCDXkFeagMThEJqbqHZ05QPCpzuckeQIxMa/I0ObfsVYKbdpUPFq2AUu8FMuwuuKVPequS5Rfixtwrc",
-	"p6N4b0ItZ7feuW/HKwIyruGPWsrdSexVcq1F9ccnXVPnebxZ6lVrzWWpSOpo7URZyqyIWSBaNyeXgq5P",
-	"lsgUxcVKpdG7+LuDd5WsbEnHoEBske42CXbho1wrkeAKO73QVBtvoWgEMoXabLeSmLeTOkYSTLlIm+vD",
-	"Bbd/gRsNjo5HYlIa0DJHN2BaKjNHBWzBlqdEtZWJVvGn3wvkzCRzd3PWQwYIvDXjpFTahT53aDaCVxDg",
-	"K4b7SghVITOYju9yPdLTPHyo2b9+bbHZpNClLlCkQfYK2QBtt6ClglvQ2AXKf/jTVVuhy2+x7NoXUxeB",
-	"LnzUMsj7q/7iOk/8IeAOQc2Di1YKwefCe+zvUaN5LcWUq/yORsp3c/HYOcvjBsiD8Y/gnqzzsU4gc+Sz",
-	"uQkb8z2JZ5NDs+Cp3fXuezm6HiHj1T0SV7sKnqNyk8LXOZvMnc6l29FPfzp6cRI9kQ+5Htv+BZNEBq0r",
-	"qY3dbVeN7Yyek9QQLaOvtdTrsBXnH9goLxXOrHXcj8E9gD2Ld3ezulh36vaR297PRswHpVx17P5BuTWI",
-	"3f+Awa22HO3+kaGd1zMbY5RTrhPyWTbAwbkvGaYzHE8K/SB2z3DGsjGppF1eE9P0tXeNJ6Xmwp7988ZZ",
-	"N+Irk7MtkZO5FLifmMq6mWBNAztbHLHCIh5d0pDF9AaD3M0xFtJsMkUUL3bu6pJGXbr9fIujG2bGXqYE",
-	"hS1ONDd9lXEL2h2EdikpFKCoA+wE82bd1TjIKsW1DKU2fGpobOOixw5YbI4evAhHD0LKOXwpvcKYXe30",
-	"WqbWX3ZjEAbHx0A3JRqkguMfIZkzxRKDyvnincXiXkzeXe/NrVEM9Jwp8i4U3qAord9sH0mrEEUdGgFv",
-	"gXIBE6a5dh6OHkanosyylgvtYizbfeinkBq7M9MqQdEJEMUb5MZmcdrlxZUYCFOGGwbnn85aGD14BbJw",
-	"pOtuy5sz6j64bbH3DnJeYfe+nL7D816NCN/X0XgcMri7G9LaR+i473GqUM/vZ7or9/D4nh5G9/Hg7mTW",
-	"SV3CvMjkEinA4jzJMaW4tPzJsTZsOq3kcs4Em5GTmTCN44VU17XLOfZqTrV8z3o6VqbcSBVEAsW91k0z",
-	"VrDEB4LbMbe2wDgOCQwUqX6MyII2TJm7zLyCnub5Zo9xc8wQvi5ro2JFRxV8fINKb7L3fAi0a9ArTHih",
-	"ZMKiYCzQMUI/iG1ee/XMfiPNI3Fn837h8NlbZsymbJlwVlocWQU4Q73t4rrOlhvrcpJzYzYNK9hSlmbH",
-	"XApZGqi5+DBH8FuFhAlQmCC/QfBzhrJiViC4vsn1063vsdpQCLAfrHi4YFwFoYpaN/Kne5i///MDDN6k",
-	"f7s8O7AqX6NIgWm4OvPZjSRxT+GvyBQqGJVHR88Tmor+xavgtQDeFlzh3Ri2eoaLUJQ1kSLVUArDM5cv",
-	"QocC2gn4R4fBm4M1+bt6c8u+lBiD5mKW4bNShy9r6emx+7oRtQ4quwOFHRR0JuucuwO4uIfo/6hDTuV9",
-	"ArH/yxNe1h25Kv07biK/KdK/bJMnt4esmdrr6ZM+szOIbNH/sbB43WmT5Fy0vz1es1L2nbG6Nca+HdLf",
-	"1o76je5opzIsi/9++e5XKl+TU3hf6cPYpfBKVUhlCX+B2dR6OpURA6OIwXV+NIqqCq6R6Po6Q3grBS6B",
-	"a2DZgi01MFHVm4Gz9+2KzeXmcCRG4g1lq7n6mznTTbUbFePA4IoS0K8OToGBNhbRkLNkzgXClbW3r0ai",
-	"qbOqc8/jutorhnbmOSXbusTz2O5/NfE8hnbeOT1bpZ272jklWHYQA4N5mTMBVz7L+yquHZSRuPLq6iqu",
-	"yvXgqkkgv7Jq40spDZL+KItCKuNupvxdZFQjxWKpZTacRsfDo+ERSYkCBSt4dBo9Hx4Nn5P2M3OinkMy",
-	"Nw/JLVWHN6j4lJTyLFTd8L4UDuYuo9Ii6Kq2kcDNAW6OK+CCiqUSKTTXBoUZCS1YoefSnEKVcQztPM4Y",
-	"fkcln+kyjyFnBhVnGdeYVqN1PBLTTEqlY5ciGwNvathi0EXGDeAtS4x1X2LIpLFj8rw0PkfCwtjVALaS",
-	"Yq0FXuXCtvczhDNfyXhydOQI+UpenwJx/ZUrzKzSl/09pWhl8XLtE7erKry63vM8jU6jTwQnl2UcrZS3",
-	"nRwd7a24rZNDHahxs0xOOPPTg6KhQ2fv+evy8BL1nusKujjSldcaUer0Wm6zv2r1xEK1rUa3sEEGAptp",
-	"51ATcD7H0e0zL0N/2+Io2eUP6dOzTM5aVNwF/C9cGypX+0XOiBWakuDffP3ilxLp4twXMBKHd+oja8C4",
-	"lIZWdGa7r/UtXjORRLYEKtHSlawEnkImF6jAzJlwqRQDdz99a6BgM6QYVWinE5xKKpYKlFZW+R9b9/f5",
-	"gZTYS8O1igXXzIl1AqWB+uH0eIlJqawMcNCOQeACtXHVwG2y4ykK4x3MzYRXkZuZH/K6QkcfMioAJbtR",
-	"6gD1rRaIRnW90F+l84f2wvWb6lC/dQ0po0r89ojCh2zoDUKn8vKsCUC2yyuqnLeKoy5lF7iA6vr33hTg",
-	"8R6d/va5TQ8ORF5mezA5PnOOT50+b61MTCnx9AAmS0jmUmqqWG/tLUQ+DYVkcuZcr4ooVkp+xLWQCwH4",
-	"zK5FUnGhpJjV88MMTWPtuBr6IZxNjSuLL8iShSnjWanQ6Wg/16CyKlz7AfDB+gML9kwm166dwEgwVyB/",
-	"Ci9OfurYNQ4ZTRW8UcsxNQ4Yu8p/PYR/Wt1HjQbq/XINis/mBial3zgNfjalYmCXFcc15FxbSMbw4ujY",
-	"F7RXK5G1XlEq/AUsqYb0KJVwPBIXdcpDnph1mqBDgH8uqcUEWHW5X6a4bHNgixxrxBI9fXj34cLhcOFR",
-	"X3OzNculcBpqB0fIcouc/MX9/jh4XYk598Lsi0DkxGFBlgYGLNOygYaTIAumoXSsffAoiJKliUHhjby2",
-	"4sgu7MMafgOVebWYy8z1JXnWtbBCmKlQ/Uyhxi0Y8tDrJOA8Er6CST69sHYSSFRxFqgXhESwTFT0a701",
-	"qjDglowd8Nhy38h7S2wFXUjTukO4bCS8pSdKWZTKeqttsd7d9d1Qepg0KV9h1PqcsCdHbZWLdl+GrCaz",
-	"roSY4d5Nhks0wDpGSWOqrBgNDUpfeR+ImthUTAgofInnFrR5Zt5sN3xY43iu28FWuLDbEMZKB+uMmzkz",
-	"JJVYRtFualCUOgmC2u/TTUR+GjO10AhoXi9FSVHp70hSP5EO/hUXDlZ632T25tbRL5VotrHrir8t/fkQ",
-	"vRXwnSFbSMonhPuY5EbX+HUz7Cl8wbobSA9PsNmaNVFSrouMLUGqFNW+UfCB2kTdYgqG3Uoh86XliAaE",
-	"MSBL5o77rZKomo4YdguuEAkG7WYgHXsoYYZlcubx4kL7QXz8jOYtPmZw6C1u8s5cf4aHe93NXBQ05qrT",
-	"8MERsPWwezjgf8DdOyFI+vIFvTEwSkEc58RCPdoSTJXHVhfIuF5gFHYewtWXK+B6JKjegMz5mo4G2mCe",
-	"k2tkWV0YDXwmpMI0Br0UUixzHQNhoRTpSFhdpEGXyRyYhlHUanAzig7d5+pjDGZZSB03VTuC5agPXo0E",
-	"E/X+XRUEubmCiJ9sIVqGa/CBczOXGuuRI5FLVVVT5M5V8H2zKFp94GMtcCWQKXf2UeSuPTNm3KVn7D9L",
-	"fwk6il7BVV2ZdAXXiIW26pVqvXzVB6mqqpxjJAYnR3CdO3O8Xgtm/AadZ2Mtdm4OhuBrxpwMOQWFGd64",
-	"KVy498sVDCYZVSx4P7gqGQnNHTsla486EgRH14QhtxBsKEAXVvla4/0gdiVUzay0Ks0ajwT9RsU7r6yx",
-	"R5uko45EwoS1CC3nL2HQed4ezk/RHKj55cvVwUhMWZZpmLCkLqX1TD6ECzbzHeus8eIOcNWqcbkKmQKX",
-	"VJ7zrmaUXmHVL1tbzq3dW4UnaZU5NXP1fFa4AqvmuSb148XL4Z9fvvwp/mn4/Kc/HUW9t9MuIO2czYVc",
-	"n2/I3qsy2Nfjw2/dYEcGlpvcbdiG+G9OvQld/kifEPBRnxD1W7f7vltgt/vYQmhqLVU3DF/dfdZkHjV1",
-	"91XdW/AOdAMtuSKuDVT58g5UueXG4KR7YfDI8fg+ZXlU4hcwA94JpNsGl8BK8nb/DhWV9bmGUGQUlQiD",
-	"opxkPDk4rbXhtMwyMHhr4soEW8aOHONadm42sGqNfPi1+vc8/bbN6KoLFp8A+psMsGqrew97ww3XfJI1",
-	"KzRWbKWjYlfgS9ZZWSTSGiJApbk1csLgDsv9bjvQBgcPagn6OY58qnoXfS5no4PB/bul3fr+J/ZK+1KO",
-	"tQQ1u3lAGKQmmvdYEUQ9+w+6uhQgMvHU0aaiHzSQOe67DRWdnnBhAupeuK0a9cEbuDB3HxZ1Dd7TE+Q6",
-	"SiYypVwXSvrPrUyd8gwtz2E2HcK50dYmR9fnmaUujGRhOVkaynuwxh596br4atcnmQ7pOnkp62UwA1d1",
-	"55MrwkvCrGsRstk+Fplkaa0ECF59uUUmBs0zbRSyvEu4NZQmXDDXmyPUy/epeMUdawOjaGMdKgfFh/OI",
-	"g6frEtzwiEPR4O8Xb362bHDx688xtc6W2sBLePvXV1a18t9dTUj1w/HJ0REUt4/NI00S2R8utS8bpXtZ",
-	"p/HdU3DfoX7gPt1v1pPU7RSfg3l1359SeDidX1CDcanIJsw7OmFv9NoKEW2PVr7rjHyKgGWnT0OPoGVn",
-	"hw+Hfme69qsHEiZAI8KAZVkdgplK1ehdr4yrpi1cgbuY/C4Db/GmqynK2n3XzexdEV8hqDZDDlde++B8",
-	"rP3biKvN+HoJhOP9CYS1tVeC6S79eQ95fjSRC1C1IrsDM0efWkOGjn/rAmGaa6OYkergvmlXHQFx+LX9",
-	"cZdrt5VyQoqvM/dDld/jyf8d6P6w8mKRPUgigSsY9y/qAIOCCfODrt8E8uLoRQx4S/lW6yLp4DuO/bv+",
-	"XBsD/79KmKFMZIrKmuHWYjh1vrMLoVr5/Kf4zz+d1KGMVg8wjnokBtQ346C5R06kVCkXzKD2YpxTdrKB",
-	"wc8of6VI/RA+agQ2ErTUDxoyZg4zKai4iEK/Q7iomj3QRqz/oOe8KDCFgZCQZMhUthyJjCcoNKagZakS",
-	"pBemTPkN+kayFNdyAX7UYA1cazDXU0uRLUO+xb9zkV440PUOBW/mq1YQ7s+7+4reI4f3KSNyvYwM13ml",
-	"h3Xxtrqk6dJVDJNWaut+A0hhSm5dF9F1EgyqeyvnhWpsLrCoi1fO3atxskwuMD2oggSetNz9StGhYUd9",
-	"m+N89Q3LVovxoh7VizKbVgprUee7tqt4ItKp+qH0oJ4aFjHILH04xTQ+QjOxlfe+ZWAr/GOVAwGNZVbG",
-	"lNjDdQgZAjXOD79W/+4wAC6atl+PF3WocRBWxIWSU57hw+F81g62+VldEO6RI299LKcGIY8SVztziVj+",
-	"0AtGNmbgvG1Sc/URwMTS9QSka21XqUMx8SG8njMxq7IpqXVBHeYcNA0eYmi6GsTQ9KiIodXq4YAyAJpb",
-	"dp90BQpvOC6sykWRaruB9kVsly1g4AQQeGFzcEq2dJNkYAXjnGrUfAHv6vGrHARayL9j7R2ZaVOOWarp",
-	"Qt2laNNKw/XLXXaDHa55hCzATvuZp44R9uPWPYbTvcskFZR0W9GikoaPX8Gnsw9VLaRVoo60XN61RTtV",
-	"4dWveeDKl+WVud5XHCYsXSl3u1/UcO8iIBTCrvD3i93W/8kItkXIXgPYLWq0c//R8esNdBhKzNps8LWz",
-	"U54gTLix520wk3SPtteZi/91REoNqRhcXBukoCzKJCs32dTft0WwLTjY3P1+l4HBe1weH/8PvCc4S9PO",
-	"3QC8R6OWdb5BXc228h5SUGhK5WPbLmbokk8eWZg4q+zJ1dqG0hq7lz3YXHe4Ckv9+3s7l2HOdKzd2nBH",
-	"MGkCLeF2dkur1/ujb856mH/efqfXJbviDoufPbCIg6+7TLNnb7sLg1W3jd70bEdxKUAgphoYWOjv1Xc+",
-	"dF0in0kxkUyl1Tt3/gCe6KKCikxdiysKtQqFLJlTjw8C37TUqF1jEl89xTW8PHoOV62+HFenlEox9296",
-	"zqQ2ru8G09f1O6ghYxbRMzStDiNVpVUo+dUwZdzO3jVAeyDF3ql5V7hb6wrDubbPrZnCjLcGdYV176ru",
-	"qx4k5Z9naD2Z+tx7c45WzFCP+ddSCMsnb24Lqt6ryk4HUiR44OthrP4g1VPvytXW7UmBNEkDm2JMrRSG",
-	"RxJaVbPaDW6BayJHfFLsO/77yTWYqTp5VC9Or9a0KPDVAmcX522Y52iYB2Gpd4VpP+reIdrVt5E+5ZVc",
-	"L1/AdUHY7QfQmWPrz9uT7cGhs/NVeAq+cHVVyWh6ybxwJah0mdfncu6uN3JBriKSaLfS2Fz2+E/fJ2XF",
-	"cozrd/37I5PgbjV38NeRI7GY+/fYOPvSgsb/iCkMXEcpF3az1DyR6dKJFhewE3IkXDsDag0RUgnUeAMJ",
-	"79+pE3LP1iDHj94axIFuD0E2NxGV5PjX5U6Wvnz6lUX+kppqMDuAOvfVb5aj/h64s7vHE7DAYaJvtrCB",
-	"azm1BCUXVtS7liEt84bT29wxPYUXR0fgG5+ttNlQcqHhL/DbVyUXsQsJx+AblX37DAM793GVuuqSTw+G",
-	"I3EnFnTRU58LUPHeSISYr81l0JvJ9OvLTw9mtPiRtMsm3jV4ayoEby5delJX6PXlp3OimffkcW/oxqSW",
-	"lqcWTPvsnv3xKlaTcwEMXl9+cqQzSGRW5kIDNXyMwd3A1E2+LRMexEB5b6qi/6fl2a/2z46Lx3tpg480",
-	"b/SoqUPbmjTZc+0nVcjOtNUWeQqMUefDZL6pauThKNq/om71If2OmncRNpl+cKONVrdA3/HAzvyDdkXh",
-	"dH/d9DOFQ1DNBzPH/Em43LcHr8iBnO3okBX88OaY0O53sN5Y2XthwukJT+NVnaT1htaLLS9dv42Y4EAA",
-	"aOf7uorq2j5oTVef/tvnb/8dAAD//w==",
+	"5H3bbiM5suCvBLQLlAykZddtZtqFA2x1de/AM11dRrmq56FVkKnMkMTjTDKbZFrWFArYTzlP+yPnT/ZL",
+	"Fgwyr2JKaVt295zzZFnK5CXuEYwIfh3FMsulQGH06OzrKGeKZWhQ0X/nCWa5NCjizd9xY79JUMeK54ZL",
+	"MTobvWfXqIGBQqM2oNkCJ/BphXCNG5hjKsVSg5FgVggxS1NUMLafNV8KTI65mIpCowKp4O3FOcQpR2GO",
+	"gIkEzIprkDkqZqeKQOANqnIsqZZMcO1+mgr7PNegMMNsjgoTWEgFL17BShZKT+CtX9+amxW9r1nm1uhm",
+	"wqmgbxT+VqA2MLYgYXYctjCoQEiVsZRrLpZnoKUymNi3dQRcGFyi0tFUGJ6hNizLNXABnz+9A2Yg47GS",
+	"GmMpEsgVxlxzKewG9RqVhvWKGVrQgittpsLCyP9oJxcJJBI1CGlWXCyBLRkXDsDVDmhPzD6BairKHXAN",
+	"r06/g1iKRcpjA+MEDeOpnihkWgqYjhQWGpPp6OhNhb71iqc4FdV6CGV2KG14moIqhLCr2DP2VExHXMxy",
+	"JZcKtZ6OzvzwXACDTGYWxRP4ININ6CKOUWtLQgob+DsDZveysEusscLFDUt5YqGui8WCx5ZaYFGIREfw",
+	"//7P/z2CjFmyo/k4JgSbqeBGE6SkiNFTYqHRbmPBbzGZTMUoGnFLzStkCapRNBIsw9FZk/qPLflHIx2v",
+	"MGOWDzJ2+xOKpVmNzl6cnkajjIvy/+fRyGxyO4A2iovl6Nu3aPRZozpP7Js0Vc7Mqp6ocD9GI7tXrjAZ",
+	"nRlVYHO+haVBY58tuH2yO8M3+7LOpdBInPujUlLZD7EUBoWxH1mepzwmrjn5d20Z+Gtjhv+pcDE6G/2P",
+	"k1ognLhf9YkbjWZpC4C3YgNof7RYcbwp0H0DesVynNDu/Th2mrdxjLk5Fzfc0Eo+OvTS+pKE269YeqEs",
+	"6xtu97JgqcZolDe++uoBt42GDliiUc60XkuVdB9+/afAw0Zeoxjw5Lcmpn71rzXm+lK9Ief/jrGxY78t",
+	"Em5+vPGoaO+GxUaqGU8GIDoaMdN6LGEGj63wCT3rWbMfuI7MthaLGeOpfWtrRCx3sPVLZ/lcmD+9qtfk",
+	"JSU9mAffbwr1obDQBS152OMdrNEjzIzKPdHCapCFcPju8pfzLJfKfERdpAFEckvWmDT2V+27O7t/MjgN",
+	"M7iUarM9fiwTInu8ZVme2rfiFU+TmKkg+lM2x3Rba58blnImgJgoagx2LhZM/JMzQJiz+QY0N4YEYnjk",
+	"mWOWbTZit7N5EV+j2Z770+fzj8CUmcDr56CKFGEcT15AisZMYBHB4njOtf1jUEWQ2P/eQDx5CQs7OsIc",
+	"BS640UcTu3JRZBaYTJnXz2fxi9nCorT6Zzbnuv2F2031RdJ+4uXMTdJASg/tEB5K+Dag0dp7CLWVWO7B",
+	"q9+QV3VWQ0gzW8hC2M+lyh1Fo0Kwwqyk4v9E+8tCqjlPEnSqrNaOM9KOVrEwg7OUZ0Rz9PoN4ymbp0hv",
+	"GFSCpYF931+EZKg1W2KQQLxK92w7CNTlcCGgnos4Laxl9VOY3q3BlCt5wxNUz6x55h8HwhuMp6Mf/vM/",
+	"IGU3UklgkKPSVoslyO3nWCrNIeFTUb2I09FRZA06bS0QaU0ZMp7syykzVg4BSzIunmlguZ2apbCSaaLP",
+	"rD0CCdcsz5EpDfMNcKMxXXhbk/A+K4ThqbNM2oSCdhMibhGLljFn6SyW3ly+wdnc2iqYLmYJxilzNnQQ",
+	"u43ptuH2E9MGErYhve5gpVdyrWFcShCrd4gTW+por+itdtFeQBi3DzMUKk3WUOkvX4QshcEmRUBRteF2",
+	"0aIBTQTyBhJcsCI1DWfomW55Mi049mk8JVOvagxmep/d9lGmSMzIxbl7vjZOmVJss40agpeHRjldCDHE",
+	"az94l+Zc5MVdMZP4d5uk7JiFJkaaKESzQhrcBvpHvwnrI7qX3xC1itJpLCWABXMbx6d3ZYzmXH7JZ55/",
+	"jUzYJiLXgwxihQgby+l355IKQL3gb7BEx6BM53ImCutNBQWwHTrBZHYXW7IpejpOwJzkoHW6mZcTMVPk",
+	"gknrtS+UzGCOC0lO3g3HtQZjXV/nWK6ZddHs2+UUTd3+EOk20Iqs5PpsxZUD4LbVmuKSxZtZ2q9i3M6b",
+	"pAYrloBGU4p4KewnkIsF2rl1Byi7t23ppxCJ86xZluEdmIM0YFcz+VjAOMglJNW3vSn/6z65c+Gfuyyy",
+	"jKlNQ+ffkei0YabQTRGRo0jsj1EpLJJKWrTM6aZXZ1g604YtFmHUdnj9blxKJFXBpVpxZ8MeMfs4eZgc",
+	"beP2R880xEEWhR37ZgI/crNCBQqXXBvHLsA0MLBrOf5+KhyxQSyPK2qD8dt0LiHBNEWwv6P5z/+ABjlG",
+	"4N6aiuZrGjTGLmIXey8Gvj9yUSpL+k4mRWBFxVRYpjhuMDEUwnLNDxcf4dWr1ydWNINcwEquIWNiAznK",
+	"PEVYo0KwrJpMBcmWesc5M6s12+gziGUhjNO9E/iZoocaRUJOj9W7kMi4yCzVTgWby8LAWqprVBrGOke7",
+	"s+NqBwkz7OjMAldR4EhIWHBMkxLkWchU68jgjsi0wC2BQeYVWlcL3lLUT/NbSPjSAmwckn9HWzosaLjX",
+	"wjEoEDRfCmZof/QoamebOMBZsz6Ej3FX8p5ByQ5NmTGXMkUmuorjIFJ9W1x37C9HJkQh0EMg2/sogcoz",
+	"u8Tnp6enPq7nvjgNhTI6ooUZSNEazZ0lBic7E0Wadpn5kx0Q3IB3XE2fjd0rcy4Nc7qi44sWSvkYzy4R",
+	"3zJAKCJgvCky/K1voaVhskT1boXx9fbaWsAKRadcKCNAE59zq+EWVrLJBdH5DZcp4UJH3nRxjp8zIFli",
+	"yaEysreVSsuIrr2HOpgyZykTMQYtjnruQTGzDmq9bd7cYGvIBhy+9EL4I+ZSBWORTgAMDObFFlHDHZIm",
+	"dgNQRGGUX8eAueV1QLBZsbVeoQAr8jfAxQ1TnAnj/O+whNLIUkxCgzGhGekzDbG1ZTGxHrslnxXTK4hX",
+	"jAvQEhZMwZjTwYsbDJjeiHilpJCFTjdtJ7l/S0bK61k2FACmsb77EJK8tmZUifDOeDU2KgDV66sQHyQw",
+	"ueQPdddrPmJCsImSWvP/5b+cxDJrK8CwR3/H2L/JZ2Ucrk0GfzomZQz2V6dPLAGwwqxQGB5bHWrdQGfV",
+	"gEKilA09Pumuc29oxPvfO88S3gfEdn/IfqAXVEqwnfGOffz9ofHsR1zcP2LRlQyEHhRsnrbC6xUTh6zy",
+	"YCyjs5/OyCFo/4zrDx0Q3IGir7lI7gK1v9vnd4Sj9h00NqFAc/uhQjv74B3RgBZIEoU6rPp86Jin3Gya",
+	"Np0UM+/zWImRSqOD5lvcON0IGK27FXzCtbFadXadbfPpJRon+jUyFdORuUBGml1yYdoRGFm44Lefwhvq",
+	"w9kl7bqxvQOmbi8DnsxYPitUILzwIUdxaRSiec9ySLm4rvz1lLl4ybb0W0kjy+G2f7Xv7XXj7UOejXPF",
+	"Y5zFONw0eECwQKO6sdMplvBCe2Rvz+CIbKhouUylCYmW7RiDVYEUcMlZofuiCq1Dru2fuUnD4rQQ3Ow/",
+	"9uiGFdx4XaOv4qXWetrI8jNGFU+XyHc07OgzBPIOpzdCGyWdbrP5tmx5t2JiGXIz6Pu7RYPKd+Yb721Z",
+	"DrAP93hTP7MMyaHGY6sKrOW/XknwwwBBZWsS8uyb1LAH9AMCj/08InAd1rkeekMPwqvn++lOpklYEtyX",
+	"TUMU21z31qpaBO3A7Jbl4NDCb9QkkF30dZ+jh4Z2axpnwYOArrbzxzh2LU1994hKsLHE1+HDCq+L2sT/",
+	"g1tolYCXFYLHPGd2I8/ITRmqEYcrMBIsPVb0+eWnt5+cDe098OaKYKwR4YQG0H3B55YG6sR87I/ABWCh",
+	"JNBDbyArtIE5Qi41txJ9oBMW1D7t6U4hQyY0eBlEy34DmGpsHwAYxW4w1S6dccFUN8a0L8B0Pw2XsVt/",
+	"3Nc8wQwovJqYK5V3Jx1YCpsGiT5/0TZSX0b9KrCcayULCp2j1k64JsxKgDWidVAzKShZboNMURZEoTT6",
+	"4Mz+VI1S9DRUZVA7Nkh3l7i5YCFlVmFnEJoqszsUR0KmUJvd9i3zFm7LvIUFF0mdLOpPILnR4Oh4KuaF",
+	"AS0zdA8sCkXHAmzNNhTbhtK4LvnTrwUyZuKVC3EPkAECb80sLpSWaoCZQ/AKArzjcnWsB4XsrmdJA1Xp",
+	"Qx22AWdYFW/pQucokiB7hdRr06Fr2GMNaOwD5d/97sqlUKqz2HR0s8s3Kk8Mg7zf9fS3eeJ3AXcIah5c",
+	"NFMIPhc+1vIRNZp3Uiy4yu5oUfxh0kxbe3nclJlg5Cq4JuuJbhPICvlyZcKe3UDi6fNu1zyxq96fhUnJ",
+	"cOTJuFeiclXBfZQ+czh5r8/caaVYnn7359NXL54qoLB9KvETxrEMWldSG7vathrbe+5BUkM0jL7GVO96",
+	"UwjsC73yUuGSSzEbxuAewJ7F26vpTtYeurnlpivci/mglCu3PTycugWx+28wuNSGOzc8prf3YK03urzg",
+	"OqaT3B44uJyVFJMlzua5fhC7p7hk6YxU0s6z5FE0Ypq+9s76vNBc2L1/6R21F1+pXO4Io62kwMME2A6R",
+	"6uLGmJVJQIHfFc/3ruqSnrp066H8GLMrmWyNc83NUGXcgHYLoW1KCkWrqqMRgnk9bzcy06W4hqHUhE8F",
+	"jV1c9NjRhX5X/1XY1Q8p53Caaocx29rpnUysv+yeQRg/f14mnEgFz/8E8YopFhtUelCuSYDJO0lKt0Yx",
+	"0CumyLtQeIOisH6zfSUpQxR1moa3QLmAOdNcOw9HV2G+yoV+PSBJ4ymkxv46pFJQtKI5UY/c6BenbV7s",
+	"xECYMtwwOP/lbQOjR29A5o50XZ5DvUc9BLcN9t5Dzh12H8rpezzvbtzxvo5GnZNT5XDuEoKdooJHo6O7",
+	"+zGNdYTg9REXCvXqfra/ci/P7umitF8Prk6mrUQwzPJUbpAiNM4VnVF+asMhnZXpUCRlMibYkrzUmGmc",
+	"uaS98kevJ1XDea2GY0XCjVRBJFDgbNu2YzmLfdi3lYrVkDjPQxIHRaIfIzShDVPmLiN30FO/X68xqrcZ",
+	"wtdlZZV0lFzOZzeodJ/B6GOobY9AYcxzJWM2CgYTHSMMg1j/3N09+4XUr0StxfuJw3tv2EF9iVLhIiY6",
+	"vlBL1LtyFqriqpku5hk3pu+xnG1kYfaMpZAlm3Cmp18qxEyAwhj5DYIfM5QQtVWH0F3k9u6211guKATY",
+	"T1Y8XDCuglBFrWv5097M3/7xCcY/Jj9cvj2yNgMl9DINV299MZxPSP0emUIF0+L09GVMQ9FHvAqeK+Bt",
+	"zhXejWHLd7gIhWljKRINlFDuUoVoU0ArAf/qJHj0sCV/u3kA7LcCI9BcLFM8LnT46J/enrmva1HroLI/",
+	"0thCQWuw1r5bgIsGiP7POuSV3ieS+18812nbEyyrhaM6dJwgfWQ7qh4emjBVlzIMyJzaG4W26P+cJz7n",
+	"eKdNknHR/Pb5lpVy6CK4nUH63ZDezmH+RsbmQoZl8d8uP/xM3U7kAj6W+jDymfcql8oS/hrThXWVqpqd",
+	"6YjBdXY6HZUNPxrVqOQsTeC9FLgBroGllODORNmexBca2Bnr09HJVEzFj5So6No1rJium6NQ7wYYX1G9",
+	"8tXRGTDQxiIaMhavuEC4sgb71VTUbTmqUuWoag4SQbNQmfKsXZ1yZNffrVOOoFmmTO+WVcqu1YoSLD2K",
+	"gMGqyJiAK18UfBVVHs5UXHl1dRWV3V3gqq43vrJq47dCGiT9UeS5VMYdbfnDzFGFFIulhtlwNno+OZ2c",
+	"kpTIUbCcj85GLyenk5ek/cyKqOeEzM0T8mvVyQ0qviClvAwVw38shK+5oGRai6CrykYCNwa4Ma6AC+qt",
+	"EUuhuTYozFRowXK9kuYMymRzaKbwRvBPVPJYF1kEGTOoOEu5xqR8WkdTsUilVDpy2dER8LrlSQQ6T7kB",
+	"vGWxse5LBKk09pksK4zPiLAwdi1jGvnQ0hXbUBp0cz0TeOsb37w4PXWEfCWvz4C4/sr18Skz1/1Bp2gk",
+	"cHPtc/bLpi1Ve6DzZHQ2+oXg5BLMR51uKC9OTw/WC6WVPh9oiWKZnHDmhwdFj06cvefP28NTVGuuGq5E",
+	"I126vSPKmt9Ka/dntZ5YqBWS0Q1skIHAltp55AScL9Ho9tjL0F93OEp2+hP67ziVywYVtwH/E9eGupv8",
+	"JJfECnUHqV99u5vfCqSTd9/vhji81U6nAozLiWiEd3b7Wt+iLRNJpBugjh66lJXAE0jlGhWYFRMuF2Ps",
+	"DrhvDeRs6WrYQyt1BZqjYCeeMoFk5/q+PJASB2m4Rm+ZLXNim0DpQf1werzEuFBWBjhoRyBwjdq45lFN",
+	"suMJCuMdzH7CK8nNrE54VfSvTxj1CyK7UeoA9XX7CdWVl99L5w8dhOv72hZ9axtSRhX47RGFD9nQPUKn",
+	"9PKsCUC2yxsq8bOKo+p8JnAN5fnxvSnA43109uuXJj04EHmZ7cHk+Mw5PlXlhLUyMaE05iOYbyBeSamp",
+	"wVljbSHyqSkklUvnepVE0an2EtdCrkWZ92ml4lpJsazGhyWa2tpxLdcm8HZhXBe1nCxZWDCeFmVdpB9r",
+	"XFoVrlsd+Gj/kQV7KuNr131uKphrCXIGr15817JrHDLqpmlGbWbUO2DmGsXpCfzD6j7qS1etl2tQfLky",
+	"MC/8wunh4wX1jnJpdVxDxrWFZASvTp/7/mflTGStl5QK/0YFniE9StU7j8RFrcqgJ2adOugQ4J9L6kgI",
+	"Vl0elikumxzYIMcKsURPnz58unA4XHvUV9xszXIpnIbawxGy2CEnf3K/Pw5eOzHnQZh9FYicOCzIwsCY",
+	"pVrW0HASZM00FI61jx4FUbIwESi8kddWHNmJfVjDL6A0r9YrmboC6uO2hRXCTInqY4Uad2DIQ6+VwfNI",
+	"+ApmCQ3C2otApouzQL0gJIJloqRf661RvQrXZfuLNdscGnnvia2gDWmadwKXtYS39EQ5j1JZb7Up1tur",
+	"vhtKT+I6ZyyMWp9U9uSoLZPZ7suQ5WBlycTBmQ4NsJZRUpsqHaOhRukb7wNRz9OSCQGFr+7dgTbPzP12",
+	"w6ctjue6GWyFC9fzy0oH64xTFxsrlVhK0W7qZ5s4CYLar9MNRH4aM5XQCGheL0VJUek/kKR+Ih38M64d",
+	"rPShyezHW0e/VJ3bxK6r+7f050P0VsC3HtlBUj6j3Mcke13jd/VjT+ELVs0jB3iC9dKsiZJwnadsA1JR",
+	"l6zDouATdRW+xQQMu5VCZhvLETUII0AWr+pGMVWHOXYLrqwNxs3ekS17KGaGpXLp8VIFRo/poP/Ys9Fu",
+	"LDUbU+hhUYw6q6jC0H0zt54mTNBt2bGPPEpwPDxUcN5puViiJAKZJlXMwDmLW32qfiuwwDC+98cT+ojh",
+	"5Kv/dJ58O2m2ogshvt2tuXrxQQ2bv0Q9OugHjHlStfuundQ124BCUygfMy77YheirGcc+07eR2+s1+dH",
+	"IS255hqrruPN7t0hNUQLwBaxPJI3uN1C8In1UacdTTCs4nvllfB+ODO8dSLBBUrafOGOjBkkzCC1k3Ay",
+	"A7jxsUxrtiKM2zxyNIGPGFuxnZRduClqC6lc3pNt3PFoUFr+Fc17fMwA+3vsQ4Vrm/lwDNRj0cEbV60+",
+	"nM4IsOAZEMT8HfKXCEFlae2xY/7dyq1di60fHKR/3YzRv7hnjN4v/L9NkL5TED/EPHMQOsTJkQN13a40",
+	"qUpU9bNGP8oxHYJG0FhH3cjvqD/CfwfJUk3WeypK1OEi2I2lyUVg7XRvBJ05T+DqtyvgeiqoWtFJwtKI",
+	"HGuDWUZxUWvnC6OBL4VUmESgN0KKTaYjIHAWIpkK64hq0EW8AqZhOmo0Q5+OTtz/5b8RmE0udVTX/FKH",
+	"QauDmajW72ooSasLsnwpEELTcA3+1NyspMbqyanIpCprMTMXJ/TSnbB05NEAVwKZcnufjlzOU8qMy3iK",
+	"/P/SZ0BNR2/gqqprvoJrxFxb35oqxauutcxUxaBTMX5xCteZi8VVc8GS36ALa8rCKqijCfiKc+dAnIHC",
+	"FG/cEO6s97crGM9Tqnf0QfCy4DQ0duQ8bLvVqSA4uuZbrhNkRQE6t543yMIcRa4Aux6VZqVRo6mg36j0",
+	"940VN7RI2upUxEwIaSx9pRsYt963m/ND1Buqf/nt6mgqFixNNcxZXHVl8dw6gQu29LebpFxcuw1cNSpk",
+	"r0IG2CUV936oGGWQuP5t5/UkW0kr4UEaRdL1WAPfFa48u+EMVXmfr15P/vL69XfRd5OX3/35dDR4Oc1e",
+	"JK29OVH+sif3v6x/21Y8793DjgwsN7lUmB69ktE9Ni55dIhqOR2i+9671Q9dArs9/BJIwLYka81Oa5JB",
+	"XbvUtX2n3tZ9K+2m1wcoqJF71uNRS2WC/nTFeaO6BVRZyB/Myeohb1eV3sMor+/AKDuMoxftBIZHNj2G",
+	"WBzUsyBgX3wQSIaVq8ghFXD4AC/1KXA978lGKKz7UsxTHh+dVQp6UaQpGLw1tbUROQ6JKnHeH/CpSPnk",
+	"a/nxPPm2y4GpOjA8AfT7nJlyqQc/hocbrvk8rWeoo2oln0euYwl5OkUeS2sbAfUaqZATBnc0ID5S4+DB",
+	"AZIigD6XQ9rC4OFDE+3uQk8clRhKOdY41ezmAccyFdF8xJIgqtGf6TJJwfWkdtTRpKJn2nUq9o0vu0GJ",
+	"/f5B10He7TC0uPskr5oKPD1BbqNkLhPKvaUqxszK1AVP0ff9n8C50dRs3V1TyMqu1EbDfGMoD9Pan/Sl",
+	"u4ROu2v+aJOuqayyjg8zcFX19bsivMTMejshM/JznkqWVEqA4DWUW2Rs0Bxro5BlbcKtoDTngrnOc6Gr",
+	"6J6KV9y2ehhFG+vjOSg+nEccPN0ldzWPOBSN/3bx418tG1z8/NeIbn6U2sBreP/9G6ta+T/9ZSH+h+cv",
+	"Tk8hv31sHqmT2n93qX1ZK93Lzg0Jdxbcd6hnvE9vx+2iOTvEl2Ce/x9PKTyczi/ofkwKPusia+mEg9Fr",
+	"I9y6J3TZevJJ4nTNIpcBUbrWCh8O/dZwzZtzYyZAI8KYpWkVFVpIVetdr4zLLnRcgUuU+kMGsaO+VBmq",
+	"IvrQrjTqiK8QVOtHTjq3Fjsf6/A2Yrcv9CCB8PxwAmFr7k702JVjHSB6TAO5mFnjlGRsVuhTfcnQ8We4",
+	"hGl3z4xUR/dNA28JiJOvzX/3uXY7KSek+FpjP1T5PZ7834PuT517sQ8giQR2MO7vmQaDggnzTDeOlF9F",
+	"gLeU/70tko7+wOdoruFo71nEzxKWKGOZoLJmuLUYzpzv7KK6Vj7/OfrLdy+qUEajqSlHPRVjagR2VOe1",
+	"xVKqhAtmUHsxzqlaysD4ryh/psODCXzWCGwqaKpnGlJmTlJ3bZOLRk/gouxeRQux/oNe8TzHBMZCQpwi",
+	"U+lmKlIeo9CYgJaFipHu+17wG/R3GlBcy505oAZr4FqDuRqark8K+Bb/m4vkwoFucHS6n68aQbi/7G9x",
+	"f4+aoqeMyA0yMlwruQHWxfvy3KhNVxHMGwdxhw0ghSm5cYJFJ1wwLo/SnBeqsT5To7akGXc3u6epXGNy",
+	"VAYJPGm5I5+8RcOO+vrjfFWUeqfFeFE99V8zi6tq8DaAeipYtBOtDuAj1AOX187133xLCVz3PC6ucH7y",
+	"tfy4xwC4qPuYPl7UocJBWBHnSi54igfIFWoG2/yoLgj3yJG3IZZTjZBHiau9dYnhftP1LaG7Lln2F2oy",
+	"sXFNjumk3VUOU0x8ApQLUVZ3UCulKsw5rjtWRVB3WYqgbroVQaN31RElJdQH/z4J3F/naVUuikTbBTTP",
+	"httsAWMngMALm6OzzhWhjO46TBIUVXZYe/tlWgRNRDmDE/hAZhq12Nd0xu/SCGmmyfZ5M7vBFtc8QlVC",
+	"q5/eU8cIh3HrAcPp3mWSCgo6rWhQSc3Hb+CXt5/K3gxWiTrScnVgFu3UFaC6cYwr3yagyPSh4jBh6dpN",
+	"mh0ibX/yh76Pm6rprizsQaM/qraPHCZFcMed8a6Uoz4Vj6rSMHcPYpWdW5n9pagS0uC/oIAOpir/w196",
+	"X23WyugImL6u85cVenfJAqe8lDICLa17Q+nKVSagb10/gXf13a1nIOju1u1rW4FubaVkrWtUOlxQ4yrq",
+	"tmj0kXKZW7f4PnE4aEgqs9cxB0xl1td91w77ileP8DdWOTl+kZR9ImLcqckeWcKlcjnw8PDgRk7okK6i",
+	"ULus/5ZndBYhBz2iawhvO/bvfULXQ4ehbNh+l7aZEvh0CctDHM2fW4nBDxYr7oSjZTRVkIrAndyBFOgV",
+	"c1/U4F9CpQaPP+rslj/k0cc90mOe/wuehL5NktbpJ3y09kqVUVWVZjWgfvx3bJdpuVMRl173yMLE+Z1P",
+	"rtZ6mhnYtRzAq7zDYX+zjK867ncmRRW4C/dglibQxXtvg+tqvt87N2CAg+sjFAuDylcPWvwcrpitrlVr",
+	"BES269Te+qesmSgQE+1L2g4aHTxxjf2PpZhLppLygts/gLuEAlxTYTpMEgpZvKKuigS+RaFRu1aQvl8F",
+	"1/D69CVcNTohXp1RshhFt6jlkDbO+Wx5XdYLVbBE0+jpWPa2CFUcGKaMW9mHGmgPpNg7tUsOX7DRYTh3",
+	"U09jpDDjbUFdYdUtuH07n6SinxQNQk0sBwv/dMxQj/l3UgjLJz/e5tQvpWz0M7Y+0ZHvQGD1B6mealWu",
+	"m8mBFEidFtUX12kkaT2S0CrvF+lxC1zbbuKT/NAnXL+4lp5l70RVCEEJ0H5OiwJfovX24rwJ8wwN8yAs",
+	"9L6DqM968CFU85jdXZ36dEkHg3wB13duvx9Ae45gvqGAzQEcOjteiSeXCGV9gVZWQlvJaMiYmx18usKQ",
+	"9IO75hwEuYpIotm8sL/RzD980WvHcozAl/CXWybB3Win5xMupmK98lePOvvSgsb/iAmMXQ9fd7BgqXku",
+	"k40TLe5IQsipcA3kqBlfSCVQq0MkvP9BnZB7NmN8/ujNGB3okkO0zaDkKikQclRaCstYrmHVG4v8DbUx",
+	"ZPYB6pVe3QxPHRVxbz/FJ2CBk1jf7GAD1+R3A0qurah3TRob5g3PcqkMJmfw6vQUfKvpTmNDJdca/g1+",
+	"/arkOnKHXhH41tDfvsDYjv28TM536fVHk6m4Ewu68yGf7VTy3lSEmK/JZTCYyfS7y18ezGjRI2mXPt41",
+	"eGtKBPfXiz6pK/Tu8pdzopmP5HH39L9VG8tTa6Z9/uLheBXLwbkABu8uf3GkM45lWmRCA7XYj8CdMVf3",
+	"MlkmPIqAMntVdQ7ypDz71f7Zk1pxL23wmcYdPWpy5K62uHZfh0mGtCPttEWeAmPUaz5e9dXFPRxFh1fU",
+	"jZsf/kDtkgmbTD+4tWGnywYwGvmZdi1kKEOnvkECTkDV/5gVZk/C5f5CppIcyNkenbCcn9w8J7T7FWxf",
+	"ZeO9MOH0hKfxsjjdekPb5eWXrsNhRHAgADQrGlwbi8o+aAxX7f7bl2//PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

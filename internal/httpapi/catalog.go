@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
 )
@@ -43,7 +45,7 @@ func (h catalogHandlers) FindPlaces(ctx context.Context, req FindPlacesRequestOb
 func (h catalogHandlers) SearchOfferings(ctx context.Context, req SearchOfferingsRequestObject) (SearchOfferingsResponseObject, error) {
 	p := req.Params
 	q := catalog.SearchQuery{Text: deref(p.Q), Category: deref(p.Category), MinPrice: p.MinPrice, MaxPrice: p.MaxPrice,
-		Cursor: deref(p.Cursor)}
+		Cursor: deref(p.Cursor), Labelled: deref(p.InclusionLabel)}
 	if p.Near != nil {
 		pt, err := catalog.ParseLatLon(*p.Near)
 		if err != nil {
@@ -170,7 +172,7 @@ func (h catalogHandlers) SaveProvider(ctx context.Context, req SaveProviderReque
 }
 
 func (h catalogHandlers) ReviewProvider(ctx context.Context, req ReviewProviderRequestObject) (ReviewProviderResponseObject, error) {
-	p, err := h.svc.ReviewProvider(ctx, auth.PrincipalFrom(ctx), req.ProviderId, req.Body.Decision == Approve, deref(req.Body.Note))
+	p, err := h.svc.ReviewProvider(ctx, auth.PrincipalFrom(ctx), req.ProviderId, req.Body.Decision == ReviewProviderJSONBodyDecisionApprove, deref(req.Body.Note))
 	if err != nil {
 		return nil, err
 	}
@@ -218,8 +220,7 @@ func offeringIn(b OfferingInput) catalog.OfferingInput {
 	in := catalog.OfferingInput{Title: b.Title, Description: deref(b.Description), Category: b.Category,
 		PriceCents: b.PriceCents, Unit: catalog.Unit(b.Unit), Address: deref(b.Address), PlaceCode: b.PlaceCode,
 		Lat: b.Lat, Lon: b.Lon, ServiceRadiusKm: deref(b.ServiceRadiusKm),
-		Availability: catalog.Availability(deref(b.Availability)), Status: catalog.OfferingStatus(deref(b.Status)),
-		InclusionLabel: catalog.InclusionLabel(deref(b.InclusionLabel))}
+		Availability: catalog.Availability(deref(b.Availability)), Status: catalog.OfferingStatus(deref(b.Status))}
 	for _, s := range deref(b.Slots) {
 		in.Slots = append(in.Slots, catalog.SlotInput{StartsAt: s.StartsAt, EndsAt: s.EndsAt, Capacity: s.Capacity})
 	}
@@ -233,9 +234,9 @@ func offeringOut(o catalog.Offering) Offering {
 		Provider: ProviderSummary{Id: o.ProviderID, Name: o.ProviderName, LegalForm: ProviderSummaryLegalForm(o.ProviderForm)},
 		Lat:      o.Lat, Lon: o.Lon, ServiceRadiusKm: o.ServiceRadiusKm, Availability: OfferingAvailability(o.Availability),
 		Status: OfferingStatus(o.Status), MapUrl: catalog.MapURL(o.Lat, o.Lon), DistanceKm: o.DistanceKm, Slots: []Slot{}}
-	if o.InclusionLabel != nil {
-		l := OfferingInclusionLabel(*o.InclusionLabel)
-		out.InclusionLabel = &l
+	if o.LabelEvidence != nil && o.LabelValidUntil != nil {
+		out.Provider.InclusionLabel = &InclusionLabel{Evidence: InclusionLabelEvidence(*o.LabelEvidence),
+			ValidUntil: openapi_types.Date{Time: *o.LabelValidUntil}}
 	}
 	if o.PhotoID != nil {
 		u := catalog.PhotoPath(*o.PhotoID)

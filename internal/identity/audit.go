@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
@@ -49,6 +50,18 @@ func (s *Service) AuditLog(ctx context.Context, actor *auth.Principal, limit int
 	}
 	out, err := auditEntries(ctx, s.db, before, limit)
 	return out, apperr.Wrap(err, "reading audit log")
+}
+
+// RecordEvent appends an event another domain decided (a catalogue
+// decision such as granting an inclusion label) to the audit log, inside
+// that domain's transaction q, so that the decision and its record commit
+// together. actor did it; orgID is the organisation it is about.
+func (s *Service) RecordEvent(ctx context.Context, q sqlx.ExecerContext, event string, actor *auth.Principal, orgID uuid.UUID, details map[string]any) error {
+	e := Event{Name: event, OrgID: &orgID, Details: details}
+	if actor != nil {
+		e.ActorID, e.Email = &actor.UserID, actor.Email
+	}
+	return apperr.Wrap(audit(ctx, q, e), "recording %s", event)
 }
 
 // The audit events.

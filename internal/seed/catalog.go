@@ -58,12 +58,6 @@ func loadCatalog(ctx context.Context, tx *sqlx.Tx) error {
 			if o.category == "elder_care" || o.category == "childcare" && key != "nido" && key != "spazio" || key == "fisio" || key == "spesa" {
 				oin.ServiceRadiusKm = 15 // they come to your home
 			}
-			if p.form == "social_cooperative" {
-				oin.InclusionLabel = catalog.LabelSocialCooperative
-				if p.pledgeBps >= 700 {
-					oin.InclusionLabel = catalog.LabelFundProgramme
-				}
-			}
 			if o.slots {
 				oin.Availability = catalog.AvailabilitySlots
 				for w := 0; w < 4; w++ {

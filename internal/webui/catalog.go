@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +41,7 @@ func (u *UI) registerCatalog(e *echo.Echo) {
 	admin := Roles(auth.RolePlatformAdmin)
 	u.Handle(e, http.MethodGet, "/admin/erogatori", admin, u.adminProviders)
 	u.Handle(e, http.MethodPost, "/admin/erogatori/:id", admin, u.adminReview)
+	u.registerLabels(e)
 }
 
 // StripeReturnPath is the provider's page Stripe sends them back to after
@@ -80,7 +80,10 @@ type offeringCard struct {
 	PhotoURL string
 	LogoURL  string // the provider's logo
 	MapURL   string
-	Label    string // the inclusion label's code, "" for none
+	// Label is the evidence of the provider's inclusion label while it
+	// shows ("" for none), LabelUntil its last day.
+	Label      string
+	LabelUntil *time.Time
 }
 
 func card(o catalog.Offering) offeringCard {
@@ -88,8 +91,8 @@ func card(o catalog.Offering) offeringCard {
 	if o.PhotoID != nil {
 		c.PhotoURL = catalog.PhotoPath(*o.PhotoID)
 	}
-	if o.InclusionLabel != nil {
-		c.Label = *o.InclusionLabel
+	if o.LabelEvidence != nil {
+		c.Label, c.LabelUntil = string(*o.LabelEvidence), o.LabelValidUntil
 	}
 	if o.ProviderLogoID != nil {
 		c.LogoURL = catalog.PhotoPath(*o.ProviderLogoID)
@@ -100,6 +103,7 @@ func card(o catalog.Offering) offeringCard {
 // searchPage is what the catalogue page shows.
 type searchPage struct {
 	Q, Category, Near, Radius, MaxPrice, Sort string
+	Labelled                                  bool // only providers whose inclusion label shows
 	Categories                                []catalog.Category
 	Radii, Sorts                              []string
 	Place                                     *catalog.Place
@@ -132,7 +136,9 @@ func (u *UI) catalogSearch(c echo.Context) error {
 		p.Radius = strconv.Itoa(catalog.DefaultRadiusKm)
 	}
 	p.RadiusKm, _ = strconv.Atoi(p.Radius)
-	q := catalog.SearchQuery{Text: p.Q, Category: p.Category, Sort: catalog.Sort(p.Sort), Cursor: c.QueryParam("cursor"), Count: true}
+	p.Labelled = c.QueryParam("inclusione") == "1"
+	q := catalog.SearchQuery{Text: p.Q, Category: p.Category, Sort: catalog.Sort(p.Sort), Cursor: c.QueryParam("cursor"),
+		Labelled: p.Labelled, Count: true}
 	if p.Near != "" {
 		places, err := u.deps.Catalog.FindPlaces(ctx, p.Near, 1)
 		if err != nil {
@@ -210,6 +216,9 @@ type dashboard struct {
 	Provider  catalog.Provider
 	Offerings []offeringCard
 	Notice    string // message key
+	// Label is the inclusion label that shows today, LabelLatest the
+	// latest request for it.
+	Label, LabelLatest *labelView
 }
 
 func (u *UI) providerDashboard(c echo.Context) error {
@@ -226,7 +235,11 @@ func (u *UI) providerDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := dashboard{Provider: pr}
+	st, err := u.deps.Catalog.ProviderLabel(ctx, p, p.OrgID)
+	if err != nil {
+		return err
+	}
+	d := dashboard{Provider: pr, Label: viewLabel(st.Current), LabelLatest: viewLabel(st.Latest)}
 	for _, o := range list {
 		d.Offerings = append(d.Offerings, card(o))
 	}
@@ -342,7 +355,6 @@ type offeringForm struct {
 	PhotoURL   string
 	Categories []catalog.Category
 	Units      []catalog.Unit
-	Labels     []catalog.InclusionLabel
 	Statuses   []catalog.OfferingStatus
 	Slots      string // one per line: "01/12/2026 18:00 90 8"
 	Error      string // shown above the form, in the person's language
@@ -351,7 +363,7 @@ type offeringForm struct {
 // newOfferingForm returns a form with the choices filled in.
 func (u *UI) newOfferingForm() offeringForm {
 	return offeringForm{Categories: u.deps.Catalog.Categories(),
-		Units: catalog.Units(), Labels: catalog.InclusionLabels(), Statuses: catalog.OfferingStatuses()}
+		Units: catalog.Units(), Statuses: catalog.OfferingStatuses()}
 }
 
 func (u *UI) offeringNew(c echo.Context) error {
@@ -373,9 +385,6 @@ func (u *UI) offeringEdit(c echo.Context) error {
 	f.ID, f.Town, f.Price = o.ID.String(), o.PlaceName, strings.TrimPrefix(formatEuro(o.PriceCents, "it"), "€ ")
 	f.In = catalog.OfferingInput{Title: o.Title, Description: o.Description, Category: o.Category, Unit: o.Unit,
 		Address: o.Address, ServiceRadiusKm: o.ServiceRadiusKm, Status: o.Status}
-	if o.InclusionLabel != nil {
-		f.In.InclusionLabel = catalog.InclusionLabel(*o.InclusionLabel)
-	}
 	if o.PhotoID != nil {
 		f.PhotoURL = catalog.PhotoPath(*o.PhotoID)
 	}
@@ -398,8 +407,7 @@ func (u *UI) offeringSave(c echo.Context) error {
 	f.ID, f.Price, f.Town = c.Param("id"), c.FormValue("price"), c.FormValue("town")
 	f.In = catalog.OfferingInput{Title: c.FormValue("title"), Description: c.FormValue("description"),
 		Category: c.FormValue("category"), Unit: catalog.Unit(c.FormValue("unit")), Address: c.FormValue("address"),
-		ServiceRadiusKm: radius, Status: catalog.OfferingStatus(c.FormValue("status")),
-		InclusionLabel: catalog.InclusionLabel(c.FormValue("inclusion_label"))}
+		ServiceRadiusKm: radius, Status: catalog.OfferingStatus(c.FormValue("status"))}
 	var id uuid.UUID
 	if f.ID != "" {
 		// Someone else's offering answers not_found before anything else.
@@ -542,41 +550,4 @@ func (u *UI) baseURL(c echo.Context) string {
 		}
 	}
 	return c.Scheme() + "://" + c.Request().Host
-}
-
-// approvalQueue is the platform admin's list of providers to review.
-type approvalQueue struct {
-	Pending []catalog.Provider
-	Done    string // message key
-}
-
-func (u *UI) adminProviders(c echo.Context) error {
-	list, err := u.deps.Catalog.Providers(c.Request().Context(), CurrentPrincipal(c), catalog.ProviderPending)
-	if err != nil {
-		return err
-	}
-	q := approvalQueue{Pending: list}
-	switch c.QueryParam("fatto") {
-	case "approve":
-		q.Done = "catalog.admin.approved"
-	case "reject":
-		q.Done = "catalog.admin.rejected"
-	}
-	return u.r.render(c, http.StatusOK, "admin_providers", u.page(c, q))
-}
-
-func (u *UI) adminReview(c echo.Context) error {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		return apperr.New(apperr.NotFound, "provider not found")
-	}
-	decision := c.FormValue("decision")
-	if decision != "approve" && decision != "reject" {
-		return apperr.New(apperr.Invalid, "decision must be approve or reject")
-	}
-	_, err = u.deps.Catalog.ReviewProvider(c.Request().Context(), CurrentPrincipal(c), id, decision == "approve", c.FormValue("note"))
-	if err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin/erogatori?fatto="+url.QueryEscape(decision))
 }
