@@ -1,22 +1,17 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/httpapi"
 )
@@ -111,49 +106,4 @@ func clientIP(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(auth.WithClientIP(c.Request().Context(), c.RealIP())))
 		return next(c)
 	}
-}
-
-// textGuard refuses text PostgreSQL cannot store — a NUL character or bytes
-// that are not UTF-8 — in the query string, in form fields and in JSON
-// bodies, with a 400 before any handler runs. Without it such input reaches
-// the database and fails there as an internal error.
-func textGuard(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		if bad := badText(req.URL.Query()); bad != "" {
-			return apperr.New(apperr.Invalid, "parameter %q contains characters that are not allowed", bad).With("field", bad)
-		}
-		ct := req.Header.Get(echo.HeaderContentType)
-		switch {
-		case strings.HasPrefix(ct, echo.MIMEApplicationForm):
-			if err := req.ParseForm(); err != nil {
-				return apperr.New(apperr.Invalid, "malformed form")
-			}
-			if bad := badText(req.PostForm); bad != "" {
-				return apperr.New(apperr.Invalid, "field %q contains characters that are not allowed", bad).With("field", bad)
-			}
-		case strings.HasPrefix(ct, echo.MIMEApplicationJSON) && req.Body != nil:
-			body, err := io.ReadAll(req.Body)
-			if err != nil {
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body too large")
-			}
-			req.Body = io.NopCloser(bytes.NewReader(body))
-			if bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) || bytes.IndexByte(body, 0) >= 0 || !utf8.Valid(body) {
-				return apperr.New(apperr.Invalid, "request body contains characters that are not allowed")
-			}
-		}
-		return next(c)
-	}
-}
-
-// badText returns the first key whose name or values hold a NUL or invalid UTF-8.
-func badText(values url.Values) string {
-	for k, vs := range values {
-		for _, s := range append(vs, k) {
-			if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
-				return k
-			}
-		}
-	}
-	return ""
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -114,6 +115,11 @@ func parseInvitationCSV(r io.Reader, kind auth.OrgKind) ([]csvRow, []RowError, e
 			}
 			return ""
 		}
+		if field := badCell(rec, header, col); field != "" {
+			errs = append(errs, RowError{Row: line, Field: field,
+				Message: `contains characters that are not allowed: a NUL, or bytes that are not UTF-8 (save the file as "CSV UTF-8")`})
+			continue
+		}
 		in := Invitation{Email: get("email"), Name: get("name")}
 		roleText := get("role")
 		if roleText == "" && kind == auth.OrgCompany {
@@ -142,6 +148,28 @@ func parseInvitationCSV(r io.Reader, kind auth.OrgKind) ([]csvRow, []RowError, e
 		return nil, nil, apperr.New(apperr.Invalid, "the file has no rows below the header").With("field", "file")
 	}
 	return rows, errs, nil
+}
+
+// badCell names the column of the first cell of rec that PostgreSQL could
+// not store (a NUL, or bytes that are not UTF-8), or returns "": the
+// column's name as this import knows it (email, name, role), else its
+// heading, else its number.
+func badCell(rec, header []string, col map[string]int) string {
+	for i, cell := range rec {
+		if strings.IndexByte(cell, 0) < 0 && utf8.ValidString(cell) {
+			continue
+		}
+		for name, j := range col {
+			if j == i {
+				return name
+			}
+		}
+		if i < len(header) && header[i] != "" && strings.IndexByte(header[i], 0) < 0 && utf8.ValidString(header[i]) {
+			return strings.TrimSpace(header[i])
+		}
+		return fmt.Sprintf("column %d", i+1)
+	}
+	return ""
 }
 
 // rowsError is the invalid error that lists the rows at fault.

@@ -10,9 +10,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
 // send posts body to the API with an optional Idempotency-Key and returns
@@ -185,10 +187,10 @@ func TestCSVInvitationIdempotencyKey(t *testing.T) {
 
 var formKeyRE = regexp.MustCompile(`name="form_key" value="([^"]+)"`)
 
-// Submitting the web invite form twice (a double click) invites once and
-// both submissions land on the confirmation; a new render has a new key.
-func TestWebInviteFormDoubleSubmission(t *testing.T) {
-	t.Parallel()
+// usersPage opens the users page as a company admin's browser and returns
+// the app, the admin, the browser and the form key the page carries (m[1]).
+func usersPage(t *testing.T) (*app.App, *identitytest.User, *identitytest.Browser, []string) {
+	t.Helper()
 	a, k := start(t)
 	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
@@ -197,6 +199,38 @@ func TestWebInviteFormDoubleSubmission(t *testing.T) {
 	if m == nil {
 		t.Fatal("the users page has no form key")
 	}
+	return a, hr, b, m
+}
+
+// uploadCSV sends the users page's import form as browser b, with the form
+// key formKey (none when empty), and returns the status and where it
+// redirects.
+func uploadCSV(t *testing.T, base string, b *identitytest.Browser, formKey, csv string) (int, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("_csrf", b.CSRF())
+	if formKey != "" {
+		_ = mw.WriteField("form_key", formKey)
+	}
+	fw, _ := mw.CreateFormFile("file", "dipendenti.csv")
+	_, _ = fw.Write([]byte(csv))
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", base+"/users/import", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode, res.Header.Get("Location")
+}
+
+// Submitting the web invite form twice (a double click) invites once and
+// both submissions land on the confirmation; a new render has a new key.
+func TestWebInviteFormDoubleSubmission(t *testing.T) {
+	t.Parallel()
+	a, _, b, m := usersPage(t)
 	form := url.Values{"email": {"ugo.idem@example.com"}, "name": {"Ugo"}, "role": {"employee"}, "form_key": {m[1]}}
 	for i := 0; i < 2; i++ {
 		res, body := b.PostForm("/users/invite", form)
@@ -207,7 +241,7 @@ func TestWebInviteFormDoubleSubmission(t *testing.T) {
 	if n := mailsTo(t, a, "ugo.idem@example.com"); n != 1 {
 		t.Fatalf("%d mails after a double submission, want 1", n)
 	}
-	_, page = b.Get("/users?invited=1")
+	_, page := b.Get("/users?invited=1")
 	if m2 := formKeyRE.FindStringSubmatch(page); m2 == nil || m2[1] == m[1] {
 		t.Fatal("a new page must carry a new form key")
 	}
@@ -223,31 +257,8 @@ func TestWebInviteFormDoubleSubmission(t *testing.T) {
 // that form is refused.
 func TestWebImportFormDoubleSubmission(t *testing.T) {
 	t.Parallel()
-	a, k := start(t)
-	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
-	b := k.Browser(a.URL(), hr)
-	_, page := b.Get("/users")
-	m := formKeyRE.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatal("the users page has no form key")
-	}
-	upload := func(csv string) (int, string) {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		_ = mw.WriteField("_csrf", b.CSRF())
-		_ = mw.WriteField("form_key", m[1])
-		fw, _ := mw.CreateFormFile("file", "dipendenti.csv")
-		_, _ = fw.Write([]byte(csv))
-		_ = mw.Close()
-		req, _ := http.NewRequest("POST", a.URL()+"/users/import", &buf)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		res, err := b.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode, res.Header.Get("Location")
-	}
+	a, hr, b, m := usersPage(t)
+	upload := func(csv string) (int, string) { return uploadCSV(t, a.URL(), b, m[1], csv) }
 	file := "email,name\nivo.idem@example.com,Ivo\n"
 	st1, loc1 := upload(file)
 	st2, loc2 := upload(file)
@@ -296,5 +307,30 @@ func TestWebNewOrganisationFormDoubleSubmission(t *testing.T) {
 	}
 	if res, _ := b.PostForm("/admin/organisations", newForm("Ditta Doppia")); res.StatusCode != 303 || orgs() != 2 {
 		t.Fatalf("a second form: %d, %d organisations, want 2", res.StatusCode, orgs())
+	}
+}
+
+// A file uploaded from the web form with a NUL or non-UTF-8 cell (an
+// export in Latin-1) fails with the row and column named, inviting nobody.
+func TestWebImportBadBytesNameTheCell(t *testing.T) {
+	t.Parallel()
+	a, _, b, m := usersPage(t)
+	st, loc := uploadCSV(t, a.URL(), b, m[1], "email;nome\nrita.idem@example.com;Rita\nnicolo.idem@example.com;Nicol\xf2\n")
+	if st != 303 || !strings.HasPrefix(loc, "/users/import/") {
+		t.Fatalf("upload: %d %s", st, loc)
+	}
+	var page string
+	for i := 0; ; i++ {
+		_, page = b.Get(loc)
+		if !strings.Contains(page, "import-progress") || i == 100 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(page, "<td>3</td><td>name</td>") {
+		t.Fatalf("the import page does not name row 3, column name:\n%s", page)
+	}
+	if n := mailsTo(t, a, "rita.idem@example.com"); n != 0 {
+		t.Fatalf("a refused file invited someone (%d mails)", n)
 	}
 }

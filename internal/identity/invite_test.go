@@ -1,11 +1,9 @@
 package identity_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -100,23 +98,11 @@ func TestCSVInvitationOnTheWeb(t *testing.T) {
 	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	b := k.Browser(a.URL(), hr)
 	upload := func(csv string) string {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		_ = mw.WriteField("_csrf", b.CSRF())
-		fw, _ := mw.CreateFormFile("file", "dipendenti.csv")
-		_, _ = fw.Write([]byte(csv))
-		_ = mw.Close()
-		req, _ := http.NewRequest("POST", a.URL()+"/users/import", &buf)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		res, err := b.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		st, loc := uploadCSV(t, a.URL(), b, "", csv)
+		if st != 303 || !strings.HasPrefix(loc, "/users/import/") {
+			t.Fatalf("upload: %d %s", st, loc)
 		}
-		res.Body.Close()
-		if res.StatusCode != 303 || !strings.HasPrefix(res.Header.Get("Location"), "/users/import/") {
-			t.Fatalf("upload: %d %s", res.StatusCode, res.Header.Get("Location"))
-		}
-		return res.Header.Get("Location")
+		return loc
 	}
 	wait := func(loc string) string {
 		for i := 0; i < 200; i++ {

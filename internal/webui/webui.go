@@ -159,7 +159,10 @@ func (u *UI) RenderError(c echo.Context, err error) {
 	if code == apperr.InsufficientFunds || code == apperr.Conflict {
 		key = "error.invalid"
 	}
-	data := struct{ Title, Text, RequestID string }{key + ".title", key + ".text", rid}
+	data := struct{ Title, Text, RequestID, Field string }{key + ".title", key + ".text", rid, ""}
+	if code == apperr.Invalid {
+		data.Field = apperr.FieldOf(err) // e.g. a form field with bytes that are not text
+	}
 	if rerr := u.r.render(c, status, "error", u.page(c, data)); rerr != nil {
 		slog.Error("rendering error page", "err", rerr)
 		_ = c.String(status, http.StatusText(status))
