@@ -26,15 +26,23 @@ const (
 // evidence (so the same request twice changes nothing, and a label
 // carried over from before reviews gets its evidence this way). The label
 // shows only once a platform admin approves it.
+// A retry with the same idempotency key (see db.Idempotent) answers what
+// the first call did.
 // Errors: unauthorized, forbidden (another role), not_found (no profile,
-// or another provider's), invalid (the field at fault; nothing saved).
-func (s *Service) RequestLabel(ctx context.Context, p *auth.Principal, providerID uuid.UUID, in LabelInput) (LabelRequest, error) {
+// or another provider's), invalid (the field at fault; nothing saved),
+// conflict (the key was used for another request, or is in use).
+func (s *Service) RequestLabel(ctx context.Context, p *auth.Principal, providerID uuid.UUID, in LabelInput, idempotencyKey string) (LabelRequest, error) {
 	if err := manages(p, providerID); err != nil {
 		return LabelRequest{}, err
 	}
 	in.Normalise()
 	var out LabelRequest
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	scope := db.Scope{Caller: p.UserID, Operation: "catalog.request_label"}
+	request := struct {
+		Provider uuid.UUID
+		Input    LabelInput
+	}{providerID, in}
+	_, err := db.Idempotent(ctx, s.db, scope, idempotencyKey, request, &out, func(tx *sqlx.Tx) error {
 		pr, err := getProvider(ctx, tx, providerID, true) // serialises requests of one provider
 		if err != nil {
 			return err
@@ -89,10 +97,13 @@ func (s *Service) LabelRequests(ctx context.Context, p *auth.Principal, status L
 // audit log in the same transaction. Only a platform admin decides, never
 // the provider. Deciding again the same way returns the request unchanged
 // (a retried click); deciding otherwise is a conflict.
+// A retry with the same idempotency key (see db.Idempotent) answers what
+// the first call did.
 // Errors: unauthorized, forbidden, not_found, invalid (a rejection needs a
 // note, an approval a date after today and within three years, and
-// evidence), conflict (already decided otherwise).
-func (s *Service) DecideLabel(ctx context.Context, p *auth.Principal, requestID uuid.UUID, d LabelDecision) (LabelRequest, error) {
+// evidence), conflict (already decided otherwise; or the key was used for
+// another request, or is in use).
+func (s *Service) DecideLabel(ctx context.Context, p *auth.Principal, requestID uuid.UUID, d LabelDecision, idempotencyKey string) (LabelRequest, error) {
 	if err := onlyAdmin(p); err != nil {
 		return LabelRequest{}, err
 	}
@@ -100,7 +111,12 @@ func (s *Service) DecideLabel(ctx context.Context, p *auth.Principal, requestID 
 		return LabelRequest{}, err
 	}
 	var out LabelRequest
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	scope := db.Scope{Caller: p.UserID, Operation: "catalog.decide_label"}
+	request := struct {
+		Request  uuid.UUID
+		Decision LabelDecision
+	}{requestID, d}
+	_, err := db.Idempotent(ctx, s.db, scope, idempotencyKey, request, &out, func(tx *sqlx.Tx) error {
 		r, err := getLabelRequest(ctx, tx, requestID, true)
 		if err != nil {
 			return err

@@ -24,22 +24,22 @@ func TestLabelOnlyAnAdminDecides(t *testing.T) {
 	f := newFixture(t)
 	staff := catalogtest.Provider(t, f.dbx, f.svc, f.admin, "Cooperativa Sociale Il Filo", lecco, true)
 	other := catalogtest.Provider(t, f.dbx, f.svc, f.admin, "Cooperativa Sociale Altra", lecco, true)
-	r, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, coopB)
+	r, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, coopB, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Status != catalog.LabelPending || *r.AlboNumber != "A123456" {
 		t.Fatalf("request: %+v", r)
 	}
-	again, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, coopB)
+	again, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, coopB, "")
 	if err != nil || again.ID != r.ID {
 		t.Fatalf("the same request twice made another one: %v %v", again.ID, err)
 	}
 	approve := catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}
-	if _, err := f.svc.DecideLabel(ctx, staff, r.ID, approve); !apperr.Is(err, apperr.Forbidden) {
+	if _, err := f.svc.DecideLabel(ctx, staff, r.ID, approve, ""); !apperr.Is(err, apperr.Forbidden) {
 		t.Fatalf("a provider approving its own label: %v", err)
 	}
-	if _, err := f.svc.DecideLabel(ctx, other, r.ID, approve); !apperr.Is(err, apperr.Forbidden) {
+	if _, err := f.svc.DecideLabel(ctx, other, r.ID, approve, ""); !apperr.Is(err, apperr.Forbidden) {
 		t.Fatalf("another provider approving: %v", err)
 	}
 	if _, err := f.svc.LabelRequests(ctx, staff, ""); !apperr.Is(err, apperr.Forbidden) {
@@ -48,7 +48,7 @@ func TestLabelOnlyAnAdminDecides(t *testing.T) {
 	if _, err := f.svc.ProviderLabel(ctx, other, staff.OrgID); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("another provider reading the label: %v", err)
 	}
-	if _, err := f.svc.RequestLabel(ctx, other, staff.OrgID, coopB); !apperr.Is(err, apperr.NotFound) {
+	if _, err := f.svc.RequestLabel(ctx, other, staff.OrgID, coopB, ""); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("another provider requesting for it: %v", err)
 	}
 	var n int
@@ -69,27 +69,27 @@ func TestLabelDecisions(t *testing.T) {
 	f := newFixture(t)
 	staff := catalogtest.Provider(t, f.dbx, f.svc, f.admin, "Cooperativa Sociale Il Filo", lecco, true)
 	r, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, catalog.LabelInput{Evidence: catalog.EvidenceSelfDeclaration,
-		InclusionHires: 2, TotalStaff: 9, Declared: true})
+		InclusionHires: 2, TotalStaff: 9, Declared: true}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, catalog.LabelDecision{Note: "  "}); apperr.FieldOf(err) != "note" {
+	if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, catalog.LabelDecision{Note: "  "}, ""); apperr.FieldOf(err) != "note" {
 		t.Fatalf("rejecting without a note: %v", err)
 	}
 	for _, day := range []time.Time{{}, time.Now(), time.Now().AddDate(4, 0, 0)} {
-		if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, catalog.LabelDecision{Approve: true, ValidUntil: day}); apperr.FieldOf(err) != "valid_until" {
+		if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, catalog.LabelDecision{Approve: true, ValidUntil: day}, ""); apperr.FieldOf(err) != "valid_until" {
 			t.Fatalf("approving until %v: %v", day, err)
 		}
 	}
 	no := catalog.LabelDecision{Note: "Mancano i dati dell'ultimo anno"}
-	out, err := f.svc.DecideLabel(ctx, f.admin, r.ID, no)
+	out, err := f.svc.DecideLabel(ctx, f.admin, r.ID, no, "")
 	if err != nil || out.Status != catalog.LabelRejected {
 		t.Fatalf("rejecting: %+v %v", out, err)
 	}
-	if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, no); err != nil {
+	if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, no, ""); err != nil {
 		t.Fatalf("the same rejection again: %v", err)
 	}
-	if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}); !apperr.Is(err, apperr.Conflict) {
+	if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}, ""); !apperr.Is(err, apperr.Conflict) {
 		t.Fatalf("approving a rejected request: %v", err)
 	}
 	st, _ := f.svc.ProviderLabel(ctx, staff, staff.OrgID)
@@ -120,14 +120,14 @@ func TestLabelEvidence(t *testing.T) {
 		"total_staff":     {Evidence: catalog.EvidenceSelfDeclaration, InclusionHires: 5, TotalStaff: 4, Declared: true},
 		"declaration":     {Evidence: catalog.EvidenceSelfDeclaration, InclusionHires: 1, TotalStaff: 4},
 	} {
-		if _, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, in); apperr.FieldOf(err) != field {
+		if _, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, in, ""); apperr.FieldOf(err) != field {
 			t.Errorf("%s: %v", field, err)
 		}
 	}
 	if _, err := f.dbx.Exec(`UPDATE providers SET legal_form = 'social_cooperative' WHERE organisation_id = $1`, staff.OrgID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, catalog.LabelInput{Evidence: catalog.EvidenceCoopB, AlboNumber: "Mario Rossi"}); apperr.FieldOf(err) != "albo_number" {
+	if _, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, catalog.LabelInput{Evidence: catalog.EvidenceCoopB, AlboNumber: "Mario Rossi"}, ""); apperr.FieldOf(err) != "albo_number" {
 		t.Errorf("a name as register number: %v", err)
 	}
 	var n int
@@ -143,7 +143,7 @@ func TestExpiredLabelNoLongerShows(t *testing.T) {
 	f := newFixture(t)
 	staff := catalogtest.Provider(t, f.dbx, f.svc, f.admin, "Cooperativa Sociale Il Filo", lecco, true)
 	id := catalogtest.Offering(t, f.svc, staff, "Stireria a domicilio", "laundry", lecco, 1200)
-	r, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, coopB)
+	r, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, coopB, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestExpiredLabelNoLongerShows(t *testing.T) {
 	if p, s := labelled(); p || s {
 		t.Fatalf("a pending label shows (page %v, search %v)", p, s)
 	}
-	if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}); err != nil {
+	if _, err := f.svc.DecideLabel(ctx, f.admin, r.ID, catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if p, s := labelled(); !p || !s {
@@ -271,14 +271,14 @@ func TestLegacyLabelsBecomePending(t *testing.T) {
 	if err := dbx.Get(&n, `SELECT count(*) FROM information_schema.columns WHERE table_name = 'offerings' AND column_name = 'inclusion_label'`); err != nil || n != 0 {
 		t.Fatalf("the offering flag is still there (%v)", err)
 	}
-	if _, err := svc.DecideLabel(ctx, admin, reqs[0].ID, catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}); apperr.FieldOf(err) != "evidence" {
+	if _, err := svc.DecideLabel(ctx, admin, reqs[0].ID, catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}, ""); apperr.FieldOf(err) != "evidence" {
 		t.Fatalf("approving a legacy label without evidence: %v", err)
 	}
-	r, err := svc.RequestLabel(ctx, labelled, labelled.OrgID, coopB)
+	r, err := svc.RequestLabel(ctx, labelled, labelled.OrgID, coopB, "")
 	if err != nil || r.ID != reqs[0].ID || r.Evidence == nil {
 		t.Fatalf("evidence for the legacy request: %+v %v", r, err)
 	}
-	if _, err := svc.DecideLabel(ctx, admin, r.ID, catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}); err != nil {
+	if _, err := svc.DecideLabel(ctx, admin, r.ID, catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if o, _ := svc.Offering(ctx, a1); o.LabelEvidence == nil || *o.LabelEvidence != catalog.EvidenceCoopB {
@@ -299,4 +299,37 @@ func migrationSections(t *testing.T, name string) (up, down string) {
 		t.Fatalf("%s: unexpected layout", name)
 	}
 	return s[i:j], s[j:]
+}
+
+// A request or a decision retried with its idempotency key is answered
+// from the first and recorded once; the key with other evidence is a
+// conflict.
+func TestLabelRetriedWithKey(t *testing.T) {
+	f := newFixture(t)
+	staff := catalogtest.Provider(t, f.dbx, f.svc, f.admin, "Cooperativa Sociale Il Filo", lecco, true)
+	first, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, coopB, "form-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, coopB, "form-1")
+	if err != nil || again.ID != first.ID || !again.RequestedAt.Equal(first.RequestedAt) {
+		t.Fatalf("retried request: %+v %v", again, err)
+	}
+	other := catalog.LabelInput{Evidence: catalog.EvidenceCoopB, AlboNumber: "A999999"}
+	if _, err := f.svc.RequestLabel(ctx, staff, staff.OrgID, other, "form-1"); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("the key with other evidence: %v", err)
+	}
+	d := catalog.LabelDecision{Approve: true, ValidUntil: inAYear()}
+	for range 2 {
+		if _, err := f.svc.DecideLabel(ctx, f.admin, first.ID, d, "decide-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var events []string
+	if err := f.dbx.Select(&events, `SELECT event FROM audit_log WHERE organisation_id = $1 AND event LIKE 'inclusion_label%' ORDER BY id`, staff.OrgID); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(events, ",") != "inclusion_label_requested,inclusion_label_approved" {
+		t.Fatalf("audit log after retries: %v", events)
+	}
 }

@@ -1176,6 +1176,11 @@ type ListLabelRequestsParams struct {
 // ListLabelRequestsParamsStatus defines parameters for ListLabelRequests.
 type ListLabelRequestsParamsStatus string
 
+// DecideLabelRequestParams defines parameters for DecideLabelRequest.
+type DecideLabelRequestParams struct {
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ListOfferingChangesParams defines parameters for ListOfferingChanges.
 type ListOfferingChangesParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -1244,6 +1249,11 @@ type ListProvidersParams struct {
 
 // ListProvidersParamsStatus defines parameters for ListProviders.
 type ListProvidersParamsStatus string
+
+// RequestProviderLabelParams defines parameters for RequestProviderLabel.
+type RequestProviderLabelParams struct {
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
 
 // CreateOfferingParams defines parameters for CreateOffering.
 type CreateOfferingParams struct {
@@ -1391,7 +1401,7 @@ type ServerInterface interface {
 	ListLabelRequests(ctx echo.Context, params ListLabelRequestsParams) error
 	// DecideLabelRequest Approve an inclusion label until a date, or reject it with a note (platform admin). Recorded in the audit log.
 	// (POST /inclusion-label-requests/{requestId}/decision)
-	DecideLabelRequest(ctx echo.Context, requestId openapi_types.UUID) error
+	DecideLabelRequest(ctx echo.Context, requestId openapi_types.UUID, params DecideLabelRequestParams) error
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx echo.Context) error
@@ -1439,7 +1449,7 @@ type ServerInterface interface {
 	GetProviderLabel(ctx echo.Context, providerId openapi_types.UUID) error
 	// RequestProviderLabel Ask for the inclusion label with evidence; it shows only once a platform admin approves it.
 	// (POST /providers/{providerId}/inclusion-label)
-	RequestProviderLabel(ctx echo.Context, providerId openapi_types.UUID) error
+	RequestProviderLabel(ctx echo.Context, providerId openapi_types.UUID, params RequestProviderLabelParams) error
 	// UploadProviderLogo Upload the provider's logo (JPEG or PNG, at most 5 MB; resized to at most 1200 px).
 	// (PUT /providers/{providerId}/logo)
 	UploadProviderLogo(ctx echo.Context, providerId openapi_types.UUID) error
@@ -1606,8 +1616,28 @@ func (w *ServerInterfaceWrapper) DecideLabelRequest(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter requestId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DecideLabelRequestParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DecideLabelRequest(ctx, requestId)
+	err = w.Handler.DecideLabelRequest(ctx, requestId, params)
 	return err
 }
 
@@ -1946,8 +1976,28 @@ func (w *ServerInterfaceWrapper) RequestProviderLabel(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RequestProviderLabelParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RequestProviderLabel(ctx, providerId)
+	err = w.Handler.RequestProviderLabel(ctx, providerId, params)
 	return err
 }
 
@@ -2636,6 +2686,7 @@ func (response ListLabelRequestsdefaultJSONResponse) VisitListLabelRequestsRespo
 
 type DecideLabelRequestRequestObject struct {
 	RequestId openapi_types.UUID `json:"requestId"`
+	Params    DecideLabelRequestParams
 	Body      *DecideLabelRequestJSONRequestBody
 }
 
@@ -3264,6 +3315,7 @@ func (response GetProviderLabeldefaultJSONResponse) VisitGetProviderLabelRespons
 
 type RequestProviderLabelRequestObject struct {
 	ProviderId openapi_types.UUID `json:"providerId"`
+	Params     RequestProviderLabelParams
 	Body       *RequestProviderLabelJSONRequestBody
 }
 
@@ -4243,10 +4295,11 @@ func (sh *strictHandler) ListLabelRequests(ctx echo.Context, params ListLabelReq
 }
 
 // DecideLabelRequest operation middleware
-func (sh *strictHandler) DecideLabelRequest(ctx echo.Context, requestId openapi_types.UUID) error {
+func (sh *strictHandler) DecideLabelRequest(ctx echo.Context, requestId openapi_types.UUID, params DecideLabelRequestParams) error {
 	var request DecideLabelRequestRequestObject
 
 	request.RequestId = requestId
+	request.Params = params
 
 	var body DecideLabelRequestJSONRequestBody
 	var err error
@@ -4756,10 +4809,11 @@ func (sh *strictHandler) GetProviderLabel(ctx echo.Context, providerId openapi_t
 }
 
 // RequestProviderLabel operation middleware
-func (sh *strictHandler) RequestProviderLabel(ctx echo.Context, providerId openapi_types.UUID) error {
+func (sh *strictHandler) RequestProviderLabel(ctx echo.Context, providerId openapi_types.UUID, params RequestProviderLabelParams) error {
 	var request RequestProviderLabelRequestObject
 
 	request.ProviderId = providerId
+	request.Params = params
 
 	var body RequestProviderLabelJSONRequestBody
 	var err error
@@ -5271,57 +5325,58 @@ var swaggerSpec = []string{
 	"rPShyezHW0e/VJ3bxK6r+7f050P0VsC3HtlBUj6j3Mcke13jd/VjT+ELVs0jB3iC9dKsiZJwnadsA1JR",
 	"l6zDouATdRW+xQQMu5VCZhvLETUII0AWr+pGMVWHOXYLrqwNxs3ekS17KGaGpXLp8VIFRo/poP/Ys9Fu",
 	"LDUbU+hhUYw6q6jC0H0zt54mTNBt2bGPPEpwPDxUcN5puViiJAKZJlXMwDmLW32qfiuwwDC+98cT+ojh",
-	"5Kv/dJ58O2m2ogshvt2tuXrxQQ2bv0Q9OugHjHlStfuundQ124BCUygfMy77YheirGcc+07eR2+s1+dH",
-	"IS255hqrruPN7t0hNUQLwBaxPJI3uN1C8In1UacdTTCs4nvllfB+ODO8dSLBBUrafOGOjBkkzCC1k3Ay",
-	"A7jxsUxrtiKM2zxyNIGPGFuxnZRduClqC6lc3pNt3PFoUFr+Fc17fMwA+3vsQ4Vrm/lwDNRj0cEbV60+",
-	"nM4IsOAZEMT8HfKXCEFlae2xY/7dyq1di60fHKR/3YzRv7hnjN4v/L9NkL5TED/EPHMQOsTJkQN13a40",
-	"qUpU9bNGP8oxHYJG0FhH3cjvqD/CfwfJUk3WeypK1OEi2I2lyUVg7XRvBJ05T+DqtyvgeiqoWtFJwtKI",
-	"HGuDWUZxUWvnC6OBL4VUmESgN0KKTaYjIHAWIpkK64hq0EW8AqZhOmo0Q5+OTtz/5b8RmE0udVTX/FKH",
-	"QauDmajW72ooSasLsnwpEELTcA3+1NyspMbqyanIpCprMTMXJ/TSnbB05NEAVwKZcnufjlzOU8qMy3iK",
-	"/P/SZ0BNR2/gqqprvoJrxFxb35oqxauutcxUxaBTMX5xCteZi8VVc8GS36ALa8rCKqijCfiKc+dAnIHC",
-	"FG/cEO6s97crGM9Tqnf0QfCy4DQ0duQ8bLvVqSA4uuZbrhNkRQE6t543yMIcRa4Aux6VZqVRo6mg36j0",
-	"940VN7RI2upUxEwIaSx9pRsYt963m/ND1Buqf/nt6mgqFixNNcxZXHVl8dw6gQu29LebpFxcuw1cNSpk",
-	"r0IG2CUV936oGGWQuP5t5/UkW0kr4UEaRdL1WAPfFa48u+EMVXmfr15P/vL69XfRd5OX3/35dDR4Oc1e",
-	"JK29OVH+sif3v6x/21Y8793DjgwsN7lUmB69ktE9Ni55dIhqOR2i+9671Q9dArs9/BJIwLYka81Oa5JB",
-	"XbvUtX2n3tZ9K+2m1wcoqJF71uNRS2WC/nTFeaO6BVRZyB/Myeohb1eV3sMor+/AKDuMoxftBIZHNj2G",
-	"WBzUsyBgX3wQSIaVq8ghFXD4AC/1KXA978lGKKz7UsxTHh+dVQp6UaQpGLw1tbUROQ6JKnHeH/CpSPnk",
-	"a/nxPPm2y4GpOjA8AfT7nJlyqQc/hocbrvk8rWeoo2oln0euYwl5OkUeS2sbAfUaqZATBnc0ID5S4+DB",
-	"AZIigD6XQ9rC4OFDE+3uQk8clRhKOdY41ezmAccyFdF8xJIgqtGf6TJJwfWkdtTRpKJn2nUq9o0vu0GJ",
-	"/f5B10He7TC0uPskr5oKPD1BbqNkLhPKvaUqxszK1AVP0ff9n8C50dRs3V1TyMqu1EbDfGMoD9Pan/Sl",
-	"u4ROu2v+aJOuqayyjg8zcFX19bsivMTMejshM/JznkqWVEqA4DWUW2Rs0Bxro5BlbcKtoDTngrnOc6Gr",
-	"6J6KV9y2ehhFG+vjOSg+nEccPN0ldzWPOBSN/3bx418tG1z8/NeIbn6U2sBreP/9G6ta+T/9ZSH+h+cv",
-	"Tk8hv31sHqmT2n93qX1ZK93Lzg0Jdxbcd6hnvE9vx+2iOTvEl2Ce/x9PKTyczi/ofkwKPusia+mEg9Fr",
-	"I9y6J3TZevJJ4nTNIpcBUbrWCh8O/dZwzZtzYyZAI8KYpWkVFVpIVetdr4zLLnRcgUuU+kMGsaO+VBmq",
-	"IvrQrjTqiK8QVOtHTjq3Fjsf6/A2Yrcv9CCB8PxwAmFr7k702JVjHSB6TAO5mFnjlGRsVuhTfcnQ8We4",
-	"hGl3z4xUR/dNA28JiJOvzX/3uXY7KSek+FpjP1T5PZ7834PuT517sQ8giQR2MO7vmQaDggnzTDeOlF9F",
-	"gLeU/70tko7+wOdoruFo71nEzxKWKGOZoLJmuLUYzpzv7KK6Vj7/OfrLdy+qUEajqSlHPRVjagR2VOe1",
-	"xVKqhAtmUHsxzqlaysD4ryh/psODCXzWCGwqaKpnGlJmTlJ3bZOLRk/gouxeRQux/oNe8TzHBMZCQpwi",
-	"U+lmKlIeo9CYgJaFipHu+17wG/R3GlBcy505oAZr4FqDuRqark8K+Bb/m4vkwoFucHS6n68aQbi/7G9x",
-	"f4+aoqeMyA0yMlwruQHWxfvy3KhNVxHMGwdxhw0ghSm5cYJFJ1wwLo/SnBeqsT5To7akGXc3u6epXGNy",
-	"VAYJPGm5I5+8RcOO+vrjfFWUeqfFeFE99V8zi6tq8DaAeipYtBOtDuAj1AOX187133xLCVz3PC6ucH7y",
-	"tfy4xwC4qPuYPl7UocJBWBHnSi54igfIFWoG2/yoLgj3yJG3IZZTjZBHiau9dYnhftP1LaG7Lln2F2oy",
-	"sXFNjumk3VUOU0x8ApQLUVZ3UCulKsw5rjtWRVB3WYqgbroVQaN31RElJdQH/z4J3F/naVUuikTbBTTP",
-	"httsAWMngMALm6OzzhWhjO46TBIUVXZYe/tlWgRNRDmDE/hAZhq12Nd0xu/SCGmmyfZ5M7vBFtc8QlVC",
-	"q5/eU8cIh3HrAcPp3mWSCgo6rWhQSc3Hb+CXt5/K3gxWiTrScnVgFu3UFaC6cYwr3yagyPSh4jBh6dpN",
-	"mh0ibX/yh76Pm6rprizsQaM/qraPHCZFcMed8a6Uoz4Vj6rSMHcPYpWdW5n9pagS0uC/oIAOpir/w196",
-	"X23WyugImL6u85cVenfJAqe8lDICLa17Q+nKVSagb10/gXf13a1nIOju1u1rW4FubaVkrWtUOlxQ4yrq",
-	"tmj0kXKZW7f4PnE4aEgqs9cxB0xl1td91w77ileP8DdWOTl+kZR9ImLcqckeWcKlcjnw8PDgRk7okK6i",
-	"ULus/5ZndBYhBz2iawhvO/bvfULXQ4ehbNh+l7aZEvh0CctDHM2fW4nBDxYr7oSjZTRVkIrAndyBFOgV",
-	"c1/U4F9CpQaPP+rslj/k0cc90mOe/wuehL5NktbpJ3y09kqVUVWVZjWgfvx3bJdpuVMRl173yMLE+Z1P",
-	"rtZ6mhnYtRzAq7zDYX+zjK867ncmRRW4C/dglibQxXtvg+tqvt87N2CAg+sjFAuDylcPWvwcrpitrlVr",
-	"BES269Te+qesmSgQE+1L2g4aHTxxjf2PpZhLppLygts/gLuEAlxTYTpMEgpZvKKuigS+RaFRu1aQvl8F",
-	"1/D69CVcNTohXp1RshhFt6jlkDbO+Wx5XdYLVbBE0+jpWPa2CFUcGKaMW9mHGmgPpNg7tUsOX7DRYTh3",
-	"U09jpDDjbUFdYdUtuH07n6SinxQNQk0sBwv/dMxQj/l3UgjLJz/e5tQvpWz0M7Y+0ZHvQGD1B6mealWu",
-	"m8mBFEidFtUX12kkaT2S0CrvF+lxC1zbbuKT/NAnXL+4lp5l70RVCEEJ0H5OiwJfovX24rwJ8wwN8yAs",
-	"9L6DqM968CFU85jdXZ36dEkHg3wB13duvx9Ae45gvqGAzQEcOjteiSeXCGV9gVZWQlvJaMiYmx18usKQ",
-	"9IO75hwEuYpIotm8sL/RzD980WvHcozAl/CXWybB3Win5xMupmK98lePOvvSgsb/iAmMXQ9fd7BgqXku",
-	"k40TLe5IQsipcA3kqBlfSCVQq0MkvP9BnZB7NmN8/ujNGB3okkO0zaDkKikQclRaCstYrmHVG4v8DbUx",
-	"ZPYB6pVe3QxPHRVxbz/FJ2CBk1jf7GAD1+R3A0qurah3TRob5g3PcqkMJmfw6vQUfKvpTmNDJdca/g1+",
-	"/arkOnKHXhH41tDfvsDYjv28TM536fVHk6m4Ewu68yGf7VTy3lSEmK/JZTCYyfS7y18ezGjRI2mXPt41",
-	"eGtKBPfXiz6pK/Tu8pdzopmP5HH39L9VG8tTa6Z9/uLheBXLwbkABu8uf3GkM45lWmRCA7XYj8CdMVf3",
-	"MlkmPIqAMntVdQ7ypDz71f7Zk1pxL23wmcYdPWpy5K62uHZfh0mGtCPttEWeAmPUaz5e9dXFPRxFh1fU",
-	"jZsf/kDtkgmbTD+4tWGnywYwGvmZdi1kKEOnvkECTkDV/5gVZk/C5f5CppIcyNkenbCcn9w8J7T7FWxf",
-	"ZeO9MOH0hKfxsjjdekPb5eWXrsNhRHAgADQrGlwbi8o+aAxX7f7bl2//PwAA//8=",
+	"5Kv/dJ58O2m2ogshvt2tuXrxQQ2bv0Q9OugHjHlStfuundQ124BCUygfMy77YheirGcc+07e0VQw7Qwu",
+	"7DQ977S0PnoDSTkdqdM116WxpKei2ec7pLBoqdgiqzDnPKSzdpBVHsE13e5n+MTKsdMbJxjj8Y37SuQ/",
+	"nDPfOvnkojZtJnXn1wwSZpB6WzgBBtz4wKq1oRHGbYY9msBHjK0OScqW4BRChlQu78nD7qw2KLr/iuY9",
+	"Pma0/z32ocL18Hw4Buqx6BSQq1ZTUGeRWPAMiKj+DslUhKCyzvfYSaLdmrZdGK4ffGLwunlg8OKeBwZ+",
+	"4f9tTgw61flDbEUHoUMcYzlQ171Tk6peVj9rNMcc04lsBI111F0Fj/qPG+4gWarJeo9oiTpcOL2xNLkI",
+	"rJ0usaAD8Alc/XYFXE8FlU46SVhatGNtMMsoSGudDmE08KWQCpMI9EZIscl0BATOQiRTYb1iDbqIV8A0",
+	"TEeNzuzT0Yn7v/w3ArPJpY7qAmRqd3j0ZiqYqNbvCjrJxBBkhlNUhqbhGvwRvllJjdWTU5FJVRaGZi5o",
+	"6aU7YenIowGuBDLl9j4duQSslBmXfhX5/6VPx5qO3sBVVWR9BdeIubaOPpWtVy10makqU6di/OIUrjMX",
+	"GKzmgiW/QRdjlYVVUEcT8OXvzps5A4Up3rgh3MHzb1cwnqdUfOkj8mX1a2jsyLn7dqtTQXB0ncBcW8qK",
+	"AnSukFEA8yhy1eD1qDQrjRpNBf1GdchvrLihRdJWpyJmQkhj6SvdwLj1vt2cH6LeUP3Lb1dHU7Fgaaph",
+	"zuKqRYzn1glcsKW/aiXl4tpt4KpRrnsVsvEuqdL4Q8Uog8T1b3ey6KLwII2K7Xqsge8KVyve8MyqJNRX",
+	"ryd/ef36u+i7ycvv/nw6GrycZmOU1t6cKH/ZU4hQFuNtK5737mFHBpabXF5Oj17J6FIdl8k6RLWcDtF9",
+	"793qhy6B3R5+CSRgW5K1Zqc1yaCuXep60FOj7b6VdnP9AxTUSITrce+lMkHnvuK8Ud2PquwqEEwQ6yFv",
+	"VyLfwyiv78AoO4yjF+1sikc2PYZYHNRAIWBffBBIhpUrDyIVcPhoMzVNcA34yUYorPtSzFMeH51VCnpR",
+	"pCkYvDW1tRE5Dokqcd4ffapI+eRr+fE8+bbLganaQTwB9PucmXKpB88JgBuu+TytZ6hDfCWfR659Cnk6",
+	"RR5LaxsBNT6pkBMGdzQgWFPj4MHRmiKAPpfQ2sLg4UMT7VZHTxyVGEo51jjV7OYBZ0QV0XzEkiCq0Z/p",
+	"MmPCNch21NGkomfatU32XTi7QYn9/kHXQd7tMLS4+ySvOhw8PUFuo2QuE0oEppLKzMrUBU/RX0IwgXOj",
+	"qfO7uzORlS2yjYb5xlBSqLU/6UsXt9PuzkHapOtwq6zjwwxcVU0GrwgvMbPeTsiM/JynkiWVEiB4DeUW",
+	"GRs0x9ooZFmbcCsozblgrg1e6F68p+IVt60eRtHG+ngOig/nEQdPd+NezSMOReO/Xfz4V8sGFz//NaJr",
+	"KKU28Bref//Gqlb+T39zif/h+YvTU8hvH5tH6gz7311qX9ZK97JzXcOdBfcdiivv02hyu4LPDvElWHTw",
+	"x1MKD6fzC7qsk4LPushaOuFg9NoIt+4JXbaefJI4XbPiZkCUrrXCh0O/NVzzGt+YCdCIMGZpWkWFFlLV",
+	"etcr47IlHlfgsrb+kEHsqC9vh0qaPrTLnjriKwTV+pGTzhXKj3V81W1SPUggPD+cQNiauxM9drVhB4ge",
+	"00AuZtY4JRmbFfq8YzJ0/IEyYdpdeiPV0X1z0lsC4uRr8999rt1OygkpvtbYD1V+jyf/96D7U+eS7gNI",
+	"IoEdjPtLr8GgYMI809Wt2q9OX0WAt5SMvi2Sjv7A52iu+2nvWcTPEpYoY5mgsma4tRjOnO/sorpWPv85",
+	"+st3L6pQRqPDKkc9FWPqSnZUJwXEUqqEC2ZQezHOqXTLwPivKH+mw4MJfNYIbCpoqmcaUmZOUneHlItG",
+	"T+CibKVFC7H+g17xPMcExkJCnCJT6WYqUh6j0JiAloWKkS4fX/Ab9BcsUFzLnTmgBmvgWoO5Gprucgr4",
+	"Fv+bi+TCgW5wdLqfrxpBuL/s77d/jwKnp4zIDTIyXF+7AdbF+/LcqE1XEcwbB3GHDSCFKblxgkUnXDAu",
+	"j9KcF6qxPlOjHqkZd9fMp6lcY3JUBgk8abkjn7xFw476+uN8VZR6p8V4UT31XzOlrOo2N4B6Kli0s74O",
+	"4CPUA5d34PVfw0vZZPc8Lq5wfvK1/LjHALiom6o+XtShwkFYEedKLniKB8gVagbb/KguCPfIkbchllON",
+	"kEeJq711Wep+0/WVpbtufPa3ezKxcR2X6aTdlTFTTHwClAtRlppQX6cqzDmu22dFULd8iqDuABZBo5HW",
+	"ESUl1Af/PiPd3y1qVS6KRNsFNM+G22wBYyeAwAubo7POfaWMLl5MEhRVdlh7+2VaBE1ECYwT+EBmGvX7",
+	"13TG79IRaabJ9nkzu8EW1zxCiUSrud9TxwiHcesBw+neZZIKCjqtaFBJzcdv4Je3n8pGEVaJOtJyRWkW",
+	"7dSioLr+jCvfs6DI9KHiMGHp2s3gHSJtf/KHvo+bqunuT+xBoz+qto8cJkVwxwX2rq6kPhWPqjo1dylj",
+	"lSpcmf2lqBLS4L+ggA7mTf/D38BfbdbK6AiYvq6TqRV6d8kCp7whMwItrXtDudNVJqDvo//GpVRXB5d9",
+	"mdT0epWb7aMPvqz4XX0V7RkIuop27y204fogVyDYofJ/5YTr1r3HTxyzGpJv7RXhAfOt9XXfRc2+RthT",
+	"5RurQR1TS0qRETHuVLePLIZTuRx4wnlwSyx0klgxgV3Wf8uDRIuQg54jNjSMHfv3PkbsocNQym6/393M",
+	"W3y6rOoh3vDPrezlB4sVdwzTsuwqSEXgjhdBCvTWQ19o419C7wfPaOoUnD/k+cw9cnie/wse175NktYR",
+	"LXwcZD3BtvHkcgAfWZg45/jJ1VpP+we7lgO4vnfISGgWPlY5Cc6kqKKL4a7V0gT6nu9tCV7N93snMAzw",
+	"wn0YZWFQ+XpLi5/DVdzVBXWNqM12Md1b/5Q1EwVion3d3UFDmCfuKoRjKeaSqaS8EvgP4NOhANeGmU68",
+	"hEIWr6gPJYFvUWjUrnmm7/DBNbw+fQlXjd6RV2eU0UYhOGrSpI3zkFuuoXWVFSzRNLpglt1AQmURhinj",
+	"VvahBtoDKfZODabDV5J0GM7dbdQYKcx4W1BXWPVXbt9nKKkyKUWDUBPLwWJUHTPUY/6dFMLyyY+3OXWY",
+	"KVsjja1PdOR7Nlj9QaqnWpXr/3IgBVLnbvUFnxqZZI8ktMobWXrcAtfonPgkP/Qx3C+uCWrZbVIVQlCW",
+	"tp/TosDXkb29OG/CPEPDPAgLve+07LMefFLWzAVwl80+XWbEIF/Aderb7wfQniOYbygmdACHzo5X4sll",
+	"a1lfoJU60VYyGjLmZgefUzEkR+KuiRFBriKSaLZ77G/N8w9fmduxHCPwTQ/KLZPgbjQgrJoZrFf+slZn",
+	"X1rQ+B8xgbHreuxOPyw1z2WycaLFnZsIORWu5R61LwypBGoOiYT3P6gTcs/2lc8fvX2lA11yiEYjlAEm",
+	"BUKOSkthGcu1+Hpjkb+hxo/MPkDd5au79KkHJe7tQPkELHAS65sdbODaIm9AybUV9a6tZcO84VkulcHk",
+	"DF6dnoJvzt1pBankWsO/wa9flVxH7mQuAt9M+9sXGNuxn5cVBC6UfDSZijuxoDvE8ilZJe9NRYj5mlwG",
+	"g5lMv7v85cGMFj2SdunjXYO3pkRwf1Hrk7pC7y5/OSea+Uged0/HYLWhZjJM+yTLw/EqloNzAQzeXf7i",
+	"SGccy7TIhAa6lCACdxBe3WRlmfAoAko/ViX9Py3PfrV/9uR/3EsbfKZxR4+awbmrkbDd12EyNu1IO22R",
+	"p8AYdeePV33Few9H0eEVdeOujD9Qg2nCJtMPbgbZaQUCjEZ+pl2fG0ojqu/cgBNQ9T9mhdmTcLm/wqok",
+	"B3K2Rycs5yc3zwntfgXbl/94L0w4PeFpvKygt97Qdg38pesJGREcCADNsgvXa6OyDxrDVbv/9uXb/w8A",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

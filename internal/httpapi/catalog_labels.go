@@ -34,7 +34,7 @@ func (h catalogHandlers) RequestProviderLabel(ctx context.Context, req RequestPr
 	b := req.Body
 	in := catalog.LabelInput{Evidence: catalog.LabelEvidence(b.Evidence), AlboNumber: deref(b.AlboNumber),
 		InclusionHires: deref(b.InclusionHires), TotalStaff: deref(b.TotalStaff), Declared: deref(b.Declaration)}
-	r, err := h.svc.RequestLabel(ctx, auth.PrincipalFrom(ctx), req.ProviderId, in)
+	r, err := h.svc.RequestLabel(ctx, auth.PrincipalFrom(ctx), req.ProviderId, in, deref(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (h catalogHandlers) DecideLabelRequest(ctx context.Context, req DecideLabel
 	if b.ValidUntil != nil {
 		d.ValidUntil = b.ValidUntil.Time
 	}
-	r, err := h.svc.DecideLabel(ctx, auth.PrincipalFrom(ctx), req.RequestId, d)
+	r, err := h.svc.DecideLabel(ctx, auth.PrincipalFrom(ctx), req.RequestId, d, deref(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}

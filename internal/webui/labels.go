@@ -115,7 +115,14 @@ func (u *UI) labelRequest(c echo.Context) error {
 	in := catalog.LabelInput{Evidence: catalog.LabelEvidence(c.FormValue("evidence")), AlboNumber: c.FormValue("albo_number"),
 		InclusionHires: hires, TotalStaff: staff, Declared: c.FormValue("declaration") == "1"}
 	who := CurrentPrincipal(c)
-	_, err := u.deps.Catalog.RequestLabel(c.Request().Context(), who, who.OrgID, in)
+	ctx := c.Request().Context()
+	err := untilSettled(ctx, func() error {
+		_, err := u.deps.Catalog.RequestLabel(ctx, who, who.OrgID, in, c.FormValue(formKeyField))
+		return err
+	})
+	if formKeyMessage(err) != "" { // the form was sent before
+		return u.renderLabel(c, http.StatusConflict, labelPage{Form: in, Error: u.formMessage(lang(c), err)})
+	}
 	if apperr.Is(err, apperr.Invalid) {
 		return u.renderLabel(c, http.StatusUnprocessableEntity, labelPage{Form: in, Field: apperr.FieldOf(err),
 			Error: u.formMessage(lang(c), err)})
@@ -242,7 +249,12 @@ func (u *UI) adminLabelDecision(c echo.Context) error {
 		// An unreadable date is left zero: the service names the field.
 		d.ValidUntil, _ = time.Parse(time.DateOnly, c.FormValue("valid_until"))
 	}
-	if _, err := u.deps.Catalog.DecideLabel(c.Request().Context(), CurrentPrincipal(c), id, d); err != nil {
+	ctx := c.Request().Context()
+	err = untilSettled(ctx, func() error {
+		_, err := u.deps.Catalog.DecideLabel(ctx, CurrentPrincipal(c), id, d, c.FormValue(formKeyField))
+		return err
+	})
+	if err != nil {
 		return u.refused(c, "label-"+id.String(), err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/erogatori?fatto=label-"+decision)
