@@ -70,6 +70,12 @@ func Digest(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// CanonicalTime is the instant t as requests are compared by it: in UTC,
+// rounded to the microsecond as PostgreSQL stores it (so a time read back
+// from the database is the same instant). The ledger's request hashes use
+// it too.
+func CanonicalTime(t time.Time) time.Time { return t.UTC().Round(time.Microsecond) }
+
 // canonicalTime is how CanonicalJSON writes a timestamp.
 const canonicalTime = "2006-01-02T15:04:05.000000Z"
 
@@ -98,7 +104,7 @@ func normalise(x any) (any, error) {
 	case string:
 		if len(v) >= len("2006-01-02T15:04:05Z") && v[10] == 'T' {
 			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-				return t.UTC().Round(time.Microsecond).Format(canonicalTime), nil
+				return CanonicalTime(t).Format(canonicalTime), nil
 			}
 		}
 		return v, nil

@@ -40,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
 )
 
 // MaxAmount bounds a single amount (10 billion euro), far below int64
@@ -252,7 +253,7 @@ func canonicalTime(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC().Round(time.Microsecond)
+	u := db.CanonicalTime(*t)
 	return &u
 }
 
