@@ -11,8 +11,14 @@ DEV_PG_PORT ?= 55432
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-# The database `make run` uses: DATABASE_URL when set, else a private cluster.
-DEV_DB = $(if $(DATABASE_URL),$(DATABASE_URL),$$(scripts/pg.sh start dev $(DEV_PG_PORT) || { echo "No PostgreSQL: install PostgreSQL 15, set DATABASE_URL, or run: docker compose up -d db" >&2; exit 1; }))
+# The databases `make run` uses, as two variables the binary reads:
+# DATABASE_URL (serve, worker, seed: the restricted role reciproca_app) and
+# MIGRATE_DATABASE_URL (migrate: the schema's owner). When DATABASE_URL is
+# set, those (MIGRATE_DATABASE_URL defaults to it); otherwise a private
+# cluster, migrated as its superuser, the app logging in as reciproca_app.
+DEV_ENV = if [ -n "$$DATABASE_URL" ]; then export MIGRATE_DATABASE_URL="$${MIGRATE_DATABASE_URL:-$$DATABASE_URL}"; \
+  else url=$$(scripts/pg.sh start dev $(DEV_PG_PORT)) || { echo "No PostgreSQL: install PostgreSQL 15, set DATABASE_URL, or run: docker compose up -d db" >&2; exit 1; }; \
+  export MIGRATE_DATABASE_URL="$$url" DATABASE_URL="$${url/postgres@/reciproca_app@}"; fi
 
 .PHONY: help
 help: ## list the targets
@@ -24,13 +30,13 @@ build: ## build bin/reciproca
 
 .PHONY: run
 run: build ## start PostgreSQL, stripe-mock and Mailpit, migrate, load demo data, serve on :$(PORT) with the worker
-	@url=$(DEV_DB); export DATABASE_URL="$$url" PORT=$(PORT) APP_ENV=$${APP_ENV:-development}; \
+	@$(DEV_ENV); export PORT=$(PORT) APP_ENV=$${APP_ENV:-development}; \
 	  eval "$$(scripts/services.sh)" && echo "Mail the app sends: $$MAILPIT_URL (Mailpit)" && \
 	  $(BIN) migrate up && $(BIN) seed && exec $(BIN) serve
 
 .PHONY: worker
 worker: build ## run one more background worker on the development database (make run already runs one)
-	@url=$(DEV_DB); export DATABASE_URL="$$url" APP_ENV=$${APP_ENV:-development}; \
+	@$(DEV_ENV); export APP_ENV=$${APP_ENV:-development}; \
 	  eval "$$(scripts/services.sh)" && exec $(BIN) worker
 
 .PHONY: test
@@ -79,15 +85,15 @@ db-reset: ## delete the development database (demo data comes back on make run)
 
 .PHONY: migrate
 migrate: build ## apply pending migrations to the development database
-	@DATABASE_URL=$(DEV_DB) $(BIN) migrate up
+	@$(DEV_ENV); $(BIN) migrate up
 
 .PHONY: seed
 seed: build ## load the demo data into the development database
-	@DATABASE_URL=$(DEV_DB) $(BIN) seed
+	@$(DEV_ENV); $(BIN) seed
 
 .PHONY: ledger-verify
 ledger-verify: build ## check every ledger invariant on the development database (exit 1 on a violation)
-	@DATABASE_URL=$(DEV_DB) $(BIN) ledger verify
+	@$(DEV_ENV); $(BIN) ledger verify
 
 .PHONY: bench-ledger
 bench-ledger: ## ledger throughput vs the raw PostgreSQL ceiling (results go in docs/benchmarks.md)

@@ -154,7 +154,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 }
 
 func migrate(ctx context.Context, cfg config.Config, cmd string, out io.Writer) error {
-	dbx, err := db.Open(ctx, cfg.DatabaseURL, 2)
+	dbx, err := db.Open(ctx, cfg.MigrateDatabaseURL, 2)
 	if err != nil {
 		return err
 	}

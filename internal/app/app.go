@@ -97,6 +97,10 @@ func open(ctx context.Context, cfg config.Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the database: %w", err)
 	}
+	if err := checkDBRole(ctx, dbx, cfg); err != nil {
+		dbx.Close()
+		return nil, err
+	}
 	a := &App{Config: cfg, DB: dbx}
 	if err := a.services(); err != nil {
 		dbx.Close()

@@ -20,8 +20,12 @@ type Config struct {
 	Addr string
 	// BaseURL is where users reach the app; used in mails and redirects.
 	BaseURL string
-	// DatabaseURL is a lib/pq connection string.
+	// DatabaseURL is a lib/pq connection string: serve and worker connect
+	// with it, as the restricted role reciproca_app.
 	DatabaseURL string
+	// MigrateDatabaseURL connects as the schema's owner, for `migrate`
+	// (MIGRATE_DATABASE_URL; default DatabaseURL).
+	MigrateDatabaseURL string
 	// DBMaxConns bounds the pool.
 	DBMaxConns int
 	// LogLevel is debug, info, warn or error.
@@ -129,6 +133,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		StripeConnectWebhookSecret: get("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_dev_connect"),
 		MetricsToken:               get("METRICS_TOKEN", ""),
 	}
+	c.MigrateDatabaseURL = get("MIGRATE_DATABASE_URL", c.DatabaseURL)
 	c.BaseURL = strings.TrimRight(get("BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
 	production := c.Env == "production"
 	c.SMTPURL = get("SMTP_URL", map[bool]string{false: "smtp://127.0.0.1:1025", true: ""}[production])

@@ -15,8 +15,13 @@ func TestFromLookupDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || !c.Development() || !c.RunWorker ||
-		c.SMTPURL != "smtp://127.0.0.1:1025" || c.MailFrom != "Reciproca <no-reply@localhost>" {
+		c.SMTPURL != "smtp://127.0.0.1:1025" || c.MailFrom != "Reciproca <no-reply@localhost>" ||
+		c.MigrateDatabaseURL != "postgres://x/y" {
 		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	c, err = FromLookup(lookup(map[string]string{"DATABASE_URL": "postgres://app@x/y", "MIGRATE_DATABASE_URL": "postgres://owner@x/y"}))
+	if err != nil || c.DatabaseURL != "postgres://app@x/y" || c.MigrateDatabaseURL != "postgres://owner@x/y" {
+		t.Fatalf("the app's and the migrations' databases: %+v, %v", c, err)
 	}
 	c, err = FromLookup(lookup(map[string]string{"DATABASE_URL": "postgres://x/y", "PORT": "9090", "BASE_URL": "https://welfare.example/"}))
 	if err != nil {

@@ -82,18 +82,24 @@ func GetAccount(ctx context.Context, q sqlx.QueryerContext, path string) (Accoun
 
 // SetAccountStatus freezes, closes or reopens an account. A frozen or
 // closed account takes no new postings; its pending holds can still be
-// captured or voided.
+// captured or voided. The change is recorded with who made it (actor) and
+// why in ledger_account_changes: the app's database role can change a
+// status only through this audited function, and a floor not at all.
 //
 // Errors: invalid, not_found.
-func SetAccountStatus(ctx context.Context, ext sqlx.ExtContext, path, status string) error {
+func SetAccountStatus(ctx context.Context, ext sqlx.ExtContext, path, status, actor, reason string) error {
 	if status != StatusOpen && status != StatusFrozen && status != StatusClosed {
 		return invalid("status", "status must be open, frozen or closed")
 	}
-	res, err := ext.ExecContext(ctx, `UPDATE ledger_accounts SET status = $2 WHERE path = $1`, path, status)
-	if err != nil {
-		return db.MapError(err, "account")
+	if actor == "" || reason == "" {
+		return invalid("reason", "a status change names who makes it and why")
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	var found bool
+	err := sqlx.GetContext(ctx, ext, &found, `SELECT ledger_set_account_status($1, $2, $3, $4)`, path, status, actor, reason)
+	if err != nil {
+		return mapError(err)
+	}
+	if !found {
 		return apperr.New(apperr.NotFound, "account %s not found", path).With("account", path)
 	}
 	return nil

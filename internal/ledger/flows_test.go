@@ -140,11 +140,11 @@ func TestErrorsChangeNothing(t *testing.T) {
 		wantCode(t, err, apperr.Invalid)
 	}
 	// Frozen accounts take no postings.
-	c.ok(ledger.SetAccountStatus(c.ctx, c.db, w, ledger.StatusFrozen))
+	c.ok(ledger.SetAccountStatus(c.ctx, c.db, w, ledger.StatusFrozen, "admin:1", "suspected fraud"))
 	_, err = ledger.Post(c.ctx, c.db, ledger.Request{Key: "x7", Postings: []ledger.Posting{{From: w, To: payable, Amount: 1}}})
 	wantCode(t, err, apperr.Conflict)
 	// A split needs a policy in force.
-	c.ok(ledger.SetAccountStatus(c.ctx, c.db, w, ledger.StatusOpen))
+	c.ok(ledger.SetAccountStatus(c.ctx, c.db, w, ledger.StatusOpen, "admin:1", "cleared"))
 	_, err = ledger.Post(c.ctx, c.db, ledger.Request{Key: "x8", Split: &ledger.Split{Policy: "nope", From: w, Gross: 1, Provider: payable, Fund: pool, Fees: fees}})
 	wantCode(t, err, apperr.NotFound)
 	// Accounts are explicit and their settings fixed.

@@ -188,7 +188,12 @@ var checks = []check{
 		UNION ALL
 		SELECT 'role reciproca_app may TRUNCATE ' || t FROM unnest(` + ledgerTables + `) t
 		WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reciproca_app')
-		  AND has_table_privilege('reciproca_app', t, 'TRUNCATE')`},
+		  AND has_table_privilege('reciproca_app', t, 'TRUNCATE')
+		UNION ALL
+		SELECT 'role reciproca_app may UPDATE ' || t || ' (floors, statuses and policies change only through audited functions)'
+		FROM unnest(ARRAY['ledger_accounts', 'ledger_split_policies']) t
+		WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reciproca_app')
+		  AND has_any_column_privilege('reciproca_app', t, 'UPDATE')`},
 	{name: "sealing", description: "no transaction waits longer than the allowed lag to enter the audit log", run: checkSealing},
 	{name: "log", description: "the audit log's records match the transactions, its root, and every checkpoint it extends",
 		run: checkLog},

@@ -17,13 +17,16 @@ import (
 	"github.com/reciproca/reciproca/internal/db/dbtest"
 )
 
-// Config returns a test configuration for the database at url. Tests may
-// change it before calling StartWith.
+// Config returns a test configuration for the database at url (an owner's
+// connection string, as dbtest.New gives): the app connects as the
+// restricted role, as in production. Tests may change it before calling
+// StartWith.
 func Config(url string) config.Config {
 	cfg := config.Config{
 		Env:                        "test",
 		Addr:                       "127.0.0.1:0",
-		DatabaseURL:                url,
+		DatabaseURL:                dbtest.AppURL(url),
+		MigrateDatabaseURL:         url,
 		DBMaxConns:                 10,
 		LogLevel:                   "warn",
 		StripeSecretKey:            "sk_test_123",

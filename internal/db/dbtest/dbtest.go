@@ -136,6 +136,32 @@ func ensureTemplate(server string) (string, error) {
 	return name, nil
 }
 
+// AppRole is the restricted role the app connects as (migrations 00100 and
+// 00112): it cannot rewrite the ledger.
+const AppRole = "reciproca_app"
+
+// AppURL is the connection string raw with the app's role as its user, as
+// serve and worker connect. The test cluster trusts local connections, so
+// the role needs no password; another server (TEST_DATABASE_URL) must let
+// it log in too.
+func AppURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return raw + " user=" + AppRole
+	}
+	u.User = url.User(AppRole)
+	return u.String()
+}
+
+// OpenApp opens a pool on the database at raw as the app's role, closed
+// when the test ends.
+func OpenApp(t testing.TB, raw string) *sqlx.DB {
+	t.Helper()
+	dbx := mustOpen(t, AppURL(raw))
+	t.Cleanup(func() { dbx.Close() })
+	return dbx
+}
+
 // URLFor returns the connection string raw pointed at database name.
 func URLFor(raw, name string) string {
 	u, err := url.Parse(raw)
