@@ -83,7 +83,40 @@ DECLARE
     l_id bigint[]; l_exp timestamptz[]; l_cats jsonb[]; l_rem bigint[];
     n_free int;
     c record;
+    lot record;
+    need bigint := p_amount;
+    t bigint;
+    -- a cursor, not a FOR over the query: a cursor is planned for its first
+    -- rows (cursor_tuple_fraction), so it walks ledger_lots_spend_idx instead
+    -- of reading and sorting every live lot of the account
+    spend CURSOR FOR SELECT x.id, x.remaining FROM ledger_lots x
+        WHERE x.account_id = p_account AND x.live
+          AND ledger_lot_spendable(x.expires_at, to_jsonb(x.categories), p_category, p_at)
+        ORDER BY x.expires_at, x.id;
 BEGIN
+    IF p_only IS NULL AND p_prefer IS NULL THEN
+        -- a plain debit: walk the live lots in spending order through
+        -- ledger_lots_spend_idx and stop once the amount is covered, so a
+        -- debit costs the lots it takes, not every lot the account holds
+        -- (a fund pool holds thousands). The rule is ledger_pick_lots's
+        -- with neither p_only nor p_free: ledger_lot_spendable.
+        ids := '{}'; takes := '{}';
+        FOR lot IN spend LOOP
+            t := least(lot.remaining, need);
+            ids := ids || lot.id; takes := takes || t; need := need - t;
+            EXIT WHEN need = 0;
+        END LOOP;
+        IF need > 0 THEN
+            PERFORM ledger_raise_error(ledger_lots_short(p_path, p_category, p_amount - need, p_amount));
+        END IF;
+        WITH u AS (
+            UPDATE ledger_lots x SET remaining = x.remaining - y.t
+            FROM unnest(ids, takes) AS y(id, t) WHERE x.id = y.id
+            RETURNING x.id, y.t
+        )
+        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category) SELECT p_tx, u.id, u.t, p_category FROM u;
+        RETURN;
+    END IF;
     -- the account's live lots, in the order the walk takes them
     SELECT coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.expires_at), '{}'),
            coalesce(array_agg(to_jsonb(x.categories)), '{}'), coalesce(array_agg(x.remaining), '{}'),
