@@ -37,7 +37,7 @@ func authenticate(id *identity.Service) echo.MiddlewareFunc {
 				if tok = strings.TrimSpace(tok); !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 					refused = errBadAuthorization
 				} else {
-					p, refused = id.VerifyAccessToken(tok)
+					p, refused = id.VerifyAccessToken(ctx, tok)
 				}
 			} else if ck, err := c.Cookie(id.SessionCookie()); err == nil && ck.Value != "" {
 				sess, err := id.SessionOf(ctx, ck.Value)

@@ -21,12 +21,12 @@ func BenchmarkPasswordVerify(b *testing.B) {
 // BenchmarkAccessTokenVerify is what every API request pays to authenticate.
 func BenchmarkAccessTokenVerify(b *testing.B) {
 	tc := tokenConfig{keys: NewKeySet(GenerateKey()), issuer: "https://x", audience: "reciproca-api", ttl: 15 * time.Minute}
-	tok, _, err := tc.issue(&auth.Principal{UserID: uuid.New(), OrgID: uuid.New(), OrgKind: auth.OrgCompany, Roles: []auth.Role{auth.RoleEmployee}}, time.Now())
+	tok, _, err := tc.issue(&auth.Principal{UserID: uuid.New(), OrgID: uuid.New(), OrgKind: auth.OrgCompany, Roles: []auth.Role{auth.RoleEmployee}}, 0, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := tc.verify(tok, time.Now()); err != nil {
+		if _, _, err := tc.verify(tok, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -73,7 +73,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		if err := useOneTimeTokens(ctx, tx, u.ID, purposePasswordReset); err != nil {
 			return err
 		}
-		if err := revokeUserCredentials(ctx, tx, u.ID); err != nil {
+		if err := revokeUserCredentials(ctx, tx, u.ID, nil); err != nil {
 			return err
 		}
 		if err := clearThrottle(ctx, tx, "email:"+normEmail(u.Email)); err != nil {
@@ -85,8 +85,11 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 }
 
 // ChangePassword changes the caller's password after checking the current
-// one; other sign-ins of the account end. Errors: invalid, unauthorized.
-func (s *Service) ChangePassword(ctx context.Context, actor *auth.Principal, current, next string) error {
+// one. Every other sign-in of the account ends: browser sessions but the
+// one whose cookie value is keepSession (the browser asking; "" keeps
+// none), API refresh families and access tokens. Errors: invalid,
+// unauthorized.
+func (s *Service) ChangePassword(ctx context.Context, actor *auth.Principal, current, next, keepSession string) error {
 	u, err := s.activeUser(ctx, s.db, actor.UserID)
 	if err != nil {
 		return err
@@ -101,7 +104,11 @@ func (s *Service) ChangePassword(ctx context.Context, actor *auth.Principal, cur
 		if err := setPasswordHash(ctx, tx, u.ID, hashPassword(s.cfg.Argon2, next)); err != nil {
 			return err
 		}
-		if err := revokeRefreshTokens(ctx, tx, u.ID); err != nil {
+		var keep []byte
+		if keepSession != "" {
+			keep = hashToken(keepSession)
+		}
+		if err := revokeUserCredentials(ctx, tx, u.ID, keep); err != nil {
 			return err
 		}
 		return audit(ctx, tx, Event{Name: EventPasswordReset, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email,

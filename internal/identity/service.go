@@ -35,6 +35,10 @@ type Config struct {
 	Dev           bool
 	// TOTPKey (32 bytes) seals second-factor secrets at rest.
 	TOTPKey []byte
+	// RevocationCacheTTL is how long an app server trusts what it read of
+	// a user's revocation epoch (see revocations): the most an ended
+	// sign-in's access token keeps working. At most 5 s.
+	RevocationCacheTTL time.Duration
 }
 
 // ConfigFrom turns the program configuration into the service's. Without
@@ -109,6 +113,9 @@ func (c Config) withDefaults() Config {
 	if c.LockoutPeriod == 0 {
 		c.LockoutPeriod = 15 * time.Minute
 	}
+	if c.RevocationCacheTTL <= 0 || c.RevocationCacheTTL > 5*time.Second {
+		c.RevocationCacheTTL = 4 * time.Second
+	}
 	return c
 }
 
@@ -124,6 +131,8 @@ type Service struct {
 	// Argon2.MemoryKiB of memory, so a burst of sign-ins must queue rather
 	// than exhaust the server's memory.
 	hashing chan struct{}
+	// revoked checks access tokens against their user's revocation epoch.
+	revoked *revocations
 }
 
 // New returns the identity service.
@@ -135,6 +144,7 @@ func New(dbx *sqlx.DB, cfg Config) *Service {
 		tok:       tokenConfig{keys: cfg.Keys, issuer: cfg.Issuer, audience: cfg.Audience, ttl: cfg.AccessTTL},
 		dummyHash: hashPassword(cfg.Argon2, randomToken()),
 		hashing:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		revoked:   newRevocations(cfg.RevocationCacheTTL),
 	}
 }
 

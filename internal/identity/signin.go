@@ -193,7 +193,7 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (*Tokens, error) {
 // issue creates an access token and a refresh token in family.
 func (s *Service) issue(ctx context.Context, tx sqlx.ExtContext, u *userRow, family uuid.UUID, refreshExpires time.Time) (*Tokens, error) {
 	p := u.principal()
-	access, exp, err := s.tok.issue(p, time.Now())
+	access, exp, err := s.tok.issue(p, u.AuthEpoch, time.Now())
 	if err != nil {
 		return nil, apperr.Wrap(err, "signing access token")
 	}
@@ -224,7 +224,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (*Tokens, error) 
 		}
 		if r.RotatedAt.Valid {
 			reuse = r
-			if err := revokeFamily(ctx, tx, r.FamilyID); err != nil {
+			if err := revokeFamily(ctx, tx, r.UserID, r.FamilyID); err != nil {
 				return err
 			}
 			return audit(ctx, tx, Event{Name: EventRefreshReuse, SubjectID: &r.UserID, IP: auth.ClientIP(ctx),
@@ -232,7 +232,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (*Tokens, error) 
 		}
 		u, err := userByID(ctx, tx, r.UserID)
 		if apperr.Is(err, apperr.NotFound) || (err == nil && !u.canSignIn()) {
-			return revokeFamily(ctx, tx, r.FamilyID)
+			return revokeFamily(ctx, tx, r.UserID, r.FamilyID)
 		}
 		if err != nil {
 			return err
@@ -266,7 +266,7 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 		if err != nil {
 			return err
 		}
-		if err := revokeFamily(ctx, tx, r.FamilyID); err != nil {
+		if err := revokeFamily(ctx, tx, r.UserID, r.FamilyID); err != nil {
 			return err
 		}
 		return audit(ctx, tx, Event{Name: EventLogout, SubjectID: &r.UserID, ActorID: &r.UserID, IP: auth.ClientIP(ctx)})
@@ -274,10 +274,19 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 	return apperr.Wrap(err, "signing out")
 }
 
-// VerifyAccessToken returns the caller an access token speaks for.
-// Errors: unauthorized.
-func (s *Service) VerifyAccessToken(token string) (*auth.Principal, error) {
-	return s.tok.verify(token, time.Now())
+// VerifyAccessToken returns the caller an access token speaks for: its
+// signature and claims hold, and its user's sign-ins were not ended since
+// it was signed (revocations, at most RevocationCacheTTL old). Errors:
+// unauthorized; internal when the database cannot say.
+func (s *Service) VerifyAccessToken(ctx context.Context, token string) (*auth.Principal, error) {
+	p, epoch, err := s.tok.verify(token, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.revoked.check(ctx, s.db, p.UserID, epoch); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Me is the caller with their organisation.

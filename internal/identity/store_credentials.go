@@ -54,10 +54,39 @@ func useOneTimeTokens(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID,
 	return err
 }
 
-// revokeRefreshTokens ends every API sign-in (refresh family) of user.
+// revokeRefreshTokens ends every API sign-in (refresh family) of user and
+// raises their revocation epoch, so their access tokens stop working too.
 func revokeRefreshTokens(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID) error {
 	_, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, user)
+	if err != nil {
+		return err
+	}
+	return raiseEpoch(ctx, q, user)
+}
+
+// raiseEpoch makes every access token user holds stale (accessClaims.Epoch).
+func raiseEpoch(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID) error {
+	_, err := q.ExecContext(ctx, `UPDATE users SET auth_epoch = auth_epoch + 1 WHERE id = $1`, user)
 	return err
+}
+
+// userEpoch is what the revocation check needs to know of a user now.
+type userEpoch struct {
+	Epoch  int  `db:"auth_epoch"`
+	Active bool `db:"active"`
+}
+
+// epochOf reads user's revocation epoch and whether they may still act
+// (active, in an active organisation, with a role). Errors: not_found.
+func epochOf(ctx context.Context, q sqlx.QueryerContext, user uuid.UUID) (userEpoch, error) {
+	var e userEpoch
+	err := sqlx.GetContext(ctx, q, &e, `SELECT u.auth_epoch,
+		u.status = 'active' AND o.status = 'active' AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id) AS active
+		FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1`, user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, errNoUser
+	}
+	return e, err
 }
 
 // advanceTOTPStep records that the code of step was used; false when that
@@ -143,18 +172,25 @@ func markRotated(ctx context.Context, q sqlx.ExecerContext, id uuid.UUID) error 
 	return err
 }
 
-func revokeFamily(ctx context.Context, q sqlx.ExecerContext, family uuid.UUID) error {
+// revokeFamily ends one API sign-in of user. Its access tokens cannot be
+// told from the user's others, so the user's epoch rises: their other API
+// clients refresh once.
+func revokeFamily(ctx context.Context, q sqlx.ExecerContext, user, family uuid.UUID) error {
 	_, err := q.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`, family)
-	return err
+	if err != nil {
+		return err
+	}
+	return raiseEpoch(ctx, q, user)
 }
 
-// revokeUserCredentials ends every sign-in of a user: refresh tokens and
-// browser sessions.
-func revokeUserCredentials(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID) error {
+// revokeUserCredentials ends every sign-in of a user: refresh tokens,
+// access tokens and browser sessions, except the browser session whose
+// token hash is keep (nil: none is kept).
+func revokeUserCredentials(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID, keep []byte) error {
 	if err := revokeRefreshTokens(ctx, q, user); err != nil {
 		return err
 	}
-	_, err := q.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = $1`, user)
+	_, err := q.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR token_hash <> $2)`, user, keep)
 	return err
 }
 

@@ -97,8 +97,10 @@ func (ks *KeySet) PublicKey() ed25519.PublicKey { return ks.sign.Public().(ed255
 
 // accessClaims is the payload of an access token. The caller's organisation
 // and roles are in the token so the API needs no database read to
-// authorize; a role change takes effect at the next refresh (at most
-// ACCESS_TOKEN_TTL later), a deactivation revokes the refresh tokens.
+// authorize. Epoch is the user's revocation epoch when it was signed:
+// ending the user's sign-ins (a role change, deactivation, a new password,
+// a sign-out) raises the epoch, and the token stops being accepted within
+// seconds (see revocations), not at its expiry.
 type accessClaims struct {
 	jwt.RegisteredClaims
 	Org   uuid.UUID    `json:"org"`
@@ -106,6 +108,7 @@ type accessClaims struct {
 	Email string       `json:"email"`
 	Name  string       `json:"name"`
 	Roles []auth.Role  `json:"roles"`
+	Epoch int          `json:"ep"`
 }
 
 // tokenConfig is what signing and checking access tokens depends on.
@@ -116,8 +119,9 @@ type tokenConfig struct {
 	ttl      time.Duration
 }
 
-// issue signs an access token for p, valid from now for ttl.
-func (tc tokenConfig) issue(p *auth.Principal, now time.Time) (string, time.Time, error) {
+// issue signs an access token for p at revocation epoch epoch, valid from
+// now for ttl.
+func (tc tokenConfig) issue(p *auth.Principal, epoch int, now time.Time) (string, time.Time, error) {
 	exp := now.Add(tc.ttl)
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -129,7 +133,7 @@ func (tc tokenConfig) issue(p *auth.Principal, now time.Time) (string, time.Time
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        randomToken()[:22],
 		},
-		Org: p.OrgID, Kind: p.OrgKind, Email: p.Email, Name: p.Name, Roles: p.Roles,
+		Org: p.OrgID, Kind: p.OrgKind, Email: p.Email, Name: p.Name, Roles: p.Roles, Epoch: epoch,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = tc.keys.signKID
@@ -139,8 +143,9 @@ func (tc tokenConfig) issue(p *auth.Principal, now time.Time) (string, time.Time
 
 // verify checks an access token: EdDSA only, a known kid, issuer,
 // audience, exp (required), nbf and iat with Leeway. Any failure is the
-// same unauthorized error; the reason goes to the log via Err.
-func (tc tokenConfig) verify(token string, now time.Time) (*auth.Principal, error) {
+// same unauthorized error; the reason goes to the log via Err. It returns
+// the caller and the token's revocation epoch, which the caller checks.
+func (tc tokenConfig) verify(token string, now time.Time) (*auth.Principal, int, error) {
 	var claims accessClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -159,15 +164,18 @@ func (tc tokenConfig) verify(token string, now time.Time) (*auth.Principal, erro
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	if err != nil {
-		return nil, &apperr.Error{Code: apperr.Unauthorized, Message: "invalid or expired access token", Err: err}
+		return nil, 0, &apperr.Error{Code: apperr.Unauthorized, Message: "invalid or expired access token", Err: err}
 	}
 	uid, err := uuid.Parse(claims.Subject)
 	if err != nil || claims.Org == uuid.Nil || len(claims.Roles) == 0 {
-		return nil, apperr.New(apperr.Unauthorized, "invalid or expired access token")
+		return nil, 0, errBadAccessToken
 	}
 	return &auth.Principal{UserID: uid, OrgID: claims.Org, OrgKind: claims.Kind, Email: claims.Email,
-		Name: claims.Name, Roles: claims.Roles}, nil
+		Name: claims.Name, Roles: claims.Roles}, claims.Epoch, nil
 }
+
+// errBadAccessToken is the one answer to a token that does not hold.
+var errBadAccessToken = apperr.New(apperr.Unauthorized, "invalid or expired access token")
 
 // randomToken returns 256 random bits, base64url-encoded: the secret part
 // of refresh tokens, sessions and one-time links.

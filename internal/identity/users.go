@@ -190,7 +190,7 @@ func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, actor *auth.Princi
 		if err := deactivateUser(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if err := revokeUserCredentials(ctx, tx, u.ID); err != nil {
+		if err := revokeUserCredentials(ctx, tx, u.ID, nil); err != nil {
 			return err
 		}
 		ev.Name = EventUserDeactivated

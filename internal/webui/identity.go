@@ -136,7 +136,12 @@ func (u *UI) renderAccount(c echo.Context, status int, data accountPage) error {
 }
 
 func (u *UI) changePassword(c echo.Context) error {
-	err := u.deps.Identity.ChangePassword(c.Request().Context(), CurrentPrincipal(c), c.FormValue("current_password"), c.FormValue("password"))
+	// This browser stays signed in; every other sign-in ends.
+	var keep string
+	if ck, err := c.Cookie(u.sessionCookieName()); err == nil {
+		keep = ck.Value
+	}
+	err := u.deps.Identity.ChangePassword(c.Request().Context(), CurrentPrincipal(c), c.FormValue("current_password"), c.FormValue("password"), keep)
 	if err != nil {
 		status, msg, err := u.formError(c, err)
 		if err != nil {
