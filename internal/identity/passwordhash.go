@@ -22,8 +22,8 @@ type Argon2Params struct {
 // DefaultArgon2 follows the OWASP recommendation for argon2id.
 var DefaultArgon2 = Argon2Params{MemoryKiB: 64 * 1024, Time: 2, Threads: 2}
 
-// MinPasswordLength is the shortest password accepted.
-const MinPasswordLength = 10
+// MinPasswordLength is the shortest password accepted (ASVS level 2).
+const MinPasswordLength = 12
 
 // hashPassword returns the PHC encoding of an argon2id hash of pw.
 func hashPassword(p Argon2Params, pw string) string {
@@ -58,7 +58,9 @@ func verifyPassword(p Argon2Params, encoded, pw string) (ok, stale bool) {
 	return subtle.ConstantTimeCompare(got, want) == 1, hp != p
 }
 
-// checkPasswordPolicy returns an invalid error when pw is too weak to set.
+// checkPasswordPolicy returns an invalid error when pw is too weak to set:
+// shorter than MinPasswordLength, the e-mail itself, or common or breached
+// (commonPassword). Any other characters, spaces included, are welcome.
 func checkPasswordPolicy(pw, email string) error {
 	switch {
 	case len([]rune(pw)) < MinPasswordLength:
@@ -67,6 +69,8 @@ func checkPasswordPolicy(pw, email string) error {
 		return invalidField("password", "the password must be at most 256 bytes long")
 	case strings.EqualFold(pw, email):
 		return invalidField("password", "the password must not be your e-mail address")
+	case commonPassword(pw, email):
+		return invalidField("password", "this password is too common or has appeared in a data breach: choose another one")
 	}
 	return nil
 }
