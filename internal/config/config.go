@@ -95,7 +95,12 @@ type Auth struct {
 	Argon2Threads uint8         // ARGON2_THREADS, default 2
 	MaxFailures   int           // LOGIN_MAX_FAILURES per e-mail before lockout, default 5
 	LockoutPeriod time.Duration // LOGIN_LOCKOUT, default 15m
-	SecureCookies bool          // true when BASE_URL is https
+	// INVITATIONS_PER_MINUTE per person (a CSV file counts once), default
+	// 20; INVITATIONS_PER_DAY per organisation (a CSV counts each row),
+	// default 500.
+	InvitesPerMinute int
+	InvitesPerDay    int
+	SecureCookies    bool // true when BASE_URL is https
 }
 
 // Development reports whether development-only pages are on.
@@ -162,20 +167,22 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		return d
 	}
 	c.Auth = Auth{
-		JWTSigningKey: get("JWT_SIGNING_KEY", ""),
-		JWTVerifyKeys: get("JWT_VERIFY_KEYS", ""),
-		TOTPKey:       get("TOTP_ENCRYPTION_KEY", ""),
-		Issuer:        get("JWT_ISSUER", c.BaseURL),
-		Audience:      get("JWT_AUDIENCE", "reciproca-api"),
-		AccessTTL:     dur("ACCESS_TOKEN_TTL", "15m"),
-		RefreshTTL:    dur("REFRESH_TOKEN_TTL", "720h"),
-		SessionTTL:    dur("SESSION_TTL", "12h"),
-		Argon2Memory:  uint32(atoi("ARGON2_MEMORY_KIB", "65536")),
-		Argon2Time:    uint32(atoi("ARGON2_TIME", "2")),
-		Argon2Threads: uint8(atoi("ARGON2_THREADS", "2")),
-		MaxFailures:   atoi("LOGIN_MAX_FAILURES", "5"),
-		LockoutPeriod: dur("LOGIN_LOCKOUT", "15m"),
-		SecureCookies: strings.HasPrefix(c.BaseURL, "https://"),
+		JWTSigningKey:    get("JWT_SIGNING_KEY", ""),
+		JWTVerifyKeys:    get("JWT_VERIFY_KEYS", ""),
+		TOTPKey:          get("TOTP_ENCRYPTION_KEY", ""),
+		Issuer:           get("JWT_ISSUER", c.BaseURL),
+		Audience:         get("JWT_AUDIENCE", "reciproca-api"),
+		AccessTTL:        dur("ACCESS_TOKEN_TTL", "15m"),
+		RefreshTTL:       dur("REFRESH_TOKEN_TTL", "720h"),
+		SessionTTL:       dur("SESSION_TTL", "12h"),
+		Argon2Memory:     uint32(atoi("ARGON2_MEMORY_KIB", "65536")),
+		Argon2Time:       uint32(atoi("ARGON2_TIME", "2")),
+		Argon2Threads:    uint8(atoi("ARGON2_THREADS", "2")),
+		MaxFailures:      atoi("LOGIN_MAX_FAILURES", "5"),
+		LockoutPeriod:    dur("LOGIN_LOCKOUT", "15m"),
+		InvitesPerMinute: atoi("INVITATIONS_PER_MINUTE", "20"),
+		InvitesPerDay:    atoi("INVITATIONS_PER_DAY", "500"),
+		SecureCookies:    strings.HasPrefix(c.BaseURL, "https://"),
 	}
 	c.Ledger = Ledger{
 		SigningKey: get("LEDGER_SIGNING_KEY", map[bool]string{false: DevLedgerKey, true: ""}[production]),

@@ -200,12 +200,16 @@ func (h identityHandlers) InviteUser(ctx context.Context, req InviteUserRequestO
 	if err != nil {
 		return nil, err
 	}
-	u, err := h.svc.Invite(ctx, p, identity.Invitation{OrgID: orgParam(req.Body.OrganisationId), Email: req.Body.Email,
+	sent, err := h.svc.Invite(ctx, p, identity.Invitation{OrgID: orgParam(req.Body.OrganisationId), Email: req.Body.Email,
 		Name: req.Body.Name, Roles: rolesIn(req.Body.Roles)}, deref(req.Params.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}
-	return InviteUser201JSONResponse(userOut(u)), nil
+	roles := make([]Role, len(sent.Roles))
+	for i, r := range sent.Roles {
+		roles[i] = Role(r)
+	}
+	return InviteUser202JSONResponse{Email: sent.Email, Name: sent.Name, Roles: roles, OrganisationId: sent.OrgID}, nil
 }
 
 func (h identityHandlers) InviteUsersCSV(ctx context.Context, req InviteUsersCSVRequestObject) (InviteUsersCSVResponseObject, error) {

@@ -74,6 +74,8 @@ const (
 	EventLogout          = "logout"
 	EventRoleChanged     = "role_changed"
 	EventUserInvited     = "user_invited"
+	// EventInviteExisting: someone invited an address that has an account.
+	EventInviteExisting = "invite_existing_account"
 	EventUserActivated   = "user_activated"
 	EventUserDeactivated = "user_deactivated"
 	EventPasswordReset   = "password_reset"

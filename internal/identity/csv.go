@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -195,11 +194,13 @@ func rowErrorsOf(err error) []RowError {
 // InviteCSV invites everyone in a CSV file into the actor's organisation
 // (orgID zero) or, for a platform admin, into orgID: all or nothing. When
 // any row is wrong nothing is written and the error (invalid) lists every
-// row at fault in details.rows. progress, when not nil, is told how many
+// row at fault in details.rows; an address that already has an account
+// is not at fault and is never named (its owner gets a neutral mail). progress, when not nil, is told how many
 // rows are done. With an idempotency key (the actor's own, see
 // db.Idempotent) a retry of the same file into the same organisation
-// returns the first count and mails nobody again. Errors: invalid,
-// forbidden, not_found, conflict (the key was used for another request or
+// returns the first count and mails nobody again. Every row counts
+// against the invitation quota. Errors: invalid, forbidden, not_found,
+// rate_limited, conflict (the key was used for another request or
 // is in use).
 func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uuid.UUID, r io.Reader, progress func(done, total int), idempotencyKey string) (int, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, orgID)
@@ -225,14 +226,14 @@ func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uu
 	var invited int
 	req := fileRequest{Org: o.ID, File: db.Digest(raw)}
 	_, err = db.Idempotent(ctx, s.db, keyScope(actor, "invite_csv"), idempotencyKey, req, &invited, func(tx *sqlx.Tx) error {
-		// Addresses that already have an account.
-		taken, err := takenRows(ctx, tx, rows)
-		if err != nil {
-			return err
+		// An address that already has an account is no error: it is never
+		// named here (createInvited mails its owner instead).
+		if len(errs) > 0 {
+			sortRowErrors(errs)
+			return rowsError(errs)
 		}
-		if all := append(slices.Clone(errs), taken...); len(all) > 0 {
-			sortRowErrors(all)
-			return rowsError(all)
+		if err := s.takeInvitationQuota(ctx, tx, actor, len(rows)); err != nil {
+			return err
 		}
 		const chunk = 200
 		for i := 0; i < len(rows); i += chunk {
@@ -241,7 +242,7 @@ func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uu
 			for _, row := range rows[i:end] {
 				ins = append(ins, row.in)
 			}
-			if _, err := s.createInvited(ctx, tx, actor, o, ins); err != nil {
+			if err := s.createInvited(ctx, tx, actor, o, ins); err != nil {
 				return err
 			}
 			if progress != nil {
@@ -255,30 +256,6 @@ func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uu
 		return 0, apperr.Wrap(err, "importing invitations")
 	}
 	return invited, nil
-}
-
-// takenRows returns a row error for every row whose address already has
-// an account.
-func takenRows(ctx context.Context, q sqlx.QueryerContext, rows []csvRow) ([]RowError, error) {
-	emails := make([]string, len(rows))
-	for i, row := range rows {
-		emails[i] = row.in.Email
-	}
-	taken, err := takenEmails(ctx, q, emails)
-	if err != nil {
-		return nil, apperr.Wrap(err, "checking e-mails")
-	}
-	var errs []RowError
-	takenSet := map[string]bool{}
-	for _, e := range taken {
-		takenSet[e] = true
-	}
-	for _, row := range rows {
-		if takenSet[strings.ToLower(row.in.Email)] {
-			errs = append(errs, RowError{Row: row.line, Field: "email", Message: row.in.Email + " already has an account"})
-		}
-	}
-	return errs, nil
 }
 
 func sortRowErrors(errs []RowError) {

@@ -58,12 +58,12 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 	anna := `{"email":"anna.idem@example.com","name":"Anna","roles":["employee"]}`
 
 	st1, body1 := send(t, a, "/users/invitations", tok, js, anna, "invite-anna-1")
-	if st1 != 201 || !strings.Contains(body1, "anna.idem@example.com") {
+	if st1 != 202 || !strings.Contains(body1, "anna.idem@example.com") {
 		t.Fatalf("first invitation: %d %s", st1, body1)
 	}
 	st2, body2 := send(t, a, "/users/invitations", tok, js, anna, "invite-anna-1")
-	if st2 != 201 || body2 != body1 {
-		t.Fatalf("retry: %d %s, want 201 and the first body %s", st2, body2, body1)
+	if st2 != 202 || body2 != body1 {
+		t.Fatalf("retry: %d %s, want 202 and the first body %s", st2, body2, body1)
 	}
 	if n := mailsTo(t, a, "anna.idem@example.com"); n != 1 {
 		t.Fatalf("%d mails to the invitee, want 1", n)
@@ -76,9 +76,13 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 	if n := mailsTo(t, a, "bruno.idem@example.com"); n != 0 {
 		t.Fatalf("a refused request mailed %d times", n)
 	}
-	// Without a key, a repeat is what it always was: the address is taken.
-	if st, body := send(t, a, "/users/invitations", tok, js, anna, ""); st != 409 || !strings.Contains(body, "already has an account") {
-		t.Fatalf("repeat without key: %d %s, want 409 e-mail taken", st, body)
+	// Without a key, a repeat is a new request: the address has an
+	// account now, so the answer is the same and its owner is told.
+	if st, body := send(t, a, "/users/invitations", tok, js, anna, ""); st != 202 || body != body1 {
+		t.Fatalf("repeat without key: %d %s, want 202 and the same answer", st, body)
+	}
+	if n := mailsTo(t, a, "anna.idem@example.com"); n != 2 {
+		t.Fatalf("%d mails to Anna after a repeat without key, want 2 (the invitation, then the neutral note)", n)
 	}
 	// A failed request records nothing: its key stays free.
 	bad := `{"email":"carla.idem@example.com","name":"Carla","roles":["fund_manager"]}`
@@ -86,13 +90,13 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 		t.Fatalf("invalid role: %d, want 400", st)
 	}
 	carla := strings.Replace(bad, "fund_manager", "employee", 1)
-	if st, body := send(t, a, "/users/invitations", tok, js, carla, "invite-carla"); st != 201 {
+	if st, body := send(t, a, "/users/invitations", tok, js, carla, "invite-carla"); st != 202 {
 		t.Fatalf("fixed request with the key of a failed one: %d %s", st, body)
 	}
 	// Another organisation's admin may use the same key for their own.
 	hr2 := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
-	if st, body := send(t, a, "/users/invitations", k.Token(hr2), js, bruno, "invite-anna-1"); st != 201 || !strings.Contains(body, "bruno.idem@example.com") {
-		t.Fatalf("same key in another organisation: %d %s, want 201 for Bruno", st, body)
+	if st, body := send(t, a, "/users/invitations", k.Token(hr2), js, bruno, "invite-anna-1"); st != 202 || !strings.Contains(body, "bruno.idem@example.com") {
+		t.Fatalf("same key in another organisation: %d %s, want 202 for Bruno", st, body)
 	}
 	// Concurrent retries: one invitation, one mail; a retry that arrives
 	// while the first is running is told so (409 in progress), the others
@@ -110,11 +114,11 @@ func TestInvitationIdempotencyKey(t *testing.T) {
 	}
 	wg.Wait()
 	st, created := send(t, a, "/users/invitations", tok, js, dario, "invite-dario")
-	if st != 201 {
+	if st != 202 {
 		t.Fatalf("retry after the concurrent ones: %d %s", st, created)
 	}
 	for _, ans := range answers {
-		if ans != "Created "+created && !(strings.HasPrefix(ans, "Conflict ") && strings.Contains(ans, `"reason":"in_progress"`)) {
+		if ans != "Accepted "+created && !(strings.HasPrefix(ans, "Conflict ") && strings.Contains(ans, `"reason":"in_progress"`)) {
 			t.Fatalf("a concurrent retry answered %q; want the first answer %q or 409 in progress", ans, created)
 		}
 	}
@@ -138,18 +142,18 @@ func TestIdempotencyKeyBelongsToTheCaller(t *testing.T) {
 	const js = "application/json"
 	st1, body1 := send(t, a, "/users/invitations", k.Token(hr), js, `{"email":"olga.idem@example.com","name":"Olga","roles":["employee"]}`, "monday-1")
 	st2, body2 := send(t, a, "/users/invitations", k.Token(colleague), js, `{"email":"piero.idem@example.com","name":"Piero","roles":["employee"]}`, "monday-1")
-	if st1 != 201 || st2 != 201 || !strings.Contains(body1, "olga.idem@") || !strings.Contains(body2, "piero.idem@") || strings.Contains(body2, "olga") {
+	if st1 != 202 || st2 != 202 || !strings.Contains(body1, "olga.idem@") || !strings.Contains(body2, "piero.idem@") || strings.Contains(body2, "olga") {
 		t.Fatalf("two colleagues, one key: %d %s / %d %s; want each their own invitation", st1, body1, st2, body2)
 	}
-	// The colleague repeating the first person's request with the key
-	// gets a new answer of their own (here: the address is taken), never
-	// the first person's.
+	// The colleague sending the first person's request under the key gets
+	// an answer of their own (their key went with Piero: a conflict),
+	// never the first person's.
 	st3, body3 := send(t, a, "/users/invitations", k.Token(colleague), js, `{"email":"olga.idem@example.com","name":"Olga","roles":["employee"]}`, "monday-1")
-	if st3 != 409 || strings.Contains(body3, body1) || strings.Contains(body3, `"id"`) {
+	if st3 != 409 || strings.Contains(body3, body1) {
 		t.Fatalf("colleague resending the first request under the key: %d %s; must not replay the first answer", st3, body3)
 	}
-	if n := mailsTo(t, a, "olga.idem@example.com") + mailsTo(t, a, "piero.idem@example.com"); n != 2 {
-		t.Fatalf("%d mails, want 2", n)
+	if n, m := mailsTo(t, a, "olga.idem@example.com"), mailsTo(t, a, "piero.idem@example.com"); n != 1 || m != 1 {
+		t.Fatalf("%d mails to Olga and %d to Piero, want 1 and 1", n, m)
 	}
 }
 
@@ -179,9 +183,13 @@ func TestCSVInvitationIdempotencyKey(t *testing.T) {
 	if n := mailsTo(t, a, "giulia.idem@example.com"); n != 0 {
 		t.Fatalf("the refused file mailed %d times", n)
 	}
-	// Without a key the same file is refused row by row, as before.
-	if st, body := send(t, a, "/users/invitations/csv", tok, "text/csv", file, ""); st != 400 || !strings.Contains(body, "already has an account") {
+	// Without a key the same file is a new request: the same answer, and
+	// the addresses (which have accounts now) get the neutral note.
+	if st, body := send(t, a, "/users/invitations/csv", tok, "text/csv", file, ""); st != 200 || body != body1 {
 		t.Fatalf("repeat without key: %d %s", st, body)
+	}
+	if n := mailsTo(t, a, "elena.idem@example.com") + mailsTo(t, a, "fabio.idem@example.com"); n != 4 {
+		t.Fatalf("%d mails after the repeat without key, want 4", n)
 	}
 }
 
@@ -245,10 +253,15 @@ func TestWebInviteFormDoubleSubmission(t *testing.T) {
 	if m2 := formKeyRE.FindStringSubmatch(page); m2 == nil || m2[1] == m[1] {
 		t.Fatal("a new page must carry a new form key")
 	}
-	// A fresh form (new key) with the same person is refused as before.
+	// A fresh form (new key) with the same person is a new request: the
+	// same confirmation, and Ugo (who has an account now) gets the neutral
+	// note rather than a second invitation.
 	form.Set("form_key", "another-form")
-	if res, body := b.PostForm("/users/invite", form); res.StatusCode != 409 || !strings.Contains(body, "ugo.idem@example.com") {
-		t.Fatalf("inviting again from a new form: %d, want 409 with the form kept", res.StatusCode)
+	if res, _ := b.PostForm("/users/invite", form); res.StatusCode != 303 || res.Header.Get("Location") != "/users?invited=1" {
+		t.Fatalf("inviting again from a new form: %d, want the same confirmation", res.StatusCode)
+	}
+	if n := mailsTo(t, a, "ugo.idem@example.com"); n != 2 {
+		t.Fatalf("%d mails after inviting again, want 2", n)
 	}
 }
 

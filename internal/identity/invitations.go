@@ -42,13 +42,26 @@ func (in Invitation) Validate(kind auth.OrgKind) error {
 	return validRoles(kind, in.Roles)
 }
 
-// Invite creates an invited user and mails them a one-time link to set
-// their password. With an idempotency key (the actor's own, see
-// db.Idempotent) a retry of the same invitation returns the user as the
-// first call answered, and mails nobody again. Errors: invalid, forbidden,
-// not_found (organisation), conflict (the e-mail already has an account,
-// or the key was used for a different request or is in use).
-func (s *Service) Invite(ctx context.Context, actor *auth.Principal, in Invitation, idempotencyKey string) (*User, error) {
+// InvitationSent is what an invitation answers. It is the same whether or
+// not the address already had an account: who has one is personal data.
+type InvitationSent struct {
+	OrgID uuid.UUID
+	Email string
+	Name  string
+	Roles []auth.Role
+}
+
+// Invite invites someone: a new address becomes an invited user of the
+// organisation and is mailed a one-time link to set their password; an
+// address that already has an account (in any organisation) is mailed a
+// neutral note that someone tried to invite it, and its account stays as
+// it is — a person belongs to one organisation. The answer is the same
+// either way. Invitations are throttled (takeInvitationQuota). With an
+// idempotency key (the actor's own, see db.Idempotent) a retry of the same
+// invitation answers as the first call did and mails nobody again.
+// Errors: invalid, forbidden, not_found (organisation), rate_limited,
+// conflict (the key was used for a different request or is in use).
+func (s *Service) Invite(ctx context.Context, actor *auth.Principal, in Invitation, idempotencyKey string) (*InvitationSent, error) {
 	o, err := s.managedOrg(ctx, s.db, actor, in.OrgID)
 	if err != nil {
 		return nil, err
@@ -60,17 +73,12 @@ func (s *Service) Invite(ctx context.Context, actor *auth.Principal, in Invitati
 		return nil, err
 	}
 	req := Invitation{OrgID: o.ID, Email: strings.TrimSpace(in.Email), Name: strings.TrimSpace(in.Name), Roles: in.Roles}
-	var out User
+	out := InvitationSent{OrgID: o.ID, Email: req.Email, Name: req.Name, Roles: req.Roles}
 	_, err = db.Idempotent(ctx, s.db, keyScope(actor, "invite"), idempotencyKey, req, &out, func(tx *sqlx.Tx) error {
-		ids, err := s.createInvited(ctx, tx, actor, o, []Invitation{in})
-		if err != nil {
+		if err := s.takeInvitationQuota(ctx, tx, actor, 1); err != nil {
 			return err
 		}
-		u, err := loadUser(ctx, tx, ids[0])
-		if err == nil {
-			out = *u
-		}
-		return err
+		return s.createInvited(ctx, tx, actor, o, []Invitation{in})
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "inviting")
@@ -79,46 +87,71 @@ func (s *Service) Invite(ctx context.Context, actor *auth.Principal, in Invitati
 }
 
 // createInvited inserts users (status invited), their roles, one-time
-// links and the invitation mails, all in tx. The e-mails must be valid.
-func (s *Service) createInvited(ctx context.Context, tx *sqlx.Tx, actor *auth.Principal, o *Organisation, ins []Invitation) ([]uuid.UUID, error) {
+// links and the invitation mails, all in tx; an address that already has
+// an account, whoever's it is, gets the neutral mail instead and nothing
+// else changes. The e-mails must be valid.
+func (s *Service) createInvited(ctx context.Context, tx *sqlx.Tx, actor *auth.Principal, o *Organisation, ins []Invitation) error {
 	emails, names := make([]string, len(ins)), make([]string, len(ins))
 	for i, in := range ins {
 		emails[i], names[i] = strings.TrimSpace(in.Email), strings.TrimSpace(in.Name)
 	}
-	ids, err := insertInvitedUsers(ctx, tx, o.ID, emails, names)
-	if db.IsUniqueViolation(err, "users_email_key") {
-		return nil, apperr.New(apperr.Conflict, "this e-mail address already has an account").With("field", "email")
-	}
+	created, err := insertInvitedUsers(ctx, tx, o.ID, emails, names)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	roles := make([][]auth.Role, len(ids))
-	tokens, hashes := make([]string, len(ids)), make([][]byte, len(ids))
-	for i := range ids {
-		roles[i] = ins[i].Roles
-		tokens[i] = randomToken()
-		hashes[i] = hashToken(tokens[i])
+	var ids []uuid.UUID
+	var roles [][]auth.Role
+	var tokens []string
+	var hashes [][]byte
+	var fresh []int // indexes into ins of the users created
+	for i := range ins {
+		id, ok := created[strings.ToLower(emails[i])]
+		if !ok {
+			if err := s.tellExisting(ctx, tx, actor, o, emails[i]); err != nil {
+				return err
+			}
+			continue
+		}
+		tok := randomToken()
+		ids, roles, fresh = append(ids, id), append(roles, ins[i].Roles), append(fresh, i)
+		tokens, hashes = append(tokens, tok), append(hashes, hashToken(tok))
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	if err := insertRoles(ctx, tx, ids, roles); err != nil {
-		return nil, err
+		return err
 	}
 	if err := insertOneTimeTokens(ctx, tx, ids, hashes, purposeInvitation, time.Now().Add(InvitationTTL)); err != nil {
-		return nil, err
+		return err
 	}
-	for i := range ids {
-		m, err := invitationMail(s.cfg.BaseURL, emails[i], names[i], o.Name, tokens[i])
+	for j, i := range fresh {
+		m, err := invitationMail(s.cfg.BaseURL, emails[i], names[i], o.Name, tokens[j])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := rmail.Enqueue(ctx, tx, m); err != nil {
-			return nil, err
+			return err
 		}
-		if err := audit(ctx, tx, Event{Name: EventUserInvited, ActorID: &actor.UserID, OrgID: &o.ID, SubjectID: &ids[i],
+		if err := audit(ctx, tx, Event{Name: EventUserInvited, ActorID: &actor.UserID, OrgID: &o.ID, SubjectID: &ids[j],
 			Email: emails[i], IP: auth.ClientIP(ctx), Details: map[string]any{"roles": ins[i].Roles}}); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return ids, nil
+	return nil
+}
+
+// tellExisting mails the owner of an existing account that o tried to
+// invite them, and records it; nothing else changes.
+func (s *Service) tellExisting(ctx context.Context, tx *sqlx.Tx, actor *auth.Principal, o *Organisation, email string) error {
+	m, err := invitedAgainMail(s.cfg.BaseURL, email, o.Name)
+	if err != nil {
+		return err
+	}
+	if err := rmail.Enqueue(ctx, tx, m); err != nil {
+		return err
+	}
+	return audit(ctx, tx, Event{Name: EventInviteExisting, ActorID: &actor.UserID, OrgID: &o.ID, Email: email, IP: auth.ClientIP(ctx)})
 }
 
 // oneTimeToken returns the user of a live one-time link and locks it.

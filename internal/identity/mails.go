@@ -58,3 +58,9 @@ func invitationMail(base, to, name, org, token string) (rmail.Message, error) {
 func resetMail(base, to, name, token string) (rmail.Message, error) {
 	return composeMail(to, "password_reset", mailLink{Name: name, Link: base + "/password/reset?token=" + token})
 }
+
+// invitedAgainMail tells the owner of an existing account that org tried
+// to invite their address, and nothing changed.
+func invitedAgainMail(base, to, org string) (rmail.Message, error) {
+	return composeMail(to, "invited_again", mailLink{Org: org, Link: base + "/password/forgot"})
+}

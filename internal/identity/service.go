@@ -39,6 +39,10 @@ type Config struct {
 	// a user's revocation epoch (see revocations): the most an ended
 	// sign-in's access token keeps working. At most 5 s.
 	RevocationCacheTTL time.Duration
+	// InvitesPerMinute (per person) and InvitesPerDay (per organisation)
+	// throttle invitations (see takeInvitationQuota).
+	InvitesPerMinute int
+	InvitesPerDay    int
 }
 
 // ConfigFrom turns the program configuration into the service's. Without
@@ -52,6 +56,7 @@ func ConfigFrom(c config.Config) (Config, error) {
 	out := Config{
 		Issuer: a.Issuer, Audience: a.Audience, AccessTTL: a.AccessTTL, RefreshTTL: a.RefreshTTL,
 		SessionTTL: a.SessionTTL, MaxFailures: a.MaxFailures, LockoutPeriod: a.LockoutPeriod,
+		InvitesPerMinute: a.InvitesPerMinute, InvitesPerDay: a.InvitesPerDay,
 		Argon2:  Argon2Params{MemoryKiB: a.Argon2Memory, Time: a.Argon2Time, Threads: a.Argon2Threads},
 		BaseURL: c.BaseURL, SecureCookies: strings.HasPrefix(c.BaseURL, "https://"), Dev: c.Development(),
 	}
@@ -112,6 +117,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LockoutPeriod == 0 {
 		c.LockoutPeriod = 15 * time.Minute
+	}
+	if c.InvitesPerMinute <= 0 {
+		c.InvitesPerMinute = 20
+	}
+	if c.InvitesPerDay <= 0 {
+		c.InvitesPerDay = 500
 	}
 	if c.RevocationCacheTTL <= 0 || c.RevocationCacheTTL > 5*time.Second {
 		c.RevocationCacheTTL = 4 * time.Second

@@ -125,14 +125,23 @@ func usersOf(ctx context.Context, q sqlx.QueryerContext, org uuid.UUID) ([]userR
 	return rows, err
 }
 
-// insertInvitedUsers adds users of org with status invited, in order, and
-// returns their ids in the same order.
-func insertInvitedUsers(ctx context.Context, q sqlx.QueryerContext, org uuid.UUID, emails, names []string) ([]uuid.UUID, error) {
-	var ids []uuid.UUID
-	err := sqlx.SelectContext(ctx, q, &ids, `INSERT INTO users (organisation_id, email, name, status)
+// insertInvitedUsers adds users of org with status invited, skipping an
+// address that already has an account (also one added by a concurrent
+// transaction), and returns the new users' ids by lower-cased e-mail.
+func insertInvitedUsers(ctx context.Context, q sqlx.QueryerContext, org uuid.UUID, emails, names []string) (map[string]uuid.UUID, error) {
+	var rows []struct {
+		ID    uuid.UUID `db:"id"`
+		Email string    `db:"email"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `INSERT INTO users (organisation_id, email, name, status)
 		SELECT $1, e, n, 'invited' FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(e, n, i) ORDER BY i
-		RETURNING id`, org, pq.Array(emails), pq.Array(names))
-	return ids, err
+		ON CONFLICT (email) DO NOTHING
+		RETURNING id, lower(email) AS email`, org, pq.Array(emails), pq.Array(names))
+	out := make(map[string]uuid.UUID, len(rows))
+	for _, r := range rows {
+		out[r.Email] = r.ID
+	}
+	return out, err
 }
 
 // insertRoles gives users[i] the roles roles[i], in one statement.
@@ -199,13 +208,6 @@ func auditEntries(ctx context.Context, q sqlx.QueryerContext, before int64, limi
 	return out, err
 }
 
-// takenEmails returns which of emails (lower-cased) already have an account.
-func takenEmails(ctx context.Context, q sqlx.QueryerContext, emails []string) ([]string, error) {
-	var taken []string
-	err := sqlx.SelectContext(ctx, q, &taken, `SELECT lower(email) FROM users WHERE email = ANY($1::citext[])`, pq.Array(emails))
-	return taken, err
-}
-
 // insertImport records a CSV import that starts now.
 func insertImport(ctx context.Context, q sqlx.QueryerContext, org, createdBy uuid.UUID, total int) (uuid.UUID, error) {
 	var id uuid.UUID
@@ -240,4 +242,25 @@ func importOf(ctx context.Context, q sqlx.QueryerContext, org, id uuid.UUID) (Im
 		return im, apperr.New(apperr.NotFound, "no such import")
 	}
 	return im, err
+}
+
+// addToCounter adds n to key's counter for the current window (windows of
+// length window from the Unix epoch) unless that would pass limit. It
+// returns the new count, or -1 and the time left in the window when it
+// would pass. Older windows of key are dropped on the way.
+func addToCounter(ctx context.Context, q sqlx.QueryerContext, key string, n, limit int, window time.Duration) (int, time.Duration, error) {
+	var row struct {
+		Count int     `db:"count"`
+		Left  float64 `db:"left_s"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, `
+WITH w AS (SELECT date_bin($4::interval, now(), timestamptz 'epoch') AS start),
+gone AS (DELETE FROM rate_counters WHERE key = $1 AND window_start < (SELECT start FROM w)),
+up AS (
+    INSERT INTO rate_counters AS c (key, window_start, count) SELECT $1, start, $2::int FROM w WHERE $2::int <= $3::int
+    ON CONFLICT (key, window_start) DO UPDATE SET count = c.count + $2::int WHERE c.count + $2::int <= $3::int
+    RETURNING count)
+SELECT COALESCE((SELECT count FROM up), -1) AS count,
+       extract(epoch FROM (SELECT start FROM w) + $4::interval - now()) AS left_s`, key, n, limit, window.String())
+	return row.Count, time.Duration(row.Left * float64(time.Second)), err
 }

@@ -108,8 +108,8 @@ func TestAPIWithSessionCookieNeedsCSRF(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != 201 {
-		t.Fatalf("with the token: %d, want 201", res.StatusCode)
+	if res.StatusCode != 202 {
+		t.Fatalf("with the token: %d, want 202", res.StatusCode)
 	}
 }
 
