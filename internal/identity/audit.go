@@ -66,16 +66,16 @@ func (s *Service) RecordEvent(ctx context.Context, q sqlx.ExecerContext, event s
 
 // The audit events.
 const (
-	EventLoginSucceeded  = "login_succeeded"
-	EventLoginFailed     = "login_failed"
-	EventLoginLocked     = "login_locked"
-	EventLockout         = "lockout"
-	EventRefreshReuse    = "refresh_token_reuse"
-	EventLogout          = "logout"
-	EventRoleChanged     = "role_changed"
-	EventUserInvited     = "user_invited"
+	EventLoginSucceeded = "login_succeeded"
+	EventLoginFailed    = "login_failed"
+	EventLoginLocked    = "login_locked"
+	EventLockout        = "lockout"
+	EventRefreshReuse   = "refresh_token_reuse"
+	EventLogout         = "logout"
+	EventRoleChanged    = "role_changed"
+	EventUserInvited    = "user_invited"
 	// EventInviteExisting: someone invited an address that has an account.
-	EventInviteExisting = "invite_existing_account"
+	EventInviteExisting  = "invite_existing_account"
 	EventUserActivated   = "user_activated"
 	EventUserDeactivated = "user_deactivated"
 	EventPasswordReset   = "password_reset"
