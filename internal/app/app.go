@@ -144,9 +144,7 @@ func (a *App) routes() error {
 	e := echo.New()
 	a.operations = map[string]bool{}
 	e.HideBanner, e.HidePort = true, true
-	// Client addresses (rate limits, audit log) come from X-Forwarded-For
-	// only when the direct peer is a proxy on a private network.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.IPExtractor = clientIPExtractor(a.Config.TrustedProxies)
 	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB, Catalog: a.Catalog})
 	if err != nil {
 		return fmt.Errorf("loading the web app: %w", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -97,6 +98,23 @@ func bodyLimit(n int64) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// clientIPExtractor finds the client's address (rate limits, the audit
+// log): the last X-Forwarded-For hop not added by one of the trusted
+// proxies when the request came through one, else the direct peer. With
+// no trusted proxy configured the header is ignored altogether; loopback
+// and private peers are not trusted by default, since anyone on the same
+// network could claim any address.
+func clientIPExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // clientIP records the caller's address in the request context for rate

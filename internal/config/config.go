@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -49,6 +50,13 @@ type Config struct {
 	// in its own process: the default outside production, so that
 	// `make run` stays one command. In production run `reciproca worker`.
 	RunWorker bool
+
+	// TrustedProxies (TRUSTED_PROXIES: addresses or CIDR ranges, separated
+	// by commas or spaces) are the reverse proxies whose X-Forwarded-For
+	// is believed. A request from any other peer — a private address
+	// included — is attributed to the peer itself, so a client cannot pick
+	// the address its sign-in failures are counted against.
+	TrustedProxies []*net.IPNet
 
 	// MetricsToken (METRICS_TOKEN) is the bearer token /metrics asks
 	// for; required in production, where /metrics must not be public.
@@ -139,6 +147,21 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		MetricsToken:               get("METRICS_TOKEN", ""),
 	}
 	c.MigrateDatabaseURL = get("MIGRATE_DATABASE_URL", c.DatabaseURL)
+	for _, f := range strings.FieldsFunc(get("TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
+		if !strings.Contains(f, "/") {
+			if ip := net.ParseIP(f); ip != nil && ip.To4() != nil {
+				f += "/32"
+			} else {
+				f += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(f)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("TRUSTED_PROXIES: %q is not an address or CIDR range", f))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
 	production := c.Env == "production"
 	c.SMTPURL = get("SMTP_URL", map[bool]string{false: "smtp://127.0.0.1:1025", true: ""}[production])

@@ -68,6 +68,7 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 		"prod no ledger key":  {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "LEDGER_SIGNING_KEY"},
 		"prod dev ledger key": {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "LEDGER_SIGNING_KEY": DevLedgerKey}, "LEDGER_SIGNING_KEY"},
 		"prod no metrics":     {map[string]string{"DATABASE_URL": "x", "APP_ENV": "production"}, "METRICS_TOKEN"},
+		"bad proxy":           {map[string]string{"DATABASE_URL": "x", "TRUSTED_PROXIES": "10.0.0.1, proxy.example"}, "TRUSTED_PROXIES"},
 		"bad run worker":      {map[string]string{"DATABASE_URL": "x", "RUN_WORKER": "sometimes"}, "RUN_WORKER"},
 		"weak argon2":         {map[string]string{"DATABASE_URL": "x", "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
 		"bad token ttl":       {map[string]string{"DATABASE_URL": "x", "ACCESS_TOKEN_TTL": "forever"}, "ACCESS_TOKEN_TTL"},
@@ -79,5 +80,23 @@ func TestFromLookupRejectsBadValues(t *testing.T) {
 				t.Fatalf("error = %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TRUSTED_PROXIES takes addresses and ranges, IPv4 and IPv6.
+func TestTrustedProxies(t *testing.T) {
+	c, err := FromLookup(lookup(map[string]string{"DATABASE_URL": "x", "TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16 ::1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range c.TrustedProxies {
+		got = append(got, n.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.1/32 192.168.0.0/16 ::1/128" {
+		t.Fatalf("trusted proxies = %v", got)
+	}
+	if c, _ := FromLookup(lookup(map[string]string{"DATABASE_URL": "x"})); len(c.TrustedProxies) != 0 {
+		t.Fatalf("no TRUSTED_PROXIES, yet %v", c.TrustedProxies)
 	}
 }

@@ -29,7 +29,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		if err != nil || !until.IsZero() {
 			return err
 		}
-		if _, err := recordFailure(ctx, tx, key, s.cfg.MaxFailures, time.Hour, time.Hour); err != nil {
+		if _, err := recordFailure(ctx, tx, key, s.cfg.MaxFailures, time.Hour, time.Hour, time.Hour); err != nil {
 			return err
 		}
 		u, err := userByEmail(ctx, tx, email)

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/hex"
 	"log/slog"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ type Credentials struct {
 	// TOTP is the 6-digit code, or a recovery code, when the account has a
 	// second factor.
 	TOTP string
+	// Device is the browser's trusted-device cookie, if any (see Unlock):
+	// such a browser signs in past the e-mail's throttle.
+	Device string
 }
 
 // Tokens are what an API client receives at sign-in and refresh.
@@ -38,9 +42,12 @@ func errBadCredentials() error {
 	return apperr.New(apperr.Unauthorized, "e-mail or password is incorrect")
 }
 
+// errLocked is the answer while a throttle key waits. It is the same
+// whether or not the e-mail has an account.
 func errLocked(until time.Time) error {
-	secs := int(time.Until(until).Seconds()) + 1
-	return apperr.New(apperr.RateLimited, "too many failed sign-ins: try again later").With("retry_after_seconds", secs)
+	secs := max(int(time.Until(until).Seconds())+1, 1)
+	return apperr.New(apperr.RateLimited, "too many failed sign-ins: try again shortly; if this address has an account, its owner was mailed a link to unlock sign-in at once").
+		With("retry_after_seconds", secs)
 }
 
 // ErrSecondFactorRequired is returned (unauthorized,
@@ -51,15 +58,32 @@ var ErrSecondFactorRequired = apperr.New(apperr.Unauthorized, "enter the code fr
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // checkCredentials is the common core of API and web sign-in. It returns
-// the user when the credentials are right. Errors: rate_limited (locked),
+// the user when the credentials are right. Errors: rate_limited (the
+// e-mail, the trusted device or the client address must wait),
 // unauthorized (bad credentials, or totp_required). Every path verifies one
 // argon2id hash so timing does not reveal whether the e-mail exists.
+//
+// Failures are throttled per e-mail and per client address with growing
+// delays (recordFailure), never a lock longer than LockoutPeriod. So that
+// an attacker cannot keep the owner out by failing on purpose, the owner
+// is mailed an unlock link (see Unlock) that trusts their browser: a
+// trusted browser is throttled on its own key instead of the e-mail's.
 func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRow, error) {
 	email, ip := normEmail(cr.Email), auth.ClientIP(ctx)
 	if email == "" || cr.Password == "" {
 		return nil, errBadCredentials() // nothing to guess with: not counted
 	}
 	keys := []string{"email:" + email}
+	if cr.Device != "" {
+		h := hashToken(cr.Device)
+		trusted, err := trustedDeviceFor(ctx, s.db, h, email)
+		if err != nil {
+			return nil, apperr.Wrap(err, "reading trusted device")
+		}
+		if trusted {
+			keys[0] = "device:" + hex.EncodeToString(h)
+		}
+	}
 	if ip != "" {
 		keys = append(keys, "ip:"+ip)
 	}
@@ -68,11 +92,12 @@ func (s *Service) checkCredentials(ctx context.Context, cr Credentials) (*userRo
 		return nil, apperr.Wrap(err, "checking sign-in throttle")
 	}
 	if !until.IsZero() {
+		refusal := errLocked(until) // before the hash, which may queue
 		if _, _, err := s.verify(ctx, s.dummyHash, cr.Password); err != nil {
 			return nil, err
 		}
 		_ = audit(ctx, s.db, Event{Name: EventLoginLocked, Email: email, IP: ip})
-		return nil, errLocked(until)
+		return nil, refusal
 	}
 	u, err := userByEmail(ctx, s.db, email)
 	if apperr.Is(err, apperr.NotFound) {
@@ -130,12 +155,12 @@ func (s *Service) verify(ctx context.Context, hash, pw string) (ok, stale bool, 
 	return ok, stale, nil
 }
 
-// failedSignIn counts the failure against the e-mail and the client
-// address, locks them when over the limit, and logs it.
+// failedSignIn counts the failure against the e-mail (or trusted device)
+// and the client address, makes them wait when past their free failures,
+// mails the owner of a throttled account an unlock link (at most once an
+// hour), and logs it.
 func (s *Service) failedSignIn(ctx context.Context, u *userRow, email, ip string, keys []string, reason string) error {
-	var locked time.Time
 	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		locked = time.Time{}
 		ev := Event{Name: EventLoginFailed, Email: email, IP: ip, Details: map[string]any{"reason": reason}}
 		if u != nil {
 			ev.SubjectID, ev.OrgID = &u.ID, &u.OrgID
@@ -144,19 +169,30 @@ func (s *Service) failedSignIn(ctx context.Context, u *userRow, email, ip string
 			return err
 		}
 		for i, key := range keys {
-			limit := s.cfg.MaxFailures
+			free := s.cfg.MaxFailures
 			if i > 0 {
-				limit = s.cfg.MaxIPFailures
+				free = s.cfg.MaxIPFailures
 			}
-			st, err := recordFailure(ctx, tx, key, limit, s.cfg.LockoutPeriod, s.cfg.LockoutPeriod)
+			st, err := recordFailure(ctx, tx, key, free, time.Second, s.cfg.LockoutPeriod, s.cfg.LockoutPeriod)
 			if err != nil {
 				return err
 			}
-			if st.LockedUntil.Valid && st.LockedUntil.Time.After(locked) {
-				locked = st.LockedUntil.Time
+			if st.Failures != free+1 && !(i == 0 && st.Failures > free) {
+				continue
+			}
+			if st.Failures == free+1 { // the key starts to wait
 				ev := ev
 				ev.Name, ev.Details = EventLockout, map[string]any{"key": strings.SplitN(key, ":", 2)[0]}
 				if err := audit(ctx, tx, ev); err != nil {
+					return err
+				}
+			}
+			if i == 0 && strings.HasPrefix(key, "email:") && u != nil && u.canSignIn() &&
+				(!st.UnlockMailed.Valid || time.Since(st.UnlockMailed.Time) > time.Hour) {
+				if err := s.mailUnlockLink(ctx, tx, u); err != nil {
+					return err
+				}
+				if err := markUnlockMailed(ctx, tx, key); err != nil {
 					return err
 				}
 			}

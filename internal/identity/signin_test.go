@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"regexp"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -54,8 +55,9 @@ func TestRefreshTokenReuseRevokesTheFamily(t *testing.T) {
 }
 
 // An unknown e-mail and a wrong password get byte-for-byte the same answer
-// (apart from the request id); after repeated failures both are locked
-// alike, and even the right password is refused until the lock ends.
+// (apart from the request id); past five failures both must wait alike,
+// longer after each further failure, and even the right password is
+// refused until the wait ends — a wait, never a lock that outlasts it.
 func TestLockoutAndNoEmailEnumeration(t *testing.T) {
 	t.Parallel()
 	a, k := start(t)
@@ -69,14 +71,27 @@ func TestLockoutAndNoEmailEnumeration(t *testing.T) {
 	if st1 != 401 || st2 != 401 || !equalJSON(strip(wrong), strip(unknown)) {
 		t.Fatalf("wrong password %d %v vs unknown e-mail %d %v: must be identical", st1, wrong, st2, unknown)
 	}
-	for i := 2; i <= 5; i++ { // failures 2..5: the 5th locks
+	var waits []int
+	for i := 2; i <= 8; i++ { // failures 2..5 are free; 6, 7, 8 wait 1, 2, 4 s
 		login(t, a, u.Email, "not the password")
 		login(t, a, "nobody@nowhere.example", "not the password")
+		var secs float64 // the wait this failure set (locked_until and window_start share its transaction's now())
+		_ = a.DB.Get(&secs, `SELECT GREATEST(COALESCE(extract(epoch FROM locked_until - window_start), 0), 0) FROM auth_throttle WHERE key = $1`,
+			"email:"+strings.ToLower(u.Email))
+		waits = append(waits, int(secs+0.5))
+		if i < 8 { // let the wait pass, so the next failure counts
+			if _, err := a.DB.Exec(`UPDATE auth_throttle SET locked_until = now() - interval '1 second' WHERE key LIKE 'email:%'`); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if fmt.Sprint(waits) != "[0 0 0 0 1 2 4]" {
+		t.Fatalf("waits after failures 2..8: %v, want [0 0 0 0 1 2 4] seconds", waits)
 	}
 	st1, lockedKnown := login(t, a, u.Email, identitytest.Password)
 	st2, lockedUnknown := login(t, a, "nobody@nowhere.example", identitytest.Password)
 	if st1 != 429 || st2 != 429 || lockedKnown["code"] != "rate_limited" {
-		t.Fatalf("after 5 failures: known %d %v, unknown %d %v, want 429 for both", st1, lockedKnown, st2, lockedUnknown)
+		t.Fatalf("after 8 failures: known %d %v, unknown %d %v, want 429 for both", st1, lockedKnown, st2, lockedUnknown)
 	}
 	if strip(lockedKnown)["message"] != strip(lockedUnknown)["message"] {
 		t.Fatalf("locked answers differ: %v vs %v", lockedKnown, lockedUnknown)

@@ -19,6 +19,7 @@ import (
 const (
 	purposeInvitation    = "invitation"
 	purposePasswordReset = "password_reset"
+	purposeUnlock        = "unlock"
 )
 
 // errDeadLink is the one answer to an unknown, used or expired link.
@@ -211,8 +212,9 @@ func deleteSession(ctx context.Context, q sqlx.ExecerContext, hash []byte) error
 
 // throttleState is how a throttle key stands.
 type throttleState struct {
-	Failures    int          `db:"failures"`
-	LockedUntil sql.NullTime `db:"locked_until"`
+	Failures     int          `db:"failures"`
+	LockedUntil  sql.NullTime `db:"locked_until"`
+	UnlockMailed sql.NullTime `db:"unlock_mailed_at"`
 }
 
 func lockedUntil(ctx context.Context, q sqlx.QueryerContext, keys []string) (time.Time, error) {
@@ -221,27 +223,55 @@ func lockedUntil(ctx context.Context, q sqlx.QueryerContext, keys []string) (tim
 	return t.Time, err
 }
 
-// recordFailure counts a failure for key within window; when failures
-// reach limit the key is locked for lock. It returns the new state.
-func recordFailure(ctx context.Context, q sqlx.QueryerContext, key string, limit int, window, lock time.Duration) (throttleState, error) {
+// recordFailure counts a failure of key; failures are forgotten after
+// window without one. Past free failures the key must wait before its
+// next attempt: first, then twice as long after each further failure, at
+// most max (a delay, never a lock that outlasts max). It returns the new
+// state.
+func recordFailure(ctx context.Context, q sqlx.QueryerContext, key string, free int, first, max, window time.Duration) (throttleState, error) {
 	var st throttleState
 	err := sqlx.GetContext(ctx, q, &st, `
 INSERT INTO auth_throttle AS a (key, failures, window_start) VALUES ($1, 1, now())
 ON CONFLICT (key) DO UPDATE SET
     failures = CASE WHEN a.window_start < now() - $2::interval THEN 1 ELSE a.failures + 1 END,
-    window_start = CASE WHEN a.window_start < now() - $2::interval THEN now() ELSE a.window_start END
-RETURNING failures, locked_until`, key, window.String())
-	if err != nil {
+    window_start = now()
+RETURNING failures, locked_until, unlock_mailed_at`, key, window.String())
+	if err != nil || st.Failures <= free {
 		return st, err
 	}
-	if st.Failures >= limit {
-		err = sqlx.GetContext(ctx, q, &st, `UPDATE auth_throttle SET locked_until = now() + $2::interval, failures = 0, window_start = now()
-			WHERE key = $1 RETURNING failures, locked_until`, key, lock.String())
+	delay := max
+	if n := st.Failures - free - 1; n < 30 && first<<n < max {
+		delay = first << n
 	}
+	err = sqlx.GetContext(ctx, q, &st, `UPDATE auth_throttle SET locked_until = now() + $2::interval
+		WHERE key = $1 RETURNING failures, locked_until, unlock_mailed_at`, key, delay.String())
 	return st, err
 }
 
-func clearThrottle(ctx context.Context, q sqlx.ExecerContext, key string) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM auth_throttle WHERE key = $1`, key)
+// markUnlockMailed records that key's owner was mailed an unlock link now.
+func markUnlockMailed(ctx context.Context, q sqlx.ExecerContext, key string) error {
+	_, err := q.ExecContext(ctx, `UPDATE auth_throttle SET unlock_mailed_at = now() WHERE key = $1`, key)
 	return err
+}
+
+// clearThrottle forgets key's failures and wait; when its owner was last
+// mailed an unlock link is kept, so a renewed attack mails at most once
+// an hour still.
+func clearThrottle(ctx context.Context, q sqlx.ExecerContext, key string) error {
+	_, err := q.ExecContext(ctx, `UPDATE auth_throttle SET failures = 0, locked_until = NULL WHERE key = $1`, key)
+	return err
+}
+
+func insertTrustedDevice(ctx context.Context, q sqlx.ExecerContext, user uuid.UUID, hash []byte, expires time.Time) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO trusted_devices (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`, hash, user, expires)
+	return err
+}
+
+// trustedDeviceFor reports whether the device token with this hash is live
+// and belongs to the account of email.
+func trustedDeviceFor(ctx context.Context, q sqlx.QueryerContext, hash []byte, email string) (bool, error) {
+	var ok bool
+	err := sqlx.GetContext(ctx, q, &ok, `SELECT EXISTS (SELECT 1 FROM trusted_devices d JOIN users u ON u.id = d.user_id
+		WHERE d.token_hash = $1 AND u.email = $2 AND d.expires_at > now())`, hash, email)
+	return ok, err
 }

@@ -19,6 +19,8 @@ func (u *UI) registerIdentity(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/login", Public, u.loginPage)
 	u.Handle(e, http.MethodPost, "/login", Public, u.login)
 	u.Handle(e, http.MethodPost, "/logout", Public, u.logout)
+	u.Handle(e, http.MethodGet, "/login/unlock", Public, u.unlockPage)
+	u.Handle(e, http.MethodPost, "/login/unlock", Public, u.unlock)
 	u.Handle(e, http.MethodGet, "/account", SignedIn, u.account)
 	u.Handle(e, http.MethodPost, "/account/password", SignedIn, u.changePassword)
 	u.Handle(e, http.MethodGet, "/account/totp", SignedIn, u.totpPage)
@@ -62,7 +64,8 @@ func (u *UI) loginPage(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, localPath(c.QueryParam("next")))
 	}
 	f := loginForm{Next: localPath(c.QueryParam("next"))}
-	for param, key := range map[string]string{"out": "identity.logout.done", "welcome": "identity.login.welcome", "reset": "identity.login.reset_done"} {
+	for param, key := range map[string]string{"out": "identity.logout.done", "welcome": "identity.login.welcome", "reset": "identity.login.reset_done",
+		"unlocked": "identity.login.unlocked"} {
 		if c.QueryParam(param) == "1" {
 			f.Notice = key
 		}
@@ -73,8 +76,11 @@ func (u *UI) loginPage(c echo.Context) error {
 func (u *UI) login(c echo.Context) error {
 	f := loginForm{Email: c.FormValue("email"), Next: localPath(c.FormValue("next"))}
 	ctx := c.Request().Context()
-	sess, err := u.deps.Identity.SignIn(ctx, identity.Credentials{
-		Email: f.Email, Password: c.FormValue("password"), TOTP: c.FormValue("totp")})
+	cr := identity.Credentials{Email: f.Email, Password: c.FormValue("password"), TOTP: c.FormValue("totp")}
+	if ck, err := c.Cookie(u.deviceCookieName()); err == nil {
+		cr.Device = ck.Value
+	}
+	sess, err := u.deps.Identity.SignIn(ctx, cr)
 	if err != nil {
 		code := apperr.CodeOf(err)
 		if code == apperr.Internal {
@@ -181,4 +187,35 @@ func (u *UI) formMessage(lang string, err error) string {
 		}
 	}
 	return u.cat.T(lang, "error.invalid.text")
+}
+
+// deviceCookieName is the cookie of a browser trusted through an unlock
+// link (identity.Unlock); like the session cookie it carries the __Host-
+// prefix over https.
+func (u *UI) deviceCookieName() string {
+	if u.deps.Identity.Config().SecureCookies {
+		return "__Host-device"
+	}
+	return "device"
+}
+
+// unlockPage is where the mailed unlock link lands: a button, so that a
+// mail scanner following the link spends nothing.
+func (u *UI) unlockPage(c echo.Context) error {
+	return u.r.render(c, http.StatusOK, "unlock", u.page(c, tokenForm{Token: c.QueryParam("token")}))
+}
+
+// unlock spends the link, trusts this browser for sign-in and goes to the
+// sign-in page.
+func (u *UI) unlock(c echo.Context) error {
+	device, err := u.deps.Identity.Unlock(c.Request().Context(), c.FormValue("token"))
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return u.r.render(c, http.StatusNotFound, "unlock", u.page(c, tokenForm{Dead: true}))
+	}
+	if err != nil {
+		return err
+	}
+	c.SetCookie(&http.Cookie{Name: u.deviceCookieName(), Value: device, Path: "/", MaxAge: int(identity.TrustedDeviceTTL.Seconds()),
+		HttpOnly: true, Secure: u.deps.Identity.Config().SecureCookies, SameSite: http.SameSiteLaxMode})
+	return c.Redirect(http.StatusSeeOther, "/login?unlocked=1")
 }
