@@ -2,9 +2,9 @@ package identity_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"regexp"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
