@@ -61,13 +61,20 @@ func startFaults(t *testing.T, c *chart, seed uint64, d time.Duration) *faults {
 			case <-time.After(time.Duration(50+rng.IntN(200)) * time.Millisecond):
 			}
 			if rng.IntN(5) < 2 {
-				var killed []string
-				err := c.db.SelectContext(ctx, &killed, `SELECT query FROM (
-					SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-					AND backend_type = 'client backend' AND state = 'active' ORDER BY random() LIMIT 1) x
-					WHERE pg_terminate_backend(pid)`)
-				if err == nil && len(killed) > 0 {
-					f.kills.Add(1)
+				// Poll briefly for a backend in the middle of a call: the
+				// model runs one call at a time, and on a fast machine a
+				// single look often falls between two calls.
+				for try := 0; try < 100 && ctx.Err() == nil; try++ {
+					var killed []string
+					err := c.db.SelectContext(ctx, &killed, `SELECT query FROM (
+						SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+						AND backend_type = 'client backend' AND state = 'active' ORDER BY random() LIMIT 1) x
+						WHERE pg_terminate_backend(pid)`)
+					if err == nil && len(killed) > 0 {
+						f.kills.Add(1)
+						break
+					}
+					time.Sleep(time.Millisecond)
 				}
 				continue
 			}
