@@ -296,7 +296,8 @@ func (i Import) Percent() int {
 // transaction, all or nothing), reporting progress in the import row that
 // Import reads. A form key (the web form's hidden per-form key) makes a
 // double submission of the same file return the first import instead of
-// starting another. Errors: forbidden, not_found, invalid (key too long),
+// starting another. A file past the invitation quota is refused at once.
+// Errors: forbidden, not_found, invalid (key too long), rate_limited,
 // conflict (the key came with another file, or its first upload is still
 // being started).
 func (s *Service) StartImport(ctx context.Context, actor *auth.Principal, file []byte, formKey string) (uuid.UUID, error) {
@@ -308,6 +309,11 @@ func (s *Service) StartImport(ctx context.Context, actor *auth.Principal, file [
 	var id uuid.UUID
 	total := strings.Count(strings.TrimSpace(string(file)), "\n") // rows below the header, roughly
 	replayed, err := db.Idempotent(ctx, s.db, keyScope(actor, "import"), formKey, req, &id, func(tx *sqlx.Tx) error {
+		// A file the quota cannot take is refused now, on the form, rather
+		// than on the progress page; the import takes the quota itself.
+		if err := s.quotaAllows(ctx, tx, actor, total); err != nil {
+			return err
+		}
 		id, err = insertImport(ctx, tx, o.ID, actor.UserID, total)
 		return err
 	})

@@ -1,8 +1,12 @@
 package identity_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -184,5 +188,30 @@ func TestInvitationQuotaIsConfigured(t *testing.T) {
 	}
 	if st, _ := send(t, a, "/users/invitations/csv", k.Token(hr), "text/csv", strings.ReplaceAll(csv, "@", "x@"), ""); st != 429 {
 		t.Fatalf("4 of 3: %d, want 429", st)
+	}
+	// On the web, a file the quota cannot take is refused on the form, in
+	// the person's language, before any import starts.
+	b := k.Browser(a.URL(), hr)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("_csrf", b.CSRF())
+	fw, _ := mw.CreateFormFile("file", "dipendenti.csv")
+	_, _ = fw.Write([]byte(strings.ReplaceAll(csv, "@", "y@")))
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/users/import", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if page := string(raw); res.StatusCode != 429 || !strings.Contains(page, "limite degli inviti") {
+		t.Fatalf("web upload past the quota: %d", res.StatusCode)
+	}
+	var imports int
+	_ = a.DB.Get(&imports, `SELECT count(*) FROM invitation_imports WHERE organisation_id = $1`, hr.Org.ID)
+	if imports != 0 {
+		t.Fatalf("%d imports started past the quota", imports)
 	}
 }

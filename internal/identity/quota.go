@@ -28,6 +28,19 @@ func (s *Service) takeInvitationQuota(ctx context.Context, tx *sqlx.Tx, actor *a
 	return takeQuota(ctx, tx, "invite:org:"+actor.OrgID.String(), n, s.cfg.InvitesPerDay, 24*time.Hour)
 }
 
+// quotaAllows reports (rate_limited) whether the actor's quotas could take
+// n invitations now, taking nothing.
+func (s *Service) quotaAllows(ctx context.Context, tx *sqlx.Tx, actor *auth.Principal, n int) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT quota_check`); err != nil {
+		return apperr.Wrap(err, "checking the invitation quota")
+	}
+	quotaErr := s.takeInvitationQuota(ctx, tx, actor, n)
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT quota_check`); err != nil {
+		return apperr.Wrap(err, "checking the invitation quota")
+	}
+	return quotaErr
+}
+
 // takeQuota counts n against key's limit in the current window, or
 // refuses them all. Errors: rate_limited.
 func takeQuota(ctx context.Context, tx *sqlx.Tx, key string, n, limit int, window time.Duration) error {
