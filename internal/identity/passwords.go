@@ -56,11 +56,13 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 // other sign-in of the account and lifts a sign-in lockout. Errors:
 // invalid (password policy), not_found (bad, used or expired link).
 func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
+	var user uuid.UUID
 	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		u, err := oneTimeToken(ctx, tx, token, purposePasswordReset)
 		if err != nil {
 			return err
 		}
+		user = u.ID
 		if !u.canSignIn() {
 			return errDeadLink
 		}
@@ -81,6 +83,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		}
 		return audit(ctx, tx, Event{Name: EventPasswordReset, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email, IP: auth.ClientIP(ctx)})
 	})
+	if err == nil {
+		s.revoked.forget(user)
+	}
 	return apperr.Wrap(err, "resetting password")
 }
 
@@ -100,7 +105,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor *auth.Principal, cur
 	if err := checkPasswordPolicy(next, u.Email); err != nil {
 		return err
 	}
-	return apperr.Wrap(db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = apperr.Wrap(db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if err := setPasswordHash(ctx, tx, u.ID, hashPassword(s.cfg.Argon2, next)); err != nil {
 			return err
 		}
@@ -114,4 +119,8 @@ func (s *Service) ChangePassword(ctx context.Context, actor *auth.Principal, cur
 		return audit(ctx, tx, Event{Name: EventPasswordReset, ActorID: &u.ID, OrgID: &u.OrgID, SubjectID: &u.ID, Email: u.Email,
 			IP: auth.ClientIP(ctx), Details: map[string]any{"how": "changed"}})
 	}), "changing password")
+	if err == nil {
+		s.revoked.forget(u.ID)
+	}
+	return err
 }

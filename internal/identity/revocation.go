@@ -37,6 +37,14 @@ func newRevocations(ttl time.Duration) *revocations {
 	return &revocations{ttl: ttl, m: map[uuid.UUID]cachedEpoch{}}
 }
 
+// forget drops what this server knows of user, so a change it made itself
+// holds here at once (other servers see it within ttl).
+func (r *revocations) forget(user uuid.UUID) {
+	r.mu.Lock()
+	delete(r.m, user)
+	r.mu.Unlock()
+}
+
 // errRevoked is the answer to a token whose sign-in has ended; clients
 // refresh (which fails too when the whole account was shut).
 var errRevoked = apperr.New(apperr.Unauthorized, "this access token was revoked: refresh it or sign in again")

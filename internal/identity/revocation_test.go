@@ -166,3 +166,22 @@ func TestRevocationReachesEveryServerWithin5s(t *testing.T) {
 		return st == 401 || st == 403
 	})
 }
+
+// The server that makes a change forgets what it knew of the user, so
+// there the change holds on the very next request.
+func TestRevocationIsImmediateOnTheSameServer(t *testing.T) {
+	t.Parallel()
+	a, k := start(t)
+	acme := k.Org(auth.OrgCompany, "")
+	boss, admin := k.User(acme, auth.RoleCompanyAdmin), k.User(acme, auth.RoleCompanyAdmin)
+	tok := k.Token(admin)
+	if st, _ := callList(t, a, "/users", tok); st != 200 {
+		t.Fatalf("/users before = %d", st)
+	}
+	if st, _ := call(t, a, "PATCH", "/users/"+admin.ID.String(), k.Token(boss), map[string]any{"roles": []string{"employee"}}); st != 200 {
+		t.Fatalf("role change = %d", st)
+	}
+	if st, _ := callList(t, a, "/users", tok); st != 401 {
+		t.Fatalf("/users right after the role change = %d, want 401", st)
+	}
+}

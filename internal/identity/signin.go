@@ -294,6 +294,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (*Tokens, error) 
 // Logout revokes the sign-in (refresh-token family) refresh belongs to. An
 // unknown token is not an error: the caller is signed out either way.
 func (s *Service) Logout(ctx context.Context, refresh string) error {
+	var user uuid.UUID
 	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		r, err := refreshForUpdate(ctx, tx, hashToken(refresh))
 		if apperr.Is(err, apperr.NotFound) {
@@ -305,8 +306,12 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 		if err := revokeFamily(ctx, tx, r.UserID, r.FamilyID); err != nil {
 			return err
 		}
+		user = r.UserID
 		return audit(ctx, tx, Event{Name: EventLogout, SubjectID: &r.UserID, ActorID: &r.UserID, IP: auth.ClientIP(ctx)})
 	})
+	if err == nil {
+		s.revoked.forget(user)
+	}
 	return apperr.Wrap(err, "signing out")
 }
 

@@ -177,6 +177,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *auth.Principal, id uuid
 	if err != nil {
 		return nil, apperr.Wrap(err, "updating user")
 	}
+	s.revoked.forget(id)
 	return out, nil
 }
 
