@@ -202,11 +202,8 @@ func (s *Service) PublicProvider(ctx context.Context, providerID uuid.UUID) (Pro
 // Providers lists providers, optionally only those with status, for a
 // platform admin's review queue. Errors: unauthorized, forbidden.
 func (s *Service) Providers(ctx context.Context, p *auth.Principal, status ProviderStatus) ([]Provider, error) {
-	if p == nil {
-		return nil, errSignIn
-	}
-	if !p.Has(auth.RolePlatformAdmin) {
-		return nil, errOnlyAdmin
+	if err := onlyAdmin(p); err != nil {
+		return nil, err
 	}
 	switch status {
 	case "", ProviderPending, ProviderApproved, ProviderRejected:
@@ -220,11 +217,8 @@ func (s *Service) Providers(ctx context.Context, p *auth.Principal, status Provi
 // offerings are visible. Errors: unauthorized, forbidden (not a platform
 // admin), not_found, invalid (a rejection needs a note).
 func (s *Service) ReviewProvider(ctx context.Context, p *auth.Principal, providerID uuid.UUID, approve bool, note string) (Provider, error) {
-	if p == nil {
-		return Provider{}, errSignIn
-	}
-	if !p.Has(auth.RolePlatformAdmin) {
-		return Provider{}, errOnlyAdmin
+	if err := onlyAdmin(p); err != nil {
+		return Provider{}, err
 	}
 	note = strings.TrimSpace(note)
 	if !approve && note == "" {
