@@ -131,7 +131,7 @@ func TestCSVInvitationOnTheWeb(t *testing.T) {
 	}
 	bad := csv.String() + "broken,Rotto\n"
 	body := wait(upload(bad))
-	if !strings.Contains(body, `id="import-errors"`) || !strings.Contains(body, "<td>242</td>") {
+	if !strings.Contains(body, `id="import-errors"`) || !strings.Contains(body, `<td data-label="Riga">242</td>`) {
 		t.Fatalf("failed import page lacks the row to fix (242)")
 	}
 	body = wait(upload(csv.String()))

@@ -169,14 +169,18 @@ func (u *UI) formError(c echo.Context, err error) (int, string, error) {
 }
 
 // formMessage is what to show in lang next to a form that err refused. The
-// one key scheme is form.<code>.<field> (the field the error is about),
-// else form.<code>, else the text of the code's error page: people read
-// their language, never the API's English message.
+// one key scheme is form.<code>.<field>.<reason> (the field the error is
+// about and, when the domain gives one, its "reason" detail), else
+// form.<code>.<field>, else form.<code>, else the text of the code's error
+// page: people read their language, never the API's English message.
 func (u *UI) formMessage(lang string, err error) string {
 	code := apperr.CodeOf(err)
 	keys := []string{"form." + string(code), "error." + string(code) + ".text"}
 	if f := apperr.FieldOf(err); f != "" {
 		keys = append([]string{"form." + string(code) + "." + f}, keys...)
+		if r := reasonOf(err); r != "" {
+			keys = append([]string{"form." + string(code) + "." + f + "." + r}, keys...)
+		}
 	}
 	if k := formKeyMessage(err); k != "" {
 		keys = append([]string{k}, keys...)
@@ -218,4 +222,14 @@ func (u *UI) unlock(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: u.deviceCookieName(), Value: device, Path: "/", MaxAge: int(identity.TrustedDeviceTTL.Seconds()),
 		HttpOnly: true, Secure: u.deps.Identity.Config().SecureCookies, SameSite: http.SameSiteLaxMode})
 	return c.Redirect(http.StatusSeeOther, "/login?unlocked=1")
+}
+
+// reasonOf returns the "reason" detail of err, or "".
+func reasonOf(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		r, _ := ae.Fields["reason"].(string)
+		return r
+	}
+	return ""
 }

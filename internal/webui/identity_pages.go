@@ -242,7 +242,45 @@ func (u *UI) importStatus(c echo.Context) error {
 	if im.Status == "running" {
 		c.Response().Header().Set("Refresh", "1")
 	}
-	return u.r.render(c, http.StatusOK, "users_import", u.page(c, im))
+	v := importView{Import: im}
+	l := lang(c)
+	for _, e := range im.Errors {
+		v.Problems = append(v.Problems, u.rowProblem(l, e))
+	}
+	return u.r.render(c, http.StatusOK, "users_import", u.page(c, v))
+}
+
+// importView is an import with its row problems in the reader's language.
+type importView struct {
+	*identity.Import
+	Problems []rowProblem
+}
+
+// rowProblem is a row error as the import page shows it.
+type rowProblem struct {
+	Row            int
+	Field, Problem string
+}
+
+// rowProblem says err in lang: the column by its name in lang (a column
+// the import does not know, by its heading) and the problem by its
+// reason; an error recorded before reasons existed keeps its message.
+func (u *UI) rowProblem(lang string, e identity.RowError) rowProblem {
+	p := rowProblem{Row: e.Row, Field: e.Field, Problem: e.Message}
+	if k := "identity.csv.column." + e.Field; u.cat.T(lang, k) != k {
+		p.Field = u.cat.T(lang, k)
+	}
+	if e.Reason == "" {
+		return p
+	}
+	value := e.Value
+	if e.Reason == "role_kind" || e.Reason == "role_twice" {
+		value = u.cat.T(lang, "identity.role."+value)
+	}
+	if k := "identity.csv.reason." + e.Reason; u.cat.T(lang, k) != k {
+		p.Problem = strings.ReplaceAll(u.cat.T(lang, k), "{value}", value)
+	}
+	return p
 }
 
 // userPage is one user, for their organisation's admin.
