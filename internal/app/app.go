@@ -23,6 +23,7 @@ import (
 	"github.com/reciproca/reciproca/internal/httpapi"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/payments"
+	"github.com/reciproca/reciproca/internal/redemption"
 	"github.com/reciproca/reciproca/internal/webui"
 	"github.com/reciproca/reciproca/internal/worker"
 )
@@ -41,6 +42,8 @@ type App struct {
 	UI *webui.UI
 	// Catalog is providers, offerings and search.
 	Catalog *catalog.Service
+	// Redemption is booking, vouchers, validation and refunds.
+	Redemption *redemption.Service
 	// Stripe is the webhook inbox; domains subscribe to events with On.
 	Stripe *payments.Inbox
 	// Worker runs the background jobs (in serve when Config.RunWorker).
@@ -116,6 +119,7 @@ func (a *App) services() error {
 	}
 	a.Identity = identity.New(a.DB, idcfg)
 	a.Catalog = catalog.NewService(a.DB, payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase), a.Identity)
+	a.Redemption = redemption.New(a.DB, redemption.Config{BaseURL: a.Config.BaseURL})
 	a.Stripe = payments.NewInbox(a.DB, a.Config.StripeWebhookSecret, a.Config.StripeConnectWebhookSecret,
 		func() { a.Worker.Wake(stripeEventsJob) })
 	a.Stripe.OnAccountUpdated(func(ctx context.Context, tx *sqlx.Tx, s payments.AccountStatus) error {
@@ -166,7 +170,7 @@ func (a *App) routes() error {
 
 	a.registerOperations(e, m)
 	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Identity: a.Identity,
-		Catalog: a.Catalog, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
+		Catalog: a.Catalog, Redemption: a.Redemption, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
 	ui.Register(e)

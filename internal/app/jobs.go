@@ -53,6 +53,11 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "ledger.sweep_lots", Every: time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return ledger.SweepExpiredLots(ctx, dbx, 200, undecidedLot) },
 		Backlog: func(ctx context.Context) (int, error) { return ledger.ExpiredLots(ctx, dbx) }})
+	// Vouchers nobody validated within their grace period expire before
+	// the ledger's hold sweeper would, so the voucher says so too.
+	w.Register(worker.Job{Name: "redemption.expire_vouchers", Every: time.Minute,
+		Run:     func(ctx context.Context) (int, error) { return a.Redemption.ExpireVouchers(ctx, 500) },
+		Backlog: a.Redemption.ExpiredBacklog})
 	w.Register(worker.Job{Name: "idempotency.sweep", Every: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return db.SweepIdempotencyKeys(ctx, dbx, time.Now(), 5000) },
 		Backlog: func(ctx context.Context) (int, error) { return db.ExpiredIdempotencyKeys(ctx, dbx, time.Now()) }})

@@ -2,9 +2,7 @@ package catalog_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,43 +20,7 @@ import (
 // apiCall sends a request to the API and decodes the JSON answer.
 func apiCall(t *testing.T, a *app.App, method, path, token string, body any, headers ...string) (int, map[string]any) {
 	t.Helper()
-	var rd io.Reader
-	ctype := "application/json"
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd, ctype = bytes.NewReader(b), "application/octet-stream"
-	default:
-		buf, _ := json.Marshal(b)
-		rd = bytes.NewReader(buf)
-	}
-	req, _ := http.NewRequest(method, a.URL()+"/api/v1"+path, rd)
-	if rd != nil {
-		req.Header.Set("Content-Type", ctype)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := map[string]any{}
-	if len(raw) > 0 && raw[0] == '[' {
-		var list []any
-		_ = json.Unmarshal(raw, &list)
-		out["list"] = list
-	} else if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
-		}
-	}
-	return res.StatusCode, out
+	return apptest.Call(t, a, method, path, token, body, headers...)
 }
 
 func want(t *testing.T, what string, status int, body map[string]any, wantStatus int) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -545,6 +546,39 @@ func (e UserUpdateStatus) Valid() bool {
 	}
 }
 
+// Defines values for VoucherStatus.
+const (
+	Booked         VoucherStatus = "booked"
+	Cancelled      VoucherStatus = "cancelled"
+	Expired        VoucherStatus = "expired"
+	NoShow         VoucherStatus = "no_show"
+	PartlyRefunded VoucherStatus = "partly_refunded"
+	Refunded       VoucherStatus = "refunded"
+	Validated      VoucherStatus = "validated"
+)
+
+// Valid indicates whether the value is a known member of the VoucherStatus enum.
+func (e VoucherStatus) Valid() bool {
+	switch e {
+	case Booked:
+		return true
+	case Cancelled:
+		return true
+	case Expired:
+		return true
+	case NoShow:
+		return true
+	case PartlyRefunded:
+		return true
+	case Refunded:
+		return true
+	case Validated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListLabelRequestsParamsStatus.
 const (
 	ListLabelRequestsParamsStatusApproved ListLabelRequestsParamsStatus = "approved"
@@ -664,6 +698,17 @@ type AuditEvent struct {
 	SubjectId      *openapi_types.UUID    `json:"subject_id,omitempty"`
 }
 
+// BookingInput defines model for BookingInput.
+type BookingInput struct {
+	OfferingId openapi_types.UUID `json:"offering_id"`
+
+	// Quantity How many units of the offering (sessions
+	Quantity int `json:"quantity"`
+
+	// SlotId Required when the offering has slots.
+	SlotId *openapi_types.UUID `json:"slot_id,omitempty"`
+}
+
 // CSVImportResult defines model for CSVImportResult.
 type CSVImportResult struct {
 	Invited int `json:"invited"`
@@ -686,6 +731,11 @@ type Category struct {
 
 // CategoryTaxBucket TUIR art. 51 rule (c.2 lett. f, f-bis, f-ter, d-bis; c.3 fringe benefits).
 type CategoryTaxBucket string
+
+// CodeInput defines model for CodeInput.
+type CodeInput struct {
+	Code string `json:"code"`
+}
 
 // Error defines model for Error.
 type Error struct {
@@ -855,6 +905,11 @@ type Me struct {
 type NewOrganisation struct {
 	Kind OrganisationKind `json:"kind"`
 	Name string           `json:"name"`
+}
+
+// NoteInput defines model for NoteInput.
+type NoteInput struct {
+	Note string `json:"note"`
 }
 
 // Offering defines model for Offering.
@@ -1084,9 +1139,20 @@ type ProviderSummary struct {
 // ProviderSummaryLegalForm defines model for ProviderSummary.LegalForm.
 type ProviderSummaryLegalForm string
 
+// ReasonInput defines model for ReasonInput.
+type ReasonInput struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
+}
+
+// RefundInput defines model for RefundInput.
+type RefundInput struct {
+	AmountCents int64  `json:"amount_cents"`
+	Reason      string `json:"reason"`
 }
 
 // Role defines model for Role.
@@ -1162,11 +1228,77 @@ type UserUpdate struct {
 // UserUpdateStatus defines model for UserUpdate.Status.
 type UserUpdateStatus string
 
+// Voucher defines model for Voucher.
+type Voucher struct {
+	AmountCents int64     `json:"amount_cents"`
+	CancelUntil time.Time `json:"cancel_until"`
+	Category    string    `json:"category"`
+
+	// Code The voucher code: 8 characters and a check character (Crockford base 32).
+	Code      string    `json:"code"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DisplayCode Example: 7KQ-4TZ-M2X
+	DisplayCode  string             `json:"display_code"`
+	EmployeeName string             `json:"employee_name"`
+	EndsAt       *time.Time         `json:"ends_at,omitempty"`
+	FeeCents     *int64             `json:"fee_cents,omitempty"`
+	FundCents    *int64             `json:"fund_cents,omitempty"`
+	Id           openapi_types.UUID `json:"id"`
+
+	// Note No-show note or cancellation reason.
+	Note          string             `json:"note"`
+	OfferingId    openapi_types.UUID `json:"offering_id"`
+	OfferingTitle string             `json:"offering_title"`
+	PledgeCents   *int64             `json:"pledge_cents,omitempty"`
+	PolicyVersion *int               `json:"policy_version,omitempty"`
+
+	// ProviderCents The provider's part of the split (after validation).
+	ProviderCents *int64             `json:"provider_cents,omitempty"`
+	ProviderId    openapi_types.UUID `json:"provider_id"`
+	ProviderName  string             `json:"provider_name"`
+	Quantity      int                `json:"quantity"`
+	RefundedCents int64              `json:"refunded_cents"`
+
+	// ResolvedAt When it was validated
+	ResolvedAt     *time.Time          `json:"resolved_at,omitempty"`
+	SlotId         *openapi_types.UUID `json:"slot_id,omitempty"`
+	StartsAt       *time.Time          `json:"starts_at,omitempty"`
+	Status         VoucherStatus       `json:"status"`
+	TaxBucket      string              `json:"tax_bucket"`
+	Unit           string              `json:"unit"`
+	UnitPriceCents int64               `json:"unit_price_cents"`
+	ValidateFrom   time.Time           `json:"validate_from"`
+	ValidateUntil  time.Time           `json:"validate_until"`
+
+	// ValidationUrl The link the QR code carries (the provider's validation page).
+	ValidationUrl string `json:"validation_url"`
+}
+
+// VoucherRefund defines model for VoucherRefund.
+type VoucherRefund struct {
+	AmountCents   int64              `json:"amount_cents"`
+	CreatedAt     time.Time          `json:"created_at"`
+	FeeCents      int64              `json:"fee_cents"`
+	FundCents     int64              `json:"fund_cents"`
+	Id            openapi_types.UUID `json:"id"`
+	PledgeCents   int64              `json:"pledge_cents"`
+	ProviderCents int64              `json:"provider_cents"`
+	Reason        string             `json:"reason"`
+	VoucherId     openapi_types.UUID `json:"voucher_id"`
+}
+
+// VoucherStatus defines model for VoucherStatus.
+type VoucherStatus string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
+
+// VoucherId defines model for VoucherId.
+type VoucherId = openapi_types.UUID
 
 // ListAuditLogParams defines parameters for ListAuditLog.
 type ListAuditLogParams struct {
@@ -1250,6 +1382,11 @@ type FindPlacesParams struct {
 	Limit *int   `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListProviderBookingsParams defines parameters for ListProviderBookings.
+type ListProviderBookingsParams struct {
+	Date *openapi_types.Date `form:"date,omitempty" json:"date,omitempty"`
+}
+
 // ListProvidersParams defines parameters for ListProviders.
 type ListProvidersParams struct {
 	Status *ListProvidersParamsStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -1327,6 +1464,44 @@ type InviteUsersCSVParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListMyVouchersParams defines parameters for ListMyVouchers.
+type ListMyVouchersParams struct {
+	Status *VoucherStatus `form:"status,omitempty" json:"status,omitempty"`
+	Limit  *int           `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// BookVoucherParams defines parameters for BookVoucher.
+type BookVoucherParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RefundVoucherParams defines parameters for RefundVoucher.
+type RefundVoucherParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
 type AcceptInvitationJSONRequestBody = AcceptInvitationRequest
 
@@ -1369,11 +1544,29 @@ type CreateOfferingJSONRequestBody = OfferingInput
 // ReviewProviderJSONRequestBody defines body for ReviewProvider for application/json ContentType.
 type ReviewProviderJSONRequestBody ReviewProviderJSONBody
 
+// CancelSlotJSONRequestBody defines body for CancelSlot for application/json ContentType.
+type CancelSlotJSONRequestBody = ReasonInput
+
 // InviteUserJSONRequestBody defines body for InviteUser for application/json ContentType.
 type InviteUserJSONRequestBody = InvitationRequest
 
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = UserUpdate
+
+// ValidateVoucherJSONRequestBody defines body for ValidateVoucher for application/json ContentType.
+type ValidateVoucherJSONRequestBody = CodeInput
+
+// BookVoucherJSONRequestBody defines body for BookVoucher for application/json ContentType.
+type BookVoucherJSONRequestBody = BookingInput
+
+// CancelVoucherJSONRequestBody defines body for CancelVoucher for application/json ContentType.
+type CancelVoucherJSONRequestBody = ReasonInput
+
+// RecordNoShowJSONRequestBody defines body for RecordNoShow for application/json ContentType.
+type RecordNoShowJSONRequestBody = NoteInput
+
+// RefundVoucherJSONRequestBody defines body for RefundVoucher for application/json ContentType.
+type RefundVoucherJSONRequestBody = RefundInput
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -1443,6 +1636,9 @@ type ServerInterface interface {
 	// FindPlaces Italian municipalities matching a name (accents and case ignored, near misses allowed), or a postcode when postcodes are loaded.
 	// (GET /places)
 	FindPlaces(ctx echo.Context, params FindPlacesParams) error
+	// ListProviderBookings The caller's provider's vouchers for one day (Italian time; default today), by slot.
+	// (GET /provider-bookings)
+	ListProviderBookings(ctx echo.Context, params ListProviderBookingsParams) error
 	// ListProviders Providers, for the platform admin's approval queue.
 	// (GET /providers)
 	ListProviders(ctx echo.Context, params ListProvidersParams) error
@@ -1473,6 +1669,9 @@ type ServerInterface interface {
 	// StartStripeOnboarding Create the provider's Stripe Connect Express account (once) and return an onboarding link.
 	// (POST /providers/{providerId}/stripe-onboarding)
 	StartStripeOnboarding(ctx echo.Context, providerId openapi_types.UUID) error
+	// CancelSlot Cancel every booked voucher of one of the provider's slots; each employee gets the credits back and a mail.
+	// (POST /slots/{slotId}/cancel)
+	CancelSlot(ctx echo.Context, slotId openapi_types.UUID) error
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx echo.Context) error
@@ -1491,6 +1690,27 @@ type ServerInterface interface {
 	// UpdateUser Change a user's roles, or deactivate / reactivate them.
 	// (PATCH /users/{userId})
 	UpdateUser(ctx echo.Context, userId UserId) error
+	// ValidateVoucher Validate a voucher by its code (as typed, or from the QR link).
+	// (POST /voucher-validations)
+	ValidateVoucher(ctx echo.Context) error
+	// ListMyVouchers The signed-in employee's vouchers, newest first, optionally of one status.
+	// (GET /vouchers)
+	ListMyVouchers(ctx echo.Context, params ListMyVouchersParams) error
+	// BookVoucher Book a service with welfare credits; retrying with the same Idempotency-Key returns the first voucher.
+	// (POST /vouchers)
+	BookVoucher(ctx echo.Context, params BookVoucherParams) error
+	// GetVoucher One voucher (the employee's own, or one of the caller's provider; any for a platform admin).
+	// (GET /vouchers/{voucherId})
+	GetVoucher(ctx echo.Context, voucherId VoucherId) error
+	// CancelVoucher Cancel a booked voucher; the hold is voided and the place freed.
+	// (POST /vouchers/{voucherId}/cancel)
+	CancelVoucher(ctx echo.Context, voucherId VoucherId) error
+	// RecordNoShow Record that the employee did not come (after the cut-off); charged like a use, with a note the employee sees.
+	// (POST /vouchers/{voucherId}/no-show)
+	RecordNoShow(ctx echo.Context, voucherId VoucherId) error
+	// RefundVoucher Refund a validated voucher, fully or partly, with a reason; retrying with the same Idempotency-Key refunds once.
+	// (POST /vouchers/{voucherId}/refunds)
+	RefundVoucher(ctx echo.Context, voucherId VoucherId, params RefundVoucherParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1907,6 +2127,24 @@ func (w *ServerInterfaceWrapper) FindPlaces(ctx echo.Context) error {
 	return err
 }
 
+// ListProviderBookings converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProviderBookings(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListProviderBookingsParams
+	// ------------- Optional query parameter "date" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date", ctx.QueryParams(), &params.Date, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProviderBookings(ctx, params)
+	return err
+}
+
 // ListProviders converts echo context to params.
 func (w *ServerInterfaceWrapper) ListProviders(ctx echo.Context) error {
 	var err error
@@ -2109,6 +2347,22 @@ func (w *ServerInterfaceWrapper) StartStripeOnboarding(ctx echo.Context) error {
 	return err
 }
 
+// CancelSlot converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelSlot(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slotId" -------------
+	var slotId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slotId", ctx.Param("slotId"), &slotId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slotId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelSlot(ctx, slotId)
+	return err
+}
+
 // GetStatus converts echo context to params.
 func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	var err error
@@ -2232,6 +2486,153 @@ func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
 	return err
 }
 
+// ValidateVoucher converts echo context to params.
+func (w *ServerInterfaceWrapper) ValidateVoucher(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ValidateVoucher(ctx)
+	return err
+}
+
+// ListMyVouchers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyVouchers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMyVouchersParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyVouchers(ctx, params)
+	return err
+}
+
+// BookVoucher converts echo context to params.
+func (w *ServerInterfaceWrapper) BookVoucher(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BookVoucherParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BookVoucher(ctx, params)
+	return err
+}
+
+// GetVoucher converts echo context to params.
+func (w *ServerInterfaceWrapper) GetVoucher(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "voucherId" -------------
+	var voucherId VoucherId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "voucherId", ctx.Param("voucherId"), &voucherId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter voucherId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetVoucher(ctx, voucherId)
+	return err
+}
+
+// CancelVoucher converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelVoucher(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "voucherId" -------------
+	var voucherId VoucherId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "voucherId", ctx.Param("voucherId"), &voucherId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter voucherId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelVoucher(ctx, voucherId)
+	return err
+}
+
+// RecordNoShow converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordNoShow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "voucherId" -------------
+	var voucherId VoucherId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "voucherId", ctx.Param("voucherId"), &voucherId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter voucherId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordNoShow(ctx, voucherId)
+	return err
+}
+
+// RefundVoucher converts echo context to params.
+func (w *ServerInterfaceWrapper) RefundVoucher(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "voucherId" -------------
+	var voucherId VoucherId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "voucherId", ctx.Param("voucherId"), &voucherId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter voucherId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RefundVoucherParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RefundVoucher(ctx, voucherId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -2317,6 +2718,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/inclusion-label-requests", wrapper.ListLabelRequests, options.OperationMiddlewares["listLabelRequests"]...)
 	router.POST(options.BaseURL+"/inclusion-label-requests/:requestId/decision", wrapper.DecideLabelRequest, options.OperationMiddlewares["decideLabelRequest"]...)
 	router.GET(options.BaseURL+"/offering-changes", wrapper.ListOfferingChanges, options.OperationMiddlewares["listOfferingChanges"]...)
+	router.GET(options.BaseURL+"/vouchers", wrapper.ListMyVouchers, options.OperationMiddlewares["listMyVouchers"]...)
+	router.POST(options.BaseURL+"/vouchers", wrapper.BookVoucher, options.OperationMiddlewares["bookVoucher"]...)
+	router.GET(options.BaseURL+"/vouchers/:voucherId", wrapper.GetVoucher, options.OperationMiddlewares["getVoucher"]...)
+	router.POST(options.BaseURL+"/vouchers/:voucherId/cancel", wrapper.CancelVoucher, options.OperationMiddlewares["cancelVoucher"]...)
+	router.POST(options.BaseURL+"/vouchers/:voucherId/no-show", wrapper.RecordNoShow, options.OperationMiddlewares["recordNoShow"]...)
+	router.POST(options.BaseURL+"/vouchers/:voucherId/refunds", wrapper.RefundVoucher, options.OperationMiddlewares["refundVoucher"]...)
+	router.POST(options.BaseURL+"/voucher-validations", wrapper.ValidateVoucher, options.OperationMiddlewares["validateVoucher"]...)
+	router.GET(options.BaseURL+"/provider-bookings", wrapper.ListProviderBookings, options.OperationMiddlewares["listProviderBookings"]...)
+	router.POST(options.BaseURL+"/slots/:slotId/cancel", wrapper.CancelSlot, options.OperationMiddlewares["cancelSlot"]...)
 
 }
 
@@ -3164,6 +3574,45 @@ func (response FindPlacesdefaultJSONResponse) VisitFindPlacesResponse(w http.Res
 	return err
 }
 
+type ListProviderBookingsRequestObject struct {
+	Params ListProviderBookingsParams
+}
+
+type ListProviderBookingsResponseObject interface {
+	VisitListProviderBookingsResponse(w http.ResponseWriter) error
+}
+
+type ListProviderBookings200JSONResponse []Voucher
+
+func (response ListProviderBookings200JSONResponse) VisitListProviderBookingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderBookingsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListProviderBookingsdefaultJSONResponse) VisitListProviderBookingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProvidersRequestObject struct {
 	Params ListProvidersParams
 }
@@ -3564,6 +4013,46 @@ func (response StartStripeOnboardingdefaultJSONResponse) VisitStartStripeOnboard
 	return err
 }
 
+type CancelSlotRequestObject struct {
+	SlotId openapi_types.UUID `json:"slotId"`
+	Body   *CancelSlotJSONRequestBody
+}
+
+type CancelSlotResponseObject interface {
+	VisitCancelSlotResponse(w http.ResponseWriter) error
+}
+
+type CancelSlot200JSONResponse []Voucher
+
+func (response CancelSlot200JSONResponse) VisitCancelSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelSlotdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CancelSlotdefaultJSONResponse) VisitCancelSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetStatusRequestObject struct {
 }
 
@@ -3800,6 +4289,284 @@ func (response UpdateUserdefaultJSONResponse) VisitUpdateUserResponse(w http.Res
 	return err
 }
 
+type ValidateVoucherRequestObject struct {
+	Body *ValidateVoucherJSONRequestBody
+}
+
+type ValidateVoucherResponseObject interface {
+	VisitValidateVoucherResponse(w http.ResponseWriter) error
+}
+
+type ValidateVoucher200JSONResponse Voucher
+
+func (response ValidateVoucher200JSONResponse) VisitValidateVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateVoucherdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ValidateVoucherdefaultJSONResponse) VisitValidateVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyVouchersRequestObject struct {
+	Params ListMyVouchersParams
+}
+
+type ListMyVouchersResponseObject interface {
+	VisitListMyVouchersResponse(w http.ResponseWriter) error
+}
+
+type ListMyVouchers200JSONResponse []Voucher
+
+func (response ListMyVouchers200JSONResponse) VisitListMyVouchersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyVouchersdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListMyVouchersdefaultJSONResponse) VisitListMyVouchersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BookVoucherRequestObject struct {
+	Params BookVoucherParams
+	Body   *BookVoucherJSONRequestBody
+}
+
+type BookVoucherResponseObject interface {
+	VisitBookVoucherResponse(w http.ResponseWriter) error
+}
+
+type BookVoucher201JSONResponse Voucher
+
+func (response BookVoucher201JSONResponse) VisitBookVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BookVoucherdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response BookVoucherdefaultJSONResponse) VisitBookVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVoucherRequestObject struct {
+	VoucherId VoucherId `json:"voucherId"`
+}
+
+type GetVoucherResponseObject interface {
+	VisitGetVoucherResponse(w http.ResponseWriter) error
+}
+
+type GetVoucher200JSONResponse Voucher
+
+func (response GetVoucher200JSONResponse) VisitGetVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVoucherdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetVoucherdefaultJSONResponse) VisitGetVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelVoucherRequestObject struct {
+	VoucherId VoucherId `json:"voucherId"`
+	Body      *CancelVoucherJSONRequestBody
+}
+
+type CancelVoucherResponseObject interface {
+	VisitCancelVoucherResponse(w http.ResponseWriter) error
+}
+
+type CancelVoucher200JSONResponse Voucher
+
+func (response CancelVoucher200JSONResponse) VisitCancelVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelVoucherdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CancelVoucherdefaultJSONResponse) VisitCancelVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordNoShowRequestObject struct {
+	VoucherId VoucherId `json:"voucherId"`
+	Body      *RecordNoShowJSONRequestBody
+}
+
+type RecordNoShowResponseObject interface {
+	VisitRecordNoShowResponse(w http.ResponseWriter) error
+}
+
+type RecordNoShow200JSONResponse Voucher
+
+func (response RecordNoShow200JSONResponse) VisitRecordNoShowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordNoShowdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RecordNoShowdefaultJSONResponse) VisitRecordNoShowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundVoucherRequestObject struct {
+	VoucherId VoucherId `json:"voucherId"`
+	Params    RefundVoucherParams
+	Body      *RefundVoucherJSONRequestBody
+}
+
+type RefundVoucherResponseObject interface {
+	VisitRefundVoucherResponse(w http.ResponseWriter) error
+}
+
+type RefundVoucher201JSONResponse VoucherRefund
+
+func (response RefundVoucher201JSONResponse) VisitRefundVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefundVoucherdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RefundVoucherdefaultJSONResponse) VisitRefundVoucherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// VerifyLedger Check every invariant of the ledger and its hash chain.
@@ -3868,6 +4635,9 @@ type StrictServerInterface interface {
 	// FindPlaces Italian municipalities matching a name (accents and case ignored, near misses allowed), or a postcode when postcodes are loaded.
 	// (GET /places)
 	FindPlaces(ctx context.Context, request FindPlacesRequestObject) (FindPlacesResponseObject, error)
+	// ListProviderBookings The caller's provider's vouchers for one day (Italian time; default today), by slot.
+	// (GET /provider-bookings)
+	ListProviderBookings(ctx context.Context, request ListProviderBookingsRequestObject) (ListProviderBookingsResponseObject, error)
 	// ListProviders Providers, for the platform admin's approval queue.
 	// (GET /providers)
 	ListProviders(ctx context.Context, request ListProvidersRequestObject) (ListProvidersResponseObject, error)
@@ -3898,6 +4668,9 @@ type StrictServerInterface interface {
 	// StartStripeOnboarding Create the provider's Stripe Connect Express account (once) and return an onboarding link.
 	// (POST /providers/{providerId}/stripe-onboarding)
 	StartStripeOnboarding(ctx context.Context, request StartStripeOnboardingRequestObject) (StartStripeOnboardingResponseObject, error)
+	// CancelSlot Cancel every booked voucher of one of the provider's slots; each employee gets the credits back and a mail.
+	// (POST /slots/{slotId}/cancel)
+	CancelSlot(ctx context.Context, request CancelSlotRequestObject) (CancelSlotResponseObject, error)
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
@@ -3916,6 +4689,27 @@ type StrictServerInterface interface {
 	// UpdateUser Change a user's roles, or deactivate / reactivate them.
 	// (PATCH /users/{userId})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
+	// ValidateVoucher Validate a voucher by its code (as typed, or from the QR link).
+	// (POST /voucher-validations)
+	ValidateVoucher(ctx context.Context, request ValidateVoucherRequestObject) (ValidateVoucherResponseObject, error)
+	// ListMyVouchers The signed-in employee's vouchers, newest first, optionally of one status.
+	// (GET /vouchers)
+	ListMyVouchers(ctx context.Context, request ListMyVouchersRequestObject) (ListMyVouchersResponseObject, error)
+	// BookVoucher Book a service with welfare credits; retrying with the same Idempotency-Key returns the first voucher.
+	// (POST /vouchers)
+	BookVoucher(ctx context.Context, request BookVoucherRequestObject) (BookVoucherResponseObject, error)
+	// GetVoucher One voucher (the employee's own, or one of the caller's provider; any for a platform admin).
+	// (GET /vouchers/{voucherId})
+	GetVoucher(ctx context.Context, request GetVoucherRequestObject) (GetVoucherResponseObject, error)
+	// CancelVoucher Cancel a booked voucher; the hold is voided and the place freed.
+	// (POST /vouchers/{voucherId}/cancel)
+	CancelVoucher(ctx context.Context, request CancelVoucherRequestObject) (CancelVoucherResponseObject, error)
+	// RecordNoShow Record that the employee did not come (after the cut-off); charged like a use, with a note the employee sees.
+	// (POST /vouchers/{voucherId}/no-show)
+	RecordNoShow(ctx context.Context, request RecordNoShowRequestObject) (RecordNoShowResponseObject, error)
+	// RefundVoucher Refund a validated voucher, fully or partly, with a reason; retrying with the same Idempotency-Key refunds once.
+	// (POST /vouchers/{voucherId}/refunds)
+	RefundVoucher(ctx context.Context, request RefundVoucherRequestObject) (RefundVoucherResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -4693,6 +5487,31 @@ func (sh *strictHandler) FindPlaces(ctx echo.Context, params FindPlacesParams) e
 	return nil
 }
 
+// ListProviderBookings operation middleware
+func (sh *strictHandler) ListProviderBookings(ctx echo.Context, params ListProviderBookingsParams) error {
+	var request ListProviderBookingsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProviderBookings(ctx.Request().Context(), request.(ListProviderBookingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProviderBookings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProviderBookingsResponseObject); ok {
+		return validResponse.VisitListProviderBookingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListProviders operation middleware
 func (sh *strictHandler) ListProviders(ctx echo.Context, params ListProvidersParams) error {
 	var request ListProvidersRequestObject
@@ -5039,6 +5858,54 @@ func (sh *strictHandler) StartStripeOnboarding(ctx echo.Context, providerId open
 	return nil
 }
 
+// CancelSlot operation middleware
+func (sh *strictHandler) CancelSlot(ctx echo.Context, slotId openapi_types.UUID) error {
+	var request CancelSlotRequestObject
+
+	request.SlotId = slotId
+
+	var body CancelSlotJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelSlot(ctx.Request().Context(), request.(CancelSlotRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelSlot")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelSlotResponseObject); ok {
+		return validResponse.VisitCancelSlotResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetStatus operation middleware
 func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 	var request GetStatusRequestObject
@@ -5235,167 +6102,492 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId) error {
 	return nil
 }
 
+// ValidateVoucher operation middleware
+func (sh *strictHandler) ValidateVoucher(ctx echo.Context) error {
+	var request ValidateVoucherRequestObject
+
+	var body ValidateVoucherJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ValidateVoucher(ctx.Request().Context(), request.(ValidateVoucherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ValidateVoucher")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ValidateVoucherResponseObject); ok {
+		return validResponse.VisitValidateVoucherResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMyVouchers operation middleware
+func (sh *strictHandler) ListMyVouchers(ctx echo.Context, params ListMyVouchersParams) error {
+	var request ListMyVouchersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyVouchers(ctx.Request().Context(), request.(ListMyVouchersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyVouchers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyVouchersResponseObject); ok {
+		return validResponse.VisitListMyVouchersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BookVoucher operation middleware
+func (sh *strictHandler) BookVoucher(ctx echo.Context, params BookVoucherParams) error {
+	var request BookVoucherRequestObject
+
+	request.Params = params
+
+	var body BookVoucherJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BookVoucher(ctx.Request().Context(), request.(BookVoucherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BookVoucher")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BookVoucherResponseObject); ok {
+		return validResponse.VisitBookVoucherResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetVoucher operation middleware
+func (sh *strictHandler) GetVoucher(ctx echo.Context, voucherId VoucherId) error {
+	var request GetVoucherRequestObject
+
+	request.VoucherId = voucherId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVoucher(ctx.Request().Context(), request.(GetVoucherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVoucher")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetVoucherResponseObject); ok {
+		return validResponse.VisitGetVoucherResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelVoucher operation middleware
+func (sh *strictHandler) CancelVoucher(ctx echo.Context, voucherId VoucherId) error {
+	var request CancelVoucherRequestObject
+
+	request.VoucherId = voucherId
+
+	var body CancelVoucherJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelVoucher(ctx.Request().Context(), request.(CancelVoucherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelVoucher")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelVoucherResponseObject); ok {
+		return validResponse.VisitCancelVoucherResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordNoShow operation middleware
+func (sh *strictHandler) RecordNoShow(ctx echo.Context, voucherId VoucherId) error {
+	var request RecordNoShowRequestObject
+
+	request.VoucherId = voucherId
+
+	var body RecordNoShowJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordNoShow(ctx.Request().Context(), request.(RecordNoShowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordNoShow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordNoShowResponseObject); ok {
+		return validResponse.VisitRecordNoShowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RefundVoucher operation middleware
+func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, params RefundVoucherParams) error {
+	var request RefundVoucherRequestObject
+
+	request.VoucherId = voucherId
+	request.Params = params
+
+	var body RefundVoucherJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RefundVoucher(ctx.Request().Context(), request.(RefundVoucherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RefundVoucher")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RefundVoucherResponseObject); ok {
+		return validResponse.VisitRefundVoucherResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3bchs5kuivZPCcCFMRJUqW7ZlpKSbieNzePprxRWHZPQ9NBwVWJUmsqoBqACWK43DEfso+7Y/sn+yX",
-	"bCCBuhIkSxKl7tl9sSmyCpe8ZyIz8W0QyyyXAoXRg9Nvg5wplqFBRX+dJ5jl0qCIV3/Dlf0mQR0rnhsu",
-	"xeB08J5dowYGCo1agWYzHMHnBcI1rmCKqRRzDUaCWSDELE1RwdB+1nwuMDnkYiwKjQqkgtcX5xCnHIU5",
-	"ACYSMAuuQeaomJ0qAoE3qMqxpJozwbX7aSzs81yDwgyzKSpMYCYVnLyEhSyUHsFrv74lNwt6X7PMrdHN",
-	"hGNB3yj8tUBtYGhBwuw4bGZQgZAqYynXXMxPQUtlMLFv6wi4MDhHpaOxMDxDbViWa+ACvnx+A8xAxmMl",
-	"NcZSJJArjLnmUtgN6iUqDcsFM7SgGVfajIWFkf/RTi4SSCRqENIsuJgDmzMuHICrHdCemH0C1ViUO+Aa",
-	"Xh7/ALEUs5THBoYJGsZTPVLItBQwHigsNCbjwcFZhb7lgqc4FtV6CGV2KG14moIqhLCr2DH2WIwHXExy",
-	"JecKtR4PTv3wXACDTGYWxSP4KNIV6CKOUWtLQgob+DsFZvcys0usscLFDUt5YqGui9mMx5ZaYFaIREfw",
-	"X//2HweQMUt2NB/HhGAzFtxogpQUMXpKLDTabcz4LSajsRhEA26peYEsQTWIBoJlODhtUv+hJf9ooOMF",
-	"ZszyQcZu36GYm8Xg9OT4OBpkXJR/P48GZpXbAbRRXMwH379Hgy8a1Xli36SpcmYW9USF+zEa2L1yhcng",
-	"1KgCm/PNLA0a+2zB7ZPdGb7bl3UuhUbi3LdKSWU/xFIYFMZ+ZHme8pi45uhftWXgb40Z/q/C2eB08H+O",
-	"aoFw5H7VR240mqUtAF6LFaD90WLF8aZA9w3oBctxRLv349hpXscx5uZc3HBDK/nk0EvrSxJuv2LphbKs",
-	"b7jdy4ylGqNB3vjqmwfcOho6YIkGOdN6KVXSffjVHwIPG3mNoseT35uY+sW/1pjra/WGnP4rxsaO/bpI",
-	"uHl741HR3g2LjVQTnvRAdDRgpvVYwgweWuETetaz5mbgOjJbWyxmjKf2rbURsdzB2i+d5XNh/vCyXpOX",
-	"lPRgHny/KdT7wkIXtOR+j3ewRo8wMyj3RAurQRbC4ZvLn8+zXCrzCXWRBhDJLVlj0thfte/u7P7J4DTM",
-	"4Fyq1fr4sUyI7PGWZXlq34oXPE1ipoLoT9kU03WtfW5YypkAYqKoMdi5mDHxD84AYcqmK9DcGBKI4ZEn",
-	"jlnW2YjdTqZFfI1mfe7PX84/AVNmBK+egypShGE8OoEUjRnBLILZ4ZRr+59BFUFi/zqDePQCZnZ0hCkK",
-	"nHGjD0Z25aLILDCZMq+eT+KTycyitPpjMuW6/YXbTfVF0n7ixcRN0kDKBtohPJTwbUCjtfcQaiuxvAGv",
-	"fkNe1VkNIc1kJgthP5cqdxANCsEKs5CK/wPtLzOppjxJ0KmyWjtOSDtaxcIMTlKeEc3R6zeMp2yaIr1h",
-	"UAmWBvZ9fxGSodZsjkEC8Srds20vUJfDhYB6LuK0sJbVuzC9W4MpV/KGJ6ieWfPMPw6ENxiOBz/+579D",
-	"ym6kksAgR6WtFkuQ28+xVJpDwseiehHHg4PIGnTaWiDSmjJkPNmXU2asHAKWZFw808ByOzVLYSHTRJ9a",
-	"ewQSrlmeI1MapivgRmM687Ym4X1SCMNTZ5m0CQXtJkTcIhYtY87SSSy9uXyDk6m1VTCdTRKMU+Zs6CB2",
-	"G9Otw+0d0wYStiK97mClF3KpYVhKEKt3iBNb6min6K120V5AGLcPMxQqTdZQ6S9OQpZCb5MioKjacLto",
-	"0YAmAjmDBGesSE3DGXqmW55MC46bNJ6SqVc1BjO9y277JFMkZuTi3D1fG6dMKbZaRw3By0OjnG47Yi6D",
-	"Ns1mE6IE9F4sgPvB4+4gWF9dCCgkgH70ft65yIu7kmvi323yt5MgtBSkiUKMLKTBdUr85LdlHWf38hmx",
-	"sCg96VIsWtprE/7xXaVFcy6/5FMv1IxM2Coif4y8BIUIKyv+7i46KgBtBH9DTnSs7HQqJ6KwLmaQ/OzQ",
-	"CSaTuxjYTXnc8YympBxmUgHzwjNmivxSeYMKZkpmMMWZJM/3huNSg1kw473tJbN+q327nKJp8DxE5Pdk",
-	"rErZTRZcOQCum/Ipzlm8mqSb9a7beZPUYMES0GhKvSeF/QRyNkM7t+4AZfu2Lf0UInHhBpZleAfmILOg",
-	"q659gGQY5BJSdesupv91l/C58M9dFlnG1KphCN2R6LRhptBNEZGjSOyPUSkskkpatHyMpqtrWDrRhs1m",
-	"YdR2eP1uXEokVcGlWnFnwx4xuzi5nxxt4/atZxriIIvCjtE3grfcLFCBwjnXxrELMA0M7FoO/zIWjtgg",
-	"locVtcHwdTqVkGCaItjf0fznv0ODHCNwb41F8zUNGmMXxoy9awd/OXChO0v6TiZFYEXFWFimOGwwMRTC",
-	"cs2PF5/g5ctXR1Y0g5zBQi4hY2IFOco8RViiQrCsmowFyZZ6xzkziyVb6VOIZSGMM0hG8IFCqhpFQp6g",
-	"NUYgkXGRWaodCzaVhYGlVNeoNAx1jnZnh9UOEmbYwakFrqJompAw45gmJcizkP3akcEdkWmBWwKDbE60",
-	"/ie8plCo5reQ8LkF2DAk/w7WdFjQm6mFY1AgaD4XzND+6FHUzmBzgLO+Tggfw67kPYWSHZoyYyplikx0",
-	"FcdepPq6uO4YpY5MiEJgA4Gs76MEKs/sEp8fHx/7YKf74jgU3+mIFmYgRetJdJYYnOxUFGnaZebPdkBw",
-	"A95xNZscj40y59Iwpys6DnqhlDdzt4n4lgFCYRLjTZH+b30PLQ2TOao3C4yv19fWAlYoZOfiOwGa+JJb",
-	"DTezkk3OiM5vuEwJFzrypovzhp0ByRJLDpWlva5UWmZ1benXEaYpS5mIMWhx1HP3CiR2UOut9eYGW0M2",
-	"4PB1I4Q/YS5VMEDrBEDPCGdsEdXfK2liNwBFFEb5dfSYW14HBJsVW8sFCrAifwVc3DDFmTAuKBGWUBpZ",
-	"ikloMCY0I32mIba2LCYwdUGCBdMLiBeMC9ASZkzBkNNplBsMmF6JeKGkkIVOV+3IweYtGSmvJ1lfAJjG",
-	"+u5DSPLamlElwjvj1dioAFSvr0J8kMDknD80hlHzEROCjZTUmv8//+UolllbAYbDHHc8EDH5pAxOtsng",
-	"D4ekjMH+6vSJJQBWmAUKw2OrQ60b6KwaUEiUsqLHR9117owXeY986wHLe7xLEKKnF9QrVrGLvz82nv2E",
-	"s32FLTx6ULBp2jpzqJg4ZJX3iG4MOiOHoP0Blx87ILgDRV9zkdwFan+zz2+J0e06fW1Cgeb2Q4V29tE7",
-	"ogEtkCQKdVj1+Xg6T7lZNW06KSbe57ESI5VGB823uHHkEzBatyv4hGtjterkOlvn00s0TvRrZCqmPAKB",
-	"jDS75MK0IzCycCcCfgpvqPdnl7Trxm4cMHV76fFkxvJJoQLhhY85ikujEM17lkPKxXXlr6fMxUvWpd9C",
-	"GlkOt/6rfW+nG28f8mycKx7jJMb+psEDggUa1Y2dTrGEF9oje30GR2R9RctlKk1ItKzHGKwKpIBLzgq9",
-	"KarQOvlb/5mbNCxOC8HN7rOgbljBjdc1+ipeaq2njSw/Y1TxdIl8R8OOPkMg73B6I7RR0uk6m6/LljcL",
-	"JuYhN4O+v1s0qHxnuvLeluUA+/AGb+oDy5Acajy0qsBa/suFBD8MEFTWJiHPvkkNO0DfI/C4mUcELsM6",
-	"10Ov79lA9fxmupNpEpYE92XTEMU21722qhZBOzC7ZTk4tPAbNQlkG33d5+ihod2axlnwIKCr7fzZll1L",
-	"U989ohJsLPFV+LDC66I28f/oFlplJWaF4DHPmd3IM3JT+mrE/gqMBMsGK/r88vPrz86G9h54c0Uw1Ihw",
-	"RAPoTcHnlgbqxHzsj8AFYKEk0ENnkBXawBQhl5pbid7TCQtqn/Z0x5AhExq8DKJlnwGmGtsHAEaxG0y1",
-	"y/GcMdWNMe0KMN1Pw2Xs1p+BNo91AwqvJuZK5d1JB5bCpkGiz0/aRuqLaLMKLOdayIJC56i1E64JsxJg",
-	"iWgd1EwKyiBcIVOUGlIojT44szt/pRQ9DVUZ1I4N0t0mbi5YSJlV2OmFpsrsDsWRkCnUZrt9y7yF2zJv",
-	"YcZFUmfQ+hNIbjQ4Oh6LaWFAywzdA7NC0bEAW7IVxbahNK5L/vRrgYyZeOFC3D1kgMBbM4kLpaXqYeYQ",
-	"vIIA77hcHetBIbvrWVJPVfpQh63HGVbFW7rQOYokyF4h9dp06Br2WAMau0D5N7+7cimU/y1WHd3skrDK",
-	"E8Mg73c9/XWe+E3AHYKaBxfNFILPhY+1fEKN5o0UM66yO1oUv5vc29ZeHjePKBi5Cq7JeqLrBLJAPl+Y",
-	"sGfXk3g2ebdLnthV705NpQxB8mTcK1G5quA+Sp85nNG4ydxp5Z0e//DH45cnTxVQWD+VeIdxLIPWldTG",
-	"rratxnaee5DUEA2jrzHVm40pBPaFjfJS4ZxLMenH4B7AnsXbq+lO1h66ueWmK7wR80EpV267fzh1DWL3",
-	"32BwqQ13rn9Mb+fB2sbo8ozrmE5yN8DB5aykmMxxMs31g9g9xTlLJ6SStp4lD6IB0/S1d9anhebC7v3r",
-	"xlE34iuV8y1htIUUuJ8A2z5SXdwYkzIJKPC74vnOVV3SU5duPZQfY7Ylky1xqrnpq4wb0G4htE1JoWhV",
-	"dTRCMK/n7UZmuhTXMJSa8KmgsY2LHju6sNnVfxl29UPKOZy722HMtnZ6IxPrL7tnEIbPn5cJJ1LB8z9A",
-	"vGCKxQaV7pVrEmDyTpLSrVEM9IIp8i4U3qAorN9sX0nKEEWdpuEtUC5gyjTXzsPRVZivcqFf9UjSeAqp",
-	"sbs4qxQUrWhOtEFubBanbV7sxECYMtwwOP/5dQOjB2cgc0e6Ls+h3qPug9sGe+8g5w679+X0HZ53N+54",
-	"X0ejzsmpcji3CcFOpcWj0dHd/ZjGOkLw+oQzhXpxP9tfuZcn93RR2q8HVyfTViIYZnkqV0gRGueKTig/",
-	"teGQTsp0KJIyGRNsTl5qzDROXNJe+aPXk6rhvFbDsSLhRqogEihwtm7bsZzFPuzbSsVqSJznIYmDItGP",
-	"EZrQhilzl5E76Knfr9cY1dsM4euysko6Si7nkxtUepPB6GOobY9AYcxzJWM2CAYTHSP0g9jmubt79gup",
-	"X4lai/cTh/fesIM2JUqFK7vo+ELNUW/LWagqzia6mGbcmE2P5WwlC7NjLIUsWYUzPf1SIWYCFMbIbxD8",
-	"mKGEqLU6hO4i13e3vsZyQSHAfrbi4YJxFYQqal3Ln/Zm/vr3zzB8m/x4+frA2gyU0Ms0XL32FYI+IfUv",
-	"yBQqGBfHxy9iGoo+4lXwXAFvc67wbgxbvsNFKEwbS5FooIRylypEmwJaCfhXR8GjhzX5280DYL8WGIHm",
-	"Yp7iYaHDR//09sR9XYtaB5XdkcYWClqDtfbdAlzUQ/R/0SGv9D6R3P/huU7rnmBZQh3VoeME6SPbUvXw",
-	"0ISpupShR+bUzii0Rf+XPPE5x1ttkoyL5rfP16yUfVcGbg3Sb4f0eg7zdzI2ZzIsi/96+fEDtYCRM/hU",
-	"6sPIZ96rXCpL+EtMZ9ZVqmp2xgMG19nxeFB2QWmU6JKzNIL3UuAKuAaWUoI7E2XPFl9oYGesT0dHYzEW",
-	"bylR0fWwWDBdd4yhhhYwvKIi7quDU2CgjUU0ZCxecIFwZQ32q7Goe5VU9dtR1TElgmb1NuVZu+LtyK6/",
-	"W7wdQbN2m94tS7dd/xklWHoQAYNFkTEBV75S+iqqPJyxuPLq6ioqW97AVV2EfWXVxq+FNEj6o8hzqYw7",
-	"2vKHmYMKKRZLDbPhdPB8dDw6JimRo2A5H5wOXoyORy9I+5kFUc8RmZtH5NeqoxtUfEZKeR7qEPCpEL7m",
-	"gpJpLYKuKhsJ3BjgxrgCLqjhSCyF5tqgMGOhBcv1QppTKJPNoZnCG8E/UMlDXWQRZMyg4izlGpPyaR2N",
-	"xSyVUunIZUdHwOs+MBHoPOUG8JbFxrovEaTS2GeyrDA+I8LC2PXRaeRDS1dsQ2nQzfWM4LXvBnRyfOwI",
-	"+UpenwJx/ZVrblRmrvuDTtFI4Oba5+yXnWyqnknnyeB08DPBySWYDzotYk6Oj/fWIKaVPh/oE2OZnHDm",
-	"hwdFj46cvefP28NTVGuuutBEA126vQPKml9La/dntZ5YqD+U0Q1skIHA5tp55AScr9Hg9tDL0F+2OEp2",
-	"+iP66zCV8wYVtwH/jmtDLV/eyTmxQt1W6xffA+jXAunk3TcBIg5v9RiqAONyIhrhne2+1vdozUQS6Qqo",
-	"zYkuZSXwBFK5RAVmwYTLxRi6A+5bAzmbu8L+0EpdgeYg2J6oTCDZur6vD6TEXhqu0XBnveL7+3rBIMn/",
-	"B9PjJcaFsjLAQTsCgUvUxnXUapIdT1AY72BuJryS3MziiFcF9/qIURMlshulDlBft8lSXXn5F+n8ob1w",
-	"/aZeTt/bhpRRBX5/ROFDNvQGoVN6edYEINvljEr8rOKo2sEJXEJ5fnxvCvB4H5z+8rVJDw5EXmZ7MDk+",
-	"c45PVTlhrUxMKI35AKYriBdSaur61lhbiHxqCknl3LleJVF0qr3EtZBLUeZ9Wqm4VFLMq/Fhjqa2dlwf",
-	"uhFcMG2AwQyXYzFjPC3Kmkg/zrC0KFz7PvCR/gOXaLZk3JQV3dRpj8QLMwaz3FjlKUhCU5sAZPGiysDx",
-	"U8HwOegITuw/L0HDf/3bf0RjwQxkUht49/Gn8w+Tdx/f/O3jl88Hp/Dy5IeWueRbwNUd6oxaTWiyievK",
-	"p107PU8lzzTIpUBlqcXjgxFGrDZnBgqRSmuSWAo65DXyuIKpkkttwfV3q6JppxVYuQbF5wsD08LDl+Y+",
-	"nFHfL5f9Z2fk2iI8gpfHzzsLJ6eiZCj4M9WhhtQ9FRk9ErO3CpiemMPr2EiAzS+pmyRYrb5f3r1sCooG",
-	"11SIJdL//PHzhcPh0qO+EjrWe5DCKdIdjCuLLeL8nfv9cfDaCY33wuzLQIDHYUEWBoYs1bKGhhN0S6ah",
-	"cBLo4FEQJQsTgcIbeW2lpp3YR1/8AkorcLmQKZYsvAszJaoPFWrcgiEPvVai0SPhK5jM1AtrJ4GEHGco",
-	"e5lNBMtESb+Rl35WOPkuHUu22jfy3hNbQRvSNO8ILmtFZOmJFINU1qluaqD2qu+G0qO4Tm0Lo9bnvj05",
-	"asucu/syZDlYWdmxd6ZDaxY0bafaourYNjVKz7yrRv1qKz2Kwhchb0GbZ+bN5s3nNY7nuhkThgvXr81K",
-	"BynQNduxUomlFJSnXsSJkyCo/TrdQOROMlMJjYDm9VKUFJX+HUnqJ9LBH3DpYKX3TWZvbx39UhFxE7uu",
-	"PYGlP3+SYAV865EtJOUT333odKMH/6Z+7Clc1qrxZw+HtV6aNVESrvOUrUAqaua1XxR8po7Qt5iAYbdS",
-	"yGxlOaIGYeQs96qfTdUdkN2Cq76DYbPvZ8seiplhqZx7vFTx20PKRzj0bLQdS83+GbpfsKVOfqowdN8E",
-	"s6eJZnQ7i+wijxIcD49onHfaZZYoiUCmSRXacD7tWjutXwssMIzv3WGPTcRw9M1/Ok++HzU75oUQ3+60",
-	"Xb34oGbbX6MNOuhHjHlStWqvfeklW4FCUygf2i57mheiLLsc+i7s1rnVzuDCTsP6TjvygzNIyulInS65",
-	"Lo0lPRbNHu0hhUVLxRZZhTnnIV3Rg6zyCK7petvFJ1aOnRY+wVCU7y9YIv/hnPnayScXXGozqTtmZ5Aw",
-	"g9SCwwkw4MbHf60NjTBsM+zBCD5hbHVIUrZzp0g3pHJ+Tx52R8pB0f0Tmvf4mIcS73ETKlz/1YdjoB4r",
-	"8nGg5mmws0gseHoEfn+DnC9CUFmOfOgk0XZN265f1w8+2HjVPNc4uee5hl/4/5qDjU4TgT62ooPQPk7b",
-	"HKjrFq9JVdarnzV6eA7p4DiCxjrq5ocHm09F7iBZqsk2niQTdbiof2NpchZYO11AQuf0I7j69Qq4Hguq",
-	"8HSSsLRoh9pgllGQ1jodwmjgcyEVJhHolZBilekICJyFSMbCesUadBEvgGkYDxpd9ceDI/d3+WcEZpVL",
-	"HdV10tSV8eBsLJio1u/qTsnEEGSGU1SGpuEafKaBWUiN1ZNjkUlV1q9mLmjppTth6cCjAa4EMuX2Ph64",
-	"PLGUGZclFvm/pc8aGw/O4KqqBb+Ca8RcW0efquurTr/MVAW0YzE8OYbrzAUGq7lgzm/QxVhlYRXUwQh8",
-	"lb7zZk5BYYo3bgh3Pv7rFQynKdWIOq6vinRDY0fO3bdbHQuCo2tY5rpnVhSgc4WMApgHkStar0elWWnU",
-	"aCzoNyqXPrPihhZJWx2LmAkhjaWvdAXD1vt2c36IekP1L79eHYzFjKWphimLq042nltHcMHm/pqclItr",
-	"t4GrRlXxVcjGu6SC6I8Vo/QS17/eyaKLwoM0CsvrsXq+K1xJe8Mzq3JlX74a/enVqx+iH0Yvfvjj8aD3",
-	"cpr9W1p7c6L8xYZ6ibJmcF3xvHcPOzKw3OTShzbolYwuRHIJt31Uy3Ef3fferb7vEtjt/pdAArYlWWt2",
-	"WpIM6tql7v4A6ge+aaXdkoQABTXy9Ta491KZoHNfcd6gbptVNj8I5rFtIG9Xyb+BUV7dgVG2GEcn7aSP",
-	"RzY9+lgc1OchYF98FEiGlatiIhWw/2gz9XZwlyeQjVBY96WYpjw+OK0U9KxIUzB4a2prI3IcElXifHP0",
-	"qSLlo2/lx/Pk+zYHpupa8QTQ3+TMlEvde+oC3HDNp2k9Qx3iK/k8cl1eyNMp8lha2wioP0uFnDC4ox7B",
-	"mhoHD47WFAH0ubzbFgb3H5pod2R64qhEX8qxxqlmNw84I6qI5hOWBFGN/kyDz2NwfbwddTSp6Jl23Z19",
-	"s9BuUGK3f9B1kLc7DC3uPsqrRgxPT5DrKJnKhPKVqfIzszJ1xlP0dyWM4NxoalDv7rtkZSdvo2G6MpS7",
-	"au1P+tLF7XyCC23SNeJV1vFhBq6qXohXhJeYWW8nZEZ+yVPJkkoJELz6couMDZpDbRSyrE24FZSmXDDX",
-	"rS90p+FT8Yrb1gZG0cb6eA6KD+cRB093W2LNIw5Fw79evP3JssHFh58iKPOcXsH7v5xZ1cr/4S9Y8T88",
-	"Pzk+hvz2sXmkLgT4zaX2Za10Lzu3StxZcN+hBvQ+/TDXCw3tEF+DtRG/P6XwcDq/oItWKfisi6ylE/ZG",
-	"r41w647QZevJJ4nTNQuDekTpWit8OPRbwzWvYI6ZAI0IQ5amVVRoJlWtd70yLjv3cQUua+t3GcSONuXt",
-	"UOXVx3Z1Vkd8haBaP3LUuf76sY6vur20ewmE5/sTCGtzd6LHroRtD9FjGsjFzBqnJEOzQJ8eTYaOP1Am",
-	"TLu7eaQ6uG/qfEtAHH1r/rnLtdtKOSHF1xr7ocrv8eT/DnR/7lywvgdJJLCDcX9hORgUjNKuyxvRXx6/",
-	"jABvKWd+XSQd/I7P0VyT1o1nER8kzFHGMnHZ5dZiOHW+s4vqWvn8x+hPP5xUoYxGI1iOeiyG1DztoE4K",
-	"iKVUCRfMoPZinFOFmYHhTyg/0OHBCL5oBDYWNNUzDSkzR6m76spFo0dwUXb8ooVY/0EveJ5jAkMhIU6R",
-	"qXQ1FimPUWhMQMtCxUgXx8/4Dfp7ICiu5c4cUIM1cK3BXA1NV04FfIt/4SK5cKDrHZ3ezFeNINyfdl8L",
-	"cI86rKeMyPUyMlz7vR7Wxfvy3KhNVxFMGwdx+w0ghSm5cYJFJ1wwLI/SnBeqsT5To1auGdfaEmeayiUm",
-	"B2WQwJOWO/LJWzTsqG9znK+KUm+1GC+qp/5nppRVTfF6UE8Fi3bW1x58hHrg8qq+zVcoUzbZPY+LK5wf",
-	"fSs/7jAALurer48XdahwEFbEuZIznuIecoWawTY/qgvCPXLkrY/lVCPkUeJqr12Wut90fbPqttu6fcka",
-	"EyvXGJpO2l21NcXER0C5EGWpCbWfqsKcw7rLVwR1Z6oI6kZlETT6fR1QUkJ98O8z0v0VqFbloki0XUDz",
-	"bLjNFjB0Agi8sDk47Vyryuh+yCRBUWWHtbdfpkXQRJTAOIKPrhaPY5poOuN36Yg002j9vJndYItrHqFE",
-	"otWD8KljhP24dY/hdO8ySQUFnVY0qKTm4zP4+fXnsp+FVaKOtFxRmkU7dVKobmnjyrdWKDK9rzhMWLp2",
-	"M3j7SNt3/tD3cVM13TWPG9Doj6rtI/tJEWygrHsg7upK6lPxqKpTc3dHVqnCldlfiiohDf4TCuhg3vTf",
-	"F8Q29WatjI6A6es6mVqhd5cscMqLPCPQ0ro3lDtdZQL6dv9nLqW6OrjclElNr1e52T764Kuf39Q35p6C",
-	"oBtzd16WG64PcgWCHSr/Z064bl3P/MQxqz751l4R7jHfWl9vuk/a1wh7qjyzGtQxtaQUGRHjVnX7yGI4",
-	"lfOeJ5x7t8RCJ4kVE9hl/a88SLQI2es5YkPD2LF/62PEDXQYStnd7Hc38xafLqu6jzf8oZW9/GCx4o5h",
-	"WpZdBakI3PEiSIHeetgU2vin0PvBM5o6Bed3eT5zjxye5/+Ex7Wvk6R1RAufellPsG48uRzARxYmzjl+",
-	"crW2of2DXcseXN87ZCQ0Cx+rnARnUlTRxXBzbWkC7dl3di6v5vutExh6eOE+jEJdhVy9pcXP/iru6oK6",
-	"RtRmvZjutX/KmokCMdG+7m6vIcwjd2PDoRRTyVRS3lz8O/DpUIDrFk0nXkIhixfULpPANys0atfj03f4",
-	"4BpeHb+Aq0aLy6tTymijEBy3to02zkNuuYbWVVYwR9No1ll2AwmVRRimjFvZxxpoD6TYO/XBDt+c0mE4",
-	"dwVTY6Qw461BXWHVBrp97aKkyqQUDUJNLHuLUXXMUI/5N1IIyydvb3PqMFO2Rhpan+jA92yw+oNUT7Uq",
-	"1/9lTwqkzt3aFHxqZJI9ktAqL47Z4Ba4fuzEJ/m+j+F+dr1ay6aYqhCCsrT9nBYFvo7s9cV5E+YZGuZB",
-	"WOhdp2VfdO+TsmYugLsT9+kyI3r5Aq6h4G4/gPYcwXRFMaE9OHR2vBJPLlvL+gKt1Im2ktGQMTc7+JyK",
-	"PjkSd02MCHIVkUSzK+X21jy1jK+7Iqx3dCobUZUnIK6101hUYmO5kGVbNTtWjkrTJS4JM4w6MlNDGD9K",
-	"qRHGol6mVR+At1xXjYDsO4VRLKWef6AZ2bxaZkh1g4qTr+zHQOCmjtGWy9KGmktrd0YUgb9jtJVGMxaf",
-	"KW5ETcv9woHlOTJFLVx+evsZHFBdvMgscOUyMnBJLytpTIoJDLtdDiPY0uDQAsV5+WNxctzoQmmNkYyL",
-	"wqBdTLUgkcCr42NqHbCiHzqb+Luvsu54ARH4BhYl+RKGGz0vq8YUy4W/H9j5CpbM/Y92b67RtjvJsmuZ",
-	"ymTl1IQ7AxNyLNzOCFsh9U79SJF4+HfqUN6zY+rJIyzgkvrjhrVSs2OpVO6AnomKu+jootsxzhXa1+x0",
-	"sKfmcY12NMSFljU9yU5XvhHcmeOZOTUmk8JdleA62FnbZyGlxp3tVJ9AUB7F+ma7sHQ1H77Eg5W1yXqB",
-	"VqBpdmOl0Km15jIWgcaMxzK1Gl6BYVPLIJamDSZn8OXzvxz+yTnwUlXlxozKRQ5d6XLG1HUEUlneFolc",
-	"6sPnJ69ORvD/kSV0cmxVzBSrxDSp4K2Yp1wvYEiXIxw58EdjYRXRkZAZRhDLuf1wpAvlzsEtUI9UIVN5",
-	"cEZ/+IMUI+VYDBNOd/4KgxGwrJH56dqXuHy3hDLaXjvwuN61lvysTJEOYC+PScSxlJeV4V4y0hE2/Nm9",
-	"asVJLTKZlmIshkbKScrUHCPALDeryFfQRHaFFseriZJLHYGQ9OHACkPXj30FSi7t9G5NDYeFZ7lUBpPT",
-	"tZU1utLKpYY/wy/flFxG7qw9AresCG5YWmAEvqn/968wtFM9pyJ96jBPazzzz1Ob4/JSgmtcnQIhKIIa",
-	"BToaC/v/xDfjdN9OrrlI/EezpHJJ+lzfTQBJ4aQNRmOhV8Kw2whEkVqEWAXdFApt7d3swUzV8cJfrkBa",
-	"VLtTNUc7yanVoKS2O1qZC22oPH/W7qXsdDGNr13rJKdgR/CWxQvCi/vRuYraqZ6mTntmvc7jpomgnfZz",
-	"CY4plgO4U5zGKE7+PNNwcmyJ0CvTNfV8cFet6WnUZcSW6nIsQvqyqRiht17Uby5/frBujB7JuN+kbg3e",
-	"mlJybu4p8KSRqDeXP58Tg3+igOeGvvJqRb28GrS5LyWI5eBcAIM3lz870hnGMi0yodvMX913aBn7IAKq",
-	"/lClsHpaZfjN/rcj/e5eBtwXGnfwqAn029rN233tJ2HejrTVFXwKjNEdLvFiU+30w1G0f9u6caPS7+ga",
-	"AsIm0w/uxdvpxASMRn6mvWqnrJTqZiY4smZB+YdZYPYkXO4vOizJgWKdgyOW86Ob54R2v4L1K+J8EEw4",
-	"PeFpvGxggoYN1luQXLqWvBHBgQDQrHpzrY4qvd4Yrtr996/f/zsAAP//",
+	"5H3tchs5kuCrZPAuwlREiZLV9sy0FBtxbre319vtj7XsnotrdlBgVZLEqgpgAyhRHIcj7i3u7/66F5k3",
+	"uSe5QAL1SRRZlCjZs/vHpsgqfOR3JhKZnwexzJZSoDB6cP55sGSKZWhQ0V+vE8yW0qCI1z/j2n6ToI4V",
+	"XxouxeB88IZdowYGCo1ag2YzHMHHBcI1rmGKqRRzDUaCWSDELE1RwdB+1nwuMDnmYixyjQqkghfvX0Oc",
+	"chTmCJhIwCy4BrlExexUEQi8QVWMJdWcCa7dT2Nhn+caFGaYTVFhAjOp4OwZLGSu9Ahe+PWtuFnQ+5pl",
+	"bo1uJhwL+kbhHzlqA0MLEmbHYTODCoRUGUu55mJ+Dloqg4l9W0fAhcE5Kh2NheEZasOypQYu4NPHl8AM",
+	"ZDxWUmMsRQJLhTHXXAq7Qb1CpWG1YIYWNONKm7GwMPI/2slFAolEDUKaBRdzYHPGhQNwuQPaE7NPoBqL",
+	"Ygdcw7PT7yGWYpby2MAwQcN4qkcKmZYCxgOFucZkPDi6KNG3WvAUx6JcD6HMDqUNT1NQuRB2FTvGHovx",
+	"gIvJUsm5Qq3Hg3M/PBfAIJOZRfEI3ol0DTqPY9TakpDCGv7Ogdm9zOwSK6xwccNSnlio63w247GlFpjl",
+	"ItER/L///X+PIGOW7Gg+jgnBZiy40QQpKWL0lJhrtNuY8VtMRmMxiAbcUvMCWYJqEA0Ey3BwXqf+Y0v+",
+	"0UDHC8yY5YOM3f6CYm4Wg/Oz09NokHFR/P00Gpj10g6gjeJiPvjyJRp80qheJ/ZNmmrJzKKaKHc/RgO7",
+	"V64wGZwblWN9vpmlQWOfzbl9cnOGX2UeL7ZMclP+fp95vtiX9VIKjSQhXikllf0QS2FQGPuRLZcpj4k7",
+	"T/5dW0HxuTbDf1c4G5wP/ttJJXhO3K/6xI1GszQFzQuxBrQ/Wuw7GSDQfQN6wZY4Ihj4cew0L+IYl+a1",
+	"uOGGVvLBkRGtL0m4/Yql75UVMYbbvcxYqjEaLGtfffaw20R3CyzRYMm0XkmVtB9+/qfAw0Zeo+jx5Jc6",
+	"pn7zr9Xm+r18Q07/HWNjx36RJ9y8uvGoaO6GxUaqCU96IDoaMNN4LGEGj62QCz3rRUA3cB2ZbSwWM8ZT",
+	"+9bGiFjsYOOX1vK5MH96Vq3JS2R6cBl8v648+sJC57Tkfo+3sEaPMDMo9kQLq0AWwuEPUl5zMX8tlnkA",
+	"i3I2QztT38X/kTNhuAmo73+RK8iYWENOUlLOHGf58WGoUVuFpQfRgFQpSdnR4FzkaRpZ4uVZng3On3oB",
+	"6P8K4UKnsoBecwkfPKRgtUDRnH7BNNj39GgQ7QnzOohqAAjB+uXlr6+zpVTmA+o8DYCbWxGCSY2Wyn21",
+	"Me2fDE7DDM6lWm+OH8uERAzesmyZ2rfiBU+TmKkgq6VsiukmHF8blnImgARWVBvstZgx8TfOAGHKpmvQ",
+	"3BhScuGRJ04wbYosdjuZ5vE1ms25P356/QGYMiN4/hRUniIM49EZpGjMCGYRzI6nXNv/DKoIEvvXBcSj",
+	"72BmR0eYosAZN/rIIhqFJaLfBkyZ508n8dlkZtmn/GMy5br5hdtN+UXSfOK7iZukhpQOmiE8FPCtQaOx",
+	"9yBqZYIdrFrgtibnn532WkhoolLXdhCQh5y3k6zml2Yyk7mwnwt7bRANcsFys5CK/w0Tx1pTniTo7KDK",
+	"tJqQaWWtBWZwkvKMiJtev2E8ZdMU6Q2DSrA0AOC764UMtWZzDFKitwe9NOmF02K4EFBfizjNrZT7JcxY",
+	"1tpeKnnDE1RPrG3vHwciEBiOBz/+/T8gZTdSSWCwRKWtaZIgt59jqTSHhI9F+SKOB0eR9Qa0NV+ltYPJ",
+	"8rYvp8xYQQcsybh4ooEt7dQshYVME31ujVlIuGbLJTKlYboGbjSmM++oEN4nuTA8dWZtk1DQbkLEDWLR",
+	"MuYsncTS+1o3OJlaQxfT2STBOGXOAQtitzbdJtx+YdpAwtYk0x2s9EKuNAwLUWWNiaOGbLc2xk7ZXu6i",
+	"uYAwbu9n/ZXmSY1/vzsLmX+97cSA9dGE2/sGDWgikAtIcMby1NQ86Se64Qb30JHRQMnU6zSDmd5ljH+Q",
+	"KRIzcvHaPV+pdqYUW2+ihuDloVFMtx0xl0FDtdsuLAB9ELPubvDYHwSbqwsBhQTQjz5IUCqUPcg18e/W",
+	"+dtJEFoK0kQhRhbS4BbTzEhwL18QC4siDFOIRUt7TcI/3Vda1OfySz73Qs3IhK0jcubJ9VOIsLbib3/R",
+	"UQKoE/w1OdFyndKpnIg8m6IKkp8dOsFkso/XVJfHLXd3SsphJhUwLzxjpiioIW9QwUzJDKY4kxQ2ueG4",
+	"0mAWzPhQzYpZc96+XUxRt6zuI/J7Mlap7CYLrhwAN32CFOcsXk/Sbr3rdl4nNViwBDSaQu9JAc5zcfa+",
+	"bgFl+7Yt/eQicbEqlmW4B3OQWdBW1z66NgxyCam6zbiB/3WX8Hnvn7vMs4ypdc0Q2pPotGEm13URsUSR",
+	"2B+jQlgkpbRoODP1+IVh6UQbNpuFUdvi9f24lEiqhEu54taGPWJ2cXI/OdrE7SvPNMRBFoUto28Er7hZ",
+	"oAKFc66NYxdgGhjYtRz/MBaO2CCWxyW1wfBFOpWQYJoi2N/R/P0/oEaOEbi3xqL+mgaNsYuBx96HhB+O",
+	"XNzXkr6TSRFYUTEWlimOa0wMubBc8+P7D/Ds2fMTK5qtm78oHP8lymWKsEKFYFk1GQuSLdWOl8wsVmyt",
+	"zyGWuTDOIBnBW4rHaxQJuZzWGIFExnlmqXYs2FTmBlZSXaPSMNRLtDs7LneQMMOOzi1wFYVihYQZxzQp",
+	"QJ6F7NeWDG6JTAvcAhhkc6J1dOEFxdE1v4WEzy3AhiH5d7Shw4LeTCUcgwJB87lghvZHj6J2BpsDnPV1",
+	"QvgYtiXvORTsUJcZUylTZKKtOA4i1TfFdcsodWRCFAIdBLK5jwKoZZTotBEoOg0FilqihRlI0XoSrSUG",
+	"J/NxqRZe7IDgBtxzNV2OR6fMuTTM6YqWg54r5c3cbSK+YYBQPMZ4U6T/W19CS8NkjurlAuPrzbU1gBWK",
+	"w7pAUoAmPi2thptZyeYDhzdcpoQLHXnTxXnDzoBkiSWH0tLeVCoNs7qy9KtQ1pSlTMQYtDiquXtFh1uo",
+	"9dZ6fYONIWtw+L0Twh9wKVUw6u4EQM+wdWwR1d8rqWM3AEUURvl19JhbXgcEmxVbFJ21In8NXNwwxZkw",
+	"LigRllAaWYpJaDAmNCN9piG2tiwmMHVBggXTC4gXjAvQEmZMwZDTUaYbDJhei3ihpJC5TtfNyEH3loyU",
+	"15OsLwBMbX13ISR5bc2oAuGt8SpslACq1lciPkhgcs7vG8Oo+IgJwUZKas3/h/9yFMusqQDDYY49T7nM",
+	"clIEJ5tk8KdjUsZgf3X6xBIAy80CheGx1aHWDXRWDSgkSlnT46P2OnfGi7xHvvXU7A3uE4To6QX1ilXs",
+	"4u93tWc/4OxQYQuPHhRsmjYON0omDlnlPaIbg9bIIWi/xdW7Fgj2oOhrLpJ9oPazfX5LjG7X0X0dCjS3",
+	"Hyq4M2m6zgIKP7I2/fPTnYcBnU7OO+/yBvRNkijUYSXrI/c89eeBhfUoxcR7VwN3WKeDhmJcO8UKmMfb",
+	"TYmEa2P19+Q625QIl2icktHIVEzpLgIZ2RCSC9OM9cjcnT34KbxL0J8x07bD3Dlg6vbS48mMLSe5CgQy",
+	"3i1RXBqFaN6wJaRcXJeRgZS5yMymnF1II4vhNn+17+0MGNiHvMBYKh7jJMb+Rsg9whIa1Y2dTrGE59oj",
+	"O3wi3F+IXabShITYZjTDKlsK7SxZrrviF43DzM2fuUnDgjsX3Ow+dWoHMNx4bfOy5KXGeprI8jNGJU8X",
+	"yHc07OgzBPIWp9eCKAWdbrL5pmx5uWBiHnJo6Pv94k7FO9O19+ssB9iHO/y2tyxDct3x2Cod62OsFhL8",
+	"MEBQ2ZiEYgh1atgB+h4hzm4eEbgKa/c98zPK57vpTqZJWBLclU1DFNtMmmitqkHQDsxuWQ4ODfxGdQLZ",
+	"Rl93OeSoabe6GRg8cmhrO3+KZtdS13cPqASbyv60Wxc1if9Ht9AyeTbLBY/5ktmNPCGHqK9G7K/ASLB0",
+	"2OuvLz+++Oisde/r11cEQ40IJzSA7gpzNzRQK7pkfwQuAHMlgR66gCzXBqYIS6m5leg93b2g9mlOdwoZ",
+	"MqHByyBa9gVgqrF51GAUu8FUu1TkGVPtaNauUNbdNFzGbv1pa/0AOaDwKmIuVd5eOrAQNjUSfXrWNIe/",
+	"i7pVYDHXQuYUpHepYlbUMisBVojWFc6koBzUNTJFSSi50ujDQLtTcgrRU1OVQe1YI91t4uY9CymzEju9",
+	"0FSa3aGIFTKF2my3b5m3cBvmLcy4SKpEb3/WyY0GR8djMc0NaJmhe2CWKzqAYCu2pig6FMZ1wZ9+LZAx",
+	"Ey9cML2HDBB4ayZxrrRUPcwcglcQ4C3nrmU9KGT7nlr1VKX3dQ17nJaVvKVzvUSRBNkrpF7rrmPNHqtB",
+	"Yxcof/a7K5ZC1xTEuqWbXbpXcTYZ5P12TGGTJ74KuENQ8+CimULwee+jOh9Qo3kpxYyrbE+L4ptJ3W7s",
+	"5WEzloIxsuCarCe6SSAL5POFCXt2PYmny7td8cSuene2LeUikifjXomKVQX3UfjM4dzJLnOnkUp7+v2f",
+	"T5+dPVZAYfP84xeMYxm0rqQ2drVNNbbzhIWkhqgZfbWpXnYmK9gXOuWlwjmXYtKPwT2APYs3V9OerDl0",
+	"fct1V7gT80EpV2y7f+B2A2J332BwqTV3rn9Mb+cRXmcce8Z1TGfGHXBw2TEpJnOcTJf6Xuye4pylE1JJ",
+	"W0+tB9GAafraO+vTXHNh9/5756id+ErlfEsYbSEFHibAdoikGjfGpAgTB35XfLlzVZf01KVbD2XimG1p",
+	"ayucam76KuMatBsIbVJSKFpVHsIQzKt525GZNsXVDKU6fEpobOOih44udLv6z8Kufkg5h7OEW4zZ1E4v",
+	"ZWL9ZfcMwvDp0yK1RSp4+ieIF0yx2KDSvbJaAkzeSoe6NYqBXjBF3oXCGxS59ZvtK0kRoqgSQrwFygVM",
+	"mebaeTh689rQ8x7pII8hNXbf7SsERSOaE3XIjW5x2uTFVgyEKcMNg9e/vqhh9OgC5NKRrsuoqPao++C2",
+	"xt47yLnF7n05fYfn3Y473tXRqLJ/ymzRbUKwdafjwehofz+mto4QvD5QAmnHAaLLLu13hBgYeaZQL+7m",
+	"VSj38uSOzk/z9fC+rdDo2DfLZC7MluOr7VcP9wFbfdWNacthgquXaSMVD7NlKtdIkSvnok8oQ7jmqE+K",
+	"hDSSvhkTbE7ee8w0TlzaZPGjtx9Uzakvh2N5wo1UQeKkgOKmzcuWLPbh8EYy3C4wokj0Q4RstGHK7DNy",
+	"C03V+9Uao2qbIXxdltZai9CWfHKDSncZ0j623PSUFMZ8qWTMBsEgqxMQ/SDWPXd7z34h1StRY/F+4vDe",
+	"a/ZhV6pa+G4dHeuoOeptWSPlnb+JzqcZN6brsSVby9zsGEshS9bhXFu/VIiZAIUx8hsEP2YoJW3jJkh7",
+	"kZu721xjsaAQYD9a4faecRWEKmpdSc/mZv71rx9h+Cr58fLFkbWlKKWaabh64e9o+pTgH5ApVDDOT0+/",
+	"i2ko+ohXwfMWvF1yhfsxbPEOF6HwdSxFooFS+l2yFm0KaCXgXx0NwgK4pT3a+RHsjxwj0FzMUzzOdTgl",
+	"gt6euK8rUeugsjsC20BBY7DGvhuAi3oork865K3fJcL9nzzbbNNDLm7LR1VIPUH6yLbcO7lvylp1maRH",
+	"7trO6LxF/6dl4rO+t1pUGRf1b59u2FiHvpu59fBiO6RDBqQvL3MH8yyQ4sxEjGnH/aDuDJJt5+5hV9kq",
+	"Cl/3hsK55/CXmntM6SUMKO+2+hqGL5WMr2dSJdaBRfjuLHymfRcuT7hepmwdiLj++ed/O3728X8dvzn7",
+	"n2Hx4GzK7ljX3gbaDPfLCSNrdJ8X+gqu4AW7t/JYL+QK7K8gFTiacQn5/qLdaGs2zeGyb3xwZK/8OZny",
+	"eB2wJgM5dl1pEa3KA0umTHG6q5cpNzCs3fqvLtzskd3XF0bl853EV68xE7QAcpHgftSjUMv0puQvj39M",
+	"LDE4LZ10pI79dYECuIEV0wVwikIXm2yRMXWNCQhHbsWAm7Z/VcDm8C5NXVRvk/peBlfR3R2JjB3piu6H",
+	"yf5ZoQUwJzMlsz38muK1PQV+RdjhzFq6Ikz5tAuEf/vg8pPcPWntCg3W2KcaDJZsjiGRHjIffJyrIbfb",
+	"0rjJUG122ZlY15UI6pNbStYKoC1qRykamrWNsA1MNO7WNljUS+UNHOy0iDyJuoDOYYyFO6jZb0W13UVz",
+	"bGiFXrKyiHFtMpFDyN1Ll9UG2CC31mIbgKxjoQWJcsF9yelyw5KdSnlNQr0u4IWckBCPKm1RunRJjcjJ",
+	"tVcmXU/Kb34PljrkYibDcudfL9+9paKlcgYfihBQ5K/7qqVUljxXmM6YqhUKGA8YXGen40FRt7NWF4jO",
+	"TUbwRgpcA9fAUrpVy0RRZdTfbrYzVomSo7EYi1d0O8pVQ1wwXdU4pdKIMLyiylFXR+fAQBvr20DG4gUX",
+	"CFdWol2NRVVdsywaFZU1PiOol4yiy52uYlRk19+uGBVBvWAUvVvUi3IVU5Vg6VEEDBZ5xgRc+fJMV1F5",
+	"2DEWVz5CcxUVRVrhqqr8dAVGwh+5NQ2NBJ0vl1IZl+XmzbhBiRSLpVqk7HzwdHQ6OiXTb4mCLfngfPDd",
+	"6HT0HVGFWRCZnVCE9YSIVp3coOIzsm3mofpnH3LhL3rTDT6LoKsyLAhuDHBjXAEXVLoylkJzbVCYsdCC",
+	"LfVCmnMobrhC/d5gBH9DJY91nkWQMYOKs5RrTIqndTQWs1RKpSN3JTMCXlUujbyxiLcsNgK1jiCVxj6T",
+	"ZbnxydEWxq7ya+0SpnQ3/OnuZX09I3jh69eenZ46Qr6S1+dAju6VK8dbXJf1OY+idmuUa39RuKi9Wlb5",
+	"fZ0Mzge/EpzcrdZBq9jo2enpwUqNNu7sBiqOkuto1+KHB0WPjlyI06fehqco11zWM40GujgBG9BV3Y27",
+	"tN6w98RCFY2NrmGDzBU21+5wjoDzezS4PfZhg9+2nA3Y6U/or+NUzmtU3AT8L1wbKh76i5w7AVkWgv7N",
+	"F5T9I0cyU3xFWeLwRlXcEjAuPbp20rv9eOFLtBEVFOkaqGCmLmQl8ARSuUIFZsGES8seulzXW1MZdaGV",
+	"uqowg2Ch2z6nSF9+vycl9grq1Eq3bpaZ+rJZpYTk/73p8RLjXFkZ4KAdgcAVauNqQNfJjidYltHsJryC",
+	"3MzihJdVvvQJo3K8ZBBKHaC+drneqtzLD9IdARyE67uqAn9pmj5G5fjlAYUPhY07hE5xsGFNAArXXVBd",
+	"Eas4ygLmAldQpJLemQI83gfnv/1epwcHIi+zPZgcn7lYf3ldO2PcqgbrgR3BdA3xQkpNdcprawuRT0Uh",
+	"qZy704aCKFolJsS1kCtRXAGzUnGlpJiX48McTWXtuMrpI3jPtAEGM1yNxYzxNC8KsfhxhoVF4QrOg0/6",
+	"OXJ3TlaMm6KMFNWGJ/HCjMFsaazyFCShKfSCLF6Uyfh+Khg+BR3Bmf3nGVDN3GgsmIFMagO/vPvp9dvJ",
+	"L+9e/vzu08ejc3h29n3DXPJFy6ua6katJzTZxNWR164AvKeSJxrkSqCy1OLxwQgjVpszA7lIpTVJLAUd",
+	"8wp5XMFUyZW24Pqrr7w7FiVYuQbF5wsD09zDl+Y+nlEFaedo2xm5tgiP4Nnp09bCKY5eMBT8ExW/Cal7",
+	"qmzwQMzeqJrwyBxeHQcG2PyS+h+A1eqH5d3LuqCocU2JWCL9j+8+vnc4LIsuF0LHeg9S+OjIdsaV+RZx",
+	"/ov7/WHw2spl6YXZZ4EzTYcFmRsYslTLChpO0K2YhtxJoKMHQZTMTQQKb6jYN03sDxz9AgorcLWQKRYs",
+	"vAszBaqPFWrcgiEPvcadgwfCV/BeQy+snQVy852h7GU2ESwTBf1GXvpZ4eRLA67Y+tDIe0NsBU1I07wj",
+	"uKwUkaUnUgxSWae6roGaq94PpSdxdcsljFp/DebRUVtcv7krQxaDFZe8D850aM2Cuu1UWVQt26ZC6YV3",
+	"1ajDSqlHUfjKR1vQ5pm527z5uMHxXNfTIOC9KxJtpYMU6Cp8WqnEUspDoe45iZMgqP063UDkTjJTCo2A",
+	"5vVSlBSV/oYk9SPp4Le4crDShyazV7eOfqlyUR27riaapT+fPGMFfOORLSTlTwl8HL3Tg39ZPfYYLmvZ",
+	"1qCHw1otzZoo/kQFpKIKwodFwUfqYXSLCRh2K4XM1pYjKhBGznIvi2iWJcnZLbjzFxjWuxo07KGYGZbK",
+	"ucdLGb89ptTkY89G27FUL9qn+wVbqnsQJYbuetfkcaIZ7XKGu8ijAMf9IxqvWzX6C5REINOkDG34E8J2",
+	"Dd8/cswxjO/dYY8uYjj57D+9Tr6c1Mt0hxDfbNtUvnivtk2/Rx066EeMeVI2F6t86RVbg0KTKx/aLrpw",
+	"5aKowDL0fcOsc6udwYWtFmutBlpHF5AU05E6XXFdGEt6LOpdxUIKi5aKDbIKc859+ngFWeUBXNPNWu+P",
+	"rBxbdUODoShf1LxA/v0584WTTy641GRSl1nKIGEGqe6fE2CUx0HxX5cJNGwy7NEIPmBsdUhSNAajSDek",
+	"cn5HHnYZLkHR/ROaN/iQhxJvsAsVrunD/TFQjRX5OFA9AdJZJBY8PQK/X+GaAyGoSKA4dpJou6ZtlrLS",
+	"9z7YeF4/1zi747mGX/h/mYONVj2xPraig9AhTtscqKu+EkmZFaSf1BoHDOngOILaOqqK60fdpyJ7SJZy",
+	"ss6TZKIOF/WvLU3OAmunlpl0Tj+Cqz+ugOuxoGIvThIWFu1QG8wyCtJap0MYDXwupMIkAr0WUqwzHQGB",
+	"MxfJWFivWIPO4wUwDeNBrWfYeHDi/i7+jMCsl1JHVckkKgV/dDEWTFR93GhVZGIIMsMpKkPTcA0+08As",
+	"pMbyybHIpCpK2WQuaOmlO2HpyKMBrgQy5fY+HrirESkz7mJE5P+W/qLEeHABV2VZqCu4Rlxq6+hToa2y",
+	"vQgzZS2dsRiencJ15gKD5Vww5zfoYqwytwrqaAS+YJfzZs5BYYo3bgh3Pv7HFQynKZWLcVxf1usJjR05",
+	"d99udSwIjq5KsivZX1KAXipkFMA8ilz9qmpUmpVGjcaCfqO8sQsrbmiRtNWxiJkQ0lj6StcwbLxvN+eH",
+	"qDZU/fLH1dFYzFiaapiyuCxq6bl1BO/Z3Dd2Tbm4dhu4qhUYugrZeJdUG+ldySi9xPUfe1l0UXiQWhZe",
+	"NVbPd4WrblXzzMq07mfPR395/vz76PvRd9//+XTQezn1Uo6NvTlR/l3H1emifMim4nnjHnZkYLnJpQ91",
+	"6JWMWvi6O2Z9VMtpH933xq2+7xLY7eGXQAK2IVkrdlqRDGrbpa5pGTUh6lpp+3ZygIJqV1Q63HupTNC5",
+	"LzlvUFXQLeqgBa9udJC3K+rVwSjP92CULcbRWTPp44FNjz4WB5V8C9gX7wSSYeUKGpAKOHy0mcq8uY5t",
+	"ZCPk1n3JpymPj85LBT3L0xQM3prK2ogch0SlOO+OPpWkfPK5+Pg6+bLNgSkL2D0C9LucmWKpB09dgBuu",
+	"+TStNZEtQ3wFn0eu4CN5OvkyltY2cm1mS+SEwR31CNZUOLh3tCYPoM9dNWtg8PChiWZx1keOSvSlHGuc",
+	"anZzjzOikmg+YEEQ5ehPNPg8Btc8yFFHnYqeaNdSxncoaAcldvsHbQd5u8PQ4O6TZVmT7fEJchMlU5lQ",
+	"vjIVgcmsTJ3xFH2DthG8Npq6YlFOiTVXXfsgo2G6NpS7au1P+tLF7XyCC23Sdf9Q1vFhBq7KsuhXhJeY",
+	"WW8nZEZ+WqaSJaUSIHj15RYZGzTH2ihkWZNwSyhNuWDuvkaoO/5j8YrbVgejaGN9PAfF+/OIg2ejPfcT",
+	"7VE0/Nf3r36ybPD+7U8RFHlOz+HNDxdWtfK/+a6O/oenZ6ensLx9aB6pLlR9dal9WSndy1Yru70F9x5F",
+	"W+5SGn+ztoYdYvNixrepFO5P5+8tYFzwWedZQyccjF5r4dYdocvGk48Sp6vfhe8RpWus8P7QbwxXa3VM",
+	"NT40IgxZmpZRoZlUld71yrgo4s0VuKytbzKIHXXl7dBdqHfNggQt8RWCavXISe2o62dcDx7q+KrdwKeX",
+	"QHh6OIGwMXcreuwulR0gekwDuZhZ7ZRkaOiGMRWwIFPGHSgTpl1DUKmO7po63xAQJ5/rf+5y7bZSTkjx",
+	"Nca+r/J7OPm/A92kAxq90O8tiQS2MM6ESwAzKBilXftja3h2+iwCvKWc+U2RdPQNn6O5fg2dZxFvJcxR",
+	"xjJx2eXWYjh3vrOL6lr5/OfoL9+flaGMWk8IjnoshlRH+ahKCoilVAkXzKD2YpzTDTMDw59QvqXDgxF8",
+	"0ghsLGiqJxpSZk5S11/XRaNH8L4o/ksLsf6DXvDlEhMYCglxikyl67FIeYxCYwJa5irGowtg1K/SN5+j",
+	"uJY7c0AN1sC1BnM5NPW5DfgW/8xF8t6Brnd0upuvakG4v+zuRXaHe1iPGZHrZWS4Stw9rIs3xblRk64i",
+	"mNYO4g4bQApTcu0Ei064YFgcpTkvVGN1pkZdHTKutSXONJUrTI6KIIEnLXfks2zQsKO+7jhfIQiOp5Ky",
+	"xbdbjkXZzR+Kh3sRqm/OHZD5HW27H4VcirpDPQjGP1rIFkjukfodSJh40gj/3BSTWaEvBc0GwzKRkGd4",
+	"UZyFudODowima4ol1dGs0FpsRWfmbm+iSQb90P+fNbOwLJPegyZKWDST/w7gKlYDF23iN3IJHdBY6pIK",
+	"75g1UOL85HPxcYcd+L7qBvJwwacSB2F7bKnkjKd4gJSxRg0kN6qLxT5wALaPAV0h5EHCqy/cZQW/6RUj",
+	"VyOw3zqp+ZuLTKxdqyBKuHCX7uloZASUElPcOKKCxGW0e1jVfY6gqlUcQVW6OoJaBegjyk2p8j/8xQRQ",
+	"eMNxZS0vFIm2C6inCDTZAoZOAIEXNkfn5FJVh7RWPy6o3ESZJNjcfpEdQxNRHusI3rkrmRzTRFOqh8tK",
+	"pZlGm2kH7AYbXPMAN2UaVekfO1Tcj1sPeKriPWepIKdDqxqVVHx8Ab+++FiUNbG2lCMtdzfRop0KapQd",
+	"wrnyFTbyTB8qHBeWru1E7j7S9hd/9v+wGbuXxtpiHWj0GQv2kcMYPjWUtfMi3PWiKjkiKq8rpta/M2XG",
+	"eOn9FaJKSIP/gAI6mD7/1wWxTbVZK6MjYPq6yqlX6L1mCxy0yxExRqCl9XIphb5MCPUN4C5cZn15ft2V",
+	"UE+vlyn6PgjlL8G/pBb05MWeg8CbIjvPsmQi4zyzJDAWbCpzAy6EoMPXxNw90RaV/yPn3fst7SGJnz5q",
+	"2r1XhAdMu9fXpZHa5mN3VdxT5YXVoI6pJWVKiRi3qtsHFsOpnPc86D64JRY6UC6ZwC7rv+R5skXIQY+T",
+	"axrGjv21T5M76DCUud3td9fTVx8vub6PN/y2kcR+b7HiTuMall0JqQjcKTNIgd566Ipw/UPo/eBRXZWJ",
+	"9U0e090hlevpP+Cp/YskaZzUw4de1hNsGk8uFfSBhYlzjh9drXVUAbFrOYDru0diSv3+a5ma4kyKMroY",
+	"brckTaBh185GPuV8XzuPpYcX7sMoVFzKXbu1+DncxcvqXmUtarN5p/KFf8qaiQIx0f765UFDmCeuh9+x",
+	"FFPJFMWZvxJPBMqHuz45dPApFLJ4QVVTCXyzXKN2pV59oReu4fnpd3BVq3R6dU6JjRSC49a20cZ5yA3X",
+	"0LrKCuZoajVbi6IwodsxhinjVvauAto9KXavDkDhXpothnOFomsjhRlvA+oKywY4zUb8ki6opWgQKmI5",
+	"WIyqZYZ6zL+UQlg+eXW7pEJDRYWsofWJjnzpDqs/SPWUq3JlgA6kQCjx+OSz/c/yiytq3I9J3DsPZPzQ",
+	"Oqi/2EOVjana4D2AjD70uWOty4iGsvL0AeiThvJ1fVzB67KbiZzRoaM/6aynpVuauXD1TYrMkkrCxAoT",
+	"yr1m8bVvf5Ixnt79RLLKMu2Kj9ZyXh9Irxb9EDo8V9csjUT58tAJA7+6qtIFHlQuBN0n8XNaCPsbry/e",
+	"v65DOUPDPAhzvetA95PufZhbz1pyJdsfL4erF1+50qe7mYr2TEfmdmcHiDnoWmZAeaDfTPJq2kEaMuZm",
+	"B5/91Seba98UrqDgJ5Ko18/dXkSsMkOq+i2bteeKknnFIZ0rQjcWpWZbLWRRANKOtUSlqfNswgyj2vFU",
+	"usqPUoiUsaiWaS0cwFuuy5Jl9p3cKJaSmAHNyC3TMkO64aw4hXP8GAjcVMcIxbK0oTL42h1jRsBdXb9G",
+	"wt9YfKTQJnUU8wsHtlwiU1Rs6qdXH8EB1YU0zQLXLncMV/SyksakmMCwXY81gi2lWC1QXCBqLM5Oa/Vy",
+	"rb2ccZEbtIspFyQSeH56SkVO1vRDaxN/9fUgWo5qBL7UTtn+x2K4Vp23LKGzWjBTc2ctmfsf7d5cSwB3",
+	"2GrXMpXJ2lky7phWyLFwO3NKIWCBUuVkJB7+RmMed6ztfPYAC7ikSt5hrVSvrSyVyyFhouQuOl1r17Z0",
+	"JUEqdjo6UJnLWuEs4kLLmp5kp2tfsvLC8cycSihK4Vqv+O470pV+xp2Fnx9BUJ7E+ma7sHS30/xlNFZU",
+	"UdALtAJNsxsrhc6tw5GxCDRmPJap1fAKDJtaBrE0bTC5gE8f//n4Ly7GJFVZGIHRxbZjV2QhY+o6Aqks",
+	"b4tErvTx07PnZyP4F2QJJTdYFTPFMoVWKngl5inXCxhS58ITB/5oLKwiOhEywwhiObcfTnSuXKqGBeqJ",
+	"ymUqjy7oD3/WZ6Qci2HClygsEjACltVy1F2hJZeZm1Du7QsHHldl25KflSnSAezZKYk4lvKihoWXjJRl",
+	"Af/kXrXipBKZ1o4fi6GRcpIyNcfI2qRmHfm7fpFdocXxeqLkSkcgJH04ssLQdY5Yg5IrO71bU82n5tlS",
+	"KoPJ+cbKavWz5UrDP8Fvn5VcRS4dJPLd4yK4YWmOEfj2I19+h6Gd6imVE6FeGLTGC/88FWQv2qdc4/oc",
+	"CEERVCjQ0VjY/ye+bLD7dnLNReI/mhVd7KbPVRcVSHInbTAaC70Wht1GIPLUIsQq6LpQaGrverV4quMh",
+	"fBsY0qLaHfw62knOrQYltd3SylxoQ4VEZs2q704X0/jaFXlzCnYEr6x3YYHlfnTRDO1UT12nPdFW4dVN",
+	"BO20n0vFTrEYwB001kZx8ueJhrNTS4RemW6o56N9taanUZe7X6jLsQjpy7pihN56Ub+8/PXeujF6IOO+",
+	"S90avDWF5OyufvKowdKXl7++Jgb/QDH5jg4Yak1VB2u0eSgliMXgXACDl5e/OtIZxjLNM6GbzF/0LSLG",
+	"PoqA7qmpQlg9rjL8bP/bkSF6JwPuE407eNCrPtsaY9h9HeZqjx1pqyv4GBijblPxoqvKw/1RdHjbutbu",
+	"+BtqmELYZPreVcNbNeOA0chPtFftlDhVtk2GE2sWFH+YBWaPxeU+AnhcdWbcEh14UfR5sOZ5u9FxaVS1",
+	"jLsqhXgsUimv8+VFEQEJ3IBwbz9zVRsWMiW7I2ZLk3slOhauA5lL4gTXGteK1ZlUMcKwqsxitw96YR1z",
+	"Zozi09z4+ADVzvfRzCcaPCAjmCFewDLNdTsM6voN+ozjsbAjW2vK3cip6rz7QN0TvXl946hqdj8Wc8Vi",
+	"Mkq4TPzxHDcwvGo21LwiC7qAS/GbHgtr3pz7Mx8CV1XptmlKFxbzeODtvEnZ33A8aNjW5fcTFjwr+tX/",
+	"XsSxH0YivJQJfpWM5jI83xGOL6BTYOP+UqEAKLASw9M1+d7EYkPm6pwkJChKAvu3D65B0t0j7MXJwtYI",
+	"8Zt1cfnpznd+9mg8fKeLiPsVTv1W75YdJq9aU+sZaiRRCbUC0c1ao5VxSZXrKDhTXWPYSVLl5eJ62YHu",
+	"JvmKiinrjUovrh5ZUaDMteQsa+WTb1iFVOXKSkHfyZAUgkIq4qOh6GUMf/8/vgqg9K2nanBYWYvMRI6H",
+	"cuHbt1LXysIFTuWqKKzmKqaNBTKVcgs1en5dAM+dcbkKT0V981SSv2wYtdyoip6PRa3N5QguF1IZy8xc",
+	"YMrnVFfMn5+dw2bbU1/qs5DPZSYADMnNjJmAKYJeojB+11V5WacmKyXgpOhFPdqxwDSh+EyeprSF84Ya",
+	"GYthU4fA2PUst8+PB0dOPZcHglW7MFNhP3J6tkpDsfPzONi36wcpryvV8k1Ggv3t16+S/LZLPR1KKdk9",
+	"AivPG4kCi67Dnlb7XiYIpMOVy9xP0NS11sln/2mHR1o3U76SyXAonFgPs5Cnw5bhSkFBf2G47YAWfHdB",
+	"Uc/ZrnuNuzER3SWZdgfv/lpgc/Dl9y48dyeq7DH4Nm1VijE3ka5K/pSAd7Y7WWe5OZaz2VgMr+rd8a8u",
+	"Kju+Lkgj2JCjcW4mdoTBkT9obFcB9OsgvG3madDiimLvY1FEn4smlJsyue5EkMKj4K7vPDkWboam+A+J",
+	"aJc+8rD2fytT5yta/GXezeEY2effsBZO6Sis9HRvJLXIKLDpLI2Zwmau+x2YtVuOngh5TH3uD8Rg7ZRg",
+	"awK+lZeuk/6DlI+S5tv0Gr0dZG1YEHJigXyIAqMWoI6TGwyf8IQObWJJNUXKpF8vsY4uKFYzpx671z4e",
+	"FTW6oTSG04j6/m5mg9AUkmn7MJK89BEU3qDSLC0PaihcxIWVs0up7OPnG/Edpoy3V+0SrSSmuNGwCu1Y",
+	"G8cHiihkJFxESSpwKXIrKoBfjFAerDkLnWJj3BjqpTcDI0tVfJ5KrY8Khh+LGWIlzDcjUI1t2HGojCz1",
+	"FSNVwpTRY6HzrLgd72Be/BWj8E8WqXtz2bhM790iXI9FTAdcSmYd7f5ykXzjJrtb5Ne02N0KugSEw80h",
+	"RIIjuc04VUQO3traiJY00nXJ8M5u2MOaJ9alk9W7SIVQ9JkSIdVNQTOUDD44YUt+cvOUaMJPstFpt0jB",
+	"FO6U0p+wFIX+0bDBZqn+S9e6MqIoPIXf69UhXUuQ8lS5NlwZe98c0nuEUS3UUkXRo8KEqHVCcjAc1bux",
+	"ldD78vuX/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

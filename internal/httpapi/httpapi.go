@@ -10,6 +10,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/redemption"
 )
 
 // BasePath is where the API is mounted.
@@ -21,6 +22,8 @@ type Deps struct {
 	Version  string
 	Identity *identity.Service
 	Catalog  *catalog.Service
+	// Redemption is booking, vouchers and validation.
+	Redemption *redemption.Service
 	// StripeReturnURL is where Stripe sends a provider back after its
 	// onboarding: a page of the web app, which the app wiring names (the
 	// API knows no web routes).
@@ -35,6 +38,7 @@ type Server struct {
 	identityHandlers
 	catalogHandlers
 	ledgerHandlers
+	redemptionHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -46,10 +50,11 @@ func Register(e *echo.Echo, deps Deps) error {
 	}
 	g := e.Group(BasePath, gate)
 	s := &Server{
-		metaHandlers:     metaHandlers{version: deps.Version},
-		identityHandlers: identityHandlers{svc: deps.Identity},
-		catalogHandlers:  catalogHandlers{svc: deps.Catalog, stripeReturnURL: deps.StripeReturnURL},
-		ledgerHandlers:   ledgerHandlers{db: deps.DB},
+		metaHandlers:       metaHandlers{version: deps.Version},
+		identityHandlers:   identityHandlers{svc: deps.Identity},
+		catalogHandlers:    catalogHandlers{svc: deps.Catalog, stripeReturnURL: deps.StripeReturnURL},
+		ledgerHandlers:     ledgerHandlers{db: deps.DB},
+		redemptionHandlers: redemptionHandlers{svc: deps.Redemption},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.

@@ -2,9 +2,6 @@ package identity
 
 import (
 	"embed"
-	"fmt"
-	"strings"
-	"text/template"
 
 	rmail "github.com/reciproca/reciproca/internal/mail"
 )
@@ -20,13 +17,7 @@ var mailFS embed.FS
 // mailLanguages are the languages of every mail, in the order they appear.
 var mailLanguages = []string{"it", "en"}
 
-var mailTemplates = func() map[string]*template.Template {
-	out := map[string]*template.Template{}
-	for _, l := range mailLanguages {
-		out[l] = template.Must(template.New(l).Option("missingkey=error").ParseFS(mailFS, "mails/"+l+"/*.txt"))
-	}
-	return out
-}()
+var mailTemplates = rmail.MustTemplates(mailFS, "mails", mailLanguages...)
 
 // mailLink is what the link mails (invitation, password reset) show.
 type mailLink struct {
@@ -36,19 +27,9 @@ type mailLink struct {
 }
 
 // composeMail renders mail name (e.g. "invitation") for to in every
-// language: the subjects joined by " / ", the bodies one after the other.
+// language.
 func composeMail(to, name string, data mailLink) (rmail.Message, error) {
-	var subjects, bodies []string
-	for _, l := range mailLanguages {
-		var b strings.Builder
-		if err := mailTemplates[l].ExecuteTemplate(&b, name+".txt", data); err != nil {
-			return rmail.Message{}, fmt.Errorf("mail %s (%s): %w", name, l, err)
-		}
-		subject, body, _ := strings.Cut(b.String(), "\n")
-		subjects = append(subjects, strings.TrimSpace(subject))
-		bodies = append(bodies, strings.TrimLeft(body, "\n"))
-	}
-	return rmail.Message{To: to, Subject: strings.Join(subjects, " / "), Body: strings.Join(bodies, "\n--\n\n")}, nil
+	return mailTemplates.Compose(to, name, data)
 }
 
 func invitationMail(base, to, name, org, token string) (rmail.Message, error) {

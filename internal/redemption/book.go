@@ -1,0 +1,253 @@
+package redemption
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/db"
+	"github.com/reciproca/reciproca/internal/ledger"
+)
+
+// BookInput is what an employee books: an offering, a quantity of its
+// unit (1 session, 4 hours …) and, when the offering has slots, a slot.
+type BookInput struct {
+	OfferingID uuid.UUID  `json:"offering_id"`
+	Quantity   int        `json:"quantity"`
+	SlotID     *uuid.UUID `json:"slot_id,omitempty"`
+}
+
+// MaxQuantity bounds one booking's quantity.
+const MaxQuantity = 100
+
+// bookable is an offering as a booking sees it, read in the booking's
+// transaction.
+type bookable struct {
+	ID           uuid.UUID `db:"id"`
+	ProviderID   uuid.UUID `db:"provider_id"`
+	ProviderName string    `db:"provider_name"`
+	ProviderMail string    `db:"provider_email"`
+	Title        string    `db:"title"`
+	Category     string    `db:"category"`
+	TaxBucket    string    `db:"tax_bucket"`
+	PriceCents   int64     `db:"price_cents"`
+	Unit         string    `db:"unit"`
+	Availability string    `db:"availability"`
+}
+
+type slotRow struct {
+	ID       uuid.UUID `db:"id"`
+	StartsAt time.Time `db:"starts_at"`
+	EndsAt   time.Time `db:"ends_at"`
+	Capacity int       `db:"capacity"`
+	Taken    int       `db:"taken"`
+}
+
+// Book books a service for the signed-in employee: the voucher records the
+// offering's price, category and tax bucket as they are now; a ledger hold
+// reserves the full amount on the wallet (unexpired lots that allow the
+// category, earliest expiry first); a place in the slot is taken in the
+// same transaction, under the slot's row lock, so a slot is never
+// oversold. The employee is mailed the voucher and the provider a notice.
+// With an idempotency key a retry answers the first booking.
+//
+// Errors: unauthorized, forbidden (not an employee), invalid (quantity,
+// missing or foreign slot, a slot that has started), not_found (offering
+// not bookable), conflict (slot full; key reused or in progress),
+// insufficient_funds (details: available for the category, required;
+// nothing is held).
+func (s *Service) Book(ctx context.Context, p *auth.Principal, in BookInput, key string) (Voucher, error) {
+	if p == nil {
+		return Voucher{}, apperr.New(apperr.Unauthorized, "sign in to book")
+	}
+	if !p.Has(auth.RoleEmployee) || p.OrgKind != auth.OrgCompany {
+		return Voucher{}, apperr.New(apperr.Forbidden, "only employees book services with their welfare credits")
+	}
+	if in.Quantity < 1 || in.Quantity > MaxQuantity {
+		return Voucher{}, apperr.New(apperr.Invalid, "the quantity must be between 1 and %d", MaxQuantity).With("field", "quantity")
+	}
+	var out Voucher
+	_, err := db.Idempotent(ctx, s.db, db.Scope{Caller: p.UserID, Operation: "redemption.book"}, key, in, &out,
+		func(tx *sqlx.Tx) error {
+			var err error
+			out, err = s.book(ctx, tx, p, in)
+			return err
+		})
+	if apperr.Is(err, apperr.InsufficientFunds) {
+		return Voucher{}, s.shortOf(ctx, p.UserID, err)
+	}
+	return out, err
+}
+
+func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in BookInput) (Voucher, error) {
+	now := s.cfg.Now()
+	var o bookable
+	err := tx.GetContext(ctx, &o, `SELECT o.id, o.provider_id, pr.legal_name AS provider_name, pr.email AS provider_email,
+			o.title, o.category, c.tax_bucket, o.price_cents, o.unit, o.availability
+		FROM offerings o JOIN providers pr ON pr.organisation_id = o.provider_id
+		JOIN catalog_categories c ON c.code = o.category
+		WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved'`, in.OfferingID)
+	if err != nil {
+		return Voucher{}, db.MapError(err, "offering")
+	}
+	amount := o.PriceCents * int64(in.Quantity)
+	v := Voucher{ID: uuid.New(), EmployeeID: p.UserID, EmployeeName: p.Name, CompanyID: p.OrgID, ProviderID: o.ProviderID,
+		ProviderName: o.ProviderName, OfferingID: o.ID, OfferingTitle: o.Title, Category: o.Category, TaxBucket: o.TaxBucket,
+		Unit: o.Unit, Quantity: in.Quantity, UnitPriceCents: o.PriceCents, AmountCents: amount, Status: Booked}
+	switch {
+	case o.Availability == "slots" && in.SlotID == nil:
+		return Voucher{}, apperr.New(apperr.Invalid, "choose a time slot").With("field", "slot_id")
+	case o.Availability != "slots" && in.SlotID != nil:
+		return Voucher{}, apperr.New(apperr.Invalid, "this service has no time slots: it is arranged with the provider").With("field", "slot_id")
+	case in.SlotID != nil:
+		slot, err := takePlace(ctx, tx, o.ID, *in.SlotID, now)
+		if err != nil {
+			return Voucher{}, err
+		}
+		v.SlotID, v.StartsAt, v.EndsAt = &slot.ID, &slot.StartsAt, &slot.EndsAt
+		v.ValidateFrom = startOfDay(slot.StartsAt)
+		v.CancelUntil = slot.StartsAt.Add(-s.cfg.CancelCutoff)
+		v.ValidateUntil = v.ValidateFrom.AddDate(0, 0, 1+s.cfg.GraceDays)
+	default:
+		v.ValidateFrom = startOfDay(now)
+		v.ValidateUntil = v.ValidateFrom.AddDate(0, 0, s.cfg.OnRequestDays)
+		v.CancelUntil = v.ValidateUntil
+	}
+	if _, err := ledger.CreateAccount(ctx, tx, PayableSpec(o.ProviderID)); err != nil {
+		return Voucher{}, err
+	}
+	// The hold outlives the voucher's validation window by a day, so the
+	// voucher's own expiry (ExpireVouchers) resolves it first; the
+	// ledger's hold sweeper is the backstop.
+	hold, err := ledger.Hold(ctx, tx, ledger.HoldRequest{ExpiresAt: v.ValidateUntil.Add(24 * time.Hour), Request: ledger.Request{
+		Key: "voucher:" + v.ID.String() + ":hold", Kind: "booking", Reference: "voucher:" + v.ID.String(),
+		Metadata: map[string]any{"voucher": v.ID.String(), "tax_bucket": o.TaxBucket, "offering": o.ID.String()},
+		Postings: []ledger.Posting{{From: WalletPath(p.UserID), To: PayablePath(o.ProviderID), Amount: amount, Category: o.Category}},
+	}})
+	var ae *apperr.Error
+	switch {
+	case errors.As(err, &ae) && ae.Code == apperr.NotFound && ae.Fields["account"] == WalletPath(p.UserID):
+		// no wallet: the employee has no credits at all
+		return Voucher{}, apperr.New(apperr.InsufficientFunds, "you have no welfare credits for this service").
+			With("available", int64(0)).With("required", amount).With("category", o.Category)
+	case errors.As(err, &ae) && ae.Code == apperr.InsufficientFunds:
+		return Voucher{}, ae.With("category", o.Category).With("required", amount)
+	case err != nil:
+		return Voucher{}, err
+	}
+	v.HoldID = hold.TxID
+	if err := insertVoucher(ctx, tx, &v); err != nil {
+		return Voucher{}, err
+	}
+	if err := s.mailBooked(ctx, tx, p.Email, o.ProviderMail, v); err != nil {
+		return Voucher{}, err
+	}
+	return v, nil
+}
+
+// takePlace locks the slot and checks a place is left: the lock
+// serialises bookings of one slot until the booking transaction ends.
+func takePlace(ctx context.Context, tx *sqlx.Tx, offering, slot uuid.UUID, now time.Time) (slotRow, error) {
+	var r slotRow
+	err := tx.GetContext(ctx, &r, `SELECT id, starts_at, ends_at, capacity, 0 AS taken FROM offering_slots
+		WHERE id = $1 AND offering_id = $2 FOR UPDATE`, slot, offering)
+	if err != nil {
+		if apperr.Is(db.MapError(err, "slot"), apperr.NotFound) {
+			return r, apperr.New(apperr.Invalid, "this time slot is not one of the service's").With("field", "slot_id")
+		}
+		return r, db.MapError(err, "slot")
+	}
+	if !r.StartsAt.After(now) {
+		return r, apperr.New(apperr.Invalid, "this time slot has already started").With("field", "slot_id")
+	}
+	if err := tx.GetContext(ctx, &r.Taken, `SELECT count(*) FROM vouchers WHERE slot_id = $1
+		AND status IN ('booked', 'validated', 'no_show')`, slot); err != nil {
+		return r, err
+	}
+	if r.Taken >= r.Capacity {
+		return r, apperr.New(apperr.Conflict, "this time slot is full: choose another one").
+			With("field", "slot_id").With("reason", "slot_full")
+	}
+	return r, nil
+}
+
+// insertVoucher writes v with a fresh code (a new one on the rare clash).
+func insertVoucher(ctx context.Context, tx *sqlx.Tx, v *Voucher) error {
+	for range 5 {
+		v.Code = newCode()
+		var created time.Time
+		err := tx.GetContext(ctx, &created, `INSERT INTO vouchers (id, code, employee_id, company_id, provider_id,
+				offering_id, offering_title, category, tax_bucket, unit, quantity, unit_price_cents, amount_cents,
+				slot_id, starts_at, ends_at, cancel_until, validate_from, validate_until, hold_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+			ON CONFLICT (code) DO NOTHING RETURNING created_at`,
+			v.ID, v.Code, v.EmployeeID, v.CompanyID, v.ProviderID, v.OfferingID, v.OfferingTitle, v.Category, v.TaxBucket,
+			v.Unit, v.Quantity, v.UnitPriceCents, v.AmountCents, v.SlotID, v.StartsAt, v.EndsAt, v.CancelUntil,
+			v.ValidateFrom, v.ValidateUntil, v.HoldID)
+		if err == nil {
+			v.CreatedAt = created
+			return nil
+		}
+		if !apperr.Is(db.MapError(err, "voucher"), apperr.NotFound) {
+			return db.MapError(err, "voucher")
+		}
+	}
+	return apperr.Wrap(errCodeSpace, "issuing a voucher code")
+}
+
+var errCodeSpace = apperr.New(apperr.Internal, "no free voucher code after 5 tries")
+
+// shortOf completes an insufficient_funds refusal with what the employee
+// can spend on the category, read after the refused booking rolled back.
+func (s *Service) shortOf(ctx context.Context, user uuid.UUID, err error) error {
+	ae, _ := err.(*apperr.Error)
+	if ae == nil {
+		return err
+	}
+	cat, _ := ae.Fields["category"].(string)
+	avail, rerr := s.Spendable(ctx, user, cat)
+	if rerr != nil {
+		return err
+	}
+	required := ae.Fields["required"]
+	return apperr.New(apperr.InsufficientFunds, "not enough welfare credits for this service: %s available for it", euro(avail)).
+		With("available", avail).With("required", required).With("category", cat)
+}
+
+// Spendable is what the employee can spend now on category (all
+// categories when empty): unexpired, unreserved lots that allow it.
+func (s *Service) Spendable(ctx context.Context, user uuid.UUID, category string) (int64, error) {
+	lots, err := ledger.Lots(ctx, s.db, WalletPath(user))
+	if apperr.Is(err, apperr.NotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	now := s.cfg.Now()
+	var sum int64
+	for _, l := range lots {
+		if l.ExpiresAt != nil && !l.ExpiresAt.After(now) {
+			continue
+		}
+		if category != "" && len(l.Categories) > 0 && !contains(l.Categories, category) {
+			continue
+		}
+		sum += l.Remaining
+	}
+	return sum, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

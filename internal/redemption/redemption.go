@@ -1,0 +1,168 @@
+// Package redemption is where an employee spends welfare credits: booking
+// a service (a ledger hold on the wallet, a place in a slot), the
+// nominative voucher with its code and QR, validation by the provider (the
+// hold captured and split between provider, inclusion fund and platform),
+// cancellation, no-shows, expiry and refunds (ledger reversals).
+//
+// Money never lives here. A voucher points at its ledger hold and at the
+// transactions that resolved it; every movement goes through
+// internal/ledger inside the same database transaction as the voucher's
+// change, so the two never disagree.
+//
+// Accounts (docs/ledger.md): the employee's wallet employee:{user}:wallet
+// (lots with expiry and categories, filled by the plans domain), the
+// provider's payable provider:{organisation}:payable (created here at the
+// first booking), the fund pool and platform:fees (the Config's).
+package redemption
+
+import (
+	"context"
+	"sync"
+	"time"
+	_ "time/tzdata" // Italian days without depending on the host's zone files
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/reciproca/reciproca/internal/ledger"
+)
+
+// Config is what redemption needs to know about the platform.
+type Config struct {
+	// BaseURL is where people reach the app: the voucher's QR and mails
+	// link to it.
+	BaseURL string
+	// FundPool is the ledger account of the inclusion fund's pool that
+	// every validation's fund share (and a provider's pledge) credits.
+	FundPool string
+	// Fees is the platform fee account.
+	Fees string
+	// Policy names the split policy whose version in force applies.
+	Policy string
+	// GraceDays after the service's day during which a provider may still
+	// validate (counters that record later); then the voucher expires.
+	GraceDays int
+	// CancelCutoff is how long before a slot starts the employee may
+	// still cancel (the catalogue has no per-offering cut-off yet).
+	CancelCutoff time.Duration
+	// OnRequestDays is how long a voucher for an offering without slots
+	// (arranged with the provider) stays valid from the booking day.
+	OnRequestDays int
+	// Now is the clock (tests move it).
+	Now func() time.Time
+}
+
+// Defaults of Config.
+const (
+	DefaultFundPool      = "fund:inclusion:pool"
+	DefaultFees          = "platform:fees"
+	DefaultPolicy        = "standard"
+	DefaultGraceDays     = 7
+	DefaultCancelCutoff  = 24 * time.Hour
+	DefaultOnRequestDays = 90
+)
+
+func (c Config) withDefaults() Config {
+	if c.FundPool == "" {
+		c.FundPool = DefaultFundPool
+	}
+	if c.Fees == "" {
+		c.Fees = DefaultFees
+	}
+	if c.Policy == "" {
+		c.Policy = DefaultPolicy
+	}
+	if c.GraceDays == 0 {
+		c.GraceDays = DefaultGraceDays
+	}
+	if c.CancelCutoff == 0 {
+		c.CancelCutoff = DefaultCancelCutoff
+	}
+	if c.OnRequestDays == 0 {
+		c.OnRequestDays = DefaultOnRequestDays
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Service is the redemption use cases.
+type Service struct {
+	db  *sqlx.DB
+	cfg Config
+	// platformReady is set once the fund pool and fee accounts are known
+	// to exist (they are created on first use, idempotently).
+	platformMu    sync.Mutex
+	platformReady bool
+}
+
+// New returns the service.
+func New(dbx *sqlx.DB, cfg Config) *Service {
+	return &Service{db: dbx, cfg: cfg.withDefaults()}
+}
+
+// Config returns the configuration in force (defaults filled in).
+func (s *Service) Config() Config { return s.cfg }
+
+// rome is Italian time: a voucher's day is judged in it.
+var rome = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// startOfDay is the first instant of t's day in Italian time.
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.In(rome).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, rome)
+}
+
+// WalletPath is the ledger account of an employee's credits.
+func WalletPath(user uuid.UUID) string { return "employee:" + user.String() + ":wallet" }
+
+// PayablePath is the ledger account of what is owed to a provider.
+func PayablePath(provider uuid.UUID) string { return "provider:" + provider.String() + ":payable" }
+
+var zero int64
+
+// PayableSpec describes a provider's payable account.
+func PayableSpec(provider uuid.UUID) ledger.AccountSpec {
+	return ledger.AccountSpec{Path: PayablePath(provider), Kind: ledger.Liability, Floor: &zero}
+}
+
+// WalletSpec describes an employee's wallet (the plans domain creates it
+// when it allocates; tests and demo data use it too).
+func WalletSpec(user uuid.UUID) ledger.AccountSpec {
+	return ledger.AccountSpec{Path: WalletPath(user), Kind: ledger.Liability, Floor: &zero, Lots: true}
+}
+
+// PlatformAccounts are the accounts every validation credits besides the
+// provider: the fund pool (lots: contributor attribution; sharded: hot)
+// and the fees (sharded), and platform:loss, which a refund the fund can
+// no longer cover is written off to.
+func (c Config) PlatformAccounts() []ledger.AccountSpec {
+	return []ledger.AccountSpec{
+		{Path: c.FundPool, Kind: ledger.Liability, Floor: &zero, Lots: true, Shards: 16},
+		{Path: c.Fees, Kind: ledger.Revenue, Shards: 16},
+		{Path: "platform:loss", Kind: ledger.Expense},
+	}
+}
+
+// ensurePlatform creates the platform accounts once per process.
+func (s *Service) ensurePlatform(ctx context.Context) error {
+	s.platformMu.Lock()
+	defer s.platformMu.Unlock()
+	if s.platformReady {
+		return nil
+	}
+	for _, spec := range s.cfg.PlatformAccounts() {
+		if _, err := ledger.CreateAccount(ctx, s.db, spec); err != nil {
+			return err
+		}
+	}
+	s.platformReady = true
+	return nil
+}
