@@ -149,3 +149,45 @@ func TestSearchTitleMatchesFirst(t *testing.T) {
 		t.Fatalf("yoga, paged by 10: %d results %q, want 25 once each, the mention last", len(got), got)
 	}
 }
+
+// Nearest first reads only the nearest offerings from the index: many
+// offerings at one address (the same distance) across the edge of that
+// read still page through exactly once each, nearest first.
+func TestSearchByDistancePagesThroughOneAddress(t *testing.T) {
+	f := newFixture(t)
+	p := catalogtest.Provider(t, f.dbx, f.svc, f.admin, "Cooperativa Tutto Qui", lecco, true)
+	want := map[string]bool{}
+	for i := range 17 {
+		title := fmt.Sprintf("Lezione di yoga %02d", i)
+		catalogtest.Offering(t, f.svc, p, title, "sport", lecco, 1000)
+		want[title] = true
+	}
+	for _, title := range []string{"Yoga a Valmadrera", "Yoga a Merate"} {
+		code := map[string]string{"Yoga a Valmadrera": valmadrera, "Yoga a Merate": merate}[title]
+		catalogtest.Offering(t, f.svc, p, title, "sport", code, 1000)
+		want[title] = true
+	}
+	near := catalog.LatLon{Lat: 45.85589, Lon: 9.39704}
+	for _, text := range []string{"", "yoga"} {
+		seen := map[string]bool{}
+		prev, cursor := -1.0, ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatal("paging does not end")
+			}
+			page := mustSearch(t, f.svc, catalog.SearchQuery{Text: text, Near: &near, RadiusKm: 30, Sort: catalog.SortDistance, Limit: 2, Cursor: cursor})
+			for _, o := range page.Items {
+				if seen[o.Title] || *o.DistanceKm < prev {
+					t.Fatalf("%q: %s again or out of order (%.3f km after %.3f)", text, o.Title, *o.DistanceKm, prev)
+				}
+				seen[o.Title], prev = true, *o.DistanceKm
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if len(seen) != len(want) {
+			t.Errorf("%q: paged through %d offerings, want %d", text, len(seen), len(want))
+		}
+	}
+}

@@ -39,12 +39,15 @@ type Service struct {
 	// photo takes a core and up to ~200 MB, so more at once would only
 	// add memory, not throughput.
 	photoSlots chan struct{}
+	// expansions caches what search texts expand to (search_expand.go).
+	expansions *expansions
 }
 
 // NewService returns the catalogue service. connect may be nil, in which
 // case Stripe onboarding answers internal.
 func NewService(dbx *sqlx.DB, connect ConnectAccounts, orgs Organisations) *Service {
-	return &Service{db: dbx, connect: connect, orgs: orgs, now: time.Now, photoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+	return &Service{db: dbx, connect: connect, orgs: orgs, now: time.Now, photoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
+		expansions: newExpansions()}
 }
 
 // processPhoto is ProcessPhoto, waiting for a free processing slot.
@@ -458,7 +461,7 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchPage, error)
 	if err := q.Validate(); err != nil {
 		return SearchPage{}, err
 	}
-	return search(ctx, s.db, q)
+	return search(ctx, s.db, s.expansions, q)
 }
 
 // AddOfferingPhoto checks, resizes and stores a photo and makes it the
