@@ -22,7 +22,7 @@
 // a domain transaction (BEGIN … COMMIT).
 // Before the rounds it fills the ledger to 1M entries, seals the chain and
 // times ledger.Verify (so the workloads then run on a ledger of that size),
-// and times earmarking a whole fund pool of 100,000 contributor lots.
+// and times earmarking a whole fund pool of 100,000 contributions.
 // It prints medians over the rounds as Markdown.
 package main
 
@@ -67,7 +67,7 @@ func main() {
 	clientsFlag := flag.String("clients", "1,8,32,64", "client counts")
 	pgbench := flag.String("pgbench", "/usr/lib/postgresql/15/bin/pgbench", "pgbench binary")
 	fill := flag.Int("verify-entries", 1_000_000, "fill the ledger to this many entries before timing verify")
-	poolLots := flag.Int("earmark-lots", 100_000, "time earmarking a whole fund pool of this many contributor lots (0: skip)")
+	poolLots := flag.Int("earmark-lots", 100_000, "time earmarking a whole fund pool of this many contributions, grouped into day lots (0: skip)")
 	keep := flag.String("keep", "", "set up database NAME, keep it and exit (for profiling)")
 	var bo ledger.BatcherOptions
 	flag.IntVar(&bo.MaxBatch, "batch-max", 0, "Batcher.MaxBatch (0: the default)")
@@ -109,11 +109,12 @@ func main() {
 	entries, verifyTook, err := timeVerify(ctx, dbx, *fill)
 	fail(err)
 	var smallTook, earmarkTook time.Duration
+	var dayLots int
 	if *poolLots > 0 {
-		smallTook, earmarkTook, err = timeEarmark(ctx, dbx, *poolLots)
+		smallTook, earmarkTook, dayLots, err = timeEarmark(ctx, dbx, *poolLots)
 		fail(err)
-		fmt.Fprintf(os.Stderr, "earmark: 1 euro of a pool of %d contributor lots in %s, the whole pool in %s\n",
-			*poolLots, smallTook.Round(time.Millisecond), earmarkTook.Round(time.Millisecond))
+		fmt.Fprintf(os.Stderr, "earmark: 1 euro of a pool of %d contributions (%d day lots) in %s, the whole pool in %s\n",
+			*poolLots, dayLots, smallTook.Round(time.Millisecond), earmarkTook.Round(time.Millisecond))
 	}
 	fmt.Fprintf(os.Stderr, "verify: %d entries in %s\n", entries, verifyTook.Round(10*time.Millisecond))
 	script, err := rawSetup(dbx)
@@ -188,9 +189,9 @@ func main() {
 
 	fmt.Printf("\n`ledger verify` over %d entries: %s\n", entries, verifyTook.Round(10*time.Millisecond))
 	if *poolLots > 0 {
-		fmt.Printf("\nEarmarking 1 euro of a fund pool of %d contributor lots: %s; then the whole pool "+
+		fmt.Printf("\nEarmarking 1 euro of a fund pool of %d contributions (%d day lots): %s; then the whole pool "+
 			"(one `ledger.Post`, pool → envelope, lots moved along): %s\n",
-			*poolLots, smallTook.Round(time.Millisecond), earmarkTook.Round(time.Millisecond))
+			*poolLots, dayLots, smallTook.Round(time.Millisecond), earmarkTook.Round(time.Millisecond))
 	}
 }
 
@@ -490,42 +491,59 @@ func timeVerify(ctx context.Context, dbx *sqlx.DB, want int) (int64, time.Durati
 	return rep.Entries, rep.Took, nil
 }
 
-// timeEarmark gives a fund pool n contributor lots (a thousand companies)
-// and times earmarking 1 euro of it (a debit that takes the first lots
-// and should not read the rest), then all the rest into an envelope that
-// keeps lots: one ledger.Post that consumes every lot and moves each along.
-func timeEarmark(ctx context.Context, dbx *sqlx.DB, n int) (small, whole time.Duration, err error) {
+// timeEarmark gives a fund pool n contributions (the fund parts of n
+// redemptions of a thousand companies over the last week, which the
+// ledger groups into day lots: one per company, policy version, day and
+// shard) and times earmarking 1 euro of it (a debit that takes the first
+// lots and should not read the rest), then all the rest into an envelope
+// that keeps lots: one ledger.Post that consumes every lot and moves each
+// along. It returns how many lots the pool holds.
+func timeEarmark(ctx context.Context, dbx *sqlx.DB, n int) (small, whole time.Duration, lots int, err error) {
 	for _, s := range []ledger.AccountSpec{
 		{Path: "fund:9:pool", Kind: ledger.Liability, Floor: &zero, Lots: true, Shards: 16},
 		{Path: "fund:9:envelope:housing", Kind: ledger.Liability, Floor: &zero, Lots: true},
+		{Path: "provider:9:payable", Kind: ledger.Liability, Floor: &zero},
 	} {
 		if _, err := ledger.CreateAccount(ctx, dbx, s); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
+	// a week back at most, and not into last year (ledger_check_effective)
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	now := time.Now().In(rome)
+	days := min(6, now.YearDay()-1)
 	const chunk = 1000
 	for done := 0; done < n; done += chunk {
 		_, err := dbx.ExecContext(ctx, `SELECT ledger_post_batch(jsonb_agg(jsonb_build_object('key', 'contrib-' || ($1::int + g),
-			'kind', 'contribution', 'postings', jsonb_build_array(jsonb_build_object('from', 'platform:stripe', 'to', 'fund:9:pool',
-			'amount', 100 + g % 50, 'lot', jsonb_build_object('attrs', jsonb_build_object('company', (g % 1000)::text)))))))
-			FROM generate_series(1, $2::int) g`, done, min(chunk, n-done))
+			'kind', 'redemption', 'effective_at', now() - make_interval(days => ($3::int + g) % ($4::int + 1)),
+			'split', jsonb_build_object('policy', $5::text, 'from', 'platform:stripe', 'gross', 1000 + g % 50,
+				'provider', 'provider:9:payable', 'fund', 'fund:9:pool', 'fees', 'platform:fees',
+				'fund_attrs', jsonb_build_object('company', (g % 1000)::text)))))
+			FROM generate_series(1, $2::int) g`, done, min(chunk, n-done), done/chunk, days, policy)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
+	}
+	if err := dbx.GetContext(ctx, &lots, `SELECT count(*) FROM ledger_lots l JOIN ledger_accounts a ON a.id = l.account_id
+		WHERE a.path = 'fund:9:pool' AND l.live`); err != nil {
+		return 0, 0, 0, err
 	}
 	t0 := time.Now()
 	_, err = ledger.Post(ctx, dbx, ledger.Request{Key: "earmark-one", Kind: "earmark",
 		Postings: []ledger.Posting{{From: "fund:9:pool", To: "fund:9:envelope:housing", Amount: 100}}})
 	small = time.Since(t0)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	b, err := ledger.GetBalance(ctx, dbx, "fund:9:pool")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	t0 = time.Now()
 	_, err = ledger.Post(ctx, dbx, ledger.Request{Key: "earmark-all", Kind: "earmark",
 		Postings: []ledger.Posting{{From: "fund:9:pool", To: "fund:9:envelope:housing", Amount: b.Available}}})
-	return small, time.Since(t0), err
+	return small, time.Since(t0), lots, err
 }

@@ -444,12 +444,20 @@ type Lot struct {
 	ExpiresAt  *time.Time     `json:"expires_at,omitempty" db:"expires_at"`
 	Categories []string       `json:"categories" db:"-"`
 	Attrs      map[string]any `json:"attrs" db:"-"`
-	Amount     int64          `json:"amount" db:"amount"`
-	Remaining  int64          `json:"remaining" db:"remaining"`
+	// Amount is what the transaction that created the lot put in.
+	Amount    int64 `json:"amount" db:"amount"`
+	Remaining int64 `json:"remaining" db:"remaining"`
+	// Grown is what later contributions added to a day lot (a fund's
+	// contributor lot of one company, policy version and day); 0 for
+	// other lots. Remaining ≤ Amount + Grown.
+	Grown int64 `json:"grown,omitempty" db:"grown"`
+	// Group names a day lot's group (empty for other lots).
+	Group string `json:"group,omitempty" db:"group_key"`
 }
 
 // LotMove records a transaction consuming (Amount > 0) or giving back
-// (Amount < 0) part of a lot: how a disbursement knows whose money it spent.
+// (Amount < 0, Against the consumer) part of a lot, or growing a day lot
+// (Amount < 0, no Against): how a disbursement knows whose money it spent.
 type LotMove struct {
 	TxID    int64  `json:"transaction_id" db:"tx_id"`
 	LotID   int64  `json:"lot_id" db:"lot_id"`

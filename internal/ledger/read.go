@@ -129,7 +129,7 @@ type lotRow struct {
 }
 
 const lotCols = `l.id, l.account_id, a.path, l.tx_id, l.parent_id, l.expires_at, l.categories,
-	l.attrs::text AS attrs, l.amount, l.remaining`
+	l.attrs::text AS attrs, l.amount, l.remaining, l.grown, coalesce(l.group_key, '') AS group_key`
 
 func scanLots(rows []lotRow) []Lot {
 	out := make([]Lot, len(rows))

@@ -171,6 +171,31 @@ var checks = []check{
 		SELECT 'lot ' || l.id || ' paid for ' || m.category || ' (transaction ' || m.tx_id || '), outside its categories'
 		FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id
 		WHERE m.amount > 0 AND m.category IS NOT NULL AND l.categories <> '{}' AND NOT m.category = ANY (l.categories)`},
+	// A day lot (one per fund account, company, policy version, day and
+	// shard) is created by one split and grown by others: each split's
+	// fund part must be in lots of its own company, policy version and
+	// effective day, and each day lot's grown must be its growth moves.
+	{name: "attribution", description: "each split's fund part is in its company's contributor lots (policy version, day); day lots grew by their moves", query: `
+		WITH credits AS (
+			SELECT l.tx_id, l.amount AS amt, l.attrs FROM ledger_lots l WHERE l.attrs ? 'policy_version'
+			UNION ALL
+			SELECT m.tx_id, -m.amount, l.attrs FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id
+			WHERE m.amount < 0 AND m.against_tx IS NULL)
+		SELECT 'transaction ' || t.id || ': fund part ' || (t.split->>'fund') || ' but '
+		       || coalesce(sum(c.amt), 0) || ' in lots of company ' || coalesce(t.split->'fund_attrs'->>'company', '(none)')
+		FROM ledger_transactions t
+		LEFT JOIN credits c ON c.tx_id = t.id
+		  AND c.attrs->>'company' IS NOT DISTINCT FROM t.split->'fund_attrs'->>'company'
+		  AND c.attrs->>'policy_version' = t.split->>'version'
+		  AND (NOT c.attrs ? 'day' OR c.attrs->>'day' = to_char(t.effective_at AT TIME ZONE 'Europe/Rome', 'YYYY-MM-DD'))
+		WHERE t.split ? 'fund_attrs'
+		GROUP BY t.id HAVING coalesce(sum(c.amt), 0) <> (t.split->>'fund')::bigint
+		UNION ALL
+		SELECT 'lot ' || l.id || ': grown ' || l.grown || ' but its growth moves add ' || coalesce(g.added, 0)
+		FROM ledger_lots l
+		LEFT JOIN (SELECT m.lot_id, -sum(m.amount) AS added FROM ledger_lot_moves m
+		           WHERE m.amount < 0 AND m.against_tx IS NULL GROUP BY m.lot_id) g ON g.lot_id = l.id
+		WHERE l.grown <> coalesce(g.added, 0) OR (l.group_key IS NULL AND g.added IS NOT NULL)`},
 	{name: "immutability", description: "append-only triggers in place; the app role cannot update, delete or truncate the ledger", query: `
 		SELECT 'trigger ' || n || ' missing or disabled'
 		FROM unnest(ARRAY['ledger_transactions_immutable', 'ledger_entries_immutable', 'ledger_lot_moves_immutable',

@@ -42,6 +42,7 @@ DECLARE
     -- the lot-tracked credits: account, source account, amount, lot spec
     cr_to bigint[] := '{}'; cr_from bigint[] := '{}'; cr_amt bigint[] := '{}'; cr_lot jsonb[] := '{}';
     cto bigint; cfrom bigint; camt bigint; clot jsonb;
+    shards_used jsonb := '{}';     -- hot account id -> the shard its credit went to (day lots are per shard)
 BEGIN
     -- Loops over the few postings use PL/pgSQL's simple expressions, not
     -- queries: each query costs an executor start, which on this path
@@ -162,6 +163,7 @@ BEGIN
             -- locked last, so a writer never holds a shard while it waits.
             UPDATE ledger_balances b SET posted = b.posted + dp, pending_in = b.pending_in + din
             WHERE b.account_id = acc.id AND b.shard = pg_backend_pid() % acc.shards;
+            shards_used := shards_used || jsonb_build_object(acc.id::text, pg_backend_pid() % acc.shards);
         END IF;
 
         IF acc.u_post <> 0 THEN
@@ -209,7 +211,7 @@ BEGIN
         RETURN cardinality(entry_ids);
     END IF;
     -- Credits to lot-tracked accounts become lots: as the posting says
-    -- (lot), moved along from the lots the source gave (mirror), given back
+    -- (lot; a split's fund part grows its day lot), moved along from the lots the source gave (mirror), given back
     -- to the lots the original consumed (reversal), or a plain lot.
     FOR i IN 0 .. coalesce(jsonb_array_length(p_postings), 0) - 1 LOOP
         pj := p_postings->i;
@@ -237,7 +239,12 @@ BEGIN
             left_over := ledger_restore_lots(p_tx, cto, camt, p_origin);
             CONTINUE WHEN left_over = 0;
         END IF;
-        IF clot IS NULL AND cfrom IS NOT NULL AND consumed ? cfrom::text AND p_mode <> 'reverse' THEN
+        IF clot ? 'group' THEN
+            -- a split's fund part: the day lot of its group and shard
+            PERFORM ledger_grow_lots(ARRAY[p_tx], ARRAY[cto],
+                                     ARRAY[(clot->>'group') || '|' || coalesce(shards_used->>cto::text, '0')],
+                                     ARRAY[clot->'attrs'], ARRAY[left_over]);
+        ELSIF clot IS NULL AND cfrom IS NOT NULL AND consumed ? cfrom::text AND p_mode <> 'reverse' THEN
             INSERT INTO ledger_lots (account_id, tx_id, parent_id, expires_at, categories, attrs, amount, remaining)
             SELECT cto, p_tx, l.id, l.expires_at, l.categories, l.attrs, x.t, x.t
             FROM unnest((SELECT array_agg(v::bigint) FROM jsonb_array_elements_text(consumed->cfrom::text->'ids') v),

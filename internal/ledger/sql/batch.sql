@@ -52,7 +52,7 @@
 -- settings; they are called from here only).
 CREATE OR REPLACE FUNCTION ledger_post_batch(ps jsonb, p_lock boolean DEFAULT false, p_lock_timeout_ms int DEFAULT 0)
 RETURNS jsonb
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     r record;
     a record;
@@ -64,17 +64,28 @@ BEGIN
     IF p_lock_timeout_ms > 0 THEN  -- for this transaction (the Batcher's statement) only
         PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
     END IF;
-    r := ledger_batch_read(ps, p_lock);
+    r := ledger_batch_read(ps, p_lock, 64);
     a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
                             r.a_avail, r.a_first, r.existing, r.pol_id, r.pol_name, r.pol_version, r.pol_from,
                             r.pol_fund, r.pol_fee, r.pol_rem, r.pol_attrs,
-                            r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next);
+                            r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc);
+    IF a.more_lots THEN
+        -- a debit its account's first lots in spending order could not pay:
+        -- read every spendable lot of the accounts the batch debits, and
+        -- apply again (the first pass wrote nothing)
+        r := ledger_batch_read(ps, p_lock, NULL);
+        a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
+                                r.a_avail, r.a_first, r.existing, r.pol_id, r.pol_name, r.pol_version, r.pol_from,
+                                r.pol_fund, r.pol_fee, r.pol_rem, r.pol_attrs,
+                                r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc);
+    END IF;
     IF cardinality(a.t_id) > 0 THEN
         n := ledger_batch_write(a.t_id, a.t_key, a.t_hash, a.t_kind, a.t_ref, a.t_eff, a.t_pol, a.t_split, a.t_meta,
                                 a.e_tx, a.e_acc, a.e_amt, a.e_eff,
                                 a.nl_id, a.nl_acc, a.nl_tx, a.nl_parent, a.nl_exp, a.nl_cats, a.nl_attrs,
                                 a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt, a.m_cat,
-                                r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.lu_id, a.lu_take, a.at);
+                                r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.lu_id, a.lu_take, a.at,
+                                a.g_tx, a.g_k, a.g_key, a.g_attrs, a.g_amt);
     END IF;
     RETURN a.res;
 END $$;
@@ -89,21 +100,22 @@ END $$;
 -- account whose lots are not tracked, 0 for one with none).
 -- (The aggregates take their rows in the order the window function, or
 -- the subquery, sorted them: one sort per query, not one per array.)
-CREATE OR REPLACE FUNCTION ledger_batch_read(ps jsonb, p_lock boolean,
+CREATE OR REPLACE FUNCTION ledger_batch_read(ps jsonb, p_lock boolean, p_lot_limit int,
     OUT amap jsonb, OUT a_id bigint[], OUT a_path text[], OUT a_asset text[], OUT a_sgn int[], OUT a_floor bigint[],
     OUT a_lots boolean[], OUT a_shards int[], OUT a_status text[], OUT a_avail bigint[], OUT a_first int[],
     OUT n_plain int, OUT existing jsonb,
     OUT pol_id bigint[], OUT pol_name text[], OUT pol_version int[], OUT pol_from timestamptz[], OUT pol_fund int[],
     OUT pol_fee int[], OUT pol_rem text[], OUT pol_attrs jsonb[],
     OUT l_id bigint[], OUT l_acc bigint[], OUT l_exp timestamptz[], OUT l_cats jsonb[], OUT l_attrs jsonb[],
-    OUT l_rem bigint[], OUT l_next int[])
+    OUT l_rem bigint[], OUT l_next int[], OUT a_trunc boolean[])
 LANGUAGE plpgsql AS $$
 DECLARE
     n int := jsonb_array_length(ps);
     p jsonb; pj jsonb; s jsonb;
     paths text[] := '{}'; from_paths text[] := '{}'; pol_names text[] := '{}'; keys text[] := '{}';
     lot_accs bigint[] := '{}'; lot_ks int[];
-    i int; j int; k int; q int;
+    i int; j int; k int; q int; run int;
+    now_ timestamptz := clock_timestamp();  -- lots expired now are expired when the batch is applied
 BEGIN
     -- what the batch names (simple expressions: no query per request)
     FOR i IN 0 .. n - 1 LOOP
@@ -160,15 +172,25 @@ BEGIN
                coalesce(array_agg(l.expires_at), '{}'), coalesce(array_agg(to_jsonb(l.categories)), '{}'),
                coalesce(array_agg(l.attrs), '{}'), coalesce(array_agg(l.remaining), '{}')
         INTO l_id, l_acc, l_exp, l_cats, l_attrs, l_rem
-        FROM (SELECT * FROM ledger_lots y WHERE y.live AND y.account_id = ANY (lot_accs)
-              ORDER BY y.account_id, y.expires_at NULLS LAST, y.id) l;
+        FROM (SELECT y.* FROM unnest(lot_accs) WITH ORDINALITY AS x(id, o)
+              CROSS JOIN LATERAL (SELECT * FROM ledger_lots z
+                                  WHERE z.account_id = x.id AND z.live AND (z.expires_at IS NULL OR z.expires_at > now_)
+                                  ORDER BY z.expires_at, z.id LIMIT p_lot_limit) y
+              ORDER BY x.o, y.expires_at NULLS LAST, y.id) l;
     END IF;
+    a_trunc := array_fill(false, ARRAY[coalesce(cardinality(a_id), 0)]);
     FOR j IN 1 .. cardinality(l_id) LOOP
         l_next := l_next || NULL::int;
         IF j > 1 AND l_acc[j - 1] = l_acc[j] THEN
             l_next[j - 1] := j;
+            run := run + 1;
         ELSE
-            a_first[array_position(a_id, l_acc[j])] := j;
+            k := array_position(a_id, l_acc[j]);
+            a_first[k] := j;
+            run := 1;
+        END IF;
+        IF run = p_lot_limit THEN
+            a_trunc[k] := true;
         END IF;
     END LOOP;
 END $$;
@@ -189,6 +211,7 @@ CREATE OR REPLACE FUNCTION ledger_batch_apply(ps jsonb,
     pol_id bigint[], pol_name text[], pol_version int[], pol_from timestamptz[], pol_fund int[], pol_fee int[],
     pol_rem text[], pol_attrs jsonb[],
     l_id bigint[], l_acc bigint[], l_exp timestamptz[], l_cats jsonb[], l_attrs jsonb[], l_rem bigint[], l_next int[],
+    a_trunc boolean[],
     OUT res jsonb,
     OUT t_id bigint[], OUT t_key text[], OUT t_hash bytea[], OUT t_kind text[], OUT t_ref text[],
     OUT t_eff timestamptz[], OUT t_pol bigint[], OUT t_split jsonb[], OUT t_meta jsonb[],
@@ -196,7 +219,8 @@ CREATE OR REPLACE FUNCTION ledger_batch_apply(ps jsonb,
     OUT nl_id bigint[], OUT nl_acc bigint[], OUT nl_tx bigint[], OUT nl_parent bigint[], OUT nl_exp timestamptz[],
     OUT nl_cats jsonb[], OUT nl_attrs jsonb[], OUT nl_amount bigint[], OUT nl_rem bigint[],
     OUT m_tx bigint[], OUT m_lot bigint[], OUT m_amt bigint[], OUT m_cat text[],
-    OUT a_delta bigint[], OUT lu_id bigint[], OUT lu_take bigint[], OUT at timestamptz)
+    OUT a_delta bigint[], OUT lu_id bigint[], OUT lu_take bigint[], OUT at timestamptz,
+    OUT g_tx bigint[], OUT g_k int[], OUT g_key text[], OUT g_attrs jsonb[], OUT g_amt bigint[], OUT more_lots boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     n int := jsonb_array_length(ps);
@@ -227,6 +251,7 @@ BEGIN
     t_split := '{}'; t_meta := '{}';
     e_tx := '{}'; e_acc := '{}'; e_amt := '{}'; e_eff := '{}';
     m_tx := '{}'; m_lot := '{}'; m_amt := '{}'; m_cat := '{}';
+    g_tx := '{}'; g_k := '{}'; g_key := '{}'; g_attrs := '{}'; g_amt := '{}'; more_lots := false;
     a_delta := array_fill(0::bigint, ARRAY[coalesce(cardinality(a_id), 0)]);
     <<req>>
     FOR i IN 0 .. n - 1 LOOP
@@ -275,10 +300,11 @@ BEGIN
                 -- below); the fund's part is a contributor lot
                 sp_to := ARRAY[s->>'provider', s->>'fund', s->>'fees'];
                 sp_amt := ARRAY[pv, fd, fe];
-                sp_lot := ARRAY[NULL, jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') || pol_attrs[pol]), NULL];
+                sp_lot := ARRAY[NULL, ledger_day_lot(s->'fund_attrs', pol_name[pol], pol_version[pol], eff), NULL];
                 n_legs := n_legs + (pv > 0)::int + (fd > 0)::int + (fe > 0)::int;
                 split_rec := jsonb_build_object('gross', gross, 'provider', pv, 'fund', fd, 'fee', fe,
-                                                'policy', pol_name[pol], 'version', pol_version[pol]);
+                                                'policy', pol_name[pol], 'version', pol_version[pol],
+                                                'fund_attrs', coalesce(s->'fund_attrs', '{}'));
             END IF;
             IF n_legs = 0 THEN
                 err := ledger_error('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
@@ -316,7 +342,8 @@ BEGIN
             FOR q IN 0 .. n_json + 2 LOOP
                 IF q < n_json THEN
                     pj := postings->q;
-                    src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category'; lot := pj->'lot';
+                    src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category';
+                    lot := CASE WHEN jsonb_typeof(pj->'lot') = 'object' THEN (pj->'lot') - 'group' ELSE pj->'lot' END;
                     amt_n := CASE WHEN jsonb_typeof(pj->'amount') = 'number' THEN (pj->>'amount')::numeric END;
                     amt := CASE WHEN amt_n > 0 AND amt_n <= 1000000000000 AND amt_n = trunc(amt_n) THEN amt_n END;
                 ELSE  -- the split's parts: amounts in range by construction
@@ -412,6 +439,9 @@ BEGIN
                         CONTINUE;
                     END IF;
                     c := ledger_pick_lots(-dp, r_cat[q], at, NULL, 0, j, l_next, l_id, l_exp, l_cats, l_rem);
+                    IF c.short > 0 AND a_trunc[k] THEN
+                        more_lots := true;  -- lots were left unread: ledger_post_batch reads them all and applies again
+                    END IF;
                     IF c.short > 0 THEN
                         err := ledger_lots_short(a_path[k], r_cat[q], -dp - c.short, -dp);
                         EXIT apply;
@@ -443,6 +473,16 @@ BEGIN
             FOR q IN 1 .. cardinality(v_kt) LOOP
                 kt := v_kt[q];
                 CONTINUE WHEN NOT a_lots[kt];
+                IF v_lot[q] ? 'group' AND a_first[kt] IS NULL THEN
+                    -- a split's fund part: its day lot grows (or is
+                    -- created) when the batch is written, on the shard it
+                    -- takes (ledger_grow_lots). When the batch also debits
+                    -- the account, the part is a lot of its own instead,
+                    -- spendable later in the batch.
+                    g_tx := g_tx || tx; g_k := g_k || kt; g_key := g_key || (v_lot[q]->>'group');
+                    g_attrs := g_attrs || (v_lot[q]->'attrs'); g_amt := g_amt || v_amt[q];
+                    CONTINUE;
+                END IF;
                 kf := v_kf[q];
                 mirror := v_lot[q] IS NULL AND kf = ANY (t_acc) AND r_nout[array_position(r_k, kf)] = 1;
                 FOR j IN 1 .. CASE WHEN mirror THEN cardinality(t_lot) ELSE 1 END LOOP
@@ -516,11 +556,15 @@ CREATE OR REPLACE FUNCTION ledger_batch_write(
     nl_attrs jsonb[], nl_amount bigint[], nl_rem bigint[],
     m_tx bigint[], m_lot bigint[], m_amt bigint[], m_cat text[],
     a_id bigint[], a_floor bigint[], a_shards int[], n_plain int, a_delta bigint[], lu_id bigint[], lu_take bigint[],
-    p_at timestamptz)
+    p_at timestamptz, g_tx bigint[], g_k int[], g_key text[], g_attrs jsonb[], g_amt bigint[])
 RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
     cnt int;
+    i int;
     k int;
+    sh int;
+    a_shard int[] := array_fill(0, ARRAY[coalesce(cardinality(a_id), 0)]);  -- the shard each credit went to
+    g_acc bigint[] := '{}'; g_full text[] := '{}';
     tot bigint;
     upd_id bigint[] := '{}'; upd_d bigint[] := '{}'; upd_f bigint[] := '{}';
 BEGIN
@@ -590,11 +634,14 @@ BEGIN
             UPDATE ledger_balances b SET posted = b.posted + a_delta[k]
             WHERE b.account_id = a_id[k] AND b.shard = (
                 SELECT bb.shard FROM ledger_balances bb WHERE bb.account_id = a_id[k]
-                ORDER BY (bb.shard + pg_backend_pid()) % a_shards[k] LIMIT 1 FOR UPDATE SKIP LOCKED);
+                ORDER BY (bb.shard + pg_backend_pid()) % a_shards[k] LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING b.shard INTO sh;
             IF NOT FOUND THEN  -- every shard is busy: queue for one
                 UPDATE ledger_balances b SET posted = b.posted + a_delta[k]
-                WHERE b.account_id = a_id[k] AND b.shard = pg_backend_pid() % a_shards[k];
+                WHERE b.account_id = a_id[k] AND b.shard = pg_backend_pid() % a_shards[k]
+                RETURNING b.shard INTO sh;
             END IF;
+            a_shard[k] := sh;
         END IF;
     END LOOP;
     -- lots, by id: what the batch took, if it is still there
@@ -607,6 +654,15 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = '40001',
                 MESSAGE = 'ledger: a lot changed under the batch; retry the batch';
         END IF;
+    END IF;
+    -- day lots, on the shard each account's credit took: a writer holding
+    -- another shard grows another lot
+    IF cardinality(g_tx) > 0 THEN
+        FOR i IN 1 .. cardinality(g_tx) LOOP
+            g_acc := g_acc || a_id[g_k[i]];
+            g_full := g_full || (g_key[i] || '|' || a_shard[g_k[i]]);
+        END LOOP;
+        PERFORM ledger_grow_lots(g_tx, g_acc, g_full, g_attrs, g_amt);
     END IF;
     RETURN cardinality(t_id);
 END $$;

@@ -37,7 +37,7 @@ DECLARE
     v_hold bigint := (p->>'hold_id')::bigint;
     rel jsonb;
     post_sides jsonb;
-    postings jsonb := coalesce(p->'postings', '[]');
+    postings jsonb := ledger_own_postings(p->'postings');
     pol_id bigint;
     s jsonb := p->'split';
     split_rec jsonb;

@@ -2,9 +2,9 @@
 -- updated or deleted, by anyone; the one exception is a hold's guarded
 -- status change. No ledger table can be truncated (a TRUNCATE fires no row
 -- trigger, so each table has a statement trigger of its own). A lot is
--- never deleted, and of its columns only remaining changes (the WHEN
--- clause, checked without calling anything, lets an update of remaining
--- alone through).
+-- never deleted, and of its columns only remaining changes, and a day
+-- lot's grown with it when it grows (the WHEN clause, checked without
+-- calling anything, lets such an update through).
 CREATE OR REPLACE FUNCTION ledger_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'ledger_transactions' THEN
@@ -60,7 +60,11 @@ CREATE OR REPLACE TRIGGER ledger_lots_immutable BEFORE UPDATE ON ledger_lots
                        OR OLD.tx_id IS DISTINCT FROM NEW.tx_id OR OLD.parent_id IS DISTINCT FROM NEW.parent_id
                        OR OLD.expires_at IS DISTINCT FROM NEW.expires_at OR OLD.categories IS DISTINCT FROM NEW.categories
                        OR OLD.attrs IS DISTINCT FROM NEW.attrs OR OLD.amount IS DISTINCT FROM NEW.amount
-                       OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+                       OR OLD.created_at IS DISTINCT FROM NEW.created_at
+                       OR OLD.group_key IS DISTINCT FROM NEW.group_key
+                       -- a day lot grows (ledger_grow_lots): grown and remaining by the same amount
+                       OR NEW.grown < OLD.grown
+                       OR (NEW.grown <> OLD.grown AND NEW.grown - OLD.grown <> NEW.remaining - OLD.remaining))
     EXECUTE FUNCTION ledger_immutable();
 CREATE OR REPLACE TRIGGER ledger_lots_no_delete BEFORE DELETE ON ledger_lots
     FOR EACH ROW EXECUTE FUNCTION ledger_immutable();

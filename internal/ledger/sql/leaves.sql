@@ -51,7 +51,10 @@ LANGUAGE sql STABLE AS $$
     LEFT JOIN (SELECT x.tx_id, jsonb_agg(jsonb_build_object(
                    'id', x.id, 'account_id', x.account_id, 'parent_id', x.parent_id,
                    'expires_at', ledger_micros(x.expires_at), 'categories', x.categories, 'attrs', x.attrs,
-                   'amount', x.amount, 'created_at', ledger_micros(x.created_at)) ORDER BY x.id) AS list
+                   'amount', x.amount, 'created_at', ledger_micros(x.created_at))
+                   -- a day lot's group, since day lots exist
+                   || CASE WHEN x.group_key IS NOT NULL THEN jsonb_build_object('group_key', x.group_key) ELSE '{}' END
+                   ORDER BY x.id) AS list
                FROM ledger_lots x WHERE x.tx_id = ANY (p_ids) GROUP BY x.tx_id) l ON l.tx_id = t.id
     LEFT JOIN (SELECT x.tx_id, jsonb_agg(jsonb_build_object(
                    'lot_id', x.lot_id, 'amount', x.amount, 'against_tx', x.against_tx)

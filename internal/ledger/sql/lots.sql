@@ -70,8 +70,8 @@ $$;
 
 -- ledger_consume_lots takes p_amount from an account's lots by
 -- ledger_pick_lots, on the locking path: p_only, exactly these lots (the
--- expiry sweep's carry-over); p_prefer, lots created by these transactions
--- first, as they are (a reversal gives back what the original created).
+-- expiry sweep's carry-over); p_prefer, lots credited by these transactions
+-- (created or grown: ledger_credited_lots) first, as they are (a reversal gives back what the original created).
 -- The account's balance row is already locked by the caller, which
 -- serialises every lot change of the account. Returns the lots and amounts
 -- taken.
@@ -86,6 +86,8 @@ DECLARE
     lot record;
     need bigint := p_amount;
     t bigint;
+    pref_ids bigint[];
+    companies text[];
     -- a cursor, not a FOR over the query: a cursor is planned for its first
     -- rows (cursor_tuple_fraction), so it walks ledger_lots_spend_idx instead
     -- of reading and sorting every live lot of the account
@@ -117,23 +119,24 @@ BEGIN
         INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category) SELECT p_tx, u.id, u.t, p_category FROM u;
         RETURN;
     END IF;
+    -- a reversal: the lots the original credited (created or grew), first
+    IF p_prefer IS NOT NULL THEN
+        pref_ids := ledger_credited_lots(p_account, p_prefer);
+        SELECT array_agg(DISTINCT o.attrs->>'company') INTO companies FROM ledger_lots o
+        WHERE o.id = ANY (pref_ids) AND o.attrs ? 'company';
+    END IF;
     -- the account's live lots, in the order the walk takes them
     SELECT coalesce(array_agg(x.id), '{}'), coalesce(array_agg(x.expires_at), '{}'),
            coalesce(array_agg(to_jsonb(x.categories)), '{}'), coalesce(array_agg(x.remaining), '{}'),
            count(*) FILTER (WHERE x.pref)
     INTO l_id, l_exp, l_cats, l_rem, n_free
-    FROM (SELECT l.id, l.expires_at, l.categories, l.remaining, coalesce(l.tx_id = ANY (p_prefer), false) AS pref
-          FROM ledger_lots l
+    FROM (SELECT l.id, l.expires_at, l.categories, l.remaining, p.id IS NOT NULL AS pref
+          FROM ledger_lots l LEFT JOIN unnest(pref_ids) AS p(id) ON p.id = l.id   -- a hash, not a search per lot
           WHERE l.account_id = p_account AND l.live AND (p_only IS NULL OR l.id = ANY (p_only))
             -- a reversal: the original's lots, then only lots of the same company
             -- when the original's carry one (ledger_refund_shortfall)
-            AND (p_prefer IS NULL OR l.tx_id = ANY (p_prefer)
-                 OR NOT EXISTS (SELECT 1 FROM ledger_lots o WHERE o.account_id = p_account AND o.tx_id = ANY (p_prefer)
-                                AND o.attrs ? 'company')
-                 OR l.attrs->>'company' IN (SELECT o.attrs->>'company' FROM ledger_lots o
-                                            WHERE o.account_id = p_account AND o.tx_id = ANY (p_prefer)))
-          ORDER BY pref DESC, CASE WHEN coalesce(l.tx_id = ANY (p_prefer), false) THEN l.id END,
-                   l.expires_at NULLS LAST, l.id) x;
+            AND (p_prefer IS NULL OR p.id IS NOT NULL OR companies IS NULL OR l.attrs->>'company' = ANY (companies))
+          ORDER BY p.id IS NOT NULL DESC, p.id, l.expires_at NULLS LAST, l.id) x;
     c := ledger_pick_lots(p_amount, p_category, p_at, to_jsonb(p_only), n_free,
                           CASE WHEN cardinality(l_id) > 0 THEN 1 END, NULL, l_id, l_exp, l_cats, l_rem);
     IF c.short > 0 THEN
@@ -186,3 +189,82 @@ BEGIN
     INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, against_tx) SELECT p_by, u.id, -u.t, u.a FROM u;
     RETURN need;
 END $$;
+
+-- Day lots. A fund's contributor lots are grouped: one lot per (fund
+-- account, company, split policy version, day of the effective time in
+-- Italian time, balance shard), not one per redemption. Attribution by
+-- company and period is all the reports need, and a debit of the pool then
+-- walks a lot per company and day, not one per redemption. The shard is
+-- the balance row of the hot account the contribution went to: writers
+-- that hold different shards grow different lots, so grouping adds no
+-- contention to the sharded pool.
+--
+-- A lot's amount never changes (its creating transaction's audit-log leaf
+-- covers it). A later contribution to the group is a lot move with a
+-- negative amount and no against_tx, made by the contributing transaction
+-- (so its leaf covers it), and adds to the lot's grown: remaining = amount
+-- - sum(moves) holds as for every lot, and remaining <= amount + grown.
+
+-- ledger_day_lot is the lot spec of a split's fund part: attrs the company
+-- (from fund_attrs), the policy and its version, and the day; "group" the
+-- group's key but for the shard (ledger_grow_lots adds it).
+CREATE OR REPLACE FUNCTION ledger_day_lot(p_fund_attrs jsonb, p_policy text, p_version int, p_eff timestamptz)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    -- simple expressions only: the batch calls it once per redemption
+    a jsonb := jsonb_strip_nulls(jsonb_build_object('company', p_fund_attrs->'company', 'policy', p_policy,
+                                                    'policy_version', p_version,
+                                                    'day', to_char(p_eff AT TIME ZONE 'Europe/Rome', 'YYYY-MM-DD')));
+BEGIN
+    RETURN jsonb_build_object('attrs', a, 'group',
+                              format('%s|%s:%s|%s', coalesce(a->>'company', ''), p_policy, p_version, a->>'day'));
+END $$;
+
+-- ledger_grow_lots credits day lots: for each i, p_amt[i] by transaction
+-- p_tx[i] to the lot of account p_acc[i] in group p_key[i] (with the
+-- shard), created with p_attrs[i] by the first credit of a group that has
+-- no lot yet, grown by the others. One statement: an upsert on the group's
+-- unique index, so concurrent writers of one group never make two lots,
+-- taking the lots in (account, key) order.
+CREATE OR REPLACE FUNCTION ledger_grow_lots(p_tx bigint[], p_acc bigint[], p_key text[], p_attrs jsonb[], p_amt bigint[])
+RETURNS void LANGUAGE sql AS $$
+    WITH c AS (
+        SELECT u.tx, u.acc, u.key, u.attrs, u.amt, u.o
+        FROM unnest(p_tx, p_acc, p_key, p_attrs, p_amt) WITH ORDINALITY AS u(tx, acc, key, attrs, amt, o)
+    ), g AS (
+        SELECT DISTINCT ON (c.acc, c.key) c.acc, c.key, c.tx, c.attrs, c.amt,
+               sum(c.amt) OVER (PARTITION BY c.acc, c.key) AS total
+        FROM c ORDER BY c.acc, c.key, c.o
+    ), up AS (
+        INSERT INTO ledger_lots AS l (account_id, tx_id, attrs, amount, remaining, grown, group_key)
+        SELECT g.acc, g.tx, g.attrs, g.amt, g.total, g.total - g.amt, g.key FROM g ORDER BY g.acc, g.key
+        ON CONFLICT (account_id, group_key) WHERE group_key IS NOT NULL
+        DO UPDATE SET remaining = l.remaining + excluded.remaining, grown = l.grown + excluded.remaining
+        RETURNING l.id, l.account_id, l.group_key, l.tx_id
+    )
+    -- every credit but the one that created the lot is a growth move
+    INSERT INTO ledger_lot_moves (tx_id, lot_id, amount)
+    SELECT c.tx, up.id, -c.amt FROM c JOIN up ON up.account_id = c.acc AND up.group_key = c.key
+    WHERE up.tx_id <> c.tx
+$$;
+
+-- ledger_credited_lots: the lots of p_account that the p_txs transactions
+-- credited: created, or grew (a day lot). A reversal gives back from them
+-- first.
+CREATE OR REPLACE FUNCTION ledger_credited_lots(p_account bigint, p_txs bigint[]) RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(x.id), '{}') FROM (
+        SELECT l.id FROM ledger_lots l WHERE l.tx_id = ANY (p_txs) AND l.account_id = p_account
+        UNION
+        SELECT m.lot_id FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id
+        WHERE m.tx_id = ANY (p_txs) AND m.amount < 0 AND m.against_tx IS NULL AND l.account_id = p_account) x
+$$;
+
+-- ledger_own_postings is a request's postings (none: []) with no day-lot
+-- group in their lot specs: only a split's fund part grows a day lot.
+CREATE OR REPLACE FUNCTION ledger_own_postings(p_postings jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_postings IS NULL OR jsonb_typeof(p_postings) <> 'array' THEN coalesce(p_postings, '[]')
+                ELSE coalesce((SELECT jsonb_agg(CASE WHEN jsonb_typeof(j) = 'object' THEN j #- '{lot,group}' ELSE j END ORDER BY o)
+                               FROM jsonb_array_elements(p_postings) WITH ORDINALITY AS x(j, o)), '[]') END
+$$;

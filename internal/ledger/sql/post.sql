@@ -33,7 +33,7 @@ DECLARE
     n_entries int;
     beg record;
     hold boolean := coalesce((p->>'hold')::boolean, false);
-    postings jsonb := coalesce(p->'postings', '[]');
+    postings jsonb := ledger_own_postings(p->'postings');
     pol_id bigint;
     s jsonb := p->'split';
     split_rec jsonb;

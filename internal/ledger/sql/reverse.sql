@@ -87,6 +87,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     r record;
     loss record;
+    ids bigint[];
+    companies text[];
+    held bigint;
     short bigint;
     cut bigint;
     out jsonb;
@@ -101,15 +104,16 @@ BEGIN
             SELECT a.id, sum((j->>'amount')::bigint)
             FROM jsonb_array_elements(coalesce(p_inv, '[]')) j JOIN ledger_accounts a ON a.path = j->>'from'
             GROUP BY a.id)
-        SELECT a.id, a.path, d.need,
-               (SELECT coalesce(sum(l.remaining), 0) FROM ledger_lots l
-                WHERE l.account_id = a.id AND l.live
-                  AND (l.tx_id = p_orig OR l.attrs->>'company' IN (SELECT o.attrs->>'company' FROM ledger_lots o
-                                                                   WHERE o.account_id = a.id AND o.tx_id = p_orig))) AS held
-        FROM debits d JOIN ledger_accounts a ON a.id = d.id
-        WHERE a.lots AND EXISTS (SELECT 1 FROM ledger_lots o WHERE o.account_id = a.id AND o.tx_id = p_orig AND o.attrs ? 'company')
+        SELECT a.id, a.path, d.need FROM debits d JOIN ledger_accounts a ON a.id = d.id WHERE a.lots
     LOOP
-        short := r.need - r.held;
+        -- the lots the original credited (created, or grew: a day lot), and their companies
+        ids := ledger_credited_lots(r.id, ARRAY[p_orig]);
+        SELECT array_agg(DISTINCT x.attrs->>'company') INTO companies FROM ledger_lots x
+        WHERE x.id = ANY (ids) AND x.attrs ? 'company';
+        CONTINUE WHEN companies IS NULL;
+        SELECT coalesce(sum(l.remaining), 0) INTO held FROM ledger_lots l
+        WHERE l.account_id = r.id AND l.live AND (l.id = ANY (ids) OR l.attrs->>'company' = ANY (companies));
+        short := r.need - held;
         CONTINUE WHEN short <= 0;
         SELECT a.id, a.path INTO loss FROM ledger_accounts a WHERE a.path = 'platform:loss';
         IF NOT FOUND THEN

@@ -16,8 +16,10 @@ $$;
 -- ledger_split_postings turns a split request into its three postings
 -- (zero parts left out) by the policy in force at p_at, and returns the
 -- policy and the parts to record on the transaction. A gross amount out of
--- range, or no policy in force, raises (ledger_split_check). The fund's part becomes a contributor lot carrying fund_attrs and
--- the policy version. One query (the policy and its parts); the postings
+-- range, or no policy in force, raises (ledger_split_check). The fund's
+-- part goes to the day lot of its company, policy version and day
+-- (ledger_day_lot); the caller's fund_attrs are recorded whole on the
+-- transaction's split. One query (the policy and its parts); the postings
 -- are built with simple expressions, which costs a third of building them
 -- in SQL (jsonb_agg over VALUES). Callers assign its result (a simple
 -- expression, no executor start).
@@ -45,8 +47,7 @@ BEGIN
     IF pol.fund > 0 THEN
         postings := postings || jsonb_build_array(jsonb_build_object('from', s->>'from', 'to', s->>'fund',
             'amount', pol.fund, 'category', s->>'category',
-            'lot', jsonb_build_object('attrs', coalesce(s->'fund_attrs', '{}') ||
-                   jsonb_build_object('policy', pol.name, 'policy_version', pol.version))));
+            'lot', ledger_day_lot(s->'fund_attrs', pol.name, pol.version, p_at)));
     END IF;
     IF pol.fee > 0 THEN
         postings := postings || jsonb_build_array(jsonb_build_object('from', s->>'from', 'to', s->>'fees',
@@ -54,7 +55,8 @@ BEGIN
     END IF;
     policy_id := pol.id;
     split := jsonb_build_object('gross', (s->>'gross')::bigint, 'provider', pol.provider, 'fund', pol.fund,
-                                'fee', pol.fee, 'policy', pol.name, 'version', pol.version);
+                                'fee', pol.fee, 'policy', pol.name, 'version', pol.version,
+                                'fund_attrs', coalesce(s->'fund_attrs', '{}'));
 END $$;
 
 -- ledger_split_check refuses a split request without a valid gross amount
