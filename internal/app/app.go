@@ -20,6 +20,7 @@ import (
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
+	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/httpapi"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/payments"
@@ -44,6 +45,8 @@ type App struct {
 	Catalog *catalog.Service
 	// Redemption is booking, vouchers, validation and refunds.
 	Redemption *redemption.Service
+	// Fund is the inclusion fund.
+	Fund *fund.Service
 	// Stripe is the webhook inbox; domains subscribe to events with On.
 	Stripe *payments.Inbox
 	// Worker runs the background jobs (in serve when Config.RunWorker).
@@ -120,6 +123,11 @@ func (a *App) services() error {
 	a.Identity = identity.New(a.DB, idcfg)
 	a.Catalog = catalog.NewService(a.DB, payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase), a.Identity)
 	a.Redemption = redemption.New(a.DB, redemption.Config{BaseURL: a.Config.BaseURL})
+	fcfg, err := fund.ConfigFrom(a.Config)
+	if err != nil {
+		return err
+	}
+	a.Fund = fund.New(a.DB, fcfg, a.Identity)
 	a.Stripe = payments.NewInbox(a.DB, a.Config.StripeWebhookSecret, a.Config.StripeConnectWebhookSecret,
 		func() { a.Worker.Wake(stripeEventsJob) })
 	a.Stripe.OnAccountUpdated(func(ctx context.Context, tx *sqlx.Tx, s payments.AccountStatus) error {
@@ -149,7 +157,7 @@ func (a *App) routes() error {
 	a.operations = map[string]bool{}
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIPExtractor(a.Config.TrustedProxies)
-	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB, Catalog: a.Catalog})
+	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB, Catalog: a.Catalog, Fund: a.Fund})
 	if err != nil {
 		return fmt.Errorf("loading the web app: %w", err)
 	}
@@ -170,7 +178,7 @@ func (a *App) routes() error {
 
 	a.registerOperations(e, m)
 	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Identity: a.Identity,
-		Catalog: a.Catalog, Redemption: a.Redemption, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
+		Catalog: a.Catalog, Redemption: a.Redemption, Fund: a.Fund, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
 	ui.Register(e)

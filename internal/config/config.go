@@ -67,6 +67,20 @@ type Config struct {
 
 	// Ledger configures the ledger's audit log (see internal/ledger).
 	Ledger Ledger
+
+	// Fund configures the inclusion fund (see internal/fund).
+	Fund Fund
+}
+
+// Fund is the inclusion fund's configuration.
+type Fund struct {
+	// VaultKey (FUND_VAULT_KEY: 32 random bytes, base64) wraps each
+	// beneficiary's identity key; required in production, a fixed
+	// development key otherwise.
+	VaultKey string
+	// Retention (FUND_RETENTION, default 17520h = 2 years) is how long
+	// after a case closes its beneficiary's identity key is erased.
+	Retention time.Duration
 }
 
 // Ledger is the audit log's configuration.
@@ -212,6 +226,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		RootsFile:  get("LEDGER_ROOTS_FILE", ""),
 		MaxSealLag: dur("LEDGER_SEAL_MAX_LAG", "15m"),
 	}
+	c.Fund = Fund{VaultKey: get("FUND_VAULT_KEY", ""), Retention: dur("FUND_RETENTION", "17520h")}
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			return c, err
@@ -260,6 +275,9 @@ func (c Config) Validate() error {
 	}
 	if c.Env == "production" && c.Auth.TOTPKey == "" {
 		errs = append(errs, "TOTP_ENCRYPTION_KEY must be set in production (32 random bytes, base64)")
+	}
+	if c.Env == "production" && c.Fund.VaultKey == "" {
+		errs = append(errs, "FUND_VAULT_KEY must be set in production (32 random bytes, base64)")
 	}
 	if c.Env == "production" && len(c.MetricsToken) < 16 {
 		errs = append(errs, "METRICS_TOKEN must be set in production, at least 16 characters (the bearer token /metrics asks for)")

@@ -38,7 +38,8 @@ func TestRunWorkerDefaults(t *testing.T) {
 	prod := map[string]string{"DATABASE_URL": "x", "APP_ENV": "production", "BASE_URL": "https://w.example",
 		"STRIPE_WEBHOOK_SECRET": "whsec_live", "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_live_connect",
 		"SMTP_URL": "smtp://relay.example:587", "JWT_SIGNING_KEY": "k", "TOTP_ENCRYPTION_KEY": "k",
-		"LEDGER_SIGNING_KEY": "k", "METRICS_TOKEN": "a-long-metrics-token"}
+		"LEDGER_SIGNING_KEY": "k", "METRICS_TOKEN": "a-long-metrics-token",
+		"FUND_VAULT_KEY": "k"}
 	c, err := FromLookup(lookup(prod))
 	if err != nil || c.RunWorker {
 		t.Fatalf("production: RunWorker %v, %v", c.RunWorker, err)

@@ -90,6 +90,33 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for FundTheme.
+const (
+	BusinessStartup FundTheme = "business_startup"
+	CarePathways    FundTheme = "care_pathways"
+	Emergencies     FundTheme = "emergencies"
+	JobPlacement    FundTheme = "job_placement"
+	Training        FundTheme = "training"
+)
+
+// Valid indicates whether the value is a known member of the FundTheme enum.
+func (e FundTheme) Valid() bool {
+	switch e {
+	case BusinessStartup:
+		return true
+	case CarePathways:
+		return true
+	case Emergencies:
+		return true
+	case JobPlacement:
+		return true
+	case Training:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InclusionLabelEvidence.
 const (
 	InclusionLabelEvidenceSelfDeclaration    InclusionLabelEvidence = "self_declaration"
@@ -748,6 +775,73 @@ type Error struct {
 // ErrorCode defines model for Error.Code.
 type ErrorCode string
 
+// FundAmountInput defines model for FundAmountInput.
+type FundAmountInput struct {
+	// Amount Cents.
+	Amount int64 `json:"amount"`
+}
+
+// FundDonation defines model for FundDonation.
+type FundDonation struct {
+	Amount        int64              `json:"amount"`
+	CreatedAt     time.Time          `json:"created_at"`
+	FundId        openapi_types.UUID `json:"fund_id"`
+	FundName      string             `json:"fund_name"`
+	Id            openapi_types.UUID `json:"id"`
+	TransactionId int64              `json:"transaction_id"`
+}
+
+// FundEnvelope defines model for FundEnvelope.
+type FundEnvelope struct {
+	// Available The envelope's ledger balance.
+	Available int64 `json:"available"`
+	CapLeft   int64 `json:"cap_left"`
+
+	// Committed Approved and not yet paid.
+	Committed int64 `json:"committed"`
+
+	// CommittedYear Committed by approvals this calendar year
+	CommittedYear int64              `json:"committed_year"`
+	Disbursed     int64              `json:"disbursed"`
+	Id            openapi_types.UUID `json:"id"`
+	Theme         FundTheme          `json:"theme"`
+
+	// YearlyCap What may be committed per calendar year
+	YearlyCap int64 `json:"yearly_cap"`
+}
+
+// FundEnvelopeInput defines model for FundEnvelopeInput.
+type FundEnvelopeInput struct {
+	YearlyCap int64 `json:"yearly_cap"`
+}
+
+// FundInflow defines model for FundInflow.
+type FundInflow struct {
+	Amount      int64              `json:"amount"`
+	CompanyId   string             `json:"company_id"`
+	CompanyName string             `json:"company_name"`
+	Month       openapi_types.Date `json:"month"`
+
+	// Source redemption, residual, pledge, donation or other
+	Source string `json:"source"`
+}
+
+// FundPool defines model for FundPool.
+type FundPool struct {
+	Available int64        `json:"available"`
+	Inflows   []FundInflow `json:"inflows"`
+}
+
+// FundRef defines model for FundRef.
+type FundRef struct {
+	Id        openapi_types.UUID `json:"id"`
+	Name      string             `json:"name"`
+	Territory string             `json:"territory"`
+}
+
+// FundTheme defines model for FundTheme.
+type FundTheme string
+
 // InclusionLabel The provider's inclusion label ("Dà lavoro a persone dei percorsi di
 // inclusione"), present only while a platform admin's approval holds:
 // it disappears by itself after valid_until.
@@ -1308,6 +1402,38 @@ type ListAuditLogParams struct {
 	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
 }
 
+// EarmarkFundEnvelopeParams defines parameters for EarmarkFundEnvelope.
+type EarmarkFundEnvelopeParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DonateToFundParams defines parameters for DonateToFund.
+type DonateToFundParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListLabelRequestsParams defines parameters for ListLabelRequests.
 type ListLabelRequestsParams struct {
 	Status *ListLabelRequestsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -1520,6 +1646,15 @@ type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
 
+// SetFundEnvelopeJSONRequestBody defines body for SetFundEnvelope for application/json ContentType.
+type SetFundEnvelopeJSONRequestBody = FundEnvelopeInput
+
+// EarmarkFundEnvelopeJSONRequestBody defines body for EarmarkFundEnvelope for application/json ContentType.
+type EarmarkFundEnvelopeJSONRequestBody = FundAmountInput
+
+// DonateToFundJSONRequestBody defines body for DonateToFund for application/json ContentType.
+type DonateToFundJSONRequestBody = FundAmountInput
+
 // DecideLabelRequestJSONRequestBody defines body for DecideLabelRequest for application/json ContentType.
 type DecideLabelRequestJSONRequestBody = LabelDecisionInput
 
@@ -1597,6 +1732,27 @@ type ServerInterface interface {
 	// ListCategories The fixed taxonomy of categories, each with its Italian tax bucket (TUIR art. 51).
 	// (GET /categories)
 	ListCategories(ctx echo.Context) error
+	// ListCompanyDonations The company's donations to funds, newest first (company admin).
+	// (GET /company/fund-donations)
+	ListCompanyDonations(ctx echo.Context) error
+	// ListFundEnvelopes The fund's envelopes with yearly cap, available, committed this year, committed and disbursed amounts (from the ledger).
+	// (GET /fund/envelopes)
+	ListFundEnvelopes(ctx echo.Context) error
+	// SetFundEnvelope Create the envelope of a theme or change its yearly cap (fund manager). Recorded in the audit log.
+	// (PUT /fund/envelopes/{theme})
+	SetFundEnvelope(ctx echo.Context, theme FundTheme) error
+	// EarmarkFundEnvelope Move money from the pool to the envelope (fund manager), a ledger posting that keeps the contributor lots.
+	// (POST /fund/envelopes/{theme}/earmarks)
+	EarmarkFundEnvelope(ctx echo.Context, theme FundTheme, params EarmarkFundEnvelopeParams) error
+	// GetFundPool The pool's balance and its inflows by month, source and company, from the ledger's contributor lots.
+	// (GET /fund/pool)
+	GetFundPool(ctx echo.Context) error
+	// ListFunds The inclusion funds a company may give to.
+	// (GET /funds)
+	ListFunds(ctx echo.Context) error
+	// DonateToFund Give to the fund from the company budget (company admin); the pool receives a contributor lot attributed to the company.
+	// (POST /funds/{fundId}/donations)
+	DonateToFund(ctx echo.Context, fundId openapi_types.UUID, params DonateToFundParams) error
 	// ListLabelRequests Inclusion label requests, oldest first (the platform admin's queue).
 	// (GET /inclusion-label-requests)
 	ListLabelRequests(ctx echo.Context, params ListLabelRequestsParams) error
@@ -1812,6 +1968,130 @@ func (w *ServerInterfaceWrapper) ListCategories(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListCategories(ctx)
+	return err
+}
+
+// ListCompanyDonations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCompanyDonations(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCompanyDonations(ctx)
+	return err
+}
+
+// ListFundEnvelopes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFundEnvelopes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFundEnvelopes(ctx)
+	return err
+}
+
+// SetFundEnvelope converts echo context to params.
+func (w *ServerInterfaceWrapper) SetFundEnvelope(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "theme" -------------
+	var theme FundTheme
+
+	err = runtime.BindStyledParameterWithOptions("simple", "theme", ctx.Param("theme"), &theme, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter theme: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetFundEnvelope(ctx, theme)
+	return err
+}
+
+// EarmarkFundEnvelope converts echo context to params.
+func (w *ServerInterfaceWrapper) EarmarkFundEnvelope(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "theme" -------------
+	var theme FundTheme
+
+	err = runtime.BindStyledParameterWithOptions("simple", "theme", ctx.Param("theme"), &theme, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter theme: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EarmarkFundEnvelopeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EarmarkFundEnvelope(ctx, theme, params)
+	return err
+}
+
+// GetFundPool converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundPool(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundPool(ctx)
+	return err
+}
+
+// ListFunds converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFunds(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFunds(ctx)
+	return err
+}
+
+// DonateToFund converts echo context to params.
+func (w *ServerInterfaceWrapper) DonateToFund(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "fundId" -------------
+	var fundId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "fundId", ctx.Param("fundId"), &fundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter fundId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DonateToFundParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DonateToFund(ctx, fundId, params)
 	return err
 }
 
@@ -2727,6 +3007,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/voucher-validations", wrapper.ValidateVoucher, options.OperationMiddlewares["validateVoucher"]...)
 	router.GET(options.BaseURL+"/provider-bookings", wrapper.ListProviderBookings, options.OperationMiddlewares["listProviderBookings"]...)
 	router.POST(options.BaseURL+"/slots/:slotId/cancel", wrapper.CancelSlot, options.OperationMiddlewares["cancelSlot"]...)
+	router.GET(options.BaseURL+"/fund/envelopes", wrapper.ListFundEnvelopes, options.OperationMiddlewares["listFundEnvelopes"]...)
+	router.PUT(options.BaseURL+"/fund/envelopes/:theme", wrapper.SetFundEnvelope, options.OperationMiddlewares["setFundEnvelope"]...)
+	router.POST(options.BaseURL+"/fund/envelopes/:theme/earmarks", wrapper.EarmarkFundEnvelope, options.OperationMiddlewares["earmarkFundEnvelope"]...)
+	router.GET(options.BaseURL+"/fund/pool", wrapper.GetFundPool, options.OperationMiddlewares["getFundPool"]...)
+	router.GET(options.BaseURL+"/funds", wrapper.ListFunds, options.OperationMiddlewares["listFunds"]...)
+	router.POST(options.BaseURL+"/funds/:fundId/donations", wrapper.DonateToFund, options.OperationMiddlewares["donateToFund"]...)
+	router.GET(options.BaseURL+"/company/fund-donations", wrapper.ListCompanyDonations, options.OperationMiddlewares["listCompanyDonations"]...)
 
 }
 
@@ -3052,6 +3339,280 @@ type ListCategoriesdefaultJSONResponse struct {
 }
 
 func (response ListCategoriesdefaultJSONResponse) VisitListCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyDonationsRequestObject struct {
+}
+
+type ListCompanyDonationsResponseObject interface {
+	VisitListCompanyDonationsResponse(w http.ResponseWriter) error
+}
+
+type ListCompanyDonations200JSONResponse []FundDonation
+
+func (response ListCompanyDonations200JSONResponse) VisitListCompanyDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyDonationsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListCompanyDonationsdefaultJSONResponse) VisitListCompanyDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundEnvelopesRequestObject struct {
+}
+
+type ListFundEnvelopesResponseObject interface {
+	VisitListFundEnvelopesResponse(w http.ResponseWriter) error
+}
+
+type ListFundEnvelopes200JSONResponse []FundEnvelope
+
+func (response ListFundEnvelopes200JSONResponse) VisitListFundEnvelopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundEnvelopesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListFundEnvelopesdefaultJSONResponse) VisitListFundEnvelopesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetFundEnvelopeRequestObject struct {
+	Theme FundTheme `json:"theme"`
+	Body  *SetFundEnvelopeJSONRequestBody
+}
+
+type SetFundEnvelopeResponseObject interface {
+	VisitSetFundEnvelopeResponse(w http.ResponseWriter) error
+}
+
+type SetFundEnvelope200JSONResponse FundEnvelope
+
+func (response SetFundEnvelope200JSONResponse) VisitSetFundEnvelopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetFundEnvelopedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SetFundEnvelopedefaultJSONResponse) VisitSetFundEnvelopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EarmarkFundEnvelopeRequestObject struct {
+	Theme  FundTheme `json:"theme"`
+	Params EarmarkFundEnvelopeParams
+	Body   *EarmarkFundEnvelopeJSONRequestBody
+}
+
+type EarmarkFundEnvelopeResponseObject interface {
+	VisitEarmarkFundEnvelopeResponse(w http.ResponseWriter) error
+}
+
+type EarmarkFundEnvelope200JSONResponse FundEnvelope
+
+func (response EarmarkFundEnvelope200JSONResponse) VisitEarmarkFundEnvelopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EarmarkFundEnvelopedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response EarmarkFundEnvelopedefaultJSONResponse) VisitEarmarkFundEnvelopeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundPoolRequestObject struct {
+}
+
+type GetFundPoolResponseObject interface {
+	VisitGetFundPoolResponse(w http.ResponseWriter) error
+}
+
+type GetFundPool200JSONResponse FundPool
+
+func (response GetFundPool200JSONResponse) VisitGetFundPoolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundPooldefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundPooldefaultJSONResponse) VisitGetFundPoolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundsRequestObject struct {
+}
+
+type ListFundsResponseObject interface {
+	VisitListFundsResponse(w http.ResponseWriter) error
+}
+
+type ListFunds200JSONResponse []FundRef
+
+func (response ListFunds200JSONResponse) VisitListFundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListFundsdefaultJSONResponse) VisitListFundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DonateToFundRequestObject struct {
+	FundId openapi_types.UUID `json:"fundId"`
+	Params DonateToFundParams
+	Body   *DonateToFundJSONRequestBody
+}
+
+type DonateToFundResponseObject interface {
+	VisitDonateToFundResponse(w http.ResponseWriter) error
+}
+
+type DonateToFund201JSONResponse FundDonation
+
+func (response DonateToFund201JSONResponse) VisitDonateToFundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DonateToFunddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DonateToFunddefaultJSONResponse) VisitDonateToFundResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4596,6 +5157,27 @@ type StrictServerInterface interface {
 	// ListCategories The fixed taxonomy of categories, each with its Italian tax bucket (TUIR art. 51).
 	// (GET /categories)
 	ListCategories(ctx context.Context, request ListCategoriesRequestObject) (ListCategoriesResponseObject, error)
+	// ListCompanyDonations The company's donations to funds, newest first (company admin).
+	// (GET /company/fund-donations)
+	ListCompanyDonations(ctx context.Context, request ListCompanyDonationsRequestObject) (ListCompanyDonationsResponseObject, error)
+	// ListFundEnvelopes The fund's envelopes with yearly cap, available, committed this year, committed and disbursed amounts (from the ledger).
+	// (GET /fund/envelopes)
+	ListFundEnvelopes(ctx context.Context, request ListFundEnvelopesRequestObject) (ListFundEnvelopesResponseObject, error)
+	// SetFundEnvelope Create the envelope of a theme or change its yearly cap (fund manager). Recorded in the audit log.
+	// (PUT /fund/envelopes/{theme})
+	SetFundEnvelope(ctx context.Context, request SetFundEnvelopeRequestObject) (SetFundEnvelopeResponseObject, error)
+	// EarmarkFundEnvelope Move money from the pool to the envelope (fund manager), a ledger posting that keeps the contributor lots.
+	// (POST /fund/envelopes/{theme}/earmarks)
+	EarmarkFundEnvelope(ctx context.Context, request EarmarkFundEnvelopeRequestObject) (EarmarkFundEnvelopeResponseObject, error)
+	// GetFundPool The pool's balance and its inflows by month, source and company, from the ledger's contributor lots.
+	// (GET /fund/pool)
+	GetFundPool(ctx context.Context, request GetFundPoolRequestObject) (GetFundPoolResponseObject, error)
+	// ListFunds The inclusion funds a company may give to.
+	// (GET /funds)
+	ListFunds(ctx context.Context, request ListFundsRequestObject) (ListFundsResponseObject, error)
+	// DonateToFund Give to the fund from the company budget (company admin); the pool receives a contributor lot attributed to the company.
+	// (POST /funds/{fundId}/donations)
+	DonateToFund(ctx context.Context, request DonateToFundRequestObject) (DonateToFundResponseObject, error)
 	// ListLabelRequests Inclusion label requests, oldest first (the platform admin's queue).
 	// (GET /inclusion-label-requests)
 	ListLabelRequests(ctx context.Context, request ListLabelRequestsRequestObject) (ListLabelRequestsResponseObject, error)
@@ -5065,6 +5647,244 @@ func (sh *strictHandler) ListCategories(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ListCategoriesResponseObject); ok {
 		return validResponse.VisitListCategoriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCompanyDonations operation middleware
+func (sh *strictHandler) ListCompanyDonations(ctx echo.Context) error {
+	var request ListCompanyDonationsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCompanyDonations(ctx.Request().Context(), request.(ListCompanyDonationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCompanyDonations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCompanyDonationsResponseObject); ok {
+		return validResponse.VisitListCompanyDonationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFundEnvelopes operation middleware
+func (sh *strictHandler) ListFundEnvelopes(ctx echo.Context) error {
+	var request ListFundEnvelopesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFundEnvelopes(ctx.Request().Context(), request.(ListFundEnvelopesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFundEnvelopes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFundEnvelopesResponseObject); ok {
+		return validResponse.VisitListFundEnvelopesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetFundEnvelope operation middleware
+func (sh *strictHandler) SetFundEnvelope(ctx echo.Context, theme FundTheme) error {
+	var request SetFundEnvelopeRequestObject
+
+	request.Theme = theme
+
+	var body SetFundEnvelopeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetFundEnvelope(ctx.Request().Context(), request.(SetFundEnvelopeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetFundEnvelope")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetFundEnvelopeResponseObject); ok {
+		return validResponse.VisitSetFundEnvelopeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EarmarkFundEnvelope operation middleware
+func (sh *strictHandler) EarmarkFundEnvelope(ctx echo.Context, theme FundTheme, params EarmarkFundEnvelopeParams) error {
+	var request EarmarkFundEnvelopeRequestObject
+
+	request.Theme = theme
+	request.Params = params
+
+	var body EarmarkFundEnvelopeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EarmarkFundEnvelope(ctx.Request().Context(), request.(EarmarkFundEnvelopeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EarmarkFundEnvelope")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EarmarkFundEnvelopeResponseObject); ok {
+		return validResponse.VisitEarmarkFundEnvelopeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundPool operation middleware
+func (sh *strictHandler) GetFundPool(ctx echo.Context) error {
+	var request GetFundPoolRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundPool(ctx.Request().Context(), request.(GetFundPoolRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundPool")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundPoolResponseObject); ok {
+		return validResponse.VisitGetFundPoolResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFunds operation middleware
+func (sh *strictHandler) ListFunds(ctx echo.Context) error {
+	var request ListFundsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFunds(ctx.Request().Context(), request.(ListFundsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFunds")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFundsResponseObject); ok {
+		return validResponse.VisitListFundsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DonateToFund operation middleware
+func (sh *strictHandler) DonateToFund(ctx echo.Context, fundId openapi_types.UUID, params DonateToFundParams) error {
+	var request DonateToFundRequestObject
+
+	request.FundId = fundId
+	request.Params = params
+
+	var body DonateToFundJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DonateToFund(ctx.Request().Context(), request.(DonateToFundRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DonateToFund")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DonateToFundResponseObject); ok {
+		return validResponse.VisitDonateToFundResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6399,195 +7219,213 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3tchs5kuCrZPAuwlREiZLV9sy0FBtxbre319vtj7XsnotrdlBgVZLEqgpgAyhRHIcj7i3u7/66F5k3",
-	"uSe5QAL1SRRZlCjZs/vHpsgqfOR3JhKZnwexzJZSoDB6cP55sGSKZWhQ0V+vE8yW0qCI1z/j2n6ToI4V",
-	"XxouxeB88IZdowYGCo1ag2YzHMHHBcI1rmGKqRRzDUaCWSDELE1RwdB+1nwuMDnmYixyjQqkghfvX0Oc",
-	"chTmCJhIwCy4BrlExexUEQi8QVWMJdWcCa7dT2Nhn+caFGaYTVFhAjOp4OwZLGSu9Ahe+PWtuFnQ+5pl",
-	"bo1uJhwL+kbhHzlqA0MLEmbHYTODCoRUGUu55mJ+Dloqg4l9W0fAhcE5Kh2NheEZasOypQYu4NPHl8AM",
-	"ZDxWUmMsRQJLhTHXXAq7Qb1CpWG1YIYWNONKm7GwMPI/2slFAolEDUKaBRdzYHPGhQNwuQPaE7NPoBqL",
-	"Ygdcw7PT7yGWYpby2MAwQcN4qkcKmZYCxgOFucZkPDi6KNG3WvAUx6JcD6HMDqUNT1NQuRB2FTvGHovx",
-	"gIvJUsm5Qq3Hg3M/PBfAIJOZRfEI3ol0DTqPY9TakpDCGv7Ogdm9zOwSK6xwccNSnlio63w247GlFpjl",
-	"ItER/L///X+PIGOW7Gg+jgnBZiy40QQpKWL0lJhrtNuY8VtMRmMxiAbcUvMCWYJqEA0Ey3BwXqf+Y0v+",
-	"0UDHC8yY5YOM3f6CYm4Wg/Oz09NokHFR/P00Gpj10g6gjeJiPvjyJRp80qheJ/ZNmmrJzKKaKHc/RgO7",
-	"V64wGZwblWN9vpmlQWOfzbl9cnOGX2UeL7ZMclP+fp95vtiX9VIKjSQhXikllf0QS2FQGPuRLZcpj4k7",
-	"T/5dW0HxuTbDf1c4G5wP/ttJJXhO3K/6xI1GszQFzQuxBrQ/Wuw7GSDQfQN6wZY4Ihj4cew0L+IYl+a1",
-	"uOGGVvLBkRGtL0m4/Yql75UVMYbbvcxYqjEaLGtfffaw20R3CyzRYMm0XkmVtB9+/qfAw0Zeo+jx5Jc6",
-	"pn7zr9Xm+r18Q07/HWNjx36RJ9y8uvGoaO6GxUaqCU96IDoaMNN4LGEGj62QCz3rRUA3cB2ZbSwWM8ZT",
-	"+9bGiFjsYOOX1vK5MH96Vq3JS2R6cBl8v648+sJC57Tkfo+3sEaPMDMo9kQLq0AWwuEPUl5zMX8tlnkA",
-	"i3I2QztT38X/kTNhuAmo73+RK8iYWENOUlLOHGf58WGoUVuFpQfRgFQpSdnR4FzkaRpZ4uVZng3On3oB",
-	"6P8K4UKnsoBecwkfPKRgtUDRnH7BNNj39GgQ7QnzOohqAAjB+uXlr6+zpVTmA+o8DYCbWxGCSY2Wyn21",
-	"Me2fDE7DDM6lWm+OH8uERAzesmyZ2rfiBU+TmKkgq6VsiukmHF8blnImgARWVBvstZgx8TfOAGHKpmvQ",
-	"3BhScuGRJ04wbYosdjuZ5vE1ms25P356/QGYMiN4/hRUniIM49EZpGjMCGYRzI6nXNv/DKoIEvvXBcSj",
-	"72BmR0eYosAZN/rIIhqFJaLfBkyZ508n8dlkZtmn/GMy5br5hdtN+UXSfOK7iZukhpQOmiE8FPCtQaOx",
-	"9yBqZYIdrFrgtibnn532WkhoolLXdhCQh5y3k6zml2Yyk7mwnwt7bRANcsFys5CK/w0Tx1pTniTo7KDK",
-	"tJqQaWWtBWZwkvKMiJtev2E8ZdMU6Q2DSrA0AOC764UMtWZzDFKitwe9NOmF02K4EFBfizjNrZT7JcxY",
-	"1tpeKnnDE1RPrG3vHwciEBiOBz/+/T8gZTdSSWCwRKWtaZIgt59jqTSHhI9F+SKOB0eR9Qa0NV+ltYPJ",
-	"8rYvp8xYQQcsybh4ooEt7dQshYVME31ujVlIuGbLJTKlYboGbjSmM++oEN4nuTA8dWZtk1DQbkLEDWLR",
-	"MuYsncTS+1o3OJlaQxfT2STBOGXOAQtitzbdJtx+YdpAwtYk0x2s9EKuNAwLUWWNiaOGbLc2xk7ZXu6i",
-	"uYAwbu9n/ZXmSY1/vzsLmX+97cSA9dGE2/sGDWgikAtIcMby1NQ86Se64Qb30JHRQMnU6zSDmd5ljH+Q",
-	"KRIzcvHaPV+pdqYUW2+ihuDloVFMtx0xl0FDtdsuLAB9ELPubvDYHwSbqwsBhQTQjz5IUCqUPcg18e/W",
-	"+dtJEFoK0kQhRhbS4BbTzEhwL18QC4siDFOIRUt7TcI/3Vda1OfySz73Qs3IhK0jcubJ9VOIsLbib3/R",
-	"UQKoE/w1OdFyndKpnIg8m6IKkp8dOsFkso/XVJfHLXd3SsphJhUwLzxjpiioIW9QwUzJDKY4kxQ2ueG4",
-	"0mAWzPhQzYpZc96+XUxRt6zuI/J7Mlap7CYLrhwAN32CFOcsXk/Sbr3rdl4nNViwBDSaQu9JAc5zcfa+",
-	"bgFl+7Yt/eQicbEqlmW4B3OQWdBW1z66NgxyCam6zbiB/3WX8Hnvn7vMs4ypdc0Q2pPotGEm13URsUSR",
-	"2B+jQlgkpbRoODP1+IVh6UQbNpuFUdvi9f24lEiqhEu54taGPWJ2cXI/OdrE7SvPNMRBFoUto28Er7hZ",
-	"oAKFc66NYxdgGhjYtRz/MBaO2CCWxyW1wfBFOpWQYJoi2N/R/P0/oEaOEbi3xqL+mgaNsYuBx96HhB+O",
-	"XNzXkr6TSRFYUTEWlimOa0wMubBc8+P7D/Ds2fMTK5qtm78oHP8lymWKsEKFYFk1GQuSLdWOl8wsVmyt",
-	"zyGWuTDOIBnBW4rHaxQJuZzWGIFExnlmqXYs2FTmBlZSXaPSMNRLtDs7LneQMMOOzi1wFYVihYQZxzQp",
-	"QJ6F7NeWDG6JTAvcAhhkc6J1dOEFxdE1v4WEzy3AhiH5d7Shw4LeTCUcgwJB87lghvZHj6J2BpsDnPV1",
-	"QvgYtiXvORTsUJcZUylTZKKtOA4i1TfFdcsodWRCFAIdBLK5jwKoZZTotBEoOg0FilqihRlI0XoSrSUG",
-	"J/NxqRZe7IDgBtxzNV2OR6fMuTTM6YqWg54r5c3cbSK+YYBQPMZ4U6T/W19CS8NkjurlAuPrzbU1gBWK",
-	"w7pAUoAmPi2thptZyeYDhzdcpoQLHXnTxXnDzoBkiSWH0tLeVCoNs7qy9KtQ1pSlTMQYtDiquXtFh1uo",
-	"9dZ6fYONIWtw+L0Twh9wKVUw6u4EQM+wdWwR1d8rqWM3AEUURvl19JhbXgcEmxVbFJ21In8NXNwwxZkw",
-	"LigRllAaWYpJaDAmNCN9piG2tiwmMHVBggXTC4gXjAvQEmZMwZDTUaYbDJhei3ihpJC5TtfNyEH3loyU",
-	"15OsLwBMbX13ISR5bc2oAuGt8SpslACq1lciPkhgcs7vG8Oo+IgJwUZKas3/h/9yFMusqQDDYY49T7nM",
-	"clIEJ5tk8KdjUsZgf3X6xBIAy80CheGx1aHWDXRWDSgkSlnT46P2OnfGi7xHvvXU7A3uE4To6QX1ilXs",
-	"4u93tWc/4OxQYQuPHhRsmjYON0omDlnlPaIbg9bIIWi/xdW7Fgj2oOhrLpJ9oPazfX5LjG7X0X0dCjS3",
-	"Hyq4M2m6zgIKP7I2/fPTnYcBnU7OO+/yBvRNkijUYSXrI/c89eeBhfUoxcR7VwN3WKeDhmJcO8UKmMfb",
-	"TYmEa2P19+Q625QIl2icktHIVEzpLgIZ2RCSC9OM9cjcnT34KbxL0J8x07bD3Dlg6vbS48mMLSe5CgQy",
-	"3i1RXBqFaN6wJaRcXJeRgZS5yMymnF1II4vhNn+17+0MGNiHvMBYKh7jJMb+Rsg9whIa1Y2dTrGE59oj",
-	"O3wi3F+IXabShITYZjTDKlsK7SxZrrviF43DzM2fuUnDgjsX3Ow+dWoHMNx4bfOy5KXGeprI8jNGJU8X",
-	"yHc07OgzBPIWp9eCKAWdbrL5pmx5uWBiHnJo6Pv94k7FO9O19+ssB9iHO/y2tyxDct3x2Cod62OsFhL8",
-	"MEBQ2ZiEYgh1atgB+h4hzm4eEbgKa/c98zPK57vpTqZJWBLclU1DFNtMmmitqkHQDsxuWQ4ODfxGdQLZ",
-	"Rl93OeSoabe6GRg8cmhrO3+KZtdS13cPqASbyv60Wxc1if9Ht9AyeTbLBY/5ktmNPCGHqK9G7K/ASLB0",
-	"2OuvLz+++Oisde/r11cEQ40IJzSA7gpzNzRQK7pkfwQuAHMlgR66gCzXBqYIS6m5leg93b2g9mlOdwoZ",
-	"MqHByyBa9gVgqrF51GAUu8FUu1TkGVPtaNauUNbdNFzGbv1pa/0AOaDwKmIuVd5eOrAQNjUSfXrWNIe/",
-	"i7pVYDHXQuYUpHepYlbUMisBVojWFc6koBzUNTJFSSi50ujDQLtTcgrRU1OVQe1YI91t4uY9CymzEju9",
-	"0FSa3aGIFTKF2my3b5m3cBvmLcy4SKpEb3/WyY0GR8djMc0NaJmhe2CWKzqAYCu2pig6FMZ1wZ9+LZAx",
-	"Ey9cML2HDBB4ayZxrrRUPcwcglcQ4C3nrmU9KGT7nlr1VKX3dQ17nJaVvKVzvUSRBNkrpF7rrmPNHqtB",
-	"Yxcof/a7K5ZC1xTEuqWbXbpXcTYZ5P12TGGTJ74KuENQ8+CimULwee+jOh9Qo3kpxYyrbE+L4ptJ3W7s",
-	"5WEzloIxsuCarCe6SSAL5POFCXt2PYmny7td8cSuene2LeUikifjXomKVQX3UfjM4dzJLnOnkUp7+v2f",
-	"T5+dPVZAYfP84xeMYxm0rqQ2drVNNbbzhIWkhqgZfbWpXnYmK9gXOuWlwjmXYtKPwT2APYs3V9OerDl0",
-	"fct1V7gT80EpV2y7f+B2A2J332BwqTV3rn9Mb+cRXmcce8Z1TGfGHXBw2TEpJnOcTJf6Xuye4pylE1JJ",
-	"W0+tB9GAafraO+vTXHNh9/5756id+ErlfEsYbSEFHibAdoikGjfGpAgTB35XfLlzVZf01KVbD2XimG1p",
-	"ayucam76KuMatBsIbVJSKFpVHsIQzKt525GZNsXVDKU6fEpobOOih44udLv6z8Kufkg5h7OEW4zZ1E4v",
-	"ZWL9ZfcMwvDp0yK1RSp4+ieIF0yx2KDSvbJaAkzeSoe6NYqBXjBF3oXCGxS59ZvtK0kRoqgSQrwFygVM",
-	"mebaeTh689rQ8x7pII8hNXbf7SsERSOaE3XIjW5x2uTFVgyEKcMNg9e/vqhh9OgC5NKRrsuoqPao++C2",
-	"xt47yLnF7n05fYfn3Y473tXRqLJ/ymzRbUKwdafjwehofz+mto4QvD5QAmnHAaLLLu13hBgYeaZQL+7m",
-	"VSj38uSOzk/z9fC+rdDo2DfLZC7MluOr7VcP9wFbfdWNacthgquXaSMVD7NlKtdIkSvnok8oQ7jmqE+K",
-	"hDSSvhkTbE7ee8w0TlzaZPGjtx9Uzakvh2N5wo1UQeKkgOKmzcuWLPbh8EYy3C4wokj0Q4RstGHK7DNy",
-	"C03V+9Uao2qbIXxdltZai9CWfHKDSncZ0j623PSUFMZ8qWTMBsEgqxMQ/SDWPXd7z34h1StRY/F+4vDe",
-	"a/ZhV6pa+G4dHeuoOeptWSPlnb+JzqcZN6brsSVby9zsGEshS9bhXFu/VIiZAIUx8hsEP2YoJW3jJkh7",
-	"kZu721xjsaAQYD9a4faecRWEKmpdSc/mZv71rx9h+Cr58fLFkbWlKKWaabh64e9o+pTgH5ApVDDOT0+/",
-	"i2ko+ohXwfMWvF1yhfsxbPEOF6HwdSxFooFS+l2yFm0KaCXgXx0NwgK4pT3a+RHsjxwj0FzMUzzOdTgl",
-	"gt6euK8rUeugsjsC20BBY7DGvhuAi3oork865K3fJcL9nzzbbNNDLm7LR1VIPUH6yLbcO7lvylp1maRH",
-	"7trO6LxF/6dl4rO+t1pUGRf1b59u2FiHvpu59fBiO6RDBqQvL3MH8yyQ4sxEjGnH/aDuDJJt5+5hV9kq",
-	"Cl/3hsK55/CXmntM6SUMKO+2+hqGL5WMr2dSJdaBRfjuLHymfRcuT7hepmwdiLj++ed/O3728X8dvzn7",
-	"n2Hx4GzK7ljX3gbaDPfLCSNrdJ8X+gqu4AW7t/JYL+QK7K8gFTiacQn5/qLdaGs2zeGyb3xwZK/8OZny",
-	"eB2wJgM5dl1pEa3KA0umTHG6q5cpNzCs3fqvLtzskd3XF0bl853EV68xE7QAcpHgftSjUMv0puQvj39M",
-	"LDE4LZ10pI79dYECuIEV0wVwikIXm2yRMXWNCQhHbsWAm7Z/VcDm8C5NXVRvk/peBlfR3R2JjB3piu6H",
-	"yf5ZoQUwJzMlsz38muK1PQV+RdjhzFq6Ikz5tAuEf/vg8pPcPWntCg3W2KcaDJZsjiGRHjIffJyrIbfb",
-	"0rjJUG122ZlY15UI6pNbStYKoC1qRykamrWNsA1MNO7WNljUS+UNHOy0iDyJuoDOYYyFO6jZb0W13UVz",
-	"bGiFXrKyiHFtMpFDyN1Ll9UG2CC31mIbgKxjoQWJcsF9yelyw5KdSnlNQr0u4IWckBCPKm1RunRJjcjJ",
-	"tVcmXU/Kb34PljrkYibDcudfL9+9paKlcgYfihBQ5K/7qqVUljxXmM6YqhUKGA8YXGen40FRt7NWF4jO",
-	"TUbwRgpcA9fAUrpVy0RRZdTfbrYzVomSo7EYi1d0O8pVQ1wwXdU4pdKIMLyiylFXR+fAQBvr20DG4gUX",
-	"CFdWol2NRVVdsywaFZU1PiOol4yiy52uYlRk19+uGBVBvWAUvVvUi3IVU5Vg6VEEDBZ5xgRc+fJMV1F5",
-	"2DEWVz5CcxUVRVrhqqr8dAVGwh+5NQ2NBJ0vl1IZl+XmzbhBiRSLpVqk7HzwdHQ6OiXTb4mCLfngfPDd",
-	"6HT0HVGFWRCZnVCE9YSIVp3coOIzsm3mofpnH3LhL3rTDT6LoKsyLAhuDHBjXAEXVLoylkJzbVCYsdCC",
-	"LfVCmnMobrhC/d5gBH9DJY91nkWQMYOKs5RrTIqndTQWs1RKpSN3JTMCXlUujbyxiLcsNgK1jiCVxj6T",
-	"ZbnxydEWxq7ya+0SpnQ3/OnuZX09I3jh69eenZ46Qr6S1+dAju6VK8dbXJf1OY+idmuUa39RuKi9Wlb5",
-	"fZ0Mzge/EpzcrdZBq9jo2enpwUqNNu7sBiqOkuto1+KHB0WPjlyI06fehqco11zWM40GujgBG9BV3Y27",
-	"tN6w98RCFY2NrmGDzBU21+5wjoDzezS4PfZhg9+2nA3Y6U/or+NUzmtU3AT8L1wbKh76i5w7AVkWgv7N",
-	"F5T9I0cyU3xFWeLwRlXcEjAuPbp20rv9eOFLtBEVFOkaqGCmLmQl8ARSuUIFZsGES8seulzXW1MZdaGV",
-	"uqowg2Ch2z6nSF9+vycl9grq1Eq3bpaZ+rJZpYTk/73p8RLjXFkZ4KAdgcAVauNqQNfJjidYltHsJryC",
-	"3MzihJdVvvQJo3K8ZBBKHaC+drneqtzLD9IdARyE67uqAn9pmj5G5fjlAYUPhY07hE5xsGFNAArXXVBd",
-	"Eas4ygLmAldQpJLemQI83gfnv/1epwcHIi+zPZgcn7lYf3ldO2PcqgbrgR3BdA3xQkpNdcprawuRT0Uh",
-	"qZy704aCKFolJsS1kCtRXAGzUnGlpJiX48McTWXtuMrpI3jPtAEGM1yNxYzxNC8KsfhxhoVF4QrOg0/6",
-	"OXJ3TlaMm6KMFNWGJ/HCjMFsaazyFCShKfSCLF6Uyfh+Khg+BR3Bmf3nGVDN3GgsmIFMagO/vPvp9dvJ",
-	"L+9e/vzu08ejc3h29n3DXPJFy6ua6katJzTZxNWR164AvKeSJxrkSqCy1OLxwQgjVpszA7lIpTVJLAUd",
-	"8wp5XMFUyZW24Pqrr7w7FiVYuQbF5wsD09zDl+Y+nlEFaedo2xm5tgiP4Nnp09bCKY5eMBT8ExW/Cal7",
-	"qmzwQMzeqJrwyBxeHQcG2PyS+h+A1eqH5d3LuqCocU2JWCL9j+8+vnc4LIsuF0LHeg9S+OjIdsaV+RZx",
-	"/ov7/WHw2spl6YXZZ4EzTYcFmRsYslTLChpO0K2YhtxJoKMHQZTMTQQKb6jYN03sDxz9AgorcLWQKRYs",
-	"vAszBaqPFWrcgiEPvcadgwfCV/BeQy+snQVy852h7GU2ESwTBf1GXvpZ4eRLA67Y+tDIe0NsBU1I07wj",
-	"uKwUkaUnUgxSWae6roGaq94PpSdxdcsljFp/DebRUVtcv7krQxaDFZe8D850aM2Cuu1UWVQt26ZC6YV3",
-	"1ajDSqlHUfjKR1vQ5pm527z5uMHxXNfTIOC9KxJtpYMU6Cp8WqnEUspDoe45iZMgqP063UDkTjJTCo2A",
-	"5vVSlBSV/oYk9SPp4Le4crDShyazV7eOfqlyUR27riaapT+fPGMFfOORLSTlTwl8HL3Tg39ZPfYYLmvZ",
-	"1qCHw1otzZoo/kQFpKIKwodFwUfqYXSLCRh2K4XM1pYjKhBGznIvi2iWJcnZLbjzFxjWuxo07KGYGZbK",
-	"ucdLGb89ptTkY89G27FUL9qn+wVbqnsQJYbuetfkcaIZ7XKGu8ijAMf9IxqvWzX6C5REINOkDG34E8J2",
-	"Dd8/cswxjO/dYY8uYjj57D+9Tr6c1Mt0hxDfbNtUvnivtk2/Rx066EeMeVI2F6t86RVbg0KTKx/aLrpw",
-	"5aKowDL0fcOsc6udwYWtFmutBlpHF5AU05E6XXFdGEt6LOpdxUIKi5aKDbIKc859+ngFWeUBXNPNWu+P",
-	"rBxbdUODoShf1LxA/v0584WTTy641GRSl1nKIGEGqe6fE2CUx0HxX5cJNGwy7NEIPmBsdUhSNAajSDek",
-	"cn5HHnYZLkHR/ROaN/iQhxJvsAsVrunD/TFQjRX5OFA9AdJZJBY8PQK/X+GaAyGoSKA4dpJou6ZtlrLS",
-	"9z7YeF4/1zi747mGX/h/mYONVj2xPraig9AhTtscqKu+EkmZFaSf1BoHDOngOILaOqqK60fdpyJ7SJZy",
-	"ss6TZKIOF/WvLU3OAmunlpl0Tj+Cqz+ugOuxoGIvThIWFu1QG8wyCtJap0MYDXwupMIkAr0WUqwzHQGB",
-	"MxfJWFivWIPO4wUwDeNBrWfYeHDi/i7+jMCsl1JHVckkKgV/dDEWTFR93GhVZGIIMsMpKkPTcA0+08As",
-	"pMbyybHIpCpK2WQuaOmlO2HpyKMBrgQy5fY+HrirESkz7mJE5P+W/qLEeHABV2VZqCu4Rlxq6+hToa2y",
-	"vQgzZS2dsRiencJ15gKD5Vww5zfoYqwytwrqaAS+YJfzZs5BYYo3bgh3Pv7HFQynKZWLcVxf1usJjR05",
-	"d99udSwIjq5KsivZX1KAXipkFMA8ilz9qmpUmpVGjcaCfqO8sQsrbmiRtNWxiJkQ0lj6StcwbLxvN+eH",
-	"qDZU/fLH1dFYzFiaapiyuCxq6bl1BO/Z3Dd2Tbm4dhu4qhUYugrZeJdUG+ldySi9xPUfe1l0UXiQWhZe",
-	"NVbPd4WrblXzzMq07mfPR395/vz76PvRd9//+XTQezn1Uo6NvTlR/l3H1emifMim4nnjHnZkYLnJpQ91",
-	"6JWMWvi6O2Z9VMtpH933xq2+7xLY7eGXQAK2IVkrdlqRDGrbpa5pGTUh6lpp+3ZygIJqV1Q63HupTNC5",
-	"LzlvUFXQLeqgBa9udJC3K+rVwSjP92CULcbRWTPp44FNjz4WB5V8C9gX7wSSYeUKGpAKOHy0mcq8uY5t",
-	"ZCPk1n3JpymPj85LBT3L0xQM3prK2ogch0SlOO+OPpWkfPK5+Pg6+bLNgSkL2D0C9LucmWKpB09dgBuu",
-	"+TStNZEtQ3wFn0eu4CN5OvkyltY2cm1mS+SEwR31CNZUOLh3tCYPoM9dNWtg8PChiWZx1keOSvSlHGuc",
-	"anZzjzOikmg+YEEQ5ehPNPg8Btc8yFFHnYqeaNdSxncoaAcldvsHbQd5u8PQ4O6TZVmT7fEJchMlU5lQ",
-	"vjIVgcmsTJ3xFH2DthG8Npq6YlFOiTVXXfsgo2G6NpS7au1P+tLF7XyCC23Sdf9Q1vFhBq7KsuhXhJeY",
-	"WW8nZEZ+WqaSJaUSIHj15RYZGzTH2ihkWZNwSyhNuWDuvkaoO/5j8YrbVgejaGN9PAfF+/OIg2ejPfcT",
-	"7VE0/Nf3r36ybPD+7U8RFHlOz+HNDxdWtfK/+a6O/oenZ6ensLx9aB6pLlR9dal9WSndy1Yru70F9x5F",
-	"W+5SGn+ztoYdYvNixrepFO5P5+8tYFzwWedZQyccjF5r4dYdocvGk48Sp6vfhe8RpWus8P7QbwxXa3VM",
-	"NT40IgxZmpZRoZlUld71yrgo4s0VuKytbzKIHXXl7dBdqHfNggQt8RWCavXISe2o62dcDx7q+KrdwKeX",
-	"QHh6OIGwMXcreuwulR0gekwDuZhZ7ZRkaOiGMRWwIFPGHSgTpl1DUKmO7po63xAQJ5/rf+5y7bZSTkjx",
-	"Nca+r/J7OPm/A92kAxq90O8tiQS2MM6ESwAzKBilXftja3h2+iwCvKWc+U2RdPQNn6O5fg2dZxFvJcxR",
-	"xjJx2eXWYjh3vrOL6lr5/OfoL9+flaGMWk8IjnoshlRH+ahKCoilVAkXzKD2YpzTDTMDw59QvqXDgxF8",
-	"0ghsLGiqJxpSZk5S11/XRaNH8L4o/ksLsf6DXvDlEhMYCglxikyl67FIeYxCYwJa5irGowtg1K/SN5+j",
-	"uJY7c0AN1sC1BnM5NPW5DfgW/8xF8t6Brnd0upuvakG4v+zuRXaHe1iPGZHrZWS4Stw9rIs3xblRk64i",
-	"mNYO4g4bQApTcu0Ei064YFgcpTkvVGN1pkZdHTKutSXONJUrTI6KIIEnLXfks2zQsKO+7jhfIQiOp5Ky",
-	"xbdbjkXZzR+Kh3sRqm/OHZD5HW27H4VcirpDPQjGP1rIFkjukfodSJh40gj/3BSTWaEvBc0GwzKRkGd4",
-	"UZyFudODowima4ol1dGs0FpsRWfmbm+iSQb90P+fNbOwLJPegyZKWDST/w7gKlYDF23iN3IJHdBY6pIK",
-	"75g1UOL85HPxcYcd+L7qBvJwwacSB2F7bKnkjKd4gJSxRg0kN6qLxT5wALaPAV0h5EHCqy/cZQW/6RUj",
-	"VyOw3zqp+ZuLTKxdqyBKuHCX7uloZASUElPcOKKCxGW0e1jVfY6gqlUcQVW6OoJaBegjyk2p8j/8xQRQ",
-	"eMNxZS0vFIm2C6inCDTZAoZOAIEXNkfn5FJVh7RWPy6o3ESZJNjcfpEdQxNRHusI3rkrmRzTRFOqh8tK",
-	"pZlGm2kH7AYbXPMAN2UaVekfO1Tcj1sPeKriPWepIKdDqxqVVHx8Ab+++FiUNbG2lCMtdzfRop0KapQd",
-	"wrnyFTbyTB8qHBeWru1E7j7S9hd/9v+wGbuXxtpiHWj0GQv2kcMYPjWUtfMi3PWiKjkiKq8rpta/M2XG",
-	"eOn9FaJKSIP/gAI6mD7/1wWxTbVZK6MjYPq6yqlX6L1mCxy0yxExRqCl9XIphb5MCPUN4C5cZn15ft2V",
-	"UE+vlyn6PgjlL8G/pBb05MWeg8CbIjvPsmQi4zyzJDAWbCpzAy6EoMPXxNw90RaV/yPn3fst7SGJnz5q",
-	"2r1XhAdMu9fXpZHa5mN3VdxT5YXVoI6pJWVKiRi3qtsHFsOpnPc86D64JRY6UC6ZwC7rv+R5skXIQY+T",
-	"axrGjv21T5M76DCUud3td9fTVx8vub6PN/y2kcR+b7HiTuMall0JqQjcKTNIgd566Ipw/UPo/eBRXZWJ",
-	"9U0e090hlevpP+Cp/YskaZzUw4de1hNsGk8uFfSBhYlzjh9drXVUAbFrOYDru0diSv3+a5ma4kyKMroY",
-	"brckTaBh185GPuV8XzuPpYcX7sMoVFzKXbu1+DncxcvqXmUtarN5p/KFf8qaiQIx0f765UFDmCeuh9+x",
-	"FFPJFMWZvxJPBMqHuz45dPApFLJ4QVVTCXyzXKN2pV59oReu4fnpd3BVq3R6dU6JjRSC49a20cZ5yA3X",
-	"0LrKCuZoajVbi6IwodsxhinjVvauAto9KXavDkDhXpothnOFomsjhRlvA+oKywY4zUb8ki6opWgQKmI5",
-	"WIyqZYZ6zL+UQlg+eXW7pEJDRYWsofWJjnzpDqs/SPWUq3JlgA6kQCjx+OSz/c/yiytq3I9J3DsPZPzQ",
-	"Oqi/2EOVjana4D2AjD70uWOty4iGsvL0AeiThvJ1fVzB67KbiZzRoaM/6aynpVuauXD1TYrMkkrCxAoT",
-	"yr1m8bVvf5Ixnt79RLLKMu2Kj9ZyXh9Irxb9EDo8V9csjUT58tAJA7+6qtIFHlQuBN0n8XNaCPsbry/e",
-	"v65DOUPDPAhzvetA95PufZhbz1pyJdsfL4erF1+50qe7mYr2TEfmdmcHiDnoWmZAeaDfTPJq2kEaMuZm",
-	"B5/91Seba98UrqDgJ5Ko18/dXkSsMkOq+i2bteeKknnFIZ0rQjcWpWZbLWRRANKOtUSlqfNswgyj2vFU",
-	"usqPUoiUsaiWaS0cwFuuy5Jl9p3cKJaSmAHNyC3TMkO64aw4hXP8GAjcVMcIxbK0oTL42h1jRsBdXb9G",
-	"wt9YfKTQJnUU8wsHtlwiU1Rs6qdXH8EB1YU0zQLXLncMV/SyksakmMCwXY81gi2lWC1QXCBqLM5Oa/Vy",
-	"rb2ccZEbtIspFyQSeH56SkVO1vRDaxN/9fUgWo5qBL7UTtn+x2K4Vp23LKGzWjBTc2ctmfsf7d5cSwB3",
-	"2GrXMpXJ2lky7phWyLFwO3NKIWCBUuVkJB7+RmMed6ztfPYAC7ikSt5hrVSvrSyVyyFhouQuOl1r17Z0",
-	"JUEqdjo6UJnLWuEs4kLLmp5kp2tfsvLC8cycSihK4Vqv+O470pV+xp2Fnx9BUJ7E+ma7sHS30/xlNFZU",
-	"UdALtAJNsxsrhc6tw5GxCDRmPJap1fAKDJtaBrE0bTC5gE8f//n4Ly7GJFVZGIHRxbZjV2QhY+o6Aqks",
-	"b4tErvTx07PnZyP4F2QJJTdYFTPFMoVWKngl5inXCxhS58ITB/5oLKwiOhEywwhiObcfTnSuXKqGBeqJ",
-	"ymUqjy7oD3/WZ6Qci2HClygsEjACltVy1F2hJZeZm1Du7QsHHldl25KflSnSAezZKYk4lvKihoWXjJRl",
-	"Af/kXrXipBKZ1o4fi6GRcpIyNcfI2qRmHfm7fpFdocXxeqLkSkcgJH04ssLQdY5Yg5IrO71bU82n5tlS",
-	"KoPJ+cbKavWz5UrDP8Fvn5VcRS4dJPLd4yK4YWmOEfj2I19+h6Gd6imVE6FeGLTGC/88FWQv2qdc4/oc",
-	"CEERVCjQ0VjY/ye+bLD7dnLNReI/mhVd7KbPVRcVSHInbTAaC70Wht1GIPLUIsQq6LpQaGrverV4quMh",
-	"fBsY0qLaHfw62knOrQYltd3SylxoQ4VEZs2q704X0/jaFXlzCnYEr6x3YYHlfnTRDO1UT12nPdFW4dVN",
-	"BO20n0vFTrEYwB001kZx8ueJhrNTS4RemW6o56N9taanUZe7X6jLsQjpy7pihN56Ub+8/PXeujF6IOO+",
-	"S90avDWF5OyufvKowdKXl7++Jgb/QDH5jg4Yak1VB2u0eSgliMXgXACDl5e/OtIZxjLNM6GbzF/0LSLG",
-	"PoqA7qmpQlg9rjL8bP/bkSF6JwPuE407eNCrPtsaY9h9HeZqjx1pqyv4GBijblPxoqvKw/1RdHjbutbu",
-	"+BtqmELYZPreVcNbNeOA0chPtFftlDhVtk2GE2sWFH+YBWaPxeU+AnhcdWbcEh14UfR5sOZ5u9FxaVS1",
-	"jLsqhXgsUimv8+VFEQEJ3IBwbz9zVRsWMiW7I2ZLk3slOhauA5lL4gTXGteK1ZlUMcKwqsxitw96YR1z",
-	"Zozi09z4+ADVzvfRzCcaPCAjmCFewDLNdTsM6voN+ozjsbAjW2vK3cip6rz7QN0TvXl946hqdj8Wc8Vi",
-	"Mkq4TPzxHDcwvGo21LwiC7qAS/GbHgtr3pz7Mx8CV1XptmlKFxbzeODtvEnZ33A8aNjW5fcTFjwr+tX/",
-	"XsSxH0YivJQJfpWM5jI83xGOL6BTYOP+UqEAKLASw9M1+d7EYkPm6pwkJChKAvu3D65B0t0j7MXJwtYI",
-	"8Zt1cfnpznd+9mg8fKeLiPsVTv1W75YdJq9aU+sZaiRRCbUC0c1ao5VxSZXrKDhTXWPYSVLl5eJ62YHu",
-	"JvmKiinrjUovrh5ZUaDMteQsa+WTb1iFVOXKSkHfyZAUgkIq4qOh6GUMf/8/vgqg9K2nanBYWYvMRI6H",
-	"cuHbt1LXysIFTuWqKKzmKqaNBTKVcgs1en5dAM+dcbkKT0V981SSv2wYtdyoip6PRa3N5QguF1IZy8xc",
-	"YMrnVFfMn5+dw2bbU1/qs5DPZSYADMnNjJmAKYJeojB+11V5WacmKyXgpOhFPdqxwDSh+EyeprSF84Ya",
-	"GYthU4fA2PUst8+PB0dOPZcHglW7MFNhP3J6tkpDsfPzONi36wcpryvV8k1Ggv3t16+S/LZLPR1KKdk9",
-	"AivPG4kCi67Dnlb7XiYIpMOVy9xP0NS11sln/2mHR1o3U76SyXAonFgPs5Cnw5bhSkFBf2G47YAWfHdB",
-	"Uc/ZrnuNuzER3SWZdgfv/lpgc/Dl9y48dyeq7DH4Nm1VijE3ka5K/pSAd7Y7WWe5OZaz2VgMr+rd8a8u",
-	"Kju+Lkgj2JCjcW4mdoTBkT9obFcB9OsgvG3madDiimLvY1FEn4smlJsyue5EkMKj4K7vPDkWboam+A+J",
-	"aJc+8rD2fytT5yta/GXezeEY2effsBZO6Sis9HRvJLXIKLDpLI2Zwmau+x2YtVuOngh5TH3uD8Rg7ZRg",
-	"awK+lZeuk/6DlI+S5tv0Gr0dZG1YEHJigXyIAqMWoI6TGwyf8IQObWJJNUXKpF8vsY4uKFYzpx671z4e",
-	"FTW6oTSG04j6/m5mg9AUkmn7MJK89BEU3qDSLC0PaihcxIWVs0up7OPnG/Edpoy3V+0SrSSmuNGwCu1Y",
-	"G8cHiihkJFxESSpwKXIrKoBfjFAerDkLnWJj3BjqpTcDI0tVfJ5KrY8Khh+LGWIlzDcjUI1t2HGojCz1",
-	"FSNVwpTRY6HzrLgd72Be/BWj8E8WqXtz2bhM790iXI9FTAdcSmYd7f5ykXzjJrtb5Ne02N0KugSEw80h",
-	"RIIjuc04VUQO3traiJY00nXJ8M5u2MOaJ9alk9W7SIVQ9JkSIdVNQTOUDD44YUt+cvOUaMJPstFpt0jB",
-	"FO6U0p+wFIX+0bDBZqn+S9e6MqIoPIXf69UhXUuQ8lS5NlwZe98c0nuEUS3UUkXRo8KEqHVCcjAc1bux",
-	"ldD78vuX/x8AAP//",
+	"5L3rjttIliD8Kgf6PsBKgHlxlt3dlYkB1uVy13i6XPY4XdWLLRWUIfJIikkyghURTFltGJiHWGD/zq99",
+	"kXmTeZJFnIjgTaREZSrT7p4/tlIig8Fzv8U5n0axzHIpUBg9uvg0ypliGRpU9NefC5F8WGKG9g8uRhej",
+	"nJnlKBoJZr8bGfotGin8veAKk9GFUQVGIx0vMWP2pv9f4Xx0Mfr/TqvHnLpf9Wm1+ufP0eh1glkuDYp4",
+	"/Rdc23sT1LHiueHSPvkNu0ENDBQatQbN5ngCH5YIN7iGGaZSLDQYCWaJELM0RQVj+1nzhcDkmIuJKDQq",
+	"kApevHsNccpRmCNgIgGz5BpkjorZR0Ug8BZVWEuqBRNcu58mwl7PNSjMMJuhwgTmUsH5M1jKQukTeOH3",
+	"t+JmSfdrlrk9uifhRNA3FmKoDYwtXJhdh80NKhBSZSzlmovFBWipDCb2bh0BFwYXqHQ0EYZnqA3Lcg1c",
+	"wM8fXgIzkPFYSY2xFAnkCmOuuRT2BfUKlYbVkhna0JwrbSbCwsj/aB8uEkgkahDSLLlYAFswLhyAyzeg",
+	"d2L2ClQTEd6Aa3h29i3EUsxTHhsYJ2gYT/WJQqalgMlIYaExmYyOLkv0rZY8xYko90Mos0tpw9MUVCGE",
+	"3cWOtSdiMuJimiu5UKj1ZHThl+cCGGQysyg+gbciXYMu4hi1tiSksIa/C2D2XeZ2ixVWuLhlKU8s1HUx",
+	"n/PYUgvMC5HoCP7r3//vEWTMkh09j2NCsJkIbjRBSooYPSUWGu1rzPlHTE4mYhQ5PloiS1BVnFSj/mNL",
+	"/nUeytjHH1EszHJ0cX52Fo0yLsLfT6ORWed2AW0UFwvipJ81qtdJD8sW7sdtPDu3NGjstQW3V24+4RdZ",
+	"xMstD7ktf7/Pcz7bm3UuhUaSRq+Uksp+iKUwKIz9yPI85TFx5+m/aSsoPg2UPm41ekpT0LwQa0D7o8W+",
+	"kwEC3TeglyzHE4KBX8c+5kUcY25ei1tuaCfvHRnR/pKE269Y+k5ZEWO4fZc5SzVGo7z21ScPu010t8AS",
+	"jXKm9UqqpH3x8z90XGzkDYoBV36uY+pXf1vtWb+Vd8jZv2Fs7NovioSbV7ceFc23YbGRasqTAYiORsw0",
+	"LkuYwWMr5Lqu9SKgH7iOzDY2ixnjqb1rY0UMb7DxS2v7XJg/PKv25CUyXZh33l9XHkNhoQva8rDLW1ij",
+	"S5gZhXeijVUg68Lhd1LecLF4LfKiA4tyPkf7pKGb/71gwnDTob7/Wa4gY2INBUlJOXec5deHsUZtFZYe",
+	"RSNSpSRlT0YXokjTyBIvz4psdPHUC0D/VxcudCoD9JpbeO8hBasliubjl0yDvU+fjKI9YV4HUQ0AXbB+",
+	"efXL6yyXyrxHXaQd4OZWhGBSo6XyvdqY9ld2PoYZXEi13lw/lgmJGPzIsjy1d8VLniYxU52slrIZpptw",
+	"fG1YypkAElhRbbHXYs7E3zgDhBmbrUFzY0jJda88dYJpU2Sxj9NZEd+g2Xz2h59fvwemzAk8fwqqSBHG",
+	"8ck5pGjMCcwjmB/PuLb/GVQRJPavS4hPvoG5XR1hhgLn3Ogji2gUloh+HTFlnj+dxufTuWWf8o/pjOvm",
+	"F+5tyi+S5hXfTN1DakjpoRnCQ4BvDRqNd+9ErUywh1UDbmty/tnZoI10PajUtT0E5CHn7SSr+aWZzmUh",
+	"7Odgr42iUSFYYZZS8b9h4lhrxpMEnR1UmVZTMq2stcAMTlOeEXHT7beMp2yWIt1hUAmWdgD47nohQ63Z",
+	"Ajsp0duDXpoMwmlYrguo1uF5kclCmB4cMvpxk+pfWsulIZqCKtomClsb9Iv3bex7KZh7XP+uBmjCWCEz",
+	"mEz3UekW+UM1DF0bTKVdCrtvEaOY0CzuUst9b9alacO+67uKArg2ntKATR8WXolbTGWOHVgoGWFTKC4R",
+	"0N/4REOKyQIVzFjKRIydZNOBN5ZPU5wPRrPMMivdO9TsizxX8tY7lUIaWKOBnPFk6E7C0tM1MtXBDOF3",
+	"mK2B0cNYqp0XH7MURcIU0K0djxNorO1B3nBsHdsZi29KM2NzMwnXs0JpHGwIDiTAEFQZGB+JRvaF0vU0",
+	"ZvkmRP5q38Y7pCX0IEe1Gx5cQOyESw8Iuug+hH1qe4pGdUHdQmGNuuqUU4fuLn7oEZhNqPRLx7OdL1Zb",
+	"qW8vr8U8lav7ykeZ5Uysu1VK9XOvhMuksKq9JVo7HQlZqLhDWihMMMtdqEuh5knB0ghykhoRJF4NgFRA",
+	"kZ6dBrDbUfm8xiu2XijapYTeSZnuEH1DmJAQ5Sxqg5kewmgeuZ/L9ZhSbL2pRBvmiHtM38u8t0/cMPGH",
+	"CYhe/BtUihtv3Q/wBj3cq9v6dlvGeYNthxmqBYrYbjwa/ZucTfOUxZhhUG5c2KdGo1mhuUCtp9owZYqc",
+	"+F3hNGdmuWJr3WmuvRZxWliP78duJ8PqNCvaeYLqiQYeLgcylmE8GX3/n/8BKbuVSgKzwk5LgZAgt59j",
+	"qTSHhE9EeSNORkcR5Ao1CgNSpD4KaW9OmbEYAZZkXDzRpVaBpUwTfTER3EDCNctzZEpbvcONxnTug7Zk",
+	"A08LYXjqQnxNlKN9CRE3gKtlzFk6jaWPO9/idGZ5CNP5NME4ZS4Y3Qm62uM24fYj0wYStib/1sFKL+VK",
+	"wzi4bdYKO2ro4m4J0qKm8i2aG+gip/tGwspQTc2X+eb8bAub7IyZdURimnB716ABTQRyCQnOWZGaWlbh",
+	"iW6kBAbEC6KRkikOl0bvZUoaP+Pitbv+6Q6h5OBV8rp73HbEXHUG7fpjZL3y6C4hrrvBY38QbO6uCygk",
+	"gL73CZPSztiDXBN/b52/nQRxuTF6UBcjC2lwS5jKSHA3XxILi5CSCmLR0l6T8M/2lRb1Z/ktX3ihZmTC",
+	"1hElNigMrhDJitT7i44SQL3gr8mJlupPZ3IqimyGqpP87NLJnu5mXR63XJcZKYe5VMC88IyZogSPvEUF",
+	"cyUzmOFcUgrpluPK+h3M+LTVinGj6e7wiHqU6T4ifyBjlcpuuuTKAXDTOkpxweL1NO3Xu+7N66QGS5aA",
+	"RhP0nhTgorgu9qlbQNn+2sFfprwdyzLcgznILGira59pHHdyCam6zRyK/3WX8Hnnr7sqsoypdS0otCfR",
+	"acNMoesiIkeROAPKc15SSouGQ1TP5RiWWitrPu9GbYvX9+NSIqkSLuWOWy/sEbOLk4fJ0SZuX3mmIQ6y",
+	"KGwZfSfwiluPBBQuuDaOXYBpYGD3cvzdRDhig1gel9QG4xfpTEKCaYpgf0fzn/8BNXKMwN01EfXbNGiM",
+	"nZMU+3g6fHfkcuCW9J1MiqybxCbCMsVxjYmhEJZrvn/3Hp49e35qRTPIOSxDEiRHmacIK1QIllWTiSDZ",
+	"Ur1xMJ4vILYekzNITuAnqk3QKBIKv1tjBBIZF9Yq1xPBZrIwsJLqBpWGsc7Rvtlx+QYJM+zowgJXUVpa",
+	"SJhzTJMA8qzLfm3J4JbItMANwCCbE41VHy8o/KP5R0j4wgJs3CX/jjZ0WGdktxKOnQJB84Vght6PLkXt",
+	"DDYHOKMK7MLHuC15LyCwQ11mzKRMkYm24jiIVN8U1y2j1JEJUQj0EMjmewSglhmzs0bS7KzLZW6JFmYg",
+	"RetJtLbY+TAfOWrhxS4IbsE9d9PnePTKnCvDTEfENC6U8mbuNhHfMEAoN2W8KTL8rs9dW6Mw7Mslxjeb",
+	"e2sAqysn7ZJqHTTxc2413NxKNp9EveUyJVzoyJsuzht2BiSjuGtpaW8qlYZZXVn6VVrPB5I7LY7q2XeJ",
+	"ontrvf6CjSVrcPitF8LvMZeqswLBCYChgTmLqOFeSR27HVBEYZTfx4Bny5sOwWbFFmWqrchfAxe3THEm",
+	"jAtKdEsojSztisl/qFIRGmJry7rwuSWfJdNLiJeMC9AS5kzBmFNZl1sMmF6LeKmkkIVO10cDo/hGyptp",
+	"NhQAtVTJnQhJ3lgzKiC8tV6FjRJA1f5KxHcSmFzw+8YwKj5iQrATJbXm/8N/eRLLrKkAu8Mce1b8mHwa",
+	"ErVNMvjDMSljsL86fWIJgBVmicLw2OpQ6wY6qwYUEqWs6fKT9j53xou8R761gugN7hOEuG/stB4N2MXf",
+	"b2vXvsf5ocIWHj0o2CxtFHqUTNxllQ+IboxaK3dB+ydcvW2BYA+KvuEi2Qdqf7HXb4nR7SpjrEOBnu2X",
+	"6nwzafpSRMGPrD3++dnOwoheJ+etd3k79E2SKNTdStanDXjqa6OC9SjF1HtXI1e41B0sj2sVPR3m8XZT",
+	"IuHaWP09vck2JcIVGqdkNDIVU+mvQEY2hOTCNGM9snCJD/8I7xIMZ8y07TD3Lpi6dxlwZcbyaaE6Ahlv",
+	"cxRXRiGaNyyHlIubMjKQMheZ2ZSzS2lkWG7zV3vfzoCBvcgLjFzxGKcxDjdC7hGW0Khu7eMUS3ihPbK7",
+	"q+OGC7GrVJouIbYZzbDKlkI7OSt0X/yiUdi1+TM3abfgLgQ3A/NdtQCGW69tXpa81NhPE1n+iVHJ0wH5",
+	"joYdfXaBvMXptSBKoNNNNt+ULS+XTCy6HBr6fr+4U7hntvZ+neUAe3GP3/YTy5Bcdzy2SscVS0jwywBB",
+	"ZbMoh2Oa1KlhB+gHhDj7eUTgqlu771mrWl7fT3cy7c7S35lNuyi2WUDa2lWDoB2Y3bYcHBr4jeoEso2+",
+	"7pLkqGm3uhnYmXJoazufRbN7qeu7B1SCTWV/1q+LmsT/vdtoeZAoKwSPec7sizwhh2ioRhyuwEiw9Njr",
+	"r68+vPjgrHXv69d3BGONCKe0gO4Lczc0UCu6ZH8ELgALJV0Z0CVkhTYwQ8il5laiD3T3OrVP83FnkCET",
+	"GrwMom1fAqYam6kGo9gthoKuOVPtaNauUNbdNFzGPvpsaz2B3KHwKmIuVd5eOjAImxqJPj1vmsPfRP0q",
+	"MDxrKQsK0ruyeStqmZUAK0TrCoeanFB+JQul0YeBdpcnB9FTU5Wd2rFGutvEzTvWpcxK7AxCU2l2d0Ws",
+	"kCnUZrt9y7yF2zBvYc5FUh1687lObjQ4Op6IWWFAywzdBfNCUQKCrdiaougQjOvAn34vkDETL10wfYAM",
+	"EPjRTONCaakGmDkEr06At5y7lvVwh8rcgar0vq7hgGxZyVu60DmKpJO9utRr3XWs2WM7anE3dlvbii9p",
+	"a+lmV/oecpOdvN+OKdy1OOzA4N5SNkZP6oLPOx/VeY8azUsp5lxle1oUX80xtsa7PGzFUmeMrHNP1hPd",
+	"JJAl8sXSdHt2A4mnz7td8cQVlg6pAHaejLslCrvqfI/gM3efI+kzdxrHis6+/ePZs/PHCihs5j9+xDiW",
+	"ndaV1MbutqnGdmZYSGqImtFXe9TL3mIFe0OvvFS44FJMhzG4B7Bn8eZu2g9rLl1/5bor3Iv5TikXXnt4",
+	"4HYDYnd/wc6t1ty54TG9nSm83jj2nOuYcsY9cHDVMVSQPZ3l+l7snuKCpVNSSVuz1qNoxDR97Z31UNXb",
+	"qcncqr34SuViSxhtKQUeJsB2iKIat8Y0hIk7flc837mrK7rqyu2HKnHMtrK1Fc40N0OVcQ3aDYQ2Kakr",
+	"WlUmYQjm1XPbkZk2xdUMpTp8Smhs46KHji70u/rPul39LuXcXSXcYsz2uaPE+svuGoTx06ehtEUqePoH",
+	"iJdMsdig0oOqWjqYvFUO9dEoBnrJFHkXCm9RFOgPaiQhRFEVhHgLlAuYMc2183D05hHq5wPKQR5Dauzu",
+	"cxAERSOaE/XIjX5x2uTFVgyEKcMNg9e/vKhh9OgSZO5I11VUVO+oh+C2xt47yLnF7kM5fYfn3Y473tXR",
+	"qKp/ymrRbUKwdabjwehofz+mto8ueL2nAtKeBKKrLh2WQuxYea5QL+/mVSh38/SOzk/z9u73ntPRpy2H",
+	"kbekr7a3YdgHbJvHlMtQk1+mc/cybR1YylO5xvoRNKoQrjnq01CQRtI3Y4It0J1P1Dh1ZZPhR28/qJpT",
+	"Xy7HioQbqTqJkwKKmzYvy1nsw+GNYrhdYESR6IcI2dBZrX1WbqGpur/aY1S9Zhe+rkprrUVoOZ/eotJ9",
+	"hrSPLTc9JYUxz5WMWefxWp7hcIj1P7v9zn4j1S1RY/P+wd3vXrMP+0rVeg+FLplaoN5WNVL2P5jqYlad",
+	"zN68LGdrWZgdaylkybq71tZvFWImQGGM/BbBr9lVkrZxEqS9yc2329xj2FAXYD9Y4faOcdUJVdS6kp7N",
+	"l/mXv36A8avk+6sXR9aWopJqpuH6he9X4UuCv0OmUMGkODv7Jqal6CNed+Zb8GPOFe7HsOEeLrrC17EU",
+	"iQYq6XfFWvRSQDsBf+vJqFsAt7RHuz6C/V5gBJqLRYrHhe4uiaC7p+7rStQ6qOyOwDZQ0Fis8d4NwEUD",
+	"FNfPustbv0uE+x+82mzTQw6dg6IqpJ4gfWRbzp3ct2StOkwyoHZtZ3Teov/nPPFV31stqoyL+rdPN2ys",
+	"Q5/N3Jq82A7pLgPSt9q7g3nW1eNDxJj2nA/qryDZlnfvdpWtovA9ACmcewF/qrnHVF7CgOpuq69h/FLJ",
+	"+GYuVWIdWIRvzrtz2nfh8oTrPGXrjojrH//yr8fPPvyv4zfn/7NbPDibsj/WtbeBNsf9asLIGt3nhqGC",
+	"q/OA3U/yWC/lCuyvIBU4mnEF+f6g3cnWaprDVd/44Mhe9XMy5fG6w5rsqLHrK4todR7ImTIhu6vzlBsY",
+	"1079Vwdu9qjuGwqj8vpe4qv32+u0AAqR4H7Uo1DL9LbkL49/TCwxOC2d9JSO/XWJAriBFdMBOKHp1yZb",
+	"ZEzdYALCkVur+0zN9q+a+R3epamL6m1S38vgKrq7o5Cxp1zR/TDdvyo0AHM6VzLbw68Jt+0p8CvC7q6s",
+	"pSPCVE+7RPjX964+yZ2T1q7pco19qsUgZwvsEuld5oOPczXkdlsaNxmqzS47C+v6CkF9cUvJWh1oi9pR",
+	"ioZmbSNsAxONs7UNFvVSeQMHOy0iT6IuoHMYY+Eujdy+EtV2F82xoRUGycoQ49pkIoeQu7dxrS2wQW6t",
+	"zTYAWcdCCxLlhoeS09WGJTuT8oaEel3ACzklIR5V2qJ06ZIakZNrr0y6npbf/NbZ9pmLueyWO/9y9fYn",
+	"auAu5/A+hIAif9xX5VJZ8lxhOmeq1ihgMmJwk51NRqGHea0vEOVNTuCNFLgGroGldKqWidBx3Z9utk+s",
+	"CiVPJmIiXtHpKNcZesl01e+d2kTD+Jq6aF4fXQADbaxvAxmLl1wgXFuJdj0RVafxsoFmVPY7j6DePpMO",
+	"d7rumZHdf7t7ZgT15pl0b2hW5brHK8HSowgYLIuMCbj2rSqvozLZMRHXPkJzHYWG9XBddcG8BiPh98Ka",
+	"hkaCLvJcKuOq3LwZNyqRYrFUi5RdjJ6enJ2ckemXo2A5H12Mvjk5O/mGqMIsicxOKcJ66joYnt6i4nOy",
+	"bRZdvWDfF8If9KYTfBZB12VYMHRBdGtcAxfUxjuWQnNtUJiJ0ILleinNRWiVmED93GAEf0Mlj3WRRZAx",
+	"g4qzlGtMwtU6moh5KqXSkTuSGQGvurhH3ljEjyw2ArWOIJXGXpNlhfHF0RbGrgt+7RCmdCf86exlfT8n",
+	"8ML38j8/O3OEfC1vLoAc3Ws3miAcl/U1j6J2apRrf1A49KEvJx68TkYXo18ITu5U66jVeP387Oxgbdcb",
+	"Z3Y7uq+T62j34pcHRZeeuBCnL73tfkS557K3ezTSIQM2oqO6G2dpvWHviYWmOxhdwwaZK2yhXXKOgPNb",
+	"NPp47MMGv27JDdjHn9Jfx6lc1Ki4CfgfuTbUSP1HuXACshzA8atvrv97gWSm+O76xOGNCQElYFx5dC3T",
+	"u6tD7EZUUKRroObhOshK4AmkcoUKzJIJV5Y9drWuH01l1HXt1HWFGXU2/R/Uwfa3e1LioKBOrY39Zpup",
+	"z5tdSly/zPvS4xXGhbIywEE7AoEr1MbNw6iTHU+wbCneT3iB3MzylJddvvQpo9EEZBBK3UF97dEFVbuX",
+	"76RLARyE6/smJHxumj5GFfj5AYUPhY17hE5IbFgTgMJ1l9RXxCqOcpiLwBWEUtI7U4DH++ji19/q9OBA",
+	"5GW2B5PjMxfrL49rZ4xb1WA9sCOYrSFeSqlpZkttb13kU1FIKhcu2xCIotViQtwIuRLhCJiViislxaJc",
+	"HxZoKmvHTZE5gXdMG2Awx9VEzBlPi9CIxa8zDhaFG74DvujnyJ05WTFuQhspmpND4oUZg1lurPIUJKEp",
+	"9IIsXpbF+P5RMH4KOoJz+88zoPkB0UQwA5nUBn58+8Prn6Y/vn35l7c/fzi6gGfn3zbMJT/ApZovY9R6",
+	"Sg+bupk62g3D8VTyRINcCVSWWjw+GGHEanNmoBCptCaJpaBjXiGPK5gpudIWXH/1UwgmogQr16D4Ymlg",
+	"Vnj40rOP5zRNwzna9olcW4RH8OzsaWvjFEcPDAX/RM1vutQ9dTZ4IGZvdE14ZA6v0oEdbH5Fs6DAavXD",
+	"8u5VXVDUuKZELJH+h7cf3jkclgMogtCx3oMUPjqynXFlsUWc/+h+fxi8tmpZBmH2WUdO02FBFgbGLNWy",
+	"goYTdCumoXAS6OhBECULE4HCWxp8Qg/2CUe/gWAFrpYyxcDCuzATUH2sUOMWDHnoNc4cPBC+Os81DMLa",
+	"eUdtvjOUvcwmgmUi0G/kpZ8VTr414IqtD428N8RW0IQ0PfcEripFZOmJFINU1H6+poGau94Ppadxdcql",
+	"G7X+GMyjozYcv7krQ4bFwiHvgzMdWrOgbjtVFlXLtqlQeuldNepBXupRFL7z0Ra0eWbuN28+bHA81/Uy",
+	"CHjnmkRb6SAFug6fViqxlOpQaJJg4iQIar9PtxC5k8yUQqND83opSopKf0WS+pF08E+4crDShyazVx8d",
+	"/VLnojp2XU80S3++eMYK+MYlW0jKZwl8HL3Xg39ZXfYYLms54mmAw1ptzZooPqMCUlEH4cOi4APNc/yI",
+	"CRj2UQqZrS1HVCCMnOVeNtEsW5Kzj+DyLzCuT3hq2EMxMyyVi4AXV+F5Oi9EchyGFuzAkbvl+/Lix8BU",
+	"Y7TOAGyVu7t/hOEDBcXpnZ/ocrADNTfwAeN6yMGPIhVr11a3AXpKKjXDD80KW4cTe9lpGESzHRf12R6P",
+	"h4hyus6QOE/Y3WEQYWHzRJdjenx0zU0dgZjlEdSi9dUQF4q22avqX9K01jA6BVxuSMO41KIuULkLg60S",
+	"6HbRc70kugu9p59oDMzn9tTgX7shVF1Sn2vzWzTytedNErnCBoU8kJrcHDDzyJqySZPdcakA8ANEwCnn",
+	"5+xhv6gVz4wa/7piH6dArWiuKBPGFvHgKeXoBN5jbLVHEsajUowbUrnYh+C2kdQpMpUxdaPvTVud9l9I",
+	"ozw7P4fNNJpjzHJcci6lHwPi/FTu+29CippM0SbhvnI7bxHvfu/QmoTtguAPQ/31aXRfMe2HkQSED20N",
+	"8/tzwxt5i5BR1rcUnIRsf7CufHaT/MnVddkivxVn8d8g5qHttDCKzwojFYSRonfgityPQupUoT84+Ujj",
+	"kh4YR/SMHvzYPR5GPdqVnuiQWi1DMH7EEszWQC1tInBTpugCb4JE0FJ8T/S9cNBWhRVOdps0j2fK+Crx",
+	"XVYMbeowKGpWTGhgAQE0em7Bb603f0erUZ9+opNoyefThi3flQ1tjhp3t91rzvhhFMWsSBZo9lAVZOnj",
+	"B/ln3znmH0ZHPD3o4yvnqVsGBXq5P5H/4EiYsEkyv5QrgdA9jlue0mWlO/yJKMccDREEzLg/q6PbfpU7",
+	"sEzJisd0LvfYo367fKp3rNfDKg2qJgAluu7aaOFxUvntXv67xGMAx/2J53VrQF1ASQQyTWpOtukaYPN7",
+	"gQV2Bzt25/z7iOH0k/9EUrU2o2q3UC1vfBi5+j3GPKGM9YJ5H4ISySu2BoWmUL6uy28DChHaj44ZUGo2",
+	"mgimXbYBq2AyLVKTjMd/wfXRJSThcRRLXnEdMgV6Ip6dfVuW23VFa2mr2CCrbs5ZInONwDwIW9to8NCO",
+	"zgcPJcw7Bp09ss3fGprRLc/dRK+A/Ptzpp9H7CormkzqjlUySJhBanrvBBgdYqDiJ3cMZtxk2KEu8B48",
+	"7I539Jn6b/Ahjfw3ve6Xm3h4oEAkrRX5Ioj66T8XjrfgGVD19AXO+BOCwumBYyeJtmvaZh9nfe+qvuf1",
+	"or7zOxb1+Y3/t6nqazXTHpIocRA6RKmpA3U1VDEpj8ToJ7WpeWOqmo6gto9q3NhRf0ngHpKlfFhvGTVR",
+	"hyt5q21Nzjv2DkwhUJH6CVz/fg1cTwR1OnWSMKRzxtpgllGFEoupXB74QkiFSQR6LaRYZ5ri2bldaiJW",
+	"UiUadBEvgWmYjGZstgbNjUE1GZ26v8OfEZh1LnVU9QumOWhHlxPBRLl/13+VTAxBOSgqSaDHcA2+zN4s",
+	"pcbyyonIpAp9XDNXseOlO2HpyKMBrgUy5d59MnJ9AVJmXFeAyP8tfZeAyegSrsueyNc+SqRQU5fpcrYm",
+	"M2Uj2YkYn5/BTeZcyPJZ5F+7AiNZWAV1dAK+W7VL5V2AwhRv3RKuOPz3axjPUuqV6ri+bFbbtXbkct32",
+	"VSeC4OhGBLl5dSUF6Fwho+qdo8g1b65WpafSqtFE0G90aOrSihvaJL3qRMRMCOsR5Xm6hnHjfvtyfonq",
+	"hapffr8+mog5S1NNg/uDJ+W59QTeMct3lkpTLm7cC1zXuuted9l4V9QY+G3JKIPE9e97WXRR9yK1I2jV",
+	"WgPvFa61c80zK880P3t+8qfnz7+Nvj355ts/no0Gb6c+x6Dxbk6Uf9PTNyz0ztxUPG/cxY4MLDe5szM9",
+	"eiXjwp2yG6hazobovjdu90O3wD4efgskYBuStWKnFcmgtl3qJnbTBN6+nbZbc3VQUK0/Q497L5XpdO5L",
+	"zhtV42NCE/DOvgU95O06WvcwyvM9GGWLcXTePPHwwKbHEIuD+p132BdvBZJh5br5kQo4fKkV9Th348rJ",
+	"Riis+1LMUh4fXZQKel6kKRj8aCprI3IcEpXivL/0oiTl00/h4+vk8zYHpuze/gjQ73NmwlYPXrcPt1zz",
+	"WVo9oapvCXweuWkH5OkUeSytbQQ0p6BETje4owHBmgoH947WdKXiXZ+VBgYPH5poTiZ55KjEUMqxxqlm",
+	"t/cokCyJ5j0GgihXf6LBF/G7ybmOOupU9ES7eap+PF87KLHbP2g7yNsdhgZ3n+ZlQ/LHJ8hNlMxkQod1",
+	"qQNqZmXqnKfop5OfwGujaSQ0Haiw5qqbnWs0zNaGDm5a+5O+dHE7f7qDXtKNvlTW8WEGrsuZYNcu6cis",
+	"t9NlRv6cp5IlpRIgeA3lFhkbNMfaKGRZk3BLKM24YK5ZweZ56cfjFfdaPYyijfXxHBTvzyMOnoTiGo84",
+	"FI3/5d2rHywbvPvphwjCIZ/n8Oa7S6ta+d9cliX88PT87Azyjw/NI1U3kS8uta8qpXvVmuO+t+Deo2Pp",
+	"XebCbTaWtEtsdiX4OpXC/en8nQWMCz7rImvohIPRay3cuiN02bjyUeJ09UZwA6J0jR3eH/qN5bzhnKZI",
+	"ja9AI8KYpWkZFZpLVeldr4zDBCuuwB1Z+iqD2FHfoRUqCnzb7Mb3VdYitKfXPnItwuazW9Fj11HlYGWa",
+	"FDOrZUnGhmpKqHsjmTIuoUyY5tooZqQ6uuu58YaAOP1U/3OXa7eVcroUX2Pt+yq/h5P/O9BNOqB2zQEk",
+	"kcAWxplwp58MCkZnjlkoSDp7FgF+pAPjmyLp6CvOo7lhhb25iJ8kLFDGMnFHq63FcOF8ZxfVtfL5j9Gf",
+	"vj0vQxm1gYgc9USMaYjQUVUUEEupEi6YQe3FOKf2KgbGP6D8iZIHJ/CzRmATQY96oiFl5jSVghoCUzT6",
+	"BN6FyTe0Ees/6CXPc0xgLCTEKdVLT0TKYxQaE1+oeHQJDOb8Fv3kdYpruZwDarAGrjWYy6WlSNddvsWf",
+	"uUjeOdANjk7381UtCPen3YO479CE5DEjcoOMDDeGaoB18SbkjZp0FcGslog7bACpm5JrGSzKcME4pNKc",
+	"F6qxyqnRSMOMa22JM03lCpOjECTwpOVSPnmDhh319cf5giA4nkk6Kr3dcgwzJ74LFw8iVOrh2ynz/S9f",
+	"pIwsNN0dQDD+0iBbILnHueeOgoknjfDPbXiYFfpS0NNgXJ6i4xlehlyYyx4cRTBbUyypjmaF1mKjF9jq",
+	"TTTJYBj6/1ErC8sZYQNoooRFs/jvAK5itbClgM5aQgc0lrqiwjtWDZQ4P/0UPu6wA99VozAfLvhU4qDn",
+	"OIKSc54e4KTUi0YDYLeqi8U+cAB2iAFdIeRBwqsv3El9/9IrRq5Gx/vWSc237WFi7ebkUsGF6zhHqZET",
+	"oJKY0G6DpvGU0e5xNfQogmpQTwTV3KYIauOPjtyhtbL+w5/KB4W3HFfW8kKRaLuBeolAky1g7AQQeGFz",
+	"dEEuVZWktfpxSb0WyyLB5uuH6hh6ENWxnsBb14+IY5poKvVwVan0pM36/yt2iw2ueYA2EY2RbI8dKh7G",
+	"rQfMqnjPWSooKGlVo5KKjy/hlxcfQk9Pa0s50nKNeSzaqZukKx1xzoJrL1lk+lDhuG7p2i7kHiJtf/S5",
+	"/4et2L0y1hbrQaOvWLCXHOgoWIWydl2E661RFUdE5UGx1Pp3pqwYL72/IKqENPh3KKA7y+f/uiS2qV7W",
+	"yugImL6pauoVeq/ZAgftdkSMEWhpvVwqoS8LQv3080tXWV/mr/sK6un2skTfB6F8B7iX7iS69WIvQOBt",
+	"qM6zLJnIuMgsCUwEm8nCgAsh6O4eKa5JUovK/57r7v0rfZFjVEPK7r0iPGDZvb4pjdQ2H7s+aZ4qL60G",
+	"dUwtqVKKDoBuUbcPLIZTuRiY6D64JdaVUC6ZwG7rv2U+2SLkoOnkmoaxa3/pbHIPHXZVbvf73fXy1ccr",
+	"rh/iDf/UKGK/t1hx2biGZVdCKgKXZQYp0FsPfRGuvwu935mqqyqxvso03R1KuZ7+HWbtXyRJI1MP7wdZ",
+	"T7BpPLlS0AcWJs45fnS11tMC0+7lAK7vHoUp9fOvZWmKMynK6GL3rGFpOqZV75xiWz7vS9exDPDCfRil",
+	"bLHiaOVwBy+rc5W1qM3mmcoX/iprJgpE6jAx0G3bgxHcAPtjKWaSKYozfyGe6Jid5YbEUuJTKGTxkkaG",
+	"EPjmhUbt5pz4Lqdcw/Ozb+C6Nubj+oIKGykEx61to43zkBuuoXWVFSzQ1AaWhI6oXadjDFPG7extBbR7",
+	"Uuxe42/9EKrtDOemJNVW6ma8DagrLKe/1k1D+6Ul9BQNQkUsB23CVbNgPOZfSiEsn7z6mFOX3dAeemx9",
+	"oiPft9LqD1I95a5cD9wDKRAqPD79ZP+z/OIm+gxjEnfPAxk/tA8arv1QPVOrGfAPIKMPnXesjdjUUI5d",
+	"OgB90lK+qa2b9lSO8pRzSjr6TGe9LN3SzKVr7hkqSyoJEytMqPaaxTd+9mfGeHr3jGRVZdoXH63VvD6Q",
+	"Xg3DAHs8VzcpnER5fuiCgV/cSKWAB1UIQedJ/DMthP2J1xfvXtehnKFhHoSF3pXQ/VkPTubWq5bcvLLH",
+	"q+EaxFdu7sdupqJ3ppS5fbMDxBx0rTKgTOg3i7yadpCmZlrCdTOn6q8h1Vz7lnB1Cn4iifrwmO0dtCsz",
+	"pOrfstl4PfSLD0k614F9IkrNtlrKMP3ArpWj0tagh4QZRoPTqG+zXyWIlImotmktHMCPXJf9uu09hVEs",
+	"JTEDmpFbpmWGdMJZcQrn+DUQuKnSCGFb2tAMOO3SmBFw19S+UfA3Ea4rGo3T9hsHlufIFHVa/uHVB3BA",
+	"dSFNs8S1qx3DFd2spDEpJjBuDyOJYMscEgsUF4iaiPOz2rAYay9nXBQG7WbKDYkEnp+dUZOTNf3Qeom/",
+	"+n4QLUc1At9qp5x9azFcG01TttApO6A5d9aSuf/Rvpubh+eSrXYvM5msnSXj0rRCToR7M6cUOixQGhuE",
+	"xMNfaczjjoONzh9gA1c0xqpbK9UHC0nlakiYKLmLsmvtwQ6uJUjFTkcHmvFQa5xFXGhZ05PsbO3nNVw6",
+	"nlnQ/AAp3NxRP3pWurlHuHPq0SMIytNY324Xlu50mj+MxkIXBb1EK9A0u7VS6II6PLMINGY8lqnV8AoM",
+	"m1kGsTRtMLmEnz/8+fhPLsYkVdkYgdHBtmPXZCFj6iYCqSxvi0Su9PHT8+fnJ/DPyBIqbrAqZoZlCa1U",
+	"8EosUq6XMKax/acO/NFEWEV0KmRGPakX9sOpLpQr1bBAPVWFTOXRJf3hc31GyokYJzxHYZGAEbCsVqPu",
+	"Gi25ytyEam9fOPC4EVOW/KxMkQ5gz85IxLGUhx4WXjJSlQX8k7uVGmKXItPa8RMxNlJOU6YWGFmb1Kwj",
+	"f9Yvsju0OF5PlVzpCISkD0dWGLqxiWtQcmUf7/ZU86l5lktlMLnY2FlteJRcafgn+PWTkqvIlYNEfnR6",
+	"BLcsLTACP3vz828wto96Su1EaBAk7fHSX0/TyMLs0BtcXwAhKIIKBTqaCPv/1M/Mcd9Ob7hI/EezooPd",
+	"9LkaIQpJ4aQNRhOh18KwjxGIIrUIsQq6LhSa2rs+Ko36eAg/A5W0qHaJX0c7yYXVoKS2W1qZC22okci8",
+	"OfIs8q1dC5cp1kHBnsAr611YYLkfXTRDO9VT12lPtFV4dRNBO+3nSrFTDAu4RGNtFSd/nmg4P7NE6JXp",
+	"hno+2ldrehp1tftBXU5El76sK0YYrBf1y6tf7q0bowcy7vvUrcGPJkjO/u4njxosfXn1y2ti8PcUk+8Z",
+	"/6jW1HWwRpuHUoIYFucCGLy8+sWRzjiWaZEJ3WT+MLSXGPsoAjqnpoKwelxl+Mn+t6NC9E4G3M+07uhB",
+	"j/psmwpp3+swR3vsSltdwcfAGI1ajpd9XR7uj6LD29Z2ebe7r2laKGGT6XuPzGr1jANGKz/RXrVT4RTS",
+	"GWpmEE6tWRD+MEvMHovLfQTw2E993x4deBGGHFrznIonLZgUi42LFzijqmXcVSXEE5FKeVPklyEC0nEC",
+	"wt39zHVtWMqU7I6Y5abwSnQi3PhtV8QJuUx5vLZidS5VjDCuOrNQp2e9tI55o0WzM8dCNJN6yod284iX",
+	"kKeFbodB3bB9X3E8EXZla025EzlVN2kfqHuiN49vHPlqY7p/oVhMRgmXiU/PcQPj6zB6f0rXXpMFHeAS",
+	"ftMTYc2bC5/zIXBVnW6bpnSwmCcjb+dNy+H+k1HDti6/n7LOXNEv/vcQx34YifBSJl9mXEsZnu8Jxwfo",
+	"BGzcXyoEgAIrMTxbk+9NLDZmrs9JQoKiJLB/fe+mA989wh4yC1sjxG/W4fDTnc/8DIB2GWiP7jkNfXfj",
+	"1K/1bNlh6qo1zV2lKYqVUAuIbvYarYxL6lxHwZnqGMNOkioPF9fbDvSmr0BRM2W90enF9SMLDcpIEFWD",
+	"4sg3rEKqcmWloB/MQgpBITXx0fB7wUgvwn/+H98FUPq5yzU4rKxFZvwokULgx5y70kNTusCpXIXGaq5j",
+	"2kQgUym3UKPr1wF4LsflOjyF/uapJH/ZMJo3WTU9nwijmNCM6h5O4GoplbHMzAWmfEF9xXz+7KJjBoVv",
+	"9Rnkc1kJAGNyM2MmYIagcxTGv3XVXtapyUoJOCl6WY92LDFNKD5TpCm9wkVDjUzEuKlDYEI54Km9fjI6",
+	"cuq5TAhWs7JNhf3I6dmqDMU+n8edQ6u/k/KmUi1fZSTYn379IsVvu9TToZSSfUdgZb7RjUHBdE6HZxyt",
+	"Dj1M0FEOV25zP0FT11qnn/ynHR5p3Uz5QibDoXBiPcwgT8ctw5WCgv7AcNsBDXx3SVHP+a5zjbsxEd2l",
+	"mHYH7/4SsDn6/FsfnvsLVfZYfJu2KsWYe5CuWv6UgHe2O1lnhTmW8/lEjK/d5d5Wv6zs+LogjWBDjsaF",
+	"mdoVRkc+0djuAuj3QXjbrNOgzYVm7xMRos/MlzltyuS6E0EKj4K7kEqxQDUR7glN8d8lol35yMPa/61K",
+	"nS9o8Zd1N4djZF9/w1o4dTOGgqd7K2lERsCmszTmCpu17ndg1n45eirksV7K1aEYrF0SbE3An+SVfcID",
+	"tY+S5uv0Gr0dZG1YEHJqgXyIBqMWoI6TGwyf8ISSNrGkniJl0a+XWEeXFKtZWNuX3/h4VNSYhtJYTiPq",
+	"+7uZDUJTWM7aO7wkL30EhbeoNEvLRA2Fi7iwcjaXyl5+sRHfYcp4e9WP83Vxo2ryLtk41czl9hjCS8r+",
+	"VCuUiTVnoVNsjBtDg+TnYGSpii9SqfVRYPiJmCNWwnwzAtV4DbsOtZGlodqkSpgyeiJ0kYXT8Q7m5WAy",
+	"FP7KULq3kI3D9N4twvVExJTgUjLrmXVfiOQrN9ndJr+kxe520CcgHG4OIRIcyW3GqSJy8NbWRrSkka5L",
+	"hnd2wx7WvJuMKFv9w4dKha7oMxVCqttAM1QMPjplOT+9fUo04R/S5vSrUIIpXJbSZ1hCo380bLTZqv+K",
+	"L8QxFxFF4Sn8Xu8O6UaClFnl2nJl7H1zSe8RRrVQSxVFj4IJUZuE5GB4Up/GVkJvc/nNyZzwX//+v6s5",
+	"41E1+D2CXGORSLHOZKGphxSVthkLXuFekfA7l4U6xjVWHT4iyNk6szJqzl1eojBWg9S36Wj4t8//LwAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/redemption"
 )
@@ -24,6 +25,7 @@ type Deps struct {
 	Catalog  *catalog.Service
 	// Redemption is booking, vouchers and validation.
 	Redemption *redemption.Service
+	Fund       *fund.Service
 	// StripeReturnURL is where Stripe sends a provider back after its
 	// onboarding: a page of the web app, which the app wiring names (the
 	// API knows no web routes).
@@ -39,6 +41,7 @@ type Server struct {
 	catalogHandlers
 	ledgerHandlers
 	redemptionHandlers
+	fundHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -55,6 +58,7 @@ func Register(e *echo.Echo, deps Deps) error {
 		catalogHandlers:    catalogHandlers{svc: deps.Catalog, stripeReturnURL: deps.StripeReturnURL},
 		ledgerHandlers:     ledgerHandlers{db: deps.DB},
 		redemptionHandlers: redemptionHandlers{svc: deps.Redemption},
+		fundHandlers:       fundHandlers{svc: deps.Fund},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/seed"
 	"github.com/reciproca/reciproca/web"
@@ -33,6 +34,8 @@ type Deps struct {
 	DB *sqlx.DB
 	// Catalog serves the catalogue pages and the provider dashboard.
 	Catalog *catalog.Service
+	// Fund serves the inclusion fund's pages.
+	Fund *fund.Service
 }
 
 // UI is the web application.
@@ -68,6 +71,7 @@ func (u *UI) Register(e *echo.Echo) {
 	}
 	u.registerIdentity(e)
 	u.registerCatalog(e)
+	u.registerFund(e)
 }
 
 // lang is the language of this request: the cookie, else Italian.
