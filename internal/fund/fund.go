@@ -72,10 +72,6 @@ func envelopePath(fund uuid.UUID, theme Theme) string {
 	return "fund:" + fund.String() + ":envelope:" + string(theme)
 }
 
-func committedPath(fund, intervention uuid.UUID) string {
-	return "fund:" + fund.String() + ":committed:" + intervention.String()
-}
-
 // PoolShards is how many balance rows the pool has: every redemption
 // credits it, so it is a hot account (docs/ledger.md).
 const PoolShards = 16

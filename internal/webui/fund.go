@@ -22,7 +22,6 @@ import (
 
 var (
 	fundManagers = Roles(auth.RoleFundManager)
-	fundOverview = Roles(auth.RoleFundManager, auth.RoleFundApprover)
 	fundStaff    = Roles(auth.RoleFundManager, auth.RoleFundApprover, auth.RoleCaseWorker)
 )
 
