@@ -3,7 +3,8 @@
 # running, then print the environment for it (eval-able lines):
 #   * a private PostgreSQL cluster for tests (fsync off) on $TEST_PG_PORT;
 #   * stripe-mock and Mailpit (scripts/services.sh);
-#   * Debian's chromium for the browser tests (installed with apt-get as root).
+#   * Debian's chromium for the browser tests (installed with apt-get as root);
+#   * xmllint (Debian's libxml2-utils), which checks bank files against their schema.
 # Progress goes to stderr; only the environment goes to stdout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +19,11 @@ echo "export TEST_DATABASE_URL='$url'"
 
 # stripe-mock and Mailpit, shared with `make run`.
 "$root/scripts/services.sh"
+
+if ! command -v xmllint >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing xmllint (Debian package libxml2-utils) for the bank-file tests" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils) >&2
+fi
 
 chrome=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [ -z "$chrome" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -19,6 +19,8 @@ package fund
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -151,3 +153,5 @@ func ConfigFrom(c config.Config) (Config, error) {
 	}
 	return out, nil
 }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
