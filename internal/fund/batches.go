@@ -393,4 +393,3 @@ func cucPattern(s string) bool {
 	}
 	return true
 }
-
