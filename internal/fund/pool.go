@@ -48,7 +48,7 @@ func (s *Service) Pool(ctx context.Context, p *auth.Principal) (Pool, error) {
 		       coalesce(l.attrs->>'source', CASE WHEN l.attrs ? 'donated_from_lot' THEN 'residual'
 		                                         WHEN t.split IS NOT NULL THEN 'redemption' ELSE 'other' END) AS source,
 		       coalesce(l.attrs->>'company', '') AS company_id, coalesce(o.name, '') AS company_name,
-		       sum(l.amount)::bigint AS amount
+		       sum(l.amount + l.grown)::bigint AS amount
 		FROM ledger_accounts a
 		JOIN ledger_lots l ON l.account_id = a.id
 		JOIN ledger_transactions t ON t.id = l.tx_id
@@ -56,4 +56,51 @@ func (s *Service) Pool(ctx context.Context, p *auth.Principal) (Pool, error) {
 		WHERE a.path = $1 AND l.parent_id IS NULL
 		GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 4`, poolPath(fund))
 	return out, apperr.Wrap(err, "reading inflows")
+}
+
+// StateCount is how many interventions are in a state, and their amount.
+type StateCount struct {
+	Status string `json:"status" db:"status"`
+	Count  int    `json:"count" db:"count"`
+	Amount int64  `json:"amount" db:"amount"`
+}
+
+// Dashboard is the fund at a glance: the pool and its inflows, the
+// envelopes, and the interventions by state. Money figures come from the
+// ledger (balances and contributor lots).
+type Dashboard struct {
+	Pool      Pool         `json:"pool"`
+	Envelopes []Envelope   `json:"envelopes"`
+	ByState   []StateCount `json:"interventions_by_state"`
+}
+
+// Dashboard returns the fund's dashboard (fund managers and approvers).
+// Errors: forbidden.
+func (s *Service) Dashboard(ctx context.Context, p *auth.Principal) (Dashboard, error) {
+	fund, err := staff(p, auth.RoleFundManager, auth.RoleFundApprover)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	var d Dashboard
+	if d.Pool, err = s.Pool(ctx, p); err != nil {
+		return Dashboard{}, err
+	}
+	if d.Envelopes, err = s.envelopes(ctx, s.db, fund, ""); err != nil {
+		return Dashboard{}, err
+	}
+	var rows []StateCount
+	if err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT status, count(*) AS count, coalesce(sum(amount), 0)::bigint AS amount
+		FROM fund_interventions WHERE fund_id = $1 GROUP BY status`, fund); err != nil {
+		return Dashboard{}, apperr.Wrap(err, "counting interventions")
+	}
+	byStatus := map[string]StateCount{}
+	for _, r := range rows {
+		byStatus[r.Status] = r
+	}
+	for _, st := range []string{StatusProposed, StatusApproved, StatusPaid, StatusRejected, StatusCancelled} {
+		c := byStatus[st]
+		c.Status = st
+		d.ByState = append(d.ByState, c)
+	}
+	return d, nil
 }
