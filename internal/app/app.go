@@ -157,7 +157,8 @@ func (a *App) routes() error {
 	a.operations = map[string]bool{}
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIPExtractor(a.Config.TrustedProxies)
-	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB, Catalog: a.Catalog, Fund: a.Fund})
+	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB, Catalog: a.Catalog,
+		Fund: a.Fund, Redemption: a.Redemption})
 	if err != nil {
 		return fmt.Errorf("loading the web app: %w", err)
 	}

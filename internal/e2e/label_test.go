@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,45 +101,12 @@ func TestInclusionLabelRequestApprovedAndShown(t *testing.T) {
 
 	// Every page this adds, on a phone and a laptop, in both languages:
 	// no sideways scroll, and the Italian page carries no English.
-	pages := []struct {
-		name, path, ready string
-		who               *identitytest.User
-	}{
+	pages := []pageCheck{
 		{"label-form", "/erogatore/etichetta", "#label-form", staff},
 		{"admin-queue", "/admin/erogatori", "#label-queue", admin},
 		{"admin-changes", "/admin/modifiche", "h1", admin},
 		{"offering", "/catalogo/" + o.ID.String(), "#inclusion-label", nil},
 	}
-	for _, lang := range []string{"it", "en"} {
-		for _, p := range pages {
-			for _, width := range []int64{390, 1280} {
-				var text string
-				as := asVisitor()
-				if p.who != nil {
-					as = signInAs(k, base, p.who)
-				}
-				err := chromedp.Run(ctx,
-					as,
-					setLang(base, lang),
-					chromedp.EmulateViewport(width, 900),
-					chromedp.Navigate(base+p.path),
-					chromedp.WaitVisible(p.ready, chromedp.ByQuery),
-					chromedp.Text("main", &text, chromedp.ByQuery),
-					noSidewaysScroll(t, p.name+" "+lang, width),
-					screenshot(t, "label-"+p.name+"-"+lang+"-"+strconv.FormatInt(width, 10)),
-				)
-				if err != nil {
-					t.Fatalf("%s %s at %d px: %v", p.name, lang, width, err)
-				}
-				english := []string{"inclusion pathways", "Request", "Approve", "valid until", "Never give names"}
-				if lang == "it" {
-					for _, w := range english {
-						if strings.Contains(text, w) {
-							t.Errorf("%s in Italian at %d px shows English %q", p.name, width, w)
-						}
-					}
-				}
-			}
-		}
-	}
+	lookAtPages(t, ctx, k, base, "label", pages,
+		[]string{"inclusion pathways", "Request", "Approve", "valid until", "Never give names"})
 }

@@ -93,3 +93,20 @@ func (s *Service) ValidationURL(v Voucher) string {
 
 // ValidatePath is the provider's validation page.
 const ValidatePath = "/erogatore/convalida"
+
+// PlacesLeft returns, for each slot of an offering that has not started,
+// how many places are still free.
+func (s *Service) PlacesLeft(ctx context.Context, offering uuid.UUID) (map[uuid.UUID]int, error) {
+	var rows []struct {
+		ID   uuid.UUID `db:"id"`
+		Left int       `db:"left"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT s.id, s.capacity - (SELECT count(*) FROM vouchers v WHERE v.slot_id = s.id
+			AND v.status IN ('booked', 'validated', 'no_show')) AS left
+		FROM offering_slots s WHERE s.offering_id = $1 AND s.starts_at > $2`, offering, s.cfg.Now())
+	out := make(map[uuid.UUID]int, len(rows))
+	for _, r := range rows {
+		out[r.ID] = max(r.Left, 0)
+	}
+	return out, err
+}

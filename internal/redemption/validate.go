@@ -138,6 +138,10 @@ func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, fiel
 	return out, err
 }
 
+// UsableError is why voucher v cannot be validated at now, or nil: for a
+// page that shows a voucher before the provider confirms.
+func UsableError(v Voucher, now time.Time) error { return usable(v, now, Validated) }
+
 // usable says whether a booked voucher can be resolved as to at now.
 func usable(v Voucher, now time.Time, to Status) error {
 	switch v.Status {

@@ -81,7 +81,10 @@ func newRenderer(fsys fs.FS, cat Catalogue) (*renderer, error) {
 			if name == "base" {
 				continue
 			}
-			t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/base.html", f)
+			// Partials (templates/partials/*.html) are small blocks a
+			// domain offers other pages, e.g. the booking form that the
+			// offering page shows: every page can use them.
+			t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/base.html", "templates/partials/*.html", f)
 			if err != nil {
 				return nil, err
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/redemption"
 	"github.com/reciproca/reciproca/internal/seed"
 	"github.com/reciproca/reciproca/web"
 )
@@ -36,6 +37,8 @@ type Deps struct {
 	Catalog *catalog.Service
 	// Fund serves the inclusion fund's pages.
 	Fund *fund.Service
+	// Redemption serves booking, the vouchers and the provider's validation.
+	Redemption *redemption.Service
 }
 
 // UI is the web application.
@@ -72,6 +75,7 @@ func (u *UI) Register(e *echo.Echo) {
 	u.registerIdentity(e)
 	u.registerCatalog(e)
 	u.registerFund(e)
+	u.registerRedemption(e)
 }
 
 // lang is the language of this request: the cookie, else Italian.
