@@ -120,7 +120,7 @@ func runSearch(ctx context.Context, dbq sqlx.ExtContext, expand *expansions, q S
 	}
 	if q.Count {
 		var b searchSQL
-		b.filter(q, groups, true)
+		b.filter(q, groups, "o.search_vector", true)
 		var n int
 		if err := sqlx.GetContext(ctx, dbq, &n, `SELECT count(*) FROM offerings o WHERE `+b.conditions(), b.args...); err != nil {
 			return SearchPage{}, db.MapError(err, "search")
@@ -129,7 +129,7 @@ func runSearch(ctx context.Context, dbq sqlx.ExtContext, expand *expansions, q S
 	}
 	if len(page.Items) == 0 && after == nil && q.Near != nil {
 		var b searchSQL
-		dist := b.filter(q, groups, false)
+		dist := b.filter(q, groups, "o.search_vector", false)
 		var km []float64
 		err := sqlx.SelectContext(ctx, dbq, &km, `SELECT `+dist+` / 1000 FROM offerings o WHERE `+b.conditions()+`
 			ORDER BY o.geo <-> `+b.point+` LIMIT 1`, b.args...)
@@ -217,13 +217,14 @@ func anyGroup(groups []queryGroup) string {
 	return strings.Join(words, " | ")
 }
 
-// filter adds the conditions of q (within its radius or not) and returns
-// the distance expression in metres (NULL without a point).
-func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, withinRadius bool) string {
+// filter adds the conditions of q (within its radius or not), its words
+// matched against doc (the whole document, or only the title's words),
+// and returns the distance expression in metres (NULL without a point).
+func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, doc string, withinRadius bool) string {
 	b.where = append(b.where, "o.status = 'active'",
 		"o.provider_id IN (SELECT organisation_id FROM providers WHERE status = 'approved')")
 	if len(groups) > 0 {
-		b.where = append(b.where, "o.search_vector @@ "+b.arg(anyGroup(groups))+"::tsquery")
+		b.where = append(b.where, doc+" @@ "+b.arg(anyGroup(groups))+"::tsquery")
 	}
 	if q.Category != "" {
 		b.where = append(b.where, "o.category = "+b.arg(q.Category))
@@ -254,10 +255,13 @@ func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, withinRadius bool
 // distance or price the cursor is a condition here (so that the nearest
 // are taken after it); by relevance the caller applies it to sort_key.
 func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, after *cursor, s scope) string {
-	dist := b.filter(q, groups, true)
+	// A title that matches puts the same words in the document: asking
+	// the title alone is enough.
+	doc := "o.search_vector"
 	if s.titleOnly {
-		b.where = append(b.where, "o.title_vector @@ "+b.arg(anyGroup(groups))+"::tsquery")
+		doc = "o.title_vector"
 	}
+	dist := b.filter(q, groups, doc, true)
 	var key string
 	switch q.Sort {
 	case SortDistance:
