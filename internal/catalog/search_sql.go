@@ -48,13 +48,14 @@ var lexemeRE = regexp.MustCompile(`'((?:[^']|'')*)'`)
 
 // placement is the SQL of where an offering's document matches tsquery
 // text q: 1 in the title, 0.6 the provider's name, 0.4 the description,
-// 0.2 elsewhere, 0 nowhere. Nowhere is asked first: in a query of several
-// words most candidates miss some of them, and one test settles it.
+// 0.2 elsewhere, 0 nowhere. The title is asked first (most candidates
+// match there), then nowhere (in a query of several words many miss some):
+// one or two tests settle most offerings.
 func (b *searchSQL) placement(q string) string {
 	in := func(label string) string {
 		return "o.search_vector @@ " + b.arg(lexemeRE.ReplaceAllString(q, "'$1':"+label)) + "::tsquery"
 	}
-	return "CASE WHEN NOT o.search_vector @@ " + b.arg(q) + "::tsquery THEN 0 WHEN " + in("A") + " THEN 1 WHEN " + in("B") +
+	return "CASE WHEN " + in("A") + " THEN 1 WHEN NOT o.search_vector @@ " + b.arg(q) + "::tsquery THEN 0 WHEN " + in("B") +
 		" THEN 0.6 WHEN " + in("C") + " THEN 0.4 ELSE 0.2 END::float8"
 }
 
