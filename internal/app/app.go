@@ -24,6 +24,7 @@ import (
 	"github.com/reciproca/reciproca/internal/httpapi"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/payments"
+	"github.com/reciproca/reciproca/internal/plans"
 	"github.com/reciproca/reciproca/internal/redemption"
 	"github.com/reciproca/reciproca/internal/webui"
 	"github.com/reciproca/reciproca/internal/worker"
@@ -47,6 +48,8 @@ type App struct {
 	Redemption *redemption.Service
 	// Fund is the inclusion fund.
 	Fund *fund.Service
+	// Plans is employees' HR data, welfare plans, allocations and wallets.
+	Plans *plans.Service
 	// Stripe is the webhook inbox; domains subscribe to events with On.
 	Stripe *payments.Inbox
 	// Worker runs the background jobs (in serve when Config.RunWorker).
@@ -134,6 +137,8 @@ func (a *App) services() error {
 		_, err := a.Catalog.ApplyAccountUpdate(ctx, tx, catalog.AccountUpdate(s))
 		return err
 	})
+	a.Plans = plans.New(a.DB, a.Config.BaseURL)
+	a.Plans.RunAllocationsAtOnce()
 	a.Worker, err = a.newWorker()
 	return err
 }
@@ -158,7 +163,7 @@ func (a *App) routes() error {
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIPExtractor(a.Config.TrustedProxies)
 	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB, Catalog: a.Catalog,
-		Fund: a.Fund, Redemption: a.Redemption})
+		Fund: a.Fund, Redemption: a.Redemption, Plans: a.Plans})
 	if err != nil {
 		return fmt.Errorf("loading the web app: %w", err)
 	}
@@ -179,7 +184,7 @@ func (a *App) routes() error {
 
 	a.registerOperations(e, m)
 	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Identity: a.Identity,
-		Catalog: a.Catalog, Redemption: a.Redemption, Fund: a.Fund, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
+		Catalog: a.Catalog, Redemption: a.Redemption, Fund: a.Fund, Plans: a.Plans, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
 	ui.Register(e)

@@ -58,6 +58,9 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "redemption.expire_vouchers", Every: time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return a.Redemption.ExpireVouchers(ctx, 500) },
 		Backlog: a.Redemption.ExpiredBacklog})
+	w.Register(worker.Job{Name: "plans.allocate", Every: 5 * time.Second, Timeout: 10 * time.Minute,
+		Run:     func(ctx context.Context) (int, error) { return a.Plans.RunAllocations(ctx, 20) },
+		Backlog: a.Plans.RunningAllocations})
 	w.Register(worker.Job{Name: "idempotency.sweep", Every: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return db.SweepIdempotencyKeys(ctx, dbx, time.Now(), 5000) },
 		Backlog: func(ctx context.Context) (int, error) { return db.ExpiredIdempotencyKeys(ctx, dbx, time.Now()) }})

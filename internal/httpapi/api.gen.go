@@ -24,6 +24,45 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AllocationKind.
+const (
+	AllocationKindCorrection AllocationKind = "correction"
+	AllocationKindPlan       AllocationKind = "plan"
+)
+
+// Valid indicates whether the value is a known member of the AllocationKind enum.
+func (e AllocationKind) Valid() bool {
+	switch e {
+	case AllocationKindCorrection:
+		return true
+	case AllocationKindPlan:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AllocationStatus.
+const (
+	Done    AllocationStatus = "done"
+	Failed  AllocationStatus = "failed"
+	Running AllocationStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the AllocationStatus enum.
+func (e AllocationStatus) Valid() bool {
+	switch e {
+	case Done:
+		return true
+	case Failed:
+		return true
+	case Running:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CategoryTaxBucket.
 const (
 	Art51C2DBis   CategoryTaxBucket = "art51_c2_d_bis"
@@ -399,6 +438,42 @@ func (e OrganisationKind) Valid() bool {
 	}
 }
 
+// Defines values for PlanStatus.
+const (
+	Closed PlanStatus = "closed"
+	Open   PlanStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the PlanStatus enum.
+func (e PlanStatus) Valid() bool {
+	switch e {
+	case Closed:
+		return true
+	case Open:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanKind.
+const (
+	Ordinary PlanKind = "ordinary"
+	Pdr      PlanKind = "pdr"
+)
+
+// Valid indicates whether the value is a known member of the PlanKind enum.
+func (e PlanKind) Valid() bool {
+	switch e {
+	case Ordinary:
+		return true
+	case Pdr:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProviderLegalForm.
 const (
 	ProviderLegalFormAssociation       ProviderLegalForm = "association"
@@ -483,36 +558,63 @@ func (e ProviderSummaryLegalForm) Valid() bool {
 	}
 }
 
+// Defines values for ResidualPolicy.
+const (
+	CarryOver   ResidualPolicy = "carry_over"
+	Donate      ResidualPolicy = "donate"
+	Payroll     ResidualPolicy = "payroll"
+	PensionFund ResidualPolicy = "pension_fund"
+	Return      ResidualPolicy = "return"
+)
+
+// Valid indicates whether the value is a known member of the ResidualPolicy enum.
+func (e ResidualPolicy) Valid() bool {
+	switch e {
+	case CarryOver:
+		return true
+	case Donate:
+		return true
+	case Payroll:
+		return true
+	case PensionFund:
+		return true
+	case Return:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
-	Auditor       Role = "auditor"
-	CaseWorker    Role = "case_worker"
-	CompanyAdmin  Role = "company_admin"
-	Employee      Role = "employee"
-	FundApprover  Role = "fund_approver"
-	FundManager   Role = "fund_manager"
-	PlatformAdmin Role = "platform_admin"
-	ProviderStaff Role = "provider_staff"
+	RoleAuditor       Role = "auditor"
+	RoleCaseWorker    Role = "case_worker"
+	RoleCompanyAdmin  Role = "company_admin"
+	RoleEmployee      Role = "employee"
+	RoleFundApprover  Role = "fund_approver"
+	RoleFundManager   Role = "fund_manager"
+	RolePlatformAdmin Role = "platform_admin"
+	RoleProviderStaff Role = "provider_staff"
 )
 
 // Valid indicates whether the value is a known member of the Role enum.
 func (e Role) Valid() bool {
 	switch e {
-	case Auditor:
+	case RoleAuditor:
 		return true
-	case CaseWorker:
+	case RoleCaseWorker:
 		return true
-	case CompanyAdmin:
+	case RoleCompanyAdmin:
 		return true
-	case Employee:
+	case RoleEmployee:
 		return true
-	case FundApprover:
+	case RoleFundApprover:
 		return true
-	case FundManager:
+	case RoleFundManager:
 		return true
-	case PlatformAdmin:
+	case RolePlatformAdmin:
 		return true
-	case ProviderStaff:
+	case RoleProviderStaff:
 		return true
 	default:
 		return false
@@ -712,6 +814,50 @@ type AcceptInvitationRequest struct {
 	Token    string  `json:"token"`
 }
 
+// Allocation defines model for Allocation.
+type Allocation struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Credited employees credited so far
+	Credited   int                `json:"credited"`
+	Employees  int                `json:"employees"`
+	FinishedAt *time.Time         `json:"finished_at,omitempty"`
+	Id         openapi_types.UUID `json:"id"`
+	Kind       AllocationKind     `json:"kind"`
+	LastError  string             `json:"last_error"`
+	PlanId     openapi_types.UUID `json:"plan_id"`
+	Reason     string             `json:"reason"`
+	Status     AllocationStatus   `json:"status"`
+	TotalCents int64              `json:"total_cents"`
+}
+
+// AllocationKind defines model for Allocation.Kind.
+type AllocationKind string
+
+// AllocationStatus defines model for Allocation.Status.
+type AllocationStatus string
+
+// AllocationLine defines model for AllocationLine.
+type AllocationLine struct {
+	AmountCents int64 `json:"amount_cents"`
+
+	// Basis the pro-rata applied, e.g. 10/12 × 50%
+	Basis    string             `json:"basis"`
+	Category string             `json:"category"`
+	Email    string             `json:"email"`
+	Name     string             `json:"name"`
+	UserId   openapi_types.UUID `json:"user_id"`
+}
+
+// AllocationPreview defines model for AllocationPreview.
+type AllocationPreview struct {
+	AvailableCents int64              `json:"available_cents"`
+	Lines          []AllocationLine   `json:"lines"`
+	MissingCents   int64              `json:"missing_cents"`
+	PlanId         openapi_types.UUID `json:"plan_id"`
+	TotalCents     int64              `json:"total_cents"`
+}
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	ActorId        *openapi_types.UUID    `json:"actor_id,omitempty"`
@@ -762,6 +908,61 @@ type CategoryTaxBucket string
 // CodeInput defines model for CodeInput.
 type CodeInput struct {
 	Code string `json:"code"`
+}
+
+// CorrectionInput defines model for CorrectionInput.
+type CorrectionInput struct {
+	AmountCents int64              `json:"amount_cents"`
+	Reason      string             `json:"reason"`
+	UserId      openapi_types.UUID `json:"user_id"`
+}
+
+// Employee defines model for Employee.
+type Employee struct {
+	BalanceCents   int64               `json:"balance_cents"`
+	Category       string              `json:"category"`
+	CategoryName   string              `json:"category_name"`
+	Email          string              `json:"email"`
+	EmployeeNumber string              `json:"employee_number"`
+	HiredOn        *openapi_types.Date `json:"hired_on,omitempty"`
+	LeavesOn       *openapi_types.Date `json:"leaves_on,omitempty"`
+	Name           string              `json:"name"`
+	PartTimePct    int                 `json:"part_time_pct"`
+	TaxCode        string              `json:"tax_code"`
+	UserId         openapi_types.UUID  `json:"user_id"`
+}
+
+// EmployeeCategory defines model for EmployeeCategory.
+type EmployeeCategory struct {
+	Code string             `json:"code"`
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
+}
+
+// EmployeeCategoryInput defines model for EmployeeCategoryInput.
+type EmployeeCategoryInput struct {
+	// Code Example: impiegati
+	Code string `json:"code"`
+
+	// Name Example: Impiegati
+	Name string `json:"name"`
+}
+
+// EmployeeInput defines model for EmployeeInput.
+type EmployeeInput struct {
+	// Category the homogeneous category's code
+	Category       string              `json:"category"`
+	EmployeeNumber *string             `json:"employee_number,omitempty"`
+	HiredOn        *openapi_types.Date `json:"hired_on,omitempty"`
+
+	// LeavesOn until this day the employee can spend
+	LeavesOn *openapi_types.Date `json:"leaves_on,omitempty"`
+
+	// PartTimePct 100 or absent: full time
+	PartTimePct *int `json:"part_time_pct,omitempty"`
+
+	// TaxCode codice fiscale, 16 characters
+	TaxCode *string `json:"tax_code,omitempty"`
 }
 
 // Error defines model for Error.
@@ -1168,6 +1369,68 @@ type PlaceRef struct {
 	ProvinceCode string `json:"province_code"`
 }
 
+// Plan defines model for Plan.
+type Plan struct {
+	AllocatedCents int64               `json:"allocated_cents"`
+	CarryOverUntil *openapi_types.Date `json:"carry_over_until,omitempty"`
+	Categories     []string            `json:"categories"`
+	CreatedAt      time.Time           `json:"created_at"`
+	EndsOn         openapi_types.Date  `json:"ends_on"`
+	Id             openapi_types.UUID  `json:"id"`
+	Kind           PlanKind            `json:"kind"`
+
+	// Locked credits were allocated: the money rules can no longer change
+	Locked   bool   `json:"locked"`
+	Name     string `json:"name"`
+	PlanYear int    `json:"plan_year"`
+
+	// ResidualPolicy What happens to credits left when they expire. Ordinary plans:
+	// return to the company budget, carry over until carry_over_until,
+	// or donate to the inclusion fund. PdR plans: the supplementary
+	// pension fund or back through payroll, both by export.
+	ResidualPolicy ResidualPolicy     `json:"residual_policy"`
+	Rules          []PlanRule         `json:"rules"`
+	StartsOn       openapi_types.Date `json:"starts_on"`
+	Status         PlanStatus         `json:"status"`
+}
+
+// PlanStatus defines model for Plan.Status.
+type PlanStatus string
+
+// PlanInput defines model for PlanInput.
+type PlanInput struct {
+	CarryOverUntil *openapi_types.Date `json:"carry_over_until,omitempty"`
+	Categories     []string            `json:"categories"`
+
+	// EndsOn spending deadline: credits expire at the end of this day (Italian time)
+	EndsOn   openapi_types.Date `json:"ends_on"`
+	Kind     *PlanKind          `json:"kind,omitempty"`
+	Name     string             `json:"name"`
+	PlanYear int                `json:"plan_year"`
+
+	// ResidualPolicy What happens to credits left when they expire. Ordinary plans:
+	// return to the company budget, carry over until carry_over_until,
+	// or donate to the inclusion fund. PdR plans: the supplementary
+	// pension fund or back through payroll, both by export.
+	ResidualPolicy ResidualPolicy `json:"residual_policy"`
+
+	// Rules ordinary plans: the amount per homogeneous category, pro-rated for part time and hires during the year
+	Rules    *[]PlanRule        `json:"rules,omitempty"`
+	StartsOn openapi_types.Date `json:"starts_on"`
+}
+
+// PlanKind defines model for PlanKind.
+type PlanKind string
+
+// PlanRule defines model for PlanRule.
+type PlanRule struct {
+	AmountCents int64 `json:"amount_cents"`
+
+	// Category the homogeneous category's code
+	Category     string  `json:"category"`
+	CategoryName *string `json:"category_name,omitempty"`
+}
+
 // Provider defines model for Provider.
 type Provider struct {
 	Address       string             `json:"address"`
@@ -1248,6 +1511,12 @@ type RefundInput struct {
 	AmountCents int64  `json:"amount_cents"`
 	Reason      string `json:"reason"`
 }
+
+// ResidualPolicy What happens to credits left when they expire. Ordinary plans:
+// return to the company budget, carry over until carry_over_until,
+// or donate to the inclusion fund. PdR plans: the supplementary
+// pension fund or back through payroll, both by export.
+type ResidualPolicy string
 
 // Role defines model for Role.
 type Role string
@@ -1385,8 +1654,42 @@ type VoucherRefund struct {
 // VoucherStatus defines model for VoucherStatus.
 type VoucherStatus string
 
+// Wallet defines model for Wallet.
+type Wallet struct {
+	BalanceCents int64            `json:"balance_cents"`
+	HeldCents    int64            `json:"held_cents"`
+	Lots         []WalletLot      `json:"lots"`
+	Movements    []WalletMovement `json:"movements"`
+}
+
+// WalletLot defines model for WalletLot.
+type WalletLot struct {
+	AmountCents int64      `json:"amount_cents"`
+	Categories  []string   `json:"categories"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	Id          int64      `json:"id"`
+
+	// LastDay the last day the credit can be spent
+	LastDay        *openapi_types.Date `json:"last_day,omitempty"`
+	PlanId         *openapi_types.UUID `json:"plan_id,omitempty"`
+	PlanName       string              `json:"plan_name"`
+	RemainingCents int64               `json:"remaining_cents"`
+}
+
+// WalletMovement defines model for WalletMovement.
+type WalletMovement struct {
+	At            time.Time `json:"at"`
+	DeltaCents    int64     `json:"delta_cents"`
+	Kind          string    `json:"kind"`
+	Status        string    `json:"status"`
+	TransactionId int64     `json:"transaction_id"`
+}
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
+
+// PlanId defines model for PlanId.
+type PlanId = openapi_types.UUID
 
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
@@ -1506,6 +1809,38 @@ type CreateOrganisationParams struct {
 type FindPlacesParams struct {
 	Q     string `form:"q" json:"q"`
 	Limit *int   `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// AllocatePlanParams defines parameters for AllocatePlan.
+type AllocatePlanParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CorrectAllocationParams defines parameters for CorrectAllocation.
+type CorrectAllocationParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListProviderBookingsParams defines parameters for ListProviderBookings.
@@ -1646,6 +1981,12 @@ type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
 
+// SaveEmployeeCategoryJSONRequestBody defines body for SaveEmployeeCategory for application/json ContentType.
+type SaveEmployeeCategoryJSONRequestBody = EmployeeCategoryInput
+
+// SaveEmployeeJSONRequestBody defines body for SaveEmployee for application/json ContentType.
+type SaveEmployeeJSONRequestBody = EmployeeInput
+
 // SetFundEnvelopeJSONRequestBody defines body for SetFundEnvelope for application/json ContentType.
 type SetFundEnvelopeJSONRequestBody = FundEnvelopeInput
 
@@ -1666,6 +2007,15 @@ type SetOfferingStatusJSONRequestBody SetOfferingStatusJSONBody
 
 // CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
 type CreateOrganisationJSONRequestBody = NewOrganisation
+
+// CreatePlanJSONRequestBody defines body for CreatePlan for application/json ContentType.
+type CreatePlanJSONRequestBody = PlanInput
+
+// UpdatePlanJSONRequestBody defines body for UpdatePlan for application/json ContentType.
+type UpdatePlanJSONRequestBody = PlanInput
+
+// CorrectAllocationJSONRequestBody defines body for CorrectAllocation for application/json ContentType.
+type CorrectAllocationJSONRequestBody = CorrectionInput
 
 // SaveProviderJSONRequestBody defines body for SaveProvider for application/json ContentType.
 type SaveProviderJSONRequestBody = ProviderInput
@@ -1708,6 +2058,9 @@ type ServerInterface interface {
 	// VerifyLedger Check every invariant of the ledger and its hash chain.
 	// (GET /admin/ledger/verify)
 	VerifyLedger(ctx echo.Context) error
+	// GetAllocation One allocation and its progress.
+	// (GET /allocations/{allocationId})
+	GetAllocation(ctx echo.Context, allocationId openapi_types.UUID) error
 	// ListAuditLog Security events, newest first.
 	// (GET /audit-log)
 	ListAuditLog(ctx echo.Context, params ListAuditLogParams) error
@@ -1735,6 +2088,18 @@ type ServerInterface interface {
 	// ListCompanyDonations The company's donations to funds, newest first (company admin).
 	// (GET /company/fund-donations)
 	ListCompanyDonations(ctx echo.Context) error
+	// ListEmployeeCategories The company's homogeneous categories of employees (operai, impiegati, quadri…).
+	// (GET /employee-categories)
+	ListEmployeeCategories(ctx echo.Context) error
+	// SaveEmployeeCategory Create a category, or rename the one with the same code.
+	// (POST /employee-categories)
+	SaveEmployeeCategory(ctx echo.Context) error
+	// ListEmployees The company's employees with their HR data and wallet balance.
+	// (GET /employees)
+	ListEmployees(ctx echo.Context) error
+	// SaveEmployee Record an employee's HR data (category, number, tax code, hire and leaving dates, part time).
+	// (PUT /employees/{userId})
+	SaveEmployee(ctx echo.Context, userId UserId) error
 	// ListFundEnvelopes The fund's envelopes with yearly cap, available, committed this year, committed and disbursed amounts (from the ledger).
 	// (GET /fund/envelopes)
 	ListFundEnvelopes(ctx echo.Context) error
@@ -1762,6 +2127,9 @@ type ServerInterface interface {
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// GetMyWallet The caller's wallet: balance, credits with their categories and expiry, movements.
+	// (GET /me/wallet)
+	GetMyWallet(ctx echo.Context) error
 	// ListOfferingChanges Changes to approved providers' offerings (title, description, category), newest first.
 	// (GET /offering-changes)
 	ListOfferingChanges(ctx echo.Context, params ListOfferingChangesParams) error
@@ -1792,6 +2160,37 @@ type ServerInterface interface {
 	// FindPlaces Italian municipalities matching a name (accents and case ignored, near misses allowed), or a postcode when postcodes are loaded.
 	// (GET /places)
 	FindPlaces(ctx echo.Context, params FindPlacesParams) error
+	// ListPlans The company's welfare plans, newest first.
+	// (GET /plans)
+	ListPlans(ctx echo.Context) error
+	// CreatePlan Create a welfare plan.
+	// (POST /plans)
+	CreatePlan(ctx echo.Context) error
+	// GetPlan One plan.
+	// (GET /plans/{planId})
+	GetPlan(ctx echo.Context, planId PlanId) error
+	// UpdatePlan Change a plan. Once credits are allocated its money rules are frozen (409); only the name may change.
+	// (PUT /plans/{planId})
+	UpdatePlan(ctx echo.Context, planId PlanId) error
+	// PreviewAllocation Who would get how much from the plan now, and whether the budget covers it.
+	// (GET /plans/{planId}/allocation-preview)
+	PreviewAllocation(ctx echo.Context, planId PlanId) error
+	// ListAllocations The plan's allocations and corrections, newest first.
+	// (GET /plans/{planId}/allocations)
+	ListAllocations(ctx echo.Context, planId PlanId) error
+	// AllocatePlan Allocate the plan to every eligible employee, all or nothing: the
+	// whole amount is held on the budget at once (422 insufficient_funds
+	// with details.missing_cents when it does not cover it, and nothing
+	// happens), then the credits are made in the background; poll the
+	// allocation for progress.
+	// (POST /plans/{planId}/allocations)
+	AllocatePlan(ctx echo.Context, planId PlanId, params AllocatePlanParams) error
+	// ClosePlan Close a plan; credits already given stay until they expire.
+	// (POST /plans/{planId}/close)
+	ClosePlan(ctx echo.Context, planId PlanId) error
+	// CorrectAllocation A one-off credit to one employee from the plan, with a reason.
+	// (POST /plans/{planId}/corrections)
+	CorrectAllocation(ctx echo.Context, planId PlanId, params CorrectAllocationParams) error
 	// ListProviderBookings The caller's provider's vouchers for one day (Italian time; default today), by slot.
 	// (GET /provider-bookings)
 	ListProviderBookings(ctx echo.Context, params ListProviderBookingsParams) error
@@ -1880,6 +2279,22 @@ func (w *ServerInterfaceWrapper) VerifyLedger(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.VerifyLedger(ctx)
+	return err
+}
+
+// GetAllocation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAllocation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "allocationId" -------------
+	var allocationId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "allocationId", ctx.Param("allocationId"), &allocationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter allocationId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAllocation(ctx, allocationId)
 	return err
 }
 
@@ -1977,6 +2392,49 @@ func (w *ServerInterfaceWrapper) ListCompanyDonations(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListCompanyDonations(ctx)
+	return err
+}
+
+// ListEmployeeCategories converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEmployeeCategories(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEmployeeCategories(ctx)
+	return err
+}
+
+// SaveEmployeeCategory converts echo context to params.
+func (w *ServerInterfaceWrapper) SaveEmployeeCategory(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SaveEmployeeCategory(ctx)
+	return err
+}
+
+// ListEmployees converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEmployees(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEmployees(ctx)
+	return err
+}
+
+// SaveEmployee converts echo context to params.
+func (w *ServerInterfaceWrapper) SaveEmployee(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SaveEmployee(ctx, userId)
 	return err
 }
 
@@ -2155,6 +2613,15 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// GetMyWallet converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyWallet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyWallet(ctx)
 	return err
 }
 
@@ -2404,6 +2871,176 @@ func (w *ServerInterfaceWrapper) FindPlaces(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.FindPlaces(ctx, params)
+	return err
+}
+
+// ListPlans converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPlans(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPlans(ctx)
+	return err
+}
+
+// CreatePlan converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePlan(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePlan(ctx)
+	return err
+}
+
+// GetPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPlan(ctx, planId)
+	return err
+}
+
+// UpdatePlan converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdatePlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdatePlan(ctx, planId)
+	return err
+}
+
+// PreviewAllocation converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewAllocation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewAllocation(ctx, planId)
+	return err
+}
+
+// ListAllocations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAllocations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAllocations(ctx, planId)
+	return err
+}
+
+// AllocatePlan converts echo context to params.
+func (w *ServerInterfaceWrapper) AllocatePlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AllocatePlanParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AllocatePlan(ctx, planId, params)
+	return err
+}
+
+// ClosePlan converts echo context to params.
+func (w *ServerInterfaceWrapper) ClosePlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ClosePlan(ctx, planId)
+	return err
+}
+
+// CorrectAllocation converts echo context to params.
+func (w *ServerInterfaceWrapper) CorrectAllocation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CorrectAllocationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CorrectAllocation(ctx, planId, params)
 	return err
 }
 
@@ -2998,6 +3635,21 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/inclusion-label-requests", wrapper.ListLabelRequests, options.OperationMiddlewares["listLabelRequests"]...)
 	router.POST(options.BaseURL+"/inclusion-label-requests/:requestId/decision", wrapper.DecideLabelRequest, options.OperationMiddlewares["decideLabelRequest"]...)
 	router.GET(options.BaseURL+"/offering-changes", wrapper.ListOfferingChanges, options.OperationMiddlewares["listOfferingChanges"]...)
+	router.GET(options.BaseURL+"/employee-categories", wrapper.ListEmployeeCategories, options.OperationMiddlewares["listEmployeeCategories"]...)
+	router.POST(options.BaseURL+"/employee-categories", wrapper.SaveEmployeeCategory, options.OperationMiddlewares["saveEmployeeCategory"]...)
+	router.GET(options.BaseURL+"/employees", wrapper.ListEmployees, options.OperationMiddlewares["listEmployees"]...)
+	router.PUT(options.BaseURL+"/employees/:userId", wrapper.SaveEmployee, options.OperationMiddlewares["saveEmployee"]...)
+	router.GET(options.BaseURL+"/plans", wrapper.ListPlans, options.OperationMiddlewares["listPlans"]...)
+	router.POST(options.BaseURL+"/plans", wrapper.CreatePlan, options.OperationMiddlewares["createPlan"]...)
+	router.GET(options.BaseURL+"/plans/:planId", wrapper.GetPlan, options.OperationMiddlewares["getPlan"]...)
+	router.PUT(options.BaseURL+"/plans/:planId", wrapper.UpdatePlan, options.OperationMiddlewares["updatePlan"]...)
+	router.POST(options.BaseURL+"/plans/:planId/close", wrapper.ClosePlan, options.OperationMiddlewares["closePlan"]...)
+	router.GET(options.BaseURL+"/plans/:planId/allocation-preview", wrapper.PreviewAllocation, options.OperationMiddlewares["previewAllocation"]...)
+	router.GET(options.BaseURL+"/plans/:planId/allocations", wrapper.ListAllocations, options.OperationMiddlewares["listAllocations"]...)
+	router.POST(options.BaseURL+"/plans/:planId/allocations", wrapper.AllocatePlan, options.OperationMiddlewares["allocatePlan"]...)
+	router.POST(options.BaseURL+"/plans/:planId/corrections", wrapper.CorrectAllocation, options.OperationMiddlewares["correctAllocation"]...)
+	router.GET(options.BaseURL+"/allocations/:allocationId", wrapper.GetAllocation, options.OperationMiddlewares["getAllocation"]...)
+	router.GET(options.BaseURL+"/me/wallet", wrapper.GetMyWallet, options.OperationMiddlewares["getMyWallet"]...)
 	router.GET(options.BaseURL+"/vouchers", wrapper.ListMyVouchers, options.OperationMiddlewares["listMyVouchers"]...)
 	router.POST(options.BaseURL+"/vouchers", wrapper.BookVoucher, options.OperationMiddlewares["bookVoucher"]...)
 	router.GET(options.BaseURL+"/vouchers/:voucherId", wrapper.GetVoucher, options.OperationMiddlewares["getVoucher"]...)
@@ -3046,6 +3698,45 @@ type VerifyLedgerdefaultJSONResponse struct {
 }
 
 func (response VerifyLedgerdefaultJSONResponse) VisitVerifyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAllocationRequestObject struct {
+	AllocationId openapi_types.UUID `json:"allocationId"`
+}
+
+type GetAllocationResponseObject interface {
+	VisitGetAllocationResponse(w http.ResponseWriter) error
+}
+
+type GetAllocation200JSONResponse Allocation
+
+func (response GetAllocation200JSONResponse) VisitGetAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAllocationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetAllocationdefaultJSONResponse) VisitGetAllocationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3377,6 +4068,161 @@ type ListCompanyDonationsdefaultJSONResponse struct {
 }
 
 func (response ListCompanyDonationsdefaultJSONResponse) VisitListCompanyDonationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmployeeCategoriesRequestObject struct {
+}
+
+type ListEmployeeCategoriesResponseObject interface {
+	VisitListEmployeeCategoriesResponse(w http.ResponseWriter) error
+}
+
+type ListEmployeeCategories200JSONResponse []EmployeeCategory
+
+func (response ListEmployeeCategories200JSONResponse) VisitListEmployeeCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmployeeCategoriesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListEmployeeCategoriesdefaultJSONResponse) VisitListEmployeeCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveEmployeeCategoryRequestObject struct {
+	Body *SaveEmployeeCategoryJSONRequestBody
+}
+
+type SaveEmployeeCategoryResponseObject interface {
+	VisitSaveEmployeeCategoryResponse(w http.ResponseWriter) error
+}
+
+type SaveEmployeeCategory200JSONResponse EmployeeCategory
+
+func (response SaveEmployeeCategory200JSONResponse) VisitSaveEmployeeCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveEmployeeCategorydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SaveEmployeeCategorydefaultJSONResponse) VisitSaveEmployeeCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmployeesRequestObject struct {
+}
+
+type ListEmployeesResponseObject interface {
+	VisitListEmployeesResponse(w http.ResponseWriter) error
+}
+
+type ListEmployees200JSONResponse []Employee
+
+func (response ListEmployees200JSONResponse) VisitListEmployeesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmployeesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListEmployeesdefaultJSONResponse) VisitListEmployeesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveEmployeeRequestObject struct {
+	UserId UserId `json:"userId"`
+	Body   *SaveEmployeeJSONRequestBody
+}
+
+type SaveEmployeeResponseObject interface {
+	VisitSaveEmployeeResponse(w http.ResponseWriter) error
+}
+
+type SaveEmployee200JSONResponse Employee
+
+func (response SaveEmployee200JSONResponse) VisitSaveEmployeeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveEmployeedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SaveEmployeedefaultJSONResponse) VisitSaveEmployeeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3731,6 +4577,44 @@ type GetMedefaultJSONResponse struct {
 }
 
 func (response GetMedefaultJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyWalletRequestObject struct {
+}
+
+type GetMyWalletResponseObject interface {
+	VisitGetMyWalletResponse(w http.ResponseWriter) error
+}
+
+type GetMyWallet200JSONResponse Wallet
+
+func (response GetMyWallet200JSONResponse) VisitGetMyWalletResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyWalletdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetMyWalletdefaultJSONResponse) VisitGetMyWalletResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4124,6 +5008,360 @@ type FindPlacesdefaultJSONResponse struct {
 }
 
 func (response FindPlacesdefaultJSONResponse) VisitFindPlacesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPlansRequestObject struct {
+}
+
+type ListPlansResponseObject interface {
+	VisitListPlansResponse(w http.ResponseWriter) error
+}
+
+type ListPlans200JSONResponse []Plan
+
+func (response ListPlans200JSONResponse) VisitListPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPlansdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListPlansdefaultJSONResponse) VisitListPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePlanRequestObject struct {
+	Body *CreatePlanJSONRequestBody
+}
+
+type CreatePlanResponseObject interface {
+	VisitCreatePlanResponse(w http.ResponseWriter) error
+}
+
+type CreatePlan201JSONResponse Plan
+
+func (response CreatePlan201JSONResponse) VisitCreatePlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePlandefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreatePlandefaultJSONResponse) VisitCreatePlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanRequestObject struct {
+	PlanId PlanId `json:"planId"`
+}
+
+type GetPlanResponseObject interface {
+	VisitGetPlanResponse(w http.ResponseWriter) error
+}
+
+type GetPlan200JSONResponse Plan
+
+func (response GetPlan200JSONResponse) VisitGetPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlandefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetPlandefaultJSONResponse) VisitGetPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlanRequestObject struct {
+	PlanId PlanId `json:"planId"`
+	Body   *UpdatePlanJSONRequestBody
+}
+
+type UpdatePlanResponseObject interface {
+	VisitUpdatePlanResponse(w http.ResponseWriter) error
+}
+
+type UpdatePlan200JSONResponse Plan
+
+func (response UpdatePlan200JSONResponse) VisitUpdatePlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlandefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UpdatePlandefaultJSONResponse) VisitUpdatePlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewAllocationRequestObject struct {
+	PlanId PlanId `json:"planId"`
+}
+
+type PreviewAllocationResponseObject interface {
+	VisitPreviewAllocationResponse(w http.ResponseWriter) error
+}
+
+type PreviewAllocation200JSONResponse AllocationPreview
+
+func (response PreviewAllocation200JSONResponse) VisitPreviewAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewAllocationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response PreviewAllocationdefaultJSONResponse) VisitPreviewAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocationsRequestObject struct {
+	PlanId PlanId `json:"planId"`
+}
+
+type ListAllocationsResponseObject interface {
+	VisitListAllocationsResponse(w http.ResponseWriter) error
+}
+
+type ListAllocations200JSONResponse []Allocation
+
+func (response ListAllocations200JSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllocationsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListAllocationsdefaultJSONResponse) VisitListAllocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AllocatePlanRequestObject struct {
+	PlanId PlanId `json:"planId"`
+	Params AllocatePlanParams
+}
+
+type AllocatePlanResponseObject interface {
+	VisitAllocatePlanResponse(w http.ResponseWriter) error
+}
+
+type AllocatePlan202JSONResponse Allocation
+
+func (response AllocatePlan202JSONResponse) VisitAllocatePlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AllocatePlandefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AllocatePlandefaultJSONResponse) VisitAllocatePlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePlanRequestObject struct {
+	PlanId PlanId `json:"planId"`
+}
+
+type ClosePlanResponseObject interface {
+	VisitClosePlanResponse(w http.ResponseWriter) error
+}
+
+type ClosePlan200JSONResponse Plan
+
+func (response ClosePlan200JSONResponse) VisitClosePlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePlandefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ClosePlandefaultJSONResponse) VisitClosePlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CorrectAllocationRequestObject struct {
+	PlanId PlanId `json:"planId"`
+	Params CorrectAllocationParams
+	Body   *CorrectAllocationJSONRequestBody
+}
+
+type CorrectAllocationResponseObject interface {
+	VisitCorrectAllocationResponse(w http.ResponseWriter) error
+}
+
+type CorrectAllocation201JSONResponse Allocation
+
+func (response CorrectAllocation201JSONResponse) VisitCorrectAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CorrectAllocationdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CorrectAllocationdefaultJSONResponse) VisitCorrectAllocationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5133,6 +6371,9 @@ type StrictServerInterface interface {
 	// VerifyLedger Check every invariant of the ledger and its hash chain.
 	// (GET /admin/ledger/verify)
 	VerifyLedger(ctx context.Context, request VerifyLedgerRequestObject) (VerifyLedgerResponseObject, error)
+	// GetAllocation One allocation and its progress.
+	// (GET /allocations/{allocationId})
+	GetAllocation(ctx context.Context, request GetAllocationRequestObject) (GetAllocationResponseObject, error)
 	// ListAuditLog Security events, newest first.
 	// (GET /audit-log)
 	ListAuditLog(ctx context.Context, request ListAuditLogRequestObject) (ListAuditLogResponseObject, error)
@@ -5160,6 +6401,18 @@ type StrictServerInterface interface {
 	// ListCompanyDonations The company's donations to funds, newest first (company admin).
 	// (GET /company/fund-donations)
 	ListCompanyDonations(ctx context.Context, request ListCompanyDonationsRequestObject) (ListCompanyDonationsResponseObject, error)
+	// ListEmployeeCategories The company's homogeneous categories of employees (operai, impiegati, quadri…).
+	// (GET /employee-categories)
+	ListEmployeeCategories(ctx context.Context, request ListEmployeeCategoriesRequestObject) (ListEmployeeCategoriesResponseObject, error)
+	// SaveEmployeeCategory Create a category, or rename the one with the same code.
+	// (POST /employee-categories)
+	SaveEmployeeCategory(ctx context.Context, request SaveEmployeeCategoryRequestObject) (SaveEmployeeCategoryResponseObject, error)
+	// ListEmployees The company's employees with their HR data and wallet balance.
+	// (GET /employees)
+	ListEmployees(ctx context.Context, request ListEmployeesRequestObject) (ListEmployeesResponseObject, error)
+	// SaveEmployee Record an employee's HR data (category, number, tax code, hire and leaving dates, part time).
+	// (PUT /employees/{userId})
+	SaveEmployee(ctx context.Context, request SaveEmployeeRequestObject) (SaveEmployeeResponseObject, error)
 	// ListFundEnvelopes The fund's envelopes with yearly cap, available, committed this year, committed and disbursed amounts (from the ledger).
 	// (GET /fund/envelopes)
 	ListFundEnvelopes(ctx context.Context, request ListFundEnvelopesRequestObject) (ListFundEnvelopesResponseObject, error)
@@ -5187,6 +6440,9 @@ type StrictServerInterface interface {
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// GetMyWallet The caller's wallet: balance, credits with their categories and expiry, movements.
+	// (GET /me/wallet)
+	GetMyWallet(ctx context.Context, request GetMyWalletRequestObject) (GetMyWalletResponseObject, error)
 	// ListOfferingChanges Changes to approved providers' offerings (title, description, category), newest first.
 	// (GET /offering-changes)
 	ListOfferingChanges(ctx context.Context, request ListOfferingChangesRequestObject) (ListOfferingChangesResponseObject, error)
@@ -5217,6 +6473,37 @@ type StrictServerInterface interface {
 	// FindPlaces Italian municipalities matching a name (accents and case ignored, near misses allowed), or a postcode when postcodes are loaded.
 	// (GET /places)
 	FindPlaces(ctx context.Context, request FindPlacesRequestObject) (FindPlacesResponseObject, error)
+	// ListPlans The company's welfare plans, newest first.
+	// (GET /plans)
+	ListPlans(ctx context.Context, request ListPlansRequestObject) (ListPlansResponseObject, error)
+	// CreatePlan Create a welfare plan.
+	// (POST /plans)
+	CreatePlan(ctx context.Context, request CreatePlanRequestObject) (CreatePlanResponseObject, error)
+	// GetPlan One plan.
+	// (GET /plans/{planId})
+	GetPlan(ctx context.Context, request GetPlanRequestObject) (GetPlanResponseObject, error)
+	// UpdatePlan Change a plan. Once credits are allocated its money rules are frozen (409); only the name may change.
+	// (PUT /plans/{planId})
+	UpdatePlan(ctx context.Context, request UpdatePlanRequestObject) (UpdatePlanResponseObject, error)
+	// PreviewAllocation Who would get how much from the plan now, and whether the budget covers it.
+	// (GET /plans/{planId}/allocation-preview)
+	PreviewAllocation(ctx context.Context, request PreviewAllocationRequestObject) (PreviewAllocationResponseObject, error)
+	// ListAllocations The plan's allocations and corrections, newest first.
+	// (GET /plans/{planId}/allocations)
+	ListAllocations(ctx context.Context, request ListAllocationsRequestObject) (ListAllocationsResponseObject, error)
+	// AllocatePlan Allocate the plan to every eligible employee, all or nothing: the
+	// whole amount is held on the budget at once (422 insufficient_funds
+	// with details.missing_cents when it does not cover it, and nothing
+	// happens), then the credits are made in the background; poll the
+	// allocation for progress.
+	// (POST /plans/{planId}/allocations)
+	AllocatePlan(ctx context.Context, request AllocatePlanRequestObject) (AllocatePlanResponseObject, error)
+	// ClosePlan Close a plan; credits already given stay until they expire.
+	// (POST /plans/{planId}/close)
+	ClosePlan(ctx context.Context, request ClosePlanRequestObject) (ClosePlanResponseObject, error)
+	// CorrectAllocation A one-off credit to one employee from the plan, with a reason.
+	// (POST /plans/{planId}/corrections)
+	CorrectAllocation(ctx context.Context, request CorrectAllocationRequestObject) (CorrectAllocationResponseObject, error)
 	// ListProviderBookings The caller's provider's vouchers for one day (Italian time; default today), by slot.
 	// (GET /provider-bookings)
 	ListProviderBookings(ctx context.Context, request ListProviderBookingsRequestObject) (ListProviderBookingsResponseObject, error)
@@ -5323,6 +6610,31 @@ func (sh *strictHandler) VerifyLedger(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(VerifyLedgerResponseObject); ok {
 		return validResponse.VisitVerifyLedgerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAllocation operation middleware
+func (sh *strictHandler) GetAllocation(ctx echo.Context, allocationId openapi_types.UUID) error {
+	var request GetAllocationRequestObject
+
+	request.AllocationId = allocationId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAllocation(ctx.Request().Context(), request.(GetAllocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAllocation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAllocationResponseObject); ok {
+		return validResponse.VisitGetAllocationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5676,6 +6988,146 @@ func (sh *strictHandler) ListCompanyDonations(ctx echo.Context) error {
 	return nil
 }
 
+// ListEmployeeCategories operation middleware
+func (sh *strictHandler) ListEmployeeCategories(ctx echo.Context) error {
+	var request ListEmployeeCategoriesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEmployeeCategories(ctx.Request().Context(), request.(ListEmployeeCategoriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEmployeeCategories")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEmployeeCategoriesResponseObject); ok {
+		return validResponse.VisitListEmployeeCategoriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SaveEmployeeCategory operation middleware
+func (sh *strictHandler) SaveEmployeeCategory(ctx echo.Context) error {
+	var request SaveEmployeeCategoryRequestObject
+
+	var body SaveEmployeeCategoryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SaveEmployeeCategory(ctx.Request().Context(), request.(SaveEmployeeCategoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SaveEmployeeCategory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SaveEmployeeCategoryResponseObject); ok {
+		return validResponse.VisitSaveEmployeeCategoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEmployees operation middleware
+func (sh *strictHandler) ListEmployees(ctx echo.Context) error {
+	var request ListEmployeesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEmployees(ctx.Request().Context(), request.(ListEmployeesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEmployees")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEmployeesResponseObject); ok {
+		return validResponse.VisitListEmployeesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SaveEmployee operation middleware
+func (sh *strictHandler) SaveEmployee(ctx echo.Context, userId UserId) error {
+	var request SaveEmployeeRequestObject
+
+	request.UserId = userId
+
+	var body SaveEmployeeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SaveEmployee(ctx.Request().Context(), request.(SaveEmployeeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SaveEmployee")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SaveEmployeeResponseObject); ok {
+		return validResponse.VisitSaveEmployeeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListFundEnvelopes operation middleware
 func (sh *strictHandler) ListFundEnvelopes(ctx echo.Context) error {
 	var request ListFundEnvelopesRequestObject
@@ -5982,6 +7434,29 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyWallet operation middleware
+func (sh *strictHandler) GetMyWallet(ctx echo.Context) error {
+	var request GetMyWalletRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyWallet(ctx.Request().Context(), request.(GetMyWalletRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyWallet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyWalletResponseObject); ok {
+		return validResponse.VisitGetMyWalletResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6301,6 +7776,298 @@ func (sh *strictHandler) FindPlaces(ctx echo.Context, params FindPlacesParams) e
 		return err
 	} else if validResponse, ok := response.(FindPlacesResponseObject); ok {
 		return validResponse.VisitFindPlacesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPlans operation middleware
+func (sh *strictHandler) ListPlans(ctx echo.Context) error {
+	var request ListPlansRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPlans(ctx.Request().Context(), request.(ListPlansRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPlans")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPlansResponseObject); ok {
+		return validResponse.VisitListPlansResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePlan operation middleware
+func (sh *strictHandler) CreatePlan(ctx echo.Context) error {
+	var request CreatePlanRequestObject
+
+	var body CreatePlanJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePlan(ctx.Request().Context(), request.(CreatePlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePlanResponseObject); ok {
+		return validResponse.VisitCreatePlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPlan operation middleware
+func (sh *strictHandler) GetPlan(ctx echo.Context, planId PlanId) error {
+	var request GetPlanRequestObject
+
+	request.PlanId = planId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPlan(ctx.Request().Context(), request.(GetPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPlanResponseObject); ok {
+		return validResponse.VisitGetPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdatePlan operation middleware
+func (sh *strictHandler) UpdatePlan(ctx echo.Context, planId PlanId) error {
+	var request UpdatePlanRequestObject
+
+	request.PlanId = planId
+
+	var body UpdatePlanJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdatePlan(ctx.Request().Context(), request.(UpdatePlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdatePlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdatePlanResponseObject); ok {
+		return validResponse.VisitUpdatePlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewAllocation operation middleware
+func (sh *strictHandler) PreviewAllocation(ctx echo.Context, planId PlanId) error {
+	var request PreviewAllocationRequestObject
+
+	request.PlanId = planId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewAllocation(ctx.Request().Context(), request.(PreviewAllocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewAllocation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewAllocationResponseObject); ok {
+		return validResponse.VisitPreviewAllocationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAllocations operation middleware
+func (sh *strictHandler) ListAllocations(ctx echo.Context, planId PlanId) error {
+	var request ListAllocationsRequestObject
+
+	request.PlanId = planId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAllocations(ctx.Request().Context(), request.(ListAllocationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAllocations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAllocationsResponseObject); ok {
+		return validResponse.VisitListAllocationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AllocatePlan operation middleware
+func (sh *strictHandler) AllocatePlan(ctx echo.Context, planId PlanId, params AllocatePlanParams) error {
+	var request AllocatePlanRequestObject
+
+	request.PlanId = planId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AllocatePlan(ctx.Request().Context(), request.(AllocatePlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AllocatePlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AllocatePlanResponseObject); ok {
+		return validResponse.VisitAllocatePlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ClosePlan operation middleware
+func (sh *strictHandler) ClosePlan(ctx echo.Context, planId PlanId) error {
+	var request ClosePlanRequestObject
+
+	request.PlanId = planId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ClosePlan(ctx.Request().Context(), request.(ClosePlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClosePlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ClosePlanResponseObject); ok {
+		return validResponse.VisitClosePlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CorrectAllocation operation middleware
+func (sh *strictHandler) CorrectAllocation(ctx echo.Context, planId PlanId, params CorrectAllocationParams) error {
+	var request CorrectAllocationRequestObject
+
+	request.PlanId = planId
+	request.Params = params
+
+	var body CorrectAllocationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CorrectAllocation(ctx.Request().Context(), request.(CorrectAllocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CorrectAllocation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CorrectAllocationResponseObject); ok {
+		return validResponse.VisitCorrectAllocationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7219,213 +8986,247 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5L3rjttIliD8Kgf6PsBKgHlxlt3dlYkB1uVy13i6XPY4XdWLLRWUIfJIikkyghURTFltGJiHWGD/zq99",
-	"kXmTeZJFnIjgTaREZSrT7p4/tlIig8Fzv8U5n0axzHIpUBg9uvg0ypliGRpU9NefC5F8WGKG9g8uRhej",
-	"nJnlKBoJZr8bGfotGin8veAKk9GFUQVGIx0vMWP2pv9f4Xx0Mfr/TqvHnLpf9Wm1+ufP0eh1glkuDYp4",
-	"/Rdc23sT1LHiueHSPvkNu0ENDBQatQbN5ngCH5YIN7iGGaZSLDQYCWaJELM0RQVj+1nzhcDkmIuJKDQq",
-	"kApevHsNccpRmCNgIgGz5BpkjorZR0Ug8BZVWEuqBRNcu58mwl7PNSjMMJuhwgTmUsH5M1jKQukTeOH3",
-	"t+JmSfdrlrk9uifhRNA3FmKoDYwtXJhdh80NKhBSZSzlmovFBWipDCb2bh0BFwYXqHQ0EYZnqA3Lcg1c",
-	"wM8fXgIzkPFYSY2xFAnkCmOuuRT2BfUKlYbVkhna0JwrbSbCwsj/aB8uEkgkahDSLLlYAFswLhyAyzeg",
-	"d2L2ClQTEd6Aa3h29i3EUsxTHhsYJ2gYT/WJQqalgMlIYaExmYyOLkv0rZY8xYko90Mos0tpw9MUVCGE",
-	"3cWOtSdiMuJimiu5UKj1ZHThl+cCGGQysyg+gbciXYMu4hi1tiSksIa/C2D2XeZ2ixVWuLhlKU8s1HUx",
-	"n/PYUgvMC5HoCP7r3//vEWTMkh09j2NCsJkIbjRBSooYPSUWGu1rzPlHTE4mYhQ5PloiS1BVnFSj/mNL",
-	"/nUeytjHH1EszHJ0cX52Fo0yLsLfT6ORWed2AW0UFwvipJ81qtdJD8sW7sdtPDu3NGjstQW3V24+4RdZ",
-	"xMstD7ktf7/Pcz7bm3UuhUaSRq+Uksp+iKUwKIz9yPI85TFx5+m/aSsoPg2UPm41ekpT0LwQa0D7o8W+",
-	"kwEC3TeglyzHE4KBX8c+5kUcY25ei1tuaCfvHRnR/pKE269Y+k5ZEWO4fZc5SzVGo7z21ScPu010t8AS",
-	"jXKm9UqqpH3x8z90XGzkDYoBV36uY+pXf1vtWb+Vd8jZv2Fs7NovioSbV7ceFc23YbGRasqTAYiORsw0",
-	"LkuYwWMr5Lqu9SKgH7iOzDY2ixnjqb1rY0UMb7DxS2v7XJg/PKv25CUyXZh33l9XHkNhoQva8rDLW1ij",
-	"S5gZhXeijVUg68Lhd1LecLF4LfKiA4tyPkf7pKGb/71gwnDTob7/Wa4gY2INBUlJOXec5deHsUZtFZYe",
-	"RSNSpSRlT0YXokjTyBIvz4psdPHUC0D/VxcudCoD9JpbeO8hBasliubjl0yDvU+fjKI9YV4HUQ0AXbB+",
-	"efXL6yyXyrxHXaQd4OZWhGBSo6XyvdqY9ld2PoYZXEi13lw/lgmJGPzIsjy1d8VLniYxU52slrIZpptw",
-	"fG1YypkAElhRbbHXYs7E3zgDhBmbrUFzY0jJda88dYJpU2Sxj9NZEd+g2Xz2h59fvwemzAk8fwqqSBHG",
-	"8ck5pGjMCcwjmB/PuLb/GVQRJPavS4hPvoG5XR1hhgLn3Ogji2gUloh+HTFlnj+dxufTuWWf8o/pjOvm",
-	"F+5tyi+S5hXfTN1DakjpoRnCQ4BvDRqNd+9ErUywh1UDbmty/tnZoI10PajUtT0E5CHn7SSr+aWZzmUh",
-	"7Odgr42iUSFYYZZS8b9h4lhrxpMEnR1UmVZTMq2stcAMTlOeEXHT7beMp2yWIt1hUAmWdgD47nohQ63Z",
-	"Ajsp0duDXpoMwmlYrguo1uF5kclCmB4cMvpxk+pfWsulIZqCKtomClsb9Iv3bex7KZh7XP+uBmjCWCEz",
-	"mEz3UekW+UM1DF0bTKVdCrtvEaOY0CzuUst9b9alacO+67uKArg2ntKATR8WXolbTGWOHVgoGWFTKC4R",
-	"0N/4REOKyQIVzFjKRIydZNOBN5ZPU5wPRrPMMivdO9TsizxX8tY7lUIaWKOBnPFk6E7C0tM1MtXBDOF3",
-	"mK2B0cNYqp0XH7MURcIU0K0djxNorO1B3nBsHdsZi29KM2NzMwnXs0JpHGwIDiTAEFQZGB+JRvaF0vU0",
-	"ZvkmRP5q38Y7pCX0IEe1Gx5cQOyESw8Iuug+hH1qe4pGdUHdQmGNuuqUU4fuLn7oEZhNqPRLx7OdL1Zb",
-	"qW8vr8U8lav7ykeZ5Uysu1VK9XOvhMuksKq9JVo7HQlZqLhDWihMMMtdqEuh5knB0ghykhoRJF4NgFRA",
-	"kZ6dBrDbUfm8xiu2XijapYTeSZnuEH1DmJAQ5Sxqg5kewmgeuZ/L9ZhSbL2pRBvmiHtM38u8t0/cMPGH",
-	"CYhe/BtUihtv3Q/wBj3cq9v6dlvGeYNthxmqBYrYbjwa/ZucTfOUxZhhUG5c2KdGo1mhuUCtp9owZYqc",
-	"+F3hNGdmuWJr3WmuvRZxWliP78duJ8PqNCvaeYLqiQYeLgcylmE8GX3/n/8BKbuVSgKzwk5LgZAgt59j",
-	"qTSHhE9EeSNORkcR5Ao1CgNSpD4KaW9OmbEYAZZkXDzRpVaBpUwTfTER3EDCNctzZEpbvcONxnTug7Zk",
-	"A08LYXjqQnxNlKN9CRE3gKtlzFk6jaWPO9/idGZ5CNP5NME4ZS4Y3Qm62uM24fYj0wYStib/1sFKL+VK",
-	"wzi4bdYKO2ro4m4J0qKm8i2aG+gip/tGwspQTc2X+eb8bAub7IyZdURimnB716ABTQRyCQnOWZGaWlbh",
-	"iW6kBAbEC6KRkikOl0bvZUoaP+Pitbv+6Q6h5OBV8rp73HbEXHUG7fpjZL3y6C4hrrvBY38QbO6uCygk",
-	"gL73CZPSztiDXBN/b52/nQRxuTF6UBcjC2lwS5jKSHA3XxILi5CSCmLR0l6T8M/2lRb1Z/ktX3ihZmTC",
-	"1hElNigMrhDJitT7i44SQL3gr8mJlupPZ3IqimyGqpP87NLJnu5mXR63XJcZKYe5VMC88IyZogSPvEUF",
-	"cyUzmOFcUgrpluPK+h3M+LTVinGj6e7wiHqU6T4ifyBjlcpuuuTKAXDTOkpxweL1NO3Xu+7N66QGS5aA",
-	"RhP0nhTgorgu9qlbQNn+2sFfprwdyzLcgznILGira59pHHdyCam6zRyK/3WX8Hnnr7sqsoypdS0otCfR",
-	"acNMoesiIkeROAPKc15SSouGQ1TP5RiWWitrPu9GbYvX9+NSIqkSLuWOWy/sEbOLk4fJ0SZuX3mmIQ6y",
-	"KGwZfSfwiluPBBQuuDaOXYBpYGD3cvzdRDhig1gel9QG4xfpTEKCaYpgf0fzn/8BNXKMwN01EfXbNGiM",
-	"nZMU+3g6fHfkcuCW9J1MiqybxCbCMsVxjYmhEJZrvn/3Hp49e35qRTPIOSxDEiRHmacIK1QIllWTiSDZ",
-	"Ur1xMJ4vILYekzNITuAnqk3QKBIKv1tjBBIZF9Yq1xPBZrIwsJLqBpWGsc7Rvtlx+QYJM+zowgJXUVpa",
-	"SJhzTJMA8qzLfm3J4JbItMANwCCbE41VHy8o/KP5R0j4wgJs3CX/jjZ0WGdktxKOnQJB84Vght6PLkXt",
-	"DDYHOKMK7MLHuC15LyCwQ11mzKRMkYm24jiIVN8U1y2j1JEJUQj0EMjmewSglhmzs0bS7KzLZW6JFmYg",
-	"RetJtLbY+TAfOWrhxS4IbsE9d9PnePTKnCvDTEfENC6U8mbuNhHfMEAoN2W8KTL8rs9dW6Mw7Mslxjeb",
-	"e2sAqysn7ZJqHTTxc2413NxKNp9EveUyJVzoyJsuzht2BiSjuGtpaW8qlYZZXVn6VVrPB5I7LY7q2XeJ",
-	"ontrvf6CjSVrcPitF8LvMZeqswLBCYChgTmLqOFeSR27HVBEYZTfx4Bny5sOwWbFFmWqrchfAxe3THEm",
-	"jAtKdEsojSztisl/qFIRGmJry7rwuSWfJdNLiJeMC9AS5kzBmFNZl1sMmF6LeKmkkIVO10cDo/hGyptp",
-	"NhQAtVTJnQhJ3lgzKiC8tV6FjRJA1f5KxHcSmFzw+8YwKj5iQrATJbXm/8N/eRLLrKkAu8Mce1b8mHwa",
-	"ErVNMvjDMSljsL86fWIJgBVmicLw2OpQ6wY6qwYUEqWs6fKT9j53xou8R761gugN7hOEuG/stB4N2MXf",
-	"b2vXvsf5ocIWHj0o2CxtFHqUTNxllQ+IboxaK3dB+ydcvW2BYA+KvuEi2Qdqf7HXb4nR7SpjrEOBnu2X",
-	"6nwzafpSRMGPrD3++dnOwoheJ+etd3k79E2SKNTdStanDXjqa6OC9SjF1HtXI1e41B0sj2sVPR3m8XZT",
-	"IuHaWP09vck2JcIVGqdkNDIVU+mvQEY2hOTCNGM9snCJD/8I7xIMZ8y07TD3Lpi6dxlwZcbyaaE6Ahlv",
-	"cxRXRiGaNyyHlIubMjKQMheZ2ZSzS2lkWG7zV3vfzoCBvcgLjFzxGKcxDjdC7hGW0Khu7eMUS3ihPbK7",
-	"q+OGC7GrVJouIbYZzbDKlkI7OSt0X/yiUdi1+TM3abfgLgQ3A/NdtQCGW69tXpa81NhPE1n+iVHJ0wH5",
-	"joYdfXaBvMXptSBKoNNNNt+ULS+XTCy6HBr6fr+4U7hntvZ+neUAe3GP3/YTy5Bcdzy2SscVS0jwywBB",
-	"ZbMoh2Oa1KlhB+gHhDj7eUTgqlu771mrWl7fT3cy7c7S35lNuyi2WUDa2lWDoB2Y3bYcHBr4jeoEso2+",
-	"7pLkqGm3uhnYmXJoazufRbN7qeu7B1SCTWV/1q+LmsT/vdtoeZAoKwSPec7sizwhh2ioRhyuwEiw9Njr",
-	"r68+vPjgrHXv69d3BGONCKe0gO4Lczc0UCu6ZH8ELgALJV0Z0CVkhTYwQ8il5laiD3T3OrVP83FnkCET",
-	"GrwMom1fAqYam6kGo9gthoKuOVPtaNauUNbdNFzGPvpsaz2B3KHwKmIuVd5eOjAImxqJPj1vmsPfRP0q",
-	"MDxrKQsK0ruyeStqmZUAK0TrCoeanFB+JQul0YeBdpcnB9FTU5Wd2rFGutvEzTvWpcxK7AxCU2l2d0Ws",
-	"kCnUZrt9y7yF2zBvYc5FUh1687lObjQ4Op6IWWFAywzdBfNCUQKCrdiaougQjOvAn34vkDETL10wfYAM",
-	"EPjRTONCaakGmDkEr06At5y7lvVwh8rcgar0vq7hgGxZyVu60DmKpJO9utRr3XWs2WM7anE3dlvbii9p",
-	"a+lmV/oecpOdvN+OKdy1OOzA4N5SNkZP6oLPOx/VeY8azUsp5lxle1oUX80xtsa7PGzFUmeMrHNP1hPd",
-	"JJAl8sXSdHt2A4mnz7td8cQVlg6pAHaejLslCrvqfI/gM3efI+kzdxrHis6+/ePZs/PHCihs5j9+xDiW",
-	"ndaV1MbutqnGdmZYSGqImtFXe9TL3mIFe0OvvFS44FJMhzG4B7Bn8eZu2g9rLl1/5bor3Iv5TikXXnt4",
-	"4HYDYnd/wc6t1ty54TG9nSm83jj2nOuYcsY9cHDVMVSQPZ3l+l7snuKCpVNSSVuz1qNoxDR97Z31UNXb",
-	"qcncqr34SuViSxhtKQUeJsB2iKIat8Y0hIk7flc837mrK7rqyu2HKnHMtrK1Fc40N0OVcQ3aDYQ2Kakr",
-	"WlUmYQjm1XPbkZk2xdUMpTp8Smhs46KHji70u/rPul39LuXcXSXcYsz2uaPE+svuGoTx06ehtEUqePoH",
-	"iJdMsdig0oOqWjqYvFUO9dEoBnrJFHkXCm9RFOgPaiQhRFEVhHgLlAuYMc2183D05hHq5wPKQR5Dauzu",
-	"cxAERSOaE/XIjX5x2uTFVgyEKcMNg9e/vKhh9OgSZO5I11VUVO+oh+C2xt47yLnF7kM5fYfn3Y473tXR",
-	"qKp/ymrRbUKwdabjwehofz+mto8ueL2nAtKeBKKrLh2WQuxYea5QL+/mVSh38/SOzk/z9u73ntPRpy2H",
-	"kbekr7a3YdgHbJvHlMtQk1+mc/cybR1YylO5xvoRNKoQrjnq01CQRtI3Y4It0J1P1Dh1ZZPhR28/qJpT",
-	"Xy7HioQbqTqJkwKKmzYvy1nsw+GNYrhdYESR6IcI2dBZrX1WbqGpur/aY1S9Zhe+rkprrUVoOZ/eotJ9",
-	"hrSPLTc9JYUxz5WMWefxWp7hcIj1P7v9zn4j1S1RY/P+wd3vXrMP+0rVeg+FLplaoN5WNVL2P5jqYlad",
-	"zN68LGdrWZgdaylkybq71tZvFWImQGGM/BbBr9lVkrZxEqS9yc2329xj2FAXYD9Y4faOcdUJVdS6kp7N",
-	"l/mXv36A8avk+6sXR9aWopJqpuH6he9X4UuCv0OmUMGkODv7Jqal6CNed+Zb8GPOFe7HsOEeLrrC17EU",
-	"iQYq6XfFWvRSQDsBf+vJqFsAt7RHuz6C/V5gBJqLRYrHhe4uiaC7p+7rStQ6qOyOwDZQ0Fis8d4NwEUD",
-	"FNfPustbv0uE+x+82mzTQw6dg6IqpJ4gfWRbzp3ct2StOkwyoHZtZ3Teov/nPPFV31stqoyL+rdPN2ys",
-	"Q5/N3Jq82A7pLgPSt9q7g3nW1eNDxJj2nA/qryDZlnfvdpWtovA9ACmcewF/qrnHVF7CgOpuq69h/FLJ",
-	"+GYuVWIdWIRvzrtz2nfh8oTrPGXrjojrH//yr8fPPvyv4zfn/7NbPDibsj/WtbeBNsf9asLIGt3nhqGC",
-	"q/OA3U/yWC/lCuyvIBU4mnEF+f6g3cnWaprDVd/44Mhe9XMy5fG6w5rsqLHrK4todR7ImTIhu6vzlBsY",
-	"1079Vwdu9qjuGwqj8vpe4qv32+u0AAqR4H7Uo1DL9LbkL49/TCwxOC2d9JSO/XWJAriBFdMBOKHp1yZb",
-	"ZEzdYALCkVur+0zN9q+a+R3epamL6m1S38vgKrq7o5Cxp1zR/TDdvyo0AHM6VzLbw68Jt+0p8CvC7q6s",
-	"pSPCVE+7RPjX964+yZ2T1q7pco19qsUgZwvsEuld5oOPczXkdlsaNxmqzS47C+v6CkF9cUvJWh1oi9pR",
-	"ioZmbSNsAxONs7UNFvVSeQMHOy0iT6IuoHMYY+Eujdy+EtV2F82xoRUGycoQ49pkIoeQu7dxrS2wQW6t",
-	"zTYAWcdCCxLlhoeS09WGJTuT8oaEel3ACzklIR5V2qJ06ZIakZNrr0y6npbf/NbZ9pmLueyWO/9y9fYn",
-	"auAu5/A+hIAif9xX5VJZ8lxhOmeq1ihgMmJwk51NRqGHea0vEOVNTuCNFLgGroGldKqWidBx3Z9utk+s",
-	"CiVPJmIiXtHpKNcZesl01e+d2kTD+Jq6aF4fXQADbaxvAxmLl1wgXFuJdj0RVafxsoFmVPY7j6DePpMO",
-	"d7rumZHdf7t7ZgT15pl0b2hW5brHK8HSowgYLIuMCbj2rSqvozLZMRHXPkJzHYWG9XBddcG8BiPh98Ka",
-	"hkaCLvJcKuOq3LwZNyqRYrFUi5RdjJ6enJ2ckemXo2A5H12Mvjk5O/mGqMIsicxOKcJ66joYnt6i4nOy",
-	"bRZdvWDfF8If9KYTfBZB12VYMHRBdGtcAxfUxjuWQnNtUJiJ0ILleinNRWiVmED93GAEf0Mlj3WRRZAx",
-	"g4qzlGtMwtU6moh5KqXSkTuSGQGvurhH3ljEjyw2ArWOIJXGXpNlhfHF0RbGrgt+7RCmdCf86exlfT8n",
-	"8ML38j8/O3OEfC1vLoAc3Ws3miAcl/U1j6J2apRrf1A49KEvJx68TkYXo18ITu5U66jVeP387Oxgbdcb",
-	"Z3Y7uq+T62j34pcHRZeeuBCnL73tfkS557K3ezTSIQM2oqO6G2dpvWHviYWmOxhdwwaZK2yhXXKOgPNb",
-	"NPp47MMGv27JDdjHn9Jfx6lc1Ki4CfgfuTbUSP1HuXACshzA8atvrv97gWSm+O76xOGNCQElYFx5dC3T",
-	"u6tD7EZUUKRroObhOshK4AmkcoUKzJIJV5Y9drWuH01l1HXt1HWFGXU2/R/Uwfa3e1LioKBOrY39Zpup",
-	"z5tdSly/zPvS4xXGhbIywEE7AoEr1MbNw6iTHU+wbCneT3iB3MzylJddvvQpo9EEZBBK3UF97dEFVbuX",
-	"76RLARyE6/smJHxumj5GFfj5AYUPhY17hE5IbFgTgMJ1l9RXxCqOcpiLwBWEUtI7U4DH++ji19/q9OBA",
-	"5GW2B5PjMxfrL49rZ4xb1WA9sCOYrSFeSqlpZkttb13kU1FIKhcu2xCIotViQtwIuRLhCJiViislxaJc",
-	"HxZoKmvHTZE5gXdMG2Awx9VEzBlPi9CIxa8zDhaFG74DvujnyJ05WTFuQhspmpND4oUZg1lurPIUJKEp",
-	"9IIsXpbF+P5RMH4KOoJz+88zoPkB0UQwA5nUBn58+8Prn6Y/vn35l7c/fzi6gGfn3zbMJT/ApZovY9R6",
-	"Sg+bupk62g3D8VTyRINcCVSWWjw+GGHEanNmoBCptCaJpaBjXiGPK5gpudIWXH/1UwgmogQr16D4Ymlg",
-	"Vnj40rOP5zRNwzna9olcW4RH8OzsaWvjFEcPDAX/RM1vutQ9dTZ4IGZvdE14ZA6v0oEdbH5Fs6DAavXD",
-	"8u5VXVDUuKZELJH+h7cf3jkclgMogtCx3oMUPjqynXFlsUWc/+h+fxi8tmpZBmH2WUdO02FBFgbGLNWy",
-	"goYTdCumoXAS6OhBECULE4HCWxp8Qg/2CUe/gWAFrpYyxcDCuzATUH2sUOMWDHnoNc4cPBC+Os81DMLa",
-	"eUdtvjOUvcwmgmUi0G/kpZ8VTr414IqtD428N8RW0IQ0PfcEripFZOmJFINU1H6+poGau94Ppadxdcql",
-	"G7X+GMyjozYcv7krQ4bFwiHvgzMdWrOgbjtVFlXLtqlQeuldNepBXupRFL7z0Ra0eWbuN28+bHA81/Uy",
-	"CHjnmkRb6SAFug6fViqxlOpQaJJg4iQIar9PtxC5k8yUQqND83opSopKf0WS+pF08E+4crDShyazVx8d",
-	"/VLnojp2XU80S3++eMYK+MYlW0jKZwl8HL3Xg39ZXfYYLms54mmAw1ptzZooPqMCUlEH4cOi4APNc/yI",
-	"CRj2UQqZrS1HVCCMnOVeNtEsW5Kzj+DyLzCuT3hq2EMxMyyVi4AXV+F5Oi9EchyGFuzAkbvl+/Lix8BU",
-	"Y7TOAGyVu7t/hOEDBcXpnZ/ocrADNTfwAeN6yMGPIhVr11a3AXpKKjXDD80KW4cTe9lpGESzHRf12R6P",
-	"h4hyus6QOE/Y3WEQYWHzRJdjenx0zU0dgZjlEdSi9dUQF4q22avqX9K01jA6BVxuSMO41KIuULkLg60S",
-	"6HbRc70kugu9p59oDMzn9tTgX7shVF1Sn2vzWzTytedNErnCBoU8kJrcHDDzyJqySZPdcakA8ANEwCnn",
-	"5+xhv6gVz4wa/7piH6dArWiuKBPGFvHgKeXoBN5jbLVHEsajUowbUrnYh+C2kdQpMpUxdaPvTVud9l9I",
-	"ozw7P4fNNJpjzHJcci6lHwPi/FTu+29CippM0SbhvnI7bxHvfu/QmoTtguAPQ/31aXRfMe2HkQSED20N",
-	"8/tzwxt5i5BR1rcUnIRsf7CufHaT/MnVddkivxVn8d8g5qHttDCKzwojFYSRonfgityPQupUoT84+Ujj",
-	"kh4YR/SMHvzYPR5GPdqVnuiQWi1DMH7EEszWQC1tInBTpugCb4JE0FJ8T/S9cNBWhRVOdps0j2fK+Crx",
-	"XVYMbeowKGpWTGhgAQE0em7Bb603f0erUZ9+opNoyefThi3flQ1tjhp3t91rzvhhFMWsSBZo9lAVZOnj",
-	"B/ln3znmH0ZHPD3o4yvnqVsGBXq5P5H/4EiYsEkyv5QrgdA9jlue0mWlO/yJKMccDREEzLg/q6PbfpU7",
-	"sEzJisd0LvfYo367fKp3rNfDKg2qJgAluu7aaOFxUvntXv67xGMAx/2J53VrQF1ASQQyTWpOtukaYPN7",
-	"gQV2Bzt25/z7iOH0k/9EUrU2o2q3UC1vfBi5+j3GPKGM9YJ5H4ISySu2BoWmUL6uy28DChHaj44ZUGo2",
-	"mgimXbYBq2AyLVKTjMd/wfXRJSThcRRLXnEdMgV6Ip6dfVuW23VFa2mr2CCrbs5ZInONwDwIW9to8NCO",
-	"zgcPJcw7Bp09ss3fGprRLc/dRK+A/Ptzpp9H7CormkzqjlUySJhBanrvBBgdYqDiJ3cMZtxk2KEu8B48",
-	"7I539Jn6b/Ahjfw3ve6Xm3h4oEAkrRX5Ioj66T8XjrfgGVD19AXO+BOCwumBYyeJtmvaZh9nfe+qvuf1",
-	"or7zOxb1+Y3/t6nqazXTHpIocRA6RKmpA3U1VDEpj8ToJ7WpeWOqmo6gto9q3NhRf0ngHpKlfFhvGTVR",
-	"hyt5q21Nzjv2DkwhUJH6CVz/fg1cTwR1OnWSMKRzxtpgllGFEoupXB74QkiFSQR6LaRYZ5ri2bldaiJW",
-	"UiUadBEvgWmYjGZstgbNjUE1GZ26v8OfEZh1LnVU9QumOWhHlxPBRLl/13+VTAxBOSgqSaDHcA2+zN4s",
-	"pcbyyonIpAp9XDNXseOlO2HpyKMBrgUy5d59MnJ9AVJmXFeAyP8tfZeAyegSrsueyNc+SqRQU5fpcrYm",
-	"M2Uj2YkYn5/BTeZcyPJZ5F+7AiNZWAV1dAK+W7VL5V2AwhRv3RKuOPz3axjPUuqV6ri+bFbbtXbkct32",
-	"VSeC4OhGBLl5dSUF6Fwho+qdo8g1b65WpafSqtFE0G90aOrSihvaJL3qRMRMCOsR5Xm6hnHjfvtyfonq",
-	"hapffr8+mog5S1NNg/uDJ+W59QTeMct3lkpTLm7cC1zXuuted9l4V9QY+G3JKIPE9e97WXRR9yK1I2jV",
-	"WgPvFa61c80zK880P3t+8qfnz7+Nvj355ts/no0Gb6c+x6Dxbk6Uf9PTNyz0ztxUPG/cxY4MLDe5szM9",
-	"eiXjwp2yG6hazobovjdu90O3wD4efgskYBuStWKnFcmgtl3qJnbTBN6+nbZbc3VQUK0/Q497L5XpdO5L",
-	"zhtV42NCE/DOvgU95O06WvcwyvM9GGWLcXTePPHwwKbHEIuD+p132BdvBZJh5br5kQo4fKkV9Th348rJ",
-	"Riis+1LMUh4fXZQKel6kKRj8aCprI3IcEpXivL/0oiTl00/h4+vk8zYHpuze/gjQ73NmwlYPXrcPt1zz",
-	"WVo9oapvCXweuWkH5OkUeSytbQQ0p6BETje4owHBmgoH947WdKXiXZ+VBgYPH5poTiZ55KjEUMqxxqlm",
-	"t/cokCyJ5j0GgihXf6LBF/G7ybmOOupU9ES7eap+PF87KLHbP2g7yNsdhgZ3n+ZlQ/LHJ8hNlMxkQod1",
-	"qQNqZmXqnKfop5OfwGujaSQ0Haiw5qqbnWs0zNaGDm5a+5O+dHE7f7qDXtKNvlTW8WEGrsuZYNcu6cis",
-	"t9NlRv6cp5IlpRIgeA3lFhkbNMfaKGRZk3BLKM24YK5ZweZ56cfjFfdaPYyijfXxHBTvzyMOnoTiGo84",
-	"FI3/5d2rHywbvPvphwjCIZ/n8Oa7S6ta+d9cliX88PT87Azyjw/NI1U3kS8uta8qpXvVmuO+t+Deo2Pp",
-	"XebCbTaWtEtsdiX4OpXC/en8nQWMCz7rImvohIPRay3cuiN02bjyUeJ09UZwA6J0jR3eH/qN5bzhnKZI",
-	"ja9AI8KYpWkZFZpLVeldr4zDBCuuwB1Z+iqD2FHfoRUqCnzb7Mb3VdYitKfXPnItwuazW9Fj11HlYGWa",
-	"FDOrZUnGhmpKqHsjmTIuoUyY5tooZqQ6uuu58YaAOP1U/3OXa7eVcroUX2Pt+yq/h5P/O9BNOqB2zQEk",
-	"kcAWxplwp58MCkZnjlkoSDp7FgF+pAPjmyLp6CvOo7lhhb25iJ8kLFDGMnFHq63FcOF8ZxfVtfL5j9Gf",
-	"vj0vQxm1gYgc9USMaYjQUVUUEEupEi6YQe3FOKf2KgbGP6D8iZIHJ/CzRmATQY96oiFl5jSVghoCUzT6",
-	"BN6FyTe0Ees/6CXPc0xgLCTEKdVLT0TKYxQaE1+oeHQJDOb8Fv3kdYpruZwDarAGrjWYy6WlSNddvsWf",
-	"uUjeOdANjk7381UtCPen3YO479CE5DEjcoOMDDeGaoB18SbkjZp0FcGslog7bACpm5JrGSzKcME4pNKc",
-	"F6qxyqnRSMOMa22JM03lCpOjECTwpOVSPnmDhh319cf5giA4nkk6Kr3dcgwzJ74LFw8iVOrh2ynz/S9f",
-	"pIwsNN0dQDD+0iBbILnHueeOgoknjfDPbXiYFfpS0NNgXJ6i4xlehlyYyx4cRTBbUyypjmaF1mKjF9jq",
-	"TTTJYBj6/1ErC8sZYQNoooRFs/jvAK5itbClgM5aQgc0lrqiwjtWDZQ4P/0UPu6wA99VozAfLvhU4qDn",
-	"OIKSc54e4KTUi0YDYLeqi8U+cAB2iAFdIeRBwqsv3El9/9IrRq5Gx/vWSc237WFi7ebkUsGF6zhHqZET",
-	"oJKY0G6DpvGU0e5xNfQogmpQTwTV3KYIauOPjtyhtbL+w5/KB4W3HFfW8kKRaLuBeolAky1g7AQQeGFz",
-	"dEEuVZWktfpxSb0WyyLB5uuH6hh6ENWxnsBb14+IY5poKvVwVan0pM36/yt2iw2ueYA2EY2RbI8dKh7G",
-	"rQfMqnjPWSooKGlVo5KKjy/hlxcfQk9Pa0s50nKNeSzaqZukKx1xzoJrL1lk+lDhuG7p2i7kHiJtf/S5",
-	"/4et2L0y1hbrQaOvWLCXHOgoWIWydl2E661RFUdE5UGx1Pp3pqwYL72/IKqENPh3KKA7y+f/uiS2qV7W",
-	"yugImL6pauoVeq/ZAgftdkSMEWhpvVwqoS8LQv3080tXWV/mr/sK6un2skTfB6F8B7iX7iS69WIvQOBt",
-	"qM6zLJnIuMgsCUwEm8nCgAsh6O4eKa5JUovK/57r7v0rfZFjVEPK7r0iPGDZvb4pjdQ2H7s+aZ4qL60G",
-	"dUwtqVKKDoBuUbcPLIZTuRiY6D64JdaVUC6ZwG7rv2U+2SLkoOnkmoaxa3/pbHIPHXZVbvf73fXy1ccr",
-	"rh/iDf/UKGK/t1hx2biGZVdCKgKXZQYp0FsPfRGuvwu935mqqyqxvso03R1KuZ7+HWbtXyRJI1MP7wdZ",
-	"T7BpPLlS0AcWJs45fnS11tMC0+7lAK7vHoUp9fOvZWmKMynK6GL3rGFpOqZV75xiWz7vS9exDPDCfRil",
-	"bLHiaOVwBy+rc5W1qM3mmcoX/iprJgpE6jAx0G3bgxHcAPtjKWaSKYozfyGe6Jid5YbEUuJTKGTxkkaG",
-	"EPjmhUbt5pz4Lqdcw/Ozb+C6Nubj+oIKGykEx61to43zkBuuoXWVFSzQ1AaWhI6oXadjDFPG7extBbR7",
-	"Uuxe42/9EKrtDOemJNVW6ma8DagrLKe/1k1D+6Ul9BQNQkUsB23CVbNgPOZfSiEsn7z6mFOX3dAeemx9",
-	"oiPft9LqD1I95a5cD9wDKRAqPD79ZP+z/OIm+gxjEnfPAxk/tA8arv1QPVOrGfAPIKMPnXesjdjUUI5d",
-	"OgB90lK+qa2b9lSO8pRzSjr6TGe9LN3SzKVr7hkqSyoJEytMqPaaxTd+9mfGeHr3jGRVZdoXH63VvD6Q",
-	"Xg3DAHs8VzcpnER5fuiCgV/cSKWAB1UIQedJ/DMthP2J1xfvXtehnKFhHoSF3pXQ/VkPTubWq5bcvLLH",
-	"q+EaxFdu7sdupqJ3ppS5fbMDxBx0rTKgTOg3i7yadpCmZlrCdTOn6q8h1Vz7lnB1Cn4iifrwmO0dtCsz",
-	"pOrfstl4PfSLD0k614F9IkrNtlrKMP3ArpWj0tagh4QZRoPTqG+zXyWIlImotmktHMCPXJf9uu09hVEs",
-	"JTEDmpFbpmWGdMJZcQrn+DUQuKnSCGFb2tAMOO3SmBFw19S+UfA3Ea4rGo3T9hsHlufIFHVa/uHVB3BA",
-	"dSFNs8S1qx3DFd2spDEpJjBuDyOJYMscEgsUF4iaiPOz2rAYay9nXBQG7WbKDYkEnp+dUZOTNf3Qeom/",
-	"+n4QLUc1At9qp5x9azFcG01TttApO6A5d9aSuf/Rvpubh+eSrXYvM5msnSXj0rRCToR7M6cUOixQGhuE",
-	"xMNfaczjjoONzh9gA1c0xqpbK9UHC0nlakiYKLmLsmvtwQ6uJUjFTkcHmvFQa5xFXGhZ05PsbO3nNVw6",
-	"nlnQ/AAp3NxRP3pWurlHuHPq0SMIytNY324Xlu50mj+MxkIXBb1EK9A0u7VS6II6PLMINGY8lqnV8AoM",
-	"m1kGsTRtMLmEnz/8+fhPLsYkVdkYgdHBtmPXZCFj6iYCqSxvi0Su9PHT8+fnJ/DPyBIqbrAqZoZlCa1U",
-	"8EosUq6XMKax/acO/NFEWEV0KmRGPakX9sOpLpQr1bBAPVWFTOXRJf3hc31GyokYJzxHYZGAEbCsVqPu",
-	"Gi25ytyEam9fOPC4EVOW/KxMkQ5gz85IxLGUhx4WXjJSlQX8k7uVGmKXItPa8RMxNlJOU6YWGFmb1Kwj",
-	"f9Yvsju0OF5PlVzpCISkD0dWGLqxiWtQcmUf7/ZU86l5lktlMLnY2FlteJRcafgn+PWTkqvIlYNEfnR6",
-	"BLcsLTACP3vz828wto96Su1EaBAk7fHSX0/TyMLs0BtcXwAhKIIKBTqaCPv/1M/Mcd9Ob7hI/EezooPd",
-	"9LkaIQpJ4aQNRhOh18KwjxGIIrUIsQq6LhSa2rs+Ko36eAg/A5W0qHaJX0c7yYXVoKS2W1qZC22okci8",
-	"OfIs8q1dC5cp1kHBnsAr611YYLkfXTRDO9VT12lPtFV4dRNBO+3nSrFTDAu4RGNtFSd/nmg4P7NE6JXp",
-	"hno+2ldrehp1tftBXU5El76sK0YYrBf1y6tf7q0bowcy7vvUrcGPJkjO/u4njxosfXn1y2ti8PcUk+8Z",
-	"/6jW1HWwRpuHUoIYFucCGLy8+sWRzjiWaZEJ3WT+MLSXGPsoAjqnpoKwelxl+Mn+t6NC9E4G3M+07uhB",
-	"j/psmwpp3+swR3vsSltdwcfAGI1ajpd9XR7uj6LD29Z2ebe7r2laKGGT6XuPzGr1jANGKz/RXrVT4RTS",
-	"GWpmEE6tWRD+MEvMHovLfQTw2E993x4deBGGHFrznIonLZgUi42LFzijqmXcVSXEE5FKeVPklyEC0nEC",
-	"wt39zHVtWMqU7I6Y5abwSnQi3PhtV8QJuUx5vLZidS5VjDCuOrNQp2e9tI55o0WzM8dCNJN6yod284iX",
-	"kKeFbodB3bB9X3E8EXZla025EzlVN2kfqHuiN49vHPlqY7p/oVhMRgmXiU/PcQPj6zB6f0rXXpMFHeAS",
-	"ftMTYc2bC5/zIXBVnW6bpnSwmCcjb+dNy+H+k1HDti6/n7LOXNEv/vcQx34YifBSJl9mXEsZnu8Jxwfo",
-	"BGzcXyoEgAIrMTxbk+9NLDZmrs9JQoKiJLB/fe+mA989wh4yC1sjxG/W4fDTnc/8DIB2GWiP7jkNfXfj",
-	"1K/1bNlh6qo1zV2lKYqVUAuIbvYarYxL6lxHwZnqGMNOkioPF9fbDvSmr0BRM2W90enF9SMLDcpIEFWD",
-	"4sg3rEKqcmWloB/MQgpBITXx0fB7wUgvwn/+H98FUPq5yzU4rKxFZvwokULgx5y70kNTusCpXIXGaq5j",
-	"2kQgUym3UKPr1wF4LsflOjyF/uapJH/ZMJo3WTU9nwijmNCM6h5O4GoplbHMzAWmfEF9xXz+7KJjBoVv",
-	"9Rnkc1kJAGNyM2MmYIagcxTGv3XVXtapyUoJOCl6WY92LDFNKD5TpCm9wkVDjUzEuKlDYEI54Km9fjI6",
-	"cuq5TAhWs7JNhf3I6dmqDMU+n8edQ6u/k/KmUi1fZSTYn379IsVvu9TToZSSfUdgZb7RjUHBdE6HZxyt",
-	"Dj1M0FEOV25zP0FT11qnn/ynHR5p3Uz5QibDoXBiPcwgT8ctw5WCgv7AcNsBDXx3SVHP+a5zjbsxEd2l",
-	"mHYH7/4SsDn6/FsfnvsLVfZYfJu2KsWYe5CuWv6UgHe2O1lnhTmW8/lEjK/d5d5Wv6zs+LogjWBDjsaF",
-	"mdoVRkc+0djuAuj3QXjbrNOgzYVm7xMRos/MlzltyuS6E0EKj4K7kEqxQDUR7glN8d8lol35yMPa/61K",
-	"nS9o8Zd1N4djZF9/w1o4dTOGgqd7K2lERsCmszTmCpu17ndg1n45eirksV7K1aEYrF0SbE3An+SVfcID",
-	"tY+S5uv0Gr0dZG1YEHJqgXyIBqMWoI6TGwyf8ISSNrGkniJl0a+XWEeXFKtZWNuX3/h4VNSYhtJYTiPq",
-	"+7uZDUJTWM7aO7wkL30EhbeoNEvLRA2Fi7iwcjaXyl5+sRHfYcp4e9WP83Vxo2ryLtk41czl9hjCS8r+",
-	"VCuUiTVnoVNsjBtDg+TnYGSpii9SqfVRYPiJmCNWwnwzAtV4DbsOtZGlodqkSpgyeiJ0kYXT8Q7m5WAy",
-	"FP7KULq3kI3D9N4twvVExJTgUjLrmXVfiOQrN9ndJr+kxe520CcgHG4OIRIcyW3GqSJy8NbWRrSkka5L",
-	"hnd2wx7WvJuMKFv9w4dKha7oMxVCqttAM1QMPjplOT+9fUo04R/S5vSrUIIpXJbSZ1hCo380bLTZqv+K",
-	"L8QxFxFF4Sn8Xu8O6UaClFnl2nJl7H1zSe8RRrVQSxVFj4IJUZuE5GB4Up/GVkJvc/nNyZzwX//+v6s5",
-	"41E1+D2CXGORSLHOZKGphxSVthkLXuFekfA7l4U6xjVWHT4iyNk6szJqzl1eojBWg9S36Wj4t8//LwAA",
-	"//8=",
+	"5H3rcts4muiroHT2VOQq+pJ0MjNt11addDrTm53OZeN096kz6iND5CcJaxJgA6AVTSpV+xCnav/ur32R",
+	"eZN9klP4AJAgBUqULTuZ2f7RsS0KAL87vuunUSqKUnDgWo3OP41KKmkBGiT+9seKZx+WUID5hfHR+aik",
+	"ejlKRpyav400fpaMJPxWMQnZ6FzLCpKRSpdQUPOlf5AwH52P/sdps82p/VSdNqt//pyMXmVQlEIDT9d/",
+	"grX5bgYqlazUTJidX9NrUIQSCVquiaJzOCEflkCuYU1mkAu+UEQLopdAUprnIMnY/KzYgkN2zPiEVwok",
+	"EZI8f/eKpDkDro8I5RnRS6aIKEFSs1VCONyA9GsJuaCcKfvRhJvnmSISCihmICEjcyHJk6dkKSqpTshz",
+	"d74V00v8vqKFPaPdCSYc/2IgBkqTsYELNevQuQZJuJAFzZlifHFOlJAaMvNtlRDGNSxAqmTCNStAaVqU",
+	"ijBOfvrwglBNCpZKoSAVPCOlhJQpJrh5QbUCqchqSTUeaM6k0hNuYOQ+NJvzjGQCFOFCLxlfELqgjFsA",
+	"12+A70TNEyAn3L8BU+Tp2bckFXyes1STcQaaslydSKBKcDIZSagUZJPR0UWNvtWS5TDh9XkQZWYppVme",
+	"E1lxbk6xY+0Jn4wYn5ZSLCQoNRmdu+UZJ5QUojAoPiFveb4mqkpTUMqQkIQAf+eEmneZmyM2WGH8huYs",
+	"M1BX1XzOUkMtZF7xTCXkv/7tP49IQQ3Z4X4MMoTNhDOtEFKCp+AosVJgXmPOPkJ2MuGjxPLREmgGsuGk",
+	"gPqPDfmHPFTQjz8CX+jl6PzJ2VkyKhj3vz9ORnpdmgWUlowvkJPe5ZS/ynpYtrQfbuPZuaFBPTofVRUz",
+	"T27u8JMC2btDZT+82w4/iypdbtnkpv78Lvt8Nl9WpeAKUN69lFJI80MquAauzY+0LHOWIv+f/qsyoujT",
+	"QPlmV8Nd2qLsOV8TMB8a+rJShoP9C1FLWsIJwsCtY7Z5nqZQ6lf8hmk8yXtLqHi+LGPmTzR/J40Q08y8",
+	"y5zmCpJRGfzpk4PdJkF1wJKMSqrUSsis+/Cz30Ue1uIa+IAnP4eY+rP7WrDXr/U3xOxfIdVm7ed5Lizs",
+	"UTm13iaVQDVkU6pbqM6ohmMjIUeRs6YSMqYh21QvUJS5WAMo4p8hSpA5lc0yTgKbdeqnzUKbH88ZZ2q5",
+	"59lYNoBkk9E14/gg8KowcDQMPUpGqZASUnyZXyPfyqnSU/DkvYnwnPLpwANY2RtdRmmqKxWezknyUTLK",
+	"BDevPacshyx6Ri00zaepN0XqgzCuf/c0goYOQeFp/Ys4ONVHqo/d3ibEZEAdLXglIaVtJ9IfGYdNQqWF",
+	"qLje48WS0YwqpjaJ1IiKUopjSTUlKJggSwicLE7I47PTx0/IX/+dPDv7n1HKpxoWQq6jeIOCsjz6iRcZ",
+	"Gx8YKT+MYjpo8l90a/vNgxMmbYh5aGwH/TsJNwxWEejfUJbTWQ57ISBn3H6daSjULknfoYDP9YpUSro2",
+	"vxdMGZturzPsw5R35J2GbeyLd7mkC8TuC0VxU2VMv7xxarSDlFQLOfTd9hGizkDsV4zWRNg4bD8HgH+D",
+	"XQK7H5GsjH4/vFoMhYWq8Mi34jx8hOqRfyc8WAOyGA6/E+Ka8cUrXlYRLIr5HMxOQw//W0W5Zjpyufsn",
+	"sSIF5WtSoQ0t5tYqcuuTsQJlrjOG8PCihTb4yeicV3meGMODFUbfPHbmsfsthguVCw+99hHeO0iR1RJ4",
+	"e/slVcR8T50YBbYXzEMQBQCIwfrF5c+vilJI/R5UlUfAzYz5Z22XXarQPRndJlAEHYNKZCjr4SMtytx8",
+	"K12yPEupjLJaTmeQb8LxlaY5o5x46V4v9orPKf8LowTIjM7WRDGtQfauPIW4jaHpx+msSq9Bb+794adX",
+	"7wmV+oQ8e0xklQMZpydPSA5an5B5QubHM6bMPxpkQjLz2wVJT74hc7M6kBlwmDOtjgyivQlDpX72eJo+",
+	"mc4N+9S/TGdMtf9g36b+Q9Z+4pup3SRi+nSwh3jw8A2g0Xr3KGpFBj2s6nEb2OhPzwYdJL6RNzbr7fa4",
+	"huy0h0J+tv/t4urGJg1e8NnOy/JBzJiOseKOEgPbS2drbqJnRnPK0/1MlK0Wnf9w2mvAbdF47phTXhUz",
+	"iF8YlgYOUwvylmaO8jPQG1BDn+49cUmlnhrFPy1THb94GQbxpP6wJmsb4JtADM7WfZOkg/5tpLNbet/2",
+	"XtkD9pgN4d4CvzHksLcREpvKiBUlgwXVDAFodIcR+f/3z/T4L2fH3/7q/p0e//rpLPnm28//sO0lA60U",
+	"rBrIjsdnZwPF9E4o3OrtAzRvXgGXohAL4CAqRfyTjxRxBxrCz9vVwF3Yu33aimuWWwd7RtdoVfnTkJRy",
+	"okrAW/rOPTZ4v73P47MzIiShMwVcn5N5lefEXRH2MQ5D8dHeIBUZS4HMmUppDgl5/DuSLqmkKYZKdpKK",
+	"R2eUTrxXpocBnBniXNKG4oSezkXFLSta1/goGVWcVnopJPsLOJDOWJaBdTk3XuwperGNoqIapjkrnMej",
+	"4vUlD79h+IvmUUfNbS9ZBShFF3Ep5VzvTj4P4jy/XAyof6x49hwVc49BZLX2JqJfGBHcsvNrq2QL6XQO",
+	"6BbvO9j3gvf4NJtTDTEAbuEANcgfel3DZ3u18VDHhKRc0TR2x93Hr+fPHZ7Km16jjV12uuwMFl7yG8hF",
+	"CVtcRpEbhpFg7ouPFMkhW4AkTn9HySZmuJXTHOaD0SyKwlyVInfW52UpxY2L33GhyRo0KSnLhp7ELz1d",
+	"A5URZvCfk9maUNyM5srKcyMHeUYlwa9GtuOgzUUeA48pLcytL72u7+ybh8mYmlVSwWCvykAC9PHrgaHo",
+	"ZGReKF9PU1puQuQX8zYu9ldDj5Qgd8ODcZJa4dIDghjd+wh7cKbAGzfaQGFAXSHlhNDdxQ89ArMNlX7p",
+	"eLbzxYKV+s7yis9zsbqrfBRFSfk6rlKaj3slXCG4MZAGWEBKVDKNSAsJGRSlzSqQoFhW0TwhJUqNhGRO",
+	"DRjLBYPqO+0Ie6J6v9Yrdl4o2aWE3gmR7xB9Q5gQETXcUx4gd8NL3lWiLXPEbtP3Mu/Njhv+sjtdfJKR",
+	"BimZjt+wY7zq4N58re+0dUqNt+2gALkAnjJ0vf+rmE3LnKZQgFduzAXRZpViHJSaKk2lrkrkdwnTkurl",
+	"iq5V1Fx7xdO8UkzwH+Meuw82qnTDMpCPFGH+cYKeJzKejL7/63+QnN4IKQg1wk4JDiQDZn5OhVSMZGzC",
+	"6y/CZHSUkFKCscaJ4LlL+DBfzqk2GCE0Kxh/pGqtQpYiz9T5hDNNMqZoWQKVyugdphXkc5cfgzbwFK8V",
+	"NpuijXIwL8HTFnCVSBnNp6lwKT43MJ0ZHoJ8Ps0gzanN+4mCLthuE24/UqXra42FlVqKlSJj7wM1VtjR",
+	"ye77TYea6rdoHyBGTndNCai9QMGN8JsnZ1vYZGfyQCSs0YbbuxYNKCSQC5LBnFa5DhK4HqlW9tUA53sy",
+	"kiLfI273XuRgo3P8lX3+8Q6h5D0/jtftdtsRcxmNgN0i5HqbeNHt4LE/CDZPFwMKCqDvXW7abfwimftu",
+	"yN9Wgtg0RNwoxshcaNgS89GC2C9fIAtzn/3nxeJJ2zv05CxK+VulRbiXO/K5E2paZHSdYA4Z5gNJALQi",
+	"1f6iowZQL/gDOdFR/flMbHP5mqWzPa+boTzuXF3QVYPZk9QJz5RKzKUTNyDJXIqCzGAuMFvvhsHK3Duo",
+	"dhmCK8q0wm/7LcKQzV1E/kDGqpXddMlkXx5QDguarqd5v961bx6SGlnSjCjQXu8JTmxI1AYSVQco21/b",
+	"35cxRZIWBezBHGgWdNW1S+ocR7kEVd2m6859ukv4vHPPXVZFQeU6cArtSXSbWUgl8MwaUI7zslpabM1F",
+	"UprO53HUdnh9Py61qUoeLq0kpeCFHWJ2cfIwOdrG7UvHNMhBBoUdo++EvGTmRkIkLJjSll0IVYQSc5bj",
+	"7ybcEhtJxXFNbWT8PJ8JkkGeAzGfg/7rf5CAHBNivzXh4dcUUTaYmNTebPLdkU03NqRvZVKCDt4JN0xx",
+	"HDAxqbjhmu/fvSdPnz47NaKZiDlZ+oyCEkSZA1mBBIJu7QlH2dK8sTeez0lqbkzWIDkhbzANXAHPMJZt",
+	"jBGSibQyVrmacDoTlSYrIa9BKjJWJZg3O67fIKOaHp0b4ErMAOaCzBnkmQd5EbNfOzK4IzINcD0w0OYE",
+	"bdTHc3T/KPaRZGxhADaOyb+jDR0W9ew2wjEqEBRbcKrx/fBRUNZgs4DTsoIYPsZdyXtOPDuEMmMmRA6U",
+	"dxXHQaT6prjuGKWWTJBCSA+BbL6HB2oYrt7uC9kQLVSTHMxNonPE6GbOc9TBi1mQ2AX3PE3fxaNX5lxq",
+	"qiMe07SS0pm520R8ywDBRA/tTJHh3/ocOxq6YV8sIb3ePFsLWLFwt40FRmjip9JouLmRbC4j6YaJHHGh",
+	"Eme62NuwNSAp+l1rS3tTqXSSAjejkc6RHLU4mr1v40V31nr4gq0lAzj82gvh91AKGU3nswJgqGPOIGr4",
+	"rSTEbgSKwLV05xiwt7iOCDYjtjDty4j8NWH8hkpGubZOibiEUkDzmE/+QxOKUCQ1tqx1n2PglqolSZeU",
+	"cZdcTsYMK2jsYoSqNU+XUnBRqXx9NNCLr4W4nhZDARCESm5FSOLamFEe4Z31GmzUAGrOVyM+SmBiwe7q",
+	"w2j4iHJOT6RQiv0v98eTVBRtBRh3c+xZ+qDLnoDx745RGWNQ3uoTQwC00kvgmqVGh5proLVqiASklDU+",
+	"ftI9505/kbuRby2leA37OCHu6jsNvQG7+Ptt8Ox7mB/KbeHQA5zO8lbWZM3EMat8gHdj1Fk5Bu03sHrb",
+	"AcEeFO1rPIZC7U/m+S0+ul0VYyEUXN1Eb1rLG6H7QkT+HtnNwdu+Ye8l56278kb0TZZJUHEl68IGLHeJ",
+	"xt56FHzqblcjmwUcd5ZvzarbZUpkTGlM5LouNiXCJWirZBRQmWKVJQeKNoRgXLd9PaKygQ+3hbsSDGfM",
+	"vHth7l0w72b59D5Z0HJayYgj420J/FJLAP2aliRn/Lr2DOTUemY25exSaOGXi9UjpTuDtu/MQ05glJLt",
+	"mT55B7eEAnljtpM0Y5VyyI6nmg8XYpe50DEhtunNMMr2xqYRVqrPf9HKkt78mOm8J0mSMz0w3hU4MOx6",
+	"XfMySI8MztNGltsxqXnaI9/SsKXPGMg7nB44UTydbrL5pmx5saR8EbvQ4N/3LC5035mt3b3OcIB5uOfe",
+	"9oYWgFd3ODZKxyZLCOKWIQiVzaQcBnmr/m8H6Ae4OPt5hNuCqk3tvmfhR/18P92JPB6lvzWbxii2XY3R",
+	"OVWLoC2Y7bEsHFr4TUIC2UZft8qPb7RbaAZGQw5dbeeiaOYsob67RyXYVvZn/bqoTfzf24PWPRuKirOU",
+	"ldS8yCO8EA3ViMMVGAqWHnv91eWH5x+ste7u+uGJyFgBkFNcQPW5uVsaqONdMh8SxglUUtg0oAtSVEqT",
+	"GZBSKGYk+sDrXlT7tLc7IwVQroiTQXjsCwK5gnaoQUt6Az6ha07lSX++7FlyMA1X0I8u2hoGkCMKryHm",
+	"WuXtpQO9sAnzup+0zeFvkn4V6Pdaigqd9LYGzYhaaiTACsBchX1Ojk+/EpVU4NxAu2t9vOgJVGVUOwak",
+	"u03cvKMxZVZjZxCaarM75rECKkHp7fYtdRZuy7wlc8azpr+Ii3UyrYil4wmfVZooUYB9YF5JDEDQFV2j",
+	"F51449rzpzsLKahOl9aZPkAGcPiop2klVbQSvqs0EF5RgHcud3dvTbBn+f9tr4YDomU1b6kK8/Oj7BVT",
+	"r+HVMbDHduTibpw2OIpLaevoZpv67mOTUd7v+hRumxx2YHBvSRvDnWLweee8Ou9BgX4h+JzJYk+L4qvp",
+	"59F6l/vNWIr6yKJnMjfRTQJZAlsse8rMBhJP3+12xTKbWDokA9jeZOxXEn+q6Hv4O3O8jqTP3GnV6J59",
+	"+/uzp08eyqGwGf/4EdJURK0robQ5bVuN7YywoNTggdEXbPWiN1nBfKFXXkpYMMGnwxg8rBHrnqa7WXvp",
+	"8JXDq3Av5qNSrrcosL/Isgux279gz1FjZS+2fwZkexbASrmeihuQg/MwakOL7UtJt1HpwLPBVa8H1EcG",
+	"xl4P5SK9jkWpbKsbZdMiavBbQ6sQHNZYPq+wSI8Lkgu+AOlcE9FwWD9B5ZTX5SWxym2bFj8tRc7S9U5X",
+	"v3v8nX3aLFDtEyowsHlfxcMFmFM9GGGbdpMoUQGmuVC3NJkaWIWnaQipRb6bsAtsri5H1ZTgAbbTLMMu",
+	"crcqXT0cV7Zp1l18myQhvK2Pf3j5gZw2CxzF1t+S4Nti086GLm+MZECznHE4J55v4GPJDOfYCzbwzN5K",
+	"XJ1rOwF8SH3rvnwdifQ8jsczQ/ar7/ZP2pf7Vj7rvTBnG7BCZoxTuSbmdMpKHVuugqVUsfrmxDe+ci03",
+	"Syo1ghc9qDZjJquwXYtZzTHRg8qEeMbFHXm6jzW7NyUPUrNjJqN3ovo99+9Qtn9HjoNWsG90s5BAs7c8",
+	"X3dKjXeVX3eadURhG/ibhwcdd+YY9QbabUV5f9MKm76LFWPTWanudB/JYUHzKd6Zt6bVGTgp/LOLJviy",
+	"o3hrQVy1V//nYrElzrcUHA4TATxE1q9dY+rj2JHPJSt3nuoSn7q058FUYb0tr34FM8X0UG9BAO0WQtuU",
+	"FAun1VkiS9uJ0e/bDR11KS6wKkL41NDYxkX3Hf7oj0U8jcciYt6DeBlThzG7hdFhOwgyfvzY594K2e4N",
+	"MSjtNsLknXztj1pSopZUovtTwg3wClwlaeZjKE3GqnORMU6wd6J1warNhmnPBuSrPoTU2N2R1guKVrgp",
+	"6ZEb/eK0zYudIA2VmmlKXv38PMDo0QURpSVdm/LZvKMagtuAvXeQc4fdh3L6jtBANzB6W09ok55cl7Ns",
+	"E4KdotN7o6P9Ha3BOWLweo8VLj0ZTv19xjb3j6w8l6CWt3N7Svvl6S29s+2vx997jrXZW7qlbDMQb9me",
+	"bfuph7dW61w94n0blrQsgWPI2d/jcpjruuPj2l3rTsjb9gVlwiXoStYFTy4sQWZVtgCdYOXa2tat2Y5H",
+	"3UtwMuFYPcKphri0PiHvsvfhfUhVZZljCTiV6wk3B/fPGiUzo+k10UspqsWSlHQtRZ4nZCb0kszwPYTU",
+	"NihWt2LGVxiFfjPbltleZtwGUx9dsUtGeQ7zLVvl666vXdODAOvFgrDN1JcnoKorKKcLsN0qFExtEY3/",
+	"0BlrMgjx1MvRKmNaxK83GF7e9IDSkqYuOaJ1i9lFs3g/u4cAnrsDDl+5wxPN95szJs1rxpjjsjaNO1xd",
+	"sukNSNV3a3EOl7bfXELKSilSGm22wgoYDrH+vbvv7A7SfCVpHd5tHH/3wBjvK1zobRGypHIBalsOcd0N",
+	"a6qqWdOnZ/Oxkq5FpXesZe6163jllTsqemQlpMBugLg1YwUKG3XB3UNuvt3mGf2BYoD9YDTJO8pkFKqg",
+	"VKOq2i/zz798IOOX2feXz4+MKMQCO6rI1XPXvcwViH0HVIIkk+rs7JsUl8If4SqafWMF934M67/DeCyZ",
+	"IRU8U8Q3sEP4gzK64xq40xMh4FvarqOqu9my9LcKEqIYX+RwXKl4gix+e2r/3IhaC5XdzuUWClqLtd67",
+	"BbhkgJXwk4q5Rm4VHPn7rj3YdEf4psxJk2CRAf5It1Qh37WAoSktHlDJsDMoYND/U5m5GsCt5mvBePjX",
+	"xxsG7aE7dWxNZdkO6Zi17ibQHGScQ0p5CnlPPKQ/n3hrg9+oX8IoCjcaB52p5+QPgS8CXeWUYBVW82cy",
+	"fiFFej0XMiMzqoB88ySe4XgbLs+YKnO6jsTff/+nfzl++uH/HL9+8r+3Ny3tbWC8r4E2h/0qBNAa3ecL",
+	"QwVXtN3CG3GslmJFzKfGwLc0Y8szXduFk6251YfLxXaeqL2qKfDeFbEmIxUXfUmynT5UGOFxuX6qzJkm",
+	"46AHVFN+vUetx1AY1c/3El84yiBqAVQ82zOdQYIS+U3NXw7/gLc9q6WznkKCX8z9lWmyosoDBza66h7X",
+	"/XDlNWSEW3Lr9CIMbP9mTsLhrzShqN4m9Z0MblzpO8paeopX7AfT/WuEPDCncymKPe41/mt7CvyGsON1",
+	"VtgwBqurlkD+5b2Nf9uuOcpOOwzYp1mMlHQBMZG+pbd3S253pXGbobrssrPMoq8syKU616wVQdtGt/2W",
+	"Zu0ibAMTrU4rLRZ1UnkDBzstIkei1nt2GGPhNm19vxLVdhvNsaEVBsnK3hlkzvy5/YScYIENcusctgXI",
+	"EAsdSATTx4aR0+WGJTsTwqbvhAKeiykK8aTRFvWVLguI3I0cyNfT+i+x68YvNM9BH2Y6xRLy/Shsr1IS",
+	"e9If4xWThbhBv+m+y71239vZAa8Nj9a7uvcIDxFDc3P+w1wvbpfTeBunyeDaQZygl9GeBJA87J1pnfHo",
+	"2ZoBzgTQg2YC7DEfDZ/dktNb2Bard5w+uBGvaC/bSfVpztRPIjVNbtLJXlPRck33Iimfj7bFcLuHVu8b",
+	"bdzRK9Wd5Bi+zSbkPtuuxCJuPv3z5ds3OABazMl778lOXFBHlkIaMK4gn1MZdL+bjCi5Ls4mIz8DOWh2",
+	"66I3rzFplilCc2wVRbmf2Oxadpkdm+q/kwmf8JfY8sPOfV1S1cyLxiGwZHyFoyGujs4JJUrTWQ6koOmS",
+	"cSBXxjC7mvBmUnE9FSKp5yUnJJwJgR2L7EiIxJy/OxIiIeFECPyu78Bsp09LTvOjhFCyrArKyZWbv3CV",
+	"1AHyCb9yjuarxA+8JlfNaIcrogX5rRI2CKaqsolSudvoqEaKwVLg8D8fPT45OznDG2wJnJZsdD765uTs",
+	"5Bs7DmaJNHmKgaJT25b/9AYkm6MAWsSmhb2vuOtehm1pDIKu6uiGb+1v17gijOOQ3lRwxZQGridccVqq",
+	"pdDnvv9/RsJmOAn5C0hxrKoiIQXVIBnNmYLMP62SCZ/nQkiV2D5DCWHNFOjE3XnhI001B6USYjRLQlhR",
+	"VNpV/BoY2ynaQWchYdvWYUOh8Dwn5LmbBf7k7MwS8pW4Pifor7uyo819DyhXyMeDVkhMue5Xfo51PTH9",
+	"VTY6H/2McLKtmkadscpPzs4ONlS51YgqMlsZPWDmLG55IvHREysGXT1pfIv6zPXk5mSkfNbECPtPbTSI",
+	"cv4JRyw4HV6rABt466ILZRM6EDi/JqOPx877+ectIU6z/SmtJ4uq00/NL6+yzwFZtzHxA+hgbPI9oiLY",
+	"pQcRzYHvDv+3PFyvBrUf/h4CGqPoHTi3A9O/2pFCtACc33P+5+iQ8RDed5oz/iui0iD2OBeLXsz9yJTG",
+	"qak/isUofsDfKsCLszshCuvWsPgaxjbDO0j02jXBZiNOxfM1wUmhyqs9wjKSixVIopeU23z3sa3F/agb",
+	"N0PspLZr7SgKtUETdn69IyUPG+TbzKzdvAR83uyiaud53JW0LyGtpBHnFtoJ4bACpcmcSaVDwmYZ1PND",
+	"+2WIkxyVXp6yugu5OqU4Qx4NSaEi1NedMd+0o/1O2KD0YaRGzyj7z21j0LDY53sUXhjI7BNbLtRurDkM",
+	"IF1g31NjAyAjWIpfEV/qemsKcHgfnf/515AeLIic+nVgsnxmo891O7kCh6mjT/CIzNYkXQqhGF8QGpwt",
+	"Rj4NheRiYePfnig6LTD5NRcr7lvUGKm7koIv6vXJAnRjuFK0ME7IO3O9o2QOqwmfU5ZXvlGsW2fsjcM0",
+	"NwYocTm/R7Ynxooy7dtc6yVMOIoXqjUUpU58MZoNBgBNl3WzALcVGT8mKiFPzP+eEhwWnEw41aQQSpMf",
+	"3/7w6s30x7cv/vT2pw9H5+Tpk29bli/ieMKdIXsiQcv1FDebKpsVcEICKnmkiFhxkIZaHD4oYsQYZlST",
+	"iufCWJeGgo5ZgzwmyUyKlTLg+sUloE14DVamiGSLpSazysEX9z6e4+hs6/o1O9ox3Al5eva4c3CM7HqG",
+	"Iv+IzXljlht2XrwnZm91dXxgDm8SVCJsfskWHDLC+KF59zIUFAHX1IhF0v/w9sM7i8N62rQXOuYiKLjz",
+	"129nXFFtEec/2s/vB6+dVNZBmH0aybKxWBCVJmOaK9FAwwq6FVWkshLo6F4QJSqdEAk3OOUcN3YpMO4A",
+	"3spcLUUOnoV3Ycaj+liCgi0YctBr9US4J3xF+y4MwtqTSO8Ae+dxMhsJlnJPv4mTfkY4udEFK7o+NPJe",
+	"I1uRNqRx3xNy2SgiQ0+oGITE8XiBBmqfej+UnqZNF444al2bjgdHrW8PcluG9Iv5JnQHZzowZkFoOzUW",
+	"Vce2aVB64W7dOCOt1qPAM7ULbY6Z+82bDxscz1SYmEfe2SFWRjoIDnYCiZFKNMfMyAmvFGRWgoBy57QL",
+	"oWeA6lpoRDSvk6KoqNRXJKkfSAe/gZWFlTo0mb38aOkXOyuH2LU92w39uXROI+Bbj2whqXaYpfcG/6JT",
+	"znvPV9Z6IviAC2tzNGOiuBg/ERInHB0WBYaz5uwjZETTj4KLYm04ogFhYi33eshHXTFPPxKbEUDGH356",
+	"9Z5QqU/Is8cteyilmuZi4fFiXTun84pnx36o4g4c2a98Xz/8EJhqjf4dgK36dHf3MHxoilYeqXrwJFbC",
+	"ON9/6HIgY1/ggg6FFugxzWG7a83gxCeMHA9kms7I+Idino2x+gPQ8t0a58EcGimRknjDp2JeT0xXZIyA",
+	"YwmpZ+En5LeKZpL917/959EtXKBR4+WS3sAGYO5HO3W3seVnD6ykNokg7hbyeUsHiCVgEgihQXcLIYkE",
+	"Q1do/BhbozaM0LPiBwPsg+CQEYex38Ny3RfktoanPJiZJP/0Hqc2WS8Xht/Dyd63hvzpp0qBdCEbV17Z",
+	"z3Gbjv/YuzaPoCfzVTayDvL7Y9Evypp9LOlhfHfyeA+puY1QXq/5SNUEMW74tJ6/RT8iTybYewZJJgd6",
+	"g92CqDb2Td2h5ug21GP07KmfNL+decPh3Q9nydTj84cESvzpDsPGBjaGh/2qloftWHGS0jIhQeZCM6Ud",
+	"w1XmqfCPBnH1bHTXhEiRcX0NtUHbXSZQp6q1W8caVrnG0Hv6Cee8WwGxF/MHg+t/TXqEC7Qo5J40+eYE",
+	"+QcWFW2a7BEX7vODaXAdLGpMNYqT/Wz9hr2BmrtNQ5lkjPXbjlKOTogVO+iJdgOCMqZJLhb7ENw2kjoF",
+	"Kgsqr9WdaSvqQPEpJU+fPCGbKUWWMVdL34dcCDfn2zp6mRuwRXIXwG8T7kt78g7x7vcOr5qMmj/B+t6U",
+	"pDnjc5QdXz3t+5nDiA+lGV/cnRteixvfNrIWnIhs1+qg3rtN/ugrtpkz7ijWZXYNUPq5klxLNqu0kJj+",
+	"dEuuMGfZli9j4PfOPHPPOMI9evBjzngY9WhWeqS86VrHMBif52KFI/WxZ31ClKike8CZIAnpKD5synZ7",
+	"HHRVYYOT3SbNw5kyrvB3lxWDhzoMitrZo8rcBJ3HpaBrsmA3QLS4hdsFVzv9hJ1css+nLWfY7nwn+7W7",
+	"ZTodRFHYvip7qAp0lcEH8UffvOTvRUc8Puj2jfcxLoM8vdydyH+wJIzYRJlfy5V275yuq/Gi0R2uyYVl",
+	"jpYIIlTbX5vWZ26VW7BMzYrH2Nfq2KF+u3wKR9KqYal6TRO9Gl23bVT4MLlw3WG9u8SjB8fdiedVexg5",
+	"8ShJiMizwEutYxPqf6uggni0YHfSXB8xnH5yP6FUhZT5KufdQrX+4v3I1e8hZdijmC6ou0Ogv3BF18R2",
+	"fFIunIrHIBX388XGlGBuUzLhVNlwfdfpGEjG4z/B+uiCZH47DMaumPKhdjXhT8++rUsPYuFOPCq0yCrO",
+	"OUugdtKHA2HnGC0e2tE58L6EOb7F944QvojN35mKHZfnCPHMI//unPncyiebmthmUtsph6L3y7mzjQDD",
+	"unTMHradDcZthh16Bd6Dh22NV5+p/xru08h/Df3Bgzy/Q5S17cbGtRLntQ4buth4tgHPgLThL9C2zSHo",
+	"dFVXmvbiae2qUe8RW26HHozZMx4SY4+UW7SuGErqRoRBGCKI/tmanJLJdULqitJd7uQarxbcvv7+2Ar+",
+	"7YZNey6munMVwrOwCOHJLYsQ3MH/21QhdIaTDknssBA6RJWTBbUWxNuidVMJ9Yh4WjIAZzqHhATnSOpw",
+	"5lF/CcMegrzerLeCD6nDpugHRxPzyNkJlUCwPvKEXP12RZiacJwcZxWPTz8ZKw1FgRnVNMVKTcIWXEjI",
+	"EqLWXPB1oTB8UJqlJnwlZKaIqtIloYpMRjM6WxPFtAY5GZ3a3/2vCdHrUqikmb9oqFIdXUw45fX57Tw7",
+	"tOg45sygdMBtmCKuwlMvhYL6yQkvhPRz8QqbYeyUKWLpyKGBXHGg0r77ZGQ76+VU2756iftduD57k9EF",
+	"uapnTF45p5wEhVM73fw+dNf5wXwTPn5yRq4Le2Ov90J3hk2IFpWxB45OiJv+aVOPzomEHG7sErYu8bcr",
+	"Mp7lOHvOcn09/C+2dmJz88yrTjjCETJ0cxkINhSgSgkUs42PEjsMs1kVd8VVkwnHz7DtyIURN3hIfNUJ",
+	"Tynn5gJalvmajFvfNy/nlmheqPnkt6ujCZ/TPFeud6u9uDpuPSHvqOE7Q6U549f2Ba6CaYVXMZP6Egct",
+	"vq0ZZZC4/m0vAzqJLxI0cWnWGvhd7qZhNBfhuivY02cnf3j27Nvk25Nvvv392WjwccK50K13s6L8m542",
+	"534W2abieW0ftmRguCn1qje2fcG47VMzULWcDdF9r+3phx6Bfjz8EVDAtiRrw04rlEHda4BaipVRHxld",
+	"952020k8QkFBh8Meb4qQOupLqTlv1Izj90NVo53/esjbTgjtYZRnezDKFuPoSbtC855NjyEWB86PjdgX",
+	"bzmgYWWHD6AKOHxqOM6M1TbRytgIlbktVrOcpUfntYKeV3lONHzUSWs0EDO2tMd3f6poTcqnn/yPO0qp",
+	"62m4DwD9vpuIP+rB6wzJDVNsljc7NPm4ns8TOz0abyJVmQpjGxGc+1wjJw7uIQXWDQ7u7ByLZT7YTqUt",
+	"DB7eE9Se9P7ATqChlGOMU0Vv7lDQESRKeYKoV3+kiCs6RDJx1BFS0SNF0JOAjiFKuj6g3feDrj9i+4Wh",
+	"xd2nZT3g9eEJchMlM5FhnxgcAVAYmTpnOeaJQD4/Ia+0MtcELO5EcxUDJwaWs7XGniHG/sQ/Wjepq0bF",
+	"l8TqFZDm4kM1ucK/TSuZX9kYLzW3nZgZ+VOZC5rVSgDhNZRbRKpBHystgRZtwq2hNPOTybpwelBesa/V",
+	"wyhKmzueheLdecTC02byNjxiUTT+53cvfzBs8O7NDwnxRcnPyOvvLoxqZX+xQS3/weMnZ2ek/HjfPNK0",
+	"dfriUvuyUbqXTbfG2wnuPQasbGkeXdJq0ERPt0S8J9XXpxTuTufvDGCsr19VRUsnHIxeA+/2Dtdl68kH",
+	"8dOFrdQHeOlaJzxAR5xwOWc45zlg62iiAMiY5nntFcKhmV7vOmWMjg4XRVjxo680ZtBXp2JzMN+2+9l/",
+	"lakfb2DVppWHTf3Y3LvjPbY9SQ9X18LbQamxxhQenH+ApoyN3yOmmdKSaiGPbtvnpiUgTj+Fv+662m2l",
+	"nJjia619V+V3f/J/B7pRBwTPHKY3VxvjlNtqbQ2cYo8U6vO/zp4mBD5ig5tNkXT0FYct8drTH4t4I8gC",
+	"RCoy2wrGWAzn9u5svbpGPv8++cO3T2pXRlFxlrKS5szYIBM+fnX54fmHoyYHIxV2qq+2dYBWUCugmox/",
+	"APEGgwcn5CcFhE44bvVIkZzq01xwHKmD3ugT8k4obQ5mD2LuD2rJyhIyMuaCpDmmp094zlLgCjKXF3p0",
+	"QSiZsxs4xkGIBP1aNuYAihgD1xjM9dKC5+vY3eKPjGfvLOgGe6f7+Spwwv3BOszq8deH8Mg9flCP3NDp",
+	"1OmgGOBrHzdq01VCZkEg7rAOpDglBxEsjHCRsQ+l2VuogiamZigUmxgZ4sxzsYLsyDsJHGnZkE/ZomFL",
+	"ff1+PhsW32YtvsMnHgiBg6zDDzab7fDl3kE7W76ludxdSoat4sc3vacuJznlXyRt1mKvH1sHLAYO8XSb",
+	"kkF87vST+WeH5VMj6r5cLfcONAxI3AJO+14QkO6y0Q4X89dD+H9LOHzhe7TgcuQtT6FOhzJ84Nqvgi1f",
+	"seVFssqdCphL8RfgZPz07NujC7Q+bF9Go3AK6pOG7s5HQQve41LCDYNVL2u9s58/dPtdt20vtuzHd0fY",
+	"L0tBVqLKbdPHpViRokqXQclXTjnhYmV7f/veW0FBR2osbUWYfjC23YrP7RbC8+C5B+k9G7RTHmYtBG9y",
+	"oMqxnPJHKlzXFYdJCb6p+R3Nh1tL33jPWicinAA+gPNns/ndg/fKToisOD+Ig9bDp2FPLVyXMsjZAmO/",
+	"/j6dEHQXYqc8Y72f246ktvWhLYw3F9sl5BkRPGRrqokwwnscL+5ySV2+L6lrWWoHONTVXZkAhVdTlBGE",
+	"aStE3Fkm3M3uPsKsZx6MDbHaoKAZ+Jy3GU2vF1JUPLsgpchz+x5B73D0O/i+4Xb6wN1URJoLBfsXWO8k",
+	"7xdm3b99Yw1fw+n5iwZttoWeSw9Umq6babv1JPYD4KYRXveBIbt6S+N/lS7oFzUYvsg1arf8a/CUkEzw",
+	"A/RoeE4Eh2Mxn/sBQ1pgoqgXeG3DJfFlKsGszX0pz7kfj2cCG8ru8EC4p7/zDw9yj7lhSBFPc3xM0sM4",
+	"qfyw3AGGi3vUezRJRtcHrrEIhyD6zYzIN7jP6JqM616DrIALn4FrcxaPEjJbYwZLSAASDJPiC2yNYbbJ",
+	"YBj6/17LR/37DaGJGhbtCs8DBKibhQ0FRAtGLdBobitHb1mrUOP89JP/cZcPxsPnPlV7jYO+m6GYs/wg",
+	"ojYc3GtXtRlg95z2NSRs1yDkXpK6ntt+xu6lVxQDnJH3DUnNDTegfI3mrS3zsCOWMCHzhKBzxDclz2FB",
+	"8zrHboy/4uS4xH40Nbsk5Ibqqe9PNmcqpTnObz2ynYnqqhNveFm3AGREAc/MrbxVmNBmCzK2Aog4YXN0",
+	"jk6ZJjXcGOFLHC5WV4K2X9/X5OBGWKx8Qt7aqQ0M8kxhgYktPcadNps8XNIbaHHNPXjbPKl8EY/bMG49",
+	"YC6ncz0LSSr0YwZU0vDxBfn5+Qc/xM7cySxp2fEFBu04Ps0WrLgCRpynVhXqUElAcenardYfIm1/dBUH",
+	"91uWfamNLdaDRlcnYR45kNemQVm3GsN2IG9KMpK6G1BOtdGzvi1AHXP2oooLDX+DAjraI+GXJbJN87JG",
+	"RieEquumcYIEF6s3wAFzHCzPVYLQCcc+CXUZqvNJXNj2CXXWfF/XBPx63YfBpb64OTkvbLtBwfP1OeFw",
+	"42sCDUtmIq2w3nfC6UxUmtjEBRXvJG9HSXSo/G+5uYJ7pS9yWx3SW8EpwgP2VlDXtZHa5WM7TcZR5YXR",
+	"oJapMeyBvrdt6vaexXAuFgPT6w9uicXS2GsmMMf6b5nFbhBy0CT2QMOYtb90DnsPHcbqxfvv3WHR7MOV",
+	"9A+5Db9pRVgOEAJo2/+PArM9ITa3nQgOznroy6v5m9D70QThpv7rq/TM3qKA7PHfYK3A8yxr1QeQ94Os",
+	"J7JpPNkC1HsWJk2k/8vT8Xs8ywGuvnuUw4RNzuqCGGtS1N7FiG8xGZmLw6bteLardqbe70tXzwy4hTs3",
+	"St1H91D5Fb67VtM8K/DabDbOeu6eMmYiB8A2ogOvbXswgsFXCceCzwSV6Gf+QjzRvdMBJ5d4Nky35hJo",
+	"usQZ+Qi+eaVA2cH+bhYcU+TZ2TfkKphrf3WO5ZTogmPGtlEu7Ny6GpqrsiQL0MGEfj83LtaTQ1Op7cne",
+	"NkC7I8W2mdPtPmVZpOtGMqpkHu3G0WI481ASrhRnvA2oSzu7H3jbNDR/NISegwbSEMtBO60HFozD/AvB",
+	"ueGTlx9LnEXoh2iOzZ3oyE33MvoDVU99Kjsp8EAKBMudTz+ZfzDeTHlqfVG7mcR+556MHzzHZS7ubwYo",
+	"VffY+/DQcUcju+twoEVSfhAfKi7lkmpmQlxD5vcxdrfgvjFTqxje0MyFHYFWh6NrCeMzJNAdj+IIJwvf",
+	"PiLZ1Lb2+UeDStt70qtuh76bK8gb7HKjSFUeukzhZ5DoS3F4cNlV9Z4Gwq7P1vN3r0IoF6CpA2GldgV0",
+	"f1KDg7lhrdQU2frhKscG8ZWdjr6bqfCdMWR+mCFNuJ7HUx3Qb5eWte0ghcm+3M58xZqzITVk+xaORQU/",
+	"kkQ4Yn/7nNHGDGma9G6Op/VTdX2Qzs6pnfBas62Wws+INmuVIJUx6HFQ0dG5n27pVvEiZcKbYyY45Ogj",
+	"U/VUU/OdSkuao5ghiuK1TIkCsK+aZOjOcWtAnZuHSVzuWErTtSJU2TBmQpgd/dsqM5xw2/r+Bqes24MT",
+	"WpZAJc6j/OHlB2KBal2amAeGFWuwwi9LoXUOGRl3R7YnZMu0dgMU64ia8CdnwUh9Yy8XjFcazGHqA/GM",
+	"PDs7w062a/yg8xK/uC6UnYtqQlw/ZU++iOFggH/dJ7luc2+vs4bM3Yfm3fBrLthqzjIT2dpaMjZMy8WE",
+	"2zezSiFigb5CECMPf6U+j1c1WPYfRn3gA1yatXq0UoC9sZA2h4TymrswutYdf20bkTbsdHSgSdhBd3Tk",
+	"QsOajmRnazfV+sLyDObkYvKbZoXtJ4jm+VK4PEw3e/mLCcrTVN1sF5a2J45rgUN970a1BCPQFL0xUugc",
+	"x3jRhCgoWCpyo+El0XRmGMTQtIbsgvz04Y/Hf7A+JiHrdowU2+kc29aOBZXXCRHS8DbPxEodP37y7MkJ",
+	"+SegGSY3GBUzg7pwV0jyki9yppZkDAbupxb8yYQbRXTKRYGDxxbmh1NVSZuqYYB6KiuRi6ML/MXF+rQQ",
+	"Ez7OWAncIAESQougMt5207b1wBlW/D634FlJYTs7UZ+lzRR5eoYijubMd850khGzLMg/2q/i1LNaZBo7",
+	"fsLHWohpTuUCEmOT6nXiOgwl5oQGx+upFCuVEC7whyMjDJc4JX9NpFiZ7e2Zgjs1K0ohNWTnGyeb8PoE",
+	"YqXIP5I/f5Jildh0kMSlYSbkhuYVJKQApegCPv9Kxmarx9jE1ADFnvHCPW+2pEZ8znIg17A+J4ighDQo",
+	"UMmEm3+nFb/mYsXtX6fXjGfuR73CdnL481zIGaa1JCSrrLSBZMLVmmv6MSG8yg1CjIIOhUJbe9daktkU",
+	"d6N/DWNbLaps4NfSTnZuNCiq7Y5WZlxpbF86t93XQ3WeEVxf2U7+VsGekJfmdmGAZT+03gxlVU+o0x4p",
+	"o/BCE0FZ7WcLwHPwC9hAY7CKlT+PFHlyZojQKdMN9Xy0r9Z0NGo7Bnh1OeExfRkqRjJYL6oXlz/fWTcm",
+	"92Tc96lbDR+1l5z9PVcf1Fn64vLnV8jg79EnH539aC7GOFoioM1DKUHwizNOKHlx+bMlnXEq8qrgqs38",
+	"orS+b2Tso265y8Mqw3AkbN+d/FYGXGsa7D1h3d4O4yaTea/DlPealbZeBR8CYwb8Ol32Ff7eHUWHt63N",
+	"8vZ0Dy0NdtGFsVXc9JkDVg+blR8pp9oxcQqwcxvVQE6NWeB/0UsoHorLnQfwGM2dXd6B58T1uTDmOSZP",
+	"GjBJmmrrL7BGVce4a1KIJzwX4roqL7wHJFIBYb/91PaKXIoc7Y6UlrpySnTCVZkz7ZI4SSlylq6NWJ0L",
+	"mQIZN/1gcZyXWmKFdjiHy5pjwfTkZqYgwAUp80p13aAlDhl0GccTblY21pTtA9KU5zhH3SO1Wb5x1NSM",
+	"TfhC0hSNEiYyF55jmoyvHBKMxadZfoUWtIeL/0xNuDFvzl3MB8HVjDNqm9LeYp6MnJ039atkk1HLtq7/",
+	"PqXRWNHP7nPvx76v2q/sy8zkrd3zPe54Dx2PjbtLBQ9QQmsMz9Z490YWG1PbXTVDQVET2L+8x0vy0e09",
+	"7D6ysNVD/Hrti59uXfMzANq1o/027Y/2G9fytdaWHSavWrEFh+yYtUbCe0S3C+Eb4xL75aNzpilj2ElS",
+	"wcSeZItTxFO0xIlZaqO/rO2C7tuioyDS9COZVek1aLwbNi5VsTJS0E3fRYUgAVsHK/JbRVEvkr/+u5s9",
+	"YMu9JzyAgx1k5ObFVtyW62Y4INZfgXOx8u3cbZ/2CQcqc2agZocaeeDZGJftK+2H2OUC78uaXmPvwPpy",
+	"OOFaUq4o5j2ckMulkNowM+N1RbuLn53vrkWvMwHIGK+ZKeVkBkSVwLUvcq+H2lg12SgBK0UvQm/HEvIM",
+	"/TNVnuMrnLfUyISP2zqETDAGPDXPT0ZHVj3XAUGm8CoLNtLusJ9YPdukoZj9WQox9fKdENeNavkqPcGu",
+	"+vWLJL/tUk+HUkrmHQmt44121q1r9uRodWgxQSQdrj7mfoIm1Fqnn9xPO26koZnyhUyGQ+HE3DC9PB13",
+	"DFd0CrqC4e4F1PPdBXo957vqGndjIrlNMu0O3v3ZY9N1wInhuT9RZY/Ft2mrWozZjVTTaLgGvLXd0Tqr",
+	"9LGYzyd8fGUfd7b6RWPHh4I0IRtyNK301KwwOnKBxu7sAXcOxNtmngYezo+Ym3DvfaYuzWlTJoeXCFR4",
+	"6NwlueALkBNud2iL/5iItukj92v/dzJ1vqDFX+fdHI6RXf4N7eDUDpL2N90bgXNQPTatpTGX0M51vwWz",
+	"9svRUy6O1VKsDsVg3ZRgYwK+EZdmh3tqWi3013lrdHaQsWEJF1MD5EOMNTEAtZzcYviMZa4vEXYyrZN+",
+	"ncQ6ukBfzcLYvuza+aOS1sjb1nIKQN39mtkiNAlo2t6PJK/vCBJuQCqa14EadBcxbuRsKaR5/HzDv0Ol",
+	"dvaqOaKRxOg3GjeuHWPjNK1KO4Pe1QVGf5oV6sCatdDRN8a0BqwrIFrUqvg8F0odeYaf8Dn2t+JZjweq",
+	"9RpmHRxeQ6V2w1Wo1GrCVVX46ngL83r6PHD3pE/dW4hWMb27FsF6wlMMcElRxOs4zbJfucluD/klLXZ7",
+	"gj4BYXFzCJFgSW7TT5XgBW9tbERDGvm60zxoD2seWRcjq7eRCjHvMyZCyhtPM5gMPjqlJTu9eYw04Tbp",
+	"cvqlT8HkNkrpIix+vCBoOtocEHjJFvyY8QS98Oh+D2dS2EGkdVQ5WK72vW8u6W6ESeBqabzoiTchgnHX",
+	"FoYn4cj9Gnqby39oldcihv/r3/4fAX4DuShBYfcp6podlgqqTPB1ISqFnasxtU0b8HL7iojfuajkMayh",
+	"6fCRkJKuCyOj5szGJSptNEh4TEvDv37+/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -11,6 +11,7 @@ import (
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/plans"
 	"github.com/reciproca/reciproca/internal/redemption"
 )
 
@@ -26,6 +27,8 @@ type Deps struct {
 	// Redemption is booking, vouchers and validation.
 	Redemption *redemption.Service
 	Fund       *fund.Service
+	// Plans is employees' HR data, welfare plans, allocations and wallets.
+	Plans *plans.Service
 	// StripeReturnURL is where Stripe sends a provider back after its
 	// onboarding: a page of the web app, which the app wiring names (the
 	// API knows no web routes).
@@ -42,6 +45,7 @@ type Server struct {
 	ledgerHandlers
 	redemptionHandlers
 	fundHandlers
+	plansHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -59,6 +63,7 @@ func Register(e *echo.Echo, deps Deps) error {
 		ledgerHandlers:     ledgerHandlers{db: deps.DB},
 		redemptionHandlers: redemptionHandlers{svc: deps.Redemption},
 		fundHandlers:       fundHandlers{svc: deps.Fund},
+		plansHandlers:      plansHandlers{svc: deps.Plans},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 )
@@ -43,6 +44,25 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, m Message) error {
 		return err
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO mail_outbox (to_addr, subject, body) VALUES ($1, $2, $3)`, m.To, m.Subject, m.Body)
+	return err
+}
+
+// EnqueueAll writes many messages to the outbox in one statement, inside
+// the caller's transaction: bulk work (crediting a whole company) sends a
+// mail per person without a round trip each.
+func EnqueueAll(ctx context.Context, q sqlx.ExecerContext, ms []Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	to, subjects, bodies := make([]string, len(ms)), make([]string, len(ms)), make([]string, len(ms))
+	for i, m := range ms {
+		if err := m.Validate(); err != nil {
+			return err
+		}
+		to[i], subjects[i], bodies[i] = m.To, m.Subject, m.Body
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO mail_outbox (to_addr, subject, body)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, pq.Array(to), pq.Array(subjects), pq.Array(bodies))
 	return err
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/plans"
 	"github.com/reciproca/reciproca/internal/redemption"
 	"github.com/reciproca/reciproca/internal/seed"
 	"github.com/reciproca/reciproca/web"
@@ -39,6 +40,8 @@ type Deps struct {
 	Fund *fund.Service
 	// Redemption serves booking, the vouchers and the provider's validation.
 	Redemption *redemption.Service
+	// Plans serves the wallet and HR's plans and employees pages.
+	Plans *plans.Service
 }
 
 // UI is the web application.
@@ -76,6 +79,7 @@ func (u *UI) Register(e *echo.Echo) {
 	u.registerCatalog(e)
 	u.registerFund(e)
 	u.registerRedemption(e)
+	u.registerPlans(e)
 }
 
 // lang is the language of this request: the cookie, else Italian.

@@ -1,0 +1,342 @@
+package webui
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/plans"
+)
+
+// registerPlans mounts the welfare pages: the employee's wallet, and for
+// HR the plans, their allocation and the employees with their balances.
+func (u *UI) registerPlans(e *echo.Echo) {
+	if u.deps.Plans == nil {
+		return
+	}
+	u.Handle(e, http.MethodGet, plans.WalletPath, Roles(auth.RoleEmployee), u.wallet)
+	hr := Roles(auth.RoleCompanyAdmin)
+	u.Handle(e, http.MethodGet, "/azienda/piani", hr, u.plansList)
+	u.Handle(e, http.MethodGet, "/azienda/piani/nuovo", hr, u.planNew)
+	u.Handle(e, http.MethodPost, "/azienda/piani/nuovo", hr, u.planCreate)
+	u.Handle(e, http.MethodGet, "/azienda/piani/:id", hr, u.planDetail)
+	u.Handle(e, http.MethodPost, "/azienda/piani/:id/assegna", hr, u.planAllocate)
+	u.Handle(e, http.MethodGet, "/azienda/dipendenti", hr, u.employeesList)
+	u.Handle(e, http.MethodPost, "/azienda/dipendenti/categorie", hr, u.employeeCategorySave)
+	u.Handle(e, http.MethodGet, "/azienda/dipendenti/:id", hr, u.employeeEdit)
+	u.Handle(e, http.MethodPost, "/azienda/dipendenti/:id", hr, u.employeeSave)
+}
+
+func (u *UI) wallet(c echo.Context) error {
+	w, err := u.deps.Plans.MyWallet(c.Request().Context(), CurrentPrincipal(c))
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, http.StatusOK, "plans_wallet", u.page(c, w))
+}
+
+func (u *UI) plansList(c echo.Context) error {
+	list, err := u.deps.Plans.Plans(c.Request().Context(), CurrentPrincipal(c))
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, http.StatusOK, "plans_list", u.page(c, struct{ Plans []plans.Plan }{list}))
+}
+
+// planForm is the new-plan page: what was typed, and the choices.
+type planForm struct {
+	Name, Year, StartsOn, EndsOn, Residual, CarryOverUntil string
+	Categories                                             map[string]bool
+	Amounts                                                map[string]string // employee category code → euro text
+	ServiceCategories                                      []catalog.Category
+	EmployeeCategories                                     []plans.EmployeeCategory
+	Error                                                  string
+}
+
+func (u *UI) newPlanForm(c echo.Context) (planForm, error) {
+	cats, err := u.deps.Plans.Categories(c.Request().Context(), CurrentPrincipal(c))
+	y := time.Now().Year()
+	return planForm{Year: strconv.Itoa(y), StartsOn: strconv.Itoa(y) + "-01-01", EndsOn: strconv.Itoa(y) + "-12-31",
+		Residual: plans.ResidualReturn, Categories: map[string]bool{}, Amounts: map[string]string{},
+		ServiceCategories: catalog.Categories(), EmployeeCategories: cats}, err
+}
+
+func (u *UI) planNew(c echo.Context) error {
+	f, err := u.newPlanForm(c)
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, http.StatusOK, "plans_form", u.page(c, f))
+}
+
+func (u *UI) planCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	f, err := u.newPlanForm(c)
+	if err != nil {
+		return err
+	}
+	f.Name, f.Year, f.StartsOn, f.EndsOn = c.FormValue("name"), c.FormValue("plan_year"), c.FormValue("starts_on"), c.FormValue("ends_on")
+	f.Residual, f.CarryOverUntil = c.FormValue("residual_policy"), c.FormValue("carry_over_until")
+	form, _ := c.FormParams()
+	in := plans.PlanInput{Kind: plans.Ordinary, Name: f.Name, ResidualPolicy: f.Residual, Rules: map[string]int64{}}
+	for _, code := range form["categories"] {
+		f.Categories[code] = true
+		in.Categories = append(in.Categories, code)
+	}
+	fail := func(err error) error {
+		status, msg, err := u.plansFormError(c, err)
+		if err != nil {
+			return err
+		}
+		f.Error = msg
+		return u.r.render(c, status, "plans_form", u.page(c, f))
+	}
+	in.Year, _ = strconv.Atoi(f.Year)
+	var bad string
+	in.StartsOn, bad = parseDate(f.StartsOn, "starts_on", bad)
+	in.EndsOn, bad = parseDate(f.EndsOn, "ends_on", bad)
+	if f.CarryOverUntil != "" {
+		d, b := parseDate(f.CarryOverUntil, "carry_over_until", bad)
+		in.CarryOverUntil, bad = &d, b
+	}
+	if bad != "" {
+		return fail(apperr.New(apperr.Invalid, "not a date").With("field", bad))
+	}
+	for _, ec := range f.EmployeeCategories {
+		text := strings.TrimSpace(c.FormValue("amount_" + ec.Code))
+		f.Amounts[ec.Code] = text
+		if text == "" {
+			continue
+		}
+		cents, err := catalog.ParseEuro(text)
+		if err != nil {
+			return fail(apperr.New(apperr.Invalid, "not an amount").With("field", "rules"))
+		}
+		in.Rules[ec.Code] = cents
+	}
+	p, err := u.deps.Plans.CreatePlan(ctx, CurrentPrincipal(c), in)
+	if err != nil {
+		return fail(err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/azienda/piani/"+p.ID.String())
+}
+
+// parseDate reads an HTML date field; the first bad field is kept.
+func parseDate(s, field, bad string) (time.Time, string) {
+	d, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
+	if err != nil && bad == "" {
+		bad = field
+	}
+	return d, bad
+}
+
+// planPage is a plan with its preview and allocations.
+type planPage struct {
+	Plan        plans.Plan
+	Preview     plans.Preview
+	Allocations []plans.Allocation
+	Running     bool
+	Error       string
+}
+
+func (u *UI) planPageData(c echo.Context) (planPage, error) {
+	ctx, p := c.Request().Context(), CurrentPrincipal(c)
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return planPage{}, apperr.New(apperr.NotFound, "plan not found")
+	}
+	var pg planPage
+	if pg.Preview, err = u.deps.Plans.PreviewAllocation(ctx, p, id); err != nil {
+		return pg, err
+	}
+	pg.Plan = pg.Preview.Plan
+	if pg.Allocations, err = u.deps.Plans.Allocations(ctx, p, id); err != nil {
+		return pg, err
+	}
+	for _, a := range pg.Allocations {
+		pg.Running = pg.Running || a.Status == plans.Running
+	}
+	return pg, nil
+}
+
+func (u *UI) planDetail(c echo.Context) error {
+	pg, err := u.planPageData(c)
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, http.StatusOK, "plans_detail", u.page(c, pg))
+}
+
+func (u *UI) planAllocate(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "plan not found")
+	}
+	err = untilSettled(ctx, func() error {
+		_, err := u.deps.Plans.Allocate(ctx, CurrentPrincipal(c), id, c.FormValue(formKeyField))
+		return err
+	})
+	if err != nil {
+		status, msg, ferr := u.plansFormError(c, err)
+		if ferr != nil {
+			return ferr
+		}
+		pg, perr := u.planPageData(c)
+		if perr != nil {
+			return perr
+		}
+		pg.Error = msg
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			if cents, ok := ae.Fields["missing_cents"].(int64); ok {
+				pg.Error = msg + " " + u.cat.T(lang(c), "plans.allocate.missing") + " " + formatEuro(cents, lang(c)) + "."
+			}
+		}
+		return u.r.render(c, status, "plans_detail", u.page(c, pg))
+	}
+	return c.Redirect(http.StatusSeeOther, "/azienda/piani/"+id.String())
+}
+
+// employeesPage lists employees, with the category form.
+type employeesPage struct {
+	Employees  []plans.Employee
+	Categories []plans.EmployeeCategory
+	Error      string
+}
+
+func (u *UI) employeesList(c echo.Context) error {
+	return u.renderEmployees(c, http.StatusOK, "")
+}
+
+func (u *UI) renderEmployees(c echo.Context, status int, msg string) error {
+	ctx, p := c.Request().Context(), CurrentPrincipal(c)
+	list, err := u.deps.Plans.Employees(ctx, p)
+	if err != nil {
+		return err
+	}
+	cats, err := u.deps.Plans.Categories(ctx, p)
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, status, "plans_employees", u.page(c, employeesPage{Employees: list, Categories: cats, Error: msg}))
+}
+
+func (u *UI) employeeCategorySave(c echo.Context) error {
+	_, err := u.deps.Plans.SaveCategory(c.Request().Context(), CurrentPrincipal(c), c.FormValue("code"), c.FormValue("name"))
+	if err != nil {
+		status, msg, err := u.plansFormError(c, err)
+		if err != nil {
+			return err
+		}
+		return u.renderEmployees(c, status, msg)
+	}
+	return c.Redirect(http.StatusSeeOther, "/azienda/dipendenti")
+}
+
+// employeeForm is the HR data form of one employee.
+type employeeForm struct {
+	Employee   plans.Employee
+	Categories []plans.EmployeeCategory
+	HiredOn    string
+	LeavesOn   string
+	Error      string
+}
+
+func (u *UI) employeeFormData(c echo.Context) (employeeForm, uuid.UUID, error) {
+	ctx, p := c.Request().Context(), CurrentPrincipal(c)
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return employeeForm{}, id, apperr.New(apperr.NotFound, "employee not found")
+	}
+	list, err := u.deps.Plans.Employees(ctx, p)
+	if err != nil {
+		return employeeForm{}, id, err
+	}
+	var f employeeForm
+	found := false
+	for _, e := range list {
+		if e.UserID == id {
+			f.Employee, found = e, true
+		}
+	}
+	if !found {
+		return f, id, apperr.New(apperr.NotFound, "employee not found")
+	}
+	if f.Categories, err = u.deps.Plans.Categories(ctx, p); err != nil {
+		return f, id, err
+	}
+	if d := f.Employee.HiredOn; d != nil {
+		f.HiredOn = d.Format(time.DateOnly)
+	}
+	if d := f.Employee.LeavesOn; d != nil {
+		f.LeavesOn = d.Format(time.DateOnly)
+	}
+	return f, id, nil
+}
+
+func (u *UI) employeeEdit(c echo.Context) error {
+	f, _, err := u.employeeFormData(c)
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, http.StatusOK, "plans_employee", u.page(c, f))
+}
+
+func (u *UI) employeeSave(c echo.Context) error {
+	f, id, err := u.employeeFormData(c)
+	if err != nil {
+		return err
+	}
+	in := plans.EmployeeInput{UserID: id, Category: c.FormValue("category"), EmployeeNumber: c.FormValue("employee_number"),
+		TaxCode: c.FormValue("tax_code")}
+	in.PartTimePct, _ = strconv.Atoi(c.FormValue("part_time_pct"))
+	f.HiredOn, f.LeavesOn = c.FormValue("hired_on"), c.FormValue("leaves_on")
+	var bad string
+	if f.HiredOn != "" {
+		d, b := parseDate(f.HiredOn, "hired_on", bad)
+		in.HiredOn, bad = &d, b
+	}
+	if f.LeavesOn != "" {
+		d, b := parseDate(f.LeavesOn, "leaves_on", bad)
+		in.LeavesOn, bad = &d, b
+	}
+	if bad == "" {
+		_, err = u.deps.Plans.SaveEmployee(c.Request().Context(), CurrentPrincipal(c), in)
+	} else {
+		err = apperr.New(apperr.Invalid, "not a date").With("field", bad)
+	}
+	if err != nil {
+		status, msg, err := u.plansFormError(c, err)
+		if err != nil {
+			return err
+		}
+		f.Error = msg
+		f.Employee.Category, f.Employee.EmployeeNumber, f.Employee.TaxCode = in.Category, in.EmployeeNumber, in.TaxCode
+		return u.r.render(c, status, "plans_employee", u.page(c, f))
+	}
+	return c.Redirect(http.StatusSeeOther, "/azienda/dipendenti")
+}
+
+// plansFormError is formError with the plans pages' own messages first
+// (plans.form.<code>.<field>): "name" on a plan form is the plan's name,
+// not a person's.
+func (u *UI) plansFormError(c echo.Context, err error) (int, string, error) {
+	status, msg, err2 := u.formError(c, err)
+	if err2 != nil {
+		return status, msg, err2
+	}
+	key := "plans.form." + string(apperr.CodeOf(err)) + "." + apperr.FieldOf(err)
+	if m := u.cat.T(lang(c), key); m != key {
+		msg = m
+	}
+	return status, msg, nil
+}
