@@ -103,10 +103,12 @@ var webTenantParams = map[string]tenantParam{
 	// Platform admins only, who may act on any organisation.
 	"/admin/organisations/:id":        tenantParams["organisationId"],
 	"/admin/organisations/:id/invite": tenantParams["organisationId"],
+	"/azienda/dipendenti/:id":         tenantParams["userId"],
 }
 
 var validBodies = map[string]string{
-	"PATCH /users/{userId}": `{"status":"deactivated"}`,
+	"PATCH /users/{userId}":   `{"status":"deactivated"}`,
+	"PUT /employees/{userId}": `{"category":"impiegati"}`,
 }
 
 var apiParam = regexp.MustCompile(`\{([^}]+)\}`)

@@ -58,6 +58,7 @@ type planForm struct {
 	Amounts                                                map[string]string // employee category code → euro text
 	ServiceCategories                                      []catalog.Category
 	EmployeeCategories                                     []plans.EmployeeCategory
+	Residuals                                              []string // an ordinary plan's residual policies
 	Error                                                  string
 }
 
@@ -66,7 +67,8 @@ func (u *UI) newPlanForm(c echo.Context) (planForm, error) {
 	y := time.Now().Year()
 	return planForm{Year: strconv.Itoa(y), StartsOn: strconv.Itoa(y) + "-01-01", EndsOn: strconv.Itoa(y) + "-12-31",
 		Residual: plans.ResidualReturn, Categories: map[string]bool{}, Amounts: map[string]string{},
-		ServiceCategories: catalog.Categories(), EmployeeCategories: cats}, err
+		ServiceCategories: catalog.Categories(), EmployeeCategories: cats,
+		Residuals: []string{plans.ResidualReturn, plans.ResidualCarryOver, plans.ResidualDonate}}, err
 }
 
 func (u *UI) planNew(c echo.Context) error {
