@@ -139,6 +139,7 @@ func (a *App) services() error {
 	})
 	a.Plans = plans.New(a.DB, a.Config.BaseURL)
 	a.Plans.RunAllocationsAtOnce()
+	a.Plans.SetFundPool(redemption.DefaultFundPool)
 	a.Worker, err = a.newWorker()
 	return err
 }

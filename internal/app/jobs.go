@@ -51,7 +51,7 @@ func (a *App) newWorker() (*worker.Worker, error) {
 		Run:     func(ctx context.Context) (int, error) { return ledger.ExpireHolds(ctx, dbx, 500) },
 		Backlog: func(ctx context.Context) (int, error) { return ledger.ExpiredHolds(ctx, dbx) }})
 	w.Register(worker.Job{Name: "ledger.sweep_lots", Every: time.Minute,
-		Run:     func(ctx context.Context) (int, error) { return ledger.SweepExpiredLots(ctx, dbx, 200, undecidedLot) },
+		Run:     func(ctx context.Context) (int, error) { return a.Plans.SweepExpiredLots(ctx, 200) },
 		Backlog: func(ctx context.Context) (int, error) { return ledger.ExpiredLots(ctx, dbx) }})
 	// Vouchers nobody validated within their grace period expire before
 	// the ledger's hold sweeper would, so the voucher says so too.
@@ -61,17 +61,10 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "plans.allocate", Every: 5 * time.Second, Timeout: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return a.Plans.RunAllocations(ctx, 20) },
 		Backlog: a.Plans.RunningAllocations})
+	w.Register(worker.Job{Name: "plans.expiry_reminders", Every: 10 * time.Minute,
+		Run: func(ctx context.Context) (int, error) { return a.Plans.SendExpiryReminders(ctx, 500) }})
 	w.Register(worker.Job{Name: "idempotency.sweep", Every: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return db.SweepIdempotencyKeys(ctx, dbx, time.Now(), 5000) },
 		Backlog: func(ctx context.Context) (int, error) { return db.ExpiredIdempotencyKeys(ctx, dbx, time.Now()) }})
 	return w, nil
-}
-
-// undecidedLot stands where the plans domain's residual policy will be:
-// what happens to an expired lot (return, carry over, donate) is its
-// plan's decision, and no plan exists yet. Until then an expired lot stays
-// where it is, counted in the job's backlog and reported as its error,
-// rather than being moved by a guess.
-func undecidedLot(l ledger.Lot) (ledger.Disposition, error) {
-	return ledger.Disposition{}, fmt.Errorf("no plan decides what happens to expired lot %d of %s", l.ID, l.Account)
 }

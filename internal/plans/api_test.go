@@ -19,7 +19,7 @@ import (
 )
 
 // call sends a JSON request to the API and decodes the answer into out.
-func call(t *testing.T, a *app.App, method, path, token string, body, out any, headers ...string) int {
+func call(t testing.TB, a *app.App, method, path, token string, body, out any, headers ...string) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -142,7 +142,7 @@ func TestAllocationThroughTheAPIAndTheWalletPage(t *testing.T) {
 }
 
 // fundBudget tops up a company's budget from the bank account.
-func fundBudget(t *testing.T, a *app.App, company string, cents int64) {
+func fundBudget(t testing.TB, a *app.App, company string, cents int64) {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := ledger.CreateAccount(ctx, a.DB, ledger.AccountSpec{Path: "platform:bank", Kind: ledger.Asset}); err != nil {

@@ -96,14 +96,18 @@ type chunkItem struct {
 func (s *Service) runChunk(ctx context.Context, id uuid.UUID) (finished bool, err error) {
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		finished = false
-		var a allocRow
-		if err := tx.GetContext(ctx, &a, `SELECT `+allocCols+` FROM welfare_allocations WHERE id = $1 FOR UPDATE`, id); err != nil {
+		// Another runner holding the allocation is crediting it: leave it
+		// to them rather than wait for each of their chunks.
+		var rows []allocRow
+		if err := tx.SelectContext(ctx, &rows, `SELECT `+allocCols+` FROM welfare_allocations WHERE id = $1
+			FOR UPDATE SKIP LOCKED`, id); err != nil {
 			return db.MapError(err, "allocation")
 		}
-		if a.Status != Running {
+		if len(rows) == 0 || rows[0].Status != Running {
 			finished = true
 			return nil
 		}
+		a := rows[0]
 		pl, err := s.plan(ctx, tx, a.CompanyID, a.PlanID)
 		if err != nil {
 			return err
@@ -191,7 +195,7 @@ func (s *Service) credit(ctx context.Context, tx *sqlx.Tx, a allocRow, pl Plan, 
 	}
 	expiry := pl.Expiry()
 	attrs := map[string]any{"plan_id": pl.ID.String(), "plan_kind": pl.Kind, "allocation_id": a.ID.String(),
-		"company_id": a.CompanyID.String()}
+		"company": a.CompanyID.String()}
 	reqs := make([]ledger.Request, len(items))
 	for i, it := range items {
 		reqs[i] = ledger.Request{Key: creditKey(a.ID, it.UserID), Kind: "allocation", Reference: a.ID.String(),

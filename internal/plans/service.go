@@ -24,6 +24,9 @@ type Service struct {
 	// waiting for the worker's next poll; the worker still resumes any
 	// allocation this process did not finish.
 	runNow bool
+	// fundPool is the inclusion fund's pool account donated credits go
+	// to (the one redemptions credit).
+	fundPool string
 	// afterChunk, when set (tests), runs inside each chunk's transaction
 	// after its credits are posted; an error rolls the chunk back, as a
 	// crash would.
@@ -35,6 +38,10 @@ type Service struct {
 func New(dbx *sqlx.DB, baseURL string) *Service {
 	return &Service{db: dbx, baseURL: baseURL, chunk: 1000}
 }
+
+// SetFundPool names the inclusion fund's pool account that expired
+// credits of donating plans go to.
+func (s *Service) SetFundPool(path string) { s.fundPool = path }
 
 // RunAllocationsAtOnce makes Allocate start crediting right away, in the
 // background (the app does; tests of the service run allocations
