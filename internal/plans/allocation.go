@@ -167,37 +167,8 @@ func (s *Service) Allocate(ctx context.Context, p *auth.Principal, id uuid.UUID,
 		Plan uuid.UUID `json:"plan"`
 	}{id}
 	_, err = db.Idempotent(ctx, s.db, db.Scope{Caller: p.UserID, Operation: "plans.allocate"}, key, req, &out, func(tx *sqlx.Tx) error {
-		pl, err := s.lockPlan(ctx, tx, company, id)
-		if err != nil {
-			return err
-		}
-		if err := pl.allocatable(); err != nil {
-			return err
-		}
-		lines, total, err := eligible(ctx, tx, company, pl)
-		if err != nil {
-			return err
-		}
-		if len(lines) == 0 {
-			return invalid("plan", "no employee is due credits from this plan: set categories on your employees, or they already have them").
-				With("reason", "nobody_eligible")
-		}
-		if err := ensureCompanyAccounts(ctx, tx, company); err != nil {
-			return err
-		}
-		a, err := insertAllocation(ctx, tx, company, pl.ID, "plan", "", p.UserID, lines, total)
-		if err != nil {
-			return err
-		}
-		hold, err := holdRest(ctx, tx, allocRow{Allocation: a, CompanyID: company}, total)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE welfare_allocations SET hold_tx = $2 WHERE id = $1`, a.ID, hold); err != nil {
-			return err
-		}
-		out = a
-		return nil
+		out, err = s.start(ctx, tx, company, p.UserID, id)
+		return err
 	})
 	if err != nil {
 		return Allocation{}, err
@@ -206,6 +177,62 @@ func (s *Service) Allocate(ctx context.Context, p *auth.Principal, id uuid.UUID,
 		go s.runInBackground(out.ID)
 	}
 	return out, nil
+}
+
+// start records an allocation of plan id and holds its total on the
+// budget, inside tx.
+func (s *Service) start(ctx context.Context, tx *sqlx.Tx, company, by, id uuid.UUID) (Allocation, error) {
+	pl, err := s.lockPlan(ctx, tx, company, id)
+	if err != nil {
+		return Allocation{}, err
+	}
+	if err := pl.allocatable(); err != nil {
+		return Allocation{}, err
+	}
+	lines, total, err := eligible(ctx, tx, company, pl)
+	if err != nil {
+		return Allocation{}, err
+	}
+	if len(lines) == 0 {
+		return Allocation{}, invalid("plan", "no employee is due credits from this plan: set categories on your employees, or they already have them").
+			With("reason", "nobody_eligible")
+	}
+	if err := ensureCompanyAccounts(ctx, tx, company); err != nil {
+		return Allocation{}, err
+	}
+	a, err := insertAllocation(ctx, tx, company, pl.ID, "plan", "", by, lines, total)
+	if err != nil {
+		return Allocation{}, err
+	}
+	hold, err := holdRest(ctx, tx, allocRow{Allocation: a, CompanyID: company}, total)
+	if err != nil {
+		return Allocation{}, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE welfare_allocations SET hold_tx = $2 WHERE id = $1`, a.ID, hold)
+	return a, err
+}
+
+// AllocateInTx allocates plan id to every eligible employee and makes all
+// the credits inside the caller's transaction, at once: for the demo
+// data, which loads in one transaction. The API and the web use
+// Allocate.
+func (s *Service) AllocateInTx(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, id uuid.UUID) (Allocation, error) {
+	company, err := companyOf(p)
+	if err != nil {
+		return Allocation{}, err
+	}
+	a, err := s.start(ctx, tx, company, p.UserID, id)
+	if err != nil {
+		return Allocation{}, err
+	}
+	for done := false; !done; {
+		if done, err = s.step(ctx, tx, a.ID); err != nil {
+			return Allocation{}, err
+		}
+	}
+	err = tx.GetContext(ctx, &a, `SELECT id, plan_id, kind, status, reason, total_cents, employees, credited, last_error, created_at,
+		finished_at FROM welfare_allocations WHERE id = $1`, a.ID)
+	return a, err
 }
 
 // allocatable refuses credits from a closed plan, a PdR plan (its

@@ -152,19 +152,38 @@ func (s *Service) CreatePlan(ctx context.Context, p *auth.Principal, in PlanInpu
 	}
 	var id uuid.UUID
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &id, `INSERT INTO welfare_plans (company_id, kind, name, plan_year, starts_on, ends_on, categories,
-				residual_policy, carry_over_until, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-			company, in.Kind, in.Name, in.Year, in.StartsOn, in.EndsOn, pq.Array(in.Categories), in.ResidualPolicy,
-			in.CarryOverUntil, p.UserID); err != nil {
-			return db.MapError(err, "plan")
-		}
-		return saveRules(ctx, tx, company, id, in.Rules)
+		id, err = createPlan(ctx, tx, company, p.UserID, in)
+		return err
 	})
 	if err != nil {
 		return Plan{}, err
 	}
 	return s.plan(ctx, s.db, company, id)
+}
+
+// CreatePlanInTx creates a plan inside the caller's transaction (the demo
+// data) and returns its id. Errors as CreatePlan.
+func (s *Service) CreatePlanInTx(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in PlanInput) (uuid.UUID, error) {
+	company, err := companyOf(p)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if err := in.validate(); err != nil {
+		return uuid.Nil, err
+	}
+	return createPlan(ctx, tx, company, p.UserID, in)
+}
+
+func createPlan(ctx context.Context, tx *sqlx.Tx, company, by uuid.UUID, in PlanInput) (uuid.UUID, error) {
+	var id uuid.UUID
+	if err := tx.GetContext(ctx, &id, `INSERT INTO welfare_plans (company_id, kind, name, plan_year, starts_on, ends_on, categories,
+			residual_policy, carry_over_until, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		company, in.Kind, in.Name, in.Year, in.StartsOn, in.EndsOn, pq.Array(in.Categories), in.ResidualPolicy,
+		in.CarryOverUntil, by); err != nil {
+		return uuid.Nil, db.MapError(err, "plan")
+	}
+	return id, saveRules(ctx, tx, company, id, in.Rules)
 }
 
 // UpdatePlan changes a plan's definition while nothing has been credited

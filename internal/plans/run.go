@@ -92,68 +92,73 @@ type chunkItem struct {
 
 // runChunk credits the next chunk of employees in one transaction: void
 // the hold, post the credits, hold what is left. It reports whether the
-// allocation is finished.
+// allocation is finished (or another runner has it in hand).
 func (s *Service) runChunk(ctx context.Context, id uuid.UUID) (finished bool, err error) {
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		finished = false
-		// Another runner holding the allocation is crediting it: leave it
-		// to them rather than wait for each of their chunks.
-		var rows []allocRow
-		if err := tx.SelectContext(ctx, &rows, `SELECT `+allocCols+` FROM welfare_allocations WHERE id = $1
-			FOR UPDATE SKIP LOCKED`, id); err != nil {
-			return db.MapError(err, "allocation")
-		}
-		if len(rows) == 0 || rows[0].Status != Running {
-			finished = true
-			return nil
-		}
-		a := rows[0]
-		pl, err := s.plan(ctx, tx, a.CompanyID, a.PlanID)
-		if err != nil {
-			return err
-		}
-		var items []chunkItem
-		if err := tx.SelectContext(ctx, &items, `SELECT i.user_id, i.amount_cents, u.email::text AS email, u.name
-			FROM welfare_allocation_items i JOIN users u ON u.id = i.user_id
-			WHERE i.allocation_id = $1 AND i.tx_id IS NULL ORDER BY i.user_id LIMIT $2`, id, s.chunk); err != nil {
-			return db.MapError(err, "allocation lines")
-		}
-		if err := releaseHold(ctx, tx, a.HoldTx); err != nil {
-			return err
-		}
-		txIDs, err := s.credit(ctx, tx, a, pl, items)
-		if err != nil {
-			return err
-		}
-		var rest int64
-		if err := tx.GetContext(ctx, &rest, `SELECT coalesce(sum(amount_cents), 0) FROM welfare_allocation_items
-			WHERE allocation_id = $1 AND tx_id IS NULL`, id); err != nil {
-			return err
-		}
-		var hold *int64
-		if rest > 0 {
-			a.HoldSeq++
-			h, err := holdRest(ctx, tx, a, rest)
-			if err != nil {
-				return &refusal{err}
-			}
-			hold = &h
-		}
-		finished = rest == 0
-		if _, err := tx.ExecContext(ctx, `UPDATE welfare_allocations SET credited = credited + $2, hold_tx = $3, hold_seq = $4,
-				status = CASE WHEN $5 THEN 'done' ELSE status END, finished_at = CASE WHEN $5 THEN now() END
-			WHERE id = $1`, id, len(txIDs), hold, a.HoldSeq, finished); err != nil {
-			return err
-		}
-		if err := mail.EnqueueAll(ctx, tx, s.creditMails(pl, items)); err != nil {
-			return err
-		}
-		if s.afterChunk != nil {
-			return s.afterChunk(id, a.Credited+len(txIDs))
-		}
-		return nil
+		var err error
+		finished, err = s.step(ctx, tx, id)
+		return err
 	})
 	return finished, err
+}
+
+// step is runChunk's work inside tx.
+func (s *Service) step(ctx context.Context, tx *sqlx.Tx, id uuid.UUID) (bool, error) {
+	// Another runner holding the allocation is crediting it: leave it to
+	// them rather than wait for each of their chunks.
+	var rows []allocRow
+	if err := tx.SelectContext(ctx, &rows, `SELECT `+allocCols+` FROM welfare_allocations WHERE id = $1
+		FOR UPDATE SKIP LOCKED`, id); err != nil {
+		return false, db.MapError(err, "allocation")
+	}
+	if len(rows) == 0 || rows[0].Status != Running {
+		return true, nil
+	}
+	a := rows[0]
+	pl, err := s.plan(ctx, tx, a.CompanyID, a.PlanID)
+	if err != nil {
+		return false, err
+	}
+	var items []chunkItem
+	if err := tx.SelectContext(ctx, &items, `SELECT i.user_id, i.amount_cents, u.email::text AS email, u.name
+		FROM welfare_allocation_items i JOIN users u ON u.id = i.user_id
+		WHERE i.allocation_id = $1 AND i.tx_id IS NULL ORDER BY i.user_id LIMIT $2`, id, s.chunk); err != nil {
+		return false, db.MapError(err, "allocation lines")
+	}
+	if err := releaseHold(ctx, tx, a.HoldTx); err != nil {
+		return false, err
+	}
+	txIDs, err := s.credit(ctx, tx, a, pl, items)
+	if err != nil {
+		return false, err
+	}
+	var rest int64
+	if err := tx.GetContext(ctx, &rest, `SELECT coalesce(sum(amount_cents), 0) FROM welfare_allocation_items
+		WHERE allocation_id = $1 AND tx_id IS NULL`, id); err != nil {
+		return false, err
+	}
+	var hold *int64
+	if rest > 0 {
+		a.HoldSeq++
+		h, err := holdRest(ctx, tx, a, rest)
+		if err != nil {
+			return false, &refusal{err}
+		}
+		hold = &h
+	}
+	finished := rest == 0
+	if _, err := tx.ExecContext(ctx, `UPDATE welfare_allocations SET credited = credited + $2, hold_tx = $3, hold_seq = $4,
+			status = CASE WHEN $5 THEN 'done' ELSE status END, finished_at = CASE WHEN $5 THEN now() END
+		WHERE id = $1`, id, len(txIDs), hold, a.HoldSeq, finished); err != nil {
+		return false, err
+	}
+	if err := mail.EnqueueAll(ctx, tx, s.creditMails(pl, items)); err != nil {
+		return false, err
+	}
+	if s.afterChunk != nil {
+		return finished, s.afterChunk(id, a.Credited+len(txIDs))
+	}
+	return finished, nil
 }
 
 // releaseHold voids an allocation's hold while it is still pending (one
