@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
@@ -62,6 +63,27 @@ func ledgerCmd(ctx context.Context, cfg config.Config, cmd string, args []string
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(p)
+	case cmd == "close-period" && len(args) == 3:
+		through, err := parseInstant(args[0], true)
+		if err != nil {
+			return err
+		}
+		closed, err := ledger.ClosePeriod(ctx, dbx, through, args[1], args[2])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "ledger: closed through %s\n", closed.Format(time.RFC3339Nano))
+		return nil
+	case cmd == "grant-backdate" && len(args) == 4:
+		earliest, err := parseInstant(args[1], false)
+		if err != nil {
+			return err
+		}
+		if err := ledger.GrantBackdate(ctx, dbx, args[0], earliest, args[2], args[3]); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "ledger: %q may take effect from %s\n", args[0], earliest.Format(time.RFC3339Nano))
+		return nil
 	case cmd == "verify":
 		opts := ledger.VerifyOptions{MaxSealLag: cfg.Ledger.MaxSealLag}
 		switch {
@@ -91,6 +113,27 @@ func ledgerCmd(ctx context.Context, cfg config.Config, cmd string, args []string
 		return nil
 	}
 	return errUsage
+}
+
+// parseInstant reads an instant given as RFC 3339, or as a date
+// (2026-06-30) meaning, in Italian time, the last microsecond of that day
+// (end) or its first (not end).
+func parseInstant(s string, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		return time.Time{}, err
+	}
+	d, err := time.ParseInLocation("2006-01-02", s, rome)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a date (2026-06-30) nor an RFC 3339 instant", s)
+	}
+	if end {
+		return d.AddDate(0, 0, 1).Add(-time.Microsecond), nil
+	}
+	return d, nil
 }
 
 // readRoots reads checkpoints given on the command line: the text itself

@@ -4,7 +4,7 @@
 //	reciproca worker                   run the background jobs (mail, expiry, sealing, webhooks)
 //	reciproca migrate up|down|status   manage the database schema
 //	reciproca seed                     load the demo data (idempotent)
-//	reciproca ledger verify|seal|prove|checkpoint|keygen
+//	reciproca ledger verify|seal|prove|checkpoint|keygen|close-period|grant-backdate
 //	                                   check the ledger / its audit log (see ledger.go)
 //	reciproca version                  print the version
 //
@@ -48,6 +48,12 @@ commands:
   ledger checkpoint        seal, then sign, record and print the log's checkpoint (and append it
                            to $LEDGER_ROOTS_FILE)
   ledger keygen [NAME]     print a new LEDGER_SIGNING_KEY and its verifier key
+  ledger close-period THROUGH ACTOR REASON
+                           close the ledger through THROUGH (a date: its end, Italian time; or
+                           RFC 3339): nothing may take effect then or before; recorded with ACTOR, REASON
+  ledger grant-backdate KEY EARLIEST ACTOR REASON
+                           let the transaction under idempotency key KEY take effect as early as
+                           EARLIEST (more than 7 days back; never in a closed period or an earlier tax year)
   version                  print the version
 `
 

@@ -212,11 +212,11 @@ func TestBackdatingIsBounded(t *testing.T) {
 	}
 	// the tax year, judged in Italian time
 	var refusal *string
-	c.ok(c.db.Get(&refusal, `SELECT ledger_check_effective('2026-12-31 23:30+01', '2027-01-02 09:00+01', true)->>'message'`))
+	c.ok(c.db.Get(&refusal, `SELECT ledger_check_effective('2026-12-31 23:30+01', '2027-01-02 09:00+01', true, NULL, NULL)->>'message'`))
 	if refusal == nil {
 		t.Error("an effective time in the previous tax year was accepted")
 	}
-	c.ok(c.db.Get(&refusal, `SELECT ledger_check_effective('2027-01-01 00:30+01', '2027-01-02 09:00+01', true)->>'message'`))
+	c.ok(c.db.Get(&refusal, `SELECT ledger_check_effective('2027-01-01 00:30+01', '2027-01-02 09:00+01', true, NULL, NULL)->>'message'`))
 	if refusal != nil {
 		t.Errorf("a day back within the tax year was refused: %s", *refusal)
 	}

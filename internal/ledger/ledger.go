@@ -80,6 +80,8 @@ var (
 	pathRe  = regexp.MustCompile(`^[a-z][a-z0-9_-]*(:[A-Za-z0-9_.-]+)*$`)
 	assetRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,15}$`)
 	kindRe  = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
+	// a tax bucket as the catalogue names them (art51_c2_f_bis …)
+	taxBucketRe = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 )
 
 // AccountSpec describes an account to create.
@@ -148,6 +150,11 @@ type Posting struct {
 	// Category restricts which lots of From may pay (e.g. the offering's
 	// category); empty: lots of any category.
 	Category string `json:"category,omitempty"`
+	// TaxBucket is the tax rule of Category as the caller knows it now
+	// (the catalogue category's tax bucket, e.g. art51_c2_f_bis): recorded
+	// on every lot consumption, since a category's bucket can change
+	// later. Optional; only with a Category.
+	TaxBucket string `json:"tax_bucket,omitempty"`
 	// Lot describes the lot the credit creates when To keeps lots. Without
 	// it the credit moves along the lots From gave (when From keeps lots
 	// and this is its only posting), or becomes a plain lot.
@@ -170,6 +177,7 @@ type Split struct {
 	From      string         `json:"from"`
 	Gross     int64          `json:"gross"`
 	Category  string         `json:"category,omitempty"`
+	TaxBucket string         `json:"tax_bucket,omitempty"` // as Posting.TaxBucket
 	Provider  string         `json:"provider"`
 	Fund      string         `json:"fund"`
 	Fees      string         `json:"fees"`
@@ -201,6 +209,9 @@ func (r Request) Validate() error {
 	if strings.HasPrefix(r.Kind, "lot_expiry.") {
 		return invalid("kind", "lot_expiry transactions are the expiry sweep's own")
 	}
+	if strings.HasPrefix(r.Kind, "hold_release.") {
+		return invalid("kind", "hold_release transactions are written by Void and ExpireHolds")
+	}
 	if len(r.Postings) == 0 && r.Split == nil {
 		return invalid("postings", "a transaction needs at least one posting or a split")
 	}
@@ -218,6 +229,26 @@ func (r Request) Validate() error {
 			return invalid("split.gross", "the gross amount must be between 1 cent and 10 billion euro")
 		}
 	}
+	return r.Split.validateTax()
+}
+
+// validateTax checks a split's tax bucket (a nil split has none).
+func (s *Split) validateTax() error {
+	if s == nil {
+		return nil
+	}
+	return validateTaxBucket("split.tax_bucket", s.Category, s.TaxBucket)
+}
+
+func validateTaxBucket(field, category, bucket string) error {
+	switch {
+	case bucket == "":
+		return nil
+	case !taxBucketRe.MatchString(bucket):
+		return invalid(field, "tax bucket %q must be lower-case letters, digits and _ (e.g. art51_c2_f_bis)", bucket)
+	case category == "":
+		return invalid(field, "a tax bucket is the tax rule of a category: give the category too")
+	}
 	return nil
 }
 
@@ -230,7 +261,7 @@ func (p Posting) validate() error {
 	case p.Amount <= 0 || p.Amount > MaxAmount:
 		return invalid("postings", "a posting amount must be between 1 cent and 10 billion euro, not %d", p.Amount)
 	}
-	return nil
+	return validateTaxBucket("postings", p.Category, p.TaxBucket)
 }
 
 func validateKey(k string) error {
@@ -330,7 +361,7 @@ func (r CaptureRequest) Validate() error {
 	if r.Split != nil && (r.Split.Gross <= 0 || r.Split.Gross > MaxAmount) {
 		return invalid("split.gross", "the gross amount must be between 1 cent and 10 billion euro")
 	}
-	return nil
+	return r.Split.validateTax()
 }
 
 // ReverseRequest undoes a posted transaction with a new, linked one: fully
@@ -463,5 +494,9 @@ type LotMove struct {
 	LotID   int64  `json:"lot_id" db:"lot_id"`
 	Amount  int64  `json:"amount" db:"amount"`
 	Against *int64 `json:"against,omitempty" db:"against_tx"`
-	Lot     Lot    `json:"lot" db:"-"`
+	// Category and TaxBucket are what a consumption paid for, as the
+	// request said then (empty: not given).
+	Category  string `json:"category,omitempty" db:"category"`
+	TaxBucket string `json:"tax_bucket,omitempty" db:"tax_bucket"`
+	Lot       Lot    `json:"lot" db:"-"`
 }

@@ -163,7 +163,8 @@ func Lots(ctx context.Context, q sqlx.QueryerContext, path string) ([]Lot, error
 // lot's attributes: which contributors' money a disbursement spent.
 func LotMoves(ctx context.Context, q sqlx.QueryerContext, txID int64) ([]LotMove, error) {
 	var moves []LotMove
-	err := sqlx.SelectContext(ctx, q, &moves, `SELECT tx_id, lot_id, amount, against_tx FROM ledger_lot_moves
+	err := sqlx.SelectContext(ctx, q, &moves, `SELECT tx_id, lot_id, amount, against_tx, coalesce(category, '') AS category,
+		coalesce(tax_bucket, '') AS tax_bucket FROM ledger_lot_moves
 		WHERE tx_id = $1 ORDER BY lot_id`, txID)
 	if err != nil || len(moves) == 0 {
 		return moves, apperr.Wrap(err, "listing lot moves")

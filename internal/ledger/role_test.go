@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/db/dbtest"
@@ -16,16 +18,9 @@ import (
 // written but not rewritten: no update, delete or truncate of its rows, no
 // floor changed, a status changed only through the audited function.
 func TestAppRoleCannotRewriteLedger(t *testing.T) {
-	url := dbtest.New(t)
-	owner, err := db.Open(context.Background(), url, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { owner.Close() })
-	setup := chartOn(t, owner)
+	setup, app := chartWithApp(t)
 	w := setup.wallet(1)
 
-	app := dbtest.OpenApp(t, url)
 	c := &chart{t: t, ctx: setup.ctx, db: app}
 	var user string
 	c.ok(app.Get(&user, `SELECT current_user`))
@@ -89,4 +84,17 @@ func TestAppRoleCannotRewriteLedger(t *testing.T) {
 	}
 	wantCode(t, ledger.SetAccountStatus(c.ctx, app, "employee:nobody:wallet", ledger.StatusOpen, "admin:7", "x"), apperr.NotFound)
 	c.verify()
+}
+
+// chartWithApp is a chart on a new database, written as its owner, and a
+// connection to that database as the app's role.
+func chartWithApp(t *testing.T) (*chart, *sqlx.DB) {
+	t.Helper()
+	url := dbtest.New(t)
+	owner, err := db.Open(context.Background(), url, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { owner.Close() })
+	return chartOn(t, owner), dbtest.OpenApp(t, url)
 }

@@ -94,7 +94,8 @@ var checks = []check{
 		FROM (SELECT e.tx_id, bool_and(a.id IS NOT NULL) AS accounts_ok
 		      FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id GROUP BY e.tx_id) g
 		FULL JOIN ledger_transactions t ON t.id = g.tx_id
-		WHERE t.id IS NULL OR (g.tx_id IS NULL AND t.kind <> 'lot_expiry.carry_over') OR NOT g.accounts_ok
+		WHERE t.id IS NULL OR (g.tx_id IS NULL AND t.kind <> 'lot_expiry.carry_over' AND t.kind NOT LIKE 'hold\_release.%')
+		   OR NOT g.accounts_ok
 		UNION ALL
 		SELECT 'transaction ' || t.id || ' refers to a missing hold, original or split policy'
 		FROM ledger_transactions t
@@ -128,9 +129,16 @@ var checks = []check{
 		SELECT 'hold ' || h.id || ' is captured without a capture' FROM ledger_transactions h
 		WHERE h.status = 'captured' AND NOT EXISTS (SELECT 1 FROM ledger_transactions c WHERE c.hold_id = h.id)
 		UNION ALL
-		SELECT 'capture ' || c.id || ' of hold ' || c.hold_id || ' which is ' || coalesce(h.status, 'missing')
+		SELECT c.kind || ' ' || c.id || ' of hold ' || c.hold_id || ' which is ' || coalesce(h.status, 'missing')
 		FROM ledger_transactions c LEFT JOIN ledger_transactions h ON h.id = c.hold_id
-		WHERE c.hold_id IS NOT NULL AND (h.status IS DISTINCT FROM 'captured' OR h.expires_at IS NULL)
+		WHERE c.hold_id IS NOT NULL
+		  AND (h.expires_at IS NULL
+		       -- a capture resolves a captured hold, a release (hold_release.voided, .expired) one of that status
+		       OR (c.kind NOT LIKE 'hold\_release.%' AND h.status IS DISTINCT FROM 'captured')
+		       OR (c.kind LIKE 'hold\_release.%' AND c.kind IS DISTINCT FROM 'hold_release.' || h.status))
+		UNION ALL
+		SELECT 'release ' || c.id || ' of hold ' || c.hold_id || ' has entries' FROM ledger_transactions c
+		WHERE c.kind LIKE 'hold\_release.%' AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.tx_id = c.id)
 		UNION ALL
 		SELECT 'capture ' || c.id || ' takes ' || -ce.amount * s.sgn || ' from account ' || ce.account_id
 		       || ' where hold ' || c.hold_id || ' reserved ' || coalesce(-he.amount * s.sgn, 0)
@@ -170,7 +178,10 @@ var checks = []check{
 		UNION ALL
 		SELECT 'lot ' || l.id || ' paid for ' || m.category || ' (transaction ' || m.tx_id || '), outside its categories'
 		FROM ledger_lot_moves m JOIN ledger_lots l ON l.id = m.lot_id
-		WHERE m.amount > 0 AND m.category IS NOT NULL AND l.categories <> '{}' AND NOT m.category = ANY (l.categories)`},
+		WHERE m.amount > 0 AND m.category IS NOT NULL AND l.categories <> '{}' AND NOT m.category = ANY (l.categories)
+		UNION ALL
+		SELECT 'transaction ' || m.tx_id || ' recorded tax bucket ' || m.tax_bucket || ' without a category'
+		FROM ledger_lot_moves m WHERE m.tax_bucket IS NOT NULL AND m.category IS NULL`},
 	// A day lot (one per fund account, company, policy version, day and
 	// shard) is created by one split and grown by others: each split's
 	// fund part must be in lots of its own company, policy version and
@@ -206,7 +217,7 @@ var checks = []check{
 		UNION ALL
 		SELECT 'role reciproca_app may ' || p || ' ' || t
 		FROM unnest(ARRAY['ledger_entries', 'ledger_transactions', 'ledger_lot_moves', 'ledger_log', 'ledger_log_hashes',
-		                  'ledger_checkpoints']) t,
+		                  'ledger_checkpoints', 'ledger_closed_periods', 'ledger_backdate_grants']) t,
 		     unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) p
 		WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reciproca_app')
 		  AND has_table_privilege('reciproca_app', t, p)

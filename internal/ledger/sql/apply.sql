@@ -13,7 +13,7 @@
 -- then hot ones) with the floor checked in the same UPDATE, writes the entries, and keeps lots.
 --
 --   p_mode     post | hold | capture | void | reverse | sweep
---   p_postings [{from, to, amount, category?, lot?, only_lots?}] by account path;
+--   p_postings [{from, to, amount, category?, tax_bucket?, lot?, only_lots?}] by account path;
 --              only_lots (exactly these lots, expired or not) in sweep mode only
 --   p_sides    [{id, u, rel}] by account id: u is a universal amount (credit +);
 --              rel marks a hold's entry being released (capture, void)
@@ -60,25 +60,26 @@ BEGIN
         WITH ps AS (SELECT j FROM jsonb_array_elements(coalesce(p_postings, '[]')) j),
         sides AS (
             SELECT j->>'from' AS path, (SELECT a.id FROM ledger_accounts a WHERE a.path = j->>'from') AS id,
-                   -(j->>'amount')::bigint AS u, false AS rel, j->>'category' AS cat,
+                   -(j->>'amount')::bigint AS u, false AS rel, j->>'category' AS cat, j->>'tax_bucket' AS tax,
                    j->'only_lots' AS only_lots, 1 AS n_out, 0 AS n_in
             FROM ps
             UNION ALL
             SELECT j->>'to', (SELECT a.id FROM ledger_accounts a WHERE a.path = j->>'to'),
-                   (j->>'amount')::bigint, false, NULL, NULL, 0, 1
+                   (j->>'amount')::bigint, false, NULL, NULL, NULL, 0, 1
             FROM ps
             UNION ALL
-            SELECT NULL, (s->>'id')::bigint, (s->>'u')::bigint, coalesce((s->>'rel')::boolean, false), NULL, NULL,
+            SELECT NULL, (s->>'id')::bigint, (s->>'u')::bigint, coalesce((s->>'rel')::boolean, false), NULL, NULL, NULL,
                    CASE WHEN NOT coalesce((s->>'rel')::boolean, false) AND (s->>'u')::bigint < 0 THEN 1 ELSE 0 END,
                    CASE WHEN NOT coalesce((s->>'rel')::boolean, false) AND (s->>'u')::bigint > 0 THEN 1 ELSE 0 END
             FROM jsonb_array_elements(coalesce(p_sides, '[]')) s
         )
         SELECT a.id, a.path, a.asset, a.normal_side, a.floor, a.lots, a.shards, a.status,
-               g.u_post, g.u_rel, g.cat, g.cat_max, g.n_out, g.n_in, g.only_lots, g.wanted
+               g.u_post, g.u_rel, g.cat, g.cat_max, g.tax, g.tax_max, g.n_out, g.n_in, g.only_lots, g.wanted
         FROM (SELECT s.id,
                      coalesce(sum(s.u) FILTER (WHERE NOT s.rel), 0)::bigint AS u_post,
                      coalesce(sum(s.u) FILTER (WHERE s.rel), 0)::bigint AS u_rel,
-                     min(s.cat) AS cat, max(s.cat) AS cat_max, sum(s.n_out)::int AS n_out, sum(s.n_in)::int AS n_in,
+                     min(s.cat) AS cat, max(s.cat) AS cat_max, min(s.tax) AS tax, max(s.tax) AS tax_max,
+                     sum(s.n_out)::int AS n_out, sum(s.n_in)::int AS n_in,
                      (array_agg(s.only_lots) FILTER (WHERE s.only_lots IS NOT NULL))[1] AS only_lots,
                      min(s.path) AS wanted
               FROM sides s GROUP BY s.id) g
@@ -104,6 +105,10 @@ BEGIN
         END IF;
         IF acc.cat IS DISTINCT FROM acc.cat_max THEN
             PERFORM ledger_raise('RL003', format('postings from %s name different categories', acc.path),
+                                 jsonb_build_object('account', acc.path));
+        END IF;
+        IF acc.tax IS DISTINCT FROM acc.tax_max THEN
+            PERFORM ledger_raise('RL003', format('postings from %s name different tax buckets', acc.path),
                                  jsonb_build_object('account', acc.path));
         END IF;
         assets := assets || acc.asset;
@@ -185,7 +190,7 @@ BEGIN
                     only_ids := (SELECT array_agg(x::bigint) FROM jsonb_array_elements_text(acc.only_lots) x);
                 END IF;
                 -- a simple expression (no subquery in it): no executor start
-                c := ledger_consume_lots(p_tx, p_at, acc.id, acc.path, -acc.u_post * sgn, acc.cat, only_ids,
+                c := ledger_consume_lots(p_tx, p_at, acc.id, acc.path, -acc.u_post * sgn, acc.cat, acc.tax, only_ids,
                                          CASE WHEN p_mode = 'reverse' THEN p_origin END);
                 IF acc.n_out = 1 THEN
                     consumed := consumed || jsonb_build_object(acc.id::text, jsonb_build_object('ids', c.ids, 'takes', c.takes));

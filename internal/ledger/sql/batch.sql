@@ -68,7 +68,7 @@ BEGIN
     a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
                             r.a_avail, r.a_first, r.existing, r.pol_id, r.pol_name, r.pol_version, r.pol_from,
                             r.pol_fund, r.pol_fee, r.pol_rem, r.pol_attrs,
-                            r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc);
+                            r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc, r.closed);
     IF a.more_lots THEN
         -- a debit its account's first lots in spending order could not pay:
         -- read every spendable lot of the accounts the batch debits, and
@@ -77,13 +77,13 @@ BEGIN
         a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
                                 r.a_avail, r.a_first, r.existing, r.pol_id, r.pol_name, r.pol_version, r.pol_from,
                                 r.pol_fund, r.pol_fee, r.pol_rem, r.pol_attrs,
-                                r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc);
+                                r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc, r.closed);
     END IF;
     IF cardinality(a.t_id) > 0 THEN
         n := ledger_batch_write(a.t_id, a.t_key, a.t_hash, a.t_kind, a.t_ref, a.t_eff, a.t_pol, a.t_split, a.t_meta,
                                 a.e_tx, a.e_acc, a.e_amt, a.e_eff,
                                 a.nl_id, a.nl_acc, a.nl_tx, a.nl_parent, a.nl_exp, a.nl_cats, a.nl_attrs,
-                                a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt, a.m_cat,
+                                a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt, a.m_cat, a.m_tax,
                                 r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.lu_id, a.lu_take, a.at,
                                 a.g_tx, a.g_k, a.g_key, a.g_attrs, a.g_amt);
     END IF;
@@ -107,7 +107,7 @@ CREATE OR REPLACE FUNCTION ledger_batch_read(ps jsonb, p_lock boolean, p_lot_lim
     OUT pol_id bigint[], OUT pol_name text[], OUT pol_version int[], OUT pol_from timestamptz[], OUT pol_fund int[],
     OUT pol_fee int[], OUT pol_rem text[], OUT pol_attrs jsonb[],
     OUT l_id bigint[], OUT l_acc bigint[], OUT l_exp timestamptz[], OUT l_cats jsonb[], OUT l_attrs jsonb[],
-    OUT l_rem bigint[], OUT l_next int[], OUT a_trunc boolean[])
+    OUT l_rem bigint[], OUT l_next int[], OUT a_trunc boolean[], OUT closed timestamptz)
 LANGUAGE plpgsql AS $$
 DECLARE
     n int := jsonb_array_length(ps);
@@ -151,6 +151,8 @@ BEGIN
     FROM (SELECT x.*, row_number() OVER (ORDER BY x.shards > 1, x.id)::int AS o
           FROM ledger_accounts x WHERE x.path = ANY (paths)) a;
     amap := coalesce(amap, '{}');
+    -- closed periods (its lock, held to the commit, makes a close wait for this batch)
+    closed := ledger_closed_through();
     a_first := array_fill(NULL::int, ARRAY[coalesce(cardinality(a_id), 0)]);
     FOREACH k IN ARRAY coalesce(lot_ks, '{}') LOOP
         a_first[k] := 0;
@@ -211,14 +213,14 @@ CREATE OR REPLACE FUNCTION ledger_batch_apply(ps jsonb,
     pol_id bigint[], pol_name text[], pol_version int[], pol_from timestamptz[], pol_fund int[], pol_fee int[],
     pol_rem text[], pol_attrs jsonb[],
     l_id bigint[], l_acc bigint[], l_exp timestamptz[], l_cats jsonb[], l_attrs jsonb[], l_rem bigint[], l_next int[],
-    a_trunc boolean[],
+    a_trunc boolean[], p_closed timestamptz,
     OUT res jsonb,
     OUT t_id bigint[], OUT t_key text[], OUT t_hash bytea[], OUT t_kind text[], OUT t_ref text[],
     OUT t_eff timestamptz[], OUT t_pol bigint[], OUT t_split jsonb[], OUT t_meta jsonb[],
     OUT e_tx bigint[], OUT e_acc bigint[], OUT e_amt bigint[], OUT e_eff timestamptz[],
     OUT nl_id bigint[], OUT nl_acc bigint[], OUT nl_tx bigint[], OUT nl_parent bigint[], OUT nl_exp timestamptz[],
     OUT nl_cats jsonb[], OUT nl_attrs jsonb[], OUT nl_amount bigint[], OUT nl_rem bigint[],
-    OUT m_tx bigint[], OUT m_lot bigint[], OUT m_amt bigint[], OUT m_cat text[],
+    OUT m_tx bigint[], OUT m_lot bigint[], OUT m_amt bigint[], OUT m_cat text[], OUT m_tax text[],
     OUT a_delta bigint[], OUT lu_id bigint[], OUT lu_take bigint[], OUT at timestamptz,
     OUT g_tx bigint[], OUT g_k int[], OUT g_key text[], OUT g_attrs jsonb[], OUT g_amt bigint[], OUT more_lots boolean)
 LANGUAGE plpgsql AS $$
@@ -236,29 +238,29 @@ DECLARE
     n_legs int; n_json int; sp_to text[]; sp_amt bigint[]; sp_lot jsonb[];   -- the split's three parts
     v_kf int[]; v_kt int[]; v_amt bigint[]; v_lot jsonb[];      -- the request's postings, resolved
     src text; dst text; amt_n numeric; lot jsonb;
-    r_k int[]; r_u bigint[]; r_cat text[]; r_catset boolean[]; r_nout int[]; r_in int[];
-    t_lot int[]; t_amt bigint[]; t_acc int[]; t_cat text[];
+    r_k int[]; r_u bigint[]; r_cat text[]; r_tax text[]; r_catset boolean[]; r_nout int[]; r_in int[];
+    t_lot int[]; t_amt bigint[]; t_acc int[]; t_cat text[]; t_tax text[];
     c record;
     seq_tx regclass := pg_get_serial_sequence('ledger_transactions', 'id');
     seq_lot regclass := pg_get_serial_sequence('ledger_lots', 'id');
     -- scratch
     i int; j int; q int; k int; kf int; kt int; pos int; cnt int; prev int; cur int; mirror boolean;
     amt bigint; dp bigint; gross bigint; pv bigint; fd bigint; fe bigint; rest bigint;
-    cat text; x jsonb;
+    cat text; tb text; x jsonb;
 BEGIN
     at := clock_timestamp();  -- the instant of the write, by which expiry is judged
     t_id := '{}'; t_key := '{}'; t_hash := '{}'; t_kind := '{}'; t_ref := '{}'; t_eff := '{}'; t_pol := '{}';
     t_split := '{}'; t_meta := '{}';
     e_tx := '{}'; e_acc := '{}'; e_amt := '{}'; e_eff := '{}';
-    m_tx := '{}'; m_lot := '{}'; m_amt := '{}'; m_cat := '{}';
+    m_tx := '{}'; m_lot := '{}'; m_amt := '{}'; m_cat := '{}'; m_tax := '{}';
     g_tx := '{}'; g_k := '{}'; g_key := '{}'; g_attrs := '{}'; g_amt := '{}'; more_lots := false;
     a_delta := array_fill(0::bigint, ARRAY[coalesce(cardinality(a_id), 0)]);
     <<req>>
     FOR i IN 0 .. n - 1 LOOP
         p := ps->i;
-        t_lot := '{}'; t_amt := '{}'; t_acc := '{}'; t_cat := '{}';
+        t_lot := '{}'; t_amt := '{}'; t_acc := '{}'; t_cat := '{}'; t_tax := '{}';
         v_kf := '{}'; v_kt := '{}'; v_amt := '{}'; v_lot := '{}';
-        r_k := '{}'; r_u := '{}'; r_cat := '{}'; r_catset := '{}'; r_nout := '{}'; r_in := '{}';
+        r_k := '{}'; r_u := '{}'; r_cat := '{}'; r_tax := '{}'; r_catset := '{}'; r_nout := '{}'; r_in := '{}';
         <<apply>>
         BEGIN
             IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR coalesce((p->>'hold')::boolean, false) THEN
@@ -329,7 +331,8 @@ BEGIN
                 out := out || jsonb_build_object('tx_id', (x->>0)::bigint, 'replayed', true);
                 CONTINUE req;
             END IF;
-            err := ledger_check_effective(eff, at, p->>'effective_at' IS NOT NULL);
+            err := ledger_check_effective(eff, at, p->>'effective_at' IS NOT NULL, p_closed,
+                                          CASE WHEN eff < at - interval '7 days' THEN ledger_backdate_granted(k_) END);
             EXIT apply WHEN err IS NOT NULL;
             IF length(coalesce(p->>'kind', 'transfer')) NOT BETWEEN 1 AND 64 THEN
                 err := ledger_error('RL003', 'a transaction kind has 1 to 64 characters', '{"field":"kind"}');
@@ -342,7 +345,7 @@ BEGIN
             FOR q IN 0 .. n_json + 2 LOOP
                 IF q < n_json THEN
                     pj := postings->q;
-                    src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category';
+                    src := pj->>'from'; dst := pj->>'to'; cat := pj->>'category'; tb := pj->>'tax_bucket';
                     lot := CASE WHEN jsonb_typeof(pj->'lot') = 'object' THEN (pj->'lot') - 'group' ELSE pj->'lot' END;
                     amt_n := CASE WHEN jsonb_typeof(pj->'amount') = 'number' THEN (pj->>'amount')::numeric END;
                     amt := CASE WHEN amt_n > 0 AND amt_n <= 1000000000000 AND amt_n = trunc(amt_n) THEN amt_n END;
@@ -350,7 +353,7 @@ BEGIN
                     EXIT WHEN s IS NULL;
                     j := q - n_json + 1;
                     CONTINUE WHEN sp_amt[j] = 0;
-                    src := s->>'from'; dst := sp_to[j]; cat := s->>'category'; lot := sp_lot[j];
+                    src := s->>'from'; dst := sp_to[j]; cat := s->>'category'; tb := s->>'tax_bucket'; lot := sp_lot[j];
                     amt := sp_amt[j];
                 END IF;
                 IF src IS NULL OR dst IS NULL OR src = dst OR amt IS NULL THEN
@@ -369,7 +372,7 @@ BEGIN
                 v_kf := v_kf || kf; v_kt := v_kt || kt; v_amt := v_amt || amt; v_lot := v_lot || lot;
                 pos := array_position(r_k, kf);
                 IF pos IS NULL THEN
-                    r_k := r_k || kf; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
+                    r_k := r_k || kf; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_tax := r_tax || NULL::text; r_catset := r_catset || false;
                     r_nout := r_nout || 0; r_in := r_in || 0;
                     pos := cardinality(r_k);
                 END IF;
@@ -378,12 +381,17 @@ BEGIN
                                         jsonb_build_object('account', a_path[kf]));
                     EXIT apply;
                 END IF;
+                IF r_catset[pos] AND r_tax[pos] IS DISTINCT FROM tb THEN
+                    err := ledger_error('RL003', format('postings from %s name different tax buckets', a_path[kf]),
+                                        jsonb_build_object('account', a_path[kf]));
+                    EXIT apply;
+                END IF;
                 r_u[pos] := r_u[pos] - amt;
                 r_nout[pos] := r_nout[pos] + 1;
-                r_cat[pos] := cat; r_catset[pos] := true;
+                r_cat[pos] := cat; r_tax[pos] := tb; r_catset[pos] := true;
                 pos := array_position(r_k, kt);
                 IF pos IS NULL THEN
-                    r_k := r_k || kt; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_catset := r_catset || false;
+                    r_k := r_k || kt; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_tax := r_tax || NULL::text; r_catset := r_catset || false;
                     r_nout := r_nout || 0; r_in := r_in || 0;
                     pos := cardinality(r_k);
                 END IF;
@@ -398,6 +406,7 @@ BEGIN
                     k := r_k[j]; r_k[j] := r_k[j - 1]; r_k[j - 1] := k;
                     amt := r_u[j]; r_u[j] := r_u[j - 1]; r_u[j - 1] := amt;
                     cat := r_cat[j]; r_cat[j] := r_cat[j - 1]; r_cat[j - 1] := cat;
+                    tb := r_tax[j]; r_tax[j] := r_tax[j - 1]; r_tax[j - 1] := tb;
                     cnt := r_nout[j]; r_nout[j] := r_nout[j - 1]; r_nout[j - 1] := cnt;
                     cnt := r_in[j]; r_in[j] := r_in[j - 1]; r_in[j - 1] := cnt;
                     j := j - 1;
@@ -435,7 +444,7 @@ BEGIN
                         -- all: ledger_pick_lots' answer, without the cost of
                         -- calling it (a third of a redemption's apply time).
                         l_rem[j] := l_rem[j] + dp;
-                        t_lot := t_lot || j; t_amt := t_amt || -dp; t_acc := t_acc || k; t_cat := t_cat || r_cat[q];
+                        t_lot := t_lot || j; t_amt := t_amt || -dp; t_acc := t_acc || k; t_cat := t_cat || r_cat[q]; t_tax := t_tax || r_tax[q];
                         CONTINUE;
                     END IF;
                     c := ledger_pick_lots(-dp, r_cat[q], at, NULL, 0, j, l_next, l_id, l_exp, l_cats, l_rem);
@@ -449,7 +458,7 @@ BEGIN
                     FOR pos IN 1 .. cardinality(c.picks) LOOP
                         j := c.picks[pos];
                         l_rem[j] := l_rem[j] - c.takes[pos];
-                        t_lot := t_lot || j; t_amt := t_amt || c.takes[pos]; t_acc := t_acc || k; t_cat := t_cat || r_cat[q];
+                        t_lot := t_lot || j; t_amt := t_amt || c.takes[pos]; t_acc := t_acc || k; t_cat := t_cat || r_cat[q]; t_tax := t_tax || r_tax[q];
                     END LOOP;
                 END IF;
             END LOOP;
@@ -465,7 +474,7 @@ BEGIN
                 e_tx := e_tx || tx; e_acc := e_acc || a_id[k]; e_amt := e_amt || r_u[q]; e_eff := e_eff || eff;
             END LOOP;
             FOR q IN 1 .. cardinality(t_lot) LOOP
-                m_tx := m_tx || tx; m_lot := m_lot || l_id[t_lot[q]]; m_amt := m_amt || t_amt[q]; m_cat := m_cat || t_cat[q];
+                m_tx := m_tx || tx; m_lot := m_lot || l_id[t_lot[q]]; m_amt := m_amt || t_amt[q]; m_cat := m_cat || t_cat[q]; m_tax := m_tax || t_tax[q];
             END LOOP;
             -- credits to lot accounts become lots: as the posting says (lot),
             -- moved along from the lots the source gave when this is its
@@ -554,7 +563,7 @@ CREATE OR REPLACE FUNCTION ledger_batch_write(
     e_tx bigint[], e_acc bigint[], e_amt bigint[], e_eff timestamptz[],
     nl_id bigint[], nl_acc bigint[], nl_tx bigint[], nl_parent bigint[], nl_exp timestamptz[], nl_cats jsonb[],
     nl_attrs jsonb[], nl_amount bigint[], nl_rem bigint[],
-    m_tx bigint[], m_lot bigint[], m_amt bigint[], m_cat text[],
+    m_tx bigint[], m_lot bigint[], m_amt bigint[], m_cat text[], m_tax text[],
     a_id bigint[], a_floor bigint[], a_shards int[], n_plain int, a_delta bigint[], lu_id bigint[], lu_take bigint[],
     p_at timestamptz, g_tx bigint[], g_k int[], g_key text[], g_attrs jsonb[], g_amt bigint[])
 RETURNS int LANGUAGE plpgsql AS $$
@@ -586,8 +595,8 @@ BEGIN
         FROM unnest(nl_id, nl_acc, nl_tx, nl_parent, nl_exp, nl_cats, nl_attrs, nl_amount, nl_rem)
              AS u(id, acc, tx, parent, exp, cats, attrs, amount, rem)
     ), moves AS (
-        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category)
-        SELECT u.tx, u.lot, u.amt, u.cat FROM unnest(m_tx, m_lot, m_amt, m_cat) AS u(tx, lot, amt, cat)
+        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category, tax_bucket)
+        SELECT u.tx, u.lot, u.amt, u.cat, u.tb FROM unnest(m_tx, m_lot, m_amt, m_cat, m_tax) AS u(tx, lot, amt, cat, tb)
     )
     SELECT count(*) INTO cnt FROM tx;
     IF cnt <> cardinality(t_id) THEN

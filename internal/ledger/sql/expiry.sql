@@ -59,7 +59,7 @@ BEGIN
         RETURN;
     END IF;
     IF action = 'carry_over' THEN
-        c := ledger_consume_lots(tx_id, beg.at, l.account_id, path, l.remaining, NULL, ARRAY[l.id], NULL);
+        c := ledger_consume_lots(tx_id, beg.at, l.account_id, path, l.remaining, NULL, NULL, ARRAY[l.id], NULL);
         INSERT INTO ledger_lots (account_id, tx_id, parent_id, expires_at, categories, attrs, amount, remaining)
         VALUES (l.account_id, tx_id, l.id, (p->>'expires_at')::timestamptz, l.categories, l.attrs, l.remaining, l.remaining);
         RETURN;

@@ -73,16 +73,25 @@ BEGIN
                          rel || coalesce(post_sides, '[]'), ARRAY[v_hold]);
 END $$;
 
--- ledger_void releases a hold (p_status voided, or expired for the sweeper).
+-- ledger_void releases a hold (p_status voided, or expired for the
+-- sweeper). The release is a transaction of its own, kind
+-- hold_release.voided or hold_release.expired, naming the hold (hold_id:
+-- like a capture, at most one per hold), without entries (the hold's
+-- entries, resolved, no longer count as pending), whose lot moves give
+-- the hold's lots back: so the audit log covers those moves, as it covers
+-- a capture's. Its key is made from the hold.
 CREATE OR REPLACE FUNCTION ledger_void(p_hold bigint, p_status text) RETURNS void
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     rel jsonb;
     n_entries int;
-    at timestamptz := clock_timestamp();
+    beg record;
 BEGIN
-    rel := ledger_resolve(p_hold, p_status, true, at);
-    n_entries := ledger_apply(p_hold, at, at, 'void', NULL, rel, ARRAY[p_hold]);
+    rel := ledger_resolve(p_hold, p_status, true, clock_timestamp());
+    beg := ledger_begin('release', jsonb_build_object('key', format('hold-release:%s', p_hold),
+                                                      'kind', 'hold_release.' || p_status),
+                        'hold_release.' || p_status, 'posted', p_hold, NULL, NULL, NULL);
+    n_entries := ledger_apply(beg.tx_id, beg.at, beg.at, 'void', NULL, rel, ARRAY[p_hold]);
 END $$;
 
 -- ledger_capture_parties: a capture pays only the hold's own parties. Its

@@ -34,7 +34,8 @@ BEGIN
     RETURNING t.id INTO tx_id;
     IF tx_id IS NOT NULL THEN
         replayed := false;
-        e := ledger_check_effective(eff, at, p->>'effective_at' IS NOT NULL);
+        e := ledger_check_effective(eff, at, p->>'effective_at' IS NOT NULL, ledger_closed_through(),
+                                    CASE WHEN eff < at - interval '7 days' THEN ledger_backdate_granted(k) END);
         IF e IS NULL AND p_status = 'pending' AND (p->>'expires_at')::timestamptz <= at THEN
             e := ledger_error('RL003', 'a hold must expire after it is placed', '{"field":"expires_at"}');
         END IF;
@@ -53,18 +54,24 @@ END $$;
 
 -- ledger_check_effective bounds backdating: a transaction written at p_at
 -- may count from an earlier effective time (a bank transfer's value date;
--- the split policy of that date applies) at most 7 days back, and never
--- across 31 December into the previous tax year (Italian time). Returns
--- the refusal, or NULL. (There are no closed periods yet; a backdating
--- beyond these bounds would need a platform admin's audited permission,
--- which no caller has yet.)
-CREATE OR REPLACE FUNCTION ledger_check_effective(p_eff timestamptz, p_at timestamptz, p_given boolean) RETURNS jsonb
+-- the split policy of that date applies) at most 7 days back, or as far
+-- back as a platform admin permitted for it (p_granted:
+-- ledger_backdate_granted); never across 31 December into the previous tax
+-- year (Italian time); and nothing, backdated or not, takes effect in a
+-- closed period (at or before p_closed: ledger_closed_through). Returns
+-- the refusal, or NULL.
+CREATE OR REPLACE FUNCTION ledger_check_effective(p_eff timestamptz, p_at timestamptz, p_given boolean,
+                                                  p_closed timestamptz, p_granted timestamptz) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
+        WHEN p_eff <= p_closed THEN
+            ledger_error('RL003', 'effective_at falls in a closed period',
+                         jsonb_build_object('field', 'effective_at', 'closed_through', p_closed))
         WHEN NOT p_given OR p_eff >= p_at THEN NULL
-        WHEN p_eff < p_at - interval '7 days' THEN
-            ledger_error('RL003', 'effective_at may be at most 7 days before the write', '{"field":"effective_at"}')
         WHEN extract(year FROM p_eff AT TIME ZONE 'Europe/Rome') < extract(year FROM p_at AT TIME ZONE 'Europe/Rome') THEN
             ledger_error('RL003', 'effective_at may not fall in an earlier tax year', '{"field":"effective_at"}')
+        WHEN p_eff < p_at - interval '7 days' AND (p_granted IS NULL OR p_eff < p_granted) THEN
+            ledger_error('RL003', 'effective_at may be at most 7 days before the write, unless a platform admin permits more',
+                         '{"field":"effective_at"}')
     END
 $$;

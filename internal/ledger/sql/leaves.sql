@@ -3,9 +3,10 @@
 -- field into another; NULLs kept; jsonb prints one value one way) of every
 -- field that never changes once written: the transaction (not a hold's
 -- status or resolved_at), its entries, the lots it created (not their
--- remainder), and the lot moves it made (not the moves a void or an expiry
--- later makes under the hold's id: those release the hold, they are not
--- part of it). Timestamps are integer microseconds since 1970 (UTC), never
+-- remainder), and the lot moves it made (a void or an expiry is a release
+-- transaction of its own, whose leaf has its moves; releases written
+-- before that recorded their moves under the hold's id, which are left
+-- out: they are not part of the hold). Timestamps are integer microseconds since 1970 (UTC), never
 -- text that depends on the session's time zone.
 --
 -- A new immutable column of these tables belongs in the leaf; add it so
@@ -60,6 +61,8 @@ LANGUAGE sql STABLE AS $$
                    'lot_id', x.lot_id, 'amount', x.amount, 'against_tx', x.against_tx)
                    -- the category a consumption paid for, since it is recorded
                    || CASE WHEN x.category IS NOT NULL THEN jsonb_build_object('category', x.category) ELSE '{}' END
+                   -- and its tax bucket, since it is recorded
+                   || CASE WHEN x.tax_bucket IS NOT NULL THEN jsonb_build_object('tax_bucket', x.tax_bucket) ELSE '{}' END
                    ORDER BY x.lot_id, x.amount, x.against_tx) AS list
                FROM ledger_lot_moves x
                WHERE x.tx_id = ANY (p_ids) AND x.against_tx IS DISTINCT FROM x.tx_id GROUP BY x.tx_id) m

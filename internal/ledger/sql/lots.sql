@@ -76,7 +76,7 @@ $$;
 -- serialises every lot change of the account. Returns the lots and amounts
 -- taken.
 CREATE OR REPLACE FUNCTION ledger_consume_lots(p_tx bigint, p_at timestamptz, p_account bigint, p_path text, p_amount bigint,
-                                               p_category text, p_only bigint[], p_prefer bigint[],
+                                               p_category text, p_tax_bucket text, p_only bigint[], p_prefer bigint[],
                                                OUT ids bigint[], OUT takes bigint[])
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -116,7 +116,8 @@ BEGIN
             FROM unnest(ids, takes) AS y(id, t) WHERE x.id = y.id
             RETURNING x.id, y.t
         )
-        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category) SELECT p_tx, u.id, u.t, p_category FROM u;
+        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category, tax_bucket)
+        SELECT p_tx, u.id, u.t, p_category, p_tax_bucket FROM u;
         RETURN;
     END IF;
     -- a reversal: the lots the original credited (created or grew), first
@@ -152,7 +153,8 @@ BEGIN
         FROM unnest(ids, takes) AS x(id, t) WHERE l.id = x.id
         RETURNING l.id, x.t
     )
-    INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category) SELECT p_tx, u.id, u.t, p_category FROM u;
+    INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category, tax_bucket)
+    SELECT p_tx, u.id, u.t, p_category, p_tax_bucket FROM u;
 END $$;
 
 -- ledger_restore_lots gives back up to p_amount of what the p_origin

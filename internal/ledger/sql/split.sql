@@ -42,16 +42,16 @@ BEGIN
     postings := '[]';
     IF pol.provider > 0 THEN
         postings := postings || jsonb_build_array(jsonb_build_object('from', s->>'from', 'to', s->>'provider',
-            'amount', pol.provider, 'category', s->>'category'));
+            'amount', pol.provider, 'category', s->>'category', 'tax_bucket', s->>'tax_bucket'));
     END IF;
     IF pol.fund > 0 THEN
         postings := postings || jsonb_build_array(jsonb_build_object('from', s->>'from', 'to', s->>'fund',
-            'amount', pol.fund, 'category', s->>'category',
+            'amount', pol.fund, 'category', s->>'category', 'tax_bucket', s->>'tax_bucket',
             'lot', ledger_day_lot(s->'fund_attrs', pol.name, pol.version, p_at)));
     END IF;
     IF pol.fee > 0 THEN
         postings := postings || jsonb_build_array(jsonb_build_object('from', s->>'from', 'to', s->>'fees',
-            'amount', pol.fee, 'category', s->>'category'));
+            'amount', pol.fee, 'category', s->>'category', 'tax_bucket', s->>'tax_bucket'));
     END IF;
     policy_id := pol.id;
     split := jsonb_build_object('gross', (s->>'gross')::bigint, 'provider', pol.provider, 'fund', pol.fund,
