@@ -51,6 +51,10 @@ bench: ## run the Go benchmarks (results go in docs/benchmarks.md)
 bench-catalog: ## catalogue search p50/p95 through the API over 100,000 offerings (docs/benchmarks.md)
 	@eval "$$(scripts/test-env.sh)"; go test -run '^$$' -bench BenchmarkCatalogSearch -benchtime 1x -count 1 -timeout 20m -v ./internal/catalog/ | grep -E 'generated|p50|Benchmark|ok|FAIL'
 
+.PHONY: bench-allocation
+bench-allocation: ## one plan allocated to 10,000 employees through the API, then ledger verify (docs/benchmarks.md)
+	@eval "$$(scripts/test-env.sh)"; go test -run '^$$' -bench BenchmarkAllocation -benchtime 1x -count 1 -timeout 20m -v ./internal/plans/ | grep -E 'setup|allocation to|verify|Benchmark|ok|FAIL'
+
 .PHONY: generate
 generate: ## regenerate internal/httpapi from openapi/openapi.yaml
 	go tool oapi-codegen -config openapi/oapi-codegen.yaml openapi/openapi.yaml
