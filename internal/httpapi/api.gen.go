@@ -438,6 +438,33 @@ func (e OrganisationKind) Valid() bool {
 	}
 }
 
+// Defines values for OutsideFringeInputKind.
+const (
+	Fuel             OutsideFringeInputKind = "fuel"
+	MortgageInterest OutsideFringeInputKind = "mortgage_interest"
+	Other            OutsideFringeInputKind = "other"
+	Rent             OutsideFringeInputKind = "rent"
+	Utilities        OutsideFringeInputKind = "utilities"
+)
+
+// Valid indicates whether the value is a known member of the OutsideFringeInputKind enum.
+func (e OutsideFringeInputKind) Valid() bool {
+	switch e {
+	case Fuel:
+		return true
+	case MortgageInterest:
+		return true
+	case Other:
+		return true
+	case Rent:
+		return true
+	case Utilities:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PlanStatus.
 const (
 	Closed PlanStatus = "closed"
@@ -905,6 +932,12 @@ type Category struct {
 // CategoryTaxBucket TUIR art. 51 rule (c.2 lett. f, f-bis, f-ter, d-bis; c.3 fringe benefits).
 type CategoryTaxBucket string
 
+// ChildrenDeclaration defines model for ChildrenDeclaration.
+type ChildrenDeclaration struct {
+	TaxCodes  []string           `json:"tax_codes"`
+	ValidFrom openapi_types.Date `json:"valid_from"`
+}
+
 // CodeInput defines model for CodeInput.
 type CodeInput struct {
 	Code string `json:"code"`
@@ -975,6 +1008,22 @@ type Error struct {
 
 // ErrorCode defines model for Error.Code.
 type ErrorCode string
+
+// FringeRoom defines model for FringeRoom.
+type FringeRoom struct {
+	CeilingCents int64 `json:"ceiling_cents"`
+
+	// Children a declaration of dependent children is in force
+	Children bool `json:"children"`
+
+	// OutsideCents recorded by HR
+	OutsideCents int64 `json:"outside_cents"`
+
+	// PlatformCents counted by the platform (vouchers issued)
+	PlatformCents  int64 `json:"platform_cents"`
+	RemainingCents int64 `json:"remaining_cents"`
+	TaxYear        int   `json:"tax_year"`
+}
 
 // FundAmountInput defines model for FundAmountInput.
 type FundAmountInput struct {
@@ -1323,6 +1372,17 @@ type OrganisationRef struct {
 	Kind OrganisationKind   `json:"kind"`
 	Name string             `json:"name"`
 }
+
+// OutsideFringeInput defines model for OutsideFringeInput.
+type OutsideFringeInput struct {
+	AmountCents int64                  `json:"amount_cents"`
+	Kind        OutsideFringeInputKind `json:"kind"`
+	Note        *string                `json:"note,omitempty"`
+	TaxYear     int                    `json:"tax_year"`
+}
+
+// OutsideFringeInputKind defines model for OutsideFringeInput.Kind.
+type OutsideFringeInputKind string
 
 // PasswordResetConfirm defines model for PasswordResetConfirm.
 type PasswordResetConfirm struct {
@@ -1750,6 +1810,11 @@ type DecideLabelRequestParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetMyFringeRoomParams defines parameters for GetMyFringeRoom.
+type GetMyFringeRoomParams struct {
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+}
+
 // ListOfferingChangesParams defines parameters for ListOfferingChanges.
 type ListOfferingChangesParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -1987,6 +2052,9 @@ type SaveEmployeeCategoryJSONRequestBody = EmployeeCategoryInput
 // SaveEmployeeJSONRequestBody defines body for SaveEmployee for application/json ContentType.
 type SaveEmployeeJSONRequestBody = EmployeeInput
 
+// RecordOutsideFringeJSONRequestBody defines body for RecordOutsideFringe for application/json ContentType.
+type RecordOutsideFringeJSONRequestBody = OutsideFringeInput
+
 // SetFundEnvelopeJSONRequestBody defines body for SetFundEnvelope for application/json ContentType.
 type SetFundEnvelopeJSONRequestBody = FundEnvelopeInput
 
@@ -1998,6 +2066,9 @@ type DonateToFundJSONRequestBody = FundAmountInput
 
 // DecideLabelRequestJSONRequestBody defines body for DecideLabelRequest for application/json ContentType.
 type DecideLabelRequestJSONRequestBody = LabelDecisionInput
+
+// DeclareChildrenJSONRequestBody defines body for DeclareChildren for application/json ContentType.
+type DeclareChildrenJSONRequestBody = ChildrenDeclaration
 
 // UpdateOfferingJSONRequestBody defines body for UpdateOffering for application/json ContentType.
 type UpdateOfferingJSONRequestBody = OfferingInput
@@ -2100,6 +2171,9 @@ type ServerInterface interface {
 	// SaveEmployee Record an employee's HR data (category, number, tax code, hire and leaving dates, part time).
 	// (PUT /employees/{userId})
 	SaveEmployee(ctx echo.Context, userId UserId) error
+	// RecordOutsideFringe Record a fringe benefit given outside the platform (utilities, rent, mortgage interest, fuel); it counts against the same ceiling.
+	// (POST /employees/{userId}/fringe-outside)
+	RecordOutsideFringe(ctx echo.Context, userId UserId) error
 	// ListFundEnvelopes The fund's envelopes with yearly cap, available, committed this year, committed and disbursed amounts (from the ledger).
 	// (GET /fund/envelopes)
 	ListFundEnvelopes(ctx echo.Context) error
@@ -2127,6 +2201,12 @@ type ServerInterface interface {
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx echo.Context) error
+	// DeclareChildren Declare dependent children (their tax codes) from a date; an empty list withdraws the declaration. It raises the fringe ceiling.
+	// (PUT /me/children)
+	DeclareChildren(ctx echo.Context) error
+	// GetMyFringeRoom The caller's fringe-benefit meter (art. 51 c.3) for a tax year: ceiling, used, remaining.
+	// (GET /me/fringe-room)
+	GetMyFringeRoom(ctx echo.Context, params GetMyFringeRoomParams) error
 	// GetMyWallet The caller's wallet: balance, credits with their categories and expiry, movements.
 	// (GET /me/wallet)
 	GetMyWallet(ctx echo.Context) error
@@ -2438,6 +2518,22 @@ func (w *ServerInterfaceWrapper) SaveEmployee(ctx echo.Context) error {
 	return err
 }
 
+// RecordOutsideFringe converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordOutsideFringe(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordOutsideFringe(ctx, userId)
+	return err
+}
+
 // ListFundEnvelopes converts echo context to params.
 func (w *ServerInterfaceWrapper) ListFundEnvelopes(ctx echo.Context) error {
 	var err error
@@ -2613,6 +2709,33 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// DeclareChildren converts echo context to params.
+func (w *ServerInterfaceWrapper) DeclareChildren(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeclareChildren(ctx)
+	return err
+}
+
+// GetMyFringeRoom converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyFringeRoom(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetMyFringeRoomParams
+	// ------------- Optional query parameter "year" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "year", ctx.QueryParams(), &params.Year, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter year: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyFringeRoom(ctx, params)
 	return err
 }
 
@@ -3650,6 +3773,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/plans/:planId/corrections", wrapper.CorrectAllocation, options.OperationMiddlewares["correctAllocation"]...)
 	router.GET(options.BaseURL+"/allocations/:allocationId", wrapper.GetAllocation, options.OperationMiddlewares["getAllocation"]...)
 	router.GET(options.BaseURL+"/me/wallet", wrapper.GetMyWallet, options.OperationMiddlewares["getMyWallet"]...)
+	router.GET(options.BaseURL+"/me/fringe-room", wrapper.GetMyFringeRoom, options.OperationMiddlewares["getMyFringeRoom"]...)
+	router.PUT(options.BaseURL+"/me/children", wrapper.DeclareChildren, options.OperationMiddlewares["declareChildren"]...)
+	router.POST(options.BaseURL+"/employees/:userId/fringe-outside", wrapper.RecordOutsideFringe, options.OperationMiddlewares["recordOutsideFringe"]...)
 	router.GET(options.BaseURL+"/vouchers", wrapper.ListMyVouchers, options.OperationMiddlewares["listMyVouchers"]...)
 	router.POST(options.BaseURL+"/vouchers", wrapper.BookVoucher, options.OperationMiddlewares["bookVoucher"]...)
 	router.GET(options.BaseURL+"/vouchers/:voucherId", wrapper.GetVoucher, options.OperationMiddlewares["getVoucher"]...)
@@ -4234,6 +4360,46 @@ func (response SaveEmployeedefaultJSONResponse) VisitSaveEmployeeResponse(w http
 	return err
 }
 
+type RecordOutsideFringeRequestObject struct {
+	UserId UserId `json:"userId"`
+	Body   *RecordOutsideFringeJSONRequestBody
+}
+
+type RecordOutsideFringeResponseObject interface {
+	VisitRecordOutsideFringeResponse(w http.ResponseWriter) error
+}
+
+type RecordOutsideFringe201JSONResponse FringeRoom
+
+func (response RecordOutsideFringe201JSONResponse) VisitRecordOutsideFringeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordOutsideFringedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RecordOutsideFringedefaultJSONResponse) VisitRecordOutsideFringeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFundEnvelopesRequestObject struct {
 }
 
@@ -4577,6 +4743,78 @@ type GetMedefaultJSONResponse struct {
 }
 
 func (response GetMedefaultJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeclareChildrenRequestObject struct {
+	Body *DeclareChildrenJSONRequestBody
+}
+
+type DeclareChildrenResponseObject interface {
+	VisitDeclareChildrenResponse(w http.ResponseWriter) error
+}
+
+type DeclareChildren204Response struct {
+}
+
+func (response DeclareChildren204Response) VisitDeclareChildrenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeclareChildrendefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DeclareChildrendefaultJSONResponse) VisitDeclareChildrenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyFringeRoomRequestObject struct {
+	Params GetMyFringeRoomParams
+}
+
+type GetMyFringeRoomResponseObject interface {
+	VisitGetMyFringeRoomResponse(w http.ResponseWriter) error
+}
+
+type GetMyFringeRoom200JSONResponse FringeRoom
+
+func (response GetMyFringeRoom200JSONResponse) VisitGetMyFringeRoomResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyFringeRoomdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetMyFringeRoomdefaultJSONResponse) VisitGetMyFringeRoomResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6413,6 +6651,9 @@ type StrictServerInterface interface {
 	// SaveEmployee Record an employee's HR data (category, number, tax code, hire and leaving dates, part time).
 	// (PUT /employees/{userId})
 	SaveEmployee(ctx context.Context, request SaveEmployeeRequestObject) (SaveEmployeeResponseObject, error)
+	// RecordOutsideFringe Record a fringe benefit given outside the platform (utilities, rent, mortgage interest, fuel); it counts against the same ceiling.
+	// (POST /employees/{userId}/fringe-outside)
+	RecordOutsideFringe(ctx context.Context, request RecordOutsideFringeRequestObject) (RecordOutsideFringeResponseObject, error)
 	// ListFundEnvelopes The fund's envelopes with yearly cap, available, committed this year, committed and disbursed amounts (from the ledger).
 	// (GET /fund/envelopes)
 	ListFundEnvelopes(ctx context.Context, request ListFundEnvelopesRequestObject) (ListFundEnvelopesResponseObject, error)
@@ -6440,6 +6681,12 @@ type StrictServerInterface interface {
 	// GetMe The caller, their organisation and roles.
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// DeclareChildren Declare dependent children (their tax codes) from a date; an empty list withdraws the declaration. It raises the fringe ceiling.
+	// (PUT /me/children)
+	DeclareChildren(ctx context.Context, request DeclareChildrenRequestObject) (DeclareChildrenResponseObject, error)
+	// GetMyFringeRoom The caller's fringe-benefit meter (art. 51 c.3) for a tax year: ceiling, used, remaining.
+	// (GET /me/fringe-room)
+	GetMyFringeRoom(ctx context.Context, request GetMyFringeRoomRequestObject) (GetMyFringeRoomResponseObject, error)
 	// GetMyWallet The caller's wallet: balance, credits with their categories and expiry, movements.
 	// (GET /me/wallet)
 	GetMyWallet(ctx context.Context, request GetMyWalletRequestObject) (GetMyWalletResponseObject, error)
@@ -7128,6 +7375,54 @@ func (sh *strictHandler) SaveEmployee(ctx echo.Context, userId UserId) error {
 	return nil
 }
 
+// RecordOutsideFringe operation middleware
+func (sh *strictHandler) RecordOutsideFringe(ctx echo.Context, userId UserId) error {
+	var request RecordOutsideFringeRequestObject
+
+	request.UserId = userId
+
+	var body RecordOutsideFringeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordOutsideFringe(ctx.Request().Context(), request.(RecordOutsideFringeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordOutsideFringe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordOutsideFringeResponseObject); ok {
+		return validResponse.VisitRecordOutsideFringeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListFundEnvelopes operation middleware
 func (sh *strictHandler) ListFundEnvelopes(ctx echo.Context) error {
 	var request ListFundEnvelopesRequestObject
@@ -7434,6 +7729,77 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeclareChildren operation middleware
+func (sh *strictHandler) DeclareChildren(ctx echo.Context) error {
+	var request DeclareChildrenRequestObject
+
+	var body DeclareChildrenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeclareChildren(ctx.Request().Context(), request.(DeclareChildrenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeclareChildren")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeclareChildrenResponseObject); ok {
+		return validResponse.VisitDeclareChildrenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyFringeRoom operation middleware
+func (sh *strictHandler) GetMyFringeRoom(ctx echo.Context, params GetMyFringeRoomParams) error {
+	var request GetMyFringeRoomRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyFringeRoom(ctx.Request().Context(), request.(GetMyFringeRoomRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyFringeRoom")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyFringeRoomResponseObject); ok {
+		return validResponse.VisitGetMyFringeRoomResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8986,247 +9352,256 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rcts4muiroHT2VOQq+pJ0MjNt11addDrTm53OZeN096kz6iND5CcJaxJgA6AVTSpV+xCnav/ur32R",
-	"eZN9klP4AJAgBUqULTuZ2f7RsS0KAL87vuunUSqKUnDgWo3OP41KKmkBGiT+9seKZx+WUID5hfHR+aik",
-	"ejlKRpyav400fpaMJPxWMQnZ6FzLCpKRSpdQUPOlf5AwH52P/sdps82p/VSdNqt//pyMXmVQlEIDT9d/",
-	"grX5bgYqlazUTJidX9NrUIQSCVquiaJzOCEflkCuYU1mkAu+UEQLopdAUprnIMnY/KzYgkN2zPiEVwok",
-	"EZI8f/eKpDkDro8I5RnRS6aIKEFSs1VCONyA9GsJuaCcKfvRhJvnmSISCihmICEjcyHJk6dkKSqpTshz",
-	"d74V00v8vqKFPaPdCSYc/2IgBkqTsYELNevQuQZJuJAFzZlifHFOlJAaMvNtlRDGNSxAqmTCNStAaVqU",
-	"ijBOfvrwglBNCpZKoSAVPCOlhJQpJrh5QbUCqchqSTUeaM6k0hNuYOQ+NJvzjGQCFOFCLxlfELqgjFsA",
-	"12+A70TNEyAn3L8BU+Tp2bckFXyes1STcQaaslydSKBKcDIZSagUZJPR0UWNvtWS5TDh9XkQZWYppVme",
-	"E1lxbk6xY+0Jn4wYn5ZSLCQoNRmdu+UZJ5QUojAoPiFveb4mqkpTUMqQkIQAf+eEmneZmyM2WGH8huYs",
-	"M1BX1XzOUkMtZF7xTCXkv/7tP49IQQ3Z4X4MMoTNhDOtEFKCp+AosVJgXmPOPkJ2MuGjxPLREmgGsuGk",
-	"gPqPDfmHPFTQjz8CX+jl6PzJ2VkyKhj3vz9ORnpdmgWUlowvkJPe5ZS/ynpYtrQfbuPZuaFBPTofVRUz",
-	"T27u8JMC2btDZT+82w4/iypdbtnkpv78Lvt8Nl9WpeAKUN69lFJI80MquAauzY+0LHOWIv+f/qsyoujT",
-	"QPlmV8Nd2qLsOV8TMB8a+rJShoP9C1FLWsIJwsCtY7Z5nqZQ6lf8hmk8yXtLqHi+LGPmTzR/J40Q08y8",
-	"y5zmCpJRGfzpk4PdJkF1wJKMSqrUSsis+/Cz30Ue1uIa+IAnP4eY+rP7WrDXr/U3xOxfIdVm7ed5Lizs",
-	"UTm13iaVQDVkU6pbqM6ohmMjIUeRs6YSMqYh21QvUJS5WAMo4p8hSpA5lc0yTgKbdeqnzUKbH88ZZ2q5",
-	"59lYNoBkk9E14/gg8KowcDQMPUpGqZASUnyZXyPfyqnSU/DkvYnwnPLpwANY2RtdRmmqKxWezknyUTLK",
-	"BDevPacshyx6Ri00zaepN0XqgzCuf/c0goYOQeFp/Ys4ONVHqo/d3ibEZEAdLXglIaVtJ9IfGYdNQqWF",
-	"qLje48WS0YwqpjaJ1IiKUopjSTUlKJggSwicLE7I47PTx0/IX/+dPDv7n1HKpxoWQq6jeIOCsjz6iRcZ",
-	"Gx8YKT+MYjpo8l90a/vNgxMmbYh5aGwH/TsJNwxWEejfUJbTWQ57ISBn3H6daSjULknfoYDP9YpUSro2",
-	"vxdMGZturzPsw5R35J2GbeyLd7mkC8TuC0VxU2VMv7xxarSDlFQLOfTd9hGizkDsV4zWRNg4bD8HgH+D",
-	"XQK7H5GsjH4/vFoMhYWq8Mi34jx8hOqRfyc8WAOyGA6/E+Ka8cUrXlYRLIr5HMxOQw//W0W5Zjpyufsn",
-	"sSIF5WtSoQ0t5tYqcuuTsQJlrjOG8PCihTb4yeicV3meGMODFUbfPHbmsfsthguVCw+99hHeO0iR1RJ4",
-	"e/slVcR8T50YBbYXzEMQBQCIwfrF5c+vilJI/R5UlUfAzYz5Z22XXarQPRndJlAEHYNKZCjr4SMtytx8",
-	"K12yPEupjLJaTmeQb8LxlaY5o5x46V4v9orPKf8LowTIjM7WRDGtQfauPIW4jaHpx+msSq9Bb+794adX",
-	"7wmV+oQ8e0xklQMZpydPSA5an5B5QubHM6bMPxpkQjLz2wVJT74hc7M6kBlwmDOtjgyivQlDpX72eJo+",
-	"mc4N+9S/TGdMtf9g36b+Q9Z+4pup3SRi+nSwh3jw8A2g0Xr3KGpFBj2s6nEb2OhPzwYdJL6RNzbr7fa4",
-	"huy0h0J+tv/t4urGJg1e8NnOy/JBzJiOseKOEgPbS2drbqJnRnPK0/1MlK0Wnf9w2mvAbdF47phTXhUz",
-	"iF8YlgYOUwvylmaO8jPQG1BDn+49cUmlnhrFPy1THb94GQbxpP6wJmsb4JtADM7WfZOkg/5tpLNbet/2",
-	"XtkD9pgN4d4CvzHksLcREpvKiBUlgwXVDAFodIcR+f/3z/T4L2fH3/7q/p0e//rpLPnm28//sO0lA60U",
-	"rBrIjsdnZwPF9E4o3OrtAzRvXgGXohAL4CAqRfyTjxRxBxrCz9vVwF3Yu33aimuWWwd7RtdoVfnTkJRy",
-	"okrAW/rOPTZ4v73P47MzIiShMwVcn5N5lefEXRH2MQ5D8dHeIBUZS4HMmUppDgl5/DuSLqmkKYZKdpKK",
-	"R2eUTrxXpocBnBniXNKG4oSezkXFLSta1/goGVWcVnopJPsLOJDOWJaBdTk3XuwperGNoqIapjkrnMej",
-	"4vUlD79h+IvmUUfNbS9ZBShFF3Ep5VzvTj4P4jy/XAyof6x49hwVc49BZLX2JqJfGBHcsvNrq2QL6XQO",
-	"6BbvO9j3gvf4NJtTDTEAbuEANcgfel3DZ3u18VDHhKRc0TR2x93Hr+fPHZ7Km16jjV12uuwMFl7yG8hF",
-	"CVtcRpEbhpFg7ouPFMkhW4AkTn9HySZmuJXTHOaD0SyKwlyVInfW52UpxY2L33GhyRo0KSnLhp7ELz1d",
-	"A5URZvCfk9maUNyM5srKcyMHeUYlwa9GtuOgzUUeA48pLcytL72u7+ybh8mYmlVSwWCvykAC9PHrgaHo",
-	"ZGReKF9PU1puQuQX8zYu9ldDj5Qgd8ODcZJa4dIDghjd+wh7cKbAGzfaQGFAXSHlhNDdxQ89ArMNlX7p",
-	"eLbzxYKV+s7yis9zsbqrfBRFSfk6rlKaj3slXCG4MZAGWEBKVDKNSAsJGRSlzSqQoFhW0TwhJUqNhGRO",
-	"DRjLBYPqO+0Ie6J6v9Yrdl4o2aWE3gmR7xB9Q5gQETXcUx4gd8NL3lWiLXPEbtP3Mu/Njhv+sjtdfJKR",
-	"BimZjt+wY7zq4N58re+0dUqNt+2gALkAnjJ0vf+rmE3LnKZQgFduzAXRZpViHJSaKk2lrkrkdwnTkurl",
-	"iq5V1Fx7xdO8UkzwH+Meuw82qnTDMpCPFGH+cYKeJzKejL7/63+QnN4IKQg1wk4JDiQDZn5OhVSMZGzC",
-	"6y/CZHSUkFKCscaJ4LlL+DBfzqk2GCE0Kxh/pGqtQpYiz9T5hDNNMqZoWQKVyugdphXkc5cfgzbwFK8V",
-	"NpuijXIwL8HTFnCVSBnNp6lwKT43MJ0ZHoJ8Ps0gzanN+4mCLthuE24/UqXra42FlVqKlSJj7wM1VtjR",
-	"ye77TYea6rdoHyBGTndNCai9QMGN8JsnZ1vYZGfyQCSs0YbbuxYNKCSQC5LBnFa5DhK4HqlW9tUA53sy",
-	"kiLfI273XuRgo3P8lX3+8Q6h5D0/jtftdtsRcxmNgN0i5HqbeNHt4LE/CDZPFwMKCqDvXW7abfwimftu",
-	"yN9Wgtg0RNwoxshcaNgS89GC2C9fIAtzn/3nxeJJ2zv05CxK+VulRbiXO/K5E2paZHSdYA4Z5gNJALQi",
-	"1f6iowZQL/gDOdFR/flMbHP5mqWzPa+boTzuXF3QVYPZk9QJz5RKzKUTNyDJXIqCzGAuMFvvhsHK3Duo",
-	"dhmCK8q0wm/7LcKQzV1E/kDGqpXddMlkXx5QDguarqd5v961bx6SGlnSjCjQXu8JTmxI1AYSVQco21/b",
-	"35cxRZIWBezBHGgWdNW1S+ocR7kEVd2m6859ukv4vHPPXVZFQeU6cArtSXSbWUgl8MwaUI7zslpabM1F",
-	"UprO53HUdnh9Py61qUoeLq0kpeCFHWJ2cfIwOdrG7UvHNMhBBoUdo++EvGTmRkIkLJjSll0IVYQSc5bj",
-	"7ybcEhtJxXFNbWT8PJ8JkkGeAzGfg/7rf5CAHBNivzXh4dcUUTaYmNTebPLdkU03NqRvZVKCDt4JN0xx",
-	"HDAxqbjhmu/fvSdPnz47NaKZiDlZ+oyCEkSZA1mBBIJu7QlH2dK8sTeez0lqbkzWIDkhbzANXAHPMJZt",
-	"jBGSibQyVrmacDoTlSYrIa9BKjJWJZg3O67fIKOaHp0b4ErMAOaCzBnkmQd5EbNfOzK4IzINcD0w0OYE",
-	"bdTHc3T/KPaRZGxhADaOyb+jDR0W9ew2wjEqEBRbcKrx/fBRUNZgs4DTsoIYPsZdyXtOPDuEMmMmRA6U",
-	"dxXHQaT6prjuGKWWTJBCSA+BbL6HB2oYrt7uC9kQLVSTHMxNonPE6GbOc9TBi1mQ2AX3PE3fxaNX5lxq",
-	"qiMe07SS0pm520R8ywDBRA/tTJHh3/ocOxq6YV8sIb3ePFsLWLFwt40FRmjip9JouLmRbC4j6YaJHHGh",
-	"Eme62NuwNSAp+l1rS3tTqXSSAjejkc6RHLU4mr1v40V31nr4gq0lAzj82gvh91AKGU3nswJgqGPOIGr4",
-	"rSTEbgSKwLV05xiwt7iOCDYjtjDty4j8NWH8hkpGubZOibiEUkDzmE/+QxOKUCQ1tqx1n2PglqolSZeU",
-	"cZdcTsYMK2jsYoSqNU+XUnBRqXx9NNCLr4W4nhZDARCESm5FSOLamFEe4Z31GmzUAGrOVyM+SmBiwe7q",
-	"w2j4iHJOT6RQiv0v98eTVBRtBRh3c+xZ+qDLnoDx745RGWNQ3uoTQwC00kvgmqVGh5proLVqiASklDU+",
-	"ftI9505/kbuRby2leA37OCHu6jsNvQG7+Ptt8Ox7mB/KbeHQA5zO8lbWZM3EMat8gHdj1Fk5Bu03sHrb",
-	"AcEeFO1rPIZC7U/m+S0+ul0VYyEUXN1Eb1rLG6H7QkT+HtnNwdu+Ye8l56278kb0TZZJUHEl68IGLHeJ",
-	"xt56FHzqblcjmwUcd5ZvzarbZUpkTGlM5LouNiXCJWirZBRQmWKVJQeKNoRgXLd9PaKygQ+3hbsSDGfM",
-	"vHth7l0w72b59D5Z0HJayYgj420J/FJLAP2aliRn/Lr2DOTUemY25exSaOGXi9UjpTuDtu/MQ05glJLt",
-	"mT55B7eEAnljtpM0Y5VyyI6nmg8XYpe50DEhtunNMMr2xqYRVqrPf9HKkt78mOm8J0mSMz0w3hU4MOx6",
-	"XfMySI8MztNGltsxqXnaI9/SsKXPGMg7nB44UTydbrL5pmx5saR8EbvQ4N/3LC5035mt3b3OcIB5uOfe",
-	"9oYWgFd3ODZKxyZLCOKWIQiVzaQcBnmr/m8H6Ae4OPt5hNuCqk3tvmfhR/18P92JPB6lvzWbxii2XY3R",
-	"OVWLoC2Y7bEsHFr4TUIC2UZft8qPb7RbaAZGQw5dbeeiaOYsob67RyXYVvZn/bqoTfzf24PWPRuKirOU",
-	"ldS8yCO8EA3ViMMVGAqWHnv91eWH5x+ste7u+uGJyFgBkFNcQPW5uVsaqONdMh8SxglUUtg0oAtSVEqT",
-	"GZBSKGYk+sDrXlT7tLc7IwVQroiTQXjsCwK5gnaoQUt6Az6ha07lSX++7FlyMA1X0I8u2hoGkCMKryHm",
-	"WuXtpQO9sAnzup+0zeFvkn4V6Pdaigqd9LYGzYhaaiTACsBchX1Ojk+/EpVU4NxAu2t9vOgJVGVUOwak",
-	"u03cvKMxZVZjZxCaarM75rECKkHp7fYtdRZuy7wlc8azpr+Ii3UyrYil4wmfVZooUYB9YF5JDEDQFV2j",
-	"F51449rzpzsLKahOl9aZPkAGcPiop2klVbQSvqs0EF5RgHcud3dvTbBn+f9tr4YDomU1b6kK8/Oj7BVT",
-	"r+HVMbDHduTibpw2OIpLaevoZpv67mOTUd7v+hRumxx2YHBvSRvDnWLweee8Ou9BgX4h+JzJYk+L4qvp",
-	"59F6l/vNWIr6yKJnMjfRTQJZAlsse8rMBhJP3+12xTKbWDokA9jeZOxXEn+q6Hv4O3O8jqTP3GnV6J59",
-	"+/uzp08eyqGwGf/4EdJURK0robQ5bVuN7YywoNTggdEXbPWiN1nBfKFXXkpYMMGnwxg8rBHrnqa7WXvp",
-	"8JXDq3Av5qNSrrcosL/Isgux279gz1FjZS+2fwZkexbASrmeihuQg/MwakOL7UtJt1HpwLPBVa8H1EcG",
-	"xl4P5SK9jkWpbKsbZdMiavBbQ6sQHNZYPq+wSI8Lkgu+AOlcE9FwWD9B5ZTX5SWxym2bFj8tRc7S9U5X",
-	"v3v8nX3aLFDtEyowsHlfxcMFmFM9GGGbdpMoUQGmuVC3NJkaWIWnaQipRb6bsAtsri5H1ZTgAbbTLMMu",
-	"crcqXT0cV7Zp1l18myQhvK2Pf3j5gZw2CxzF1t+S4Nti086GLm+MZECznHE4J55v4GPJDOfYCzbwzN5K",
-	"XJ1rOwF8SH3rvnwdifQ8jsczQ/ar7/ZP2pf7Vj7rvTBnG7BCZoxTuSbmdMpKHVuugqVUsfrmxDe+ci03",
-	"Syo1ghc9qDZjJquwXYtZzTHRg8qEeMbFHXm6jzW7NyUPUrNjJqN3ovo99+9Qtn9HjoNWsG90s5BAs7c8",
-	"X3dKjXeVX3eadURhG/ibhwcdd+YY9QbabUV5f9MKm76LFWPTWanudB/JYUHzKd6Zt6bVGTgp/LOLJviy",
-	"o3hrQVy1V//nYrElzrcUHA4TATxE1q9dY+rj2JHPJSt3nuoSn7q058FUYb0tr34FM8X0UG9BAO0WQtuU",
-	"FAun1VkiS9uJ0e/bDR11KS6wKkL41NDYxkX3Hf7oj0U8jcciYt6DeBlThzG7hdFhOwgyfvzY594K2e4N",
-	"MSjtNsLknXztj1pSopZUovtTwg3wClwlaeZjKE3GqnORMU6wd6J1warNhmnPBuSrPoTU2N2R1guKVrgp",
-	"6ZEb/eK0zYudIA2VmmlKXv38PMDo0QURpSVdm/LZvKMagtuAvXeQc4fdh3L6jtBANzB6W09ok55cl7Ns",
-	"E4KdotN7o6P9Ha3BOWLweo8VLj0ZTv19xjb3j6w8l6CWt3N7Svvl6S29s+2vx997jrXZW7qlbDMQb9me",
-	"bfuph7dW61w94n0blrQsgWPI2d/jcpjruuPj2l3rTsjb9gVlwiXoStYFTy4sQWZVtgCdYOXa2tat2Y5H",
-	"3UtwMuFYPcKphri0PiHvsvfhfUhVZZljCTiV6wk3B/fPGiUzo+k10UspqsWSlHQtRZ4nZCb0kszwPYTU",
-	"NihWt2LGVxiFfjPbltleZtwGUx9dsUtGeQ7zLVvl666vXdODAOvFgrDN1JcnoKorKKcLsN0qFExtEY3/",
-	"0BlrMgjx1MvRKmNaxK83GF7e9IDSkqYuOaJ1i9lFs3g/u4cAnrsDDl+5wxPN95szJs1rxpjjsjaNO1xd",
-	"sukNSNV3a3EOl7bfXELKSilSGm22wgoYDrH+vbvv7A7SfCVpHd5tHH/3wBjvK1zobRGypHIBalsOcd0N",
-	"a6qqWdOnZ/Oxkq5FpXesZe6163jllTsqemQlpMBugLg1YwUKG3XB3UNuvt3mGf2BYoD9YDTJO8pkFKqg",
-	"VKOq2i/zz798IOOX2feXz4+MKMQCO6rI1XPXvcwViH0HVIIkk+rs7JsUl8If4SqafWMF934M67/DeCyZ",
-	"IRU8U8Q3sEP4gzK64xq40xMh4FvarqOqu9my9LcKEqIYX+RwXKl4gix+e2r/3IhaC5XdzuUWClqLtd67",
-	"BbhkgJXwk4q5Rm4VHPn7rj3YdEf4psxJk2CRAf5It1Qh37WAoSktHlDJsDMoYND/U5m5GsCt5mvBePjX",
-	"xxsG7aE7dWxNZdkO6Zi17ibQHGScQ0p5CnlPPKQ/n3hrg9+oX8IoCjcaB52p5+QPgS8CXeWUYBVW82cy",
-	"fiFFej0XMiMzqoB88ySe4XgbLs+YKnO6jsTff/+nfzl++uH/HL9+8r+3Ny3tbWC8r4E2h/0qBNAa3ecL",
-	"QwVXtN3CG3GslmJFzKfGwLc0Y8szXduFk6251YfLxXaeqL2qKfDeFbEmIxUXfUmynT5UGOFxuX6qzJkm",
-	"46AHVFN+vUetx1AY1c/3El84yiBqAVQ82zOdQYIS+U3NXw7/gLc9q6WznkKCX8z9lWmyosoDBza66h7X",
-	"/XDlNWSEW3Lr9CIMbP9mTsLhrzShqN4m9Z0MblzpO8paeopX7AfT/WuEPDCncymKPe41/mt7CvyGsON1",
-	"VtgwBqurlkD+5b2Nf9uuOcpOOwzYp1mMlHQBMZG+pbd3S253pXGbobrssrPMoq8syKU616wVQdtGt/2W",
-	"Zu0ibAMTrU4rLRZ1UnkDBzstIkei1nt2GGPhNm19vxLVdhvNsaEVBsnK3hlkzvy5/YScYIENcusctgXI",
-	"EAsdSATTx4aR0+WGJTsTwqbvhAKeiykK8aTRFvWVLguI3I0cyNfT+i+x68YvNM9BH2Y6xRLy/Shsr1IS",
-	"e9If4xWThbhBv+m+y71239vZAa8Nj9a7uvcIDxFDc3P+w1wvbpfTeBunyeDaQZygl9GeBJA87J1pnfHo",
-	"2ZoBzgTQg2YC7DEfDZ/dktNb2Bard5w+uBGvaC/bSfVpztRPIjVNbtLJXlPRck33Iimfj7bFcLuHVu8b",
-	"bdzRK9Wd5Bi+zSbkPtuuxCJuPv3z5ds3OABazMl778lOXFBHlkIaMK4gn1MZdL+bjCi5Ls4mIz8DOWh2",
-	"66I3rzFplilCc2wVRbmf2Oxadpkdm+q/kwmf8JfY8sPOfV1S1cyLxiGwZHyFoyGujs4JJUrTWQ6koOmS",
-	"cSBXxjC7mvBmUnE9FSKp5yUnJJwJgR2L7EiIxJy/OxIiIeFECPyu78Bsp09LTvOjhFCyrArKyZWbv3CV",
-	"1AHyCb9yjuarxA+8JlfNaIcrogX5rRI2CKaqsolSudvoqEaKwVLg8D8fPT45OznDG2wJnJZsdD765uTs",
-	"5Bs7DmaJNHmKgaJT25b/9AYkm6MAWsSmhb2vuOtehm1pDIKu6uiGb+1v17gijOOQ3lRwxZQGridccVqq",
-	"pdDnvv9/RsJmOAn5C0hxrKoiIQXVIBnNmYLMP62SCZ/nQkiV2D5DCWHNFOjE3XnhI001B6USYjRLQlhR",
-	"VNpV/BoY2ynaQWchYdvWYUOh8Dwn5LmbBf7k7MwS8pW4Pifor7uyo819DyhXyMeDVkhMue5Xfo51PTH9",
-	"VTY6H/2McLKtmkadscpPzs4ONlS51YgqMlsZPWDmLG55IvHREysGXT1pfIv6zPXk5mSkfNbECPtPbTSI",
-	"cv4JRyw4HV6rABt466ILZRM6EDi/JqOPx877+ectIU6z/SmtJ4uq00/NL6+yzwFZtzHxA+hgbPI9oiLY",
-	"pQcRzYHvDv+3PFyvBrUf/h4CGqPoHTi3A9O/2pFCtACc33P+5+iQ8RDed5oz/iui0iD2OBeLXsz9yJTG",
-	"qak/isUofsDfKsCLszshCuvWsPgaxjbDO0j02jXBZiNOxfM1wUmhyqs9wjKSixVIopeU23z3sa3F/agb",
-	"N0PspLZr7SgKtUETdn69IyUPG+TbzKzdvAR83uyiaud53JW0LyGtpBHnFtoJ4bACpcmcSaVDwmYZ1PND",
-	"+2WIkxyVXp6yugu5OqU4Qx4NSaEi1NedMd+0o/1O2KD0YaRGzyj7z21j0LDY53sUXhjI7BNbLtRurDkM",
-	"IF1g31NjAyAjWIpfEV/qemsKcHgfnf/515AeLIic+nVgsnxmo891O7kCh6mjT/CIzNYkXQqhGF8QGpwt",
-	"Rj4NheRiYePfnig6LTD5NRcr7lvUGKm7koIv6vXJAnRjuFK0ME7IO3O9o2QOqwmfU5ZXvlGsW2fsjcM0",
-	"NwYocTm/R7Ynxooy7dtc6yVMOIoXqjUUpU58MZoNBgBNl3WzALcVGT8mKiFPzP+eEhwWnEw41aQQSpMf",
-	"3/7w6s30x7cv/vT2pw9H5+Tpk29bli/ieMKdIXsiQcv1FDebKpsVcEICKnmkiFhxkIZaHD4oYsQYZlST",
-	"iufCWJeGgo5ZgzwmyUyKlTLg+sUloE14DVamiGSLpSazysEX9z6e4+hs6/o1O9ox3Al5eva4c3CM7HqG",
-	"Iv+IzXljlht2XrwnZm91dXxgDm8SVCJsfskWHDLC+KF59zIUFAHX1IhF0v/w9sM7i8N62rQXOuYiKLjz",
-	"129nXFFtEec/2s/vB6+dVNZBmH0aybKxWBCVJmOaK9FAwwq6FVWkshLo6F4QJSqdEAk3OOUcN3YpMO4A",
-	"3spcLUUOnoV3Ycaj+liCgi0YctBr9US4J3xF+y4MwtqTSO8Ae+dxMhsJlnJPv4mTfkY4udEFK7o+NPJe",
-	"I1uRNqRx3xNy2SgiQ0+oGITE8XiBBmqfej+UnqZNF444al2bjgdHrW8PcluG9Iv5JnQHZzowZkFoOzUW",
-	"Vce2aVB64W7dOCOt1qPAM7ULbY6Z+82bDxscz1SYmEfe2SFWRjoIDnYCiZFKNMfMyAmvFGRWgoBy57QL",
-	"oWeA6lpoRDSvk6KoqNRXJKkfSAe/gZWFlTo0mb38aOkXOyuH2LU92w39uXROI+Bbj2whqXaYpfcG/6JT",
-	"znvPV9Z6IviAC2tzNGOiuBg/ERInHB0WBYaz5uwjZETTj4KLYm04ogFhYi33eshHXTFPPxKbEUDGH356",
-	"9Z5QqU/Is8cteyilmuZi4fFiXTun84pnx36o4g4c2a98Xz/8EJhqjf4dgK36dHf3MHxoilYeqXrwJFbC",
-	"ON9/6HIgY1/ggg6FFugxzWG7a83gxCeMHA9kms7I+Idino2x+gPQ8t0a58EcGimRknjDp2JeT0xXZIyA",
-	"YwmpZ+En5LeKZpL917/959EtXKBR4+WS3sAGYO5HO3W3seVnD6ykNokg7hbyeUsHiCVgEgihQXcLIYkE",
-	"Q1do/BhbozaM0LPiBwPsg+CQEYex38Ny3RfktoanPJiZJP/0Hqc2WS8Xht/Dyd63hvzpp0qBdCEbV17Z",
-	"z3Gbjv/YuzaPoCfzVTayDvL7Y9Evypp9LOlhfHfyeA+puY1QXq/5SNUEMW74tJ6/RT8iTybYewZJJgd6",
-	"g92CqDb2Td2h5ug21GP07KmfNL+decPh3Q9nydTj84cESvzpDsPGBjaGh/2qloftWHGS0jIhQeZCM6Ud",
-	"w1XmqfCPBnH1bHTXhEiRcX0NtUHbXSZQp6q1W8caVrnG0Hv6Cee8WwGxF/MHg+t/TXqEC7Qo5J40+eYE",
-	"+QcWFW2a7BEX7vODaXAdLGpMNYqT/Wz9hr2BmrtNQ5lkjPXbjlKOTogVO+iJdgOCMqZJLhb7ENw2kjoF",
-	"Kgsqr9WdaSvqQPEpJU+fPCGbKUWWMVdL34dcCDfn2zp6mRuwRXIXwG8T7kt78g7x7vcOr5qMmj/B+t6U",
-	"pDnjc5QdXz3t+5nDiA+lGV/cnRteixvfNrIWnIhs1+qg3rtN/ugrtpkz7ijWZXYNUPq5klxLNqu0kJj+",
-	"dEuuMGfZli9j4PfOPHPPOMI9evBjzngY9WhWeqS86VrHMBif52KFI/WxZ31ClKike8CZIAnpKD5synZ7",
-	"HHRVYYOT3SbNw5kyrvB3lxWDhzoMitrZo8rcBJ3HpaBrsmA3QLS4hdsFVzv9hJ1css+nLWfY7nwn+7W7",
-	"ZTodRFHYvip7qAp0lcEH8UffvOTvRUc8Puj2jfcxLoM8vdydyH+wJIzYRJlfy5V275yuq/Gi0R2uyYVl",
-	"jpYIIlTbX5vWZ26VW7BMzYrH2Nfq2KF+u3wKR9KqYal6TRO9Gl23bVT4MLlw3WG9u8SjB8fdiedVexg5",
-	"8ShJiMizwEutYxPqf6uggni0YHfSXB8xnH5yP6FUhZT5KufdQrX+4v3I1e8hZdijmC6ou0Ogv3BF18R2",
-	"fFIunIrHIBX388XGlGBuUzLhVNlwfdfpGEjG4z/B+uiCZH47DMaumPKhdjXhT8++rUsPYuFOPCq0yCrO",
-	"OUugdtKHA2HnGC0e2tE58L6EOb7F944QvojN35mKHZfnCPHMI//unPncyiebmthmUtsph6L3y7mzjQDD",
-	"unTMHradDcZthh16Bd6Dh22NV5+p/xru08h/Df3Bgzy/Q5S17cbGtRLntQ4buth4tgHPgLThL9C2zSHo",
-	"dFVXmvbiae2qUe8RW26HHozZMx4SY4+UW7SuGErqRoRBGCKI/tmanJLJdULqitJd7uQarxbcvv7+2Ar+",
-	"7YZNey6munMVwrOwCOHJLYsQ3MH/21QhdIaTDknssBA6RJWTBbUWxNuidVMJ9Yh4WjIAZzqHhATnSOpw",
-	"5lF/CcMegrzerLeCD6nDpugHRxPzyNkJlUCwPvKEXP12RZiacJwcZxWPTz8ZKw1FgRnVNMVKTcIWXEjI",
-	"EqLWXPB1oTB8UJqlJnwlZKaIqtIloYpMRjM6WxPFtAY5GZ3a3/2vCdHrUqikmb9oqFIdXUw45fX57Tw7",
-	"tOg45sygdMBtmCKuwlMvhYL6yQkvhPRz8QqbYeyUKWLpyKGBXHGg0r77ZGQ76+VU2756iftduD57k9EF",
-	"uapnTF45p5wEhVM73fw+dNf5wXwTPn5yRq4Le2Ov90J3hk2IFpWxB45OiJv+aVOPzomEHG7sErYu8bcr",
-	"Mp7lOHvOcn09/C+2dmJz88yrTjjCETJ0cxkINhSgSgkUs42PEjsMs1kVd8VVkwnHz7DtyIURN3hIfNUJ",
-	"Tynn5gJalvmajFvfNy/nlmheqPnkt6ujCZ/TPFeud6u9uDpuPSHvqOE7Q6U549f2Ba6CaYVXMZP6Egct",
-	"vq0ZZZC4/m0vAzqJLxI0cWnWGvhd7qZhNBfhuivY02cnf3j27Nvk25Nvvv392WjwccK50K13s6L8m542",
-	"534W2abieW0ftmRguCn1qje2fcG47VMzULWcDdF9r+3phx6Bfjz8EVDAtiRrw04rlEHda4BaipVRHxld",
-	"952020k8QkFBh8Meb4qQOupLqTlv1Izj90NVo53/esjbTgjtYZRnezDKFuPoSbtC855NjyEWB86PjdgX",
-	"bzmgYWWHD6AKOHxqOM6M1TbRytgIlbktVrOcpUfntYKeV3lONHzUSWs0EDO2tMd3f6poTcqnn/yPO0qp",
-	"62m4DwD9vpuIP+rB6wzJDVNsljc7NPm4ns8TOz0abyJVmQpjGxGc+1wjJw7uIQXWDQ7u7ByLZT7YTqUt",
-	"DB7eE9Se9P7ATqChlGOMU0Vv7lDQESRKeYKoV3+kiCs6RDJx1BFS0SNF0JOAjiFKuj6g3feDrj9i+4Wh",
-	"xd2nZT3g9eEJchMlM5FhnxgcAVAYmTpnOeaJQD4/Ia+0MtcELO5EcxUDJwaWs7XGniHG/sQ/Wjepq0bF",
-	"l8TqFZDm4kM1ucK/TSuZX9kYLzW3nZgZ+VOZC5rVSgDhNZRbRKpBHystgRZtwq2hNPOTybpwelBesa/V",
-	"wyhKmzueheLdecTC02byNjxiUTT+53cvfzBs8O7NDwnxRcnPyOvvLoxqZX+xQS3/weMnZ2ek/HjfPNK0",
-	"dfriUvuyUbqXTbfG2wnuPQasbGkeXdJq0ERPt0S8J9XXpxTuTufvDGCsr19VRUsnHIxeA+/2Dtdl68kH",
-	"8dOFrdQHeOlaJzxAR5xwOWc45zlg62iiAMiY5nntFcKhmV7vOmWMjg4XRVjxo680ZtBXp2JzMN+2+9l/",
-	"lakfb2DVppWHTf3Y3LvjPbY9SQ9X18LbQamxxhQenH+ApoyN3yOmmdKSaiGPbtvnpiUgTj+Fv+662m2l",
-	"nJjia619V+V3f/J/B7pRBwTPHKY3VxvjlNtqbQ2cYo8U6vO/zp4mBD5ig5tNkXT0FYct8drTH4t4I8gC",
-	"RCoy2wrGWAzn9u5svbpGPv8++cO3T2pXRlFxlrKS5szYIBM+fnX54fmHoyYHIxV2qq+2dYBWUCugmox/",
-	"APEGgwcn5CcFhE44bvVIkZzq01xwHKmD3ugT8k4obQ5mD2LuD2rJyhIyMuaCpDmmp094zlLgCjKXF3p0",
-	"QSiZsxs4xkGIBP1aNuYAihgD1xjM9dKC5+vY3eKPjGfvLOgGe6f7+Spwwv3BOszq8deH8Mg9flCP3NDp",
-	"1OmgGOBrHzdq01VCZkEg7rAOpDglBxEsjHCRsQ+l2VuogiamZigUmxgZ4sxzsYLsyDsJHGnZkE/ZomFL",
-	"ff1+PhsW32YtvsMnHgiBg6zDDzab7fDl3kE7W76ludxdSoat4sc3vacuJznlXyRt1mKvH1sHLAYO8XSb",
-	"kkF87vST+WeH5VMj6r5cLfcONAxI3AJO+14QkO6y0Q4X89dD+H9LOHzhe7TgcuQtT6FOhzJ84Nqvgi1f",
-	"seVFssqdCphL8RfgZPz07NujC7Q+bF9Go3AK6pOG7s5HQQve41LCDYNVL2u9s58/dPtdt20vtuzHd0fY",
-	"L0tBVqLKbdPHpViRokqXQclXTjnhYmV7f/veW0FBR2osbUWYfjC23YrP7RbC8+C5B+k9G7RTHmYtBG9y",
-	"oMqxnPJHKlzXFYdJCb6p+R3Nh1tL33jPWicinAA+gPNns/ndg/fKToisOD+Ig9bDp2FPLVyXMsjZAmO/",
-	"/j6dEHQXYqc8Y72f246ktvWhLYw3F9sl5BkRPGRrqokwwnscL+5ySV2+L6lrWWoHONTVXZkAhVdTlBGE",
-	"aStE3Fkm3M3uPsKsZx6MDbHaoKAZ+Jy3GU2vF1JUPLsgpchz+x5B73D0O/i+4Xb6wN1URJoLBfsXWO8k",
-	"7xdm3b99Yw1fw+n5iwZttoWeSw9Umq6babv1JPYD4KYRXveBIbt6S+N/lS7oFzUYvsg1arf8a/CUkEzw",
-	"A/RoeE4Eh2Mxn/sBQ1pgoqgXeG3DJfFlKsGszX0pz7kfj2cCG8ru8EC4p7/zDw9yj7lhSBFPc3xM0sM4",
-	"qfyw3AGGi3vUezRJRtcHrrEIhyD6zYzIN7jP6JqM616DrIALn4FrcxaPEjJbYwZLSAASDJPiC2yNYbbJ",
-	"YBj6/17LR/37DaGJGhbtCs8DBKibhQ0FRAtGLdBobitHb1mrUOP89JP/cZcPxsPnPlV7jYO+m6GYs/wg",
-	"ojYc3GtXtRlg95z2NSRs1yDkXpK6ntt+xu6lVxQDnJH3DUnNDTegfI3mrS3zsCOWMCHzhKBzxDclz2FB",
-	"8zrHboy/4uS4xH40Nbsk5Ibqqe9PNmcqpTnObz2ynYnqqhNveFm3AGREAc/MrbxVmNBmCzK2Aog4YXN0",
-	"jk6ZJjXcGOFLHC5WV4K2X9/X5OBGWKx8Qt7aqQ0M8kxhgYktPcadNps8XNIbaHHNPXjbPKl8EY/bMG49",
-	"YC6ncz0LSSr0YwZU0vDxBfn5+Qc/xM7cySxp2fEFBu04Ps0WrLgCRpynVhXqUElAcenardYfIm1/dBUH",
-	"91uWfamNLdaDRlcnYR45kNemQVm3GsN2IG9KMpK6G1BOtdGzvi1AHXP2oooLDX+DAjraI+GXJbJN87JG",
-	"RieEquumcYIEF6s3wAFzHCzPVYLQCcc+CXUZqvNJXNj2CXXWfF/XBPx63YfBpb64OTkvbLtBwfP1OeFw",
-	"42sCDUtmIq2w3nfC6UxUmtjEBRXvJG9HSXSo/G+5uYJ7pS9yWx3SW8EpwgP2VlDXtZHa5WM7TcZR5YXR",
-	"oJapMeyBvrdt6vaexXAuFgPT6w9uicXS2GsmMMf6b5nFbhBy0CT2QMOYtb90DnsPHcbqxfvv3WHR7MOV",
-	"9A+5Db9pRVgOEAJo2/+PArM9ITa3nQgOznroy6v5m9D70QThpv7rq/TM3qKA7PHfYK3A8yxr1QeQ94Os",
-	"J7JpPNkC1HsWJk2k/8vT8Xs8ywGuvnuUw4RNzuqCGGtS1N7FiG8xGZmLw6bteLardqbe70tXzwy4hTs3",
-	"St1H91D5Fb67VtM8K/DabDbOeu6eMmYiB8A2ogOvbXswgsFXCceCzwSV6Gf+QjzRvdMBJ5d4Nky35hJo",
-	"usQZ+Qi+eaVA2cH+bhYcU+TZ2TfkKphrf3WO5ZTogmPGtlEu7Ny6GpqrsiQL0MGEfj83LtaTQ1Op7cne",
-	"NkC7I8W2mdPtPmVZpOtGMqpkHu3G0WI481ASrhRnvA2oSzu7H3jbNDR/NISegwbSEMtBO60HFozD/AvB",
-	"ueGTlx9LnEXoh2iOzZ3oyE33MvoDVU99Kjsp8EAKBMudTz+ZfzDeTHlqfVG7mcR+556MHzzHZS7ubwYo",
-	"VffY+/DQcUcju+twoEVSfhAfKi7lkmpmQlxD5vcxdrfgvjFTqxje0MyFHYFWh6NrCeMzJNAdj+IIJwvf",
-	"PiLZ1Lb2+UeDStt70qtuh76bK8gb7HKjSFUeukzhZ5DoS3F4cNlV9Z4Gwq7P1vN3r0IoF6CpA2GldgV0",
-	"f1KDg7lhrdQU2frhKscG8ZWdjr6bqfCdMWR+mCFNuJ7HUx3Qb5eWte0ghcm+3M58xZqzITVk+xaORQU/",
-	"kkQ4Yn/7nNHGDGma9G6Op/VTdX2Qzs6pnfBas62Wws+INmuVIJUx6HFQ0dG5n27pVvEiZcKbYyY45Ogj",
-	"U/VUU/OdSkuao5ghiuK1TIkCsK+aZOjOcWtAnZuHSVzuWErTtSJU2TBmQpgd/dsqM5xw2/r+Bqes24MT",
-	"WpZAJc6j/OHlB2KBal2amAeGFWuwwi9LoXUOGRl3R7YnZMu0dgMU64ia8CdnwUh9Yy8XjFcazGHqA/GM",
-	"PDs7w062a/yg8xK/uC6UnYtqQlw/ZU++iOFggH/dJ7luc2+vs4bM3Yfm3fBrLthqzjIT2dpaMjZMy8WE",
-	"2zezSiFigb5CECMPf6U+j1c1WPYfRn3gA1yatXq0UoC9sZA2h4TymrswutYdf20bkTbsdHSgSdhBd3Tk",
-	"QsOajmRnazfV+sLyDObkYvKbZoXtJ4jm+VK4PEw3e/mLCcrTVN1sF5a2J45rgUN970a1BCPQFL0xUugc",
-	"x3jRhCgoWCpyo+El0XRmGMTQtIbsgvz04Y/Hf7A+JiHrdowU2+kc29aOBZXXCRHS8DbPxEodP37y7MkJ",
-	"+SegGSY3GBUzg7pwV0jyki9yppZkDAbupxb8yYQbRXTKRYGDxxbmh1NVSZuqYYB6KiuRi6ML/MXF+rQQ",
-	"Ez7OWAncIAESQougMt5207b1wBlW/D634FlJYTs7UZ+lzRR5eoYijubMd850khGzLMg/2q/i1LNaZBo7",
-	"fsLHWohpTuUCEmOT6nXiOgwl5oQGx+upFCuVEC7whyMjDJc4JX9NpFiZ7e2Zgjs1K0ohNWTnGyeb8PoE",
-	"YqXIP5I/f5Jildh0kMSlYSbkhuYVJKQApegCPv9Kxmarx9jE1ADFnvHCPW+2pEZ8znIg17A+J4ighDQo",
-	"UMmEm3+nFb/mYsXtX6fXjGfuR73CdnL481zIGaa1JCSrrLSBZMLVmmv6MSG8yg1CjIIOhUJbe9daktkU",
-	"d6N/DWNbLaps4NfSTnZuNCiq7Y5WZlxpbF86t93XQ3WeEVxf2U7+VsGekJfmdmGAZT+03gxlVU+o0x4p",
-	"o/BCE0FZ7WcLwHPwC9hAY7CKlT+PFHlyZojQKdMN9Xy0r9Z0NGo7Bnh1OeExfRkqRjJYL6oXlz/fWTcm",
-	"92Tc96lbDR+1l5z9PVcf1Fn64vLnV8jg79EnH539aC7GOFoioM1DKUHwizNOKHlx+bMlnXEq8qrgqs38",
-	"orS+b2Tso265y8Mqw3AkbN+d/FYGXGsa7D1h3d4O4yaTea/DlPealbZeBR8CYwb8Ol32Ff7eHUWHt63N",
-	"8vZ0Dy0NdtGFsVXc9JkDVg+blR8pp9oxcQqwcxvVQE6NWeB/0UsoHorLnQfwGM2dXd6B58T1uTDmOSZP",
-	"GjBJmmrrL7BGVce4a1KIJzwX4roqL7wHJFIBYb/91PaKXIoc7Y6UlrpySnTCVZkz7ZI4SSlylq6NWJ0L",
-	"mQIZN/1gcZyXWmKFdjiHy5pjwfTkZqYgwAUp80p13aAlDhl0GccTblY21pTtA9KU5zhH3SO1Wb5x1NSM",
-	"TfhC0hSNEiYyF55jmoyvHBKMxadZfoUWtIeL/0xNuDFvzl3MB8HVjDNqm9LeYp6MnJ039atkk1HLtq7/",
-	"PqXRWNHP7nPvx76v2q/sy8zkrd3zPe54Dx2PjbtLBQ9QQmsMz9Z490YWG1PbXTVDQVET2L+8x0vy0e09",
-	"7D6ysNVD/Hrti59uXfMzANq1o/027Y/2G9fytdaWHSavWrEFh+yYtUbCe0S3C+Eb4xL75aNzpilj2ElS",
-	"wcSeZItTxFO0xIlZaqO/rO2C7tuioyDS9COZVek1aLwbNi5VsTJS0E3fRYUgAVsHK/JbRVEvkr/+u5s9",
-	"YMu9JzyAgx1k5ObFVtyW62Y4INZfgXOx8u3cbZ/2CQcqc2agZocaeeDZGJftK+2H2OUC78uaXmPvwPpy",
-	"OOFaUq4o5j2ckMulkNowM+N1RbuLn53vrkWvMwHIGK+ZKeVkBkSVwLUvcq+H2lg12SgBK0UvQm/HEvIM",
-	"/TNVnuMrnLfUyISP2zqETDAGPDXPT0ZHVj3XAUGm8CoLNtLusJ9YPdukoZj9WQox9fKdENeNavkqPcGu",
-	"+vWLJL/tUk+HUkrmHQmt44121q1r9uRodWgxQSQdrj7mfoIm1Fqnn9xPO26koZnyhUyGQ+HE3DC9PB13",
-	"DFd0CrqC4e4F1PPdBXo957vqGndjIrlNMu0O3v3ZY9N1wInhuT9RZY/Ft2mrWozZjVTTaLgGvLXd0Tqr",
-	"9LGYzyd8fGUfd7b6RWPHh4I0IRtyNK301KwwOnKBxu7sAXcOxNtmngYezo+Ym3DvfaYuzWlTJoeXCFR4",
-	"6NwlueALkBNud2iL/5iItukj92v/dzJ1vqDFX+fdHI6RXf4N7eDUDpL2N90bgXNQPTatpTGX0M51vwWz",
-	"9svRUy6O1VKsDsVg3ZRgYwK+EZdmh3tqWi3013lrdHaQsWEJF1MD5EOMNTEAtZzcYviMZa4vEXYyrZN+",
-	"ncQ6ukBfzcLYvuza+aOS1sjb1nIKQN39mtkiNAlo2t6PJK/vCBJuQCqa14EadBcxbuRsKaR5/HzDv0Ol",
-	"dvaqOaKRxOg3GjeuHWPjNK1KO4Pe1QVGf5oV6sCatdDRN8a0BqwrIFrUqvg8F0odeYaf8Dn2t+JZjweq",
-	"9RpmHRxeQ6V2w1Wo1GrCVVX46ngL83r6PHD3pE/dW4hWMb27FsF6wlMMcElRxOs4zbJfucluD/klLXZ7",
-	"gj4BYXFzCJFgSW7TT5XgBW9tbERDGvm60zxoD2seWRcjq7eRCjHvMyZCyhtPM5gMPjqlJTu9eYw04Tbp",
-	"cvqlT8HkNkrpIix+vCBoOtocEHjJFvyY8QS98Oh+D2dS2EGkdVQ5WK72vW8u6W6ESeBqabzoiTchgnHX",
-	"FoYn4cj9Gnqby39oldcihv/r3/4fAX4DuShBYfcp6podlgqqTPB1ISqFnasxtU0b8HL7iojfuajkMayh",
-	"6fCRkJKuCyOj5szGJSptNEh4TEvDv37+/wEAAP//",
+	"5H3tchs3luirnOLdW6aqWh9W7JmJVFt1HceT8U4Sey0nuXWHuRTYfUhi1Q10ALRojstV+xC3av/ur32R",
+	"eZN9kls4APqL3WRTomTPbn7EktgE0Ocb5/PjKJZZLgUKo0cXH0c5UyxDg4p++2MhkvdLzND+wsXoYpQz",
+	"sxxFI8Hs30aGPotGCn8ruMJkdGFUgdFIx0vMmP3SPyicjy5G/+O02ubUfapPq9U/fYpGrxPMcmlQxOs/",
+	"49p+N0EdK54bLu3OP7Ab1MBAoVFr0GyOJ/B+iXCDa5hhKsVCg5FglggxS1NUMLY/a74QmBxzMRGFRgVS",
+	"wYu3ryFOOQpzBEwkYJZcg8xRMbtVBAJvUYW1pFowwbX7aCLs81yDwgyzGSpMYC4VnD+DpSyUPoEX/nwr",
+	"bpb0fc0yd0a3E04E/cVCDLWBsYULs+uwuUEFQqqMpVxzsbgALZXBxH5bR8CFwQUqHU2E4Rlqw7JcAxfw",
+	"0/uXwAxkPFZSYyxFArnCmGsuhX1BvUKlYbVkhg4050qbibAw8h/azUUCiUQNQpolFwtgC8aFA3D5BvRO",
+	"zD6BaiLCG3ANz86+hliKecpjA+MEDeOpPlHItBQwGSksNCaT0dFlib7Vkqc4EeV5CGV2KW14moIqhLCn",
+	"2LH2RExGXExzJRcKtZ6MLvzyXACDTGYWxSfwRqRr0EUco9aWhBTW8HcBzL7L3B6xwgoXtyzliYW6LuZz",
+	"HltqgXkhEh3Bf/7rfxxBxizZ0X4cE4LNRHCjCVJSxOgpsdBoX2POP2ByMhGjyPHRElmCquKkGvUfW/Kv",
+	"81DGPnyPYmGWo4vzs7NolHERfn8ajcw6twtoo7hYECe9TZl4nfSwbO4+3Mazc0uDZnQxKgpun9zc4SeN",
+	"qneHwn14vx1+lkW83LLJbfn5ffb5ZL+scyk0krx7pZRU9odYCoPC2B9Znqc8Jv4//RdtRdHHgfLNrUa7",
+	"NEXZC7EGtB9a+nJSRqD7C+gly/GEYODXsdu8iGPMzWtxyw2d5J0jVDpfknD7J5a+VVaIGW7fZc5SjdEo",
+	"r/3po4fdJkG1wBKNcqb1Sqqk/fDz33U8bOQNigFPfqpj6i/+a7W9fi2/IWf/grGxa79IU+lgT8qp8Tax",
+	"QmYwmTLTQHXCDB5bCTnqOGusMOEGk031glmeyjWihvAMaAlzpqplvAS265RP24U2P55zwfVyz7PxZADJ",
+	"RqMbLuhBFEVm4WgZehSNYqkUxvQyv3Z8K2XaTDGQ9ybCUyamAw/gZG/nMtowU+j66bwkH0WjRAr72nPG",
+	"U0w6z2ikYek0DqZIeRAuzO+edaChRVB02vAiHk7lkcpjN7epY7JGHQ14RXVK206k33OBm4TKMlkIs8eL",
+	"RaMZ01xvEqkVFbmSx4oZBiSYMIkATxYn8PTs9Ok5/O3f4PnZ/+ykfGZwIdW6E2+YMZ52fhJExsYHVsoP",
+	"o5gWmsIX/dph89oJoybEAjS2g/6twluOqw7o3zKeslmKeyEg5cJ9nRvM9C5J36KAT+WKTCm2tr9nXFub",
+	"bq8z7MOU9+Sdim3ci7e5pA3E9gt14qZIuHl169VoCymxkWrou+0jRL2B2K8YnYmwcdh+DsDwBrsEdj8i",
+	"ed75/frVYigsdEFHvhPn0SPMjMI70cEqkHXh8Bspb7hYvBZ50YFFOZ+j3Wno4X8rmDDcdFzu/iRXkDGx",
+	"hoJsaDl3VpFfH8Yatb3OWMKjixbZ4CejC1GkaWQND55ZffPUm8f+ty5c6FQG6DWP8M5DClZLFM3tl0yD",
+	"/Z4+sQpsL5jXQVQDQBesX179/DrLpTLvUBdpB7i5Nf+c7bJLFfonO7epKYKWQSUTkvX4gWV5ar8VL3ma",
+	"xEx1slrKZphuwvG1YSlnAoJ0Lxd7LeZM/JUzQJix2Ro0NwZV78pT7LYxDPswnRXxDZrNvd//9PodMGVO",
+	"4PlTUEWKMI5PziFFY05gHsH8eMa1/cegiiCxv11CfPIVzO3qCDMUOOdGH1lEBxOGKfP86TQ+n84t+5S/",
+	"TGdcN//g3qb8Q9J84qup26TD9Glhj/AQ4FuDRuPdO1Fr0aVQfItxylRpNu9xQ7Ab2O2bqm8DBxn78Np9",
+	"eH62qevo6jydK5ltyO2d/FIdoLFO59vKBHsEU6Dk2o3k2dkgsHdvFEzrcrs9QLrT+qtLL/ffLhlWWeC1",
+	"F3y+0zVwEKOtZZr5o3SB7ZW3rDfRM2MpE/F+BtlW+zV8OO01V7fod3/MqSiyGXZfj5YWDlMH8h30HI1S",
+	"ZLeohz7de+KcKTO1Zs40j033NTMwy+Mb6E2AbwKxdrb2m0Qt9G8jnd266q636B6wd1lM/i3oG0MOexch",
+	"sal6eZZzXDDDCYBWU1oF93//wo7/enb89a/+3+nxrx/Poq++/vQP216ypoNrq9Zkx9Ozs4FKaScU7vT2",
+	"NTRvXniXMpMLFCgLDeHJJxr8gYbw83Y1cB/2bp62EIanLpyQsDXZkOE0EDMBOkfySezcY4P3m/s8PTsD",
+	"qYDNNApzAfMiTcFfiPYxhevio7lBLBMeI8y5jlmKETz9HcRLplhMgaGdpBLQ2UknwQfVwwDe6PIOeEtx",
+	"0kznshCOFV0gYBSNCsEKs5SK/xU9SGc8SdA52Cuf/ZR89lZRMYPTlGfev1OI8kpL37D8xdJOt9Rdr5QZ",
+	"as0W3VLKBxq8fB7EeWG5LqD+kSzLd9JZXC3IIk/39TzE3pDcpAwGSWVc2ntagpaoURgIXwJOYam5VHGN",
+	"uGdSpsgE3XsLo3lSU//NLRTGUiWYwGwNf3pXZ5etrhJjH+tbM7ZGi1uSfGj+cRj7OIIGrnWBydGw7ZRV",
+	"iWJfqFp+WyNTAy5w5aM1XEQtVG68dRuym+fspJ1CJC/IqOsxpp3FtwnTl3bJky6AbRM7rRf1i/cd7Fsp",
+	"erz/1amG0PMdQgVWcAx1bNCzvZbcUBeeYkKzuMsbtI8HPJy7fqpgto82dtnp3LZYeCVuMZU5bnGudtzF",
+	"rfbzX3yiIcVkgQq87XcyjM9ilk9TnA9Gs8wybjrDOy/yXMlbH+kW0sAaDeSMJ0NPEpYuObjFDOFzK2IY",
+	"bcZS7WwBq0NFwhR4jt7YTqCxopRC9DHLEGYsvim9W5uHSbieFUrjYP/jQAIMmR4DkzaikX2hdD2NWb4J",
+	"kV/s2/goeQk9yFHthgcXEDvh0gOCLroPuSi1M9X81qMNFNaoq045deju4ocegdmESr90PNv5YrWV+s7y",
+	"WsxTubqvfJRZzsS62xypPu6VcJkU1rgeYD1rWVizoEPpJ5jlLv9GoeZJwdIIcpIaESReDVirl9JPdtqg",
+	"7kTlfo1XbL1QtEsJvZUy3SH6hjAhIWp4TKmG3I14UluJNkxZt03fy7yzO254lu91aY5GBpXipts708Wr",
+	"Hu7V1/pOWyafhXsBZqgWKGJOHsJ/kbNpnrIYMwzKjftw86zQXKDWU22YMkVO/K5wmjOzXLG17jT1X4s4",
+	"LTSX4vtu3/Z7F3+95QmqJ9bK9Y8D+WhhPBl9+7d/h5TdSiWBWWGnpUBIkNufY6k0h4RPRPlFnIyOIsgV",
+	"2pscSJH61Cj75WCjsiTj4okutQosZZroi4ngBhKuWZ4jU9rqHW40pnOfSea8p3QldXlHTZSjfQkRN4Cr",
+	"ZcxZOo2lT4a7xenM8hCm82nN7O8EXW27Tbh9z7Qpr8QOVnopVxrGIVpgrbCjk9134xY1lW/RPEAXOd03",
+	"eab0INa8CV+dn21hk51pNh0BwCbc3jZoQBOBXEKCc1akppbq+EQ38hQHhKmikZLpHhHudzJFF8cW3vP/",
+	"dIdQCl5Dz+tuu+2IueqMFd8hOeEukdW7wWN/EGyergsoJIC+9Vmcd/GpJf67df52EsQl7NJGXYwspMEt",
+	"0VEjwX35klhYhDzZIBZPmp7F87NOyt8qLep7+SNfeKFmZMLWEWVbUuacQiQrUu8vOkoA9YK/Jidaqj+d",
+	"yW3hArt0sud1sy6PW1cXcvNRnjHzwjNmirJO5S0qmCuZwQznkvJabzmu7L2DGZ9Lu2LcaPp22KIe3LyP",
+	"yB/IWKWymy656suYS3HB4vU07de77s3rpAZLloBGE/SeFOCSB1zIXbeAsv21w32ZkolZluEezPG+7lIK",
+	"6tqnP487uYRU3abb13+6S/i89c9dFVnG1LrmUNyT6Dbz9XIUiTOgPOclpbTYmrWnDZvPu1Hb4vX9uNQl",
+	"9QW4NNL5ai/sEbOLk4fJ0SZuX3mmIQ6yKGwZfSfwitsbCShccG28Y5RpYGDPcvzNRDhig1gel9QG4xfp",
+	"TEKCaYpgP0fzt3+HGjlG4L41EfWvadAuEB2VkRD45sgl5lvSdzIpouDARFimOK67awthuebbt+/g2bPn",
+	"p1Y0g5zDMuTe5CjzFGGFCoFCIhNBsqV642A8XwA5VJ1BcgI/UsGERpFQ1oc1RiCRcWGtcj0RbCYLAyup",
+	"blBpGOsc7Zsdl2+QMMOOLixwFeXKCwlzjmkSQJ512a8tGdwSmRa4ARhkc6Kx6uMFuX80/wAJX1iAjbvk",
+	"39GGDuuMCjRyLDYFguYLwQy9Hz2K2hlsDnBGFdiFj3Fb8l5AYIe6zKh50w9tyHeI65ZR6siEKAR6CGTz",
+	"PQJQ66kO230hG6KFGUjR3iRaR+zczHuOWnixC4JbcM/T9F08emXOlWGmw2MaF0p5M3ebiG8YIJQSZbwp",
+	"Mvxbn7qORm7Yl0uMbzbP1gBWV6qEiyN30MRPudVwcyvZfO7eLZcp4UJH3nRxt2FnQDLyu/YnGLVTijYj",
+	"2d6R3GlxVHvfxYvurfX6CzaWrMHh114Iv8Ncqs7EVycABgfiML4ZfiupY7cDiiiM8ucYsLe86RBsVmxR",
+	"gqQV+Wvg4pYpzoRxToluCaWRpV0++fdVKEJDbG3ZKkK3ZHoJ8ZJx4cswYMyp1swtBkyvRbxUUshCp+uj",
+	"gV58I+XNNBscr6ud7y6EJG+sGRUQ3lqvwkYJoOp8JeI7CUwu+H19GBUfMSHYiZJa8//l/3gSy6ypALvd",
+	"HHsWCZm8J9ngd8ekjCmhw+kTSwCsMEsUhsdWh9proLNqQCFRypoeP2mfc6e/yN/ItxYd/YD7OCHu6zut",
+	"ewN28feb2rPvcH4ot4VHDwo2Sxv5xSUTd1nlA7wbo9bKXdD+EVdvWiDYg6JDNdRQqP3ZPr/FR7ertrIO",
+	"BV9h1JsS9aM0fSGicI9s529u37D3kvPGX3k79E2SKNTdStaHDXjqU/KD9SjF1N+uRi5fvttZvjUjc5cp",
+	"kXBtKAnwJtuUCFdonJLRyFRM9cgCGdkQkgvT9PXIwgU+/Bb+SjCcMdP2hbl3wbSdIdb7ZMbyaaE6HBlv",
+	"chRXRiGaH1gOKRc3pWcgZc4zsylnl9LIsFxX5V68M2j71j7kBUau+J6pt/dwS2hUt3Y7xRJeaI/s7qKM",
+	"4ULsKpWmS4htejOssr11KaiF7vNfNOoJNj/mJu1JsBXcDIx31RwYbr22eVlLra2dp4ksv2NU8nRAvqNh",
+	"R59dIG9xes2JEuh0k803ZcvLJROLrgsN/X3PMlz/ndna3+ssB9iHe+5tP7IM6eqOx1bpuGQJCX4ZIKhs",
+	"JuVwTBuVsjtAP8DF2c8jwpUebmr3PUukyuf76U6m3VH6O7NpF8U265Zap2oQtAOzO5aDQwO/UZ1AttHX",
+	"nWorKu1WNwM7Qw5tbeejaPYsdX33gEqwqezP+nVRk/i/dQctu5tkheAxz5l9kSd0IRqqEYcrMBIsPfb6",
+	"66v3L947a93f9esngrFGhFNaQPe5uRsaqOVdsh8CF4CFki4N6BKyQhuYIeRScyvRB173OrVPc7szyJAJ",
+	"DV4G0bEvAVONzVCDUewWQ0LXnKmT/lzrs+hgGq5eZ3W2TeFVxFyqvL10YBA29ZqA86Y5/FXUrwLDXktZ",
+	"kJPeVWtaUcusBFgh2qtwyMkJ6VeyUBq9G2h3VVwQPTVV2akda6S7Tdy8ZV3KrMTOIDSVZneXxwqZQm22",
+	"27fMW7gN8xbmXCRVJx4f6+RGg6PjiZgVBrTM0D0wLxQFINiKrcmLDsG4DvzpzwIZM/HSOdMHyACBH8w0",
+	"LpTu7BnRVhoEr06Aty5392/isWejjLteDQdEy0re0gXVdnSyV5d6rV8da/bYjlzcjdPWjuJT2lq62ZVN",
+	"hNhkJ++3fQp3TQ47MLi3pI3RTp3wcenvrhriC6nVbLdrKYy1QJzfT7mstUwqs2ALnFIZirM45gXV/rpk",
+	"x22R6B0ehGbVQXn886bKamRpDKhJ8OTbAFcXQt56N9s71GheSjHnKtsTJV9MK6LGuzxsClmn07LzTEtp",
+	"5CbHLpEvlj01owO5uc/dsOKJy/QdkpLtrpbuK1E4Ved7BCdGd1FYn/3ZaC9w9vXvz56dP5aHZzMg9T3G",
+	"sew0d6U2A2rq2wYEiXFRs8JrW73szR6xX+hVYAoXXIrpMIlbL/hsn6a9WXPp+ivXfRO9mO9UO70Vvv0V",
+	"022I3f0Fe47aVYfkWv9gsmc1u1LrqbxFNTgxprR8+b6UdBcbC0UyuIT9gAaChXEwDFIZ33SFDV2XLu3y",
+	"VErwO8s3kwLX1PlDU8WtkJBKsUDlfUWd8cl+gkqZ6K3Yo9aBVKcwzWXK4/XO2It//K172i5Q7BO7sbB5",
+	"V3THbyjJfTDCNg1ZmbsCw1TqO9qwFazqp6kIqUG+m7CrGcFtjiopIQBsp51MDTDvVId+OK5s0qz3RFRZ",
+	"W+Q+GX/36j2cVgscda2/JeO6waatDX0iHyTIkpQLvIDAN/gh55ZznMcDReKuib5ovZmRP6RYfV++7gi9",
+	"Pe0OMNfZbz/T9ZDM2QSsVAkXTK3Bnk47qePsYKpt62pWEIWefb5bcM6UIfCSS9ulMCUFdZqyq3kmelSZ",
+	"0J0Cc0+e7mPN9tU1gNTumHTfdsr33L+54v5XtoO2o9hoTaOQJW9Eum71DdjVS2HIbasWABgeBd6Z9NWb",
+	"+eDaQ/R3oHH51FTCN53l+l73kRQXLJ2SE2NrnqOFk6Y/+/BOqAPr7opKq/bq/1QutgRel1LgYUKyh0jD",
+	"dmtMg1ug43PF852nuqKnrtx5KHfbbCt0WOFMczPUfVODdgOhTUrqim+WaTtL10Q27NuO5bUprmZV1OFT",
+	"QmMbFz10PKo/OPSsOzjU5T3oritrMWa7Ur3e2wXGT5+GZGipmo1eBuVBdzB5K4H+g1EM9JIp8kcrvEVR",
+	"oC/tTUJQq0oh9j5LLoDavjqfuN7s9fh8QALxY0iN3c20g6BouOqiHrnRL06bvNiKmjFluGHw+ucXNYwe",
+	"XYLMHem6HNzqHfUQ3NbYewc5t9h9KKfviNW0I9V3dU1X+eJlfdE2IdiqAn4wOtrf8107Rxe83lHJUU/K",
+	"WX/TwM39O1aeK9TLu7k9lfvy9I7e2ebXu997TsXyW9rXbDMQ79hrcfuph/dJbF09uhtpLFmeo6AcgHCP",
+	"S3Fuyma1a3+tO4E3zQvKRCg0hSor0HycCGZFskATUSnh2hUSuvZl7UtwNBFUziOYwW5pfQJvk3f1+5Au",
+	"8jylmnym1hNhDx6etUpmxuIbMEsli8UScrZWMk0jmEmzhBm9h1TGRSnLLvL0CqO638x1lHeXGb/BNIS7",
+	"3JKdPEcJsI1+Ar5JZdUUggr4anG0aagXIVWXMcEW6NqHaJy6qqbwoTfWVL03U1iOFQk3svt6Q/H+TQ8o",
+	"y1nss1Uat5hdNEv3sweIqPo74PCVWzxRfb86Y1S9ZhdzXJWmcYurcz69RaX7bi3e4dL0myuMea5kzDq7",
+	"3/AMh0Osf+/2O/uDVF+JGof3G3e/e80Y76sk6e3ZsmRqgXpbUnfZ2m6qi1nVOGnzsZytZWF2rGXvtevu",
+	"Ujh/VPLIKoyR3yL4NbsqRjYKtduH3Hy7zTOGA3UB9r3VJG8ZV51QRa0rVdV8mX/65T2MXyXfXr04sqKQ",
+	"Kh6ZhusXvhWhr9j7BplCBZPi7OyrmJaiH/G6Mx3KCe79GDZ8h4uu7JJYikRD6EZJ8EdtdccNCq8n6oBv",
+	"aLuWqm6nL7PfCoxAc7FI8bjQ3RnL9O2p+3Mlah1UdjuXGyhoLNZ47wbgogFWwk+6yzVyp+DIf+1ikE13",
+	"ROgnH1UZLwnSj2xLWfh9K0qqWu8BpSU7gwIW/T/liS/K3Gq+ZlzU//p0w6A9dOuUrblF2yHdZa374VkH",
+	"mUQTMxFj2hMP6U/w3tqtu9MvYRWF78ZJztQL+EPNF0GucgZUFlf9GcYvlYxv5lIlMGMa4avz7pTTu3B5",
+	"wnWesnVH/P33f/7n42fv/8/xD+f/e3sH4t5u5PsaaHPcr2SDrNF9vjBUcHX2v/hRHuulXIH91Br4jmZc",
+	"vazvg3GyNdn9cMnx3hO1V3kL3bs6rMmOEpi+rOVWYzCK8PjkS52n3MC41pSrqoffo/hmKIzK53uJrz6F",
+	"pdMCKESyZzqDQi3T25K/PP6RbntOSyc9lR2/2PsrN7BiOgAHN1pkH5fNrdUNJiAcubWaQ9Zs/2rEy+Gv",
+	"NHVRvU3qexlcudJ31Bn1VBO5D6b7F20FYHbP4ei/14Sv7SnwK8LuLnyjDj5U7rZE+Od3Lv7t2hhpN6i1",
+	"xj7VYpCzBXaJ9C2N+htyuy2NmwzVZpeddS99dVo+97xkrQ60bYzOaGjWNsI2MNFofdNgUS+VN3Cw0yLy",
+	"JOq8Z4cxFu7SZ/kLUW130RwbWmGQrOwdn+jNn7sP96otsEFurcM2AFnHQgsStcGJw8jpasOSnUnp0nfq",
+	"Al7IKQnxqNIW5ZUuqRG5nx+SrqflX7quG7+wNEVzmFEzS0z3o7C9anvcSb/vLmHN5C35Tfdd7gf/vZ0t",
+	"CZvwaLyrf4/6IbrQXJ3/MNeLu+U03sVpMriYk4Z/JqwnASStNzN1znjybM2QBnyYQQM+9hjtSM9uyend",
+	"fxRB51zAdryiuWwr1ac6Uz+JlDS5SSd7DXRMDduLpEI+2hbD7QF672/01SevVHsIbf1tNiH3ybWJlt3m",
+	"0z9dvfmRZtfLObwLnuzIB3VULpUF4wrTOVO1doSTEYOb7GwyCuPba92HffTmB0qa5RpYSr27mAjD5n0P",
+	"NbtjVY55MhET8Yp6sLiR1Uumq1H3NL8axtc05+X66AIYaMNmKULG4iUXCNfWMLueiGrIejniJSpHvUdQ",
+	"H/BCLaTcfJfInr893yWC+ngX+m5oie0G5yvB0qMIGCyLjAm49sNUrqMyQD4R197RfB2FWf1wXc1puQYj",
+	"4bdCuiCYLvIqSuVvo6MSKRZLNYf/xejpydnJGd1gcxQs56OL0VcnZydfudlOS6LJUwoUnbo5Cae3qPic",
+	"BNCia9Dhu0L4dnLUJ8gi6LqMboRZC26Na+CC5ovHUmiuDQozEVqwXC+luQgDGRKodyeK4K+o5LEusggy",
+	"ZlBxlnKNSXhaRxMxT6VUOnKNnyLg1QD7yN958QOLjUCtI7CaJQKeZYXxJdgWxhPRavUkXR9B6vBUP88J",
+	"vBB6hUrD+dmZI+RreXMB5K+7nghqDeCbcvnKSlHrTcW1b0cWRvD7gL2kMfmjnwlOrnfWqDUR/vzs7GDz",
+	"4BudwTrGwpMHzJ7FLw+KHj1xYtAX+HZvUZ65HDofjXTImhhRQ7CNjl3eP+GJxYKQG13DBt262EK7hA4C",
+	"zq/R6MOx937+ZUuI025/ysqhyPr0Y/XL6+RTjaybmPgOTW3i+wOiorZLDyKqA98f/m9Efb0S1NRqFrWu",
+	"A5qi6C04NwPTv7r5YCxDGsZ18ZePI24PbQVJ8J1fjOrwHtU1lUs6raC065bxK6HSIvY4lYtezH3PtaGB",
+	"z9/Lxaj7gL8VSBdnf0IS1qP6UUoYuwzvWqLXrpFCG3Eqka6BhhzroPaAJ5DKFSowSyZcvvvYFUd/MJWb",
+	"oeukro3wqBNqg0Ye/XpPSh42g7wat715Cfi02dbWDVi5L2lfYVwoK84dtCMQuEJtYM6VNnXC5gmWo4/7",
+	"ZYiXHIVZnvKyLbw+ZXGMuTMkpe6gvhf0edVIvuoP/I10QenDSI3WNlWnzU9tFvv0gMKLApl9YsuH2q01",
+	"RwGkS2pEa20AYgRH8SsIpa53pgCP99HFX36t04MDkVe/HkyOz1z0uezvlzFutXzKxc0RzNYQL6XUXCyA",
+	"1c7WRT4VhaRy4eLfgShaPUnFjZArEXoGWam7UlIsyvVhgaYyXBlZGCfw1l7vGMxxNRFzxtMidO7164yD",
+	"cRin1gAFn/N75JqUrBg3oe+4WeJEkHhhxmCWmygUo7lgALJ4WXZv8FvB+CnoCM7t/54BzTmPJoIZyKQ2",
+	"8P2b717/OP3+zcs/v/np/dEFPDv/umH5Eo4nwhuyJwqNWk9ps6l2WQEnUKOSJxrkSqCy1OLxwQgj1jBj",
+	"BgqRSmtdWgo65hXyuIKZkittwfWLT0CbiBKsXIPii6WBWeHhS3sfz2nqv3P92h25tgiP4NnZ09bBKbIb",
+	"GAr+kbold1lu1ArzgZi90WbzkTm8SlDpYPMrvhCYABeH5t2ruqCocU2JWCL992/ev3U4LAflB6FjL4JS",
+	"eH/9dsaVxRZx/r37/GHw2kplHYTZZx1ZNg4LsjAwZqmWFTScoFsxDYWTQEcPgihZmAgU3sqbUDjmU2D8",
+	"AYKVuVrKFAML78JMQPWxQo1bMOSh1+iJ8ED46uy7MAhr5x29A9ydx8tsIlgmAv1GXvpZ4eRnSazY+tDI",
+	"+4HYCpqQpn1P4KpSRJaeSDFIRfMKaxqoeer9UHoaV104ulHr23Q8OmpDe5C7MmRYLHQFPDjToTUL6rZT",
+	"ZVG1bJsKpZf+1k19XEo9iiLRu9DmmbnfvHm/wfFc1xPz4K2bKmalgxToRsJYqcRSyoyciEJj4iQIan9O",
+	"txB5BpgphUaH5vVSlBSV/oIk9SPp4B9x5WClD01mrz44+qVW13Xsuib6lv58OqcV8I1HtpBUM8zSe4N/",
+	"2SrnfeAraznef8CFtTqaNVF8jB+kopFTh0WB5aw5/4AJGPZBCpmtLUdUIIyc5V5OXSkr5tkHcBkBMH7/",
+	"0+t3wJQ5gedPG/ZQzAxL5SLgxbl2TueFSI7DlMsdOHJf+bZ8+DEw1ZjFPABb5enu72F4XxWtPNHlJFCq",
+	"hPG+/7rLAcahwIUcCg3QU5rDdteaxUlIGDkeyDSv/POPzDytbQcx0TdrGtBzaKR0lMRbPpVzCLDUMCbA",
+	"8Qh4lnNcMMMj+K1gieL/+a//cXQHF2in8XLFbnEDMA+jndrbuPKzR1ZSm0TQ7RYKeUsHiCVQEgiwWncL",
+	"qUChpSsyfqytURpG5FkJkxr2QXCdEYex3+Ny3WfktoqnApi5gj+9ozFazstF4ff6qPU7Q/70Y6FR+ZCN",
+	"L6/s57hNx3/Xu1aPkCfzdTJyDvKHY9HPypp9LBlgfH/yeIexvY0wUa75RJcEMa74tByIxj4QT0bUe4ZI",
+	"JkV2S92CmLH2Tdmh5ugw1HM6p5acx9I16NzmV7Cv0ujj+aURVUeT0UGU9fRgJ3Bbv5My20VbTzQQUJzD",
+	"ecVUog9HbuCQCjMUOOcGFvwWyS1lwRO6absklHHZ9TSyqsJEEHqeQuh5GsG8wPToEmgSEM3IYwvGha65",
+	"6GPkKReLu9Cktf1O0c/t365Q6hP+H8+6DjsOCt6F0x1GtVjYWL0SVnV6ZY1MpWuIWR5BLZsmlpmrwnQh",
+	"VPtU/Y9WmCRczwql7W+Zw+S4dI24RIJdZnmr0rpdW12vvO5C7+lHs8QMndLaS3ZUM+et+OhWeNigkAey",
+	"LutbfBb11aTJHjHjPz+YVWlqi9rrA6Pxn66myHlF7H27okwYU08BTylHJ+BkE0VH/BSxhBtI5WIfgttG",
+	"UqfIVMbUjb43bXU69UKa07Pzc9hMc3OMuVqGYQVSpi79ygUfuJ/CB6lPKmkS7it38hbx7vcOr6ssrz/j",
+	"+sF0rD3jC5IdXzzth8HkhA9tSD3dlxt+kLehlWkpOAnZvv1GuXeT/Cl+4bK5/FGcG/cGMQ/DZ4VRfFYY",
+	"qSgl745cYc+yLYfLwu+tfeaBcUR79ODHnvEw6tGu9ESH61QZV+NinsqVhtkaaLBFBFoWyj/gTZAIWoqP",
+	"GgXeHQdtVVjhZLdJ83imjC9G32XF0KEOg6JmRrMGVra5ydiaDFMw8g6uQFrt9CN1F0o+nTYctLtz8NzX",
+	"7pd9dxBF4Xr97KEqyH2L7+UfQ0Od/yo64ulBt6884t0yKNDL/Yn8O0fChE2S+aVcafZzaru/Lyvd4Ruv",
+	"OOZoiCBgxv1atePzq9yBZUpWPKZea8ce9dvlU31utR6WPlo1dizRddfmmY+Tn9me6L1LPAZw3J94yn52",
+	"QCiBgJIIZJrUIieNKzvh9ImG3wossDuCtTuRs48YTj/6n0iqYsxD5f1uoVp+8WHk6rcYc+qbTc6HyvWw",
+	"YmtwXci0D/HTMaAQYQjhmAHl20UTwbRLIWk7wmuS8fjPuD66hCRsRwkCK65D+oeeiGdnX5flMF0heDoq",
+	"Nsiqm3OWyNw4IA/C1jEaPLSjm+VDCXN6i289IXwWm781Or9bnhPEk4D8+3PmCyefXLpsk0ld9yZGHlkf",
+	"YrECjHolUEa767YxbjLs0CvwHjzs6g77TP0f8CGN/B+wP6CVpveI/DdDK7RW5CMp9SZDLsfCgmdAKvtn",
+	"aCXoEXQaL3maKNexq9Np9S3GKVP4Mjz3MFwclne71UyjO6RzBTK+P4r9u0OCNKJNGAjgIpXHVRkQ0UfO",
+	"rnJcd+kjKmYNKdeO7RLFVk4BJNU7nsBrA4px7RPFvV98oLe6JJsSmz5YoqRr3NHLeutaIGCQzRRa+del",
+	"/T7zwH59yPv8zqAGvdwhOf6J9qg6DiEMFywZ+7wdiE++OvJ5V5ZELPguAlojKDQmEZSF0vvjeVX2LOhH",
+	"se9r8ICA9zv0AN2d8cBQd4uWtadR2dK2FtCu5ZG46s6cq3UEZW+CPcEdOrkcO3Nt+3WkOfJa37ue7Xm9",
+	"nO38juVs/uD/berZWnPHh6QIOggdol7WgdpICDfIsj2RfgKBlizAuUkxgto5ojIx5qi/GG4P86vcrLcW",
+	"nKjDFXvVjibnHWcHqwep0v4Ern+7Bq4ngobCOnMxJDKOtcEsIyHHYqr5B74QUll5p9dCinWmKeiX26Um",
+	"YiVVokEX8RKYhsloxmZr0NwYVJPRqfs9/BqBWedSR9VoZUuV+uhyIpgoz+9G1dI9TFD2JUkH2oZr8L0C",
+	"zFJqLJ+ciEyqMPI2c7Uq3gQmLB15NMC1QKbcu09Grkdryozr0Br536Xv2DoZXcJ1OT762rvSFWoayO1H",
+	"85KTPczcnYjx+RncZM7PVu7lo+P2G7KwVvzRCfjB3i6J9QIUpnjrlnAV7r9dw3iW0lhZx/XlXN+utSOX",
+	"5W1fdSIIjpiQc9pCsKIAnStkVLdyFLk519WqtCutGk0EfUYNrMgQokPSq05EzISQxtJXuoZx4/v25fwS",
+	"1QtVn/x2fTQRc5am2ncBl96YIkicwFtm+c5SacrFjXuB69og4uuui/AVzVB+UzLKIHH9217X3qh7kVo7",
+	"sGqtgd8VbWOs6i/57PnJH54//zr6+uSrr39/Nhp8nGrOeaeR91XPwIww1XJT8fzgHnZkYLkpDqq3a/uM",
+	"C9fxbKBqORui+35wpx96BPbh8EcgAduQrBU7rUgGtS/veintNUEmbN130vZMig4KqvXK7fGBSmU6PaAl",
+	"57l2eMb/6CDz63DydsO/exjl+R6MssU4Om/W+j+w6THE4qDR8B32xRuBZFi5MTakAg5fZETj4I1L2bU2",
+	"QoEwzotZyuOji1JBz4s0BYMfTNQYMsetLR3w3V90UJLy6cfw446mHOWg+0eAft9NJBz14BXrcMs1n6XV",
+	"DlVlR+DzCGhSDd1EijyW1jYCnUqjS+R0g3tIq44KB/d2aXe5flzP6wYGHyApMrzD53DdDqUca5xqdnsI",
+	"n9I7DARRrv5Egy9fJzLx1FGnoicayP9H7lwGbc/t7vtB24u4/cLQ4O7TvBwV/vgEuYmSmUyo4xgNk8ms",
+	"TJ3zlLK7MJ2fwGuj7TWB2gSQuUpuOQvL2dpQ9ylrf9IfXXDD9zWgl6Q6SFT24sMMXNPfpoVKr11mBrO3",
+	"nS4z8qc8lSwplQDBayi3yNigOdZGIcuahFtCaRZmXLbh9Ki84l6rh1G0sXc8B8X784iDp6sJqXjEoWj8",
+	"T29ffWfZ4O2P30UQ2ls8hx++ubSqlf/VhaLDB0/Pz84g//DQPFI1CPzsUvuqUrpXVd/fuwnuPUZ1bRlD",
+	"kLNi0Gxov0R3d8MvTyncn87fWsC4CJ0usoZOOBi91mJSO1yXjScfxU9XH8oxwEvXOOEBeqvVl/OGc5oi",
+	"DSEAjQhjlqalV4jGLwe965UxOTp87G8ljr7QSF9fxaPLnH7TnIzyRSZs/YirJq08bsLW5t4t77Hrbn24",
+	"CknRDCWPDSXe0SQdMmVc1g1hmmujmJHq6K4d0xoC4vRj/dddV7utlNOl+Bpr31f5PZz834Fu0gG1Zw7T",
+	"5bGJcSZc3w+DglG3LRayNs+eRYAfqFXapkg6+oKTDeja0x+L+FHCAmUsE9dUzFoMF+7u7Ly6Vj7/PvrD",
+	"1+elKyMrBI95zlx52ESMX1+9f/H+qMqciqWbD29cRbkT1BqZgfF3KH+k4MEJ/KQR2ETQVk80pMycplLQ",
+	"cDbyRp/AW6kNBfnpIPb+oJc8zzGBsZAQp1RUMhEpj1FoTHw299ElMJjzWzymkbpAfi0Xc0AN1sC1BnO5",
+	"tBTpuutu8UcukrcOdIO90/18VXPC/cE5zMKvTw/hkXv6qB65QUYGwW6IdfFDiBs16SqCWS0Qd1gHUjcl",
+	"1yJYFOGCcQiluVuoxiqmZimU2uFZ4kxTucLkKDgJPGm5kE/eoGFHff1+PhcW32YtvqUnHgmBg6zD9y4H",
+	"9fCNQ2qN0cWWNqX3aT7hFD+96QP1y0qZ+CzJ7g57/dg6YFuJOp7uUuhLz51+tP/ssHxKRD2Uq+XBgUYB",
+	"iTvAad8LAtFdMtrhYv5yCP/vCYcvQ7cvWg7eiBjLdCjLB76RN7qiM1cUqIrUq4C5kn9FAeNnZ18fXZL1",
+	"4Tr8WoWTsZA0dH8+qjVzP84V3nJc9bLWW/f5Yzdy99v2Yst9fH+E/bKUsJJF6toHL+UKsiJe1go1UyZA",
+	"yJWbIhG6ONbKsGJraWvg5tHYdis+t1sIL2rPPUoX81pj/mHWQu1NDlTvmTLxRNfX9SWdSmEYj3FP8+HO",
+	"0re7+7kXEV4AH8D5s9lG9dGnLkSgCiEO4qAN8KnY00jf7xJTvqDYb7hPR0DuQuq5aq33C9fb2jXRde0s",
+	"7MV2iWkCUtTZmhmQVniPu0syfVJX6HDtm1+7UUBlTWYiUdPVlGQEcOOEiD/LRCxZnqPQR1SrIGoDqJw2",
+	"yFiCIedtxuKbhZKFSC4hl2nq3qM2hYL8DmEChZtjcz8VEadS4/5tEXaS90u77t+/sUav4fX8ZYU214zV",
+	"pwdqw9bV3Pa1n516APVdE14PgSG3ekPjf5Eu6JclGD7LNWq3/KvwFEEixQE6q7wAKfBYzudhVJ2RlCga",
+	"BF7TcIlCcVltavO+lOfdj8czSa3Jd3gg/NPfhIcHucf8WL0OT3P3wL3HcVKFsesDDBf/aPBoQsLWB66x",
+	"qI/TDZtZkW9xn7A1jMuutTzDy5CB63IWjyKYrSmDpU4ACi2T0gtsjWE2yWAY+v+rFn2H9xtCEyUsmnXZ",
+	"BwhQVwtbCugs83ZAY6mr975jrUKJ89OP4cddPpgAn4dU7SUO+m6Gcs7Tg4ja+gh4t6rLAHvgtK8hYbsK",
+	"IQ+S1PXCdcb3L71iFODseN86qfkxOUysybx1ZR5uWB8lZJ4AOUfCeIsUFywtc+zG9CvNII3cR1O7SwS3",
+	"zExDp8s51zFLaRL4kesnVladBMPLuQUwAY0isbfyRmFCky1g7AQQeGFzdEFOmSo13BrhSxpTWdZvN18/",
+	"1OTQRtRi4ATeuPk/HNNEU4GJaxhAO222Zrlit9jgmgfwtgVS+Swet2HcesBcTu96lgoK8mPWqKTi40v4",
+	"+cX7MA7V3skcablBOBbtNIjTFaz4AkaazFlk+lBJQN3Std1jY4i0/d5XHDxsM4UrY22xHjT6Ogn7yIG8",
+	"NhXK2tUYbpZFVZIRlT28Umasng3NPMqYcxBVQhr8OxTQnZ1NflkS21Qva2V0BEzfVO1OFPpYvQUO2uNQ",
+	"ea6WwCaCupuUZajeJ3Hpmp6UWfN9vU7o62X3FJ/64ieuvXRNQqVI1xcg8DbUBFqWTGRcUL3vRLCZLAy4",
+	"xAXdPZPEDSVqUfnfc0sU/0qf5bY6pCOKV4QH7Iiib0ojtc3Hbi6Zp0pqFOyYmsIe5Hvbpm4fWAyncjEw",
+	"vf7gllhXGnvJBPZY/y2z2C1CDprEXtMwdu3PncPeQ4dd9eL99+560ezjlfQPuQ3/2IiwHCAE0LT/n9TM",
+	"9ghcbjtIgd566Mur+bvQ+50JwlX91xfpmb1DAdnTv8NagRdJ0qgPgHeDrCfYNJ5cAeoDC5Mq0v/56fgd",
+	"neUAV989ymHqrQnLghhnUpTexQ7fYjSyF4dN2/FsV+1Mud/nrp4ZcAv3bpSy+/Wh8itCT7yq5V3Na7PZ",
+	"7u6Ff8qaiQKRmv8OvLbtwQgWXzkeSzGTTJGf+TPxRPtOhwKu6GyUbi0UsnjJqJjZgm9eaNSRu9K6qaJc",
+	"w/Ozr+C6EOVMh+sLKqckFxy3to32YefG1dBelRUs0OjayGw/gbSrJ4dhyriTvamAdk+KbTKn333Kk46u",
+	"G9GoUGlnN44Gw9mHovpK3Yy3AXVF3Xg1iqZpaP9oCT1Fg1ARy0HnI9QsGI/5l1IIyyevPuQ01TaMYx7b",
+	"O9GRnxNp9QepnvJUbubsgRQIlTuffrT/ULyZidj5onYzifvOAxk/dI6rVD7cNGmmH7Bj6aHjjlZ2l+FA",
+	"h6T0ID5UWson1cykvMEk7GPtbilCY6ZGMbylmUs3TLMMR5cSJmRIkDuexBHNqL97RLKqbe3zj9YqbR9I",
+	"r/od+m6uqG6py42GIj90mcLPqMiX4vHgs6vKPS2EfZ+tF29f16GcoWEehIXeFdD9SQ8O5tZrpabE1o9X",
+	"OTaIr+y7DGEqemcKmR9m3B+tF/BUBvSbpWVNO0hTsq9w08Op5mxIDdm+hWOdgp9I4pTKGmuzEXonVldm",
+	"SNVae3PQeZjPHoJ0buL5RJSabbWU9EcrWLiGHJW2Bj2NvDu6CHOS/SpBpExEdcyImrt+4Lqcj22/UxjF",
+	"UhIzoBldy7TMkPqqKU7uHL8Glrl5lMTlj6UNW2tg2oUxI+BuiHyjzHAi3MAKu0jiDw4sz5Epmmz83av3",
+	"4IDqXJqUB0YVa7iiLytpTIoJjJ+dfw2KGZxSKRcmUZlcSC75KZnmU42xFIm2QHGOqIk4P4Mavqxc5aIw",
+	"aA9THkgk8PzsjDrhrumD1kv84rtQti6qEfgu6IF8CcPVblV383I4hbvOWjL3H9p3o6/5YKs9y0wma2fJ",
+	"uDCtkBPh3swphQ4L9DWBmHj4C/V5vC7BsteI8/MHOMCVXatHK9WwN5bK5ZAwUXIXRdccgwZGcDeOOjsd",
+	"uYb4ro3jIXKdHHaJcT3JztaAx3avS8czlJNLyW+GZ66fIJnnS+nzMP0U/88mKE9jfbtdWLqeOL4FDgu9",
+	"G/USrUDT7NZKoQsavsci0JjxWKZWwyswbGYZxNK0weQSfnr/x+M/OB+TVGU7RkbtdI5da8eMqZsIpLK8",
+	"LRK50sdPz5+fn8CfkCWU3GBVzAzLwl2p4JVYpFwvYYwW7qcO/NFEWEV0KmRG4wIX9odTXSiXqmGBeqoK",
+	"mcqjS/rFx/qMlBMxTrjv0Y0RsKxWGe964Lt64IQqfl848KyUdJ2dWMjS5hqenZGIYykPnTO9ZKQsC/hH",
+	"91WaVViKTGvHT8TYSDlNmVpg5Hp/R77DUGRPaHG8niq50hEIST8cWWFor+FMrEHJld3enal2p+ZZLpXB",
+	"5GLjZBNRnkCuNPwj/OWjkqvIpYNEPg0zgluWFhhBhlqzBX76FcZ2q6fUxNQCxZ3x0j9vt2RWfM5ShBtc",
+	"XwAhKIIKBTqaCPvvtBA3Qq6E++v0hovE/2hW1E6Ofp5LNaO0lgiSwkkbjCZCr4VhHyIQRWoRYhV0XSg0",
+	"tXepJblLcbf61zK206LaBX4d7SQXVoOS2m5pZS60ofalczczoa7OEz831M3fcAr2BF7Z24UFVsdQ0bpO",
+	"e6KtwqubCNppP1cAnmJYwAUaa6s4+fNEw/mZJUKvTDfU89G+WtPTqOsYENTlRHTpy7pihMF6Ub+8+vne",
+	"ujF6IOO+T90a/GCC5OzvufqoztKXVz+/JgZ/Rz75zomt9mJMA2FqtHkoJYhhcS6Awcurnx3pjGOZFpnQ",
+	"TeaXufN9E2MftctdHlcZ1oeL993J72TANUZAPxDW3e2w22Sy73WY8l670tar4GNgzILfxMu+wt/7o+jw",
+	"trVd3p3usaXBLrqwtoqfGXXA6mG78hPtVTslTiF1bmMG4dSaBeEXs8TssbjcewCPydzZ5R14Ab7PhTXP",
+	"KXnSgkmx2Dh/gTOqWsZdlUI8EamUN0V+GTwgHRUQ7tvPXK/IpUzJ7ohZbgqvRCdC5yk3PokTcpnyeG3F",
+	"6lyqGGFc9YOlIXx6SRXa9el5zhyrzV+vJoEiXkKeFrrtBs1pNKjPOJ4Iu7K1plwfkKo8xzvqnujN8o2j",
+	"qmZsIhaKxWSUcJn48Bw3ML72SLAWn+HpNVnQAS7hMz0R1ry58DEfAlc1hKxpSgeLeTLydt40rJJMRg3b",
+	"uvz7lHXGin72nwc/9kPVfiWfZ5J26Z7vcccH6ARs3F8qBIACKzE8W9Pdm1hszFx31YQERUlg//yOLslH",
+	"d/ewh8jCVg/xD+tQ/HTnmp8B0C4d7Xdpf7TfuJYvtbbsMHnVmi8EJsdc1IVaQHSzEL4yLqlfPjlnqjKG",
+	"nSRVm9gTbXGKBIpWNCBMb/SXdV3QQ1t0EkSGfYBZEd+gobth5VKVKysF/cxsUggKqXWwht8KRnoR/vZv",
+	"fvaAK/eeiBoc3CAjP+W5EK5cN6GxzuEKnMpVaOfu+rRPBDKVcgs1N9QoAM/FuFxf6TB6MpV0XzbshnoH",
+	"lpfDiTCKCc1iN3/saimVsczMRVnR7uNnF7tr0ctMABjTNTNmAmYIOkdhQpF7OdTGqclKCTgpeln3diwx",
+	"Tcg/U6QpvcJFQ41MxLipQ2BCMeCpfX4yOnLquQwIck1XWXSRdo/9yOnZKg3F7s9j7FIv30h5U6mWL9IT",
+	"7KtfP0vy2y71dCilZN8RWBlvdBOqfbMnT6tDiwk60uHKY+4naOpa6/Sj/2nHjbRupnwmk+FQOLE3zCBP",
+	"xy3DlZyCvmC4fQENfHdJXs/5rrrG3ZiI7pJMu4N3fw7Y9B1wuvDcn6iyx+LbtFUpxtxGumo0XALe2e5k",
+	"nRXmWM7nEzG+do97W/2ysuPrgjSCDTkaF2ZqVxgd+UBje/aAPwfhbTNPgw4XRsxNRPA+M5/mtCmT65cI",
+	"Unjk3IVUigWqiXA7NMV/l4h26SMPa/+3MnU+o8Vf5t0cjpF9/g1r4dSNfw833VtJ04sDNp2lMVfYzHW/",
+	"A7P2y9FTIY/1Uq4OxWDtlGBrAv4or+wOD9S0Wpov89bo7SBrw4KQUwvkQ4w1sQB1nNxg+IQnvi8RdTIt",
+	"k369xDq6JF/Nwtq+/Mb7o6LGoOrGchpR3/+a2SA0hWTaPowkL+8ICm9RaZaWgRpyF3Fh5WwulX38YsO/",
+	"w5Tx9qo9opXE5DcaV64da+NUrUot/ZBHSSpwKXIrGrsXVigDa85CJ98YNwaprgCMLFXxRSq1PgoMPxFz",
+	"6m8lkh4PVOM17Do0vIaG4ZIqYcroidBFFqrjHczDbzEK/2RI3VvIRjG9vxbheiJiCnApmXXXcdplv3CT",
+	"3R3yc1rs7gR9AsLh5hAiwZHcpp8qogve2tqIljTSdat50B7WPLEuRVbvIhW6vM+UCKluA81QMvjolOX8",
+	"9PYp0YTfpM3pVyEFU7gopY+whPGCaNhoc0DgFV+IYy5oJDS1b2nMpHCDSMuocm250ve+uaS/EUY1V0vl",
+	"RY+CCVEbUu9gWFu8Br3N5d83ymsJw//5r/8PUNxiKnPU1H2K+WaHucYikWKdyUJT52pKbTMWvMK9IuF3",
+	"Lgt1jGusOnxEkLN1ZmXUnLu4RGGsBqkf09Hwr5/+fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -107,8 +107,9 @@ var webTenantParams = map[string]tenantParam{
 }
 
 var validBodies = map[string]string{
-	"PATCH /users/{userId}":   `{"status":"deactivated"}`,
-	"PUT /employees/{userId}": `{"category":"impiegati"}`,
+	"PATCH /users/{userId}":                   `{"status":"deactivated"}`,
+	"PUT /employees/{userId}":                 `{"category":"impiegati"}`,
+	"POST /employees/{userId}/fringe-outside": `{"tax_year":2026,"kind":"fuel","amount_cents":1}`,
 }
 
 var apiParam = regexp.MustCompile(`\{([^}]+)\}`)

@@ -117,6 +117,15 @@ func TestAllocationThroughTheAPIAndTheWalletPage(t *testing.T) {
 	if st := call(t, a, "GET", "/me/wallet", k.Token(emps[0]), nil, &w); st != 200 || w.BalanceCents != 120_00 || len(w.Lots) != 1 || w.Lots[0].LastDay != fmt.Sprintf("%d-12-31", y) {
 		t.Fatalf("wallet: %d %+v", st, w)
 	}
+	var room map[string]any
+	if st := call(t, a, "POST", "/employees/"+emps[1].ID.String()+"/fringe-outside", tok, map[string]any{"tax_year": y, "kind": "fuel", "amount_cents": 250_00}, &room); st != 201 ||
+		room["remaining_cents"] != float64(750_00) {
+		t.Fatalf("recording an outside benefit: %d %v", st, room)
+	}
+	if st := call(t, a, "GET", fmt.Sprintf("/me/fringe-room?year=%d", y), k.Token(emps[1]), nil, &room); st != 200 || room["outside_cents"] != float64(250_00) ||
+		room["ceiling_cents"] != float64(1_000_00) {
+		t.Fatalf("the employee's fringe room: %d %v", st, room)
+	}
 	var forbidden map[string]any
 	if st := call(t, a, "GET", "/plans", k.Token(emps[0]), nil, &forbidden); st != 403 {
 		t.Fatalf("an employee listing plans: %d", st)

@@ -78,6 +78,18 @@ func TestHRSetsUpAndAllocatesAPlanOnTheWeb(t *testing.T) {
 	if !strings.Contains(body, "150,00") || !strings.Contains(body, fmt.Sprintf("scade il 31/12/%d", y)) || !strings.Contains(body, "Cultura e tempo libero, Sport e benessere") {
 		t.Fatalf("the wallet page lacks the credit:\n%s", body)
 	}
+	if !strings.Contains(body, "1.000,00") {
+		t.Fatalf("the wallet page lacks the fringe ceiling:\n%s", body)
+	}
+	empWeb := k.Browser(a.URL(), emp)
+	if res, body := empWeb.PostForm("/portafoglio/figli", url.Values{"tax_codes": {"XYZ"}, "valid_from": {fmt.Sprintf("%d-01-01", y)}}); res.StatusCode != 400 ||
+		!strings.Contains(body, "codice fiscale non è valido") {
+		t.Fatalf("a bad child's tax code: %d\n%s", res.StatusCode, body)
+	}
+	if _, body := follow(t, empWeb, "/portafoglio/figli", url.Values{"tax_codes": {"rssmra15a01f205x"}, "valid_from": {fmt.Sprintf("%d-01-01", y)}}); !strings.Contains(body, "2.000,00") ||
+		!strings.Contains(body, "con figli a carico") {
+		t.Fatalf("after declaring a child the ceiling is not €2.000:\n%s", body)
+	}
 }
 
 // follow submits a form that answers with a redirect (303) and fetches

@@ -23,6 +23,7 @@ func (u *UI) registerPlans(e *echo.Echo) {
 		return
 	}
 	u.Handle(e, http.MethodGet, plans.WalletPath, Roles(auth.RoleEmployee), u.wallet)
+	u.Handle(e, http.MethodPost, plans.WalletPath+"/figli", Roles(auth.RoleEmployee), u.childrenSave)
 	hr := Roles(auth.RoleCompanyAdmin)
 	u.Handle(e, http.MethodGet, "/azienda/piani", hr, u.plansList)
 	u.Handle(e, http.MethodGet, "/azienda/piani/nuovo", hr, u.planNew)
@@ -35,12 +36,48 @@ func (u *UI) registerPlans(e *echo.Echo) {
 	u.Handle(e, http.MethodPost, "/azienda/dipendenti/:id", hr, u.employeeSave)
 }
 
+// walletPage is the employee's wallet with their fringe-benefit room.
+type walletPage struct {
+	plans.Wallet
+	Room  plans.FringeRoom
+	Error string
+}
+
 func (u *UI) wallet(c echo.Context) error {
-	w, err := u.deps.Plans.MyWallet(c.Request().Context(), CurrentPrincipal(c))
+	return u.renderWallet(c, http.StatusOK, "")
+}
+
+func (u *UI) renderWallet(c echo.Context, status int, msg string) error {
+	ctx, p := c.Request().Context(), CurrentPrincipal(c)
+	w, err := u.deps.Plans.MyWallet(ctx, p)
 	if err != nil {
 		return err
 	}
-	return u.r.render(c, http.StatusOK, "plans_wallet", u.page(c, w))
+	room, err := u.deps.Plans.MyFringeRoom(ctx, p, time.Now().Year())
+	if err != nil && apperr.CodeOf(err) != apperr.NotFound { // no rule set for the year: no meter to show
+		return err
+	}
+	return u.r.render(c, status, "plans_wallet", u.page(c, walletPage{Wallet: w, Room: room, Error: msg}))
+}
+
+// childrenSave records the dependent-children declaration: one tax code
+// per line, from the date given.
+func (u *UI) childrenSave(c echo.Context) error {
+	from, bad := parseDate(c.FormValue("valid_from"), "valid_from", "")
+	var err error
+	if bad != "" {
+		err = apperr.New(apperr.Invalid, "not a date").With("field", bad)
+	} else {
+		err = u.deps.Plans.DeclareChildren(c.Request().Context(), CurrentPrincipal(c), strings.Fields(c.FormValue("tax_codes")), from)
+	}
+	if err != nil {
+		status, msg, ferr := u.plansFormError(c, err)
+		if ferr != nil {
+			return ferr
+		}
+		return u.renderWallet(c, status, msg)
+	}
+	return c.Redirect(http.StatusSeeOther, plans.WalletPath)
 }
 
 func (u *UI) plansList(c echo.Context) error {
