@@ -1870,6 +1870,11 @@ type CreateOrganisationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetPayrollExportParams defines parameters for GetPayrollExport.
+type GetPayrollExportParams struct {
+	Year int `form:"year" json:"year"`
+}
+
 // FindPlacesParams defines parameters for FindPlaces.
 type FindPlacesParams struct {
 	Q     string `form:"q" json:"q"`
@@ -2237,6 +2242,9 @@ type ServerInterface interface {
 	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
 	// (GET /organisations/{organisationId})
 	GetOrganisation(ctx echo.Context, organisationId openapi_types.UUID) error
+	// GetPayrollExport The payroll export of a tax year (CSV for Italian Excel): tax code, employee number, year, tax bucket, PdR or not, amount used. Never the service or the provider.
+	// (GET /payroll-export)
+	GetPayrollExport(ctx echo.Context, params GetPayrollExportParams) error
 	// FindPlaces Italian municipalities matching a name (accents and case ignored, near misses allowed), or a postcode when postcodes are loaded.
 	// (GET /places)
 	FindPlaces(ctx echo.Context, params FindPlacesParams) error
@@ -2969,6 +2977,24 @@ func (w *ServerInterfaceWrapper) GetOrganisation(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOrganisation(ctx, organisationId)
+	return err
+}
+
+// GetPayrollExport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPayrollExport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetPayrollExportParams
+	// ------------- Required query parameter "year" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "year", ctx.QueryParams(), &params.Year, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter year: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPayrollExport(ctx, params)
 	return err
 }
 
@@ -3776,6 +3802,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/me/fringe-room", wrapper.GetMyFringeRoom, options.OperationMiddlewares["getMyFringeRoom"]...)
 	router.PUT(options.BaseURL+"/me/children", wrapper.DeclareChildren, options.OperationMiddlewares["declareChildren"]...)
 	router.POST(options.BaseURL+"/employees/:userId/fringe-outside", wrapper.RecordOutsideFringe, options.OperationMiddlewares["recordOutsideFringe"]...)
+	router.GET(options.BaseURL+"/payroll-export", wrapper.GetPayrollExport, options.OperationMiddlewares["getPayrollExport"]...)
 	router.GET(options.BaseURL+"/vouchers", wrapper.ListMyVouchers, options.OperationMiddlewares["listMyVouchers"]...)
 	router.POST(options.BaseURL+"/vouchers", wrapper.BookVoucher, options.OperationMiddlewares["bookVoucher"]...)
 	router.GET(options.BaseURL+"/vouchers/:voucherId", wrapper.GetVoucher, options.OperationMiddlewares["getVoucher"]...)
@@ -5207,6 +5234,51 @@ type GetOrganisationdefaultJSONResponse struct {
 }
 
 func (response GetOrganisationdefaultJSONResponse) VisitGetOrganisationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayrollExportRequestObject struct {
+	Params GetPayrollExportParams
+}
+
+type GetPayrollExportResponseObject interface {
+	VisitGetPayrollExportResponse(w http.ResponseWriter) error
+}
+
+type GetPayrollExport200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetPayrollExport200TextcsvResponse) VisitGetPayrollExportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetPayrollExportdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetPayrollExportdefaultJSONResponse) VisitGetPayrollExportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6717,6 +6789,9 @@ type StrictServerInterface interface {
 	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
 	// (GET /organisations/{organisationId})
 	GetOrganisation(ctx context.Context, request GetOrganisationRequestObject) (GetOrganisationResponseObject, error)
+	// GetPayrollExport The payroll export of a tax year (CSV for Italian Excel): tax code, employee number, year, tax bucket, PdR or not, amount used. Never the service or the provider.
+	// (GET /payroll-export)
+	GetPayrollExport(ctx context.Context, request GetPayrollExportRequestObject) (GetPayrollExportResponseObject, error)
 	// FindPlaces Italian municipalities matching a name (accents and case ignored, near misses allowed), or a postcode when postcodes are loaded.
 	// (GET /places)
 	FindPlaces(ctx context.Context, request FindPlacesRequestObject) (FindPlacesResponseObject, error)
@@ -8123,6 +8198,31 @@ func (sh *strictHandler) GetOrganisation(ctx echo.Context, organisationId openap
 	return nil
 }
 
+// GetPayrollExport operation middleware
+func (sh *strictHandler) GetPayrollExport(ctx echo.Context, params GetPayrollExportParams) error {
+	var request GetPayrollExportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPayrollExport(ctx.Request().Context(), request.(GetPayrollExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPayrollExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPayrollExportResponseObject); ok {
+		return validResponse.VisitGetPayrollExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // FindPlaces operation middleware
 func (sh *strictHandler) FindPlaces(ctx echo.Context, params FindPlacesParams) error {
 	var request FindPlacesRequestObject
@@ -9352,256 +9452,258 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3tchs3luirnOLdW6aqWh9W7JmJVFt1HceT8U4Sey0nuXWHuRTYfUhi1Q10ALRojstV+xC3av/ur32R",
-	"eZN9kls4APqL3WRTomTPbn7EktgE0Ocb5/PjKJZZLgUKo0cXH0c5UyxDg4p++2MhkvdLzND+wsXoYpQz",
-	"sxxFI8Hs30aGPotGCn8ruMJkdGFUgdFIx0vMmP3SPyicjy5G/+O02ubUfapPq9U/fYpGrxPMcmlQxOs/",
-	"49p+N0EdK54bLu3OP7Ab1MBAoVFr0GyOJ/B+iXCDa5hhKsVCg5FglggxS1NUMLY/a74QmBxzMRGFRgVS",
-	"wYu3ryFOOQpzBEwkYJZcg8xRMbtVBAJvUYW1pFowwbX7aCLs81yDwgyzGSpMYC4VnD+DpSyUPoEX/nwr",
-	"bpb0fc0yd0a3E04E/cVCDLWBsYULs+uwuUEFQqqMpVxzsbgALZXBxH5bR8CFwQUqHU2E4Rlqw7JcAxfw",
-	"0/uXwAxkPFZSYyxFArnCmGsuhX1BvUKlYbVkhg4050qbibAw8h/azUUCiUQNQpolFwtgC8aFA3D5BvRO",
-	"zD6BaiLCG3ANz86+hliKecpjA+MEDeOpPlHItBQwGSksNCaT0dFlib7Vkqc4EeV5CGV2KW14moIqhLCn",
-	"2LH2RExGXExzJRcKtZ6MLvzyXACDTGYWxSfwRqRr0EUco9aWhBTW8HcBzL7L3B6xwgoXtyzliYW6LuZz",
-	"HltqgXkhEh3Bf/7rfxxBxizZ0X4cE4LNRHCjCVJSxOgpsdBoX2POP2ByMhGjyPHRElmCquKkGvUfW/Kv",
-	"81DGPnyPYmGWo4vzs7NolHERfn8ajcw6twtoo7hYECe9TZl4nfSwbO4+3Mazc0uDZnQxKgpun9zc4SeN",
-	"qneHwn14vx1+lkW83LLJbfn5ffb5ZL+scyk0krx7pZRU9odYCoPC2B9Znqc8Jv4//RdtRdHHgfLNrUa7",
-	"NEXZC7EGtB9a+nJSRqD7C+gly/GEYODXsdu8iGPMzWtxyw2d5J0jVDpfknD7J5a+VVaIGW7fZc5SjdEo",
-	"r/3po4fdJkG1wBKNcqb1Sqqk/fDz33U8bOQNigFPfqpj6i/+a7W9fi2/IWf/grGxa79IU+lgT8qp8Tax",
-	"QmYwmTLTQHXCDB5bCTnqOGusMOEGk031glmeyjWihvAMaAlzpqplvAS265RP24U2P55zwfVyz7PxZADJ",
-	"RqMbLuhBFEVm4WgZehSNYqkUxvQyv3Z8K2XaTDGQ9ybCUyamAw/gZG/nMtowU+j66bwkH0WjRAr72nPG",
-	"U0w6z2ikYek0DqZIeRAuzO+edaChRVB02vAiHk7lkcpjN7epY7JGHQ14RXVK206k33OBm4TKMlkIs8eL",
-	"RaMZ01xvEqkVFbmSx4oZBiSYMIkATxYn8PTs9Ok5/O3f4PnZ/+ykfGZwIdW6E2+YMZ52fhJExsYHVsoP",
-	"o5gWmsIX/dph89oJoybEAjS2g/6twluOqw7o3zKeslmKeyEg5cJ9nRvM9C5J36KAT+WKTCm2tr9nXFub",
-	"bq8z7MOU9+Sdim3ci7e5pA3E9gt14qZIuHl169VoCymxkWrou+0jRL2B2K8YnYmwcdh+DsDwBrsEdj8i",
-	"ed75/frVYigsdEFHvhPn0SPMjMI70cEqkHXh8Bspb7hYvBZ50YFFOZ+j3Wno4X8rmDDcdFzu/iRXkDGx",
-	"hoJsaDl3VpFfH8Yatb3OWMKjixbZ4CejC1GkaWQND55ZffPUm8f+ty5c6FQG6DWP8M5DClZLFM3tl0yD",
-	"/Z4+sQpsL5jXQVQDQBesX179/DrLpTLvUBdpB7i5Nf+c7bJLFfonO7epKYKWQSUTkvX4gWV5ar8VL3ma",
-	"xEx1slrKZphuwvG1YSlnAoJ0Lxd7LeZM/JUzQJix2Ro0NwZV78pT7LYxDPswnRXxDZrNvd//9PodMGVO",
-	"4PlTUEWKMI5PziFFY05gHsH8eMa1/cegiiCxv11CfPIVzO3qCDMUOOdGH1lEBxOGKfP86TQ+n84t+5S/",
-	"TGdcN//g3qb8Q9J84qup26TD9Glhj/AQ4FuDRuPdO1Fr0aVQfItxylRpNu9xQ7Ab2O2bqm8DBxn78Np9",
-	"eH62qevo6jydK5ltyO2d/FIdoLFO59vKBHsEU6Dk2o3k2dkgsHdvFEzrcrs9QLrT+qtLL/ffLhlWWeC1",
-	"F3y+0zVwEKOtZZr5o3SB7ZW3rDfRM2MpE/F+BtlW+zV8OO01V7fod3/MqSiyGXZfj5YWDlMH8h30HI1S",
-	"ZLeohz7de+KcKTO1Zs40j033NTMwy+Mb6E2AbwKxdrb2m0Qt9G8jnd266q636B6wd1lM/i3oG0MOexch",
-	"sal6eZZzXDDDCYBWU1oF93//wo7/enb89a/+3+nxrx/Poq++/vQP216ypoNrq9Zkx9Ozs4FKaScU7vT2",
-	"NTRvXniXMpMLFCgLDeHJJxr8gYbw83Y1cB/2bp62EIanLpyQsDXZkOE0EDMBOkfySezcY4P3m/s8PTsD",
-	"qYDNNApzAfMiTcFfiPYxhevio7lBLBMeI8y5jlmKETz9HcRLplhMgaGdpBLQ2UknwQfVwwDe6PIOeEtx",
-	"0kznshCOFV0gYBSNCsEKs5SK/xU9SGc8SdA52Cuf/ZR89lZRMYPTlGfev1OI8kpL37D8xdJOt9Rdr5QZ",
-	"as0W3VLKBxq8fB7EeWG5LqD+kSzLd9JZXC3IIk/39TzE3pDcpAwGSWVc2ntagpaoURgIXwJOYam5VHGN",
-	"uGdSpsgE3XsLo3lSU//NLRTGUiWYwGwNf3pXZ5etrhJjH+tbM7ZGi1uSfGj+cRj7OIIGrnWBydGw7ZRV",
-	"iWJfqFp+WyNTAy5w5aM1XEQtVG68dRuym+fspJ1CJC/IqOsxpp3FtwnTl3bJky6AbRM7rRf1i/cd7Fsp",
-	"erz/1amG0PMdQgVWcAx1bNCzvZbcUBeeYkKzuMsbtI8HPJy7fqpgto82dtnp3LZYeCVuMZU5bnGudtzF",
-	"rfbzX3yiIcVkgQq87XcyjM9ilk9TnA9Gs8wybjrDOy/yXMlbH+kW0sAaDeSMJ0NPEpYuObjFDOFzK2IY",
-	"bcZS7WwBq0NFwhR4jt7YTqCxopRC9DHLEGYsvim9W5uHSbieFUrjYP/jQAIMmR4DkzaikX2hdD2NWb4J",
-	"kV/s2/goeQk9yFHthgcXEDvh0gOCLroPuSi1M9X81qMNFNaoq045deju4ocegdmESr90PNv5YrWV+s7y",
-	"WsxTubqvfJRZzsS62xypPu6VcJkU1rgeYD1rWVizoEPpJ5jlLv9GoeZJwdIIcpIaESReDVirl9JPdtqg",
-	"7kTlfo1XbL1QtEsJvZUy3SH6hjAhIWp4TKmG3I14UluJNkxZt03fy7yzO254lu91aY5GBpXipts708Wr",
-	"Hu7V1/pOWyafhXsBZqgWKGJOHsJ/kbNpnrIYMwzKjftw86zQXKDWU22YMkVO/K5wmjOzXLG17jT1X4s4",
-	"LTSX4vtu3/Z7F3+95QmqJ9bK9Y8D+WhhPBl9+7d/h5TdSiWBWWGnpUBIkNufY6k0h4RPRPlFnIyOIsgV",
-	"2pscSJH61Cj75WCjsiTj4okutQosZZroi4ngBhKuWZ4jU9rqHW40pnOfSea8p3QldXlHTZSjfQkRN4Cr",
-	"ZcxZOo2lT4a7xenM8hCm82nN7O8EXW27Tbh9z7Qpr8QOVnopVxrGIVpgrbCjk9134xY1lW/RPEAXOd03",
-	"eab0INa8CV+dn21hk51pNh0BwCbc3jZoQBOBXEKCc1akppbq+EQ38hQHhKmikZLpHhHudzJFF8cW3vP/",
-	"dIdQCl5Dz+tuu+2IueqMFd8hOeEukdW7wWN/EGyergsoJIC+9Vmcd/GpJf67df52EsQl7NJGXYwspMEt",
-	"0VEjwX35klhYhDzZIBZPmp7F87NOyt8qLep7+SNfeKFmZMLWEWVbUuacQiQrUu8vOkoA9YK/Jidaqj+d",
-	"yW3hArt0sud1sy6PW1cXcvNRnjHzwjNmirJO5S0qmCuZwQznkvJabzmu7L2DGZ9Lu2LcaPp22KIe3LyP",
-	"yB/IWKWymy656suYS3HB4vU07de77s3rpAZLloBGE/SeFOCSB1zIXbeAsv21w32ZkolZluEezPG+7lIK",
-	"6tqnP487uYRU3abb13+6S/i89c9dFVnG1LrmUNyT6Dbz9XIUiTOgPOclpbTYmrWnDZvPu1Hb4vX9uNQl",
-	"9QW4NNL5ai/sEbOLk4fJ0SZuX3mmIQ6yKGwZfSfwitsbCShccG28Y5RpYGDPcvzNRDhig1gel9QG4xfp",
-	"TEKCaYpgP0fzt3+HGjlG4L41EfWvadAuEB2VkRD45sgl5lvSdzIpouDARFimOK67awthuebbt+/g2bPn",
-	"p1Y0g5zDMuTe5CjzFGGFCoFCIhNBsqV642A8XwA5VJ1BcgI/UsGERpFQ1oc1RiCRcWGtcj0RbCYLAyup",
-	"blBpGOsc7Zsdl2+QMMOOLixwFeXKCwlzjmkSQJ512a8tGdwSmRa4ARhkc6Kx6uMFuX80/wAJX1iAjbvk",
-	"39GGDuuMCjRyLDYFguYLwQy9Hz2K2hlsDnBGFdiFj3Fb8l5AYIe6zKh50w9tyHeI65ZR6siEKAR6CGTz",
-	"PQJQ66kO230hG6KFGUjR3iRaR+zczHuOWnixC4JbcM/T9F08emXOlWGmw2MaF0p5M3ebiG8YIJQSZbwp",
-	"Mvxbn7qORm7Yl0uMbzbP1gBWV6qEiyN30MRPudVwcyvZfO7eLZcp4UJH3nRxt2FnQDLyu/YnGLVTijYj",
-	"2d6R3GlxVHvfxYvurfX6CzaWrMHh114Iv8Ncqs7EVycABgfiML4ZfiupY7cDiiiM8ucYsLe86RBsVmxR",
-	"gqQV+Wvg4pYpzoRxToluCaWRpV0++fdVKEJDbG3ZKkK3ZHoJ8ZJx4cswYMyp1swtBkyvRbxUUshCp+uj",
-	"gV58I+XNNBscr6ud7y6EJG+sGRUQ3lqvwkYJoOp8JeI7CUwu+H19GBUfMSHYiZJa8//l/3gSy6ypALvd",
-	"HHsWCZm8J9ngd8ekjCmhw+kTSwCsMEsUhsdWh9proLNqQCFRypoeP2mfc6e/yN/ItxYd/YD7OCHu6zut",
-	"ewN28feb2rPvcH4ot4VHDwo2Sxv5xSUTd1nlA7wbo9bKXdD+EVdvWiDYg6JDNdRQqP3ZPr/FR7ertrIO",
-	"BV9h1JsS9aM0fSGicI9s529u37D3kvPGX3k79E2SKNTdStaHDXjqU/KD9SjF1N+uRi5fvttZvjUjc5cp",
-	"kXBtKAnwJtuUCFdonJLRyFRM9cgCGdkQkgvT9PXIwgU+/Bb+SjCcMdP2hbl3wbSdIdb7ZMbyaaE6HBlv",
-	"chRXRiGaH1gOKRc3pWcgZc4zsylnl9LIsFxX5V68M2j71j7kBUau+J6pt/dwS2hUt3Y7xRJeaI/s7qKM",
-	"4ULsKpWmS4htejOssr11KaiF7vNfNOoJNj/mJu1JsBXcDIx31RwYbr22eVlLra2dp4ksv2NU8nRAvqNh",
-	"R59dIG9xes2JEuh0k803ZcvLJROLrgsN/X3PMlz/ndna3+ssB9iHe+5tP7IM6eqOx1bpuGQJCX4ZIKhs",
-	"JuVwTBuVsjtAP8DF2c8jwpUebmr3PUukyuf76U6m3VH6O7NpF8U265Zap2oQtAOzO5aDQwO/UZ1AttHX",
-	"nWorKu1WNwM7Qw5tbeejaPYsdX33gEqwqezP+nVRk/i/dQctu5tkheAxz5l9kSd0IRqqEYcrMBIsPfb6",
-	"66v3L947a93f9esngrFGhFNaQPe5uRsaqOVdsh8CF4CFki4N6BKyQhuYIeRScyvRB173OrVPc7szyJAJ",
-	"DV4G0bEvAVONzVCDUewWQ0LXnKmT/lzrs+hgGq5eZ3W2TeFVxFyqvL10YBA29ZqA86Y5/FXUrwLDXktZ",
-	"kJPeVWtaUcusBFgh2qtwyMkJ6VeyUBq9G2h3VVwQPTVV2akda6S7Tdy8ZV3KrMTOIDSVZneXxwqZQm22",
-	"27fMW7gN8xbmXCRVJx4f6+RGg6PjiZgVBrTM0D0wLxQFINiKrcmLDsG4DvzpzwIZM/HSOdMHyACBH8w0",
-	"LpTu7BnRVhoEr06Aty5392/isWejjLteDQdEy0re0gXVdnSyV5d6rV8da/bYjlzcjdPWjuJT2lq62ZVN",
-	"hNhkJ++3fQp3TQ47MLi3pI3RTp3wcenvrhriC6nVbLdrKYy1QJzfT7mstUwqs2ALnFIZirM45gXV/rpk",
-	"x22R6B0ehGbVQXn886bKamRpDKhJ8OTbAFcXQt56N9s71GheSjHnKtsTJV9MK6LGuzxsClmn07LzTEtp",
-	"5CbHLpEvlj01owO5uc/dsOKJy/QdkpLtrpbuK1E4Ved7BCdGd1FYn/3ZaC9w9vXvz56dP5aHZzMg9T3G",
-	"sew0d6U2A2rq2wYEiXFRs8JrW73szR6xX+hVYAoXXIrpMIlbL/hsn6a9WXPp+ivXfRO9mO9UO70Vvv0V",
-	"022I3f0Fe47aVYfkWv9gsmc1u1LrqbxFNTgxprR8+b6UdBcbC0UyuIT9gAaChXEwDFIZ33SFDV2XLu3y",
-	"VErwO8s3kwLX1PlDU8WtkJBKsUDlfUWd8cl+gkqZ6K3Yo9aBVKcwzWXK4/XO2It//K172i5Q7BO7sbB5",
-	"V3THbyjJfTDCNg1ZmbsCw1TqO9qwFazqp6kIqUG+m7CrGcFtjiopIQBsp51MDTDvVId+OK5s0qz3RFRZ",
-	"W+Q+GX/36j2cVgscda2/JeO6waatDX0iHyTIkpQLvIDAN/gh55ZznMcDReKuib5ovZmRP6RYfV++7gi9",
-	"Pe0OMNfZbz/T9ZDM2QSsVAkXTK3Bnk47qePsYKpt62pWEIWefb5bcM6UIfCSS9ulMCUFdZqyq3kmelSZ",
-	"0J0Cc0+e7mPN9tU1gNTumHTfdsr33L+54v5XtoO2o9hoTaOQJW9Eum71DdjVS2HIbasWABgeBd6Z9NWb",
-	"+eDaQ/R3oHH51FTCN53l+l73kRQXLJ2SE2NrnqOFk6Y/+/BOqAPr7opKq/bq/1QutgRel1LgYUKyh0jD",
-	"dmtMg1ug43PF852nuqKnrtx5KHfbbCt0WOFMczPUfVODdgOhTUrqim+WaTtL10Q27NuO5bUprmZV1OFT",
-	"QmMbFz10PKo/OPSsOzjU5T3oritrMWa7Ur3e2wXGT5+GZGipmo1eBuVBdzB5K4H+g1EM9JIp8kcrvEVR",
-	"oC/tTUJQq0oh9j5LLoDavjqfuN7s9fh8QALxY0iN3c20g6BouOqiHrnRL06bvNiKmjFluGHw+ucXNYwe",
-	"XYLMHem6HNzqHfUQ3NbYewc5t9h9KKfviNW0I9V3dU1X+eJlfdE2IdiqAn4wOtrf8107Rxe83lHJUU/K",
-	"WX/TwM39O1aeK9TLu7k9lfvy9I7e2ebXu997TsXyW9rXbDMQ79hrcfuph/dJbF09uhtpLFmeo6AcgHCP",
-	"S3Fuyma1a3+tO4E3zQvKRCg0hSor0HycCGZFskATUSnh2hUSuvZl7UtwNBFUziOYwW5pfQJvk3f1+5Au",
-	"8jylmnym1hNhDx6etUpmxuIbMEsli8UScrZWMk0jmEmzhBm9h1TGRSnLLvL0CqO638x1lHeXGb/BNIS7",
-	"3JKdPEcJsI1+Ar5JZdUUggr4anG0aagXIVWXMcEW6NqHaJy6qqbwoTfWVL03U1iOFQk3svt6Q/H+TQ8o",
-	"y1nss1Uat5hdNEv3sweIqPo74PCVWzxRfb86Y1S9ZhdzXJWmcYurcz69RaX7bi3e4dL0myuMea5kzDq7",
-	"3/AMh0Osf+/2O/uDVF+JGof3G3e/e80Y76sk6e3ZsmRqgXpbUnfZ2m6qi1nVOGnzsZytZWF2rGXvtevu",
-	"Ujh/VPLIKoyR3yL4NbsqRjYKtduH3Hy7zTOGA3UB9r3VJG8ZV51QRa0rVdV8mX/65T2MXyXfXr04sqKQ",
-	"Kh6ZhusXvhWhr9j7BplCBZPi7OyrmJaiH/G6Mx3KCe79GDZ8h4uu7JJYikRD6EZJ8EdtdccNCq8n6oBv",
-	"aLuWqm6nL7PfCoxAc7FI8bjQ3RnL9O2p+3Mlah1UdjuXGyhoLNZ47wbgogFWwk+6yzVyp+DIf+1ikE13",
-	"ROgnH1UZLwnSj2xLWfh9K0qqWu8BpSU7gwIW/T/liS/K3Gq+ZlzU//p0w6A9dOuUrblF2yHdZa374VkH",
-	"mUQTMxFj2hMP6U/w3tqtu9MvYRWF78ZJztQL+EPNF0GucgZUFlf9GcYvlYxv5lIlMGMa4avz7pTTu3B5",
-	"wnWesnVH/P33f/7n42fv/8/xD+f/e3sH4t5u5PsaaHPcr2SDrNF9vjBUcHX2v/hRHuulXIH91Br4jmZc",
-	"vazvg3GyNdn9cMnx3hO1V3kL3bs6rMmOEpi+rOVWYzCK8PjkS52n3MC41pSrqoffo/hmKIzK53uJrz6F",
-	"pdMCKESyZzqDQi3T25K/PP6RbntOSyc9lR2/2PsrN7BiOgAHN1pkH5fNrdUNJiAcubWaQ9Zs/2rEy+Gv",
-	"NHVRvU3qexlcudJ31Bn1VBO5D6b7F20FYHbP4ei/14Sv7SnwK8LuLnyjDj5U7rZE+Od3Lv7t2hhpN6i1",
-	"xj7VYpCzBXaJ9C2N+htyuy2NmwzVZpeddS99dVo+97xkrQ60bYzOaGjWNsI2MNFofdNgUS+VN3Cw0yLy",
-	"JOq8Z4cxFu7SZ/kLUW130RwbWmGQrOwdn+jNn7sP96otsEFurcM2AFnHQgsStcGJw8jpasOSnUnp0nfq",
-	"Al7IKQnxqNIW5ZUuqRG5nx+SrqflX7quG7+wNEVzmFEzS0z3o7C9anvcSb/vLmHN5C35Tfdd7gf/vZ0t",
-	"CZvwaLyrf4/6IbrQXJ3/MNeLu+U03sVpMriYk4Z/JqwnASStNzN1znjybM2QBnyYQQM+9hjtSM9uyend",
-	"fxRB51zAdryiuWwr1ac6Uz+JlDS5SSd7DXRMDduLpEI+2hbD7QF672/01SevVHsIbf1tNiH3ybWJlt3m",
-	"0z9dvfmRZtfLObwLnuzIB3VULpUF4wrTOVO1doSTEYOb7GwyCuPba92HffTmB0qa5RpYSr27mAjD5n0P",
-	"NbtjVY55MhET8Yp6sLiR1Uumq1H3NL8axtc05+X66AIYaMNmKULG4iUXCNfWMLueiGrIejniJSpHvUdQ",
-	"H/BCLaTcfJfInr893yWC+ngX+m5oie0G5yvB0qMIGCyLjAm49sNUrqMyQD4R197RfB2FWf1wXc1puQYj",
-	"4bdCuiCYLvIqSuVvo6MSKRZLNYf/xejpydnJGd1gcxQs56OL0VcnZydfudlOS6LJUwoUnbo5Cae3qPic",
-	"BNCia9Dhu0L4dnLUJ8gi6LqMboRZC26Na+CC5ovHUmiuDQozEVqwXC+luQgDGRKodyeK4K+o5LEusggy",
-	"ZlBxlnKNSXhaRxMxT6VUOnKNnyLg1QD7yN958QOLjUCtI7CaJQKeZYXxJdgWxhPRavUkXR9B6vBUP88J",
-	"vBB6hUrD+dmZI+RreXMB5K+7nghqDeCbcvnKSlHrTcW1b0cWRvD7gL2kMfmjnwlOrnfWqDUR/vzs7GDz",
-	"4BudwTrGwpMHzJ7FLw+KHj1xYtAX+HZvUZ65HDofjXTImhhRQ7CNjl3eP+GJxYKQG13DBt262EK7hA4C",
-	"zq/R6MOx937+ZUuI025/ysqhyPr0Y/XL6+RTjaybmPgOTW3i+wOiorZLDyKqA98f/m9Efb0S1NRqFrWu",
-	"A5qi6C04NwPTv7r5YCxDGsZ18ZePI24PbQVJ8J1fjOrwHtU1lUs6raC065bxK6HSIvY4lYtezH3PtaGB",
-	"z9/Lxaj7gL8VSBdnf0IS1qP6UUoYuwzvWqLXrpFCG3Eqka6BhhzroPaAJ5DKFSowSyZcvvvYFUd/MJWb",
-	"oeukro3wqBNqg0Ye/XpPSh42g7wat715Cfi02dbWDVi5L2lfYVwoK84dtCMQuEJtYM6VNnXC5gmWo4/7",
-	"ZYiXHIVZnvKyLbw+ZXGMuTMkpe6gvhf0edVIvuoP/I10QenDSI3WNlWnzU9tFvv0gMKLApl9YsuH2q01",
-	"RwGkS2pEa20AYgRH8SsIpa53pgCP99HFX36t04MDkVe/HkyOz1z0uezvlzFutXzKxc0RzNYQL6XUXCyA",
-	"1c7WRT4VhaRy4eLfgShaPUnFjZArEXoGWam7UlIsyvVhgaYyXBlZGCfw1l7vGMxxNRFzxtMidO7164yD",
-	"cRin1gAFn/N75JqUrBg3oe+4WeJEkHhhxmCWmygUo7lgALJ4WXZv8FvB+CnoCM7t/54BzTmPJoIZyKQ2",
-	"8P2b717/OP3+zcs/v/np/dEFPDv/umH5Eo4nwhuyJwqNWk9ps6l2WQEnUKOSJxrkSqCy1OLxwQgj1jBj",
-	"BgqRSmtdWgo65hXyuIKZkittwfWLT0CbiBKsXIPii6WBWeHhS3sfz2nqv3P92h25tgiP4NnZ09bBKbIb",
-	"GAr+kbold1lu1ArzgZi90WbzkTm8SlDpYPMrvhCYABeH5t2ruqCocU2JWCL992/ev3U4LAflB6FjL4JS",
-	"eH/9dsaVxRZx/r37/GHw2kplHYTZZx1ZNg4LsjAwZqmWFTScoFsxDYWTQEcPgihZmAgU3sqbUDjmU2D8",
-	"AYKVuVrKFAML78JMQPWxQo1bMOSh1+iJ8ED46uy7MAhr5x29A9ydx8tsIlgmAv1GXvpZ4eRnSazY+tDI",
-	"+4HYCpqQpn1P4KpSRJaeSDFIRfMKaxqoeer9UHoaV104ulHr23Q8OmpDe5C7MmRYLHQFPDjToTUL6rZT",
-	"ZVG1bJsKpZf+1k19XEo9iiLRu9DmmbnfvHm/wfFc1xPz4K2bKmalgxToRsJYqcRSyoyciEJj4iQIan9O",
-	"txB5BpgphUaH5vVSlBSV/oIk9SPp4B9x5WClD01mrz44+qVW13Xsuib6lv58OqcV8I1HtpBUM8zSe4N/",
-	"2SrnfeAraznef8CFtTqaNVF8jB+kopFTh0WB5aw5/4AJGPZBCpmtLUdUIIyc5V5OXSkr5tkHcBkBMH7/",
-	"0+t3wJQ5gedPG/ZQzAxL5SLgxbl2TueFSI7DlMsdOHJf+bZ8+DEw1ZjFPABb5enu72F4XxWtPNHlJFCq",
-	"hPG+/7rLAcahwIUcCg3QU5rDdteaxUlIGDkeyDSv/POPzDytbQcx0TdrGtBzaKR0lMRbPpVzCLDUMCbA",
-	"8Qh4lnNcMMMj+K1gieL/+a//cXQHF2in8XLFbnEDMA+jndrbuPKzR1ZSm0TQ7RYKeUsHiCVQEgiwWncL",
-	"qUChpSsyfqytURpG5FkJkxr2QXCdEYex3+Ny3WfktoqnApi5gj+9ozFazstF4ff6qPU7Q/70Y6FR+ZCN",
-	"L6/s57hNx3/Xu1aPkCfzdTJyDvKHY9HPypp9LBlgfH/yeIexvY0wUa75RJcEMa74tByIxj4QT0bUe4ZI",
-	"JkV2S92CmLH2Tdmh5ugw1HM6p5acx9I16NzmV7Cv0ujj+aURVUeT0UGU9fRgJ3Bbv5My20VbTzQQUJzD",
-	"ecVUog9HbuCQCjMUOOcGFvwWyS1lwRO6absklHHZ9TSyqsJEEHqeQuh5GsG8wPToEmgSEM3IYwvGha65",
-	"6GPkKReLu9Cktf1O0c/t365Q6hP+H8+6DjsOCt6F0x1GtVjYWL0SVnV6ZY1MpWuIWR5BLZsmlpmrwnQh",
-	"VPtU/Y9WmCRczwql7W+Zw+S4dI24RIJdZnmr0rpdW12vvO5C7+lHs8QMndLaS3ZUM+et+OhWeNigkAey",
-	"LutbfBb11aTJHjHjPz+YVWlqi9rrA6Pxn66myHlF7H27okwYU08BTylHJ+BkE0VH/BSxhBtI5WIfgttG",
-	"UqfIVMbUjb43bXU69UKa07Pzc9hMc3OMuVqGYQVSpi79ygUfuJ/CB6lPKmkS7it38hbx7vcOr6ssrz/j",
-	"+sF0rD3jC5IdXzzth8HkhA9tSD3dlxt+kLehlWkpOAnZvv1GuXeT/Cl+4bK5/FGcG/cGMQ/DZ4VRfFYY",
-	"qSgl745cYc+yLYfLwu+tfeaBcUR79ODHnvEw6tGu9ESH61QZV+NinsqVhtkaaLBFBFoWyj/gTZAIWoqP",
-	"GgXeHQdtVVjhZLdJ83imjC9G32XF0KEOg6JmRrMGVra5ydiaDFMw8g6uQFrt9CN1F0o+nTYctLtz8NzX",
-	"7pd9dxBF4Xr97KEqyH2L7+UfQ0Od/yo64ulBt6884t0yKNDL/Yn8O0fChE2S+aVcafZzaru/Lyvd4Ruv",
-	"OOZoiCBgxv1atePzq9yBZUpWPKZea8ce9dvlU31utR6WPlo1dizRddfmmY+Tn9me6L1LPAZw3J94yn52",
-	"QCiBgJIIZJrUIieNKzvh9ImG3wossDuCtTuRs48YTj/6n0iqYsxD5f1uoVp+8WHk6rcYc+qbTc6HyvWw",
-	"YmtwXci0D/HTMaAQYQjhmAHl20UTwbRLIWk7wmuS8fjPuD66hCRsRwkCK65D+oeeiGdnX5flMF0heDoq",
-	"Nsiqm3OWyNw4IA/C1jEaPLSjm+VDCXN6i289IXwWm781Or9bnhPEk4D8+3PmCyefXLpsk0ld9yZGHlkf",
-	"YrECjHolUEa767YxbjLs0CvwHjzs6g77TP0f8CGN/B+wP6CVpveI/DdDK7RW5CMp9SZDLsfCgmdAKvtn",
-	"aCXoEXQaL3maKNexq9Np9S3GKVP4Mjz3MFwclne71UyjO6RzBTK+P4r9u0OCNKJNGAjgIpXHVRkQ0UfO",
-	"rnJcd+kjKmYNKdeO7RLFVk4BJNU7nsBrA4px7RPFvV98oLe6JJsSmz5YoqRr3NHLeutaIGCQzRRa+del",
-	"/T7zwH59yPv8zqAGvdwhOf6J9qg6DiEMFywZ+7wdiE++OvJ5V5ZELPguAlojKDQmEZSF0vvjeVX2LOhH",
-	"se9r8ICA9zv0AN2d8cBQd4uWtadR2dK2FtCu5ZG46s6cq3UEZW+CPcEdOrkcO3Nt+3WkOfJa37ue7Xm9",
-	"nO38juVs/uD/berZWnPHh6QIOggdol7WgdpICDfIsj2RfgKBlizAuUkxgto5ojIx5qi/GG4P86vcrLcW",
-	"nKjDFXvVjibnHWcHqwep0v4Ern+7Bq4ngobCOnMxJDKOtcEsIyHHYqr5B74QUll5p9dCinWmKeiX26Um",
-	"YiVVokEX8RKYhsloxmZr0NwYVJPRqfs9/BqBWedSR9VoZUuV+uhyIpgoz+9G1dI9TFD2JUkH2oZr8L0C",
-	"zFJqLJ+ciEyqMPI2c7Uq3gQmLB15NMC1QKbcu09Grkdryozr0Br536Xv2DoZXcJ1OT762rvSFWoayO1H",
-	"85KTPczcnYjx+RncZM7PVu7lo+P2G7KwVvzRCfjB3i6J9QIUpnjrlnAV7r9dw3iW0lhZx/XlXN+utSOX",
-	"5W1fdSIIjpiQc9pCsKIAnStkVLdyFLk519WqtCutGk0EfUYNrMgQokPSq05EzISQxtJXuoZx4/v25fwS",
-	"1QtVn/x2fTQRc5am2ncBl96YIkicwFtm+c5SacrFjXuB69og4uuui/AVzVB+UzLKIHH9217X3qh7kVo7",
-	"sGqtgd8VbWOs6i/57PnJH54//zr6+uSrr39/Nhp8nGrOeaeR91XPwIww1XJT8fzgHnZkYLkpDqq3a/uM",
-	"C9fxbKBqORui+35wpx96BPbh8EcgAduQrBU7rUgGtS/veintNUEmbN130vZMig4KqvXK7fGBSmU6PaAl",
-	"57l2eMb/6CDz63DydsO/exjl+R6MssU4Om/W+j+w6THE4qDR8B32xRuBZFi5MTakAg5fZETj4I1L2bU2",
-	"QoEwzotZyuOji1JBz4s0BYMfTNQYMsetLR3w3V90UJLy6cfw446mHOWg+0eAft9NJBz14BXrcMs1n6XV",
-	"DlVlR+DzCGhSDd1EijyW1jYCnUqjS+R0g3tIq44KB/d2aXe5flzP6wYGHyApMrzD53DdDqUca5xqdnsI",
-	"n9I7DARRrv5Egy9fJzLx1FGnoicayP9H7lwGbc/t7vtB24u4/cLQ4O7TvBwV/vgEuYmSmUyo4xgNk8ms",
-	"TJ3zlLK7MJ2fwGuj7TWB2gSQuUpuOQvL2dpQ9ylrf9IfXXDD9zWgl6Q6SFT24sMMXNPfpoVKr11mBrO3",
-	"nS4z8qc8lSwplQDBayi3yNigOdZGIcuahFtCaRZmXLbh9Ki84l6rh1G0sXc8B8X784iDp6sJqXjEoWj8",
-	"T29ffWfZ4O2P30UQ2ls8hx++ubSqlf/VhaLDB0/Pz84g//DQPFI1CPzsUvuqUrpXVd/fuwnuPUZ1bRlD",
-	"kLNi0Gxov0R3d8MvTyncn87fWsC4CJ0usoZOOBi91mJSO1yXjScfxU9XH8oxwEvXOOEBeqvVl/OGc5oi",
-	"DSEAjQhjlqalV4jGLwe965UxOTp87G8ljr7QSF9fxaPLnH7TnIzyRSZs/YirJq08bsLW5t4t77Hrbn24",
-	"CknRDCWPDSXe0SQdMmVc1g1hmmujmJHq6K4d0xoC4vRj/dddV7utlNOl+Bpr31f5PZz834Fu0gG1Zw7T",
-	"5bGJcSZc3w+DglG3LRayNs+eRYAfqFXapkg6+oKTDeja0x+L+FHCAmUsE9dUzFoMF+7u7Ly6Vj7/PvrD",
-	"1+elKyMrBI95zlx52ESMX1+9f/H+qMqciqWbD29cRbkT1BqZgfF3KH+k4MEJ/KQR2ETQVk80pMycplLQ",
-	"cDbyRp/AW6kNBfnpIPb+oJc8zzGBsZAQp1RUMhEpj1FoTHw299ElMJjzWzymkbpAfi0Xc0AN1sC1BnO5",
-	"tBTpuutu8UcukrcOdIO90/18VXPC/cE5zMKvTw/hkXv6qB65QUYGwW6IdfFDiBs16SqCWS0Qd1gHUjcl",
-	"1yJYFOGCcQiluVuoxiqmZimU2uFZ4kxTucLkKDgJPGm5kE/eoGFHff1+PhcW32YtvqUnHgmBg6zD9y4H",
-	"9fCNQ2qN0cWWNqX3aT7hFD+96QP1y0qZ+CzJ7g57/dg6YFuJOp7uUuhLz51+tP/ssHxKRD2Uq+XBgUYB",
-	"iTvAad8LAtFdMtrhYv5yCP/vCYcvQ7cvWg7eiBjLdCjLB76RN7qiM1cUqIrUq4C5kn9FAeNnZ18fXZL1",
-	"4Tr8WoWTsZA0dH8+qjVzP84V3nJc9bLWW/f5Yzdy99v2Yst9fH+E/bKUsJJF6toHL+UKsiJe1go1UyZA",
-	"yJWbIhG6ONbKsGJraWvg5tHYdis+t1sIL2rPPUoX81pj/mHWQu1NDlTvmTLxRNfX9SWdSmEYj3FP8+HO",
-	"0re7+7kXEV4AH8D5s9lG9dGnLkSgCiEO4qAN8KnY00jf7xJTvqDYb7hPR0DuQuq5aq33C9fb2jXRde0s",
-	"7MV2iWkCUtTZmhmQVniPu0syfVJX6HDtm1+7UUBlTWYiUdPVlGQEcOOEiD/LRCxZnqPQR1SrIGoDqJw2",
-	"yFiCIedtxuKbhZKFSC4hl2nq3qM2hYL8DmEChZtjcz8VEadS4/5tEXaS90u77t+/sUav4fX8ZYU214zV",
-	"pwdqw9bV3Pa1n516APVdE14PgSG3ekPjf5Eu6JclGD7LNWq3/KvwFEEixQE6q7wAKfBYzudhVJ2RlCga",
-	"BF7TcIlCcVltavO+lOfdj8czSa3Jd3gg/NPfhIcHucf8WL0OT3P3wL3HcVKFsesDDBf/aPBoQsLWB66x",
-	"qI/TDZtZkW9xn7A1jMuutTzDy5CB63IWjyKYrSmDpU4ACi2T0gtsjWE2yWAY+v+rFn2H9xtCEyUsmnXZ",
-	"BwhQVwtbCugs83ZAY6mr975jrUKJ89OP4cddPpgAn4dU7SUO+m6Gcs7Tg4ja+gh4t6rLAHvgtK8hYbsK",
-	"IQ+S1PXCdcb3L71iFODseN86qfkxOUysybx1ZR5uWB8lZJ4AOUfCeIsUFywtc+zG9CvNII3cR1O7SwS3",
-	"zExDp8s51zFLaRL4kesnVladBMPLuQUwAY0isbfyRmFCky1g7AQQeGFzdEFOmSo13BrhSxpTWdZvN18/",
-	"1OTQRtRi4ATeuPk/HNNEU4GJaxhAO222Zrlit9jgmgfwtgVS+Swet2HcesBcTu96lgoK8mPWqKTi40v4",
-	"+cX7MA7V3skcablBOBbtNIjTFaz4AkaazFlk+lBJQN3Std1jY4i0/d5XHDxsM4UrY22xHjT6Ogn7yIG8",
-	"NhXK2tUYbpZFVZIRlT28Umasng3NPMqYcxBVQhr8OxTQnZ1NflkS21Qva2V0BEzfVO1OFPpYvQUO2uNQ",
-	"ea6WwCaCupuUZajeJ3Hpmp6UWfN9vU7o62X3FJ/64ieuvXRNQqVI1xcg8DbUBFqWTGRcUL3vRLCZLAy4",
-	"xAXdPZPEDSVqUfnfc0sU/0qf5bY6pCOKV4QH7Iiib0ojtc3Hbi6Zp0pqFOyYmsIe5Hvbpm4fWAyncjEw",
-	"vf7gllhXGnvJBPZY/y2z2C1CDprEXtMwdu3PncPeQ4dd9eL99+560ezjlfQPuQ3/2IiwHCAE0LT/n9TM",
-	"9ghcbjtIgd566Mur+bvQ+50JwlX91xfpmb1DAdnTv8NagRdJ0qgPgHeDrCfYNJ5cAeoDC5Mq0v/56fgd",
-	"neUAV989ymHqrQnLghhnUpTexQ7fYjSyF4dN2/FsV+1Mud/nrp4ZcAv3bpSy+/Wh8itCT7yq5V3Na7PZ",
-	"7u6Ff8qaiQKRmv8OvLbtwQgWXzkeSzGTTJGf+TPxRPtOhwKu6GyUbi0UsnjJqJjZgm9eaNSRu9K6qaJc",
-	"w/Ozr+C6EOVMh+sLKqckFxy3to32YefG1dBelRUs0OjayGw/gbSrJ4dhyriTvamAdk+KbTKn333Kk46u",
-	"G9GoUGlnN44Gw9mHovpK3Yy3AXVF3Xg1iqZpaP9oCT1Fg1ARy0HnI9QsGI/5l1IIyyevPuQ01TaMYx7b",
-	"O9GRnxNp9QepnvJUbubsgRQIlTuffrT/ULyZidj5onYzifvOAxk/dI6rVD7cNGmmH7Bj6aHjjlZ2l+FA",
-	"h6T0ID5UWson1cykvMEk7GPtbilCY6ZGMbylmUs3TLMMR5cSJmRIkDuexBHNqL97RLKqbe3zj9YqbR9I",
-	"r/od+m6uqG6py42GIj90mcLPqMiX4vHgs6vKPS2EfZ+tF29f16GcoWEehIXeFdD9SQ8O5tZrpabE1o9X",
-	"OTaIr+y7DGEqemcKmR9m3B+tF/BUBvSbpWVNO0hTsq9w08Op5mxIDdm+hWOdgp9I4pTKGmuzEXonVldm",
-	"SNVae3PQeZjPHoJ0buL5RJSabbWU9EcrWLiGHJW2Bj2NvDu6CHOS/SpBpExEdcyImrt+4Lqcj22/UxjF",
-	"UhIzoBldy7TMkPqqKU7uHL8Glrl5lMTlj6UNW2tg2oUxI+BuiHyjzHAi3MAKu0jiDw4sz5Epmmz83av3",
-	"4IDqXJqUB0YVa7iiLytpTIoJjJ+dfw2KGZxSKRcmUZlcSC75KZnmU42xFIm2QHGOqIk4P4Mavqxc5aIw",
-	"aA9THkgk8PzsjDrhrumD1kv84rtQti6qEfgu6IF8CcPVblV383I4hbvOWjL3H9p3o6/5YKs9y0wma2fJ",
-	"uDCtkBPh3swphQ4L9DWBmHj4C/V5vC7BsteI8/MHOMCVXatHK9WwN5bK5ZAwUXIXRdccgwZGcDeOOjsd",
-	"uYb4ro3jIXKdHHaJcT3JztaAx3avS8czlJNLyW+GZ66fIJnnS+nzMP0U/88mKE9jfbtdWLqeOL4FDgu9",
-	"G/USrUDT7NZKoQsavsci0JjxWKZWwyswbGYZxNK0weQSfnr/x+M/OB+TVGU7RkbtdI5da8eMqZsIpLK8",
-	"LRK50sdPz5+fn8CfkCWU3GBVzAzLwl2p4JVYpFwvYYwW7qcO/NFEWEV0KmRG4wIX9odTXSiXqmGBeqoK",
-	"mcqjS/rFx/qMlBMxTrjv0Y0RsKxWGe964Lt64IQqfl848KyUdJ2dWMjS5hqenZGIYykPnTO9ZKQsC/hH",
-	"91WaVViKTGvHT8TYSDlNmVpg5Hp/R77DUGRPaHG8niq50hEIST8cWWFor+FMrEHJld3enal2p+ZZLpXB",
-	"5GLjZBNRnkCuNPwj/OWjkqvIpYNEPg0zgluWFhhBhlqzBX76FcZ2q6fUxNQCxZ3x0j9vt2RWfM5ShBtc",
-	"XwAhKIIKBTqaCPvvtBA3Qq6E++v0hovE/2hW1E6Ofp5LNaO0lgiSwkkbjCZCr4VhHyIQRWoRYhV0XSg0",
-	"tXepJblLcbf61zK206LaBX4d7SQXVoOS2m5pZS60ofalczczoa7OEz831M3fcAr2BF7Z24UFVsdQ0bpO",
-	"e6KtwqubCNppP1cAnmJYwAUaa6s4+fNEw/mZJUKvTDfU89G+WtPTqOsYENTlRHTpy7pihMF6Ub+8+vne",
-	"ujF6IOO+T90a/GCC5OzvufqoztKXVz+/JgZ/Rz75zomt9mJMA2FqtHkoJYhhcS6Awcurnx3pjGOZFpnQ",
-	"TeaXufN9E2MftctdHlcZ1oeL993J72TANUZAPxDW3e2w22Sy73WY8l670tar4GNgzILfxMu+wt/7o+jw",
-	"trVd3p3usaXBLrqwtoqfGXXA6mG78hPtVTslTiF1bmMG4dSaBeEXs8TssbjcewCPydzZ5R14Ab7PhTXP",
-	"KXnSgkmx2Dh/gTOqWsZdlUI8EamUN0V+GTwgHRUQ7tvPXK/IpUzJ7ohZbgqvRCdC5yk3PokTcpnyeG3F",
-	"6lyqGGFc9YOlIXx6SRXa9el5zhyrzV+vJoEiXkKeFrrtBs1pNKjPOJ4Iu7K1plwfkKo8xzvqnujN8o2j",
-	"qmZsIhaKxWSUcJn48Bw3ML72SLAWn+HpNVnQAS7hMz0R1ry58DEfAlc1hKxpSgeLeTLydt40rJJMRg3b",
-	"uvz7lHXGin72nwc/9kPVfiWfZ5J26Z7vcccH6ARs3F8qBIACKzE8W9Pdm1hszFx31YQERUlg//yOLslH",
-	"d/ewh8jCVg/xD+tQ/HTnmp8B0C4d7Xdpf7TfuJYvtbbsMHnVmi8EJsdc1IVaQHSzEL4yLqlfPjlnqjKG",
-	"nSRVm9gTbXGKBIpWNCBMb/SXdV3QQ1t0EkSGfYBZEd+gobth5VKVKysF/cxsUggKqXWwht8KRnoR/vZv",
-	"fvaAK/eeiBoc3CAjP+W5EK5cN6GxzuEKnMpVaOfu+rRPBDKVcgs1N9QoAM/FuFxf6TB6MpV0XzbshnoH",
-	"lpfDiTCKCc1iN3/saimVsczMRVnR7uNnF7tr0ctMABjTNTNmAmYIOkdhQpF7OdTGqclKCTgpeln3diwx",
-	"Tcg/U6QpvcJFQ41MxLipQ2BCMeCpfX4yOnLquQwIck1XWXSRdo/9yOnZKg3F7s9j7FIv30h5U6mWL9IT",
-	"7KtfP0vy2y71dCilZN8RWBlvdBOqfbMnT6tDiwk60uHKY+4naOpa6/Sj/2nHjbRupnwmk+FQOLE3zCBP",
-	"xy3DlZyCvmC4fQENfHdJXs/5rrrG3ZiI7pJMu4N3fw7Y9B1wuvDcn6iyx+LbtFUpxtxGumo0XALe2e5k",
-	"nRXmWM7nEzG+do97W/2ysuPrgjSCDTkaF2ZqVxgd+UBje/aAPwfhbTNPgw4XRsxNRPA+M5/mtCmT65cI",
-	"Unjk3IVUigWqiXA7NMV/l4h26SMPa/+3MnU+o8Vf5t0cjpF9/g1r4dSNfw833VtJ04sDNp2lMVfYzHW/",
-	"A7P2y9FTIY/1Uq4OxWDtlGBrAv4or+wOD9S0Wpov89bo7SBrw4KQUwvkQ4w1sQB1nNxg+IQnvi8RdTIt",
-	"k369xDq6JF/Nwtq+/Mb7o6LGoOrGchpR3/+a2SA0hWTaPowkL+8ICm9RaZaWgRpyF3Fh5WwulX38YsO/",
-	"w5Tx9qo9opXE5DcaV64da+NUrUot/ZBHSSpwKXIrGrsXVigDa85CJ98YNwaprgCMLFXxRSq1PgoMPxFz",
-	"6m8lkh4PVOM17Do0vIaG4ZIqYcroidBFFqrjHczDbzEK/2RI3VvIRjG9vxbheiJiCnApmXXXcdplv3CT",
-	"3R3yc1rs7gR9AsLh5hAiwZHcpp8qogve2tqIljTSdat50B7WPLEuRVbvIhW6vM+UCKluA81QMvjolOX8",
-	"9PYp0YTfpM3pVyEFU7gopY+whPGCaNhoc0DgFV+IYy5oJDS1b2nMpHCDSMuocm250ve+uaS/EUY1V0vl",
-	"RY+CCVEbUu9gWFu8Br3N5d83ymsJw//5r/8PUNxiKnPU1H2K+WaHucYikWKdyUJT52pKbTMWvMK9IuF3",
-	"Lgt1jGusOnxEkLN1ZmXUnLu4RGGsBqkf09Hwr5/+fwAAAP//",
+	"5H3bkhs3luCvnODOhsiIrIvKUne7KiZiZVnt1rRlaVSyvbFNLwvMPCQxlQTSALIotsIR8xEbMa/zND/S",
+	"fzJfsoEDIG/MJJMsVkk94werqpgEkOeOc/00iOUykwKF0YPLT4OMKbZEg4p++2Mukg8LXKL9hYvB5SBj",
+	"ZjGIBoLZvw0MfRYNFP6ac4XJ4NKoHKOBjhe4ZPZL/6BwNrgc/I+zcpsz96k+K1f/7bdo8DrBZSYNinj9",
+	"Z1zb7yaoY8Uzw6Xd+Q27RQ0MFBq1Bs1meAofFgi3uIYpplLMNRgJZoEQszRFBUP7s+ZzgckJF2ORa1Qg",
+	"Fbx49xrilKMwI2AiAbPgGmSGitmtIhB4hyqsJdWcCa7dR2Nhn+caFC5xOUWFCcykgotnsJC50qfwwp9v",
+	"xc2Cvq/Z0p3R7YRjQX+xEENtYGjhwuw6bGZQgZBqyVKuuZhfgpbKYGK/rSPgwuAclY7GwvAlasOWmQYu",
+	"4McPL4EZWPJYSY2xFAlkCmOuuRT2BfUKlYbVghk60IwrbcbCwsh/aDcXCSQSNQhpFlzMgc0ZFw7AxRvQ",
+	"OzH7BKqxCG/ANTw7/xpiKWYpjw0MEzSMp/pUIdNSwHigMNeYjAejqwJ9qwVPcSyK8xDK7FLa8DQFlQth",
+	"T7Fj7bEYD7iYZErOFWo9Hlz65bkABku5tCg+hbciXYPO4xi1tiSksIK/S2D2XWb2iCVWuLhjKU8s1HU+",
+	"m/HYUgvMcpHoCP7zX/9jBEtmyY7245gQbMaCG02QkiJGT4m5RvsaM/4Rk9OxGESOjxbIElQlJ1Wo/8SS",
+	"f5WHluzj9yjmZjG4vDg/jwZLLsLvT6OBWWd2AW0UF3PipHcpE6+TDpbN3IfbeHZmadAMLgd5zu2Tmzv8",
+	"qFF17pC7D++3w08yjxdbNrkrPr/PPr/ZL+tMCo0k714pJZX9IZbCoDD2R5ZlKY+J/8/+RVtR9KmnfHOr",
+	"0S51UfZCrAHth5a+nJQR6P4CesEyPCUY+HXsNi/iGDPzWtxxQyd57wiVzpck3P6Jpe+UFWKG23eZsVRj",
+	"NMgqf/rkYbdJUA2wRIOMab2SKmk+/Px3LQ8beYuix5O/VTH1F/+1yl6/FN+Q03/B2Ni1X6SpdLAn5VR7",
+	"m1ghM5hMmKmhOmEGT6yEHLScNVaYcIPJpnrBZZbKNaKG8AxoCTOmymW8BLbrFE/bhTY/nnHB9WLPs/Gk",
+	"B8lGg1su6EEU+dLC0TL0IBrEUimM6WV+aflWyrSZYCDvTYSnTEx6HsDJ3tZltGEm19XTeUk+iAaJFPa1",
+	"Z4ynmLSe0UjD0kkcTJHiIFyY3z1rQUODoOi04UU8nIojFceub1PFZIU6avCKqpS2nUi/5wI3CZUtZS7M",
+	"Hi8WDaZMc71JpFZUZEqeKGYYkGDCJAI8nZ/C0/Ozpxfwt3+D5+f/s5XymcG5VOtWvOGS8bT1kyAyNj6w",
+	"Ur4fxTTQFL7o1w6bV04Y1SEWoLEd9O8U3nFctUD/jvGUTVPcCwEpF+7r3OBS75L0DQr4rViRKcXW9vcl",
+	"19am2+sM+zDlPXmnZBv34k0uaQKx+UKtuMkTbl7deTXaQEpspOr7bvsIUW8gditGZyJsHLabAzC8wS6B",
+	"3Y1InrV+v3q16AsLndORD+I8eoSZQXgnOlgJsjYcfiPlLRfz1yLLW7AoZzO0O/U9/K85E4ablsvdn+QK",
+	"lkysIScbWs6cVeTXh6FGba8zlvDookU2+OngUuRpGlnDgy+tvnnqzWP/WxsudCoD9OpHeO8hBasFivr2",
+	"C6bBfk+fWgW2F8yrIKoAoA3WL69/er3MpDLvUedpC7i5Nf+c7bJLFfonW7epKIKGQSUTkvX4kS2z1H4r",
+	"XvA0iZlqZbWUTTHdhONrw1LOBATpXiz2WsyY+CtngDBl0zVobgyqzpUn2G5jGPZxMs3jWzSbe3/48fV7",
+	"YMqcwvOnoPIUYRifXkCKxpzCLILZyZRr+49BFUFif7uC+PQrmNnVEaYocMaNHllEBxOGKfP86SS+mMws",
+	"+xS/TKZc1//g3qb4Q1J/4quJ26TF9Glgj/AQ4FuBRu3dW1Fr0aVQfItxylRhNu9xQ7Ab2O3rqm8DB0v2",
+	"8bX78OJ8U9fR1XkyU3K5Ibd38kt5gNo6rW8rE+wQTIGSKzeSZ+e9wN6+UTCti+32AOlO668qvdx/u2RY",
+	"aYFXXvD5TtfAUYy2hmnmj9IGtlfest5Ez5SlTMT7GWRb7dfw4aTTXN2i3/0xJyJfTrH9erSwcJg4kO+g",
+	"52iQIrtD3ffpzhNnTJmJNXMmWWzar5mBWR7fQK8DfBOIlbM13yRqoH8b6ezWVYfeojvA3mYx+begb/Q5",
+	"7CFCYlP18mXGcc4MJwBaTWkV3P/9Czv56/nJ17/4fycnv3w6j776+rd/2PaSFR1cWbUiO56en/dUSjuh",
+	"cNDbV9C8eeFdyKWco0CZawhPPtHgD9SHn7ergfuwd/20uTA8deGEhK3JhgyngZgJ0BmST2LnHhu8X9/n",
+	"6fk5SAVsqlGYS5jlaQr+QrSPKVwVH/UNYpnwGGHGdcxSjODp7yBeMMViCgztJJWAzlY6CT6oDgbwRpd3",
+	"wFuKk2Yyk7lwrOgCAYNokAuWm4VU/K/oQTrlSYLOwV767Cfks7eKihmcpHzp/Tu5KK609A3LXyxtdUsd",
+	"eqVcotZs3i6lfKDBy+denBeWawPqH8myfC+dxdWALPJ0X89D7A3JTcpgkJTGpb2nJWiJGoWB8CXgFJaa",
+	"SRVXiHsqZYpM0L03N5onFfVf30JhLFWCCUzX8Kf3VXbZ6iox9rGuNWNrtLglyYfmH4ehjyNo4FrnmIz6",
+	"baesShT7QtXy2xqZ6nGBKx6t4CJqoHLjrZuQ3TxnK+3kInlBRl2HMe0svk2YvrRLnrYBbJvYabyoX7zr",
+	"YN9K0eH9L0/Vh54PCBVYwdHXsUHPdlpyfV14ignN4jZv0D4e8HDu6qmC2T7Y2GWnc9ti4ZW4w1RmuMW5",
+	"2nIXt9rPf/GJhhSTOSrwtt9pPz6LWTZJcdYbzXK55KY1vPMiy5S885FuIQ2s0UDGeNL3JGHpgoMbzBA+",
+	"tyKG0WYs1c4WsDpUJEyB5+iN7QQaK0opRB+zJcKUxbeFd2vzMAnX01xp7O1/7EmAIdOjZ9JGNLAvlK4n",
+	"Mcs2IfKzfRsfJS+gBxmq3fDgAmInXDpA0Eb3IRelcqaK33qwgcIKdVUppwrdXfzQITDrUOmWjuc7X6yy",
+	"UtdZXotZKlf3lY9ymTGxbjdHyo87JdxSCmtc97CetcytWdCi9BNcZi7/RqHmSc7SCDKSGhEkXg1Yq5fS",
+	"T3baoO5ExX61V2y8ULRLCb2TMt0h+vowISGqf0ypgtyNeFJTidZMWbdN18u8tztueJbvdWmOBgaV4qbd",
+	"O9PGqx7u5de6Tlskn4V7AS5RzVHEnDyE/yKnkyxlMS4xKDfuw83TXHOBWk+0YcrkGfG7wknGzGLF1rrV",
+	"1H8t4jTXXIrv233bH1z89Y4nqJ5YK9c/DuSjheF48O3f/h1SdieVBGaFnZYCIUFuf46l0hwSPhbFF3E8",
+	"GEWQKbQ3OZAi9alR9svBRmXJkosnutAqsJBpoi/HghtIuGZZhkxpq3e40ZjOfCaZ857SldTlHdVRjvYl",
+	"RFwDrpYxZ+kklj4Z7g4nU8tDmM4mFbO/FXSV7Tbh9j3TprgSO1jphVxpGIZogbXCRqe778YNaireon6A",
+	"NnK6b/JM4UGseBO+ujjfwiY702xaAoB1uL2r0YAmArmCBGcsT00l1fGJruUp9ghTRQMl0z0i3O9lii6O",
+	"Lbzn/+kOoRS8hp7X3XbbEXPdGis+IDnhkMjqYfDYHwSbp2sDCgmgb30W5yE+tcR/t8rfToK4hF3aqI2R",
+	"hTS4JTpqJLgvXxELi5AnG8Tiad2zeHHeSvlbpUV1L3/kSy/UjEzYOqJsS8qcU4hkRer9RUcBoE7wV+RE",
+	"Q/WnU7ktXGCXTva8blblcePqQm4+yjNmXnjGTFHWqbxDBTMllzDFmaS81juOK3vvYMbn0q4YN5q+Hbao",
+	"BjfvI/J7Mlah7CYLrroy5lKcs3g9Sbv1rnvzKqnBgiWg0QS9JwW45AEXctcNoGx/7XBfpmRitlziHszx",
+	"oepSCurapz8PW7mEVN2m29d/ukv4vPPPXefLJVPrikNxT6LbzNfLUCTOgPKclxTSYmvWnjZsNmtHbYPX",
+	"9+NSl9QX4FJL56u8sEfMLk7uJ0fruH3lmYY4yKKwYfSdwitubySgcM618Y5RpoGBPcvJN2PhiA1ieVJQ",
+	"GwxfpFMJCaYpgv0czd/+HSrkGIH71lhUv6ZBu0B0VERC4JuRS8y3pO9kUkTBgbGwTHFSddfmwnLNt+/e",
+	"w7Nnz8+saAY5g0XIvclQZinCChUChUTGgmRL+cbBeL4Ecqg6g+QUfqCCCY0ioawPa4xAIuPcWuV6LNhU",
+	"5gZWUt2i0jDUGdo3OyneIGGGjS4tcBXlygsJM45pEkC+bLNfGzK4ITItcAMwyOZEY9XHC3L/aP4REj63",
+	"ABu2yb/Rhg5rjQrUciw2BYLmc8EMvR89itoZbA5wRuXYho9hU/JeQmCHqsyoeNOPbci3iOuGUerIhCgE",
+	"Oghk8z0CUKupDtt9IRuihRlI0d4kGkds3cx7jhp4sQuCW3DP03RdPDplzrVhpsVjGudKeTN3m4ivGSCU",
+	"EmW8KdL/W7+1HY3csC8XGN9unq0GrLZUCRdHbqGJHzOr4WZWsvncvTsuU8KFjrzp4m7DzoBk5HftTjBq",
+	"phRtRrK9I7nV4ij3PsSL7q316gvWlqzA4ZdOCL/HTKrWxFcnAHoH4jC+7X8rqWK3BYoojPLn6LG3vG0R",
+	"bFZsUYKkFflr4OKOKc6EcU6JdgmlkaVtPvkPZShCQ2xt2TJCt2B6AfGCceHLMGDIqdbMLQZMr0W8UFLI",
+	"XKfrUU8vvpHydrLsHa+rnO8QQpK31owKCG+sV2KjAFB5vgLxrQQm5/y+PoySj5gQ7FRJrfn/8n88jeWy",
+	"rgDb3Rx7FgmZrCPZ4HcnpIwpocPpE0sALDcLFIbHVofaa6CzakAhUcqaHj9tnnOnv8jfyLcWHb3BfZwQ",
+	"9/WdVr0Bu/j7beXZ9zg7ltvCowcFm6a1/OKCidus8h7ejUFj5TZo/4Crtw0Q7EHRoRqqL9T+bJ/f4qPb",
+	"VVtZhYKvMOpMifpBmq4QUbhHNvM3t2/Yecl566+8LfomSRTqdiXrwwY89Sn5wXqUYuJvVwOXL9/uLN+a",
+	"kbnLlEi4NpQEeLvclAjXaJyS0chUTPXIAhnZEJILU/f1yNwFPvwW/krQnzHT5oW5c8G0mSHW+eSSZZNc",
+	"tTgy3mYoro1CNG9YBikXt4VnIGXOM7MpZxfSyLBcW+VevDNo+84+5AVGpvieqbf3cEtoVHd2O8USnmuP",
+	"7PaijP5C7DqVpk2IbXozrLK9cymoue7yX9TqCTY/5ibtSLAV3PSMd1UcGG69pnlZSa2tnKeOLL9jVPB0",
+	"QL6jYUefbSBvcHrFiRLodJPNN2XLywUT87YLDf19zzJc/53p2t/rLAfYhzvubT+wJdLVHU+s0nHJEhL8",
+	"MkBQ2UzK4ZjWKmV3gL6Hi7ObR4QrPdzU7nuWSBXPd9OdTNuj9AezaRvF1uuWGqeqEbQDszuWg0MNv1GV",
+	"QLbR10G1FaV2q5qBrSGHprbzUTR7lqq+e0AlWFf25926qE7837qDFt1NlrngMc+YfZEndCHqqxH7KzAS",
+	"LB32+uvrDy8+OGvd3/WrJ4KhRoQzWkB3ublrGqjhXbIfAheAuZIuDegKlrk2MEXIpOZWove87rVqn/p2",
+	"57BEJjR4GUTHvgJMNdZDDUaxOwwJXTOmTrtzrc+jo2m4ap3V+TaFVxJzofL20oFB2FRrAi7q5vBXUbcK",
+	"DHstZE5OeletaUUtsxJghWivwiEnJ6RfyVxp9G6g3VVxQfRUVGWrdqyQ7jZx8461KbMCO73QVJjdbR4r",
+	"ZAq12W7fMm/h1sxbmHGRlJ14fKyTGw2OjsdimhvQconugVmuKADBVmxNXnQIxnXgT38WWDITL5wzvYcM",
+	"EPjRTOJc6daeEU2lQfBqBXjjcnf/Jh57Nso49GrYI1pW8JbOqbajlb3a1Gv16lixx3bk4m6ctnIUn9LW",
+	"0M2ubCLEJlt5v+lTODQ57Mjg3pI2Rju1wselv7tqiC+kVrPZriU31gJxfj/lstaWUpk5m+OEylCcxTHL",
+	"qfbXJTtui0Tv8CDUqw6K41/UVVYtS6NHTYIn3xq42hDyzrvZ3qNG81KKGVfLPVHyxbQiqr3Lw6aQtTot",
+	"W8+0kEZucuwC+XzRUTPak5u73A0rnrhM3z4p2e5q6b4ShVO1vkdwYrQXhXXZn7X2Audf//782cVjeXg2",
+	"A1LfYxzLVnNXatOjpr5pQJAYFxUrvLLVy87sEfuFTgWmcM6lmPSTuNWCz+ZpmpvVl66+ctU30Yn5VrXT",
+	"WeHbXTHdhNjhL9hx1LY6JNf6B5M9q9mVWk/kHareiTGF5cv3paRDbCwUSe8S9iMaCBbGwTBIZXzbFjZ0",
+	"Xbq0y1MpwO8s36UUuKbOH5oqboWEVIo5Ku8rao1PdhNUykRnxR61DqQ6hUkmUx6vd8Ze/OPv3NN2gXyf",
+	"2I2Fzfu8PX5DSe69EbZpyMrMFRimUh9ow5awqp6mJKQa+W7CrmIENzmqoIQAsJ12MjXAPKgO/XhcWadZ",
+	"74kos7bIfTL87tUHOCsXGLWtvyXjusamjQ19Ih8kyJKUC7yEwDf4MeOWc5zHA0Xirom+aL2ekd+nWH1f",
+	"vm4JvT1tDzBX2W8/0/WYzFkHrFQJF0ytwZ5OO6nj7GCqbWtrVhCFnn2+W3DGlCHwkkvbpTAlOXWasqt5",
+	"JnpUmdCeAnNPnu5izebVNYDU7pi033aK99y/ueL+V7ajtqPYaE2jkCVvRbpu9A3Y1Uuhz22rEgDoHwXe",
+	"mfTVmfng2kN0d6Bx+dRUwjeZZvpe95EU5yydkBNja56jhZOmP/vwTqgDa++KSqt26v9UzrcEXhdS4HFC",
+	"ssdIw3ZrTIJboOVzxbOdp7qmp67deSh322wrdFjhVHPT131TgXYNoXVKaotvFmk7C9dENuzbjOU1Ka5i",
+	"VVThU0BjGxc9dDyqOzj0rD041OY9aK8razBms1K92tsFhk+fhmRoqeqNXnrlQbcweSOB/qNRDPSCKfJH",
+	"K7xDkaMv7U1CUKtMIfY+Sy6A2r46n7je7PX4vEcC8WNIjd3NtIOgqLnqog650S1O67zYiJoxZbhh8Pqn",
+	"FxWMjq5AZo50XQ5u+Y66D24r7L2DnBvs3pfTd8RqmpHqQ13TZb54UV+0TQg2qoAfjI7293xXztEGr/dU",
+	"ctSRctbdNHBz/5aVZwr14jC3p3Jfnhzona1/vf29Z1Qsv6V9zTYD8cBei9tP3b9PYuPq0d5IY8GyDAXl",
+	"AIR7XIozUzSrXftr3Sm8rV9QxkKhyVVRgebjRDDNkzmaiEoJ166Q0LUva16Co7Ggch7BDLZL61N4l7yv",
+	"3od0nmUp1eQztR4Le/DwrFUyUxbfglkomc8XkLG1kmkawVSaBUzpPaQyLkpZdJGnVxhU/Wauo7y7zPgN",
+	"JiHc5ZZs5TlKgK31E/BNKsumEFTAV4mjTUK9CKm6JRNsjq59iMaJq2oKH3pjTVV7M4XlWJ5wI9uvNxTv",
+	"3/SAsozFPluldovZRbN0P3uAiKq/A/ZfucET5ffLM0bla7Yxx3VhGje4OuOTO1S669biHS51v7nCmGdK",
+	"xqy1+w1fYn+Ide/dfGd/kPIrUe3wfuP2d68Y412VJJ09WxZMzVFvS+ouWttNdD4tGydtPpaxtczNjrXs",
+	"vXbdXgrnj0oeWYUx8jsEv2ZbxchGoXbzkJtvt3nGcKA2wH6wmuQd46oVqqh1qarqL/NPP3+A4avk2+sX",
+	"IysKqeKRabh54VsR+oq9b5ApVDDOz8+/imkp+hFvWtOhnODej2HDd7hoyy6JpUg0hG6UBH/UVnfcovB6",
+	"ogr4mrZrqOpm+jL7NccINBfzFE9y3Z6xTN+euD+XotZBZbdzuYaC2mK1964BLuphJfyo21wjBwVH/msX",
+	"g2y6I0I/+ajMeEmQfmRbysLvW1FS1nr3KC3ZGRSw6P8xS3xR5lbzdclF9a9PNwzaY7dO2ZpbtB3Sbda6",
+	"H551lEk0MRMxph3xkO4E763dulv9ElZR+G6c5Ey9hD9UfBHkKmdAZXHln2H4Usn4diZVAlOmEb66aE85",
+	"PYTLE66zlK1b4u+///M/nzz78H9O3lz87+0diDu7ke9roM1wv5INskb3+UJfwdXa/+IHeaIXcgX2U2vg",
+	"O5px9bK+D8bp1mT34yXHe0/UXuUtdO9qsSZbSmC6spYbjcEowuOTL3WWcgPDSlOush5+j+KbvjAqnu8k",
+	"vuoUllYLIBfJnukMCrVM7wr+8vhHuu05LZ10VHb8bO+v3MCK6QAc3GiRfVI0t1a3mIBw5NZoDlmx/csR",
+	"L8e/0lRF9Tap72Vw6UrfUWfUUU3kPpjsX7QVgNk+h6P7XhO+tqfALwm7vfCNOvhQudsC4Z/fu/i3a2Ok",
+	"3aDWCvuUi0HG5tgm0rc06q/J7aY0rjNUk1121r101Wn53POCtVrQtjE6o6ZZmwjbwESt9U2NRb1U3sDB",
+	"TovIk6jznh3HWDikz/IXotoO0RwbWqGXrOwcn+jNn8OHe1UW2CC3xmFrgKxioQGJyuDEfuR0vWHJTqV0",
+	"6TtVAS/khIR4VGqL4kqXVIjczw9J15PiL23XjZ9ZmqI5zqiZBab7UdhetT3upN+3l7Au5R35Tfdd7o3/",
+	"3s6WhHV41N7Vv0f1EG1oLs9/nOvFYTmNhzhNehdz0vDPhHUkgKTVZqbOGU+erSnSgA/Ta8DHHqMd6dkt",
+	"Ob37jyJonQvYjFfUl22k+pRn6iaRgiY36WSvgY6pYXuRVMhH22K4PUDv/Y2++uSVag6hrb7NJuR+c22i",
+	"Zbv59E/Xb3+g2fVyBu+DJzvyQR2VSWXBuMJ0xlSlHeF4wOB2eT4ehPHtle7DPnrzhpJmuQaWUu8uJsKw",
+	"ed9Dze5YlmOejsVYvKIeLG5k9YLpctQ9za+G4Q3NebkZXQIDbdg0RViyeMEFwo01zG7GohyyXox4iYpR",
+	"7xFUB7xQCyk33yWy52/Od4mgOt6FvhtaYrvB+UqwdBQBg0W+ZAJu/DCVm6gIkI/FjXc030RhVj/clHNa",
+	"bsBI+DWXLgim86yMUvnb6KBAisVSxeF/OXh6en56TjfYDAXL+OBy8NXp+elXbrbTgmjyjAJFZ25Owtkd",
+	"Kj4jATRvG3T4Phe+nRz1CbIIuimiG2HWglvjBrig+eKxFJprg8KMhRYs0wtpLsNAhgSq3Yki+CsqeaLz",
+	"ZQRLZlBxlnKNSXhaR2MxS6VUOnKNnyLg5QD7yN958SOLjUCtI7CaJQK+XObGl2BbGI9Fo9WTdH0EqcNT",
+	"9Tyn8ELoFSoNF+fnjpBv5O0lkL/uZiyoNYBvyuUrK0WlNxXXvh1ZGMHvA/aSxuQPfiI4ud5Zg8ZE+Ivz",
+	"86PNg691BmsZC08eMHsWvzwoevTUiUFf4Nu+RXHmYuh8NNAha2JADcE2OnZ5/4QnFgtCbnQFG3TrYnPt",
+	"EjoIOL9Eg48n3vv5ly0hTrv9GSuGIuuzT+Uvr5PfKmRdx8R3aCoT3x8QFZVdOhBRHvj+8H8rqusVoKZW",
+	"s6h1FdAURW/AuR6Y/sXNB2NLpGFcl3/5NOD20FaQBN/55aAK70FVU7mk0xJKu24ZvxAqLWJPUjnvxNz3",
+	"XBsa+Py9nA/aD/hrjnRx9ickYT2oHqWAscvwriR67RoptBGnEukaaMixDmoPeAKpXKECs2DC5bsPXXH0",
+	"R1O6GdpO6toID1qh1mvk0S/3pOR+M8jLcdubl4DfNtvaugEr9yXta4xzZcW5g3YEAleoDcy40qZK2DzB",
+	"YvRxtwzxkiM3izNetIXXZyyOMXOGpNQt1PeCPi8byZf9gb+RLih9HKnR2KbstPlbk8V+e0DhRYHMLrHl",
+	"Q+3WmqMA0hU1orU2ADGCo/gVhFLXgynA431w+ZdfqvTgQOTVrweT4zMXfS76+y0Zt1o+5eJ2BNM1xAsp",
+	"NRdzYJWztZFPSSGpnLv4dyCKRk9ScSvkSoSeQVbqrpQU82J9mKMpDVdGFsYpvLPXOwYzXI3FjPE0D517",
+	"/TrDYBzGqTVAwef8jlyTkhXjJvQdNwscCxIvzBhcZiYKxWguGIAsXhTdG/xWMHwKOoIL+79nQHPOo7Fg",
+	"BpZSG/j+7Xevf5h8//bln9/++GF0Cc8uvq5ZvoTjsfCG7KlCo9YT2myiXVbAKVSo5IkGuRKoLLV4fDDC",
+	"iDXMmIFcpNJal5aCTniJPK5gquRKW3D97BPQxqIAK9eg+HxhYJp7+NLeJzOa+u9cv3ZHri3CI3h2/rRx",
+	"cIrsBoaCf6RuyW2WG7XCfCBmr7XZfGQOLxNUWtj8ms8FJsDFsXn3uiooKlxTIJZI/8PbD+8cDotB+UHo",
+	"2IugFN5fv51xZb5FnH/vPn8YvDZSWXth9llLlo3DgswNDFmqZQkNJ+hWTEPuJNDoQRAlcxOBwjt5GwrH",
+	"fAqMP0CwMlcLmWJg4V2YCag+UahxC4Y89Go9ER4IX619F3ph7aKld4C783iZTQTLRKDfyEs/K5z8LIkV",
+	"Wx8beW+IraAOadr3FK5LRWTpiRSDVDSvsKKB6qfeD6VncdmFox21vk3Ho6M2tAc5lCHDYqEr4NGZDq1Z",
+	"ULWdSouqYduUKL3yt27q41LoURSJ3oU2z8zd5s2HDY7nupqYB+/cVDErHaRANxLGSiWWUmbkWOQaEydB",
+	"UPtzuoXIM8BMITRaNK+XoqSo9BckqR9JB/+AKwcrfWwye/XR0S+1uq5i1zXRt/Tn0zmtgK89soWk6mGW",
+	"zhv8y0Y57wNfWYvx/j0urOXRrIniY/wgFY2cOi4KLGfN+EdMwLCPUsjl2nJECcLIWe7F1JWiYp59BJcR",
+	"AMMPP75+D0yZU3j+tGYPxcywVM4DXpxr52yWi+QkTLncgSP3lW+Lhx8DU7VZzD2wVZzu/h6GD2XRyhNd",
+	"TAKlShjv+6+6HGAYClzIoVADPaU5bHetWZyEhJGTnkzzyj//yMzT2LYXE32zpgE9x0ZKS0m85VM5gwBL",
+	"DUMCHI+ALzOOc2Z4BL/mLFH8P//1P0YHuEBbjZdrdocbgHkY7dTcxpWfPbKS2iSCdrdQyFs6QiyBkkCA",
+	"VbpbSAUKLV2R8WNtjcIwIs9KmNSwD4KrjNiP/R6X6z4jt5U8FcDMFfzpPY3Rcl4uCr9XR60fDPmzT7lG",
+	"5UM2vryym+M2Hf9t71o+Qp7M18nAOcgfjkU/K2t2sWSA8f3J4z3G9jbCRLHmE10QxLDk02IgGvtIPBlR",
+	"7xkimRTZHXULYsbaN0WHmtFxqOdsRi05T6Rr0LnNr2BfpdbH80sjqpYmo70o6+nRTuC2fi/lchdtPdFA",
+	"QHEO5xVTiT4euYFDKkxR4IwbmPM7JLeUBU/opu2SUIZF19PIqgoTQeh5CqHnaQSzHNPRFdAkIJqRx+aM",
+	"C11x0cfIUy7mh9Cktf3O0M/t365QqhP+H8+6Djv2Ct6F0x1HtVjYWL0SVnV6ZY1MpWuIWRZBJZsmlktX",
+	"helCqPap6h+tMEm4nuZK29+WDpPDwjXiEgl2meWNSutmbXW18roNvWefzAKX6JTWXrKjnDlvxUe7wsMa",
+	"hTyQdVnd4rOorzpNdogZ//nRrEpTWdReHxiN/3Q1Rc4rYu/bJWXCkHoKeEoZnYKTTRQd8VPEEm4glfN9",
+	"CG4bSZ0hU0umbvW9aavVqRfSnJ5dXMBmmptjzNUiDCuQMnXpVy74wP0UPkh9UkmdcF+5kzeId793eF1m",
+	"ef0Z1w+mY+0ZX5Ds+OJpPwwmJ3xoQ+rpvtzwRt6FVqaF4CRk+/Ybxd518qf4hcvm8kdxbtxbxCwMnxVG",
+	"8WlupKKUvAO5wp5lWw6Xhd87+8wD44j26MCPPeNx1KNd6YkO16kirsbFLJUrDdM10GCLCLTMlX/AmyAR",
+	"NBQfNQo8HAdNVVjiZLdJ83imjC9G32XF0KGOg6J6RrMGVrS5WbI1GaZg5AGuQFrt7BN1F0p+O6s5aHfn",
+	"4Lmv3S/77iiKwvX62UNVkPsWP8g/hoY6/1V0xNOjbl96xNtlUKCX+xP5d46ECZsk8wu5Uu/n1HR/X5W6",
+	"wzdeccxRE0HAjPu1bMfnVzmAZQpWPKFeayce9dvlU3Vute6XPlo2dizQdWjzzMfJz2xO9N4lHgM47k88",
+	"RT87IJRAQEkEMk0qkZPalZ1w+kTDrznm2B7B2p3I2UUMZ5/8TyRVMeah8n63UC2++DBy9VuMOfXNJudD",
+	"6XpYsTW4LmTah/jpGJCLMIRwyIDy7aKxYNqlkDQd4RXJePJnXI+uIAnbUYLAiuuQ/qHH4tn510U5TFsI",
+	"no6KNbJq55wFMjcOyIOwcYwaD+3oZvlQwpze4ltPCJ/F5m+Mzm+X5wTxJCD//pz5wsknly5bZ1LXvYmR",
+	"R9aHWKwAo14JlNHuum0M6wzb9wq8Bw+7usMuU/8NPqSR/wa7A1ppeo/Ifz20QmtFPpJSbTLkciwseHqk",
+	"sn+GVoIeQWfxgqeJch27Wp1W32KcMoUvw3MPw8VhebdbxTQ6IJ0rkPH9UezfHRKkEW3CQAAXqTyuioCI",
+	"Hjm7ynHdlY+omDWkXDu2SxRbOQWQlO94Cq8NKMa1TxT3fvGe3uqCbAps+mCJkq5xRyfrrSuBgF42U2jl",
+	"X5X2+8wD++Uh7/M7gxr0csfk+Cfao+okhDBcsGTo83YgPv1q5POuLIlY8F0GtEaQa0wiKAql98fzquhZ",
+	"0I1i39fgAQHvd+gAujvjkaHuFi1qT6OipW0loF3JI3HVnRlX6wiK3gR7gjt0cjlx5tr260h95LW+dz3b",
+	"82o528WB5Wz+4P9t6tkac8f7pAg6CB2jXtaB2kgIN8iiPZF+AoGWLMC5STGCyjmiIjFm1F0Mt4f5VWzW",
+	"WQtO1OGKvSpHk7OWs4PVg1Rpfwo3v94A12NBQ2GduRgSGYfa4HJJQo7FVPMPfC6ksvJOr4UU66WmoF9m",
+	"lxqLlVSJBp3HC2AaxoMpm65Bc2NQjQdn7vfwawRmnUkdlaOVLVXq0dVYMFGc342qpXuYoOxLkg60Ddfg",
+	"ewWYhdRYPDkWS6nCyNulq1XxJjBhaeTRADcCmXLvPh64Hq0pM65Da+R/l75j63hwBTfF+Ogb70pXqGkg",
+	"tx/NS072MHN3LIYX53C7dH62Yi8fHbffkLm14ken4Ad7uyTWS1CY4p1bwlW4/3oDw2lKY2Ud1xdzfdvW",
+	"jlyWt33VsSA4YkLOaQvBkgJ0ppBR3coocnOuy1VpV1o1Ggv6jBpYkSFEh6RXHYuYCSGNpa90DcPa9+3L",
+	"+SXKFyo/+fVmNBYzlqbadwGX3pgiSJzCO2b5zlJpysWte4GbyiDim7aL8DXNUH5bMEovcf3rXtfeqH2R",
+	"Sjuwcq2e3xVNY6zsL/ns+ekfnj//Ovr69Kuvf38+6H2ccs55q5H3VcfAjDDVclPxvHEPOzKw3BQH1du2",
+	"/ZIL1/Gsp2o576P73rjT9z0C+3j8I5CArUnWkp1WJIOal3e9kPaaIBO27jppcyZFCwVVeuV2+EClMq0e",
+	"0ILzXDs84390kPmlP3m74d8djPJ8D0bZYhxd1Gv9H9j06GNx0Gj4FvvirUAyrNwYG1IBxy8yonHwxqXs",
+	"WhshRxhm+TTl8eiyUNCzPE3B4EcT1YbMcWtLB3x3Fx0UpHz2Kfy4oylHMej+EaDfdRMJRz16xTrccc2n",
+	"ablDWdkR+DwCmlRDN5E8i6W1jUCn0ugCOe3g7tOqo8TBvV3aba4f1/O6hsEHSIoM7/A5XLd9Kccap5rd",
+	"HcOn9B4DQRSrP9Hgy9eJTDx1VKnoiQby/5E7l0HTc7v7ftD0Im6/MNS4+ywrRoU/PkFuomQqE+o4RsNk",
+	"llamznhK2V2Yzk7htdH2mkBtAshcJbecheV0baj7lLU/6Y8uuOH7GtBLUh0kKnvxYQZu6G+TXKU3LjOD",
+	"2dtOmxn5Y5ZKlhRKgODVl1tkbNCcaKOQLeuEW0BpGmZcNuH0qLziXquDUbSxdzwHxfvziIOnqwkpecSh",
+	"aPhP7159Z9ng3Q/fRRDaWzyHN99cWdXK/+pC0eGDpxfn55B9fGgeKRsEfnapfV0q3euy7+9hgnuPUV1b",
+	"xhBkLO81G9ov0d7d8MtTCven83cWMC5Cp/NlTSccjV4rMakdrsvak4/ip6sO5ejhpaud8Ai91arLecM5",
+	"TZGGEIBGhCFL08IrROOXg971ypgcHT72txKjLzTS11Xx6DKn39Yno3yRCVs/4KpOK4+bsLW5d8N77Lpb",
+	"H69CUtRDyUNDiXc0SYdMGZd1Q5jm2ihmpBod2jGtJiDOPlV/3XW120o5bYqvtvZ9ld/Dyf8d6CYdUHnm",
+	"OF0e6xhnwvX9MCgYddtiIWvz/FkE+JFapW2KpNEXnGzgZyueuCmN2wjrnXvylXtwn/h0N0EdPV5t8KM5",
+	"i/Vdna5aLPRN4nl5/RMMNS55LFNqmfvjhz+e/MH5Dr55+2Z0pORzB0U/FdPXxPhYNAztGSz9BL/Qq48x",
+	"pqPLSoVnoJOi+NMVbJWtKiIa3umaDEW+YItC26fwA975ygY/xNA+Vh3VcUghHt2bu4NZP0iYo7Rnp650",
+	"9iCXzvniwgJ2+99Hf/j6onjnZS54zDPm6gvHYvj6+sOLD6My9S6WkkaiGteSwGl6jczA8DuUP1D06RR+",
+	"1AhsLGirJxpSZs5SKWi6H4UzTuGd1IayROgg9gKqFzzLMIGhkBCnVJU0FimPUWhMfDnA6AoYzPgdntBM",
+	"ZiCSd0Er1GBvSPbGVSwtRbpuu5z+kYvknQNd7/DGVj4KXtw/OD4Kvz49hkv36aO6dHtZqQS7PubpmxB4",
+	"rNNVBNNKJPe4Hsh2Sq6EQClECsMQi3VuDI1lUNZSKPVTtMSZpnKFySh4mTxpuZhhVqNhR33djmLH09uu",
+	"G+/oiUdCYK/rxQeXxHz8zjOVzvpiS5/b+3QvcZYjvekDNVxLmfgs1RIOe93YOmJfkiqeDlRQ1oS2/+ww",
+	"nQtEPZSv7sGBRhGtA+C07w2T6C4Z7IhRfDmE//eEw5ehXRwtB29FjEU+neUD3wkeXdWiqypVeepVwEzJ",
+	"v6KA4bPzr0dXZH24FtFW4SxZyDq7Px9VpgGcZArvOK46Weud+/yxJwH4bTux5T6+P8J+XkhYyTx1/acX",
+	"cgXLPF5UKn1TJkDIlRtDEtqAVur4YntV08DNo7HtVnxutxBeVJ57lDb4lckO/ayFypsc6c6WMvFEV9f1",
+	"NcFKYZivck/z4WDp294+34sIL4CP4D3c7MP76GM7IlC5EEfx8Af4lOxppG+YiimfU/JAuGhHQP5muk9b",
+	"6/3SNUd3XZj99ZprWGCagBRVtmYGpBXew/aaXp8VGFqk++7pbpZUUdSbSNR0NSUZAdw4IeLPMhYLlmUo",
+	"9IiKXURlgpnTBkuWYEianLL4dq5kLpIryGSauveojDEhx1UYYeIGId1PRcSp1Lh/X42d5P3Srvv3b6zR",
+	"a3g9f1WizXXz9fml2rB1Ofh/7YfvHkF9V4TXQ2DIrV7T+F9kDONlAYbPco3aLf9KPEWQSHGE1jwvQAo8",
+	"kbNZmHVoJGUaF57FmuESherEytjvfSnPexdPppJ62+/wQPinvwkP93KP+bmMLaGK9omNj+OkCnP7exgu",
+	"/tHg0YSErY9cpFOdxxw2syLf4j5haxgWbY/5Eq9CCrdLeh1FMF1TClSVABRaJqUX2BoEr5NBP/T/V+0a",
+	"EN6vD00UsKgX9h8hw6FceBZCAM0+AQ5oLHUNAw4sdilwfvYp/LjLBxPg85CqvcBB181Qznh6FFFbYTq/",
+	"qkshfOC8wT5x3xIhD5IV+MKNVvAvvWIUIW953yqp+TlLTKzJvHV1Qm7aI2X0ngI5R8J8lBTnLC2SNIf0",
+	"Kw2xjdxHE7tLBHfMTEK0bMZ1zFIaJT9ywbeibCkYXs4tgAloFIm9ldcqW+psAUMngMALm9ElOWXK2gJr",
+	"hC9ozmnRAKD++qGoizaiHhWn8NYNkOKYJpoqlFzMjnba7O1zze6wxjUP4G0LpPJZPG79uPWIycDe9SwV",
+	"5OTHrFBJycdX8NOLD2Gerr2TOdJyk5Qs2mmSq6t48hWwNNo1X+pjZZG1S9dmk5Y+0vZ7X7LysN04ro21",
+	"xTrQ6Att7CNH8tqUKGuW87hhKGVNT1Q0gUuZsXo2dIMpYs5BVAlp8O9QQLe2xvl5QWxTvqyV0REwfVv2",
+	"y1HoY/UWOGiPQ/XdWgIbC2qPU9Qxe5/EleuaU5RddDXLoa8X7Xd87pQf2ffSdZmVIl1fgqCsBSoqtSyZ",
+	"yDingvGxYFOZG3CZL7p9qI2batWg8r/nnjr+lT7LbbVPSx2vCI/YUkffFkZqk4/dYDtPldRp2jE1hT3I",
+	"97ZN3T6wGE7lvGd9xtEtsbY6iIIJ7LH+W5ZBWIQctQqiomHs2p+7CKKDDtsaDnTfu6tV14/XE6LPbfiH",
+	"WoTlCCGAuv3/pGK2R+CKI0AK9NZDV17N34Xeb80wLwsIv0jP7AEViE//DotNXiRJrcAE3veynmDTeHIV",
+	"zA8sTMpI/+en4/d0liNcffeop6r2tiwqqpxJUXgXW3yL0cBeHDZtx/NdxVfFfp+7/KrHLdy7UYr26cfK",
+	"rwhNFcueiRWvzWa/xBf+KWsmCkTqHt3z2rYHI1h8ZXgixVQyRX7mz8QTzTsdCrims1G6tVDI4gWjangL",
+	"vlmuUUfuSuvG0nINz8+/gptcFENBbi6pHpdccNzaNtqHnWtXQ3tVVjBHoysz1/0I27amLoYp4072tgTa",
+	"PSm2zpx+9wlPWpL+o0Gu0tZ2LjWGsw9F1ZXaGW8D6oraOWsUddPQ/tESeooGoSSWow7YqFgwHvMvpRCW",
+	"T159zGgscpjnPbR3opEfNGr1B6me4lRuaPGRFAjVy599sv9QvJmJ2PmidjOJ+84DGT90jutUPtw4cqYf",
+	"sOXtseOOVnYX4UCHpPQoPlRayifVTKW8xSTsY+1uKUJnr1o3BUszV24aaxGOLiRMyJAgdzyJI1gynh4e",
+	"kSyLo7v8o5VS7QfSq36Hrpurr9Oxojw7dpnCT6jIl+Lx4LOrij0thH2jthfvXlehvETDPAhzvSug+6Pu",
+	"HcytFttNiK0fr/SwF1/Zd+nDVPTOFDI/zrxIWi/gqQjo12sT63aQpmRf4cbPU9FinyLEfSsPWwU/kcQZ",
+	"1cVWhmt0jjwvzZCyN/vmpPww4D8E6dzI/LEoNNtqIemPVrBwDRkqbQ16mpk4ugyDtv0qQaSMRXnMiLoD",
+	"f+S6GLBuv5MbxVISM6AZXcu0XCI15lOc3Dl+DSxy8yiJyx9LG7bWwLQLY0bAhYsPVutUx8JNPLGLJP7g",
+	"wLIMmaLR2N+9+gAOqM6lSXlgVLGGK/qyksakmMDw2cXXoJjBCZVyYRIVyYXkkp+QaT7RGEuRaAsU54ga",
+	"i4tzqODLylUucoP2MMWBRALPz8+plfKaPmi8xM++jWnjohqBb6MfyJcwXO5Wtscvppu466wlc/+hfTf6",
+	"mg+22rNMZbJ2lowL0wo5Fu7NnFJosUBfE4iJh79Qn8frAix7zci/eIADXNu1OrRSBXtDqVwOCRMFd1F0",
+	"zTFoYAR346iy08hNVHB9QI+R6+SwS4zrSXa6Bjyxe105nqGcXEp+M3zpGlKSeb6QPg+Tab2SKvlsgjIU",
+	"LncLS9dUyfdQYqH5p16gFWia3VkpdEnTG1kERS0zlfmyqWUQS9MGk6tqcbNURT9PRv2YTlxv0CVTtxFI",
+	"ZXlbJHKlT55ePL84hT8hSyi5waqYKRaFu1LBKzFPuV7AEC3czxz4o7GwiuhMyCXNm5zbH850rlyqhgXq",
+	"mcplKkdX9IuP9Rkpx2KYcN/kHSNgy0prBTdEwdUDJ1Tx+8KBZ6Wkaw3GQpY21/DsnEQcS3loveolI2VZ",
+	"wD+6r9Kwy0JkWjt+LIZGyknK1NwVX5t15FtURfaEFsfriZIrHYGQ9MPICkN7DWdiDUqu7PbuTJU7NV9m",
+	"UhlMLjdONhbFCeRKwz/CXz4puYpcOkjk0zAjuGNpjhEsUWs2x99+gaHd6il1wbVAcWe88s/bLZkVn9MU",
+	"4RbXl0AIiqBEgY7Gwv47ycWtkCvh/jq55SLxP5oV9SOkn2dSTSmtJYIkd9IGo7HQa2HYxwhEnlqEWAVd",
+	"FQp17V1oSe5S3K3+tYzttKh2gV9HO8ml1aCkthtamQttqP/tzA3dqKrzxA+edQNcnII9hVf2dmGB1TKV",
+	"tqrTnmir8KomgnbazxWApxgWcIHGyipO/jzRcHFuidAr0w31PNpXa3oadS0ngrocizZ9WVWM0Fsv6pfX",
+	"P91bN0YPZNx3qdveLR8ez1n68vqn18Tg78kn3zry116MaaJQhTaPpQQxLM4FMGps4TIPY5nmS6HrzC8z",
+	"5/smxh41y10eVxlWp9N33ckPMuBqM8QfCOvudthuMtn3Ok55r11p61XwMTBmwW/iRVfh7/1RdHzb2i7v",
+	"TvfY0mAXXVhbxQ8dO2L1sF35ifaqnRKnkFr/MYNwZs2C8ItZ4PKxuNx7AE/I3NnlHXgBvs+FNc8pedKC",
+	"SbHYOH+BM6oaxl2ZQjwWqZS3eXYVPCAtFRDu289cs9GFTMnuiFlmcq9Ex0JnKTc+iRMymfJ4bcXqTKoY",
+	"YVg2FKYpjnpBFdrV8YvOHKsM8C9HySJeQZbmuukGzWi2rM84Hgu7srWmXB+QsjzHO+qe6M3yjVFZMzYW",
+	"c8ViMkq4THx4jhsY3ngkWIvP8PSGLOgAl/CZHgtr3lz6mA+Bq5xiVzelg8U8Hng7bxJWScaDmm1d/H3C",
+	"WmNFP/nPgx/7oWq/ks8zir1wz3e44wN0AjbuLxUCQIEVGJ6u6e5NLDZkrj1vQoKiILB/fk+X5NHhHvYQ",
+	"WdjqIX6zDsVPB9f89IB24Wg/pP3RfvN+vtTasuPkVWs+F5iccFEVagHR9UL40rikgQvknCnLGHaSVGXk",
+	"U7TFKRIoWtGEOb3RoNi10Q999UkQle3S6G5YulTlykpBP3SdFIJC6j2t4deckV6Ev/2bH17hyr3HogIH",
+	"NwnLjwnPhSvXTWgueLgCp3IV5gG4Rv9jgUyl3ELNTcUKwHMxLteYPMwuTSXdlw27peaTxeVwLIxiQrPY",
+	"DbC7XlB3OQVcFBXtPn52ubsWvcgEgCFdM2MmYIqgMxQmFLkXU5GcmiyVgJOiV1VvxwLThPwzeZrSK1zW",
+	"1MhYDOs6BMYUA57Y58eDkVPPRUCQa7rKoou0e+xHTs+WaSh2fx5jm3r5RsrbUrV8kZ5gX/36WZLfdqmn",
+	"Yykl+47AinijG3Humz15Wu1bTNCSDlcccz9BU9VaZ5/8TztupFUz5TOZDMfCib1hBnk6bBiu5BT0BcPN",
+	"C2jguyvyes521TXuxkR0SDLtDt79KWDTd8Bpw3N3osoei2/TVoUYcxvpslN1AXhnu5N1lpsTOZuNxfDG",
+	"Pe5t9avSjq8K0gg25Gicm4ldYTDygcbm8Ap/DsLbZp4GHS7MKByL4H1mPs1pUyZXLxGk8Mi5C6kUc1Rj",
+	"4Xaoi/82Ee3SRx7W/m9k6nxGi7/IuzkeI/v8G9bAKYXCipvunaTx1wGbztKYKaznuh/ArN1y9EzIE72Q",
+	"q2MxWDMl2JqAP8hru8MDdT2X5su8NXo7yNqwIOTEAvkYc3EsQB0n1xg+4YnvS0SdTIukXy+xRlfkq5lb",
+	"25ffen9UVJt0XltOI+r7XzNrhKaQTNuHkeTFHUHhHSrN0iJQQ+4iLqyczaSyj19u+HeYMt5etUe0kpj8",
+	"RsPStWNtnLJVqaUf8ihJBS5FbkVzG8MKRWDNWejkG+PGINUVgJGFKr5MpdajwPBjMaP+ViLp8EDVXsOu",
+	"Q9OPaJqy62WtjB4LnS9DdbyDefgtRuGfDKl7c1krpvfXIlyPRUwBLiWX7XWcdtkv3GR3h/ycFrs7QZeA",
+	"cLg5hkhwJLfpp4rogre2NqIljXTdaB60hzVPrEuR1UOkQpv3mRIh1V2gGUoGH5yxjJ/dPSWa8Js0Of06",
+	"pGAKF6X0EZYwnxING2xOmLzmc3HCBc0Up/YttaEmbpJtEVWuLFf43jeX9DfCqOJqKb3oUTAhQk5VEmBY",
+	"WbwCvc3lP9TKawnD//mv/w9Q3GEqM9TUfYr5ZoeZxjyRYr2UuabO1ZTaZix4hXtFwu9M5uoE11h2+Igg",
+	"Y+ullVEz7uISubEapHpMR8O//Pb/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -117,6 +117,17 @@ func TestAllocationThroughTheAPIAndTheWalletPage(t *testing.T) {
 	if st := call(t, a, "GET", "/me/wallet", k.Token(emps[0]), nil, &w); st != 200 || w.BalanceCents != 120_00 || len(w.Lots) != 1 || w.Lots[0].LastDay != fmt.Sprintf("%d-12-31", y) {
 		t.Fatalf("wallet: %d %+v", st, w)
 	}
+	req, _ := http.NewRequest("GET", a.URL()+fmt.Sprintf("/api/v1/payroll-export?year=%d", y), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(raw), "codice_fiscale;matricola;anno") {
+		t.Fatalf("payroll export: %d %q", res.StatusCode, raw)
+	}
 	var room map[string]any
 	if st := call(t, a, "POST", "/employees/"+emps[1].ID.String()+"/fringe-outside", tok, map[string]any{"tax_year": y, "kind": "fuel", "amount_cents": 250_00}, &room); st != 201 ||
 		room["remaining_cents"] != float64(750_00) {

@@ -71,6 +71,10 @@ func TestHRSetsUpAndAllocatesAPlanOnTheWeb(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if res, body := hr.Get("/azienda/paghe.csv"); res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
+		!strings.Contains(body, "codice_fiscale;matricola") {
+		t.Fatalf("payroll export: %d %s\n%s", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
 	if _, body := hr.Get("/azienda/dipendenti"); !strings.Contains(body, "150,00") {
 		t.Fatalf("the employee list does not show the balance:\n%s", body)
 	}

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ func (u *UI) registerPlans(e *echo.Echo) {
 	hr := Roles(auth.RoleCompanyAdmin)
 	u.Handle(e, http.MethodGet, "/azienda/piani", hr, u.plansList)
 	u.Handle(e, http.MethodGet, "/azienda/piani/nuovo", hr, u.planNew)
+	u.Handle(e, http.MethodGet, "/azienda/paghe.csv", hr, u.payrollCSV)
 	u.Handle(e, http.MethodPost, "/azienda/piani/nuovo", hr, u.planCreate)
 	u.Handle(e, http.MethodGet, "/azienda/piani/:id", hr, u.planDetail)
 	u.Handle(e, http.MethodPost, "/azienda/piani/:id/assegna", hr, u.planAllocate)
@@ -86,6 +88,26 @@ func (u *UI) plansList(c echo.Context) error {
 		return err
 	}
 	return u.r.render(c, http.StatusOK, "plans_list", u.page(c, struct{ Plans []plans.Plan }{list}))
+}
+
+// payrollCSV downloads the payroll export of a tax year (?anno=, default
+// this year).
+func (u *UI) payrollCSV(c echo.Context) error {
+	year := time.Now().Year()
+	if v := c.QueryParam("anno"); v != "" {
+		y, err := strconv.Atoi(v)
+		if err != nil || y < 2000 || y > 2100 {
+			return apperr.New(apperr.Invalid, "the year must be between 2000 and 2100").With("field", "anno")
+		}
+		year = y
+	}
+	var b strings.Builder
+	if err := u.deps.Plans.WritePayrollCSV(c.Request().Context(), CurrentPrincipal(c), year, &b); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="welfare-paghe-%d.csv"`, year))
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(b.String()))
 }
 
 // planForm is the new-plan page: what was typed, and the choices.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -8,8 +9,8 @@ import (
 	"github.com/reciproca/reciproca/internal/plans"
 )
 
-// The fringe-benefit meter: the employee's room and children declaration,
-// HR's outside-platform entries.
+// The fringe-benefit meter (the employee's room and children declaration,
+// HR's outside-platform entries) and the payroll export.
 
 func (h plansHandlers) GetMyFringeRoom(ctx context.Context, req GetMyFringeRoomRequestObject) (GetMyFringeRoomResponseObject, error) {
 	year := time.Now().Year()
@@ -43,4 +44,12 @@ func (h plansHandlers) RecordOutsideFringe(ctx context.Context, req RecordOutsid
 func fringeRoomOut(r plans.FringeRoom) FringeRoom {
 	return FringeRoom{TaxYear: r.Year, Children: r.Children, CeilingCents: r.Ceiling, PlatformCents: r.Platform,
 		OutsideCents: r.Outside, RemainingCents: r.Remaining}
+}
+
+func (h plansHandlers) GetPayrollExport(ctx context.Context, req GetPayrollExportRequestObject) (GetPayrollExportResponseObject, error) {
+	var b bytes.Buffer
+	if err := h.svc.WritePayrollCSV(ctx, auth.PrincipalFrom(ctx), req.Params.Year, &b); err != nil {
+		return nil, err
+	}
+	return GetPayrollExport200TextcsvResponse{Body: &b, ContentLength: int64(b.Len())}, nil
 }
