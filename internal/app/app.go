@@ -21,6 +21,7 @@ import (
 	"github.com/reciproca/reciproca/internal/config"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/fund"
+	"github.com/reciproca/reciproca/internal/funding"
 	"github.com/reciproca/reciproca/internal/httpapi"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/payments"
@@ -52,6 +53,8 @@ type App struct {
 	Plans *plans.Service
 	// Stripe is the webhook inbox; domains subscribe to events with On.
 	Stripe *payments.Inbox
+	// Funding is company top-ups (card, bank transfer), reconciliation and contract end.
+	Funding *funding.Service
 	// Worker runs the background jobs (in serve when Config.RunWorker).
 	Worker *worker.Worker
 
@@ -124,7 +127,8 @@ func (a *App) services() error {
 		return err
 	}
 	a.Identity = identity.New(a.DB, idcfg)
-	a.Catalog = catalog.NewService(a.DB, payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase), a.Identity)
+	stripeAPI := payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase)
+	a.Catalog = catalog.NewService(a.DB, stripeAPI, a.Identity)
 	a.Redemption = redemption.New(a.DB, redemption.Config{BaseURL: a.Config.BaseURL})
 	fcfg, err := fund.ConfigFrom(a.Config)
 	if err != nil {
@@ -140,8 +144,22 @@ func (a *App) services() error {
 	a.Plans = plans.New(a.DB, a.Config.BaseURL)
 	a.Plans.RunAllocationsAtOnce()
 	a.Plans.SetFundPool(redemption.DefaultFundPool)
+	a.Funding = funding.New(a.DB, stripeAPI, fundingSettings(a.Config))
+	a.Funding.Subscribe(a.Stripe)
 	a.Worker, err = a.newWorker()
 	return err
+}
+
+// fundingSettings are funding's defaults with what the operator set.
+func fundingSettings(cfg config.Config) funding.Settings {
+	s := funding.DefaultSettings(cfg.BaseURL)
+	if cfg.Funding.ConfirmAboveCents > 0 {
+		s.ConfirmAbove = cfg.Funding.ConfirmAboveCents
+	}
+	if cfg.Funding.IBAN != "" {
+		s.IBAN = cfg.Funding.IBAN
+	}
+	return s
 }
 
 // RunWorker runs only the background worker until ctx ends: the

@@ -34,6 +34,9 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: stripeEventsJob, Every: 2 * time.Second,
 		Run:     func(ctx context.Context) (int, error) { return a.Stripe.HandlePending(ctx, 100) },
 		Backlog: a.Stripe.Pending})
+	w.Register(worker.Job{Name: "funding.stripe_fees", Every: 30 * time.Second,
+		Run:     func(ctx context.Context) (int, error) { return a.Funding.BookStripeFees(ctx, 50) },
+		Backlog: a.Funding.FeesDue})
 	w.Register(worker.Job{Name: "ledger.seal", Every: 5 * time.Second,
 		Run:     func(ctx context.Context) (int, error) { return ledger.SealAll(ctx, dbx) },
 		Backlog: func(ctx context.Context) (int, error) { return ledger.Unsealed(ctx, dbx) }})

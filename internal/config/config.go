@@ -70,6 +70,10 @@ type Config struct {
 
 	// Fund configures the inclusion fund (see internal/fund).
 	Fund Fund
+
+	// Funding configures company top-ups (see internal/funding); zero
+	// values take the defaults.
+	Funding Funding
 }
 
 // Fund is the inclusion fund's configuration.
@@ -81,6 +85,16 @@ type Fund struct {
 	// Retention (FUND_RETENTION, default 17520h = 2 years) is how long
 	// after a case closes its beneficiary's identity key is erased.
 	Retention time.Duration
+}
+
+// Funding is what the operator sets about company top-ups.
+type Funding struct {
+	// ConfirmAboveCents (FUNDING_CONFIRM_ABOVE_CENTS, default 1000000, i.e.
+	// €10,000): a bank receipt above it counts only once a second platform
+	// admin confirms it.
+	ConfirmAboveCents int64
+	// IBAN (PLATFORM_IBAN) is the platform's account companies transfer to.
+	IBAN string
 }
 
 // Ledger is the audit log's configuration.
@@ -227,6 +241,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		MaxSealLag: dur("LEDGER_SEAL_MAX_LAG", "15m"),
 	}
 	c.Fund = Fund{VaultKey: get("FUND_VAULT_KEY", ""), Retention: dur("FUND_RETENTION", "17520h")}
+	c.Funding = Funding{ConfirmAboveCents: int64(atoi("FUNDING_CONFIRM_ABOVE_CENTS", "1000000")), IBAN: get("PLATFORM_IBAN", "")}
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			return c, err

@@ -16,12 +16,18 @@ import (
 	stripe "github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/account"
 	"github.com/stripe/stripe-go/v76/accountlink"
+	"github.com/stripe/stripe-go/v76/balancetransaction"
+	"github.com/stripe/stripe-go/v76/checkout/session"
+	"github.com/stripe/stripe-go/v76/paymentintent"
 )
 
 // Stripe is a client of the Stripe API at a configured base URL.
 type Stripe struct {
 	accounts account.Client
 	links    accountlink.Client
+	sessions session.Client
+	intents  paymentintent.Client
+	balance  balancetransaction.Client
 }
 
 // NewStripe returns a client for key at apiBase (Stripe, or stripe-mock).
@@ -35,7 +41,9 @@ func NewStripe(key, apiBase string) *Stripe {
 		cfg.URL = stripe.String(strings.TrimRight(apiBase, "/"))
 	}
 	b := stripe.GetBackendWithConfig(stripe.APIBackend, cfg)
-	return &Stripe{accounts: account.Client{B: b, Key: key}, links: accountlink.Client{B: b, Key: key}}
+	return &Stripe{accounts: account.Client{B: b, Key: key}, links: accountlink.Client{B: b, Key: key},
+		sessions: session.Client{B: b, Key: key}, intents: paymentintent.Client{B: b, Key: key},
+		balance: balancetransaction.Client{B: b, Key: key}}
 }
 
 // CreateExpressAccount creates an Express Connect account in Italy for a

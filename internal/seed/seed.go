@@ -42,7 +42,7 @@ type set struct {
 
 // sets are loaded in order; later sets may rely on earlier ones
 // (identity first, then catalog, ...).
-var sets = []set{identitySet, catalogSet, labelSet, redemptionSet, fundSet, plansSet}
+var sets = []set{identitySet, catalogSet, labelSet, fundingSet, redemptionSet, fundSet, plansSet}
 
 // Run loads every data set not loaded yet and returns how many it loaded.
 func Run(ctx context.Context, dbx *sqlx.DB) (int, error) {
