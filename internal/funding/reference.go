@@ -53,7 +53,7 @@ func rfNumber(s string) *big.Int {
 		case c >= '0' && c <= '9':
 			digits.WriteRune(c)
 		case c >= 'A' && c <= 'Z':
-			digits.WriteString(big.NewInt(int64(c-'A'+10)).String())
+			digits.WriteString(big.NewInt(int64(c - 'A' + 10)).String())
 		}
 	}
 	n, _ := new(big.Int).SetString(digits.String(), 10)

@@ -37,7 +37,9 @@ func BudgetAccount(company uuid.UUID) string { return "company:" + company.Strin
 
 // ReceivableAccount is what a company owes the platform: the part of a
 // refund or a withdrawn dispute its budget no longer covered.
-func ReceivableAccount(company uuid.UUID) string { return "company:" + company.String() + ":receivable" }
+func ReceivableAccount(company uuid.UUID) string {
+	return "company:" + company.String() + ":receivable"
+}
 
 // Stripe is the part of Stripe funding calls (internal/payments).
 type Stripe interface {

@@ -219,5 +219,3 @@ func cmpErr(first, err error) error {
 	}
 	return err
 }
-
-
