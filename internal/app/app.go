@@ -203,7 +203,7 @@ func (a *App) routes() error {
 
 	a.registerOperations(e, m)
 	if err := httpapi.Register(e, httpapi.Deps{DB: a.DB, Version: Version, Identity: a.Identity,
-		Catalog: a.Catalog, Redemption: a.Redemption, Fund: a.Fund, Plans: a.Plans, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
+		Catalog: a.Catalog, Redemption: a.Redemption, Fund: a.Fund, Plans: a.Plans, Funding: a.Funding, StripeReturnURL: a.Config.BaseURL + webui.StripeReturnPath}); err != nil {
 		return fmt.Errorf("mounting the API: %w", err)
 	}
 	ui.Register(e)

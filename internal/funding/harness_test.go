@@ -232,9 +232,10 @@ func newStripeProxy(t *testing.T) *stripeProxy {
 		t.Fatal(err)
 	}
 	p := &stripeProxy{calls: map[string]int{}}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	direct := rp.Director
-	rp.Director = func(r *http.Request) { direct(r); r.Header.Del("Accept-Encoding") } // readable answers
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Header.Del("Accept-Encoding") // answers it can read
+	}}
 	rp.ModifyResponse = func(res *http.Response) error {
 		fee := p.fee.Load()
 		if fee == 0 || !strings.HasPrefix(res.Request.URL.Path, "/v1/payment_intents/") {

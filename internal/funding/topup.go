@@ -210,13 +210,13 @@ func companyAdmin(p *auth.Principal) error {
 }
 
 // scopeCompany is the company a caller may read: a company admin's own
-// (whatever they asked for), or the one a platform admin or auditor names
-// (uuid.Nil: all).
+// (whatever they asked for), or the one a platform admin names (uuid.Nil:
+// all).
 func scopeCompany(p *auth.Principal, asked uuid.UUID) (uuid.UUID, error) {
 	switch {
 	case p == nil:
 		return uuid.Nil, apperr.New(apperr.Unauthorized, "sign in first")
-	case p.Has(auth.RolePlatformAdmin, auth.RoleAuditor) && p.OrgKind == auth.OrgPlatform:
+	case p.Has(auth.RolePlatformAdmin) && p.OrgKind == auth.OrgPlatform:
 		return asked, nil
 	case p.OrgKind == auth.OrgCompany && p.Has(auth.RoleCompanyAdmin):
 		if asked != uuid.Nil && asked != p.OrgID {

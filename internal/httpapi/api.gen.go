@@ -44,19 +44,37 @@ func (e AllocationKind) Valid() bool {
 
 // Defines values for AllocationStatus.
 const (
-	Done    AllocationStatus = "done"
-	Failed  AllocationStatus = "failed"
-	Running AllocationStatus = "running"
+	AllocationStatusDone    AllocationStatus = "done"
+	AllocationStatusFailed  AllocationStatus = "failed"
+	AllocationStatusRunning AllocationStatus = "running"
 )
 
 // Valid indicates whether the value is a known member of the AllocationStatus enum.
 func (e AllocationStatus) Valid() bool {
 	switch e {
-	case Done:
+	case AllocationStatusDone:
 		return true
-	case Failed:
+	case AllocationStatusFailed:
 		return true
-	case Running:
+	case AllocationStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BankReceiptStatus.
+const (
+	AwaitingConfirmation BankReceiptStatus = "awaiting_confirmation"
+	Credited             BankReceiptStatus = "credited"
+)
+
+// Valid indicates whether the value is a known member of the BankReceiptStatus enum.
+func (e BankReceiptStatus) Valid() bool {
+	switch e {
+	case AwaitingConfirmation:
+		return true
+	case Credited:
 		return true
 	default:
 		return false
@@ -396,6 +414,66 @@ func (e OfferingInputUnit) Valid() bool {
 	}
 }
 
+// Defines values for OpenItemCause.
+const (
+	Dispute OpenItemCause = "dispute"
+	Refund  OpenItemCause = "refund"
+)
+
+// Valid indicates whether the value is a known member of the OpenItemCause enum.
+func (e OpenItemCause) Valid() bool {
+	switch e {
+	case Dispute:
+		return true
+	case Refund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenItemResolution.
+const (
+	OpenItemResolutionBudget     OpenItemResolution = "budget"
+	OpenItemResolutionReinstated OpenItemResolution = "reinstated"
+	OpenItemResolutionTransfer   OpenItemResolution = "transfer"
+	OpenItemResolutionWriteOff   OpenItemResolution = "write_off"
+)
+
+// Valid indicates whether the value is a known member of the OpenItemResolution enum.
+func (e OpenItemResolution) Valid() bool {
+	switch e {
+	case OpenItemResolutionBudget:
+		return true
+	case OpenItemResolutionReinstated:
+		return true
+	case OpenItemResolutionTransfer:
+		return true
+	case OpenItemResolutionWriteOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenItemStatus.
+const (
+	OpenItemStatusOpen     OpenItemStatus = "open"
+	OpenItemStatusResolved OpenItemStatus = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the OpenItemStatus enum.
+func (e OpenItemStatus) Valid() bool {
+	switch e {
+	case OpenItemStatusOpen:
+		return true
+	case OpenItemStatusResolved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrganisationStatus.
 const (
 	OrganisationStatusActive    OrganisationStatus = "active"
@@ -467,16 +545,16 @@ func (e OutsideFringeInputKind) Valid() bool {
 
 // Defines values for PlanStatus.
 const (
-	Closed PlanStatus = "closed"
-	Open   PlanStatus = "open"
+	PlanStatusClosed PlanStatus = "closed"
+	PlanStatusOpen   PlanStatus = "open"
 )
 
 // Valid indicates whether the value is a known member of the PlanStatus enum.
 func (e PlanStatus) Valid() bool {
 	switch e {
-	case Closed:
+	case PlanStatusClosed:
 		return true
-	case Open:
+	case PlanStatusOpen:
 		return true
 	default:
 		return false
@@ -612,6 +690,27 @@ func (e ResidualPolicy) Valid() bool {
 	}
 }
 
+// Defines values for ResolutionHow.
+const (
+	ResolutionHowBudget   ResolutionHow = "budget"
+	ResolutionHowTransfer ResolutionHow = "transfer"
+	ResolutionHowWriteOff ResolutionHow = "write_off"
+)
+
+// Valid indicates whether the value is a known member of the ResolutionHow enum.
+func (e ResolutionHow) Valid() bool {
+	switch e {
+	case ResolutionHowBudget:
+		return true
+	case ResolutionHowTransfer:
+		return true
+	case ResolutionHowWriteOff:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleAuditor       Role = "auditor"
@@ -663,6 +762,93 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// Defines values for TopUpChannel.
+const (
+	TopUpChannelBank TopUpChannel = "bank"
+	TopUpChannelCard TopUpChannel = "card"
+)
+
+// Valid indicates whether the value is a known member of the TopUpChannel enum.
+func (e TopUpChannel) Valid() bool {
+	switch e {
+	case TopUpChannelBank:
+		return true
+	case TopUpChannelCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TopUpDisputeState.
+const (
+	TopUpDisputeStateNone       TopUpDisputeState = "none"
+	TopUpDisputeStateReinstated TopUpDisputeState = "reinstated"
+	TopUpDisputeStateWithdrawn  TopUpDisputeState = "withdrawn"
+)
+
+// Valid indicates whether the value is a known member of the TopUpDisputeState enum.
+func (e TopUpDisputeState) Valid() bool {
+	switch e {
+	case TopUpDisputeStateNone:
+		return true
+	case TopUpDisputeStateReinstated:
+		return true
+	case TopUpDisputeStateWithdrawn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TopUpStatus.
+const (
+	TopUpStatusExpired    TopUpStatus = "expired"
+	TopUpStatusFailed     TopUpStatus = "failed"
+	TopUpStatusOpen       TopUpStatus = "open"
+	TopUpStatusPaid       TopUpStatus = "paid"
+	TopUpStatusPending    TopUpStatus = "pending"
+	TopUpStatusProcessing TopUpStatus = "processing"
+)
+
+// Valid indicates whether the value is a known member of the TopUpStatus enum.
+func (e TopUpStatus) Valid() bool {
+	switch e {
+	case TopUpStatusExpired:
+		return true
+	case TopUpStatusFailed:
+		return true
+	case TopUpStatusOpen:
+		return true
+	case TopUpStatusPaid:
+		return true
+	case TopUpStatusPending:
+		return true
+	case TopUpStatusProcessing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TopUpRequestChannel.
+const (
+	TopUpRequestChannelBank TopUpRequestChannel = "bank"
+	TopUpRequestChannelCard TopUpRequestChannel = "card"
+)
+
+// Valid indicates whether the value is a known member of the TopUpRequestChannel enum.
+func (e TopUpRequestChannel) Valid() bool {
+	switch e {
+	case TopUpRequestChannelBank:
+		return true
+	case TopUpRequestChannelCard:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserStatus.
 const (
 	UserStatusActive      UserStatus = "active"
@@ -704,31 +890,31 @@ func (e UserUpdateStatus) Valid() bool {
 
 // Defines values for VoucherStatus.
 const (
-	Booked         VoucherStatus = "booked"
-	Cancelled      VoucherStatus = "cancelled"
-	Expired        VoucherStatus = "expired"
-	NoShow         VoucherStatus = "no_show"
-	PartlyRefunded VoucherStatus = "partly_refunded"
-	Refunded       VoucherStatus = "refunded"
-	Validated      VoucherStatus = "validated"
+	VoucherStatusBooked         VoucherStatus = "booked"
+	VoucherStatusCancelled      VoucherStatus = "cancelled"
+	VoucherStatusExpired        VoucherStatus = "expired"
+	VoucherStatusNoShow         VoucherStatus = "no_show"
+	VoucherStatusPartlyRefunded VoucherStatus = "partly_refunded"
+	VoucherStatusRefunded       VoucherStatus = "refunded"
+	VoucherStatusValidated      VoucherStatus = "validated"
 )
 
 // Valid indicates whether the value is a known member of the VoucherStatus enum.
 func (e VoucherStatus) Valid() bool {
 	switch e {
-	case Booked:
+	case VoucherStatusBooked:
 		return true
-	case Cancelled:
+	case VoucherStatusCancelled:
 		return true
-	case Expired:
+	case VoucherStatusExpired:
 		return true
-	case NoShow:
+	case VoucherStatusNoShow:
 		return true
-	case PartlyRefunded:
+	case VoucherStatusPartlyRefunded:
 		return true
-	case Refunded:
+	case VoucherStatusRefunded:
 		return true
-	case Validated:
+	case VoucherStatusValidated:
 		return true
 	default:
 		return false
@@ -898,6 +1084,36 @@ type AuditEvent struct {
 	SubjectId      *openapi_types.UUID    `json:"subject_id,omitempty"`
 }
 
+// BankReceipt defines model for BankReceipt.
+type BankReceipt struct {
+	AmountCents int64              `json:"amount_cents"`
+	Company     string             `json:"company"`
+	CompanyId   openapi_types.UUID `json:"company_id"`
+	ConfirmedAt *time.Time         `json:"confirmed_at,omitempty"`
+	Cro         string             `json:"cro"`
+	Id          openapi_types.UUID `json:"id"`
+	RecordedAt  time.Time          `json:"recorded_at"`
+	Reference   string             `json:"reference"`
+	Status      BankReceiptStatus  `json:"status"`
+	TopupId     openapi_types.UUID `json:"topup_id"`
+	ValueDate   openapi_types.Date `json:"value_date"`
+}
+
+// BankReceiptStatus defines model for BankReceipt.Status.
+type BankReceiptStatus string
+
+// BankReceiptInput defines model for BankReceiptInput.
+type BankReceiptInput struct {
+	AmountCents int64 `json:"amount_cents"`
+
+	// Cro The bank's transaction reference (CRO/TRN).
+	Cro string `json:"cro"`
+
+	// Reference The RF reference the transfer carried.
+	Reference string             `json:"reference"`
+	ValueDate openapi_types.Date `json:"value_date"`
+}
+
 // BookingInput defines model for BookingInput.
 type BookingInput struct {
 	OfferingId openapi_types.UUID `json:"offering_id"`
@@ -907,6 +1123,19 @@ type BookingInput struct {
 
 	// SlotId Required when the offering has slots.
 	SlotId *openapi_types.UUID `json:"slot_id,omitempty"`
+}
+
+// Budget defines model for Budget.
+type Budget struct {
+	// AvailableCents What can be allocated now (posted minus what pending holds reserve).
+	AvailableCents  int64              `json:"available_cents"`
+	Bank            PlatformBank       `json:"bank"`
+	Company         string             `json:"company"`
+	CompanyId       openapi_types.UUID `json:"company_id"`
+	Limits          TopUpLimits        `json:"limits"`
+	OpenItems       []OpenItem         `json:"open_items"`
+	PendingOutCents int64              `json:"pending_out_cents"`
+	PostedCents     int64              `json:"posted_cents"`
 }
 
 // CSVImportResult defines model for CSVImportResult.
@@ -1245,6 +1474,26 @@ type Me struct {
 	TotpEnabled  bool               `json:"totp_enabled"`
 }
 
+// Movement defines model for Movement.
+type Movement struct {
+	// AmountCents Positive when the budget grew.
+	AmountCents int64     `json:"amount_cents"`
+	At          time.Time `json:"at"`
+	Id          int64     `json:"id"`
+
+	// Kind topup, topup.refund, topup.dispute, allocation …
+	Kind          string `json:"kind"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
+// MovementPage defines model for MovementPage.
+type MovementPage struct {
+	Items []Movement `json:"items"`
+
+	// NextBefore Pass as before for the next page; absent on the last page.
+	NextBefore *int64 `json:"next_before,omitempty"`
+}
+
 // NewOrganisation defines model for NewOrganisation.
 type NewOrganisation struct {
 	Kind OrganisationKind `json:"kind"`
@@ -1350,6 +1599,30 @@ type OfferingPage struct {
 	NearestKm  *float64 `json:"nearest_km,omitempty"`
 	NextCursor *string  `json:"next_cursor,omitempty"`
 }
+
+// OpenItem defines model for OpenItem.
+type OpenItem struct {
+	AmountCents int64               `json:"amount_cents"`
+	Cause       OpenItemCause       `json:"cause"`
+	Company     string              `json:"company"`
+	CompanyId   openapi_types.UUID  `json:"company_id"`
+	CreatedAt   time.Time           `json:"created_at"`
+	Id          openapi_types.UUID  `json:"id"`
+	Note        *string             `json:"note,omitempty"`
+	Resolution  *OpenItemResolution `json:"resolution,omitempty"`
+	ResolvedAt  *time.Time          `json:"resolved_at,omitempty"`
+	Status      OpenItemStatus      `json:"status"`
+	TopupId     openapi_types.UUID  `json:"topup_id"`
+}
+
+// OpenItemCause defines model for OpenItem.Cause.
+type OpenItemCause string
+
+// OpenItemResolution defines model for OpenItem.Resolution.
+type OpenItemResolution string
+
+// OpenItemStatus defines model for OpenItem.Status.
+type OpenItemStatus string
 
 // Organisation defines model for Organisation.
 type Organisation struct {
@@ -1491,6 +1764,13 @@ type PlanRule struct {
 	CategoryName *string `json:"category_name,omitempty"`
 }
 
+// PlatformBank defines model for PlatformBank.
+type PlatformBank struct {
+	Beneficiary string `json:"beneficiary"`
+	Bic         string `json:"bic"`
+	Iban        string `json:"iban"`
+}
+
 // Provider defines model for Provider.
 type Provider struct {
 	Address       string             `json:"address"`
@@ -1578,6 +1858,17 @@ type RefundInput struct {
 // pension fund or back through payroll, both by export.
 type ResidualPolicy string
 
+// Resolution defines model for Resolution.
+type Resolution struct {
+	// Cro Required for transfer: the bank's transaction reference.
+	Cro  *string       `json:"cro,omitempty"`
+	How  ResolutionHow `json:"how"`
+	Note *string       `json:"note,omitempty"`
+}
+
+// ResolutionHow defines model for Resolution.How.
+type ResolutionHow string
+
 // Role defines model for Role.
 type Role string
 
@@ -1626,6 +1917,67 @@ type TokenPair struct {
 
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
+
+// TopUp defines model for TopUp.
+type TopUp struct {
+	AmountCents    int64              `json:"amount_cents"`
+	Channel        TopUpChannel       `json:"channel"`
+	CheckoutUrl    *string            `json:"checkout_url,omitempty"`
+	Company        string             `json:"company"`
+	CompanyId      openapi_types.UUID `json:"company_id"`
+	CreatedAt      time.Time          `json:"created_at"`
+	CreditedCents  int64              `json:"credited_cents"`
+	DisputeOutcome *string            `json:"dispute_outcome,omitempty"`
+	DisputeState   TopUpDisputeState  `json:"dispute_state"`
+
+	// FeeCents Stripe's fee, the platform's expense (never charged to the company).
+	FeeCents *int64             `json:"fee_cents,omitempty"`
+	Iban     *string            `json:"iban,omitempty"`
+	Id       openapi_types.UUID `json:"id"`
+
+	// OutstandingCents Bank: what is still to arrive (negative when more arrived).
+	OutstandingCents *int64         `json:"outstanding_cents,omitempty"`
+	PaidAt           *time.Time     `json:"paid_at,omitempty"`
+	Receipts         *[]BankReceipt `json:"receipts,omitempty"`
+
+	// Reference Bank: the RF creditor reference (ISO 11649) to put in the transfer.
+	Reference     *string `json:"reference,omitempty"`
+	RefundedCents int64   `json:"refunded_cents"`
+
+	// Status Card: pending (Stripe not reached yet: retry the request with its
+	// Idempotency-Key), open (pay at checkout_url), processing, paid,
+	// failed, expired. Bank: open; credited_cents says how much arrived.
+	Status TopUpStatus `json:"status"`
+}
+
+// TopUpChannel defines model for TopUp.Channel.
+type TopUpChannel string
+
+// TopUpDisputeState defines model for TopUp.DisputeState.
+type TopUpDisputeState string
+
+// TopUpStatus Card: pending (Stripe not reached yet: retry the request with its
+// Idempotency-Key), open (pay at checkout_url), processing, paid,
+// failed, expired. Bank: open; credited_cents says how much arrived.
+type TopUpStatus string
+
+// TopUpLimits defines model for TopUpLimits.
+type TopUpLimits struct {
+	BankMaxCents int64 `json:"bank_max_cents"`
+	BankMinCents int64 `json:"bank_min_cents"`
+	CardMaxCents int64 `json:"card_max_cents"`
+	CardMinCents int64 `json:"card_min_cents"`
+}
+
+// TopUpRequest defines model for TopUpRequest.
+type TopUpRequest struct {
+	// AmountCents Whole euro cents, within the channel's limits.
+	AmountCents int64               `json:"amount_cents"`
+	Channel     TopUpRequestChannel `json:"channel"`
+}
+
+// TopUpRequestChannel defines model for TopUpRequest.Channel.
+type TopUpRequestChannel string
 
 // User defines model for User.
 type User struct {
@@ -1745,17 +2097,32 @@ type WalletMovement struct {
 	TransactionId int64     `json:"transaction_id"`
 }
 
+// CompanyQuery defines model for CompanyQuery.
+type CompanyQuery = openapi_types.UUID
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
 // PlanId defines model for PlanId.
 type PlanId = openapi_types.UUID
 
+// TopUpId defines model for TopUpId.
+type TopUpId = openapi_types.UUID
+
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
 
 // VoucherId defines model for VoucherId.
 type VoucherId = openapi_types.UUID
+
+// ListOpenItemsParams defines parameters for ListOpenItems.
+type ListOpenItemsParams struct {
+	// CompanyId The company (platform admins; a company admin always gets their own).
+	CompanyId *CompanyQuery `form:"company_id,omitempty" json:"company_id,omitempty"`
+
+	// Open Only unresolved items.
+	Open *bool `form:"open,omitempty" json:"open,omitempty"`
+}
 
 // ListAuditLogParams defines parameters for ListAuditLog.
 type ListAuditLogParams struct {
@@ -1767,6 +2134,44 @@ type ListAuditLogParams struct {
 
 // EarmarkFundEnvelopeParams defines parameters for EarmarkFundEnvelope.
 type EarmarkFundEnvelopeParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetBudgetParams defines parameters for GetBudget.
+type GetBudgetParams struct {
+	// CompanyId The company (platform admins; a company admin always gets their own).
+	CompanyId *CompanyQuery `form:"company_id,omitempty" json:"company_id,omitempty"`
+}
+
+// ListBudgetMovementsParams defines parameters for ListBudgetMovements.
+type ListBudgetMovementsParams struct {
+	// CompanyId The company (platform admins; a company admin always gets their own).
+	CompanyId *CompanyQuery `form:"company_id,omitempty" json:"company_id,omitempty"`
+
+	// Before The next_before of the previous page.
+	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int   `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListTopUpsParams defines parameters for ListTopUps.
+type ListTopUpsParams struct {
+	// CompanyId The company (platform admins; a company admin always gets their own).
+	CompanyId *CompanyQuery `form:"company_id,omitempty" json:"company_id,omitempty"`
+}
+
+// RequestTopUpParams defines parameters for RequestTopUp.
+type RequestTopUpParams struct {
 	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
 	// user or API client) and this operation, never to the organisation,
 	// and is remembered for 24 hours. A retry with the same key and the
@@ -2033,6 +2438,12 @@ type RefundVoucherParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// RecordBankReceiptJSONRequestBody defines body for RecordBankReceipt for application/json ContentType.
+type RecordBankReceiptJSONRequestBody = BankReceiptInput
+
+// ResolveOpenItemJSONRequestBody defines body for ResolveOpenItem for application/json ContentType.
+type ResolveOpenItemJSONRequestBody = Resolution
+
 // AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
 type AcceptInvitationJSONRequestBody = AcceptInvitationRequest
 
@@ -2065,6 +2476,9 @@ type SetFundEnvelopeJSONRequestBody = FundEnvelopeInput
 
 // EarmarkFundEnvelopeJSONRequestBody defines body for EarmarkFundEnvelope for application/json ContentType.
 type EarmarkFundEnvelopeJSONRequestBody = FundAmountInput
+
+// RequestTopUpJSONRequestBody defines body for RequestTopUp for application/json ContentType.
+type RequestTopUpJSONRequestBody = TopUpRequest
 
 // DonateToFundJSONRequestBody defines body for DonateToFund for application/json ContentType.
 type DonateToFundJSONRequestBody = FundAmountInput
@@ -2131,6 +2545,21 @@ type RefundVoucherJSONRequestBody = RefundInput
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListPendingBankReceipts Bank receipts waiting for a second platform admin's confirmation.
+	// (GET /admin/funding/bank-receipts)
+	ListPendingBankReceipts(ctx echo.Context) error
+	// RecordBankReceipt Record money the bank received for a top-up's RF reference.
+	// (POST /admin/funding/bank-receipts)
+	RecordBankReceipt(ctx echo.Context) error
+	// ConfirmBankReceipt A second platform admin confirms a large receipt, which credits it (403 for the admin who recorded it).
+	// (POST /admin/funding/bank-receipts/{receiptId}/confirm)
+	ConfirmBankReceipt(ctx echo.Context, receiptId openapi_types.UUID) error
+	// ListOpenItems What companies owe because Stripe took back more than their budget held.
+	// (GET /admin/funding/open-items)
+	ListOpenItems(ctx echo.Context, params ListOpenItemsParams) error
+	// ResolveOpenItem Settle an open item from the budget, by a bank transfer the company made, or as a platform loss.
+	// (POST /admin/funding/open-items/{itemId}/resolve)
+	ResolveOpenItem(ctx echo.Context, itemId openapi_types.UUID) error
 	// VerifyLedger Check every invariant of the ledger and its hash chain.
 	// (GET /admin/ledger/verify)
 	VerifyLedger(ctx echo.Context) error
@@ -2191,6 +2620,24 @@ type ServerInterface interface {
 	// GetFundPool The pool's balance and its inflows by month, source and company, from the ledger's contributor lots.
 	// (GET /fund/pool)
 	GetFundPool(ctx echo.Context) error
+	// GetBudget A company's unallocated budget, top-up limits, the platform's bank details and open items.
+	// (GET /funding/budget)
+	GetBudget(ctx echo.Context, params GetBudgetParams) error
+	// ListBudgetMovements The budget's ledger movements, newest first (keyset pages).
+	// (GET /funding/budget/movements)
+	ListBudgetMovements(ctx echo.Context, params ListBudgetMovementsParams) error
+	// ListTopUps Top-ups, newest first (a company admin's own company; a platform admin's any or all).
+	// (GET /funding/topups)
+	ListTopUps(ctx echo.Context, params ListTopUpsParams) error
+	// RequestTopUp Ask for a top-up by card (a Stripe Checkout Session) or by bank transfer (IBAN and RF reference).
+	// (POST /funding/topups)
+	RequestTopUp(ctx echo.Context, params RequestTopUpParams) error
+	// GetTopUp One top-up, with its bank receipts.
+	// (GET /funding/topups/{topupId})
+	GetTopUp(ctx echo.Context, topupId TopUpId) error
+	// GetTopUpReceipt The receipt ("ricevuta") of a credited top-up, as PDF. Not an invoice.
+	// (GET /funding/topups/{topupId}/receipt)
+	GetTopUpReceipt(ctx echo.Context, topupId TopUpId) error
 	// ListFunds The inclusion funds a company may give to.
 	// (GET /funds)
 	ListFunds(ctx echo.Context) error
@@ -2359,6 +2806,81 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListPendingBankReceipts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPendingBankReceipts(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPendingBankReceipts(ctx)
+	return err
+}
+
+// RecordBankReceipt converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordBankReceipt(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordBankReceipt(ctx)
+	return err
+}
+
+// ConfirmBankReceipt converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmBankReceipt(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "receiptId" -------------
+	var receiptId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "receiptId", ctx.Param("receiptId"), &receiptId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter receiptId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmBankReceipt(ctx, receiptId)
+	return err
+}
+
+// ListOpenItems converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOpenItems(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOpenItemsParams
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "open" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "open", ctx.QueryParams(), &params.Open, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter open: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOpenItems(ctx, params)
+	return err
+}
+
+// ResolveOpenItem converts echo context to params.
+func (w *ServerInterfaceWrapper) ResolveOpenItem(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "itemId" -------------
+	var itemId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "itemId", ctx.Param("itemId"), &itemId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter itemId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResolveOpenItem(ctx, itemId)
+	return err
 }
 
 // VerifyLedger converts echo context to params.
@@ -2609,6 +3131,135 @@ func (w *ServerInterfaceWrapper) GetFundPool(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetFundPool(ctx)
+	return err
+}
+
+// GetBudget converts echo context to params.
+func (w *ServerInterfaceWrapper) GetBudget(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetBudgetParams
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetBudget(ctx, params)
+	return err
+}
+
+// ListBudgetMovements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListBudgetMovements(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListBudgetMovementsParams
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListBudgetMovements(ctx, params)
+	return err
+}
+
+// ListTopUps converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTopUps(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTopUpsParams
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTopUps(ctx, params)
+	return err
+}
+
+// RequestTopUp converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestTopUp(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RequestTopUpParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestTopUp(ctx, params)
+	return err
+}
+
+// GetTopUp converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTopUp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "topupId" -------------
+	var topupId TopUpId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "topupId", ctx.Param("topupId"), &topupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter topupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTopUp(ctx, topupId)
+	return err
+}
+
+// GetTopUpReceipt converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTopUpReceipt(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "topupId" -------------
+	var topupId TopUpId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "topupId", ctx.Param("topupId"), &topupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter topupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTopUpReceipt(ctx, topupId)
 	return err
 }
 
@@ -3803,6 +4454,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/me/children", wrapper.DeclareChildren, options.OperationMiddlewares["declareChildren"]...)
 	router.POST(options.BaseURL+"/employees/:userId/fringe-outside", wrapper.RecordOutsideFringe, options.OperationMiddlewares["recordOutsideFringe"]...)
 	router.GET(options.BaseURL+"/payroll-export", wrapper.GetPayrollExport, options.OperationMiddlewares["getPayrollExport"]...)
+	router.GET(options.BaseURL+"/funding/budget", wrapper.GetBudget, options.OperationMiddlewares["getBudget"]...)
+	router.GET(options.BaseURL+"/funding/budget/movements", wrapper.ListBudgetMovements, options.OperationMiddlewares["listBudgetMovements"]...)
+	router.GET(options.BaseURL+"/funding/topups", wrapper.ListTopUps, options.OperationMiddlewares["listTopUps"]...)
+	router.POST(options.BaseURL+"/funding/topups", wrapper.RequestTopUp, options.OperationMiddlewares["requestTopUp"]...)
+	router.GET(options.BaseURL+"/funding/topups/:topupId", wrapper.GetTopUp, options.OperationMiddlewares["getTopUp"]...)
+	router.GET(options.BaseURL+"/funding/topups/:topupId/receipt", wrapper.GetTopUpReceipt, options.OperationMiddlewares["getTopUpReceipt"]...)
+	router.GET(options.BaseURL+"/admin/funding/bank-receipts", wrapper.ListPendingBankReceipts, options.OperationMiddlewares["listPendingBankReceipts"]...)
+	router.POST(options.BaseURL+"/admin/funding/bank-receipts", wrapper.RecordBankReceipt, options.OperationMiddlewares["recordBankReceipt"]...)
+	router.POST(options.BaseURL+"/admin/funding/bank-receipts/:receiptId/confirm", wrapper.ConfirmBankReceipt, options.OperationMiddlewares["confirmBankReceipt"]...)
+	router.GET(options.BaseURL+"/admin/funding/open-items", wrapper.ListOpenItems, options.OperationMiddlewares["listOpenItems"]...)
+	router.POST(options.BaseURL+"/admin/funding/open-items/:itemId/resolve", wrapper.ResolveOpenItem, options.OperationMiddlewares["resolveOpenItem"]...)
 	router.GET(options.BaseURL+"/vouchers", wrapper.ListMyVouchers, options.OperationMiddlewares["listMyVouchers"]...)
 	router.POST(options.BaseURL+"/vouchers", wrapper.BookVoucher, options.OperationMiddlewares["bookVoucher"]...)
 	router.GET(options.BaseURL+"/vouchers/:voucherId", wrapper.GetVoucher, options.OperationMiddlewares["getVoucher"]...)
@@ -3823,6 +4485,201 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 }
 
 type ErrorJSONResponse Error
+
+type ListPendingBankReceiptsRequestObject struct {
+}
+
+type ListPendingBankReceiptsResponseObject interface {
+	VisitListPendingBankReceiptsResponse(w http.ResponseWriter) error
+}
+
+type ListPendingBankReceipts200JSONResponse []BankReceipt
+
+func (response ListPendingBankReceipts200JSONResponse) VisitListPendingBankReceiptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPendingBankReceiptsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListPendingBankReceiptsdefaultJSONResponse) VisitListPendingBankReceiptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordBankReceiptRequestObject struct {
+	Body *RecordBankReceiptJSONRequestBody
+}
+
+type RecordBankReceiptResponseObject interface {
+	VisitRecordBankReceiptResponse(w http.ResponseWriter) error
+}
+
+type RecordBankReceipt201JSONResponse BankReceipt
+
+func (response RecordBankReceipt201JSONResponse) VisitRecordBankReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordBankReceiptdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RecordBankReceiptdefaultJSONResponse) VisitRecordBankReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmBankReceiptRequestObject struct {
+	ReceiptId openapi_types.UUID `json:"receiptId"`
+}
+
+type ConfirmBankReceiptResponseObject interface {
+	VisitConfirmBankReceiptResponse(w http.ResponseWriter) error
+}
+
+type ConfirmBankReceipt200JSONResponse BankReceipt
+
+func (response ConfirmBankReceipt200JSONResponse) VisitConfirmBankReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmBankReceiptdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ConfirmBankReceiptdefaultJSONResponse) VisitConfirmBankReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenItemsRequestObject struct {
+	Params ListOpenItemsParams
+}
+
+type ListOpenItemsResponseObject interface {
+	VisitListOpenItemsResponse(w http.ResponseWriter) error
+}
+
+type ListOpenItems200JSONResponse []OpenItem
+
+func (response ListOpenItems200JSONResponse) VisitListOpenItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenItemsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListOpenItemsdefaultJSONResponse) VisitListOpenItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveOpenItemRequestObject struct {
+	ItemId openapi_types.UUID `json:"itemId"`
+	Body   *ResolveOpenItemJSONRequestBody
+}
+
+type ResolveOpenItemResponseObject interface {
+	VisitResolveOpenItemResponse(w http.ResponseWriter) error
+}
+
+type ResolveOpenItem200JSONResponse OpenItem
+
+func (response ResolveOpenItem200JSONResponse) VisitResolveOpenItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveOpenItemdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ResolveOpenItemdefaultJSONResponse) VisitResolveOpenItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type VerifyLedgerRequestObject struct {
 }
@@ -4573,6 +5430,247 @@ type GetFundPooldefaultJSONResponse struct {
 }
 
 func (response GetFundPooldefaultJSONResponse) VisitGetFundPoolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetRequestObject struct {
+	Params GetBudgetParams
+}
+
+type GetBudgetResponseObject interface {
+	VisitGetBudgetResponse(w http.ResponseWriter) error
+}
+
+type GetBudget200JSONResponse Budget
+
+func (response GetBudget200JSONResponse) VisitGetBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetBudgetdefaultJSONResponse) VisitGetBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetMovementsRequestObject struct {
+	Params ListBudgetMovementsParams
+}
+
+type ListBudgetMovementsResponseObject interface {
+	VisitListBudgetMovementsResponse(w http.ResponseWriter) error
+}
+
+type ListBudgetMovements200JSONResponse MovementPage
+
+func (response ListBudgetMovements200JSONResponse) VisitListBudgetMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetMovementsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListBudgetMovementsdefaultJSONResponse) VisitListBudgetMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTopUpsRequestObject struct {
+	Params ListTopUpsParams
+}
+
+type ListTopUpsResponseObject interface {
+	VisitListTopUpsResponse(w http.ResponseWriter) error
+}
+
+type ListTopUps200JSONResponse []TopUp
+
+func (response ListTopUps200JSONResponse) VisitListTopUpsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTopUpsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListTopUpsdefaultJSONResponse) VisitListTopUpsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTopUpRequestObject struct {
+	Params RequestTopUpParams
+	Body   *RequestTopUpJSONRequestBody
+}
+
+type RequestTopUpResponseObject interface {
+	VisitRequestTopUpResponse(w http.ResponseWriter) error
+}
+
+type RequestTopUp201JSONResponse TopUp
+
+func (response RequestTopUp201JSONResponse) VisitRequestTopUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTopUpdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RequestTopUpdefaultJSONResponse) VisitRequestTopUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTopUpRequestObject struct {
+	TopupId TopUpId `json:"topupId"`
+}
+
+type GetTopUpResponseObject interface {
+	VisitGetTopUpResponse(w http.ResponseWriter) error
+}
+
+type GetTopUp200JSONResponse TopUp
+
+func (response GetTopUp200JSONResponse) VisitGetTopUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTopUpdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetTopUpdefaultJSONResponse) VisitGetTopUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTopUpReceiptRequestObject struct {
+	TopupId TopUpId `json:"topupId"`
+}
+
+type GetTopUpReceiptResponseObject interface {
+	VisitGetTopUpReceiptResponse(w http.ResponseWriter) error
+}
+
+type GetTopUpReceipt200ApplicationpdfResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetTopUpReceipt200ApplicationpdfResponse) VisitGetTopUpReceiptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetTopUpReceiptdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetTopUpReceiptdefaultJSONResponse) VisitGetTopUpReceiptResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6678,6 +7776,21 @@ func (response RefundVoucherdefaultJSONResponse) VisitRefundVoucherResponse(w ht
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListPendingBankReceipts Bank receipts waiting for a second platform admin's confirmation.
+	// (GET /admin/funding/bank-receipts)
+	ListPendingBankReceipts(ctx context.Context, request ListPendingBankReceiptsRequestObject) (ListPendingBankReceiptsResponseObject, error)
+	// RecordBankReceipt Record money the bank received for a top-up's RF reference.
+	// (POST /admin/funding/bank-receipts)
+	RecordBankReceipt(ctx context.Context, request RecordBankReceiptRequestObject) (RecordBankReceiptResponseObject, error)
+	// ConfirmBankReceipt A second platform admin confirms a large receipt, which credits it (403 for the admin who recorded it).
+	// (POST /admin/funding/bank-receipts/{receiptId}/confirm)
+	ConfirmBankReceipt(ctx context.Context, request ConfirmBankReceiptRequestObject) (ConfirmBankReceiptResponseObject, error)
+	// ListOpenItems What companies owe because Stripe took back more than their budget held.
+	// (GET /admin/funding/open-items)
+	ListOpenItems(ctx context.Context, request ListOpenItemsRequestObject) (ListOpenItemsResponseObject, error)
+	// ResolveOpenItem Settle an open item from the budget, by a bank transfer the company made, or as a platform loss.
+	// (POST /admin/funding/open-items/{itemId}/resolve)
+	ResolveOpenItem(ctx context.Context, request ResolveOpenItemRequestObject) (ResolveOpenItemResponseObject, error)
 	// VerifyLedger Check every invariant of the ledger and its hash chain.
 	// (GET /admin/ledger/verify)
 	VerifyLedger(ctx context.Context, request VerifyLedgerRequestObject) (VerifyLedgerResponseObject, error)
@@ -6738,6 +7851,24 @@ type StrictServerInterface interface {
 	// GetFundPool The pool's balance and its inflows by month, source and company, from the ledger's contributor lots.
 	// (GET /fund/pool)
 	GetFundPool(ctx context.Context, request GetFundPoolRequestObject) (GetFundPoolResponseObject, error)
+	// GetBudget A company's unallocated budget, top-up limits, the platform's bank details and open items.
+	// (GET /funding/budget)
+	GetBudget(ctx context.Context, request GetBudgetRequestObject) (GetBudgetResponseObject, error)
+	// ListBudgetMovements The budget's ledger movements, newest first (keyset pages).
+	// (GET /funding/budget/movements)
+	ListBudgetMovements(ctx context.Context, request ListBudgetMovementsRequestObject) (ListBudgetMovementsResponseObject, error)
+	// ListTopUps Top-ups, newest first (a company admin's own company; a platform admin's any or all).
+	// (GET /funding/topups)
+	ListTopUps(ctx context.Context, request ListTopUpsRequestObject) (ListTopUpsResponseObject, error)
+	// RequestTopUp Ask for a top-up by card (a Stripe Checkout Session) or by bank transfer (IBAN and RF reference).
+	// (POST /funding/topups)
+	RequestTopUp(ctx context.Context, request RequestTopUpRequestObject) (RequestTopUpResponseObject, error)
+	// GetTopUp One top-up, with its bank receipts.
+	// (GET /funding/topups/{topupId})
+	GetTopUp(ctx context.Context, request GetTopUpRequestObject) (GetTopUpResponseObject, error)
+	// GetTopUpReceipt The receipt ("ricevuta") of a credited top-up, as PDF. Not an invoice.
+	// (GET /funding/topups/{topupId}/receipt)
+	GetTopUpReceipt(ctx context.Context, request GetTopUpReceiptRequestObject) (GetTopUpReceiptResponseObject, error)
 	// ListFunds The inclusion funds a company may give to.
 	// (GET /funds)
 	ListFunds(ctx context.Context, request ListFundsRequestObject) (ListFundsResponseObject, error)
@@ -6913,6 +8044,173 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListPendingBankReceipts operation middleware
+func (sh *strictHandler) ListPendingBankReceipts(ctx echo.Context) error {
+	var request ListPendingBankReceiptsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPendingBankReceipts(ctx.Request().Context(), request.(ListPendingBankReceiptsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPendingBankReceipts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPendingBankReceiptsResponseObject); ok {
+		return validResponse.VisitListPendingBankReceiptsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordBankReceipt operation middleware
+func (sh *strictHandler) RecordBankReceipt(ctx echo.Context) error {
+	var request RecordBankReceiptRequestObject
+
+	var body RecordBankReceiptJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordBankReceipt(ctx.Request().Context(), request.(RecordBankReceiptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordBankReceipt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordBankReceiptResponseObject); ok {
+		return validResponse.VisitRecordBankReceiptResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmBankReceipt operation middleware
+func (sh *strictHandler) ConfirmBankReceipt(ctx echo.Context, receiptId openapi_types.UUID) error {
+	var request ConfirmBankReceiptRequestObject
+
+	request.ReceiptId = receiptId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmBankReceipt(ctx.Request().Context(), request.(ConfirmBankReceiptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmBankReceipt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmBankReceiptResponseObject); ok {
+		return validResponse.VisitConfirmBankReceiptResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOpenItems operation middleware
+func (sh *strictHandler) ListOpenItems(ctx echo.Context, params ListOpenItemsParams) error {
+	var request ListOpenItemsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOpenItems(ctx.Request().Context(), request.(ListOpenItemsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOpenItems")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOpenItemsResponseObject); ok {
+		return validResponse.VisitListOpenItemsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResolveOpenItem operation middleware
+func (sh *strictHandler) ResolveOpenItem(ctx echo.Context, itemId openapi_types.UUID) error {
+	var request ResolveOpenItemRequestObject
+
+	request.ItemId = itemId
+
+	var body ResolveOpenItemJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResolveOpenItem(ctx.Request().Context(), request.(ResolveOpenItemRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResolveOpenItem")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResolveOpenItemResponseObject); ok {
+		return validResponse.VisitResolveOpenItemResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // VerifyLedger operation middleware
@@ -7635,6 +8933,179 @@ func (sh *strictHandler) GetFundPool(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetFundPoolResponseObject); ok {
 		return validResponse.VisitGetFundPoolResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetBudget operation middleware
+func (sh *strictHandler) GetBudget(ctx echo.Context, params GetBudgetParams) error {
+	var request GetBudgetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBudget(ctx.Request().Context(), request.(GetBudgetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBudget")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetBudgetResponseObject); ok {
+		return validResponse.VisitGetBudgetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListBudgetMovements operation middleware
+func (sh *strictHandler) ListBudgetMovements(ctx echo.Context, params ListBudgetMovementsParams) error {
+	var request ListBudgetMovementsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBudgetMovements(ctx.Request().Context(), request.(ListBudgetMovementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBudgetMovements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListBudgetMovementsResponseObject); ok {
+		return validResponse.VisitListBudgetMovementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTopUps operation middleware
+func (sh *strictHandler) ListTopUps(ctx echo.Context, params ListTopUpsParams) error {
+	var request ListTopUpsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTopUps(ctx.Request().Context(), request.(ListTopUpsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTopUps")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTopUpsResponseObject); ok {
+		return validResponse.VisitListTopUpsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestTopUp operation middleware
+func (sh *strictHandler) RequestTopUp(ctx echo.Context, params RequestTopUpParams) error {
+	var request RequestTopUpRequestObject
+
+	request.Params = params
+
+	var body RequestTopUpJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestTopUp(ctx.Request().Context(), request.(RequestTopUpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestTopUp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestTopUpResponseObject); ok {
+		return validResponse.VisitRequestTopUpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTopUp operation middleware
+func (sh *strictHandler) GetTopUp(ctx echo.Context, topupId TopUpId) error {
+	var request GetTopUpRequestObject
+
+	request.TopupId = topupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTopUp(ctx.Request().Context(), request.(GetTopUpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTopUp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTopUpResponseObject); ok {
+		return validResponse.VisitGetTopUpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTopUpReceipt operation middleware
+func (sh *strictHandler) GetTopUpReceipt(ctx echo.Context, topupId TopUpId) error {
+	var request GetTopUpReceiptRequestObject
+
+	request.TopupId = topupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTopUpReceipt(ctx.Request().Context(), request.(GetTopUpReceiptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTopUpReceipt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTopUpReceiptResponseObject); ok {
+		return validResponse.VisitGetTopUpReceiptResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9452,258 +10923,295 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3bkhs3luCvnODOhsiIrIvKUne7KiZiZVnt1rRlaVSyvbFNLwvMPCQxlQTSALIotsIR8xEbMa/zND/S",
-	"fzJfsoEDIG/MJJMsVkk94werqpgEkOeOc/00iOUykwKF0YPLT4OMKbZEg4p++2Mukg8LXKL9hYvB5SBj",
-	"ZjGIBoLZvw0MfRYNFP6ac4XJ4NKoHKOBjhe4ZPZL/6BwNrgc/I+zcpsz96k+K1f/7bdo8DrBZSYNinj9",
-	"Z1zb7yaoY8Uzw6Xd+Q27RQ0MFBq1Bs1meAofFgi3uIYpplLMNRgJZoEQszRFBUP7s+ZzgckJF2ORa1Qg",
-	"Fbx49xrilKMwI2AiAbPgGmSGitmtIhB4hyqsJdWcCa7dR2Nhn+caFC5xOUWFCcykgotnsJC50qfwwp9v",
-	"xc2Cvq/Z0p3R7YRjQX+xEENtYGjhwuw6bGZQgZBqyVKuuZhfgpbKYGK/rSPgwuAclY7GwvAlasOWmQYu",
-	"4McPL4EZWPJYSY2xFAlkCmOuuRT2BfUKlYbVghk60IwrbcbCwsh/aDcXCSQSNQhpFlzMgc0ZFw7AxRvQ",
-	"OzH7BKqxCG/ANTw7/xpiKWYpjw0MEzSMp/pUIdNSwHigMNeYjAejqwJ9qwVPcSyK8xDK7FLa8DQFlQth",
-	"T7Fj7bEYD7iYZErOFWo9Hlz65bkABku5tCg+hbciXYPO4xi1tiSksIK/S2D2XWb2iCVWuLhjKU8s1HU+",
-	"m/HYUgvMcpHoCP7zX/9jBEtmyY7245gQbMaCG02QkiJGT4m5RvsaM/4Rk9OxGESOjxbIElQlJ1Wo/8SS",
-	"f5WHluzj9yjmZjG4vDg/jwZLLsLvT6OBWWd2AW0UF3PipHcpE6+TDpbN3IfbeHZmadAMLgd5zu2Tmzv8",
-	"qFF17pC7D++3w08yjxdbNrkrPr/PPr/ZL+tMCo0k714pJZX9IZbCoDD2R5ZlKY+J/8/+RVtR9KmnfHOr",
-	"0S51UfZCrAHth5a+nJQR6P4CesEyPCUY+HXsNi/iGDPzWtxxQyd57wiVzpck3P6Jpe+UFWKG23eZsVRj",
-	"NMgqf/rkYbdJUA2wRIOMab2SKmk+/Px3LQ8beYuix5O/VTH1F/+1yl6/FN+Q03/B2Ni1X6SpdLAn5VR7",
-	"m1ghM5hMmKmhOmEGT6yEHLScNVaYcIPJpnrBZZbKNaKG8AxoCTOmymW8BLbrFE/bhTY/nnHB9WLPs/Gk",
-	"B8lGg1su6EEU+dLC0TL0IBrEUimM6WV+aflWyrSZYCDvTYSnTEx6HsDJ3tZltGEm19XTeUk+iAaJFPa1",
-	"Z4ynmLSe0UjD0kkcTJHiIFyY3z1rQUODoOi04UU8nIojFceub1PFZIU6avCKqpS2nUi/5wI3CZUtZS7M",
-	"Hi8WDaZMc71JpFZUZEqeKGYYkGDCJAI8nZ/C0/Ozpxfwt3+D5+f/s5XymcG5VOtWvOGS8bT1kyAyNj6w",
-	"Ur4fxTTQFL7o1w6bV04Y1SEWoLEd9O8U3nFctUD/jvGUTVPcCwEpF+7r3OBS75L0DQr4rViRKcXW9vcl",
-	"19am2+sM+zDlPXmnZBv34k0uaQKx+UKtuMkTbl7deTXaQEpspOr7bvsIUW8gditGZyJsHLabAzC8wS6B",
-	"3Y1InrV+v3q16AsLndORD+I8eoSZQXgnOlgJsjYcfiPlLRfz1yLLW7AoZzO0O/U9/K85E4ablsvdn+QK",
-	"lkysIScbWs6cVeTXh6FGba8zlvDookU2+OngUuRpGlnDgy+tvnnqzWP/WxsudCoD9OpHeO8hBasFivr2",
-	"C6bBfk+fWgW2F8yrIKoAoA3WL69/er3MpDLvUedpC7i5Nf+c7bJLFfonW7epKIKGQSUTkvX4kS2z1H4r",
-	"XvA0iZlqZbWUTTHdhONrw1LOBATpXiz2WsyY+CtngDBl0zVobgyqzpUn2G5jGPZxMs3jWzSbe3/48fV7",
-	"YMqcwvOnoPIUYRifXkCKxpzCLILZyZRr+49BFUFif7uC+PQrmNnVEaYocMaNHllEBxOGKfP86SS+mMws",
-	"+xS/TKZc1//g3qb4Q1J/4quJ26TF9Glgj/AQ4FuBRu3dW1Fr0aVQfItxylRhNu9xQ7Ab2O3rqm8DB0v2",
-	"8bX78OJ8U9fR1XkyU3K5Ibd38kt5gNo6rW8rE+wQTIGSKzeSZ+e9wN6+UTCti+32AOlO668qvdx/u2RY",
-	"aYFXXvD5TtfAUYy2hmnmj9IGtlfest5Ez5SlTMT7GWRb7dfw4aTTXN2i3/0xJyJfTrH9erSwcJg4kO+g",
-	"52iQIrtD3ffpzhNnTJmJNXMmWWzar5mBWR7fQK8DfBOIlbM13yRqoH8b6ezWVYfeojvA3mYx+begb/Q5",
-	"7CFCYlP18mXGcc4MJwBaTWkV3P/9Czv56/nJ17/4fycnv3w6j776+rd/2PaSFR1cWbUiO56en/dUSjuh",
-	"cNDbV9C8eeFdyKWco0CZawhPPtHgD9SHn7ergfuwd/20uTA8deGEhK3JhgyngZgJ0BmST2LnHhu8X9/n",
-	"6fk5SAVsqlGYS5jlaQr+QrSPKVwVH/UNYpnwGGHGdcxSjODp7yBeMMViCgztJJWAzlY6CT6oDgbwRpd3",
-	"wFuKk2Yyk7lwrOgCAYNokAuWm4VU/K/oQTrlSYLOwV767Cfks7eKihmcpHzp/Tu5KK609A3LXyxtdUsd",
-	"eqVcotZs3i6lfKDBy+denBeWawPqH8myfC+dxdWALPJ0X89D7A3JTcpgkJTGpb2nJWiJGoWB8CXgFJaa",
-	"SRVXiHsqZYpM0L03N5onFfVf30JhLFWCCUzX8Kf3VXbZ6iox9rGuNWNrtLglyYfmH4ehjyNo4FrnmIz6",
-	"baesShT7QtXy2xqZ6nGBKx6t4CJqoHLjrZuQ3TxnK+3kInlBRl2HMe0svk2YvrRLnrYBbJvYabyoX7zr",
-	"YN9K0eH9L0/Vh54PCBVYwdHXsUHPdlpyfV14ignN4jZv0D4e8HDu6qmC2T7Y2GWnc9ti4ZW4w1RmuMW5",
-	"2nIXt9rPf/GJhhSTOSrwtt9pPz6LWTZJcdYbzXK55KY1vPMiy5S885FuIQ2s0UDGeNL3JGHpgoMbzBA+",
-	"tyKG0WYs1c4WsDpUJEyB5+iN7QQaK0opRB+zJcKUxbeFd2vzMAnX01xp7O1/7EmAIdOjZ9JGNLAvlK4n",
-	"Mcs2IfKzfRsfJS+gBxmq3fDgAmInXDpA0Eb3IRelcqaK33qwgcIKdVUppwrdXfzQITDrUOmWjuc7X6yy",
-	"UtdZXotZKlf3lY9ymTGxbjdHyo87JdxSCmtc97CetcytWdCi9BNcZi7/RqHmSc7SCDKSGhEkXg1Yq5fS",
-	"T3baoO5ExX61V2y8ULRLCb2TMt0h+vowISGqf0ypgtyNeFJTidZMWbdN18u8tztueJbvdWmOBgaV4qbd",
-	"O9PGqx7u5de6Tlskn4V7AS5RzVHEnDyE/yKnkyxlMS4xKDfuw83TXHOBWk+0YcrkGfG7wknGzGLF1rrV",
-	"1H8t4jTXXIrv233bH1z89Y4nqJ5YK9c/DuSjheF48O3f/h1SdieVBGaFnZYCIUFuf46l0hwSPhbFF3E8",
-	"GEWQKbQ3OZAi9alR9svBRmXJkosnutAqsJBpoi/HghtIuGZZhkxpq3e40ZjOfCaZ857SldTlHdVRjvYl",
-	"RFwDrpYxZ+kklj4Z7g4nU8tDmM4mFbO/FXSV7Tbh9j3TprgSO1jphVxpGIZogbXCRqe778YNaireon6A",
-	"NnK6b/JM4UGseBO+ujjfwiY702xaAoB1uL2r0YAmArmCBGcsT00l1fGJruUp9ghTRQMl0z0i3O9lii6O",
-	"Lbzn/+kOoRS8hp7X3XbbEXPdGis+IDnhkMjqYfDYHwSbp2sDCgmgb30W5yE+tcR/t8rfToK4hF3aqI2R",
-	"hTS4JTpqJLgvXxELi5AnG8Tiad2zeHHeSvlbpUV1L3/kSy/UjEzYOqJsS8qcU4hkRer9RUcBoE7wV+RE",
-	"Q/WnU7ktXGCXTva8blblcePqQm4+yjNmXnjGTFHWqbxDBTMllzDFmaS81juOK3vvYMbn0q4YN5q+Hbao",
-	"BjfvI/J7Mlah7CYLrroy5lKcs3g9Sbv1rnvzKqnBgiWg0QS9JwW45AEXctcNoGx/7XBfpmRitlziHszx",
-	"oepSCurapz8PW7mEVN2m29d/ukv4vPPPXefLJVPrikNxT6LbzNfLUCTOgPKclxTSYmvWnjZsNmtHbYPX",
-	"9+NSl9QX4FJL56u8sEfMLk7uJ0fruH3lmYY4yKKwYfSdwitubySgcM618Y5RpoGBPcvJN2PhiA1ieVJQ",
-	"GwxfpFMJCaYpgv0czd/+HSrkGIH71lhUv6ZBu0B0VERC4JuRS8y3pO9kUkTBgbGwTHFSddfmwnLNt+/e",
-	"w7Nnz8+saAY5g0XIvclQZinCChUChUTGgmRL+cbBeL4Ecqg6g+QUfqCCCY0ioawPa4xAIuPcWuV6LNhU",
-	"5gZWUt2i0jDUGdo3OyneIGGGjS4tcBXlygsJM45pEkC+bLNfGzK4ITItcAMwyOZEY9XHC3L/aP4REj63",
-	"ABu2yb/Rhg5rjQrUciw2BYLmc8EMvR89itoZbA5wRuXYho9hU/JeQmCHqsyoeNOPbci3iOuGUerIhCgE",
-	"Oghk8z0CUKupDtt9IRuihRlI0d4kGkds3cx7jhp4sQuCW3DP03RdPDplzrVhpsVjGudKeTN3m4ivGSCU",
-	"EmW8KdL/W7+1HY3csC8XGN9unq0GrLZUCRdHbqGJHzOr4WZWsvncvTsuU8KFjrzp4m7DzoBk5HftTjBq",
-	"phRtRrK9I7nV4ij3PsSL7q316gvWlqzA4ZdOCL/HTKrWxFcnAHoH4jC+7X8rqWK3BYoojPLn6LG3vG0R",
-	"bFZsUYKkFflr4OKOKc6EcU6JdgmlkaVtPvkPZShCQ2xt2TJCt2B6AfGCceHLMGDIqdbMLQZMr0W8UFLI",
-	"XKfrUU8vvpHydrLsHa+rnO8QQpK31owKCG+sV2KjAFB5vgLxrQQm5/y+PoySj5gQ7FRJrfn/8n88jeWy",
-	"rgDb3Rx7FgmZrCPZ4HcnpIwpocPpE0sALDcLFIbHVofaa6CzakAhUcqaHj9tnnOnv8jfyLcWHb3BfZwQ",
-	"9/WdVr0Bu/j7beXZ9zg7ltvCowcFm6a1/OKCidus8h7ejUFj5TZo/4Crtw0Q7EHRoRqqL9T+bJ/f4qPb",
-	"VVtZhYKvMOpMifpBmq4QUbhHNvM3t2/Yecl566+8LfomSRTqdiXrwwY89Sn5wXqUYuJvVwOXL9/uLN+a",
-	"kbnLlEi4NpQEeLvclAjXaJyS0chUTPXIAhnZEJILU/f1yNwFPvwW/krQnzHT5oW5c8G0mSHW+eSSZZNc",
-	"tTgy3mYoro1CNG9YBikXt4VnIGXOM7MpZxfSyLBcW+VevDNo+84+5AVGpvieqbf3cEtoVHd2O8USnmuP",
-	"7PaijP5C7DqVpk2IbXozrLK9cymoue7yX9TqCTY/5ibtSLAV3PSMd1UcGG69pnlZSa2tnKeOLL9jVPB0",
-	"QL6jYUefbSBvcHrFiRLodJPNN2XLywUT87YLDf19zzJc/53p2t/rLAfYhzvubT+wJdLVHU+s0nHJEhL8",
-	"MkBQ2UzK4ZjWKmV3gL6Hi7ObR4QrPdzU7nuWSBXPd9OdTNuj9AezaRvF1uuWGqeqEbQDszuWg0MNv1GV",
-	"QLbR10G1FaV2q5qBrSGHprbzUTR7lqq+e0AlWFf25926qE7837qDFt1NlrngMc+YfZEndCHqqxH7KzAS",
-	"LB32+uvrDy8+OGvd3/WrJ4KhRoQzWkB3ublrGqjhXbIfAheAuZIuDegKlrk2MEXIpOZWove87rVqn/p2",
-	"57BEJjR4GUTHvgJMNdZDDUaxOwwJXTOmTrtzrc+jo2m4ap3V+TaFVxJzofL20oFB2FRrAi7q5vBXUbcK",
-	"DHstZE5OeletaUUtsxJghWivwiEnJ6RfyVxp9G6g3VVxQfRUVGWrdqyQ7jZx8461KbMCO73QVJjdbR4r",
-	"ZAq12W7fMm/h1sxbmHGRlJ14fKyTGw2OjsdimhvQconugVmuKADBVmxNXnQIxnXgT38WWDITL5wzvYcM",
-	"EPjRTOJc6daeEU2lQfBqBXjjcnf/Jh57Nso49GrYI1pW8JbOqbajlb3a1Gv16lixx3bk4m6ctnIUn9LW",
-	"0M2ubCLEJlt5v+lTODQ57Mjg3pI2Rju1wselv7tqiC+kVrPZriU31gJxfj/lstaWUpk5m+OEylCcxTHL",
-	"qfbXJTtui0Tv8CDUqw6K41/UVVYtS6NHTYIn3xq42hDyzrvZ3qNG81KKGVfLPVHyxbQiqr3Lw6aQtTot",
-	"W8+0kEZucuwC+XzRUTPak5u73A0rnrhM3z4p2e5q6b4ShVO1vkdwYrQXhXXZn7X2Audf//782cVjeXg2",
-	"A1LfYxzLVnNXatOjpr5pQJAYFxUrvLLVy87sEfuFTgWmcM6lmPSTuNWCz+ZpmpvVl66+ctU30Yn5VrXT",
-	"WeHbXTHdhNjhL9hx1LY6JNf6B5M9q9mVWk/kHareiTGF5cv3paRDbCwUSe8S9iMaCBbGwTBIZXzbFjZ0",
-	"Xbq0y1MpwO8s36UUuKbOH5oqboWEVIo5Ku8rao1PdhNUykRnxR61DqQ6hUkmUx6vd8Ze/OPv3NN2gXyf",
-	"2I2Fzfu8PX5DSe69EbZpyMrMFRimUh9ow5awqp6mJKQa+W7CrmIENzmqoIQAsJ12MjXAPKgO/XhcWadZ",
-	"74kos7bIfTL87tUHOCsXGLWtvyXjusamjQ19Ih8kyJKUC7yEwDf4MeOWc5zHA0Xirom+aL2ekd+nWH1f",
-	"vm4JvT1tDzBX2W8/0/WYzFkHrFQJF0ytwZ5OO6nj7GCqbWtrVhCFnn2+W3DGlCHwkkvbpTAlOXWasqt5",
-	"JnpUmdCeAnNPnu5izebVNYDU7pi033aK99y/ueL+V7ajtqPYaE2jkCVvRbpu9A3Y1Uuhz22rEgDoHwXe",
-	"mfTVmfng2kN0d6Bx+dRUwjeZZvpe95EU5yydkBNja56jhZOmP/vwTqgDa++KSqt26v9UzrcEXhdS4HFC",
-	"ssdIw3ZrTIJboOVzxbOdp7qmp67deSh322wrdFjhVHPT131TgXYNoXVKaotvFmk7C9dENuzbjOU1Ka5i",
-	"VVThU0BjGxc9dDyqOzj0rD041OY9aK8razBms1K92tsFhk+fhmRoqeqNXnrlQbcweSOB/qNRDPSCKfJH",
-	"K7xDkaMv7U1CUKtMIfY+Sy6A2r46n7je7PX4vEcC8WNIjd3NtIOgqLnqog650S1O67zYiJoxZbhh8Pqn",
-	"FxWMjq5AZo50XQ5u+Y66D24r7L2DnBvs3pfTd8RqmpHqQ13TZb54UV+0TQg2qoAfjI7293xXztEGr/dU",
-	"ctSRctbdNHBz/5aVZwr14jC3p3Jfnhzona1/vf29Z1Qsv6V9zTYD8cBei9tP3b9PYuPq0d5IY8GyDAXl",
-	"AIR7XIozUzSrXftr3Sm8rV9QxkKhyVVRgebjRDDNkzmaiEoJ166Q0LUva16Co7Ggch7BDLZL61N4l7yv",
-	"3od0nmUp1eQztR4Le/DwrFUyUxbfglkomc8XkLG1kmkawVSaBUzpPaQyLkpZdJGnVxhU/Wauo7y7zPgN",
-	"JiHc5ZZs5TlKgK31E/BNKsumEFTAV4mjTUK9CKm6JRNsjq59iMaJq2oKH3pjTVV7M4XlWJ5wI9uvNxTv",
-	"3/SAsozFPluldovZRbN0P3uAiKq/A/ZfucET5ffLM0bla7Yxx3VhGje4OuOTO1S669biHS51v7nCmGdK",
-	"xqy1+w1fYn+Ide/dfGd/kPIrUe3wfuP2d68Y412VJJ09WxZMzVFvS+ouWttNdD4tGydtPpaxtczNjrXs",
-	"vXbdXgrnj0oeWYUx8jsEv2ZbxchGoXbzkJtvt3nGcKA2wH6wmuQd46oVqqh1qarqL/NPP3+A4avk2+sX",
-	"IysKqeKRabh54VsR+oq9b5ApVDDOz8+/imkp+hFvWtOhnODej2HDd7hoyy6JpUg0hG6UBH/UVnfcovB6",
-	"ogr4mrZrqOpm+jL7NccINBfzFE9y3Z6xTN+euD+XotZBZbdzuYaC2mK1964BLuphJfyo21wjBwVH/msX",
-	"g2y6I0I/+ajMeEmQfmRbysLvW1FS1nr3KC3ZGRSw6P8xS3xR5lbzdclF9a9PNwzaY7dO2ZpbtB3Sbda6",
-	"H551lEk0MRMxph3xkO4E763dulv9ElZR+G6c5Ey9hD9UfBHkKmdAZXHln2H4Usn4diZVAlOmEb66aE85",
-	"PYTLE66zlK1b4u+///M/nzz78H9O3lz87+0diDu7ke9roM1wv5INskb3+UJfwdXa/+IHeaIXcgX2U2vg",
-	"O5px9bK+D8bp1mT34yXHe0/UXuUtdO9qsSZbSmC6spYbjcEowuOTL3WWcgPDSlOush5+j+KbvjAqnu8k",
-	"vuoUllYLIBfJnukMCrVM7wr+8vhHuu05LZ10VHb8bO+v3MCK6QAc3GiRfVI0t1a3mIBw5NZoDlmx/csR",
-	"L8e/0lRF9Tap72Vw6UrfUWfUUU3kPpjsX7QVgNk+h6P7XhO+tqfALwm7vfCNOvhQudsC4Z/fu/i3a2Ok",
-	"3aDWCvuUi0HG5tgm0rc06q/J7aY0rjNUk1121r101Wn53POCtVrQtjE6o6ZZmwjbwESt9U2NRb1U3sDB",
-	"TovIk6jznh3HWDikz/IXotoO0RwbWqGXrOwcn+jNn8OHe1UW2CC3xmFrgKxioQGJyuDEfuR0vWHJTqV0",
-	"6TtVAS/khIR4VGqL4kqXVIjczw9J15PiL23XjZ9ZmqI5zqiZBab7UdhetT3upN+3l7Au5R35Tfdd7o3/",
-	"3s6WhHV41N7Vv0f1EG1oLs9/nOvFYTmNhzhNehdz0vDPhHUkgKTVZqbOGU+erSnSgA/Ta8DHHqMd6dkt",
-	"Ob37jyJonQvYjFfUl22k+pRn6iaRgiY36WSvgY6pYXuRVMhH22K4PUDv/Y2++uSVag6hrb7NJuR+c22i",
-	"Zbv59E/Xb3+g2fVyBu+DJzvyQR2VSWXBuMJ0xlSlHeF4wOB2eT4ehPHtle7DPnrzhpJmuQaWUu8uJsKw",
-	"ed9Dze5YlmOejsVYvKIeLG5k9YLpctQ9za+G4Q3NebkZXQIDbdg0RViyeMEFwo01zG7GohyyXox4iYpR",
-	"7xFUB7xQCyk33yWy52/Od4mgOt6FvhtaYrvB+UqwdBQBg0W+ZAJu/DCVm6gIkI/FjXc030RhVj/clHNa",
-	"bsBI+DWXLgim86yMUvnb6KBAisVSxeF/OXh6en56TjfYDAXL+OBy8NXp+elXbrbTgmjyjAJFZ25Owtkd",
-	"Kj4jATRvG3T4Phe+nRz1CbIIuimiG2HWglvjBrig+eKxFJprg8KMhRYs0wtpLsNAhgSq3Yki+CsqeaLz",
-	"ZQRLZlBxlnKNSXhaR2MxS6VUOnKNnyLg5QD7yN958SOLjUCtI7CaJQK+XObGl2BbGI9Fo9WTdH0EqcNT",
-	"9Tyn8ELoFSoNF+fnjpBv5O0lkL/uZiyoNYBvyuUrK0WlNxXXvh1ZGMHvA/aSxuQPfiI4ud5Zg8ZE+Ivz",
-	"86PNg691BmsZC08eMHsWvzwoevTUiUFf4Nu+RXHmYuh8NNAha2JADcE2OnZ5/4QnFgtCbnQFG3TrYnPt",
-	"EjoIOL9Eg48n3vv5ly0hTrv9GSuGIuuzT+Uvr5PfKmRdx8R3aCoT3x8QFZVdOhBRHvj+8H8rqusVoKZW",
-	"s6h1FdAURW/AuR6Y/sXNB2NLpGFcl3/5NOD20FaQBN/55aAK70FVU7mk0xJKu24ZvxAqLWJPUjnvxNz3",
-	"XBsa+Py9nA/aD/hrjnRx9ickYT2oHqWAscvwriR67RoptBGnEukaaMixDmoPeAKpXKECs2DC5bsPXXH0",
-	"R1O6GdpO6toID1qh1mvk0S/3pOR+M8jLcdubl4DfNtvaugEr9yXta4xzZcW5g3YEAleoDcy40qZK2DzB",
-	"YvRxtwzxkiM3izNetIXXZyyOMXOGpNQt1PeCPi8byZf9gb+RLih9HKnR2KbstPlbk8V+e0DhRYHMLrHl",
-	"Q+3WmqMA0hU1orU2ADGCo/gVhFLXgynA431w+ZdfqvTgQOTVrweT4zMXfS76+y0Zt1o+5eJ2BNM1xAsp",
-	"NRdzYJWztZFPSSGpnLv4dyCKRk9ScSvkSoSeQVbqrpQU82J9mKMpDVdGFsYpvLPXOwYzXI3FjPE0D517",
-	"/TrDYBzGqTVAwef8jlyTkhXjJvQdNwscCxIvzBhcZiYKxWguGIAsXhTdG/xWMHwKOoIL+79nQHPOo7Fg",
-	"BpZSG/j+7Xevf5h8//bln9/++GF0Cc8uvq5ZvoTjsfCG7KlCo9YT2myiXVbAKVSo5IkGuRKoLLV4fDDC",
-	"iDXMmIFcpNJal5aCTniJPK5gquRKW3D97BPQxqIAK9eg+HxhYJp7+NLeJzOa+u9cv3ZHri3CI3h2/rRx",
-	"cIrsBoaCf6RuyW2WG7XCfCBmr7XZfGQOLxNUWtj8ms8FJsDFsXn3uiooKlxTIJZI/8PbD+8cDotB+UHo",
-	"2IugFN5fv51xZb5FnH/vPn8YvDZSWXth9llLlo3DgswNDFmqZQkNJ+hWTEPuJNDoQRAlcxOBwjt5GwrH",
-	"fAqMP0CwMlcLmWJg4V2YCag+UahxC4Y89Go9ER4IX619F3ph7aKld4C783iZTQTLRKDfyEs/K5z8LIkV",
-	"Wx8beW+IraAOadr3FK5LRWTpiRSDVDSvsKKB6qfeD6VncdmFox21vk3Ho6M2tAc5lCHDYqEr4NGZDq1Z",
-	"ULWdSouqYduUKL3yt27q41LoURSJ3oU2z8zd5s2HDY7nupqYB+/cVDErHaRANxLGSiWWUmbkWOQaEydB",
-	"UPtzuoXIM8BMITRaNK+XoqSo9BckqR9JB/+AKwcrfWwye/XR0S+1uq5i1zXRt/Tn0zmtgK89soWk6mGW",
-	"zhv8y0Y57wNfWYvx/j0urOXRrIniY/wgFY2cOi4KLGfN+EdMwLCPUsjl2nJECcLIWe7F1JWiYp59BJcR",
-	"AMMPP75+D0yZU3j+tGYPxcywVM4DXpxr52yWi+QkTLncgSP3lW+Lhx8DU7VZzD2wVZzu/h6GD2XRyhNd",
-	"TAKlShjv+6+6HGAYClzIoVADPaU5bHetWZyEhJGTnkzzyj//yMzT2LYXE32zpgE9x0ZKS0m85VM5gwBL",
-	"DUMCHI+ALzOOc2Z4BL/mLFH8P//1P0YHuEBbjZdrdocbgHkY7dTcxpWfPbKS2iSCdrdQyFs6QiyBkkCA",
-	"VbpbSAUKLV2R8WNtjcIwIs9KmNSwD4KrjNiP/R6X6z4jt5U8FcDMFfzpPY3Rcl4uCr9XR60fDPmzT7lG",
-	"5UM2vryym+M2Hf9t71o+Qp7M18nAOcgfjkU/K2t2sWSA8f3J4z3G9jbCRLHmE10QxLDk02IgGvtIPBlR",
-	"7xkimRTZHXULYsbaN0WHmtFxqOdsRi05T6Rr0LnNr2BfpdbH80sjqpYmo70o6+nRTuC2fi/lchdtPdFA",
-	"QHEO5xVTiT4euYFDKkxR4IwbmPM7JLeUBU/opu2SUIZF19PIqgoTQeh5CqHnaQSzHNPRFdAkIJqRx+aM",
-	"C11x0cfIUy7mh9Cktf3O0M/t365QqhP+H8+6Djv2Ct6F0x1HtVjYWL0SVnV6ZY1MpWuIWRZBJZsmlktX",
-	"helCqPap6h+tMEm4nuZK29+WDpPDwjXiEgl2meWNSutmbXW18roNvWefzAKX6JTWXrKjnDlvxUe7wsMa",
-	"hTyQdVnd4rOorzpNdogZ//nRrEpTWdReHxiN/3Q1Rc4rYu/bJWXCkHoKeEoZnYKTTRQd8VPEEm4glfN9",
-	"CG4bSZ0hU0umbvW9aavVqRfSnJ5dXMBmmptjzNUiDCuQMnXpVy74wP0UPkh9UkmdcF+5kzeId793eF1m",
-	"ef0Z1w+mY+0ZX5Ds+OJpPwwmJ3xoQ+rpvtzwRt6FVqaF4CRk+/Ybxd518qf4hcvm8kdxbtxbxCwMnxVG",
-	"8WlupKKUvAO5wp5lWw6Xhd87+8wD44j26MCPPeNx1KNd6YkO16kirsbFLJUrDdM10GCLCLTMlX/AmyAR",
-	"NBQfNQo8HAdNVVjiZLdJ83imjC9G32XF0KGOg6J6RrMGVrS5WbI1GaZg5AGuQFrt7BN1F0p+O6s5aHfn",
-	"4Lmv3S/77iiKwvX62UNVkPsWP8g/hoY6/1V0xNOjbl96xNtlUKCX+xP5d46ECZsk8wu5Uu/n1HR/X5W6",
-	"wzdeccxRE0HAjPu1bMfnVzmAZQpWPKFeayce9dvlU3Vute6XPlo2dizQdWjzzMfJz2xO9N4lHgM47k88",
-	"RT87IJRAQEkEMk0qkZPalZ1w+kTDrznm2B7B2p3I2UUMZ5/8TyRVMeah8n63UC2++DBy9VuMOfXNJudD",
-	"6XpYsTW4LmTah/jpGJCLMIRwyIDy7aKxYNqlkDQd4RXJePJnXI+uIAnbUYLAiuuQ/qHH4tn510U5TFsI",
-	"no6KNbJq55wFMjcOyIOwcYwaD+3oZvlQwpze4ltPCJ/F5m+Mzm+X5wTxJCD//pz5wsknly5bZ1LXvYmR",
-	"R9aHWKwAo14JlNHuum0M6wzb9wq8Bw+7usMuU/8NPqSR/wa7A1ppeo/Ifz20QmtFPpJSbTLkciwseHqk",
-	"sn+GVoIeQWfxgqeJch27Wp1W32KcMoUvw3MPw8VhebdbxTQ6IJ0rkPH9UezfHRKkEW3CQAAXqTyuioCI",
-	"Hjm7ynHdlY+omDWkXDu2SxRbOQWQlO94Cq8NKMa1TxT3fvGe3uqCbAps+mCJkq5xRyfrrSuBgF42U2jl",
-	"X5X2+8wD++Uh7/M7gxr0csfk+Cfao+okhDBcsGTo83YgPv1q5POuLIlY8F0GtEaQa0wiKAql98fzquhZ",
-	"0I1i39fgAQHvd+gAujvjkaHuFi1qT6OipW0loF3JI3HVnRlX6wiK3gR7gjt0cjlx5tr260h95LW+dz3b",
-	"82o528WB5Wz+4P9t6tkac8f7pAg6CB2jXtaB2kgIN8iiPZF+AoGWLMC5STGCyjmiIjFm1F0Mt4f5VWzW",
-	"WQtO1OGKvSpHk7OWs4PVg1Rpfwo3v94A12NBQ2GduRgSGYfa4HJJQo7FVPMPfC6ksvJOr4UU66WmoF9m",
-	"lxqLlVSJBp3HC2AaxoMpm65Bc2NQjQdn7vfwawRmnUkdlaOVLVXq0dVYMFGc342qpXuYoOxLkg60Ddfg",
-	"ewWYhdRYPDkWS6nCyNulq1XxJjBhaeTRADcCmXLvPh64Hq0pM65Da+R/l75j63hwBTfF+Ogb70pXqGkg",
-	"tx/NS072MHN3LIYX53C7dH62Yi8fHbffkLm14ken4Ad7uyTWS1CY4p1bwlW4/3oDw2lKY2Ud1xdzfdvW",
-	"jlyWt33VsSA4YkLOaQvBkgJ0ppBR3coocnOuy1VpV1o1Ggv6jBpYkSFEh6RXHYuYCSGNpa90DcPa9+3L",
-	"+SXKFyo/+fVmNBYzlqbadwGX3pgiSJzCO2b5zlJpysWte4GbyiDim7aL8DXNUH5bMEovcf3rXtfeqH2R",
-	"Sjuwcq2e3xVNY6zsL/ns+ekfnj//Ovr69Kuvf38+6H2ccs55q5H3VcfAjDDVclPxvHEPOzKw3BQH1du2",
-	"/ZIL1/Gsp2o576P73rjT9z0C+3j8I5CArUnWkp1WJIOal3e9kPaaIBO27jppcyZFCwVVeuV2+EClMq0e",
-	"0ILzXDs84390kPmlP3m74d8djPJ8D0bZYhxd1Gv9H9j06GNx0Gj4FvvirUAyrNwYG1IBxy8yonHwxqXs",
-	"WhshRxhm+TTl8eiyUNCzPE3B4EcT1YbMcWtLB3x3Fx0UpHz2Kfy4oylHMej+EaDfdRMJRz16xTrccc2n",
-	"ablDWdkR+DwCmlRDN5E8i6W1jUCn0ugCOe3g7tOqo8TBvV3aba4f1/O6hsEHSIoM7/A5XLd9Kccap5rd",
-	"HcOn9B4DQRSrP9Hgy9eJTDx1VKnoiQby/5E7l0HTc7v7ftD0Im6/MNS4+ywrRoU/PkFuomQqE+o4RsNk",
-	"llamznhK2V2Yzk7htdH2mkBtAshcJbecheV0baj7lLU/6Y8uuOH7GtBLUh0kKnvxYQZu6G+TXKU3LjOD",
-	"2dtOmxn5Y5ZKlhRKgODVl1tkbNCcaKOQLeuEW0BpGmZcNuH0qLziXquDUbSxdzwHxfvziIOnqwkpecSh",
-	"aPhP7159Z9ng3Q/fRRDaWzyHN99cWdXK/+pC0eGDpxfn55B9fGgeKRsEfnapfV0q3euy7+9hgnuPUV1b",
-	"xhBkLO81G9ov0d7d8MtTCven83cWMC5Cp/NlTSccjV4rMakdrsvak4/ip6sO5ejhpaud8Ai91arLecM5",
-	"TZGGEIBGhCFL08IrROOXg971ypgcHT72txKjLzTS11Xx6DKn39Yno3yRCVs/4KpOK4+bsLW5d8N77Lpb",
-	"H69CUtRDyUNDiXc0SYdMGZd1Q5jm2ihmpBod2jGtJiDOPlV/3XW120o5bYqvtvZ9ld/Dyf8d6CYdUHnm",
-	"OF0e6xhnwvX9MCgYddtiIWvz/FkE+JFapW2KpNEXnGzgZyueuCmN2wjrnXvylXtwn/h0N0EdPV5t8KM5",
-	"i/Vdna5aLPRN4nl5/RMMNS55LFNqmfvjhz+e/MH5Dr55+2Z0pORzB0U/FdPXxPhYNAztGSz9BL/Qq48x",
-	"pqPLSoVnoJOi+NMVbJWtKiIa3umaDEW+YItC26fwA975ygY/xNA+Vh3VcUghHt2bu4NZP0iYo7Rnp650",
-	"9iCXzvniwgJ2+99Hf/j6onjnZS54zDPm6gvHYvj6+sOLD6My9S6WkkaiGteSwGl6jczA8DuUP1D06RR+",
-	"1AhsLGirJxpSZs5SKWi6H4UzTuGd1IayROgg9gKqFzzLMIGhkBCnVJU0FimPUWhMfDnA6AoYzPgdntBM",
-	"ZiCSd0Er1GBvSPbGVSwtRbpuu5z+kYvknQNd7/DGVj4KXtw/OD4Kvz49hkv36aO6dHtZqQS7PubpmxB4",
-	"rNNVBNNKJPe4Hsh2Sq6EQClECsMQi3VuDI1lUNZSKPVTtMSZpnKFySh4mTxpuZhhVqNhR33djmLH09uu",
-	"G+/oiUdCYK/rxQeXxHz8zjOVzvpiS5/b+3QvcZYjvekDNVxLmfgs1RIOe93YOmJfkiqeDlRQ1oS2/+ww",
-	"nQtEPZSv7sGBRhGtA+C07w2T6C4Z7IhRfDmE//eEw5ehXRwtB29FjEU+neUD3wkeXdWiqypVeepVwEzJ",
-	"v6KA4bPzr0dXZH24FtFW4SxZyDq7Px9VpgGcZArvOK46Weud+/yxJwH4bTux5T6+P8J+XkhYyTx1/acX",
-	"cgXLPF5UKn1TJkDIlRtDEtqAVur4YntV08DNo7HtVnxutxBeVJ57lDb4lckO/ayFypsc6c6WMvFEV9f1",
-	"NcFKYZivck/z4WDp294+34sIL4CP4D3c7MP76GM7IlC5EEfx8Af4lOxppG+YiimfU/JAuGhHQP5muk9b",
-	"6/3SNUd3XZj99ZprWGCagBRVtmYGpBXew/aaXp8VGFqk++7pbpZUUdSbSNR0NSUZAdw4IeLPMhYLlmUo",
-	"9IiKXURlgpnTBkuWYEianLL4dq5kLpIryGSauveojDEhx1UYYeIGId1PRcSp1Lh/X42d5P3Srvv3b6zR",
-	"a3g9f1WizXXz9fml2rB1Ofh/7YfvHkF9V4TXQ2DIrV7T+F9kDONlAYbPco3aLf9KPEWQSHGE1jwvQAo8",
-	"kbNZmHVoJGUaF57FmuESherEytjvfSnPexdPppJ62+/wQPinvwkP93KP+bmMLaGK9omNj+OkCnP7exgu",
-	"/tHg0YSErY9cpFOdxxw2syLf4j5haxgWbY/5Eq9CCrdLeh1FMF1TClSVABRaJqUX2BoEr5NBP/T/V+0a",
-	"EN6vD00UsKgX9h8hw6FceBZCAM0+AQ5oLHUNAw4sdilwfvYp/LjLBxPg85CqvcBB181Qznh6FFFbYTq/",
-	"qkshfOC8wT5x3xIhD5IV+MKNVvAvvWIUIW953yqp+TlLTKzJvHV1Qm7aI2X0ngI5R8J8lBTnLC2SNIf0",
-	"Kw2xjdxHE7tLBHfMTEK0bMZ1zFIaJT9ywbeibCkYXs4tgAloFIm9ldcqW+psAUMngMALm9ElOWXK2gJr",
-	"hC9ozmnRAKD++qGoizaiHhWn8NYNkOKYJpoqlFzMjnba7O1zze6wxjUP4G0LpPJZPG79uPWIycDe9SwV",
-	"5OTHrFBJycdX8NOLD2Gerr2TOdJyk5Qs2mmSq6t48hWwNNo1X+pjZZG1S9dmk5Y+0vZ7X7LysN04ro21",
-	"xTrQ6Att7CNH8tqUKGuW87hhKGVNT1Q0gUuZsXo2dIMpYs5BVAlp8O9QQLe2xvl5QWxTvqyV0REwfVv2",
-	"y1HoY/UWOGiPQ/XdWgIbC2qPU9Qxe5/EleuaU5RddDXLoa8X7Xd87pQf2ffSdZmVIl1fgqCsBSoqtSyZ",
-	"yDingvGxYFOZG3CZL7p9qI2batWg8r/nnjr+lT7LbbVPSx2vCI/YUkffFkZqk4/dYDtPldRp2jE1hT3I",
-	"97ZN3T6wGE7lvGd9xtEtsbY6iIIJ7LH+W5ZBWIQctQqiomHs2p+7CKKDDtsaDnTfu6tV14/XE6LPbfiH",
-	"WoTlCCGAuv3/pGK2R+CKI0AK9NZDV17N34Xeb80wLwsIv0jP7AEViE//DotNXiRJrcAE3veynmDTeHIV",
-	"zA8sTMpI/+en4/d0liNcffeop6r2tiwqqpxJUXgXW3yL0cBeHDZtx/NdxVfFfp+7/KrHLdy7UYr26cfK",
-	"rwhNFcueiRWvzWa/xBf+KWsmCkTqHt3z2rYHI1h8ZXgixVQyRX7mz8QTzTsdCrims1G6tVDI4gWjangL",
-	"vlmuUUfuSuvG0nINz8+/gptcFENBbi6pHpdccNzaNtqHnWtXQ3tVVjBHoysz1/0I27amLoYp4072tgTa",
-	"PSm2zpx+9wlPWpL+o0Gu0tZ2LjWGsw9F1ZXaGW8D6oraOWsUddPQ/tESeooGoSSWow7YqFgwHvMvpRCW",
-	"T159zGgscpjnPbR3opEfNGr1B6me4lRuaPGRFAjVy599sv9QvJmJ2PmidjOJ+84DGT90jutUPtw4cqYf",
-	"sOXtseOOVnYX4UCHpPQoPlRayifVTKW8xSTsY+1uKUJnr1o3BUszV24aaxGOLiRMyJAgdzyJI1gynh4e",
-	"kSyLo7v8o5VS7QfSq36Hrpurr9Oxojw7dpnCT6jIl+Lx4LOrij0thH2jthfvXlehvETDPAhzvSug+6Pu",
-	"HcytFttNiK0fr/SwF1/Zd+nDVPTOFDI/zrxIWi/gqQjo12sT63aQpmRf4cbPU9FinyLEfSsPWwU/kcQZ",
-	"1cVWhmt0jjwvzZCyN/vmpPww4D8E6dzI/LEoNNtqIemPVrBwDRkqbQ16mpk4ugyDtv0qQaSMRXnMiLoD",
-	"f+S6GLBuv5MbxVISM6AZXcu0XCI15lOc3Dl+DSxy8yiJyx9LG7bWwLQLY0bAhYsPVutUx8JNPLGLJP7g",
-	"wLIMmaLR2N+9+gAOqM6lSXlgVLGGK/qyksakmMDw2cXXoJjBCZVyYRIVyYXkkp+QaT7RGEuRaAsU54ga",
-	"i4tzqODLylUucoP2MMWBRALPz8+plfKaPmi8xM++jWnjohqBb6MfyJcwXO5Wtscvppu466wlc/+hfTf6",
-	"mg+22rNMZbJ2lowL0wo5Fu7NnFJosUBfE4iJh79Qn8frAix7zci/eIADXNu1OrRSBXtDqVwOCRMFd1F0",
-	"zTFoYAR346iy08hNVHB9QI+R6+SwS4zrSXa6Bjyxe105nqGcXEp+M3zpGlKSeb6QPg+Tab2SKvlsgjIU",
-	"LncLS9dUyfdQYqH5p16gFWia3VkpdEnTG1kERS0zlfmyqWUQS9MGk6tqcbNURT9PRv2YTlxv0CVTtxFI",
-	"ZXlbJHKlT55ePL84hT8hSyi5waqYKRaFu1LBKzFPuV7AEC3czxz4o7GwiuhMyCXNm5zbH850rlyqhgXq",
-	"mcplKkdX9IuP9Rkpx2KYcN/kHSNgy0prBTdEwdUDJ1Tx+8KBZ6Wkaw3GQpY21/DsnEQcS3loveolI2VZ",
-	"wD+6r9Kwy0JkWjt+LIZGyknK1NwVX5t15FtURfaEFsfriZIrHYGQ9MPICkN7DWdiDUqu7PbuTJU7NV9m",
-	"UhlMLjdONhbFCeRKwz/CXz4puYpcOkjk0zAjuGNpjhEsUWs2x99+gaHd6il1wbVAcWe88s/bLZkVn9MU",
-	"4RbXl0AIiqBEgY7Gwv47ycWtkCvh/jq55SLxP5oV9SOkn2dSTSmtJYIkd9IGo7HQa2HYxwhEnlqEWAVd",
-	"FQp17V1oSe5S3K3+tYzttKh2gV9HO8ml1aCkthtamQttqP/tzA3dqKrzxA+edQNcnII9hVf2dmGB1TKV",
-	"tqrTnmir8KomgnbazxWApxgWcIHGyipO/jzRcHFuidAr0w31PNpXa3oadS0ngrocizZ9WVWM0Fsv6pfX",
-	"P91bN0YPZNx3qdveLR8ez1n68vqn18Tg78kn3zry116MaaJQhTaPpQQxLM4FMGps4TIPY5nmS6HrzC8z",
-	"5/smxh41y10eVxlWp9N33ckPMuBqM8QfCOvudthuMtn3Ok55r11p61XwMTBmwW/iRVfh7/1RdHzb2i7v",
-	"TvfY0mAXXVhbxQ8dO2L1sF35ifaqnRKnkFr/MYNwZs2C8ItZ4PKxuNx7AE/I3NnlHXgBvs+FNc8pedKC",
-	"SbHYOH+BM6oaxl2ZQjwWqZS3eXYVPCAtFRDu289cs9GFTMnuiFlmcq9Ex0JnKTc+iRMymfJ4bcXqTKoY",
-	"YVg2FKYpjnpBFdrV8YvOHKsM8C9HySJeQZbmuukGzWi2rM84Hgu7srWmXB+QsjzHO+qe6M3yjVFZMzYW",
-	"c8ViMkq4THx4jhsY3ngkWIvP8PSGLOgAl/CZHgtr3lz6mA+Bq5xiVzelg8U8Hng7bxJWScaDmm1d/H3C",
-	"WmNFP/nPgx/7oWq/ks8zir1wz3e44wN0AjbuLxUCQIEVGJ6u6e5NLDZkrj1vQoKiILB/fk+X5NHhHvYQ",
-	"WdjqIX6zDsVPB9f89IB24Wg/pP3RfvN+vtTasuPkVWs+F5iccFEVagHR9UL40rikgQvknCnLGHaSVGXk",
-	"U7TFKRIoWtGEOb3RoNi10Q999UkQle3S6G5YulTlykpBP3SdFIJC6j2t4deckV6Ev/2bH17hyr3HogIH",
-	"NwnLjwnPhSvXTWgueLgCp3IV5gG4Rv9jgUyl3ELNTcUKwHMxLteYPMwuTSXdlw27peaTxeVwLIxiQrPY",
-	"DbC7XlB3OQVcFBXtPn52ubsWvcgEgCFdM2MmYIqgMxQmFLkXU5GcmiyVgJOiV1VvxwLThPwzeZrSK1zW",
-	"1MhYDOs6BMYUA57Y58eDkVPPRUCQa7rKoou0e+xHTs+WaSh2fx5jm3r5RsrbUrV8kZ5gX/36WZLfdqmn",
-	"Yykl+47AinijG3Humz15Wu1bTNCSDlcccz9BU9VaZ5/8TztupFUz5TOZDMfCib1hBnk6bBiu5BT0BcPN",
-	"C2jguyvyes521TXuxkR0SDLtDt79KWDTd8Bpw3N3osoei2/TVoUYcxvpslN1AXhnu5N1lpsTOZuNxfDG",
-	"Pe5t9avSjq8K0gg25Gicm4ldYTDygcbm8Ap/DsLbZp4GHS7MKByL4H1mPs1pUyZXLxGk8Mi5C6kUc1Rj",
-	"4Xaoi/82Ee3SRx7W/m9k6nxGi7/IuzkeI/v8G9bAKYXCipvunaTx1wGbztKYKaznuh/ArN1y9EzIE72Q",
-	"q2MxWDMl2JqAP8hru8MDdT2X5su8NXo7yNqwIOTEAvkYc3EsQB0n1xg+4YnvS0SdTIukXy+xRlfkq5lb",
-	"25ffen9UVJt0XltOI+r7XzNrhKaQTNuHkeTFHUHhHSrN0iJQQ+4iLqyczaSyj19u+HeYMt5etUe0kpj8",
-	"RsPStWNtnLJVqaUf8ihJBS5FbkVzG8MKRWDNWejkG+PGINUVgJGFKr5MpdajwPBjMaP+ViLp8EDVXsOu",
-	"Q9OPaJqy62WtjB4LnS9DdbyDefgtRuGfDKl7c1krpvfXIlyPRUwBLiWX7XWcdtkv3GR3h/ycFrs7QZeA",
-	"cLg5hkhwJLfpp4rogre2NqIljXTdaB60hzVPrEuR1UOkQpv3mRIh1V2gGUoGH5yxjJ/dPSWa8Js0Of06",
-	"pGAKF6X0EZYwnxING2xOmLzmc3HCBc0Up/YttaEmbpJtEVWuLFf43jeX9DfCqOJqKb3oUTAhQk5VEmBY",
-	"WbwCvc3lP9TKawnD//mv/w9Q3GEqM9TUfYr5ZoeZxjyRYr2UuabO1ZTaZix4hXtFwu9M5uoE11h2+Igg",
-	"Y+ullVEz7uISubEapHpMR8O//Pb/AwAA//8=",
+	"5L3bkhs3tij4Kys4Z0JkRNZFstTdroodMbIse2u3LamrJHtimh4KzFwksSsJpAFkUWyFIvojJuK8nqf9",
+	"I/0n/SUTWADyxkwyyWKV1Pv4waoqJgHkumNdPw1iucykQGH04OLTIGOKLdGgot9eyGXGxPovOaq1/T1B",
+	"HSueGS7F4GLwboEQuydgmKXMzKRaAkuWXOhLYMVn9Bdg6YqtNczRaDAL5ArkSoxOB9GA28V+pz2igWBL",
+	"HFwM/HcnPBlEAx0vcMnsAewOzAwuBnlOn5h1Zp/WRnExH3z+HA1+yEXyboF2kU9u5YyZRbmwoc+igcLf",
+	"c64wGVwYlWN1j/+hcDa4GPwfZyVkztyn+qxc3e71KsFlJg2KeP1nbAHQz+wGNTBQaNQaNJvhKVig3eAa",
+	"pphKMddgpIUGxCxNUcHQ/qz5XGBywsVY5BoVSAXP376COOUozAiYSMAsuAaZoWJ2qwgE3qIKa0k1Z4Jr",
+	"99FY2Oe5BoVLXE5RYQIzqeDJU1jIXOlTeO7Pt+JmQd/XbOnO6HbCsaC/WIihNjAk3Nh12MygAmFxknLN",
+	"xfwCtFQGE/ttHQEXBueodDQWhi9RG7bMNHAB79+9AGZgyWMlNcZSJJApjLnmUtgX1CtUGlYLZuhAM660",
+	"GQsLI/+h3VwkkEjUIKRZcDEHNmdcOAAXb0DvxOwTqMYivAHX8PT8W4ilmKU8NjBM0DCe6lOFTEsB44HC",
+	"XGMyHowuC/StFjzFsSjOQyizS2nD0xRULoQ9xY61x2I84GKSKTlXqPV4cOGXtxwCS7m0KD6FNyJdg87j",
+	"GLW2JKSwgr8LYPZdZvaIJVa4uGUpTyzUdT6b8dhSC8xykegI/vn3/xrBklmyo/04JgSbseBGE6SkiNFT",
+	"Yq7RvsaMf8TkdCwChy6QJahKTqpQ/4kl/yoPLdnHn1DMzWJw8eT8PBosuQi/P27j2rcpE6+SDpbN3Ifb",
+	"eHa3XHgns/dZ5xZGZnl25z3ea1SdW+Tuw7vt8IvM48WWTW6Lz++yz2f7ZZ1JoZHUwEulpLI/xFIYFMb+",
+	"yLIs5THJmLP/1FbcfeopQ91qtEtdXD4Xa0D7oaVhJ8kEur+AXrAMTwkGfh27zfM4xsy8Erfc0EmuHDPQ",
+	"+ZKE2z+x9K2ygtJw+y4zlmqMBlnlT5887DaJtgGWaJAxrVdSJc2Hn/2h5WEjb1D0ePJzFVN/9V+r7PVb",
+	"8Q05/U+MjV37eZpKB3vS2bW3iRUyg8mEmRqqE2bwxErhQctZY4UJN5hsqjBcZqlcI2oIz4CWMGOqXMZL",
+	"ebtO8bRdaPPjGRdcL/Y8G096kGw0uOGCHkSRLy0crdAYRINYKoUxvcxvLd9KmTYTDOS9ifCUiUnPAzj5",
+	"3rqMNszkuno6ry0G0SCRwr72jPEUk9YzGmlYOomDhVYchAvzh6ctaGgQFJ02vIiHU3Gk4tj1baqYrFBH",
+	"DV5RldK2E+lPXOAmobKlzIXZ48WiwZRprjeJ1IqKTMkTxQwDEkyYRICn81N4fH72+An843/Cs/P/s5Xy",
+	"mcG5dNbtxoe4ZDxt/SSIjI0PrJTvRzENNIUv+rXD5pUTRnWIBWhsB/1bhbccVy3Qv2U8ZdMU90JAyoX7",
+	"Oje41LskfYMCPhcrMqXY2v6+5NrajXudYR+mvCPvlGzjXrzJJU0gNl+oFTd5ws3LW69GG0iJjVR9320f",
+	"IeqN0G7F6EyEjcN2cwCGN9glsLsRybPW71evL31hoXM68kGcR48wMwjvRAcrQdaGw++YuLnCGHlmjiLX",
+	"/G23FRyVm3AfSNiLB1fLvQ0A2QeX3bovlirZc0+FM1QoYuypM9mKcUO85V7R2T8V9dSuPLM86wu7W5bm",
+	"OLGH3niLflRU7FZ9u6juzAi43hDnFge1M9S0dAngHQT5SmT5vhbwISTrKGbTIzRl4uaRBqOY0IwsLyhg",
+	"AcMXV2/O3l29Jr/PdorYXPnqh8pKVufTHjNUEDNlr7Snx0ZqFYm7sNWKFilvuJgXKKlDXc5maLftS56/",
+	"50wYblocTf8uV7BkYg053eflzN2e/Pow1Kg1l8Kem5w+5A84HVyIPE0je0HhS8tjj/1V3f/WhnadyiBl",
+	"60e48mCD1QJFffsF02C/py1+9pPNVRBVANAK6zyZo+ll6NRP/uuCGYiZgCkCcxYLJiDkCoaZ1PbnJRe5",
+	"d0dlKBJ6J5kmGhRqVLc4qr3YNvNV3Oyymd56P6rl6COrhpQvudlptJGj5Cf3qNXGGYpJYe31MvveZChe",
+	"GVy2GXwefhOZ7yduHCYOt+S6RPCGAVfbqO28BRw9PmsgaiPMF9e/vFpmUpkr1HnaQqFc3IbL9667nH+y",
+	"dZvKTabhEZAJyT78yJZZSt71BU+TmKlWvZyyKaabbPLKsJQzAeF6Uiz2SsyY+BtnYGX/dA2aG4Oqc+UJ",
+	"tl+SDfs4mebxjePhhvR//+oKmDKn8OwxqDxFGManTyBFY05hFsHsZMq1/cegiiCxv11CfPoNzOzqCFMU",
+	"OONGE6MW9oQyzx5P4ieTmSWE4pfJlOv6H9zbFH9I6k98M3GbtJgfGzSY4CDAtwKN2ru3otaiS6H4HuOU",
+	"qcLvs4eCtxvY7etMvIGDJfv4yn345HyTd8m/PJkpudxfk5YHqK3T+rYywQ6NGSi54lJ7et4L7O0bBd/Q",
+	"vdhMVbXq/tulXEsXUuUFn+30nx/F69Awb/xR2sD20ruGNtEzZSkT8X4eha0OmPDhpNPfsuWC6o85Efly",
+	"iu3+vYWFw8SBfAc9R4MU2S3qvk93njhjykzsnWiSxabdTxqY5eE9THWAbwKxcrbmm0QN9G8jnd266tCb",
+	"aAfY2y5r/i3oG30Oe4iQ2FS9fJlxnDPDCYBWU1oF9//+lZ387fzk29/8v5OT3z6dR998+/l/bHvJig6u",
+	"rFqRHY/Pz3sqpZ1QOOjtK2je9Ngu5FLOUaDMNYQnH2nwB+rDz9vVwF3Yu37aXBieuph7wtZ0uQmnoYuD",
+	"tlZi9QrQtccG79f3eXx+DlIBm2oU5gJmeZqC957sc0erio/6BrFMeIww4zpmKUbw+A8QL5hiMSV87CSV",
+	"gM5WOglBlA4G8EaXj1JbipNmMpO5cKzoouWDaJALlpuFVPxv6EE65UmCLgpdBrYnFNi2iooZnJBFTs/n",
+	"ojDp6RuWv1ja6ho61Ce6RK3ZvF1K+Wi8l8+9OC8s1wbUH8iyvJLO4mpAFnm6r+s89obkJmUwSErjEuQM",
+	"ErREjcJA+BJwyt2YSRVXiHsqZYpM0FUxN5onnffs4MOC6Rr+/arfjTlkFXWtGVujxS1JQaCQhDT0gXAN",
+	"XOsck1G/7ZRViWJfqFp+WyNTPS5wxaMVXEQNVG68dROym+dspZ1cJM/JqOswpp3FtwnTF3bJVo/GNrHT",
+	"eFG/eNfBvpeiI3xdnqqXE3L/WLcVHH09JvRspyXXNwZVekInPWMjbeZKOHf1VMFsH2zssjM6a7HwUtxi",
+	"KjPc4jRr98Si/+IjDSkmc1Tgbb+ejrCYZZMUZ6Z/eGTJTWt+wvMsU/LWp4MJaWCNBjLGk74nCUsXHNxg",
+	"hvC5FTGMNmOpdraA1aEiYQo8R29sJ9BYUbpyDsYlwpTFN4XbdfMwCdfTXGnsHUDrSYAhHbJnZmM0sC+U",
+	"ricxyzrcpT6VrIAeZOSF3wEPLiB2wqUDBK0xFZ+wWTlTxW832EBhhbqqlFOF7i5+6BCYdah0S8fznS9W",
+	"WanrLK/ELJWru8rHmoO403/cKeGWUljjuof1rGWu2uI2ChNcZi5JVaHmSc7SCDKSGhEkXg1Yq5dyNHfa",
+	"oO5ExX7tsbWGcOwC8Vsp0x2irw8TEqL6e8cryN3wjzeVaM2Uddt0vcyV3XHDs3ynS3M0MKgUN+3emTZe",
+	"9XAvv9Z12iJDO9wLcIlqjiLm5CH8TzmdZCmLcYlBuXGfLzXNNReo9UQbpkyeEb8rnGTMLFZsrVtN/Vci",
+	"TnPNpfip3bf9ziUQ3fIE1SNr5frHgXy0MBwPvv/H/4KU3UolgVlhp6VASJDbn2OpNIeEj0XxRRwPRhFk",
+	"Cu1NDqRIff6w/XItUf6RLrSKiyldjAU3kHDNsgyZ0lbvcKMxnfl0a+c9pSupS86toxztS/gQagCuljFn",
+	"6SSWPmP8FidTy0OYziYVs78VdJXtNuH2E9OmuBI7WOmFXGkYhmiBtcLq4bFe7uLiLeoHaCOnu2Z/Fh7E",
+	"ijfhmyfnW9hkZ55oSwZLHW5v68USRCCXkOCM5amp1AM80rVk/h7x02igZLpHitaVTNElYgnv+X+8QygF",
+	"r6HndbfddsRctyY7HZBdd0hq0GHw2B8Em6drAwoJoO99qcMhPrXEf7eWGeOMYLoY0kZtjCykwS1heyPB",
+	"ffmSWFiEYpIgFk/rnsUn562Uv1VaVPfyR77wQs3IhK0jKkmg1G+FSFak3l90FADqBH9FTjRUfzqV28IF",
+	"dul9s5yq8rhxdSE3HxXjMC88fR4LyFtUMFNyCVOcSSr+uOW4svcOZnzByYpxo+nbYYtqcPMuIr8nYxXK",
+	"brLgqivlO8U5i9eTtFvvujevkhosWAIaTdB7UoDLanG5ILoBlO2vHe7LVHHDlkvcgzneVV1KQV37GqFh",
+	"K5e05zWFT3fmfvjnrvPlkql1xaG4J9FtJs/5PAZrFPsbcyEttqada8Nms3bUNnj9gHS5Ai61TLfKC3vE",
+	"7OLkfnK0jtuXnmmIgywKG0bfKbzk9kYCCudcG+8YZRoY2LOcfDcWjtgglicFtcHweTqVkGCaItjP0fzj",
+	"f0GFHCNw3xqL6tc0aBeIjopICHw3ctVrlvSdTIooODAWlilOqu7aXFiu+f7tFTx9+uzMimaQM1iEpLAM",
+	"ZZYirFAhUEhkLEi2lG8cjOcLIIeqM0hO4TVVFWoUCWV9WGMEEhnn1irXY8GmMjewkuoGlYahztC+2Unx",
+	"BgkzbHRhgauooExImHFMkwDyZZv92pDBDZFpgRuAQTYnGqs+npP7R/OPkPC5BdiwTf6NNnRYa1SglmOx",
+	"KRA0nwtm6P3oUdTOYHOAMyrHNnwMm5L3AgI7VGVGxZt+bEO+RVw3jFJHJkQh0EEgm+8RgFpNddjuC9kQ",
+	"LcxAivYm0Thi62bec9TAi10Q3IJ7nqbr4tEpc66NTyVthGNypbyZu03E1wwQSoky3hTp/63PbUcjN+yL",
+	"BcY3m2erAastVcLFkVto4n1mNdzMSjafVHrLZUq40JE3Xdxt2BmQjPyu3QlGzZSizUi2dyS352cXex/i",
+	"RffWevUFa0tW4PBbJ4SvMJOqtXLDCYDegTiMb/rfSqrYbYEiCqP8OXrsLW9aBJsVW5S5a0X+Gri4ZYoz",
+	"YZxTol1CaWRpm0/+XRmK0BBbW7aM0C2YXkC8YFz4OkIYcirIdosB02sRL5QUMtfpum9irZHyZrLsHa+r",
+	"nO8QQpI31owKCG+sV2KjAFB5vgLxrQQm5/yuPoySj5gQ7FRJrfn/5f94GstlXQG2uzn2rHI1WUeywR9O",
+	"SBlTQofTJ5YAWG4WKAyPrQ6110Bn1YBCopQ1PX7aPOdOf5G/kW+tmv0Z93FC3NV3WvUG7MyYrjx7hbNj",
+	"uS08elCwaVrLLy6YuM0q7+HdGDRWboW2vHXu250FUg0zRGpOpnRRSDClzH6YK1z1lAd3qC/uXjRUGDcy",
+	"mWSWZxHQP6cK7V0z/JZwneUGo1BVYA2pf/79v+4xRrwRBKY7lC/5rYF9G8be+uyWRixhrxqAAvttSh8/",
+	"mom7w7egn2ltr1n+jh9uZ/Y7kLE5Xvr0KJDCe521+6AXaTSB1pm0/xpXbxoMvIc8DqTSl+f/bJ/f4mHe",
+	"1T6j+k4e250Jfa+l6QpwBi9IM/t4+4adV/Q33mHTIgGSRKFuNxF90IunvtIp3H2kmHjfwMCVIbWHerbm",
+	"E+8yhBOuDaWw3iw3KfMajZNJGpmKqeWMQEYWsOTC1D2VMndhO7+Fv9D2VytpU4R1Lpg28xs7n1yybJKr",
+	"FjfcmwzFtVGI5meWQcrFTeHXSpnzK25aCQtpZFiurXFCjD1KnWL06i5TfM/E8Ts41TSqW7udYgnPtUd2",
+	"e61bf4l3ncpWaddSyBp7x2TGct3lfatVw2x+zE3akR4uuOkZra2439x6zctRJTG8cp46svyOUcHTAfmO",
+	"hh19toG8wekVF2Cg000235QtLxZMtGmrmP6+ZxG0/8507b0SVGPKl9jhdXjNlkiOJzyxJpNL9ZHglwGC",
+	"ymZKGce01qhkB+h/u4vJIlznh03bdM/K0+L5brqTaXuOycFs2kax9XLQxqlqBO3A7I7l4FDDb1QlkG30",
+	"dVBlUKndqpeY1oBZU9v5GLA9S1Xf3aMSrCv7825dVCf+791BiwZ2y1zwmGfMvsgjus731Yj9FRgJlo7b",
+	"5qvrd8/fubum91RVTwRDjQhntIDuCtLUNFDDKrUfAheAuZIuie0Slrk2MEXI/I2l5+WkVfvUtzuHJTKh",
+	"wcsgOvYlYKqxHigzit1iSEecMXXaXSlwHh1Nw1WrBM+3KbySmAuVt5cODMKmWtHypG4OfxN1q8Cw10Lm",
+	"FGJyRfBW1DIrAVaIN4OoyCgLyYMyVxq9E3N3TWcQPRVV2aodK6S7Tdwc4+pVmN2tVy+mUJvt9i3zFm7N",
+	"vIUZF0nZbNFH6rnR4Oh4LKa5AS2X6B6Y5YrCZ2zF1hQDgmBcB/70Z4ElM/HChYJ6yAC6PMa50q0tu3rf",
+	"74oa9aO0b7E0XGvvRX4Al3Oa5aY95nzMpi8H5MH39W/5O2FLqYuWaW4aqSjOVxNcETPSxSvFDU4kxWYU",
+	"cmEFRAfL06K3d452y4zqKsJqd+0M01492NpQoNIBxlHFRmVtYebuSNBvuh/u3uVvz056hzov+rTyCdJf",
+	"51Q714qiNqhXnRuHgfLPjT6BJeqq1qPj3pD70Uo/TZ/tocm3Rwb3lrRc2qkVPq68yFWbfSW18M1+jrmx",
+	"NrKLqyiXFbyUyszZHCdU5uds4llOvRVcMvm2TJ8dPq56VVdx/Cd1o6qWBdej5quvJ/atD2NcoUbzwrW7",
+	"2hMlX02v0tq73G+KbmtQqPVMC2nkJscukM8XHTX5Pbm5yyG24omrpOjjxnfOD/eVKJyq9T2Cm6296Lbr",
+	"hlRr33L+7R/Pnz55KB/kZsD/J4xj2Xohk9r06Fmy0WHIinFRuSdWtnrRmZ1nv9CpwBTOuRSTfhK3WlDf",
+	"PE1zs/rS1Veues86Md+qdjo7KHR3pGhC7PAX7DhqW51n6LS1p6Wt1Hoib1H1Tjws7mZ8X0o6xMZCkfRu",
+	"EXJEA8HCOBgGqYxv2tIyXJ9E7fIAC/C7u9lSClxTZyVNHQ2EhFSKOSrvzWzN/+gmqJSJzopoMsupDmyS",
+	"yZTH652xbf/4W/e0XSDfJzZuYXOVt8fHqYioN8I6LxpxKvWBNmwJq+ppSkKqke8m7CpGcJOjCkoIANtp",
+	"J1MX/oP6fByPK+s0631lZVYsOfiGP758B2flAqO29bdUtNTYtLFhaPCXIEtSLvACAt/gx4xbznE+ORSJ",
+	"c2T4piD1iqc+zUD25euW4PDj9gSeKvvtZ7oekznrgJUq4YKpNdjTaSd1nB1MtcNtzWCi0NTbjyzJmDIE",
+	"Xgq6uBTRJKcWk3Y1z0QPKhPaUwzvyNNdrNm8ugaQ2h2T9ttO8Z77u7n2v7Idtd3PRusvhSx5I9J1oy/L",
+	"rl41fW5b1Zabm03NqHdgzFlHOGXK4/b8sSkTPe7nUxpTYBeJalu1HrQSS+ufULEz+7czBc71CepuReYK",
+	"a6iWezLN9J0uTinOWTohb8vWhHeLUE1/9pHSUBDcPt+BVu00VFI535LDsJACj5PdcIx6HLfGpNMfa3/K",
+	"dp7qmp66duehIh6zreJthVPNTV8/UwXaNYTWKaktVaDI31y4cRhh32ZYvElxFfOnCp8CGtu46L5Du91x",
+	"1qftcdY2N0d7gXGDMZstS6pNvmD4+HGoipGq3vGrV0FMC5M3Kqk+GsVAL5ii0I7CWxQ5+h4PSYgPl7Uk",
+	"3rnKBdAACxde0pvdqJ/1qCR5CKmxeyxQEBQ1n2LUITe6xWmdF5tpkcpww+DVL88rGB1dgswc6bpijPId",
+	"dR/cVth7Bzk32L0vp+8IezaTPg71oZeFQ0Wh6TYh2GgHcW90tL+LvnKONnhdUe1pR/Zmd/fYzf1bVp4p",
+	"1IvD/LPKfXlyoBu5/vX2955R15Qtfcy2WbIHNt3dfur+DXMbd6T2jkoLlmUoKJ0mXDhTnJkiC37t75+n",
+	"8KZ+kxoLhSZXRSlymLrpIrER1ZSvXUW562PZvK1HY0F1nYIZbJfWp/A2uape3HSeZSnldzO1Hgt78PCs",
+	"VTJTFt+AWSiZzxeQsbWSaRrBVJoFTOk9pDIu4F8GzO0rDKoOPjcby926/AaTEJdzS7by3FUtLL2PE6Nt",
+	"oEXRsoDy0H1I28Fg25yL1gSjhWvn1C9SfofQVYNO7batVCnTRgce39a5jG1TyXslMjoJFZZkEyyZYHN0",
+	"Dbc0TlwdcPjQW7Wq2s0wLMfyhBvZfmGlHKNNnzbLWOwz5Gr30l3MTTfue4iR+1t9/5UbSCm/X54xKl+z",
+	"DV/XxR2iIf4yPrlFpbuud96FVo+EKIx5pmTMWotR+BL7Q6x77+Y7+4OUX4lqh/cbt7975dbSVXvZ2eVs",
+	"wdQc9bYyqKIZ7ETn07LV4OZjGVvL3OxYSyFLOsYl+6OSj11hjPwWwa/ZVmO50dqkecjNt9s8YzhQG2Df",
+	"WZX7lnHVClXUutTp9Zf5j1/fwfBl8v3185HVGdQjgGn48Nw37/U17t8hU6hgnJ+ffxPTUvQjfmiVkE7D",
+	"7cew4TtctGW0xVIkGkL/ZoI/aqtkb1B4hVoFfM0saNg0zZIJ9nuOEWgu5ime5Lpd5tO3J+7Ppah1UNkd",
+	"LqihoLZY7b1rgIt6mFM04uU4mW8LJoQzuIuEGqaSMBulNe1tgfGNzE2n3+UL58WFcWJ7wcHn+U1kbmLZ",
+	"4WwKz+jQQCBATHifBzeLRLGV2J0mN8POTGUnKh9pmCFGtabIjyiEgUIjDN28cCc7kobl2LfousPB2VuH",
+	"WiFlmBuv0/Ey3zFxc+H6pxaDto0EphT1WhHU8j6Uii6lQv9R0vcdMsb3HVpHQ9b6Rx+rowJbgg1bRp65",
+	"lzdu8JmjSqmqs9ReXb+Bx4//8PRbEsFZbsLY5GBRdg1Zy0WyJ31Xc7prviamkotiKNbQER/14VXI4gUm",
+	"sEYTRpzbo4Vx5aG1zVg0xoiPIpAZChhmbA3MQFVcUEtFaWUiF/OI2vxGY+FG50ZenCen4ABnV7mEOjeD",
+	"ZmvtGuPk8SIQS/0qUnpmfXC33HLgCKYc1xskb9/Qb0fSaJCi1WBuc9pcTShtYLEpXXaGeqtTvlrmuIib",
+	"yZJ93HM2r/0SF/vmcyR77+S+tNdOG9Gh2gob59h4m6gJk06YHuZB2V4S/+tCplgpPak0ykPwxPNIg5tL",
+	"1rfx9b6auwnCgmZ3xtfe67aQ1UHZNf+9uzVshonCwLeoTJlOkH5kW/q23bXlQ9mMrUfvh52ixqL/fRYG",
+	"cG5liiUX1b8+3nA0Hru36dbk9O2QbvOi/uKmThypqETEmHYk1HRbr1vHabXGi+y91I/LoGj8BfypEiOi",
+	"XAvm1HD5Zxi+UDK+mUmVwJRphG+etFfVHcLlVpWlbN2SwPnHP//l5Om7/+fk5yf/9/YRQZ3jwvb1B9Us",
+	"7R5YI+fXPl/YswynUYEsT7S1ZuynIBU4mnENrXyjytOt9bzHq//1EcL9ZnqmPF63OK9aqvy7VGOjczel",
+	"CPn6Mp2l3MCw0jW7bFi3R3+BvjAqnu8kvur83laHw/52eaNeyuMfyQsf7OH24vVf7ZWJG1gxHYCDGzOs",
+	"TorpU+qGZuISuTWmN1RcjeVw4ON7UKuiepvU9zK4THHY0Uqho2GC+2Cyf1+KAMz2QZndbtTwtT0FfknY",
+	"7b09qMUudfRYIPzlyiVQuj7DGoamzj7lYtRSp02kb5mkV5PbTWlcZ6gmu+ws7e9qReHLawvWakHb5mWq",
+	"qlmbCNvARK03bePS5ZNNGjjYaRF5EnVRzeMYC4cMQvpKVNshmmNDK/SSlSHQu8lEDiGHV4NWFtggt8Zh",
+	"a4CsYqEBieLAfcnpesOSnUrp8r+rAl7ICQnxqNQWFT9GSeR+wGe6nhR/abtu/MrStG3s+iGzYBeY7kdh",
+	"e7UvcCf9qb1Lz9L3K9t3ue4+Zw0yqcOj9q7+PaqHaENzef7jXC8OK4o5JEbTu19NyrSZJKwjgzitThtx",
+	"HrEwt19nriR09wTOlPWeHEHPbikK239WYJvo2MgjqS/byBUvz9RNIls6L+5zC8PUsL1IKhQ0bDHc7qHx",
+	"4daeh4Xqrr7NJuQ+uzlOst18+o/rN6/h+dtX9mJxFQLnkQ+ZqEwqC8YVpjOmKvMCxgMGN8vz8cD5upmo",
+	"jAfyWTU/U9UV18BSaq7NBPi39E3O7Y6l2+90LMbiJTVJRaWkggVzvcc1WyLoBcsQhh9oEOuH0QUw0IZN",
+	"U4QlixdcIHywhtmHsRj6IawRFDNYIwgjWCOoTmClHs9uAGtkz98cwBpBdf4qfTfMrIogTF8dRcBgkS+Z",
+	"gA9+2umHqEhcHIsPPq79ISJng32jD+Ug1Q9gJPyeS5ecpPOszB7yt9FBgRSLpUp+wcXg8en56TndYDMU",
+	"LOODi8E3p+en37jhywuiyTPKSzmz78PF/GzKxM1JNcwzd+rN5wBK8SoZXAx+4tq8dZGCSoTHV3NkUmjH",
+	"cE/Oz11NpjCeIVmWpdw1Az37T2+POJVynJDS589RCwmH9zl1nO3b8rRvU7zAmZvpa1fUIUGTolLFcjSE",
+	"hLq9UA9fTfH2zZEZsatgL2YYGTbXlnU9yC1Dfjzxvr2/NvOFfvOlwC3BJ58nV4ldPtKhWywzIEWMEeBs",
+	"huTRCx1Db1maI1jZNxZDZmAptYE/WsWiKXNtZMk4pTSBskbJMulU3qLfrHyfsTALhXohU1dKKbrgEL6l",
+	"gZtTeBfY9sXVm7HgGlxEtpiRa1Y8Rhg+Pf828kMTYiVHl5RoEQqeSBLYRcbCIwTYnHEBTOgVzb71fFIn",
+	"3Svao0pExdSN76RLXOlNrz3J1GVufq6LbqNy/LzBL4/vY/8dbHF3rnAw9WW0ITswZPgknj2MzE7y7JGG",
+	"qx8aqYL78cPnaKvMOvvkf3qVfD6Ly+YRGVNsiTTp++KvnwbcAsEKweD3vxgU3xs08RRVYL7revRbya91",
+	"wvONLJqUdwdxeRz0R0WU+O6E8HwX8zNImZpX9l4teLwocn65sUz/TdH32H17tZClaOBmdBSisSrxpFA4",
+	"nVoudMrS7kJYJaE28JSPnL1wMvkvOVLb1Y0UKpGuIRfBhQl0FBofYT/9nb5VkKaPxZeoL7DkQ0cbYa7f",
+	"HkIVF23EeuphWjQCgSvUBmZc6SMIH8ofdwqQowa5QpgidZ8Cn5BhpLxxWdmUJGMWjFQhV0Fb2tvokYnq",
+	"7JP9x8ogj+F+Msh96X4E0JU7SIG0+9F7lQz0XhrveCKvpMZu6qMxvMRwdye8azQmRXttoZQdu3w56CHU",
+	"H0zXwJw6DGlJtTKFJUvQjYDQ1eGoqdT6TgTp5pKf3aLis3VFwDXy+3Ph7Ueay2HvWx+K3Ogw29yt8QG4",
+	"ACnI+tNcW2yNhRYs0wtpLsIA9KRaEKAj+BsqeaLzZQRLZlBxlnKNSXhaR2MxS6VUOnKDViLgZTpU5ENY",
+	"+JHFRqDWEaTS2GeWy9z4prH2ymRt0NpoFenmdtFElep5TuG5Nw2fnJ+7e+kHeXMBJEM/jAU1M/ZDcHwv",
+	"SFGZBcO1H/8Tcqbq7PULwcnNqrlPzV6bxNNB6oQzvzwoevTu9E4DeDYm5PhwoycWC0KryEtsVMnYPbSd",
+	"iisFEo6ei+kR+uxT+cur5HOn3v4RzfPiwftERWWXDkSUB747/N+I6noFqGm0I9blBRUrNeBcL2uhe+VO",
+	"dVSF992UEqHSIvYklfOtFtdz+9RPcj5oP2DDMiLfS7tp5Dp+VOppt5fLdJhoeEupk96LBTyBVK5IipMV",
+	"wX0YsZjQMeqy4fzIj1ao9anVexiTjqD/8rbdp/95c4wkeeaOoErjXFlx7qDdNBFLwuYJukhnH02Ym8UZ",
+	"L8Yw6zMWx5g5v3CrgfScPi8HN9+ThdTcppxs96DmEuUldoktX6jDNbh8sEsa/GhtAGIER/ErCK0PD6YA",
+	"j/fBxV9/q90jCURe/XowOT5ztSuFmbWkTGQK8Y+srRUvpNRczK0xVZytjXxKCknl3FXPtLvZ3osbIVci",
+	"TDmwUnelpJgX64O9QRR+aOd8OoW3TBtgMMOVS9HOw6RMv84w+HrjlKMw4FsrjFxb9RXjJswAMgscCxIv",
+	"zBhc2kuzb07mcnuQxYui37TfCoaPQUfwxP7vKWj459//KxqL4O376c2Pr15Pfnrz4s9v3r8bXcDTJ9/W",
+	"HNmE47HwfulTSl+f0GYTd73XzoPnqeSRvXQJVJZaPD4YYcQaZsxALlJprUtLQSe8RJ69fym50hZcv/o6",
+	"37EowMo1KD5fGJjmHr6098mMxUa6XD3akft8+KfnjxsHp0TNwFDwbzSdtM1yo9Fz98TstbF2D8zhZXlb",
+	"C5tf87nABLg4Nu9eVwVFhWsKxBLpv3vz7q3DYTHoLAidBdP2pjHqwbgy3yLOf3Kf39c1t9YxoBdmn7bU",
+	"KzksyNzAkKValtBwgm7FNOROAo3uBVEyN/ZOfCtvgl/dF9D5AwQrc0VJ+J6Fd2EmoPpEocYtGPLQq/XI",
+	"vSd8tfbh7YW1Jy29ZGfeO0kymwiWiUC/kZd+Vjj52e0rtj428n4mtoI6pGnfU7guFZGlJ1IMUlFdUkUD",
+	"1U+9H0prjvVt3u4HR21oF30oQ4bFwhyjozMdWrOgajuVFlXDtilReulv3dTXu9CjKBK9C22embvNm3cb",
+	"HM91tawX3tpjCApzSkHOU5c1y1Kqqx6LXGPiJAhqf063EHkGmCmERmswjnYmRaW/Ikn9QDr4Na4crPSx",
+	"yezlR0e/NFq2il0Xi7P054vBrYCvPbKFpOpZU503+BeN9o73fGV9EZJje1xYy6NZE8Wn7IJUCapjo8By",
+	"1ox/xAQM+yiFXK4tR5QgjJzlHkpBoeigyj6CS/CF4bv3r66AKXMKzx7X7KGYGZbKecCLc+1QGOKE2saE",
+	"4c7dOHJf+b54+CEw9UMukrBjH2wVp7u7h+FdLUuigBHNd3epPFWXAwyDg54cChsRxx2uNYuTkP990pNp",
+	"XvrnH5h5Gtv2YqLv1iDYEo+NlJYWqRTQm0GApYYhAY5HwJcZp/r3CH7PWaL4P//+X6MDXKCtxss1u8UN",
+	"wNyPdmpus0euyPm9HaLLLRTKEI4QS6CcbmCVbsdU3W/piowfa2sUhhF5VsJk9H0QXGXEfuz3sFz3Bbmt",
+	"5KkAZq7g368gYYY5Lxdl04ZY3Z0gf/Yp16h8yMZ3sevmuL0zLd7T4gPnIL8/Fv2irNnFkgHGR0viYqJY",
+	"85EuCGJY8qnLzY3ITrE8GVEvciKZFNktdY9nxto3Rcfy0XGo52xGI5pOpBvYtM2vYF+lNtfpayOqlqFT",
+	"D5wg6La+knK5i7YeaSCgOIfziqlEH4/cwCEVXPdvA3N+i+SWsuCpdfCBYTEFK7KqwkQQZmBBmIEVwSzH",
+	"dHQJ3AD5NbRLCtUVF32MPOVifghNWtvvDMUtpjLboVCsrfuyePKhrOuwY6/gXTjdcVSLhY3VK2FVp1fW",
+	"yFS6hphlEVSS42O5dD3cXAjVPlX9oxUmCdfTXGn729Jhcli4RlwiwS6zvNGnsdmZsdq3sQ29Z5/MApf4",
+	"uSVza4fssJh4Z79L4qNd4WGNQu7Juqxu8UXUV50mO8SM//xoVqWpLGqvDwwIkdQiwHlF7H27pEwYUutW",
+	"TymjU7gqkk19ZCJPuIFUzvchuG0kdYZMLZm60XemrVanXkhzevrkCWxWrTjGpLZiJF6lTF36lQs+cON/",
+	"S31SSZ1wX7qTN4h3v3eoNL36M67vTcfaMz4n2fHV076P5Tp8aEPq6a7c8LO8DaOtCsFJyPYN74q96+RP",
+	"8QuXzeWP4ty4N4hZqDYRRvFpbqSilLwDucKeZVsOl4XfW/vMPeOI9ujAjz3jcdSjXemRDtepIq7GxSyV",
+	"Kw3TNdAo7gi0zJV/wJsgETQUnysqOhgHTVVY4oSqKVxn5q6c0edQc42BRpfYwBXIlSg+HJbN3oBr4HMh",
+	"FTXmGIswOJ6+pC+ACRfXKNYN0uv86eiymhVLG46FvQ3Xyp7aIgs/ovkutJi+S97+b/dZo+EO2EF6Dg/H",
+	"qMkoL/25KMakFRnKri7Ht0/b6JlJqcs+oYJossh17pGgvNFJuy1Nq053Z7VS9E7r2oHu5+LZIxdnvPMZ",
+	"fROfg+OTXDOFt1zmmhL97i3PL9o70/FZNdHxyc5Ex/uk6YASGuXfQtlvBBL0LEgLVB9HwjoCeqSD9iqW",
+	"b/r2b3Ct0WVr6tGRqZgmoG+nXWqUqL+wXOp1o3SdknsW9zg5cgxcuoWaWGN1xeOyzsLfNvXEIyuu1lRa",
+	"kabHwHJnHS41gaVrAikuq5wrXVut9iu6EmdsbSmSSO+yUidCNbChDA+kSNfOFi++qF2eEKXH+satOiRE",
+	"urLKsXDV/jDFWFoFmTGejEI72Iytg9n36rvnr0vXerUY83IsKCTpi36bhZwa6oe0RsqGcnZ1emWVr1+L",
+	"dH7KcVvrzrFwky3rCmF0Cr/W4gCNjrkU4TaqMBtcNQg96TWb1Vq+EoxryoJh+iYUGbdnJdBdxFH/V3q3",
+	"qXVbfWDPoRcL28TAEcwWfVMrHKbsXkbpgwGbLzybwTVqzaUY0fSVdaPcakgEb4mgSut7S4Q2MX/2if7d",
+	"UYsS6Ogec0weAB9Wcbu1ojJnYVpth3AcGbsXs9Gbk5d+G3LO/Al3IumguuwsmdVRVVh70zCftFkNc7/V",
+	"+JXFYDgeKB7jbW7YeDByzrBChAd0Mg1vv//hFF7LkHIveZ/S/AdA524f+8P51n2z4122EB3qOFisd8zR",
+	"wCp1o2uKlICRB+Sm0Gpnn2iqWPL5rJYxtLsozH3tWDXKd/Bchurt3r5LyifCd/KHMEjrv4vT8vFRty9T",
+	"tNolVaCXuxP5j46ECZvkhCwcXfU5bs18rMvSmVkYp6zpEwNm3K8bMz4OYJmCFU9oxuKJR/12+UQDFq/C",
+	"k73qGcuBrgW6Dh2a+zB3xOo79hGPARx3J55ijiUQSsJwDR2BTJPKxbEWQw53w99zzLE9pXJ3ZWEXMZx9",
+	"8j+RVMWYh87OfZrP+C/ej1z9HmNOnZNci6TiirRia3DTB3VtQEkufP67NbfpfhWNBdOupqGZmdWcYXIJ",
+	"SdiOPLsrrrG8nj09/7Zot9Z2+6KjYo2s2jlngSwhb7YHYeMYNR7aMcX2voQ5vcX3nhC+SBCqzp4d8pwg",
+	"ngTkH+Hu5uSTMybrTOqGkTFKEfI5f1aAUS9uKrF23dyHdYbtG5Pdg4ddX8uu68DPeJ8Xtp+xO8MyTe+Q",
+	"il7P9aO1ohCcqQyxcEn/Fjw9aqu/wGRMj6CzeMHTRLkBdK1ZFN9jnDKFL8Jz98PFYXm3G+vf2+Zp20hV",
+	"R8Z3R7F/d0jQGgYoDARwkcrjqsjQ0yNnVzmuu/QpfmYNKfezqBLFVk4BJOU7nsIrA4px7aNtPlGrZ/pU",
+	"QTYFNn32npKuMXwn660rmWm9bKY1MtWU9j4W8rgWDHlSnTz/MPGQ3Vl29HLH5PhH2qPqJOTUuey9oS8k",
+	"gfj0m1HwrbGPlAhzEdAaQa4xiaBoxLs/nldFT+xuFPu+2fcIeL9DB9DdGY8Mdbdo0QwpKtraVTKsK4UN",
+	"rt1QxtU6qobC9gJ3mBRw4sy1Hb3s/MMv/LN3bbCyZ9ixvb+KP/j/Ng1W6kjoVbPmIHSMBk4O1EZCuEEW",
+	"4y/0Iwi0ZAHOTYoRVM4RFZUao+7uLHuYX8VmnYkmRB3M964tjiZnLWcHqwepk/MpfPj9A3A9FktmaAIj",
+	"F0Vl3VAbXC5JyLHYTUT0eSkR6LWQYr3UlIWa2aXGYkWRLE2zEjWMB1M2XYPmxqAaD87c7+HXCMw6kzoq",
+	"DkVFG3p0ORZMFOcHOhXdwwSVA5J0cAEzDb4XtVlIjcWTY7EsMxCWrnlCGHRpsTTyaIAPAply7z4euJHD",
+	"KTNu4HDkf5d+APF4cAkfFEt4ric3yw8+t0uhzlMvrmgLZiDh2lhhNhbDJ+dws3R+tmIvn65tvyFzQ805",
+	"4XtHo66q8gIUpnjrlnAt137/AMNpam0WX/sc9mhdO3Jlx/ZVx4LgiAllS1kIlhSgM4WMGimMIsBUY2VV",
+	"2pVWjcaCPqMBKWQI0SHpVcciZoKig1mWrmFY+759Ob9E+ULlJ79/GI3FjKWp9tP/pTemCBKn8JZZvrNU",
+	"mnJx417gAyWYxLnSUn1ouwhfI1Px4k3BKL3E9e97XXs7Uk0q42bKtXp+VzSNsXJ+2dNnp3969uzb6NvT",
+	"b7794/mg93EKQm038r6paZ7yLV2hSpvi+dk97MjAclMcVG/b9ksu3ESdnqrlvI/u+9mdvu8R2MfjH4EE",
+	"bE2yluy0IhnUvLzrhbTXBJmwdddJi69M6CttFFSZxdjhA5XKtHpAC85z45aM/9FB5rf+5E0818Uoz/Zg",
+	"lC3G0ZN687kvmJIVJEiflCyvAo7f9cKKMueCdzZCjjDM8mnK49FFoaBneZqCwY8mqtSFEnajQpx3V8EX",
+	"pHz2Kfy4IzIfIDN4AOh33UTCUY/eQg1uuebTtNyhDNsHPo8gS5nPNc6zWFrbCHQqjS6Q0w7uPr0jSxzc",
+	"2aXd5vpxM1VrGLyHKr3wDl/CdduXcqxxqtlRWhpfYSCIYvVHupb+66mjSkWPNJD/z/Uxhqbndvf9oOlF",
+	"3H5hqHH3WbaQRvYLsRydIFtytmVCE22soONLK1NnPKVyI0xnp/DKaHtNoDw0MlfJLUeJNGtD7ZCt/Ul/",
+	"dMEN32iPXpIa86CyFx9m4AP9bZKr9IMrFaB5821m5PsslSwplADBqy+3yNigOdFGIVsekOTycLziXquD",
+	"UbSh2gOC2N15xMHTNSkoecShaPgfb1/+aNng7esfIwj9Fp/Bz99dWtXK/+ZC0eGDx0/OzyH7eN88Ug6g",
+	"+uJS+7pUutflXMnDBPceA+a3jLnOWK67JlxXB235JdqnZ319SuHudP6WRihQhE7ny5pOOBq9VmJSO1yX",
+	"tScfxE9XHfrew0tXO+ER0i2ry3nDOU2RhlyDRoQhS9PCKzSTqtS7XhmTo6MozBp9pZG+zmk5VMr7pj55",
+	"/6tM2HqNqzqtPGzC1ubeG2PC2FFm+4SWPaIeSh7S1C9q0+zqql3WDWGaa6OYkWp0aAvvmoA4+1T9ddfV",
+	"bivltCm+2tp3VX73J/93oJt0QOWZ4yR+1zEeCjYNCkbtnysVmxHgR+rdvSmSRl9xskHG1kqm6Ql+pLEa",
+	"WwjrrXvypXtwn/h0N0EdPV5t8KM5i/Vtna56paG/uP4FhhqXPJYpzXB5/+6Hkz8538F3b34eHaka2kER",
+	"HLx9kwYfi4ahPYOln+AXevkxxnR0UWk5FOik6EbkOoiUvRMjeJtc+a63UahCspbeKbymWYOuo7i65TEZ",
+	"OdVR8Id0hqF7c3cw67WEOUp7dmqTbg9y4ZwvLixgt/9j9KdvnxTvvMwFj3nGXMObsRi+un73/N2oTL2L",
+	"pVQJF8y4HnlO02tkBoY/onxN0adTeK8R2FjQVo80pMycpVIA0z6ccQpvpTaUJUIHsRdQveBZhgkMhYQ4",
+	"pTYZY5HyGIXGxNenU2X2jN/iScLn3ACRvAtaoQZ7Q7I3rmJpKdLWMu0fuEjeOtD1Dm9s5aPgxf2T46Pw",
+	"6+NjuHQfP6hLt5eVSrDrY57+HAKPdbqKYHr3UWwdHsh2Sq6EQClECsMQi3VuDI1lUNZSKDX4t8SZpnKF",
+	"ySh4mTxpuZhhVqNhR33djmLH01tn29ITD4RA0bfCls597D6AlcnNYsvglbu003SWI73pPXUAT5n4ItUS",
+	"Dnvd2Dpio8wqng5UUNaEtv/sMJ0LRN2Xr+7egUYRrQPgtO8Nk+guGeyIUXw9hP+vhMMXoX85LQdvRIxF",
+	"Pp3lg7KRif2La3Ok8tSrgJmSf0NBE6RHl66gnpLIrMJZspB1dnc+qoynO6HuILjqZK237vOHHk3nt+3E",
+	"lvv4GHNYJaxknrqBSAu5gmUeLyqtp1ImQMiVG3Mf5lJU6vhie1WjzgEPxbZb8bndQnheee5B5rJVRg32",
+	"sxYqb3KkO1vKqKtGua5vUqUUhoGfdzQfDpa+7fPcvIjwAvgI3sPNwTAPPkcyApULcRQPf4BPyZ5G+gke",
+	"mPI5JQ+Ei3YE5G+m+7S13i/ctC43Fshfr7mmScogRZWtmXG9QobtNb0+KzDM7PLjvCbuShCKehOJrnMH",
+	"yQjgxgkRf5axWLAsQ6FHVOziu4tUdMWSJRiSJqcsvpkrmYvkEjKZpu49KnM1yXEVZmrSlfWOKiJOpcb9",
+	"Gz3uJO8Xdt1/fWONXsPr+csSbW68jM8v1YatfemYWeDapc0fQ31XhNd9YMitXtP4X2UM40UBhi9yjdot",
+	"/0o8RZBIgcdoiycFnsjZzJOclX1SlAKvbrhEoTpRIdPysAuY9y6eTCUNW9vhgfBPfxce7uUes9eN9hRR",
+	"/8kXKRH/RebxAlUfw8U/GjyakLD1kYt0KllLt2EzK/It7hO2hmExh4cv8TKkcLuk1xHNc9eprNk2Ci2T",
+	"0gtsDYLXyaAf+v+7dg0I79eHJgpY1Av7j5DhUC48CyGAjR5yBDSWuoYBBxa7FDg/+xR+3OWDCfC5T9Ve",
+	"4KDrZihnPD2KqK0wnV/VpRDec95gn7hviZB7yQp87mb9+ZdeMYqQt7xvldR801Em1mTeujoha137jN5T",
+	"IOdIGNiZ4pylRZLmkH6d2LeL3EcTu0sEt8xMQrRsxnXM0kksE/RNoYqypWB4ObcAJqBRUD+/WmVLnS1g",
+	"6HsPemEzuiCnTFlbYI3wBU8SFEUDgPrrh6Iu2oh6VJzCGzfRmGOaaKpQcjE72mmzt881u8Ua19yDty2Q",
+	"yhfxuPXj1iMmA3vXs1SQkx+zQiUlH1/CL8/f+Sgs3ckcabnRvhbt1AvTVTz5Clj7B53X+wffJYusXbo2",
+	"m7T0kbY/+ZKV++3GcW2sLdaBRl9oYx85ktemRFmznMdN5yxreqKiK3nKjNWzoRtMEXMOokpIg/+CArq1",
+	"Nc6vC2Kb8mUZ9cFm+qbsl6PQx+otcNAeh+q7tQQ2Fq79aKhj9j6JS9c1pyi76GqWQ18v2u/43Ck/Q/6F",
+	"G3siRbq+AEFZC673uVSQyDingvGxYFOZG3CZL3pLP9Mmlf8r99Txr/RFbqt9Wup4RXjEljq+HapZbJbl",
+	"uUnrnipp9JFjagp7tPbprarbexbDqZz3rM84uiXWVgdRMIE91v+WZRAWIUetgqhoGLv2ly6C6KDDtoYD",
+	"3ffuatX1w/WE6HMbfl2LsBwhBFC3/x9VzPYIXHEESIHeeujKq/mX0PutGeZlAeFX6Zk9oALx8b9gscnz",
+	"JKkVmMBVL+sJNo0nV8F8z8KkjPR/eTq+orMc4eq7Rz1VtbdlUVHlTIrCu9jiW4wG9uKwaTue7yq+Kvb7",
+	"0uVXPW7h3o1SzPM6Vn5FaKpY9kyseG02+yU+909ZM1EgUvfonte2PRhBUyf+EymmkinyM38hnmje6Yrh",
+	"GZRuLRSyeMGoGt6Cb5Zr9LOO3GXLPvXs/Bv4kItiSuWHC6rHJRcct7aN9mHn2tXQXpUVzNHoUkqxmGaP",
+	"tjZ1MUwZd7I3JdDuSLF15vS7T3jSkvQfDXKVtrZzqTGcfSiqrtTOeBtQV9TOWaOom4b2j5bQUzQIJbEc",
+	"deJjxYIJ8yGkEJZPXn7MFGod0AJDeycauSaYpD9I9RSnoh49x1IgVC9/9sn+Q/FmJmLni9rNJO4792T8",
+	"0DmuU2nuyVd6RXHSe/OUHjvuaGV3EQ50SEqP4kOlpXxSzVTKG0zCPtbulqIyW6zspmBp5hJoFk8Rji4k",
+	"TMiQIHc8iSNYMp4eHpEsi6O7/KOVUu170qt+h66bq6/TsaI8O3aZwi+oyJfi8eCzq4o9aeada9T2/O2r",
+	"KpSXaJgHYa53BXTf697B3Gqx3YTY+uFKD3vxlX2XPkxF70whc/tmR/A56EpmQBHQr9cm1u0gTcm+lPXr",
+	"ixb7FCHuW3nYKviJJM6oLrYyXKPVWnlXM0PK3uw+RdYl3Xn/e+I0mQ/SLZgGJsai0GyrhaQ/WsHCNWSo",
+	"tDXoaYj/6MKagLgqVgkiZSzKY0bUHfgjd4Nf7TL2O7lRLCUxA5rRtUzLJVJjPsXJnePXwCI3j5K4/LG0",
+	"YWsNTLswZgRcuPhgtU51LNzEk1saTeMODizLkCltv0CjwXJHASJGlwdGFWu4oi8raUyKCQyfPvkWFDM4",
+	"oVIuTKIiuZBc8hMyzScaYykSbYHiHFFj8eQcKviycpWL3KA9THEgkcCz83NqpbymDxov8atvY9q4qEbF",
+	"mDJPvoThcreyPX4x3cRdZy2Z+w/tu9HXfLDVnmUqk7WzZFyYVsixcG/mlEKLBfqKQEw8/JX6PF4VYNlr",
+	"wNmTezjAtV2rQytVsDeUyuWQMFFwF0XXHIMGRnA3jio7jdxEBdcH9Bi5Tg67xLieZKdrwBO716XjGcrJ",
+	"peQ3w5euISWZ5wvp8zCZ1iupki8mKEPhcrewdE2VfA8lFpp/6gVagabZrZVCF/bCsWQRFLXMVObLppZB",
+	"LE0bTC6rxc1SFf08GfVjOnG9QZdM3UQ0uPhXLhK50iePnzx7cgr/jiyh5AarYqZYFO5KBS/FPOV6AUO0",
+	"cD9z4I/c5OIzIZcYQSzn9ocznSuXqmGBeqZymcrRJf3iY31GyrEYJtw3eccI2LLSWsENUXD1wAlV/D53",
+	"4Fkp6VqDsZClzTU8PScRx1IeWq96yUhZFvBv7qtWnJQi09rxYzE0Uk5Spuau+NqsI9+iKrIntDheT5Rc",
+	"6QiEpB9GVhjaazgTa1ByZbd3Z6rcqfkyk8pgcrFxsrEoTiBXGv4N/vpJyVXk0kEin4YZwS1Lc4xgiVqz",
+	"OX7+DYZ2q8fUBdcCxZ3x0j9vt2RWfE5ThBtcXwAhKIISBToaC/vvJBc3Qq6E++vkhovE/0hjI/3PM6mm",
+	"lNYSQZI7aYPRWOi1MOxjBCJPLUKsgq4Khbr2LrRkGE4pAC1jOy2qXeDX0U5yYTUoqe2GVuZCG+p/O/MT",
+	"3CrqPAFaX7sBLk7BnsJLe7uwwHIfOm+GdqqnqtMeaavwqiaCdtrPFYCnGBZwgcbKKk7+PNLw5NwSoVem",
+	"G+p5tK/W9DTqWk4EdTkWbfqyqhiht17UL65/ubNujO7JuO9St71bPjycs/TF9S+viMGvyCffpkdf2osx",
+	"TRSq0OaxlCCGxbkARo0tXOZhLNN8KXSd+WXmfN/E2KNmucvDKsNP9p8dGaIHGXDvad37nWrvboftJpN9",
+	"r+OU99qVtl4FHwJjFvwmXnQV/t4dRce3re3y7nQPLQ120YW1VfzQsSNWD9uVH2mv2ilxCqn1HzMIZ9Ys",
+	"CL+YBS4fisu9B/CEzJ1d3oHn4PtcWPOckictmBSLjfMXOKOqYdyVKcRjkUp5k2eXwQPSUgHhvv3UNRtd",
+	"yJTsjphlJvdKdCx0lnLjkzghkymP11aszqSKEYZlQ2Ga4qgXVKFdHb/ozLHgzXykQweKCGaIl5CluW66",
+	"QTOa4+8zjsfCrmytKdcHpCzP8Y66R3qzfGNU1oyNxVyxmIwSLhMfnuMGhh88EqzFZ3j6gSzoAJfwmR4L",
+	"a95c+JgPgaucYlc3pYPFPB54O28SVknGg5ptXfx9wlpjRb/4z4Mf+75qvxL8IhnNhXu+wx0foBOwcXep",
+	"EAAKrMDwdE13b2KxIXPteRMSFAWB/eWKLsmjwz3sIbKw1UP88zoUPx1c89MD2oWj/ZD2R/vN+/laa8uO",
+	"k1et+VxgcsJFVagFRNcL4UvjkgYukHOmLGPYSVKVkU/RFqdIoGhFE+b0RoNi10Y/9NUnQVS2S6O7YelS",
+	"lSsrBUn+KqcQFFLvaQ2/54z0Ivzjf/rhFa7ceywqcHCTsCLHQ7lw5boJUO9wfwVO5SrMA3CN/scCmUq5",
+	"hZqbihWA52JcrjF5mF2aSrovG3ZDzSeLy+FY0Nx/FrsBdtcL6i6ngIuiot3Hzy5216IXmQAwpGtmzARM",
+	"EXSGwoQi92IqklOTpRJwUvSy6u1YYJqQfyZPU3qFi5oaGYthXYfAmGLAE/v8eDBy6rkICHJNV1l0kXaP",
+	"/cjp2TINxe7PY2xTL99JeVOqlq/SE+yrX79I8tsu9XQspWTfEVgRb3Qjzn2zJ0+rfYsJWtLhimPuJ2iq",
+	"Wuvsk/9px420aqZ8IZPhWDixN8wgT4cNw5Wcgr5guHkBDXx3SV7P2a66xt2YiA5Jpt3Bu78EbPoOOG14",
+	"7k5U2WPxbdqqEGNuI112qi4A72x3ss5ycyJns7EYfnCPe1v9srTjq4I0gg05GudmYlcYjHygsTm8wp+D",
+	"8LaZp0GHCzMKxyJ4n5lPc9qUydVLBCk8cu5CKsUc1Vi4Heriv01Eu/SR+7X/G5k6X9DiL/JujsfIPv+G",
+	"NXBKobDipnsrafx1wKazNGYK67nuBzBrtxw9E/JEL+TqWAzWTAm2JuBreW13uKeu59J8nbdGbwdZGxaE",
+	"nFggH2MujgWo4+Qawyc88X2JqJNpkfTrJdboknw1c2v78hvvj4pqk85ry2lEffdrZo3QFJJpez+SvLgj",
+	"KLxFpVlaBGrIXcSFlbOZVPbxiw3/DlPG26v2iFYSk99oWLp2rI1Ttiq19EMeJanApcitaG5jWKEIrDkL",
+	"nXxj3BikugIwslDFF6nUehQYfixm1N9KJB0eqNpr2HVo+hFNU3a9rJXRY6HzZaiOdzAPv8Uo/JMhdW8u",
+	"a8X0/lqE67GIKcCl5LK9jtMu+5Wb7O6QX9JidyfoEhAON8cQCY7kNv1UEV3w1tZGtKSRrhvNg/aw5ol1",
+	"KbJ6iFRo8z5TIqS6DTRDyeCDM5bxs9vHRBN+kyanX4cUTOGilD7CEuZTomGDzQmT13wuTrigmeLUvqU2",
+	"1MRNsi2iypXlCt/75pL+RhhVXC2lFz0KJkTIqUoCDCuLV6C3ufy7WnktYfiff///AMUtpjJDTd2nmG92",
+	"mGnMEynWS5lr6lxNqW3Ggle4VyT8zmSuTnCNZYePCDK2XloZNeMuLpEbq0Gqx3Q0vHHAF04a+uZ6OgIj",
+	"s5M80zBdQ8yUs2KmTNwAOUJmlhxlRl30cKkj8g6JmKe8iUK7H8WIf/v8/wcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

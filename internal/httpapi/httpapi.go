@@ -10,6 +10,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/fund"
+	"github.com/reciproca/reciproca/internal/funding"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/plans"
 	"github.com/reciproca/reciproca/internal/redemption"
@@ -29,6 +30,8 @@ type Deps struct {
 	Fund       *fund.Service
 	// Plans is employees' HR data, welfare plans, allocations and wallets.
 	Plans *plans.Service
+	// Funding is company budgets and top-ups.
+	Funding *funding.Service
 	// StripeReturnURL is where Stripe sends a provider back after its
 	// onboarding: a page of the web app, which the app wiring names (the
 	// API knows no web routes).
@@ -46,6 +49,7 @@ type Server struct {
 	redemptionHandlers
 	fundHandlers
 	plansHandlers
+	fundingHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -64,6 +68,7 @@ func Register(e *echo.Echo, deps Deps) error {
 		redemptionHandlers: redemptionHandlers{svc: deps.Redemption},
 		fundHandlers:       fundHandlers{svc: deps.Fund},
 		plansHandlers:      plansHandlers{svc: deps.Plans},
+		fundingHandlers:    fundingHandlers{svc: deps.Funding},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.
