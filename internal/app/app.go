@@ -182,7 +182,7 @@ func (a *App) routes() error {
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIPExtractor(a.Config.TrustedProxies)
 	ui, err := webui.New(webui.Deps{Dev: a.Config.Development(), Version: Version, Identity: a.Identity, DB: a.DB, Catalog: a.Catalog,
-		Fund: a.Fund, Redemption: a.Redemption, Plans: a.Plans})
+		Fund: a.Fund, Redemption: a.Redemption, Plans: a.Plans, Funding: a.Funding})
 	if err != nil {
 		return fmt.Errorf("loading the web app: %w", err)
 	}

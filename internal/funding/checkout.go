@@ -12,7 +12,7 @@ import (
 
 // TopUpPath is the web page of one top-up: Stripe sends the payer back
 // there, and it resolves by itself once the webhook has arrived.
-func TopUpPath(t TopUp) string { return "/budget/topups/" + t.ID.String() }
+func TopUpPath(t TopUp) string { return "/budget/ricariche/" + t.ID.String() }
 
 // startCheckout asks Stripe for the top-up's Checkout Session, with the
 // top-up's own Stripe key, and records it (unless a concurrent request

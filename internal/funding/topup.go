@@ -84,6 +84,9 @@ func (t TopUp) Settled() bool { return t.Channel == Bank || t.Status.rank() == 3
 // more arrived than announced).
 func (t TopUp) Outstanding() int64 { return t.Amount - t.Credited }
 
+// Overpaid is, for a bank top-up, what arrived beyond the announced amount.
+func (t TopUp) Overpaid() int64 { return max(t.Credited-t.Amount, 0) }
+
 const topupCols = `t.id, t.company_id, o.name AS company, t.channel, t.amount, t.status, t.credited, t.refunded, t.fee,
 	t.dispute_state, t.dispute_amount, t.dispute_outcome, t.checkout_url, t.reference, t.payment_intent, t.paid_at,
 	t.created_at, t.stripe_key, t.checkout_session`

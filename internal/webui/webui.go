@@ -17,6 +17,7 @@ import (
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/fund"
+	"github.com/reciproca/reciproca/internal/funding"
 	"github.com/reciproca/reciproca/internal/identity"
 	"github.com/reciproca/reciproca/internal/plans"
 	"github.com/reciproca/reciproca/internal/redemption"
@@ -42,6 +43,8 @@ type Deps struct {
 	Redemption *redemption.Service
 	// Plans serves the wallet and HR's plans and employees pages.
 	Plans *plans.Service
+	// Funding serves the budget and top-up pages.
+	Funding *funding.Service
 }
 
 // UI is the web application.
@@ -80,6 +83,7 @@ func (u *UI) Register(e *echo.Echo) {
 	u.registerFund(e)
 	u.registerRedemption(e)
 	u.registerPlans(e)
+	u.registerFunding(e)
 }
 
 // lang is the language of this request: the cookie, else Italian.

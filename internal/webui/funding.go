@@ -1,0 +1,268 @@
+package webui
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/funding"
+)
+
+// The funding pages: a company admin's budget (balance, movements, top-up
+// by card or bank transfer, open items), one top-up's page (Stripe sends
+// the payer back there; it refreshes itself until the webhook has
+// arrived), its receipt, and the platform admin's desk for bank receipts
+// and open items.
+
+func (u *UI) registerFunding(e *echo.Echo) {
+	if u.deps.Funding == nil {
+		return
+	}
+	hr := Roles(auth.RoleCompanyAdmin)
+	u.Handle(e, http.MethodGet, "/budget", hr, u.budgetPage)
+	u.Handle(e, http.MethodPost, "/budget/ricariche", hr, u.requestTopUp)
+	both := Roles(auth.RoleCompanyAdmin, auth.RolePlatformAdmin)
+	u.Handle(e, http.MethodGet, "/budget/ricariche/:id", both, u.topUpPage)
+	u.Handle(e, http.MethodGet, "/budget/ricariche/:id/ricevuta", both, u.topUpReceipt)
+	admin := Roles(auth.RolePlatformAdmin)
+	u.Handle(e, http.MethodGet, "/admin/ricariche", admin, u.fundingDesk)
+	u.Handle(e, http.MethodPost, "/admin/ricariche/bonifici", admin, u.recordBankReceipt)
+	u.Handle(e, http.MethodPost, "/admin/ricariche/bonifici/:id/conferma", admin, u.confirmBankReceipt)
+	u.Handle(e, http.MethodPost, "/admin/ricariche/partite/:id", admin, u.resolveOpenItem)
+}
+
+// budgetView is the company admin's budget page.
+type budgetView struct {
+	Budget    funding.Budget
+	Movements []funding.Movement
+	TopUps    []funding.TopUp
+	Settings  funding.Settings
+	// The top-up form as typed.
+	Amount, Channel string
+	formError
+}
+
+// formError is the field of a form at fault ("" for the whole form) and
+// the message to show next to it.
+type formError struct{ Field, Error string }
+
+// ErrorAt is the message to show next to field, if it is the one at fault.
+func (f formError) ErrorAt(field string) string {
+	if f.Field == field {
+		return f.Error
+	}
+	return ""
+}
+
+func (u *UI) budgetPage(c echo.Context) error {
+	return u.renderBudget(c, http.StatusOK, budgetView{Channel: "card"})
+}
+
+func (u *UI) renderBudget(c echo.Context, status int, v budgetView) error {
+	ctx, who := c.Request().Context(), CurrentPrincipal(c)
+	var err error
+	if v.Budget, err = u.deps.Funding.Budget(ctx, who, who.OrgID); err != nil {
+		return err
+	}
+	if v.Movements, _, err = u.deps.Funding.Movements(ctx, who, who.OrgID, 0, 20); err != nil {
+		return err
+	}
+	if v.TopUps, err = u.deps.Funding.TopUps(ctx, who, who.OrgID, 20); err != nil {
+		return err
+	}
+	v.Settings = u.deps.Funding.Settings()
+	return u.r.render(c, status, "funding_budget", u.page(c, v))
+}
+
+// requestTopUp reads the euro amount as typed ("1.500,00"): more than two
+// decimals, or not a number, is refused naming the field, as is an amount
+// outside the limits. A card top-up goes on to Stripe's page; a bank one
+// to its page with the IBAN and the reference.
+func (u *UI) requestTopUp(c echo.Context) error {
+	v := budgetView{Amount: c.FormValue("amount"), Channel: c.FormValue("channel")}
+	lng := lang(c)
+	cents, err := catalog.ParseEuro(v.Amount)
+	if err != nil || cents == 0 {
+		v.Field, v.Error = "amount", u.cat.T(lng, "funding.form.amount.invalid")
+		return u.renderBudget(c, http.StatusUnprocessableEntity, v)
+	}
+	ctx, who := c.Request().Context(), CurrentPrincipal(c)
+	var t funding.TopUp
+	err = untilSettled(ctx, func() error {
+		t, err = u.deps.Funding.RequestTopUp(ctx, who, funding.TopUpRequest{Channel: funding.Channel(v.Channel), Amount: cents},
+			c.FormValue(formKeyField))
+		return err
+	})
+	switch {
+	case apperr.Is(err, apperr.Invalid) || formKeyMessage(err) != "":
+		v.Field, v.Error = apperr.FieldOf(err), u.fundingMessage(lng, err)
+		if v.Field == "amount_cents" {
+			v.Field = "amount"
+		}
+		return u.renderBudget(c, http.StatusUnprocessableEntity, v)
+	case apperr.Is(err, apperr.Unavailable):
+		v.Error = u.cat.T(lng, "funding.form.unavailable")
+		return u.renderBudget(c, http.StatusServiceUnavailable, v)
+	case err != nil:
+		return err
+	}
+	if t.Channel == funding.Card && t.CheckoutURL != nil {
+		return c.Redirect(http.StatusSeeOther, *t.CheckoutURL)
+	}
+	return c.Redirect(http.StatusSeeOther, funding.TopUpPath(t))
+}
+
+// topUpView is one top-up's page.
+type topUpView struct {
+	TopUp     funding.TopUp
+	Receipts  []funding.BankReceipt
+	Settings  funding.Settings
+	Cancelled bool
+}
+
+func (u *UI) topUpPage(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "top-up not found")
+	}
+	ctx, who := c.Request().Context(), CurrentPrincipal(c)
+	v := topUpView{Settings: u.deps.Funding.Settings(), Cancelled: c.QueryParam("cancelled") == "1"}
+	if v.TopUp, err = u.deps.Funding.TopUp(ctx, who, id); err != nil {
+		return err
+	}
+	if v.TopUp.Channel == funding.Bank {
+		if v.Receipts, err = u.deps.Funding.BankReceipts(ctx, who, id); err != nil {
+			return err
+		}
+	}
+	if !v.TopUp.Settled() && !v.Cancelled {
+		// The page asks again every few seconds until Stripe's event has
+		// been handled: it resolves by itself, without JavaScript.
+		c.Response().Header().Set("Refresh", "3")
+	}
+	return u.r.render(c, http.StatusOK, "funding_topup", u.page(c, v))
+}
+
+func (u *UI) topUpReceipt(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "top-up not found")
+	}
+	pdf, err := u.deps.Funding.Receipt(c.Request().Context(), CurrentPrincipal(c), id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", `inline; filename="ricevuta-`+id.String()[:8]+`.pdf"`)
+	return c.Blob(http.StatusOK, "application/pdf", pdf)
+}
+
+// deskView is the platform admin's funding desk.
+type deskView struct {
+	Awaiting  []funding.BankReceipt
+	OpenItems []funding.OpenItem
+	TopUps    []funding.TopUp
+	Today     time.Time
+	Done      string
+	// The receipt form as typed.
+	Form map[string]string
+	formError
+}
+
+func (u *UI) fundingDesk(c echo.Context) error {
+	return u.renderDesk(c, http.StatusOK, deskView{Done: c.QueryParam("fatto")})
+}
+
+func (u *UI) renderDesk(c echo.Context, status int, v deskView) error {
+	ctx, who := c.Request().Context(), CurrentPrincipal(c)
+	var err error
+	if v.Awaiting, err = u.deps.Funding.BankReceipts(ctx, who, uuid.Nil); err != nil {
+		return err
+	}
+	if v.OpenItems, err = u.deps.Funding.OpenItems(ctx, who, uuid.Nil, true); err != nil {
+		return err
+	}
+	if v.TopUps, err = u.deps.Funding.TopUps(ctx, who, uuid.Nil, 50); err != nil {
+		return err
+	}
+	v.Today = time.Now()
+	return u.r.render(c, status, "funding_admin", u.page(c, v))
+}
+
+func (u *UI) recordBankReceipt(c echo.Context) error {
+	form := map[string]string{"reference": c.FormValue("reference"), "amount": c.FormValue("amount"),
+		"cro": c.FormValue("cro"), "value_date": c.FormValue("value_date")}
+	v := deskView{Form: form}
+	lng := lang(c)
+	cents, err := catalog.ParseEuro(form["amount"])
+	if err != nil || cents == 0 {
+		v.Field, v.Error = "amount", u.cat.T(lng, "funding.form.amount.invalid")
+		return u.renderDesk(c, http.StatusUnprocessableEntity, v)
+	}
+	vd, err := time.Parse(time.DateOnly, form["value_date"])
+	if err != nil {
+		v.Field, v.Error = "value_date", u.cat.T(lng, "funding.form.invalid.value_date")
+		return u.renderDesk(c, http.StatusUnprocessableEntity, v)
+	}
+	_, err = u.deps.Funding.RecordBankReceipt(c.Request().Context(), CurrentPrincipal(c),
+		funding.BankReceiptInput{Reference: form["reference"], Amount: cents, CRO: form["cro"], ValueDate: vd})
+	if apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.Conflict) {
+		v.Field, v.Error = apperr.FieldOf(err), u.fundingMessage(lng, err)
+		if v.Field == "amount_cents" {
+			v.Field = "amount"
+		}
+		return u.renderDesk(c, http.StatusUnprocessableEntity, v)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/ricariche?fatto=registrato")
+}
+
+func (u *UI) confirmBankReceipt(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "receipt not found")
+	}
+	if _, err := u.deps.Funding.ConfirmBankReceipt(c.Request().Context(), CurrentPrincipal(c), id); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/ricariche?fatto=confermato")
+}
+
+func (u *UI) resolveOpenItem(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "open item not found")
+	}
+	_, err = u.deps.Funding.ResolveOpenItem(c.Request().Context(), CurrentPrincipal(c), id,
+		funding.Resolution{How: c.FormValue("how"), CRO: c.FormValue("cro"), Note: c.FormValue("note")})
+	if apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.InsufficientFunds) {
+		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{formError: formError{"item-" + id.String(), u.fundingMessage(lang(c), err)}})
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/ricariche?fatto=risolto")
+}
+
+// fundingMessage is the message for a refused funding form: funding's own
+// ("funding.form.<code>.<field>", "funding.form.<code>"), else the
+// general one.
+func (u *UI) fundingMessage(lang string, err error) string {
+	code := string(apperr.CodeOf(err))
+	keys := []string{"funding.form." + code}
+	if f := apperr.FieldOf(err); f != "" && formKeyMessage(err) == "" {
+		keys = append([]string{"funding.form." + code + "." + f}, keys...)
+	}
+	for _, k := range keys {
+		if msg := u.cat.T(lang, k); msg != k {
+			return msg
+		}
+	}
+	return u.formMessage(lang, err)
+}
