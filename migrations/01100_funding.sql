@@ -86,7 +86,25 @@ CREATE TABLE funding_open_items (
 );
 CREATE INDEX funding_open_items_company_idx ON funding_open_items (company_id, created_at DESC);
 
+-- The end of a company's contract: a platform admin returns its
+-- unallocated budget by bank transfer (company budget → platform:bank).
+CREATE TABLE funding_contract_ends (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    company_id   uuid NOT NULL REFERENCES organisations(id),
+    amount       bigint NOT NULL CHECK (amount > 0),
+    iban         text NOT NULL,
+    -- the outgoing transfer's CRO/TRN, as on the platform's bank statement
+    cro          text NOT NULL UNIQUE CHECK (cro <> ''),
+    value_date   date NOT NULL,
+    note         text NOT NULL DEFAULT '',
+    ledger_tx    bigint NOT NULL,
+    done_by      uuid NOT NULL REFERENCES users(id),
+    done_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX funding_contract_ends_company_idx ON funding_contract_ends (company_id);
+
 -- +goose Down
+DROP TABLE funding_contract_ends;
 DROP TABLE funding_open_items;
 DROP TABLE funding_bank_receipts;
 DROP TABLE funding_topups;

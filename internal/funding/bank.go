@@ -113,10 +113,8 @@ func (s *Service) RecordBankReceipt(ctx context.Context, p *auth.Principal, in B
 }
 
 // checkReceipt validates a receipt's fields, with the value date judged
-// in Italian time: not in the future, at most 7 days back.
+// in Italian time (checkValueDate).
 func checkReceipt(in BankReceiptInput, now time.Time) error {
-	today := dateIn(now)
-	vd := dateIn(in.ValueDate)
 	switch {
 	case !ValidReference(in.Reference):
 		return invalidField("reference", "%q is not an RF creditor reference with valid check digits", in.Reference)
@@ -124,12 +122,8 @@ func checkReceipt(in BankReceiptInput, now time.Time) error {
 		return invalidField("amount_cents", "the amount must be more than zero")
 	case in.CRO == "" || len(in.CRO) > 64:
 		return invalidField("cro", "the bank's transaction reference (CRO/TRN) is required, at most 64 characters")
-	case in.ValueDate.IsZero() || vd.After(today):
-		return invalidField("value_date", "the value date cannot be in the future")
-	case vd.Before(today.AddDate(0, 0, -7)):
-		return invalidField("value_date", "the value date can be at most 7 days back")
 	}
-	return nil
+	return checkValueDate(in.ValueDate, now)
 }
 
 // dateIn is the calendar day of t in Italy, as midnight UTC of that day.

@@ -54,43 +54,62 @@ func (s *Service) Receipt(ctx context.Context, p *auth.Principal, id uuid.UUID) 
 	return receiptPDF(s.settings.Beneficiary, t, paid, refs)
 }
 
-func receiptPDF(issuer string, t TopUp, paid time.Time, refs []string) ([]byte, error) {
+// document is a one-page-or-more A4 PDF with a title in Italian and
+// English; tr turns UTF-8 into the core fonts' code page (€, à, è …).
+type document struct {
+	*fpdf.Fpdf
+	tr func(string) string
+}
+
+func newDocument(issuer, title, subtitle string, at time.Time) document {
 	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetTitle("Ricevuta di ricarica "+t.ID.String(), false)
+	pdf.SetTitle(title, false)
 	pdf.SetAuthor(issuer, true)
-	pdf.SetCreationDate(paid)
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // UTF-8 → cp1252: €, à, è …
+	pdf.SetCreationDate(at)
+	d := document{Fpdf: pdf, tr: pdf.UnicodeTranslatorFromDescriptor("")}
 	pdf.AddPage()
 	pdf.SetFont("Helvetica", "B", 18)
-	pdf.Cell(0, 10, tr("Ricevuta di ricarica del budget welfare"))
+	pdf.Cell(0, 10, d.tr(strings.SplitN(title, " – ", 2)[0]))
 	pdf.Ln(8)
 	pdf.SetFont("Helvetica", "", 10)
-	pdf.Cell(0, 6, tr("Welfare budget top-up receipt"))
+	pdf.Cell(0, 6, d.tr(subtitle))
 	pdf.Ln(12)
-	row := func(label, value string) {
-		pdf.SetFont("Helvetica", "B", 11)
-		pdf.CellFormat(55, 8, tr(label), "", 0, "", false, 0, "")
-		pdf.SetFont("Helvetica", "", 11)
-		pdf.MultiCell(0, 8, tr(value), "", "", false)
-	}
-	row("Emessa da", issuer)
-	row("Azienda", t.Company)
-	row("Numero", t.ID.String())
-	row("Data", paid.In(rome).Format("02/01/2006 15:04"))
-	row("Importo accreditato", itEuro(t.Credited))
-	if t.Refunded > 0 {
-		row("Rimborsato", itEuro(t.Refunded))
-	}
-	row("Pagamento", strings.Join(refs, "\n"))
-	pdf.Ln(10)
-	pdf.SetFont("Helvetica", "I", 9)
-	pdf.MultiCell(0, 5, tr("Questa ricevuta attesta l'accredito sul budget welfare dell'azienda. Non è una fattura: "+
-		"la fattura elettronica è emessa dal sistema contabile dell'operatore."), "", "", false)
+	return d
+}
+
+// row writes a label and its value.
+func (d document) row(label, value string) {
+	d.SetFont("Helvetica", "B", 11)
+	d.CellFormat(55, 8, d.tr(label), "", 0, "", false, 0, "")
+	d.SetFont("Helvetica", "", 11)
+	d.MultiCell(0, 8, d.tr(value), "", "", false)
+}
+
+// footer writes a note in small italics and returns the PDF's bytes.
+func (d document) footer(note string) ([]byte, error) {
+	d.Ln(10)
+	d.SetFont("Helvetica", "I", 9)
+	d.MultiCell(0, 5, d.tr(note), "", "", false)
 	var buf bytes.Buffer
-	if err := pdf.Output(&buf); err != nil {
-		return nil, apperr.Wrap(err, "writing the receipt")
+	if err := d.Output(&buf); err != nil {
+		return nil, apperr.Wrap(err, "writing the PDF")
 	}
 	return buf.Bytes(), nil
+}
+
+func receiptPDF(issuer string, t TopUp, paid time.Time, refs []string) ([]byte, error) {
+	d := newDocument(issuer, "Ricevuta di ricarica del budget welfare – "+t.ID.String(), "Welfare budget top-up receipt", paid)
+	d.row("Emessa da", issuer)
+	d.row("Azienda", t.Company)
+	d.row("Numero", t.ID.String())
+	d.row("Data", paid.In(rome).Format("02/01/2006 15:04"))
+	d.row("Importo accreditato", itEuro(t.Credited))
+	if t.Refunded > 0 {
+		d.row("Rimborsato", itEuro(t.Refunded))
+	}
+	d.row("Pagamento", strings.Join(refs, "\n"))
+	return d.footer("Questa ricevuta attesta l'accredito sul budget welfare dell'azienda. Non è una fattura: " +
+		"la fattura elettronica è emessa dal sistema contabile dell'operatore.")
 }
 
 // itEuro writes cents the Italian way: € 1.234,56.

@@ -663,6 +663,45 @@ func (e ProviderSummaryLegalForm) Valid() bool {
 	}
 }
 
+// Defines values for ReconciliationDayChannel.
+const (
+	ReconciliationDayChannelBank ReconciliationDayChannel = "bank"
+	ReconciliationDayChannelCard ReconciliationDayChannel = "card"
+)
+
+// Valid indicates whether the value is a known member of the ReconciliationDayChannel enum.
+func (e ReconciliationDayChannel) Valid() bool {
+	switch e {
+	case ReconciliationDayChannelBank:
+		return true
+	case ReconciliationDayChannelCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReconciliationDifferenceSource.
+const (
+	ReconciliationDifferenceSourceBank   ReconciliationDifferenceSource = "bank"
+	ReconciliationDifferenceSourceLedger ReconciliationDifferenceSource = "ledger"
+	ReconciliationDifferenceSourceStripe ReconciliationDifferenceSource = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the ReconciliationDifferenceSource enum.
+func (e ReconciliationDifferenceSource) Valid() bool {
+	switch e {
+	case ReconciliationDifferenceSourceBank:
+		return true
+	case ReconciliationDifferenceSourceLedger:
+		return true
+	case ReconciliationDifferenceSourceStripe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResidualPolicy.
 const (
 	CarryOver   ResidualPolicy = "carry_over"
@@ -1170,6 +1209,32 @@ type ChildrenDeclaration struct {
 // CodeInput defines model for CodeInput.
 type CodeInput struct {
 	Code string `json:"code"`
+}
+
+// ContractEnd defines model for ContractEnd.
+type ContractEnd struct {
+	AmountCents int64              `json:"amount_cents"`
+	Company     string             `json:"company"`
+	CompanyId   openapi_types.UUID `json:"company_id"`
+	Cro         string             `json:"cro"`
+	DoneAt      time.Time          `json:"done_at"`
+	Iban        string             `json:"iban"`
+	Id          openapi_types.UUID `json:"id"`
+	Note        *string            `json:"note,omitempty"`
+	ValueDate   openapi_types.Date `json:"value_date"`
+}
+
+// ContractEndInput defines model for ContractEndInput.
+type ContractEndInput struct {
+	CompanyId openapi_types.UUID `json:"company_id"`
+
+	// Cro The outgoing transfer's CRO/TRN.
+	Cro string `json:"cro"`
+
+	// Iban The company's account the budget was returned to.
+	Iban      string             `json:"iban"`
+	Note      *string            `json:"note,omitempty"`
+	ValueDate openapi_types.Date `json:"value_date"`
 }
 
 // CorrectionInput defines model for CorrectionInput.
@@ -1841,6 +1906,53 @@ type ReasonInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// Reconciliation defines model for Reconciliation.
+type Reconciliation struct {
+	Days        []ReconciliationDay        `json:"days"`
+	Differences []ReconciliationDifference `json:"differences"`
+	From        openapi_types.Date         `json:"from"`
+
+	// Stripe Stripe's balance transactions of the period (absent when Stripe could not be asked).
+	Stripe      *[]StripeBalanceTransaction `json:"stripe,omitempty"`
+	StripeError *string                     `json:"stripe_error,omitempty"`
+
+	// To Exclusive.
+	To openapi_types.Date `json:"to"`
+}
+
+// ReconciliationDay defines model for ReconciliationDay.
+type ReconciliationDay struct {
+	Channel           ReconciliationDayChannel `json:"channel"`
+	Day               openapi_types.Date       `json:"day"`
+	FeesLedgerCents   int64                    `json:"fees_ledger_cents"`
+	FeesRecordedCents int64                    `json:"fees_recorded_cents"`
+	LedgerCents       int64                    `json:"ledger_cents"`
+	RecordedCents     int64                    `json:"recorded_cents"`
+}
+
+// ReconciliationDayChannel defines model for ReconciliationDay.Channel.
+type ReconciliationDayChannel string
+
+// ReconciliationDifference defines model for ReconciliationDifference.
+type ReconciliationDifference struct {
+	ActualCents int64 `json:"actual_cents"`
+
+	// Cause ledger_missing (credited, no ledger posting), ledger_amount,
+	// ledger_unmatched (a ledger posting no top-up explains),
+	// fee_mismatch, stripe_missing (a paid top-up Stripe does not
+	// list), stripe_unmatched, stripe_amount, stripe_fee, bank_missing
+	// (recorded, not on the statement), bank_unrecorded (on the
+	// statement, not recorded), bank_amount, bank_date.
+	Cause         string                         `json:"cause"`
+	Day           openapi_types.Date             `json:"day"`
+	ExpectedCents int64                          `json:"expected_cents"`
+	Ref           string                         `json:"ref"`
+	Source        ReconciliationDifferenceSource `json:"source"`
+}
+
+// ReconciliationDifferenceSource defines model for ReconciliationDifference.Source.
+type ReconciliationDifferenceSource string
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
@@ -1888,6 +2000,18 @@ type Status struct {
 	Service string    `json:"service"`
 	Time    time.Time `json:"time"`
 	Version string    `json:"version"`
+}
+
+// StripeBalanceTransaction defines model for StripeBalanceTransaction.
+type StripeBalanceTransaction struct {
+	AmountCents int64     `json:"amount_cents"`
+	Created     time.Time `json:"created"`
+	FeeCents    int64     `json:"fee_cents"`
+	Id          string    `json:"id"`
+	NetCents    int64     `json:"net_cents"`
+	Source      *string   `json:"source,omitempty"`
+	TopupId     *string   `json:"topup_id,omitempty"`
+	Type        string    `json:"type"`
 }
 
 // StripeStatus defines model for StripeStatus.
@@ -2103,6 +2227,12 @@ type CompanyQuery = openapi_types.UUID
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// PeriodFrom defines model for PeriodFrom.
+type PeriodFrom = openapi_types.Date
+
+// PeriodTo defines model for PeriodTo.
+type PeriodTo = openapi_types.Date
+
 // PlanId defines model for PlanId.
 type PlanId = openapi_types.UUID
 
@@ -2122,6 +2252,24 @@ type ListOpenItemsParams struct {
 
 	// Open Only unresolved items.
 	Open *bool `form:"open,omitempty" json:"open,omitempty"`
+}
+
+// ReconcileFundingParams defines parameters for ReconcileFunding.
+type ReconcileFundingParams struct {
+	// From First day (Italian time).
+	From PeriodFrom `form:"from" json:"from"`
+
+	// To The day after the last (at most 92 days after from).
+	To PeriodTo `form:"to" json:"to"`
+}
+
+// ReconcileFundingWithStatementParams defines parameters for ReconcileFundingWithStatement.
+type ReconcileFundingWithStatementParams struct {
+	// From First day (Italian time).
+	From PeriodFrom `form:"from" json:"from"`
+
+	// To The day after the last (at most 92 days after from).
+	To PeriodTo `form:"to" json:"to"`
 }
 
 // ListAuditLogParams defines parameters for ListAuditLog.
@@ -2441,6 +2589,9 @@ type RefundVoucherParams struct {
 // RecordBankReceiptJSONRequestBody defines body for RecordBankReceipt for application/json ContentType.
 type RecordBankReceiptJSONRequestBody = BankReceiptInput
 
+// EndContractJSONRequestBody defines body for EndContract for application/json ContentType.
+type EndContractJSONRequestBody = ContractEndInput
+
 // ResolveOpenItemJSONRequestBody defines body for ResolveOpenItem for application/json ContentType.
 type ResolveOpenItemJSONRequestBody = Resolution
 
@@ -2554,12 +2705,24 @@ type ServerInterface interface {
 	// ConfirmBankReceipt A second platform admin confirms a large receipt, which credits it (403 for the admin who recorded it).
 	// (POST /admin/funding/bank-receipts/{receiptId}/confirm)
 	ConfirmBankReceipt(ctx echo.Context, receiptId openapi_types.UUID) error
+	// EndContract Record the return of a company's whole unallocated budget by bank transfer at the end of its contract.
+	// (POST /admin/funding/contract-ends)
+	EndContract(ctx echo.Context) error
+	// GetContractEndStatement The closing statement of the budget, as PDF.
+	// (GET /admin/funding/contract-ends/{contractEndId}/statement)
+	GetContractEndStatement(ctx echo.Context, contractEndId openapi_types.UUID) error
 	// ListOpenItems What companies owe because Stripe took back more than their budget held.
 	// (GET /admin/funding/open-items)
 	ListOpenItems(ctx echo.Context, params ListOpenItemsParams) error
 	// ResolveOpenItem Settle an open item from the budget, by a bank transfer the company made, or as a platform loss.
 	// (POST /admin/funding/open-items/{itemId}/resolve)
 	ResolveOpenItem(ctx echo.Context, itemId openapi_types.UUID) error
+	// ReconcileFunding Top-ups and fees by channel and day against the ledger and Stripe's balance transactions, with every difference and its cause.
+	// (GET /admin/funding/reconciliation)
+	ReconcileFunding(ctx echo.Context, params ReconcileFundingParams) error
+	// ReconcileFundingWithStatement The same, also matching a bank statement (CSV date, amount, reference, CRO) by CRO.
+	// (POST /admin/funding/reconciliation)
+	ReconcileFundingWithStatement(ctx echo.Context, params ReconcileFundingWithStatementParams) error
 	// VerifyLedger Check every invariant of the ledger and its hash chain.
 	// (GET /admin/ledger/verify)
 	VerifyLedger(ctx echo.Context) error
@@ -2842,6 +3005,31 @@ func (w *ServerInterfaceWrapper) ConfirmBankReceipt(ctx echo.Context) error {
 	return err
 }
 
+// EndContract converts echo context to params.
+func (w *ServerInterfaceWrapper) EndContract(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EndContract(ctx)
+	return err
+}
+
+// GetContractEndStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetContractEndStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "contractEndId" -------------
+	var contractEndId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "contractEndId", ctx.Param("contractEndId"), &contractEndId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contractEndId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetContractEndStatement(ctx, contractEndId)
+	return err
+}
+
 // ListOpenItems converts echo context to params.
 func (w *ServerInterfaceWrapper) ListOpenItems(ctx echo.Context) error {
 	var err error
@@ -2880,6 +3068,56 @@ func (w *ServerInterfaceWrapper) ResolveOpenItem(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResolveOpenItem(ctx, itemId)
+	return err
+}
+
+// ReconcileFunding converts echo context to params.
+func (w *ServerInterfaceWrapper) ReconcileFunding(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReconcileFundingParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReconcileFunding(ctx, params)
+	return err
+}
+
+// ReconcileFundingWithStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) ReconcileFundingWithStatement(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReconcileFundingWithStatementParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReconcileFundingWithStatement(ctx, params)
 	return err
 }
 
@@ -4465,6 +4703,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/funding/bank-receipts/:receiptId/confirm", wrapper.ConfirmBankReceipt, options.OperationMiddlewares["confirmBankReceipt"]...)
 	router.GET(options.BaseURL+"/admin/funding/open-items", wrapper.ListOpenItems, options.OperationMiddlewares["listOpenItems"]...)
 	router.POST(options.BaseURL+"/admin/funding/open-items/:itemId/resolve", wrapper.ResolveOpenItem, options.OperationMiddlewares["resolveOpenItem"]...)
+	router.GET(options.BaseURL+"/admin/funding/reconciliation", wrapper.ReconcileFunding, options.OperationMiddlewares["reconcileFunding"]...)
+	router.POST(options.BaseURL+"/admin/funding/reconciliation", wrapper.ReconcileFundingWithStatement, options.OperationMiddlewares["reconcileFundingWithStatement"]...)
+	router.POST(options.BaseURL+"/admin/funding/contract-ends", wrapper.EndContract, options.OperationMiddlewares["endContract"]...)
+	router.GET(options.BaseURL+"/admin/funding/contract-ends/:contractEndId/statement", wrapper.GetContractEndStatement, options.OperationMiddlewares["getContractEndStatement"]...)
 	router.GET(options.BaseURL+"/vouchers", wrapper.ListMyVouchers, options.OperationMiddlewares["listMyVouchers"]...)
 	router.POST(options.BaseURL+"/vouchers", wrapper.BookVoucher, options.OperationMiddlewares["bookVoucher"]...)
 	router.GET(options.BaseURL+"/vouchers/:voucherId", wrapper.GetVoucher, options.OperationMiddlewares["getVoucher"]...)
@@ -4602,6 +4844,90 @@ func (response ConfirmBankReceiptdefaultJSONResponse) VisitConfirmBankReceiptRes
 	return err
 }
 
+type EndContractRequestObject struct {
+	Body *EndContractJSONRequestBody
+}
+
+type EndContractResponseObject interface {
+	VisitEndContractResponse(w http.ResponseWriter) error
+}
+
+type EndContract201JSONResponse ContractEnd
+
+func (response EndContract201JSONResponse) VisitEndContractResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndContractdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response EndContractdefaultJSONResponse) VisitEndContractResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContractEndStatementRequestObject struct {
+	ContractEndId openapi_types.UUID `json:"contractEndId"`
+}
+
+type GetContractEndStatementResponseObject interface {
+	VisitGetContractEndStatementResponse(w http.ResponseWriter) error
+}
+
+type GetContractEndStatement200ApplicationpdfResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetContractEndStatement200ApplicationpdfResponse) VisitGetContractEndStatementResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetContractEndStatementdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetContractEndStatementdefaultJSONResponse) VisitGetContractEndStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOpenItemsRequestObject struct {
 	Params ListOpenItemsParams
 }
@@ -4670,6 +4996,85 @@ type ResolveOpenItemdefaultJSONResponse struct {
 }
 
 func (response ResolveOpenItemdefaultJSONResponse) VisitResolveOpenItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReconcileFundingRequestObject struct {
+	Params ReconcileFundingParams
+}
+
+type ReconcileFundingResponseObject interface {
+	VisitReconcileFundingResponse(w http.ResponseWriter) error
+}
+
+type ReconcileFunding200JSONResponse Reconciliation
+
+func (response ReconcileFunding200JSONResponse) VisitReconcileFundingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReconcileFundingdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReconcileFundingdefaultJSONResponse) VisitReconcileFundingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReconcileFundingWithStatementRequestObject struct {
+	Params ReconcileFundingWithStatementParams
+	Body   io.Reader
+}
+
+type ReconcileFundingWithStatementResponseObject interface {
+	VisitReconcileFundingWithStatementResponse(w http.ResponseWriter) error
+}
+
+type ReconcileFundingWithStatement200JSONResponse Reconciliation
+
+func (response ReconcileFundingWithStatement200JSONResponse) VisitReconcileFundingWithStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReconcileFundingWithStatementdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReconcileFundingWithStatementdefaultJSONResponse) VisitReconcileFundingWithStatementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7785,12 +8190,24 @@ type StrictServerInterface interface {
 	// ConfirmBankReceipt A second platform admin confirms a large receipt, which credits it (403 for the admin who recorded it).
 	// (POST /admin/funding/bank-receipts/{receiptId}/confirm)
 	ConfirmBankReceipt(ctx context.Context, request ConfirmBankReceiptRequestObject) (ConfirmBankReceiptResponseObject, error)
+	// EndContract Record the return of a company's whole unallocated budget by bank transfer at the end of its contract.
+	// (POST /admin/funding/contract-ends)
+	EndContract(ctx context.Context, request EndContractRequestObject) (EndContractResponseObject, error)
+	// GetContractEndStatement The closing statement of the budget, as PDF.
+	// (GET /admin/funding/contract-ends/{contractEndId}/statement)
+	GetContractEndStatement(ctx context.Context, request GetContractEndStatementRequestObject) (GetContractEndStatementResponseObject, error)
 	// ListOpenItems What companies owe because Stripe took back more than their budget held.
 	// (GET /admin/funding/open-items)
 	ListOpenItems(ctx context.Context, request ListOpenItemsRequestObject) (ListOpenItemsResponseObject, error)
 	// ResolveOpenItem Settle an open item from the budget, by a bank transfer the company made, or as a platform loss.
 	// (POST /admin/funding/open-items/{itemId}/resolve)
 	ResolveOpenItem(ctx context.Context, request ResolveOpenItemRequestObject) (ResolveOpenItemResponseObject, error)
+	// ReconcileFunding Top-ups and fees by channel and day against the ledger and Stripe's balance transactions, with every difference and its cause.
+	// (GET /admin/funding/reconciliation)
+	ReconcileFunding(ctx context.Context, request ReconcileFundingRequestObject) (ReconcileFundingResponseObject, error)
+	// ReconcileFundingWithStatement The same, also matching a bank statement (CSV date, amount, reference, CRO) by CRO.
+	// (POST /admin/funding/reconciliation)
+	ReconcileFundingWithStatement(ctx context.Context, request ReconcileFundingWithStatementRequestObject) (ReconcileFundingWithStatementResponseObject, error)
 	// VerifyLedger Check every invariant of the ledger and its hash chain.
 	// (GET /admin/ledger/verify)
 	VerifyLedger(ctx context.Context, request VerifyLedgerRequestObject) (VerifyLedgerResponseObject, error)
@@ -8140,6 +8557,77 @@ func (sh *strictHandler) ConfirmBankReceipt(ctx echo.Context, receiptId openapi_
 	return nil
 }
 
+// EndContract operation middleware
+func (sh *strictHandler) EndContract(ctx echo.Context) error {
+	var request EndContractRequestObject
+
+	var body EndContractJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EndContract(ctx.Request().Context(), request.(EndContractRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EndContract")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EndContractResponseObject); ok {
+		return validResponse.VisitEndContractResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetContractEndStatement operation middleware
+func (sh *strictHandler) GetContractEndStatement(ctx echo.Context, contractEndId openapi_types.UUID) error {
+	var request GetContractEndStatementRequestObject
+
+	request.ContractEndId = contractEndId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetContractEndStatement(ctx.Request().Context(), request.(GetContractEndStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetContractEndStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetContractEndStatementResponseObject); ok {
+		return validResponse.VisitGetContractEndStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListOpenItems operation middleware
 func (sh *strictHandler) ListOpenItems(ctx echo.Context, params ListOpenItemsParams) error {
 	var request ListOpenItemsRequestObject
@@ -8207,6 +8695,58 @@ func (sh *strictHandler) ResolveOpenItem(ctx echo.Context, itemId openapi_types.
 		return err
 	} else if validResponse, ok := response.(ResolveOpenItemResponseObject); ok {
 		return validResponse.VisitResolveOpenItemResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReconcileFunding operation middleware
+func (sh *strictHandler) ReconcileFunding(ctx echo.Context, params ReconcileFundingParams) error {
+	var request ReconcileFundingRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReconcileFunding(ctx.Request().Context(), request.(ReconcileFundingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReconcileFunding")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReconcileFundingResponseObject); ok {
+		return validResponse.VisitReconcileFundingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReconcileFundingWithStatement operation middleware
+func (sh *strictHandler) ReconcileFundingWithStatement(ctx echo.Context, params ReconcileFundingWithStatementParams) error {
+	var request ReconcileFundingWithStatementRequestObject
+
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReconcileFundingWithStatement(ctx.Request().Context(), request.(ReconcileFundingWithStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReconcileFundingWithStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReconcileFundingWithStatementResponseObject); ok {
+		return validResponse.VisitReconcileFundingWithStatementResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10923,295 +11463,314 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5L3bkhs3tij4Kys4Z0JkRNZFstTdroodMbIse2u3LamrJHtimh4KzFwksSsJpAFkUWyFIvojJuK8nqf9",
-	"I/0n/SUTWADyxkwyyWKV1Pv4waoqJgHkumNdPw1iucykQGH04OLTIGOKLdGgot9eyGXGxPovOaq1/T1B",
-	"HSueGS7F4GLwboEQuydgmKXMzKRaAkuWXOhLYMVn9Bdg6YqtNczRaDAL5ArkSoxOB9GA28V+pz2igWBL",
-	"HFwM/HcnPBlEAx0vcMnsAewOzAwuBnlOn5h1Zp/WRnExH3z+HA1+yEXyboF2kU9u5YyZRbmwoc+igcLf",
-	"c64wGVwYlWN1j/+hcDa4GPwfZyVkztyn+qxc3e71KsFlJg2KeP1nbAHQz+wGNTBQaNQaNJvhKVig3eAa",
-	"pphKMddgpIUGxCxNUcHQ/qz5XGBywsVY5BoVSAXP376COOUozAiYSMAsuAaZoWJ2qwgE3qIKa0k1Z4Jr",
-	"99FY2Oe5BoVLXE5RYQIzqeDJU1jIXOlTeO7Pt+JmQd/XbOnO6HbCsaC/WIihNjAk3Nh12MygAmFxknLN",
-	"xfwCtFQGE/ttHQEXBueodDQWhi9RG7bMNHAB79+9AGZgyWMlNcZSJJApjLnmUtgX1CtUGlYLZuhAM660",
-	"GQsLI/+h3VwkkEjUIKRZcDEHNmdcOAAXb0DvxOwTqMYivAHX8PT8W4ilmKU8NjBM0DCe6lOFTEsB44HC",
-	"XGMyHowuC/StFjzFsSjOQyizS2nD0xRULoQ9xY61x2I84GKSKTlXqPV4cOGXtxwCS7m0KD6FNyJdg87j",
-	"GLW2JKSwgr8LYPZdZvaIJVa4uGUpTyzUdT6b8dhSC8xykegI/vn3/xrBklmyo/04JgSbseBGE6SkiNFT",
-	"Yq7RvsaMf8TkdCwChy6QJahKTqpQ/4kl/yoPLdnHn1DMzWJw8eT8PBosuQi/P27j2rcpE6+SDpbN3Ifb",
-	"eHa3XHgns/dZ5xZGZnl25z3ea1SdW+Tuw7vt8IvM48WWTW6Lz++yz2f7ZZ1JoZHUwEulpLI/xFIYFMb+",
-	"yLIs5THJmLP/1FbcfeopQ91qtEtdXD4Xa0D7oaVhJ8kEur+AXrAMTwkGfh27zfM4xsy8Erfc0EmuHDPQ",
-	"+ZKE2z+x9K2ygtJw+y4zlmqMBlnlT5887DaJtgGWaJAxrVdSJc2Hn/2h5WEjb1D0ePJzFVN/9V+r7PVb",
-	"8Q05/U+MjV37eZpKB3vS2bW3iRUyg8mEmRqqE2bwxErhQctZY4UJN5hsqjBcZqlcI2oIz4CWMGOqXMZL",
-	"ebtO8bRdaPPjGRdcL/Y8G096kGw0uOGCHkSRLy0crdAYRINYKoUxvcxvLd9KmTYTDOS9ifCUiUnPAzj5",
-	"3rqMNszkuno6ry0G0SCRwr72jPEUk9YzGmlYOomDhVYchAvzh6ctaGgQFJ02vIiHU3Gk4tj1baqYrFBH",
-	"DV5RldK2E+lPXOAmobKlzIXZ48WiwZRprjeJ1IqKTMkTxQwDEkyYRICn81N4fH72+An843/Cs/P/s5Xy",
-	"mcG5dNbtxoe4ZDxt/SSIjI0PrJTvRzENNIUv+rXD5pUTRnWIBWhsB/1bhbccVy3Qv2U8ZdMU90JAyoX7",
-	"Oje41LskfYMCPhcrMqXY2v6+5NrajXudYR+mvCPvlGzjXrzJJU0gNl+oFTd5ws3LW69GG0iJjVR9320f",
-	"IeqN0G7F6EyEjcN2cwCGN9glsLsRybPW71evL31hoXM68kGcR48wMwjvRAcrQdaGw++YuLnCGHlmjiLX",
-	"/G23FRyVm3AfSNiLB1fLvQ0A2QeX3bovlirZc0+FM1QoYuypM9mKcUO85V7R2T8V9dSuPLM86wu7W5bm",
-	"OLGH3niLflRU7FZ9u6juzAi43hDnFge1M9S0dAngHQT5SmT5vhbwISTrKGbTIzRl4uaRBqOY0IwsLyhg",
-	"AcMXV2/O3l29Jr/PdorYXPnqh8pKVufTHjNUEDNlr7Snx0ZqFYm7sNWKFilvuJgXKKlDXc5maLftS56/",
-	"50wYblocTf8uV7BkYg053eflzN2e/Pow1Kg1l8Kem5w+5A84HVyIPE0je0HhS8tjj/1V3f/WhnadyiBl",
-	"60e48mCD1QJFffsF02C/py1+9pPNVRBVANAK6zyZo+ll6NRP/uuCGYiZgCkCcxYLJiDkCoaZ1PbnJRe5",
-	"d0dlKBJ6J5kmGhRqVLc4qr3YNvNV3Oyymd56P6rl6COrhpQvudlptJGj5Cf3qNXGGYpJYe31MvveZChe",
-	"GVy2GXwefhOZ7yduHCYOt+S6RPCGAVfbqO28BRw9PmsgaiPMF9e/vFpmUpkr1HnaQqFc3IbL9667nH+y",
-	"dZvKTabhEZAJyT78yJZZSt71BU+TmKlWvZyyKaabbPLKsJQzAeF6Uiz2SsyY+BtnYGX/dA2aG4Oqc+UJ",
-	"tl+SDfs4mebxjePhhvR//+oKmDKn8OwxqDxFGManTyBFY05hFsHsZMq1/cegiiCxv11CfPoNzOzqCFMU",
-	"OONGE6MW9oQyzx5P4ieTmSWE4pfJlOv6H9zbFH9I6k98M3GbtJgfGzSY4CDAtwKN2ru3otaiS6H4HuOU",
-	"qcLvs4eCtxvY7etMvIGDJfv4yn345HyTd8m/PJkpudxfk5YHqK3T+rYywQ6NGSi54lJ7et4L7O0bBd/Q",
-	"vdhMVbXq/tulXEsXUuUFn+30nx/F69Awb/xR2sD20ruGNtEzZSkT8X4eha0OmPDhpNPfsuWC6o85Efly",
-	"iu3+vYWFw8SBfAc9R4MU2S3qvk93njhjykzsnWiSxabdTxqY5eE9THWAbwKxcrbmm0QN9G8jnd266tCb",
-	"aAfY2y5r/i3oG30Oe4iQ2FS9fJlxnDPDCYBWU1oF9//+lZ387fzk29/8v5OT3z6dR998+/l/bHvJig6u",
-	"rFqRHY/Pz3sqpZ1QOOjtK2je9Ngu5FLOUaDMNYQnH2nwB+rDz9vVwF3Yu37aXBieuph7wtZ0uQmnoYuD",
-	"tlZi9QrQtccG79f3eXx+DlIBm2oU5gJmeZqC957sc0erio/6BrFMeIww4zpmKUbw+A8QL5hiMSV87CSV",
-	"gM5WOglBlA4G8EaXj1JbipNmMpO5cKzoouWDaJALlpuFVPxv6EE65UmCLgpdBrYnFNi2iooZnJBFTs/n",
-	"ojDp6RuWv1ja6ho61Ce6RK3ZvF1K+Wi8l8+9OC8s1wbUH8iyvJLO4mpAFnm6r+s89obkJmUwSErjEuQM",
-	"ErREjcJA+BJwyt2YSRVXiHsqZYpM0FUxN5onnffs4MOC6Rr+/arfjTlkFXWtGVujxS1JQaCQhDT0gXAN",
-	"XOsck1G/7ZRViWJfqFp+WyNTPS5wxaMVXEQNVG68dROym+dspZ1cJM/JqOswpp3FtwnTF3bJVo/GNrHT",
-	"eFG/eNfBvpeiI3xdnqqXE3L/WLcVHH09JvRspyXXNwZVekInPWMjbeZKOHf1VMFsH2zssjM6a7HwUtxi",
-	"KjPc4jRr98Si/+IjDSkmc1Tgbb+ejrCYZZMUZ6Z/eGTJTWt+wvMsU/LWp4MJaWCNBjLGk74nCUsXHNxg",
-	"hvC5FTGMNmOpdraA1aEiYQo8R29sJ9BYUbpyDsYlwpTFN4XbdfMwCdfTXGnsHUDrSYAhHbJnZmM0sC+U",
-	"ricxyzrcpT6VrIAeZOSF3wEPLiB2wqUDBK0xFZ+wWTlTxW832EBhhbqqlFOF7i5+6BCYdah0S8fznS9W",
-	"WanrLK/ELJWru8rHmoO403/cKeGWUljjuof1rGWu2uI2ChNcZi5JVaHmSc7SCDKSGhEkXg1Yq5dyNHfa",
-	"oO5ExX7tsbWGcOwC8Vsp0x2irw8TEqL6e8cryN3wjzeVaM2Uddt0vcyV3XHDs3ynS3M0MKgUN+3emTZe",
-	"9XAvv9Z12iJDO9wLcIlqjiLm5CH8TzmdZCmLcYlBuXGfLzXNNReo9UQbpkyeEb8rnGTMLFZsrVtN/Vci",
-	"TnPNpfip3bf9ziUQ3fIE1SNr5frHgXy0MBwPvv/H/4KU3UolgVlhp6VASJDbn2OpNIeEj0XxRRwPRhFk",
-	"Cu1NDqRIff6w/XItUf6RLrSKiyldjAU3kHDNsgyZ0lbvcKMxnfl0a+c9pSupS86toxztS/gQagCuljFn",
-	"6SSWPmP8FidTy0OYziYVs78VdJXtNuH2E9OmuBI7WOmFXGkYhmiBtcLq4bFe7uLiLeoHaCOnu2Z/Fh7E",
-	"ijfhmyfnW9hkZ55oSwZLHW5v68USRCCXkOCM5amp1AM80rVk/h7x02igZLpHitaVTNElYgnv+X+8QygF",
-	"r6HndbfddsRctyY7HZBdd0hq0GHw2B8Em6drAwoJoO99qcMhPrXEf7eWGeOMYLoY0kZtjCykwS1heyPB",
-	"ffmSWFiEYpIgFk/rnsUn562Uv1VaVPfyR77wQs3IhK0jKkmg1G+FSFak3l90FADqBH9FTjRUfzqV28IF",
-	"dul9s5yq8rhxdSE3HxXjMC88fR4LyFtUMFNyCVOcSSr+uOW4svcOZnzByYpxo+nbYYtqcPMuIr8nYxXK",
-	"brLgqivlO8U5i9eTtFvvujevkhosWAIaTdB7UoDLanG5ILoBlO2vHe7LVHHDlkvcgzneVV1KQV37GqFh",
-	"K5e05zWFT3fmfvjnrvPlkql1xaG4J9FtJs/5PAZrFPsbcyEttqada8Nms3bUNnj9gHS5Ai61TLfKC3vE",
-	"7OLkfnK0jtuXnmmIgywKG0bfKbzk9kYCCudcG+8YZRoY2LOcfDcWjtgglicFtcHweTqVkGCaItjP0fzj",
-	"f0GFHCNw3xqL6tc0aBeIjopICHw3ctVrlvSdTIooODAWlilOqu7aXFiu+f7tFTx9+uzMimaQM1iEpLAM",
-	"ZZYirFAhUEhkLEi2lG8cjOcLIIeqM0hO4TVVFWoUCWV9WGMEEhnn1irXY8GmMjewkuoGlYahztC+2Unx",
-	"BgkzbHRhgauooExImHFMkwDyZZv92pDBDZFpgRuAQTYnGqs+npP7R/OPkPC5BdiwTf6NNnRYa1SglmOx",
-	"KRA0nwtm6P3oUdTOYHOAMyrHNnwMm5L3AgI7VGVGxZt+bEO+RVw3jFJHJkQh0EEgm+8RgFpNddjuC9kQ",
-	"LcxAivYm0Thi62bec9TAi10Q3IJ7nqbr4tEpc66NTyVthGNypbyZu03E1wwQSoky3hTp/63PbUcjN+yL",
-	"BcY3m2erAastVcLFkVto4n1mNdzMSjafVHrLZUq40JE3Xdxt2BmQjPyu3QlGzZSizUi2dyS352cXex/i",
-	"RffWevUFa0tW4PBbJ4SvMJOqtXLDCYDegTiMb/rfSqrYbYEiCqP8OXrsLW9aBJsVW5S5a0X+Gri4ZYoz",
-	"YZxTol1CaWRpm0/+XRmK0BBbW7aM0C2YXkC8YFz4OkIYcirIdosB02sRL5QUMtfpum9irZHyZrLsHa+r",
-	"nO8QQpI31owKCG+sV2KjAFB5vgLxrQQm5/yuPoySj5gQ7FRJrfn/5f94GstlXQG2uzn2rHI1WUeywR9O",
-	"SBlTQofTJ5YAWG4WKAyPrQ6110Bn1YBCopQ1PX7aPOdOf5G/kW+tmv0Z93FC3NV3WvUG7MyYrjx7hbNj",
-	"uS08elCwaVrLLy6YuM0q7+HdGDRWboW2vHXu250FUg0zRGpOpnRRSDClzH6YK1z1lAd3qC/uXjRUGDcy",
-	"mWSWZxHQP6cK7V0z/JZwneUGo1BVYA2pf/79v+4xRrwRBKY7lC/5rYF9G8be+uyWRixhrxqAAvttSh8/",
-	"mom7w7egn2ltr1n+jh9uZ/Y7kLE5Xvr0KJDCe521+6AXaTSB1pm0/xpXbxoMvIc8DqTSl+f/bJ/f4mHe",
-	"1T6j+k4e250Jfa+l6QpwBi9IM/t4+4adV/Q33mHTIgGSRKFuNxF90IunvtIp3H2kmHjfwMCVIbWHerbm",
-	"E+8yhBOuDaWw3iw3KfMajZNJGpmKqeWMQEYWsOTC1D2VMndhO7+Fv9D2VytpU4R1Lpg28xs7n1yybJKr",
-	"FjfcmwzFtVGI5meWQcrFTeHXSpnzK25aCQtpZFiurXFCjD1KnWL06i5TfM/E8Ts41TSqW7udYgnPtUd2",
-	"e61bf4l3ncpWaddSyBp7x2TGct3lfatVw2x+zE3akR4uuOkZra2439x6zctRJTG8cp46svyOUcHTAfmO",
-	"hh19toG8wekVF2Cg000235QtLxZMtGmrmP6+ZxG0/8507b0SVGPKl9jhdXjNlkiOJzyxJpNL9ZHglwGC",
-	"ymZKGce01qhkB+h/u4vJIlznh03bdM/K0+L5brqTaXuOycFs2kax9XLQxqlqBO3A7I7l4FDDb1QlkG30",
-	"dVBlUKndqpeY1oBZU9v5GLA9S1Xf3aMSrCv7825dVCf+791BiwZ2y1zwmGfMvsgjus731Yj9FRgJlo7b",
-	"5qvrd8/fubum91RVTwRDjQhntIDuCtLUNFDDKrUfAheAuZIuie0Slrk2MEXI/I2l5+WkVfvUtzuHJTKh",
-	"wcsgOvYlYKqxHigzit1iSEecMXXaXSlwHh1Nw1WrBM+3KbySmAuVt5cODMKmWtHypG4OfxN1q8Cw10Lm",
-	"FGJyRfBW1DIrAVaIN4OoyCgLyYMyVxq9E3N3TWcQPRVV2aodK6S7Tdwc4+pVmN2tVy+mUJvt9i3zFm7N",
-	"vIUZF0nZbNFH6rnR4Oh4LKa5AS2X6B6Y5YrCZ2zF1hQDgmBcB/70Z4ElM/HChYJ6yAC6PMa50q0tu3rf",
-	"74oa9aO0b7E0XGvvRX4Al3Oa5aY95nzMpi8H5MH39W/5O2FLqYuWaW4aqSjOVxNcETPSxSvFDU4kxWYU",
-	"cmEFRAfL06K3d452y4zqKsJqd+0M01492NpQoNIBxlHFRmVtYebuSNBvuh/u3uVvz056hzov+rTyCdJf",
-	"51Q714qiNqhXnRuHgfLPjT6BJeqq1qPj3pD70Uo/TZ/tocm3Rwb3lrRc2qkVPq68yFWbfSW18M1+jrmx",
-	"NrKLqyiXFbyUyszZHCdU5uds4llOvRVcMvm2TJ8dPq56VVdx/Cd1o6qWBdej5quvJ/atD2NcoUbzwrW7",
-	"2hMlX02v0tq73G+KbmtQqPVMC2nkJscukM8XHTX5Pbm5yyG24omrpOjjxnfOD/eVKJyq9T2Cm6296Lbr",
-	"hlRr33L+7R/Pnz55KB/kZsD/J4xj2Xohk9r06Fmy0WHIinFRuSdWtnrRmZ1nv9CpwBTOuRSTfhK3WlDf",
-	"PE1zs/rS1Veues86Md+qdjo7KHR3pGhC7PAX7DhqW51n6LS1p6Wt1Hoib1H1Tjws7mZ8X0o6xMZCkfRu",
-	"EXJEA8HCOBgGqYxv2tIyXJ9E7fIAC/C7u9lSClxTZyVNHQ2EhFSKOSrvzWzN/+gmqJSJzopoMsupDmyS",
-	"yZTH652xbf/4W/e0XSDfJzZuYXOVt8fHqYioN8I6LxpxKvWBNmwJq+ppSkKqke8m7CpGcJOjCkoIANtp",
-	"J1MX/oP6fByPK+s0631lZVYsOfiGP758B2flAqO29bdUtNTYtLFhaPCXIEtSLvACAt/gx4xbznE+ORSJ",
-	"c2T4piD1iqc+zUD25euW4PDj9gSeKvvtZ7oekznrgJUq4YKpNdjTaSd1nB1MtcNtzWCi0NTbjyzJmDIE",
-	"Xgq6uBTRJKcWk3Y1z0QPKhPaUwzvyNNdrNm8ugaQ2h2T9ttO8Z77u7n2v7Idtd3PRusvhSx5I9J1oy/L",
-	"rl41fW5b1Zabm03NqHdgzFlHOGXK4/b8sSkTPe7nUxpTYBeJalu1HrQSS+ufULEz+7czBc71CepuReYK",
-	"a6iWezLN9J0uTinOWTohb8vWhHeLUE1/9pHSUBDcPt+BVu00VFI535LDsJACj5PdcIx6HLfGpNMfa3/K",
-	"dp7qmp66duehIh6zreJthVPNTV8/UwXaNYTWKaktVaDI31y4cRhh32ZYvElxFfOnCp8CGtu46L5Du91x",
-	"1qftcdY2N0d7gXGDMZstS6pNvmD4+HGoipGq3vGrV0FMC5M3Kqk+GsVAL5ii0I7CWxQ5+h4PSYgPl7Uk",
-	"3rnKBdAACxde0pvdqJ/1qCR5CKmxeyxQEBQ1n2LUITe6xWmdF5tpkcpww+DVL88rGB1dgswc6bpijPId",
-	"dR/cVth7Bzk32L0vp+8IezaTPg71oZeFQ0Wh6TYh2GgHcW90tL+LvnKONnhdUe1pR/Zmd/fYzf1bVp4p",
-	"1IvD/LPKfXlyoBu5/vX2955R15Qtfcy2WbIHNt3dfur+DXMbd6T2jkoLlmUoKJ0mXDhTnJkiC37t75+n",
-	"8KZ+kxoLhSZXRSlymLrpIrER1ZSvXUW562PZvK1HY0F1nYIZbJfWp/A2uape3HSeZSnldzO1Hgt78PCs",
-	"VTJTFt+AWSiZzxeQsbWSaRrBVJoFTOk9pDIu4F8GzO0rDKoOPjcby926/AaTEJdzS7by3FUtLL2PE6Nt",
-	"oEXRsoDy0H1I28Fg25yL1gSjhWvn1C9SfofQVYNO7batVCnTRgce39a5jG1TyXslMjoJFZZkEyyZYHN0",
-	"Dbc0TlwdcPjQW7Wq2s0wLMfyhBvZfmGlHKNNnzbLWOwz5Gr30l3MTTfue4iR+1t9/5UbSCm/X54xKl+z",
-	"DV/XxR2iIf4yPrlFpbuud96FVo+EKIx5pmTMWotR+BL7Q6x77+Y7+4OUX4lqh/cbt7975dbSVXvZ2eVs",
-	"wdQc9bYyqKIZ7ETn07LV4OZjGVvL3OxYSyFLOsYl+6OSj11hjPwWwa/ZVmO50dqkecjNt9s8YzhQG2Df",
-	"WZX7lnHVClXUutTp9Zf5j1/fwfBl8v3185HVGdQjgGn48Nw37/U17t8hU6hgnJ+ffxPTUvQjfmiVkE7D",
-	"7cew4TtctGW0xVIkGkL/ZoI/aqtkb1B4hVoFfM0saNg0zZIJ9nuOEWgu5ime5Lpd5tO3J+7Ppah1UNkd",
-	"LqihoLZY7b1rgIt6mFM04uU4mW8LJoQzuIuEGqaSMBulNe1tgfGNzE2n3+UL58WFcWJ7wcHn+U1kbmLZ",
-	"4WwKz+jQQCBATHifBzeLRLGV2J0mN8POTGUnKh9pmCFGtabIjyiEgUIjDN28cCc7kobl2LfousPB2VuH",
-	"WiFlmBuv0/Ey3zFxc+H6pxaDto0EphT1WhHU8j6Uii6lQv9R0vcdMsb3HVpHQ9b6Rx+rowJbgg1bRp65",
-	"lzdu8JmjSqmqs9ReXb+Bx4//8PRbEsFZbsLY5GBRdg1Zy0WyJ31Xc7prviamkotiKNbQER/14VXI4gUm",
-	"sEYTRpzbo4Vx5aG1zVg0xoiPIpAZChhmbA3MQFVcUEtFaWUiF/OI2vxGY+FG50ZenCen4ABnV7mEOjeD",
-	"ZmvtGuPk8SIQS/0qUnpmfXC33HLgCKYc1xskb9/Qb0fSaJCi1WBuc9pcTShtYLEpXXaGeqtTvlrmuIib",
-	"yZJ93HM2r/0SF/vmcyR77+S+tNdOG9Gh2gob59h4m6gJk06YHuZB2V4S/+tCplgpPak0ykPwxPNIg5tL",
-	"1rfx9b6auwnCgmZ3xtfe67aQ1UHZNf+9uzVshonCwLeoTJlOkH5kW/q23bXlQ9mMrUfvh52ixqL/fRYG",
-	"cG5liiUX1b8+3nA0Hru36dbk9O2QbvOi/uKmThypqETEmHYk1HRbr1vHabXGi+y91I/LoGj8BfypEiOi",
-	"XAvm1HD5Zxi+UDK+mUmVwJRphG+etFfVHcLlVpWlbN2SwPnHP//l5Om7/+fk5yf/9/YRQZ3jwvb1B9Us",
-	"7R5YI+fXPl/YswynUYEsT7S1ZuynIBU4mnENrXyjytOt9bzHq//1EcL9ZnqmPF63OK9aqvy7VGOjczel",
-	"CPn6Mp2l3MCw0jW7bFi3R3+BvjAqnu8kvur83laHw/52eaNeyuMfyQsf7OH24vVf7ZWJG1gxHYCDGzOs",
-	"TorpU+qGZuISuTWmN1RcjeVw4ON7UKuiepvU9zK4THHY0Uqho2GC+2Cyf1+KAMz2QZndbtTwtT0FfknY",
-	"7b09qMUudfRYIPzlyiVQuj7DGoamzj7lYtRSp02kb5mkV5PbTWlcZ6gmu+ws7e9qReHLawvWakHb5mWq",
-	"qlmbCNvARK03bePS5ZNNGjjYaRF5EnVRzeMYC4cMQvpKVNshmmNDK/SSlSHQu8lEDiGHV4NWFtggt8Zh",
-	"a4CsYqEBieLAfcnpesOSnUrp8r+rAl7ICQnxqNQWFT9GSeR+wGe6nhR/abtu/MrStG3s+iGzYBeY7kdh",
-	"e7UvcCf9qb1Lz9L3K9t3ue4+Zw0yqcOj9q7+PaqHaENzef7jXC8OK4o5JEbTu19NyrSZJKwjgzitThtx",
-	"HrEwt19nriR09wTOlPWeHEHPbikK239WYJvo2MgjqS/byBUvz9RNIls6L+5zC8PUsL1IKhQ0bDHc7qHx",
-	"4daeh4Xqrr7NJuQ+uzlOst18+o/rN6/h+dtX9mJxFQLnkQ+ZqEwqC8YVpjOmKvMCxgMGN8vz8cD5upmo",
-	"jAfyWTU/U9UV18BSaq7NBPi39E3O7Y6l2+90LMbiJTVJRaWkggVzvcc1WyLoBcsQhh9oEOuH0QUw0IZN",
-	"U4QlixdcIHywhtmHsRj6IawRFDNYIwgjWCOoTmClHs9uAGtkz98cwBpBdf4qfTfMrIogTF8dRcBgkS+Z",
-	"gA9+2umHqEhcHIsPPq79ISJng32jD+Ug1Q9gJPyeS5ecpPOszB7yt9FBgRSLpUp+wcXg8en56TndYDMU",
-	"LOODi8E3p+en37jhywuiyTPKSzmz78PF/GzKxM1JNcwzd+rN5wBK8SoZXAx+4tq8dZGCSoTHV3NkUmjH",
-	"cE/Oz11NpjCeIVmWpdw1Az37T2+POJVynJDS589RCwmH9zl1nO3b8rRvU7zAmZvpa1fUIUGTolLFcjSE",
-	"hLq9UA9fTfH2zZEZsatgL2YYGTbXlnU9yC1Dfjzxvr2/NvOFfvOlwC3BJ58nV4ldPtKhWywzIEWMEeBs",
-	"huTRCx1Db1maI1jZNxZDZmAptYE/WsWiKXNtZMk4pTSBskbJMulU3qLfrHyfsTALhXohU1dKKbrgEL6l",
-	"gZtTeBfY9sXVm7HgGlxEtpiRa1Y8Rhg+Pf828kMTYiVHl5RoEQqeSBLYRcbCIwTYnHEBTOgVzb71fFIn",
-	"3Svao0pExdSN76RLXOlNrz3J1GVufq6LbqNy/LzBL4/vY/8dbHF3rnAw9WW0ITswZPgknj2MzE7y7JGG",
-	"qx8aqYL78cPnaKvMOvvkf3qVfD6Ly+YRGVNsiTTp++KvnwbcAsEKweD3vxgU3xs08RRVYL7revRbya91",
-	"wvONLJqUdwdxeRz0R0WU+O6E8HwX8zNImZpX9l4teLwocn65sUz/TdH32H17tZClaOBmdBSisSrxpFA4",
-	"nVoudMrS7kJYJaE28JSPnL1wMvkvOVLb1Y0UKpGuIRfBhQl0FBofYT/9nb5VkKaPxZeoL7DkQ0cbYa7f",
-	"HkIVF23EeuphWjQCgSvUBmZc6SMIH8ofdwqQowa5QpgidZ8Cn5BhpLxxWdmUJGMWjFQhV0Fb2tvokYnq",
-	"7JP9x8ogj+F+Msh96X4E0JU7SIG0+9F7lQz0XhrveCKvpMZu6qMxvMRwdye8azQmRXttoZQdu3w56CHU",
-	"H0zXwJw6DGlJtTKFJUvQjYDQ1eGoqdT6TgTp5pKf3aLis3VFwDXy+3Ph7Ueay2HvWx+K3Ogw29yt8QG4",
-	"ACnI+tNcW2yNhRYs0wtpLsIA9KRaEKAj+BsqeaLzZQRLZlBxlnKNSXhaR2MxS6VUOnKDViLgZTpU5ENY",
-	"+JHFRqDWEaTS2GeWy9z4prH2ymRt0NpoFenmdtFElep5TuG5Nw2fnJ+7e+kHeXMBJEM/jAU1M/ZDcHwv",
-	"SFGZBcO1H/8Tcqbq7PULwcnNqrlPzV6bxNNB6oQzvzwoevTu9E4DeDYm5PhwoycWC0KryEtsVMnYPbSd",
-	"iisFEo6ei+kR+uxT+cur5HOn3v4RzfPiwftERWWXDkSUB747/N+I6noFqGm0I9blBRUrNeBcL2uhe+VO",
-	"dVSF992UEqHSIvYklfOtFtdz+9RPcj5oP2DDMiLfS7tp5Dp+VOppt5fLdJhoeEupk96LBTyBVK5IipMV",
-	"wX0YsZjQMeqy4fzIj1ao9anVexiTjqD/8rbdp/95c4wkeeaOoErjXFlx7qDdNBFLwuYJukhnH02Ym8UZ",
-	"L8Yw6zMWx5g5v3CrgfScPi8HN9+ThdTcppxs96DmEuUldoktX6jDNbh8sEsa/GhtAGIER/ErCK0PD6YA",
-	"j/fBxV9/q90jCURe/XowOT5ztSuFmbWkTGQK8Y+srRUvpNRczK0xVZytjXxKCknl3FXPtLvZ3osbIVci",
-	"TDmwUnelpJgX64O9QRR+aOd8OoW3TBtgMMOVS9HOw6RMv84w+HrjlKMw4FsrjFxb9RXjJswAMgscCxIv",
-	"zBhc2kuzb07mcnuQxYui37TfCoaPQUfwxP7vKWj459//KxqL4O376c2Pr15Pfnrz4s9v3r8bXcDTJ9/W",
-	"HNmE47HwfulTSl+f0GYTd73XzoPnqeSRvXQJVJZaPD4YYcQaZsxALlJprUtLQSe8RJ69fym50hZcv/o6",
-	"37EowMo1KD5fGJjmHr6098mMxUa6XD3akft8+KfnjxsHp0TNwFDwbzSdtM1yo9Fz98TstbF2D8zhZXlb",
-	"C5tf87nABLg4Nu9eVwVFhWsKxBLpv3vz7q3DYTHoLAidBdP2pjHqwbgy3yLOf3Kf39c1t9YxoBdmn7bU",
-	"KzksyNzAkKValtBwgm7FNOROAo3uBVEyN/ZOfCtvgl/dF9D5AwQrc0VJ+J6Fd2EmoPpEocYtGPLQq/XI",
-	"vSd8tfbh7YW1Jy29ZGfeO0kymwiWiUC/kZd+Vjj52e0rtj428n4mtoI6pGnfU7guFZGlJ1IMUlFdUkUD",
-	"1U+9H0prjvVt3u4HR21oF30oQ4bFwhyjozMdWrOgajuVFlXDtilReulv3dTXu9CjKBK9C22embvNm3cb",
-	"HM91tawX3tpjCApzSkHOU5c1y1Kqqx6LXGPiJAhqf063EHkGmCmERmswjnYmRaW/Ikn9QDr4Na4crPSx",
-	"yezlR0e/NFq2il0Xi7P054vBrYCvPbKFpOpZU503+BeN9o73fGV9EZJje1xYy6NZE8Wn7IJUCapjo8By",
-	"1ox/xAQM+yiFXK4tR5QgjJzlHkpBoeigyj6CS/CF4bv3r66AKXMKzx7X7KGYGZbKecCLc+1QGOKE2saE",
-	"4c7dOHJf+b54+CEw9UMukrBjH2wVp7u7h+FdLUuigBHNd3epPFWXAwyDg54cChsRxx2uNYuTkP990pNp",
-	"XvrnH5h5Gtv2YqLv1iDYEo+NlJYWqRTQm0GApYYhAY5HwJcZp/r3CH7PWaL4P//+X6MDXKCtxss1u8UN",
-	"wNyPdmpus0euyPm9HaLLLRTKEI4QS6CcbmCVbsdU3W/piowfa2sUhhF5VsJk9H0QXGXEfuz3sFz3Bbmt",
-	"5KkAZq7g368gYYY5Lxdl04ZY3Z0gf/Yp16h8yMZ3sevmuL0zLd7T4gPnIL8/Fv2irNnFkgHGR0viYqJY",
-	"85EuCGJY8qnLzY3ITrE8GVEvciKZFNktdY9nxto3Rcfy0XGo52xGI5pOpBvYtM2vYF+lNtfpayOqlqFT",
-	"D5wg6La+knK5i7YeaSCgOIfziqlEH4/cwCEVXPdvA3N+i+SWsuCpdfCBYTEFK7KqwkQQZmBBmIEVwSzH",
-	"dHQJ3AD5NbRLCtUVF32MPOVifghNWtvvDMUtpjLboVCsrfuyePKhrOuwY6/gXTjdcVSLhY3VK2FVp1fW",
-	"yFS6hphlEVSS42O5dD3cXAjVPlX9oxUmCdfTXGn729Jhcli4RlwiwS6zvNGnsdmZsdq3sQ29Z5/MApf4",
-	"uSVza4fssJh4Z79L4qNd4WGNQu7Juqxu8UXUV50mO8SM//xoVqWpLGqvDwwIkdQiwHlF7H27pEwYUutW",
-	"TymjU7gqkk19ZCJPuIFUzvchuG0kdYZMLZm60XemrVanXkhzevrkCWxWrTjGpLZiJF6lTF36lQs+cON/",
-	"S31SSZ1wX7qTN4h3v3eoNL36M67vTcfaMz4n2fHV076P5Tp8aEPq6a7c8LO8DaOtCsFJyPYN74q96+RP",
-	"8QuXzeWP4ty4N4hZqDYRRvFpbqSilLwDucKeZVsOl4XfW/vMPeOI9ujAjz3jcdSjXemRDtepIq7GxSyV",
-	"Kw3TNdAo7gi0zJV/wJsgETQUnysqOhgHTVVY4oSqKVxn5q6c0edQc42BRpfYwBXIlSg+HJbN3oBr4HMh",
-	"FTXmGIswOJ6+pC+ACRfXKNYN0uv86eiymhVLG46FvQ3Xyp7aIgs/ovkutJi+S97+b/dZo+EO2EF6Dg/H",
-	"qMkoL/25KMakFRnKri7Ht0/b6JlJqcs+oYJossh17pGgvNFJuy1Nq053Z7VS9E7r2oHu5+LZIxdnvPMZ",
-	"fROfg+OTXDOFt1zmmhL97i3PL9o70/FZNdHxyc5Ex/uk6YASGuXfQtlvBBL0LEgLVB9HwjoCeqSD9iqW",
-	"b/r2b3Ct0WVr6tGRqZgmoG+nXWqUqL+wXOp1o3SdknsW9zg5cgxcuoWaWGN1xeOyzsLfNvXEIyuu1lRa",
-	"kabHwHJnHS41gaVrAikuq5wrXVut9iu6EmdsbSmSSO+yUidCNbChDA+kSNfOFi++qF2eEKXH+satOiRE",
-	"urLKsXDV/jDFWFoFmTGejEI72Iytg9n36rvnr0vXerUY83IsKCTpi36bhZwa6oe0RsqGcnZ1emWVr1+L",
-	"dH7KcVvrzrFwky3rCmF0Cr/W4gCNjrkU4TaqMBtcNQg96TWb1Vq+EoxryoJh+iYUGbdnJdBdxFH/V3q3",
-	"qXVbfWDPoRcL28TAEcwWfVMrHKbsXkbpgwGbLzybwTVqzaUY0fSVdaPcakgEb4mgSut7S4Q2MX/2if7d",
-	"UYsS6Ogec0weAB9Wcbu1ojJnYVpth3AcGbsXs9Gbk5d+G3LO/Al3IumguuwsmdVRVVh70zCftFkNc7/V",
-	"+JXFYDgeKB7jbW7YeDByzrBChAd0Mg1vv//hFF7LkHIveZ/S/AdA524f+8P51n2z4122EB3qOFisd8zR",
-	"wCp1o2uKlICRB+Sm0Gpnn2iqWPL5rJYxtLsozH3tWDXKd/Bchurt3r5LyifCd/KHMEjrv4vT8vFRty9T",
-	"tNolVaCXuxP5j46ECZvkhCwcXfU5bs18rMvSmVkYp6zpEwNm3K8bMz4OYJmCFU9oxuKJR/12+UQDFq/C",
-	"k73qGcuBrgW6Dh2a+zB3xOo79hGPARx3J55ijiUQSsJwDR2BTJPKxbEWQw53w99zzLE9pXJ3ZWEXMZx9",
-	"8j+RVMWYh87OfZrP+C/ej1z9HmNOnZNci6TiirRia3DTB3VtQEkufP67NbfpfhWNBdOupqGZmdWcYXIJ",
-	"SdiOPLsrrrG8nj09/7Zot9Z2+6KjYo2s2jlngSwhb7YHYeMYNR7aMcX2voQ5vcX3nhC+SBCqzp4d8pwg",
-	"ngTkH+Hu5uSTMybrTOqGkTFKEfI5f1aAUS9uKrF23dyHdYbtG5Pdg4ddX8uu68DPeJ8Xtp+xO8MyTe+Q",
-	"il7P9aO1ohCcqQyxcEn/Fjw9aqu/wGRMj6CzeMHTRLkBdK1ZFN9jnDKFL8Jz98PFYXm3G+vf2+Zp20hV",
-	"R8Z3R7F/d0jQGgYoDARwkcrjqsjQ0yNnVzmuu/QpfmYNKfezqBLFVk4BJOU7nsIrA4px7aNtPlGrZ/pU",
-	"QTYFNn32npKuMXwn660rmWm9bKY1MtWU9j4W8rgWDHlSnTz/MPGQ3Vl29HLH5PhH2qPqJOTUuey9oS8k",
-	"gfj0m1HwrbGPlAhzEdAaQa4xiaBoxLs/nldFT+xuFPu+2fcIeL9DB9DdGY8Mdbdo0QwpKtraVTKsK4UN",
-	"rt1QxtU6qobC9gJ3mBRw4sy1Hb3s/MMv/LN3bbCyZ9ixvb+KP/j/Ng1W6kjoVbPmIHSMBk4O1EZCuEEW",
-	"4y/0Iwi0ZAHOTYoRVM4RFZUao+7uLHuYX8VmnYkmRB3M964tjiZnLWcHqwepk/MpfPj9A3A9FktmaAIj",
-	"F0Vl3VAbXC5JyLHYTUT0eSkR6LWQYr3UlIWa2aXGYkWRLE2zEjWMB1M2XYPmxqAaD87c7+HXCMw6kzoq",
-	"DkVFG3p0ORZMFOcHOhXdwwSVA5J0cAEzDb4XtVlIjcWTY7EsMxCWrnlCGHRpsTTyaIAPAply7z4euJHD",
-	"KTNu4HDkf5d+APF4cAkfFEt4ric3yw8+t0uhzlMvrmgLZiDh2lhhNhbDJ+dws3R+tmIvn65tvyFzQ805",
-	"4XtHo66q8gIUpnjrlnAt137/AMNpam0WX/sc9mhdO3Jlx/ZVx4LgiAllS1kIlhSgM4WMGimMIsBUY2VV",
-	"2pVWjcaCPqMBKWQI0SHpVcciZoKig1mWrmFY+759Ob9E+ULlJ79/GI3FjKWp9tP/pTemCBKn8JZZvrNU",
-	"mnJx417gAyWYxLnSUn1ouwhfI1Px4k3BKL3E9e97XXs7Uk0q42bKtXp+VzSNsXJ+2dNnp3969uzb6NvT",
-	"b7794/mg93EKQm038r6paZ7yLV2hSpvi+dk97MjAclMcVG/b9ksu3ESdnqrlvI/u+9mdvu8R2MfjH4EE",
-	"bE2yluy0IhnUvLzrhbTXBJmwdddJi69M6CttFFSZxdjhA5XKtHpAC85z45aM/9FB5rf+5E0818Uoz/Zg",
-	"lC3G0ZN687kvmJIVJEiflCyvAo7f9cKKMueCdzZCjjDM8mnK49FFoaBneZqCwY8mqtSFEnajQpx3V8EX",
-	"pHz2Kfy4IzIfIDN4AOh33UTCUY/eQg1uuebTtNyhDNsHPo8gS5nPNc6zWFrbCHQqjS6Q0w7uPr0jSxzc",
-	"2aXd5vpxM1VrGLyHKr3wDl/CdduXcqxxqtlRWhpfYSCIYvVHupb+66mjSkWPNJD/z/Uxhqbndvf9oOlF",
-	"3H5hqHH3WbaQRvYLsRydIFtytmVCE22soONLK1NnPKVyI0xnp/DKaHtNoDw0MlfJLUeJNGtD7ZCt/Ul/",
-	"dMEN32iPXpIa86CyFx9m4AP9bZKr9IMrFaB5821m5PsslSwplADBqy+3yNigOdFGIVsekOTycLziXquD",
-	"UbSh2gOC2N15xMHTNSkoecShaPgfb1/+aNng7esfIwj9Fp/Bz99dWtXK/+ZC0eGDx0/OzyH7eN88Ug6g",
-	"+uJS+7pUutflXMnDBPceA+a3jLnOWK67JlxXB235JdqnZ319SuHudP6WRihQhE7ny5pOOBq9VmJSO1yX",
-	"tScfxE9XHfrew0tXO+ER0i2ry3nDOU2RhlyDRoQhS9PCKzSTqtS7XhmTo6MozBp9pZG+zmk5VMr7pj55",
-	"/6tM2HqNqzqtPGzC1ubeG2PC2FFm+4SWPaIeSh7S1C9q0+zqql3WDWGaa6OYkWp0aAvvmoA4+1T9ddfV",
-	"bivltCm+2tp3VX73J/93oJt0QOWZ4yR+1zEeCjYNCkbtnysVmxHgR+rdvSmSRl9xskHG1kqm6Ql+pLEa",
-	"WwjrrXvypXtwn/h0N0EdPV5t8KM5i/Vtna56paG/uP4FhhqXPJYpzXB5/+6Hkz8538F3b34eHaka2kER",
-	"HLx9kwYfi4ahPYOln+AXevkxxnR0UWk5FOik6EbkOoiUvRMjeJtc+a63UahCspbeKbymWYOuo7i65TEZ",
-	"OdVR8Id0hqF7c3cw67WEOUp7dmqTbg9y4ZwvLixgt/9j9KdvnxTvvMwFj3nGXMObsRi+un73/N2oTL2L",
-	"pVQJF8y4HnlO02tkBoY/onxN0adTeK8R2FjQVo80pMycpVIA0z6ccQpvpTaUJUIHsRdQveBZhgkMhYQ4",
-	"pTYZY5HyGIXGxNenU2X2jN/iScLn3ACRvAtaoQZ7Q7I3rmJpKdLWMu0fuEjeOtD1Dm9s5aPgxf2T46Pw",
-	"6+NjuHQfP6hLt5eVSrDrY57+HAKPdbqKYHr3UWwdHsh2Sq6EQClECsMQi3VuDI1lUNZSKDX4t8SZpnKF",
-	"ySh4mTxpuZhhVqNhR33djmLH01tn29ITD4RA0bfCls597D6AlcnNYsvglbu003SWI73pPXUAT5n4ItUS",
-	"Dnvd2Dpio8wqng5UUNaEtv/sMJ0LRN2Xr+7egUYRrQPgtO8Nk+guGeyIUXw9hP+vhMMXoX85LQdvRIxF",
-	"Pp3lg7KRif2La3Ok8tSrgJmSf0NBE6RHl66gnpLIrMJZspB1dnc+qoynO6HuILjqZK237vOHHk3nt+3E",
-	"lvv4GHNYJaxknrqBSAu5gmUeLyqtp1ImQMiVG3Mf5lJU6vhie1WjzgEPxbZb8bndQnheee5B5rJVRg32",
-	"sxYqb3KkO1vKqKtGua5vUqUUhoGfdzQfDpa+7fPcvIjwAvgI3sPNwTAPPkcyApULcRQPf4BPyZ5G+gke",
-	"mPI5JQ+Ei3YE5G+m+7S13i/ctC43Fshfr7mmScogRZWtmXG9QobtNb0+KzDM7PLjvCbuShCKehOJrnMH",
-	"yQjgxgkRf5axWLAsQ6FHVOziu4tUdMWSJRiSJqcsvpkrmYvkEjKZpu49KnM1yXEVZmrSlfWOKiJOpcb9",
-	"Gz3uJO8Xdt1/fWONXsPr+csSbW68jM8v1YatfemYWeDapc0fQ31XhNd9YMitXtP4X2UM40UBhi9yjdot",
-	"/0o8RZBIgcdoiycFnsjZzJOclX1SlAKvbrhEoTpRIdPysAuY9y6eTCUNW9vhgfBPfxce7uUes9eN9hRR",
-	"/8kXKRH/RebxAlUfw8U/GjyakLD1kYt0KllLt2EzK/It7hO2hmExh4cv8TKkcLuk1xHNc9eprNk2Ci2T",
-	"0gtsDYLXyaAf+v+7dg0I79eHJgpY1Av7j5DhUC48CyGAjR5yBDSWuoYBBxa7FDg/+xR+3OWDCfC5T9Ve",
-	"4KDrZihnPD2KqK0wnV/VpRDec95gn7hviZB7yQp87mb9+ZdeMYqQt7xvldR801Em1mTeujoha137jN5T",
-	"IOdIGNiZ4pylRZLmkH6d2LeL3EcTu0sEt8xMQrRsxnXM0kksE/RNoYqypWB4ObcAJqBRUD+/WmVLnS1g",
-	"6HsPemEzuiCnTFlbYI3wBU8SFEUDgPrrh6Iu2oh6VJzCGzfRmGOaaKpQcjE72mmzt881u8Ua19yDty2Q",
-	"yhfxuPXj1iMmA3vXs1SQkx+zQiUlH1/CL8/f+Sgs3ckcabnRvhbt1AvTVTz5Clj7B53X+wffJYusXbo2",
-	"m7T0kbY/+ZKV++3GcW2sLdaBRl9oYx85ktemRFmznMdN5yxreqKiK3nKjNWzoRtMEXMOokpIg/+CArq1",
-	"Nc6vC2Kb8mUZ9cFm+qbsl6PQx+otcNAeh+q7tQQ2Fq79aKhj9j6JS9c1pyi76GqWQ18v2u/43Ck/Q/6F",
-	"G3siRbq+AEFZC673uVSQyDingvGxYFOZG3CZL3pLP9Mmlf8r99Txr/RFbqt9Wup4RXjEljq+HapZbJbl",
-	"uUnrnipp9JFjagp7tPbprarbexbDqZz3rM84uiXWVgdRMIE91v+WZRAWIUetgqhoGLv2ly6C6KDDtoYD",
-	"3ffuatX1w/WE6HMbfl2LsBwhBFC3/x9VzPYIXHEESIHeeujKq/mX0PutGeZlAeFX6Zk9oALx8b9gscnz",
-	"JKkVmMBVL+sJNo0nV8F8z8KkjPR/eTq+orMc4eq7Rz1VtbdlUVHlTIrCu9jiW4wG9uKwaTue7yq+Kvb7",
-	"0uVXPW7h3o1SzPM6Vn5FaKpY9kyseG02+yU+909ZM1EgUvfonte2PRhBUyf+EymmkinyM38hnmje6Yrh",
-	"GZRuLRSyeMGoGt6Cb5Zr9LOO3GXLPvXs/Bv4kItiSuWHC6rHJRcct7aN9mHn2tXQXpUVzNHoUkqxmGaP",
-	"tjZ1MUwZd7I3JdDuSLF15vS7T3jSkvQfDXKVtrZzqTGcfSiqrtTOeBtQV9TOWaOom4b2j5bQUzQIJbEc",
-	"deJjxYIJ8yGkEJZPXn7MFGod0AJDeycauSaYpD9I9RSnoh49x1IgVC9/9sn+Q/FmJmLni9rNJO4792T8",
-	"0DmuU2nuyVd6RXHSe/OUHjvuaGV3EQ50SEqP4kOlpXxSzVTKG0zCPtbulqIyW6zspmBp5hJoFk8Rji4k",
-	"TMiQIHc8iSNYMp4eHpEsi6O7/KOVUu170qt+h66bq6/TsaI8O3aZwi+oyJfi8eCzq4o9aeada9T2/O2r",
-	"KpSXaJgHYa53BXTf697B3Gqx3YTY+uFKD3vxlX2XPkxF70whc/tmR/A56EpmQBHQr9cm1u0gTcm+lPXr",
-	"ixb7FCHuW3nYKviJJM6oLrYyXKPVWnlXM0PK3uw+RdYl3Xn/e+I0mQ/SLZgGJsai0GyrhaQ/WsHCNWSo",
-	"tDXoaYj/6MKagLgqVgkiZSzKY0bUHfgjd4Nf7TL2O7lRLCUxA5rRtUzLJVJjPsXJnePXwCI3j5K4/LG0",
-	"YWsNTLswZgRcuPhgtU51LNzEk1saTeMODizLkCltv0CjwXJHASJGlwdGFWu4oi8raUyKCQyfPvkWFDM4",
-	"oVIuTKIiuZBc8hMyzScaYykSbYHiHFFj8eQcKviycpWL3KA9THEgkcCz83NqpbymDxov8atvY9q4qEbF",
-	"mDJPvoThcreyPX4x3cRdZy2Z+w/tu9HXfLDVnmUqk7WzZFyYVsixcG/mlEKLBfqKQEw8/JX6PF4VYNlr",
-	"wNmTezjAtV2rQytVsDeUyuWQMFFwF0XXHIMGRnA3jio7jdxEBdcH9Bi5Tg67xLieZKdrwBO716XjGcrJ",
-	"peQ3w5euISWZ5wvp8zCZ1iupki8mKEPhcrewdE2VfA8lFpp/6gVagabZrZVCF/bCsWQRFLXMVObLppZB",
-	"LE0bTC6rxc1SFf08GfVjOnG9QZdM3UQ0uPhXLhK50iePnzx7cgr/jiyh5AarYqZYFO5KBS/FPOV6AUO0",
-	"cD9z4I/c5OIzIZcYQSzn9ocznSuXqmGBeqZymcrRJf3iY31GyrEYJtw3eccI2LLSWsENUXD1wAlV/D53",
-	"4Fkp6VqDsZClzTU8PScRx1IeWq96yUhZFvBv7qtWnJQi09rxYzE0Uk5Spuau+NqsI9+iKrIntDheT5Rc",
-	"6QiEpB9GVhjaazgTa1ByZbd3Z6rcqfkyk8pgcrFxsrEoTiBXGv4N/vpJyVXk0kEin4YZwS1Lc4xgiVqz",
-	"OX7+DYZ2q8fUBdcCxZ3x0j9vt2RWfE5ThBtcXwAhKIISBToaC/vvJBc3Qq6E++vkhovE/0hjI/3PM6mm",
-	"lNYSQZI7aYPRWOi1MOxjBCJPLUKsgq4Khbr2LrRkGE4pAC1jOy2qXeDX0U5yYTUoqe2GVuZCG+p/O/MT",
-	"3CrqPAFaX7sBLk7BnsJLe7uwwHIfOm+GdqqnqtMeaavwqiaCdtrPFYCnGBZwgcbKKk7+PNLw5NwSoVem",
-	"G+p5tK/W9DTqWk4EdTkWbfqyqhiht17UL65/ubNujO7JuO9St71bPjycs/TF9S+viMGvyCffpkdf2osx",
-	"TRSq0OaxlCCGxbkARo0tXOZhLNN8KXSd+WXmfN/E2KNmucvDKsNP9p8dGaIHGXDvad37nWrvboftJpN9",
-	"r+OU99qVtl4FHwJjFvwmXnQV/t4dRce3re3y7nQPLQ120YW1VfzQsSNWD9uVH2mv2ilxCqn1HzMIZ9Ys",
-	"CL+YBS4fisu9B/CEzJ1d3oHn4PtcWPOckictmBSLjfMXOKOqYdyVKcRjkUp5k2eXwQPSUgHhvv3UNRtd",
-	"yJTsjphlJvdKdCx0lnLjkzghkymP11aszqSKEYZlQ2Ga4qgXVKFdHb/ozLHgzXykQweKCGaIl5CluW66",
-	"QTOa4+8zjsfCrmytKdcHpCzP8Y66R3qzfGNU1oyNxVyxmIwSLhMfnuMGhh88EqzFZ3j6gSzoAJfwmR4L",
-	"a95c+JgPgaucYlc3pYPFPB54O28SVknGg5ptXfx9wlpjRb/4z4Mf+75qvxL8IhnNhXu+wx0foBOwcXep",
-	"EAAKrMDwdE13b2KxIXPteRMSFAWB/eWKLsmjwz3sIbKw1UP88zoUPx1c89MD2oWj/ZD2R/vN+/laa8uO",
-	"k1et+VxgcsJFVagFRNcL4UvjkgYukHOmLGPYSVKVkU/RFqdIoGhFE+b0RoNi10Y/9NUnQVS2S6O7YelS",
-	"lSsrBUn+KqcQFFLvaQ2/54z0Ivzjf/rhFa7ceywqcHCTsCLHQ7lw5boJUO9wfwVO5SrMA3CN/scCmUq5",
-	"hZqbihWA52JcrjF5mF2aSrovG3ZDzSeLy+FY0Nx/FrsBdtcL6i6ngIuiot3Hzy5216IXmQAwpGtmzARM",
-	"EXSGwoQi92IqklOTpRJwUvSy6u1YYJqQfyZPU3qFi5oaGYthXYfAmGLAE/v8eDBy6rkICHJNV1l0kXaP",
-	"/cjp2TINxe7PY2xTL99JeVOqlq/SE+yrX79I8tsu9XQspWTfEVgRb3Qjzn2zJ0+rfYsJWtLhimPuJ2iq",
-	"Wuvsk/9px420aqZ8IZPhWDixN8wgT4cNw5Wcgr5guHkBDXx3SV7P2a66xt2YiA5Jpt3Bu78EbPoOOG14",
-	"7k5U2WPxbdqqEGNuI112qi4A72x3ss5ycyJns7EYfnCPe1v9srTjq4I0gg05GudmYlcYjHygsTm8wp+D",
-	"8LaZp0GHCzMKxyJ4n5lPc9qUydVLBCk8cu5CKsUc1Vi4Heriv01Eu/SR+7X/G5k6X9DiL/JujsfIPv+G",
-	"NXBKobDipnsrafx1wKazNGYK67nuBzBrtxw9E/JEL+TqWAzWTAm2JuBreW13uKeu59J8nbdGbwdZGxaE",
-	"nFggH2MujgWo4+Qawyc88X2JqJNpkfTrJdboknw1c2v78hvvj4pqk85ry2lEffdrZo3QFJJpez+SvLgj",
-	"KLxFpVlaBGrIXcSFlbOZVPbxiw3/DlPG26v2iFYSk99oWLp2rI1Ttiq19EMeJanApcitaG5jWKEIrDkL",
-	"nXxj3BikugIwslDFF6nUehQYfixm1N9KJB0eqNpr2HVo+hFNU3a9rJXRY6HzZaiOdzAPv8Uo/JMhdW8u",
-	"a8X0/lqE67GIKcCl5LK9jtMu+5Wb7O6QX9JidyfoEhAON8cQCY7kNv1UEV3w1tZGtKSRrhvNg/aw5ol1",
-	"KbJ6iFRo8z5TIqS6DTRDyeCDM5bxs9vHRBN+kyanX4cUTOGilD7CEuZTomGDzQmT13wuTrigmeLUvqU2",
-	"1MRNsi2iypXlCt/75pL+RhhVXC2lFz0KJkTIqUoCDCuLV6C3ufy7WnktYfiff///AMUtpjJDTd2nmG92",
-	"mGnMEynWS5lr6lxNqW3Ggle4VyT8zmSuTnCNZYePCDK2XloZNeMuLpEbq0Gqx3Q0vHHAF04a+uZ6OgIj",
-	"s5M80zBdQ8yUs2KmTNwAOUJmlhxlRl30cKkj8g6JmKe8iUK7H8WIf/v8/wcAAP//",
+	"5L3rchs5ljD4Kgjut2EyInWxyu7ukmIi1uVy9Xi6bKslV9XONmtpMPOQRCsJZAFI0WyHI/rXPsDGRnx/",
+	"v1/zIvMm/SQbOAfIGzPJpETJ7pn6URbJTFzODQfn+mkQq2WmJEhrBuefBhnXfAkWNH56qZYZl+s/56DX",
+	"7nMCJtYis0LJwfng/QJYTE+wYZZyO1N6yXiyFNJcMF78ht8wnq742rA5WMPsAoRmaiVHx4NoINxgv+Ec",
+	"0UDyJQzOB/7diUgG0cDEC1hytwA3A7eD80Ge4y92nbmnjdVCzgefP0eDH3KZvF+AG+QTjZxxuygHtvhb",
+	"NNDwWy40JINzq3OozvE/NMwG54P/7aSEzAn9ak7K0d1crxNYZsqCjNd/ghYAveE3YBhnGqxeM8NncMwc",
+	"0G5gzaaQKjk3zCoHDRbzNAXNhu5vI+YSkiMhxzI3oJnS7MXlaxanAqQdMS4TZhfCMJWB5m6qiEm4BR3G",
+	"UnrOpTD001i654VhGpawnIKGhM2UZmfP2ELl2hyzF359K2EX+L7hS1ojzQRjid84iIGxbIi4cePwmQXN",
+	"pMNJKoyQ83NmlLaQuLdNxIS0MAdtorG0YgnG8mVmmJDsp/cvGbdsKWKtDMRKJizTEAsjlHQbNCvQhq0W",
+	"3OKCZkIbO5YORv5HN7lMWKLAMKnsQsg543MuJAG42AHuibsnQI9l2IEw7NnptyxWcpaK2LJhApaL1Bxr",
+	"4EZJNh5oyA0k48HookDfaiFSGMtiPYgyN5SxIk2ZzqV0q9gx9liOB0JOMq3mGowZD8798I5D2FItHYqP",
+	"2TuZrpnJ4xiMcSSkoYK/c8bdXmZuiSVWhLzlqUgc1E0+m4nYUQub5TIxEfvH3/9jxJbckR3OJyBB2Iyl",
+	"sAYhpWQMnhJzA24bM/ERkuOxDBy6AJ6ALjmpQv1HjvyrPLTkH38EObeLwfnZ6Wk0WAoZPj9t49pL0EIl",
+	"P2i13OSiHxDaCV+z4WvLU8Elc9TUKTpmbpRtDF4IkYRbGHQv571ql3luKUT6Dl4pd9B31KyMZd+euZ+N",
+	"/90tpXOdVt13lSmXr5MOOZfRj71m6BSm71X2U9Y5hVVZnt17jp8M6M4pcvrxfjP8rPJ4sWWS2+L3+8zz",
+	"2b1sMiUN4Nn5Smul3R+xkhakdX/yLEtFjIL55K/GEdSnngcPjYaz1AnyhVwzcD86xifxL4G+YWbBMzhG",
+	"GPhx3DQv4hgy+1reCosruSIJgutLEuG+4umldqeLFW4vM54aiAZZ5atPHnabnN4ASzTIuDErpZPmw89/",
+	"1/KwVTcgezz5uYqpv/jXKnP9Wryhpn+F2LqxX6SpItijolPbTayBW0gm3G6w3pETNoOWtcYaEmEh2RQS",
+	"sMxStQYwLDzDjGIzrsth/NHoximedgNt/jwTUpjFnmsTSQ+SjQY3QuKDIPOlg6MTGoNoECutIcbN/Nry",
+	"lpN4EwjkvYnwlMtJzwXQodg6jLHc5qa6On/EDqJBoqTb9oyLFJLWNVpleTqJg1pbLERI+7tnLWhoEBSu",
+	"NmzEw6lYUrHs+jRVTFaoowavqEpp24n0RyFhk1D5UuXS7rGxaDDlRphNInWiItPqSHPLGQomSCIGx/Nj",
+	"9vT05OkZ+8//yZ6f/u+tlM8tzBVdCTZ+hCUXaesvQWRs/OCkfD+KaaApvOjHDpNXVhjVIRagsR30lxpu",
+	"BaxaoH/LRcqnKeyFgFRIel1YWJpdkr5BAZ+LEbnWfO0+L4VxyvZea9iHKe/JOyXb0MabXNIEYnNDrbjJ",
+	"E2Ff3fpjtIGU2Crdd2/7CFGvuXcfjKQibCy2mwMg7GCXwO5GpMha36/e+frCwuS45DtxHj7C7SDsCRdW",
+	"gqwNh99xeXMFMYjMHkSueRNBKzgq5oM+kHC3NaGXeysAqg8uu8++WOlkzzk1zECDjKHnmclXXFjkLdoi",
+	"6T+V46n98MzyrC/sbnmawwQvKb1uLRtUVMxW3V1UtwAFXG+Ic4eD2hpqp3QJ4B0E+Vpm+b4a8F1IVndc",
+	"Kadc3jwxzGouDUfNixWwYMOXV+9O3l+9xZvkdorYHPnqh8pI7szHOWagWcy1FpAcHxqpVSTuwlYrWpS6",
+	"EXJeoKQOdTWbgZu2L3n+lnNphW2xzv2rWrEll2uWoxFEzej25MdnQwPGCCXdutFShkaU48G5zNM0chcU",
+	"sXQ89tTbN/ynNrSbVAUpW1/ClQcbWy1A1qdfcMPce8bhZz/ZXAVRBQCtsM6TOdheik595b8suGUxl2wK",
+	"jJPGAgmTasWGmTLu76WQubfhZSAT3JNKE8M0GNC3ZL/ppb7Km10606U3PjuOPvDRkIqlsDuVNjSU/EiP",
+	"utM4AzkptL1eat+7DORrC8s2hc/Db6Ly/cQNYeLumlyXCN5Q4GoTta23gKPHZw1EbYT58vrn18tMaXsF",
+	"Jk9bKFTI23D53nWX80+2TlO5yTQsAipB2Qcf+TJL0SWxEGkSc916Lqd8CukmmwSDZbieFIO9ljMu/yY4",
+	"c7J/umZGWAu6c+QJtF+SLf84mebxDfFwQ/r/9PqKcW2P2fOnTOcpsGF8fMZSsPaYzSI2O5oK4/6xoCOW",
+	"uE8XLD7+hs3c6MCmIGEmrEFGLfQJbZ8/ncRnk5kjhOLDZCpM/QvaTfFFUn/imwlN0qJ+bNBgAoMA3wo0",
+	"antvRa1Dlwb5PcQp14XdZ48D3k3gpq8z8QYOlvzja/rx7HSTd9EoP5l5y/Z+J2m5gNo4rbtVCXScmIGS",
+	"Kya1Z6e9wN4+kbSax/YVWY6+Ki2+Qx9PlIT9rGdTLu+j2Utl2/Xze+vK/ZRiXH+rbhxAsQOzd1GH74as",
+	"TYVV5XaunLYQFNUnhnkF+Hgbsjp9008M43HsAIQa1hRVHrbiThOxuZaQMKuOt+GxwjnPW23c98FrDaVd",
+	"mGvHV7DSPsjtparg0n+71NzSmNsE2Fb330Hsfw0O8EtpA9srb6TdlF5TnnIZ72fb22oKDT9OOi2fW0xF",
+	"fpkTmS+n0G5pXzg4TAjkO4guGqTAb8H0fbpzxRnXduIE5ySLbbvHIhxbj2/rrQN8E4iVtTV3EjXQv410",
+	"dmuNdz452sHefhTgLvCNPou9m0xvKsFimQmYcysQgE5nddL2//4LP/rb6dG3v/p/J0e/fjqNvvn28//Y",
+	"tsmKNlwZtSI7np6e9lQPd0LhTruvoHnTd7JQSzUHCSo3LDz5xDC/oD78vF0huw9711ebSytSChlK+BoP",
+	"wbAavMIbd1+rXsa75tjg/fo8T09PmdKMTw1Ie85meZoyr2LtYy2pio/6BLFKRAxsJkzMU4jY09+xeMGd",
+	"zgLa7D5oAzpb6SS4MzsYwF9/fJDNAHWDyUzlkliRgn0G0SCXPLcLpcXfwIN0KpIEKIimjMuZYFyOO6i4",
+	"hQnejfH5XBaXa3zD8RdPW420d/VOLMEYPm+XUj6YyMvnXpwXhmsD6g94x7tSdPdpQBZEuq8TK/ZXuk3K",
+	"4Cwpr3lMzVgCjqhBWhZeYgJDz2ZKxxXiniqVApdotMmtEUmnxStYk9l0zf71qp/tKgRFdo2JWikNie7Y",
+	"EEM59CEphgljckhG/abT7kiU+0LV8dsauO5hSikereAiaqByY9dNyG6us5V2cpm8QKWu41pLGt8mTF+6",
+	"IVtti9vETmOjfvCuhX2vZEcgSbmqXu6A/aNOnODoe8fCZzs1ub7e4NInMenppWxTV8K6q6sKavtgY5ad",
+	"cRIOC6/kLaQqgy3m6/aLIfgXnxiWQjIHzbzu19MkHfNsksLM9jdxLIVtjRR6kWVa3fpoVqksW4NlGRdJ",
+	"35WEoQsObjBD+N2JGI6T8dSQLuDOUJlwzTxHb0wnwTpRuiJT/xLYlMc3hQNkczGJMNNcG+jtyu5JgCGa",
+	"u2dgdjRwG0rXk5hnHY4LHwlbQI9l6A/bAQ8hWUzCpQMErd5NH29eWVPFgj7YQGGFuqqUU4XuLn7oEJh1",
+	"qHRLx9OdG6uM1LWW13KWqtV95WPNpNRpHuyUcEslnXLdQ3s2KtdtHlQNCSwzirHXYESS8zRiGUqNiCX+",
+	"GHBaL4aY79RBaUXFfO0GvYZw7ALxpVLpDtHXhwkRUf39VBXkbniqmodoTZWlabo2c+Vm3PDx3OvSHA0s",
+	"aC1su3WmjVc93MvXulZbJJiEewEsQc9BxgJt9X9V00mW8hiWEA434SMXp7kREoyZGMu1zTPkdw2TjNvF",
+	"iq9Nq6r/WsZpboSSP7Z7md5TKN+tSNBaKsLjDL0lbDgefP+f/4ul/FZpxbgTdkZJYAkI93estBEsEWNZ",
+	"vAjjwShimQZ3k2NKpj79wb1cy/N5YopThby752MpLEuE4VkGXBt37ghrIJ35kHjyY+CVlHIL6igHtwkf",
+	"zBCAa1QseDqJlU94uYXJ1PEQpLNJRe1vBV1luk24/ch9YgHF8TtYmYVamZZEg/1susUu6gtoI6f7xmEX",
+	"FsSKNeGbs9MtbLIzYrsllqwOt8t6rhcSyAVLYMbz1FbSmZ6YWi5Sj0iGaKBVukew5JVKgUIipffBPd0h",
+	"lILV0PM6TbcdMdetYYd3iHO9S5De3eCxPwg2V9cGFBRA3/tMrbvY1BL/bi1GjZRgvBjiRL9u8cV0BNBY",
+	"xejlC2RhGXLhglg8rlsWz067/Djd0qI6l1/yecgDUglfR5hRhUkYGgC1SLO/6CgA1An+ipxoHP3pVG1z",
+	"F7ih9403rMrjxtUFzXyYS8i98PQRZUzd+twnNoWZwty1WwErd+/g1ufLrbiwBt8OU1TDDO4j8nsyVnHY",
+	"TRZCdyVfpDDn8XqSdp+7tPMqqbEFT5gBG849JRnFl1FUlmkAZfu2w30ZEwb5cgl7MMf7qkkpHNc+xXHY",
+	"yiXtEYbh151RWP6563y55HpdMSjuSXSbYaw+osgpxf7GXEiLrQkgxvLZrB21DV6/gzO+gEst5rSyYY+Y",
+	"XZzcT47WcfvKMw1ykENhQ+k7Zq+Eu5EwDXNhrDeMcsM4c2s5+m4sidhYrI4KamPDF+lUsQTSFJj7Hex/",
+	"/i9WIceI0VtjWX3NMEOO6KjwhLDvRpR860ifZFKEzoGxdExxVDXX5tJxzfeXV+zZs+cnTjQzNWOLEJ6Z",
+	"gcpSYCvQwNAlMpYoW8odB+X5nKFBlRSSY/YWk6INyATjr5wywhIV504rN2PJpyq3bKX0DWjDhiYDt7Oj",
+	"YgcJt3x07oCrMR9WKjYTkCYB5Ms2/bUhgxsi0wE3AAN1TrDu+HiB5h8jPrJEzB3Ahm3yb7RxhrV6BWrR",
+	"TpsCwYi55Bb3h4+CIYWNAGd1Dm34GDYl7zkL7FCVGRVr+qEV+RZx3VBKiUyQQlgHgWzuIwC1Guqw3Ray",
+	"IVq4ZSm4m0Rjia2TectRAy9uQEYD7rmarotHp8y5tj5KpeGOybX2au42EV9TQDA40XpVpP9bn9uWhmbY",
+	"lwuIbzbXVgNWW6gE+ZFbaOKnzJ1wMyfZfHj3rVAp4sJEXnWh2zApkBztrt2hfs3gvk1Ptjckt2dKFHPf",
+	"xYrutfXqBmtDVuDwayeEryBTujWHigRAb0ccxDf9byVV7LZAEaTVfh095lY3LYLNiS2MoXcif82EvOVa",
+	"cGnJKNEuoQzwtM0m/750RRgWO1229NAtuFmweMGF9Bm9bCiwngQNxrhZy3ihlVS5Sdd9Q9ytUjeTZW9/",
+	"XWV9dyEkdePUqIDwxnglNgoAlesrEN9KYGou7mvDKPmIS8mPtTJG/B/+y+MYyzrsNHPsmW9us45gg98d",
+	"4WGMAR10njgC4LldgLQidmeouwaSVsM0IKWs8fHj5jp32ov8jXxr/vob2McIcV/badUasDN3ofLsFcwO",
+	"Zbbw6AHJp2kt0r9g4jatvId1Y9AYuRXa6pbMtzuDnBtqiDICVekipccHnM41rHrKg3tk+ncPGnL9G5FM",
+	"KsuziOE/xxrcXTN8SoTJcgtRyO9xitQ//v4fD+gj3nAC4x3KJ9/XwL4NY5c+uqXhS9grG6fAftuhDx/t",
+	"hO7wLejnxrhrlr/jh9uZe4dlfA4XPjyKKVlWj3E/9CKNJtA602fewupdg4H3kMeBVPry/J/c81sszLuq",
+	"/1T35LHdGdD3VtkuB2fPcO2mXtV1RX/nDTYtEiBJNJh2FdE7vUTqcw7D3UfJibcNDCghsN3VszWeeJci",
+	"nAhjMYT1pqWM0jVYkkkGuI6xYpYEjhqwEtLWLZUqJ7edn8JfaPsfK2lThHUOmDbjGzufXPJskusWM9y7",
+	"DOS11QD2Dc9YKuRNYddKOdkVN7WEhbIqDNdWwiSGHkmHMfjjLtNiz8DxexjVDOhbN53miciNR3Z71ml/",
+	"iXedqlZp15JSHnvDZMZz02V9q+Wlbf4sbNoRHi6F7emtrZjfaLzm5agSGF5ZTx1Zfsao4OmAfKJhos82",
+	"kDc4vWICDHS6yeabsuXlgsu20yrG7/csR+Dfma69VQKzvcUSOqwOb/kS0PAER05lolAfxfwwDKGyGVIm",
+	"IK2VDNoB+l/vo7JIqsGyqZvumQNePN9NdyptjzG5M5u2UWw9MbuxqhpBE5hpWQSHGn6jKoFso687ZQaV",
+	"p1v1EtPqMGuedt4H7NZSPe8e8BCsH/an3WdRnfi/p4UW9TeXuRSxyLjbyBO8zvc9EfsfYChYOm6br6/f",
+	"v3hPd01vqaquiA0NADvBAUyXk6Z2AjW0UvcjE5JBrhUFsV2wZW4smwLL/I2l5+Wk9fSpT3fKlsClYV4G",
+	"4bIvGKQG6o4yq/kthHDEGdfH3ZkCp9HBTrhqvu7ptgOvJObiyNvrDAzCpprRclZXh7+Juo/AMNdC5ehi",
+	"onIUTtRyJwFWADeDqIgoC8GDKtcGvBFzd3Z1ED2Vo7L1dKyQ7jZxc4irV6F2t169uAZjt+u33Gu4NfWW",
+	"zYRMylqx3lMvrGFEx2M5zS0zagn0wCzX6D7jK75GHxALynXgT78WtuQ2XpArqIcMwMtjnGvTWjyv9/2u",
+	"qBZxkBRsR8O1QntoB6CY0yy37T7ngyZu7x8Hf99UbA1GpblthKKQrSaYImZ4Fq+0sDBR6JvRIKQTEB0s",
+	"j4Pe3tvbrTLMqwij3bdG0x6J5JVaTEQVG5m1hZq7I0C/aX64f73NPWta3tV40aeoVpD+JsfcuVYUtUG9",
+	"aty4Gyj/1KjYWaKuqj0S94bYj1b6adps7xp8e2BwbwnLxZla4UPpRZRt9pXkwjcrq+bW6cjkV9EUFbxU",
+	"2s75HCaY5kc68SzHKicUTP7rfUoSVLO6iuWf1ZWqWhRcj5yvvpbYS+/GuAID9iUVntsTJV9N1eDaXh42",
+	"RLfVKdS6poWyapNjFyDmi46c/J7c3GUQW4mEMin6mPHJ+EGvRGFVrfsIZrb2pNuuG1KtkNLpt78/fXb2",
+	"WDbITYf/jxDHqvVCpoztUT1oo9aXE+Oyck+sTPWyMzrPvdB5gGmYCyUn/SRuNaG+uZrmZPWhq1uuWs86",
+	"Md967HRWUOiuSNGE2N032LHUtjzPUPNuT01b6/VE3YLuHXhY3M3EvpR0Fx0LZNK7RMgBFQQH46AYpCq+",
+	"aQvLoIqlhuIAC/DT3WypJKyxxpnBigZSsVTJOWhvzWyN/+gmqJTLzoxoVMsxD2ySqVTE652+bf/4JT3t",
+	"Bsj38Y072Fzl7f5xTCLqjbDOi0acKnNHHbaEVXU1JSHVyHcTdhUluMlRBSUEgO3Uk7Efxp3qfByOK+s0",
+	"621lZVQsGviGf3z1np2UA4zaxt+S0VJj08aEodRmAjxJhYRzFvgGPmbCcQ7Z5EAmZMjwRUHqGU99ioHs",
+	"y9ctzuGn7QE8VfbbT3U9JHPWAat0IiTXa+ZWZ0jqkB6MucNtxWCiUF7fd1zKuLYIXnS6UIhokmOxVzea",
+	"Z6JHlQntIYb35Oku1mxeXQNI3YxJ+22n2Of+Zq79r2wHLfezUfpLA0/eyXTdqMuyq1ZNn9tWtfjtZlEz",
+	"rOIZC97hTpmKuD1+rL0GYvNEoHp1bpCoNlXrQiu+tP4BFTujfztD4KhOUHcpMkqswVzuyTQz97o4pTDn",
+	"6QStLVsD3h1CDX7tPaUhIbi90wqO2qmopGq+JYZhoSQcJrrhEPk4NMak0x7r/sp2ruoan7qm9WASj92W",
+	"8baCqRG2r52pAu0aQuuU1BYqUMRvLqgxTZi36RZvUlxF/anCp4DGNi56aNdut5/1Wbuftc3M0Z5g3GDM",
+	"ZsmSapEvNnz6NGTFKF2v+NUrIaaFyRuZVB+t5swsuEbXjoZbkDn4Gg9J8A+XuSTeuCokw1Yy5F4ym3Xh",
+	"n/fIJHkMqbG7QVcQFDWbYtQhN7rFaZ0Xm2GR2grL2eufX1QwOrpgKiPSpWSMco+mD24r7L2DnBvs3pfT",
+	"d7g9m0Efd7Whl4lDRaLpNiHYKAfxYHS0v4m+so42eF1h7mlH9GZ39djN+VtGjpWMRSo6/E0JX+8RjV4b",
+	"7Hsfit5QsxMx820u7jxwMULb+D0rhlcPzoY/HL9/YkJtq2pzkaLbRYaNLtnQByWj/5xeZLHKU6pJNQXG",
+	"zY3P9OsXaoFDfEcTV/Jp2u8r7tkt/eSsahPayAKNoJVelxzfHhS7byJZ1HH5607qcgTRGrAniXUL1xzX",
+	"Seh30FrAkcbZieAZgJlQnbK9jI34XtEDZ6+GZftPdod5moUPeIhrk+gDa4zYWFX79tqA1QOhJSO2NRfL",
+	"92qGVgmnqJOsX5TvdcaGoQNThNZKKkOXKWOFnI8i/8WELn/RWPrPucRwE3As23jJDWNVdpRnDD5mKRfS",
+	"jKKxnAG4OfG1iHlmKxbBsdhceM9zfuiqPJapMHZUvFVMXnzjlxc+zgAibGUUJhjLYcBQhKLEZz1gCAW2",
+	"OvbP57IorzmkZ8ayeIheDQ+EV8Lc+MHxDsXg3JnN4GOGt5c9yX7Wfpsp6okFaUDIKlX7TsHQYIuyUpiP",
+	"xyA+cRNvrDmqk2s75c80mMXdHJmaXp7c0d9af71jdXml+8C+Jp87Vqffvur+leUbxsT20oMLnmUgMe40",
+	"WGZTmNkiXWztDbXH7F3d5DiW1K6g6Bjvu+tTyFKExVfWVHqFCj43zdrRWGIBBMkttF9rjtllclW1cJo8",
+	"y1LkQa7XY+kWHp51t7Epj2+YXWiVzxcs42ut0jRiU2UXbIr7UNoSV5aRZW4Lg6onjLpSEFP6CSYhgIWG",
+	"bD09r2rxW/tY+9saTxS1fTBhy8d+EQy2tWZrjcRdUN3DfiFl94jxaNCpm7aVKlXaKFXn+x+UQWBYG6YS",
+	"QjQJpQjw8rzkkpPoirmBCRXMCD9684+ulv0Nw/E8EVa1W3YxGHdTi+IZj30oec2Au4u50TT9AMFk3vzd",
+	"f+Sm9C7eL9cYldtsw9d1YWxriL9MTG5Bmy47qPc11UMGNMQi0yrmrVmbYgn9IdY9d3PPfiHlK1Ft8X7i",
+	"9r133BsOEuZK3sM9Si3DfildHWVKJey3zlJ32Br02eH/73Vdx0c2QjvL/VYXXQKuG2OdNEtVBjoLuC64",
+	"noPZluFd1LmfmHxaVlHefCzja5XbHWNp4Mm6vS5OaBEUcyffYxC3wPyYbeUjNqq2NRe5ubvNNYYFtQH2",
+	"vVOSLrnQrVAFY0otrL6Zf/vlPRu+Sr6/fjFypzyWP+KGfXjh+xL48j3fAdeg2Tg/Pf0mxqHwT/hw3KEc",
+	"Cw37idjwjpBtwfqxkolhoTUFwh+MU4tuQHoVqAr4us5d10Kb2aD8txwi5u4fKRzlpv2UxrcngWfC4UhQ",
+	"2a2V11BQG6y27xrgoh4KMPaRPIy0298ggcU9VG47XUpfOOQ/3Jj3goNPYZio3Maqw48WnjGhNlKAmPTu",
+	"HGEXieYruTsDoHZmdBjk8Jpc7ffwBKMzQBpgQ4lFy0h2JA1dv289mfv2r3NCynLq4dmxme+4vDmn0vDC",
+	"+JKOVjGuNZaRk9jNJ1TBWCoN/qek7x4yLvbtjI2dnPtbY6v9yFvsklv6KtPmLXVXJqpUutqw+fX1O/b0",
+	"6e+efYsiOMstE7LWfLmrk3Mu97XVVdPVam40rpPzovPu0Jt2yJDC0YK0BnvONFhNpY18YmZRtW8sXyew",
+	"zJQFGa+P/gTrUcRUBpINM75m3LKquMBq0crJRCHnERqVorGccZFCEnlxnhwzApwb5YLVuZkZvjZU8y+P",
+	"F4FY6pfH0uns49bKKQdEMI60cM5C8vaNauvIhynNkWWcWrOldU0obWCxKV12RrFVWwm3tKiTN5Ml/7gX",
+	"iXiLnNw3VDXZeyZ6aa+ZNgJfaiNsrGNjN1ETJp0wvZvNa3u1n18WKoVKVm2lBjAwTzxPDKPmx317eux7",
+	"cjdBWNDsztChn0xbNM6dAof/axei2oyACV2lozIbLAH8k28pSXvfalZlndkeZa12ihqH/p+y0LZ0K1Ms",
+	"hax++3TDNHzosu1b8+62Q7rNQfwzNdQ6UL6sjCHtiBXu1l63dgptDYVx91LfCQwDDc/ZHyrhLxhGyukY",
+	"Lr9mw5daxTczpRM25QbYN2ftBQPuwuXuKEv5uiU35fd/+vPRs/f/19Gbs/9ze/fDzk6o+1rw9rXOoLly",
+	"f3NO7wzjRnEVdWScNuN+ZUozohmq1elrcB9vLVVyuNImPvhpr+JE6MFoMTe2FDDqOhobTUkw+tlHHZgs",
+	"FZYNKw1Bylq8e5RO6guj4vlO4vst59J6u3OrwWF/vbyRCu7xD+g3Cfpwe12eX9yVSVCHag8c2GjPeVQ0",
+	"1tQ3kDBJ5NZoTFUxDqfKTh7K5l0V1dukvpfBZfTmjipRHbWg6IfJ/iW3AjDbu/F3G77Da3sK/JKw28uW",
+	"YfcALFa2APbnK8oNoRYKhg1tnX3KwbBaYJtI39IkuCa3m9K4zlBNdtlZtairypavHFKwVgvaNi9T1ZO1",
+	"ibANTNTK7jcuXT6OtoGDnRqRJ1HyQx/S6/BPebTd5eTYOBV6ycrgmt9kIkLI3QtdVAbYILfGYmuArLtD",
+	"apAoFtyXnK43NNmpUpTaVhXwUk1QiEflaVGxY5RE7nuXp+tJ8U3bdeMXnqZgD9PmfgHpniFk+1RmopX+",
+	"2F6AcOlLse47XHcJ1waZ1OFR26vfR3URbWgu13+Y68Xd8n3v4qPpXYov5cZOfCjVZnJUWm2kRhYxdKRN",
+	"AZuL217NxVPeuykWPrsl333/NshtomMj8qc+bCMNrlxTN4lsKSq9zy0MUsv3IqmQq7lFcXuAms5byzkX",
+	"R3d1N5uQ+0wtKlW7+vRv1+/esheXr93F4iqEOkTeZaIzpR0YV5DOuK60QhoPOLtZno4HZOvmstL50MdB",
+	"vcGEcmEYT7FvCJfM79L3b3Ezlma/47Ecy1dY/x3jmNmCU1sVw5fAzIJnwIYfsMf8h9E548xYPk2BLXm8",
+	"EBLYB6eYfRjLoe8vjxGP1F4+YqG7fMSqzeWxfQX1lo/c+pu95SNWbS2P74Z2nBELjeVHEeNskS+5ZB98",
+	"I/cPUZGTMZYfvF/7Q4TGBrejD2WP+A/MKvZbriiczORZGe/lb6ODAikOS5WIkPPB0+PT41O8wWYgeSYG",
+	"54Nvjk+Pv8HDzS6QJk8wkujE7UfI+cmUy5ujqptnTsebT29Q8nUyOB/8KIy9JE9BxcPjE1UzJQ0x3Nnp",
+	"KZWbkNYzJM+yVFCd85O/en2EjpTDuJQ+f45aSDjs55g421ccbJ+m2MAJkhIynAm5J+iVKobD/mpYyA7b",
+	"Exj0t292A4upOE/RntHyucEgeQK5Y8iPR96295dmhNevvspJi/PJRzZWfJdPTCiEzy1TMoaIwWwGaNEL",
+	"YcG3PM2BOdk3lkNu2VIZy37vDhaDsYYjR8YphgmU6deOSafqFvxk5X7G0i40mIVKqUqE7IJDeMswYY/Z",
+	"+8C2L6/ejaUwjDyyRXyyXYkY2PDZ6beR7wcVazW6wECLkMuNksANMpYeIYzPuZCMS7PCtv6eT+qke4Vz",
+	"VImoaCj2naLAld702pNMKdb2c110W53D5w1+efoQ8+9gi/tzBcHUVwgJ8Zwhwifx7EHx708Mu/qhEdy5",
+	"Hz98jrbKrJNP/q/XyeeTuKyLlXHNl2BBu1E/DYQDghOCwe5/PijeGzTxFFVgvut69GvJr3XC8zW6mpR3",
+	"D3F5GPRHhZf4/oTwYhfzc5ZyPa/MvVqIeFFEaQvrmP6boqUDvb1aqFI0CDs6CNE4KGse2yOQCTmBW6Xs",
+	"pTLWNOLA2T/+n/+32OG5o76tcvZ4LK9glhtIfIPnamS5U2LQ449nH4q8EXa7kdWWIEKOJXandHIZnzlm",
+	"1xVZiLI0xD14MTgMAna0QyK+kslLD4wHkoVh+Fch7+CRZWFl/i5mCOTAQCYHE4gU8oEJBWrGeOWYXqFP",
+	"O5dFQZ5AWtM1Cc8SmbVaMgKJkZZ6eDY4+RRXMJV8PinSgzo1wT9i8cHwznXx/F6iLUtmdWQWQnYaqpc0",
+	"xWwrEovl3h+DSBOpwgyuYtjgWwnpINywy+9/uJtOt/M4qqHifkfSJtqdyDkq1O1OHT+UQDaDjRW3gbR8",
+	"5OQlkfqfc8B+GhsBpDJds1wGBw5JP0x9db/+hm8VkPCRSOWGC8x6x/mGk//Xx7iIFPWhe95CcNCISViB",
+	"sWwmtDkAnWK+E8kVAYapFbApYBpbyDS0St1QFhGGCNoFxwNK6CByFpAmB5ElJVGdfHL/OAniMdxPA6OX",
+	"Hkb9uqKFFEh7mJOukjHV64w7nMJXUmM39UUsMNz9Ce8arE3B6SmF+lJ28AsCcrpmvHGeVZWfJU+Aevs5",
+	"zbDQGVNlzEEIUm9ULGiVdCFTGX7IQ/DjfsLuEjP8f9BqiaKu19Pv1eDeYqp/HYQtd4DKUwc4NvGSR2Ez",
+	"MwDjKMDHyuF3CV+Temqsb86M6dXup621FCjmz3ceLUsJ4IuoE/GQg3Ag44pK86U0FFIsDHN3Dx0xAw6P",
+	"lnqVxmq55Fgxx8BSxCot16n0WLo/VG4ZZwvgCegLvAwY9u///u//fvTmzdH337tXv//+5M2bE/fdhTe2",
+	"mNBDZCyHT4/PvnkWPf8dluU5++bZ8fPfjdwJ4gO/3TWJLt0qt8cMD9Wy4sQTM5apkGAY157nMED4re/P",
+	"gDHlSocI4O088Yuwi6p294gM0iWlLXy0J7G5rfNEi6L4eEL4CzGdvwFGjKdGUbMMh2Avekv1dfjy+mek",
+	"woiFzP7CEhPRVXG6dv/eS/oST5/cghazdUXoNrKBc+ltl9ju1qnWH4pMyiAXaIwPjiOUxEuaEcahaSyN",
+	"5JlZKHse5EXSEBh/A62OTL6MHEBAC54KdwX3T5toLGepUtpE1L84YqIMxY98+BR85LGVYEzEUmXdM8tl",
+	"bn0vJid8xrLRsVhRO3xsVFxdzzF74S/hZ6enJCQ+qJtzhhrsh7HEHmG+t7RvsSIrLZaF8V2127n1Z4TT",
+	"j6H8wYPRd63BdQd1I8788Ezjo/cncexrvdF42l/HKoeIOwtKbFTJ2NeG2ErFlXRqoufCAmNOPpUfXief",
+	"t92HXxQPPiQqKrN0IKJc8P3h/05WxytAHWxSVUBjaYMGnOtJ8P3uv1V4H+D66xB7lKr51vvuC/fUj6pF",
+	"A2y7l6Lfr/1iSoV0K2XqtifXd1yQ4RbTdrwHlYmEpWqFOjT3esmw1vh21HWD9p10W6HWp7LH41yoEfqv",
+	"btvjSTZIHB80h7jIxLl24pyg3bygl4QtEqAouz4nYW4XJ5i+4MUHj2PIbNXOXKe+F/j76+KNB7qfNqcJ",
+	"+TqPrCdhTkyX2PJJ4sIwykW4YEbM3WFIjEAUv2Kho8idKcDjfXD+l19rPgwEkT9+PZiIzyhvurjkLjEL",
+	"DsNLR3TPUWQv5JW1tZFPSSGpmlPmdvst5Cd5I9VKhuahTuqutJLzYnw2B1s6AMjMf8wuuXHXjhmsKD0w",
+	"10Cqlh9nGOIM4lQ4tdBXLB1Rt8IVFza01sYaUSheuLWwzGwUav5TXDnweFG0cfNTseFTZiJ25v73jBn2",
+	"j7//RzSWwdP847s/vn47+fHdyz+9++n96Jw9O/u2FkSBOB5LHxNxjKmTE5xsQq4lQ95jTyVPDFMrCdpR",
+	"i8cHR4w4xYxblstUOe3SUdCRKJEnNJtqtTIOXL/4qkBjWYBVGKbFfGHZNPfwxbmPZjy2ivJEcEbhczGf",
+	"nT5tLByThAJDsX9hjqPaNLcfkQIehtlx7C/E4WVphRY2vxZzCQkT8tC8e10VFBWuKRCLpP/+3ftLwmEo",
+	"CFUIHXTHSRj1YFyVbxHnP9LvD2VkrNUX64XZZy258oQFlVs2xItjAQ0SdCtuWE4SaPQgiFI5XkBv1U3w",
+	"Y/riDX4BQcskZ5ln4V2YCag+0mBgC4Y89Gqtpx4IX63trXph7aylRdPMe8ZRZiPBchnoN/LSzwknRa03",
+	"V3x9aOS9QbZidUjjvMfsujyIHD3hwaA05sRXTqD6qvdDaS2oY1ukxaOjNnRhuytDhsFCe/CDMx04taCq",
+	"O5UaVUO3KVF64W/d2C6vOEfBHcQ70OaZuVu9eb/B8cJUS8qwS7cMiSF2SqLrijK2eIo1fcYSgypQgoDx",
+	"66SB0DLAbSE0Wi2cODMeVOYrktSPdAa/hRXByhyazF59JPplvIFdigNz9OcLETkBX3tkC0nVI/Y7b/Av",
+	"G11THvjK+jIkZvW4sJZLcyqKTxcjz8KhUeA4ayY+QsIs/6ikWq4dR5QgjEhzD2VIWNGYiH9klFzGhu9/",
+	"en3FuLbH7PnTmj4Uc8tTNQ94IdMO+tyOsMiku+9uxxG98n3x8GNg6odcJmHGPtgqVnegWJIi9KeAEbOK",
+	"+TDyqsmBDYN7FA0KG9FuO0xrDich9/CoJ9O88s8/MvM0pu3FRN+tmeRLODRSWjoPYTjFjAVYGjZEwImI",
+	"iWUm0AUXsd9ynmjxj7//x+gOJtBW5eWa38IGYB7mdGpOs0ds3umDLaIzQM//fgBfAuYTMl5pIoaVpSQG",
+	"US4AdY1CMULLirss7ovgKiP2Y7/H5bovyG0lTwUwC83+9Yol3HKycmEmV/DV3QvyJ59yA9q7bHzN626O",
+	"29uz/RMOvsNTfX/u+KKs2cWSAcYHi5flshjziSkIYljyKeWFRainOJ6MsMUfkkwK/BabMnLr9JuiEeDo",
+	"MNRzMsPO50eK+qBvsyu4rdTapX9tRNXSy/2RA7Jp6iullrto64lhCBQyOK+4TszhyI0RUhk11bNsLm4B",
+	"zVIOPLXqkWxYNJeP3FFhIxZay7PQWj5isxzS0QUTlsUUyVMNdaKDBEQq5PwuNOl0vxOQt5CqbMeB4nTd",
+	"V8WTj6Vdhxl7Oe/C6g5ztDjYuHMljErnyhq4Ttcs5lnEKomZsVpS/WByobqnql9imJow01wb98nHZA0L",
+	"0wgFEuxSyxtV3Zt13KtV3tvQe/LJLmAJn1viZnfIDoeJ9+5dFB/tBx7UKOSBtMvqFF/k+KrTZIeY8b8f",
+	"TKu0lUEp6QMRieWpyCri7tslZbIhNnrwlDI6ZldFopP3TOSJsCxV830IbhtJnQDXS65vzL1pq9WoF8Kc",
+	"np2dsc2MaWJMLGmL4lWplMKvyPkgrP+U+qCSRqYSrbxBvPvtoVJw9U+wfrAz1q3xBcqOr572vS+X8IFt",
+	"ju7PDW/UbegYXwhORLYvtlzMXSd/9F/UOy6hGfcGIAuZztJqMc2t0hiSd0eucGvZFsPl4HfpnnlgHOEc",
+	"HfhxazzM8ehGqgRWB7+akLNUrTBGe6mkXUSM2iLgA14FiVjj4Hti7oWD5lFY4gQzeamPS1fM6AtWM40x",
+	"AxTYIDRTK1n8OCwLDTNhmJhLpbEo3FhihMMU6CVzzrgkv0YxbpBep89GF9WcBJxwLN1tuJZy3+ZZ+CPY",
+	"70JDmvtkTT1keoBfYAfpER4OkQ9cXvo3kx2j0BONSvdu1GvH6GUfUIE0WSbK7g5Q3ui70xamVae7k1oZ",
+	"pE7tmkD3pnj2wKlx731E38TH4IQukhpuhcoNBvo9WJxftHek4/NqoOPZzkDHh6TpgJJLPm899N5JQOg5",
+	"kBaoPoyEJQJ6YsLpVQzftO3fwNoARWua0YGpGDvXbKddLNJtvrBc6nWjpC4dPVMrSY6Yg+UvNbHG6wcP",
+	"RZ2F7zbPiSdOXK0xsS1ND4HlzjQlbECA1wQ8uNzhXOkY4E6/Iq0q42tMAnGkd1HJ0sP6K6EEBFMyXVdb",
+	"1D6h2DlIKDzWNw0wISCSSnpQH8ncsCnEyh2QGRfJKLQiyPg6qH2vv3vxtjStVwuBXIwluiR9wZlmERHD",
+	"6ot0SsrG4Uw1IsoKM34sPPNTAdvKxo/l8I+v3rPGgTA6Zr/U/ACNbg3o4ba6UBsoG4SKMdDJVia2uQ1I",
+	"ZanLLxW4aY9KwLsIUf9XerepVfp/ZMuhFwvbxMAB1BZzUytag9G9HMMHAzZfejZj12CMUBKLdmwUbxgi",
+	"wTsiqNL63hKhTcyffMJ/d+SiBDp6wBiTR8CHO7hprKiMWZhWS3EdRsbuxWy4c7TSb0POiV/hTiTdqSbQ",
+	"oQpnHKwSVGUwNhwPtIjhNrd8PBj5CihBhAd0+hIa7K0KIfdK9CkL9Qjo3G1jfzzbum+0sUsXwkUdBov1",
+	"ao2mrF7DlnyNnhJm1R1iU3C0k0/Ygzj5fFKLGNqdFEavHapCxD0sl6F2Rm/bJcYTwXv1Q2i7+1/FaPn0",
+	"oNOXIVrtkirQy/2J/I9EwohNNEIWhq5Gta9GPNZFacwslFPetIkxbunjRn+5O7BMwYpHKZ9CeuRRv10+",
+	"/egevQpP9spnLMrFlujabAvmLXfEg3/Fzuht7WEe5Y5Y3WMf8RjAcX/ieV1IR0RJaOxmIqbSpHJxrPmQ",
+	"w93wtxxyaA+p3J1Z2EUMJ5/8XyhVIRahq0ifwof+xYeRq99DLLBSHdWlK65IK7721dFMrTleLn38u1O3",
+	"8X4VjSU3lNPQjMxq9s+7YEmYDi27K2GgvJ49O/22KPXbdvvCpUKNrNo5h0p6lCBsLKPGQ9UG/m0txh9I",
+	"mOMuvveE8EWcUHX27JDnCPEkIP8AdzeST6RM1pmUGuFyXwEDY/6cAMM+MJhiTZ2EhnWG7euT3YOHqaZ6",
+	"13XgDTzkhe0NdEdYpuk9QtHrsX44VhScM5UGahT078DTI7f6C/TR9wg6iRciTTQ1P26Novge4pRreBme",
+	"e6DSmX54mo33ryzWkl8UyPj+KPZ7Zwk4xQCkZQFceOQJXUTomRHpVcR1Fz7Ez65ZKnwf1ETzFR0ASbnH",
+	"Y/baMs2F8d42H6jVM3yqIJsCmz56TytqStTJeutKZFovnWkNXDelvfeFPK05Q85OK7L/cfwhu6PscHOH",
+	"5PgnxqPqKMTUUfTe0CeSsPj4m1GwrfGPGAhzHtAasdxAErGiCcT+eF4V/Vi6Uex7tjwg4P0MHUCnNR4Y",
+	"6jRoUQwpKkoqVyKsK4kNVG4oE3odVV1he4E7dKk6InVtRyVR//BL/+x9C6zs6XZsr6/iF/7fpsBKHQm9",
+	"ctYIQoco4ESgtoqFG2TRes08YYGWHMCFTSFilXVERabGqLs6yx7qVzFZZ6AJUgf39byLpalZy9qxuB52",
+	"ETlmH377wIQZS6zARupiyKwbGgvLJQo5HlM3bh+XEjGzlkqulwajUDM31Fiu0JNlsE+3YePBlE/XzAhr",
+	"QY8HJ/Q5fIyYXWfKRMWiMGnDjC7Gksti/ZW6cHIdaknTNMIw3wfFLpSB4smxXJYRCEsqnhCarDssjTwa",
+	"2AcJXNPex4Nxfnr6TZxyi39A5D8rSZ/Hgwv2QfNE5GZys/zgY7s0mDz14gqn4JYlwlgnzMZyeHbKbpZk",
+	"Zyvm8uHaoc6isKNj9j3RKGVVnjMNKdzSEFRy7bcPbDhNnc7ic5/DHK1jR5R27LY6lghHqvy4dBAsKcBk",
+	"GjgWUhhFDFIDlVFxVhw1Gkv8DZvzoSKEi8StjmXMJXoHsyxds2Htfbc5P0S5ofKX3z6MxnLG05T6dwRz",
+	"k+fWY3bJ574EZCrkDW3gAwaYxLk2Sn9ouwhfA9fx4l3BKL3E9W97XXs7Qk0qrQ67izp2vCubyljZO/fZ",
+	"8+M/PH/+bfTt8Tff/v500Hs5BaG2K3nf1E6ecpeUqNJ28Lyhh4kMHDfF4ehtm34pJHVz7Hm0nPY5+97Q",
+	"6vsugX88/BJQwNYka8lOK5RBzcu7WSh3TVAJX3ettHhlgq+0UVClD3iHDVRp22oBLTiPWn1a/ydB5tf+",
+	"5I0818Uoz/dglC3K0Vm9+NwXDMkKEqRPSJY/Ag5f9cKJMjLBk46QAxtm+TQV8ei8OKBneZoyCx9tVMkL",
+	"RexGhTjvzoIvSPnkU/hzh2c+QGbwCNDvuomEpR68hBq7FUZM03KG0m0f+DxiWcp9rHGexWqJnRZSZU2B",
+	"nHZw96kdWeLg3ibtNtMP9fOvYfABsvTCHr6E6bYv5Tjl1PCDFJS/gkAQxehPTC3811NHlYqeGIb2P6oi",
+	"z5qW2933g6YVcfuFocbdJ9lCWdXPxXJwgmyJ2VYJdlN0gk4snUydiRTTjSCdHbPX1rhrAsahobqKZjkM",
+	"pFlbLIfs9E/8kpwbvtAebhIL84B2Fx9u2Qf8bpLr9AOlCnB322lTI3/KUsWT4hBAePXlFhVbsEfGauDL",
+	"OwS5PB6v0LY6W9Jg7gFC7P48QvCkIgUljxCKhv92+eqPjg0u3/4xYqHe4nP25rsLd7SKv5ErOvzw9Oz0",
+	"lGUfH5pHyuanX1xqX5eH7nXZ0/xugpsniaAGnpeVFrO+HU2966zZaExNhgW8U+Wm3X1eb/Lqh2jv3Pr1",
+	"HQr3p/NLbGCDHjqTL2tnwsHoteKT2mG6rD35KHa6yox9rHS1FR4g3LI6nFec0xQ0tps2AGzI07SwCs2U",
+	"Ls9dfxijoaNIzBp9pZ6+zk6NmMpbQ8JXGrD1FlZ1WnncgK3NuTda1PKD9JUMJXtk3ZU8xI6zWKaZ8qop",
+	"6gYxLYzV3Co9umsJ75qAOPlU/bjrareVctoOvtrY9z38Hk7+70A3ngGVZw4T+F3HeEjYtCA5ln+uZGxG",
+	"DD5i7e5NkTT6ioMNMr7WKk2P4CO21dhCWJf05Ct6cB//dDdBHdxf3bstzybxvLz+mQ2rzZR+ev/D0R/I",
+	"dvDduzejA2VDExQZwdsXafC+aGqR4+gn2IVefYwhHZ1XSg4FOimqEVEFkbJ2YsQukytf9TZ02kHX9jF7",
+	"i32uqaK4vhUxKjmU3kkUdpfKMHhv7nZmvVVsDsqtHcuku4Wck/GF3AJu+t9Hf/j2rNjzMpciFhmngjdj",
+	"OXx9/f7F+1EZehcrpRMhsZ8V6QECu95YNvwjqLfofTpmPxlgfCxxqieGpdyepEoybrw745hdKmMxSgQX",
+	"4i6gZiGyDBI2lIrFKZbJGMtUxCANJD4/HTOzZ+IWjhIxF5YhyZPTCgxzNyR34yqGVjJtTdP+QcjkkkDX",
+	"272xlY+CFfcPxEfh49NDmHSfPqpJt5eWirDro56+CY7HOl1FbHr/RpgdFsh2Sq62xsJqf8PgiyUzhoHS",
+	"KesoFAv8O+JMU7WCZBSsTJ60yGeY1WiYqK/bUEw8ve26cYlPPBICZd8MW1z3oesAriCdOaDh4N2u/fuU",
+	"0yTNEXf6QBXAUy6/SLYEYa8bWwcslFnF0x0PKKdCu392qM4Foh7KVvfgQEOP1h3gtHdLRQTmYIeP4ush",
+	"/H8mHL4M9ctxOPZOxlDE0zk+KAuZuG+ozJHOU38EzLT6G0hq039BCfUYROYOnCUPUWf356NKe7ojrA4C",
+	"q07WuqTfH7s1nZ+2E1v08yG6YCu2UnlKDZEWasWWebyolJ5KuWRSrSKqLuv7UlTy+GJ3VcPKAY/Ftlvx",
+	"uV1DeFF57lH6slVaDfbTFio7OdCdLeVYVaMc1xep0hpCw897qg93lr7t/dy8iPAC+ADWw83GMI/eRzJi",
+	"OpfyIBb+AJ+SPa3yHTwgFXMMHggX7YihvRnv0057P6duXdQWyF+vhcE+9kzJKltzS7VChu05vT4qMPTs",
+	"8u28JnQlCEm9iQKq3IEygglLQsSvZSwXPMtAmhEmu/jqIpWzYskTCEGTUx7fzLXKZXLBMpWmtI9KX000",
+	"XIWemnhlvecREafKwP6FHneS90s37j+/sobb8Of8RYk2ai/j40uN5WufOmYXsKaw+UMc3xXh9RAYotFr",
+	"J/5X6cN4WYDhi1yjdsu/Ek8RS5SEQ5TFUxKO1GzmSc7JPiVLgVdXXKKQnaiBG3W3C5i3Lh5NFTZb22GB",
+	"8E9/Fx7uZR5z1432EFH/yxdJEf9Z5fECdB/FxT8aLJos4esDJ+lUopZuw2RO5DvcJ3zNhkUfHrGEixDC",
+	"TUGvo4hN1xgCVSUADY5JcQNbneB1MuiH/v+qVQPC/vrQRAGLemL/ASIcyoFnwQWwUUMOgcZTKhhwx2SX",
+	"Aucnn8Kfu2wwAT4PebQXOOi6GaqZSA8iaitM50elEMIHjhvs4/ctEfIgUYEvqNef3/SKo4e8Zb9VUvNF",
+	"R7lco3pLeUJOu/YRvccMjSOhYWcKc54WQZpD/Dhxu4vop4mbJWK33E6Ct2wmTMzTSawS8EWhirSloHiR",
+	"WQASZkBiPb9aZkudLdjQ1x70wmZ0jkaZMrfAKeELkSQgiwIA9e2HpC6cCGtUHLN31NFYQJoYzFAinx3O",
+	"tFnb55rfQo1rHsDaFkjli1jc+nHrAYOBvelZaZajHbNCJSUfX7CfX7z3Xli8kxFpUWtfh3ashUkZTz4D",
+	"1n1h8nr94PtEkbVL12aRlj7S9kefsvKw1TiurdPFOtDoE23cIwey2pQoa6bzUHfOMqcnKqqSp9y6czZU",
+	"gyl8zkFUSWXhn1BAt5bG+WWBbFNulmMdbG5uyno5Gryv3gEH3HIwv9soxseSyo+GPGZvk7igqjlF2kVX",
+	"sRx8vSi/42OnfA/5l9T2RMl0fc4kRi1Q7XOlWaLiHBPGx5JPVW4ZRb6YLfVMm1T+z1xTx2/pi9xW+5TU",
+	"8QfhAUvq+HKodrGZlked1j1VYusjYmp0e7TW6a0etw8shlM175mfcXBNrC0PomACt6z/lmkQDiEHzYKo",
+	"nDBu7C+dBNFBh20FB7rv3dWs68erCdHnNvy25mE5gAugrv8/qajtEaPkCKYkeO2hK67mn+Lcb40wLxMI",
+	"v0rL7B0yEJ/+EyabvEiSWoIJu+qlPbFN5YkymB9YmJSe/i9Px1e4lgNcfffIp6rWtiwyqkilKKyLLbbF",
+	"aOAuDpu64+mu5Ktivi+dftXjFu7NKEU/r0PFV4SiimXNxIrVZrNe4gv/lFMTJQBWj+55bduDEQxW4j9S",
+	"cqq4RjvzF+KJ5p2uaJ6B4dZSA48XHLPhHfhmuQHf64guW+6p56ffsA+5LLpUfjjHfFw0wQmn2xjvdq5d",
+	"Dd1VWbM5WFNKKR5j79HWoi6Wa0sre1cC7Z4UW2dOP/tEJC1B/9Eg12lrOZcaw7mHoupI7Yy3AXWN5ZwN",
+	"yLpq6L50hJ6CBVYSy0E7PlY0mNAfQknp+OTVx0yDMQEtbOjuRCMqgonnBx49xaqwRs+hDhDMlz/55P5B",
+	"fzOXMdmidjMJvfNAyg+u4zpV9oFspVfoJ30wS+mh/Y5OdhfuQEJSehAbKg7lg2qmSt1AEuZxereSld5i",
+	"ZTUFRzMXDHvxFO7oQsKECAk0x6M4Yksu0rt7JMvk6C77aCVV+4HOVT9D183V5+k4UZ4dOk3hZ9BoS/F4",
+	"8NFVxZzY844Ktb24fF2F8hIs9yDMzS6H7k+mtzO3mmw3QbZ+vNTDXnzl9tKHqXDP6DJ3OzuAzcFUIgMK",
+	"h349N7GuBxkM9sWoX5+02CcJcd/Mw1bBjyRxgnmxleYardrK+5oaUtZm9yGyFHTn7e8JnWTeSbfghnE5",
+	"lsXJtloo/NIJFmFYBto4hR6b+I/OnQoIq2KUIFLGslxmhNWBPwpq/OqGce/kVvMUxQwzHK9lRi0BC/Np",
+	"geYcPwYUsXkYxOWXZSxfG8YNuTEjJiT5B6t5qmNJHU9usTUNLZzxLAOujXsBW4PlRAEyBooDw4w1WOHL",
+	"WlmbQsKGz86+ZZpbmGAqFyRREVyIJvkJquYTA7GSiXFAIUPUWJ6dsgq+nFwVMrfgFlMsSCbs+ekpllJe",
+	"4w+NTfziy5g2LqpR0abMky9iuJytLI9fdDeh66wjc/+j2xu+5p2tbi1TlaxJkyE3rVRjSTujQ6FFA32N",
+	"IEYe/kptHq8LsOzV4OzsARZw7cbqOJUq2BsqTTEkXBbchd41YtDACHTjqLLTiDoqUB3QQ8Q6EXaRcT3J",
+	"TtcMjtxcF8QzGJOLwW9WLKkgJarnC+XjMLkxK6WTLyYoQ+Jyt7Ckokq+hhIPxT/NApxAM/zWSaFzd+FY",
+	"8ogVucyY5sunjkEcTVtILqrJzUoX9Tw51mM6otqgS65vImxc/IuQiVqZo6dnz8+O2b8CTzC4wR0xUygS",
+	"d5Vmr+Q8FWbBhuDgfkLgj6hz8YlUS4hYrObujxOTawrVcEA90blK1egCP3hfn1VqLIeJ8EXeIWJ8WSmt",
+	"QE0UKB84wYzfFwSelVZUGoyHKG1h2LNTFHE8FaH0qpeMGGXB/oVedeKkFJlOjx/LoVVqknI9p+Rru458",
+	"iarIrdDheD3RamUiJhX+MXLC0F3DuVwzrVZuelpT5U4tlpnSFpLzjZWNZbECtTLsX9hfPmm1iigcJPJh",
+	"mBG75WkOEVuCMXwOn39lQzfVU6yC64BCa7zwz7spuROf0xTYDazPGSIoYiUKTDSW7t9JLm+kWkn6dnIj",
+	"ZOL/xLaR/u+Z0lMMa4lYkpO0gWgszVpa/jFiMk8dQtwBXRUK9dO7OCVDc0rJwDE2naKGHL9EO8m5O0Hx",
+	"2G6cykIai/VvZ76DW+U4TxiOb6iBCx2wx+yVu104YNGPZM0wdPRUz7Qnxh14VRXB0OlHCeAphAHI0VgZ",
+	"heTPE8POTh0R+sN043ge7XtqehqlkhPhuBzLtvOyejCy3ueieXn9873PxuiBlPuu47Z3yYfHM5a+vP75",
+	"NTL4Fdrk287RV+5ijB2FKrR5qEMQwuBCMo6FLSjyMFZpvpSmzvwqI9s3Mvaome7yuIfhJ/fPjgjROylw",
+	"P+G4D9vVnm6H7SqT29dh0nvdSFuvgo+BMQd+Gy+6En/vj6LD69ZueFrdY0uDXXThdBXfdOyA2cNu5CfG",
+	"H+0YOAVY+o9bYCdOLQgf7AKWj8Xl3gJ4hOrOLuvAC+brXDj1HIMnHZg0jy3ZC0ipaih3ZQjxWKZK3eTZ",
+	"RbCAtGRA0NvPqNjoQqWod8Q8s7k/RMfSZKmwPoiTZSoV8dqJ1ZnSMbBhWVAYuziaBWZoV9svkjoWrJlP",
+	"TKhAEbEZwAXL0tw0zaAZ9vH3Ecdj6UZ22hTVASnTc7yh7onZTN8YlTljYznXPEalRKjEu+eEZcMPHglO",
+	"47Mi/YAadIBL+M2MpVNvzr3PB8FVdrGrq9JBYx4PvJ43CaMk40FNty6+n/BWX9HP/vdgx36o3K8EvkhE",
+	"c2Ge7zDHB+gEbNxfKgSAMl5geLrGuzey2JBTed4EBUVBYH++wkvy6O4W9uBZ2GohfrMOyU93zvnpAe3C",
+	"0H6X8kf79fv5WnPLDhNXbcRcQnIkZFWoBUTXE+FL5RIbLqBxpkxj2ElSlZZP0RajSKBojR3mzEaBYiqj",
+	"H+rqoyAqy6Xh3bA0qaqVk4IofzUdCBqw9rRhv+Ucz0X2n//TN6+gdO+xrMCBOmFFxEO5pHTdhGHtcH8F",
+	"TtUq9AOgQv9jCVynwkGNumIF4JGPiwqTh96lqcL7suU3WHyyuByOJfb95zE1sLteYHU5zYQsMtq9/+x8",
+	"dy56EQnAhnjNjLlkU2AmA2lDknvRFYmOyfIQICl6UbV2LCBN0D6Tpylu4bx2jIzlsH6GsDH6gCfu+fFg",
+	"RMdz4RAUBq+yQJ52j/2IztkyDMXNL2JoO16+U+qmPFq+Skuwz379IsFvu46nQx1Kbo+MF/5GanHuiz15",
+	"Wu2bTNASDlcscz9BUz21Tj75v3bcSKtqyhdSGQ6FE3fDDPJ02FBc0SjoE4abF9DAdxdo9ZztymvcjYno",
+	"LsG0O3j354BNXwGnDc/dgSp7DL7ttCrEGE1kykrVBeBJd0ftLLdHajYby+EHetzr6helHl8VpBHbkKNx",
+	"biduhMHIOxqbzSv8OhBvm3EauLjQo3Asg/WZ+zCnTZlcvUTggYfGXZYqOQc9ljRDXfy3iWgKH3lY/b8R",
+	"qfMFNf4i7uZwjOzjb3gDp+gKK266twrbXwdskqYx01CPdb8Ds3bL0ROpjsxCrQ7FYM2QYKcCvlXXboYH",
+	"qnqu7Nd5a/R6kNNhmVQTB+RD9MVxACVOrjF8IhJflwgrmRZBv15ijS7QVjN3uq+48faoqNbpvDacATD3",
+	"v2bWCE0DqrYPI8mLO4KGW9CGp4WjBs1FQjo5myntHj/fsO9wbb2+6pboJDHajYalacfpOGWpUkc/aFFS",
+	"mlGI3Ar7NoYRCscaaehoGxPWAuYVMKuKo/g8VcaMAsOP5QzrW8mkwwJV24YbB7sfYTdlqmWtrRlLky9D",
+	"djzBPHyKQfonQ+jeXNWS6f21CNZjGaODS6tlex6nG/YrV9lpkV9SY6cVdAkIws0hRAKR3KadKsIL3trp",
+	"iI400nWjeNAe2jyyLnpW7yIV2qzPGAipbwPNYDD44IRn4uT2KdKEn6TJ6dchBFOSl9J7WEJ/SrB8sNlh",
+	"8lrM5ZGQ2FMcy7fUmppQJ9vCq1wZrrC9bw7pb4RRxdRSWtGjoEKEmKokwLAyeAV6m8O/r6XXIob/8ff/",
+	"j4G8hVRlYLD6FPfFDjMDeaLkeqlyg5WrMbTNOvBK2iLid6ZyfQRrKCt8RCzj66WTUTNBfoncuhOkukyi",
+	"4Y0FviRp6IvrmYhZlR3lmWHTNYu5Ji1myuUNQ0PIzJGjyrCKHixNhNYhGYtUNFHo5kMf8a+f//8AAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"io"
 
 	"github.com/google/uuid"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -184,4 +185,75 @@ func openItemOut(it funding.OpenItem) OpenItem {
 		out.Note = &it.Note
 	}
 	return out
+}
+
+func (h fundingHandlers) ReconcileFunding(ctx context.Context, req ReconcileFundingRequestObject) (ReconcileFundingResponseObject, error) {
+	r, err := h.svc.Reconcile(ctx, auth.PrincipalFrom(ctx), req.Params.From.Time, req.Params.To.Time, nil)
+	if err != nil {
+		return nil, err
+	}
+	return ReconcileFunding200JSONResponse(reconciliationOut(r)), nil
+}
+
+// maxStatementBytes bounds an uploaded bank statement.
+const maxStatementBytes = 8 << 20
+
+func (h fundingHandlers) ReconcileFundingWithStatement(ctx context.Context, req ReconcileFundingWithStatementRequestObject) (ReconcileFundingWithStatementResponseObject, error) {
+	data, err := io.ReadAll(io.LimitReader(req.Body, maxStatementBytes))
+	if err != nil {
+		return nil, err
+	}
+	lines, err := funding.ParseStatement(data)
+	if err != nil {
+		return nil, err
+	}
+	r, err := h.svc.Reconcile(ctx, auth.PrincipalFrom(ctx), req.Params.From.Time, req.Params.To.Time, lines)
+	if err != nil {
+		return nil, err
+	}
+	return ReconcileFundingWithStatement200JSONResponse(reconciliationOut(r)), nil
+}
+
+func reconciliationOut(r funding.Reconciliation) Reconciliation {
+	out := Reconciliation{From: openapi_types.Date{Time: r.From}, To: openapi_types.Date{Time: r.To},
+		Days: make([]ReconciliationDay, len(r.Days)), Differences: make([]ReconciliationDifference, len(r.Differences))}
+	for i, d := range r.Days {
+		out.Days[i] = ReconciliationDay{Day: openapi_types.Date{Time: d.Day}, Channel: ReconciliationDayChannel(d.Channel),
+			RecordedCents: d.Recorded, LedgerCents: d.Ledger, FeesRecordedCents: d.FeesRecorded, FeesLedgerCents: d.FeesLedger}
+	}
+	for i, d := range r.Differences {
+		out.Differences[i] = ReconciliationDifference{Source: ReconciliationDifferenceSource(d.Source), Cause: d.Cause,
+			Day: openapi_types.Date{Time: d.Day}, Ref: d.Ref, ExpectedCents: d.Expected, ActualCents: d.Actual}
+	}
+	if r.StripeError != "" {
+		out.StripeError = &r.StripeError
+	}
+	if r.Stripe != nil {
+		list := make([]StripeBalanceTransaction, len(r.Stripe))
+		for i, bt := range r.Stripe {
+			list[i] = StripeBalanceTransaction{Id: bt.ID, Type: bt.Type, AmountCents: bt.Amount, FeeCents: bt.Fee, NetCents: bt.Net,
+				Created: bt.Created, Source: &r.Stripe[i].Source, TopupId: &r.Stripe[i].Reference}
+		}
+		out.Stripe = &list
+	}
+	return out
+}
+
+func (h fundingHandlers) EndContract(ctx context.Context, req EndContractRequestObject) (EndContractResponseObject, error) {
+	b := req.Body
+	c, err := h.svc.EndContract(ctx, auth.PrincipalFrom(ctx), funding.ContractEndInput{CompanyID: b.CompanyId, IBAN: b.Iban,
+		CRO: b.Cro, ValueDate: b.ValueDate.Time, Note: deref(b.Note)})
+	if err != nil {
+		return nil, err
+	}
+	return EndContract201JSONResponse(ContractEnd{Id: c.ID, CompanyId: c.CompanyID, Company: c.Company, AmountCents: c.Amount,
+		Iban: c.IBAN, Cro: c.CRO, ValueDate: openapi_types.Date{Time: c.ValueDate}, Note: &c.Note, DoneAt: c.DoneAt}), nil
+}
+
+func (h fundingHandlers) GetContractEndStatement(ctx context.Context, req GetContractEndStatementRequestObject) (GetContractEndStatementResponseObject, error) {
+	pdf, err := h.svc.ContractEndStatement(ctx, auth.PrincipalFrom(ctx), req.ContractEndId)
+	if err != nil {
+		return nil, err
+	}
+	return GetContractEndStatement200ApplicationpdfResponse{Body: bytes.NewReader(pdf), ContentLength: int64(len(pdf))}, nil
 }

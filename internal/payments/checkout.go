@@ -93,6 +93,9 @@ type BalanceTransaction struct {
 	Created time.Time
 	// Source is the charge, refund or dispute it belongs to.
 	Source string
+	// Reference is the topup_id metadata of the charge it belongs to
+	// (its PaymentIntent's), and PaymentIntent that PaymentIntent.
+	Reference, PaymentIntent string
 }
 
 // BalanceTransactions lists the platform's balance transactions created
@@ -102,6 +105,7 @@ func (s *Stripe) BalanceTransactions(ctx context.Context, from, to time.Time, li
 		GreaterThanOrEqual: from.Unix(), LesserThan: to.Unix()}}
 	p.Context = ctx
 	p.Limit = stripe.Int64(100)
+	p.AddExpand("data.source")
 	var out []BalanceTransaction
 	it := s.balance.List(p)
 	for it.Next() && len(out) < limit {
@@ -110,6 +114,12 @@ func (s *Stripe) BalanceTransactions(ctx context.Context, from, to time.Time, li
 			Created: time.Unix(bt.Created, 0).UTC()}
 		if bt.Source != nil {
 			b.Source = bt.Source.ID
+			if ch := bt.Source.Charge; ch != nil {
+				b.Reference = ch.Metadata["topup_id"]
+				if ch.PaymentIntent != nil {
+					b.PaymentIntent = ch.PaymentIntent.ID
+				}
+			}
 		}
 		out = append(out, b)
 	}
