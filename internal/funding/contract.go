@@ -167,4 +167,3 @@ func ValidIBAN(s string) bool {
 	}
 	return new(big.Int).Mod(rfNumber(s[4:]+s[:4]), big.NewInt(97)).Int64() == 1
 }
-
