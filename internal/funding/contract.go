@@ -167,3 +167,19 @@ func ValidIBAN(s string) bool {
 	}
 	return new(big.Int).Mod(rfNumber(s[4:]+s[:4]), big.NewInt(97)).Int64() == 1
 }
+
+// Company is a company's id and name, for the platform admin's forms.
+type Company struct {
+	ID   uuid.UUID `db:"id"`
+	Name string    `db:"name"`
+}
+
+// Companies lists every company by name (platform admins).
+func (s *Service) Companies(ctx context.Context, p *auth.Principal) ([]Company, error) {
+	if err := platformAdmin(p); err != nil {
+		return nil, err
+	}
+	var out []Company
+	err := s.db.SelectContext(ctx, &out, `SELECT id, name FROM organisations WHERE kind = 'company' ORDER BY name LIMIT 5000`)
+	return out, apperr.Wrap(err, "listing companies")
+}

@@ -64,7 +64,7 @@ func TestBudgetPages(t *testing.T) {
 	if res.StatusCode != 422 || !strings.Contains(body, `id="cro-error"`) {
 		t.Fatalf("same CRO: %d", res.StatusCode)
 	}
-	res, body = web.Get(loc)
+	_, body = web.Get(loc)
 	if !strings.Contains(body, "€ 1.000,00") || !strings.Contains(body, "Mancano") || !strings.Contains(body, "€ 500,00") || !strings.Contains(body, `id="topup-receipt"`) {
 		t.Fatalf("the company's page after the transfer:\n%s", body)
 	}

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -34,6 +35,7 @@ func (u *UI) registerFunding(e *echo.Echo) {
 	u.Handle(e, http.MethodPost, "/admin/ricariche/bonifici", admin, u.recordBankReceipt)
 	u.Handle(e, http.MethodPost, "/admin/ricariche/bonifici/:id/conferma", admin, u.confirmBankReceipt)
 	u.Handle(e, http.MethodPost, "/admin/ricariche/partite/:id", admin, u.resolveOpenItem)
+	u.registerFundingAdmin(e)
 }
 
 // budgetView is the company admin's budget page.
@@ -41,6 +43,7 @@ type budgetView struct {
 	Budget    funding.Budget
 	Movements []funding.Movement
 	TopUps    []funding.TopUp
+	Closings  []funding.ContractEnd
 	Settings  funding.Settings
 	// The top-up form as typed.
 	Amount, Channel string
@@ -73,6 +76,9 @@ func (u *UI) renderBudget(c echo.Context, status int, v budgetView) error {
 		return err
 	}
 	if v.TopUps, err = u.deps.Funding.TopUps(ctx, who, who.OrgID, 20); err != nil {
+		return err
+	}
+	if v.Closings, err = u.deps.Funding.ContractEnds(ctx, who, who.OrgID); err != nil {
 		return err
 	}
 	v.Settings = u.deps.Funding.Settings()
@@ -149,15 +155,22 @@ func (u *UI) topUpPage(c echo.Context) error {
 }
 
 func (u *UI) topUpReceipt(c echo.Context) error {
+	return u.servePDF(c, "ricevuta", u.deps.Funding.Receipt)
+}
+
+// servePDF answers the PDF that document makes for the object named by
+// the path's id, as name-<id>.pdf shown in the browser.
+func (u *UI) servePDF(c echo.Context, name string,
+	document func(context.Context, *auth.Principal, uuid.UUID) ([]byte, error)) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		return apperr.New(apperr.NotFound, "top-up not found")
+		return apperr.New(apperr.NotFound, "document not found")
 	}
-	pdf, err := u.deps.Funding.Receipt(c.Request().Context(), CurrentPrincipal(c), id)
+	pdf, err := document(c.Request().Context(), CurrentPrincipal(c), id)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Content-Disposition", `inline; filename="ricevuta-`+id.String()[:8]+`.pdf"`)
+	c.Response().Header().Set("Content-Disposition", `inline; filename="`+name+"-"+id.String()[:8]+`.pdf"`)
 	return c.Blob(http.StatusOK, "application/pdf", pdf)
 }
 
@@ -166,15 +179,18 @@ type deskView struct {
 	Awaiting  []funding.BankReceipt
 	OpenItems []funding.OpenItem
 	TopUps    []funding.TopUp
+	Companies []funding.Company
 	Today     time.Time
 	Done      string
+	// ContractEnd is the contract end just recorded (its statement's link).
+	ContractEnd string
 	// The receipt form as typed.
 	Form map[string]string
 	formError
 }
 
 func (u *UI) fundingDesk(c echo.Context) error {
-	return u.renderDesk(c, http.StatusOK, deskView{Done: c.QueryParam("fatto")})
+	return u.renderDesk(c, http.StatusOK, deskView{Done: c.QueryParam("fatto"), ContractEnd: c.QueryParam("chiusura")})
 }
 
 func (u *UI) renderDesk(c echo.Context, status int, v deskView) error {
@@ -187,6 +203,9 @@ func (u *UI) renderDesk(c echo.Context, status int, v deskView) error {
 		return err
 	}
 	if v.TopUps, err = u.deps.Funding.TopUps(ctx, who, uuid.Nil, 50); err != nil {
+		return err
+	}
+	if v.Companies, err = u.deps.Funding.Companies(ctx, who); err != nil {
 		return err
 	}
 	v.Today = time.Now()

@@ -1,0 +1,106 @@
+package webui
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/funding"
+)
+
+// The platform admin's reconciliation page and the contract end.
+
+func (u *UI) registerFundingAdmin(e *echo.Echo) {
+	admin := Roles(auth.RolePlatformAdmin)
+	u.Handle(e, http.MethodGet, "/admin/ricariche/riconciliazione", admin, u.reconciliationPage)
+	u.Handle(e, http.MethodPost, "/admin/ricariche/riconciliazione", admin, u.reconciliationPage)
+	u.Handle(e, http.MethodPost, "/admin/ricariche/fine-contratto", admin, u.endContract)
+	both := Roles(auth.RoleCompanyAdmin, auth.RolePlatformAdmin)
+	u.Handle(e, http.MethodGet, "/budget/chiusure/:id/estratto", both, u.contractEndStatement)
+}
+
+// reconView is the reconciliation page: the period asked for, the
+// report, and an error about the period or the statement.
+type reconView struct {
+	From, To string
+	Report   *funding.Reconciliation
+	formError
+}
+
+// reconciliationPage shows the form and, once a period is given, the
+// reconciliation; a POST also carries a bank statement (CSV) to match.
+func (u *UI) reconciliationPage(c echo.Context) error {
+	now := time.Now()
+	v := reconView{From: c.FormValue("dal"), To: c.FormValue("al")}
+	if v.From == "" && v.To == "" && c.Request().Method == http.MethodGet {
+		v.From, v.To = now.AddDate(0, 0, -7).Format(time.DateOnly), now.AddDate(0, 0, 1).Format(time.DateOnly)
+		return u.r.render(c, http.StatusOK, "funding_reconciliation", u.page(c, v))
+	}
+	lng := lang(c)
+	from, err1 := time.Parse(time.DateOnly, v.From)
+	to, err2 := time.Parse(time.DateOnly, v.To)
+	if err1 != nil || err2 != nil {
+		v.Field, v.Error = "to", u.cat.T(lng, "funding.recon.period.invalid")
+		return u.r.render(c, http.StatusUnprocessableEntity, "funding_reconciliation", u.page(c, v))
+	}
+	var lines []funding.StatementLine
+	if fh, err := c.FormFile("estratto"); err == nil {
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(f, 8<<20))
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if lines, err = funding.ParseStatement(data); err != nil {
+			var ae *apperr.Error
+			line := 0
+			if errors.As(err, &ae) {
+				line, _ = ae.Fields["line"].(int)
+			}
+			v.Field, v.Error = "statement", fmt.Sprintf(u.cat.T(lng, "funding.recon.statement.invalid"), line)
+			return u.r.render(c, http.StatusUnprocessableEntity, "funding_reconciliation", u.page(c, v))
+		}
+	}
+	r, err := u.deps.Funding.Reconcile(c.Request().Context(), CurrentPrincipal(c), from, to, lines)
+	if apperr.Is(err, apperr.Invalid) {
+		v.Field, v.Error = "to", u.fundingMessage(lng, err)
+		return u.r.render(c, http.StatusUnprocessableEntity, "funding_reconciliation", u.page(c, v))
+	}
+	if err != nil {
+		return err
+	}
+	v.Report = &r
+	return u.r.render(c, http.StatusOK, "funding_reconciliation", u.page(c, v))
+}
+
+func (u *UI) endContract(c echo.Context) error {
+	lng := lang(c)
+	company, _ := uuid.Parse(c.FormValue("company_id"))
+	vd, err := time.Parse(time.DateOnly, c.FormValue("value_date"))
+	if err != nil {
+		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{formError: formError{"end-value_date", u.cat.T(lng, "funding.form.invalid.value_date")}})
+	}
+	ce, err := u.deps.Funding.EndContract(c.Request().Context(), CurrentPrincipal(c), funding.ContractEndInput{CompanyID: company,
+		IBAN: c.FormValue("iban"), CRO: c.FormValue("cro"), ValueDate: vd, Note: c.FormValue("note")})
+	if apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.Conflict) {
+		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{formError: formError{"end-" + apperr.FieldOf(err), u.fundingMessage(lng, err)}})
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/ricariche?fatto=chiuso&chiusura="+ce.ID.String())
+}
+
+func (u *UI) contractEndStatement(c echo.Context) error {
+	return u.servePDF(c, "estratto-chiusura", u.deps.Funding.ContractEndStatement)
+}
