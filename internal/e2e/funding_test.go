@@ -135,4 +135,3 @@ func deliverPaid(t *testing.T, base, secret, id string, amount int64) {
 		t.Fatalf("webhook answered %d", res.StatusCode)
 	}
 }
-
