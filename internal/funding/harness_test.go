@@ -35,7 +35,7 @@ const webhookSecret = "whsec_funding_test"
 // database role, the payments inbox behind its real webhook route, and
 // stripe-mock behind a proxy that counts our calls.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *sqlx.DB // the app's role
 	owner  *sqlx.DB // the schema's owner: ledger verify
 	svc    *funding.Service
@@ -45,7 +45,7 @@ type env struct {
 	admin  *auth.Principal // a company admin
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	url := dbtest.New(t)
 	e := &env{t: t, db: dbtest.OpenApp(t, url), echo: echo.New(), stripe: newStripeProxy(t)}
@@ -221,7 +221,7 @@ type stripeProxy struct {
 	fee   atomic.Int64
 }
 
-func newStripeProxy(t *testing.T) *stripeProxy {
+func newStripeProxy(t testing.TB) *stripeProxy {
 	t.Helper()
 	base := os.Getenv("STRIPE_API_BASE")
 	if base == "" {

@@ -15,10 +15,12 @@ package funding
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/payments"
@@ -108,7 +110,19 @@ func EnsureAccounts(ctx context.Context, ext sqlx.ExtContext, company uuid.UUID)
 		{Path: BudgetAccount(company), Kind: ledger.Liability, Floor: &zero},
 		{Path: ReceivableAccount(company), Kind: ledger.Asset},
 	}, platformAccounts...)
+	paths := make([]string, len(specs))
+	for i, spec := range specs {
+		paths[i] = spec.Path
+	}
+	// One read in the usual case, where they all exist.
+	var have []string
+	if err := sqlx.SelectContext(ctx, ext, &have, `SELECT path FROM ledger_accounts WHERE path = ANY($1)`, pq.Array(paths)); err != nil {
+		return err
+	}
 	for _, spec := range specs {
+		if slices.Contains(have, spec.Path) {
+			continue
+		}
 		if _, err := ledger.CreateAccount(ctx, ext, spec); err != nil {
 			return err
 		}
