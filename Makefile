@@ -8,6 +8,8 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -X github.com/reciproca/reciproca/internal/app.Version=$(VERSION)
 PORT       ?= 8080
 DEV_PG_PORT ?= 55432
+# the durable cluster (fsync and synchronous_commit on) of `make bench-ledger`
+LEDGER_DURABLE_PG_PORT ?= 55434
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -100,5 +102,7 @@ ledger-verify: build ## check every ledger invariant on the development database
 	@$(DEV_ENV); $(BIN) ledger verify
 
 .PHONY: bench-ledger
-bench-ledger: ## ledger throughput vs the raw PostgreSQL ceiling (results go in docs/benchmarks.md)
+bench-ledger: ## ledger throughput vs the raw PostgreSQL ceiling, on the fast test cluster, then on a durable one (results go in docs/benchmarks.md)
 	@eval "$$(scripts/test-env.sh)"; go run ./cmd/ledger-bench $(LEDGER_BENCH_FLAGS)
+	@echo "ledger-bench on a durable cluster (fsync=on, synchronous_commit=on) on port $(LEDGER_DURABLE_PG_PORT):" >&2
+	@url=$$(scripts/pg.sh start bench-durable $(LEDGER_DURABLE_PG_PORT)); go run ./cmd/ledger-bench -server "$$url" $(LEDGER_BENCH_FLAGS)

@@ -101,7 +101,7 @@ func main() {
 	fail(err)
 	fail(db.Migrate(ctx, dbx.DB))
 	start := time.Now()
-	fail(setup(ctx, dbx))
+	fail(setup(ctx, dbx, slices.Max(clients)))
 	fmt.Fprintf(os.Stderr, "setup: %s\n", time.Since(start).Round(time.Millisecond))
 	if *keep != "" {
 		return
@@ -136,7 +136,7 @@ func main() {
 		clients int
 	}
 	runs := map[run][]result{}
-	workloads := []string{"raw", "a", "b", "c"}
+	workloads := []string{"raw", "a", "b", "b-cold", "c"}
 	variants := []string{"b-single", "b-param", "b-binary", "b-tx"}
 	if !slices.Contains(clients, 32) {
 		variants = append(variants, "b")
@@ -166,12 +166,12 @@ func main() {
 	med := func(w string, n int) result { return median(runs[run{w, n}]) }
 
 	fmt.Printf("Medians of %d interleaved rounds of %s per run.\n\n", *rounds, *dur)
-	fmt.Println("| clients | raw tx/s | (a) tx/s | (b) tx/s | (c) lifecycles/s | (b)/(a) | (b)/raw | raw p50/p99 | (a) p50/p99 | (b) p50/p99 | (c) p50/p99 |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|")
+	fmt.Println("| clients | raw tx/s | (a) tx/s | (b) tx/s | (b-cold) tx/s | (c) lifecycles/s | (b)/raw | (b)/(b-cold) | (c)/raw | raw p50/p99 | (a) p50/p99 | (b) p50/p99 | (b-cold) p50/p99 | (c) p50/p99 |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|")
 	for _, n := range clients {
-		raw, a, b, c := med("raw", n), med("a", n), med("b", n), med("c", n)
-		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %s | %s | %s | %s |\n", n, raw.tps, a.tps, b.tps, c.tps,
-			b.tps/a.tps, b.tps/raw.tps, lat(raw), lat(a), lat(b), lat(c))
+		raw, a, b, bc, c := med("raw", n), med("a", n), med("b", n), med("b-cold", n), med("c", n)
+		fmt.Printf("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %s | %s | %s | %s | %s |\n", n, raw.tps, a.tps,
+			b.tps, bc.tps, c.tps, b.tps/raw.tps, b.tps/bc.tps, c.tps/raw.tps, lat(raw), lat(a), lat(b), lat(bc), lat(c))
 	}
 	fmt.Println("\nWays of sending (b), 32 clients:")
 	fmt.Println("\n| variant | tx/s | p50/p99 |")
@@ -230,8 +230,9 @@ var zero int64
 func wallet(i int) string   { return fmt.Sprintf("employee:%d:wallet", i) }
 func provider(i int) string { return fmt.Sprintf("provider:%d:payable", i) }
 
-// setup creates the chart of accounts and gives every wallet a large lot.
-func setup(ctx context.Context, dbx *sqlx.DB) error {
+// setup creates the chart of accounts (with (b-cold)'s fund and fee
+// accounts for up to maxClients clients) and gives every wallet a large lot.
+func setup(ctx context.Context, dbx *sqlx.DB, maxClients int) error {
 	specs := []ledger.AccountSpec{
 		{Path: "platform:stripe", Kind: ledger.Asset},
 		{Path: "platform:fees", Kind: ledger.Revenue, Shards: 16},
@@ -240,6 +241,10 @@ func setup(ctx context.Context, dbx *sqlx.DB) error {
 	}
 	for i := 0; i < nProviders; i++ {
 		specs = append(specs, ledger.AccountSpec{Path: provider(i), Kind: ledger.Liability, Floor: &zero})
+	}
+	for g := 0; g < maxClients; g++ { // shaped as the hot ones, only not shared
+		specs = append(specs, ledger.AccountSpec{Path: coldFees(g), Kind: ledger.Revenue, Shards: 16},
+			ledger.AccountSpec{Path: coldFund(g), Kind: ledger.Liability, Floor: &zero, Lots: true, Shards: 16})
 	}
 	for i := 0; i < nWallets; i++ {
 		specs = append(specs, ledger.AccountSpec{Path: wallet(i), Kind: ledger.Liability, Floor: &zero, Lots: true})
@@ -386,7 +391,7 @@ func (b bench) run(ctx context.Context, w string, n int, d time.Duration, round 
 				key := fmt.Sprintf("%s-%d-%d-%d-%d", w, n, round, g, i)
 				wal, prov := wallet(rng.IntN(nWallets)), provider(rng.IntN(nProviders))
 				t0 := time.Now()
-				err := b.op(ctx, w, key, wal, prov)
+				err := b.op(ctx, w, key, wal, prov, g)
 				if ctx.Err() != nil {
 					break
 				}
@@ -411,7 +416,13 @@ func split(wal, prov string) *ledger.Split {
 		Provider: prov, Fund: "fund:1:pool", Fees: "platform:fees", FundAttrs: map[string]any{"company": "1"}}
 }
 
-func (b bench) op(ctx context.Context, w, key, wal, prov string) error {
+// The (b-cold) workload's fund and fee accounts: one pair per client, so
+// that no two clients share a hot account. (b) against (b-cold) is what
+// the shared fund pool and fee account cost.
+func coldFund(g int) string { return fmt.Sprintf("fund:cold%d:pool", g) }
+func coldFees(g int) string { return fmt.Sprintf("platform:fees:cold%d", g) }
+
+func (b bench) op(ctx context.Context, w, key, wal, prov string, g int) error {
 	dbx := b.dbx
 	switch w {
 	case "a":
@@ -420,6 +431,11 @@ func (b bench) op(ctx context.Context, w, key, wal, prov string) error {
 		return err
 	case "b":
 		_, err := b.bat.Post(ctx, ledger.Request{Key: key, Kind: "redemption", Split: split(wal, prov)})
+		return err
+	case "b-cold":
+		s := split(wal, prov)
+		s.Fund, s.Fees = coldFund(g), coldFees(g)
+		_, err := b.bat.Post(ctx, ledger.Request{Key: key, Kind: "redemption", Split: s})
 		return err
 	case "b-single":
 		_, err := ledger.Post(ctx, dbx, ledger.Request{Key: key, Kind: "redemption", Split: split(wal, prov)})
