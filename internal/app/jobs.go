@@ -69,5 +69,10 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "idempotency.sweep", Every: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return db.SweepIdempotencyKeys(ctx, dbx, time.Now(), 5000) },
 		Backlog: func(ctx context.Context) (int, error) { return db.ExpiredIdempotencyKeys(ctx, dbx, time.Now()) }})
+	// Beneficiaries' identity keys are erased once their cases have been
+	// closed longer than FUND_RETENTION (crypto-shredding; docs/privacy.md).
+	w.Register(worker.Job{Name: "fund.retention", Every: time.Hour,
+		Run:     func(ctx context.Context) (int, error) { return a.Fund.EraseExpired(ctx, 200) },
+		Backlog: a.Fund.ExpiredIdentities})
 	return w, nil
 }

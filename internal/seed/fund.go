@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/fund"
@@ -11,9 +12,11 @@ import (
 )
 
 // fundSet is the demo inclusion fund in Lecco (the identity set's fund
-// organisation): its bank details, five envelopes, and pool inflows —
+// organisation): its bank details, five envelopes, pool inflows —
 // redemption shares, a donated residual and a direct donation —
-// attributed to both demo companies, part of them earmarked.
+// attributed to both demo companies, part of them earmarked, and a dozen
+// cases in every state (fund.SeedDemo; identities sealed with the
+// development vault key).
 var fundSet = set{
 	name: "fund-lecco-v1",
 	load: loadFund,
@@ -25,6 +28,7 @@ var demoInflows = []struct {
 	source  string
 	amount  int64
 }{
+	{"b", fund.SourceRedemption, 60_000}, {"a", fund.SourceRedemption, 50_000},
 	{"a", fund.SourceRedemption, 1_250_000}, {"b", fund.SourceRedemption, 640_000},
 	{"a", fund.SourceRedemption, 830_000}, {"b", fund.SourceResidual, 420_000},
 	{"a", fund.SourceDonation, 500_000}, {"b", fund.SourcePledge, 90_000},
@@ -67,5 +71,12 @@ func loadFund(ctx context.Context, tx *sqlx.Tx) error {
 			return fmt.Errorf("envelope %s: %w", e.theme, err)
 		}
 	}
-	return nil
+	var staff fund.DemoStaff
+	for email, id := range map[string]*uuid.UUID{"operatore@fondobrianza.example": &staff.Worker,
+		"approvatore@fondobrianza.example": &staff.Approver, "gestore@fondobrianza.example": &staff.Manager} {
+		if err := tx.GetContext(ctx, id, `SELECT id FROM users WHERE email = $1`, email); err != nil {
+			return fmt.Errorf("demo fund staff %s: %w", email, err)
+		}
+	}
+	return fund.SeedDemo(ctx, tx, OrgFund, staff)
 }

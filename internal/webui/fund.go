@@ -33,6 +33,8 @@ func (u *UI) registerFund(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/fondo/buste", fundStaff, u.fundEnvelopes)
 	u.Handle(e, http.MethodPost, "/fondo/buste/:theme", fundManagers, u.fundSetEnvelope)
 	u.Handle(e, http.MethodPost, "/fondo/buste/:theme/accantona", fundManagers, u.fundEarmark)
+	u.registerFundCases(e)
+	u.registerFundManage(e)
 	company := Roles(auth.RoleCompanyAdmin)
 	u.Handle(e, http.MethodGet, "/azienda/fondo", company, u.companyDonations)
 	u.Handle(e, http.MethodPost, "/azienda/fondo", company, u.companyDonate)
