@@ -147,27 +147,273 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for FundAreaLevel.
+const (
+	FundAreaLevelHigh   FundAreaLevel = "high"
+	FundAreaLevelLow    FundAreaLevel = "low"
+	FundAreaLevelMedium FundAreaLevel = "medium"
+	FundAreaLevelNone   FundAreaLevel = "none"
+)
+
+// Valid indicates whether the value is a known member of the FundAreaLevel enum.
+func (e FundAreaLevel) Valid() bool {
+	switch e {
+	case FundAreaLevelHigh:
+		return true
+	case FundAreaLevelLow:
+		return true
+	case FundAreaLevelMedium:
+		return true
+	case FundAreaLevelNone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundBatchStatus.
+const (
+	Executed FundBatchStatus = "executed"
+	Exported FundBatchStatus = "exported"
+)
+
+// Valid indicates whether the value is a known member of the FundBatchStatus enum.
+func (e FundBatchStatus) Valid() bool {
+	switch e {
+	case Executed:
+		return true
+	case Exported:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCaseAccess.
+const (
+	Assigned   FundCaseAccess = "assigned"
+	BreakGlass FundCaseAccess = "break_glass"
+	Queue      FundCaseAccess = "queue"
+)
+
+// Valid indicates whether the value is a known member of the FundCaseAccess enum.
+func (e FundCaseAccess) Valid() bool {
+	switch e {
+	case Assigned:
+		return true
+	case BreakGlass:
+		return true
+	case Queue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCaseStatus.
+const (
+	FundCaseStatusActive FundCaseStatus = "active"
+	FundCaseStatusClosed FundCaseStatus = "closed"
+	FundCaseStatusOpen   FundCaseStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the FundCaseStatus enum.
+func (e FundCaseStatus) Valid() bool {
+	switch e {
+	case FundCaseStatusActive:
+		return true
+	case FundCaseStatusClosed:
+		return true
+	case FundCaseStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundClosureOutcome.
+const (
+	GoalsMet  FundClosureOutcome = "goals_met"
+	MovedAway FundClosureOutcome = "moved_away"
+	NotMet    FundClosureOutcome = "not_met"
+	PartlyMet FundClosureOutcome = "partly_met"
+	Withdrew  FundClosureOutcome = "withdrew"
+)
+
+// Valid indicates whether the value is a known member of the FundClosureOutcome enum.
+func (e FundClosureOutcome) Valid() bool {
+	switch e {
+	case GoalsMet:
+		return true
+	case MovedAway:
+		return true
+	case NotMet:
+		return true
+	case PartlyMet:
+		return true
+	case Withdrew:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundDuplicateBy.
+const (
+	FiscalCode       FundDuplicateBy = "fiscal_code"
+	NameAndBirthDate FundDuplicateBy = "name_and_birth_date"
+)
+
+// Valid indicates whether the value is a known member of the FundDuplicateBy enum.
+func (e FundDuplicateBy) Valid() bool {
+	switch e {
+	case FiscalCode:
+		return true
+	case NameAndBirthDate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundIntakeReferral.
+const (
+	Caritas          FundIntakeReferral = "caritas"
+	Employer         FundIntakeReferral = "employer"
+	Self             FundIntakeReferral = "self"
+	SocialServices   FundIntakeReferral = "social_services"
+	TerritorialTable FundIntakeReferral = "territorial_table"
+)
+
+// Valid indicates whether the value is a known member of the FundIntakeReferral enum.
+func (e FundIntakeReferral) Valid() bool {
+	switch e {
+	case Caritas:
+		return true
+	case Employer:
+		return true
+	case Self:
+		return true
+	case SocialServices:
+		return true
+	case TerritorialTable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundInterventionStatus.
+const (
+	FundInterventionStatusApproved  FundInterventionStatus = "approved"
+	FundInterventionStatusCancelled FundInterventionStatus = "cancelled"
+	FundInterventionStatusPaid      FundInterventionStatus = "paid"
+	FundInterventionStatusProposed  FundInterventionStatus = "proposed"
+	FundInterventionStatusRejected  FundInterventionStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the FundInterventionStatus enum.
+func (e FundInterventionStatus) Valid() bool {
+	switch e {
+	case FundInterventionStatusApproved:
+		return true
+	case FundInterventionStatusCancelled:
+		return true
+	case FundInterventionStatusPaid:
+		return true
+	case FundInterventionStatusProposed:
+		return true
+	case FundInterventionStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundOutcomeInputIndicator.
+const (
+	FundOutcomeInputIndicatorBusinessStartup     FundOutcomeInputIndicator = "business_startup"
+	FundOutcomeInputIndicatorCarePathway         FundOutcomeInputIndicator = "care_pathway"
+	FundOutcomeInputIndicatorDiagnosis           FundOutcomeInputIndicator = "diagnosis"
+	FundOutcomeInputIndicatorFixedTermHire       FundOutcomeInputIndicator = "fixed_term_hire"
+	FundOutcomeInputIndicatorJobAccompaniment    FundOutcomeInputIndicator = "job_accompaniment"
+	FundOutcomeInputIndicatorJobInsertionProject FundOutcomeInputIndicator = "job_insertion_project"
+	FundOutcomeInputIndicatorPermanentHire       FundOutcomeInputIndicator = "permanent_hire"
+	FundOutcomeInputIndicatorReturnToTraining    FundOutcomeInputIndicator = "return_to_training"
+)
+
+// Valid indicates whether the value is a known member of the FundOutcomeInputIndicator enum.
+func (e FundOutcomeInputIndicator) Valid() bool {
+	switch e {
+	case FundOutcomeInputIndicatorBusinessStartup:
+		return true
+	case FundOutcomeInputIndicatorCarePathway:
+		return true
+	case FundOutcomeInputIndicatorDiagnosis:
+		return true
+	case FundOutcomeInputIndicatorFixedTermHire:
+		return true
+	case FundOutcomeInputIndicatorJobAccompaniment:
+		return true
+	case FundOutcomeInputIndicatorJobInsertionProject:
+		return true
+	case FundOutcomeInputIndicatorPermanentHire:
+		return true
+	case FundOutcomeInputIndicatorReturnToTraining:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundProposalKind.
+const (
+	FundProposalKindCatalogueService FundProposalKind = "catalogue_service"
+	FundProposalKindEmergencyGrant   FundProposalKind = "emergency_grant"
+	FundProposalKindInternship       FundProposalKind = "internship"
+	FundProposalKindStartupGrant     FundProposalKind = "startup_grant"
+	FundProposalKindTraining         FundProposalKind = "training"
+)
+
+// Valid indicates whether the value is a known member of the FundProposalKind enum.
+func (e FundProposalKind) Valid() bool {
+	switch e {
+	case FundProposalKindCatalogueService:
+		return true
+	case FundProposalKindEmergencyGrant:
+		return true
+	case FundProposalKindInternship:
+		return true
+	case FundProposalKindStartupGrant:
+		return true
+	case FundProposalKindTraining:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundTheme.
 const (
-	BusinessStartup FundTheme = "business_startup"
-	CarePathways    FundTheme = "care_pathways"
-	Emergencies     FundTheme = "emergencies"
-	JobPlacement    FundTheme = "job_placement"
-	Training        FundTheme = "training"
+	FundThemeBusinessStartup FundTheme = "business_startup"
+	FundThemeCarePathways    FundTheme = "care_pathways"
+	FundThemeEmergencies     FundTheme = "emergencies"
+	FundThemeJobPlacement    FundTheme = "job_placement"
+	FundThemeTraining        FundTheme = "training"
 )
 
 // Valid indicates whether the value is a known member of the FundTheme enum.
 func (e FundTheme) Valid() bool {
 	switch e {
-	case BusinessStartup:
+	case FundThemeBusinessStartup:
 		return true
-	case CarePathways:
+	case FundThemeCarePathways:
 		return true
-	case Emergencies:
+	case FundThemeEmergencies:
 		return true
-	case JobPlacement:
+	case FundThemeJobPlacement:
 		return true
-	case Training:
+	case FundThemeTraining:
 		return true
 	default:
 		return false
@@ -960,6 +1206,396 @@ func (e VoucherStatus) Valid() bool {
 	}
 }
 
+// Defines values for FundPurpose.
+const (
+	FundPurposeAssessment         FundPurpose = "assessment"
+	FundPurposeCaseManagement     FundPurpose = "case_management"
+	FundPurposeDataSubjectRequest FundPurpose = "data_subject_request"
+	FundPurposeFollowUp           FundPurpose = "follow_up"
+	FundPurposePayment            FundPurpose = "payment"
+	FundPurposeSupervision        FundPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the FundPurpose enum.
+func (e FundPurpose) Valid() bool {
+	switch e {
+	case FundPurposeAssessment:
+		return true
+	case FundPurposeCaseManagement:
+		return true
+	case FundPurposeDataSubjectRequest:
+		return true
+	case FundPurposeFollowUp:
+		return true
+	case FundPurposePayment:
+		return true
+	case FundPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenFundCaseParamsXAccessPurpose.
+const (
+	OpenFundCaseParamsXAccessPurposeAssessment         OpenFundCaseParamsXAccessPurpose = "assessment"
+	OpenFundCaseParamsXAccessPurposeCaseManagement     OpenFundCaseParamsXAccessPurpose = "case_management"
+	OpenFundCaseParamsXAccessPurposeDataSubjectRequest OpenFundCaseParamsXAccessPurpose = "data_subject_request"
+	OpenFundCaseParamsXAccessPurposeFollowUp           OpenFundCaseParamsXAccessPurpose = "follow_up"
+	OpenFundCaseParamsXAccessPurposePayment            OpenFundCaseParamsXAccessPurpose = "payment"
+	OpenFundCaseParamsXAccessPurposeSupervision        OpenFundCaseParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the OpenFundCaseParamsXAccessPurpose enum.
+func (e OpenFundCaseParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case OpenFundCaseParamsXAccessPurposeAssessment:
+		return true
+	case OpenFundCaseParamsXAccessPurposeCaseManagement:
+		return true
+	case OpenFundCaseParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case OpenFundCaseParamsXAccessPurposeFollowUp:
+		return true
+	case OpenFundCaseParamsXAccessPurposePayment:
+		return true
+	case OpenFundCaseParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetFundCaseParamsXAccessPurpose.
+const (
+	GetFundCaseParamsXAccessPurposeAssessment         GetFundCaseParamsXAccessPurpose = "assessment"
+	GetFundCaseParamsXAccessPurposeCaseManagement     GetFundCaseParamsXAccessPurpose = "case_management"
+	GetFundCaseParamsXAccessPurposeDataSubjectRequest GetFundCaseParamsXAccessPurpose = "data_subject_request"
+	GetFundCaseParamsXAccessPurposeFollowUp           GetFundCaseParamsXAccessPurpose = "follow_up"
+	GetFundCaseParamsXAccessPurposePayment            GetFundCaseParamsXAccessPurpose = "payment"
+	GetFundCaseParamsXAccessPurposeSupervision        GetFundCaseParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the GetFundCaseParamsXAccessPurpose enum.
+func (e GetFundCaseParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case GetFundCaseParamsXAccessPurposeAssessment:
+		return true
+	case GetFundCaseParamsXAccessPurposeCaseManagement:
+		return true
+	case GetFundCaseParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case GetFundCaseParamsXAccessPurposeFollowUp:
+		return true
+	case GetFundCaseParamsXAccessPurposePayment:
+		return true
+	case GetFundCaseParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordFundAssessmentParamsXAccessPurpose.
+const (
+	RecordFundAssessmentParamsXAccessPurposeAssessment         RecordFundAssessmentParamsXAccessPurpose = "assessment"
+	RecordFundAssessmentParamsXAccessPurposeCaseManagement     RecordFundAssessmentParamsXAccessPurpose = "case_management"
+	RecordFundAssessmentParamsXAccessPurposeDataSubjectRequest RecordFundAssessmentParamsXAccessPurpose = "data_subject_request"
+	RecordFundAssessmentParamsXAccessPurposeFollowUp           RecordFundAssessmentParamsXAccessPurpose = "follow_up"
+	RecordFundAssessmentParamsXAccessPurposePayment            RecordFundAssessmentParamsXAccessPurpose = "payment"
+	RecordFundAssessmentParamsXAccessPurposeSupervision        RecordFundAssessmentParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the RecordFundAssessmentParamsXAccessPurpose enum.
+func (e RecordFundAssessmentParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case RecordFundAssessmentParamsXAccessPurposeAssessment:
+		return true
+	case RecordFundAssessmentParamsXAccessPurposeCaseManagement:
+		return true
+	case RecordFundAssessmentParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case RecordFundAssessmentParamsXAccessPurposeFollowUp:
+		return true
+	case RecordFundAssessmentParamsXAccessPurposePayment:
+		return true
+	case RecordFundAssessmentParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BreakGlassFundCaseParamsXAccessPurpose.
+const (
+	BreakGlassFundCaseParamsXAccessPurposeAssessment         BreakGlassFundCaseParamsXAccessPurpose = "assessment"
+	BreakGlassFundCaseParamsXAccessPurposeCaseManagement     BreakGlassFundCaseParamsXAccessPurpose = "case_management"
+	BreakGlassFundCaseParamsXAccessPurposeDataSubjectRequest BreakGlassFundCaseParamsXAccessPurpose = "data_subject_request"
+	BreakGlassFundCaseParamsXAccessPurposeFollowUp           BreakGlassFundCaseParamsXAccessPurpose = "follow_up"
+	BreakGlassFundCaseParamsXAccessPurposePayment            BreakGlassFundCaseParamsXAccessPurpose = "payment"
+	BreakGlassFundCaseParamsXAccessPurposeSupervision        BreakGlassFundCaseParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the BreakGlassFundCaseParamsXAccessPurpose enum.
+func (e BreakGlassFundCaseParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case BreakGlassFundCaseParamsXAccessPurposeAssessment:
+		return true
+	case BreakGlassFundCaseParamsXAccessPurposeCaseManagement:
+		return true
+	case BreakGlassFundCaseParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case BreakGlassFundCaseParamsXAccessPurposeFollowUp:
+		return true
+	case BreakGlassFundCaseParamsXAccessPurposePayment:
+		return true
+	case BreakGlassFundCaseParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CloseFundCaseParamsXAccessPurpose.
+const (
+	CloseFundCaseParamsXAccessPurposeAssessment         CloseFundCaseParamsXAccessPurpose = "assessment"
+	CloseFundCaseParamsXAccessPurposeCaseManagement     CloseFundCaseParamsXAccessPurpose = "case_management"
+	CloseFundCaseParamsXAccessPurposeDataSubjectRequest CloseFundCaseParamsXAccessPurpose = "data_subject_request"
+	CloseFundCaseParamsXAccessPurposeFollowUp           CloseFundCaseParamsXAccessPurpose = "follow_up"
+	CloseFundCaseParamsXAccessPurposePayment            CloseFundCaseParamsXAccessPurpose = "payment"
+	CloseFundCaseParamsXAccessPurposeSupervision        CloseFundCaseParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the CloseFundCaseParamsXAccessPurpose enum.
+func (e CloseFundCaseParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case CloseFundCaseParamsXAccessPurposeAssessment:
+		return true
+	case CloseFundCaseParamsXAccessPurposeCaseManagement:
+		return true
+	case CloseFundCaseParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case CloseFundCaseParamsXAccessPurposeFollowUp:
+		return true
+	case CloseFundCaseParamsXAccessPurposePayment:
+		return true
+	case CloseFundCaseParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddFundGoalParamsXAccessPurpose.
+const (
+	AddFundGoalParamsXAccessPurposeAssessment         AddFundGoalParamsXAccessPurpose = "assessment"
+	AddFundGoalParamsXAccessPurposeCaseManagement     AddFundGoalParamsXAccessPurpose = "case_management"
+	AddFundGoalParamsXAccessPurposeDataSubjectRequest AddFundGoalParamsXAccessPurpose = "data_subject_request"
+	AddFundGoalParamsXAccessPurposeFollowUp           AddFundGoalParamsXAccessPurpose = "follow_up"
+	AddFundGoalParamsXAccessPurposePayment            AddFundGoalParamsXAccessPurpose = "payment"
+	AddFundGoalParamsXAccessPurposeSupervision        AddFundGoalParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the AddFundGoalParamsXAccessPurpose enum.
+func (e AddFundGoalParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case AddFundGoalParamsXAccessPurposeAssessment:
+		return true
+	case AddFundGoalParamsXAccessPurposeCaseManagement:
+		return true
+	case AddFundGoalParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case AddFundGoalParamsXAccessPurposeFollowUp:
+		return true
+	case AddFundGoalParamsXAccessPurposePayment:
+		return true
+	case AddFundGoalParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetFundCaseHistoryParamsXAccessPurpose.
+const (
+	GetFundCaseHistoryParamsXAccessPurposeAssessment         GetFundCaseHistoryParamsXAccessPurpose = "assessment"
+	GetFundCaseHistoryParamsXAccessPurposeCaseManagement     GetFundCaseHistoryParamsXAccessPurpose = "case_management"
+	GetFundCaseHistoryParamsXAccessPurposeDataSubjectRequest GetFundCaseHistoryParamsXAccessPurpose = "data_subject_request"
+	GetFundCaseHistoryParamsXAccessPurposeFollowUp           GetFundCaseHistoryParamsXAccessPurpose = "follow_up"
+	GetFundCaseHistoryParamsXAccessPurposePayment            GetFundCaseHistoryParamsXAccessPurpose = "payment"
+	GetFundCaseHistoryParamsXAccessPurposeSupervision        GetFundCaseHistoryParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the GetFundCaseHistoryParamsXAccessPurpose enum.
+func (e GetFundCaseHistoryParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case GetFundCaseHistoryParamsXAccessPurposeAssessment:
+		return true
+	case GetFundCaseHistoryParamsXAccessPurposeCaseManagement:
+		return true
+	case GetFundCaseHistoryParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case GetFundCaseHistoryParamsXAccessPurposeFollowUp:
+		return true
+	case GetFundCaseHistoryParamsXAccessPurposePayment:
+		return true
+	case GetFundCaseHistoryParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetFundCaseIdentityParamsXAccessPurpose.
+const (
+	GetFundCaseIdentityParamsXAccessPurposeAssessment         GetFundCaseIdentityParamsXAccessPurpose = "assessment"
+	GetFundCaseIdentityParamsXAccessPurposeCaseManagement     GetFundCaseIdentityParamsXAccessPurpose = "case_management"
+	GetFundCaseIdentityParamsXAccessPurposeDataSubjectRequest GetFundCaseIdentityParamsXAccessPurpose = "data_subject_request"
+	GetFundCaseIdentityParamsXAccessPurposeFollowUp           GetFundCaseIdentityParamsXAccessPurpose = "follow_up"
+	GetFundCaseIdentityParamsXAccessPurposePayment            GetFundCaseIdentityParamsXAccessPurpose = "payment"
+	GetFundCaseIdentityParamsXAccessPurposeSupervision        GetFundCaseIdentityParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the GetFundCaseIdentityParamsXAccessPurpose enum.
+func (e GetFundCaseIdentityParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case GetFundCaseIdentityParamsXAccessPurposeAssessment:
+		return true
+	case GetFundCaseIdentityParamsXAccessPurposeCaseManagement:
+		return true
+	case GetFundCaseIdentityParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case GetFundCaseIdentityParamsXAccessPurposeFollowUp:
+		return true
+	case GetFundCaseIdentityParamsXAccessPurposePayment:
+		return true
+	case GetFundCaseIdentityParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFundCaseInterventionsParamsXAccessPurpose.
+const (
+	ListFundCaseInterventionsParamsXAccessPurposeAssessment         ListFundCaseInterventionsParamsXAccessPurpose = "assessment"
+	ListFundCaseInterventionsParamsXAccessPurposeCaseManagement     ListFundCaseInterventionsParamsXAccessPurpose = "case_management"
+	ListFundCaseInterventionsParamsXAccessPurposeDataSubjectRequest ListFundCaseInterventionsParamsXAccessPurpose = "data_subject_request"
+	ListFundCaseInterventionsParamsXAccessPurposeFollowUp           ListFundCaseInterventionsParamsXAccessPurpose = "follow_up"
+	ListFundCaseInterventionsParamsXAccessPurposePayment            ListFundCaseInterventionsParamsXAccessPurpose = "payment"
+	ListFundCaseInterventionsParamsXAccessPurposeSupervision        ListFundCaseInterventionsParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the ListFundCaseInterventionsParamsXAccessPurpose enum.
+func (e ListFundCaseInterventionsParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case ListFundCaseInterventionsParamsXAccessPurposeAssessment:
+		return true
+	case ListFundCaseInterventionsParamsXAccessPurposeCaseManagement:
+		return true
+	case ListFundCaseInterventionsParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case ListFundCaseInterventionsParamsXAccessPurposeFollowUp:
+		return true
+	case ListFundCaseInterventionsParamsXAccessPurposePayment:
+		return true
+	case ListFundCaseInterventionsParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProposeFundInterventionParamsXAccessPurpose.
+const (
+	ProposeFundInterventionParamsXAccessPurposeAssessment         ProposeFundInterventionParamsXAccessPurpose = "assessment"
+	ProposeFundInterventionParamsXAccessPurposeCaseManagement     ProposeFundInterventionParamsXAccessPurpose = "case_management"
+	ProposeFundInterventionParamsXAccessPurposeDataSubjectRequest ProposeFundInterventionParamsXAccessPurpose = "data_subject_request"
+	ProposeFundInterventionParamsXAccessPurposeFollowUp           ProposeFundInterventionParamsXAccessPurpose = "follow_up"
+	ProposeFundInterventionParamsXAccessPurposePayment            ProposeFundInterventionParamsXAccessPurpose = "payment"
+	ProposeFundInterventionParamsXAccessPurposeSupervision        ProposeFundInterventionParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the ProposeFundInterventionParamsXAccessPurpose enum.
+func (e ProposeFundInterventionParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case ProposeFundInterventionParamsXAccessPurposeAssessment:
+		return true
+	case ProposeFundInterventionParamsXAccessPurposeCaseManagement:
+		return true
+	case ProposeFundInterventionParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case ProposeFundInterventionParamsXAccessPurposeFollowUp:
+		return true
+	case ProposeFundInterventionParamsXAccessPurposePayment:
+		return true
+	case ProposeFundInterventionParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordFundOutcomeParamsXAccessPurpose.
+const (
+	RecordFundOutcomeParamsXAccessPurposeAssessment         RecordFundOutcomeParamsXAccessPurpose = "assessment"
+	RecordFundOutcomeParamsXAccessPurposeCaseManagement     RecordFundOutcomeParamsXAccessPurpose = "case_management"
+	RecordFundOutcomeParamsXAccessPurposeDataSubjectRequest RecordFundOutcomeParamsXAccessPurpose = "data_subject_request"
+	RecordFundOutcomeParamsXAccessPurposeFollowUp           RecordFundOutcomeParamsXAccessPurpose = "follow_up"
+	RecordFundOutcomeParamsXAccessPurposePayment            RecordFundOutcomeParamsXAccessPurpose = "payment"
+	RecordFundOutcomeParamsXAccessPurposeSupervision        RecordFundOutcomeParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the RecordFundOutcomeParamsXAccessPurpose enum.
+func (e RecordFundOutcomeParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case RecordFundOutcomeParamsXAccessPurposeAssessment:
+		return true
+	case RecordFundOutcomeParamsXAccessPurposeCaseManagement:
+		return true
+	case RecordFundOutcomeParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case RecordFundOutcomeParamsXAccessPurposeFollowUp:
+		return true
+	case RecordFundOutcomeParamsXAccessPurposePayment:
+		return true
+	case RecordFundOutcomeParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmFundDeliveryParamsXAccessPurpose.
+const (
+	ConfirmFundDeliveryParamsXAccessPurposeAssessment         ConfirmFundDeliveryParamsXAccessPurpose = "assessment"
+	ConfirmFundDeliveryParamsXAccessPurposeCaseManagement     ConfirmFundDeliveryParamsXAccessPurpose = "case_management"
+	ConfirmFundDeliveryParamsXAccessPurposeDataSubjectRequest ConfirmFundDeliveryParamsXAccessPurpose = "data_subject_request"
+	ConfirmFundDeliveryParamsXAccessPurposeFollowUp           ConfirmFundDeliveryParamsXAccessPurpose = "follow_up"
+	ConfirmFundDeliveryParamsXAccessPurposePayment            ConfirmFundDeliveryParamsXAccessPurpose = "payment"
+	ConfirmFundDeliveryParamsXAccessPurposeSupervision        ConfirmFundDeliveryParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmFundDeliveryParamsXAccessPurpose enum.
+func (e ConfirmFundDeliveryParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case ConfirmFundDeliveryParamsXAccessPurposeAssessment:
+		return true
+	case ConfirmFundDeliveryParamsXAccessPurposeCaseManagement:
+		return true
+	case ConfirmFundDeliveryParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case ConfirmFundDeliveryParamsXAccessPurposeFollowUp:
+		return true
+	case ConfirmFundDeliveryParamsXAccessPurposePayment:
+		return true
+	case ConfirmFundDeliveryParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListLabelRequestsParamsStatus.
 const (
 	ListLabelRequestsParamsStatusApproved ListLabelRequestsParamsStatus = "approved"
@@ -1319,11 +1955,124 @@ type FringeRoom struct {
 	TaxYear        int   `json:"tax_year"`
 }
 
+// FundAccessEntry defines model for FundAccessEntry.
+type FundAccessEntry struct {
+	Action      string              `json:"action"`
+	At          time.Time           `json:"at"`
+	Beneficiary *string             `json:"beneficiary,omitempty"`
+	CaseId      *openapi_types.UUID `json:"case_id,omitempty"`
+	Id          int64               `json:"id"`
+	Purpose     string              `json:"purpose"`
+	Reason      string              `json:"reason"`
+	UserId      *openapi_types.UUID `json:"user_id,omitempty"`
+	UserName    *string             `json:"user_name,omitempty"`
+}
+
 // FundAmountInput defines model for FundAmountInput.
 type FundAmountInput struct {
 	// Amount Cents.
 	Amount int64 `json:"amount"`
 }
+
+// FundArea defines model for FundArea.
+type FundArea struct {
+	Level FundAreaLevel `json:"level"`
+	Note  *string       `json:"note,omitempty"`
+}
+
+// FundAreaLevel defines model for FundArea.Level.
+type FundAreaLevel string
+
+// FundAssessment defines model for FundAssessment.
+type FundAssessment struct {
+	Barriers  FundArea `json:"barriers"`
+	Debts     FundArea `json:"debts"`
+	Household FundArea `json:"household"`
+	Housing   FundArea `json:"housing"`
+	Skills    FundArea `json:"skills"`
+	Work      FundArea `json:"work"`
+}
+
+// FundAttribution defines model for FundAttribution.
+type FundAttribution struct {
+	Amount        int64  `json:"amount"`
+	CompanyId     string `json:"company_id"`
+	LotId         int64  `json:"lot_id"`
+	Source        string `json:"source"`
+	TransactionId int64  `json:"transaction_id"`
+}
+
+// FundBatch defines model for FundBatch.
+type FundBatch struct {
+	Count       int                       `json:"count"`
+	CreatedAt   time.Time                 `json:"created_at"`
+	ExecutedAt  *time.Time                `json:"executed_at,omitempty"`
+	ExecutionOn time.Time                 `json:"execution_on"`
+	Id          openapi_types.UUID        `json:"id"`
+	Lines       *[]map[string]interface{} `json:"lines,omitempty"`
+	MessageId   string                    `json:"message_id"`
+	Status      FundBatchStatus           `json:"status"`
+	Total       int64                     `json:"total"`
+}
+
+// FundBatchStatus defines model for FundBatch.Status.
+type FundBatchStatus string
+
+// FundBatchInput defines model for FundBatchInput.
+type FundBatchInput struct {
+	ExecutionOn openapi_types.Date `json:"execution_on"`
+}
+
+// FundCase defines model for FundCase.
+type FundCase struct {
+	Access         FundCaseAccess            `json:"access"`
+	AssessedAt     *time.Time                `json:"assessed_at,omitempty"`
+	Assessment     *FundAssessment           `json:"assessment,omitempty"`
+	BeneficiaryId  openapi_types.UUID        `json:"beneficiary_id"`
+	CaseWorkers    *[]string                 `json:"case_workers,omitempty"`
+	ClosedAt       *time.Time                `json:"closed_at,omitempty"`
+	Goals          *[]map[string]interface{} `json:"goals,omitempty"`
+	Id             openapi_types.UUID        `json:"id"`
+	IdentityErased bool                      `json:"identity_erased"`
+	LegalBases     *[]map[string]interface{} `json:"legal_bases,omitempty"`
+	Notes          *string                   `json:"notes,omitempty"`
+	OpenedAt       time.Time                 `json:"opened_at"`
+	Outcome        *string                   `json:"outcome,omitempty"`
+	Pseudonym      string                    `json:"pseudonym"`
+	Referral       string                    `json:"referral"`
+	Status         FundCaseStatus            `json:"status"`
+}
+
+// FundCaseAccess defines model for FundCase.Access.
+type FundCaseAccess string
+
+// FundCaseStatus defines model for FundCase.Status.
+type FundCaseStatus string
+
+// FundCaseSummary defines model for FundCaseSummary.
+type FundCaseSummary struct {
+	ClosedAt             *time.Time         `json:"closed_at,omitempty"`
+	Id                   openapi_types.UUID `json:"id"`
+	OpenedAt             time.Time          `json:"opened_at"`
+	PendingInterventions int                `json:"pending_interventions"`
+	Pseudonym            string             `json:"pseudonym"`
+	Referral             string             `json:"referral"`
+	Status               string             `json:"status"`
+}
+
+// FundClawback defines model for FundClawback.
+type FundClawback struct {
+	Amount int64  `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+// FundClosure defines model for FundClosure.
+type FundClosure struct {
+	Outcome FundClosureOutcome `json:"outcome"`
+}
+
+// FundClosureOutcome defines model for FundClosure.Outcome.
+type FundClosureOutcome string
 
 // FundDonation defines model for FundDonation.
 type FundDonation struct {
@@ -1334,6 +2083,17 @@ type FundDonation struct {
 	Id            openapi_types.UUID `json:"id"`
 	TransactionId int64              `json:"transaction_id"`
 }
+
+// FundDuplicate defines model for FundDuplicate.
+type FundDuplicate struct {
+	BeneficiaryId openapi_types.UUID `json:"beneficiary_id"`
+	By            FundDuplicateBy    `json:"by"`
+	OpenCases     int                `json:"open_cases"`
+	Pseudonym     string             `json:"pseudonym"`
+}
+
+// FundDuplicateBy defines model for FundDuplicate.By.
+type FundDuplicateBy string
 
 // FundEnvelope defines model for FundEnvelope.
 type FundEnvelope struct {
@@ -1359,6 +2119,42 @@ type FundEnvelopeInput struct {
 	YearlyCap int64 `json:"yearly_cap"`
 }
 
+// FundGoalInput defines model for FundGoalInput.
+type FundGoalInput struct {
+	DueOn *openapi_types.Date `json:"due_on,omitempty"`
+	Text  string              `json:"text"`
+}
+
+// FundHistoryEntry defines model for FundHistoryEntry.
+type FundHistoryEntry struct {
+	Actor   string                 `json:"actor"`
+	At      time.Time              `json:"at"`
+	Details map[string]interface{} `json:"details"`
+	Event   string                 `json:"event"`
+}
+
+// FundIdentity defines model for FundIdentity.
+type FundIdentity struct {
+	Address *string `json:"address,omitempty"`
+
+	// BirthDate YYYY-MM-DD
+	BirthDate string  `json:"birth_date"`
+	Email     *string `json:"email,omitempty"`
+	FirstName string  `json:"first_name"`
+
+	// FiscalCode Optional; checked by its check character.
+	FiscalCode *string `json:"fiscal_code,omitempty"`
+	LastName   string  `json:"last_name"`
+	Phone      *string `json:"phone,omitempty"`
+}
+
+// FundIndicator defines model for FundIndicator.
+type FundIndicator struct {
+	Cases     int    `json:"cases"`
+	Count     int    `json:"count"`
+	Indicator string `json:"indicator"`
+}
+
 // FundInflow defines model for FundInflow.
 type FundInflow struct {
 	Amount      int64              `json:"amount"`
@@ -1370,10 +2166,100 @@ type FundInflow struct {
 	Source string `json:"source"`
 }
 
+// FundIntake defines model for FundIntake.
+type FundIntake struct {
+	BeneficiaryId    *openapi_types.UUID `json:"beneficiary_id,omitempty"`
+	ConfirmDuplicate *bool               `json:"confirm_duplicate,omitempty"`
+	ConsentOn        time.Time           `json:"consent_on"`
+	ConsentScope     string              `json:"consent_scope"`
+	HealthData       *bool               `json:"health_data,omitempty"`
+	Identity         *FundIdentity       `json:"identity,omitempty"`
+	Referral         FundIntakeReferral  `json:"referral"`
+}
+
+// FundIntakeReferral defines model for FundIntake.Referral.
+type FundIntakeReferral string
+
+// FundIntervention defines model for FundIntervention.
+type FundIntervention struct {
+	Amount          int64                  `json:"amount"`
+	Approvals       int                    `json:"approvals"`
+	ApprovalsNeeded int                    `json:"approvals_needed"`
+	ApprovedAt      *time.Time             `json:"approved_at,omitempty"`
+	CaseId          openapi_types.UUID     `json:"case_id"`
+	Id              openapi_types.UUID     `json:"id"`
+	InBatch         *bool                  `json:"in_batch,omitempty"`
+	Kind            string                 `json:"kind"`
+	Paid            int64                  `json:"paid"`
+	PayeeIban       *string                `json:"payee_iban,omitempty"`
+	PayeeName       *string                `json:"payee_name,omitempty"`
+	PayeeReference  *string                `json:"payee_reference,omitempty"`
+	ProposedAt      time.Time              `json:"proposed_at"`
+	ProposerName    *string                `json:"proposer_name,omitempty"`
+	ProviderId      *openapi_types.UUID    `json:"provider_id,omitempty"`
+	ProviderName    *string                `json:"provider_name,omitempty"`
+	Pseudonym       string                 `json:"pseudonym"`
+	Purpose         *string                `json:"purpose,omitempty"`
+	RejectedReason  *string                `json:"rejected_reason,omitempty"`
+	Released        int64                  `json:"released"`
+	Status          FundInterventionStatus `json:"status"`
+	Theme           string                 `json:"theme"`
+}
+
+// FundInterventionStatus defines model for FundIntervention.Status.
+type FundInterventionStatus string
+
+// FundOutcomeInput defines model for FundOutcomeInput.
+type FundOutcomeInput struct {
+	AchievedOn openapi_types.Date        `json:"achieved_on"`
+	Indicator  FundOutcomeInputIndicator `json:"indicator"`
+}
+
+// FundOutcomeInputIndicator defines model for FundOutcomeInput.Indicator.
+type FundOutcomeInputIndicator string
+
+// FundPayee defines model for FundPayee.
+type FundPayee struct {
+	Building *string `json:"building,omitempty"`
+	Country  *string `json:"country,omitempty"`
+	Iban     *string `json:"iban,omitempty"`
+
+	// Name The exact account holder's name.
+	Name     *string `json:"name,omitempty"`
+	PostCode *string `json:"post_code,omitempty"`
+
+	// ProviderId A marketplace provider
+	ProviderId *openapi_types.UUID `json:"provider_id,omitempty"`
+
+	// Reference The invoice or notice reference; the only remittance text.
+	Reference *string `json:"reference,omitempty"`
+	Street    *string `json:"street,omitempty"`
+	Town      *string `json:"town,omitempty"`
+}
+
 // FundPool defines model for FundPool.
 type FundPool struct {
 	Available int64        `json:"available"`
 	Inflows   []FundInflow `json:"inflows"`
+}
+
+// FundProposal defines model for FundProposal.
+type FundProposal struct {
+	Amount int64            `json:"amount"`
+	Kind   FundProposalKind `json:"kind"`
+	Payee  FundPayee        `json:"payee"`
+
+	// Purpose Internal; never on the bank file.
+	Purpose string    `json:"purpose"`
+	Theme   FundTheme `json:"theme"`
+}
+
+// FundProposalKind defines model for FundProposal.Kind.
+type FundProposalKind string
+
+// FundReason defines model for FundReason.
+type FundReason struct {
+	Reason string `json:"reason"`
 }
 
 // FundRef defines model for FundRef.
@@ -1381,6 +2267,19 @@ type FundRef struct {
 	Id        openapi_types.UUID `json:"id"`
 	Name      string             `json:"name"`
 	Territory string             `json:"territory"`
+}
+
+// FundSettings defines model for FundSettings.
+type FundSettings struct {
+	// ApprovalThreshold Cents; above it (the case's last 12 months) two approvers are needed.
+	ApprovalThreshold int64 `json:"approval_threshold"`
+
+	// Cuc CBI company code (8 letters or digits).
+	Cuc        *string `json:"cuc,omitempty"`
+	DebtorIban *string `json:"debtor_iban,omitempty"`
+	DebtorName *string `json:"debtor_name,omitempty"`
+	Name       *string `json:"name,omitempty"`
+	Territory  *string `json:"territory,omitempty"`
 }
 
 // FundTheme defines model for FundTheme.
@@ -2224,6 +3123,18 @@ type WalletMovement struct {
 // CompanyQuery defines model for CompanyQuery.
 type CompanyQuery = openapi_types.UUID
 
+// FundBatchId defines model for FundBatchId.
+type FundBatchId = openapi_types.UUID
+
+// FundCaseId defines model for FundCaseId.
+type FundCaseId = openapi_types.UUID
+
+// FundInterventionId defines model for FundInterventionId.
+type FundInterventionId = openapi_types.UUID
+
+// FundPurpose defines model for FundPurpose.
+type FundPurpose string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -2280,6 +3191,154 @@ type ListAuditLogParams struct {
 	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
 }
 
+// GetFundAccessLogParams defines parameters for GetFundAccessLog.
+type GetFundAccessLogParams struct {
+	BeneficiaryId *openapi_types.UUID `form:"beneficiary_id,omitempty" json:"beneficiary_id,omitempty"`
+	Before        *int64              `form:"before,omitempty" json:"before,omitempty"`
+	Limit         *int                `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateFundBatchParams defines parameters for CreateFundBatch.
+type CreateFundBatchParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// OpenFundCaseParams defines parameters for OpenFundCase.
+type OpenFundCaseParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose OpenFundCaseParamsXAccessPurpose `json:"X-Access-Purpose"`
+
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// OpenFundCaseParamsXAccessPurpose defines parameters for OpenFundCase.
+type OpenFundCaseParamsXAccessPurpose string
+
+// GetFundCaseParams defines parameters for GetFundCase.
+type GetFundCaseParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose GetFundCaseParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// GetFundCaseParamsXAccessPurpose defines parameters for GetFundCase.
+type GetFundCaseParamsXAccessPurpose string
+
+// RecordFundAssessmentParams defines parameters for RecordFundAssessment.
+type RecordFundAssessmentParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose RecordFundAssessmentParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// RecordFundAssessmentParamsXAccessPurpose defines parameters for RecordFundAssessment.
+type RecordFundAssessmentParamsXAccessPurpose string
+
+// BreakGlassFundCaseParams defines parameters for BreakGlassFundCase.
+type BreakGlassFundCaseParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose BreakGlassFundCaseParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// BreakGlassFundCaseParamsXAccessPurpose defines parameters for BreakGlassFundCase.
+type BreakGlassFundCaseParamsXAccessPurpose string
+
+// CloseFundCaseParams defines parameters for CloseFundCase.
+type CloseFundCaseParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose CloseFundCaseParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// CloseFundCaseParamsXAccessPurpose defines parameters for CloseFundCase.
+type CloseFundCaseParamsXAccessPurpose string
+
+// AddFundGoalParams defines parameters for AddFundGoal.
+type AddFundGoalParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose AddFundGoalParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// AddFundGoalParamsXAccessPurpose defines parameters for AddFundGoal.
+type AddFundGoalParamsXAccessPurpose string
+
+// GetFundCaseHistoryParams defines parameters for GetFundCaseHistory.
+type GetFundCaseHistoryParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose GetFundCaseHistoryParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// GetFundCaseHistoryParamsXAccessPurpose defines parameters for GetFundCaseHistory.
+type GetFundCaseHistoryParamsXAccessPurpose string
+
+// GetFundCaseIdentityParams defines parameters for GetFundCaseIdentity.
+type GetFundCaseIdentityParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose GetFundCaseIdentityParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// GetFundCaseIdentityParamsXAccessPurpose defines parameters for GetFundCaseIdentity.
+type GetFundCaseIdentityParamsXAccessPurpose string
+
+// ListFundCaseInterventionsParams defines parameters for ListFundCaseInterventions.
+type ListFundCaseInterventionsParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose ListFundCaseInterventionsParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// ListFundCaseInterventionsParamsXAccessPurpose defines parameters for ListFundCaseInterventions.
+type ListFundCaseInterventionsParamsXAccessPurpose string
+
+// ProposeFundInterventionParams defines parameters for ProposeFundIntervention.
+type ProposeFundInterventionParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose ProposeFundInterventionParamsXAccessPurpose `json:"X-Access-Purpose"`
+
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ProposeFundInterventionParamsXAccessPurpose defines parameters for ProposeFundIntervention.
+type ProposeFundInterventionParamsXAccessPurpose string
+
+// RecordFundOutcomeParams defines parameters for RecordFundOutcome.
+type RecordFundOutcomeParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose RecordFundOutcomeParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// RecordFundOutcomeParamsXAccessPurpose defines parameters for RecordFundOutcome.
+type RecordFundOutcomeParamsXAccessPurpose string
+
 // EarmarkFundEnvelopeParams defines parameters for EarmarkFundEnvelope.
 type EarmarkFundEnvelopeParams struct {
 	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
@@ -2295,6 +3354,21 @@ type EarmarkFundEnvelopeParams struct {
 	// its key once the cause is fixed.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// GetFundIndicatorsParams defines parameters for GetFundIndicators.
+type GetFundIndicatorsParams struct {
+	From openapi_types.Date `form:"from" json:"from"`
+	To   openapi_types.Date `form:"to" json:"to"`
+}
+
+// ConfirmFundDeliveryParams defines parameters for ConfirmFundDelivery.
+type ConfirmFundDeliveryParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose ConfirmFundDeliveryParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// ConfirmFundDeliveryParamsXAccessPurpose defines parameters for ConfirmFundDelivery.
+type ConfirmFundDeliveryParamsXAccessPurpose string
 
 // GetBudgetParams defines parameters for GetBudget.
 type GetBudgetParams struct {
@@ -2622,11 +3696,56 @@ type SaveEmployeeJSONRequestBody = EmployeeInput
 // RecordOutsideFringeJSONRequestBody defines body for RecordOutsideFringe for application/json ContentType.
 type RecordOutsideFringeJSONRequestBody = OutsideFringeInput
 
+// CreateFundBatchJSONRequestBody defines body for CreateFundBatch for application/json ContentType.
+type CreateFundBatchJSONRequestBody = FundBatchInput
+
+// ReturnFundBatchLineJSONRequestBody defines body for ReturnFundBatchLine for application/json ContentType.
+type ReturnFundBatchLineJSONRequestBody = FundReason
+
+// EraseFundIdentityJSONRequestBody defines body for EraseFundIdentity for application/json ContentType.
+type EraseFundIdentityJSONRequestBody = FundReason
+
+// OpenFundCaseJSONRequestBody defines body for OpenFundCase for application/json ContentType.
+type OpenFundCaseJSONRequestBody = FundIntake
+
+// RecordFundAssessmentJSONRequestBody defines body for RecordFundAssessment for application/json ContentType.
+type RecordFundAssessmentJSONRequestBody = FundAssessment
+
+// BreakGlassFundCaseJSONRequestBody defines body for BreakGlassFundCase for application/json ContentType.
+type BreakGlassFundCaseJSONRequestBody = FundReason
+
+// CloseFundCaseJSONRequestBody defines body for CloseFundCase for application/json ContentType.
+type CloseFundCaseJSONRequestBody = FundClosure
+
+// AddFundGoalJSONRequestBody defines body for AddFundGoal for application/json ContentType.
+type AddFundGoalJSONRequestBody = FundGoalInput
+
+// ProposeFundInterventionJSONRequestBody defines body for ProposeFundIntervention for application/json ContentType.
+type ProposeFundInterventionJSONRequestBody = FundProposal
+
+// RecordFundOutcomeJSONRequestBody defines body for RecordFundOutcome for application/json ContentType.
+type RecordFundOutcomeJSONRequestBody = FundOutcomeInput
+
+// FindFundDuplicatesJSONRequestBody defines body for FindFundDuplicates for application/json ContentType.
+type FindFundDuplicatesJSONRequestBody = FundIdentity
+
 // SetFundEnvelopeJSONRequestBody defines body for SetFundEnvelope for application/json ContentType.
 type SetFundEnvelopeJSONRequestBody = FundEnvelopeInput
 
 // EarmarkFundEnvelopeJSONRequestBody defines body for EarmarkFundEnvelope for application/json ContentType.
 type EarmarkFundEnvelopeJSONRequestBody = FundAmountInput
+
+// CancelFundInterventionJSONRequestBody defines body for CancelFundIntervention for application/json ContentType.
+type CancelFundInterventionJSONRequestBody = FundReason
+
+// ClawbackFundInterventionJSONRequestBody defines body for ClawbackFundIntervention for application/json ContentType.
+type ClawbackFundInterventionJSONRequestBody = FundClawback
+
+// RejectFundInterventionJSONRequestBody defines body for RejectFundIntervention for application/json ContentType.
+type RejectFundInterventionJSONRequestBody = FundReason
+
+// SaveFundSettingsJSONRequestBody defines body for SaveFundSettings for application/json ContentType.
+type SaveFundSettingsJSONRequestBody = FundSettings
 
 // RequestTopUpJSONRequestBody defines body for RequestTopUp for application/json ContentType.
 type RequestTopUpJSONRequestBody = TopUpRequest
@@ -2771,6 +3890,72 @@ type ServerInterface interface {
 	// RecordOutsideFringe Record a fringe benefit given outside the platform (utilities, rent, mortgage interest, fuel); it counts against the same ceiling.
 	// (POST /employees/{userId}/fringe-outside)
 	RecordOutsideFringe(ctx echo.Context, userId UserId) error
+	// GetFundAccessLog Every read of case and identity data, refused attempt and break-glass, newest first (fund managers), optionally of one beneficiary.
+	// (GET /fund/access-log)
+	GetFundAccessLog(ctx echo.Context, params GetFundAccessLogParams) error
+	// ListFundBatches Payment batches, newest first.
+	// (GET /fund/batches)
+	ListFundBatches(ctx echo.Context) error
+	// CreateFundBatch Put every approved creditor payment not yet in a batch into a new batch (fund manager).
+	// (POST /fund/batches)
+	CreateFundBatch(ctx echo.Context, params CreateFundBatchParams) error
+	// GetFundBatch A batch with its lines.
+	// (GET /fund/batches/{batchId})
+	GetFundBatch(ctx echo.Context, batchId FundBatchId) error
+	// ExecuteFundBatch Record that the bank executed the batch; the payments are posted to the ledger with their contributor lots. Twice → 409 conflict.
+	// (POST /fund/batches/{batchId}/execution)
+	ExecuteFundBatch(ctx echo.Context, batchId FundBatchId) error
+	// GetFundBatchFile The batch as a CBI payment request (CBIPaymentRequest.00.04.01); every download gives the same bytes and message id.
+	// (GET /fund/batches/{batchId}/file)
+	GetFundBatchFile(ctx echo.Context, batchId FundBatchId) error
+	// ReturnFundBatchLine Record a line the bank rejected or returned; its payment is reversed to the commitment.
+	// (POST /fund/batches/{batchId}/lines/{lineId}/return)
+	ReturnFundBatchLine(ctx echo.Context, batchId FundBatchId, lineId openapi_types.UUID) error
+	// EraseFundIdentity Erase the beneficiary's identity key (fund manager; crypto-shredding). Cases, figures and payments keep the pseudonym.
+	// (DELETE /fund/beneficiaries/{beneficiaryId}/identity)
+	EraseFundIdentity(ctx echo.Context, beneficiaryId openapi_types.UUID) error
+	// ListFundCases The cases the caller sees (assigned, in their queue, or opened by break-glass), by pseudonym.
+	// (GET /fund/cases)
+	ListFundCases(ctx echo.Context) error
+	// OpenFundCase Take a person in (case worker). The identity goes to the encrypted vault; the case has a pseudonym.
+	// (POST /fund/cases)
+	OpenFundCase(ctx echo.Context, params OpenFundCaseParams) error
+	// GetFundCase A case, logged in the access log with the purpose. Not visible to the caller → 404, logged.
+	// (GET /fund/cases/{caseId})
+	GetFundCase(ctx echo.Context, caseId FundCaseId, params GetFundCaseParams) error
+	// RecordFundAssessment Record the structured needs assessment; the first one makes an open case active.
+	// (PUT /fund/cases/{caseId}/assessment)
+	RecordFundAssessment(ctx echo.Context, caseId FundCaseId, params RecordFundAssessmentParams) error
+	// BreakGlassFundCase Open a colleague's case for 8 hours with a reason (case worker of the fund), logged and audited.
+	// (POST /fund/cases/{caseId}/break-glass)
+	BreakGlassFundCase(ctx echo.Context, caseId FundCaseId, params BreakGlassFundCaseParams) error
+	// CloseFundCase Close the case with an outcome (no intervention may still wait for approval or payment).
+	// (POST /fund/cases/{caseId}/closure)
+	CloseFundCase(ctx echo.Context, caseId FundCaseId, params CloseFundCaseParams) error
+	// AddFundGoal Add a goal to the personal plan.
+	// (POST /fund/cases/{caseId}/goals)
+	AddFundGoal(ctx echo.Context, caseId FundCaseId, params AddFundGoalParams) error
+	// GetFundCaseHistory Every step of the case, oldest first (logged as a read).
+	// (GET /fund/cases/{caseId}/history)
+	GetFundCaseHistory(ctx echo.Context, caseId FundCaseId, params GetFundCaseHistoryParams) error
+	// GetFundCaseIdentity The identity of the case's beneficiary from the vault, logged with the purpose.
+	// (GET /fund/cases/{caseId}/identity)
+	GetFundCaseIdentity(ctx echo.Context, caseId FundCaseId, params GetFundCaseIdentityParams) error
+	// ListFundCaseInterventions The case's interventions.
+	// (GET /fund/cases/{caseId}/interventions)
+	ListFundCaseInterventions(ctx echo.Context, caseId FundCaseId, params ListFundCaseInterventionsParams) error
+	// ProposeFundIntervention Propose a micro-intervention charged to an envelope (case worker of the case). An invalid IBAN answers 400 naming the field.
+	// (POST /fund/cases/{caseId}/interventions)
+	ProposeFundIntervention(ctx echo.Context, caseId FundCaseId, params ProposeFundInterventionParams) error
+	// RecordFundOutcome Record a WIN indicator reached on a date; follow-ups at 6 and 12 months are scheduled.
+	// (POST /fund/cases/{caseId}/outcomes)
+	RecordFundOutcome(ctx echo.Context, caseId FundCaseId, params RecordFundOutcomeParams) error
+	// GetFundDashboard The pool and its inflows, the envelopes, the interventions by state (figures from the ledger).
+	// (GET /fund/dashboard)
+	GetFundDashboard(ctx echo.Context) error
+	// FindFundDuplicates Beneficiaries of the fund who may be this person (keyed fiscal-code hash, else keyed name and birth-date hash).
+	// (POST /fund/duplicates)
+	FindFundDuplicates(ctx echo.Context) error
 	// ListFundEnvelopes The fund's envelopes with yearly cap, available, committed this year, committed and disbursed amounts (from the ledger).
 	// (GET /fund/envelopes)
 	ListFundEnvelopes(ctx echo.Context) error
@@ -2780,9 +3965,39 @@ type ServerInterface interface {
 	// EarmarkFundEnvelope Move money from the pool to the envelope (fund manager), a ledger posting that keeps the contributor lots.
 	// (POST /fund/envelopes/{theme}/earmarks)
 	EarmarkFundEnvelope(ctx echo.Context, theme FundTheme, params EarmarkFundEnvelopeParams) error
+	// GetFundIndicators The WIN indicators reached in a period (counts only).
+	// (GET /fund/indicators)
+	GetFundIndicators(ctx echo.Context, params GetFundIndicatorsParams) error
+	// ApproveFundIntervention Approve (fund approver; never the proposer → 403). Above the threshold two different approvers; the completing approval commits the money from the envelope (422 insufficient_funds with what is available, envelope or yearly cap).
+	// (POST /fund/interventions/{interventionId}/approval)
+	ApproveFundIntervention(ctx echo.Context, interventionId FundInterventionId) error
+	// GetFundAttribution Which contributor lots (companies, sources) paid for the intervention; the amounts sum to what was paid.
+	// (GET /fund/interventions/{interventionId}/attribution)
+	GetFundAttribution(ctx echo.Context, interventionId FundInterventionId) error
+	// CancelFundIntervention Cancel an unpaid intervention with a reason (fund manager); an approved one's commitment goes back to its envelope by reversal.
+	// (POST /fund/interventions/{interventionId}/cancellation)
+	CancelFundIntervention(ctx echo.Context, interventionId FundInterventionId) error
+	// ClawbackFundIntervention Take back a returned part of a paid intervention (fund manager); it goes back to the envelope by reversal, keeping the contributor attribution.
+	// (POST /fund/interventions/{interventionId}/clawback)
+	ClawbackFundIntervention(ctx echo.Context, interventionId FundInterventionId) error
+	// ConfirmFundDelivery Confirm a provider's service was delivered (case worker of the case); the commitment goes to the provider's payable, without split.
+	// (POST /fund/interventions/{interventionId}/delivery)
+	ConfirmFundDelivery(ctx echo.Context, interventionId FundInterventionId, params ConfirmFundDeliveryParams) error
+	// RejectFundIntervention Reject with a reason (fund approver, not the proposer).
+	// (POST /fund/interventions/{interventionId}/rejection)
+	RejectFundIntervention(ctx echo.Context, interventionId FundInterventionId) error
 	// GetFundPool The pool's balance and its inflows by month, source and company, from the ledger's contributor lots.
 	// (GET /fund/pool)
 	GetFundPool(ctx echo.Context) error
+	// GetFundQueue Proposals waiting for the caller's approval (approvers) and approved interventions waiting for payment (managers).
+	// (GET /fund/queue)
+	GetFundQueue(ctx echo.Context) error
+	// GetFundSettings The fund's territory, four-eyes threshold and bank details.
+	// (GET /fund/settings)
+	GetFundSettings(ctx echo.Context) error
+	// SaveFundSettings Change the territory, the threshold above which two approvers are needed, the CUC and the fund's account (fund manager; audited).
+	// (PUT /fund/settings)
+	SaveFundSettings(ctx echo.Context) error
 	// GetBudget A company's unallocated budget, top-up limits, the platform's bank details and open items.
 	// (GET /funding/budget)
 	GetBudget(ctx echo.Context, params GetBudgetParams) error
@@ -3302,6 +4517,632 @@ func (w *ServerInterfaceWrapper) RecordOutsideFringe(ctx echo.Context) error {
 	return err
 }
 
+// GetFundAccessLog converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundAccessLog(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFundAccessLogParams
+	// ------------- Optional query parameter "beneficiary_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "beneficiary_id", ctx.QueryParams(), &params.BeneficiaryId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter beneficiary_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundAccessLog(ctx, params)
+	return err
+}
+
+// ListFundBatches converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFundBatches(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFundBatches(ctx)
+	return err
+}
+
+// CreateFundBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFundBatch(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFundBatchParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFundBatch(ctx, params)
+	return err
+}
+
+// GetFundBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "batchId" -------------
+	var batchId FundBatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundBatch(ctx, batchId)
+	return err
+}
+
+// ExecuteFundBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) ExecuteFundBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "batchId" -------------
+	var batchId FundBatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExecuteFundBatch(ctx, batchId)
+	return err
+}
+
+// GetFundBatchFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundBatchFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "batchId" -------------
+	var batchId FundBatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundBatchFile(ctx, batchId)
+	return err
+}
+
+// ReturnFundBatchLine converts echo context to params.
+func (w *ServerInterfaceWrapper) ReturnFundBatchLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "batchId" -------------
+	var batchId FundBatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// ------------- Path parameter "lineId" -------------
+	var lineId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lineId", ctx.Param("lineId"), &lineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lineId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReturnFundBatchLine(ctx, batchId, lineId)
+	return err
+}
+
+// EraseFundIdentity converts echo context to params.
+func (w *ServerInterfaceWrapper) EraseFundIdentity(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "beneficiaryId" -------------
+	var beneficiaryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "beneficiaryId", ctx.Param("beneficiaryId"), &beneficiaryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter beneficiaryId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EraseFundIdentity(ctx, beneficiaryId)
+	return err
+}
+
+// ListFundCases converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFundCases(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFundCases(ctx)
+	return err
+}
+
+// OpenFundCase converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenFundCase(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenFundCaseParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose OpenFundCaseParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenFundCase(ctx, params)
+	return err
+}
+
+// GetFundCase converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundCase(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFundCaseParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose GetFundCaseParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundCase(ctx, caseId, params)
+	return err
+}
+
+// RecordFundAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordFundAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordFundAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose RecordFundAssessmentParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordFundAssessment(ctx, caseId, params)
+	return err
+}
+
+// BreakGlassFundCase converts echo context to params.
+func (w *ServerInterfaceWrapper) BreakGlassFundCase(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BreakGlassFundCaseParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose BreakGlassFundCaseParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BreakGlassFundCase(ctx, caseId, params)
+	return err
+}
+
+// CloseFundCase converts echo context to params.
+func (w *ServerInterfaceWrapper) CloseFundCase(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloseFundCaseParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose CloseFundCaseParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CloseFundCase(ctx, caseId, params)
+	return err
+}
+
+// AddFundGoal converts echo context to params.
+func (w *ServerInterfaceWrapper) AddFundGoal(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddFundGoalParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose AddFundGoalParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddFundGoal(ctx, caseId, params)
+	return err
+}
+
+// GetFundCaseHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundCaseHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFundCaseHistoryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose GetFundCaseHistoryParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundCaseHistory(ctx, caseId, params)
+	return err
+}
+
+// GetFundCaseIdentity converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundCaseIdentity(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFundCaseIdentityParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose GetFundCaseIdentityParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundCaseIdentity(ctx, caseId, params)
+	return err
+}
+
+// ListFundCaseInterventions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFundCaseInterventions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFundCaseInterventionsParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose ListFundCaseInterventionsParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFundCaseInterventions(ctx, caseId, params)
+	return err
+}
+
+// ProposeFundIntervention converts echo context to params.
+func (w *ServerInterfaceWrapper) ProposeFundIntervention(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ProposeFundInterventionParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose ProposeFundInterventionParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ProposeFundIntervention(ctx, caseId, params)
+	return err
+}
+
+// RecordFundOutcome converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordFundOutcome(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "caseId" -------------
+	var caseId FundCaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", ctx.Param("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter caseId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordFundOutcomeParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose RecordFundOutcomeParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordFundOutcome(ctx, caseId, params)
+	return err
+}
+
+// GetFundDashboard converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundDashboard(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundDashboard(ctx)
+	return err
+}
+
+// FindFundDuplicates converts echo context to params.
+func (w *ServerInterfaceWrapper) FindFundDuplicates(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FindFundDuplicates(ctx)
+	return err
+}
+
 // ListFundEnvelopes converts echo context to params.
 func (w *ServerInterfaceWrapper) ListFundEnvelopes(ctx echo.Context) error {
 	var err error
@@ -3363,12 +5204,182 @@ func (w *ServerInterfaceWrapper) EarmarkFundEnvelope(ctx echo.Context) error {
 	return err
 }
 
+// GetFundIndicators converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundIndicators(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFundIndicatorsParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundIndicators(ctx, params)
+	return err
+}
+
+// ApproveFundIntervention converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveFundIntervention(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "interventionId" -------------
+	var interventionId FundInterventionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "interventionId", ctx.Param("interventionId"), &interventionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interventionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveFundIntervention(ctx, interventionId)
+	return err
+}
+
+// GetFundAttribution converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundAttribution(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "interventionId" -------------
+	var interventionId FundInterventionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "interventionId", ctx.Param("interventionId"), &interventionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interventionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundAttribution(ctx, interventionId)
+	return err
+}
+
+// CancelFundIntervention converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelFundIntervention(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "interventionId" -------------
+	var interventionId FundInterventionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "interventionId", ctx.Param("interventionId"), &interventionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interventionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelFundIntervention(ctx, interventionId)
+	return err
+}
+
+// ClawbackFundIntervention converts echo context to params.
+func (w *ServerInterfaceWrapper) ClawbackFundIntervention(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "interventionId" -------------
+	var interventionId FundInterventionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "interventionId", ctx.Param("interventionId"), &interventionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interventionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ClawbackFundIntervention(ctx, interventionId)
+	return err
+}
+
+// ConfirmFundDelivery converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmFundDelivery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "interventionId" -------------
+	var interventionId FundInterventionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "interventionId", ctx.Param("interventionId"), &interventionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interventionId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmFundDeliveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose ConfirmFundDeliveryParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmFundDelivery(ctx, interventionId, params)
+	return err
+}
+
+// RejectFundIntervention converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectFundIntervention(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "interventionId" -------------
+	var interventionId FundInterventionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "interventionId", ctx.Param("interventionId"), &interventionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interventionId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectFundIntervention(ctx, interventionId)
+	return err
+}
+
 // GetFundPool converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFundPool(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetFundPool(ctx)
+	return err
+}
+
+// GetFundQueue converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundQueue(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundQueue(ctx)
+	return err
+}
+
+// GetFundSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundSettings(ctx)
+	return err
+}
+
+// SaveFundSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) SaveFundSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SaveFundSettings(ctx)
 	return err
 }
 
@@ -4719,6 +6730,38 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/fund/envelopes", wrapper.ListFundEnvelopes, options.OperationMiddlewares["listFundEnvelopes"]...)
 	router.PUT(options.BaseURL+"/fund/envelopes/:theme", wrapper.SetFundEnvelope, options.OperationMiddlewares["setFundEnvelope"]...)
 	router.POST(options.BaseURL+"/fund/envelopes/:theme/earmarks", wrapper.EarmarkFundEnvelope, options.OperationMiddlewares["earmarkFundEnvelope"]...)
+	router.GET(options.BaseURL+"/fund/settings", wrapper.GetFundSettings, options.OperationMiddlewares["getFundSettings"]...)
+	router.PUT(options.BaseURL+"/fund/settings", wrapper.SaveFundSettings, options.OperationMiddlewares["saveFundSettings"]...)
+	router.POST(options.BaseURL+"/fund/duplicates", wrapper.FindFundDuplicates, options.OperationMiddlewares["findFundDuplicates"]...)
+	router.GET(options.BaseURL+"/fund/cases", wrapper.ListFundCases, options.OperationMiddlewares["listFundCases"]...)
+	router.POST(options.BaseURL+"/fund/cases", wrapper.OpenFundCase, options.OperationMiddlewares["openFundCase"]...)
+	router.GET(options.BaseURL+"/fund/cases/:caseId", wrapper.GetFundCase, options.OperationMiddlewares["getFundCase"]...)
+	router.GET(options.BaseURL+"/fund/cases/:caseId/identity", wrapper.GetFundCaseIdentity, options.OperationMiddlewares["getFundCaseIdentity"]...)
+	router.GET(options.BaseURL+"/fund/cases/:caseId/history", wrapper.GetFundCaseHistory, options.OperationMiddlewares["getFundCaseHistory"]...)
+	router.POST(options.BaseURL+"/fund/cases/:caseId/break-glass", wrapper.BreakGlassFundCase, options.OperationMiddlewares["breakGlassFundCase"]...)
+	router.PUT(options.BaseURL+"/fund/cases/:caseId/assessment", wrapper.RecordFundAssessment, options.OperationMiddlewares["recordFundAssessment"]...)
+	router.POST(options.BaseURL+"/fund/cases/:caseId/goals", wrapper.AddFundGoal, options.OperationMiddlewares["addFundGoal"]...)
+	router.POST(options.BaseURL+"/fund/cases/:caseId/closure", wrapper.CloseFundCase, options.OperationMiddlewares["closeFundCase"]...)
+	router.GET(options.BaseURL+"/fund/cases/:caseId/interventions", wrapper.ListFundCaseInterventions, options.OperationMiddlewares["listFundCaseInterventions"]...)
+	router.POST(options.BaseURL+"/fund/cases/:caseId/interventions", wrapper.ProposeFundIntervention, options.OperationMiddlewares["proposeFundIntervention"]...)
+	router.POST(options.BaseURL+"/fund/cases/:caseId/outcomes", wrapper.RecordFundOutcome, options.OperationMiddlewares["recordFundOutcome"]...)
+	router.GET(options.BaseURL+"/fund/queue", wrapper.GetFundQueue, options.OperationMiddlewares["getFundQueue"]...)
+	router.POST(options.BaseURL+"/fund/interventions/:interventionId/approval", wrapper.ApproveFundIntervention, options.OperationMiddlewares["approveFundIntervention"]...)
+	router.POST(options.BaseURL+"/fund/interventions/:interventionId/rejection", wrapper.RejectFundIntervention, options.OperationMiddlewares["rejectFundIntervention"]...)
+	router.POST(options.BaseURL+"/fund/interventions/:interventionId/cancellation", wrapper.CancelFundIntervention, options.OperationMiddlewares["cancelFundIntervention"]...)
+	router.POST(options.BaseURL+"/fund/interventions/:interventionId/delivery", wrapper.ConfirmFundDelivery, options.OperationMiddlewares["confirmFundDelivery"]...)
+	router.POST(options.BaseURL+"/fund/interventions/:interventionId/clawback", wrapper.ClawbackFundIntervention, options.OperationMiddlewares["clawbackFundIntervention"]...)
+	router.GET(options.BaseURL+"/fund/interventions/:interventionId/attribution", wrapper.GetFundAttribution, options.OperationMiddlewares["getFundAttribution"]...)
+	router.GET(options.BaseURL+"/fund/batches", wrapper.ListFundBatches, options.OperationMiddlewares["listFundBatches"]...)
+	router.POST(options.BaseURL+"/fund/batches", wrapper.CreateFundBatch, options.OperationMiddlewares["createFundBatch"]...)
+	router.GET(options.BaseURL+"/fund/batches/:batchId", wrapper.GetFundBatch, options.OperationMiddlewares["getFundBatch"]...)
+	router.GET(options.BaseURL+"/fund/batches/:batchId/file", wrapper.GetFundBatchFile, options.OperationMiddlewares["getFundBatchFile"]...)
+	router.POST(options.BaseURL+"/fund/batches/:batchId/execution", wrapper.ExecuteFundBatch, options.OperationMiddlewares["executeFundBatch"]...)
+	router.POST(options.BaseURL+"/fund/batches/:batchId/lines/:lineId/return", wrapper.ReturnFundBatchLine, options.OperationMiddlewares["returnFundBatchLine"]...)
+	router.GET(options.BaseURL+"/fund/dashboard", wrapper.GetFundDashboard, options.OperationMiddlewares["getFundDashboard"]...)
+	router.GET(options.BaseURL+"/fund/indicators", wrapper.GetFundIndicators, options.OperationMiddlewares["getFundIndicators"]...)
+	router.GET(options.BaseURL+"/fund/access-log", wrapper.GetFundAccessLog, options.OperationMiddlewares["getFundAccessLog"]...)
+	router.DELETE(options.BaseURL+"/fund/beneficiaries/:beneficiaryId/identity", wrapper.EraseFundIdentity, options.OperationMiddlewares["eraseFundIdentity"]...)
 	router.GET(options.BaseURL+"/fund/pool", wrapper.GetFundPool, options.OperationMiddlewares["getFundPool"]...)
 	router.GET(options.BaseURL+"/funds", wrapper.ListFunds, options.OperationMiddlewares["listFunds"]...)
 	router.POST(options.BaseURL+"/funds/:fundId/donations", wrapper.DonateToFund, options.OperationMiddlewares["donateToFund"]...)
@@ -5689,6 +7732,852 @@ func (response RecordOutsideFringedefaultJSONResponse) VisitRecordOutsideFringeR
 	return err
 }
 
+type GetFundAccessLogRequestObject struct {
+	Params GetFundAccessLogParams
+}
+
+type GetFundAccessLogResponseObject interface {
+	VisitGetFundAccessLogResponse(w http.ResponseWriter) error
+}
+
+type GetFundAccessLog200JSONResponse []FundAccessEntry
+
+func (response GetFundAccessLog200JSONResponse) VisitGetFundAccessLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundAccessLogdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundAccessLogdefaultJSONResponse) VisitGetFundAccessLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundBatchesRequestObject struct {
+}
+
+type ListFundBatchesResponseObject interface {
+	VisitListFundBatchesResponse(w http.ResponseWriter) error
+}
+
+type ListFundBatches200JSONResponse []FundBatch
+
+func (response ListFundBatches200JSONResponse) VisitListFundBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundBatchesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListFundBatchesdefaultJSONResponse) VisitListFundBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundBatchRequestObject struct {
+	Params CreateFundBatchParams
+	Body   *CreateFundBatchJSONRequestBody
+}
+
+type CreateFundBatchResponseObject interface {
+	VisitCreateFundBatchResponse(w http.ResponseWriter) error
+}
+
+type CreateFundBatch201JSONResponse FundBatch
+
+func (response CreateFundBatch201JSONResponse) VisitCreateFundBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundBatchdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateFundBatchdefaultJSONResponse) VisitCreateFundBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundBatchRequestObject struct {
+	BatchId FundBatchId `json:"batchId"`
+}
+
+type GetFundBatchResponseObject interface {
+	VisitGetFundBatchResponse(w http.ResponseWriter) error
+}
+
+type GetFundBatch200JSONResponse FundBatch
+
+func (response GetFundBatch200JSONResponse) VisitGetFundBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundBatchdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundBatchdefaultJSONResponse) VisitGetFundBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteFundBatchRequestObject struct {
+	BatchId FundBatchId `json:"batchId"`
+}
+
+type ExecuteFundBatchResponseObject interface {
+	VisitExecuteFundBatchResponse(w http.ResponseWriter) error
+}
+
+type ExecuteFundBatch200JSONResponse FundBatch
+
+func (response ExecuteFundBatch200JSONResponse) VisitExecuteFundBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteFundBatchdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExecuteFundBatchdefaultJSONResponse) VisitExecuteFundBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundBatchFileRequestObject struct {
+	BatchId FundBatchId `json:"batchId"`
+}
+
+type GetFundBatchFileResponseObject interface {
+	VisitGetFundBatchFileResponse(w http.ResponseWriter) error
+}
+
+type GetFundBatchFile200ApplicationxmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetFundBatchFile200ApplicationxmlResponse) VisitGetFundBatchFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/xml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFundBatchFiledefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundBatchFiledefaultJSONResponse) VisitGetFundBatchFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnFundBatchLineRequestObject struct {
+	BatchId FundBatchId        `json:"batchId"`
+	LineId  openapi_types.UUID `json:"lineId"`
+	Body    *ReturnFundBatchLineJSONRequestBody
+}
+
+type ReturnFundBatchLineResponseObject interface {
+	VisitReturnFundBatchLineResponse(w http.ResponseWriter) error
+}
+
+type ReturnFundBatchLine200JSONResponse FundBatch
+
+func (response ReturnFundBatchLine200JSONResponse) VisitReturnFundBatchLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnFundBatchLinedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReturnFundBatchLinedefaultJSONResponse) VisitReturnFundBatchLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EraseFundIdentityRequestObject struct {
+	BeneficiaryId openapi_types.UUID `json:"beneficiaryId"`
+	Body          *EraseFundIdentityJSONRequestBody
+}
+
+type EraseFundIdentityResponseObject interface {
+	VisitEraseFundIdentityResponse(w http.ResponseWriter) error
+}
+
+type EraseFundIdentity204Response struct {
+}
+
+func (response EraseFundIdentity204Response) VisitEraseFundIdentityResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type EraseFundIdentitydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response EraseFundIdentitydefaultJSONResponse) VisitEraseFundIdentityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundCasesRequestObject struct {
+}
+
+type ListFundCasesResponseObject interface {
+	VisitListFundCasesResponse(w http.ResponseWriter) error
+}
+
+type ListFundCases200JSONResponse []FundCaseSummary
+
+func (response ListFundCases200JSONResponse) VisitListFundCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundCasesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListFundCasesdefaultJSONResponse) VisitListFundCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenFundCaseRequestObject struct {
+	Params OpenFundCaseParams
+	Body   *OpenFundCaseJSONRequestBody
+}
+
+type OpenFundCaseResponseObject interface {
+	VisitOpenFundCaseResponse(w http.ResponseWriter) error
+}
+
+type OpenFundCase201JSONResponse FundCase
+
+func (response OpenFundCase201JSONResponse) VisitOpenFundCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenFundCasedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response OpenFundCasedefaultJSONResponse) VisitOpenFundCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundCaseRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params GetFundCaseParams
+}
+
+type GetFundCaseResponseObject interface {
+	VisitGetFundCaseResponse(w http.ResponseWriter) error
+}
+
+type GetFundCase200JSONResponse FundCase
+
+func (response GetFundCase200JSONResponse) VisitGetFundCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundCasedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundCasedefaultJSONResponse) VisitGetFundCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordFundAssessmentRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params RecordFundAssessmentParams
+	Body   *RecordFundAssessmentJSONRequestBody
+}
+
+type RecordFundAssessmentResponseObject interface {
+	VisitRecordFundAssessmentResponse(w http.ResponseWriter) error
+}
+
+type RecordFundAssessment204Response struct {
+}
+
+func (response RecordFundAssessment204Response) VisitRecordFundAssessmentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RecordFundAssessmentdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RecordFundAssessmentdefaultJSONResponse) VisitRecordFundAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BreakGlassFundCaseRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params BreakGlassFundCaseParams
+	Body   *BreakGlassFundCaseJSONRequestBody
+}
+
+type BreakGlassFundCaseResponseObject interface {
+	VisitBreakGlassFundCaseResponse(w http.ResponseWriter) error
+}
+
+type BreakGlassFundCase204Response struct {
+}
+
+func (response BreakGlassFundCase204Response) VisitBreakGlassFundCaseResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type BreakGlassFundCasedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response BreakGlassFundCasedefaultJSONResponse) VisitBreakGlassFundCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseFundCaseRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params CloseFundCaseParams
+	Body   *CloseFundCaseJSONRequestBody
+}
+
+type CloseFundCaseResponseObject interface {
+	VisitCloseFundCaseResponse(w http.ResponseWriter) error
+}
+
+type CloseFundCase204Response struct {
+}
+
+func (response CloseFundCase204Response) VisitCloseFundCaseResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type CloseFundCasedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CloseFundCasedefaultJSONResponse) VisitCloseFundCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFundGoalRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params AddFundGoalParams
+	Body   *AddFundGoalJSONRequestBody
+}
+
+type AddFundGoalResponseObject interface {
+	VisitAddFundGoalResponse(w http.ResponseWriter) error
+}
+
+type AddFundGoal204Response struct {
+}
+
+func (response AddFundGoal204Response) VisitAddFundGoalResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AddFundGoaldefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AddFundGoaldefaultJSONResponse) VisitAddFundGoalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundCaseHistoryRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params GetFundCaseHistoryParams
+}
+
+type GetFundCaseHistoryResponseObject interface {
+	VisitGetFundCaseHistoryResponse(w http.ResponseWriter) error
+}
+
+type GetFundCaseHistory200JSONResponse []FundHistoryEntry
+
+func (response GetFundCaseHistory200JSONResponse) VisitGetFundCaseHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundCaseHistorydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundCaseHistorydefaultJSONResponse) VisitGetFundCaseHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundCaseIdentityRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params GetFundCaseIdentityParams
+}
+
+type GetFundCaseIdentityResponseObject interface {
+	VisitGetFundCaseIdentityResponse(w http.ResponseWriter) error
+}
+
+type GetFundCaseIdentity200JSONResponse FundIdentity
+
+func (response GetFundCaseIdentity200JSONResponse) VisitGetFundCaseIdentityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundCaseIdentitydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundCaseIdentitydefaultJSONResponse) VisitGetFundCaseIdentityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundCaseInterventionsRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params ListFundCaseInterventionsParams
+}
+
+type ListFundCaseInterventionsResponseObject interface {
+	VisitListFundCaseInterventionsResponse(w http.ResponseWriter) error
+}
+
+type ListFundCaseInterventions200JSONResponse []FundIntervention
+
+func (response ListFundCaseInterventions200JSONResponse) VisitListFundCaseInterventionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundCaseInterventionsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListFundCaseInterventionsdefaultJSONResponse) VisitListFundCaseInterventionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ProposeFundInterventionRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params ProposeFundInterventionParams
+	Body   *ProposeFundInterventionJSONRequestBody
+}
+
+type ProposeFundInterventionResponseObject interface {
+	VisitProposeFundInterventionResponse(w http.ResponseWriter) error
+}
+
+type ProposeFundIntervention201JSONResponse FundIntervention
+
+func (response ProposeFundIntervention201JSONResponse) VisitProposeFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ProposeFundInterventiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ProposeFundInterventiondefaultJSONResponse) VisitProposeFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordFundOutcomeRequestObject struct {
+	CaseId FundCaseId `json:"caseId"`
+	Params RecordFundOutcomeParams
+	Body   *RecordFundOutcomeJSONRequestBody
+}
+
+type RecordFundOutcomeResponseObject interface {
+	VisitRecordFundOutcomeResponse(w http.ResponseWriter) error
+}
+
+type RecordFundOutcome201Response struct {
+}
+
+func (response RecordFundOutcome201Response) VisitRecordFundOutcomeResponse(w http.ResponseWriter) error {
+	w.WriteHeader(201)
+	return nil
+}
+
+type RecordFundOutcomedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RecordFundOutcomedefaultJSONResponse) VisitRecordFundOutcomeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundDashboardRequestObject struct {
+}
+
+type GetFundDashboardResponseObject interface {
+	VisitGetFundDashboardResponse(w http.ResponseWriter) error
+}
+
+type GetFundDashboard200JSONResponse map[string]interface{}
+
+func (response GetFundDashboard200JSONResponse) VisitGetFundDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundDashboarddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundDashboarddefaultJSONResponse) VisitGetFundDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindFundDuplicatesRequestObject struct {
+	Body *FindFundDuplicatesJSONRequestBody
+}
+
+type FindFundDuplicatesResponseObject interface {
+	VisitFindFundDuplicatesResponse(w http.ResponseWriter) error
+}
+
+type FindFundDuplicates200JSONResponse []FundDuplicate
+
+func (response FindFundDuplicates200JSONResponse) VisitFindFundDuplicatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindFundDuplicatesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response FindFundDuplicatesdefaultJSONResponse) VisitFindFundDuplicatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFundEnvelopesRequestObject struct {
 }
 
@@ -5808,6 +8697,283 @@ func (response EarmarkFundEnvelopedefaultJSONResponse) VisitEarmarkFundEnvelopeR
 	return err
 }
 
+type GetFundIndicatorsRequestObject struct {
+	Params GetFundIndicatorsParams
+}
+
+type GetFundIndicatorsResponseObject interface {
+	VisitGetFundIndicatorsResponse(w http.ResponseWriter) error
+}
+
+type GetFundIndicators200JSONResponse []FundIndicator
+
+func (response GetFundIndicators200JSONResponse) VisitGetFundIndicatorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundIndicatorsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundIndicatorsdefaultJSONResponse) VisitGetFundIndicatorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveFundInterventionRequestObject struct {
+	InterventionId FundInterventionId `json:"interventionId"`
+}
+
+type ApproveFundInterventionResponseObject interface {
+	VisitApproveFundInterventionResponse(w http.ResponseWriter) error
+}
+
+type ApproveFundIntervention200JSONResponse FundIntervention
+
+func (response ApproveFundIntervention200JSONResponse) VisitApproveFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveFundInterventiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ApproveFundInterventiondefaultJSONResponse) VisitApproveFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundAttributionRequestObject struct {
+	InterventionId FundInterventionId `json:"interventionId"`
+}
+
+type GetFundAttributionResponseObject interface {
+	VisitGetFundAttributionResponse(w http.ResponseWriter) error
+}
+
+type GetFundAttribution200JSONResponse []FundAttribution
+
+func (response GetFundAttribution200JSONResponse) VisitGetFundAttributionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundAttributiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundAttributiondefaultJSONResponse) VisitGetFundAttributionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFundInterventionRequestObject struct {
+	InterventionId FundInterventionId `json:"interventionId"`
+	Body           *CancelFundInterventionJSONRequestBody
+}
+
+type CancelFundInterventionResponseObject interface {
+	VisitCancelFundInterventionResponse(w http.ResponseWriter) error
+}
+
+type CancelFundIntervention200JSONResponse FundIntervention
+
+func (response CancelFundIntervention200JSONResponse) VisitCancelFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFundInterventiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CancelFundInterventiondefaultJSONResponse) VisitCancelFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClawbackFundInterventionRequestObject struct {
+	InterventionId FundInterventionId `json:"interventionId"`
+	Body           *ClawbackFundInterventionJSONRequestBody
+}
+
+type ClawbackFundInterventionResponseObject interface {
+	VisitClawbackFundInterventionResponse(w http.ResponseWriter) error
+}
+
+type ClawbackFundIntervention200JSONResponse FundIntervention
+
+func (response ClawbackFundIntervention200JSONResponse) VisitClawbackFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClawbackFundInterventiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ClawbackFundInterventiondefaultJSONResponse) VisitClawbackFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmFundDeliveryRequestObject struct {
+	InterventionId FundInterventionId `json:"interventionId"`
+	Params         ConfirmFundDeliveryParams
+}
+
+type ConfirmFundDeliveryResponseObject interface {
+	VisitConfirmFundDeliveryResponse(w http.ResponseWriter) error
+}
+
+type ConfirmFundDelivery200JSONResponse FundIntervention
+
+func (response ConfirmFundDelivery200JSONResponse) VisitConfirmFundDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmFundDeliverydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ConfirmFundDeliverydefaultJSONResponse) VisitConfirmFundDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectFundInterventionRequestObject struct {
+	InterventionId FundInterventionId `json:"interventionId"`
+	Body           *RejectFundInterventionJSONRequestBody
+}
+
+type RejectFundInterventionResponseObject interface {
+	VisitRejectFundInterventionResponse(w http.ResponseWriter) error
+}
+
+type RejectFundIntervention200JSONResponse FundIntervention
+
+func (response RejectFundIntervention200JSONResponse) VisitRejectFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectFundInterventiondefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RejectFundInterventiondefaultJSONResponse) VisitRejectFundInterventionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFundPoolRequestObject struct {
 }
 
@@ -5835,6 +9001,121 @@ type GetFundPooldefaultJSONResponse struct {
 }
 
 func (response GetFundPooldefaultJSONResponse) VisitGetFundPoolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundQueueRequestObject struct {
+}
+
+type GetFundQueueResponseObject interface {
+	VisitGetFundQueueResponse(w http.ResponseWriter) error
+}
+
+type GetFundQueue200JSONResponse []FundIntervention
+
+func (response GetFundQueue200JSONResponse) VisitGetFundQueueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundQueuedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundQueuedefaultJSONResponse) VisitGetFundQueueResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundSettingsRequestObject struct {
+}
+
+type GetFundSettingsResponseObject interface {
+	VisitGetFundSettingsResponse(w http.ResponseWriter) error
+}
+
+type GetFundSettings200JSONResponse FundSettings
+
+func (response GetFundSettings200JSONResponse) VisitGetFundSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundSettingsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetFundSettingsdefaultJSONResponse) VisitGetFundSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveFundSettingsRequestObject struct {
+	Body *SaveFundSettingsJSONRequestBody
+}
+
+type SaveFundSettingsResponseObject interface {
+	VisitSaveFundSettingsResponse(w http.ResponseWriter) error
+}
+
+type SaveFundSettings200JSONResponse FundSettings
+
+func (response SaveFundSettings200JSONResponse) VisitSaveFundSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveFundSettingsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SaveFundSettingsdefaultJSONResponse) VisitSaveFundSettingsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8256,6 +11537,72 @@ type StrictServerInterface interface {
 	// RecordOutsideFringe Record a fringe benefit given outside the platform (utilities, rent, mortgage interest, fuel); it counts against the same ceiling.
 	// (POST /employees/{userId}/fringe-outside)
 	RecordOutsideFringe(ctx context.Context, request RecordOutsideFringeRequestObject) (RecordOutsideFringeResponseObject, error)
+	// GetFundAccessLog Every read of case and identity data, refused attempt and break-glass, newest first (fund managers), optionally of one beneficiary.
+	// (GET /fund/access-log)
+	GetFundAccessLog(ctx context.Context, request GetFundAccessLogRequestObject) (GetFundAccessLogResponseObject, error)
+	// ListFundBatches Payment batches, newest first.
+	// (GET /fund/batches)
+	ListFundBatches(ctx context.Context, request ListFundBatchesRequestObject) (ListFundBatchesResponseObject, error)
+	// CreateFundBatch Put every approved creditor payment not yet in a batch into a new batch (fund manager).
+	// (POST /fund/batches)
+	CreateFundBatch(ctx context.Context, request CreateFundBatchRequestObject) (CreateFundBatchResponseObject, error)
+	// GetFundBatch A batch with its lines.
+	// (GET /fund/batches/{batchId})
+	GetFundBatch(ctx context.Context, request GetFundBatchRequestObject) (GetFundBatchResponseObject, error)
+	// ExecuteFundBatch Record that the bank executed the batch; the payments are posted to the ledger with their contributor lots. Twice → 409 conflict.
+	// (POST /fund/batches/{batchId}/execution)
+	ExecuteFundBatch(ctx context.Context, request ExecuteFundBatchRequestObject) (ExecuteFundBatchResponseObject, error)
+	// GetFundBatchFile The batch as a CBI payment request (CBIPaymentRequest.00.04.01); every download gives the same bytes and message id.
+	// (GET /fund/batches/{batchId}/file)
+	GetFundBatchFile(ctx context.Context, request GetFundBatchFileRequestObject) (GetFundBatchFileResponseObject, error)
+	// ReturnFundBatchLine Record a line the bank rejected or returned; its payment is reversed to the commitment.
+	// (POST /fund/batches/{batchId}/lines/{lineId}/return)
+	ReturnFundBatchLine(ctx context.Context, request ReturnFundBatchLineRequestObject) (ReturnFundBatchLineResponseObject, error)
+	// EraseFundIdentity Erase the beneficiary's identity key (fund manager; crypto-shredding). Cases, figures and payments keep the pseudonym.
+	// (DELETE /fund/beneficiaries/{beneficiaryId}/identity)
+	EraseFundIdentity(ctx context.Context, request EraseFundIdentityRequestObject) (EraseFundIdentityResponseObject, error)
+	// ListFundCases The cases the caller sees (assigned, in their queue, or opened by break-glass), by pseudonym.
+	// (GET /fund/cases)
+	ListFundCases(ctx context.Context, request ListFundCasesRequestObject) (ListFundCasesResponseObject, error)
+	// OpenFundCase Take a person in (case worker). The identity goes to the encrypted vault; the case has a pseudonym.
+	// (POST /fund/cases)
+	OpenFundCase(ctx context.Context, request OpenFundCaseRequestObject) (OpenFundCaseResponseObject, error)
+	// GetFundCase A case, logged in the access log with the purpose. Not visible to the caller → 404, logged.
+	// (GET /fund/cases/{caseId})
+	GetFundCase(ctx context.Context, request GetFundCaseRequestObject) (GetFundCaseResponseObject, error)
+	// RecordFundAssessment Record the structured needs assessment; the first one makes an open case active.
+	// (PUT /fund/cases/{caseId}/assessment)
+	RecordFundAssessment(ctx context.Context, request RecordFundAssessmentRequestObject) (RecordFundAssessmentResponseObject, error)
+	// BreakGlassFundCase Open a colleague's case for 8 hours with a reason (case worker of the fund), logged and audited.
+	// (POST /fund/cases/{caseId}/break-glass)
+	BreakGlassFundCase(ctx context.Context, request BreakGlassFundCaseRequestObject) (BreakGlassFundCaseResponseObject, error)
+	// CloseFundCase Close the case with an outcome (no intervention may still wait for approval or payment).
+	// (POST /fund/cases/{caseId}/closure)
+	CloseFundCase(ctx context.Context, request CloseFundCaseRequestObject) (CloseFundCaseResponseObject, error)
+	// AddFundGoal Add a goal to the personal plan.
+	// (POST /fund/cases/{caseId}/goals)
+	AddFundGoal(ctx context.Context, request AddFundGoalRequestObject) (AddFundGoalResponseObject, error)
+	// GetFundCaseHistory Every step of the case, oldest first (logged as a read).
+	// (GET /fund/cases/{caseId}/history)
+	GetFundCaseHistory(ctx context.Context, request GetFundCaseHistoryRequestObject) (GetFundCaseHistoryResponseObject, error)
+	// GetFundCaseIdentity The identity of the case's beneficiary from the vault, logged with the purpose.
+	// (GET /fund/cases/{caseId}/identity)
+	GetFundCaseIdentity(ctx context.Context, request GetFundCaseIdentityRequestObject) (GetFundCaseIdentityResponseObject, error)
+	// ListFundCaseInterventions The case's interventions.
+	// (GET /fund/cases/{caseId}/interventions)
+	ListFundCaseInterventions(ctx context.Context, request ListFundCaseInterventionsRequestObject) (ListFundCaseInterventionsResponseObject, error)
+	// ProposeFundIntervention Propose a micro-intervention charged to an envelope (case worker of the case). An invalid IBAN answers 400 naming the field.
+	// (POST /fund/cases/{caseId}/interventions)
+	ProposeFundIntervention(ctx context.Context, request ProposeFundInterventionRequestObject) (ProposeFundInterventionResponseObject, error)
+	// RecordFundOutcome Record a WIN indicator reached on a date; follow-ups at 6 and 12 months are scheduled.
+	// (POST /fund/cases/{caseId}/outcomes)
+	RecordFundOutcome(ctx context.Context, request RecordFundOutcomeRequestObject) (RecordFundOutcomeResponseObject, error)
+	// GetFundDashboard The pool and its inflows, the envelopes, the interventions by state (figures from the ledger).
+	// (GET /fund/dashboard)
+	GetFundDashboard(ctx context.Context, request GetFundDashboardRequestObject) (GetFundDashboardResponseObject, error)
+	// FindFundDuplicates Beneficiaries of the fund who may be this person (keyed fiscal-code hash, else keyed name and birth-date hash).
+	// (POST /fund/duplicates)
+	FindFundDuplicates(ctx context.Context, request FindFundDuplicatesRequestObject) (FindFundDuplicatesResponseObject, error)
 	// ListFundEnvelopes The fund's envelopes with yearly cap, available, committed this year, committed and disbursed amounts (from the ledger).
 	// (GET /fund/envelopes)
 	ListFundEnvelopes(ctx context.Context, request ListFundEnvelopesRequestObject) (ListFundEnvelopesResponseObject, error)
@@ -8265,9 +11612,39 @@ type StrictServerInterface interface {
 	// EarmarkFundEnvelope Move money from the pool to the envelope (fund manager), a ledger posting that keeps the contributor lots.
 	// (POST /fund/envelopes/{theme}/earmarks)
 	EarmarkFundEnvelope(ctx context.Context, request EarmarkFundEnvelopeRequestObject) (EarmarkFundEnvelopeResponseObject, error)
+	// GetFundIndicators The WIN indicators reached in a period (counts only).
+	// (GET /fund/indicators)
+	GetFundIndicators(ctx context.Context, request GetFundIndicatorsRequestObject) (GetFundIndicatorsResponseObject, error)
+	// ApproveFundIntervention Approve (fund approver; never the proposer → 403). Above the threshold two different approvers; the completing approval commits the money from the envelope (422 insufficient_funds with what is available, envelope or yearly cap).
+	// (POST /fund/interventions/{interventionId}/approval)
+	ApproveFundIntervention(ctx context.Context, request ApproveFundInterventionRequestObject) (ApproveFundInterventionResponseObject, error)
+	// GetFundAttribution Which contributor lots (companies, sources) paid for the intervention; the amounts sum to what was paid.
+	// (GET /fund/interventions/{interventionId}/attribution)
+	GetFundAttribution(ctx context.Context, request GetFundAttributionRequestObject) (GetFundAttributionResponseObject, error)
+	// CancelFundIntervention Cancel an unpaid intervention with a reason (fund manager); an approved one's commitment goes back to its envelope by reversal.
+	// (POST /fund/interventions/{interventionId}/cancellation)
+	CancelFundIntervention(ctx context.Context, request CancelFundInterventionRequestObject) (CancelFundInterventionResponseObject, error)
+	// ClawbackFundIntervention Take back a returned part of a paid intervention (fund manager); it goes back to the envelope by reversal, keeping the contributor attribution.
+	// (POST /fund/interventions/{interventionId}/clawback)
+	ClawbackFundIntervention(ctx context.Context, request ClawbackFundInterventionRequestObject) (ClawbackFundInterventionResponseObject, error)
+	// ConfirmFundDelivery Confirm a provider's service was delivered (case worker of the case); the commitment goes to the provider's payable, without split.
+	// (POST /fund/interventions/{interventionId}/delivery)
+	ConfirmFundDelivery(ctx context.Context, request ConfirmFundDeliveryRequestObject) (ConfirmFundDeliveryResponseObject, error)
+	// RejectFundIntervention Reject with a reason (fund approver, not the proposer).
+	// (POST /fund/interventions/{interventionId}/rejection)
+	RejectFundIntervention(ctx context.Context, request RejectFundInterventionRequestObject) (RejectFundInterventionResponseObject, error)
 	// GetFundPool The pool's balance and its inflows by month, source and company, from the ledger's contributor lots.
 	// (GET /fund/pool)
 	GetFundPool(ctx context.Context, request GetFundPoolRequestObject) (GetFundPoolResponseObject, error)
+	// GetFundQueue Proposals waiting for the caller's approval (approvers) and approved interventions waiting for payment (managers).
+	// (GET /fund/queue)
+	GetFundQueue(ctx context.Context, request GetFundQueueRequestObject) (GetFundQueueResponseObject, error)
+	// GetFundSettings The fund's territory, four-eyes threshold and bank details.
+	// (GET /fund/settings)
+	GetFundSettings(ctx context.Context, request GetFundSettingsRequestObject) (GetFundSettingsResponseObject, error)
+	// SaveFundSettings Change the territory, the threshold above which two approvers are needed, the CUC and the fund's account (fund manager; audited).
+	// (PUT /fund/settings)
+	SaveFundSettings(ctx context.Context, request SaveFundSettingsRequestObject) (SaveFundSettingsResponseObject, error)
 	// GetBudget A company's unallocated budget, top-up limits, the platform's bank details and open items.
 	// (GET /funding/budget)
 	GetBudget(ctx context.Context, request GetBudgetRequestObject) (GetBudgetResponseObject, error)
@@ -9336,6 +12713,812 @@ func (sh *strictHandler) RecordOutsideFringe(ctx echo.Context, userId UserId) er
 	return nil
 }
 
+// GetFundAccessLog operation middleware
+func (sh *strictHandler) GetFundAccessLog(ctx echo.Context, params GetFundAccessLogParams) error {
+	var request GetFundAccessLogRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundAccessLog(ctx.Request().Context(), request.(GetFundAccessLogRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundAccessLog")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundAccessLogResponseObject); ok {
+		return validResponse.VisitGetFundAccessLogResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFundBatches operation middleware
+func (sh *strictHandler) ListFundBatches(ctx echo.Context) error {
+	var request ListFundBatchesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFundBatches(ctx.Request().Context(), request.(ListFundBatchesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFundBatches")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFundBatchesResponseObject); ok {
+		return validResponse.VisitListFundBatchesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateFundBatch operation middleware
+func (sh *strictHandler) CreateFundBatch(ctx echo.Context, params CreateFundBatchParams) error {
+	var request CreateFundBatchRequestObject
+
+	request.Params = params
+
+	var body CreateFundBatchJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFundBatch(ctx.Request().Context(), request.(CreateFundBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFundBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFundBatchResponseObject); ok {
+		return validResponse.VisitCreateFundBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundBatch operation middleware
+func (sh *strictHandler) GetFundBatch(ctx echo.Context, batchId FundBatchId) error {
+	var request GetFundBatchRequestObject
+
+	request.BatchId = batchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundBatch(ctx.Request().Context(), request.(GetFundBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundBatchResponseObject); ok {
+		return validResponse.VisitGetFundBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExecuteFundBatch operation middleware
+func (sh *strictHandler) ExecuteFundBatch(ctx echo.Context, batchId FundBatchId) error {
+	var request ExecuteFundBatchRequestObject
+
+	request.BatchId = batchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExecuteFundBatch(ctx.Request().Context(), request.(ExecuteFundBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExecuteFundBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExecuteFundBatchResponseObject); ok {
+		return validResponse.VisitExecuteFundBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundBatchFile operation middleware
+func (sh *strictHandler) GetFundBatchFile(ctx echo.Context, batchId FundBatchId) error {
+	var request GetFundBatchFileRequestObject
+
+	request.BatchId = batchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundBatchFile(ctx.Request().Context(), request.(GetFundBatchFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundBatchFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundBatchFileResponseObject); ok {
+		return validResponse.VisitGetFundBatchFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReturnFundBatchLine operation middleware
+func (sh *strictHandler) ReturnFundBatchLine(ctx echo.Context, batchId FundBatchId, lineId openapi_types.UUID) error {
+	var request ReturnFundBatchLineRequestObject
+
+	request.BatchId = batchId
+	request.LineId = lineId
+
+	var body ReturnFundBatchLineJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReturnFundBatchLine(ctx.Request().Context(), request.(ReturnFundBatchLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReturnFundBatchLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReturnFundBatchLineResponseObject); ok {
+		return validResponse.VisitReturnFundBatchLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EraseFundIdentity operation middleware
+func (sh *strictHandler) EraseFundIdentity(ctx echo.Context, beneficiaryId openapi_types.UUID) error {
+	var request EraseFundIdentityRequestObject
+
+	request.BeneficiaryId = beneficiaryId
+
+	var body EraseFundIdentityJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EraseFundIdentity(ctx.Request().Context(), request.(EraseFundIdentityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EraseFundIdentity")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EraseFundIdentityResponseObject); ok {
+		return validResponse.VisitEraseFundIdentityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFundCases operation middleware
+func (sh *strictHandler) ListFundCases(ctx echo.Context) error {
+	var request ListFundCasesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFundCases(ctx.Request().Context(), request.(ListFundCasesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFundCases")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFundCasesResponseObject); ok {
+		return validResponse.VisitListFundCasesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenFundCase operation middleware
+func (sh *strictHandler) OpenFundCase(ctx echo.Context, params OpenFundCaseParams) error {
+	var request OpenFundCaseRequestObject
+
+	request.Params = params
+
+	var body OpenFundCaseJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenFundCase(ctx.Request().Context(), request.(OpenFundCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenFundCase")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenFundCaseResponseObject); ok {
+		return validResponse.VisitOpenFundCaseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundCase operation middleware
+func (sh *strictHandler) GetFundCase(ctx echo.Context, caseId FundCaseId, params GetFundCaseParams) error {
+	var request GetFundCaseRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundCase(ctx.Request().Context(), request.(GetFundCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundCase")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundCaseResponseObject); ok {
+		return validResponse.VisitGetFundCaseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordFundAssessment operation middleware
+func (sh *strictHandler) RecordFundAssessment(ctx echo.Context, caseId FundCaseId, params RecordFundAssessmentParams) error {
+	var request RecordFundAssessmentRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	var body RecordFundAssessmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordFundAssessment(ctx.Request().Context(), request.(RecordFundAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordFundAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordFundAssessmentResponseObject); ok {
+		return validResponse.VisitRecordFundAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BreakGlassFundCase operation middleware
+func (sh *strictHandler) BreakGlassFundCase(ctx echo.Context, caseId FundCaseId, params BreakGlassFundCaseParams) error {
+	var request BreakGlassFundCaseRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	var body BreakGlassFundCaseJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BreakGlassFundCase(ctx.Request().Context(), request.(BreakGlassFundCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BreakGlassFundCase")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BreakGlassFundCaseResponseObject); ok {
+		return validResponse.VisitBreakGlassFundCaseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CloseFundCase operation middleware
+func (sh *strictHandler) CloseFundCase(ctx echo.Context, caseId FundCaseId, params CloseFundCaseParams) error {
+	var request CloseFundCaseRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	var body CloseFundCaseJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CloseFundCase(ctx.Request().Context(), request.(CloseFundCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloseFundCase")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CloseFundCaseResponseObject); ok {
+		return validResponse.VisitCloseFundCaseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddFundGoal operation middleware
+func (sh *strictHandler) AddFundGoal(ctx echo.Context, caseId FundCaseId, params AddFundGoalParams) error {
+	var request AddFundGoalRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	var body AddFundGoalJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddFundGoal(ctx.Request().Context(), request.(AddFundGoalRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddFundGoal")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddFundGoalResponseObject); ok {
+		return validResponse.VisitAddFundGoalResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundCaseHistory operation middleware
+func (sh *strictHandler) GetFundCaseHistory(ctx echo.Context, caseId FundCaseId, params GetFundCaseHistoryParams) error {
+	var request GetFundCaseHistoryRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundCaseHistory(ctx.Request().Context(), request.(GetFundCaseHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundCaseHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundCaseHistoryResponseObject); ok {
+		return validResponse.VisitGetFundCaseHistoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundCaseIdentity operation middleware
+func (sh *strictHandler) GetFundCaseIdentity(ctx echo.Context, caseId FundCaseId, params GetFundCaseIdentityParams) error {
+	var request GetFundCaseIdentityRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundCaseIdentity(ctx.Request().Context(), request.(GetFundCaseIdentityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundCaseIdentity")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundCaseIdentityResponseObject); ok {
+		return validResponse.VisitGetFundCaseIdentityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFundCaseInterventions operation middleware
+func (sh *strictHandler) ListFundCaseInterventions(ctx echo.Context, caseId FundCaseId, params ListFundCaseInterventionsParams) error {
+	var request ListFundCaseInterventionsRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFundCaseInterventions(ctx.Request().Context(), request.(ListFundCaseInterventionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFundCaseInterventions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFundCaseInterventionsResponseObject); ok {
+		return validResponse.VisitListFundCaseInterventionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ProposeFundIntervention operation middleware
+func (sh *strictHandler) ProposeFundIntervention(ctx echo.Context, caseId FundCaseId, params ProposeFundInterventionParams) error {
+	var request ProposeFundInterventionRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	var body ProposeFundInterventionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ProposeFundIntervention(ctx.Request().Context(), request.(ProposeFundInterventionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ProposeFundIntervention")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ProposeFundInterventionResponseObject); ok {
+		return validResponse.VisitProposeFundInterventionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordFundOutcome operation middleware
+func (sh *strictHandler) RecordFundOutcome(ctx echo.Context, caseId FundCaseId, params RecordFundOutcomeParams) error {
+	var request RecordFundOutcomeRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	var body RecordFundOutcomeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordFundOutcome(ctx.Request().Context(), request.(RecordFundOutcomeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordFundOutcome")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordFundOutcomeResponseObject); ok {
+		return validResponse.VisitRecordFundOutcomeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundDashboard operation middleware
+func (sh *strictHandler) GetFundDashboard(ctx echo.Context) error {
+	var request GetFundDashboardRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundDashboard(ctx.Request().Context(), request.(GetFundDashboardRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundDashboard")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundDashboardResponseObject); ok {
+		return validResponse.VisitGetFundDashboardResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindFundDuplicates operation middleware
+func (sh *strictHandler) FindFundDuplicates(ctx echo.Context) error {
+	var request FindFundDuplicatesRequestObject
+
+	var body FindFundDuplicatesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindFundDuplicates(ctx.Request().Context(), request.(FindFundDuplicatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindFundDuplicates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindFundDuplicatesResponseObject); ok {
+		return validResponse.VisitFindFundDuplicatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListFundEnvelopes operation middleware
 func (sh *strictHandler) ListFundEnvelopes(ctx echo.Context) error {
 	var request ListFundEnvelopesRequestObject
@@ -9456,6 +13639,251 @@ func (sh *strictHandler) EarmarkFundEnvelope(ctx echo.Context, theme FundTheme, 
 	return nil
 }
 
+// GetFundIndicators operation middleware
+func (sh *strictHandler) GetFundIndicators(ctx echo.Context, params GetFundIndicatorsParams) error {
+	var request GetFundIndicatorsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundIndicators(ctx.Request().Context(), request.(GetFundIndicatorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundIndicators")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundIndicatorsResponseObject); ok {
+		return validResponse.VisitGetFundIndicatorsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveFundIntervention operation middleware
+func (sh *strictHandler) ApproveFundIntervention(ctx echo.Context, interventionId FundInterventionId) error {
+	var request ApproveFundInterventionRequestObject
+
+	request.InterventionId = interventionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveFundIntervention(ctx.Request().Context(), request.(ApproveFundInterventionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveFundIntervention")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveFundInterventionResponseObject); ok {
+		return validResponse.VisitApproveFundInterventionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundAttribution operation middleware
+func (sh *strictHandler) GetFundAttribution(ctx echo.Context, interventionId FundInterventionId) error {
+	var request GetFundAttributionRequestObject
+
+	request.InterventionId = interventionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundAttribution(ctx.Request().Context(), request.(GetFundAttributionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundAttribution")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundAttributionResponseObject); ok {
+		return validResponse.VisitGetFundAttributionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelFundIntervention operation middleware
+func (sh *strictHandler) CancelFundIntervention(ctx echo.Context, interventionId FundInterventionId) error {
+	var request CancelFundInterventionRequestObject
+
+	request.InterventionId = interventionId
+
+	var body CancelFundInterventionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelFundIntervention(ctx.Request().Context(), request.(CancelFundInterventionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelFundIntervention")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelFundInterventionResponseObject); ok {
+		return validResponse.VisitCancelFundInterventionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ClawbackFundIntervention operation middleware
+func (sh *strictHandler) ClawbackFundIntervention(ctx echo.Context, interventionId FundInterventionId) error {
+	var request ClawbackFundInterventionRequestObject
+
+	request.InterventionId = interventionId
+
+	var body ClawbackFundInterventionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ClawbackFundIntervention(ctx.Request().Context(), request.(ClawbackFundInterventionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClawbackFundIntervention")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ClawbackFundInterventionResponseObject); ok {
+		return validResponse.VisitClawbackFundInterventionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmFundDelivery operation middleware
+func (sh *strictHandler) ConfirmFundDelivery(ctx echo.Context, interventionId FundInterventionId, params ConfirmFundDeliveryParams) error {
+	var request ConfirmFundDeliveryRequestObject
+
+	request.InterventionId = interventionId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmFundDelivery(ctx.Request().Context(), request.(ConfirmFundDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmFundDelivery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmFundDeliveryResponseObject); ok {
+		return validResponse.VisitConfirmFundDeliveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectFundIntervention operation middleware
+func (sh *strictHandler) RejectFundIntervention(ctx echo.Context, interventionId FundInterventionId) error {
+	var request RejectFundInterventionRequestObject
+
+	request.InterventionId = interventionId
+
+	var body RejectFundInterventionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectFundIntervention(ctx.Request().Context(), request.(RejectFundInterventionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectFundIntervention")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectFundInterventionResponseObject); ok {
+		return validResponse.VisitRejectFundInterventionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetFundPool operation middleware
 func (sh *strictHandler) GetFundPool(ctx echo.Context) error {
 	var request GetFundPoolRequestObject
@@ -9473,6 +13901,98 @@ func (sh *strictHandler) GetFundPool(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetFundPoolResponseObject); ok {
 		return validResponse.VisitGetFundPoolResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundQueue operation middleware
+func (sh *strictHandler) GetFundQueue(ctx echo.Context) error {
+	var request GetFundQueueRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundQueue(ctx.Request().Context(), request.(GetFundQueueRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundQueue")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundQueueResponseObject); ok {
+		return validResponse.VisitGetFundQueueResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundSettings operation middleware
+func (sh *strictHandler) GetFundSettings(ctx echo.Context) error {
+	var request GetFundSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundSettings(ctx.Request().Context(), request.(GetFundSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundSettingsResponseObject); ok {
+		return validResponse.VisitGetFundSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SaveFundSettings operation middleware
+func (sh *strictHandler) SaveFundSettings(ctx echo.Context) error {
+	var request SaveFundSettingsRequestObject
+
+	var body SaveFundSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SaveFundSettings(ctx.Request().Context(), request.(SaveFundSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SaveFundSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SaveFundSettingsResponseObject); ok {
+		return validResponse.VisitSaveFundSettingsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11463,314 +15983,380 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5L3rchs5ljD4Kgjut2EyInWxyu7ukmIi1uVy9Xi6bKslV9XONmtpMPOQRCsJZAFI0WyHI/rXPsDGRnx/",
-	"v1/zIvMm/SQbOAfIGzPJpETJ7pn6URbJTFzODQfn+mkQq2WmJEhrBuefBhnXfAkWNH56qZYZl+s/56DX",
-	"7nMCJtYis0LJwfng/QJYTE+wYZZyO1N6yXiyFNJcMF78ht8wnq742rA5WMPsAoRmaiVHx4NoINxgv+Ec",
-	"0UDyJQzOB/7diUgG0cDEC1hytwA3A7eD80Ge4y92nbmnjdVCzgefP0eDH3KZvF+AG+QTjZxxuygHtvhb",
-	"NNDwWy40JINzq3OozvE/NMwG54P/7aSEzAn9ak7K0d1crxNYZsqCjNd/ghYAveE3YBhnGqxeM8NncMwc",
-	"0G5gzaaQKjk3zCoHDRbzNAXNhu5vI+YSkiMhxzI3oJnS7MXlaxanAqQdMS4TZhfCMJWB5m6qiEm4BR3G",
-	"UnrOpTD001i654VhGpawnIKGhM2UZmfP2ELl2hyzF359K2EX+L7hS1ojzQRjid84iIGxbIi4cePwmQXN",
-	"pMNJKoyQ83NmlLaQuLdNxIS0MAdtorG0YgnG8mVmmJDsp/cvGbdsKWKtDMRKJizTEAsjlHQbNCvQhq0W",
-	"3OKCZkIbO5YORv5HN7lMWKLAMKnsQsg543MuJAG42AHuibsnQI9l2IEw7NnptyxWcpaK2LJhApaL1Bxr",
-	"4EZJNh5oyA0k48HookDfaiFSGMtiPYgyN5SxIk2ZzqV0q9gx9liOB0JOMq3mGowZD8798I5D2FItHYqP",
-	"2TuZrpnJ4xiMcSSkoYK/c8bdXmZuiSVWhLzlqUgc1E0+m4nYUQub5TIxEfvH3/9jxJbckR3OJyBB2Iyl",
-	"sAYhpWQMnhJzA24bM/ERkuOxDBy6AJ6ALjmpQv1HjvyrPLTkH38EObeLwfnZ6Wk0WAoZPj9t49pL0EIl",
-	"P2i13OSiHxDaCV+z4WvLU8Elc9TUKTpmbpRtDF4IkYRbGHQv571ql3luKUT6Dl4pd9B31KyMZd+euZ+N",
-	"/90tpXOdVt13lSmXr5MOOZfRj71m6BSm71X2U9Y5hVVZnt17jp8M6M4pcvrxfjP8rPJ4sWWS2+L3+8zz",
-	"2b1sMiUN4Nn5Smul3R+xkhakdX/yLEtFjIL55K/GEdSnngcPjYaz1AnyhVwzcD86xifxL4G+YWbBMzhG",
-	"GPhx3DQv4hgy+1reCosruSIJgutLEuG+4umldqeLFW4vM54aiAZZ5atPHnabnN4ASzTIuDErpZPmw89/",
-	"1/KwVTcgezz5uYqpv/jXKnP9Wryhpn+F2LqxX6SpItijolPbTayBW0gm3G6w3pETNoOWtcYaEmEh2RQS",
-	"sMxStQYwLDzDjGIzrsth/NHoximedgNt/jwTUpjFnmsTSQ+SjQY3QuKDIPOlg6MTGoNoECutIcbN/Nry",
-	"lpN4EwjkvYnwlMtJzwXQodg6jLHc5qa6On/EDqJBoqTb9oyLFJLWNVpleTqJg1pbLERI+7tnLWhoEBSu",
-	"NmzEw6lYUrHs+jRVTFaoowavqEpp24n0RyFhk1D5UuXS7rGxaDDlRphNInWiItPqSHPLGQomSCIGx/Nj",
-	"9vT05OkZ+8//yZ6f/u+tlM8tzBVdCTZ+hCUXaesvQWRs/OCkfD+KaaApvOjHDpNXVhjVIRagsR30lxpu",
-	"BaxaoH/LRcqnKeyFgFRIel1YWJpdkr5BAZ+LEbnWfO0+L4VxyvZea9iHKe/JOyXb0MabXNIEYnNDrbjJ",
-	"E2Ff3fpjtIGU2Crdd2/7CFGvuXcfjKQibCy2mwMg7GCXwO5GpMha36/e+frCwuS45DtxHj7C7SDsCRdW",
-	"gqwNh99xeXMFMYjMHkSueRNBKzgq5oM+kHC3NaGXeysAqg8uu8++WOlkzzk1zECDjKHnmclXXFjkLdoi",
-	"6T+V46n98MzyrC/sbnmawwQvKb1uLRtUVMxW3V1UtwAFXG+Ic4eD2hpqp3QJ4B0E+Vpm+b4a8F1IVndc",
-	"Kadc3jwxzGouDUfNixWwYMOXV+9O3l+9xZvkdorYHPnqh8pI7szHOWagWcy1FpAcHxqpVSTuwlYrWpS6",
-	"EXJeoKQOdTWbgZu2L3n+lnNphW2xzv2rWrEll2uWoxFEzej25MdnQwPGCCXdutFShkaU48G5zNM0chcU",
-	"sXQ89tTbN/ynNrSbVAUpW1/ClQcbWy1A1qdfcMPce8bhZz/ZXAVRBQCtsM6TOdheik595b8suGUxl2wK",
-	"jJPGAgmTasWGmTLu76WQubfhZSAT3JNKE8M0GNC3ZL/ppb7Km10606U3PjuOPvDRkIqlsDuVNjSU/EiP",
-	"utM4AzkptL1eat+7DORrC8s2hc/Db6Ly/cQNYeLumlyXCN5Q4GoTta23gKPHZw1EbYT58vrn18tMaXsF",
-	"Jk9bKFTI23D53nWX80+2TlO5yTQsAipB2Qcf+TJL0SWxEGkSc916Lqd8CukmmwSDZbieFIO9ljMu/yY4",
-	"c7J/umZGWAu6c+QJtF+SLf84mebxDfFwQ/r/9PqKcW2P2fOnTOcpsGF8fMZSsPaYzSI2O5oK4/6xoCOW",
-	"uE8XLD7+hs3c6MCmIGEmrEFGLfQJbZ8/ncRnk5kjhOLDZCpM/QvaTfFFUn/imwlN0qJ+bNBgAoMA3wo0",
-	"antvRa1Dlwb5PcQp14XdZ48D3k3gpq8z8QYOlvzja/rx7HSTd9EoP5l5y/Z+J2m5gNo4rbtVCXScmIGS",
-	"Kya1Z6e9wN4+kbSax/YVWY6+Ki2+Qx9PlIT9rGdTLu+j2Utl2/Xze+vK/ZRiXH+rbhxAsQOzd1GH74as",
-	"TYVV5XaunLYQFNUnhnkF+Hgbsjp9008M43HsAIQa1hRVHrbiThOxuZaQMKuOt+GxwjnPW23c98FrDaVd",
-	"mGvHV7DSPsjtparg0n+71NzSmNsE2Fb330Hsfw0O8EtpA9srb6TdlF5TnnIZ72fb22oKDT9OOi2fW0xF",
-	"fpkTmS+n0G5pXzg4TAjkO4guGqTAb8H0fbpzxRnXduIE5ySLbbvHIhxbj2/rrQN8E4iVtTV3EjXQv410",
-	"dmuNdz452sHefhTgLvCNPou9m0xvKsFimQmYcysQgE5nddL2//4LP/rb6dG3v/p/J0e/fjqNvvn28//Y",
-	"tsmKNlwZtSI7np6e9lQPd0LhTruvoHnTd7JQSzUHCSo3LDz5xDC/oD78vF0huw9711ebSytSChlK+BoP",
-	"wbAavMIbd1+rXsa75tjg/fo8T09PmdKMTw1Ie85meZoyr2LtYy2pio/6BLFKRAxsJkzMU4jY09+xeMGd",
-	"zgLa7D5oAzpb6SS4MzsYwF9/fJDNAHWDyUzlkliRgn0G0SCXPLcLpcXfwIN0KpIEKIimjMuZYFyOO6i4",
-	"hQnejfH5XBaXa3zD8RdPW420d/VOLMEYPm+XUj6YyMvnXpwXhmsD6g94x7tSdPdpQBZEuq8TK/ZXuk3K",
-	"4Cwpr3lMzVgCjqhBWhZeYgJDz2ZKxxXiniqVApdotMmtEUmnxStYk9l0zf71qp/tKgRFdo2JWikNie7Y",
-	"EEM59CEphgljckhG/abT7kiU+0LV8dsauO5hSikereAiaqByY9dNyG6us5V2cpm8QKWu41pLGt8mTF+6",
-	"IVtti9vETmOjfvCuhX2vZEcgSbmqXu6A/aNOnODoe8fCZzs1ub7e4NInMenppWxTV8K6q6sKavtgY5ad",
-	"cRIOC6/kLaQqgy3m6/aLIfgXnxiWQjIHzbzu19MkHfNsksLM9jdxLIVtjRR6kWVa3fpoVqksW4NlGRdJ",
-	"35WEoQsObjBD+N2JGI6T8dSQLuDOUJlwzTxHb0wnwTpRuiJT/xLYlMc3hQNkczGJMNNcG+jtyu5JgCGa",
-	"u2dgdjRwG0rXk5hnHY4LHwlbQI9l6A/bAQ8hWUzCpQMErd5NH29eWVPFgj7YQGGFuqqUU4XuLn7oEJh1",
-	"qHRLx9OdG6uM1LWW13KWqtV95WPNpNRpHuyUcEslnXLdQ3s2KtdtHlQNCSwzirHXYESS8zRiGUqNiCX+",
-	"GHBaL4aY79RBaUXFfO0GvYZw7ALxpVLpDtHXhwkRUf39VBXkbniqmodoTZWlabo2c+Vm3PDx3OvSHA0s",
-	"aC1su3WmjVc93MvXulZbJJiEewEsQc9BxgJt9X9V00mW8hiWEA434SMXp7kREoyZGMu1zTPkdw2TjNvF",
-	"iq9Nq6r/WsZpboSSP7Z7md5TKN+tSNBaKsLjDL0lbDgefP+f/4ul/FZpxbgTdkZJYAkI93estBEsEWNZ",
-	"vAjjwShimQZ3k2NKpj79wb1cy/N5YopThby752MpLEuE4VkGXBt37ghrIJ35kHjyY+CVlHIL6igHtwkf",
-	"zBCAa1QseDqJlU94uYXJ1PEQpLNJRe1vBV1luk24/ch9YgHF8TtYmYVamZZEg/1susUu6gtoI6f7xmEX",
-	"FsSKNeGbs9MtbLIzYrsllqwOt8t6rhcSyAVLYMbz1FbSmZ6YWi5Sj0iGaKBVukew5JVKgUIipffBPd0h",
-	"lILV0PM6TbcdMdetYYd3iHO9S5De3eCxPwg2V9cGFBRA3/tMrbvY1BL/bi1GjZRgvBjiRL9u8cV0BNBY",
-	"xejlC2RhGXLhglg8rlsWz067/Djd0qI6l1/yecgDUglfR5hRhUkYGgC1SLO/6CgA1An+ipxoHP3pVG1z",
-	"F7ih9403rMrjxtUFzXyYS8i98PQRZUzd+twnNoWZwty1WwErd+/g1ufLrbiwBt8OU1TDDO4j8nsyVnHY",
-	"TRZCdyVfpDDn8XqSdp+7tPMqqbEFT5gBG849JRnFl1FUlmkAZfu2w30ZEwb5cgl7MMf7qkkpHNc+xXHY",
-	"yiXtEYbh151RWP6563y55HpdMSjuSXSbYaw+osgpxf7GXEiLrQkgxvLZrB21DV6/gzO+gEst5rSyYY+Y",
-	"XZzcT47WcfvKMw1ykENhQ+k7Zq+Eu5EwDXNhrDeMcsM4c2s5+m4sidhYrI4KamPDF+lUsQTSFJj7Hex/",
-	"/i9WIceI0VtjWX3NMEOO6KjwhLDvRpR860ifZFKEzoGxdExxVDXX5tJxzfeXV+zZs+cnTjQzNWOLEJ6Z",
-	"gcpSYCvQwNAlMpYoW8odB+X5nKFBlRSSY/YWk6INyATjr5wywhIV504rN2PJpyq3bKX0DWjDhiYDt7Oj",
-	"YgcJt3x07oCrMR9WKjYTkCYB5Ms2/bUhgxsi0wE3AAN1TrDu+HiB5h8jPrJEzB3Ahm3yb7RxhrV6BWrR",
-	"TpsCwYi55Bb3h4+CIYWNAGd1Dm34GDYl7zkL7FCVGRVr+qEV+RZx3VBKiUyQQlgHgWzuIwC1Guqw3Ray",
-	"IVq4ZSm4m0Rjia2TectRAy9uQEYD7rmarotHp8y5tj5KpeGOybX2au42EV9TQDA40XpVpP9bn9uWhmbY",
-	"lwuIbzbXVgNWW6gE+ZFbaOKnzJ1wMyfZfHj3rVAp4sJEXnWh2zApkBztrt2hfs3gvk1Ptjckt2dKFHPf",
-	"xYrutfXqBmtDVuDwayeEryBTujWHigRAb0ccxDf9byVV7LZAEaTVfh095lY3LYLNiS2MoXcif82EvOVa",
-	"cGnJKNEuoQzwtM0m/750RRgWO1229NAtuFmweMGF9Bm9bCiwngQNxrhZy3ihlVS5Sdd9Q9ytUjeTZW9/",
-	"XWV9dyEkdePUqIDwxnglNgoAlesrEN9KYGou7mvDKPmIS8mPtTJG/B/+y+MYyzrsNHPsmW9us45gg98d",
-	"4WGMAR10njgC4LldgLQidmeouwaSVsM0IKWs8fHj5jp32ov8jXxr/vob2McIcV/badUasDN3ofLsFcwO",
-	"Zbbw6AHJp2kt0r9g4jatvId1Y9AYuRXa6pbMtzuDnBtqiDICVekipccHnM41rHrKg3tk+ncPGnL9G5FM",
-	"KsuziOE/xxrcXTN8SoTJcgtRyO9xitQ//v4fD+gj3nAC4x3KJ9/XwL4NY5c+uqXhS9grG6fAftuhDx/t",
-	"hO7wLejnxrhrlr/jh9uZe4dlfA4XPjyKKVlWj3E/9CKNJtA602fewupdg4H3kMeBVPry/J/c81sszLuq",
-	"/1T35LHdGdD3VtkuB2fPcO2mXtV1RX/nDTYtEiBJNJh2FdE7vUTqcw7D3UfJibcNDCghsN3VszWeeJci",
-	"nAhjMYT1pqWM0jVYkkkGuI6xYpYEjhqwEtLWLZUqJ7edn8JfaPsfK2lThHUOmDbjGzufXPJskusWM9y7",
-	"DOS11QD2Dc9YKuRNYddKOdkVN7WEhbIqDNdWwiSGHkmHMfjjLtNiz8DxexjVDOhbN53miciNR3Z71ml/",
-	"iXedqlZp15JSHnvDZMZz02V9q+Wlbf4sbNoRHi6F7emtrZjfaLzm5agSGF5ZTx1Zfsao4OmAfKJhos82",
-	"kDc4vWICDHS6yeabsuXlgsu20yrG7/csR+Dfma69VQKzvcUSOqwOb/kS0PAER05lolAfxfwwDKGyGVIm",
-	"IK2VDNoB+l/vo7JIqsGyqZvumQNePN9NdyptjzG5M5u2UWw9MbuxqhpBE5hpWQSHGn6jKoFso687ZQaV",
-	"p1v1EtPqMGuedt4H7NZSPe8e8BCsH/an3WdRnfi/p4UW9TeXuRSxyLjbyBO8zvc9EfsfYChYOm6br6/f",
-	"v3hPd01vqaquiA0NADvBAUyXk6Z2AjW0UvcjE5JBrhUFsV2wZW4smwLL/I2l5+Wk9fSpT3fKlsClYV4G",
-	"4bIvGKQG6o4yq/kthHDEGdfH3ZkCp9HBTrhqvu7ptgOvJObiyNvrDAzCpprRclZXh7+Juo/AMNdC5ehi",
-	"onIUTtRyJwFWADeDqIgoC8GDKtcGvBFzd3Z1ED2Vo7L1dKyQ7jZxc4irV6F2t169uAZjt+u33Gu4NfWW",
-	"zYRMylqx3lMvrGFEx2M5zS0zagn0wCzX6D7jK75GHxALynXgT78WtuQ2XpArqIcMwMtjnGvTWjyv9/2u",
-	"qBZxkBRsR8O1QntoB6CY0yy37T7ngyZu7x8Hf99UbA1GpblthKKQrSaYImZ4Fq+0sDBR6JvRIKQTEB0s",
-	"j4Pe3tvbrTLMqwij3bdG0x6J5JVaTEQVG5m1hZq7I0C/aX64f73NPWta3tV40aeoVpD+JsfcuVYUtUG9",
-	"aty4Gyj/1KjYWaKuqj0S94bYj1b6adps7xp8e2BwbwnLxZla4UPpRZRt9pXkwjcrq+bW6cjkV9EUFbxU",
-	"2s75HCaY5kc68SzHKicUTP7rfUoSVLO6iuWf1ZWqWhRcj5yvvpbYS+/GuAID9iUVntsTJV9N1eDaXh42",
-	"RLfVKdS6poWyapNjFyDmi46c/J7c3GUQW4mEMin6mPHJ+EGvRGFVrfsIZrb2pNuuG1KtkNLpt78/fXb2",
-	"WDbITYf/jxDHqvVCpoztUT1oo9aXE+Oyck+sTPWyMzrPvdB5gGmYCyUn/SRuNaG+uZrmZPWhq1uuWs86",
-	"Md967HRWUOiuSNGE2N032LHUtjzPUPNuT01b6/VE3YLuHXhY3M3EvpR0Fx0LZNK7RMgBFQQH46AYpCq+",
-	"aQvLoIqlhuIAC/DT3WypJKyxxpnBigZSsVTJOWhvzWyN/+gmqJTLzoxoVMsxD2ySqVTE652+bf/4JT3t",
-	"Bsj38Y072Fzl7f5xTCLqjbDOi0acKnNHHbaEVXU1JSHVyHcTdhUluMlRBSUEgO3Uk7Efxp3qfByOK+s0",
-	"621lZVQsGviGf3z1np2UA4zaxt+S0VJj08aEodRmAjxJhYRzFvgGPmbCcQ7Z5EAmZMjwRUHqGU99ioHs",
-	"y9ctzuGn7QE8VfbbT3U9JHPWAat0IiTXa+ZWZ0jqkB6MucNtxWCiUF7fd1zKuLYIXnS6UIhokmOxVzea",
-	"Z6JHlQntIYb35Oku1mxeXQNI3YxJ+22n2Of+Zq79r2wHLfezUfpLA0/eyXTdqMuyq1ZNn9tWtfjtZlEz",
-	"rOIZC97hTpmKuD1+rL0GYvNEoHp1bpCoNlXrQiu+tP4BFTujfztD4KhOUHcpMkqswVzuyTQz97o4pTDn",
-	"6QStLVsD3h1CDX7tPaUhIbi90wqO2qmopGq+JYZhoSQcJrrhEPk4NMak0x7r/sp2ruoan7qm9WASj92W",
-	"8baCqRG2r52pAu0aQuuU1BYqUMRvLqgxTZi36RZvUlxF/anCp4DGNi56aNdut5/1Wbuftc3M0Z5g3GDM",
-	"ZsmSapEvNnz6NGTFKF2v+NUrIaaFyRuZVB+t5swsuEbXjoZbkDn4Gg9J8A+XuSTeuCokw1Yy5F4ym3Xh",
-	"n/fIJHkMqbG7QVcQFDWbYtQhN7rFaZ0Xm2GR2grL2eufX1QwOrpgKiPSpWSMco+mD24r7L2DnBvs3pfT",
-	"d7g9m0Efd7Whl4lDRaLpNiHYKAfxYHS0v4m+so42eF1h7mlH9GZ39djN+VtGjpWMRSo6/E0JX+8RjV4b",
-	"7Hsfit5QsxMx820u7jxwMULb+D0rhlcPzoY/HL9/YkJtq2pzkaLbRYaNLtnQByWj/5xeZLHKU6pJNQXG",
-	"zY3P9OsXaoFDfEcTV/Jp2u8r7tkt/eSsahPayAKNoJVelxzfHhS7byJZ1HH5607qcgTRGrAniXUL1xzX",
-	"Seh30FrAkcbZieAZgJlQnbK9jI34XtEDZ6+GZftPdod5moUPeIhrk+gDa4zYWFX79tqA1QOhJSO2NRfL",
-	"92qGVgmnqJOsX5TvdcaGoQNThNZKKkOXKWOFnI8i/8WELn/RWPrPucRwE3As23jJDWNVdpRnDD5mKRfS",
-	"jKKxnAG4OfG1iHlmKxbBsdhceM9zfuiqPJapMHZUvFVMXnzjlxc+zgAibGUUJhjLYcBQhKLEZz1gCAW2",
-	"OvbP57IorzmkZ8ayeIheDQ+EV8Lc+MHxDsXg3JnN4GOGt5c9yX7Wfpsp6okFaUDIKlX7TsHQYIuyUpiP",
-	"xyA+cRNvrDmqk2s75c80mMXdHJmaXp7c0d9af71jdXml+8C+Jp87Vqffvur+leUbxsT20oMLnmUgMe40",
-	"WGZTmNkiXWztDbXH7F3d5DiW1K6g6Bjvu+tTyFKExVfWVHqFCj43zdrRWGIBBMkttF9rjtllclW1cJo8",
-	"y1LkQa7XY+kWHp51t7Epj2+YXWiVzxcs42ut0jRiU2UXbIr7UNoSV5aRZW4Lg6onjLpSEFP6CSYhgIWG",
-	"bD09r2rxW/tY+9saTxS1fTBhy8d+EQy2tWZrjcRdUN3DfiFl94jxaNCpm7aVKlXaKFXn+x+UQWBYG6YS",
-	"QjQJpQjw8rzkkpPoirmBCRXMCD9684+ulv0Nw/E8EVa1W3YxGHdTi+IZj30oec2Au4u50TT9AMFk3vzd",
-	"f+Sm9C7eL9cYldtsw9d1YWxriL9MTG5Bmy47qPc11UMGNMQi0yrmrVmbYgn9IdY9d3PPfiHlK1Ft8X7i",
-	"9r133BsOEuZK3sM9Si3DfildHWVKJey3zlJ32Br02eH/73Vdx0c2QjvL/VYXXQKuG2OdNEtVBjoLuC64",
-	"noPZluFd1LmfmHxaVlHefCzja5XbHWNp4Mm6vS5OaBEUcyffYxC3wPyYbeUjNqq2NRe5ubvNNYYFtQH2",
-	"vVOSLrnQrVAFY0otrL6Zf/vlPRu+Sr6/fjFypzyWP+KGfXjh+xL48j3fAdeg2Tg/Pf0mxqHwT/hw3KEc",
-	"Cw37idjwjpBtwfqxkolhoTUFwh+MU4tuQHoVqAr4us5d10Kb2aD8txwi5u4fKRzlpv2UxrcngWfC4UhQ",
-	"2a2V11BQG6y27xrgoh4KMPaRPIy0298ggcU9VG47XUpfOOQ/3Jj3goNPYZio3Maqw48WnjGhNlKAmPTu",
-	"HGEXieYruTsDoHZmdBjk8Jpc7ffwBKMzQBpgQ4lFy0h2JA1dv289mfv2r3NCynLq4dmxme+4vDmn0vDC",
-	"+JKOVjGuNZaRk9jNJ1TBWCoN/qek7x4yLvbtjI2dnPtbY6v9yFvsklv6KtPmLXVXJqpUutqw+fX1O/b0",
-	"6e+efYsiOMstE7LWfLmrk3Mu97XVVdPVam40rpPzovPu0Jt2yJDC0YK0BnvONFhNpY18YmZRtW8sXyew",
-	"zJQFGa+P/gTrUcRUBpINM75m3LKquMBq0crJRCHnERqVorGccZFCEnlxnhwzApwb5YLVuZkZvjZU8y+P",
-	"F4FY6pfH0uns49bKKQdEMI60cM5C8vaNauvIhynNkWWcWrOldU0obWCxKV12RrFVWwm3tKiTN5Ml/7gX",
-	"iXiLnNw3VDXZeyZ6aa+ZNgJfaiNsrGNjN1ETJp0wvZvNa3u1n18WKoVKVm2lBjAwTzxPDKPmx317eux7",
-	"cjdBWNDsztChn0xbNM6dAof/axei2oyACV2lozIbLAH8k28pSXvfalZlndkeZa12ihqH/p+y0LZ0K1Ms",
-	"hax++3TDNHzosu1b8+62Q7rNQfwzNdQ6UL6sjCHtiBXu1l63dgptDYVx91LfCQwDDc/ZHyrhLxhGyukY",
-	"Lr9mw5daxTczpRM25QbYN2ftBQPuwuXuKEv5uiU35fd/+vPRs/f/19Gbs/9ze/fDzk6o+1rw9rXOoLly",
-	"f3NO7wzjRnEVdWScNuN+ZUozohmq1elrcB9vLVVyuNImPvhpr+JE6MFoMTe2FDDqOhobTUkw+tlHHZgs",
-	"FZYNKw1Bylq8e5RO6guj4vlO4vst59J6u3OrwWF/vbyRCu7xD+g3Cfpwe12eX9yVSVCHag8c2GjPeVQ0",
-	"1tQ3kDBJ5NZoTFUxDqfKTh7K5l0V1dukvpfBZfTmjipRHbWg6IfJ/iW3AjDbu/F3G77Da3sK/JKw28uW",
-	"YfcALFa2APbnK8oNoRYKhg1tnX3KwbBaYJtI39IkuCa3m9K4zlBNdtlZtairypavHFKwVgvaNi9T1ZO1",
-	"ibANTNTK7jcuXT6OtoGDnRqRJ1HyQx/S6/BPebTd5eTYOBV6ycrgmt9kIkLI3QtdVAbYILfGYmuArLtD",
-	"apAoFtyXnK43NNmpUpTaVhXwUk1QiEflaVGxY5RE7nuXp+tJ8U3bdeMXnqZgD9PmfgHpniFk+1RmopX+",
-	"2F6AcOlLse47XHcJ1waZ1OFR26vfR3URbWgu13+Y68Xd8n3v4qPpXYov5cZOfCjVZnJUWm2kRhYxdKRN",
-	"AZuL217NxVPeuykWPrsl333/NshtomMj8qc+bCMNrlxTN4lsKSq9zy0MUsv3IqmQq7lFcXuAms5byzkX",
-	"R3d1N5uQ+0wtKlW7+vRv1+/esheXr93F4iqEOkTeZaIzpR0YV5DOuK60QhoPOLtZno4HZOvmstL50MdB",
-	"vcGEcmEYT7FvCJfM79L3b3Ezlma/47Ecy1dY/x3jmNmCU1sVw5fAzIJnwIYfsMf8h9E548xYPk2BLXm8",
-	"EBLYB6eYfRjLoe8vjxGP1F4+YqG7fMSqzeWxfQX1lo/c+pu95SNWbS2P74Z2nBELjeVHEeNskS+5ZB98",
-	"I/cPUZGTMZYfvF/7Q4TGBrejD2WP+A/MKvZbriiczORZGe/lb6ODAikOS5WIkPPB0+PT41O8wWYgeSYG",
-	"54Nvjk+Pv8HDzS6QJk8wkujE7UfI+cmUy5ujqptnTsebT29Q8nUyOB/8KIy9JE9BxcPjE1UzJQ0x3Nnp",
-	"KZWbkNYzJM+yVFCd85O/en2EjpTDuJQ+f45aSDjs55g421ccbJ+m2MAJkhIynAm5J+iVKobD/mpYyA7b",
-	"Exj0t292A4upOE/RntHyucEgeQK5Y8iPR96295dmhNevvspJi/PJRzZWfJdPTCiEzy1TMoaIwWwGaNEL",
-	"YcG3PM2BOdk3lkNu2VIZy37vDhaDsYYjR8YphgmU6deOSafqFvxk5X7G0i40mIVKqUqE7IJDeMswYY/Z",
-	"+8C2L6/ejaUwjDyyRXyyXYkY2PDZ6beR7wcVazW6wECLkMuNksANMpYeIYzPuZCMS7PCtv6eT+qke4Vz",
-	"VImoaCj2naLAld702pNMKdb2c110W53D5w1+efoQ8+9gi/tzBcHUVwgJ8Zwhwifx7EHx708Mu/qhEdy5",
-	"Hz98jrbKrJNP/q/XyeeTuKyLlXHNl2BBu1E/DYQDghOCwe5/PijeGzTxFFVgvut69GvJr3XC8zW6mpR3",
-	"D3F5GPRHhZf4/oTwYhfzc5ZyPa/MvVqIeFFEaQvrmP6boqUDvb1aqFI0CDs6CNE4KGse2yOQCTmBW6Xs",
-	"pTLWNOLA2T/+n/+32OG5o76tcvZ4LK9glhtIfIPnamS5U2LQ449nH4q8EXa7kdWWIEKOJXandHIZnzlm",
-	"1xVZiLI0xD14MTgMAna0QyK+kslLD4wHkoVh+Fch7+CRZWFl/i5mCOTAQCYHE4gU8oEJBWrGeOWYXqFP",
-	"O5dFQZ5AWtM1Cc8SmbVaMgKJkZZ6eDY4+RRXMJV8PinSgzo1wT9i8cHwznXx/F6iLUtmdWQWQnYaqpc0",
-	"xWwrEovl3h+DSBOpwgyuYtjgWwnpINywy+9/uJtOt/M4qqHifkfSJtqdyDkq1O1OHT+UQDaDjRW3gbR8",
-	"5OQlkfqfc8B+GhsBpDJds1wGBw5JP0x9db/+hm8VkPCRSOWGC8x6x/mGk//Xx7iIFPWhe95CcNCISViB",
-	"sWwmtDkAnWK+E8kVAYapFbApYBpbyDS0St1QFhGGCNoFxwNK6CByFpAmB5ElJVGdfHL/OAniMdxPA6OX",
-	"Hkb9uqKFFEh7mJOukjHV64w7nMJXUmM39UUsMNz9Ce8arE3B6SmF+lJ28AsCcrpmvHGeVZWfJU+Aevs5",
-	"zbDQGVNlzEEIUm9ULGiVdCFTGX7IQ/DjfsLuEjP8f9BqiaKu19Pv1eDeYqp/HYQtd4DKUwc4NvGSR2Ez",
-	"MwDjKMDHyuF3CV+Temqsb86M6dXup621FCjmz3ceLUsJ4IuoE/GQg3Ag44pK86U0FFIsDHN3Dx0xAw6P",
-	"lnqVxmq55Fgxx8BSxCot16n0WLo/VG4ZZwvgCegLvAwY9u///u//fvTmzdH337tXv//+5M2bE/fdhTe2",
-	"mNBDZCyHT4/PvnkWPf8dluU5++bZ8fPfjdwJ4gO/3TWJLt0qt8cMD9Wy4sQTM5apkGAY157nMED4re/P",
-	"gDHlSocI4O088Yuwi6p294gM0iWlLXy0J7G5rfNEi6L4eEL4CzGdvwFGjKdGUbMMh2Avekv1dfjy+mek",
-	"woiFzP7CEhPRVXG6dv/eS/oST5/cghazdUXoNrKBc+ltl9ju1qnWH4pMyiAXaIwPjiOUxEuaEcahaSyN",
-	"5JlZKHse5EXSEBh/A62OTL6MHEBAC54KdwX3T5toLGepUtpE1L84YqIMxY98+BR85LGVYEzEUmXdM8tl",
-	"bn0vJid8xrLRsVhRO3xsVFxdzzF74S/hZ6enJCQ+qJtzhhrsh7HEHmG+t7RvsSIrLZaF8V2127n1Z4TT",
-	"j6H8wYPRd63BdQd1I8788Ezjo/cncexrvdF42l/HKoeIOwtKbFTJ2NeG2ErFlXRqoufCAmNOPpUfXief",
-	"t92HXxQPPiQqKrN0IKJc8P3h/05WxytAHWxSVUBjaYMGnOtJ8P3uv1V4H+D66xB7lKr51vvuC/fUj6pF",
-	"A2y7l6Lfr/1iSoV0K2XqtifXd1yQ4RbTdrwHlYmEpWqFOjT3esmw1vh21HWD9p10W6HWp7LH41yoEfqv",
-	"btvjSTZIHB80h7jIxLl24pyg3bygl4QtEqAouz4nYW4XJ5i+4MUHj2PIbNXOXKe+F/j76+KNB7qfNqcJ",
-	"+TqPrCdhTkyX2PJJ4sIwykW4YEbM3WFIjEAUv2Kho8idKcDjfXD+l19rPgwEkT9+PZiIzyhvurjkLjEL",
-	"DsNLR3TPUWQv5JW1tZFPSSGpmlPmdvst5Cd5I9VKhuahTuqutJLzYnw2B1s6AMjMf8wuuXHXjhmsKD0w",
-	"10Cqlh9nGOIM4lQ4tdBXLB1Rt8IVFza01sYaUSheuLWwzGwUav5TXDnweFG0cfNTseFTZiJ25v73jBn2",
-	"j7//RzSWwdP847s/vn47+fHdyz+9++n96Jw9O/u2FkSBOB5LHxNxjKmTE5xsQq4lQ95jTyVPDFMrCdpR",
-	"i8cHR4w4xYxblstUOe3SUdCRKJEnNJtqtTIOXL/4qkBjWYBVGKbFfGHZNPfwxbmPZjy2ivJEcEbhczGf",
-	"nT5tLByThAJDsX9hjqPaNLcfkQIehtlx7C/E4WVphRY2vxZzCQkT8tC8e10VFBWuKRCLpP/+3ftLwmEo",
-	"CFUIHXTHSRj1YFyVbxHnP9LvD2VkrNUX64XZZy258oQFlVs2xItjAQ0SdCtuWE4SaPQgiFI5XkBv1U3w",
-	"Y/riDX4BQcskZ5ln4V2YCag+0mBgC4Y89Gqtpx4IX63trXph7aylRdPMe8ZRZiPBchnoN/LSzwknRa03",
-	"V3x9aOS9QbZidUjjvMfsujyIHD3hwaA05sRXTqD6qvdDaS2oY1ukxaOjNnRhuytDhsFCe/CDMx04taCq",
-	"O5UaVUO3KVF64W/d2C6vOEfBHcQ70OaZuVu9eb/B8cJUS8qwS7cMiSF2SqLrijK2eIo1fcYSgypQgoDx",
-	"66SB0DLAbSE0Wi2cODMeVOYrktSPdAa/hRXByhyazF59JPplvIFdigNz9OcLETkBX3tkC0nVI/Y7b/Av",
-	"G11THvjK+jIkZvW4sJZLcyqKTxcjz8KhUeA4ayY+QsIs/6ikWq4dR5QgjEhzD2VIWNGYiH9klFzGhu9/",
-	"en3FuLbH7PnTmj4Uc8tTNQ94IdMO+tyOsMiku+9uxxG98n3x8GNg6odcJmHGPtgqVnegWJIi9KeAEbOK",
-	"+TDyqsmBDYN7FA0KG9FuO0xrDich9/CoJ9O88s8/MvM0pu3FRN+tmeRLODRSWjoPYTjFjAVYGjZEwImI",
-	"iWUm0AUXsd9ynmjxj7//x+gOJtBW5eWa38IGYB7mdGpOs0ds3umDLaIzQM//fgBfAuYTMl5pIoaVpSQG",
-	"US4AdY1CMULLirss7ovgKiP2Y7/H5bovyG0lTwUwC83+9Yol3HKycmEmV/DV3QvyJ59yA9q7bHzN626O",
-	"29uz/RMOvsNTfX/u+KKs2cWSAcYHi5flshjziSkIYljyKeWFRainOJ6MsMUfkkwK/BabMnLr9JuiEeDo",
-	"MNRzMsPO50eK+qBvsyu4rdTapX9tRNXSy/2RA7Jp6iullrto64lhCBQyOK+4TszhyI0RUhk11bNsLm4B",
-	"zVIOPLXqkWxYNJeP3FFhIxZay7PQWj5isxzS0QUTlsUUyVMNdaKDBEQq5PwuNOl0vxOQt5CqbMeB4nTd",
-	"V8WTj6Vdhxl7Oe/C6g5ztDjYuHMljErnyhq4Ttcs5lnEKomZsVpS/WByobqnql9imJow01wb98nHZA0L",
-	"0wgFEuxSyxtV3Zt13KtV3tvQe/LJLmAJn1viZnfIDoeJ9+5dFB/tBx7UKOSBtMvqFF/k+KrTZIeY8b8f",
-	"TKu0lUEp6QMRieWpyCri7tslZbIhNnrwlDI6ZldFopP3TOSJsCxV830IbhtJnQDXS65vzL1pq9WoF8Kc",
-	"np2dsc2MaWJMLGmL4lWplMKvyPkgrP+U+qCSRqYSrbxBvPvtoVJw9U+wfrAz1q3xBcqOr572vS+X8IFt",
-	"ju7PDW/UbegYXwhORLYvtlzMXSd/9F/UOy6hGfcGIAuZztJqMc2t0hiSd0eucGvZFsPl4HfpnnlgHOEc",
-	"HfhxazzM8ehGqgRWB7+akLNUrTBGe6mkXUSM2iLgA14FiVjj4Hti7oWD5lFY4gQzeamPS1fM6AtWM40x",
-	"AxTYIDRTK1n8OCwLDTNhmJhLpbEo3FhihMMU6CVzzrgkv0YxbpBep89GF9WcBJxwLN1tuJZy3+ZZ+CPY",
-	"70JDmvtkTT1keoBfYAfpER4OkQ9cXvo3kx2j0BONSvdu1GvH6GUfUIE0WSbK7g5Q3ui70xamVae7k1oZ",
-	"pE7tmkD3pnj2wKlx731E38TH4IQukhpuhcoNBvo9WJxftHek4/NqoOPZzkDHh6TpgJJLPm899N5JQOg5",
-	"kBaoPoyEJQJ6YsLpVQzftO3fwNoARWua0YGpGDvXbKddLNJtvrBc6nWjpC4dPVMrSY6Yg+UvNbHG6wcP",
-	"RZ2F7zbPiSdOXK0xsS1ND4HlzjQlbECA1wQ8uNzhXOkY4E6/Iq0q42tMAnGkd1HJ0sP6K6EEBFMyXVdb",
-	"1D6h2DlIKDzWNw0wISCSSnpQH8ncsCnEyh2QGRfJKLQiyPg6qH2vv3vxtjStVwuBXIwluiR9wZlmERHD",
-	"6ot0SsrG4Uw1IsoKM34sPPNTAdvKxo/l8I+v3rPGgTA6Zr/U/ACNbg3o4ba6UBsoG4SKMdDJVia2uQ1I",
-	"ZanLLxW4aY9KwLsIUf9XerepVfp/ZMuhFwvbxMAB1BZzUytag9G9HMMHAzZfejZj12CMUBKLdmwUbxgi",
-	"wTsiqNL63hKhTcyffMJ/d+SiBDp6wBiTR8CHO7hprKiMWZhWS3EdRsbuxWy4c7TSb0POiV/hTiTdqSbQ",
-	"oQpnHKwSVGUwNhwPtIjhNrd8PBj5CihBhAd0+hIa7K0KIfdK9CkL9Qjo3G1jfzzbum+0sUsXwkUdBov1",
-	"ao2mrF7DlnyNnhJm1R1iU3C0k0/Ygzj5fFKLGNqdFEavHapCxD0sl6F2Rm/bJcYTwXv1Q2i7+1/FaPn0",
-	"oNOXIVrtkirQy/2J/I9EwohNNEIWhq5Gta9GPNZFacwslFPetIkxbunjRn+5O7BMwYpHKZ9CeuRRv10+",
-	"/egevQpP9spnLMrFlujabAvmLXfEg3/Fzuht7WEe5Y5Y3WMf8RjAcX/ieV1IR0RJaOxmIqbSpHJxrPmQ",
-	"w93wtxxyaA+p3J1Z2EUMJ5/8XyhVIRahq0ifwof+xYeRq99DLLBSHdWlK65IK7721dFMrTleLn38u1O3",
-	"8X4VjSU3lNPQjMxq9s+7YEmYDi27K2GgvJ49O/22KPXbdvvCpUKNrNo5h0p6lCBsLKPGQ9UG/m0txh9I",
-	"mOMuvveE8EWcUHX27JDnCPEkIP8AdzeST6RM1pmUGuFyXwEDY/6cAMM+MJhiTZ2EhnWG7euT3YOHqaZ6",
-	"13XgDTzkhe0NdEdYpuk9QtHrsX44VhScM5UGahT078DTI7f6C/TR9wg6iRciTTQ1P26Novge4pRreBme",
-	"e6DSmX54mo33ryzWkl8UyPj+KPZ7Zwk4xQCkZQFceOQJXUTomRHpVcR1Fz7Ez65ZKnwf1ETzFR0ASbnH",
-	"Y/baMs2F8d42H6jVM3yqIJsCmz56TytqStTJeutKZFovnWkNXDelvfeFPK05Q85OK7L/cfwhu6PscHOH",
-	"5PgnxqPqKMTUUfTe0CeSsPj4m1GwrfGPGAhzHtAasdxAErGiCcT+eF4V/Vi6Uex7tjwg4P0MHUCnNR4Y",
-	"6jRoUQwpKkoqVyKsK4kNVG4oE3odVV1he4E7dKk6InVtRyVR//BL/+x9C6zs6XZsr6/iF/7fpsBKHQm9",
-	"ctYIQoco4ESgtoqFG2TRes08YYGWHMCFTSFilXVERabGqLs6yx7qVzFZZ6AJUgf39byLpalZy9qxuB52",
-	"ETlmH377wIQZS6zARupiyKwbGgvLJQo5HlM3bh+XEjGzlkqulwajUDM31Fiu0JNlsE+3YePBlE/XzAhr",
-	"QY8HJ/Q5fIyYXWfKRMWiMGnDjC7Gksti/ZW6cHIdaknTNMIw3wfFLpSB4smxXJYRCEsqnhCarDssjTwa",
-	"2AcJXNPex4Nxfnr6TZxyi39A5D8rSZ/Hgwv2QfNE5GZys/zgY7s0mDz14gqn4JYlwlgnzMZyeHbKbpZk",
-	"Zyvm8uHaoc6isKNj9j3RKGVVnjMNKdzSEFRy7bcPbDhNnc7ic5/DHK1jR5R27LY6lghHqvy4dBAsKcBk",
-	"GjgWUhhFDFIDlVFxVhw1Gkv8DZvzoSKEi8StjmXMJXoHsyxds2Htfbc5P0S5ofKX3z6MxnLG05T6dwRz",
-	"k+fWY3bJ574EZCrkDW3gAwaYxLk2Sn9ouwhfA9fx4l3BKL3E9W97XXs7Qk0qrQ67izp2vCubyljZO/fZ",
-	"8+M/PH/+bfTt8Tff/v500Hs5BaG2K3nf1E6ecpeUqNJ28Lyhh4kMHDfF4ehtm34pJHVz7Hm0nPY5+97Q",
-	"6vsugX88/BJQwNYka8lOK5RBzcu7WSh3TVAJX3ettHhlgq+0UVClD3iHDVRp22oBLTiPWn1a/ydB5tf+",
-	"5I0818Uoz/dglC3K0Vm9+NwXDMkKEqRPSJY/Ag5f9cKJMjLBk46QAxtm+TQV8ei8OKBneZoyCx9tVMkL",
-	"RexGhTjvzoIvSPnkU/hzh2c+QGbwCNDvuomEpR68hBq7FUZM03KG0m0f+DxiWcp9rHGexWqJnRZSZU2B",
-	"nHZw96kdWeLg3ibtNtMP9fOvYfABsvTCHr6E6bYv5Tjl1PCDFJS/gkAQxehPTC3811NHlYqeGIb2P6oi",
-	"z5qW2933g6YVcfuFocbdJ9lCWdXPxXJwgmyJ2VYJdlN0gk4snUydiRTTjSCdHbPX1rhrAsahobqKZjkM",
-	"pFlbLIfs9E/8kpwbvtAebhIL84B2Fx9u2Qf8bpLr9AOlCnB322lTI3/KUsWT4hBAePXlFhVbsEfGauDL",
-	"OwS5PB6v0LY6W9Jg7gFC7P48QvCkIgUljxCKhv92+eqPjg0u3/4xYqHe4nP25rsLd7SKv5ErOvzw9Oz0",
-	"lGUfH5pHyuanX1xqX5eH7nXZ0/xugpsniaAGnpeVFrO+HU2966zZaExNhgW8U+Wm3X1eb/Lqh2jv3Pr1",
-	"HQr3p/NLbGCDHjqTL2tnwsHoteKT2mG6rD35KHa6yox9rHS1FR4g3LI6nFec0xQ0tps2AGzI07SwCs2U",
-	"Ls9dfxijoaNIzBp9pZ6+zk6NmMpbQ8JXGrD1FlZ1WnncgK3NuTda1PKD9JUMJXtk3ZU8xI6zWKaZ8qop",
-	"6gYxLYzV3Co9umsJ75qAOPlU/bjrareVctoOvtrY9z38Hk7+70A3ngGVZw4T+F3HeEjYtCA5ln+uZGxG",
-	"DD5i7e5NkTT6ioMNMr7WKk2P4CO21dhCWJf05Ct6cB//dDdBHdxf3bstzybxvLz+mQ2rzZR+ev/D0R/I",
-	"dvDduzejA2VDExQZwdsXafC+aGqR4+gn2IVefYwhHZ1XSg4FOimqEVEFkbJ2YsQukytf9TZ02kHX9jF7",
-	"i32uqaK4vhUxKjmU3kkUdpfKMHhv7nZmvVVsDsqtHcuku4Wck/GF3AJu+t9Hf/j2rNjzMpciFhmngjdj",
-	"OXx9/f7F+1EZehcrpRMhsZ8V6QECu95YNvwjqLfofTpmPxlgfCxxqieGpdyepEoybrw745hdKmMxSgQX",
-	"4i6gZiGyDBI2lIrFKZbJGMtUxCANJD4/HTOzZ+IWjhIxF5YhyZPTCgxzNyR34yqGVjJtTdP+QcjkkkDX",
-	"272xlY+CFfcPxEfh49NDmHSfPqpJt5eWirDro56+CY7HOl1FbHr/RpgdFsh2Sq62xsJqf8PgiyUzhoHS",
-	"KesoFAv8O+JMU7WCZBSsTJ60yGeY1WiYqK/bUEw8ve26cYlPPBICZd8MW1z3oesAriCdOaDh4N2u/fuU",
-	"0yTNEXf6QBXAUy6/SLYEYa8bWwcslFnF0x0PKKdCu392qM4Foh7KVvfgQEOP1h3gtHdLRQTmYIeP4ush",
-	"/H8mHL4M9ctxOPZOxlDE0zk+KAuZuG+ozJHOU38EzLT6G0hq039BCfUYROYOnCUPUWf356NKe7ojrA4C",
-	"q07WuqTfH7s1nZ+2E1v08yG6YCu2UnlKDZEWasWWebyolJ5KuWRSrSKqLuv7UlTy+GJ3VcPKAY/Ftlvx",
-	"uV1DeFF57lH6slVaDfbTFio7OdCdLeVYVaMc1xep0hpCw897qg93lr7t/dy8iPAC+ADWw83GMI/eRzJi",
-	"OpfyIBb+AJ+SPa3yHTwgFXMMHggX7YihvRnv0057P6duXdQWyF+vhcE+9kzJKltzS7VChu05vT4qMPTs",
-	"8u28JnQlCEm9iQKq3IEygglLQsSvZSwXPMtAmhEmu/jqIpWzYskTCEGTUx7fzLXKZXLBMpWmtI9KX000",
-	"XIWemnhlvecREafKwP6FHneS90s37j+/sobb8Of8RYk2ai/j40uN5WufOmYXsKaw+UMc3xXh9RAYotFr",
-	"J/5X6cN4WYDhi1yjdsu/Ek8RS5SEQ5TFUxKO1GzmSc7JPiVLgVdXXKKQnaiBG3W3C5i3Lh5NFTZb22GB",
-	"8E9/Fx7uZR5z1432EFH/yxdJEf9Z5fECdB/FxT8aLJos4esDJ+lUopZuw2RO5DvcJ3zNhkUfHrGEixDC",
-	"TUGvo4hN1xgCVSUADY5JcQNbneB1MuiH/v+qVQPC/vrQRAGLemL/ASIcyoFnwQWwUUMOgcZTKhhwx2SX",
-	"Aucnn8Kfu2wwAT4PebQXOOi6GaqZSA8iaitM50elEMIHjhvs4/ctEfIgUYEvqNef3/SKo4e8Zb9VUvNF",
-	"R7lco3pLeUJOu/YRvccMjSOhYWcKc54WQZpD/Dhxu4vop4mbJWK33E6Ct2wmTMzTSawS8EWhirSloHiR",
-	"WQASZkBiPb9aZkudLdjQ1x70wmZ0jkaZMrfAKeELkSQgiwIA9e2HpC6cCGtUHLN31NFYQJoYzFAinx3O",
-	"tFnb55rfQo1rHsDaFkjli1jc+nHrAYOBvelZaZajHbNCJSUfX7CfX7z3Xli8kxFpUWtfh3ashUkZTz4D",
-	"1n1h8nr94PtEkbVL12aRlj7S9kefsvKw1TiurdPFOtDoE23cIwey2pQoa6bzUHfOMqcnKqqSp9y6czZU",
-	"gyl8zkFUSWXhn1BAt5bG+WWBbFNulmMdbG5uyno5Gryv3gEH3HIwv9soxseSyo+GPGZvk7igqjlF2kVX",
-	"sRx8vSi/42OnfA/5l9T2RMl0fc4kRi1Q7XOlWaLiHBPGx5JPVW4ZRb6YLfVMm1T+z1xTx2/pi9xW+5TU",
-	"8QfhAUvq+HKodrGZlked1j1VYusjYmp0e7TW6a0etw8shlM175mfcXBNrC0PomACt6z/lmkQDiEHzYKo",
-	"nDBu7C+dBNFBh20FB7rv3dWs68erCdHnNvy25mE5gAugrv8/qajtEaPkCKYkeO2hK67mn+Lcb40wLxMI",
-	"v0rL7B0yEJ/+EyabvEiSWoIJu+qlPbFN5YkymB9YmJSe/i9Px1e4lgNcfffIp6rWtiwyqkilKKyLLbbF",
-	"aOAuDpu64+mu5Ktivi+dftXjFu7NKEU/r0PFV4SiimXNxIrVZrNe4gv/lFMTJQBWj+55bduDEQxW4j9S",
-	"cqq4RjvzF+KJ5p2uaJ6B4dZSA48XHLPhHfhmuQHf64guW+6p56ffsA+5LLpUfjjHfFw0wQmn2xjvdq5d",
-	"Dd1VWbM5WFNKKR5j79HWoi6Wa0sre1cC7Z4UW2dOP/tEJC1B/9Eg12lrOZcaw7mHoupI7Yy3AXWN5ZwN",
-	"yLpq6L50hJ6CBVYSy0E7PlY0mNAfQknp+OTVx0yDMQEtbOjuRCMqgonnBx49xaqwRs+hDhDMlz/55P5B",
-	"fzOXMdmidjMJvfNAyg+u4zpV9oFspVfoJ30wS+mh/Y5OdhfuQEJSehAbKg7lg2qmSt1AEuZxereSld5i",
-	"ZTUFRzMXDHvxFO7oQsKECAk0x6M4Yksu0rt7JMvk6C77aCVV+4HOVT9D183V5+k4UZ4dOk3hZ9BoS/F4",
-	"8NFVxZzY844Ktb24fF2F8hIs9yDMzS6H7k+mtzO3mmw3QbZ+vNTDXnzl9tKHqXDP6DJ3OzuAzcFUIgMK",
-	"h349N7GuBxkM9sWoX5+02CcJcd/Mw1bBjyRxgnmxleYardrK+5oaUtZm9yGyFHTn7e8JnWTeSbfghnE5",
-	"lsXJtloo/NIJFmFYBto4hR6b+I/OnQoIq2KUIFLGslxmhNWBPwpq/OqGce/kVvMUxQwzHK9lRi0BC/Np",
-	"geYcPwYUsXkYxOWXZSxfG8YNuTEjJiT5B6t5qmNJHU9usTUNLZzxLAOujXsBW4PlRAEyBooDw4w1WOHL",
-	"WlmbQsKGz86+ZZpbmGAqFyRREVyIJvkJquYTA7GSiXFAIUPUWJ6dsgq+nFwVMrfgFlMsSCbs+ekpllJe",
-	"4w+NTfziy5g2LqpR0abMky9iuJytLI9fdDeh66wjc/+j2xu+5p2tbi1TlaxJkyE3rVRjSTujQ6FFA32N",
-	"IEYe/kptHq8LsOzV4OzsARZw7cbqOJUq2BsqTTEkXBbchd41YtDACHTjqLLTiDoqUB3QQ8Q6EXaRcT3J",
-	"TtcMjtxcF8QzGJOLwW9WLKkgJarnC+XjMLkxK6WTLyYoQ+Jyt7Ckokq+hhIPxT/NApxAM/zWSaFzd+FY",
-	"8ogVucyY5sunjkEcTVtILqrJzUoX9Tw51mM6otqgS65vImxc/IuQiVqZo6dnz8+O2b8CTzC4wR0xUygS",
-	"d5Vmr+Q8FWbBhuDgfkLgj6hz8YlUS4hYrObujxOTawrVcEA90blK1egCP3hfn1VqLIeJ8EXeIWJ8WSmt",
-	"QE0UKB84wYzfFwSelVZUGoyHKG1h2LNTFHE8FaH0qpeMGGXB/oVedeKkFJlOjx/LoVVqknI9p+Rru458",
-	"iarIrdDheD3RamUiJhX+MXLC0F3DuVwzrVZuelpT5U4tlpnSFpLzjZWNZbECtTLsX9hfPmm1iigcJPJh",
-	"mBG75WkOEVuCMXwOn39lQzfVU6yC64BCa7zwz7spuROf0xTYDazPGSIoYiUKTDSW7t9JLm+kWkn6dnIj",
-	"ZOL/xLaR/u+Z0lMMa4lYkpO0gWgszVpa/jFiMk8dQtwBXRUK9dO7OCVDc0rJwDE2naKGHL9EO8m5O0Hx",
-	"2G6cykIai/VvZ76DW+U4TxiOb6iBCx2wx+yVu104YNGPZM0wdPRUz7Qnxh14VRXB0OlHCeAphAHI0VgZ",
-	"heTPE8POTh0R+sN043ge7XtqehqlkhPhuBzLtvOyejCy3ueieXn9873PxuiBlPuu47Z3yYfHM5a+vP75",
-	"NTL4Fdrk287RV+5ijB2FKrR5qEMQwuBCMo6FLSjyMFZpvpSmzvwqI9s3Mvaome7yuIfhJ/fPjgjROylw",
-	"P+G4D9vVnm6H7SqT29dh0nvdSFuvgo+BMQd+Gy+6En/vj6LD69ZueFrdY0uDXXThdBXfdOyA2cNu5CfG",
-	"H+0YOAVY+o9bYCdOLQgf7AKWj8Xl3gJ4hOrOLuvAC+brXDj1HIMnHZg0jy3ZC0ipaih3ZQjxWKZK3eTZ",
-	"RbCAtGRA0NvPqNjoQqWod8Q8s7k/RMfSZKmwPoiTZSoV8dqJ1ZnSMbBhWVAYuziaBWZoV9svkjoWrJlP",
-	"TKhAEbEZwAXL0tw0zaAZ9vH3Ecdj6UZ22hTVASnTc7yh7onZTN8YlTljYznXPEalRKjEu+eEZcMPHglO",
-	"47Mi/YAadIBL+M2MpVNvzr3PB8FVdrGrq9JBYx4PvJ43CaMk40FNty6+n/BWX9HP/vdgx36o3K8EvkhE",
-	"c2Ge7zDHB+gEbNxfKgSAMl5geLrGuzey2JBTed4EBUVBYH++wkvy6O4W9uBZ2GohfrMOyU93zvnpAe3C",
-	"0H6X8kf79fv5WnPLDhNXbcRcQnIkZFWoBUTXE+FL5RIbLqBxpkxj2ElSlZZP0RajSKBojR3mzEaBYiqj",
-	"H+rqoyAqy6Xh3bA0qaqVk4IofzUdCBqw9rRhv+Ucz0X2n//TN6+gdO+xrMCBOmFFxEO5pHTdhGHtcH8F",
-	"TtUq9AOgQv9jCVynwkGNumIF4JGPiwqTh96lqcL7suU3WHyyuByOJfb95zE1sLteYHU5zYQsMtq9/+x8",
-	"dy56EQnAhnjNjLlkU2AmA2lDknvRFYmOyfIQICl6UbV2LCBN0D6Tpylu4bx2jIzlsH6GsDH6gCfu+fFg",
-	"RMdz4RAUBq+yQJ52j/2IztkyDMXNL2JoO16+U+qmPFq+Skuwz379IsFvu46nQx1Kbo+MF/5GanHuiz15",
-	"Wu2bTNASDlcscz9BUz21Tj75v3bcSKtqyhdSGQ6FE3fDDPJ02FBc0SjoE4abF9DAdxdo9ZztymvcjYno",
-	"LsG0O3j354BNXwGnDc/dgSp7DL7ttCrEGE1kykrVBeBJd0ftLLdHajYby+EHetzr6helHl8VpBHbkKNx",
-	"biduhMHIOxqbzSv8OhBvm3EauLjQo3Asg/WZ+zCnTZlcvUTggYfGXZYqOQc9ljRDXfy3iWgKH3lY/b8R",
-	"qfMFNf4i7uZwjOzjb3gDp+gKK266twrbXwdskqYx01CPdb8Ds3bL0ROpjsxCrQ7FYM2QYKcCvlXXboYH",
-	"qnqu7Nd5a/R6kNNhmVQTB+RD9MVxACVOrjF8IhJflwgrmRZBv15ijS7QVjN3uq+48faoqNbpvDacATD3",
-	"v2bWCE0DqrYPI8mLO4KGW9CGp4WjBs1FQjo5myntHj/fsO9wbb2+6pboJDHajYalacfpOGWpUkc/aFFS",
-	"mlGI3Ar7NoYRCscaaehoGxPWAuYVMKuKo/g8VcaMAsOP5QzrW8mkwwJV24YbB7sfYTdlqmWtrRlLky9D",
-	"djzBPHyKQfonQ+jeXNWS6f21CNZjGaODS6tlex6nG/YrV9lpkV9SY6cVdAkIws0hRAKR3KadKsIL3trp",
-	"iI400nWjeNAe2jyyLnpW7yIV2qzPGAipbwPNYDD44IRn4uT2KdKEn6TJ6dchBFOSl9J7WEJ/SrB8sNlh",
-	"8lrM5ZGQ2FMcy7fUmppQJ9vCq1wZrrC9bw7pb4RRxdRSWtGjoEKEmKokwLAyeAV6m8O/r6XXIob/8ff/",
-	"j4G8hVRlYLD6FPfFDjMDeaLkeqlyg5WrMbTNOvBK2iLid6ZyfQRrKCt8RCzj66WTUTNBfoncuhOkukyi",
-	"4Y0FviRp6IvrmYhZlR3lmWHTNYu5Ji1myuUNQ0PIzJGjyrCKHixNhNYhGYtUNFHo5kMf8a+f//8AAAD/",
-	"/w==",
+	"7L3bkhtHsiD4K2HYWSNglnUhRXW3qmzMliIpdZ0mRXaRkqa3oQUDmQ4gTiUiUhGRBaJpMuun+YCxNZvX",
+	"eTo/cv6kv2Qt3CPyhkwggUIV2T2rB7GqMjMu7h4efvdPg1gtMyVBWjO4+DTIuOZLsKDxt+dqmXG5/nMO",
+	"eu1+T8DEWmRWKDm4GLxfAIvpDTbMUm5nSi8ZT5ZCmkvGi2f4F8bTFV8bNgdrmF2A0Eyt5Oh0EA2EG+xX",
+	"nCMaSL6EwcXAfzsRySAamHgBS+4W4GbgdnAxyHN8YteZe9tYLeR88Ntv0eC7XCbfchsvrhL3AY6dcbso",
+	"h576p9FAw6+50JAMLqzOYf95nnMDndPE9PDus1xJC/oWpIN652yi/tLdZ32b60wZ2MT6z4u1wx+LeZqC",
+	"Zhp4YtgUJMxELLhes4RbzoYaYqUTSNhK2AV+4N5kQuLPPI7BGJaqeUkBC+AJ6HJL/+3kGb51EpaybVMg",
+	"8+Xg4q8I9cmSSz6HJUg7iAbcGDDG/5Lxtf9pptJUrSZ55ugrz0DfCuM2GA3c+icmn/47xHbiZgRjB790",
+	"wen9ApbQgRSLz7Yt+79omA0uBv/HWXkKz+ipOStHd3NdJbDMlAUZr/8ELYfxNb8BwzjTYPWaGT6DU+YO",
+	"6A2s2RRSJeeGWVXF3ND9bMRcQnIi5FjmBjRTmj17e8XiVIC0I8ZlwuxCGKYy0NxNFTEJt6DDWErPuRSG",
+	"Ho2le18YpmEJyyloSNhMafbkKVuoXJtT9syvryAKw5e0RpoJxhL/4sHOhsgH3Dh8ZkEz6Wg3FUbI+QUz",
+	"SltI3NcmYu4AzEGbaCytWIKxfJkZR24/vn/OuGVLEWtlIFYyYZmGGLHtNmhWoA1bLbjFBc2ENnYsHYz8",
+	"Qze5TFiiwDCp7ELIOeNzLiQBuNgB7om7N0CPZdiBMOzp+TcsVnKWitiyYQKWi9ScauBGSTYeaMgNJOPB",
+	"6LJA32ohUhjLYj2IMjeUsSJNmc6ldKvYMfZYjgdCTjKt5hqMGQ8u/PCOG7OlcidhdMreyHTNTI5nzZGQ",
+	"hgr+Lhh3e5m5JZZYEfKWpyJxUDf5zB18kJbNcpmYiP3j7/8xYkvuyA7nE54JjKWwBiGlZAyeEnMDbhsz",
+	"8RGS07Hs4gUV6j9x5F89Q0v+8RXIuV0MLp6cn0eDpZDh98dtp/YtaKGS77Rabp6i7xDaCV+z4ZXlqeCS",
+	"OWrqvKZmbpRezDbhFgbdy3mv2u9XtxQifQevlDvoO2pWxrJvnrjHxj93S+lcp1V3XWXKuy+fjB7e7dJ5",
+	"r7Ifs84prMry7M5z/GhAd06R08O7zfCTyuPFlklui+d3mec397HJlDSActpLrZV2P8RKWne/XXwa8CxL",
+	"RYyM+ezfjSOoTz0vHhoNZ6kT5DO5ZuAeRuEeVxLoL8wseAanCAM/jpvG3eCZvZK3wuJKrv116taXJML9",
+	"iadvtbtdrHB7mfHUQDTIKn/65GG3edIbYHHXuzErpZPmy1//ruVlq25A9njztyqm/uo/q8xVigYKZQY3",
+	"9rM0VQR7FKpru4k1cAvJhNuNo3fimM2gZa2xhkRYSDaZBCyzVK0BDAvvMKPYjOtyGH81unGKt91Am49n",
+	"Qgqz2HNtIulBstHgRsikKqk5pjGIBrHSGmLczC8tXzmON4FA3psIT7mc9FwAXYqtwxjLbW6qq/NXrBMH",
+	"lXTbnnGRQtK6RqssTydxUKGKhQhpf/e0BQ0NgsLVho14OBVLKpZdn6aKyQp11OAVVSltO5G+EhI2CZUv",
+	"VS7tHhuLBlNuhNkkUscqMq1OtFMNkDFBEjE4nZ+yx+dnj5+w//yf7Ovz/7OV8rmFuSL1c+MhLLlIW58E",
+	"lrHxwHH5fhTTQFP40I8dJq+sMKpDLEBjO+jfargVsGqB/i0XKZ+msBcCUiHpc2FhaXZx+gYF/FaMyLXm",
+	"a/f7UhgnbO+1hn0O5R3PTnlsaOPNU9IEYnNDrbjJE2Ff3vprtIGU2Crdd2/7MFEvuXdfjCQibCy2+wRA",
+	"2MEuht2NSJG1fl/V+frCIujTh5w8fIU7pZ32hAsrQdaGw2+5vLmGGERmj8LXvDmqFRwVU1UfSDhtTejl",
+	"3gKA6oPL7ruPrDF7zalhBhpkDD3vTL7iwuLZoi2S/FO5ntovzyzP+sLulqc5TFBJ6aW1bFBRMVt1d1Hd",
+	"2hhwvcHOHQ5qa6jd0iWAdxDklczyfSXgQ0hWd6iUUy5vHhlmNZeGo+TFCliw4fPrN2fvr39ATXI7RWyO",
+	"fP1dZSR35+McM9As5loLSE6PjdQqEndhqxUtSt0IOS9QUoe6ms3ATduXPH/NubTCtljn/qhWbMnlmuVo",
+	"BFEz0p78+GxowBihpFs3WsrQiHI6uJB5mkZOQRFLd8Yee/uG/60N7SZVgcvWl3DtwcZWC5D16RfcMPed",
+	"OUXD6D68uQqiCgBaYZ0nc7C9BJ2mxZlbFnPJpsA4SSyQMKlWbJgp435eCpl7G14GMsE9qTQxTIMBfUv2",
+	"m17iq7zZJTO99Y4Od6KPfDWkYinsTqENDSWv6FV3G2cgJ4W010vse5OBvLKwbBP4PPwmKt+P3RAmDpfk",
+	"uljwhgBXm6htvQUcPT5rIGojzOfvfrpaZkrbazB52kKhQt4G5XuXLuffbJ2mosk0LAIqQd4HH/kyS9F5",
+	"tBBpEnPdei+nfArp5jEJBsugnhSDXckZl38TnDneP10zI6wF3TnyBNqVZMs/TqZ5fENnuMH9f7y6Zlzb",
+	"U/b1Y6bzFNgwPn3CUrD2lM0iNjuZCuP+saAjlrjfLll8+hWbudHB+4+swYNayBPafv14Ej+ZzBwhFL9M",
+	"psLU/0C7Kf6Q1N/4akKTtPtw6jSYwCDAtwKN2t5bUevQpUG+gDjlurD77HHBuwnc9PVDvIGDJf94RQ+f",
+	"nG+eXTTKT2besr3fTVouoDZO625VAh03ZqDkiknt6XkvsLdPJK3msX1JlqMvSorvkMcTJWE/69mUy7tI",
+	"9lLZdvn8zrJyP6EY198qGwdQ7MDsIeLwYcjaFFhVbufKSQtBUH1kmBeAT7chqzMO4pFhPI4dgFDCmqLI",
+	"w1bcSSI21xISZtXpNjxWTs7XrTbuu+C1htIuzLXjK1hp70V7qQq49N8uMbc05jYBttX9dxT7X+ME+KW0",
+	"ge2lN9Jucq8pT7mM97PtbTWFhoeTTsvnFlORX+ZE5ssptFvaFw4OEwL5DqKLBinwWzB93+5ccca1nTjG",
+	"Ocli2+6xCNfWw9t66wDfBGJlbc2dRA30byOd3VLjwTdHO9jbrwLcBX7RZ7GH8fSmECyWmYA5twIB6GRW",
+	"x23/n7/yk7+dn3zzi/93cvLLp/Poq29++y/bNlmRhiujVnjH4/PznuLhTigctPsKmjd9Jwu1VHOQoHLD",
+	"wpuPDPML6nOetwtkdzne9dXm0oqUQoYSToFiYTWowhunr1WV8a45Ns5+fZ7H5+dMacanBqS9YLM8TZkX",
+	"sfaxllTZR32CWCUiBjYTJuYpROzx71i84E5mAW12X7QBna10EtyZHQfAqz8+yGaAssFkpnJJR5GCfQbR",
+	"IJc8twulxd/Ag3QqkgQoiKaMy5lgXI67qLiFCerG+H4uC+Uav3Dni6etRtpDvRNLMIbP27mUDyby/LnX",
+	"yQvDtQH1O9TxrhXpPg3Igkj3dWLFXqXbpAzOklLNY2rGEnBEDdKy8BETGHo2UzquEPdUqRS4RKNNbo1I",
+	"Oi1eRfDkdM3+eN3PdhUCcLvGRKmUhkR3bIjXHfqQFMOEMTkko37TaXclyn2h6s7bGrjuYUopXq3gImqg",
+	"cmPXTchurrOVdnKZUKzpS2nbrloyk7eS8T66XiVKtkOGM9BXp+ntxMvKQN59QiL6y07+3T3ECfTleZiW",
+	"C9wqSSOKUO7usDyQUL5J9s8d1lvNv9tuhsaq/eCdC9PAN1eUwi2Z6QJDlxRJkqoV8rJE5MuBu3nni1am",
+	"26IRPjnfLaXQtJ1LLaOhW3QSrYWP/N8VmIxbxpthavf6YKFyAwuVJvt+5Pa6xyfmRqTpXitbKX3T//0G",
+	"1PHj6u7KRQcgFWuKSkh3oslaLaZ5ewBZSer9bV7t16wjxg2ffPdYRuW6wxtc8Sb2Ha/J7+sjFEtrGKL8",
+	"GqJdZxJzQNqErFx2qJKHxOXBR4jzwz5y+2yRt+8aZrcZALSXxLYR/0MiVxf5bAYBwMcMw/IHJXC6g+YO",
+	"DperLKuGuAZwKw56mi/yBLCVajpumK1o26kR1L7umv45N21xeCia1CItDOVtoMsVcjf7VAO/mcxTbkwr",
+	"vCkNZk9K5bXbYidjLN+uCzu97bRO/nGc1F9C3X6QJpnGqdp3b3PF0yMelN5iG6CHfAKam5pLsaIdpDDn",
+	"6WTKzTFPshMn2oGpMpB7Ak/lNlZdVjsDeaLketkhcs5Aa572ZCdubV5YvMVIHUT0blceQr9BgtWlVRZS",
+	"YRIlJDYxFYVzuO3wvsuXS95qrNufQHtS1AHYCz7zatJgR0T4UZDZA1VVzFSCqgoUVTHTvvxOtKR8NeXx",
+	"zV5yVF/nw/ad+Ql2KjbPU2Vy3cL5K8csHAhkW5MlWG9VTtf+F6ms/2mpbh2oVnw9iAYrYReJhtXuIxMm",
+	"61rlCyX5MQTSA8SsWS6TvpcIvtvpUugblnxncRbHDeuurioqyWJD5N0RsI9YyCmtp82ntP+NO11XaYuM",
+	"nZOKnXvCZTKZCm0XTd9gnQFN4nBZ7cdCGkDbyrCn60Ftsi4IvZS3kKoMtkSatftwwX/4yLAUkjlo5t00",
+	"PaPHYp5NUpjtoZkthW1N6nmWZdodYkw8lcqyNViWcZH0XUkYujC2NYwi4TmbrhnHyXhqyGwf8xRkwjXz",
+	"xreN6SRYpmYUbRfzJTDHXYtYxc3FJMJMc+2FnT5R5z2PaEi87plDHQ3chtL1JOZZR4yhT1otoMcyDF3d",
+	"AQ8hWUxGpg4QtAYi+9TwypoqwW6DDRRWqKtKOVXo7joPHWpNHSrdN+H5zo1VRupay/eKpx3rSHLo63+y",
+	"8NH2iJVoGhjcV10L+6MwVul1t/23IwHtQXI8OjI5mtKGt6pi6lfIlNiWJIHFJbyU27LnJNFe7dy8Nsob",
+	"YeMk/eUvf/nLyevXJy9etLsmu4IQMNF90pLq+bg1DKZ6V22s4U1GwL1k8QLiG+Jzwhr6tXTknQ66Ug57",
+	"ryNbKNnD7l3ZXXWGGig7cSQTd+O3+gy7r90tli5RHXCHcF68GkaMBtuv3ys5S9Xqfq2W4XGnmLdU0i56",
+	"8ZLSptl0wSWwzKjihQYjkpynEctQMIhY4mVhpjTDgg877T+0oor9si28riEhdoPY8pvjCIA+VWeSVMXK",
+	"TYtErKQBafcyWIZvTOyFsc2gA+ApET9vn1ZUuNOua77gZA29NAi3FrQWVmnB04kNlyzXwnI0zavYPTCg",
+	"b0UMlQRbh1kD6Wy3/lTRVutbr4FvC04LZfaOh6cQ6NpPf/F4IgGS9rD28Na+WWqHOzA7X5OTaTDlbxJI",
+	"SCpvCR/p7yDla4BJZxwuPd4So+Yeb0+Vc7jc2/zjP9JbptbqViT93bTF+90jbrX2bPckO2KGZLLFpawh",
+	"Bd5fD9g0BgY4DkryHJRTDzzWHRnKGNLOdP2gOPQJfPMEXddEfYp+kOELfb4wXG0cseqhrNNDsegCOl0c",
+	"4g3ZZ7r83/FCwG3/GK6aDBAAnAg+l8pg9sS/q+mEx3QxCV80a5obIcGYibFcW6ydRXHNE6smVlOghf9W",
+	"SONWp7AAEe7DCW0fIZlY0MvJQmBySwZ6yR0zD3+IuYZJxu1ixdc9zLwV8aQKgS4YvuXt0bi5SBPvYG65",
+	"x/KgFfSP3g9HrMXK8JHHtogSX6g0wbBz90GrOJopY7tDXBs8oGFGYEuub8BmKY+xAAO+2pLj50iQWYUi",
+	"csbX7nZkSrIEUnELet3UbHsnhAp5q0QMTkqSyrqfig8uff2YdM00OG2WY9IofLStUDBWA7Sns1u16rDF",
+	"tpOAUukO01AfIwVKuf1T7iqS8YZvpqnH1aLyaJpOekZOwtMjGrebdVpgCXoOMl5P5poHs2U46BQ1aBaY",
+	"kO+ZQvFezC1P1TyHIFa1suMsHMld4KOzW7+HGhlwPobx0teoU5TnOuXyhs1E2n6+9rUjNbDVdReUUU20",
+	"wS4MXhf3ZR1/rQkOj3vE/+zwNVy7TW4kON4pYjwqZOt1z2vVqznlZ12rfQfWCjk3LfTt79OJXWgwIaCo",
+	"JfbrkvGpugUmLFU8dFf6I0Ol1B4/YaiXmRGzK+UtoaCpCB5d3XuHjkWDOI9b1vLtVVEQ1XFzNvwDpke6",
+	"2ZRmiZiH9McWu9EUq4503TX+eYvJ4vfnW7CogSdvZLpu2J06sLpfqHwLdrpQXBTQbDIcAUEMwfvLiyAV",
+	"5tMijVSlh/Y4iCsZp7kRSr5qz6J9vyhvykeGifA6w2xQNhwPXvzn/2Ipv1VaMc4y0EZJYAkI93OstBEs",
+	"EWNZfAjjwShimQanAdKFh+Ud3ce1mrmPTGGKp+z1i7EUliXC8CwDro03YkE68yX/KE8TQ+6pdmIjYMVt",
+	"wt/NAbhez42VL+h5C5Op13AnlbDmVtBVptuE2yvuCydSnUIHK7NQK9NSSHHPwJmwi/oC2sjprnXmCuNk",
+	"hdi/erLtDO2sSNdSK6cOt7f1uslIIJcsgRnPU1sp1/rI1Gqt9qjUEA20SvcoBnWtUqCST9LnGD/eIamE",
+	"rCjPzmm67Yh51xp5ekAdr0OKEB0Gj/1BsLm6NqAgA3rhK9EekjOU+G9rkWF0hRVq8dbI4o4CIVYx+vgS",
+	"j7AMtX4DWzytZ061BiXv4BbVufySL0KdU5XwdYQVY7HIpAZA15vZn3UUAOoEf4VPNMSLdKq2pUO6ofet",
+	"p1Tlxw1FDdOYsFYy98zTV8xhTh7B2q5sCjOFtXlvBawMswtufT3gFXeKm/s6TFEto3AXlt/bSOcvO9Ti",
+	"O+yOKcx5vJ6k3fcu7bxKamzBE2bAhntPSUb1c6jqjGkAZfu2QxgGFkTmyyXscTjeV1NmwnXtSzgPW09J",
+	"uyxXKOG7qsz490JAWZkwtSfRtVjRKHyqw4jWXeDSWD6btaO2cdYPKDZQMU5Uwr8qG/aI2XWS+/HROm5f",
+	"+kODJ8ii2aIm9J2yl8IusNb9XBjrE7+4YZy5tZx8O5ZEbCxWJwW1seGzdKpYAmkKzD0H+5//i1XIMWL0",
+	"1VhWPzPMUKJ9VGR6sm9HVFzckT7xpAiTH8fSHYqTajpaLt2pefH2mj19+vWZY81MzdgilJ/KQGUpsBVo",
+	"YJjyOZbIW8odB+H5gqGBigSSU/YDKtQGZIKWKtJZVJw7qdyMJZ+q3DIfusuGJgO3s5NiBwm3fHThgKux",
+	"3rdUbCYgTQLIl23ya4MHN1imA24ABsqcqEyxZxgzY8RHr1KxYRv/G23cYa16V62ayyZDMGIuucX94atg",
+	"SGAjwDmtqg0fwybnvWDhOFR5RsXLcWxBvoVdN4RSIhOkENZBIJv7CECtlnLYHkCywVq4ZSk4TaKxxNbJ",
+	"vFGygRc3IKMB91xNl+LRyXPe2dY4vDjXukfIfE0AwbgD60WR/l+1GTlfYeza8wW0xbzWgNVWCoLy5Fto",
+	"4sfM3XAzx9l8+bpboVLEhYm86ELaMAmQHE0n/UP4NzP1ffRdeyXIYu5DgjO9tF7dYG3IChx+6YTwNWRK",
+	"t3piiAH0TjSG+Ka/VlLFbgsUQVrt19FjbnXTwtgc28IagY7lr5mQt1wL7n0Vpp1DGeBpWyDj+zLC1bDY",
+	"ybJlBvKCmwWLF1xIX7GcDQX2y6DBGDdrGS+0kio36bpvCT+r1M1k2TsfubK+QwhJ3VBeACG8MV6JjQJA",
+	"5foKxLcSmJqLu9owynPEpeSnWhkj/i//x9MY21bsNHPsWU/fZh3xWL87wcuYDJ94n2AToNwuQFpy4Dk1",
+	"kKQapgEpheykp8117rQXeY18a33+17CPEeKu5vGqNWBnbcbKu9cwO5bZwqMHJJ+m7WlHbVJ5D+vGoDFy",
+	"K7TVLbSnHDcrQzXEEGUEitJFyVJfUGuuYdWTH9wh46Z70OAja1RqUVmeRQz/OdXgdM3wWyJMlluIQv1S",
+	"J0j94+//cY+pBxu5BahDeW9VDezbMPbWV+9ouIv2qjZaYL/t0oePdkI6fAv6uTFOzfI6ftDO3Dcs43O4",
+	"9OVfgp8PXTruQS/SaAKtszzoD7B60zjAe/DjQCp9z/yf3PtbLMy7uhu1+CY7Cxb9oGxXOEnPcnRNuapL",
+	"RX/jDTb7hRl7T7hIfQhgkRQoi75sVPC43dWztV7aLkE4EQZDEiY3LW2i3oElnmSA6xg7gkngKAErIW3d",
+	"Uqly8uX7KbxCu0dGd5OFdQ6YNmN/Ot9c8myS67QtchrkO4y1eM0zlgp5U9i1Uh53RKgslFVhuLYWLTH0",
+	"KKocg7/uMi32LIx3B6Oaj0yYaJ6I3Hhkt1fV7s/x3qWqldu1lMwPea0Zz02X9a1Wd3fzsbBpR/k7KWzf",
+	"9MvS/EbjNZWjSuG7ynrqyPIzRsWZDsgnGib6bAN546RXTICBTjeP+SZveb7gsu22ivHveway+m8oP863",
+	"BnQvd1gdfuBLQMMTnDiRifKjFPPDMIRKSwoDpLVQmx2g/+UuIoukHjObsumeNe6L97vpzsdiHM/23Uax",
+	"9cLzjVXVCJrATMsiONTwG1UJZBt9HVT5tLzdqkpMq8Osedt5H7BbS/W+u8dLsH7Zn3ffRXXif0ELLfqL",
+	"LnMpYpFxt5FHqM73vRH7X2DIWDq0zat375+9J13TW6qqK2JDA8DOcADT5aSp3UANqdQ9ZEIyyLWizL9L",
+	"tsyNZVNgmddYeionrbdPfbpztgQuDfM8CJd9ySA1UHeUWc1vIeRwzrg+7a6EeB4d7Yar1iM/33bhlcRc",
+	"XHl73YGB2VTDkJ7UxeGvou4rMMy1UDkldJii2S8myQPcDKIiRydkXKpcYwSfA8nuWOTAeipXZevtWCHd",
+	"bezmGKpXIXa3ql5cg7Hb5VvuJdyaeMtmQiZlL1zvqRfWMKLjsZzmlhm1BHphlmt0n/EVX6MPiAXhOpxP",
+	"vxa25DZekCuoBw9A5THOtemVyNap3xXdMI5SYt7RcK2RINoBKFE3yztS6I9amH7/8gp3LTWvwai0KFYW",
+	"dk62mmCKmOFdvNLCwkShb0aDkI5BdBx5HPT2zt5uX0AmjHbXHlR7FMqv9JoiqtioHF6IuTvqPjTND3fv",
+	"J7pnz85DjRd9moYF7m9yrA3cu7hP1bhxGCj/1Ih0L1FXlR7p9IbYj1b6adpsD42vPjK4t0Re40yt8KHy",
+	"qVRN9wup9d/MSMitk5HJr6IpKniptJ1jQThpQZNMPMuxiwul5/5yl5YL1aq1xfKf1IWqWhRcj5q2fS2x",
+	"b70b4xoM2OeUrbsnSr6Yrsi1vdxviG6rU6h1TQtl1eaJXYCYL7rS53tWxe0wiK1EYhd9eklhkW40ftAn",
+	"UVhV6z6Cma29qHiXhlRrFHX+ze/Pnz55KBvkpsP/FcSx6sqB69EdaaOXmWPjsqInVqZ63hmd5z7ovMA0",
+	"zIWSPYsdVxsGNFfTnKw+dHXLVetZJ+Zbr53OrMHtKcVViB2+wY6ltiW3h55+e0raWq8n6hZ078DDQjcT",
+	"+1LSQbVhZdK7BcoRBQQH4yAYpCq+aQvLoI6shuIAC/CTbrZUEtbYw81gxwapWKrkHLS3ZrbGf3QTVMpl",
+	"Z8V3FMuxssYkU6mId9Z5uPavv6W33QD5Pr5xB5vrvN0/jklEvRHWqWjsVaCyLsOWsKqupiSkGvluwq6a",
+	"f944UQUlBIDtlJMdpA7rY3K8U1mnWW8rK6NiKYvu+5fv2Vk5wKht/C0ZLbVj2pgwtBJNgCepkHDBwrmB",
+	"j5lwJ4dsciATMmT4pif1jKc+zU72Pddt1YnaA3iqx28/0fWYh7MOWKUTIbleM7c6Q1yH5GAsuNbW7CZi",
+	"mVYnGhu/zpRmGdcWwYtOFwoRTXJsZutG84foQXlCe4jhHc9019Fsqq4BpG7GpF3bKfa5v5lrf5XtqO2M",
+	"Nlqb7chc7erF00fbqjb33VZfqaMsWrxPlYjmjUD9+Nwg9VYhrQut+NL6B1TsjP7dUp2tVm6tveoqVcea",
+	"TDNzJ8WJyl+jtWVrwPsAC5S7P3tPaUgIbqV/GrVTUEnVfEsMQ0eRtwOiG46Rj0NjTDrtse6nbOeq3uFb",
+	"72g9mMRjt2W8rWBqhO1rZ6pAu4bQqFFkdjNUoIjfXFC7lDBv0y3epLiK+FOFTwGNbafovl273X7Wp+1+",
+	"1jYzx5P96yA+rzUxY8PHj0NWjNL1jma9EmJaDnkjk+qj1ZyZBdfo2tFwCzIHXzUvCf7hMpfEG1eFZFNu",
+	"hCH3ktnse/91j0ySh+AaO7FRMIqaTTHq4Bvd7LR+FpthkdoKy9nVT88qGB1dMuWrXlIyRrlH0we3leO9",
+	"g5w3+g31O+k73J7NoI9Dbehl4lCRaLqNCTbKQdwbHe1voq+sow1eVDemI3qzuztujyJJ1xArGYtUdPib",
+	"Er7eIxq9NtgLH4reELMTMfNVoQ4euBihbfyeHdGrF2fDH45/f2RCQXBWzfMITuwMtFAJG/qgZPSf04cs",
+	"VnlKhbynwLi58Zl+/UItcIhvaeJKPk27vuLenUBoMNli3W9j2ngEGkErvZQcBCyOGhFZ1HH5y07qcgTR",
+	"GrAn663TYq6xoYcTy1sbVNI4OxE8AzATKu6+l7ERvwtdGff68oDJDpinWfiAh7g2iT6wxoiNVbVvrw1Y",
+	"PRBaHsS2KtpOtT0onKJOsn5RS2GMU/mHZJeBJEJrJdXuz5SxQs5Hkf/DhJS/aCz977nEcBNwR7bxkRvG",
+	"quwkzxh8zFIupBlFYzkDcHPiZxHzh61YBGe+jB5+509+ogAjZcYyFcaOiq+KyYu/+OWFX2cAEVYuCxOM",
+	"5TBgKEJW4rMeMIRiCdINju/nsmgfOqR3xrJ4iT4NL4RPwtz4izs7FINz8DGDjxlVA92P7Gft2kxRoTlw",
+	"A0JWKdp3MobGsShrL/t4DDonbuKNNUd1cm2n/JkGszjMkanp48mB/tb65x2rw5qDW7plbjP5HNh9v09D",
+	"nD6d8xvGxPZ+DQueZSAx7jRYZlOY2SJdbO0NtafsTd3kOJZUtjRoJKEwG4UsRVh8ZU2lV6ihddOsHY0l",
+	"FkCQ3EK7WnPK3ibXVQunybMsxTPI9Xos3cLDu04bm/L4htmFVvl8wTK+1ipNIzZVdsGmuA+lLZ3KMrLM",
+	"bWFQ9YQ5ksY1UZckFINDAAsN2Xp7Xtfit/ax9mu1pbYPJmz52K+LohLjI1OVnsqCoK2RuAuqJN8vpOwO",
+	"MR4NOnXTtlKlShul6qi1eSUIDGvDVEKIJqEUASrPSy45sa5Kr7vwMJQfrLY1DsPxPBFWtVt2MRi3pTVA",
+	"xmMfSl4z4O463GiavodgMm/+7j9yk3sX35drjMpttuHrXWFsaxaPFJNb0KbLDhrqldZCBjTEItMq5q1Z",
+	"m2IJ/SHWPXdzz34h5SdRbfF+4va9d+gNRwlzJe/hHh28YL+Uro7GDxL2W+e2jrWVoM8O/38vdR1f2Qjt",
+	"LPdbXXQJuG6MddIsVRnobImx4HoOZluGd9ENZmLyadl6avO1jK9VbneMpYEn6/a6OKG4dcwdf49B3ALz",
+	"Y7aVj9io2tZc5ObuNtcYFtQG2PdOSHrLhe7qrVpKYfXN/NvP79nwZfLi3bORu+Wx/BE37MOz3C6UFn/z",
+	"5Xu+Ba5Bs3F+fv5VjEPhj/DhtEM4FhrMni2D6Rsh24L1YyUT4yUVS/AH48SiG5BeBKoCvi5z16XQZjYo",
+	"/zWHiDn9I4WT3HSUUHZfT8KZCZcjQWW3VF5DQW2w2r5rgIt6CMDvVfZjdhxut79BAot7qNx2upQ+c8h/",
+	"0Jj3goNPYZhs6/4a3jGhNlKj+z31o+QruTsDoHZndBjkUE22leJ8jzA6A6QBNqQq4MQ7koas37eeTGfV",
+	"5b75krk1llPD0o7NfMvlzQX10xPGl3S0inGtsYychDkvq2AslQb/KOm7h4yL/agDmXa2Rz6Y28I1fdRm",
+	"l9zSJoA27xBz/Z3X4pQutQI2vHr3hj1+/Lun3yALznLLBBk+gg5w2r4DJ1LvSd/VdLWaG43r5IKFcKCh",
+	"N+2QIYWjBWkN9oJpsJpKG/nEzKJq31heJbDMlAUZr0/+BOtRxFQGkg0zvmbcsiq7wGrRyvFEIecRGpWi",
+	"sZxxkUISeXaenDICnBvlktVPMzN8bajmXx4vArHUlcfS6ezj1sopy5YkNGfBeftGtXXkw5TmyDJOrS40",
+	"NZjSBhab3GVnFBteAa/EUtgWgYqMa/zjXiTiLXJy31DVZO+Z6KO9ZtoIfKmNsLGOjd1ETZh0wvQwm9f2",
+	"aj8/L1QKlazaSg1gYJ54HhmWIjr7NkLd9+ZugrCg2Z2hQz+atmicgwKH/7ULUW1GwAh5K6xvse5dqwng",
+	"j3xLSdq7VrMq68z2KGu1k9U49P+YhZaYWw/FUsjqXx9vmIaPXbZ9a97ddki3OYh/Unm8aA09OyRfVsaQ",
+	"dsQKb+kzt6WoQXsojNNLb2nhGGh4wf5QCX/BMFLebA/Khs+1im9mSidsyg2wr560Fww45JS7qyzl65bc",
+	"lN//6c8nT9//3yevn/y3dvZARsfuWLa9LXj7WmfQXLm/Oad3hnGjuIo6MU6acU+Z0sy3d+PefswNtUN4",
+	"iNImPvhpr+JE6MFoMTe2FDDquhobTUkw+tlHHZgsFZYNKw1Bylq8e5ROOl4PwV9zXvTsbDU47C+XN1LB",
+	"i/Z+jhiCPNxel+dnpzIJy1bcBOAgM289FtgsLWGSyK2z55lJlZ3cl827yqq3cX3Pg8vozR1VojpqQdGD",
+	"yf4ltwIwJ62xNd2G7/DZngy/JOz2smXYPQCLlS2A/fmackOohYKhtk+V41MOhtUC21h6u1qDcWw1vt3k",
+	"xvUD1TwuO6sWdVXZ8pVDiqPVgrZNZap6szYRtoGJWtn9htLl42gbONgpEXkSJT/0Mb0O/5RX2yE3x8at",
+	"0ItXdvZf9eLP4YUuKgNskFtjsTVA1t0hNUgUC+5LTu82JNmpUpTaVmXwUk2QiVebwZZ2jJLI0dihbbqe",
+	"FH9pUzd+5mkKts2GgO61vTC0gHTPELJ9KjPRSl+1FyBc+lKs+w7XXcK1QSZ1eNT26vdRXUQbmsv1H0e9",
+	"OCzf9xAfTe9SfNj+34dSbSZHpdVGamQRQ0fa1Ml6VO1iZ/wVZp31Zkxcbst3X1K/vcPNUG3cojlsIw2u",
+	"XFM3iWwpKr2PFgap5XuRVGfL8VJwu4eazlvLORdXd3U3m5D7jfrWqnbx6d/evfmBPXt75RSL6xDqEHmX",
+	"ic6UdmBcQTrjutIKaTzg7GZ5Ph6QrZvLSudDHwf1GhPKhWE8xb4hXDK/S9+/xc1Ymv1Ox3IsX2L9d4xj",
+	"ZgtObVUMXwIzC54BG3546R59GF0wzgx282dLHi+EBPbBCWYfxnIoJF4IGPE4mSmsxh0rOUtFbCOWS+6d",
+	"uJBg+4qpSBKQkVu/yWczEQuQFqOnTMTc5idoeXRv57Lo0Rsx4ZvOjiLG2SJfcsk+LMEYPocPUZGTMZYf",
+	"vF/7Q4TGBrejD95PMBHJB2YV+zVXFE5m8qyM9/La6KBAisNSJSLkYvD49Pz0HDXYDCTPxOBi8NXp+elX",
+	"eLnZBdLkGUYSnbn9CDk/m3J5c1J188zpevPpDUpeJYOLwSth7FvyFFQ8PD5RNVPS0IF7cn5O5Sak9QeS",
+	"Z1kqqM752b97eYSulOO4lH77LWoh4bCfUzrZvuJg+zTFBs6QlPDAmZB7gl6pYjjsr4aF7LA9gUF/+2Y3",
+	"sJiK8xTtGS2fGwySJ5C7A/nxxNv2/tqM8PrFVzlpcT75yMaK7/KRCYXwuWVKxhAxmM0ALXohLPiWpzkw",
+	"x/vGcsgtWypj2e/dxWIw1nDkyDjFMIEy/dodUmyWS5OV+xnLopErOutkFxzCV4YJe8reh2P7/PrNWArj",
+	"+zIX8cl2JWJgw6fn30S+H1Ss1egSAy1CLjdyAjfIWHqEMD7nQjIuzQo0ToTnpE661zhHlYiKhmLfKgpc",
+	"6U2vPcmUYm1/q7Nuq3P4beO8PL6P+Xcci7ufCoKprxBSdNb2ET6JPx4U//7IsOvvGsGd+52H36KtPOvs",
+	"k//pKvntLC7rYmVc8yVY0G7UTwPhgOCYYLD7XwyK7wZNPEUVmO9Sj34pz2ud8HyNribl3YFdHgf9UeEl",
+	"vjshPNt1+DlLuZ5X5l4tRLwoorSFdYf+q6KlA329WqiSNQg7OgrROChrHtsTkAk5gVu57FtlrGnEgbN/",
+	"/Pf/UezwwlHfVj57OpbXMMsNJL7BczWy3Akx6PHHuw9Z3gi73chqSxAhxxK7Uzq+jO+csncVXoi8NMQ9",
+	"eDY4DAx2tIMjvpTJcw+Me+KFYfiXIe/ggXlhZf6uwxDIgYFMjsYQKeQDEwrUjPHKNb1Cn3Yui4I8gbSm",
+	"a2KeJTJrtWQEEiMt9fjH4OxTXMFU8ttZkR7UKQl+j8UHwzfvivf3Ym1ZMqsjs2Cy01C9pMlmW5FYLPfu",
+	"GESaSBVmcBXDBt9KSAfhhr198d1hMt3O66iGirtdSZtodyznpBC3O2X8UALZDDZW3AbS8pWz50Tqf84B",
+	"+2lsBJDKdM1yGRw4xP0w9dU9/RW/KiDhI5HKDReY9Y7zDSf/Lw+hiBT1oXtqIThoxCSswFg2E9ocgU4x",
+	"34n4igDD1ArYFDCNLWQaWqVuKIsIQwTtguMFJXRgOQtIk6PwkpKozj65fxwH8RjuJ4HRR/cjfl3TQgqk",
+	"3c9NV8mY6nXHHU/gK6mxm/oiFg7c3QnvHVibgpNTCvGl7OAXGOR0zXjjPqsKP0ueAPX2c5JhITOmypij",
+	"EKTeqFjQyulCpjJ8l4fgx/2Y3VvM8P9OqyWyul5vv1eDO7Op/nUQtugAlbeOcG2ikkdhMzMA4yjAx8rh",
+	"3xK+JvHUWN+cGdOr3aOttRQo5s93Hi1LCeCHKBPxkINwJOOKSvOlNBRSLAxzuoeOmAGHR0u9SmO1XHKs",
+	"mGNgKWKVlutUeizdDyq3jLMF8AT0JSoDhv3lL3/5y8nr1ycvXrhPX7w4e/36zP3t0htbTOghMpbDx6dP",
+	"vnoaff07LMvz5Kunp1//buRuEB/47dQkUrpVbk8ZXqplxYlHZixTIcEwrv2ZwwDhH3x/BowpVzpEAG8/",
+	"Ez8Lu6hKdw94QLq4tIWP9iw2t/Uz0SIoPhwT/kyHzmuAEeOpUdQswyHYs95SfB0+f/cTUmHEQmZ/YYmJ",
+	"SFWcrt2/d+K+dKbPbkGL2brCdBvZwLn0tktsd+tE6w9FJmXgCzTGB3cilEQlzQjj0DSWRvLMLJS9CPwi",
+	"aTCMv4FWJyZfRg4goAVPhVPB/dsmGstZqpQ2EfUvjpgoQ/EjHz4FH3lsJRgTsVRZ985ymVvfi8kxn7Fs",
+	"dCxW1A4fGxVX13PKnnkl/Mn5OTGJD+rmgqEE+2EssUeY7y3tW6zISotlYXxX7fbT+hPC6VUof3Bv9F1r",
+	"cN1B3YgzPzzT+OrdSRz7Wm80nvbqWOUScXdBiY0qGfvaEFupuJJOTfRcWGDM2afyl6vkt2368LPixftE",
+	"RWWWDkSUC747/N/I6ngFqINNqgpoLG3QgHM9Cb6f/luF9xHUX4fYk1TNt+q7z9xbr1SLBNiml6Lfr10x",
+	"pUK6lTJ125PrOxRkuMW0He9BZSJhqVqhDM29XDKsNb4ddWnQvpNuK9T6VPZ4GIUaof/ytj2eZIPE8UVz",
+	"DEUmzrVj5wTtpoJeErZIgKLs+tyEuV2cYfqCZx88jiGzVTtznfqe4fOr4ot70k+b04R8nQeWkzAnpott",
+	"+SRxYRjlIlwyI+buMqSDQBS/YqGjyMEU4PE+uPjrLzUfBoLIX78eTHTOKG+6UHKXmAWH4aUj0nMU2Qt5",
+	"ZW1t5FNSSKrmlLndroX8KG+kWsnQPNRx3ZVWcl6Mz+ZgSwcAmflP2VtunNoxgxWlB+YaSNTy4wxDnEGc",
+	"CicW+oqlI+pWuOLChtbaWCMK2Qu3FpaZjULNf4orBx4vijZufio2fMxMxJ64/z1lhv3j7/8RjWXwNL96",
+	"8/3VD5NXb57/6c2P70cX7OmTb2pBFIjjsfQxEaeYOjnBySbkWjLkPfZU8sgwtZKgHbV4fHDEiBPMuGW5",
+	"TJWTLh0FnYgSeUKzqVYr48D1s68KNJYFWIVhWswXlk1zD1+c+2TGY6soTwRnFD4X8+n548bCMUkoHCj2",
+	"X5k7UW2S2yukgPs57Dj2ZzrhZWmFlmP+TswlJEzIY5/dd1VGUTk1BWKR9N+/ef+WcBgKQhVMB91xEkY9",
+	"Dq7Kt7DzV/T8voyMtfpivTD7tCVXnrCgcsuGqDgW0CBGt+KG5cSBRveCKJWjAnqrboIf0xdv8AsIUiY5",
+	"y/wR3oWZgOoTDQa2YMhDr9Z66p7w1dreqhfWnrS0aJp5zzjybCRYLgP9Rp77OeakqPXmiq+PjbzXeKxY",
+	"HdI47yl7V15Ejp7wYlAac+IrN1B91fuhtBbUsS3S4sFRG7qwHXogw2ChPfjRDx04saAqO5USVUO2KVF6",
+	"6bVubJdX3KPgLuIdaPOHuVu8eb9x4oWplpRhb90yJIbYKYmuK8rY4inW9BlLDKpADgLGr5MGQssAtwXT",
+	"aLVw4sx4UZkviFM/0B38A6wIVubYZPbyI9Ev4w3sUhyYoz9fiMgx+NorW0iqHrHfqcE/b3RNuWeV9XlI",
+	"zOqhsJZLcyKKTxcjz8KxUeBO1kx8hIRZ/lFJtVy7E1GCMCLJPZQhYUVjIv6RUXIZG77/8eqacW1P2deP",
+	"a/JQzC1P1TzghUw76HM7wSKTTt/djiP65EXx8kNg6rtcJmHGPtgqVnekWJIi9KeAEbOK+TDyqsmBDYN7",
+	"FA0KG9FuO0xrDich9/Ck56F56d9/4MPTmLbXIfp2zSRfwrGR0tJ5CMMpZizA0rAhAk5ETCwzgS64iP2a",
+	"80SLf/z9P0YHmEBbhZd3/BY2AHM/t1Nzmj1i887vbRGdAXr++RF8CZhPyHiliRhWlpIYRLkAlDUKwQgt",
+	"K05Z3BfB1YPY7/g97Kn7jKetPFMBzEKzP16zhFtOVi7M5Aq+ujtB/uxTbkB7l42ved194vb2bP+Ig+/w",
+	"VN/9dHzWo9l1JAOMjxYvy2Ux5iNTEMSwPKeUFxahnOLOZIQt/pBkUuC32JSRWyffFI0AR8ehnrMZdj4/",
+	"UdQHfZtdwW2l1i79SyOqll7uDxyQTVNfK7XcRVuPDEOgkMF5xXVijkdujJDKqKmeZXNxC2iWcuCpVY9k",
+	"w6K5fOSuChux0FqehdbyEZvlkI4umbAspkieaqgTXSQgUiHnh9Ckk/3OSHHa6sf8HqyTdZ/hm719mZW+",
+	"gpRH2t+/Gn26H59jdO9e118eSvEgZLyUtp+Q+0rNGUZu3Z3UKWFWA09IAzQ+Zs4r18hhMQoITSney4Ov",
+	"TDXwm5N5ys2GgoK9CXzJejMqk1lTVDOd+FQhpx36S638fYXSp9gGZbvg5ED7rX/voVCJ8/WSnWhhd0fh",
+	"W77G6C0PkW4H9W7oduamoUhcbm/fC6tSxfRPsL63i6tY4Oe5tErst99ZiKAj4Du33pYZ+n6W9W8zTwtS",
+	"WbYGLHnLaV53DSlvXqM/1I7p6G7H8OwT/rAj8qlKQPcmlT4UGp55MBZGMs+R9zxve52jksCd9NeNhDP4",
+	"CHHRmOUuc3RxhJc4AfxLYbTIyvM5dRgdS5CExP/FxotLkvzopFHwtINRWSncxxtWdFfM1RLT3B3RVFlz",
+	"yt5jBvs//vv/YE/PvynKSxzrEJ7NBBUi3HkSvxNYQGwP3H1cpkdJxnNLPI7hgM4h5og8//aq4IGhmPbw",
+	"+bdX/o70jpbT8/PT86en549HwXuVqJVMFU9QxK+UDZmuLZAfwpfmYCL5Qo44spuzT+4fSqTCrk53O+5R",
+	"a6QlTXFfaVdu2cUiXgkJg/sTDqj56UPbSR6Yf6GLH6p1FqglOFkxHbghuaTwXH9ShMGWy9rUuh0shaVc",
+	"2cN4UiHhCyTbUuB31Fo471A9S4HKtzauGM0NXjBX4eUvgzBaPPO41CMkzeE4hLkSXo9MqY7dwLout12y",
+	"WK8zq07MQkOSCDkfnbLn3Dg9YCbmGNpHEU7+uroByOgCM5AnSq6Xd+RnLQyjhuy7x2YjPTnVdLe2hzt/",
+	"MF3PzRb6Tvdy8Bo4lrvQDUUHlacpppSAYUNuDAZtRb7XhdDs1xxySqJUGUjKTKuo7iNMwjyIFja7z1V7",
+	"03Xnzj1z4pIR0xRYkhMeoChBUZWGSIIKEZPFuyYUIPKBPpNyFGEwkBL7ItYMVuimIIBRyGwG2pd/rhPS",
+	"mwxkQO3gkLv7ba4zZaBPHtsDasVX0vIb+BwaMQKy02dnjiEC8htg3GPUEf4QzVhEhyMKBy4Y6FyBCXcc",
+	"SOSdkLBbN/ulP08GKP6s96mok32dY519cv/00IvvTnC/3LMIc/+YfIbjRCxV8znG/1a7kqVqXnpdM9o0",
+	"JquyW0HcJIguxBFJt3oaRjsyZ9sbTc+RDAbNG62gjzNuDBhTVKY8fIKo3Y1J0iFam8uZ7k5w98OvKks8",
+	"OHyZH6WOQaVUj7E6j22uIWESIDGsRBnxDjJ/KwlsyW9Q8KLiB2RWx2SVY7CSs8r9fXdaaVXLvnUzfO8m",
+	"OCJv+iJFd3K9sLnm8iglzpwAgaWc0hT4PIdHhtA/U5r9gS1UrkPCnm9BUbuuQsqqw/qoYITYZCT3NdiO",
+	"QD9xqkyu4Z5o53mqSG/7osnmuYfBoXSDuzwCveA4peQRcjl9q0Q2lIocyLdOgFGSLfnat/rDRCyMmcV7",
+	"iqesdACMjkInc8XT++IwzxK8i75XPP1iacQtbg9XUht3SZKj1E1MEsaZQ0cQckja5Sl2ij8KshfCWN8a",
+	"aZec+kf/6mcVV3tr6X61vb3r/v1j+daNhSywdRJvVZpUnOWBxxu6EZLRFy+pVo13u0ilYrv7glWbYpVd",
+	"xbH88+MYbwpltEIVj0zVYlEm2qBmWggCG/rPF08qlaurn/XuqvbFPweHqa65D4ep7fF4BsFHpiYqmC+G",
+	"OrpkgLdaZV5WrIHwX8fuRjvk6eewvNWpsp2xZX59R4hKIVwyzpYi1uqkJrRWWmlzyUDeQqoyaNV83J9G",
+	"p+wZVTdKRcKuvn32Q8U+fM4kX4aEYCz+fhTxxwvc9yXultaXN74J+pcq9Pr17RtC1aje5ctxH9Gp+fPV",
+	"D0zIxG0MHZnUQFs5ZTvhFi7ZTKWpWlF5Qct+h1rz4ydsqaRdUJiG22aSp4dq0Qk3i6niOtkl+LwoXrzj",
+	"DdTeDpacaC1NWjbPd7Hk49wymVJpkXYv5CxVKxN5Wzqdaf9r7R5i0zUVmWPD4JIs5BuKlbmTzFvFUOEj",
+	"6g7A/05IPIcvynfv0e9SEyyPG3LQP60x7LSPbPJ2wzd3jLYo1WCAqo0La/cv+ZpNgQpWeS/O8AbWkLCZ",
+	"MDFPT7AWx4KbRcQgNcDooaRSAgmbCm0XJ44J4Ev72D6izviFgqB3Sq0vizcfCqFhxl5lsMLqjsMBHGwe",
+	"mfK4k0qyBq7TNYt5FrFKiyMKIqHgOWHwreofseCrMNMcA09CddPhMXlD1MXLiw2cfbILWMJvh9377923",
+	"3T6Xd1CjkHtkNGGKz5IIVqfJjoQd//xo+ZnVW4faJyAisdEz1Rdwl1RJmc14Z3ZdtAzxfsY8EdZp2gdG",
+	"PG2Q1BlwveT6xtyZttrjKIJI/OQJ2+w9RgdzFWJZ8ebGQqZUxkdY/1vqyzM2Yq9o5Q3i/WKD/p8h7/ji",
+	"ad9XRSN8GIuJXnc9Da/VLfgizwXjRGQXQQ5B2aqRP1YCojhlvxSKe74ByELPsEbM8mGnohDZzS6p+ap8",
+	"s1dKmm9I3CO4rL3dZVcCmVV3GvUBrU4eXv1MTgG4x5EDatqYKdQxzDeh8uJs6JMclUzXxxLwa3rF2afq",
+	"rxhD4T1hhzHcq9po23xXtLIWu9X9Wql7GHSqEDmC34k26nlHQMilb8dnCwNSEW7z1eiUPSs6ARa9/5hd",
+	"qaIsvy0GMpdFu4cUkAcVrkySEokTNbhbydF23nzCVMXRUlrQFbmgF2keQouW2Oe2zhIhF7fy6oOlnFbm",
+	"7ME/Kq8foykNNnVrXDChsA3mUBuV6xjMiGVcJEW/tyqMLysNKA0z+dLdeKtQAsx9djeeEx2Dg/QlFt9s",
+	"nB+estWbeT3HqVp5179a0sXDM0wCLuOS5RIpt2YGb8T91ASySyx4GBI6lcTAoSIJg+JWsUuTVajYFMxs",
+	"uvbJGzw9WETbTpspX7mZ75su/TQPSJlhyv89aBPjpJGEeJEHRHVQUHveJNcmgYoGGdYu4woZRqhFBBdN",
+	"lc3z6i1yH7SaQCpugaJY7pNWKfMAjathxi87wOHhOSGByBGWVrciAf3IMAP6VsSAN7RHFSTdbsDLRipa",
+	"LXq/MmzG1yThhZ5K2J3lMCfPDgKjZLr7v6WvcZ7//5a+F9ok4LZex0EAjIqSxEHDOVhPyJRKd2kAb907",
+	"9wxnnKMrDkCp9HguwkqTtoaz0F0T6JANEj6+4MsZRU234CNzJyvUFjsCZsXtQsqf8aUvNYjIARu3cazY",
+	"DZ4ajCl2F3dQuCiX5pEpFfNhobyPKC49iKx1l291oJBmPCxKAh0Jiwasm2SnZfFdeO+eT1gxT1tPA//s",
+	"qG44C1oLi6XvZirXJ7DGJMdgdUHnKJc3RQ7lcQPCuoolboD8fm6sOrQf9s56GEw/Jz8WmtJKTNctaxyt",
+	"bdQm365UaVvDiBcJkEBC3zz/8TkLnV08/YS2Fo2Ucp9rcmBNICHnZ9TgtbO53zNWq2FM2cuUr6xWsngY",
+	"Kh1PBLZcEXOpNNYxGEtsRYNBAyC0uWBcUgH6YtwiXuypU63LQn044ViW+cD+i7YS8N+D/ZY2crf21vcp",
+	"3fsFdlWWwKdHycwsqrNudqWPmMW+rgxr7/kQoABxFAZKHoQkWLQE7tHHt17rMGrvp1Wnu7OlusWOltuD",
+	"Nwh0r4t3j9zD/L1vvTbxzZK8ZpNpuBUqN9iR7d4asu1fHPHram3EJ/deG3EbTQeUvOXzVp/qGwkIPQfS",
+	"AtVHqiWENPHIBOdoMXyzxuENrA1QW71NeeaOVGxVlmfbafe9yn7MzGfmS71kW1xpX4GW+Ig5WqPpJtZ4",
+	"/eKh9mDhb5v3hLsi5Ro7kKfpMbDc2U+a6+SCHBp4cTnNZwHxjcrtJNepu/2K/tdBnHakd1lppz6WwvhK",
+	"gGhBTtcU6lF8SLVBqI8h41pjqSvfuc5B65EZS2O5zQ2bAgZDo1FwdMq+5fLmwk0cjC8Yk11ko1x/V/YJ",
+	"vhxL7B1BjplqFaIYcML6ImNouZw1RuYYJqxv5kZj4Z2fCkqS9EE7vnm4O7B494zl8PuX71njQhidsp9r",
+	"BdsrsSknf4I1WUR1ITZQ2158099sZQdytwGpLOPmBhJmVyKG9vYxKPUS9X+hoTO4uL2azzw+7tzb2cAR",
+	"xBZz47vKeDRO1yzm2OctYPO5P2bsHRgjlBxh8Zg1ES12aJ6BZkOfhJDUaH1vjtDG5s8+4b87SoQEOrrH",
+	"ZkAPgA93cdNYUVk3s2QPmTXH4bF7HTbcec1b24acM7/CnUi69u/thassmR2lqKJf5HFkIT8YG44HWsRw",
+	"m1s+HozIW1Sw8IBObtjbF99RQRbqjapEDF8EOneHcD9c6PY1zPrIQrioI2WbyjjNHWejZkKsFIGWfI31",
+	"LplVBzQRwtHOPs0wy+G3s1prp90l4uizY9WUvENgLAkIe4TGYuMneK8civ6lYmKPm31Y9tLqyEzyz+9O",
+	"5N8TCZc5JYUXIRC6x3GjcdZlGStbCKe86XAoXNa10phoMNr/yBRH8STlU0hPPOq386dX7tXr8GavyFgS",
+	"4mtqPkinyP91kAEx4WgQDPd4BqlCqNvCZwlnre6xD3sM4Lg78VwV3BFREooGm2aVhlqzj6Abovulvffd",
+	"7hbwXcRw9sn/RPEMsTDt3uYWplp8eD989QXEIsEozTn36heqSCu+9gElxjcHpcLLufSNSp24jfpVNJbc",
+	"UPPZZguthkY2umRJmA4tuythoFTPakWzW7QvXCrUyKr95CyAJ+jd8CBsLKN2hpb84yuQc7vw9rHWo3IP",
+	"bbrdLl54QvgsOQ7149nBzxHiSUD+8WKPUZisH9JcWuwwnHALvjkbOvRF4dOXygIb1g9s35SfPc7wcqsP",
+	"+TXcp8L2eksxxjS9Q8/QRl0JN1YUnDN6zqUwuFzqzurA096VtQY9KPunbQj8Po5nYiyfzZoZmVFbumbF",
+	"KdlASzRAlCpdIOgsXog00SA7+7u9gDjlGp6H9+7nFIfhabaKaHRAVanjZdf7vbMEnGAA0rIALrzyhC5a",
+	"qZkRyVUh2556sdk1S4WhY5dovqILICn3eMquLNNchHLFvqNWzz5XBdkU2PRt1rRSy61Hb11pIdZLZloD",
+	"101u730hj2vOkCfnFd7/MP6Q3e3QcHPHPPGPjEfVSWh+Rm3Whr7jL4tPvxoF2xr/iPkUFwGtEcsNJBHT",
+	"sORCHoRn6vC4HcU/0zv3CHg/QwfQaY1HhjoNehECqCJvaam1wqx0oHVMGD5mQq+jqitsL3Cr2Qwcrk9I",
+	"XNuujrzxLz/37/Y6XMdzO254Wd/IdO0Tfk1RPVEkLFUrTFHikpLPUYKX8JH8JqN7c7w+iL5UR0Kv2vME",
+	"oWPFpGAUbhH6Fa5w84gFWnIAFzaFiFXWERUtdUfdXcr2EL+KyToDTZA6qPJuZWlq1rJ2jJeZqVwmp+zD",
+	"rx+YMGO5xK4rKC6GFuhDY2G5RCbH4xhbKvi4lIiZtVRyvTRY5CBzQ43lCj1ZJqcONePBlE/XzAhrQY8H",
+	"Z/R7+DVidp0pExWLorL1o8ux5LJYP8NVoR4msYYccgdymBnagZPXlIHizbFclhEISzbEqEwSgRFLI48G",
+	"9kEC17T38WCcn59/Fafc4g8Q+d+VpN/Hg0v2QfNE5GZys/zgU4c1mDz17Aqn4JYlwljHzMZy+OSc3SzJ",
+	"zlbM5ftqhuBtYUen7AXRKLW/v2AaUrilIfCMOwQNp6mTWXxVvDBH69gRKpy41bFEOFIjhKWDYEkBJqNG",
+	"iLkd+Uoj5ag4K44ajSU+y7SISRDCReJWxzLmEr2DWZau2bD2vducH6LcUPnk1w+jsZzxNK1nWPjTesre",
+	"cnfuHJWmQt7QBj5ggEmca6P0hzZF+B1wHS/eFAelF7v+dS+1tyPUJC6bk5dj9fxWNoUx+MiXWeoePf36",
+	"9A9ff/1N9M3pV9/8/rx/VndBqO1C3le1m6fcJXUUbrt4XtPLRAbuNMXh6m2bfinkBN/sebWc97n7XtPq",
+	"+y6Bfzz+EpDB1jhreZxWyIOayrtZKKcmqISvu1ZafDLBT9ooaKpUClx249sobVstoMXJG0SDcDxRDXWQ",
+	"+aU/eeOZ6zooX+9xULYIR0/q/Wo/Y0hW4CB9QrL8FXCwrAFxrrG87F9/qUoexMp8WDrKCDmwYZZPUxGP",
+	"LooLepanKbPw0UaVBv6I3ahg563yRl2kOPsUftzhmQ+QGTwA9Ls0kbDUY4P8WdFboxA+Crd9OOcRy1Lu",
+	"EznyLFZYm9FQQrdHTju4+3SSKnFwZ5N2m+nnxyzhFmoYvId26mEPn8N025dynHBqjtUxIxBEMfojUwv/",
+	"9dRRpaJHhqH9D825zYiwPi6WphVxu8JQO91n2UJZ1c/FcnSCbInZVskaO1ktgIml46kzkWI1K0hnp+zK",
+	"GqcmAHXt497diYE0awsmGqP8iX8k54ahIDrcpPvIgL7FXt7sA/5tkuv0A+VhYRGXNjHyxyxVPCkuAYRX",
+	"39OiYgv2xFgNfHlAkMvDnRXaVsdBMRZzDxBidz8jBE9EceWMEIqG//b25ffuGLz94fvIoWmpjGVfs9ff",
+	"XrqrVfzNF9L1Dx4/OT9n2cf7PiPep/x5DslGVb1Aie+Cp/tQxt1eYXXGUwPomij+9GlQQiCIkmRYQJ0q",
+	"N+3u8+r+/xqG+KW1euuXdykcozd9boA8dCZf1u6Eo9FrxSe1w3RZe/NB7HSVGftY6WorPEK4ZXW4am+0",
+	"mGPOFRvyNC2sQpiqGe5dfxmjoaNIzBp9oZ6+zjINWCmyhoQvNGDrB1jVaeVhA7Y2525YjxGQydFqd6LN",
+	"rOJKHloMvJO3wlLZToq6QUwLYzW3Svchvt0M4uxT9dddqt1Wymm7+Gpj3/Xyuz/+vwPdeAdU3jlO4Hcd",
+	"4yFh04Lk0mKiTZGxGTH4GENmW1jS6AsONsj4Wqs0PYGPmdJbfZdv6c2X9OI+/ulugjq6v9rCR3sWm9s6",
+	"XfUKQ3/+7ic2NLAUsUqVNBH78f13J38g28G3b16PjlRqgqDICN6+BrD3RbOhW4Ojn2AXevkxhnR0UQQ0",
+	"RCzQCSMjb+QLVLsXpnl8AzZib5NrJ71IZaOQheQkvVP2Q1EBMdS0UbpWlmaXD7YtPhT15m5n1g+KzUG5",
+	"tWunx7mFXJDxhdwCbvrfR3/45kmx52UuRSwyngonxI7l8Ord+2fvR2XoXayUToTErsokBwjNDHDLht+D",
+	"+gG9T6fsRwOMjyVO9ciwlNuzVEnGjXdnnLK3yliMEqGsc2WZWYgsgwQb2MUpVlscy1TEIA0kvvgHZmbP",
+	"xC2cJGIuLEOSJ6cVGOY0JKdxFUMrmbamaX8nZPKWQNfbvbH1HAUr7h/oHIVfHx/DpPv4QU26vaRUhF0f",
+	"8fR1cDzW6Spi04on97gWyHZKrrhAqQ3AMPhiyYxhoHTKOgplS2GMI840VStIRsHK5EmLfIZZjYaJ+roN",
+	"xXSmt6kbb/GNB0Jg75IxuO4jxawUJQFWkM4c0HDwbtd+Hz64XZbHnd6PCO6G/izZEoS9bmwdT+qu4enA",
+	"C8qJ0O6fHaJzgaj7stXdO9DQo3UAnPbVMJHutvTtJh/Fl0P4/0w49AV0OA3H3sgYing6dw7KQibuL1Rn",
+	"WuepvwJmWv0NJBs+Pf9mdEkJ9RhE5i6cJQ9RZ3c/R2d+GULJE6wOAqvOo/WWnj8rvrjPQ1bO4qftbiOH",
+	"j49RGVqxlcrThFFS3oot83hR6WyQcsmkWkV40a8WQDpkmccXU+0jYR/s2G7F53YJ4VnlvYeQEypU01Na",
+	"qOzkSDpbyrGqRjmurwCoNdXVvLv4cDD3ba/171mEZ8BHsB7WsPzkHg7rbmRGTOdSHsXCH+BTHk+rGGDn",
+	"Y0jFHIMHgqIdMbQ3oz7tpHeseDKWq4VKiyIfwrAFpNjYr3KsuaVaIR0l/31UYChz56R9IecTUglCUm+i",
+	"gCp3II9gwhIT8WsZywXPMpBmhMkuvrpI5a5Y8gRC0OSUxzdzrXKZXLJMpSnto4QvGa60mmswhlTWO14R",
+	"carMAQ37d5I3tp//5xfWqIs+3fOXJdpSDTxZ+/hSY/nap47ZBawpbP4Y13eFed0Hhmj02o3/Rfownhdg",
+	"+Cxq1G7+V+IpYomScIyyeErCiZrNPMk53qdkyfDqgktUrzh8EOV56+LJVKmbraVP0QLh3/42vNzLPOb7",
+	"Gn1hHY9+Unm8gF69jvyrRaNJjDQ9apJOJWrpNkzmWL7DfcLXbBjMVlYs4TKEcFPQ6yjCfqipqsk2Gtwh",
+	"xQ1sdYLXyaAf+v9VqwaE/fVqaxpgUU/sP0rt5DBwKJq8WUMuFE/29ZoPSnYpcH72Kfy4ywYT4HOfV3uB",
+	"g84G4zORHoXVVgv+06gUQnjPcYN9/L4lQu4lKvCZU4mKTa84eshb9lslNV90lMs1ireUJ+Skax/Re8rQ",
+	"OBK6dKQw52kRpDnEXydudxE9mrhZInbL7SR4y6g57yRWCfiiUEXaUhC8yCwACTMgsZ5fLbOlfizY0Nce",
+	"9MxmdIFGmTK3wAnhC5EkIIsCAPXth6QunAhrVJyyN2ggwDbxBjOUyGeHM23W9nnHb6F2au7B2hZI5bNY",
+	"3Pqd1iMGA3vTs9IsRztmvR+In++S/fTsvffCok5GpIVuWkQ71sKkjCefAev+YPJ6/eC7RJG1c9dmkZY+",
+	"3PaVT1m532oc7yz2825Ho0+0ca8cyWpToqyZzoMJfpWcnqho+ZBy6+7ZUA2m8DkHViWVhX9CBt1aGufn",
+	"BR6bcrMc62Bzc1PWy9HgffXYvsstB/O7jWJ8LKn8aMhj9jaJS6qaU6RddBXLwc+L8js+dgrDaU7Z87IJ",
+	"54Xv20i1z5VmiYpzTBgfSz5VufU9eMyWeqZNKv9nrqnjt/RZtNU+JXX8RXjEkjq+HKpdbKblIYEFqsRe",
+	"X3So0e3RWqe3et3eMxtO1bxnfsbRJbG2PIjiELhl/W+ZBuEQctQsiMoN48b+3EkQHXTYVnCgW++uZl0/",
+	"XE2IPtrwDzUPyxFcAHX5/1FFbI8YJUcwJcFLD11xNf8U935rhHmZQPhFWmYPyEB8/E+YbPIsSWoJJuy6",
+	"l/TENoUnymC+Z2ZSevo/Px1f41qOoPrukU9VrW1ZZFSRSFFYF1tsi9HAKQ6bsuP5ruSrYr7PnX7VQwv3",
+	"ZpSZ9dENx4qvCEUVy5qJFavNZr3EZ6zod4mtpIwvrXhUE+aZwUr8J0pOFddoZ/5MZ6Kp0xXNMzDcWmrg",
+	"8YJjNrwD3yw34HsdkbLl3vr6/Cv2IZdF1/kPF5iPiyY44WQb493ONdXQqcqazcE3vEcu5XtztRZ1sVxb",
+	"WtmbEmh3pNj64fSzT0TSEvQfDXKdtpZzqR0491JUHan94G1AXWM5ZwOyLhq6PzpCT8ECK4nlaDaqhhga",
+	"+kMoKd05efkx02AqLdOcTkQtEOn+wKunWBXW6DnWBYL58mef3D9ls/h+h4S+uSfhB9fxLlX2nmyl1JP2",
+	"3iylx/Y7Ot5duAN9R/+j2FCpqTwF1UyVuoEkzOPkbiUrvcXKagqOZi4Z9uIp3NEFhwkREtQO3LEjtuQi",
+	"PdwjWSZHd9lHK6na93Sv+hm6NFefp+NYeXbsNIWfQKMtxePBR1cVc2LPOyrU9uztVRXKS7DcgzA3uxy6",
+	"P5reztxqst0Ej/XDpR72OlduL30OFe4ZXeZuZ0ewOZhKZEDh0K/nJtblIIPBvhj165MW+yQh7pt52Mr4",
+	"kSTOMC+20lyjVVp5XxNDytrsPkSWgu68/T2hm8w76RbcMC7HsrjZVguFf3SMRRiWgTZOoGcJt3x04URA",
+	"WBWjBJYyluUyI6wO/FEYbAHshnHf5FbzFNkMMxzVMqOWgIX5tEBzjh8Ditg8DOLyyzKWrw3jhtyYEROS",
+	"/IPVPNWxpI4nt9iahhbOeJYB18Z9gK3BcqIAGQPFgVGf1BV+rJW1KSRs+PTJN0xzCxNM5YIkKoIL0SQ/",
+	"QdF8YiBWMjEOKGSIGssn56yCL8dXhcwtuMUUC5IJ+/r8HEspr/FBYxM/+zKmDUU1KtqUefJFDJezleXx",
+	"i+4mpM46MvcP3d7wM+9sxRbBKlmTJENuWqnGknZGl0KLBHqFIMYz/IXaPK4KsOzV4OzJPSzgnRurs7F9",
+	"gb2h0hRDwmVxutC7Rgc0HATSOKrHaUQdFagO6DFinQi7eHA9yU7XDE7cXJd0ZjAmF4PfrFhSQUoUzxfK",
+	"x2FyY1ZKJ5+NUYbE5W5mSUWVfA0lHop/mgU4hmb4reNCF07hWPKIFbnMmObLp+6AOJq2kFxWk5uVLup5",
+	"cqzHdEK1QZdc30TYuPhnIRO1MiePn3z95JT9EXiCwQ3uiplCkbirNHsp56kwCzYEB/czAn9EnYvPpFpC",
+	"xGI1dz+cmVxTqIYD6pnOVapGl/iL9/VZpcZymAhf5B0ixpeV0grURIHygRPM+H1G4FlpRaXBeIjSFoY9",
+	"PUcWx1MRSq96zohRFuy/0qeOnZQs08nxYzm0Sk1SrueUfG3XkS9RFbkVOhyvJ1qtTMSkwh9Gjhk6NZzL",
+	"NdNq5aanNVV0arHMlLaQXGysbCyLFaiVYf+V/fWTVquIwkEiH4YZsVue5hCxJRjD5/DbL2zopnqMVXAd",
+	"UGiNl/59NyV37HOaAruB9QVDBEWsRIGJxtL9O8nljVQrSX+d3AiZ+B+xbaT/eab0FMNaIpbkxG0gGkuz",
+	"lpZ/jJjMU4cQd0FXmUL99i5uydCcUjJwB5tuUUOOX6Kd5MLdoHhtN25lIY3F+rcz38Gtcp0nDMc31MCF",
+	"LthT9tJpFw5Y9JCsGYaunuqd9si4C68qIhi6/SgBPIUwADkaK6MQ/3lk2JNzR4T+Mt24nkf73pqeRqnk",
+	"RLgux7LtvqxejKz3vWiev/vpzndjdE/Cfdd127vkw8MZS5+/++kKD/g12uTb7tGXTjHGjkIV2jzWJQhh",
+	"cCEZx8IWFHkYqzRfSlM//Coj2zce7FEz3eVhL8NP7p8dEaIHCXA/4rj329WetMN2kcnt6zjpvW6krarg",
+	"Q2DMgd/Gi67E37uj6PiytRueVvfQ3GAXXThZxTcdO2L2sBv5kfFXOwZOAZb+4xbYmRMLwi92AcuHOuXe",
+	"AniC4s4u68Az5utcOPEcgycdmDSPLdkLSKhqCHdlCPFYpkrd5NllsIC0ZEDQ10+p2OhCpSh3xDyzub9E",
+	"x9JkqbA+iJNlKhXx2rHVmdIxsGFZUBi7OJoFZmhX2y+SOBasmY9MqEARsRnAJcvS3DTNoBn28fcRx2Pp",
+	"RnbSFNUBKdNzvKHukdlM3xiVOWNjOdc8RqFEqMS754Rlww8eCU7isyL9gBJ0gEt4ZsbSiTcX3ueD4Cq7",
+	"2NVF6SAxjwdezpuEUZLxoCZbF3+f8FZf0U/+ebBj31fuVwKfJaK5MM93mOMDdAI27s4VAkAZLzA8XaPu",
+	"jUdsyKk8b4KMoiCwP1+jkjw63MIePAtbLcSv1yH56eCcnx7QLgzth5Q/2q/fz5eaW3acuGoj5hKSEyGr",
+	"TC0gup4IXwqX2HABjTNlGsNOkqq0fIq2GEUCRWvsMGc2ChRTGf1QVx8ZUVkuDXXD0qSqVo4LIv/VdCFo",
+	"wNrThv2ac7wX2X/+T9+8gtK9x7ICB+qEFdEZyiWl6yYMa4d7FThVq9APgAr9jyVwnQoHNeqKFYBHPi4q",
+	"TB56l6YK9WXLb7D4ZKEcjiX2/ecxNbB7t8DqcpoJWWS0e//Zxe5c9CISgA1RzYy5ZFNgJgNpQ5J70RWJ",
+	"rsnyEiAuelm1diwgTdA+k6cpbuGido2M5bB+h7Ax+oAn7v3xYETXc+EQFAZVWSBPu8d+RPdsGYbi5hcx",
+	"tF0v3yp1U14tX6Ql2Ge/fpbgt13X07EuJbdHxgt/I7U498WePK32TSZoCYcrlrkfo6neWmef/E87NNKq",
+	"mPKZRIZj4cRpmIGfDhuCKxoFfcJwUwEN5+4SrZ6zXXmNuzERHRJMu+Ps/hSw6SvgtOG5O1Blj8G33VYF",
+	"G6OJTFmpugA8ye4oneX2RM1mYzn8QK97Wf2ylOOrjDRiG3w0zu3EjTAYeUdjs3mFXwfibTNOAxcXehSO",
+	"ZbA+cx/mtMmTq0oEXnho3GWpknPQY0kz1Nl/G4um8JH7lf8bkTqfUeIv4m6Od5B9/A1v4BRdYYWme6uw",
+	"/XXAJkkaMw31WPcDDms3Hz2T6sQs1OpYB6wZEuxEwB/UOzfDPVU9V/bL1Bq9HORkWCbVxAH5GH1xHEDp",
+	"JNcOfCISX5cIK5kWQb+eY40u0VYzd7KvuPH2qKjW6bw2nAEwd1cza4SmAUXb++HkhY6g4Ra04WnhqEFz",
+	"kZCOz2ZKu9cvNuw7XFsvr7olOk6MdqNhadpxMk5ZqtTRD1qUlGYUIrfCvo1hhMKxRhI62saEtYB5Bcyq",
+	"4iq+SJUxo3Dgx3KG9a1k0mGBqm3DjYPdj7CbMtWy1taMpcmXITueYB5+i0H6N0Po3lzVkum9WgTrsYzR",
+	"waXVsj2P0w37hYvstMjPKbHTCroYBOHmGCyBSG7TThWhgrd2MqIjjXTdKB60hzSPRxc9q4dwhTbrMwZC",
+	"6ttAMxgMPjjjmTi7fYw04SdpnvR3IQRTkpfSe1hCf0qwfLDZYfKdmMsTIbGnOJZvqTU1oU62hVe5Mlxh",
+	"e98c0muEUcXUUlrRoyBChJiqJMCwMngFepvDv6+l1yKG//H3/5eBvIVUZWCw+hT3xQ4zA3mi5HqpcoOV",
+	"qzG0zTrwStoi4nemcn0CaygrfEQs4+ul41EzQX6J3LobpLpMouGNBT4nbuiL65mIWZWd5Jlh0zWLuSYp",
+	"ZsrlDUNDyMyRo8qwih4sTYTWIRmLVDRR6OZDH/Evv/1/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
