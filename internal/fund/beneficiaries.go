@@ -221,3 +221,62 @@ func (s *Service) ExpiredIdentities(ctx context.Context) (int, error) {
 		                  AND (c.status <> 'closed' OR c.closed_at > now() - $1 * interval '1 second'))`, s.cfg.Retention.Seconds())
 	return n, apperr.Wrap(err, "counting identities past retention")
 }
+
+// Export is everything the fund holds about one beneficiary, for a
+// request of access or portability (art. 15 and 20 GDPR).
+type Export struct {
+	Pseudonym     string         `json:"pseudonym"`
+	Identity      *Identity      `json:"identity,omitempty"`
+	Cases         []Case         `json:"cases"`
+	Interventions []Intervention `json:"interventions"`
+	Outcomes      []Outcome      `json:"outcomes"`
+	Accesses      []AccessEntry  `json:"access_log"`
+}
+
+// ExportBeneficiary gathers a beneficiary's data for a data-subject
+// request (fund managers, purpose data_subject_request), logged as an
+// export. Errors: forbidden, invalid (purpose), not_found.
+func (s *Service) ExportBeneficiary(ctx context.Context, r Reader, beneficiary uuid.UUID) (Export, error) {
+	fund, err := staff(r.P, auth.RoleFundManager)
+	if err != nil {
+		return Export{}, err
+	}
+	if r.Purpose != PurposeDataRequest {
+		return Export{}, invalidField("purpose", "an export answers a data subject's request: give that purpose")
+	}
+	var out Export
+	if err := s.db.GetContext(ctx, &out.Pseudonym, `SELECT pseudonym FROM fund_beneficiaries WHERE id = $1 AND fund_id = $2`, beneficiary, fund); err != nil {
+		return Export{}, db.MapError(err, "beneficiary")
+	}
+	if id, err := s.BeneficiaryIdentity(ctx, r, beneficiary); err == nil {
+		out.Identity = &id
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return Export{}, err
+	}
+	var cases []uuid.UUID
+	if err := sqlx.SelectContext(ctx, s.db, &cases, `SELECT id FROM fund_cases WHERE beneficiary_id = $1 ORDER BY opened_at`, beneficiary); err != nil {
+		return Export{}, apperr.Wrap(err, "reading cases")
+	}
+	out.Cases, out.Interventions, out.Outcomes = []Case{}, []Intervention{}, []Outcome{}
+	for _, id := range cases {
+		c, err := readCase(ctx, s.db, id)
+		if err != nil {
+			return Export{}, err
+		}
+		out.Cases = append(out.Cases, c)
+		var ins []Intervention
+		if err := sqlx.SelectContext(ctx, s.db, &ins, `SELECT `+interventionCols+interventionFrom+` WHERE i.case_id = $1 ORDER BY i.proposed_at`, id); err != nil {
+			return Export{}, apperr.Wrap(err, "reading interventions")
+		}
+		out.Interventions = append(out.Interventions, ins...)
+		var outs []Outcome
+		if err := sqlx.SelectContext(ctx, s.db, &outs, `SELECT id, case_id, indicator, achieved_on FROM fund_outcomes WHERE case_id = $1`, id); err != nil {
+			return Export{}, apperr.Wrap(err, "reading outcomes")
+		}
+		out.Outcomes = append(out.Outcomes, outs...)
+	}
+	if out.Accesses, err = s.AccessLog(ctx, r.P, &beneficiary, 0, 500); err != nil {
+		return Export{}, err
+	}
+	return out, logAccess(ctx, s.db, fund, r, "export", nil, &beneficiary, "")
+}

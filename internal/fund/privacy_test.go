@@ -267,3 +267,26 @@ func TestCryptoShredding(t *testing.T) {
 		t.Fatalf("an identity past retention is still readable: %v", err)
 	}
 }
+
+// A data subject's export holds their identity, cases and the log of who
+// read them, and is itself logged.
+func TestExportForDataSubject(t *testing.T) {
+	t.Parallel()
+	x := newKit(t)
+	c := x.open(t, mario())
+	if _, err := x.svc().ExportBeneficiary(x.ctx, reader(x.manager), c.BeneficiaryID); apperr.FieldOf(err) != "purpose" {
+		t.Fatalf("export without the data-subject purpose: %v", err)
+	}
+	r := fund.Reader{P: x.manager.Principal(), Purpose: fund.PurposeDataRequest}
+	if _, err := x.svc().ExportBeneficiary(x.ctx, fund.Reader{P: x.worker.Principal(), Purpose: fund.PurposeDataRequest}, c.BeneficiaryID); apperr.CodeOf(err) != apperr.Forbidden {
+		t.Fatalf("a case worker exported: %v", err)
+	}
+	e, err := x.svc().ExportBeneficiary(x.ctx, r, c.BeneficiaryID)
+	if err != nil || e.Identity == nil || e.Identity.LastName != "Rossi" || len(e.Cases) != 1 || len(e.Accesses) == 0 {
+		t.Fatalf("export %+v %v", e, err)
+	}
+	var exports int
+	if err := x.a.DB.Get(&exports, `SELECT count(*) FROM fund_access_log WHERE action = 'export' AND beneficiary_id = $1`, c.BeneficiaryID); err != nil || exports != 1 {
+		t.Fatalf("export logged %d times", exports)
+	}
+}

@@ -1236,6 +1236,36 @@ func (e FundPurpose) Valid() bool {
 	}
 }
 
+// Defines values for ExportFundBeneficiaryParamsXAccessPurpose.
+const (
+	ExportFundBeneficiaryParamsXAccessPurposeAssessment         ExportFundBeneficiaryParamsXAccessPurpose = "assessment"
+	ExportFundBeneficiaryParamsXAccessPurposeCaseManagement     ExportFundBeneficiaryParamsXAccessPurpose = "case_management"
+	ExportFundBeneficiaryParamsXAccessPurposeDataSubjectRequest ExportFundBeneficiaryParamsXAccessPurpose = "data_subject_request"
+	ExportFundBeneficiaryParamsXAccessPurposeFollowUp           ExportFundBeneficiaryParamsXAccessPurpose = "follow_up"
+	ExportFundBeneficiaryParamsXAccessPurposePayment            ExportFundBeneficiaryParamsXAccessPurpose = "payment"
+	ExportFundBeneficiaryParamsXAccessPurposeSupervision        ExportFundBeneficiaryParamsXAccessPurpose = "supervision"
+)
+
+// Valid indicates whether the value is a known member of the ExportFundBeneficiaryParamsXAccessPurpose enum.
+func (e ExportFundBeneficiaryParamsXAccessPurpose) Valid() bool {
+	switch e {
+	case ExportFundBeneficiaryParamsXAccessPurposeAssessment:
+		return true
+	case ExportFundBeneficiaryParamsXAccessPurposeCaseManagement:
+		return true
+	case ExportFundBeneficiaryParamsXAccessPurposeDataSubjectRequest:
+		return true
+	case ExportFundBeneficiaryParamsXAccessPurposeFollowUp:
+		return true
+	case ExportFundBeneficiaryParamsXAccessPurposePayment:
+		return true
+	case ExportFundBeneficiaryParamsXAccessPurposeSupervision:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpenFundCaseParamsXAccessPurpose.
 const (
 	OpenFundCaseParamsXAccessPurposeAssessment         OpenFundCaseParamsXAccessPurpose = "assessment"
@@ -3214,6 +3244,15 @@ type CreateFundBatchParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ExportFundBeneficiaryParams defines parameters for ExportFundBeneficiary.
+type ExportFundBeneficiaryParams struct {
+	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
+	XAccessPurpose ExportFundBeneficiaryParamsXAccessPurpose `json:"X-Access-Purpose"`
+}
+
+// ExportFundBeneficiaryParamsXAccessPurpose defines parameters for ExportFundBeneficiary.
+type ExportFundBeneficiaryParamsXAccessPurpose string
+
 // OpenFundCaseParams defines parameters for OpenFundCase.
 type OpenFundCaseParams struct {
 	// XAccessPurpose Why the caller reads beneficiary data (recorded with the read in the access log).
@@ -3911,6 +3950,9 @@ type ServerInterface interface {
 	// ReturnFundBatchLine Record a line the bank rejected or returned; its payment is reversed to the commitment.
 	// (POST /fund/batches/{batchId}/lines/{lineId}/return)
 	ReturnFundBatchLine(ctx echo.Context, batchId FundBatchId, lineId openapi_types.UUID) error
+	// ExportFundBeneficiary Everything the fund holds about a beneficiary (identity, cases, interventions, outcomes, who read them), for a data subject's request; purpose data_subject_request; logged.
+	// (GET /fund/beneficiaries/{beneficiaryId}/export)
+	ExportFundBeneficiary(ctx echo.Context, beneficiaryId openapi_types.UUID, params ExportFundBeneficiaryParams) error
 	// EraseFundIdentity Erase the beneficiary's identity key (fund manager; crypto-shredding). Cases, figures and payments keep the pseudonym.
 	// (DELETE /fund/beneficiaries/{beneficiaryId}/identity)
 	EraseFundIdentity(ctx echo.Context, beneficiaryId openapi_types.UUID) error
@@ -4656,6 +4698,44 @@ func (w *ServerInterfaceWrapper) ReturnFundBatchLine(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ReturnFundBatchLine(ctx, batchId, lineId)
+	return err
+}
+
+// ExportFundBeneficiary converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportFundBeneficiary(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "beneficiaryId" -------------
+	var beneficiaryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "beneficiaryId", ctx.Param("beneficiaryId"), &beneficiaryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter beneficiaryId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportFundBeneficiaryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-Access-Purpose" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Access-Purpose")]; found {
+		var XAccessPurpose ExportFundBeneficiaryParamsXAccessPurpose
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Access-Purpose, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Access-Purpose", valueList[0], &XAccessPurpose, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Access-Purpose: %s", err))
+		}
+
+		params.XAccessPurpose = XAccessPurpose
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-Access-Purpose is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportFundBeneficiary(ctx, beneficiaryId, params)
 	return err
 }
 
@@ -6761,6 +6841,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/fund/dashboard", wrapper.GetFundDashboard, options.OperationMiddlewares["getFundDashboard"]...)
 	router.GET(options.BaseURL+"/fund/indicators", wrapper.GetFundIndicators, options.OperationMiddlewares["getFundIndicators"]...)
 	router.GET(options.BaseURL+"/fund/access-log", wrapper.GetFundAccessLog, options.OperationMiddlewares["getFundAccessLog"]...)
+	router.GET(options.BaseURL+"/fund/beneficiaries/:beneficiaryId/export", wrapper.ExportFundBeneficiary, options.OperationMiddlewares["exportFundBeneficiary"]...)
 	router.DELETE(options.BaseURL+"/fund/beneficiaries/:beneficiaryId/identity", wrapper.EraseFundIdentity, options.OperationMiddlewares["eraseFundIdentity"]...)
 	router.GET(options.BaseURL+"/fund/pool", wrapper.GetFundPool, options.OperationMiddlewares["getFundPool"]...)
 	router.GET(options.BaseURL+"/funds", wrapper.ListFunds, options.OperationMiddlewares["listFunds"]...)
@@ -8002,6 +8083,46 @@ type ReturnFundBatchLinedefaultJSONResponse struct {
 }
 
 func (response ReturnFundBatchLinedefaultJSONResponse) VisitReturnFundBatchLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportFundBeneficiaryRequestObject struct {
+	BeneficiaryId openapi_types.UUID `json:"beneficiaryId"`
+	Params        ExportFundBeneficiaryParams
+}
+
+type ExportFundBeneficiaryResponseObject interface {
+	VisitExportFundBeneficiaryResponse(w http.ResponseWriter) error
+}
+
+type ExportFundBeneficiary200JSONResponse map[string]interface{}
+
+func (response ExportFundBeneficiary200JSONResponse) VisitExportFundBeneficiaryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportFundBeneficiarydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExportFundBeneficiarydefaultJSONResponse) VisitExportFundBeneficiaryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -11558,6 +11679,9 @@ type StrictServerInterface interface {
 	// ReturnFundBatchLine Record a line the bank rejected or returned; its payment is reversed to the commitment.
 	// (POST /fund/batches/{batchId}/lines/{lineId}/return)
 	ReturnFundBatchLine(ctx context.Context, request ReturnFundBatchLineRequestObject) (ReturnFundBatchLineResponseObject, error)
+	// ExportFundBeneficiary Everything the fund holds about a beneficiary (identity, cases, interventions, outcomes, who read them), for a data subject's request; purpose data_subject_request; logged.
+	// (GET /fund/beneficiaries/{beneficiaryId}/export)
+	ExportFundBeneficiary(ctx context.Context, request ExportFundBeneficiaryRequestObject) (ExportFundBeneficiaryResponseObject, error)
 	// EraseFundIdentity Erase the beneficiary's identity key (fund manager; crypto-shredding). Cases, figures and payments keep the pseudonym.
 	// (DELETE /fund/beneficiaries/{beneficiaryId}/identity)
 	EraseFundIdentity(ctx context.Context, request EraseFundIdentityRequestObject) (EraseFundIdentityResponseObject, error)
@@ -12927,6 +13051,32 @@ func (sh *strictHandler) ReturnFundBatchLine(ctx echo.Context, batchId FundBatch
 		return err
 	} else if validResponse, ok := response.(ReturnFundBatchLineResponseObject); ok {
 		return validResponse.VisitReturnFundBatchLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportFundBeneficiary operation middleware
+func (sh *strictHandler) ExportFundBeneficiary(ctx echo.Context, beneficiaryId openapi_types.UUID, params ExportFundBeneficiaryParams) error {
+	var request ExportFundBeneficiaryRequestObject
+
+	request.BeneficiaryId = beneficiaryId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportFundBeneficiary(ctx.Request().Context(), request.(ExportFundBeneficiaryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportFundBeneficiary")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportFundBeneficiaryResponseObject); ok {
+		return validResponse.VisitExportFundBeneficiaryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16206,157 +16356,159 @@ var swaggerSpec = []string{
 	"yt5jBvs//vv/YE/PvynKSxzrEJ7NBBUi3HkSvxNYQGwP3H1cpkdJxnNLPI7hgM4h5og8//aq4IGhmPbw",
 	"+bdX/o70jpbT8/PT86en549HwXuVqJVMFU9QxK+UDZmuLZAfwpfmYCL5Qo44spuzT+4fSqTCrk53O+5R",
 	"a6QlTXFfaVdu2cUiXgkJg/sTDqj56UPbSR6Yf6GLH6p1FqglOFkxHbghuaTwXH9ShMGWy9rUuh0shaVc",
-	"2cN4UiHhCyTbUuB31Fo471A9S4HKtzauGM0NXjBX4eUvgzBaPPO41CMkzeE4hLkSXo9MqY7dwLout12y",
-	"WK8zq07MQkOSCDkfnbLn3Dg9YCbmGNpHEU7+uroByOgCM5AnSq6Xd+RnLQyjhuy7x2YjPTnVdLe2hzt/",
-	"MF3PzRb6Tvdy8Bo4lrvQDUUHlacpppSAYUNuDAZtRb7XhdDs1xxySqJUGUjKTKuo7iNMwjyIFja7z1V7",
-	"03Xnzj1z4pIR0xRYkhMeoChBUZWGSIIKEZPFuyYUIPKBPpNyFGEwkBL7ItYMVuimIIBRyGwG2pd/rhPS",
-	"mwxkQO3gkLv7ba4zZaBPHtsDasVX0vIb+BwaMQKy02dnjiEC8htg3GPUEf4QzVhEhyMKBy4Y6FyBCXcc",
-	"SOSdkLBbN/ulP08GKP6s96mok32dY519cv/00IvvTnC/3LMIc/+YfIbjRCxV8znG/1a7kqVqXnpdM9o0",
-	"JquyW0HcJIguxBFJt3oaRjsyZ9sbTc+RDAbNG62gjzNuDBhTVKY8fIKo3Y1J0iFam8uZ7k5w98OvKks8",
-	"OHyZH6WOQaVUj7E6j22uIWESIDGsRBnxDjJ/KwlsyW9Q8KLiB2RWx2SVY7CSs8r9fXdaaVXLvnUzfO8m",
-	"OCJv+iJFd3K9sLnm8iglzpwAgaWc0hT4PIdHhtA/U5r9gS1UrkPCnm9BUbuuQsqqw/qoYITYZCT3NdiO",
-	"QD9xqkyu4Z5o53mqSG/7osnmuYfBoXSDuzwCveA4peQRcjl9q0Q2lIocyLdOgFGSLfnat/rDRCyMmcV7",
-	"iqesdACMjkInc8XT++IwzxK8i75XPP1iacQtbg9XUht3SZKj1E1MEsaZQ0cQckja5Sl2ij8KshfCWN8a",
-	"aZec+kf/6mcVV3tr6X61vb3r/v1j+daNhSywdRJvVZpUnOWBxxu6EZLRFy+pVo13u0ilYrv7glWbYpVd",
-	"xbH88+MYbwpltEIVj0zVYlEm2qBmWggCG/rPF08qlaurn/XuqvbFPweHqa65D4ep7fF4BsFHpiYqmC+G",
-	"OrpkgLdaZV5WrIHwX8fuRjvk6eewvNWpsp2xZX59R4hKIVwyzpYi1uqkJrRWWmlzyUDeQqoyaNV83J9G",
-	"p+wZVTdKRcKuvn32Q8U+fM4kX4aEYCz+fhTxxwvc9yXultaXN74J+pcq9Pr17RtC1aje5ctxH9Gp+fPV",
-	"D0zIxG0MHZnUQFs5ZTvhFi7ZTKWpWlF5Qct+h1rz4ydsqaRdUJiG22aSp4dq0Qk3i6niOtkl+LwoXrzj",
-	"DdTeDpacaC1NWjbPd7Hk49wymVJpkXYv5CxVKxN5Wzqdaf9r7R5i0zUVmWPD4JIs5BuKlbmTzFvFUOEj",
-	"6g7A/05IPIcvynfv0e9SEyyPG3LQP60x7LSPbPJ2wzd3jLYo1WCAqo0La/cv+ZpNgQpWeS/O8AbWkLCZ",
-	"MDFPT7AWx4KbRcQgNcDooaRSAgmbCm0XJ44J4Ev72D6izviFgqB3Sq0vizcfCqFhxl5lsMLqjsMBHGwe",
-	"mfK4k0qyBq7TNYt5FrFKiyMKIqHgOWHwreofseCrMNMcA09CddPhMXlD1MXLiw2cfbILWMJvh9377923",
-	"3T6Xd1CjkHtkNGGKz5IIVqfJjoQd//xo+ZnVW4faJyAisdEz1Rdwl1RJmc14Z3ZdtAzxfsY8EdZp2gdG",
-	"PG2Q1BlwveT6xtyZttrjKIJI/OQJ2+w9RgdzFWJZ8ebGQqZUxkdY/1vqyzM2Yq9o5Q3i/WKD/p8h7/ji",
-	"ad9XRSN8GIuJXnc9Da/VLfgizwXjRGQXQQ5B2aqRP1YCojhlvxSKe74ByELPsEbM8mGnohDZzS6p+ap8",
-	"s1dKmm9I3CO4rL3dZVcCmVV3GvUBrU4eXv1MTgG4x5EDatqYKdQxzDeh8uJs6JMclUzXxxLwa3rF2afq",
-	"rxhD4T1hhzHcq9po23xXtLIWu9X9Wql7GHSqEDmC34k26nlHQMilb8dnCwNSEW7z1eiUPSs6ARa9/5hd",
-	"qaIsvy0GMpdFu4cUkAcVrkySEokTNbhbydF23nzCVMXRUlrQFbmgF2keQouW2Oe2zhIhF7fy6oOlnFbm",
-	"7ME/Kq8foykNNnVrXDChsA3mUBuV6xjMiGVcJEW/tyqMLysNKA0z+dLdeKtQAsx9djeeEx2Dg/QlFt9s",
-	"nB+estWbeT3HqVp5179a0sXDM0wCLuOS5RIpt2YGb8T91ASySyx4GBI6lcTAoSIJg+JWsUuTVajYFMxs",
-	"uvbJGzw9WETbTpspX7mZ75su/TQPSJlhyv89aBPjpJGEeJEHRHVQUHveJNcmgYoGGdYu4woZRqhFBBdN",
-	"lc3z6i1yH7SaQCpugaJY7pNWKfMAjathxi87wOHhOSGByBGWVrciAf3IMAP6VsSAN7RHFSTdbsDLRipa",
-	"LXq/MmzG1yThhZ5K2J3lMCfPDgKjZLr7v6WvcZ7//5a+F9ok4LZex0EAjIqSxEHDOVhPyJRKd2kAb907",
-	"9wxnnKMrDkCp9HguwkqTtoaz0F0T6JANEj6+4MsZRU234CNzJyvUFjsCZsXtQsqf8aUvNYjIARu3cazY",
-	"DZ4ajCl2F3dQuCiX5pEpFfNhobyPKC49iKx1l291oJBmPCxKAh0Jiwasm2SnZfFdeO+eT1gxT1tPA//s",
-	"qG44C1oLi6XvZirXJ7DGJMdgdUHnKJc3RQ7lcQPCuoolboD8fm6sOrQf9s56GEw/Jz8WmtJKTNctaxyt",
-	"bdQm365UaVvDiBcJkEBC3zz/8TkLnV08/YS2Fo2Ucp9rcmBNICHnZ9TgtbO53zNWq2FM2cuUr6xWsngY",
-	"Kh1PBLZcEXOpNNYxGEtsRYNBAyC0uWBcUgH6YtwiXuypU63LQn044ViW+cD+i7YS8N+D/ZY2crf21vcp",
-	"3fsFdlWWwKdHycwsqrNudqWPmMW+rgxr7/kQoABxFAZKHoQkWLQE7tHHt17rMGrvp1Wnu7OlusWOltuD",
-	"Nwh0r4t3j9zD/L1vvTbxzZK8ZpNpuBUqN9iR7d4asu1fHPHram3EJ/deG3EbTQeUvOXzVp/qGwkIPQfS",
-	"AtVHqiWENPHIBOdoMXyzxuENrA1QW71NeeaOVGxVlmfbafe9yn7MzGfmS71kW1xpX4GW+Ig5WqPpJtZ4",
-	"/eKh9mDhb5v3hLsi5Ro7kKfpMbDc2U+a6+SCHBp4cTnNZwHxjcrtJNepu/2K/tdBnHakd1lppz6WwvhK",
-	"gGhBTtcU6lF8SLVBqI8h41pjqSvfuc5B65EZS2O5zQ2bAgZDo1FwdMq+5fLmwk0cjC8Yk11ko1x/V/YJ",
-	"vhxL7B1BjplqFaIYcML6ImNouZw1RuYYJqxv5kZj4Z2fCkqS9EE7vnm4O7B494zl8PuX71njQhidsp9r",
-	"BdsrsSknf4I1WUR1ITZQ2158099sZQdytwGpLOPmBhJmVyKG9vYxKPUS9X+hoTO4uL2azzw+7tzb2cAR",
-	"xBZz47vKeDRO1yzm2OctYPO5P2bsHRgjlBxh8Zg1ES12aJ6BZkOfhJDUaH1vjtDG5s8+4b87SoQEOrrH",
-	"ZkAPgA93cdNYUVk3s2QPmTXH4bF7HTbcec1b24acM7/CnUi69u/thassmR2lqKJf5HFkIT8YG44HWsRw",
-	"m1s+HozIW1Sw8IBObtjbF99RQRbqjapEDF8EOneHcD9c6PY1zPrIQrioI2WbyjjNHWejZkKsFIGWfI31",
-	"LplVBzQRwtHOPs0wy+G3s1prp90l4uizY9WUvENgLAkIe4TGYuMneK8civ6lYmKPm31Y9tLqyEzyz+9O",
-	"5N8TCZc5JYUXIRC6x3GjcdZlGStbCKe86XAoXNa10phoMNr/yBRH8STlU0hPPOq386dX7tXr8GavyFgS",
-	"4mtqPkinyP91kAEx4WgQDPd4BqlCqNvCZwlnre6xD3sM4Lg78VwV3BFREooGm2aVhlqzj6Abovulvffd",
-	"7hbwXcRw9sn/RPEMsTDt3uYWplp8eD989QXEIsEozTn36heqSCu+9gElxjcHpcLLufSNSp24jfpVNJbc",
-	"UPPZZguthkY2umRJmA4tuythoFTPakWzW7QvXCrUyKr95CyAJ+jd8CBsLKN2hpb84yuQc7vw9rHWo3IP",
-	"bbrdLl54QvgsOQ7149nBzxHiSUD+8WKPUZisH9JcWuwwnHALvjkbOvRF4dOXygIb1g9s35SfPc7wcqsP",
-	"+TXcp8L2eksxxjS9Q8/QRl0JN1YUnDN6zqUwuFzqzurA096VtQY9KPunbQj8Po5nYiyfzZoZmVFbumbF",
-	"KdlASzRAlCpdIOgsXog00SA7+7u9gDjlGp6H9+7nFIfhabaKaHRAVanjZdf7vbMEnGAA0rIALrzyhC5a",
-	"qZkRyVUh2556sdk1S4WhY5dovqILICn3eMquLNNchHLFvqNWzz5XBdkU2PRt1rRSy61Hb11pIdZLZloD",
-	"101u730hj2vOkCfnFd7/MP6Q3e3QcHPHPPGPjEfVSWh+Rm3Whr7jL4tPvxoF2xr/iPkUFwGtEcsNJBHT",
-	"sORCHoRn6vC4HcU/0zv3CHg/QwfQaY1HhjoNehECqCJvaam1wqx0oHVMGD5mQq+jqitsL3Cr2Qwcrk9I",
-	"XNuujrzxLz/37/Y6XMdzO254Wd/IdO0Tfk1RPVEkLFUrTFHikpLPUYKX8JH8JqN7c7w+iL5UR0Kv2vME",
-	"oWPFpGAUbhH6Fa5w84gFWnIAFzaFiFXWERUtdUfdXcr2EL+KyToDTZA6qPJuZWlq1rJ2jJeZqVwmp+zD",
-	"rx+YMGO5xK4rKC6GFuhDY2G5RCbH4xhbKvi4lIiZtVRyvTRY5CBzQ43lCj1ZJqcONePBlE/XzAhrQY8H",
-	"Z/R7+DVidp0pExWLorL1o8ux5LJYP8NVoR4msYYccgdymBnagZPXlIHizbFclhEISzbEqEwSgRFLI48G",
-	"9kEC17T38WCcn59/Fafc4g8Q+d+VpN/Hg0v2QfNE5GZys/zgU4c1mDz17Aqn4JYlwljHzMZy+OSc3SzJ",
-	"zlbM5ftqhuBtYUen7AXRKLW/v2AaUrilIfCMOwQNp6mTWXxVvDBH69gRKpy41bFEOFIjhKWDYEkBJqNG",
-	"iLkd+Uoj5ag4K44ajSU+y7SISRDCReJWxzLmEr2DWZau2bD2vducH6LcUPnk1w+jsZzxNK1nWPjTesre",
-	"cnfuHJWmQt7QBj5ggEmca6P0hzZF+B1wHS/eFAelF7v+dS+1tyPUJC6bk5dj9fxWNoUx+MiXWeoePf36",
-	"9A9ff/1N9M3pV9/8/rx/VndBqO1C3le1m6fcJXUUbrt4XtPLRAbuNMXh6m2bfinkBN/sebWc97n7XtPq",
-	"+y6Bfzz+EpDB1jhreZxWyIOayrtZKKcmqISvu1ZafDLBT9ooaKpUClx249sobVstoMXJG0SDcDxRDXWQ",
-	"+aU/eeOZ6zooX+9xULYIR0/q/Wo/Y0hW4CB9QrL8FXCwrAFxrrG87F9/qUoexMp8WDrKCDmwYZZPUxGP",
-	"LooLepanKbPw0UaVBv6I3ahg563yRl2kOPsUftzhmQ+QGTwA9Ls0kbDUY4P8WdFboxA+Crd9OOcRy1Lu",
-	"EznyLFZYm9FQQrdHTju4+3SSKnFwZ5N2m+nnxyzhFmoYvId26mEPn8N025dynHBqjtUxIxBEMfojUwv/",
-	"9dRRpaJHhqH9D825zYiwPi6WphVxu8JQO91n2UJZ1c/FcnSCbInZVskaO1ktgIml46kzkWI1K0hnp+zK",
-	"GqcmAHXt497diYE0awsmGqP8iX8k54ahIDrcpPvIgL7FXt7sA/5tkuv0A+VhYRGXNjHyxyxVPCkuAYRX",
-	"39OiYgv2xFgNfHlAkMvDnRXaVsdBMRZzDxBidz8jBE9EceWMEIqG//b25ffuGLz94fvIoWmpjGVfs9ff",
-	"XrqrVfzNF9L1Dx4/OT9n2cf7PiPep/x5DslGVb1Aie+Cp/tQxt1eYXXGUwPomij+9GlQQiCIkmRYQJ0q",
-	"N+3u8+r+/xqG+KW1euuXdykcozd9boA8dCZf1u6Eo9FrxSe1w3RZe/NB7HSVGftY6WorPEK4ZXW4am+0",
-	"mGPOFRvyNC2sQpiqGe5dfxmjoaNIzBp9oZ6+zjINWCmyhoQvNGDrB1jVaeVhA7Y2525YjxGQydFqd6LN",
-	"rOJKHloMvJO3wlLZToq6QUwLYzW3Svchvt0M4uxT9dddqt1Wymm7+Gpj3/Xyuz/+vwPdeAdU3jlO4Hcd",
-	"4yFh04Lk0mKiTZGxGTH4GENmW1jS6AsONsj4Wqs0PYGPmdJbfZdv6c2X9OI+/ulugjq6v9rCR3sWm9s6",
-	"XfUKQ3/+7ic2NLAUsUqVNBH78f13J38g28G3b16PjlRqgqDICN6+BrD3RbOhW4Ojn2AXevkxhnR0UQQ0",
-	"RCzQCSMjb+QLVLsXpnl8AzZib5NrJ71IZaOQheQkvVP2Q1EBMdS0UbpWlmaXD7YtPhT15m5n1g+KzUG5",
-	"tWunx7mFXJDxhdwCbvrfR3/45kmx52UuRSwyngonxI7l8Ord+2fvR2XoXayUToTErsokBwjNDHDLht+D",
-	"+gG9T6fsRwOMjyVO9ciwlNuzVEnGjXdnnLK3yliMEqGsc2WZWYgsgwQb2MUpVlscy1TEIA0kvvgHZmbP",
-	"xC2cJGIuLEOSJ6cVGOY0JKdxFUMrmbamaX8nZPKWQNfbvbH1HAUr7h/oHIVfHx/DpPv4QU26vaRUhF0f",
-	"8fR1cDzW6Spi04on97gWyHZKrrhAqQ3AMPhiyYxhoHTKOgplS2GMI840VStIRsHK5EmLfIZZjYaJ+roN",
-	"xXSmt6kbb/GNB0Jg75IxuO4jxawUJQFWkM4c0HDwbtd+Hz64XZbHnd6PCO6G/izZEoS9bmwdT+qu4enA",
-	"C8qJ0O6fHaJzgaj7stXdO9DQo3UAnPbVMJHutvTtJh/Fl0P4/0w49AV0OA3H3sgYing6dw7KQibuL1Rn",
-	"WuepvwJmWv0NJBs+Pf9mdEkJ9RhE5i6cJQ9RZ3c/R2d+GULJE6wOAqvOo/WWnj8rvrjPQ1bO4qftbiOH",
-	"j49RGVqxlcrThFFS3oot83hR6WyQcsmkWkV40a8WQDpkmccXU+0jYR/s2G7F53YJ4VnlvYeQEypU01Na",
-	"qOzkSDpbyrGqRjmurwCoNdXVvLv4cDD3ba/171mEZ8BHsB7WsPzkHg7rbmRGTOdSHsXCH+BTHk+rGGDn",
-	"Y0jFHIMHgqIdMbQ3oz7tpHeseDKWq4VKiyIfwrAFpNjYr3KsuaVaIR0l/31UYChz56R9IecTUglCUm+i",
-	"gCp3II9gwhIT8WsZywXPMpBmhMkuvrpI5a5Y8gRC0OSUxzdzrXKZXLJMpSnto4QvGa60mmswhlTWO14R",
-	"carMAQ37d5I3tp//5xfWqIs+3fOXJdpSDTxZ+/hSY/nap47ZBawpbP4Y13eFed0Hhmj02o3/Rfownhdg",
-	"+Cxq1G7+V+IpYomScIyyeErCiZrNPMk53qdkyfDqgktUrzh8EOV56+LJVKmbraVP0QLh3/42vNzLPOb7",
-	"Gn1hHY9+Unm8gF69jvyrRaNJjDQ9apJOJWrpNkzmWL7DfcLXbBjMVlYs4TKEcFPQ6yjCfqipqsk2Gtwh",
-	"xQ1sdYLXyaAf+v9VqwaE/fVqaxpgUU/sP0rt5DBwKJq8WUMuFE/29ZoPSnYpcH72Kfy4ywYT4HOfV3uB",
-	"g84G4zORHoXVVgv+06gUQnjPcYN9/L4lQu4lKvCZU4mKTa84eshb9lslNV90lMs1ireUJ+Skax/Re8rQ",
-	"OBK6dKQw52kRpDnEXydudxE9mrhZInbL7SR4y6g57yRWCfiiUEXaUhC8yCwACTMgsZ5fLbOlfizY0Nce",
-	"9MxmdIFGmTK3wAnhC5EkIIsCAPXth6QunAhrVJyyN2ggwDbxBjOUyGeHM23W9nnHb6F2au7B2hZI5bNY",
-	"3Pqd1iMGA3vTs9IsRztmvR+In++S/fTsvffCok5GpIVuWkQ71sKkjCefAev+YPJ6/eC7RJG1c9dmkZY+",
-	"3PaVT1m532oc7yz2825Ho0+0ca8cyWpToqyZzoMJfpWcnqho+ZBy6+7ZUA2m8DkHViWVhX9CBt1aGufn",
-	"BR6bcrMc62Bzc1PWy9HgffXYvsstB/O7jWJ8LKn8aMhj9jaJS6qaU6RddBXLwc+L8js+dgrDaU7Z87IJ",
-	"54Xv20i1z5VmiYpzTBgfSz5VufU9eMyWeqZNKv9nrqnjt/RZtNU+JXX8RXjEkjq+HKpdbKblIYEFqsRe",
-	"X3So0e3RWqe3et3eMxtO1bxnfsbRJbG2PIjiELhl/W+ZBuEQctQsiMoN48b+3EkQHXTYVnCgW++uZl0/",
-	"XE2IPtrwDzUPyxFcAHX5/1FFbI8YJUcwJcFLD11xNf8U935rhHmZQPhFWmYPyEB8/E+YbPIsSWoJJuy6",
-	"l/TENoUnymC+Z2ZSevo/Px1f41qOoPrukU9VrW1ZZFSRSFFYF1tsi9HAKQ6bsuP5ruSrYr7PnX7VQwv3",
-	"ZpSZ9dENx4qvCEUVy5qJFavNZr3EZ6zod4mtpIwvrXhUE+aZwUr8J0pOFddoZ/5MZ6Kp0xXNMzDcWmrg",
-	"8YJjNrwD3yw34HsdkbLl3vr6/Cv2IZdF1/kPF5iPiyY44WQb493ONdXQqcqazcE3vEcu5XtztRZ1sVxb",
-	"WtmbEmh3pNj64fSzT0TSEvQfDXKdtpZzqR0491JUHan94G1AXWM5ZwOyLhq6PzpCT8ECK4nlaDaqhhga",
-	"+kMoKd05efkx02AqLdOcTkQtEOn+wKunWBXW6DnWBYL58mef3D9ls/h+h4S+uSfhB9fxLlX2nmyl1JP2",
-	"3iylx/Y7Ot5duAN9R/+j2FCpqTwF1UyVuoEkzOPkbiUrvcXKagqOZi4Z9uIp3NEFhwkREtQO3LEjtuQi",
-	"PdwjWSZHd9lHK6na93Sv+hm6NFefp+NYeXbsNIWfQKMtxePBR1cVc2LPOyrU9uztVRXKS7DcgzA3uxy6",
-	"P5reztxqst0Ej/XDpR72OlduL30OFe4ZXeZuZ0ewOZhKZEDh0K/nJtblIIPBvhj165MW+yQh7pt52Mr4",
-	"kSTOMC+20lyjVVp5XxNDytrsPkSWgu68/T2hm8w76RbcMC7HsrjZVguFf3SMRRiWgTZOoGcJt3x04URA",
-	"WBWjBJYyluUyI6wO/FEYbAHshnHf5FbzFNkMMxzVMqOWgIX5tEBzjh8Ditg8DOLyyzKWrw3jhtyYEROS",
-	"/IPVPNWxpI4nt9iahhbOeJYB18Z9gK3BcqIAGQPFgVGf1BV+rJW1KSRs+PTJN0xzCxNM5YIkKoIL0SQ/",
-	"QdF8YiBWMjEOKGSIGssn56yCL8dXhcwtuMUUC5IJ+/r8HEspr/FBYxM/+zKmDUU1KtqUefJFDJezleXx",
-	"i+4mpM46MvcP3d7wM+9sxRbBKlmTJENuWqnGknZGl0KLBHqFIMYz/IXaPK4KsOzV4OzJPSzgnRurs7F9",
-	"gb2h0hRDwmVxutC7Rgc0HATSOKrHaUQdFagO6DFinQi7eHA9yU7XDE7cXJd0ZjAmF4PfrFhSQUoUzxfK",
-	"x2FyY1ZKJ5+NUYbE5W5mSUWVfA0lHop/mgU4hmb4reNCF07hWPKIFbnMmObLp+6AOJq2kFxWk5uVLup5",
-	"cqzHdEK1QZdc30TYuPhnIRO1MiePn3z95JT9EXiCwQ3uiplCkbirNHsp56kwCzYEB/czAn9EnYvPpFpC",
-	"xGI1dz+cmVxTqIYD6pnOVapGl/iL9/VZpcZymAhf5B0ixpeV0grURIHygRPM+H1G4FlpRaXBeIjSFoY9",
-	"PUcWx1MRSq96zohRFuy/0qeOnZQs08nxYzm0Sk1SrueUfG3XkS9RFbkVOhyvJ1qtTMSkwh9Gjhk6NZzL",
-	"NdNq5aanNVV0arHMlLaQXGysbCyLFaiVYf+V/fWTVquIwkEiH4YZsVue5hCxJRjD5/DbL2zopnqMVXAd",
-	"UGiNl/59NyV37HOaAruB9QVDBEWsRIGJxtL9O8nljVQrSX+d3AiZ+B+xbaT/eab0FMNaIpbkxG0gGkuz",
-	"lpZ/jJjMU4cQd0FXmUL99i5uydCcUjJwB5tuUUOOX6Kd5MLdoHhtN25lIY3F+rcz38Gtcp0nDMc31MCF",
-	"LthT9tJpFw5Y9JCsGYaunuqd9si4C68qIhi6/SgBPIUwADkaK6MQ/3lk2JNzR4T+Mt24nkf73pqeRqnk",
-	"RLgux7LtvqxejKz3vWiev/vpzndjdE/Cfdd127vkw8MZS5+/++kKD/g12uTb7tGXTjHGjkIV2jzWJQhh",
-	"cCEZx8IWFHkYqzRfSlM//Coj2zce7FEz3eVhL8NP7p8dEaIHCXA/4rj329WetMN2kcnt6zjpvW6krarg",
-	"Q2DMgd/Gi67E37uj6PiytRueVvfQ3GAXXThZxTcdO2L2sBv5kfFXOwZOAZb+4xbYmRMLwi92AcuHOuXe",
-	"AniC4s4u68Az5utcOPEcgycdmDSPLdkLSKhqCHdlCPFYpkrd5NllsIC0ZEDQ10+p2OhCpSh3xDyzub9E",
-	"x9JkqbA+iJNlKhXx2rHVmdIxsGFZUBi7OJoFZmhX2y+SOBasmY9MqEARsRnAJcvS3DTNoBn28fcRx2Pp",
-	"RnbSFNUBKdNzvKHukdlM3xiVOWNjOdc8RqFEqMS754Rlww8eCU7isyL9gBJ0gEt4ZsbSiTcX3ueD4Cq7",
-	"2NVF6SAxjwdezpuEUZLxoCZbF3+f8FZf0U/+ebBj31fuVwKfJaK5MM93mOMDdAI27s4VAkAZLzA8XaPu",
-	"jUdsyKk8b4KMoiCwP1+jkjw63MIePAtbLcSv1yH56eCcnx7QLgzth5Q/2q/fz5eaW3acuGoj5hKSEyGr",
-	"TC0gup4IXwqX2HABjTNlGsNOkqq0fIq2GEUCRWvsMGc2ChRTGf1QVx8ZUVkuDXXD0qSqVo4LIv/VdCFo",
-	"wNrThv2ac7wX2X/+T9+8gtK9x7ICB+qEFdEZyiWl6yYMa4d7FThVq9APgAr9jyVwnQoHNeqKFYBHPi4q",
-	"TB56l6YK9WXLb7D4ZKEcjiX2/ecxNbB7t8DqcpoJWWS0e//Zxe5c9CISgA1RzYy5ZFNgJgNpQ5J70RWJ",
-	"rsnyEiAuelm1diwgTdA+k6cpbuGido2M5bB+h7Ax+oAn7v3xYETXc+EQFAZVWSBPu8d+RPdsGYbi5hcx",
-	"tF0v3yp1U14tX6Ql2Ge/fpbgt13X07EuJbdHxgt/I7U498WePK32TSZoCYcrlrkfo6neWmef/E87NNKq",
-	"mPKZRIZj4cRpmIGfDhuCKxoFfcJwUwEN5+4SrZ6zXXmNuzERHRJMu+Ps/hSw6SvgtOG5O1Blj8G33VYF",
-	"G6OJTFmpugA8ye4oneX2RM1mYzn8QK97Wf2ylOOrjDRiG3w0zu3EjTAYeUdjs3mFXwfibTNOAxcXehSO",
-	"ZbA+cx/mtMmTq0oEXnho3GWpknPQY0kz1Nl/G4um8JH7lf8bkTqfUeIv4m6Od5B9/A1v4BRdYYWme6uw",
-	"/XXAJkkaMw31WPcDDms3Hz2T6sQs1OpYB6wZEuxEwB/UOzfDPVU9V/bL1Bq9HORkWCbVxAH5GH1xHEDp",
-	"JNcOfCISX5cIK5kWQb+eY40u0VYzd7KvuPH2qKjW6bw2nAEwd1cza4SmAUXb++HkhY6g4Ra04WnhqEFz",
-	"kZCOz2ZKu9cvNuw7XFsvr7olOk6MdqNhadpxMk5ZqtTRD1qUlGYUIrfCvo1hhMKxRhI62saEtYB5Bcyq",
-	"4iq+SJUxo3Dgx3KG9a1k0mGBqm3DjYPdj7CbMtWy1taMpcmXITueYB5+i0H6N0Po3lzVkum9WgTrsYzR",
-	"waXVsj2P0w37hYvstMjPKbHTCroYBOHmGCyBSG7TThWhgrd2MqIjjXTdKB60hzSPRxc9q4dwhTbrMwZC",
-	"6ttAMxgMPjjjmTi7fYw04SdpnvR3IQRTkpfSe1hCf0qwfLDZYfKdmMsTIbGnOJZvqTU1oU62hVe5Mlxh",
-	"e98c0muEUcXUUlrRoyBChJiqJMCwMngFepvDv6+l1yKG//H3/5eBvIVUZWCw+hT3xQ4zA3mi5HqpcoOV",
-	"qzG0zTrwStoi4nemcn0CaygrfEQs4+ul41EzQX6J3LobpLpMouGNBT4nbuiL65mIWZWd5Jlh0zWLuSYp",
-	"ZsrlDUNDyMyRo8qwih4sTYTWIRmLVDRR6OZDH/Evv/1/AQAA//8=",
+	"2cN4UiHhCyTbUuCn+wlDxLs41Et8jHCr9LM/5Ci9zXWmDNw9l6q9MjOdg5Z6SS0Wi4/HCXVHjY0ydByi",
+	"UIjDDAXGp5RPVIE1GwZNLkLlzvi6Q7fuj5gG4XtymMiXUeB40y1HkXfHoonN5Li1RyYw1UuWEWDx+cQ/",
+	"nxRPUzXHAIU7ccoWVlQjo7tHffeg1MLNjIaEFKjQcINcNTcoCl2Fl78MFtYSQ4JLPUJ6J45DPKaE1yNT",
+	"Gg5uYF3XMC5ZrNeZVSdmoSFJhJyPTtlzosmZmGMQKsXiecHqBiAjUctAnii5Xv5z0BOes512Cdz5g1kl",
+	"3GyhQ3qvUAQDx3Jsu6HoSuFpislPYNiQG4PhhZHvyiI0+zWHnNJ9VQaScigrRqYRpgsfRAubfRKrXRS7",
+	"szyfOcHeiGkKLMkJD1AUS6nK7STrh9je4l0TSmX5kLRJOYowGPKLHTxrplV0qBHAKLg7A+0LldcJ6U0G",
+	"MqD2bldj9CXZb66k5TfwOWw3CMhO77I5hrLCb4Bxj1FH+EM0uBIdjihwvWCgcwUmSGMgkXdCwm7d7Jf+",
+	"PBmgSMnep6JO9nWOdfbJ/dPDgnN3gvvlnoXt+8fkMxwn8nJO6Czlw9ZSNS/jA7ychGnV7FYQNwlCNnFE",
+	"sgI8jQ6Qmnpwtr3R9BzJYNC80Qr6OOPGgDFFDdXDJ4jaHe6kx6BfpJzp7gR3P/yqssSDA+35USpuVIpK",
+	"Gavz2OYaEiYBnGpQrJJ4BzlqlAS25DcoeFGZDnIAYVrVMVjJWeX+vjuttBoQvnUzfO8mOCJv+iJFd3IS",
+	"srnm8ijF+JwAgUXH0hT4PIdHhtDv9L4/sIXKdUgt9c1SatdVSK52WB8VjBDb4eS+WuAR6CdOlck13BPt",
+	"PE8V6W1fNNk89zA4lG5wl0egFxynlDxC1rE3ILChVDXbAlvytW9KiSmDaE7Ae4qnrHRVjY5CJ3PF0/vi",
+	"MM8SvIu+Vzz9YmnELW4Pp2cbd0mSo1T4TBLGmUNHEHJI2uUpy1Iuj4LshTDWN/HaJaf+0b/6WcXV3lq6",
+	"X23vOBD//rGiQIyFLLB1Em9VmlTCOgKPN3QjJKMvXlKtGu92kUrFdvcFqzbFKrvKuPnnxzHeFMpohSoe",
+	"mZqBuUgJQ820EAQ29J8vnlSqZvFe1rur2hf/HBymuuY+HKa2x+MZBB+Zuhvii6GOLhngrVaZlxVrIPzX",
+	"sbvRDnn6OSxvdapsZ2yZX98R4qcIl4yzpYi1OqkJrZWm71wykLeQqgxaNR/3p9Epe0Z1uFKRsKtvn/1Q",
+	"sQ+fM8mXhZ9OtJRRPUj8CR67exJ3S+vLG9+u/0sVev369g32a9SZ84Xjj+h+//nqByZk4jaGLndq9a4k",
+	"eVPhks1UmqoVFcK07HeoNT9+wpZK2gUFFLltJnl6qBadcLOYKq6TXYLPi+LFz+0eL5Z8nFsmUyotCkQI",
+	"OUvVykTelk5n2v9au4fYdE3lENkwuCQL+Yaiuu4k81YxVPiIulNFvhMSz+GL8t179LvUBMvjBsf0T8AN",
+	"O+0jm7zd8M0do4FPNRigauPC8IglX7MpUGk178UZ3sAaEjYTJubpCVaNWXCziBikBhg9lFT0ImFToe3i",
+	"xDEBfGkf20fUGWlTEPROqfVl8eZDITTM2KtgW1jdcTiAg80jUx53UknWwHW6ZjHPIlZpxkXhThTmKQy+",
+	"Vf0jliYWZppjiFSowzs8Jm+Iunh5sYGzT3YBS/jtsHv/vfu22+fyDmoUco+MJkzxWVIW6zTZEajlnx8t",
+	"k7h661CjD0QktiSnShjukiopsxmZz66L5jbez5gnwjpN+8DYvA2SOgOul1zfmDvTVnscRRCJnzxhm13y",
+	"6GCuQtQ13twU0LbyXbjpt9QXEm3EXtHKG8T7xaanPEPe8cXTvq/fR/gwFlMS73oaXqtb8OXIC8aJyC6C",
+	"HIKyVSN/rFlFEfV+KRShfwOQhe52jej6w05FIbKbXVLzVflmr+RJ3zq7R3BZe2PWrlRHq+406gNanTy8",
+	"+pmcAnCPIwfUtDFTqGOYGUWF8NnQp+Mqma6PJeDX9IqzT9VfMYbCe8IOY7hXtdG2+a5oZS12q/u1Uvcw",
+	"6FQhcgS/E23U846AkEvfONIWBqQi3Oar0Sl7VvSsLLpUMrtSRQMJWwxkLovGJCkgDypcmSQlEidqcLeS",
+	"o+28+YSpiqOltKArckEv0jyEFi2xz209UELWeOXVB0uOrszZg39UXj9G+yRsP9i4YEIJJsz2NyrXMZgR",
+	"y7hIis6EVRhfVlqlGmbypbvxVqFYnfvsbjwnOgYH6Ussvi0+Pzy5sDfzeo5TtfKuf7X0oIdnmARcxiXL",
+	"JVJuzQzeiPupCWSXWJozpB4riYFDRboQxa1iPzGrULEpmNl07dOMeHqwiLadNlO+cjPfN136aR6QMsOU",
+	"/3vQJsZJIwnxImONKvag9rxJrk0CFQ0yrF3GFTKMUIsILpoqm+fVW+Q+aDWBVNwCRbHcJ61S5gEaV8OM",
+	"X3aAw8NzQgKRIyytbkUC+pFhBvStiAFvaI8qSLrdgJeNpMla9H5l2IyvScIL3b+wj9BhTp4dBEZpn/d/",
+	"S1/jPP//LX0vtEnAbb2OgwAYFcWzg4ZzsJ6QKZXu0gDeunfuGc44R1ccgFLp8VyElXaCDWehuybQIRsk",
+	"fHzBF96Kmm7BR+ZOVqgtdgTMituFlD/jS19qEJEDNm7jWLEbPDUYU+wu7qBwUS7NI1Mq5sNCeR9RXHoQ",
+	"Wesu3+pAISF+WBSvOhIWDVg3yU7L4rvw3j2fsGKetu4b/tlR3XAWtBYWizTOVK5PYI1JjsHqgs5RLm+K",
+	"HMrjBoR1lfXcAPn93Fh1aD/snfUwmH5Ofiw0pZWYrlvWOFrbVmhRsStV2tYw4kUCJJDQN89/fM5CDyJP",
+	"P6EBSyOl3OeaHFi9Ssj5GbUi7mxD+YzVqm1T9jLlK6uVLB6GmtwTgc2BxFwqjRU3xhKbJmHQAAhtLhiX",
+	"1CqhGLeIF3vqVOuypCROOJZlPrD/oq1Zwfdgv6WN3K0R+31K936BXTVQ8OlRMjOLOsK59E0CISlaTlvs",
+	"QMywSqQPAQoQR2Gg5EFIgkXz6h4dp+tVOaP2zm91ujtbqlvsvbo9eINA97p498jd9t/7JoET39bLazaZ",
+	"hluhcoO9A++tdeD+ZTy/rlbxfHLvVTy30XRAyVs+b/WpvpGA0HMgLVB9pKpXSBOPTHCOFsM3q3HewNoA",
+	"NYDclGfuSMVWZXm2nXbfq+zHzHxmvtRLtsWV9hVoiY+Yo7VEb2KN1y8eamQX/rZ5T7grUq6xV36aHgPL",
+	"nZ3PuU4uyKGBF5fTfBYQ36jcTnKdutuv6NQexGlHepeVxv9jKYyvWYkW5HRNoR7Fh1QbhDpuMq41FmXz",
+	"PRYdtB6ZsTSW29ywKWAwNBoFR6fsWy5vLtzEwfiCMdlFNsr1d2VH68uxxC4n5Jip1suKASesLzKGlstZ",
+	"Y2SOYcL6toM0Ft75qaAkSR+049vcuwOLd89YDr9/+Z41LoTRKfu51lqgEpty8idYk0VUF2IDNZjGN/3N",
+	"VvbKdxuQyjJubiBhdiViaG90hFIvUf8XGjqDi9urTdLj4869nQ0cQWwxN77glkfjdM1ijh0JAzaf+2PG",
+	"3oExQskRFo9ZE9FiL/EZaDb0SQhJjdb35ghtbP7sE/67o0RIoKN7bFv1APhwFzeNFZUVXkv2kFlzHB67",
+	"12HDnde8tW3IOfMr3Imka//eXrjKktlRyn/6RR5HFvKDseF4oEUMt7nl48GIvEUFCw/o5Ia9ffEdFWSh",
+	"Lr5KxPBFoHN3CPfDhW5fw6yPLISLOlK2qYzT3HE2anvFShFoyddYmZVZdUC7Kxzt7NMMsxx+O6s1Idtd",
+	"Io4+O1b10zsExpKAsEdoLLYog/fKoehfKib2uNmHZde3jswk//zuRP49kXCZU1J4EQKhexw3WrxdlrGy",
+	"hXDKmw6HwmVdK+KKBqP9j0xxFE9SPoX0xKN+O3965V69Dm/2iowlIb6m5oN0ivxfBxkQE44GwXCPZ5Bq",
+	"2botfJZw1uoe+7DHAI67E89VwR0RJaESq2lWaai1pQm6Ibpf2rs01mihVdnvIoazT/4nimeIhWn3Nrcw",
+	"1eLD++GrLyAWCUZpzrlXv1BFWvG1Dygxvo0tlQjPpW+p68Rt1K+iseSG2iQ3m701NLLRJUvCdGjZXQkD",
+	"pXpWK+/eon3hUqFGVu0nZwE8Qe+GB2FjGbUztOQfX4Gc24W3j7UelXtoKO928cITwmfJcagfzw5+jhBP",
+	"AvKPF3uMwmT9kObSYi/shFvwbQTRoS8Kn75UFtiwfmD7pvzscYaXW33Ir+E+FbbXW4oxpukduts26kq4",
+	"saLgnNFzLoXB5VIfYQee9v7BNehB2elvQ+D3cTwTY/ls1szIjNrSNStOyQZaogGiVOkCQWfxQqSJBtnZ",
+	"ifAFxCnX8Dy8dz+nOAxPs1VEowOqSh0vu97vnSXgBAOQlgVw4ZUndNH0z4xIrgrZ9tQ10K5ZKgwdu0Tz",
+	"FV0ASbnHU3ZlmeYilCv2vd96dmQryKbApm8IqJVabj1660qzu14y0xq4bnJ77wt5XHOGPDmv8P6H8Yfs",
+	"btyHmzvmiX9kPKpOQps+agg49L2pWXz61SjY1vhHzKe4CGiNWG4giZiGJRfyIDxTL9LtKP6Z3rlHwPsZ",
+	"OoBOazwy1GnQixBAFXlLS61pa6VXsmPC8DETeh1VXWF7gVvNZuBwfULi2nZ15I1/+bl/t9fhOp7bccPL",
+	"+kama5/wa4rqiSJhqVphihKXlHyOEryEj+Q3Gd2b4/VB9KU6EnrVnicIHSsmBaNwi9CvcIWbRyzQkgO4",
+	"sClErLKOqGj+POrup7eH+FVM1hlogtRBlXcrS1OzlrVjvMxM5TI5ZR9+/cCEGcsl9gdCcTE06x8aC8sl",
+	"Mjkex9hSwcelRMyspZLrpcEiB5kbaixX6MkyOfVSGg+mfLpmRlgLejw4o9/DrxGz60yZqFgUla0fXY4l",
+	"l8X6Ga4K9TCJNeSQO5DDzNAOnLymDBRvjuWyjEBYsiFGZZIIjFgaeTSwDxK4pr2PB+P8/PyrOOUWf4DI",
+	"/64k/T4eXLIPmiciN5Ob5QefOqzB5KlnVzgFtywRxjpmNpbDJ+fsZkl2tmIu3wE2BG8LOzplL4hGmZNz",
+	"9AXTkMItDYFn3CFoOE2dzOKr4oU5WseOUOHErY4lwpEaISwdBEsKMBm17MztyFcaKUfFWXHUaCzxWaZF",
+	"TIIQLhK3OpYxl+gdzLJ0zYa1793m/BDlhsonv34YjeWMp2k9w8Kf1lP2lrtz56g0FfKGNvABA0ziXBul",
+	"P7Qpwu+A63jxpjgovdj1r3upvR2hJnHZRr8cq+e3simMwUe+zFL36OnXp3/4+utvom9Ov/rm9+f9s7oL",
+	"Qm0X8r6q3TzlLqn3ddvF85peJjJwpykOV2/b9EshJ/hmz6vlvM/d95pW33cJ/OPxl4AMtsZZy+O0Qh7U",
+	"VN7NQjk1QSV83bXS4pMJftJGQVOlUuCyG99GadtqAS1O3iAahOOJaqiDzC/9yRvPXNdB+XqPg7JFOHpS",
+	"76z8GUOyAgfpE5Llr4CDZQ2Ic43lZf/6S1XyIFbmw9JRRsiBDbN8mop4dFFc0LM8TZmFj7aUNiI6IVHB",
+	"zlvljbpIcfYp/LjDMx8gM3gA6HdpImGpxwb5s6K3RiF8FG77cM4jlqXcJ3LkWaywNqOhhG6PnHZw9+kk",
+	"VeLgzibtNtPPj1nCLdQweHzLTxj+s5hu+1KOE07NsTpmBIIoRn9kauG/njqqVPTIMLT/oTm3GRHWx8XS",
+	"tCJuVxhqp/ssWyir+rlYjk6QLTHbKlljJ6sFMLF0PHUmUqxmBenslF1Z49QEoP6S3Ls7MZBmbcFEY5Q/",
+	"8Y/k3DAURIebdB8Z0LfYdZ59wL9Ncp1+oDwsLOLSJkb+mKWKJ8UlgPDqe1pUbMGeGKuBLw8Icnm4s0Lb",
+	"6jgoxmLuAULs7meE4IkorpwRQtHw396+/N4dg7c/fB85NC2Vsexr9vrbS3e1ir/5Qrr+weMn5+cs+3jf",
+	"Z8T7lD/PIdmoqhco8V3wdB/KuNsrrM54agBdE8WfPg1KCARRkgwLqFPlpt19Xt3/X8MQv7RWb/3yLoUj",
+	"ZBY6wJCHzuTL2p1wNHqt+KR2mC5rbz6Ina4yYx8rXW2FRwi3rA5X7Y0Wc8y5YkOepoVVCFM1w73rL2M0",
+	"dBSJWaMv1NPXWaYBK0XWkPCFBmz9AKs6rTxswNbm3A3rMQIyOVrtTrSZVVzJQ4uBd/JWWCrbSVE3iGlh",
+	"rOZW6T7Et5tBnH2q/rpLtdtKOW0XX23su15+98f/d6Ab74DKO8cJ/K5jPCRsWpBcWky0KTI2IwYfY8hs",
+	"C0safcHBBhlfa5WmJzvasH8P9i29SQ3Z9/JPdxPU0f3VFj7as9jc1umqVxj683c/saGBpYhViv3Qf3z/",
+	"3ckfyHbw7ZvXoyOVmiAo+h7wvgaw90WzoVuDo59gF3r5MYZ0dFEENEQs0AkjI2/kC1S7F6Z5fAM2Ym+T",
+	"aye9SGWjkIXkJL1T9kNRATHUtFG6VpZmlw+2LT4U9eZuZ9YPis1BubVrp8e5hVyQ8YXcAm7630d/+OZJ",
+	"sedlLkUsMp4KJ8SO5fDq3ftn70dl6F2slE6ExK7KJAcIzQxwy4bfg/oBvU+n7EcDjI8lTvXIsJTbs1RJ",
+	"xo13Z5yyt8pYjBKhrHNlmVmILIMEG9jFKVZbHMtUxCANJL74B2Zmz8QtnCRiLixDkienFRjmNCSncRVD",
+	"K5m2pml/J2TylkDX272x9RwFK+4f6ByFXx8fw6T7+EFNur2kVIRdH/H0dXA81ukqYtOKJ/e4Fsh2Sq64",
+	"QKkNwDD4YsmMYaB0yjoKZUthjCPONFUrSEbByuRJi3yGWY2Gifq6DcV0prepG2/xjQdCYO+SMbjuI8Ws",
+	"FCUBVpDOHNBw8G7Xfh8+uF2Wx53ejwjuhv4s2RKEvW5sHU/qruHpwAvKidDunx2ic4Go+7LV3TvQ0KN1",
+	"AJz21TCR7rb07SYfxZdD+P9MOPQFdDgNx97IGIp4OncOykIm7i9UZ1rnqb8CZlr9DSQbPj3/ZnRJCfUY",
+	"ROYunCUPUWd3P0dnfhlCyROsDgKrzqP1lp4/K764z0NWzuKn7W4jh4+PURlasZXK04RRUt6KLfN4Uels",
+	"kHLJpFpFeNGvFkA6ZJnHF1PtI2Ef7Nhuxed2CeFZ5b2HkBMqVNNTWqjs5Eg6W8qxqkY5rq8AqDXV1by7",
+	"+HAw922v9e9ZhGfAR7Ae1rD85B4O625kRkznUh7Fwh/gUx5Pqxhg52NIxRyDB4KiHTG0N6M+7aR3rHgy",
+	"lquFSosiH8KwBaTY2K9yrLmlWiEdJf99VGAoc+ekfSHnE1IJQlJvooAqdyCPYMISE/FrGcsFzzKQZoTJ",
+	"Lr66SOWuWPIEQtDklMc3c61ymVyyTKUp7aOELxmutJprMIZU1jteEXGqzAEN+3eSN7af/+cX1qiLPt3z",
+	"lyXaUg08Wfv4UmP52qeO2QWsKWz+GNd3hXndB4Zo9NqN/0X6MJ4XYPgsatRu/lfiKWKJknCMsnhKwoma",
+	"zTzJOd6nZMnw6oJLVK84fBDleeviyVSpm62lT9EC4d/+Nrzcyzzm+xp9YR2PflJ5vIBevY78q0WjSYw0",
+	"PWqSTiVq6TZM5li+w33C12wYzFZWLOEyhHBT0Osown6oqarJNhrcIcUNbHWC18mgH/r/VasGhP31amsa",
+	"YFFP7D9K7eQwcCiavFlDLhRP9vWaD0p2KXB+9in8uMsGE+Bzn1d7gYPOBuMzkR6F1VYL/tOoFEJ4z3GD",
+	"ffy+JULuJSrwmVOJik2vOHrIW/ZbJTVfdJTLNYq3lCfkpGsf0XvK0DgSunSkMOdpEaQ5xF8nbncRPZq4",
+	"WSJ2y+0keMuoOe8kVgn4olBF2lIQvMgsAAkzILGeXy2zpX4s2NDXHvTMZnSBRpkyt8AJ4QuRJCCLAgD1",
+	"7YekLpwIa1ScsjdoIMA28QYzlMhnhzNt1vZ5x2+hdmruwdoWSOWzWNz6ndYjBgN707PSLEc7Zr0fiJ/v",
+	"kv307L33wqJORqSFblpEO9bCpIwnnwHr/mDyev3gu0SRtXPXZpGWPtz2lU9Zud9qHO8s9vNuR6NPtHGv",
+	"HMlqU6Ksmc6DCX6VnJ6oaPmQcuvu2VANpvA5B1YllYV/QgbdWhrn5wUem3KzHOtgc3NT1svR4H312L7L",
+	"LQfzu41ifCyp/GjIY/Y2iUuqmlOkXXQVy8HPi/I7PnYKw2lO2fOyCeeF79tItc+VZomKc0wYH0s+Vbn1",
+	"PXjMlnqmTSr/Z66p47f0WbTVPiV1/EV4xJI6vhyqXWym5SGBBarEXl90qNHt0Vqnt3rd3jMbTtW8Z37G",
+	"0SWxtjyI4hC4Zf1vmQbhEHLULIjKDePG/txJEB102FZwoFvvrmZdP1xNiD7a8A81D8sRXAB1+f9RRWyP",
+	"GCVHMCXBSw9dcTX/FPd+a4R5mUD4RVpmD8hAfPxPmGzyLElqCSbsupf0xDaFJ8pgvmdmUnr6Pz8dX+Na",
+	"jqD67pFPVa1tWWRUkUhRWBdbbIvRwCkOm7Lj+a7kq2K+z51+1UML92aUmfXRDceKrwhFFcuaiRWrzWa9",
+	"xGes6HeJraSML614VBPmmcFK/CdKThXXaGf+TGeiqdMVzTMw3Fpq4PGCYza8A98sN+B7HZGy5d76+vwr",
+	"9iGXRdf5DxeYj4smOOFkG+PdzjXV0KnKms3BN7xHLuV7c7UWdbFcW1rZmxJod6TY+uH0s09E0hL0Hw1y",
+	"nbaWc6kdOPdSVB2p/eBtQF1jOWcDsi4auj86Qk/BAiuJ5Wg2qoYYGvpDKCndOXn5MdNgKi3TnE5ELRDp",
+	"/sCrp1gV1ug51gWC+fJnn9w/ZbP4foeEvrkn4QfX8S5V9p5spdST9t4spcf2OzreXbgDfUf/o9hQqak8",
+	"BdVMlbqBJMzj5G4lK73FymoKjmYuGfbiKdzRBYcJERLUDtyxI7bkIj3cI1kmR3fZRyup2vd0r/oZujRX",
+	"n6fjWHl27DSFn0CjLcXjwUdXFXNizzsq1Pbs7VUVykuw3IMwN7scuj+a3s7carLdBI/1w6Ue9jpXbi99",
+	"DhXuGV3mbmdHsDmYSmRA4dCv5ybW5SCDwb4Y9euTFvskIe6bedjK+JEkzjAvttJco1VaeV8TQ8ra7D5E",
+	"loLuvP09oZvMO+kW3DAux7K42VYLhX90jEUYloE2TqBnCbd8dOFEQFgVowSWMpblMiOsDvxRGGwB7IZx",
+	"3+RW8xTZDDMc1TKjloCF+bRAc44fA4rYPAzi8ssylq8N44bcmBETkvyD1TzVsaSOJ7fYmoYWzniWAdfG",
+	"fYCtwXKiABkDxYFRn9QVfqyVtSkkbPj0yTdMcwsTTOWCJCqCC9EkP0HRfGIgVjIxDihkiBrLJ+esgi/H",
+	"V4XMLbjFFAuSCfv6/BxLKa/xQWMTP/sypg1FNSralHnyRQyXs5Xl8YvuJqTOOjL3D93e8DPvbMUWwSpZ",
+	"kyRDblqpxpJ2RpdCiwR6hSDGM/yF2jyuCrDs1eDsyT0s4J0bq7OxfYG9odIUQ8JlcbrQu0YHNBwE0jiq",
+	"x2lEHRWoDugxYp0Iu3hwPclO1wxO3FyXdGYwJheD36xYUkFKFM8XysdhcmNWSiefjVGGxOVuZklFlXwN",
+	"JR6Kf5oFOIZm+K3jQhdO4VjyiBW5zJjmy6fugDiatpBcVpOblS7qeXKsx3RCtUGXXN9E2Lj4ZyETtTIn",
+	"j598/eSU/RF4gsEN7oqZQpG4qzR7KeepMAs2BAf3MwJ/RJ2Lz6RaQsRiNXc/nJlcU6iGA+qZzlWqRpf4",
+	"i/f1WaXGcpgIX+QdIsaXldIK1ESB8oETzPh9RuBZaUWlwXiI0haGPT1HFsdTEUqves6IURbsv9Knjp2U",
+	"LNPJ8WM5tEpNUq7nlHxt15EvURW5FTocrydarUzEpMIfRo4ZOjWcyzXTauWmpzVVdGqxzJS2kFxsrGws",
+	"ixWolWH/lf31k1ariMJBIh+GGbFbnuYQsSUYw+fw2y9s6KZ6jFVwHVBojZf+fTcld+xzmgK7gfUFQwRF",
+	"rESBicbS/TvJ5Y1UK0l/ndwImfgfsW2k/3mm9BTDWiKW5MRtIBpLs5aWf4yYzFOHEHdBV5lC/fYubsnQ",
+	"nFIycAebblFDjl+ineTC3aB4bTduZSGNxfq3M9/BrXKdJwzHN9TAhS7YU/bSaRcOWPSQrBmGrp7qnfbI",
+	"uAuvKiIYuv0oATyFMAA5GiujEP95ZNiTc0eE/jLduJ5H+96ankap5ES4Lsey7b6sXoys971onr/76c53",
+	"Y3RPwn3Xddu75MPDGUufv/vpCg/4Ndrk2+7Rl04xxo5CFdo81iUIYXAhGcfCFhR5GKs0X0pTP/wqI9s3",
+	"HuxRM93lYS/DT+6fHRGiBwlwP+K499vVnrTDdpHJ7es46b1upK2q4ENgzIHfxouuxN+7o+j4srUbnlb3",
+	"0NxgF104WcU3HTti9rAb+ZHxVzsGTgGW/uMW2JkTC8IvdgHLhzrl3gJ4guLOLuvAM+brXDjxHIMnHZg0",
+	"jy3ZC0ioagh3ZQjxWKZK3eTZZbCAtGRA0NdPqdjoQqUod8Q8s7m/RMfSZKmwPoiTZSoV8dqx1ZnSMbBh",
+	"WVAYuziaBWZoV9svkjgWrJmPTKhAEbEZwCXL0tw0zaAZ9vH3Ecdj6UZ20hTVASnTc7yh7pHZTN8YlTlj",
+	"YznXPEahRKjEu+eEZcMPHglO4rMi/YASdIBLeGbG0ok3F97ng+Aqu9jVRekgMY8HXs6bhFGS8aAmWxd/",
+	"n/BWX9FP/nmwY99X7lcCnyWiuTDPd5jjA3QCNu7OFQJAGS8wPF2j7o1HbMipPG+CjKIgsD9fo5I8OtzC",
+	"HjwLWy3Er9ch+engnJ8e0C4M7YeUP9qv38+Xmlt2nLhqI+YSkhMhq0wtILqeCF8Kl9hwAY0zZRrDTpKq",
+	"tHyKthhFAkVr7DBnNgoUUxn9UFcfGVFZLg11w9KkqlaOCyL/1XQhaMDa04b9mnO8F9l//k/fvILSvcey",
+	"AgfqhBXRGcolpesmDGuHexU4VavQD4AK/Y8lcJ0KBzXqihWARz4uKkweepemCvVly2+w+GShHI4l9v3n",
+	"MTWwe7fA6nKaCVlktHv/2cXuXPQiEoANUc2MuWRTYCYDaUOSe9EVia7J8hIgLnpZtXYsIE3QPpOnKW7h",
+	"onaNjOWwfoewMfqAJ+798WBE13PhEBQGVVkgT7vHfkT3bBmG4uYXMbRdL98qdVNeLV+kJdhnv36W4Ldd",
+	"19OxLiW3R8YLfyO1OPfFnjyt9k0maAmHK5a5H6Op3lpnn/xPOzTSqpjymUSGY+HEaZiBnw4bgisaBX3C",
+	"cFMBDefuEq2es115jbsxER0STLvj7P4UsOkr4LThuTtQZY/Bt91WBRujiUxZqboAPMnuKJ3l9kTNZmM5",
+	"/ECve1n9spTjq4w0Yht8NM7txI0wGHlHY7N5hV8H4m0zTgMXF3oUjmWwPnMf5rTJk6tKBF54aNxlqZJz",
+	"0GNJM9TZfxuLpvCR+5X/G5E6n1HiL+JujneQffwNb+AUXWGFpnursP11wCZJGjMN9Vj3Aw5rNx89k+rE",
+	"LNTqWAesGRLsRMAf1Ds3wz1VPVf2y9QavRzkZFgm1cQB+Rh9cRxA6STXDnwiEl+XCCuZFkG/nmONLtFW",
+	"M3eyr7jx9qio1um8NpwBMHdXM2uEpgFF2/vh5IWOoOEWtOFp4ahBc5GQjs9mSrvXLzbsO1xbL6+6JTpO",
+	"jHajYWnacTJOWarU0Q9alJRmFCK3wr6NYYTCsUYSOtrGhLWAeQXMquIqvkiVMaNw4MdyhvWtZNJhgapt",
+	"w42D3Y+wmzLVstbWjKXJlyE7nmAefotB+jdD6N5c1ZLpvVoE67GM0cGl1bI9j9MN+4WL7LTIzymx0wq6",
+	"GATh5hgsgUhu004VoYK3djKiI4103SgetIc0j0cXPauHcIU26zMGQurbQDMYDD4445k4u32MNOEnaZ70",
+	"dyEEU5KX0ntYQn9KsHyw2WHynZjLEyGxpziWb6k1NaFOtoVXuTJcYXvfHNJrhFHF1FJa0aMgQoSYqiTA",
+	"sDJ4BXqbw7+vpdcihv/x9/+XgbyFVGVgsPoU98UOMwN5ouR6qXKDlasxtM068EraIuJ3pnJ9AmsoK3xE",
+	"LOPrpeNRM0F+idy6G6S6TKLhjQU+J27oi+uZiFmVneSZYdM1i7kmKWbK5Q1DQ8jMkaPKsIoeLE2E1iEZ",
+	"i1Q0UejmQx/xL7/9fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

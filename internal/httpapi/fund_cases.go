@@ -322,3 +322,11 @@ func (h fundHandlers) EraseFundIdentity(ctx context.Context, req EraseFundIdenti
 	}
 	return EraseFundIdentity204Response{}, nil
 }
+
+func (h fundHandlers) ExportFundBeneficiary(ctx context.Context, req ExportFundBeneficiaryRequestObject) (ExportFundBeneficiaryResponseObject, error) {
+	e, err := h.svc.ExportBeneficiary(ctx, reader(ctx, string(req.Params.XAccessPurpose)), req.BeneficiaryId)
+	if err != nil {
+		return nil, err
+	}
+	return as[ExportFundBeneficiary200JSONResponse](e)
+}
