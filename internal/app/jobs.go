@@ -66,6 +66,13 @@ func (a *App) newWorker() (*worker.Worker, error) {
 		Backlog: a.Plans.RunningAllocations})
 	w.Register(worker.Job{Name: "plans.expiry_reminders", Every: 10 * time.Minute,
 		Run: func(ctx context.Context) (int, error) { return a.Plans.SendExpiryReminders(ctx, 500) }})
+	// Payouts: the weekly schedule creates them (a ledger hold each), the
+	// payouts job makes their Stripe transfers.
+	w.Register(worker.Job{Name: "redemption.schedule_payouts", Every: time.Hour,
+		Run: a.Redemption.SchedulePayouts})
+	w.Register(worker.Job{Name: "redemption.payouts", Every: 30 * time.Second, Timeout: 10 * time.Minute,
+		Run:     func(ctx context.Context) (int, error) { return a.Redemption.PayPending(ctx, 50) },
+		Backlog: a.Redemption.DuePayouts})
 	w.Register(worker.Job{Name: "idempotency.sweep", Every: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return db.SweepIdempotencyKeys(ctx, dbx, time.Now(), 5000) },
 		Backlog: func(ctx context.Context) (int, error) { return db.ExpiredIdempotencyKeys(ctx, dbx, time.Now()) }})

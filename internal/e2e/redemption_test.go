@@ -56,8 +56,9 @@ func TestBookValidateInTheBrowser(t *testing.T) {
 		To: redemption.WalletPath(emp.ID), Amount: 100_00, Lot: &ledger.LotSpec{Categories: []string{"courses"}}}}}); err != nil {
 		t.Fatal(err)
 	}
+	fundOrg := k.Org(auth.OrgFund, "Fondo Inclusione Lario")
 	pool := func() int64 {
-		b, err := ledger.GetBalance(bg, a.DB, a.Redemption.Config().FundPool)
+		b, err := ledger.GetBalance(bg, a.DB, "fund:"+fundOrg.ID.String()+":pool")
 		if err != nil {
 			return 0 // not created before the first validation
 		}

@@ -789,6 +789,45 @@ func (e OutsideFringeInputKind) Valid() bool {
 	}
 }
 
+// Defines values for PayoutMethod.
+const (
+	PayoutMethodSepa   PayoutMethod = "sepa"
+	PayoutMethodStripe PayoutMethod = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PayoutMethod enum.
+func (e PayoutMethod) Valid() bool {
+	switch e {
+	case PayoutMethodSepa:
+		return true
+	case PayoutMethodStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutStatus.
+const (
+	PayoutStatusFailed PayoutStatus = "failed"
+	PayoutStatusPaid   PayoutStatus = "paid"
+	PayoutStatusQueued PayoutStatus = "queued"
+)
+
+// Valid indicates whether the value is a known member of the PayoutStatus enum.
+func (e PayoutStatus) Valid() bool {
+	switch e {
+	case PayoutStatusFailed:
+		return true
+	case PayoutStatusPaid:
+		return true
+	case PayoutStatusQueued:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PlanStatus.
 const (
 	PlanStatusClosed PlanStatus = "closed"
@@ -2662,6 +2701,41 @@ type PasswordResetRequest struct {
 	Email string `json:"email"`
 }
 
+// Payout defines model for Payout.
+type Payout struct {
+	AmountCents int64              `json:"amount_cents"`
+	Attempts    int                `json:"attempts"`
+	CreatedAt   time.Time          `json:"created_at"`
+	Id          openapi_types.UUID `json:"id"`
+
+	// LastError Why the last attempt failed (Stripe down
+	LastError        string       `json:"last_error"`
+	Method           PayoutMethod `json:"method"`
+	ResolvedAt       *time.Time   `json:"resolved_at,omitempty"`
+	Status           PayoutStatus `json:"status"`
+	StripeTransferId *string      `json:"stripe_transfer_id,omitempty"`
+}
+
+// PayoutMethod defines model for Payout.Method.
+type PayoutMethod string
+
+// PayoutStatus defines model for Payout.Status.
+type PayoutStatus string
+
+// PayoutStatement defines model for PayoutStatement.
+type PayoutStatement struct {
+	FeeCents   int64 `json:"fee_cents"`
+	FundCents  int64 `json:"fund_cents"`
+	GrossCents int64 `json:"gross_cents"`
+
+	// NetCents The provider's parts less its pledges.
+	NetCents      int64     `json:"net_cents"`
+	Payout        Payout    `json:"payout"`
+	PledgeCents   int64     `json:"pledge_cents"`
+	RefundedCents int64     `json:"refunded_cents"`
+	Vouchers      []Voucher `json:"vouchers"`
+}
+
 // Photo defines model for Photo.
 type Photo struct {
 	Height int                `json:"height"`
@@ -4149,6 +4223,15 @@ type ServerInterface interface {
 	// ListProviderBookings The caller's provider's vouchers for one day (Italian time; default today), by slot.
 	// (GET /provider-bookings)
 	ListProviderBookings(ctx echo.Context, params ListProviderBookingsParams) error
+	// ListPayouts The caller's provider's payouts, newest first.
+	// (GET /provider-payouts)
+	ListPayouts(ctx echo.Context) error
+	// RequestPayout Pay out what the provider is owed now (at least the minimum).
+	// (POST /provider-payouts)
+	RequestPayout(ctx echo.Context) error
+	// GetPayoutStatement A payout's statement: the vouchers it pays, with gross, fund share, pledge, fee and net.
+	// (GET /provider-payouts/{payoutId}/statement)
+	GetPayoutStatement(ctx echo.Context, payoutId openapi_types.UUID) error
 	// ListProviders Providers, for the platform admin's approval queue.
 	// (GET /providers)
 	ListProviders(ctx echo.Context, params ListProvidersParams) error
@@ -6191,6 +6274,40 @@ func (w *ServerInterfaceWrapper) ListProviderBookings(ctx echo.Context) error {
 	return err
 }
 
+// ListPayouts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPayouts(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPayouts(ctx)
+	return err
+}
+
+// RequestPayout converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestPayout(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestPayout(ctx)
+	return err
+}
+
+// GetPayoutStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPayoutStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "payoutId" -------------
+	var payoutId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "payoutId", ctx.Param("payoutId"), &payoutId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter payoutId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPayoutStatement(ctx, payoutId)
+	return err
+}
+
 // ListProviders converts echo context to params.
 func (w *ServerInterfaceWrapper) ListProviders(ctx echo.Context) error {
 	var err error
@@ -6807,6 +6924,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/voucher-validations", wrapper.ValidateVoucher, options.OperationMiddlewares["validateVoucher"]...)
 	router.GET(options.BaseURL+"/provider-bookings", wrapper.ListProviderBookings, options.OperationMiddlewares["listProviderBookings"]...)
 	router.POST(options.BaseURL+"/slots/:slotId/cancel", wrapper.CancelSlot, options.OperationMiddlewares["cancelSlot"]...)
+	router.GET(options.BaseURL+"/provider-payouts", wrapper.ListPayouts, options.OperationMiddlewares["listPayouts"]...)
+	router.POST(options.BaseURL+"/provider-payouts", wrapper.RequestPayout, options.OperationMiddlewares["requestPayout"]...)
+	router.GET(options.BaseURL+"/provider-payouts/:payoutId/statement", wrapper.GetPayoutStatement, options.OperationMiddlewares["getPayoutStatement"]...)
 	router.GET(options.BaseURL+"/fund/envelopes", wrapper.ListFundEnvelopes, options.OperationMiddlewares["listFundEnvelopes"]...)
 	router.PUT(options.BaseURL+"/fund/envelopes/:theme", wrapper.SetFundEnvelope, options.OperationMiddlewares["setFundEnvelope"]...)
 	router.POST(options.BaseURL+"/fund/envelopes/:theme/earmarks", wrapper.EarmarkFundEnvelope, options.OperationMiddlewares["earmarkFundEnvelope"]...)
@@ -10627,6 +10747,121 @@ func (response ListProviderBookingsdefaultJSONResponse) VisitListProviderBooking
 	return err
 }
 
+type ListPayoutsRequestObject struct {
+}
+
+type ListPayoutsResponseObject interface {
+	VisitListPayoutsResponse(w http.ResponseWriter) error
+}
+
+type ListPayouts200JSONResponse []Payout
+
+func (response ListPayouts200JSONResponse) VisitListPayoutsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayoutsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListPayoutsdefaultJSONResponse) VisitListPayoutsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPayoutRequestObject struct {
+}
+
+type RequestPayoutResponseObject interface {
+	VisitRequestPayoutResponse(w http.ResponseWriter) error
+}
+
+type RequestPayout201JSONResponse Payout
+
+func (response RequestPayout201JSONResponse) VisitRequestPayoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPayoutdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RequestPayoutdefaultJSONResponse) VisitRequestPayoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayoutStatementRequestObject struct {
+	PayoutId openapi_types.UUID `json:"payoutId"`
+}
+
+type GetPayoutStatementResponseObject interface {
+	VisitGetPayoutStatementResponse(w http.ResponseWriter) error
+}
+
+type GetPayoutStatement200JSONResponse PayoutStatement
+
+func (response GetPayoutStatement200JSONResponse) VisitGetPayoutStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayoutStatementdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetPayoutStatementdefaultJSONResponse) VisitGetPayoutStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProvidersRequestObject struct {
 	Params ListProvidersParams
 }
@@ -11878,6 +12113,15 @@ type StrictServerInterface interface {
 	// ListProviderBookings The caller's provider's vouchers for one day (Italian time; default today), by slot.
 	// (GET /provider-bookings)
 	ListProviderBookings(ctx context.Context, request ListProviderBookingsRequestObject) (ListProviderBookingsResponseObject, error)
+	// ListPayouts The caller's provider's payouts, newest first.
+	// (GET /provider-payouts)
+	ListPayouts(ctx context.Context, request ListPayoutsRequestObject) (ListPayoutsResponseObject, error)
+	// RequestPayout Pay out what the provider is owed now (at least the minimum).
+	// (POST /provider-payouts)
+	RequestPayout(ctx context.Context, request RequestPayoutRequestObject) (RequestPayoutResponseObject, error)
+	// GetPayoutStatement A payout's statement: the vouchers it pays, with gross, fund share, pledge, fee and net.
+	// (GET /provider-payouts/{payoutId}/statement)
+	GetPayoutStatement(ctx context.Context, request GetPayoutStatementRequestObject) (GetPayoutStatementResponseObject, error)
 	// ListProviders Providers, for the platform admin's approval queue.
 	// (GET /providers)
 	ListProviders(ctx context.Context, request ListProvidersRequestObject) (ListProvidersResponseObject, error)
@@ -15246,6 +15490,77 @@ func (sh *strictHandler) ListProviderBookings(ctx echo.Context, params ListProvi
 	return nil
 }
 
+// ListPayouts operation middleware
+func (sh *strictHandler) ListPayouts(ctx echo.Context) error {
+	var request ListPayoutsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPayouts(ctx.Request().Context(), request.(ListPayoutsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPayouts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPayoutsResponseObject); ok {
+		return validResponse.VisitListPayoutsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestPayout operation middleware
+func (sh *strictHandler) RequestPayout(ctx echo.Context) error {
+	var request RequestPayoutRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestPayout(ctx.Request().Context(), request.(RequestPayoutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestPayout")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestPayoutResponseObject); ok {
+		return validResponse.VisitRequestPayoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPayoutStatement operation middleware
+func (sh *strictHandler) GetPayoutStatement(ctx echo.Context, payoutId openapi_types.UUID) error {
+	var request GetPayoutStatementRequestObject
+
+	request.PayoutId = payoutId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPayoutStatement(ctx.Request().Context(), request.(GetPayoutStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPayoutStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPayoutStatementResponseObject); ok {
+		return validResponse.VisitGetPayoutStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListProviders operation middleware
 func (sh *strictHandler) ListProviders(ctx echo.Context, params ListProvidersParams) error {
 	var request ListProvidersRequestObject
@@ -16133,382 +16448,391 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bkhtHsiD4K2HYWSNglnUhRXW3qmzMliIpdZ0mRXaRkqa3oQUDmQ4gTiUiUhGRBaJpMuun+YCxNZvX",
-	"eTo/cv6kv2Qt3CPyhkwggUIV2T2rB7GqMjMu7h4efvdPg1gtMyVBWjO4+DTIuOZLsKDxt+dqmXG5/nMO",
-	"eu1+T8DEWmRWKDm4GLxfAIvpDTbMUm5nSi8ZT5ZCmkvGi2f4F8bTFV8bNgdrmF2A0Eyt5Oh0EA2EG+xX",
-	"nCMaSL6EwcXAfzsRySAamHgBS+4W4GbgdnAxyHN8YteZe9tYLeR88Ntv0eC7XCbfchsvrhL3AY6dcbso",
-	"h576p9FAw6+50JAMLqzOYf95nnMDndPE9PDus1xJC/oWpIN652yi/tLdZ32b60wZ2MT6z4u1wx+LeZqC",
-	"Zhp4YtgUJMxELLhes4RbzoYaYqUTSNhK2AV+4N5kQuLPPI7BGJaqeUkBC+AJ6HJL/+3kGb51EpaybVMg",
-	"8+Xg4q8I9cmSSz6HJUg7iAbcGDDG/5Lxtf9pptJUrSZ55ugrz0DfCuM2GA3c+icmn/47xHbiZgRjB790",
-	"wen9ApbQgRSLz7Yt+79omA0uBv/HWXkKz+ipOStHd3NdJbDMlAUZr/8ELYfxNb8BwzjTYPWaGT6DU+YO",
-	"6A2s2RRSJeeGWVXF3ND9bMRcQnIi5FjmBjRTmj17e8XiVIC0I8ZlwuxCGKYy0NxNFTEJt6DDWErPuRSG",
-	"Ho2le18YpmEJyyloSNhMafbkKVuoXJtT9syvryAKw5e0RpoJxhL/4sHOhsgH3Dh8ZkEz6Wg3FUbI+QUz",
-	"SltI3NcmYu4AzEGbaCytWIKxfJkZR24/vn/OuGVLEWtlIFYyYZmGGLHtNmhWoA1bLbjFBc2ENnYsHYz8",
-	"Qze5TFiiwDCp7ELIOeNzLiQBuNgB7om7N0CPZdiBMOzp+TcsVnKWitiyYQKWi9ScauBGSTYeaMgNJOPB",
-	"6LJA32ohUhjLYj2IMjeUsSJNmc6ldKvYMfZYjgdCTjKt5hqMGQ8u/PCOG7OlcidhdMreyHTNTI5nzZGQ",
-	"hgr+Lhh3e5m5JZZYEfKWpyJxUDf5zB18kJbNcpmYiP3j7/8xYkvuyA7nE54JjKWwBiGlZAyeEnMDbhsz",
-	"8RGS07Hs4gUV6j9x5F89Q0v+8RXIuV0MLp6cn0eDpZDh98dtp/YtaKGS77Rabp6i7xDaCV+z4ZXlqeCS",
-	"OWrqvKZmbpRezDbhFgbdy3mv2u9XtxQifQevlDvoO2pWxrJvnrjHxj93S+lcp1V3XWXKuy+fjB7e7dJ5",
-	"r7Ifs84prMry7M5z/GhAd06R08O7zfCTyuPFlklui+d3mec397HJlDSActpLrZV2P8RKWne/XXwa8CxL",
-	"RYyM+ezfjSOoTz0vHhoNZ6kT5DO5ZuAeRuEeVxLoL8wseAanCAM/jpvG3eCZvZK3wuJKrv116taXJML9",
-	"iadvtbtdrHB7mfHUQDTIKn/65GG3edIbYHHXuzErpZPmy1//ruVlq25A9njztyqm/uo/q8xVigYKZQY3",
-	"9rM0VQR7FKpru4k1cAvJhNuNo3fimM2gZa2xhkRYSDaZBCyzVK0BDAvvMKPYjOtyGH81unGKt91Am49n",
-	"Qgqz2HNtIulBstHgRsikKqk5pjGIBrHSGmLczC8tXzmON4FA3psIT7mc9FwAXYqtwxjLbW6qq/NXrBMH",
-	"lXTbnnGRQtK6RqssTydxUKGKhQhpf/e0BQ0NgsLVho14OBVLKpZdn6aKyQp11OAVVSltO5G+EhI2CZUv",
-	"VS7tHhuLBlNuhNkkUscqMq1OtFMNkDFBEjE4nZ+yx+dnj5+w//yf7Ovz/7OV8rmFuSL1c+MhLLlIW58E",
-	"lrHxwHH5fhTTQFP40I8dJq+sMKpDLEBjO+jfargVsGqB/i0XKZ+msBcCUiHpc2FhaXZx+gYF/FaMyLXm",
-	"a/f7UhgnbO+1hn0O5R3PTnlsaOPNU9IEYnNDrbjJE2Ff3vprtIGU2Crdd2/7MFEvuXdfjCQibCy2+wRA",
-	"2MEuht2NSJG1fl/V+frCIujTh5w8fIU7pZ32hAsrQdaGw2+5vLmGGERmj8LXvDmqFRwVU1UfSDhtTejl",
-	"3gKA6oPL7ruPrDF7zalhBhpkDD3vTL7iwuLZoi2S/FO5ntovzyzP+sLulqc5TFBJ6aW1bFBRMVt1d1Hd",
-	"2hhwvcHOHQ5qa6jd0iWAdxDklczyfSXgQ0hWd6iUUy5vHhlmNZeGo+TFCliw4fPrN2fvr39ATXI7RWyO",
-	"fP1dZSR35+McM9As5loLSE6PjdQqEndhqxUtSt0IOS9QUoe6ms3ATduXPH/NubTCtljn/qhWbMnlmuVo",
-	"BFEz0p78+GxowBihpFs3WsrQiHI6uJB5mkZOQRFLd8Yee/uG/60N7SZVgcvWl3DtwcZWC5D16RfcMPed",
-	"OUXD6D68uQqiCgBaYZ0nc7C9BJ2mxZlbFnPJpsA4SSyQMKlWbJgp435eCpl7G14GMsE9qTQxTIMBfUv2",
-	"m17iq7zZJTO99Y4Od6KPfDWkYinsTqENDSWv6FV3G2cgJ4W010vse5OBvLKwbBP4PPwmKt+P3RAmDpfk",
-	"uljwhgBXm6htvQUcPT5rIGojzOfvfrpaZkrbazB52kKhQt4G5XuXLuffbJ2mosk0LAIqQd4HH/kyS9F5",
-	"tBBpEnPdei+nfArp5jEJBsugnhSDXckZl38TnDneP10zI6wF3TnyBNqVZMs/TqZ5fENnuMH9f7y6Zlzb",
-	"U/b1Y6bzFNgwPn3CUrD2lM0iNjuZCuP+saAjlrjfLll8+hWbudHB+4+swYNayBPafv14Ej+ZzBwhFL9M",
-	"psLU/0C7Kf6Q1N/4akKTtPtw6jSYwCDAtwKN2t5bUevQpUG+gDjlurD77HHBuwnc9PVDvIGDJf94RQ+f",
-	"nG+eXTTKT2besr3fTVouoDZO625VAh03ZqDkiknt6XkvsLdPJK3msX1JlqMvSorvkMcTJWE/69mUy7tI",
-	"9lLZdvn8zrJyP6EY198qGwdQ7MDsIeLwYcjaFFhVbufKSQtBUH1kmBeAT7chqzMO4pFhPI4dgFDCmqLI",
-	"w1bcSSI21xISZtXpNjxWTs7XrTbuu+C1htIuzLXjK1hp70V7qQq49N8uMbc05jYBttX9dxT7X+ME+KW0",
-	"ge2lN9Jucq8pT7mM97PtbTWFhoeTTsvnFlORX+ZE5ssptFvaFw4OEwL5DqKLBinwWzB93+5ccca1nTjG",
-	"Ocli2+6xCNfWw9t66wDfBGJlbc2dRA30byOd3VLjwTdHO9jbrwLcBX7RZ7GH8fSmECyWmYA5twIB6GRW",
-	"x23/n7/yk7+dn3zzi/93cvLLp/Poq29++y/bNlmRhiujVnjH4/PznuLhTigctPsKmjd9Jwu1VHOQoHLD",
-	"wpuPDPML6nOetwtkdzne9dXm0oqUQoYSToFiYTWowhunr1WV8a45Ns5+fZ7H5+dMacanBqS9YLM8TZkX",
-	"sfaxllTZR32CWCUiBjYTJuYpROzx71i84E5mAW12X7QBna10EtyZHQfAqz8+yGaAssFkpnJJR5GCfQbR",
-	"IJc8twulxd/Ag3QqkgQoiKaMy5lgXI67qLiFCerG+H4uC+Uav3Dni6etRtpDvRNLMIbP27mUDyby/LnX",
-	"yQvDtQH1O9TxrhXpPg3Igkj3dWLFXqXbpAzOklLNY2rGEnBEDdKy8BETGHo2UzquEPdUqRS4RKNNbo1I",
-	"Oi1eRfDkdM3+eN3PdhUCcLvGRKmUhkR3bIjXHfqQFMOEMTkko37TaXclyn2h6s7bGrjuYUopXq3gImqg",
-	"cmPXTchurrOVdnKZUKzpS2nbrloyk7eS8T66XiVKtkOGM9BXp+ntxMvKQN59QiL6y07+3T3ECfTleZiW",
-	"C9wqSSOKUO7usDyQUL5J9s8d1lvNv9tuhsaq/eCdC9PAN1eUwi2Z6QJDlxRJkqoV8rJE5MuBu3nni1am",
-	"26IRPjnfLaXQtJ1LLaOhW3QSrYWP/N8VmIxbxpthavf6YKFyAwuVJvt+5Pa6xyfmRqTpXitbKX3T//0G",
-	"1PHj6u7KRQcgFWuKSkh3oslaLaZ5ewBZSer9bV7t16wjxg2ffPdYRuW6wxtc8Sb2Ha/J7+sjFEtrGKL8",
-	"GqJdZxJzQNqErFx2qJKHxOXBR4jzwz5y+2yRt+8aZrcZALSXxLYR/0MiVxf5bAYBwMcMw/IHJXC6g+YO",
-	"DperLKuGuAZwKw56mi/yBLCVajpumK1o26kR1L7umv45N21xeCia1CItDOVtoMsVcjf7VAO/mcxTbkwr",
-	"vCkNZk9K5bXbYidjLN+uCzu97bRO/nGc1F9C3X6QJpnGqdp3b3PF0yMelN5iG6CHfAKam5pLsaIdpDDn",
-	"6WTKzTFPshMn2oGpMpB7Ak/lNlZdVjsDeaLketkhcs5Aa572ZCdubV5YvMVIHUT0blceQr9BgtWlVRZS",
-	"YRIlJDYxFYVzuO3wvsuXS95qrNufQHtS1AHYCz7zatJgR0T4UZDZA1VVzFSCqgoUVTHTvvxOtKR8NeXx",
-	"zV5yVF/nw/ad+Ql2KjbPU2Vy3cL5K8csHAhkW5MlWG9VTtf+F6ms/2mpbh2oVnw9iAYrYReJhtXuIxMm",
-	"61rlCyX5MQTSA8SsWS6TvpcIvtvpUugblnxncRbHDeuurioqyWJD5N0RsI9YyCmtp82ntP+NO11XaYuM",
-	"nZOKnXvCZTKZCm0XTd9gnQFN4nBZ7cdCGkDbyrCn60Ftsi4IvZS3kKoMtkSatftwwX/4yLAUkjlo5t00",
-	"PaPHYp5NUpjtoZkthW1N6nmWZdodYkw8lcqyNViWcZH0XUkYujC2NYwi4TmbrhnHyXhqyGwf8xRkwjXz",
-	"xreN6SRYpmYUbRfzJTDHXYtYxc3FJMJMc+2FnT5R5z2PaEi87plDHQ3chtL1JOZZR4yhT1otoMcyDF3d",
-	"AQ8hWUxGpg4QtAYi+9TwypoqwW6DDRRWqKtKOVXo7joPHWpNHSrdN+H5zo1VRupay/eKpx3rSHLo63+y",
-	"8NH2iJVoGhjcV10L+6MwVul1t/23IwHtQXI8OjI5mtKGt6pi6lfIlNiWJIHFJbyU27LnJNFe7dy8Nsob",
-	"YeMk/eUvf/nLyevXJy9etLsmu4IQMNF90pLq+bg1DKZ6V22s4U1GwL1k8QLiG+Jzwhr6tXTknQ66Ug57",
-	"ryNbKNnD7l3ZXXWGGig7cSQTd+O3+gy7r90tli5RHXCHcF68GkaMBtuv3ys5S9Xqfq2W4XGnmLdU0i56",
-	"8ZLSptl0wSWwzKjihQYjkpynEctQMIhY4mVhpjTDgg877T+0oor9si28riEhdoPY8pvjCIA+VWeSVMXK",
-	"TYtErKQBafcyWIZvTOyFsc2gA+ApET9vn1ZUuNOua77gZA29NAi3FrQWVmnB04kNlyzXwnI0zavYPTCg",
-	"b0UMlQRbh1kD6Wy3/lTRVutbr4FvC04LZfaOh6cQ6NpPf/F4IgGS9rD28Na+WWqHOzA7X5OTaTDlbxJI",
-	"SCpvCR/p7yDla4BJZxwuPd4So+Yeb0+Vc7jc2/zjP9JbptbqViT93bTF+90jbrX2bPckO2KGZLLFpawh",
-	"Bd5fD9g0BgY4DkryHJRTDzzWHRnKGNLOdP2gOPQJfPMEXddEfYp+kOELfb4wXG0cseqhrNNDsegCOl0c",
-	"4g3ZZ7r83/FCwG3/GK6aDBAAnAg+l8pg9sS/q+mEx3QxCV80a5obIcGYibFcW6ydRXHNE6smVlOghf9W",
-	"SONWp7AAEe7DCW0fIZlY0MvJQmBySwZ6yR0zD3+IuYZJxu1ixdc9zLwV8aQKgS4YvuXt0bi5SBPvYG65",
-	"x/KgFfSP3g9HrMXK8JHHtogSX6g0wbBz90GrOJopY7tDXBs8oGFGYEuub8BmKY+xAAO+2pLj50iQWYUi",
-	"csbX7nZkSrIEUnELet3UbHsnhAp5q0QMTkqSyrqfig8uff2YdM00OG2WY9IofLStUDBWA7Sns1u16rDF",
-	"tpOAUukO01AfIwVKuf1T7iqS8YZvpqnH1aLyaJpOekZOwtMjGrebdVpgCXoOMl5P5poHs2U46BQ1aBaY",
-	"kO+ZQvFezC1P1TyHIFa1suMsHMld4KOzW7+HGhlwPobx0teoU5TnOuXyhs1E2n6+9rUjNbDVdReUUU20",
-	"wS4MXhf3ZR1/rQkOj3vE/+zwNVy7TW4kON4pYjwqZOt1z2vVqznlZ12rfQfWCjk3LfTt79OJXWgwIaCo",
-	"JfbrkvGpugUmLFU8dFf6I0Ol1B4/YaiXmRGzK+UtoaCpCB5d3XuHjkWDOI9b1vLtVVEQ1XFzNvwDpke6",
-	"2ZRmiZiH9McWu9EUq4503TX+eYvJ4vfnW7CogSdvZLpu2J06sLpfqHwLdrpQXBTQbDIcAUEMwfvLiyAV",
-	"5tMijVSlh/Y4iCsZp7kRSr5qz6J9vyhvykeGifA6w2xQNhwPXvzn/2Ipv1VaMc4y0EZJYAkI93OstBEs",
-	"EWNZfAjjwShimQanAdKFh+Ud3ce1mrmPTGGKp+z1i7EUliXC8CwDro03YkE68yX/KE8TQ+6pdmIjYMVt",
-	"wt/NAbhez42VL+h5C5Op13AnlbDmVtBVptuE2yvuCydSnUIHK7NQK9NSSHHPwJmwi/oC2sjprnXmCuNk",
-	"hdi/erLtDO2sSNdSK6cOt7f1uslIIJcsgRnPU1sp1/rI1Gqt9qjUEA20SvcoBnWtUqCST9LnGD/eIamE",
-	"rCjPzmm67Yh51xp5ekAdr0OKEB0Gj/1BsLm6NqAgA3rhK9EekjOU+G9rkWF0hRVq8dbI4o4CIVYx+vgS",
-	"j7AMtX4DWzytZ061BiXv4BbVufySL0KdU5XwdYQVY7HIpAZA15vZn3UUAOoEf4VPNMSLdKq2pUO6ofet",
-	"p1Tlxw1FDdOYsFYy98zTV8xhTh7B2q5sCjOFtXlvBawMswtufT3gFXeKm/s6TFEto3AXlt/bSOcvO9Ti",
-	"O+yOKcx5vJ6k3fcu7bxKamzBE2bAhntPSUb1c6jqjGkAZfu2QxgGFkTmyyXscTjeV1NmwnXtSzgPW09J",
-	"uyxXKOG7qsz490JAWZkwtSfRtVjRKHyqw4jWXeDSWD6btaO2cdYPKDZQMU5Uwr8qG/aI2XWS+/HROm5f",
-	"+kODJ8ii2aIm9J2yl8IusNb9XBjrE7+4YZy5tZx8O5ZEbCxWJwW1seGzdKpYAmkKzD0H+5//i1XIMWL0",
-	"1VhWPzPMUKJ9VGR6sm9HVFzckT7xpAiTH8fSHYqTajpaLt2pefH2mj19+vWZY81MzdgilJ/KQGUpsBVo",
-	"YJjyOZbIW8odB+H5gqGBigSSU/YDKtQGZIKWKtJZVJw7qdyMJZ+q3DIfusuGJgO3s5NiBwm3fHThgKux",
-	"3rdUbCYgTQLIl23ya4MHN1imA24ABsqcqEyxZxgzY8RHr1KxYRv/G23cYa16V62ayyZDMGIuucX94atg",
-	"SGAjwDmtqg0fwybnvWDhOFR5RsXLcWxBvoVdN4RSIhOkENZBIJv7CECtlnLYHkCywVq4ZSk4TaKxxNbJ",
-	"vFGygRc3IKMB91xNl+LRyXPe2dY4vDjXukfIfE0AwbgD60WR/l+1GTlfYeza8wW0xbzWgNVWCoLy5Fto",
-	"4sfM3XAzx9l8+bpboVLEhYm86ELaMAmQHE0n/UP4NzP1ffRdeyXIYu5DgjO9tF7dYG3IChx+6YTwNWRK",
-	"t3piiAH0TjSG+Ka/VlLFbgsUQVrt19FjbnXTwtgc28IagY7lr5mQt1wL7n0Vpp1DGeBpWyDj+zLC1bDY",
-	"ybJlBvKCmwWLF1xIX7GcDQX2y6DBGDdrGS+0kio36bpvCT+r1M1k2TsfubK+QwhJ3VBeACG8MV6JjQJA",
-	"5foKxLcSmJqLu9owynPEpeSnWhkj/i//x9MY21bsNHPsWU/fZh3xWL87wcuYDJ94n2AToNwuQFpy4Dk1",
-	"kKQapgEpheykp8117rQXeY18a33+17CPEeKu5vGqNWBnbcbKu9cwO5bZwqMHJJ+m7WlHbVJ5D+vGoDFy",
-	"K7TVLbSnHDcrQzXEEGUEitJFyVJfUGuuYdWTH9wh46Z70OAja1RqUVmeRQz/OdXgdM3wWyJMlluIQv1S",
-	"J0j94+//cY+pBxu5BahDeW9VDezbMPbWV+9ouIv2qjZaYL/t0oePdkI6fAv6uTFOzfI6ftDO3Dcs43O4",
-	"9OVfgp8PXTruQS/SaAKtszzoD7B60zjAe/DjQCp9z/yf3PtbLMy7uhu1+CY7Cxb9oGxXOEnPcnRNuapL",
-	"RX/jDTb7hRl7T7hIfQhgkRQoi75sVPC43dWztV7aLkE4EQZDEiY3LW2i3oElnmSA6xg7gkngKAErIW3d",
-	"Uqly8uX7KbxCu0dGd5OFdQ6YNmN/Ot9c8myS67QtchrkO4y1eM0zlgp5U9i1Uh53RKgslFVhuLYWLTH0",
-	"KKocg7/uMi32LIx3B6Oaj0yYaJ6I3Hhkt1fV7s/x3qWqldu1lMwPea0Zz02X9a1Wd3fzsbBpR/k7KWzf",
-	"9MvS/EbjNZWjSuG7ynrqyPIzRsWZDsgnGib6bAN546RXTICBTjeP+SZveb7gsu22ivHveway+m8oP863",
-	"BnQvd1gdfuBLQMMTnDiRifKjFPPDMIRKSwoDpLVQmx2g/+UuIoukHjObsumeNe6L97vpzsdiHM/23Uax",
-	"9cLzjVXVCJrATMsiONTwG1UJZBt9HVT5tLzdqkpMq8Osedt5H7BbS/W+u8dLsH7Zn3ffRXXif0ELLfqL",
-	"LnMpYpFxt5FHqM73vRH7X2DIWDq0zat375+9J13TW6qqK2JDA8DOcADT5aSp3UANqdQ9ZEIyyLWizL9L",
-	"tsyNZVNgmddYeionrbdPfbpztgQuDfM8CJd9ySA1UHeUWc1vIeRwzrg+7a6EeB4d7Yar1iM/33bhlcRc",
-	"XHl73YGB2VTDkJ7UxeGvou4rMMy1UDkldJii2S8myQPcDKIiRydkXKpcYwSfA8nuWOTAeipXZevtWCHd",
-	"bezmGKpXIXa3ql5cg7Hb5VvuJdyaeMtmQiZlL1zvqRfWMKLjsZzmlhm1BHphlmt0n/EVX6MPiAXhOpxP",
-	"vxa25DZekCuoBw9A5THOtemVyNap3xXdMI5SYt7RcK2RINoBKFE3yztS6I9amH7/8gp3LTWvwai0KFYW",
-	"dk62mmCKmOFdvNLCwkShb0aDkI5BdBx5HPT2zt5uX0AmjHbXHlR7FMqv9JoiqtioHF6IuTvqPjTND3fv",
-	"J7pnz85DjRd9moYF7m9yrA3cu7hP1bhxGCj/1Ih0L1FXlR7p9IbYj1b6adpsD42vPjK4t0Re40yt8KHy",
-	"qVRN9wup9d/MSMitk5HJr6IpKniptJ1jQThpQZNMPMuxiwul5/5yl5YL1aq1xfKf1IWqWhRcj5q2fS2x",
-	"b70b4xoM2OeUrbsnSr6Yrsi1vdxviG6rU6h1TQtl1eaJXYCYL7rS53tWxe0wiK1EYhd9eklhkW40ftAn",
-	"UVhV6z6Cma29qHiXhlRrFHX+ze/Pnz55KBvkpsP/FcSx6sqB69EdaaOXmWPjsqInVqZ63hmd5z7ovMA0",
-	"zIWSPYsdVxsGNFfTnKw+dHXLVetZJ+Zbr53OrMHtKcVViB2+wY6ltiW3h55+e0raWq8n6hZ078DDQjcT",
-	"+1LSQbVhZdK7BcoRBQQH4yAYpCq+aQvLoI6shuIAC/CTbrZUEtbYw81gxwapWKrkHLS3ZrbGf3QTVMpl",
-	"Z8V3FMuxssYkU6mId9Z5uPavv6W33QD5Pr5xB5vrvN0/jklEvRHWqWjsVaCyLsOWsKqupiSkGvluwq6a",
-	"f944UQUlBIDtlJMdpA7rY3K8U1mnWW8rK6NiKYvu+5fv2Vk5wKht/C0ZLbVj2pgwtBJNgCepkHDBwrmB",
-	"j5lwJ4dsciATMmT4pif1jKc+zU72Pddt1YnaA3iqx28/0fWYh7MOWKUTIbleM7c6Q1yH5GAsuNbW7CZi",
-	"mVYnGhu/zpRmGdcWwYtOFwoRTXJsZutG84foQXlCe4jhHc9019Fsqq4BpG7GpF3bKfa5v5lrf5XtqO2M",
-	"Nlqb7chc7erF00fbqjb33VZfqaMsWrxPlYjmjUD9+Nwg9VYhrQut+NL6B1TsjP7dUp2tVm6tveoqVcea",
-	"TDNzJ8WJyl+jtWVrwPsAC5S7P3tPaUgIbqV/GrVTUEnVfEsMQ0eRtwOiG46Rj0NjTDrtse6nbOeq3uFb",
-	"72g9mMRjt2W8rWBqhO1rZ6pAu4bQqFFkdjNUoIjfXFC7lDBv0y3epLiK+FOFTwGNbafovl273X7Wp+1+",
-	"1jYzx5P96yA+rzUxY8PHj0NWjNL1jma9EmJaDnkjk+qj1ZyZBdfo2tFwCzIHXzUvCf7hMpfEG1eFZFNu",
-	"hCH3ktnse/91j0ySh+AaO7FRMIqaTTHq4Bvd7LR+FpthkdoKy9nVT88qGB1dMuWrXlIyRrlH0we3leO9",
-	"g5w3+g31O+k73J7NoI9Dbehl4lCRaLqNCTbKQdwbHe1voq+sow1eVDemI3qzuztujyJJ1xArGYtUdPib",
-	"Er7eIxq9NtgLH4reELMTMfNVoQ4euBihbfyeHdGrF2fDH45/f2RCQXBWzfMITuwMtFAJG/qgZPSf04cs",
-	"VnlKhbynwLi58Zl+/UItcIhvaeJKPk27vuLenUBoMNli3W9j2ngEGkErvZQcBCyOGhFZ1HH5y07qcgTR",
-	"GrAn663TYq6xoYcTy1sbVNI4OxE8AzATKu6+l7ERvwtdGff68oDJDpinWfiAh7g2iT6wxoiNVbVvrw1Y",
-	"PRBaHsS2KtpOtT0onKJOsn5RS2GMU/mHZJeBJEJrJdXuz5SxQs5Hkf/DhJS/aCz977nEcBNwR7bxkRvG",
-	"quwkzxh8zFIupBlFYzkDcHPiZxHzh61YBGe+jB5+509+ogAjZcYyFcaOiq+KyYu/+OWFX2cAEVYuCxOM",
-	"5TBgKEJW4rMeMIRiCdINju/nsmgfOqR3xrJ4iT4NL4RPwtz4izs7FINz8DGDjxlVA92P7Gft2kxRoTlw",
-	"A0JWKdp3MobGsShrL/t4DDonbuKNNUd1cm2n/JkGszjMkanp48mB/tb65x2rw5qDW7plbjP5HNh9v09D",
-	"nD6d8xvGxPZ+DQueZSAx7jRYZlOY2SJdbO0NtafsTd3kOJZUtjRoJKEwG4UsRVh8ZU2lV6ihddOsHY0l",
-	"FkCQ3EK7WnPK3ibXVQunybMsxTPI9Xos3cLDu04bm/L4htmFVvl8wTK+1ipNIzZVdsGmuA+lLZ3KMrLM",
-	"bWFQ9YQ5ksY1UZckFINDAAsN2Xp7Xtfit/ax9mu1pbYPJmz52K+LohLjI1OVnsqCoK2RuAuqJN8vpOwO",
-	"MR4NOnXTtlKlShul6qi1eSUIDGvDVEKIJqEUASrPSy45sa5Kr7vwMJQfrLY1DsPxPBFWtVt2MRi3pTVA",
-	"xmMfSl4z4O463GiavodgMm/+7j9yk3sX35drjMpttuHrXWFsaxaPFJNb0KbLDhrqldZCBjTEItMq5q1Z",
-	"m2IJ/SHWPXdzz34h5SdRbfF+4va9d+gNRwlzJe/hHh28YL+Uro7GDxL2W+e2jrWVoM8O/38vdR1f2Qjt",
-	"LPdbXXQJuG6MddIsVRnobImx4HoOZluGd9ENZmLyadl6avO1jK9VbneMpYEn6/a6OKG4dcwdf49B3ALz",
-	"Y7aVj9io2tZc5ObuNtcYFtQG2PdOSHrLhe7qrVpKYfXN/NvP79nwZfLi3bORu+Wx/BE37MOz3C6UFn/z",
-	"5Xu+Ba5Bs3F+fv5VjEPhj/DhtEM4FhrMni2D6Rsh24L1YyUT4yUVS/AH48SiG5BeBKoCvi5z16XQZjYo",
-	"/zWHiDn9I4WT3HSUUHZfT8KZCZcjQWW3VF5DQW2w2r5rgIt6CMDvVfZjdhxut79BAot7qNx2upQ+c8h/",
-	"0Jj3goNPYZhs6/4a3jGhNlKj+z31o+QruTsDoHZndBjkUE22leJ8jzA6A6QBNqQq4MQ7koas37eeTGfV",
-	"5b75krk1llPD0o7NfMvlzQX10xPGl3S0inGtsYychDkvq2AslQb/KOm7h4yL/agDmXa2Rz6Y28I1fdRm",
-	"l9zSJoA27xBz/Z3X4pQutQI2vHr3hj1+/Lun3yALznLLBBk+gg5w2r4DJ1LvSd/VdLWaG43r5IKFcKCh",
-	"N+2QIYWjBWkN9oJpsJpKG/nEzKJq31heJbDMlAUZr0/+BOtRxFQGkg0zvmbcsiq7wGrRyvFEIecRGpWi",
-	"sZxxkUISeXaenDICnBvlktVPMzN8bajmXx4vArHUlcfS6ezj1sopy5YkNGfBeftGtXXkw5TmyDJOrS40",
-	"NZjSBhab3GVnFBteAa/EUtgWgYqMa/zjXiTiLXJy31DVZO+Z6KO9ZtoIfKmNsLGOjd1ETZh0wvQwm9f2",
-	"aj8/L1QKlazaSg1gYJ54HhmWIjr7NkLd9+ZugrCg2Z2hQz+atmicgwKH/7ULUW1GwAh5K6xvse5dqwng",
-	"j3xLSdq7VrMq68z2KGu1k9U49P+YhZaYWw/FUsjqXx9vmIaPXbZ9a97ddki3OYh/Unm8aA09OyRfVsaQ",
-	"dsQKb+kzt6WoQXsojNNLb2nhGGh4wf5QCX/BMFLebA/Khs+1im9mSidsyg2wr560Fww45JS7qyzl65bc",
-	"lN//6c8nT9//3yevn/y3dvZARsfuWLa9LXj7WmfQXLm/Oad3hnGjuIo6MU6acU+Z0sy3d+PefswNtUN4",
-	"iNImPvhpr+JE6MFoMTe2FDDquhobTUkw+tlHHZgsFZYNKw1Bylq8e5ROOl4PwV9zXvTsbDU47C+XN1LB",
-	"i/Z+jhiCPNxel+dnpzIJy1bcBOAgM289FtgsLWGSyK2z55lJlZ3cl827yqq3cX3Pg8vozR1VojpqQdGD",
-	"yf4ltwIwJ62xNd2G7/DZngy/JOz2smXYPQCLlS2A/fmackOohYKhtk+V41MOhtUC21h6u1qDcWw1vt3k",
-	"xvUD1TwuO6sWdVXZ8pVDiqPVgrZNZap6szYRtoGJWtn9htLl42gbONgpEXkSJT/0Mb0O/5RX2yE3x8at",
-	"0ItXdvZf9eLP4YUuKgNskFtjsTVA1t0hNUgUC+5LTu82JNmpUpTaVmXwUk2QiVebwZZ2jJLI0dihbbqe",
-	"FH9pUzd+5mkKts2GgO61vTC0gHTPELJ9KjPRSl+1FyBc+lKs+w7XXcK1QSZ1eNT26vdRXUQbmsv1H0e9",
-	"OCzf9xAfTe9SfNj+34dSbSZHpdVGamQRQ0fa1Ml6VO1iZ/wVZp31Zkxcbst3X1K/vcPNUG3cojlsIw2u",
-	"XFM3iWwpKr2PFgap5XuRVGfL8VJwu4eazlvLORdXd3U3m5D7jfrWqnbx6d/evfmBPXt75RSL6xDqEHmX",
-	"ic6UdmBcQTrjutIKaTzg7GZ5Ph6QrZvLSudDHwf1GhPKhWE8xb4hXDK/S9+/xc1Ymv1Ox3IsX2L9d4xj",
-	"ZgtObVUMXwIzC54BG3546R59GF0wzgx282dLHi+EBPbBCWYfxnIoJF4IGPE4mSmsxh0rOUtFbCOWS+6d",
-	"uJBg+4qpSBKQkVu/yWczEQuQFqOnTMTc5idoeXRv57Lo0Rsx4ZvOjiLG2SJfcsk+LMEYPocPUZGTMZYf",
-	"vF/7Q4TGBrejD95PMBHJB2YV+zVXFE5m8qyM9/La6KBAisNSJSLkYvD49Pz0HDXYDCTPxOBi8NXp+elX",
-	"eLnZBdLkGUYSnbn9CDk/m3J5c1J188zpevPpDUpeJYOLwSth7FvyFFQ8PD5RNVPS0IF7cn5O5Sak9QeS",
-	"Z1kqqM752b97eYSulOO4lH77LWoh4bCfUzrZvuJg+zTFBs6QlPDAmZB7gl6pYjjsr4aF7LA9gUF/+2Y3",
-	"sJiK8xTtGS2fGwySJ5C7A/nxxNv2/tqM8PrFVzlpcT75yMaK7/KRCYXwuWVKxhAxmM0ALXohLPiWpzkw",
-	"x/vGcsgtWypj2e/dxWIw1nDkyDjFMIEy/dodUmyWS5OV+xnLopErOutkFxzCV4YJe8reh2P7/PrNWArj",
-	"+zIX8cl2JWJgw6fn30S+H1Ss1egSAy1CLjdyAjfIWHqEMD7nQjIuzQo0ToTnpE661zhHlYiKhmLfKgpc",
-	"6U2vPcmUYm1/q7Nuq3P4beO8PL6P+Xcci7ufCoKprxBSdNb2ET6JPx4U//7IsOvvGsGd+52H36KtPOvs",
-	"k//pKvntLC7rYmVc8yVY0G7UTwPhgOCYYLD7XwyK7wZNPEUVmO9Sj34pz2ud8HyNribl3YFdHgf9UeEl",
-	"vjshPNt1+DlLuZ5X5l4tRLwoorSFdYf+q6KlA329WqiSNQg7OgrROChrHtsTkAk5gVu57FtlrGnEgbN/",
-	"/Pf/UezwwlHfVj57OpbXMMsNJL7BczWy3Akx6PHHuw9Z3gi73chqSxAhxxK7Uzq+jO+csncVXoi8NMQ9",
-	"eDY4DAx2tIMjvpTJcw+Me+KFYfiXIe/ggXlhZf6uwxDIgYFMjsYQKeQDEwrUjPHKNb1Cn3Yui4I8gbSm",
-	"a2KeJTJrtWQEEiMt9fjH4OxTXMFU8ttZkR7UKQl+j8UHwzfvivf3Ym1ZMqsjs2Cy01C9pMlmW5FYLPfu",
-	"GESaSBVmcBXDBt9KSAfhhr198d1hMt3O66iGirtdSZtodyznpBC3O2X8UALZDDZW3AbS8pWz50Tqf84B",
-	"+2lsBJDKdM1yGRw4xP0w9dU9/RW/KiDhI5HKDReY9Y7zDSf/Lw+hiBT1oXtqIThoxCSswFg2E9ocgU4x",
-	"34n4igDD1ArYFDCNLWQaWqVuKIsIQwTtguMFJXRgOQtIk6PwkpKozj65fxwH8RjuJ4HRR/cjfl3TQgqk",
-	"3c9NV8mY6nXHHU/gK6mxm/oiFg7c3QnvHVibgpNTCvGl7OAXGOR0zXjjPqsKP0ueAPX2c5JhITOmypij",
-	"EKTeqFjQyulCpjJ8l4fgx/2Y3VvM8P9OqyWyul5vv1eDO7Op/nUQtugAlbeOcG2ikkdhMzMA4yjAx8rh",
-	"3xK+JvHUWN+cGdOr3aOttRQo5s93Hi1LCeCHKBPxkINwJOOKSvOlNBRSLAxzuoeOmAGHR0u9SmO1XHKs",
-	"mGNgKWKVlutUeizdDyq3jLMF8AT0JSoDhv3lL3/5y8nr1ycvXrhPX7w4e/36zP3t0htbTOghMpbDx6dP",
-	"vnoaff07LMvz5Kunp1//buRuEB/47dQkUrpVbk8ZXqplxYlHZixTIcEwrv2ZwwDhH3x/BowpVzpEAG8/",
-	"Ez8Lu6hKdw94QLq4tIWP9iw2t/Uz0SIoPhwT/kyHzmuAEeOpUdQswyHYs95SfB0+f/cTUmHEQmZ/YYmJ",
-	"SFWcrt2/d+K+dKbPbkGL2brCdBvZwLn0tktsd+tE6w9FJmXgCzTGB3cilEQlzQjj0DSWRvLMLJS9CPwi",
-	"aTCMv4FWJyZfRg4goAVPhVPB/dsmGstZqpQ2EfUvjpgoQ/EjHz4FH3lsJRgTsVRZ985ymVvfi8kxn7Fs",
-	"dCxW1A4fGxVX13PKnnkl/Mn5OTGJD+rmgqEE+2EssUeY7y3tW6zISotlYXxX7fbT+hPC6VUof3Bv9F1r",
-	"cN1B3YgzPzzT+OrdSRz7Wm80nvbqWOUScXdBiY0qGfvaEFupuJJOTfRcWGDM2afyl6vkt2368LPixftE",
-	"RWWWDkSUC747/N/I6ngFqINNqgpoLG3QgHM9Cb6f/luF9xHUX4fYk1TNt+q7z9xbr1SLBNiml6Lfr10x",
-	"pUK6lTJ125PrOxRkuMW0He9BZSJhqVqhDM29XDKsNb4ddWnQvpNuK9T6VPZ4GIUaof/ytj2eZIPE8UVz",
-	"DEUmzrVj5wTtpoJeErZIgKLs+tyEuV2cYfqCZx88jiGzVTtznfqe4fOr4ot70k+b04R8nQeWkzAnpott",
-	"+SRxYRjlIlwyI+buMqSDQBS/YqGjyMEU4PE+uPjrLzUfBoLIX78eTHTOKG+6UHKXmAWH4aUj0nMU2Qt5",
-	"ZW1t5FNSSKrmlLndroX8KG+kWsnQPNRx3ZVWcl6Mz+ZgSwcAmflP2VtunNoxgxWlB+YaSNTy4wxDnEGc",
-	"CicW+oqlI+pWuOLChtbaWCMK2Qu3FpaZjULNf4orBx4vijZufio2fMxMxJ64/z1lhv3j7/8RjWXwNL96",
-	"8/3VD5NXb57/6c2P70cX7OmTb2pBFIjjsfQxEaeYOjnBySbkWjLkPfZU8sgwtZKgHbV4fHDEiBPMuGW5",
-	"TJWTLh0FnYgSeUKzqVYr48D1s68KNJYFWIVhWswXlk1zD1+c+2TGY6soTwRnFD4X8+n548bCMUkoHCj2",
-	"X5k7UW2S2yukgPs57Dj2ZzrhZWmFlmP+TswlJEzIY5/dd1VGUTk1BWKR9N+/ef+WcBgKQhVMB91xEkY9",
-	"Dq7Kt7DzV/T8voyMtfpivTD7tCVXnrCgcsuGqDgW0CBGt+KG5cSBRveCKJWjAnqrboIf0xdv8AsIUiY5",
-	"y/wR3oWZgOoTDQa2YMhDr9Z66p7w1dreqhfWnrS0aJp5zzjybCRYLgP9Rp77OeakqPXmiq+PjbzXeKxY",
-	"HdI47yl7V15Ejp7wYlAac+IrN1B91fuhtBbUsS3S4sFRG7qwHXogw2ChPfjRDx04saAqO5USVUO2KVF6",
-	"6bVubJdX3KPgLuIdaPOHuVu8eb9x4oWplpRhb90yJIbYKYmuK8rY4inW9BlLDKpADgLGr5MGQssAtwXT",
-	"aLVw4sx4UZkviFM/0B38A6wIVubYZPbyI9Ev4w3sUhyYoz9fiMgx+NorW0iqHrHfqcE/b3RNuWeV9XlI",
-	"zOqhsJZLcyKKTxcjz8KxUeBO1kx8hIRZ/lFJtVy7E1GCMCLJPZQhYUVjIv6RUXIZG77/8eqacW1P2deP",
-	"a/JQzC1P1TzghUw76HM7wSKTTt/djiP65EXx8kNg6rtcJmHGPtgqVnekWJIi9KeAEbOK+TDyqsmBDYN7",
-	"FA0KG9FuO0xrDich9/Ck56F56d9/4MPTmLbXIfp2zSRfwrGR0tJ5CMMpZizA0rAhAk5ETCwzgS64iP2a",
-	"80SLf/z9P0YHmEBbhZd3/BY2AHM/t1Nzmj1i887vbRGdAXr++RF8CZhPyHiliRhWlpIYRLkAlDUKwQgt",
-	"K05Z3BfB1YPY7/g97Kn7jKetPFMBzEKzP16zhFtOVi7M5Aq+ujtB/uxTbkB7l42ved194vb2bP+Ig+/w",
-	"VN/9dHzWo9l1JAOMjxYvy2Ux5iNTEMSwPKeUFxahnOLOZIQt/pBkUuC32JSRWyffFI0AR8ehnrMZdj4/",
-	"UdQHfZtdwW2l1i79SyOqll7uDxyQTVNfK7XcRVuPDEOgkMF5xXVijkdujJDKqKmeZXNxC2iWcuCpVY9k",
-	"w6K5fOSuChux0FqehdbyEZvlkI4umbAspkieaqgTXSQgUiHnh9Ckk/3OSHHa6sf8HqyTdZ/hm719mZW+",
-	"gpRH2t+/Gn26H59jdO9e118eSvEgZLyUtp+Q+0rNGUZu3Z3UKWFWA09IAzQ+Zs4r18hhMQoITSney4Ov",
-	"TDXwm5N5ys2GgoK9CXzJejMqk1lTVDOd+FQhpx36S638fYXSp9gGZbvg5ED7rX/voVCJ8/WSnWhhd0fh",
-	"W77G6C0PkW4H9W7oduamoUhcbm/fC6tSxfRPsL63i6tY4Oe5tErst99ZiKAj4Du33pYZ+n6W9W8zTwtS",
-	"WbYGLHnLaV53DSlvXqM/1I7p6G7H8OwT/rAj8qlKQPcmlT4UGp55MBZGMs+R9zxve52jksCd9NeNhDP4",
-	"CHHRmOUuc3RxhJc4AfxLYbTIyvM5dRgdS5CExP/FxotLkvzopFHwtINRWSncxxtWdFfM1RLT3B3RVFlz",
-	"yt5jBvs//vv/YE/PvynKSxzrEJ7NBBUi3HkSvxNYQGwP3H1cpkdJxnNLPI7hgM4h5og8//aq4IGhmPbw",
-	"+bdX/o70jpbT8/PT86en549HwXuVqJVMFU9QxK+UDZmuLZAfwpfmYCL5Qo44spuzT+4fSqTCrk53O+5R",
-	"a6QlTXFfaVdu2cUiXgkJg/sTDqj56UPbSR6Yf6GLH6p1FqglOFkxHbghuaTwXH9ShMGWy9rUuh0shaVc",
-	"2cN4UiHhCyTbUuCn+wlDxLs41Et8jHCr9LM/5Ci9zXWmDNw9l6q9MjOdg5Z6SS0Wi4/HCXVHjY0ydByi",
-	"UIjDDAXGp5RPVIE1GwZNLkLlzvi6Q7fuj5gG4XtymMiXUeB40y1HkXfHoonN5Li1RyYw1UuWEWDx+cQ/",
-	"nxRPUzXHAIU7ccoWVlQjo7tHffeg1MLNjIaEFKjQcINcNTcoCl2Fl78MFtYSQ4JLPUJ6J45DPKaE1yNT",
-	"Gg5uYF3XMC5ZrNeZVSdmoSFJhJyPTtlzosmZmGMQKsXiecHqBiAjUctAnii5Xv5z0BOes512Cdz5g1kl",
-	"3GyhQ3qvUAQDx3Jsu6HoSuFpislPYNiQG4PhhZHvyiI0+zWHnNJ9VQaScigrRqYRpgsfRAubfRKrXRS7",
-	"szyfOcHeiGkKLMkJD1AUS6nK7STrh9je4l0TSmX5kLRJOYowGPKLHTxrplV0qBHAKLg7A+0LldcJ6U0G",
-	"MqD2bldj9CXZb66k5TfwOWw3CMhO77I5hrLCb4Bxj1FH+EM0uBIdjihwvWCgcwUmSGMgkXdCwm7d7Jf+",
-	"PBmgSMnep6JO9nWOdfbJ/dPDgnN3gvvlnoXt+8fkMxwn8nJO6Czlw9ZSNS/jA7ychGnV7FYQNwlCNnFE",
-	"sgI8jQ6Qmnpwtr3R9BzJYNC80Qr6OOPGgDFFDdXDJ4jaHe6kx6BfpJzp7gR3P/yqssSDA+35USpuVIpK",
-	"Gavz2OYaEiYBnGpQrJJ4BzlqlAS25DcoeFGZDnIAYVrVMVjJWeX+vjuttBoQvnUzfO8mOCJv+iJFd3IS",
-	"srnm8ijF+JwAgUXH0hT4PIdHhtDv9L4/sIXKdUgt9c1SatdVSK52WB8VjBDb4eS+WuAR6CdOlck13BPt",
-	"PE8V6W1fNNk89zA4lG5wl0egFxynlDxC1rE3ILChVDXbAlvytW9KiSmDaE7Ae4qnrHRVjY5CJ3PF0/vi",
-	"MM8SvIu+Vzz9YmnELW4Pp2cbd0mSo1T4TBLGmUNHEHJI2uUpy1Iuj4LshTDWN/HaJaf+0b/6WcXV3lq6",
-	"X23vOBD//rGiQIyFLLB1Em9VmlTCOgKPN3QjJKMvXlKtGu92kUrFdvcFqzbFKrvKuPnnxzHeFMpohSoe",
-	"mZqBuUgJQ820EAQ29J8vnlSqZvFe1rur2hf/HBymuuY+HKa2x+MZBB+Zuhvii6GOLhngrVaZlxVrIPzX",
-	"sbvRDnn6OSxvdapsZ2yZX98R4qcIl4yzpYi1OqkJrZWm71wykLeQqgxaNR/3p9Epe0Z1uFKRsKtvn/1Q",
-	"sQ+fM8mXhZ9OtJRRPUj8CR67exJ3S+vLG9+u/0sVev369g32a9SZ84Xjj+h+//nqByZk4jaGLndq9a4k",
-	"eVPhks1UmqoVFcK07HeoNT9+wpZK2gUFFLltJnl6qBadcLOYKq6TXYLPi+LFz+0eL5Z8nFsmUyotCkQI",
-	"OUvVykTelk5n2v9au4fYdE3lENkwuCQL+Yaiuu4k81YxVPiIulNFvhMSz+GL8t179LvUBMvjBsf0T8AN",
-	"O+0jm7zd8M0do4FPNRigauPC8IglX7MpUGk178UZ3sAaEjYTJubpCVaNWXCziBikBhg9lFT0ImFToe3i",
-	"xDEBfGkf20fUGWlTEPROqfVl8eZDITTM2KtgW1jdcTiAg80jUx53UknWwHW6ZjHPIlZpxkXhThTmKQy+",
-	"Vf0jliYWZppjiFSowzs8Jm+Iunh5sYGzT3YBS/jtsHv/vfu22+fyDmoUco+MJkzxWVIW6zTZEajlnx8t",
-	"k7h661CjD0QktiSnShjukiopsxmZz66L5jbez5gnwjpN+8DYvA2SOgOul1zfmDvTVnscRRCJnzxhm13y",
-	"6GCuQtQ13twU0LbyXbjpt9QXEm3EXtHKG8T7xaanPEPe8cXTvq/fR/gwFlMS73oaXqtb8OXIC8aJyC6C",
-	"HIKyVSN/rFlFEfV+KRShfwOQhe52jej6w05FIbKbXVLzVflmr+RJ3zq7R3BZe2PWrlRHq+406gNanTy8",
-	"+pmcAnCPIwfUtDFTqGOYGUWF8NnQp+Mqma6PJeDX9IqzT9VfMYbCe8IOY7hXtdG2+a5oZS12q/u1Uvcw",
-	"6FQhcgS/E23U846AkEvfONIWBqQi3Oar0Sl7VvSsLLpUMrtSRQMJWwxkLovGJCkgDypcmSQlEidqcLeS",
-	"o+28+YSpiqOltKArckEv0jyEFi2xz209UELWeOXVB0uOrszZg39UXj9G+yRsP9i4YEIJJsz2NyrXMZgR",
-	"y7hIis6EVRhfVlqlGmbypbvxVqFYnfvsbjwnOgYH6Ussvi0+Pzy5sDfzeo5TtfKuf7X0oIdnmARcxiXL",
-	"JVJuzQzeiPupCWSXWJozpB4riYFDRboQxa1iPzGrULEpmNl07dOMeHqwiLadNlO+cjPfN136aR6QMsOU",
-	"/3vQJsZJIwnxImONKvag9rxJrk0CFQ0yrF3GFTKMUIsILpoqm+fVW+Q+aDWBVNwCRbHcJ61S5gEaV8OM",
-	"X3aAw8NzQgKRIyytbkUC+pFhBvStiAFvaI8qSLrdgJeNpMla9H5l2IyvScIL3b+wj9BhTp4dBEZpn/d/",
-	"S1/jPP//LX0vtEnAbb2OgwAYFcWzg4ZzsJ6QKZXu0gDeunfuGc44R1ccgFLp8VyElXaCDWehuybQIRsk",
-	"fHzBF96Kmm7BR+ZOVqgtdgTMituFlD/jS19qEJEDNm7jWLEbPDUYU+wu7qBwUS7NI1Mq5sNCeR9RXHoQ",
-	"Wesu3+pAISF+WBSvOhIWDVg3yU7L4rvw3j2fsGKetu4b/tlR3XAWtBYWizTOVK5PYI1JjsHqgs5RLm+K",
-	"HMrjBoR1lfXcAPn93Fh1aD/snfUwmH5Ofiw0pZWYrlvWOFrbVmhRsStV2tYw4kUCJJDQN89/fM5CDyJP",
-	"P6EBSyOl3OeaHFi9Ssj5GbUi7mxD+YzVqm1T9jLlK6uVLB6GmtwTgc2BxFwqjRU3xhKbJmHQAAhtLhiX",
-	"1CqhGLeIF3vqVOuypCROOJZlPrD/oq1Zwfdgv6WN3K0R+31K936BXTVQ8OlRMjOLOsK59E0CISlaTlvs",
-	"QMywSqQPAQoQR2Gg5EFIgkXz6h4dp+tVOaP2zm91ujtbqlvsvbo9eINA97p498jd9t/7JoET39bLazaZ",
-	"hluhcoO9A++tdeD+ZTy/rlbxfHLvVTy30XRAyVs+b/WpvpGA0HMgLVB9pKpXSBOPTHCOFsM3q3HewNoA",
-	"NYDclGfuSMVWZXm2nXbfq+zHzHxmvtRLtsWV9hVoiY+Yo7VEb2KN1y8eamQX/rZ5T7grUq6xV36aHgPL",
-	"nZ3PuU4uyKGBF5fTfBYQ36jcTnKdutuv6NQexGlHepeVxv9jKYyvWYkW5HRNoR7Fh1QbhDpuMq41FmXz",
-	"PRYdtB6ZsTSW29ywKWAwNBoFR6fsWy5vLtzEwfiCMdlFNsr1d2VH68uxxC4n5Jip1suKASesLzKGlstZ",
-	"Y2SOYcL6toM0Ft75qaAkSR+049vcuwOLd89YDr9/+Z41LoTRKfu51lqgEpty8idYk0VUF2IDNZjGN/3N",
-	"VvbKdxuQyjJubiBhdiViaG90hFIvUf8XGjqDi9urTdLj4869nQ0cQWwxN77glkfjdM1ijh0JAzaf+2PG",
-	"3oExQskRFo9ZE9FiL/EZaDb0SQhJjdb35ghtbP7sE/67o0RIoKN7bFv1APhwFzeNFZUVXkv2kFlzHB67",
-	"12HDnde8tW3IOfMr3Imka//eXrjKktlRyn/6RR5HFvKDseF4oEUMt7nl48GIvEUFCw/o5Ia9ffEdFWSh",
-	"Lr5KxPBFoHN3CPfDhW5fw6yPLISLOlK2qYzT3HE2anvFShFoyddYmZVZdUC7Kxzt7NMMsxx+O6s1Idtd",
-	"Io4+O1b10zsExpKAsEdoLLYog/fKoehfKib2uNmHZde3jswk//zuRP49kXCZU1J4EQKhexw3WrxdlrGy",
-	"hXDKmw6HwmVdK+KKBqP9j0xxFE9SPoX0xKN+O3965V69Dm/2iowlIb6m5oN0ivxfBxkQE44GwXCPZ5Bq",
-	"2botfJZw1uoe+7DHAI67E89VwR0RJaESq2lWaai1pQm6Ibpf2rs01mihVdnvIoazT/4nimeIhWn3Nrcw",
-	"1eLD++GrLyAWCUZpzrlXv1BFWvG1Dygxvo0tlQjPpW+p68Rt1K+iseSG2iQ3m701NLLRJUvCdGjZXQkD",
-	"pXpWK+/eon3hUqFGVu0nZwE8Qe+GB2FjGbUztOQfX4Gc24W3j7UelXtoKO928cITwmfJcagfzw5+jhBP",
-	"AvKPF3uMwmT9kObSYi/shFvwbQTRoS8Kn75UFtiwfmD7pvzscYaXW33Ir+E+FbbXW4oxpukduts26kq4",
-	"saLgnNFzLoXB5VIfYQee9v7BNehB2elvQ+D3cTwTY/ls1szIjNrSNStOyQZaogGiVOkCQWfxQqSJBtnZ",
-	"ifAFxCnX8Dy8dz+nOAxPs1VEowOqSh0vu97vnSXgBAOQlgVw4ZUndNH0z4xIrgrZ9tQ10K5ZKgwdu0Tz",
-	"FV0ASbnHU3ZlmeYilCv2vd96dmQryKbApm8IqJVabj1660qzu14y0xq4bnJ77wt5XHOGPDmv8P6H8Yfs",
-	"btyHmzvmiX9kPKpOQps+agg49L2pWXz61SjY1vhHzKe4CGiNWG4giZiGJRfyIDxTL9LtKP6Z3rlHwPsZ",
-	"OoBOazwy1GnQixBAFXlLS61pa6VXsmPC8DETeh1VXWF7gVvNZuBwfULi2nZ15I1/+bl/t9fhOp7bccPL",
-	"+kama5/wa4rqiSJhqVphihKXlHyOEryEj+Q3Gd2b4/VB9KU6EnrVnicIHSsmBaNwi9CvcIWbRyzQkgO4",
-	"sClErLKOqGj+POrup7eH+FVM1hlogtRBlXcrS1OzlrVjvMxM5TI5ZR9+/cCEGcsl9gdCcTE06x8aC8sl",
-	"Mjkex9hSwcelRMyspZLrpcEiB5kbaixX6MkyOfVSGg+mfLpmRlgLejw4o9/DrxGz60yZqFgUla0fXY4l",
-	"l8X6Ga4K9TCJNeSQO5DDzNAOnLymDBRvjuWyjEBYsiFGZZIIjFgaeTSwDxK4pr2PB+P8/PyrOOUWf4DI",
-	"/64k/T4eXLIPmiciN5Ob5QefOqzB5KlnVzgFtywRxjpmNpbDJ+fsZkl2tmIu3wE2BG8LOzplL4hGmZNz",
-	"9AXTkMItDYFn3CFoOE2dzOKr4oU5WseOUOHErY4lwpEaISwdBEsKMBm17MztyFcaKUfFWXHUaCzxWaZF",
-	"TIIQLhK3OpYxl+gdzLJ0zYa1793m/BDlhsonv34YjeWMp2k9w8Kf1lP2lrtz56g0FfKGNvABA0ziXBul",
-	"P7Qpwu+A63jxpjgovdj1r3upvR2hJnHZRr8cq+e3simMwUe+zFL36OnXp3/4+utvom9Ov/rm9+f9s7oL",
-	"Qm0X8r6q3TzlLqn3ddvF85peJjJwpykOV2/b9EshJ/hmz6vlvM/d95pW33cJ/OPxl4AMtsZZy+O0Qh7U",
-	"VN7NQjk1QSV83bXS4pMJftJGQVOlUuCyG99GadtqAS1O3iAahOOJaqiDzC/9yRvPXNdB+XqPg7JFOHpS",
-	"76z8GUOyAgfpE5Llr4CDZQ2Ic43lZf/6S1XyIFbmw9JRRsiBDbN8mop4dFFc0LM8TZmFj7aUNiI6IVHB",
-	"zlvljbpIcfYp/LjDMx8gM3gA6HdpImGpxwb5s6K3RiF8FG77cM4jlqXcJ3LkWaywNqOhhG6PnHZw9+kk",
-	"VeLgzibtNtPPj1nCLdQweHzLTxj+s5hu+1KOE07NsTpmBIIoRn9kauG/njqqVPTIMLT/oTm3GRHWx8XS",
-	"tCJuVxhqp/ssWyir+rlYjk6QLTHbKlljJ6sFMLF0PHUmUqxmBenslF1Z49QEoP6S3Ls7MZBmbcFEY5Q/",
-	"8Y/k3DAURIebdB8Z0LfYdZ59wL9Ncp1+oDwsLOLSJkb+mKWKJ8UlgPDqe1pUbMGeGKuBLw8Icnm4s0Lb",
-	"6jgoxmLuAULs7meE4IkorpwRQtHw396+/N4dg7c/fB85NC2Vsexr9vrbS3e1ir/5Qrr+weMn5+cs+3jf",
-	"Z8T7lD/PIdmoqhco8V3wdB/KuNsrrM54agBdE8WfPg1KCARRkgwLqFPlpt19Xt3/X8MQv7RWb/3yLoUj",
-	"ZBY6wJCHzuTL2p1wNHqt+KR2mC5rbz6Ina4yYx8rXW2FRwi3rA5X7Y0Wc8y5YkOepoVVCFM1w73rL2M0",
-	"dBSJWaMv1NPXWaYBK0XWkPCFBmz9AKs6rTxswNbm3A3rMQIyOVrtTrSZVVzJQ4uBd/JWWCrbSVE3iGlh",
-	"rOZW6T7Et5tBnH2q/rpLtdtKOW0XX23su15+98f/d6Ab74DKO8cJ/K5jPCRsWpBcWky0KTI2IwYfY8hs",
-	"C0safcHBBhlfa5WmJzvasH8P9i29SQ3Z9/JPdxPU0f3VFj7as9jc1umqVxj683c/saGBpYhViv3Qf3z/",
-	"3ckfyHbw7ZvXoyOVmiAo+h7wvgaw90WzoVuDo59gF3r5MYZ0dFEENEQs0AkjI2/kC1S7F6Z5fAM2Ym+T",
-	"aye9SGWjkIXkJL1T9kNRATHUtFG6VpZmlw+2LT4U9eZuZ9YPis1BubVrp8e5hVyQ8YXcAm7630d/+OZJ",
-	"sedlLkUsMp4KJ8SO5fDq3ftn70dl6F2slE6ExK7KJAcIzQxwy4bfg/oBvU+n7EcDjI8lTvXIsJTbs1RJ",
-	"xo13Z5yyt8pYjBKhrHNlmVmILIMEG9jFKVZbHMtUxCANJL74B2Zmz8QtnCRiLixDkienFRjmNCSncRVD",
-	"K5m2pml/J2TylkDX272x9RwFK+4f6ByFXx8fw6T7+EFNur2kVIRdH/H0dXA81ukqYtOKJ/e4Fsh2Sq64",
-	"QKkNwDD4YsmMYaB0yjoKZUthjCPONFUrSEbByuRJi3yGWY2Gifq6DcV0prepG2/xjQdCYO+SMbjuI8Ws",
-	"FCUBVpDOHNBw8G7Xfh8+uF2Wx53ejwjuhv4s2RKEvW5sHU/qruHpwAvKidDunx2ic4Go+7LV3TvQ0KN1",
-	"AJz21TCR7rb07SYfxZdD+P9MOPQFdDgNx97IGIp4OncOykIm7i9UZ1rnqb8CZlr9DSQbPj3/ZnRJCfUY",
-	"ROYunCUPUWd3P0dnfhlCyROsDgKrzqP1lp4/K764z0NWzuKn7W4jh4+PURlasZXK04RRUt6KLfN4Uels",
-	"kHLJpFpFeNGvFkA6ZJnHF1PtI2Ef7Nhuxed2CeFZ5b2HkBMqVNNTWqjs5Eg6W8qxqkY5rq8AqDXV1by7",
-	"+HAw922v9e9ZhGfAR7Ae1rD85B4O625kRkznUh7Fwh/gUx5Pqxhg52NIxRyDB4KiHTG0N6M+7aR3rHgy",
-	"lquFSosiH8KwBaTY2K9yrLmlWiEdJf99VGAoc+ekfSHnE1IJQlJvooAqdyCPYMISE/FrGcsFzzKQZoTJ",
-	"Lr66SOWuWPIEQtDklMc3c61ymVyyTKUp7aOELxmutJprMIZU1jteEXGqzAEN+3eSN7af/+cX1qiLPt3z",
-	"lyXaUg08Wfv4UmP52qeO2QWsKWz+GNd3hXndB4Zo9NqN/0X6MJ4XYPgsatRu/lfiKWKJknCMsnhKwoma",
-	"zTzJOd6nZMnw6oJLVK84fBDleeviyVSpm62lT9EC4d/+Nrzcyzzm+xp9YR2PflJ5vIBevY78q0WjSYw0",
-	"PWqSTiVq6TZM5li+w33C12wYzFZWLOEyhHBT0Osown6oqarJNhrcIcUNbHWC18mgH/r/VasGhP31amsa",
-	"YFFP7D9K7eQwcCiavFlDLhRP9vWaD0p2KXB+9in8uMsGE+Bzn1d7gYPOBuMzkR6F1VYL/tOoFEJ4z3GD",
-	"ffy+JULuJSrwmVOJik2vOHrIW/ZbJTVfdJTLNYq3lCfkpGsf0XvK0DgSunSkMOdpEaQ5xF8nbncRPZq4",
-	"WSJ2y+0keMuoOe8kVgn4olBF2lIQvMgsAAkzILGeXy2zpX4s2NDXHvTMZnSBRpkyt8AJ4QuRJCCLAgD1",
-	"7YekLpwIa1ScsjdoIMA28QYzlMhnhzNt1vZ5x2+hdmruwdoWSOWzWNz6ndYjBgN707PSLEc7Zr0fiJ/v",
-	"kv307L33wqJORqSFblpEO9bCpIwnnwHr/mDyev3gu0SRtXPXZpGWPtz2lU9Zud9qHO8s9vNuR6NPtHGv",
-	"HMlqU6Ksmc6DCX6VnJ6oaPmQcuvu2VANpvA5B1YllYV/QgbdWhrn5wUem3KzHOtgc3NT1svR4H312L7L",
-	"LQfzu41ifCyp/GjIY/Y2iUuqmlOkXXQVy8HPi/I7PnYKw2lO2fOyCeeF79tItc+VZomKc0wYH0s+Vbn1",
-	"PXjMlnqmTSr/Z66p47f0WbTVPiV1/EV4xJI6vhyqXWym5SGBBarEXl90qNHt0Vqnt3rd3jMbTtW8Z37G",
-	"0SWxtjyI4hC4Zf1vmQbhEHLULIjKDePG/txJEB102FZwoFvvrmZdP1xNiD7a8A81D8sRXAB1+f9RRWyP",
-	"GCVHMCXBSw9dcTX/FPd+a4R5mUD4RVpmD8hAfPxPmGzyLElqCSbsupf0xDaFJ8pgvmdmUnr6Pz8dX+Na",
-	"jqD67pFPVa1tWWRUkUhRWBdbbIvRwCkOm7Lj+a7kq2K+z51+1UML92aUmfXRDceKrwhFFcuaiRWrzWa9",
-	"xGes6HeJraSML614VBPmmcFK/CdKThXXaGf+TGeiqdMVzTMw3Fpq4PGCYza8A98sN+B7HZGy5d76+vwr",
-	"9iGXRdf5DxeYj4smOOFkG+PdzjXV0KnKms3BN7xHLuV7c7UWdbFcW1rZmxJod6TY+uH0s09E0hL0Hw1y",
-	"nbaWc6kdOPdSVB2p/eBtQF1jOWcDsi4auj86Qk/BAiuJ5Wg2qoYYGvpDKCndOXn5MdNgKi3TnE5ELRDp",
-	"/sCrp1gV1ug51gWC+fJnn9w/ZbP4foeEvrkn4QfX8S5V9p5spdST9t4spcf2OzreXbgDfUf/o9hQqak8",
-	"BdVMlbqBJMzj5G4lK73FymoKjmYuGfbiKdzRBYcJERLUDtyxI7bkIj3cI1kmR3fZRyup2vd0r/oZujRX",
-	"n6fjWHl27DSFn0CjLcXjwUdXFXNizzsq1Pbs7VUVykuw3IMwN7scuj+a3s7carLdBI/1w6Ue9jpXbi99",
-	"DhXuGV3mbmdHsDmYSmRA4dCv5ybW5SCDwb4Y9euTFvskIe6bedjK+JEkzjAvttJco1VaeV8TQ8ra7D5E",
-	"loLuvP09oZvMO+kW3DAux7K42VYLhX90jEUYloE2TqBnCbd8dOFEQFgVowSWMpblMiOsDvxRGGwB7IZx",
-	"3+RW8xTZDDMc1TKjloCF+bRAc44fA4rYPAzi8ssylq8N44bcmBETkvyD1TzVsaSOJ7fYmoYWzniWAdfG",
-	"fYCtwXKiABkDxYFRn9QVfqyVtSkkbPj0yTdMcwsTTOWCJCqCC9EkP0HRfGIgVjIxDihkiBrLJ+esgi/H",
-	"V4XMLbjFFAuSCfv6/BxLKa/xQWMTP/sypg1FNSralHnyRQyXs5Xl8YvuJqTOOjL3D93e8DPvbMUWwSpZ",
-	"kyRDblqpxpJ2RpdCiwR6hSDGM/yF2jyuCrDs1eDsyT0s4J0bq7OxfYG9odIUQ8JlcbrQu0YHNBwE0jiq",
-	"x2lEHRWoDugxYp0Iu3hwPclO1wxO3FyXdGYwJheD36xYUkFKFM8XysdhcmNWSiefjVGGxOVuZklFlXwN",
-	"JR6Kf5oFOIZm+K3jQhdO4VjyiBW5zJjmy6fugDiatpBcVpOblS7qeXKsx3RCtUGXXN9E2Lj4ZyETtTIn",
-	"j598/eSU/RF4gsEN7oqZQpG4qzR7KeepMAs2BAf3MwJ/RJ2Lz6RaQsRiNXc/nJlcU6iGA+qZzlWqRpf4",
-	"i/f1WaXGcpgIX+QdIsaXldIK1ESB8oETzPh9RuBZaUWlwXiI0haGPT1HFsdTEUqves6IURbsv9Knjp2U",
-	"LNPJ8WM5tEpNUq7nlHxt15EvURW5FTocrydarUzEpMIfRo4ZOjWcyzXTauWmpzVVdGqxzJS2kFxsrGws",
-	"ixWolWH/lf31k1ariMJBIh+GGbFbnuYQsSUYw+fw2y9s6KZ6jFVwHVBojZf+fTcld+xzmgK7gfUFQwRF",
-	"rESBicbS/TvJ5Y1UK0l/ndwImfgfsW2k/3mm9BTDWiKW5MRtIBpLs5aWf4yYzFOHEHdBV5lC/fYubsnQ",
-	"nFIycAebblFDjl+ineTC3aB4bTduZSGNxfq3M9/BrXKdJwzHN9TAhS7YU/bSaRcOWPSQrBmGrp7qnfbI",
-	"uAuvKiIYuv0oATyFMAA5GiujEP95ZNiTc0eE/jLduJ5H+96ankap5ES4Lsey7b6sXoys971onr/76c53",
-	"Y3RPwn3Xddu75MPDGUufv/vpCg/4Ndrk2+7Rl04xxo5CFdo81iUIYXAhGcfCFhR5GKs0X0pTP/wqI9s3",
-	"HuxRM93lYS/DT+6fHRGiBwlwP+K499vVnrTDdpHJ7es46b1upK2q4ENgzIHfxouuxN+7o+j4srUbnlb3",
-	"0NxgF104WcU3HTti9rAb+ZHxVzsGTgGW/uMW2JkTC8IvdgHLhzrl3gJ4guLOLuvAM+brXDjxHIMnHZg0",
-	"jy3ZC0ioagh3ZQjxWKZK3eTZZbCAtGRA0NdPqdjoQqUod8Q8s7m/RMfSZKmwPoiTZSoV8dqx1ZnSMbBh",
-	"WVAYuziaBWZoV9svkjgWrJmPTKhAEbEZwCXL0tw0zaAZ9vH3Ecdj6UZ20hTVASnTc7yh7pHZTN8YlTlj",
-	"YznXPEahRKjEu+eEZcMPHglO4rMi/YASdIBLeGbG0ok3F97ng+Aqu9jVRekgMY8HXs6bhFGS8aAmWxd/",
-	"n/BWX9FP/nmwY99X7lcCnyWiuTDPd5jjA3QCNu7OFQJAGS8wPF2j7o1HbMipPG+CjKIgsD9fo5I8OtzC",
-	"HjwLWy3Er9ch+engnJ8e0C4M7YeUP9qv38+Xmlt2nLhqI+YSkhMhq0wtILqeCF8Kl9hwAY0zZRrDTpKq",
-	"tHyKthhFAkVr7DBnNgoUUxn9UFcfGVFZLg11w9KkqlaOCyL/1XQhaMDa04b9mnO8F9l//k/fvILSvcey",
-	"AgfqhBXRGcolpesmDGuHexU4VavQD4AK/Y8lcJ0KBzXqihWARz4uKkweepemCvVly2+w+GShHI4l9v3n",
-	"MTWwe7fA6nKaCVlktHv/2cXuXPQiEoANUc2MuWRTYCYDaUOSe9EVia7J8hIgLnpZtXYsIE3QPpOnKW7h",
-	"onaNjOWwfoewMfqAJ+798WBE13PhEBQGVVkgT7vHfkT3bBmG4uYXMbRdL98qdVNeLV+kJdhnv36W4Ldd",
-	"19OxLiW3R8YLfyO1OPfFnjyt9k0maAmHK5a5H6Op3lpnn/xPOzTSqpjymUSGY+HEaZiBnw4bgisaBX3C",
-	"cFMBDefuEq2es115jbsxER0STLvj7P4UsOkr4LThuTtQZY/Bt91WBRujiUxZqboAPMnuKJ3l9kTNZmM5",
-	"/ECve1n9spTjq4w0Yht8NM7txI0wGHlHY7N5hV8H4m0zTgMXF3oUjmWwPnMf5rTJk6tKBF54aNxlqZJz",
-	"0GNJM9TZfxuLpvCR+5X/G5E6n1HiL+JujneQffwNb+AUXWGFpnursP11wCZJGjMN9Vj3Aw5rNx89k+rE",
-	"LNTqWAesGRLsRMAf1Ds3wz1VPVf2y9QavRzkZFgm1cQB+Rh9cRxA6STXDnwiEl+XCCuZFkG/nmONLtFW",
-	"M3eyr7jx9qio1um8NpwBMHdXM2uEpgFF2/vh5IWOoOEWtOFp4ahBc5GQjs9mSrvXLzbsO1xbL6+6JTpO",
-	"jHajYWnacTJOWarU0Q9alJRmFCK3wr6NYYTCsUYSOtrGhLWAeQXMquIqvkiVMaNw4MdyhvWtZNJhgapt",
-	"w42D3Y+wmzLVstbWjKXJlyE7nmAefotB+jdD6N5c1ZLpvVoE67GM0cGl1bI9j9MN+4WL7LTIzymx0wq6",
-	"GATh5hgsgUhu004VoYK3djKiI4103SgetIc0j0cXPauHcIU26zMGQurbQDMYDD4445k4u32MNOEnaZ70",
-	"dyEEU5KX0ntYQn9KsHyw2WHynZjLEyGxpziWb6k1NaFOtoVXuTJcYXvfHNJrhFHF1FJa0aMgQoSYqiTA",
-	"sDJ4BXqbw7+vpdcihv/x9/+XgbyFVGVgsPoU98UOMwN5ouR6qXKDlasxtM068EraIuJ3pnJ9AmsoK3xE",
-	"LOPrpeNRM0F+idy6G6S6TKLhjQU+J27oi+uZiFmVneSZYdM1i7kmKWbK5Q1DQ8jMkaPKsIoeLE2E1iEZ",
-	"i1Q0UejmQx/xL7/9fwEAAP//",
+	"7L3bkhtHsiD4K2HYWSvALOtCiupuVdmYLW9S12lRZBcpaXobWjCQ6QDiVCIiFRFZKDRNZv00HzC2ZvM6",
+	"T+dHzp/0l6yFxyUvyAQSqESR3bN6EKsqM+Pi7uHhd/80iMUyExy4VoPLT4OMSroEDRJ/eymWGeXrP+cg",
+	"1+b3BFQsWaaZ4IPLwYcFkNi+QYZZSvVMyCWhyZJxdUVoeIZ/ITRd0bUic9CK6AUwScSKj84G0YCZwX7F",
+	"OaIBp0sYXA7ctxOWDKKBihewpGYBZgaqB5eDPMcnep2Zt5WWjM8Hv/0WDb7NefKC6nhxnZgPcOyM6kUx",
+	"9NQ9jQYSfs2ZhGRwqWUO+8/zkiponSa2Dx8+yzXXIO+AG6i3zsaqLz181ne5zISCTaz/vFgb/JGYpilI",
+	"IoEmikyBw4zFjMo1SaimZCghFjKBhKyYXuAH5k3COP5M4xiUIqmYFxSwAJqALLb0306f41unfinbNgU8",
+	"Xw4u/4pQnywpp3NYAteDaECVAqXcLxldu59mIk3FapJnhr7yDOQdU2aD0cCsf6Ly6b9DrCdmRlB68Esb",
+	"nD4sYAktSNH4bNuy/4uE2eBy8H+cF6fw3D5V58XoZq7rBJaZ0MDj9Z+g4TC+obegCCUStFwTRWdwRswB",
+	"vYU1mUIq+FwRLcqYG5qfFZtzSE4ZH/NcgSRCkufvrkmcMuB6RChPiF4wRUQGkpqpIsLhDqQfS8g55UzZ",
+	"R2Nu3meKSFjCcgoSEjITkjx9RhYil+qMPHfrC0Sh6NKu0c4EY45/cWAnQ+QDZhw60yAJN7SbMsX4/JIo",
+	"ITUk5msVEXMA5iBVNOaaLUFpusyUIbcfP7wkVJMli6VQEAuekExCjNg2G1QrkIqsFlTjgmZMKj3mBkbu",
+	"oZmcJyQRoAgXesH4nNA5ZdwCOOwA90TNGyDH3O+AKfLs4hsSCz5LWazJMAFNWarOJFAlOBkPJOQKkvFg",
+	"dBXQt1qwFMY8rAdRZoZSmqUpkTnnZhU7xh7z8YDxSSbFXIJS48GlG95wY7IU5iSMzshbnq6JyvGsGRKS",
+	"UMLfJaFmLzOzxAIrjN/RlCUG6iqfmYMPXJNZzhMVkX/8/T9GZEkN2eF8zDGBMWdaIaQEj8FRYq7AbGPG",
+	"7iE5G/M2XlCi/lND/uUztKT33wOf68Xg8unFRTRYMu5/f9J0at+BZCL5Vorl5in6FqGd0DUZXmuaMsqJ",
+	"oabWa2pmRunEbBOqYdC+nA+i+X41S7Gkb+CVUgN9Q81CafLNU/NYuedmKa3r1OKhq0xp++WT2YcPu3Q+",
+	"iOzHrHUKLbI8e/AcPyqQrVPk9uHDZvhJ5PFiyyR34flD5vnNfKwywRWgnPZaSiHND7Hg2txvl58GNMtS",
+	"FiNjPv93ZQjqU8eLx46Gs1QJ8jlfEzAPI3+PCw72L0QtaAZnCAM3jpnG3OCZvuZ3TONKbtx1ataXJMz8",
+	"iabvpLldNDN7mdFUQTTISn/65GC3edJrYDHXu1IrIZP6y1//ruFlLW6Bd3jztzKm/uo+K81ViAYCZQYz",
+	"9vM0FRb2KFRXdhNLoBqSCdUbR+/UMJtBw1pjCQnTkGwyCVhmqVgDKOLfIUqQGZXFMO5qNOOEt81Am49n",
+	"jDO12HNtLOlAstHglvGkLKkZpjGIBrGQEmLczC8NXxmONwFP3psITymfdFyAvRQbh1Ga6lyVV+euWCMO",
+	"Cm62PaMshaRxjVpomk5ir0KFhTCuf/esAQ01gsLV+o04OIUlhWVXpyljskQdFXhFZUrbTqTfMw6bhEqX",
+	"Iud6j41FgylVTG0SqWEVmRSn0qgGyJggiQiczc/Ik4vzJ0/Jf/5P8vXF/9lI+VTDXFj1c+MhLClLG594",
+	"lrHxwHD5bhRTQ5P/0I3tJy+tMKpCzENjO+jfSbhjsGqA/h1lKZ2msBcCUsbt50zDUu3i9DUK+C2MSKWk",
+	"a/P7kikjbO+1hn0O5QPPTnFs7Mbrp6QOxPqGGnGTJ0y/vnPXaA0psRay6972YaJOcm+/GK2IsLHY9hMA",
+	"fge7GHY7IlnW+H1Z5+sKC69PH3Ly8BVqlHa7J1xYAbImHL6g/PYGYmCZ7oWvOXNUIzhKpqoukDDaGpPL",
+	"vQUA0QWX7XeftcbsNaeEGUjgMXS8M+mKMo1ny27Ryj+l66n58szyrCvs7miawwSVlE5aywYVhdnKu4uq",
+	"1kaP6w12bnBQWUPlli4AvIMgr3mW7ysBH0KyskWlnFJ+e6KIlpQripIXCbAgw5c3b88/3PyAmuR2itgc",
+	"+ebb0kjmzsc5ZiBJTKVkkJz1jdQyEndhqxEtQtwyPg8oqUJdzGZgpu1Knr/mlGumG6xzfxQrsqR8TXI0",
+	"goiZ1Z7c+GSoQCkmuFk3WsrQiHI2uOR5mkZGQWFLc8aeOPuG+60J7SoVnstWl3DjwEZWC+DV6RdUEfOd",
+	"OkPD6D68uQyiEgAaYZ0nc9CdBJ26xZlqElNOpkColVggIVysyDATyvy8ZDx3NrwMeIJ7EmmiiAQF8s7a",
+	"bzqJr/x2l8z0zjk6zInu+WpI2ZLpnUIbGkq+t6+a2zgDPgnSXiex720G/FrDskngc/CbiHw/dmMxcbgk",
+	"18aCNwS4ykRN6w1wdPisgKiJMF++/+l6mQmpb0DlaQOFMn7nle9dupx7s3GakiZTswiIBHkf3NNllqLz",
+	"aMHSJKay8V5O6RTSzWPiDZZePQmDXfMZ5X9jlBjeP10TxbQG2TryBJqVZE3vJ9M8vrVnuMb9f7y+IVTq",
+	"M/L1EyLzFMgwPntKUtD6jMwiMjudMmX+0SAjkpjfrkh89hWZmdHB+Y+0woMa5Ampv34yiZ9OZoYQwi+T",
+	"KVPVP9jdhD8k1Te+mthJmn04VRpMYODhW4JGZe+NqDXoksBfQZxSGew+e1zwZgIzffUQb+BgSe+v7cOn",
+	"F5tnF43yk5mzbO93kxYLqIzTuFuRQMuN6Sm5ZFJ7dtEJ7M0TcS1prF9by9EXJcW3yOOJ4LCf9WxK+UMk",
+	"ey50s3z+YFm5m1CM62+UjT0odmD2EHH4MGRtCqwi13NhpAUvqJ4o4gTgs23Iao2DOFGExrEBEEpYUxR5",
+	"yIoaSUTnkkNCtDjbhsfSyfm60cb9ELxWUNqGuWZ8eSvtUbSXsoBr/9sl5hbG3DrAtrr/erH/1U6AW0oT",
+	"2F47I+0m95rSlPJ4P9veVlOofzhptXxuMRW5ZU54vpxCs6V9YeAwsSDfQXTRIAV6B6rr260rzqjUE8M4",
+	"J1msmz0W/tp6fFtvFeCbQCytrb6TqIb+baSzW2o8+OZoBnvzVYC7wC+6LPYwnl4XgtkyYzCnmiEAjcxq",
+	"uO3/81d6+reL029+cf9OTn/5dBF99c1v/2XbJkvScGnUEu94cnHRUTzcCYWDdl9C86bvZCGWYg4cRK6I",
+	"f/NEEbegLud5u0D2kONdXW3ONUttyFBCbaCYXw2q8Mroa2VlvG2OjbNfnefJxQURktCpAq4vySxPU+JE",
+	"rH2sJWX2UZ0gFgmLgcyYimkKEXnyOxIvqJFZQKrdF61HZyOdeHdmywFw6o8LshmgbDCZiZzbo2iDfQbR",
+	"IOc01wsh2d/AgXTKkgRsEE0RlzPBuBxzUVENE9SN8f2cB+UavzDni6aNRtpDvRNLUIrOm7mUCyZy/LnT",
+	"yfPDNQH1W9TxboTVfWqQBZbu68SKnUq3SRmUJIWaR8SMJGCIGrgm/iPCMPRsJmRcIu6pEClQjkabXCuW",
+	"tFq8QvDkdE3+eNPNduUDcNvGRKnUDonuWB+vO3QhKYowpXJIRt2mk+ZK5PtC1Zy3NVDZwZQSXi3hIqqh",
+	"cmPXdchurrORdnKe2FjT11w3XbXWTN5IxvvoeqUo2RYZTkFXnaazEy8rAnn3CYnoLju5d/cQJ9CX52Ba",
+	"LHCrJI0oQrm7xfJghfJNsn9psN5o/t12M9RW7QZvXZgEurmiFO6smc4zdG4jSVKxQl6WsHw5MDfvfNHI",
+	"dBs0wqcXu6UUO23rUoto6AadRErmIv93BSbjlvFmmOq9PliIXMFCpMm+H5m97vGJumVputfKVkLedn+/",
+	"BnX8uLy7YtEeSGFNUQHpVjRpLdk0bw4gK0i9u82r+Zo1xLjhk28fS4lctniDS97EruPV+X11hLC0miHK",
+	"rSHadSYxB6RJyMp5iyp5SFwe3EOcH/aR2WeDvP3QMLvNAKC9JLaN+B8rcrWRz2YQANxnGJY/KIDTHjR3",
+	"cLhcaVkVxNWAW3LQ2/kiRwBbqablhtmKtp0aQeXrtulfUtUUh4eiSSXSQtm8DXS5Qm5mn0qgt5N5SpVq",
+	"hLdNg9mTUmnlttjJGIu3q8JOZzutkX8MJ3WXULsfpE6mcSr23dtc0LTHg9JZbAP0kE9AUlVxKZa0gxTm",
+	"NJ1MqerzJBtxohmYIgO+J/BErmPRZrVTkCeCr5ctIucMpKRpR3Zi1uaExTuM1EFE73blIfRrJFheWmkh",
+	"JSZRQGITU5E/h9sO7/t8uaSNxrr9CbQjRR2APe8zLycNtkSE94LMDqgqY6YUVBVQVMZM8/Jb0ZLS1ZTG",
+	"t3vJUV2dD9t35ibYqdi8TIXKZQPnLx0zfyCQbU2WoJ1VOV27X7jQ7qeluDOgWtH1IBqsmF4kEla7j4yf",
+	"rG2VrwSnfQikB4hZs5wnXS8RfLfVpdA1LPnB4iyO69ddXlVUkMWGyLsjYB+xkNu0niaf0v437nRdpi1r",
+	"7JyU7NwTypPJlEm9qPsGqwxoEvvLaj8WUgPaVoY9XQ8qk7VB6DW/g1RksCXSrNmHC+7DE0VSSOYgiXPT",
+	"dIwei2k2SWG2h2a2ZLoxqed5lklziDHxlAtN1qBJRlnSdSV+6GBsqxlF/HMyXROKk9FUWbN9TFPgCZXE",
+	"Gd82puOgiZjZaLuYLoEY7hpiFTcXkzA1zaUTdrpEnXc8oj7xumMOdTQwG0rXk5hmLTGGLmk1QI9kGLq6",
+	"Ax6Mk9gamVpA0BiI7FLDS2sqBbsNNlBYoq4y5ZShu+s8tKg1Vai034QXOzdWGqltLd8JmrasI8mhq/9J",
+	"w73uECtRNzCYr9oW9kemtJDrdvtvSwLao+R4tGRy1KUNZ1XF1C+fKbEtSQKLSzgpt2HPSSKd2rl5bRQ3",
+	"wsZJ+stf/vKX0zdvTl+9anZNtgUhYKL7pCHV80ljGEz5rtpYw9vMAveKxAuIby2fY1rZXwtH3tmgLeWw",
+	"8zqyheAd7N6l3ZVnqICyFUc8MTd+o8+w/drdYuli5QF3COfhVT9iNNh+/V7zWSpWx7Va+setYt5ScL3o",
+	"xEsKm2bdBZfAMrMVLyQoluQ0jUiGgkFEEicLEyEJFnzYaf+xKyrZL5vC62oSYjuINb3tRwB0qTqTpCxW",
+	"blokYsEVcL2XwdJ/o2InjG0GHQBNLfHT5mlZiTvtuuYDJ6vppV641SAl00Iymk60v2SpZJqiaV7E5oEC",
+	"ecdiKCXYGswqSGe79aeStlrdegV8W3AalNkHHp4g0DWf/vB4wgGS5rB2/9a+WWqHOzBbX+OTqTflbxKI",
+	"TypvCB/p7iCla4BJaxyufbwlRs083p4qZ3C5t/nHfSS3TC3FHUu6u2nD++0jbrX2bPckG2KGZLLFpSwh",
+	"BdpdD9g0Bno4DgryHBRTDxzWDRnyGNLWdH2vOHQJfHMEXdVEXYq+l+GDPh8MVxtHrHwoq/QQFh2g08Yh",
+	"3lr7TJv/O14wuOsew1WRATyAE0bnXCjMnvh3MZ3Q2F5MzBXNmuaKcVBqojSVGmtn2bjmiRYTLW2ghfuW",
+	"cWVWJ7AAEe7DCG33kEw0yOVkwTC5JQO5pIaZ+z/EVMIko3qxousOZt6SeFKGQBsM39HmaNycpYlzMDfc",
+	"Y7nXCrpH7/sj1mBluKexDlHiC5EmGHZuPmgURzOhdHuIa40H1MwIZEnlLegspTEWYMBXG3L8DAkSLVBE",
+	"zuja3I5EcJJAyu5AruuabeeEUMbvBIvBSElcaPNT+ODK1Y9J10SC0WYpJo3CvW6EgtISoDmdXYtViy22",
+	"mQSESHeYhroYKVDK7Z5yV5KMN3wzdT2uEpVnp2mlZ+QkNO3RuF2v0wJLkHPg8Xoyl9SbLf1Bt1GDaoEJ",
+	"+Y4phPdiqmkq5jl4saqRHWf+SO4Cnz271XuolgHnYhivXI06YfNcp5TfkhlLm8/XvnakGrba7oIiqslu",
+	"sA2DN+G+rOKvMcHhSYf4nx2+hhuzyY0ExwdFjEdBtl53vFadmlN81rba96A143PVQN/uPp3ohQTlA4oa",
+	"Yr+uCJ2KOyBM24qH5ko/UbaU2pOnBPUyNSJ6JZwlFKQtgmev7r1Dx6JBnMcNa3lxHQqiGm5Ohn/A9Egz",
+	"m5AkYXOf/thgN5pi1ZG2u8Y9bzBZ/P5iCxYl0OQtT9c1u1MLVvcLlW/AThuKQwHNOsNh4MUQvL+cCFJi",
+	"Pg3SSFl6aI6DuOZxmism+PfNWbQfFsVNeaII868TzAYlw/Hg1X/+L5LSOyEFoSQDqQQHkgAzP8dCKkYS",
+	"NubhQxgPRhHJJBgN0F54WN7RfFypmXuigineZq9fjjnTJGGKZhlQqZwRC9KZK/ln8zQx5N7WTqwFrJhN",
+	"uLvZA9fpubFwBT3vYDJ1Gu6kFNbcCLrSdJtw+566wom2TqGBlVqIlWoopLhn4IzfRXUBTeT00DpzwThZ",
+	"Ivavnm47Qzsr0jXUyqnC7V21bjISyBVJYEbzVJfKtZ6oSq3VDpUaooEU6R7FoG5ECrbkE3c5xk92SCo+",
+	"K8qxczvddsS8b4w8PaCO1yFFiA6Dx/4g2FxdE1CQAb1ylWgPyRlK3LeVyDB7hQW1eGtkcUuBEC2I/fgK",
+	"jzD3tX49WzyrZk41BiXv4BbludySL32dU5HQdYQVY7HIpARA15van3UEALWCv8QnauJFOhXb0iHN0PvW",
+	"Uyrz45qihmlMWCuZOubpKuYQI49gbVcyhZnA2rx3DFaK6AXVrh7wihrFzXztpyiXUXgIy+9spHOXHWrx",
+	"LXbHFOY0Xk/S9nvX7rxMamRBE6JA+3tPcGLr59iqM6oGlO3b9mEYWBCZLpewx+H4UE6Z8de1K+E8bDwl",
+	"zbJcUMJ3VZlx7/mAsiJhak+ia7Ci2fCpFiNae4FLpels1oza2lk/oNhAyThRCv8qbdghZtdJ7sZHq7h9",
+	"7Q4NniCNZouK0HdGXjO9wFr3c6a0S/yiilBi1nL6YswtsZFYnAZqI8Pn6VSQBNIUiHkO+j//FymRY0Ts",
+	"V2Ne/kwRZRPto5DpSV6MbHFxQ/qWJ0WY/Djm5lCcltPRcm5Ozat3N+TZs6/PDWsmYkYWvvxUBiJLgaxA",
+	"AsGUzzFH3lLs2AvPlwQNVFYgOSM/oEKtgCdoqbI6i4hzI5WrMadTkWviQnfJUGVgdnYadpBQTUeXBrgS",
+	"631zQWYM0sSDfNkkv9Z4cI1lGuB6YKDMicoUeY4xM4rdO5WKDJv432jjDmvUuyrVXDYZgmJzTjXuD18F",
+	"ZQU2CzijVTXhY1jnvJfEH4cyzyh5OfoW5BvYdU0otWSCFEJaCGRzHx6o5VIO2wNINlgL1SQFo0nUltg4",
+	"mTNK1vBiBiR2wD1X06Z4tPKc97oxDi/OpewQMl8RQDDuQDtRpPtXTUbO7zF27eUCmmJeK8BqKgVh8+Qb",
+	"aOLHzNxwM8PZXPm6OyZSxIWKnOhitWErQFI0nXQP4d/M1HfRd82VIMPchwRnOmm9vMHKkCU4/NIK4RvI",
+	"hGz0xFgG0DnRGOLb7lpJGbsNUASupVtHh7nFbQNjM2wLawQalr8mjN9RyajzVahmDqWApk2BjB+KCFdF",
+	"YiPLFhnIC6oWJF5Qxl3FcjJk2C/DDkaoWvN4IQUXuUrXXUv4aSFuJ8vO+cil9R1CSOLW5gVYhNfGK7AR",
+	"AFSsLyC+kcDEnD3UhlGcI8o5PZNCKfZ/uT+exdi2YqeZY896+jpricf63SlextbwifcJNgHK9QK4tg48",
+	"owZaqYZIQEqxdtKz+jp32oucRr61Pv8b2McI8VDzeNkasLM2Y+ndG5j1ZbZw6AFOp2lz2lGTVN7BujGo",
+	"jdwIbXEHzSnH9cpQNTFEKIaidChZ6gpqzSWsOvKDB2TctA/qfWS1Si0iy7OI4D9nEoyu6X9LmMpyDZGv",
+	"X2oEqX/8/T+OmHqwkVuAOpTzVlXAvg1j71z1jpq7aK9qowH7TZc+3OuJ1eEb0E+VMmqW0/G9dma+IRmd",
+	"w5Ur/+L9fOjSMQ86kUYdaK3lQX+A1dvaAd6DH3tS6Xrm/2Te32Jh3tXdqME32Vqw6Aeh28JJOpajq8tV",
+	"bSr6W2ew2S/M2HnCWepCAENSIA992WzB42ZXz9Z6absE4YQpDEmY3Da0iXoP2vIkBVTG2BGMA0UJWDCu",
+	"q5ZKkVtfvpvCKbR7ZHTXWVjrgGk99qf1zSXNJrlMmyKngb/HWIs3NCMp47fBrpXSuCVCZSG08MM1tWiJ",
+	"oUNR5RjcdZdJtmdhvAcY1VxkwkTShOXKIbu5qnZ3jvc+FY3crqFkvs9rzWiu2qxvlbq7m4+ZTlvK33Gm",
+	"u6ZfFuY3O15dOSoVviutp4osN2MUzrRHvqVhS59NIK+d9JIJ0NPp5jHf5C0vF5Q33VYx/n3PQFb3jc2P",
+	"c60BzcstVocf6BLQ8ASnRmSy+VGCuGEIQqUhhQHSSqjNDtD/8hCRhdseM5uy6Z417sP77XTnYjH6s303",
+	"UWy18HxtVRWCtmC2y7JwqOA3KhPINvo6qPJpcbuVlZhGh1n9tnM+YLOW8n13xEuwetlftN9FVeJ/ZRca",
+	"+osuc85illGzkRNU57veiN0vMGQsLdrm9fsPzz9YXdNZqsorIkMFQM5xANXmpKncQDWp1DwkjBPIpbCZ",
+	"f1dkmStNpkAyp7F0VE4ab5/qdBdkCZQr4ngQLvuKQKqg6ijTkt6Bz+GcUXnWXgnxIurthivXI7/YduEV",
+	"xByuvL3uQM9symFIT6vi8FdR+xXo51qI3CZ0qNDsF5PkAW4HUcjR8RmXIpcYwWdAsjsW2bOe0lXZeDuW",
+	"SHcbu+lD9Qpid6PqRSUovV2+pU7CrYi3ZMZ4UvTCdZ56phWxdDzm01wTJZZgX5jlEt1ndEXX6AMiXrj2",
+	"59OthSypjhfWFdSBB6DyGOdSdUpka9XvQjeMXkrMGxquNBJEO4BN1M3ylhT6XgvT719e4aGl5iUokYZi",
+	"ZX7n1lbjTREzvItXkmmYCPTNSGDcMIiWI4+D3j3Y2+0KyPjRHtqDao9C+aVeU5YqNiqHBzF3R92Huvnh",
+	"4f1E9+zZeajxokvTMM/9VY61gTsX9ykbNw4D5Z9qke4F6srSoz29PvajkX7qNttD46t7BveWyGucqRE+",
+	"tnyqrab7hdT6r2ck5NrIyNavIm1U8FJIPceCcFyDtDLxLMcuLjY995eHtFwoV60Ny39aFaoqUXAdatp2",
+	"tcS+c26MG1CgX9ps3T1R8sV0Ra7s5bghuo1OoeY1rUXeT5NIqjUsM636Ky/Z2UJYbpLs3OZELdA93WSu",
+	"+HmxLizmbtnEdjgmw/dasgxIIlb24sTe/6P2HDAj5onKAVU4AsrZGT3m5Y7FD0uJn1uaNNs1Tbws0qns",
+	"eFO3D7fbcrKnR/t+3Zct4WEISbNvbAb7WUExtnGfD+ZSKLXXFxxafXW1vImMSq1ICkrZpEKsm6A6qsVZ",
+	"OJNbzUT2LTQGmNH32okVy2E/gPlK6Z31r5/sBzujyN2GSzNUsVNBbm2/UYlQNvZVRlkjES6EFpuktwA2",
+	"X7QVD+lYE7zFHbBiiV506aSHLQrQ9Gs/ifyqGvfhnQzNLRXa7EOVNnkX3/z+4tnTx/LAbIY7fQ9xLNoy",
+	"gDv0htvo5GhOIy9ZyUpTvWyNTTYftIrvEuZM8I6l3svtUuqrqU9WHbq85bLvoBXzjUJ3a8709oIKZYgd",
+	"vsGWpTaV9vAdTfe0M0i5nog7kJ3DroNliu1LSQdVxuZJ5wZQPapHBsZeLUpFfNsUlGb7USsbBR3Aby1T",
+	"S8FhjR0sFfar4YKkgs9BOl9OY/RbO0GllLf2u0ApCOsKTTKRsnhnlZsb9/o7+7YZIN8nMsjA5iZvjg7C",
+	"FMrOCGs1s+xVnreqwRewKq+mIKQK+W7CriyQ1U5UoAQPsN2yWUr5YV2c+juVVZp1noIiJ8DmEH/3+gM5",
+	"LwYYNY2/JZ+vckxrE/pGygnQJGUcLok/N3CfMXNyrEcCeGLNuK7lUzXfs0urp33PdVNttubwxfLx209x",
+	"7/NwVgErZMI4lWtiVqcs17E6BpabbGr1FRnJ+lRi2+uZkChcI3jR5WwD5JMcW3mb0dwhelSe0Bxg/cAz",
+	"3XY064Y7D1IzY9Js6wn73F/R399g1Wszt43Gjjvy9ts6kXWxNZVbm2+rLtdSFDLep0ZO/Uaw3UjNINVG",
+	"SY0LLUUSdA8n25n7sKU2ZaXYZHPNaaeVTTP1IMXJFv9HW/PWdJ8Btmcwf3ZxIr4cQiP921FbBZVUzLdE",
+	"cLWUuDwgtquPbEQ7xqTVG+WsT7s82PjWe7seTGHU2/J9VzBVTHe1spegXUFoVCuxvRkoFaLXF7ZZlJ+3",
+	"HhRUp7iS+FOGT4DGtlN07MCW9iiTZ81RJk1G3qf7V4F9WWnhSIZPnvicQCGr/Rw7pQM2HPJaHum9lpSo",
+	"BZXo2JZwBzwHZ/tKfHRMkUnnXEuMkylVTFnnelFGOtw7X3fIo3sMrrETG4FRVDwqUQvfaGen1bNYDwqX",
+	"mmlKrn96XsLo6IoIV/PXpqIVe1RdcFs63jvIeaPbWreTviPoox7ydqgHsUibDGn225hgrRjO0ehofwdl",
+	"aR1N8LJVs1pi19t7g3coEXcDseAxS1mLtz2h6z1ycSqDvXKJODUxO2EzVxPv4IHDCE3jz6TtidpBq/cX",
+	"Zy0aCP9+onw7BFLOcvMhPBlIJhIydCkZGD3kPEmxyFPbxmAKhKpbl+fcLdAMh3hhJy5lEzbrK+jiCY6w",
+	"Bt9mE9PGI1AL2euk5CBgcdTIkkUVl7/spC5DEI3hyrzaODKmEtsZGbG8sT2vHWcngmcAamJbW+znWTLf",
+	"+Z60e315wGQHzFMv+0J9VC/HCIDaiLVVNW+vCVgdEFocxKYeAka1PSiYrEqyblFLppRR+YfWLgNJhNZK",
+	"27kkE0ozPh9F7g8Tq/xFY+5+zzkG24E5srWPzDBaZKd5RuA+SynjahSN+QzAzImfRcQdtrAISlwRUfwu",
+	"+JAB4wTHPGVKj8JXYfLwF7c8/+sMIMK6jX6CMR96DEXISlzOl/L+05F7P+ehefLQvjPm4SX7qX/Bf+Ln",
+	"xl/M2bERiAcfM7jPbC3kPR2SzdpMqE/vuYFFViHatzKG2rEoKs+7aDR7TszEG2uOquTaTPkzCWpxWBiH",
+	"tB9PDow2qX7esjqsuJodFNvRtf3XftlxtUiCLYU6a8bE5m41C5plwDHq3ltmU5jpkCy7dobaM/K2anIc",
+	"c1u02WskviylDdiMsPTU2haesu3862btaMyx/AunGprVmjPyLrkpWzhVnmUpnkEq12NuFu7fNdrYlMa3",
+	"RC+kyOcLktG1FGkakanQCzLFfQip7aks4mrNFgZlT5ghaVyT7RGHYrAP37NDNt6eN5Xo1X2s/VJsqWyG",
+	"6aou2uQy1KE9UWXpqSiH3JiHsLB9NLoF1D4gwq1Gp2baRqoUaa1QJ3ZIKDezwMpYpQDKiS/EgsrzknJq",
+	"WVep06d/6Iuvlpu6++FonjAtmi27mIrQ0Bglo7FLpKkYcHcdbjRNHyFGy5m/u49c597h+2KNUbHNJny9",
+	"D8a2eulcNrkDqdrsoL5acyVkQELMMili2pizzpbQHWLtc9f37BZSfBJVFu8mbt57i97QS5C/9R7u0b9w",
+	"z1CulrY3lfCrB/brLoW8t/j/O6nr+MpGkFw5IqlYdAG4doy10qytsdLaEGhB5RzUtvoWoRfWROXTovHe",
+	"5ms2GGvHWBJosm6OgvOl/WNq+HsM7A6IG7OpeM5Gzcr6Ijd3t7lGv6AmwH4wQtI7ymRbZ+lCCqtu5t9+",
+	"/kCGr5NX75+PzC2Pxd+oIh+f53ohJPubK172AqgEScb5xcVXMQ6FP8LHsxbhmElQezZMt98w3pSqFAue",
+	"KCepaAt/UEYsugXuRKAy4Ksyd1UKrefC019ziIjRP1I4zVVLAXnz9cSfGX85WqjslsorKKgMVtl3BXBR",
+	"BwH4g8h+zPrhdvsbJLC0kch1q0vpMyc8eY15Lzi4BK7Jtt7X/h3lK8N5iHHnzsFuvNRFVm/Nf6rcGS0G",
+	"OVSTdak06QlGZwBXQIa2B4LlHUlN1u9aTau15nzXbPFcK01tu+aWzbyg/PbSdhNlyhW01YJQKbGIJoc5",
+	"LWoALYUE9ygZdY4mZvtRBzLtbI9sWLOFG/tRk11yS5MUu3mDmJtvnRYnZKEVkOH1+7fkyZPfPfsGWXCW",
+	"a8Ks4cPrAGfNOzggurmcrFtxo1GZXBIfDuTTA6whhaIFaQ36kkjQ0mYVuLT0ULN0zK8TWGZCA4/Xp3+C",
+	"9SgiIgNOhhldE6pJmV1grXxheCLj8wiNStGY28D+yLHz5IxYwJlRrkj1NBNF18pWPM3jhSeWqvJYOJ1d",
+	"3Fox5UYygee8XaPaWrIBC3NkEadWFZpqTKkhlrvKXXZGseEV8D1bMt0gUFnjGr3fi0ScRY7vG6qa7D2T",
+	"/WivmTYCXyojbKxjYzdRHSatMD3M5rW91tnPC5FCqaZAqQI6EEc8J4qkiM6ubaD3vbnrIAw0uzN06EfV",
+	"FI1zUODwv3YZvs0IGMbvmJXzQy5sAvgj3VKQ+6G1/Ioq2x2K+u1kNQb9P2a+IfDWQ7FkvPzXJxum4b6b",
+	"VmzNOt4O6SYHsc/p6adaAI8hbYkV3tJlc0tJl+ZQGKOXutwiDDS8JH8ohb9gGCmtN0cmw5dSxLczIRMy",
+	"pQrIV0+by6UccsrNVZbSdUNuyu//9OfTZx/+79M3T/9bM3uwRsf2WLa9LXhHT7Tbs75CrbSUOFVGmjFP",
+	"iZDENbekzn5MlW0G8xiFnQ7Is7ORvA3mxobybXukFvqoA5WlTJNhqR1SUYl8j8Jx/XVQ/TWnoWNxT1mH",
+	"tVzZ0NzUEIOXh9vSfIETpsmKKg8cZOaNxwJbRSaEW3JrzfZVqdCTY9m8y6y6Q15lEb25o0ZeSyU8+2Cy",
+	"f8FBD8xJY2xNu+Hbf7Ynwy8Iu7loI/ZOwVKNCyB/vrG5IbaBjLJN70rHpxgMa6U2sfRmtQbj2Cp8u86N",
+	"qweqflx21mxrqzHo6iaFo9WAtk1lqnyz1hG2gYlK05F6Aq2No63hYKdE5EjU+qH79Dr8U15th9wcG7dC",
+	"J17Z2n3aiT+Hl/kpDbBBbrXF1vK1y+6QWu62W3BXcnq/IclOhbCpbWUGz8UEmXi5FXZhxyiIHI0dUqfr",
+	"SfhLk7rxM01T0E02BHSv7YWhBaR7hpDtU5fOrvT75vKrS1eIet/h2gtY18ikCo/KXt0+yotoQnOx/n7U",
+	"i8PyfQ/x0XQuRIo1Mlwo1WZyVFpuI2ktYuhImxpZz9b62Rl/hVlnnRkT5dvy3Ze22+jhZqgmblEftpYG",
+	"V6ypnUS2lNTfRwuDVNO9SMrnam4R3I5Q0X5rMftwdZd3swm532zXbtEsPv3b+7c/kOfvro1iceNDHSLn",
+	"MpGZkAaMK0hnVJYawY0HlNwuL8YDa+umvNT31cVBvcGEcqYITbFrEuXE7dJ1rzIzFma/szEf89fY/QLj",
+	"mMmC2qZSii6BqAXNgAw/vjaPPo4uCSVKY7f2JY0XjAP5aASzj2M+ZBwvBIx4nMwE9iKIBZ+lLNYRyTl1",
+	"TlxIsHnPlCUJ8MisX+WzGYsZcI3RUyoiZvMTtDyat3MeOpRHhLmW26OIULLIl5STj0tQis7hYxRyMsb8",
+	"o/Nrf4zQ2GB29NH5CSYs+Ui0IL/mwoaTqTwr4r2cNjoISDFYKkWEXA6enF2cXaAGmwGnGRtcDr46uzj7",
+	"Ci83vUCaPMdIonOzH8bn51PKb0/Lbp65vd5ceoPg18ngcvA9U/qd9RSUPDwuUTUTXNkD9/Tiwpab4Nod",
+	"SJplKbNdHs7/3ckj9krpx6X0229RAwn7/ZzZk+3qrTZPEzZwjqSEB0753BP0SoXhsLsklvHE5iwK/e2b",
+	"vRBjW5osNKfVdK4wSN6C3BzI+1Nn2/trPcLrF1flpMH55CIbS77LE+XbgFBNBI8hIjCbAVr0fFjwHU1z",
+	"IIb3jfmQarIUSpPfm4tFYazhyJAxVicqpV+bQ4qtwu1kxX7GPLSxRmcdb4OD/0oRps/IB39sX968HXOm",
+	"XFf6EJ+sVywGMnx28U3kuuHFUoyuMNDC53IjJzCDjLlDCKFzyjihXK1A4kR4Tqqke4NzlIkotFN8IWzg",
+	"Smd67UimNtb2tyrr1jKH3zbOy5NjzL/jWDz8VFiYugohPp7TR/gk7njY+PcTRW6+rQV37ncefou28qzz",
+	"T+6n6+S387ioCphRSZegsUbVXz8NmAGCYYLe7n85CN8N6niKSjDfpR79UpzXKuG5CoV1ynsAu+wH/VHw",
+	"Ej+cEJ7vOvyUpFTOS3OvFixehChtps2h/yo0tLFfrxaiYA1Mj3ohGgNlSWN9CjyxTuBGLvtOKK1qceDk",
+	"H//9f4QdXhrq28pnz8b8xpYKdO3ty5HlRohBjz/efcjyRtjri5cbIjE+5tib1/BlfOeMvC/xQuSlPu7B",
+	"scGhZ7CjHRzxNU9eOmAciRf64V/7vINH5oWl+dsOgycHAjzpjSHakA9MKBAzQkvX9Ap92jkPBXk8aU3X",
+	"lnkWyKzUkmFIjHap/R+D809xCVPJb+eqXIOxURL8Dkuv+m+Kmo17sbYsmVWRGZjs1FcvqbPZRiSG5T4c",
+	"g0gTqcAMrjCs9634dBCqyLtX3x4m0+28jiqoeNiVtIl2w3JOg7jdKuP7AvBqsLHiJpAWr5y/tKT+5xyw",
+	"m9BGAClP1yTn3oFjuR+mvpqnv+JXARIuEqnYcMCsc5xvOPl/eQxFJFTH76iF4KAR4bACpcmMSdUDnWK+",
+	"k+UrDBQRKyBTwDQ2n2mohbi1WUQYIqgXFC8oJj3LWUCa9MJLCqI6/2T+MRzEYbibBGY/Oo74dWMXEpB2",
+	"nJuulDHV6Y7rT+ArqLGd+iLiD9zDCe89aJ2CkVOC+FL0L/UMcromtHaflYWfJU3AdjY1kmGQGVOhVC8E",
+	"KTcqFjRyOp+pDN/mPvhxP2b3DjP8v5Viiayu09sfxODBbKp7HYQtOkDprR6uTVTybNjMDEAZCnCxcvi3",
+	"hK6teKq0a02P6dXm0dZaCjbmz/VdLkoJ4IcoE1Gfg9CTcUWk+ZIrG1LMFDG6h4yIAoNHbTs1x2K5pFgx",
+	"R8GSxSIt1inkmJsfRK4JJQugCcgrVAYU+ctf/vKX0zdvTl+9Mp++enX+5s25+duVM7Yo30FpzIdPzp5+",
+	"9Sz6+ndYlufpV8/Ovv7dyNwgLvDbqElW6Ra5PiN4qRYVJ07UmKeMgyJUujOHAcI/uO40GFMupI8A3n4m",
+	"fmZ6UZbuHvGAtHFpDff6PFZ31TPRICg+HhP+TIfOaYARoakStlWQQbBjvYX4Onz5/iekwoj4zP5giYms",
+	"qjhdm38fxH3tmT6/A8lm6xLTrWUD59zZLrHZtxGtP4ZMSs8X7BgfzYkQHJU0xZRB05grTjO1EPrS84uk",
+	"xjD+BlKcqnwZGYCAZDRlRgV3b6tozGepEFJFtnt7RFgRih+58Cm4p7HmoFREUqHNO8tlrl0nOsN8xrzW",
+	"rx1zw12b9vJ6zshzp4Q/vbiwTOKjuL0kKMF+HHPskOg667sGU7zUYJ4pYpvwN5/WnxBO3/vyB0ej70p7",
+	"/xbqRpy54YnEVx9O4tjVf6PtvlPHSpeIuQsKbJTJ2NWG2ErFpXRqS8/BAqPOPxW/XCe/bdOHn4cXj4mK",
+	"0iwtiCgW/HD4v+Xl8QKovU2qDGgsbVCDczUJvpv+W4Z3D+qvQexpKuZb9d3n5q3vRYME2KSXot+vWTG1",
+	"hXRLZeq2J9e3KMhwh2k7zoNKWEJSsUIZmjq5ZFhp+z1q06BdH/FGqHWp7PE4CjVC//VdczzJBonji6oP",
+	"RSbOpWHnFtp1Bb0gbJaAjbLrchPmenGO6QuOfdA4hkyX7cxV6nuOz6/DF0fST+vT+HydR5aTMCemjW25",
+	"JHGmiM1FuCKKzc1laA+CpfgV8f2UDqYAh/fB5V9/qfgwEETu+nVgsufM5k0HJXdpuwKljN+OrJ4jrL2Q",
+	"ltbWRD4FhaRibjO3m7WQH/ktFyvuWycbrruSgs/D+GQOunAAWDP/GXmHvYvIDFY2PTCXYEUtN87QxxnE",
+	"KTNioatYOrK9WleUaWIZhq0RhezFtfKJfM1/G1cONF6EJpZuKjJ8QlREnpr/PSOK/OPv/xGNufc0f//2",
+	"u+sfJt+/ffmntz9+GF2SZ0+/qQRRII7H3MVEnGHq5AQnm1jXkrLeY0clJ4qIFQdpqMXhgyJGjGBGNcl5",
+	"Kox0aSjolBXIY5JMpVgpA66fXVWgMQ9gZYpINl9oMs0dfHHu0xmNtbB5Ijgjc7mYzy6e1BaOSUL+QJH/",
+	"SsyJapLcvkcKOM5hx7E/0wkvSis0HPP3bM4hIYz3fXbflxlF6dQExCLpf3j74Z3FoS8IFZgOuuM4jDoc",
+	"XN8brZGdf2+fH8vIWKkv1gmzzxpy5S0WRK7JEBXHAA3L6FZUkdxyoNFRECVyVEDvxK33Y7riDW4BXsq0",
+	"zjJ3hHdhxqP6VIKCLRhy0Ks03jsSvhqb+3XC2tOGFk0z5xlHno0ES7mn38hxP8OchG08vKLrvpH3Bo8V",
+	"qUIa5z0j74uLyNATXgxCYk586Qaqrno/lFaCOrZFWjw6an0PykMPpB/MNdTpXbJ5D0YsKMtOhURVk20K",
+	"lF45rRubhYZ7FMxFvANt7jC3izcfNk48U+WSMuSdWQbHEDvB0XVlM7ZoijV9xhyDKpCDgHLrtAOhZYDq",
+	"wDQaLZw4M15U6gvi1I90B/8AKwsr1TeZvb639EtoDbs2DszQnytEZBh85ZUtJFWN2G/V4F/WuqYcWWV9",
+	"6ROzOiisxdKMiOLSxaxnoW8UmJM1Y/eQEE3vBRfLtTkRBQgjK7n7MiQkNCai98Qml5Hhhx+vbwiV+ox8",
+	"/aQiD8VU01TMPV6saQd9bqdYZNLou9txZD95FV5+DEx9m/PEz9gFW2F1PcWShNCfACOiBXFh5GWTAxl6",
+	"9ygaFDai3XaY1gxOfO7hacdD89q9/8iHpzZtp0P0Yk04XULfSGnoPIThFDPiYanIEAHHIsKWGUMXXER+",
+	"zWki2T/+/h+jA0ygjcLLe3oHG4A5zu1Un2aP2LyLoy2iNUDPPe/Bl4D5hISWmohhZSmOQZQLQFkjCEZo",
+	"WTHK4r4ILh/EbsfvcU/dZzxtxZnyYGaS/PGGJFRTa+XCTC7vq3sQ5M8/5Qqkc9m4mtftJ25vz/aPOPgO",
+	"T/XDT8dnPZptR9LDuLd4WcrDmCcqEMSwOKc2LyxCOcWcyQhb/CHJpEDvsCkj1Ua+CY0AR/1Qz/lMMj6H",
+	"U5FrxWxhlja7gtnKW/vat/jRl0ZUlcV9loBsO/WNEMtdtHWiCALFGpxXVCaqP3IjFqnENtXTZM7uAM1S",
+	"BjyV6pFkmGuWMo2ys8R+CUsh9ZzOwSb6gdIRmeWQjq4I0yS2kTzlUCd7kQBLGZ8fQpNG9ju3itNWP+Z3",
+	"oI2s+xzf7OzLLPUVtHmk3f2r0afj+Byjo3tdf3ksxcMi4zXX3YTc78WcYOTWw0ndJsxKoInVAJWLmXPK",
+	"NXJYjAJCU4rz8uArUwn09nSeUrWhoGBvAleyXo2KZNYU1UwjPpXIaYf+Uil/X6L0KbZB2S44GdC+cO89",
+	"Fipxvk6yk13Yw1H4jq4xestBpN1BvRu6rblpKBIX29v3wipVMf0TrI92cYUFfp5Lq8B+852FCOoB37l2",
+	"tkzf97Oof5s5WuBCkzVgyVtq5zXXkHDmNfuHyjEdPewYnn/CH3ZEPpUJ6GhS6WOh4bkDYzCSOY6853nb",
+	"6xwVBG6kv3YknMM9xKExy0PmaOMIr3EC+JfCaMjKczl1GB1rIQmJ+4uOF1dW8rMnzQZPGxgVlcJdvGFJ",
+	"d8VcLTbNzRFNhVZn5ANmsP/jv/8P8uzim1Beoq9DeD5jthDhzpP4LcMCYnvg7n6Z9pKMZ5bYj+HAnkPM",
+	"EXn54jrwQF9Me/jyxbW7I52j5ezi4uzi2dnFk5H3XiVixVNBExTxS2VDpmsN1g/hSnMQlnwhRxzZzfkn",
+	"849NpMKuTg877lFjpKWd4lhpV2bZYRHfMw6D4wkHtvnpY9tJHpl/oYsfynUWbEtwa8U04IbkyobnupPC",
+	"FLZclqrS7WDJtM2VPYwnBQmfIdkWAr+9nzBEvI1DvcbHCLdSP/tDjtK7XGZCwcNzqZorM9tz0FAvqcFi",
+	"cd9PqDtqbDZDxyAKhTjMUCB0avOJSrAmQ6/JRajcKVd36M78EdMgXE8OFbkyChRvuuUocu5YNLGpHLd2",
+	"ojxTvSKZBSw+n7jnk/A0FXMMUHgQp2xgRRUyenjUdwdKDW5mNCSkYAsN18hVUoWi0LV/+ctgYQ0xJLjU",
+	"HtI7cRzLYwp4najCcHAL66qGcUViuc60OFULCUnC+Hx0Rl5ampyxOQah2lg8J1jdAmRW1FKQJ4Kvl/8c",
+	"9ITnbKddAnf+aFYJM5vvkN4pFEFBX45tM5S9UmiaYvITKDKkSmF4YeS6sjBJfs0ht+m+IgNucyhLRqYR",
+	"pgsfRAubfRLLXRTbszyfG8FesWkKJMktHiAUSynL7VbW97G94V3lS2W5kLRJMQpTGPKLHTwrplV0qFmA",
+	"2eDuDKQrVF4lpLcZcI/ah12N0Zdkv7nmmt7C57DdICBbvcuqD2WF3gKhDqOG8IdocLV0OLKB64GBzgUo",
+	"L40BR94JCbkzs1+586TARkp2PhVVsq9yrPNP5p8OFpyHE9wvRxa2j4/J5zhO5OQc31nKha2lYl7EBzg5",
+	"CdOqyR2z3MQL2ZYjWivAs+gAqakDZ9sbTS+RDAb1Gy3QxzlVCpQKNVQPnyBqdrhbPQb9IsVMDye44/Cr",
+	"0hIPDrSnvVTcKBWVUlrmsc4lJIQDGNUgrNLyDuuoERzIkt6i4GXLdFgHEKZV9cFKzkv398NppdGA8MLM",
+	"8J2ZoEfe9EWK7tZJSOaS8l6K8RkBAouOpSnQeQ4nyqLf6H1/IAuRS59a6pqlVK4rn1xtsD4KjBDb4eSu",
+	"WmAP9BOnQuUSjkQ7L1Nh9bYvmmxeOhgcSje4yx7oBccpJA+fdewMCGTIRcW2QJZ07ZpSYsogmhPwnqIp",
+	"KVxVo17oZC5oeiwO8zzBu+g7QdMvlkbM4vZwejZxlyTppcJnkhBKDDq8kGOlXZqSLKW8F2QvmNKuidcu",
+	"OfWP7tXPKq521tLdajvHgbj3+4oCURoyz9ateCvSpBTW4Xm8sjdCMvriJdWy8W4XqZRsd1+wahNW2VbG",
+	"zT3vx3gTlNESVZyoioE5pIShZhoEgQ3954snlbJZvJP17rryxT8HhymvuQuHqeyxP4Pgiaq6Ib4Y6miT",
+	"Ad5JkTlZsQLCfx27m90hTT+H5a1Klc2MLXPr6yF+yuKSULJksRSnFaG11PSdcgL8DlKRQaPmY/40OiPP",
+	"bR2ulCXk+sXzH0r24QvC6TL46VhDGdWDxB/vsTuSuFtYX966dv1fqtDr1rdvsF+tzpwrHN+j+/3n6x8I",
+	"44nZGLrcbat3wa03Fa7ITKSpWNlCmJr8DrXmJ0/JUnC9sAFFZptJnh6qRSdULaaCymSX4PMqvPi53eNh",
+	"yf3cMpkQaSgQwfgsFSsVOVu6PdPu18o9RKZrWw6RDL1LMsg3NqrrQTJvGUPBR9SeKvIt43gOXxXvHtHv",
+	"UhEs+w2O6Z6A63faRTZ5t+Gb66OBTzkYoGzjwvCIJV2TKdjSas6LM7yFNSRkxlRM01OsGrOgahERSBUQ",
+	"+5DbohcJmTKpF6eGCeBL+9g+otZIm0DQO6XW1+HNx0Kon7FTwTa/un44gIHNiSqOu1VJ1kBluiYxzSJS",
+	"asZlw51smCdT+Fb5j1iamKlpjiFSvg7vsE/eELXx8rCB8096AUv47bB7/4P5tt3n8h4qFHJERuOn+Cwp",
+	"i1WabAnUcs97yyQu3zq20QciEluS20oY5pIqKLMemU9uQnMb52fME6aNpn1gbN4GSZ0DlUsqb9WDaas5",
+	"jsKLxE+fks0uefZgrnzUNd7cNqBt5bpw299SV0i0FntlV14j3i82PeU58o4vnvZd/T6LD6UxJfGhp+GN",
+	"uANXjjwwTkR2CHLwylaF/LFmlY2od0uxEfq3AJnvbleLrj/sVASRXe2Smq+LNzslT7rW2R2Cy5obs7al",
+	"OmrxoFEf0erk4NXN5OSB248cUNHGVFDHMDPKFsInQ5eOK3i67kvAr+gV55/Kv2IMhfOEHcZwryujbfNd",
+	"2ZU12K2Oa6XuYNApQ6QHv5PdqOMdHiFXrnGkDgakEG7z1eiMPA89K0OXSqJXIjSQ0GEgdRUak6SAPCi4",
+	"Mq2UaDlRjbsVHG3nzcdUWRwtpAVZkgs6keYhtKgt+9zWA8VnjZdefbTk6NKcHfhH6fU+2idh+8HaBeNL",
+	"MGG2vxK5jEGNSEZZEjoTlmF8VWqVqojKl+bGW/lideazh/GcqA8O0pVYXFt8enhyYWfm9RKnauRd/2rp",
+	"QY/PMC1wCeUk50i5FTN4Le6nIpBdYWlOn3osOAYOhXQhG7eK/cS0QMUmMLPp2qUZ0fRgEW07baZ0ZWY+",
+	"Nl26aR6RMv2U/3vQJsZJIwnRkLFmK/ag9rxJrnUCZTUyrFzGJTKMUIvwLpoym6flW+QYtJpAyu7ARrEc",
+	"k1Zt5gEaV/2MX3aAw+NzQgsiQ1hS3LEE5IkiCuQdiwFvaIcqSNrdgFe1pMlK9H5p2IyurYTnu39hH6HD",
+	"nDw7CMymfR7/lr7Bef7/W/ootGmB23gdewEwCsWzvYZzsJ6QCZHu0gDemXeODGecoy0OQIi0PxdhqZ1g",
+	"zVlorgl0yHoJH19whbeiulvwRD3ICrXFjoBZcbuQ8md86UsNIjLAxm30FbtBU4Uxxebi9gqXzaU5UYVi",
+	"PgzK+8jGpXuRteryLQ/kE+KHoXhVT1hUoM0kOy2L7/17Rz5hYZ6m7hvuWa9uOA1SMo1FGmcil6ewxiRH",
+	"b3VB5yjltyGHst+AsLaynhsgP86NVYX2495Zj4Ppl9aPhaa0AtNVyxpFa9sKLSp6JQrbGka8cIAEEvvN",
+	"yx9fEt+DyNGPb8BSSyl3uSYHVq9ifH5uWxG3tqF8TirVtm32ss1XFiseHvqa3BOGzYHYnAuJFTfGHJsm",
+	"YdAAMKkuCeW2VUIYN8SLPTOqdVFSEicc8yIf2H3R1KzgO9Av7EYe1oj9mNK9W2BbDRR82ktmZqgjnHPX",
+	"JBCS0HJaYwdiglUiXQiQhzgKAwUPQhIMzas7dJyuVuWMmju/VenufCnusPfq9uANC7o34d2eu+1/cE0C",
+	"J66tl9NsMgl3TOQKewcerXXg/mU8vy5X8Xx69Cqe22jao+QdnTf6VN9yQOgZkAZU91T1CmniRHnnaBi+",
+	"Xo3zFtYKbAPITXnmgVSsRZZn22n3g8h+zNRn5kudZFtcaVeB1vIR1VtL9DrWaPXisY3s/N827wlzRfI1",
+	"9spP0z6w3Nr5nMrk0jo08OIyms8C4luR60kuU3P7hU7tXpw2pHdVavw/5ky5mpVoQU7XNtQjfGhrg9iO",
+	"m4RKiUXZXI9FA60TNeZKU50rMgUMhkaj4OiMvKD89tJM7I0vGJMdslFuvi06Wl+NOXY5sY6Zcr2sGHDC",
+	"6iJjaLicJUbmKMK0aztox8I7P2U2SdIF7bg29+bA4t0z5sPvXn8gtQthdEZ+rrQWKMWmnP4J1tYiKoPY",
+	"YBtM45vuZit65ZsNcKEJVbeQEL1iMTQ3OkKp11L/Fxo6g4vbq03Sk37n3s4GehBb1K0ruOXQOF2TmGJH",
+	"Qo/Nl+6YkfegFBN8hMVj1pZosZf4DCQZuiSEpELre3OEJjZ//gn/3VEixNPREdtWPQI+zMVtx4qKCq8F",
+	"e8i06ofH7nXYcOcVb20Tcs7dCnci6ca9txeusmTWS/lPt8h+ZCE3GBmOB5LFcJdrOh6MrLcosHCPTqrI",
+	"u1ff2oIstouvYDF8EejcHcL9eKHbNzDrIgvhonrKNuVxmhvOZttekUIEWtI1VmYlWhzQ7gpHO/80wyyH",
+	"384rTch2l4izn/VV/fQBgbFWQNgjNBZblMEHYVD0LxUT22/2YdH1rSUzyT1/OJF/Z0m4yCkJXgRP6A7H",
+	"tRZvV0WsbBBOad3hEFzWlSKuaDDa/8iEo3ia0imkpw712/nT9+bVG/9mp8hYK8RX1HzgRpH/6yADy4Sj",
+	"gTfc4xm0tWzNFj5LOGt5j13YowfHw4nnOnBHRImvxKrqVRoqbWm8bojul+YujRVaaFT224jh/JP7ycYz",
+	"xEw1e5sbmGr48Dh89RXELMEozTl16heqSCu6dgElyrWxtSXCc+5a6hpxG/WraMypsm2S683eahrZ6Iok",
+	"fjq07K6YgkI9q5R3b9C+cKlQIavmk7MAmqB3w4GwtozKGVrS+++Bz/XC2ccaj8oRGsqbXbxyhPBZchyq",
+	"x7OFnyPEE4/8/mKPUZisHtKca+yFnVANro0gOvRZ8OlzoYEMqwe2a8rPHmd4udWH/AaOqbC92VKMMU0f",
+	"0N22VlfCjBV554ycU84ULtf2ETbgae4fXIEeFJ3+NgR+F8czUZrOZvWMzKgpXbPklKyhJRogSoUMCDqP",
+	"FyxNJPDWToSvIE6phJf+veOcYj+8na0kGh1QVaq/7Hq3d5KAEQyAa+LBhVcek6HpnxpZucpn29uugXpN",
+	"UqbssUskXdkLICn2eEauNZGU+XLFrvdbx45sgWwCNl1DQCnEcuvRW5ea3XWSmdZAZZ3bO1/Ik4oz5OlF",
+	"ifc/jj9kd+M+3FyfJ/5EOVSd+jZ9tiHg0PWmJvHZVyNvW6P3mE9x6dEakVxBEhEJS8r4QXi2vUi3o/hn",
+	"+84RAe9maAG6XWPPULeDXvoAqshZWipNW0u9kg0ThvuMyXVUdoXtBW4xm4HB9akV17arI2/dyy/du50O",
+	"V39uxw0v61uerl3CrwrVE1lCUrHCFCXKbfI5SvAc7q3fZHQ0x+uj6EtVJHSqPW8h1FdMCkbhhtAvf4Wr",
+	"E+JpyQCc6RQiUlpHFJo/j9r76e0hfoXJWgNNkDps5d3S0sSsYe0YLzMTOU/OyMdfPxKmxnyJ/YFQXPTN",
+	"+odKw3KJTI7GMbZUcHEpEVFrLvh6qbDIQWaGGvMVerJUbnspjQdTOl0TxbQGOR6c29/9rxHR60yoKCzK",
+	"lq0fXY055WH9BFeFehjHGnLIHazDTNkdGHlNKAhvjvmyiEBYkiFGZVoRGLE0cmggHzlQafc+Hozzi4uv",
+	"4pRq/AEi97vg9vfx4Ip8lDRhuZrcLj+61GEJKk8du8IpqCYJU9owszEfPr0gt0trZwtzuQ6wPnib6dEZ",
+	"eWVplBg5R14SCSnc2SHwjBsEDaepkVlcVTw/R+PYESqcuNUxRzjaRghLA8GCAlRmW3bmeuQqjRSj4qw4",
+	"ajTm+CyTLLaCEC4StzrmMeXoHcyydE2Gle/N5twQxYaKJ79+HI35jKZpNcPCndYz8o6ac2eoNGX81m7g",
+	"IwaYxLlUQn5sUoTfA5Xx4m04KJ3Y9a97qb0toSZx0Ua/GKvjt7wujME9XWapefTs67M/fP31N9E3Z199",
+	"8/uL7lndgVCbhbyvKjdPsUvb+7rp4nljX7ZkYE5T7K/epumXjE/wzY5Xy0WXu++NXX3XJdD7/peADLbC",
+	"WYvjtEIeVFfe1UIYNUEkdN220vDJBD9poqCpEClQ3o5vJaRutICGkzeIBv54ohpqIPNLd/LGM9d2UL7e",
+	"46BsEY6eVjsrf8aQLM9BuoRkuSvgYFkD4lxiedm//lKWPCwrc2HpKCPkQIZZPk1ZPLoMF/QsT1Oi4V4X",
+	"0kZkT0gU2HmjvFEVKc4/+R93eOY9ZAaPAP02TcQvtW+QPw+9NYLwEdz2/pxHJEupS+TIs1hgbUZlE7od",
+	"cprB3aWTVIGDB5u0m0w/P2YJ1VDB4BEa//s9fA7TbVfKMcKp6qtjhieIMPqJqoT/OuooU9GJImj/Q3Nu",
+	"PSKsi4ulbkXcrjBUTvd5thBadHOx9E6QDTHbIlljJ6sFELY0PHXGUqxmBensjFxrZdQEsP0lqXN3YiDN",
+	"WoOKxih/4h+tc0PZIDrcpPlIgbzDrvPkI/5tksv0o83DwiIuTWLkj1kqaBIuAYRX19MiYg36VGkJdHlA",
+	"kMvjnRW7rZaDojTmHiDEHn5GLDwRxaUzYlE0/Ld3r78zx+DdD99FBk1LoTT5mrx5cWWuVvY3V0jXPXjy",
+	"9OKCZPfHPiPOp/x5DslGVT1Pie+9p/tQxt1cYXVGUwXomgh/+jQoIOBFSWtYQJ0qV83u8/L+/+qH+KWx",
+	"euuXdyn0kFloAGM9dCpfVu6E3ui15JPaYbqsvPkodrrSjF2sdJUV9hBuWR6u3BstpphzRYY0TYNVCFM1",
+	"/b3rLmM0dITErNEX6ulrLdOAlSIrSPhCA7Z+gFWVVh43YGtz7pr1GAGZ9Fa7E21mJVfyUGPgHb9j2pbt",
+	"tFE3iGmmtKRayC7Et5tBnH8q/7pLtdtKOU0XX2Xsh15+x+P/O9CNd0DpnX4Cv6sY9wmbGjjlGhNtQsZm",
+	"ROA+hkw3sKTRFxxskNG1FGl6uqMN+3eg39k3bUP2vfzT7QTVu79aw70+j9Vdla46haG/fP8TGSpYslik",
+	"2A/9xw/fnv7B2g5evH0z6qnUhIWi6wHvagA7XzQZmjUY+vF2odf3MaSjyxDQEBFPJ8QaeSNXoNq8MM3j",
+	"W9AReZfcGOmFCx35LCQj6Z2RH0IFRF/TRshKWZpdPtim+FDUm9udWT8IMgdh1i6NHmcWcmmNL9YtYKb/",
+	"ffSHb56GPS9zzmKW0ZQZIXbMh9fvPzz/MCpC72IhZMI4dlW2cgCTRAHVZPgdiB/Q+3RGflRA6JjjVCeK",
+	"pFSfp4ITqpw744y8E0pjlIjNOheaqAXLMkiwgV2cYrXFMU9ZDFxB4op/YGb2jN3BacLmTBMkeeu0AkWM",
+	"hmQ0rjC04Gljmva3jCfvLOg6uze2niNvxf2DPUf+1yd9mHSfPKpJt5OUirDrIp6+8Y7HKl1FZFry5PZr",
+	"gWym5JIL1LYBGHpfrDVjKCicsoZCyZIpZYgzTcUKkpG3MjnSsj7DrELDlvraDcX2TG9TN97hG4+EwM4l",
+	"Y3DdPcWshJIAK0hnBmg4eLtrvwsf3C7L406PI4KboT9LtoTFXju2+pO6K3g68IIyIrT5Z4foHBB1LFvd",
+	"0YGGHq0D4LSvhol0t6Vvt/VRfDmE/8+EQ1dAh9rhyFseQ4inM+egKGRi/mLrTMs8dVfATIq/ASfDZxff",
+	"jK5sQj0GkZkLZ0l91NnDz9G5WwYT/BSrg8Cq9Wi9s8+fhy+OeciKWdy07W3k8HEflaEFWYk8TYhNyluR",
+	"ZR4vSp0NUsoJF6sIL/rVAqwOWeTxxbb2EdOPdmy34nO7hPC89N5jyAklqukoLZR20pPOllKsqlGM6yoA",
+	"Smnraj5cfDiY+zbX+ncswjHgHqyHFSw/PcJh3Y3MiMic814s/B4+xfHUggB2PoaUzTF4wCvaEUF7M+rT",
+	"RnrHiidjvlqINBT5YIosIMXGfqVjTbWtFdJS8t9FBfoyd0baZ3w+sSqBT+pNBNjKHcgjCNOWibi1jPmC",
+	"ZhlwNcJkF1ddpHRXLGkCPmhySuPbuRQ5T65IJtLU7qOArzVcSTGXoJRVWR94RcSpUAc07N9J3th+/p9f",
+	"WLNd9O09f1WgLZVAk7WLL1Warl3qmF7A2obN93F9l5jXMTBkR6/c+F+kD+NlAMNnUaN2878CTxFJBIc+",
+	"yuIJDqdiNnMkZ3if4AXDqwouUbXi8EGU56yLp1MhbreWPkULhHv7hX+5k3nM9TX6wjoe/STyeAGdeh25",
+	"V0OjSYw07TVJpxS1dOcnMyzf4D6hazL0ZivNlnDlQ7ht0Osown6oqajINhLMIcUNbHWC18ggo2uR7ygg",
+	"8M698yiWKJyrU59Ru6rjIcaBpl2c7A7y1kIjvkogVmJ1EstmXfpCepFgS5CIWaCbMWe2Y42/rELDG1u/",
+	"FTtl4tpdwQpXJx9llCW9NbrqmLtiVqFelWsSEgvOsbJDUelVW8eJyPWJIlhX1X+Nv4ebgtzCeuTMqZnG",
+	"pr3mU7NTtJ7eCYYV2lC8CgswG1SgzsjzIofFhoG7F/w6XJqEK7wx5n7lmMOCIJiuyfvX754HzhpKcS1B",
+	"L0RCxgMFGR0PRmfkBaRiZWu2OWv6JTYK9x3EK8JhaAhlNjfmhcyIH2INQARPQIjgNsOGrs2o2+sOuCR5",
+	"dwyOaTR0B21LXfDEbaSPKJ41MRApukl63DJFxAqMEL0iQ6pJClTZVxw8R/0xufNP9gcfjYa5jju8rCLX",
+	"78Orx5Rwa1O1BhG6F/oQPcIpDqPaCpLhRmLavKOc2DGXQqnIVshRCyohIhmyr4jMwIZvczicQe6MjfDI",
+	"e1hURJkwugk//6o1c/z+Ol22HhbVsja9dA7wA/uWAZsVVH3rANet4KBUz4Dz80/+x10eCA+fYx77gIM2",
+	"u6iYsbQXRaMsVthRbQD9kaPmO53sgJCjxMQ/NxJc2PSKYnxYw37LpOZKblO+RuOOzZI1t5XLZzkj6Brw",
+	"PapSmNM0pCgM8deJ2V1kH03MLBG5o3riY0Vsa/pJLBJwJRHDpegFB2sUh4Qo4FZWKud1Vo8FGbrKu47Z",
+	"jC5R6Cgy64w0uGBJAjyUv6lu36c040RYoemMvEXz+IxBmijMz7URKzjTZmW79/QOKqfmCL4mTyqfxd/U",
+	"7bT2mArjHK9Ckhy9eNVuWG6+K/LT8w8uBgmvYUtaGKSEaMdK0Dbf19V/MH9QebV6/kNiqJu5a71EWRdu",
+	"+71L2DxuLSoUtNrQ6NJMzSs9+SwKlNWTWTG9vZTRGoWGRynV5p71tdBCxJVnVVxo+Cdk0I168M8LPDbF",
+	"Zil2gaDqtqgWJ8FFqmHzSrMcrG6ihFFfbfFtX8XDWeSvbM24kHTYVioOPw/F51zkMAaTnpGXRQvqS9e1",
+	"2Hb+EJIkIs6xXMqY0ymqN6hZq216XY3K/5kryrktfRZbbZeCcu4i7LGgnCsGrhebSelIYJ4qsdOlPdTo",
+	"9G+sUl++bo/MhlMx75id2Lsk1pQFGA6BWdb/lkmABiG95gCWbhgz9udOAWyhw6ZyO+16d7nmyONVROqi",
+	"Df9QMQj34ACvyv8nJbE9IjY1kAgOTnpoiyr9p7j3G/OrivT5L9IveUD+/ZN/wlTL50lSSa8kN52kJ7Ip",
+	"PNn6HUdmJkWc2+en4xtcSw+q7x7ZxOXKziGf2IoUwbrYYFuMBkZx2JQdL3alHof5PnfycQct3JlRZtrF",
+	"9vUVXehLChcVg0tWm81qwc9J6PaMjRSVKyzcqwnzXKFj7FTwqaAS7cyf6UzUdbrQOgqTjbgEGi/Qb4bg",
+	"Qz9fVGpZZd76+uIr8jHnwcX28RKrUaAJjhnZRrmgq4pqaFRlSeagVcGlnJ+wsaSZplLblb0tgPZAiq0e",
+	"Tjf7hCUNKW/RIJdpYzGzyoEzL0XlkZoP3gbUJTYzUMCroqH5oyH0FDSQglh6s1HVxFDfHck6kMnr+0yC",
+	"KjUMNTqRdQ/b+wOvnrAqrFDX1wWC1WLOP5l/MNqK8tjaonYfEvvNkYQfXMf7VOgj2UptR/ajWUr7jrr5",
+	"UHY9WiSlvdhQcSgXUjoV4hYSP4+RuwUvddYsagkZmrki2IkuBGMFDuPjA9Ecj+yILClLD3dVF6VB2uyj",
+	"pUIlR7pX3QxtmqvLUjWsPOs7Se8nkGhLcXhwscVhTuz4asuUPn93XYbyEjR1IMzVLofuj6qzM7ecaj7B",
+	"Y/14ifedzpXZS5dDhXvGgDGzsx5sDqoUFxeipqqZ+VU5SGGqC+a8uJT9Lin4++bdNzJ+JIlzrApRai3V",
+	"KK18qIghRWcSlyBiQ86d/T2xN5lz0i2oIpSPebjZVguBfzSMhSmSgVRGoCcJ1XR0aURAWIVRPEsZ82KZ",
+	"EdbGv2cKG+CbYcw3uZY0RTZDFEW1TIklYFlaydCc48aAEJmOIcxuWUrTtSJUWTdmRJgNSqpUaRhz2+/r",
+	"Dhuz2YUTmmVApTIfYGPM3FIAj8FGQdsosxV+LIXWKSRk+OzpN0RSDRNMZIYkCtFTaJKfoGg+URALnigD",
+	"FGuIGvOnF6SEL8NXGc81mMWEBfGEfH1xgY0E1vigtomfXRHvmqIahSadjnwRw8VsRXOYEKZk1VlD5u6h",
+	"2Rt+5pyt2CBfJC7QzbppuRhzuzN7KTRIoNcIYjzDX6jN4zqAZa/2nk+PsID3W+KhStgbCmljSCgPpwu9",
+	"a/aA+oNgNY7ycRrZfkI+Rq+PllB4Cs3RdCQ7XRM4NXNd2TODGSkY+q3Z0pZjRvF8IVwWAlVqJWTy2Ril",
+	"L9vRzixtSUFXQZD60tdqAYahKXpnuNClUTiWNCKhkgcWuaBTc0AMTWtIrsqlPYQM1awpViM8tZWxl1Te",
+	"Rti2/2fGE7FSp0+efv30jPwRaILBDeaKmUIoWyEkec3nKVMLMgQD93ML/sj27T/nYgkRicXc/HCucmlD",
+	"NQxQz2UuUjG6wl+cr08LMebDhLkWJxARuiwVFrIthGw1jATrXTy34FlJYQtjUp+jxFR7XClGWZD/aj81",
+	"7KRgmUaOH/OhFmKSUjm3pUf0OnIFGiOzQoPj9USKlYoIF/jDyDBDo4ZTviZSrMz0dk0lnZotMyE1JJsR",
+	"r0VsqxmM/Ffy109SrCIbDhK5JISI3NE0h4gsQSk6h99+IUMz1RMMDMaIX1zjlXvfTEkN+5ymQG5hfUkQ",
+	"QREpUKCiMTf/TnJ+y8WK279ObhlP3I/YNNn9PBNyimEtEUlyy20gGnO15preR4TnqUGIuaDLTKF6e4db",
+	"0rdm5gTMwba3qLKOX0s7yaW5QfHart3KjCuN1d9nrn9p6TpPCI6vbPsye8GekddGuzDAsg+tNcOFv5bv",
+	"tBNlLryyiKDs7WfLn6TgB7COxtIolv+cKPL0whChu0w3rufRvremo1FbcMlfl2PedF+WL0bS+V5UL9//",
+	"9OC7MTqScN923XYuePR4xtKX73+6xgN+gzb5pnv0tVGMsZ9eiTb7ugTBD844oVjWyUYexiLNl1xVD7/I",
+	"rO0bD/aonuz5uJfhJ/PPjgjRgwS4H3HcwVHrs1ntsFlkMvvqp7iFGWmrKvgYGDPg1/GirezFw1HUv2xt",
+	"hrere2xusIsujKziWm72WDvDjHyi3NWOgVOAhW+pBnJuxAL/i17A8rFOubMAnqK4s8s68Jy4Kk9GPMfg",
+	"SQMmSWNt7QVWqKoJd0UI8ZinQtzm2ZW3gDTk/9mvn9lS25gOxpTPnEpsppHKUqZdECfJRMritWGrMyFj",
+	"IMOinH6RoVFtPmzFMW/NPFG+/hLmb1yRLM3VRgIaJni4iOMxNyMbacpWwSqSU52h7kRtJi+OiozpMZ9L",
+	"GqNQwkTi3HNMk+FHhwQj8WmWfkQJ2sPFP1NjbsSbS+fzQXAVuVRVUdpLzOOBk/MmfpRkPKjI1uHvE9ro",
+	"K/rJPfd27GNlPifwWSKag3m+xRzvoeOx8XCu4AFKaMDwdO1yDRMgQ2qL09scwUBgf75BJfkByWDes7DV",
+	"Qvxm7VN/D8756QDtYGg/pPjfft3uvtTM6n7iqhWbc0hOGS8zNY/oat5uIVxiuyE0zhRpDDtJqtTwMNpi",
+	"FPEULbG/qtooz2+byPiuMsiIimKhqBsWJlWxMlywnB8sATsvKPJrTvFeJP/5P13rJps6POYlONg+kJE9",
+	"Qzm3xSoSgp0znAqcipXvhmPb3Iw5UJkyAzXbE9IDz/q4bFsO37k7Fagva3qLpZeDcuhycWls27e+X2Bt",
+	"VUkYD/VcnP/scnclliLZdohqZkw5mQJRGXDtE6ZDT8BqQq7noldla8cC0gTtM3ma4haqKbljPqzeIWSM",
+	"PuCJeR9ThT+UrlAzoNFfICnnTUb2ni3CUMz8LIam6+WFELfF1fJFWoJd7YfPEvy263rq61IyeyQ0+BuR",
+	"An2pQ0erXZMJGsLhwjL3YzTlW+v8k/tph0ZaFlM+k8jQF06Mhun56bAmuKJR0JXLqCug/txdodVztiuv",
+	"cTcmokOCaXec3Z88Nl39tyY8tweq7DH4ttsqsDE7kSr6NATAW9kdpbNcn4rZbMyHH+3rTla/KuT4MiON",
+	"yAYfjXM9MSMMRs7RWG/d5NaBeNuM08DF+Q69Y+6tz9SFOW3y5LISgRceGndJKvgc5JjbGXZXZLDhI8eV",
+	"/2uROp9R4g9xN/0dZBd/Q2s4vQrlQDCtVrDEGYtdDngMZCahGut+wGFt56PnXJyqhVj1dcDqIcFGBPxB",
+	"vDczHKnnh9Bfptbo5CAs6sHFxAC5j65wBqD2JFcOfMISV5UP63iHoF/HsUZXaKuZG9mX3Tp7VKikxYUL",
+	"XQzDKQD1cDWzQmiuas9xOHnQESTcgVQ0DY4aNBcxbvhsJqR5/XKzwJDUTl41SzScGO1Gw8K0Y2ScolC3",
+	"oR+0KAlJbIjcCrsW+xGCY81K6GgbY1oD5hUQLcJVfJkKpUb+wI/5DKs78qTFAlXZhq9OZFbvetNRqdWY",
+	"q3zps+MtzP1vMXD3pg/dm4tKMr1Ti2A95jE6uKRYNudxmmG/cJHdLvJzSux2BW0MwuKmD5ZgSW7TThWh",
+	"grc2MqIhjXRdK523hzTvCm7Vmr525QpN1mcMhJR3nmYwGHxwTjN2fvcEacJNUj/p730IJrdeSudh8d2Z",
+	"QdPBZn/l92zOTxmP0AqP5vdySy/bxz14lUvDBdv75pBOI4xKppbCih55EcLHVCUehqXBS9DbHP5DJb0W",
+	"MfyPv/+/BPgdpCIDhbUXqSv1mynIE8HXS5Er7NuAoW3agJfbLSJ+ZyKXp7CGosJHRDK6XhoeNWPWL5Fr",
+	"c4OUl2lpeGOBLy03dKVlVUS0yE7zTJHpmsRUWilmSvltqDkWEZFhDVlYqgitQzxmKauj0MyHPuJffvv/",
+	"AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

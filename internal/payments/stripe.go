@@ -16,18 +16,22 @@ import (
 	stripe "github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/account"
 	"github.com/stripe/stripe-go/v76/accountlink"
+	"github.com/stripe/stripe-go/v76/balance"
 	"github.com/stripe/stripe-go/v76/balancetransaction"
 	"github.com/stripe/stripe-go/v76/checkout/session"
 	"github.com/stripe/stripe-go/v76/paymentintent"
+	"github.com/stripe/stripe-go/v76/transfer"
 )
 
 // Stripe is a client of the Stripe API at a configured base URL.
 type Stripe struct {
-	accounts account.Client
-	links    accountlink.Client
-	sessions session.Client
-	intents  paymentintent.Client
-	balance  balancetransaction.Client
+	accounts  account.Client
+	links     accountlink.Client
+	sessions  session.Client
+	intents   paymentintent.Client
+	balance   balancetransaction.Client
+	balances  balance.Client
+	transfers transfer.Client
 }
 
 // NewStripe returns a client for key at apiBase (Stripe, or stripe-mock).
@@ -43,7 +47,8 @@ func NewStripe(key, apiBase string) *Stripe {
 	b := stripe.GetBackendWithConfig(stripe.APIBackend, cfg)
 	return &Stripe{accounts: account.Client{B: b, Key: key}, links: accountlink.Client{B: b, Key: key},
 		sessions: session.Client{B: b, Key: key}, intents: paymentintent.Client{B: b, Key: key},
-		balance: balancetransaction.Client{B: b, Key: key}}
+		balance:  balancetransaction.Client{B: b, Key: key},
+		balances: balance.Client{B: b, Key: key}, transfers: transfer.Client{B: b, Key: key}}
 }
 
 // CreateExpressAccount creates an Express Connect account in Italy for a

@@ -135,6 +135,16 @@ func TestRedemptionAPI(t *testing.T) {
 	if st != 200 || body["status"] != "partly_refunded" || body["refunded_cents"] != 5_00.0 {
 		t.Fatalf("voucher after refund: %d %v", st, body)
 	}
+	// What the provider is owed (21.25 less 4.25 refunded) is below the
+	// minimum payout.
+	st, body = apptest.Call(t, w.a, "POST", "/provider-payouts", staffTok, nil)
+	if st != 400 || body["details"].(map[string]any)["available"] != 17_00.0 || body["details"].(map[string]any)["minimum"] != 50_00.0 {
+		t.Fatalf("payout below the minimum: %d %v", st, body)
+	}
+	st, body = apptest.Call(t, w.a, "GET", "/provider-payouts", staffTok, nil)
+	if st != 200 || len(body["list"].([]any)) != 0 {
+		t.Fatalf("payouts: %d %v", st, body)
+	}
 	st, _ = apptest.Call(t, w.a, "GET", "/vouchers/"+id, w.k.Token(w.k.As(auth.OrgCompany, auth.RoleEmployee)), nil)
 	if st != 404 {
 		t.Fatalf("another employee reading the voucher: %d", st)

@@ -63,7 +63,7 @@ func TestBookAndValidate(t *testing.T) {
 	_, err = f.svc.Validate(f.ctx, other, v.Code)
 	wantCode(t, err, apperr.NotFound)
 
-	fundBefore := f.available(f.svc.Config().FundPool)
+	fundBefore := f.available(f.pool())
 	got, err := f.svc.Validate(f.ctx, f.staff, strings.ToLower(redemption.FormatCode(v.Code)))
 	f.ok(err)
 	if got.Status != redemption.Validated || *got.ProviderCents != 42_50 || *got.FundCents != 5_00 || *got.FeeCents != 2_50 ||
@@ -71,7 +71,7 @@ func TestBookAndValidate(t *testing.T) {
 		t.Fatalf("validated = %+v", got)
 	}
 	if f.available(wallet) != 50_00 || f.available(redemption.PayablePath(f.staff.OrgID)) != 42_50 ||
-		f.available(f.svc.Config().FundPool)-fundBefore != 5_00 {
+		f.available(f.pool())-fundBefore != 5_00 {
 		t.Fatal("balances after validation are wrong")
 	}
 	ae = wantCode(t, validate(f, v.Code), apperr.Conflict)

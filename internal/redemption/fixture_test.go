@@ -158,3 +158,11 @@ func (f *fixture) verifyLedger() {
 		f.t.Fatalf("ledger verify: %+v", rep)
 	}
 }
+
+// pool is the fund pool validations credit.
+func (f *fixture) pool() string {
+	f.t.Helper()
+	path, err := f.svc.FundPool(f.ctx)
+	f.ok(err)
+	return path
+}

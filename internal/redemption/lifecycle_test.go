@@ -159,7 +159,7 @@ func TestRefundExactness(t *testing.T) {
 		if v.PledgeCents != *v.ProviderCents*300/10000 || v.PledgeCents == 0 {
 			t.Fatalf("pledge %d of provider part %d", v.PledgeCents, *v.ProviderCents)
 		}
-		payable, pool, fees := f.available(redemption.PayablePath(f.staff.OrgID)), f.available(f.svc.Config().FundPool),
+		payable, pool, fees := f.available(redemption.PayablePath(f.staff.OrgID)), f.available(f.pool()),
 			f.available(f.svc.Config().Fees)
 		var sum redemption.Refund
 		left := v.AmountCents
@@ -191,7 +191,7 @@ func TestRefundExactness(t *testing.T) {
 		}
 		// Ledger side: what the parties lost is what the wallet got back.
 		dPayable := payable - f.available(redemption.PayablePath(f.staff.OrgID))
-		dPool := pool - f.available(f.svc.Config().FundPool)
+		dPool := pool - f.available(f.pool())
 		dFees := fees - f.available(f.svc.Config().Fees)
 		if dPayable+dPool+dFees != v.AmountCents || f.available(wallet) != 100_00 {
 			t.Fatalf("round %d: ledger reversals %d+%d+%d, wallet %d", round, dPayable, dPool, dFees, f.available(wallet))

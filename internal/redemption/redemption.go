@@ -17,6 +17,8 @@ package redemption
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"sync"
 	"time"
 	_ "time/tzdata" // Italian days without depending on the host's zone files
@@ -24,6 +26,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/ledger"
 )
 
@@ -34,6 +37,8 @@ type Config struct {
 	BaseURL string
 	// FundPool is the ledger account of the inclusion fund's pool that
 	// every validation's fund share (and a provider's pledge) credits.
+	// Empty: the pool of the (first) fund organisation, or DefaultFundPool
+	// while there is none.
 	FundPool string
 	// Fees is the platform fee account.
 	Fees string
@@ -48,6 +53,15 @@ type Config struct {
 	// OnRequestDays is how long a voucher for an offering without slots
 	// (arranged with the provider) stays valid from the booking day.
 	OnRequestDays int
+	// Transfers makes the Stripe transfers of payouts (nil: none are made).
+	Transfers Transfers
+	// SkipBalanceCheck skips checking the platform's Stripe balance before
+	// a transfer: stripe-mock always answers a zero balance.
+	SkipBalanceCheck bool
+	// MinPayoutCents is the smallest payout; PayoutEvery how often a
+	// provider owed at least that is paid without asking.
+	MinPayoutCents int64
+	PayoutEvery    time.Duration
 	// Now is the clock (tests move it).
 	Now func() time.Time
 }
@@ -60,12 +74,11 @@ const (
 	DefaultGraceDays     = 7
 	DefaultCancelCutoff  = 24 * time.Hour
 	DefaultOnRequestDays = 90
+	DefaultMinPayout     = 50_00
+	DefaultPayoutEvery   = 7 * 24 * time.Hour
 )
 
 func (c Config) withDefaults() Config {
-	if c.FundPool == "" {
-		c.FundPool = DefaultFundPool
-	}
 	if c.Fees == "" {
 		c.Fees = DefaultFees
 	}
@@ -81,6 +94,12 @@ func (c Config) withDefaults() Config {
 	if c.OnRequestDays == 0 {
 		c.OnRequestDays = DefaultOnRequestDays
 	}
+	if c.MinPayoutCents == 0 {
+		c.MinPayoutCents = DefaultMinPayout
+	}
+	if c.PayoutEvery == 0 {
+		c.PayoutEvery = DefaultPayoutEvery
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -91,10 +110,10 @@ func (c Config) withDefaults() Config {
 type Service struct {
 	db  *sqlx.DB
 	cfg Config
-	// platformReady is set once the fund pool and fee accounts are known
-	// to exist (they are created on first use, idempotently).
-	platformMu    sync.Mutex
-	platformReady bool
+	// pool is the fund pool's path once known and its accounts exist
+	// (they are created on first use, idempotently).
+	platformMu sync.Mutex
+	pool       string
 }
 
 // New returns the service.
@@ -140,29 +159,51 @@ func WalletSpec(user uuid.UUID) ledger.AccountSpec {
 }
 
 // PlatformAccounts are the accounts every validation credits besides the
-// provider: the fund pool (lots: contributor attribution; sharded: hot)
-// and the fees (sharded), and platform:loss, which a refund the fund can
-// no longer cover is written off to.
+// provider and the fund pool: the fees (sharded: hot) and platform:loss,
+// which a refund the fund can no longer cover is written off to.
 func (c Config) PlatformAccounts() []ledger.AccountSpec {
 	return []ledger.AccountSpec{
-		{Path: c.FundPool, Kind: ledger.Liability, Floor: &zero, Lots: true, Shards: 16},
 		{Path: c.Fees, Kind: ledger.Revenue, Shards: 16},
 		{Path: "platform:loss", Kind: ledger.Expense},
 	}
 }
 
-// ensurePlatform creates the platform accounts once per process.
-func (s *Service) ensurePlatform(ctx context.Context) error {
+// poolSpec is a fund pool's account, as the fund domain creates it.
+func poolSpec(path string) ledger.AccountSpec {
+	spec := fund.PoolSpec(uuid.Nil)
+	spec.Path = path
+	return spec
+}
+
+// FundPool returns the pool validations credit, creating it and the
+// platform accounts the first time.
+func (s *Service) FundPool(ctx context.Context) (string, error) {
 	s.platformMu.Lock()
 	defer s.platformMu.Unlock()
-	if s.platformReady {
-		return nil
+	if s.pool != "" {
+		return s.pool, nil
 	}
-	for _, spec := range s.cfg.PlatformAccounts() {
-		if _, err := ledger.CreateAccount(ctx, s.db, spec); err != nil {
-			return err
+	path, settled := s.cfg.FundPool, s.cfg.FundPool != ""
+	if !settled {
+		var org uuid.UUID
+		err := s.db.GetContext(ctx, &org, `SELECT id FROM organisations WHERE kind = 'fund' AND status = 'active'
+			ORDER BY created_at, id LIMIT 1`)
+		switch {
+		case err == nil:
+			path, settled = fund.PoolSpec(org).Path, true
+		case errors.Is(err, sql.ErrNoRows):
+			path = DefaultFundPool // until a fund exists
+		default:
+			return "", err
 		}
 	}
-	s.platformReady = true
-	return nil
+	for _, spec := range append(s.cfg.PlatformAccounts(), poolSpec(path)) {
+		if _, err := ledger.CreateAccount(ctx, s.db, spec); err != nil {
+			return "", err
+		}
+	}
+	if settled {
+		s.pool = path
+	}
+	return path, nil
 }

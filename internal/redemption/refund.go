@@ -100,18 +100,23 @@ func (s *Service) refund(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, sc
 	if r.PledgeCents > 0 {
 		res, err := ledger.Reverse(ctx, tx, ledger.ReverseRequest{Key: tag + ":pledge", TransactionID: *v.PledgeTxID,
 			Kind: "pledge_refund", Reference: "voucher:" + v.ID.String(),
-			Postings: []ledger.Posting{{From: PayablePath(v.ProviderID), To: s.cfg.FundPool, Amount: r.PledgeCents}}})
+			Postings: []ledger.Posting{{From: PayablePath(v.ProviderID), To: *v.FundAccount, Amount: r.PledgeCents}}})
 		if err != nil {
 			return Refund{}, err
 		}
 		pledgeTx = &res.TxID
+	}
+	// What the provider was already paid of its part comes from its
+	// receivable, netted against its next payouts.
+	if err := s.advanceRefund(ctx, tx, v.ProviderID, parts.Provider, tag); err != nil {
+		return Refund{}, err
 	}
 	wallet := WalletPath(v.EmployeeID)
 	var postings []ledger.Posting
 	for _, x := range []struct {
 		to     string
 		amount int64
-	}{{PayablePath(v.ProviderID), parts.Provider}, {s.cfg.FundPool, parts.Fund}, {s.cfg.Fees, parts.Fee}} {
+	}{{PayablePath(v.ProviderID), parts.Provider}, {*v.FundAccount, parts.Fund}, {s.cfg.Fees, parts.Fee}} {
 		if x.amount > 0 {
 			postings = append(postings, ledger.Posting{From: wallet, To: x.to, Amount: x.amount})
 		}

@@ -15,7 +15,7 @@ const voucherColumns = `v.id, v.code, v.employee_id, u.name AS employee_name, v.
 	p.legal_name AS provider_name, v.offering_id, v.offering_title, v.category, v.tax_bucket, v.unit, v.quantity,
 	v.unit_price_cents, v.amount_cents, v.slot_id, v.starts_at, v.ends_at, v.cancel_until, v.validate_from,
 	v.validate_until, v.status, v.hold_id, v.capture_tx_id, v.pledge_tx_id, v.policy_version, v.provider_cents,
-	v.fund_cents, v.fee_cents, v.pledge_cents, v.refunded_cents, v.resolved_at, v.resolved_by, v.note, v.created_at`
+	v.fund_cents, v.fee_cents, v.pledge_cents, v.fund_account, v.refunded_cents, v.resolved_at, v.resolved_by, v.note, v.created_at`
 
 const voucherFrom = ` FROM vouchers v JOIN users u ON u.id = v.employee_id JOIN providers p ON p.organisation_id = v.provider_id`
 

@@ -87,11 +87,12 @@ func (s *Service) NoShow(ctx context.Context, p *auth.Principal, id uuid.UUID, n
 
 // capture resolves a booked voucher as used (validated or no_show).
 func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, field string, value any, to Status, note string) (Voucher, error) {
-	if err := s.ensurePlatform(ctx); err != nil {
+	pool, err := s.FundPool(ctx)
+	if err != nil {
 		return Voucher{}, err
 	}
 	var out Voucher
-	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		v, err := getVoucher(ctx, tx, sc, field, value, true)
 		if err != nil {
 			return err
@@ -103,7 +104,7 @@ func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, fiel
 		res, err := ledger.Capture(ctx, tx, ledger.CaptureRequest{Key: "voucher:" + v.ID.String() + ":capture", HoldID: v.HoldID,
 			Reference: "voucher:" + v.ID.String(), Metadata: map[string]any{"voucher": v.ID.String(), "as": string(to)},
 			Split: &ledger.Split{Policy: s.cfg.Policy, From: WalletPath(v.EmployeeID), Gross: v.AmountCents, Category: v.Category,
-				Provider: PayablePath(v.ProviderID), Fund: s.cfg.FundPool, Fees: s.cfg.Fees,
+				Provider: PayablePath(v.ProviderID), Fund: pool, Fees: s.cfg.Fees,
 				FundAttrs: map[string]any{"company": v.CompanyID.String(), "source": "redemption"}}})
 		if err != nil {
 			return err
@@ -116,16 +117,16 @@ func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, fiel
 			Pledge   int   `db:"pledge_bps"`
 		}
 		if err := tx.GetContext(ctx, &r, `WITH t AS (SELECT split FROM ledger_transactions WHERE id = $2)
-			UPDATE vouchers v SET status = $3, capture_tx_id = $2, resolved_at = $4, resolved_by = $5, note = $6,
+			UPDATE vouchers v SET status = $3, capture_tx_id = $2, resolved_at = $4, resolved_by = $5, note = $6, fund_account = $7,
 				policy_version = (t.split->>'version')::int, provider_cents = (t.split->>'provider')::bigint,
 				fund_cents = (t.split->>'fund')::bigint, fee_cents = (t.split->>'fee')::bigint
 			FROM t WHERE v.id = $1
 			RETURNING v.policy_version, v.provider_cents, v.fund_cents, v.fee_cents,
 				(SELECT fund_pledge_bps FROM providers WHERE organisation_id = v.provider_id) AS pledge_bps`,
-			v.ID, res.TxID, string(to), now, p.UserID, note); err != nil {
+			v.ID, res.TxID, string(to), now, p.UserID, note, pool); err != nil {
 			return err
 		}
-		v.Status, v.CaptureTxID, v.ResolvedAt, v.ResolvedBy, v.Note = to, &res.TxID, &now, &p.UserID, note
+		v.Status, v.CaptureTxID, v.ResolvedAt, v.ResolvedBy, v.Note, v.FundAccount = to, &res.TxID, &now, &p.UserID, note, &pool
 		v.PolicyVersion, v.ProviderCents, v.FundCents, v.FeeCents = &r.Version, &r.Provider, &r.Fund, &r.Fee
 		if r.Pledge > 0 {
 			if err := s.pledge(ctx, tx, &v, r.Pledge); err != nil {
@@ -182,7 +183,7 @@ func (s *Service) pledge(ctx context.Context, tx *sqlx.Tx, v *Voucher, bps int) 
 	}
 	id := v.ID.String()
 	res, err := ledger.Post(ctx, tx, ledger.Request{Key: "voucher:" + id + ":pledge", Kind: "pledge", Reference: "voucher:" + id,
-		Postings: []ledger.Posting{{From: PayablePath(v.ProviderID), To: s.cfg.FundPool, Amount: amount,
+		Postings: []ledger.Posting{{From: PayablePath(v.ProviderID), To: *v.FundAccount, Amount: amount,
 			Lot: &ledger.LotSpec{Attrs: map[string]any{"company": v.CompanyID.String(), "source": "pledge", "provider": v.ProviderID.String()}}}}})
 	if err != nil {
 		return err

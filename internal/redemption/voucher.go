@@ -63,6 +63,7 @@ type Voucher struct {
 	FundCents      *int64     `json:"fund_cents,omitempty" db:"fund_cents"`
 	FeeCents       *int64     `json:"fee_cents,omitempty" db:"fee_cents"`
 	PledgeCents    int64      `json:"pledge_cents" db:"pledge_cents"`
+	FundAccount    *string    `json:"fund_account,omitempty" db:"fund_account"`
 	RefundedCents  int64      `json:"refunded_cents" db:"refunded_cents"`
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty" db:"resolved_at"`
 	ResolvedBy     *uuid.UUID `json:"resolved_by,omitempty" db:"resolved_by"`

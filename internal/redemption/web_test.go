@@ -47,6 +47,10 @@ func TestRedemptionPagesRefuse(t *testing.T) {
 	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "già stato convalidato il") {
 		t.Fatalf("second validation: %d %s", res.StatusCode, excerpt(body, "alert"))
 	}
+	res, body = staff.PostForm("/erogatore/pagamenti", nil)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "sotto il pagamento minimo") {
+		t.Fatalf("payout below the minimum: %d %s", res.StatusCode, excerpt(body, "alert"))
+	}
 	res, _ = w.k.Browser(w.a.URL(), nil).Get("/buoni")
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
 		t.Fatalf("a visitor opening the vouchers: %d", res.StatusCode)

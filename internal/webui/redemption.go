@@ -38,6 +38,7 @@ func (u *UI) registerRedemption(e *echo.Echo) {
 	u.Handle(e, http.MethodPost, redemption.ProviderDayPath+"/:id/annulla", staff, u.dayAction)
 	u.Handle(e, http.MethodPost, redemption.ProviderDayPath+"/:id/rimborso", staff, u.dayAction)
 	u.Handle(e, http.MethodPost, "/erogatore/turni/:id/annulla", staff, u.dayAction)
+	u.registerPayouts(e)
 }
 
 // redemptionMessage is a refusal in the reader's language: the voucher's
