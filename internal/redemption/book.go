@@ -127,7 +127,8 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 	hold, err := ledger.Hold(ctx, tx, ledger.HoldRequest{ExpiresAt: v.ValidateUntil.Add(24 * time.Hour), Request: ledger.Request{
 		Key: "voucher:" + v.ID.String() + ":hold", Kind: "booking", Reference: "voucher:" + v.ID.String(),
 		Metadata: map[string]any{"voucher": v.ID.String(), "tax_bucket": o.TaxBucket, "offering": o.ID.String()},
-		Postings: []ledger.Posting{{From: WalletPath(p.UserID), To: PayablePath(o.ProviderID), Amount: amount, Category: o.Category}},
+		Postings: []ledger.Posting{{From: WalletPath(p.UserID), To: PayablePath(o.ProviderID), Amount: amount, Category: o.Category,
+			TaxBucket: o.TaxBucket}},
 	}})
 	var ae *apperr.Error
 	switch {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
+	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/redemption"
 )
 
@@ -142,5 +143,17 @@ func TestBookRefusals(t *testing.T) {
 	}
 	if f.available(redemption.WalletPath(rich.UserID)) != 500_00 {
 		t.Fatal("a refused booking held credits")
+	}
+}
+
+// The booking's lot consumption records the category and the tax bucket
+// the voucher was booked under.
+func TestBookingRecordsTaxBucket(t *testing.T) {
+	f := newFixture(t)
+	v := f.mustBook(f.employee(25_00, nil))
+	moves, err := ledger.LotMoves(f.ctx, f.db, v.HoldID)
+	f.ok(err)
+	if len(moves) == 0 || moves[0].Category != "sport" || moves[0].TaxBucket != "art51_c2_f" {
+		t.Fatalf("lot moves of the booking: %+v", moves)
 	}
 }

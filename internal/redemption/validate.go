@@ -103,7 +103,7 @@ func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, fiel
 		}
 		res, err := ledger.Capture(ctx, tx, ledger.CaptureRequest{Key: "voucher:" + v.ID.String() + ":capture", HoldID: v.HoldID,
 			Reference: "voucher:" + v.ID.String(), Metadata: map[string]any{"voucher": v.ID.String(), "as": string(to)},
-			Split: &ledger.Split{Policy: s.cfg.Policy, From: WalletPath(v.EmployeeID), Gross: v.AmountCents, Category: v.Category,
+			Split: &ledger.Split{Policy: s.cfg.Policy, From: WalletPath(v.EmployeeID), Gross: v.AmountCents, Category: v.Category, TaxBucket: v.TaxBucket,
 				Provider: PayablePath(v.ProviderID), Fund: pool, Fees: s.cfg.Fees,
 				FundAttrs: map[string]any{"company": v.CompanyID.String(), "source": "redemption"}}})
 		if err != nil {
