@@ -101,6 +101,10 @@ seed: build ## load the demo data into the development database
 ledger-verify: build ## check every ledger invariant on the development database (exit 1 on a violation)
 	@$(DEV_ENV); $(BIN) ledger verify
 
+.PHONY: bench-redemption
+bench-redemption: ## booking + validation through the API at 8/32/64 clients over 10,000 wallets, next to the ledger's own lifecycle (docs/benchmarks.md)
+	@eval "$$(scripts/test-env.sh)"; go run ./cmd/redemption-bench $(REDEMPTION_BENCH_FLAGS)
+
 .PHONY: bench-ledger
 bench-ledger: ## ledger throughput vs the raw PostgreSQL ceiling, on the fast test cluster, then on a durable one (results go in docs/benchmarks.md)
 	@eval "$$(scripts/test-env.sh)"; go run ./cmd/ledger-bench $(LEDGER_BENCH_FLAGS)
