@@ -68,10 +68,14 @@ func (s *Service) decide(ctx context.Context, l ledger.Lot, cache map[uuid.UUID]
 		}
 		return ledger.Disposition{Action: ledger.CarryOver, ExpiresAt: endOfDay(*pl.CarryOverUntil)}, nil
 	case ResidualDonate:
-		if s.fundPool == "" {
+		if s.fundPool == nil {
 			return ledger.Disposition{}, fmt.Errorf("expired lot %d: no inclusion fund pool is configured to receive donations", l.ID)
 		}
-		return ledger.Disposition{Action: ledger.Donate, To: s.fundPool}, nil
+		pool, err := s.fundPool(ctx)
+		if err != nil {
+			return ledger.Disposition{}, fmt.Errorf("expired lot %d: finding the inclusion fund's pool: %w", l.ID, err)
+		}
+		return ledger.Disposition{Action: ledger.Donate, To: pool}, nil
 	case ResidualPensionFund, ResidualPayroll:
 		path := pdrResidualAccount(pl.CompanyID)
 		if _, err := ledger.CreateAccount(ctx, s.db, ledger.AccountSpec{Path: path, Kind: ledger.Liability, Floor: &zero}); err != nil {

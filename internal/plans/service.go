@@ -24,9 +24,9 @@ type Service struct {
 	// waiting for the worker's next poll; the worker still resumes any
 	// allocation this process did not finish.
 	runNow bool
-	// fundPool is the inclusion fund's pool account donated credits go
-	// to (the one redemptions credit).
-	fundPool string
+	// fundPool names the inclusion fund's pool account donated credits
+	// go to: the one redemptions credit, so the fund sees both inflows.
+	fundPool func(context.Context) (string, error)
 	// afterChunk, when set (tests), runs inside each chunk's transaction
 	// after its credits are posted; an error rolls the chunk back, as a
 	// crash would.
@@ -41,7 +41,16 @@ func New(dbx *sqlx.DB, baseURL string) *Service {
 
 // SetFundPool names the inclusion fund's pool account that expired
 // credits of donating plans go to.
-func (s *Service) SetFundPool(path string) { s.fundPool = path }
+func (s *Service) SetFundPool(path string) {
+	s.fundPool = func(context.Context) (string, error) { return path, nil }
+}
+
+// ResolveFundPool makes donations go wherever resolve says at the time of
+// the sweep: the app passes the redemption service's choice of pool, so a
+// fund organisation created after start receives both inflows.
+func (s *Service) ResolveFundPool(resolve func(context.Context) (string, error)) {
+	s.fundPool = resolve
+}
 
 // RunAllocationsAtOnce makes Allocate start crediting right away, in the
 // background (the app does; tests of the service run allocations
