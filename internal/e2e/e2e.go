@@ -73,3 +73,9 @@ func Browser(t testing.TB, timeout time.Duration) context.Context {
 	}
 	return ctx
 }
+
+// openMenu opens the navigation menu, as a person on a phone taps
+// "Menu" before reaching the links in it.
+func openMenu() chromedp.Action {
+	return chromedp.Click("#menu-toggle", chromedp.ByQuery)
+}

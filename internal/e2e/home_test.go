@@ -32,6 +32,7 @@ func TestHomePageSwitchesLanguage(t *testing.T) {
 
 	var link string
 	err = chromedp.Run(ctx,
+		openMenu(),
 		chromedp.Text("a.lang", &link, chromedp.ByQuery),
 		chromedp.Click("a.lang", chromedp.ByQuery),
 		chromedp.WaitVisible(`html[lang="en"]`, chromedp.ByQuery),

@@ -36,6 +36,7 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 		chromedp.Submit(`form[action="/users/invite"] #name`, chromedp.ByQuery),
 		chromedp.WaitVisible(".notice", chromedp.ByQuery),
 		chromedp.Text(".notice", &notice, chromedp.ByQuery),
+		openMenu(),
 		chromedp.Click("#sign-out", chromedp.ByQuery),
 		chromedp.WaitVisible("#login-notice", chromedp.ByQuery),
 	)
@@ -53,11 +54,13 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 		chromedp.SendKeys("#email", email, chromedp.ByQuery),
 		chromedp.SendKeys("#password", password, chromedp.ByQuery),
 		chromedp.Submit("#password", chromedp.ByQuery),
+		openMenu(),
 		chromedp.WaitVisible("#nav-user", chromedp.ByQuery),
 		chromedp.Text("#nav-user", &who, chromedp.ByQuery),
 		// She signs out.
 		chromedp.Click("#sign-out", chromedp.ByQuery),
 		chromedp.WaitVisible("#login-notice", chromedp.ByQuery),
+		openMenu(),
 		chromedp.Text("header", &after, chromedp.ByQuery),
 	)
 	if err != nil {

@@ -58,6 +58,7 @@ func TestPlatformAdminInvitesACompanysFirstAdmin(t *testing.T) {
 		chromedp.SendKeys("#password", password, chromedp.ByQuery),
 		chromedp.Submit("#password", chromedp.ByQuery),
 		chromedp.WaitVisible("#users", chromedp.ByQuery),
+		openMenu(),
 		chromedp.Text("#nav-user", &who, chromedp.ByQuery),
 	)
 	if err != nil {

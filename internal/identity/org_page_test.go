@@ -46,8 +46,9 @@ func TestPlatformAdminInvitesFirstAdminFromOrganisationPage(t *testing.T) {
 		t.Error("the CSV upload (own organisation only) is offered on another organisation's page")
 	}
 	// The list of organisations links to the page.
-	if _, list := b.Get("/admin/organisations"); !strings.Contains(list, `href="`+loc+`"`) {
-		t.Error("the organisations list does not link to the organisation's page")
+	if _, list := b.Get("/admin/organisations"); !strings.Contains(list, `href="`+loc+`"`) || !strings.Contains(list, "Nome dell&#39;organizzazione") ||
+		!strings.Contains(list, ">Attiva<") || strings.Contains(list, ">active<") {
+		t.Error("the organisations list does not link to the organisation's page, or does not name its columns and statuses in Italian")
 	}
 
 	// A company role cannot be given in a fund: refused, form kept, nobody invited.

@@ -124,9 +124,30 @@ func TestAuditLogForPlatformAdmins(t *testing.T) {
 	if st != 200 || len(body) == 0 || body[0]["event"] != identity.EventLoginFailed || body[0]["email"] != e.Email {
 		t.Fatalf("audit log: %d %v", st, body)
 	}
-	if res, page := k.Browser(a.URL(), admin).Get("/admin/audit"); res.StatusCode != 200 || !strings.Contains(page, identity.EventLoginFailed) {
-		t.Fatalf("audit page: %d", res.StatusCode)
+	// The page speaks Italian: the event and its reason by name, the time
+	// in Italian time and format; never the stored codes or an empty {}.
+	res, page := k.Browser(a.URL(), admin).Get("/admin/audit")
+	now := time.Now().In(rome(t)).Format("02/01/2006 15:04")
+	if res.StatusCode != 200 || !strings.Contains(page, "Accesso non riuscito") || !strings.Contains(page, "Motivo: password errata") {
+		t.Fatalf("audit page: %d, lacks the failed sign-in in Italian", res.StatusCode)
 	}
+	if !strings.Contains(page, ">"+now+"<") && !strings.Contains(page, ">"+time.Now().Add(-time.Minute).In(rome(t)).Format("02/01/2006 15:04")+"<") {
+		t.Fatalf("audit page: no entry at %s (Italian time)", now)
+	}
+	for _, raw := range []string{identity.EventLoginFailed, ">{}<", "reason"} {
+		if strings.Contains(page, raw) {
+			t.Errorf("the Italian audit page shows %q", raw)
+		}
+	}
+}
+
+func rome(t *testing.T) *time.Location {
+	t.Helper()
+	l, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // An HR admin promotes an employee on the web: the change is logged, the
@@ -180,7 +201,7 @@ func TestWebSignInWithTOTP(t *testing.T) {
 	if res.StatusCode != 303 || res.Header.Get("Location") != "/admin/audit" {
 		t.Fatalf("with the code: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
-	if res, body := b.Get("/admin/audit"); res.StatusCode != 200 || !strings.Contains(body, identity.EventLoginSucceeded) {
+	if res, body := b.Get("/admin/audit"); res.StatusCode != 200 || !strings.Contains(body, "Accesso riuscito") {
 		t.Fatalf("audit page after signing in: %d", res.StatusCode)
 	}
 }

@@ -348,7 +348,7 @@ func (u *UI) auditLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return u.r.render(c, http.StatusOK, "audit", u.page(c, entries))
+	return u.r.render(c, http.StatusOK, "audit", u.page(c, u.auditRows(lang(c), entries)))
 }
 
 // orgsPage lists the organisations for platform admins.
