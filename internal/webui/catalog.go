@@ -42,6 +42,12 @@ func (u *UI) registerCatalog(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/admin/erogatori", admin, u.adminProviders)
 	u.Handle(e, http.MethodPost, "/admin/erogatori/:id", admin, u.adminReview)
 	u.registerLabels(e)
+	u.addHome("/catalogo", "home.link.catalog", "home.link.catalog.text", auth.RoleEmployee, auth.RoleCompanyAdmin)
+	u.addHome("/erogatore", "nav.provider", "home.link.provider.text", auth.RoleProviderStaff)
+	u.addHome("/erogatore/offerte/nuova", "catalog.dashboard.new", "home.link.new_offering.text", auth.RoleProviderStaff)
+	u.addHome("/erogatore/etichetta", "home.link.label", "home.link.label.text", auth.RoleProviderStaff)
+	u.addHome("/admin/erogatori", "nav.approvals", "home.link.approvals.text", auth.RolePlatformAdmin)
+	u.addHome("/admin/modifiche", "catalog.changes.nav", "home.link.changes.text", auth.RolePlatformAdmin)
 }
 
 // StripeReturnPath is the provider's page Stripe sends them back to after

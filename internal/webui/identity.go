@@ -48,6 +48,19 @@ func (u *UI) registerIdentity(e *echo.Echo) {
 	if u.deps.Dev {
 		u.Handle(e, http.MethodGet, "/dev/mail", Public, u.devMail)
 	}
+	u.addHome("/users", "home.link.users", "home.link.users.text", auth.RoleCompanyAdmin, auth.RoleProviderStaff, auth.RoleFundManager)
+	u.addHome("/admin/organisations", "identity.orgs.title", "home.link.orgs.text", auth.RolePlatformAdmin)
+	u.addHome("/admin/audit", "identity.audit.title", "home.link.audit.text", auth.RolePlatformAdmin)
+	u.addHome("/account", "identity.account.title", "home.link.account.text", auth.AllRoles...)
+}
+
+// nextPage is where to go after signing in: next when it is a path on
+// this site, else the person's home page.
+func nextPage(next string) string {
+	if next == "" {
+		return homePath
+	}
+	return localPath(next)
 }
 
 // loginForm is what the sign-in page shows.
@@ -61,9 +74,9 @@ type loginForm struct {
 
 func (u *UI) loginPage(c echo.Context) error {
 	if CurrentPrincipal(c) != nil {
-		return c.Redirect(http.StatusSeeOther, localPath(c.QueryParam("next")))
+		return c.Redirect(http.StatusSeeOther, nextPage(c.QueryParam("next")))
 	}
-	f := loginForm{Next: localPath(c.QueryParam("next"))}
+	f := loginForm{Next: nextPage(c.QueryParam("next"))}
 	for param, key := range map[string]string{"out": "identity.logout.done", "welcome": "identity.login.welcome", "reset": "identity.login.reset_done",
 		"unlocked": "identity.login.unlocked"} {
 		if c.QueryParam(param) == "1" {
@@ -74,7 +87,7 @@ func (u *UI) loginPage(c echo.Context) error {
 }
 
 func (u *UI) login(c echo.Context) error {
-	f := loginForm{Email: c.FormValue("email"), Next: localPath(c.FormValue("next"))}
+	f := loginForm{Email: c.FormValue("email"), Next: nextPage(c.FormValue("next"))}
 	ctx := c.Request().Context()
 	cr := identity.Credentials{Email: f.Email, Password: c.FormValue("password"), TOTP: c.FormValue("totp")}
 	if ck, err := c.Cookie(u.deviceCookieName()); err == nil {

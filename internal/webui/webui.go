@@ -53,6 +53,8 @@ type UI struct {
 	cat    Catalogue
 	r      *renderer
 	access map[string]Access // "METHOD /path" → who may use it
+	// homeLinks are what the home pages offer, by role (addHome).
+	homeLinks []homeLink
 }
 
 // New loads catalogues and templates; a broken template fails start-up.
@@ -73,6 +75,7 @@ func New(deps Deps) (*UI, error) {
 func (u *UI) Register(e *echo.Echo) {
 	e.Use(u.csrf())
 	u.Handle(e, http.MethodGet, "/", Public, u.home)
+	u.Handle(e, http.MethodGet, homePath, SignedIn, u.homeFor)
 	u.Handle(e, http.MethodGet, "/lang", Public, u.switchLang)
 	u.Handle(e, http.MethodGet, "/static/*", Public, staticHandler(web.FS))
 	if u.deps.Dev {

@@ -1,0 +1,57 @@
+package webui
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/catalog"
+)
+
+// homePath is where people land after signing in: their home page.
+const homePath = "/home"
+
+// homeLink is one thing a role can do today, offered on its home page.
+// Each domain adds its links where it registers its pages (UI.addHome), so
+// a home page links only to pages that exist; a test checks that every
+// link is a page its roles may open.
+type homeLink struct {
+	Roles []auth.Role
+	Href  string
+	Title string // message key
+	Text  string // message key
+}
+
+// addHome offers a page on the home page of roles.
+func (u *UI) addHome(href, title, text string, roles ...auth.Role) {
+	u.homeLinks = append(u.homeLinks, homeLink{Roles: roles, Href: href, Title: title, Text: text})
+}
+
+// homePage is what a signed-in person's home page shows: the links their
+// roles have, and for an employee a few services near them.
+type homePage struct {
+	Links []homeLink
+	// Near is a first look at the catalogue for employees, nearest first.
+	Near []offeringCard
+}
+
+func (u *UI) homeFor(c echo.Context) error {
+	p := CurrentPrincipal(c)
+	var data homePage
+	for _, l := range u.homeLinks {
+		if p.Has(l.Roles...) {
+			data.Links = append(data.Links, l)
+		}
+	}
+	if p.Has(auth.RoleEmployee) && u.deps.Catalog != nil {
+		res, err := u.deps.Catalog.Search(c.Request().Context(), catalog.SearchQuery{Limit: 3})
+		if err != nil {
+			return err
+		}
+		for _, o := range res.Items {
+			data.Near = append(data.Near, card(o))
+		}
+	}
+	return u.r.render(c, http.StatusOK, "home_signed_in", u.page(c, data))
+}
