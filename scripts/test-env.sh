@@ -4,7 +4,8 @@
 #   * a private PostgreSQL cluster for tests (fsync off) on $TEST_PG_PORT;
 #   * stripe-mock and Mailpit (scripts/services.sh);
 #   * Debian's chromium for the browser tests (installed with apt-get as root);
-#   * xmllint (Debian's libxml2-utils), which checks bank files against their schema.
+#   * xmllint (Debian's libxml2-utils), which checks bank files against their schema;
+#   * axe-core at a pinned version (npm) for their accessibility checks.
 # Progress goes to stderr; only the environment goes to stdout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,4 +36,26 @@ if [ -n "$chrome" ]; then
   echo "export CHROMIUM_PATH='$chrome'"
 else
   echo "chromium not found and cannot be installed: browser tests will fail" >&2
+fi
+
+# axe-core (npm, pinned) checks every page the browser tests visit against
+# WCAG 2.1 AA; installed under .data once, like chromium above.
+axe_version=4.14.1
+axe_dir="$root/.data/axe-core-$axe_version"
+axe="$axe_dir/node_modules/axe-core/axe.min.js"
+if [ ! -f "$axe" ]; then
+  if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing npm (Debian package) to fetch axe-core" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm) >&2
+  fi
+  if command -v npm >/dev/null; then
+    echo "installing axe-core $axe_version (npm) for the accessibility checks" >&2
+    mkdir -p "$axe_dir"
+    npm install --prefix "$axe_dir" --no-save --no-audit --no-fund --no-package-lock --loglevel=error "axe-core@$axe_version" >&2
+  fi
+fi
+if [ -f "$axe" ]; then
+  echo "export AXE_CORE_PATH='$axe'"
+else
+  echo "axe-core not found and cannot be installed: browser tests will fail" >&2
 fi

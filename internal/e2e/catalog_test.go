@@ -66,6 +66,7 @@ func TestProviderOfferingFoundByEmployee(t *testing.T) {
 		signInAs(k, base, staff),
 		chromedp.Navigate(base+"/erogatore"),
 		chromedp.WaitVisible("#save-profile", chromedp.ByID), // no profile yet: the form
+		checkA11y(t),
 		chromedp.SendKeys("#legal_name", "Cooperativa Sociale Terra e Fuoco", chromedp.ByID),
 		chromedp.SetValue("#legal_form", "social_cooperative", chromedp.ByID),
 		chromedp.SendKeys("#vat_number", vat, chromedp.ByID),
@@ -74,10 +75,12 @@ func TestProviderOfferingFoundByEmployee(t *testing.T) {
 		chromedp.SendKeys("#town", "Merate", chromedp.ByID),
 		chromedp.Click("#save-profile", chromedp.ByID),
 		chromedp.WaitVisible("#provider-status", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#provider-status .status", &status, chromedp.ByQuery),
 
 		chromedp.Click("#new-offering", chromedp.ByID),
 		chromedp.WaitVisible("#save-offering", chromedp.ByID),
+		checkA11y(t),
 		chromedp.SendKeys("#title", "Laboratorio di ceramica per adulti", chromedp.ByID),
 		chromedp.SendKeys("#description", "Dieci serate al tornio con i nostri ceramisti.", chromedp.ByID),
 		chromedp.SetValue("#category", "courses", chromedp.ByID),
@@ -87,6 +90,7 @@ func TestProviderOfferingFoundByEmployee(t *testing.T) {
 		chromedp.SetUploadFiles("#photo", []string{photo}, chromedp.ByID),
 		chromedp.Click("#save-offering", chromedp.ByID),
 		chromedp.WaitVisible("#my-offerings", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#my-offerings", &rows, chromedp.ByID),
 	)
 	if err != nil {
@@ -102,6 +106,7 @@ func TestProviderOfferingFoundByEmployee(t *testing.T) {
 		signInAs(k, base, employee),
 		chromedp.Navigate(base+"/catalogo?q=ceramica&vicino=Lecco"),
 		chromedp.Text("#no-results", &none, chromedp.ByID),
+		checkA11y(t),
 	)
 	if err != nil {
 		t.Fatalf("search before approval: %v", err)
@@ -112,8 +117,10 @@ func TestProviderOfferingFoundByEmployee(t *testing.T) {
 		signInAs(k, base, admin),
 		chromedp.Navigate(base+"/admin/erogatori"),
 		chromedp.Text("#pending-providers", &queue, chromedp.ByID),
+		checkA11y(t),
 		chromedp.Click("#pending-providers button.approve", chromedp.ByQuery),
 		chromedp.WaitVisible("#queue-empty", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text(".notice", &done, chromedp.ByQuery),
 	)
 	if err != nil {
@@ -128,14 +135,17 @@ func TestProviderOfferingFoundByEmployee(t *testing.T) {
 	err = chromedp.Run(ctx,
 		signInAs(k, base, employee),
 		chromedp.Navigate(base+"/catalogo"),
+		checkA11y(t),
 		chromedp.SendKeys("#q", "ceramiche", chromedp.ByID),
 		chromedp.SendKeys("#vicino", "Lecco", chromedp.ByID),
 		chromedp.Click("#search-submit", chromedp.ByID),
 		chromedp.WaitVisible("#results", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#search-place", &place, chromedp.ByID),
 		chromedp.Text("#results", &results, chromedp.ByID),
 		chromedp.Click("#results .offer-title a", chromedp.ByQuery),
 		chromedp.WaitVisible("#offering-title", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#offering-title", &title, chromedp.ByID),
 		chromedp.Text("#offering-provider", &provider, chromedp.ByID),
 		chromedp.Poll(`document.getElementById("offering-photo").complete && document.getElementById("offering-photo").naturalWidth`, &photoWidth),

@@ -56,7 +56,10 @@ func Browser(t testing.TB, timeout time.Duration) context.Context {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	ctx = trackPages(t, ctx)
+	// Every page is also checked with axe at two widths (checkA11y), which
+	// takes a few seconds a page on a busy machine.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*timeout)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()

@@ -22,6 +22,7 @@ func TestHomePageSwitchesLanguage(t *testing.T) {
 		chromedp.Text("h1", &h1, chromedp.ByQuery),
 		chromedp.AttributeValue("html", "lang", &lang, nil, chromedp.ByQuery),
 		chromedp.Text("#roles-h", &roles, chromedp.ByQuery),
+		checkA11y(t),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +37,7 @@ func TestHomePageSwitchesLanguage(t *testing.T) {
 		chromedp.Text("a.lang", &link, chromedp.ByQuery),
 		chromedp.Click("a.lang", chromedp.ByQuery),
 		chromedp.WaitVisible(`html[lang="en"]`, chromedp.ByQuery),
+		checkA11y(t),
 		chromedp.Text("h1", &h1, chromedp.ByQuery),
 	)
 	if err != nil {
@@ -49,6 +51,7 @@ func TestHomePageSwitchesLanguage(t *testing.T) {
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(a.URL()+"/pagina-che-non-esiste"),
 		chromedp.Text("main", &body, chromedp.ByQuery),
+		checkA11y(t),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -27,18 +27,22 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 	err := chromedp.Run(ctx,
 		// The HR admin signs in and invites her.
 		chromedp.Navigate(a.URL()+"/login?next=/users"),
+		checkA11y(t),
 		chromedp.SendKeys("#email", hr.Email, chromedp.ByQuery),
 		chromedp.SendKeys("#password", identitytest.Password, chromedp.ByQuery),
 		chromedp.Submit("#password", chromedp.ByQuery),
 		chromedp.WaitVisible("#users", chromedp.ByQuery),
+		checkA11y(t),
 		chromedp.SendKeys(`form[action="/users/invite"] #email`, email, chromedp.ByQuery),
 		chromedp.SendKeys(`form[action="/users/invite"] #name`, name, chromedp.ByQuery),
 		chromedp.Submit(`form[action="/users/invite"] #name`, chromedp.ByQuery),
 		chromedp.WaitVisible(".notice", chromedp.ByQuery),
+		checkA11y(t),
 		chromedp.Text(".notice", &notice, chromedp.ByQuery),
 		openMenu(),
 		chromedp.Click("#sign-out", chromedp.ByQuery),
 		chromedp.WaitVisible("#login-notice", chromedp.ByQuery),
+		checkA11y(t),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +52,7 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 	}
 	err = chromedp.Run(ctx,
 		// She opens the mail on the development mail page and follows the link.
-		acceptFromDevMail(a.URL(), password, nil),
+		acceptFromDevMail(t, a.URL(), password, nil),
 		chromedp.Text("#login-notice", &notice, chromedp.ByQuery),
 		// She signs in and sees her name.
 		chromedp.SendKeys("#email", email, chromedp.ByQuery),
@@ -56,10 +60,12 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 		chromedp.Submit("#password", chromedp.ByQuery),
 		openMenu(),
 		chromedp.WaitVisible("#nav-user", chromedp.ByQuery),
+		checkA11y(t),
 		chromedp.Text("#nav-user", &who, chromedp.ByQuery),
 		// She signs out.
 		chromedp.Click("#sign-out", chromedp.ByQuery),
 		chromedp.WaitVisible("#login-notice", chromedp.ByQuery),
+		checkA11y(t),
 		openMenu(),
 		chromedp.Text("header", &after, chromedp.ByQuery),
 	)
@@ -77,7 +83,7 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 	}
 	// Her account page is closed to the signed-out browser.
 	var url string
-	if err := chromedp.Run(ctx, chromedp.Navigate(a.URL()+"/account"), chromedp.Location(&url)); err != nil {
+	if err := chromedp.Run(ctx, chromedp.Navigate(a.URL()+"/account"), chromedp.Location(&url), checkA11y(t)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(url, "/login?next=") {
@@ -96,11 +102,13 @@ func startDev(t *testing.T) (*app.App, *identitytest.Kit) {
 // acceptFromDevMail follows the invitation link of the development mail
 // page, reads the invitation page's main text into page (when not nil),
 // chooses password and waits for the sign-in page.
-func acceptFromDevMail(base, password string, page *string) chromedp.Tasks {
+func acceptFromDevMail(t testing.TB, base, password string, page *string) chromedp.Tasks {
 	tasks := chromedp.Tasks{
 		chromedp.Navigate(base + "/dev/mail"),
+		checkA11y(t),
 		chromedp.Click(`.mail-body a[href*="/invite?token="]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#invite-email", chromedp.ByQuery),
+		checkA11y(t),
 	}
 	if page != nil {
 		tasks = append(tasks, chromedp.Text("main", page, chromedp.ByQuery))
@@ -110,5 +118,6 @@ func acceptFromDevMail(base, password string, page *string) chromedp.Tasks {
 		chromedp.SendKeys("#password2", password, chromedp.ByQuery),
 		chromedp.Submit("#password2", chromedp.ByQuery),
 		chromedp.WaitVisible("#login-notice", chromedp.ByQuery),
+		checkA11y(t),
 	)
 }

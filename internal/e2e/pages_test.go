@@ -40,6 +40,7 @@ func lookAtPages(t *testing.T, ctx context.Context, k *identitytest.Kit, base, p
 					chromedp.Text("main", &text, chromedp.ByQuery),
 					noSidewaysScroll(t, p.name+" "+lang, width),
 					screenshot(t, prefix+"-"+p.name+"-"+lang+"-"+strconv.FormatInt(width, 10)),
+					checkA11y(t),
 				)
 				if err != nil {
 					t.Fatalf("%s %s at %d px: %v", p.name, lang, width, err)

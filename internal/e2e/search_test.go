@@ -64,17 +64,20 @@ func TestSearchPageCountAndNearest(t *testing.T) {
 				setLang(base, lang),
 				chromedp.Navigate(base+"/catalogo?q=baby+sitter&vicino=Lecco"),
 				chromedp.WaitVisible("#results", chromedp.ByID),
+				checkA11y(t),
 				chromedp.Text("#result-count", &count, chromedp.ByID),
 				screenshot(t, "search-count-"+lang+"-"+strconv.FormatInt(width, 10)),
 				// Climbing is offered around Lecco, about 45 km from Milan.
 				chromedp.Navigate(base+"/catalogo?q=arrampicata&vicino=Milano"),
 				chromedp.WaitVisible("#no-results", chromedp.ByID),
+				checkA11y(t),
 				chromedp.Text("#no-results", &none, chromedp.ByID),
 				chromedp.Text("#nearest", &nearest, chromedp.ByID),
 				chromedp.Text("#search-wider", &wider, chromedp.ByID),
 				screenshot(t, "search-nearest-"+lang+"-"+strconv.FormatInt(width, 10)),
 				chromedp.Click("#search-wider", chromedp.ByID),
 				chromedp.WaitVisible("#results", chromedp.ByID),
+				checkA11y(t),
 				chromedp.Text("#results", &results, chromedp.ByID),
 			)
 			if err != nil {
