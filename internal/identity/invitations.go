@@ -1,7 +1,9 @@
 package identity
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -31,15 +33,35 @@ type Invitation struct {
 	Roles []auth.Role
 }
 
-// Validate checks the invitation for an organisation of kind.
+// Validate checks the invitation for an organisation of kind. Every field
+// at fault is named (details.fields), the first also as details.field
+// with its message, so a form can mark them all at once.
 func (in Invitation) Validate(kind auth.OrgKind) error {
-	if err := validEmail(in.Email); err != nil {
-		return err
+	var first error
+	var fields []string
+	for _, err := range []error{
+		validEmail(in.Email),
+		validName(in.Name),
+		validRoles(kind, in.Roles),
+	} {
+		if err != nil {
+			first = cmp.Or(first, err)
+			fields = append(fields, apperr.FieldOf(err))
+		}
 	}
-	if l := len([]rune(strings.TrimSpace(in.Name))); l == 0 || l > 200 {
+	if first == nil {
+		return nil
+	}
+	var ae *apperr.Error
+	errors.As(first, &ae)
+	return ae.With("fields", fields)
+}
+
+func validName(name string) error {
+	if l := len([]rune(strings.TrimSpace(name))); l == 0 || l > 200 {
 		return invalidField("name", "the name must be 1 to 200 characters long")
 	}
-	return validRoles(kind, in.Roles)
+	return nil
 }
 
 // InvitationSent is what an invitation answers. It is the same whether or

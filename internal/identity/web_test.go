@@ -193,8 +193,14 @@ func TestWebSignInWithTOTP(t *testing.T) {
 	u := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
 	b := k.Browser(a.URL(), nil)
 	res, body := b.PostForm("/login", url.Values{"email": {u.Email}, "password": {identitytest.Password}})
-	if res.StatusCode != 401 || !strings.Contains(body, `id="totp"`) {
-		t.Fatalf("password only: %d, want the code field", res.StatusCode)
+	// The code is a calm second step, not an error: no alert, the password
+	// carried over so only the code is asked for.
+	if res.StatusCode != 200 || !strings.Contains(body, `id="totp"`) || strings.Contains(body, `role="alert"`) || !strings.Contains(body, "Password corretta") {
+		t.Fatalf("password only: %d, want the calm code step", res.StatusCode)
+	}
+	res, body = b.PostForm("/login", url.Values{"email": {u.Email}, "password": {identitytest.Password}, "step": {"code"}, "totp": {"000000"}})
+	if res.StatusCode != 401 || !strings.Contains(body, `aria-invalid="true"`) || !strings.Contains(body, "Il codice non è corretto") {
+		t.Fatalf("a wrong code: %d, want the code step again with the message next to the code", res.StatusCode)
 	}
 	res, _ = b.PostForm("/login", url.Values{"email": {u.Email}, "password": {identitytest.Password},
 		"totp": {identity.TOTPCode(u.TOTPSecret, time.Now())}, "next": {"/admin/audit"}})
@@ -230,5 +236,29 @@ func TestChangePassword(t *testing.T) {
 	}
 	if st, _ := login(t, a, u.Email, "nuova password lunga"); st != 200 {
 		t.Fatalf("new password: %d", st)
+	}
+}
+
+// The invite form refused shows every mistake at once, each next to its
+// field and marked for screen readers, with what was typed kept.
+func TestWebInviteFormShowsEveryErrorAtOnce(t *testing.T) {
+	t.Parallel()
+	a, k := start(t)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
+	b := k.Browser(a.URL(), hr)
+	res, body := b.PostForm("/users/invite", url.Values{"email": {"non-una-email"}, "name": {"   "}, "role": {"employee"}})
+	if res.StatusCode != 400 {
+		t.Fatalf("bad invitation: %d, want 400", res.StatusCode)
+	}
+	for _, want := range []string{
+		`value="non-una-email" aria-invalid="true" aria-describedby="email-error"`,
+		`<p class="field-error" id="email-error">L&#39;indirizzo email non è valido.</p>`,
+		`aria-invalid="true" aria-describedby="name-error"`,
+		`<p class="field-error" id="name-error">Scrivi nome e cognome`,
+		`id="invite-errors"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the refused form lacks %s", want)
+		}
 	}
 }

@@ -63,13 +63,17 @@ func nextPage(next string) string {
 	return localPath(next)
 }
 
-// loginForm is what the sign-in page shows.
+// loginForm is what the sign-in page shows. With NeedTOTP it is the
+// second step: the password was right, and the page asks calmly for the
+// code, carrying what was typed (the page is never cached: no-store).
 type loginForm struct {
-	Email    string
-	Next     string
-	NeedTOTP bool
-	Notice   string // message key
-	Error    string // shown above the form, in the person's language
+	Email     string
+	Password  string // the second step's, sent again with the code
+	Next      string
+	NeedTOTP  bool
+	Notice    string // message key
+	Error     string // shown above the form, in the person's language
+	CodeError string // the second step's: shown next to the code
 }
 
 func (u *UI) loginPage(c echo.Context) error {
@@ -99,16 +103,19 @@ func (u *UI) login(c echo.Context) error {
 		if code == apperr.Internal {
 			return err
 		}
-		key := "identity.login.failed"
 		switch {
 		case errors.Is(err, identity.ErrSecondFactorRequired):
-			f.NeedTOTP, key = true, "identity.login.totp_required"
+			// Not a mistake: the second step, asked for calmly.
+			f.NeedTOTP, f.Password = true, cr.Password
+			return u.r.render(c, http.StatusOK, "login", u.page(c, f))
 		case code == apperr.RateLimited:
-			key = "identity.login.locked"
+			f.Error = u.cat.T(lang(c), "identity.login.locked")
+		case c.FormValue("step") == "code":
+			// A wrong code: the same step again, the message by the code.
+			f.NeedTOTP, f.Password, f.CodeError = true, cr.Password, u.cat.T(lang(c), "identity.login.code_wrong")
 		default:
-			f.NeedTOTP = c.FormValue("totp") != ""
+			f.Error = u.cat.T(lang(c), "identity.login.failed")
 		}
-		f.Error = u.cat.T(lang(c), key)
 		return u.r.render(c, apperr.HTTPStatus(code), "login", u.page(c, f))
 	}
 	// A session this browser had before is ended, not left behind.

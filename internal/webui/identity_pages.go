@@ -151,10 +151,12 @@ type usersPage struct {
 	Users       []identity.User
 	Roles       []auth.Role // the roles of this organisation's kind
 	DefaultRole auth.Role   // preselected in the form
-	Error       string
+	Error       string      // above the forms: a refusal about no field
+	Errors      fieldErrors // next to the invite form's fields
 	Invited     string
 	FormEmail   string
 	FormName    string
+	FormRole    auth.Role
 }
 
 func (u *UI) users(c echo.Context) error {
@@ -172,6 +174,9 @@ func (u *UI) renderUsers(c echo.Context, status int, data usersPage) error {
 		return err
 	}
 	data.Users, data.Roles = users, auth.KindRoles[kind]
+	if data.FormRole != "" {
+		data.DefaultRole = data.FormRole
+	}
 	return u.r.render(c, status, "users", u.page(c, data))
 }
 
@@ -191,11 +196,14 @@ func (u *UI) invite(c echo.Context, data usersPage, done string) error {
 		return err
 	})
 	if err != nil {
-		status, msg, err := u.formError(c, err)
-		if err != nil {
-			return err
+		status, msg, ferr := u.formError(c, err)
+		if ferr != nil {
+			return ferr
 		}
-		data.Error, data.FormEmail, data.FormName = msg, in.Email, in.Name
+		data.FormEmail, data.FormName, data.FormRole = in.Email, in.Name, in.Roles[0]
+		if data.Errors = u.fieldErrors(lang(c), err); len(data.Errors) == 0 {
+			data.Error = msg
+		}
 		return u.renderUsers(c, status, data)
 	}
 	return c.Redirect(http.StatusSeeOther, done)
