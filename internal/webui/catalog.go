@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -124,6 +125,7 @@ type searchPage struct {
 	WiderKm   int
 	WiderURL  string
 	Error     string // shown above the form, in the person's language
+	NearError string // shown next to the place field
 }
 
 // searchRadii are the radii the search form offers (km); a wider search
@@ -138,10 +140,15 @@ func (u *UI) catalogSearch(c echo.Context) error {
 	for _, km := range searchRadii {
 		p.Radii = append(p.Radii, strconv.Itoa(km))
 	}
-	if p.Radius == "" || !slices.Contains(p.Radii, p.Radius) {
-		p.Radius = strconv.Itoa(catalog.DefaultRadiusKm)
+	if !slices.Contains(p.Radii, p.Radius) {
+		p.Radius = "" // any distance; near a place, the default radius
 	}
-	p.RadiusKm, _ = strconv.Atoi(p.Radius)
+	if p.Radius != "" && strings.TrimSpace(p.Near) == "" {
+		// "Within 20 km" of nowhere: ask where, rather than ignore it.
+		p.NearError = u.cat.T(lang(c), "catalog.search.radius_needs_place")
+		return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
+	}
+	p.RadiusKm, _ = strconv.Atoi(cmp.Or(p.Radius, strconv.Itoa(catalog.DefaultRadiusKm)))
 	p.Labelled = c.QueryParam("inclusione") == "1"
 	q := catalog.SearchQuery{Text: p.Q, Category: p.Category, Sort: catalog.Sort(p.Sort), Cursor: c.QueryParam("cursor"),
 		Labelled: p.Labelled, Count: true}
@@ -211,10 +218,38 @@ func (u *UI) catalogOffering(c echo.Context) error {
 		return err
 	}
 	cat, _ := catalog.CategoryByCode(o.Category)
-	return u.r.render(c, http.StatusOK, "catalog_offering", u.page(c, struct {
-		offeringCard
-		TaxBucket catalog.TaxBucket
-	}{card(o), cat.TaxBucket}))
+	return u.r.render(c, http.StatusOK, "catalog_offering", u.page(c, offeringPage{offeringCard: card(o), TaxBucket: cat.TaxBucket,
+		Viewer: offeringViewer(CurrentPrincipal(c), o), ShowTax: seesTaxRules(CurrentPrincipal(c))}))
+}
+
+// offeringPage is one offering, as its viewer needs it.
+type offeringPage struct {
+	offeringCard
+	TaxBucket catalog.TaxBucket
+	// Viewer is who is looking: visitor (told to sign in to book),
+	// employee (where booking goes), provider (its own offering: edit) or
+	// other (anyone else signed in).
+	Viewer  string
+	ShowTax bool // the tax rule of the category, for HR, providers and admins
+}
+
+func offeringViewer(p *auth.Principal, o catalog.Offering) string {
+	switch {
+	case p == nil:
+		return "visitor"
+	case p.Has(auth.RoleProviderStaff) && p.OrgID == o.ProviderID:
+		return "provider"
+	case p.Has(auth.RoleEmployee):
+		return "employee"
+	}
+	return "other"
+}
+
+// seesTaxRules reports whether p is shown the tax rules behind the
+// categories (the TUIR articles): the people who run welfare plans and
+// the catalogue, not the employees who spend credits or visitors.
+func seesTaxRules(p *auth.Principal) bool {
+	return p != nil && p.Has(auth.RoleCompanyAdmin, auth.RoleProviderStaff, auth.RolePlatformAdmin, auth.RoleAuditor)
 }
 
 // dashboard is the provider's home.
