@@ -74,9 +74,11 @@ func TestBookValidateInTheBrowser(t *testing.T) {
 		chromedp.EmulateViewport(390, 900),
 		chromedp.Navigate(base+"/catalogo/"+o.ID.String()),
 		chromedp.WaitVisible("#book-form", chromedp.ByID),
+		checkA11y(t),
 		chromedp.SetValue("#quantity", "2", chromedp.ByID),
 		chromedp.Click("#book-submit", chromedp.ByID),
 		chromedp.WaitVisible("#voucher-code", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#voucher-code", &code, chromedp.ByID),
 		chromedp.OuterHTML("#voucher-qr svg", &qr, chromedp.ByQuery),
 	)
@@ -91,14 +93,17 @@ func TestBookValidateInTheBrowser(t *testing.T) {
 		signInAs(k, base, staff),
 		chromedp.Navigate(a.Redemption.ValidationURL(v)), // what the QR code carries
 		chromedp.WaitVisible("#validate-found", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#validate-found", &found, chromedp.ByID),
 		chromedp.Click("#validate-confirm", chromedp.ByID),
 		chromedp.WaitVisible("#validate-done", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#validate-done", &done, chromedp.ByID),
 
 		signInAs(k, base, emp),
 		chromedp.Navigate(base+"/buoni/"+v.ID.String()),
 		chromedp.WaitVisible("#voucher-status", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#voucher-status", &status, chromedp.ByID),
 		chromedp.Text("#voucher-fund", &fund, chromedp.ByID),
 	)

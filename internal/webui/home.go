@@ -29,10 +29,11 @@ func (u *UI) addHome(href, title, text string, roles ...auth.Role) {
 }
 
 // homePage is what a signed-in person's home page shows: the links their
-// roles have, and for an employee a few services near them.
+// roles have, and for an employee a first look at the catalogue.
 type homePage struct {
 	Links []homeLink
-	// Near is a first look at the catalogue for employees, nearest first.
+	// Near is a first look at the catalogue for employees: until people
+	// record where they work, not yet the nearest services.
 	Near []offeringCard
 }
 
@@ -45,12 +46,18 @@ func (u *UI) homeFor(c echo.Context) error {
 		}
 	}
 	if p.Has(auth.RoleEmployee) && u.deps.Catalog != nil {
-		res, err := u.deps.Catalog.Search(c.Request().Context(), catalog.SearchQuery{Limit: 3})
+		res, err := u.deps.Catalog.Search(c.Request().Context(), catalog.SearchQuery{Limit: 24})
 		if err != nil {
 			return err
 		}
+		// A first look at what there is: one service per category, not
+		// the same service from five providers.
+		seen := map[string]bool{}
 		for _, o := range res.Items {
-			data.Near = append(data.Near, card(o))
+			if !seen[o.Category] && len(data.Near) < 3 {
+				seen[o.Category] = true
+				data.Near = append(data.Near, card(o))
+			}
 		}
 	}
 	return u.r.render(c, http.StatusOK, "home_signed_in", u.page(c, data))
