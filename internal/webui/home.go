@@ -28,6 +28,28 @@ func (u *UI) addHome(href, title, text string, roles ...auth.Role) {
 	u.homeLinks = append(u.homeLinks, homeLink{Roles: roles, Href: href, Title: title, Text: text})
 }
 
+// addOtherDomainsHome offers the pages of the domains that do not add
+// their own links (yet), first what a role does most (an employee's
+// credits), each only when its page is registered: a
+// domain's pages may be switched off (no service wired) and a home page
+// never links to nothing. Called after every domain registered.
+func (u *UI) addOtherDomainsHome() {
+	for _, l := range []homeLink{
+		{[]auth.Role{auth.RoleEmployee}, "/portafoglio", "home.link.wallet", "home.link.wallet.text"},
+		{[]auth.Role{auth.RoleEmployee}, "/buoni", "home.link.vouchers", "home.link.vouchers.text"},
+		{[]auth.Role{auth.RoleCompanyAdmin}, "/azienda/piani", "home.link.plans", "home.link.plans.text"},
+		{[]auth.Role{auth.RoleCompanyAdmin}, "/azienda/dipendenti", "home.link.employees", "home.link.employees.text"},
+		{[]auth.Role{auth.RoleProviderStaff}, "/erogatore/convalida", "home.link.validate", "home.link.validate.text"},
+		{[]auth.Role{auth.RoleProviderStaff}, "/erogatore/prenotazioni", "home.link.bookings", "home.link.bookings.text"},
+		{[]auth.Role{auth.RoleFundManager, auth.RoleFundApprover, auth.RoleCaseWorker}, "/fondo", "home.link.fund", "home.link.fund.text"},
+		{[]auth.Role{auth.RoleCompanyAdmin}, "/azienda/fondo", "home.link.donate", "home.link.donate.text"},
+	} {
+		if _, ok := u.AccessOf("GET", l.Href); ok {
+			u.homeLinks = append(u.homeLinks, l)
+		}
+	}
+}
+
 // homePage is what a signed-in person's home page shows: the links their
 // roles have, and for an employee a first look at the catalogue.
 type homePage struct {

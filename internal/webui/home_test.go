@@ -22,10 +22,10 @@ func TestEachRoleLandsOnAHomeOfPagesThatExist(t *testing.T) {
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	want := map[auth.Role][]string{
-		auth.RoleEmployee:      {"/catalogo", "/account"},
-		auth.RoleCompanyAdmin:  {"/users", "/catalogo"},
-		auth.RoleProviderStaff: {"/erogatore", "/erogatore/offerte/nuova"},
-		auth.RoleFundManager:   {"/users", "/account"},
+		auth.RoleEmployee:      {"/catalogo", "/buoni", "/account"},
+		auth.RoleCompanyAdmin:  {"/users", "/catalogo", "/azienda/fondo"},
+		auth.RoleProviderStaff: {"/erogatore", "/erogatore/offerte/nuova", "/erogatore/convalida"},
+		auth.RoleFundManager:   {"/users", "/fondo", "/account"},
 		auth.RolePlatformAdmin: {"/admin/erogatori", "/admin/audit"},
 	}
 	for role, must := range want {

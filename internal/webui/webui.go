@@ -87,6 +87,7 @@ func (u *UI) Register(e *echo.Echo) {
 	u.registerRedemption(e)
 	u.registerPlans(e)
 	u.registerFunding(e)
+	u.addOtherDomainsHome()
 }
 
 // lang is the language of this request: the cookie, else Italian.
