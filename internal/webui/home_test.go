@@ -22,8 +22,8 @@ func TestEachRoleLandsOnAHomeOfPagesThatExist(t *testing.T) {
 	a := apptest.Start(t)
 	k := identitytest.New(t, a.DB, a.Identity)
 	want := map[auth.Role][]string{
-		auth.RoleEmployee:      {"/catalogo", "/buoni", "/account"},
-		auth.RoleCompanyAdmin:  {"/users", "/catalogo", "/azienda/fondo"},
+		auth.RoleEmployee:      {"/portafoglio", "/catalogo", "/buoni", "/account"},
+		auth.RoleCompanyAdmin:  {"/users", "/catalogo", "/azienda/fondo", "/azienda/piani"},
 		auth.RoleProviderStaff: {"/erogatore", "/erogatore/offerte/nuova", "/erogatore/convalida"},
 		auth.RoleFundManager:   {"/users", "/fondo", "/account"},
 		auth.RolePlatformAdmin: {"/admin/erogatori", "/admin/audit"},
