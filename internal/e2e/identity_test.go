@@ -58,6 +58,8 @@ func TestInvitedEmployeeJoinsSignsInAndOut(t *testing.T) {
 		chromedp.SendKeys("#email", email, chromedp.ByQuery),
 		chromedp.SendKeys("#password", password, chromedp.ByQuery),
 		chromedp.Submit("#password", chromedp.ByQuery),
+		chromedp.WaitVisible("#home-h", chromedp.ByID), // her home page, then the menu
+		checkA11y(t),
 		openMenu(),
 		chromedp.WaitVisible("#nav-user", chromedp.ByQuery),
 		checkA11y(t),
