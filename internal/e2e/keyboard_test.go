@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,21 @@ func tabTo(t *testing.T, sel string) chromedp.Action {
 	})
 }
 
+// waitURL waits until the page's address contains part: after a key press
+// that submits a form, the page being left can still be read for a while.
+func waitURL(part string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+			var url string
+			if err := chromedp.Location(&url).Do(ctx); err == nil && strings.Contains(url, part) {
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return fmt.Errorf("the address never contained %q", part)
+	})
+}
+
 // Someone who cannot use a mouse signs in, searches the catalogue, opens
 // a service and invites a colleague, with the keyboard alone.
 func TestKeyboardOnlyJourney(t *testing.T) {
@@ -63,6 +79,8 @@ func TestKeyboardOnlyJourney(t *testing.T) {
 		chromedp.WaitVisible("#q", chromedp.ByID),
 		checkA11y(t),
 		tabTo(t, "#q"), chromedp.KeyEvent("baby sitter"), chromedp.KeyEvent(kb.Enter),
+		// /catalogo already lists results: wait for the search's own page.
+		waitURL("q=baby"),
 		chromedp.WaitVisible("#results", chromedp.ByID),
 		checkA11y(t),
 		tabTo(t, "#results .offer-title a"), chromedp.KeyEvent(kb.Enter),
