@@ -203,6 +203,8 @@ func BenchmarkCatalogSearch(b *testing.B) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	rng := rand.New(rand.NewPCG(3, 4))
+	warming := true
+	cold := 0
 	get := func(q url.Values) int {
 		res, err := client.Get(a.URL() + "/api/v1/offerings?" + q.Encode())
 		if err != nil {
@@ -211,15 +213,23 @@ func BenchmarkCatalogSearch(b *testing.B) {
 		defer res.Body.Close()
 		var page struct{ Items []json.RawMessage }
 		raw, _ := io.ReadAll(res.Body)
+		if warming && res.StatusCode == http.StatusServiceUnavailable {
+			cold++ // the 3 s guard: the reader would try again
+			return 0
+		}
 		if res.StatusCode != 200 || json.Unmarshal(raw, &page) != nil {
 			b.Fatalf("%s: %d %s", q.Encode(), res.StatusCode, raw)
 		}
 		return len(page.Items)
 	}
-	// Warm up the pool, the plan cache and the page cache.
+	// Warm up the pool, the plan cache and the page cache. Right after the
+	// catalogue is generated the first searches read cold pages and can
+	// pass the 3 s guard: they are counted and reported, not timed.
 	for i := 0; i < 200; i++ {
 		get(benchQueries[i%len(benchQueries)].query(rng))
 	}
+	warming = false
+	b.Logf("warm-up: %d of 200 searches answered unavailable (the 3 s guard) on the cold catalogue", cold)
 	b.ResetTimer()
 	for _, bq := range benchQueries {
 		lat := make([]time.Duration, 0, benchSamples)
