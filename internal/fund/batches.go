@@ -273,9 +273,8 @@ func (s *Service) ReturnLine(ctx context.Context, p *auth.Principal, batchID, li
 	if err != nil {
 		return Batch{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 500 {
-		return Batch{}, invalidField("reason", "say why the bank returned it (the return code or message)")
+	if reason, err = requireReason(reason, 500, "say why the bank returned it (the return code or message)"); err != nil {
+		return Batch{}, err
 	}
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var l struct {

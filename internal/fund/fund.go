@@ -24,7 +24,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -108,6 +110,16 @@ func staff(p *auth.Principal, roles ...auth.Role) (uuid.UUID, error) {
 		return uuid.Nil, apperr.New(apperr.Forbidden, "only the fund's staff may do this")
 	}
 	return p.OrgID, nil
+}
+
+// requireReason trims a decision's reason and refuses an empty one or one
+// longer than max characters, naming the field, with why it is needed.
+func requireReason(reason string, max int, why string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > max {
+		return "", invalidField("reason", "%s", why)
+	}
+	return reason, nil
 }
 
 func invalidField(field, format string, args ...any) *apperr.Error {

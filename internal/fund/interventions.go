@@ -359,9 +359,8 @@ func (s *Service) Reject(ctx context.Context, p *auth.Principal, id uuid.UUID, r
 	if err != nil {
 		return Intervention{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 1000 {
-		return Intervention{}, invalidField("reason", "a rejection needs a reason (up to 1000 characters)")
+	if reason, err = requireReason(reason, 1000, "a rejection needs a reason (up to 1000 characters)"); err != nil {
+		return Intervention{}, err
 	}
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var in struct {

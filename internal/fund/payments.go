@@ -3,7 +3,6 @@ package fund
 import (
 	"context"
 	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -127,9 +126,8 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id uuid.UUID, r
 	if err != nil {
 		return Intervention{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 1000 {
-		return Intervention{}, invalidField("reason", "a cancellation needs a reason (up to 1000 characters)")
+	if reason, err = requireReason(reason, 1000, "a cancellation needs a reason (up to 1000 characters)"); err != nil {
+		return Intervention{}, err
 	}
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var in struct {
@@ -181,9 +179,8 @@ func (s *Service) Clawback(ctx context.Context, p *auth.Principal, id uuid.UUID,
 	if err != nil {
 		return Intervention{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 1000 {
-		return Intervention{}, invalidField("reason", "a clawback needs a reason (up to 1000 characters)")
+	if reason, err = requireReason(reason, 1000, "a clawback needs a reason (up to 1000 characters)"); err != nil {
+		return Intervention{}, err
 	}
 	if amount <= 0 {
 		return Intervention{}, invalidField("amount", "the amount returned must be more than zero")
