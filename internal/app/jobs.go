@@ -81,5 +81,10 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "fund.retention", Every: time.Hour,
 		Run:     func(ctx context.Context) (int, error) { return a.Fund.EraseExpired(ctx, 200) },
 		Backlog: a.Fund.ExpiredIdentities})
+	// Case workers are mailed a week before an outcome's 6- and 12-month
+	// follow-up is due.
+	w.Register(worker.Job{Name: "fund.followup_reminders", Every: time.Hour,
+		Run:     func(ctx context.Context) (int, error) { return a.Fund.SendFollowUpReminders(ctx, 500) },
+		Backlog: a.Fund.FollowUpsToRemind})
 	return w, nil
 }

@@ -52,6 +52,8 @@ type Config struct {
 	// Retention is how long after a case closes its beneficiary's key is
 	// erased (when no other case of theirs is open).
 	Retention time.Duration
+	// BaseURL is where the app is reached, for links in mails.
+	BaseURL string
 }
 
 // Service is the fund's use cases.
@@ -152,7 +154,7 @@ var DevVaultKey = func() []byte { k := sha256.Sum256([]byte("reciproca: developm
 
 // ConfigFrom reads the fund's part of the application configuration.
 func ConfigFrom(c config.Config) (Config, error) {
-	out := Config{VaultKey: DevVaultKey, Retention: c.Fund.Retention}
+	out := Config{VaultKey: DevVaultKey, Retention: c.Fund.Retention, BaseURL: c.BaseURL}
 	if c.Fund.VaultKey != "" {
 		k, err := base64.StdEncoding.DecodeString(c.Fund.VaultKey)
 		if err != nil || len(k) != 32 {
