@@ -156,4 +156,42 @@ func TestFundCaseToPayment(t *testing.T) {
 	if strings.TrimSpace(paid) != "1" || strings.TrimSpace(diagnoses) != "1" {
 		t.Errorf("dashboard shows %q paid, indicators %q diagnoses; want 1 and 1", paid, diagnoses)
 	}
+
+}
+
+// Every other fund page, with a case, an envelope and a donation, on a
+// phone and a laptop, in Italian and English: no sideways scroll, no
+// English on Italian pages, axe clean.
+func TestFundPagesLookRight(t *testing.T) {
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	org := k.Org(auth.OrgFund, "Fondo Inclusione Lecco")
+	company := k.Org(auth.OrgCompany, "Officine Lecco")
+	worker := k.User(org, auth.RoleCaseWorker)
+	manager := k.User(org, auth.RoleFundManager)
+	hr := k.User(company, auth.RoleCompanyAdmin)
+	bg := context.Background()
+	fundtest.Inflow(t, a.DB, org.ID, company.ID, fund.SourceRedemption, 200_000)
+	if _, err := a.Fund.SetEnvelope(bg, manager.Principal(), fund.ThemeEmergencies, 1_000_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Fund.Earmark(bg, manager.Principal(), fund.ThemeEmergencies, 150_000, ""); err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.Fund.OpenCase(bg, fund.Reader{P: worker.Principal(), Purpose: fund.PurposeCaseManagement}, fund.Intake{
+		Identity: &fund.Identity{FirstName: "Mario", LastName: "Rossi", BirthDate: "1980-01-01"}, Referral: "caritas",
+		ConsentScope: "gestione del caso", ConsentOn: time.Now().Add(-time.Hour)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := Browser(t, 300*time.Second)
+	pages := []pageCheck{
+		{"envelopes", "/fondo/buste", "#envelopes", manager},
+		{"cases", "/fondo/casi", "main h1", worker},
+		{"access-log", "/fondo/registro-accessi", "#access-log", manager},
+		{"settings", "/fondo/impostazioni", "#settings", manager},
+		{"rights", "/fondo/richieste?pseudonimo=" + c.Pseudonym, "#erase-form", manager},
+		{"donate", "/azienda/fondo", "main h1", hr},
+	}
+	lookAtPages(t, ctx, k, a.URL(), "fund", pages, []string{"Envelope", "Cases", "Payments", "Settings", "Erase", "Export", "Purpose"})
 }

@@ -3,6 +3,9 @@ package fund
 import (
 	"context"
 	"crypto/rand"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -136,6 +139,39 @@ func (s *Service) BeneficiaryIdentity(ctx context.Context, r Reader, beneficiary
 	return id, logAccess(ctx, s.db, fund, r, "read_identity", nil, &beneficiary, "")
 }
 
+// BeneficiaryRef is what a fund manager sees of a beneficiary when a
+// person exercises their rights: no identity, only the pseudonym, how many
+// cases they have and whether their identity was erased.
+type BeneficiaryRef struct {
+	ID        uuid.UUID  `json:"id" db:"id"`
+	Pseudonym string     `json:"pseudonym" db:"pseudonym"`
+	Cases     int        `json:"cases" db:"cases"`
+	ErasedAt  *time.Time `json:"erased_at,omitempty" db:"erased_at"`
+}
+
+// FindBeneficiary finds a beneficiary of the manager's fund by pseudonym,
+// as typed ("b-qss23w67", "QSS23W67"). Errors: forbidden, not_found
+// (also for another fund's pseudonym).
+func (s *Service) FindBeneficiary(ctx context.Context, p *auth.Principal, pseudonym string) (BeneficiaryRef, error) {
+	fund, err := staff(p, auth.RoleFundManager)
+	if err != nil {
+		return BeneficiaryRef{}, err
+	}
+	pseudonym = strings.ToUpper(strings.Join(strings.Fields(pseudonym), ""))
+	if !strings.HasPrefix(pseudonym, "B-") {
+		pseudonym = "B-" + pseudonym
+	}
+	var out BeneficiaryRef
+	err = s.db.GetContext(ctx, &out, `SELECT b.id, b.pseudonym, v.erased_at,
+		  (SELECT count(*) FROM fund_cases c WHERE c.beneficiary_id = b.id) AS cases
+		FROM fund_beneficiaries b JOIN fund_vault v ON v.beneficiary_id = b.id
+		WHERE b.fund_id = $1 AND b.pseudonym = $2`, fund, pseudonym)
+	if isNoRows(err) {
+		return BeneficiaryRef{}, apperr.New(apperr.NotFound, "no beneficiary of the fund has this pseudonym").With("field", "pseudonym")
+	}
+	return out, apperr.Wrap(err, "finding beneficiary")
+}
+
 // EraseIdentity erases beneficiary's key (fund managers: a request to be
 // forgotten, or the end of retention): their identity is gone from the
 // database and from every backup, which holds it only sealed with that
@@ -146,7 +182,8 @@ func (s *Service) EraseIdentity(ctx context.Context, p *auth.Principal, benefici
 	if err != nil {
 		return err
 	}
-	if len(reason) < 5 || len(reason) > 500 {
+	reason = strings.TrimSpace(reason)
+	if n := utf8.RuneCountInString(reason); n < 5 || n > 500 {
 		return invalidField("reason", "say why the identity is erased (5 to 500 characters)")
 	}
 	return db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {

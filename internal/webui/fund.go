@@ -35,6 +35,7 @@ func (u *UI) registerFund(e *echo.Echo) {
 	u.Handle(e, http.MethodPost, "/fondo/buste/:theme/accantona", fundManagers, u.fundEarmark)
 	u.registerFundCases(e)
 	u.registerFundManage(e)
+	u.registerFundRights(e)
 	company := Roles(auth.RoleCompanyAdmin)
 	u.Handle(e, http.MethodGet, "/azienda/fondo", company, u.companyDonations)
 	u.Handle(e, http.MethodPost, "/azienda/fondo", company, u.companyDonate)
@@ -44,13 +45,22 @@ func (u *UI) registerFund(e *echo.Echo) {
 // form, which field, the message, and what was typed.
 type fundForm struct {
 	Form, Field, Error string
-	Typed              url.Values
-	Done               string // message key of what just succeeded
+	// Errs are the messages by field when a form is refused for several
+	// fields at once (the page shows them all).
+	Errs  map[string]string
+	Typed url.Values
+	Done  string // message key of what just succeeded
 }
 
 // ErrorAt is the message to show on form at field ("" for the form's own).
 func (f fundForm) ErrorAt(form, field string) string {
-	if f.Form == form && f.Field == field {
+	if f.Form != form {
+		return ""
+	}
+	if msg, ok := f.Errs[field]; ok {
+		return msg
+	}
+	if f.Field == field {
 		return f.Error
 	}
 	return ""
