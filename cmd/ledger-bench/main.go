@@ -14,12 +14,16 @@
 //	     wallets, 100 providers)
 //	b    the same Batcher posting a split: wallet → provider / fund pool /
 //	     fees, consuming the wallet's lots, the pool credited every time
-//	c    ledger.Hold then ledger.Capture with the same split (2 calls)
+//	b-cold  (b) with a fund pool and a fee account per client: nothing hot
+//	        is shared
+//	c    the same Batcher's Hold then Capture with the same split (2 calls)
 //
 // and at 32 clients the ways of sending (b) one call per redemption
 // (ledger.Post): literal (the ledger's simple protocol), a $1 parameter
-// (two round trips with lib/pq), $1 with binary_parameters=yes, and inside
-// a domain transaction (BEGIN … COMMIT).
+// (two round trips with lib/pq), $1 with binary_parameters=yes, inside
+// a domain transaction (BEGIN … COMMIT), and as a batch of one
+// (ledger_post_batch, what ledger.Post was before it took the locking
+// path); and (c) by the plain ledger.Hold and ledger.Capture.
 // Before the rounds it fills the ledger to 1M entries, seals the chain and
 // times ledger.Verify (so the workloads then run on a ledger of that size),
 // and times earmarking a whole fund pool of 100,000 contributions.
@@ -43,6 +47,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/db/dbtest"
@@ -137,7 +142,7 @@ func main() {
 	}
 	runs := map[run][]result{}
 	workloads := []string{"raw", "a", "b", "b-cold", "c"}
-	variants := []string{"b-single", "b-param", "b-binary", "b-tx"}
+	variants := []string{"b-single", "b-param", "b-binary", "b-tx", "b-batch1", "c-single"}
 	if !slices.Contains(clients, 32) {
 		variants = append(variants, "b")
 	}
@@ -182,11 +187,15 @@ func main() {
 		{"b-param", "`$1` parameter, default lib/pq (two round trips)"},
 		{"b-binary", "`$1` parameter, `binary_parameters=yes`"},
 		{"b-tx", "literal inside a domain transaction (BEGIN, post, COMMIT)"},
+		{"b-batch1", "a batch of one, `ledger_post_batch('[…]')` (what `ledger.Post` was before this run's code)"},
 	} {
 		m := med(v.w, 32)
 		fmt.Printf("| %s | %.0f | %s |\n", v.label, m.tps, lat(m))
 	}
 
+	cs := med("c-single", 32)
+	fmt.Printf("\n(c) at 32 clients by the plain `ledger.Hold` and `ledger.Capture`: %.0f lifecycles/s, %s (through the Batcher: %.0f, %s)\n",
+		cs.tps, lat(cs), med("c", 32).tps, lat(med("c", 32)))
 	fmt.Printf("\n`ledger verify` over %d entries: %s\n", entries, verifyTook.Round(10*time.Millisecond))
 	if *poolLots > 0 {
 		fmt.Printf("\nEarmarking 1 euro of a fund pool of %d contributions (%d day lots): %s; then the whole pool "+
@@ -440,14 +449,30 @@ func (b bench) op(ctx context.Context, w, key, wal, prov string, g int) error {
 	case "b-single":
 		_, err := ledger.Post(ctx, dbx, ledger.Request{Key: key, Kind: "redemption", Split: split(wal, prov)})
 		return err
-	case "c":
+	case "c", "c-single":
+		hold, capture := b.bat.Hold, b.bat.Capture
+		if w == "c-single" {
+			hold = func(ctx context.Context, r ledger.HoldRequest) (ledger.Result, error) { return ledger.Hold(ctx, dbx, r) }
+			capture = func(ctx context.Context, r ledger.CaptureRequest) (ledger.Result, error) { return ledger.Capture(ctx, dbx, r) }
+		}
 		s := split(wal, prov)
-		h, err := ledger.Hold(ctx, dbx, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
+		h, err := hold(ctx, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
 			Key: key, Kind: "booking", Postings: []ledger.Posting{{From: wal, To: prov, Amount: s.Gross, Category: "sport"}}}})
 		if err != nil {
 			return err
 		}
-		_, err = ledger.Capture(ctx, dbx, ledger.CaptureRequest{Key: key + "-capture", HoldID: h.TxID, Split: s})
+		_, err = capture(ctx, ledger.CaptureRequest{Key: key + "-capture", HoldID: h.TxID, Split: s})
+		return err
+	case "b-batch1":
+		body, err := ledger.Request{Key: key, Kind: "redemption", Split: split(wal, prov)}.JSON()
+		if err != nil {
+			return err
+		}
+		var res []byte
+		err = dbx.QueryRowContext(ctx, `SELECT ledger_post_batch(`+pq.QuoteLiteral("["+string(body)+"]")+`::jsonb)`).Scan(&res)
+		if err == nil && strings.Contains(string(res), `"code"`) {
+			err = fmt.Errorf("refused: %s", res)
+		}
 		return err
 	case "b-param", "b-binary":
 		body, err := ledger.Request{Key: key, Kind: "redemption", Split: split(wal, prov)}.JSON()

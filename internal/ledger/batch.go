@@ -64,8 +64,14 @@ func writeBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request, lockTi
 	for i, r := range reqs {
 		send[i] = wire{Request: r.canonical()}
 	}
+	return writeDocs(ctx, ext, "ledger_post_batch", send, len(reqs), lockTimeout)
+}
+
+// writeDocs sends a batch's documents to fn (ledger_post_batch or
+// ledger_write_batch) and reads its answer, one outcome per request.
+func writeDocs(ctx context.Context, ext sqlx.ExtContext, fn string, docs any, n int, lockTimeout time.Duration) ([]Outcome, error) {
 	var raw []byte
-	if err := callJSONTimeout(ctx, ext, "ledger_post_batch", lockTimeout, send, &raw); err != nil {
+	if err := callJSONTimeout(ctx, ext, fn, lockTimeout, docs, &raw); err != nil {
 		return nil, err
 	}
 	var results []struct {
@@ -75,10 +81,10 @@ func writeBatch(ctx context.Context, ext sqlx.ExtContext, reqs []Request, lockTi
 		Message  string          `json:"message"`
 		Detail   json.RawMessage `json:"detail"`
 	}
-	if err := json.Unmarshal(raw, &results); err != nil || len(results) != len(reqs) {
-		return nil, apperr.Wrap(errors.Join(err, errors.New("ledger_post_batch returned a malformed result")), "reading ledger batch")
+	if err := json.Unmarshal(raw, &results); err != nil || len(results) != n {
+		return nil, apperr.Wrap(errors.Join(err, errors.New(fn+" returned a malformed result")), "reading ledger batch")
 	}
-	out := make([]Outcome, len(reqs))
+	out := make([]Outcome, n)
 	for i, r := range results {
 		if r.Code != "" {
 			out[i].Err = sqlError(r.Code, r.Message, r.Detail)
@@ -104,14 +110,25 @@ type BatcherOptions struct {
 	LockTimeout time.Duration
 }
 
-// A Batcher writes posted transactions for many concurrent callers in
+// A Batcher writes ledger transactions for many concurrent callers in
 // shared batches (TigerBeetle's idea): while one batch is being written,
 // the requests that arrive queue up and go together in the next one. A
-// caller waits no longer than one batch; under load the statements, the
-// commit and the row locks of a posting are shared by up to MaxBatch
-// requests. It is for writes that stand alone (a redemption whose voucher
-// records the ledger transaction by its idempotency key); a write that must
-// commit with other rows uses Post or PostBatch inside that transaction.
+// caller waits no longer than one batch; under load the round trip, the
+// statements and the commit are shared by up to MaxBatch requests.
+//
+// Posted transactions (Post) go as one ledger_post_batch, which also
+// shares their row locks. Holds, captures, voids and reversals go as one
+// ledger_write_batch, each written by the same function as Hold, Capture,
+// Void and Reverse write it alone, so they keep every rule those keep (of
+// concurrent captures and voids of one hold exactly one wins, whichever
+// path each took). A request alone in its batch (no queue) is written by
+// its own function, as Post, Hold, ... would write it: a batch of one costs
+// no more than the plain call.
+//
+// It is for writes that stand alone (a redemption whose voucher records
+// the ledger transaction by its idempotency key); a write that must commit
+// with other rows uses Post, Hold, ... or PostBatch inside that
+// transaction.
 type Batcher struct {
 	db          *sqlx.DB
 	max         int
@@ -122,11 +139,23 @@ type Batcher struct {
 	once        sync.Once
 }
 
+// An op is one request of a Batcher as the SQL functions read it
+// (ledger_write_op): what it is and the document its function takes.
+type op struct {
+	Op  string `json:"op"` // post, hold, capture, void, reverse
+	Req any    `json:"req"`
+}
+
 type pending struct {
 	ctx  context.Context
-	req  Request
+	op   op
 	done chan Outcome
 }
+
+// maxOps caps the holds, captures, voids and reversals written in one
+// statement: each runs in a subtransaction, and PostgreSQL's snapshots
+// slow down for everyone while a transaction has more than 64 of them.
+const maxOps = 48
 
 // NewBatcher starts a Batcher writing to dbx. Close stops it.
 func NewBatcher(dbx *sqlx.DB, o BatcherOptions) *Batcher {
@@ -149,12 +178,47 @@ func NewBatcher(dbx *sqlx.DB, o BatcherOptions) *Batcher {
 
 // Post checks r and writes it in the next batch, and returns as Post does.
 // When ctx ends first, Post returns its error; the request may still be
-// written, and a retry with the same key replays it.
+// written, and a retry with the same key replays it. So do Hold, Capture,
+// Void and Reverse.
 func (b *Batcher) Post(ctx context.Context, r Request) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	p := pending{ctx: ctx, req: r, done: make(chan Outcome, 1)}
+	return b.submit(ctx, op{Op: "post", Req: wire{Request: r.canonical()}})
+}
+
+// Hold places a hold in the next batch, and returns as Hold does.
+func (b *Batcher) Hold(ctx context.Context, r HoldRequest) (Result, error) {
+	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	return b.submit(ctx, op{Op: "hold", Req: r.wire()})
+}
+
+// Capture captures a hold in the next batch, and returns as Capture does.
+func (b *Batcher) Capture(ctx context.Context, r CaptureRequest) (Result, error) {
+	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	return b.submit(ctx, op{Op: "capture", Req: r.canonical()})
+}
+
+// Void releases a hold in the next batch, and returns as Void does.
+func (b *Batcher) Void(ctx context.Context, holdID int64) error {
+	_, err := b.submit(ctx, op{Op: "void", Req: map[string]int64{"hold_id": holdID}})
+	return err
+}
+
+// Reverse writes a reversal in the next batch, and returns as Reverse does.
+func (b *Batcher) Reverse(ctx context.Context, r ReverseRequest) (Result, error) {
+	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	return b.submit(ctx, op{Op: "reverse", Req: r})
+}
+
+func (b *Batcher) submit(ctx context.Context, o op) (Result, error) {
+	p := pending{ctx: ctx, op: o, done: make(chan Outcome, 1)}
 	select {
 	case b.queue <- p:
 	case <-ctx.Done():
@@ -168,8 +232,8 @@ func (b *Batcher) Post(ctx context.Context, r Request) (Result, error) {
 	}
 }
 
-// Close writes what is queued and stops the writers. Post must not be
-// called after Close.
+// Close writes what is queued and stops the writers. No request may be
+// sent after Close.
 func (b *Batcher) Close() {
 	b.once.Do(func() { close(b.queue) })
 	b.wg.Wait()
@@ -200,39 +264,55 @@ func (b *Batcher) write() {
 	}
 }
 
+// flush writes a batch: its posts as one ledger_post_batch, the other
+// requests (and a post alone) as ledger_write_batch statements of at most
+// maxOps, a request alone by its own function.
 func (b *Batcher) flush(batch []pending) {
-	live := make([]pending, 0, len(batch))
-	reqs := make([]Request, 0, len(batch))
+	var posts, others []pending
 	for _, p := range batch {
-		if p.ctx.Err() != nil { // the caller has gone: not written
+		switch {
+		case p.ctx.Err() != nil: // the caller has gone: not written
 			p.done <- Outcome{Err: p.ctx.Err()}
-			continue
+		case p.op.Op == "post":
+			posts = append(posts, p)
+		default:
+			others = append(others, p)
 		}
-		live = append(live, p)
-		reqs = append(reqs, p.req)
 	}
-	if len(live) == 0 {
-		return
+	if len(posts) == 1 {
+		others, posts = append(others, posts[0]), nil
 	}
+	if len(posts) > 0 {
+		b.flushGroup(posts)
+	}
+	for len(others) > 0 {
+		n := min(len(others), maxOps)
+		b.flushGroup(others[:n])
+		others = others[n:]
+	}
+}
+
+// flushGroup writes one statement's requests and answers their callers.
+func (b *Batcher) flushGroup(group []pending) {
 	// The batch belongs to all its callers: none of their contexts may
 	// cancel it.
-	ctx := context.WithoutCancel(live[0].ctx)
-	out, err := writeBatch(ctx, b.db, reqs, b.lockTimeout) // checked by Post
+	ctx := context.WithoutCancel(group[0].ctx)
+	out, err := writeOps(ctx, b.db, group, b.lockTimeout)
 	if isLockTimeout(err) {
 		// A row the batch needs is held by a long transaction: each
 		// request is written on its own, off this writer, so that only the
 		// ones that need that row wait for it.
-		for _, p := range live {
+		for _, p := range group {
 			b.alone.Add(1)
 			go b.writeAlone(p)
 		}
 		return
 	}
-	if err != nil && len(live) > 1 && !db.Retryable(err) {
+	if err != nil && len(group) > 1 && !db.Retryable(err) {
 		// Something in the batch broke it as a whole: write each request
 		// alone, so that the error reaches the request that caused it.
-		for _, p := range live {
-			o, err := writeBatch(ctx, b.db, []Request{p.req}, 0)
+		for _, p := range group {
+			o, err := writeOps(ctx, b.db, []pending{p}, 0)
 			if err != nil {
 				p.done <- Outcome{Err: err}
 				continue
@@ -241,7 +321,7 @@ func (b *Batcher) flush(batch []pending) {
 		}
 		return
 	}
-	for i, p := range live {
+	for i, p := range group {
 		if err != nil {
 			p.done <- Outcome{Err: err}
 			continue
@@ -250,15 +330,41 @@ func (b *Batcher) flush(batch []pending) {
 	}
 }
 
+// writeOps writes requests of one kind of statement: one request by its
+// own function (ledger_write_one, whose refusal is the error), several
+// posts as one ledger_post_batch, other requests as one
+// ledger_write_batch.
+func writeOps(ctx context.Context, ext sqlx.ExtContext, group []pending, lockTimeout time.Duration) ([]Outcome, error) {
+	if len(group) == 1 {
+		var res Result
+		if err := callJSONTimeout(ctx, ext, "ledger_write_one", lockTimeout, group[0].op, &res.TxID, &res.Replayed); err != nil {
+			return nil, err
+		}
+		return []Outcome{{Result: res}}, nil
+	}
+	if group[0].op.Op == "post" { // flush groups posts alone
+		docs := make([]any, len(group))
+		for i, p := range group {
+			docs[i] = p.op.Req
+		}
+		return writeDocs(ctx, ext, "ledger_post_batch", docs, len(group), lockTimeout)
+	}
+	ops := make([]op, len(group))
+	for i, p := range group {
+		ops[i] = p.op
+	}
+	return writeDocs(ctx, ext, "ledger_write_batch", ops, len(group), lockTimeout)
+}
+
 // writeAlone writes one request of a batch that timed out waiting for a
 // row lock: with the timeout first (most requests of the batch do not need
 // the held row), then, if it is the one that does, waiting for the lock as
 // long as its caller waits.
 func (b *Batcher) writeAlone(p pending) {
 	defer b.alone.Done()
-	o, err := writeBatch(context.WithoutCancel(p.ctx), b.db, []Request{p.req}, b.lockTimeout)
+	o, err := writeOps(context.WithoutCancel(p.ctx), b.db, []pending{p}, b.lockTimeout)
 	if isLockTimeout(err) {
-		o, err = writeBatch(p.ctx, b.db, []Request{p.req}, 0)
+		o, err = writeOps(p.ctx, b.db, []pending{p}, 0)
 	}
 	if err != nil {
 		p.done <- Outcome{Err: err}

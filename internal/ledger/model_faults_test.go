@@ -29,7 +29,7 @@ func TestModelUnderFaults(t *testing.T) {
 	t.Logf("fault run seed %d (replay: LEDGER_SEED=%d go test ./internal/ledger -run TestModelUnderFaults)", seed, seed)
 	c := newChart(t)
 	f := startFaults(t, c, seed, 12*time.Second)
-	runModel(t, c, seed, 1_000_000, f)
+	runModel(t, c, plain{c.db}, seed, 1_000_000, f)
 	// (database/sql retries most calls whose backend died on a fresh
 	// connection by itself: the ledger's keys make that safe; the rest
 	// come back as lost connections, and retry repeats them)

@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/ledger"
@@ -38,6 +41,37 @@ type mTx struct {
 type mKey struct {
 	req ledger.Request
 	id  int64
+}
+
+// writer is how the model test writes: the plain functions (plain) or a
+// ledger.Batcher.
+type writer interface {
+	Post(context.Context, ledger.Request) (ledger.Result, error)
+	Hold(context.Context, ledger.HoldRequest) (ledger.Result, error)
+	Capture(context.Context, ledger.CaptureRequest) (ledger.Result, error)
+	Void(context.Context, int64) error
+	Reverse(context.Context, ledger.ReverseRequest) (ledger.Result, error)
+}
+
+// plain writes by ledger.Post, ledger.Hold, ... on ext.
+type plain struct{ ext sqlx.ExtContext }
+
+func (p plain) Post(ctx context.Context, r ledger.Request) (ledger.Result, error) {
+	return ledger.Post(ctx, p.ext, r)
+}
+
+func (p plain) Hold(ctx context.Context, r ledger.HoldRequest) (ledger.Result, error) {
+	return ledger.Hold(ctx, p.ext, r)
+}
+
+func (p plain) Capture(ctx context.Context, r ledger.CaptureRequest) (ledger.Result, error) {
+	return ledger.Capture(ctx, p.ext, r)
+}
+
+func (p plain) Void(ctx context.Context, id int64) error { return ledger.Void(ctx, p.ext, id) }
+
+func (p plain) Reverse(ctx context.Context, r ledger.ReverseRequest) (ledger.Result, error) {
+	return ledger.Reverse(ctx, p.ext, r)
 }
 
 func (m *model) avail(p string) int64 { return m.posted[p] - m.out[p] }
@@ -77,12 +111,14 @@ func modelSeed(t *testing.T) uint64 {
 func TestModel(t *testing.T) {
 	seed := modelSeed(t)
 	t.Logf("model seed %d (replay: LEDGER_SEED=%d go test ./internal/ledger -run TestModel)", seed, seed)
-	runModel(t, newChart(t), seed, 400, nil)
+	c := newChart(t)
+	runModel(t, c, plain{c.db}, seed, 400, nil)
 }
 
-// runModel runs steps of the model test (until f's deadline, when f is
-// given: then every database call goes through f.retry).
-func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
+// runModel runs steps of the model test, writing through wr (until f's
+// deadline, when f is given: then every database call goes through
+// f.retry).
+func runModel(t *testing.T, c *chart, wr writer, seed uint64, steps int, f *faults) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	wallets := []string{c.wallet(0), c.wallet(1), c.wallet(2), c.wallet(3)}
 	all := append([]string{stripe, budget, payable, pool, fees}, wallets...)
@@ -118,7 +154,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 		case r < 10:
 			op = "topup"
 			req := ledger.Request{Key: key, Postings: []ledger.Posting{{From: stripe, To: budget, Amount: amount * 3}}}
-			res, err := retry(f, func() (ledger.Result, error) { return ledger.Post(c.ctx, c.db, req) })
+			res, err := retry(f, func() (ledger.Result, error) { return wr.Post(c.ctx, req) })
 			if expectFunds(stripe, amount*3, err) {
 				m.move(stripe, budget, amount*3)
 				m.keys = append(m.keys, mKey{req, res.TxID})
@@ -130,7 +166,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 				to = payable
 			}
 			req := ledger.Request{Key: key, Postings: []ledger.Posting{{From: from, To: to, Amount: amount}}}
-			res, err := retry(f, func() (ledger.Result, error) { return ledger.Post(c.ctx, c.db, req) })
+			res, err := retry(f, func() (ledger.Result, error) { return wr.Post(c.ctx, req) })
 			if expectFunds(from, amount, err) {
 				m.move(from, to, amount)
 				m.txs = append(m.txs, &mTx{id: res.TxID, amount: amount, from: from, to: to})
@@ -146,7 +182,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 			}
 			if rng.IntN(10) == 0 { // a hold whose own expiry is already past is refused
 				_, err := retry(f, func() (ledger.Result, error) {
-					return ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(-time.Second),
+					return wr.Hold(c.ctx, ledger.HoldRequest{ExpiresAt: time.Now().Add(-time.Second),
 						Request: ledger.Request{Key: key, Postings: []ledger.Posting{{From: from, To: payable, Amount: amount}}}})
 				})
 				if !apperr.Is(err, apperr.Invalid) {
@@ -155,7 +191,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 				break
 			}
 			res, err := retry(f, func() (ledger.Result, error) {
-				return ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: exp, Request: ledger.Request{Key: key,
+				return wr.Hold(c.ctx, ledger.HoldRequest{ExpiresAt: exp, Request: ledger.Request{Key: key,
 					Postings: []ledger.Posting{{From: from, To: payable, Amount: amount}}}})
 			})
 			if expired {
@@ -178,7 +214,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 				part = int64(rng.IntN(int(h.amount))) + 1
 				req.Postings = []ledger.Posting{{From: h.from, To: h.to, Amount: part}}
 			}
-			res, err := retry(f, func() (ledger.Result, error) { return ledger.Capture(c.ctx, c.db, req) })
+			res, err := retry(f, func() (ledger.Result, error) { return wr.Capture(c.ctx, req) })
 			if h.status != "pending" || h.expired {
 				if !apperr.Is(err, apperr.Conflict) {
 					fail("capture of %s hold (expired %v): %v, want conflict", h.status, h.expired, err)
@@ -196,7 +232,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 		case r < 70 && len(m.holds) > 0:
 			op = "void"
 			h := m.holds[rng.IntN(len(m.holds))]
-			err := retryVoid(f, func() error { return ledger.Void(c.ctx, c.db, h.id) })
+			err := retryVoid(f, func() error { return wr.Void(c.ctx, h.id) })
 			if h.status != "pending" {
 				if !apperr.Is(err, apperr.Conflict) && !(f != nil && err == nil) { // (a lost attempt: retryVoid)
 					fail("void of %s hold: %v, want conflict", h.status, err)
@@ -241,7 +277,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 			if rng.IntN(3) == 0 {
 				req.Postings, part = nil, o.amount
 			}
-			_, err := retry(f, func() (ledger.Result, error) { return ledger.Reverse(c.ctx, c.db, req) })
+			_, err := retry(f, func() (ledger.Result, error) { return wr.Reverse(c.ctx, req) })
 			if o.reversed+part > o.amount {
 				if !apperr.Is(err, apperr.Invalid) {
 					fail("reversing %d of %d (already %d): %v, want invalid", part, o.amount, o.reversed, err)
@@ -255,7 +291,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 		case r >= 100 && r < 102:
 			op = "cancel-out"
 			_, err := retry(f, func() (ledger.Result, error) {
-				return ledger.Post(c.ctx, c.db, ledger.Request{Key: key, Postings: []ledger.Posting{
+				return wr.Post(c.ctx, ledger.Request{Key: key, Postings: []ledger.Posting{
 					{From: budget, To: payable, Amount: amount}, {From: payable, To: budget, Amount: amount}}})
 			})
 			if !apperr.Is(err, apperr.Invalid) {
@@ -269,7 +305,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 				other = wallets[1]
 			}
 			_, err := retry(f, func() (ledger.Result, error) {
-				return ledger.Capture(c.ctx, c.db, ledger.CaptureRequest{Key: key, HoldID: h.id,
+				return wr.Capture(c.ctx, ledger.CaptureRequest{Key: key, HoldID: h.id,
 					Postings: []ledger.Posting{{From: h.from, To: other, Amount: 1}}})
 			})
 			want := apperr.Invalid
@@ -286,7 +322,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 				break
 			}
 			_, err := retry(f, func() (ledger.Result, error) {
-				return ledger.Reverse(c.ctx, c.db, ledger.ReverseRequest{Key: key, TransactionID: o.id, Postings: []ledger.Posting{
+				return wr.Reverse(c.ctx, ledger.ReverseRequest{Key: key, TransactionID: o.id, Postings: []ledger.Posting{
 					{From: o.from, To: o.to, Amount: 2}, {From: o.to, To: o.from, Amount: 1}}})
 			})
 			if !apperr.Is(err, apperr.Invalid) {
@@ -296,7 +332,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 			op = "backdated"
 			long := time.Now().Add(-8 * 24 * time.Hour)
 			_, err := retry(f, func() (ledger.Result, error) {
-				return ledger.Post(c.ctx, c.db, ledger.Request{Key: key + "-long", EffectiveAt: &long,
+				return wr.Post(c.ctx, ledger.Request{Key: key + "-long", EffectiveAt: &long,
 					Postings: []ledger.Posting{{From: budget, To: payable, Amount: amount}}})
 			})
 			if !apperr.Is(err, apperr.Invalid) {
@@ -304,7 +340,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 			}
 			short := time.Now().Add(-2 * time.Hour)
 			req := ledger.Request{Key: key, EffectiveAt: &short, Postings: []ledger.Posting{{From: budget, To: payable, Amount: amount}}}
-			res, err := retry(f, func() (ledger.Result, error) { return ledger.Post(c.ctx, c.db, req) })
+			res, err := retry(f, func() (ledger.Result, error) { return wr.Post(c.ctx, req) })
 			if expectFunds(budget, amount, err) {
 				m.move(budget, payable, amount)
 				m.txs = append(m.txs, &mTx{id: res.TxID, amount: amount, from: budget, to: payable})
@@ -320,7 +356,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 			held := amount/2 + 1
 			exp := time.Now().Add(400 * time.Millisecond)
 			_, err := retry(f, func() (ledger.Result, error) {
-				return ledger.Post(c.ctx, c.db, ledger.Request{Key: key + "-lot", Postings: []ledger.Posting{{From: budget, To: w,
+				return wr.Post(c.ctx, ledger.Request{Key: key + "-lot", Postings: []ledger.Posting{{From: budget, To: w,
 					Amount: amount, Lot: &ledger.LotSpec{ExpiresAt: &exp}}}})
 			})
 			if err != nil {
@@ -328,7 +364,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 			}
 			m.move(budget, w, amount)
 			h, err := retry(f, func() (ledger.Result, error) {
-				return ledger.Hold(c.ctx, c.db, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
+				return wr.Hold(c.ctx, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
 					Key: key + "-hold", Postings: []ledger.Posting{{From: w, To: payable, Amount: held}}}})
 			})
 			if err != nil {
@@ -348,14 +384,14 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 				m.move(w, budget, want)
 			}
 			sweep(amount - held)
-			if err := retryVoid(f, func() error { return ledger.Void(c.ctx, c.db, h.TxID) }); err != nil {
+			if err := retryVoid(f, func() error { return wr.Void(c.ctx, h.TxID) }); err != nil {
 				fail("void: %v", err)
 			}
 			sweep(held)
 		case r < 93 && len(m.keys) > 0:
 			op = "duplicate"
 			k := m.keys[rng.IntN(len(m.keys))]
-			res, err := retry(f, func() (ledger.Result, error) { return ledger.Post(c.ctx, c.db, k.req) })
+			res, err := retry(f, func() (ledger.Result, error) { return wr.Post(c.ctx, k.req) })
 			if err != nil || res.TxID != k.id || !res.Replayed {
 				fail("replaying key %s: %+v, %v; want transaction %d replayed", k.req.Key, res, err, k.id)
 			}
@@ -365,7 +401,7 @@ func runModel(t *testing.T, c *chart, seed uint64, steps int, f *faults) {
 			req := k.req
 			req.Postings = []ledger.Posting{req.Postings[0]}
 			req.Postings[0].Amount++
-			_, err := retry(f, func() (ledger.Result, error) { return ledger.Post(c.ctx, c.db, req) })
+			_, err := retry(f, func() (ledger.Result, error) { return wr.Post(c.ctx, req) })
 			if !apperr.Is(err, apperr.Conflict) {
 				fail("key %s with another body: %v, want conflict", k.req.Key, err)
 			}

@@ -34,7 +34,12 @@ func Hold(ctx context.Context, ext sqlx.ExtContext, r HoldRequest) (Result, erro
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return call(ctx, ext, "ledger_post", wire{Request: r.Request.canonical(), Hold: true, ExpiresAt: canonicalTime(&r.ExpiresAt)})
+	return call(ctx, ext, "ledger_post", r.wire())
+}
+
+// wire is the document ledger_hold reads for r.
+func (r HoldRequest) wire() wire {
+	return wire{Request: r.Request.canonical(), Hold: true, ExpiresAt: canonicalTime(&r.ExpiresAt)}
 }
 
 // Capture resolves a hold by posting (see CaptureRequest). Of concurrent
@@ -47,9 +52,15 @@ func Capture(ctx context.Context, ext sqlx.ExtContext, r CaptureRequest) (Result
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
+	return call(ctx, ext, "ledger_capture", r.canonical())
+}
+
+// canonical is r with its instants in the form the request hash is
+// computed over (canonicalTime).
+func (r CaptureRequest) canonical() CaptureRequest {
 	r.EffectiveAt = canonicalTime(r.EffectiveAt)
 	r.Postings = canonicalPostings(r.Postings)
-	return call(ctx, ext, "ledger_capture", r)
+	return r
 }
 
 // Void releases a hold: the reserved money and lots come back.

@@ -79,8 +79,8 @@ END $$;
 -- like a capture, at most one per hold), without entries (the hold's
 -- entries, resolved, no longer count as pending), whose lot moves give
 -- the hold's lots back: so the audit log covers those moves, as it covers
--- a capture's. Its key is made from the hold.
-CREATE OR REPLACE FUNCTION ledger_void(p_hold bigint, p_status text) RETURNS void
+-- a capture's. Its key is made from the hold. Returns the release's id.
+CREATE OR REPLACE FUNCTION ledger_void(p_hold bigint, p_status text) RETURNS bigint
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     rel jsonb;
@@ -92,6 +92,7 @@ BEGIN
                                                       'kind', 'hold_release.' || p_status),
                         'hold_release.' || p_status, 'posted', p_hold, NULL, NULL, NULL);
     n_entries := ledger_apply(beg.tx_id, beg.at, beg.at, 'void', NULL, rel, ARRAY[p_hold]);
+    RETURN beg.tx_id;
 END $$;
 
 -- ledger_capture_parties: a capture pays only the hold's own parties. Its

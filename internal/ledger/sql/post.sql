@@ -1,31 +1,25 @@
--- ledger_post: a posted transaction is a batch of one, whose error is
--- raised (p_lock as ledger_post_batch's); a hold ("hold": true) is placed
--- by ledger_hold.
+-- ledger_post writes one posted transaction or hold by the locking path
+-- (ledger_hold, through ledger_apply), and raises its refusal. A batch of
+-- one through ledger_post_batch costs more: its read, apply and write
+-- stages and their arrays are a fixed cost that only a batch of several
+-- shares out (docs/benchmarks.md). p_lock is ledger_post_batch's: the
+-- locking path always locks what it changes, as it goes, in the global
+-- order.
 CREATE OR REPLACE FUNCTION ledger_post(p jsonb, p_lock boolean DEFAULT false, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-    r jsonb;
     h record;
 BEGIN
-    IF coalesce((p->>'hold')::boolean, false) THEN
-        h := ledger_hold(p);
-        tx_id := h.tx_id;
-        replayed := h.replayed;
-        RETURN;
-    END IF;
-    r := ledger_post_batch(jsonb_build_array(p), p_lock)->0;
-    IF r ? 'code' THEN
-        PERFORM ledger_raise_error(r);
-    END IF;
-    tx_id := (r->>'tx_id')::bigint;
-    replayed := (r->>'replayed')::boolean;
+    h := ledger_hold(p);
+    tx_id := h.tx_id;
+    replayed := h.replayed;
 END $$;
 
--- ledger_hold places a hold (p has "hold": true and "expires_at"). With
+-- ledger_hold places a hold (p has "hold": true and "expires_at"), or
+-- without "hold" writes a posted transaction, through ledger_apply. With
 -- "split" it adds the three-way split of a gross amount by the policy in
 -- force at the effective time, recording the policy and the parts on the
--- transaction. (Called without "hold" it would write a posted transaction
--- through ledger_apply; ledger_post sends those to ledger_post_batch.)
+-- transaction.
 CREATE OR REPLACE FUNCTION ledger_hold(p jsonb, OUT tx_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
