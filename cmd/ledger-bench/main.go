@@ -452,8 +452,12 @@ func (b bench) op(ctx context.Context, w, key, wal, prov string, g int) error {
 	case "c", "c-single":
 		hold, capture := b.bat.Hold, b.bat.Capture
 		if w == "c-single" {
-			hold = func(ctx context.Context, r ledger.HoldRequest) (ledger.Result, error) { return ledger.Hold(ctx, dbx, r) }
-			capture = func(ctx context.Context, r ledger.CaptureRequest) (ledger.Result, error) { return ledger.Capture(ctx, dbx, r) }
+			hold = func(ctx context.Context, r ledger.HoldRequest) (ledger.Result, error) {
+				return ledger.Hold(ctx, dbx, r)
+			}
+			capture = func(ctx context.Context, r ledger.CaptureRequest) (ledger.Result, error) {
+				return ledger.Capture(ctx, dbx, r)
+			}
 		}
 		s := split(wal, prov)
 		h, err := hold(ctx, ledger.HoldRequest{ExpiresAt: time.Now().Add(time.Hour), Request: ledger.Request{
