@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"runtime"
 	"sync"
 	"time"
@@ -99,8 +101,10 @@ func writeDocs(ctx context.Context, ext sqlx.ExtContext, fn string, docs any, n 
 type BatcherOptions struct {
 	// MaxBatch caps the requests written in one batch (default 128).
 	MaxBatch int
-	// Writers is how many batches are written at once (default: the
-	// number of CPUs, at least 2).
+	// Writers is how many batches of posts are written at once, and how
+	// many lanes of holds, captures, voids and reversals there are, each
+	// writing one batch at a time (default: the number of CPUs, at least
+	// 2).
 	Writers int
 	// LockTimeout is how long a batch waits for a row lock another
 	// transaction holds (default 250 ms). A batch that waits longer gives
@@ -121,9 +125,11 @@ type BatcherOptions struct {
 // ledger_write_batch, each written by the same function as Hold, Capture,
 // Void and Reverse write it alone, so they keep every rule those keep (of
 // concurrent captures and voids of one hold exactly one wins, whichever
-// path each took). A request alone in its batch (no queue) is written by
-// its own function, as Post, Hold, ... would write it: a batch of one costs
-// no more than the plain call.
+// path each took). Such a batch holds its rows until it commits, so they
+// queue in lanes by the account they credit (a provider's payable): two
+// lanes' batches then rarely wait for each other. A request alone in its
+// batch (no queue) is written by its own function, as Post, Hold, ...
+// would write it: a batch of one costs no more than the plain call.
 //
 // It is for writes that stand alone (a redemption whose voucher records
 // the ledger transaction by its idempotency key); a write that must commit
@@ -133,7 +139,8 @@ type Batcher struct {
 	db          *sqlx.DB
 	max         int
 	lockTimeout time.Duration
-	queue       chan pending
+	queue       chan pending   // posts
+	lanes       []chan pending // holds, captures, voids, reversals
 	wg          sync.WaitGroup // the writers
 	alone       sync.WaitGroup // requests written one by one after a lock timeout
 	once        sync.Once
@@ -170,8 +177,11 @@ func NewBatcher(dbx *sqlx.DB, o BatcherOptions) *Batcher {
 	}
 	b := &Batcher{db: dbx, max: o.MaxBatch, lockTimeout: o.LockTimeout, queue: make(chan pending, o.MaxBatch*o.Writers)}
 	for range o.Writers {
-		b.wg.Add(1)
-		go b.write()
+		b.wg.Add(2)
+		go b.write(b.queue)
+		lane := make(chan pending, o.MaxBatch)
+		b.lanes = append(b.lanes, lane)
+		go b.write(lane)
 	}
 	return b
 }
@@ -184,7 +194,7 @@ func (b *Batcher) Post(ctx context.Context, r Request) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return b.submit(ctx, op{Op: "post", Req: wire{Request: r.canonical()}})
+	return b.submit(ctx, b.queue, op{Op: "post", Req: wire{Request: r.canonical()}})
 }
 
 // Hold places a hold in the next batch, and returns as Hold does.
@@ -192,7 +202,7 @@ func (b *Batcher) Hold(ctx context.Context, r HoldRequest) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return b.submit(ctx, op{Op: "hold", Req: r.wire()})
+	return b.submit(ctx, b.lane(payee(r.Postings, r.Split, "")), op{Op: "hold", Req: r.wire()})
 }
 
 // Capture captures a hold in the next batch, and returns as Capture does.
@@ -200,12 +210,13 @@ func (b *Batcher) Capture(ctx context.Context, r CaptureRequest) (Result, error)
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return b.submit(ctx, op{Op: "capture", Req: r.canonical()})
+	lane := b.lane(payee(r.Postings, r.Split, fmt.Sprint("hold:", r.HoldID)))
+	return b.submit(ctx, lane, op{Op: "capture", Req: r.canonical()})
 }
 
 // Void releases a hold in the next batch, and returns as Void does.
 func (b *Batcher) Void(ctx context.Context, holdID int64) error {
-	_, err := b.submit(ctx, op{Op: "void", Req: map[string]int64{"hold_id": holdID}})
+	_, err := b.submit(ctx, b.lane(fmt.Sprint("hold:", holdID)), op{Op: "void", Req: map[string]int64{"hold_id": holdID}})
 	return err
 }
 
@@ -214,13 +225,33 @@ func (b *Batcher) Reverse(ctx context.Context, r ReverseRequest) (Result, error)
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return b.submit(ctx, op{Op: "reverse", Req: r})
+	return b.submit(ctx, b.lane(fmt.Sprint("tx:", r.TransactionID)), op{Op: "reverse", Req: r})
 }
 
-func (b *Batcher) submit(ctx context.Context, o op) (Result, error) {
+// payee is the account a request credits, by which its lane is chosen:
+// a split's provider, else its first posting's destination, else other.
+func payee(ps []Posting, s *Split, other string) string {
+	switch {
+	case s != nil:
+		return s.Provider
+	case len(ps) > 0:
+		return ps[0].To
+	}
+	return other
+}
+
+// lane is the queue of the holds, captures, voids and reversals routed by
+// key.
+func (b *Batcher) lane(key string) chan pending {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return b.lanes[h.Sum32()%uint32(len(b.lanes))]
+}
+
+func (b *Batcher) submit(ctx context.Context, q chan pending, o op) (Result, error) {
 	p := pending{ctx: ctx, op: o, done: make(chan Outcome, 1)}
 	select {
-	case b.queue <- p:
+	case q <- p:
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
@@ -235,23 +266,28 @@ func (b *Batcher) submit(ctx context.Context, o op) (Result, error) {
 // Close writes what is queued and stops the writers. No request may be
 // sent after Close.
 func (b *Batcher) Close() {
-	b.once.Do(func() { close(b.queue) })
+	b.once.Do(func() {
+		close(b.queue)
+		for _, l := range b.lanes {
+			close(l)
+		}
+	})
 	b.wg.Wait()
 	b.alone.Wait()
 }
 
-// write takes whatever is queued (up to max) as one batch, as soon as the
-// previous batch of this writer is done: no timer, so a lone request is
+// write takes whatever is queued on q (up to max) as one batch, as soon as
+// the previous batch of this writer is done: no timer, so a lone request is
 // written at once.
-func (b *Batcher) write() {
+func (b *Batcher) write(q chan pending) {
 	defer b.wg.Done()
 	batch := make([]pending, 0, b.max)
-	for first := range b.queue {
+	for first := range q {
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < b.max {
 			select {
-			case p, ok := <-b.queue:
+			case p, ok := <-q:
 				if !ok {
 					break fill
 				}

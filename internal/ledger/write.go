@@ -163,9 +163,9 @@ func callJSONTimeout(ctx context.Context, ext sqlx.ExtContext, fn string, lockTi
 		args := pq.QuoteLiteral(string(body)) + `::jsonb`
 		if lockingFunctions[fn] {
 			args += fmt.Sprintf(`, %t`, inTx || attempt > 1)
-			if lockTimeout > 0 {
-				args += fmt.Sprintf(`, %d`, max(lockTimeout.Milliseconds(), 1))
-			}
+		}
+		if lockTimeout > 0 { // the Batcher's functions: ledger_post_batch, ledger_write_one, ledger_write_batch
+			args += fmt.Sprintf(`, %d`, max(lockTimeout.Milliseconds(), 1))
 		}
 		err = ext.QueryRowxContext(ctx, `SELECT * FROM `+fn+`(`+args+`)`).Scan(dest...)
 		if err == nil || inTx || attempt >= maxAttempts || !db.Retryable(err) || ctx.Err() != nil {

@@ -43,6 +43,7 @@ DECLARE
     cr_to bigint[] := '{}'; cr_from bigint[] := '{}'; cr_amt bigint[] := '{}'; cr_lot jsonb[] := '{}';
     cto bigint; cfrom bigint; camt bigint; clot jsonb;
     shards_used jsonb := '{}';     -- hot account id -> the shard its credit went to (day lots are per shard)
+    sh int;
 BEGIN
     -- Loops over the few postings use PL/pgSQL's simple expressions, not
     -- queries: each query costs an executor start, which on this path
@@ -164,11 +165,22 @@ BEGIN
                                          pending_in = b.pending_in + din
             WHERE b.account_id = acc.id AND b.shard = 0;
         ELSE
-            -- A hot account: this backend's own shard. Hot accounts are
-            -- locked last, so a writer never holds a shard while it waits.
+            -- A hot account: a free shard (this backend's own first, so a
+            -- transaction, or a batch, crediting it twice takes one), as
+            -- the batch's write stage takes one; every shard busy: queue
+            -- for this backend's. Hot accounts are locked last, so a
+            -- writer never holds a shard while it waits for another row.
             UPDATE ledger_balances b SET posted = b.posted + dp, pending_in = b.pending_in + din
-            WHERE b.account_id = acc.id AND b.shard = pg_backend_pid() % acc.shards;
-            shards_used := shards_used || jsonb_build_object(acc.id::text, pg_backend_pid() % acc.shards);
+            WHERE b.account_id = acc.id AND b.shard = (
+                SELECT bb.shard FROM ledger_balances bb WHERE bb.account_id = acc.id
+                ORDER BY (bb.shard + pg_backend_pid()) % acc.shards LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING b.shard INTO sh;
+            IF NOT FOUND THEN
+                UPDATE ledger_balances b SET posted = b.posted + dp, pending_in = b.pending_in + din
+                WHERE b.account_id = acc.id AND b.shard = pg_backend_pid() % acc.shards
+                RETURNING b.shard INTO sh;
+            END IF;
+            shards_used := shards_used || jsonb_build_object(acc.id::text, sh);
         END IF;
 
         IF acc.u_post <> 0 THEN
