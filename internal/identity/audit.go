@@ -81,4 +81,6 @@ const (
 	EventPasswordReset   = "password_reset"
 	EventTOTPEnabled     = "totp_enabled"
 	EventRecoveryUsed    = "recovery_code_used"
+	EventSiteSaved       = "site_saved"
+	EventSiteDeleted     = "site_deleted"
 )

@@ -100,6 +100,7 @@ var webTenantParams = map[string]tenantParam{
 	"/users/:id":        tenantParams["userId"],
 	"/users/:id/roles":  tenantParams["userId"],
 	"/users/:id/status": tenantParams["userId"],
+	"/users/:id/sede":   tenantParams["userId"],
 	// Platform admins only, who may act on any organisation.
 	"/admin/organisations/:id":        tenantParams["organisationId"],
 	"/admin/organisations/:id/invite": tenantParams["organisationId"],

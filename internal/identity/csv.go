@@ -65,6 +65,10 @@ var invitationColumns = []invitationColumn{
 			return nil
 		}},
 	{csvfile.Column{Name: "roles", Headings: []string{"role", "roles", "ruolo", "ruoli"}}, setRoles},
+	// The name of one of the company's sites; checked against them when
+	// the file is imported.
+	{csvfile.Column{Name: "site", Headings: []string{"sede", "sede di lavoro", "site", "office", "stabilimento", "filiale"}},
+		func(in *Invitation, _ auth.OrgKind, cell string) *RowError { in.Site = cell; return nil }},
 }
 
 // setRoles reads the roles cell: codes or their names in Italian or

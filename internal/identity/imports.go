@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -43,9 +44,17 @@ func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uu
 	if err != nil {
 		return 0, err
 	}
+	sites, err := siteIDs(ctx, s.db, o.ID)
+	if err != nil {
+		return 0, apperr.Wrap(err, "reading sites")
+	}
 	for _, row := range rows {
 		if err := s.canGrant(actor, row.in.Roles); err != nil {
 			errs = append(errs, RowError{Row: row.line, Field: "roles", Reason: "role_forbidden", Message: err.Error()})
+		}
+		if _, ok := sites[siteKey(row.in.Site)]; row.in.Site != "" && !ok {
+			errs = append(errs, RowError{Row: row.line, Field: "site", Reason: "site_unknown", Value: row.in.Site,
+				Message: fmt.Sprintf("no site of the company is called %q", row.in.Site)})
 		}
 	}
 	var invited int

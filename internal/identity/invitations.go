@@ -31,6 +31,9 @@ type Invitation struct {
 	Email string
 	Name  string
 	Roles []auth.Role
+	// Site is the name of the organisation's site the person works at
+	// ("" for none); see Site.
+	Site string `json:",omitempty"`
 }
 
 // Validate checks the invitation for an organisation of kind. Every field
@@ -94,7 +97,7 @@ func (s *Service) Invite(ctx context.Context, actor *auth.Principal, in Invitati
 	if err := in.Validate(o.Kind); err != nil {
 		return nil, err
 	}
-	req := Invitation{OrgID: o.ID, Email: strings.TrimSpace(in.Email), Name: strings.TrimSpace(in.Name), Roles: in.Roles}
+	req := Invitation{OrgID: o.ID, Email: strings.TrimSpace(in.Email), Name: strings.TrimSpace(in.Name), Roles: in.Roles, Site: siteKey(in.Site)}
 	out := InvitationSent{OrgID: o.ID, Email: req.Email, Name: req.Name, Roles: req.Roles}
 	_, err = db.Idempotent(ctx, s.db, keyScope(actor, "invite"), idempotencyKey, req, &out, func(tx *sqlx.Tx) error {
 		if err := s.takeInvitationQuota(ctx, tx, actor, 1); err != nil {
@@ -144,6 +147,9 @@ func (s *Service) createInvited(ctx context.Context, tx *sqlx.Tx, actor *auth.Pr
 	if err := insertRoles(ctx, tx, ids, roles); err != nil {
 		return err
 	}
+	if err := placeInvited(ctx, tx, o.ID, ids, ins, fresh); err != nil {
+		return err
+	}
 	if err := insertOneTimeTokens(ctx, tx, ids, hashes, purposeInvitation, time.Now().Add(InvitationTTL)); err != nil {
 		return err
 	}
@@ -161,6 +167,30 @@ func (s *Service) createInvited(ctx context.Context, tx *sqlx.Tx, actor *auth.Pr
 		}
 	}
 	return nil
+}
+
+// placeInvited records the sites of the users just invited (ids[j] is
+// ins[fresh[j]]). Errors: invalid (field site: no such site).
+func placeInvited(ctx context.Context, tx *sqlx.Tx, org uuid.UUID, ids []uuid.UUID, ins []Invitation, fresh []int) error {
+	var byName map[string]uuid.UUID
+	var users, sites []uuid.UUID
+	for j, i := range fresh {
+		if ins[i].Site == "" {
+			continue
+		}
+		if byName == nil {
+			var err error
+			if byName, err = siteIDs(ctx, tx, org); err != nil {
+				return err
+			}
+		}
+		site, ok := byName[siteKey(ins[i].Site)]
+		if !ok {
+			return apperr.New(apperr.Invalid, "no site is called %q", ins[i].Site).With("field", "site")
+		}
+		users, sites = append(users, ids[j]), append(sites, site)
+	}
+	return setSites(ctx, tx, users, sites)
 }
 
 // tellExisting mails the owner of an existing account that o tried to

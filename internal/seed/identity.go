@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity"
@@ -108,6 +109,41 @@ func loadIdentity(ctx context.Context, tx *sqlx.Tx) error {
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, u.role); err != nil {
 			return fmt.Errorf("role of %s: %w", u.email, err)
+		}
+	}
+	return loadSites(ctx, tx)
+}
+
+// demoSites are where the demo companies' people work; one employee of
+// Officine Brianza has not picked hers, so the home page asks her to.
+var demoSites = []struct {
+	id                   uuid.UUID
+	org                  uuid.UUID
+	name, address, place string
+	people               []string
+}{
+	{uuid.MustParse("0d000000-0000-4000-8000-0000000005a1"), OrgCompanyA, "Stabilimento di Lecco", "Via Valsugana 12", "097042",
+		[]string{"giulia.ferrari@officinebrianza.example", "hr@officinebrianza.example"}},
+	{uuid.MustParse("0d000000-0000-4000-8000-0000000005a2"), OrgCompanyA, "Uffici di Merate", "Via Roma 5", "097048",
+		[]string{"luca.galli@officinebrianza.example"}},
+	{uuid.MustParse("0d000000-0000-4000-8000-0000000005b1"), OrgCompanyB, "Studio di Monza", "Via Italia 20", "108033",
+		[]string{"andrea.russo@studioverdi.example", "hr@studioverdi.example"}},
+}
+
+// loadSites records the demo sites; the people of a site are placed there
+// only when the site is new, so a later seed never undoes their choice.
+func loadSites(ctx context.Context, tx *sqlx.Tx) error {
+	for _, s := range demoSites {
+		res, err := tx.ExecContext(ctx, `INSERT INTO company_sites (id, organisation_id, name, address, place_code)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, s.id, s.org, s.name, s.address, s.place)
+		if err != nil {
+			return fmt.Errorf("site %s: %w", s.name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET site_id = $1 WHERE email = ANY($2)`, s.id, pq.Array(s.people)); err != nil {
+			return fmt.Errorf("people of site %s: %w", s.name, err)
 		}
 	}
 	return nil

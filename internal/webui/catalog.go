@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,6 +127,7 @@ type searchPage struct {
 	WiderURL  string
 	Error     string // shown above the form, in the person's language
 	NearError string // shown next to the place field
+	FromSite  bool   // Near is the person's site, not something they typed
 }
 
 // searchRadii are the radii the search form offers (km); a wider search
@@ -143,6 +145,17 @@ func (u *UI) catalogSearch(c echo.Context) error {
 	if !slices.Contains(p.Radii, p.Radius) {
 		p.Radius = "" // any distance; near a place, the default radius
 	}
+	if _, asked := c.QueryParams()["vicino"]; !asked {
+		// Unless the person says where, the catalogue starts from their
+		// site (an emptied field searches anywhere).
+		site, err := u.siteNear(c)
+		if err != nil {
+			return err
+		}
+		if site != nil {
+			p.Near, p.FromSite = site.Label(), true
+		}
+	}
 	if p.Radius != "" && strings.TrimSpace(p.Near) == "" {
 		// "Within 20 km" of nowhere: ask where, rather than ignore it.
 		p.NearError = u.cat.T(lang(c), "catalog.search.radius_needs_place")
@@ -153,16 +166,16 @@ func (u *UI) catalogSearch(c echo.Context) error {
 	q := catalog.SearchQuery{Text: p.Q, Category: p.Category, Sort: catalog.Sort(p.Sort), Cursor: c.QueryParam("cursor"),
 		Labelled: p.Labelled, Count: true}
 	if p.Near != "" {
-		places, err := u.deps.Catalog.FindPlaces(ctx, p.Near, 1)
+		place, err := u.findPlace(c, p.Near)
 		if err != nil {
 			return err
 		}
-		if len(places) == 0 {
+		if place == nil {
 			p.Error = u.cat.T(lang(c), "catalog.search.no_place")
 			return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
 		}
-		p.Place = &places[0]
-		q.Near = &catalog.LatLon{Lat: places[0].Lat, Lon: places[0].Lon}
+		p.Place = place
+		q.Near = &catalog.LatLon{Lat: place.Lat, Lon: place.Lon}
 		q.RadiusKm = float64(p.RadiusKm)
 	}
 	if p.MaxPrice != "" {
@@ -377,14 +390,40 @@ func (u *UI) providerProfileSave(c echo.Context) error {
 // placeCode resolves a town typed by a person (name or postcode) to its
 // ISTAT code: the best match. Errors: invalid (no such municipality).
 func (u *UI) placeCode(c echo.Context, town string) (string, error) {
-	places, err := u.deps.Catalog.FindPlaces(c.Request().Context(), town, 1)
+	place, err := u.findPlace(c, town)
 	if err != nil {
 		return "", err
 	}
-	if len(places) == 0 {
+	if place == nil {
 		return "", apperr.New(apperr.Invalid, "unknown municipality").With("field", "place_code")
 	}
-	return places[0].Code, nil
+	return place.Code, nil
+}
+
+// placeLabel is how the pages write a municipality: "Lecco (LC)".
+var placeLabel = regexp.MustCompile(`^(.+?)\s*\(([A-Za-z]{2})\)$`)
+
+// findPlace resolves a town typed by a person (a name, a postcode, or the
+// "Lecco (LC)" the pages write, which picks the town of that province
+// among those of the same name) to the best match, or nil.
+func (u *UI) findPlace(c echo.Context, town string) (*catalog.Place, error) {
+	text, province := strings.TrimSpace(town), ""
+	if m := placeLabel.FindStringSubmatch(text); m != nil {
+		text, province = m[1], strings.ToUpper(m[2])
+	}
+	places, err := u.deps.Catalog.FindPlaces(c.Request().Context(), text, 10)
+	if apperr.Is(err, apperr.Invalid) || err == nil && len(places) == 0 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, pl := range places {
+		if province != "" && pl.ProvinceCode == province {
+			return &pl, nil
+		}
+	}
+	return &places[0], nil
 }
 
 // offeringForm is the offering form with what was typed.

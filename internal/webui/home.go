@@ -54,12 +54,21 @@ func (u *UI) addOtherDomainsHome() {
 // roles have, and for an employee a first look at the catalogue.
 type homePage struct {
 	Links []homeLink
-	// Near is a first look at the catalogue for employees: until people
-	// record where they work, not yet the nearest services.
+	// Near is a first look at the catalogue for employees: the nearest
+	// services to their site (Site), else one of each kind.
 	Near []offeringCard
+	Site *catalog.Place
+	// PickSite asks an employee without a site to pick theirs: their
+	// company records sites.
+	PickSite bool
 }
 
+// homeNearKm is how far the home page looks for services near a site: as
+// far as the catalogue goes, nearest first.
+const homeNearKm = catalog.MaxRadiusKm
+
 func (u *UI) homeFor(c echo.Context) error {
+	ctx := c.Request().Context()
 	p := CurrentPrincipal(c)
 	var data homePage
 	for _, l := range u.homeLinks {
@@ -68,12 +77,28 @@ func (u *UI) homeFor(c echo.Context) error {
 		}
 	}
 	if p.Has(auth.RoleEmployee) && u.deps.Catalog != nil {
-		res, err := u.deps.Catalog.Search(c.Request().Context(), catalog.SearchQuery{Limit: 24})
+		site, err := u.siteNear(c)
 		if err != nil {
 			return err
 		}
-		// A first look at what there is: one service per category, not
-		// the same service from five providers.
+		q := catalog.SearchQuery{Limit: 24}
+		if site != nil {
+			data.Site = site
+			q.Near, q.RadiusKm, q.Sort = &catalog.LatLon{Lat: site.Lat, Lon: site.Lon}, homeNearKm, catalog.SortDistance
+		} else if u.deps.Identity != nil {
+			sites, err := u.deps.Identity.Sites(ctx, p)
+			if err != nil {
+				return err
+			}
+			data.PickSite = len(sites) > 0
+		}
+		res, err := u.deps.Catalog.Search(ctx, q)
+		if err != nil {
+			return err
+		}
+		// A first look at what there is: one service per category (the
+		// nearest of each near a site), not the same service from five
+		// providers.
 		seen := map[string]bool{}
 		for _, o := range res.Items {
 			if !seen[o.Category] && len(data.Near) < 3 {

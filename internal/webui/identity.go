@@ -146,10 +146,15 @@ type accountPage struct {
 	Me      *identity.Me
 	Error   string
 	Changed bool
+	// Site is where the person works, to pick (nil: their organisation
+	// records no sites); SiteSaved and SiteError are the picker's answer.
+	Site      *sitePicker
+	SiteSaved bool
+	SiteError string
 }
 
 func (u *UI) account(c echo.Context) error {
-	return u.renderAccount(c, http.StatusOK, accountPage{Changed: c.QueryParam("changed") == "1"})
+	return u.renderAccount(c, http.StatusOK, accountPage{Changed: c.QueryParam("changed") == "1", SiteSaved: c.QueryParam("sede") == "1"})
 }
 
 func (u *UI) renderAccount(c echo.Context, status int, data accountPage) error {
@@ -158,6 +163,12 @@ func (u *UI) renderAccount(c echo.Context, status int, data accountPage) error {
 		return err
 	}
 	data.Me = me
+	if data.Site, err = u.sitePickerFor(c, me.UserID, "/account/sede"); err != nil {
+		return err
+	}
+	if data.Site != nil {
+		data.Site.Error = data.SiteError
+	}
 	return u.r.render(c, status, "account", u.page(c, data))
 }
 

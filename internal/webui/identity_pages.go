@@ -297,6 +297,7 @@ type userPage struct {
 	Roles []auth.Role
 	Error string
 	Self  bool
+	Site  *sitePicker // where they work, when the organisation records sites
 }
 
 func (u *UI) user(c echo.Context) error {
@@ -313,7 +314,11 @@ func (u *UI) renderUser(c echo.Context, status int, msg string) error {
 	if err != nil {
 		return err
 	}
-	return u.r.render(c, status, "user", u.page(c, userPage{User: usr, Roles: auth.KindRoles[usr.OrgKind], Error: msg, Self: usr.ID == p.UserID}))
+	site, err := u.sitePickerFor(c, usr.ID, "/users/"+usr.ID.String()+"/sede")
+	if err != nil {
+		return err
+	}
+	return u.r.render(c, status, "user", u.page(c, userPage{User: usr, Roles: auth.KindRoles[usr.OrgKind], Error: msg, Self: usr.ID == p.UserID, Site: site}))
 }
 
 func (u *UI) updateUser(c echo.Context, up identity.UserUpdate) error {

@@ -83,6 +83,7 @@ func (u *UI) Register(e *echo.Echo) {
 	}
 	u.registerIdentity(e)
 	u.registerCatalog(e)
+	u.registerSites(e)
 	u.registerFund(e)
 	u.registerRedemption(e)
 	u.registerPlans(e)

@@ -1,0 +1,123 @@
+package webui_test
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
+	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/identity/identitytest"
+)
+
+// HR records a site on its page: a form with several mistakes marks every
+// field at fault at once and keeps what was typed; a right one lists the
+// site with its town. An employee picks it on their profile.
+func TestSitesPage(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
+	b := k.Browser(a.URL(), hr)
+
+	res, page := b.PostForm("/azienda/sedi", url.Values{"name": {""}, "address": {strings.Repeat("Via ", 80)}, "town": {"Qzxwvk"}})
+	if res.StatusCode != 400 && res.StatusCode != 422 {
+		t.Fatalf("a wrong form: %d", res.StatusCode)
+	}
+	for _, f := range []string{"name", "address", "town"} {
+		if !regexp.MustCompile(`id="` + f + `"[^>]*aria-invalid="true"`).MatchString(page) || !strings.Contains(page, `id="`+f+`-error"`) {
+			t.Errorf("the field %s is not marked with its message", f)
+		}
+	}
+	if !strings.Contains(page, `value="Qzxwvk"`) || !strings.Contains(page, "Non troviamo questo comune") {
+		t.Error("the town typed was lost, or its message is not in Italian")
+	}
+
+	res, _ = b.PostForm("/azienda/sedi", url.Values{"name": {"Stabilimento di Lecco"}, "address": {"Via Valsugana 12"}, "town": {"lecco"}})
+	if res.StatusCode != 303 {
+		t.Fatalf("saving a site: %d", res.StatusCode)
+	}
+	_, page = b.Get("/azienda/sedi?salvato=1")
+	if !strings.Contains(page, "Stabilimento di Lecco") || !strings.Contains(page, "Lecco (LC)") {
+		t.Fatal("the sites page does not list the new site with its town")
+	}
+
+	emp := k.User(hr.Org, auth.RoleEmployee)
+	eb := k.Browser(a.URL(), emp)
+	_, page = eb.Get("/account")
+	m := regexp.MustCompile(`<option value="([0-9a-f-]{36})"[^>]*>Stabilimento di Lecco · Lecco \(LC\)`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the profile offers no site to pick")
+	}
+	if res, _ := eb.PostForm("/account/sede", url.Values{"site_id": {m[1]}}); res.StatusCode != 303 {
+		t.Fatalf("picking a site: %d", res.StatusCode)
+	}
+	if _, page = eb.Get("/account?sede=1"); !strings.Contains(page, `value="`+m[1]+`" selected`) {
+		t.Fatal("the profile does not show the site picked")
+	}
+	if res, _ := eb.PostForm("/account/sede", url.Values{"site_id": {uuid.NewString()}}); res.StatusCode != 400 && res.StatusCode != 422 {
+		t.Fatalf("picking a site that does not exist: %d, want the form again", res.StatusCode)
+	}
+	// The employee cannot open HR's page.
+	if res, _ := eb.Get("/azienda/sedi"); res.StatusCode != 403 {
+		t.Fatalf("an employee opens the sites page: %d", res.StatusCode)
+	}
+}
+
+// The catalogue starts from the employee's site: nearest first within the
+// usual radius, said on the page, with a way to search anywhere; the home
+// page shows the nearest services first.
+func TestCatalogueStartsFromTheEmployeesSite(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	admin := catalogtest.Admin(t, a.DB)
+	monzaStaff := catalogtest.Provider(t, a.DB, a.Catalog, admin, "Brianza Cura", "108033", true)
+	leccoStaff := catalogtest.Provider(t, a.DB, a.Catalog, admin, "Lario Sport", "097042", true)
+	catalogtest.Offering(t, a.Catalog, monzaStaff, "Assistenza agli anziani a Monza", "elder_care", "108033", 2000)
+	catalogtest.Offering(t, a.Catalog, leccoStaff, "Nuoto al lago di Lecco", "sport", "097042", 1000)
+
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
+	site, err := a.Identity.SaveSite(t.Context(), hr.Principal(), uuid.Nil, identity.SiteInput{Name: "Sede di Monza", PlaceCode: "108033"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emp := k.User(hr.Org, auth.RoleEmployee)
+	b := k.Browser(a.URL(), emp)
+	// Without a site: one of each, and a nudge to pick the site.
+	if _, page := b.Get("/home"); !strings.Contains(page, `id="pick-site"`) {
+		t.Fatal("the home page does not ask for the site")
+	}
+	if err := a.Identity.SetUserSite(t.Context(), emp.Principal(), emp.ID, &site.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	_, page := b.Get("/catalogo")
+	if !strings.Contains(page, `id="search-place"`) || !strings.Contains(page, "vicino alla tua sede") || !strings.Contains(page, `value="Monza (MB)"`) {
+		t.Fatal("the catalogue does not start from the employee's site")
+	}
+	if !strings.Contains(page, "Assistenza agli anziani a Monza") || strings.Contains(page, "Nuoto al lago di Lecco") {
+		t.Fatal("near the site (Monza), want Monza's service and not Lecco's, 35 km away")
+	}
+	// The search form sends the site's town back as typed: the same place.
+	if _, again := b.Get("/catalogo?q=&vicino=" + url.QueryEscape("Monza (MB)")); !strings.Contains(again, "Assistenza agli anziani a Monza") || strings.Contains(again, "vicino alla tua sede") {
+		t.Fatal("searching near \"Monza (MB)\" did not find Monza")
+	}
+	if _, anywhere := b.Get("/catalogo?vicino="); !strings.Contains(anywhere, "Nuoto al lago di Lecco") || strings.Contains(anywhere, `id="search-place"`) {
+		t.Fatal("an emptied place does not search anywhere")
+	}
+
+	_, home := b.Get("/home")
+	monza, lecco := strings.Index(home, "Assistenza agli anziani a Monza"), strings.Index(home, "Nuoto al lago di Lecco")
+	if !strings.Contains(home, "Vicino alla tua sede, Monza (MB)") || monza < 0 || lecco < 0 || monza > lecco {
+		t.Fatal("the home page does not show the services nearest the site first")
+	}
+	if strings.Contains(home, `id="pick-site"`) {
+		t.Fatal("the home page asks for a site already picked")
+	}
+}
