@@ -30,7 +30,7 @@ func TestSitesPage(t *testing.T) {
 		t.Fatalf("a wrong form: %d", res.StatusCode)
 	}
 	for _, f := range []string{"name", "address", "town"} {
-		if !regexp.MustCompile(`id="` + f + `"[^>]*aria-invalid="true"`).MatchString(page) || !strings.Contains(page, `id="`+f+`-error"`) {
+		if !regexp.MustCompile(`id="`+f+`"[^>]*aria-invalid="true"`).MatchString(page) || !strings.Contains(page, `id="`+f+`-error"`) {
 			t.Errorf("the field %s is not marked with its message", f)
 		}
 	}
