@@ -1,9 +1,7 @@
 package identity
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -40,24 +38,15 @@ type Invitation struct {
 // at fault is named (details.fields), the first also as details.field
 // with its message, so a form can mark them all at once.
 func (in Invitation) Validate(kind auth.OrgKind) error {
-	var first error
-	var fields []string
-	for _, err := range []error{
-		validEmail(in.Email),
-		validName(in.Name),
-		validRoles(kind, in.Roles),
-	} {
-		if err != nil {
-			first = cmp.Or(first, err)
-			fields = append(fields, apperr.FieldOf(err))
-		}
-	}
-	if first == nil {
-		return nil
-	}
-	var ae *apperr.Error
-	errors.As(first, &ae)
-	return ae.With("fields", fields)
+	return allInvalid(validEmail(in.Email), validName(in.Name), validRoles(kind, in.Roles))
+}
+
+// CheckNewAccount checks the name and password of someone accepting an
+// invitation for email, every field at once, without spending the link:
+// for a form that refuses something else as well (two passwords that
+// differ). Errors: invalid (fields name and password).
+func CheckNewAccount(name, password, email string) error {
+	return allInvalid(validName(name), checkPasswordPolicy(password, email))
 }
 
 func validName(name string) error {
@@ -252,15 +241,12 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, name, password st
 		if u.Status != "invited" {
 			return errDeadLink
 		}
-		if err := checkPasswordPolicy(password, u.Email); err != nil {
-			return err
-		}
 		name = strings.TrimSpace(name)
 		if name == "" {
 			name = u.Name
 		}
-		if l := len([]rune(name)); l == 0 || l > 200 {
-			return invalidField("name", "the name must be 1 to 200 characters long")
+		if err := CheckNewAccount(name, password, u.Email); err != nil {
+			return err
 		}
 		if err := activateInvited(ctx, tx, u.ID, hashPassword(s.cfg.Argon2, password), name); err != nil {
 			return err

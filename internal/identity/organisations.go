@@ -30,13 +30,14 @@ type NewOrganisation struct {
 
 // Validate checks kind and name.
 func (n NewOrganisation) Validate() error {
-	if _, ok := auth.KindRoles[n.Kind]; !ok {
-		return invalidField("kind", "kind must be company, provider, fund or platform")
-	}
+	var name, kind error
 	if l := len([]rune(strings.TrimSpace(n.Name))); l == 0 || l > 200 {
-		return invalidField("name", "the name must be 1 to 200 characters long")
+		name = invalidField("name", "the name must be 1 to 200 characters long").(*apperr.Error).With("reason", "organisation")
 	}
-	return nil
+	if _, ok := auth.KindRoles[n.Kind]; !ok {
+		kind = invalidField("kind", "kind must be company, provider, fund or platform")
+	}
+	return allInvalid(name, kind)
 }
 
 // managedOrg returns the organisation the actor manages: orgID (zero: their

@@ -74,3 +74,8 @@ func checkPasswordPolicy(pw, email string) error {
 	}
 	return nil
 }
+
+// CheckNewPassword checks a new password against the policy (email: the
+// account's, which the password must not be), for a form that refuses
+// something else as well. Errors: invalid (field password).
+func CheckNewPassword(pw, email string) error { return checkPasswordPolicy(pw, email) }

@@ -99,10 +99,11 @@ func (s *Service) ChangePassword(ctx context.Context, actor *auth.Principal, cur
 	if err != nil {
 		return err
 	}
+	var wrong error
 	if ok, _ := verifyPassword(s.cfg.Argon2, u.PasswordHash.String, current); !ok {
-		return apperr.New(apperr.Invalid, "the current password is not right").With("field", "current_password")
+		wrong = invalidField("current_password", "the current password is not right")
 	}
-	if err := checkPasswordPolicy(next, u.Email); err != nil {
+	if err := allInvalid(wrong, checkPasswordPolicy(next, u.Email)); err != nil {
 		return err
 	}
 	err = apperr.Wrap(db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {

@@ -37,27 +37,17 @@ type SiteInput struct {
 // Validate checks every field at once (details.fields, the first also as
 // details.field), so a form can mark them all.
 func (in SiteInput) Validate() error {
-	var fields []string
-	var first *apperr.Error
-	add := func(e *apperr.Error) {
-		if first == nil {
-			first = e
-		}
-		fields = append(fields, apperr.FieldOf(e))
-	}
+	var name, address, place error
 	if l := len([]rune(in.Name)); l == 0 || l > 200 {
-		add(apperr.New(apperr.Invalid, "the site's name must be 1 to 200 characters long").With("field", "name").With("reason", "site"))
+		name = apperr.New(apperr.Invalid, "the site's name must be 1 to 200 characters long").With("field", "name").With("reason", "site")
 	}
 	if len([]rune(in.Address)) > 300 {
-		add(apperr.New(apperr.Invalid, "the address must be at most 300 characters long").With("field", "address"))
+		address = invalidField("address", "the address must be at most 300 characters long")
 	}
 	if len(in.PlaceCode) != 6 || strings.Trim(in.PlaceCode, "0123456789") != "" {
-		add(apperr.New(apperr.Invalid, "unknown municipality: choose one from the list").With("field", "place_code"))
+		place = invalidField("place_code", "unknown municipality: choose one from the list")
 	}
-	if first == nil {
-		return nil
-	}
-	return first.With("fields", fields)
+	return allInvalid(name, address, place)
 }
 
 func (in *SiteInput) normalise() {

@@ -14,6 +14,16 @@ type fieldErrors map[string]string
 // At is the message for field, or "".
 func (f fieldErrors) At(field string) string { return f[field] }
 
+// add sets the message of a field the web checks itself (two passwords
+// that differ), keeping the others.
+func (f fieldErrors) add(field, msg string) fieldErrors {
+	if f == nil {
+		f = fieldErrors{}
+	}
+	f[field] = msg
+	return f
+}
+
 // fieldErrors builds them for err with formMessage's keys, one field at a
 // time; an error about no field gives none (it goes above the form).
 func (u *UI) fieldErrors(lang string, err error) fieldErrors {

@@ -144,7 +144,8 @@ func (u *UI) logout(c echo.Context) error {
 // accountPage is the profile with its forms.
 type accountPage struct {
 	Me      *identity.Me
-	Error   string
+	Error   string      // above the password form: a refusal about no field
+	Errors  fieldErrors // next to the password form's fields
 	Changed bool
 	// Site is where the person works, to pick (nil: their organisation
 	// records no sites); SiteSaved and SiteError are the picker's answer.
@@ -180,11 +181,15 @@ func (u *UI) changePassword(c echo.Context) error {
 	}
 	err := u.deps.Identity.ChangePassword(c.Request().Context(), CurrentPrincipal(c), c.FormValue("current_password"), c.FormValue("password"), keep)
 	if err != nil {
-		status, msg, err := u.formError(c, err)
-		if err != nil {
-			return err
+		status, msg, ferr := u.formError(c, err)
+		if ferr != nil {
+			return ferr
 		}
-		return u.renderAccount(c, status, accountPage{Error: msg})
+		data := accountPage{Errors: u.fieldErrors(lang(c), err)}
+		if len(data.Errors) == 0 {
+			data.Error = msg
+		}
+		return u.renderAccount(c, status, data)
 	}
 	return c.Redirect(http.StatusSeeOther, "/account?changed=1")
 }

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"cmp"
 	"encoding/base64"
 	"html/template"
 	"io"
@@ -22,7 +23,8 @@ type tokenForm struct {
 	Token  string
 	Info   *identity.InvitationInfo
 	Name   string
-	Error  string
+	Error  string      // above the form: a refusal about no field
+	Errors fieldErrors // next to the fields, every one at fault
 	Done   bool
 	Dead   bool // the link is unknown, used or expired
 	Notice string
@@ -45,22 +47,32 @@ func (u *UI) invitePage(c echo.Context) error {
 func (u *UI) acceptInvite(c echo.Context) error {
 	ctx := c.Request().Context()
 	f := tokenForm{Token: c.FormValue("token"), Name: c.FormValue("name")}
-	if c.FormValue("password") != c.FormValue("password2") {
+	password := c.FormValue("password")
+	if password != c.FormValue("password2") {
 		info, err := u.deps.Identity.Invitation(ctx, f.Token)
 		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 			return err
 		}
-		f.Info, f.Dead, f.Error = info, info == nil, u.cat.T(lang(c), "form.invalid.password_mismatch")
+		f.Info, f.Dead = info, info == nil
+		if info != nil {
+			// The other mistakes too, at once: nothing is spent.
+			name := cmp.Or(strings.TrimSpace(f.Name), info.Name)
+			f.Errors = u.fieldErrors(lang(c), identity.CheckNewAccount(name, password, info.Email))
+		}
+		f.Errors = f.Errors.add("password2", u.cat.T(lang(c), "form.invalid.password_mismatch"))
 		return u.r.render(c, http.StatusBadRequest, "invite", u.page(c, f))
 	}
-	_, err := u.deps.Identity.AcceptInvitation(ctx, f.Token, f.Name, c.FormValue("password"))
+	_, err := u.deps.Identity.AcceptInvitation(ctx, f.Token, f.Name, password)
 	if err != nil {
-		status, msg, err := u.formError(c, err)
-		if err != nil {
-			return err
+		status, msg, ferr := u.formError(c, err)
+		if ferr != nil {
+			return ferr
 		}
 		info, _ := u.deps.Identity.Invitation(ctx, f.Token)
-		f.Info, f.Dead, f.Error = info, info == nil, msg
+		f.Info, f.Dead = info, info == nil
+		if f.Errors = u.fieldErrors(lang(c), err); len(f.Errors) == 0 {
+			f.Error = msg
+		}
 		return u.r.render(c, status, "invite", u.page(c, f))
 	}
 	return c.Redirect(http.StatusSeeOther, "/login?welcome=1")
@@ -84,16 +96,21 @@ func (u *UI) resetPage(c echo.Context) error {
 
 func (u *UI) reset(c echo.Context) error {
 	f := tokenForm{Token: c.FormValue("token")}
-	if c.FormValue("password") != c.FormValue("password2") {
-		f.Error = u.cat.T(lang(c), "form.invalid.password_mismatch")
+	password := c.FormValue("password")
+	if password != c.FormValue("password2") {
+		f.Errors = u.fieldErrors(lang(c), identity.CheckNewPassword(password, "")).
+			add("password2", u.cat.T(lang(c), "form.invalid.password_mismatch"))
 		return u.r.render(c, http.StatusBadRequest, "password_reset", u.page(c, f))
 	}
-	if err := u.deps.Identity.ResetPassword(c.Request().Context(), f.Token, c.FormValue("password")); err != nil {
-		status, msg, err := u.formError(c, err)
-		if err != nil {
-			return err
+	if err := u.deps.Identity.ResetPassword(c.Request().Context(), f.Token, password); err != nil {
+		status, msg, ferr := u.formError(c, err)
+		if ferr != nil {
+			return ferr
 		}
-		f.Error, f.Dead = msg, status == http.StatusNotFound
+		f.Dead = status == http.StatusNotFound
+		if f.Errors = u.fieldErrors(lang(c), err); len(f.Errors) == 0 {
+			f.Error = msg
+		}
 		return u.r.render(c, status, "password_reset", u.page(c, f))
 	}
 	return c.Redirect(http.StatusSeeOther, "/login?reset=1")
@@ -366,37 +383,43 @@ func (u *UI) auditLog(c echo.Context) error {
 
 // orgsPage lists the organisations for platform admins.
 type orgsPage struct {
-	Orgs  []identity.Organisation
-	Kinds []auth.OrgKind
-	Error string
+	Orgs   []identity.Organisation
+	Kinds  []auth.OrgKind
+	Error  string      // above the form: a refusal about no field
+	Errors fieldErrors // next to the new organisation's fields
+	Form   identity.NewOrganisation
 }
 
 func (u *UI) organisations(c echo.Context) error {
-	return u.renderOrgs(c, http.StatusOK, "")
+	return u.renderOrgs(c, http.StatusOK, orgsPage{})
 }
 
-func (u *UI) renderOrgs(c echo.Context, status int, msg string) error {
+func (u *UI) renderOrgs(c echo.Context, status int, data orgsPage) error {
 	orgs, err := u.deps.Identity.ListOrganisations(c.Request().Context(), CurrentPrincipal(c))
 	if err != nil {
 		return err
 	}
-	return u.r.render(c, status, "organisations", u.page(c, orgsPage{Orgs: orgs, Error: msg,
-		Kinds: auth.OrgKinds()}))
+	data.Orgs, data.Kinds = orgs, auth.OrgKinds()
+	return u.r.render(c, status, "organisations", u.page(c, data))
 }
 
 func (u *UI) createOrganisation(c echo.Context) error {
 	var o *identity.Organisation
+	in := identity.NewOrganisation{Kind: auth.OrgKind(c.FormValue("kind")), Name: c.FormValue("name")}
 	err := untilSettled(c.Request().Context(), func() (err error) {
-		o, err = u.deps.Identity.CreateOrganisation(c.Request().Context(), CurrentPrincipal(c),
-			identity.NewOrganisation{Kind: auth.OrgKind(c.FormValue("kind")), Name: c.FormValue("name")}, c.FormValue(formKeyField))
+		o, err = u.deps.Identity.CreateOrganisation(c.Request().Context(), CurrentPrincipal(c), in, c.FormValue(formKeyField))
 		return err
 	})
 	if err != nil {
-		status, msg, err := u.formError(c, err)
-		if err != nil {
-			return err
+		status, msg, ferr := u.formError(c, err)
+		if ferr != nil {
+			return ferr
 		}
-		return u.renderOrgs(c, status, msg)
+		data := orgsPage{Form: in, Errors: u.fieldErrors(lang(c), err)}
+		if len(data.Errors) == 0 {
+			data.Error = msg
+		}
+		return u.renderOrgs(c, status, data)
 	}
 	// Straight to the new organisation, whose first administrator is the
 	// next thing to invite.
