@@ -109,12 +109,20 @@ func TestProviderPages(t *testing.T) {
 		t.Fatalf("%d offerings saved by refused forms", n)
 	}
 	offer["price"] = "12,00"
-	offer["slots"] = "01/12/2030 18:00 novanta 8"
-	st, body = postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, nil)
-	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "Gli orari non sono validi") {
-		t.Fatalf("bad slot: %d", st)
+	// Times come from date and time pickers, one row each; a wrong row is
+	// marked input by input, with what was typed kept.
+	for k, v := range map[string]string{"slot_date_0": "2030-12-01", "slot_time_0": "18:00", "slot_minutes_0": "novanta", "slot_places_0": "0",
+		"slot_date_1": "", "slot_time_1": "", "slot_minutes_1": "", "slot_places_1": "",
+		"slot_date_2": "2030-12-08", "slot_time_2": "18:30", "slot_minutes_2": "60", "slot_places_2": "10"} {
+		offer[k] = v
 	}
-	offer["slots"] = "01/12/2030 18:00 90 8\n\n08/12/2030 18:30 60 10\n"
+	st, body = postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, nil)
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, `name="slot_minutes_0" type="number" min="1" max="1440" inputmode="numeric" value="novanta" aria-invalid="true"`) ||
+		!strings.Contains(body, "Scrivi la durata in minuti") || !strings.Contains(body, "Scrivi quanti posti") ||
+		!strings.Contains(body, `name="slot_date_1" type="date" value="2030-12-08"`) {
+		t.Fatalf("bad slot: %d\n%s", st, body)
+	}
+	offer["slot_minutes_0"], offer["slot_places_0"] = "90", "8"
 	if st, _ = postMultipart(t, b, a.URL(), "/erogatore/offerte/nuova", offer, pngBytes(t, 300, 200)); st != http.StatusSeeOther {
 		t.Fatalf("valid offering: %d", st)
 	}
@@ -127,7 +135,11 @@ func TestProviderPages(t *testing.T) {
 	if err != nil || len(slots) != 2 || slots[0].Start != "01/12 18:00-19:30" || slots[1].Start != "08/12 18:30-19:30" || slots[1].Capacity != 10 {
 		t.Fatalf("slots saved: %+v %v", slots, err)
 	}
-	delete(offer, "slots")
+	for k := range offer {
+		if strings.HasPrefix(k, "slot_") {
+			delete(offer, k)
+		}
+	}
 	res, body = b.Get("/erogatore")
 	if res.StatusCode != 200 || !strings.Contains(body, "Corso di yoga") || !strings.Contains(body, "€ 12,00") {
 		t.Fatalf("dashboard: %d", res.StatusCode)

@@ -436,8 +436,9 @@ type offeringForm struct {
 	Categories []catalog.Category
 	Units      []catalog.Unit
 	Statuses   []catalog.OfferingStatus
-	Slots      string // one per line: "01/12/2026 18:00 90 8"
-	Error      string // shown above the form, in the person's language
+	Slots      []slotRow // the bookable times, then blank rows for more
+	Error      string    // shown above the form, in the person's language
+	Errors     fieldErrors
 }
 
 // newOfferingForm returns a form with the choices filled in.
@@ -449,6 +450,7 @@ func (u *UI) newOfferingForm() offeringForm {
 func (u *UI) offeringNew(c echo.Context) error {
 	f := u.newOfferingForm()
 	f.In = catalog.OfferingInput{Unit: "hour", Status: catalog.OfferingActive}
+	f.Slots = slotRowsOf(nil)
 	return u.r.render(c, http.StatusOK, "provider_offering", u.page(c, f))
 }
 
@@ -468,12 +470,7 @@ func (u *UI) offeringEdit(c echo.Context) error {
 	if o.PhotoID != nil {
 		f.PhotoURL = catalog.PhotoPath(*o.PhotoID)
 	}
-	var lines []string
-	for _, sl := range o.Slots {
-		lines = append(lines, fmt.Sprintf("%s %d %d", sl.StartsAt.In(italianTime).Format(slotLayout),
-			int(sl.EndsAt.Sub(sl.StartsAt).Minutes()), sl.Capacity))
-	}
-	f.Slots = strings.Join(lines, "\n")
+	f.Slots = slotRowsOf(o.Slots)
 	return u.r.render(c, http.StatusOK, "provider_offering", u.page(c, f))
 }
 
@@ -505,15 +502,22 @@ func (u *UI) offeringSave(c echo.Context) error {
 			return u.r.render(c, http.StatusConflict, "provider_offering", u.page(c, f))
 		}
 		if apperr.Is(err, apperr.Invalid) {
-			f.Error = u.formMessage(lang(c), err)
+			f.Error, f.Errors = u.cat.T(lang(c), "form.fix_below"), u.fieldErrors(lang(c), err)
+			if len(f.Errors) == 0 {
+				f.Error = u.formMessage(lang(c), err)
+			}
 			return u.r.render(c, http.StatusUnprocessableEntity, "provider_offering", u.page(c, f))
 		}
 		return err
 	}
-	f.Slots = c.FormValue("slots")
-	slots, err := parseSlots(f.Slots)
+	form, err := c.FormParams()
 	if err != nil {
-		return fail(err)
+		return fail(apperr.New(apperr.Invalid, "malformed form"))
+	}
+	var slots []catalog.SlotInput
+	var slotsOK bool
+	if f.Slots, slots, slotsOK = parseSlotRows(form); !slotsOK {
+		return fail(apperr.New(apperr.Invalid, "some slots are wrong").With("field", "slots").With("reason", "rows"))
 	}
 	f.In.Slots, f.In.Availability = slots, catalog.AvailabilityOnRequest
 	if len(slots) > 0 {
@@ -540,34 +544,6 @@ func (u *UI) offeringSave(c echo.Context) error {
 		return fail(err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/erogatore?salvato=1")
-}
-
-// slotLayout is how people write a slot's start, in Italian time.
-const slotLayout = "02/01/2006 15:04"
-
-// parseSlots reads one slot per line: start ("01/12/2026 18:00"), length
-// in minutes and places, e.g. "01/12/2026 18:00 90 8". Errors: invalid
-// (field slots).
-func parseSlots(text string) ([]catalog.SlotInput, error) {
-	var out []catalog.SlotInput
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		bad := apperr.New(apperr.Invalid, "slot %q: write day, time, minutes and places, e.g. 01/12/2026 18:00 90 8", line).With("field", "slots")
-		if len(f) != 4 {
-			return nil, bad
-		}
-		start, err := time.ParseInLocation(slotLayout, f[0]+" "+f[1], italianTime)
-		minutes, err2 := strconv.Atoi(f[2])
-		places, err3 := strconv.Atoi(f[3])
-		if err != nil || err2 != nil || err3 != nil || minutes <= 0 {
-			return nil, bad
-		}
-		out = append(out, catalog.SlotInput{StartsAt: start, EndsAt: start.Add(time.Duration(minutes) * time.Minute), Capacity: places})
-	}
-	return out, nil
 }
 
 // formImage returns the image uploaded in field, or nil when none was
