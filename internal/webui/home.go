@@ -61,6 +61,8 @@ type homePage struct {
 	// PickSite asks an employee without a site to pick theirs: their
 	// company records sites.
 	PickSite bool
+	// Company is a company admin's overview of their company.
+	Company *companyOverview
 }
 
 // homeNearKm is how far the home page looks for services near a site: as
@@ -75,6 +77,10 @@ func (u *UI) homeFor(c echo.Context) error {
 		if p.Has(l.Roles...) {
 			data.Links = append(data.Links, l)
 		}
+	}
+	var err error
+	if data.Company, err = u.overviewFor(c, p); err != nil {
+		return err
 	}
 	if p.Has(auth.RoleEmployee) && u.deps.Catalog != nil {
 		site, err := u.siteNear(c)

@@ -121,3 +121,38 @@ func TestCatalogueStartsFromTheEmployeesSite(t *testing.T) {
 		t.Fatal("the home page asks for a site already picked")
 	}
 }
+
+// The company admin's home shows the company's figures from the services
+// behind them: budget, allocated credits, employees and how many of them
+// activated their account.
+func TestCompanyAdminHomeShowsTheFigures(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
+	for range 3 {
+		k.User(hr.Org, auth.RoleEmployee)
+	}
+	b := k.Browser(a.URL(), hr)
+	if res, _ := b.PostForm("/users/invite", url.Values{"email": {"nuovo.arrivato@example.com"}, "name": {"Nuovo Arrivato"}, "role": {"employee"}}); res.StatusCode != 303 {
+		t.Fatalf("invite: %d", res.StatusCode)
+	}
+	if _, err := a.Identity.SaveSite(t.Context(), hr.Principal(), uuid.Nil, identity.SiteInput{Name: "Sede unica", PlaceCode: "097042"}); err != nil {
+		t.Fatal(err)
+	}
+	_, page := b.Get("/home")
+	for _, want := range []string{
+		`id="figure-budget"><a href="/budget">€ 0,00</a>`,
+		`id="figure-allocated"><a href="/azienda/piani">€ 0,00</a>`,
+		`id="figure-employees"><a href="/users">4</a>`,
+		`id="figure-participation">75%`, "3 su 4 hanno attivato l&#39;account", "in 1 sede",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the company's home lacks %s", want)
+		}
+	}
+	emp := k.User(hr.Org, auth.RoleEmployee)
+	if _, page := k.Browser(a.URL(), emp).Get("/home"); strings.Contains(page, `id="company-overview"`) {
+		t.Error("an employee sees the company's figures")
+	}
+}
