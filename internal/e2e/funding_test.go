@@ -34,9 +34,11 @@ func TestCardTopUpInTheBrowser(t *testing.T) {
 		signInAs(k, base, hr),
 		chromedp.Navigate(base+"/budget"),
 		chromedp.WaitVisible("#topup-form", chromedp.ByID),
+		checkA11y(t),
 		chromedp.SendKeys("#amount", "12,345", chromedp.ByID),
 		chromedp.Click("#topup-submit", chromedp.ByID),
 		chromedp.WaitVisible("#amount-error", chromedp.ByID),
+		checkA11y(t),
 		chromedp.Text("#amount-error", &amountError, chromedp.ByID),
 		chromedp.Clear("#amount", chromedp.ByID),
 		chromedp.SendKeys("#amount", "750,00", chromedp.ByID),
@@ -66,6 +68,7 @@ func TestCardTopUpInTheBrowser(t *testing.T) {
 		chromedp.Navigate(base+"/budget/ricariche/"+id),
 		chromedp.WaitVisible("#topup-waiting", chromedp.ByID),
 		chromedp.Text("#topup-status", &waiting, chromedp.ByID),
+		checkA11y(t),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +77,7 @@ func TestCardTopUpInTheBrowser(t *testing.T) {
 	err = chromedp.Run(ctx,
 		chromedp.WaitVisible("#topup-receipt", chromedp.ByID), // after the page's own refresh
 		chromedp.Text("#topup-status", &status, chromedp.ByID),
+		checkA11y(t),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +99,7 @@ func TestCardTopUpInTheBrowser(t *testing.T) {
 					chromedp.Text("main", &text, chromedp.ByQuery),
 					noSidewaysScroll(t, p.name+" "+lang, width),
 					screenshot(t, "funding-"+p.name+"-"+lang+"-"+strconv.FormatInt(width, 10)),
+					checkA11y(t),
 				)
 				if err != nil {
 					t.Fatalf("%s %s at %d px: %v", p.name, lang, width, err)
