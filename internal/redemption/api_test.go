@@ -55,11 +55,12 @@ func newAppWorld(t *testing.T) *appWorld {
 	}
 	w.offering, w.slot = o.ID, o.Slots[0].ID
 	w.emp = w.k.As(auth.OrgCompany, auth.RoleEmployee)
-	w.fund(t, w.emp, 40_00)
+	w.fund(t, w.emp, 40_00, "after_school", "childcare")
 	return w
 }
 
-func (w *appWorld) fund(t *testing.T, u *identitytest.User, amount int64) {
+// fund credits u's wallet with a lot allowing categories (any when none).
+func (w *appWorld) fund(t *testing.T, u *identitytest.User, amount int64, categories ...string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, spec := range []ledger.AccountSpec{{Path: "platform:bank", Kind: ledger.Asset}, redemption.WalletSpec(u.ID)} {
@@ -69,7 +70,7 @@ func (w *appWorld) fund(t *testing.T, u *identitytest.User, amount int64) {
 	}
 	if _, err := ledger.Post(ctx, w.a.DB, ledger.Request{Key: "alloc:" + uuid.NewString(), Postings: []ledger.Posting{{
 		From: "platform:bank", To: redemption.WalletPath(u.ID), Amount: amount,
-		Lot: &ledger.LotSpec{Categories: []string{"after_school", "childcare"}}}}}); err != nil {
+		Lot: &ledger.LotSpec{Categories: categories}}}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -53,14 +53,16 @@ type slotRow struct {
 // reserves the full amount on the wallet (unexpired lots that allow the
 // category, earliest expiry first); a place in the slot is taken in the
 // same transaction, under the slot's row lock, so a slot is never
-// oversold. The employee is mailed the voucher and the provider a notice.
+// oversold. A fringe-type service counts on the employee's fringe meter
+// in the same transaction. The employee is mailed the voucher and the provider a notice.
 // With an idempotency key a retry answers the first booking.
 //
 // Errors: unauthorized, forbidden (not an employee), invalid (quantity,
 // missing or foreign slot, a slot that has started), not_found (offering
 // not bookable), conflict (slot full; key reused or in progress),
 // insufficient_funds (details: available for the category, required;
-// nothing is held).
+// nothing is held), conflict with reason fringe_ceiling (details:
+// remaining_cents, the fringe room left this year).
 func (s *Service) Book(ctx context.Context, p *auth.Principal, in BookInput, key string) (Voucher, error) {
 	if p == nil {
 		return Voucher{}, apperr.New(apperr.Unauthorized, "sign in to book")
@@ -142,6 +144,9 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 		return Voucher{}, err
 	}
 	v.HoldID = hold.TxID
+	if err := s.chargeFringe(ctx, tx, v); err != nil {
+		return Voucher{}, err
+	}
 	if err := insertVoucher(ctx, tx, &v); err != nil {
 		return Voucher{}, err
 	}

@@ -121,7 +121,8 @@ func (s *Service) CancelSlot(ctx context.Context, p *auth.Principal, slot uuid.U
 	return out, err
 }
 
-// release voids a booked voucher's hold and records its new status. A
+// release voids a booked voucher's hold, takes a fringe-type voucher off
+// the employee's fringe meter, and records its new status. A
 // hold the ledger's own sweeper already expired is released all the same.
 func (s *Service) release(ctx context.Context, tx *sqlx.Tx, v Voucher, to Status, by uuid.UUID, note string) (Voucher, error) {
 	err := ledger.Void(ctx, tx, v.HoldID)
@@ -130,6 +131,9 @@ func (s *Service) release(ctx context.Context, tx *sqlx.Tx, v Voucher, to Status
 		err = nil
 	}
 	if err != nil {
+		return v, err
+	}
+	if err := s.unchargeFringe(ctx, tx, v, v.AmountCents, string(to)); err != nil {
 		return v, err
 	}
 	now := s.cfg.Now()

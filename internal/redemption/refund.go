@@ -128,6 +128,10 @@ func (s *Service) refund(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, sc
 		return Refund{}, err
 	}
 	r.ReversalTxID = res.TxID
+	// The meter goes down by what came back: in proportion, to the cent.
+	if err := s.unchargeFringe(ctx, tx, v, in.AmountCents, "refund:"+r.ID.String()); err != nil {
+		return Refund{}, err
+	}
 	if err := tx.GetContext(ctx, &r.CreatedAt, `INSERT INTO voucher_refunds (id, voucher_id, amount_cents, provider_cents,
 			fund_cents, fee_cents, pledge_cents, reason, reversal_tx_id, pledge_reversal_tx_id, refunded_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING created_at`,

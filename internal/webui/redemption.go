@@ -14,6 +14,7 @@ import (
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/plans"
 	"github.com/reciproca/reciproca/internal/redemption"
 )
 
@@ -53,6 +54,9 @@ func (u *UI) redemptionMessage(lang string, err error) string {
 	case ae.Code == apperr.InsufficientFunds:
 		avail, _ := ae.Fields["available"].(int64)
 		return u.cat.T(lang, "redemption.error.insufficient") + " " + formatEuro(avail, lang) + "."
+	case r == "fringe_ceiling":
+		room, _ := ae.Fields["remaining_cents"].(int64)
+		return u.cat.T(lang, "redemption.error.fringe_ceiling") + " " + formatEuro(room, lang) + "."
 	case r == "already_validated":
 		if at, ok := ae.Fields["validated_at"].(*time.Time); ok && at != nil {
 			return u.cat.T(lang, "redemption.error.already_validated") + " " + formatTime(at, dateLayout(lang)+" 15:04") + "."
@@ -92,7 +96,10 @@ type bookingPage struct {
 	catalog.Offering
 	Places    []placeLeft
 	Spendable int64
-	Error     string
+	// Fringe is the employee's fringe-benefit room this year when the
+	// offering's category counts on it (nil otherwise).
+	Fringe *plans.FringeRoom
+	Error  string
 }
 
 type placeLeft struct {
@@ -121,6 +128,9 @@ func (u *UI) bookingPage(c echo.Context, status int, errMsg string) error {
 		}
 	}
 	if p.Spendable, err = u.deps.Redemption.Spendable(ctx, CurrentPrincipal(c).UserID, o.Category); err != nil {
+		return err
+	}
+	if p.Fringe, err = u.deps.Redemption.FringeRoomFor(ctx, CurrentPrincipal(c).UserID, o.Category); err != nil {
 		return err
 	}
 	return u.r.render(c, status, "redemption_book", u.page(c, p))
