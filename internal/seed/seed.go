@@ -38,11 +38,15 @@ type set struct {
 	name     string
 	accounts []Account
 	load     func(ctx context.Context, tx *sqlx.Tx) error
+	// loadDB, instead of load, runs services that open their own
+	// transactions (bookings, payouts); the set is recorded once it
+	// returns.
+	loadDB func(ctx context.Context, dbx *sqlx.DB) error
 }
 
 // sets are loaded in order; later sets may rely on earlier ones
 // (identity first, then catalog, ...).
-var sets = []set{identitySet, catalogSet, labelSet, fundingSet, redemptionSet, fundSet, plansSet}
+var sets = []set{identitySet, catalogSet, labelSet, fundingSet, redemptionSet, fundSet, plansSet, redemptionDemoSet}
 
 // Run loads every data set not loaded yet and returns how many it loaded.
 func Run(ctx context.Context, dbx *sqlx.DB) (int, error) {
@@ -58,6 +62,9 @@ func Run(ctx context.Context, dbx *sqlx.DB) (int, error) {
 			if n, _ := res.RowsAffected(); n == 0 {
 				done = true
 				return nil
+			}
+			if s.loadDB != nil {
+				return s.loadDB(ctx, dbx)
 			}
 			return s.load(ctx, tx)
 		})
