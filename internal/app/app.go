@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,7 +131,8 @@ func (a *App) services() error {
 	stripeAPI := payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase)
 	a.Catalog = catalog.NewService(a.DB, stripeAPI, a.Identity)
 	a.Redemption = redemption.New(a.DB, redemption.Config{BaseURL: a.Config.BaseURL, Transfers: stripeAPI,
-		SkipBalanceCheck: a.Config.Env != "production"}) // stripe-mock answers a zero balance
+		SkipBalanceCheck: a.Config.Env != "production", // stripe-mock answers a zero balance
+		Bank:             payoutBank(a.Config)})
 	fcfg, err := fund.ConfigFrom(a.Config)
 	if err != nil {
 		return err
@@ -149,6 +151,17 @@ func (a *App) services() error {
 	a.Funding.Subscribe(a.Stripe)
 	a.Worker, err = a.newWorker()
 	return err
+}
+
+// payoutBank is the platform's account SEPA payouts leave from: the one
+// companies top up to, with demo holder and CUC outside production.
+func payoutBank(cfg config.Config) redemption.Debtor {
+	d := redemption.Debtor{CUC: cfg.Funding.CUC, Holder: cfg.Funding.AccountHolder, IBAN: fundingSettings(cfg).IBAN}
+	if cfg.Env != "production" {
+		d.CUC = cmp.Or(d.CUC, "RCPDEMO1")
+		d.Holder = cmp.Or(d.Holder, "Reciproca S.r.l.")
+	}
+	return d
 }
 
 // fundingSettings are funding's defaults with what the operator set.

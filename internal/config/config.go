@@ -95,6 +95,10 @@ type Funding struct {
 	ConfirmAboveCents int64
 	// IBAN (PLATFORM_IBAN) is the platform's account companies transfer to.
 	IBAN string
+	// AccountHolder (PLATFORM_ACCOUNT_HOLDER) and CUC (PLATFORM_CUC, the
+	// CBI company code) name that account in the SEPA files that pay
+	// providers without Stripe; demo values outside production.
+	AccountHolder, CUC string
 }
 
 // Ledger is the audit log's configuration.
@@ -241,7 +245,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		MaxSealLag: dur("LEDGER_SEAL_MAX_LAG", "15m"),
 	}
 	c.Fund = Fund{VaultKey: get("FUND_VAULT_KEY", ""), Retention: dur("FUND_RETENTION", "17520h")}
-	c.Funding = Funding{ConfirmAboveCents: int64(atoi("FUNDING_CONFIRM_ABOVE_CENTS", "1000000")), IBAN: get("PLATFORM_IBAN", "")}
+	c.Funding = Funding{ConfirmAboveCents: int64(atoi("FUNDING_CONFIRM_ABOVE_CENTS", "1000000")), IBAN: get("PLATFORM_IBAN", ""),
+		AccountHolder: get("PLATFORM_ACCOUNT_HOLDER", ""), CUC: get("PLATFORM_CUC", "")}
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			return c, err

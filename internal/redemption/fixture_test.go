@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), db: dbtest.Open(t), now: time.Now()}
 	f.cat = catalog.NewService(f.db, nil, identity.New(f.db, identity.Config{Argon2: identity.Argon2Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}}))
-	f.svc = redemption.New(f.db, redemption.Config{BaseURL: "https://reciproca.example", Now: f.clock})
+	f.svc = redemption.New(f.db, redemption.Config{BaseURL: "https://reciproca.example", Now: f.clock, Bank: platformBank})
 	f.ok(ensurePolicy(f.ctx, f.db))
 	f.admin = catalogtest.Admin(t, f.db)
 	f.staff = catalogtest.Provider(t, f.db, f.cat, f.admin, "Cooperativa Il Ponte", lecco, true)
@@ -53,6 +53,9 @@ func newFixture(t *testing.T) *fixture {
 	f.offering, f.slot = f.slotOffering(f.staff, "Corso di nuoto", "sport", 25_00, f.slotAt, 3)
 	return f
 }
+
+// platformBank is the platform's account SEPA payouts leave from.
+var platformBank = redemption.Debtor{CUC: "RCPTST01", Holder: "Reciproca S.r.l.", IBAN: "IT60 X054 2811 1010 0000 0123 456"}
 
 func ensurePolicy(ctx context.Context, dbx *sqlx.DB) error {
 	if _, err := ledger.PolicyAt(ctx, dbx, redemption.DefaultPolicy, time.Now()); err == nil {

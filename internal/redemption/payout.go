@@ -37,9 +37,11 @@ const (
 	PayoutStripe = "stripe"
 	PayoutSEPA   = "sepa"
 
-	PayoutQueued = "queued"
-	PayoutPaid   = "paid"
-	PayoutFailed = "failed"
+	PayoutQueued   = "queued"
+	PayoutSent     = "sent" // in a SEPA file given to the bank
+	PayoutPaid     = "paid"
+	PayoutFailed   = "failed"
+	PayoutReturned = "returned" // the bank rejected or returned the SEPA transfer
 )
 
 // Payout pays a provider what it is owed.
@@ -57,6 +59,13 @@ type Payout struct {
 	LastError        string     `json:"last_error" db:"last_error"`
 	CreatedAt        time.Time  `json:"created_at" db:"created_at"`
 	ResolvedAt       *time.Time `json:"resolved_at,omitempty" db:"resolved_at"`
+	// SEPA: the file it went in, the transfer's id and account, and why
+	// the bank returned it.
+	BatchID      *uuid.UUID `json:"batch_id,omitempty" db:"batch_id"`
+	EndToEndID   *string    `json:"end_to_end_id,omitempty" db:"end_to_end_id"`
+	CreditorName *string    `json:"creditor_name,omitempty" db:"creditor_name"`
+	CreditorIBAN *string    `json:"creditor_iban,omitempty" db:"creditor_iban"`
+	ReturnReason string     `json:"return_reason,omitempty" db:"return_reason"`
 }
 
 // ReceivablePath is what a provider owes the platform: refunds of
@@ -76,8 +85,10 @@ var treasury = map[string]ledger.AccountSpec{
 	PayoutSEPA:   {Path: "platform:bank", Kind: ledger.Asset},
 }
 
-const payoutColumns = `id, provider_id, amount_cents, method, status, hold_id, capture_tx_id, stripe_account_id,
-	stripe_transfer_id, attempts, last_error, created_at, resolved_at`
+// payoutColumns are a payout's, of the table aliased o.
+const payoutColumns = `o.id, o.provider_id, o.amount_cents, o.method, o.status, o.hold_id, o.capture_tx_id, o.stripe_account_id,
+	o.stripe_transfer_id, o.attempts, o.last_error, o.created_at, o.resolved_at, o.batch_id, o.end_to_end_id, o.creditor_name,
+	o.creditor_iban, o.return_reason`
 
 // RequestPayout pays the provider's staff member's provider what it is
 // owed now, when that is at least the minimum: by Stripe transfer when its
@@ -263,7 +274,7 @@ const payoutLease = 2 * time.Minute
 
 func (s *Service) claimPayout(ctx context.Context) (Payout, bool, error) {
 	var po Payout
-	err := sqlx.GetContext(ctx, s.db, &po, `UPDATE provider_payouts SET attempts = attempts + 1,
+	err := sqlx.GetContext(ctx, s.db, &po, `UPDATE provider_payouts o SET attempts = attempts + 1,
 			next_attempt_at = now() + $1 * interval '1 second'
 		WHERE id = (SELECT id FROM provider_payouts WHERE status = 'queued' AND method = 'stripe' AND next_attempt_at <= now()
 		            ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -308,14 +319,7 @@ func (s *Service) transfer(ctx context.Context, po Payout) error {
 		return errors.Join(err, uerr)
 	}
 	return db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		res, err := ledger.Capture(ctx, tx, ledger.CaptureRequest{Key: "payout:" + po.ID.String() + ":capture", HoldID: po.HoldID,
-			Reference: "payout:" + po.ID.String(), Metadata: map[string]any{"stripe_transfer": id}})
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE provider_payouts SET status = 'paid', capture_tx_id = $2, stripe_transfer_id = $3,
-			resolved_at = now(), last_error = '' WHERE id = $1`, po.ID, res.TxID, id)
-		return err
+		return capturePayout(ctx, tx, po, map[string]any{"stripe_transfer": id})
 	})
 }
 
@@ -334,7 +338,7 @@ func (s *Service) Payouts(ctx context.Context, p *auth.Principal) ([]Payout, err
 		return nil, err
 	}
 	out := []Payout{}
-	err = s.db.SelectContext(ctx, &out, `SELECT `+payoutColumns+` FROM provider_payouts WHERE provider_id = $1
+	err = s.db.SelectContext(ctx, &out, `SELECT `+payoutColumns+` FROM provider_payouts o WHERE provider_id = $1
 		ORDER BY created_at DESC LIMIT 200`, prov)
 	return out, err
 }
@@ -356,7 +360,7 @@ func (s *Service) PayoutStatement(ctx context.Context, p *auth.Principal, id uui
 		return Statement{}, err
 	}
 	var st Statement
-	if err := s.db.GetContext(ctx, &st.Payout, `SELECT `+payoutColumns+` FROM provider_payouts WHERE id = $1 AND provider_id = $2`,
+	if err := s.db.GetContext(ctx, &st.Payout, `SELECT `+payoutColumns+` FROM provider_payouts o WHERE id = $1 AND provider_id = $2`,
 		id, prov); err != nil {
 		return Statement{}, db.MapError(err, "payout")
 	}

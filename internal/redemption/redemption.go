@@ -55,6 +55,8 @@ type Config struct {
 	OnRequestDays int
 	// Transfers makes the Stripe transfers of payouts (nil: none are made).
 	Transfers Transfers
+	// Bank is the platform's account SEPA payouts leave from.
+	Bank Debtor
 	// SkipBalanceCheck skips checking the platform's Stripe balance before
 	// a transfer: stripe-mock always answers a zero balance.
 	SkipBalanceCheck bool

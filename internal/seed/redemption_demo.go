@@ -20,9 +20,11 @@ import (
 //     employee came (validated) and one did not (no-show); one a week
 //     earlier nobody validated (expired); a sailing week booked ahead, a
 //     summer camp week booked and cancelled;
-//   - Il Germoglio (arranged on request, 3% pledge): babysitting and
-//     after-school validated and paid out, then more validated — one
-//     refunded in part, one in full — and one still booked.
+//   - Il Germoglio (arranged on request, 3% pledge, no Stripe):
+//     babysitting and after-school validated and paid out by SEPA
+//     transfer, then more validated — one
+//     refunded in part, one in full — and one still booked, with the next
+//     payout waiting for the platform's SEPA file.
 //
 // It runs after the plans set (the credits come from its allocation) and
 // leaves demo employees that already hold vouchers alone.
@@ -48,9 +50,11 @@ func loadRedemptionDemo(ctx context.Context, dbx *sqlx.DB) error {
 		return err
 	}
 	d := &demoRedemption{ctx: ctx, dbx: dbx, clock: time.Now(), by: map[string]*auth.Principal{}}
-	d.svc = redemption.New(dbx, redemption.Config{BaseURL: "http://localhost:8080", Now: func() time.Time { return d.clock }})
+	d.svc = redemption.New(dbx, redemption.Config{BaseURL: "http://localhost:8080", Now: func() time.Time { return d.clock },
+		Bank: redemption.Debtor{CUC: "RCPDEMO1", Holder: "Reciproca S.r.l.", IBAN: "IT60X0542811101000000123456"}})
 	for _, u := range demoUsers {
-		kind := map[auth.Role]auth.OrgKind{auth.RoleEmployee: auth.OrgCompany, auth.RoleProviderStaff: auth.OrgProvider}[u.role]
+		kind := map[auth.Role]auth.OrgKind{auth.RoleEmployee: auth.OrgCompany, auth.RoleProviderStaff: auth.OrgProvider,
+			auth.RolePlatformAdmin: auth.OrgPlatform}[u.role]
 		if kind == "" {
 			continue
 		}
@@ -168,8 +172,21 @@ func (d *demoRedemption) germoglio() error {
 	if _, err := validated(luca, "doposcuola", 1); err != nil {
 		return err
 	}
+	// Paid by SEPA transfer (Il Germoglio has no Stripe account): the
+	// platform's file, executed by the bank.
+	if _, err := d.svc.SetBankAccount(d.ctx, staff, "Cooperativa sociale Il Germoglio", "IT15L0306909606100000063622"); err != nil {
+		return err
+	}
 	if _, err := d.svc.RequestPayout(d.ctx, staff); err != nil {
 		return fmt.Errorf("first payout: %w", err)
+	}
+	admin := d.by["admin@reciproca.example"]
+	b, err := d.svc.ExportPayouts(d.ctx, admin, d.clock, "")
+	if err != nil {
+		return err
+	}
+	if _, err := d.svc.ConfirmPayoutBatch(d.ctx, admin, b.ID); err != nil {
+		return err
 	}
 	part, err := validated(chiara, "spazio", 2)
 	if err != nil {
@@ -194,8 +211,13 @@ func (d *demoRedemption) germoglio() error {
 	if err != nil {
 		return err
 	}
-	_, err = d.book(sara, o, 1, uuid.Nil)
-	return err
+	if _, err := d.book(sara, o, 1, uuid.Nil); err != nil {
+		return err
+	}
+	if _, err := d.svc.RequestPayout(d.ctx, staff); err != nil {
+		return fmt.Errorf("second payout: %w", err)
+	}
+	return nil
 }
 
 // offering is the provider's demo offering of the catalogue's kind key.

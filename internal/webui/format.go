@@ -24,7 +24,15 @@ var italianTime = func() *time.Location {
 func formatFuncs(lang string, cat Catalogue) template.FuncMap {
 	return template.FuncMap{
 		// tf is t with fmt verbs filled in: {{tf "catalog.search.count" 12}}.
-		"tf":       func(key string, args ...any) string { return fmt.Sprintf(cat.T(lang, key), args...) },
+		"tf": func(key string, args ...any) string { return fmt.Sprintf(cat.T(lang, key), args...) },
+		// count writes n with key's noun, singular (key.one) for one:
+		// {{count 1 "redemption.unit.session"}} is "1 incontro".
+		"count": func(n int, key string) string {
+			if n == 1 {
+				key += ".one"
+			}
+			return fmt.Sprintf("%d %s", n, cat.T(lang, key))
+		},
 		"euro":     func(cents int64) string { return formatEuro(cents, lang) },
 		"km":       func(km any) string { return formatKm(km, lang) },
 		"date":     func(t any) string { return formatTime(t, dateLayout(lang)) },

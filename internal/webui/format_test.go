@@ -3,6 +3,8 @@ package webui
 import (
 	"testing"
 	"time"
+
+	"github.com/reciproca/reciproca/web"
 )
 
 func TestFormatting(t *testing.T) {
@@ -28,5 +30,15 @@ func TestFormatting(t *testing.T) {
 	}
 	if got := funcs["tf"].(func(string, ...any) string)("k", 3); got != "3 servizi" {
 		t.Errorf("tf: %q", got)
+	}
+	cat, err := LoadCatalogue(web.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string][2]string{"it": {"1 incontro", "2 incontri"}, "en": {"1 session", "2 sessions"}} {
+		count := formatFuncs(lang, cat)["count"].(func(int, string) string)
+		if one, two := count(1, "redemption.unit.session"), count(2, "redemption.unit.session"); one != want[0] || two != want[1] {
+			t.Errorf("count in %s: %q, %q; want %q", lang, one, two, want)
+		}
 	}
 }

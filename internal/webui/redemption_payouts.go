@@ -20,12 +20,16 @@ func (u *UI) registerPayouts(e *echo.Echo) {
 	u.Handle(e, http.MethodPost, "/erogatore/pagamenti", staff, u.payoutRequest)
 	u.Handle(e, http.MethodGet, "/erogatore/pagamenti/:id", staff, u.payoutStatement)
 	u.Handle(e, http.MethodGet, "/erogatore/pagamenti/:id/csv", staff, u.payoutStatementCSV)
+	u.registerPayoutSEPA(e)
 }
 
 func (u *UI) payouts(c echo.Context) error {
 	notice := ""
-	if c.QueryParam("richiesto") == "1" {
+	switch {
+	case c.QueryParam("richiesto") == "1":
 		notice = "redemption.payouts.requested"
+	case c.QueryParam("conto") == "1":
+		notice = "redemption.payouts.account_saved"
 	}
 	return u.renderPayouts(c, http.StatusOK, notice, "")
 }
@@ -40,11 +44,16 @@ func (u *UI) renderPayouts(c echo.Context, status int, notice, errMsg string) er
 	if err != nil {
 		return err
 	}
+	account, err := u.deps.Redemption.BankAccount(ctx, p)
+	if err != nil {
+		return err
+	}
 	return u.r.render(c, status, "redemption_payouts", u.page(c, struct {
 		Payouts       []redemption.Payout
 		Owed, Minimum int64
+		Account       *redemption.BankAccount
 		Notice, Error string
-	}{list, owed, u.deps.Redemption.Config().MinPayoutCents, notice, errMsg}))
+	}{list, owed, u.deps.Redemption.Config().MinPayoutCents, account, notice, errMsg}))
 }
 
 func (u *UI) payoutRequest(c echo.Context) error {
