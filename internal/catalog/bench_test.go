@@ -1,7 +1,6 @@
 package catalog_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,11 +43,10 @@ var benchWords = map[string][]string{
 var benchQualifiers = []string{"per bambini", "per adulti", "a domicilio", "serale", "in piccoli gruppi",
 	"per famiglie", "nel weekend", "con educatori", "per anziani", "in azienda"}
 
-// generateCatalogue writes benchOfferings offerings of 2,000 approved
-// providers (plus 5% paused offerings and 100 unapproved providers) spread
-// over every Italian municipality, weighted towards Lombardy.
-func generateCatalogue(b *testing.B, dbx *sqlx.DB) {
-	ctx := context.Background()
+// generateCatalogue writes n offerings of 2,000 approved providers (plus
+// 5% paused offerings and 100 unapproved providers) spread over every
+// Italian municipality, weighted towards Lombardy.
+func generateCatalogue(b testing.TB, dbx *sqlx.DB, n int) {
 	var places []struct {
 		Code   string  `db:"code"`
 		Region string  `db:"region_name"`
@@ -96,7 +94,7 @@ func generateCatalogue(b *testing.B, dbx *sqlx.DB) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := 0; i < benchOfferings; i++ {
+	for i := 0; i < n; i++ {
 		c := cats[rng.IntN(len(cats))]
 		words := benchWords[c.Code]
 		title := fmt.Sprintf("%s %s", words[rng.IntN(len(words))], benchQualifiers[rng.IntN(len(benchQualifiers))])
@@ -125,10 +123,21 @@ func generateCatalogue(b *testing.B, dbx *sqlx.DB) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := dbx.ExecContext(ctx, `VACUUM ANALYZE offerings`); err != nil {
+}
+
+// settle does what autovacuum does to a catalogue some time after a bulk
+// load: hint bits, the visibility map and the planner's statistics. It
+// must run as the tables' owner: as the app's role VACUUM and ANALYZE
+// only warn and skip, and the planner, still believing the tables nearly
+// empty, read every offering once per provider (17 s for the first
+// searches, which the 3 s guard answered `unavailable`).
+func settle(b testing.TB, ownerURL string) {
+	owner, err := sqlx.Open("postgres", ownerURL)
+	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := dbx.ExecContext(ctx, `ANALYZE providers`); err != nil {
+	defer owner.Close()
+	if _, err := owner.Exec(`VACUUM ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -198,13 +207,12 @@ func BenchmarkCatalogSearch(b *testing.B) {
 	}
 	if n < benchOfferings {
 		start := time.Now()
-		generateCatalogue(b, a.DB)
+		generateCatalogue(b, a.DB, benchOfferings)
+		settle(b, dbURL)
 		b.Logf("generated %d offerings in %s", benchOfferings, time.Since(start).Round(time.Millisecond))
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	rng := rand.New(rand.NewPCG(3, 4))
-	warming := true
-	cold := 0
 	get := func(q url.Values) int {
 		res, err := client.Get(a.URL() + "/api/v1/offerings?" + q.Encode())
 		if err != nil {
@@ -213,23 +221,21 @@ func BenchmarkCatalogSearch(b *testing.B) {
 		defer res.Body.Close()
 		var page struct{ Items []json.RawMessage }
 		raw, _ := io.ReadAll(res.Body)
-		if warming && res.StatusCode == http.StatusServiceUnavailable {
-			cold++ // the 3 s guard: the reader would try again
-			return 0
-		}
 		if res.StatusCode != 200 || json.Unmarshal(raw, &page) != nil {
 			b.Fatalf("%s: %d %s", q.Encode(), res.StatusCode, raw)
 		}
 		return len(page.Items)
 	}
-	// Warm up the pool, the plan cache and the page cache. Right after the
-	// catalogue is generated the first searches read cold pages and can
-	// pass the 3 s guard: they are counted and reported, not timed.
+	// Warm up the pool and the expansion cache, untimed. These are the
+	// server's first searches: each must answer (an `unavailable` from
+	// the 3 s guard fails the benchmark); the slowest is reported.
+	var slowest time.Duration
 	for i := 0; i < 200; i++ {
+		t0 := time.Now()
 		get(benchQueries[i%len(benchQueries)].query(rng))
+		slowest = max(slowest, time.Since(t0))
 	}
-	warming = false
-	b.Logf("warm-up: %d of 200 searches answered unavailable (the 3 s guard) on the cold catalogue", cold)
+	b.Logf("warm-up: 200 searches, the slowest %.1f ms", ms(slowest))
 	b.ResetTimer()
 	for _, bq := range benchQueries {
 		lat := make([]time.Duration, 0, benchSamples)
