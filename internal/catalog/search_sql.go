@@ -68,6 +68,11 @@ type searchRow struct {
 	// offerings: how far the furthest of them is, and how many there were.
 	Horizon *float64 `db:"horizon_m"`
 	Scanned *int     `db:"scanned"`
+	// Cut and Perfect describe a first try that ranks titles first: the
+	// sort key of the page's last result among the offerings of titles
+	// holding every word, and how many of those were read.
+	Cut     *float64 `db:"cut"`
+	Perfect *int     `db:"perfect"`
 }
 
 // searchTimeout bounds the statements of one search. None should come
@@ -85,14 +90,17 @@ var errSearchTimeout = apperr.New(apperr.Unavailable, "the search is taking too 
 func search(ctx context.Context, dbq sqlx.ExtContext, expand *expansions, q SearchQuery) (SearchPage, error) {
 	ctx, cancel := context.WithTimeout(ctx, searchTimeout)
 	defer cancel()
-	page, err := runSearch(ctx, dbq, expand, q)
+	page, err := runSearch(ctx, dbq, expand, q, tries)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return SearchPage{}, &apperr.Error{Code: errSearchTimeout.Code, Message: errSearchTimeout.Message, Err: err}
 	}
 	return page, err
 }
 
-func runSearch(ctx context.Context, dbq sqlx.ExtContext, expand *expansions, q SearchQuery) (SearchPage, error) {
+// runSearch runs q, trying the scopes plan gives in turn (tries; the
+// tests compare it with ranking every match).
+func runSearch(ctx context.Context, dbq sqlx.ExtContext, expand *expansions, q SearchQuery,
+	plan func(SearchQuery, *cursor) []scope) (SearchPage, error) {
 	after, err := decodeCursor(q.Cursor, q.Sort)
 	if err != nil {
 		return SearchPage{}, err
@@ -111,13 +119,17 @@ func runSearch(ctx context.Context, dbq sqlx.ExtContext, expand *expansions, q S
 		}
 	}
 	// A first try ranks fewer offerings; its page is kept only when no
-	// offering it left out could be on it (see firstTry).
-	page, complete, err := searchPage(ctx, dbq, q, groups, after, firstTry(q))
-	if err == nil && !complete {
-		page, _, err = searchPage(ctx, dbq, q, groups, after, lastTry(q))
-	}
-	if err != nil {
-		return SearchPage{}, err
+	// offering it left out could be on it (see tries). The last try's page
+	// is always kept.
+	var page SearchPage
+	for _, s := range plan(q, after) {
+		var complete bool
+		if page, complete, err = searchPage(ctx, dbq, q, groups, after, s); err != nil {
+			return SearchPage{}, err
+		}
+		if complete {
+			break
+		}
 	}
 	if q.Count {
 		var b searchSQL
@@ -147,6 +159,11 @@ func runSearch(ctx context.Context, dbq sqlx.ExtContext, expand *expansions, q S
 // scope limits the offerings a first try ranks. The zero scope ranks
 // every offering the search finds.
 type scope struct {
+	// titles: rank the titles that match a word of the query first, then
+	// read the first offerings of those holding every word and every
+	// offering of the others that could make the page (see
+	// titlesFirst). A first page only.
+	titles bool
 	// titleOnly: only those whose title matches a word of the query.
 	titleOnly bool
 	// nearest: only the nearest this many (a search near a point).
@@ -168,40 +185,42 @@ type scope struct {
 // found are ranked.
 const maxRanked = 4000
 
-// lastTry is the scope of a search whose first try could not answer:
-// every match, except across the country by relevance (capped).
-func lastTry(q SearchQuery) scope {
-	if q.Sort == SortRelevance && q.Near == nil {
-		return scope{capped: true}
-	}
-	return scope{}
-}
-
-// firstTry is the scope a search tries first:
+// tries are the scopes a search tries in turn, until one can answer; the
+// last always can:
 //   - across the whole country by relevance, a common word matches
-//     thousands of offerings: rank those whose title matches first;
+//     thousands of offerings, but a few dozen titles: the first page ranks
+//     titles first; failing that (or on a later page), rank the offerings
+//     whose title matches; failing that, every title match and at most
+//     maxRanked others (capped);
 //   - near a point by distance, read the nearest matches in order from the
-//     index and stop after the page, rather than sort all within the radius.
+//     index and stop after the page, rather than sort all within the
+//     radius; failing that, every match within it.
 //
 // Near a point by relevance every match within the radius is ranked: a
 // first try limited to the nearest few hundred was measured no faster
 // (the bound it must meet, relevance ÷ (1 + km/20) beyond the furthest
 // of them, is loose, and the planner reads the whole box anyway: it
 // cannot know that the box holds more than its fixed guess).
-func firstTry(q SearchQuery) scope {
+func tries(q SearchQuery, after *cursor) []scope {
 	switch {
+	case q.Sort == SortRelevance && q.Near == nil && after == nil:
+		return []scope{{titles: true}, {titleOnly: true}, {capped: true}}
 	case q.Sort == SortRelevance && q.Near == nil:
-		return scope{titleOnly: true}
+		return []scope{{titleOnly: true}, {capped: true}}
 	case q.Sort == SortDistance:
-		return scope{nearest: 2 * (q.Limit + 1), indexOrder: true}
+		return []scope{{nearest: 2 * (q.Limit + 1), indexOrder: true}, {}}
 	}
-	return scope{}
+	return []scope{{}}
 }
 
 // complete says whether rows, the page (plus one) a first try in scope s
 // found, is the page the whole search gives.
 func (s scope) complete(q SearchQuery, rows []searchRow) bool {
 	switch {
+	case s.titles:
+		// Only offerings scoring above any whose title does not match
+		// were ranked: the page is complete when its last result does.
+		return len(rows) > q.Limit && rows[0].Cut != nil && -*rows[0].Cut > outsideTitleMax
 	case s.titleOnly:
 		// Every result on the page ranks above any offering whose title
 		// does not match, and a next page exists.
@@ -280,6 +299,9 @@ func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, doc string, withi
 // distance or price the cursor is a condition here (so that the nearest
 // are taken after it); by relevance the caller applies it to sort_key.
 func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, after *cursor, s scope) string {
+	if s.titles {
+		return b.titlesFirst(q, groups)
+	}
 	// A title that matches puts the same words in the document: asking
 	// the title alone is enough.
 	doc := "o.search_vector"
@@ -298,53 +320,96 @@ func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, after *cursor
 		b.where = append(b.where, "("+key+", o.id) > ("+b.arg(after.Key)+"::float8, "+b.arg(after.ID)+"::uuid)")
 	}
 	from := "offerings o WHERE " + b.conditions()
-	// capped: the offerings whose title matches, then the first maxRanked
-	// others (the columns are added below).
-	var titled, others string
-	if s.capped {
-		title := "o.title_vector @@ " + b.arg(anyGroup(groups)) + "::tsquery"
-		titled, others = from+" AND "+title, from+" AND NOT "+title+" LIMIT "+b.arg(maxRanked)
-	}
-	horizon := "NULL::float8 AS horizon_m, NULL::int AS scanned"
+	tried := noTry
 	if s.nearest > 0 {
 		from += " ORDER BY o.geo <-> " + b.point + " LIMIT " + b.arg(s.nearest)
-		horizon = "max(distance_m) OVER () AS horizon_m, count(*) OVER ()::int AS scanned"
+		tried = "max(distance_m) OVER () AS horizon_m, count(*) OVER ()::int AS scanned, NULL::float8 AS cut, NULL::int AS perfect"
 	}
 	if key != "" {
-		return `SELECT id, distance_m, sort_key, ` + horizon + ` FROM (SELECT o.id, ` + dist + ` AS distance_m, ` + key + ` AS sort_key FROM ` + from + `) k`
+		return `SELECT id, distance_m, sort_key, ` + tried + ` FROM (SELECT o.id, ` + dist + ` AS distance_m, ` + key + ` AS sort_key FROM ` + from + `) k`
 	}
-	// Relevance: each group's rank is computed once per candidate
-	// (materialised), then blended and spread out.
-	// A group's rank r = 0.8 × placement of its words and synonyms + 0.2 ×
-	// placement of its words as written (q and e; one placement serves
-	// both when the word has no synonyms).
-	cols := []string{"o.id", "o.title_folded", dist + " AS distance_m"}
-	var score []string
-	var sum float64
+	cols, relevance := b.ranking(q, groups, dist)
+	m := `SELECT ` + cols + ` FROM ` + from
+	if s.capped {
+		// The offerings whose title matches, then the first maxRanked
+		// others.
+		title := "o.title_vector @@ " + b.arg(anyGroup(groups)) + "::tsquery"
+		m = `SELECT ` + cols + ` FROM ` + from + ` AND ` + title +
+			` UNION ALL (SELECT ` + cols + ` FROM ` + from + ` AND NOT ` + title + ` LIMIT ` + b.arg(maxRanked) + `)`
+	}
+	return `WITH m AS MATERIALIZED (` + m + `),
+		s AS (SELECT id, title_folded, distance_m, ` + relevance + ` AS score FROM m)
+		SELECT id, distance_m, ` + varietyKey + ` AS sort_key, ` + tried + ` FROM s`
+}
+
+// noTry are the columns of a statement that is not a first try.
+const noTry = "NULL::float8 AS horizon_m, NULL::int AS scanned, NULL::float8 AS cut, NULL::int AS perfect"
+
+// varietyKey is the sort key of a ranked offering: its relevance, spread
+// out among the offerings of the same title. Titles are grouped byte for
+// byte ("C"): the grouping needs equality, not the language's order, and
+// bytes compare fastest.
+var varietyKey = `-score * power(` + fmt.Sprint(repeatFactor) + `::float8, row_number() OVER (PARTITION BY title_folded COLLATE "C" ORDER BY score DESC, id) - 1)`
+
+// ranking returns the columns to rank offerings o by (id, title_folded,
+// distance_m and each group's placements; each group's rank is computed
+// once per candidate when they are materialised) and their relevance: a
+// group's rank r = 0.8 × placement of its words and synonyms (q) + 0.2 ×
+// placement of its words as written (e; one placement serves both when
+// the word has no synonyms), and near a point the relevance is blended
+// with the distance.
+func (b *searchSQL) ranking(q SearchQuery, groups []queryGroup, dist string) (cols, relevance string) {
+	c := []string{"o.id", "o.title_folded", dist + " AS distance_m"}
 	for i, g := range groups {
-		cols = append(cols, fmt.Sprintf("%s AS q%d", b.placement(g.Query), i))
-		e := fmt.Sprintf("q%d", i)
+		c = append(c, fmt.Sprintf("%s AS q%d", b.placement(g.Query), i))
 		if g.Exact != g.Query {
-			e = fmt.Sprintf("e%d", i)
-			cols = append(cols, fmt.Sprintf("%s AS %s", b.placement(g.Exact), e))
+			c = append(c, fmt.Sprintf("%s AS e%d", b.placement(g.Exact), i))
 		}
-		r := fmt.Sprintf("(0.8 * q%d + 0.2 * %s)", i, e)
-		score = append(score, fmt.Sprintf("%s * (0.3 * sign%s + 0.7 * %s)", b.arg(g.Weight), r, r))
-		sum += g.Weight
 	}
-	relevance := "(" + strings.Join(score, " + ") + ") / " + b.arg(sum)
+	relevance = b.weights(groups).relevance(func(i int, exact bool) string {
+		if exact && groups[i].Exact != groups[i].Query {
+			return fmt.Sprintf("e%d", i)
+		}
+		return fmt.Sprintf("q%d", i)
+	})
 	if q.Near != nil {
 		relevance = "(" + relevance + ") / (1 + distance_m / " + fmt.Sprint(blendKm*1000) + ")"
 	}
-	// Titles are grouped byte for byte ("C"): the grouping needs equality,
-	// not the language's order, and bytes compare fastest.
-	m := `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + from
-	if s.capped {
-		m = `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + titled + ` UNION ALL (SELECT ` + strings.Join(cols, ", ") + ` FROM ` + others + `)`
+	return strings.Join(c, ", "), relevance
+}
+
+// weights are the arguments holding the groups' weights and their sum.
+type weights struct {
+	each []string
+	sum  string
+}
+
+func (b *searchSQL) weights(groups []queryGroup) weights {
+	var w weights
+	var sum float64
+	for _, g := range groups {
+		w.each = append(w.each, b.arg(g.Weight))
+		sum += g.Weight
 	}
-	return `WITH m AS MATERIALIZED (` + m + `),
-		s AS (SELECT id, title_folded, distance_m, ` + relevance + ` AS score, ` + horizon + ` FROM m)
-		SELECT id, distance_m, -score * power(` + fmt.Sprint(repeatFactor) + `::float8, row_number() OVER (PARTITION BY title_folded COLLATE "C" ORDER BY score DESC, id) - 1) AS sort_key, horizon_m, scanned FROM s`
+	w.sum = b.arg(sum)
+	return w
+}
+
+// relevance is the SQL of the relevance of an offering whose placement
+// for group i (its words and synonyms, or as written when exact) is
+// place(i, exact):
+//
+//	Σ weight × (0.3 × sign(r) + 0.7 × r) / Σ weight
+//
+// Every use builds it here, so that the same placements give the same
+// number to the last bit.
+func (w weights) relevance(place func(i int, exact bool) string) string {
+	score := make([]string, len(w.each))
+	for i, weight := range w.each {
+		r := fmt.Sprintf("(0.8 * %s + 0.2 * %s)", place(i, false), place(i, true))
+		score[i] = fmt.Sprintf("%s * (0.3 * sign%s + 0.7 * %s)", weight, r, r)
+	}
+	return "(" + strings.Join(score, " + ") + ") / " + w.sum
 }
 
 // selectPlanned runs a search statement. A first try that reads the
@@ -382,12 +447,12 @@ const outsideTitleMax = 0.3 + 0.7*0.6
 // page is the one the whole search gives (always, in the zero scope).
 func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups []queryGroup, after *cursor, s scope) (page SearchPage, complete bool, err error) {
 	var b searchSQL
-	top := `SELECT id, distance_m, sort_key, horizon_m, scanned FROM (` + b.candidates(q, groups, after, s) + `) c`
+	top := `SELECT id, distance_m, sort_key, horizon_m, scanned, cut, perfect FROM (` + b.candidates(q, groups, after, s) + `) c`
 	if after != nil && q.Sort == SortRelevance {
 		top += ` WHERE (sort_key, id) > (` + b.arg(after.Key) + `::float8, ` + b.arg(after.ID) + `::uuid)`
 	}
 	top += ` ORDER BY sort_key, id LIMIT ` + b.arg(q.Limit+1)
-	query := `SELECT ` + offeringCols + `, t.distance_m, t.sort_key, t.horizon_m, t.scanned FROM (` + top + `) t
+	query := `SELECT ` + offeringCols + `, t.distance_m, t.sort_key, t.horizon_m, t.scanned, t.cut, t.perfect FROM (` + top + `) t
 		JOIN offerings o ON o.id = t.id JOIN providers pr ON pr.organisation_id = o.provider_id
 		JOIN places pl ON pl.code = o.place_code` + labelJoin + `ORDER BY t.sort_key, t.id`
 	var rows []searchRow

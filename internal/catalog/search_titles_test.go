@@ -1,0 +1,111 @@
+package catalog_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/db/dbtest"
+	"github.com/reciproca/reciproca/internal/identity"
+	"github.com/reciproca/reciproca/internal/seed"
+)
+
+// Ranking titles first answers most first pages of a search across the
+// country, and whenever a search is answered by a first try, its pages are
+// the ones ranking every match gives: the same offerings in the same order,
+// the same cursors, page after page.
+func TestSearchFirstTriesAreExact(t *testing.T) {
+	dbx := dbtest.Open(t)
+	if _, err := seed.Run(ctx, dbx); err != nil {
+		t.Fatal(err)
+	}
+	// Many offerings per title, and providers whose names hold the words
+	// of other titles (a word a title lacks may be in the provider's name:
+	// the update also feeds the titles' words through the update trigger).
+	generateCatalogue(t, dbx, 3000)
+	dbx.MustExec(`UPDATE providers SET legal_name = legal_name || ' ' ||
+		(ARRAY['Yoga', 'Stireria', 'Babysitter', 'Spesa', 'Teatro', 'Tata', 'Corso'])[1 + abs(hashtext(legal_name)) % 7]
+		WHERE legal_name LIKE 'Erogatore %' AND abs(hashtext(legal_name)) % 5 = 0`)
+	// Some offerings change title: the old titles stay known, with fewer
+	// offerings or none.
+	dbx.MustExec(`UPDATE offerings SET title = 'Yoga e ' || lower(title) WHERE abs(hashtext(id::text)) % 40 = 0`)
+	dbx.MustExec(`ANALYZE`) // as autovacuum would, soon after (see settle)
+	orgs := identity.New(dbx, identity.Config{Argon2: identity.Argon2Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}})
+	svc := catalog.NewService(dbx, nil, orgs)
+
+	texts := []string{"corso", "per bambini a domicilio", "yoga stireria", "erogatore", "qualificato",
+		"babysitter per famiglie", "spesa", "tata serale", "corso di inglese per adulti", "teatro yoga", "zzyzx"}
+	for _, c := range qualityTable {
+		texts = append(texts, c.q)
+	}
+	for _, words := range benchWords {
+		texts = append(texts, words...)
+	}
+	maxPrice := int64(8000)
+	lecco := catalog.LatLon{Lat: 45.85589, Lon: 9.39704}
+	answered := 0
+	for i, text := range texts {
+		q := catalog.SearchQuery{Text: text}
+		ok, err := svc.TitlesFirstAnswers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			answered++
+		}
+		samePages(t, svc, q, 1)
+		samePages(t, svc, catalog.SearchQuery{Text: text, Limit: 5}, 2)
+		if i%2 == 0 {
+			samePages(t, svc, catalog.SearchQuery{Text: text, Category: benchCategory(i), Limit: 7}, 1)
+		} else {
+			samePages(t, svc, catalog.SearchQuery{Text: text, MaxPrice: &maxPrice, Limit: 3}, 1)
+		}
+		if i%6 == 0 { // the searches near a point, whose statements share the ranking
+			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, Limit: 5}, 2)
+			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, Sort: catalog.SortDistance, Limit: 5}, 2)
+		}
+	}
+	t.Logf("ranking titles first answered %d of %d first pages", answered, len(texts))
+	if answered < len(texts)/3 {
+		t.Errorf("ranking titles first answered %d of %d first pages, want at least a third", answered, len(texts))
+	}
+}
+
+// samePages compares the first pages of q as Search gives them with the
+// same pages ranking every match.
+func samePages(t *testing.T, svc *catalog.Service, q catalog.SearchQuery, pages int) {
+	t.Helper()
+	fast, exact := q, q
+	for page := 1; page <= pages; page++ {
+		got, err := svc.Search(ctx, fast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := svc.SearchEveryMatch(ctx, exact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := describe(got), describe(want); g != w {
+			t.Fatalf("%+v page %d:\n got %s\nwant %s", q, page, g, w)
+		}
+		if got.NextCursor == "" {
+			return
+		}
+		fast.Cursor, exact.Cursor = got.NextCursor, want.NextCursor
+	}
+}
+
+// benchCategory is one of the categories, the i-th in turn.
+func benchCategory(i int) string {
+	cats := catalog.Categories()
+	return cats[i%len(cats)].Code
+}
+
+func describe(p catalog.SearchPage) string {
+	ids := make([]string, len(p.Items))
+	for i, o := range p.Items {
+		ids[i] = fmt.Sprintf("%s %q", o.ID.String()[:8], o.Title)
+	}
+	return fmt.Sprintf("[%s] next %q", strings.Join(ids, ", "), p.NextCursor)
+}
