@@ -29,39 +29,61 @@ import (
 // no point). Its rows carry cut, the sort key of the Limit-th offering of
 // the titles holding every word (NULL with fewer), and perfect, how many
 // of those offerings were read.
+//
+// A title that lacks some words (or holds a word's synonym, not the word)
+// is read in two parts: its offerings whose documents have the words it
+// lacks (extra, ranked one by one), and the first Limit+1 by id of the
+// others, which all score what the title alone gives (lo).
 func (b *searchSQL) titlesFirst(q SearchQuery, groups []queryGroup) string {
-	b.filter(q, groups, "o.search_vector", true)
+	// The offerings of a title holding every word all match: they are
+	// read in order of id without asking their documents.
+	b.filter(q, nil, "", true)
 	conds := b.conditions()
+	any := b.arg(anyGroup(groups)) + "::tsquery"
 	w := b.weights(groups)
 	perfect := []string{"NOT ct.mixed"}
-	var bounds []string
+	var cols, lacks []string
 	for i, g := range groups {
 		query, exact := b.arg(g.Query)+"::tsquery", b.arg(g.Exact)+"::tsquery"
-		perfect = append(perfect, "ct.title_vector @@ "+query, "ct.title_vector @@ "+exact)
-		bounds = append(bounds, fmt.Sprintf("%s AS hq%d, %s AS he%d", b.bound(query, g.Query), i, b.bound(exact, g.Exact), i))
+		holds, holdsExact := "ct.title_vector @@ "+query, "ct.title_vector @@ "+exact
+		perfect = append(perfect, holds, holdsExact)
+		cols = append(cols, fmt.Sprintf("%s AS hq%d, %s AS he%d, CASE WHEN %s THEN 1 ELSE 0 END::float8 AS lq%d, CASE WHEN %s THEN 1 ELSE 0 END::float8 AS le%d",
+			b.bound(query, g.Query), i, b.bound(exact, g.Exact), i, holds, i, holdsExact, i))
+		lacks = append(lacks, "CASE WHEN NOT "+holds+" THEN "+b.arg("("+g.Query+")")+"::text END",
+			"CASE WHEN "+holds+" AND NOT "+holdsExact+" THEN "+b.arg("("+g.Exact+")")+"::text END")
 	}
 	top := w.relevance(func(int, bool) string { return "1::float8" })
-	hi := w.relevance(func(i int, exact bool) string {
-		if exact {
-			return fmt.Sprintf("he%d", i)
+	column := func(prefix string) func(int, bool) string {
+		return func(i int, exact bool) string {
+			if exact {
+				return fmt.Sprintf("%se%d", prefix, i)
+			}
+			return fmt.Sprintf("%sq%d", prefix, i)
 		}
-		return fmt.Sprintf("hq%d", i)
-	})
-	cols, relevance := b.ranking(q, groups, "NULL::float8")
+	}
+	hi, lo := w.relevance(column("h")), w.relevance(column("l"))
+	ranked, relevance := b.ranking(q, groups, "NULL::float8")
 	limit, last := b.arg(q.Limit+1), b.arg(q.Limit-1)
-	return `WITH x AS (SELECT ct.title_folded, ct.mixed, ` + strings.Join(perfect, " AND ") + ` AS perfect, ` + strings.Join(bounds, ", ") + `
-			FROM catalog_titles ct WHERE ct.title_vector @@ ` + b.arg(anyGroup(groups)) + `::tsquery OR ct.mixed),
-		t AS MATERIALIZED (SELECT title_folded, perfect, ` + top + ` AS top, CASE WHEN mixed THEN 1 ELSE ` + hi + ` END AS hi FROM x),
+	return `WITH x AS (SELECT ct.title_folded, ct.mixed, ` + strings.Join(perfect, " AND ") + ` AS perfect, ` + strings.Join(cols, ", ") + `,
+			CASE WHEN ct.mixed THEN ` + any + ` ELSE nullif(concat_ws(' | ', ` + strings.Join(lacks, ", ") + `), '')::tsquery END AS extra
+			FROM catalog_titles ct WHERE ct.title_vector @@ ` + any + ` OR ct.mixed),
+		t AS MATERIALIZED (SELECT title_folded, mixed, perfect, extra, ` + top + ` AS top, CASE WHEN mixed THEN 1 ELSE ` + hi + ` END AS hi,
+			` + lo + ` AS lo FROM x),
 		p AS MATERIALIZED (SELECT f.id, -t.top * power(` + fmt.Sprint(repeatFactor) + `::float8, f.k - 1) AS sort_key FROM t
 			CROSS JOIN LATERAL (SELECT o.id, row_number() OVER (ORDER BY o.id) AS k FROM offerings o
 				WHERE o.title_folded = t.title_folded AND ` + conds + ` ORDER BY o.id LIMIT ` + limit + `) f
 			WHERE t.perfect),
 		cut AS MATERIALIZED (SELECT (SELECT sort_key FROM p ORDER BY sort_key, id OFFSET ` + last + ` LIMIT 1) AS key,
 			(SELECT count(*) FROM p)::int AS n),
-		m AS MATERIALIZED (SELECT ` + cols + ` FROM offerings o WHERE ` + conds + ` AND o.title_folded IN (
-			SELECT t.title_folded FROM t, cut WHERE NOT t.perfect AND cut.key < ` + fmt.Sprint(-outsideTitleMax) + `
-			AND -t.hi <= cut.key + 1e-9)),
-		s AS (SELECT id, title_folded, distance_m, ` + relevance + ` AS score FROM m)
+		n AS MATERIALIZED (SELECT t.title_folded, t.mixed, t.extra, t.lo FROM t, cut
+			WHERE NOT t.perfect AND cut.key < ` + fmt.Sprint(-outsideTitleMax) + ` AND -t.hi <= cut.key + 1e-9),
+		m AS MATERIALIZED (SELECT ` + ranked + ` FROM n JOIN offerings o ON o.title_folded = n.title_folded
+			WHERE ` + conds + ` AND o.search_vector @@ n.extra),
+		s AS (SELECT id, title_folded, ` + relevance + ` AS score FROM m
+			UNION ALL
+			SELECT f.id, n.title_folded, n.lo FROM n CROSS JOIN LATERAL (SELECT o.id FROM offerings o
+				WHERE o.title_folded = n.title_folded AND ` + conds + ` AND NOT o.search_vector @@ n.extra ORDER BY o.id LIMIT ` + limit + `) f
+			WHERE NOT n.mixed)
 		SELECT r.id, NULL::float8 AS distance_m, r.sort_key, NULL::float8 AS horizon_m, NULL::int AS scanned,
 			cut.key AS cut, cut.n AS perfect
 		FROM (SELECT id, ` + varietyKey + ` AS sort_key FROM s UNION ALL SELECT id, sort_key FROM p) r, cut`

@@ -30,6 +30,9 @@ func TestSearchFirstTriesAreExact(t *testing.T) {
 	// Some offerings change title: the old titles stay known, with fewer
 	// offerings or none.
 	dbx.MustExec(`UPDATE offerings SET title = 'Yoga e ' || lower(title) WHERE abs(hashtext(id::text)) % 40 = 0`)
+	// and some have no keywords, so that a synonym the title lacks is
+	// in some of its offerings' documents and not in others.
+	dbx.MustExec(`UPDATE offerings SET keywords = '' WHERE abs(hashtext(id::text)) % 3 = 0`)
 	dbx.MustExec(`ANALYZE`) // as autovacuum would, soon after (see settle)
 	orgs := identity.New(dbx, identity.Config{Argon2: identity.Argon2Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}})
 	svc := catalog.NewService(dbx, nil, orgs)
