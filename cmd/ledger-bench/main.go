@@ -77,6 +77,7 @@ func main() {
 	var bo ledger.BatcherOptions
 	flag.IntVar(&bo.MaxBatch, "batch-max", 0, "Batcher.MaxBatch (0: the default)")
 	flag.IntVar(&bo.Writers, "batch-writers", 0, "Batcher.Writers (0: the default)")
+	flag.IntVar(&bo.Lanes, "batch-lanes", 0, "Batcher.Lanes (0: the default)")
 	flag.Parse()
 	if *server == "" {
 		fail(fmt.Errorf("no server: set TEST_DATABASE_URL or -server"))

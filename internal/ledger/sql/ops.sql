@@ -51,13 +51,21 @@ BEGIN
 END $$;
 
 -- ledger_write_batch writes ops, a JSON array of ops, in one database
--- transaction, and returns one element per op: {"tx_id", "replayed"}, or
--- its refusal {"code", "message", "detail"} (the codes ledger_raise uses).
--- Each op runs in a subtransaction: a refused op leaves no trace (its key
--- is not remembered, its row locks are released) and does not stop the
--- others. Any other error (a deadlock, a lock timeout: 55P03 with
+-- transaction, and returns one element per op, {"tx_id", "replayed"}. When
+-- an op is refused it writes nothing and returns {"refused": i, "code",
+-- "message", "detail"} (i: the op's index from 0; the codes ledger_raise
+-- uses): the caller gives op i its refusal and sends the others again, in
+-- the same order. Any other error (a deadlock, a lock timeout: 55P03 with
 -- p_lock_timeout_ms > 0) fails the batch as a whole, and nothing of it is
 -- written.
+--
+-- One subtransaction holds the whole batch (it is how the refused op is
+-- named), and its locks: a row locked by a transaction and then updated by
+-- one of its subtransactions needs a multixact, which every later reader
+-- of the row must look up, and one subtransaction per op would make
+-- every update such a one. Refusals are rare next to the writes (a
+-- voucher validated twice, a booking beyond the wallet), so a batch is
+-- nearly always written in one go.
 --
 -- Locks. A locking function locks as it goes, in one global order; a batch
 -- of them would hold the first op's rows while the second takes its own,
@@ -67,11 +75,8 @@ END $$;
 -- capture, void, expiry or reversal also locks that row before any
 -- balance), then the balance rows of plain accounts by id, then every
 -- shard of the hot accounts it may debit, by id. The rows it takes later
--- are those a single call takes last: a hot account's own shard for a
+-- are those a single call takes last: a hot account's free shard for a
 -- credit and that shard's day lot, and lots of accounts it already holds.
--- Keep batches small (the Batcher sends at most 48 ops): each op's
--- subtransaction takes an XID, and past 64 of them in one transaction
--- other backends' snapshots slow down.
 CREATE OR REPLACE FUNCTION ledger_write_batch(ops jsonb, p_lock_timeout_ms int DEFAULT 0) RETURNS jsonb
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -82,6 +87,7 @@ DECLARE
     ids bigint[]; debited bigint[];
     out jsonb[] := '{}';
     r record;
+    cur int;
     st text; msg text; det text;
 BEGIN
     IF n = 0 THEN
@@ -112,30 +118,31 @@ BEGIN
             from_paths := from_paths || CASE WHEN o->>'op' = 'reverse' THEN pj->>'to' ELSE pj->>'from' END;
         END LOOP;
     END LOOP;
-    -- the transactions resolved or reversed, by id
-    IF cardinality(txs) > 0 THEN
-        PERFORM 1 FROM ledger_transactions t WHERE t.id = ANY (txs) ORDER BY t.id FOR NO KEY UPDATE;
-    END IF;
-    -- the accounts: named, or on those transactions' entries (which a
-    -- capture or void releases and a reversal moves back: a hot one there
-    -- may be debited)
-    SELECT array_agg(DISTINCT e.account_id) INTO debited FROM ledger_entries e WHERE e.tx_id = ANY (txs);
-    SELECT array_agg(a.id) INTO ids FROM ledger_accounts a WHERE a.path = ANY (paths);
-    debited := coalesce(debited, '{}') || coalesce((SELECT array_agg(a.id) FROM ledger_accounts a WHERE a.path = ANY (from_paths)), '{}');
-    ids := coalesce(ids, '{}') || debited;
-    PERFORM 1 FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
-    WHERE a.id = ANY (ids) AND ((a.shards = 1 AND b.shard = 0) OR (a.shards > 1 AND a.id = ANY (debited)))
-    ORDER BY a.shards > 1, b.account_id, b.shard FOR UPDATE OF b;
+    BEGIN
+        -- the transactions resolved or reversed, by id
+        IF cardinality(txs) > 0 THEN
+            PERFORM 1 FROM ledger_transactions t WHERE t.id = ANY (txs) ORDER BY t.id FOR NO KEY UPDATE;
+        END IF;
+        -- the accounts: named, or on those transactions' entries (which a
+        -- capture or void releases and a reversal moves back: a hot one
+        -- there may be debited)
+        SELECT array_agg(DISTINCT e.account_id) INTO debited FROM ledger_entries e WHERE e.tx_id = ANY (txs);
+        SELECT array_agg(a.id) INTO ids FROM ledger_accounts a WHERE a.path = ANY (paths);
+        debited := coalesce(debited, '{}') || coalesce((SELECT array_agg(a.id) FROM ledger_accounts a WHERE a.path = ANY (from_paths)), '{}');
+        ids := coalesce(ids, '{}') || debited;
+        PERFORM 1 FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
+        WHERE a.id = ANY (ids) AND ((a.shards = 1 AND b.shard = 0) OR (a.shards > 1 AND a.id = ANY (debited)))
+        ORDER BY a.shards > 1, b.account_id, b.shard FOR UPDATE OF b;
 
-    FOR i IN 0 .. n - 1 LOOP
-        BEGIN
+        FOR i IN 0 .. n - 1 LOOP
+            cur := i;
             r := ledger_write_op(ops->i);
             out := out || jsonb_build_object('tx_id', r.tx_id, 'replayed', r.replayed);
-        EXCEPTION WHEN SQLSTATE 'RL001' OR SQLSTATE 'RL002' OR SQLSTATE 'RL003' OR SQLSTATE 'RL004' OR SQLSTATE 'RL005' THEN
-            GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-            out := out || ledger_error(st, msg, CASE WHEN left(det, 1) = '{' THEN det::jsonb
-                                                    ELSE jsonb_build_object('detail', det) END);
-        END;
-    END LOOP;
+        END LOOP;
+    EXCEPTION WHEN SQLSTATE 'RL001' OR SQLSTATE 'RL002' OR SQLSTATE 'RL003' OR SQLSTATE 'RL004' OR SQLSTATE 'RL005' THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+        RETURN jsonb_build_object('refused', cur) || ledger_error(st, msg, CASE WHEN left(det, 1) = '{' THEN det::jsonb
+                                                                             ELSE jsonb_build_object('detail', det) END);
+    END;
     RETURN to_jsonb(out);
 END $$;
