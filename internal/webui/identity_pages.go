@@ -174,6 +174,10 @@ type usersPage struct {
 	FormEmail   string
 	FormName    string
 	FormRole    auth.Role
+	FormSite    string
+	// Sites are the admin's company's sites, to say where the invited
+	// person works (none: the form does not ask).
+	Sites []identity.Site
 }
 
 func (u *UI) users(c echo.Context) error {
@@ -191,6 +195,11 @@ func (u *UI) renderUsers(c echo.Context, status int, data usersPage) error {
 		return err
 	}
 	data.Users, data.Roles = users, auth.KindRoles[kind]
+	if data.Org == nil {
+		if data.Sites, err = u.deps.Identity.Sites(c.Request().Context(), p); err != nil {
+			return err
+		}
+	}
 	if data.FormRole != "" {
 		data.DefaultRole = data.FormRole
 	}
@@ -204,7 +213,8 @@ func (u *UI) inviteUser(c echo.Context) error {
 // invite sends the invite form of a users page (data.Org: which one) and
 // goes to done, or shows the page again with the error and the form kept.
 func (u *UI) invite(c echo.Context, data usersPage, done string) error {
-	in := identity.Invitation{Email: c.FormValue("email"), Name: c.FormValue("name"), Roles: []auth.Role{auth.Role(c.FormValue("role"))}}
+	in := identity.Invitation{Email: c.FormValue("email"), Name: c.FormValue("name"), Roles: []auth.Role{auth.Role(c.FormValue("role"))},
+		Site: c.FormValue("site")}
 	if data.Org != nil {
 		in.OrgID = data.Org.ID
 	}
@@ -217,7 +227,7 @@ func (u *UI) invite(c echo.Context, data usersPage, done string) error {
 		if ferr != nil {
 			return ferr
 		}
-		data.FormEmail, data.FormName, data.FormRole = in.Email, in.Name, in.Roles[0]
+		data.FormEmail, data.FormName, data.FormRole, data.FormSite = in.Email, in.Name, in.Roles[0], in.Site
 		if data.Errors = u.fieldErrors(lang(c), err); len(data.Errors) == 0 {
 			data.Error = msg
 		}

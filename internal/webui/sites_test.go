@@ -47,6 +47,19 @@ func TestSitesPage(t *testing.T) {
 		t.Fatal("the sites page does not list the new site with its town")
 	}
 
+	// The invite form asks where the new colleague works.
+	if _, page := b.Get("/users"); !strings.Contains(page, `<option value="Stabilimento di Lecco">`) {
+		t.Fatal("the invite form does not offer the site")
+	}
+	if res, _ := b.PostForm("/users/invite", url.Values{"email": {"nuova.sede@example.com"}, "name": {"Nuova Sede"}, "role": {"employee"},
+		"site": {"Stabilimento di Lecco"}}); res.StatusCode != 303 {
+		t.Fatalf("inviting with a site: %d", res.StatusCode)
+	}
+	var site string
+	if err := a.DB.Get(&site, `SELECT s.name FROM users u JOIN company_sites s ON s.id = u.site_id WHERE u.email = 'nuova.sede@example.com'`); err != nil || site != "Stabilimento di Lecco" {
+		t.Fatalf("the invited colleague's site: %q %v", site, err)
+	}
+
 	emp := k.User(hr.Org, auth.RoleEmployee)
 	eb := k.Browser(a.URL(), emp)
 	_, page = eb.Get("/account")
