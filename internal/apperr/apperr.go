@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // Code is a stable, machine-readable error class. Clients switch on it.
@@ -91,6 +92,38 @@ func CodeOf(err error) Code {
 
 // Is reports whether err carries code.
 func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
+
+// AllInvalid joins the checks of a form's fields into one error naming
+// every field at fault (its "fields" detail) and the first as "field",
+// with that check's message and details, so a form can mark them all at
+// once; nil when every check passed (nil). A check that names several
+// fields itself counts for each; checks that are not *Error are left out.
+func AllInvalid(checks ...error) error {
+	var first *Error
+	var fields []string
+	for _, err := range checks {
+		var ae *Error
+		if err == nil || !errors.As(err, &ae) {
+			continue
+		}
+		if first == nil {
+			first = ae
+		}
+		these, _ := ae.Fields["fields"].([]string)
+		if len(these) == 0 {
+			these = []string{FieldOf(err)}
+		}
+		for _, f := range these {
+			if !slices.Contains(fields, f) {
+				fields = append(fields, f)
+			}
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return first.With("fields", fields)
+}
 
 // FieldOf returns the input field an error is about (its "field" detail,
 // set by the domains' validation), or "".

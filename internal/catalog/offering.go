@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"github.com/reciproca/reciproca/internal/apperr"
 	"slices"
 	"strings"
 	"time"
@@ -131,41 +132,64 @@ func (in *OfferingInput) Normalise() {
 	}
 }
 
-// Validate checks the offering; the error names the first field at fault.
+// Validate checks the offering; the error names every field at fault
+// (details.fields), the first also as details.field with its message.
 func (in OfferingInput) Validate() error {
-	n := utf8.RuneCountInString(in.Title)
-	switch {
-	case n < 3 || n > 120:
+	return apperr.AllInvalid(in.checkTitle(),
+		oneOf(!validCategory(in.Category), "category", "unknown category"),
+		in.checkPrice(),
+		oneOf(!validUnit(in.Unit), "unit", "the unit must be one of hour, session, day, week, month, year, course, item"),
+		in.checkWhere(), in.checkSlots(),
+		oneOf(in.Status != OfferingActive && in.Status != OfferingPaused, "status", "status must be active or paused"))
+}
+
+// oneOf is the invalid error about field when bad, else nil.
+func oneOf(bad bool, field, msg string) error {
+	if bad {
+		return invalidField(field, msg)
+	}
+	return nil
+}
+
+func (in OfferingInput) checkTitle() error {
+	if n := utf8.RuneCountInString(in.Title); n < 3 || n > 120 {
 		return invalidField("title", "the title must be 3 to 120 characters")
-	case utf8.RuneCountInString(in.Description) > 5000:
-		return invalidField("description", "the description must be at most 5000 characters")
-	case !validCategory(in.Category):
-		return invalidField("category", "unknown category")
+	}
+	return oneOf(utf8.RuneCountInString(in.Description) > 5000, "description", "the description must be at most 5000 characters")
+}
+
+func (in OfferingInput) checkPrice() error {
+	switch {
 	case in.PriceCents <= 0:
 		return invalidField("price_cents", "the price must be greater than zero")
 	case in.PriceCents > MaxPriceCents:
 		return invalidField("price_cents", "the price must be at most €100,000")
-	case !validUnit(in.Unit):
-		return invalidField("unit", "the unit must be one of hour, session, day, week, month, year, course, item")
+	}
+	return nil
+}
+
+func (in OfferingInput) checkWhere() error {
+	switch {
 	case in.PlaceCode == "":
 		return invalidField("place_code", "the municipality is required")
 	case (in.Lat == nil) != (in.Lon == nil):
 		return invalidField("lat", "give both latitude and longitude, or neither")
+	case in.Lat != nil && (LatLon{*in.Lat, *in.Lon}).Validate() != nil:
+		return invalidField("lat", "coordinates must be a valid latitude and longitude")
 	case in.ServiceRadiusKm < 0 || in.ServiceRadiusKm > 100:
 		return invalidField("service_radius_km", "the service radius must be between 0 and 100 km")
+	}
+	return nil
+}
+
+func (in OfferingInput) checkSlots() error {
+	switch {
 	case in.Availability != AvailabilityOnRequest && in.Availability != AvailabilitySlots:
 		return invalidField("availability", "availability must be on_request or slots")
 	case in.Availability == AvailabilityOnRequest && len(in.Slots) > 0:
 		return invalidField("slots", "slots are only for offerings whose availability is slots")
 	case len(in.Slots) > 200:
 		return invalidField("slots", "at most 200 slots")
-	case in.Status != OfferingActive && in.Status != OfferingPaused:
-		return invalidField("status", "status must be active or paused")
-	}
-	if in.Lat != nil {
-		if err := (LatLon{*in.Lat, *in.Lon}).Validate(); err != nil {
-			return invalidField("lat", "coordinates must be a valid latitude and longitude")
-		}
 	}
 	for _, s := range in.Slots {
 		if !s.EndsAt.After(s.StartsAt) {

@@ -126,31 +126,23 @@ func (in *ProfileInput) Normalise() {
 	in.Description = strings.TrimSpace(in.Description)
 }
 
-// Validate checks the profile; the error names the first field at fault.
+// Validate checks the profile; the error names every field at fault
+// (details.fields), the first also as details.field with its message.
 func (in ProfileInput) Validate() error {
-	switch {
-	case len(in.LegalName) < 2 || len(in.LegalName) > 200:
-		return invalidField("legal_name", "the legal name must be 2 to 200 characters")
-	case !slices.Contains(LegalForms(), in.LegalForm):
-		return invalidField("legal_form", "the legal form must be social_cooperative, association or business")
-	case in.VATNumber == "" && in.LegalForm != FormAssociation:
-		return invalidField("vat_number", "a VAT number is required for co-operatives and businesses")
-	case in.VATNumber != "" && !ValidVATNumber(in.VATNumber):
-		return invalidField("vat_number", "the VAT number is not valid: it must be 11 digits with a correct check digit")
-	case !ValidFiscalCode(in.FiscalCode):
-		return invalidField("fiscal_code", "the fiscal code is not valid: it must be 11 digits or 16 characters with a correct check character")
-	case in.PlaceCode == "":
-		return invalidField("place_code", "the municipality is required")
-	case in.Email != "" && !validEmail(in.Email):
-		return invalidField("email", "the e-mail address is not valid")
-	case len(in.Description) > 4000:
-		return invalidField("description", "the description must be at most 4000 characters")
-	case in.FundPledgeBps < 0 || in.FundPledgeBps > 5000:
-		return invalidField("fund_pledge_bps", "the pledge to the inclusion fund must be between 0% and 50%")
-	case in.Website != "" && !strings.HasPrefix(in.Website, "https://") && !strings.HasPrefix(in.Website, "http://"):
-		return invalidField("website", "the website must start with https://")
+	vat := oneOf(in.VATNumber == "" && in.LegalForm != FormAssociation, "vat_number", "a VAT number is required for co-operatives and businesses")
+	if in.VATNumber != "" && !ValidVATNumber(in.VATNumber) {
+		vat = invalidField("vat_number", "the VAT number is not valid: it must be 11 digits with a correct check digit")
 	}
-	return nil
+	return apperr.AllInvalid(
+		oneOf(len(in.LegalName) < 2 || len(in.LegalName) > 200, "legal_name", "the legal name must be 2 to 200 characters"),
+		oneOf(!slices.Contains(LegalForms(), in.LegalForm), "legal_form", "the legal form must be social_cooperative, association or business"),
+		vat,
+		oneOf(!ValidFiscalCode(in.FiscalCode), "fiscal_code", "the fiscal code is not valid: it must be 11 digits or 16 characters with a correct check character"),
+		oneOf(in.PlaceCode == "", "place_code", "the municipality is required"),
+		oneOf(in.Email != "" && !validEmail(in.Email), "email", "the e-mail address is not valid"),
+		oneOf(len(in.Description) > 4000, "description", "the description must be at most 4000 characters"),
+		oneOf(in.FundPledgeBps < 0 || in.FundPledgeBps > 5000, "fund_pledge_bps", "the pledge to the inclusion fund must be between 0% and 50%"),
+		oneOf(in.Website != "" && !strings.HasPrefix(in.Website, "https://") && !strings.HasPrefix(in.Website, "http://"), "website", "the website must start with https://"))
 }
 
 func validEmail(s string) bool {

@@ -2,25 +2,12 @@ package identity_test
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
-
-// marked reports the fields of page that are marked invalid with their
-// message next to them, and fails for each of want that is not.
-func marked(t *testing.T, form, page string, want ...string) {
-	t.Helper()
-	for _, f := range want {
-		if !regexp.MustCompile(`id="`+f+`"[^>]*aria-invalid="true"`).MatchString(page) ||
-			!regexp.MustCompile(`<p class="field-error" id="`+f+`-error">[^<]+</p>`).MatchString(page) {
-			t.Errorf("%s: the field %s is not marked with its message", form, f)
-		}
-	}
-}
 
 // The organisation, password and invitation forms show every mistake at
 // once, each next to its field, and keep what was typed (never a
@@ -34,7 +21,7 @@ func TestFormsShowEveryErrorAtOnce(t *testing.T) {
 	if res.StatusCode != 400 {
 		t.Fatalf("organisation form: %d", res.StatusCode)
 	}
-	marked(t, "organisation", page, "org-name", "kind")
+	identitytest.MarkedInvalid(t, "organisation", page, "org-name", "kind")
 	if !strings.Contains(page, "Scrivi il nome dell&#39;organizzazione") || !strings.Contains(page, `value="Ditta Ditta`) {
 		t.Error("organisation: the name's message speaks of a person, or the name typed was lost")
 	}
@@ -44,7 +31,7 @@ func TestFormsShowEveryErrorAtOnce(t *testing.T) {
 	if res.StatusCode != 400 {
 		t.Fatalf("password form: %d", res.StatusCode)
 	}
-	marked(t, "password", page, "current_password", "password")
+	identitytest.MarkedInvalid(t, "password", page, "current_password", "password")
 
 	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
 	if res, _ := k.Browser(a.URL(), hr).PostForm("/users/invite", url.Values{"email": {"ospite.moduli@example.com"}, "name": {"Ospite"}, "role": {"employee"}}); res.StatusCode != 303 {
@@ -57,7 +44,7 @@ func TestFormsShowEveryErrorAtOnce(t *testing.T) {
 	if res.StatusCode != 400 {
 		t.Fatalf("invitation form: %d", res.StatusCode)
 	}
-	marked(t, "invitation", page, "name", "password", "password2")
+	identitytest.MarkedInvalid(t, "invitation", page, "name", "password", "password2")
 	if !strings.Contains(page, `value="`+strings.TrimSpace(long)) && !strings.Contains(page, `value="`+long) {
 		t.Error("invitation: the name typed was lost")
 	}
@@ -68,7 +55,7 @@ func TestFormsShowEveryErrorAtOnce(t *testing.T) {
 	if res.StatusCode != 400 {
 		t.Fatalf("invitation form with only the name wrong: %d", res.StatusCode)
 	}
-	marked(t, "invitation", page, "name")
+	identitytest.MarkedInvalid(t, "invitation", page, "name")
 	if res, _ := b.PostForm("/invite", url.Values{"token": {token}, "name": {"Ospite Moduli"}, "password": {"una password lunga e buona"}, "password2": {"una password lunga e buona"}}); res.StatusCode != 303 {
 		t.Fatalf("the corrected invitation form: %d (the link was spent by a refusal?)", res.StatusCode)
 	}
@@ -77,6 +64,5 @@ func TestFormsShowEveryErrorAtOnce(t *testing.T) {
 	if res.StatusCode != 400 {
 		t.Fatalf("reset form: %d", res.StatusCode)
 	}
-	marked(t, "reset", page, "password", "password2")
-	_ = identitytest.Password
+	identitytest.MarkedInvalid(t, "reset", page, "password", "password2")
 }

@@ -38,7 +38,7 @@ type Invitation struct {
 // at fault is named (details.fields), the first also as details.field
 // with its message, so a form can mark them all at once.
 func (in Invitation) Validate(kind auth.OrgKind) error {
-	return allInvalid(validEmail(in.Email), validName(in.Name), validRoles(kind, in.Roles))
+	return apperr.AllInvalid(validEmail(in.Email), validName(in.Name), validRoles(kind, in.Roles))
 }
 
 // CheckNewAccount checks the name and password of someone accepting an
@@ -46,7 +46,7 @@ func (in Invitation) Validate(kind auth.OrgKind) error {
 // for a form that refuses something else as well (two passwords that
 // differ). Errors: invalid (fields name and password).
 func CheckNewAccount(name, password, email string) error {
-	return allInvalid(validName(name), checkPasswordPolicy(password, email))
+	return apperr.AllInvalid(validName(name), checkPasswordPolicy(password, email))
 }
 
 func validName(name string) error {

@@ -37,7 +37,7 @@ func (n NewOrganisation) Validate() error {
 	if _, ok := auth.KindRoles[n.Kind]; !ok {
 		kind = invalidField("kind", "kind must be company, provider, fund or platform")
 	}
-	return allInvalid(name, kind)
+	return apperr.AllInvalid(name, kind)
 }
 
 // managedOrg returns the organisation the actor manages: orgID (zero: their

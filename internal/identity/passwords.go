@@ -103,7 +103,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor *auth.Principal, cur
 	if ok, _ := verifyPassword(s.cfg.Argon2, u.PasswordHash.String, current); !ok {
 		wrong = invalidField("current_password", "the current password is not right")
 	}
-	if err := allInvalid(wrong, checkPasswordPolicy(next, u.Email)); err != nil {
+	if err := apperr.AllInvalid(wrong, checkPasswordPolicy(next, u.Email)); err != nil {
 		return err
 	}
 	err = apperr.Wrap(db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {

@@ -47,7 +47,7 @@ func (in SiteInput) Validate() error {
 	if len(in.PlaceCode) != 6 || strings.Trim(in.PlaceCode, "0123456789") != "" {
 		place = invalidField("place_code", "unknown municipality: choose one from the list")
 	}
-	return allInvalid(name, address, place)
+	return apperr.AllInvalid(name, address, place)
 }
 
 func (in *SiteInput) normalise() {

@@ -312,7 +312,8 @@ func (u *UI) providerDashboard(c echo.Context) error {
 type profileForm struct {
 	In     catalog.ProfileInput
 	Town   string
-	Error  string // shown above the form, in the person's language
+	Error  string      // shown above the form, in the person's language
+	Errors fieldErrors // next to the fields, every one at fault
 	Exists bool
 	// Reviewed is set once a platform admin has looked at the profile:
 	// changing the legal details then sends it back for approval.
@@ -366,16 +367,29 @@ func (u *UI) providerProfileSave(c echo.Context) error {
 		return err
 	}
 	var saved catalog.Provider
-	code, err := u.placeCode(c, f.Town)
-	if err == nil {
-		f.In.PlaceCode = code
-		f.In.Logo, err = formImage(c, "logo")
+	// Every mistake at once: the town and the logo, and the catalogue's
+	// checks of the rest.
+	code, errTown := u.placeCode(c, f.Town)
+	logo, errLogo := formImage(c, "logo")
+	f.In.PlaceCode, f.In.Logo = code, logo
+	for _, err := range []error{errTown, errLogo} {
+		if err != nil && !apperr.Is(err, apperr.Invalid) {
+			return err
+		}
 	}
-	if err == nil {
+	var err error
+	if errTown != nil || errLogo != nil {
+		checked := f.In
+		checked.Normalise()
+		err = apperr.AllInvalid(errTown, errLogo, checked.Validate())
+	} else {
 		saved, err = u.deps.Catalog.SaveProfile(ctx, p, p.OrgID, f.In)
 	}
 	if apperr.Is(err, apperr.Invalid) {
-		f.Error, f.PledgePct, f.Forms = u.formMessage(lang(c), err), pledge, catalog.LegalForms()
+		f.Error, f.Errors, f.PledgePct, f.Forms = u.cat.T(lang(c), "form.fix_below"), u.fieldErrors(lang(c), err), pledge, catalog.LegalForms()
+		if len(f.Errors) == 0 {
+			f.Error = u.formMessage(lang(c), err)
+		}
 		return u.r.render(c, http.StatusUnprocessableEntity, "provider_profile", u.page(c, f))
 	}
 	if err != nil {
@@ -514,23 +528,36 @@ func (u *UI) offeringSave(c echo.Context) error {
 	if err != nil {
 		return fail(apperr.New(apperr.Invalid, "malformed form"))
 	}
+	// Every mistake at once: the form's own (times, photo, price, town)
+	// and the catalogue's checks of the rest.
+	var problems []error
 	var slots []catalog.SlotInput
 	var slotsOK bool
 	if f.Slots, slots, slotsOK = parseSlotRows(form); !slotsOK {
-		return fail(apperr.New(apperr.Invalid, "some slots are wrong").With("field", "slots").With("reason", "rows"))
+		problems = append(problems, apperr.New(apperr.Invalid, "some slots are wrong").With("field", "slots").With("reason", "rows"))
 	}
 	f.In.Slots, f.In.Availability = slots, catalog.AvailabilityOnRequest
 	if len(slots) > 0 {
 		f.In.Availability = catalog.AvailabilitySlots
 	}
 	if f.In.Photo, err = formImage(c, "photo"); err != nil {
-		return fail(err)
+		problems = append(problems, err)
 	}
 	if f.In.PriceCents, err = catalog.ParseEuro(f.Price); err != nil {
-		return fail(err)
+		problems = append(problems, err)
 	}
 	if f.In.PlaceCode, err = u.placeCode(c, f.Town); err != nil {
-		return fail(err)
+		problems = append(problems, err)
+	}
+	for _, err := range problems {
+		if !apperr.Is(err, apperr.Invalid) {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		checked := f.In
+		checked.Normalise()
+		return fail(apperr.AllInvalid(append(problems, checked.Validate())...))
 	}
 	if f.ID == "" {
 		err = untilSettled(ctx, func() error {

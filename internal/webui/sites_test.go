@@ -29,11 +29,7 @@ func TestSitesPage(t *testing.T) {
 	if res.StatusCode != 400 && res.StatusCode != 422 {
 		t.Fatalf("a wrong form: %d", res.StatusCode)
 	}
-	for _, f := range []string{"name", "address", "town"} {
-		if !regexp.MustCompile(`id="`+f+`"[^>]*aria-invalid="true"`).MatchString(page) || !strings.Contains(page, `id="`+f+`-error"`) {
-			t.Errorf("the field %s is not marked with its message", f)
-		}
-	}
+	identitytest.MarkedInvalid(t, "site", page, "name", "address", "town")
 	if !strings.Contains(page, `value="Qzxwvk"`) || !strings.Contains(page, "Non troviamo questo comune") {
 		t.Error("the town typed was lost, or its message is not in Italian")
 	}
