@@ -55,20 +55,22 @@ func TestWebImportItalianExcelFile(t *testing.T) {
 func TestWebImportErrorsInItalian(t *testing.T) {
 	t.Parallel()
 	a, _, b, m := usersPage(t)
-	file := "\ufeffemail,nome,ruolo\n" +
+	file := "\ufeffemail,nome,ruolo,sede\n" +
 		"ada.err@example.com,Ada,dipendente\n" +
 		"non-una-email,Bea,dipendente\n" +
 		"caio.err@example.com,Caio,capo\n" +
 		"dino.err@example.com,Dino,gestore del fondo\n" +
 		"ada.err@example.com,Ada Due,dipendente\n" +
-		"eva.err@example.com,E\x00va,dipendente\n"
+		"eva.err@example.com,E\x00va,dipendente\n" +
+		"fede.err@example.com,Fede,dipendente,Sede di Marte\n"
 	st, loc := uploadCSV(t, a.URL(), b, m[1], file)
 	if st != 303 {
 		t.Fatalf("upload: %d %s", st, loc)
 	}
 	page := waitImport(t, b, loc)
 	for _, want := range []string{
-		"Righe da correggere: 5",
+		"Righe da correggere: 6",
+		`<td data-label="Riga">8</td><td data-label="Campo">Sede</td><td data-label="Problema">Nessuna sede dell&#39;azienda si chiama «Sede di Marte»`,
 		`<td data-label="Riga">3</td><td data-label="Campo">Email</td><td data-label="Problema">«non-una-email» non è un indirizzo email valido.</td>`,
 		"«capo» non è un ruolo: scrivi dipendente oppure amministratore.",
 		"Il ruolo «Gestore del fondo» non esiste in questo tipo di organizzazione.",
