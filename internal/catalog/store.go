@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -210,14 +211,38 @@ func setOfferingStatus(ctx context.Context, q sqlx.ExtContext, id uuid.UUID, sta
 	return db.MapError(err, "offering")
 }
 
+// replaceSlots makes the offering's upcoming slots the ones given. A
+// slot given with the start of an upcoming one keeps that slot's id, so
+// the places its bookings took still count; others are added, and
+// upcoming slots not given are removed. Slots that have ended are the
+// bookings' history and stay.
 func replaceSlots(ctx context.Context, q sqlx.ExtContext, offeringID uuid.UUID, slots []SlotInput) error {
-	if _, err := q.ExecContext(ctx, `DELETE FROM offering_slots WHERE offering_id = $1`, offeringID); err != nil {
+	var existing []Slot
+	if err := sqlx.SelectContext(ctx, q, &existing, `SELECT id, starts_at, ends_at, capacity FROM offering_slots
+		WHERE offering_id = $1 AND ends_at > now() ORDER BY starts_at, id`, offeringID); err != nil {
 		return db.MapError(err, "slot")
 	}
+	kept := map[uuid.UUID]bool{}
 	for _, s := range slots {
-		if _, err := q.ExecContext(ctx, `INSERT INTO offering_slots (offering_id, starts_at, ends_at, capacity)
-			VALUES ($1, $2, $3, $4)`, offeringID, s.StartsAt, s.EndsAt, s.Capacity); err != nil {
+		i := slices.IndexFunc(existing, func(e Slot) bool { return !kept[e.ID] && e.StartsAt.Equal(s.StartsAt) })
+		var err error
+		if i >= 0 {
+			kept[existing[i].ID] = true
+			_, err = q.ExecContext(ctx, `UPDATE offering_slots SET ends_at = $2, capacity = $3 WHERE id = $1`,
+				existing[i].ID, s.EndsAt, s.Capacity)
+		} else {
+			_, err = q.ExecContext(ctx, `INSERT INTO offering_slots (offering_id, starts_at, ends_at, capacity)
+				VALUES ($1, $2, $3, $4)`, offeringID, s.StartsAt, s.EndsAt, s.Capacity)
+		}
+		if err != nil {
 			return db.MapError(err, "slot")
+		}
+	}
+	for _, e := range existing {
+		if !kept[e.ID] {
+			if _, err := q.ExecContext(ctx, `DELETE FROM offering_slots WHERE id = $1`, e.ID); err != nil {
+				return db.MapError(err, "slot")
+			}
 		}
 	}
 	return nil
