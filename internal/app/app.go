@@ -144,6 +144,7 @@ func (a *App) services() error {
 		_, err := a.Catalog.ApplyAccountUpdate(ctx, tx, catalog.AccountUpdate(s))
 		return err
 	})
+	a.Stripe.OnPayoutFailed(a.Redemption.RecordBankFailure)
 	a.Plans = plans.New(a.DB, a.Config.BaseURL)
 	a.Plans.RunAllocationsAtOnce()
 	a.Plans.ResolveFundPool(a.Redemption.FundPool)

@@ -73,6 +73,10 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	w.Register(worker.Job{Name: "redemption.payouts", Every: 30 * time.Second, Timeout: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return a.Redemption.PayPending(ctx, 50) },
 		Backlog: a.Redemption.DuePayouts})
+	// Transfer reversals: failed bank payouts of connected accounts, and
+	// refunds of paid-out vouchers no payout netted within 60 days.
+	w.Register(worker.Job{Name: "redemption.reclaim", Every: 10 * time.Minute, Timeout: 10 * time.Minute,
+		Run: a.Redemption.ReclaimDue})
 	w.Register(worker.Job{Name: "idempotency.sweep", Every: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return db.SweepIdempotencyKeys(ctx, dbx, time.Now(), 5000) },
 		Backlog: func(ctx context.Context) (int, error) { return db.ExpiredIdempotencyKeys(ctx, dbx, time.Now()) }})

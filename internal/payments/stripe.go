@@ -21,6 +21,7 @@ import (
 	"github.com/stripe/stripe-go/v76/checkout/session"
 	"github.com/stripe/stripe-go/v76/paymentintent"
 	"github.com/stripe/stripe-go/v76/transfer"
+	"github.com/stripe/stripe-go/v76/transferreversal"
 )
 
 // Stripe is a client of the Stripe API at a configured base URL.
@@ -32,6 +33,7 @@ type Stripe struct {
 	balance   balancetransaction.Client
 	balances  balance.Client
 	transfers transfer.Client
+	reversals transferreversal.Client
 }
 
 // NewStripe returns a client for key at apiBase (Stripe, or stripe-mock).
@@ -48,7 +50,8 @@ func NewStripe(key, apiBase string) *Stripe {
 	return &Stripe{accounts: account.Client{B: b, Key: key}, links: accountlink.Client{B: b, Key: key},
 		sessions: session.Client{B: b, Key: key}, intents: paymentintent.Client{B: b, Key: key},
 		balance:  balancetransaction.Client{B: b, Key: key},
-		balances: balance.Client{B: b, Key: key}, transfers: transfer.Client{B: b, Key: key}}
+		balances: balance.Client{B: b, Key: key}, transfers: transfer.Client{B: b, Key: key},
+		reversals: transferreversal.Client{B: b, Key: key}}
 }
 
 // CreateExpressAccount creates an Express Connect account in Italy for a

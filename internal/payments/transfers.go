@@ -62,3 +62,19 @@ func (s *Stripe) Transfer(ctx context.Context, key, destination string, amount i
 	}
 	return t.ID, nil
 }
+
+// ReverseTransfer takes amount euro cents of a transfer back from the
+// connected account into the platform's balance. key is Stripe's
+// idempotency key: a retry with it is the same reversal. It returns the
+// reversal's id.
+func (s *Stripe) ReverseTransfer(ctx context.Context, key, transfer string, amount int64) (string, error) {
+	p := &stripe.TransferReversalParams{ID: stripe.String(transfer), Amount: stripe.Int64(amount)}
+	p.Context = ctx
+	p.SetIdempotencyKey(key)
+	p.AddMetadata("reference", key)
+	r, err := s.reversals.New(p)
+	if err != nil {
+		return "", classify(err)
+	}
+	return r.ID, nil
+}

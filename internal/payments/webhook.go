@@ -146,3 +146,30 @@ func (in *Inbox) OnAccountUpdated(fn func(ctx context.Context, tx *sqlx.Tx, s Ac
 			ChargesEnabled: a.ChargesEnabled, PayoutsEnabled: a.PayoutsEnabled, At: time.Unix(e.Created, 0).UTC()})
 	})
 }
+
+// PayoutFailure is a connected account's bank payout that failed: Stripe
+// put the money back on the account's Stripe balance.
+type PayoutFailure struct {
+	AccountID string
+	PayoutID  string
+	Amount    int64 // euro cents
+	Code      string
+	Message   string
+	At        time.Time
+}
+
+// OnPayoutFailed registers fn for payout.failed events of connected
+// accounts (their own payouts to their banks, not the platform's).
+func (in *Inbox) OnPayoutFailed(fn func(ctx context.Context, tx *sqlx.Tx, f PayoutFailure) error) {
+	in.On(Connect, stripe.EventTypePayoutFailed, func(ctx context.Context, tx *sqlx.Tx, e stripe.Event) error {
+		var p stripe.Payout
+		if e.Data == nil || json.Unmarshal(e.Data.Raw, &p) != nil || p.ID == "" || e.Account == "" {
+			return apperr.New(apperr.Invalid, "payout.failed without a payout or an account")
+		}
+		if p.Currency != "" && p.Currency != stripe.CurrencyEUR {
+			return apperr.New(apperr.Invalid, "payout.failed in %s: only euro payouts are expected", p.Currency)
+		}
+		return fn(ctx, tx, PayoutFailure{AccountID: e.Account, PayoutID: p.ID, Amount: p.Amount, Code: string(p.FailureCode),
+			Message: p.FailureMessage, At: time.Unix(e.Created, 0).UTC()})
+	})
+}

@@ -25,6 +25,8 @@ type Transfers interface {
 	// An error with a Permanent() bool method that says true is a refusal
 	// retrying cannot change.
 	Transfer(ctx context.Context, key, destination string, amount int64, description string) (string, error)
+	// ReverseTransfer takes amount of a transfer back, once per key.
+	ReverseTransfer(ctx context.Context, key, transfer string, amount int64) (string, error)
 }
 
 // permanent is an error that retrying cannot change (Stripe refused the
@@ -66,6 +68,8 @@ type Payout struct {
 	CreditorName *string    `json:"creditor_name,omitempty" db:"creditor_name"`
 	CreditorIBAN *string    `json:"creditor_iban,omitempty" db:"creditor_iban"`
 	ReturnReason string     `json:"return_reason,omitempty" db:"return_reason"`
+	// ReversedCents is what transfer reversals took back of it.
+	ReversedCents int64 `json:"reversed_cents,omitempty" db:"reversed_cents"`
 }
 
 // ReceivablePath is what a provider owes the platform: refunds of
@@ -88,7 +92,7 @@ var treasury = map[string]ledger.AccountSpec{
 // payoutColumns are a payout's, of the table aliased o.
 const payoutColumns = `o.id, o.provider_id, o.amount_cents, o.method, o.status, o.hold_id, o.capture_tx_id, o.stripe_account_id,
 	o.stripe_transfer_id, o.attempts, o.last_error, o.created_at, o.resolved_at, o.batch_id, o.end_to_end_id, o.creditor_name,
-	o.creditor_iban, o.return_reason`
+	o.creditor_iban, o.return_reason, o.reversed_cents`
 
 // RequestPayout pays the provider's staff member's provider what it is
 // owed now, when that is at least the minimum: by Stripe transfer when its
@@ -219,6 +223,9 @@ func (s *Service) settleReceivable(ctx context.Context, tx *sqlx.Tx, prov uuid.U
 		Kind: "receivable_settled", Postings: []ledger.Posting{{From: PayablePath(prov), To: ReceivablePath(prov), Amount: settle}}}); err != nil {
 		return 0, err
 	}
+	if err := settleAdvances(ctx, tx, prov, settle); err != nil {
+		return 0, err
+	}
 	return pay.Available - settle, nil
 }
 
@@ -237,9 +244,11 @@ func (s *Service) advanceRefund(ctx context.Context, tx *sqlx.Tx, prov uuid.UUID
 	if _, err := ledger.CreateAccount(ctx, tx, receivableSpec(prov)); err != nil {
 		return err
 	}
-	_, err = ledger.Post(ctx, tx, ledger.Request{Key: tag + ":advance", Kind: "refund_advance",
-		Postings: []ledger.Posting{{From: ReceivablePath(prov), To: PayablePath(prov), Amount: short}}})
-	return err
+	if _, err = ledger.Post(ctx, tx, ledger.Request{Key: tag + ":advance", Kind: "refund_advance",
+		Postings: []ledger.Posting{{From: ReceivablePath(prov), To: PayablePath(prov), Amount: short}}}); err != nil {
+		return err
+	}
+	return recordAdvance(ctx, tx, prov, tag, short)
 }
 
 // PayPending makes the Stripe transfers of up to limit due payouts. Each

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -24,6 +25,7 @@ type stripeProxy struct {
 	*httptest.Server
 	mu        sync.Mutex
 	transfers map[string]int // idempotency key → requests
+	reversals map[string]int // idempotency key → transfer reversal requests
 	balance   int64          // available EUR cents
 	status    int            // answer transfers with this status instead (0: forward)
 	afterSend func()         // called once a transfer reached stripe-mock
@@ -35,7 +37,7 @@ func newStripeProxy(t *testing.T) *stripeProxy {
 		base = "http://127.0.0.1:12111"
 	}
 	target, _ := url.Parse(base)
-	p := &stripeProxy{transfers: map[string]int{}, balance: 1_000_000_00}
+	p := &stripeProxy{transfers: map[string]int{}, reversals: map[string]int{}, balance: 1_000_000_00}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		status, bal, after := p.status, p.balance, p.afterSend
@@ -57,6 +59,11 @@ func newStripeProxy(t *testing.T) *stripeProxy {
 			return
 		}
 		defer res.Body.Close()
+		if strings.HasSuffix(r.URL.Path, "/reversals") {
+			p.mu.Lock()
+			p.reversals[r.Header.Get("Idempotency-Key")]++
+			p.mu.Unlock()
+		}
 		if r.URL.Path == "/v1/transfers" {
 			p.mu.Lock()
 			p.transfers[r.Header.Get("Idempotency-Key")]++

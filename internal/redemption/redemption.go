@@ -57,6 +57,9 @@ type Config struct {
 	Transfers Transfers
 	// Bank is the platform's account SEPA payouts leave from.
 	Bank Debtor
+	// ReclaimAfter is how long a refund of a voucher already paid out
+	// waits for payouts to net it before a transfer reversal takes it.
+	ReclaimAfter time.Duration
 	// SkipBalanceCheck skips checking the platform's Stripe balance before
 	// a transfer: stripe-mock always answers a zero balance.
 	SkipBalanceCheck bool
@@ -101,6 +104,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PayoutEvery == 0 {
 		c.PayoutEvery = DefaultPayoutEvery
+	}
+	if c.ReclaimAfter == 0 {
+		c.ReclaimAfter = DefaultReclaimAfter
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -48,12 +48,17 @@ func (u *UI) renderPayouts(c echo.Context, status int, notice, errMsg string) er
 	if err != nil {
 		return err
 	}
+	failures, err := u.deps.Redemption.BankFailures(ctx, p)
+	if err != nil {
+		return err
+	}
 	return u.r.render(c, status, "redemption_payouts", u.page(c, struct {
 		Payouts       []redemption.Payout
+		Failures      []redemption.BankFailure
 		Owed, Minimum int64
 		Account       *redemption.BankAccount
 		Notice, Error string
-	}{list, owed, u.deps.Redemption.Config().MinPayoutCents, account, notice, errMsg}))
+	}{list, failures, owed, u.deps.Redemption.Config().MinPayoutCents, account, notice, errMsg}))
 }
 
 func (u *UI) payoutRequest(c echo.Context) error {
