@@ -2,6 +2,7 @@ package redemption
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -41,7 +42,7 @@ type bookable struct {
 }
 
 type slotRow struct {
-	ID       uuid.UUID `db:"id"`
+	ID       uuid.UUID `db:"slot_id"`
 	StartsAt time.Time `db:"starts_at"`
 	EndsAt   time.Time `db:"ends_at"`
 	Capacity int       `db:"capacity"`
@@ -83,19 +84,17 @@ func (s *Service) Book(ctx context.Context, p *auth.Principal, in BookInput, key
 	if apperr.Is(err, apperr.InsufficientFunds) {
 		return Voucher{}, s.shortOf(ctx, p.UserID, err)
 	}
+	if err == nil {
+		s.payables.Store(out.ProviderID, struct{}{}) // created, or found, by a committed booking
+	}
 	return out, err
 }
 
 func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in BookInput) (Voucher, error) {
 	now := s.cfg.Now()
-	var o bookable
-	err := tx.GetContext(ctx, &o, `SELECT o.id, o.provider_id, pr.legal_name AS provider_name, pr.email AS provider_email,
-			o.title, o.category, c.tax_bucket, o.price_cents, o.unit, o.availability
-		FROM offerings o JOIN providers pr ON pr.organisation_id = o.provider_id
-		JOIN catalog_categories c ON c.code = o.category
-		WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved'`, in.OfferingID)
+	o, slot, err := readBookable(ctx, tx, in.OfferingID, in.SlotID)
 	if err != nil {
-		return Voucher{}, db.MapError(err, "offering")
+		return Voucher{}, err
 	}
 	amount := o.PriceCents * int64(in.Quantity)
 	v := Voucher{ID: uuid.New(), EmployeeID: p.UserID, EmployeeName: p.Name, CompanyID: p.OrgID, ProviderID: o.ProviderID,
@@ -107,8 +106,7 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 	case o.Availability != "slots" && in.SlotID != nil:
 		return Voucher{}, apperr.New(apperr.Invalid, "this service has no time slots: it is arranged with the provider").With("field", "slot_id")
 	case in.SlotID != nil:
-		slot, err := takePlace(ctx, tx, o.ID, *in.SlotID, now)
-		if err != nil {
+		if err := takePlace(ctx, tx, &slot, now); err != nil {
 			return Voucher{}, err
 		}
 		v.SlotID, v.StartsAt, v.EndsAt = &slot.ID, &slot.StartsAt, &slot.EndsAt
@@ -120,8 +118,10 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 		v.ValidateUntil = v.ValidateFrom.AddDate(0, 0, s.cfg.OnRequestDays)
 		v.CancelUntil = v.ValidateUntil
 	}
-	if _, err := ledger.CreateAccount(ctx, tx, PayableSpec(o.ProviderID)); err != nil {
-		return Voucher{}, err
+	if _, known := s.payables.Load(o.ProviderID); !known {
+		if _, err := ledger.CreateAccount(ctx, tx, PayableSpec(o.ProviderID)); err != nil {
+			return Voucher{}, err
+		}
 	}
 	// The hold outlives the voucher's validation window by a day, so the
 	// voucher's own expiry (ExpireVouchers) resolves it first; the
@@ -156,30 +156,58 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 	return v, nil
 }
 
-// takePlace locks the slot and checks a place is left: the lock
-// serialises bookings of one slot until the booking transaction ends.
-func takePlace(ctx context.Context, tx *sqlx.Tx, offering, slot uuid.UUID, now time.Time) (slotRow, error) {
-	var r slotRow
-	err := tx.GetContext(ctx, &r, `SELECT id, starts_at, ends_at, capacity, 0 AS taken FROM offering_slots
-		WHERE id = $1 AND offering_id = $2 FOR UPDATE`, slot, offering)
-	if err != nil {
-		if apperr.Is(db.MapError(err, "slot"), apperr.NotFound) {
-			return r, apperr.New(apperr.Invalid, "this time slot is not one of the service's").With("field", "slot_id")
-		}
-		return r, db.MapError(err, "slot")
+// bookableColumns are what a booking reads of its offering.
+const bookableColumns = `o.id, o.provider_id, pr.legal_name AS provider_name, pr.email AS provider_email,
+	o.title, o.category, c.tax_bucket, o.price_cents, o.unit, o.availability`
+
+const bookableFrom = ` FROM offerings o JOIN providers pr ON pr.organisation_id = o.provider_id
+	JOIN catalog_categories c ON c.code = o.category`
+
+// readBookable reads an active offering of an approved provider and, when
+// slot is given, locks that slot of it in the same statement (one round
+// trip): the lock serialises bookings of one slot until the booking
+// transaction ends. Errors: not_found (offering), invalid (a slot that is
+// not the offering's).
+func readBookable(ctx context.Context, tx *sqlx.Tx, offering uuid.UUID, slot *uuid.UUID) (bookable, slotRow, error) {
+	var row struct {
+		bookable
+		slotRow
 	}
+	var err error
+	if slot == nil {
+		err = tx.GetContext(ctx, &row.bookable, `SELECT `+bookableColumns+bookableFrom+`
+			WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved'`, offering)
+		return row.bookable, row.slotRow, db.MapError(err, "offering")
+	}
+	err = tx.GetContext(ctx, &row, `SELECT `+bookableColumns+`, s.id AS slot_id, s.starts_at, s.ends_at, s.capacity`+bookableFrom+`
+		JOIN offering_slots s ON s.offering_id = o.id AND s.id = $2
+		WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved' FOR UPDATE OF s`, offering, *slot)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Which is missing: the offering (not found) or the slot (invalid)?
+		if _, _, err := readBookable(ctx, tx, offering, nil); err != nil {
+			return bookable{}, slotRow{}, err
+		}
+		return bookable{}, slotRow{}, apperr.New(apperr.Invalid, "this time slot is not one of the service's").With("field", "slot_id")
+	}
+	return row.bookable, row.slotRow, db.MapError(err, "offering")
+}
+
+// takePlace checks a place is left in the slot readBookable locked,
+// counting its bookings after the lock (so a booking that committed
+// while this one waited counts).
+func takePlace(ctx context.Context, tx *sqlx.Tx, r *slotRow, now time.Time) error {
 	if !r.StartsAt.After(now) {
-		return r, apperr.New(apperr.Invalid, "this time slot has already started").With("field", "slot_id")
+		return apperr.New(apperr.Invalid, "this time slot has already started").With("field", "slot_id")
 	}
 	if err := tx.GetContext(ctx, &r.Taken, `SELECT count(*) FROM vouchers WHERE slot_id = $1
-		AND status IN ('booked', 'validated', 'no_show')`, slot); err != nil {
-		return r, err
+		AND status IN ('booked', 'validated', 'no_show')`, r.ID); err != nil {
+		return err
 	}
 	if r.Taken >= r.Capacity {
-		return r, apperr.New(apperr.Conflict, "this time slot is full: choose another one").
+		return apperr.New(apperr.Conflict, "this time slot is full: choose another one").
 			With("field", "slot_id").With("reason", "slot_full")
 	}
-	return r, nil
+	return nil
 }
 
 // insertVoucher writes v with a fresh code (a new one on the rare clash).

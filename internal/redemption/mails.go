@@ -59,10 +59,19 @@ func VoucherPath(v Voucher) string { return "/buoni/" + v.ID.String() }
 const ProviderDayPath = "/erogatore/prenotazioni"
 
 func (s *Service) mailBooked(ctx context.Context, tx *sqlx.Tx, employee, provider string, v Voucher) error {
-	if err := send(ctx, tx, employee, "booked", s.voucherMail(v, VoucherPath(v))); err != nil {
-		return err
+	var ms []mail.Message
+	for _, m := range []struct{ to, name, link string }{{employee, "booked", VoucherPath(v)},
+		{provider, "provider_booked", ProviderDayPath + "?giorno=" + v.ValidateFrom.In(rome).Format("2006-01-02")}} {
+		if m.to == "" {
+			continue
+		}
+		msg, err := mailTemplates.Compose(m.to, m.name, s.voucherMail(v, m.link))
+		if err != nil {
+			return err
+		}
+		ms = append(ms, msg)
 	}
-	return send(ctx, tx, provider, "provider_booked", s.voucherMail(v, ProviderDayPath+"?giorno="+v.ValidateFrom.In(rome).Format("2006-01-02")))
+	return mail.EnqueueAll(ctx, tx, ms) // one statement for both
 }
 
 // mailCancelled tells the employee the provider cancelled their booking.

@@ -122,6 +122,9 @@ type Service struct {
 	// (they are created on first use, idempotently).
 	platformMu sync.Mutex
 	pool       string
+	// payables are the providers whose payable account a committed
+	// booking saw exist: later bookings skip creating it.
+	payables sync.Map
 }
 
 // New returns the service.
