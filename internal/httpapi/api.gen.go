@@ -173,16 +173,16 @@ func (e FundAreaLevel) Valid() bool {
 
 // Defines values for FundBatchStatus.
 const (
-	Executed FundBatchStatus = "executed"
-	Exported FundBatchStatus = "exported"
+	FundBatchStatusExecuted FundBatchStatus = "executed"
+	FundBatchStatusExported FundBatchStatus = "exported"
 )
 
 // Valid indicates whether the value is a known member of the FundBatchStatus enum.
 func (e FundBatchStatus) Valid() bool {
 	switch e {
-	case Executed:
+	case FundBatchStatusExecuted:
 		return true
-	case Exported:
+	case FundBatchStatusExported:
 		return true
 	default:
 		return false
@@ -809,9 +809,11 @@ func (e PayoutMethod) Valid() bool {
 
 // Defines values for PayoutStatus.
 const (
-	PayoutStatusFailed PayoutStatus = "failed"
-	PayoutStatusPaid   PayoutStatus = "paid"
-	PayoutStatusQueued PayoutStatus = "queued"
+	PayoutStatusFailed   PayoutStatus = "failed"
+	PayoutStatusPaid     PayoutStatus = "paid"
+	PayoutStatusQueued   PayoutStatus = "queued"
+	PayoutStatusReturned PayoutStatus = "returned"
+	PayoutStatusSent     PayoutStatus = "sent"
 )
 
 // Valid indicates whether the value is a known member of the PayoutStatus enum.
@@ -822,6 +824,28 @@ func (e PayoutStatus) Valid() bool {
 	case PayoutStatusPaid:
 		return true
 	case PayoutStatusQueued:
+		return true
+	case PayoutStatusReturned:
+		return true
+	case PayoutStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutBatchStatus.
+const (
+	PayoutBatchStatusExecuted PayoutBatchStatus = "executed"
+	PayoutBatchStatusExported PayoutBatchStatus = "exported"
+)
+
+// Valid indicates whether the value is a known member of the PayoutBatchStatus enum.
+func (e PayoutBatchStatus) Valid() bool {
+	switch e {
+	case PayoutBatchStatusExecuted:
+		return true
+	case PayoutBatchStatusExported:
 		return true
 	default:
 		return false
@@ -1065,6 +1089,51 @@ func (e Role) Valid() bool {
 	case RolePlatformAdmin:
 		return true
 	case RoleProviderStaff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SEPAPayoutMethod.
+const (
+	SEPAPayoutMethodSepa   SEPAPayoutMethod = "sepa"
+	SEPAPayoutMethodStripe SEPAPayoutMethod = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the SEPAPayoutMethod enum.
+func (e SEPAPayoutMethod) Valid() bool {
+	switch e {
+	case SEPAPayoutMethodSepa:
+		return true
+	case SEPAPayoutMethodStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SEPAPayoutStatus.
+const (
+	SEPAPayoutStatusFailed   SEPAPayoutStatus = "failed"
+	SEPAPayoutStatusPaid     SEPAPayoutStatus = "paid"
+	SEPAPayoutStatusQueued   SEPAPayoutStatus = "queued"
+	SEPAPayoutStatusReturned SEPAPayoutStatus = "returned"
+	SEPAPayoutStatusSent     SEPAPayoutStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the SEPAPayoutStatus enum.
+func (e SEPAPayoutStatus) Valid() bool {
+	switch e {
+	case SEPAPayoutStatusFailed:
+		return true
+	case SEPAPayoutStatusPaid:
+		return true
+	case SEPAPayoutStatusQueued:
+		return true
+	case SEPAPayoutStatusReturned:
+		return true
+	case SEPAPayoutStatusSent:
 		return true
 	default:
 		return false
@@ -1826,6 +1895,19 @@ type AuditEvent struct {
 	Ip             string                 `json:"ip"`
 	OrganisationId *openapi_types.UUID    `json:"organisation_id,omitempty"`
 	SubjectId      *openapi_types.UUID    `json:"subject_id,omitempty"`
+}
+
+// BankPayoutFailure defines model for BankPayoutFailure.
+type BankPayoutFailure struct {
+	AmountCents    int64     `json:"amount_cents"`
+	FailedAt       time.Time `json:"failed_at"`
+	FailureCode    string    `json:"failure_code"`
+	FailureMessage string    `json:"failure_message"`
+
+	// ReclaimedCents What transfer reversals brought back onto the payable.
+	ReclaimedCents int64      `json:"reclaimed_cents"`
+	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
+	StripePayoutId string     `json:"stripe_payout_id"`
 }
 
 // BankReceipt defines model for BankReceipt.
@@ -2703,15 +2785,24 @@ type PasswordResetRequest struct {
 
 // Payout defines model for Payout.
 type Payout struct {
-	AmountCents int64              `json:"amount_cents"`
-	Attempts    int                `json:"attempts"`
-	CreatedAt   time.Time          `json:"created_at"`
-	Id          openapi_types.UUID `json:"id"`
+	AmountCents int64 `json:"amount_cents"`
+	Attempts    int   `json:"attempts"`
+
+	// BatchId The SEPA file it went in.
+	BatchId   *openapi_types.UUID `json:"batch_id,omitempty"`
+	CreatedAt time.Time           `json:"created_at"`
+
+	// CreditorIban The account a SEPA payout was sent to.
+	CreditorIban *string            `json:"creditor_iban,omitempty"`
+	Id           openapi_types.UUID `json:"id"`
 
 	// LastError Why the last attempt failed (Stripe down
-	LastError        string       `json:"last_error"`
-	Method           PayoutMethod `json:"method"`
-	ResolvedAt       *time.Time   `json:"resolved_at,omitempty"`
+	LastError    string       `json:"last_error"`
+	Method       PayoutMethod `json:"method"`
+	ResolvedAt   *time.Time   `json:"resolved_at,omitempty"`
+	ReturnReason *string      `json:"return_reason,omitempty"`
+
+	// Status sent: in a SEPA file at the bank; returned: the bank rejected or returned it.
 	Status           PayoutStatus `json:"status"`
 	StripeTransferId *string      `json:"stripe_transfer_id,omitempty"`
 }
@@ -2719,8 +2810,36 @@ type Payout struct {
 // PayoutMethod defines model for Payout.Method.
 type PayoutMethod string
 
-// PayoutStatus defines model for Payout.Status.
+// PayoutStatus sent: in a SEPA file at the bank; returned: the bank rejected or returned it.
 type PayoutStatus string
+
+// PayoutBatch defines model for PayoutBatch.
+type PayoutBatch struct {
+	Count       int                `json:"count"`
+	CreatedAt   time.Time          `json:"created_at"`
+	ExecutedAt  *time.Time         `json:"executed_at,omitempty"`
+	ExecutionOn openapi_types.Date `json:"execution_on"`
+	Id          openapi_types.UUID `json:"id"`
+	MessageId   string             `json:"message_id"`
+	Payouts     *[]SEPAPayout      `json:"payouts,omitempty"`
+	Status      PayoutBatchStatus  `json:"status"`
+
+	// TotalCents What was not returned.
+	TotalCents int64 `json:"total_cents"`
+}
+
+// PayoutBatchStatus defines model for PayoutBatch.Status.
+type PayoutBatchStatus string
+
+// PayoutBatchInput defines model for PayoutBatchInput.
+type PayoutBatchInput struct {
+	ExecutionOn openapi_types.Date `json:"execution_on"`
+}
+
+// PayoutReturnInput defines model for PayoutReturnInput.
+type PayoutReturnInput struct {
+	Reason string `json:"reason"`
+}
 
 // PayoutStatement defines model for PayoutStatement.
 type PayoutStatement struct {
@@ -2865,6 +2984,19 @@ type ProviderLegalForm string
 // ProviderStatus defines model for Provider.Status.
 type ProviderStatus string
 
+// ProviderBankAccount defines model for ProviderBankAccount.
+type ProviderBankAccount struct {
+	Holder    string    `json:"holder"`
+	Iban      string    `json:"iban"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ProviderBankAccountInput defines model for ProviderBankAccountInput.
+type ProviderBankAccountInput struct {
+	Holder string `json:"holder"`
+	Iban   string `json:"iban"`
+}
+
 // ProviderInput defines model for ProviderInput.
 type ProviderInput struct {
 	Address     *string `json:"address,omitempty"`
@@ -2986,6 +3118,39 @@ type ResolutionHow string
 
 // Role defines model for Role.
 type Role string
+
+// SEPAPayout defines model for SEPAPayout.
+type SEPAPayout struct {
+	AmountCents int64 `json:"amount_cents"`
+	Attempts    int   `json:"attempts"`
+
+	// BatchId The SEPA file it went in.
+	BatchId   *openapi_types.UUID `json:"batch_id,omitempty"`
+	CreatedAt time.Time           `json:"created_at"`
+
+	// CreditorIban The account a SEPA payout was sent to.
+	CreditorIban *string            `json:"creditor_iban,omitempty"`
+	HasAccount   bool               `json:"has_account"`
+	Id           openapi_types.UUID `json:"id"`
+
+	// LastError Why the last attempt failed (Stripe down
+	LastError    string             `json:"last_error"`
+	Method       SEPAPayoutMethod   `json:"method"`
+	ProviderId   openapi_types.UUID `json:"provider_id"`
+	ProviderName string             `json:"provider_name"`
+	ResolvedAt   *time.Time         `json:"resolved_at,omitempty"`
+	ReturnReason *string            `json:"return_reason,omitempty"`
+
+	// Status sent: in a SEPA file at the bank; returned: the bank rejected or returned it.
+	Status           SEPAPayoutStatus `json:"status"`
+	StripeTransferId *string          `json:"stripe_transfer_id,omitempty"`
+}
+
+// SEPAPayoutMethod defines model for SEPAPayout.Method.
+type SEPAPayoutMethod string
+
+// SEPAPayoutStatus sent: in a SEPA file at the bank; returned: the bank rejected or returned it.
+type SEPAPayoutStatus string
 
 // Slot defines model for Slot.
 type Slot struct {
@@ -3610,6 +3775,22 @@ type CreateOrganisationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreatePayoutBatchParams defines parameters for CreatePayoutBatch.
+type CreatePayoutBatchParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // GetPayrollExportParams defines parameters for GetPayrollExport.
 type GetPayrollExportParams struct {
 	Year int `form:"year" json:"year"`
@@ -3881,6 +4062,9 @@ type SetOfferingStatusJSONRequestBody SetOfferingStatusJSONBody
 // CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
 type CreateOrganisationJSONRequestBody = NewOrganisation
 
+// CreatePayoutBatchJSONRequestBody defines body for CreatePayoutBatch for application/json ContentType.
+type CreatePayoutBatchJSONRequestBody = PayoutBatchInput
+
 // CreatePlanJSONRequestBody defines body for CreatePlan for application/json ContentType.
 type CreatePlanJSONRequestBody = PlanInput
 
@@ -3889,6 +4073,12 @@ type UpdatePlanJSONRequestBody = PlanInput
 
 // CorrectAllocationJSONRequestBody defines body for CorrectAllocation for application/json ContentType.
 type CorrectAllocationJSONRequestBody = CorrectionInput
+
+// SetProviderBankAccountJSONRequestBody defines body for SetProviderBankAccount for application/json ContentType.
+type SetProviderBankAccountJSONRequestBody = ProviderBankAccountInput
+
+// ReturnPayoutJSONRequestBody defines body for ReturnPayout for application/json ContentType.
+type ReturnPayoutJSONRequestBody = PayoutReturnInput
 
 // SaveProviderJSONRequestBody defines body for SaveProvider for application/json ContentType.
 type SaveProviderJSONRequestBody = ProviderInput
@@ -4183,6 +4373,21 @@ type ServerInterface interface {
 	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
 	// (GET /organisations/{organisationId})
 	GetOrganisation(ctx echo.Context, organisationId openapi_types.UUID) error
+	// ListPayoutBatches The SEPA files of provider payouts, newest first (platform admin).
+	// (GET /payout-batches)
+	ListPayoutBatches(ctx echo.Context) error
+	// CreatePayoutBatch Put every queued SEPA payout whose provider gave its IBAN into a new CBI file from platform:bank (platform admin); they are "sent".
+	// (POST /payout-batches)
+	CreatePayoutBatch(ctx echo.Context, params CreatePayoutBatchParams) error
+	// GetPayoutBatch A SEPA file with its payouts (platform admin).
+	// (GET /payout-batches/{batchId})
+	GetPayoutBatch(ctx echo.Context, batchId openapi_types.UUID) error
+	// ExecutePayoutBatch Record that the bank executed the file (platform admin); each payout still sent is captured and paid. Again is 409 conflict.
+	// (POST /payout-batches/{batchId}/execution)
+	ExecutePayoutBatch(ctx echo.Context, batchId openapi_types.UUID) error
+	// GetPayoutBatchFile The file as a CBI payment request (CBIPaymentRequest.00.04.01); every download gives the same bytes and message id.
+	// (GET /payout-batches/{batchId}/file)
+	GetPayoutBatchFile(ctx echo.Context, batchId openapi_types.UUID) error
 	// GetPayrollExport The payroll export of a tax year (CSV for Italian Excel): tax code, employee number, year, tax bucket, PdR or not, amount used. Never the service or the provider.
 	// (GET /payroll-export)
 	GetPayrollExport(ctx echo.Context, params GetPayrollExportParams) error
@@ -4220,6 +4425,15 @@ type ServerInterface interface {
 	// CorrectAllocation A one-off credit to one employee from the plan, with a reason.
 	// (POST /plans/{planId}/corrections)
 	CorrectAllocation(ctx echo.Context, planId PlanId, params CorrectAllocationParams) error
+	// GetProviderBankAccount The account the caller's provider is paid to by SEPA transfer (404 while none was given).
+	// (GET /provider-bank-account)
+	GetProviderBankAccount(ctx echo.Context) error
+	// SetProviderBankAccount Set the account the caller's provider is paid to by SEPA transfer when it has no Stripe account able to receive transfers.
+	// (PUT /provider-bank-account)
+	SetProviderBankAccount(ctx echo.Context) error
+	// ListProviderBankFailures The caller's provider's Stripe payouts to its bank that failed (payout.failed), and whether the money is back on what it is owed.
+	// (GET /provider-bank-failures)
+	ListProviderBankFailures(ctx echo.Context) error
 	// ListProviderBookings The caller's provider's vouchers for one day (Italian time; default today), by slot.
 	// (GET /provider-bookings)
 	ListProviderBookings(ctx echo.Context, params ListProviderBookingsParams) error
@@ -4229,6 +4443,9 @@ type ServerInterface interface {
 	// RequestPayout Pay out what the provider is owed now (at least the minimum).
 	// (POST /provider-payouts)
 	RequestPayout(ctx echo.Context) error
+	// ReturnPayout Record that the bank rejected or returned a SEPA payout (platform admin, with the bank's reason); the money is owed on the provider's payable again.
+	// (POST /provider-payouts/{payoutId}/return)
+	ReturnPayout(ctx echo.Context, payoutId openapi_types.UUID) error
 	// GetPayoutStatement A payout's statement: the vouchers it pays, with gross, fund share, pledge, fee and net.
 	// (GET /provider-payouts/{payoutId}/statement)
 	GetPayoutStatement(ctx echo.Context, payoutId openapi_types.UUID) error
@@ -4262,6 +4479,9 @@ type ServerInterface interface {
 	// StartStripeOnboarding Create the provider's Stripe Connect Express account (once) and return an onboarding link.
 	// (POST /providers/{providerId}/stripe-onboarding)
 	StartStripeOnboarding(ctx echo.Context, providerId openapi_types.UUID) error
+	// ListWaitingSEPAPayouts Provider payouts waiting for a SEPA transfer, oldest first (platform admin); has_account says whether the provider gave its IBAN.
+	// (GET /sepa-payouts)
+	ListWaitingSEPAPayouts(ctx echo.Context) error
 	// CancelSlot Cancel every booked voucher of one of the provider's slots; each employee gets the credits back and a mail.
 	// (POST /slots/{slotId}/cancel)
 	CancelSlot(ctx echo.Context, slotId openapi_types.UUID) error
@@ -6043,6 +6263,92 @@ func (w *ServerInterfaceWrapper) GetOrganisation(ctx echo.Context) error {
 	return err
 }
 
+// ListPayoutBatches converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPayoutBatches(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPayoutBatches(ctx)
+	return err
+}
+
+// CreatePayoutBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePayoutBatch(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePayoutBatchParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePayoutBatch(ctx, params)
+	return err
+}
+
+// GetPayoutBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPayoutBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "batchId" -------------
+	var batchId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPayoutBatch(ctx, batchId)
+	return err
+}
+
+// ExecutePayoutBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) ExecutePayoutBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "batchId" -------------
+	var batchId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExecutePayoutBatch(ctx, batchId)
+	return err
+}
+
+// GetPayoutBatchFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPayoutBatchFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "batchId" -------------
+	var batchId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPayoutBatchFile(ctx, batchId)
+	return err
+}
+
 // GetPayrollExport converts echo context to params.
 func (w *ServerInterfaceWrapper) GetPayrollExport(ctx echo.Context) error {
 	var err error
@@ -6256,6 +6562,33 @@ func (w *ServerInterfaceWrapper) CorrectAllocation(ctx echo.Context) error {
 	return err
 }
 
+// GetProviderBankAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProviderBankAccount(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProviderBankAccount(ctx)
+	return err
+}
+
+// SetProviderBankAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) SetProviderBankAccount(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetProviderBankAccount(ctx)
+	return err
+}
+
+// ListProviderBankFailures converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProviderBankFailures(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProviderBankFailures(ctx)
+	return err
+}
+
 // ListProviderBookings converts echo context to params.
 func (w *ServerInterfaceWrapper) ListProviderBookings(ctx echo.Context) error {
 	var err error
@@ -6289,6 +6622,22 @@ func (w *ServerInterfaceWrapper) RequestPayout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RequestPayout(ctx)
+	return err
+}
+
+// ReturnPayout converts echo context to params.
+func (w *ServerInterfaceWrapper) ReturnPayout(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "payoutId" -------------
+	var payoutId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "payoutId", ctx.Param("payoutId"), &payoutId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter payoutId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReturnPayout(ctx, payoutId)
 	return err
 }
 
@@ -6507,6 +6856,15 @@ func (w *ServerInterfaceWrapper) StartStripeOnboarding(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.StartStripeOnboarding(ctx, providerId)
+	return err
+}
+
+// ListWaitingSEPAPayouts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWaitingSEPAPayouts(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWaitingSEPAPayouts(ctx)
 	return err
 }
 
@@ -6927,6 +7285,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/provider-payouts", wrapper.ListPayouts, options.OperationMiddlewares["listPayouts"]...)
 	router.POST(options.BaseURL+"/provider-payouts", wrapper.RequestPayout, options.OperationMiddlewares["requestPayout"]...)
 	router.GET(options.BaseURL+"/provider-payouts/:payoutId/statement", wrapper.GetPayoutStatement, options.OperationMiddlewares["getPayoutStatement"]...)
+	router.GET(options.BaseURL+"/provider-bank-account", wrapper.GetProviderBankAccount, options.OperationMiddlewares["getProviderBankAccount"]...)
+	router.PUT(options.BaseURL+"/provider-bank-account", wrapper.SetProviderBankAccount, options.OperationMiddlewares["setProviderBankAccount"]...)
+	router.GET(options.BaseURL+"/provider-bank-failures", wrapper.ListProviderBankFailures, options.OperationMiddlewares["listProviderBankFailures"]...)
+	router.GET(options.BaseURL+"/sepa-payouts", wrapper.ListWaitingSEPAPayouts, options.OperationMiddlewares["listWaitingSEPAPayouts"]...)
+	router.GET(options.BaseURL+"/payout-batches", wrapper.ListPayoutBatches, options.OperationMiddlewares["listPayoutBatches"]...)
+	router.POST(options.BaseURL+"/payout-batches", wrapper.CreatePayoutBatch, options.OperationMiddlewares["createPayoutBatch"]...)
+	router.GET(options.BaseURL+"/payout-batches/:batchId", wrapper.GetPayoutBatch, options.OperationMiddlewares["getPayoutBatch"]...)
+	router.GET(options.BaseURL+"/payout-batches/:batchId/file", wrapper.GetPayoutBatchFile, options.OperationMiddlewares["getPayoutBatchFile"]...)
+	router.POST(options.BaseURL+"/payout-batches/:batchId/execution", wrapper.ExecutePayoutBatch, options.OperationMiddlewares["executePayoutBatch"]...)
+	router.POST(options.BaseURL+"/provider-payouts/:payoutId/return", wrapper.ReturnPayout, options.OperationMiddlewares["returnPayout"]...)
 	router.GET(options.BaseURL+"/fund/envelopes", wrapper.ListFundEnvelopes, options.OperationMiddlewares["listFundEnvelopes"]...)
 	router.PUT(options.BaseURL+"/fund/envelopes/:theme", wrapper.SetFundEnvelope, options.OperationMiddlewares["setFundEnvelope"]...)
 	router.POST(options.BaseURL+"/fund/envelopes/:theme/earmarks", wrapper.EarmarkFundEnvelope, options.OperationMiddlewares["earmarkFundEnvelope"]...)
@@ -10270,6 +10638,207 @@ func (response GetOrganisationdefaultJSONResponse) VisitGetOrganisationResponse(
 	return err
 }
 
+type ListPayoutBatchesRequestObject struct {
+}
+
+type ListPayoutBatchesResponseObject interface {
+	VisitListPayoutBatchesResponse(w http.ResponseWriter) error
+}
+
+type ListPayoutBatches200JSONResponse []PayoutBatch
+
+func (response ListPayoutBatches200JSONResponse) VisitListPayoutBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayoutBatchesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListPayoutBatchesdefaultJSONResponse) VisitListPayoutBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePayoutBatchRequestObject struct {
+	Params CreatePayoutBatchParams
+	Body   *CreatePayoutBatchJSONRequestBody
+}
+
+type CreatePayoutBatchResponseObject interface {
+	VisitCreatePayoutBatchResponse(w http.ResponseWriter) error
+}
+
+type CreatePayoutBatch201JSONResponse PayoutBatch
+
+func (response CreatePayoutBatch201JSONResponse) VisitCreatePayoutBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePayoutBatchdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreatePayoutBatchdefaultJSONResponse) VisitCreatePayoutBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayoutBatchRequestObject struct {
+	BatchId openapi_types.UUID `json:"batchId"`
+}
+
+type GetPayoutBatchResponseObject interface {
+	VisitGetPayoutBatchResponse(w http.ResponseWriter) error
+}
+
+type GetPayoutBatch200JSONResponse PayoutBatch
+
+func (response GetPayoutBatch200JSONResponse) VisitGetPayoutBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayoutBatchdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetPayoutBatchdefaultJSONResponse) VisitGetPayoutBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecutePayoutBatchRequestObject struct {
+	BatchId openapi_types.UUID `json:"batchId"`
+}
+
+type ExecutePayoutBatchResponseObject interface {
+	VisitExecutePayoutBatchResponse(w http.ResponseWriter) error
+}
+
+type ExecutePayoutBatch200JSONResponse PayoutBatch
+
+func (response ExecutePayoutBatch200JSONResponse) VisitExecutePayoutBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecutePayoutBatchdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ExecutePayoutBatchdefaultJSONResponse) VisitExecutePayoutBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayoutBatchFileRequestObject struct {
+	BatchId openapi_types.UUID `json:"batchId"`
+}
+
+type GetPayoutBatchFileResponseObject interface {
+	VisitGetPayoutBatchFileResponse(w http.ResponseWriter) error
+}
+
+type GetPayoutBatchFile200ApplicationxmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetPayoutBatchFile200ApplicationxmlResponse) VisitGetPayoutBatchFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/xml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetPayoutBatchFiledefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetPayoutBatchFiledefaultJSONResponse) VisitGetPayoutBatchFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPayrollExportRequestObject struct {
 	Params GetPayrollExportParams
 }
@@ -10708,6 +11277,121 @@ func (response CorrectAllocationdefaultJSONResponse) VisitCorrectAllocationRespo
 	return err
 }
 
+type GetProviderBankAccountRequestObject struct {
+}
+
+type GetProviderBankAccountResponseObject interface {
+	VisitGetProviderBankAccountResponse(w http.ResponseWriter) error
+}
+
+type GetProviderBankAccount200JSONResponse ProviderBankAccount
+
+func (response GetProviderBankAccount200JSONResponse) VisitGetProviderBankAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankAccountdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetProviderBankAccountdefaultJSONResponse) VisitGetProviderBankAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankAccountRequestObject struct {
+	Body *SetProviderBankAccountJSONRequestBody
+}
+
+type SetProviderBankAccountResponseObject interface {
+	VisitSetProviderBankAccountResponse(w http.ResponseWriter) error
+}
+
+type SetProviderBankAccount200JSONResponse ProviderBankAccount
+
+func (response SetProviderBankAccount200JSONResponse) VisitSetProviderBankAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankAccountdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SetProviderBankAccountdefaultJSONResponse) VisitSetProviderBankAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderBankFailuresRequestObject struct {
+}
+
+type ListProviderBankFailuresResponseObject interface {
+	VisitListProviderBankFailuresResponse(w http.ResponseWriter) error
+}
+
+type ListProviderBankFailures200JSONResponse []BankPayoutFailure
+
+func (response ListProviderBankFailures200JSONResponse) VisitListProviderBankFailuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderBankFailuresdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListProviderBankFailuresdefaultJSONResponse) VisitListProviderBankFailuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProviderBookingsRequestObject struct {
 	Params ListProviderBookingsParams
 }
@@ -10812,6 +11496,46 @@ type RequestPayoutdefaultJSONResponse struct {
 }
 
 func (response RequestPayoutdefaultJSONResponse) VisitRequestPayoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnPayoutRequestObject struct {
+	PayoutId openapi_types.UUID `json:"payoutId"`
+	Body     *ReturnPayoutJSONRequestBody
+}
+
+type ReturnPayoutResponseObject interface {
+	VisitReturnPayoutResponse(w http.ResponseWriter) error
+}
+
+type ReturnPayout200JSONResponse Payout
+
+func (response ReturnPayout200JSONResponse) VisitReturnPayoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnPayoutdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReturnPayoutdefaultJSONResponse) VisitReturnPayoutResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -11251,6 +11975,44 @@ type StartStripeOnboardingdefaultJSONResponse struct {
 }
 
 func (response StartStripeOnboardingdefaultJSONResponse) VisitStartStripeOnboardingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWaitingSEPAPayoutsRequestObject struct {
+}
+
+type ListWaitingSEPAPayoutsResponseObject interface {
+	VisitListWaitingSEPAPayoutsResponse(w http.ResponseWriter) error
+}
+
+type ListWaitingSEPAPayouts200JSONResponse []SEPAPayout
+
+func (response ListWaitingSEPAPayouts200JSONResponse) VisitListWaitingSEPAPayoutsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWaitingSEPAPayoutsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListWaitingSEPAPayoutsdefaultJSONResponse) VisitListWaitingSEPAPayoutsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -12073,6 +12835,21 @@ type StrictServerInterface interface {
 	// GetOrganisation One organisation (another tenant's answers 404, except for platform staff).
 	// (GET /organisations/{organisationId})
 	GetOrganisation(ctx context.Context, request GetOrganisationRequestObject) (GetOrganisationResponseObject, error)
+	// ListPayoutBatches The SEPA files of provider payouts, newest first (platform admin).
+	// (GET /payout-batches)
+	ListPayoutBatches(ctx context.Context, request ListPayoutBatchesRequestObject) (ListPayoutBatchesResponseObject, error)
+	// CreatePayoutBatch Put every queued SEPA payout whose provider gave its IBAN into a new CBI file from platform:bank (platform admin); they are "sent".
+	// (POST /payout-batches)
+	CreatePayoutBatch(ctx context.Context, request CreatePayoutBatchRequestObject) (CreatePayoutBatchResponseObject, error)
+	// GetPayoutBatch A SEPA file with its payouts (platform admin).
+	// (GET /payout-batches/{batchId})
+	GetPayoutBatch(ctx context.Context, request GetPayoutBatchRequestObject) (GetPayoutBatchResponseObject, error)
+	// ExecutePayoutBatch Record that the bank executed the file (platform admin); each payout still sent is captured and paid. Again is 409 conflict.
+	// (POST /payout-batches/{batchId}/execution)
+	ExecutePayoutBatch(ctx context.Context, request ExecutePayoutBatchRequestObject) (ExecutePayoutBatchResponseObject, error)
+	// GetPayoutBatchFile The file as a CBI payment request (CBIPaymentRequest.00.04.01); every download gives the same bytes and message id.
+	// (GET /payout-batches/{batchId}/file)
+	GetPayoutBatchFile(ctx context.Context, request GetPayoutBatchFileRequestObject) (GetPayoutBatchFileResponseObject, error)
 	// GetPayrollExport The payroll export of a tax year (CSV for Italian Excel): tax code, employee number, year, tax bucket, PdR or not, amount used. Never the service or the provider.
 	// (GET /payroll-export)
 	GetPayrollExport(ctx context.Context, request GetPayrollExportRequestObject) (GetPayrollExportResponseObject, error)
@@ -12110,6 +12887,15 @@ type StrictServerInterface interface {
 	// CorrectAllocation A one-off credit to one employee from the plan, with a reason.
 	// (POST /plans/{planId}/corrections)
 	CorrectAllocation(ctx context.Context, request CorrectAllocationRequestObject) (CorrectAllocationResponseObject, error)
+	// GetProviderBankAccount The account the caller's provider is paid to by SEPA transfer (404 while none was given).
+	// (GET /provider-bank-account)
+	GetProviderBankAccount(ctx context.Context, request GetProviderBankAccountRequestObject) (GetProviderBankAccountResponseObject, error)
+	// SetProviderBankAccount Set the account the caller's provider is paid to by SEPA transfer when it has no Stripe account able to receive transfers.
+	// (PUT /provider-bank-account)
+	SetProviderBankAccount(ctx context.Context, request SetProviderBankAccountRequestObject) (SetProviderBankAccountResponseObject, error)
+	// ListProviderBankFailures The caller's provider's Stripe payouts to its bank that failed (payout.failed), and whether the money is back on what it is owed.
+	// (GET /provider-bank-failures)
+	ListProviderBankFailures(ctx context.Context, request ListProviderBankFailuresRequestObject) (ListProviderBankFailuresResponseObject, error)
 	// ListProviderBookings The caller's provider's vouchers for one day (Italian time; default today), by slot.
 	// (GET /provider-bookings)
 	ListProviderBookings(ctx context.Context, request ListProviderBookingsRequestObject) (ListProviderBookingsResponseObject, error)
@@ -12119,6 +12905,9 @@ type StrictServerInterface interface {
 	// RequestPayout Pay out what the provider is owed now (at least the minimum).
 	// (POST /provider-payouts)
 	RequestPayout(ctx context.Context, request RequestPayoutRequestObject) (RequestPayoutResponseObject, error)
+	// ReturnPayout Record that the bank rejected or returned a SEPA payout (platform admin, with the bank's reason); the money is owed on the provider's payable again.
+	// (POST /provider-payouts/{payoutId}/return)
+	ReturnPayout(ctx context.Context, request ReturnPayoutRequestObject) (ReturnPayoutResponseObject, error)
 	// GetPayoutStatement A payout's statement: the vouchers it pays, with gross, fund share, pledge, fee and net.
 	// (GET /provider-payouts/{payoutId}/statement)
 	GetPayoutStatement(ctx context.Context, request GetPayoutStatementRequestObject) (GetPayoutStatementResponseObject, error)
@@ -12152,6 +12941,9 @@ type StrictServerInterface interface {
 	// StartStripeOnboarding Create the provider's Stripe Connect Express account (once) and return an onboarding link.
 	// (POST /providers/{providerId}/stripe-onboarding)
 	StartStripeOnboarding(ctx context.Context, request StartStripeOnboardingRequestObject) (StartStripeOnboardingResponseObject, error)
+	// ListWaitingSEPAPayouts Provider payouts waiting for a SEPA transfer, oldest first (platform admin); has_account says whether the provider gave its IBAN.
+	// (GET /sepa-payouts)
+	ListWaitingSEPAPayouts(ctx context.Context, request ListWaitingSEPAPayoutsRequestObject) (ListWaitingSEPAPayoutsResponseObject, error)
 	// CancelSlot Cancel every booked voucher of one of the provider's slots; each employee gets the credits back and a mail.
 	// (POST /slots/{slotId}/cancel)
 	CancelSlot(ctx context.Context, request CancelSlotRequestObject) (CancelSlotResponseObject, error)
@@ -15123,6 +15915,152 @@ func (sh *strictHandler) GetOrganisation(ctx echo.Context, organisationId openap
 	return nil
 }
 
+// ListPayoutBatches operation middleware
+func (sh *strictHandler) ListPayoutBatches(ctx echo.Context) error {
+	var request ListPayoutBatchesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPayoutBatches(ctx.Request().Context(), request.(ListPayoutBatchesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPayoutBatches")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPayoutBatchesResponseObject); ok {
+		return validResponse.VisitListPayoutBatchesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePayoutBatch operation middleware
+func (sh *strictHandler) CreatePayoutBatch(ctx echo.Context, params CreatePayoutBatchParams) error {
+	var request CreatePayoutBatchRequestObject
+
+	request.Params = params
+
+	var body CreatePayoutBatchJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePayoutBatch(ctx.Request().Context(), request.(CreatePayoutBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePayoutBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePayoutBatchResponseObject); ok {
+		return validResponse.VisitCreatePayoutBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPayoutBatch operation middleware
+func (sh *strictHandler) GetPayoutBatch(ctx echo.Context, batchId openapi_types.UUID) error {
+	var request GetPayoutBatchRequestObject
+
+	request.BatchId = batchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPayoutBatch(ctx.Request().Context(), request.(GetPayoutBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPayoutBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPayoutBatchResponseObject); ok {
+		return validResponse.VisitGetPayoutBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExecutePayoutBatch operation middleware
+func (sh *strictHandler) ExecutePayoutBatch(ctx echo.Context, batchId openapi_types.UUID) error {
+	var request ExecutePayoutBatchRequestObject
+
+	request.BatchId = batchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExecutePayoutBatch(ctx.Request().Context(), request.(ExecutePayoutBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExecutePayoutBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExecutePayoutBatchResponseObject); ok {
+		return validResponse.VisitExecutePayoutBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPayoutBatchFile operation middleware
+func (sh *strictHandler) GetPayoutBatchFile(ctx echo.Context, batchId openapi_types.UUID) error {
+	var request GetPayoutBatchFileRequestObject
+
+	request.BatchId = batchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPayoutBatchFile(ctx.Request().Context(), request.(GetPayoutBatchFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPayoutBatchFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPayoutBatchFileResponseObject); ok {
+		return validResponse.VisitGetPayoutBatchFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetPayrollExport operation middleware
 func (sh *strictHandler) GetPayrollExport(ctx echo.Context, params GetPayrollExportParams) error {
 	var request GetPayrollExportRequestObject
@@ -15465,6 +16403,98 @@ func (sh *strictHandler) CorrectAllocation(ctx echo.Context, planId PlanId, para
 	return nil
 }
 
+// GetProviderBankAccount operation middleware
+func (sh *strictHandler) GetProviderBankAccount(ctx echo.Context) error {
+	var request GetProviderBankAccountRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProviderBankAccount(ctx.Request().Context(), request.(GetProviderBankAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProviderBankAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProviderBankAccountResponseObject); ok {
+		return validResponse.VisitGetProviderBankAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetProviderBankAccount operation middleware
+func (sh *strictHandler) SetProviderBankAccount(ctx echo.Context) error {
+	var request SetProviderBankAccountRequestObject
+
+	var body SetProviderBankAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetProviderBankAccount(ctx.Request().Context(), request.(SetProviderBankAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetProviderBankAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetProviderBankAccountResponseObject); ok {
+		return validResponse.VisitSetProviderBankAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProviderBankFailures operation middleware
+func (sh *strictHandler) ListProviderBankFailures(ctx echo.Context) error {
+	var request ListProviderBankFailuresRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProviderBankFailures(ctx.Request().Context(), request.(ListProviderBankFailuresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProviderBankFailures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProviderBankFailuresResponseObject); ok {
+		return validResponse.VisitListProviderBankFailuresResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListProviderBookings operation middleware
 func (sh *strictHandler) ListProviderBookings(ctx echo.Context, params ListProviderBookingsParams) error {
 	var request ListProviderBookingsRequestObject
@@ -15530,6 +16560,54 @@ func (sh *strictHandler) RequestPayout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RequestPayoutResponseObject); ok {
 		return validResponse.VisitRequestPayoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReturnPayout operation middleware
+func (sh *strictHandler) ReturnPayout(ctx echo.Context, payoutId openapi_types.UUID) error {
+	var request ReturnPayoutRequestObject
+
+	request.PayoutId = payoutId
+
+	var body ReturnPayoutJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReturnPayout(ctx.Request().Context(), request.(ReturnPayoutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReturnPayout")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReturnPayoutResponseObject); ok {
+		return validResponse.VisitReturnPayoutResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15901,6 +16979,29 @@ func (sh *strictHandler) StartStripeOnboarding(ctx echo.Context, providerId open
 		return err
 	} else if validResponse, ok := response.(StartStripeOnboardingResponseObject); ok {
 		return validResponse.VisitStartStripeOnboardingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWaitingSEPAPayouts operation middleware
+func (sh *strictHandler) ListWaitingSEPAPayouts(ctx echo.Context) error {
+	var request ListWaitingSEPAPayoutsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWaitingSEPAPayouts(ctx.Request().Context(), request.(ListWaitingSEPAPayoutsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWaitingSEPAPayouts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWaitingSEPAPayoutsResponseObject); ok {
+		return validResponse.VisitListWaitingSEPAPayoutsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16448,391 +17549,410 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bkhtHsiD4K2HYWSvALOtCiupuVdmYLW9S12lRZBcpaXobWjCQ6QDiVCIiFRFZKDRNZv00HzC2ZvM6",
-	"T+dHzp/0l6yFxyUvyAQSqESR3bN6EKsqM+Pi7uHhd/80iMUyExy4VoPLT4OMSroEDRJ/eymWGeXrP+cg",
-	"1+b3BFQsWaaZ4IPLwYcFkNi+QYZZSvVMyCWhyZJxdUVoeIZ/ITRd0bUic9CK6AUwScSKj84G0YCZwX7F",
-	"OaIBp0sYXA7ctxOWDKKBihewpGYBZgaqB5eDPMcnep2Zt5WWjM8Hv/0WDb7NefKC6nhxnZgPcOyM6kUx",
-	"9NQ9jQYSfs2ZhGRwqWUO+8/zkiponSa2Dx8+yzXXIO+AG6i3zsaqLz181ne5zISCTaz/vFgb/JGYpilI",
-	"IoEmikyBw4zFjMo1SaimZCghFjKBhKyYXuAH5k3COP5M4xiUIqmYFxSwAJqALLb0306f41unfinbNgU8",
-	"Xw4u/4pQnywpp3NYAteDaECVAqXcLxldu59mIk3FapJnhr7yDOQdU2aD0cCsf6Ly6b9DrCdmRlB68Esb",
-	"nD4sYAktSNH4bNuy/4uE2eBy8H+cF6fw3D5V58XoZq7rBJaZ0MDj9Z+g4TC+obegCCUStFwTRWdwRswB",
-	"vYU1mUIq+FwRLcqYG5qfFZtzSE4ZH/NcgSRCkufvrkmcMuB6RChPiF4wRUQGkpqpIsLhDqQfS8g55UzZ",
-	"R2Nu3meKSFjCcgoSEjITkjx9RhYil+qMPHfrC0Sh6NKu0c4EY45/cWAnQ+QDZhw60yAJN7SbMsX4/JIo",
-	"ITUk5msVEXMA5iBVNOaaLUFpusyUIbcfP7wkVJMli6VQEAuekExCjNg2G1QrkIqsFlTjgmZMKj3mBkbu",
-	"oZmcJyQRoAgXesH4nNA5ZdwCOOwA90TNGyDH3O+AKfLs4hsSCz5LWazJMAFNWarOJFAlOBkPJOQKkvFg",
-	"dBXQt1qwFMY8rAdRZoZSmqUpkTnnZhU7xh7z8YDxSSbFXIJS48GlG95wY7IU5iSMzshbnq6JyvGsGRKS",
-	"UMLfJaFmLzOzxAIrjN/RlCUG6iqfmYMPXJNZzhMVkX/8/T9GZEkN2eF8zDGBMWdaIaQEj8FRYq7AbGPG",
-	"7iE5G/M2XlCi/lND/uUztKT33wOf68Xg8unFRTRYMu5/f9J0at+BZCL5Vorl5in6FqGd0DUZXmuaMsqJ",
-	"oabWa2pmRunEbBOqYdC+nA+i+X41S7Gkb+CVUgN9Q81CafLNU/NYuedmKa3r1OKhq0xp++WT2YcPu3Q+",
-	"iOzHrHUKLbI8e/AcPyqQrVPk9uHDZvhJ5PFiyyR34flD5vnNfKwywRWgnPZaSiHND7Hg2txvl58GNMtS",
-	"FiNjPv93ZQjqU8eLx46Gs1QJ8jlfEzAPI3+PCw72L0QtaAZnCAM3jpnG3OCZvuZ3TONKbtx1ataXJMz8",
-	"iabvpLldNDN7mdFUQTTISn/65GC3edJrYDHXu1IrIZP6y1//ruFlLW6Bd3jztzKm/uo+K81ViAYCZQYz",
-	"9vM0FRb2KFRXdhNLoBqSCdUbR+/UMJtBw1pjCQnTkGwyCVhmqVgDKOLfIUqQGZXFMO5qNOOEt81Am49n",
-	"jDO12HNtLOlAstHglvGkLKkZpjGIBrGQEmLczC8NXxmONwFP3psITymfdFyAvRQbh1Ga6lyVV+euWCMO",
-	"Cm62PaMshaRxjVpomk5ir0KFhTCuf/esAQ01gsLV+o04OIUlhWVXpyljskQdFXhFZUrbTqTfMw6bhEqX",
-	"Iud6j41FgylVTG0SqWEVmRSn0qgGyJggiQiczc/Ik4vzJ0/Jf/5P8vXF/9lI+VTDXFj1c+MhLClLG594",
-	"lrHxwHD5bhRTQ5P/0I3tJy+tMKpCzENjO+jfSbhjsGqA/h1lKZ2msBcCUsbt50zDUu3i9DUK+C2MSKWk",
-	"a/P7kikjbO+1hn0O5QPPTnFs7Mbrp6QOxPqGGnGTJ0y/vnPXaA0psRay6972YaJOcm+/GK2IsLHY9hMA",
-	"fge7GHY7IlnW+H1Z5+sKC69PH3Ly8BVqlHa7J1xYAbImHL6g/PYGYmCZ7oWvOXNUIzhKpqoukDDaGpPL",
-	"vQUA0QWX7XeftcbsNaeEGUjgMXS8M+mKMo1ny27Ryj+l66n58szyrCvs7miawwSVlE5aywYVhdnKu4uq",
-	"1kaP6w12bnBQWUPlli4AvIMgr3mW7ysBH0KyskWlnFJ+e6KIlpQripIXCbAgw5c3b88/3PyAmuR2itgc",
-	"+ebb0kjmzsc5ZiBJTKVkkJz1jdQyEndhqxEtQtwyPg8oqUJdzGZgpu1Knr/mlGumG6xzfxQrsqR8TXI0",
-	"goiZ1Z7c+GSoQCkmuFk3WsrQiHI2uOR5mkZGQWFLc8aeOPuG+60J7SoVnstWl3DjwEZWC+DV6RdUEfOd",
-	"OkPD6D68uQyiEgAaYZ0nc9CdBJ26xZlqElNOpkColVggIVysyDATyvy8ZDx3NrwMeIJ7EmmiiAQF8s7a",
-	"bzqJr/x2l8z0zjk6zInu+WpI2ZLpnUIbGkq+t6+a2zgDPgnSXiex720G/FrDskngc/CbiHw/dmMxcbgk",
-	"18aCNwS4ykRN6w1wdPisgKiJMF++/+l6mQmpb0DlaQOFMn7nle9dupx7s3GakiZTswiIBHkf3NNllqLz",
-	"aMHSJKay8V5O6RTSzWPiDZZePQmDXfMZ5X9jlBjeP10TxbQG2TryBJqVZE3vJ9M8vrVnuMb9f7y+IVTq",
-	"M/L1EyLzFMgwPntKUtD6jMwiMjudMmX+0SAjkpjfrkh89hWZmdHB+Y+0woMa5Ampv34yiZ9OZoYQwi+T",
-	"KVPVP9jdhD8k1Te+mthJmn04VRpMYODhW4JGZe+NqDXoksBfQZxSGew+e1zwZgIzffUQb+BgSe+v7cOn",
-	"F5tnF43yk5mzbO93kxYLqIzTuFuRQMuN6Sm5ZFJ7dtEJ7M0TcS1prF9by9EXJcW3yOOJ4LCf9WxK+UMk",
-	"ey50s3z+YFm5m1CM62+UjT0odmD2EHH4MGRtCqwi13NhpAUvqJ4o4gTgs23Iao2DOFGExrEBEEpYUxR5",
-	"yIoaSUTnkkNCtDjbhsfSyfm60cb9ELxWUNqGuWZ8eSvtUbSXsoBr/9sl5hbG3DrAtrr/erH/1U6AW0oT",
-	"2F47I+0m95rSlPJ4P9veVlOofzhptXxuMRW5ZU54vpxCs6V9YeAwsSDfQXTRIAV6B6rr260rzqjUE8M4",
-	"J1msmz0W/tp6fFtvFeCbQCytrb6TqIb+baSzW2o8+OZoBnvzVYC7wC+6LPYwnl4XgtkyYzCnmiEAjcxq",
-	"uO3/81d6+reL029+cf9OTn/5dBF99c1v/2XbJkvScGnUEu94cnHRUTzcCYWDdl9C86bvZCGWYg4cRK6I",
-	"f/NEEbegLud5u0D2kONdXW3ONUttyFBCbaCYXw2q8Mroa2VlvG2OjbNfnefJxQURktCpAq4vySxPU+JE",
-	"rH2sJWX2UZ0gFgmLgcyYimkKEXnyOxIvqJFZQKrdF61HZyOdeHdmywFw6o8LshmgbDCZiZzbo2iDfQbR",
-	"IOc01wsh2d/AgXTKkgRsEE0RlzPBuBxzUVENE9SN8f2cB+UavzDni6aNRtpDvRNLUIrOm7mUCyZy/LnT",
-	"yfPDNQH1W9TxboTVfWqQBZbu68SKnUq3SRmUJIWaR8SMJGCIGrgm/iPCMPRsJmRcIu6pEClQjkabXCuW",
-	"tFq8QvDkdE3+eNPNduUDcNvGRKnUDonuWB+vO3QhKYowpXJIRt2mk+ZK5PtC1Zy3NVDZwZQSXi3hIqqh",
-	"cmPXdchurrORdnKe2FjT11w3XbXWTN5IxvvoeqUo2RYZTkFXnaazEy8rAnn3CYnoLju5d/cQJ9CX52Ba",
-	"LHCrJI0oQrm7xfJghfJNsn9psN5o/t12M9RW7QZvXZgEurmiFO6smc4zdG4jSVKxQl6WsHw5MDfvfNHI",
-	"dBs0wqcXu6UUO23rUoto6AadRErmIv93BSbjlvFmmOq9PliIXMFCpMm+H5m97vGJumVputfKVkLedn+/",
-	"BnX8uLy7YtEeSGFNUQHpVjRpLdk0bw4gK0i9u82r+Zo1xLjhk28fS4lctniDS97EruPV+X11hLC0miHK",
-	"rSHadSYxB6RJyMp5iyp5SFwe3EOcH/aR2WeDvP3QMLvNAKC9JLaN+B8rcrWRz2YQANxnGJY/KIDTHjR3",
-	"cLhcaVkVxNWAW3LQ2/kiRwBbqablhtmKtp0aQeXrtulfUtUUh4eiSSXSQtm8DXS5Qm5mn0qgt5N5SpVq",
-	"hLdNg9mTUmnlttjJGIu3q8JOZzutkX8MJ3WXULsfpE6mcSr23dtc0LTHg9JZbAP0kE9AUlVxKZa0gxTm",
-	"NJ1MqerzJBtxohmYIgO+J/BErmPRZrVTkCeCr5ctIucMpKRpR3Zi1uaExTuM1EFE73blIfRrJFheWmkh",
-	"JSZRQGITU5E/h9sO7/t8uaSNxrr9CbQjRR2APe8zLycNtkSE94LMDqgqY6YUVBVQVMZM8/Jb0ZLS1ZTG",
-	"t3vJUV2dD9t35ibYqdi8TIXKZQPnLx0zfyCQbU2WoJ1VOV27X7jQ7qeluDOgWtH1IBqsmF4kEla7j4yf",
-	"rG2VrwSnfQikB4hZs5wnXS8RfLfVpdA1LPnB4iyO69ddXlVUkMWGyLsjYB+xkNu0niaf0v437nRdpi1r",
-	"7JyU7NwTypPJlEm9qPsGqwxoEvvLaj8WUgPaVoY9XQ8qk7VB6DW/g1RksCXSrNmHC+7DE0VSSOYgiXPT",
-	"dIwei2k2SWG2h2a2ZLoxqed5lklziDHxlAtN1qBJRlnSdSV+6GBsqxlF/HMyXROKk9FUWbN9TFPgCZXE",
-	"Gd82puOgiZjZaLuYLoEY7hpiFTcXkzA1zaUTdrpEnXc8oj7xumMOdTQwG0rXk5hmLTGGLmk1QI9kGLq6",
-	"Ax6Mk9gamVpA0BiI7FLDS2sqBbsNNlBYoq4y5ZShu+s8tKg1Vai034QXOzdWGqltLd8JmrasI8mhq/9J",
-	"w73uECtRNzCYr9oW9kemtJDrdvtvSwLao+R4tGRy1KUNZ1XF1C+fKbEtSQKLSzgpt2HPSSKd2rl5bRQ3",
-	"wsZJ+stf/vKX0zdvTl+9anZNtgUhYKL7pCHV80ljGEz5rtpYw9vMAveKxAuIby2fY1rZXwtH3tmgLeWw",
-	"8zqyheAd7N6l3ZVnqICyFUc8MTd+o8+w/drdYuli5QF3COfhVT9iNNh+/V7zWSpWx7Va+setYt5ScL3o",
-	"xEsKm2bdBZfAMrMVLyQoluQ0jUiGgkFEEicLEyEJFnzYaf+xKyrZL5vC62oSYjuINb3tRwB0qTqTpCxW",
-	"blokYsEVcL2XwdJ/o2InjG0GHQBNLfHT5mlZiTvtuuYDJ6vppV641SAl00Iymk60v2SpZJqiaV7E5oEC",
-	"ecdiKCXYGswqSGe79aeStlrdegV8W3AalNkHHp4g0DWf/vB4wgGS5rB2/9a+WWqHOzBbX+OTqTflbxKI",
-	"TypvCB/p7iCla4BJaxyufbwlRs083p4qZ3C5t/nHfSS3TC3FHUu6u2nD++0jbrX2bPckG2KGZLLFpSwh",
-	"BdpdD9g0Bno4DgryHBRTDxzWDRnyGNLWdH2vOHQJfHMEXdVEXYq+l+GDPh8MVxtHrHwoq/QQFh2g08Yh",
-	"3lr7TJv/O14wuOsew1WRATyAE0bnXCjMnvh3MZ3Q2F5MzBXNmuaKcVBqojSVGmtn2bjmiRYTLW2ghfuW",
-	"cWVWJ7AAEe7DCG33kEw0yOVkwTC5JQO5pIaZ+z/EVMIko3qxousOZt6SeFKGQBsM39HmaNycpYlzMDfc",
-	"Y7nXCrpH7/sj1mBluKexDlHiC5EmGHZuPmgURzOhdHuIa40H1MwIZEnlLegspTEWYMBXG3L8DAkSLVBE",
-	"zuja3I5EcJJAyu5AruuabeeEUMbvBIvBSElcaPNT+ODK1Y9J10SC0WYpJo3CvW6EgtISoDmdXYtViy22",
-	"mQSESHeYhroYKVDK7Z5yV5KMN3wzdT2uEpVnp2mlZ+QkNO3RuF2v0wJLkHPg8Xoyl9SbLf1Bt1GDaoEJ",
-	"+Y4phPdiqmkq5jl4saqRHWf+SO4Cnz271XuolgHnYhivXI06YfNcp5TfkhlLm8/XvnakGrba7oIiqslu",
-	"sA2DN+G+rOKvMcHhSYf4nx2+hhuzyY0ExwdFjEdBtl53vFadmlN81rba96A143PVQN/uPp3ohQTlA4oa",
-	"Yr+uCJ2KOyBM24qH5ko/UbaU2pOnBPUyNSJ6JZwlFKQtgmev7r1Dx6JBnMcNa3lxHQqiGm5Ohn/A9Egz",
-	"m5AkYXOf/thgN5pi1ZG2u8Y9bzBZ/P5iCxYl0OQtT9c1u1MLVvcLlW/AThuKQwHNOsNh4MUQvL+cCFJi",
-	"Pg3SSFl6aI6DuOZxmism+PfNWbQfFsVNeaII868TzAYlw/Hg1X/+L5LSOyEFoSQDqQQHkgAzP8dCKkYS",
-	"NubhQxgPRhHJJBgN0F54WN7RfFypmXuigineZq9fjjnTJGGKZhlQqZwRC9KZK/ln8zQx5N7WTqwFrJhN",
-	"uLvZA9fpubFwBT3vYDJ1Gu6kFNbcCLrSdJtw+566wom2TqGBlVqIlWoopLhn4IzfRXUBTeT00DpzwThZ",
-	"Ivavnm47Qzsr0jXUyqnC7V21bjISyBVJYEbzVJfKtZ6oSq3VDpUaooEU6R7FoG5ECrbkE3c5xk92SCo+",
-	"K8qxczvddsS8b4w8PaCO1yFFiA6Dx/4g2FxdE1CQAb1ylWgPyRlK3LeVyDB7hQW1eGtkcUuBEC2I/fgK",
-	"jzD3tX49WzyrZk41BiXv4BbludySL32dU5HQdYQVY7HIpARA15van3UEALWCv8QnauJFOhXb0iHN0PvW",
-	"Uyrz45qihmlMWCuZOubpKuYQI49gbVcyhZnA2rx3DFaK6AXVrh7wihrFzXztpyiXUXgIy+9spHOXHWrx",
-	"LXbHFOY0Xk/S9nvX7rxMamRBE6JA+3tPcGLr59iqM6oGlO3b9mEYWBCZLpewx+H4UE6Z8de1K+E8bDwl",
-	"zbJcUMJ3VZlx7/mAsiJhak+ia7Ci2fCpFiNae4FLpels1oza2lk/oNhAyThRCv8qbdghZtdJ7sZHq7h9",
-	"7Q4NniCNZouK0HdGXjO9wFr3c6a0S/yiilBi1nL6YswtsZFYnAZqI8Pn6VSQBNIUiHkO+j//FymRY0Ts",
-	"V2Ne/kwRZRPto5DpSV6MbHFxQ/qWJ0WY/Djm5lCcltPRcm5Ozat3N+TZs6/PDWsmYkYWvvxUBiJLgaxA",
-	"AsGUzzFH3lLs2AvPlwQNVFYgOSM/oEKtgCdoqbI6i4hzI5WrMadTkWviQnfJUGVgdnYadpBQTUeXBrgS",
-	"631zQWYM0sSDfNkkv9Z4cI1lGuB6YKDMicoUeY4xM4rdO5WKDJv432jjDmvUuyrVXDYZgmJzTjXuD18F",
-	"ZQU2CzijVTXhY1jnvJfEH4cyzyh5OfoW5BvYdU0otWSCFEJaCGRzHx6o5VIO2wNINlgL1SQFo0nUltg4",
-	"mTNK1vBiBiR2wD1X06Z4tPKc97oxDi/OpewQMl8RQDDuQDtRpPtXTUbO7zF27eUCmmJeK8BqKgVh8+Qb",
-	"aOLHzNxwM8PZXPm6OyZSxIWKnOhitWErQFI0nXQP4d/M1HfRd82VIMPchwRnOmm9vMHKkCU4/NIK4RvI",
-	"hGz0xFgG0DnRGOLb7lpJGbsNUASupVtHh7nFbQNjM2wLawQalr8mjN9RyajzVahmDqWApk2BjB+KCFdF",
-	"YiPLFhnIC6oWJF5Qxl3FcjJk2C/DDkaoWvN4IQUXuUrXXUv4aSFuJ8vO+cil9R1CSOLW5gVYhNfGK7AR",
-	"AFSsLyC+kcDEnD3UhlGcI8o5PZNCKfZ/uT+exdi2YqeZY896+jpricf63SlextbwifcJNgHK9QK4tg48",
-	"owZaqYZIQEqxdtKz+jp32oucRr61Pv8b2McI8VDzeNkasLM2Y+ndG5j1ZbZw6AFOp2lz2lGTVN7BujGo",
-	"jdwIbXEHzSnH9cpQNTFEKIaidChZ6gpqzSWsOvKDB2TctA/qfWS1Si0iy7OI4D9nEoyu6X9LmMpyDZGv",
-	"X2oEqX/8/T+OmHqwkVuAOpTzVlXAvg1j71z1jpq7aK9qowH7TZc+3OuJ1eEb0E+VMmqW0/G9dma+IRmd",
-	"w5Ur/+L9fOjSMQ86kUYdaK3lQX+A1dvaAd6DH3tS6Xrm/2Te32Jh3tXdqME32Vqw6Aeh28JJOpajq8tV",
-	"bSr6W2ew2S/M2HnCWepCAENSIA992WzB42ZXz9Z6absE4YQpDEmY3Da0iXoP2vIkBVTG2BGMA0UJWDCu",
-	"q5ZKkVtfvpvCKbR7ZHTXWVjrgGk99qf1zSXNJrlMmyKngb/HWIs3NCMp47fBrpXSuCVCZSG08MM1tWiJ",
-	"oUNR5RjcdZdJtmdhvAcY1VxkwkTShOXKIbu5qnZ3jvc+FY3crqFkvs9rzWiu2qxvlbq7m4+ZTlvK33Gm",
-	"u6ZfFuY3O15dOSoVviutp4osN2MUzrRHvqVhS59NIK+d9JIJ0NPp5jHf5C0vF5Q33VYx/n3PQFb3jc2P",
-	"c60BzcstVocf6BLQ8ASnRmSy+VGCuGEIQqUhhQHSSqjNDtD/8hCRhdseM5uy6Z417sP77XTnYjH6s303",
-	"UWy18HxtVRWCtmC2y7JwqOA3KhPINvo6qPJpcbuVlZhGh1n9tnM+YLOW8n13xEuwetlftN9FVeJ/ZRca",
-	"+osuc85illGzkRNU57veiN0vMGQsLdrm9fsPzz9YXdNZqsorIkMFQM5xANXmpKncQDWp1DwkjBPIpbCZ",
-	"f1dkmStNpkAyp7F0VE4ab5/qdBdkCZQr4ngQLvuKQKqg6ijTkt6Bz+GcUXnWXgnxIurthivXI7/YduEV",
-	"xByuvL3uQM9symFIT6vi8FdR+xXo51qI3CZ0qNDsF5PkAW4HUcjR8RmXIpcYwWdAsjsW2bOe0lXZeDuW",
-	"SHcbu+lD9Qpid6PqRSUovV2+pU7CrYi3ZMZ4UvTCdZ56phWxdDzm01wTJZZgX5jlEt1ndEXX6AMiXrj2",
-	"59OthSypjhfWFdSBB6DyGOdSdUpka9XvQjeMXkrMGxquNBJEO4BN1M3ylhT6XgvT719e4aGl5iUokYZi",
-	"ZX7n1lbjTREzvItXkmmYCPTNSGDcMIiWI4+D3j3Y2+0KyPjRHtqDao9C+aVeU5YqNiqHBzF3R92Huvnh",
-	"4f1E9+zZeajxokvTMM/9VY61gTsX9ykbNw4D5Z9qke4F6srSoz29PvajkX7qNttD46t7BveWyGucqRE+",
-	"tnyqrab7hdT6r2ck5NrIyNavIm1U8FJIPceCcFyDtDLxLMcuLjY995eHtFwoV60Ny39aFaoqUXAdatp2",
-	"tcS+c26MG1CgX9ps3T1R8sV0Ra7s5bghuo1OoeY1rUXeT5NIqjUsM636Ky/Z2UJYbpLs3OZELdA93WSu",
-	"+HmxLizmbtnEdjgmw/dasgxIIlb24sTe/6P2HDAj5onKAVU4AsrZGT3m5Y7FD0uJn1uaNNs1Tbws0qns",
-	"eFO3D7fbcrKnR/t+3Zct4WEISbNvbAb7WUExtnGfD+ZSKLXXFxxafXW1vImMSq1ICkrZpEKsm6A6qsVZ",
-	"OJNbzUT2LTQGmNH32okVy2E/gPlK6Z31r5/sBzujyN2GSzNUsVNBbm2/UYlQNvZVRlkjES6EFpuktwA2",
-	"X7QVD+lYE7zFHbBiiV506aSHLQrQ9Gs/ifyqGvfhnQzNLRXa7EOVNnkX3/z+4tnTx/LAbIY7fQ9xLNoy",
-	"gDv0htvo5GhOIy9ZyUpTvWyNTTYftIrvEuZM8I6l3svtUuqrqU9WHbq85bLvoBXzjUJ3a8709oIKZYgd",
-	"vsGWpTaV9vAdTfe0M0i5nog7kJ3DroNliu1LSQdVxuZJ5wZQPapHBsZeLUpFfNsUlGb7USsbBR3Aby1T",
-	"S8FhjR0sFfar4YKkgs9BOl9OY/RbO0GllLf2u0ApCOsKTTKRsnhnlZsb9/o7+7YZIN8nMsjA5iZvjg7C",
-	"FMrOCGs1s+xVnreqwRewKq+mIKQK+W7CriyQ1U5UoAQPsN2yWUr5YV2c+juVVZp1noIiJ8DmEH/3+gM5",
-	"LwYYNY2/JZ+vckxrE/pGygnQJGUcLok/N3CfMXNyrEcCeGLNuK7lUzXfs0urp33PdVNttubwxfLx209x",
-	"7/NwVgErZMI4lWtiVqcs17E6BpabbGr1FRnJ+lRi2+uZkChcI3jR5WwD5JMcW3mb0dwhelSe0Bxg/cAz",
-	"3XY064Y7D1IzY9Js6wn73F/R399g1Wszt43Gjjvy9ts6kXWxNZVbm2+rLtdSFDLep0ZO/Uaw3UjNINVG",
-	"SY0LLUUSdA8n25n7sKU2ZaXYZHPNaaeVTTP1IMXJFv9HW/PWdJ8Btmcwf3ZxIr4cQiP921FbBZVUzLdE",
-	"cLWUuDwgtquPbEQ7xqTVG+WsT7s82PjWe7seTGHU2/J9VzBVTHe1spegXUFoVCuxvRkoFaLXF7ZZlJ+3",
-	"HhRUp7iS+FOGT4DGtlN07MCW9iiTZ81RJk1G3qf7V4F9WWnhSIZPnvicQCGr/Rw7pQM2HPJaHum9lpSo",
-	"BZXo2JZwBzwHZ/tKfHRMkUnnXEuMkylVTFnnelFGOtw7X3fIo3sMrrETG4FRVDwqUQvfaGen1bNYDwqX",
-	"mmlKrn96XsLo6IoIV/PXpqIVe1RdcFs63jvIeaPbWreTviPoox7ydqgHsUibDGn225hgrRjO0ehofwdl",
-	"aR1N8LJVs1pi19t7g3coEXcDseAxS1mLtz2h6z1ycSqDvXKJODUxO2EzVxPv4IHDCE3jz6TtidpBq/cX",
-	"Zy0aCP9+onw7BFLOcvMhPBlIJhIydCkZGD3kPEmxyFPbxmAKhKpbl+fcLdAMh3hhJy5lEzbrK+jiCY6w",
-	"Bt9mE9PGI1AL2euk5CBgcdTIkkUVl7/spC5DEI3hyrzaODKmEtsZGbG8sT2vHWcngmcAamJbW+znWTLf",
-	"+Z60e315wGQHzFMv+0J9VC/HCIDaiLVVNW+vCVgdEFocxKYeAka1PSiYrEqyblFLppRR+YfWLgNJhNZK",
-	"27kkE0ozPh9F7g8Tq/xFY+5+zzkG24E5srWPzDBaZKd5RuA+SynjahSN+QzAzImfRcQdtrAISlwRUfwu",
-	"+JAB4wTHPGVKj8JXYfLwF7c8/+sMIMK6jX6CMR96DEXISlzOl/L+05F7P+ehefLQvjPm4SX7qX/Bf+Ln",
-	"xl/M2bERiAcfM7jPbC3kPR2SzdpMqE/vuYFFViHatzKG2rEoKs+7aDR7TszEG2uOquTaTPkzCWpxWBiH",
-	"tB9PDow2qX7esjqsuJodFNvRtf3XftlxtUiCLYU6a8bE5m41C5plwDHq3ltmU5jpkCy7dobaM/K2anIc",
-	"c1u02WskviylDdiMsPTU2haesu3862btaMyx/AunGprVmjPyLrkpWzhVnmUpnkEq12NuFu7fNdrYlMa3",
-	"RC+kyOcLktG1FGkakanQCzLFfQip7aks4mrNFgZlT5ghaVyT7RGHYrAP37NDNt6eN5Xo1X2s/VJsqWyG",
-	"6aou2uQy1KE9UWXpqSiH3JiHsLB9NLoF1D4gwq1Gp2baRqoUaa1QJ3ZIKDezwMpYpQDKiS/EgsrzknJq",
-	"WVep06d/6Iuvlpu6++FonjAtmi27mIrQ0Bglo7FLpKkYcHcdbjRNHyFGy5m/u49c597h+2KNUbHNJny9",
-	"D8a2eulcNrkDqdrsoL5acyVkQELMMili2pizzpbQHWLtc9f37BZSfBJVFu8mbt57i97QS5C/9R7u0b9w",
-	"z1CulrY3lfCrB/brLoW8t/j/O6nr+MpGkFw5IqlYdAG4doy10qytsdLaEGhB5RzUtvoWoRfWROXTovHe",
-	"5ms2GGvHWBJosm6OgvOl/WNq+HsM7A6IG7OpeM5Gzcr6Ijd3t7lGv6AmwH4wQtI7ymRbZ+lCCqtu5t9+",
-	"/kCGr5NX75+PzC2Pxd+oIh+f53ohJPubK172AqgEScb5xcVXMQ6FP8LHsxbhmElQezZMt98w3pSqFAue",
-	"KCepaAt/UEYsugXuRKAy4Ksyd1UKrefC019ziIjRP1I4zVVLAXnz9cSfGX85WqjslsorKKgMVtl3BXBR",
-	"BwH4g8h+zPrhdvsbJLC0kch1q0vpMyc8eY15Lzi4BK7Jtt7X/h3lK8N5iHHnzsFuvNRFVm/Nf6rcGS0G",
-	"OVSTdak06QlGZwBXQIa2B4LlHUlN1u9aTau15nzXbPFcK01tu+aWzbyg/PbSdhNlyhW01YJQKbGIJoc5",
-	"LWoALYUE9ygZdY4mZvtRBzLtbI9sWLOFG/tRk11yS5MUu3mDmJtvnRYnZKEVkOH1+7fkyZPfPfsGWXCW",
-	"a8Ks4cPrAGfNOzggurmcrFtxo1GZXBIfDuTTA6whhaIFaQ36kkjQ0mYVuLT0ULN0zK8TWGZCA4/Xp3+C",
-	"9SgiIgNOhhldE6pJmV1grXxheCLj8wiNStGY28D+yLHz5IxYwJlRrkj1NBNF18pWPM3jhSeWqvJYOJ1d",
-	"3Fox5UYygee8XaPaWrIBC3NkEadWFZpqTKkhlrvKXXZGseEV8D1bMt0gUFnjGr3fi0ScRY7vG6qa7D2T",
-	"/WivmTYCXyojbKxjYzdRHSatMD3M5rW91tnPC5FCqaZAqQI6EEc8J4qkiM6ubaD3vbnrIAw0uzN06EfV",
-	"FI1zUODwv3YZvs0IGMbvmJXzQy5sAvgj3VKQ+6G1/Ioq2x2K+u1kNQb9P2a+IfDWQ7FkvPzXJxum4b6b",
-	"VmzNOt4O6SYHsc/p6adaAI8hbYkV3tJlc0tJl+ZQGKOXutwiDDS8JH8ohb9gGCmtN0cmw5dSxLczIRMy",
-	"pQrIV0+by6UccsrNVZbSdUNuyu//9OfTZx/+79M3T/9bM3uwRsf2WLa9LXhHT7Tbs75CrbSUOFVGmjFP",
-	"iZDENbekzn5MlW0G8xiFnQ7Is7ORvA3mxobybXukFvqoA5WlTJNhqR1SUYl8j8Jx/XVQ/TWnoWNxT1mH",
-	"tVzZ0NzUEIOXh9vSfIETpsmKKg8cZOaNxwJbRSaEW3JrzfZVqdCTY9m8y6y6Q15lEb25o0ZeSyU8+2Cy",
-	"f8FBD8xJY2xNu+Hbf7Ynwy8Iu7loI/ZOwVKNCyB/vrG5IbaBjLJN70rHpxgMa6U2sfRmtQbj2Cp8u86N",
-	"qweqflx21mxrqzHo6iaFo9WAtk1lqnyz1hG2gYlK05F6Aq2No63hYKdE5EjU+qH79Dr8U15th9wcG7dC",
-	"J17Z2n3aiT+Hl/kpDbBBbrXF1vK1y+6QWu62W3BXcnq/IclOhbCpbWUGz8UEmXi5FXZhxyiIHI0dUqfr",
-	"SfhLk7rxM01T0E02BHSv7YWhBaR7hpDtU5fOrvT75vKrS1eIet/h2gtY18ikCo/KXt0+yotoQnOx/n7U",
-	"i8PyfQ/x0XQuRIo1Mlwo1WZyVFpuI2ktYuhImxpZz9b62Rl/hVlnnRkT5dvy3Ze22+jhZqgmblEftpYG",
-	"V6ypnUS2lNTfRwuDVNO9SMrnam4R3I5Q0X5rMftwdZd3swm532zXbtEsPv3b+7c/kOfvro1iceNDHSLn",
-	"MpGZkAaMK0hnVJYawY0HlNwuL8YDa+umvNT31cVBvcGEcqYITbFrEuXE7dJ1rzIzFma/szEf89fY/QLj",
-	"mMmC2qZSii6BqAXNgAw/vjaPPo4uCSVKY7f2JY0XjAP5aASzj2M+ZBwvBIx4nMwE9iKIBZ+lLNYRyTl1",
-	"TlxIsHnPlCUJ8MisX+WzGYsZcI3RUyoiZvMTtDyat3MeOpRHhLmW26OIULLIl5STj0tQis7hYxRyMsb8",
-	"o/Nrf4zQ2GB29NH5CSYs+Ui0IL/mwoaTqTwr4r2cNjoISDFYKkWEXA6enF2cXaAGmwGnGRtcDr46uzj7",
-	"Ci83vUCaPMdIonOzH8bn51PKb0/Lbp65vd5ceoPg18ngcvA9U/qd9RSUPDwuUTUTXNkD9/Tiwpab4Nod",
-	"SJplKbNdHs7/3ckj9krpx6X0229RAwn7/ZzZk+3qrTZPEzZwjqSEB0753BP0SoXhsLsklvHE5iwK/e2b",
-	"vRBjW5osNKfVdK4wSN6C3BzI+1Nn2/trPcLrF1flpMH55CIbS77LE+XbgFBNBI8hIjCbAVr0fFjwHU1z",
-	"IIb3jfmQarIUSpPfm4tFYazhyJAxVicqpV+bQ4qtwu1kxX7GPLSxRmcdb4OD/0oRps/IB39sX968HXOm",
-	"XFf6EJ+sVywGMnx28U3kuuHFUoyuMNDC53IjJzCDjLlDCKFzyjihXK1A4kR4Tqqke4NzlIkotFN8IWzg",
-	"Smd67UimNtb2tyrr1jKH3zbOy5NjzL/jWDz8VFiYugohPp7TR/gk7njY+PcTRW6+rQV37ncefou28qzz",
-	"T+6n6+S387ioCphRSZegsUbVXz8NmAGCYYLe7n85CN8N6niKSjDfpR79UpzXKuG5CoV1ynsAu+wH/VHw",
-	"Ej+cEJ7vOvyUpFTOS3OvFixehChtps2h/yo0tLFfrxaiYA1Mj3ohGgNlSWN9CjyxTuBGLvtOKK1qceDk",
-	"H//9f4QdXhrq28pnz8b8xpYKdO3ty5HlRohBjz/efcjyRtjri5cbIjE+5tib1/BlfOeMvC/xQuSlPu7B",
-	"scGhZ7CjHRzxNU9eOmAciRf64V/7vINH5oWl+dsOgycHAjzpjSHakA9MKBAzQkvX9Ap92jkPBXk8aU3X",
-	"lnkWyKzUkmFIjHap/R+D809xCVPJb+eqXIOxURL8Dkuv+m+Kmo17sbYsmVWRGZjs1FcvqbPZRiSG5T4c",
-	"g0gTqcAMrjCs9634dBCqyLtX3x4m0+28jiqoeNiVtIl2w3JOg7jdKuP7AvBqsLHiJpAWr5y/tKT+5xyw",
-	"m9BGAClP1yTn3oFjuR+mvpqnv+JXARIuEqnYcMCsc5xvOPl/eQxFJFTH76iF4KAR4bACpcmMSdUDnWK+",
-	"k+UrDBQRKyBTwDQ2n2mohbi1WUQYIqgXFC8oJj3LWUCa9MJLCqI6/2T+MRzEYbibBGY/Oo74dWMXEpB2",
-	"nJuulDHV6Y7rT+ArqLGd+iLiD9zDCe89aJ2CkVOC+FL0L/UMcromtHaflYWfJU3AdjY1kmGQGVOhVC8E",
-	"KTcqFjRyOp+pDN/mPvhxP2b3DjP8v5Viiayu09sfxODBbKp7HYQtOkDprR6uTVTybNjMDEAZCnCxcvi3",
-	"hK6teKq0a02P6dXm0dZaCjbmz/VdLkoJ4IcoE1Gfg9CTcUWk+ZIrG1LMFDG6h4yIAoNHbTs1x2K5pFgx",
-	"R8GSxSIt1inkmJsfRK4JJQugCcgrVAYU+ctf/vKX0zdvTl+9Mp++enX+5s25+duVM7Yo30FpzIdPzp5+",
-	"9Sz6+ndYlufpV8/Ovv7dyNwgLvDbqElW6Ra5PiN4qRYVJ07UmKeMgyJUujOHAcI/uO40GFMupI8A3n4m",
-	"fmZ6UZbuHvGAtHFpDff6PFZ31TPRICg+HhP+TIfOaYARoakStlWQQbBjvYX4Onz5/iekwoj4zP5giYms",
-	"qjhdm38fxH3tmT6/A8lm6xLTrWUD59zZLrHZtxGtP4ZMSs8X7BgfzYkQHJU0xZRB05grTjO1EPrS84uk",
-	"xjD+BlKcqnwZGYCAZDRlRgV3b6tozGepEFJFtnt7RFgRih+58Cm4p7HmoFREUqHNO8tlrl0nOsN8xrzW",
-	"rx1zw12b9vJ6zshzp4Q/vbiwTOKjuL0kKMF+HHPskOg667sGU7zUYJ4pYpvwN5/WnxBO3/vyB0ej70p7",
-	"/xbqRpy54YnEVx9O4tjVf6PtvlPHSpeIuQsKbJTJ2NWG2ErFpXRqS8/BAqPOPxW/XCe/bdOHn4cXj4mK",
-	"0iwtiCgW/HD4v+Xl8QKovU2qDGgsbVCDczUJvpv+W4Z3D+qvQexpKuZb9d3n5q3vRYME2KSXot+vWTG1",
-	"hXRLZeq2J9e3KMhwh2k7zoNKWEJSsUIZmjq5ZFhp+z1q06BdH/FGqHWp7PE4CjVC//VdczzJBonji6oP",
-	"RSbOpWHnFtp1Bb0gbJaAjbLrchPmenGO6QuOfdA4hkyX7cxV6nuOz6/DF0fST+vT+HydR5aTMCemjW25",
-	"JHGmiM1FuCKKzc1laA+CpfgV8f2UDqYAh/fB5V9/qfgwEETu+nVgsufM5k0HJXdpuwKljN+OrJ4jrL2Q",
-	"ltbWRD4FhaRibjO3m7WQH/ktFyvuWycbrruSgs/D+GQOunAAWDP/GXmHvYvIDFY2PTCXYEUtN87QxxnE",
-	"KTNioatYOrK9WleUaWIZhq0RhezFtfKJfM1/G1cONF6EJpZuKjJ8QlREnpr/PSOK/OPv/xGNufc0f//2",
-	"u+sfJt+/ffmntz9+GF2SZ0+/qQRRII7H3MVEnGHq5AQnm1jXkrLeY0clJ4qIFQdpqMXhgyJGjGBGNcl5",
-	"Kox0aSjolBXIY5JMpVgpA66fXVWgMQ9gZYpINl9oMs0dfHHu0xmNtbB5Ijgjc7mYzy6e1BaOSUL+QJH/",
-	"SsyJapLcvkcKOM5hx7E/0wkvSis0HPP3bM4hIYz3fXbflxlF6dQExCLpf3j74Z3FoS8IFZgOuuM4jDoc",
-	"XN8brZGdf2+fH8vIWKkv1gmzzxpy5S0WRK7JEBXHAA3L6FZUkdxyoNFRECVyVEDvxK33Y7riDW4BXsq0",
-	"zjJ3hHdhxqP6VIKCLRhy0Ks03jsSvhqb+3XC2tOGFk0z5xlHno0ES7mn38hxP8OchG08vKLrvpH3Bo8V",
-	"qUIa5z0j74uLyNATXgxCYk586Qaqrno/lFaCOrZFWjw6an0PykMPpB/MNdTpXbJ5D0YsKMtOhURVk20K",
-	"lF45rRubhYZ7FMxFvANt7jC3izcfNk48U+WSMuSdWQbHEDvB0XVlM7ZoijV9xhyDKpCDgHLrtAOhZYDq",
-	"wDQaLZw4M15U6gvi1I90B/8AKwsr1TeZvb639EtoDbs2DszQnytEZBh85ZUtJFWN2G/V4F/WuqYcWWV9",
-	"6ROzOiisxdKMiOLSxaxnoW8UmJM1Y/eQEE3vBRfLtTkRBQgjK7n7MiQkNCai98Qml5Hhhx+vbwiV+ox8",
-	"/aQiD8VU01TMPV6saQd9bqdYZNLou9txZD95FV5+DEx9m/PEz9gFW2F1PcWShNCfACOiBXFh5GWTAxl6",
-	"9ygaFDai3XaY1gxOfO7hacdD89q9/8iHpzZtp0P0Yk04XULfSGnoPIThFDPiYanIEAHHIsKWGUMXXER+",
-	"zWki2T/+/h+jA0ygjcLLe3oHG4A5zu1Un2aP2LyLoy2iNUDPPe/Bl4D5hISWmohhZSmOQZQLQFkjCEZo",
-	"WTHK4r4ILh/EbsfvcU/dZzxtxZnyYGaS/PGGJFRTa+XCTC7vq3sQ5M8/5Qqkc9m4mtftJ25vz/aPOPgO",
-	"T/XDT8dnPZptR9LDuLd4WcrDmCcqEMSwOKc2LyxCOcWcyQhb/CHJpEDvsCkj1Ua+CY0AR/1Qz/lMMj6H",
-	"U5FrxWxhlja7gtnKW/vat/jRl0ZUlcV9loBsO/WNEMtdtHWiCALFGpxXVCaqP3IjFqnENtXTZM7uAM1S",
-	"BjyV6pFkmGuWMo2ys8R+CUsh9ZzOwSb6gdIRmeWQjq4I0yS2kTzlUCd7kQBLGZ8fQpNG9ju3itNWP+Z3",
-	"oI2s+xzf7OzLLPUVtHmk3f2r0afj+Byjo3tdf3ksxcMi4zXX3YTc78WcYOTWw0ndJsxKoInVAJWLmXPK",
-	"NXJYjAJCU4rz8uArUwn09nSeUrWhoGBvAleyXo2KZNYU1UwjPpXIaYf+Uil/X6L0KbZB2S44GdC+cO89",
-	"Fipxvk6yk13Yw1H4jq4xestBpN1BvRu6rblpKBIX29v3wipVMf0TrI92cYUFfp5Lq8B+852FCOoB37l2",
-	"tkzf97Oof5s5WuBCkzVgyVtq5zXXkHDmNfuHyjEdPewYnn/CH3ZEPpUJ6GhS6WOh4bkDYzCSOY6853nb",
-	"6xwVBG6kv3YknMM9xKExy0PmaOMIr3EC+JfCaMjKczl1GB1rIQmJ+4uOF1dW8rMnzQZPGxgVlcJdvGFJ",
-	"d8VcLTbNzRFNhVZn5ANmsP/jv/8P8uzim1Beoq9DeD5jthDhzpP4LcMCYnvg7n6Z9pKMZ5bYj+HAnkPM",
-	"EXn54jrwQF9Me/jyxbW7I52j5ezi4uzi2dnFk5H3XiVixVNBExTxS2VDpmsN1g/hSnMQlnwhRxzZzfkn",
-	"849NpMKuTg877lFjpKWd4lhpV2bZYRHfMw6D4wkHtvnpY9tJHpl/oYsfynUWbEtwa8U04IbkyobnupPC",
-	"FLZclqrS7WDJtM2VPYwnBQmfIdkWAr+9nzBEvI1DvcbHCLdSP/tDjtK7XGZCwcNzqZorM9tz0FAvqcFi",
-	"cd9PqDtqbDZDxyAKhTjMUCB0avOJSrAmQ6/JRajcKVd36M78EdMgXE8OFbkyChRvuuUocu5YNLGpHLd2",
-	"ojxTvSKZBSw+n7jnk/A0FXMMUHgQp2xgRRUyenjUdwdKDW5mNCSkYAsN18hVUoWi0LV/+ctgYQ0xJLjU",
-	"HtI7cRzLYwp4najCcHAL66qGcUViuc60OFULCUnC+Hx0Rl5ampyxOQah2lg8J1jdAmRW1FKQJ4Kvl/8c",
-	"9ITnbKddAnf+aFYJM5vvkN4pFEFBX45tM5S9UmiaYvITKDKkSmF4YeS6sjBJfs0ht+m+IgNucyhLRqYR",
-	"pgsfRAubfRLLXRTbszyfG8FesWkKJMktHiAUSynL7VbW97G94V3lS2W5kLRJMQpTGPKLHTwrplV0qFmA",
-	"2eDuDKQrVF4lpLcZcI/ah12N0Zdkv7nmmt7C57DdICBbvcuqD2WF3gKhDqOG8IdocLV0OLKB64GBzgUo",
-	"L40BR94JCbkzs1+586TARkp2PhVVsq9yrPNP5p8OFpyHE9wvRxa2j4/J5zhO5OQc31nKha2lYl7EBzg5",
-	"CdOqyR2z3MQL2ZYjWivAs+gAqakDZ9sbTS+RDAb1Gy3QxzlVCpQKNVQPnyBqdrhbPQb9IsVMDye44/Cr",
-	"0hIPDrSnvVTcKBWVUlrmsc4lJIQDGNUgrNLyDuuoERzIkt6i4GXLdFgHEKZV9cFKzkv398NppdGA8MLM",
-	"8J2ZoEfe9EWK7tZJSOaS8l6K8RkBAouOpSnQeQ4nyqLf6H1/IAuRS59a6pqlVK4rn1xtsD4KjBDb4eSu",
-	"WmAP9BOnQuUSjkQ7L1Nh9bYvmmxeOhgcSje4yx7oBccpJA+fdewMCGTIRcW2QJZ07ZpSYsogmhPwnqIp",
-	"KVxVo17oZC5oeiwO8zzBu+g7QdMvlkbM4vZwejZxlyTppcJnkhBKDDq8kGOlXZqSLKW8F2QvmNKuidcu",
-	"OfWP7tXPKq521tLdajvHgbj3+4oCURoyz9ateCvSpBTW4Xm8sjdCMvriJdWy8W4XqZRsd1+wahNW2VbG",
-	"zT3vx3gTlNESVZyoioE5pIShZhoEgQ3954snlbJZvJP17rryxT8HhymvuQuHqeyxP4Pgiaq6Ib4Y6miT",
-	"Ad5JkTlZsQLCfx27m90hTT+H5a1Klc2MLXPr6yF+yuKSULJksRSnFaG11PSdcgL8DlKRQaPmY/40OiPP",
-	"bR2ulCXk+sXzH0r24QvC6TL46VhDGdWDxB/vsTuSuFtYX966dv1fqtDr1rdvsF+tzpwrHN+j+/3n6x8I",
-	"44nZGLrcbat3wa03Fa7ITKSpWNlCmJr8DrXmJ0/JUnC9sAFFZptJnh6qRSdULaaCymSX4PMqvPi53eNh",
-	"yf3cMpkQaSgQwfgsFSsVOVu6PdPu18o9RKZrWw6RDL1LMsg3NqrrQTJvGUPBR9SeKvIt43gOXxXvHtHv",
-	"UhEs+w2O6Z6A63faRTZ5t+Gb66OBTzkYoGzjwvCIJV2TKdjSas6LM7yFNSRkxlRM01OsGrOgahERSBUQ",
-	"+5DbohcJmTKpF6eGCeBL+9g+otZIm0DQO6XW1+HNx0Kon7FTwTa/un44gIHNiSqOu1VJ1kBluiYxzSJS",
-	"asZlw51smCdT+Fb5j1iamKlpjiFSvg7vsE/eELXx8rCB8096AUv47bB7/4P5tt3n8h4qFHJERuOn+Cwp",
-	"i1WabAnUcs97yyQu3zq20QciEluS20oY5pIqKLMemU9uQnMb52fME6aNpn1gbN4GSZ0DlUsqb9WDaas5",
-	"jsKLxE+fks0uefZgrnzUNd7cNqBt5bpw299SV0i0FntlV14j3i82PeU58o4vnvZd/T6LD6UxJfGhp+GN",
-	"uANXjjwwTkR2CHLwylaF/LFmlY2od0uxEfq3AJnvbleLrj/sVASRXe2Smq+LNzslT7rW2R2Cy5obs7al",
-	"OmrxoFEf0erk4NXN5OSB248cUNHGVFDHMDPKFsInQ5eOK3i67kvAr+gV55/Kv2IMhfOEHcZwryujbfNd",
-	"2ZU12K2Oa6XuYNApQ6QHv5PdqOMdHiFXrnGkDgakEG7z1eiMPA89K0OXSqJXIjSQ0GEgdRUak6SAPCi4",
-	"Mq2UaDlRjbsVHG3nzcdUWRwtpAVZkgs6keYhtKgt+9zWA8VnjZdefbTk6NKcHfhH6fU+2idh+8HaBeNL",
-	"MGG2vxK5jEGNSEZZEjoTlmF8VWqVqojKl+bGW/lideazh/GcqA8O0pVYXFt8enhyYWfm9RKnauRd/2rp",
-	"QY/PMC1wCeUk50i5FTN4Le6nIpBdYWlOn3osOAYOhXQhG7eK/cS0QMUmMLPp2qUZ0fRgEW07baZ0ZWY+",
-	"Nl26aR6RMv2U/3vQJsZJIwnRkLFmK/ag9rxJrnUCZTUyrFzGJTKMUIvwLpoym6flW+QYtJpAyu7ARrEc",
-	"k1Zt5gEaV/2MX3aAw+NzQgsiQ1hS3LEE5IkiCuQdiwFvaIcqSNrdgFe1pMlK9H5p2IyurYTnu39hH6HD",
-	"nDw7CMymfR7/lr7Bef7/W/ootGmB23gdewEwCsWzvYZzsJ6QCZHu0gDemXeODGecoy0OQIi0PxdhqZ1g",
-	"zVlorgl0yHoJH19whbeiulvwRD3ICrXFjoBZcbuQ8md86UsNIjLAxm30FbtBU4Uxxebi9gqXzaU5UYVi",
-	"PgzK+8jGpXuRteryLQ/kE+KHoXhVT1hUoM0kOy2L7/17Rz5hYZ6m7hvuWa9uOA1SMo1FGmcil6ewxiRH",
-	"b3VB5yjltyGHst+AsLaynhsgP86NVYX2495Zj4Ppl9aPhaa0AtNVyxpFa9sKLSp6JQrbGka8cIAEEvvN",
-	"yx9fEt+DyNGPb8BSSyl3uSYHVq9ifH5uWxG3tqF8TirVtm32ss1XFiseHvqa3BOGzYHYnAuJFTfGHJsm",
-	"YdAAMKkuCeW2VUIYN8SLPTOqdVFSEicc8yIf2H3R1KzgO9Av7EYe1oj9mNK9W2BbDRR82ktmZqgjnHPX",
-	"JBCS0HJaYwdiglUiXQiQhzgKAwUPQhIMzas7dJyuVuWMmju/VenufCnusPfq9uANC7o34d2eu+1/cE0C",
-	"J66tl9NsMgl3TOQKewcerXXg/mU8vy5X8Xx69Cqe22jao+QdnTf6VN9yQOgZkAZU91T1CmniRHnnaBi+",
-	"Xo3zFtYKbAPITXnmgVSsRZZn22n3g8h+zNRn5kudZFtcaVeB1vIR1VtL9DrWaPXisY3s/N827wlzRfI1",
-	"9spP0z6w3Nr5nMrk0jo08OIyms8C4luR60kuU3P7hU7tXpw2pHdVavw/5ky5mpVoQU7XNtQjfGhrg9iO",
-	"m4RKiUXZXI9FA60TNeZKU50rMgUMhkaj4OiMvKD89tJM7I0vGJMdslFuvi06Wl+NOXY5sY6Zcr2sGHDC",
-	"6iJjaLicJUbmKMK0aztox8I7P2U2SdIF7bg29+bA4t0z5sPvXn8gtQthdEZ+rrQWKMWmnP4J1tYiKoPY",
-	"YBtM45vuZit65ZsNcKEJVbeQEL1iMTQ3OkKp11L/Fxo6g4vbq03Sk37n3s4GehBb1K0ruOXQOF2TmGJH",
-	"Qo/Nl+6YkfegFBN8hMVj1pZosZf4DCQZuiSEpELre3OEJjZ//gn/3VEixNPREdtWPQI+zMVtx4qKCq8F",
-	"e8i06ofH7nXYcOcVb20Tcs7dCnci6ca9txeusmTWS/lPt8h+ZCE3GBmOB5LFcJdrOh6MrLcosHCPTqrI",
-	"u1ff2oIstouvYDF8EejcHcL9eKHbNzDrIgvhonrKNuVxmhvOZttekUIEWtI1VmYlWhzQ7gpHO/80wyyH",
-	"384rTch2l4izn/VV/fQBgbFWQNgjNBZblMEHYVD0LxUT22/2YdH1rSUzyT1/OJF/Z0m4yCkJXgRP6A7H",
-	"tRZvV0WsbBBOad3hEFzWlSKuaDDa/8iEo3ia0imkpw712/nT9+bVG/9mp8hYK8RX1HzgRpH/6yADy4Sj",
-	"gTfc4xm0tWzNFj5LOGt5j13YowfHw4nnOnBHRImvxKrqVRoqbWm8bojul+YujRVaaFT224jh/JP7ycYz",
-	"xEw1e5sbmGr48Dh89RXELMEozTl16heqSCu6dgElyrWxtSXCc+5a6hpxG/WraMypsm2S683eahrZ6Iok",
-	"fjq07K6YgkI9q5R3b9C+cKlQIavmk7MAmqB3w4GwtozKGVrS+++Bz/XC2ccaj8oRGsqbXbxyhPBZchyq",
-	"x7OFnyPEE4/8/mKPUZisHtKca+yFnVANro0gOvRZ8OlzoYEMqwe2a8rPHmd4udWH/AaOqbC92VKMMU0f",
-	"0N22VlfCjBV554ycU84ULtf2ETbgae4fXIEeFJ3+NgR+F8czUZrOZvWMzKgpXbPklKyhJRogSoUMCDqP",
-	"FyxNJPDWToSvIE6phJf+veOcYj+8na0kGh1QVaq/7Hq3d5KAEQyAa+LBhVcek6HpnxpZucpn29uugXpN",
-	"UqbssUskXdkLICn2eEauNZGU+XLFrvdbx45sgWwCNl1DQCnEcuvRW5ea3XWSmdZAZZ3bO1/Ik4oz5OlF",
-	"ifc/jj9kd+M+3FyfJ/5EOVSd+jZ9tiHg0PWmJvHZVyNvW6P3mE9x6dEakVxBEhEJS8r4QXi2vUi3o/hn",
-	"+84RAe9maAG6XWPPULeDXvoAqshZWipNW0u9kg0ThvuMyXVUdoXtBW4xm4HB9akV17arI2/dyy/du50O",
-	"V39uxw0v61uerl3CrwrVE1lCUrHCFCXKbfI5SvAc7q3fZHQ0x+uj6EtVJHSqPW8h1FdMCkbhhtAvf4Wr",
-	"E+JpyQCc6RQiUlpHFJo/j9r76e0hfoXJWgNNkDps5d3S0sSsYe0YLzMTOU/OyMdfPxKmxnyJ/YFQXPTN",
-	"+odKw3KJTI7GMbZUcHEpEVFrLvh6qbDIQWaGGvMVerJUbnspjQdTOl0TxbQGOR6c29/9rxHR60yoKCzK",
-	"lq0fXY055WH9BFeFehjHGnLIHazDTNkdGHlNKAhvjvmyiEBYkiFGZVoRGLE0cmggHzlQafc+Hozzi4uv",
-	"4pRq/AEi97vg9vfx4Ip8lDRhuZrcLj+61GEJKk8du8IpqCYJU9owszEfPr0gt0trZwtzuQ6wPnib6dEZ",
-	"eWVplBg5R14SCSnc2SHwjBsEDaepkVlcVTw/R+PYESqcuNUxRzjaRghLA8GCAlRmW3bmeuQqjRSj4qw4",
-	"ajTm+CyTLLaCEC4StzrmMeXoHcyydE2Gle/N5twQxYaKJ79+HI35jKZpNcPCndYz8o6ac2eoNGX81m7g",
-	"IwaYxLlUQn5sUoTfA5Xx4m04KJ3Y9a97qb0toSZx0Ua/GKvjt7wujME9XWapefTs67M/fP31N9E3Z199",
-	"8/uL7lndgVCbhbyvKjdPsUvb+7rp4nljX7ZkYE5T7K/epumXjE/wzY5Xy0WXu++NXX3XJdD7/peADLbC",
-	"WYvjtEIeVFfe1UIYNUEkdN220vDJBD9poqCpEClQ3o5vJaRutICGkzeIBv54ohpqIPNLd/LGM9d2UL7e",
-	"46BsEY6eVjsrf8aQLM9BuoRkuSvgYFkD4lxiedm//lKWPCwrc2HpKCPkQIZZPk1ZPLoMF/QsT1Oi4V4X",
-	"0kZkT0gU2HmjvFEVKc4/+R93eOY9ZAaPAP02TcQvtW+QPw+9NYLwEdz2/pxHJEupS+TIs1hgbUZlE7od",
-	"cprB3aWTVIGDB5u0m0w/P2YJ1VDB4BEa//s9fA7TbVfKMcKp6qtjhieIMPqJqoT/OuooU9GJImj/Q3Nu",
-	"PSKsi4ulbkXcrjBUTvd5thBadHOx9E6QDTHbIlljJ6sFELY0PHXGUqxmBensjFxrZdQEsP0lqXN3YiDN",
-	"WoOKxih/4h+tc0PZIDrcpPlIgbzDrvPkI/5tksv0o83DwiIuTWLkj1kqaBIuAYRX19MiYg36VGkJdHlA",
-	"kMvjnRW7rZaDojTmHiDEHn5GLDwRxaUzYlE0/Ld3r78zx+DdD99FBk1LoTT5mrx5cWWuVvY3V0jXPXjy",
-	"9OKCZPfHPiPOp/x5DslGVT1Pie+9p/tQxt1cYXVGUwXomgh/+jQoIOBFSWtYQJ0qV83u8/L+/+qH+KWx",
-	"euuXdyn0kFloAGM9dCpfVu6E3ui15JPaYbqsvPkodrrSjF2sdJUV9hBuWR6u3BstpphzRYY0TYNVCFM1",
-	"/b3rLmM0dITErNEX6ulrLdOAlSIrSPhCA7Z+gFWVVh43YGtz7pr1GAGZ9Fa7E21mJVfyUGPgHb9j2pbt",
-	"tFE3iGmmtKRayC7Et5tBnH8q/7pLtdtKOU0XX2Xsh15+x+P/O9CNd0DpnX4Cv6sY9wmbGjjlGhNtQsZm",
-	"ROA+hkw3sKTRFxxskNG1FGl6uqMN+3eg39k3bUP2vfzT7QTVu79aw70+j9Vdla46haG/fP8TGSpYslik",
-	"2A/9xw/fnv7B2g5evH0z6qnUhIWi6wHvagA7XzQZmjUY+vF2odf3MaSjyxDQEBFPJ8QaeSNXoNq8MM3j",
-	"W9AReZfcGOmFCx35LCQj6Z2RH0IFRF/TRshKWZpdPtim+FDUm9udWT8IMgdh1i6NHmcWcmmNL9YtYKb/",
-	"ffSHb56GPS9zzmKW0ZQZIXbMh9fvPzz/MCpC72IhZMI4dlW2cgCTRAHVZPgdiB/Q+3RGflRA6JjjVCeK",
-	"pFSfp4ITqpw744y8E0pjlIjNOheaqAXLMkiwgV2cYrXFMU9ZDFxB4op/YGb2jN3BacLmTBMkeeu0AkWM",
-	"hmQ0rjC04Gljmva3jCfvLOg6uze2niNvxf2DPUf+1yd9mHSfPKpJt5OUirDrIp6+8Y7HKl1FZFry5PZr",
-	"gWym5JIL1LYBGHpfrDVjKCicsoZCyZIpZYgzTcUKkpG3MjnSsj7DrELDlvraDcX2TG9TN97hG4+EwM4l",
-	"Y3DdPcWshJIAK0hnBmg4eLtrvwsf3C7L406PI4KboT9LtoTFXju2+pO6K3g68IIyIrT5Z4foHBB1LFvd",
-	"0YGGHq0D4LSvhol0t6Vvt/VRfDmE/8+EQ1dAh9rhyFseQ4inM+egKGRi/mLrTMs8dVfATIq/ASfDZxff",
-	"jK5sQj0GkZkLZ0l91NnDz9G5WwYT/BSrg8Cq9Wi9s8+fhy+OeciKWdy07W3k8HEflaEFWYk8TYhNyluR",
-	"ZR4vSp0NUsoJF6sIL/rVAqwOWeTxxbb2EdOPdmy34nO7hPC89N5jyAklqukoLZR20pPOllKsqlGM6yoA",
-	"Smnraj5cfDiY+zbX+ncswjHgHqyHFSw/PcJh3Y3MiMic814s/B4+xfHUggB2PoaUzTF4wCvaEUF7M+rT",
-	"RnrHiidjvlqINBT5YIosIMXGfqVjTbWtFdJS8t9FBfoyd0baZ3w+sSqBT+pNBNjKHcgjCNOWibi1jPmC",
-	"ZhlwNcJkF1ddpHRXLGkCPmhySuPbuRQ5T65IJtLU7qOArzVcSTGXoJRVWR94RcSpUAc07N9J3th+/p9f",
-	"WLNd9O09f1WgLZVAk7WLL1Warl3qmF7A2obN93F9l5jXMTBkR6/c+F+kD+NlAMNnUaN2878CTxFJBIc+",
-	"yuIJDqdiNnMkZ3if4AXDqwouUbXi8EGU56yLp1MhbreWPkULhHv7hX+5k3nM9TX6wjoe/STyeAGdeh25",
-	"V0OjSYw07TVJpxS1dOcnMyzf4D6hazL0ZivNlnDlQ7ht0Osown6oqajINhLMIcUNbHWC18ggo2uR7ygg",
-	"8M698yiWKJyrU59Ru6rjIcaBpl2c7A7y1kIjvkogVmJ1EstmXfpCepFgS5CIWaCbMWe2Y42/rELDG1u/",
-	"FTtl4tpdwQpXJx9llCW9NbrqmLtiVqFelWsSEgvOsbJDUelVW8eJyPWJIlhX1X+Nv4ebgtzCeuTMqZnG",
-	"pr3mU7NTtJ7eCYYV2lC8CgswG1SgzsjzIofFhoG7F/w6XJqEK7wx5n7lmMOCIJiuyfvX754HzhpKcS1B",
-	"L0RCxgMFGR0PRmfkBaRiZWu2OWv6JTYK9x3EK8JhaAhlNjfmhcyIH2INQARPQIjgNsOGrs2o2+sOuCR5",
-	"dwyOaTR0B21LXfDEbaSPKJ41MRApukl63DJFxAqMEL0iQ6pJClTZVxw8R/0xufNP9gcfjYa5jju8rCLX",
-	"78Orx5Rwa1O1BhG6F/oQPcIpDqPaCpLhRmLavKOc2DGXQqnIVshRCyohIhmyr4jMwIZvczicQe6MjfDI",
-	"e1hURJkwugk//6o1c/z+Ol22HhbVsja9dA7wA/uWAZsVVH3rANet4KBUz4Dz80/+x10eCA+fYx77gIM2",
-	"u6iYsbQXRaMsVthRbQD9kaPmO53sgJCjxMQ/NxJc2PSKYnxYw37LpOZKblO+RuOOzZI1t5XLZzkj6Brw",
-	"PapSmNM0pCgM8deJ2V1kH03MLBG5o3riY0Vsa/pJLBJwJRHDpegFB2sUh4Qo4FZWKud1Vo8FGbrKu47Z",
-	"jC5R6Cgy64w0uGBJAjyUv6lu36c040RYoemMvEXz+IxBmijMz7URKzjTZmW79/QOKqfmCL4mTyqfxd/U",
-	"7bT2mArjHK9Ckhy9eNVuWG6+K/LT8w8uBgmvYUtaGKSEaMdK0Dbf19V/MH9QebV6/kNiqJu5a71EWRdu",
-	"+71L2DxuLSoUtNrQ6NJMzSs9+SwKlNWTWTG9vZTRGoWGRynV5p71tdBCxJVnVVxo+Cdk0I168M8LPDbF",
-	"Zil2gaDqtqgWJ8FFqmHzSrMcrG6ihFFfbfFtX8XDWeSvbM24kHTYVioOPw/F51zkMAaTnpGXRQvqS9e1",
-	"2Hb+EJIkIs6xXMqY0ymqN6hZq216XY3K/5kryrktfRZbbZeCcu4i7LGgnCsGrhebSelIYJ4qsdOlPdTo",
-	"9G+sUl++bo/MhlMx75id2Lsk1pQFGA6BWdb/lkmABiG95gCWbhgz9udOAWyhw6ZyO+16d7nmyONVROqi",
-	"Df9QMQj34ACvyv8nJbE9IjY1kAgOTnpoiyr9p7j3G/OrivT5L9IveUD+/ZN/wlTL50lSSa8kN52kJ7Ip",
-	"PNn6HUdmJkWc2+en4xtcSw+q7x7ZxOXKziGf2IoUwbrYYFuMBkZx2JQdL3alHof5PnfycQct3JlRZtrF",
-	"9vUVXehLChcVg0tWm81qwc9J6PaMjRSVKyzcqwnzXKFj7FTwqaAS7cyf6UzUdbrQOgqTjbgEGi/Qb4bg",
-	"Qz9fVGpZZd76+uIr8jHnwcX28RKrUaAJjhnZRrmgq4pqaFRlSeagVcGlnJ+wsaSZplLblb0tgPZAiq0e",
-	"Tjf7hCUNKW/RIJdpYzGzyoEzL0XlkZoP3gbUJTYzUMCroqH5oyH0FDSQglh6s1HVxFDfHck6kMnr+0yC",
-	"KjUMNTqRdQ/b+wOvnrAqrFDX1wWC1WLOP5l/MNqK8tjaonYfEvvNkYQfXMf7VOgj2UptR/ajWUr7jrr5",
-	"UHY9WiSlvdhQcSgXUjoV4hYSP4+RuwUvddYsagkZmrki2IkuBGMFDuPjA9Ecj+yILClLD3dVF6VB2uyj",
-	"pUIlR7pX3QxtmqvLUjWsPOs7Se8nkGhLcXhwscVhTuz4asuUPn93XYbyEjR1IMzVLofuj6qzM7ecaj7B",
-	"Y/14ifedzpXZS5dDhXvGgDGzsx5sDqoUFxeipqqZ+VU5SGGqC+a8uJT9Lin4++bdNzJ+JIlzrApRai3V",
-	"KK18qIghRWcSlyBiQ86d/T2xN5lz0i2oIpSPebjZVguBfzSMhSmSgVRGoCcJ1XR0aURAWIVRPEsZ82KZ",
-	"EdbGv2cKG+CbYcw3uZY0RTZDFEW1TIklYFlaydCc48aAEJmOIcxuWUrTtSJUWTdmRJgNSqpUaRhz2+/r",
-	"Dhuz2YUTmmVApTIfYGPM3FIAj8FGQdsosxV+LIXWKSRk+OzpN0RSDRNMZIYkCtFTaJKfoGg+URALnigD",
-	"FGuIGvOnF6SEL8NXGc81mMWEBfGEfH1xgY0E1vigtomfXRHvmqIahSadjnwRw8VsRXOYEKZk1VlD5u6h",
-	"2Rt+5pyt2CBfJC7QzbppuRhzuzN7KTRIoNcIYjzDX6jN4zqAZa/2nk+PsID3W+KhStgbCmljSCgPpwu9",
-	"a/aA+oNgNY7ycRrZfkI+Rq+PllB4Cs3RdCQ7XRM4NXNd2TODGSkY+q3Z0pZjRvF8IVwWAlVqJWTy2Ril",
-	"L9vRzixtSUFXQZD60tdqAYahKXpnuNClUTiWNCKhkgcWuaBTc0AMTWtIrsqlPYQM1awpViM8tZWxl1Te",
-	"Rti2/2fGE7FSp0+efv30jPwRaILBDeaKmUIoWyEkec3nKVMLMgQD93ML/sj27T/nYgkRicXc/HCucmlD",
-	"NQxQz2UuUjG6wl+cr08LMebDhLkWJxARuiwVFrIthGw1jATrXTy34FlJYQtjUp+jxFR7XClGWZD/aj81",
-	"7KRgmUaOH/OhFmKSUjm3pUf0OnIFGiOzQoPj9USKlYoIF/jDyDBDo4ZTviZSrMz0dk0lnZotMyE1JJsR",
-	"r0VsqxmM/Ffy109SrCIbDhK5JISI3NE0h4gsQSk6h99+IUMz1RMMDMaIX1zjlXvfTEkN+5ymQG5hfUkQ",
-	"QREpUKCiMTf/TnJ+y8WK279ObhlP3I/YNNn9PBNyimEtEUlyy20gGnO15preR4TnqUGIuaDLTKF6e4db",
-	"0rdm5gTMwba3qLKOX0s7yaW5QfHart3KjCuN1d9nrn9p6TpPCI6vbPsye8GekddGuzDAsg+tNcOFv5bv",
-	"tBNlLryyiKDs7WfLn6TgB7COxtIolv+cKPL0whChu0w3rufRvremo1FbcMlfl2PedF+WL0bS+V5UL9//",
-	"9OC7MTqScN923XYuePR4xtKX73+6xgN+gzb5pnv0tVGMsZ9eiTb7ugTBD844oVjWyUYexiLNl1xVD7/I",
-	"rO0bD/aonuz5uJfhJ/PPjgjRgwS4H3HcwVHrs1ntsFlkMvvqp7iFGWmrKvgYGDPg1/GirezFw1HUv2xt",
-	"hrere2xusIsujKziWm72WDvDjHyi3NWOgVOAhW+pBnJuxAL/i17A8rFOubMAnqK4s8s68Jy4Kk9GPMfg",
-	"SQMmSWNt7QVWqKoJd0UI8ZinQtzm2ZW3gDTk/9mvn9lS25gOxpTPnEpsppHKUqZdECfJRMritWGrMyFj",
-	"IMOinH6RoVFtPmzFMW/NPFG+/hLmb1yRLM3VRgIaJni4iOMxNyMbacpWwSqSU52h7kRtJi+OiozpMZ9L",
-	"GqNQwkTi3HNMk+FHhwQj8WmWfkQJ2sPFP1NjbsSbS+fzQXAVuVRVUdpLzOOBk/MmfpRkPKjI1uHvE9ro",
-	"K/rJPfd27GNlPifwWSKag3m+xRzvoeOx8XCu4AFKaMDwdO1yDRMgQ2qL09scwUBgf75BJfkByWDes7DV",
-	"Qvxm7VN/D8756QDtYGg/pPjfft3uvtTM6n7iqhWbc0hOGS8zNY/oat5uIVxiuyE0zhRpDDtJqtTwMNpi",
-	"FPEULbG/qtooz2+byPiuMsiIimKhqBsWJlWxMlywnB8sATsvKPJrTvFeJP/5P13rJps6POYlONg+kJE9",
-	"Qzm3xSoSgp0znAqcipXvhmPb3Iw5UJkyAzXbE9IDz/q4bFsO37k7Fagva3qLpZeDcuhycWls27e+X2Bt",
-	"VUkYD/VcnP/scnclliLZdohqZkw5mQJRGXDtE6ZDT8BqQq7noldla8cC0gTtM3ma4haqKbljPqzeIWSM",
-	"PuCJeR9ThT+UrlAzoNFfICnnTUb2ni3CUMz8LIam6+WFELfF1fJFWoJd7YfPEvy263rq61IyeyQ0+BuR",
-	"An2pQ0erXZMJGsLhwjL3YzTlW+v8k/tph0ZaFlM+k8jQF06Mhun56bAmuKJR0JXLqCug/txdodVztiuv",
-	"cTcmokOCaXec3Z88Nl39tyY8tweq7DH4ttsqsDE7kSr6NATAW9kdpbNcn4rZbMyHH+3rTla/KuT4MiON",
-	"yAYfjXM9MSMMRs7RWG/d5NaBeNuM08DF+Q69Y+6tz9SFOW3y5LISgRceGndJKvgc5JjbGXZXZLDhI8eV",
-	"/2uROp9R4g9xN/0dZBd/Q2s4vQrlQDCtVrDEGYtdDngMZCahGut+wGFt56PnXJyqhVj1dcDqIcFGBPxB",
-	"vDczHKnnh9Bfptbo5CAs6sHFxAC5j65wBqD2JFcOfMISV5UP63iHoF/HsUZXaKuZG9mX3Tp7VKikxYUL",
-	"XQzDKQD1cDWzQmiuas9xOHnQESTcgVQ0DY4aNBcxbvhsJqR5/XKzwJDUTl41SzScGO1Gw8K0Y2ScolC3",
-	"oR+0KAlJbIjcCrsW+xGCY81K6GgbY1oD5hUQLcJVfJkKpUb+wI/5DKs78qTFAlXZhq9OZFbvetNRqdWY",
-	"q3zps+MtzP1vMXD3pg/dm4tKMr1Ti2A95jE6uKRYNudxmmG/cJHdLvJzSux2BW0MwuKmD5ZgSW7TThWh",
-	"grc2MqIhjXRdK523hzTvCm7Vmr525QpN1mcMhJR3nmYwGHxwTjN2fvcEacJNUj/p730IJrdeSudh8d2Z",
-	"QdPBZn/l92zOTxmP0AqP5vdySy/bxz14lUvDBdv75pBOI4xKppbCih55EcLHVCUehqXBS9DbHP5DJb0W",
-	"MfyPv/+/BPgdpCIDhbUXqSv1mynIE8HXS5Er7NuAoW3agJfbLSJ+ZyKXp7CGosJHRDK6XhoeNWPWL5Fr",
-	"c4OUl2lpeGOBLy03dKVlVUS0yE7zTJHpmsRUWilmSvltqDkWEZFhDVlYqgitQzxmKauj0MyHPuJffvv/",
-	"AgAA//8=",
+	"7L3bkhtHsiD4K2HYWSNglnUhRfVpVdmYLW/S4WlJ5ClS0vQ2tGAg0wHEqUREKiKyQDRNZudpPmBszeZ1",
+	"ns6PnD/pL1kL94i8IRNIoIAiu2f1IFZVZsbF3cPD7/5pEKtlpiRIawZXnwYZ13wJFjT+9kItMy7X/5qD",
+	"XrvfEzCxFpkVSg6uBu8XwGJ6gw2zlNuZ0kvGk6WQ5prx4hn+hfF0xdeGzcEaZhcgNFMrOTofRAPhBvsN",
+	"54gGki9hcDXw305EMogGJl7AkrsFuBm4HVwN8hyf2HXm3jZWCzkf/P57NPg2l8lzbuPF68R9gGNn3C7K",
+	"oaf+aTTQ8FsuNCSDK6tz2H+eF9xA5zQxPbz/LK+lBX0H0kG9czZRf+n+s77NdaYMbGL9l8Xa4Y/FPE1B",
+	"Mw08MWwKEmYiFlyvWcItZ0MNsdIJJGwl7AI/cG8yIfFnHsdgDEvVvKSABfAEdLml/3b2DN86C0vZtimQ",
+	"+XJw9ReE+mTJJZ/DEqQdRANuDBjjf8n42v80U2mqVpM8c/SVZ6DvhHEbjAZu/ROTT/8NYjtxM4Kxg1+7",
+	"4PR+AUvoQIrFZ9uW/V80zAZXg//jojyFF/TUXJSju7leJ7DMlAUZr/8ELYfxB34LhnGmweo1M3wG58wd",
+	"0FtYsymkSs4Ns6qKuaH72Yi5hORMyLHMDWimNHv29jWLUwHSjhiXCbMLYZjKQHM3VcQk3IEOYyk951IY",
+	"ejSW7n1hmIYlLKegIWEzpdmTp2yhcm3O2TO/voIoDF/SGmkmGEv8iwc7GyIfcOPwmQXNpKPdVBgh51fM",
+	"KG0hcV+biLkDMAdtorG0YgnG8mVmHLn99P4F45YtRayVgVjJhGUaYsS226BZgTZsteAWFzQT2tixdDDy",
+	"D93kMmGJAsOksgsh54zPuZAE4GIHuCfu3gA9lmEHwrCnl9+wWMlZKmLLhglYLlJzroEbJdl4oCE3kIwH",
+	"o+sCfauFSGEsi/UgytxQxoo0ZTqX0q1ix9hjOR4IOcm0mmswZjy48sM7bsyWyp2E0Tl7I9M1MzmeNUdC",
+	"Gir4u2Lc7WXmllhiRcg7norEQd3kM3fwQVo2y2ViIva3f/+PEVtyR3Y4n/BMYCyFNQgpJWPwlJgbcNuY",
+	"iY+QnI9lFy+oUP+ZI//qGVryj9+DnNvF4OrJ5WU0WAoZfn/cdmrfghYq+Var5eYp+hahnfA1G762PBVc",
+	"MkdNndfUzI3Si9km3MKgeznvVfv96pZCpO/glXIHfUfNylj2zRP32Pjnbimd67TqvqtMefflk9HD+106",
+	"71X2U9Y5hVVZnt17jp8M6M4pcnp4vxl+Vnm82DLJXfH8PvP87j42mZIGUE57pbXS7odYSevut6tPA55l",
+	"qYiRMV/8m3EE9annxUOj4Sx1gnwm1wzcwyjc40oC/YWZBc/gHGHgx3HTuBs8s6/lnbC4kht/nbr1JYlw",
+	"f+LpW+1uFyvcXmY8NRANssqfPnnYbZ70Bljc9W7MSumk+fLXf2h52apbkD3e/L2Kqb/4zypzlaKBQpnB",
+	"jf0sTRXBHoXq2m5iDdxCMuF24+idOWYzaFlrrCERFpJNJgHLLFVrAMPCO8woNuO6HMZfjW6c4m030Obj",
+	"mZDCLPZcm0h6kGw0uBUyqUpqjmkMokGstIYYN/Nry1eO400gkPcmwlMuJz0XQJdi6zDGcpub6ur8FevE",
+	"QSXdtmdcpJC0rtEqy9NJHFSoYiFC2j88bUFDg6BwtWEjHk7Fkopl16epYrJCHTV4RVVK206k3wsJm4TK",
+	"lyqXdo+NRYMpN8JsEqljFZlWZ9qpBsiYIIkYnM/P2ePLi8dP2H/+T/b15f/ZSvncwlyR+rnxEJZcpK1P",
+	"AsvYeOC4fD+KaaApfOjHDpNXVhjVIRagsR30bzXcCVi1QP+Oi5RPU9gLAamQ9LmwsDS7OH2DAn4vRuRa",
+	"87X7fSmME7b3WsM+h/KeZ6c8NrTx5ilpArG5oVbc5Imwr+78NdpASmyV7ru3fZiol9y7L0YSETYW230C",
+	"IOxgF8PuRqTIWr+v6nx9YRH06UNOHr7CndJOe8KFlSBrw+FzLm/f8rXK7bdcpLk+DnejO2Cvy3FG009i",
+	"lbTzo/DCEozh8/Z3NMQpF0tIytU2bTJOe9VcmhmaZO5AG54aNtUqny8sm/L4linpdfaMr92ROEcryM5N",
+	"azAqvdtz2+6nDCYZosAjfTuSN77Y4KY1UG4CroqeTZB1EckNxCAyexTy8DbLVhRW7Jl9jotT6YVe7i0l",
+	"qj4HvltAIpPdXnNqmIEGGUNPwYqvuLDIgGmLJCRXZJh2CSvLs76wu+NpDhPUZHupthusppituruobpIO",
+	"uN6gUoeD2hpqolwJ4B0E+Vpm+b5q0iEkqzvsDlMubx8Z4ikcxXNWwIINX9y8uXh/8yOaG7ZTxObIN99W",
+	"RnLsqOBbMddaQHJ+bKRWkbgLW61oUepWyHmBkjrU1WwGbtq+5PlbzqUVtsWE+89qxZZcrlmOljI1IxXb",
+	"j8+GBowRSrp1ozkVLW3ngyuZp2nktFixdGfssTeC+d/a0G5SFbhyfQk3HmxstQBZn37BDXPfmdq90esC",
+	"r4KoAoBWWOfJHGwvabjlCoy5ZFNgnMRaSJhUKzbMlHE/L4XMvaE3A5ngnlSaGKbBgL4jI18vHUfe7hKs",
+	"33pvmDvRR74aUrEUdqdkj9a07+lVJ7JlICeFStBLN3iTgXxtYdmmFXj4TdxVvZdmgJg4XNzvYsEbUn5t",
+	"orb1FnD0+KyBqI0wX7z7+fUyU9regMnTFgoV8i5YaHYp/P7N1mkq6m7DbOQlSPjIl1mKHsaFSJOY69Z7",
+	"OeVTSDePSbBqBx22GOy1nHH5V8GZ4/3TNTPCWtCdI0+g3ZJi+cfJNI9v6Qw3uP9Pr28Y1/acff2Y6TwF",
+	"NozPn7AUrD1ns4jNzqbCuH8s6Igl7rdrFp9/xWZudPBORmvwoBbyhLZfP57ETyYzRwjFL5OpMPU/0G6K",
+	"PyT1N76a0CTtjr46DaL4SfCtQKO291bUOnRpkC+daKoL4+AeF7ybwE1fP8QbOFjyj6/p4ZPLzbOLnpvJ",
+	"zLs/9rtJywXUxmndrUqg48YMlFyxuz697AX29omk1Ty2r8i8+EVJ8R3yeKIk7GdinXJ5H8leKtsun99b",
+	"Vu4nFOP6W2XjAIodmD1EHD4MWZsCq8rtXDlpIQiqjwzzAvD5NmR1Bss8MozHsQMQSlhTFHnYijtJxOZa",
+	"QsKsOt+Gx8rJ+brVEXIfvNZQ2oW5dnwFU/5JtJeqgEv/7RJzS4t/E2BbfcRHMRI3ToBfShvYXnlL/ib3",
+	"mvKUy3g/A/BWe3l4OOk0j2+xJ/plTmS+nEK7O2bh4DAhkO8gumiQAr8D0/ftzhVnXNuJY5yTLLbtbq1w",
+	"bT28Q6AO8E0gVtbW3EnUQP820tktNR58c7SDvf0qwF3gF30WexhPbwrBYpkJmHMrEIBOZnXc9v/5Cz/7",
+	"6+XZN7/6fydnv366jL765vf/sm2TFWm4MmqFdzy+vOwpHu6EwkG7r6B508G2UEs1BwkqNyy8+cgwv6A+",
+	"53m7QHaf411fbS6tSCmuLOEUTRhWgyq8cfpaVRnvmmPj7NfneXx5yZRmfGpA2is2y9OUeRFrH2tJlX3U",
+	"J4hVImJgM2FinkLEHv+BxQvuZBbQZvdFG9DZSifB591xALz64yOxBigbTGYql3QUKSJsEA1yyXO7UFr8",
+	"FTxIpyJJgCKtyuCtCQZvuYuKW5igbozv57JQrvELd7542mqkPdSFtd3zgfEivTwIntDDcG1A/RZ1vBtF",
+	"uk8DsiDSfT2dsVfpNimDs6RU85iasQQcUYO0LHzEBMYnzpSOK8Q9VSoFLtFok1sjkk6LVxFhO12zf77p",
+	"Z7sKUdpdY6JUSkOipygEdQ993JJhwpgcklFf39GSC7kvVN15WwPXPUwpxasVXEQNVG7sugnZzXW20k4u",
+	"EwpIfiVt21VLZvJWMt5H16uEUnfIcAb66jS9Pb1ZGe29T9xMf9nJv7uHOIFuPA/TcoFbJWlEEcrdHZYH",
+	"Eso3yf6Fw3qr+XfbzdBYtR+8c2Ea+OaKUrgjM11g6JLCjVK1Ql6WiHw5cDfvfNHKdFs0wieXu6UUmrZz",
+	"qWXIfItOorXw6SG7otdxy3gzTO1eHyxUbmCh0mTfj9xe9/jE3Io03WtlK6Vv+7/fgDp+XN1duegApGJN",
+	"UQnpTjRZq8U0b48yLEm9v82r/Zp1xLgRuNE9llG57vAGV7yJfcdr8vv6CMXSGoYov4Zo15nERKE2ISuX",
+	"HarkIcGb8BHi/LCP3D5b5O37xmJuRontJbFtBImRyNVFPptBAPAxw9yNQQmc7sjKg2MqK8uqIa4B3IqD",
+	"nuaLPAFspZqOG2Yr2nZqBLWvu6Z/wU1bOBOKJrVIC0PJPehyhdzNPtXAbyfzlBvTCm/KldqTUnntttjJ",
+	"GMu368JObzutk38cJ/WXULcfpEmmcar23dtc8fSIB6W32AboIZ+A5qbmUqxoBynMeTqZcnPMk+zEiXZg",
+	"qgzknsBTuY1Vl9XOQJ4ouV52iJwz0JqnPdmJW5sXFu8wUgcRvduVh9BvkGB1aZWFVJhECYlNTEXhHG47",
+	"vO/y5ZK3Guv2J9CeFHUA9oLPvJpZ2pE2cBRk9kBVFTOVoKoCRVXMtC+/Ey0pX015fLuXHNXX+bB9Z36C",
+	"nYrNi1SZ1kDWyjELBwLZ1mQJ1luV07X/RSrrf1oqjOlc8fUgGqyEXSQaVruPTJisa5UvleTHEEgPELNm",
+	"uUz6XiL4bqdLoW/s+r3FWRw3rLu6qqgkiw2Rd0dWB2Ihp9yvNp/S/jfudF2lLTJ2Tip27gmXyWQqtF00",
+	"fYN1BjSJw2W1HwtpAG0rw56uB7XJuiD0St5BqjLYEmnW7sMF/+Ejw1JI5qCZd9P0jB6LeTZJYbaHZrYU",
+	"tjXz61mWaXeIMTtZKsvWYFnGRdJ3JWHowtjWMIqE52y6Zhwn46khs33MU5AJ18wb3zamk2CZmlG0XcyX",
+	"gCHoRazi5mISYaa59sJOn9SEnkc0ZOf3TLSPBm5D6XoS86wjxtBnNhfQYxmGru6Ah5AsJiNTBwhaA5F9",
+	"/YDKmirBboMNFFaoq0o5VejuOg8dak0dKt034eXOjVVG6lrLd4qnHetIcujrf7Lw0faIlWgaGNxXXQv7",
+	"Z2Gs0utu+29HluKDJAJ1pPs0pQ1vVcX8wJBOsy2TBiuQeCm3Zc9Jor3auXltlDfCxkn685///OezH344",
+	"e/my3TXZFYSA1RAmLfnAj1vDYKp31cYa3mQE3GsWLyC+JT4nrKFfS0fe+aArL7X3OrKFkj3s3pXdVWeo",
+	"gbITRzJxN36rz7D72t1i6RLVAXcI58WrYcRosP36fS1nqVqd1moZHneKeUsl7aIXLyltmk0XXALLjMqi",
+	"aDAiyXkasQwFg4glXhZmSjOsCrLT/kMrqtgv28LrGhJiN4gtvz2OAOhTdSZJVazctEjEShqQdi+DZfjG",
+	"xF4Y2ww6AJ4S8fP2aUWFO+265gtO1tBLg3BrQWthlRY8ndhwyXItLEfTvIrdAwP6TsRQycJ2mDWQznbr",
+	"TxVttb71Gvi24LRQZu95eAqBrv30F48nEiBpD2sPb+2bpXa4A7PzNTmZBlP+JoGEygMt4SP9HaR8DTDp",
+	"jMOlx1ti1Nzj7alyDpd7m3/8R3rL1FrdiaS/m7Z4v3vErdae7Z5kR8yQTLa4lDWkwPvrAZvGwADHQUme",
+	"g3Lqgce6I0MZQ9pZ0yEoDn0C3zxB1zVRX8chyPCFPl8YrjaOWPVQ1umhWHQBnS4O8YbsM13+73gh4K5/",
+	"DFdNBggATgSfS2Uwe+Lf1HTCY7qYhK+sNs2NkGDMxFiuLRZYo7jmiVUTqynQwn8rpHGrU1ilCvfhhLaP",
+	"kEws6OVkITC5JQO95I6Zhz/EXMMk43ax4useZt6KeFKFQBcM3/L2aNxcpIl3MLfcY3nQCvpH74cj1mJl",
+	"+MhjW0SJL1SaYNi5+6BVHM2Usd0hrg0e0DAjsCXXt2CzlMdYpQNfbcnxcyTIrEIR2aeQMyVZAqm4A71u",
+	"ara9E0KFvFMiBiclSWXdT8UH177IULpmGpw2yzFpFD7a846sc4D2mgdWrTpsse0koFS6wzTUx0iBUm7/",
+	"lLuKZLzhm2nqcbWoPJqmk56Rk/D0iMbtZjEfWIKeg4zXk7nmwWwZDjpFDZoFVm3wTKF4L+aWp2qeQxCr",
+	"WtlxFo7kLvDR2a3fQ40MOB/DeO0LGSrKc51yectmIm0/X/vakRrY6roLyqgm2mAXBm+K+7KOv9YEh8c9",
+	"4n92+Bpu3CY3EhzvFTEeFbL1uue16tWc8rOu1b4Da4Wcmxb69vfpxC40mBBQ1BL7dc34VN0BE5bKYror",
+	"/ZGhenuPnzDUy8yI2ZXyllDQVCmRru69Q8eiQZzHLWt5/rqomuu4ORv+EdMj3WxKs0TMQ/pji91oiqVp",
+	"uu4a/7zFZPFPl1uwqIEnb2S6btidOrC6X6h8C3a6UFxUWW0yHAFBDMH7y4sgFebTIo1UpYf2OIjXMk5z",
+	"I5T8vj2L9v2ivCkfGSbC6wyzQdlwPHj5n/+LpfxOacU4y0AbJYElINzPsdJGsESMZfEhjAejiGUanAZI",
+	"Fx7WAHUf1worPzKFKZ6y16/GUliWCMOzDLg23ogF6czXhaQ8TQy5pwKbjYAVtwl/Nwfgej03Vr7q6x1M",
+	"pl7DnVTCmltBV5luE27fc19dk4pZOliZhVqZlmqbewbOhF3UF9BGTvctRlgYJyvE/tWTbWdoZ9nCloJK",
+	"dbi9rRfXRgK5ZgnMeJ7aSk3fR6ZWkLdHpYZooFW6R8WwG5UC1QWTPsf48Q5JJWRFeXZO021HzLvWyNMD",
+	"ir0dUqnqMHjsD4LN1bUBBRnQS1+u+JCcocR/W4sMoyusUIu3RhZ3FAixitHH13iEZSgIHdjieT1zqjUo",
+	"eQe3qM7ll3wViuGqhK8jLCuMlUg1ALrezP6sowBQJ/grfKIhXqRTtS0d0g29bz2lKj9uKGqYxoQFtbln",
+	"nr5iDnPyCBYAZlOYKSzgfCdgZZhdcOuLRq+4U9zc12GKahmF+7D83kY6f9mhFt9hd0xhzuP1JO2+d2nn",
+	"VVJjC54wAzbce0oyqp9DVWdMAyjbtx3CMLBqNl8uYY/D8b6aMhOua1/ne9h6StpluUIJ31Vlxr8XAsrK",
+	"hKm9y7VtWNEofKrDiNZdBdVYPpu1o7Zx1g8oNlAxTlTCvyob9ojZdZL78dE6bl/5Q4MnyKLZoib0nbNX",
+	"wi6w+t5cGOsTv7hhnLm1nD0fSyI2FquzgtrY8Fk6VSyBNAXmnoP9z//FKuQYMfpqLKufGWYo0T4qMj3Z",
+	"8xFVoHekTzwpwuTHsXSH4qyajpZLd2pevr1hT59+feFYM1MztgjlpzJQWQpsBRoYpnyOJfKWcsdBeL5i",
+	"aKAigeSc/YgKtQGZoKWKdBYV504qN2PJpyq3zIfusqHJwO3srNhBwi0fXTngaiwKLxWbCUiTAPJlm/za",
+	"4MENlumAG4CBMicqU+wZxswY8dGrVGzYxv9GG3dYq95Vq+ayyRCMmEtucX/4KhgS2AhwTqtqw8ewyXmv",
+	"WDgOVZ5R8XIcW5BvYdcNoZTIBCmEdRDI5j4CUKulHLYHkGywFm5ZCk6TaCyxdTJvlGzgxQ3IaMA9V9Ol",
+	"eHTynHe2NQ4vzrXuETJfE0Aw7sB6UaT/V21Gzu8xdu3FAtpiXmvAaisFQXnyLTTxU+ZuuJnjbL583Z1Q",
+	"KeLCRF50IW2YBEiOppP+Ifybmfo++q69EmQx9yHBmV5ar26wNmQFDr92QvgGMqVbPTHEAHonGkN8218r",
+	"qWK3BYogrfbr6DG3um1hbI5tYY1Ax/LXTMg7rgX3vgrTzqEM8LQtkPF9GeFqWOxk2TIDecHNgsULLqQv",
+	"a8+GApuq0GCMm7WMF1pJlZt03beEn1XqdrLsnY9cWd8hhKRuKS+AEN4Yr8RGAaByfQXiWwlMzcV9bRjl",
+	"OeJS8nOtjBH/l//jeYy9TXaaOfZsumCzjnisP5zhZUyGT7xPsFNUbhcgLTnwnBpIUg3TgJRCdtLz5jp3",
+	"2ou8Rr61icMPsI8R4r7m8ao1YGdtxsq7NzA7ltnCowckn6btaUdtUnkP68agMXIrtNUdtKccNytDNcQQ",
+	"ZQSK0kXJUl9Qa65h1ZMf3CPjpnvQ4CNrVGpRWZ5FDP851+B0zfBbIkyWW4hC/VInSP3t3//jhKkHG7kF",
+	"qEN5b1UN7Nsw9tZX72i4i/aqNlpgv+3Sh492Qjp8C/q5MU7N8jp+0M7cNyzjc7j25V+Cnw9dOu5BL9Jo",
+	"Aq2zPOiPsHrTOMB78ONAKn3P/J/c+1sszLtaYLX4JjsLFv2obFc4Sc9ydE25qktFf+MNNvuFGXtPuEh9",
+	"CGCRFCiL5n1U8Ljd1bO1XtouQTgRBkMSJrctvcTegSWeZIDrGNvGSeAoASshbd1SqXLy5fspvEK7R0Z3",
+	"k4V1Dpg2Y38631zybJLrtC1yGuQ7jLX4gWcsFfK2sGulPO6IUFkoq8JwbX18YuhRVDkGf91lWuxZGO8e",
+	"RjUfmTDRPBG58chur6rdn+O9S1Urt2spmR/yWjOemy7rW63u7uZjYdOO8ndS2L7pl6X5jcZrKkeVwneV",
+	"9dSR5WeMijMdkE80TPTZBvLGSa+YAAOdbh7zTd7yYsFl220V49/3DGT131B+nO8f6V7usDr8yJeAhic4",
+	"cyIT5Ucp5odhCJWWFAZIa6E2O0D/631EFkmNiDZl0z1r3Bfvd9Odj8U4nu27jWLrhecbq6oRNIGZlkVw",
+	"qOE3qhLINvo6qPJpebtVlZhWh1nztvM+YLeW6n13wkuwftlfdt9FdeJ/SQstmtAucylikXG3kUeozve9",
+	"EftfYMhYOrTN1+/eP3tPuqa3VFVXxIYGgF3gAKbLSVO7gRpSqXvIhGSQa0WZf9dsmRvLpsAyr7H0VE5a",
+	"b5/6dJdsCVwa5nkQLvuaQWqg7iizmt9ByOGccX3eXQnxMjraDVetR3657cIribm48va6AwOzqYYhPamL",
+	"w19F3VdgmGuhckroMEVHaEySB7gdREWOTsi4VLnGCD4Hkt2xyIH1VK7K1tuxQrrb2M0xVK9C7G5VvbgG",
+	"Y7fLt9xLuDXxls2ETMqGyd5TL6xhRMdjOc0tM2oJ9MIs1+g+4yu+Rh8QC8J1OJ9+LWzJbbwgV1APHoDK",
+	"Y5xr0yuRrVO/K7phHKXEvKPhWrdJtANQom6Wd6TQH7Uw/f7lFe5bah77iBXFysLOyVYTTBEzvItXWliY",
+	"KPTNaBDSMYiOI39gc7KOAjJhtPv2oNqjUH6l1xRRxUbl8ELM3VH3oWl+uH/T2T0bux5qvOjTNCxwf5Nj",
+	"beDexX2qxo3DQPmnRqR7ibqq9EinN8R+tNJP02Z7aHz1kcG9JfIaZ2qFD5VPpWq6X0it/2ZGQm6djEx+",
+	"FU1RwUul7RwLwkkLmmTiWY5dXCg999f7tFyoVq0tlv+kLlTVouB61LTta4l9690YN2DAvqBs3T1R8sW0",
+	"zq7t5bQhuq1OofY1rVV+nCaR3FpYZrYj/A2zWFtDgN8vgL179fYZ5qgwYdkKpGWiX4zv4S3HKykFm+sJ",
+	"+WmcVka9O7GRCVrcO5qY9LZoVjt/ezc/Mwt0p7eZV35ZrEsLvwczo56gbPgO24uyRK3oop85LWLUnbPm",
+	"xFJVYyjUoBT1gowfTxjxqZG9mpPX90tF7YUM4EfC8BrglMvb66KdzFWZ4RRC+JjSZbcZYasxkVgsEquo",
+	"Etv0qae+AXpYcYeU5Nu4BmmuV+H2tn4pHv7VdNlwcPZrck5H9++10Os9zs+Ooqx0WPdQ5l+9febZYC+j",
+	"9V4lXrc2dXT8RCpbkOtBjruNerBdJWBrdWLrzcS7q8JWiOzz1IWlBdwghDpW0N0M6eBUQZoVA9zaPfcz",
+	"2M9Hg5HX+3ww18qYvb6Q0BlJ0Mjqyri2hqVgDKU8Y1UX09NolxUSw1YjdnGgaPS9dkJGA9gPYKGPQ+9z",
+	"/zN9sDPHxW+4MkMdOzXkNvYbVQhlY19VlLUS4UJZtUl6CxDzRVdpo54dCzqclSuR2EWfPp/YQAUdU/RJ",
+	"FFbVuo/gAm1v+NJlva418bz85p8unz55KP/wZjDm9xDHqqs+QY/OlRt9Zt1plBUbfmWqF52ZE+6DTuOC",
+	"hrnjo/204Wozp+ZqmpPVh65uuerZ7MR8q0mgs6LD9nIvVYgdvsGOpbYVHgr9lve0gmq9nqg70L2TQgq7",
+	"udiXkg4S52RijiyU9THeOBgHo02q4tu2kFlSzgzlaBTgJzl/qSSssb+uwW5aUrFUyTlo72lujc3tJqiU",
+	"y85uPKjzYNWzSaZSEe+swXXjX39Lb7sB8n3iFh1sbvL22EVM8O6NsE4j8F7Fw+v2xRJW1dWUhFQj303Y",
+	"VZWdxokqKCEAbLfek3J5WI+5453Kpr6KfswyY4kqHHz36j27KAcYteoy3dnGtWPamDC0eU+AJ6mQcMXC",
+	"uYGPmdCFtgwyISeTb0hXz0bv04hu33PdVjmyPbi6evz2Myse83DWAat0IiTXa+ZWZ4jrkP6OxXDbGhFG",
+	"TrI+09iUf6Y0CtcIXgyIofSdJNfYZncBoYzug/KE9vSPe57prqPZdCsEkLoZk3ZLdLHP/c2Q+5vTj9pq",
+	"cqPt7I6qIl19EvtYwr0L5jmXt1trX3aUrI33qeDVvBGoV7IbpN7GrXWhlTin/sGuOzOztlTOrZXCba+I",
+	"77WyaWbupThRaxL0hG1NRhxg8xj3Zx/FFoq1tNI/jdopqKRqviW+tKMA7wGRp8fIlaYxJp2+cm9r3mWS",
+	"w7fe0Xowwdpuq0awgqkRtq8PsALtGkKjRgOAzTDOIrdmQa3swrzNkMUmxVXEnyp8CmhsO0XuuD+LC3Nu",
+	"wxSA5fP2K82XZ8me+kIDiH7SooN6ZcCeG+mw45W72VXDKWyu2tb3yX7r3rbUU4c6dscdPm2PO2xz+z3Z",
+	"vy74i1pTXzZ8/DhkiStd7/DbK0G8hbE2Kgt8tJozs+AaQ5003IHMwdsbkxAvWeZW+2ADIdmUG2Eo3Kps",
+	"LFDc9V/3yKx+CE69ExsFc64ZpqMOXt19hdX5XzNNSFthOXv987MKRkfXTPkq8JScXO7R9MFthaXuIOeN",
+	"/pv9uOuOMMBmEPShMSVlIn1ReGXbxdMoj3YyOto/ZKWyjjZ4UR3FIzhIWkaOlYxFKjrirxK+3iM7szbY",
+	"S5+a2VBtEjHzVVIPHrgYoW38maYu2T0sKUFYacSH4t8fmdAgh1XznkNQZwZaqIQNfZIexpN6X32s8pQa",
+	"20yBcXPrK1/081biEM9p4kp+ebuOiC7rItSgxUXZxrTxCDSCuHsplghYHDUisqjj8ted1OUIojWBRdZb",
+	"CcdcY4M7pwq1NmyncXYieAZgJtTsaD9vnvsudCnf68sDJjtgnmYhMB7yPCTGhDVGbKyqfXttwOqB0PIg",
+	"tnWVyasO8n3Ci+sk6xe1FMYIOWdDsoVBEqGFmHpZZcpYIeejyP9hQgp3NJb+91xi+DW4I9v4yA1jVXaW",
+	"Zww+ZikX0oyisZwBuDnxs4j5w1YsgjNfVhq/K6J0AF3+Y5kKY0fFV8XkxV/88sKvM4AI41zCBGM5DBiK",
+	"kJX4LGATfNYj/34ui3b6Q3pnLIuXIh9/QC+ET8Lc+Is7OxSTfvAxg48ZVcff0wncrkEWHUsCNyBklepU",
+	"J2NoHIuyF4mPT6Zz4ibeWHNUJ9d2yp9pMIvDAvs0fTw5MP6w/nnH6rAGd3ZQtF/fhpD7BWA0IqO2xGM0",
+	"DLjt4TQLnmUgMQ8rWMNTmNmifMLaG8fP2Zu6mXcsKQInaCShUDGF8EdYjHBNpQjRc8CaroRoLLEgmOQW",
+	"2tWac/Y2ualalU2eZSmeQa7XY+kWHt512tiUx7fMLrTK5wuW8bVWaRqxqbILNsV9KG3pVJaZFm4Lg6r3",
+	"0ZE0rom6hqIYHAK6acjW2/Omls+wj4dFqy21LrGAgY+eK+P2Hpmq9FQWyG8NsFxQZ6V+KRb3iHnesBys",
+	"2qlSpY3Szdgzp9reCGslVkLqJ6E0FyrPSy45sa5K7+fwMJTjroTfF8PxHCNYW/dYiWcjD/ab2eDqLz3D",
+	"dTZsMtxMeNyMJqy4V4/dhaUZfFMZvvlxVFvdJoJ+dcBIlW3rG5bx2OeZ1jwIuzgd+kZOkGni/S8H2+TK",
+	"78s1RuU224j3XWHtbVaWF5M70KbLEB+aGdRiVjTEItMq5q0lXcQS+kOse+7mnv1Cyk+i2uL9xO1771Ci",
+	"jpIDR+7rPdr77hlL2BH3Wov/65N9WwhSWzPCOgJQetku8JWNCOhqSFy56BJw3RjrpFniAZ398hZcz8Fs",
+	"K/9UtIqcmHxa9qVt4XcUXbx9LA08WW/PLIi5u+xiEHfg0wtaa8ttlHRuLnJzd5trDAtqA+x7JzG+5UK3",
+	"QhWMKUXS+mb+5Zf3bPgqefnu2ciJPFgblRv24VluF0qLv/rans+Ba9BsnF9efhXjUPgjfDjv0BSEBrNn",
+	"mDl9I2RbJm+sZGK82GYJ/mCcjHgL0suDVcDXFZC6SN4sFcN/yyFiThlL4Sw3Hf1V3NeTcGaCpEBQ2a2i",
+	"1FBQG6y27xrgoh7awHuV/ZQdh9vtb53Byn8qt50+zc+cDxzMB3vBwec3Tyo969uKKuE7JhRODRCT3p+I",
+	"zeq5T+TZmh5cuzM6rJNoM7CVyt2PMDwIpAE2pBZBxDuShuLTt9hkp4+xbzGV3BrL0cXctZnnXN5eUbNt",
+	"YXy9d6sY1xprTEuY87JE3lJp8I+SUe9wdrFvWlMMItsjv8Rt4YY+ajPSbukhRpt3iLn5loWstVJFYsPX",
+	"796wx4//8PQbZMFZbpkgK1BQiM7bd3BAeH1XrtYLrpMrFuLRQjYaWZU4mtPWYK+YBqspic1XbSlKeo/l",
+	"6wSWmbIg4/XZn2A9ipjKQLJhxteMW1ZlF9hKRjmeKOQ8QgtbNJaUwBV5dp6cMwKcG+Wa1U8zM3xtqCB4",
+	"Hi8CsdQ16TLqwQdOllO2JI35SXuGVXYky5e22TJQsi40NZhSSzJBnbvsDKPEK+B7sRS2RaAiSyP/uBeJ",
+	"ePOk3DdWOtl7Jvpor5k2Iq9qI2ysY2M3URMmnTA9zAC4vRToLwuVQqXkTqVBCDBPPI8MSxGdPTnf3jd3",
+	"E4QFze6MXfvJtIWDHRS5/o9dpXYzBEvIO0FyflEqIgH8kW9JPLxvqduyCUWPmrc7WY1D/09Z6Je/9VAs",
+	"haz+9fGGnfzYPZ22FuXYDuk2b3lIKjtOMR0ZQ9oRrL6lCfWWimftcUFOL/XJbRjpesX+WIkFwjhmTtdw",
+	"+Wc2fKFVfDtTOmFTboB99aS9mtghp9xdZSlftyRH/dOf/vXs6fv/++yHJ/+tnT2QBbY7mHJvC97JMz33",
+	"LD/UqLyozoyTZtxTpjTzvZ+5N6ZzQ73SHqLu4QGJnhRK3mJubKluukduawjBMFkqLBtWugWWjTr2qKt6",
+	"vAbjv+W8aOh/pLTXRmmGove3I4YgD3dVlQCJ5Ta4CcBBZt56LLCTcsIkkVtncQmTKjs5lc27yqp7JPaW",
+	"4cM7Ssh2FIqlB5P96/EGYE5aA426Dd/hsz0ZfknY7TWNsbUYVjJeAPvXG0pOov5qhnrCVo5PORiWEm9j",
+	"6e1qDQb11fh2kxtHO5w5O0qadpXg9WUFi6PVgrZNZap6szYRtoGJWk+uZgY3BXI3cLBTIvIkSk75Y3od",
+	"/i6vtkNujo1boRev7CxF48Wfw6vgVQbYILfGYhsFA6rukEbxAL/gvuT0bkOSnSpFuZVVBi/VBJl4VN4W",
+	"FTtGSeRo7NA2XU+Kv7SpG7/wNAXbZkNA99peGFpAumc83T5lW2ml37dXJ1/6Pg37Dtfd36FBJnV41Pbq",
+	"91FdRBuay/UfR704LOH8EB9N7zrdWADJx5VtZuel1S7LZBFDR9rUyXpU02lnMBqmPfZmTFxuK7iwpGbc",
+	"h5uh2rhFc9hGHma5pm4S2dJxZh8tDFLL9yKpkCy8RXA7QcOXrb1eiqu7uptNyP2OuQIz1S4+/cu7Nz+y",
+	"Z29fO8XiJoQ6RN5lojOlHRhXkM64rvRJHQ84u11ejgdk6+ay0hbdB4X9gBUNhGE8xaaCXDK/S9/c0c1Y",
+	"mv3Ox3IsX2FzKAzqZgtOPRcNXwIzC54BG3545R59GF0xzozl0xTYkscLIYF9cILZh7EcCokXAoZ/TmYK",
+	"W/XESs5SEduI5ZJ7Jy4k2NtuKpIEZOTWb/LZTMQCpMVQMhMxt/kJWh7d27n0hdxTiHAvWvJ0FDHOFvmS",
+	"S/bB16r6EBUJKmP5wfu1P0RobHA7+uD9BBORfGBWsd9yRbF1Js/K4DevjQ4KpDgsVSJCrgaPzy/PL1GD",
+	"zUDyTAyuBl+dX55/hZebXSBNXmBY1YXbj5DziymXt2dVN8+crjef66Hk62RwNfheGPuWPAUVD4/PlM6U",
+	"NHTgnlxeUr0Taf2B5FmWCmqCdPFvXh6hK+U4LqXff49aSDjs55xOti9H3j5NsYELJCU8cCYk4qBXqhgO",
+	"my9jlWvsXWbQ377ZKjimyp1F73bL5wYzBgjk7kB+PPO2vb80w91+9WV2WpxPPsyz4rt8ZEKXLG6ZkjFE",
+	"DGYzQIteiJG+42kOzPG+sRxyy5bKWPZP7mIxGHg5cmSM5bEq+f/ukE7VHfjJyv2MpV1oMAuVUpkS2QWH",
+	"8JVhwp6z9+HYvrh5M5bCMPLIFsHadiViYMOnl99EvllsrNXoGgMtQjEB5ARukLH0CGF8zoVkXJoVaJwI",
+	"z0mddG9wjioRFd2GnysKXOlNrz3JlAKPf6+zbqtz+H3jvDw+xfw7jsX9TwXB1JeoqRSlxAifxB8PSgZ4",
+	"ZNjNt41I1/3Ow+/RVp518cn/9Dr5/SIui+ZmXPMlWCyS9pdPA+GA4JhgsPtfDYrvBk08RRWY71KPfi3P",
+	"a53wfAHfJuXdg10eB/1R4SW+PyE823X4OUu5nlfmXi1EvChC1oV1h/6rot8bfb1aqJI1CDs6CtE4KGse",
+	"2zOQCTmBW7nsW2WsaQTFs7/99/9R7PDKUd9WPns+ljdUmdbtNoVamL0TYtDjj3cfsrwRtsKU1X6BQo4l",
+	"tq53fBnfOWfvKrwQeWmIe/BscBgY7GgHR3wlkxceGCfihWH4VyEJ44F5YWX+rsMQyIGBTI7GECnkA7Mr",
+	"1IzxyjW9Qp92LouKUIG0pmtiniUya8WMBBIjLfX4x+DiU1zBVPL7hakWAW2VBL/DyuThm7Jo6F6sLUtm",
+	"dWQWTHYayuc02WwrEovl3h+DSBOpwnS2YtjgWwm5Mdywty+/PUym23kd1VBxvytpE+2O5ZwV4nanjB/6",
+	"o5jBxorbQFq+cvGCSP1fc8BmexsBpDJds1wGBw5xP8wDdk9/w68KSPhIpHLDBWa943zDyf/rQygiRfOY",
+	"nloIDhoxCSswls2ENkegU0z+Ir4iwDC1AjYFzOkLaZdWqVtKqcIQQbvgeEEJHVjOAtLkKLykJKqLT+4f",
+	"x0E8hvtJYPTRacSvG1pIgbTT3HSV9LFed9zxBL6SGrupL2LhwN2f8N6BtSk4OaUQX8r23oFBTteMN+6z",
+	"qvCz5AlQ428nGRYyY6qMOQpB6o3yDa2cLqRtw7d5CH7cj9m9xXIH32q1RFbX6+33anBvNtW/KMQWHaDy",
+	"1hGuTVTyKGxmBmAcBfhYOfxbwtcknhoSa3yuuXu0tbAExfwxQKW/rKuAH6JMxEMOwpGMKyrNl9JQSLEw",
+	"zOkeOmIGHB5RXFs7Kl5yLB9kYClilZbrVHos3Q8qt4yzBfAE9DUqA4b9+c9//vPZDz+cvXzpPn358uKH",
+	"Hy7c3669scWEBoNjOXx8/uSrp9HXf8AaRU++enr+9R9G7gbxgd9OTSKlW+X2nOGlWpbfeGTGMhUSDOPa",
+	"nzkMEP7RN2/DmHKlQwTw9jPxi7CLqnT3gAeki0tb+GgvYnNXPxMtguLDMeHPdOi8BhgxnhpFnfQcgj3r",
+	"LcXX4Yt3PyMVRiyUOSgsMRGpitO1+/de3JfO9MUdaDFbV5huIzU6l952uYD4FivHfCgyKQNfoDE+uBOh",
+	"JCppRhiHprE0kmdmoexV4BdJg2H8FbQ6M/kycgABLXgqnAru3zbRWM5SpbSJ2EKliYmYKEPxIx8+BR95",
+	"bCUYE7FUWffOcplb36jVMZ+xxMKZ3Cwcm3PLvAPHD3jaWM85e+aV8CeXl8QkPqjbK4YS7IexxAbCFOln",
+	"fP9Fp/bfcS04GWDvhEod62k7rT8jnL4PtSBORt80ww1kSnealRBnfnim8dX7k/gLDMAk9l9CxatjlUvE",
+	"3QUlNqpk7AtlbKXiSm450XNhgTEXn8pfXie/b9OHnxUvnhIVlVk6EFEu+P7wfyOr4xWgDjapKqCxzkMD",
+	"zvWKAP303yq8j6D+OsSepWq+Vd995t76XrVIgG16Kfr92hVTquRcqdm3Pbm+Q0GGO0zb8R5UJhKWqhXK",
+	"0NzLJUNqofrRlhFrbSudwkxpGLRCrU+Zk4dRqBH6r+7a40k2SBxfNMdQZOJcO3ZO0G4q6CVhiwQoyq7P",
+	"TZjbxQWmL3j2weMYMlu1M9ep7xk+f118cSL9tDlNyNd5YDkJc2K62JZPEheGUS7CNTNi7i5DOghE8SsW",
+	"2g0eTAEe74Orv/xa82EgiPz168FE54zypgsld0lN6FIhb0ek5yiyF/LK2trIp6SQVM0pc7tdC/lJ3kq1",
+	"kgzO3FzIdVdayXkxPpuDLR0AZOY/Z2+xVR6bwYrSA3MNJGr5cYYhziBOhRMLffnWEbUyX3FhGTEMKpiF",
+	"7MX3aYtC0wmKKwceL4oez34qNnzMTMSeuP89ZYb97d//IxrL4Gn+/s13r3+cfP/mxZ/e/PR+dMWePvmm",
+	"FkSBOB5LHxNxjqmTE5xsQq4lQ95jTyWPDFMrCdpRi8cHR4w4wYxblstUOenSUdCZKJEnNJtqtTIOXL/4",
+	"EkljWYBVGKbFfGHZNPfwxbnPZjy2ivJEcEbhczGfXj5uLByThMKBYv+VuRPVJrl9jxRwmsOOY3+mE16W",
+	"Vmg55u/EHBsUymOf3XdVRlE5NQVikfTfv3n/lnAYqmMVTAfdcRJGPQ5uaB3ays6/p+enMjLWiq31wuzT",
+	"llx5woLKLRui4lhAgxjdihuWEwcanQRRKkcF9E7dBj+mL97gFxCkTHKW+SO8CzMB1WcaDGzBkIderS/t",
+	"ifDV2vu2F9aetPQIm3nPOPJsJFguA/1Gnvs55qSoL/+Kr4+NvB/wWLE6pHHec/auvIgcPeHFoDTmxFdu",
+	"oPqq90NpLahjW6TFg6M2tGg+9ECGwXxHp6NLNu/AiQVV2amUqBqyTYnSa691Yy/t4h4FdxHvQJs/zN3i",
+	"zfuNEy9MtaQMe+uWITHETkl0XVHGFk+xps9YYlAFchAwfp00EFoGuC2YRquFE2fGi8p8QZz6ge7gH2FF",
+	"sDLHJrNXH4l+GW9gl+LAHP35QkSOwdde2UJS9Yj9Tg3+RaNtz4lV1hchMauHwlouzYkoPl2MPAvHRoE7",
+	"WTPxERJm+Ucl1XLtTkQJwogk91CGhBWdsfhHRsllbPj+p9c3jGt7zr5+XJOHYm55quYBL2TaQZ/bGVbc",
+	"dPrudhzRJy+Llx8CU9/mMgkz9sFWsbojxZIUoT8FjJhVzIeRV00ObBjco2hQ2Ih222FaczgJuYdnPQ/N",
+	"K//+Ax+exrS9DtHzNZN8CcdGSkvrKwynmLEAS8OGCDgRMbHMBLrgIvZbzhMt/vbv/zE6wATaKry843ew",
+	"AZjT3E7NafaIzbs82SI6A/T88yP4EjCfkPFKFzusLCUxiHIBKGsUghFaVpyyuC+Cqwex3/F72FP3GU9b",
+	"eaYCmIVm/3zDEm45Wbkwkyv46u4F+YtPuQHtXTa+AHj3idvbs/0TDr7DU33/0/FZj2bXkQwwPlq8LJfF",
+	"mI9MQRDD8pxSXliEcoo7kxH2mESSSYHfYVdQbp18U3SiHB2Hei5mWsg5nKncGkGFWbrsCm4rb+i1b/Gj",
+	"L42oaov7LAHZNPWNUstdtPXIMAQKGZxXXCfmeOTGCKmMujpaNhd3gGYpB55a9Ug2zK1IhUXZWWPziKXS",
+	"ds7nQIl+YGzEZjmko2smLIspkqca6kQXCYhUyPkhNOlkvwtSnLb6Mb8D62TdZ/hmb19mpbEl5ZH2969G",
+	"n07jc4xO7nX99aEUD0LGK2n7CbnfqznDyK37kzolzGrgCWmAxsfMeeUaOSxGAaEpxXt58JWpBn57Nk+5",
+	"2VBQsFGDr99vRmUya4pqphOfKuS0Q3+p9QKoUPoUe8JsF5wcaJ/79x4KlThfL9mJFnZ/FL7la4ze8hDp",
+	"dlDvhm5nbhqKxOX29r2wKlVM/wTrk11cxQI/z6VVYr/9zkIEHQHfufW2zNB4tqx/m3lakMqyNWDJW07z",
+	"umtIefMa/aF2TEf3O4YXn/CHHZFPVQI6mVT6UGh45sFYGMk8R97zvO11jkoCT6iFRwcSLuAjxEWXmvvM",
+	"0cURXuEE8A+F0SIrz+fUYXQsQRIS/xcbL65J8qOTRsHTDkZlpXAfb1jRXTFXS0xzd0RTZc05e48Z7H/7",
+	"7/+DPb38pigvcaxDeDETVIhw50n8VmABsT1w93GZHiUZzy3xOIYDOoeYI/Li+euCB4Zi2sMXz1/7O9I7",
+	"Ws4vL88vn55fPh4F71WiVjJVPEERv1I2ZLq2QH4IX5qDieQLOeLIbi4+uX8okQpbXN3vuEetkZY0xanS",
+	"rtyyi0V8LyQMTiccUCfYh7aTPDD/Qhc/VOssUE96smI6cENyTeG5/qQIg/2ntal1O1gKS7myh/GkQsIX",
+	"SLalwE/3E4aId3GoV/gY4VZ+NzjkKL3NdaYM3D+Xqr0yM52DlnpJLRaLj8cJdUeNjTJ0HKJQiMMMBcan",
+	"lE9UgTUbBk0uQuXO+LpDd+6PmAbhe3KYyJdR4HjTLUeRd8eiic3kuLVHJjDVa5YRYPH5xD+fFE9TNccA",
+	"hXtxyhZWVCOj+0d996DUws2MhoQUqNBwg1w1NygKvQ4vfxksrCWGBJd6hPROHId4TAmvR6Y0HNzCuq5h",
+	"XLNYrzOrzsxCQ5IIOR+dsxdEkzMxxyBUisXzgtUtQEailoE8UXK9/PugJzxnO+0SuPMHs0q42UK7+F6h",
+	"CAaO5dh2Q9GVwtMUk5/AsCE3BsMLI9+VRWj2Ww45pfuqDCTlUFaMTCNMFz6IFjabRlZbSnZneT5zgr0R",
+	"0xRYkhMeoCiWUpXbSdYPsb3FuyaUyvIhaZNyFGEw5BfbmdZMq+hQI4BRcHcG2hcqrxPSmwxkQO39rsbo",
+	"S7LfvJaW38LnsN0gIDu9y+YYygq/BcY9Rh3hD9HgSnQ4osD1goHOFZggjYFE3gkJu3OzX/vzZIAiJXuf",
+	"ijrZ1znWxSf3Tw8Lzv0J7tcTC9unx+QzHCfyck7oLOXD1lI1L+MDvJyEadXsThA3CUI2cUSyAjyNDpCa",
+	"enC2vdH0Aslg0LzRCvq44MaAMUUN1cMniNod7qTHoF+knOn+BHcaflVZ4sGB9vwoFTcqRaWM1Xlscw0J",
+	"kwBONShWSbyDHDVKAlvyWxS8qEwHOYAwreoYrOSicn/fn1ZaDQjP3QzfuQmOyJu+SNGdnIRsrrk8SjE+",
+	"J0Bg0bE0BT7P4ZEh9Du9749soXIdUkt9s5TadRWSqx3WRwUjxHY4ua8WeAT6iVNlcg0nop0XqSK97Ysm",
+	"mxceBofSDe7yCPSC45SSR8g69gYENpSqZltgS772TSkxZRDNCXhP8ZSVrqrRUehkrnh6Kg7zLMG76DvF",
+	"0y+WRtzi9nB6tnGXJDlKhc8kYZw5dAQhh6RdnrIs5fIoyF4IY30Tr11y6j/7Vz+ruNpbS/er7R0H4t8/",
+	"VhSIsZAFtk7irUqTSlhH4PGGboRk9MVLqlXj3S5SqdjuvmDVplhlVxk3//w4xptCGa1QxSNTMzAXKWGo",
+	"mRaCwIb+88WTStUs3st697r2xd8Hh6muuQ+Hqe3xeAbBR6buhvhiqKNLBnirVeZlxRoI/3HsbrRDnn4O",
+	"y1udKtsZW+bXd4T4KcIl42wpYq3OakJrpek7lwzkHaQqg1bNx/1pdM6eUR2uVCTs9fNnP1bsw5dM8mXh",
+	"pxMtZVQPEn+Cx+5E4m5pfXnj2/V/qUKvX9++wX6NOnO+cPwR3e+/vP6RCZm4jaHLnVq9K0neVLhmM5Wm",
+	"akWFMC37A2rNj5+wpZJ2QQFFbptJnh6qRSfcLKaK62SX4POyePFzu8eLJR/nlsmUSosCEULOUrUykbel",
+	"05n2v9buITZdUzlENgwuyUK+oaiue8m8VQwVPqLuVJFvhcRz+LJ894R+l5pgedzgmP4JuGGnfWSTtxu+",
+	"uWM08KkGA1RtXBgeseRrNgUqrea9OMNbWEPCZsLEPD3DqjELbhYRg9QAo4eSil4kbCq0XZw5JoAv7WP7",
+	"iDojbQqC3im1virefCiEhhl7FWwLqzsOB3CweWTK404qyRq4Ttcs5lnEKs24KNyJwjyFwbeqf8TSxMJM",
+	"cwyRCnV4h8fkDVEXLy82cPHJLmAJvx92779333b7XN5BjUJOyGjCFJ8lZbFOkx2BWv750TKJq7cONfpA",
+	"RGJLcqqE4S6pkjKbkfnspmhu4/2MeSKs07QPjM3bIKkL4HrJ9a25N221x1EEkfjJE7bZJY8O5ipEXePN",
+	"TQFtK9+Fm35LfSHRRuwVrbxBvF9sesoz5B1fPO37+n2ED2MxJfG+p+EHdQe+HHnBOBHZRZBDULZq5I81",
+	"qyii3i+FIvRvAbLQ3a4RXX/YqShEdrNLan5dvtkredK3zu4RXNbemLUr1dGqe436gFYnD69+JqcA3OPI",
+	"ATVtzBTqGGZGUSF8NvTpuEqm62MJ+DW94uJT9VeMofCesMMY7uvaaNt8V7SyFrvVaa3UPQw6VYgcwe9E",
+	"G/W8IyDk2jeOtIUBqQi3+Wp0zp4VPSuLLpXMrlTRQMIWA5nrojFJCsiDClcmSYnEiRrcreRoO28+Yari",
+	"aCkt6Ipc0Is0D6FFS+xzWw+UkDVeefXBkqMrc/bgH5XXj9E+CdsPNi6YUIIJs/2NynUMZsQyLpKiM2EV",
+	"xteVVqmGmXzpbrxVKFbnPrsfz4mOwUH6Eotvi88PTy7szbxe4FStvOsfLT3o4RkmAZdxyXKJlFszgzfi",
+	"fmoC2TWW5gypx0pi4FCRLkRxq9hPzCpUbApmNl37NCOeHiyibafNlK/czKemSz/NA1JmmPJ/D9rEOGkk",
+	"IV5krFHFHtSeN8m1SaCiQYa1y7hChhFqEcFFU2XzvHqLnIJWE0jFHVAUyylplTIP0LgaZvyyAxwenhMS",
+	"iBxhaXUnEtCPDDOg70QMeEN7VEHS7Qa8biRN1qL3K8NmfE0SXuj+hX2EDnPy7CAwSvs8/S19g/P8/7f0",
+	"SWiTgNt6HQcBMCqKZwcN52A9IVMq3aUBvHXvnBjOOEdXHIBS6fFchJV2gg1nobsm0CEbJHx8wRfeippu",
+	"wUfmXlaoLXYEzIrbhZR/xZe+1CAiB2zcxrFiN3hqMKbYXdxB4aJcmkemVMyHhfI+orj0ILLWXb7VgUJC",
+	"/LAoXnUkLBqwbpKdlsV34b0Tn7BinrbuG/7ZUd1wFrQWFos0zlSuz2CNSY7B6oLOUS5vixzK4waEdZX1",
+	"3AD5aW6sOrQf9s56GEy/ID8WmtJKTNctaxytbSu0qNiVKm1rGPEiARJI6JsXP71goQeRp5/QgKWRUu5z",
+	"TQ6sXiXk/IJaEXe2oXzGatW2KXuZ8pXVShYPQ03uicDmQGIulcaKG2OJTZMwaACENleMS2qVUIxbxIs9",
+	"dap1WVISJxzLMh/Yf9HWrOA7sM9pI/drxH5K6d4vsKsGCj49SmZmUUc4l75JICRFy2mLHYgZVon0IUAB",
+	"4igMlDwISbBoXt2j43S9KmfU3vmtTncXS3WHvVe3B28Q6H4o3j1yt/33vkngxLf18ppNpuFOqNxg78CT",
+	"tQ7cv4zn19Uqnk9OXsVzG00HlLzl81af6hsJCD0H0gLVR6p6hTTxyATnaDF8sxrnLawNUAPITXnmnlRs",
+	"VZZn22n3vcp+ysxn5ku9ZFtcaV+BlviIOVpL9CbWeP3ioUZ24W+b94S7IuUae+Wn6TGw3Nn5nOvkihwa",
+	"eHE5zWcB8a3K7STXqbv9ik7tQZx2pHddafw/lsL4mpVoQU7XFOpRfEi1QajjJuNaY1E232PRQeuRGUtj",
+	"uc0NmwIGQ6NRcHTOnnN5e+UmDsYXjMkuslFuvi07Wl+PJXY5IcdMtV5WDDhhfZExtFzOGiNzDBPWtx2k",
+	"sfDOTwUlSfqgHd/m3h1YvHvGcvjdq/escSGMztkvtdYCldiUsz/BmiyiuhAbqME0vulvtrJXvtuAVJZx",
+	"cwsJsysRQ3ujI5R6ifq/0NAZXNxebZIeH3fu7WzgCGKLufUFtzwap2sWc+xIGLD5wh8z9g6MEUqOsHjM",
+	"mogWe4nPQLOhT0JIarS+N0doY/MXn/DfHSVCAh2dsG3VA+DDXdw0VlRWeC3ZQ2bNcXjsXocNd17z1rYh",
+	"58KvcCeSbvx7e+EqS2ZHKf/pF3kcWcgPxobjgRYx3OWWjwcj8hYVLDygkxv29uW3VJCFuvgqEcMXgc7d",
+	"IdwPF7p9A7M+shAu6kjZpjJOc8fZqO0VK0WgJV9jZVZm1QHtrnC0i08zzHL4/aLWhGx3iTj67FjVT+8R",
+	"GEsCwh6hsdiiDN4rh6J/qJjY42Yfll3fOjKT/PP7E/l3RMJlTknhRQiE7nHcaPF2XcbKFsIpbzocCpd1",
+	"rYgrGoz2PzLFUTxL+RTSM4/67fzpe/fqTXizV2QsCfE1NR+kU+T/MsiAmHA0CIZ7PINUy9Zt4bOEs1b3",
+	"2Ic9BnDcn3heF9wRURIqsZpmlYZaW5qgG6L7pb1LY40WWpX9LmK4+OR/oniGWJh2b3MLUy0+PA1ffQmx",
+	"SDBKc869+oUq0oqvfUCJ8W1sqUR4Ln1LXSduo34VjSU31Ca52eytoZGNrlkSpkPL7koYKNWzWnn3Fu0L",
+	"lwo1smo/OQvgCXo3PAgby6idoSX/+D3IuV14+1jrUTlBQ3m3i5eeED5LjkP9eHbwc4R4EpB/vNhjFCbr",
+	"hzSXFnthJ9yCbyOIDn1R+PSlssCG9QPbN+VnjzO83OpD/gFOqbD9sKUYY5reo7tto66EGysKzhk951IY",
+	"XC71EXbgae8fXIMelJ3+NgR+H8czMZbPZs2MzKgtXbPilGygJRogSpUuEHQRL0SaaJCdnQhfQpxyDS/C",
+	"e6c5xWF4mq0iGh1QVep42fV+7ywBJxiAtCyAC688oYumf2ZEclXItqeugXbNUmHo2CWar+gCSMo9nrPX",
+	"lmkuQrli3/utZ0e2gmwKbPqGgFqp5dajt640u+slM62B6ya3976QxzVnyJPLCu9/GH/I7sZ9uLljnvhH",
+	"xqPqLLTpo4aAQ9+bmsXnX42CbY1/xHyKq4DWiOUGkohpWHIhD8Iz9SLdjuJf6J0TAt7P0AF0WuORoU6D",
+	"XoUAqshbWmpNWyu9kh0Tho+Z0Ouo6grbC9xqNgOH6zMS17arI2/8yy/8u70O1/Hcjhte1jcyXfuEX1NU",
+	"TxQJS9UKU5S4pORzlOAlfCS/yehkjtcH0ZfqSOhVe54gdKyYFIzCLUK/whVuHrFASw7gwqYQsco6oqL5",
+	"86i7n94e4lcxWWegCVIHVd6tLE3NWtaO8TIzlcvknH347QMTZiyX2B8IxcXQrH9oLCyXyOR4HGNLBR+X",
+	"EjGzlkqulwaLHGRuqLFcoSfL5NRLaTyY8umaGWEt6PHggn4Pv0bMrjNlomJRVLZ+dD2WXBbrZ7gq1MMk",
+	"1pBD7kAOM0M7cPKaMlC8OZbLMgJhyYYYlUkiMGJp5NHAPkjgmvY+Hozzy8uv4pRb/AEi/7uS9Pt4cM0+",
+	"aJ6I3Exulx986rAGk6eeXeEU3LJEGOuY2VgOn1yy2yXZ2Yq5fAfYELwt7OicvSQaZU7O0VdMQwp3NASe",
+	"cYeg4TR1MouvihfmaB07QoUTtzqWCEdqhLB0ECwpwGTUsjO3I19ppBwVZ8VRo7HEZ5kWMQlCuEjc6ljG",
+	"XKJ3MMvSNRvWvneb80OUGyqf/PZhNJYznqb1DAt/Ws/ZW+7OnaPSVMhb2sAHDDCJc22U/tCmCL8DruPF",
+	"m+Kg9GLXv+2l9naEmsRlG/1yrJ7fyqYwBh/5Mkvdo6dfn//x66+/ib45/+qbf7rsn9VdEGq7kPdV7eYp",
+	"d0m9r9sunh/oZSIDd5ricPW2Tb8UcoJv9rxaLvvcfT/Q6vsugX88/hKQwdY4a3mcVsiDmsq7WSinJqiE",
+	"r7tWWnwywU/aKGiqVApcduPbKG1bLaDFyRtEg3A8UQ11kPm1P3njmes6KF/vcVC2CEdP6p2VP2NIVuAg",
+	"fUKy/BVwsKwBca6xvOxffq1KHsTKfFg6ygg5sGGWT1MRj66KC3qWpymz8NGW0kZEJyQq2HmrvFEXKS4+",
+	"hR93eOYDZAYPAP0uTSQs9dggf1b01iiEj8JtH855xLKU+0SOPIsV1mY0lNDtkdMO7j6dpEoc3Nuk3Wb6",
+	"+SlLuIUaBk/Q+D/s4XOYbvtSjhNOzbE6ZgSCKEZ/ZGrhv546qlT0yDC0/6E5txkR1sfF0rQiblcYaqf7",
+	"Ilsoq/q5WI5OkC0x2ypZYyerBTCxdDx1JlKsZgXp7Jy9tsapCUD9Jbl3d2IgzdqCicYof+IfyblhKIgO",
+	"N+k+MqDvsOs8+4B/m+Q6/UB5WFjEpU2M/ClLFU+KSwDh1fe0qNiCPTNWA18eEOTycGeFttVxUIzF3AOE",
+	"2P3PCMETUVw5I4Si4b+8ffWdOwZvf/wucmhaKmPZ1+yH59fuahV/9YV0/YPHTy4vWfbx1GfE+5Q/zyHZ",
+	"qKoXKPFd8HQfyrjbK6zOeGoAXRPFnz4NSggEUZIMC6hT5abdfV7d/1/CEL+2Vm/98i6FI2QWOsCQh87k",
+	"y9qdcDR6rfikdpgua28+iJ2uMmMfK11thUcIt6wOV+2NFnPMuWJDnqaFVQhTNcO96y9jNHQUiVmjL9TT",
+	"11mmAStF1pDwhQZs/QirOq08bMDW5twN6zECMjla7U60mVVcyUOLgXfyTlgq20lRN4hpYazmVuk+xLeb",
+	"QVx8qv66S7XbSjltF19t7Ptefqfj/zvQjXdA5Z3jBH7XMR4SNi1ILi0m2hQZmxGDjzFktoUljb7gYIOM",
+	"r1Vuz7Dv/A4v2lt89bl/8yGuosqMvQKQRXqsktHvXr19hipMzTzICFobGVpbND8NjhnjAncc+64Ith+V",
+	"b/GuMJlJNPoND0OevC8JIun1iVWTjK9DwGiZ1xrSp53CZcDSeJdF44qhVJNyafTuaDOgmHhiFT9f6CVV",
+	"WeJnCSuukXA713JkdgSpNbcMsHkXRngmRMJEsN6qXZDxnN/RlYUZQkI6zcyRNHvx/DUp7qiKBzq4wmyX",
+	"JpUjZa3RtzMeGJB2PDiM8DfZ0MUn/GHHTVenvtNp2A+FwWcl16lYLInjHI/H7G6ET6C/fwv8LpxewEeI",
+	"c9s7QvgoC+oSt1/hWuAfjZaKDsC8ks5KcAdfTcOR2eaZxjxYzzWoZac72pgAyzPqI8xlQqVK2TOMqW7c",
+	"SMdnAhdurT05gZMB9sPgx2V6lDS24yAujES9FR0/DqnTIUJ9+OL567f0Nx/efH55eX759PzyscMfXgGJ",
+	"Wkk01s0xQ6QIWEdrKyJwCcbwObB6xdkvl5NolaZn8DFT2u6gBPfmK3pxnyDK7iUePajSwkd7EZu7Otn1",
+	"IrIX735mQwNLEatUSROxn95/e/ZHui6ev/lhdKR6aARFRvD2jSp8wCQbujU4JSc4L199jCEdXRVRtxEL",
+	"ygyjSITId1FxL0zz+BZsxN4mN0xpJ4VGIVU+N5Ccsx+LMt2h8KLStdqJuwIF25KY0LnTHXH1o2JzUG7t",
+	"2nEzt5Ar8hBS7Iqb/p+iP37zpNjzMpciFhlPhRVgxnL4+t37Z+9HZX5IrJROhOS26B0kNDPALRt+B+pH",
+	"DJE6Zz8ZYHwscapHhqXcXqRKurNPMTfn7K0yFkOZqTSSE9oXIssAJXUWp1gSfCxTEYM0kPgKdVg+aCbu",
+	"4CwRc2EZkjxFVoFhjjNAgj0UaGgl09ZaQt8Kmbwl0PWOwdl6jkKowR/pHIVfHx8j7uDxg8Yd9NNfHez6",
+	"aK4/hOi4Ol1FbFoJNzyum7ydkitxetSrahgCBsnXZqCMHHQUypbCGEecaapWkIyCK9STFgW2ZTUaJurr",
+	"jmagM73VEIFvPBACe9c1xHUfKbC6qFu1gnTmgIaDd8ef9uGD2w3OuNMTqeApl59H90bsdWPreKbhGp4O",
+	"vKCkufjk/tml9QZEnUpFOTnQMOzqADjta2FCuksGOwJpvhzC/3vCoa/yyGk49kbGUCR9uHNQVttzf6Fm",
+	"KDpP/RUw0+qvINnw6eU3o2uq+oSZDu7CWfKQGnH/c3ThlyGUPMMSdrDqPFpv6fmz4otTHrJyFj9td69j",
+	"fHyM9iWKrVSeJowqR6zYMo8XlfZbKZdMqlWEF/1qAeToKItNxFSgU9gHO7Zb8bldQnhWee8h5IQK1fSU",
+	"Fio7OZLOlnIs/VaO68tUa03F3+8vPhzMfdsbUnkW4RnwEbwHNSw/OcFh3Y3MiOlcyqOEoQT4lMfTKm/e",
+	"gVTMMcI1KNoRw6AIHbw/WJZvLFcLlRaV6IRhC0ix+3TlWHNLBe06+lL51JXgY3LSvpDzCakEofJMooDK",
+	"yyGPYMISE/FrGcsFzzKQZoQZ2b4EXuWuWPIEQmbPlMe3c61ymVyzTKUp7aOEL3lXtZprMIZU1nteEXGq",
+	"DOzfGGEneb9w4/79C2u4DX/PX5doSzXwZO2ToIzla1/fAF1CmNt5jOu7wrxOgSEavXbjf5E+zBcFGD6L",
+	"GrWb/5V4ilii5FF8YUrCmZrNPMk53qdkyfDqgktUb4txEOV56+LZlMvbM+/43qqH+Q+ec3n7zL9+ypPe",
+	"Ml3XbUSPjyNWhHCBWmOFwpEsqNqqw850Te7Lsvzk08unbLUQKTCJpXO4T2zs6busR71Uivc3er97B2lg",
+	"SdjNE91d6Ea5BciobEq5kTVbgQZybFl1zp6xKU/IFz7ECrYMraZm1AiOiNhMuBtUTEl53Yjw7aKJE6iW",
+	"mzN9Hk3zM5DlO7BNjO5JmkXJPO7kllBVNYzHnWRlVSiwVnxmDqPbTe4y4yLN9a5oqwpkvw0fPIQu4yak",
+	"Q+Wn7RV6Va6wrmRcyTxNj1psopJ94xEXYiR8l0GqgrvgljlAQ8KG9MI5/TraVHHJPiF8DrOSvhErysxq",
+	"BckxEK/U7da2LzWch5d7eV18T+cvrNvzzyqPF9Crz7N/NTjKGGbZnopm7sJkTpNw91LC12wYvCFWLOE6",
+	"pK9Twu8ocgzEpMoegQw8qfaIs3zICMs+SPKrOh1iWmMrDxYV2oushg4J2IXGK8KbPflKpVgDlV9Vs4Ju",
+	"xlJQt94gcBTNfql3jbWQ0Np97KXvEYiq75LfgmF8LD3nKm4kz7piJSVWtSy73NhFYHCPDMOeMuFr/L1Q",
+	"QNgtrEfeS4eBOhT24XaKTrk7JbA6PV5+xQLcBg0YJwMVNycFCzYuRV8iwt+JY1lcisVFG27ZILAXcuAS",
+	"7EIlGCSY8fFgdM6eQ6pWVK/eO2mvakGoNZtD0QzbbW4sS1MEfoj9DyhcKSBESaouwtdXbFfNRR9B44/B",
+	"yeNAt/ZES/xGjpHBtGYU9sltjcbDhcakWrEhtywFbugVD8/R8ZjcxSf6gQqR21z3jPcLX50m4O8GV1JB",
+	"+KlijmmizyOVbyW2Y1FZa4xhKMtL+XO+YS+vBSM3gg6jMmjGjfDIeC3es89CNkO63cKz51zIe8QebiFe",
+	"Y7nFImW7YxDfFa+eHL3lVJ3Zv/6FY5hjiiuoGJVavxTilLDuHeOxOdfKmIhKW5sF1xCxDO/eiM2A6i5I",
+	"OPx2fyAeUiWMfpL7P2qx67C/XpJigEW9HvVRWn6GgUOvz83WR6Hnp28zelCNtgLnF5/Cj7uiMgJ8HsDW",
+	"0u0rVsdKRKjyVxqVKl+cuNxFr5NdIOQkxSyeYR5M2PSKY2Jny36rpOZ75XG5pkwtLG/nrixfiOacYbhE",
+	"aC6fwpynRW2RIf46cbuL6NHEzRKxO24nIX52JkzM00msEvC9TAqJLki9FCgACTMgSdCvFmSrHws29C2z",
+	"PLMZXaHEXJbEcqrMQiQJyKJudX37oRYhTkRXL3uD9hQ0kZrS7koztZhL+R3UTs3pjKSf1TK647QesYaN",
+	"D0ZTmuUY2VRvY+/nu2Y/P3vv47LxGibSwsBtRDsawKlQny/c6v5g8nrby/sUP2jnrs3eAn247fe+0tpp",
+	"i8ijoNWFRl8fzr1ypDiOEmXNKnQoaVdK0UVFp/KUW3fPhhSRQqAOrEoqC3+HDLrViPMLupR4uVmO7Vu5",
+	"uS3bPGjw0fsOOOCWg2WJjWJ8LKlrXii/66MUrqnZQ1EtrKvHA35edI3wKf+YBX7OXqhcWoqmv2IS8xio",
+	"Za/SLFFxjnWOx5JPUTdHs5DZZpRoUPnfcysIv6XP4r/u0wnCX4RH7AThu/jZxWY1SSSwQJXX7galQ42B",
+	"kK3tJavX7YnZcKrmPcuKHV0SayvfVRwCt6z/Lat3OYQctXhX5YZxY3/u2l0ddNhWJ7tb764WC364UuZ9",
+	"tOEfa96MIwQF1uX/RxWxPWJU04spCV566Mq0+bu491sLI5V1L7/IWK0DCmc+/juskfYsSWp10dhNL+mJ",
+	"bQpPVHj3xMykjP3//HR8g2s5guq7RxnAaku2ohAgiRSFdbHFthgNnOKwKTte7qoZWMz3uasG9tDCvRll",
+	"Zn0wyLEyLkIvsLLVV8Vqs9nm65l/y4mJEgCbnvZU2/Y4CAa9umdKThXXaGf+TGeiqdMVPd8xAVtq4PEC",
+	"/ToIPnRSR5Ve8+6try+/Yh9yWfiHP1xhGVk0wQkn2xgfiF5TDZ2qrNkcbKUsQghNa+tFYLm2tLI3JdDu",
+	"SbH1w+lnn4ikpQxANMh12tqFoHbg3EtRdaT2g7cBdY2RbgZkXTR0f3SEnoIFVhLL0WxUDTE0tDWn6Af2",
+	"6mOmwZSlqoZOJ6LYBro/8OopVoWtJY51gRjIeK8onV+4sELO3716++whA3bK+R40aOdtowIaWl0c7Mk2",
+	"XguvbLYh3agxs+AmlBZjhq9NLRavvUjV4Y5drNt98cn9gykFXMZkXNzN9eibE0mzuI53qTpVEMINOtFP",
+	"Zvo+dgzg+6ovmZCUHsUojkP5vKmpUreQhHmcIqVk6DBUq+ruaMbXQioyDoorIyTBoH8F7xe25CI9PHCm",
+	"LNLcZfCulIw+kaDkZ+gyRfhSLO5uzo5dieJn0Ggc83jwCXTFnA7CvmHUs7evq1BeguUehLnZ5aH/yfT2",
+	"zleLfk7wWD9cCdRe58rtpc+hwj1j+Krb2RGMSKYSpVvEcNZrpNa5vcF8bkzs9sVT+xRD3bcCaivjR5K4",
+	"wPq8lSb/reLn+5pcWfaI9tcS5VV6h0pCoon3ui64YVyOZSGqrBYK/+gYizAsA22chsYSbvnoypdZDKME",
+	"ljKW5TIj7FL6URi8Xt0w7pvcap4im3E3Jh4PtQRsEKYF2uf8GFCkX2KeXrhlrbtmuSG/dMQEhUjW6uWO",
+	"5Xu0VbtBEr9wxrMMuDbug+9evWcEVLJRF9UfJazwY62sxXD7p0++YZpbmGC1HkgiVtYotXo9QV1rYiBW",
+	"MjEOKGRZHMsnl6yCL8dXhcwtuMUUC5IJ+/ryElu6rvFBYxO/+HaKDctDxHw770C+iOFytrJNdxE0SeKL",
+	"I3P/0O0NP/Pec7eWqUp82C353aUaS9oZXQotKsVrBDGe4S/UiPW6AEvNbbJLgnhyggW82xLgVsHeUGkK",
+	"CuKyOF3oLqUDGg4CqZDV4zSizu4hYvgYzfnxFLqj6Ul2umZw5ubyFVMx7RrzG61YUmM81LcWyqfacmNW",
+	"SiefjVGG2nTdzJKau/heLjw0ITQLcAzNkOB+5TTIJY9YUa4OK7nxqTsgjqYtJNfV+nVKF30FOVYqPKMe",
+	"hUuubyOmtDvbMlErc/b4yddPztk/A08wWsVdMVMoarMpzV7JeSrMgg3Bwf2CwB+NpbuILqRaQsRiNXc/",
+	"XJhcU+yNA+qFzlWqRtf4i3feWqXGcpgI32waIsaXlRLv1MydSr4lWNQtlHDViloU8ZCI3yi1XItyp8zC",
+	"/+prP8qE1cs6j+XQKjVJuZ5TfT27jnyrnMit0OF4PdFqZSImFf4wcsxwARI7bmq1ctPTmipGErHMlLaQ",
+	"bMbfl5H2bjD2X9lfPmm18imQkY/RjdgdT3OIQjnJ339lQzfVY0xTwPwDXOO1f99NyR37nGJq5vqKIYIi",
+	"VqLARGPp/p3k8laqlaS/Tm6FTPyPdoV90fDnmdJTjFOKWJITt4FoLM1aWv4xYjJPHULcBV1lCvXbu7gl",
+	"BVUxcPevO9h0ixry5BPtJFfuBsVru3ErC2ks9uGcUfP/6nWeMBzfjKW7gemCPWevnHbhgEUPyTzlg/Gr",
+	"d9oj4y68qohg6PajGn8phAHIc1wZhfjPI8OeXDoi9JfpxvU82vfW9DRKpe/DdTmWbfdl9WJkve9F8+Ld",
+	"z/e+G6MTCfdd123vqp4PZ/1+8e7n13jAb9DJ0naPvnKKcUjPDrR5rEsQwuCYlI11QzGUNFZpvpSmfvhV",
+	"Rs4MPNijZkWTh70MP7l/doT8HiTA/YTjDk7aKYO0w3aRye3rOBXc3EhbVcGHwJgDv40XXbXd7o+i48vW",
+	"bnha3UNzg1104WQViopLjlggzo38yPirHSPhAFuQcQvswokF4Re7gOVDnXJvATxDcWeXdeAZ86VMnXhO",
+	"9SHiBdc8tmQvIKGqIdyVMeFjmSp1m2fXwQLSko1MXz+lpoeYnNoouD6WJkuF9VG5LFOpiLHWxUzpGNiw",
+	"bGxaptwwbq0WU6r4rkgcC9bMRyYUGcWEnGuWpbnZSK3CjB0fQj6WbmQnTVGp17ICizfUPTKbqdSjsizQ",
+	"WM41j1EoESrx/lZh2fCDR4KT+KxIP6AEHeASnpmxdOLNlXfiNZug1ETpIDGPB17Om4RRkvGgJlsXf5/w",
+	"Vuffz/55sGOfqrxPAp8lRL0wz3eY4wN0AjbuzxUCQBkvMDxd+8znBNiQU5tQylguCOxfb1BJvkdqavAs",
+	"bLUQ/7AOhQgOTuLqAe3C0H5Ihetqiesnl19EjesD6jwcJ1DeiLmE5EzIKlMLiK5XESiFS2z8jsaZMi9l",
+	"J0kVvbm6KwtU3FdMY16s2WiUSu28Q39vZERlRXzUDUuTqlo5LlitVqABe+Aa9lvO8V5k//k/fRN9Sood",
+	"ywocVk4isxGdoVxSRbaEYQ9jrwKnahX6klPD8bEErlPhoIbvrwPwyMdFDZJ9nT6TKtSXLb/FJniFcugr",
+	"A3AMZDln7xbYQEAzIYuihd5/drW73GCZ+j9ENTPmkk2BmQykDanAYfmjenmAwEWvq9aOBaQJ2mfyNMUt",
+	"1AsEjGWzmdYYfcAT9z4WLnhfuULdgEsqMFNJhI3oni3jitz8Ioa26+W5Urfl1fJFWoJ9JZrPEs2463o6",
+	"1qXk9sh44W9ECgz1vD2t9s0OaYlvLJa5H6Op3loXn/xPOzTSqpjymUSGY+HEaZiBnw4bgisaBX3xnqYC",
+	"Gs7dNVo9Z7sSVXdjIjokOnrH2f05YNMXOW7Dc3egyh6Db7utCjZGE5myY24BeJLdUTrL7ZmazcZy+IFe",
+	"97L6dSnHVxlpxDb4aJzbiRthMPKOxmYTfb8OxNtmnAYuzvgyj2MZrM/cx61t8uSqEoEXHhp3WarkHPRY",
+	"0gy768NQ+Mhp5f9GpM5nlPiLuJvjHWQff8MbOL0uihNhnrQSiTcW+6T+GNhMQ8/Ka92HtZuPXkh1ZhZq",
+	"dawD1ozxdiLgj+qdm+FE3ZeV/TK1Ri8HYYkhqSYOyMevNVMc+EQkvvQ0Nqsporg9xxpdo61m7mRfcevt",
+	"UUW5WKl8LGoxnAEw91cza4Tma4idhpMXOoKGO9CGp4WjBs1FQjo+myntXr/aLJ2jrZdX3RIdJ0a70bA0",
+	"7TgZp+xG4+gHLUpKMwqRc2J5OULhWCMJHW1jwlrARBFsYBs6iqbKmFE48GM5wxLmMumwQNW2EWqludWT",
+	"RO5+MmNp8mUod0AwD7/FIP2bIXRvrmrVEbxaBOuxjNHBpdWyPTHXDfuFi+y0yM8psdMKuhgE4eYYLIFI",
+	"btNOFaGCt3YyoiONdN2oD72HNO/L/8kYDuEKbdZnDITUd4FmMLp/cMEzcXH3GGnCT9I86e9CCKYkL6X3",
+	"sHirEYZC/h5tfCTm8kzICK3waH6vtJUn/3bpVa4MV9jeN4f0GmFUMbWUVvQoiBAhpioJMKwMXoHe5vDv",
+	"a/nSiOG//fv/y0DeQaoyMFhgnPt+FpmBPFFyvVS5weZkGNpmHXglbRHxO1O5PoM1lCVboqKrJvb4jpjK",
+	"rbtBqsskGt5Y4Avihr5/gomYVdlZnhk2XbOYa5JiqARtGQ+fYb1hWJoIrUMyFqlootDNhz7iX3///wIA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

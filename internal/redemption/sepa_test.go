@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/redemption"
@@ -133,17 +134,7 @@ func TestSEPAPayouts(t *testing.T) {
 // the page), asks to be paid; the platform admin creates the file,
 // downloads it and marks it executed; the provider sees the payout paid.
 func TestSEPAPages(t *testing.T) {
-	w := newAppWorld(t)
-	ctx := context.Background()
-	emp := w.k.As(auth.OrgCompany, auth.RoleEmployee)
-	w.fund(t, emp, 100_00)
-	v, err := w.a.Redemption.Book(ctx, emp.Principal(), redemption.BookInput{OfferingID: w.offering, Quantity: 6, SlotID: &w.slot}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.a.Redemption.Validate(ctx, w.staff.Principal(), v.Code); err != nil {
-		t.Fatal(err)
-	}
+	w := sepaWorld(t)
 	staff := w.k.Browser(w.a.URL(), w.staff)
 	res, body := staff.PostForm("/erogatore/pagamenti/conto", url.Values{"holder": {"Cooperativa Aquilone"}, "iban": {"IT15L0306909606100000063623"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(excerpt(body, "payouts-error"), "IBAN non è valido") {
@@ -181,5 +172,68 @@ func TestSEPAPages(t *testing.T) {
 	_, page := staff.Get("/erogatore/pagamenti")
 	if !strings.Contains(excerpt(page, `id="payout-list"`), "Pagato") || !strings.Contains(page, "IT15L0306909606100000063622") {
 		t.Fatalf("the provider's payouts: %s", excerpt(page, `id="payout-list"`))
+	}
+}
+
+// sepaWorld is an app whose provider (no Stripe) is owed 63.75 for a
+// validated voucher.
+func sepaWorld(t *testing.T) *appWorld {
+	t.Helper()
+	w := newAppWorld(t)
+	ctx := context.Background()
+	emp := w.k.As(auth.OrgCompany, auth.RoleEmployee)
+	w.fund(t, emp, 100_00)
+	v, err := w.a.Redemption.Book(ctx, emp.Principal(), redemption.BookInput{OfferingID: w.offering, Quantity: 6, SlotID: &w.slot}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.a.Redemption.Validate(ctx, w.staff.Principal(), v.Code); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// The same over the API, with its stable codes and roles.
+func TestSEPAAPI(t *testing.T) {
+	w := sepaWorld(t)
+	staffTok, adminTok := w.k.Token(w.staff), w.k.Token(w.admin)
+	st, body := apptest.Call(t, w.a, "PUT", "/provider-bank-account", staffTok, map[string]any{"holder": "Aquilone", "iban": "IT15L0306909606100000063623"})
+	if st != 400 || body["details"].(map[string]any)["field"] != "iban" {
+		t.Fatalf("a mistyped IBAN: %d %v", st, body)
+	}
+	st, body = apptest.Call(t, w.a, "PUT", "/provider-bank-account", staffTok, map[string]any{"holder": "Aquilone", "iban": "IT15L0306909606100000063622"})
+	if st != 200 || body["iban"] != "IT15L0306909606100000063622" {
+		t.Fatalf("saving the IBAN: %d %v", st, body)
+	}
+	if st, body = apptest.Call(t, w.a, "POST", "/provider-payouts", staffTok, nil); st != 201 || body["method"] != "sepa" {
+		t.Fatalf("payout: %d %v", st, body)
+	}
+	if st, _ = apptest.Call(t, w.a, "GET", "/sepa-payouts", staffTok, nil); st != 403 {
+		t.Fatalf("a provider reading the platform's SEPA desk: %d", st)
+	}
+	st, body = apptest.Call(t, w.a, "GET", "/sepa-payouts", adminTok, nil)
+	if list, _ := body["list"].([]any); st != 200 || len(list) != 1 || list[0].(map[string]any)["has_account"] != true {
+		t.Fatalf("waiting: %d %v", st, body)
+	}
+	day := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+	st, b := apptest.Call(t, w.a, "POST", "/payout-batches", adminTok, map[string]any{"execution_on": day}, "Idempotency-Key", "f1")
+	if st != 201 || b["count"] != 1.0 || b["total_cents"] != 63_75.0 || b["execution_on"] != day {
+		t.Fatalf("file: %d %v", st, b)
+	}
+	id := b["id"].(string)
+	st, body = apptest.Call(t, w.a, "POST", "/payout-batches", adminTok, map[string]any{"execution_on": day})
+	if st != 409 || body["details"].(map[string]any)["reason"] != "nothing_to_pay" {
+		t.Fatalf("a second file with nothing left: %d %v", st, body)
+	}
+	if st, body = apptest.Call(t, w.a, "POST", "/payout-batches/"+id+"/execution", adminTok, nil); st != 200 || body["status"] != "executed" {
+		t.Fatalf("executed: %d %v", st, body)
+	}
+	if st, _ = apptest.Call(t, w.a, "POST", "/payout-batches/"+id+"/execution", adminTok, nil); st != 409 {
+		t.Fatalf("executed twice: %d", st)
+	}
+	po := b["payouts"].([]any)[0].(map[string]any)["id"].(string)
+	st, body = apptest.Call(t, w.a, "POST", "/provider-payouts/"+po+"/return", adminTok, map[string]any{"reason": "AC04 conto chiuso"})
+	if st != 200 || body["status"] != "returned" || body["return_reason"] != "AC04 conto chiuso" {
+		t.Fatalf("returned: %d %v", st, body)
 	}
 }
