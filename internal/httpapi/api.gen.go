@@ -3099,6 +3099,46 @@ type RefundInput struct {
 	Reason      string `json:"reason"`
 }
 
+// ReportParticipation defines model for ReportParticipation.
+type ReportParticipation struct {
+	// Credited employees credited by the plan
+	Credited int        `json:"credited"`
+	Plan     ReportPlan `json:"plan"`
+	RatePct  int        `json:"rate_pct"`
+
+	// Suppressed the credited, the users or the others are fewer than 5
+	Suppressed bool `json:"suppressed"`
+
+	// Users of them, those who used any of its credit
+	Users int `json:"users"`
+}
+
+// ReportPlan defines model for ReportPlan.
+type ReportPlan struct {
+	Id             openapi_types.UUID `json:"id"`
+	Kind           string             `json:"kind"`
+	Name           string             `json:"name"`
+	ResidualPolicy string             `json:"residual_policy"`
+}
+
+// ReportResidual defines model for ReportResidual.
+type ReportResidual struct {
+	Cents int64 `json:"cents"`
+
+	// Outcome return, carry_over, donate, pension_fund or payroll: what happened to expired credit
+	Outcome    string `json:"outcome"`
+	People     int    `json:"people"`
+	Suppressed bool   `json:"suppressed"`
+}
+
+// ReportSpend defines model for ReportSpend.
+type ReportSpend struct {
+	Cents      int64  `json:"cents"`
+	People     int    `json:"people"`
+	Suppressed bool   `json:"suppressed"`
+	TaxBucket  string `json:"tax_bucket"`
+}
+
 // ResidualPolicy What happens to credits left when they expire. Ordinary plans:
 // return to the company budget, carry over until carry_over_until,
 // or donate to the inclusion fund. PdR plans: the supplementary
@@ -3389,6 +3429,18 @@ type WalletMovement struct {
 	TransactionId int64     `json:"transaction_id"`
 }
 
+// WelfareReport defines model for WelfareReport.
+type WelfareReport struct {
+	Participation []ReportParticipation `json:"participation"`
+
+	// PlanId the one plan reported on; absent: every plan of the year
+	PlanId    *openapi_types.UUID `json:"plan_id,omitempty"`
+	Plans     []ReportPlan        `json:"plans"`
+	Residuals []ReportResidual    `json:"residuals"`
+	Spend     []ReportSpend       `json:"spend"`
+	Year      int                 `json:"year"`
+}
+
 // CompanyQuery defines model for CompanyQuery.
 type CompanyQuery = openapi_types.UUID
 
@@ -3415,6 +3467,12 @@ type PeriodTo = openapi_types.Date
 
 // PlanId defines model for PlanId.
 type PlanId = openapi_types.UUID
+
+// ReportPlanId defines model for ReportPlanId.
+type ReportPlanId = openapi_types.UUID
+
+// ReportYear defines model for ReportYear.
+type ReportYear = int
 
 // TopUpId defines model for TopUpId.
 type TopUpId = openapi_types.UUID
@@ -3952,6 +4010,18 @@ type RefundVoucherParams struct {
 	// refused request (invalid, insufficient funds, …) may be retried with
 	// its key once the cause is fixed.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetWelfareReportParams defines parameters for GetWelfareReport.
+type GetWelfareReportParams struct {
+	Year   ReportYear    `form:"year" json:"year"`
+	PlanId *ReportPlanId `form:"plan_id,omitempty" json:"plan_id,omitempty"`
+}
+
+// GetWelfareReportCSVParams defines parameters for GetWelfareReportCSV.
+type GetWelfareReportCSVParams struct {
+	Year   ReportYear    `form:"year" json:"year"`
+	PlanId *ReportPlanId `form:"plan_id,omitempty" json:"plan_id,omitempty"`
 }
 
 // RecordBankReceiptJSONRequestBody defines body for RecordBankReceipt for application/json ContentType.
@@ -4524,6 +4594,12 @@ type ServerInterface interface {
 	// RefundVoucher Refund a validated voucher, fully or partly, with a reason; retrying with the same Idempotency-Key refunds once.
 	// (POST /vouchers/{voucherId}/refunds)
 	RefundVoucher(ctx echo.Context, voucherId VoucherId, params RefundVoucherParams) error
+	// GetWelfareReport HR's report of a plan year (or one plan of it): participation per plan, spend by tax bucket, residuals by outcome. Aggregates only: a figure about fewer than 5 people is suppressed (suppressed true, figures 0); never a service category or provider per person.
+	// (GET /welfare-report)
+	GetWelfareReport(ctx echo.Context, params GetWelfareReportParams) error
+	// GetWelfareReportCSV The same report as CSV for Italian Excel: sezione, piano, voce, persone, importo, percentuale; a suppressed figure reads <5.
+	// (GET /welfare-report/csv)
+	GetWelfareReportCSV(ctx echo.Context, params GetWelfareReportCSVParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -7154,6 +7230,56 @@ func (w *ServerInterfaceWrapper) RefundVoucher(ctx echo.Context) error {
 	return err
 }
 
+// GetWelfareReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWelfareReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWelfareReportParams
+	// ------------- Required query parameter "year" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "year", ctx.QueryParams(), &params.Year, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter year: %s", err))
+	}
+
+	// ------------- Optional query parameter "plan_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "plan_id", ctx.QueryParams(), &params.PlanId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWelfareReport(ctx, params)
+	return err
+}
+
+// GetWelfareReportCSV converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWelfareReportCSV(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWelfareReportCSVParams
+	// ------------- Required query parameter "year" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "year", ctx.QueryParams(), &params.Year, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter year: %s", err))
+	}
+
+	// ------------- Optional query parameter "plan_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "plan_id", ctx.QueryParams(), &params.PlanId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWelfareReportCSV(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -7258,6 +7384,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/me/children", wrapper.DeclareChildren, options.OperationMiddlewares["declareChildren"]...)
 	router.POST(options.BaseURL+"/employees/:userId/fringe-outside", wrapper.RecordOutsideFringe, options.OperationMiddlewares["recordOutsideFringe"]...)
 	router.GET(options.BaseURL+"/payroll-export", wrapper.GetPayrollExport, options.OperationMiddlewares["getPayrollExport"]...)
+	router.GET(options.BaseURL+"/welfare-report", wrapper.GetWelfareReport, options.OperationMiddlewares["getWelfareReport"]...)
+	router.GET(options.BaseURL+"/welfare-report/csv", wrapper.GetWelfareReportCSV, options.OperationMiddlewares["getWelfareReportCSV"]...)
 	router.GET(options.BaseURL+"/funding/budget", wrapper.GetBudget, options.OperationMiddlewares["getBudget"]...)
 	router.GET(options.BaseURL+"/funding/budget/movements", wrapper.ListBudgetMovements, options.OperationMiddlewares["listBudgetMovements"]...)
 	router.GET(options.BaseURL+"/funding/topups", wrapper.ListTopUps, options.OperationMiddlewares["listTopUps"]...)
@@ -12578,6 +12706,90 @@ func (response RefundVoucherdefaultJSONResponse) VisitRefundVoucherResponse(w ht
 	return err
 }
 
+type GetWelfareReportRequestObject struct {
+	Params GetWelfareReportParams
+}
+
+type GetWelfareReportResponseObject interface {
+	VisitGetWelfareReportResponse(w http.ResponseWriter) error
+}
+
+type GetWelfareReport200JSONResponse WelfareReport
+
+func (response GetWelfareReport200JSONResponse) VisitGetWelfareReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWelfareReportdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWelfareReportdefaultJSONResponse) VisitGetWelfareReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWelfareReportCSVRequestObject struct {
+	Params GetWelfareReportCSVParams
+}
+
+type GetWelfareReportCSVResponseObject interface {
+	VisitGetWelfareReportCSVResponse(w http.ResponseWriter) error
+}
+
+type GetWelfareReportCSV200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetWelfareReportCSV200TextcsvResponse) VisitGetWelfareReportCSVResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWelfareReportCSVdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetWelfareReportCSVdefaultJSONResponse) VisitGetWelfareReportCSVResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListPendingBankReceipts Bank receipts waiting for a second platform admin's confirmation.
@@ -12986,6 +13198,12 @@ type StrictServerInterface interface {
 	// RefundVoucher Refund a validated voucher, fully or partly, with a reason; retrying with the same Idempotency-Key refunds once.
 	// (POST /vouchers/{voucherId}/refunds)
 	RefundVoucher(ctx context.Context, request RefundVoucherRequestObject) (RefundVoucherResponseObject, error)
+	// GetWelfareReport HR's report of a plan year (or one plan of it): participation per plan, spend by tax bucket, residuals by outcome. Aggregates only: a figure about fewer than 5 people is suppressed (suppressed true, figures 0); never a service category or provider per person.
+	// (GET /welfare-report)
+	GetWelfareReport(ctx context.Context, request GetWelfareReportRequestObject) (GetWelfareReportResponseObject, error)
+	// GetWelfareReportCSV The same report as CSV for Italian Excel: sezione, piano, voce, persone, importo, percentuale; a suppressed figure reads <5.
+	// (GET /welfare-report/csv)
+	GetWelfareReportCSV(ctx context.Context, request GetWelfareReportCSVRequestObject) (GetWelfareReportCSVResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -17544,415 +17762,476 @@ func (sh *strictHandler) RefundVoucher(ctx echo.Context, voucherId VoucherId, pa
 	return nil
 }
 
+// GetWelfareReport operation middleware
+func (sh *strictHandler) GetWelfareReport(ctx echo.Context, params GetWelfareReportParams) error {
+	var request GetWelfareReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWelfareReport(ctx.Request().Context(), request.(GetWelfareReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWelfareReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWelfareReportResponseObject); ok {
+		return validResponse.VisitGetWelfareReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWelfareReportCSV operation middleware
+func (sh *strictHandler) GetWelfareReportCSV(ctx echo.Context, params GetWelfareReportCSVParams) error {
+	var request GetWelfareReportCSVRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWelfareReportCSV(ctx.Request().Context(), request.(GetWelfareReportCSVRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWelfareReportCSV")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWelfareReportCSVResponseObject); ok {
+		return validResponse.VisitGetWelfareReportCSVResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bkhtHsiD4K2HYWSNglnUhRfVpVdmYLW/S4WlJ5ClS0vQ2tGAg0wHEqUREKiKyQDRNZudpPmBszeZ1",
-	"ns6PnD/pL1kL94i8IRNIoIAiu2f1IFZVZsbF3cPD7/5pEKtlpiRIawZXnwYZ13wJFjT+9kItMy7X/5qD",
-	"XrvfEzCxFpkVSg6uBu8XwGJ6gw2zlNuZ0kvGk6WQ5prx4hn+hfF0xdeGzcEaZhcgNFMrOTofRAPhBvsN",
-	"54gGki9hcDXw305EMogGJl7AkrsFuBm4HVwN8hyf2HXm3jZWCzkf/P57NPg2l8lzbuPF68R9gGNn3C7K",
-	"oaf+aTTQ8FsuNCSDK6tz2H+eF9xA5zQxPbz/LK+lBX0H0kG9czZRf+n+s77NdaYMbGL9l8Xa4Y/FPE1B",
-	"Mw08MWwKEmYiFlyvWcItZ0MNsdIJJGwl7AI/cG8yIfFnHsdgDEvVvKSABfAEdLml/3b2DN86C0vZtimQ",
-	"+XJw9ReE+mTJJZ/DEqQdRANuDBjjf8n42v80U2mqVpM8c/SVZ6DvhHEbjAZu/ROTT/8NYjtxM4Kxg1+7",
-	"4PR+AUvoQIrFZ9uW/V80zAZXg//jojyFF/TUXJSju7leJ7DMlAUZr/8ELYfxB34LhnGmweo1M3wG58wd",
-	"0FtYsymkSs4Ns6qKuaH72Yi5hORMyLHMDWimNHv29jWLUwHSjhiXCbMLYZjKQHM3VcQk3IEOYyk951IY",
-	"ejSW7n1hmIYlLKegIWEzpdmTp2yhcm3O2TO/voIoDF/SGmkmGEv8iwc7GyIfcOPwmQXNpKPdVBgh51fM",
-	"KG0hcV+biLkDMAdtorG0YgnG8mVmHLn99P4F45YtRayVgVjJhGUaYsS226BZgTZsteAWFzQT2tixdDDy",
-	"D93kMmGJAsOksgsh54zPuZAE4GIHuCfu3gA9lmEHwrCnl9+wWMlZKmLLhglYLlJzroEbJdl4oCE3kIwH",
-	"o+sCfauFSGEsi/UgytxQxoo0ZTqX0q1ix9hjOR4IOcm0mmswZjy48sM7bsyWyp2E0Tl7I9M1MzmeNUdC",
-	"Gir4u2Lc7WXmllhiRcg7norEQd3kM3fwQVo2y2ViIva3f/+PEVtyR3Y4n/BMYCyFNQgpJWPwlJgbcNuY",
-	"iY+QnI9lFy+oUP+ZI//qGVryj9+DnNvF4OrJ5WU0WAoZfn/cdmrfghYq+Var5eYp+hahnfA1G762PBVc",
-	"MkdNndfUzI3Si9km3MKgeznvVfv96pZCpO/glXIHfUfNylj2zRP32Pjnbimd67TqvqtMefflk9HD+106",
-	"71X2U9Y5hVVZnt17jp8M6M4pcnp4vxl+Vnm82DLJXfH8PvP87j42mZIGUE57pbXS7odYSevut6tPA55l",
-	"qYiRMV/8m3EE9annxUOj4Sx1gnwm1wzcwyjc40oC/YWZBc/gHGHgx3HTuBs8s6/lnbC4kht/nbr1JYlw",
-	"f+LpW+1uFyvcXmY8NRANssqfPnnYbZ70Bljc9W7MSumk+fLXf2h52apbkD3e/L2Kqb/4zypzlaKBQpnB",
-	"jf0sTRXBHoXq2m5iDdxCMuF24+idOWYzaFlrrCERFpJNJgHLLFVrAMPCO8woNuO6HMZfjW6c4m030Obj",
-	"mZDCLPZcm0h6kGw0uBUyqUpqjmkMokGstIYYN/Nry1eO400gkPcmwlMuJz0XQJdi6zDGcpub6ur8FevE",
-	"QSXdtmdcpJC0rtEqy9NJHFSoYiFC2j88bUFDg6BwtWEjHk7Fkopl16epYrJCHTV4RVVK206k3wsJm4TK",
-	"lyqXdo+NRYMpN8JsEqljFZlWZ9qpBsiYIIkYnM/P2ePLi8dP2H/+T/b15f/ZSvncwlyR+rnxEJZcpK1P",
-	"AsvYeOC4fD+KaaApfOjHDpNXVhjVIRagsR30bzXcCVi1QP+Oi5RPU9gLAamQ9LmwsDS7OH2DAn4vRuRa",
-	"87X7fSmME7b3WsM+h/KeZ6c8NrTx5ilpArG5oVbc5Imwr+78NdpASmyV7ru3fZiol9y7L0YSETYW230C",
-	"IOxgF8PuRqTIWr+v6nx9YRH06UNOHr7CndJOe8KFlSBrw+FzLm/f8rXK7bdcpLk+DnejO2Cvy3FG009i",
-	"lbTzo/DCEozh8/Z3NMQpF0tIytU2bTJOe9VcmhmaZO5AG54aNtUqny8sm/L4linpdfaMr92ROEcryM5N",
-	"azAqvdtz2+6nDCYZosAjfTuSN77Y4KY1UG4CroqeTZB1EckNxCAyexTy8DbLVhRW7Jl9jotT6YVe7i0l",
-	"qj4HvltAIpPdXnNqmIEGGUNPwYqvuLDIgGmLJCRXZJh2CSvLs76wu+NpDhPUZHupthusppituruobpIO",
-	"uN6gUoeD2hpqolwJ4B0E+Vpm+b5q0iEkqzvsDlMubx8Z4ikcxXNWwIINX9y8uXh/8yOaG7ZTxObIN99W",
-	"RnLsqOBbMddaQHJ+bKRWkbgLW61oUepWyHmBkjrU1WwGbtq+5PlbzqUVtsWE+89qxZZcrlmOljI1IxXb",
-	"j8+GBowRSrp1ozkVLW3ngyuZp2nktFixdGfssTeC+d/a0G5SFbhyfQk3HmxstQBZn37BDXPfmdq90esC",
-	"r4KoAoBWWOfJHGwvabjlCoy5ZFNgnMRaSJhUKzbMlHE/L4XMvaE3A5ngnlSaGKbBgL4jI18vHUfe7hKs",
-	"33pvmDvRR74aUrEUdqdkj9a07+lVJ7JlICeFStBLN3iTgXxtYdmmFXj4TdxVvZdmgJg4XNzvYsEbUn5t",
-	"orb1FnD0+KyBqI0wX7z7+fUyU9regMnTFgoV8i5YaHYp/P7N1mkq6m7DbOQlSPjIl1mKHsaFSJOY69Z7",
-	"OeVTSDePSbBqBx22GOy1nHH5V8GZ4/3TNTPCWtCdI0+g3ZJi+cfJNI9v6Qw3uP9Pr28Y1/acff2Y6TwF",
-	"NozPn7AUrD1ns4jNzqbCuH8s6Igl7rdrFp9/xWZudPBORmvwoBbyhLZfP57ETyYzRwjFL5OpMPU/0G6K",
-	"PyT1N76a0CTtjr46DaL4SfCtQKO291bUOnRpkC+daKoL4+AeF7ybwE1fP8QbOFjyj6/p4ZPLzbOLnpvJ",
-	"zLs/9rtJywXUxmndrUqg48YMlFyxuz697AX29omk1Ty2r8i8+EVJ8R3yeKIk7GdinXJ5H8leKtsun99b",
-	"Vu4nFOP6W2XjAIodmD1EHD4MWZsCq8rtXDlpIQiqjwzzAvD5NmR1Bss8MozHsQMQSlhTFHnYijtJxOZa",
-	"QsKsOt+Gx8rJ+brVEXIfvNZQ2oW5dnwFU/5JtJeqgEv/7RJzS4t/E2BbfcRHMRI3ToBfShvYXnlL/ib3",
-	"mvKUy3g/A/BWe3l4OOk0j2+xJ/plTmS+nEK7O2bh4DAhkO8gumiQAr8D0/ftzhVnXNuJY5yTLLbtbq1w",
-	"bT28Q6AO8E0gVtbW3EnUQP820tktNR58c7SDvf0qwF3gF30WexhPbwrBYpkJmHMrEIBOZnXc9v/5Cz/7",
-	"6+XZN7/6fydnv366jL765vf/sm2TFWm4MmqFdzy+vOwpHu6EwkG7r6B508G2UEs1BwkqNyy8+cgwv6A+",
-	"53m7QHaf411fbS6tSCmuLOEUTRhWgyq8cfpaVRnvmmPj7NfneXx5yZRmfGpA2is2y9OUeRFrH2tJlX3U",
-	"J4hVImJgM2FinkLEHv+BxQvuZBbQZvdFG9DZSifB591xALz64yOxBigbTGYql3QUKSJsEA1yyXO7UFr8",
-	"FTxIpyJJgCKtyuCtCQZvuYuKW5igbozv57JQrvELd7542mqkPdSFtd3zgfEivTwIntDDcG1A/RZ1vBtF",
-	"uk8DsiDSfT2dsVfpNimDs6RU85iasQQcUYO0LHzEBMYnzpSOK8Q9VSoFLtFok1sjkk6LVxFhO12zf77p",
-	"Z7sKUdpdY6JUSkOipygEdQ993JJhwpgcklFf39GSC7kvVN15WwPXPUwpxasVXEQNVG7sugnZzXW20k4u",
-	"EwpIfiVt21VLZvJWMt5H16uEUnfIcAb66jS9Pb1ZGe29T9xMf9nJv7uHOIFuPA/TcoFbJWlEEcrdHZYH",
-	"Eso3yf6Fw3qr+XfbzdBYtR+8c2Ea+OaKUrgjM11g6JLCjVK1Ql6WiHw5cDfvfNHKdFs0wieXu6UUmrZz",
-	"qWXIfItOorXw6SG7otdxy3gzTO1eHyxUbmCh0mTfj9xe9/jE3Io03WtlK6Vv+7/fgDp+XN1duegApGJN",
-	"UQnpTjRZq8U0b48yLEm9v82r/Zp1xLgRuNE9llG57vAGV7yJfcdr8vv6CMXSGoYov4Zo15nERKE2ISuX",
-	"HarkIcGb8BHi/LCP3D5b5O37xmJuRontJbFtBImRyNVFPptBAPAxw9yNQQmc7sjKg2MqK8uqIa4B3IqD",
-	"nuaLPAFspZqOG2Yr2nZqBLWvu6Z/wU1bOBOKJrVIC0PJPehyhdzNPtXAbyfzlBvTCm/KldqTUnntttjJ",
-	"GMu368JObzutk38cJ/WXULcfpEmmcar23dtc8fSIB6W32AboIZ+A5qbmUqxoBynMeTqZcnPMk+zEiXZg",
-	"qgzknsBTuY1Vl9XOQJ4ouV52iJwz0JqnPdmJW5sXFu8wUgcRvduVh9BvkGB1aZWFVJhECYlNTEXhHG47",
-	"vO/y5ZK3Guv2J9CeFHUA9oLPvJpZ2pE2cBRk9kBVFTOVoKoCRVXMtC+/Ey0pX015fLuXHNXX+bB9Z36C",
-	"nYrNi1SZ1kDWyjELBwLZ1mQJ1luV07X/RSrrf1oqjOlc8fUgGqyEXSQaVruPTJisa5UvleTHEEgPELNm",
-	"uUz6XiL4bqdLoW/s+r3FWRw3rLu6qqgkiw2Rd0dWB2Ihp9yvNp/S/jfudF2lLTJ2Tip27gmXyWQqtF00",
-	"fYN1BjSJw2W1HwtpAG0rw56uB7XJuiD0St5BqjLYEmnW7sMF/+Ejw1JI5qCZd9P0jB6LeTZJYbaHZrYU",
-	"tjXz61mWaXeIMTtZKsvWYFnGRdJ3JWHowtjWMIqE52y6Zhwn46khs33MU5AJ18wb3zamk2CZmlG0XcyX",
-	"gCHoRazi5mISYaa59sJOn9SEnkc0ZOf3TLSPBm5D6XoS86wjxtBnNhfQYxmGru6Ah5AsJiNTBwhaA5F9",
-	"/YDKmirBboMNFFaoq0o5VejuOg8dak0dKt034eXOjVVG6lrLd4qnHetIcujrf7Lw0faIlWgaGNxXXQv7",
-	"Z2Gs0utu+29HluKDJAJ1pPs0pQ1vVcX8wJBOsy2TBiuQeCm3Zc9Jor3auXltlDfCxkn685///OezH344",
-	"e/my3TXZFYSA1RAmLfnAj1vDYKp31cYa3mQE3GsWLyC+JT4nrKFfS0fe+aArL7X3OrKFkj3s3pXdVWeo",
-	"gbITRzJxN36rz7D72t1i6RLVAXcI58WrYcRosP36fS1nqVqd1moZHneKeUsl7aIXLyltmk0XXALLjMqi",
-	"aDAiyXkasQwFg4glXhZmSjOsCrLT/kMrqtgv28LrGhJiN4gtvz2OAOhTdSZJVazctEjEShqQdi+DZfjG",
-	"xF4Y2ww6AJ4S8fP2aUWFO+265gtO1tBLg3BrQWthlRY8ndhwyXItLEfTvIrdAwP6TsRQycJ2mDWQznbr",
-	"TxVttb71Gvi24LRQZu95eAqBrv30F48nEiBpD2sPb+2bpXa4A7PzNTmZBlP+JoGEygMt4SP9HaR8DTDp",
-	"jMOlx1ti1Nzj7alyDpd7m3/8R3rL1FrdiaS/m7Z4v3vErdae7Z5kR8yQTLa4lDWkwPvrAZvGwADHQUme",
-	"g3Lqgce6I0MZQ9pZ0yEoDn0C3zxB1zVRX8chyPCFPl8YrjaOWPVQ1umhWHQBnS4O8YbsM13+73gh4K5/",
-	"DFdNBggATgSfS2Uwe+Lf1HTCY7qYhK+sNs2NkGDMxFiuLRZYo7jmiVUTqynQwn8rpHGrU1ilCvfhhLaP",
-	"kEws6OVkITC5JQO95I6Zhz/EXMMk43ax4useZt6KeFKFQBcM3/L2aNxcpIl3MLfcY3nQCvpH74cj1mJl",
-	"+MhjW0SJL1SaYNi5+6BVHM2Usd0hrg0e0DAjsCXXt2CzlMdYpQNfbcnxcyTIrEIR2aeQMyVZAqm4A71u",
-	"ara9E0KFvFMiBiclSWXdT8UH177IULpmGpw2yzFpFD7a846sc4D2mgdWrTpsse0koFS6wzTUx0iBUm7/",
-	"lLuKZLzhm2nqcbWoPJqmk56Rk/D0iMbtZjEfWIKeg4zXk7nmwWwZDjpFDZoFVm3wTKF4L+aWp2qeQxCr",
-	"WtlxFo7kLvDR2a3fQ40MOB/DeO0LGSrKc51yectmIm0/X/vakRrY6roLyqgm2mAXBm+K+7KOv9YEh8c9",
-	"4n92+Bpu3CY3EhzvFTEeFbL1uue16tWc8rOu1b4Da4Wcmxb69vfpxC40mBBQ1BL7dc34VN0BE5bKYror",
-	"/ZGhenuPnzDUy8yI2ZXyllDQVCmRru69Q8eiQZzHLWt5/rqomuu4ORv+EdMj3WxKs0TMQ/pji91oiqVp",
-	"uu4a/7zFZPFPl1uwqIEnb2S6btidOrC6X6h8C3a6UFxUWW0yHAFBDMH7y4sgFebTIo1UpYf2OIjXMk5z",
-	"I5T8vj2L9v2ivCkfGSbC6wyzQdlwPHj5n/+LpfxOacU4y0AbJYElINzPsdJGsESMZfEhjAejiGUanAZI",
-	"Fx7WAHUf1worPzKFKZ6y16/GUliWCMOzDLg23ogF6czXhaQ8TQy5pwKbjYAVtwl/Nwfgej03Vr7q6x1M",
-	"pl7DnVTCmltBV5luE27fc19dk4pZOliZhVqZlmqbewbOhF3UF9BGTvctRlgYJyvE/tWTbWdoZ9nCloJK",
-	"dbi9rRfXRgK5ZgnMeJ7aSk3fR6ZWkLdHpYZooFW6R8WwG5UC1QWTPsf48Q5JJWRFeXZO021HzLvWyNMD",
-	"ir0dUqnqMHjsD4LN1bUBBRnQS1+u+JCcocR/W4sMoyusUIu3RhZ3FAixitHH13iEZSgIHdjieT1zqjUo",
-	"eQe3qM7ll3wViuGqhK8jLCuMlUg1ALrezP6sowBQJ/grfKIhXqRTtS0d0g29bz2lKj9uKGqYxoQFtbln",
-	"nr5iDnPyCBYAZlOYKSzgfCdgZZhdcOuLRq+4U9zc12GKahmF+7D83kY6f9mhFt9hd0xhzuP1JO2+d2nn",
-	"VVJjC54wAzbce0oyqp9DVWdMAyjbtx3CMLBqNl8uYY/D8b6aMhOua1/ne9h6StpluUIJ31Vlxr8XAsrK",
-	"hKm9y7VtWNEofKrDiNZdBdVYPpu1o7Zx1g8oNlAxTlTCvyob9ojZdZL78dE6bl/5Q4MnyKLZoib0nbNX",
-	"wi6w+t5cGOsTv7hhnLm1nD0fSyI2FquzgtrY8Fk6VSyBNAXmnoP9z//FKuQYMfpqLKufGWYo0T4qMj3Z",
-	"8xFVoHekTzwpwuTHsXSH4qyajpZLd2pevr1hT59+feFYM1MztgjlpzJQWQpsBRoYpnyOJfKWcsdBeL5i",
-	"aKAigeSc/YgKtQGZoKWKdBYV504qN2PJpyq3zIfusqHJwO3srNhBwi0fXTngaiwKLxWbCUiTAPJlm/za",
-	"4MENlumAG4CBMicqU+wZxswY8dGrVGzYxv9GG3dYq95Vq+ayyRCMmEtucX/4KhgS2AhwTqtqw8ewyXmv",
-	"WDgOVZ5R8XIcW5BvYdcNoZTIBCmEdRDI5j4CUKulHLYHkGywFm5ZCk6TaCyxdTJvlGzgxQ3IaMA9V9Ol",
-	"eHTynHe2NQ4vzrXuETJfE0Aw7sB6UaT/V21Gzu8xdu3FAtpiXmvAaisFQXnyLTTxU+ZuuJnjbL583Z1Q",
-	"KeLCRF50IW2YBEiOppP+Ifybmfo++q69EmQx9yHBmV5ar26wNmQFDr92QvgGMqVbPTHEAHonGkN8218r",
-	"qWK3BYogrfbr6DG3um1hbI5tYY1Ax/LXTMg7rgX3vgrTzqEM8LQtkPF9GeFqWOxk2TIDecHNgsULLqQv",
-	"a8+GApuq0GCMm7WMF1pJlZt03beEn1XqdrLsnY9cWd8hhKRuKS+AEN4Yr8RGAaByfQXiWwlMzcV9bRjl",
-	"OeJS8nOtjBH/l//jeYy9TXaaOfZsumCzjnisP5zhZUyGT7xPsFNUbhcgLTnwnBpIUg3TgJRCdtLz5jp3",
-	"2ou8Rr61icMPsI8R4r7m8ao1YGdtxsq7NzA7ltnCowckn6btaUdtUnkP68agMXIrtNUdtKccNytDNcQQ",
-	"ZQSK0kXJUl9Qa65h1ZMf3CPjpnvQ4CNrVGpRWZ5FDP851+B0zfBbIkyWW4hC/VInSP3t3//jhKkHG7kF",
-	"qEN5b1UN7Nsw9tZX72i4i/aqNlpgv+3Sh492Qjp8C/q5MU7N8jp+0M7cNyzjc7j25V+Cnw9dOu5BL9Jo",
-	"Aq2zPOiPsHrTOMB78ONAKn3P/J/c+1sszLtaYLX4JjsLFv2obFc4Sc9ydE25qktFf+MNNvuFGXtPuEh9",
-	"CGCRFCiL5n1U8Ljd1bO1XtouQTgRBkMSJrctvcTegSWeZIDrGNvGSeAoASshbd1SqXLy5fspvEK7R0Z3",
-	"k4V1Dpg2Y38631zybJLrtC1yGuQ7jLX4gWcsFfK2sGulPO6IUFkoq8JwbX18YuhRVDkGf91lWuxZGO8e",
-	"RjUfmTDRPBG58chur6rdn+O9S1Urt2spmR/yWjOemy7rW63u7uZjYdOO8ndS2L7pl6X5jcZrKkeVwneV",
-	"9dSR5WeMijMdkE80TPTZBvLGSa+YAAOdbh7zTd7yYsFl220V49/3DGT131B+nO8f6V7usDr8yJeAhic4",
-	"cyIT5Ucp5odhCJWWFAZIa6E2O0D/631EFkmNiDZl0z1r3Bfvd9Odj8U4nu27jWLrhecbq6oRNIGZlkVw",
-	"qOE3qhLINvo6qPJpebtVlZhWh1nztvM+YLeW6n13wkuwftlfdt9FdeJ/SQstmtAucylikXG3kUeozve9",
-	"EftfYMhYOrTN1+/eP3tPuqa3VFVXxIYGgF3gAKbLSVO7gRpSqXvIhGSQa0WZf9dsmRvLpsAyr7H0VE5a",
-	"b5/6dJdsCVwa5nkQLvuaQWqg7iizmt9ByOGccX3eXQnxMjraDVetR3657cIribm48va6AwOzqYYhPamL",
-	"w19F3VdgmGuhckroMEVHaEySB7gdREWOTsi4VLnGCD4Hkt2xyIH1VK7K1tuxQrrb2M0xVK9C7G5VvbgG",
-	"Y7fLt9xLuDXxls2ETMqGyd5TL6xhRMdjOc0tM2oJ9MIs1+g+4yu+Rh8QC8J1OJ9+LWzJbbwgV1APHoDK",
-	"Y5xr0yuRrVO/K7phHKXEvKPhWrdJtANQom6Wd6TQH7Uw/f7lFe5bah77iBXFysLOyVYTTBEzvItXWliY",
-	"KPTNaBDSMYiOI39gc7KOAjJhtPv2oNqjUH6l1xRRxUbl8ELM3VH3oWl+uH/T2T0bux5qvOjTNCxwf5Nj",
-	"beDexX2qxo3DQPmnRqR7ibqq9EinN8R+tNJP02Z7aHz1kcG9JfIaZ2qFD5VPpWq6X0it/2ZGQm6djEx+",
-	"FU1RwUul7RwLwkkLmmTiWY5dXCg999f7tFyoVq0tlv+kLlTVouB61LTta4l9690YN2DAvqBs3T1R8sW0",
-	"zq7t5bQhuq1OofY1rVV+nCaR3FpYZrYj/A2zWFtDgN8vgL179fYZ5qgwYdkKpGWiX4zv4S3HKykFm+sJ",
-	"+WmcVka9O7GRCVrcO5qY9LZoVjt/ezc/Mwt0p7eZV35ZrEsLvwczo56gbPgO24uyRK3oop85LWLUnbPm",
-	"xFJVYyjUoBT1gowfTxjxqZG9mpPX90tF7YUM4EfC8BrglMvb66KdzFWZ4RRC+JjSZbcZYasxkVgsEquo",
-	"Etv0qae+AXpYcYeU5Nu4BmmuV+H2tn4pHv7VdNlwcPZrck5H9++10Os9zs+Ooqx0WPdQ5l+9febZYC+j",
-	"9V4lXrc2dXT8RCpbkOtBjruNerBdJWBrdWLrzcS7q8JWiOzz1IWlBdwghDpW0N0M6eBUQZoVA9zaPfcz",
-	"2M9Hg5HX+3ww18qYvb6Q0BlJ0Mjqyri2hqVgDKU8Y1UX09NolxUSw1YjdnGgaPS9dkJGA9gPYKGPQ+9z",
-	"/zN9sDPHxW+4MkMdOzXkNvYbVQhlY19VlLUS4UJZtUl6CxDzRVdpo54dCzqclSuR2EWfPp/YQAUdU/RJ",
-	"FFbVuo/gAm1v+NJlva418bz85p8unz55KP/wZjDm9xDHqqs+QY/OlRt9Zt1plBUbfmWqF52ZE+6DTuOC",
-	"hrnjo/204Wozp+ZqmpPVh65uuerZ7MR8q0mgs6LD9nIvVYgdvsGOpbYVHgr9lve0gmq9nqg70L2TQgq7",
-	"udiXkg4S52RijiyU9THeOBgHo02q4tu2kFlSzgzlaBTgJzl/qSSssb+uwW5aUrFUyTlo72lujc3tJqiU",
-	"y85uPKjzYNWzSaZSEe+swXXjX39Lb7sB8n3iFh1sbvL22EVM8O6NsE4j8F7Fw+v2xRJW1dWUhFQj303Y",
-	"VZWdxokqKCEAbLfek3J5WI+5453Kpr6KfswyY4kqHHz36j27KAcYteoy3dnGtWPamDC0eU+AJ6mQcMXC",
-	"uYGPmdCFtgwyISeTb0hXz0bv04hu33PdVjmyPbi6evz2Myse83DWAat0IiTXa+ZWZ4jrkP6OxXDbGhFG",
-	"TrI+09iUf6Y0CtcIXgyIofSdJNfYZncBoYzug/KE9vSPe57prqPZdCsEkLoZk3ZLdLHP/c2Q+5vTj9pq",
-	"cqPt7I6qIl19EvtYwr0L5jmXt1trX3aUrI33qeDVvBGoV7IbpN7GrXWhlTin/sGuOzOztlTOrZXCba+I",
-	"77WyaWbupThRaxL0hG1NRhxg8xj3Zx/FFoq1tNI/jdopqKRqviW+tKMA7wGRp8fIlaYxJp2+cm9r3mWS",
-	"w7fe0Xowwdpuq0awgqkRtq8PsALtGkKjRgOAzTDOIrdmQa3swrzNkMUmxVXEnyp8CmhsO0XuuD+LC3Nu",
-	"wxSA5fP2K82XZ8me+kIDiH7SooN6ZcCeG+mw45W72VXDKWyu2tb3yX7r3rbUU4c6dscdPm2PO2xz+z3Z",
-	"vy74i1pTXzZ8/DhkiStd7/DbK0G8hbE2Kgt8tJozs+AaQ5003IHMwdsbkxAvWeZW+2ADIdmUG2Eo3Kps",
-	"LFDc9V/3yKx+CE69ExsFc64ZpqMOXt19hdX5XzNNSFthOXv987MKRkfXTPkq8JScXO7R9MFthaXuIOeN",
-	"/pv9uOuOMMBmEPShMSVlIn1ReGXbxdMoj3YyOto/ZKWyjjZ4UR3FIzhIWkaOlYxFKjrirxK+3iM7szbY",
-	"S5+a2VBtEjHzVVIPHrgYoW38maYu2T0sKUFYacSH4t8fmdAgh1XznkNQZwZaqIQNfZIexpN6X32s8pQa",
-	"20yBcXPrK1/081biEM9p4kp+ebuOiC7rItSgxUXZxrTxCDSCuHsplghYHDUisqjj8ted1OUIojWBRdZb",
-	"CcdcY4M7pwq1NmyncXYieAZgJtTsaD9vnvsudCnf68sDJjtgnmYhMB7yPCTGhDVGbKyqfXttwOqB0PIg",
-	"tnWVyasO8n3Ci+sk6xe1FMYIOWdDsoVBEqGFmHpZZcpYIeejyP9hQgp3NJb+91xi+DW4I9v4yA1jVXaW",
-	"Zww+ZikX0oyisZwBuDnxs4j5w1YsgjNfVhq/K6J0AF3+Y5kKY0fFV8XkxV/88sKvM4AI41zCBGM5DBiK",
-	"kJX4LGATfNYj/34ui3b6Q3pnLIuXIh9/QC+ET8Lc+Is7OxSTfvAxg48ZVcff0wncrkEWHUsCNyBklepU",
-	"J2NoHIuyF4mPT6Zz4ibeWHNUJ9d2yp9pMIvDAvs0fTw5MP6w/nnH6rAGd3ZQtF/fhpD7BWA0IqO2xGM0",
-	"DLjt4TQLnmUgMQ8rWMNTmNmifMLaG8fP2Zu6mXcsKQInaCShUDGF8EdYjHBNpQjRc8CaroRoLLEgmOQW",
-	"2tWac/Y2ualalU2eZSmeQa7XY+kWHt512tiUx7fMLrTK5wuW8bVWaRqxqbILNsV9KG3pVJaZFm4Lg6r3",
-	"0ZE0rom6hqIYHAK6acjW2/Omls+wj4dFqy21LrGAgY+eK+P2Hpmq9FQWyG8NsFxQZ6V+KRb3iHnesBys",
-	"2qlSpY3Szdgzp9reCGslVkLqJ6E0FyrPSy45sa5K7+fwMJTjroTfF8PxHCNYW/dYiWcjD/ab2eDqLz3D",
-	"dTZsMtxMeNyMJqy4V4/dhaUZfFMZvvlxVFvdJoJ+dcBIlW3rG5bx2OeZ1jwIuzgd+kZOkGni/S8H2+TK",
-	"78s1RuU224j3XWHtbVaWF5M70KbLEB+aGdRiVjTEItMq5q0lXcQS+kOse+7mnv1Cyk+i2uL9xO1771Ci",
-	"jpIDR+7rPdr77hlL2BH3Wov/65N9WwhSWzPCOgJQetku8JWNCOhqSFy56BJw3RjrpFniAZ398hZcz8Fs",
-	"K/9UtIqcmHxa9qVt4XcUXbx9LA08WW/PLIi5u+xiEHfg0wtaa8ttlHRuLnJzd5trDAtqA+x7JzG+5UK3",
-	"QhWMKUXS+mb+5Zf3bPgqefnu2ciJPFgblRv24VluF0qLv/rans+Ba9BsnF9efhXjUPgjfDjv0BSEBrNn",
-	"mDl9I2RbJm+sZGK82GYJ/mCcjHgL0suDVcDXFZC6SN4sFcN/yyFiThlL4Sw3Hf1V3NeTcGaCpEBQ2a2i",
-	"1FBQG6y27xrgoh7awHuV/ZQdh9vtb53Byn8qt50+zc+cDxzMB3vBwec3Tyo969uKKuE7JhRODRCT3p+I",
-	"zeq5T+TZmh5cuzM6rJNoM7CVyt2PMDwIpAE2pBZBxDuShuLTt9hkp4+xbzGV3BrL0cXctZnnXN5eUbNt",
-	"YXy9d6sY1xprTEuY87JE3lJp8I+SUe9wdrFvWlMMItsjv8Rt4YY+ajPSbukhRpt3iLn5loWstVJFYsPX",
-	"796wx4//8PQbZMFZbpkgK1BQiM7bd3BAeH1XrtYLrpMrFuLRQjYaWZU4mtPWYK+YBqspic1XbSlKeo/l",
-	"6wSWmbIg4/XZn2A9ipjKQLJhxteMW1ZlF9hKRjmeKOQ8QgtbNJaUwBV5dp6cMwKcG+Wa1U8zM3xtqCB4",
-	"Hi8CsdQ16TLqwQdOllO2JI35SXuGVXYky5e22TJQsi40NZhSSzJBnbvsDKPEK+B7sRS2RaAiSyP/uBeJ",
-	"ePOk3DdWOtl7Jvpor5k2Iq9qI2ysY2M3URMmnTA9zAC4vRToLwuVQqXkTqVBCDBPPI8MSxGdPTnf3jd3",
-	"E4QFze6MXfvJtIWDHRS5/o9dpXYzBEvIO0FyflEqIgH8kW9JPLxvqduyCUWPmrc7WY1D/09Z6Je/9VAs",
-	"haz+9fGGnfzYPZ22FuXYDuk2b3lIKjtOMR0ZQ9oRrL6lCfWWimftcUFOL/XJbRjpesX+WIkFwjhmTtdw",
-	"+Wc2fKFVfDtTOmFTboB99aS9mtghp9xdZSlftyRH/dOf/vXs6fv/++yHJ/+tnT2QBbY7mHJvC97JMz33",
-	"LD/UqLyozoyTZtxTpjTzvZ+5N6ZzQ73SHqLu4QGJnhRK3mJubKluukduawjBMFkqLBtWugWWjTr2qKt6",
-	"vAbjv+W8aOh/pLTXRmmGove3I4YgD3dVlQCJ5Ta4CcBBZt56LLCTcsIkkVtncQmTKjs5lc27yqp7JPaW",
-	"4cM7Ssh2FIqlB5P96/EGYE5aA426Dd/hsz0ZfknY7TWNsbUYVjJeAPvXG0pOov5qhnrCVo5PORiWEm9j",
-	"6e1qDQb11fh2kxtHO5w5O0qadpXg9WUFi6PVgrZNZap6szYRtoGJWk+uZgY3BXI3cLBTIvIkSk75Y3od",
-	"/i6vtkNujo1boRev7CxF48Wfw6vgVQbYILfGYhsFA6rukEbxAL/gvuT0bkOSnSpFuZVVBi/VBJl4VN4W",
-	"FTtGSeRo7NA2XU+Kv7SpG7/wNAXbZkNA99peGFpAumc83T5lW2ml37dXJ1/6Pg37Dtfd36FBJnV41Pbq",
-	"91FdRBuay/UfR704LOH8EB9N7zrdWADJx5VtZuel1S7LZBFDR9rUyXpU02lnMBqmPfZmTFxuK7iwpGbc",
-	"h5uh2rhFc9hGHma5pm4S2dJxZh8tDFLL9yKpkCy8RXA7QcOXrb1eiqu7uptNyP2OuQIz1S4+/cu7Nz+y",
-	"Z29fO8XiJoQ6RN5lojOlHRhXkM64rvRJHQ84u11ejgdk6+ay0hbdB4X9gBUNhGE8xaaCXDK/S9/c0c1Y",
-	"mv3Ox3IsX2FzKAzqZgtOPRcNXwIzC54BG3545R59GF0xzozl0xTYkscLIYF9cILZh7EcCokXAoZ/TmYK",
-	"W/XESs5SEduI5ZJ7Jy4k2NtuKpIEZOTWb/LZTMQCpMVQMhMxt/kJWh7d27n0hdxTiHAvWvJ0FDHOFvmS",
-	"S/bB16r6EBUJKmP5wfu1P0RobHA7+uD9BBORfGBWsd9yRbF1Js/K4DevjQ4KpDgsVSJCrgaPzy/PL1GD",
-	"zUDyTAyuBl+dX55/hZebXSBNXmBY1YXbj5DziymXt2dVN8+crjef66Hk62RwNfheGPuWPAUVD4/PlM6U",
-	"NHTgnlxeUr0Taf2B5FmWCmqCdPFvXh6hK+U4LqXff49aSDjs55xOti9H3j5NsYELJCU8cCYk4qBXqhgO",
-	"my9jlWvsXWbQ377ZKjimyp1F73bL5wYzBgjk7kB+PPO2vb80w91+9WV2WpxPPsyz4rt8ZEKXLG6ZkjFE",
-	"DGYzQIteiJG+42kOzPG+sRxyy5bKWPZP7mIxGHg5cmSM5bEq+f/ukE7VHfjJyv2MpV1oMAuVUpkS2QWH",
-	"8JVhwp6z9+HYvrh5M5bCMPLIFsHadiViYMOnl99EvllsrNXoGgMtQjEB5ARukLH0CGF8zoVkXJoVaJwI",
-	"z0mddG9wjioRFd2GnysKXOlNrz3JlAKPf6+zbqtz+H3jvDw+xfw7jsX9TwXB1JeoqRSlxAifxB8PSgZ4",
-	"ZNjNt41I1/3Ow+/RVp518cn/9Dr5/SIui+ZmXPMlWCyS9pdPA+GA4JhgsPtfDYrvBk08RRWY71KPfi3P",
-	"a53wfAHfJuXdg10eB/1R4SW+PyE823X4OUu5nlfmXi1EvChC1oV1h/6rot8bfb1aqJI1CDs6CtE4KGse",
-	"2zOQCTmBW7nsW2WsaQTFs7/99/9R7PDKUd9WPns+ljdUmdbtNoVamL0TYtDjj3cfsrwRtsKU1X6BQo4l",
-	"tq53fBnfOWfvKrwQeWmIe/BscBgY7GgHR3wlkxceGCfihWH4VyEJ44F5YWX+rsMQyIGBTI7GECnkA7Mr",
-	"1IzxyjW9Qp92LouKUIG0pmtiniUya8WMBBIjLfX4x+DiU1zBVPL7hakWAW2VBL/DyuThm7Jo6F6sLUtm",
-	"dWQWTHYayuc02WwrEovl3h+DSBOpwnS2YtjgWwm5Mdywty+/PUym23kd1VBxvytpE+2O5ZwV4nanjB/6",
-	"o5jBxorbQFq+cvGCSP1fc8BmexsBpDJds1wGBw5xP8wDdk9/w68KSPhIpHLDBWa943zDyf/rQygiRfOY",
-	"nloIDhoxCSswls2ENkegU0z+Ir4iwDC1AjYFzOkLaZdWqVtKqcIQQbvgeEEJHVjOAtLkKLykJKqLT+4f",
-	"x0E8hvtJYPTRacSvG1pIgbTT3HSV9LFed9zxBL6SGrupL2LhwN2f8N6BtSk4OaUQX8r23oFBTteMN+6z",
-	"qvCz5AlQ428nGRYyY6qMOQpB6o3yDa2cLqRtw7d5CH7cj9m9xXIH32q1RFbX6+33anBvNtW/KMQWHaDy",
-	"1hGuTVTyKGxmBmAcBfhYOfxbwtcknhoSa3yuuXu0tbAExfwxQKW/rKuAH6JMxEMOwpGMKyrNl9JQSLEw",
-	"zOkeOmIGHB5RXFs7Kl5yLB9kYClilZbrVHos3Q8qt4yzBfAE9DUqA4b9+c9//vPZDz+cvXzpPn358uKH",
-	"Hy7c3669scWEBoNjOXx8/uSrp9HXf8AaRU++enr+9R9G7gbxgd9OTSKlW+X2nOGlWpbfeGTGMhUSDOPa",
-	"nzkMEP7RN2/DmHKlQwTw9jPxi7CLqnT3gAeki0tb+GgvYnNXPxMtguLDMeHPdOi8BhgxnhpFnfQcgj3r",
-	"LcXX4Yt3PyMVRiyUOSgsMRGpitO1+/de3JfO9MUdaDFbV5huIzU6l952uYD4FivHfCgyKQNfoDE+uBOh",
-	"JCppRhiHprE0kmdmoexV4BdJg2H8FbQ6M/kycgABLXgqnAru3zbRWM5SpbSJ2EKliYmYKEPxIx8+BR95",
-	"bCUYE7FUWffOcplb36jVMZ+xxMKZ3Cwcm3PLvAPHD3jaWM85e+aV8CeXl8QkPqjbK4YS7IexxAbCFOln",
-	"fP9Fp/bfcS04GWDvhEod62k7rT8jnL4PtSBORt80ww1kSnealRBnfnim8dX7k/gLDMAk9l9CxatjlUvE",
-	"3QUlNqpk7AtlbKXiSm450XNhgTEXn8pfXie/b9OHnxUvnhIVlVk6EFEu+P7wfyOr4xWgDjapKqCxzkMD",
-	"zvWKAP303yq8j6D+OsSepWq+Vd995t76XrVIgG16Kfr92hVTquRcqdm3Pbm+Q0GGO0zb8R5UJhKWqhXK",
-	"0NzLJUNqofrRlhFrbSudwkxpGLRCrU+Zk4dRqBH6r+7a40k2SBxfNMdQZOJcO3ZO0G4q6CVhiwQoyq7P",
-	"TZjbxQWmL3j2weMYMlu1M9ep7xk+f118cSL9tDlNyNd5YDkJc2K62JZPEheGUS7CNTNi7i5DOghE8SsW",
-	"2g0eTAEe74Orv/xa82EgiPz168FE54zypgsld0lN6FIhb0ek5yiyF/LK2trIp6SQVM0pc7tdC/lJ3kq1",
-	"kgzO3FzIdVdayXkxPpuDLR0AZOY/Z2+xVR6bwYrSA3MNJGr5cYYhziBOhRMLffnWEbUyX3FhGTEMKpiF",
-	"7MX3aYtC0wmKKwceL4oez34qNnzMTMSeuP89ZYb97d//IxrL4Gn+/s13r3+cfP/mxZ/e/PR+dMWePvmm",
-	"FkSBOB5LHxNxjqmTE5xsQq4lQ95jTyWPDFMrCdpRi8cHR4w4wYxblstUOenSUdCZKJEnNJtqtTIOXL/4",
-	"EkljWYBVGKbFfGHZNPfwxbnPZjy2ivJEcEbhczGfXj5uLByThMKBYv+VuRPVJrl9jxRwmsOOY3+mE16W",
-	"Vmg55u/EHBsUymOf3XdVRlE5NQVikfTfv3n/lnAYqmMVTAfdcRJGPQ5uaB3ays6/p+enMjLWiq31wuzT",
-	"llx5woLKLRui4lhAgxjdihuWEwcanQRRKkcF9E7dBj+mL97gFxCkTHKW+SO8CzMB1WcaDGzBkIderS/t",
-	"ifDV2vu2F9aetPQIm3nPOPJsJFguA/1Gnvs55qSoL/+Kr4+NvB/wWLE6pHHec/auvIgcPeHFoDTmxFdu",
-	"oPqq90NpLahjW6TFg6M2tGg+9ECGwXxHp6NLNu/AiQVV2amUqBqyTYnSa691Yy/t4h4FdxHvQJs/zN3i",
-	"zfuNEy9MtaQMe+uWITHETkl0XVHGFk+xps9YYlAFchAwfp00EFoGuC2YRquFE2fGi8p8QZz6ge7gH2FF",
-	"sDLHJrNXH4l+GW9gl+LAHP35QkSOwdde2UJS9Yj9Tg3+RaNtz4lV1hchMauHwlouzYkoPl2MPAvHRoE7",
-	"WTPxERJm+Ucl1XLtTkQJwogk91CGhBWdsfhHRsllbPj+p9c3jGt7zr5+XJOHYm55quYBL2TaQZ/bGVbc",
-	"dPrudhzRJy+Llx8CU9/mMgkz9sFWsbojxZIUoT8FjJhVzIeRV00ObBjco2hQ2Ih222FaczgJuYdnPQ/N",
-	"K//+Ax+exrS9DtHzNZN8CcdGSkvrKwynmLEAS8OGCDgRMbHMBLrgIvZbzhMt/vbv/zE6wATaKry843ew",
-	"AZjT3E7NafaIzbs82SI6A/T88yP4EjCfkPFKFzusLCUxiHIBKGsUghFaVpyyuC+Cqwex3/F72FP3GU9b",
-	"eaYCmIVm/3zDEm45Wbkwkyv46u4F+YtPuQHtXTa+AHj3idvbs/0TDr7DU33/0/FZj2bXkQwwPlq8LJfF",
-	"mI9MQRDD8pxSXliEcoo7kxH2mESSSYHfYVdQbp18U3SiHB2Hei5mWsg5nKncGkGFWbrsCm4rb+i1b/Gj",
-	"L42oaov7LAHZNPWNUstdtPXIMAQKGZxXXCfmeOTGCKmMujpaNhd3gGYpB55a9Ug2zK1IhUXZWWPziKXS",
-	"ds7nQIl+YGzEZjmko2smLIspkqca6kQXCYhUyPkhNOlkvwtSnLb6Mb8D62TdZ/hmb19mpbEl5ZH2969G",
-	"n07jc4xO7nX99aEUD0LGK2n7CbnfqznDyK37kzolzGrgCWmAxsfMeeUaOSxGAaEpxXt58JWpBn57Nk+5",
-	"2VBQsFGDr99vRmUya4pqphOfKuS0Q3+p9QKoUPoUe8JsF5wcaJ/79x4KlThfL9mJFnZ/FL7la4ze8hDp",
-	"dlDvhm5nbhqKxOX29r2wKlVM/wTrk11cxQI/z6VVYr/9zkIEHQHfufW2zNB4tqx/m3lakMqyNWDJW07z",
-	"umtIefMa/aF2TEf3O4YXn/CHHZFPVQI6mVT6UGh45sFYGMk8R97zvO11jkoCT6iFRwcSLuAjxEWXmvvM",
-	"0cURXuEE8A+F0SIrz+fUYXQsQRIS/xcbL65J8qOTRsHTDkZlpXAfb1jRXTFXS0xzd0RTZc05e48Z7H/7",
-	"7/+DPb38pigvcaxDeDETVIhw50n8VmABsT1w93GZHiUZzy3xOIYDOoeYI/Li+euCB4Zi2sMXz1/7O9I7",
-	"Ws4vL88vn55fPh4F71WiVjJVPEERv1I2ZLq2QH4IX5qDieQLOeLIbi4+uX8okQpbXN3vuEetkZY0xanS",
-	"rtyyi0V8LyQMTiccUCfYh7aTPDD/Qhc/VOssUE96smI6cENyTeG5/qQIg/2ntal1O1gKS7myh/GkQsIX",
-	"SLalwE/3E4aId3GoV/gY4VZ+NzjkKL3NdaYM3D+Xqr0yM52DlnpJLRaLj8cJdUeNjTJ0HKJQiMMMBcan",
-	"lE9UgTUbBk0uQuXO+LpDd+6PmAbhe3KYyJdR4HjTLUeRd8eiic3kuLVHJjDVa5YRYPH5xD+fFE9TNccA",
-	"hXtxyhZWVCOj+0d996DUws2MhoQUqNBwg1w1NygKvQ4vfxksrCWGBJd6hPROHId4TAmvR6Y0HNzCuq5h",
-	"XLNYrzOrzsxCQ5IIOR+dsxdEkzMxxyBUisXzgtUtQEailoE8UXK9/PugJzxnO+0SuPMHs0q42UK7+F6h",
-	"CAaO5dh2Q9GVwtMUk5/AsCE3BsMLI9+VRWj2Ww45pfuqDCTlUFaMTCNMFz6IFjabRlZbSnZneT5zgr0R",
-	"0xRYkhMeoCiWUpXbSdYPsb3FuyaUyvIhaZNyFGEw5BfbmdZMq+hQI4BRcHcG2hcqrxPSmwxkQO39rsbo",
-	"S7LfvJaW38LnsN0gIDu9y+YYygq/BcY9Rh3hD9HgSnQ4osD1goHOFZggjYFE3gkJu3OzX/vzZIAiJXuf",
-	"ijrZ1znWxSf3Tw8Lzv0J7tcTC9unx+QzHCfyck7oLOXD1lI1L+MDvJyEadXsThA3CUI2cUSyAjyNDpCa",
-	"enC2vdH0Aslg0LzRCvq44MaAMUUN1cMniNod7qTHoF+knOn+BHcaflVZ4sGB9vwoFTcqRaWM1Xlscw0J",
-	"kwBONShWSbyDHDVKAlvyWxS8qEwHOYAwreoYrOSicn/fn1ZaDQjP3QzfuQmOyJu+SNGdnIRsrrk8SjE+",
-	"J0Bg0bE0BT7P4ZEh9Du9749soXIdUkt9s5TadRWSqx3WRwUjxHY4ua8WeAT6iVNlcg0nop0XqSK97Ysm",
-	"mxceBofSDe7yCPSC45SSR8g69gYENpSqZltgS772TSkxZRDNCXhP8ZSVrqrRUehkrnh6Kg7zLMG76DvF",
-	"0y+WRtzi9nB6tnGXJDlKhc8kYZw5dAQhh6RdnrIs5fIoyF4IY30Tr11y6j/7Vz+ruNpbS/er7R0H4t8/",
-	"VhSIsZAFtk7irUqTSlhH4PGGboRk9MVLqlXj3S5SqdjuvmDVplhlVxk3//w4xptCGa1QxSNTMzAXKWGo",
-	"mRaCwIb+88WTStUs3st697r2xd8Hh6muuQ+Hqe3xeAbBR6buhvhiqKNLBnirVeZlxRoI/3HsbrRDnn4O",
-	"y1udKtsZW+bXd4T4KcIl42wpYq3OakJrpek7lwzkHaQqg1bNx/1pdM6eUR2uVCTs9fNnP1bsw5dM8mXh",
-	"pxMtZVQPEn+Cx+5E4m5pfXnj2/V/qUKvX9++wX6NOnO+cPwR3e+/vP6RCZm4jaHLnVq9K0neVLhmM5Wm",
-	"akWFMC37A2rNj5+wpZJ2QQFFbptJnh6qRSfcLKaK62SX4POyePFzu8eLJR/nlsmUSosCEULOUrUykbel",
-	"05n2v9buITZdUzlENgwuyUK+oaiue8m8VQwVPqLuVJFvhcRz+LJ894R+l5pgedzgmP4JuGGnfWSTtxu+",
-	"uWM08KkGA1RtXBgeseRrNgUqrea9OMNbWEPCZsLEPD3DqjELbhYRg9QAo4eSil4kbCq0XZw5JoAv7WP7",
-	"iDojbQqC3im1virefCiEhhl7FWwLqzsOB3CweWTK404qyRq4Ttcs5lnEKs24KNyJwjyFwbeqf8TSxMJM",
-	"cwyRCnV4h8fkDVEXLy82cPHJLmAJvx92779333b7XN5BjUJOyGjCFJ8lZbFOkx2BWv750TKJq7cONfpA",
-	"RGJLcqqE4S6pkjKbkfnspmhu4/2MeSKs07QPjM3bIKkL4HrJ9a25N221x1EEkfjJE7bZJY8O5ipEXePN",
-	"TQFtK9+Fm35LfSHRRuwVrbxBvF9sesoz5B1fPO37+n2ED2MxJfG+p+EHdQe+HHnBOBHZRZBDULZq5I81",
-	"qyii3i+FIvRvAbLQ3a4RXX/YqShEdrNLan5dvtkredK3zu4RXNbemLUr1dGqe436gFYnD69+JqcA3OPI",
-	"ATVtzBTqGGZGUSF8NvTpuEqm62MJ+DW94uJT9VeMofCesMMY7uvaaNt8V7SyFrvVaa3UPQw6VYgcwe9E",
-	"G/W8IyDk2jeOtIUBqQi3+Wp0zp4VPSuLLpXMrlTRQMIWA5nrojFJCsiDClcmSYnEiRrcreRoO28+Yari",
-	"aCkt6Ipc0Is0D6FFS+xzWw+UkDVeefXBkqMrc/bgH5XXj9E+CdsPNi6YUIIJs/2NynUMZsQyLpKiM2EV",
-	"xteVVqmGmXzpbrxVKFbnPrsfz4mOwUH6Eotvi88PTy7szbxe4FStvOsfLT3o4RkmAZdxyXKJlFszgzfi",
-	"fmoC2TWW5gypx0pi4FCRLkRxq9hPzCpUbApmNl37NCOeHiyibafNlK/czKemSz/NA1JmmPJ/D9rEOGkk",
-	"IV5krFHFHtSeN8m1SaCiQYa1y7hChhFqEcFFU2XzvHqLnIJWE0jFHVAUyylplTIP0LgaZvyyAxwenhMS",
-	"iBxhaXUnEtCPDDOg70QMeEN7VEHS7Qa8biRN1qL3K8NmfE0SXuj+hX2EDnPy7CAwSvs8/S19g/P8/7f0",
-	"SWiTgNt6HQcBMCqKZwcN52A9IVMq3aUBvHXvnBjOOEdXHIBS6fFchJV2gg1nobsm0CEbJHx8wRfeippu",
-	"wUfmXlaoLXYEzIrbhZR/xZe+1CAiB2zcxrFiN3hqMKbYXdxB4aJcmkemVMyHhfI+orj0ILLWXb7VgUJC",
-	"/LAoXnUkLBqwbpKdlsV34b0Tn7BinrbuG/7ZUd1wFrQWFos0zlSuz2CNSY7B6oLOUS5vixzK4waEdZX1",
-	"3AD5aW6sOrQf9s56GEy/ID8WmtJKTNctaxytbSu0qNiVKm1rGPEiARJI6JsXP71goQeRp5/QgKWRUu5z",
-	"TQ6sXiXk/IJaEXe2oXzGatW2KXuZ8pXVShYPQ03uicDmQGIulcaKG2OJTZMwaACENleMS2qVUIxbxIs9",
-	"dap1WVISJxzLMh/Yf9HWrOA7sM9pI/drxH5K6d4vsKsGCj49SmZmUUc4l75JICRFy2mLHYgZVon0IUAB",
-	"4igMlDwISbBoXt2j43S9KmfU3vmtTncXS3WHvVe3B28Q6H4o3j1yt/33vkngxLf18ppNpuFOqNxg78CT",
-	"tQ7cv4zn19Uqnk9OXsVzG00HlLzl81af6hsJCD0H0gLVR6p6hTTxyATnaDF8sxrnLawNUAPITXnmnlRs",
-	"VZZn22n3vcp+ysxn5ku9ZFtcaV+BlviIOVpL9CbWeP3ioUZ24W+b94S7IuUae+Wn6TGw3Nn5nOvkihwa",
-	"eHE5zWcB8a3K7STXqbv9ik7tQZx2pHddafw/lsL4mpVoQU7XFOpRfEi1QajjJuNaY1E232PRQeuRGUtj",
-	"uc0NmwIGQ6NRcHTOnnN5e+UmDsYXjMkuslFuvi07Wl+PJXY5IcdMtV5WDDhhfZExtFzOGiNzDBPWtx2k",
-	"sfDOTwUlSfqgHd/m3h1YvHvGcvjdq/escSGMztkvtdYCldiUsz/BmiyiuhAbqME0vulvtrJXvtuAVJZx",
-	"cwsJsysRQ3ujI5R6ifq/0NAZXNxebZIeH3fu7WzgCGKLufUFtzwap2sWc+xIGLD5wh8z9g6MEUqOsHjM",
-	"mogWe4nPQLOhT0JIarS+N0doY/MXn/DfHSVCAh2dsG3VA+DDXdw0VlRWeC3ZQ2bNcXjsXocNd17z1rYh",
-	"58KvcCeSbvx7e+EqS2ZHKf/pF3kcWcgPxobjgRYx3OWWjwcj8hYVLDygkxv29uW3VJCFuvgqEcMXgc7d",
-	"IdwPF7p9A7M+shAu6kjZpjJOc8fZqO0VK0WgJV9jZVZm1QHtrnC0i08zzHL4/aLWhGx3iTj67FjVT+8R",
-	"GEsCwh6hsdiiDN4rh6J/qJjY42Yfll3fOjKT/PP7E/l3RMJlTknhRQiE7nHcaPF2XcbKFsIpbzocCpd1",
-	"rYgrGoz2PzLFUTxL+RTSM4/67fzpe/fqTXizV2QsCfE1NR+kU+T/MsiAmHA0CIZ7PINUy9Zt4bOEs1b3",
-	"2Ic9BnDcn3heF9wRURIqsZpmlYZaW5qgG6L7pb1LY40WWpX9LmK4+OR/oniGWJh2b3MLUy0+PA1ffQmx",
-	"SDBKc869+oUq0oqvfUCJ8W1sqUR4Ln1LXSduo34VjSU31Ca52eytoZGNrlkSpkPL7koYKNWzWnn3Fu0L",
-	"lwo1smo/OQvgCXo3PAgby6idoSX/+D3IuV14+1jrUTlBQ3m3i5eeED5LjkP9eHbwc4R4EpB/vNhjFCbr",
-	"hzSXFnthJ9yCbyOIDn1R+PSlssCG9QPbN+VnjzO83OpD/gFOqbD9sKUYY5reo7tto66EGysKzhk951IY",
-	"XC71EXbgae8fXIMelJ3+NgR+H8czMZbPZs2MzKgtXbPilGygJRogSpUuEHQRL0SaaJCdnQhfQpxyDS/C",
-	"e6c5xWF4mq0iGh1QVep42fV+7ywBJxiAtCyAC688oYumf2ZEclXItqeugXbNUmHo2CWar+gCSMo9nrPX",
-	"lmkuQrli3/utZ0e2gmwKbPqGgFqp5dajt640u+slM62B6ya3976QxzVnyJPLCu9/GH/I7sZ9uLljnvhH",
-	"xqPqLLTpo4aAQ9+bmsXnX42CbY1/xHyKq4DWiOUGkohpWHIhD8Iz9SLdjuJf6J0TAt7P0AF0WuORoU6D",
-	"XoUAqshbWmpNWyu9kh0Tho+Z0Ouo6grbC9xqNgOH6zMS17arI2/8yy/8u70O1/Hcjhte1jcyXfuEX1NU",
-	"TxQJS9UKU5S4pORzlOAlfCS/yehkjtcH0ZfqSOhVe54gdKyYFIzCLUK/whVuHrFASw7gwqYQsco6oqL5",
-	"86i7n94e4lcxWWegCVIHVd6tLE3NWtaO8TIzlcvknH347QMTZiyX2B8IxcXQrH9oLCyXyOR4HGNLBR+X",
-	"EjGzlkqulwaLHGRuqLFcoSfL5NRLaTyY8umaGWEt6PHggn4Pv0bMrjNlomJRVLZ+dD2WXBbrZ7gq1MMk",
-	"1pBD7kAOM0M7cPKaMlC8OZbLMgJhyYYYlUkiMGJp5NHAPkjgmvY+Hozzy8uv4pRb/AEi/7uS9Pt4cM0+",
-	"aJ6I3Exulx986rAGk6eeXeEU3LJEGOuY2VgOn1yy2yXZ2Yq5fAfYELwt7OicvSQaZU7O0VdMQwp3NASe",
-	"cYeg4TR1MouvihfmaB07QoUTtzqWCEdqhLB0ECwpwGTUsjO3I19ppBwVZ8VRo7HEZ5kWMQlCuEjc6ljG",
-	"XKJ3MMvSNRvWvneb80OUGyqf/PZhNJYznqb1DAt/Ws/ZW+7OnaPSVMhb2sAHDDCJc22U/tCmCL8DruPF",
-	"m+Kg9GLXv+2l9naEmsRlG/1yrJ7fyqYwBh/5Mkvdo6dfn//x66+/ib45/+qbf7rsn9VdEGq7kPdV7eYp",
-	"d0m9r9sunh/oZSIDd5ricPW2Tb8UcoJv9rxaLvvcfT/Q6vsugX88/hKQwdY4a3mcVsiDmsq7WSinJqiE",
-	"r7tWWnwywU/aKGiqVApcduPbKG1bLaDFyRtEg3A8UQ11kPm1P3njmes6KF/vcVC2CEdP6p2VP2NIVuAg",
-	"fUKy/BVwsKwBca6xvOxffq1KHsTKfFg6ygg5sGGWT1MRj66KC3qWpymz8NGW0kZEJyQq2HmrvFEXKS4+",
-	"hR93eOYDZAYPAP0uTSQs9dggf1b01iiEj8JtH855xLKU+0SOPIsV1mY0lNDtkdMO7j6dpEoc3Nuk3Wb6",
-	"+SlLuIUaBk/Q+D/s4XOYbvtSjhNOzbE6ZgSCKEZ/ZGrhv546qlT0yDC0/6E5txkR1sfF0rQiblcYaqf7",
-	"Ilsoq/q5WI5OkC0x2ypZYyerBTCxdDx1JlKsZgXp7Jy9tsapCUD9Jbl3d2IgzdqCicYof+IfyblhKIgO",
-	"N+k+MqDvsOs8+4B/m+Q6/UB5WFjEpU2M/ClLFU+KSwDh1fe0qNiCPTNWA18eEOTycGeFttVxUIzF3AOE",
-	"2P3PCMETUVw5I4Si4b+8ffWdOwZvf/wucmhaKmPZ1+yH59fuahV/9YV0/YPHTy4vWfbx1GfE+5Q/zyHZ",
-	"qKoXKPFd8HQfyrjbK6zOeGoAXRPFnz4NSggEUZIMC6hT5abdfV7d/1/CEL+2Vm/98i6FI2QWOsCQh87k",
-	"y9qdcDR6rfikdpgua28+iJ2uMmMfK11thUcIt6wOV+2NFnPMuWJDnqaFVQhTNcO96y9jNHQUiVmjL9TT",
-	"11mmAStF1pDwhQZs/QirOq08bMDW5twN6zECMjla7U60mVVcyUOLgXfyTlgq20lRN4hpYazmVuk+xLeb",
-	"QVx8qv66S7XbSjltF19t7Ptefqfj/zvQjXdA5Z3jBH7XMR4SNi1ILi0m2hQZmxGDjzFktoUljb7gYIOM",
-	"r1Vuz7Dv/A4v2lt89bl/8yGuosqMvQKQRXqsktHvXr19hipMzTzICFobGVpbND8NjhnjAncc+64Ith+V",
-	"b/GuMJlJNPoND0OevC8JIun1iVWTjK9DwGiZ1xrSp53CZcDSeJdF44qhVJNyafTuaDOgmHhiFT9f6CVV",
-	"WeJnCSuukXA713JkdgSpNbcMsHkXRngmRMJEsN6qXZDxnN/RlYUZQkI6zcyRNHvx/DUp7qiKBzq4wmyX",
-	"JpUjZa3RtzMeGJB2PDiM8DfZ0MUn/GHHTVenvtNp2A+FwWcl16lYLInjHI/H7G6ET6C/fwv8LpxewEeI",
-	"c9s7QvgoC+oSt1/hWuAfjZaKDsC8ks5KcAdfTcOR2eaZxjxYzzWoZac72pgAyzPqI8xlQqVK2TOMqW7c",
-	"SMdnAhdurT05gZMB9sPgx2V6lDS24yAujES9FR0/DqnTIUJ9+OL567f0Nx/efH55eX759PzyscMfXgGJ",
-	"Wkk01s0xQ6QIWEdrKyJwCcbwObB6xdkvl5NolaZn8DFT2u6gBPfmK3pxnyDK7iUePajSwkd7EZu7Otn1",
-	"IrIX735mQwNLEatUSROxn95/e/ZHui6ev/lhdKR6aARFRvD2jSp8wCQbujU4JSc4L199jCEdXRVRtxEL",
-	"ygyjSITId1FxL0zz+BZsxN4mN0xpJ4VGIVU+N5Ccsx+LMt2h8KLStdqJuwIF25KY0LnTHXH1o2JzUG7t",
-	"2nEzt5Ar8hBS7Iqb/p+iP37zpNjzMpciFhlPhRVgxnL4+t37Z+9HZX5IrJROhOS26B0kNDPALRt+B+pH",
-	"DJE6Zz8ZYHwscapHhqXcXqRKurNPMTfn7K0yFkOZqTSSE9oXIssAJXUWp1gSfCxTEYM0kPgKdVg+aCbu",
-	"4CwRc2EZkjxFVoFhjjNAgj0UaGgl09ZaQt8Kmbwl0PWOwdl6jkKowR/pHIVfHx8j7uDxg8Yd9NNfHez6",
-	"aK4/hOi4Ol1FbFoJNzyum7ydkitxetSrahgCBsnXZqCMHHQUypbCGEecaapWkIyCK9STFgW2ZTUaJurr",
-	"jmagM73VEIFvPBACe9c1xHUfKbC6qFu1gnTmgIaDd8ef9uGD2w3OuNMTqeApl59H90bsdWPreKbhGp4O",
-	"vKCkufjk/tml9QZEnUpFOTnQMOzqADjta2FCuksGOwJpvhzC/3vCoa/yyGk49kbGUCR9uHNQVttzf6Fm",
-	"KDpP/RUw0+qvINnw6eU3o2uq+oSZDu7CWfKQGnH/c3ThlyGUPMMSdrDqPFpv6fmz4otTHrJyFj9td69j",
-	"fHyM9iWKrVSeJowqR6zYMo8XlfZbKZdMqlWEF/1qAeToKItNxFSgU9gHO7Zb8bldQnhWee8h5IQK1fSU",
-	"Fio7OZLOlnIs/VaO68tUa03F3+8vPhzMfdsbUnkW4RnwEbwHNSw/OcFh3Y3MiOlcyqOEoQT4lMfTKm/e",
-	"gVTMMcI1KNoRw6AIHbw/WJZvLFcLlRaV6IRhC0ix+3TlWHNLBe06+lL51JXgY3LSvpDzCakEofJMooDK",
-	"yyGPYMISE/FrGcsFzzKQZoQZ2b4EXuWuWPIEQmbPlMe3c61ymVyzTKUp7aOEL3lXtZprMIZU1nteEXGq",
-	"DOzfGGEneb9w4/79C2u4DX/PX5doSzXwZO2ToIzla1/fAF1CmNt5jOu7wrxOgSEavXbjf5E+zBcFGD6L",
-	"GrWb/5V4ilii5FF8YUrCmZrNPMk53qdkyfDqgktUb4txEOV56+LZlMvbM+/43qqH+Q+ec3n7zL9+ypPe",
-	"Ml3XbUSPjyNWhHCBWmOFwpEsqNqqw850Te7Lsvzk08unbLUQKTCJpXO4T2zs6busR71Uivc3er97B2lg",
-	"SdjNE91d6Ea5BciobEq5kTVbgQZybFl1zp6xKU/IFz7ECrYMraZm1AiOiNhMuBtUTEl53Yjw7aKJE6iW",
-	"mzN9Hk3zM5DlO7BNjO5JmkXJPO7kllBVNYzHnWRlVSiwVnxmDqPbTe4y4yLN9a5oqwpkvw0fPIQu4yak",
-	"Q+Wn7RV6Va6wrmRcyTxNj1psopJ94xEXYiR8l0GqgrvgljlAQ8KG9MI5/TraVHHJPiF8DrOSvhErysxq",
-	"BckxEK/U7da2LzWch5d7eV18T+cvrNvzzyqPF9Crz7N/NTjKGGbZnopm7sJkTpNw91LC12wYvCFWLOE6",
-	"pK9Twu8ocgzEpMoegQw8qfaIs3zICMs+SPKrOh1iWmMrDxYV2oushg4J2IXGK8KbPflKpVgDlV9Vs4Ju",
-	"xlJQt94gcBTNfql3jbWQ0Np97KXvEYiq75LfgmF8LD3nKm4kz7piJSVWtSy73NhFYHCPDMOeMuFr/L1Q",
-	"QNgtrEfeS4eBOhT24XaKTrk7JbA6PV5+xQLcBg0YJwMVNycFCzYuRV8iwt+JY1lcisVFG27ZILAXcuAS",
-	"7EIlGCSY8fFgdM6eQ6pWVK/eO2mvakGoNZtD0QzbbW4sS1MEfoj9DyhcKSBESaouwtdXbFfNRR9B44/B",
-	"yeNAt/ZES/xGjpHBtGYU9sltjcbDhcakWrEhtywFbugVD8/R8ZjcxSf6gQqR21z3jPcLX50m4O8GV1JB",
-	"+KlijmmizyOVbyW2Y1FZa4xhKMtL+XO+YS+vBSM3gg6jMmjGjfDIeC3es89CNkO63cKz51zIe8QebiFe",
-	"Y7nFImW7YxDfFa+eHL3lVJ3Zv/6FY5hjiiuoGJVavxTilLDuHeOxOdfKmIhKW5sF1xCxDO/eiM2A6i5I",
-	"OPx2fyAeUiWMfpL7P2qx67C/XpJigEW9HvVRWn6GgUOvz83WR6Hnp28zelCNtgLnF5/Cj7uiMgJ8HsDW",
-	"0u0rVsdKRKjyVxqVKl+cuNxFr5NdIOQkxSyeYR5M2PSKY2Jny36rpOZ75XG5pkwtLG/nrixfiOacYbhE",
-	"aC6fwpynRW2RIf46cbuL6NHEzRKxO24nIX52JkzM00msEvC9TAqJLki9FCgACTMgSdCvFmSrHws29C2z",
-	"PLMZXaHEXJbEcqrMQiQJyKJudX37oRYhTkRXL3uD9hQ0kZrS7koztZhL+R3UTs3pjKSf1TK647QesYaN",
-	"D0ZTmuUY2VRvY+/nu2Y/P3vv47LxGibSwsBtRDsawKlQny/c6v5g8nrby/sUP2jnrs3eAn247fe+0tpp",
-	"i8ijoNWFRl8fzr1ypDiOEmXNKnQoaVdK0UVFp/KUW3fPhhSRQqAOrEoqC3+HDLrViPMLupR4uVmO7Vu5",
-	"uS3bPGjw0fsOOOCWg2WJjWJ8LKlrXii/66MUrqnZQ1EtrKvHA35edI3wKf+YBX7OXqhcWoqmv2IS8xio",
-	"Za/SLFFxjnWOx5JPUTdHs5DZZpRoUPnfcysIv6XP4r/u0wnCX4RH7AThu/jZxWY1SSSwQJXX7galQ42B",
-	"kK3tJavX7YnZcKrmPcuKHV0SayvfVRwCt6z/Lat3OYQctXhX5YZxY3/u2l0ddNhWJ7tb764WC364UuZ9",
-	"tOEfa96MIwQF1uX/RxWxPWJU04spCV566Mq0+bu491sLI5V1L7/IWK0DCmc+/juskfYsSWp10dhNL+mJ",
-	"bQpPVHj3xMykjP3//HR8g2s5guq7RxnAaku2ohAgiRSFdbHFthgNnOKwKTte7qoZWMz3uasG9tDCvRll",
-	"Zn0wyLEyLkIvsLLVV8Vqs9nm65l/y4mJEgCbnvZU2/Y4CAa9umdKThXXaGf+TGeiqdMVPd8xAVtq4PEC",
-	"/ToIPnRSR5Ve8+6try+/Yh9yWfiHP1xhGVk0wQkn2xgfiF5TDZ2qrNkcbKUsQghNa+tFYLm2tLI3JdDu",
-	"SbH1w+lnn4ikpQxANMh12tqFoHbg3EtRdaT2g7cBdY2RbgZkXTR0f3SEnoIFVhLL0WxUDTE0tDWn6Af2",
-	"6mOmwZSlqoZOJ6LYBro/8OopVoWtJY51gRjIeK8onV+4sELO3716++whA3bK+R40aOdtowIaWl0c7Mk2",
-	"XguvbLYh3agxs+AmlBZjhq9NLRavvUjV4Y5drNt98cn9gykFXMZkXNzN9eibE0mzuI53qTpVEMINOtFP",
-	"Zvo+dgzg+6ovmZCUHsUojkP5vKmpUreQhHmcIqVk6DBUq+ruaMbXQioyDoorIyTBoH8F7xe25CI9PHCm",
-	"LNLcZfCulIw+kaDkZ+gyRfhSLO5uzo5dieJn0Ggc83jwCXTFnA7CvmHUs7evq1BeguUehLnZ5aH/yfT2",
-	"zleLfk7wWD9cCdRe58rtpc+hwj1j+Krb2RGMSKYSpVvEcNZrpNa5vcF8bkzs9sVT+xRD3bcCaivjR5K4",
-	"wPq8lSb/reLn+5pcWfaI9tcS5VV6h0pCoon3ui64YVyOZSGqrBYK/+gYizAsA22chsYSbvnoypdZDKME",
-	"ljKW5TIj7FL6URi8Xt0w7pvcap4im3E3Jh4PtQRsEKYF2uf8GFCkX2KeXrhlrbtmuSG/dMQEhUjW6uWO",
-	"5Xu0VbtBEr9wxrMMuDbug+9evWcEVLJRF9UfJazwY62sxXD7p0++YZpbmGC1HkgiVtYotXo9QV1rYiBW",
-	"MjEOKGRZHMsnl6yCL8dXhcwtuMUUC5IJ+/ryElu6rvFBYxO/+HaKDctDxHw770C+iOFytrJNdxE0SeKL",
-	"I3P/0O0NP/Pec7eWqUp82C353aUaS9oZXQotKsVrBDGe4S/UiPW6AEvNbbJLgnhyggW82xLgVsHeUGkK",
-	"CuKyOF3oLqUDGg4CqZDV4zSizu4hYvgYzfnxFLqj6Ul2umZw5ubyFVMx7RrzG61YUmM81LcWyqfacmNW",
-	"SiefjVGG2nTdzJKau/heLjw0ITQLcAzNkOB+5TTIJY9YUa4OK7nxqTsgjqYtJNfV+nVKF30FOVYqPKMe",
-	"hUuubyOmtDvbMlErc/b4yddPztk/A08wWsVdMVMoarMpzV7JeSrMgg3Bwf2CwB+NpbuILqRaQsRiNXc/",
-	"XJhcU+yNA+qFzlWqRtf4i3feWqXGcpgI32waIsaXlRLv1MydSr4lWNQtlHDViloU8ZCI3yi1XItyp8zC",
-	"/+prP8qE1cs6j+XQKjVJuZ5TfT27jnyrnMit0OF4PdFqZSImFf4wcsxwARI7bmq1ctPTmipGErHMlLaQ",
-	"bMbfl5H2bjD2X9lfPmm18imQkY/RjdgdT3OIQjnJ339lQzfVY0xTwPwDXOO1f99NyR37nGJq5vqKIYIi",
-	"VqLARGPp/p3k8laqlaS/Tm6FTPyPdoV90fDnmdJTjFOKWJITt4FoLM1aWv4xYjJPHULcBV1lCvXbu7gl",
-	"BVUxcPevO9h0ixry5BPtJFfuBsVru3ErC2ks9uGcUfP/6nWeMBzfjKW7gemCPWevnHbhgEUPyTzlg/Gr",
-	"d9oj4y68qohg6PajGn8phAHIc1wZhfjPI8OeXDoi9JfpxvU82vfW9DRKpe/DdTmWbfdl9WJkve9F8+Ld",
-	"z/e+G6MTCfdd123vqp4PZ/1+8e7n13jAb9DJ0naPvnKKcUjPDrR5rEsQwuCYlI11QzGUNFZpvpSmfvhV",
-	"Rs4MPNijZkWTh70MP7l/doT8HiTA/YTjDk7aKYO0w3aRye3rOBXc3EhbVcGHwJgDv40XXbXd7o+i48vW",
-	"bnha3UNzg1104WQViopLjlggzo38yPirHSPhAFuQcQvswokF4Re7gOVDnXJvATxDcWeXdeAZ86VMnXhO",
-	"9SHiBdc8tmQvIKGqIdyVMeFjmSp1m2fXwQLSko1MXz+lpoeYnNoouD6WJkuF9VG5LFOpiLHWxUzpGNiw",
-	"bGxaptwwbq0WU6r4rkgcC9bMRyYUGcWEnGuWpbnZSK3CjB0fQj6WbmQnTVGp17ICizfUPTKbqdSjsizQ",
-	"WM41j1EoESrx/lZh2fCDR4KT+KxIP6AEHeASnpmxdOLNlXfiNZug1ETpIDGPB17Om4RRkvGgJlsXf5/w",
-	"Vuffz/55sGOfqrxPAp8lRL0wz3eY4wN0AjbuzxUCQBkvMDxd+8znBNiQU5tQylguCOxfb1BJvkdqavAs",
-	"bLUQ/7AOhQgOTuLqAe3C0H5Ihetqiesnl19EjesD6jwcJ1DeiLmE5EzIKlMLiK5XESiFS2z8jsaZMi9l",
-	"J0kVvbm6KwtU3FdMY16s2WiUSu28Q39vZERlRXzUDUuTqlo5LlitVqABe+Aa9lvO8V5k//k/fRN9Sood",
-	"ywocVk4isxGdoVxSRbaEYQ9jrwKnahX6klPD8bEErlPhoIbvrwPwyMdFDZJ9nT6TKtSXLb/FJniFcugr",
-	"A3AMZDln7xbYQEAzIYuihd5/drW73GCZ+j9ENTPmkk2BmQykDanAYfmjenmAwEWvq9aOBaQJ2mfyNMUt",
-	"1AsEjGWzmdYYfcAT9z4WLnhfuULdgEsqMFNJhI3oni3jitz8Ioa26+W5Urfl1fJFWoJ9JZrPEs2463o6",
-	"1qXk9sh44W9ECgz1vD2t9s0OaYlvLJa5H6Op3loXn/xPOzTSqpjymUSGY+HEaZiBnw4bgisaBX3xnqYC",
-	"Gs7dNVo9Z7sSVXdjIjokOnrH2f05YNMXOW7Dc3egyh6Db7utCjZGE5myY24BeJLdUTrL7ZmazcZy+IFe",
-	"97L6dSnHVxlpxDb4aJzbiRthMPKOxmYTfb8OxNtmnAYuzvgyj2MZrM/cx61t8uSqEoEXHhp3WarkHPRY",
-	"0gy768NQ+Mhp5f9GpM5nlPiLuJvjHWQff8MbOL0uihNhnrQSiTcW+6T+GNhMQ8/Ka92HtZuPXkh1ZhZq",
-	"dawD1ozxdiLgj+qdm+FE3ZeV/TK1Ri8HYYkhqSYOyMevNVMc+EQkvvQ0Nqsporg9xxpdo61m7mRfcevt",
-	"UUW5WKl8LGoxnAEw91cza4Tma4idhpMXOoKGO9CGp4WjBs1FQjo+myntXr/aLJ2jrZdX3RIdJ0a70bA0",
-	"7TgZp+xG4+gHLUpKMwqRc2J5OULhWCMJHW1jwlrARBFsYBs6iqbKmFE48GM5wxLmMumwQNW2EWqludWT",
-	"RO5+MmNp8mUod0AwD7/FIP2bIXRvrmrVEbxaBOuxjNHBpdWyPTHXDfuFi+y0yM8psdMKuhgE4eYYLIFI",
-	"btNOFaGCt3YyoiONdN2oD72HNO/L/8kYDuEKbdZnDITUd4FmMLp/cMEzcXH3GGnCT9I86e9CCKYkL6X3",
-	"sHirEYZC/h5tfCTm8kzICK3waH6vtJUn/3bpVa4MV9jeN4f0GmFUMbWUVvQoiBAhpioJMKwMXoHe5vDv",
-	"a/nSiOG//fv/y0DeQaoyMFhgnPt+FpmBPFFyvVS5weZkGNpmHXglbRHxO1O5PoM1lCVboqKrJvb4jpjK",
-	"rbtBqsskGt5Y4Avihr5/gomYVdlZnhk2XbOYa5JiqARtGQ+fYb1hWJoIrUMyFqlootDNhz7iX3///wIA",
-	"AP//",
+	"7P3bkhtHsiYKv0oY/vmNgFnWgRTVq1VlY7Z5kprTkshVpKTp3dAGA5kOIFYlIlIRkQWiaTJbV/MAczO3",
+	"c7VeZL1JP8m2cI/IEzKBBAoosnu2LsQCkBlHDw8/fv5pEKtlpiRIawZXnwYZ13wJFjR+eqGWGZfrf81B",
+	"r93nBEysRWaFkoOrwfsFsJieYMMs5Xam9JLxZCmkuWa8+A2/YTxd8bVhc7CG2QUIzdRKjs4H0UC4xn7D",
+	"PqKB5EsYXA38uxORDKKBiRew5G4ArgduB1eDPMdf7DpzTxurhZwPfv89Gnyby+Q5t/HideJewLYzbhdl",
+	"01P/azTQ8FsuNCSDK6tz2L+fF9xAZzcx/Xj/Xl5LC/oOpFv1zt5E/aH79/o215kysLnrvyzWbv9YzNMU",
+	"NNPAE8OmIGEmYsH1miXccjbUECudQMJWwi7wBfckExL/5nEMxrBUzUsKWABPQJdT+u9nz/CpszCUbZMC",
+	"mS8HV3/FVZ8sueRzWIK0g2jAjQFj/IeMr/1fM5WmajXJM0dfeQb6Thg3wWjgxj8x+fTfILYT1yMYO/i1",
+	"a53eL2AJHZti8bdtw/4vGmaDq8H/76I8hRf0q7koW3d9vU5gmSkLMl7/GVoO4w/8FgzjTIPVa2b4DM6Z",
+	"O6C3sGZTSJWcG2ZVdeeG7m8j5hKSMyHHMjegmdLs2dvXLE4FSDtiXCbMLoRhKgPNXVcRk3AHOrSl9JxL",
+	"YeinsXTPC8M0LGE5BQ0JmynNnjxlC5Vrc86e+fEVRGH4ksZIPcFY4jd+2dkQ+YBrh88saCYd7abCCDm/",
+	"YkZpC4l720TMHYA5aBONpRVLMJYvM+PI7af3Lxi3bClirQzESiYs0xDjbrsJmhVow1YLbnFAM6GNHUu3",
+	"Rv5H17lMWKLAMKnsQsg543MuJC1wMQOcE3dPgB7LMANh2NPLb1is5CwVsWXDBCwXqTnXwI2SbDzQkBtI",
+	"xoPRdbF9q4VIYSyL8eCWuaaMFWnKdC6lG8WOtsdyPBBykmk112DMeHDlm3fcmC2VOwmjc/ZGpmtmcjxr",
+	"joQ0VPbvinE3l5kbYrkrQt7xVCRu1U0+cwcfpGWzXCYmYn//9/8YsSV3ZIf9Cc8ExlJYgyulZAyeEnMD",
+	"bhoz8RGS87Hs4gUV6j9z5F89Q0v+8XuQc7sYXD25vIwGSyHD58dtp/YtaKGSb7Vabp6ib3G1E75mw9eW",
+	"p4JL5qip85qauVZ6MduEWxh0D+e9ar9f3VCI9N16pdytvqNmZSz75on72fjf3VA6x2nVfUeZ8u7LJ6Mf",
+	"73fp3ECmtG3005iG62h/kYBa/gtw3dXu2v22bfhL/lEs3Q3z5LEnMf/x0n30XXoWhH2+V9lPWeeCWZXl",
+	"2b1X7CcDurOLnH68Xw8/qzxebOnkrvj9Pv387l42mZIGUOp8pbXCrYqVtO62vvo04FmWihivmYt/M+54",
+	"fOp5jVJr2Ev9eD2TawbuxyhIJUoCfcPMgmdwjmvg23HdOHkks6/lnbA4khsvHLjxJYlwX/H0rXZ3pRVu",
+	"LjOeGogGWeWrT37tNvlWY1mcsGLMSumk+fDXf2h52KpbkD2e/L26U3/1r1X6KgUdhRKQa/tZmipae1QR",
+	"arOJNXALyYTbDUZy5ljnoGWssYZEWEg2WR4ss1StAQwLzzCj2AxPZ/OUReXTrqHNn2dCCrPYc2wi6UGy",
+	"0eBWyKQqdzrONIgGsdIaYpzMry1vOf49gUDemxvu2VufAdAV39qMsdzmpjo6LzA44VZJN+0ZFykkrWO0",
+	"yvJ0EgeFsBiIkPYPTwetzK5KUDjakk/jOhVDKoZd76a6kxXqqK1XVKW07UT6vZCwSah8qXJp95hYNJhy",
+	"I8wmkTpWkWl1pp2ig4wJkojB+fycPb68ePyE/ef/Yl9f/v9bKZ9bmCtSpjd+hCUXaesvgWVs/OC4fD+K",
+	"aWxTeNG3HTqvjDCqr1hYje1L/1bDnYBVy+rfcZHyaQp7bUAqJL0uLCzNLk7foIDfixa51nztPi+FcarD",
+	"XmPY51De8+yUx4Ym3jwlzUVsTqh1b/JE2Fd3/hptbEpsle47t32YqNdDui9GEhE2Btt9AiDMYBfD7t5I",
+	"kbW+X9Vg+65FsA4ccvLwEW4HYU44sHLJ2vbwOZe3b/la5fZbLtJcH4e70R2w1+U4o+4nsUra+VF4YAnG",
+	"8Hn7MxrilIslJOVomxYmp4trLs0MDUx3oA1PDZtqlc8Xlk15fMuU9BaIjK/dkThHm87OSWswKr3bc9ru",
+	"rwwmGW6B3/Ttm7zxxgY3rS3l5sJVt2dzybqI5AZiEJk9Cnl4C2zrFlass32OS6zkTOjl3lKi6nPguwUk",
+	"MkDu1aeGGWiQMfQUrPiKC4sMmKZIQnJFhmmXsLI867t2dzzNYYJ6eS9FfYPVFL1VZxfVDexhrzeo1O1B",
+	"bQw1Ua5c4B0E+Vpm+b5q0iEkqzusKFMubx8Z4ikcxXNWrAUbvrh5c/H+5kc0nmyniM2Wb76ttOTYUcG3",
+	"Yq61gOT82Jta3cRdu9W6LUrdCjkvtqS+6mo2A9dtX/L8LefSCttikP6TWrEll2uWo91PzUjF9u2zoQFj",
+	"hJJu3GgcRrvh+eBK5mkalQaXur3lcdu2m1QFrlwfwo1fNrZagKx3v+CGufdM7d7odYFXl6iyAK1rnSdz",
+	"sL2k4ZYrMOaSTYFxEmshYVKt2DBTxv29FDL3ZusMZIJzUmlimAYD+o5Mlr10HHm7S7B+63177kQf+WpI",
+	"xVLYnZI9WtO+p0edyJaBnBQqQS/d4E0G8rWFZZtW4Ndv4q7qvTQD3InDxf0uFrwh5dc6ahtvsY5+P2tL",
+	"1EaYL979/HqZKW1vwORpC4UKeRcsNLsUfv9kazcVdbdhNvISJHzkyyxFf+lCpEnMdeu9nPIppJvHJNjo",
+	"gw5bNPZazrj8m+DM8f7pmhlhLejOlifQbkmx/ONkmse3dIYb3P+n1zeMa3vOvn7MdJ4CG8bnT1gK1p6z",
+	"WcRmZ1Nh3D8WdMQS9+maxedfsZlrHbzL1Bo8qIU8oe3Xjyfxk8nMEULxYTIVpv4Fzab4Iqk/8dWEOml3",
+	"W9ZpEMVPWt/KatTm3rq1brs0yJdONNWFcXCPC9514LqvH+KNPVjyj6/pxyeXm2cX/VCTmXfm7HeTlgOo",
+	"tdM6W5VAx40ZKLlid3162WvZ2zuSVvPYviLz4hclxXfI44mSsJ+JdcrlfSR7qWy7fH5vWbmfUIzjb5WN",
+	"w1Ls2NlDxOHDNmtTYFW5nSsnLQRB9ZFhXgA+37ZZnaE/jwzjcewWCCWsKYo8bMWdJGJzLSFhVp1v28fK",
+	"yfm61RFyn32tbWnXzrXvVzDln0R7qQq49N8uMbe0+DcXbKvH+yhG4sYJ8ENpW7ZX3pK/yb2mPOUy3s8A",
+	"vNVeHn6cdJrHt9gT/TAnMl9Ood0ds3DrMKEl30F00SAFfgem79OdI864thPHOCdZbNvdWuHaeniHQH3B",
+	"NxexMrbmTKLG9m8jnd1S48E3R/uyt18FOAt8o89gD+PpTSFYLDMBc24FLqCTWR23/X/+ys/+dnn2za/+",
+	"38nZr58uo6+++f2/bJtkRRqutFrhHY8vL3uKhztX4aDZV7Z508G2UEs1BwkqNyw8+cgwP6A+53m7QHaf",
+	"410fbS6tSClKLuEUGxlGgyq8cfpaVRnv6mPj7Nf7eXx5yZRmfGpA2is2y9OUeRFrH2tJlX3UO4hVImJg",
+	"M2FinkLEHv+BxQvuZBbQZvdFG7azlU6Cz7vjAHj1x8eVDVA2mMxULukoUnzbIBrkkud2obT4G/glnYok",
+	"AYobK0PRJhiK5i4qbmGCujE+n8tCucY33PniaauR9lAX1nbPB8aL9PIgeEIPzbUt6reo490o0n0aKwsi",
+	"3dfTGXuVbpMyOEtKNY+pGUvAETVIy8JLTGC05UzpuELcU6VS4BKNNrk1Ium0eBXxwtM1+9NNP9tViDnv",
+	"ahOlUmoSPUUhRH3o45YME8bkkIz6+o6WXMh9V9Wdt7WPPdthSikerexF1NjKjVk3V3ZznK20k8uEwqtf",
+	"Sdt21ZKZvJWM99H1KoHhHTKcgb46TW9Pb1bGru8TN9NfdvLP7iFOoBvPr2k5wK2SNG4Ryt0dlgcSyjfJ",
+	"/oXb9Vbz77aboTFq33jnwDTwzRGlcEdmusDQJYUbpWqFvCwR+XLgbt75opXptmiEtQjLjhWmbjuHWiYA",
+	"tOgkWguf7LIrFh+njDfD1O71wkLlBhYqTfZ9yc11j1fMrUjTvUa2Uvq2//ONVceXq7MrBx0WqRhTVK50",
+	"5zZZq8U0b48yLEm9v82r/Zp1xLgRuNHdllG57vAGV7yJfdtr8vt6C8XQGoYoP4Zo15nEtKc2ISuXHark",
+	"IcGb8BHi/LCX3Dxb5O37xmJuRontJbFtBImRyNVFPptBAPAxw0yUQbk43ZGVB8dUVoZV27jG4lYc9NRf",
+	"5AlgK9V03DBbt22nRlB7u6v7F9y0hTOhaFKLtDCUqoQuV8hd71MN/HYyT7kxretNmV97Uiqv3RY7GWP5",
+	"dF3Y6W2ndfKP46T+Eur2gzTJNE7VvnObK54e8aD0FtsAPeQT0NzUXIoV7SCFOU8nU26OeZKdONG+mCoD",
+	"uefiqdzGqstqZyBPlFwvO0TOGWjN057sxI3NC4t3GKmDG73blYer3yDB6tAqA6kwiXIlNncqCudw2+F9",
+	"ly+XvNVYtz+B9qSoA3Yv+MyrebIdaQNH2cweW1XdmUpQVbFF1Z1pH37ntqR8NeXx7V5yVF/nw/aZ+Q52",
+	"KjYvUmVaA1krxywcCGRbkyVYb1VO1/6DVNb/tVQY07ni60E0WAm7SDSsdh+Z0FnXKF8qyY8hkB4gZs1y",
+	"mfS9RPDZTpdC39j1e4uz2G4Yd3VUUUkWGyLvjqwO3IWccr/afEr737jTdZW2yNg5qdi5J1wmk6nQdtH0",
+	"DdYZ0CQOl9V+LKSxaFsZ9nQ9qHXWtUKv5B2kKoMtkWbtPlzwLz4yLIVkDpp5N03P6LGYZ5MUZntoZkth",
+	"WzO/nmWZdocYc62lsmwNlmVcJH1HEpoujG0No0j4nU3XjGNnPDVkto95CjLhmnnj20Z3EixTM4q2i/kS",
+	"MAS9iFXcHEwizDTXXtjpk5rQ84gGrIGesAERJram60nMs44YQ5+nXaweyzB0dcd6CMliMjJ1LEFrILJH",
+	"Q6iMqRLsNtjYwgp1VSmnurq7zkOHWlNfle6b8HLnxCotdY3lO8XTjnEkOfT1P1n4aHvESjQNDO6troH9",
+	"SRir9Lrb/tuRpfggiUAd6T5NacNbVTE/MKTTbMukQTwVL+W2zDlJtFc7N6+N8kbYOEl/+ctf/nL2ww9n",
+	"L1+2uya7ghAQ22HSkg/8uDUMpnpXbYzhTUaLe83iBcS3xOeENfSxdOSdD7ryUnuPI1so2cPuXZldtYfa",
+	"UnbukUzcjd/qM+y+drdYukS1wR3CefFoaDEabL9+X8tZqlantVqGnzvFvKWSdtGLl5Q2zaYLLoFlRiAv",
+	"GoxIcp5GLEPBIGKJl4WZ0gwxTnbaf2hEFftlW3hdQ0LsXmLLb48jAPpUnUlSFSs3LRKxkgak3ctgGd4x",
+	"sRfGNoMOgKdE/Ly9W1HhTruu+YKTNfTSINxa0FpYpQVPJzZcslwLy9E0r2L3gwF9J2KoZGG7nTWQznbr",
+	"TxVttT712vJt2dNCmb3n4SkEuvbTX/w8kQBJe1h7eGrfLLXDHZidj8nJNJjyNwkkIA+0hI/0d5DyNcCk",
+	"Mw6Xft4So+Z+3p4q5/Zyb/OPf0lv6VqrO5H0d9MWz3e3uNXas92T7IgZkskWl7KGFHh/PWDTGBjWcVCS",
+	"56DseuB33ZGhjCHtxHQIikOfwDdP0HVN1OM4BBm+0OcLw9XGEaseyjo9FIMuVqeLQ7wh+0yX/zteCLjr",
+	"H8NVkwHCAieCz6UymD3xb2o64TFdTMLjxE1zIyQYMzGWa4twcRTXPLFqYjUFWvh3hTRudAoxt3AeTmj7",
+	"CMnEgl5OFgKTWzLQS+6Yefgi5homGbeLFV/3MPNWxJPqCnSt4VveHo2bizTxDuaWeywPWkH/6P1wxFqs",
+	"DB95bIso8YVKEww7dy+0iqOZMrY7xLXBAxpmBLbk+hZslvIYUTrw0ZYcP0eCzCoUkX0KOVOSJZCKO9Dr",
+	"pmbbOyFUyDslYnBSklTW/VW8cO1BhtI10+C0WY5Jo/DRnndknQO0Yx5YteqwxbaTgFLpDtNQHyMFSrn9",
+	"U+4qkvGGb6apx9Wi8qibTnpGTsLTIxq3m2A+sAQ9BxmvJ3PNg9kyHHSKGjQLRG3wTKF4LuaWp2qeQxCr",
+	"WtlxFo7kruWjs1u/hxoZcD6G8drDMirKc51yectmIm0/X/vakRq71XUXlFFNNMGuHbwp7sv6/rUmODzu",
+	"Ef+zw9dw4ya5keB4r4jxqJCt1z2vVa/mlK91jfYdWCvk3LTQt79PJ3ahwYSAopbYr2vGp+oOmLAE8umu",
+	"9EeG0AMfP2Gol5kRsyvlLaGgCfeRru69Q8eiQZzHLWN5/rrAAHbcnA3/iOmRrjelWSLmIf2xxW40RWia",
+	"rrvG/95isviXyy27qIEnb2S6btidOnZ1v1D5lt3p2uICM7bJcAQEMQTvLy+CVJhPizRSlR7a4yBeyzjN",
+	"jVDy+/Ys2veL8qZ8ZJgIjzPMBmXD8eDlf/5vlvI7pRXjLANtlASWgHB/x0obwRIxlsWLMB6MIpZpcBog",
+	"XXiIaOpersFEPzKFKZ6y16/GUliWCMOzDLg23ogF6cyjXFKeJobcE1xoI2DFTcLfzWFxvZ4bK49heweT",
+	"qddwJ5Ww5talq3S3uW7fc48VStCcbq3MQq1MC3bonoEzYRb1AbSR033BCAvjZIXYv3qy7QzthC1sAVSq",
+	"r9vbOlQ4Esg1S2DG89RWEIofmRq8cA+khmigVboHYtiNSoFwwaTPMX68Q1IJWVGenVN32zfmXWvk6QFg",
+	"b4cgVR22Hvsvwebo2hYFGdBLD758SM5Q4t+tRYbRFVaoxVsjizsAQqxi9PI1HmEZ4K0DWzyvZ061BiXv",
+	"4BbVvvyQrwK0r0r4OkKQZEQi1QDoejP7s45igTqXv8InGuJFOlXb0iFd0/viKVX5cUNRwzQmhAfnnnl6",
+	"xBzm5BGEM2ZTmCmEo74TsDLMLrj1ENgr7hQ393boogqjcB+W39tI5y871OI77I4pzHm8nqTd9y7NvEpq",
+	"bMETZsCGe09JRvg5hDpjGouyfdohDAMxwPlyCXscjvfVlJlwXXvU8mHrKWmX5QolfBfKjH8uBJSVCVN7",
+	"w7VtWNEofKrDiNaNgmosn83at7Zx1g8AG6gYJyrhX5UJ+43ZdZL78dH63r7yhwZPkEWzRU3oO2evhF0g",
+	"+t5cGOsTv7hhnLmxnD0fSyI2FquzgtrY8Fk6VSyBNAXmfgf7n/+bVcgxYvTWWFZfM8xQon1UZHqy5yPC",
+	"03ekTzwpwuTHsXSH4qyajpZLd2pevr1hT59+feFYM1MztgjwUxmoLAW2Ag0MUz7HEnlLOeMgPF8xNFCR",
+	"QHLOfkSF2oBM0FJFOouKcyeVm7HkU5Vb5kN32dBk4GZ2Vswg4ZaPrtziaoS4l4rNBKRJWPJlm/za4MEN",
+	"lukWNywGypyoTLFnGDNjxEevUrFhG/8bbdxhrXpXDc1lkyEYMZfc4vzwUTAksNHCOa2qbT+GTc57xcJx",
+	"qPKMipfj2IJ8C7tuCKVEJkghrINANucRFrUK5bA9gGSDtXDLUnCaRGOIrZ15o2RjX1yDjBrcczRdikcn",
+	"z3lnW+Pw4lzrHiHzNQEE4w6sF0X6v9Vm5PweY9deLKAt5rW2WG1QEJQn30ITP2Xuhps5zubh6+6ESnEv",
+	"TORFF9KGSYDkaDrpH8K/manvo+/akSCLvg8JzvTSenWCtSYr6/Br5wpTJYXWdA1kAL0TjSG+7a+VVHe3",
+	"ZRVBWu3H0aNvddvC2BzbQoxAx/LXTMg7rgX3vgrTzqEM8LQtkPF9GeFqWOxk2TIDecHNgsULLqSHtWdD",
+	"gSViqDHGzVrGC62kyk267gvhZ5W6nSx75yNXxncIIalbygugDW+0V+5GsUDl+IqNbyUwNRf3tWGU54hL",
+	"yc+1Mkb8X/7L8xgrtew0c+xZdMFmHfFYfzjDy5gMn3ifYN2r3C5AWnLgOTWQpBqmASmF7KTnzXHutBd5",
+	"jXxrEYcfYB8jxH3N41VrwE5sxsqzNzA7ltnCbw9IPk3b047apPIe1o1Bo+XW1VZ30J5y3ESGaoghyggU",
+	"pQvIUg+oNdew6skP7pFx091o8JE1kFpUlmcRw3/ONThdM3xKhMlyC1HAL3WC1N///T9OmHqwkVuAOpT3",
+	"VtWWfduOvfXoHQ130V5oo8Xut1368NFOSIdv2X5ujFOzvI4ftDP3Dsv4HK49/Evw86FLx/3QizSai9YJ",
+	"D/ojrN40DvAe/DiQSt8z/2f3/BYL866CXi2+yU7Aoh+V7Qon6QlH15SrulT0N95gs1+YsfeEi9SHABZJ",
+	"gbIoRUiAx+2unq14absE4UQYDEmY3LZURnsHlniSAa5jLIIngaMErIS0dUulysmX77vwCu0eGd1NFtbZ",
+	"YNqM/el8csmzSa7TtshpkO8w1uIHnrFUyNvCrpXyuCNCZaGsCs211fGJoQeocgz+usu02BMY7x5GNR+Z",
+	"MNE8Ebnxm92Oqt2f471LVSu3a4HMD3mtGc9Nl/Wthru7+bOwaQf8nRS2b/plaX6j9prKUQX4rjKe+mb5",
+	"HqPiTIfNJxom+mxb8sZJr5gAA51uHvNN3vJiwWXbbRXj93sGsvp3KD/OV8N0D3dYHX7kS0DDE5w5kYny",
+	"oxTzzTBclZYUBkhroTY7lv7X+4gskgoRbcqme2LcF893052PxTie7buNYuvA841R1QialpmGRetQ29+o",
+	"SiDb6Osg5NPydqsqMa0Os+Zt533AbizV++6El2D9sr/svovqxP+SBlqU1F3mUsQi424ij1Cd73sj9r/A",
+	"kLF0aJuv371/9p50TW+pqo6IDQ0Au8AGTJeTpnYDNaRS9yMTkkGuFWX+XbNlbiybAsu8xtJTOWm9ferd",
+	"XbIlcGmY50E47GsGqYG6o8xqfgchh3PG9Xk3EuJldLQbropHfrntwiuJubjy9roDA7OphiE9qYvDX0Xd",
+	"V2Doa6FySugwRX1rTJIHuB1ERY5OyLhUucYIPrcku2ORA+upXJWtt2OFdLexm2OoXoXY3ap6cQ3Gbpdv",
+	"uZdwa+ItmwmZlOWfvadeWMOIjsdymltm1BLogVmu0X3GV3yNPiAWhOtwPv1Y2JLbeEGuoB48AJXHONem",
+	"VyJbp35XVMM4CsS8o+FatUm0A1CibpZ3pNAfFZh+f3iF+0LNYx2xAqwszJxsNcEUMcO7eKWFhYlC34wG",
+	"IR2D6DjyBxYn6wCQCa3dtwbVHkD5lVpTRBUbyOGFmLsD96Fpfrh/0dk9C7searzoUzQscH+TIzZwb3Cf",
+	"qnHjsKX8cyPSvdy6qvRIpzfEfrTST9Nme2h89ZGXe0vkNfbUuj4En0poul8I1n8zIyG3TkYmv4qmqOCl",
+	"0naOgHDSgiaZeJZjFRdKz/31PiUXqqi1exc/78C07WuJfevdGDdgwL6gbN09t+SLKZ1dm8tpQ3RbnULt",
+	"Y1qr/DhFIrm1sMxsR/gbZrG2hgC/XwB79+rtM8xRYcKyFUjLRL8Y38NLjldSCjbHE/LTOI2MandiIRO0",
+	"uHcUMelt0axW/vZufmYW6E5vM6/8sliXFn6/zIxqgrLhOywvyhK1oot+5rSIUXfOmhNLVY2hUIFS1Asy",
+	"fjxhxKdG9ipOXp8vgdoLGZYfCcNrgFMub6+LcjJXZYZTCOFjSpfVZoStxkQiWCSiqBLb9KmnvgB6GHGH",
+	"lOTLuAZprhdwe1u9FL/+1XTZcHD2K3JOR/cfFej1HudnBygrHdY9lPlXb595NtjLaL0XxOvWoo6On0hl",
+	"C3I9yHG3gQfbBQFbw4mtFxPvRoWtENnnwYWlAdzgCnWMoLsY0sGpgtQrBri1e+5nsJ+PBiOv93lhrpUx",
+	"e70hoTOSoJHVlXFtDUvBGEp5RlQX09NolxUSw1YjdnGgqPW9ZkJGA9hvwUIdh97n/md6YWeOi59wpYf6",
+	"7tQ2tzHfqEIoG/OqblkrES6UVZuktwAxX3RBG/WsWNDhrFyJxC761PnEAiromKJXojCq1nkEF2h7wZcu",
+	"63WtiOflN/9y+fTJQ/mHN4Mxv4c4Vl34BD0qV27UmXWnUVZs+JWuXnRmTrgXOo0LGuaOj/bThqvFnJqj",
+	"aXZWb7o65apns3PnW00CnYgO2+Feqit2+AQ7htoGPBTqLe9pBdV6PVF3oHsnhRR2c7EvJR0kzsnEHFko",
+	"62O8cWscjDapim/bQmZJOTOUo1EsP8n5SyVhjfV1DVbTkoqlSs5Be09za2xuN0GlXHZW40GdB1HPJplK",
+	"RbwTg+vGP/6WnnYN5PvELbq1ucnbYxcxwbv3hnUagfcCD6/bF8u1qo6mJKQa+W6uXVXZaZyoghLCgu3W",
+	"e1IuD6sxd7xT2dRX0Y9ZZiwRwsF3r96zi7KBUasu051tXDumjQ5DmfcEeJIKCVcsnBv4mAldaMsgE3Iy",
+	"+YJ09Wz0PoXo9j3XbciR7cHV1eO3n1nxmIezvrBKJ0JyvWZudIa4DunvCIbbVogwcpL1mcai/DOlUbjG",
+	"5cWAGErfSXKNZXYXEGB0H5QntKd/3PNMdx3NplshLKnrMWm3RBfz3N8Mub85/ailJjfKzu5AFemqk9jH",
+	"Eu5dMM+5vN2KfdkBWRvvg+DVvBGoVrJrpF7GrXWglTin/sGuOzOztiDn1qBw2xHxvVY2zcy9FCcqTYKe",
+	"sK3JiAMsHuO+9lFsAayllf6p1U5BJVXzLfGlHQC8B0SeHiNXmtqYdPrKva15l0kOn3pH48EEa7sNjWAF",
+	"UyNsXx9gZbVrGxo1CgBshnEWuTULKmUX+m2GLDYpriL+VNenWI1tp8gd92dxYc5tmAIQPm8/aL48S/bU",
+	"FxqL6DstKqhXGuw5kQ47XjmbXRhOYXLVsr5P9hv3tqGeOtSxO+7waXvcYZvb78n+uOAvakV92fDx45Al",
+	"rnS9wm+vBPEWxtpAFvhoNWdmwTWGOmm4A5mDtzcmIV6yzK32wQZCsik3wlC4VVlYoLjrv+6RWf0QnHrn",
+	"bhTMuWaYjjp4dfcVVud/zTQhbYXl7PXPzyo7OrpmyqPAU3JyOUfTZ28rLHUHOW/U3+zHXXeEATaDoA+N",
+	"KSkT6QvglW0XTwMe7WR0tH/ISmUcbetFOIpHcJC0tBwrGYtUdMRfJXy9R3ZmrbGXPjWzodokYuZRUg9u",
+	"uGihrf2ZpirZPSwpQVhpxIfi949MKJDDqnnPIagzAy1UwoY+SQ/jSb2vPlZ5SoVtpsC4ufXIF/28ldjE",
+	"c+q4kl/eriOiy7oINWhxUbYxbTwCjSDuXoolLiy2GhFZ1Pfy153U5QiiNYFF1ksJx1xjgTunCrUWbKd2",
+	"dm7wDMBMqNjRft48916oUr7Xmwd0dkA/TSAwHvI8JMaENVpsjKp9em2L1WNDy4PYVlUmrzrI9wkvrpOs",
+	"H9RSGCPknA3JFgZJhBZiqmWVKWOFnI8i/8WEFO5oLP3nXGL4Nbgj23jJNWNVdpZnDD5mKRfSjKKxnAG4",
+	"PvG1iPnDVgyCMw8rje8VUTqALv+xTIWxo+KtovPiGz+88HEGEGGcS+hgLIdhhyJkJT4L2ASf9cg/n8ui",
+	"nP6QnhnL4qHIxx/QA+GV0Dd+cGeHYtIPPmbwMSN0/D2dwO0aZFGxJHAD2qxSnepkDI1jUdYi8fHJdE5c",
+	"xxtjjurk2k75Mw1mcVhgn6aXJwfGH9Zf7xgdYnBnB0X79S0IuV8ARiMyaks8BoHNoKgbi6w7EhyP/SaD",
+	"8MVMwLDwTEBhyVIu28McvD9wu9CBo0rJ0aS5hUkWd3jmTZ5lGksQtxseS57lPuXGAyMjSrxdBFDmGazA",
+	"fckl+7rV24Uvtti1USZZusaVAUzOzA0W2Fs7eQVrQ+EAdl8mfsUq84nKlQ8DqKzGlu1sdbnu6W/s70Bu",
+	"8RnsGTHezwhOkwsuhxYy3YMJViqgNusz2VwjSF5wavmqTBCxDCRqPO7AM/RIrLVK0yuqWbjgGRaTdeo3",
+	"OYuSjb2v1spVWS3PtZOkdwCqhJk0KMe3Hw228VW3nu8yoA0/fDEPn8uOLPSWMPciQ3z/2dZcVe2Bg7SH",
+	"mHEa/H4pzGwBFLP2O3vO3tQdWmNJhBNsLwGSnZKVPDkR6Cr6SFnTaRqNJUIfOkprN+Ccs7fJTdV/5lYg",
+	"RWmD6/VYeupkgTqnPL5ldqFVPl8EUo3YVNmF49EUbEnyR5lT5qYwqMZZuMsbx0T1kQvyp/oDrslWPeGm",
+	"lrm1jy9Zqy2ovgjV4uOEywjlR6aqJ5alQFpDyRdUQ65fMtk9sjs2bKSrdqpUaQOkni7USvoXosJWkocm",
+	"AYQQzYRLLjkJaZUq9+HHUHigkmhUNMdzjNVvnWMlcpdidd7MBld/7RmYuGF95mbC42bcdIUFHLveVPNe",
+	"rTTffDmqjW5zg351i5Eq21YhMeOxz6iv+Up3yXToBT5BTp33NB/sfSjfL8cYldNsI953hV+rWUNDTO5A",
+	"my6XYyjbUovO0xCLTKuYt4JXiSX0X7Huvptz9gMpX4lqg/cdt8+9w1x0lGxfCtTZo5D5nlHTHRH+tUjn",
+	"PjgDhcq4Nfe1I9Sul5iIj2zkelSDf8tBlwvXvWOdNEs8oLMy6ILrOZhtQHdFUdyJyadlBe4Wfkd5FNvb",
+	"0sCT9fYcqpi7yy4GcQc+kaoVRXMDvL45yM3ZbY4xDKhtYd873fgtF7p1VcGYUvmuT+a//fKeDV8lL989",
+	"GzmRB1GguWEfnuV2obT4m0cxfg5cg2bj/PLyqxibwj/hw3mHTURoMHsm1NA7QrZhFsRKJsaLbZbWH4yT",
+	"EW9BenmwuvB1U0vd+NAExeK/5RAxI+Q8hbPcdFSScm9PwpkJkgKtym5jTG0Lao3V5l1buKiH3eO9yn7K",
+	"jsPt9rdDI8apym1n9MZnRj4Ievte6+CRHCYV3bQNPg6fMQEiOqyY9JETwi4SzX3K4lYghNqd0eGHQeuo",
+	"rdQoeISBkCANsCEVQyPekTQUn76wup3RFH1ho3JrLMdgmq7JPOfy1qvowvjKFlYxrjWi6UuY8xIMdKk0",
+	"+J+SUe/EHbFvAmcMItsjk85N4YZeanNHbamWSJN3G3PzLQv5uaWKxIav371hjx//4ek3yIKz3DJB9u6g",
+	"EJ23z+CARKKurNQXXCdXLETehrxbsp9zdByswV4xDVaTbdHjUxXFC8bydQLLTFmQ8frsz7AeRUxlINkw",
+	"42vGLauyCyyapRxPFHIeoS8hGktKVY2C4eac0cK5Vq5Z/TQzw9eGSh/k8SIQS12TLuO7fIh42WVLeqzv",
+	"tGcAeQcsSOmFKkPC60JTgym1pE3VucvOgHG8Ar4XS2FbBCryqfCPe5GId8TIfbNCkr17opf26mkjxrTW",
+	"wsY4NmYTNdekc00Pc3VsBz3+ZaFSqICLVUohAfPE88iwFLezJ+fb++ZuLmFBszujdH8ybYGvB+Xo/HPj",
+	"cW8Gmwp5530IBShOAvgn35JifV9Q77LcTg90752sxm3/TxgPufNQLIWsfvt4wyN47Op1W+GHtq90W1xQ",
+	"SJ89DmyYjCHtSMvZUm5/C7ZjewSk00t9Gi/G9F+xP1aiHjFjg9M1XH7Nhi+0im9nSidsyg2wr5604yYe",
+	"csrdVZbydUsa6L/8+V/Pnr7/v89+ePLf29kDWWC7w8b3tuCdPKd9T6C1BsasOjNOmnG/MqWZr3LPvTGd",
+	"G6oK+RAIrwektJO/sMXc2ILjvEcWfwg2M1kqLBtW6qKWJYn2QJA+lmk7GvyWc2m93flICf4NEBq//wT4",
+	"EuThLvwckAgsxE1YHGTmrccCa8YnTBK5dcLomFTZyals3lVW3QPCoEyU2AGW3QGJTT9M9kceD4s5aQ2p",
+	"7DZ8h9f2ZPglYbejt2MRRcRsXwD71xtKw6RKkoaqX1eOT9kYFk1oY+ntag2GL9f4dpMbRzucOTvAm7vA",
+	"xj2AanG0WrZtU5mq3qzNDdvYiVr1wSZWBaWsNPZgp0TkSZTCj47pdfiHvNoOuTk2boVevLITdMuLP4fj",
+	"fVYa2CC3xmAb0ChVd0gDJsUPuC85vduQZKdKURZ5lcFLNUEmHpW3RcWOURI5Gju0TdeT4ps2deMXnqZg",
+	"22wI6F7ba4cWkO4ZObwPQDWN9Pv2OgxLX5Fm3+a6K9k0yKS+HrW5+nlUB9G2zeX4j6NeHAatcYiPpndF",
+	"AoR68xG0m+GAabWePFnE0JE2dbIeodftDLvFBO/ejInLbdAySy5kzXh9EE7ZRsBnvdlGxnk5pm4S2VJb",
+	"ax8tDFLL9yKpzvDDUnA7QWmrrVWtiqu7OpvWlYN0xjV0FXDMmlG2PRNwNiN023CPSprcJHolKSCXaSCI",
+	"PaZkqHJ15esx4u9e6/HgBU3idhI7nzrdrTUHnwZh9p2Zj/LddGpQvN6+7RXxoW22sRDruEd7FB/Z0lgX",
+	"wk2DtPxa0tJEDSIIQ6pOd5Oyfsd8u5lqF8z/27s3P7Jnb1+7zbsJQTSRd8bpTGl3QFdEmmWt8fGAs9vl",
+	"5XhAXhQux7IZbvgDogIJw3iKhXm5ZH6SvkCy67E0KJ+P5Vi+QlrCxCi24FS32PAlMLPgGbDhh1fupw+j",
+	"K8aZsY6Y2JLHCyGBfXAi/4exHAqJogamUExmCsvdxUrOUhHbiOWS+/AASLA+7FQkCcjIjd/ks5mIBUiL",
+	"QYomYhgtjTZt93QufTGUFCKci5Y8HUWMs0W+5JJ98HiPH6IiyXMsP/iIiQ8RmrHcjD54D9REJB+YVey3",
+	"XFHUpsmzMqzS2zkGxaa4XarEGl0NHp9fnl+ibSQDyTMxuBp8dX55/hXSiV0ghV5gwN6Fm4+Q84spl7dn",
+	"VQfinAQnny+p5OtkcDX4Xhj7lnxQFd+hRxvJlDTEkZ5cXhJmmLSe1fMsSwUVErz4Ny/p0nk4jrPy99+j",
+	"FhIO8zmnO8OX9GjvppjABZISnjcTklnR31k0x1ZcYJoRVRE2GMmxWW4/JvRrnDQqq3xuMOuOltwdyI9n",
+	"3mr812Yg5a8eqq7FrekDiCte8UcmVJrklikZQ8RgNgO0FYc8ozue5sDcrTqWQ27ZUhnL/sWJLAZDekeO",
+	"jBFisoKh4w7pVN2B76ycz1jahQazUClBfcmudQhvGSbsOXsfju2LmzdjKQwjX3+R8GRXIgY2fHr5TeQL",
+	"rsdaja4xhCcA8iAncI2Mpd8QxudcSMalWYHGjvCc1En3BvuoElFRsf+5opCo3vTak0wpeef3Oud2V9zv",
+	"G+fl8Sn633Es7n8qaE09zFsF2BljxxJ/PCih7pFhN982Yqj3Ow+/R1t51sUn/9fr5PeLuASez7jmS7CY",
+	"ZfPXTwPhFsExweBRuhoU7w2a+xRV1nyX4v1reV7rhOdB8JuUdw92eZztj4r4g/sTwrNdh5+zlOt5pe/V",
+	"QsSLIhlCWHfovypqptLbq4UqWYOwo6MQjVtlzWN7BjIh8bmVy75VxppGugX7+//4n8UMrxz1beWz52N5",
+	"Q+jubrYp1BI4nBCDsSR49yHLG2E5aVmtuSvkWGZazbXjy/jMOXtX4YXIS0NEjWeDw8BgRzs44iuZvPCL",
+	"cSJeGJp/FRIZH5gXVvrvOgyBHBjI5GgMkYKJMG9HzRivXNMrjJbIZYGqGEhruibmWW5mDRAQE/78UI9/",
+	"DC4+xZWdSn6/MFUg7VZJ8Dus7hHeKYG392JtWTKrb2bBZKcBgq7JZls3sRju/XcQaSJVmBJeNBv015B1",
+	"xQ17+/Lbw2S6nddRbSvudyVtbrtjOWeFuN0p44caY16zrI64bUnLRy5eEKn/aw5YsHYjNFmma5bL4Bok",
+	"7odYGu7X3/CtYiV8jFs54WJnfUjGRvjIrw+hiBQF2HpqIdhoxCSswFg2E9ocgU4xrZD4igDD1ArYFDAv",
+	"PkAXWKVuKVkPg08xB9kuQOjAchaQJkfhJSVRXXxy/zgO4ne4nwRGL51G/LqhgRSbdpqbrpKY2OuOO57A",
+	"V1JjN/VFLBy4+xPeO7A2BSenFOILm2m1rDHI6Zrxxn1WFX6WPIEIpR0nGRYyY6qMOQpB6g0IpFZOF6BP",
+	"4Ns8hNXux+zeImTQt1otkdX1evq9GtybTfUHVtqiA1SeOsK1iUoeBWTNAIyjAB+Fid8lfE3iqSGxxuO1",
+	"uJ+2gjNRNKk3JZfYRPgiykQ8ZLccybii0nwpDQWrC8Oc7qEjZsDto4ehiNVyyRHswcBSxCotx6n0WLo/",
+	"VG4ZZwvgCehrVAYM+8tf/vKXsx9+OHv50r368uXFDz9cuO+uvbHFhCK9Yzl8fP7kq6fR139AnL8nXz09",
+	"//oPI3eD+JQCpyaR0q1ye87wUi0hrB6ZsUyFBEKgwDOHoec/+gKomK2gdIgt334mfhF2UZXuHvCAdHFp",
+	"Cx/tRWzu6meiRVB8OCb8mQ6d1wAjxlOjqBqt22DPekvxdfji3c9IhRELUEGFJSYiVXG6dv/ei/vSmb64",
+	"Ay1m6wrTbSTd59LbLhcQ3yL62ociRzfwBWrjgzsRSqKSZoRx2zSWRvLMLJS9CvwiaTCMv4FWZyZfRm5B",
+	"QAueCqeC+6dNNJazVCltIrZQaWIiJsokj8gH5sFHHlsJxkQsVdY9s1zm1hc7d8xnLBF8mpuFY3NumHfg",
+	"+AFPG+M5Z8+8Ev7k8pKYxAd1e8VQgv0wlliEn2JIja9h7NT+O64FJwPsnVCpYz1tp/VnXKfvA57Syeib",
+	"evAOyA7qxj3zzXuH4P1J/AWG9hL7L1fFq2OVS8TdBeVuVMnYg01tpeIKagHRc2GBMRefyg+vk9+36cPP",
+	"igdPuRWVXjo2ohzw/df/jay2Vyx1sElVF5o8kfV1rmNN9NN/q+t9BPXXbexZquZb9d1n7qnvVYsE2KaX",
+	"ot+vXTGlaggV3NvtsA0dCjLcYUKY96AykbBUFThSKJcMqQz5R1vGQraNdAozpWHQump9oMIeRqHG1X91",
+	"1x6ptEHi+KA5hiIT59qxc1rtpoJeErZIgOI3+9yEuV1cYGKMZx88jiGzVTtznfqe4e+vizdOpJ82uwmZ",
+	"YA8sJ2G2VRfb8vADwjDKcrlmRszdZUgHgSh+xULJ3oMpwO/74Oqvv9Z8GLhE/vr1y0TnjDLyCyV3SYVc",
+	"UyFvR6TnKLIX8srY2sinpJBUzQkToF0L+UneSrWSDM5cX8h1V1rJedE+m4MtHQBk5j9nb7HcLJvBihJP",
+	"cw0kavl2hiHOIE6FEws9BPqILXNj0anNiGEQ6CSyF1/rNAqFmyhjAXi8YLNc2wVo5rtiw8fMROyJ+99T",
+	"Ztjf//0/orEMnubv33z3+sfJ929e/PnNT+9HV+zpk29qQRS4x2PpYyLOMSl3gp1NyLVkyHvsqeSRYWol",
+	"QTtq8fvBcUecYMYty2WqnHTpKOhMlJsnNJtqtTJuuX7x4FtjWSyrMEyL+cKyae7XF/s+m/HYKspAwh6F",
+	"z/J9evm4MXBMPwsHiv1X5k5Um+T2PVLAaQ47tv2ZTngJ2tFyzN+JORb5lcc+u++qjKJyaoqNRdJ//+b9",
+	"W9rDgLtWMB10x0kY9Ti4ofx2Kzv/nn4/lZGxBljaa2eftqAw0C6o3LIhKo7FahCjW3HDcuJAo5NslMpR",
+	"Ab1Tt8GP6WFB/ACClEnOMn+Ed+1M2OozDQa27JBfvVpt9xPtV2v9+F679qSlzubMe8aRZyPBchnoN/Lc",
+	"zzEnJWnx+PrYm/cDHitWX2ns95y9Ky8iR094MSiNaAuVG6g+6v22tBbUsS3S4sG31vd78IEMjfmqiEeX",
+	"bN6BEwuqslMpUTVkm3JLr73WjWC2xT0K7iLesW3+MHeLN+83TrwwVbAi9tYNQ2KInZLouqJcQJ4iWtRY",
+	"YlAFchAwfpzUEFoGuC2YRquFE3vGi8p8QZz6ge7gH2FFa2WOTWavPhL9Mt7YXYoDc/TnIa4cg689soWk",
+	"6rkgnRr8i0bpuxOrrC9Cyl8PhbUcmhNRfCIieRaOvQXuZM3ER0iY5R+VVEtEiy6XMCLJPQDcsKK6JP/I",
+	"KG2RDd//9PqGcW3P2dePa/JQzC1P1TzsC5l20Od2hliuTt/dvkf0ysvi4YfYqW9zmYQe++xWMbojxZIU",
+	"oT/FGjGrmA8jr5oc2DC4R9GgsBHttsO05vYkZLWe9Tw0r/zzD3x4Gt32OkTP10zyJRx7U1rKR2I4xYyV",
+	"EPRDXDgRMbHMBLrgIvZbzhMt/v7v/zE6wATaKry843ewsTCnuZ2a3ewRm3d5skF0Buj534/gS8BMVcYr",
+	"lWARs0xiEKVPZyoEI7SsOGVx3w2uHsR+x+9hT91nPG3lmQrLLDT70w1LuOVk5cIcweCru9fKX3zKDWjv",
+	"svFFNLpP3N6e7Z+w8R2e6vufjs96NLuOZFjjo8XLclm0+cgUBDEszynlhUUop7gzGWGdZiSZFPgdVtbm",
+	"1sk3RTXn0XGo52KmhZzDmcqtEQT502VXcFN5Q499iy99aURVG9xnCcimrm+UWu6irUeG4aKQwXnFdWKO",
+	"R26MNpVRZWTL5uIO0CzllqeGS8qGuRWpsCg7ayzAtFTazvkcKNEPjI3YLId0dM2EZTFF8lRDnegiAZEK",
+	"OT+EJp3sd0GK01Y/5ndgnaz7DJ/s7cusFIemDOX+/tXo02l8jtHJva6/PpTiQZvxStp+Qu73as4wcuv+",
+	"pE4Jsxp4Qhqg8TFzXrlGDotRQFRWiLw8+MhUA789m6fcbCgoWALEV4YwozKZNUU104lPFXLaob/UqkxU",
+	"KH2KddW2C05uaZ/75x5qK7G/XrITDez+W/iWrzF6y69It4N69+p25qahSFxOb98Lq4KP+2dYn+ziKgb4",
+	"eS6tcvfb7yzcoCPsd269LTMUby+RlTNPC1JZtgYEU+bUr7uGlDev0Re1Yzq63zG8+IR/7Ih8qhLQyaTS",
+	"h9qGZ34ZCyOZ58h7nre9zlFJ4AkVh+nYhAv4CHFR/+g+fXRxhFfYAfxT7WiRledz6jA6llYSEv+NjRfX",
+	"JPnRSaPgabdGJQa9jzes6K6YqyWmuTuiqbLmnL3HDPa//4//yZ5eflPASxzrEF7MBEFc7jyJ3wqEpttj",
+	"7z4u06Mk47khHsdwQOcQc0RePH9d8MAA0z588fy1vyO9o+X88vL88un55eNR8F4laiVTxRMU8SuwIdO1",
+	"BfJDeGgOJpIv5Igju7n45P6hRCosnna/4x61RlpSF6dKu3LDLgbxvZAwOJ1wQNXUH9pO8sD8C138UMVZ",
+	"+DeseEtWTLfckFxTeK4/KcIw7c6BqdXRWApLubKH8aRCwhdItqXAT/dTwKhq5VCv8Gdct/K9wSFH6W2u",
+	"M2Xg/rlU7ZjfNSCqKl5Si8Xi43FC3VFjowwdt1EoxGGGAuNTyieqrDUbBk0uQuXOeNyhO/clpkH4ai8m",
+	"8jAKHG+65Sjy7lg0sZkcp/bIBKZ6zTJaWPx94n+fFL+mao4BCvfilC2sqEZG94/67kGphZsZDQkpEIR1",
+	"g1w1NygKvQ4PfxksrCWGBId6hPRObId4TLlej0xpOLiFdV3DuGaxXmdWnZmFhiQRcj46Zy+IJmdijkGo",
+	"FIvnBatbgIxELQN5ouR6+Y9BT3jOdtolcOYPZpVwvb3zm9crFMHAsRzbrim6UniaYvITGDbkxmB4YeTr",
+	"/QjNfsshp3RfRYWMp+uqkWmE6cIH0cJmOdJqsdLuLM9nTrA3YpoCS3LaByjAUqpyO8n6Iba3eNYEqCwf",
+	"kjYpWxEGQ36xUG7NtIoONVowCu7OQHsI/DohvclAhq2939UYfUn2m9fS8lv4HLYbXMhO77I5hrLCb4Fx",
+	"v6OO8IdocCU6HFHgesFA5wpMkMZAIu+EhN253q/9eTJAkZK9T0Wd7Osc6+KT+6eHBef+BPfriYXt0+/k",
+	"M2wn8nJOqFnmw9ZSNS/jA7ychGnV7E4QNwlCNnFEsgI8jQ6Qmnpwtr236QWSwaB5oxX0ccGNAWMKdN7D",
+	"O4jaHe6kx6BfpOzp/gR3Gn5VGeLBgfb8KIgbFVApY3Ue21xDwiSAUw2KURLvIEeNksCW/BYFL4LpIAcQ",
+	"plUdg5VcVO7v+9NKqwHhuevhO9fBEXnTFym6k5OQzTWXRwHjcwIEgo6lKfB5Do8Mbb/T+/7IFirXIbXU",
+	"l+GpXVchudrt+qhghFhoKfdogUegnzhVJtdwItp5kSrS275osnnh1+BQusFZHoFesJ1S8ghZx96AwIZS",
+	"1WwLbMnXvtwppgyiOQHvKZ6y0lU1OgqdzJVH6j4BlTxL8C76TvH0i6URN7g9nJ5t3CVJjoLwmSSMM7cd",
+	"QcghaZeniPB+lM1eCGN9ebhdcuqf/KOfVVztraX70faOA/HPHysKxFjIAlsn8ValSSWsI/B4QzdCMvri",
+	"JdWq8W4XqVRsd1+walOMsgvGzf9+HONNoYxWqOKRqRmYi5Qw1EwLQWBD//niSaVqFu9lvXtde+Mfg8NU",
+	"x9yHw9TmeDyD4CNTd0N8MdTRJQO81SrzsmJtCf957G40Q55+DstbnSrbGVvmx3eE+CnaS8bZUsRandWE",
+	"1njB9ZzcoFwykHeQqgxaNR/31eicPSMcrlQk7PXzZz9W7MOXTPJl4acTLTCqB4k/wWN3InG3tL68oY6+",
+	"WKHXj2/fYL8GzpwHjj+i+/2X1z8yIRM3MXS583iBJY/ImwrXbKbSVK0ICNOyP6DW/PgJWyppFxRQ5KaZ",
+	"5OmhWnTCzWKquE52CT4viwc/t3u8GPJxbplMqbQAiBBylqqVibwtnc60/1i7h9h0TXCIbBhckoV8Q1Fd",
+	"95J5qztU+Ii6U0W+FRLP4cvy2RP6XWqC5XGDY/on4IaZ9pFN3m745o5RwKcaDFC1cWF4xJKv2RQIWs17",
+	"cYa3sIaEzYSJeXqGqDELbhYRg9QAox8lgV4kbCq0XZw5JoAP7WP7iDojbQqC3im1viqefKgNDT32AmwL",
+	"ozsOB3Br88iUx51UkjVwna5ZzLOIVYpxUbgThXkKg09Vv0RoYmGmOYZIBRze4TF5Q9TFy4sJXHyyC1jC",
+	"74fd++/du90+l3dQo5ATMprQxWdJWazTZEeglv/9aJnE1VuHCn3gRmKxe0LCcJdUSZnNyHx2UxS38X7G",
+	"PBHWadoHxuZtkNQFcL3k+tbcm7ba4yiCSPzkCduskkcHcxWirvHmpoC2la/vTp9SDyTaiL2ikTeI94tN",
+	"T3mGvOOLp32P30f7YSymJN73NPyg7sDDkReMEze7CHIIylaN/BGziiLq/VAoQv8WIAvV7RrR9YedikJk",
+	"N7uk5tflk72SJ31R9h7BZe0lf7tSHa26V6sPaHXy69XP5BQW9zhyQE0bM4U6hplRBITPhj4dV8l0fSwB",
+	"v6ZXXHyqfsQYCu8JO4zhvq61ts13RSNrsVud1krdw6BTXZEj+J1oop53hA259oUjbWFAKsJtvhqds2dF",
+	"zcqiSiWzK1UUkLBFQ+a6KEySAvKgwpVJUiJxogZ3KznazptPmKo4WkoLuiIX9CLNQ2jREvvcVgMlZI1X",
+	"Hn2w5OhKnz34R+XxY5RPwvKDjQsmQDBhtr9RuY7BjFjGRVJUJqyu8XWlVKphJl+6G28VwOrca/fjOdEx",
+	"OEhfYom5jCFN+eHJhb2Z1wvsqpV3/bOlBz08w6TFZVyyXCLl1szgjbifmkB2jdCcIfVYSQwcKtKFKG4V",
+	"64lZhYpNwcyma59mxNODRbTttJnylev51HTpu3lAygxd/p9BmxgnjSTEi4w1QuxB7XmTXJsEKhpkWLuM",
+	"K2QYoRYRXDRVNs+rt8gpaDWBVNwBRbGcklYp8wCNq6HHLzvA4eE5IS2RIyyt7kQC+pFhBvSdiAFvaL9V",
+	"kHS7Aa8bSZO16P1Ksxlfk4QXqn9hHaHDnDw7CIzSPk9/S99gP//fLX0S2qTFbb2OgwAYFeDZQcM5WE/I",
+	"lEp3aQBv3TMnXmfsoysOQKn0eC7CSjnBhrPQXRPokA0SPj7ggbeiplvwkbmXFWqLHQGz4nZtyr/iQ19q",
+	"EJFbbJzGsWI3eGowpthd3EHholyaR6ZUzIeF8j6iuPQgstZdvtWGQkL8sACvOtIuGrCuk52WxXfhuROf",
+	"sKKftuob/rejuuEsaC0sgjTOVK7PYI1JjsHqgs5RLm+LHMrjBoR1wXpuLPlpbqz6aj/snfUwO/2C/Fho",
+	"Sit3um5Z42htW6FFxa5UaVvDiBcJkEBC77z46QULNYg8/YQCLI2Ucp9rciB6lZDzCypF3FmG8hmroW1T",
+	"9jLlK6uVLH4MmNwTgcWBxFwqjYgbY4lFkzBoAIQ2V4xLKpVQtFvEiz11qnUJKYkdjmWZD+zfaCtW8B3Y",
+	"5zSR+xViP6V07wfYhYGCvx4lM7PAEc6lLxIISVFy2mIFYoYokT4EKKw4CgMlD0ISLIpX96g4XUfljNor",
+	"v9Xp7mKp7rD26vbgDVq6H4pnj1xt/70vEjjxZb28ZpNpuBMqN1g78GSlA/eH8fy6iuL55OQonttoOmzJ",
+	"Wz5v9am+kYCr55a02OojoV4hTTwywTlaNN9E47yFtQEqALkpz9yTiq3K8mw77b5X2U+Z+cx8qZdsiyPt",
+	"K9ASHzFHK4ne3DVev3iokF34bvOecFekXGOt/DQ9xi53Vj7nOrkihwZeXE7zWUB8q3I7yXXqbr+iUnsQ",
+	"px3pXVcK/4+lMB6zEi3I6ZpCPYoXCRuEKm4yrjWCsvkai261HpmxNJbb3LApYDA0GgVH5+w5l7dXruNg",
+	"fMGY7CIb5ebbsqL19VhilRNyzFTxsmLADuuDjKHlctYYmWOYsL7sILWFd34qKEnSB+34MvfuwOLdM5bD",
+	"7169Z40LYXTOfqmVFqjEppz9GdZkEdWF2EAFpvFJf7OVtfLdBKSyjJtbSJhdiRjaCx2h1EvU/4WGzuDg",
+	"9iqT9Pi4fW9nA0cQW8ytB9zy2zhds5hjRcKwmy/8MWPvwBih5AjBY9ZEtFhLfAaaDX0SQlKj9b05Qhub",
+	"v/iE/+6ACAl0dMKyVQ+wH+7ipraiEuG1ZA+ZNcfhsXsdNpx5zVvbtjkXfoQ7N+nGP7fXXmXJ7Cjwn36Q",
+	"x5GFfGNsOB5oEcNdbvl4MCJvUcHCw3Zyw96+/JYAWaiKrxIxfBHbuTuE++FCt29g1kcWwkEdKdtUxmnu",
+	"OBuVvWKlCLTka0RmZVYdUO4KW7v4NMMsh98vakXIdkPE0WvHQj+9R2AsCQh7hMZiiTJ4r9wW/VPFxB43",
+	"+7Cs+taRmeR/vz+Rf0ckXOaUFF6EQOh+jxsl3q7LWNlCOOVNh0Phsq6BuKLBaP8jUxzFs5RPIT3zW7+d",
+	"P33vHr0JT/aKjCUhvqbmg3SK/F8HGRATjgbBcI9nkLBs3RQ+SzhrdY592GNYjvsTz+uCO+KWBCRW00Rp",
+	"qJWlCbohul/aqzTWaKFV2e8ihotP/i+KZ4iFafc2tzDV4sXT8NWXEIsEozTn3KtfqCKt+NoHlBhfxpYg",
+	"wnPpS+o6cRv1q2gsuaEyyc1ibw2NbHTNktAdWnZXwkCpntXg3Vu0Lxwq1Miq/eQsgCfo3fBL2BhG7Qwt",
+	"+cfvQc7twtvHWo/KCQrKu1m89ITwWXIc6sezg5/jiidh848Xe4zCZP2Q5tJiLeyEW/BlBNGhLwqfvlQW",
+	"2LB+YPum/Oxxhpdbfcg/wCkVth+2gDGm6T2q2zZwJVxbUXDO6DmXwuBwqY6wW572+sG11YOy0t+GwO/j",
+	"eCbG8tmsmZEZtaVrVpySjW2JBrilShcbdBEvRJpokJ2VCF9CnHINL8JzpznFoXnqrSIaHYAqdbzsej93",
+	"loATDEBaFpYLrzyhi6J/ZkRyVci2p6qBds1SYejYJZqv6AJIyjmes9eWaS4CXLGv/dazIltBNsVu+oKA",
+	"Wqnl1qO3rhS76yUzrYHrJrf3vpDHNWfIk8sK738Yf8juwn04uWOe+EfGb9VZKNNHBQGHvjY1i8+/GgXb",
+	"Gv+I+RRXYVsjlhtIIqZhyYU8aJ+pFun2Lf6FnjnhwvseOhadxnjkVadGr0IAVeQtLbWirZVayY4Jw8dM",
+	"6HVUdYXttdxqNgO312ckrm1XR974h1/4Z3sdruO5HTe8rG9kuvYJv6ZATxQJS9UKU5S4pORzlOAlfCS/",
+	"yehkjtcH0Zfqm9ALe55W6FgxKRiFW4R+hSvcPGKBltyCC5tCxCrjiIriz6Puenp7iF9FZ52BJkgdhLxb",
+	"GZqatYwd42VmKpfJOfvw2wcmzFgusT4QiouhWP/QWFgukcnxOMaSCj4uJWJmLZVcLw2CHGSuqbFcoSfL",
+	"5FRLaTyY8umaGWEt6PHggj6HjxGz60yZqBgUwdaPrseSy2L8DEeFephEDDnkDuQwMzQDJ68pA8WTY7ks",
+	"IxCWbIhRmSQC4y6N/DawDxK4prmPB+P88vKrOOUW/4DIf1aSPo8H1+yD5onIzeR2+cGnDmsweerZFXbB",
+	"LUuEsY6ZjeXwySW7XZKdrejLV4ANwdvCjs7ZS6JR5uQcfcU0pHBHTeAZdxs0nKZOZvGoeKGP1rYjVDhx",
+	"qmOJ60iFEJZuBUsKMBmV7MztyCONlK1ir9hqNJb4W6ZFTIIQDhKnOpYxl+gdzLJ0zYa1993kfBPlhMpf",
+	"fvswGssZT9N6hoU/refsLXfnzlFpKuQtTeADBpjEuTZKf2hThN8B1/HiTXFQerHr3/ZSeztCTeKyjH7Z",
+	"Vs93ZVMYg498maXup6dfn//x66+/ib45/+qbf7nsn9VdEGq7kPdV7eYpZ0m1r9sunh/oYSIDd5ricPW2",
+	"db8UcoJP9rxaLvvcfT/Q6PsOgX88/hCQwdY4a3mcVsiDmsq7WSinJqiEr7tGWrwywVfaKGiqVApcdu+3",
+	"Udq2WkCLkzeIBuF4ohrqVubX/uSNZ67roHy9x0HZIhw9qVdW/owhWYGD9AnJ8lfAwbIGxLlGeNm//lqV",
+	"PIiV+bB0lBFyYMMsn6YiHl0VF/QsT1Nm4aMtpY2ITkhUsPNWeaMuUlx8Cn/u8MyHlRk8wOp3aSJhqMde",
+	"8mdFbY1C+Cjc9uGcRyxLuU/kyLNYITajoYRuvznty92nklS5B/c2abeZfn7KEm6htoMnKPwf5vA5TLd9",
+	"KccJp+ZYFTMCQRStPzK18F9PHVUqemQY2v/QnNuMCOvjYmlaEbcrDLXTfZEtlFX9XCxHJ8iWmG2VrLGS",
+	"1QKYWDqeOhMpollBOjtnr61xagJQfUnu3Z0YSLO2YKIxyp/4JTk3DAXR4STdSwb0HVadZx/wu0mu0w+U",
+	"h4UgLm1i5E9ZqnhSXAK4Xn1Pi4ot2DNjNfDlAUEuD3dWaFodB8VYzD3AFbv/GaH1xC2unBHaouF/e/vq",
+	"O3cM3v74XeS2aamMZV+zH55fu6tV/M0D6fofHj+5vGTZx1OfEe9T/jyHZANVL1Diu+DpPpRxtyOsznhq",
+	"AF0TxVefBuUKBFGSDAuoU+Wm3X1enf9fQxO/tqK3fnmXwhEyC93CkIfO5MvanXA0eq34pHaYLmtPPoid",
+	"rtJjHytdbYRHCLesNletjRZzzLliQ56mhVUIUzXDvesvYzR0FIlZoy/U09cJ04BIkbVN+EIDtn6EVZ1W",
+	"HjZga7PvhvUYFzI5GnYn2swqruShxcA7eScswXZS1A3utDBWc6t0H+LbzSAuPlU/7lLttlJO28VXa/u+",
+	"l9/p+P+O7cY7oPLMcQK/6zseEjYtSC4tJtoUGZsRg48xZLaFJY2+4GCDjK9Vbs+w7vwOL9pbfPS5f/Ih",
+	"rqJKj70CkEV6LMjod6/ePkMVpmYeZLRaGxlaWzQ/DY4Z4wB3HPuuCLYflS/xrjCZSTTqDQ9DnryHBJH0",
+	"+MSqScbXIWC0zGsN6dNO4TJgqb3LonDFUKpJOTR6drQZUEw8sbo/X+glVRniZwkrrpFwO9dyZHYEqTW3",
+	"DLB4F0Z4JkTCRLDeql2Q8Zzf0ZWFGUJCOs3MkTR78fw1Ke6oigc6uMJslyaVI2Wt0bczHhiQdjw4jPA3",
+	"2dDFJ/xjx01Xp77TadgPtYPPSq5TsVgSxzkej9ldCJ+W/v4l8Lv29AI+Qpzb3hHCRxlQl7j9CscC/2y0",
+	"VFQA5pV0Vlp38Ggajsw2zzTmwXquQSU73dHGBFieUR1hLhOCKmXPMKa6cSMdnwlcuLH25AROBthvBz8u",
+	"06OksR1n40JLVFvR8eOQOh0i1Icvnr9+S9/58Obzy8vzy6fnl4/d/uEVkKiVRGPdHDNEioB1tLbiBi7B",
+	"GD4HVkec/XI5iVZpegYfM6XtDkpwT76iB/cJouwe4tGDKi18tBexuauTXS8ie/HuZzY0sBSxSpU0Efvp",
+	"/bdnf6Tr4vmbH0ZHwkOjVWS03r5QhQ+YZEM3BqfkBOflq48xpKOrIuo2YkGZYRSJEPkqKu6BaR7fgo3Y",
+	"2+SGKe2k0CikyucGknP2YwHTHYAXla5hJ+4KFGxLYkLnTnfE1Y+KzUG5sWvHzdxArshDSLErrvt/if74",
+	"zZNizstcilhkPBVWgBnL4et375+9H5X5IbFSOhGS26J2kNDMALds+B2oHzFE6pz9ZIDxscSuHhmWcnuR",
+	"KunOPsXcnLO3ylgMZSZoJCe0L0SWAUrqLE4REnwsUxGDNJB4hDqED5qJOzhLxFxYhiRPkVVgmOMMkGAN",
+	"BWpaybQVS+hbIZO3tHS9Y3C2nqMQavBHOkfh4+NjxB08ftC4g376q1u7PprrDyE6rk5XEZtWwg2P6yZv",
+	"p+RKnB7VqhqGgEHytRkoIwcdhbKlMMYRZ5qqFSSj4Ar1pEWBbVmNhon6uqMZ6ExvNUTgEw+0gb1xDXHc",
+	"RwqsLnCrVpDO3KJh493xp3344HaDM870RCp4yuXn0b1x97p363im4do+HXhBSXPxyf2zS+sNG3UqFeXk",
+	"i4ZhVwes074WJqS7ZLAjkObLIfx/pD30KI+cmmNvZAxF0oc7ByXanvuGiqHoPPVXwEyrv4Fkw6eX34yu",
+	"CfUJMx3chbPkITXi/ufowg9DKHmGEHaw6jxab+n3Z8UbpzxkZS++2+5ax/jzMcqXKLZSeZowQo5YsWUe",
+	"Lyrlt1IumVSrCC/61QLI0VGCTcQE0Cnsgx3brfu5XUJ4VnnuIeSECtX0lBYqMzmSzpZyhH4r2/Uw1VoT",
+	"+Pv9xYeDuW97QSrPIjwDPoL3oLbLT05wWHdvZsR0LuVRwlDC+pTH0ypv3oFUzDHCNSjaEcOgCB28PwjL",
+	"N5arhUoLJDph2AJSrD5dOdbcEqBdR10qn7oSfExO2hdyPiGVICDPJAoIXg55BBOWmIgfy1gueJaBNCPM",
+	"yPYQeJW7YskTCJk9Ux7fzrXKZXLNMpWmNI9yfcm7qtVcgzGkst7ziohTZWD/wgg7yfuFa/cfX1jDafh7",
+	"/rrctlQDT9Y+CcpYvvb4BugSwtzOY1zfFeZ1ih2i1ms3/hfpw3xRLMNnUaN2879ynyKWKHkUX5iScKZm",
+	"M09yjvcpWTK8uuAS1ctiHER53rp4NuXy9sw7vrfqYf6F51zePvOPn/Kkt3TXdRvRz8cRK0K4QK2wQuFI",
+	"FoS26nZnuib3ZQk/+fTyKVstRApMInQO94mNPX2X9aiXCnh/o/a7d5AGloTVPNHdhW6UW4CMYFPKiazZ",
+	"CjSQY8uqc/aMTXlCvvAhItgytJqaUSM4ImIz4W5QMSXldSPCt4smTqBabvb0eTTNz0CW78A2d3RP0iwg",
+	"87iTWwKqamiPO8nKqgCwVrxmDqPbTe4y4yLN9a5oq8rKfhteeAhdxnVIh8p32yv0qhxhXcm4knmaHhVs",
+	"opJ94zcuxEj4KoOEgrvglrmFhoQN6YFz+jjaVHHJPiF8DrOSvhArysxqBckxNl6p261lX2p7Hh7u5XXx",
+	"NZ2/sGrPP6s8XkCvOs/+0eAoY5hleyqauQudOU3C3UsJX7Nh8IZYsYTrkL5OCb+jyDEQkyp7BDLwpNoj",
+	"zvIhIyz7bJIf1ek2pjW28mBRoR1kNVRIwCo0XhHerMlXKsUaCH5VzQq6GUtB1XqDwFEU+6XaNdZCQmP3",
+	"sZe+RiCqvkt+C4bxsfScq7iRPOuKlZSIallWubGLwOAeGYY1ZcLb+LlQQNgtrEfeS4eBOhT24WaKTrk7",
+	"JRCdHi+/YgBuggaMk4GKm5OCBRuXooeI8HfiWBaXYnHRhls2COyFHLgEu1AJBglmfDwYnbPnkKoV4dV7",
+	"J+1VLQi1ZnMoimG7yY1laYrAF7H+AYUrhQ1RktBF+PqK7cJc9BE0/hicPA50a020xE/kGBlMa0Zhn9zW",
+	"aDxcaEyqFRtyy1Lghh7x6zk6HpO7+ER/EBC5zXXPeL/w1mkC/m5wJJUNP1XMMXX0eaTyrcR2LCprjTEM",
+	"sLyUP+cL9vJaMHIj6DAqg2ZcC4+M1+I9+yxkM6TbLTx7zoW8R+zhFuI1llsEKdsdg/iuePTk21t21Zn9",
+	"6x84hjmmuIKKVqn0SyFOCeueMX4351oZExG0tVlwDRHL8O6N2AwId0HC4bf7A/GQKmH0k9z/WcGuw/x6",
+	"SYphLep41Ecp+RkaDrU+N0sfhZqfvszoQRhtxZ5ffAp/7orKCOvzALaWbl+xOlYiQpW/UquEfHFiuIte",
+	"J7vYkJOAWTzDPJgw6RXHxM6W+VZJzdfK43JNmVoIb+euLA9Ec84wXCIUl09hztMCW2SIHydudhH9NHG9",
+	"ROyO20mIn50JE/N0EqsEfC2TQqILUi8FCkDCDEgS9KuAbPVjwYa+ZJZnNqMrlJhLSCynyixEkoAscKvr",
+	"0w9YhNgRXb3sDdpT0ERqSrsr9dRiLuV3UDs1pzOSflbL6I7TekQMGx+MpjTLMbKpXsbe93fNfn723sdl",
+	"4zVMpIWB27jtaAAnoD4P3Oq+MHm97OV9wA/auWuztkAfbvu9R1o7LYg8Clpd2+jx4dwjR4rjKLesiUKH",
+	"knYFii4qKpWn3Lp7NqSIFAJ1YFVSWfgHZNCtRpxf0KXEy8lyLN/KzW1Z5kGDj953iwNuOAhLbBTjY0lV",
+	"8wL8ro9SuKZiDwVaWFeNB3y9qBrhU/4xC/ycvVC5tBRNf8Uk5jFQyV6lWaLiHHGOx5JPUTdHs5DZZpRo",
+	"UPk/cikIP6XP4r/uUwnCX4RHrAThq/jZxSaaJBJYoMprd4PSocZAyNbyktXr9sRsOFXznrBiR5fE2uC7",
+	"ikPghvV/JHqX25CjgndVbhjX9ufG7uqgwzac7G69uwoW/HBQ5n204R9r3owjBAXW5f9HFbE9YoTpxZQE",
+	"Lz10Zdr8Q9z7rcBIJe7lFxmrdQBw5uN/QIy0Z0lSw0VjN72kJ7YpPBHw7omZSRn7//np+AbHcgTVdw8Y",
+	"wGpJtgIIkESKwrrYYluMBk5x2JQdL3dhBhb9fW7UwB5auDejzKwPBjlWxkWoBVaW+qpYbTbLfD3zTzkx",
+	"UQJg0dOeatseB8GgV/dMyaniGu3Mn+lMNHW6ouY7JmBLDTxeoF8Hlw+d1FGl1rx76uvLr9iHXBb+4Q9X",
+	"CCOLJjjhZBvjA9FrqqFTlTWbg63AIoTQtLZaBJZrSyN7Uy7aPSm2fjh97xORtMAARINcp61VCGoHzj0U",
+	"VVtqP3gbq64x0s2ArIuG7ktH6ClYYCWxHM1G1RBDQ1lzin5grz5mGkwJVTV0OhHFNtD9gVdPMSosLXGs",
+	"C8RAxntF6fzChRVy/u7V22cPGbBT9vegQTtvGwhoaHVxa0+28Vp4ZbMM6QbGzIKbAC3GDF+bWixeO0jV",
+	"4Y5dxO2++OT+wZQCLmMyLu7mevTOiaRZHMe7VJ0qCOEGnegnM30fOwbwfdWXTJuUHsUojk35vKmpUreQ",
+	"hH6cIqVkqDBUQ3V3NOOxkIqMg+LKCEkw6F/B+4UtuUgPD5wpQZq7DN4VyOgTCUq+hy5ThIdicXdzdmwk",
+	"ip9Bo3HM74NPoCv6dCvsC0Y9e/u6uspLsNwvYW52eeh/Mr2981XQzwke64eDQO11rtxc+hwqnDOGr7qZ",
+	"HcGIZCpRukUMZx0jtc7tDeZzY2K3B0/tA4a6LwJqK+NHkrhAfN5Kkf9W8fN9Ta4sa0T7a4nyKr1DJSHR",
+	"xHtdF9wwLseyEFVWC4VfOsYiDMtAG6ehsYRbPrryMIuhlcBSxrIcZoRVSj8Kg9era8a9k1vNU2Qz7sbE",
+	"46GWgAXCtED7nG8DivRLzNMLt6x11yw35JeOmKAQyRpe7li+R1u1ayTxA2c8y4Br41747tV7RotKNuoC",
+	"/VHCCl/WyloMt3/65BumuYUJovVAErESo9Tq9QR1rYmBWMnEuEUhy+JYPrlklf1yfFXI3IIbTDEgmbCv",
+	"Ly+xpOsaf2hM4hdfTrFheYiYL+cdyBd3uOytLNNdBE2S+OLI3P/o5oavee+5G8tUJT7slvzuUo0lzYwu",
+	"hRaV4jUuMZ7hL9SI9bpYlprbZJcE8eQEA3i3JcCtsntDpSkoiMvidKG7lA5oOAikQlaP04gqu4eI4WMU",
+	"58dT6I6mJ9npmsGZ68sjpmLaNeY3WrGkwnioby2UT7XlxqyUTj4bowzYdN3Mkoq7+FouPBQhNAtwDM2Q",
+	"4H7lNMglj1gBV4dIbnzqDoijaQvJdRW/TumiriBHpMIzqlG45Po2Ykq7sy0TtTJnj598/eSc/Ql4gtEq",
+	"7oqZQoHNpjR7JeepMAs2BLfuF7T80Vi6i+hCqiVELFZz98eFyTXF3rhFvdC5StXoGj94561VaiyHifDF",
+	"piFifFmBeKdi7gT5liCoW4Bw1YpKFPGQiN+AWq5FuVNm4X/12I8yYXVY57EcWqUmKddzwtez68iXyonc",
+	"CN0erydarUzEpMI/Ro4ZLkBixU2tVq57GlPFSCKWmdIWks34+zLS3jXG/iv76yetVj4FMvIxuhG742kO",
+	"UYCT/P1XNnRdPcY0Bcw/wDFe++ddl9yxzymmZq6vGG5QxMotMNFYun8nubyVaiXp28mtkIn/066wLhr+",
+	"PVN6inFKEUty4jYQjaVZS8s/RkzmqdsQd0FXmUL99i5uSUEoBu7+dQebblFDnnyineTK3aB4bTduZSGN",
+	"xTqcMyr+X73OE4btm7F0NzBdsOfsldMu3GLRj2Se8sH41TvtkXEXXlVEMHT7EcZfCqEB8hxXWiH+88iw",
+	"J5eOCP1lunE9j/a9NT2NEvR9uC7Hsu2+rF6MrPe9aF68+/ned2N0IuG+67rtjer5cNbvF+9+fo0H/Aad",
+	"LG336CunGIf07ECbx7oEITSOSdmIG4qhpLFK86U09cOvMnJm4MEeNRFNHvYy/OT+2RHye5AA9xO2Ozhp",
+	"pQzSDttFJjev4yC4uZa2qoIPsWNu+W286MJ2u/8WHV+2ds3T6B6aG+yiCyerUFRcckSAONfyI+OvdoyE",
+	"AyxBxi2wCycWhA92AcuHOuXeAniG4s4u68Az5qFMnXhO+BDxgmseW7IXkFDVEO7KmPCxTJW6zbPrYAFp",
+	"yUamt59S0UNMTm0Aro+lyVJhfVQuy1QqYsS6mCkdAxuWhU3LlBvGrdViSojvisSxYM18ZALIKCbkXLMs",
+	"zc1GahVm7PgQ8rF0LTtpiqBeSwQWb6h7ZDZTqUclLNBYzjWPUSgRKvH+VmHZ8IPfBCfxWZF+QAk6rEv4",
+	"zYylE2+uvBOvWQSlJkoHiXk88HLeJLSSjAc12br4fsJbnX8/+9+DHftU8D4JfJYQ9cI832GOD6sTduP+",
+	"XCEsKOPFDk/XPvM5ATbkVCaUMpYLAvvXG1SS75GaGjwLWy3EP6wDEMHBSVw9VrswtB+CcF2FuH5y+UVg",
+	"XB+A83CcQHkj5hKSMyGrTC1sdB1FoBQusfA7GmfKvJSdJFXU5upGFqi4r5jGvFizUSiVynmH+t7IiEpE",
+	"fNQNS5OqWjkuWEUr0IA1cA37Led4L7L//F++iD4lxY5lZR1WTiKzEZ2hXBIiW8KwhrFXgVO1CnXJqeD4",
+	"WALXqXCrhs+vw+KRj4sKJHucPpMq1Jctv8UieIVy6JEBOAaynLN3CywgoJmQBWih959d7YYbLFP/h6hm",
+	"xlyyKTCTgbQhFTgMf1SHBwhc9Lpq7VhAmqB9Jk9TnEIdIGAsm8W0xugDnrjnEbjgfeUKdQ0uCWCmkggb",
+	"0T1bxhW5/kUMbdfLc6Vuy6vli7QEeySazxLNuOt6Otal5ObIeOFvRAoMeN6eVvtmh7TENxbD3I/RVG+t",
+	"i0/+rx0aaVVM+Uwiw7H2xGmYgZ8OG4IrGgU9eE9TAQ3n7hqtnrNdiaq7dyI6JDp6x9n9OeymBzlu2+fu",
+	"QJU9Gt92WxVsjDoyZcXcYuFJdkfpLLdnajYby+EHetzL6telHF9lpBHb4KNxbieuhcHIOxqbRfT9OHDf",
+	"NuM0cHDGwzyOZbA+cx+3tsmTq0oEXnho3GWpknPQY0k97MaHofCR08r/jUidzyjxF3E3xzvIPv6GN/b0",
+	"ugAnwjxpJRJvLPZJ/TGwmYaeyGvdh7Wbj15IdWYWanWsA9aM8XYi4I/qnevhRNWXlf0ytUYvByHEkFQT",
+	"t8jHx5opDnwiEg89jcVqiihuz7FG12irmTvZV9x6e1QBFyuVj0UtmjMA5v5qZo3QPIbYaTh5oSNouANt",
+	"eFo4atBcJKTjs5nS7vGrTegcbb286oboODHajYalacfJOGU1Gkc/aFFSmlGInBPLyxYKxxpJ6GgbE9YC",
+	"JopgAdtQUTRVxozCgR/LGUKYy6TDAlWbRsBKc6Mnidz9ZcbS5MsAd0BrHj7FIP2TIXRvrmroCF4tgvVY",
+	"xujg0mrZnpjrmv3CRXYa5OeU2GkEXQyC9uYYLIFIbtNOFaGCt3YyoiONdN3Ah95DmvfwfzKGQ7hCh/XZ",
+	"KxdnGnaVM/yFnryB9nKGOwiOXvsLcI3e0F5PV1DTT3aD1GfVSSbu1/uTyZ9uEFGsLGSIpRSokqFXIvAb",
+	"DDEdXSHFYEE05DUYeYYI446lESpGpYqhBiOSnKfG/aBy626hc/ZsPtcwp9J/iAXA2UzMcw2MUv9nsCKp",
+	"VLKvWQYqo9gQk2eY94BhZuXfGHLuGzDscnTtoQVKjbUwKSldKVVexMwdAodeJ9Hg1u5Fpof47k9LqV98",
+	"vU1kPp5GuWGtBTavmIG/CSUhYpngUkXsTsXuA+4xRD6UR+E37sbLeQrXjkpKUvJUiLFabJxfXn4Vf703",
+	"dWAkt74LO4vpSYMLnomLu8e4G761pqjyLsSQSwqz8C5ib/b+f8m6olsHYRi4CgOYKd4K77cfCEwVCZyI",
+	"kEp8VOoQnbCTVJwJcckAmIDBVnyXO3C599xfLnJ3aZ0QYETghwVgVgKmocWYcCd4WIc8RlpkZsUFBqS8",
+	"B8qk0CE3ARPclP86/P+P4ANa1Of1blgePPnAEQ4J3WHIEyKnwcs2+xThrghu7rq/XtFHxJc2+rS0vHHR",
+	"nKLTFnh0Cqxq8bHL1CZcLfBPE3oYwERqVh/aFFDC+m7RbZhqaJcDPQGC6TxHwnhbeje5awr3++FXuj2/",
+	"AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -38,13 +38,7 @@ func (s *Service) PayrollLines(ctx context.Context, p *auth.Principal, year int)
 		       coalesce(m.tax_bucket, c.tax_bucket, 'unknown') AS tax_bucket,
 		       coalesce(l.attrs->>'plan_kind', '') = 'pdr' AS pdr,
 		       sum(m.amount)::bigint AS used_cents
-		FROM employees e
-		JOIN ledger_accounts a ON a.path = 'employee:' || e.user_id || ':wallet'
-		JOIN ledger_lots l ON l.account_id = a.id
-		JOIN ledger_lot_moves m ON m.lot_id = l.id
-		JOIN ledger_transactions t ON t.id = m.tx_id
-		LEFT JOIN ledger_transactions orig ON orig.id = m.against_tx
-		LEFT JOIN catalog_categories c ON c.code = m.category
+		`+walletLotMoves+`
 		WHERE e.company_id = $1
 		  AND t.kind NOT LIKE 'lot_expiry.%'
 		  AND t.status <> 'pending'
@@ -55,6 +49,18 @@ func (s *Service) PayrollLines(ctx context.Context, p *auth.Principal, year int)
 		ORDER BY 2, 1, 4, 5`, company, year)
 	return out, db.MapError(err, "payroll lines")
 }
+
+// walletLotMoves joins employees (e) to the moves (m) of their wallet
+// lots (l), each with the transaction that made it (t), the one it gave
+// back if any (orig) and the catalogue category it paid for (c): what the
+// payroll export and the reports count.
+const walletLotMoves = `FROM employees e
+	JOIN ledger_accounts wa ON wa.path = 'employee:' || e.user_id || ':wallet'
+	JOIN ledger_lots l ON l.account_id = wa.id
+	JOIN ledger_lot_moves m ON m.lot_id = l.id
+	JOIN ledger_transactions t ON t.id = m.tx_id
+	LEFT JOIN ledger_transactions orig ON orig.id = m.against_tx
+	LEFT JOIN catalog_categories c ON c.code = m.category`
 
 // WritePayrollCSV writes the payroll export of year for Italian Excel:
 // codice fiscale, matricola, anno, voce fiscale, PdR, importo usato.
@@ -72,8 +78,7 @@ func (s *Service) WritePayrollCSV(ctx context.Context, p *auth.Principal, year i
 		if l.PdR {
 			pdr = "si"
 		}
-		amount := fmt.Sprintf("%d,%02d", l.UsedCents/100, abs(l.UsedCents%100))
-		if err := cw.Write(l.TaxCode, l.EmployeeNumber, fmt.Sprint(l.Year), l.TaxBucket, pdr, amount); err != nil {
+		if err := cw.Write(l.TaxCode, l.EmployeeNumber, fmt.Sprint(l.Year), l.TaxBucket, pdr, csvEuro(l.UsedCents)); err != nil {
 			return err
 		}
 	}
