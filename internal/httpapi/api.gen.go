@@ -2855,6 +2855,51 @@ type PayoutStatement struct {
 	Vouchers      []Voucher `json:"vouchers"`
 }
 
+// PdRBonus defines model for PdRBonus.
+type PdRBonus struct {
+	BonusCents int64      `json:"bonus_cents"`
+	ChosenAt   *time.Time `json:"chosen_at,omitempty"`
+
+	// ConvertCents the employee's choice; absent until they choose
+	ConvertCents *int64 `json:"convert_cents,omitempty"`
+
+	// Credited the plan has credited the choice
+	Credited         bool               `json:"credited"`
+	Email            string             `json:"email"`
+	Name             string             `json:"name"`
+	PlanId           openapi_types.UUID `json:"plan_id"`
+	PriorIncomeCents int64              `json:"prior_income_cents"`
+	UserId           openapi_types.UUID `json:"user_id"`
+}
+
+// PdRBonusInput defines model for PdRBonusInput.
+type PdRBonusInput struct {
+	BonusCents int64 `json:"bonus_cents"`
+
+	// PriorIncomeCents the previous year's employment income
+	PriorIncomeCents int64 `json:"prior_income_cents"`
+}
+
+// PdROffer defines model for PdROffer.
+type PdROffer struct {
+	BonusCents int64 `json:"bonus_cents"`
+
+	// CapCents the year's cap (dated rule set)
+	CapCents     int64              `json:"cap_cents"`
+	ConvertCents *int64             `json:"convert_cents,omitempty"`
+	Credited     bool               `json:"credited"`
+	EndsOn       openapi_types.Date `json:"ends_on"`
+
+	// MaxCents the most the employee may convert now
+	MaxCents int64              `json:"max_cents"`
+	Open     bool               `json:"open"`
+	PlanId   openapi_types.UUID `json:"plan_id"`
+	PlanName string             `json:"plan_name"`
+
+	// TaxRateBp substitute tax on the part paid in cash, in basis points
+	TaxRateBp int `json:"tax_rate_bp"`
+}
+
 // Photo defines model for Photo.
 type Photo struct {
 	Height int                `json:"height"`
@@ -3778,6 +3823,11 @@ type GetMyFringeRoomParams struct {
 	Year *int `form:"year,omitempty" json:"year,omitempty"`
 }
 
+// ChoosePdRJSONBody defines parameters for ChoosePdR.
+type ChoosePdRJSONBody struct {
+	ConvertCents int64 `json:"convert_cents"`
+}
+
 // ListOfferingChangesParams defines parameters for ListOfferingChanges.
 type ListOfferingChangesParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -4123,6 +4173,9 @@ type DecideLabelRequestJSONRequestBody = LabelDecisionInput
 // DeclareChildrenJSONRequestBody defines body for DeclareChildren for application/json ContentType.
 type DeclareChildrenJSONRequestBody = ChildrenDeclaration
 
+// ChoosePdRJSONRequestBody defines body for ChoosePdR for application/json ContentType.
+type ChoosePdRJSONRequestBody ChoosePdRJSONBody
+
 // UpdateOfferingJSONRequestBody defines body for UpdateOffering for application/json ContentType.
 type UpdateOfferingJSONRequestBody = OfferingInput
 
@@ -4143,6 +4196,9 @@ type UpdatePlanJSONRequestBody = PlanInput
 
 // CorrectAllocationJSONRequestBody defines body for CorrectAllocation for application/json ContentType.
 type CorrectAllocationJSONRequestBody = CorrectionInput
+
+// SavePdRBonusJSONRequestBody defines body for SavePdRBonus for application/json ContentType.
+type SavePdRBonusJSONRequestBody = PdRBonusInput
 
 // SetProviderBankAccountJSONRequestBody defines body for SetProviderBankAccount for application/json ContentType.
 type SetProviderBankAccountJSONRequestBody = ProviderBankAccountInput
@@ -4413,6 +4469,12 @@ type ServerInterface interface {
 	// GetMyFringeRoom The caller's fringe-benefit meter (art. 51 c.3) for a tax year: ceiling, used, remaining.
 	// (GET /me/fringe-room)
 	GetMyFringeRoom(ctx echo.Context, params GetMyFringeRoomParams) error
+	// ListMyPdROffers The caller's performance bonuses they may convert into welfare credit (open PdR plans) or already converted: bonus, most they may convert (bonus within the year's cap), the cash tax rate.
+	// (GET /me/pdr-offers)
+	ListMyPdROffers(ctx echo.Context) error
+	// ChoosePdR Choose how much of the bonus to convert (0: all through payroll). It can change until the plan credits it (then 409).
+	// (PUT /me/pdr-offers/{planId})
+	ChoosePdR(ctx echo.Context, planId PlanId) error
 	// GetMyWallet The caller's wallet: balance, credits with their categories and expiry, movements.
 	// (GET /me/wallet)
 	GetMyWallet(ctx echo.Context) error
@@ -4495,6 +4557,12 @@ type ServerInterface interface {
 	// CorrectAllocation A one-off credit to one employee from the plan, with a reason.
 	// (POST /plans/{planId}/corrections)
 	CorrectAllocation(ctx echo.Context, planId PlanId, params CorrectAllocationParams) error
+	// ListPdRBonuses The bonuses recorded on a PdR plan and each employee's conversion choice.
+	// (GET /plans/{planId}/pdr-bonuses)
+	ListPdRBonuses(ctx echo.Context, planId PlanId) error
+	// SavePdRBonus Record or correct an employee's performance bonus on a PdR plan, with the previous year's employment income (above the rule set's ceiling: 400 prior_income_cents). A correction below the employee's choice clears it; once credited, 409.
+	// (PUT /plans/{planId}/pdr-bonuses/{userId})
+	SavePdRBonus(ctx echo.Context, planId PlanId, userId UserId) error
 	// GetProviderBankAccount The account the caller's provider is paid to by SEPA transfer (404 while none was given).
 	// (GET /provider-bank-account)
 	GetProviderBankAccount(ctx echo.Context) error
@@ -6106,6 +6174,31 @@ func (w *ServerInterfaceWrapper) GetMyFringeRoom(ctx echo.Context) error {
 	return err
 }
 
+// ListMyPdROffers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyPdROffers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyPdROffers(ctx)
+	return err
+}
+
+// ChoosePdR converts echo context to params.
+func (w *ServerInterfaceWrapper) ChoosePdR(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChoosePdR(ctx, planId)
+	return err
+}
+
 // GetMyWallet converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMyWallet(ctx echo.Context) error {
 	var err error
@@ -6635,6 +6728,46 @@ func (w *ServerInterfaceWrapper) CorrectAllocation(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CorrectAllocation(ctx, planId, params)
+	return err
+}
+
+// ListPdRBonuses converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPdRBonuses(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPdRBonuses(ctx, planId)
+	return err
+}
+
+// SavePdRBonus converts echo context to params.
+func (w *ServerInterfaceWrapper) SavePdRBonus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "planId" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "planId", ctx.Param("planId"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter planId: %s", err))
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SavePdRBonus(ctx, planId, userId)
 	return err
 }
 
@@ -7384,6 +7517,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/me/children", wrapper.DeclareChildren, options.OperationMiddlewares["declareChildren"]...)
 	router.POST(options.BaseURL+"/employees/:userId/fringe-outside", wrapper.RecordOutsideFringe, options.OperationMiddlewares["recordOutsideFringe"]...)
 	router.GET(options.BaseURL+"/payroll-export", wrapper.GetPayrollExport, options.OperationMiddlewares["getPayrollExport"]...)
+	router.GET(options.BaseURL+"/plans/:planId/pdr-bonuses", wrapper.ListPdRBonuses, options.OperationMiddlewares["listPdRBonuses"]...)
+	router.PUT(options.BaseURL+"/plans/:planId/pdr-bonuses/:userId", wrapper.SavePdRBonus, options.OperationMiddlewares["savePdRBonus"]...)
+	router.GET(options.BaseURL+"/me/pdr-offers", wrapper.ListMyPdROffers, options.OperationMiddlewares["listMyPdROffers"]...)
+	router.PUT(options.BaseURL+"/me/pdr-offers/:planId", wrapper.ChoosePdR, options.OperationMiddlewares["choosePdR"]...)
 	router.GET(options.BaseURL+"/welfare-report", wrapper.GetWelfareReport, options.OperationMiddlewares["getWelfareReport"]...)
 	router.GET(options.BaseURL+"/welfare-report/csv", wrapper.GetWelfareReportCSV, options.OperationMiddlewares["getWelfareReportCSV"]...)
 	router.GET(options.BaseURL+"/funding/budget", wrapper.GetBudget, options.OperationMiddlewares["getBudget"]...)
@@ -10374,6 +10511,84 @@ func (response GetMyFringeRoomdefaultJSONResponse) VisitGetMyFringeRoomResponse(
 	return err
 }
 
+type ListMyPdROffersRequestObject struct {
+}
+
+type ListMyPdROffersResponseObject interface {
+	VisitListMyPdROffersResponse(w http.ResponseWriter) error
+}
+
+type ListMyPdROffers200JSONResponse []PdROffer
+
+func (response ListMyPdROffers200JSONResponse) VisitListMyPdROffersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyPdROffersdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListMyPdROffersdefaultJSONResponse) VisitListMyPdROffersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChoosePdRRequestObject struct {
+	PlanId PlanId `json:"planId"`
+	Body   *ChoosePdRJSONRequestBody
+}
+
+type ChoosePdRResponseObject interface {
+	VisitChoosePdRResponse(w http.ResponseWriter) error
+}
+
+type ChoosePdR200JSONResponse PdROffer
+
+func (response ChoosePdR200JSONResponse) VisitChoosePdRResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChoosePdRdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ChoosePdRdefaultJSONResponse) VisitChoosePdRResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMyWalletRequestObject struct {
 }
 
@@ -11394,6 +11609,86 @@ type CorrectAllocationdefaultJSONResponse struct {
 }
 
 func (response CorrectAllocationdefaultJSONResponse) VisitCorrectAllocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPdRBonusesRequestObject struct {
+	PlanId PlanId `json:"planId"`
+}
+
+type ListPdRBonusesResponseObject interface {
+	VisitListPdRBonusesResponse(w http.ResponseWriter) error
+}
+
+type ListPdRBonuses200JSONResponse []PdRBonus
+
+func (response ListPdRBonuses200JSONResponse) VisitListPdRBonusesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPdRBonusesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListPdRBonusesdefaultJSONResponse) VisitListPdRBonusesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SavePdRBonusRequestObject struct {
+	PlanId PlanId `json:"planId"`
+	UserId UserId `json:"userId"`
+	Body   *SavePdRBonusJSONRequestBody
+}
+
+type SavePdRBonusResponseObject interface {
+	VisitSavePdRBonusResponse(w http.ResponseWriter) error
+}
+
+type SavePdRBonus200JSONResponse PdRBonus
+
+func (response SavePdRBonus200JSONResponse) VisitSavePdRBonusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SavePdRBonusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SavePdRBonusdefaultJSONResponse) VisitSavePdRBonusResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -13017,6 +13312,12 @@ type StrictServerInterface interface {
 	// GetMyFringeRoom The caller's fringe-benefit meter (art. 51 c.3) for a tax year: ceiling, used, remaining.
 	// (GET /me/fringe-room)
 	GetMyFringeRoom(ctx context.Context, request GetMyFringeRoomRequestObject) (GetMyFringeRoomResponseObject, error)
+	// ListMyPdROffers The caller's performance bonuses they may convert into welfare credit (open PdR plans) or already converted: bonus, most they may convert (bonus within the year's cap), the cash tax rate.
+	// (GET /me/pdr-offers)
+	ListMyPdROffers(ctx context.Context, request ListMyPdROffersRequestObject) (ListMyPdROffersResponseObject, error)
+	// ChoosePdR Choose how much of the bonus to convert (0: all through payroll). It can change until the plan credits it (then 409).
+	// (PUT /me/pdr-offers/{planId})
+	ChoosePdR(ctx context.Context, request ChoosePdRRequestObject) (ChoosePdRResponseObject, error)
 	// GetMyWallet The caller's wallet: balance, credits with their categories and expiry, movements.
 	// (GET /me/wallet)
 	GetMyWallet(ctx context.Context, request GetMyWalletRequestObject) (GetMyWalletResponseObject, error)
@@ -13099,6 +13400,12 @@ type StrictServerInterface interface {
 	// CorrectAllocation A one-off credit to one employee from the plan, with a reason.
 	// (POST /plans/{planId}/corrections)
 	CorrectAllocation(ctx context.Context, request CorrectAllocationRequestObject) (CorrectAllocationResponseObject, error)
+	// ListPdRBonuses The bonuses recorded on a PdR plan and each employee's conversion choice.
+	// (GET /plans/{planId}/pdr-bonuses)
+	ListPdRBonuses(ctx context.Context, request ListPdRBonusesRequestObject) (ListPdRBonusesResponseObject, error)
+	// SavePdRBonus Record or correct an employee's performance bonus on a PdR plan, with the previous year's employment income (above the rule set's ceiling: 400 prior_income_cents). A correction below the employee's choice clears it; once credited, 409.
+	// (PUT /plans/{planId}/pdr-bonuses/{userId})
+	SavePdRBonus(ctx context.Context, request SavePdRBonusRequestObject) (SavePdRBonusResponseObject, error)
 	// GetProviderBankAccount The account the caller's provider is paid to by SEPA transfer (404 while none was given).
 	// (GET /provider-bank-account)
 	GetProviderBankAccount(ctx context.Context, request GetProviderBankAccountRequestObject) (GetProviderBankAccountResponseObject, error)
@@ -15816,6 +16123,77 @@ func (sh *strictHandler) GetMyFringeRoom(ctx echo.Context, params GetMyFringeRoo
 	return nil
 }
 
+// ListMyPdROffers operation middleware
+func (sh *strictHandler) ListMyPdROffers(ctx echo.Context) error {
+	var request ListMyPdROffersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyPdROffers(ctx.Request().Context(), request.(ListMyPdROffersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyPdROffers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyPdROffersResponseObject); ok {
+		return validResponse.VisitListMyPdROffersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChoosePdR operation middleware
+func (sh *strictHandler) ChoosePdR(ctx echo.Context, planId PlanId) error {
+	var request ChoosePdRRequestObject
+
+	request.PlanId = planId
+
+	var body ChoosePdRJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChoosePdR(ctx.Request().Context(), request.(ChoosePdRRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChoosePdR")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChoosePdRResponseObject); ok {
+		return validResponse.VisitChoosePdRResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMyWallet operation middleware
 func (sh *strictHandler) GetMyWallet(ctx echo.Context) error {
 	var request GetMyWalletRequestObject
@@ -16615,6 +16993,80 @@ func (sh *strictHandler) CorrectAllocation(ctx echo.Context, planId PlanId, para
 		return err
 	} else if validResponse, ok := response.(CorrectAllocationResponseObject); ok {
 		return validResponse.VisitCorrectAllocationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPdRBonuses operation middleware
+func (sh *strictHandler) ListPdRBonuses(ctx echo.Context, planId PlanId) error {
+	var request ListPdRBonusesRequestObject
+
+	request.PlanId = planId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPdRBonuses(ctx.Request().Context(), request.(ListPdRBonusesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPdRBonuses")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPdRBonusesResponseObject); ok {
+		return validResponse.VisitListPdRBonusesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SavePdRBonus operation middleware
+func (sh *strictHandler) SavePdRBonus(ctx echo.Context, planId PlanId, userId UserId) error {
+	var request SavePdRBonusRequestObject
+
+	request.PlanId = planId
+	request.UserId = userId
+
+	var body SavePdRBonusJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SavePdRBonus(ctx.Request().Context(), request.(SavePdRBonusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SavePdRBonus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SavePdRBonusResponseObject); ok {
+		return validResponse.VisitSavePdRBonusResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -17817,421 +18269,433 @@ func (sh *strictHandler) GetWelfareReportCSV(ctx echo.Context, params GetWelfare
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bkhtHsiYKv0oY/vmNgFnWgRTVq1VlY7Z5kprTkshVpKTp3dAGA5kOIFYlIlIRkQWiaTJbV/MAczO3",
-	"c7VeZL1JP8m2cI/IEzKBBAoosnu2LsQCkBlHDw8/fv5pEKtlpiRIawZXnwYZ13wJFjR+eqGWGZfrf81B",
-	"r93nBEysRWaFkoOrwfsFsJieYMMs5Xam9JLxZCmkuWa8+A2/YTxd8bVhc7CG2QUIzdRKjs4H0UC4xn7D",
-	"PqKB5EsYXA38uxORDKKBiRew5G4ArgduB1eDPMdf7DpzTxurhZwPfv89Gnyby+Q5t/HideJewLYzbhdl",
-	"01P/azTQ8FsuNCSDK6tz2L+fF9xAZzcx/Xj/Xl5LC/oOpFv1zt5E/aH79/o215kysLnrvyzWbv9YzNMU",
-	"NNPAE8OmIGEmYsH1miXccjbUECudQMJWwi7wBfckExL/5nEMxrBUzUsKWABPQJdT+u9nz/CpszCUbZMC",
-	"mS8HV3/FVZ8sueRzWIK0g2jAjQFj/IeMr/1fM5WmajXJM0dfeQb6Thg3wWjgxj8x+fTfILYT1yMYO/i1",
-	"a53eL2AJHZti8bdtw/4vGmaDq8H/76I8hRf0q7koW3d9vU5gmSkLMl7/GVoO4w/8FgzjTIPVa2b4DM6Z",
-	"O6C3sGZTSJWcG2ZVdeeG7m8j5hKSMyHHMjegmdLs2dvXLE4FSDtiXCbMLoRhKgPNXVcRk3AHOrSl9JxL",
-	"YeinsXTPC8M0LGE5BQ0JmynNnjxlC5Vrc86e+fEVRGH4ksZIPcFY4jd+2dkQ+YBrh88saCYd7abCCDm/",
-	"YkZpC4l720TMHYA5aBONpRVLMJYvM+PI7af3Lxi3bClirQzESiYs0xDjbrsJmhVow1YLbnFAM6GNHUu3",
-	"Rv5H17lMWKLAMKnsQsg543MuJC1wMQOcE3dPgB7LMANh2NPLb1is5CwVsWXDBCwXqTnXwI2SbDzQkBtI",
-	"xoPRdbF9q4VIYSyL8eCWuaaMFWnKdC6lG8WOtsdyPBBykmk112DMeHDlm3fcmC2VOwmjc/ZGpmtmcjxr",
-	"joQ0VPbvinE3l5kbYrkrQt7xVCRu1U0+cwcfpGWzXCYmYn//9/8YsSV3ZIf9Cc8ExlJYgyulZAyeEnMD",
-	"bhoz8RGS87Hs4gUV6j9z5F89Q0v+8XuQc7sYXD25vIwGSyHD58dtp/YtaKGSb7Vabp6ib3G1E75mw9eW",
-	"p4JL5qip85qauVZ6MduEWxh0D+e9ar9f3VCI9N16pdytvqNmZSz75on72fjf3VA6x2nVfUeZ8u7LJ6Mf",
-	"73fp3ECmtG3005iG62h/kYBa/gtw3dXu2v22bfhL/lEs3Q3z5LEnMf/x0n30XXoWhH2+V9lPWeeCWZXl",
-	"2b1X7CcDurOLnH68Xw8/qzxebOnkrvj9Pv387l42mZIGUOp8pbXCrYqVtO62vvo04FmWihivmYt/M+54",
-	"fOp5jVJr2Ev9eD2TawbuxyhIJUoCfcPMgmdwjmvg23HdOHkks6/lnbA4khsvHLjxJYlwX/H0rXZ3pRVu",
-	"LjOeGogGWeWrT37tNvlWY1mcsGLMSumk+fDXf2h52KpbkD2e/L26U3/1r1X6KgUdhRKQa/tZmipae1QR",
-	"arOJNXALyYTbDUZy5ljnoGWssYZEWEg2WR4ss1StAQwLzzCj2AxPZ/OUReXTrqHNn2dCCrPYc2wi6UGy",
-	"0eBWyKQqdzrONIgGsdIaYpzMry1vOf49gUDemxvu2VufAdAV39qMsdzmpjo6LzA44VZJN+0ZFykkrWO0",
-	"yvJ0EgeFsBiIkPYPTwetzK5KUDjakk/jOhVDKoZd76a6kxXqqK1XVKW07UT6vZCwSah8qXJp95hYNJhy",
-	"I8wmkTpWkWl1pp2ig4wJkojB+fycPb68ePyE/ef/Yl9f/v9bKZ9bmCtSpjd+hCUXaesvgWVs/OC4fD+K",
-	"aWxTeNG3HTqvjDCqr1hYje1L/1bDnYBVy+rfcZHyaQp7bUAqJL0uLCzNLk7foIDfixa51nztPi+FcarD",
-	"XmPY51De8+yUx4Ym3jwlzUVsTqh1b/JE2Fd3/hptbEpsle47t32YqNdDui9GEhE2Btt9AiDMYBfD7t5I",
-	"kbW+X9Vg+65FsA4ccvLwEW4HYU44sHLJ2vbwOZe3b/la5fZbLtJcH4e70R2w1+U4o+4nsUra+VF4YAnG",
-	"8Hn7MxrilIslJOVomxYmp4trLs0MDUx3oA1PDZtqlc8Xlk15fMuU9BaIjK/dkThHm87OSWswKr3bc9ru",
-	"rwwmGW6B3/Ttm7zxxgY3rS3l5sJVt2dzybqI5AZiEJk9Cnl4C2zrFlass32OS6zkTOjl3lKi6nPguwUk",
-	"MkDu1aeGGWiQMfQUrPiKC4sMmKZIQnJFhmmXsLI867t2dzzNYYJ6eS9FfYPVFL1VZxfVDexhrzeo1O1B",
-	"bQw1Ua5c4B0E+Vpm+b5q0iEkqzusKFMubx8Z4ikcxXNWrAUbvrh5c/H+5kc0nmyniM2Wb76ttOTYUcG3",
-	"Yq61gOT82Jta3cRdu9W6LUrdCjkvtqS+6mo2A9dtX/L8LefSCttikP6TWrEll2uWo91PzUjF9u2zoQFj",
-	"hJJu3GgcRrvh+eBK5mkalQaXur3lcdu2m1QFrlwfwo1fNrZagKx3v+CGufdM7d7odYFXl6iyAK1rnSdz",
-	"sL2k4ZYrMOaSTYFxEmshYVKt2DBTxv29FDL3ZusMZIJzUmlimAYD+o5Mlr10HHm7S7B+63177kQf+WpI",
-	"xVLYnZI9WtO+p0edyJaBnBQqQS/d4E0G8rWFZZtW4Ndv4q7qvTQD3InDxf0uFrwh5dc6ahtvsY5+P2tL",
-	"1EaYL979/HqZKW1vwORpC4UKeRcsNLsUfv9kazcVdbdhNvISJHzkyyxFf+lCpEnMdeu9nPIppJvHJNjo",
-	"gw5bNPZazrj8m+DM8f7pmhlhLejOlifQbkmx/ONkmse3dIYb3P+n1zeMa3vOvn7MdJ4CG8bnT1gK1p6z",
-	"WcRmZ1Nh3D8WdMQS9+maxedfsZlrHbzL1Bo8qIU8oe3Xjyfxk8nMEULxYTIVpv4Fzab4Iqk/8dWEOml3",
-	"W9ZpEMVPWt/KatTm3rq1brs0yJdONNWFcXCPC9514LqvH+KNPVjyj6/pxyeXm2cX/VCTmXfm7HeTlgOo",
-	"tdM6W5VAx40ZKLlid3162WvZ2zuSVvPYviLz4hclxXfI44mSsJ+JdcrlfSR7qWy7fH5vWbmfUIzjb5WN",
-	"w1Ls2NlDxOHDNmtTYFW5nSsnLQRB9ZFhXgA+37ZZnaE/jwzjcewWCCWsKYo8bMWdJGJzLSFhVp1v28fK",
-	"yfm61RFyn32tbWnXzrXvVzDln0R7qQq49N8uMbe0+DcXbKvH+yhG4sYJ8ENpW7ZX3pK/yb2mPOUy3s8A",
-	"vNVeHn6cdJrHt9gT/TAnMl9Ood0ds3DrMKEl30F00SAFfgem79OdI864thPHOCdZbNvdWuHaeniHQH3B",
-	"NxexMrbmTKLG9m8jnd1S48E3R/uyt18FOAt8o89gD+PpTSFYLDMBc24FLqCTWR23/X/+ys/+dnn2za/+",
-	"38nZr58uo6+++f2/bJtkRRqutFrhHY8vL3uKhztX4aDZV7Z508G2UEs1BwkqNyw8+cgwP6A+53m7QHaf",
-	"410fbS6tSClKLuEUGxlGgyq8cfpaVRnv6mPj7Nf7eXx5yZRmfGpA2is2y9OUeRFrH2tJlX3UO4hVImJg",
-	"M2FinkLEHv+BxQvuZBbQZvdFG7azlU6Cz7vjAHj1x8eVDVA2mMxULukoUnzbIBrkkud2obT4G/glnYok",
-	"AYobK0PRJhiK5i4qbmGCujE+n8tCucY33PniaauR9lAX1nbPB8aL9PIgeEIPzbUt6reo490o0n0aKwsi",
-	"3dfTGXuVbpMyOEtKNY+pGUvAETVIy8JLTGC05UzpuELcU6VS4BKNNrk1Ium0eBXxwtM1+9NNP9tViDnv",
-	"ahOlUmoSPUUhRH3o45YME8bkkIz6+o6WXMh9V9Wdt7WPPdthSikerexF1NjKjVk3V3ZznK20k8uEwqtf",
-	"Sdt21ZKZvJWM99H1KoHhHTKcgb46TW9Pb1bGru8TN9NfdvLP7iFOoBvPr2k5wK2SNG4Ryt0dlgcSyjfJ",
-	"/oXb9Vbz77aboTFq33jnwDTwzRGlcEdmusDQJYUbpWqFvCwR+XLgbt75opXptmiEtQjLjhWmbjuHWiYA",
-	"tOgkWguf7LIrFh+njDfD1O71wkLlBhYqTfZ9yc11j1fMrUjTvUa2Uvq2//ONVceXq7MrBx0WqRhTVK50",
-	"5zZZq8U0b48yLEm9v82r/Zp1xLgRuNHdllG57vAGV7yJfdtr8vt6C8XQGoYoP4Zo15nEtKc2ISuXHark",
-	"IcGb8BHi/LCX3Dxb5O37xmJuRontJbFtBImRyNVFPptBAPAxw0yUQbk43ZGVB8dUVoZV27jG4lYc9NRf",
-	"5AlgK9V03DBbt22nRlB7u6v7F9y0hTOhaFKLtDCUqoQuV8hd71MN/HYyT7kxretNmV97Uiqv3RY7GWP5",
-	"dF3Y6W2ndfKP46T+Eur2gzTJNE7VvnObK54e8aD0FtsAPeQT0NzUXIoV7SCFOU8nU26OeZKdONG+mCoD",
-	"uefiqdzGqstqZyBPlFwvO0TOGWjN057sxI3NC4t3GKmDG73blYer3yDB6tAqA6kwiXIlNncqCudw2+F9",
-	"ly+XvNVYtz+B9qSoA3Yv+MyrebIdaQNH2cweW1XdmUpQVbFF1Z1pH37ntqR8NeXx7V5yVF/nw/aZ+Q52",
-	"KjYvUmVaA1krxywcCGRbkyVYb1VO1/6DVNb/tVQY07ni60E0WAm7SDSsdh+Z0FnXKF8qyY8hkB4gZs1y",
-	"mfS9RPDZTpdC39j1e4uz2G4Yd3VUUUkWGyLvjqwO3IWccr/afEr737jTdZW2yNg5qdi5J1wmk6nQdtH0",
-	"DdYZ0CQOl9V+LKSxaFsZ9nQ9qHXWtUKv5B2kKoMtkWbtPlzwLz4yLIVkDpp5N03P6LGYZ5MUZntoZkth",
-	"WzO/nmWZdocYc62lsmwNlmVcJH1HEpoujG0No0j4nU3XjGNnPDVkto95CjLhmnnj20Z3EixTM4q2i/kS",
-	"MAS9iFXcHEwizDTXXtjpk5rQ84gGrIGesAERJram60nMs44YQ5+nXaweyzB0dcd6CMliMjJ1LEFrILJH",
-	"Q6iMqRLsNtjYwgp1VSmnurq7zkOHWlNfle6b8HLnxCotdY3lO8XTjnEkOfT1P1n4aHvESjQNDO6troH9",
-	"SRir9Lrb/tuRpfggiUAd6T5NacNbVTE/MKTTbMukQTwVL+W2zDlJtFc7N6+N8kbYOEl/+ctf/nL2ww9n",
-	"L1+2uya7ghAQ22HSkg/8uDUMpnpXbYzhTUaLe83iBcS3xOeENfSxdOSdD7ryUnuPI1so2cPuXZldtYfa",
-	"UnbukUzcjd/qM+y+drdYukS1wR3CefFoaDEabL9+X8tZqlantVqGnzvFvKWSdtGLl5Q2zaYLLoFlRiAv",
-	"GoxIcp5GLEPBIGKJl4WZ0gwxTnbaf2hEFftlW3hdQ0LsXmLLb48jAPpUnUlSFSs3LRKxkgak3ctgGd4x",
-	"sRfGNoMOgKdE/Ly9W1HhTruu+YKTNfTSINxa0FpYpQVPJzZcslwLy9E0r2L3gwF9J2KoZGG7nTWQznbr",
-	"TxVttT712vJt2dNCmb3n4SkEuvbTX/w8kQBJe1h7eGrfLLXDHZidj8nJNJjyNwkkIA+0hI/0d5DyNcCk",
-	"Mw6Xft4So+Z+3p4q5/Zyb/OPf0lv6VqrO5H0d9MWz3e3uNXas92T7IgZkskWl7KGFHh/PWDTGBjWcVCS",
-	"56DseuB33ZGhjCHtxHQIikOfwDdP0HVN1OM4BBm+0OcLw9XGEaseyjo9FIMuVqeLQ7wh+0yX/zteCLjr",
-	"H8NVkwHCAieCz6UymD3xb2o64TFdTMLjxE1zIyQYMzGWa4twcRTXPLFqYjUFWvh3hTRudAoxt3AeTmj7",
-	"CMnEgl5OFgKTWzLQS+6Yefgi5homGbeLFV/3MPNWxJPqCnSt4VveHo2bizTxDuaWeywPWkH/6P1wxFqs",
-	"DB95bIso8YVKEww7dy+0iqOZMrY7xLXBAxpmBLbk+hZslvIYUTrw0ZYcP0eCzCoUkX0KOVOSJZCKO9Dr",
-	"pmbbOyFUyDslYnBSklTW/VW8cO1BhtI10+C0WY5Jo/DRnndknQO0Yx5YteqwxbaTgFLpDtNQHyMFSrn9",
-	"U+4qkvGGb6apx9Wi8qibTnpGTsLTIxq3m2A+sAQ9BxmvJ3PNg9kyHHSKGjQLRG3wTKF4LuaWp2qeQxCr",
-	"WtlxFo7kruWjs1u/hxoZcD6G8drDMirKc51yectmIm0/X/vakRq71XUXlFFNNMGuHbwp7sv6/rUmODzu",
-	"Ef+zw9dw4ya5keB4r4jxqJCt1z2vVa/mlK91jfYdWCvk3LTQt79PJ3ahwYSAopbYr2vGp+oOmLAE8umu",
-	"9EeG0AMfP2Gol5kRsyvlLaGgCfeRru69Q8eiQZzHLWN5/rrAAHbcnA3/iOmRrjelWSLmIf2xxW40RWia",
-	"rrvG/95isviXyy27qIEnb2S6btidOnZ1v1D5lt3p2uICM7bJcAQEMQTvLy+CVJhPizRSlR7a4yBeyzjN",
-	"jVDy+/Ys2veL8qZ8ZJgIjzPMBmXD8eDlf/5vlvI7pRXjLANtlASWgHB/x0obwRIxlsWLMB6MIpZpcBog",
-	"XXiIaOpersFEPzKFKZ6y16/GUliWCMOzDLg23ogF6cyjXFKeJobcE1xoI2DFTcLfzWFxvZ4bK49heweT",
-	"qddwJ5Ww5talq3S3uW7fc48VStCcbq3MQq1MC3bonoEzYRb1AbSR033BCAvjZIXYv3qy7QzthC1sAVSq",
-	"r9vbOlQ4Esg1S2DG89RWEIofmRq8cA+khmigVboHYtiNSoFwwaTPMX68Q1IJWVGenVN32zfmXWvk6QFg",
-	"b4cgVR22Hvsvwebo2hYFGdBLD758SM5Q4t+tRYbRFVaoxVsjizsAQqxi9PI1HmEZ4K0DWzyvZ061BiXv",
-	"4BbVvvyQrwK0r0r4OkKQZEQi1QDoejP7s45igTqXv8InGuJFOlXb0iFd0/viKVX5cUNRwzQmhAfnnnl6",
-	"xBzm5BGEM2ZTmCmEo74TsDLMLrj1ENgr7hQ393boogqjcB+W39tI5y871OI77I4pzHm8nqTd9y7NvEpq",
-	"bMETZsCGe09JRvg5hDpjGouyfdohDAMxwPlyCXscjvfVlJlwXXvU8mHrKWmX5QolfBfKjH8uBJSVCVN7",
-	"w7VtWNEofKrDiNaNgmosn83at7Zx1g8AG6gYJyrhX5UJ+43ZdZL78dH63r7yhwZPkEWzRU3oO2evhF0g",
-	"+t5cGOsTv7hhnLmxnD0fSyI2FquzgtrY8Fk6VSyBNAXmfgf7n/+bVcgxYvTWWFZfM8xQon1UZHqy5yPC",
-	"03ekTzwpwuTHsXSH4qyajpZLd2pevr1hT59+feFYM1MztgjwUxmoLAW2Ag0MUz7HEnlLOeMgPF8xNFCR",
-	"QHLOfkSF2oBM0FJFOouKcyeVm7HkU5Vb5kN32dBk4GZ2Vswg4ZaPrtziaoS4l4rNBKRJWPJlm/za4MEN",
-	"lukWNywGypyoTLFnGDNjxEevUrFhG/8bbdxhrXpXDc1lkyEYMZfc4vzwUTAksNHCOa2qbT+GTc57xcJx",
-	"qPKMipfj2IJ8C7tuCKVEJkghrINANucRFrUK5bA9gGSDtXDLUnCaRGOIrZ15o2RjX1yDjBrcczRdikcn",
-	"z3lnW+Pw4lzrHiHzNQEE4w6sF0X6v9Vm5PweY9deLKAt5rW2WG1QEJQn30ITP2Xuhps5zubh6+6ESnEv",
-	"TORFF9KGSYDkaDrpH8K/manvo+/akSCLvg8JzvTSenWCtSYr6/Br5wpTJYXWdA1kAL0TjSG+7a+VVHe3",
-	"ZRVBWu3H0aNvddvC2BzbQoxAx/LXTMg7rgX3vgrTzqEM8LQtkPF9GeFqWOxk2TIDecHNgsULLqSHtWdD",
-	"gSViqDHGzVrGC62kyk267gvhZ5W6nSx75yNXxncIIalbygugDW+0V+5GsUDl+IqNbyUwNRf3tWGU54hL",
-	"yc+1Mkb8X/7L8xgrtew0c+xZdMFmHfFYfzjDy5gMn3ifYN2r3C5AWnLgOTWQpBqmASmF7KTnzXHutBd5",
-	"jXxrEYcfYB8jxH3N41VrwE5sxsqzNzA7ltnCbw9IPk3b047apPIe1o1Bo+XW1VZ30J5y3ESGaoghyggU",
-	"pQvIUg+oNdew6skP7pFx091o8JE1kFpUlmcRw3/ONThdM3xKhMlyC1HAL3WC1N///T9OmHqwkVuAOpT3",
-	"VtWWfduOvfXoHQ130V5oo8Xut1368NFOSIdv2X5ujFOzvI4ftDP3Dsv4HK49/Evw86FLx/3QizSai9YJ",
-	"D/ojrN40DvAe/DiQSt8z/2f3/BYL866CXi2+yU7Aoh+V7Qon6QlH15SrulT0N95gs1+YsfeEi9SHABZJ",
-	"gbIoRUiAx+2unq14absE4UQYDEmY3LZURnsHlniSAa5jLIIngaMErIS0dUulysmX77vwCu0eGd1NFtbZ",
-	"YNqM/el8csmzSa7TtshpkO8w1uIHnrFUyNvCrpXyuCNCZaGsCs211fGJoQeocgz+usu02BMY7x5GNR+Z",
-	"MNE8Ebnxm92Oqt2f471LVSu3a4HMD3mtGc9Nl/Wthru7+bOwaQf8nRS2b/plaX6j9prKUQX4rjKe+mb5",
-	"HqPiTIfNJxom+mxb8sZJr5gAA51uHvNN3vJiwWXbbRXj93sGsvp3KD/OV8N0D3dYHX7kS0DDE5w5kYny",
-	"oxTzzTBclZYUBkhroTY7lv7X+4gskgoRbcqme2LcF893052PxTie7buNYuvA841R1QialpmGRetQ29+o",
-	"SiDb6Osg5NPydqsqMa0Os+Zt533AbizV++6El2D9sr/svovqxP+SBlqU1F3mUsQi424ij1Cd73sj9r/A",
-	"kLF0aJuv371/9p50TW+pqo6IDQ0Au8AGTJeTpnYDNaRS9yMTkkGuFWX+XbNlbiybAsu8xtJTOWm9ferd",
-	"XbIlcGmY50E47GsGqYG6o8xqfgchh3PG9Xk3EuJldLQbropHfrntwiuJubjy9roDA7OphiE9qYvDX0Xd",
-	"V2Doa6FySugwRX1rTJIHuB1ERY5OyLhUucYIPrcku2ORA+upXJWtt2OFdLexm2OoXoXY3ap6cQ3Gbpdv",
-	"uZdwa+ItmwmZlOWfvadeWMOIjsdymltm1BLogVmu0X3GV3yNPiAWhOtwPv1Y2JLbeEGuoB48AJXHONem",
-	"VyJbp35XVMM4CsS8o+FatUm0A1CibpZ3pNAfFZh+f3iF+0LNYx2xAqwszJxsNcEUMcO7eKWFhYlC34wG",
-	"IR2D6DjyBxYn6wCQCa3dtwbVHkD5lVpTRBUbyOGFmLsD96Fpfrh/0dk9C7searzoUzQscH+TIzZwb3Cf",
-	"qnHjsKX8cyPSvdy6qvRIpzfEfrTST9Nme2h89ZGXe0vkNfbUuj4En0poul8I1n8zIyG3TkYmv4qmqOCl",
-	"0naOgHDSgiaZeJZjFRdKz/31PiUXqqi1exc/78C07WuJfevdGDdgwL6gbN09t+SLKZ1dm8tpQ3RbnULt",
-	"Y1qr/DhFIrm1sMxsR/gbZrG2hgC/XwB79+rtM8xRYcKyFUjLRL8Y38NLjldSCjbHE/LTOI2MandiIRO0",
-	"uHcUMelt0axW/vZufmYW6E5vM6/8sliXFn6/zIxqgrLhOywvyhK1oot+5rSIUXfOmhNLVY2hUIFS1Asy",
-	"fjxhxKdG9ipOXp8vgdoLGZYfCcNrgFMub6+LcjJXZYZTCOFjSpfVZoStxkQiWCSiqBLb9KmnvgB6GHGH",
-	"lOTLuAZprhdwe1u9FL/+1XTZcHD2K3JOR/cfFej1HudnBygrHdY9lPlXb595NtjLaL0XxOvWoo6On0hl",
-	"C3I9yHG3gQfbBQFbw4mtFxPvRoWtENnnwYWlAdzgCnWMoLsY0sGpgtQrBri1e+5nsJ+PBiOv93lhrpUx",
-	"e70hoTOSoJHVlXFtDUvBGEp5RlQX09NolxUSw1YjdnGgqPW9ZkJGA9hvwUIdh97n/md6YWeOi59wpYf6",
-	"7tQ2tzHfqEIoG/OqblkrES6UVZuktwAxX3RBG/WsWNDhrFyJxC761PnEAiromKJXojCq1nkEF2h7wZcu",
-	"63WtiOflN/9y+fTJQ/mHN4Mxv4c4Vl34BD0qV27UmXWnUVZs+JWuXnRmTrgXOo0LGuaOj/bThqvFnJqj",
-	"aXZWb7o65apns3PnW00CnYgO2+Feqit2+AQ7htoGPBTqLe9pBdV6PVF3oHsnhRR2c7EvJR0kzsnEHFko",
-	"62O8cWscjDapim/bQmZJOTOUo1EsP8n5SyVhjfV1DVbTkoqlSs5Be09za2xuN0GlXHZW40GdB1HPJplK",
-	"RbwTg+vGP/6WnnYN5PvELbq1ucnbYxcxwbv3hnUagfcCD6/bF8u1qo6mJKQa+W6uXVXZaZyoghLCgu3W",
-	"e1IuD6sxd7xT2dRX0Y9ZZiwRwsF3r96zi7KBUasu051tXDumjQ5DmfcEeJIKCVcsnBv4mAldaMsgE3Iy",
-	"+YJ09Wz0PoXo9j3XbciR7cHV1eO3n1nxmIezvrBKJ0JyvWZudIa4DunvCIbbVogwcpL1mcai/DOlUbjG",
-	"5cWAGErfSXKNZXYXEGB0H5QntKd/3PNMdx3NplshLKnrMWm3RBfz3N8Mub85/ailJjfKzu5AFemqk9jH",
-	"Eu5dMM+5vN2KfdkBWRvvg+DVvBGoVrJrpF7GrXWglTin/sGuOzOztiDn1qBw2xHxvVY2zcy9FCcqTYKe",
-	"sK3JiAMsHuO+9lFsAayllf6p1U5BJVXzLfGlHQC8B0SeHiNXmtqYdPrKva15l0kOn3pH48EEa7sNjWAF",
-	"UyNsXx9gZbVrGxo1CgBshnEWuTULKmUX+m2GLDYpriL+VNenWI1tp8gd92dxYc5tmAIQPm8/aL48S/bU",
-	"FxqL6DstKqhXGuw5kQ47XjmbXRhOYXLVsr5P9hv3tqGeOtSxO+7waXvcYZvb78n+uOAvakV92fDx45Al",
-	"rnS9wm+vBPEWxtpAFvhoNWdmwTWGOmm4A5mDtzcmIV6yzK32wQZCsik3wlC4VVlYoLjrv+6RWf0QnHrn",
-	"bhTMuWaYjjp4dfcVVud/zTQhbYXl7PXPzyo7OrpmyqPAU3JyOUfTZ28rLHUHOW/U3+zHXXeEATaDoA+N",
-	"KSkT6QvglW0XTwMe7WR0tH/ISmUcbetFOIpHcJC0tBwrGYtUdMRfJXy9R3ZmrbGXPjWzodokYuZRUg9u",
-	"uGihrf2ZpirZPSwpQVhpxIfi949MKJDDqnnPIagzAy1UwoY+SQ/jSb2vPlZ5SoVtpsC4ufXIF/28ldjE",
-	"c+q4kl/eriOiy7oINWhxUbYxbTwCjSDuXoolLiy2GhFZ1Pfy153U5QiiNYFF1ksJx1xjgTunCrUWbKd2",
-	"dm7wDMBMqNjRft48916oUr7Xmwd0dkA/TSAwHvI8JMaENVpsjKp9em2L1WNDy4PYVlUmrzrI9wkvrpOs",
-	"H9RSGCPknA3JFgZJhBZiqmWVKWOFnI8i/8WEFO5oLP3nXGL4Nbgj23jJNWNVdpZnDD5mKRfSjKKxnAG4",
-	"PvG1iPnDVgyCMw8rje8VUTqALv+xTIWxo+KtovPiGz+88HEGEGGcS+hgLIdhhyJkJT4L2ASf9cg/n8ui",
-	"nP6QnhnL4qHIxx/QA+GV0Dd+cGeHYtIPPmbwMSN0/D2dwO0aZFGxJHAD2qxSnepkDI1jUdYi8fHJdE5c",
-	"xxtjjurk2k75Mw1mcVhgn6aXJwfGH9Zf7xgdYnBnB0X79S0IuV8ARiMyaks8BoHNoKgbi6w7EhyP/SaD",
-	"8MVMwLDwTEBhyVIu28McvD9wu9CBo0rJ0aS5hUkWd3jmTZ5lGksQtxseS57lPuXGAyMjSrxdBFDmGazA",
-	"fckl+7rV24Uvtti1USZZusaVAUzOzA0W2Fs7eQVrQ+EAdl8mfsUq84nKlQ8DqKzGlu1sdbnu6W/s70Bu",
-	"8RnsGTHezwhOkwsuhxYy3YMJViqgNusz2VwjSF5wavmqTBCxDCRqPO7AM/RIrLVK0yuqWbjgGRaTdeo3",
-	"OYuSjb2v1spVWS3PtZOkdwCqhJk0KMe3Hw228VW3nu8yoA0/fDEPn8uOLPSWMPciQ3z/2dZcVe2Bg7SH",
-	"mHEa/H4pzGwBFLP2O3vO3tQdWmNJhBNsLwGSnZKVPDkR6Cr6SFnTaRqNJUIfOkprN+Ccs7fJTdV/5lYg",
-	"RWmD6/VYeupkgTqnPL5ldqFVPl8EUo3YVNmF49EUbEnyR5lT5qYwqMZZuMsbx0T1kQvyp/oDrslWPeGm",
-	"lrm1jy9Zqy2ovgjV4uOEywjlR6aqJ5alQFpDyRdUQ65fMtk9sjs2bKSrdqpUaQOkni7USvoXosJWkocm",
-	"AYQQzYRLLjkJaZUq9+HHUHigkmhUNMdzjNVvnWMlcpdidd7MBld/7RmYuGF95mbC42bcdIUFHLveVPNe",
-	"rTTffDmqjW5zg351i5Eq21YhMeOxz6iv+Up3yXToBT5BTp33NB/sfSjfL8cYldNsI953hV+rWUNDTO5A",
-	"my6XYyjbUovO0xCLTKuYt4JXiSX0X7Huvptz9gMpX4lqg/cdt8+9w1x0lGxfCtTZo5D5nlHTHRH+tUjn",
-	"PjgDhcq4Nfe1I9Sul5iIj2zkelSDf8tBlwvXvWOdNEs8oLMy6ILrOZhtQHdFUdyJyadlBe4Wfkd5FNvb",
-	"0sCT9fYcqpi7yy4GcQc+kaoVRXMDvL45yM3ZbY4xDKhtYd873fgtF7p1VcGYUvmuT+a//fKeDV8lL989",
-	"GzmRB1GguWEfnuV2obT4m0cxfg5cg2bj/PLyqxibwj/hw3mHTURoMHsm1NA7QrZhFsRKJsaLbZbWH4yT",
-	"EW9BenmwuvB1U0vd+NAExeK/5RAxI+Q8hbPcdFSScm9PwpkJkgKtym5jTG0Lao3V5l1buKiH3eO9yn7K",
-	"jsPt9rdDI8apym1n9MZnRj4Ievte6+CRHCYV3bQNPg6fMQEiOqyY9JETwi4SzX3K4lYghNqd0eGHQeuo",
-	"rdQoeISBkCANsCEVQyPekTQUn76wup3RFH1ho3JrLMdgmq7JPOfy1qvowvjKFlYxrjWi6UuY8xIMdKk0",
-	"+J+SUe/EHbFvAmcMItsjk85N4YZeanNHbamWSJN3G3PzLQv5uaWKxIav371hjx//4ek3yIKz3DJB9u6g",
-	"EJ23z+CARKKurNQXXCdXLETehrxbsp9zdByswV4xDVaTbdHjUxXFC8bydQLLTFmQ8frsz7AeRUxlINkw",
-	"42vGLauyCyyapRxPFHIeoS8hGktKVY2C4eac0cK5Vq5Z/TQzw9eGSh/k8SIQS12TLuO7fIh42WVLeqzv",
-	"tGcAeQcsSOmFKkPC60JTgym1pE3VucvOgHG8Ar4XS2FbBCryqfCPe5GId8TIfbNCkr17opf26mkjxrTW",
-	"wsY4NmYTNdekc00Pc3VsBz3+ZaFSqICLVUohAfPE88iwFLezJ+fb++ZuLmFBszujdH8ybYGvB+Xo/HPj",
-	"cW8Gmwp5530IBShOAvgn35JifV9Q77LcTg90752sxm3/TxgPufNQLIWsfvt4wyN47Op1W+GHtq90W1xQ",
-	"SJ89DmyYjCHtSMvZUm5/C7ZjewSk00t9Gi/G9F+xP1aiHjFjg9M1XH7Nhi+0im9nSidsyg2wr5604yYe",
-	"csrdVZbydUsa6L/8+V/Pnr7/v89+ePLf29kDWWC7w8b3tuCdPKd9T6C1BsasOjNOmnG/MqWZr3LPvTGd",
-	"G6oK+RAIrwektJO/sMXc2ILjvEcWfwg2M1kqLBtW6qKWJYn2QJA+lmk7GvyWc2m93flICf4NEBq//wT4",
-	"EuThLvwckAgsxE1YHGTmrccCa8YnTBK5dcLomFTZyals3lVW3QPCoEyU2AGW3QGJTT9M9kceD4s5aQ2p",
-	"7DZ8h9f2ZPglYbejt2MRRcRsXwD71xtKw6RKkoaqX1eOT9kYFk1oY+ntag2GL9f4dpMbRzucOTvAm7vA",
-	"xj2AanG0WrZtU5mq3qzNDdvYiVr1wSZWBaWsNPZgp0TkSZTCj47pdfiHvNoOuTk2boVevLITdMuLP4fj",
-	"fVYa2CC3xmAb0ChVd0gDJsUPuC85vduQZKdKURZ5lcFLNUEmHpW3RcWOURI5Gju0TdeT4ps2deMXnqZg",
-	"22wI6F7ba4cWkO4ZObwPQDWN9Pv2OgxLX5Fm3+a6K9k0yKS+HrW5+nlUB9G2zeX4j6NeHAatcYiPpndF",
-	"AoR68xG0m+GAabWePFnE0JE2dbIeodftDLvFBO/ejInLbdAySy5kzXh9EE7ZRsBnvdlGxnk5pm4S2VJb",
-	"ax8tDFLL9yKpzvDDUnA7QWmrrVWtiqu7OpvWlYN0xjV0FXDMmlG2PRNwNiN023CPSprcJHolKSCXaSCI",
-	"PaZkqHJ15esx4u9e6/HgBU3idhI7nzrdrTUHnwZh9p2Zj/LddGpQvN6+7RXxoW22sRDruEd7FB/Z0lgX",
-	"wk2DtPxa0tJEDSIIQ6pOd5Oyfsd8u5lqF8z/27s3P7Jnb1+7zbsJQTSRd8bpTGl3QFdEmmWt8fGAs9vl",
-	"5XhAXhQux7IZbvgDogIJw3iKhXm5ZH6SvkCy67E0KJ+P5Vi+QlrCxCi24FS32PAlMLPgGbDhh1fupw+j",
-	"K8aZsY6Y2JLHCyGBfXAi/4exHAqJogamUExmCsvdxUrOUhHbiOWS+/AASLA+7FQkCcjIjd/ks5mIBUiL",
-	"QYomYhgtjTZt93QufTGUFCKci5Y8HUWMs0W+5JJ98HiPH6IiyXMsP/iIiQ8RmrHcjD54D9REJB+YVey3",
-	"XFHUpsmzMqzS2zkGxaa4XarEGl0NHp9fnl+ibSQDyTMxuBp8dX55/hXSiV0ghV5gwN6Fm4+Q84spl7dn",
-	"VQfinAQnny+p5OtkcDX4Xhj7lnxQFd+hRxvJlDTEkZ5cXhJmmLSe1fMsSwUVErz4Ny/p0nk4jrPy99+j",
-	"FhIO8zmnO8OX9GjvppjABZISnjcTklnR31k0x1ZcYJoRVRE2GMmxWW4/JvRrnDQqq3xuMOuOltwdyI9n",
-	"3mr812Yg5a8eqq7FrekDiCte8UcmVJrklikZQ8RgNgO0FYc8ozue5sDcrTqWQ27ZUhnL/sWJLAZDekeO",
-	"jBFisoKh4w7pVN2B76ycz1jahQazUClBfcmudQhvGSbsOXsfju2LmzdjKQwjX3+R8GRXIgY2fHr5TeQL",
-	"rsdaja4xhCcA8iAncI2Mpd8QxudcSMalWYHGjvCc1En3BvuoElFRsf+5opCo3vTak0wpeef3Oud2V9zv",
-	"G+fl8Sn633Es7n8qaE09zFsF2BljxxJ/PCih7pFhN982Yqj3Ow+/R1t51sUn/9fr5PeLuASez7jmS7CY",
-	"ZfPXTwPhFsExweBRuhoU7w2a+xRV1nyX4v1reV7rhOdB8JuUdw92eZztj4r4g/sTwrNdh5+zlOt5pe/V",
-	"QsSLIhlCWHfovypqptLbq4UqWYOwo6MQjVtlzWN7BjIh8bmVy75VxppGugX7+//4n8UMrxz1beWz52N5",
-	"Q+jubrYp1BI4nBCDsSR49yHLG2E5aVmtuSvkWGZazbXjy/jMOXtX4YXIS0NEjWeDw8BgRzs44iuZvPCL",
-	"cSJeGJp/FRIZH5gXVvrvOgyBHBjI5GgMkYKJMG9HzRivXNMrjJbIZYGqGEhruibmWW5mDRAQE/78UI9/",
-	"DC4+xZWdSn6/MFUg7VZJ8Dus7hHeKYG392JtWTKrb2bBZKcBgq7JZls3sRju/XcQaSJVmBJeNBv015B1",
-	"xQ17+/Lbw2S6nddRbSvudyVtbrtjOWeFuN0p44caY16zrI64bUnLRy5eEKn/aw5YsHYjNFmma5bL4Bok",
-	"7odYGu7X3/CtYiV8jFs54WJnfUjGRvjIrw+hiBQF2HpqIdhoxCSswFg2E9ocgU4xrZD4igDD1ArYFDAv",
-	"PkAXWKVuKVkPg08xB9kuQOjAchaQJkfhJSVRXXxy/zgO4ne4nwRGL51G/LqhgRSbdpqbrpKY2OuOO57A",
-	"V1JjN/VFLBy4+xPeO7A2BSenFOILm2m1rDHI6Zrxxn1WFX6WPIEIpR0nGRYyY6qMOQpB6g0IpFZOF6BP",
-	"4Ns8hNXux+zeImTQt1otkdX1evq9GtybTfUHVtqiA1SeOsK1iUoeBWTNAIyjAB+Fid8lfE3iqSGxxuO1",
-	"uJ+2gjNRNKk3JZfYRPgiykQ8ZLccybii0nwpDQWrC8Oc7qEjZsDto4ehiNVyyRHswcBSxCotx6n0WLo/",
-	"VG4ZZwvgCehrVAYM+8tf/vKXsx9+OHv50r368uXFDz9cuO+uvbHFhCK9Yzl8fP7kq6fR139AnL8nXz09",
-	"//oPI3eD+JQCpyaR0q1ye87wUi0hrB6ZsUyFBEKgwDOHoec/+gKomK2gdIgt334mfhF2UZXuHvCAdHFp",
-	"Cx/tRWzu6meiRVB8OCb8mQ6d1wAjxlOjqBqt22DPekvxdfji3c9IhRELUEGFJSYiVXG6dv/ei/vSmb64",
-	"Ay1m6wrTbSTd59LbLhcQ3yL62ociRzfwBWrjgzsRSqKSZoRx2zSWRvLMLJS9CvwiaTCMv4FWZyZfRm5B",
-	"QAueCqeC+6dNNJazVCltIrZQaWIiJsokj8gH5sFHHlsJxkQsVdY9s1zm1hc7d8xnLBF8mpuFY3NumHfg",
-	"+AFPG+M5Z8+8Ev7k8pKYxAd1e8VQgv0wlliEn2JIja9h7NT+O64FJwPsnVCpYz1tp/VnXKfvA57Syeib",
-	"evAOyA7qxj3zzXuH4P1J/AWG9hL7L1fFq2OVS8TdBeVuVMnYg01tpeIKagHRc2GBMRefyg+vk9+36cPP",
-	"igdPuRWVXjo2ohzw/df/jay2Vyx1sElVF5o8kfV1rmNN9NN/q+t9BPXXbexZquZb9d1n7qnvVYsE2KaX",
-	"ot+vXTGlaggV3NvtsA0dCjLcYUKY96AykbBUFThSKJcMqQz5R1vGQraNdAozpWHQump9oMIeRqHG1X91",
-	"1x6ptEHi+KA5hiIT59qxc1rtpoJeErZIgOI3+9yEuV1cYGKMZx88jiGzVTtznfqe4e+vizdOpJ82uwmZ",
-	"YA8sJ2G2VRfb8vADwjDKcrlmRszdZUgHgSh+xULJ3oMpwO/74Oqvv9Z8GLhE/vr1y0TnjDLyCyV3SYVc",
-	"UyFvR6TnKLIX8srY2sinpJBUzQkToF0L+UneSrWSDM5cX8h1V1rJedE+m4MtHQBk5j9nb7HcLJvBihJP",
-	"cw0kavl2hiHOIE6FEws9BPqILXNj0anNiGEQ6CSyF1/rNAqFmyhjAXi8YLNc2wVo5rtiw8fMROyJ+99T",
-	"Ztjf//0/orEMnubv33z3+sfJ929e/PnNT+9HV+zpk29qQRS4x2PpYyLOMSl3gp1NyLVkyHvsqeSRYWol",
-	"QTtq8fvBcUecYMYty2WqnHTpKOhMlJsnNJtqtTJuuX7x4FtjWSyrMEyL+cKyae7XF/s+m/HYKspAwh6F",
-	"z/J9evm4MXBMPwsHiv1X5k5Um+T2PVLAaQ47tv2ZTngJ2tFyzN+JORb5lcc+u++qjKJyaoqNRdJ//+b9",
-	"W9rDgLtWMB10x0kY9Ti4ofx2Kzv/nn4/lZGxBljaa2eftqAw0C6o3LIhKo7FahCjW3HDcuJAo5NslMpR",
-	"Ab1Tt8GP6WFB/ACClEnOMn+Ed+1M2OozDQa27JBfvVpt9xPtV2v9+F679qSlzubMe8aRZyPBchnoN/Lc",
-	"zzEnJWnx+PrYm/cDHitWX2ns95y9Ky8iR094MSiNaAuVG6g+6v22tBbUsS3S4sG31vd78IEMjfmqiEeX",
-	"bN6BEwuqslMpUTVkm3JLr73WjWC2xT0K7iLesW3+MHeLN+83TrwwVbAi9tYNQ2KInZLouqJcQJ4iWtRY",
-	"YlAFchAwfpzUEFoGuC2YRquFE3vGi8p8QZz6ge7gH2FFa2WOTWavPhL9Mt7YXYoDc/TnIa4cg689soWk",
-	"6rkgnRr8i0bpuxOrrC9Cyl8PhbUcmhNRfCIieRaOvQXuZM3ER0iY5R+VVEtEiy6XMCLJPQDcsKK6JP/I",
-	"KG2RDd//9PqGcW3P2dePa/JQzC1P1TzsC5l20Od2hliuTt/dvkf0ysvi4YfYqW9zmYQe++xWMbojxZIU",
-	"oT/FGjGrmA8jr5oc2DC4R9GgsBHttsO05vYkZLWe9Tw0r/zzD3x4Gt32OkTP10zyJRx7U1rKR2I4xYyV",
-	"EPRDXDgRMbHMBLrgIvZbzhMt/v7v/zE6wATaKry843ewsTCnuZ2a3ewRm3d5skF0Buj534/gS8BMVcYr",
-	"lWARs0xiEKVPZyoEI7SsOGVx3w2uHsR+x+9hT91nPG3lmQrLLDT70w1LuOVk5cIcweCru9fKX3zKDWjv",
-	"svFFNLpP3N6e7Z+w8R2e6vufjs96NLuOZFjjo8XLclm0+cgUBDEszynlhUUop7gzGWGdZiSZFPgdVtbm",
-	"1sk3RTXn0XGo52KmhZzDmcqtEQT502VXcFN5Q499iy99aURVG9xnCcimrm+UWu6irUeG4aKQwXnFdWKO",
-	"R26MNpVRZWTL5uIO0CzllqeGS8qGuRWpsCg7ayzAtFTazvkcKNEPjI3YLId0dM2EZTFF8lRDnegiAZEK",
-	"OT+EJp3sd0GK01Y/5ndgnaz7DJ/s7cusFIemDOX+/tXo02l8jtHJva6/PpTiQZvxStp+Qu73as4wcuv+",
-	"pE4Jsxp4Qhqg8TFzXrlGDotRQFRWiLw8+MhUA789m6fcbCgoWALEV4YwozKZNUU104lPFXLaob/UqkxU",
-	"KH2KddW2C05uaZ/75x5qK7G/XrITDez+W/iWrzF6y69It4N69+p25qahSFxOb98Lq4KP+2dYn+ziKgb4",
-	"eS6tcvfb7yzcoCPsd269LTMUby+RlTNPC1JZtgYEU+bUr7uGlDev0Re1Yzq63zG8+IR/7Ih8qhLQyaTS",
-	"h9qGZ34ZCyOZ58h7nre9zlFJ4AkVh+nYhAv4CHFR/+g+fXRxhFfYAfxT7WiRledz6jA6llYSEv+NjRfX",
-	"JPnRSaPgabdGJQa9jzes6K6YqyWmuTuiqbLmnL3HDPa//4//yZ5eflPASxzrEF7MBEFc7jyJ3wqEpttj",
-	"7z4u06Mk47khHsdwQOcQc0RePH9d8MAA0z588fy1vyO9o+X88vL88un55eNR8F4laiVTxRMU8SuwIdO1",
-	"BfJDeGgOJpIv5Igju7n45P6hRCosnna/4x61RlpSF6dKu3LDLgbxvZAwOJ1wQNXUH9pO8sD8C138UMVZ",
-	"+DeseEtWTLfckFxTeK4/KcIw7c6BqdXRWApLubKH8aRCwhdItqXAT/dTwKhq5VCv8Gdct/K9wSFH6W2u",
-	"M2Xg/rlU7ZjfNSCqKl5Si8Xi43FC3VFjowwdt1EoxGGGAuNTyieqrDUbBk0uQuXOeNyhO/clpkH4ai8m",
-	"8jAKHG+65Sjy7lg0sZkcp/bIBKZ6zTJaWPx94n+fFL+mao4BCvfilC2sqEZG94/67kGphZsZDQkpEIR1",
-	"g1w1NygKvQ4PfxksrCWGBId6hPRObId4TLlej0xpOLiFdV3DuGaxXmdWnZmFhiQRcj46Zy+IJmdijkGo",
-	"FIvnBatbgIxELQN5ouR6+Y9BT3jOdtolcOYPZpVwvb3zm9crFMHAsRzbrim6UniaYvITGDbkxmB4YeTr",
-	"/QjNfsshp3RfRYWMp+uqkWmE6cIH0cJmOdJqsdLuLM9nTrA3YpoCS3LaByjAUqpyO8n6Iba3eNYEqCwf",
-	"kjYpWxEGQ36xUG7NtIoONVowCu7OQHsI/DohvclAhq2939UYfUn2m9fS8lv4HLYbXMhO77I5hrLCb4Fx",
-	"v6OO8IdocCU6HFHgesFA5wpMkMZAIu+EhN253q/9eTJAkZK9T0Wd7Osc6+KT+6eHBef+BPfriYXt0+/k",
-	"M2wn8nJOqFnmw9ZSNS/jA7ychGnV7E4QNwlCNnFEsgI8jQ6Qmnpwtr236QWSwaB5oxX0ccGNAWMKdN7D",
-	"O4jaHe6kx6BfpOzp/gR3Gn5VGeLBgfb8KIgbFVApY3Ue21xDwiSAUw2KURLvIEeNksCW/BYFL4LpIAcQ",
-	"plUdg5VcVO7v+9NKqwHhuevhO9fBEXnTFym6k5OQzTWXRwHjcwIEgo6lKfB5Do8Mbb/T+/7IFirXIbXU",
-	"l+GpXVchudrt+qhghFhoKfdogUegnzhVJtdwItp5kSrS275osnnh1+BQusFZHoFesJ1S8ghZx96AwIZS",
-	"1WwLbMnXvtwppgyiOQHvKZ6y0lU1OgqdzJVH6j4BlTxL8C76TvH0i6URN7g9nJ5t3CVJjoLwmSSMM7cd",
-	"QcghaZeniPB+lM1eCGN9ebhdcuqf/KOfVVztraX70faOA/HPHysKxFjIAlsn8ValSSWsI/B4QzdCMvri",
-	"JdWq8W4XqVRsd1+walOMsgvGzf9+HONNoYxWqOKRqRmYi5Qw1EwLQWBD//niSaVqFu9lvXtde+Mfg8NU",
-	"x9yHw9TmeDyD4CNTd0N8MdTRJQO81SrzsmJtCf957G40Q55+DstbnSrbGVvmx3eE+CnaS8bZUsRandWE",
-	"1njB9ZzcoFwykHeQqgxaNR/31eicPSMcrlQk7PXzZz9W7MOXTPJl4acTLTCqB4k/wWN3InG3tL68oY6+",
-	"WKHXj2/fYL8GzpwHjj+i+/2X1z8yIRM3MXS583iBJY/ImwrXbKbSVK0ICNOyP6DW/PgJWyppFxRQ5KaZ",
-	"5OmhWnTCzWKquE52CT4viwc/t3u8GPJxbplMqbQAiBBylqqVibwtnc60/1i7h9h0TXCIbBhckoV8Q1Fd",
-	"95J5qztU+Ii6U0W+FRLP4cvy2RP6XWqC5XGDY/on4IaZ9pFN3m745o5RwKcaDFC1cWF4xJKv2RQIWs17",
-	"cYa3sIaEzYSJeXqGqDELbhYRg9QAox8lgV4kbCq0XZw5JoAP7WP7iDojbQqC3im1viqefKgNDT32AmwL",
-	"ozsOB3Br88iUx51UkjVwna5ZzLOIVYpxUbgThXkKg09Vv0RoYmGmOYZIBRze4TF5Q9TFy4sJXHyyC1jC",
-	"74fd++/du90+l3dQo5ATMprQxWdJWazTZEeglv/9aJnE1VuHCn3gRmKxe0LCcJdUSZnNyHx2UxS38X7G",
-	"PBHWadoHxuZtkNQFcL3k+tbcm7ba4yiCSPzkCduskkcHcxWirvHmpoC2la/vTp9SDyTaiL2ikTeI94tN",
-	"T3mGvOOLp32P30f7YSymJN73NPyg7sDDkReMEze7CHIIylaN/BGziiLq/VAoQv8WIAvV7RrR9YedikJk",
-	"N7uk5tflk72SJ31R9h7BZe0lf7tSHa26V6sPaHXy69XP5BQW9zhyQE0bM4U6hplRBITPhj4dV8l0fSwB",
-	"v6ZXXHyqfsQYCu8JO4zhvq61ts13RSNrsVud1krdw6BTXZEj+J1oop53hA259oUjbWFAKsJtvhqds2dF",
-	"zcqiSiWzK1UUkLBFQ+a6KEySAvKgwpVJUiJxogZ3KznazptPmKo4WkoLuiIX9CLNQ2jREvvcVgMlZI1X",
-	"Hn2w5OhKnz34R+XxY5RPwvKDjQsmQDBhtr9RuY7BjFjGRVJUJqyu8XWlVKphJl+6G28VwOrca/fjOdEx",
-	"OEhfYom5jCFN+eHJhb2Z1wvsqpV3/bOlBz08w6TFZVyyXCLl1szgjbifmkB2jdCcIfVYSQwcKtKFKG4V",
-	"64lZhYpNwcyma59mxNODRbTttJnylev51HTpu3lAygxd/p9BmxgnjSTEi4w1QuxB7XmTXJsEKhpkWLuM",
-	"K2QYoRYRXDRVNs+rt8gpaDWBVNwBRbGcklYp8wCNq6HHLzvA4eE5IS2RIyyt7kQC+pFhBvSdiAFvaL9V",
-	"kHS7Aa8bSZO16P1Ksxlfk4QXqn9hHaHDnDw7CIzSPk9/S99gP//fLX0S2qTFbb2OgwAYFeDZQcM5WE/I",
-	"lEp3aQBv3TMnXmfsoysOQKn0eC7CSjnBhrPQXRPokA0SPj7ggbeiplvwkbmXFWqLHQGz4nZtyr/iQ19q",
-	"EJFbbJzGsWI3eGowpthd3EHholyaR6ZUzIeF8j6iuPQgstZdvtWGQkL8sACvOtIuGrCuk52WxXfhuROf",
-	"sKKftuob/rejuuEsaC0sgjTOVK7PYI1JjsHqgs5RLm+LHMrjBoR1wXpuLPlpbqz6aj/snfUwO/2C/Fho",
-	"Sit3um5Z42htW6FFxa5UaVvDiBcJkEBC77z46QULNYg8/YQCLI2Ucp9rciB6lZDzCypF3FmG8hmroW1T",
-	"9jLlK6uVLH4MmNwTgcWBxFwqjYgbY4lFkzBoAIQ2V4xLKpVQtFvEiz11qnUJKYkdjmWZD+zfaCtW8B3Y",
-	"5zSR+xViP6V07wfYhYGCvx4lM7PAEc6lLxIISVFy2mIFYoYokT4EKKw4CgMlD0ISLIpX96g4XUfljNor",
-	"v9Xp7mKp7rD26vbgDVq6H4pnj1xt/70vEjjxZb28ZpNpuBMqN1g78GSlA/eH8fy6iuL55OQonttoOmzJ",
-	"Wz5v9am+kYCr55a02OojoV4hTTwywTlaNN9E47yFtQEqALkpz9yTiq3K8mw77b5X2U+Z+cx8qZdsiyPt",
-	"K9ASHzFHK4ne3DVev3iokF34bvOecFekXGOt/DQ9xi53Vj7nOrkihwZeXE7zWUB8q3I7yXXqbr+iUnsQ",
-	"px3pXVcK/4+lMB6zEi3I6ZpCPYoXCRuEKm4yrjWCsvkai261HpmxNJbb3LApYDA0GgVH5+w5l7dXruNg",
-	"fMGY7CIb5ebbsqL19VhilRNyzFTxsmLADuuDjKHlctYYmWOYsL7sILWFd34qKEnSB+34MvfuwOLdM5bD",
-	"7169Z40LYXTOfqmVFqjEppz9GdZkEdWF2EAFpvFJf7OVtfLdBKSyjJtbSJhdiRjaCx2h1EvU/4WGzuDg",
-	"9iqT9Pi4fW9nA0cQW8ytB9zy2zhds5hjRcKwmy/8MWPvwBih5AjBY9ZEtFhLfAaaDX0SQlKj9b05Qhub",
-	"v/iE/+6ACAl0dMKyVQ+wH+7ipraiEuG1ZA+ZNcfhsXsdNpx5zVvbtjkXfoQ7N+nGP7fXXmXJ7Cjwn36Q",
-	"x5GFfGNsOB5oEcNdbvl4MCJvUcHCw3Zyw96+/JYAWaiKrxIxfBHbuTuE++FCt29g1kcWwkEdKdtUxmnu",
-	"OBuVvWKlCLTka0RmZVYdUO4KW7v4NMMsh98vakXIdkPE0WvHQj+9R2AsCQh7hMZiiTJ4r9wW/VPFxB43",
-	"+7Cs+taRmeR/vz+Rf0ckXOaUFF6EQOh+jxsl3q7LWNlCOOVNh0Phsq6BuKLBaP8jUxzFs5RPIT3zW7+d",
-	"P33vHr0JT/aKjCUhvqbmg3SK/F8HGRATjgbBcI9nkLBs3RQ+SzhrdY592GNYjvsTz+uCO+KWBCRW00Rp",
-	"qJWlCbohul/aqzTWaKFV2e8ihotP/i+KZ4iFafc2tzDV4sXT8NWXEIsEozTn3KtfqCKt+NoHlBhfxpYg",
-	"wnPpS+o6cRv1q2gsuaEyyc1ibw2NbHTNktAdWnZXwkCpntXg3Vu0Lxwq1Miq/eQsgCfo3fBL2BhG7Qwt",
-	"+cfvQc7twtvHWo/KCQrKu1m89ITwWXIc6sezg5/jiidh848Xe4zCZP2Q5tJiLeyEW/BlBNGhLwqfvlQW",
-	"2LB+YPum/Oxxhpdbfcg/wCkVth+2gDGm6T2q2zZwJVxbUXDO6DmXwuBwqY6wW572+sG11YOy0t+GwO/j",
-	"eCbG8tmsmZEZtaVrVpySjW2JBrilShcbdBEvRJpokJ2VCF9CnHINL8JzpznFoXnqrSIaHYAqdbzsej93",
-	"loATDEBaFpYLrzyhi6J/ZkRyVci2p6qBds1SYejYJZqv6AJIyjmes9eWaS4CXLGv/dazIltBNsVu+oKA",
-	"Wqnl1qO3rhS76yUzrYHrJrf3vpDHNWfIk8sK738Yf8juwn04uWOe+EfGb9VZKNNHBQGHvjY1i8+/GgXb",
-	"Gv+I+RRXYVsjlhtIIqZhyYU8aJ+pFun2Lf6FnjnhwvseOhadxnjkVadGr0IAVeQtLbWirZVayY4Jw8dM",
-	"6HVUdYXttdxqNgO312ckrm1XR974h1/4Z3sdruO5HTe8rG9kuvYJv6ZATxQJS9UKU5S4pORzlOAlfCS/",
-	"yehkjtcH0Zfqm9ALe55W6FgxKRiFW4R+hSvcPGKBltyCC5tCxCrjiIriz6Puenp7iF9FZ52BJkgdhLxb",
-	"GZqatYwd42VmKpfJOfvw2wcmzFgusT4QiouhWP/QWFgukcnxOMaSCj4uJWJmLZVcLw2CHGSuqbFcoSfL",
-	"5FRLaTyY8umaGWEt6PHggj6HjxGz60yZqBgUwdaPrseSy2L8DEeFephEDDnkDuQwMzQDJ68pA8WTY7ks",
-	"IxCWbIhRmSQC4y6N/DawDxK4prmPB+P88vKrOOUW/4DIf1aSPo8H1+yD5onIzeR2+cGnDmsweerZFXbB",
-	"LUuEsY6ZjeXwySW7XZKdrejLV4ANwdvCjs7ZS6JR5uQcfcU0pHBHTeAZdxs0nKZOZvGoeKGP1rYjVDhx",
-	"qmOJ60iFEJZuBUsKMBmV7MztyCONlK1ir9hqNJb4W6ZFTIIQDhKnOpYxl+gdzLJ0zYa1993kfBPlhMpf",
-	"fvswGssZT9N6hoU/refsLXfnzlFpKuQtTeADBpjEuTZKf2hThN8B1/HiTXFQerHr3/ZSeztCTeKyjH7Z",
-	"Vs93ZVMYg498maXup6dfn//x66+/ib45/+qbf7nsn9VdEGq7kPdV7eYpZ0m1r9sunh/oYSIDd5ricPW2",
-	"db8UcoJP9rxaLvvcfT/Q6PsOgX88/hCQwdY4a3mcVsiDmsq7WSinJqiEr7tGWrwywVfaKGiqVApcdu+3",
-	"Udq2WkCLkzeIBuF4ohrqVubX/uSNZ67roHy9x0HZIhw9qVdW/owhWYGD9AnJ8lfAwbIGxLlGeNm//lqV",
-	"PIiV+bB0lBFyYMMsn6YiHl0VF/QsT1Nm4aMtpY2ITkhUsPNWeaMuUlx8Cn/u8MyHlRk8wOp3aSJhqMde",
-	"8mdFbY1C+Cjc9uGcRyxLuU/kyLNYITajoYRuvznty92nklS5B/c2abeZfn7KEm6htoMnKPwf5vA5TLd9",
-	"KccJp+ZYFTMCQRStPzK18F9PHVUqemQY2v/QnNuMCOvjYmlaEbcrDLXTfZEtlFX9XCxHJ8iWmG2VrLGS",
-	"1QKYWDqeOhMpollBOjtnr61xagJQfUnu3Z0YSLO2YKIxyp/4JTk3DAXR4STdSwb0HVadZx/wu0mu0w+U",
-	"h4UgLm1i5E9ZqnhSXAK4Xn1Pi4ot2DNjNfDlAUEuD3dWaFodB8VYzD3AFbv/GaH1xC2unBHaouF/e/vq",
-	"O3cM3v74XeS2aamMZV+zH55fu6tV/M0D6fofHj+5vGTZx1OfEe9T/jyHZANVL1Diu+DpPpRxtyOsznhq",
-	"AF0TxVefBuUKBFGSDAuoU+Wm3X1enf9fQxO/tqK3fnmXwhEyC93CkIfO5MvanXA0eq34pHaYLmtPPoid",
-	"rtJjHytdbYRHCLesNletjRZzzLliQ56mhVUIUzXDvesvYzR0FIlZoy/U09cJ04BIkbVN+EIDtn6EVZ1W",
-	"HjZga7PvhvUYFzI5GnYn2swqruShxcA7eScswXZS1A3utDBWc6t0H+LbzSAuPlU/7lLttlJO28VXa/u+",
-	"l9/p+P+O7cY7oPLMcQK/6zseEjYtSC4tJtoUGZsRg48xZLaFJY2+4GCDjK9Vbs+w7vwOL9pbfPS5f/Ih",
-	"rqJKj70CkEV6LMjod6/ePkMVpmYeZLRaGxlaWzQ/DY4Z4wB3HPuuCLYflS/xrjCZSTTqDQ9DnryHBJH0",
-	"+MSqScbXIWC0zGsN6dNO4TJgqb3LonDFUKpJOTR6drQZUEw8sbo/X+glVRniZwkrrpFwO9dyZHYEqTW3",
-	"DLB4F0Z4JkTCRLDeql2Q8Zzf0ZWFGUJCOs3MkTR78fw1Ke6oigc6uMJslyaVI2Wt0bczHhiQdjw4jPA3",
-	"2dDFJ/xjx01Xp77TadgPtYPPSq5TsVgSxzkej9ldCJ+W/v4l8Lv29AI+Qpzb3hHCRxlQl7j9CscC/2y0",
-	"VFQA5pV0Vlp38Ggajsw2zzTmwXquQSU73dHGBFieUR1hLhOCKmXPMKa6cSMdnwlcuLH25AROBthvBz8u",
-	"06OksR1n40JLVFvR8eOQOh0i1Icvnr9+S9/58Obzy8vzy6fnl4/d/uEVkKiVRGPdHDNEioB1tLbiBi7B",
-	"GD4HVkec/XI5iVZpegYfM6XtDkpwT76iB/cJouwe4tGDKi18tBexuauTXS8ie/HuZzY0sBSxSpU0Efvp",
-	"/bdnf6Tr4vmbH0ZHwkOjVWS03r5QhQ+YZEM3BqfkBOflq48xpKOrIuo2YkGZYRSJEPkqKu6BaR7fgo3Y",
-	"2+SGKe2k0CikyucGknP2YwHTHYAXla5hJ+4KFGxLYkLnTnfE1Y+KzUG5sWvHzdxArshDSLErrvt/if74",
-	"zZNizstcilhkPBVWgBnL4et375+9H5X5IbFSOhGS26J2kNDMALds+B2oHzFE6pz9ZIDxscSuHhmWcnuR",
-	"KunOPsXcnLO3ylgMZSZoJCe0L0SWAUrqLE4REnwsUxGDNJB4hDqED5qJOzhLxFxYhiRPkVVgmOMMkGAN",
-	"BWpaybQVS+hbIZO3tHS9Y3C2nqMQavBHOkfh4+NjxB08ftC4g376q1u7PprrDyE6rk5XEZtWwg2P6yZv",
-	"p+RKnB7VqhqGgEHytRkoIwcdhbKlMMYRZ5qqFSSj4Ar1pEWBbVmNhon6uqMZ6ExvNUTgEw+0gb1xDXHc",
-	"RwqsLnCrVpDO3KJh493xp3344HaDM870RCp4yuXn0b1x97p363im4do+HXhBSXPxyf2zS+sNG3UqFeXk",
-	"i4ZhVwes074WJqS7ZLAjkObLIfx/pD30KI+cmmNvZAxF0oc7ByXanvuGiqHoPPVXwEyrv4Fkw6eX34yu",
-	"CfUJMx3chbPkITXi/ufowg9DKHmGEHaw6jxab+n3Z8UbpzxkZS++2+5ax/jzMcqXKLZSeZowQo5YsWUe",
-	"Lyrlt1IumVSrCC/61QLI0VGCTcQE0Cnsgx3brfu5XUJ4VnnuIeSECtX0lBYqMzmSzpZyhH4r2/Uw1VoT",
-	"+Pv9xYeDuW97QSrPIjwDPoL3oLbLT05wWHdvZsR0LuVRwlDC+pTH0ypv3oFUzDHCNSjaEcOgCB28PwjL",
-	"N5arhUoLJDph2AJSrD5dOdbcEqBdR10qn7oSfExO2hdyPiGVICDPJAoIXg55BBOWmIgfy1gueJaBNCPM",
-	"yPYQeJW7YskTCJk9Ux7fzrXKZXLNMpWmNI9yfcm7qtVcgzGkst7ziohTZWD/wgg7yfuFa/cfX1jDafh7",
-	"/rrctlQDT9Y+CcpYvvb4BugSwtzOY1zfFeZ1ih2i1ms3/hfpw3xRLMNnUaN2879ynyKWKHkUX5iScKZm",
-	"M09yjvcpWTK8uuAS1ctiHER53rp4NuXy9sw7vrfqYf6F51zePvOPn/Kkt3TXdRvRz8cRK0K4QK2wQuFI",
-	"FoS26nZnuib3ZQk/+fTyKVstRApMInQO94mNPX2X9aiXCnh/o/a7d5AGloTVPNHdhW6UW4CMYFPKiazZ",
-	"CjSQY8uqc/aMTXlCvvAhItgytJqaUSM4ImIz4W5QMSXldSPCt4smTqBabvb0eTTNz0CW78A2d3RP0iwg",
-	"87iTWwKqamiPO8nKqgCwVrxmDqPbTe4y4yLN9a5oq8rKfhteeAhdxnVIh8p32yv0qhxhXcm4knmaHhVs",
-	"opJ94zcuxEj4KoOEgrvglrmFhoQN6YFz+jjaVHHJPiF8DrOSvhArysxqBckxNl6p261lX2p7Hh7u5XXx",
-	"NZ2/sGrPP6s8XkCvOs/+0eAoY5hleyqauQudOU3C3UsJX7Nh8IZYsYTrkL5OCb+jyDEQkyp7BDLwpNoj",
-	"zvIhIyz7bJIf1ek2pjW28mBRoR1kNVRIwCo0XhHerMlXKsUaCH5VzQq6GUtB1XqDwFEU+6XaNdZCQmP3",
-	"sZe+RiCqvkt+C4bxsfScq7iRPOuKlZSIallWubGLwOAeGYY1ZcLb+LlQQNgtrEfeS4eBOhT24WaKTrk7",
-	"JRCdHi+/YgBuggaMk4GKm5OCBRuXooeI8HfiWBaXYnHRhls2COyFHLgEu1AJBglmfDwYnbPnkKoV4dV7",
-	"J+1VLQi1ZnMoimG7yY1laYrAF7H+AYUrhQ1RktBF+PqK7cJc9BE0/hicPA50a020xE/kGBlMa0Zhn9zW",
-	"aDxcaEyqFRtyy1Lghh7x6zk6HpO7+ER/EBC5zXXPeL/w1mkC/m5wJJUNP1XMMXX0eaTyrcR2LCprjTEM",
-	"sLyUP+cL9vJaMHIj6DAqg2ZcC4+M1+I9+yxkM6TbLTx7zoW8R+zhFuI1llsEKdsdg/iuePTk21t21Zn9",
-	"6x84hjmmuIKKVqn0SyFOCeueMX4351oZExG0tVlwDRHL8O6N2AwId0HC4bf7A/GQKmH0k9z/WcGuw/x6",
-	"SYphLep41Ecp+RkaDrU+N0sfhZqfvszoQRhtxZ5ffAp/7orKCOvzALaWbl+xOlYiQpW/UquEfHFiuIte",
-	"J7vYkJOAWTzDPJgw6RXHxM6W+VZJzdfK43JNmVoIb+euLA9Ec84wXCIUl09hztMCW2SIHydudhH9NHG9",
-	"ROyO20mIn50JE/N0EqsEfC2TQqILUi8FCkDCDEgS9KuAbPVjwYa+ZJZnNqMrlJhLSCynyixEkoAscKvr",
-	"0w9YhNgRXb3sDdpT0ERqSrsr9dRiLuV3UDs1pzOSflbL6I7TekQMGx+MpjTLMbKpXsbe93fNfn723sdl",
-	"4zVMpIWB27jtaAAnoD4P3Oq+MHm97OV9wA/auWuztkAfbvu9R1o7LYg8Clpd2+jx4dwjR4rjKLesiUKH",
-	"knYFii4qKpWn3Lp7NqSIFAJ1YFVSWfgHZNCtRpxf0KXEy8lyLN/KzW1Z5kGDj953iwNuOAhLbBTjY0lV",
-	"8wL8ro9SuKZiDwVaWFeNB3y9qBrhU/4xC/ycvVC5tBRNf8Uk5jFQyV6lWaLiHHGOx5JPUTdHs5DZZpRo",
-	"UPk/cikIP6XP4r/uUwnCX4RHrAThq/jZxSaaJBJYoMprd4PSocZAyNbyktXr9sRsOFXznrBiR5fE2uC7",
-	"ikPghvV/JHqX25CjgndVbhjX9ufG7uqgwzac7G69uwoW/HBQ5n204R9r3owjBAXW5f9HFbE9YoTpxZQE",
-	"Lz10Zdr8Q9z7rcBIJe7lFxmrdQBw5uN/QIy0Z0lSw0VjN72kJ7YpPBHw7omZSRn7//np+AbHcgTVdw8Y",
-	"wGpJtgIIkESKwrrYYluMBk5x2JQdL3dhBhb9fW7UwB5auDejzKwPBjlWxkWoBVaW+qpYbTbLfD3zTzkx",
-	"UQJg0dOeatseB8GgV/dMyaniGu3Mn+lMNHW6ouY7JmBLDTxeoF8Hlw+d1FGl1rx76uvLr9iHXBb+4Q9X",
-	"CCOLJjjhZBvjA9FrqqFTlTWbg63AIoTQtLZaBJZrSyN7Uy7aPSm2fjh97xORtMAARINcp61VCGoHzj0U",
-	"VVtqP3gbq64x0s2ArIuG7ktH6ClYYCWxHM1G1RBDQ1lzin5grz5mGkwJVTV0OhHFNtD9gVdPMSosLXGs",
-	"C8RAxntF6fzChRVy/u7V22cPGbBT9vegQTtvGwhoaHVxa0+28Vp4ZbMM6QbGzIKbAC3GDF+bWixeO0jV",
-	"4Y5dxO2++OT+wZQCLmMyLu7mevTOiaRZHMe7VJ0qCOEGnegnM30fOwbwfdWXTJuUHsUojk35vKmpUreQ",
-	"hH6cIqVkqDBUQ3V3NOOxkIqMg+LKCEkw6F/B+4UtuUgPD5wpQZq7DN4VyOgTCUq+hy5ThIdicXdzdmwk",
-	"ip9Bo3HM74NPoCv6dCvsC0Y9e/u6uspLsNwvYW52eeh/Mr2981XQzwke64eDQO11rtxc+hwqnDOGr7qZ",
-	"HcGIZCpRukUMZx0jtc7tDeZzY2K3B0/tA4a6LwJqK+NHkrhAfN5Kkf9W8fN9Ta4sa0T7a4nyKr1DJSHR",
-	"xHtdF9wwLseyEFVWC4VfOsYiDMtAG6ehsYRbPrryMIuhlcBSxrIcZoRVSj8Kg9era8a9k1vNU2Qz7sbE",
-	"46GWgAXCtED7nG8DivRLzNMLt6x11yw35JeOmKAQyRpe7li+R1u1ayTxA2c8y4Br41747tV7RotKNuoC",
-	"/VHCCl/WyloMt3/65BumuYUJovVAErESo9Tq9QR1rYmBWMnEuEUhy+JYPrlklf1yfFXI3IIbTDEgmbCv",
-	"Ly+xpOsaf2hM4hdfTrFheYiYL+cdyBd3uOytLNNdBE2S+OLI3P/o5oavee+5G8tUJT7slvzuUo0lzYwu",
-	"hRaV4jUuMZ7hL9SI9bpYlprbZJcE8eQEA3i3JcCtsntDpSkoiMvidKG7lA5oOAikQlaP04gqu4eI4WMU",
-	"58dT6I6mJ9npmsGZ68sjpmLaNeY3WrGkwnioby2UT7XlxqyUTj4bowzYdN3Mkoq7+FouPBQhNAtwDM2Q",
-	"4H7lNMglj1gBV4dIbnzqDoijaQvJdRW/TumiriBHpMIzqlG45Po2Ykq7sy0TtTJnj598/eSc/Ql4gtEq",
-	"7oqZQoHNpjR7JeepMAs2BLfuF7T80Vi6i+hCqiVELFZz98eFyTXF3rhFvdC5StXoGj94561VaiyHifDF",
-	"piFifFmBeKdi7gT5liCoW4Bw1YpKFPGQiN+AWq5FuVNm4X/12I8yYXVY57EcWqUmKddzwtez68iXyonc",
-	"CN0erydarUzEpMI/Ro4ZLkBixU2tVq57GlPFSCKWmdIWks34+zLS3jXG/iv76yetVj4FMvIxuhG742kO",
-	"UYCT/P1XNnRdPcY0Bcw/wDFe++ddl9yxzymmZq6vGG5QxMotMNFYun8nubyVaiXp28mtkIn/066wLhr+",
-	"PVN6inFKEUty4jYQjaVZS8s/RkzmqdsQd0FXmUL99i5uSUEoBu7+dQebblFDnnyineTK3aB4bTduZSGN",
-	"xTqcMyr+X73OE4btm7F0NzBdsOfsldMu3GLRj2Se8sH41TvtkXEXXlVEMHT7EcZfCqEB8hxXWiH+88iw",
-	"J5eOCP1lunE9j/a9NT2NEvR9uC7Hsu2+rF6MrPe9aF68+/ned2N0IuG+67rtjer5cNbvF+9+fo0H/Aad",
-	"LG336CunGIf07ECbx7oEITSOSdmIG4qhpLFK86U09cOvMnJm4MEeNRFNHvYy/OT+2RHye5AA9xO2Ozhp",
-	"pQzSDttFJjev4yC4uZa2qoIPsWNu+W286MJ2u/8WHV+2ds3T6B6aG+yiCyerUFRcckSAONfyI+OvdoyE",
-	"AyxBxi2wCycWhA92AcuHOuXeAniG4s4u68Az5qFMnXhO+BDxgmseW7IXkFDVEO7KmPCxTJW6zbPrYAFp",
-	"yUamt59S0UNMTm0Aro+lyVJhfVQuy1QqYsS6mCkdAxuWhU3LlBvGrdViSojvisSxYM18ZALIKCbkXLMs",
-	"zc1GahVm7PgQ8rF0LTtpiqBeSwQWb6h7ZDZTqUclLNBYzjWPUSgRKvH+VmHZ8IPfBCfxWZF+QAk6rEv4",
-	"zYylE2+uvBOvWQSlJkoHiXk88HLeJLSSjAc12br4fsJbnX8/+9+DHftU8D4JfJYQ9cI832GOD6sTduP+",
-	"XCEsKOPFDk/XPvM5ATbkVCaUMpYLAvvXG1SS75GaGjwLWy3EP6wDEMHBSVw9VrswtB+CcF2FuH5y+UVg",
-	"XB+A83CcQHkj5hKSMyGrTC1sdB1FoBQusfA7GmfKvJSdJFXU5upGFqi4r5jGvFizUSiVynmH+t7IiEpE",
-	"fNQNS5OqWjkuWEUr0IA1cA37Led4L7L//F++iD4lxY5lZR1WTiKzEZ2hXBIiW8KwhrFXgVO1CnXJqeD4",
-	"WALXqXCrhs+vw+KRj4sKJHucPpMq1Jctv8UieIVy6JEBOAaynLN3CywgoJmQBWih959d7YYbLFP/h6hm",
-	"xlyyKTCTgbQhFTgMf1SHBwhc9Lpq7VhAmqB9Jk9TnEIdIGAsm8W0xugDnrjnEbjgfeUKdQ0uCWCmkggb",
-	"0T1bxhW5/kUMbdfLc6Vuy6vli7QEeySazxLNuOt6Otal5ObIeOFvRAoMeN6eVvtmh7TENxbD3I/RVG+t",
-	"i0/+rx0aaVVM+Uwiw7H2xGmYgZ8OG4IrGgU9eE9TAQ3n7hqtnrNdiaq7dyI6JDp6x9n9OeymBzlu2+fu",
-	"QJU9Gt92WxVsjDoyZcXcYuFJdkfpLLdnajYby+EHetzL6telHF9lpBHb4KNxbieuhcHIOxqbRfT9OHDf",
-	"NuM0cHDGwzyOZbA+cx+3tsmTq0oEXnho3GWpknPQY0k97MaHofCR08r/jUidzyjxF3E3xzvIPv6GN/b0",
-	"ugAnwjxpJRJvLPZJ/TGwmYaeyGvdh7Wbj15IdWYWanWsA9aM8XYi4I/qnevhRNWXlf0ytUYvByHEkFQT",
-	"t8jHx5opDnwiEg89jcVqiihuz7FG12irmTvZV9x6e1QBFyuVj0UtmjMA5v5qZo3QPIbYaTh5oSNouANt",
-	"eFo4atBcJKTjs5nS7vGrTegcbb286oboODHajYalacfJOGU1Gkc/aFFSmlGInBPLyxYKxxpJ6GgbE9YC",
-	"JopgAdtQUTRVxozCgR/LGUKYy6TDAlWbRsBKc6Mnidz9ZcbS5MsAd0BrHj7FIP2TIXRvrmroCF4tgvVY",
-	"xujg0mrZnpjrmv3CRXYa5OeU2GkEXQyC9uYYLIFIbtNOFaGCt3YyoiONdN3Ah95DmvfwfzKGQ7hCh/XZ",
-	"KxdnGnaVM/yFnryB9nKGOwiOXvsLcI3e0F5PV1DTT3aD1GfVSSbu1/uTyZ9uEFGsLGSIpRSokqFXIvAb",
-	"DDEdXSHFYEE05DUYeYYI446lESpGpYqhBiOSnKfG/aBy626hc/ZsPtcwp9J/iAXA2UzMcw2MUv9nsCKp",
-	"VLKvWQYqo9gQk2eY94BhZuXfGHLuGzDscnTtoQVKjbUwKSldKVVexMwdAodeJ9Hg1u5Fpof47k9LqV98",
-	"vU1kPp5GuWGtBTavmIG/CSUhYpngUkXsTsXuA+4xRD6UR+E37sbLeQrXjkpKUvJUiLFabJxfXn4Vf703",
-	"dWAkt74LO4vpSYMLnomLu8e4G761pqjyLsSQSwqz8C5ib/b+f8m6olsHYRi4CgOYKd4K77cfCEwVCZyI",
-	"kEp8VOoQnbCTVJwJcckAmIDBVnyXO3C599xfLnJ3aZ0QYETghwVgVgKmocWYcCd4WIc8RlpkZsUFBqS8",
-	"B8qk0CE3ARPclP86/P+P4ANa1Of1blgePPnAEQ4J3WHIEyKnwcs2+xThrghu7rq/XtFHxJc2+rS0vHHR",
-	"nKLTFnh0Cqxq8bHL1CZcLfBPE3oYwERqVh/aFFDC+m7RbZhqaJcDPQGC6TxHwnhbeje5awr3++FXuj2/",
-	"AQAA//8=",
+	"7P3dkhtHkieKv0oY/vs3AmZZH6SonlaVrdkpUpSG25JYU6TU26ehAwYyHUBMJSJSEZGFQtNkNlf7AHuz",
+	"t3s1LzJvMk9yLNwj8guZQAKFKrJ7jy7EqsrM+HIPDw//+PmnQayWmZIgrRlcfBpkXPMlWND422u1zLhc",
+	"/0sOeu1+T8DEWmRWKDm4GHxYAIvpDTbMUm5nSi8ZT5ZCmkvGi2f4F8bTFV8bNgdrmF2A0Eyt5Oh0EA2E",
+	"a+w37CMaSL6EwcXAfzsRySAamHgBS+4G4HrgdnAxyHN8YteZe9tYLeR88Pvv0eC7XCavuI0XbxP3Abad",
+	"cbsom576p9FAw2+50JAMLqzOYf9+XnMDnd3E9PDhvbyVFvQdSLfqnb2J+ksP7/U615kysEn1Py/Wjn4s",
+	"5mkKmmngiWFTkDATseB6zRJuORtqiJVOIGErYRf4gXuTCYk/8zgGY1iq5iUHLIAnoMsp/feTK3zrJAxl",
+	"26RA5svBxV9x1SdLLvkcliDtIBpwY8AY/0vG1/6nmUpTtZrkmeOvPAN9J4ybYDRw45+YfPqvENuJ6xGM",
+	"HfzatU4fFrCEDqJYfLZt2P9Fw2xwMfj/nZW78IyemrOyddfX2wSWmbIg4/WfoGUz/shvwTDONFi9ZobP",
+	"4JS5DXoLazaFVMm5YVZVKTd0Pxsxl5CcCDmWuQHNlGZX129ZnAqQdsS4TJhdCMNUBpq7riIm4Q50aEvp",
+	"OZfC0KOxdO8LwzQsYTkFDQmbKc1evGQLlWtzyq78+AqmMHxJY6SeYCzxL37Z2RDlgGuHzyxoJh3vpsII",
+	"Ob9gRmkLifvaRMxtgDloE42lFUswli8z49jt5w+vGbdsKWKtDMRKJizTECO13QTNCrRhqwW3OKCZ0MaO",
+	"pVsj/9B1LhOWKDBMKrsQcs74nAtJC1zMAOfE3RugxzLMQBj28vwbFis5S0Vs2TABy0VqTjVwoyQbDzTk",
+	"BpLxYHRZkG+1ECmMZTEeJJlryliRpkznUrpR7Gh7LMcDISeZVnMNxowHF755J43ZUrmdMDpl72S6ZibH",
+	"veZYSEOFfheMu7nM3BBLqgh5x1ORuFU3+cxtfJCWzXKZmIj957/9+4gtuWM77E94ITCWwhpcKSVj8JyY",
+	"G3DTmIl7SE7HsksWVLj/xLF/dQ8t+f0PIOd2Mbh4cX4eDZZCht+ft+3aa9BCJd9ptdzcRd/haid8zYZv",
+	"LU8Fl8xxU+cxNXOt9BK2Cbcw6B7OB9V+vrqhEOu79Uq5W33HzcpY9s0L99j4524oneO06qGjTHn34ZPR",
+	"w4cdOjeQKW0b/TSm4TraXyWglv8CXHe1u3bPtg1/ye/F0p0wL557FvO/nrtffZdeBGGfH1T2c9a5YFZl",
+	"efbgFfvZgO7sIqeHD+vhF5XHiy2d3BXPH9LP7+5jkylpALXON1orJFWspHWn9cWnAc+yVMR4zJz9q3Hb",
+	"41PPY5Raw17q2+tKrhm4h1HQSpQE+gszC57BKa6Bb8d14/SRzL6Vd8LiSG68cuDGlyTC/Ymn19qdlVa4",
+	"ucx4aiAaZJU/ffJrtym3GsvilBVjVkonzZe//kPLy1bdguzx5u9VSv3Vf1bpq1R0FGpAru2rNFW09nhF",
+	"qM0m1sAtJBNuNwTJiROdg5axxhoSYSHZFHmwzFK1BjAsvMOMYjPcnc1dFpVvu4Y2H8+EFGax59hE0oNl",
+	"o8GtkElV73SSaRANYqU1xDiZX1u+cvJ7AoG9NwnuxVufAdAR39qMsdzmpjo6rzA45VZJN+0ZFykkrWO0",
+	"yvJ0EocLYTEQIe0fXg5ahV2VoXC0pZzGdSqGVAy73k2VkhXuqK1XVOW07Uz6g5Cwyah8qXJp95hYNJhy",
+	"I8wmkzpRkWl1ot1FBwUTJBGD0/kpe35+9vwF+4//xb4+//+3cj63MFd0md54CEsu0tYnQWRsPHBSvh/H",
+	"NMgUPvRth84rI4zqKxZWY/vSX2u4E7BqWf07LlI+TWEvAqRC0ufCwtLskvQNDvi9aJFrzdfu96Uw7uqw",
+	"1xj22ZQP3DvltqGJN3dJcxGbE2qlTZ4I++bOH6MNosRW6b5z20eI+ntI98FIKsLGYLt3AIQZ7BLY3YQU",
+	"Wev31Rts37UI1oFDdh6+wu0gzAkHVi5ZGw1fcXl7zdcqt99xkeb6ONKNzoC9DscZdT+JVdIuj8ILSzCG",
+	"z9vf0RCnXCwhKUfbtDC5u7jm0szQwHQH2vDUsKlW+Xxh2ZTHt0xJb4HI+NptiVO06eyctAaj0rs9p+1+",
+	"ymCSIQk80bcTeeOLDWlaW8rNhauSZ3PJupjkBmIQmT0Ke3gLbCsJK9bZPtslVnIm9HJvLVH12fDdChIZ",
+	"IPfqU8MMNMgYeipWfMWFRQFMUyQluaLDtGtYWZ71Xbs7nuYwwXt5r4v6hqgpeqvOLqob2AOtN7jU0aA2",
+	"hpoqVy7wDoZ8K7N832vSISyrO6woUy5vnxmSKRzVc1asBRu+vnl39uHmJzSebOeIzZZvvqu05MRRIbdi",
+	"rrWA5PTYRK0ScRe1Wsmi1K2Q84Ik9VVXsxm4bvuy5285l1bYFoP0P6sVW3K5Zjna/dSMrti+fTY0YIxQ",
+	"0o0bjcNoNzwdXMg8TaPS4FK3tzxvI7tJVZDK9SHc+GVjqwXIevcLbpj7ztTOjV4HeHWJKgvQutZ5Mgfb",
+	"SxtuOQJjLtkUGCe1FhIm1YoNM2Xcz0shc2+2zkAmOCeVJoZpMKDvyGTZ644jb3cp1tfet+d29JGPhlQs",
+	"hd2p2aM17Qd61alsGchJcSXodTd4l4F8a2HZdivw6zdxR/VeNwOkxOHqfpcI3tDyax21jbdYR0/P2hK1",
+	"Mebr97+8XWZK2xswedrCoULeBQvNrgu/f7O1m8p1t2E28hok3PNllqK/dCHSJOa69VxO+RTSzW0SbPTh",
+	"Dls09lbOuPyb4MzJ/umaGWEt6M6WJ9BuSbH8fjLN41vaww3p//PbG8a1PWVfP2c6T4EN49MXLAVrT9ks",
+	"YrOTqTDuHws6Yon77ZLFp1+xmWsdvMvUGtyohT6h7dfPJ/GLycwxQvHLZCpM/Q80m+IPSf2NrybUSbvb",
+	"ss6DqH7S+lZWozb3VtI6cmmQ3zrVVBfGwT0OeNeB676+iTdosOT3b+nhi/PNvYt+qMnMO3P2O0nLAdTa",
+	"aZ2tSqDjxAycXLG7vjzvteztHUmreWzfkHnxi9LiO/TxREnYz8Q65fIhmr1Utl0/f7Cu3E8pxvG36sZh",
+	"KXZQ9hB1+DBibSqsKrdz5bSFoKg+M8wrwKfbiNUZ+vPMMB7HboFQw5qiysNW3GkiNtcSEmbV6TY6VnbO",
+	"162OkIfQtUbSLsq10yuY8h/l9lJVcOm/XWpuafFvLthWj/dRjMSNHeCH0rZsb7wlf1N6TXnKZbyfAXir",
+	"vTw8nHSax7fYE/0wJzJfTqHdHbNw6zChJd/BdNEgBX4Hpu/bnSPOuLYTJzgnWWzb3Vrh2Hp6h0B9wTcX",
+	"sTK25kyiBvm3sc5urfHgk6N92duPApwFftFnsIfJ9KYSLJaZgDm3AhfQ6axO2v4/f+Unfzs/+eZX/+/k",
+	"5NdP59FX3/z+X7ZNsqINV1qtyI7n5+c91cOdq3DQ7Ctk3nSwLdRSzUGCyg0Lbz4zzA+oz37erpA9ZHvX",
+	"R5tLK1KKkks4xUaG0eAV3rj7WvUy3tXHxt6v9/P8/JwpzfjUgLQXbJanKfMq1j7Wkqr4qHcQq0TEwGbC",
+	"xDyFiD3/A4sX3OksoM3ugzaQs5VPgs+7YwP464+PKxugbjCZqVzSVqT4tkE0yCXP7UJp8TfwSzoVSQIU",
+	"N1aGok0wFM0dVNzCBO/G+H4ui8s1fuH2F09bjbSHurC2ez4wXqSXB8EzemiubVG/wzvejaK7T2NlQaT7",
+	"ejpjf6Xb5AzOkvKax9SMJeCYGqRl4SMmMNpypnRcYe6pUilwiUab3BqRdFq8injh6Zr9800/21WIOe9q",
+	"E7VSahI9RSFEfejjlgwTxuSQjPr6jpZcyH1X1e23tY8922FKKV6t0CJqkHJj1s2V3RxnK+/kMqHw6jfS",
+	"th21ZCZvZeN97nqVwPAOHc5A3ztNb09vVsau7xM301938u/uoU6gG8+vaTnArZo0kgj17g7LAynlm2z/",
+	"2lG91fy77WRojNo33jkwDXxzRCnckZkuCHRJ4UapWqEsS0S+HLiTd75oFbotN8JahGXHClO3nUMtEwBa",
+	"7iRaC5/ssisWH6eMJ8PU7vXBQuUGFipN9v3IzXWPT8ytSNO9RrZS+rb/+41Vx4+rsysHHRapGFNUrnQn",
+	"mazVYpq3RxmWrN7f5tV+zDpm3Ajc6G7LqFx3eIMr3sS+7TXlfb2FYmgNQ5QfQ7RrT2LaU5uSlcuOq+Qh",
+	"wZtwD3F+2Eduni369kNjMTejxPbS2DaCxEjl6mKfzSAAuM8wE2VQLk53ZOXBMZWVYdUI11jcioOe+os8",
+	"A2zlmo4TZivZdt4Ial93df+am7ZwJlRNapEWhlKV0OUKuet9qoHfTuYpN6Z1vSnza09O5bXTYqdgLN+u",
+	"Kzu97bRO/3GS1B9C3X6QJpvGqdp3bnPF0yNulN5qG6CHfAKam5pLsXI7SGHO08mUm2PuZKdOtC+mykDu",
+	"uXgqt7HqstoZyBMl18sOlXMGWvO0pzhxY/PK4h1G6iChd7vycPUbLFgdWmUgFSFRrsQmpaKwD7dt3vf5",
+	"cslbjXX7M2hPjjqAesFnXs2T7UgbOAoxe5CqSplKUFVBoipl2offSZaUr6Y8vt1Lj+rrfNg+M9/BzovN",
+	"61SZ1kDWyjYLGwLF1mQJ1luV07X/RSrrf1oqjOlc8fUgGqyEXSQaVru3TOisa5TfKsmPoZAeoGbNcpn0",
+	"PUTw3U6XQt/Y9Qers9huGHd1VFHJFhsq746sDqRCTrlfbT6l/U/c6brKW2TsnFTs3BMuk8lUaLto+gbr",
+	"AmgSh8NqPxHSWLStAnu6HtQ661qhN/IOUpXBlkizdh8u+A+fGZZCMgfNvJumZ/RYzLNJCrM9bmZLYVsz",
+	"v66yTLtNjLnWUlm2BssyLpK+IwlNF8a2hlEkPGfTNePYGU8Nme1jnoJMuGbe+LbRnQTL1Iyi7WK+BAxB",
+	"L2IVNweTCDPNtVd2+qQm9NyiAWugJ2xAhImt6XoS86wjxtDnaRerxzIMXd2xHkKymIxMHUvQGojs0RAq",
+	"Y6oEuw02SFjhrirnVFd3137ouNbUV6X7JDzfObFKS11j+V7xtGMcSQ59/U8W7m2PWImmgcF91TWwfxbG",
+	"Kr3utv92ZCk+SSJQR7pPU9vwVlXMDwzpNNsyaRBPxWu5LXNOEu2vnZvHRnkibOykv/zlL385+fHHk2+/",
+	"bXdNdgUhILbDpCUf+HlrGEz1rNoYw7uMFveSxQuIb0nOCWvo19KRdzroykvtPY5soWQPu3dldtUeakvZ",
+	"SSOZuBO/1WfYfexusXSJaoM7lPPi1dBiNNh+/L6Vs1StHtdqGR53qnlLJe2ilywpbZpNF1wCy4xAXjQY",
+	"keQ8jViGikHEEq8LM6UZYpzstP/QiCr2y7bwuoaG2L3Elt8eRwH0qTqTpKpWblokYiUNSLuXwTJ8Y2Kv",
+	"jG0GHQBPifl5e7eiIp12HfOFJGvcS4Nya0FrYZUWPJ3YcMhyLSxH07yK3QMD+k7EUMnCdpQ1kM52358q",
+	"t9X61GvLt4WmxWX2gZunUOjad3/xeCIBkvaw9vDWvllqhzswO1+Tk2kw5W8ySEAeaAkf6e8g5WuASWcc",
+	"Lj3eEqPmHm9PlXO03Nv84z/SW7rW6k4k/d20xfvdLW619mz3JDtmhmSyxaWsIQXe/x6waQwM6zgo2XNQ",
+	"dj3wVHdsKGNIOzEdwsWhT+CbZ+j6TdTjOAQdvrjPF4arjS1W3ZR1figGXaxOl4R4R/aZLv93vBBw1z+G",
+	"q6YDhAVOBJ9LZTB74l/VdMJjOpiEx4mb5kZIMGZiLNcW4eIornli1cRqCrTw3wpp3OgUYm7hPJzSdg/J",
+	"xIJeThYCk1sy0EvuhHn4Q8w1TDJuFyu+7mHmragn1RXoWsNr3h6Nm4s08Q7mlnMsD7eC/tH7YYu1WBnu",
+	"eWyLKPGFShMMO3cftKqjmTK2O8S1IQMaZgS25PoWbJbyGFE68NWWHD/HgswqVJF9CjlTkiWQijvQ6+bN",
+	"tndCqJB3SsTgtCSprPup+ODSgwyla6bB3WY5Jo3CvT3tyDoHaMc8sGrVYYttZwGl0h2moT5GCtRy+6fc",
+	"VTTjDd9M8x5Xi8qjbjr5GSUJT49o3G6C+cAS9BxkvJ7MNQ9my7DRKWrQLBC1wQuF4r2YW56qeQ5BrWoV",
+	"x1nYkruWj/Zu/RxqZMD5GMZLD8uoKM91yuUtm4m0fX/ta0dqUKvrLCijmmiCXRS8Kc7LOv1aExye94j/",
+	"2eFruHGT3EhwfFDEeFTo1uuex6q/5pSfdY32PVgr5Ny08Lc/Tyd2ocGEgKKW2K9LxqfqDpiwBPLpjvRn",
+	"htADn79geC8zI2ZXyltCQRPuIx3de4eORYM4j1vG8uptgQHspDkb/hHTI11vSrNEzEP6Y4vdaIrQNF1n",
+	"jX/eYrL4p/MtVNTAk3cyXTfsTh1U3S9UvoU6XSQuMGObAkdAUEPw/PIqSEX4tGgjVe2hPQ7irYzT3Agl",
+	"f2jPov2wKE/KZ4aJ8DrDbFA2HA++/Y//zVJ+p7RinGWgjZLAEhDu51hpI1gixrL4EMaDUcQyDe4GSAce",
+	"Ipq6j2sw0c9MYYqn7PWLsRSWJcLwLAOujTdiQTrzKJeUp4kh9wQX2ghYcZPwZ3NYXH/PjZXHsL2DydTf",
+	"cCeVsObWpat0t7luP3CPFUrQnG6tzEKtTAt26J6BM2EW9QG0sdNDwQgL42SF2b96sW0P7YQtbAFUqq/b",
+	"dR0qHBnkkiUw43lqKwjFz0wNXrgHUkM00CrdAzHsRqVAuGDS5xg/36GphKwoL86pu+2Eed8aeXoA2Nsh",
+	"SFWHrcf+S7A5urZFQQH0rQdfPiRnKPHf1iLD6AgrrsVbI4s7AEKsYvTxJW5hGeCtg1g8rWdOtQYl75AW",
+	"1b78kC8CtK9K+DpCkGREItUA6Hoz+4uOYoE6l78iJxrqRTpV29IhXdP74ilV5XHjooZpTAgPzr3w9Ig5",
+	"zOkjCGfMpjBTCEd9J2BlmF1w6yGwV9xd3NzXoYsqjMJDRH5vI50/7PAW32F3TGHO4/Uk7T53aeZVVmML",
+	"njADNpx7SjLCzyHUGdNYlO3TDmEYiAHOl0vYY3N8qKbMhOPao5YPW3dJuy5XXMJ3ocz490JAWZkwtTdc",
+	"24YVjcKnOoxo3SioxvLZrJ20jb1+ANhAxThRCf+qTNgTZtdO7idH67R94zcN7iCLZoua0nfK3gi7QPS9",
+	"uTDWJ35xwzhzYzl5NZbEbCxWJwW3seFVOlUsgTQF5p6D/Y//zSrsGDH6aiyrnxlmKNE+KjI92asR4ek7",
+	"1ieZFGHy41i6TXFSTUfLpds1317fsJcvvz5zopmpGVsE+KkMVJYCW4EGhimfY4mypZxxUJ4vGBqoSCE5",
+	"ZT/hhdqATNBSRXcWFedOKzdjyacqt8yH7rKhycDN7KSYQcItH124xdUIcS8VmwlIk7Dkyzb9tSGDGyLT",
+	"LW5YDNQ58TLFrjBmxoh7f6Viwzb5N9o4w1rvXTU0l02BYMRccovzw1fBkMJGC+duVW30GDYl7wUL26Eq",
+	"MypejmMr8i3iuqGUEpsgh7AOBtmcR1jUKpTD9gCSDdHCLUvB3SQaQ2ztzBslG3RxDTJqcM/RdF08OmXO",
+	"e9sahxfnWvcIma8pIBh3YL0q0v+rNiPnDxi79noBbTGvtcVqg4KgPPkWnvg5cyfczEk2D193J1SKtDCR",
+	"V13oNkwKJEfTSf8Q/s1MfR99144EWfR9SHCm19arE6w1WVmHXztXmCoptKZroADonWgM8W3/W0mVui2r",
+	"CNJqP44efavbFsHmxBZiBDqRv2ZC3nEtuPdVmHYJZYCnbYGMH8oIV8Nip8uWGcgLbhYsXnAhPaw9Gwos",
+	"EUONMW7WMl5oJVVu0nVfCD+r1O1k2TsfuTK+QxhJ3VJeABG80V5JjWKByvEVhG9lMDUXD7VhlPuIS8lP",
+	"tTJG/F/+j6cxVmrZaebYs+iCzTrisf5wgocxGT7xPMG6V7ldgLTkwHPXQNJqmAbkFLKTnjbHudNe5G/k",
+	"W4s4/Aj7GCEeah6vWgN2YjNW3r2B2bHMFp48IPk0bU87atPKe1g3Bo2WW1db3UF7ynETGaqhhigjUJUu",
+	"IEs9oNZcw6qnPHhAxk13o8FH1kBqUVmeRQz/OdXg7prht0SYLLcQBfxSp0j957/9+yOmHmzkFuAdynur",
+	"asu+jWLXHr2j4S7aC220oH7boQ/3dkJ3+Bbyc2PcNcvf8cPtzH3DMj6HSw//Evx86NJxD3qxRnPROuFB",
+	"f4LVu8YG3kMeB1bpu+f/5N7fYmHeVdCrxTfZCVj0k7Jd4SQ94eiaelXXFf2dN9jsF2bsPeEi9SGARVKg",
+	"LEoREuBxu6tnK17aLkU4EQZDEia3LZXR3oMlmWSA6xiL4EngqAErIW3dUqly8uX7LvyFdo+M7qYI62ww",
+	"bcb+dL655Nkk12lb5DTI9xhr8SPPWCrkbWHXSnncEaGyUFaF5trq+MTQA1Q5Bn/cZVrsCYz3AKOaj0yY",
+	"aJ6I3Hhit6Nq95d471PVKu1aIPNDXmvGc9Nlfavh7m4+FjbtgL+TwvZNvyzNb9Re83JUAb6rjKdOLN9j",
+	"VOzpQHziYeLPtiVv7PSKCTDw6eY235Qtrxdctp1WMf59z0BW/w3lx/lqmO7lDqvDT3wJaHiCE6cyUX6U",
+	"Yr4ZhqvSksIAaS3UZsfS//oQlUVSIaJN3XRPjPvi/W6+87EYx7N9t3FsHXi+MaoaQ9My07BoHWr0jaoM",
+	"so2/DkI+LU+36iWm1WHWPO28D9iNpXrePeIhWD/sz7vPojrzf0sDLUrqLnMpYpFxN5FneJ3veyL2P8BQ",
+	"sHTcNt++/3D1ge6a3lJVHREbGgB2hg2YLidN7QRqaKXuIROSQa4VZf5dsmVuLJsCy/yNpeflpPX0qXd3",
+	"zpbApWFeBuGwLxmkBuqOMqv5HYQczhnXp91IiOfR0U64Kh75+bYDr2Tm4sjb6wwMwqYahvSirg5/FXUf",
+	"gaGvhcopocMU9a0xSR7gdhAVOToh41LlGiP43JLsjkUOoqdyVLaejhXW3SZujnH1KtTu1qsX12Dsdv2W",
+	"ew23pt6ymZBJWf7Ze+qFNYz4eCynuWVGLYFemOUa3Wd8xdfoA2JBuQ7704+FLbmNF+QK6iED8PIY59r0",
+	"SmTrvN8V1TCOAjHveLhWbRLtAJSom+UdKfRHBabfH17hoVDzWEesACsLMydbTTBFzPAsXmlhYaLQN6NB",
+	"SCcgOrb8gcXJOgBkQmsPrUG1B1B+pdYUccUGcnih5u7AfWiaHx5edHbPwq6HGi/6FA0L0t/kiA3cG9yn",
+	"atw4bCn/1Ih0L0lX1R5p94bYj1b+adpsD42vPvJyb4m8xp5a14fgUwlN9wvB+m9mJOTW6cjkV9EUFbxU",
+	"2s4REE5a0KQTz3Ks4kLpub8+pORCFbV27+LnHZi2fS2x196NcQMG7GvK1t2TJF9M6ezaXB43RLfVKdQ+",
+	"prXKj1MkklsLy8x2hL9hFmtrCPCHBbD3b66vMEeFCctWIC0T/WJ8Dy85Xkkp2BxPyE/jNDKq3YmFTNDi",
+	"3lHEpLdFs1r527v5mVmgO73NvPLnxbq08PtlZlQTlA3fY3lRlqgVHfQzd4sYdeesObVU1QQKFSjFe0HG",
+	"j6eM+NTIXsXJ6/MlUHshw/IjY/gb4JTL28uinMxFmeEUQviY0mW1GWGrMZEIFokoqiQ2feqpL4AeRtyh",
+	"JfkyrkGb6wXc3lYvxa9/NV02bJz9ipzT1v17BXp9wP7ZAcpKm3WPy/yb6ysvBnsZrfeCeN1a1NHJE6ls",
+	"wa4HOe428GC7IGBrOLH1YuLdqLAVJvs8uLA0gBtcoY4RdBdDOjhVkHrFALd2z/0M9vPRYOT1Ph/MtTJm",
+	"ry8kdEYSNLK6Mq6tYSkYQynPiOpiehrtskJj2GrELjYUtb7XTMhoAPstWKjj0Hvf/0If7Mxx8ROu9FCn",
+	"To24jflGFUbZmFeVZK1MmNy8UjJvyf6cuj/vWc9DGZDbxLdTFygDvCMfMlbyDnQnj1Vr3TwzLF4oEZcx",
+	"CqEwDqzdE8oM3oTWax9C/exKRCtmoLcOS6zmG16jeGQcSXtk8f6JV66P/ogjwmmZMlbL/TbAwZW7wuii",
+	"7hpeVd5pHWJrxfJNrjzkdryLb/e/HLcvcQtraLgTKjeYS/XMeE5d0k0DcV+jB4H/7VzVjqVEE/VRNjjP",
+	"ts3fTzvmGRsmWEAay9QasKO+mJqN3f/A3duyGWXSu2bekt9vm+1SGVsvvrXka+anwCRWIOkTH5zVagFX",
+	"xrqXFHDvdmMH8PsJVqaatsBymnxqrLC5BWb5fQj0csc3wqG6K1LMzSJyP0y5EYY8FGa32lgKinJ4JQma",
+	"UqJc7iqj1QcfBVvzdumxUFZt8vsCxHzRBdfXswpPRwDOSiR20ad2NUpNDLagT6IwqtZ5hLCe9iJmXR7Z",
+	"WmHq82/+6fzli6eKedpMMPgB4lh1Ye70qMa8UTvdaZiy4peudPW6MxvQfdC5OzTM3d2gn4W3WqCwOZpm",
+	"Z/Wmq1OuRut0Ur7VzN2JUrQdwqy6YodPsGOobWB6FIO7p3odc63XE3UHuneiY+ELFvty0kEmij2OjyM6",
+	"JNwaB0dEquLbNt2UJKKhvMNi+cl2tVQS1ngYG6wQKRVLlZyD9tFTrXrrdu20q8Ic2vEQyXOSqVTEO3El",
+	"b/zr1/S2ayDfJxbfrc1N3h6Pj6AlvQnW6djcqyBG3WdWrlV1NNVDsMK+m2tXNeA1dlTBCWHBdtvyUi4P",
+	"q5t6vF3ZtMFibE6ZhUuoPd+/+cDOygZGrcpZN4JGbZs2OvSJ2SwBnqRCwgUL+wbuM6ELCzDIhAInfJHV",
+	"OsJKn+Kq++7rNjTk9oSh6vbbz1V2zM1ZX1ilEyG5XuP12JDUIZs0Ary3FdeNWKbVicZ7wkxp0jjd8mKQ",
+	"J6WkJrnG0vH+clFNdnwKmdCe0vjAPd21NZuu8rCkrsek3btazHN/19r+t+Cjlk/eKKW+Aymrq/ZvH++u",
+	"Dyt4xeXtVjznDhj2eB9UyuaJQPX/XSP10qStA63E7vZP4NiZbbwFDb4G795e5cVbGqeZedDFicptYXTH",
+	"1gT7ARZEc3/2kdkBgKyV/6nVTkUlVfMtORMdoPIHZFMcA/+D2ph0xn95/+kuNxO+9Z7Gg6AhdhvCzgqm",
+	"Rti+cS2V1a4RNGoUtdlMTSjyRRdUnjX02wzDb3JcRf2prk+xGtt2kdvuV3HhomyYAhASdj+42TxL9rwv",
+	"NBbRdxoFqVBpsOdEOnxT5Wx24RKGyVVL1b/Yb9zbhvrY4fvdsfQv22Pp20JZXuxf6+J1rVA9Gz5/HpBP",
+	"lK5Xre8FetIiWBtoOfdWc2YWXGP4roY7kDl4H1oScgBKvBAfQNcw0BXhGcVZ/3UPtJCnkNQ7qVEI55qz",
+	"NeqQ1d1HWF3+NVNftRWWs7e/XFUoOrpkylc2IcCNco6mD20rInUHO2/UlO4nXXeEtjcTew6NkyzBYQow",
+	"sW0HTwPy89H4aP8wzMo42taLsIGP4PRvaTlWMhap6IgpTvh6D8SBWmPferiBxtUmETOP/H1ww0ULbe3P",
+	"tFr2tKQEZaWR84B/f2ZC0TdWxfIIiQoZaKESNvROXcyR8PFnscpTKtY2BcbNrUdz6heBg028oo4rmCnt",
+	"d0QMwyrC51rCbtqENm6BRmJSr4slLiy2GhFb1Gn5607ucgzRmpQp6+XxY66xaKu7CrVtr4Ta2UngGYCZ",
+	"UAG//SJU3HcaYqX3jbw4oLMD+mmCW/KQuygxzrnRYmNU7dNrW6weBC03YlultLwa9LVPykydZf2glsIY",
+	"IedsGLxqEVqIqT5jpowVcj6K/B8mdOGOxtL/nktMKQK3ZRsfuWasyk7yjMF9lnIhzSgayxmA6xM/i5jf",
+	"bMUgOPOlEvC7IvIUMIxtLFNh7Kj4qui8+IsfXvh1BhBh7GboYCyHgUIRihLv8DQhDmvk389leI8N6Z2x",
+	"LF6KfEwdvRA+CX3jL27vUJ7VwdsM7jOq+LJnYFP7DbKowhWkARGrvE51CobGtijra/mcG9onruONMUd1",
+	"dm3n/JkGszgsWF3Tx5MDY+rrn3eMDutKZAdFsPctcrxfUGEj2ndLjCEBqKGqG4usO7upI+AphDZUop08",
+	"sliWctkeuuf9gduVDhxVSo4mdO5ncYdn3uRZprGsfrvhsZRZ7rfceLB/rHxiF6HQwAxW4P7IJfu61duF",
+	"H7bYtVEnWbrGlQEEHMgNFo1dO30F6x3iAPpFQwxq86mEMYQBVFZjCzlbXa57+hv7O5BbfAZ7ZkH1M4LT",
+	"5ILLoYVN9xCClarezZqDNtcI/BqcWr7SIEQsA4k3HrfhGXok1lql6QXV4V3wDAuku+s3OYuSDdpX67+r",
+	"rIbd0MnSO0DCwkwanOPbjwbb5Kpbz/cZEMEPX8zD57IDWaUldatAPdl/tjVXVXswPNEQURSC3y+FmS3A",
+	"z9aesqfsXd2hNZbEOMH2EsqMUAKuZycCEqco1KbTNBpLhPN1nNZuwDll18lN1X/mViBFbYPr9Vh67mSB",
+	"O6c8vmV2oVU+XwRWjdhU2YWT0ZRAQPpHmSftpjCoxlm4wxvHRDX/C/anmjquydZ7wk0tG3kfX7JWW5Dq",
+	"EX7M576UWTfPTPWeWJa3ak2PWlBd1H4J0g/IWNywka7auVKljcIrdKBWUpoR6bySEDsJwLpoJlxyyUlJ",
+	"wzp5BP8cHoZiOpXk2aI5nmP+WescK9koFKvzbja4+GvPYPsN6zM3Ex43c4GqcYxHrqHYPFcrzTc/jmqj",
+	"2yTQr24xUmXbqv5mPPYoMTVf6S6dDr3Aj5An7j3NB3sfyu/LMUblNNuY933h12rWhRKTO9Cmy+UYSpHV",
+	"ovM0xCLTKuatgIxiCf1XrLvv5pz9QMpPotrgfcftc+8wFx0FwYICdfrPeN9MoI6stVr2Th/snOLKuBXP",
+	"oSPUrpeaiK9s5C9WE1rKQZcL102xTp4lGdBZ7XrB9RzMNvDWotD7xOTTpbCdMeY+N3B7Wxp4st6eFxxz",
+	"d9jFIO7AJwe3IkNvFGRpDnJzdptjDANqW9gP7m58zYVuXVUwprx81yfz3/78gQ3fJN++vxo5lQcrG3DD",
+	"Pl7ldqG0+JtH5n8FXINm4/z8/KsYm8If4eNph01EaDB7JonSN0K24fDESiamTB5iNCmGI/H6YHXh66aW",
+	"uvGhCfTIf8shYkbIeQonuemojui+noQ9EzQFWpXdxpgaCWqN1eZdW7ioh93jg8p+zo4j7fa3QyNut8pt",
+	"Z/TGZ0bzCff2vdbBoxNNKnfTNkhUfMeEsgdhxaSPnBB2kWju0/C3gvvUzowOPwxaR22l7s4zDIQEaYAN",
+	"qcAnyY6kcfHpCxXfGU3RFwoxt8ZyDKbpmswrLm/9FV0YX63JKsa1xgoxEua8BLheKg3+UTLqnYwq9gUl",
+	"iEFke2SHuync0Edt7qgtFYBp8o4wN9+xgDlRXpHY8O37d+z58z+8/AZFcJZbJsjeHS5Ep+0zOCA5tgtp",
+	"4TXXyQULkbcBS4Ls5xwdB2uwF0yD1WRb9JiLRUGesXybwDJTFmS8PvkTrEcRUxlINsz4mnHLquICC0Eq",
+	"JxOFnEfoS4jGkuAXomC4OWW0cK6VS1bfzczwtaFyPnm8CMxSv0mX8V0+RLzssgXywXfaM4C8A+qq9EKV",
+	"IeF1pakhlFpSgevSZWfAOB4BP4ilsG3pwehTqabI9WAR74iR+2aFJHv3RB/t1dNGjGmthY1xbMwmaq5J",
+	"55oe5urYDuT/54VKoQKYWSnvB8wzzzPDUiRnT8m398ndXMKCZ3dG6f5s2gJfD8rR+ceuMbEZbCrknfch",
+	"FEBvCeCPfAtsyEMLVZQl5HpUrNgpahz5f8Z4yJ2bYilk9a/PNzyCx67IuhVSb/tKt8UFBUiI40BhyhjS",
+	"jrScbu11G15xewSku5d6aAqM6b9gf6xEPWLGBqdjuPwzG77WKr6dKZ2wKTfAvnrRjgV8yC53R1nK1y1p",
+	"oP/0p385efnh/z758cV/bxcPZIHtDhvf24L36Dgte4KHNnDT1Ylx2ox7ypRmxDNUhsuX1zzdikJ+PNTy",
+	"A2BayF/YYm5sqU2wBzJNCDYzWSosG1ZqfZdl9vaoinAs03Y0+C3n0nq785FAaxrAap7+BGIW9OEuTDiQ",
+	"CJbHTVgcFOat22LJ9S0kTBK7dULDmVTZyWPZvKuiugcsT5kosaMAREeZB3ow2b+aRljMSWtIZbfhO3y2",
+	"p8AvGbu9IgkWBsY6JAtg/3JDaZhUHdmwoa1vn7IxLATUJtLbrzUYvlyT201pHO1w5uwoSNBVQMODghdb",
+	"q4Vsm5ep6snaJNgGJWoVdZv4S5Sy0qDBTo3IsyiFHx3T6/B3ebQdcnJsnAq9ZGUnkKRXfw7HsK40sMFu",
+	"jcE24L6q7pAG9JcfcF92er+hyU6VoizyqoCXaoJCPCpPi4odo2RyNHZom64nxV/arht/5mkKts2GgO61",
+	"vSi0gHTPyOF9ii7QSH9ory209FXW9m2uuzpbE+Cpth61ufp5VAfRRuZy/Me5XhwGrXGIj6Z3lR2EL/UR",
+	"tJvhgAhfm3AyJJJFDB1pU6frESLrzrDb4wEvaXdpljXj9UHYmxsBn/VmGxnn5Zi6WWRLvch9bmGQWr4X",
+	"S3WGH5aK2yOUa9xaqbE4uquzaV05SGdcQ1dR4qwZZdszAWczQrcN96jkyU2mV9LjEmog2FimZEBFvPA1",
+	"hvG5v/V48IImc+9EZ8TgtH1n5qN8N50aFK+3b3tFfGibbSzEOu7RHsVHtjTWhXDTYC2/lrQ0UYMJwpCq",
+	"093krN8x326m2hXz//b+3U/s6vqtI95NCKKJvDNOZ0q7Dboi1iz8eGw84Ox2eT4ekBeFy7Fshhv+iKhA",
+	"wjCeYrF5LpmfpC/673osDcqnYzmWb5CXMDEKQTDxDs2XwMyCZ8CGH9+4Rx9HF4wzYx0zsSWPF0IC++hU",
+	"/o9jORQSVQ1MoZjMFJZwjZWcpSK2Ecsl9+EBkGDN86lIEpCRG7/JZzMRC5AWgxRNxDBaGm3a7u1c+gJf",
+	"KUQ4Fy15OooYZ4t8ySX76DGMP0ZFkudYfvQREx8jNGO5GX30HqiJSD4yq9hvuaKoTZNnZVilt3MMCqI4",
+	"KlVijS4Gz0/PT88DyB/PxOBi8NXp+elXyCd2gRx6hgF7Z24+Qs7PplzenlQdiHNSnHy+pJJvk8HF4Adh",
+	"7DX5oCq+Q482kilpSCK9OD8nzDBpvajnWZYKKo579q9e06X9cBxn5e/NLG1k4TCfUzozfJmq9m6KCZwh",
+	"K+F+MyGZFf2dRXNsxQWmGVFlfIORHOUWwIVFDBKs6ICTxssqnxvMuqMldxvy/sRbjf/aDKT81UPVtbg1",
+	"fQBxxSv+zITqydwyJWOIGMxmgLbikGd0x9McmDtVx3LILcFI/pNTWQyG9I4cGyNscgVDx23SqboD31k5",
+	"n7G0Cw1moVKC+pJd6xC+MkzYU/YhbNvXN+/GUhhGvv4i4cmuRAxs+PL8m4hhbT8WazW6xBCeAMiDksA1",
+	"MpaeIIzPuZCMS7MCjR3hPqmz7g32UWUikqdg7CtFIVG9+bUnm1Lyzu91ye2OuN839svzx+h/x7Z4+K6g",
+	"NfUwb5ViBRg7lvjtQQl1zwy7+a4RQ73ffvg92iqzzj75n94mv5/FZTGVjGu+BItZNn/9NBBuEZwQDB6l",
+	"i0Hx3aBJp6iy5rsu3r+W+7XOeL6wS5PzHiAuj0P+qIg/eDgjXO3a/JylXM8rfa8WIl4UyRDCuk3/VVEH",
+	"nL5eLVQpGoQdHYVp3CprHtsTkAmpz61S9loZaxrpFuw//8f/LGZ44bhvq5w9HcsbqljiZptCLYHDKTEY",
+	"S4JnH4q8EXP7RVbryAs5lplWc+3kMr5zyt5XZCHK0hBR48XgMAjY0Q6J+EYmr/1iPJIsDM2/CYmMTywL",
+	"K/13bYbADgxkcjSBSMFEmLejZoxXjukVRkvkskBVDKw1XZPwLIlZAwTEhD8/1ONvg7NPcYVSye9nploc",
+	"olUT/B4rVoVvymISe4m2LJnViVkI2WmAoGuK2VYiFsN9OAWRJ1KFKeFFs+H+GrKuuGHX3353mE638ziq",
+	"keJhR9Im2Z3IOSnU7U4dP9TN9DfL6ojblrR85ew1sfq/5IBF2DdCk2W6ZrkMrkGSfoil4Z7+hl8VK+Fj",
+	"3MoJF5T1IRkb4SO/PsVFpCgq2vMWgo1GTMIKjGUzoc0R+BTTCkmuCDBMrYBNAfPiA3SBVeqWkvUw+BRz",
+	"kO0ChA4iZwFpchRZUjLV2Sf3j5MgnsL9NDD66HHUrxsaSEG0xznpKomJvc644yl8JTd2c1/EwoZ7OOO9",
+	"B2tTcHpKob6wmVbLmoCcrhlvnGdV5WfJE4hQ23GaYaEzpsqYozCk3oBAapV0AfoEvstDWO1+wu4aIYO+",
+	"02qJoq7X2x/U4MFiqj+w0pY7QOWtIxybeMmjgKwZgHEc4KMw8W8JX5N66mtXeLwW92grOBNFk3pTcolN",
+	"hB+iTsRDdsuRjCsqzZfSULC6MMzdPXTEDDg6ehiKWC2XHMEeDCxFrNJynEqPpftB5ZZxtgCegL7Ey4Bh",
+	"f/nLX/5y8uOPJ99+6z799tuzH388c3+79MYWEwrPj+Xw+emLr15GX/8Bcf5efPXy9Os/jNwJ4lMK3DWJ",
+	"Lt0qt6cMD9USwuqZGctUSCAECtxzGHr+ky/qjdkKSofY8u174s/CLqra3RNukC4pbeHensXmrr4nWhTF",
+	"pxPCn2nT+RtgxHhqFFVYdwT2ordUX4ev3/+CXBixABVUWGIiuipO1+7fB0lf2tNnd6DFbF0Ruo2k+1x6",
+	"2+UC4ltEX/tY5OgGuUBtfHQ7Qkm8pBlhHJnG0kiemYWyF0FeJA2B8TfQ6sTky8gtCGjBU+Gu4P5tE43l",
+	"LFVKm4gtVJqYiIkyySPygXlwz2MrwZiIpcq6d5bL3PKpSIVdO+Ezlgg+zc3CiTk3zDtw8oCnjfGcsit/",
+	"CX9xfk5C4qO6vWCowX4cSyfIfAyp8XX53bX/jmvByQB7J1TqRE/bbv0F1+mHgKf0aPxNPXgHZAd3I818",
+	"894h+HAWf42hvST+y1Xx17HKIeLOgpIaVTb2YFNbubiCWkD8XFhgzNmn8pe3ye/b7sNXxYuPSYpKLx2E",
+	"KAf88PV/J6vtFUsdbFLVhSZPZH2d61gT/e6/1fU+wvXXEfYkVfOt990r99YPqkUDbLuXot+v/WJK1RAq",
+	"uLfbYRs6Lshwhwlh3oPKRMJSVeBIoV6CwZES7m0ZC9k20inMlIZB66r1gQp7mgs1rv6bu/ZIpQ0WxxfN",
+	"MS4yca6dOKfVbl7QS8YWCVD8Zp+TMLeLM0yM8eKDxzFktmpnrnPfFT5/W3zxSPfTZjchE+yJ9STMtuoS",
+	"Wx5+QBhGWS6XzIi5OwxpIxDHr1goQ38wB3i6Dy7++mvNh4FL5I9fv0y0zygjv7jkLqk4eSrk7YjuOYrs",
+	"hbwytjb2KTkkVXPCBGi/hfwsb6VaSQYnri+Uuiut5Lxon83Blg4AMvOfsmssoc5msKLE01wDqVq+nWGI",
+	"M4hT4dRCD4E+YsvcWHRqMxIYBDqJ4sXX745C4SbKWAAeL9gs13YBmvmu2PA5MxF74f73khn2n//279FY",
+	"Bk/zD+++f/vT5Id3r//07ucPowv28sU3tSAKpPFY+piIU0zKnWBnE3ItGfIeey55ZphaSdCOWzw9OFLE",
+	"KWbcslymymmXjoNOREk8odlUq5Vxy/VnD741lsWyCsO0mC8sm+Z+fbHvkxmPraIMJOxR+Czfl+fPGwPH",
+	"9LOwodh/ZW5HtWluPyAHPM5mx7Y/0w4vQTtatvl7McfC9fLYe/d9VVBUdk1BWGT9D+8+XBMNA+5aIXTQ",
+	"HSdh1GPjevSqdnH+Az1/LCNjDbC0F2VftqAwEBVUbtkQL47FapCgW3HDcpJAo0chlMrxAnqnboMf08OC",
+	"+AEELZOcZX4L76JMIPWJBgNbKORX79q/foNvPw69an3sRbUXLXU2Z94zjjIbGZbLwL+Rl35OOClJi8fX",
+	"xybej7itWH2lsd9T9r48iBw/4cGgNKItVE6g+qj3I2ktqGNbpMWTk9b3e/CGDI35qohH12zeg1MLqrpT",
+	"qVE1dJuSpJf+1o1gtsU5Cu4g3kE2v5m71ZsPGztemCpYEbt2w5AYYqckuq4oF5CniBY1lhhUgRIEjB8n",
+	"NYSWAW4LodFq4cSe8aAyX5CkfqIz+CdY0VqZY7PZm3viX8Yb1KU4MMd/HuLKCfjaK1tYqp4L0nmDf90o",
+	"fffIV9bXIeWvx4W1HJpTUXwiInkWjk0Ct7Nm4h4SZvm9kmqJaNHlEkakuQeAG1ZUl+T3jNIW2fDDz29v",
+	"GNf2lH39vKYPxdzyVM0DXci0gz63E8Rydffd7TSiT74tXn4KSn2XyyT02IdaxeiOFEtShP4Ua8SsYj6M",
+	"vGpyYMPgHkWDwka02w7TmqNJyGo96blp3vj3n3jzNLrttYlerZnkSzg2UVrKR2I4xYyVEPRDXDgRMbHM",
+	"BLrgIvZbzhMt/vPf/n10gAm0VXl5z+9gY2Ee53RqdrNHbN75ow2iM0DPPz+CLwEzVRmvVIJFzDKJQZQ+",
+	"nalQjNCy4i6L+xK4uhH7bb+n3XWfcbeVeyoss9Dsn29Ywi0nKxfmCAZf3YNW/uxTbkB7l40votG94/b2",
+	"bP+Mje/wVD98d3zWrdm1JcMaHy1elsuizWemYIhhuU8pLyxCPcXtyQjrNCPLpMDvsLI2t06/Kao5j47D",
+	"PWczLeQcTlRujSDIny67gpvKO3rtO/zoS2Oq2uA+S0A2dX2j1HIXbz0zDBeFDM4rrhNzPHZjRFRGlZEt",
+	"m4s7QLOUW54aLikb5lakwqLurLEA01JpO+dzoEQ/MDZisxzS0SUTlsUUyVMNdaKDBEQq5PwQnnS63xld",
+	"nLb6Mb8H63TdK3yzty+zUhyaMpT7+1ejT4/jc4we3ev661NdPIgYb6Ttp+T+oOYMI7cezuqUMKuBJ3QD",
+	"ND5mzl+uUcJiFBCVFSIvD74y1cBvT+YpNxsXFCwB4itDmFGZzJriNdOpTxV22nF/qVWZqHD6FOuqbVec",
+	"3NK+8u89FSmxv166Ew3s4SS85muM3vIr0u2g3r26nblpqBKX09v3wKrg4/4J1o92cBUD/DyHVkn99jML",
+	"CXQEeufW2zJD8fYSWTnzvCCVZWtAMGVO/bpjSHnzGv2htk1HD9uGZ5/whx2RT1UGejSt9KnIcOWXsTCS",
+	"eYm8537bax+VDJ5QcZgOIpzBPcRF/aOH9NElEd5gB/APRdEiK8/n1GF0LK0kJP4vNl5ckuZHO42Cp90a",
+	"lRj0Pt6wcnfFXC0xzd0WTZU1p+wDZrD/5//4n+zl+TcFvMSxNuHZTBDE5c6d+J1AaLo9aHe/TI+SjOeG",
+	"eBzDAe1DzBF5/eptIQMDTPvw9au3/oz0jpbT8/PT85en589HwXuVqJVMFU9Qxa/AhkzXFsgP4aE5mEi+",
+	"kC2O4ubsk/uHEqmweNrDtnvUGmlJXTxW2pUbdjGIH4SEweMpB1RN/antJE8sv9DFD1WchX/FirdkxXTL",
+	"Dcklhef6nSIM024fmFodjaWwlCt7mEwqNHyBbFsq/HQ+BYyqVgn1Bh/jupXfDQ7ZSte5zpSBh+dStWN+",
+	"14CoqnhJLRaL++OEuuONjTJ0HKFQicMMBcanlE9UWWs2DDe5CC93xuMO3bk/YhqEr/ZiIg+jwPGkW44i",
+	"745FE5vJcWrPTBCqlyyjhcXnE/98UjxN1RwDFB4kKVtEUY2NHh713YNTCzczGhJSIAjrBrtqblAVehte",
+	"/jJEWEsMCQ71COmd2A7JmHK9npnScHAL6/oN45LFep1ZdWIWGpJEyPnolL0mnpyJOQahUiyeV6xuATJS",
+	"tQzkiZLr5d8HP+E+22mXwJk/mVXC9fbeE69XKIKBYzm2XVN0pPA0xeQnMGzIjcHwwsjX+xGa/ZZDTum+",
+	"igoZT9dVI9MI04UP4oXNcqTVYqXdWZ5XTrE3YpoCS3KiAxRgKVW9nXT9ENtbvGsCVJYPSZuUrQiDIb9Y",
+	"KLdmWkWHGi0YBXdnoD0Efp2R3mUgA2kfdjRGX5L95q20/BY+h+0GF7LTu2yOcVnht8C4p6hj/CEaXIkP",
+	"RxS4XgjQuQITtDGQKDshYXeu90u/nwxQpGTvXVFn+7rEOvvk/ulhwXk4w/36yMr241PyCtuJvJ4Tapb5",
+	"sLVUzcv4AK8nYVo1uxMkTYKSTRKRrAAvowO0ph6SbW8yvUY2GDRPtII/zrgxYEyBznt4B1G7w53uMegX",
+	"KXt6OMM9jryqDPHgQHt+FMSNCqiUsTqPba4hYRLAXQ2KUZLsIEeNksCW/BYVL4LpIAcQplUdQ5ScVc7v",
+	"h/NKqwHhlevhe9fBEWXTF6m6k5OQzTWXRwHjcwoEgo6lKfB5Ds8Mkd/d+/7IFirXIbXUl+GpHVchudpR",
+	"fVQIQiy0lHu0wCPwT5wqk2t4JN55nSq6t33RbPPar8GhfIOzPAK/YDul5hGyjr0BgQ2lqtkW2JKvfblT",
+	"TBlEcwKeUzxlpatqdBQ+mSuP1P0IXHKV4Fn0veLpF8sjbnB7OD3bpEuSHAXhM0kYZ44cQckhbZeniPB+",
+	"FGIvhLG+PNwuPfWf/aufVV3tfUv3o+0dB+LfP1YUiLGQBbFO6q1Kk0pYR5Dxhk6EZPTFa6pV490uVqnY",
+	"7r7gq00xyi4YN//8OMab4jJa4YpnpmZgLlLC8GZaKAIb958vnlWqZvFe1ru3tS/+PiRMdcx9JExtjscz",
+	"CD4zdTfEF8MdXTrAtVaZ1xVrS/iPY3ejGfL0c1je6lzZLtgyP74jxE8RLRlnSxFrdVJTWuMF13Nyg3LJ",
+	"QN5BqjJovfm4P41O2RXhcKUiYW9fXf1UsQ+fM8mXhZ9OtMCoHqT+BI/dI6m7pfXlHXX0xSq9fnz7Bvs1",
+	"cOY8cPwR3e9/fvsTEzJxE0OXO48XWPKIvKlwyWYqTdWKgDAt+wPemp+/YEsl7YICitw0kzw99BadcLOY",
+	"Kq6TXYrPt8WLn9s9Xgz5OKdMplRaAEQIOUvVykTelk572v9aO4fYdE1wiGwYXJKFfkNRXQ/SeasUKnxE",
+	"3aki3wmJ+/Db8t1H9LvUFMvjBsf0T8ANM+2jm1xv+OaOUcCnGgxQtXFheMSSr9kUCFrNe3GGt7CGhM2E",
+	"iXl6gqgxC24WEYPUAKOHkkAvEjYV2i5OnBDAl/axfUSdkTYFQ+/UWt8Ubz4VQUOPvQDbwuiOIwHc2jwz",
+	"5XanK8kauE7XLOZZxCrFuCjcicI8hcG3qn9EaGJhpjmGSAUc3uExZUPUJcuLCZx9sgtYwu+Hnfsf3Lfd",
+	"Ppf3UOOQRxQ0oYvPkrJY58mOQC3//GiZxNVThwp9ICGx2D0hYbhDquTMZmQ+uymK23g/Y54I627aB8bm",
+	"bbDUGXC95PrWPJi32uMogkr84gXbrJJHG3MVoq7x5KaAtpWv706/pR5ItBF7RSNvMO8Xm55yhbLji+d9",
+	"j99H9DAWUxIfuht+VHfg4cgLwYnELoIcwmWrxv6IWUUR9X4oFKF/C5CF6naN6PrDdkWhsptdWvPb8s1e",
+	"yZO+KHuP4LL2kr9dqY5WPajVJ7Q6+fXqZ3IKi3scPaB2GzPFdQwzowgInw19Oq6S6fpYCn7tXnH2qfor",
+	"xlB4T9hhAvdtrbVtvisaWYvd6nGt1D0MOtUVOYLfiSbqZUcgyKUvHGkLA1IRbvPV6JRdFTUriyqVzK5U",
+	"UUDCFg2Zy6IwSQoogwpXJmmJJIka0q2UaDtPPmGq6mipLeiKXtCLNQ/hRUvic1sNlJA1Xnn1yZKjK332",
+	"kB+V149RPgnLDzYOmADBhNn+RuU6BjNiGRdJUZmwusaXlVKphpl86U68VQCrc589TOZEx5AgfZkl5jKG",
+	"NOWHJxf2Fl6vsatW2fWPlh709AKTFpdxyXKJnFszgzfifmoK2SVCc4bUYyUxcKhIF6K4VawnZhVebAph",
+	"Nl37NCOeHqyibefNlK9cz4/Nl76bJ+TM0OX/GbyJcdLIQrzIWCPEHrw9b7Jrk0FFgw1rh3GFDSO8RQQX",
+	"TVXM8+op8hi8mkAq7oCiWB6TVynzAI2roccvO8Dh6SUhLZFjLK3uRAL6mWEG9J2IAU9oTypIut2Al42k",
+	"yVr0fqXZjK9JwwvVv7CO0GFOnh0MRmmfj39K32A//98p/Si8SYvbehwHBTAqwLPDDefge0KmVLrrBnDt",
+	"3nnkdcY+uuIAlEqP5yKslBNsOAvdMYEO2aDh4wseeCtqugWfmQdZobbYETArbhdR/gVf+lKDiNxi4zSO",
+	"FbvBU4Mxxe7gDhcuyqV5ZsqL+bC4vI8oLj2orHWXb7WhkBA/LMCrjkRFA9Z1stOy+D6898g7rOinrfqG",
+	"f3ZUN5wFrYVFkMaZyvUJrDHJMVhd0DnK5W2RQ3ncgLAuWM+NJX+cE6u+2k97Zj0NpV+THwtNaSWl65Y1",
+	"jta2FVpU7EqVtjWMeJEACST0zeufX7NQg8jzTyjA0kgp97kmB6JXCTk/o1LEnWUor1gNbZuylylfWa1k",
+	"8TBgck8EFgcSc6k0Im6MJRZNwqABENpcMC6pVELRbhEv9tJdrUtISexwLMt8YP9FW7GC78G+ook8rBD7",
+	"Y2r3foBdGCj49CiZmQWOcC59kUBIipLTFisQM0SJ9CFAYcVRGShlELJgUby6R8XpOipn1F75rc53Z0t1",
+	"h7VXtwdv0NL9WLx75Gr7H3yRwIkv6+VvNpmGO6Fyg7UDH6104P4wnl9XUTxfPDqK5zaeDiS55vNWn+o7",
+	"Cbh6bkkLUh8J9Qp54pkJztGi+SYa5y2sDVAByE195oFcbFWWZ9t594PKfs7MZ5ZLvXRbHGlfhZbkiDla",
+	"SfQm1Xj94KFCduFvm+eEOyLlGmvlp+kxqNxZ+Zzr5IIcGnhwuZvPAuJbldtJrlN3+hWV2oM67VjvslL4",
+	"fyyF8ZiVaEFO1xTqUXxI2CBUcZNxrRGUzddYdKv1zIylsdzmhk0Bg6HRKDg6Za+4vL1wHQfjC8ZkF9ko",
+	"N9+VFa0vxxKrnJBjpoqXFQN2WB9kDC2Hs8bIHMOE9WUHqS0881NBSZI+aMeXuXcbFs+esRx+/+YDaxwI",
+	"o1P251ppgUpsysmfYE0WUV2oDVRgGt/0J1tZK99NQCrLuLmFhNmViKG90BFqvcT9X2joDA5urzJJz4/b",
+	"93YxcAS1xdx6wC1PxumaxRwrEgZqvvbbjL0HY4SSIwSPWRPTYi3xGWg29EkISY3X95YIbWL+7BP+uwMi",
+	"JPDRI5ategJ6uIOb2opKhNdSPGTWHEfG7rXZcOY1b20bcc78CHcS6ca/txetsmR2FPhPP8jj6EK+MTYc",
+	"D7SI4S63fDwYkbeoEOGBnNyw62+/I0AWquKrRAxfBDl3h3A/Xej2Dcz66EI4qCNlm8o4zZ1ko7JXrFSB",
+	"lnyNyKzMqgPKXWFrZ59mmOXw+1mtCNluiDj67Fjopw8IjCUFYY/QWCxRBh+UI9E/VEzscbMPy6pvHZlJ",
+	"/vnDmfx7YuEyp6TwIgRG9zRulHi7LGNlC+WUNx0Ohcu6BuKKBqP9t0yxFU9SPoX0xJN+u3z6wb16E97s",
+	"FRlLSnztmg/SXeT/OsiAhHA0CIZ73IOEZeum8FnCWatz7CMew3I8nHneFtIRSRKQWE0TpaFWlibcDdH9",
+	"0l6lscYLrZf9LmY4++R/oniGWJh2b3OLUC0+fBy5+i3EIsEozTn31y+8Iq342geUGF/GliDCc+lL6jp1",
+	"G+9X0VhyQ2WSm8XeGjey0SVLQndo2V0JA+X1rAbv3nL7wqFCja3ad84CeILeDb+EjWHU9tCS3/8Acm4X",
+	"3j7WulUeoaC8m8W3nhE+S45DfXt2yHNc8SQQ/3ixx6hM1jdpLi3Wwk64BV9GEB36ovDpS2WBDesbtm/K",
+	"zx57eLnVh/wjPOaF7cctYIxp+oDqtg1cCddWFJwzes6lMDhcqiPslqe9fnBt9aCs9Leh8Ps4nomxfDZr",
+	"ZmRGbemaFadkgyzRAEmqdEGgs3gh0kSD7KxE+C3EKdfwOrz3OLs4NE+9VVSjA1Cljpdd7+fOEnCKAUjL",
+	"wnLhkSd0UfTPjEivCtn2VDXQrlkqDG27RPMVHQBJOcdT9tYyzUWAK/a133pWZCvYpqCmLwiolVpu3Xrr",
+	"SrG7XjrTGrhuSnvvC3lec4a8OK/I/qfxh+wu3IeTO+aOf2Y8qU5CmT4qCDj0talZfPrVKNjW+D3mU1wE",
+	"skYsN5BETMOSC3kQnbNEn6jZDPR25fjH9XVy847eewpFNfTWR0n9iTwPCfAES0f4ymFHpVEGGtU5GQOb",
+	"Kpn7bUZ3+1jJO9CWalStIJ25nU6GGyyrLNl1coMAcmZEPg4s8B++g+SC2ozYUlE5xXq7Q3xatcY7LkDA",
+	"y2wUhTDOBfKH5hYewgVnn9wXoaDsXnfua/ywO0n79UIpA9fJzQMkfztQx4ynBvCEK/6EbbrVm8TBP93t",
+	"2G2TM9UD46+Nxn5tRQV5Oj2x3B3tUgpJWer98YJMhA8Pk3EEZAu1Yss8XgRHO3GnVSW/nl8wnqbMLrTK",
+	"5wuW8bVWaTrCMyrmMuSNk3rpb3zS7xjjtEt3Jkr28vyb0f68TNWVtx9af6Z3HpFEvocOAtEYjyyjqNGL",
+	"EBIaFQtaLeVVVn93aiXcZ0Kvo6pzf6/lRkYTcn5CFN1+hrzzL7/27/ZSF44XSLERN/JOpmvPiqbAgxUJ",
+	"S9UKky65JDgNtElIuCdP8OjRQkmexAJUJ0Kvahq0QseKskNJUQSzhkuJecYCL7kFFzaFiFXGERXl7Efd",
+	"FUL3uFAWnXWGziF3EJZ4ZWhq1jJ2jACcqVwmp+zjbx+ZMGO5xIpneAF+a3kquGRDY2G5RLWNx3iQhEi7",
+	"iJm1VHK9NAjbkrmmxnKFvnmTU3W48WDKp2tmhLWgx4Mz+j38GjG7zpSJikFRIY7R5VhyWYyf4ajQsiQR",
+	"FROlA4UAGJqBUyeckA9vjuWyjKlasiHGmZMSglQaeTKwjxK4prmPB+P8/PyrOOUWf4DI/64k/T4eXLKP",
+	"miciN5Pb5UcPhqDB5Kmt6DncskQY64TZWA5fnLPbJXkOir58TeuQjiLs6JR9SzzK3M1NXzANKdxRE7jH",
+	"HYGG09TdwjzOZ+ijte0ITWg41bHEdaTSLku3giUHmIyKEOd25LGTylaxV2w1Gkt8lmkR09UOB4lTHcuY",
+	"S4x3yLJ0zYa1793kfBPlhMonv30cjeWMp2k9Z8zv1lN2zd2+c1yaCnlLE/iIIXNxro3SH9tMe++B63jx",
+	"rtgovcT1b3sZ8jqC58JWr7XV81vZvF7CPV9mqXv08uvTP3799TfRN6dfffNP5/1xKgpGbb+2flU7ecpZ",
+	"UjX/toPnR3qZ2MDtpjgcvW3dL4Wc4Js9j5bzPmffjzT6vkPg98cfAgrYmmQtt9MKZVDTHGkWauWOj4Sv",
+	"u0ZafDLBT9o4aKpUClx209sobVt9OsXOG0SDsD3RsOZW5tf+7I17rmujfL3HRtmiHL2o14r/jEGmQYL0",
+	"CTL1R8DBugbEuUbA7L/+WtU8SJT5izLqCDmwYZZPUxGPLooDepa7Swvc21LbiGiHRIU4b9U36irF2afw",
+	"445Yo7AygydY/a1XxYcAJHUs+VVRLahQPopApLDPI3fv86lpeRYrRJs1BFHhidO+3H1q45U0eLCTrs2Y",
+	"8XOWcAs1Ch7flh2a/yzOqL6c45RTc6waQIEhitafmVpCg+eOKhc9Mww9Guigasa49nEaN/0i2y8Mtd19",
+	"li2UVf2cxkdnyJYsFJWssTbfAphYOpk6Eyni80E6O2VvrXHXBKCKudwHcGBo4NqCicaof+IfyV1rKCwY",
+	"J+k+MqDdxYdb9hH/Nsl1+pEySxGWqk2N/DlLFU+KQwDXq+9uUbEFe2KsBr48IGzvCQ1yOK2OjWIsZlPh",
+	"ij18j9B6Iokre4RINPxv12++d9vg+qfvI0cmtCd/zX58demOVvE3Dw3uHzx/cX7OsvvH3iM+SubzbJIN",
+	"nNDAie9D7M4TmKLLFQiqJBkW8E6Vm/aAoLoB2jfxuS3Pj65OlLnSbmEo5sDky9qZcDR+rXjZd5gua28+",
+	"iZ2u0mMfK11thEcIIK82V632GHPMImVDnqaFVQiTz8O56w9jNHQUqaajLzR2oRN4BrFva0T4QkNQf4JV",
+	"nVeeNgR1s++G9RgXMjkaGjHazCrBMeQpEvJOWAIipjhCpLQwVnOrdB/m2y0gzj5Vf911tdvKOW0HX63t",
+	"hx5+jyf/d5Abz4DKO8dJZalTPKSgW5BcWkwdLHLQIwb3MWS2RSSNvuDwqYyvVW5Ppug02H4UXeOrr/yb",
+	"TxKLUfbYK6VCpMcCwX//5voKrzA18yCj1drIOd1y89PghDEOcMe274rJ/UlZdJxYhemZolFBfRiQPzzI",
+	"kaTXJ1ZNMr4OIfBlpn4AhHAXLgOW2jsvSvEMpZqUQ6N3R5spEiQTq/T5Qg+pyhA/S6JEjYXbpZZjsyNo",
+	"rbllgOUIMWY9IRYmhvVW7YKN5/yOjizMecTgIe5Ymr1+9ZYu7ngVD3xwgfl7TS6/pHAhroGNBwakHQ8O",
+	"Y/xNMXT2CX/YcdLVue/xbthPRcGrUupULJYkcY4nY3bqA37pH6YIbKPpGdxDnNveOQ9HGVCXuv0GxwL/",
+	"aLxU1DTnlQR9Wnfw+ECOzTb3NGb2e6lBRYjd1saUfp5RZXQuEwJfZleYJdI4kY4vBM7cWHtKAqcD7EfB",
+	"+2V6lMTc4xAutETVYp08DmAQIedm+PrV22v6m0/YOD0/Pz1/eXr+3NEPj4BErSQa6+aY81ak4KC1FQm4",
+	"BGP4HFgdQ/vLlSRapekJ3GdK2x2c4N58Qy/uExbePcSjh4lbuLdnsbmrs10vJnv9/hc2NLAUsUqVNBH7",
+	"+cN3J3+k4+LVux9HR0J4pFVktN6+9I4PAWdDNwZ3yQnOyzf3MaSjiyKPIGLhMsMoEiHydaHcC9M8vgUb",
+	"YVyy0k4LjQL4R24gOWU/FYUHApSs0jU02F2Bgm1pmejc6Y64+kmxOSg3du2kmRvIBXkIKXbFdf9P0R+/",
+	"eVHMeZlLEYuMp8IKMGM5fPv+w9WHUSXyVSmdCMltUQ1NaGaAWzb8HtRPGCJ1yn42wPhYYlfPDEu5PUuV",
+	"dHufYm5O2bUyFpMzCOzNKe0LkWWAmjqLUyxyMJapiEEaSDzmJgKizcQdnCRiLixDlqfIKjDMSQZIsCoM",
+	"Na1k2oqO9p2QyTUtXe8YnK37KIQa/JH2Ufj1+THiDp4/adxBv/urW7s+N9cfQ3Rcna8iNq2EGx7XTd7O",
+	"yZU4Paq+NwwBg+RrM1BGDjoOZUthjGPONFUrSEbBFepZiwLbshoPE/d1RzPQnt5qiMA3noiAvZFacdxH",
+	"CqwukPhCTgc23h1/2kcObjc440wf6Qqecvl57t5IvW5qHc80XKPTgQeUrGfAdGo4gVCPdUV59EXDsKsD",
+	"1ik6clYQBdJ8OYz/90RDj1vLqTn2TsZQJH24fVDih7q/UHknnaf+CJhp9TeQbPjy/JvRJeHYYaaDO3Aw",
+	"/Qxbf/g+OvPDEEqeICgnrDq31jU9vyq+eMxNVvbiu+2u3o6Pj1GQSbGVytOEERaOT6QqCwqmXDKpVhEe",
+	"9KsFkKOjhM+JCXJY2CfbtlvpuV1DuKq89xR6QoVremoLlZkc6c6WcgSzLNv1wPtaUzmLh6sPB0vf9hJ7",
+	"XkR4AXwE70GNyi8eYbPuJmbEdC7lUcJQwvqU29Mqb96BVMwxwjVctCPMeqT7tNPeEWh0LFcLlRbYmsKw",
+	"BaRYT7+yrbkliM6OSns+dSX4mJy2L+ScklELLK1EAQFmooxgwpIQ8WMZywXPMpCGEoY9qGflrFjyBEJm",
+	"z5THt3OtcplcskxhJieMZbm+5F3Vaq7BGLqyPvCIiFNl4GEpxx3FrpSBv39lDafhz/nLkmw+j5ySoIzl",
+	"6zKldk25ncc4vivC6zEoRK3XTvwv0of5uliGz3KN2i3/SjpFLFHyKL4wJeFEzWYBzcAqTIcrLIs1xSWq",
+	"F/o5AudliT7xaAvbTRHJzSv/2hOBU2B3fbSMV2tUqI8Emu6RJ3SAV1KS8QJcgjK6ebwo6EN1fZzG6IR2",
+	"gAH4fIpjhZ5nn3ID+kE4E9HON3/GLrrvnu/5HRTEfKTbp2/+89xAC0btqFrhHh7Nzal0EEEetCjw4AZ4",
+	"Sp1vo9JeX9Rs8AAn1Ag63oSMFVpCi6rH7ibLDBYR8Hg4FxhEk2mh9ITeJx1pdMquKuKRTSFVKyqrWNkp",
+	"uD3ImO9uWJekkgUA3oi9PP/mIJnmPSYnUy5vT3wwz1bbkv/gFZe3V/71x2SSlu66NGx6fBxhFkKgauWv",
+	"iuAYQZj47sSZrikkowQJf3n+kq0WIgUmEeCQ+2TtnvEY9Ui+Soml+oyvfdBHULOw5jq68NE1fAuQEbhd",
+	"OZE1W4EGctZb5bhuyhOK7xlinQGGniAzagR8RWwm3K1ATMkgt5G10MUTjyCwNnv6PLLrM7Dle7BNiu7J",
+	"mgWwMXd3sYB9H9rj7rZoVYDBLT4zh/HtpnSZcZHmepe2VFnZ78IHT6E3uQ5pU/lue4WTliOsG04uZJ6m",
+	"xwX5KjMKPeFC3JevBU21ChbcMrfQkLAhvXBKv442zXZkcxUel0FJXy4f7QBqBckxCK/U7dbifDWah5d7",
+	"eZITbjtS/v2TzwJi/IvK40U/aDj/anD+M0QOeCyeuQudzZTGa1LC12wYPLxWLOEyQHIQiMEocgLEpMoe",
+	"gQ08q/aIHX/KqPE+RPKjejzCtMaLH6wqtEPhhzpWWCvQG/c2KyeXhj4NBJKvZgXfjKWwqMsEhQNPGYR+",
+	"xAqD1kJCY/fx5L6SM5rzlvwWDONj6SVXcSJ50RUrKRF7vKxFaBdBwD0zDCv/ha/x98Kowm5hPfKRBxh8",
+	"SKFsbqYYaHCnBNYQwsOvGICboAHjdKDi5KQA6Mah6GFv/Jk4lsWhWBy04ZQNRohCD1yCXagEA58zPh6M",
+	"Ttkrp9lTVSEfeHJRC6yv2VH5HRcpkUUmY1maV/FDrFJFIZiBIEoSYhJfX7BdyNg+KtBvg0ePbd9auTbx",
+	"EzlGVuaaUSg7tzUeDwcak2rFhtyyFDhhWQZCjI4n5M4+0Q9ULsbmumcMc/jqcYKYb3AkFYI/Vh4FdfR5",
+	"tPKtzHYsLmuNmw7FEygn2K2AE2a1BItGIHXFsOBaeGa8ZdKLz0I3Q77dIrPnXMgHxFNvYV5juUXgxd1x",
+	"1e+LVx+dvGVXnYgG/oVjmJiLI6holQr0FeqUsO4d46k518qYiAqQmAXXELEMz96IzYCwZCQcfro/kQyp",
+	"MkY/zf0ftSRJmF8vTTGsRb1qyFEKs4eGQ0X2zQKVoTK7LwZ/EO5kQfOzT+HHXZFmYX2ewNbSHf+ijpVc",
+	"VZWv1Cqh+TwyhE+vnV0Q5FEAeq4wty9MesUxWb1lvlVW8xWNuVxT9ilCdrojy4NrnTIMAcPE1AWwFOY8",
+	"LfCShvjrxM0uokcT10vE7ridhJyAmTAxTyexSsBXnCs0uqD1UvATJMyAJEW/CjJZ3xZs6AubemEzukCN",
+	"uYT5c1eZhUgSkEV1kfr0A74qdkRHL3uH9hQ0kZrS7ko9tZhL+R3Uds3jGUk/q2V0x249Ii6XD7BVmuUY",
+	"rVnhknIfX7Jfrj74XBM8hom1MBkFyY4GcAIf9WDU7g8mrxcnfwigS7t0bVaA6iNtf/DokY9b6gcVrS4y",
+	"esxLi4D+R4lNK0nWRNZETbsCr0mGTLdzU27dORvS3gqFOogqqSz8HQroViPOn9GlxMvJciyyz81tWYxL",
+	"g89IcosDbjgItW4U42NJtY0DpLiPvLqkklwFAmJXJS78vKjt5WFMENnilL1WubSUIXTBJOZmIb6z25KJ",
+	"inPEbh9LPsW7OZqFzDajRIPL/54LdvkpfZaYnD71uvxBeMR6Xb7Wsl1sIuQigwWuvHQnKG1qDO5uLQJe",
+	"PW4fWQynat4TKvHomlgbJGGxCdyw/o9EJHQEOSogYeWEcW1/bjzCDj5sw/7vvndXAdCfrjzDHnWPjnQF",
+	"viI8t5pmV6xUxAinkCkJXnvoyh78uzj3W8HeSizfLzL+9AAw4Od/h7iPV0lSw3pkN720J7apPBGY+CML",
+	"kzKf6fPz8Q2O5QhX3z2gTauFcwtwU1IpCutii20xGriLw6bueL4LB7Xo77PX4Np9C/dmlJn1wSDHyiIL",
+	"FVvLgqwVq81mMdYr/5ZTEyUAlqbveW3bYyMY9OqeKDlVXKOd+TPtieadDmTwOAvDcqmBxwv06+DyoZOa",
+	"aujRZcu99fX5V+xjLgv/8McLhMZGE5xwuo3xyTW1q6G7Kms2B1uBegmhaW31VSzXlkb2rly0B3JsfXP6",
+	"3iciaYE2iQa5Tlsrq9Q2nHspqrbUvvE2Vl1jpJsBWVcNqU7cMkvBAiuZ5Wg2qoYa6in/mqIf2Jv7TIMp",
+	"4feG7k5EsQ10fuDRU4wKy+Uc6wAxkPFeUTp/5sIKOX//5vrqKQN2yv6eNGjnuoHqiFYXt/ZkG6+FVzaL",
+	"xW/gZi24CXCJzPC1qcXitQPvHe7YxVoEZ5/cP5gmxWVMxsXdUo++eSRtFsfxPlWPFYRwg070RzN9HzsG",
+	"8EPVl0xESo9iFMemfC7oVKlbSEI/7iKlZKiaVqtU4Xjmsp6lUx4ZIbEP/St4vrAlF+nhgTMl8HyXwbsC",
+	"g/9IipLvocsU4eGl3NmcHRtd5xef+eTp4JOCiz7dCvsieFfXb6urvATL/RLmZpeH/mfT2ztfBTKe4LZ+",
+	"OljnXvvKzaXPpsI5Y/jqcbLbsL1ApyKGs477XJf2BjEqEKzCA0L3AXjeF9W5VfAjS5wh5niJgtCufn6o",
+	"6ZWFWhiOJcoV9w6VhFQT73VdcMO4HMtCVVktFP7RCRaBSVXG3dBYwi0fXXjo2NBKECljWQ4zwrSse2Hw",
+	"eHXNuG9yq3mKYsadmLg91BKw6KEWaJ/zbUCRUo65x+GUte6Y5Yb80hETFCJZwwAfyw9oq3aNJH7gjGcZ",
+	"JVpJ9v2bD4wWlWzUBaKthBV+rJW1GG7/8sU3WOF6gghkkESsxF22ej3Bu9bEQKxkYtyikGVxLF+cswq9",
+	"nFwVMrfgBlMMSCbs6/NzLLy/xgeNSfzZl4htWB4i9BhZvQ7sixQuewvw5GNZBE2S+uLY3D90c8PPvPfc",
+	"jWWqEh92S353qcaSZkaHQsuV4i0uMe7hL9SI9bZYlprbZJcG8eIRBvB+S4BbhXpDpSkoiMtid6G7lDZo",
+	"2Ah0haxuJ8zxKiOGHy4jibq4cT3LTtcMTlxfHgUaoSQwZ9uKJRX7xPsW1e3mLOPGrJROPpugDHib3cKS",
+	"Clb5+lQ8FFY1C3ACzZDifuFukEsesQKCE9Ep+dRtEMfTFpLLKian0kWtVI7oqydUd3XJ9W3ElHZ7WyZq",
+	"ZU6ev/j6xSn7Z+AJRqu4I2YKBd6k0uyNnKfCLNgQ3Lqf0fJHY+kOojOplhCxWM3dD2cm1xR74xb1TOcq",
+	"VaNL/MU7b61SYzlMRAbSEQEixpeVshUQBdBNhO1DSw7FDmlFZdd4ABdpwMfXotwps/C/ejxbmbA6VP1Y",
+	"Dq1Sk5TrOWGG2nXky39FboSOxuuJVisTManwh5EThguQWEVYq5XrnsZUMZKIZaa0hWQz/r6MtHeNsf/K",
+	"/vpJq5VPgYx8jG7E7niaQxQgcn//lQ1dV88xTQHzD3CMl/591yV34nOKqZnrC4YEilhJAhONpft3kstb",
+	"qVaS/jq5FTLxP9oV1nrEn2dKTzFOKWJJTtIGorE0a2n5fcRknjqCuAO6KhTqp3dxSgpCZnHnr9vYdIoa",
+	"8uQT7yQX7gTFY7txKgtpLNYWnmF98tpxnjBs34ylO4HpgD1lb9ztwi0WPSTzlA/Gr55pz4w78KoqgqHT",
+	"j3BLUwgNkOe40grJn2eGvTh3TOgP043jebTvqel5lMp5hONyLNvOy+rByHqfi+b1+18efDZGj6Tcdx23",
+	"vZGKn876/fr9L29xg9+gk6XtHH3jLsYhPTvw5rEOQQiNY1I2YiFjKGms0nwpTX3zq4ycGbixR02Upqc9",
+	"DKuwF1138oMUuArWxaNRnW6H7SqTm9dxUCldS1uvgk9BMbf8Nl504VU+nETH161d8zS6p5YGu/jC6SoU",
+	"FZccEfTStfzM+KMdI+EAyypyC+zMqQXhF7uA5VPtcm8BPEF1Z5d14Ip5eGannhM+RLzgmseW7AWkVDWU",
+	"uzImfCxTpW7z7DJYQFqykenrl1TIFZNTG0UkxtJkqbA+KpdlKhUxYl3MlI6BDctizWXKDePWajGlKhaK",
+	"1LEa5hAuJCbkXLIszc1GahVm7PgQ8rF0LTttiuCrS1Qpb6h7ZjZTqUcl1NlYzjWPUSkRKvH+VmHZ8KMn",
+	"gtP4rEg/ogYd1iU8M2Pp1JsL78RrFnaqqdJBYx4PvJ43Ca0k40FNty7+PuGtzr9f/PNgx34syLIEPkuI",
+	"emGe7zDHh9UJ1Hi4VAgLynhB4enaZz4nwIacSh9TxnLBYP9yg5fkB6SmBs/CVgvxj+sARHBwEleP1S4M",
+	"7Yeg9ldh+1+cfxG4/QfgPBwnUN6IuYTkRNRArAKh6ygCpXKZroPXp8xL2clSRb3BbmSBivvK476ZjeLP",
+	"Gq+t7oY6V3qNgqis8oF3w9KkqlZOClbRCjRgXW/Dfss5novsP/4XtemTYseysg4rp5HZiPZQLgllMmFY",
+	"l91fgQO4VhhQNJbAdSrcquH767B45OOiou8ee9SkCu/Llt9iYc/icuiRATgGspyy9wssiqKZkAUQq/ef",
+	"XeyGUC1T/4d4zYy5ZFNgJgNpQypwGP6oDg8QpOhl1dqxgDRB+0yepjiFOkDAWDYLBI7RBzxx7yNwwYfK",
+	"EeoaXBLATCURNqJztowrcv2LGNqOl1dK3ZZHyxdpCfZINJ8lmnHX8XSsQ8nNkfHC34gcGGoUeF7tmx3S",
+	"Et9YDHM/QVM9tc4++Z923EiraspnUhmORRN3wwzydNhQXNEo6MF7mhfQsO8u0eo525WoupsS0SHR0Tv2",
+	"7i//L3PXkts2D4SvQmQVA/Kf/CiyiVdFN111kRQoCrhIBXmkEpVJgZQcuECBHqIn7EmKeZCUJatxEhvJ",
+	"zg+ZojXD4Tw+fhOkKfyb++Q8DVR5xOD/2q2iGeMb+dQFPD549t3JO+vauS3LpTn/ypeLr75IfnzfkGZq",
+	"ZEeLrr3DEc5mUmjswy3wwco8SG5jnAZNzgt17dKE7HMuuLWxTe4HEbThUXJX1dZU4JaG7/AwPwzDR07r",
+	"/w+QOi/o8UfczfEWsuBv8oFMF5GciM5JW72SZLEc6i9AlQ4OZF6bXqzTdvTC2Ln/Zu+PtcCGGG90AT/Y",
+	"W7zDiTrK2/Z1Ro3iBxHFkLF3+JCPzzUTF/xKr4ROn2hnI4pbLNZsQbmaCn1f/V3yUZEC21jBosbhPIB/",
+	"fpi5o2jCIXYaSx5jBAcbcD6vY6GG0kXaoJ1trMPLr8fUOa4VfxWniJaY8kbnKbWDPk7qsIX6Qxkl6xRD",
+	"5NAtTyPEwhp76JQb020LdFCEmnKHLsm19X4WFvzSlNSWwawmMlA7fyNwpeHs2SPHV35pfLcOdAf8zMO7",
+	"AoxcGaB7ld1hR5CwCLZLU1CBy9n1/oO5OOwrd9l5ki/psfMMpgwEy+YYJoFVbpynyijA26KPiKpRbwec",
+	"94/w5oX+z+wysh9qFSayzxJczB081KL1E195A/tbtD6gcPyzz5C7Q2jY+epeJ4iT7SC7/2pSTfDb56vJ",
+	"+xtiFEvNWYmEn7uzShBBnxDEdHZNGkNNHsnWEPKM2M/RpDErRq8zqwOvV11ee/zCdi3uQv+pt1XloOJ2",
+	"psQFkKtSV50DxUf/S7hnr9SoK9WAbRgb4ruGzj0QzCy9Jsi5DODV5Wwh1AIpYo0pJZtqCz3M3FPo0HdV",
+	"NJS1D1LTp9TuT6upr76HMBkf0dHcq71Ng6+Vhx/aGshUo3NjM7WxBb4hGUMmUB5Ln+CO1+U1LFBLkiqJ",
+	"FhJWSy27y8s3xdWjtYOQ3G4TJEvHk84u8kZfbP4nachoQ1flNmDIDcMspEQsaW/CcqPsBz/SlZlrk1EZ",
+	"keqHqcDMAMweLKY3XCwejoeUlFbWyxWnMmAWYqAACl2FTaA3eM/8j4f/uEP4QFvUn1+/FZgN1LYBT11f",
+	"cmky1njoVtZs17bz1DGWsLktPl7Df5E0rbSdm8MWEudUFludl5oLq2x8+tPkTXg0wXcsUGlq5TPV2mbe",
+	"NWTCitxxGMYc2ulAT0OE6bD2GaW3TaFrPRQh3o+W0peffwMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -57,12 +57,12 @@ const allocCols = `id, plan_id, company_id, kind, status, reason, total_cents, e
 
 // Line is one employee's credit in a preview or an allocation.
 type Line struct {
-	UserID      uuid.UUID `json:"user_id"`
-	Name        string    `json:"name"`
-	Email       string    `json:"email"`
-	Category    string    `json:"category"`
-	AmountCents int64     `json:"amount_cents"`
-	Basis       string    `json:"basis"`
+	UserID      uuid.UUID `json:"user_id" db:"user_id"`
+	Name        string    `json:"name" db:"name"`
+	Email       string    `json:"email" db:"email"`
+	Category    string    `json:"category" db:"category"`
+	AmountCents int64     `json:"amount_cents" db:"amount_cents"`
+	Basis       string    `json:"basis" db:"basis"`
 }
 
 // Preview is what allocating a plan would do now.
@@ -79,6 +79,9 @@ type Preview struct {
 // now: a category with a rule, not deactivated, not left, not already
 // credited (or being credited) by another allocation of this plan.
 func eligible(ctx context.Context, q sqlx.QueryerContext, company uuid.UUID, pl Plan) ([]Line, int64, error) {
+	if pl.Kind == PdR {
+		return eligiblePdR(ctx, q, company, pl)
+	}
 	var rows []struct {
 		UserID   uuid.UUID  `db:"user_id"`
 		Name     string     `db:"name"`
@@ -155,8 +158,8 @@ func (s *Service) available(ctx context.Context, company uuid.UUID) (int64, erro
 // process. Retrying with the same
 // key returns the same allocation.
 //
-// Errors: forbidden, not_found (plan), invalid (PdR plan, deadline past,
-// nobody to credit), conflict (plan closed; key reused), insufficient_funds.
+// Errors: forbidden, not_found (plan), invalid (deadline past, nobody to
+// credit), conflict (plan closed; key reused), insufficient_funds.
 func (s *Service) Allocate(ctx context.Context, p *auth.Principal, id uuid.UUID, key string) (Allocation, error) {
 	company, err := companyOf(p)
 	if err != nil {
@@ -235,14 +238,12 @@ func (s *Service) AllocateInTx(ctx context.Context, tx *sqlx.Tx, p *auth.Princip
 	return a, err
 }
 
-// allocatable refuses credits from a closed plan, a PdR plan (its
-// credits are each employee's conversion) or one past its deadline.
+// allocatable refuses credits from a closed plan or one past its
+// deadline.
 func (p Plan) allocatable() error {
 	switch {
 	case p.Status != "open":
 		return apperr.New(apperr.Conflict, "the plan is closed").With("reason", "plan_closed")
-	case p.Kind != Ordinary:
-		return invalid("plan", "a PdR plan's credits come from each employee's conversion choice")
 	case today().After(p.EndsOn):
 		return invalid("plan", "the plan's spending deadline has passed")
 	}

@@ -52,6 +52,9 @@ func (s *Service) Correct(ctx context.Context, p *auth.Principal, id uuid.UUID, 
 		if err := pl.allocatable(); err != nil {
 			return err
 		}
+		if pl.Kind == PdR {
+			return invalid("plan", "a PdR plan's credits are each employee's own choice: no corrections")
+		}
 		var it chunkItem
 		if err := tx.GetContext(ctx, &it, `SELECT e.user_id, u.email::text AS email, u.name FROM employees e JOIN users u ON u.id = e.user_id
 			WHERE e.user_id = $1 AND e.company_id = $2`, in.UserID, company); err != nil {

@@ -25,7 +25,10 @@ type RuleSet struct {
 	FringeWithChildren int64     `json:"fringe_children_cents" db:"fringe_children_cents"`
 	PdRCap             int64     `json:"pdr_cap_cents" db:"pdr_cap_cents"`
 	PdRIncomeCeiling   int64     `json:"pdr_income_ceiling_cents" db:"pdr_income_ceiling_cents"`
-	Source             string    `json:"source" db:"source"`
+	// PdRTaxRateBP is the substitute tax on a PdR paid in cash, in basis
+	// points (500: 5%); converting into welfare is tax-free.
+	PdRTaxRateBP int    `json:"pdr_tax_rate_bp" db:"pdr_tax_rate_bp"`
+	Source       string `json:"source" db:"source"`
 }
 
 // RulesFor returns the rule set in force for tax year (on its 1 January).

@@ -25,6 +25,7 @@ func (u *UI) registerPlans(e *echo.Echo) {
 	}
 	u.Handle(e, http.MethodGet, plans.WalletPath, Roles(auth.RoleEmployee), u.wallet)
 	u.Handle(e, http.MethodPost, plans.WalletPath+"/figli", Roles(auth.RoleEmployee), u.childrenSave)
+	u.Handle(e, http.MethodPost, plans.WalletPath+"/premio/:id", Roles(auth.RoleEmployee), u.pdrChoose)
 	hr := Roles(auth.RoleCompanyAdmin)
 	u.Handle(e, http.MethodGet, "/azienda/piani", hr, u.plansList)
 	u.Handle(e, http.MethodGet, "/azienda/piani/nuovo", hr, u.planNew)
@@ -35,24 +36,46 @@ func (u *UI) registerPlans(e *echo.Echo) {
 	u.Handle(e, http.MethodPost, "/azienda/piani/nuovo", hr, u.planCreate)
 	u.Handle(e, http.MethodGet, "/azienda/piani/:id", hr, u.planDetail)
 	u.Handle(e, http.MethodPost, "/azienda/piani/:id/assegna", hr, u.planAllocate)
+	u.Handle(e, http.MethodPost, "/azienda/piani/:id/premi", hr, u.pdrBonusSave)
 	u.Handle(e, http.MethodGet, "/azienda/dipendenti", hr, u.employeesList)
 	u.Handle(e, http.MethodPost, "/azienda/dipendenti/categorie", hr, u.employeeCategorySave)
 	u.Handle(e, http.MethodGet, "/azienda/dipendenti/:id", hr, u.employeeEdit)
 	u.Handle(e, http.MethodPost, "/azienda/dipendenti/:id", hr, u.employeeSave)
 }
 
-// walletPage is the employee's wallet with their fringe-benefit room.
+// walletPage is the employee's wallet with their fringe-benefit room and
+// their performance bonuses to convert.
 type walletPage struct {
 	plans.Wallet
-	Room  plans.FringeRoom
+	Room   plans.FringeRoom
+	Offers []pdrOfferView
+	// PdR is the refused bonus choice, if any: the plan, what was typed
+	// and the faults.
+	PdR   *pdrChoiceForm
 	Error string
 }
 
-func (u *UI) wallet(c echo.Context) error {
-	return u.renderWallet(c, http.StatusOK, "")
+// pdrOfferView is a bonus offer as the wallet shows it, with its form.
+type pdrOfferView struct {
+	plans.PdROffer
+	TaxPct string // the cash tax rate: "1%", "5%", "2,5%"
+	Value  string // the amount field: what was typed, else the choice
+	Error  string // next to the amount
+	Other  string // a refusal about no field
 }
 
-func (u *UI) renderWallet(c echo.Context, status int, msg string) error {
+// pdrChoiceForm is a refused choice of how much bonus to convert.
+type pdrChoiceForm struct {
+	PlanID  string
+	Convert string
+	Faults  *formFaults
+}
+
+func (u *UI) wallet(c echo.Context) error {
+	return u.renderWallet(c, http.StatusOK, walletPage{})
+}
+
+func (u *UI) renderWallet(c echo.Context, status int, pg walletPage) error {
 	ctx, p := c.Request().Context(), CurrentPrincipal(c)
 	w, err := u.deps.Plans.MyWallet(ctx, p)
 	if err != nil {
@@ -62,7 +85,43 @@ func (u *UI) renderWallet(c echo.Context, status int, msg string) error {
 	if err != nil && apperr.CodeOf(err) != apperr.NotFound { // no rule set for the year: no meter to show
 		return err
 	}
-	return u.r.render(c, status, "plans_wallet", u.page(c, walletPage{Wallet: w, Room: room, Error: msg}))
+	pg.Wallet, pg.Room = w, room
+	offers, err := u.deps.Plans.MyPdROffers(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, o := range offers {
+		v := pdrOfferView{PdROffer: o, TaxPct: strings.TrimSuffix(strings.TrimSuffix(formatEuroPlain(int64(o.TaxRateBP), lang(c)), "00"), ",") + "%"}
+		if o.ConvertCents != nil {
+			v.Value = formatEuroPlain(*o.ConvertCents, lang(c))
+		}
+		if f := pg.PdR; f != nil && f.PlanID == o.PlanID.String() {
+			v.Value, v.Error, v.Other = f.Convert, f.Faults.At("convert_cents"), f.Faults.Other
+		}
+		pg.Offers = append(pg.Offers, v)
+	}
+	return u.r.render(c, status, "plans_wallet", u.page(c, pg))
+}
+
+// pdrChoose records how much of a performance bonus the employee converts.
+func (u *UI) pdrChoose(c echo.Context) error {
+	form := &pdrChoiceForm{PlanID: c.Param("id"), Convert: c.FormValue("convert"), Faults: u.newFaults(c)}
+	id, err := uuid.Parse(form.PlanID)
+	if err != nil {
+		return apperr.New(apperr.NotFound, "plan not found")
+	}
+	cents, ok := parseEuroText(form.Convert)
+	if !ok {
+		form.Faults.bad("convert_cents")
+	} else if _, err := u.deps.Plans.ChoosePdR(c.Request().Context(), CurrentPrincipal(c), id, cents); err != nil {
+		if err := form.Faults.refused(err); err != nil {
+			return err
+		}
+	}
+	if form.Faults.Any() {
+		return u.renderWallet(c, form.Faults.Status, walletPage{PdR: form})
+	}
+	return c.Redirect(http.StatusSeeOther, plans.WalletPath+"#premio-"+id.String())
 }
 
 // childrenSave records the dependent-children declaration: one tax code
@@ -80,7 +139,7 @@ func (u *UI) childrenSave(c echo.Context) error {
 		if ferr != nil {
 			return ferr
 		}
-		return u.renderWallet(c, status, msg)
+		return u.renderWallet(c, status, walletPage{Error: msg})
 	}
 	return c.Redirect(http.StatusSeeOther, plans.WalletPath)
 }
@@ -202,13 +261,23 @@ func parseDate(s, field, bad string) (time.Time, string) {
 	return d, bad
 }
 
-// planPage is a plan with its preview and allocations.
+// planPage is a plan with its preview and allocations; a PdR plan also
+// with its bonuses and the form that records one.
 type planPage struct {
 	Plan        plans.Plan
 	Preview     plans.Preview
 	Allocations []plans.Allocation
 	Running     bool
 	Error       string
+	Bonuses     []plans.PdRBonus
+	Employees   []plans.Employee
+	Bonus       bonusForm
+}
+
+// bonusForm is what HR typed to record a bonus, and its faults.
+type bonusForm struct {
+	UserID, Bonus, Income string
+	Faults                *formFaults
 }
 
 func (u *UI) planPageData(c echo.Context) (planPage, error) {
@@ -228,7 +297,51 @@ func (u *UI) planPageData(c echo.Context) (planPage, error) {
 	for _, a := range pg.Allocations {
 		pg.Running = pg.Running || a.Status == plans.Running
 	}
+	if pg.Plan.Kind == plans.PdR {
+		if pg.Bonuses, err = u.deps.Plans.PdRBonuses(ctx, p, id); err != nil {
+			return pg, err
+		}
+		if pg.Employees, err = u.deps.Plans.Employees(ctx, p); err != nil {
+			return pg, err
+		}
+	}
 	return pg, nil
+}
+
+// pdrBonusSave records an employee's bonus on a PdR plan.
+func (u *UI) pdrBonusSave(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "plan not found")
+	}
+	f := bonusForm{UserID: c.FormValue("user_id"), Bonus: c.FormValue("bonus"), Income: c.FormValue("prior_income"), Faults: u.newFaults(c)}
+	in := plans.PdRBonusInput{}
+	var ok bool
+	if in.UserID, err = uuid.Parse(f.UserID); err != nil {
+		f.Faults.bad("user_id")
+	}
+	if in.BonusCents, ok = parseEuroText(f.Bonus); !ok {
+		f.Faults.bad("bonus_cents")
+	}
+	if in.PriorIncomeCents, ok = parseEuroText(f.Income); !ok {
+		f.Faults.bad("prior_income_cents")
+	}
+	if !f.Faults.Any() {
+		if _, err := u.deps.Plans.SavePdRBonus(c.Request().Context(), CurrentPrincipal(c), id, in); err != nil {
+			if err := f.Faults.refused(err); err != nil {
+				return err
+			}
+		}
+	}
+	if !f.Faults.Any() {
+		return c.Redirect(http.StatusSeeOther, "/azienda/piani/"+id.String()+"#premi")
+	}
+	pg, err := u.planPageData(c)
+	if err != nil {
+		return err
+	}
+	pg.Bonus = f
+	return u.r.render(c, f.Faults.Status, "plans_detail", u.page(c, pg))
 }
 
 func (u *UI) planDetail(c echo.Context) error {
