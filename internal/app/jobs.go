@@ -66,6 +66,8 @@ func (a *App) newWorker() (*worker.Worker, error) {
 		Backlog: a.Plans.RunningAllocations})
 	w.Register(worker.Job{Name: "plans.expiry_reminders", Every: 10 * time.Minute,
 		Run: func(ctx context.Context) (int, error) { return a.Plans.SendExpiryReminders(ctx, 500) }})
+	w.Register(worker.Job{Name: "plans.freeze_leavers", Every: 10 * time.Minute,
+		Run: func(ctx context.Context) (int, error) { return a.Plans.FreezeLeavers(ctx, 500) }})
 	// Payouts: the weekly schedule creates them (a ledger hold each), the
 	// payouts job makes their Stripe transfers.
 	w.Register(worker.Job{Name: "redemption.schedule_payouts", Every: time.Hour,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -56,9 +57,13 @@ func (s *Service) Correct(ctx context.Context, p *auth.Principal, id uuid.UUID, 
 			return invalid("plan", "a PdR plan's credits are each employee's own choice: no corrections")
 		}
 		var it chunkItem
-		if err := tx.GetContext(ctx, &it, `SELECT e.user_id, u.email::text AS email, u.name FROM employees e JOIN users u ON u.id = e.user_id
-			WHERE e.user_id = $1 AND e.company_id = $2`, in.UserID, company); err != nil {
+		var leaves *time.Time
+		if err := tx.QueryRowxContext(ctx, `SELECT e.user_id, u.email::text, u.name, e.leaves_on FROM employees e JOIN users u ON u.id = e.user_id
+			WHERE e.user_id = $1 AND e.company_id = $2`, in.UserID, company).Scan(&it.UserID, &it.Email, &it.Name, &leaves); err != nil {
 			return db.MapError(err, "employee")
+		}
+		if leaves != nil && leaves.Before(today()) {
+			return invalid("user_id", "the employee left on %s: no more credits", leaves.Format("02/01/2006")).With("reason", "left")
 		}
 		it.Amount = in.AmountCents
 		if err := EnsureBudget(ctx, tx, company); err != nil {

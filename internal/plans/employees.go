@@ -136,6 +136,11 @@ func (s *Service) SaveEmployee(ctx context.Context, p *auth.Principal, in Employ
 			in.UserID, company, cat, in.EmployeeNumber, in.TaxCode, in.HiredOn, in.PartTimePct, in.LeavesOn); err != nil {
 			return db.MapError(err, "employee")
 		}
+		if in.LeavesOn == nil || !in.LeavesOn.Before(today()) {
+			if err := unfreeze(ctx, tx, in.UserID); err != nil { // still (or again) employed
+				return err
+			}
+		}
 		return ensureWallet(ctx, tx, in.UserID)
 	})
 	if err != nil {

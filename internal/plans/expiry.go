@@ -24,8 +24,9 @@ func pdrResidualAccount(company uuid.UUID) string {
 //
 //   - return: back to the company budget;
 //   - carry_over: a new lot with the same categories until the plan's
-//     carry_over_until; a lot that was itself carried over, or one whose
-//     carry-over date has passed too, returns to the budget;
+//     carry_over_until; a lot that was itself carried over, one whose
+//     carry-over date has passed too, or one of an employee who left,
+//     returns to the budget;
 //   - donate: to the inclusion fund's pool, a contributor lot keeping the
 //     lot's attributes (company, plan): a collective welfare measure
 //     attributed to the company;
@@ -65,6 +66,9 @@ func (s *Service) decide(ctx context.Context, l ledger.Lot, cache map[uuid.UUID]
 	case ResidualCarryOver:
 		if l.ParentID != nil || pl.CarryOverUntil == nil || !endOfDay(*pl.CarryOverUntil).After(time.Now()) {
 			return back, nil
+		}
+		if left, err := s.hasLeft(ctx, l.Account, time.Now()); err != nil || left {
+			return back, err // nobody to carry a leaver's credits over for
 		}
 		return ledger.Disposition{Action: ledger.CarryOver, ExpiresAt: endOfDay(*pl.CarryOverUntil)}, nil
 	case ResidualDonate:

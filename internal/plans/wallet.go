@@ -44,6 +44,9 @@ type Wallet struct {
 	HeldCents    int64       `json:"held_cents"`
 	Lots         []WalletLot `json:"lots"`
 	Movements    []Movement  `json:"movements"`
+	// LeftOn is the employee's leaving date once it has passed: their
+	// credits are reserved and follow their plans' rules (leavers.go).
+	LeftOn *time.Time `json:"left_on,omitempty"`
 }
 
 // MyWallet returns the caller's own wallet (employees only: nobody reads
@@ -52,7 +55,12 @@ func (s *Service) MyWallet(ctx context.Context, p *auth.Principal) (Wallet, erro
 	if p == nil || !p.Has(auth.RoleEmployee) {
 		return Wallet{}, apperr.New(apperr.Forbidden, "only employees have a wallet")
 	}
-	return s.wallet(ctx, p.UserID)
+	w, err := s.wallet(ctx, p.UserID)
+	if err != nil {
+		return w, err
+	}
+	err = s.db.GetContext(ctx, &w.LeftOn, `SELECT max(leaves_on) FROM employees WHERE user_id = $1 AND leaves_on < $2`, p.UserID, today())
+	return w, db.MapError(err, "leaving date")
 }
 
 func (s *Service) wallet(ctx context.Context, user uuid.UUID) (Wallet, error) {
