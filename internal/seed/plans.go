@@ -9,15 +9,16 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/auth"
-	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/plans"
 )
 
 // plansSet gives both demo companies homogeneous categories, HR data for
-// their employees, a funded budget and an ordinary plan allocated to
-// everyone (the year's plan, which expires on 31 December, and a small
-// one that expires in ten days, so reminders and expiry have something to
-// show); Officine Brianza also has a performance-bonus (PdR) plan.
+// their employees and, from the budget the funding set paid for, an
+// ordinary plan allocated to everyone (the year's plan, which expires on
+// 31 December, and a small one that expires in ten days, so reminders and
+// expiry have something to show); Officine Brianza also has a
+// performance-bonus (PdR) plan with two employees' bonuses, one of them
+// already partly converted (not yet credited: HR can allocate it).
 var plansSet = set{
 	name: "plans-v1",
 	load: loadPlans,
@@ -40,16 +41,15 @@ func loadPlans(ctx context.Context, tx *sqlx.Tx) error {
 	svc := plans.New(nil, "")
 	y := time.Now().Year()
 	companies := []struct {
-		id     uuid.UUID
-		hr     string
-		cats   map[string]string
-		rules  map[string]int64
-		budget int64
+		id    uuid.UUID
+		hr    string
+		cats  map[string]string
+		rules map[string]int64
 	}{
 		{OrgCompanyA, "hr@officinebrianza.example", map[string]string{"operai": "Operai", "impiegati": "Impiegati"},
-			map[string]int64{"operai": 600_00, "impiegati": 500_00}, 10_000_00},
+			map[string]int64{"operai": 600_00, "impiegati": 500_00}},
 		{OrgCompanyB, "hr@studioverdi.example", map[string]string{"impiegati": "Impiegati", "quadri": "Quadri"},
-			map[string]int64{"impiegati": 400_00, "quadri": 700_00}, 6_000_00},
+			map[string]int64{"impiegati": 400_00, "quadri": 700_00}},
 	}
 	for _, c := range companies {
 		hr := &auth.Principal{OrgID: c.id, OrgKind: auth.OrgCompany, Roles: []auth.Role{auth.RoleCompanyAdmin}}
@@ -78,15 +78,11 @@ func loadPlans(ctx context.Context, tx *sqlx.Tx) error {
 				return fmt.Errorf("HR data of %s: %w", u.email, err)
 			}
 		}
+		// The budget is the funding data set's: paid card top-ups
+		// (funding.SeedCardTopUp), so the reconciliation explains every
+		// euro in it.
 		if err := plans.EnsureBudget(ctx, tx, c.id); err != nil {
 			return err
-		}
-		if _, err := ledger.CreateAccount(ctx, tx, ledger.AccountSpec{Path: "platform:bank", Kind: ledger.Asset}); err != nil {
-			return err
-		}
-		if _, err := ledger.Post(ctx, tx, ledger.Request{Key: "seed:plans:topup:" + c.id.String(), Kind: "topup",
-			Postings: []ledger.Posting{{From: "platform:bank", To: "company:" + c.id.String() + ":budget", Amount: c.budget}}}); err != nil {
-			return fmt.Errorf("budget of %s: %w", c.id, err)
 		}
 		yearly := plans.PlanInput{Name: fmt.Sprintf("Welfare %d", y), Year: y, StartsOn: time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC),
 			EndsOn: time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC), ResidualPolicy: plans.ResidualReturn, Rules: c.rules,
@@ -112,8 +108,17 @@ func loadPlans(ctx context.Context, tx *sqlx.Tx) error {
 			pdr := plans.PlanInput{Kind: plans.PdR, Name: fmt.Sprintf("Premio di risultato %d", y), Year: y,
 				StartsOn: time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), EndsOn: time.Date(y+1, 6, 30, 0, 0, 0, 0, time.UTC),
 				ResidualPolicy: plans.ResidualPensionFund, Categories: yearly.Categories}
-			if _, err := svc.CreatePlanInTx(ctx, tx, hr, pdr); err != nil {
+			id, err := svc.CreatePlanInTx(ctx, tx, hr, pdr)
+			if err != nil {
 				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pdr_bonuses (plan_id, user_id, company_id, bonus_cents, prior_income_cents,
+					convert_cents, chosen_at, recorded_by)
+				SELECT $1, u.id, $2, v.bonus, v.income, v.convert, CASE WHEN v.convert IS NOT NULL THEN now() END, $3
+				FROM (VALUES ('giulia.ferrari@officinebrianza.example', 250000, 3800000, 150000),
+				             ('luca.galli@officinebrianza.example', 180000, 3100000, NULL::bigint)) v(email, bonus, income, convert)
+				JOIN users u ON u.email = v.email`, id, c.id, hr.UserID); err != nil {
+				return fmt.Errorf("demo PdR bonuses: %w", err)
 			}
 		}
 	}

@@ -2,9 +2,13 @@ package seed
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db/dbtest"
+	"github.com/reciproca/reciproca/internal/funding"
 	"github.com/reciproca/reciproca/internal/ledger"
 )
 
@@ -42,6 +46,28 @@ func TestPlansSeed(t *testing.T) {
 	var pdr int
 	if err := dbx.Get(&pdr, `SELECT count(*) FROM welfare_plans WHERE kind = 'pdr' AND company_id = $1`, OrgCompanyA); err != nil || pdr != 1 {
 		t.Fatalf("PdR plans of Officine Brianza: %d %v", pdr, err)
+	}
+	var chosen int
+	if err := dbx.Get(&chosen, `SELECT count(convert_cents) FROM pdr_bonuses b JOIN welfare_plans p ON p.id = b.plan_id
+		WHERE p.company_id = $1`, OrgCompanyA); err != nil || chosen != 1 {
+		t.Fatalf("demo PdR choices: %d %v, want one", chosen, err)
+	}
+	// Every euro the plans data set spends is a top-up the funding domain
+	// explains: no budget posting of its own. (The redemption data set
+	// still tops budgets up by hand, "seed:topup:…"; its owner replaces
+	// those with the plans allocation.)
+	y, m, _ := time.Now().Date()
+	from := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+	r, err := funding.New(dbx, nil, funding.Settings{}).Reconcile(ctx, &auth.Principal{OrgKind: auth.OrgPlatform, Roles: []auth.Role{auth.RolePlatformAdmin}},
+		from, time.Now().AddDate(0, 0, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range r.Differences {
+		if strings.Contains(d.Ref, "(seed:topup:") {
+			continue
+		}
+		t.Errorf("the demo data reconciles with a difference: %+v", d)
 	}
 	if n, err := Run(ctx, dbx); err != nil || n != 0 {
 		t.Fatalf("seeding again loaded %d sets (%v)", n, err)
