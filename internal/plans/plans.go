@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -85,59 +86,90 @@ func (p Plan) Expiry() time.Time { return endOfDay(p.EndsOn) }
 // Locked reports whether the plan's money rules can no longer change.
 func (p Plan) Locked() bool { return p.AllocatedCents > 0 }
 
+// validate checks the plan. Every field at fault is named
+// (details.fields), the first also as details.field with its message, so
+// a form can mark them all at once.
 func (in *PlanInput) validate() error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Kind == "" {
 		in.Kind = Ordinary
 	}
-	switch {
-	case in.Kind != Ordinary && in.Kind != PdR:
+	var faults []*apperr.Error
+	fault := func(e *apperr.Error) { faults = append(faults, e) }
+	if in.Kind != Ordinary && in.Kind != PdR {
 		return invalid("kind", "a plan is ordinary or pdr, not %q", in.Kind)
-	case in.Name == "" || len([]rune(in.Name)) > 120:
-		return invalid("name", "a plan needs a name of at most 120 characters")
-	case in.Year < 2000 || in.Year > 2100:
-		return invalid("plan_year", "the plan year must be between 2000 and 2100")
-	case in.StartsOn.IsZero():
-		return invalid("starts_on", "a plan needs a start date")
+	}
+	if in.Name == "" || len([]rune(in.Name)) > 120 {
+		fault(invalid("name", "a plan needs a name of at most 120 characters"))
+	}
+	if in.Year < 2000 || in.Year > 2100 {
+		fault(invalid("plan_year", "the plan year must be between 2000 and 2100"))
+	}
+	if in.StartsOn.IsZero() {
+		fault(invalid("starts_on", "a plan needs a start date"))
+	}
+	switch {
 	case in.EndsOn.IsZero():
-		return invalid("ends_on", "a plan needs a spending deadline")
-	case in.EndsOn.Before(in.StartsOn):
-		return invalid("ends_on", "the spending deadline cannot be before the start date")
-	case len(in.Categories) == 0:
-		return invalid("categories", "a plan allows at least one service category")
+		fault(invalid("ends_on", "a plan needs a spending deadline"))
+	case !in.StartsOn.IsZero() && in.EndsOn.Before(in.StartsOn):
+		fault(invalid("ends_on", "the spending deadline cannot be before the start date"))
 	}
 	slices.Sort(in.Categories)
 	in.Categories = slices.Compact(in.Categories)
+	if len(in.Categories) == 0 {
+		fault(invalid("categories", "a plan allows at least one service category"))
+	}
 	for _, c := range in.Categories {
 		if _, ok := catalog.CategoryByCode(c); !ok {
-			return invalid("categories", "%q is not a service category", c)
+			fault(invalid("categories", "%q is not a service category", c))
+			break
 		}
 	}
 	ordinaryPolicy := in.ResidualPolicy == ResidualReturn || in.ResidualPolicy == ResidualCarryOver || in.ResidualPolicy == ResidualDonate
 	pdrPolicy := in.ResidualPolicy == ResidualPensionFund || in.ResidualPolicy == ResidualPayroll
 	switch {
 	case in.Kind == Ordinary && !ordinaryPolicy:
-		return invalid("residual_policy", "an ordinary plan's residual credits return to the budget, carry over or are donated to the inclusion fund")
+		fault(invalid("residual_policy", "an ordinary plan's residual credits return to the budget, carry over or are donated to the inclusion fund"))
 	case in.Kind == PdR && !pdrPolicy:
-		return invalid("residual_policy", "a PdR plan's residual credits go to the pension fund or back through payroll; never to the budget or the fund")
+		fault(invalid("residual_policy", "a PdR plan's residual credits go to the pension fund or back through payroll; never to the budget or the fund"))
 	case in.ResidualPolicy == ResidualCarryOver && (in.CarryOverUntil == nil || !in.CarryOverUntil.After(in.EndsOn)):
-		return invalid("carry_over_until", "carried-over credits need a new deadline after the plan's")
+		fault(invalid("carry_over_until", "carried-over credits need a new deadline after the plan's"))
 	case in.ResidualPolicy != ResidualCarryOver:
 		in.CarryOverUntil = nil
 	}
-	if in.Kind == Ordinary && len(in.Rules) == 0 {
-		return invalid("rules", "an ordinary plan needs an amount for at least one category of employees")
+	switch {
+	case in.Kind == Ordinary && len(in.Rules) == 0:
+		fault(invalid("rules", "an ordinary plan needs an amount for at least one category of employees"))
+	case in.Kind == PdR && len(in.Rules) > 0:
+		fault(invalid("rules", "a PdR plan's amounts are each employee's choice, not rules"))
 	}
-	if in.Kind == PdR && len(in.Rules) > 0 {
-		return invalid("rules", "a PdR plan's amounts are each employee's choice, not rules")
-	}
-	for code, cents := range in.Rules {
-		if cents <= 0 || cents > MaxRuleAmount {
-			return invalid("rules", "the amount for %q must be between 1 cent and €1,000,000", code).With("category", code)
+	for _, code := range slices.Sorted(maps.Keys(in.Rules)) {
+		if cents := in.Rules[code]; cents <= 0 || cents > MaxRuleAmount {
+			fault(invalid("rules", "the amount for %q must be between 1 cent and €1,000,000", code).With("category", code))
+			break
 		}
 	}
-	return nil
+	return allFaults(faults)
 }
+
+// allFaults is the first fault naming every field at fault
+// (details.fields), or nil.
+func allFaults(faults []*apperr.Error) error {
+	if len(faults) == 0 {
+		return nil
+	}
+	var fields []string
+	for _, f := range faults {
+		if field := apperr.FieldOf(f); !slices.Contains(fields, field) {
+			fields = append(fields, field)
+		}
+	}
+	return faults[0].With("fields", fields)
+}
+
+// Check validates in as CreatePlan would, without the database: forms
+// use it to tell every field at fault at once.
+func (in PlanInput) Check() error { return in.validate() }
 
 // CreatePlan creates a plan of the caller's company.
 //

@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
-	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/plans"
 )
 
@@ -34,6 +32,10 @@ func (u *UI) registerPlans(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/azienda/report.csv", hr, u.welfareReportCSV)
 	u.addHome("/azienda/report", "plans.report.title", "plans.report.home", auth.RoleCompanyAdmin)
 	u.Handle(e, http.MethodPost, "/azienda/piani/nuovo", hr, u.planCreate)
+	u.Handle(e, http.MethodGet, "/azienda/piani/:id/modifica", hr, u.planEdit)
+	u.Handle(e, http.MethodPost, "/azienda/piani/:id/modifica", hr, u.planUpdate)
+	u.Handle(e, http.MethodPost, "/azienda/piani/:id/chiudi", hr, u.planClose)
+	u.Handle(e, http.MethodPost, "/azienda/piani/:id/correzioni", hr, u.planCorrect)
 	u.Handle(e, http.MethodGet, "/azienda/piani/:id", hr, u.planDetail)
 	u.Handle(e, http.MethodPost, "/azienda/piani/:id/assegna", hr, u.planAllocate)
 	u.Handle(e, http.MethodPost, "/azienda/piani/:id/premi", hr, u.pdrBonusSave)
@@ -172,86 +174,6 @@ func (u *UI) payrollCSV(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(b.String()))
 }
 
-// planForm is the new-plan page: what was typed, and the choices.
-type planForm struct {
-	Name, Year, StartsOn, EndsOn, Residual, CarryOverUntil string
-	Categories                                             map[string]bool
-	Amounts                                                map[string]string // employee category code → euro text
-	ServiceCategories                                      []catalog.Category
-	EmployeeCategories                                     []plans.EmployeeCategory
-	Residuals                                              []string // an ordinary plan's residual policies
-	Error                                                  string
-}
-
-func (u *UI) newPlanForm(c echo.Context) (planForm, error) {
-	cats, err := u.deps.Plans.Categories(c.Request().Context(), CurrentPrincipal(c))
-	y := time.Now().Year()
-	return planForm{Year: strconv.Itoa(y), StartsOn: strconv.Itoa(y) + "-01-01", EndsOn: strconv.Itoa(y) + "-12-31",
-		Residual: plans.ResidualReturn, Categories: map[string]bool{}, Amounts: map[string]string{},
-		ServiceCategories: catalog.Categories(), EmployeeCategories: cats,
-		Residuals: []string{plans.ResidualReturn, plans.ResidualCarryOver, plans.ResidualDonate}}, err
-}
-
-func (u *UI) planNew(c echo.Context) error {
-	f, err := u.newPlanForm(c)
-	if err != nil {
-		return err
-	}
-	return u.r.render(c, http.StatusOK, "plans_form", u.page(c, f))
-}
-
-func (u *UI) planCreate(c echo.Context) error {
-	ctx := c.Request().Context()
-	f, err := u.newPlanForm(c)
-	if err != nil {
-		return err
-	}
-	f.Name, f.Year, f.StartsOn, f.EndsOn = c.FormValue("name"), c.FormValue("plan_year"), c.FormValue("starts_on"), c.FormValue("ends_on")
-	f.Residual, f.CarryOverUntil = c.FormValue("residual_policy"), c.FormValue("carry_over_until")
-	form, _ := c.FormParams()
-	in := plans.PlanInput{Kind: plans.Ordinary, Name: f.Name, ResidualPolicy: f.Residual, Rules: map[string]int64{}}
-	for _, code := range form["categories"] {
-		f.Categories[code] = true
-		in.Categories = append(in.Categories, code)
-	}
-	fail := func(err error) error {
-		status, msg, err := u.plansFormError(c, err)
-		if err != nil {
-			return err
-		}
-		f.Error = msg
-		return u.r.render(c, status, "plans_form", u.page(c, f))
-	}
-	in.Year, _ = strconv.Atoi(f.Year)
-	var bad string
-	in.StartsOn, bad = parseDate(f.StartsOn, "starts_on", bad)
-	in.EndsOn, bad = parseDate(f.EndsOn, "ends_on", bad)
-	if f.CarryOverUntil != "" {
-		d, b := parseDate(f.CarryOverUntil, "carry_over_until", bad)
-		in.CarryOverUntil, bad = &d, b
-	}
-	if bad != "" {
-		return fail(apperr.New(apperr.Invalid, "not a date").With("field", bad))
-	}
-	for _, ec := range f.EmployeeCategories {
-		text := strings.TrimSpace(c.FormValue("amount_" + ec.Code))
-		f.Amounts[ec.Code] = text
-		if text == "" {
-			continue
-		}
-		cents, err := catalog.ParseEuro(text)
-		if err != nil {
-			return fail(apperr.New(apperr.Invalid, "not an amount").With("field", "rules"))
-		}
-		in.Rules[ec.Code] = cents
-	}
-	p, err := u.deps.Plans.CreatePlan(ctx, CurrentPrincipal(c), in)
-	if err != nil {
-		return fail(err)
-	}
-	return c.Redirect(http.StatusSeeOther, "/azienda/piani/"+p.ID.String())
-}
-
 // parseDate reads an HTML date field; the first bad field is kept.
 func parseDate(s, field, bad string) (time.Time, string) {
 	d, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
@@ -272,6 +194,7 @@ type planPage struct {
 	Bonuses     []plans.PdRBonus
 	Employees   []plans.Employee
 	Bonus       bonusForm
+	Correction  correctionForm
 }
 
 // bonusForm is what HR typed to record a bonus, and its faults.
@@ -297,11 +220,11 @@ func (u *UI) planPageData(c echo.Context) (planPage, error) {
 	for _, a := range pg.Allocations {
 		pg.Running = pg.Running || a.Status == plans.Running
 	}
+	if pg.Employees, err = u.deps.Plans.Employees(ctx, p); err != nil {
+		return pg, err
+	}
 	if pg.Plan.Kind == plans.PdR {
 		if pg.Bonuses, err = u.deps.Plans.PdRBonuses(ctx, p, id); err != nil {
-			return pg, err
-		}
-		if pg.Employees, err = u.deps.Plans.Employees(ctx, p); err != nil {
 			return pg, err
 		}
 	}
@@ -372,11 +295,8 @@ func (u *UI) planAllocate(c echo.Context) error {
 			return perr
 		}
 		pg.Error = msg
-		var ae *apperr.Error
-		if errors.As(err, &ae) {
-			if cents, ok := ae.Fields["missing_cents"].(int64); ok {
-				pg.Error = msg + " " + u.cat.T(lang(c), "plans.allocate.missing") + " " + formatEuro(cents, lang(c)) + "."
-			}
+		if cents, ok := missingCents(err); ok {
+			pg.Error = msg + " " + u.cat.T(lang(c), "plans.allocate.missing") + " " + formatEuro(cents, lang(c)) + "."
 		}
 		return u.r.render(c, status, "plans_detail", u.page(c, pg))
 	}

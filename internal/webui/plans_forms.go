@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 
@@ -47,12 +48,33 @@ func (f *formFaults) refused(err error) error {
 		return err
 	}
 	f.Status = apperr.HTTPStatus(apperr.CodeOf(err))
-	if field := apperr.FieldOf(err); field != "" {
-		f.fields[field] = f.u.plansMessage(f.lang, err)
-	} else {
+	field := apperr.FieldOf(err)
+	if field == "" {
 		f.Other = f.u.plansMessage(f.lang, err)
+		return nil
+	}
+	if _, ok := f.fields[field]; !ok {
+		f.fields[field] = f.u.plansMessage(f.lang, err)
+	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		others, _ := ae.Fields["fields"].([]string)
+		for _, o := range others {
+			if _, ok := f.fields[o]; !ok {
+				f.fields[o] = f.u.plansMessage(f.lang, apperr.New(ae.Code, "%s", o).With("field", o))
+			}
+		}
 	}
 	return nil
+}
+
+// also adds the faults a check of what could be read finds (err from a
+// domain's validation, or nil), beside those of fields that could not be
+// read: the person sees every field at fault at once.
+func (f *formFaults) also(err error) {
+	if apperr.CodeOf(err) == apperr.Invalid {
+		_ = f.refused(err)
+	}
 }
 
 // Any reports whether the form was refused.
@@ -93,4 +115,14 @@ func parseEuroText(s string) (int64, bool) {
 	}
 	cents, err := catalog.ParseEuro(s)
 	return cents, err == nil
+}
+
+// missingCents is how much the budget lacks, when err says so.
+func missingCents(err error) (int64, bool) {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) {
+		return 0, false
+	}
+	cents, ok := ae.Fields["missing_cents"].(int64)
+	return cents, ok
 }
