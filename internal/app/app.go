@@ -148,6 +148,7 @@ func (a *App) services() error {
 	a.Plans = plans.New(a.DB, a.Config.BaseURL)
 	a.Plans.RunAllocationsAtOnce()
 	a.Plans.ResolveFundPool(a.Redemption.FundPool)
+	a.Identity.SetEmployeeRecorder(a.Plans)
 	a.Funding = funding.New(a.DB, stripeAPI, fundingSettings(a.Config))
 	a.Funding.Subscribe(a.Stripe)
 	a.Worker, err = a.newWorker()

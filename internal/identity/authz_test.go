@@ -108,9 +108,10 @@ var webTenantParams = map[string]tenantParam{
 }
 
 var validBodies = map[string]string{
-	"PATCH /users/{userId}":                   `{"status":"deactivated"}`,
-	"PUT /employees/{userId}":                 `{"category":"impiegati"}`,
-	"POST /employees/{userId}/fringe-outside": `{"tax_year":2026,"kind":"fuel","amount_cents":1}`,
+	"PATCH /users/{userId}":                    `{"status":"deactivated"}`,
+	"PUT /employees/{userId}":                  `{"category":"impiegati"}`,
+	"POST /employees/{userId}/fringe-outside":  `{"tax_year":2026,"kind":"fuel","amount_cents":1}`,
+	"PUT /plans/{planId}/pdr-bonuses/{userId}": `{"bonus_cents":1,"prior_income_cents":0}`,
 }
 
 var apiParam = regexp.MustCompile(`\{([^}]+)\}`)

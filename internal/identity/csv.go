@@ -69,6 +69,21 @@ var invitationColumns = []invitationColumn{
 	// the file is imported.
 	{csvfile.Column{Name: "site", Headings: []string{"sede", "sede di lavoro", "site", "office", "stabilimento", "filiale"}},
 		func(in *Invitation, _ auth.OrgKind, cell string) *RowError { in.Site = cell; return nil }},
+	{csvfile.Column{Name: "category", Headings: []string{"categoria", "categoria omogenea", "category", "employee category"}},
+		func(in *Invitation, _ auth.OrgKind, cell string) *RowError {
+			in.Employee.Category = strings.ToLower(cell)
+			return nil
+		}},
+	{csvfile.Column{Name: "employee_number", Headings: []string{"matricola", "numero di matricola", "employee number", "employee id"}},
+		func(in *Invitation, _ auth.OrgKind, cell string) *RowError {
+			in.Employee.EmployeeNumber = cell
+			return nil
+		}},
+	{csvfile.Column{Name: "tax_code", Headings: []string{"codice fiscale", "cf", "tax code", "fiscal code"}},
+		func(in *Invitation, _ auth.OrgKind, cell string) *RowError {
+			in.Employee.TaxCode = strings.ToUpper(cell)
+			return nil
+		}},
 }
 
 // setRoles reads the roles cell: codes or their names in Italian or

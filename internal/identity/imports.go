@@ -57,6 +57,11 @@ func (s *Service) InviteCSV(ctx context.Context, actor *auth.Principal, orgID uu
 				Message: fmt.Sprintf("no site of the company is called %q", row.in.Site)})
 		}
 	}
+	more, err := s.checkEmployees(ctx, o.ID, rows)
+	if err != nil {
+		return 0, err
+	}
+	errs = append(errs, more...)
 	var invited int
 	req := fileRequest{Org: o.ID, File: db.Digest(raw)}
 	_, err = db.Idempotent(ctx, s.db, keyScope(actor, "invite_csv"), idempotencyKey, req, &invited, func(tx *sqlx.Tx) error {

@@ -32,6 +32,9 @@ type Invitation struct {
 	// Site is the name of the organisation's site the person works at
 	// ("" for none); see Site.
 	Site string `json:",omitempty"`
+	// Employee is HR's data of an invited employee (invitation file
+	// columns), recorded by the EmployeeRecorder when one is set.
+	Employee EmployeeData `json:",omitzero"`
 }
 
 // Validate checks the invitation for an organisation of kind. Every field
@@ -140,6 +143,9 @@ func (s *Service) createInvited(ctx context.Context, tx *sqlx.Tx, actor *auth.Pr
 		return err
 	}
 	if err := insertOneTimeTokens(ctx, tx, ids, hashes, purposeInvitation, time.Now().Add(InvitationTTL)); err != nil {
+		return err
+	}
+	if err := s.recordEmployees(ctx, tx, o.ID, ids, fresh, ins); err != nil {
 		return err
 	}
 	for j, i := range fresh {

@@ -144,6 +144,9 @@ type Service struct {
 	hashing chan struct{}
 	// revoked checks access tokens against their user's revocation epoch.
 	revoked *revocations
+	// employees records HR's data of invited employees (the plans
+	// domain); nil: the invitation file's HR columns are refused.
+	employees EmployeeRecorder
 }
 
 // New returns the identity service.

@@ -100,11 +100,10 @@ func (s *Service) SaveEmployee(ctx context.Context, p *auth.Principal, in Employ
 	}
 	in.TaxCode = strings.ToUpper(strings.TrimSpace(in.TaxCode))
 	in.EmployeeNumber = strings.TrimSpace(in.EmployeeNumber)
+	if e := checkHRFields(in.TaxCode, in.EmployeeNumber); e != nil {
+		return Employee{}, e
+	}
 	switch {
-	case in.TaxCode != "" && !taxCodeRe.MatchString(in.TaxCode):
-		return Employee{}, invalid("tax_code", "%q is not an Italian tax code (16 characters)", in.TaxCode)
-	case len(in.EmployeeNumber) > 40:
-		return Employee{}, invalid("employee_number", "an employee number is at most 40 characters")
 	case in.PartTimePct < 0 || in.PartTimePct > 100:
 		return Employee{}, invalid("part_time_pct", "part time is a percentage between 1 and 100")
 	case in.HiredOn != nil && in.LeavesOn != nil && in.LeavesOn.Before(*in.HiredOn):

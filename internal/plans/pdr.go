@@ -290,11 +290,11 @@ func (s *Service) ChoosePdR(ctx context.Context, p *auth.Principal, id uuid.UUID
 func eligiblePdR(ctx context.Context, q sqlx.QueryerContext, company uuid.UUID, pl Plan) ([]Line, int64, error) {
 	lines := []Line{}
 	err := sqlx.SelectContext(ctx, q, &lines, `
-		SELECT b.user_id, u.name, u.email::text AS email, c.name AS category, b.convert_cents AS amount_cents, 'PdR' AS basis
+		SELECT b.user_id, u.name, u.email::text AS email, coalesce(c.name, '') AS category, b.convert_cents AS amount_cents, 'PdR' AS basis
 		FROM pdr_bonuses b
 		JOIN users u ON u.id = b.user_id AND u.status <> 'deactivated'
 		JOIN employees e ON e.user_id = b.user_id AND e.company_id = b.company_id
-		JOIN employee_categories c ON c.id = e.category_id
+		LEFT JOIN employee_categories c ON c.id = e.category_id
 		WHERE b.plan_id = $1 AND b.company_id = $2 AND b.convert_cents > 0 AND (e.leaves_on IS NULL OR e.leaves_on >= $3)
 		  AND NOT EXISTS (SELECT 1 FROM welfare_allocation_items i JOIN welfare_allocations a ON a.id = i.allocation_id
 		                  WHERE a.plan_id = $1 AND a.status <> 'failed' AND i.user_id = b.user_id)
