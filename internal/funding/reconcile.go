@@ -18,6 +18,8 @@ import (
 type Reconciliation struct {
 	From, To time.Time
 	Days     []DayTotals
+	// TakeBacks are refunds and disputes by day.
+	TakeBacks []DayTakeBacks
 	// Stripe is what Stripe's API lists for the period (nil when Stripe
 	// could not be asked: StripeError says why).
 	Stripe      []payments.BalanceTransaction
@@ -90,6 +92,9 @@ func (s *Service) Reconcile(ctx context.Context, p *auth.Principal, from, to tim
 	end := time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, rome)
 	if err := s.reconcileLedger(ctx, &r, start, end); err != nil {
 		return Reconciliation{}, apperr.Wrap(err, "reconciling with the ledger")
+	}
+	if err := s.reconcileTakeBacks(ctx, &r, start, end); err != nil {
+		return Reconciliation{}, apperr.Wrap(err, "reconciling refunds and disputes")
 	}
 	if s.stripe != nil {
 		bts, err := s.stripe.BalanceTransactions(ctx, start, end, 10_000)

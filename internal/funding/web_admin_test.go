@@ -69,6 +69,17 @@ func TestReconciliationAndContractEndPages(t *testing.T) {
 		!strings.Contains(body, "Sull&#39;estratto conto ma non registrato") {
 		t.Fatalf("reconciliation: %d\n%s", st, body)
 	}
+	if !strings.Contains(body, `id="recon-no-takebacks"`) || !strings.Contains(body, `id="accounting-csv"`) {
+		t.Fatalf("the reconciliation lacks its refunds and disputes by day, or the accounting export:\n%s", body)
+	}
+	csvRes, csv := desk.Get("/admin/ricariche/contabilita.csv?dal=" + period["dal"] + "&al=" + period["al"])
+	if csvRes.StatusCode != 200 || !strings.HasPrefix(csvRes.Header.Get("Content-Type"), "text/csv") || !strings.Contains(csv, ";topup_bank;") ||
+		!strings.Contains(csv, *tu.Reference+" IN-1;900,00") {
+		t.Fatalf("accounting export: %d\n%s", csvRes.StatusCode, csv)
+	}
+	if res, _ := k.Browser(a.URL(), hr).Get("/admin/ricariche/contabilita.csv"); res.StatusCode != 403 {
+		t.Fatalf("a company admin downloading the accounting export: %d", res.StatusCode)
+	}
 	if st, body := upload(t, desk, a.URL(), "/admin/ricariche/riconciliazione", period, "estratto", today+";12,345;x;y\n"); st != 422 ||
 		!strings.Contains(body, `id="statement-error"`) {
 		t.Fatalf("a bad statement: %d", st)

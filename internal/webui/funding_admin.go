@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +23,7 @@ func (u *UI) registerFundingAdmin(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/admin/ricariche/riconciliazione", admin, u.reconciliationPage)
 	u.Handle(e, http.MethodPost, "/admin/ricariche/riconciliazione", admin, u.reconciliationPage)
 	u.Handle(e, http.MethodPost, "/admin/ricariche/fine-contratto", admin, u.endContract)
+	u.Handle(e, http.MethodGet, "/admin/ricariche/contabilita.csv", admin, u.accountingCSV)
 	both := Roles(auth.RoleCompanyAdmin, auth.RolePlatformAdmin)
 	u.Handle(e, http.MethodGet, "/budget/chiusure/:id/estratto", both, u.contractEndStatement)
 }
@@ -103,4 +105,31 @@ func (u *UI) endContract(c echo.Context) error {
 
 func (u *UI) contractEndStatement(c echo.Context) error {
 	return u.servePDF(c, "estratto-chiusura", u.deps.Funding.ContractEndStatement)
+}
+
+// accountingCSV downloads the accounting export of ?dal= to ?al= (default
+// the last 30 days): top-ups, Stripe's fees, refunds and disputes, for the
+// operator's accounting system, which issues the e-invoices.
+func (u *UI) accountingCSV(c echo.Context) error {
+	now := time.Now()
+	from, to := now.AddDate(0, 0, -30), now.AddDate(0, 0, 1)
+	var err error
+	if v := c.QueryParam("dal"); v != "" {
+		if from, err = time.Parse(time.DateOnly, v); err != nil {
+			return apperr.New(apperr.Invalid, "not a date").With("field", "dal")
+		}
+	}
+	if v := c.QueryParam("al"); v != "" {
+		if to, err = time.Parse(time.DateOnly, v); err != nil {
+			return apperr.New(apperr.Invalid, "not a date").With("field", "al")
+		}
+	}
+	var b strings.Builder
+	if err := u.deps.Funding.WriteAccountingCSV(c.Request().Context(), CurrentPrincipal(c), from, to, &b); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contabilita-%s-%s.csv"`,
+		from.Format(time.DateOnly), to.Format(time.DateOnly)))
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", []byte(b.String()))
 }
