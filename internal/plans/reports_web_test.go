@@ -77,8 +77,8 @@ func TestWelfareReportOnTheWebAndTheAPI(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("report page: %d\n%s", res.StatusCode, body)
 	}
-	for _, want := range []string{`id="chart-participation"`, "<title id=\"chart-participation-title\">Partecipazione", ">50%<", "<td>10</td><td>5</td>",
-		`id="chart-spend"`, "art. 51 c.2 lett. f</th><td>5</td><td>€ 60,00</td>", "fringe benefit, art. 51 c.3</th><td colspan=\"2\" class=\"suppressed\">Meno di 5 persone",
+	for _, want := range []string{`id="chart-participation"`, "<title id=\"chart-participation-title\">Partecipazione", ">50%<", `Dipendenti con credito">10</td><td data-label="Di cui l&#39;hanno usato">5</td>`,
+		`id="chart-spend"`, `art. 51 c.2 lett. f</th><td data-label="Persone">5</td><td data-label="Importo">€ 60,00</td>`, "fringe benefit, art. 51 c.3</th><td colspan=\"2\" class=\"suppressed\">Meno di 5 persone",
 		"/azienda/report.csv?anno=" + fmt.Sprint(y)} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("the report page lacks %q:\n%s", want, body)
