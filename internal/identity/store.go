@@ -37,12 +37,13 @@ type userRow struct {
 	Roles        pq.StringArray `db:"roles"`
 	CreatedAt    time.Time      `db:"created_at"`
 	AuthEpoch    int            `db:"auth_epoch"` // see accessClaims.Epoch
+	SiteID       *uuid.UUID     `db:"site_id"`    // where they work, if they said
 }
 
 const userSelect = `
 SELECT u.id, u.organisation_id, o.kind, o.name AS org_name, o.status = 'active' AS org_active,
        u.email, u.name, u.password_hash, u.status, u.totp_secret,
-       u.totp_enabled_at IS NOT NULL AS totp_enabled, u.created_at, u.auth_epoch,
+       u.totp_enabled_at IS NOT NULL AS totp_enabled, u.created_at, u.auth_epoch, u.site_id,
        COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles
 FROM users u JOIN organisations o ON o.id = u.organisation_id`
 

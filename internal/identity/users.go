@@ -27,12 +27,13 @@ type User struct {
 	Roles       []auth.Role
 	TOTPEnabled bool
 	CreatedAt   time.Time
+	SiteID      *uuid.UUID // the company site they work at, if chosen
 }
 
 func (u userRow) user() User {
 	p := u.principal()
 	return User{ID: u.ID, OrgID: u.OrgID, OrgName: u.OrgName, OrgKind: u.OrgKind, Email: u.Email, Name: u.Name,
-		Status: u.Status, Roles: p.Roles, TOTPEnabled: u.TOTPEnabled, CreatedAt: u.CreatedAt}
+		Status: u.Status, Roles: p.Roles, TOTPEnabled: u.TOTPEnabled, CreatedAt: u.CreatedAt, SiteID: u.SiteID}
 }
 
 func validEmail(s string) error {

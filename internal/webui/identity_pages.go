@@ -176,8 +176,18 @@ type usersPage struct {
 	FormRole    auth.Role
 	FormSite    string
 	// Sites are the admin's company's sites, to say where the invited
-	// person works (none: the form does not ask).
-	Sites []identity.Site
+	// person works (none: the form does not ask); SiteNames names them
+	// by id for the list.
+	Sites     []identity.Site
+	SiteNames map[uuid.UUID]string
+}
+
+// SiteOf is the name of the site u works at, or "".
+func (p usersPage) SiteOf(u identity.User) string {
+	if u.SiteID == nil {
+		return ""
+	}
+	return p.SiteNames[*u.SiteID]
 }
 
 func (u *UI) users(c echo.Context) error {
@@ -198,6 +208,10 @@ func (u *UI) renderUsers(c echo.Context, status int, data usersPage) error {
 	if data.Org == nil {
 		if data.Sites, err = u.deps.Identity.Sites(c.Request().Context(), p); err != nil {
 			return err
+		}
+		data.SiteNames = map[uuid.UUID]string{}
+		for _, s := range data.Sites {
+			data.SiteNames[s.ID] = s.Name
 		}
 	}
 	if data.FormRole != "" {

@@ -55,6 +55,11 @@ func TestSitesPage(t *testing.T) {
 	if err := a.DB.Get(&site, `SELECT s.name FROM users u JOIN company_sites s ON s.id = u.site_id WHERE u.email = 'nuova.sede@example.com'`); err != nil || site != "Stabilimento di Lecco" {
 		t.Fatalf("the invited colleague's site: %q %v", site, err)
 	}
+	_, page = b.Get("/users")
+	row, _, _ := strings.Cut(page[strings.Index(page, "Nuova Sede</a>")+1:], "</tr>")
+	if !strings.Contains(row, `<td data-label="Sede di lavoro">Stabilimento di Lecco</td>`) {
+		t.Fatalf("the people list does not say where the new colleague works: %s", row)
+	}
 
 	emp := k.User(hr.Org, auth.RoleEmployee)
 	eb := k.Browser(a.URL(), emp)
