@@ -77,7 +77,9 @@ func batchID(c echo.Context) (uuid.UUID, error) {
 	return id, nil
 }
 
-func (u *UI) sepaBatch(c echo.Context) error { return u.renderSEPABatch(c, http.StatusOK, c.QueryParam("fatto"), "") }
+func (u *UI) sepaBatch(c echo.Context) error {
+	return u.renderSEPABatch(c, http.StatusOK, c.QueryParam("fatto"), "")
+}
 
 func (u *UI) renderSEPABatch(c echo.Context, status int, done, errMsg string) error {
 	id, err := batchID(c)
