@@ -23,7 +23,8 @@ func TestBacklogs(t *testing.T) {
 	lots := func() (int, error) { return ledger.ExpiredLots(c.ctx, c.db) }
 
 	c.topUp("t", 10_00)
-	soon := time.Now().Add(500 * time.Millisecond)
+	// Far enough that a loaded machine still counts before the expiry.
+	soon := time.Now().Add(2 * time.Second)
 	w := c.wallet(1)
 	c.allocate("a", w, 5_00, &soon)
 	_, err := ledger.Hold(c.ctx, c.db, ledger.HoldRequest{Request: ledger.Request{Key: "h", Postings: []ledger.Posting{{From: budget, To: payable, Amount: 1_00}}},
@@ -32,7 +33,7 @@ func TestBacklogs(t *testing.T) {
 	if n := count(unsealed); n != 3 {
 		t.Fatalf("unsealed = %d, want 3", n)
 	}
-	if count(holds) != 0 || count(lots) != 0 {
+	if h, l := count(holds), count(lots); (h != 0 || l != 0) && time.Now().Before(soon) {
 		t.Fatal("holds or lots counted as expired before their time")
 	}
 	c.sealAll()
