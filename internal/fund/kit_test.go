@@ -31,7 +31,13 @@ type kit struct {
 
 func newKit(t *testing.T) *kit {
 	t.Helper()
-	a := apptest.Start(t)
+	return newKitOn(t, apptest.Start(t))
+}
+
+// newKitOn is the kit on an app the test started itself (without its
+// worker, say, when the test runs a job by hand).
+func newKitOn(t *testing.T, a *app.App) *kit {
+	t.Helper()
 	k := identitytest.New(t, a.DB, a.Identity)
 	x := &kit{a: a, k: k, ctx: context.Background()}
 	x.fund = k.Org(auth.OrgFund, "Fondo di prova")

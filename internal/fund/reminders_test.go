@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/db/dbtest"
 	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
@@ -50,7 +52,11 @@ func (x *kit) outcomeAgo(t *testing.T, who *identitytest.User, daysToDue int) fu
 // running at once send each reminder once.
 func TestFollowUpReminders(t *testing.T) {
 	t.Parallel()
-	x := newKit(t)
+	// The app's own worker would send these reminders too: the test runs
+	// the job itself.
+	cfg := apptest.Config(dbtest.New(t))
+	cfg.RunWorker = false
+	x := newKitOn(t, apptest.StartWith(t, cfg))
 	soon := x.outcomeAgo(t, x.worker, 3)
 	x.outcomeAgo(t, x.worker, 20) // due in 20 days: not yet
 	erased := x.outcomeAgo(t, x.worker, -10)
