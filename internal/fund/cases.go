@@ -210,21 +210,20 @@ func (s *Service) OpenCase(ctx context.Context, r Reader, in Intake, key string)
 	return s.GetCase(ctx, r, id)
 }
 
+// validate names every field at fault at once, the person's first.
 func (in Intake) validate() error {
-	switch {
-	case in.Identity == nil && in.Beneficiary == nil:
-		return invalidField("identity", "say who the person is, or choose a beneficiary the fund knows")
-	case !slices.Contains(Referrals, in.Referral):
-		return invalidField("referral", "the referral source must be one of territorial_table, caritas, social_services, employer, self")
-	case strings.TrimSpace(in.ConsentScope) == "" || len(in.ConsentScope) > 500:
-		return invalidField("consent_scope", "record what the person consented to (up to 500 characters)")
-	case in.ConsentOn.IsZero() || in.ConsentOn.After(time.Now().Add(24*time.Hour)):
-		return invalidField("consent_on", "record the date of the consent (not in the future)")
-	}
+	var who error
 	if in.Identity != nil {
-		return in.Identity.Validate()
+		who = in.Identity.Validate()
 	}
-	return nil
+	return apperr.AllInvalid(who,
+		problem(in.Identity == nil && in.Beneficiary == nil, "identity", "say who the person is, or choose a beneficiary the fund knows"),
+		problem(!slices.Contains(Referrals, in.Referral), "referral",
+			"the referral source must be one of territorial_table, caritas, social_services, employer, self"),
+		problem(strings.TrimSpace(in.ConsentScope) == "" || len(in.ConsentScope) > 500, "consent_scope",
+			"record what the person consented to (up to 500 characters)"),
+		problem(in.ConsentOn.IsZero() || in.ConsentOn.After(time.Now().Add(24*time.Hour)), "consent_on",
+			"record the date of the consent (not in the future)"))
 }
 
 // caseEvent appends a step to the case's history.

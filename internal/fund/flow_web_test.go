@@ -39,6 +39,21 @@ func TestFundFlowPages(t *testing.T) {
 	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "intake-fiscal_code-error") {
 		t.Fatalf("a bad fiscal code: %d", res.StatusCode)
 	}
+	// Three mistakes at once: each is marked next to its field, with its
+	// own message, and what was typed stays.
+	wrong := url.Values{}
+	for k, v := range intake {
+		wrong[k] = v
+	}
+	wrong.Set("first_name", "")
+	wrong.Set("consent_on", "")
+	res, body = post(t, worker, "/fondo/casi/nuovo", wrong)
+	for _, want := range []string{"intake-first_name-error", "Scrivi il nome.", "intake-fiscal_code-error", "Il codice fiscale non è valido",
+		"intake-consent_on-error", "Scrivi la data del consenso.", `value="Rossi"`} {
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("three mistakes at once: %d, no %q", res.StatusCode, want)
+		}
+	}
 	intake.Set("fiscal_code", marioCF)
 	res, body = post(t, worker, "/fondo/casi/nuovo", intake)
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Caso aperto") || strings.Contains(body, "Rossi") {

@@ -128,6 +128,15 @@ func invalidField(field, format string, args ...any) *apperr.Error {
 	return apperr.New(apperr.Invalid, format, args...).With("field", field)
 }
 
+// problem is the invalid error for field when bad, else nil: a form's
+// checks, joined by apperr.AllInvalid, name every field at fault at once.
+func problem(bad bool, field, format string, args ...any) error {
+	if !bad {
+		return nil
+	}
+	return invalidField(field, format, args...)
+}
+
 // italianTime is the zone years and dates are judged in.
 var italianTime = func() *time.Location {
 	l, err := time.LoadLocation("Europe/Rome")

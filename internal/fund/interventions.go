@@ -76,40 +76,33 @@ func (p *Proposal) normalise() {
 	}
 }
 
-// Validate reports the first problem, naming the field.
+// Validate names every field at fault at once (apperr.AllInvalid).
 func (p Proposal) Validate() error {
-	switch {
-	case !slices.Contains(Kinds, p.Kind):
-		return invalidField("kind", "the kind must be one of emergency_grant, training, internship, startup_grant, catalogue_service")
-	case p.Theme.Validate() != nil:
-		return p.Theme.Validate()
-	case p.Amount <= 0 || p.Amount > 10_000_000:
-		return invalidField("amount", "the amount must be between 1 cent and 100,000 euro")
-	case p.Purpose == "" || len(p.Purpose) > 1000:
-		return invalidField("purpose", "say what the intervention is for (up to 1000 characters)")
-	}
-	if p.Payee.Provider != nil {
-		if p.Kind != KindCatalogueService && p.Kind != KindTraining {
-			return invalidField("provider_id", "only a catalogue service or a training course is paid to a marketplace provider")
-		}
-		return nil
-	}
-	if p.Kind == KindCatalogueService {
-		return invalidField("provider_id", "a catalogue service is paid to its marketplace provider")
+	checks := []error{
+		problem(!slices.Contains(Kinds, p.Kind), "kind", "the kind must be one of emergency_grant, training, internship, startup_grant, catalogue_service"),
+		p.Theme.Validate(),
+		problem(p.Amount <= 0 || p.Amount > 10_000_000, "amount", "the amount must be between 1 cent and 100,000 euro"),
+		problem(p.Purpose == "" || len(p.Purpose) > 1000, "purpose", "say what the intervention is for (up to 1000 characters)"),
 	}
 	switch {
-	case sepa.Latin(p.Payee.Name) == "" || len(p.Payee.Name) > 70:
-		return invalidField("payee_name", "the payee's exact account-holder name is required (up to 70 characters)")
-	case !sepa.ValidIBAN(p.Payee.IBAN):
-		return invalidField("iban", "the IBAN %q is not valid (its check digits do not match)", p.Payee.IBAN)
-	case sepa.Latin(p.Payee.Reference) == "" || len(p.Payee.Reference) > 140:
-		return invalidField("reference", "the invoice or notice reference is required (up to 140 characters)")
-	case (p.Payee.Street != "" || p.Payee.PostCode != "" || p.Payee.Building != "") && p.Payee.Town == "":
-		return invalidField("town", "a structured address needs the town")
-	case p.Payee.Country != "" && (len(p.Payee.Country) != 2 || p.Payee.Country[0] < 'A' || p.Payee.Country[0] > 'Z'):
-		return invalidField("country", "the country is a two-letter code such as IT")
+	case p.Payee.Provider != nil:
+		checks = append(checks, problem(p.Kind != KindCatalogueService && p.Kind != KindTraining, "provider_id",
+			"only a catalogue service or a training course is paid to a marketplace provider"))
+	case p.Kind == KindCatalogueService:
+		checks = append(checks, invalidField("provider_id", "a catalogue service is paid to its marketplace provider"))
+	default:
+		checks = append(checks,
+			problem(sepa.Latin(p.Payee.Name) == "" || len(p.Payee.Name) > 70, "payee_name",
+				"the payee's exact account-holder name is required (up to 70 characters)"),
+			problem(!sepa.ValidIBAN(p.Payee.IBAN), "iban", "the IBAN %q is not valid (its check digits do not match)", p.Payee.IBAN),
+			problem(sepa.Latin(p.Payee.Reference) == "" || len(p.Payee.Reference) > 140, "reference",
+				"the invoice or notice reference is required (up to 140 characters)"),
+			problem((p.Payee.Street != "" || p.Payee.PostCode != "" || p.Payee.Building != "") && p.Payee.Town == "", "town",
+				"a structured address needs the town"),
+			problem(p.Payee.Country != "" && (len(p.Payee.Country) != 2 || p.Payee.Country[0] < 'A' || p.Payee.Country[0] > 'Z'), "country",
+				"the country is a two-letter code such as IT"))
 	}
-	return nil
+	return apperr.AllInvalid(checks...)
 }
 
 // Intervention is an intervention with its approvals.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/catalog"
 )
 
@@ -40,24 +41,17 @@ func (id *Identity) Normalise() {
 	id.FiscalCode = strings.ToUpper(strings.Join(strings.Fields(id.FiscalCode), ""))
 }
 
-// Validate reports the first problem as invalid, naming the field.
+// Validate reports every problem as one invalid error naming each field
+// at fault (apperr.AllInvalid), so the intake form marks them all.
 func (id Identity) Validate() error {
-	switch {
-	case id.FirstName == "" || len(id.FirstName) > 100:
-		return invalidField("first_name", "the first name is required (up to 100 characters)")
-	case id.LastName == "" || len(id.LastName) > 100:
-		return invalidField("last_name", "the last name is required (up to 100 characters)")
-	case len(id.Phone) > 40 || len(id.Email) > 200 || len(id.Address) > 300:
-		return invalidField("address", "contacts and address are too long")
-	}
 	d, err := time.Parse(time.DateOnly, id.BirthDate)
-	if err != nil || d.Year() < 1900 || d.After(time.Now()) {
-		return invalidField("birth_date", "the birth date must be a past date written YYYY-MM-DD")
-	}
-	if id.FiscalCode != "" && (len(id.FiscalCode) != 16 || !catalog.ValidFiscalCode(id.FiscalCode)) {
-		return invalidField("fiscal_code", "the fiscal code %q is not valid: 16 characters whose last is the check character", id.FiscalCode)
-	}
-	return nil
+	return apperr.AllInvalid(
+		problem(id.FirstName == "" || len(id.FirstName) > 100, "first_name", "the first name is required (up to 100 characters)"),
+		problem(id.LastName == "" || len(id.LastName) > 100, "last_name", "the last name is required (up to 100 characters)"),
+		problem(err != nil || d.Year() < 1900 || d.After(time.Now()), "birth_date", "the birth date must be a past date written YYYY-MM-DD"),
+		problem(id.FiscalCode != "" && (len(id.FiscalCode) != 16 || !catalog.ValidFiscalCode(id.FiscalCode)), "fiscal_code",
+			"the fiscal code %q is not valid: 16 characters whose last is the check character", id.FiscalCode),
+		problem(len(id.Phone) > 40 || len(id.Email) > 200 || len(id.Address) > 300, "address", "contacts and address are too long"))
 }
 
 // vault seals and opens identities. The master key never leaves it; each

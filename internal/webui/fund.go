@@ -94,7 +94,18 @@ func (u *UI) fundRefused(c echo.Context, form string, err error) (fundForm, int,
 	if code == apperr.InsufficientFunds {
 		field = ""
 	}
-	return fundForm{Form: form, Field: field, Error: u.fundMessage(lang(c), err), Typed: typed}, apperr.HTTPStatus(code), nil
+	f := fundForm{Form: form, Field: field, Error: u.fundMessage(lang(c), err), Typed: typed}
+	// Every field the domain names gets its own message, at once.
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		if fields, _ := ae.Fields["fields"].([]string); len(fields) > 1 {
+			f.Errs = map[string]string{}
+			for _, name := range fields {
+				f.Errs[name] = u.fundMessage(lang(c), ae.With("field", name))
+			}
+		}
+	}
+	return f, apperr.HTTPStatus(code), nil
 }
 
 // fundMessage is what to show in l next to a fund form that err refused:
