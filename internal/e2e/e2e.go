@@ -53,6 +53,9 @@ func Browser(t testing.TB, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.WindowSize(390, 844), // a phone first: the app is mobile-first
+		// A first start on a fresh or busy machine (font caches, a cold
+		// disk) can take longer than chromedp's default 20 s.
+		chromedp.WSURLReadTimeout(90*time.Second),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
