@@ -70,7 +70,7 @@ func TestSitesJourney(t *testing.T) {
 		chromedp.Evaluate(`(() => { const s = document.querySelector("#site_id");
 			s.value = [...s.options].find(o => o.text.startsWith("Uffici di Merate")).value; })()`, nil),
 		chromedp.Click("#site-form button", chromedp.ByQuery),
-		chromedp.WaitVisible("#site-form", chromedp.ByID),
+		chromedp.WaitVisible("#site-saved", chromedp.ByID), // the page after the save, not the one left
 		checkA11y(t),
 		chromedp.Navigate(base+"/home"),
 		chromedp.WaitVisible("#home-near", chromedp.ByID),
