@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/reciproca/reciproca/internal/app"
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/fund"
@@ -36,6 +37,19 @@ func waitText(sel, want string, got *string) chromedp.Action {
 	})
 }
 
+// fundEmergencies gives org €2,000 of company's redemption shares and
+// earmarks €1,500 of it, as manager, into the emergencies envelope.
+func fundEmergencies(t *testing.T, a *app.App, org, company identitytest.Org, manager *identitytest.User) {
+	t.Helper()
+	fundtest.Inflow(t, a.DB, org.ID, company.ID, fund.SourceRedemption, 200_000)
+	if _, err := a.Fund.SetEnvelope(context.Background(), manager.Principal(), fund.ThemeEmergencies, 1_000_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Fund.Earmark(context.Background(), manager.Principal(), fund.ThemeEmergencies, 150_000, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A case worker takes a person in, records the assessment and proposes an
 // emergency grant to a landlord; an approver approves it; the fund manager
 // makes the payment batch and marks it executed; the case worker records
@@ -50,13 +64,7 @@ func TestFundCaseToPayment(t *testing.T) {
 	approver := k.User(org, auth.RoleFundApprover)
 	manager := k.User(org, auth.RoleFundManager)
 	bg := context.Background()
-	fundtest.Inflow(t, a.DB, org.ID, company.ID, fund.SourceRedemption, 200_000)
-	if _, err := a.Fund.SetEnvelope(bg, manager.Principal(), fund.ThemeEmergencies, 1_000_000); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Fund.Earmark(bg, manager.Principal(), fund.ThemeEmergencies, 150_000, ""); err != nil {
-		t.Fatal(err)
-	}
+	fundEmergencies(t, a, org, company, manager)
 	if _, err := a.Fund.SaveSettings(bg, manager.Principal(), fund.Settings{Territory: "Lecco", ApprovalThreshold: 50_000,
 		CUC: "LC0FI01X", DebtorName: "Fondo Inclusione Lecco ETS", DebtorIBAN: "IT60X0542811101000000123456"}); err != nil {
 		t.Fatal(err)
@@ -171,13 +179,7 @@ func TestFundPagesLookRight(t *testing.T) {
 	manager := k.User(org, auth.RoleFundManager)
 	hr := k.User(company, auth.RoleCompanyAdmin)
 	bg := context.Background()
-	fundtest.Inflow(t, a.DB, org.ID, company.ID, fund.SourceRedemption, 200_000)
-	if _, err := a.Fund.SetEnvelope(bg, manager.Principal(), fund.ThemeEmergencies, 1_000_000); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Fund.Earmark(bg, manager.Principal(), fund.ThemeEmergencies, 150_000, ""); err != nil {
-		t.Fatal(err)
-	}
+	fundEmergencies(t, a, org, company, manager)
 	c, err := a.Fund.OpenCase(bg, fund.Reader{P: worker.Principal(), Purpose: fund.PurposeCaseManagement}, fund.Intake{
 		Identity: &fund.Identity{FirstName: "Mario", LastName: "Rossi", BirthDate: "1980-01-01"}, Referral: "caritas",
 		ConsentScope: "gestione del caso", ConsentOn: time.Now().Add(-time.Hour)}, "")
