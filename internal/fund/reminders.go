@@ -123,7 +123,9 @@ func followUpRecipients(ctx context.Context, tx *sqlx.Tx, d dueFollowUp) ([]reci
 func (s *Service) FollowUpsToRemind(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM fund_followups f
-		WHERE f.done_at IS NULL AND f.reminded_at IS NULL AND f.due_on <= $1::date`,
+		JOIN fund_outcomes o ON o.id = f.outcome_id JOIN fund_cases c ON c.id = o.case_id
+		JOIN fund_vault v ON v.beneficiary_id = c.beneficiary_id
+		WHERE f.done_at IS NULL AND f.reminded_at IS NULL AND f.due_on <= $1::date AND v.erased_at IS NULL`,
 		s.now().Add(ReminderLead).In(italianTime).Format(time.DateOnly))
 	return n, apperr.Wrap(err, "counting follow-ups to remind")
 }

@@ -69,6 +69,9 @@ func TestFollowUpReminders(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if backlog, err := x.svc().FollowUpsToRemind(x.ctx); err != nil || backlog != 2 {
+		t.Fatalf("backlog %d, %v; want the 2 the job will send (not the erased person's)", backlog, err)
+	}
 	n, err := x.svc().SendFollowUpReminders(x.ctx, 100)
 	if err != nil || n != 2 {
 		t.Fatalf("reminded %d, %v; want 2 (the one due in 3 days and the overdue one)", n, err)
@@ -100,6 +103,9 @@ func TestFollowUpReminders(t *testing.T) {
 
 	if n, err := x.svc().SendFollowUpReminders(x.ctx, 100); err != nil || n != 0 {
 		t.Fatalf("second run reminded %d, %v; want 0", n, err)
+	}
+	if backlog, err := x.svc().FollowUpsToRemind(x.ctx); err != nil || backlog != 0 {
+		t.Fatalf("backlog after the job: %d, %v; want 0", backlog, err)
 	}
 
 	// Two workers at once: each new reminder goes out once.
