@@ -104,13 +104,11 @@ type BatcherOptions struct {
 	// Writers is how many batches of posts are written at once (default:
 	// the number of CPUs, at least 2).
 	Writers int
-	// Lanes is how many batches of holds, captures, voids and reversals
-	// are written at once, one per lane (default 16). Such a batch runs its
-	// requests one after the other in one backend, each costing about what
-	// it costs alone, so lanes rather than batch size give them the
-	// machine: at 32 clients on two cores, 2 lanes wrote 103 booking
-	// lifecycles/s where 32 plain calls wrote 223, 16 lanes 176 against
-	// 198 (docs/benchmarks.md).
+	// Lanes is how many batches of reversals are written at once, one per
+	// lane (default 16). Such a batch runs its requests one after the
+	// other in one backend, each by its own function and costing about
+	// what it costs alone, so lanes rather than batch size give them the
+	// machine (docs/benchmarks.md).
 	Lanes int
 	// LockTimeout is how long a batch waits for a row lock another
 	// transaction holds (default 250 ms). A batch that waits longer gives
@@ -126,16 +124,19 @@ type BatcherOptions struct {
 // caller waits no longer than one batch; under load the round trip, the
 // statements and the commit are shared by up to MaxBatch requests.
 //
-// Posted transactions (Post) go as one ledger_post_batch, which also
-// shares their row locks. Holds, captures, voids and reversals go as one
-// ledger_write_batch, each written by the same function as Hold, Capture,
-// Void and Reverse write it alone, so they keep every rule those keep (of
-// concurrent captures and voids of one hold exactly one wins, whichever
-// path each took). Such a batch holds its rows until it commits, so they
-// queue in lanes by the account they credit (a provider's payable): two
-// lanes' batches then rarely wait for each other. A request alone in its
-// batch (no queue) is written by its own function, as Post, Hold, ...
-// would write it: a batch of one costs no more than the plain call.
+// Posted transactions, holds, captures and voids (Post, Hold, Capture,
+// Void) go together as one ledger_post_batch: one read per table for the
+// whole batch, the requests applied one after the other in memory by the
+// rules the plain calls keep, one write per table, with row locks held
+// only for the last statements and the commit (sql/batch.sql). A capture
+// or void resolves its hold with a guarded update, so of concurrent
+// captures and voids of one hold exactly one wins, whichever path each
+// took. Reversals go as one ledger_write_batch, each written by the same
+// function as Reverse writes it alone; such a batch holds its rows until
+// it commits, so they queue in lanes by the transaction they reverse. A
+// request alone in its batch (no queue) is written by its own function,
+// as Post, Hold, ... would write it: a batch of one costs no more than
+// the plain call.
 //
 // It is for writes that stand alone (a redemption whose voucher records
 // the ledger transaction by its idempotency key); a write that must commit
@@ -165,7 +166,7 @@ type pending struct {
 	done chan Outcome
 }
 
-// maxOps caps the holds, captures, voids and reversals written in one
+// maxOps caps the reversals written in one ledger_write_batch
 // statement: a batch that meets a refusal is sent again without the
 // refused request, and its locks are held until it commits.
 const maxOps = 48
@@ -214,7 +215,7 @@ func (b *Batcher) Hold(ctx context.Context, r HoldRequest) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return b.submit(ctx, b.lane(payee(r.Postings, r.Split, "")), op{Op: "hold", Req: r.wire()})
+	return b.submit(ctx, b.queue, op{Op: "hold", Req: r.wire()})
 }
 
 // Capture captures a hold in the next batch, and returns as Capture does.
@@ -222,13 +223,12 @@ func (b *Batcher) Capture(ctx context.Context, r CaptureRequest) (Result, error)
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	lane := b.lane(payee(r.Postings, r.Split, fmt.Sprint("hold:", r.HoldID)))
-	return b.submit(ctx, lane, op{Op: "capture", Req: r.canonical()})
+	return b.submit(ctx, b.queue, op{Op: "capture", Req: r.canonical()})
 }
 
 // Void releases a hold in the next batch, and returns as Void does.
 func (b *Batcher) Void(ctx context.Context, holdID int64) error {
-	_, err := b.submit(ctx, b.lane(fmt.Sprint("hold:", holdID)), op{Op: "void", Req: map[string]int64{"hold_id": holdID}})
+	_, err := b.submit(ctx, b.queue, op{Op: "void", Req: map[string]int64{"hold_id": holdID}})
 	return err
 }
 
@@ -240,20 +240,7 @@ func (b *Batcher) Reverse(ctx context.Context, r ReverseRequest) (Result, error)
 	return b.submit(ctx, b.lane(fmt.Sprint("tx:", r.TransactionID)), op{Op: "reverse", Req: r})
 }
 
-// payee is the account a request credits, by which its lane is chosen:
-// a split's provider, else its first posting's destination, else other.
-func payee(ps []Posting, s *Split, other string) string {
-	switch {
-	case s != nil:
-		return s.Provider
-	case len(ps) > 0:
-		return ps[0].To
-	}
-	return other
-}
-
-// lane is the queue of the holds, captures, voids and reversals routed by
-// key.
+// lane is the queue of the reversals routed by key.
 func (b *Batcher) lane(key string) chan pending {
 	h := fnv.New32a()
 	h.Write([]byte(key))
@@ -312,26 +299,27 @@ func (b *Batcher) write(q chan pending) {
 	}
 }
 
-// flush writes a batch: its posts as one ledger_post_batch, the other
-// requests (and a post alone) as ledger_write_batch statements of at most
-// maxOps, a request alone by its own function.
+// flush writes a batch: its posts, holds, captures and voids as one
+// ledger_post_batch, in the order they came, reversals as
+// ledger_write_batch statements of at most maxOps, a request alone by its
+// own function.
 func (b *Batcher) flush(batch []pending) {
-	var posts, others []pending
+	var sets, others []pending
 	for _, p := range batch {
 		switch {
 		case p.ctx.Err() != nil: // the caller has gone: not written
 			p.done <- Outcome{Err: p.ctx.Err()}
-		case p.op.Op == "post":
-			posts = append(posts, p)
+		case setBased[p.op.Op]:
+			sets = append(sets, p)
 		default:
 			others = append(others, p)
 		}
 	}
-	if len(posts) == 1 {
-		others, posts = append(others, posts[0]), nil
+	if len(sets) == 1 {
+		others, sets = append(others, sets[0]), nil
 	}
-	if len(posts) > 0 {
-		b.flushGroup(posts)
+	if len(sets) > 0 {
+		b.flushGroup(sets)
 	}
 	for len(others) > 0 {
 		n := min(len(others), maxOps)
@@ -378,10 +366,14 @@ func (b *Batcher) flushGroup(group []pending) {
 	}
 }
 
+// setBased are the requests ledger_post_batch writes in its stages (the
+// others, reversals, by their own functions in ledger_write_batch).
+var setBased = map[string]bool{"post": true, "hold": true, "capture": true, "void": true}
+
 // writeOps writes requests of one kind of statement: one request by its
 // own function (ledger_write_one, whose refusal is the error), several
-// posts as one ledger_post_batch, other requests as one
-// ledger_write_batch.
+// posts, holds, captures and voids as one ledger_post_batch, reversals as
+// one ledger_write_batch.
 func writeOps(ctx context.Context, ext sqlx.ExtContext, group []pending, lockTimeout time.Duration) ([]Outcome, error) {
 	if len(group) == 1 {
 		var res Result
@@ -390,17 +382,20 @@ func writeOps(ctx context.Context, ext sqlx.ExtContext, group []pending, lockTim
 		}
 		return []Outcome{{Result: res}}, nil
 	}
-	if group[0].op.Op == "post" { // flush groups posts alone
+	if setBased[group[0].op.Op] { // flush groups these alone
 		docs := make([]any, len(group))
 		for i, p := range group {
-			docs[i] = p.op.Req
+			docs[i] = p.op // {"op", "req"}: ledger_post_batch reads the op
+			if p.op.Op == "post" {
+				docs[i] = p.op.Req
+			}
 		}
 		return writeDocs(ctx, ext, "ledger_post_batch", docs, len(group), lockTimeout)
 	}
 	return writeOpsBatch(ctx, ext, group, lockTimeout)
 }
 
-// writeOpsBatch writes holds, captures, voids and reversals as
+// writeOpsBatch writes reversals (any op but a set-based one) as
 // ledger_write_batch statements: one that refuses a request writes
 // nothing and names it; the request gets its refusal and the others are
 // sent again, in the same order, until a statement writes them all.

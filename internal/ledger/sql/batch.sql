@@ -68,7 +68,8 @@ BEGIN
     a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
                             r.a_avail, r.a_first, r.existing, r.pol_id, r.pol_name, r.pol_version, r.pol_from,
                             r.pol_fund, r.pol_fee, r.pol_rem, r.pol_attrs,
-                            r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc, r.closed);
+                            r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc, r.closed,
+                            r.a_shards, r.holds);
     IF a.more_lots THEN
         -- a debit its account's first lots in spending order could not pay:
         -- read every spendable lot of the accounts the batch debits, and
@@ -77,14 +78,17 @@ BEGIN
         a := ledger_batch_apply(ps, r.amap, r.a_id, r.a_path, r.a_asset, r.a_sgn, r.a_floor, r.a_lots, r.a_status,
                                 r.a_avail, r.a_first, r.existing, r.pol_id, r.pol_name, r.pol_version, r.pol_from,
                                 r.pol_fund, r.pol_fee, r.pol_rem, r.pol_attrs,
-                                r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc, r.closed);
+                                r.l_id, r.l_acc, r.l_exp, r.l_cats, r.l_attrs, r.l_rem, r.l_next, r.a_trunc, r.closed,
+                                r.a_shards, r.holds);
     END IF;
     IF cardinality(a.t_id) > 0 THEN
         n := ledger_batch_write(a.t_id, a.t_key, a.t_hash, a.t_kind, a.t_ref, a.t_eff, a.t_pol, a.t_split, a.t_meta,
+                                a.t_status, a.t_exp, a.t_hold,
                                 a.e_tx, a.e_acc, a.e_amt, a.e_eff,
                                 a.nl_id, a.nl_acc, a.nl_tx, a.nl_parent, a.nl_exp, a.nl_cats, a.nl_attrs,
-                                a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt, a.m_cat, a.m_tax,
-                                r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.lu_id, a.lu_take, a.at,
+                                a.nl_amount, a.nl_rem, a.m_tx, a.m_lot, a.m_amt, a.m_cat, a.m_tax, a.m_against,
+                                r.a_id, r.a_floor, r.a_shards, r.n_plain, a.a_delta, a.a_dout, a.a_din,
+                                a.lu_id, a.lu_take, a.ro_id, a.ro_amt, a.hr_id, a.hr_status, a.at,
                                 a.g_tx, a.g_k, a.g_key, a.g_attrs, a.g_amt);
     END IF;
     RETURN a.res;
@@ -107,12 +111,13 @@ CREATE OR REPLACE FUNCTION ledger_batch_read(ps jsonb, p_lock boolean, p_lot_lim
     OUT pol_id bigint[], OUT pol_name text[], OUT pol_version int[], OUT pol_from timestamptz[], OUT pol_fund int[],
     OUT pol_fee int[], OUT pol_rem text[], OUT pol_attrs jsonb[],
     OUT l_id bigint[], OUT l_acc bigint[], OUT l_exp timestamptz[], OUT l_cats jsonb[], OUT l_attrs jsonb[],
-    OUT l_rem bigint[], OUT l_next int[], OUT a_trunc boolean[], OUT closed timestamptz)
+    OUT l_rem bigint[], OUT l_next int[], OUT a_trunc boolean[], OUT closed timestamptz, OUT holds jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
     n int := jsonb_array_length(ps);
     p jsonb; pj jsonb; s jsonb;
     paths text[] := '{}'; from_paths text[] := '{}'; pol_names text[] := '{}'; keys text[] := '{}';
+    hold_ids bigint[] := '{}'; held_paths text[] := '{}'; hold_lots bigint[] := '{}';
     lot_accs bigint[] := '{}'; lot_ks int[];
     i int; j int; k int; q int; run int;
     now_ timestamptz := clock_timestamp();  -- lots expired now are expired when the batch is applied
@@ -120,6 +125,15 @@ BEGIN
     -- what the batch names (simple expressions: no query per request)
     FOR i IN 0 .. n - 1 LOOP
         p := ps->i;
+        IF jsonb_typeof(p) = 'object' AND p ? 'op' THEN  -- {"op", "req"}: a hold, capture or void (or a post)
+            IF p->>'op' IN ('capture', 'void') AND jsonb_typeof(p->'req'->'hold_id') = 'number' THEN
+                hold_ids := hold_ids || (p->'req'->>'hold_id')::bigint;
+                IF p->>'op' = 'void' THEN
+                    keys := keys || ('hold-release:' || (p->'req'->>'hold_id'));
+                END IF;
+            END IF;
+            p := p->'req';
+        END IF;
         keys := keys || (p->>'key');
         s := p->'split';
         IF s IS NOT NULL THEN
@@ -135,9 +149,40 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    IF p_lock THEN  -- plain accounts by id, then every shard of the hot ones debited, by id
+    -- the holds the batch captures or voids (their rows first, by id, in
+    -- the locking mode: the order every path takes them in), each with
+    -- its entries (what it reserved) and the lots it consumed, in the
+    -- order a release gives them back (ledger_restore_lots'): latest
+    -- expiry first. Only pending holds need those.
+    IF cardinality(hold_ids) > 0 THEN
+        IF p_lock THEN
+            PERFORM 1 FROM ledger_transactions t WHERE t.id = ANY (hold_ids) ORDER BY t.id FOR NO KEY UPDATE;
+        END IF;
+        SELECT jsonb_object_agg(t.id::text, jsonb_build_object('s', t.status, 'x', t.expires_at,
+                                                  'e', coalesce(e.e, '[]'), 'l', coalesce(lm.l, '[]')))
+        INTO holds
+        FROM ledger_transactions t
+        LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_array(a.path, e.amount) ORDER BY e.id) AS e
+                           FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+                           WHERE e.tx_id = t.id AND t.status = 'pending') e ON true
+        LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_array(m.lot_id, l.account_id, m.net, l.expires_at)
+                                            ORDER BY l.expires_at DESC NULLS FIRST, m.lot_id DESC) AS l
+                           FROM (SELECT mm.lot_id, sum(mm.amount) AS net FROM ledger_lot_moves mm
+                                 WHERE mm.tx_id = t.id AND mm.against_tx IS NULL AND t.status = 'pending'
+                                 GROUP BY mm.lot_id HAVING sum(mm.amount) > 0) m
+                           JOIN ledger_lots l ON l.id = m.lot_id) lm ON true
+        WHERE t.id = ANY (hold_ids) AND t.status IN ('pending', 'captured', 'voided', 'expired');
+        SELECT coalesce(array_agg(x->>0), '{}') INTO held_paths
+        FROM jsonb_each(coalesce(holds, '{}')) h, jsonb_array_elements(h.value->'e') x;
+        SELECT coalesce(array_agg((x->>0)::bigint), '{}') INTO hold_lots
+        FROM jsonb_each(coalesce(holds, '{}')) h, jsonb_array_elements(h.value->'l') x;
+        paths := paths || held_paths;
+    END IF;
+    holds := coalesce(holds, '{}');
+    IF p_lock THEN  -- plain accounts by id, then every shard of the hot ones debited or held, by id
         PERFORM 1 FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
-        WHERE a.path = ANY (paths) AND ((a.shards = 1 AND b.shard = 0) OR (a.shards > 1 AND a.path = ANY (from_paths)))
+        WHERE a.path = ANY (paths)
+          AND ((a.shards = 1 AND b.shard = 0) OR (a.shards > 1 AND (a.path = ANY (from_paths) OR a.path = ANY (held_paths))))
         ORDER BY a.shards > 1, b.account_id, b.shard FOR UPDATE OF b;
     END IF;
     SELECT array_agg(a.id), array_agg(a.path), array_agg(a.asset),
@@ -174,11 +219,21 @@ BEGIN
                coalesce(array_agg(l.expires_at), '{}'), coalesce(array_agg(to_jsonb(l.categories)), '{}'),
                coalesce(array_agg(l.attrs), '{}'), coalesce(array_agg(l.remaining), '{}')
         INTO l_id, l_acc, l_exp, l_cats, l_attrs, l_rem
-        FROM (SELECT y.* FROM unnest(lot_accs) WITH ORDINALITY AS x(id, o)
-              CROSS JOIN LATERAL (SELECT * FROM ledger_lots z
-                                  WHERE z.account_id = x.id AND z.live AND (z.expires_at IS NULL OR z.expires_at > now_)
-                                  ORDER BY z.expires_at, z.id LIMIT p_lot_limit) y
-              ORDER BY x.o, y.expires_at NULLS LAST, y.id) l;
+        FROM (SELECT y.* FROM (
+                  SELECT x.o, z.* FROM unnest(lot_accs) WITH ORDINALITY AS x(id, o)
+                  CROSS JOIN LATERAL (SELECT * FROM ledger_lots z
+                                      WHERE z.account_id = x.id AND z.live AND (z.expires_at IS NULL OR z.expires_at > now_)
+                                      ORDER BY z.expires_at, z.id LIMIT p_lot_limit) z
+                  UNION ALL
+                  -- on the second reading, the lots a release of this
+                  -- batch gives back that have nothing left now (the
+                  -- first reading leaves them out; ledger_batch_apply
+                  -- asks again when it gives back to one of them)
+                  SELECT x.o, z.* FROM unnest(lot_accs) WITH ORDINALITY AS x(id, o)
+                  JOIN ledger_lots z ON z.account_id = x.id
+                  WHERE p_lot_limit IS NULL AND z.id = ANY (hold_lots) AND NOT z.live
+                    AND (z.expires_at IS NULL OR z.expires_at > now_)) y
+              ORDER BY y.o, y.expires_at NULLS LAST, y.id) l;
     END IF;
     a_trunc := array_fill(false, ARRAY[coalesce(cardinality(a_id), 0)]);
     FOR j IN 1 .. cardinality(l_id) LOOP
@@ -205,15 +260,28 @@ END $$;
 -- added; a refused request gives back the lots it took and adds its error
 -- to res. It runs no query (only nextval for the new rows' ids) and
 -- returns the rows the write stage writes: transactions (t_), entries
--- (e_), new lots (nl_), lot moves (m_), each account's change of posted
--- (a_delta, by k) and what the batch took from each lot it read (lu_).
+-- (e_), new lots (nl_), lot moves (m_), each account's change of posted,
+-- pending_out and pending_in (a_delta, a_dout, a_din, by k), what the
+-- batch took from each lot it read (lu_, negative: gave back), what it
+-- gave back to lots it did not read (ro_), and the holds it resolved
+-- (hr_).
+--
+-- Holds, captures and voids ({"op", "req"}, as ledger_hold,
+-- ledger_capture and ledger_void take them) are applied here too, by the
+-- locking path's rules (ledger_apply): a hold moves pending amounts and
+-- consumes lots as a debit would; a capture or a void resolves a pending
+-- hold (once: a second one in the batch finds it resolved), releases what
+-- the hold reserved and gives its lots back, latest expiry first, less
+-- what a capture takes; a capture pays only the hold's parties
+-- (ledger_capture_parties' rule) and takes at most what was held from each
+-- account. The write stage resolves the holds with a guarded update.
 CREATE OR REPLACE FUNCTION ledger_batch_apply(ps jsonb,
     amap jsonb, a_id bigint[], a_path text[], a_asset text[], a_sgn int[], a_floor bigint[], a_lots boolean[],
     a_status text[], a_avail bigint[], a_first int[], existing jsonb,
     pol_id bigint[], pol_name text[], pol_version int[], pol_from timestamptz[], pol_fund int[], pol_fee int[],
     pol_rem text[], pol_attrs jsonb[],
     l_id bigint[], l_acc bigint[], l_exp timestamptz[], l_cats jsonb[], l_attrs jsonb[], l_rem bigint[], l_next int[],
-    a_trunc boolean[], p_closed timestamptz,
+    a_trunc boolean[], p_closed timestamptz, a_shards int[], holds jsonb,
     OUT res jsonb,
     OUT t_id bigint[], OUT t_key text[], OUT t_hash bytea[], OUT t_kind text[], OUT t_ref text[],
     OUT t_eff timestamptz[], OUT t_pol bigint[], OUT t_split jsonb[], OUT t_meta jsonb[],
@@ -222,7 +290,10 @@ CREATE OR REPLACE FUNCTION ledger_batch_apply(ps jsonb,
     OUT nl_cats jsonb[], OUT nl_attrs jsonb[], OUT nl_amount bigint[], OUT nl_rem bigint[],
     OUT m_tx bigint[], OUT m_lot bigint[], OUT m_amt bigint[], OUT m_cat text[], OUT m_tax text[],
     OUT a_delta bigint[], OUT lu_id bigint[], OUT lu_take bigint[], OUT at timestamptz,
-    OUT g_tx bigint[], OUT g_k int[], OUT g_key text[], OUT g_attrs jsonb[], OUT g_amt bigint[], OUT more_lots boolean)
+    OUT g_tx bigint[], OUT g_k int[], OUT g_key text[], OUT g_attrs jsonb[], OUT g_amt bigint[], OUT more_lots boolean,
+    OUT t_status text[], OUT t_exp timestamptz[], OUT t_hold bigint[], OUT m_against bigint[],
+    OUT a_dout bigint[], OUT a_din bigint[], OUT ro_id bigint[], OUT ro_amt bigint[],
+    OUT hr_id bigint[], OUT hr_status text[])
 LANGUAGE plpgsql AS $$
 DECLARE
     n int := jsonb_array_length(ps);
@@ -247,6 +318,14 @@ DECLARE
     i int; j int; q int; k int; kf int; kt int; pos int; cnt int; prev int; cur int; mirror boolean;
     amt bigint; dp bigint; gross bigint; pv bigint; fd bigint; fe bigint; rest bigint;
     cat text; tb text; x jsonb;
+    -- holds, captures, voids: the op, the hold resolved and what the
+    -- read stage found of it, each account's release (r_rel) and changes
+    -- of posted, pending_out, pending_in (r_d, r_o, r_i), holds resolved
+    -- earlier in the batch
+    op text; hid bigint; hinfo jsonb; hst text; paid text[]; need bigint;
+    r_rel bigint[]; r_d bigint[]; r_o bigint[]; r_i bigint[];
+    un bigint; rl bigint; dout bigint; din bigint;
+    resolved jsonb := '{}';
 BEGIN
     at := clock_timestamp();  -- the instant of the write, by which expiry is judged
     t_id := '{}'; t_key := '{}'; t_hash := '{}'; t_kind := '{}'; t_ref := '{}'; t_eff := '{}'; t_pol := '{}';
@@ -254,18 +333,61 @@ BEGIN
     e_tx := '{}'; e_acc := '{}'; e_amt := '{}'; e_eff := '{}';
     m_tx := '{}'; m_lot := '{}'; m_amt := '{}'; m_cat := '{}'; m_tax := '{}';
     g_tx := '{}'; g_k := '{}'; g_key := '{}'; g_attrs := '{}'; g_amt := '{}'; more_lots := false;
+    t_status := '{}'; t_exp := '{}'; t_hold := '{}'; m_against := '{}'; ro_id := '{}'; ro_amt := '{}';
+    hr_id := '{}'; hr_status := '{}';
     a_delta := array_fill(0::bigint, ARRAY[coalesce(cardinality(a_id), 0)]);
+    a_dout := a_delta; a_din := a_delta;
     <<req>>
     FOR i IN 0 .. n - 1 LOOP
         p := ps->i;
+        op := 'post'; hid := NULL; hinfo := NULL; hst := NULL;
+        IF jsonb_typeof(p) = 'object' AND p ? 'op' THEN  -- {"op", "req"}
+            op := p->>'op';
+            p := p->'req';
+            IF op IN ('post', 'hold') THEN  -- as ledger_hold reads it
+                op := CASE WHEN coalesce((p->>'hold')::boolean, false) THEN 'hold' ELSE 'post' END;
+            END IF;
+        ELSIF coalesce((p->>'hold')::boolean, false) THEN
+            op := 'bare hold';
+        END IF;
         t_lot := '{}'; t_amt := '{}'; t_acc := '{}'; t_cat := '{}'; t_tax := '{}';
         v_kf := '{}'; v_kt := '{}'; v_amt := '{}'; v_lot := '{}';
         r_k := '{}'; r_u := '{}'; r_cat := '{}'; r_tax := '{}'; r_catset := '{}'; r_nout := '{}'; r_in := '{}';
+        r_rel := '{}';
         <<apply>>
         BEGIN
-            IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR coalesce((p->>'hold')::boolean, false) THEN
+            IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR op = 'bare hold' THEN
                 err := ledger_error('RL003', 'a batch takes posted transactions only', '{"field":"hold"}');
                 EXIT apply;
+            END IF;
+            IF op NOT IN ('post', 'hold', 'capture', 'void') THEN
+                err := ledger_error('RL003', format('unknown ledger operation %s', op), '{"field":"op"}');
+                EXIT apply;
+            END IF;
+            IF op = 'hold' AND p->>'expires_at' IS NULL THEN
+                err := ledger_error('RL003', 'a hold needs an expiry time', '{"field":"expires_at"}');
+                EXIT apply;
+            END IF;
+            IF op IN ('capture', 'void') THEN  -- the hold, as this batch left it
+                hid := CASE WHEN jsonb_typeof(p->'hold_id') = 'number' THEN (p->>'hold_id')::bigint END;
+                IF hid IS NULL THEN
+                    err := ledger_error('RL003', 'hold_id is required', '{"field":"hold_id"}');
+                    EXIT apply;
+                END IF;
+                hinfo := holds->(hid::text);
+                IF hinfo IS NULL THEN
+                    err := ledger_error('RL002', format('hold %s not found', hid), jsonb_build_object('hold_id', hid));
+                    EXIT apply;
+                END IF;
+                hst := coalesce(resolved->>(hid::text), hinfo->>'s');
+            END IF;
+            IF op = 'void' THEN  -- ledger_void: resolved first, then the release under its key
+                IF hst <> 'pending' THEN
+                    err := ledger_error('RL004', format('hold %s is already %s', hid, hst),
+                                        jsonb_build_object('hold_id', hid, 'status', hst));
+                    EXIT apply;
+                END IF;
+                p := jsonb_build_object('key', format('hold-release:%s', hid), 'kind', 'hold_release.voided');
             END IF;
             eff := coalesce((p->>'effective_at')::timestamptz, at);
             postings := coalesce(p->'postings', '[]');
@@ -308,7 +430,7 @@ BEGIN
                                                 'policy', pol_name[pol], 'version', pol_version[pol],
                                                 'fund_attrs', coalesce(s->'fund_attrs', '{}'));
             END IF;
-            IF n_legs = 0 THEN
+            IF n_legs = 0 AND op IN ('post', 'hold') THEN  -- a capture without postings takes what was held
                 err := ledger_error('RL003', 'a transaction needs at least one posting', '{"field":"postings"}');
                 EXIT apply;
             END IF;
@@ -319,9 +441,13 @@ BEGIN
                 err := ledger_error('RL003', 'an idempotency key of 1 to 200 characters is required', '{"field":"key"}');
                 EXIT apply;
             END IF;
-            h := sha256(convert_to('post:' || p::text, 'UTF8'));
+            h := sha256(convert_to(CASE op WHEN 'void' THEN 'release' ELSE op END || ':' || p::text, 'UTF8'));
             pos := array_position(s_key, k_);
             x := CASE WHEN pos IS NOT NULL THEN jsonb_build_array(s_tx[pos], s_hash[pos]) ELSE existing->k_ END;
+            IF x IS NOT NULL AND op = 'void' THEN  -- a release is written with its hold's resolution, once
+                err := ledger_error('RL004', format('hold %s is already resolved', hid), jsonb_build_object('hold_id', hid));
+                EXIT apply;
+            END IF;
             IF x IS NOT NULL THEN
                 IF x->>1 <> encode(h, 'hex') THEN
                     err := ledger_error('RL004', 'this idempotency key was already used for a different request',
@@ -334,6 +460,48 @@ BEGIN
             err := ledger_check_effective(eff, at, p->>'effective_at' IS NOT NULL, p_closed,
                                           CASE WHEN eff < at - interval '7 days' THEN ledger_backdate_granted(k_) END);
             EXIT apply WHEN err IS NOT NULL;
+            IF op = 'hold' AND (p->>'expires_at')::timestamptz <= at THEN
+                err := ledger_error('RL003', 'a hold must expire after it is placed', '{"field":"expires_at"}');
+                EXIT apply;
+            END IF;
+            IF op = 'capture' THEN
+                -- ledger_resolve: pending and not expired
+                IF hst <> 'pending' OR (hinfo->>'x')::timestamptz <= at THEN
+                    hst := CASE WHEN hst = 'pending' THEN 'expired' ELSE hst END;
+                    err := ledger_error('RL004', format('hold %s is already %s', hid, hst),
+                                        jsonb_build_object('hold_id', hid, 'status', hst));
+                    EXIT apply;
+                END IF;
+                -- ledger_capture_parties: the accounts the hold credited,
+                -- and for a split's fund and fee parts hot accounts
+                paid := '{}';
+                FOR q IN 0 .. jsonb_array_length(hinfo->'e') - 1 LOOP
+                    IF (hinfo->'e'->q->>1)::bigint > 0 THEN
+                        paid := paid || (hinfo->'e'->q->>0);
+                    END IF;
+                END LOOP;
+                dst := NULL;
+                FOR q IN 0 .. jsonb_array_length(postings) - 1 LOOP
+                    IF postings->q->>'to' IS NOT NULL AND NOT (postings->q->>'to' = ANY (paid)) THEN
+                        dst := postings->q->>'to';
+                        EXIT;
+                    END IF;
+                END LOOP;
+                IF dst IS NULL AND s IS NOT NULL THEN
+                    IF NOT (s->>'provider' = ANY (paid)) THEN
+                        dst := s->>'provider';
+                    ELSIF coalesce(a_shards[(amap->>(s->>'fund'))::int], 1) <= 1 THEN
+                        dst := s->>'fund';
+                    ELSIF coalesce(a_shards[(amap->>(s->>'fees'))::int], 1) <= 1 THEN
+                        dst := s->>'fees';
+                    END IF;
+                END IF;
+                IF dst IS NOT NULL THEN
+                    err := ledger_error('RL003', format('a capture pays only the parties of hold %s, not %s', hid, dst),
+                                        jsonb_build_object('hold_id', hid, 'account', dst));
+                    EXIT apply;
+                END IF;
+            END IF;
             IF length(coalesce(p->>'kind', 'transfer')) NOT BETWEEN 1 AND 64 THEN
                 err := ledger_error('RL003', 'a transaction kind has 1 to 64 characters', '{"field":"kind"}');
                 EXIT apply;
@@ -374,6 +542,7 @@ BEGIN
                 IF pos IS NULL THEN
                     r_k := r_k || kf; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_tax := r_tax || NULL::text; r_catset := r_catset || false;
                     r_nout := r_nout || 0; r_in := r_in || 0;
+                    r_rel := r_rel || 0::bigint;
                     pos := cardinality(r_k);
                 END IF;
                 IF r_catset[pos] AND r_cat[pos] IS DISTINCT FROM cat THEN
@@ -393,11 +562,31 @@ BEGIN
                 IF pos IS NULL THEN
                     r_k := r_k || kt; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_tax := r_tax || NULL::text; r_catset := r_catset || false;
                     r_nout := r_nout || 0; r_in := r_in || 0;
+                    r_rel := r_rel || 0::bigint;
                     pos := cardinality(r_k);
                 END IF;
                 r_u[pos] := r_u[pos] + amt;
                 r_in[pos] := r_in[pos] + 1;
             END LOOP;
+            IF op IN ('capture', 'void') THEN
+                -- the hold's entries: released (r_rel), and for a capture
+                -- without postings posted as they were held
+                FOR q IN 0 .. jsonb_array_length(hinfo->'e') - 1 LOOP
+                    kf := (amap->>(hinfo->'e'->q->>0))::int;
+                    amt := (hinfo->'e'->q->>1)::bigint;
+                    pos := array_position(r_k, kf);
+                    IF pos IS NULL THEN
+                        r_k := r_k || kf; r_u := r_u || 0::bigint; r_cat := r_cat || NULL::text; r_tax := r_tax || NULL::text;
+                        r_catset := r_catset || false; r_nout := r_nout || 0; r_in := r_in || 0; r_rel := r_rel || 0::bigint;
+                        pos := cardinality(r_k);
+                    END IF;
+                    r_rel[pos] := r_rel[pos] + amt;
+                    IF op = 'capture' AND n_legs = 0 THEN
+                        r_u[pos] := r_u[pos] + amt;
+                        IF amt < 0 THEN r_nout[pos] := r_nout[pos] + 1; ELSE r_in[pos] := r_in[pos] + 1; END IF;
+                    END IF;
+                END LOOP;
+            END IF;
             -- in account order, so that errors name the same account as
             -- ledger_apply would (a few accounts: an insertion sort)
             FOR q IN 2 .. cardinality(r_k) LOOP
@@ -409,17 +598,19 @@ BEGIN
                     tb := r_tax[j]; r_tax[j] := r_tax[j - 1]; r_tax[j - 1] := tb;
                     cnt := r_nout[j]; r_nout[j] := r_nout[j - 1]; r_nout[j - 1] := cnt;
                     cnt := r_in[j]; r_in[j] := r_in[j - 1]; r_in[j - 1] := cnt;
+                    amt := r_rel[j]; r_rel[j] := r_rel[j - 1]; r_rel[j - 1] := amt;
                     j := j - 1;
                 END LOOP;
             END LOOP;
 
-            IF NOT (0 <> ANY (r_u)) THEN
+            IF op <> 'void' AND NOT (0 <> ANY (r_u)) THEN
                 err := ledger_no_entries();
                 EXIT apply;
             END IF;
+            r_d := array_fill(0::bigint, ARRAY[cardinality(r_k)]); r_o := r_d; r_i := r_d;
             FOR q IN 1 .. cardinality(r_k) LOOP
                 k := r_k[q];
-                IF a_status[k] <> 'open' AND r_u[q] <> 0 THEN
+                IF op IN ('post', 'hold') AND a_status[k] <> 'open' AND r_u[q] <> 0 THEN
                     err := ledger_error('RL004', format('account %s is %s', a_path[k], a_status[k]),
                                         jsonb_build_object('account', a_path[k], 'status', a_status[k]));
                     EXIT apply;
@@ -432,27 +623,48 @@ BEGIN
                     err := ledger_lots_both_ways(a_path[k]);
                     EXIT apply;
                 END IF;
-                dp := r_u[q] * a_sgn[k];
-                IF NOT ledger_fits(a_avail[k], dp, a_floor[k]) THEN
-                    err := ledger_insufficient(a_path[k], a_avail[k], a_floor[k], -dp);
+                -- what changes on the normal side (ledger_apply's rules):
+                -- posted (dp), pending_out (dout), pending_in (din)
+                un := r_u[q] * a_sgn[k];
+                rl := r_rel[q] * a_sgn[k];
+                dp := 0; dout := 0; din := 0;
+                IF op = 'hold' THEN
+                    IF un < 0 THEN dout := -un; ELSE din := un; END IF;
+                    IF din > 0 AND a_lots[k] THEN
+                        err := ledger_error('RL003', format('a hold cannot credit %s, whose credits are lots', a_path[k]),
+                                            jsonb_build_object('account', a_path[k]));
+                        EXIT apply;
+                    END IF;
+                ELSE
+                    dp := un;
+                END IF;
+                IF rl < 0 THEN dout := dout + rl; ELSIF rl > 0 THEN din := din - rl; END IF;
+                IF op = 'capture' AND un < 0 AND (rl >= 0 OR un < rl) THEN
+                    err := ledger_error('RL003', format('a capture may take from %s at most what the hold reserved there', a_path[k]),
+                                        jsonb_build_object('account', a_path[k], 'held', greatest(-rl, 0), 'requested', -un));
                     EXIT apply;
                 END IF;
-                IF dp < 0 AND a_lots[k] THEN
+                r_d[q] := dp; r_o[q] := dout; r_i[q] := din;
+                IF NOT ledger_fits(a_avail[k], dp - dout, a_floor[k]) THEN
+                    err := ledger_insufficient(a_path[k], a_avail[k], a_floor[k], dout - dp);
+                    EXIT apply;
+                END IF;
+                IF un < 0 AND a_lots[k] AND op IN ('post', 'hold') THEN
                     j := nullif(a_first[k], 0);
-                    IF l_rem[j] >= -dp AND ledger_lot_spendable(l_exp[j], l_cats[j], r_cat[q], at) THEN
+                    IF l_rem[j] >= -un AND ledger_lot_spendable(l_exp[j], l_cats[j], r_cat[q], at) THEN
                         -- The account's first lot in spending order pays it
                         -- all: ledger_pick_lots' answer, without the cost of
                         -- calling it (a third of a redemption's apply time).
-                        l_rem[j] := l_rem[j] + dp;
-                        t_lot := t_lot || j; t_amt := t_amt || -dp; t_acc := t_acc || k; t_cat := t_cat || r_cat[q]; t_tax := t_tax || r_tax[q];
+                        l_rem[j] := l_rem[j] + un;
+                        t_lot := t_lot || j; t_amt := t_amt || -un; t_acc := t_acc || k; t_cat := t_cat || r_cat[q]; t_tax := t_tax || r_tax[q];
                         CONTINUE;
                     END IF;
-                    c := ledger_pick_lots(-dp, r_cat[q], at, NULL, 0, j, l_next, l_id, l_exp, l_cats, l_rem);
+                    c := ledger_pick_lots(-un, r_cat[q], at, NULL, 0, j, l_next, l_id, l_exp, l_cats, l_rem);
                     IF c.short > 0 AND a_trunc[k] THEN
                         more_lots := true;  -- lots were left unread: ledger_post_batch reads them all and applies again
                     END IF;
                     IF c.short > 0 THEN
-                        err := ledger_lots_short(a_path[k], r_cat[q], -dp - c.short, -dp);
+                        err := ledger_lots_short(a_path[k], r_cat[q], -un - c.short, -un);
                         EXIT apply;
                     END IF;
                     FOR pos IN 1 .. cardinality(c.picks) LOOP
@@ -467,15 +679,54 @@ BEGIN
             tx := nextval(seq_tx);
             FOR q IN 1 .. cardinality(r_k) LOOP
                 k := r_k[q];
-                dp := r_u[q] * a_sgn[k];
-                a_delta[k] := a_delta[k] + dp;
-                a_avail[k] := a_avail[k] + dp;
+                a_delta[k] := a_delta[k] + r_d[q];
+                a_dout[k] := a_dout[k] + r_o[q];
+                a_din[k] := a_din[k] + r_i[q];
+                a_avail[k] := a_avail[k] + r_d[q] - r_o[q];
                 CONTINUE WHEN r_u[q] = 0;
                 e_tx := e_tx || tx; e_acc := e_acc || a_id[k]; e_amt := e_amt || r_u[q]; e_eff := e_eff || eff;
             END LOOP;
             FOR q IN 1 .. cardinality(t_lot) LOOP
                 m_tx := m_tx || tx; m_lot := m_lot || l_id[t_lot[q]]; m_amt := m_amt || t_amt[q]; m_cat := m_cat || t_cat[q]; m_tax := m_tax || t_tax[q];
+                m_against := m_against || NULL::bigint;
             END LOOP;
+            IF op IN ('capture', 'void') THEN
+                -- the hold resolves; what it reserved on a lot account and
+                -- this does not take goes back to the lots it consumed,
+                -- latest expiry first (ledger_restore_lots)
+                FOR q IN 1 .. cardinality(r_k) LOOP
+                    k := r_k[q];
+                    CONTINUE WHEN NOT a_lots[k] OR r_rel[q] * a_sgn[k] >= 0;
+                    need := (r_u[q] - r_rel[q]) * a_sgn[k];
+                    FOR pos IN 0 .. jsonb_array_length(hinfo->'l') - 1 LOOP
+                        EXIT WHEN need = 0;
+                        x := hinfo->'l'->pos;
+                        CONTINUE WHEN (x->>1)::bigint <> a_id[k];
+                        amt := least((x->>2)::bigint, need);
+                        need := need - amt;
+                        j := array_position(l_id[1:n_old_lots], (x->>0)::bigint);
+                        IF j IS NOT NULL THEN
+                            l_rem[j] := l_rem[j] + amt;
+                        ELSE
+                            ro_id := ro_id || (x->>0)::bigint; ro_amt := ro_amt || amt;
+                            -- a lot it did not read, of an account it
+                            -- debits: spendable again, maybe before those it
+                            -- read, so ledger_post_batch reads them all
+                            -- (this one too) and applies again
+                            more_lots := more_lots OR (a_first[k] IS NOT NULL
+                                                       AND (x->>3 IS NULL OR (x->>3)::timestamptz > at));
+                        END IF;
+                        m_tx := m_tx || tx; m_lot := m_lot || (x->>0)::bigint; m_amt := m_amt || -amt;
+                        m_cat := m_cat || NULL::text; m_tax := m_tax || NULL::text; m_against := m_against || hid;
+                    END LOOP;
+                    IF need <> 0 THEN
+                        RAISE EXCEPTION 'ledger: hold % reserved lots on % that cannot be found', hid, a_path[k];
+                    END IF;
+                END LOOP;
+                hst := CASE op WHEN 'capture' THEN 'captured' ELSE 'voided' END;
+                hr_id := hr_id || hid; hr_status := hr_status || hst;
+                resolved := resolved || jsonb_build_object(hid::text, hst);
+            END IF;
             -- credits to lot accounts become lots: as the posting says (lot),
             -- moved along from the lots the source gave when this is its
             -- only posting, or a plain lot
@@ -524,7 +775,11 @@ BEGIN
                 END LOOP;
             END LOOP;
             t_id := t_id || tx; t_key := t_key || k_; t_hash := t_hash || h;
-            t_kind := t_kind || coalesce(p->>'kind', 'transfer'); t_ref := t_ref || coalesce(p->>'reference', '');
+            t_kind := t_kind || coalesce(p->>'kind', CASE op WHEN 'hold' THEN 'hold' WHEN 'capture' THEN 'capture' ELSE 'transfer' END);
+            t_ref := t_ref || coalesce(p->>'reference', '');
+            t_status := t_status || CASE WHEN op = 'hold' THEN 'pending' ELSE 'posted' END;
+            t_exp := t_exp || CASE WHEN op = 'hold' THEN (p->>'expires_at')::timestamptz END;
+            t_hold := t_hold || hid;
             t_eff := t_eff || eff; t_pol := t_pol || pol_id[pol]; t_split := t_split || split_rec;
             t_meta := t_meta || coalesce(p->'metadata', '{}');
             s_key := s_key || k_; s_tx := s_tx || tx; s_hash := s_hash || encode(h, 'hex');
@@ -551,20 +806,23 @@ END $$;
 
 -- ledger_batch_write: the write stage. New rows first (no locks on
 -- existing rows), in one statement; then the relative, guarded updates in
--- lock order: balance rows of plain accounts by id, hot accounts by id,
--- lots by id. A guard that fails (a concurrent writer changed a row so
--- that the batch no longer fits), or a key written concurrently, raises
+-- lock order: the holds it resolves by id (guarded: still pending),
+-- balance rows of plain accounts by id, hot accounts by id, lots by id. A
+-- guard that fails (a concurrent writer changed a row so that the batch
+-- no longer fits, or resolved one of its holds), or a key written
+-- concurrently (or a hold's capture or release: the capture index), raises
 -- 40001: the whole batch is retried. Arrays go in through unnest, which
 -- the planner expects to be short: it probes the primary keys rather than
 -- hashing whole tables. Returns how many transactions it wrote.
 CREATE OR REPLACE FUNCTION ledger_batch_write(
     t_id bigint[], t_key text[], t_hash bytea[], t_kind text[], t_ref text[], t_eff timestamptz[], t_pol bigint[],
-    t_split jsonb[], t_meta jsonb[],
+    t_split jsonb[], t_meta jsonb[], t_status text[], t_exp timestamptz[], t_hold bigint[],
     e_tx bigint[], e_acc bigint[], e_amt bigint[], e_eff timestamptz[],
     nl_id bigint[], nl_acc bigint[], nl_tx bigint[], nl_parent bigint[], nl_exp timestamptz[], nl_cats jsonb[],
     nl_attrs jsonb[], nl_amount bigint[], nl_rem bigint[],
-    m_tx bigint[], m_lot bigint[], m_amt bigint[], m_cat text[], m_tax text[],
-    a_id bigint[], a_floor bigint[], a_shards int[], n_plain int, a_delta bigint[], lu_id bigint[], lu_take bigint[],
+    m_tx bigint[], m_lot bigint[], m_amt bigint[], m_cat text[], m_tax text[], m_against bigint[],
+    a_id bigint[], a_floor bigint[], a_shards int[], n_plain int, a_delta bigint[], a_dout bigint[], a_din bigint[],
+    lu_id bigint[], lu_take bigint[], ro_id bigint[], ro_amt bigint[], hr_id bigint[], hr_status text[],
     p_at timestamptz, g_tx bigint[], g_k int[], g_key text[], g_attrs jsonb[], g_amt bigint[])
 RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
@@ -575,16 +833,16 @@ DECLARE
     a_shard int[] := array_fill(0, ARRAY[coalesce(cardinality(a_id), 0)]);  -- the shard each credit went to
     g_acc bigint[] := '{}'; g_full text[] := '{}';
     tot bigint;
-    upd_id bigint[] := '{}'; upd_d bigint[] := '{}'; upd_f bigint[] := '{}';
+    upd_id bigint[] := '{}'; upd_d bigint[] := '{}'; upd_f bigint[] := '{}'; upd_o bigint[] := '{}'; upd_i bigint[] := '{}';
 BEGIN
     -- the new rows in one statement (one executor start, not four)
     WITH tx AS (
         INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, status, reference, effective_at,
-                                         policy_id, split, metadata, written_at)
-        SELECT u.id, u.k, u.h, u.kind, 'posted', u.ref, u.eff, u.pol, u.split, u.meta, p_at
-        FROM unnest(t_id, t_key, t_hash, t_kind, t_ref, t_eff, t_pol, t_split, t_meta)
-             AS u(id, k, h, kind, ref, eff, pol, split, meta)
-        ON CONFLICT (idempotency_key) DO NOTHING
+                                         expires_at, hold_id, policy_id, split, metadata, written_at)
+        SELECT u.id, u.k, u.h, u.kind, u.st, u.ref, u.eff, u.exp, u.hold, u.pol, u.split, u.meta, p_at
+        FROM unnest(t_id, t_key, t_hash, t_kind, t_ref, t_eff, t_pol, t_split, t_meta, t_status, t_exp, t_hold)
+             AS u(id, k, h, kind, ref, eff, pol, split, meta, st, exp, hold)
+        ON CONFLICT DO NOTHING  -- a key, or a hold's capture or release (the capture index)
         RETURNING 1
     ), entries AS (
         INSERT INTO ledger_entries (tx_id, account_id, amount, effective_at)
@@ -595,8 +853,9 @@ BEGIN
         FROM unnest(nl_id, nl_acc, nl_tx, nl_parent, nl_exp, nl_cats, nl_attrs, nl_amount, nl_rem)
              AS u(id, acc, tx, parent, exp, cats, attrs, amount, rem)
     ), moves AS (
-        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category, tax_bucket)
-        SELECT u.tx, u.lot, u.amt, u.cat, u.tb FROM unnest(m_tx, m_lot, m_amt, m_cat, m_tax) AS u(tx, lot, amt, cat, tb)
+        INSERT INTO ledger_lot_moves (tx_id, lot_id, amount, category, tax_bucket, against_tx)
+        SELECT u.tx, u.lot, u.amt, u.cat, u.tb, u.ag
+        FROM unnest(m_tx, m_lot, m_amt, m_cat, m_tax, m_against) AS u(tx, lot, amt, cat, tb, ag)
     )
     SELECT count(*) INTO cnt FROM tx;
     IF cnt <> cardinality(t_id) THEN
@@ -604,10 +863,26 @@ BEGIN
             MESSAGE = 'ledger: an idempotency key of this batch was written concurrently; retry the batch';
     END IF;
 
+    -- the holds it resolves, by id: still pending, or another writer
+    -- resolved one first (the retry, in the locking mode, finds it
+    -- resolved and refuses that request alone)
+    IF cardinality(hr_id) > 0 THEN
+        PERFORM 1 FROM ledger_transactions t WHERE t.id = ANY (hr_id) ORDER BY t.id FOR NO KEY UPDATE;
+        UPDATE ledger_transactions t SET status = u.st, resolved_at = p_at
+        FROM unnest(hr_id, hr_status) AS u(id, st)
+        WHERE t.id = u.id AND t.status = 'pending';
+        GET DIAGNOSTICS cnt = ROW_COUNT;
+        IF cnt <> cardinality(hr_id) THEN
+            RAISE EXCEPTION USING ERRCODE = '40001',
+                MESSAGE = 'ledger: a hold of this batch was resolved concurrently; retry the batch';
+        END IF;
+    END IF;
+
     -- balance rows of plain accounts, by id; a debit keeps the floor
     FOR k IN 1 .. n_plain LOOP
-        IF a_delta[k] <> 0 THEN
+        IF a_delta[k] <> 0 OR a_dout[k] <> 0 OR a_din[k] <> 0 THEN
             upd_id := upd_id || a_id[k]; upd_d := upd_d || a_delta[k]; upd_f := upd_f || a_floor[k];
+            upd_o := upd_o || a_dout[k]; upd_i := upd_i || a_din[k];
         END IF;
     END LOOP;
     IF cardinality(upd_id) > 0 THEN
@@ -616,9 +891,10 @@ BEGIN
         -- physical order), the order rows are locked in is not
         PERFORM 1 FROM ledger_balances b WHERE b.account_id = ANY (upd_id) AND b.shard = 0
         ORDER BY b.account_id FOR UPDATE;
-        UPDATE ledger_balances b SET posted = b.posted + u.d
-        FROM unnest(upd_id, upd_d, upd_f) AS u(id, d, fl)
-        WHERE b.account_id = u.id AND b.shard = 0 AND ledger_fits(b.posted - b.pending_out, u.d, u.fl);
+        UPDATE ledger_balances b SET posted = b.posted + u.d, pending_out = b.pending_out + u.o,
+                                     pending_in = b.pending_in + u.i
+        FROM unnest(upd_id, upd_d, upd_f, upd_o, upd_i) AS u(id, d, fl, o, i)
+        WHERE b.account_id = u.id AND b.shard = 0 AND ledger_fits(b.posted - b.pending_out, u.d - u.o, u.fl);
         GET DIAGNOSTICS cnt = ROW_COUNT;
         IF cnt <> cardinality(upd_id) THEN
             RAISE EXCEPTION USING ERRCODE = '40001',
@@ -628,32 +904,44 @@ BEGIN
     -- hot accounts, by id: a credit goes to a free shard, so that writers
     -- crediting the pool do not queue behind each other; a debit locks
     -- every shard (in order) to check the floor against their sum
+    -- (pending_out lives on shard 0, as on the locking path)
     FOR k IN n_plain + 1 .. coalesce(cardinality(a_id), 0) LOOP
-        CONTINUE WHEN a_delta[k] = 0;
-        IF a_delta[k] < 0 THEN
-            SELECT sum(b.posted - b.pending_out) INTO tot FROM (
-                SELECT bb.posted, bb.pending_out FROM ledger_balances bb
-                WHERE bb.account_id = a_id[k] ORDER BY bb.shard FOR UPDATE) b;
-            IF NOT ledger_fits(tot, a_delta[k], a_floor[k]) THEN
-                RAISE EXCEPTION USING ERRCODE = '40001',
-                    MESSAGE = 'ledger: a balance changed under the batch; retry the batch';
+        CONTINUE WHEN a_delta[k] = 0 AND a_dout[k] = 0 AND a_din[k] = 0;
+        IF a_delta[k] - a_dout[k] < 0 OR a_dout[k] <> 0 THEN
+            IF a_delta[k] - a_dout[k] < 0 THEN  -- available decreases
+                SELECT sum(b.posted - b.pending_out) INTO tot FROM (
+                    SELECT bb.posted, bb.pending_out FROM ledger_balances bb
+                    WHERE bb.account_id = a_id[k] ORDER BY bb.shard FOR UPDATE) b;
+                IF NOT ledger_fits(tot, a_delta[k] - a_dout[k], a_floor[k]) THEN
+                    RAISE EXCEPTION USING ERRCODE = '40001',
+                        MESSAGE = 'ledger: a balance changed under the batch; retry the batch';
+                END IF;
             END IF;
-            UPDATE ledger_balances b SET posted = b.posted + a_delta[k] WHERE b.account_id = a_id[k] AND b.shard = 0;
+            UPDATE ledger_balances b SET posted = b.posted + a_delta[k], pending_out = b.pending_out + a_dout[k],
+                                         pending_in = b.pending_in + a_din[k]
+            WHERE b.account_id = a_id[k] AND b.shard = 0;
         ELSE
-            UPDATE ledger_balances b SET posted = b.posted + a_delta[k]
+            UPDATE ledger_balances b SET posted = b.posted + a_delta[k], pending_in = b.pending_in + a_din[k]
             WHERE b.account_id = a_id[k] AND b.shard = (
                 SELECT bb.shard FROM ledger_balances bb WHERE bb.account_id = a_id[k]
                 ORDER BY (bb.shard + pg_backend_pid()) % a_shards[k] LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING b.shard INTO sh;
             IF NOT FOUND THEN  -- every shard is busy: queue for one
-                UPDATE ledger_balances b SET posted = b.posted + a_delta[k]
+                UPDATE ledger_balances b SET posted = b.posted + a_delta[k], pending_in = b.pending_in + a_din[k]
                 WHERE b.account_id = a_id[k] AND b.shard = pg_backend_pid() % a_shards[k]
                 RETURNING b.shard INTO sh;
             END IF;
             a_shard[k] := sh;
         END IF;
     END LOOP;
-    -- lots, by id: what the batch took, if it is still there
+    -- lots, by id: what the batch took, if it is still there, and what
+    -- it gave back (a negative take) to lots it did not read
+    IF cardinality(ro_id) > 0 THEN
+        SELECT array_agg(v.id ORDER BY v.id), array_agg(v.t ORDER BY v.id) INTO lu_id, lu_take
+        FROM (SELECT w.id, sum(w.t)::bigint AS t
+              FROM (SELECT * FROM unnest(lu_id, lu_take) UNION ALL SELECT r.id, -r.t FROM unnest(ro_id, ro_amt) AS r(id, t)) AS w(id, t)
+              GROUP BY w.id) v;
+    END IF;
     IF cardinality(lu_id) > 0 THEN
         UPDATE ledger_lots l SET remaining = l.remaining - u.t
         FROM (SELECT * FROM unnest(lu_id, lu_take) AS v(id, t) ORDER BY v.id) u
