@@ -181,7 +181,7 @@ func (d *demoRedemption) germoglio() error {
 		return fmt.Errorf("first payout: %w", err)
 	}
 	admin := d.by["admin@reciproca.example"]
-	b, err := d.svc.ExportPayouts(d.ctx, admin, d.clock, "")
+	b, err := d.svc.ExportPayouts(d.ctx, admin, d.clock.In(rome), "") // the bank's date is Italian: at 00:30 in Rome, UTC is still on yesterday
 	if err != nil {
 		return err
 	}
