@@ -49,8 +49,9 @@ func (b *Batcher) SubmitAll(ctx context.Context, reqs []any) []Outcome {
 }
 
 // WriteSetBased writes reqs as one ledger_post_batch, however many (the
-// Batcher sends a request alone by its own function).
-func WriteSetBased(ctx context.Context, dbx *sqlx.DB, reqs []any) ([]Outcome, error) {
+// Batcher sends a request alone by its own function); inside a
+// transaction (ext a *sqlx.Tx) in its locking mode.
+func WriteSetBased(ctx context.Context, ext sqlx.ExtContext, reqs []any) ([]Outcome, error) {
 	docs := make([]any, len(reqs))
 	for i, r := range reqs {
 		o, err := testOp(r)
@@ -59,5 +60,5 @@ func WriteSetBased(ctx context.Context, dbx *sqlx.DB, reqs []any) ([]Outcome, er
 		}
 		docs[i] = o
 	}
-	return writeDocs(ctx, dbx, "ledger_post_batch", docs, len(reqs), 0)
+	return writeDocs(ctx, ext, "ledger_post_batch", docs, len(reqs), 0)
 }

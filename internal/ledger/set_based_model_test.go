@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/ledger"
 )
 
@@ -94,7 +97,8 @@ func (h *sHold) release(n int64) {
 //
 // The same run written one set-based batch per round (WriteSetBased), where
 // a batch that fails as a whole is the test's failure rather than the
-// Batcher's cue to write its requests one by one.
+// Batcher's cue to write its requests one by one; and so again inside a
+// caller's transaction (the batch's locking mode).
 func TestSetBasedModelThroughTheBatcher(t *testing.T) {
 	t.Run("batcher", func(t *testing.T) {
 		c := newChart(t)
@@ -105,6 +109,20 @@ func TestSetBasedModelThroughTheBatcher(t *testing.T) {
 	t.Run("one batch per round", func(t *testing.T) {
 		c := newChart(t)
 		runSetBasedModel(t, c, func(reqs []any) []ledger.Outcome { return c.setBased(reqs...) })
+	})
+	t.Run("one batch per round in a transaction", func(t *testing.T) {
+		// inside a caller's transaction the batch runs in its locking mode:
+		// it locks the holds it resolves and every balance row it names first
+		c := newChart(t)
+		runSetBasedModel(t, c, func(reqs []any) []ledger.Outcome {
+			var out []ledger.Outcome
+			c.ok(db.WithTx(c.ctx, c.db, func(tx *sqlx.Tx) error {
+				var err error
+				out, err = ledger.WriteSetBased(c.ctx, tx, reqs)
+				return err
+			}))
+			return out
+		})
 	})
 }
 
