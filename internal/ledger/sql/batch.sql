@@ -842,6 +842,9 @@ BEGIN
         SELECT u.id, u.k, u.h, u.kind, u.st, u.ref, u.eff, u.exp, u.hold, u.pol, u.split, u.meta, p_at
         FROM unnest(t_id, t_key, t_hash, t_kind, t_ref, t_eff, t_pol, t_split, t_meta, t_status, t_exp, t_hold)
              AS u(id, k, h, kind, ref, eff, pol, split, meta, st, exp, hold)
+        -- captures and releases by their hold: two batches resolving the
+        -- same holds wait for each other in one order, not in a cycle
+        ORDER BY u.hold NULLS FIRST
         ON CONFLICT DO NOTHING  -- a key, or a hold's capture or release (the capture index)
         RETURNING 1
     ), entries AS (
