@@ -3,7 +3,6 @@ package db
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,46 +129,46 @@ func keyConflict(err error) string {
 // transaction-scoped advisory lock on the key makes a concurrent duplicate
 // fail at once instead of queueing behind the first request's row lock;
 // it is released when the transaction ends, after its commit is visible.
+// The lock and the lookup are one statement (idempotency_claim, whose
+// lookup sees what committed before the lock was granted).
 func claimKey(ctx context.Context, tx *sqlx.Tx, scope Scope, key string, hash []byte) ([]byte, error) {
-	var got bool
-	if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`,
-		scope.Caller.String()+"\x1f"+scope.Operation+"\x1f"+key); err != nil {
+	q, err := Inline(`SELECT got, request_hash, response::text AS response FROM idempotency_claim($1, $2, $3)`,
+		scope.Caller, scope.Operation, key)
+	if err != nil {
 		return nil, err
-	}
-	if !got {
-		return nil, inProgressError()
 	}
 	var rec struct {
-		Hash     []byte `db:"request_hash"`
-		Response []byte `db:"response"`
-		Expired  bool   `db:"expired"`
+		Got      bool    `db:"got"`
+		Hash     []byte  `db:"request_hash"`
+		Response *string `db:"response"`
 	}
-	err := tx.GetContext(ctx, &rec, `SELECT request_hash, response, expires_at <= now() AS expired
-		FROM idempotency_keys WHERE caller = $1 AND operation = $2 AND key = $3`, scope.Caller, scope.Operation, key)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil
+	switch err := tx.GetContext(ctx, &rec, q); {
 	case err != nil:
 		return nil, err
-	case rec.Expired: // not swept yet: the key starts afresh
-		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE caller = $1 AND operation = $2 AND key = $3`,
-			scope.Caller, scope.Operation, key)
-		return nil, err
+	case !rec.Got:
+		return nil, inProgressError()
+	case rec.Response == nil:
+		return nil, nil
 	case !bytes.Equal(rec.Hash, hash):
 		return nil, apperr.New(apperr.Conflict, "this Idempotency-Key was already used for a different request").
 			With("field", KeyField).With("reason", reasonReused)
 	}
-	return rec.Response, nil
+	return []byte(*rec.Response), nil
 }
 
+// storeResponse writes the answer under the key, in one round trip.
 func storeResponse(ctx context.Context, tx *sqlx.Tx, scope Scope, key string, hash []byte, response any) error {
 	raw, err := json.Marshal(response)
 	if err != nil {
 		return fmt.Errorf("storing the response of %s: %w", scope.Operation, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO idempotency_keys (caller, operation, key, request_hash, response, expires_at)
-		VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second')`,
-		scope.Caller, scope.Operation, key, hash, raw, KeyLifetime.Seconds())
+	q, err := Inline(`INSERT INTO idempotency_keys (caller, operation, key, request_hash, response, expires_at)
+		VALUES ($1, $2, $3, $4, $5, now() + $6::float8 * interval '1 second')`,
+		scope.Caller, scope.Operation, key, hash, string(raw), KeyLifetime.Seconds())
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, q)
 	if IsUniqueViolation(err, "idempotency_keys_pkey") { // only if someone wrote it without the lock
 		return inProgressError()
 	}
