@@ -54,16 +54,30 @@ func EnqueueAll(ctx context.Context, q sqlx.ExecerContext, ms []Message) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	to, subjects, bodies := make([]string, len(ms)), make([]string, len(ms)), make([]string, len(ms))
+	to, subjects, bodies, err := Arrays(ms)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO mail_outbox (to_addr, subject, body)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, to, subjects, bodies)
+	return err
+}
+
+// Arrays validates ms and returns their recipients, subjects and bodies
+// as text[] arguments, for a caller that queues mail in the same statement
+// as its own change (a booking writes its voucher and its mails in one
+// round trip):
+//
+//	INSERT INTO mail_outbox (to_addr, subject, body) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+func Arrays(ms []Message) (to, subjects, bodies any, err error) {
+	t, s, b := make([]string, len(ms)), make([]string, len(ms)), make([]string, len(ms))
 	for i, m := range ms {
 		if err := m.Validate(); err != nil {
-			return err
+			return nil, nil, nil, err
 		}
-		to[i], subjects[i], bodies[i] = m.To, m.Subject, m.Body
+		t[i], s[i], b[i] = m.To, m.Subject, m.Body
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO mail_outbox (to_addr, subject, body)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, pq.Array(to), pq.Array(subjects), pq.Array(bodies))
-	return err
+	return pq.Array(t), pq.Array(s), pq.Array(b), nil
 }
 
 // Stored is a mail in the outbox, with where its delivery stands.

@@ -13,6 +13,7 @@ import (
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/ledger"
+	"github.com/reciproca/reciproca/internal/mail"
 )
 
 // BookInput is what an employee books: an offering, a quantity of its
@@ -147,10 +148,7 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 	if err := s.chargeFringe(ctx, tx, v); err != nil {
 		return Voucher{}, err
 	}
-	if err := insertVoucher(ctx, tx, &v); err != nil {
-		return Voucher{}, err
-	}
-	if err := s.mailBooked(ctx, tx, p.Email, o.ProviderMail, v); err != nil {
+	if err := s.issueVoucher(ctx, tx, &v, p.Email, o.ProviderMail); err != nil {
 		return Voucher{}, err
 	}
 	return v, nil
@@ -173,15 +171,20 @@ func readBookable(ctx context.Context, tx *sqlx.Tx, offering uuid.UUID, slot *uu
 		bookable
 		slotRow
 	}
-	var err error
 	if slot == nil {
-		err = tx.GetContext(ctx, &row.bookable, `SELECT `+bookableColumns+bookableFrom+`
+		q, err := db.Inline(`SELECT `+bookableColumns+bookableFrom+`
 			WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved'`, offering)
+		if err == nil {
+			err = tx.GetContext(ctx, &row.bookable, q)
+		}
 		return row.bookable, row.slotRow, db.MapError(err, "offering")
 	}
-	err = tx.GetContext(ctx, &row, `SELECT `+bookableColumns+`, s.id AS slot_id, s.starts_at, s.ends_at, s.capacity`+bookableFrom+`
+	q, err := db.Inline(`SELECT `+bookableColumns+`, s.id AS slot_id, s.starts_at, s.ends_at, s.capacity`+bookableFrom+`
 		JOIN offering_slots s ON s.offering_id = o.id AND s.id = $2
 		WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved' FOR UPDATE OF s`, offering, *slot)
+	if err == nil {
+		err = tx.GetContext(ctx, &row, q)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		// Which is missing: the offering (not found) or the slot (invalid)?
 		if _, _, err := readBookable(ctx, tx, offering, nil); err != nil {
@@ -199,8 +202,12 @@ func takePlace(ctx context.Context, tx *sqlx.Tx, r *slotRow, now time.Time) erro
 	if !r.StartsAt.After(now) {
 		return apperr.New(apperr.Invalid, "this time slot has already started").With("field", "slot_id")
 	}
-	if err := tx.GetContext(ctx, &r.Taken, `SELECT count(*) FROM vouchers WHERE slot_id = $1
-		AND status IN ('booked', 'validated', 'no_show')`, r.ID); err != nil {
+	q, err := db.Inline(`SELECT count(*) FROM vouchers WHERE slot_id = $1
+		AND status IN ('booked', 'validated', 'no_show')`, r.ID)
+	if err != nil {
+		return err
+	}
+	if err := tx.GetContext(ctx, &r.Taken, q); err != nil {
 		return err
 	}
 	if r.Taken >= r.Capacity {
@@ -210,21 +217,38 @@ func takePlace(ctx context.Context, tx *sqlx.Tx, r *slotRow, now time.Time) erro
 	return nil
 }
 
-// insertVoucher writes v with a fresh code (a new one on the rare clash).
-func insertVoucher(ctx context.Context, tx *sqlx.Tx, v *Voucher) error {
+// issueVoucher writes v with a fresh code and queues the employee's and
+// the provider's mails in the same statement: after the hold, the booking
+// holds the hold's row locks (the provider's payable) until it commits,
+// so what comes after it is one round trip. On the rare code clash
+// neither is written and a new code is drawn.
+func (s *Service) issueVoucher(ctx context.Context, tx *sqlx.Tx, v *Voucher, employee, provider string) error {
 	for range 5 {
 		v.Code = newCode()
-		var created time.Time
-		err := tx.GetContext(ctx, &created, `INSERT INTO vouchers (id, code, employee_id, company_id, provider_id,
+		ms, err := s.bookedMails(employee, provider, *v)
+		if err != nil {
+			return err
+		}
+		to, subjects, bodies, err := mail.Arrays(ms)
+		if err != nil {
+			return err
+		}
+		q, err := db.Inline(`WITH v AS (INSERT INTO vouchers (id, code, employee_id, company_id, provider_id,
 				offering_id, offering_title, category, tax_bucket, unit, quantity, unit_price_cents, amount_cents,
 				slot_id, starts_at, ends_at, cancel_until, validate_from, validate_until, hold_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-			ON CONFLICT (code) DO NOTHING RETURNING created_at`,
+			ON CONFLICT (code) DO NOTHING RETURNING created_at),
+			m AS (INSERT INTO mail_outbox (to_addr, subject, body)
+				SELECT * FROM unnest($21::text[], $22::text[], $23::text[]) WHERE EXISTS (SELECT FROM v))
+			SELECT created_at FROM v`,
 			v.ID, v.Code, v.EmployeeID, v.CompanyID, v.ProviderID, v.OfferingID, v.OfferingTitle, v.Category, v.TaxBucket,
 			v.Unit, v.Quantity, v.UnitPriceCents, v.AmountCents, v.SlotID, v.StartsAt, v.EndsAt, v.CancelUntil,
-			v.ValidateFrom, v.ValidateUntil, v.HoldID)
+			v.ValidateFrom, v.ValidateUntil, v.HoldID, to, subjects, bodies)
+		if err != nil {
+			return err
+		}
+		err = tx.GetContext(ctx, &v.CreatedAt, q)
 		if err == nil {
-			v.CreatedAt = created
 			return nil
 		}
 		if !apperr.Is(db.MapError(err, "voucher"), apperr.NotFound) {

@@ -58,7 +58,9 @@ func VoucherPath(v Voucher) string { return "/buoni/" + v.ID.String() }
 // ProviderDayPath is the provider's page of a day's bookings.
 const ProviderDayPath = "/erogatore/prenotazioni"
 
-func (s *Service) mailBooked(ctx context.Context, tx *sqlx.Tx, employee, provider string, v Voucher) error {
+// bookedMails are a booking's mails: the voucher to the employee, a
+// notice to the provider (none to an empty address).
+func (s *Service) bookedMails(employee, provider string, v Voucher) ([]mail.Message, error) {
 	var ms []mail.Message
 	for _, m := range []struct{ to, name, link string }{{employee, "booked", VoucherPath(v)},
 		{provider, "provider_booked", ProviderDayPath + "?giorno=" + v.ValidateFrom.In(rome).Format("2006-01-02")}} {
@@ -67,11 +69,11 @@ func (s *Service) mailBooked(ctx context.Context, tx *sqlx.Tx, employee, provide
 		}
 		msg, err := mailTemplates.Compose(m.to, m.name, s.voucherMail(v, m.link))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ms = append(ms, msg)
 	}
-	return mail.EnqueueAll(ctx, tx, ms) // one statement for both
+	return ms, nil
 }
 
 // mailCancelled tells the employee the provider cancelled their booking.

@@ -45,7 +45,10 @@ func getVoucher(ctx context.Context, q sqlx.QueryerContext, sc scope, field stri
 		query += ` FOR UPDATE OF v`
 	}
 	var v Voucher
-	err := sqlx.GetContext(ctx, q, &v, query, args...)
+	query, err := db.Inline(query, args...) // one round trip: validation waits on it under the voucher's lock
+	if err == nil {
+		err = sqlx.GetContext(ctx, q, &v, query)
+	}
 	return v, db.MapError(err, "voucher")
 }
 
