@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // the child serves profiles when REDEMPTION_BENCH_PPROF is set
 	"os"
 	"os/exec"
 	"runtime"
@@ -59,6 +61,7 @@ func main() {
 	providers := flag.Int("providers", 20, "providers, one service each")
 	dur := flag.Duration("d", 10*time.Second, "duration of each run")
 	clientsFlag := flag.String("clients", "8,32,64", "client counts")
+	rounds := flag.Int("rounds", 3, "rounds, each running every client count (interleaved); medians at the end")
 	flag.Parse()
 	if *server == "" {
 		fail(fmt.Errorf("no server: set TEST_DATABASE_URL or -server"))
@@ -87,6 +90,7 @@ func main() {
 	start := time.Now()
 	w, err := setup(ctx, dbx, cfg, *wallets, *providers)
 	fail(err)
+	w.admin, w.dbname = admin, name
 	fmt.Fprintf(os.Stderr, "setup: %d wallets, %d providers, tokens in %s\n", *wallets, *providers, time.Since(start).Round(time.Millisecond))
 
 	child, err := startServer(env, cfg.BaseURL)
@@ -95,16 +99,92 @@ func main() {
 
 	fmt.Printf("%d wallets, %d providers; %s per run; GOMAXPROCS %d on %d CPUs.\n\n", *wallets, *providers, *dur,
 		runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Println("| clients | HTTP lifecycles/s | book p50/p99 | validate p50/p99 | ledger (c) lifecycles/s | (c) p50/p99 | HTTP/(c) | generator CPU | server CPU | rest of machine |")
-	fmt.Println("|---:|---:|---|---|---:|---|---:|---:|---:|---:|")
-	for _, n := range clients {
-		h := w.httpRun(ctx, cfg.BaseURL, n, *dur, child.Process.Pid)
-		c := w.ledgerRun(ctx, dbx, n, *dur)
-		fmt.Printf("| %d | %.0f | %s | %s | %.0f | %s | %.0f%% | %.0f%% | %.0f%% | %.0f%% |\n", n, h.rate, lat(h.book), lat(h.validate),
-			c.rate, lat(c.book), 100*h.rate/c.rate, 100*h.genCPU, 100*h.serverCPU, 100*h.restCPU)
-		fmt.Fprintf(os.Stderr, "%d clients: HTTP %.0f/s (%d errors), ledger %.0f/s\n", n, h.rate, h.errors, c.rate)
+	header := "| clients | HTTP lifecycles/s | book p50/p99 | validate p50/p99 | ledger (c) lifecycles/s | (c) p50/p99 | HTTP/(c) | generator CPU | server CPU | PostgreSQL CPU | rest of machine | CPU ms per HTTP lifecycle: generator + server + PostgreSQL | CPU ms per (c) lifecycle: client + PostgreSQL | load avg |\n" +
+		"|---:|---:|---|---|---:|---|---:|---:|---:|---:|---:|---|---|---:|"
+	rows := map[int][]row{}
+	for r := 1; r <= *rounds; r++ {
+		fmt.Printf("Round %d:\n\n%s\n", r, header)
+		for _, n := range clients {
+			h := w.httpRun(ctx, cfg.BaseURL, n, *dur, child.Process.Pid)
+			c := w.ledgerRun(ctx, dbx, n, *dur)
+			x := row{clients: n, http: h, c: c, load: loadAvg()}
+			rows[n] = append(rows[n], x)
+			fmt.Println(x)
+			fmt.Fprintf(os.Stderr, "round %d, %d clients: HTTP %.0f/s (%d errors), ledger %.0f/s\n", r, n, h.rate, h.errors, c.rate)
+		}
+		fmt.Println()
 	}
-	fmt.Println("\nCPU shares are of the whole machine (all cores) during the HTTP run; \"rest\" is PostgreSQL and anything else running.")
+	if *rounds > 1 {
+		fmt.Printf("Medians of the %d rounds (each column on its own, HTTP/(c) the median of the rounds' ratios; latencies from the round with that ratio):\n\n%s\n", *rounds, header)
+		for _, n := range clients {
+			fmt.Println(median(rows[n]))
+		}
+		fmt.Println()
+	}
+	fmt.Println("CPU shares are of the whole machine (all cores) during the HTTP run; \"rest\" is PostgreSQL and anything else running; load avg is the 1-minute load average at the end of the row.")
+}
+
+// row is one client count's measurement in one round.
+type row struct {
+	clients  int
+	http, c  result
+	load     float64
+	medRatio float64 // in a row of medians: the median of the rounds' HTTP/(c)
+}
+
+func (x row) ratio() float64 {
+	if x.medRatio > 0 {
+		return x.medRatio
+	}
+	return x.http.rate / x.c.rate
+}
+
+func (x row) String() string {
+	return fmt.Sprintf("| %d | %.0f | %s | %s | %.0f | %s | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f + %.1f + %.1f = %.1f | %.1f + %.1f = %.1f | %.1f |",
+		x.clients, x.http.rate, lat(x.http.book), lat(x.http.validate), x.c.rate, lat(x.c.book), 100*x.ratio(), 100*x.http.genCPU,
+		100*x.http.serverCPU, 100*x.http.pgCPU, 100*x.http.restCPU,
+		x.http.genMS, x.http.serverMS, x.http.pgMS, x.http.genMS+x.http.serverMS+x.http.pgMS,
+		x.c.genMS, x.c.pgMS, x.c.genMS+x.c.pgMS, x.load)
+}
+
+// median is the row of medians of rs, column by column; the latencies are
+// those of the round whose HTTP/(c) is the median.
+func median(rs []row) row {
+	med := func(f func(row) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	byRatio := slices.Clone(rs)
+	slices.SortFunc(byRatio, func(a, b row) int { return cmp.Compare(a.ratio(), b.ratio()) })
+	m := byRatio[len(byRatio)/2]
+	m.http.rate, m.c.rate = med(func(r row) float64 { return r.http.rate }), med(func(r row) float64 { return r.c.rate })
+	m.http.genCPU = med(func(r row) float64 { return r.http.genCPU })
+	m.http.serverCPU = med(func(r row) float64 { return r.http.serverCPU })
+	m.http.restCPU = med(func(r row) float64 { return r.http.restCPU })
+	m.http.pgCPU = med(func(r row) float64 { return r.http.pgCPU })
+	m.http.genMS = med(func(r row) float64 { return r.http.genMS })
+	m.http.serverMS = med(func(r row) float64 { return r.http.serverMS })
+	m.http.pgMS = med(func(r row) float64 { return r.http.pgMS })
+	m.c.genMS = med(func(r row) float64 { return r.c.genMS })
+	m.c.pgMS = med(func(r row) float64 { return r.c.pgMS })
+	m.load = med(func(r row) float64 { return r.load })
+	m.medRatio = med(row.ratio)
+	return m
+}
+
+// loadAvg is the machine's 1-minute load average.
+func loadAvg() float64 {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // serverEnv is the child's environment: the app as `reciproca serve`
@@ -147,6 +227,9 @@ func startServer(env map[string]string, base string) (*exec.Cmd, error) {
 
 // serve is the child: the app on the configured address until killed.
 func serve() {
+	if addr := os.Getenv("REDEMPTION_BENCH_PPROF"); addr != "" { // e.g. 127.0.0.1:6060: profile the server
+		go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(addr, nil)) }()
+	}
 	cfg, err := config.FromEnv()
 	fail(err)
 	a, err := app.New(context.Background(), cfg)
@@ -155,6 +238,8 @@ func serve() {
 }
 
 type world struct {
+	admin     *sqlx.DB // the server's administrative connection
+	dbname    string   // the benchmark's database
 	employees []string // access tokens
 	staff     []string // a provider's staff token, by provider
 	offerings []uuid.UUID
@@ -291,6 +376,8 @@ type result struct {
 	book, validate             []time.Duration
 	errors                     int64
 	genCPU, serverCPU, restCPU float64
+	pgCPU                      float64 // the backends serving the benchmark's database
+	genMS, serverMS, pgMS      float64 // CPU milliseconds per lifecycle
 }
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}
@@ -322,7 +409,7 @@ func (w *world) httpRun(ctx context.Context, base string, n int, d time.Duration
 	var res result
 	var done, errs atomic.Int64
 	stop := time.Now().Add(d)
-	gen0, srv0, all0 := selfCPU(), procCPU(serverPid), machineCPU()
+	gen0, srv0, all0, pg0 := selfCPU(), procCPU(serverPid), machineCPU(), w.backendsCPU(ctx)
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for c := range n {
@@ -363,10 +450,13 @@ func (w *world) httpRun(ctx context.Context, base string, n int, d time.Duration
 	wg.Wait()
 	el := time.Since(t0).Seconds()
 	cores := float64(runtime.NumCPU())
-	gen, srv, all := selfCPU()-gen0, procCPU(serverPid)-srv0, machineCPU()-all0
+	gen, srv, all, pg := selfCPU()-gen0, procCPU(serverPid)-srv0, machineCPU()-all0, w.backendsCPU(ctx).since(pg0)
 	res.rate, res.errors = float64(done.Load())/el, errs.Load()
-	res.genCPU, res.serverCPU = gen/(el*cores), srv/(el*cores)
-	res.restCPU = max(all-gen-srv, 0) / (el * cores)
+	res.genCPU, res.serverCPU, res.pgCPU = gen/(el*cores), srv/(el*cores), pg/(el*cores)
+	res.restCPU = max(all-gen-srv-pg, 0) / (el * cores)
+	if n := float64(done.Load()); n > 0 {
+		res.genMS, res.serverMS, res.pgMS = 1000*gen/n, 1000*srv/n, 1000*pg/n
+	}
 	return res
 }
 
@@ -377,6 +467,7 @@ func (w *world) ledgerRun(ctx context.Context, dbx *sqlx.DB, n int, d time.Durat
 	var res result
 	var done atomic.Int64
 	stop := time.Now().Add(d)
+	gen0, pg0 := selfCPU(), w.backendsCPU(ctx)
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for c := range n {
@@ -411,6 +502,9 @@ func (w *world) ledgerRun(ctx context.Context, dbx *sqlx.DB, n int, d time.Durat
 	}
 	wg.Wait()
 	res.rate = float64(done.Load()) / time.Since(t0).Seconds()
+	if n := float64(done.Load()); n > 0 {
+		res.genMS, res.pgMS = 1000*(selfCPU()-gen0)/n, 1000*w.backendsCPU(ctx).since(pg0)/n
+	}
 	return res
 }
 
@@ -421,6 +515,32 @@ func lat(ds []time.Duration) string {
 	slices.Sort(ds)
 	p := func(q float64) float64 { return float64(ds[int(q*float64(len(ds)-1))].Microseconds()) / 1000 }
 	return fmt.Sprintf("%.1f / %.1f ms", p(0.5), p(0.99))
+}
+
+// cpuByPid is CPU seconds by process.
+type cpuByPid map[int]float64
+
+// backendsCPU is the CPU seconds of each PostgreSQL backend connected to
+// the benchmark's database now.
+func (w *world) backendsCPU(ctx context.Context) cpuByPid {
+	var pids []int
+	_ = w.admin.SelectContext(ctx, &pids, `SELECT pid FROM pg_stat_activity WHERE datname = $1`, w.dbname)
+	out := cpuByPid{}
+	for _, p := range pids {
+		out[p] = procCPU(p)
+	}
+	return out
+}
+
+// since is the CPU the backends of now used after before (a backend that
+// connected in between counts whole; one that left in between is lost,
+// which the pool's long idle time makes rare).
+func (now cpuByPid) since(before cpuByPid) float64 {
+	var sum float64
+	for p, c := range now {
+		sum += c - before[p]
+	}
+	return sum
 }
 
 // selfCPU is this process's CPU seconds (user + system).
