@@ -93,7 +93,7 @@ func (s *Service) Book(ctx context.Context, p *auth.Principal, in BookInput, key
 
 func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in BookInput) (Voucher, error) {
 	now := s.cfg.Now()
-	o, slot, err := readBookable(ctx, tx, in.OfferingID, in.SlotID)
+	o, slot, err := s.readBookable(ctx, tx, in.OfferingID, in.SlotID)
 	if err != nil {
 		return Voucher{}, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 	case o.Availability != "slots" && in.SlotID != nil:
 		return Voucher{}, apperr.New(apperr.Invalid, "this service has no time slots: it is arranged with the provider").With("field", "slot_id")
 	case in.SlotID != nil:
-		if err := takePlace(ctx, tx, &slot, now); err != nil {
+		if err := s.takePlace(ctx, tx, &slot, now); err != nil {
 			return Voucher{}, err
 		}
 		v.SlotID, v.StartsAt, v.EndsAt = &slot.ID, &slot.StartsAt, &slot.EndsAt
@@ -163,31 +163,25 @@ const bookableFrom = ` FROM offerings o JOIN providers pr ON pr.organisation_id 
 
 // readBookable reads an active offering of an approved provider and, when
 // slot is given, locks that slot of it in the same statement (one round
-// trip): the lock serialises bookings of one slot until the booking
+// trip, prepared): the lock serialises bookings of one slot until the booking
 // transaction ends. Errors: not_found (offering), invalid (a slot that is
 // not the offering's).
-func readBookable(ctx context.Context, tx *sqlx.Tx, offering uuid.UUID, slot *uuid.UUID) (bookable, slotRow, error) {
+func (s *Service) readBookable(ctx context.Context, tx *sqlx.Tx, offering uuid.UUID, slot *uuid.UUID) (bookable, slotRow, error) {
 	var row struct {
 		bookable
 		slotRow
 	}
 	if slot == nil {
-		q, err := db.Inline(`SELECT `+bookableColumns+bookableFrom+`
+		err := s.getPrepared(ctx, tx, &row.bookable, `SELECT `+bookableColumns+bookableFrom+`
 			WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved'`, offering)
-		if err == nil {
-			err = tx.GetContext(ctx, &row.bookable, q)
-		}
 		return row.bookable, row.slotRow, db.MapError(err, "offering")
 	}
-	q, err := db.Inline(`SELECT `+bookableColumns+`, s.id AS slot_id, s.starts_at, s.ends_at, s.capacity`+bookableFrom+`
+	err := s.getPrepared(ctx, tx, &row, `SELECT `+bookableColumns+`, s.id AS slot_id, s.starts_at, s.ends_at, s.capacity`+bookableFrom+`
 		JOIN offering_slots s ON s.offering_id = o.id AND s.id = $2
 		WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved' FOR UPDATE OF s`, offering, *slot)
-	if err == nil {
-		err = tx.GetContext(ctx, &row, q)
-	}
 	if errors.Is(err, sql.ErrNoRows) {
 		// Which is missing: the offering (not found) or the slot (invalid)?
-		if _, _, err := readBookable(ctx, tx, offering, nil); err != nil {
+		if _, _, err := s.readBookable(ctx, tx, offering, nil); err != nil {
 			return bookable{}, slotRow{}, err
 		}
 		return bookable{}, slotRow{}, apperr.New(apperr.Invalid, "this time slot is not one of the service's").With("field", "slot_id")
@@ -198,16 +192,12 @@ func readBookable(ctx context.Context, tx *sqlx.Tx, offering uuid.UUID, slot *uu
 // takePlace checks a place is left in the slot readBookable locked,
 // counting its bookings after the lock (so a booking that committed
 // while this one waited counts).
-func takePlace(ctx context.Context, tx *sqlx.Tx, r *slotRow, now time.Time) error {
+func (s *Service) takePlace(ctx context.Context, tx *sqlx.Tx, r *slotRow, now time.Time) error {
 	if !r.StartsAt.After(now) {
 		return apperr.New(apperr.Invalid, "this time slot has already started").With("field", "slot_id")
 	}
-	q, err := db.Inline(`SELECT count(*) FROM vouchers WHERE slot_id = $1
-		AND status IN ('booked', 'validated', 'no_show')`, r.ID)
-	if err != nil {
-		return err
-	}
-	if err := tx.GetContext(ctx, &r.Taken, q); err != nil {
+	if err := s.getPrepared(ctx, tx, &r.Taken, `SELECT count(*) FROM vouchers WHERE slot_id = $1
+		AND status IN ('booked', 'validated', 'no_show')`, r.ID); err != nil {
 		return err
 	}
 	if r.Taken >= r.Capacity {
@@ -233,7 +223,7 @@ func (s *Service) issueVoucher(ctx context.Context, tx *sqlx.Tx, v *Voucher, emp
 		if err != nil {
 			return err
 		}
-		q, err := db.Inline(`WITH v AS (INSERT INTO vouchers (id, code, employee_id, company_id, provider_id,
+		err = s.getPrepared(ctx, tx, &v.CreatedAt, `WITH v AS (INSERT INTO vouchers (id, code, employee_id, company_id, provider_id,
 				offering_id, offering_title, category, tax_bucket, unit, quantity, unit_price_cents, amount_cents,
 				slot_id, starts_at, ends_at, cancel_until, validate_from, validate_until, hold_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
@@ -244,10 +234,6 @@ func (s *Service) issueVoucher(ctx context.Context, tx *sqlx.Tx, v *Voucher, emp
 			v.ID, v.Code, v.EmployeeID, v.CompanyID, v.ProviderID, v.OfferingID, v.OfferingTitle, v.Category, v.TaxBucket,
 			v.Unit, v.Quantity, v.UnitPriceCents, v.AmountCents, v.SlotID, v.StartsAt, v.EndsAt, v.CancelUntil,
 			v.ValidateFrom, v.ValidateUntil, v.HoldID, to, subjects, bodies)
-		if err != nil {
-			return err
-		}
-		err = tx.GetContext(ctx, &v.CreatedAt, q)
 		if err == nil {
 			return nil
 		}

@@ -125,6 +125,8 @@ type Service struct {
 	// payables are the providers whose payable account a committed
 	// booking saw exist: later bookings skip creating it.
 	payables sync.Map
+	// stmts are the hot path's prepared statements.
+	stmts statements
 }
 
 // New returns the service.

@@ -39,17 +39,23 @@ func (sc scope) where(args []any) (string, []any) {
 // getVoucher reads one voucher within sc; forUpdate locks its row (the
 // voucher's state changes under that lock).
 func getVoucher(ctx context.Context, q sqlx.QueryerContext, sc scope, field string, value any, forUpdate bool) (Voucher, error) {
-	cond, args := sc.where([]any{value})
-	query := `SELECT ` + voucherColumns + voucherFrom + ` WHERE v.` + field + ` = $1` + cond
-	if forUpdate {
-		query += ` FOR UPDATE OF v`
-	}
+	query, args := voucherQuery(sc, field, value, forUpdate)
 	var v Voucher
 	query, err := db.Inline(query, args...) // one round trip: validation waits on it under the voucher's lock
 	if err == nil {
 		err = sqlx.GetContext(ctx, q, &v, query)
 	}
 	return v, db.MapError(err, "voucher")
+}
+
+// voucherQuery is getVoucher's statement and arguments.
+func voucherQuery(sc scope, field string, value any, forUpdate bool) (string, []any) {
+	cond, args := sc.where([]any{value})
+	query := `SELECT ` + voucherColumns + voucherFrom + ` WHERE v.` + field + ` = $1` + cond
+	if forUpdate {
+		query += ` FOR UPDATE OF v`
+	}
+	return query, args
 }
 
 // listVouchers lists vouchers within sc, newest first, optionally of one status.

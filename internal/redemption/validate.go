@@ -93,8 +93,9 @@ func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, fiel
 	}
 	var out Voucher
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		v, err := getVoucher(ctx, tx, sc, field, value, true)
-		if err != nil {
+		var v Voucher
+		q, args := voucherQuery(sc, field, value, true)
+		if err := db.MapError(s.getPrepared(ctx, tx, &v, q, args...), "voucher"); err != nil {
 			return err
 		}
 		now := s.cfg.Now()
@@ -117,19 +118,15 @@ func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, fiel
 			Pledge   int   `db:"pledge_bps"`
 		}
 		// the capture holds the hot accounts' row locks until commit: the
-		// voucher's update is one round trip
-		q, err := db.Inline(`WITH t AS (SELECT split FROM ledger_transactions WHERE id = $2)
+		// voucher's update is one round trip (prepared)
+		if err := s.getPrepared(ctx, tx, &r, `WITH t AS (SELECT split FROM ledger_transactions WHERE id = $2)
 			UPDATE vouchers v SET status = $3, capture_tx_id = $2, resolved_at = $4, resolved_by = $5, note = $6, fund_account = $7,
 				policy_version = (t.split->>'version')::int, provider_cents = (t.split->>'provider')::bigint,
 				fund_cents = (t.split->>'fund')::bigint, fee_cents = (t.split->>'fee')::bigint
 			FROM t WHERE v.id = $1
 			RETURNING v.policy_version, v.provider_cents, v.fund_cents, v.fee_cents,
 				(SELECT fund_pledge_bps FROM providers WHERE organisation_id = v.provider_id) AS pledge_bps`,
-			v.ID, res.TxID, string(to), now, p.UserID, note, pool)
-		if err != nil {
-			return err
-		}
-		if err := tx.GetContext(ctx, &r, q); err != nil {
+			v.ID, res.TxID, string(to), now, p.UserID, note, pool); err != nil {
 			return err
 		}
 		v.Status, v.CaptureTxID, v.ResolvedAt, v.ResolvedBy, v.Note, v.FundAccount = to, &res.TxID, &now, &p.UserID, note, &pool
