@@ -18,7 +18,8 @@ import (
 )
 
 // The database server crashes under load and comes back: every client
-// retries its writes with the same keys until they are acknowledged, and
+// retries its writes (redemptions, and bookings: a hold and its capture)
+// with the same keys until they are acknowledged, and
 // afterwards each key has exactly one transaction, no acknowledged write is
 // missing, the money adds up and verify passes. The server is a private
 // cluster of its own (durable: fsync on), stopped the way a crash does.
@@ -73,11 +74,20 @@ func TestServerCrashUnderLoad(t *testing.T) {
 				req := ledger.Request{Key: fmt.Sprintf("c%d-%d", g, i), Kind: "redemption", Split: &ledger.Split{
 					Policy: policy, From: wallets[g], Gross: gross, Provider: payable, Fund: pool, Fees: fees}}
 				deadline := time.Now().Add(60 * time.Second)
+				expires := deadline.Add(time.Hour).Truncate(time.Second) // a retry is the same request
 				for {
 					var err error
-					if i%4 == 0 { // some alone, as a domain would inside its transaction
+					switch i % 4 {
+					case 0: // some alone, as a domain would inside its transaction
 						_, err = ledger.Post(ctx, dbx, req)
-					} else {
+					case 1: // some booked and validated: a hold, then its capture (set-based batches)
+						var h ledger.Result
+						h, err = b.Hold(ctx, ledger.HoldRequest{ExpiresAt: expires, Request: ledger.Request{
+							Key: req.Key + "-hold", Kind: "booking", Postings: []ledger.Posting{{From: wallets[g], To: payable, Amount: gross}}}})
+						if err == nil {
+							_, err = b.Capture(ctx, ledger.CaptureRequest{Key: req.Key, HoldID: h.TxID, Split: req.Split})
+						}
+					default:
 						_, err = b.Post(ctx, req)
 					}
 					if err == nil {
@@ -113,10 +123,16 @@ func TestServerCrashUnderLoad(t *testing.T) {
 	}
 
 	var txs, keys int
-	c.ok(dbx.Get(&txs, `SELECT count(*) FROM ledger_transactions WHERE kind = 'redemption'`))
-	c.ok(dbx.Get(&keys, `SELECT count(DISTINCT idempotency_key) FROM ledger_transactions WHERE kind = 'redemption'`))
+	c.ok(dbx.Get(&txs, `SELECT count(*) FROM ledger_transactions WHERE kind IN ('redemption', 'capture')`))
+	c.ok(dbx.Get(&keys, `SELECT count(DISTINCT idempotency_key) FROM ledger_transactions WHERE kind IN ('redemption', 'capture')`))
 	if txs != clients*each || keys != clients*each {
 		t.Fatalf("%d redemptions under %d keys, want %d", txs, keys, clients*each)
+	}
+	var holds, captured int
+	c.ok(dbx.Get(&holds, `SELECT count(*) FROM ledger_transactions WHERE kind = 'booking'`))
+	c.ok(dbx.Get(&captured, `SELECT count(*) FROM ledger_transactions WHERE kind = 'booking' AND status = 'captured'`))
+	if holds != clients*each/4 || captured != holds {
+		t.Fatalf("%d holds, %d captured; want %d, all captured", holds, captured, clients*each/4)
 	}
 	for _, w := range wallets {
 		c.wantAvailable(w, 0)
