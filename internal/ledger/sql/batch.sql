@@ -1,6 +1,7 @@
 -- Posted transactions are written in batches (internal/ledger.PostBatch and
--- the Batcher; ledger_post is a batch of one). A batch is one statement in
--- one database transaction. It reads what its requests need (accounts,
+-- the Batcher), and so are the Batcher's holds, captures and voids (a lone
+-- request takes the locking path: ledger_post, ops.sql). A batch is one
+-- statement in one database transaction. It reads what its requests need (accounts,
 -- available balances, lots, policies, keys already used) without locking,
 -- applies the requests one after the other in memory (floors, lots FIFO by
 -- expiry, splits, idempotency), and then writes the result with one
@@ -28,8 +29,10 @@
 -- batch the statements and the commit are shared by all its requests.
 
 -- ledger_post_batch writes ps, a JSON array of post requests (as
--- ledger_post takes them, without "hold"), in order, and returns an array
--- with one element per request: {"tx_id", "replayed"} or {"code",
+-- ledger_post takes them, without "hold") and of {"op": "hold" |
+-- "capture" | "void" | "post", "req": …} documents (req as ledger_hold
+-- and ledger_capture take it; a void's is {"hold_id"}), in order, and
+-- returns an array with one element per request: {"tx_id", "replayed"} or {"code",
 -- "message", "detail"} (the codes ledger_raise uses). It raises 40001
 -- (serialization failure: retry the batch) when a concurrent writer
 -- changed what it read so that the batch no longer fits, or committed one

@@ -1,10 +1,13 @@
--- The Batcher's writes other than batches of posted transactions: holds,
--- captures, voids, reversals (and a lone post), each by its own locking
--- function (ledger_hold, ledger_capture, ledger_void, ledger_reverse), so
--- every rule they keep (a hold resolves once, floors count pending holds,
--- a capture pays only the hold's parties, lots, day lots, tax buckets,
--- closed periods, the audit log's leaves) is kept the same way. What a
--- batch of them shares is the round trip, the statement and the commit.
+-- The Batcher's writes by the locking functions (ledger_hold,
+-- ledger_capture, ledger_void, ledger_reverse): a request alone in its
+-- queue (ledger_write_one: a batch of one costs what the plain call
+-- costs), and batches of reversals (ledger_write_batch). Batches of posts,
+-- holds, captures and voids go through ledger_post_batch's stages
+-- (batch.sql) instead. Every rule the functions keep (a hold resolves
+-- once, floors count pending holds, a capture pays only the hold's
+-- parties, lots, day lots, tax buckets, closed periods, the audit log's
+-- leaves) is kept the same way; what a ledger_write_batch shares is the
+-- round trip, the statement and the commit.
 --
 -- An op is {"op": "post"|"hold"|"capture"|"void"|"reverse", "req": {...}}
 -- (req as the function takes it; a void's is {"hold_id"}).
