@@ -25,10 +25,13 @@ import (
 
 // widths are the screen widths every page is checked at: axe at a
 // desktop's and a phone's, sideways scrolling also at the narrowest phones.
-var widths = []struct {
+var widths = []screenWidth{{1280, 900, false, true}, {360, 740, true, false}, {390, 844, true, true}} // the phone last: journeys go on at 390 px
+
+// screenWidth is a screen to check a page at, and whether axe runs there.
+type screenWidth struct {
 	w, h        int64
 	mobile, axe bool
-}{{1280, 900, false, true}, {360, 740, true, false}, {390, 844, true, true}} // the phone last: journeys go on at 390 px
+}
 
 // axeSource is the pinned axe-core that scripts/test-env.sh installs.
 var axeSource = sync.OnceValues(func() (string, error) {
@@ -95,7 +98,14 @@ type axeViolation struct {
 
 // checkA11y runs axe-core on the current page at each width and fails
 // the test on a serious or critical violation.
-func checkA11y(t testing.TB) chromedp.Action {
+func checkA11y(t testing.TB) chromedp.Action { return checkA11yAt(t, widths) }
+
+// phoneWidths are the crawl's widths: sideways scrolling at the
+// narrowest phones, axe at 390 px (the journeys check the desktop).
+var phoneWidths = widths[1:]
+
+// checkA11yAt is checkA11y at the widths ws.
+func checkA11yAt(t testing.TB, ws []screenWidth) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		t.Helper()
 		src, err := axeSource()
@@ -106,7 +116,7 @@ func checkA11y(t testing.TB) chromedp.Action {
 		if err := chromedp.Location(&url).Do(ctx); err != nil {
 			return err
 		}
-		for _, w := range widths {
+		for _, w := range ws {
 			if err := settled(ctx); err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,11 @@ import (
 
 // signInAs replaces the browser's cookies with a session of u.
 func signInAs(k *identitytest.Kit, base string, u *identitytest.User) chromedp.Action {
-	ck := k.SessionCookie(u)
+	return withSession(base, k.SessionCookie(u))
+}
+
+// withSession makes the browser carry the session cookie ck, alone.
+func withSession(base string, ck *http.Cookie) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		if err := network.ClearBrowserCookies().Do(ctx); err != nil {
 			return err

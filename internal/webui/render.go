@@ -64,6 +64,14 @@ func newRenderer(fsys fs.FS, cat Catalogue) (*renderer, error) {
 		funcs := formatFuncs(lang, cat)
 		for name, f := range (template.FuncMap{
 			"t": func(key string) string { return cat.T(lang, key) },
+			// tOr is t of key, or of fallback when the catalogue lacks key:
+			// a code that gained a new value shows a word, never the key.
+			"tOr": func(key, fallback string) string {
+				if _, ok := cat[lang][key]; ok {
+					return cat.T(lang, key)
+				}
+				return cat.T(lang, fallback)
+			},
 			// formKey issues a new form key each time a form is rendered.
 			"formKey": newFormKey,
 			"asset": func(name string) (string, error) {
