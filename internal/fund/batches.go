@@ -345,6 +345,26 @@ func (s *Service) GetSettings(ctx context.Context, p *auth.Principal) (Settings,
 	return out, apperr.Wrap(err, "reading settings")
 }
 
+// normalise tidies what was typed: the CUC in capitals, the IBAN without
+// spaces, no blanks around the name.
+func (in *Settings) normalise() {
+	in.CUC = strings.ToUpper(strings.TrimSpace(in.CUC))
+	in.DebtorIBAN = sepa.NormaliseIBAN(in.DebtorIBAN)
+	in.DebtorName = strings.TrimSpace(in.DebtorName)
+}
+
+// Validate names every field of the settings at fault at once
+// (apperr.AllInvalid), as typed (it normalises a copy).
+func (in Settings) Validate() error {
+	in.normalise()
+	return apperr.AllInvalid(
+		problem(len(in.Territory) > 100, "territory", "the territory is at most 100 characters"),
+		problem(in.ApprovalThreshold <= 0 || in.ApprovalThreshold > ledger.MaxAmount, "approval_threshold", "the threshold must be more than zero"),
+		problem(in.CUC != "" && !cucPattern(in.CUC), "cuc", "the CUC is 8 letters or digits"),
+		problem(len(in.DebtorName) > 70, "debtor_name", "the account holder's name is at most 70 characters"),
+		problem(in.DebtorIBAN != "" && (!sepa.ValidIBAN(in.DebtorIBAN) || sepa.ABI(in.DebtorIBAN) == ""), "iban", "the fund's account must be a valid Italian IBAN"))
+}
+
 // SaveSettings changes the territory, the four-eyes threshold and the
 // bank details (fund manager; audited). Errors: forbidden, invalid.
 func (s *Service) SaveSettings(ctx context.Context, p *auth.Principal, in Settings) (Settings, error) {
@@ -352,18 +372,9 @@ func (s *Service) SaveSettings(ctx context.Context, p *auth.Principal, in Settin
 	if err != nil {
 		return Settings{}, err
 	}
-	in.CUC = strings.ToUpper(strings.TrimSpace(in.CUC))
-	in.DebtorIBAN = sepa.NormaliseIBAN(in.DebtorIBAN)
-	in.DebtorName = strings.TrimSpace(in.DebtorName)
-	switch {
-	case in.ApprovalThreshold <= 0 || in.ApprovalThreshold > ledger.MaxAmount:
-		return Settings{}, invalidField("approval_threshold", "the threshold must be more than zero")
-	case in.CUC != "" && !cucPattern(in.CUC):
-		return Settings{}, invalidField("cuc", "the CUC is 8 letters or digits")
-	case in.DebtorIBAN != "" && (!sepa.ValidIBAN(in.DebtorIBAN) || sepa.ABI(in.DebtorIBAN) == ""):
-		return Settings{}, invalidField("iban", "the fund's account must be a valid Italian IBAN")
-	case len(in.DebtorName) > 70 || len(in.Territory) > 100:
-		return Settings{}, invalidField("debtor_name", "the account holder's name is at most 70 characters")
+	in.normalise()
+	if err := in.Validate(); err != nil {
+		return Settings{}, err
 	}
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if err := s.ensureFund(ctx, tx, fund); err != nil {

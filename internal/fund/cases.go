@@ -117,17 +117,20 @@ func (a *Assessment) Areas() map[string]*Area {
 		"debts": &a.Debts, "skills": &a.Skills, "barriers": &a.Barriers}
 }
 
-// Validate reports the first area with an unknown level or a note too long.
+// Validate names every area with an unknown level or a note too long, at
+// once (apperr.AllInvalid), in the form's order.
 func (a Assessment) Validate() error {
-	for name, area := range a.Areas() {
+	areas := a.Areas()
+	var checks []error
+	for _, name := range AssessmentAreas {
+		area := areas[name]
 		if !slices.Contains(AreaLevels, area.Level) {
-			return invalidField(name, "the %s level must be one of none, low, medium, high", name)
-		}
-		if len(area.Note) > 2000 {
-			return invalidField(name, "the %s note is too long (2000 characters at most)", name)
+			checks = append(checks, invalidField(name, "the %s level must be one of none, low, medium, high", name))
+		} else {
+			checks = append(checks, problem(len(area.Note) > 2000, name, "the %s note is too long (2000 characters at most)", name))
 		}
 	}
-	return nil
+	return apperr.AllInvalid(checks...)
 }
 
 // Goal is a goal of the personal plan.
@@ -394,11 +397,18 @@ func (s *Service) SetNotes(ctx context.Context, r Reader, id uuid.UUID, notes st
 	})
 }
 
+// CheckGoal is AddGoal's check of a goal's text, for a form that has
+// other fields to check first.
+func CheckGoal(text string) error {
+	text = strings.TrimSpace(text)
+	return problem(text == "" || len(text) > 500, "goal", "write the goal (up to 500 characters)")
+}
+
 // AddGoal adds a goal to the personal plan. Errors: those of changeCase, invalid.
 func (s *Service) AddGoal(ctx context.Context, r Reader, id uuid.UUID, text string, due *time.Time) error {
 	text = strings.TrimSpace(text)
-	if text == "" || len(text) > 500 {
-		return invalidField("goal", "write the goal (up to 500 characters)")
+	if err := CheckGoal(text); err != nil {
+		return err
 	}
 	return s.changeCase(ctx, r, id, "goal_added", map[string]any{"due_on": due}, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO fund_goals (case_id, text, due_on, created_by) VALUES ($1, $2, $3, $4)`,

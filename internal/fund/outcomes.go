@@ -29,11 +29,11 @@ type Outcome struct {
 // worker of the case), with follow-up reminders 6 and 12 months later.
 // Errors: those of changeCase, invalid (indicator, date).
 func (s *Service) RecordOutcome(ctx context.Context, r Reader, id uuid.UUID, indicator string, on time.Time) (Outcome, error) {
-	if !slices.Contains(Indicators, indicator) {
-		return Outcome{}, invalidField("indicator", "the indicator must be one of the WIN indicators")
-	}
-	if on.IsZero() || on.After(s.now().Add(24*time.Hour)) || on.Year() < 2000 {
-		return Outcome{}, invalidField("achieved_on", "the date must not be in the future")
+	if err := apperr.AllInvalid(
+		problem(!slices.Contains(Indicators, indicator), "indicator", "the indicator must be one of the WIN indicators"),
+		problem(on.IsZero() || on.After(s.now().Add(24*time.Hour)) || on.Year() < 2000, "achieved_on", "the date must not be in the future"),
+	); err != nil {
+		return Outcome{}, err
 	}
 	out := Outcome{ID: uuid.New(), CaseID: id, Indicator: indicator, AchievedOn: on}
 	err := s.changeCase(ctx, r, id, "outcome_recorded", map[string]any{"indicator": indicator, "on": on.Format(time.DateOnly)},

@@ -115,15 +115,11 @@ func (s *Service) RecordBankReceipt(ctx context.Context, p *auth.Principal, in B
 // checkReceipt validates a receipt's fields, with the value date judged
 // in Italian time (checkValueDate).
 func checkReceipt(in BankReceiptInput, now time.Time) error {
-	switch {
-	case !ValidReference(in.Reference):
-		return invalidField("reference", "%q is not an RF creditor reference with valid check digits", in.Reference)
-	case in.Amount <= 0 || in.Amount > ledger.MaxAmount:
-		return invalidField("amount_cents", "the amount must be more than zero")
-	case in.CRO == "" || len(in.CRO) > 64:
-		return invalidField("cro", "the bank's transaction reference (CRO/TRN) is required, at most 64 characters")
-	}
-	return checkValueDate(in.ValueDate, now)
+	return apperr.AllInvalid(
+		problem(!ValidReference(in.Reference), "reference", "%q is not an RF creditor reference with valid check digits", in.Reference),
+		problem(in.Amount <= 0 || in.Amount > ledger.MaxAmount, "amount_cents", "the amount must be more than zero"),
+		problem(in.CRO == "" || len(in.CRO) > 64, "cro", "the bank's transaction reference (CRO/TRN) is required, at most 64 characters"),
+		checkValueDate(in.ValueDate, now))
 }
 
 // dateIn is the calendar day of t in Italy, as midnight UTC of that day.

@@ -55,15 +55,11 @@ func (s *Service) EndContract(ctx context.Context, p *auth.Principal, in Contrac
 		return ContractEnd{}, err
 	}
 	in.IBAN, in.CRO = NormaliseReference(in.IBAN), NormaliseReference(in.CRO)
-	switch {
-	case !ValidIBAN(in.IBAN):
-		return ContractEnd{}, invalidField("iban", "%q is not an IBAN with valid check digits", in.IBAN)
-	case in.CRO == "" || len(in.CRO) > 64:
-		return ContractEnd{}, invalidField("cro", "the transfer's CRO/TRN is required, at most 64 characters")
-	case len(in.Note) > 500:
-		return ContractEnd{}, invalidField("note", "the note is at most 500 characters")
-	}
-	if err := checkValueDate(in.ValueDate, time.Now()); err != nil {
+	if err := apperr.AllInvalid(
+		problem(!ValidIBAN(in.IBAN), "iban", "%q is not an IBAN with valid check digits", in.IBAN),
+		problem(in.CRO == "" || len(in.CRO) > 64, "cro", "the transfer's CRO/TRN is required, at most 64 characters"),
+		checkValueDate(in.ValueDate, time.Now()),
+		problem(len(in.Note) > 500, "note", "the note is at most 500 characters")); err != nil {
 		return ContractEnd{}, err
 	}
 	if prev, err := s.contractEndBy(ctx, `c.cro = $1`, in.CRO); err == nil {

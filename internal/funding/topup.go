@@ -102,21 +102,25 @@ type TopUpRequest struct {
 // Validate checks the amount against the channel's limits.
 func (s *Service) validate(r TopUpRequest) error {
 	var lo, hi int64
+	var channel error
 	switch r.Channel {
 	case Card:
 		lo, hi = s.settings.CardMin, s.settings.CardMax
 	case Bank:
 		lo, hi = s.settings.BankMin, s.settings.BankMax
 	default:
-		return invalidField("channel", "a top-up is paid by card or by bank transfer")
+		channel = invalidField("channel", "a top-up is paid by card or by bank transfer")
 	}
+	var amount error
 	switch {
 	case r.Amount <= 0:
-		return invalidField("amount_cents", "the amount must be more than zero").With("min", lo).With("max", hi)
-	case r.Amount < lo || r.Amount > hi:
-		return invalidField("amount_cents", "the amount must be between %s and %s", euro(lo), euro(hi)).With("min", lo).With("max", hi)
+		amount = invalidField("amount_cents", "the amount must be more than zero").With("min", lo).With("max", hi)
+	case channel == nil && (r.Amount < lo || r.Amount > hi):
+		amount = invalidField("amount_cents", "the amount must be between %s and %s", euro(lo), euro(hi)).With("min", lo).With("max", hi)
 	}
-	return nil
+	// The limits depend on the channel: without one only a missing amount
+	// is wrong for sure.
+	return apperr.AllInvalid(channel, amount)
 }
 
 // RequestTopUp records a company admin's top-up and, for a card, creates
@@ -232,4 +236,13 @@ func scopeCompany(p *auth.Principal, asked uuid.UUID) (uuid.UUID, error) {
 
 func invalidField(field, format string, args ...any) *apperr.Error {
 	return apperr.New(apperr.Invalid, format, args...).With("field", field)
+}
+
+// problem is the invalid error for field when bad, else nil: a form's
+// checks, joined by apperr.AllInvalid, name every field at fault at once.
+func problem(bad bool, field, format string, args ...any) error {
+	if !bad {
+		return nil
+	}
+	return invalidField(field, format, args...)
 }

@@ -200,7 +200,11 @@ type casePage struct {
 }
 
 // AreaOf returns the assessment area name of the case.
+// A refused assessment shows what was typed.
 func (p casePage) AreaOf(name string) fund.Area {
+	if p.Form == "valutazione" && p.Typed != nil {
+		return fund.Area{Level: p.Typed.Get(name + "_level"), Note: p.Typed.Get(name + "_note")}
+	}
 	a := p.Case.Assessment
 	return *a.Areas()[name]
 }
@@ -307,10 +311,17 @@ func (u *UI) fundCaseAction(c echo.Context) error {
 			err, doneKey = svc.SetNotes(ctx, r, id, c.FormValue("notes")), "notes_saved"
 		case "obiettivi":
 			var due *time.Time
-			if d, perr := time.ParseInLocation(time.DateOnly, c.FormValue("due_on"), italianTime); perr == nil {
+			doneKey = "goal_added"
+			if typed := c.FormValue("due_on"); typed != "" {
+				d, perr := time.ParseInLocation(time.DateOnly, typed, italianTime)
+				if perr != nil {
+					// A date that is not one, and the goal checked too.
+					err = apperr.AllInvalid(fund.CheckGoal(c.FormValue("goal")), apperr.New(apperr.Invalid, "not a date").With("field", "due_on"))
+					break
+				}
 				due = &d
 			}
-			err, doneKey = svc.AddGoal(ctx, r, id, c.FormValue("goal"), due), "goal_added"
+			err = svc.AddGoal(ctx, r, id, c.FormValue("goal"), due)
 		case "obiettivo-raggiunto":
 			goal, _ := uuid.Parse(c.FormValue("goal_id"))
 			err, doneKey = svc.CompleteGoal(ctx, r, id, goal), "goal_done"
@@ -328,15 +339,18 @@ func (u *UI) fundCaseAction(c echo.Context) error {
 			_, err = svc.ConfirmDelivery(ctx, r, iid)
 			doneKey = "delivered"
 		case "interventi":
-			var amount int64
-			if amount, err = parseAmount(c, "amount"); err == nil {
-				p := fund.Proposal{Kind: fund.Kind(c.FormValue("kind")), Theme: fund.Theme(c.FormValue("theme")), Amount: amount,
-					Purpose: c.FormValue("purpose"), Payee: fund.Payee{Name: c.FormValue("payee_name"), IBAN: c.FormValue("iban"),
-						Reference: c.FormValue("reference"), Street: c.FormValue("street"), Building: c.FormValue("building"),
-						PostCode: c.FormValue("post_code"), Town: c.FormValue("town"), Country: c.FormValue("country")}}
-				if prov, perr := uuid.Parse(c.FormValue("provider_id")); perr == nil {
-					p.Payee.Provider = &prov
-				}
+			amount, perr := parseAmount(c, "amount")
+			p := fund.Proposal{Kind: fund.Kind(c.FormValue("kind")), Theme: fund.Theme(c.FormValue("theme")), Amount: amount,
+				Purpose: c.FormValue("purpose"), Payee: fund.Payee{Name: c.FormValue("payee_name"), IBAN: c.FormValue("iban"),
+					Reference: c.FormValue("reference"), Street: c.FormValue("street"), Building: c.FormValue("building"),
+					PostCode: c.FormValue("post_code"), Town: c.FormValue("town"), Country: c.FormValue("country")}}
+			if prov, perr := uuid.Parse(c.FormValue("provider_id")); perr == nil {
+				p.Payee.Provider = &prov
+			}
+			if perr != nil {
+				// An amount that is not one, and every other field checked too.
+				err = apperr.AllInvalid(perr, p.Validate())
+			} else {
 				err = untilSettled(ctx, func() error {
 					_, err := svc.Propose(ctx, r, id, p, c.FormValue(formKeyField))
 					return err

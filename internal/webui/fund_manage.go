@@ -303,6 +303,8 @@ func (u *UI) fundSaveSettings(c echo.Context) error {
 	if err == nil {
 		in.ApprovalThreshold = threshold
 		_, err = u.deps.Fund.SaveSettings(c.Request().Context(), CurrentPrincipal(c), in)
+	} else {
+		err = apperr.AllInvalid(err, in.Validate()) // the other fields too
 	}
 	if err != nil {
 		f, status, ferr := u.fundRefused(c, "settings", err)

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -50,16 +51,42 @@ type budgetView struct {
 	formError
 }
 
-// formError is the field of a form at fault ("" for the whole form) and
-// the message to show next to it.
-type formError struct{ Field, Error string }
+// formError is what a refused funding form shows: a message next to each
+// field at fault, all at once, and under "" (or the form's prefix) one
+// about the form as a whole.
+type formError struct{ Errors fieldErrors }
 
-// ErrorAt is the message to show next to field, if it is the one at fault.
-func (f formError) ErrorAt(field string) string {
-	if f.Field == field {
-		return f.Error
+// ErrorAt is the message to show next to field, if it is at fault.
+func (f formError) ErrorAt(field string) string { return f.Errors.At(field) }
+
+// fundingRefused is the messages for a funding form that err refused:
+// one for each field the domain names (the amount in cents is the typed
+// "amount"), each under prefix+field; typos are the fields the web could
+// not read, with their own message, which wins over the domain's (the
+// domain saw them as empty).
+func (u *UI) fundingRefused(lang, prefix string, err error, typos map[string]string) formError {
+	out := fieldErrors{}
+	var ae *apperr.Error
+	fields := []string{apperr.FieldOf(err)}
+	if errors.As(err, &ae) {
+		if named, _ := ae.Fields["fields"].([]string); len(named) > 0 {
+			fields = named
+		}
 	}
-	return ""
+	for _, f := range fields {
+		one := err
+		if ae != nil && f != "" && f != apperr.FieldOf(err) {
+			one = ae.With("field", f)
+		}
+		if f == "amount_cents" {
+			f = "amount"
+		}
+		out[prefix+f] = u.fundingMessage(lang, one)
+	}
+	for f, key := range typos {
+		out[prefix+f] = u.cat.T(lang, key)
+	}
+	return formError{out}
 }
 
 func (u *UI) budgetPage(c echo.Context) error {
@@ -92,10 +119,12 @@ func (u *UI) renderBudget(c echo.Context, status int, v budgetView) error {
 func (u *UI) requestTopUp(c echo.Context) error {
 	v := budgetView{Amount: c.FormValue("amount"), Channel: c.FormValue("channel")}
 	lng := lang(c)
+	// An amount that is not one goes to the service as none, so the
+	// other field is checked too.
 	cents, err := catalog.ParseEuro(v.Amount)
+	typos := map[string]string{}
 	if err != nil || cents == 0 {
-		v.Field, v.Error = "amount", u.cat.T(lng, "funding.form.amount.invalid")
-		return u.renderBudget(c, http.StatusUnprocessableEntity, v)
+		cents, typos["amount"] = 0, "funding.form.amount.invalid"
 	}
 	ctx, who := c.Request().Context(), CurrentPrincipal(c)
 	var t funding.TopUp
@@ -106,13 +135,10 @@ func (u *UI) requestTopUp(c echo.Context) error {
 	})
 	switch {
 	case apperr.Is(err, apperr.Invalid) || formKeyMessage(err) != "":
-		v.Field, v.Error = apperr.FieldOf(err), u.fundingMessage(lng, err)
-		if v.Field == "amount_cents" {
-			v.Field = "amount"
-		}
+		v.formError = u.fundingRefused(lng, "", err, typos)
 		return u.renderBudget(c, http.StatusUnprocessableEntity, v)
 	case apperr.Is(err, apperr.Unavailable):
-		v.Error = u.cat.T(lng, "funding.form.unavailable")
+		v.Errors = fieldErrors{"": u.cat.T(lng, "funding.form.unavailable")}
 		return u.renderBudget(c, http.StatusServiceUnavailable, v)
 	case err != nil:
 		return err
@@ -184,8 +210,8 @@ type deskView struct {
 	Done      string
 	// ContractEnd is the contract end just recorded (its statement's link).
 	ContractEnd string
-	// The receipt form as typed.
-	Form map[string]string
+	// The receipt form and the contract end form as typed.
+	Form, EndForm map[string]string
 	formError
 }
 
@@ -216,24 +242,21 @@ func (u *UI) recordBankReceipt(c echo.Context) error {
 	form := map[string]string{"reference": c.FormValue("reference"), "amount": c.FormValue("amount"),
 		"cro": c.FormValue("cro"), "value_date": c.FormValue("value_date")}
 	v := deskView{Form: form}
-	lng := lang(c)
+	// What the web cannot read goes to the service as empty, so every
+	// other field is checked too.
+	typos := map[string]string{}
 	cents, err := catalog.ParseEuro(form["amount"])
 	if err != nil || cents == 0 {
-		v.Field, v.Error = "amount", u.cat.T(lng, "funding.form.amount.invalid")
-		return u.renderDesk(c, http.StatusUnprocessableEntity, v)
+		cents, typos["amount"] = 0, "funding.form.amount.invalid"
 	}
 	vd, err := time.Parse(time.DateOnly, form["value_date"])
 	if err != nil {
-		v.Field, v.Error = "value_date", u.cat.T(lng, "funding.form.invalid.value_date")
-		return u.renderDesk(c, http.StatusUnprocessableEntity, v)
+		typos["value_date"] = "funding.form.invalid.value_date"
 	}
 	_, err = u.deps.Funding.RecordBankReceipt(c.Request().Context(), CurrentPrincipal(c),
 		funding.BankReceiptInput{Reference: form["reference"], Amount: cents, CRO: form["cro"], ValueDate: vd})
 	if apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.Conflict) {
-		v.Field, v.Error = apperr.FieldOf(err), u.fundingMessage(lng, err)
-		if v.Field == "amount_cents" {
-			v.Field = "amount"
-		}
+		v.formError = u.fundingRefused(lang(c), "", err, typos)
 		return u.renderDesk(c, http.StatusUnprocessableEntity, v)
 	}
 	if err != nil {
@@ -261,7 +284,7 @@ func (u *UI) resolveOpenItem(c echo.Context) error {
 	_, err = u.deps.Funding.ResolveOpenItem(c.Request().Context(), CurrentPrincipal(c), id,
 		funding.Resolution{How: c.FormValue("how"), CRO: c.FormValue("cro"), Note: c.FormValue("note")})
 	if apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.InsufficientFunds) {
-		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{formError: formError{"item-" + id.String(), u.fundingMessage(lang(c), err)}})
+		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{formError: formError{fieldErrors{"item-" + id.String(): u.fundingMessage(lang(c), err)}}})
 	}
 	if err != nil {
 		return err

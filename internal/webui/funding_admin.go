@@ -46,11 +46,12 @@ func (u *UI) reconciliationPage(c echo.Context) error {
 		return u.r.render(c, http.StatusOK, "funding_reconciliation", u.page(c, v))
 	}
 	lng := lang(c)
+	// The period and the statement are both checked before refusing.
+	v.Errors = fieldErrors{}
 	from, err1 := time.Parse(time.DateOnly, v.From)
 	to, err2 := time.Parse(time.DateOnly, v.To)
 	if err1 != nil || err2 != nil {
-		v.Field, v.Error = "to", u.cat.T(lng, "funding.recon.period.invalid")
-		return u.r.render(c, http.StatusUnprocessableEntity, "funding_reconciliation", u.page(c, v))
+		v.Errors["to"] = u.cat.T(lng, "funding.recon.period.invalid")
 	}
 	var lines []funding.StatementLine
 	if fh, err := c.FormFile("estratto"); err == nil {
@@ -69,13 +70,15 @@ func (u *UI) reconciliationPage(c echo.Context) error {
 			if errors.As(err, &ae) {
 				line, _ = ae.Fields["line"].(int)
 			}
-			v.Field, v.Error = "statement", fmt.Sprintf(u.cat.T(lng, "funding.recon.statement.invalid"), line)
-			return u.r.render(c, http.StatusUnprocessableEntity, "funding_reconciliation", u.page(c, v))
+			v.Errors["statement"] = fmt.Sprintf(u.cat.T(lng, "funding.recon.statement.invalid"), line)
 		}
+	}
+	if len(v.Errors) > 0 {
+		return u.r.render(c, http.StatusUnprocessableEntity, "funding_reconciliation", u.page(c, v))
 	}
 	r, err := u.deps.Funding.Reconcile(c.Request().Context(), CurrentPrincipal(c), from, to, lines)
 	if apperr.Is(err, apperr.Invalid) {
-		v.Field, v.Error = "to", u.fundingMessage(lng, err)
+		v.Errors["to"] = u.fundingMessage(lng, err)
 		return u.r.render(c, http.StatusUnprocessableEntity, "funding_reconciliation", u.page(c, v))
 	}
 	if err != nil {
@@ -86,16 +89,20 @@ func (u *UI) reconciliationPage(c echo.Context) error {
 }
 
 func (u *UI) endContract(c echo.Context) error {
-	lng := lang(c)
-	company, _ := uuid.Parse(c.FormValue("company_id"))
-	vd, err := time.Parse(time.DateOnly, c.FormValue("value_date"))
+	form := map[string]string{"company_id": c.FormValue("company_id"), "iban": c.FormValue("iban"), "cro": c.FormValue("cro"),
+		"value_date": c.FormValue("value_date"), "note": c.FormValue("note")}
+	company, _ := uuid.Parse(form["company_id"])
+	// A date the web cannot read goes to the service as none, so every
+	// other field is checked too.
+	typos := map[string]string{}
+	vd, err := time.Parse(time.DateOnly, form["value_date"])
 	if err != nil {
-		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{formError: formError{"end-value_date", u.cat.T(lng, "funding.form.invalid.value_date")}})
+		typos["value_date"] = "funding.form.invalid.value_date"
 	}
 	ce, err := u.deps.Funding.EndContract(c.Request().Context(), CurrentPrincipal(c), funding.ContractEndInput{CompanyID: company,
-		IBAN: c.FormValue("iban"), CRO: c.FormValue("cro"), ValueDate: vd, Note: c.FormValue("note")})
+		IBAN: form["iban"], CRO: form["cro"], ValueDate: vd, Note: form["note"]})
 	if apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.Conflict) {
-		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{formError: formError{"end-" + apperr.FieldOf(err), u.fundingMessage(lng, err)}})
+		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{EndForm: form, formError: u.fundingRefused(lang(c), "end-", err, typos)})
 	}
 	if err != nil {
 		return err

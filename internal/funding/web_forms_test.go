@@ -1,0 +1,65 @@
+package funding_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/reciproca/reciproca/internal/app/apptest"
+	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/identity/identitytest"
+)
+
+// The funding forms refuse every wrong field at once: each is marked
+// invalid with its own message next to it, and what was typed stays.
+func TestFundingFormsShowEveryMistakeAtOnce(t *testing.T) {
+	a := apptest.Start(t)
+	k := identitytest.New(t, a.DB, a.Identity)
+	hr := k.As(auth.OrgCompany, auth.RoleCompanyAdmin)
+	web := k.Browser(a.URL(), hr)
+
+	// The top-up: an amount that is not one and no way to pay.
+	res, body := web.PostForm("/budget/ricariche", url.Values{"amount": {"mille"}, "channel": {"assegno"}, "form_key": {"t1"}})
+	if res.StatusCode != 422 {
+		t.Fatalf("top-up: %d", res.StatusCode)
+	}
+	identitytest.MarkedInvalid(t, "top-up", body, "amount")
+	if !strings.Contains(body, `<p class="field-error" id="channel-error">Scegli carta o bonifico.</p>`) || !strings.Contains(body, `value="mille"`) {
+		t.Errorf("top-up: the channel's message or the typed amount is missing")
+	}
+
+	// The bank transfer on the platform admin's desk: four wrong fields.
+	desk := k.Browser(a.URL(), k.As(auth.OrgPlatform, auth.RolePlatformAdmin))
+	res, body = desk.PostForm("/admin/ricariche/bonifici", url.Values{"reference": {"RF00 1234"}, "amount": {"12,345"},
+		"cro": {""}, "value_date": {"2001-01-01"}})
+	if res.StatusCode != 422 {
+		t.Fatalf("bank transfer: %d", res.StatusCode)
+	}
+	identitytest.MarkedInvalid(t, "bank transfer", body, "reference", "amount", "cro", "value_date")
+	for _, typed := range []string{`value="RF00 1234"`, `value="12,345"`, `value="2001-01-01"`} {
+		if !strings.Contains(body, typed) {
+			t.Errorf("bank transfer: no %s", typed)
+		}
+	}
+
+	// The contract end: a wrong IBAN, no CRO, a date that is not one.
+	res, body = desk.PostForm("/admin/ricariche/fine-contratto", url.Values{"company_id": {hr.Org.ID.String()},
+		"iban": {"IT60X0542811101000000123457"}, "cro": {""}, "value_date": {"ieri"}, "note": {"chiusura anticipata"}})
+	if res.StatusCode != 422 {
+		t.Fatalf("contract end: %d", res.StatusCode)
+	}
+	identitytest.MarkedInvalid(t, "contract end", body, "end-iban", "end-cro", "end-value_date")
+	for _, typed := range []string{`value="IT60X0542811101000000123457"`, `value="chiusura anticipata"`,
+		`value="` + hr.Org.ID.String() + `" selected`} {
+		if !strings.Contains(body, typed) {
+			t.Errorf("contract end: no %s", typed)
+		}
+	}
+
+	// The reconciliation: a period that is not one and a broken statement.
+	st, body := upload(t, desk, a.URL(), "/admin/ricariche/riconciliazione", map[string]string{"dal": "ieri", "al": ""},
+		"estratto", "2026-12-01;12,345;x;y\n")
+	if st != 422 || !strings.Contains(body, `id="to-error"`) || !strings.Contains(body, `id="statement-error"`) {
+		t.Errorf("reconciliation: %d, want both the period's and the statement's message", st)
+	}
+}
