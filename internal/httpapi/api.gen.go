@@ -1998,6 +1998,31 @@ type CodeInput struct {
 	Code string `json:"code"`
 }
 
+// CompanySite defines model for CompanySite.
+type CompanySite struct {
+	Address string `json:"address"`
+
+	// Employees People who say they work there
+	Employees int                `json:"employees"`
+	Id        openapi_types.UUID `json:"id"`
+	Name      string             `json:"name"`
+	Place     PlaceRef           `json:"place"`
+}
+
+// CompanySiteInput defines model for CompanySiteInput.
+type CompanySiteInput struct {
+	// Address Example: Via Valsugana 12
+	Address *string `json:"address,omitempty"`
+
+	// Name Example: Stabilimento di Lecco
+	Name string `json:"name"`
+
+	// PlaceCode ISTAT code of the municipality (GET /places)
+	//
+	// Example: 097042
+	PlaceCode string `json:"place_code"`
+}
+
 // ContractEnd defines model for ContractEnd.
 type ContractEnd struct {
 	AmountCents int64              `json:"amount_cents"`
@@ -2607,6 +2632,16 @@ type MovementPage struct {
 
 	// NextBefore Pass as before for the next page; absent on the last page.
 	NextBefore *int64 `json:"next_before,omitempty"`
+}
+
+// MySite defines model for MySite.
+type MySite struct {
+	Site *CompanySite `json:"site"`
+}
+
+// MySiteChoice defines model for MySiteChoice.
+type MySiteChoice struct {
+	SiteId *openapi_types.UUID `json:"site_id"`
 }
 
 // NewOrganisation defines model for NewOrganisation.
@@ -3519,6 +3554,9 @@ type ReportPlanId = openapi_types.UUID
 // ReportYear defines model for ReportYear.
 type ReportYear = int
 
+// SiteId defines model for SiteId.
+type SiteId = openapi_types.UUID
+
 // TopUpId defines model for TopUpId.
 type TopUpId = openapi_types.UUID
 
@@ -4101,6 +4139,12 @@ type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
 
+// CreateCompanySiteJSONRequestBody defines body for CreateCompanySite for application/json ContentType.
+type CreateCompanySiteJSONRequestBody = CompanySiteInput
+
+// UpdateCompanySiteJSONRequestBody defines body for UpdateCompanySite for application/json ContentType.
+type UpdateCompanySiteJSONRequestBody = CompanySiteInput
+
 // SaveEmployeeCategoryJSONRequestBody defines body for SaveEmployeeCategory for application/json ContentType.
 type SaveEmployeeCategoryJSONRequestBody = EmployeeCategoryInput
 
@@ -4175,6 +4219,9 @@ type DeclareChildrenJSONRequestBody = ChildrenDeclaration
 
 // ChoosePdRJSONRequestBody defines body for ChoosePdR for application/json ContentType.
 type ChoosePdRJSONRequestBody ChoosePdRJSONBody
+
+// SetMySiteJSONRequestBody defines body for SetMySite for application/json ContentType.
+type SetMySiteJSONRequestBody = MySiteChoice
 
 // UpdateOfferingJSONRequestBody defines body for UpdateOffering for application/json ContentType.
 type UpdateOfferingJSONRequestBody = OfferingInput
@@ -4301,6 +4348,21 @@ type ServerInterface interface {
 	// ListCategories The fixed taxonomy of categories, each with its Italian tax bucket (TUIR art. 51).
 	// (GET /categories)
 	ListCategories(ctx echo.Context) error
+	// ListCompanySites The sites of the caller's company, by name.
+	// (GET /company-sites)
+	ListCompanySites(ctx echo.Context) error
+	// CreateCompanySite Record a site of the caller's company.
+	// (POST /company-sites)
+	CreateCompanySite(ctx echo.Context) error
+	// DeleteCompanySite Remove a site; the people who worked there have none until they pick another.
+	// (DELETE /company-sites/{siteId})
+	DeleteCompanySite(ctx echo.Context, siteId SiteId) error
+	// GetCompanySite One site of the caller's company (another company's is 404).
+	// (GET /company-sites/{siteId})
+	GetCompanySite(ctx echo.Context, siteId SiteId) error
+	// UpdateCompanySite Change a site's name, address or town.
+	// (PUT /company-sites/{siteId})
+	UpdateCompanySite(ctx echo.Context, siteId SiteId) error
 	// ListCompanyDonations The company's donations to funds, newest first (company admin).
 	// (GET /company/fund-donations)
 	ListCompanyDonations(ctx echo.Context) error
@@ -4475,6 +4537,12 @@ type ServerInterface interface {
 	// ChoosePdR Choose how much of the bonus to convert (0: all through payroll). It can change until the plan credits it (then 409).
 	// (PUT /me/pdr-offers/{planId})
 	ChoosePdR(ctx echo.Context, planId PlanId) error
+	// GetMySite The site the caller works at (site null when they have not said).
+	// (GET /me/site)
+	GetMySite(ctx echo.Context) error
+	// SetMySite Say which of the company's sites the caller works at (site_id null for none).
+	// (PUT /me/site)
+	SetMySite(ctx echo.Context) error
 	// GetMyWallet The caller's wallet: balance, credits with their categories and expiry, movements.
 	// (GET /me/wallet)
 	GetMyWallet(ctx echo.Context) error
@@ -4935,6 +5003,72 @@ func (w *ServerInterfaceWrapper) ListCategories(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListCategories(ctx)
+	return err
+}
+
+// ListCompanySites converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCompanySites(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCompanySites(ctx)
+	return err
+}
+
+// CreateCompanySite converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateCompanySite(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateCompanySite(ctx)
+	return err
+}
+
+// DeleteCompanySite converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteCompanySite(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "siteId" -------------
+	var siteId SiteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "siteId", ctx.Param("siteId"), &siteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter siteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteCompanySite(ctx, siteId)
+	return err
+}
+
+// GetCompanySite converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCompanySite(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "siteId" -------------
+	var siteId SiteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "siteId", ctx.Param("siteId"), &siteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter siteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCompanySite(ctx, siteId)
+	return err
+}
+
+// UpdateCompanySite converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateCompanySite(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "siteId" -------------
+	var siteId SiteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "siteId", ctx.Param("siteId"), &siteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter siteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateCompanySite(ctx, siteId)
 	return err
 }
 
@@ -6196,6 +6330,24 @@ func (w *ServerInterfaceWrapper) ChoosePdR(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ChoosePdR(ctx, planId)
+	return err
+}
+
+// GetMySite converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMySite(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMySite(ctx)
+	return err
+}
+
+// SetMySite converts echo context to params.
+func (w *ServerInterfaceWrapper) SetMySite(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetMySite(ctx)
 	return err
 }
 
@@ -7478,6 +7630,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
 	router.PATCH(options.BaseURL+"/users/:userId", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
 	router.GET(options.BaseURL+"/audit-log", wrapper.ListAuditLog, options.OperationMiddlewares["listAuditLog"]...)
+	router.GET(options.BaseURL+"/company-sites", wrapper.ListCompanySites, options.OperationMiddlewares["listCompanySites"]...)
+	router.POST(options.BaseURL+"/company-sites", wrapper.CreateCompanySite, options.OperationMiddlewares["createCompanySite"]...)
+	router.DELETE(options.BaseURL+"/company-sites/:siteId", wrapper.DeleteCompanySite, options.OperationMiddlewares["deleteCompanySite"]...)
+	router.GET(options.BaseURL+"/company-sites/:siteId", wrapper.GetCompanySite, options.OperationMiddlewares["getCompanySite"]...)
+	router.PUT(options.BaseURL+"/company-sites/:siteId", wrapper.UpdateCompanySite, options.OperationMiddlewares["updateCompanySite"]...)
+	router.GET(options.BaseURL+"/me/site", wrapper.GetMySite, options.OperationMiddlewares["getMySite"]...)
+	router.PUT(options.BaseURL+"/me/site", wrapper.SetMySite, options.OperationMiddlewares["setMySite"]...)
 	router.GET(options.BaseURL+"/categories", wrapper.ListCategories, options.OperationMiddlewares["listCategories"]...)
 	router.GET(options.BaseURL+"/places", wrapper.FindPlaces, options.OperationMiddlewares["findPlaces"]...)
 	router.GET(options.BaseURL+"/offerings", wrapper.SearchOfferings, options.OperationMiddlewares["searchOfferings"]...)
@@ -8322,6 +8481,195 @@ type ListCategoriesdefaultJSONResponse struct {
 }
 
 func (response ListCategoriesdefaultJSONResponse) VisitListCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanySitesRequestObject struct {
+}
+
+type ListCompanySitesResponseObject interface {
+	VisitListCompanySitesResponse(w http.ResponseWriter) error
+}
+
+type ListCompanySites200JSONResponse []CompanySite
+
+func (response ListCompanySites200JSONResponse) VisitListCompanySitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanySitesdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListCompanySitesdefaultJSONResponse) VisitListCompanySitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompanySiteRequestObject struct {
+	Body *CreateCompanySiteJSONRequestBody
+}
+
+type CreateCompanySiteResponseObject interface {
+	VisitCreateCompanySiteResponse(w http.ResponseWriter) error
+}
+
+type CreateCompanySite201JSONResponse CompanySite
+
+func (response CreateCompanySite201JSONResponse) VisitCreateCompanySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompanySitedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateCompanySitedefaultJSONResponse) VisitCreateCompanySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCompanySiteRequestObject struct {
+	SiteId SiteId `json:"siteId"`
+}
+
+type DeleteCompanySiteResponseObject interface {
+	VisitDeleteCompanySiteResponse(w http.ResponseWriter) error
+}
+
+type DeleteCompanySite204Response struct {
+}
+
+func (response DeleteCompanySite204Response) VisitDeleteCompanySiteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteCompanySitedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DeleteCompanySitedefaultJSONResponse) VisitDeleteCompanySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompanySiteRequestObject struct {
+	SiteId SiteId `json:"siteId"`
+}
+
+type GetCompanySiteResponseObject interface {
+	VisitGetCompanySiteResponse(w http.ResponseWriter) error
+}
+
+type GetCompanySite200JSONResponse CompanySite
+
+func (response GetCompanySite200JSONResponse) VisitGetCompanySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompanySitedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetCompanySitedefaultJSONResponse) VisitGetCompanySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompanySiteRequestObject struct {
+	SiteId SiteId `json:"siteId"`
+	Body   *UpdateCompanySiteJSONRequestBody
+}
+
+type UpdateCompanySiteResponseObject interface {
+	VisitUpdateCompanySiteResponse(w http.ResponseWriter) error
+}
+
+type UpdateCompanySite200JSONResponse CompanySite
+
+func (response UpdateCompanySite200JSONResponse) VisitUpdateCompanySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompanySitedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UpdateCompanySitedefaultJSONResponse) VisitUpdateCompanySiteResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10578,6 +10926,83 @@ type ChoosePdRdefaultJSONResponse struct {
 }
 
 func (response ChoosePdRdefaultJSONResponse) VisitChoosePdRResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySiteRequestObject struct {
+}
+
+type GetMySiteResponseObject interface {
+	VisitGetMySiteResponse(w http.ResponseWriter) error
+}
+
+type GetMySite200JSONResponse MySite
+
+func (response GetMySite200JSONResponse) VisitGetMySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySitedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetMySitedefaultJSONResponse) VisitGetMySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetMySiteRequestObject struct {
+	Body *SetMySiteJSONRequestBody
+}
+
+type SetMySiteResponseObject interface {
+	VisitSetMySiteResponse(w http.ResponseWriter) error
+}
+
+type SetMySite200JSONResponse MySite
+
+func (response SetMySite200JSONResponse) VisitSetMySiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetMySitedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response SetMySitedefaultJSONResponse) VisitSetMySiteResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -13144,6 +13569,21 @@ type StrictServerInterface interface {
 	// ListCategories The fixed taxonomy of categories, each with its Italian tax bucket (TUIR art. 51).
 	// (GET /categories)
 	ListCategories(ctx context.Context, request ListCategoriesRequestObject) (ListCategoriesResponseObject, error)
+	// ListCompanySites The sites of the caller's company, by name.
+	// (GET /company-sites)
+	ListCompanySites(ctx context.Context, request ListCompanySitesRequestObject) (ListCompanySitesResponseObject, error)
+	// CreateCompanySite Record a site of the caller's company.
+	// (POST /company-sites)
+	CreateCompanySite(ctx context.Context, request CreateCompanySiteRequestObject) (CreateCompanySiteResponseObject, error)
+	// DeleteCompanySite Remove a site; the people who worked there have none until they pick another.
+	// (DELETE /company-sites/{siteId})
+	DeleteCompanySite(ctx context.Context, request DeleteCompanySiteRequestObject) (DeleteCompanySiteResponseObject, error)
+	// GetCompanySite One site of the caller's company (another company's is 404).
+	// (GET /company-sites/{siteId})
+	GetCompanySite(ctx context.Context, request GetCompanySiteRequestObject) (GetCompanySiteResponseObject, error)
+	// UpdateCompanySite Change a site's name, address or town.
+	// (PUT /company-sites/{siteId})
+	UpdateCompanySite(ctx context.Context, request UpdateCompanySiteRequestObject) (UpdateCompanySiteResponseObject, error)
 	// ListCompanyDonations The company's donations to funds, newest first (company admin).
 	// (GET /company/fund-donations)
 	ListCompanyDonations(ctx context.Context, request ListCompanyDonationsRequestObject) (ListCompanyDonationsResponseObject, error)
@@ -13318,6 +13758,12 @@ type StrictServerInterface interface {
 	// ChoosePdR Choose how much of the bonus to convert (0: all through payroll). It can change until the plan credits it (then 409).
 	// (PUT /me/pdr-offers/{planId})
 	ChoosePdR(ctx context.Context, request ChoosePdRRequestObject) (ChoosePdRResponseObject, error)
+	// GetMySite The site the caller works at (site null when they have not said).
+	// (GET /me/site)
+	GetMySite(ctx context.Context, request GetMySiteRequestObject) (GetMySiteResponseObject, error)
+	// SetMySite Say which of the company's sites the caller works at (site_id null for none).
+	// (PUT /me/site)
+	SetMySite(ctx context.Context, request SetMySiteRequestObject) (SetMySiteResponseObject, error)
 	// GetMyWallet The caller's wallet: balance, credits with their categories and expiry, movements.
 	// (GET /me/wallet)
 	GetMyWallet(ctx context.Context, request GetMyWalletRequestObject) (GetMyWalletResponseObject, error)
@@ -14181,6 +14627,173 @@ func (sh *strictHandler) ListCategories(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ListCategoriesResponseObject); ok {
 		return validResponse.VisitListCategoriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCompanySites operation middleware
+func (sh *strictHandler) ListCompanySites(ctx echo.Context) error {
+	var request ListCompanySitesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCompanySites(ctx.Request().Context(), request.(ListCompanySitesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCompanySites")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCompanySitesResponseObject); ok {
+		return validResponse.VisitListCompanySitesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateCompanySite operation middleware
+func (sh *strictHandler) CreateCompanySite(ctx echo.Context) error {
+	var request CreateCompanySiteRequestObject
+
+	var body CreateCompanySiteJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCompanySite(ctx.Request().Context(), request.(CreateCompanySiteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCompanySite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateCompanySiteResponseObject); ok {
+		return validResponse.VisitCreateCompanySiteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteCompanySite operation middleware
+func (sh *strictHandler) DeleteCompanySite(ctx echo.Context, siteId SiteId) error {
+	var request DeleteCompanySiteRequestObject
+
+	request.SiteId = siteId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteCompanySite(ctx.Request().Context(), request.(DeleteCompanySiteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteCompanySite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteCompanySiteResponseObject); ok {
+		return validResponse.VisitDeleteCompanySiteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCompanySite operation middleware
+func (sh *strictHandler) GetCompanySite(ctx echo.Context, siteId SiteId) error {
+	var request GetCompanySiteRequestObject
+
+	request.SiteId = siteId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCompanySite(ctx.Request().Context(), request.(GetCompanySiteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCompanySite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCompanySiteResponseObject); ok {
+		return validResponse.VisitGetCompanySiteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateCompanySite operation middleware
+func (sh *strictHandler) UpdateCompanySite(ctx echo.Context, siteId SiteId) error {
+	var request UpdateCompanySiteRequestObject
+
+	request.SiteId = siteId
+
+	var body UpdateCompanySiteJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateCompanySite(ctx.Request().Context(), request.(UpdateCompanySiteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateCompanySite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateCompanySiteResponseObject); ok {
+		return validResponse.VisitUpdateCompanySiteResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16188,6 +16801,75 @@ func (sh *strictHandler) ChoosePdR(ctx echo.Context, planId PlanId) error {
 		return err
 	} else if validResponse, ok := response.(ChoosePdRResponseObject); ok {
 		return validResponse.VisitChoosePdRResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMySite operation middleware
+func (sh *strictHandler) GetMySite(ctx echo.Context) error {
+	var request GetMySiteRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMySite(ctx.Request().Context(), request.(GetMySiteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMySite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMySiteResponseObject); ok {
+		return validResponse.VisitGetMySiteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetMySite operation middleware
+func (sh *strictHandler) SetMySite(ctx echo.Context) error {
+	var request SetMySiteRequestObject
+
+	var body SetMySiteJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetMySite(ctx.Request().Context(), request.(SetMySiteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetMySite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetMySiteResponseObject); ok {
+		return validResponse.VisitSetMySiteResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18269,433 +18951,448 @@ func (sh *strictHandler) GetWelfareReportCSV(ctx echo.Context, params GetWelfare
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3dkhtHkieKv0oY/vs3AmZZH6SonlaVrdkpUpSG25JYU6TU26ehAwYyHUBMJSJSEZGFQtNkNlf7AHuz",
-	"t3s1LzJvMk9yLNwj8guZQAKFKrJ7jy7EqsrM+HIPDw//+PmnQayWmZIgrRlcfBpkXPMlWND422u1zLhc",
-	"/0sOeu1+T8DEWmRWKDm4GHxYAIvpDTbMUm5nSi8ZT5ZCmkvGi2f4F8bTFV8bNgdrmF2A0Eyt5Oh0EA2E",
-	"a+w37CMaSL6EwcXAfzsRySAamHgBS+4G4HrgdnAxyHN8YteZe9tYLeR88Pvv0eC7XCavuI0XbxP3Abad",
-	"cbsom576p9FAw2+50JAMLqzOYf9+XnMDnd3E9PDhvbyVFvQdSLfqnb2J+ksP7/U615kysEn1Py/Wjn4s",
-	"5mkKmmngiWFTkDATseB6zRJuORtqiJVOIGErYRf4gXuTCYk/8zgGY1iq5iUHLIAnoMsp/feTK3zrJAxl",
-	"26RA5svBxV9x1SdLLvkcliDtIBpwY8AY/0vG1/6nmUpTtZrkmeOvPAN9J4ybYDRw45+YfPqvENuJ6xGM",
-	"HfzatU4fFrCEDqJYfLZt2P9Fw2xwMfj/nZW78IyemrOyddfX2wSWmbIg4/WfoGUz/shvwTDONFi9ZobP",
-	"4JS5DXoLazaFVMm5YVZVKTd0Pxsxl5CcCDmWuQHNlGZX129ZnAqQdsS4TJhdCMNUBpq7riIm4Q50aEvp",
-	"OZfC0KOxdO8LwzQsYTkFDQmbKc1evGQLlWtzyq78+AqmMHxJY6SeYCzxL37Z2RDlgGuHzyxoJh3vpsII",
-	"Ob9gRmkLifvaRMxtgDloE42lFUswli8z49jt5w+vGbdsKWKtDMRKJizTECO13QTNCrRhqwW3OKCZ0MaO",
-	"pVsj/9B1LhOWKDBMKrsQcs74nAtJC1zMAOfE3RugxzLMQBj28vwbFis5S0Vs2TABy0VqTjVwoyQbDzTk",
-	"BpLxYHRZkG+1ECmMZTEeJJlryliRpkznUrpR7Gh7LMcDISeZVnMNxowHF755J43ZUrmdMDpl72S6ZibH",
-	"veZYSEOFfheMu7nM3BBLqgh5x1ORuFU3+cxtfJCWzXKZmIj957/9+4gtuWM77E94ITCWwhpcKSVj8JyY",
-	"G3DTmIl7SE7HsksWVLj/xLF/dQ8t+f0PIOd2Mbh4cX4eDZZCht+ft+3aa9BCJd9ptdzcRd/haid8zYZv",
-	"LU8Fl8xxU+cxNXOt9BK2Cbcw6B7OB9V+vrqhEOu79Uq5W33HzcpY9s0L99j4524oneO06qGjTHn34ZPR",
-	"w4cdOjeQKW0b/TSm4TraXyWglv8CXHe1u3bPtg1/ye/F0p0wL557FvO/nrtffZdeBGGfH1T2c9a5YFZl",
-	"efbgFfvZgO7sIqeHD+vhF5XHiy2d3BXPH9LP7+5jkylpALXON1orJFWspHWn9cWnAc+yVMR4zJz9q3Hb",
-	"41PPY5Raw17q2+tKrhm4h1HQSpQE+gszC57BKa6Bb8d14/SRzL6Vd8LiSG68cuDGlyTC/Ymn19qdlVa4",
-	"ucx4aiAaZJU/ffJrtym3GsvilBVjVkonzZe//kPLy1bdguzx5u9VSv3Vf1bpq1R0FGpAru2rNFW09nhF",
-	"qM0m1sAtJBNuNwTJiROdg5axxhoSYSHZFHmwzFK1BjAsvMOMYjPcnc1dFpVvu4Y2H8+EFGax59hE0oNl",
-	"o8GtkElV73SSaRANYqU1xDiZX1u+cvJ7AoG9NwnuxVufAdAR39qMsdzmpjo6rzA45VZJN+0ZFykkrWO0",
-	"yvJ0EocLYTEQIe0fXg5ahV2VoXC0pZzGdSqGVAy73k2VkhXuqK1XVOW07Uz6g5Cwyah8qXJp95hYNJhy",
-	"I8wmkzpRkWl1ot1FBwUTJBGD0/kpe35+9vwF+4//xb4+//+3cj63MFd0md54CEsu0tYnQWRsPHBSvh/H",
-	"NMgUPvRth84rI4zqKxZWY/vSX2u4E7BqWf07LlI+TWEvAqRC0ufCwtLskvQNDvi9aJFrzdfu96Uw7uqw",
-	"1xj22ZQP3DvltqGJN3dJcxGbE2qlTZ4I++bOH6MNosRW6b5z20eI+ntI98FIKsLGYLt3AIQZ7BLY3YQU",
-	"Wev31Rts37UI1oFDdh6+wu0gzAkHVi5ZGw1fcXl7zdcqt99xkeb6ONKNzoC9DscZdT+JVdIuj8ILSzCG",
-	"z9vf0RCnXCwhKUfbtDC5u7jm0szQwHQH2vDUsKlW+Xxh2ZTHt0xJb4HI+NptiVO06eyctAaj0rs9p+1+",
-	"ymCSIQk80bcTeeOLDWlaW8rNhauSZ3PJupjkBmIQmT0Ke3gLbCsJK9bZPtslVnIm9HJvLVH12fDdChIZ",
-	"IPfqU8MMNMgYeipWfMWFRQFMUyQluaLDtGtYWZ71Xbs7nuYwwXt5r4v6hqgpeqvOLqob2AOtN7jU0aA2",
-	"hpoqVy7wDoZ8K7N832vSISyrO6woUy5vnxmSKRzVc1asBRu+vnl39uHmJzSebOeIzZZvvqu05MRRIbdi",
-	"rrWA5PTYRK0ScRe1Wsmi1K2Q84Ik9VVXsxm4bvuy5285l1bYFoP0P6sVW3K5Zjna/dSMrti+fTY0YIxQ",
-	"0o0bjcNoNzwdXMg8TaPS4FK3tzxvI7tJVZDK9SHc+GVjqwXIevcLbpj7ztTOjV4HeHWJKgvQutZ5Mgfb",
-	"SxtuOQJjLtkUGCe1FhIm1YoNM2Xcz0shc2+2zkAmOCeVJoZpMKDvyGTZ644jb3cp1tfet+d29JGPhlQs",
-	"hd2p2aM17Qd61alsGchJcSXodTd4l4F8a2HZdivw6zdxR/VeNwOkxOHqfpcI3tDyax21jbdYR0/P2hK1",
-	"Mebr97+8XWZK2xswedrCoULeBQvNrgu/f7O1m8p1t2E28hok3PNllqK/dCHSJOa69VxO+RTSzW0SbPTh",
-	"Dls09lbOuPyb4MzJ/umaGWEt6M6WJ9BuSbH8fjLN41vaww3p//PbG8a1PWVfP2c6T4EN49MXLAVrT9ks",
-	"YrOTqTDuHws6Yon77ZLFp1+xmWsdvMvUGtyohT6h7dfPJ/GLycwxQvHLZCpM/Q80m+IPSf2NrybUSbvb",
-	"ss6DqH7S+lZWozb3VtI6cmmQ3zrVVBfGwT0OeNeB676+iTdosOT3b+nhi/PNvYt+qMnMO3P2O0nLAdTa",
-	"aZ2tSqDjxAycXLG7vjzvteztHUmreWzfkHnxi9LiO/TxREnYz8Q65fIhmr1Utl0/f7Cu3E8pxvG36sZh",
-	"KXZQ9hB1+DBibSqsKrdz5bSFoKg+M8wrwKfbiNUZ+vPMMB7HboFQw5qiysNW3GkiNtcSEmbV6TY6VnbO",
-	"162OkIfQtUbSLsq10yuY8h/l9lJVcOm/XWpuafFvLthWj/dRjMSNHeCH0rZsb7wlf1N6TXnKZbyfAXir",
-	"vTw8nHSax7fYE/0wJzJfTqHdHbNw6zChJd/BdNEgBX4Hpu/bnSPOuLYTJzgnWWzb3Vrh2Hp6h0B9wTcX",
-	"sTK25kyiBvm3sc5urfHgk6N92duPApwFftFnsIfJ9KYSLJaZgDm3AhfQ6axO2v4/f+Unfzs/+eZX/+/k",
-	"5NdP59FX3/z+X7ZNsqINV1qtyI7n5+c91cOdq3DQ7Ctk3nSwLdRSzUGCyg0Lbz4zzA+oz37erpA9ZHvX",
-	"R5tLK1KKkks4xUaG0eAV3rj7WvUy3tXHxt6v9/P8/JwpzfjUgLQXbJanKfMq1j7Wkqr4qHcQq0TEwGbC",
-	"xDyFiD3/A4sX3OksoM3ugzaQs5VPgs+7YwP464+PKxugbjCZqVzSVqT4tkE0yCXP7UJp8TfwSzoVSQIU",
-	"N1aGok0wFM0dVNzCBO/G+H4ui8s1fuH2F09bjbSHurC2ez4wXqSXB8EzemiubVG/wzvejaK7T2NlQaT7",
-	"ejpjf6Xb5AzOkvKax9SMJeCYGqRl4SMmMNpypnRcYe6pUilwiUab3BqRdFq8injh6Zr9800/21WIOe9q",
-	"E7VSahI9RSFEfejjlgwTxuSQjPr6jpZcyH1X1e23tY8922FKKV6t0CJqkHJj1s2V3RxnK+/kMqHw6jfS",
-	"th21ZCZvZeN97nqVwPAOHc5A3ztNb09vVsau7xM301938u/uoU6gG8+vaTnArZo0kgj17g7LAynlm2z/",
-	"2lG91fy77WRojNo33jkwDXxzRCnckZkuCHRJ4UapWqEsS0S+HLiTd75oFbotN8JahGXHClO3nUMtEwBa",
-	"7iRaC5/ssisWH6eMJ8PU7vXBQuUGFipN9v3IzXWPT8ytSNO9RrZS+rb/+41Vx4+rsysHHRapGFNUrnQn",
-	"mazVYpq3RxmWrN7f5tV+zDpm3Ajc6G7LqFx3eIMr3sS+7TXlfb2FYmgNQ5QfQ7RrT2LaU5uSlcuOq+Qh",
-	"wZtwD3F+2Eduni369kNjMTejxPbS2DaCxEjl6mKfzSAAuM8wE2VQLk53ZOXBMZWVYdUI11jcioOe+os8",
-	"A2zlmo4TZivZdt4Ial93df+am7ZwJlRNapEWhlKV0OUKuet9qoHfTuYpN6Z1vSnza09O5bXTYqdgLN+u",
-	"Kzu97bRO/3GS1B9C3X6QJpvGqdp3bnPF0yNulN5qG6CHfAKam5pLsXI7SGHO08mUm2PuZKdOtC+mykDu",
-	"uXgqt7HqstoZyBMl18sOlXMGWvO0pzhxY/PK4h1G6iChd7vycPUbLFgdWmUgFSFRrsQmpaKwD7dt3vf5",
-	"cslbjXX7M2hPjjqAesFnXs2T7UgbOAoxe5CqSplKUFVBoipl2offSZaUr6Y8vt1Lj+rrfNg+M9/BzovN",
-	"61SZ1kDWyjYLGwLF1mQJ1luV07X/RSrrf1oqjOlc8fUgGqyEXSQaVru3TOisa5TfKsmPoZAeoGbNcpn0",
-	"PUTw3U6XQt/Y9Qers9huGHd1VFHJFhsq746sDqRCTrlfbT6l/U/c6brKW2TsnFTs3BMuk8lUaLto+gbr",
-	"AmgSh8NqPxHSWLStAnu6HtQ661qhN/IOUpXBlkizdh8u+A+fGZZCMgfNvJumZ/RYzLNJCrM9bmZLYVsz",
-	"v66yTLtNjLnWUlm2BssyLpK+IwlNF8a2hlEkPGfTNePYGU8Nme1jnoJMuGbe+LbRnQTL1Iyi7WK+BAxB",
-	"L2IVNweTCDPNtVd2+qQm9NyiAWugJ2xAhImt6XoS86wjxtDnaRerxzIMXd2xHkKymIxMHUvQGojs0RAq",
-	"Y6oEuw02SFjhrirnVFd3137ouNbUV6X7JDzfObFKS11j+V7xtGMcSQ59/U8W7m2PWImmgcF91TWwfxbG",
-	"Kr3utv92ZCk+SSJQR7pPU9vwVlXMDwzpNNsyaRBPxWu5LXNOEu2vnZvHRnkibOykv/zlL385+fHHk2+/",
-	"bXdNdgUhILbDpCUf+HlrGEz1rNoYw7uMFveSxQuIb0nOCWvo19KRdzroykvtPY5soWQPu3dldtUeakvZ",
-	"SSOZuBO/1WfYfexusXSJaoM7lPPi1dBiNNh+/L6Vs1StHtdqGR53qnlLJe2ilywpbZpNF1wCy4xAXjQY",
-	"keQ8jViGikHEEq8LM6UZYpzstP/QiCr2y7bwuoaG2L3Elt8eRwH0qTqTpKpWblokYiUNSLuXwTJ8Y2Kv",
-	"jG0GHQBPifl5e7eiIp12HfOFJGvcS4Nya0FrYZUWPJ3YcMhyLSxH07yK3QMD+k7EUMnCdpQ1kM52358q",
-	"t9X61GvLt4WmxWX2gZunUOjad3/xeCIBkvaw9vDWvllqhzswO1+Tk2kw5W8ySEAeaAkf6e8g5WuASWcc",
-	"Lj3eEqPmHm9PlXO03Nv84z/SW7rW6k4k/d20xfvdLW619mz3JDtmhmSyxaWsIQXe/x6waQwM6zgo2XNQ",
-	"dj3wVHdsKGNIOzEdwsWhT+CbZ+j6TdTjOAQdvrjPF4arjS1W3ZR1figGXaxOl4R4R/aZLv93vBBw1z+G",
-	"q6YDhAVOBJ9LZTB74l/VdMJjOpiEx4mb5kZIMGZiLNcW4eIornli1cRqCrTw3wpp3OgUYm7hPJzSdg/J",
-	"xIJeThYCk1sy0EvuhHn4Q8w1TDJuFyu+7mHmragn1RXoWsNr3h6Nm4s08Q7mlnMsD7eC/tH7YYu1WBnu",
-	"eWyLKPGFShMMO3cftKqjmTK2O8S1IQMaZgS25PoWbJbyGFE68NWWHD/HgswqVJF9CjlTkiWQijvQ6+bN",
-	"tndCqJB3SsTgtCSprPup+ODSgwyla6bB3WY5Jo3CvT3tyDoHaMc8sGrVYYttZwGl0h2moT5GCtRy+6fc",
-	"VTTjDd9M8x5Xi8qjbjr5GSUJT49o3G6C+cAS9BxkvJ7MNQ9my7DRKWrQLBC1wQuF4r2YW56qeQ5BrWoV",
-	"x1nYkruWj/Zu/RxqZMD5GMZLD8uoKM91yuUtm4m0fX/ta0dqUKvrLCijmmiCXRS8Kc7LOv1aExye94j/",
-	"2eFruHGT3EhwfFDEeFTo1uuex6q/5pSfdY32PVgr5Ny08Lc/Tyd2ocGEgKKW2K9LxqfqDpiwBPLpjvRn",
-	"htADn79geC8zI2ZXyltCQRPuIx3de4eORYM4j1vG8uptgQHspDkb/hHTI11vSrNEzEP6Y4vdaIrQNF1n",
-	"jX/eYrL4p/MtVNTAk3cyXTfsTh1U3S9UvoU6XSQuMGObAkdAUEPw/PIqSEX4tGgjVe2hPQ7irYzT3Agl",
-	"f2jPov2wKE/KZ4aJ8DrDbFA2HA++/Y//zVJ+p7RinGWgjZLAEhDu51hpI1gixrL4EMaDUcQyDe4GSAce",
-	"Ipq6j2sw0c9MYYqn7PWLsRSWJcLwLAOujTdiQTrzKJeUp4kh9wQX2ghYcZPwZ3NYXH/PjZXHsL2DydTf",
-	"cCeVsObWpat0t7luP3CPFUrQnG6tzEKtTAt26J6BM2EW9QG0sdNDwQgL42SF2b96sW0P7YQtbAFUqq/b",
-	"dR0qHBnkkiUw43lqKwjFz0wNXrgHUkM00CrdAzHsRqVAuGDS5xg/36GphKwoL86pu+2Eed8aeXoA2Nsh",
-	"SFWHrcf+S7A5urZFQQH0rQdfPiRnKPHf1iLD6AgrrsVbI4s7AEKsYvTxJW5hGeCtg1g8rWdOtQYl75AW",
-	"1b78kC8CtK9K+DpCkGREItUA6Hoz+4uOYoE6l78iJxrqRTpV29IhXdP74ilV5XHjooZpTAgPzr3w9Ig5",
-	"zOkjCGfMpjBTCEd9J2BlmF1w6yGwV9xd3NzXoYsqjMJDRH5vI50/7PAW32F3TGHO4/Uk7T53aeZVVmML",
-	"njADNpx7SjLCzyHUGdNYlO3TDmEYiAHOl0vYY3N8qKbMhOPao5YPW3dJuy5XXMJ3ocz490JAWZkwtTdc",
-	"24YVjcKnOoxo3SioxvLZrJ20jb1+ANhAxThRCf+qTNgTZtdO7idH67R94zcN7iCLZoua0nfK3gi7QPS9",
-	"uTDWJ35xwzhzYzl5NZbEbCxWJwW3seFVOlUsgTQF5p6D/Y//zSrsGDH6aiyrnxlmKNE+KjI92asR4ek7",
-	"1ieZFGHy41i6TXFSTUfLpds1317fsJcvvz5zopmpGVsE+KkMVJYCW4EGhimfY4mypZxxUJ4vGBqoSCE5",
-	"ZT/hhdqATNBSRXcWFedOKzdjyacqt8yH7rKhycDN7KSYQcItH124xdUIcS8VmwlIk7Dkyzb9tSGDGyLT",
-	"LW5YDNQ58TLFrjBmxoh7f6Viwzb5N9o4w1rvXTU0l02BYMRccovzw1fBkMJGC+duVW30GDYl7wUL26Eq",
-	"MypejmMr8i3iuqGUEpsgh7AOBtmcR1jUKpTD9gCSDdHCLUvB3SQaQ2ztzBslG3RxDTJqcM/RdF08OmXO",
-	"e9sahxfnWvcIma8pIBh3YL0q0v+rNiPnDxi79noBbTGvtcVqg4KgPPkWnvg5cyfczEk2D193J1SKtDCR",
-	"V13oNkwKJEfTSf8Q/s1MfR99144EWfR9SHCm19arE6w1WVmHXztXmCoptKZroADonWgM8W3/W0mVui2r",
-	"CNJqP44efavbFsHmxBZiBDqRv2ZC3nEtuPdVmHYJZYCnbYGMH8oIV8Nip8uWGcgLbhYsXnAhPaw9Gwos",
-	"EUONMW7WMl5oJVVu0nVfCD+r1O1k2TsfuTK+QxhJ3VJeABG80V5JjWKByvEVhG9lMDUXD7VhlPuIS8lP",
-	"tTJG/F/+j6cxVmrZaebYs+iCzTrisf5wgocxGT7xPMG6V7ldgLTkwHPXQNJqmAbkFLKTnjbHudNe5G/k",
-	"W4s4/Aj7GCEeah6vWgN2YjNW3r2B2bHMFp48IPk0bU87atPKe1g3Bo2WW1db3UF7ynETGaqhhigjUJUu",
-	"IEs9oNZcw6qnPHhAxk13o8FH1kBqUVmeRQz/OdXg7prht0SYLLcQBfxSp0j957/9+yOmHmzkFuAdynur",
-	"asu+jWLXHr2j4S7aC220oH7boQ/3dkJ3+Bbyc2PcNcvf8cPtzH3DMj6HSw//Evx86NJxD3qxRnPROuFB",
-	"f4LVu8YG3kMeB1bpu+f/5N7fYmHeVdCrxTfZCVj0k7Jd4SQ94eiaelXXFf2dN9jsF2bsPeEi9SGARVKg",
-	"LEoREuBxu6tnK17aLkU4EQZDEia3LZXR3oMlmWSA6xiL4EngqAErIW3dUqly8uX7LvyFdo+M7qYI62ww",
-	"bcb+dL655Nkk12lb5DTI9xhr8SPPWCrkbWHXSnncEaGyUFaF5trq+MTQA1Q5Bn/cZVrsCYz3AKOaj0yY",
-	"aJ6I3Hhit6Nq95d471PVKu1aIPNDXmvGc9Nlfavh7m4+FjbtgL+TwvZNvyzNb9Re83JUAb6rjKdOLN9j",
-	"VOzpQHziYeLPtiVv7PSKCTDw6eY235Qtrxdctp1WMf59z0BW/w3lx/lqmO7lDqvDT3wJaHiCE6cyUX6U",
-	"Yr4ZhqvSksIAaS3UZsfS//oQlUVSIaJN3XRPjPvi/W6+87EYx7N9t3FsHXi+MaoaQ9My07BoHWr0jaoM",
-	"so2/DkI+LU+36iWm1WHWPO28D9iNpXrePeIhWD/sz7vPojrzf0sDLUrqLnMpYpFxN5FneJ3veyL2P8BQ",
-	"sHTcNt++/3D1ge6a3lJVHREbGgB2hg2YLidN7QRqaKXuIROSQa4VZf5dsmVuLJsCy/yNpeflpPX0qXd3",
-	"zpbApWFeBuGwLxmkBuqOMqv5HYQczhnXp91IiOfR0U64Kh75+bYDr2Tm4sjb6wwMwqYahvSirg5/FXUf",
-	"gaGvhcopocMU9a0xSR7gdhAVOToh41LlGiP43JLsjkUOoqdyVLaejhXW3SZujnH1KtTu1qsX12Dsdv2W",
-	"ew23pt6ymZBJWf7Ze+qFNYz4eCynuWVGLYFemOUa3Wd8xdfoA2JBuQ7704+FLbmNF+QK6iED8PIY59r0",
-	"SmTrvN8V1TCOAjHveLhWbRLtAJSom+UdKfRHBabfH17hoVDzWEesACsLMydbTTBFzPAsXmlhYaLQN6NB",
-	"SCcgOrb8gcXJOgBkQmsPrUG1B1B+pdYUccUGcnih5u7AfWiaHx5edHbPwq6HGi/6FA0L0t/kiA3cG9yn",
-	"atw4bCn/1Ih0L0lX1R5p94bYj1b+adpsD42vPvJyb4m8xp5a14fgUwlN9wvB+m9mJOTW6cjkV9EUFbxU",
-	"2s4REE5a0KQTz3Ks4kLpub8+pORCFbV27+LnHZi2fS2x196NcQMG7GvK1t2TJF9M6ezaXB43RLfVKdQ+",
-	"prXKj1MkklsLy8x2hL9hFmtrCPCHBbD3b66vMEeFCctWIC0T/WJ8Dy85Xkkp2BxPyE/jNDKq3YmFTNDi",
-	"3lHEpLdFs1r527v5mVmgO73NvPLnxbq08PtlZlQTlA3fY3lRlqgVHfQzd4sYdeesObVU1QQKFSjFe0HG",
-	"j6eM+NTIXsXJ6/MlUHshw/IjY/gb4JTL28uinMxFmeEUQviY0mW1GWGrMZEIFokoqiQ2feqpL4AeRtyh",
-	"JfkyrkGb6wXc3lYvxa9/NV02bJz9ipzT1v17BXp9wP7ZAcpKm3WPy/yb6ysvBnsZrfeCeN1a1NHJE6ls",
-	"wa4HOe428GC7IGBrOLH1YuLdqLAVJvs8uLA0gBtcoY4RdBdDOjhVkHrFALd2z/0M9vPRYOT1Ph/MtTJm",
-	"ry8kdEYSNLK6Mq6tYSkYQynPiOpiehrtskJj2GrELjYUtb7XTMhoAPstWKjj0Hvf/0If7Mxx8ROu9FCn",
-	"To24jflGFUbZmFeVZK1MmNy8UjJvyf6cuj/vWc9DGZDbxLdTFygDvCMfMlbyDnQnj1Vr3TwzLF4oEZcx",
-	"CqEwDqzdE8oM3oTWax9C/exKRCtmoLcOS6zmG16jeGQcSXtk8f6JV66P/ogjwmmZMlbL/TbAwZW7wuii",
-	"7hpeVd5pHWJrxfJNrjzkdryLb/e/HLcvcQtraLgTKjeYS/XMeE5d0k0DcV+jB4H/7VzVjqVEE/VRNjjP",
-	"ts3fTzvmGRsmWEAay9QasKO+mJqN3f/A3duyGWXSu2bekt9vm+1SGVsvvrXka+anwCRWIOkTH5zVagFX",
-	"xrqXFHDvdmMH8PsJVqaatsBymnxqrLC5BWb5fQj0csc3wqG6K1LMzSJyP0y5EYY8FGa32lgKinJ4JQma",
-	"UqJc7iqj1QcfBVvzdumxUFZt8vsCxHzRBdfXswpPRwDOSiR20ad2NUpNDLagT6IwqtZ5hLCe9iJmXR7Z",
-	"WmHq82/+6fzli6eKedpMMPgB4lh1Ye70qMa8UTvdaZiy4peudPW6MxvQfdC5OzTM3d2gn4W3WqCwOZpm",
-	"Z/Wmq1OuRut0Ur7VzN2JUrQdwqy6YodPsGOobWB6FIO7p3odc63XE3UHuneiY+ELFvty0kEmij2OjyM6",
-	"JNwaB0dEquLbNt2UJKKhvMNi+cl2tVQS1ngYG6wQKRVLlZyD9tFTrXrrdu20q8Ic2vEQyXOSqVTEO3El",
-	"b/zr1/S2ayDfJxbfrc1N3h6Pj6AlvQnW6djcqyBG3WdWrlV1NNVDsMK+m2tXNeA1dlTBCWHBdtvyUi4P",
-	"q5t6vF3ZtMFibE6ZhUuoPd+/+cDOygZGrcpZN4JGbZs2OvSJ2SwBnqRCwgUL+wbuM6ELCzDIhAInfJHV",
-	"OsJKn+Kq++7rNjTk9oSh6vbbz1V2zM1ZX1ilEyG5XuP12JDUIZs0Ary3FdeNWKbVicZ7wkxp0jjd8mKQ",
-	"J6WkJrnG0vH+clFNdnwKmdCe0vjAPd21NZuu8rCkrsek3btazHN/19r+t+Cjlk/eKKW+Aymrq/ZvH++u",
-	"Dyt4xeXtVjznDhj2eB9UyuaJQPX/XSP10qStA63E7vZP4NiZbbwFDb4G795e5cVbGqeZedDFicptYXTH",
-	"1gT7ARZEc3/2kdkBgKyV/6nVTkUlVfMtORMdoPIHZFMcA/+D2ph0xn95/+kuNxO+9Z7Gg6AhdhvCzgqm",
-	"Rti+cS2V1a4RNGoUtdlMTSjyRRdUnjX02wzDb3JcRf2prk+xGtt2kdvuV3HhomyYAhASdj+42TxL9rwv",
-	"NBbRdxoFqVBpsOdEOnxT5Wx24RKGyVVL1b/Yb9zbhvrY4fvdsfQv22Pp20JZXuxf6+J1rVA9Gz5/HpBP",
-	"lK5Xre8FetIiWBtoOfdWc2YWXGP4roY7kDl4H1oScgBKvBAfQNcw0BXhGcVZ/3UPtJCnkNQ7qVEI55qz",
-	"NeqQ1d1HWF3+NVNftRWWs7e/XFUoOrpkylc2IcCNco6mD20rInUHO2/UlO4nXXeEtjcTew6NkyzBYQow",
-	"sW0HTwPy89H4aP8wzMo42taLsIGP4PRvaTlWMhap6IgpTvh6D8SBWmPferiBxtUmETOP/H1ww0ULbe3P",
-	"tFr2tKQEZaWR84B/f2ZC0TdWxfIIiQoZaKESNvROXcyR8PFnscpTKtY2BcbNrUdz6heBg028oo4rmCnt",
-	"d0QMwyrC51rCbtqENm6BRmJSr4slLiy2GhFb1Gn5607ucgzRmpQp6+XxY66xaKu7CrVtr4Ta2UngGYCZ",
-	"UAG//SJU3HcaYqX3jbw4oLMD+mmCW/KQuygxzrnRYmNU7dNrW6weBC03YlultLwa9LVPykydZf2glsIY",
-	"IedsGLxqEVqIqT5jpowVcj6K/B8mdOGOxtL/nktMKQK3ZRsfuWasyk7yjMF9lnIhzSgayxmA6xM/i5jf",
-	"bMUgOPOlEvC7IvIUMIxtLFNh7Kj4qui8+IsfXvh1BhBh7GboYCyHgUIRihLv8DQhDmvk389leI8N6Z2x",
-	"LF6KfEwdvRA+CX3jL27vUJ7VwdsM7jOq+LJnYFP7DbKowhWkARGrvE51CobGtijra/mcG9onruONMUd1",
-	"dm3n/JkGszgsWF3Tx5MDY+rrn3eMDutKZAdFsPctcrxfUGEj2ndLjCEBqKGqG4usO7upI+AphDZUop08",
-	"sliWctkeuuf9gduVDhxVSo4mdO5ncYdn3uRZprGsfrvhsZRZ7rfceLB/rHxiF6HQwAxW4P7IJfu61duF",
-	"H7bYtVEnWbrGlQEEHMgNFo1dO30F6x3iAPpFQwxq86mEMYQBVFZjCzlbXa57+hv7O5BbfAZ7ZkH1M4LT",
-	"5ILLoYVN9xCClarezZqDNtcI/BqcWr7SIEQsA4k3HrfhGXok1lql6QXV4V3wDAuku+s3OYuSDdpX67+r",
-	"rIbd0MnSO0DCwkwanOPbjwbb5Kpbz/cZEMEPX8zD57IDWaUldatAPdl/tjVXVXswPNEQURSC3y+FmS3A",
-	"z9aesqfsXd2hNZbEOMH2EsqMUAKuZycCEqco1KbTNBpLhPN1nNZuwDll18lN1X/mViBFbYPr9Vh67mSB",
-	"O6c8vmV2oVU+XwRWjdhU2YWT0ZRAQPpHmSftpjCoxlm4wxvHRDX/C/anmjquydZ7wk0tG3kfX7JWW5Dq",
-	"EX7M576UWTfPTPWeWJa3ak2PWlBd1H4J0g/IWNywka7auVKljcIrdKBWUpoR6bySEDsJwLpoJlxyyUlJ",
-	"wzp5BP8cHoZiOpXk2aI5nmP+WescK9koFKvzbja4+GvPYPsN6zM3Ex43c4GqcYxHrqHYPFcrzTc/jmqj",
-	"2yTQr24xUmXbqv5mPPYoMTVf6S6dDr3Aj5An7j3NB3sfyu/LMUblNNuY933h12rWhRKTO9Cmy+UYSpHV",
-	"ovM0xCLTKuatgIxiCf1XrLvv5pz9QMpPotrgfcftc+8wFx0FwYICdfrPeN9MoI6stVr2Th/snOLKuBXP",
-	"oSPUrpeaiK9s5C9WE1rKQZcL102xTp4lGdBZ7XrB9RzMNvDWotD7xOTTpbCdMeY+N3B7Wxp4st6eFxxz",
-	"d9jFIO7AJwe3IkNvFGRpDnJzdptjDANqW9gP7m58zYVuXVUwprx81yfz3/78gQ3fJN++vxo5lQcrG3DD",
-	"Pl7ldqG0+JtH5n8FXINm4/z8/KsYm8If4eNph01EaDB7JonSN0K24fDESiamTB5iNCmGI/H6YHXh66aW",
-	"uvGhCfTIf8shYkbIeQonuemojui+noQ9EzQFWpXdxpgaCWqN1eZdW7ioh93jg8p+zo4j7fa3QyNut8pt",
-	"Z/TGZ0bzCff2vdbBoxNNKnfTNkhUfMeEsgdhxaSPnBB2kWju0/C3gvvUzowOPwxaR22l7s4zDIQEaYAN",
-	"qcAnyY6kcfHpCxXfGU3RFwoxt8ZyDKbpmswrLm/9FV0YX63JKsa1xgoxEua8BLheKg3+UTLqnYwq9gUl",
-	"iEFke2SHuync0Edt7qgtFYBp8o4wN9+xgDlRXpHY8O37d+z58z+8/AZFcJZbJsjeHS5Ep+0zOCA5tgtp",
-	"4TXXyQULkbcBS4Ls5xwdB2uwF0yD1WRb9JiLRUGesXybwDJTFmS8PvkTrEcRUxlINsz4mnHLquICC0Eq",
-	"JxOFnEfoS4jGkuAXomC4OWW0cK6VS1bfzczwtaFyPnm8CMxSv0mX8V0+RLzssgXywXfaM4C8A+qq9EKV",
-	"IeF1pakhlFpSgevSZWfAOB4BP4ilsG3pwehTqabI9WAR74iR+2aFJHv3RB/t1dNGjGmthY1xbMwmaq5J",
-	"55oe5urYDuT/54VKoQKYWSnvB8wzzzPDUiRnT8m398ndXMKCZ3dG6f5s2gJfD8rR+ceuMbEZbCrknfch",
-	"FEBvCeCPfAtsyEMLVZQl5HpUrNgpahz5f8Z4yJ2bYilk9a/PNzyCx67IuhVSb/tKt8UFBUiI40BhyhjS",
-	"jrScbu11G15xewSku5d6aAqM6b9gf6xEPWLGBqdjuPwzG77WKr6dKZ2wKTfAvnrRjgV8yC53R1nK1y1p",
-	"oP/0p385efnh/z758cV/bxcPZIHtDhvf24L36Dgte4KHNnDT1Ylx2ox7ypRmxDNUhsuX1zzdikJ+PNTy",
-	"A2BayF/YYm5sqU2wBzJNCDYzWSosG1ZqfZdl9vaoinAs03Y0+C3n0nq785FAaxrAap7+BGIW9OEuTDiQ",
-	"CJbHTVgcFOat22LJ9S0kTBK7dULDmVTZyWPZvKuiugcsT5kosaMAREeZB3ow2b+aRljMSWtIZbfhO3y2",
-	"p8AvGbu9IgkWBsY6JAtg/3JDaZhUHdmwoa1vn7IxLATUJtLbrzUYvlyT201pHO1w5uwoSNBVQMODghdb",
-	"q4Vsm5ep6snaJNgGJWoVdZv4S5Sy0qDBTo3IsyiFHx3T6/B3ebQdcnJsnAq9ZGUnkKRXfw7HsK40sMFu",
-	"jcE24L6q7pAG9JcfcF92er+hyU6VoizyqoCXaoJCPCpPi4odo2RyNHZom64nxV/arht/5mkKts2GgO61",
-	"vSi0gHTPyOF9ii7QSH9ory209FXW9m2uuzpbE+Cpth61ufp5VAfRRuZy/Me5XhwGrXGIj6Z3lR2EL/UR",
-	"tJvhgAhfm3AyJJJFDB1pU6frESLrzrDb4wEvaXdpljXj9UHYmxsBn/VmGxnn5Zi6WWRLvch9bmGQWr4X",
-	"S3WGH5aK2yOUa9xaqbE4uquzaV05SGdcQ1dR4qwZZdszAWczQrcN96jkyU2mV9LjEmog2FimZEBFvPA1",
-	"hvG5v/V48IImc+9EZ8TgtH1n5qN8N50aFK+3b3tFfGibbSzEOu7RHsVHtjTWhXDTYC2/lrQ0UYMJwpCq",
-	"093krN8x326m2hXz//b+3U/s6vqtI95NCKKJvDNOZ0q7Dboi1iz8eGw84Ox2eT4ekBeFy7Fshhv+iKhA",
-	"wjCeYrF5LpmfpC/673osDcqnYzmWb5CXMDEKQTDxDs2XwMyCZ8CGH9+4Rx9HF4wzYx0zsSWPF0IC++hU",
-	"/o9jORQSVQ1MoZjMFJZwjZWcpSK2Ecsl9+EBkGDN86lIEpCRG7/JZzMRC5AWgxRNxDBaGm3a7u1c+gJf",
-	"KUQ4Fy15OooYZ4t8ySX76DGMP0ZFkudYfvQREx8jNGO5GX30HqiJSD4yq9hvuaKoTZNnZVilt3MMCqI4",
-	"KlVijS4Gz0/PT88DyB/PxOBi8NXp+elXyCd2gRx6hgF7Z24+Qs7PplzenlQdiHNSnHy+pJJvk8HF4Adh",
-	"7DX5oCq+Q482kilpSCK9OD8nzDBpvajnWZYKKo579q9e06X9cBxn5e/NLG1k4TCfUzozfJmq9m6KCZwh",
-	"K+F+MyGZFf2dRXNsxQWmGVFlfIORHOUWwIVFDBKs6ICTxssqnxvMuqMldxvy/sRbjf/aDKT81UPVtbg1",
-	"fQBxxSv+zITqydwyJWOIGMxmgLbikGd0x9McmDtVx3LILcFI/pNTWQyG9I4cGyNscgVDx23SqboD31k5",
-	"n7G0Cw1moVKC+pJd6xC+MkzYU/YhbNvXN+/GUhhGvv4i4cmuRAxs+PL8m4hhbT8WazW6xBCeAMiDksA1",
-	"MpaeIIzPuZCMS7MCjR3hPqmz7g32UWUikqdg7CtFIVG9+bUnm1Lyzu91ye2OuN839svzx+h/x7Z4+K6g",
-	"NfUwb5ViBRg7lvjtQQl1zwy7+a4RQ73ffvg92iqzzj75n94mv5/FZTGVjGu+BItZNn/9NBBuEZwQDB6l",
-	"i0Hx3aBJp6iy5rsu3r+W+7XOeL6wS5PzHiAuj0P+qIg/eDgjXO3a/JylXM8rfa8WIl4UyRDCuk3/VVEH",
-	"nL5eLVQpGoQdHYVp3CprHtsTkAmpz61S9loZaxrpFuw//8f/LGZ44bhvq5w9HcsbqljiZptCLYHDKTEY",
-	"S4JnH4q8EXP7RVbryAs5lplWc+3kMr5zyt5XZCHK0hBR48XgMAjY0Q6J+EYmr/1iPJIsDM2/CYmMTywL",
-	"K/13bYbADgxkcjSBSMFEmLejZoxXjukVRkvkskBVDKw1XZPwLIlZAwTEhD8/1ONvg7NPcYVSye9nploc",
-	"olUT/B4rVoVvymISe4m2LJnViVkI2WmAoGuK2VYiFsN9OAWRJ1KFKeFFs+H+GrKuuGHX3353mE638ziq",
-	"keJhR9Im2Z3IOSnU7U4dP9TN9DfL6ojblrR85ew1sfq/5IBF2DdCk2W6ZrkMrkGSfoil4Z7+hl8VK+Fj",
-	"3MoJF5T1IRkb4SO/PsVFpCgq2vMWgo1GTMIKjGUzoc0R+BTTCkmuCDBMrYBNAfPiA3SBVeqWkvUw+BRz",
-	"kO0ChA4iZwFpchRZUjLV2Sf3j5MgnsL9NDD66HHUrxsaSEG0xznpKomJvc644yl8JTd2c1/EwoZ7OOO9",
-	"B2tTcHpKob6wmVbLmoCcrhlvnGdV5WfJE4hQ23GaYaEzpsqYozCk3oBAapV0AfoEvstDWO1+wu4aIYO+",
-	"02qJoq7X2x/U4MFiqj+w0pY7QOWtIxybeMmjgKwZgHEc4KMw8W8JX5N66mtXeLwW92grOBNFk3pTcolN",
-	"hB+iTsRDdsuRjCsqzZfSULC6MMzdPXTEDDg6ehiKWC2XHMEeDCxFrNJynEqPpftB5ZZxtgCegL7Ey4Bh",
-	"f/nLX/5y8uOPJ99+6z799tuzH388c3+79MYWEwrPj+Xw+emLr15GX/8Bcf5efPXy9Os/jNwJ4lMK3DWJ",
-	"Lt0qt6cMD9USwuqZGctUSCAECtxzGHr+ky/qjdkKSofY8u174s/CLqra3RNukC4pbeHensXmrr4nWhTF",
-	"pxPCn2nT+RtgxHhqFFVYdwT2ordUX4ev3/+CXBixABVUWGIiuipO1+7fB0lf2tNnd6DFbF0Ruo2k+1x6",
-	"2+UC4ltEX/tY5OgGuUBtfHQ7Qkm8pBlhHJnG0kiemYWyF0FeJA2B8TfQ6sTky8gtCGjBU+Gu4P5tE43l",
-	"LFVKm4gtVJqYiIkyySPygXlwz2MrwZiIpcq6d5bL3PKpSIVdO+Ezlgg+zc3CiTk3zDtw8oCnjfGcsit/",
-	"CX9xfk5C4qO6vWCowX4cSyfIfAyp8XX53bX/jmvByQB7J1TqRE/bbv0F1+mHgKf0aPxNPXgHZAd3I818",
-	"894h+HAWf42hvST+y1Xx17HKIeLOgpIaVTb2YFNbubiCWkD8XFhgzNmn8pe3ye/b7sNXxYuPSYpKLx2E",
-	"KAf88PV/J6vtFUsdbFLVhSZPZH2d61gT/e6/1fU+wvXXEfYkVfOt990r99YPqkUDbLuXot+v/WJK1RAq",
-	"uLfbYRs6Lshwhwlh3oPKRMJSVeBIoV6CwZES7m0ZC9k20inMlIZB66r1gQp7mgs1rv6bu/ZIpQ0WxxfN",
-	"MS4yca6dOKfVbl7QS8YWCVD8Zp+TMLeLM0yM8eKDxzFktmpnrnPfFT5/W3zxSPfTZjchE+yJ9STMtuoS",
-	"Wx5+QBhGWS6XzIi5OwxpIxDHr1goQ38wB3i6Dy7++mvNh4FL5I9fv0y0zygjv7jkLqk4eSrk7YjuOYrs",
-	"hbwytjb2KTkkVXPCBGi/hfwsb6VaSQYnri+Uuiut5Lxon83Blg4AMvOfsmssoc5msKLE01wDqVq+nWGI",
-	"M4hT4dRCD4E+YsvcWHRqMxIYBDqJ4sXX745C4SbKWAAeL9gs13YBmvmu2PA5MxF74f73khn2n//279FY",
-	"Bk/zD+++f/vT5Id3r//07ucPowv28sU3tSAKpPFY+piIU0zKnWBnE3ItGfIeey55ZphaSdCOWzw9OFLE",
-	"KWbcslymymmXjoNOREk8odlUq5Vxy/VnD741lsWyCsO0mC8sm+Z+fbHvkxmPraIMJOxR+Czfl+fPGwPH",
-	"9LOwodh/ZW5HtWluPyAHPM5mx7Y/0w4vQTtatvl7McfC9fLYe/d9VVBUdk1BWGT9D+8+XBMNA+5aIXTQ",
-	"HSdh1GPjevSqdnH+Az1/LCNjDbC0F2VftqAwEBVUbtkQL47FapCgW3HDcpJAo0chlMrxAnqnboMf08OC",
-	"+AEELZOcZX4L76JMIPWJBgNbKORX79q/foNvPw69an3sRbUXLXU2Z94zjjIbGZbLwL+Rl35OOClJi8fX",
-	"xybej7itWH2lsd9T9r48iBw/4cGgNKItVE6g+qj3I2ktqGNbpMWTk9b3e/CGDI35qohH12zeg1MLqrpT",
-	"qVE1dJuSpJf+1o1gtsU5Cu4g3kE2v5m71ZsPGztemCpYEbt2w5AYYqckuq4oF5CniBY1lhhUgRIEjB8n",
-	"NYSWAW4LodFq4cSe8aAyX5CkfqIz+CdY0VqZY7PZm3viX8Yb1KU4MMd/HuLKCfjaK1tYqp4L0nmDf90o",
-	"fffIV9bXIeWvx4W1HJpTUXwiInkWjk0Ct7Nm4h4SZvm9kmqJaNHlEkakuQeAG1ZUl+T3jNIW2fDDz29v",
-	"GNf2lH39vKYPxdzyVM0DXci0gz63E8Rydffd7TSiT74tXn4KSn2XyyT02IdaxeiOFEtShP4Ua8SsYj6M",
-	"vGpyYMPgHkWDwka02w7TmqNJyGo96blp3vj3n3jzNLrttYlerZnkSzg2UVrKR2I4xYyVEPRDXDgRMbHM",
-	"BLrgIvZbzhMt/vPf/n10gAm0VXl5z+9gY2Ee53RqdrNHbN75ow2iM0DPPz+CLwEzVRmvVIJFzDKJQZQ+",
-	"nalQjNCy4i6L+xK4uhH7bb+n3XWfcbeVeyoss9Dsn29Ywi0nKxfmCAZf3YNW/uxTbkB7l40votG94/b2",
-	"bP+Mje/wVD98d3zWrdm1JcMaHy1elsuizWemYIhhuU8pLyxCPcXtyQjrNCPLpMDvsLI2t06/Kao5j47D",
-	"PWczLeQcTlRujSDIny67gpvKO3rtO/zoS2Oq2uA+S0A2dX2j1HIXbz0zDBeFDM4rrhNzPHZjRFRGlZEt",
-	"m4s7QLOUW54aLikb5lakwqLurLEA01JpO+dzoEQ/MDZisxzS0SUTlsUUyVMNdaKDBEQq5PwQnnS63xld",
-	"nLb6Mb8H63TdK3yzty+zUhyaMpT7+1ejT4/jc4we3ev661NdPIgYb6Ttp+T+oOYMI7cezuqUMKuBJ3QD",
-	"ND5mzl+uUcJiFBCVFSIvD74y1cBvT+YpNxsXFCwB4itDmFGZzJriNdOpTxV22nF/qVWZqHD6FOuqbVec",
-	"3NK+8u89FSmxv166Ew3s4SS85muM3vIr0u2g3r26nblpqBKX09v3wKrg4/4J1o92cBUD/DyHVkn99jML",
-	"CXQEeufW2zJD8fYSWTnzvCCVZWtAMGVO/bpjSHnzGv2htk1HD9uGZ5/whx2RT1UGejSt9KnIcOWXsTCS",
-	"eYm8537bax+VDJ5QcZgOIpzBPcRF/aOH9NElEd5gB/APRdEiK8/n1GF0LK0kJP4vNl5ckuZHO42Cp90a",
-	"lRj0Pt6wcnfFXC0xzd0WTZU1p+wDZrD/5//4n+zl+TcFvMSxNuHZTBDE5c6d+J1AaLo9aHe/TI+SjOeG",
-	"eBzDAe1DzBF5/eptIQMDTPvw9au3/oz0jpbT8/PT85en589HwXuVqJVMFU9Qxa/AhkzXFsgP4aE5mEi+",
-	"kC2O4ubsk/uHEqmweNrDtnvUGmlJXTxW2pUbdjGIH4SEweMpB1RN/antJE8sv9DFD1WchX/FirdkxXTL",
-	"Dcklhef6nSIM024fmFodjaWwlCt7mEwqNHyBbFsq/HQ+BYyqVgn1Bh/jupXfDQ7ZSte5zpSBh+dStWN+",
-	"14CoqnhJLRaL++OEuuONjTJ0HKFQicMMBcanlE9UWWs2DDe5CC93xuMO3bk/YhqEr/ZiIg+jwPGkW44i",
-	"745FE5vJcWrPTBCqlyyjhcXnE/98UjxN1RwDFB4kKVtEUY2NHh713YNTCzczGhJSIAjrBrtqblAVehte",
-	"/jJEWEsMCQ71COmd2A7JmHK9npnScHAL6/oN45LFep1ZdWIWGpJEyPnolL0mnpyJOQahUiyeV6xuATJS",
-	"tQzkiZLr5d8HP+E+22mXwJk/mVXC9fbeE69XKIKBYzm2XVN0pPA0xeQnMGzIjcHwwsjX+xGa/ZZDTum+",
-	"igoZT9dVI9MI04UP4oXNcqTVYqXdWZ5XTrE3YpoCS3KiAxRgKVW9nXT9ENtbvGsCVJYPSZuUrQiDIb9Y",
-	"KLdmWkWHGi0YBXdnoD0Efp2R3mUgA2kfdjRGX5L95q20/BY+h+0GF7LTu2yOcVnht8C4p6hj/CEaXIkP",
-	"RxS4XgjQuQITtDGQKDshYXeu90u/nwxQpGTvXVFn+7rEOvvk/ulhwXk4w/36yMr241PyCtuJvJ4Tapb5",
-	"sLVUzcv4AK8nYVo1uxMkTYKSTRKRrAAvowO0ph6SbW8yvUY2GDRPtII/zrgxYEyBznt4B1G7w53uMegX",
-	"KXt6OMM9jryqDPHgQHt+FMSNCqiUsTqPba4hYRLAXQ2KUZLsIEeNksCW/BYVL4LpIAcQplUdQ5ScVc7v",
-	"h/NKqwHhlevhe9fBEWXTF6m6k5OQzTWXRwHjcwoEgo6lKfB5Ds8Mkd/d+/7IFirXIbXUl+GpHVchudpR",
-	"fVQIQiy0lHu0wCPwT5wqk2t4JN55nSq6t33RbPPar8GhfIOzPAK/YDul5hGyjr0BgQ2lqtkW2JKvfblT",
-	"TBlEcwKeUzxlpatqdBQ+mSuP1P0IXHKV4Fn0veLpF8sjbnB7OD3bpEuSHAXhM0kYZ44cQckhbZeniPB+",
-	"FGIvhLG+PNwuPfWf/aufVV3tfUv3o+0dB+LfP1YUiLGQBbFO6q1Kk0pYR5Dxhk6EZPTFa6pV490uVqnY",
-	"7r7gq00xyi4YN//8OMab4jJa4YpnpmZgLlLC8GZaKAIb958vnlWqZvFe1ru3tS/+PiRMdcx9JExtjscz",
-	"CD4zdTfEF8MdXTrAtVaZ1xVrS/iPY3ejGfL0c1je6lzZLtgyP74jxE8RLRlnSxFrdVJTWuMF13Nyg3LJ",
-	"QN5BqjJovfm4P41O2RXhcKUiYW9fXf1UsQ+fM8mXhZ9OtMCoHqT+BI/dI6m7pfXlHXX0xSq9fnz7Bvs1",
-	"cOY8cPwR3e9/fvsTEzJxE0OXO48XWPKIvKlwyWYqTdWKgDAt+wPemp+/YEsl7YICitw0kzw99BadcLOY",
-	"Kq6TXYrPt8WLn9s9Xgz5OKdMplRaAEQIOUvVykTelk572v9aO4fYdE1wiGwYXJKFfkNRXQ/SeasUKnxE",
-	"3aki3wmJ+/Db8t1H9LvUFMvjBsf0T8ANM+2jm1xv+OaOUcCnGgxQtXFheMSSr9kUCFrNe3GGt7CGhM2E",
-	"iXl6gqgxC24WEYPUAKOHkkAvEjYV2i5OnBDAl/axfUSdkTYFQ+/UWt8Ubz4VQUOPvQDbwuiOIwHc2jwz",
-	"5XanK8kauE7XLOZZxCrFuCjcicI8hcG3qn9EaGJhpjmGSAUc3uExZUPUJcuLCZx9sgtYwu+Hnfsf3Lfd",
-	"Ppf3UOOQRxQ0oYvPkrJY58mOQC3//GiZxNVThwp9ICGx2D0hYbhDquTMZmQ+uymK23g/Y54I627aB8bm",
-	"bbDUGXC95PrWPJi32uMogkr84gXbrJJHG3MVoq7x5KaAtpWv706/pR5ItBF7RSNvMO8Xm55yhbLji+d9",
-	"j99H9DAWUxIfuht+VHfg4cgLwYnELoIcwmWrxv6IWUUR9X4oFKF/C5CF6naN6PrDdkWhsptdWvPb8s1e",
-	"yZO+KHuP4LL2kr9dqY5WPajVJ7Q6+fXqZ3IKi3scPaB2GzPFdQwzowgInw19Oq6S6fpYCn7tXnH2qfor",
-	"xlB4T9hhAvdtrbVtvisaWYvd6nGt1D0MOtUVOYLfiSbqZUcgyKUvHGkLA1IRbvPV6JRdFTUriyqVzK5U",
-	"UUDCFg2Zy6IwSQoogwpXJmmJJIka0q2UaDtPPmGq6mipLeiKXtCLNQ/hRUvic1sNlJA1Xnn1yZKjK332",
-	"kB+V149RPgnLDzYOmADBhNn+RuU6BjNiGRdJUZmwusaXlVKphpl86U68VQCrc589TOZEx5AgfZkl5jKG",
-	"NOWHJxf2Fl6vsatW2fWPlh709AKTFpdxyXKJnFszgzfifmoK2SVCc4bUYyUxcKhIF6K4VawnZhVebAph",
-	"Nl37NCOeHqyibefNlK9cz4/Nl76bJ+TM0OX/GbyJcdLIQrzIWCPEHrw9b7Jrk0FFgw1rh3GFDSO8RQQX",
-	"TVXM8+op8hi8mkAq7oCiWB6TVynzAI2roccvO8Dh6SUhLZFjLK3uRAL6mWEG9J2IAU9oTypIut2Al42k",
-	"yVr0fqXZjK9JwwvVv7CO0GFOnh0MRmmfj39K32A//98p/Si8SYvbehwHBTAqwLPDDefge0KmVLrrBnDt",
-	"3nnkdcY+uuIAlEqP5yKslBNsOAvdMYEO2aDh4wseeCtqugWfmQdZobbYETArbhdR/gVf+lKDiNxi4zSO",
-	"FbvBU4Mxxe7gDhcuyqV5ZsqL+bC4vI8oLj2orHWXb7WhkBA/LMCrjkRFA9Z1stOy+D6898g7rOinrfqG",
-	"f3ZUN5wFrYVFkMaZyvUJrDHJMVhd0DnK5W2RQ3ncgLAuWM+NJX+cE6u+2k97Zj0NpV+THwtNaSWl65Y1",
-	"jta2FVpU7EqVtjWMeJEACST0zeufX7NQg8jzTyjA0kgp97kmB6JXCTk/o1LEnWUor1gNbZuylylfWa1k",
-	"8TBgck8EFgcSc6k0Im6MJRZNwqABENpcMC6pVELRbhEv9tJdrUtISexwLMt8YP9FW7GC78G+ook8rBD7",
-	"Y2r3foBdGCj49CiZmQWOcC59kUBIipLTFisQM0SJ9CFAYcVRGShlELJgUby6R8XpOipn1F75rc53Z0t1",
-	"h7VXtwdv0NL9WLx75Gr7H3yRwIkv6+VvNpmGO6Fyg7UDH6104P4wnl9XUTxfPDqK5zaeDiS55vNWn+o7",
-	"Cbh6bkkLUh8J9Qp54pkJztGi+SYa5y2sDVAByE195oFcbFWWZ9t594PKfs7MZ5ZLvXRbHGlfhZbkiDla",
-	"SfQm1Xj94KFCduFvm+eEOyLlGmvlp+kxqNxZ+Zzr5IIcGnhwuZvPAuJbldtJrlN3+hWV2oM67VjvslL4",
-	"fyyF8ZiVaEFO1xTqUXxI2CBUcZNxrRGUzddYdKv1zIylsdzmhk0Bg6HRKDg6Za+4vL1wHQfjC8ZkF9ko",
-	"N9+VFa0vxxKrnJBjpoqXFQN2WB9kDC2Hs8bIHMOE9WUHqS0881NBSZI+aMeXuXcbFs+esRx+/+YDaxwI",
-	"o1P251ppgUpsysmfYE0WUV2oDVRgGt/0J1tZK99NQCrLuLmFhNmViKG90BFqvcT9X2joDA5urzJJz4/b",
-	"93YxcAS1xdx6wC1PxumaxRwrEgZqvvbbjL0HY4SSIwSPWRPTYi3xGWg29EkISY3X95YIbWL+7BP+uwMi",
-	"JPDRI5ategJ6uIOb2opKhNdSPGTWHEfG7rXZcOY1b20bcc78CHcS6ca/txetsmR2FPhPP8jj6EK+MTYc",
-	"D7SI4S63fDwYkbeoEOGBnNyw62+/I0AWquKrRAxfBDl3h3A/Xej2Dcz66EI4qCNlm8o4zZ1ko7JXrFSB",
-	"lnyNyKzMqgPKXWFrZ59mmOXw+1mtCNluiDj67Fjopw8IjCUFYY/QWCxRBh+UI9E/VEzscbMPy6pvHZlJ",
-	"/vnDmfx7YuEyp6TwIgRG9zRulHi7LGNlC+WUNx0Ohcu6BuKKBqP9t0yxFU9SPoX0xJN+u3z6wb16E97s",
-	"FRlLSnztmg/SXeT/OsiAhHA0CIZ73IOEZeum8FnCWatz7CMew3I8nHneFtIRSRKQWE0TpaFWlibcDdH9",
-	"0l6lscYLrZf9LmY4++R/oniGWJh2b3OLUC0+fBy5+i3EIsEozTn31y+8Iq342geUGF/GliDCc+lL6jp1",
-	"G+9X0VhyQ2WSm8XeGjey0SVLQndo2V0JA+X1rAbv3nL7wqFCja3ad84CeILeDb+EjWHU9tCS3/8Acm4X",
-	"3j7WulUeoaC8m8W3nhE+S45DfXt2yHNc8SQQ/3ixx6hM1jdpLi3Wwk64BV9GEB36ovDpS2WBDesbtm/K",
-	"zx57eLnVh/wjPOaF7cctYIxp+oDqtg1cCddWFJwzes6lMDhcqiPslqe9fnBt9aCs9Leh8Ps4nomxfDZr",
-	"ZmRGbemaFadkgyzRAEmqdEGgs3gh0kSD7KxE+C3EKdfwOrz3OLs4NE+9VVSjA1Cljpdd7+fOEnCKAUjL",
-	"wnLhkSd0UfTPjEivCtn2VDXQrlkqDG27RPMVHQBJOcdT9tYyzUWAK/a133pWZCvYpqCmLwiolVpu3Xrr",
-	"SrG7XjrTGrhuSnvvC3lec4a8OK/I/qfxh+wu3IeTO+aOf2Y8qU5CmT4qCDj0talZfPrVKNjW+D3mU1wE",
-	"skYsN5BETMOSC3kQnbNEn6jZDPR25fjH9XVy847eewpFNfTWR0n9iTwPCfAES0f4ymFHpVEGGtU5GQOb",
-	"Kpn7bUZ3+1jJO9CWalStIJ25nU6GGyyrLNl1coMAcmZEPg4s8B++g+SC2ozYUlE5xXq7Q3xatcY7LkDA",
-	"y2wUhTDOBfKH5hYewgVnn9wXoaDsXnfua/ywO0n79UIpA9fJzQMkfztQx4ynBvCEK/6EbbrVm8TBP93t",
-	"2G2TM9UD46+Nxn5tRQV5Oj2x3B3tUgpJWer98YJMhA8Pk3EEZAu1Yss8XgRHO3GnVSW/nl8wnqbMLrTK",
-	"5wuW8bVWaTrCMyrmMuSNk3rpb3zS7xjjtEt3Jkr28vyb0f68TNWVtx9af6Z3HpFEvocOAtEYjyyjqNGL",
-	"EBIaFQtaLeVVVn93aiXcZ0Kvo6pzf6/lRkYTcn5CFN1+hrzzL7/27/ZSF44XSLERN/JOpmvPiqbAgxUJ",
-	"S9UKky65JDgNtElIuCdP8OjRQkmexAJUJ0Kvahq0QseKskNJUQSzhkuJecYCL7kFFzaFiFXGERXl7Efd",
-	"FUL3uFAWnXWGziF3EJZ4ZWhq1jJ2jACcqVwmp+zjbx+ZMGO5xIpneAF+a3kquGRDY2G5RLWNx3iQhEi7",
-	"iJm1VHK9NAjbkrmmxnKFvnmTU3W48WDKp2tmhLWgx4Mz+j38GjG7zpSJikFRIY7R5VhyWYyf4ajQsiQR",
-	"FROlA4UAGJqBUyeckA9vjuWyjKlasiHGmZMSglQaeTKwjxK4prmPB+P8/PyrOOUWf4DI/64k/T4eXLKP",
-	"miciN5Pb5UcPhqDB5Kmt6DncskQY64TZWA5fnLPbJXkOir58TeuQjiLs6JR9SzzK3M1NXzANKdxRE7jH",
-	"HYGG09TdwjzOZ+ijte0ITWg41bHEdaTSLku3giUHmIyKEOd25LGTylaxV2w1Gkt8lmkR09UOB4lTHcuY",
-	"S4x3yLJ0zYa1793kfBPlhMonv30cjeWMp2k9Z8zv1lN2zd2+c1yaCnlLE/iIIXNxro3SH9tMe++B63jx",
-	"rtgovcT1b3sZ8jqC58JWr7XV81vZvF7CPV9mqXv08uvTP3799TfRN6dfffNP5/1xKgpGbb+2flU7ecpZ",
-	"UjX/toPnR3qZ2MDtpjgcvW3dL4Wc4Js9j5bzPmffjzT6vkPg98cfAgrYmmQtt9MKZVDTHGkWauWOj4Sv",
-	"u0ZafDLBT9o4aKpUClx209sobVt9OsXOG0SDsD3RsOZW5tf+7I17rmujfL3HRtmiHL2o14r/jEGmQYL0",
-	"CTL1R8DBugbEuUbA7L/+WtU8SJT5izLqCDmwYZZPUxGPLooDepa7Swvc21LbiGiHRIU4b9U36irF2afw",
-	"445Yo7AygydY/a1XxYcAJHUs+VVRLahQPopApLDPI3fv86lpeRYrRJs1BFHhidO+3H1q45U0eLCTrs2Y",
-	"8XOWcAs1Ch7flh2a/yzOqL6c45RTc6waQIEhitafmVpCg+eOKhc9Mww9Guigasa49nEaN/0i2y8Mtd19",
-	"li2UVf2cxkdnyJYsFJWssTbfAphYOpk6Eyni80E6O2VvrXHXBKCKudwHcGBo4NqCicaof+IfyV1rKCwY",
-	"J+k+MqDdxYdb9hH/Nsl1+pEySxGWqk2N/DlLFU+KQwDXq+9uUbEFe2KsBr48IGzvCQ1yOK2OjWIsZlPh",
-	"ij18j9B6Iokre4RINPxv12++d9vg+qfvI0cmtCd/zX58demOVvE3Dw3uHzx/cX7OsvvH3iM+SubzbJIN",
-	"nNDAie9D7M4TmKLLFQiqJBkW8E6Vm/aAoLoB2jfxuS3Pj65OlLnSbmEo5sDky9qZcDR+rXjZd5gua28+",
-	"iZ2u0mMfK11thEcIIK82V632GHPMImVDnqaFVQiTz8O56w9jNHQUqaajLzR2oRN4BrFva0T4QkNQf4JV",
-	"nVeeNgR1s++G9RgXMjkaGjHazCrBMeQpEvJOWAIipjhCpLQwVnOrdB/m2y0gzj5Vf911tdvKOW0HX63t",
-	"hx5+jyf/d5Abz4DKO8dJZalTPKSgW5BcWkwdLHLQIwb3MWS2RSSNvuDwqYyvVW5Ppug02H4UXeOrr/yb",
-	"TxKLUfbYK6VCpMcCwX//5voKrzA18yCj1drIOd1y89PghDEOcMe274rJ/UlZdJxYhemZolFBfRiQPzzI",
-	"kaTXJ1ZNMr4OIfBlpn4AhHAXLgOW2jsvSvEMpZqUQ6N3R5spEiQTq/T5Qg+pyhA/S6JEjYXbpZZjsyNo",
-	"rbllgOUIMWY9IRYmhvVW7YKN5/yOjizMecTgIe5Ymr1+9ZYu7ngVD3xwgfl7TS6/pHAhroGNBwakHQ8O",
-	"Y/xNMXT2CX/YcdLVue/xbthPRcGrUupULJYkcY4nY3bqA37pH6YIbKPpGdxDnNveOQ9HGVCXuv0GxwL/",
-	"aLxU1DTnlQR9Wnfw+ECOzTb3NGb2e6lBRYjd1saUfp5RZXQuEwJfZleYJdI4kY4vBM7cWHtKAqcD7EfB",
-	"+2V6lMTc4xAutETVYp08DmAQIedm+PrV22v6m0/YOD0/Pz1/eXr+3NEPj4BErSQa6+aY81ak4KC1FQm4",
-	"BGP4HFgdQ/vLlSRapekJ3GdK2x2c4N58Qy/uExbePcSjh4lbuLdnsbmrs10vJnv9/hc2NLAUsUqVNBH7",
-	"+cN3J3+k4+LVux9HR0J4pFVktN6+9I4PAWdDNwZ3yQnOyzf3MaSjiyKPIGLhMsMoEiHydaHcC9M8vgUb",
-	"YVyy0k4LjQL4R24gOWU/FYUHApSs0jU02F2Bgm1pmejc6Y64+kmxOSg3du2kmRvIBXkIKXbFdf9P0R+/",
-	"eVHMeZlLEYuMp8IKMGM5fPv+w9WHUSXyVSmdCMltUQ1NaGaAWzb8HtRPGCJ1yn42wPhYYlfPDEu5PUuV",
-	"dHufYm5O2bUyFpMzCOzNKe0LkWWAmjqLUyxyMJapiEEaSDzmJgKizcQdnCRiLixDlqfIKjDMSQZIsCoM",
-	"Na1k2oqO9p2QyTUtXe8YnK37KIQa/JH2Ufj1+THiDp4/adxBv/urW7s+N9cfQ3Rcna8iNq2EGx7XTd7O",
-	"yZU4Paq+NwwBg+RrM1BGDjoOZUthjGPONFUrSEbBFepZiwLbshoPE/d1RzPQnt5qiMA3noiAvZFacdxH",
-	"CqwukPhCTgc23h1/2kcObjc440wf6Qqecvl57t5IvW5qHc80XKPTgQeUrGfAdGo4gVCPdUV59EXDsKsD",
-	"1ik6clYQBdJ8OYz/90RDj1vLqTn2TsZQJH24fVDih7q/UHknnaf+CJhp9TeQbPjy/JvRJeHYYaaDO3Aw",
-	"/Qxbf/g+OvPDEEqeICgnrDq31jU9vyq+eMxNVvbiu+2u3o6Pj1GQSbGVytOEERaOT6QqCwqmXDKpVhEe",
-	"9KsFkKOjhM+JCXJY2CfbtlvpuV1DuKq89xR6QoVremoLlZkc6c6WcgSzLNv1wPtaUzmLh6sPB0vf9hJ7",
-	"XkR4AXwE70GNyi8eYbPuJmbEdC7lUcJQwvqU29Mqb96BVMwxwjVctCPMeqT7tNPeEWh0LFcLlRbYmsKw",
-	"BaRYT7+yrbkliM6OSns+dSX4mJy2L+ScklELLK1EAQFmooxgwpIQ8WMZywXPMpCGEoY9qGflrFjyBEJm",
-	"z5THt3OtcplcskxhJieMZbm+5F3Vaq7BGLqyPvCIiFNl4GEpxx3FrpSBv39lDafhz/nLkmw+j5ySoIzl",
-	"6zKldk25ncc4vivC6zEoRK3XTvwv0of5uliGz3KN2i3/SjpFLFHyKL4wJeFEzWYBzcAqTIcrLIs1xSWq",
-	"F/o5AudliT7xaAvbTRHJzSv/2hOBU2B3fbSMV2tUqI8Emu6RJ3SAV1KS8QJcgjK6ebwo6EN1fZzG6IR2",
-	"gAH4fIpjhZ5nn3ID+kE4E9HON3/GLrrvnu/5HRTEfKTbp2/+89xAC0btqFrhHh7Nzal0EEEetCjw4AZ4",
-	"Sp1vo9JeX9Rs8AAn1Ag63oSMFVpCi6rH7ibLDBYR8Hg4FxhEk2mh9ITeJx1pdMquKuKRTSFVKyqrWNkp",
-	"uD3ImO9uWJekkgUA3oi9PP/mIJnmPSYnUy5vT3wwz1bbkv/gFZe3V/71x2SSlu66NGx6fBxhFkKgauWv",
-	"iuAYQZj47sSZrikkowQJf3n+kq0WIgUmEeCQ+2TtnvEY9Ui+Soml+oyvfdBHULOw5jq68NE1fAuQEbhd",
-	"OZE1W4EGctZb5bhuyhOK7xlinQGGniAzagR8RWwm3K1ATMkgt5G10MUTjyCwNnv6PLLrM7Dle7BNiu7J",
-	"mgWwMXd3sYB9H9rj7rZoVYDBLT4zh/HtpnSZcZHmepe2VFnZ78IHT6E3uQ5pU/lue4WTliOsG04uZJ6m",
-	"xwX5KjMKPeFC3JevBU21ChbcMrfQkLAhvXBKv442zXZkcxUel0FJXy4f7QBqBckxCK/U7dbifDWah5d7",
-	"eZITbjtS/v2TzwJi/IvK40U/aDj/anD+M0QOeCyeuQudzZTGa1LC12wYPLxWLOEyQHIQiMEocgLEpMoe",
-	"gQ08q/aIHX/KqPE+RPKjejzCtMaLH6wqtEPhhzpWWCvQG/c2KyeXhj4NBJKvZgXfjKWwqMsEhQNPGYR+",
-	"xAqD1kJCY/fx5L6SM5rzlvwWDONj6SVXcSJ50RUrKRF7vKxFaBdBwD0zDCv/ha/x98Kowm5hPfKRBxh8",
-	"SKFsbqYYaHCnBNYQwsOvGICboAHjdKDi5KQA6Mah6GFv/Jk4lsWhWBy04ZQNRohCD1yCXagEA58zPh6M",
-	"Ttkrp9lTVSEfeHJRC6yv2VH5HRcpkUUmY1maV/FDrFJFIZiBIEoSYhJfX7BdyNg+KtBvg0ePbd9auTbx",
-	"EzlGVuaaUSg7tzUeDwcak2rFhtyyFDhhWQZCjI4n5M4+0Q9ULsbmumcMc/jqcYKYb3AkFYI/Vh4FdfR5",
-	"tPKtzHYsLmuNmw7FEygn2K2AE2a1BItGIHXFsOBaeGa8ZdKLz0I3Q77dIrPnXMgHxFNvYV5juUXgxd1x",
-	"1e+LVx+dvGVXnYgG/oVjmJiLI6holQr0FeqUsO4d46k518qYiAqQmAXXELEMz96IzYCwZCQcfro/kQyp",
-	"MkY/zf0ftSRJmF8vTTGsRb1qyFEKs4eGQ0X2zQKVoTK7LwZ/EO5kQfOzT+HHXZFmYX2ewNbSHf+ijpVc",
-	"VZWv1Cqh+TwyhE+vnV0Q5FEAeq4wty9MesUxWb1lvlVW8xWNuVxT9ilCdrojy4NrnTIMAcPE1AWwFOY8",
-	"LfCShvjrxM0uokcT10vE7ridhJyAmTAxTyexSsBXnCs0uqD1UvATJMyAJEW/CjJZ3xZs6AubemEzukCN",
-	"uYT5c1eZhUgSkEV1kfr0A74qdkRHL3uH9hQ0kZrS7ko9tZhL+R3Uds3jGUk/q2V0x249Ii6XD7BVmuUY",
-	"rVnhknIfX7Jfrj74XBM8hom1MBkFyY4GcAIf9WDU7g8mrxcnfwigS7t0bVaA6iNtf/DokY9b6gcVrS4y",
-	"esxLi4D+R4lNK0nWRNZETbsCr0mGTLdzU27dORvS3gqFOogqqSz8HQroViPOn9GlxMvJciyyz81tWYxL",
-	"g89IcosDbjgItW4U42NJtY0DpLiPvLqkklwFAmJXJS78vKjt5WFMENnilL1WubSUIXTBJOZmIb6z25KJ",
-	"inPEbh9LPsW7OZqFzDajRIPL/54LdvkpfZaYnD71uvxBeMR6Xb7Wsl1sIuQigwWuvHQnKG1qDO5uLQJe",
-	"PW4fWQynat4TKvHomlgbJGGxCdyw/o9EJHQEOSogYeWEcW1/bjzCDj5sw/7vvndXAdCfrjzDHnWPjnQF",
-	"viI8t5pmV6xUxAinkCkJXnvoyh78uzj3W8HeSizfLzL+9AAw4Od/h7iPV0lSw3pkN720J7apPBGY+CML",
-	"kzKf6fPz8Q2O5QhX3z2gTauFcwtwU1IpCutii20xGriLw6bueL4LB7Xo77PX4Np9C/dmlJn1wSDHyiIL",
-	"FVvLgqwVq81mMdYr/5ZTEyUAlqbveW3bYyMY9OqeKDlVXKOd+TPtieadDmTwOAvDcqmBxwv06+DyoZOa",
-	"aujRZcu99fX5V+xjLgv/8McLhMZGE5xwuo3xyTW1q6G7Kms2B1uBegmhaW31VSzXlkb2rly0B3JsfXP6",
-	"3iciaYE2iQa5Tlsrq9Q2nHspqrbUvvE2Vl1jpJsBWVcNqU7cMkvBAiuZ5Wg2qoYa6in/mqIf2Jv7TIMp",
-	"4feG7k5EsQ10fuDRU4wKy+Uc6wAxkPFeUTp/5sIKOX//5vrqKQN2yv6eNGjnuoHqiFYXt/ZkG6+FVzaL",
-	"xW/gZi24CXCJzPC1qcXitQPvHe7YxVoEZ5/cP5gmxWVMxsXdUo++eSRtFsfxPlWPFYRwg070RzN9HzsG",
-	"8EPVl0xESo9iFMemfC7oVKlbSEI/7iKlZKiaVqtU4Xjmsp6lUx4ZIbEP/St4vrAlF+nhgTMl8HyXwbsC",
-	"g/9IipLvocsU4eGl3NmcHRtd5xef+eTp4JOCiz7dCvsieFfXb6urvATL/RLmZpeH/mfT2ztfBTKe4LZ+",
-	"OljnXvvKzaXPpsI5Y/jqcbLbsL1ApyKGs477XJf2BjEqEKzCA0L3AXjeF9W5VfAjS5wh5niJgtCufn6o",
-	"6ZWFWhiOJcoV9w6VhFQT73VdcMO4HMtCVVktFP7RCRaBSVXG3dBYwi0fXXjo2NBKECljWQ4zwrSse2Hw",
-	"eHXNuG9yq3mKYsadmLg91BKw6KEWaJ/zbUCRUo65x+GUte6Y5Yb80hETFCJZwwAfyw9oq3aNJH7gjGcZ",
-	"JVpJ9v2bD4wWlWzUBaKthBV+rJW1GG7/8sU3WOF6gghkkESsxF22ej3Bu9bEQKxkYtyikGVxLF+cswq9",
-	"nFwVMrfgBlMMSCbs6/NzLLy/xgeNSfzZl4htWB4i9BhZvQ7sixQuewvw5GNZBE2S+uLY3D90c8PPvPfc",
-	"jWWqEh92S353qcaSZkaHQsuV4i0uMe7hL9SI9bZYlprbZJcG8eIRBvB+S4BbhXpDpSkoiMtid6G7lDZo",
-	"2Ah0haxuJ8zxKiOGHy4jibq4cT3LTtcMTlxfHgUaoSQwZ9uKJRX7xPsW1e3mLOPGrJROPpugDHib3cKS",
-	"Clb5+lQ8FFY1C3ACzZDifuFukEsesQKCE9Ep+dRtEMfTFpLLKian0kWtVI7oqydUd3XJ9W3ElHZ7WyZq",
-	"ZU6ev/j6xSn7Z+AJRqu4I2YKBd6k0uyNnKfCLNgQ3Lqf0fJHY+kOojOplhCxWM3dD2cm1xR74xb1TOcq",
-	"VaNL/MU7b61SYzlMRAbSEQEixpeVshUQBdBNhO1DSw7FDmlFZdd4ABdpwMfXotwps/C/ejxbmbA6VP1Y",
-	"Dq1Sk5TrOWGG2nXky39FboSOxuuJVisTManwh5EThguQWEVYq5XrnsZUMZKIZaa0hWQz/r6MtHeNsf/K",
-	"/vpJq5VPgYx8jG7E7niaQxQgcn//lQ1dV88xTQHzD3CMl/591yV34nOKqZnrC4YEilhJAhONpft3kstb",
-	"qVaS/jq5FTLxP9oV1nrEn2dKTzFOKWJJTtIGorE0a2n5fcRknjqCuAO6KhTqp3dxSgpCZnHnr9vYdIoa",
-	"8uQT7yQX7gTFY7txKgtpLNYWnmF98tpxnjBs34ylO4HpgD1lb9ztwi0WPSTzlA/Gr55pz4w78KoqgqHT",
-	"j3BLUwgNkOe40grJn2eGvTh3TOgP043jebTvqel5lMp5hONyLNvOy+rByHqfi+b1+18efDZGj6Tcdx23",
-	"vZGKn876/fr9L29xg9+gk6XtHH3jLsYhPTvw5rEOQQiNY1I2YiFjKGms0nwpTX3zq4ycGbixR02Upqc9",
-	"DKuwF1138oMUuArWxaNRnW6H7SqTm9dxUCldS1uvgk9BMbf8Nl504VU+nETH161d8zS6p5YGu/jC6SoU",
-	"FZccEfTStfzM+KMdI+EAyypyC+zMqQXhF7uA5VPtcm8BPEF1Z5d14Ip5eGannhM+RLzgmseW7AWkVDWU",
-	"uzImfCxTpW7z7DJYQFqykenrl1TIFZNTG0UkxtJkqbA+KpdlKhUxYl3MlI6BDctizWXKDePWajGlKhaK",
-	"1LEa5hAuJCbkXLIszc1GahVm7PgQ8rF0LTttiuCrS1Qpb6h7ZjZTqUcl1NlYzjWPUSkRKvH+VmHZ8KMn",
-	"gtP4rEg/ogYd1iU8M2Pp1JsL78RrFnaqqdJBYx4PvJ43Ca0k40FNty7+PuGtzr9f/PNgx34syLIEPkuI",
-	"emGe7zDHh9UJ1Hi4VAgLynhB4enaZz4nwIacSh9TxnLBYP9yg5fkB6SmBs/CVgvxj+sARHBwEleP1S4M",
-	"7Yeg9ldh+1+cfxG4/QfgPBwnUN6IuYTkRNRArAKh6ygCpXKZroPXp8xL2clSRb3BbmSBivvK476ZjeLP",
-	"Gq+t7oY6V3qNgqis8oF3w9KkqlZOClbRCjRgXW/Dfss5novsP/4XtemTYseysg4rp5HZiPZQLgllMmFY",
-	"l91fgQO4VhhQNJbAdSrcquH767B45OOiou8ee9SkCu/Llt9iYc/icuiRATgGspyy9wssiqKZkAUQq/ef",
-	"XeyGUC1T/4d4zYy5ZFNgJgNpQypwGP6oDg8QpOhl1dqxgDRB+0yepjiFOkDAWDYLBI7RBzxx7yNwwYfK",
-	"EeoaXBLATCURNqJztowrcv2LGNqOl1dK3ZZHyxdpCfZINJ8lmnHX8XSsQ8nNkfHC34gcGGoUeF7tmx3S",
-	"Et9YDHM/QVM9tc4++Z923EiraspnUhmORRN3wwzydNhQXNEo6MF7mhfQsO8u0eo525WoupsS0SHR0Tv2",
-	"7i//L3PXkts2D4SvQmQVA/Kf/CiyiVdFN111kRQoCrhIBXmkEpVJgZQcuECBHqIn7EmKeZCUJatxEhvJ",
-	"zg+ZojXD4Tw+fhOkKfyb++Q8DVR5xOD/2q2iGeMb+dQFPD549t3JO+vauS3LpTn/ypeLr75IfnzfkGZq",
-	"ZEeLrr3DEc5mUmjswy3wwco8SG5jnAZNzgt17dKE7HMuuLWxTe4HEbThUXJX1dZU4JaG7/AwPwzDR07r",
-	"/w+QOi/o8UfczfEWsuBv8oFMF5GciM5JW72SZLEc6i9AlQ4OZF6bXqzTdvTC2Ln/Zu+PtcCGGG90AT/Y",
-	"W7zDiTrK2/Z1Ro3iBxHFkLF3+JCPzzUTF/xKr4ROn2hnI4pbLNZsQbmaCn1f/V3yUZEC21jBosbhPIB/",
-	"fpi5o2jCIXYaSx5jBAcbcD6vY6GG0kXaoJ1trMPLr8fUOa4VfxWniJaY8kbnKbWDPk7qsIX6Qxkl6xRD",
-	"5NAtTyPEwhp76JQb020LdFCEmnKHLsm19X4WFvzSlNSWwawmMlA7fyNwpeHs2SPHV35pfLcOdAf8zMO7",
-	"AoxcGaB7ld1hR5CwCLZLU1CBy9n1/oO5OOwrd9l5ki/psfMMpgwEy+YYJoFVbpynyijA26KPiKpRbwec",
-	"94/w5oX+z+wysh9qFSayzxJczB081KL1E195A/tbtD6gcPyzz5C7Q2jY+epeJ4iT7SC7/2pSTfDb56vJ",
-	"+xtiFEvNWYmEn7uzShBBnxDEdHZNGkNNHsnWEPKM2M/RpDErRq8zqwOvV11ee/zCdi3uQv+pt1XloOJ2",
-	"psQFkKtSV50DxUf/S7hnr9SoK9WAbRgb4ruGzj0QzCy9Jsi5DODV5Wwh1AIpYo0pJZtqCz3M3FPo0HdV",
-	"NJS1D1LTp9TuT6upr76HMBkf0dHcq71Ng6+Vhx/aGshUo3NjM7WxBb4hGUMmUB5Ln+CO1+U1LFBLkiqJ",
-	"FhJWSy27y8s3xdWjtYOQ3G4TJEvHk84u8kZfbP4nachoQ1flNmDIDcMspEQsaW/CcqPsBz/SlZlrk1EZ",
-	"keqHqcDMAMweLKY3XCwejoeUlFbWyxWnMmAWYqAACl2FTaA3eM/8j4f/uEP4QFvUn1+/FZgN1LYBT11f",
-	"cmky1njoVtZs17bz1DGWsLktPl7Df5E0rbSdm8MWEudUFludl5oLq2x8+tPkTXg0wXcsUGlq5TPV2mbe",
-	"NWTCitxxGMYc2ulAT0OE6bD2GaW3TaFrPRQh3o+W0peffwMAAP//",
+	"7L3dciNHsib4KmHYWSvQLPlTpVKfFmljtqwf6dS0pGKTJWl6G1pUINMBxGEiIhURSRBdJrNzNQ8wN3s7",
+	"V+dFzpv0k6yFe0T+IRNIgCCrumd1oSKZmfHr4eG/n38axGqRKQnSmsH5p0HGNV+ABY2/vVaLjMvVn3PQ",
+	"K/d7AibWIrNCycH54MMcWExvsGGWcjtVesF4shDSXDBePMO/MJ4u+cqwGVjD7ByEZmopj04G0UC4xn7D",
+	"PqKB5AsYnA/8t2ORDKKBieew4G4ArgduB+eDPMcndpW5t43VQs4Gv/8eDb7NZfKK23j+LnEfYNsZt/Oy",
+	"6Yl/Gg00/JYLDcng3Oocdu/nNTfQ2U1MDx/eyztpQd+BdKve2Zuov/TwXq9ynSkD67v+y3zl9o/FPE1B",
+	"Mw08MWwCEqYiFlyvWMItZ0MNsdIJJGwp7Bw/cG8yIfFnHsdgDEvVrKSAOfAEdDml/358iW8dh6FsmhTI",
+	"fDE4/yuu+njBJZ/BAqQdRANuDBjjf8n4yv80VWmqluM8c/SVZ6DvhHETjAZu/GOTT/4NYjt2PYKxg1+7",
+	"1unDHBbQsSkWn20a9n/RMB2cD/6P0/IUntJTc1q27vp6l8AiUxZkvPoTtBzGH/gtGMaZBqtXzPApnDB3",
+	"QG9hxSaQKjkzzKrqzg3dz0bMJCTHQo5kbkAzpdnl1TsWpwKkPWJcJszOhWEqA81dVxGTcAc6tKX0jEth",
+	"6NFIuveFYRoWsJiAhoRNlWYvXrK5yrU5YZd+fAVRGL6gMVJPMJL4F7/sbIh8wLXDpxY0k452U2GEnJ0z",
+	"o7SFxH1tIuYOwAy0iUbSigUYyxeZceT204fXjFu2ELFWBmIlE5ZpiHG33QTNErRhyzm3OKCp0MaOpFsj",
+	"/9B1LhOWKDBMKjsXcsb4jAtJC1zMAOfE3RugRzLMQBj28uwbFis5TUVs2TABy0VqTjRwoyQbDTTkBpLR",
+	"4Oii2L7lXKQwksV4cMtcU8aKNGU6l9KNYkvbIzkaCDnOtJppMGY0OPfNO27MFsqdhKMT9l6mK2ZyPGuO",
+	"hDRU9u+ccTeXqRtiuStC3vFUJG7VTT51Bx+kZdNcJiZif//3/zhiC+7IDvsTngmMpLAGV0rJGDwl5gbc",
+	"NKbiHpKTkeziBRXqP3bkXz1DC37/PciZnQ/OX5ydRYOFkOH3522n9gq0UMm3Wi3WT9G3uNoJX7HhO8tT",
+	"wSVz1NR5TU1dK72YbcItDLqH80G1369uKET6br1S7lbfUbMyln3zwj02/rkbSuc4rXroKFPefflk9PBh",
+	"l841ZErbRj+NabiOdhcJqOW/ANdd7a7cs03DX/B7sXA3zIvnnsT8r2fuV9+lZ0HY542w3aKBoYcPW68P",
+	"Kvsp6+zCqizPHtzHTwZ0Zxc5PXxYDz+rPJ5v6OSueP6Qfn53H5tMSQMo177VWiExxEpaJw+cfxrwLEtF",
+	"jBfZ6b8ZdwA/9byoqTXspX6AL+WKgXsYBblHSaC/MDPnGZzgGvh2XDdO4snsO3knLI7k2osfbnxJItyf",
+	"eHql3W1shZvLlKcGokFW+dMnv3brnLGxLE4cMmapdNJ8+es/tLxs1S3IHm/+Xt2pv/rPKn2VopRCGcu1",
+	"fZmmitYelZDabGIN3EIy5naNVR075jxoGWusIREWknWmCossVSsAw8I7zCg2xfPfPMdR+bZraP3xVEhh",
+	"5juOTSQ9SDYa3AqZVCVbx/sG0SBWWkOMk/m15St3Q4whkPf6hnsG2mcAJES0NmMst7mpjs6LJE58VtJN",
+	"e8pFCknrGK2yPB3HQeUsBiKk/cPLQSs7rRIUjra8CXCdiiEVw653U93JCnXU1iuqUtpmIv1eSFgnVL5Q",
+	"ubQ7TCwaTLgRZp1IHavItDrWTpVCxgRJxOBkdsKen50+f8H+8/9lX5/9n62Uzy3MFKnraw9hwUXa+iSw",
+	"jLUHjsv3o5jGNoUPfduh88oIo/qKhdXYvPRXGu4ELFtW/46LlE9S2GkDUiHpc2FhYbZx+gYF/F60yLXm",
+	"K/f7QhinnOw0hl0O5QPPTnlsaOLNU9JcxOaEWvcmT4R9e+ev0camxFbpvnPbhYl6Taf7YiQRYW2w3ScA",
+	"wgy2MezujRRZ6/dVHbnvWgT7wz4nD1/hdhDmhAMrl6xtD19xeXvFVyq333KR5vow3I3ugJ0uxyl1P45V",
+	"0s6PwgsLMIbP2t/REKdcLCApR9u0YTltX3NppmjCugNteGrYRKt8NrdswuNbpqS3cWR85Y7ECVqNtk5a",
+	"g1Hp3Y7Tdj9lMM5wC/ymb97ktS/WuGltKdcXrro960vWRSTXEIPI7EHIw9t4W7ewYv/tc1xiJadCL3aW",
+	"ElWfA98tIJGJc6c+NUxBg4yhp2DFl1xYZMA0RRKSKzJMu4SV5VnftbvjaQ5j1Px7mQLWWE3RW3V2Ud2E",
+	"H/Z6jUrdHtTGUBPlygXeQpDvZJbvqibtQ7K6w04z4fL2mSGewlE8Z8VasOHr6/enH65/RPPMZopYb/n6",
+	"20pLjh0VfCvmWgtITg69qdVN3LZbrdui1K2Qs2JL6quuplNw3fYlz99yLq2wLSbvf1VLtuByxXK0LKop",
+	"qdi+fTY0YIxQ0o0bzc9omTwZnMs8TaPSpFO36Dxv23aTqsCV60O49svGlnOQ9e7n3DD3nandG70u8OoS",
+	"VRagda3zZAa2lzTccgXGXLIJME5iLSRMqiUbZsq4nxdC5t4wnoFMcE4qTQzTYEDfkVG0l44jb7cJ1lfe",
+	"e+hO9IGvhlQshN0q2aM17Xt61YlsGchxoRL00g3eZyDfWVi0aQV+/cbuqt5JM8Cd2F/c72LBa1J+raO2",
+	"8Rbr6PeztkRthPn65ud3i0xpew0mT1soVMi7YKHZpvD7N1u7qai7DbORlyDhni+yFD2yc5EmMdet93LK",
+	"J5CuH5PgBQg6bNHYOznl8m+CM8f7JytmhLWgO1seQ7slxfL78SSPb+kMN7j/T++uGdf2hH39nOk8BTaM",
+	"T16wFKw9YdOITY8nwrh/LOiIJe63CxaffMWmrnXwTllr8KAW8oS2Xz8fxy/GU0cIxS/jiTD1P9Bsij8k",
+	"9Te+GlMn7Y7ROg2i+EnrW1mN2txbt9Ztlwb5xommujAO7nDBuw5c9/VDvLYHC37/jh6+OFs/u+jpGk+9",
+	"u2i3m7QcQK2d1tmqBDpuzEDJFbvry7Ney97eEbKBG2HblLwk0WBMh/GoYgutU+oVqCwFtpwrZjiGB6zY",
+	"Uulb91P1uFV15X7cu9MulaWcJKYt10oM1zBtl1v9mQ5zDm1WZ7plAfeSOsslLrnJz4Kzn3lq8hmXnD1/",
+	"MYiqu/1Vq/E+LE3Zyo3lE5GKBTjNNRHse4hjVW9qu4fUL0OhgTf44c2Hyw/MPQvy1iKXIhYZT4VdseF3",
+	"bz+wU2zAHNX45dk3/3L28sXWE+P3pDKE9i2QVvPYviUT+ReliXbolImSsJubYMLlQ7RTqWz7yXmwvtdP",
+	"scPxt+p3YSm27Ow+h2u/zVpXulRuZ8pJvEHZemaYV+JONm1WZ4DcM8N4HLsFwkMzQbGdLbmTpm2uJSTM",
+	"qpNN+1g5xF+38oOH7GttS7t2rn2/gjvqUTTwqpJG/21T1UqvVXPBtnC9Azg6GifAD6Vt2d76G2ade014",
+	"ymW8mxNjo88nPBx3XqUbbOJ+mGOZLybQ7lKcu3UY05JvIbpokAK/A9P37e7Ln2s7doxznMW23TUbRK+n",
+	"d2rVF3x9EStja84kamz/JtLZrvnsfXO0L3v7VYCzwC/6DHY/nt5U5MQiEzDjVuACOr3Lcdv/56/8+G9n",
+	"x9/86v8dH//66Sz66pvf/8ugl/T0rtJqhXc8PzvrqeJsXYW9Zl/Z5nUn8Vwt1AwkqNyw8OYzw/yA+pzn",
+	"zUrFQ453fbS5tCKlWNKEVAQWRoNmKJMB+vG39rF29uv9PD87Y0ozPjEg7Tmb5mnKvIi1i8Wvyj7qHcQq",
+	"ETGwqTAxTyFiz//A4jl3Mgtos/2iDdvZSichbqPjAHgV3kdfDlA2GE9VLukoUhToIBrkkud2rrT4G/gl",
+	"nYgkAYquLAM2xxiw6S4qbmGM9h18P5eFgQi/cOeLp62Ohn3dsJu9dxjz1MsL5gk9NNe2qN+ineJakf7e",
+	"WFkQ6a7e+tibJdYpg7OkNFU49SgBR9QgLQsfMYExyVOl4wpxT5RKgUs0PObWiKTTaltE1U9W7F+v+9lf",
+	"Q2ZGV5solVKT6O0MiRxDH3tnmDAmh+Sor/9zwYXcdVXdeVv5CM0t5sDi1cpeRI2tXJt1c2XXx9lKO7lM",
+	"KAnhrbRtVy25elrJeBddr5I+0SHDGeir0/SOVsjKDI9dYr/6y07+3R3ECXRF+zUtB7hRksYtQrm7w3pG",
+	"Qvk62b92u97qwth0MzRG7RvvHJgGvj6iFO7I1BwYuqSQuVQtkZclIl8M3M07m7cy3RaNsBaH3LHC1G3n",
+	"UMs0mRadRGvhU8K2ZazglPFmmNidPpir3MBcpcmuH7m57vCJuRVputPIlkrf9n+/ser4cXV25aDDIhVj",
+	"isqV7twma7WY5O2RsiWp97d5tV+zjhjXgo+62zIq1x0RDRWPeN/2mvy+3kIxtIYhyo8h2nYmMTmwTcjK",
+	"ZYcquU8AMtxDnO/3kZtni7z90Hji9UjHnSS2tUBHErm6yGc9kAXuM8zXGpSL0x0dvHdccGVYtY1rLG4l",
+	"yIT6izwBbKSajhtm47Zt1QhqX3d1/5qbNm8Niia1aCFDCX0YNgC5632igd+OZyk3pnW9KT9yR0rltdti",
+	"K2Ms364LO73ttE7+cZzUX0Ldvrwmmcap2nVuM8XTAx6U3mIbYJTHGDQ3Nbd4RTtIYcbT8YSbQ55kJ060",
+	"L6bKQO64eCq3seqy2hnIEyVXiw6Rcwpa87QnO3Fj88LiHUab4UZvd0fj6jdIsDq0ykAqTKJcifWdisI5",
+	"3HR4b/LFgrca63Yn0J4UtcfuhbiPajZ5R+rLQTazx1ZVd6YSGFhsUXVn2offuS0pX054fLuTHNXX+bB5",
+	"Zr6DrYrN61SZ1mDsyjELBwLZ1ngB1luV05X/RSrrf1oojEte8tUgGiyFnScaltuPTOisa5RvlOSHEEj3",
+	"ELOmuUz6XiL4bqdLoW/+xYPFWWw3jLs6qqgkizWRd0tmEu5CTvmLbT6l3W/cyapKW2TsHFfs3GMuk/FE",
+	"aDtv+gbrDGgch8tqNxbSWLSNDHuyGtQ661qht/IOUpXBhmjJdh8u+A+fGZZCMgPNvJumZwRkzLNxCtMd",
+	"NLOFsK3Zi5dZpt0hRkQCqSxbgWUZF0nfkYSmC2NbwygSnrPJinHsjKeGzPYxT0EmXDNvfFvrToJlakoR",
+	"ozFfAKZRFPG264NJhJnk2gs7fdJreh7RgMjRE1wjwvTvdDWOedYRJ+vRDIrVYxmGX29ZDyFZTEamjiVo",
+	"Dab3mCGVMVUCNgdrW1ihrirlVFd323noUGvqq9J9E55tnVilpa6xfKd42jGOJIe+/icL97ZHrETTwOC+",
+	"6hrYvwpjlV512387Mm2fJJmtI2WtKW14qyrmuIaUsE3ZYIg65KXc3WIEKzfC2kn6y1/+8pfjH344fvOm",
+	"3TXZFYSACCjjlpz2561hMNW7am0M7zNa3AsWzyG+JT4nrKFfS0feyaArt7r3OLK5kj3s3pXZVXuoLWXn",
+	"HsnE3fitPsPua3eDpUtUG9winBevhhajwebr952cpmr5uFbL8LhTzFsoaee9eElp02y64BJYZASFpMGI",
+	"JOdpxDIUDCKWeFmYKc0QCWir/YdGVLFftoXXNSTE7iW2/PYwAqBPNxsnVbFy3SIRK2lA2p0MluEbE3th",
+	"bD3oAHhKxM/buxUV7rTtmi84WUMvDcKtBa2FVVrwdGzDJcu1sBxN8yp2DwzoOxFDBUnA7ayBdLpdf6po",
+	"q/Wp15Zvw54WyuwDD08h0LWf/uLxWAIk7akZ4a1dMy33d2B2vibHk2DKXyeQgJ7REj7S30HKVwDjzjhc",
+	"erwhRs093pzu6fZyZ/OP/0hv6FqrO5H0d9MW73e3uNHas9mT7IgZkvEGl7KGFHh/PWDdGBjWcVCS56Ds",
+	"euB33ZGhjCHtxCUJikOfwDdP0HVN1GORBBm+0OcLw9XaEaseyjo9FIMuVqeLQ7wn+0yX/zueC7jrH8NV",
+	"kwHCAieCz6QymAH0b2oy5jFdTMKjKU5yIyQYMzaWa4ugihTXPLZqbDUFWvhvhTRudAqR6XAeTmi7h2Rs",
+	"QS/Gc4EZIxnoBXfMPPwh5hrGGbfzJV/1MPNWxJPqCnSt4RVvj8bNRZp4B3PLPZYHraB/9H44Yi1Whnse",
+	"2yJKfK7SBMPO3Qet4mimjO0OcW3wgIYZgS24vgWLaRYsvNqSp+pIkFmFIrKHQWBKsgRScQd61dRseyc1",
+	"C3mnRAxOSpLKup+KDy48UFa6YhqcNssx8Rnu7UkHcgJAO26HVcsOW2w7CSiVbjEN9TFSoJTbP220Ihmv",
+	"+WaaelwtKo+66aRn5CQ8PaBxuwlIBQvQM5DxajzTPJgtw0GnqEEzR+QRzxSK92JueapmOQSxqpUdZ+FI",
+	"bls+Orv1e6iRteRjGC88eKmiXO0Jl7dsKtL287WrHamxW113QRnVRBPs2sHr4r6s719rgsPzHvE/W3wN",
+	"126Sa0m6D8zSC7L1que16tWc8rOu0d6AtULOTAt9+/t0bOcaTAgoaon9umB8ou6ACUtQuO5Kf2YIY/P5",
+	"C4Z6mTlidqm8JRQ0oaPS1b1z6Fg0iPO4ZSyv3hVI2ZhXN/wjpvi63pRmiZiFFN4Wu9EE4ZW67hr/vMVk",
+	"8S+bEgo18OS9TFcNu1PHru4WKt+yO11bXCArNxmOgCCG4P3lRZAK82mRRqrSQ3scxDsZp7kRSn7fngn+",
+	"YV7elM8ME+F1hhnNbDgavPnP/8VSfqe0YpxloI2SwBIQ7udYaSNYIkay+BBGg6OIZRqcBkgXHuL+uo9r",
+	"YOrPTGGKJwSG85EUliXC8CwDro03YkE69ViwlGuMIfcEqtsIWHGT8HdzWFyv58bKIz3fwXjiNdxxJay5",
+	"dekq3a2v2/fcI+oSgK1bKzNXS9OCsLtj4EyYRX0AbeT0UEDNwjhZTcp9sekMbYXebAEFa+RU1wH1kUAu",
+	"WAJTnqe2guP9zNRAuHugjUQDrdIdUO+uVQqEbSd9nvzzLZJKyIry7Jy627wxN62Rp3sAFu6Dtrbfeuy+",
+	"BOuja1sUZEBvPET5PjlDif+2FhlGV1ihFm+MLO4AubGK0ccXeIRlAIEPbPFkLdf8bFduUe3LD/k8AGCr",
+	"hK8ihBJHNF0NgK43szvrKBaoc/krfKIhXqQTtSkd0jW9KyZYlR83FDVMY0IQfe6Zp0d9Yk4eQdBvNoGp",
+	"QtD2OwFLw+ycWw8Uv+ROcXNfhy6qUCAPYfm9jXT+skMtvsPumMKMx6tx2n3v0syrpMbmPGEGbLj3lGSE",
+	"AUXISaaxKJunHcIwECmfLxaww+H4UE2ZCde1x/Yftp6SdlmuUMK3QVr490JAWZkwtTPk4JoVjcKnOoxo",
+	"3Ui+xvLptH1rG2d9D7CBinGiEv5VmbDfmG0nuR8fre/tW39o8ARZNFvUhL4T9lbYOSJIzoSxPvGLG8aZ",
+	"G8vxq5EkYmOxOi6ojQ0v04liCaQpMPcc7H/+L1Yhx4jRVyNZ/cwwQ4n2UZHpyV4dUdUJR/rEkyJMfhxJ",
+	"dyiOq+louXSn5s3VNXv58utTx5qZmrJ5gFDLPIILaGCY8jmSyFvKGQfh+ZyhgYoEkhP2IyrUBmSClirS",
+	"WVScO6ncjCSfqNwyH7rLhiYDN7PjYgYJt/zonHBimDBMKjYVkCZhyRdt8muDBzdYplvcsBgoc6IyxS4x",
+	"ZsaIe69SsWEb/ztau8Na9a4aItE6QzBiJrnF+eGrYEhgo4VzWlXbfgybnPecheNQ5RkVL8ehBfkWdt0K",
+	"9IMUwjoIZH0eYVGrUA6bA0jWWAu3LAWnSTSG2NqZN0o29sU1yKjBHUfTpXh08pwb2xqHF+da9wiZrwkg",
+	"GHdgvSjS/6s2I+f3GLv2eg5tMa+1xWqDgqA8+Raa+ClzN9zUcTYPCXQnVIp7YSIvupA2TAIkR9NJ/xD+",
+	"9Ux9H33XjmZa9L1PcKaX1qsTrDVZWYdfO1eY6o20pmsgA+idaAzxbX+tpLq7LasI0mo/jh59q9sWxubY",
+	"FuJcOpa/YkLecS2491WYdg5lgKdtgYwfyghXw2Iny5YZyHNu5iyecyF9aQY2FFhIiRpj3KxkPNdKqtyk",
+	"q74wlFap2/Gidz5yZXz7EJK6pbwA2vBGe+VuFAtUjq/Y+FYCUzPxUBtGeY64lPxEK2PE/+X/eBJjPaOt",
+	"Zo4dC4fYrCMe6w/HeBmT4RPvE6wOl9s5SEsOPKcGklTDNCClkJ30pDnOrfYir5FvLETyA+xihHioebxq",
+	"DdiKL1p5FyHtDmO28NsDkk/S9rSjNqm8h3Vj0Gi5dbXVHbSnHDeRoRpiiDICRekCdtcDas00LHvygwdk",
+	"3HQ3GnxkDaQWleVZxPCfEw1O1wy/JcJkuYUoYPA6Qerv//4fj5h6sJZbgDqU91bVln3Tjl159I6Gu2gn",
+	"xNxi99sufbi3Y9LhW7afG+PULK/jB+3MfcMyPoMLD/8S/Hzo0nEPepFGc9E6IW5/6ADRNP6vPE3fTwfn",
+	"f928ClU8zt9/jQZOdiV/s9MT1mD/RYeuS4N5PVeC1IEdbgbXZoeltD6YbRw2NNQ2vh9h+b7B7XYYYjhX",
+	"fRnkn9z7G8zx22oEtjhyO9GdflS2K/amJ3ZfUwjtsme899at3WKyfdiASH28ZJFBKYvqpoRw3u4X2wgu",
+	"t01rSITB+I3xbUuxxRuwxMANcB1jXU0JHNUFJaStm3VVToEPvguv/e+Q/t7k950Nps1Aqc43Fzwb5zpt",
+	"CzMHeYOBKT/wjKVC3hZGwJTHHeE8c2VVaO6hcLfu/IgdUQQfYIH0YRxjzRORG7/Z7TD6/a+Hm1S1Xg0t",
+	"NTJCEnDGc9NlqqwBba8/FjbtwAqUwvbNVS1tldReU5OsoARWxlPfLN9jGy5xild1SvgFa0veOOkVe2mg",
+	"0/Vjvs5bXs+5bLvaY/z7jlG//htKJvQFdt3LHSaaH/kC0EoHx06+pGQyxXwzDFelJd8D0lpc0pal//Uh",
+	"8p2kymPrgvyORS2K97vpzgeuHM5R0Eax9UoTjVHVCJqWmYZF61Db36hKIJvo64GQ2VtRsZu3nXeYu7FU",
+	"77tHvATrl/1Z911UJ/43NNCiSncVV/sZ2j763oj9L7CHIH0bgALpu8OjVbuBGiK8e8iEZJBrRWmSF2yR",
+	"G8smwDKv3vXU5Fpvn3p3Z2wBXBrmeRAO+4JBaqDuVbSa30FIeJ1yfdING3kWHeyGqxYgONt04ZXEXFx5",
+	"O92BgdlUY7Ze1MXhr6LuKzD0NVc5Zb+YomQ+IgoA3A6iIqEppKeqXGO4o1uS7YHbgfVUrsrW23ELQnxg",
+	"N4fQUwuxu1VP5RqM3Szfci/h1sRbNhUyKSvK+7AGYQ0jOh7JSW6ZUQugF6a5Rl8jX/IVOsxYEK7D+fRj",
+	"YQtu4zn5zXrwANS041ybXll/ncpwUf7mIHj8joZr5WXRaEJZzVnegTdwUBT/3bEoHorLj4UDC2S3MHMy",
+	"bAW7zRTv4qV2irZCR5YGIR2D6Djye1Yj7EDbCa09tOjcDlUFKsXliCrWYNYLMXcLSEbT/PDwKtM7VnLe",
+	"13jRp0pg4P4mRyDl3khIVePGfkv5p0ZaQLl1VemRTm8IlGmln6aBe99g9AMv94YwdeypdX0Ia5agh7+Q",
+	"wgjN9I3cOhmZnFCaQqgXStsZoudJC5pk4mmOZZsol/nXh9SnqEL8FsN/UReqaiGDPQCA+5qtr7zP5xoM",
+	"2NeU2rzjlnwxtfJrc3nceOZWD1r7mFYqP0xVWG4tLDLbESuIKb+t8dIf5sBu3l5dYkIPE5YtQVom+gVE",
+	"78P9qQJrJf9ifTwhmY/TyKhYL1Z9QfdER8WX3hbNaql/HxPBzBxjD9rMK7/MV6U7xC8zoyLAbHiD9YRZ",
+	"opZ00U+dFnHUneDnxFJVYyhUkRj1gowfThjxeaQb0oer+lF1vlQBQMiw/EgYXgOccHl7UdTeOS/TwUK8",
+	"I1O6LM0jbDWAFJE1EXKW2KbP06WVLDJfO6QkX7c5SHO9UO7bisv49a/mFoeDUyONrXc5Hd1/VFTcB5yf",
+	"LQi2dFh3UObfXl16NtjLaL0THu7GKq6On0hlC3Ldy8u5Bp7bhZdbA9WtDm4ThG6FyD4PiC4N4BpXqGME",
+	"3ZWj9s6rpF4xGrA9zGEKu/loMEx9lw9mWhmz0xcSOsMuGilwGdfWsBSMofxwhMAxPY12WSExbDRiFweK",
+	"Wt9pJmQ0gN0WLBS96H3uf6YPtiYE+QlXeqjvTm1zG/ONKoSyNq/qlrUSYXL9Ssm8JVV24v68Y/ETZUBu",
+	"Yt9bIgYQ8uYOdCeNVQsDPTMsxoCGIqAjVBGClXtCadTrOITtQ6jfXYloBVj01mGJ5bvDaxS8TaEVrWHY",
+	"u2epuT76w7MIJ2XKWC12OwB7lzkLo4u6C55Vaad1iJVV3kSV+2jH2+h2d+W4fYlbSEPDnVC5wcSzZ8ZT",
+	"6oI0DQTJjR6ElLh1VTuWEk3UBzngPNs0fz/tmGdsmGDFeKxLbcAe9QUgbZz+B57elsMok94FBhf8ftNs",
+	"F8rYeqWyBV8xPwUmsVxLn2DqrFb8uzLWnbiAe7cbaIHfj7GM16QFw9TkE2OFzS0wy+9DVJy7vhE71qlI",
+	"MTfzyP0w4UYY8lCY7WJjySjK4ZVb0OQS5XJXCa0++CjYmjdzj7myap3e5yBm8y5sw54lizoCcJYisfM+",
+	"xeqRa2KwBX0ShVG1ziOE9bRXfOvyyPaqrPw4MU/r2RihynQrQFGP8utNVQklTFnxS1e6et2ZOuk+6Dwd",
+	"GmZON+hn4a1Wc2yOptlZvenqlKvROp0732rm7oR02oz3Vl2x/SfYMdQ25EEKWN5RvI651quxugPdOyu0",
+	"8AWLXSlpLxPFDtfHAR0Sbo2DIyJV8W2bbEoc0VCSZrH8ZLtaKAkrvIwNltOUiqVKzkD76KlWuXWzdNpV",
+	"jg/teAh7Os5UKuKtIJzX/vUrets1kO+SuODW5jpvT15AhJfeG9bp2NypekjdZ1auVXU01UuwQr7ra1c1",
+	"4DVOVEEJYcG22/JSLvcrMnu4U9m0wWJsTpmyTBBH3739wE7LBo5ahbNuuJHaMW106LPYWQI8SYWEcxbO",
+	"DdxnQhcWYJAJBU74irR1OJo+lWh3Pddt0NHt2VXV47ebq+yQh7O+sEonQnK9QvXYENchmzSi4bdVIo5Y",
+	"ptWxRj1hqjRJnG55MciT8neTXGOdfa9cVDNDn4IntOd/PvBMdx3Npqs8LKnrMWn3rhbz3N21trsWfNBa",
+	"02t157fAinUVSu7j3fVhBa+4vN0Ift2BWR/vAuHZvBHcW9RIvY5r60Arsbv9Ezi2pmZvgM6vYeG3l8Tx",
+	"lsZJZh6kOFFtMozu2IhGMMDqce7PPjI7oLW10j+12imopGq2IWeiA4F/j2yKQ4ClUBvjzvgv7z/d5mbC",
+	"t25oPIiwYjfBES1hEtLRekg2ldWubWjUqAC0nppQJNfOqZZt6LcZht+kuIr4U12fYjU2nSJ33C/jwkXZ",
+	"MAUgfu5u2Lx5luyoLzQW0XcaBa5QabDnRDp8U+VstoE4hslV6/q/2G3cm4b62OH73bH0L9tj6dtCWV7s",
+	"Xhjkda2qPxs+fx5gYpSul/jvhRDTwlgb0EL3VnNm5lxj+K6GO5A5eB9aEnIASnAVH0DXMNAV4RnFXf91",
+	"D2iVp+DUW3ejYM41Z2vUwau7r7A6/2vmCWsrLGfvfr6s7OjRBVO+DAyhk5RzNH32tsJSt5DzWgHuftx1",
+	"S2h7M7Fn3zjJEkmnQF7bdPE08FEfjY52D8OsjKNtvQhI+QBO/5aWYyVjkYqOmOKEr3aAZ6g19sZjMzRU",
+	"m0RMPUz63g0XLbS1P9Vq0dOSEoSVRs4D/v2ZCRXyWBX4JCQqZKCFStjQO3UxR8LHn8UqT6my3QQYN7ce",
+	"+qpfBA428Yo6rgDMtOuIGIZVhM+1hN20MW08Ao3EpF6KJS4sthoRWdT38tet1OUIojUpU0Ktmk3MNVa4",
+	"dapQ2/FKqJ2tGzwFMGOqdrhbhIr7TkOs9K6RF3t0tkc/TSRQHnIXJcY5N1psjKp9em2L1WNDy4PYVlYu",
+	"rwZ97ZIyUydZP6iFMEbIGRsGr1qEFmIqZpkpY4WcHUX+D2NSuKOR9L/nElOKwB3ZxkeuGauy4zxjcJ+l",
+	"XEhzFI3kFMD1iZ9FzB+2YhCc+boS+F0ReQoYxjaSqTD2qPiq6Lz4ix9e+HUKEGHsZuhgJIdhhyJkJd7h",
+	"aUIc1pF/P5fhPTakd0ayeCnyMXX0Qvgk9I2/uLNDeVZ7HzO4z6g8zo6BTe0aZFGyLHAD2qxSnepkDE0k",
+	"j6IYmc+5oXPiOl4bc1Qn13bKn2ow8/2C1TV9PN4zpr7+ecfosAhHtlcEe9+K0LsFFTaifTfEGBLaHIq6",
+	"sci6s5s6Ap5CaEMl2snDsGUpl+2he94fuFnowFGl5GhC534Wd3jmTZ5lTkHsiscqeZb7LTe+MgKWibHz",
+	"UJVhCktwf+SSfd3q7cIPW+zaKJMsXOPKAAIO5AYr7K6cvILFIXEA/aIhBrX5VMIYwgAqq7FhO1tdrjv6",
+	"G/s7kFt8BjtmQfUzgtPkgsuhhUx3YIKVEujNAo0214iSG5xaviwjRCwDiRqPO/AMPRIrrdL0nIoWz3mG",
+	"1eSd+k3OomRt76vF8lVWw27oJOktiGphJg3K8e1Hg0181a3nTQa04fsv5v5z2YKs0pK6VaCe7D7bmquq",
+	"PRie9hBRFILfL4WpLZDiVn5nT9j7ukNrJIlwgu0l1GShBFxPToS6TlGoTadpNJKIfeword2Ac8Kukuuq",
+	"/8ytQIrSBterkfTUyQJ1Tnh8y+xcq3w2D6QasYmyc8ejKYGA5I8yT9pNYVCNs3CXN44JF7kkfypA5Jps",
+	"1ROua9nIu/iStdoA649YbT73pcy6eWaqemJZC6w1PWpORWT7JUg/IGNxzUa6bKdKlTaq1NCFWklpRlj4",
+	"SkLsOKAQo5lwwSUnIQ2LChJWdngYKg9VkmeL5niO+Wetc6xko/RGoiuC7desz9yMedzMBarGMR644GTz",
+	"Xq003/w4qo1ufYN+dYuRKttWIjnjsUeJqflKt8l06AV+hDxx72ne2/tQfl+OMSqn2Ua8N4Vfq1lES4zv",
+	"QJsul2Oo21aLztMQi0yrmLeiV4oF9F+x7r6bc/YDKT+JaoP3HbfPvcNcdBAECwrU6T/jXTOBOrLWatk7",
+	"fbBzCpVxI55DR6hdLzERX1nLX6wmtJSDLheue8c6aZZ4QGdp8DnXMzCbkG6Lqvhjk08WwnbGmPvcwM1t",
+	"aeDJanNecMzdZReDuAOfHNwKo71WvaY5yPXZrY8xDKhtYT843fiKC926qmBMqXzXJ/PffvnAhm+TNzeX",
+	"R07kwTIQ3LCPl7mdKy3+5ssYvAKuQbNRfnb2VYxN4Y/w8aTDJiI0mB2TROkbIdtweGIlE1MmDzGaFMOR",
+	"eHmwuvB1U0vd+NAEeuS/5RAxI+QshePcdJSSdF+Pw5kJkgKtynZjTG0Lao3V5l1buKiH3eODyn7KDsPt",
+	"drdDI8i5ym1n9MZnRvMJevtO6+DRicYV3bQNEhXfMaFGRFgx6SMnhJ0nmvs0/I3gPrU7o8MPg9ZRWylS",
+	"9AwDIUEaYEOqhkq8I2koPn1x9TujKfpCIebWWI7BNF2TecXlrVfRhfGlraxiXGsspyNhxks08IXS4B8l",
+	"R72TUcWuoAQxiGyH7HA3hWv6qM0dtaFcMk3ebcz1tyxgTpQqEhu+u3nPnj//w8tvkAVnuWWC7N1BITpp",
+	"n8EeybFdSAuvuU7OWYi8DVgSZD/n6DhYgT1nGqwm26LHXCyqF43kuwQWmbIg49Xxn2B1FDGVgWTDjK8Y",
+	"t6zKLrBqpnI8UchZhL6EaCQJfiEKhpsTRgvnWrlg9dPMDF8Zqn2Ux/NALHVNuozv8iHiZZctkA++054B",
+	"5B1QV6UXqgwJrwtNDabUkgpc5y5bA8bxCvheLIRtSw9Gn0o1Ra4HiXhHjNw1KyTZuSf6aKee1mJMay2s",
+	"jWNtNlFzTTrXdD9Xx+aqB7/MVQoVwMxKLURgnnieGZbidvbkfDvf3M0lLGh2a5TuT6Yt8HWvHJ1/7oIc",
+	"68GmQt55H0IB9JYA/sg3wIY8tKpHWW+vR3mPrazGbf9PGA+59VAshKz+9fmaR/DQ5Ws3QuptXum2uKAA",
+	"CXEYKEwZQ9qRltMtvW7CK26PgHR6qYemwJj+c/bHStQjZmxwuobLP7Pha63i26nSCZtwA+yrF+1YwPuc",
+	"cneVpXzVkgb6L3/68/HLD//38Q8v/ns7eyALbHfY+M4WvEfHadkRPLSBm66OjZNm3FOmNCOaoZplvhbp",
+	"yUYU8sOhlu8B00L+whZzY0ttgh2QaUKwmclSYdmwUhi9rEm4Q1WEQ5m2o8FvOZfW250PBFrTAFbz+08g",
+	"ZkEe7sKEA4lgedyExUFm3nosFlzfQsIkkVsnNJxJlR0/ls27yqp7wPKUiRJbCkB0lHmgB+Pdq2mExRy3",
+	"hlR2G77DZzsy/JKw2yuSYBVlrEMyB/bna0rDpFLShg1t/fiUjWHVpDaW3q7WYPhyjW83uXG0xZmzpSBB",
+	"VwENDwpeHK2WbVtXpqo3a3PD1naiVn64ib9EKSuNPdgqEXkSpfCjQ3od/iGvtn1ujrVboRev7ASS9OLP",
+	"/hjWlQbWyK0x2AbcV9Ud0oD+8gPuS043a5LsRCnKIq8yeKnGyMSj8rao2DFKIkdjh7bpalz8pU3d+IWn",
+	"Kdg2GwK613baoTmkO0YO71J0gUb6fXttoYUvSbdrc92l7JoAT7X1qM3Vz6M6iLZtLsd/GPViP2iNfXw0",
+	"vavsIHypj6BdDwdE+NqEkyGRLGLoSJs4WY8QWbeG3R4OeEk7pVnWjNd7YW+uBXzWm21knJdj6iaRDcU1",
+	"d9HCILV8J5LqDD8sBbdHqG25saxlcXVXZ9O6cpBOuYauCs5ZM8q2ZwLOeoRuG+5RSZPrRK+kxyXUQLCx",
+	"TMmAinjuCzLjc6/1ePCCHes50iDMrjPzUb7rTg2K19u1vSI+tM02FmIdd2iP4iNbGutCuGmQll9LWpqo",
+	"QQRhSNXprlPW75hvN1Xtgvl/u3n/I7u8euc27zoE0UTeGaczpd0BXRJpFn48Nhpwdrs4Gw3Ii8LlSDbD",
+	"DX9AVCBhGE+xMj+XzE+SUc6k67E0KJ+M5Ei+RVrCxCgEwUQdmi+AmTnPgA0/vnWPPh6dM86MdcTEFjye",
+	"CwnsoxP5P47kUEgUNTCFYjxVWO82VnKaithGLJfchwdAggXiJyJJQEZu/CafTkUsQFoMUjQRw2hptGm7",
+	"t3PpC3ylEOFctOTpUcQ4m+cLLtlHj2H8MSqSPEfyo4+Y+BihGcvN6KP3QI1F8pFZxX7LFUVtmjwrwyq9",
+	"nWNQbIrbpUqs0fng+cnZyVkA+eOZGJwPvjo5O/kK6cTOkUJPMWDv1M1HyNnphMvb46oDcUaCk8+XVPJd",
+	"MjgffC+MvSIfVMV36NFGMiUNcaQXZ2eEGSatZ/U8y1JBlYRP/81LunQeDuOs/L2ZpY0kHOZzQneGL1PV",
+	"3k0xgVMkJTxvJiSzor+zaI4tucA0I0zUZQYjOcojgAuLGCRY0QEnjcoqnxnMuqMldwfy/thbjf/aDKT8",
+	"1UPVtbg1fQBxxSv+zIRS09wyJWOIGEyngLbikGd0x9McmLtVR3LILcFI/osTWQyG9B45MkbY5AqGjjuk",
+	"E3UHvrNyPiNp5xrMXKUE9SW71iF8ZZiwJ+xDOLavr9+PpDCMfP1FwpNdihjY8OXZNxHD2n4s1uroAkN4",
+	"AiAPcgLXyEj6DWF8xoVkXJolaOwIz0mddK+xjyoRET8FY18pConqTa89yZSSd36vc26sn7x2Xp4/Rv9b",
+	"jsXDTwWtqYd5qxQrwNixxB8PSqh7Ztj1t40Y6t3Ow+/RRp51+sn/9C75/TQui6lkXPMFWMyy+eungXCL",
+	"4Jhg8CidD4rvBs19iiprvk3x/rU8r3XC84VdmpT3AHZ5mO2PiviDhxPC5bbDz1nK9azS93Iu4nmRDCGs",
+	"O/RfFUXT6evlXJWsQdijgxCNW2XNY3sMMiHxuZXLXiljTSPdgv39f/zPYobnjvo28tmTkbymiiVutinU",
+	"EjicEIOxJHj3Ics7Yu68yGrRfSFHMtNqph1fxndO2E2FFyIvDRE1ng0OA4M92sIR38rktV+MR+KFofm3",
+	"IZHxiXlhpf+uwxDIgYFMDsYQKZgI83bUlPHKNb3EaIlcFqiKgbQmK2Ke5WbWAAEx4c8P9fDH4PRTXNmp",
+	"5PdTUy0O0SoJfocVq8I3ZTGJnVhblkzrm1kw2UmAoGuy2dZNLIb78B1EmkgVpoQXzQb9NWRdccOu3ny7",
+	"n0y39TqqbcXDrqT1bXcs57gQtztl/FA302uW1RG3LWn5yulrIvU/54BF2NdCk2W6YrkMrkHifoil4Z7+",
+	"hl8VK+Fj3MoJFzvrQzLWwkd+fQpFpCgq2lMLwUYjJmEJxrKp0OYAdIpphcRXBBimlsAmgHnxAbrAKnVL",
+	"yXoYfIo5yHYOQgeWM4c0OQgvKYnq9JP7x3EQv8P9JDD66HHEr2saSLFpj3PTVRITe91xhxP4Smrspr6I",
+	"hQP3cMK7AWtTcHJKIb6wqVaLGoOcrBhv3GdV4WfBE4hQ2nGSYSEzpsqYgxCkXoNAauV0AfoEvs1DWO1u",
+	"zO4KIYO+1WqBrK7X2x/U4MFsqj+w0gYdoPLWAa5NVPIoIGsKYBwF+ChM/FvCVySe+toVHq/FPdoIzkTR",
+	"pN6UXGIT4YcoE/GQ3XIg44pK84U0FKwuDHO6h46YAbePHoYiVosFR7AHAwsRq7Qcp9Ij6X5QuWWczYEn",
+	"oC9QGTDsL3/5y1+Of/jh+M0b9+mbN6c//HDq/nbhjS0mFJ4fyeHzkxdfvYy+/gPi/L346uXJ1384cjeI",
+	"TylwahIp3Sq3Jwwv1RLC6pkZyVRIIAQKPHMYev6jL+qN2QpKh9jyzWfiF2HnVenuCQ9IF5e2cG9PY3NX",
+	"PxMtguLTMeHPdOi8BhgxnhpFFdbdBnvWW4qvw9c3PyMVRixABRWWmIhUxcnK/fsg7ktn+vQOtJiuKky3",
+	"kXSfS2+7nEN8i+hrH4sc3cAXqI2P7kQoiUqaEcZt00gayTMzV/Y88IukwTD+Blodm3wRuQUBLXgqnAru",
+	"3zbRSE5TpbSJ2FyliYmYKJM8Ih+YB/c8thKMiViqrHtnscgtn4hU2JVjPiOJ4NPczB2bc8O8A8cPeNoY",
+	"zwm79Er4i7MzYhIf1e05Qwn240g6RuZjSI2vy+/U/juuBScD7J1QqWM9baf1Z1yn7wOe0qPRN/XgHZAd",
+	"1I175pv3DsGHk/hrDO0l9l+uilfHKpeIuwvK3aiSsQeb2kjFFdQCoufCAmNOP5W/vEt+36QPXxYvPuZW",
+	"VHrp2IhywA9f//ey2l6x1MEmVV1o8kTW17mONdFP/62u9wHUX7exx6mabdR3L91b36sWCbBNL0W/X7ti",
+	"StUQKri3m2EbOhRkuMOEMO9BZSJhqSpwpFAuweBICfe2jIVsG+kEpkrDoHXV+kCFPY1Cjav/9q49UmmN",
+	"xPFFcwhFJs61Y+e02k0FvSRskQDFb/a5CXM7P8XEGM8+eBxDZqt25jr1XeLzd8UXj6SfNrsJmWBPLCdh",
+	"tlUX2/LwA8IwynK5YEbM3GVIB4EofslCGfq9KcDv++D8r7/WfBi4RP769ctE54wy8gsld0HFyVMhb49I",
+	"z1FkL+SVsbWRT0khqZoRJkC7FvKTvJVqKRkcu76Q6y61krOifTYDWzoAyMx/wq6whDqbwpIST3MNJGr5",
+	"doYhziBOhRMLPQT6EVvkxqJTmxHDINBJZC++fncUCjdRxgLweM6mubZz0Mx3xYbPmYnYC/e/l8ywv//7",
+	"f0QjGTzN37//7t2P4+/fv/7T+58+HJ2zly++qQVR4B6PpI+JOMGk3DF2NibXkiHvsaeSZ4appQTtqMXv",
+	"B8cdcYIZtyyXqXLSpaOgY1FuntBsotXSuOX6xYNvjWSxrMIwLWZzyya5X1/s+3jKY6soAwl7FD7L9+XZ",
+	"88bAMf0sHCj2X5k7UW2S2/dIAY9z2LHtz3TCS9COlmN+I2ZYuF4e+uzeVBlF5dQUG4uk/+H9hyvaw4C7",
+	"VjAddMdJOOpxcD16VTs7/56eP5aRsQZY2mtnX7agMNAuqNyyISqOxWoQo1tyw3LiQEePslEqRwX0Tt0G",
+	"P6aHBfEDCFImOcv8Ed62M2GrjzUY2LBDfvWu/OvX+Pbj7Fetj5127UVLnc2p94wjz0aC5TLQb+S5n2NO",
+	"StLi8dWhN+8HPFasvtLY7wm7KS8iR094MSiNaAuVG6g+6t22tBbUsSnS4sm31ve794EMjfmqiAeXbG7A",
+	"iQVV2amUqBqyTbmlF17rRjDb4h4FdxFv2TZ/mLvFmw9rJ16YKlgRu3LDkBhipyS6rigXkKeIFjWSGFSB",
+	"HASMHyc1hJYBbgum0WrhxJ7xojJfEKd+ojv4R1jSWplDk9nbe6Jfxhu7S3Fgjv48xJVj8LVXNpBUPRek",
+	"U4N/3Sh998gq6+uQ8tdDYS2H5kQUn4hInoVDb4E7WVNxDwmz/F5JtUC06HIJI5LcA8ANK6pL8ntGaYts",
+	"+OGnd9eMa3vCvn5ek4dibnmqZmFfyLRzbIStbc2asq5XbAEhrLvuBVwxd54R6frc3QtFRfNMOOEd5XUz",
+	"ksOrnz6w0wWcur6OWqVpRwHU7A2O50looOywDxngwNA1KvkCDmT9d20W68rTFDNl/QJX+io3kbZrk5Wu",
+	"TI7d4CcrgJHseS04F/VRST4JL6mg0um0WR+exglxaSRJleRYe1PltgxXs35m+AOaY3Bu3m384uw5og2P",
+	"pPsQDezhjrJQ5NeHcbBhzA35C03GY1TTjUjgiAkzkpri85w6+oIV+QFBl6MIZJpNqZhyo9yBcVwr5CXQ",
+	"i9wy3E53m7mPkhCNzYa1Fk0rCb/GPMoqTT1WTF7Rw2eKyaucmo5wLmHhYLF4vEYXzTOy29Fo4Xynn9w/",
+	"3jOQQAptUBiXgZwJKy4IxWVY4BBF5WBjgXthrHEUyl6evaT0EOmdt3TFogxWp5832HeTfraJntewUAcJ",
+	"C6GG/GpfeG+0ylKqXYDw0cjoNbA5vwMmnWBXYF+ukOMzTid5102JNoQobliOs388mn4vYSM5s6Ffwgpt",
+	"ERUdPewS2Mnrj7wlQS++r15S3xgCXPpSWd2TkwXj5sGaX8Vh6kVw1/Iz07iLlcar+AFcD2OsjhG7Xyi5",
+	"RSanT94ULz+FVPZtLpPQYx+xrBjdgWKHi3NXrBGzivm0waqLiQ3DocVlXstu6LEn4Ywe91SS3vr3n1hZ",
+	"anTbS2l6dUgxudyUlnLhgiTosuTQEBdOREwsMoEhVxH7LeeJFn//9/842sPl3WqsuuF3sLYwj8MHm918",
+	"Fma4TgQdCRn++QFYIUrUjFcq/yNGLaoFIX29MIShxhCrBHbd4OpB7Hf8nvbUfcbTVp6psMxCs3+9Zgm3",
+	"nLyaiAkRYrMetPKnn3ID2gvirWJH9cTtHMn4Eza+JTLx4afjsx7NriMZ1vhwOllp6nlmCoIYlueUcAAi",
+	"tEu5MxmxudCkxafA75wihEG1EYHqWbGAo8NQz+lUCzmDY5VbIwjiscuP5Kbynl77Fj/60oiqNrjPouxT",
+	"19dKLbbR1jPDcFEowGDJdWIOaAKgTWUTkDAVls3EHaAb0i1PDYeeDXMrUmHRVqqx4OZCaTvjMyBgBzA2",
+	"YtMc0qMLJiyLKXK7GtpOFwmIVMjZPjTpZL9TMpRvjFv7DqyTdS/xzd6xa7QEseDaI333j6eLPj1OjFn0",
+	"6FF2vz6V4kGb8VbafkLu92rGMFL/4aROhkg0p6PF39s8gzMFOSxGfVMZSYrqwVcmGvjt8SzlZk1BwZJv",
+	"vhKYOSrBS1J0KzjxqUJOW/SXWlWxCqVPsI7uZsHJLe0r/95TbSX210t2ooE9fAuv+Aqj9f2KdAckbl/d",
+	"TiwCFInL6e16YVXqIfwJVo92cRUD/DyXVrn77XcWbtAB9ju33nft6+klZSWNzNOCVJatAItncOrXXUPK",
+	"u1PpD7VjevSwY3j6CX/YEuleJaBHk0qfahsu/TIWTlHPkXc8bzudo5LAEyoG2LEJp3APcVHv8iF9dHGE",
+	"t9gB/FPtaIHC4DEUMBuKVpKcENSR91LQSaNkObdGZc0hn19S0V0xN19McndEU2XNCfuAiEV//x//k708",
+	"+6aAEzvUITydCoI033oSvxXpji6O+0V6EPAFN8TDGA7oHGJO8OtX7woeGMryDF+/eufvSB9Yc3J2dnL2",
+	"8uTs+VGIVkrUUqaKJyjiV2DiJisL5Ir2UGxMJF/IEUd2c/rJ/UOJ81gs92HHPWrNrKEuHivN3g27GMT3",
+	"Qj6WV8f1cU3ow09sJ3li/oUhnVDF1fo3iC3h5xOVQHJB6Vj+pAjDtDsHplY3bSEsYaPsx5MKCV8g2ZYC",
+	"P91PAZO0lUO9xce4buV3g32O0lWuM2Xg4bnz7TVeasCjVXzMFovF/WFSG1FjI6c+xrk4IQ4zUhmfUP54",
+	"Za3ZMGhyESp3xuNM3rk/Ytqrr+5nIg+b5eOqjiIffocmNpPj1J6ZwFQvWEYLi8/H/vm4eJqqGbolH8Qp",
+	"W1hRjYwenuXXg1KLsMJanEaDXDU3KAq9Cy9/GSysJXADh3oAfzG2QzymXK9npjQc3MKqrmFcsFivMquO",
+	"zVxDkgg5Ozphr4kmp2KGSUeUe+EFq1uAjEQtA3mi5Grxj0FPeM622iVw5k9mlXC93fjN6xV6auBQjm3X",
+	"VCXohBn0lXJjMJ0k8vUdhWa/5ZATvIvKQBJmRsXIdIRxiXvRwnr5+Wpx+u5oxUsn2BsxSYElOe0DFNGG",
+	"VbmdZP0QrVe8awI0qk9BGJetCIMpXm62ddMqOtRowSiZLwPtSx7VCel9BjJs7cOuxuhLst+8k5bfwuew",
+	"3eBCdnqXzSGUFX4LjPsddYRPQaZEh0eUqFgw0JkCE6QxkMg7IWF3rvcLf54MUGZM71NRJ/s6xzr95P7p",
+	"YcF5OMH9+sjC9uPv5CW2E3k5J9So9WkKqZqV8QFeTkIYHXYniJsEIZs4IlkBXkZ7SE09ONvO2/QayWDQ",
+	"vNEK+jjlxoAxRTWG/TvoiPMjPQb9ImVPDye4x+FXlSHunVjJDxRKW4CIGqvz2OYaEiYBnGpQjPKiEh2v",
+	"JLAFv0XBi2DZyAGEafSHYCWnlfv74bTSakB45Xr4znVwQN70RYru5CRkM83lQcCXnQCBILNpCnyWwzND",
+	"2+/0vj+yucp1gBLxZRdr11UIJXa7flQwQiysmXt06APQT5wqk2t4JNp5nSrS275osnnt12BfusFZHiJE",
+	"2LVTSh4BZcYbENhQqpptAfO0qLw9QkSgOQHvKZ6y0lV1dBA6mSlfmeURqOQywbvoO8XTL5ZG3OB2cHq2",
+	"cZckOQiie5Iwztx2BCGHpF2eYkWfg2z2XBjrywFvk1P/1b/6WcXV3lq6H23vOBD//qGiQIyFrMwQceKt",
+	"SpNKWEfg8YZuhOToi5dUq8a7baRSsd19wapNMcou2F7//DDGm0IZrVDFM1MzMBcQAKiZFoLAmv7zxZNK",
+	"1Szey3r3rvbFPwaHqY65D4epzfFwBsFnpu6G+GKoo0sGuNIq87JibQn/eexuNEOefg7LW50q2xlb5sd3",
+	"gPgp2kvG2ULEWh3XhNZ4zvWM3KBcMpB3kKoMWjUf96ejE3YpQwY4e/fq8seKffiMSb4o/HSiBTZ/L/En",
+	"eOweSdwtrS/vqaMvVuj149s12K+ZyUyFgg7ofv/l3Y9MyMRNDF3uPJ5jiUvypsIFm6o0VUsCPrfsD6g1",
+	"P3/BFkraOQUUuWkmebqvFp1wM58orpNtgs+b4sXP7R4vhnyYWyZTKi0AwYScpmppIm9LpzPtf63dQ2yy",
+	"IvhrNgwuyUK+oaiuB8m81R0qfETdqSLfConn8E357iP6XWqC5WGDY/on4IaZ9pFNrtZ8c4co2FgNBqja",
+	"uDA8YsFXbAIEpeu9OMNbWEHCpsLEPD1GlMA5N/OIQWqA0UNJIGcJmwht58eOCeBLu9g+os5Im4Kgt0qt",
+	"b4s3n2pDQ4+9AHrD6A7DAdzaPDPlcSeVZAVcpysW8yxileKrFO5EYZ7C4FvVP2IpCmEmOYZIhboLw0Py",
+	"hqiLlxcTOP1k57CA3/e79z+4b7t9LjdQo5BHZDShi8+SslinyY5ALf/8YJnE1VuHCrvhRjKlPX4DXlIl",
+	"ZTYj89l1UczQ+xnzRFinae8Zm7dGUqfA9YLrW/Ng2mqPowgiMaIlNasi08FchqhrvLkpoA0BRoX1v6Ue",
+	"OL4Re0UjbxDvF5uecom844unfY/XTPthLKYkPvQ0/KDuwJefKRgnbnYR5BCUrRr5I0YpRdT7oVCE/i1A",
+	"FqoZN6Lr9zsVhchutknN78o3eyVPuun2Cy5zokH/FEqrHtTqE1qd/Hr1MzmFxT2MHFDTxkyhjmFmFBU+",
+	"YkOfjqtkujqUgF/TK04/VX/FGArvCduP4b6rtbbJd0Uja7FbPa6VuodBp7oiB/A70UQ97wgbcuELhdvC",
+	"gFSE23x1dMIuixrlRVVyZpeqKBhmi4bMRYG8lgLyoMKVSVIicaIGdys52tabT5iqOFpKC7oiF/QizX1o",
+	"0RL73FTzLmSNV159suToSp89+Efl9UOUy8Ry040LJkAwYba/UbmOwRyxjIukqERdXeOLSml8w0y+cDfe",
+	"MoATu88exnOiQ3CQvsQScxlDmvL9kwt7M6/X2FUr7/pnSw96eoZJi8u4ZLlEyq2ZwRtxPzWB7AKh2EPq",
+	"sZJAOII+XYjiVrF+rFWo2BTMbLLyaUY83VtE20ybKV+6nh+bLn03T0iZocv/PWgT46SRhHiRsUaIPag9",
+	"r5Nrk0BFgwxrl3GFDCPUIoKLpsrmefUWeQxaTSAVd0BRLI9Jq5R5gMbV0OOXHeDw9JyQlsgRllZ3IkFg",
+	"VAP6TsSAN7TfKki63YAXjaTJWvR+pdmMr0jCC9VesW7kfk6eLQRGaZ+Pf0tfYz///y39KLRJi9t6HQcB",
+	"MCpwoYOGs7eekCmVbtMArtw7j7zO2EdXHIBS6eFchJXy0Q1nobsm0CEbJHx8oYDIb5j+UQTa3wq1wY6A",
+	"WXHbNuXP+NKXGkTkFhuncajYDZ4ajCl2F3dQuApI60IxHxbK+xHFpQeRte7yrTYUEuKHBXjVgXbRgHWd",
+	"bLUs3oT3HvmEFf20FZzwzw7qhrOgtbAI0jhVuT6GFSY5BqsLOke5vC1yKA8bENYF67m25I9zY9VX+2nv",
+	"rKfZaQ8fjqa0cqfrljWO1rYlWlTsUpW2NYx4kQAJJPTN659es1Bz0tNPKLjXSCn3uSZ7olcJOTud5Ik/",
+	"kK2FaC5ZDW2bspcpX1ktZYmfHxAZBRaDFDOpNCJujCQWycSgARDanLMG0n4lXuylU61LSEnscCTLfOBQ",
+	"e6KlCsh3YF/RRHYV7j3Y+p/Rs/Co0r0fYBcGCj49SGZmgSOcS18UGhLffsSsyo7zjCFKpA8BCiuOwkDJ",
+	"g5AEMSsOb8btNe6bpRBaK/3W6e50oe6w1v7m4A1auh+Kdx+2yVFbYTUJ93bsy7h6zSbTcCdUbrBW9KOV",
+	"it4dxvPrKorni0dH8dxE02FLrvis1af6XgKunlvSYqsPhHqFNPHMBOdo0XwTjfMWVgao4Pe6PPNAKrYq",
+	"y7PNtPtBZT9l5jPzpV6yLY60r0BLfOQQe0kNNXeN1y8eKlwc/rZ+T7grUq6Y0oyn6SF2uSuW4zXXyTk5",
+	"NPDicprPHOJbldtxrlN3+91YLTJ4VuJLOdIjCwkR7UgK4zEr0YKcrijUo/iQsEGowjrjWiMom6+p7Vbr",
+	"mRlJY7nNDZsABkOjUfDohL3i8vbcdRyMLxiTXWSjXH/LNKBvL4aLkcSqduSYqeJlxYAd1gcZQ8vlrDEy",
+	"xzBhfZlpagvv/FRQkqQP2onnXEpwGifdPSM5/O7tB9a4EI5O2C+10gKV2JTjP8GK+TJoQWwYyeJNf7O5",
+	"W4sWMtSM4gaLKC1FDO2FLVHqJer/QkNncHA7lcV8fti+N7OBA4gt5tYDbvltnKxYzLECddjN1/6YsRsw",
+	"Rih5hOAxKyJaq7k0U9Bs6JMQkhqt78wR2tj86Sf8dwtESKCjRyxT+gT74S5uaisqEV5L9pBZcxgeu9Nh",
+	"w5nXvLVtm3PqR7h1k679ezvtVZZMDwL/6Qd5GFnIN8aGo4EWMdzllo8GR+QtKlh42E5u2NWbbwmQhWPy",
+	"jhIxfBHbuT2E++lCt69h2kcWwkEdKNtUxmnuOBuVvWK8VvJ1Ju7ckdyj3BW2dvppilkOv5/WipBth4ij",
+	"zw6FfvqAwFgSEHYIjcUSZfBBuS36p4qJPWz2YVn1rSMzyT9/OJF/RyRc5pQUXoRA6H6PGyXeLspY2UI4",
+	"5U2HQ+GyroG4NouV9jwyxVE8TvkE0mO/9Zv50/fu1evwZq/IWBLia2o+SKfI/3WQUXngQTQIhns8g4Rl",
+	"66bwWcJZq3Pswx7DcjyceN4V3BG3JCCxmiZKQ60sTdAN0f3SXpW7Rgutyn4XMZx+8j9RPEMsTLu3uYWp",
+	"Fh8+Dl99A7HA2tJUO7pQkZZYOtzmWpJFNUCE59IX0izKTEcjyVEDXC/21tDIji5YErpDy+5SGCjVsxq8",
+	"e4v2hUOFGlm1n5w58AS9G34JG8OonaEFv/8e5MzOvX2s9agcnpnjLN54QvgsOQ7149nBz3HFk7D5h4s9",
+	"RmGyfkipUjHl/foygujQF4VPXyoLbFg/sH1TfnY4w4uNPuQfHrXM8Q8bwBjTFPShcCVcW1FwzugZl8Lg",
+	"cFEbxuWpLl6BDVNfPSgr/a0J/D6OZ2wsn06bGZlRW7pmxSnZ2JZogFuqdLFBp/FcpIkG2VmJ8A3EKdfw",
+	"Orz3SOWPffPUW0U02gNV6nDZ9X7uLAEnGIC0LCwXXnlCF0X/zBHJVSHbnqoG2hVLhaFjl2i+pAsgKed4",
+	"wt5ZprkIcMW+9lvPimyVstd+N31BQK3UYuPRW1WK3fWSmVbAdZPbe1/I85oz5MVZhfc/jT9ke+E+nNwh",
+	"T/wz47fqOJTpo4KAQ67tCfv6OYtPvjoKtjV+j/kU52FbI5YbSCKmYcGF3Gufs0Qfq+kU9Gbh+IfVVXL9",
+	"nt57CkE19NZHSP2RPA8J8ARLR/jKYQfdoww0inMyBjZRMvfHjHT7WMk70JZqVC0hnbqTToYbLKss2VVy",
+	"jQBy5oh8HBp4UnwHyTm1GbGFonKK9XaH+LRqjXdUgICX2VEUwjjnSB+aW3gIFZx+cl+EgrI76dxX+GF3",
+	"kvbruVIGrpLrB3D+dqCOKU8N4A1X/AnbdKs3joN/utux28ZnqhfGXxuN/dqKCvJ0cmJ5Otq5FG5lKffH",
+	"czIRPjxMxm0gm6slW+TxPDjaiTqtKun17JzxNGV2rlU+m7OMr7RK0yO8o2IuQ944iZde45P+xBgnXbo7",
+	"UbKXZ98c7U7LRtjN0uLqRtjHlRiph41SI7oJ7YFKSLmWqpDcTopDcJ4hPpF5mpLJDVnLnN8BetYMOh0r",
+	"C+zeNlvsxpUFL855az1zJ9sjLO9oIIHr0YDhphrLtfXANMKesEsavZqG0KKRDOYjLOxDpTt9CiICVUVF",
+	"mB2iUuH3Y3Sf3pDRxXU0klSRFknfK9JEduhVnLvLskWfvanRx+GlU2r8NY7qqbnGDmTJuHFLZ+AAZsMb",
+	"vvJhcyHloIhwQnrrJlysJ+Fo14k/Ukl4CLF67kC11zfzh1/onUfcCt9Dx1bQGA8swVCj5yFgPCrYbbXQ",
+	"H5UiF76WDdxnQq+iaujPTswYryEhZ8f+4G2UMN/7l1/7d3spE4cLs1qLKnsv01XBMQJatEhYqpaYks0l",
+	"ge2gxVLCPcWJHD1aoNmT2Ifrm9Cr1g6t0KFicFGOKELdg8nCPGOBltyCC5uCuwSKcUSBcldH3fWDdzA3",
+	"FZ11BtYidVClgcrQ3CW2NnaMD56qXCYn7ONvH5kwI7nAeohoHntneSq4ZENjYbFApY7HKGaGONyImZVU",
+	"crUwCOqUuaZGcomROyan2pGjwYRPVo6hWtCjwSn9Hn6NmF1lykTFoKhMz9HFSHJZjJ/hqNDuLBEzF7kD",
+	"BQgZmoFTNpwIGN4cyUUZcblgQ8xCIRUFd+nIbwP76EQAmvtoMMrPzr6KU27xB4j870rS76PBBfuoeSJy",
+	"M75dfPRQKRpMntqKFsQtS4SxjpmN5PDFGbtdkJBT9OUr3odkNWGPTtgbolGmdAL6nGlI4Y6awDPuNmg4",
+	"SUEmAQU49NHadoQGdpzqSOI6UuGnhVvBkgJMRiXKc3vkkdXKVrFXbDUaSXyWaRGT4QcHiVMdyZhLjIbK",
+	"snTFhrXv3eR8E+WEyie/fTwaySlP03pGqT+tJ+yKu3PnqDQV8pYm8BEDauNcG6U/tgtKXMfz98VB6cWu",
+	"f9vJzN8RWhuOeq2tnt/KpvEJ7vkiS92jl1+f/PHrr7+Jvjn56pt/OeuPYlMQartR66vazVPOUuaLSfvF",
+	"8wO9TGTgTlMcrt627hdCjvHNnlfLWZ+77wcafd8h8PvDDwEZbI2zlsdpiTyo6awwc7V010fCV10jLT4Z",
+	"4ydtFDRRKgUuu/fbKG1bPb7FyRtEg3A80ezuVubX/uSNZ67roHy9w0HZIBy9qApHX3/OEPTAQfqEoPsr",
+	"YG9ZA+JcI5z+X3+tKSjIyrwa4tVWNszySSrio/Pigp46TcTCvS2ljYhOSFSw81Z5oy5SnH4KP26JRAwr",
+	"M3iC1d9oSHoIfFrHkl8WtcQK4aMIUwznPGJZyn3iap7FCrGoDQHY+M1pX+4+lTPLPXiwC7/N1PlTlnAL",
+	"tR08vC0hNP9ZXNV9KccJp+ZQFcICQRStPzO1dCdPHVUqemYY+jvRfd2MgO8TUtL0mm5WGGqn+zSbK6v6",
+	"hZQcnCBbctRUgjY1BHhaOJ46FSmid0I6PWHvrHFqApDZjSfBRGeojHw0QvkT/0jBHIaSBnCS7iMD2ik+",
+	"3LKP+LdxrtOPlHeOoHVtYuRPWap4UlwCuF59T4uKLdhjYzXwxR5BvU9orsdpdRwUYzHXElfs4WeE1hO3",
+	"uHJGaIuG/+3q7XfuGFz9+F3ktgm9TV+zH15duKtV/M0XDvAPnr84O2PZ/WOfER9D93kOyZrxN1DiTYjs",
+	"ewJHVbkCQZQkwwLqVLlpDxesu6d8E5/bL/Xo4kSJpOAWhiKSTL6o3QkHo9dKDM4W02XtzSex01V67GOl",
+	"q43wAOkl1eaq9vuYY445G/I0LaxCCE0R7l1/GaOho0hEP/pCI5s6YakQGbu2CV9ogPqPsKzTytMGqK/3",
+	"3bAe40ImB8MqR5tZJXSO/MhC3glLMOUUZYw7LYzV3Crdh/i2M4jTT9Vft6l2Gymn7eKrtf3Qy+/x+P+W",
+	"7cY7oPLOYRLd6jseACosSC4tJhYXCBURg/sYMtvCko6+4ODKjK9Ubo8n6DTYfBVd4auv/JtPEqlV9tgr",
+	"4UqkhyqRcfP26hJVmJp5kNFqrWWkb9D8NDhmjAPccuy7IvZ/pIgCJz5nHJWsauA8G4aABQ+B5gMQxlaN",
+	"M74KCTIljkeAi8EgDbDU3llRqGso1bgcGr17tJ5ARTyxuj9f6CVVGeJnSaOqkXA713JkdgCpNbcMsFgp",
+	"ZrQkRMJEsN6qXZDxjN/RlYUZ0RhayB1Js9ev3pHijqp4oINzzO5tUvkFRfxwDWw0MCDtaLAf4a+zodNP",
+	"+MOWm65OfY+nYT/VDl6WXKdisSSOczges1Ue8Ev/MEFg056ewj3Eue2dEXWQAXWJ229xLPDPRku+4p4t",
+	"MmTdCaZ1B48e5shs/Uwj7ofnGlSi3B1tBPzgmc21L/mE0OzsEkPfGjfS4ZnAqRtrT07gZIDddvB+kR4k",
+	"bf8wGxdaolrSjh8HqJiQkTd8/erdFf3Np3OdnJ2dnL08OXvu9g+vgEQtJRrrZpgRWyToobUVN3ABxvAZ",
+	"sDrC/pfLSbRK02O4z5S2WyjBvfmWXtwlaaR7iAdPIrFwb09jc1cnu15E9vrmZzY0sBCxSpU0Efvpw7fH",
+	"f6Tr4tX7H44OhP9Kq8hovX1hLp8gwoZuDE7JCc7Lt/cxpEfnRZZRxIIywygSIfJV49wLkzy+BRth1gJG",
+	"XtooQAPlBpIT9mNRliQATStdw4reFijYlrSNzp3uiKsfFZuBcmPXjpu5gZyTh5BiV1z3/xL98ZsXxZwX",
+	"uRSxyHgqrAAzksN3Nx8uPxxV4uKV0omQ3Ba1EoVmBrhlw+9A/YghUifsJwOMjyR29cywlNvTVEl39inm",
+	"5oRdKWMxdYugIJ3QPhdZBiipszjFEigjmYoYpIHEI/IiXOJU3MFxImbCMiR5iqwCwxxngARrRlHTSqat",
+	"2InfCplc0dL1jsHZeI5CqMEf6RyFX58fIu7g+ZPGHfTTX93a9dFcfwjRcXW6itikEm54WDd5OyVX4vSo",
+	"NucwBAySr81AGTnoKJQthDGOONNULSE5Cq5QT1oU2JbVaJiorzuagc70RkMEvvFEG9gbxxnHfaDA6iKK",
+	"PWR8YePd8ad9+OBmgzPO9JFU8JTLz6N74+5179bhTMO1fdrzgpL1/LhOCSds1GOpKI++aBh2tcc6RQfO",
+	"GaRAmi+H8P+R9tCjWnNqjr2XMRRJH+4clOjC7i9U/E3nqb8Cplr9DSQbvjz75uiCUC4x08FdOJiciq0/",
+	"/Byd+mEIJY8RsheWnUfrip5fFl885iEre/Hddu4WPT5EuTbFlipPE0ZIWT7Nsiw3mnLJpFpGeNEv50CO",
+	"jhJcKyZAcmGf7Nhu3M/NEsJl5b2nkBMqVNNTWqjM5EA6W8oR6rZs15fl0JqK3TxcfNib+7YX4PQswjPg",
+	"A3gParv84hEO6/bNjJjOpTxIGEpYn/J4WuXNO5CKGUa4BkU7wpxo0qed9H5OaarLuUoL5F1h2BzShClZ",
+	"PdbcEoBvRx1On7oSfExO2hdyRqnqBdJeoijxlXgEE5aYiB/LSM55loE0BCfgIX8rd8WCJxAyeyY8vp1p",
+	"lcvkgmUK87xhJMv1Je+qVjMNxpDK+sArIk6VgYcBEnSUwlMG/vGFNZyGv+cvym3zKBOUBGUsX5UJ9yvK",
+	"7TzE9V1hXo+xQ9R67cb/In2Yr4tl+Cxq1Hb+V+5TxBIlD+ILUxKO1XQasE6swnS4wrJYE1yiehmwA1Be",
+	"luhjj8Wy2RSRXL/yrz0RdA1210fKeLVCgfpAJRU8Lo0O4GtKMl5Az1BGN4/nxf5Q1S8nMTqmHUBCPp/g",
+	"WNnP00+5Af0gFJpo65s/YRfduucNv4NiMx9J+/TNfx4NtCDUjpo27uHB3JxKBxbkIc0CDa5BK9XpNirt",
+	"9UVFFw9/RI2g403IWKEltKiJ7jRZZrDEiEfLOscgmkwLpcf0PslIRyfsssIe2QRStaSiq5WTQkAiaMx3",
+	"GtYFiWQBnjtiL8++2YuneY/J8YTL22MfzLPRtuQ/eMXl7aV//TGJpKW7LgmbHh+GmYUQqFpxvCI4RlDF",
+	"DHfjTFYUklGWEHh59pIt5yIFxAzBGqgoA/WMx6hH8nWi3Fz5oI8gZglHtOjCR9fwLUBG0JflRFZsCRrI",
+	"WW+Vo7oJTyi+Z4hVSBh6gsxRI+ArYgR0IyZkkFvLWuiiiUdgWOs9fR7e9RnI8gZsc0d3JM0C9pw7XSxU",
+	"xgjtcactWhVAsovPzH50u85dplykud4mLVVW9tvwwVPITa5DOlS+217hpOUI64aTc5mn6WEhAMuMQr9x",
+	"Ie7LV4qnSiZzbplbaEjYkF44oV+P1s12ZHMVHpdBSULLF2gHUEtIDrHxSt1uLN1Z2/Pwci9PcsJtR8q/",
+	"f/JZIM5/Vnk87wcc6V8Nzn+GyAGPRTN3obOp0qgmJXzFhsHDa8UCLgIkB4EYHEWOgZhU2QOQgSfVHrHj",
+	"Txk13meT/Kgeb2Na48X3FhXaC2WEKndYSdQb99brqpeGPg1UQkNNC7oZSWFRlgkCB94yCAyL9UethYTG",
+	"7uPJfZ13NOct+C0YxkfSc67iRvKsK1ZSYmWCslKpnQcG98wwrAsavsbfC6MKu4XVkY88wOBDCmVzM8VA",
+	"gzslsMIYXn7FAAjXzzgZqLg5KQC6cSl62Bt/J45kcSkWF224ZYMRopADF2DnKsHA54yPBkcn7JWT7Knm",
+	"mA88Oa8F1tfsqPyOi5S2RSYjWZpX8UOsYUchmGFDlCTEJL46Z9tw831UoD8Gjx7bvrGudeIncoiszBWj",
+	"UHZuazQeLjQm1ZINuWUpcEK6DRtxdDgmd/qJfqBiUjbXPWOYw1ePE8R8jSOpbPhj5VFQR59HKt9IbIei",
+	"sta46VBahXKC3Qo4ZlZLsGgEUlcMC66FZ8ZbJj37LGQzpNsNPHvGhXxAPPUG4jWWWwRe3B5XfVO8+ujb",
+	"W3bViWjgXziEibm4gopWqXxnIU4J694xfjdnWhkTUXkiM+caIpbh3RuxKRCWjIT9b/cn4iFVwugnuf+z",
+	"FiwK8+slKYa1qNcUOsC1VjY8DYHOa+VrcdF4SlfqnriTxZ6ffgo/bos0C+vzBLaW7vgXdajkqip/pVYJ",
+	"zeeRIXx6nexiQx4FoOcSc/vCpJcck9Vb5lslNV/vnMsVZZ8iZKe7sjy41gnDEDCPiM1SmPG0wEsa4q9j",
+	"N7uIHo1dLxG743YccgKmwsQ8HccqAV+PspDogtRLwU+QMAOSBP0qyGT9WLChL3vsmc3ROUrMJcyfU2Xm",
+	"IklAFrWH6tMP+KrYEV297D3aU9BEakq7K/XUYi7ld1A7NY9nJP2sltEtp/WAuFw+wFZplmO0ZoVKynN8",
+	"wX6+/OBzTfAaJtLCZBTcdjSAE/ioB6N2fzD5whwK0KWduzbrw/Xhtt979MjHLQSGglbXNnrMS8sPVUOg",
+	"smVNZE2UtCvwmmTIdCc35dbdsyHtrRCoA6uSysI/IINuNeL8gi4lXk7W8eiIcXNblurT4DOS3OKAGw5C",
+	"rRvF+EhS5fNGEYILKthXICB21enDz4vKfx7GBJEtTthrlUtLGULnTGJuFuI7uyOZqDhH7PaR5BPUzdEs",
+	"ZDYZJRpU/o9czs9P6bPE5PSp5ucvwgNW8/OV2O18HSEXCSxQ5YW7QelQY3A3Gh43XbePzIZTNesJlXhw",
+	"SawNkrA4BG5Y/1siEroNOSggYeWGcW1/bjzCDjpsw/7v1rurAOhPV55hh6poB1KBLwnPrSbZFSsVMcIp",
+	"ZEqClx66sgf/Ie79VrC3Esv3i4w/3QMM+Pk/IO7jZZLUsB7ZdS/pia0LTwQm/sjMpMxn+vx0fI1jOYDq",
+	"uwO0abWsdgFuSiJFYV1ssS1GA6c4rMuOZ9twUIv+PnuFvu1auDejTK0PBjlUFlmo51yWa65YbdZLNV/6",
+	"t5yYKAES46s6H9SEeWrQq3us5ERxjXbmz3QmmjodyOBxFoblUgOP5+jXweVDJzVV2CRly7319dlX7GMu",
+	"C//wx3OExkYTnHCyjfHJNTXV0KnKms3AVqBeQmhaW30Vy7Wlkb0vF+2BFFs/nL73sUhaoE2iQa7T1soq",
+	"tQPnXoqqLbUfvLVV1xjpZkDWRUOqIrnIUrDASmI5mI2qIYb6nX9N0Q/s7X2mwZTwe0OnE1FsA90fePUU",
+	"o8JyOYe6QAxkvFeUzi9cWCFnN2+vLp8yYKfs70mDdq4aqI5odXFrT7bxWnhl3e3Tgps15ybAJTLDV6YW",
+	"i9cOvLe/YxdrEZx+cv9gmhSXMRkXt3M9+uaRpFkcx02qHisI4Rqd6I9m+j50DOCHqi+ZNik9iFEcm/K5",
+	"oBOlbiEJ/ThFSslQNa1WqcLRzEU9S6e8MkJiH/pX8H5hCy7S/QNnSuD5LoN3BQb/kQQl30OXKcLDS7m7",
+	"OTs0us7PPvPJ74NPCi76dCvsi+BdXr2rrvICLPdLmJttHvqfTG/vfBXIeIzH+ulgnXudKzeXPocK54zh",
+	"q4fJbsP2ivKxIYazjvtc5/YGMSoQrMIDQvcBeN4V1bmV8SNJnCLmeImC0C5+fqjJlYVYGK4lyhX3DpWE",
+	"RBPvdZ1zw7gcyUJUWc4V/tExFoFJVcZpaCzhlh+de+jY0EpgKSNZDjPCtKx7YfB6dc24b3KreYpsxt2Y",
+	"eDzUArDooRZon/NtQJFSjrnH4Za17prlhvzSERMUIlnDAB/JD2irdo0kfuCMZxklWkn23dsPjBaVbNQF",
+	"oq2EJX6slbUp1Yj+BuvfjxGBDCqFotHHMkZda2wgVjIxblHIsjiSL85YZb8cXxUyt+AGUwxIJuzrszPG",
+	"MW47w92pTeIXXyK2YXmI0GNk9SqQL+5w2VuAJx/JImiSxBdH5v6hmxt+5r3nbiwTlfiwW/K7SzWSNDO6",
+	"FFpUine4xHiGv1Aj1rtiWWpuk20SxItHGMDNhgC3yu4NlaagIC6L04XuUjqg4SCQClk9TpjjVUYMP5xH",
+	"0u7iwfUkO1kxOHZ9eRRohJLAnG0rFlTsE/UtqurPWcaNWSqdfDZGGfA2u5klFazy9al4KKxq5uAYmiHB",
+	"/dxpkAsesQKCE9Ep+cQdEEfTFpKLKian0kWtVI7oq8dUd3XB9W3ElHZnWyZqaY6fv/j6xQn7V+AJRqu4",
+	"K2YCBd6k0uytnKXCzNkQ3Lqf0vJHI+kuolOpFhCxWM3cD6cm1xR74xb1VOcqVUcX+It33lqlRnKYiAyk",
+	"2wSIGF9UylZAFEA3EbYPLTkUO6QVlV3jAVykAR9fi3KnzML/6vFsZcLqUPUjObRKjVOuZ4QZaleRL/8V",
+	"uRG6PV6NtVqaiEmFPxw5ZjgHiVWEtVq67mlMFSOJWGRKW0jW4+/LSHvXGPuv7K+ftFr6FMjIx+hG7I6n",
+	"OUQBIvf3X9nQdfUc0xQw/wDHeOHfd11yxz4nmJq5Ome4QRErt8BEI+n+HefyVqqlpL+Ob4VM/I92ibUe",
+	"8eep0hOMU4pYkhO3gWgkzUpafh8xmaduQ9wFXWUK9du7uCUFIbO4+9cdbLpFDXnyiXaSc3eD4rXduJWF",
+	"NBZrC0+xPnntOk8Ytm9G0t3AdMGesLdOu3CL9f8xd227jdtM+FWI3MQG5E3+/bs38dV2UaC9aIEmixQF",
+	"VGS5Eu0QkUmVlBK4RYE+RIE+UN+kT1LMgSIl22vHsZPcJbFDy+Rw5pvTN/Qihae4GD+1aaceDF4KETxZ",
+	"P+ItrVRYgDLHySqkf069eHsOQsjGdMU8jx9rNVlGaZxHMJe5WWcvU8ModraL/sPV9ZNtY3YkcL/J3O7M",
+	"VPx80e8PV9ff4QW/xCTLOjv6DTjGoT07yOahjKAKi2NTNnIhYylpYat2YXz/8tuakhl4scdDlqbnNYYp",
+	"7cUmn3wvAJdwXRzt1Mk7XA+Z4HsdhpUSVvqiK/gcJwbb3xS3m/gqn35Eh8fWsDw93XNrg21yAViFquLK",
+	"A5Jewsqnnk07VsIpHKsoGyXOABaEX5pbtXiuW84RwAnCnW3RgfeC6ZkBnhM/RHErnSwaihcQqBqAu1gT",
+	"npvK2ru2noYIyJpuZPrvr2iQKzanDoZI5MbXlW64KlfUttIFcl3MrCuUGMVhzbHlRsimcfozTbGwBMd6",
+	"nEO4kdiQMxV11fqV1irs2OES8tzAyoCmiL46skpxoO7Ur7ZSjyPVWW7mThYISrQtOd+qGzH6xIcAiK/R",
+	"1SdE0GFfwms+NwBvLjiJNxzs1IPSATHnJ4zzbsIqZX7Sw9bd32/k2uTfNb8e4tjHoiwr1YuUqHfh+Q3h",
+	"+LA74TSerhXChgrZnfDnJXc+l0qMJI0+po7lTsB+vEQn+QmtqSGz8MUI8ffLQESwdxPXDrvdBdr3Ye1P",
+	"afvfnr8K3v49eB4OUyjv9dyocqJ7JFbhoPssAhFcVsuQ9Yl9KVtFqps3uJlZIElfMe+bXxn+7NBtBQ91",
+	"bt0SFVGc8oG+YQyp2gfQgilbgVM419uLX1uJdlH88zetyU2xuUn24QEQWZPRHWoNsUyWAueyswscyLXC",
+	"A2W5UdJVGnYN378Mm0c5Lhr6ztyjvrLoLzfyDgd7ds4hMwNILGR5I65ucSiKE9p0RKycP7vYTqEaW/9H",
+	"6GYW0ojPSvhamSa0AofHH/fpAYIWnabRjltVlRifaasKv0KfICA3wwGBOeaAb+D9SFzwMTGhsOCCCGaS",
+	"RtiM7GysK4LP14VaZ16+tvYumpZXGQlmJpoXqWbcZp4OZZTgOwrZ5RtRAsOMApbVXbtD1tQ3do/5OEWT",
+	"Wq2z3/mnLR5pClNeCDIc6kzAwwz6dDQArhgUZPKeoQMa7t0Uo56zbY2q208i26c6esvdvQ6nyfyb6855",
+	"c6HKIxb/krXq1Bh9kI9TwLuNJ+yO6KxtJnY2y83oE72dsfo04vhUkWZiRY8WbXMDK5yMOdGYllvAxvJz",
+	"4Lmt1mngw3mmrs1NiD5Lrltb1cmpE4EGD4O7orJmrlxu6BO288NQ+chx8f+gUucFEX9Xd3O4i8z1N3Jw",
+	"ptOOnAj7pK0uOVjMTf2FEjOndmRe23xZN+vRM2Mn/tY+HOqCDWu8AQL+YK/gE440Ud42r9NrZByEFEPG",
+	"3sAmH55rprvwpS6ZTh9pZ7sqbtZY4ynGauaAffUdx6M6CmxjuRa1W84r5Z/uZvYEjTnEjqPJOx/BqXvl",
+	"vKy6RA2Gi7QBPVtbB2+/WKXOcQ3jVXhE0MQYNxrF0A5gnDhhC+QHI0rWCSqRA1geV+gSa4TQMTamm0Zh",
+	"owgO5Q5Tkivr/Thc+NzMcCyDKTdEoHpfI3ClwdMTIoeffG58uwh0B7Tn4bdCGX5nKN2b2x47ArtFapmb",
+	"AhNczi7WN+bCsq8cstNDviRipyfYpCDobA6hEkjkVuNUGTp4S8CIIBrVcsB5/wg0z/R/ps/IvqtW2BB9",
+	"Zudi4tS2Ea0/0Tsv1foRrVsEjv7tZyXdLjTs9O5kEsTRLEj/W20UE3j16WLy7SUyisXhrEjCT9NZ2YnA",
+	"v2CJ6fgCJQaHPKKuwcozZD8HlUasGMlkVqe8LltZeXjBtg1YoTfi/Xzu1JzGmSIXgBQzPW+dEtT6P1MP",
+	"hEqNeCdqZWuqDfFtjX0PWGYWf8aSc17Ai/PxlKkFosfahZRszC0kNXP70KH3RTSktXcS031y98eV1Fc/",
+	"QxiVD8uo9GLt0OAL4dVv2hqViVpLYzNxbwv4Bc9YZVzKY/EvYPFaWakpSEkUJZZCrNUSeXt+/v/i3aOl",
+	"Ayu53X04WWxPOjmTtT67/x+eBq82hCpXoYbcUJkFp4g57I213HD2g3/SczPRJsM0IuYPY4KZCjCTsphk",
+	"uS55uLokdT3JBNbwFXyw7m4aYoqysvNWnXqRnxglXX4CXqprPEVU+5MTvKY2vZAX0I3yaz6YY2lZEqSO",
+	"+ccsOF+hGrUM1idZObE7q8t/7DFNoG3898+/hDL3qrK18jhuRvJ0s9qrtrRmubCtx1G1WBTcwLka2lsU",
+	"8Zlt3UQtVSS7yroZ6zNNGV3SeuljkvVfecAPtOE8TctnorH1pK1RdxbSkf9H5N2xk6hGpna18BnG1U2h",
+	"Kz2UHfg8vMO//PFfAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -50,6 +50,7 @@ type Server struct {
 	fundHandlers
 	plansHandlers
 	fundingHandlers
+	sitesHandlers
 }
 
 // Register mounts the API on e: request validation against the spec, then
@@ -69,6 +70,7 @@ func Register(e *echo.Echo, deps Deps) error {
 		fundHandlers:       fundHandlers{svc: deps.Fund},
 		plansHandlers:      plansHandlers{svc: deps.Plans},
 		fundingHandlers:    fundingHandlers{svc: deps.Funding},
+		sitesHandlers:      sitesHandlers{svc: deps.Identity, places: deps.Catalog},
 	}
 	RegisterHandlers(g, NewStrictHandler(s, nil))
 	// Anything else under the API prefix answers 404 in the error shape.

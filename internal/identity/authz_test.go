@@ -40,15 +40,25 @@ type world struct {
 	orgs    map[auth.OrgKind][2]identitytest.Org
 	callers []*identitytest.User // every role × both organisations
 	member  map[uuid.UUID]*identitytest.User
+	site    map[uuid.UUID]uuid.UUID // a site of each company
 }
 
 func newWorld(t *testing.T, a *app.App) *world {
-	w := &world{k: identitytest.New(t, a.DB, a.Identity), orgs: map[auth.OrgKind][2]identitytest.Org{}, member: map[uuid.UUID]*identitytest.User{}}
+	w := &world{k: identitytest.New(t, a.DB, a.Identity), orgs: map[auth.OrgKind][2]identitytest.Org{}, member: map[uuid.UUID]*identitytest.User{},
+		site: map[uuid.UUID]uuid.UUID{}}
 	for _, kind := range []auth.OrgKind{auth.OrgCompany, auth.OrgProvider, auth.OrgFund, auth.OrgPlatform} {
 		pair := [2]identitytest.Org{w.k.Org(kind, string(kind)+" A"), w.k.Org(kind, string(kind)+" B")}
 		w.orgs[kind] = pair
 		for _, o := range pair {
 			w.member[o.ID] = w.k.User(o, auth.KindRoles[kind][0])
+			if kind == auth.OrgCompany {
+				var site uuid.UUID
+				if err := a.DB.Get(&site, `INSERT INTO company_sites (organisation_id, name, place_code) VALUES ($1, $2, '097042') RETURNING id`,
+					o.ID, "Sede "+o.Name); err != nil {
+					t.Fatal(err)
+				}
+				w.site[o.ID] = site
+			}
 		}
 	}
 	for _, r := range auth.AllRoles {
@@ -83,12 +93,24 @@ var tenantParams = map[string]tenantParam{
 		foreign: func(w *world, u *identitytest.User) string { return w.member[w.other(u).ID].ID.String() },
 		crossOK: []auth.Role{auth.RolePlatformAdmin},
 	},
+	"siteId": {
+		own:     func(w *world, u *identitytest.User) string { return siteOr(w.site[u.Org.ID]) },
+		foreign: func(w *world, u *identitytest.User) string { return siteOr(w.site[w.other(u).ID]) },
+	},
 	"organisationId": {
 		own:     func(w *world, u *identitytest.User) string { return u.Org.ID.String() },
 		foreign: func(w *world, u *identitytest.User) string { return w.other(u).ID.String() },
 		// Platform staff see every organisation.
 		crossOK: []auth.Role{auth.RolePlatformAdmin},
 	},
+}
+
+// siteOr is a company's site, or any id for an organisation without one.
+func siteOr(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return uuid.NewString()
+	}
+	return id.String()
 }
 
 // validBodies are request bodies that pass validation, so a cross-tenant
@@ -109,6 +131,7 @@ var webTenantParams = map[string]tenantParam{
 
 var validBodies = map[string]string{
 	"PATCH /users/{userId}":                    `{"status":"deactivated"}`,
+	"PUT /company-sites/{siteId}":              `{"name":"Sede presa","place_code":"097042"}`,
 	"PUT /employees/{userId}":                  `{"category":"impiegati"}`,
 	"POST /employees/{userId}/fringe-outside":  `{"tax_year":2026,"kind":"fuel","amount_cents":1}`,
 	"PUT /plans/{planId}/pdr-bonuses/{userId}": `{"bonus_cents":1,"prior_income_cents":0}`,

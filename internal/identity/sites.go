@@ -35,8 +35,10 @@ type SiteInput struct {
 }
 
 // Validate checks every field at once (details.fields, the first also as
-// details.field), so a form can mark them all.
+// details.field), so a form can mark them all; as saved (it normalises a
+// copy: a name of blanks is none).
 func (in SiteInput) Validate() error {
+	in.normalise()
 	var name, address, place error
 	if l := len([]rune(in.Name)); l == 0 || l > 200 {
 		name = apperr.New(apperr.Invalid, "the site's name must be 1 to 200 characters long").With("field", "name").With("reason", "site")
