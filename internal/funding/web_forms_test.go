@@ -1,12 +1,14 @@
 package funding_test
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/auth"
+	"github.com/reciproca/reciproca/internal/funding"
 	"github.com/reciproca/reciproca/internal/identity/identitytest"
 )
 
@@ -55,6 +57,29 @@ func TestFundingFormsShowEveryMistakeAtOnce(t *testing.T) {
 			t.Errorf("contract end: no %s", typed)
 		}
 	}
+
+	// An open item (a refund after the money was spent) closed by transfer
+	// without its CRO: the message is next to the CRO, the choice kept;
+	// a way to close it that does not exist is marked on its own field.
+	tu, err := a.Funding.RequestTopUp(context.Background(), hr.Principal(), funding.TopUpRequest{Channel: funding.Bank, Amount: 1000_00}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var item string
+	if err := a.DB.Get(&item, `INSERT INTO funding_open_items (company_id, topup_id, cause, amount) VALUES ($1, $2, 'refund', 500) RETURNING id`,
+		hr.Org.ID, tu.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, body = desk.PostForm("/admin/ricariche/partite/"+item, url.Values{"how": {"transfer"}, "cro": {" "}})
+	if res.StatusCode != 422 {
+		t.Fatalf("open item: %d", res.StatusCode)
+	}
+	identitytest.MarkedInvalid(t, "open item", body, "cro-"+item)
+	if !strings.Contains(body, `<option value="transfer" selected>`) {
+		t.Errorf("open item: the chosen way is lost")
+	}
+	_, body = desk.PostForm("/admin/ricariche/partite/"+item, url.Values{"how": {"assegno"}})
+	identitytest.MarkedInvalid(t, "open item", body, "how-"+item)
 
 	// The reconciliation: a period that is not one and a broken statement.
 	st, body := upload(t, desk, a.URL(), "/admin/ricariche/riconciliazione", map[string]string{"dal": "ieri", "al": ""},

@@ -210,10 +210,15 @@ type deskView struct {
 	Done      string
 	// ContractEnd is the contract end just recorded (its statement's link).
 	ContractEnd string
-	// The receipt form and the contract end form as typed.
-	Form, EndForm map[string]string
+	// The receipt form, the contract end form and an open item's form
+	// (its "id") as typed.
+	Form, EndForm, ItemForm map[string]string
 	formError
 }
+
+// Resolutions are the ways an open item is closed, in the order the desk
+// offers them.
+func (deskView) Resolutions() []string { return []string{"budget", "transfer", "write_off"} }
 
 func (u *UI) fundingDesk(c echo.Context) error {
 	return u.renderDesk(c, http.StatusOK, deskView{Done: c.QueryParam("fatto"), ContractEnd: c.QueryParam("chiusura")})
@@ -281,10 +286,13 @@ func (u *UI) resolveOpenItem(c echo.Context) error {
 	if err != nil {
 		return apperr.New(apperr.NotFound, "open item not found")
 	}
-	_, err = u.deps.Funding.ResolveOpenItem(c.Request().Context(), CurrentPrincipal(c), id,
-		funding.Resolution{How: c.FormValue("how"), CRO: c.FormValue("cro"), Note: c.FormValue("note")})
+	r := funding.Resolution{How: c.FormValue("how"), CRO: c.FormValue("cro"), Note: c.FormValue("note")}
+	_, err = u.deps.Funding.ResolveOpenItem(c.Request().Context(), CurrentPrincipal(c), id, r)
 	if apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.InsufficientFunds) {
-		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{formError: formError{fieldErrors{"item-" + id.String(): u.fundingMessage(lang(c), err)}}})
+		// The message goes next to the item's field at fault (how, cro),
+		// or above its form ("item-<id>-"), with what was chosen kept.
+		return u.renderDesk(c, http.StatusUnprocessableEntity, deskView{ItemForm: map[string]string{"id": id.String(), "how": r.How, "cro": r.CRO},
+			formError: u.fundingRefused(lang(c), "item-"+id.String()+"-", err, nil)})
 	}
 	if err != nil {
 		return err
