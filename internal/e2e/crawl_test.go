@@ -117,6 +117,9 @@ func crawl(t *testing.T, ctx context.Context, k *identitytest.Kit, base string, 
 		}
 		for _, l := range links {
 			l, _, _ = strings.Cut(l, "#")
+			if plain, err := url.QueryUnescape(l); err == nil && rawCodeInLink.MatchString(plain) {
+				t.Errorf("%s links to %s: a value written as Go prints it", strings.TrimPrefix(next, base), strings.TrimPrefix(plain, base))
+			}
 			if !strings.HasPrefix(l, base+"/") || skipLink(strings.TrimPrefix(l, base)) {
 				continue
 			}
@@ -250,6 +253,10 @@ func notItalian(text string) []string {
 	return out
 }
 
+// rawCodeInLink finds a time as Go prints it (2026-12-01 00:00:00 +0100
+// CET) in a link: the page it leads to cannot read it back.
+var rawCodeInLink = regexp.MustCompile(`\d{2}:\d{2}:\d{2} [+-]\d{4}`)
+
 var emailRE = regexp.MustCompile(`\S+@\S+`)
 
 // withoutPeople is text without e-mail addresses and people's names.
@@ -307,6 +314,10 @@ func TestCrawlChecks(t *testing.T) {
 		if got := notItalian(text); !slices.Equal(got, want) && (len(got) > 0 || len(want) > 0) {
 			t.Errorf("notItalian(%q) = %q, want %q", text, got, want)
 		}
+	}
+	if plain, _ := url.QueryUnescape("/erogatore/prenotazioni?giorno=2026-12-01%2000%3A00%3A00%20%2B0100%20CET"); !rawCodeInLink.MatchString(plain) ||
+		rawCodeInLink.MatchString("/erogatore/prenotazioni?giorno=2026-12-01") {
+		t.Errorf("rawCodeInLink misjudges a day link")
 	}
 	for link, want := range map[string]string{
 		"/catalogo/0d000000-0000-4000-8000-0000000000a1": "/catalogo/:id?",
