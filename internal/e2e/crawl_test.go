@@ -99,19 +99,23 @@ func crawl(t *testing.T, ctx context.Context, k *identitytest.Kit, base string, 
 			continue
 		}
 		var text string
-		var links []string
+		var links, small []string
 		err := chromedp.Run(ctx,
 			chromedp.Navigate(next),
 			chromedp.WaitVisible("main", chromedp.ByQuery),
 			checkA11yAt(t, phoneWidths),
 			chromedp.Text("body", &text, chromedp.ByQuery),
 			chromedp.Evaluate(`Array.from(document.querySelectorAll("a[href]:not([download])"), a => a.href)`, &links),
+			chromedp.Evaluate(smallControls, &small),
 			screenshot(t, "crawl-"+string(u.Roles[0])+"-"+strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "-").Replace(strings.TrimPrefix(next, base))),
 		)
 		if err != nil {
 			t.Fatalf("%s: %v", next, err)
 		}
 		checked++
+		for _, c := range small {
+			t.Errorf("%s: %s is less than 44 px tall, hard to tap", strings.TrimPrefix(next, base), c)
+		}
 		for _, bad := range notItalian(withoutPeople(text, people)) {
 			t.Errorf("%s in Italian shows %q", strings.TrimPrefix(next, base), bad)
 		}
@@ -252,6 +256,12 @@ func notItalian(text string) []string {
 	}
 	return out
 }
+
+// smallControls lists the form fields and buttons shown less than 44 px
+// tall (a phone's tap target), by id or name.
+const smallControls = `Array.from(document.querySelectorAll("main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), main select, main textarea, main button:not(.link)"))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && r.height < 43.5; })
+  .map(e => e.tagName.toLowerCase() + "#" + (e.id || e.name || e.textContent.trim()))`
 
 // rawCodeInLink finds a time as Go prints it (2026-12-01 00:00:00 +0100
 // CET) in a link: the page it leads to cannot read it back.
