@@ -13,7 +13,8 @@ func (s *Service) SearchEveryMatch(ctx context.Context, q SearchQuery) (SearchPa
 }
 
 // TitlesFirstAnswers says whether ranking titles first answers the first
-// page of q (a search across the country by relevance) on its own.
+// page of q (a search by relevance, across the country or near a point)
+// on its own.
 func (s *Service) TitlesFirstAnswers(ctx context.Context, q SearchQuery) (bool, error) {
 	q.normalise()
 	groups, err := s.expansions.groups(ctx, s.db, q.Text)

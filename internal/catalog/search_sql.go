@@ -194,13 +194,12 @@ const maxRanked = 4000
 //     maxRanked others (capped);
 //   - near a point by distance, read the nearest matches in order from the
 //     index and stop after the page, rather than sort all within the
-//     radius; failing that, every match within it.
-//
-// Near a point by relevance every match within the radius is ranked: a
-// first try limited to the nearest few hundred was measured no faster
-// (the bound it must meet, relevance ÷ (1 + km/20) beyond the furthest
-// of them, is loose, and the planner reads the whole box anyway: it
-// cannot know that the box holds more than its fixed guess).
+//     radius; failing that, every match within it;
+//   - near a point by relevance, the first page ranks titles first too
+//     (titlesNear): a first try limited to the nearest few hundred
+//     offerings cannot answer, since relevance ÷ (1 + km/20) decays slowly
+//     and the page's last result often lies 15–20 km away; failing that
+//     (or on a later page), every match within the radius.
 func tries(q SearchQuery, after *cursor) []scope {
 	switch {
 	case q.Sort == SortRelevance && q.Near == nil && after == nil:
@@ -209,6 +208,8 @@ func tries(q SearchQuery, after *cursor) []scope {
 		return []scope{{titleOnly: true}, {capped: true}}
 	case q.Sort == SortDistance:
 		return []scope{{nearest: 2 * (q.Limit + 1), indexOrder: true}, {}}
+	case q.Sort == SortRelevance && after == nil:
+		return []scope{{titles: true}, {}}
 	}
 	return []scope{{}}
 }
@@ -217,6 +218,9 @@ func tries(q SearchQuery, after *cursor) []scope {
 // found, is the page the whole search gives.
 func (s scope) complete(q SearchQuery, rows []searchRow) bool {
 	switch {
+	case s.titles && q.Near != nil:
+		// Every offering that could reach the cut was ranked.
+		return len(rows) > q.Limit && rows[0].Cut != nil
 	case s.titles:
 		// Only offerings scoring above any whose title does not match
 		// were ranked: the page is complete when its last result does.
@@ -299,6 +303,9 @@ func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, doc string, withi
 // distance or price the cursor is a condition here (so that the nearest
 // are taken after it); by relevance the caller applies it to sort_key.
 func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, after *cursor, s scope) string {
+	if s.titles && q.Near != nil {
+		return b.titlesNear(q, groups)
+	}
 	if s.titles {
 		return b.titlesFirst(q, groups)
 	}

@@ -39,7 +39,41 @@ func (b *searchSQL) titlesFirst(q SearchQuery, groups []queryGroup) string {
 	// read in order of id without asking their documents.
 	b.filter(q, nil, "", true)
 	conds := b.conditions()
-	any := b.arg(anyGroup(groups)) + "::tsquery"
+	titles, _ := b.titleBounds(groups)
+	ranked, relevance := b.ranking(q, groups, "NULL::float8")
+	limit, last := b.arg(q.Limit+1), b.arg(q.Limit-1)
+	return `WITH ` + titles + `,
+		p AS MATERIALIZED (SELECT f.id, -t.top * power(` + fmt.Sprint(repeatFactor) + `::float8, f.k - 1) AS sort_key FROM t
+			CROSS JOIN LATERAL (SELECT o.id, row_number() OVER (ORDER BY o.id) AS k FROM offerings o
+				WHERE o.title_folded = t.title_folded AND ` + conds + ` ORDER BY o.id LIMIT ` + limit + `) f
+			WHERE t.perfect),
+		cut AS MATERIALIZED (SELECT (SELECT sort_key FROM p ORDER BY sort_key, id OFFSET ` + last + ` LIMIT 1) AS key,
+			(SELECT count(*) FROM p)::int AS n),
+		n AS MATERIALIZED (SELECT t.title_folded, t.mixed, t.extra, t.lo FROM t, cut
+			WHERE NOT t.perfect AND cut.key < ` + fmt.Sprint(-outsideTitleMax) + ` AND -t.hi <= cut.key + 1e-9),
+		m AS MATERIALIZED (SELECT ` + ranked + ` FROM n JOIN offerings o ON o.title_folded = n.title_folded
+			WHERE ` + conds + ` AND o.search_vector @@ n.extra),
+		s AS (SELECT id, title_folded, ` + relevance + ` AS score FROM m
+			UNION ALL
+			SELECT f.id, n.title_folded, n.lo FROM n CROSS JOIN LATERAL (SELECT o.id FROM offerings o
+				WHERE o.title_folded = n.title_folded AND ` + conds + ` AND NOT o.search_vector @@ n.extra ORDER BY o.id LIMIT ` + limit + `) f
+			WHERE NOT n.mixed)
+		SELECT r.id, NULL::float8 AS distance_m, r.sort_key, NULL::float8 AS horizon_m, NULL::int AS scanned,
+			cut.key AS cut, cut.n AS perfect
+		FROM (SELECT id, ` + varietyKey + ` AS sort_key FROM s UNION ALL SELECT id, sort_key FROM p) r, cut`
+}
+
+// titleBounds is the SQL of two common table expressions over the
+// catalogue's titles that match a word of the query (and every mixed
+// title): x, then t, which holds for each title whether it is perfect
+// (it holds every group, as written and with its synonyms), top (the
+// relevance of its offerings when it is), hi (an upper bound on the
+// relevance of any of its offerings), lo (the relevance of those whose
+// documents hold no word the title lacks) and extra (the tsquery of the
+// words it lacks; for a mixed title, every word). any is the argument
+// holding the tsquery of every word.
+func (b *searchSQL) titleBounds(groups []queryGroup) (ctes, any string) {
+	any = b.arg(anyGroup(groups)) + "::tsquery"
 	w := b.weights(groups)
 	perfect := []string{"NOT ct.mixed"}
 	var cols, lacks []string
@@ -62,31 +96,11 @@ func (b *searchSQL) titlesFirst(q SearchQuery, groups []queryGroup) string {
 		}
 	}
 	hi, lo := w.relevance(column("h")), w.relevance(column("l"))
-	ranked, relevance := b.ranking(q, groups, "NULL::float8")
-	limit, last := b.arg(q.Limit+1), b.arg(q.Limit-1)
-	return `WITH x AS (SELECT ct.title_folded, ct.mixed, ` + strings.Join(perfect, " AND ") + ` AS perfect, ` + strings.Join(cols, ", ") + `,
+	return `x AS (SELECT ct.title_folded, ct.mixed, ` + strings.Join(perfect, " AND ") + ` AS perfect, ` + strings.Join(cols, ", ") + `,
 			CASE WHEN ct.mixed THEN ` + any + ` ELSE nullif(concat_ws(' | ', ` + strings.Join(lacks, ", ") + `), '')::tsquery END AS extra
 			FROM catalog_titles ct WHERE ct.title_vector @@ ` + any + ` OR ct.mixed),
 		t AS MATERIALIZED (SELECT title_folded, mixed, perfect, extra, ` + top + ` AS top, CASE WHEN mixed THEN 1 ELSE ` + hi + ` END AS hi,
-			` + lo + ` AS lo FROM x),
-		p AS MATERIALIZED (SELECT f.id, -t.top * power(` + fmt.Sprint(repeatFactor) + `::float8, f.k - 1) AS sort_key FROM t
-			CROSS JOIN LATERAL (SELECT o.id, row_number() OVER (ORDER BY o.id) AS k FROM offerings o
-				WHERE o.title_folded = t.title_folded AND ` + conds + ` ORDER BY o.id LIMIT ` + limit + `) f
-			WHERE t.perfect),
-		cut AS MATERIALIZED (SELECT (SELECT sort_key FROM p ORDER BY sort_key, id OFFSET ` + last + ` LIMIT 1) AS key,
-			(SELECT count(*) FROM p)::int AS n),
-		n AS MATERIALIZED (SELECT t.title_folded, t.mixed, t.extra, t.lo FROM t, cut
-			WHERE NOT t.perfect AND cut.key < ` + fmt.Sprint(-outsideTitleMax) + ` AND -t.hi <= cut.key + 1e-9),
-		m AS MATERIALIZED (SELECT ` + ranked + ` FROM n JOIN offerings o ON o.title_folded = n.title_folded
-			WHERE ` + conds + ` AND o.search_vector @@ n.extra),
-		s AS (SELECT id, title_folded, ` + relevance + ` AS score FROM m
-			UNION ALL
-			SELECT f.id, n.title_folded, n.lo FROM n CROSS JOIN LATERAL (SELECT o.id FROM offerings o
-				WHERE o.title_folded = n.title_folded AND ` + conds + ` AND NOT o.search_vector @@ n.extra ORDER BY o.id LIMIT ` + limit + `) f
-			WHERE NOT n.mixed)
-		SELECT r.id, NULL::float8 AS distance_m, r.sort_key, NULL::float8 AS horizon_m, NULL::int AS scanned,
-			cut.key AS cut, cut.n AS perfect
-		FROM (SELECT id, ` + varietyKey + ` AS sort_key FROM s UNION ALL SELECT id, sort_key FROM p) r, cut`
+			` + lo + ` AS lo FROM x)`, any
 }
 
 // bound is the SQL of the highest placement (see placement) tsquery q

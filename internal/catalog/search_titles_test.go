@@ -33,6 +33,11 @@ func TestSearchFirstTriesAreExact(t *testing.T) {
 	// and some have no keywords, so that a synonym the title lacks is
 	// in some of its offerings' documents and not in others.
 	dbx.MustExec(`UPDATE offerings SET keywords = '' WHERE abs(hashtext(id::text)) % 3 = 0`)
+	// A third of them move around Lecco (up to ~20 km), so that searches
+	// near it meet titles with many offerings, as in a real province.
+	dbx.MustExec(`UPDATE offerings SET lat = 45.85589 + (abs(hashtext(id::text || 'a')) % 3000 - 1500) / 10000.0,
+		lon = 9.39704 + (abs(hashtext(id::text || 'o')) % 4000 - 2000) / 10000.0
+		WHERE provider_id IN (SELECT organisation_id FROM providers WHERE legal_name LIKE 'Erogatore %') AND abs(hashtext(id::text)) % 3 = 0`)
 	dbx.MustExec(`ANALYZE`) // as autovacuum would, soon after (see settle)
 	orgs := identity.New(dbx, identity.Config{Argon2: identity.Argon2Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}})
 	svc := catalog.NewService(dbx, nil, orgs)
@@ -47,7 +52,8 @@ func TestSearchFirstTriesAreExact(t *testing.T) {
 	}
 	maxPrice := int64(8000)
 	lecco := catalog.LatLon{Lat: 45.85589, Lon: 9.39704}
-	answered := 0
+	towns := []catalog.LatLon{lecco, {Lat: 45.46427, Lon: 9.18951}, {Lat: 41.9028, Lon: 12.4964}, {Lat: 46.13205, Lon: 9.37714}}
+	answered, nearAnswered := 0, 0
 	for i, text := range texts {
 		q := catalog.SearchQuery{Text: text}
 		ok, err := svc.TitlesFirstAnswers(ctx, q)
@@ -57,6 +63,11 @@ func TestSearchFirstTriesAreExact(t *testing.T) {
 		if ok {
 			answered++
 		}
+		if ok, err = svc.TitlesFirstAnswers(ctx, catalog.SearchQuery{Text: text, Near: &lecco, Limit: 5}); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			nearAnswered++
+		}
 		samePages(t, svc, q, 1)
 		samePages(t, svc, catalog.SearchQuery{Text: text, Limit: 5}, 2)
 		if i%2 == 0 {
@@ -64,14 +75,23 @@ func TestSearchFirstTriesAreExact(t *testing.T) {
 		} else {
 			samePages(t, svc, catalog.SearchQuery{Text: text, MaxPrice: &maxPrice, Limit: 3}, 1)
 		}
-		if i%6 == 0 { // the searches near a point, whose statements share the ranking
-			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, Limit: 5}, 2)
+		// Near a point by relevance titles are ranked first too: every
+		// text, from towns where the catalogue is dense and sparse, with
+		// radii and filters.
+		near := towns[i%len(towns)]
+		samePages(t, svc, catalog.SearchQuery{Text: text, Near: &near, Limit: 5}, 2)
+		samePages(t, svc, catalog.SearchQuery{Text: text, Near: &near, RadiusKm: float64(5 + i%4*15)}, 1)
+		if i%3 == 0 {
+			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, Category: benchCategory(i), Limit: 4}, 1)
+			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, MaxPrice: &maxPrice, Limit: 3}, 1)
+		}
+		if i%6 == 0 { // the searches near a point by distance, whose statements share the ranking
 			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, Sort: catalog.SortDistance, Limit: 5}, 2)
 		}
 	}
-	t.Logf("ranking titles first answered %d of %d first pages", answered, len(texts))
-	if answered < len(texts)/3 {
-		t.Errorf("ranking titles first answered %d of %d first pages, want at least a third", answered, len(texts))
+	t.Logf("ranking titles first answered %d of %d first pages, near Lecco %d", answered, len(texts), nearAnswered)
+	if answered < len(texts)/3 || nearAnswered < len(texts)/3 {
+		t.Errorf("ranking titles first answered %d (near Lecco %d) of %d first pages, want at least a third", answered, nearAnswered, len(texts))
 	}
 }
 
