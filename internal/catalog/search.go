@@ -44,8 +44,9 @@ type SearchQuery struct {
 	Sort     Sort
 	Cursor   string
 	Limit    int
-	// Count asks for the number of results (SearchPage.Total): one more
-	// query, which pages for people show and API clients rarely need.
+	// Count asks for the number of results (SearchPage.Total), up to
+	// countCap: one more query unless the first page holds them all,
+	// which pages for people show and API clients rarely need.
 	Count bool
 }
 
@@ -53,8 +54,10 @@ type SearchQuery struct {
 type SearchPage struct {
 	Items      []Offering
 	NextCursor string
-	// Total is the number of results of the whole search, when asked.
-	Total *int
+	// Total is the number of results of the whole search, when asked;
+	// with TotalMore, there are more than Total (the count stops there).
+	Total     *int
+	TotalMore bool
 	// NearestKm is set when a search near a point finds nothing within
 	// its radius but would find something further away: how far the
 	// nearest of those is ("il più vicino è a 29 km").

@@ -85,6 +85,10 @@ func TestSearchFirstTriesAreExact(t *testing.T) {
 			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, Category: benchCategory(i), Limit: 4}, 1)
 			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, MaxPrice: &maxPrice, Limit: 3}, 1)
 		}
+		if i%5 == 0 {
+			sameCount(t, svc, catalog.SearchQuery{Text: text, Near: &near})
+			sameCount(t, svc, catalog.SearchQuery{Text: text, Category: benchCategory(i)})
+		}
 		if i%6 == 0 { // the searches near a point by distance, whose statements share the ranking
 			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, Sort: catalog.SortDistance, Limit: 5}, 2)
 		}
@@ -116,6 +120,36 @@ func samePages(t *testing.T, svc *catalog.Service, q catalog.SearchQuery, pages 
 			return
 		}
 		fast.Cursor, exact.Cursor = got.NextCursor, want.NextCursor
+	}
+}
+
+// sameCount checks the number of results a page says (asked on its first
+// and second page) against the results themselves, read page after page:
+// exact up to 200, "more than 200" past it.
+func sameCount(t *testing.T, svc *catalog.Service, q catalog.SearchQuery) {
+	t.Helper()
+	q.Count, q.Limit = true, 50
+	first, err := svc.Search(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, page := 0, first
+	for {
+		found += len(page.Items)
+		if page.NextCursor == "" || found > 200 {
+			break
+		}
+		next := q
+		next.Cursor = page.NextCursor
+		if page, err = svc.Search(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+		if *page.Total != *first.Total || page.TotalMore != first.TotalMore {
+			t.Fatalf("%+v: the second page says %d (more %v), the first %d (more %v)", q, *page.Total, page.TotalMore, *first.Total, first.TotalMore)
+		}
+	}
+	if want := min(found, 200); *first.Total != want || first.TotalMore != (found > 200) {
+		t.Fatalf("%+v: total %d (more %v), found %d", q, *first.Total, first.TotalMore, found)
 	}
 }
 

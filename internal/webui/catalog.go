@@ -119,6 +119,7 @@ type searchPage struct {
 	Searched                                  bool
 	Results                                   []offeringCard
 	Total                                     int
+	TotalMore                                 bool // more than Total results (the count stops there)
 	NextURL                                   string
 	// NearestKm is set when nothing was found within the radius but
 	// something further away; WiderURL searches within WiderKm to reach it.
@@ -199,7 +200,7 @@ func (u *UI) catalogSearch(c echo.Context) error {
 		p.Results = append(p.Results, card(o))
 	}
 	if page.Total != nil {
-		p.Total = *page.Total
+		p.Total, p.TotalMore = *page.Total, page.TotalMore
 	}
 	if page.NextCursor != "" {
 		v := c.QueryParams()
