@@ -16,6 +16,10 @@ const (
 	SortRelevance Sort = "relevance"
 	SortDistance  Sort = "distance"
 	SortPrice     Sort = "price"
+	// SortVaried is the order of a catalogue browsed with no text and no
+	// place: every title once before any twice, the categories in turn
+	// (see varied).
+	SortVaried Sort = "varied"
 )
 
 // Search limits.
@@ -70,7 +74,8 @@ type SearchPage struct {
 // relevance without text) falls back to the default order, which is the
 // most relevant first when there is text (near a point: relevance and
 // distance blended), else nearest first when there is a point ("km0"),
-// else cheapest.
+// else varied: a page of cheapest first showed five cards of the same
+// title from five providers.
 func (q *SearchQuery) normalise() {
 	q.Text = strings.TrimSpace(q.Text)
 	if q.Limit <= 0 {
@@ -92,7 +97,7 @@ func (q *SearchQuery) normalise() {
 		case q.Near != nil:
 			q.Sort = SortDistance
 		default:
-			q.Sort = SortPrice
+			q.Sort = SortVaried
 		}
 	}
 }
@@ -114,7 +119,7 @@ func (q SearchQuery) Validate() error {
 		return invalidField("max_price", "the maximum price cannot be negative")
 	case q.MinPrice != nil && q.MaxPrice != nil && *q.MinPrice > *q.MaxPrice:
 		return invalidField("min_price", "the minimum price is above the maximum price")
-	case q.Sort != SortRelevance && q.Sort != SortDistance && q.Sort != SortPrice:
+	case q.Sort != SortRelevance && q.Sort != SortDistance && q.Sort != SortPrice && q.Sort != SortVaried:
 		return invalidField("sort", "sort must be relevance, distance or price")
 	}
 	if q.Near != nil {

@@ -342,6 +342,9 @@ func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, after *cursor
 		doc = "o.title_vector"
 	}
 	dist := b.filter(q, groups, doc, true)
+	if q.Sort == SortVaried {
+		return b.varied()
+	}
 	var key string
 	switch q.Sort {
 	case SortDistance:
@@ -481,7 +484,7 @@ const outsideTitleMax = 0.3 + 0.7*0.6
 func searchPage(ctx context.Context, dbq sqlx.ExtContext, q SearchQuery, groups []queryGroup, after *cursor, s scope) (page SearchPage, complete bool, err error) {
 	var b searchSQL
 	top := `SELECT id, distance_m, sort_key, horizon_m, scanned, cut, perfect FROM (` + b.candidates(q, groups, after, s) + `) c`
-	if after != nil && q.Sort == SortRelevance {
+	if after != nil && (q.Sort == SortRelevance || q.Sort == SortVaried) {
 		top += ` WHERE (sort_key, id) > (` + b.arg(after.Key) + `::float8, ` + b.arg(after.ID) + `::uuid)`
 	}
 	top += ` ORDER BY sort_key, id LIMIT ` + b.arg(q.Limit+1)

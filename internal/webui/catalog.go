@@ -149,7 +149,7 @@ func (u *UI) catalogSearch(c echo.Context) error {
 	if _, asked := c.QueryParams()["vicino"]; !asked {
 		// Unless the person says where, the catalogue starts from their
 		// site (an emptied field searches anywhere).
-		site, err := u.siteNear(c)
+		site, err := u.catalogueStart(c)
 		if err != nil {
 			return err
 		}
@@ -220,6 +220,33 @@ func (u *UI) catalogSearch(c echo.Context) error {
 		}
 	}
 	return u.r.render(c, http.StatusOK, "catalog_search", u.page(c, p))
+}
+
+// catalogueStart is where the catalogue starts for the person: their
+// site, else (not picked yet) their company's site where most of its
+// people work, the first by name among equals; nil for a visitor or a
+// company with no site, who browse the varied order.
+func (u *UI) catalogueStart(c echo.Context) (*catalog.Place, error) {
+	site, err := u.siteNear(c)
+	p := CurrentPrincipal(c)
+	if err != nil || site != nil || p == nil || p.OrgKind != auth.OrgCompany || u.deps.Identity == nil {
+		return site, err
+	}
+	sites, err := u.deps.Identity.Sites(c.Request().Context(), p)
+	if err != nil || len(sites) == 0 {
+		return nil, err
+	}
+	main := sites[0]
+	for _, s := range sites[1:] {
+		if s.Employees > main.Employees {
+			main = s
+		}
+	}
+	pl, err := u.deps.Catalog.Place(c.Request().Context(), main.PlaceCode)
+	if apperr.Is(err, apperr.Invalid) {
+		return nil, nil
+	}
+	return &pl, err
 }
 
 func (u *UI) catalogOffering(c echo.Context) error {
