@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,11 +144,18 @@ func settle(b testing.TB, ownerURL string) {
 	}
 }
 
-// benchQuery is one kind of search the benchmark measures.
+// benchQuery is one kind of search the benchmark measures: through the
+// API, or the web catalogue's page when web is set (which also counts the
+// results, "N servizi trovati", and renders the page).
 type benchQuery struct {
 	name  string
 	query func(rng *rand.Rand) url.Values
+	web   bool
 }
+
+// benchTownNames are towns of the same area, searched near by name on
+// the web page.
+var benchTownNames = []string{"Lecco", "Merate", "Erba", "Calolziocorte", "Bergamo", "Milano", "Como", "Monza"}
 
 // Towns of the province of Lecco and around, searched near.
 var benchTowns = [][2]float64{{45.85589, 9.39704}, {45.68858, 9.4208}, {45.79538, 9.43765}, {45.80819, 9.0832},
@@ -168,29 +177,45 @@ var benchQueries = []benchQuery{
 	{"text+category+distance (radius 25 km, by distance)", func(rng *rand.Rand) url.Values {
 		c, w := anyWord(rng)
 		return url.Values{"q": {w}, "category": {c}, "near": {near(rng)}, "radius_km": {"25"}, "sort": {"distance"}}
-	}},
+	}, false},
 	{"text+distance (radius 25 km, default order)", func(rng *rand.Rand) url.Values {
 		_, w := anyWord(rng)
 		return url.Values{"q": {w}, "near": {near(rng)}, "radius_km": {"25"}}
-	}},
+	}, false},
 	{"text only (all Italy, by relevance)", func(rng *rand.Rand) url.Values {
 		_, w := anyWord(rng)
 		return url.Values{"q": {w}}
-	}},
+	}, false},
 	{"category+distance (radius 15 km, by distance)", func(rng *rand.Rand) url.Values {
 		c, _ := anyWord(rng)
 		return url.Values{"category": {c}, "near": {near(rng)}, "radius_km": {"15"}}
-	}},
+	}, false},
 	{"typo text+distance (\"fisoterapia\", radius 25 km)", func(rng *rand.Rand) url.Values {
 		return url.Values{"q": {"fisoterapia"}, "near": {near(rng)}, "radius_km": {"25"}}
-	}},
+	}, false},
+	{"web page: text+distance (20 km, default order, count)", func(rng *rand.Rand) url.Values {
+		_, w := anyWord(rng)
+		return url.Values{"q": {w}, "vicino": {benchTownNames[rng.IntN(len(benchTownNames))]}, "raggio": {"20"}}
+	}, true},
+	{"web page: text only (all Italy, count)", func(rng *rand.Rand) url.Values {
+		_, w := anyWord(rng)
+		return url.Values{"q": {w}, "vicino": {""}}
+	}, true},
+	{"browse: no text, no place (default order)", func(rng *rand.Rand) url.Values {
+		if rng.IntN(2) == 0 {
+			return url.Values{}
+		}
+		c, _ := anyWord(rng)
+		return url.Values{"category": {c}}
+	}, false},
 }
 
 // benchSamples is how many requests of each kind are timed.
 const benchSamples = 500
 
-// BenchmarkCatalogSearch measures search latency through the HTTP API over
-// 100,000 generated offerings: benchSamples sequential requests of each
+// BenchmarkCatalogSearch measures search latency through the HTTP API
+// (and the web catalogue's page) over 100,000 generated offerings:
+// benchSamples (or BENCH_CATALOG_SAMPLES) sequential requests of each
 // kind in benchQueries, reporting p50 and p95 per kind. Setup takes about
 // a minute, so one iteration is one whole measurement (run it with
 // -benchtime 1x, as `make bench-catalog` does). BENCH_CATALOG_DB names a
@@ -213,14 +238,24 @@ func BenchmarkCatalogSearch(b *testing.B) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	rng := rand.New(rand.NewPCG(3, 4))
-	get := func(q url.Values) int {
-		res, err := client.Get(a.URL() + "/api/v1/offerings?" + q.Encode())
+	get := func(bq benchQuery, q url.Values) int {
+		path := "/api/v1/offerings?"
+		if bq.web {
+			path = "/catalogo?"
+		}
+		res, err := client.Get(a.URL() + path + q.Encode())
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer res.Body.Close()
-		var page struct{ Items []json.RawMessage }
 		raw, _ := io.ReadAll(res.Body)
+		if bq.web {
+			if res.StatusCode != 200 || !bytes.Contains(raw, []byte(`id="result-count"`)) {
+				b.Fatalf("%s: %d, no results counted", q.Encode(), res.StatusCode)
+			}
+			return bytes.Count(raw, []byte(`class="offer-card"`))
+		}
+		var page struct{ Items []json.RawMessage }
 		if res.StatusCode != 200 || json.Unmarshal(raw, &page) != nil {
 			b.Fatalf("%s: %d %s", q.Encode(), res.StatusCode, raw)
 		}
@@ -232,18 +267,23 @@ func BenchmarkCatalogSearch(b *testing.B) {
 	var slowest time.Duration
 	for i := 0; i < 200; i++ {
 		t0 := time.Now()
-		get(benchQueries[i%len(benchQueries)].query(rng))
+		bq := benchQueries[i%len(benchQueries)]
+		get(bq, bq.query(rng))
 		slowest = max(slowest, time.Since(t0))
 	}
 	b.Logf("warm-up: 200 searches, the slowest %.1f ms", ms(slowest))
+	samples := benchSamples
+	if n, err := strconv.Atoi(os.Getenv("BENCH_CATALOG_SAMPLES")); err == nil && n > 0 {
+		samples = n // fewer, for a quick look
+	}
 	b.ResetTimer()
 	for _, bq := range benchQueries {
-		lat := make([]time.Duration, 0, benchSamples)
+		lat := make([]time.Duration, 0, samples)
 		found := 0
-		for i := 0; i < benchSamples; i++ {
+		for i := 0; i < samples; i++ {
 			q := bq.query(rng)
 			t0 := time.Now()
-			found += get(q)
+			found += get(bq, q)
 			lat = append(lat, time.Since(t0))
 		}
 		slices.Sort(lat)
