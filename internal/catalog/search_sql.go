@@ -236,6 +236,10 @@ func tries(q SearchQuery, after *cursor) []scope {
 		return []scope{{nearest: 2 * (q.Limit + 1), indexOrder: true}, {}}
 	case q.Sort == SortRelevance && after == nil:
 		return []scope{{titles: true}, {}}
+	case q.Sort == SortVaried && q.Category == "":
+		// Browsing: the first offerings of each title first (see varied).
+		// Within a category most titles have none: rank them all.
+		return []scope{{titles: true}, {}}
 	}
 	return []scope{{}}
 }
@@ -244,6 +248,9 @@ func tries(q SearchQuery, after *cursor) []scope {
 // found, is the page the whole search gives.
 func (s scope) complete(q SearchQuery, rows []searchRow) bool {
 	switch {
+	case s.titles && q.Sort == SortVaried:
+		// Every offering left out comes after every one read.
+		return len(rows) > q.Limit
 	case s.titles && q.Near != nil:
 		// Every offering that could reach the cut was ranked.
 		return len(rows) > q.Limit && rows[0].Cut != nil
@@ -329,6 +336,10 @@ func (b *searchSQL) filter(q SearchQuery, groups []queryGroup, doc string, withi
 // distance or price the cursor is a condition here (so that the nearest
 // are taken after it); by relevance the caller applies it to sort_key.
 func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, after *cursor, s scope) string {
+	if q.Sort == SortVaried {
+		b.filter(q, nil, "", true)
+		return b.varied(q, after, s.titles)
+	}
 	if s.titles && q.Near != nil {
 		return b.titlesNear(q, groups)
 	}
@@ -342,9 +353,6 @@ func (b *searchSQL) candidates(q SearchQuery, groups []queryGroup, after *cursor
 		doc = "o.title_vector"
 	}
 	dist := b.filter(q, groups, doc, true)
-	if q.Sort == SortVaried {
-		return b.varied()
-	}
 	var key string
 	switch q.Sort {
 	case SortDistance:

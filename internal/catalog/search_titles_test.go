@@ -93,6 +93,12 @@ func TestSearchFirstTriesAreExact(t *testing.T) {
 			samePages(t, svc, catalog.SearchQuery{Text: text, Near: &lecco, Sort: catalog.SortDistance, Limit: 5}, 2)
 		}
 	}
+	// Browsing with no words and no place: the first offerings of each
+	// title first, page after page, past the first round of titles.
+	samePages(t, svc, catalog.SearchQuery{Limit: 5}, 3)
+	samePages(t, svc, catalog.SearchQuery{Limit: 50}, 14)
+	samePages(t, svc, catalog.SearchQuery{MaxPrice: &maxPrice, Limit: 7}, 2)
+	samePages(t, svc, catalog.SearchQuery{Category: "sport", Limit: 9}, 2)
 	t.Logf("ranking titles first answered %d of %d first pages, near Lecco %d", answered, len(texts), nearAnswered)
 	if answered < len(texts)/3 || nearAnswered < len(texts)/3 {
 		t.Errorf("ranking titles first answered %d (near Lecco %d) of %d first pages, want at least a third", answered, nearAnswered, len(texts))
