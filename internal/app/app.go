@@ -130,7 +130,7 @@ func (a *App) services() error {
 	a.Identity = identity.New(a.DB, idcfg)
 	stripeAPI := payments.NewStripe(a.Config.StripeSecretKey, a.Config.StripeAPIBase)
 	a.Catalog = catalog.NewService(a.DB, stripeAPI, a.Identity)
-	a.Redemption = redemption.New(a.DB, redemption.Config{BaseURL: a.Config.BaseURL, Transfers: stripeAPI,
+	a.Redemption = redemption.New(a.DB, redemption.Config{BaseURL: a.Config.BaseURL, Transfers: stripeAPI, StripeFees: stripeAPI,
 		SkipBalanceCheck: a.Config.Env != "production", // stripe-mock answers a zero balance
 		Bank:             payoutBank(a.Config)})
 	fcfg, err := fund.ConfigFrom(a.Config)

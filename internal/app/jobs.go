@@ -79,6 +79,8 @@ func (a *App) newWorker() (*worker.Worker, error) {
 	// refunds of paid-out vouchers no payout netted within 60 days.
 	w.Register(worker.Job{Name: "redemption.reclaim", Every: 10 * time.Minute, Timeout: 10 * time.Minute,
 		Run: a.Redemption.ReclaimDue})
+	w.Register(worker.Job{Name: "redemption.connect_fees", Every: 10 * time.Minute, Timeout: 5 * time.Minute,
+		Run: a.Redemption.BookConnectFees})
 	w.Register(worker.Job{Name: "idempotency.sweep", Every: 10 * time.Minute,
 		Run:     func(ctx context.Context) (int, error) { return db.SweepIdempotencyKeys(ctx, dbx, time.Now(), 5000) },
 		Backlog: func(ctx context.Context) (int, error) { return db.ExpiredIdempotencyKeys(ctx, dbx, time.Now()) }})

@@ -91,6 +91,8 @@ type BalanceTransaction struct {
 	Fee     int64
 	Net     int64
 	Created time.Time
+	// Description is Stripe's (a Connect fee says what it is for).
+	Description string
 	// Source is the charge, refund or dispute it belongs to.
 	Source string
 	// Reference is the topup_id metadata of the charge it belongs to
@@ -111,7 +113,7 @@ func (s *Stripe) BalanceTransactions(ctx context.Context, from, to time.Time, li
 	for it.Next() && len(out) < limit {
 		bt := it.BalanceTransaction()
 		b := BalanceTransaction{ID: bt.ID, Type: string(bt.Type), Amount: bt.Amount, Fee: bt.Fee, Net: bt.Net,
-			Created: time.Unix(bt.Created, 0).UTC()}
+			Created: time.Unix(bt.Created, 0).UTC(), Description: bt.Description}
 		if bt.Source != nil {
 			b.Source = bt.Source.ID
 			if ch := bt.Source.Charge; ch != nil {
@@ -124,4 +126,25 @@ func (s *Stripe) BalanceTransactions(ctx context.Context, from, to time.Time, li
 		out = append(out, b)
 	}
 	return out, it.Err()
+}
+
+// StripeFees lists Stripe's own fees on the platform's balance (balance
+// transactions of type stripe_fee: Connect's account and payout billing)
+// created since a time, at most 1,000.
+func (s *Stripe) StripeFees(ctx context.Context, since time.Time) ([]BalanceTransaction, error) {
+	p := &stripe.BalanceTransactionListParams{Type: stripe.String("stripe_fee"),
+		CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}}
+	p.Context = ctx
+	p.Limit = stripe.Int64(100)
+	var out []BalanceTransaction
+	it := s.balance.List(p)
+	for it.Next() && len(out) < 1000 {
+		bt := it.BalanceTransaction()
+		if bt.Type != stripe.BalanceTransactionTypeStripeFee { // the filter is Stripe's; a test double may ignore it
+			continue
+		}
+		out = append(out, BalanceTransaction{ID: bt.ID, Type: string(bt.Type), Amount: bt.Amount, Fee: bt.Fee, Net: bt.Net,
+			Created: time.Unix(bt.Created, 0).UTC(), Description: bt.Description})
+	}
+	return out, classify(it.Err())
 }

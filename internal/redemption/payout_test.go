@@ -29,6 +29,7 @@ type stripeProxy struct {
 	balance   int64          // available EUR cents
 	status    int            // answer transfers with this status instead (0: forward)
 	afterSend func()         // called once a transfer reached stripe-mock
+	balanceTx string         // answer the balance transactions list with this JSON instead (empty: forward)
 }
 
 func newStripeProxy(t *testing.T) *stripeProxy {
@@ -40,9 +41,12 @@ func newStripeProxy(t *testing.T) *stripeProxy {
 	p := &stripeProxy{transfers: map[string]int{}, reversals: map[string]int{}, balance: 1_000_000_00}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		status, bal, after := p.status, p.balance, p.afterSend
+		status, bal, after, btx := p.status, p.balance, p.afterSend, p.balanceTx
 		p.mu.Unlock()
 		switch {
+		case r.URL.Path == "/v1/balance_transactions" && btx != "":
+			fmt.Fprint(w, btx)
+			return
 		case r.URL.Path == "/v1/balance":
 			fmt.Fprintf(w, `{"object":"balance","livemode":false,"available":[{"amount":%d,"currency":"eur"}],"pending":[]}`, bal)
 			return

@@ -55,6 +55,9 @@ type Config struct {
 	OnRequestDays int
 	// Transfers makes the Stripe transfers of payouts (nil: none are made).
 	Transfers Transfers
+	// StripeFees lists Stripe's fees on the platform's balance, which the
+	// worker books as Connect fees (nil: none are booked).
+	StripeFees StripeFees
 	// Bank is the platform's account SEPA payouts leave from.
 	Bank Debtor
 	// ReclaimAfter is how long a refund of a voucher already paid out
