@@ -1242,6 +1242,42 @@ func (e TopUpRequestChannel) Valid() bool {
 	}
 }
 
+// Defines values for TreasuryMoveDirection.
+const (
+	TreasuryMoveDirectionToBank   TreasuryMoveDirection = "to_bank"
+	TreasuryMoveDirectionToStripe TreasuryMoveDirection = "to_stripe"
+)
+
+// Valid indicates whether the value is a known member of the TreasuryMoveDirection enum.
+func (e TreasuryMoveDirection) Valid() bool {
+	switch e {
+	case TreasuryMoveDirectionToBank:
+		return true
+	case TreasuryMoveDirectionToStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TreasuryMoveInputDirection.
+const (
+	TreasuryMoveInputDirectionToBank   TreasuryMoveInputDirection = "to_bank"
+	TreasuryMoveInputDirectionToStripe TreasuryMoveInputDirection = "to_stripe"
+)
+
+// Valid indicates whether the value is a known member of the TreasuryMoveInputDirection enum.
+func (e TreasuryMoveInputDirection) Valid() bool {
+	switch e {
+	case TreasuryMoveInputDirectionToBank:
+		return true
+	case TreasuryMoveInputDirectionToStripe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserStatus.
 const (
 	UserStatusActive      UserStatus = "active"
@@ -2021,6 +2057,18 @@ type CompanySiteInput struct {
 	//
 	// Example: 097042
 	PlaceCode string `json:"place_code"`
+}
+
+// ConnectFee defines model for ConnectFee.
+type ConnectFee struct {
+	// AmountCents What the platform paid (negative when Stripe gave a fee back).
+	AmountCents int64     `json:"amount_cents"`
+	CreatedAt   time.Time `json:"created_at"`
+	Description string    `json:"description"`
+
+	// StripeId Stripe's balance transaction (type stripe_fee).
+	StripeId      string `json:"stripe_id"`
+	TransactionId int64  `json:"transaction_id"`
 }
 
 // ContractEnd defines model for ContractEnd.
@@ -3391,6 +3439,48 @@ type TopUpRequest struct {
 // TopUpRequestChannel defines model for TopUpRequest.Channel.
 type TopUpRequestChannel string
 
+// Treasury defines model for Treasury.
+type Treasury struct {
+	// BankCents platform:bank.
+	BankCents   int64          `json:"bank_cents"`
+	ConnectFees []ConnectFee   `json:"connect_fees"`
+	Moves       []TreasuryMove `json:"moves"`
+
+	// StripeCents platform:stripe: what Stripe holds for the platform.
+	StripeCents int64 `json:"stripe_cents"`
+}
+
+// TreasuryMove defines model for TreasuryMove.
+type TreasuryMove struct {
+	AmountCents int64                 `json:"amount_cents"`
+	CreatedAt   time.Time             `json:"created_at"`
+	Direction   TreasuryMoveDirection `json:"direction"`
+	Id          openapi_types.UUID    `json:"id"`
+	Note        string                `json:"note"`
+	Reference   string                `json:"reference"`
+
+	// TransactionId The ledger transaction.
+	TransactionId int64 `json:"transaction_id"`
+}
+
+// TreasuryMoveDirection defines model for TreasuryMove.Direction.
+type TreasuryMoveDirection string
+
+// TreasuryMoveInput defines model for TreasuryMoveInput.
+type TreasuryMoveInput struct {
+	AmountCents int64 `json:"amount_cents"`
+
+	// Direction to_bank: a payout of the Stripe balance to the bank; to_stripe: a top-up of the Stripe balance from the bank.
+	Direction TreasuryMoveInputDirection `json:"direction"`
+	Note      *string                    `json:"note,omitempty"`
+
+	// Reference Stripe's payout id or the bank's CRO.
+	Reference *string `json:"reference,omitempty"`
+}
+
+// TreasuryMoveInputDirection to_bank: a payout of the Stripe balance to the bank; to_stripe: a top-up of the Stripe balance from the bank.
+type TreasuryMoveInputDirection string
+
 // User defines model for User.
 type User struct {
 	CreatedAt    time.Time          `json:"created_at"`
@@ -4023,6 +4113,22 @@ type ReviewProviderJSONBody struct {
 // ReviewProviderJSONBodyDecision defines parameters for ReviewProvider.
 type ReviewProviderJSONBodyDecision string
 
+// RecordTreasuryMoveParams defines parameters for RecordTreasuryMove.
+type RecordTreasuryMoveParams struct {
+	// IdempotencyKey Makes a retry safe. The key belongs to the caller (the signed-in
+	// user or API client) and this operation, never to the organisation,
+	// and is remembered for 24 hours. A retry with the same key and the
+	// same request (compared after normalising: sorted keys, integers,
+	// timestamps in UTC at microsecond precision) answers what the first
+	// call answered and does nothing again. The same key with another
+	// request is 409 conflict (details.reason "reused"); a retry while
+	// the first call is still running is 409 conflict (details.reason
+	// "in_progress": retry in a moment). Only successes are remembered: a
+	// refused request (invalid, insufficient funds, …) may be retried with
+	// its key once the cause is fixed.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListUsersParams defines parameters for ListUsers.
 type ListUsersParams struct {
 	OrganisationId *openapi_types.UUID `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
@@ -4267,6 +4373,9 @@ type ReviewProviderJSONRequestBody ReviewProviderJSONBody
 
 // CancelSlotJSONRequestBody defines body for CancelSlot for application/json ContentType.
 type CancelSlotJSONRequestBody = ReasonInput
+
+// RecordTreasuryMoveJSONRequestBody defines body for RecordTreasuryMove for application/json ContentType.
+type RecordTreasuryMoveJSONRequestBody = TreasuryMoveInput
 
 // InviteUserJSONRequestBody defines body for InviteUser for application/json ContentType.
 type InviteUserJSONRequestBody = InvitationRequest
@@ -4694,6 +4803,12 @@ type ServerInterface interface {
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx echo.Context) error
+	// GetTreasury The platform's money by place, as the ledger has it (platform:stripe, platform:bank), with the latest treasury moves and Connect fees (platform admin).
+	// (GET /treasury)
+	GetTreasury(ctx echo.Context) error
+	// RecordTreasuryMove Record money moved between the platform's Stripe balance and its bank account (platform admin): the Stripe account uses manual payouts, so the ledger moves only when this is recorded.
+	// (POST /treasury-moves)
+	RecordTreasuryMove(ctx echo.Context, params RecordTreasuryMoveParams) error
 	// ListUsers Users of the caller's organisation (platform admins may name another).
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -7254,6 +7369,44 @@ func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	return err
 }
 
+// GetTreasury converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTreasury(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTreasury(ctx)
+	return err
+}
+
+// RecordTreasuryMove converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordTreasuryMove(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordTreasuryMoveParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordTreasuryMove(ctx, params)
+	return err
+}
+
 // ListUsers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 	var err error
@@ -7719,6 +7872,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/payout-batches/:batchId/file", wrapper.GetPayoutBatchFile, options.OperationMiddlewares["getPayoutBatchFile"]...)
 	router.POST(options.BaseURL+"/payout-batches/:batchId/execution", wrapper.ExecutePayoutBatch, options.OperationMiddlewares["executePayoutBatch"]...)
 	router.POST(options.BaseURL+"/provider-payouts/:payoutId/return", wrapper.ReturnPayout, options.OperationMiddlewares["returnPayout"]...)
+	router.GET(options.BaseURL+"/treasury", wrapper.GetTreasury, options.OperationMiddlewares["getTreasury"]...)
+	router.POST(options.BaseURL+"/treasury-moves", wrapper.RecordTreasuryMove, options.OperationMiddlewares["recordTreasuryMove"]...)
 	router.GET(options.BaseURL+"/fund/envelopes", wrapper.ListFundEnvelopes, options.OperationMiddlewares["listFundEnvelopes"]...)
 	router.PUT(options.BaseURL+"/fund/envelopes/:theme", wrapper.SetFundEnvelope, options.OperationMiddlewares["setFundEnvelope"]...)
 	router.POST(options.BaseURL+"/fund/envelopes/:theme/earmarks", wrapper.EarmarkFundEnvelope, options.OperationMiddlewares["earmarkFundEnvelope"]...)
@@ -12950,6 +13105,84 @@ func (response GetStatusdefaultJSONResponse) VisitGetStatusResponse(w http.Respo
 	return err
 }
 
+type GetTreasuryRequestObject struct {
+}
+
+type GetTreasuryResponseObject interface {
+	VisitGetTreasuryResponse(w http.ResponseWriter) error
+}
+
+type GetTreasury200JSONResponse Treasury
+
+func (response GetTreasury200JSONResponse) VisitGetTreasuryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTreasurydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetTreasurydefaultJSONResponse) VisitGetTreasuryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordTreasuryMoveRequestObject struct {
+	Params RecordTreasuryMoveParams
+	Body   *RecordTreasuryMoveJSONRequestBody
+}
+
+type RecordTreasuryMoveResponseObject interface {
+	VisitRecordTreasuryMoveResponse(w http.ResponseWriter) error
+}
+
+type RecordTreasuryMove201JSONResponse TreasuryMove
+
+func (response RecordTreasuryMove201JSONResponse) VisitRecordTreasuryMoveResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordTreasuryMovedefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RecordTreasuryMovedefaultJSONResponse) VisitRecordTreasuryMoveResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsersRequestObject struct {
 	Params ListUsersParams
 }
@@ -13915,6 +14148,12 @@ type StrictServerInterface interface {
 	// GetStatus Version of the running service and of its API.
 	// (GET /status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
+	// GetTreasury The platform's money by place, as the ledger has it (platform:stripe, platform:bank), with the latest treasury moves and Connect fees (platform admin).
+	// (GET /treasury)
+	GetTreasury(ctx context.Context, request GetTreasuryRequestObject) (GetTreasuryResponseObject, error)
+	// RecordTreasuryMove Record money moved between the platform's Stripe balance and its bank account (platform admin): the Stripe account uses manual payouts, so the ledger moves only when this is recorded.
+	// (POST /treasury-moves)
+	RecordTreasuryMove(ctx context.Context, request RecordTreasuryMoveRequestObject) (RecordTreasuryMoveResponseObject, error)
 	// ListUsers Users of the caller's organisation (platform admins may name another).
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -18431,6 +18670,77 @@ func (sh *strictHandler) GetStatus(ctx echo.Context) error {
 	return nil
 }
 
+// GetTreasury operation middleware
+func (sh *strictHandler) GetTreasury(ctx echo.Context) error {
+	var request GetTreasuryRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTreasury(ctx.Request().Context(), request.(GetTreasuryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTreasury")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTreasuryResponseObject); ok {
+		return validResponse.VisitGetTreasuryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordTreasuryMove operation middleware
+func (sh *strictHandler) RecordTreasuryMove(ctx echo.Context, params RecordTreasuryMoveParams) error {
+	var request RecordTreasuryMoveRequestObject
+
+	request.Params = params
+
+	var body RecordTreasuryMoveJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordTreasuryMove(ctx.Request().Context(), request.(RecordTreasuryMoveRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordTreasuryMove")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordTreasuryMoveResponseObject); ok {
+		return validResponse.VisitRecordTreasuryMoveResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListUsers operation middleware
 func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
 	var request ListUsersRequestObject
@@ -18951,448 +19261,457 @@ func (sh *strictHandler) GetWelfareReportCSV(ctx echo.Context, params GetWelfare
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3dciNHsib4KmHYWSvQLPlTpVKfFmljtqwf6dS0pGKTJWl6G1pUINMBxGEiIhURSRBdJrNzNQ8wN3s7",
-	"V+dFzpv0k6yFe0T+IRNIgCCrumd1oSKZmfHr4eG/n38axGqRKQnSmsH5p0HGNV+ABY2/vVaLjMvVn3PQ",
-	"K/d7AibWIrNCycH54MMcWExvsGGWcjtVesF4shDSXDBePMO/MJ4u+cqwGVjD7ByEZmopj04G0UC4xn7D",
-	"PqKB5AsYnA/8t2ORDKKBieew4G4ArgduB+eDPMcndpW5t43VQs4Gv/8eDb7NZfKK23j+LnEfYNsZt/Oy",
-	"6Yl/Gg00/JYLDcng3Oocdu/nNTfQ2U1MDx/eyztpQd+BdKve2Zuov/TwXq9ynSkD67v+y3zl9o/FPE1B",
-	"Mw08MWwCEqYiFlyvWMItZ0MNsdIJJGwp7Bw/cG8yIfFnHsdgDEvVrKSAOfAEdDml/358iW8dh6FsmhTI",
-	"fDE4/yuu+njBJZ/BAqQdRANuDBjjf8n4yv80VWmqluM8c/SVZ6DvhHETjAZu/GOTT/4NYjt2PYKxg1+7",
-	"1unDHBbQsSkWn20a9n/RMB2cD/6P0/IUntJTc1q27vp6l8AiUxZkvPoTtBzGH/gtGMaZBqtXzPApnDB3",
-	"QG9hxSaQKjkzzKrqzg3dz0bMJCTHQo5kbkAzpdnl1TsWpwKkPWJcJszOhWEqA81dVxGTcAc6tKX0jEth",
-	"6NFIuveFYRoWsJiAhoRNlWYvXrK5yrU5YZd+fAVRGL6gMVJPMJL4F7/sbIh8wLXDpxY0k452U2GEnJ0z",
-	"o7SFxH1tIuYOwAy0iUbSigUYyxeZceT204fXjFu2ELFWBmIlE5ZpiHG33QTNErRhyzm3OKCp0MaOpFsj",
-	"/9B1LhOWKDBMKjsXcsb4jAtJC1zMAOfE3RugRzLMQBj28uwbFis5TUVs2TABy0VqTjRwoyQbDTTkBpLR",
-	"4Oii2L7lXKQwksV4cMtcU8aKNGU6l9KNYkvbIzkaCDnOtJppMGY0OPfNO27MFsqdhKMT9l6mK2ZyPGuO",
-	"hDRU9u+ccTeXqRtiuStC3vFUJG7VTT51Bx+kZdNcJiZif//3/zhiC+7IDvsTngmMpLAGV0rJGDwl5gbc",
-	"NKbiHpKTkeziBRXqP3bkXz1DC37/PciZnQ/OX5ydRYOFkOH3522n9gq0UMm3Wi3WT9G3uNoJX7HhO8tT",
-	"wSVz1NR5TU1dK72YbcItDLqH80G1369uKET6br1S7lbfUbMyln3zwj02/rkbSuc4rXroKFPefflk9PBh",
-	"l841ZErbRj+NabiOdhcJqOW/ANdd7a7cs03DX/B7sXA3zIvnnsT8r2fuV9+lZ0HY542w3aKBoYcPW68P",
-	"Kvsp6+zCqizPHtzHTwZ0Zxc5PXxYDz+rPJ5v6OSueP6Qfn53H5tMSQMo177VWiExxEpaJw+cfxrwLEtF",
-	"jBfZ6b8ZdwA/9byoqTXspX6AL+WKgXsYBblHSaC/MDPnGZzgGvh2XDdO4snsO3knLI7k2osfbnxJItyf",
-	"eHql3W1shZvLlKcGokFW+dMnv3brnLGxLE4cMmapdNJ8+es/tLxs1S3IHm/+Xt2pv/rPKn2VopRCGcu1",
-	"fZmmitYelZDabGIN3EIy5naNVR075jxoGWusIREWknWmCossVSsAw8I7zCg2xfPfPMdR+bZraP3xVEhh",
-	"5juOTSQ9SDYa3AqZVCVbx/sG0SBWWkOMk/m15St3Q4whkPf6hnsG2mcAJES0NmMst7mpjs6LJE58VtJN",
-	"e8pFCknrGK2yPB3HQeUsBiKk/cPLQSs7rRIUjra8CXCdiiEVw653U93JCnXU1iuqUtpmIv1eSFgnVL5Q",
-	"ubQ7TCwaTLgRZp1IHavItDrWTpVCxgRJxOBkdsKen50+f8H+8/9lX5/9n62Uzy3MFKnraw9hwUXa+iSw",
-	"jLUHjsv3o5jGNoUPfduh88oIo/qKhdXYvPRXGu4ELFtW/46LlE9S2GkDUiHpc2FhYbZx+gYF/F60yLXm",
-	"K/f7QhinnOw0hl0O5QPPTnlsaOLNU9JcxOaEWvcmT4R9e+ev0camxFbpvnPbhYl6Taf7YiQRYW2w3ScA",
-	"wgy2MezujRRZ6/dVHbnvWgT7wz4nD1/hdhDmhAMrl6xtD19xeXvFVyq333KR5vow3I3ugJ0uxyl1P45V",
-	"0s6PwgsLMIbP2t/REKdcLCApR9u0YTltX3NppmjCugNteGrYRKt8NrdswuNbpqS3cWR85Y7ECVqNtk5a",
-	"g1Hp3Y7Tdj9lMM5wC/ymb97ktS/WuGltKdcXrro960vWRSTXEIPI7EHIw9t4W7ewYv/tc1xiJadCL3aW",
-	"ElWfA98tIJGJc6c+NUxBg4yhp2DFl1xYZMA0RRKSKzJMu4SV5VnftbvjaQ5j1Px7mQLWWE3RW3V2Ud2E",
-	"H/Z6jUrdHtTGUBPlygXeQpDvZJbvqibtQ7K6w04z4fL2mSGewlE8Z8VasOHr6/enH65/RPPMZopYb/n6",
-	"20pLjh0VfCvmWgtITg69qdVN3LZbrdui1K2Qs2JL6quuplNw3fYlz99yLq2wLSbvf1VLtuByxXK0LKop",
-	"qdi+fTY0YIxQ0o0bzc9omTwZnMs8TaPSpFO36Dxv23aTqsCV60O49svGlnOQ9e7n3DD3nandG70u8OoS",
-	"VRagda3zZAa2lzTccgXGXLIJME5iLSRMqiUbZsq4nxdC5t4wnoFMcE4qTQzTYEDfkVG0l44jb7cJ1lfe",
-	"e+hO9IGvhlQshN0q2aM17Xt61YlsGchxoRL00g3eZyDfWVi0aQV+/cbuqt5JM8Cd2F/c72LBa1J+raO2",
-	"8Rbr6PeztkRthPn65ud3i0xpew0mT1soVMi7YKHZpvD7N1u7qai7DbORlyDhni+yFD2yc5EmMdet93LK",
-	"J5CuH5PgBQg6bNHYOznl8m+CM8f7JytmhLWgO1seQ7slxfL78SSPb+kMN7j/T++uGdf2hH39nOk8BTaM",
-	"T16wFKw9YdOITY8nwrh/LOiIJe63CxaffMWmrnXwTllr8KAW8oS2Xz8fxy/GU0cIxS/jiTD1P9Bsij8k",
-	"9Te+GlMn7Y7ROg2i+EnrW1mN2txbt9Ztlwb5xommujAO7nDBuw5c9/VDvLYHC37/jh6+OFs/u+jpGk+9",
-	"u2i3m7QcQK2d1tmqBDpuzEDJFbvry7Ney97eEbKBG2HblLwk0WBMh/GoYgutU+oVqCwFtpwrZjiGB6zY",
-	"Uulb91P1uFV15X7cu9MulaWcJKYt10oM1zBtl1v9mQ5zDm1WZ7plAfeSOsslLrnJz4Kzn3lq8hmXnD1/",
-	"MYiqu/1Vq/E+LE3Zyo3lE5GKBTjNNRHse4hjVW9qu4fUL0OhgTf44c2Hyw/MPQvy1iKXIhYZT4VdseF3",
-	"bz+wU2zAHNX45dk3/3L28sXWE+P3pDKE9i2QVvPYviUT+ReliXbolImSsJubYMLlQ7RTqWz7yXmwvtdP",
-	"scPxt+p3YSm27Ow+h2u/zVpXulRuZ8pJvEHZemaYV+JONm1WZ4DcM8N4HLsFwkMzQbGdLbmTpm2uJSTM",
-	"qpNN+1g5xF+38oOH7GttS7t2rn2/gjvqUTTwqpJG/21T1UqvVXPBtnC9Azg6GifAD6Vt2d76G2ade014",
-	"ymW8mxNjo88nPBx3XqUbbOJ+mGOZLybQ7lKcu3UY05JvIbpokAK/A9P37e7Ln2s7doxznMW23TUbRK+n",
-	"d2rVF3x9EStja84kamz/JtLZrvnsfXO0L3v7VYCzwC/6DHY/nt5U5MQiEzDjVuACOr3Lcdv/56/8+G9n",
-	"x9/86v8dH//66Sz66pvf/8ugl/T0rtJqhXc8PzvrqeJsXYW9Zl/Z5nUn8Vwt1AwkqNyw8OYzw/yA+pzn",
-	"zUrFQ453fbS5tCKlWNKEVAQWRoNmKJMB+vG39rF29uv9PD87Y0ozPjEg7Tmb5mnKvIi1i8Wvyj7qHcQq",
-	"ETGwqTAxTyFiz//A4jl3Mgtos/2iDdvZSichbqPjAHgV3kdfDlA2GE9VLukoUhToIBrkkud2rrT4G/gl",
-	"nYgkAYquLAM2xxiw6S4qbmGM9h18P5eFgQi/cOeLp62Ohn3dsJu9dxjz1MsL5gk9NNe2qN+ineJakf7e",
-	"WFkQ6a7e+tibJdYpg7OkNFU49SgBR9QgLQsfMYExyVOl4wpxT5RKgUs0PObWiKTTaltE1U9W7F+v+9lf",
-	"Q2ZGV5solVKT6O0MiRxDH3tnmDAmh+Sor/9zwYXcdVXdeVv5CM0t5sDi1cpeRI2tXJt1c2XXx9lKO7lM",
-	"KAnhrbRtVy25elrJeBddr5I+0SHDGeir0/SOVsjKDI9dYr/6y07+3R3ECXRF+zUtB7hRksYtQrm7w3pG",
-	"Qvk62b92u97qwth0MzRG7RvvHJgGvj6iFO7I1BwYuqSQuVQtkZclIl8M3M07m7cy3RaNsBaH3LHC1G3n",
-	"UMs0mRadRGvhU8K2ZazglPFmmNidPpir3MBcpcmuH7m57vCJuRVputPIlkrf9n+/ser4cXV25aDDIhVj",
-	"isqV7twma7WY5O2RsiWp97d5tV+zjhjXgo+62zIq1x0RDRWPeN/2mvy+3kIxtIYhyo8h2nYmMTmwTcjK",
-	"ZYcquU8AMtxDnO/3kZtni7z90Hji9UjHnSS2tUBHErm6yGc9kAXuM8zXGpSL0x0dvHdccGVYtY1rLG4l",
-	"yIT6izwBbKSajhtm47Zt1QhqX3d1/5qbNm8Niia1aCFDCX0YNgC5632igd+OZyk3pnW9KT9yR0rltdti",
-	"K2Ms364LO73ttE7+cZzUX0Ldvrwmmcap2nVuM8XTAx6U3mIbYJTHGDQ3Nbd4RTtIYcbT8YSbQ55kJ060",
-	"L6bKQO64eCq3seqy2hnIEyVXiw6Rcwpa87QnO3Fj88LiHUab4UZvd0fj6jdIsDq0ykAqTKJcifWdisI5",
-	"3HR4b/LFgrca63Yn0J4UtcfuhbiPajZ5R+rLQTazx1ZVd6YSGFhsUXVn2offuS0pX054fLuTHNXX+bB5",
-	"Zr6DrYrN61SZ1mDsyjELBwLZ1ngB1luV05X/RSrrf1oojEte8tUgGiyFnScaltuPTOisa5RvlOSHEEj3",
-	"ELOmuUz6XiL4bqdLoW/+xYPFWWw3jLs6qqgkizWRd0tmEu5CTvmLbT6l3W/cyapKW2TsHFfs3GMuk/FE",
-	"aDtv+gbrDGgch8tqNxbSWLSNDHuyGtQ661qht/IOUpXBhmjJdh8u+A+fGZZCMgPNvJumZwRkzLNxCtMd",
-	"NLOFsK3Zi5dZpt0hRkQCqSxbgWUZF0nfkYSmC2NbwygSnrPJinHsjKeGzPYxT0EmXDNvfFvrToJlakoR",
-	"ozFfAKZRFPG264NJhJnk2gs7fdJreh7RgMjRE1wjwvTvdDWOedYRJ+vRDIrVYxmGX29ZDyFZTEamjiVo",
-	"Dab3mCGVMVUCNgdrW1ihrirlVFd323noUGvqq9J9E55tnVilpa6xfKd42jGOJIe+/icL97ZHrETTwOC+",
-	"6hrYvwpjlV512387Mm2fJJmtI2WtKW14qyrmuIaUsE3ZYIg65KXc3WIEKzfC2kn6y1/+8pfjH344fvOm",
-	"3TXZFYSACCjjlpz2561hMNW7am0M7zNa3AsWzyG+JT4nrKFfS0feyaArt7r3OLK5kj3s3pXZVXuoLWXn",
-	"HsnE3fitPsPua3eDpUtUG9winBevhhajwebr952cpmr5uFbL8LhTzFsoaee9eElp02y64BJYZASFpMGI",
-	"JOdpxDIUDCKWeFmYKc0QCWir/YdGVLFftoXXNSTE7iW2/PYwAqBPNxsnVbFy3SIRK2lA2p0MluEbE3th",
-	"bD3oAHhKxM/buxUV7rTtmi84WUMvDcKtBa2FVVrwdGzDJcu1sBxN8yp2DwzoOxFDBUnA7ayBdLpdf6po",
-	"q/Wp15Zvw54WyuwDD08h0LWf/uLxWAIk7akZ4a1dMy33d2B2vibHk2DKXyeQgJ7REj7S30HKVwDjzjhc",
-	"erwhRs093pzu6fZyZ/OP/0hv6FqrO5H0d9MW73e3uNHas9mT7IgZkvEGl7KGFHh/PWDdGBjWcVCS56Ds",
-	"euB33ZGhjCHtxCUJikOfwDdP0HVN1GORBBm+0OcLw9XaEaseyjo9FIMuVqeLQ7wn+0yX/zueC7jrH8NV",
-	"kwHCAieCz6QymAH0b2oy5jFdTMKjKU5yIyQYMzaWa4ugihTXPLZqbDUFWvhvhTRudAqR6XAeTmi7h2Rs",
-	"QS/Gc4EZIxnoBXfMPPwh5hrGGbfzJV/1MPNWxJPqCnSt4RVvj8bNRZp4B3PLPZYHraB/9H44Yi1Whnse",
-	"2yJKfK7SBMPO3Qet4mimjO0OcW3wgIYZgS24vgWLaRYsvNqSp+pIkFmFIrKHQWBKsgRScQd61dRseyc1",
-	"C3mnRAxOSpLKup+KDy48UFa6YhqcNssx8Rnu7UkHcgJAO26HVcsOW2w7CSiVbjEN9TFSoJTbP220Ihmv",
-	"+WaaelwtKo+66aRn5CQ8PaBxuwlIBQvQM5DxajzTPJgtw0GnqEEzR+QRzxSK92JueapmOQSxqpUdZ+FI",
-	"bls+Orv1e6iRteRjGC88eKmiXO0Jl7dsKtL287WrHamxW113QRnVRBPs2sHr4r6s719rgsPzHvE/W3wN",
-	"126Sa0m6D8zSC7L1que16tWc8rOu0d6AtULOTAt9+/t0bOcaTAgoaon9umB8ou6ACUtQuO5Kf2YIY/P5",
-	"C4Z6mTlidqm8JRQ0oaPS1b1z6Fg0iPO4ZSyv3hVI2ZhXN/wjpvi63pRmiZiFFN4Wu9EE4ZW67hr/vMVk",
-	"8S+bEgo18OS9TFcNu1PHru4WKt+yO11bXCArNxmOgCCG4P3lRZAK82mRRqrSQ3scxDsZp7kRSn7fngn+",
-	"YV7elM8ME+F1hhnNbDgavPnP/8VSfqe0YpxloI2SwBIQ7udYaSNYIkay+BBGg6OIZRqcBkgXHuL+uo9r",
-	"YOrPTGGKJwSG85EUliXC8CwDro03YkE69ViwlGuMIfcEqtsIWHGT8HdzWFyv58bKIz3fwXjiNdxxJay5",
-	"dekq3a2v2/fcI+oSgK1bKzNXS9OCsLtj4EyYRX0AbeT0UEDNwjhZTcp9sekMbYXebAEFa+RU1wH1kUAu",
-	"WAJTnqe2guP9zNRAuHugjUQDrdIdUO+uVQqEbSd9nvzzLZJKyIry7Jy627wxN62Rp3sAFu6Dtrbfeuy+",
-	"BOuja1sUZEBvPET5PjlDif+2FhlGV1ihFm+MLO4AubGK0ccXeIRlAIEPbPFkLdf8bFduUe3LD/k8AGCr",
-	"hK8ihBJHNF0NgK43szvrKBaoc/krfKIhXqQTtSkd0jW9KyZYlR83FDVMY0IQfe6Zp0d9Yk4eQdBvNoGp",
-	"QtD2OwFLw+ycWw8Uv+ROcXNfhy6qUCAPYfm9jXT+skMtvsPumMKMx6tx2n3v0syrpMbmPGEGbLj3lGSE",
-	"AUXISaaxKJunHcIwECmfLxaww+H4UE2ZCde1x/Yftp6SdlmuUMK3QVr490JAWZkwtTPk4JoVjcKnOoxo",
-	"3Ui+xvLptH1rG2d9D7CBinGiEv5VmbDfmG0nuR8fre/tW39o8ARZNFvUhL4T9lbYOSJIzoSxPvGLG8aZ",
-	"G8vxq5EkYmOxOi6ojQ0v04liCaQpMPcc7H/+L1Yhx4jRVyNZ/cwwQ4n2UZHpyV4dUdUJR/rEkyJMfhxJ",
-	"dyiOq+louXSn5s3VNXv58utTx5qZmrJ5gFDLPIILaGCY8jmSyFvKGQfh+ZyhgYoEkhP2IyrUBmSClirS",
-	"WVScO6ncjCSfqNwyH7rLhiYDN7PjYgYJt/zonHBimDBMKjYVkCZhyRdt8muDBzdYplvcsBgoc6IyxS4x",
-	"ZsaIe69SsWEb/ztau8Na9a4aItE6QzBiJrnF+eGrYEhgo4VzWlXbfgybnPecheNQ5RkVL8ehBfkWdt0K",
-	"9IMUwjoIZH0eYVGrUA6bA0jWWAu3LAWnSTSG2NqZN0o29sU1yKjBHUfTpXh08pwb2xqHF+da9wiZrwkg",
-	"GHdgvSjS/6s2I+f3GLv2eg5tMa+1xWqDgqA8+Raa+ClzN9zUcTYPCXQnVIp7YSIvupA2TAIkR9NJ/xD+",
-	"9Ux9H33XjmZa9L1PcKaX1qsTrDVZWYdfO1eY6o20pmsgA+idaAzxbX+tpLq7LasI0mo/jh59q9sWxubY",
-	"FuJcOpa/YkLecS2491WYdg5lgKdtgYwfyghXw2Iny5YZyHNu5iyecyF9aQY2FFhIiRpj3KxkPNdKqtyk",
-	"q74wlFap2/Gidz5yZXz7EJK6pbwA2vBGe+VuFAtUjq/Y+FYCUzPxUBtGeY64lPxEK2PE/+X/eBJjPaOt",
-	"Zo4dC4fYrCMe6w/HeBmT4RPvE6wOl9s5SEsOPKcGklTDNCClkJ30pDnOrfYir5FvLETyA+xihHioebxq",
-	"DdiKL1p5FyHtDmO28NsDkk/S9rSjNqm8h3Vj0Gi5dbXVHbSnHDeRoRpiiDICRekCdtcDas00LHvygwdk",
-	"3HQ3GnxkDaQWleVZxPCfEw1O1wy/JcJkuYUoYPA6Qerv//4fj5h6sJZbgDqU91bVln3Tjl159I6Gu2gn",
-	"xNxi99sufbi3Y9LhW7afG+PULK/jB+3MfcMyPoMLD/8S/Hzo0nEPepFGc9E6IW5/6ADRNP6vPE3fTwfn",
-	"f928ClU8zt9/jQZOdiV/s9MT1mD/RYeuS4N5PVeC1IEdbgbXZoeltD6YbRw2NNQ2vh9h+b7B7XYYYjhX",
-	"fRnkn9z7G8zx22oEtjhyO9GdflS2K/amJ3ZfUwjtsme899at3WKyfdiASH28ZJFBKYvqpoRw3u4X2wgu",
-	"t01rSITB+I3xbUuxxRuwxMANcB1jXU0JHNUFJaStm3VVToEPvguv/e+Q/t7k950Nps1Aqc43Fzwb5zpt",
-	"CzMHeYOBKT/wjKVC3hZGwJTHHeE8c2VVaO6hcLfu/IgdUQQfYIH0YRxjzRORG7/Z7TD6/a+Hm1S1Xg0t",
-	"NTJCEnDGc9NlqqwBba8/FjbtwAqUwvbNVS1tldReU5OsoARWxlPfLN9jGy5xild1SvgFa0veOOkVe2mg",
-	"0/Vjvs5bXs+5bLvaY/z7jlG//htKJvQFdt3LHSaaH/kC0EoHx06+pGQyxXwzDFelJd8D0lpc0pal//Uh",
-	"8p2kymPrgvyORS2K97vpzgeuHM5R0Eax9UoTjVHVCJqWmYZF61Db36hKIJvo64GQ2VtRsZu3nXeYu7FU",
-	"77tHvATrl/1Z911UJ/43NNCiSncVV/sZ2j763oj9L7CHIH0bgALpu8OjVbuBGiK8e8iEZJBrRWmSF2yR",
-	"G8smwDKv3vXU5Fpvn3p3Z2wBXBrmeRAO+4JBaqDuVbSa30FIeJ1yfdING3kWHeyGqxYgONt04ZXEXFx5",
-	"O92BgdlUY7Ze1MXhr6LuKzD0NVc5Zb+YomQ+IgoA3A6iIqEppKeqXGO4o1uS7YHbgfVUrsrW23ELQnxg",
-	"N4fQUwuxu1VP5RqM3Szfci/h1sRbNhUyKSvK+7AGYQ0jOh7JSW6ZUQugF6a5Rl8jX/IVOsxYEK7D+fRj",
-	"YQtu4zn5zXrwANS041ybXll/ncpwUf7mIHj8joZr5WXRaEJZzVnegTdwUBT/3bEoHorLj4UDC2S3MHMy",
-	"bAW7zRTv4qV2irZCR5YGIR2D6Djye1Yj7EDbCa09tOjcDlUFKsXliCrWYNYLMXcLSEbT/PDwKtM7VnLe",
-	"13jRp0pg4P4mRyDl3khIVePGfkv5p0ZaQLl1VemRTm8IlGmln6aBe99g9AMv94YwdeypdX0Ia5agh7+Q",
-	"wgjN9I3cOhmZnFCaQqgXStsZoudJC5pk4mmOZZsol/nXh9SnqEL8FsN/UReqaiGDPQCA+5qtr7zP5xoM",
-	"2NeU2rzjlnwxtfJrc3nceOZWD1r7mFYqP0xVWG4tLDLbESuIKb+t8dIf5sBu3l5dYkIPE5YtQVom+gVE",
-	"78P9qQJrJf9ifTwhmY/TyKhYL1Z9QfdER8WX3hbNaql/HxPBzBxjD9rMK7/MV6U7xC8zoyLAbHiD9YRZ",
-	"opZ00U+dFnHUneDnxFJVYyhUkRj1gowfThjxeaQb0oer+lF1vlQBQMiw/EgYXgOccHl7UdTeOS/TwUK8",
-	"I1O6LM0jbDWAFJE1EXKW2KbP06WVLDJfO6QkX7c5SHO9UO7bisv49a/mFoeDUyONrXc5Hd1/VFTcB5yf",
-	"LQi2dFh3UObfXl16NtjLaL0THu7GKq6On0hlC3Ldy8u5Bp7bhZdbA9WtDm4ThG6FyD4PiC4N4BpXqGME",
-	"3ZWj9s6rpF4xGrA9zGEKu/loMEx9lw9mWhmz0xcSOsMuGilwGdfWsBSMofxwhMAxPY12WSExbDRiFweK",
-	"Wt9pJmQ0gN0WLBS96H3uf6YPtiYE+QlXeqjvTm1zG/ONKoSyNq/qlrUSYXL9Ssm8JVV24v68Y/ETZUBu",
-	"Yt9bIgYQ8uYOdCeNVQsDPTMsxoCGIqAjVBGClXtCadTrOITtQ6jfXYloBVj01mGJ5bvDaxS8TaEVrWHY",
-	"u2epuT76w7MIJ2XKWC12OwB7lzkLo4u6C55Vaad1iJVV3kSV+2jH2+h2d+W4fYlbSEPDnVC5wcSzZ8ZT",
-	"6oI0DQTJjR6ElLh1VTuWEk3UBzngPNs0fz/tmGdsmGDFeKxLbcAe9QUgbZz+B57elsMok94FBhf8ftNs",
-	"F8rYeqWyBV8xPwUmsVxLn2DqrFb8uzLWnbiAe7cbaIHfj7GM16QFw9TkE2OFzS0wy+9DVJy7vhE71qlI",
-	"MTfzyP0w4UYY8lCY7WJjySjK4ZVb0OQS5XJXCa0++CjYmjdzj7myap3e5yBm8y5sw54lizoCcJYisfM+",
-	"xeqRa2KwBX0ShVG1ziOE9bRXfOvyyPaqrPw4MU/r2RihynQrQFGP8utNVQklTFnxS1e6et2ZOuk+6Dwd",
-	"GmZON+hn4a1Wc2yOptlZvenqlKvROp0732rm7oR02oz3Vl2x/SfYMdQ25EEKWN5RvI651quxugPdOyu0",
-	"8AWLXSlpLxPFDtfHAR0Sbo2DIyJV8W2bbEoc0VCSZrH8ZLtaKAkrvIwNltOUiqVKzkD76KlWuXWzdNpV",
-	"jg/teAh7Os5UKuKtIJzX/vUrets1kO+SuODW5jpvT15AhJfeG9bp2NypekjdZ1auVXU01UuwQr7ra1c1",
-	"4DVOVEEJYcG22/JSLvcrMnu4U9m0wWJsTpmyTBBH3739wE7LBo5ahbNuuJHaMW106LPYWQI8SYWEcxbO",
-	"DdxnQhcWYJAJBU74irR1OJo+lWh3Pddt0NHt2VXV47ebq+yQh7O+sEonQnK9QvXYENchmzSi4bdVIo5Y",
-	"ptWxRj1hqjRJnG55MciT8neTXGOdfa9cVDNDn4IntOd/PvBMdx3Npqs8LKnrMWn3rhbz3N21trsWfNBa",
-	"02t157fAinUVSu7j3fVhBa+4vN0Ift2BWR/vAuHZvBHcW9RIvY5r60Arsbv9Ezi2pmZvgM6vYeG3l8Tx",
-	"lsZJZh6kOFFtMozu2IhGMMDqce7PPjI7oLW10j+12imopGq2IWeiA4F/j2yKQ4ClUBvjzvgv7z/d5mbC",
-	"t25oPIiwYjfBES1hEtLRekg2ldWubWjUqAC0nppQJNfOqZZt6LcZht+kuIr4U12fYjU2nSJ33C/jwkXZ",
-	"MAUgfu5u2Lx5luyoLzQW0XcaBa5QabDnRDp8U+VstoE4hslV6/q/2G3cm4b62OH73bH0L9tj6dtCWV7s",
-	"Xhjkda2qPxs+fx5gYpSul/jvhRDTwlgb0EL3VnNm5lxj+K6GO5A5eB9aEnIASnAVH0DXMNAV4RnFXf91",
-	"D2iVp+DUW3ejYM41Z2vUwau7r7A6/2vmCWsrLGfvfr6s7OjRBVO+DAyhk5RzNH32tsJSt5DzWgHuftx1",
-	"S2h7M7Fn3zjJEkmnQF7bdPE08FEfjY52D8OsjKNtvQhI+QBO/5aWYyVjkYqOmOKEr3aAZ6g19sZjMzRU",
-	"m0RMPUz63g0XLbS1P9Vq0dOSEoSVRs4D/v2ZCRXyWBX4JCQqZKCFStjQO3UxR8LHn8UqT6my3QQYN7ce",
-	"+qpfBA428Yo6rgDMtOuIGIZVhM+1hN20MW08Ao3EpF6KJS4sthoRWdT38tet1OUIojUpU0Ktmk3MNVa4",
-	"dapQ2/FKqJ2tGzwFMGOqdrhbhIr7TkOs9K6RF3t0tkc/TSRQHnIXJcY5N1psjKp9em2L1WNDy4PYVlYu",
-	"rwZ97ZIyUydZP6iFMEbIGRsGr1qEFmIqZpkpY4WcHUX+D2NSuKOR9L/nElOKwB3ZxkeuGauy4zxjcJ+l",
-	"XEhzFI3kFMD1iZ9FzB+2YhCc+boS+F0ReQoYxjaSqTD2qPiq6Lz4ix9e+HUKEGHsZuhgJIdhhyJkJd7h",
-	"aUIc1pF/P5fhPTakd0ayeCnyMXX0Qvgk9I2/uLNDeVZ7HzO4z6g8zo6BTe0aZFGyLHAD2qxSnepkDE0k",
-	"j6IYmc+5oXPiOl4bc1Qn13bKn2ow8/2C1TV9PN4zpr7+ecfosAhHtlcEe9+K0LsFFTaifTfEGBLaHIq6",
-	"sci6s5s6Ap5CaEMl2snDsGUpl+2he94fuFnowFGl5GhC534Wd3jmTZ5lTkHsiscqeZb7LTe+MgKWibHz",
-	"UJVhCktwf+SSfd3q7cIPW+zaKJMsXOPKAAIO5AYr7K6cvILFIXEA/aIhBrX5VMIYwgAqq7FhO1tdrjv6",
-	"G/s7kFt8BjtmQfUzgtPkgsuhhUx3YIKVEujNAo0214iSG5xaviwjRCwDiRqPO/AMPRIrrdL0nIoWz3mG",
-	"1eSd+k3OomRt76vF8lVWw27oJOktiGphJg3K8e1Hg0181a3nTQa04fsv5v5z2YKs0pK6VaCe7D7bmquq",
-	"PRie9hBRFILfL4WpLZDiVn5nT9j7ukNrJIlwgu0l1GShBFxPToS6TlGoTadpNJKIfeword2Ac8Kukuuq",
-	"/8ytQIrSBterkfTUyQJ1Tnh8y+xcq3w2D6QasYmyc8ejKYGA5I8yT9pNYVCNs3CXN44JF7kkfypA5Jps",
-	"1ROua9nIu/iStdoA649YbT73pcy6eWaqemJZC6w1PWpORWT7JUg/IGNxzUa6bKdKlTaq1NCFWklpRlj4",
-	"SkLsOKAQo5lwwSUnIQ2LChJWdngYKg9VkmeL5niO+Wetc6xko/RGoiuC7desz9yMedzMBarGMR644GTz",
-	"Xq003/w4qo1ufYN+dYuRKttWIjnjsUeJqflKt8l06AV+hDxx72ne2/tQfl+OMSqn2Ua8N4Vfq1lES4zv",
-	"QJsul2Oo21aLztMQi0yrmLeiV4oF9F+x7r6bc/YDKT+JaoP3HbfPvcNcdBAECwrU6T/jXTOBOrLWatk7",
-	"fbBzCpVxI55DR6hdLzERX1nLX6wmtJSDLheue8c6aZZ4QGdp8DnXMzCbkG6Lqvhjk08WwnbGmPvcwM1t",
-	"aeDJanNecMzdZReDuAOfHNwKo71WvaY5yPXZrY8xDKhtYT843fiKC926qmBMqXzXJ/PffvnAhm+TNzeX",
-	"R07kwTIQ3LCPl7mdKy3+5ssYvAKuQbNRfnb2VYxN4Y/w8aTDJiI0mB2TROkbIdtweGIlE1MmDzGaFMOR",
-	"eHmwuvB1U0vd+NAEeuS/5RAxI+QshePcdJSSdF+Pw5kJkgKtynZjTG0Lao3V5l1buKiH3eODyn7KDsPt",
-	"drdDI8i5ym1n9MZnRvMJevtO6+DRicYV3bQNEhXfMaFGRFgx6SMnhJ0nmvs0/I3gPrU7o8MPg9ZRWylS",
-	"9AwDIUEaYEOqhkq8I2koPn1x9TujKfpCIebWWI7BNF2TecXlrVfRhfGlraxiXGsspyNhxks08IXS4B8l",
-	"R72TUcWuoAQxiGyH7HA3hWv6qM0dtaFcMk3ebcz1tyxgTpQqEhu+u3nPnj//w8tvkAVnuWWC7N1BITpp",
-	"n8EeybFdSAuvuU7OWYi8DVgSZD/n6DhYgT1nGqwm26LHXCyqF43kuwQWmbIg49Xxn2B1FDGVgWTDjK8Y",
-	"t6zKLrBqpnI8UchZhL6EaCQJfiEKhpsTRgvnWrlg9dPMDF8Zqn2Ux/NALHVNuozv8iHiZZctkA++054B",
-	"5B1QV6UXqgwJrwtNDabUkgpc5y5bA8bxCvheLIRtSw9Gn0o1Ra4HiXhHjNw1KyTZuSf6aKee1mJMay2s",
-	"jWNtNlFzTTrXdD9Xx+aqB7/MVQoVwMxKLURgnnieGZbidvbkfDvf3M0lLGh2a5TuT6Yt8HWvHJ1/7oIc",
-	"68GmQt55H0IB9JYA/sg3wIY8tKpHWW+vR3mPrazGbf9PGA+59VAshKz+9fmaR/DQ5Ws3QuptXum2uKAA",
-	"CXEYKEwZQ9qRltMtvW7CK26PgHR6qYemwJj+c/bHStQjZmxwuobLP7Pha63i26nSCZtwA+yrF+1YwPuc",
-	"cneVpXzVkgb6L3/68/HLD//38Q8v/ns7eyALbHfY+M4WvEfHadkRPLSBm66OjZNm3FOmNCOaoZplvhbp",
-	"yUYU8sOhlu8B00L+whZzY0ttgh2QaUKwmclSYdmwUhi9rEm4Q1WEQ5m2o8FvOZfW250PBFrTAFbz+08g",
-	"ZkEe7sKEA4lgedyExUFm3nosFlzfQsIkkVsnNJxJlR0/ls27yqp7wPKUiRJbCkB0lHmgB+Pdq2mExRy3",
-	"hlR2G77DZzsy/JKw2yuSYBVlrEMyB/bna0rDpFLShg1t/fiUjWHVpDaW3q7WYPhyjW83uXG0xZmzpSBB",
-	"VwENDwpeHK2WbVtXpqo3a3PD1naiVn64ib9EKSuNPdgqEXkSpfCjQ3od/iGvtn1ujrVboRev7ASS9OLP",
-	"/hjWlQbWyK0x2AbcV9Ud0oD+8gPuS043a5LsRCnKIq8yeKnGyMSj8rao2DFKIkdjh7bpalz8pU3d+IWn",
-	"Kdg2GwK613baoTmkO0YO71J0gUb6fXttoYUvSbdrc92l7JoAT7X1qM3Vz6M6iLZtLsd/GPViP2iNfXw0",
-	"vavsIHypj6BdDwdE+NqEkyGRLGLoSJs4WY8QWbeG3R4OeEk7pVnWjNd7YW+uBXzWm21knJdj6iaRDcU1",
-	"d9HCILV8J5LqDD8sBbdHqG25saxlcXVXZ9O6cpBOuYauCs5ZM8q2ZwLOeoRuG+5RSZPrRK+kxyXUQLCx",
-	"TMmAinjuCzLjc6/1ePCCHes50iDMrjPzUb7rTg2K19u1vSI+tM02FmIdd2iP4iNbGutCuGmQll9LWpqo",
-	"QQRhSNXprlPW75hvN1Xtgvl/u3n/I7u8euc27zoE0UTeGaczpd0BXRJpFn48Nhpwdrs4Gw3Ii8LlSDbD",
-	"DX9AVCBhGE+xMj+XzE+SUc6k67E0KJ+M5Ei+RVrCxCgEwUQdmi+AmTnPgA0/vnWPPh6dM86MdcTEFjye",
-	"CwnsoxP5P47kUEgUNTCFYjxVWO82VnKaithGLJfchwdAggXiJyJJQEZu/CafTkUsQFoMUjQRw2hptGm7",
-	"t3PpC3ylEOFctOTpUcQ4m+cLLtlHj2H8MSqSPEfyo4+Y+BihGcvN6KP3QI1F8pFZxX7LFUVtmjwrwyq9",
-	"nWNQbIrbpUqs0fng+cnZyVkA+eOZGJwPvjo5O/kK6cTOkUJPMWDv1M1HyNnphMvb46oDcUaCk8+XVPJd",
-	"MjgffC+MvSIfVMV36NFGMiUNcaQXZ2eEGSatZ/U8y1JBlYRP/81LunQeDuOs/L2ZpY0kHOZzQneGL1PV",
-	"3k0xgVMkJTxvJiSzor+zaI4tucA0I0zUZQYjOcojgAuLGCRY0QEnjcoqnxnMuqMldwfy/thbjf/aDKT8",
-	"1UPVtbg1fQBxxSv+zIRS09wyJWOIGEyngLbikGd0x9McmLtVR3LILcFI/osTWQyG9B45MkbY5AqGjjuk",
-	"E3UHvrNyPiNp5xrMXKUE9SW71iF8ZZiwJ+xDOLavr9+PpDCMfP1FwpNdihjY8OXZNxHD2n4s1uroAkN4",
-	"AiAPcgLXyEj6DWF8xoVkXJolaOwIz0mddK+xjyoRET8FY18pConqTa89yZSSd36vc26sn7x2Xp4/Rv9b",
-	"jsXDTwWtqYd5qxQrwNixxB8PSqh7Ztj1t40Y6t3Ow+/RRp51+sn/9C75/TQui6lkXPMFWMyy+eungXCL",
-	"4Jhg8CidD4rvBs19iiprvk3x/rU8r3XC84VdmpT3AHZ5mO2PiviDhxPC5bbDz1nK9azS93Iu4nmRDCGs",
-	"O/RfFUXT6evlXJWsQdijgxCNW2XNY3sMMiHxuZXLXiljTSPdgv39f/zPYobnjvo28tmTkbymiiVutinU",
-	"EjicEIOxJHj3Ics7Yu68yGrRfSFHMtNqph1fxndO2E2FFyIvDRE1ng0OA4M92sIR38rktV+MR+KFofm3",
-	"IZHxiXlhpf+uwxDIgYFMDsYQKZgI83bUlPHKNb3EaIlcFqiKgbQmK2Ke5WbWAAEx4c8P9fDH4PRTXNmp",
-	"5PdTUy0O0SoJfocVq8I3ZTGJnVhblkzrm1kw2UmAoGuy2dZNLIb78B1EmkgVpoQXzQb9NWRdccOu3ny7",
-	"n0y39TqqbcXDrqT1bXcs57gQtztl/FA302uW1RG3LWn5yulrIvU/54BF2NdCk2W6YrkMrkHifoil4Z7+",
-	"hl8VK+Fj3MoJFzvrQzLWwkd+fQpFpCgq2lMLwUYjJmEJxrKp0OYAdIpphcRXBBimlsAmgHnxAbrAKnVL",
-	"yXoYfIo5yHYOQgeWM4c0OQgvKYnq9JP7x3EQv8P9JDD66HHEr2saSLFpj3PTVRITe91xhxP4Smrspr6I",
-	"hQP3cMK7AWtTcHJKIb6wqVaLGoOcrBhv3GdV4WfBE4hQ2nGSYSEzpsqYgxCkXoNAauV0AfoEvs1DWO1u",
-	"zO4KIYO+1WqBrK7X2x/U4MFsqj+w0gYdoPLWAa5NVPIoIGsKYBwF+ChM/FvCVySe+toVHq/FPdoIzkTR",
-	"pN6UXGIT4YcoE/GQ3XIg44pK84U0FKwuDHO6h46YAbePHoYiVosFR7AHAwsRq7Qcp9Ij6X5QuWWczYEn",
-	"oC9QGTDsL3/5y1+Of/jh+M0b9+mbN6c//HDq/nbhjS0mFJ4fyeHzkxdfvYy+/gPi/L346uXJ1384cjeI",
-	"TylwahIp3Sq3Jwwv1RLC6pkZyVRIIAQKPHMYev6jL+qN2QpKh9jyzWfiF2HnVenuCQ9IF5e2cG9PY3NX",
-	"PxMtguLTMeHPdOi8BhgxnhpFFdbdBnvWW4qvw9c3PyMVRixABRWWmIhUxcnK/fsg7ktn+vQOtJiuKky3",
-	"kXSfS2+7nEN8i+hrH4sc3cAXqI2P7kQoiUqaEcZt00gayTMzV/Y88IukwTD+Blodm3wRuQUBLXgqnAru",
-	"3zbRSE5TpbSJ2FyliYmYKJM8Ih+YB/c8thKMiViqrHtnscgtn4hU2JVjPiOJ4NPczB2bc8O8A8cPeNoY",
-	"zwm79Er4i7MzYhIf1e05Qwn240g6RuZjSI2vy+/U/juuBScD7J1QqWM9baf1Z1yn7wOe0qPRN/XgHZAd",
-	"1I175pv3DsGHk/hrDO0l9l+uilfHKpeIuwvK3aiSsQeb2kjFFdQCoufCAmNOP5W/vEt+36QPXxYvPuZW",
-	"VHrp2IhywA9f//ey2l6x1MEmVV1o8kTW17mONdFP/62u9wHUX7exx6mabdR3L91b36sWCbBNL0W/X7ti",
-	"StUQKri3m2EbOhRkuMOEMO9BZSJhqSpwpFAuweBICfe2jIVsG+kEpkrDoHXV+kCFPY1Cjav/9q49UmmN",
-	"xPFFcwhFJs61Y+e02k0FvSRskQDFb/a5CXM7P8XEGM8+eBxDZqt25jr1XeLzd8UXj6SfNrsJmWBPLCdh",
-	"tlUX2/LwA8IwynK5YEbM3GVIB4EofslCGfq9KcDv++D8r7/WfBi4RP769ctE54wy8gsld0HFyVMhb49I",
-	"z1FkL+SVsbWRT0khqZoRJkC7FvKTvJVqKRkcu76Q6y61krOifTYDWzoAyMx/wq6whDqbwpIST3MNJGr5",
-	"doYhziBOhRMLPQT6EVvkxqJTmxHDINBJZC++fncUCjdRxgLweM6mubZz0Mx3xYbPmYnYC/e/l8ywv//7",
-	"f0QjGTzN37//7t2P4+/fv/7T+58+HJ2zly++qQVR4B6PpI+JOMGk3DF2NibXkiHvsaeSZ4appQTtqMXv",
-	"B8cdcYIZtyyXqXLSpaOgY1FuntBsotXSuOX6xYNvjWSxrMIwLWZzyya5X1/s+3jKY6soAwl7FD7L9+XZ",
-	"88bAMf0sHCj2X5k7UW2S2/dIAY9z2LHtz3TCS9COlmN+I2ZYuF4e+uzeVBlF5dQUG4uk/+H9hyvaw4C7",
-	"VjAddMdJOOpxcD16VTs7/56eP5aRsQZY2mtnX7agMNAuqNyyISqOxWoQo1tyw3LiQEePslEqRwX0Tt0G",
-	"P6aHBfEDCFImOcv8Ed62M2GrjzUY2LBDfvWu/OvX+Pbj7Fetj5127UVLnc2p94wjz0aC5TLQb+S5n2NO",
-	"StLi8dWhN+8HPFasvtLY7wm7KS8iR094MSiNaAuVG6g+6t22tBbUsSnS4sm31ve794EMjfmqiAeXbG7A",
-	"iQVV2amUqBqyTbmlF17rRjDb4h4FdxFv2TZ/mLvFmw9rJ16YKlgRu3LDkBhipyS6rigXkKeIFjWSGFSB",
-	"HASMHyc1hJYBbgum0WrhxJ7xojJfEKd+ojv4R1jSWplDk9nbe6Jfxhu7S3Fgjv48xJVj8LVXNpBUPRek",
-	"U4N/3Sh998gq6+uQ8tdDYS2H5kQUn4hInoVDb4E7WVNxDwmz/F5JtUC06HIJI5LcA8ANK6pL8ntGaYts",
-	"+OGnd9eMa3vCvn5ek4dibnmqZmFfyLRzbIStbc2asq5XbAEhrLvuBVwxd54R6frc3QtFRfNMOOEd5XUz",
-	"ksOrnz6w0wWcur6OWqVpRwHU7A2O50looOywDxngwNA1KvkCDmT9d20W68rTFDNl/QJX+io3kbZrk5Wu",
-	"TI7d4CcrgJHseS04F/VRST4JL6mg0um0WR+exglxaSRJleRYe1PltgxXs35m+AOaY3Bu3m384uw5og2P",
-	"pPsQDezhjrJQ5NeHcbBhzA35C03GY1TTjUjgiAkzkpri85w6+oIV+QFBl6MIZJpNqZhyo9yBcVwr5CXQ",
-	"i9wy3E53m7mPkhCNzYa1Fk0rCb/GPMoqTT1WTF7Rw2eKyaucmo5wLmHhYLF4vEYXzTOy29Fo4Xynn9w/",
-	"3jOQQAptUBiXgZwJKy4IxWVY4BBF5WBjgXthrHEUyl6evaT0EOmdt3TFogxWp5832HeTfraJntewUAcJ",
-	"C6GG/GpfeG+0ylKqXYDw0cjoNbA5vwMmnWBXYF+ukOMzTid5102JNoQobliOs388mn4vYSM5s6Ffwgpt",
-	"ERUdPewS2Mnrj7wlQS++r15S3xgCXPpSWd2TkwXj5sGaX8Vh6kVw1/Iz07iLlcar+AFcD2OsjhG7Xyi5",
-	"RSanT94ULz+FVPZtLpPQYx+xrBjdgWKHi3NXrBGzivm0waqLiQ3DocVlXstu6LEn4Ywe91SS3vr3n1hZ",
-	"anTbS2l6dUgxudyUlnLhgiTosuTQEBdOREwsMoEhVxH7LeeJFn//9/842sPl3WqsuuF3sLYwj8MHm918",
-	"Fma4TgQdCRn++QFYIUrUjFcq/yNGLaoFIX29MIShxhCrBHbd4OpB7Hf8nvbUfcbTVp6psMxCs3+9Zgm3",
-	"nLyaiAkRYrMetPKnn3ID2gvirWJH9cTtHMn4Eza+JTLx4afjsx7NriMZ1vhwOllp6nlmCoIYlueUcAAi",
-	"tEu5MxmxudCkxafA75wihEG1EYHqWbGAo8NQz+lUCzmDY5VbIwjiscuP5Kbynl77Fj/60oiqNrjPouxT",
-	"19dKLbbR1jPDcFEowGDJdWIOaAKgTWUTkDAVls3EHaAb0i1PDYeeDXMrUmHRVqqx4OZCaTvjMyBgBzA2",
-	"YtMc0qMLJiyLKXK7GtpOFwmIVMjZPjTpZL9TMpRvjFv7DqyTdS/xzd6xa7QEseDaI333j6eLPj1OjFn0",
-	"6FF2vz6V4kGb8VbafkLu92rGMFL/4aROhkg0p6PF39s8gzMFOSxGfVMZSYrqwVcmGvjt8SzlZk1BwZJv",
-	"vhKYOSrBS1J0KzjxqUJOW/SXWlWxCqVPsI7uZsHJLe0r/95TbSX210t2ooE9fAuv+Aqj9f2KdAckbl/d",
-	"TiwCFInL6e16YVXqIfwJVo92cRUD/DyXVrn77XcWbtAB9ju33nft6+klZSWNzNOCVJatAItncOrXXUPK",
-	"u1PpD7VjevSwY3j6CX/YEuleJaBHk0qfahsu/TIWTlHPkXc8bzudo5LAEyoG2LEJp3APcVHv8iF9dHGE",
-	"t9gB/FPtaIHC4DEUMBuKVpKcENSR91LQSaNkObdGZc0hn19S0V0xN19McndEU2XNCfuAiEV//x//k708",
-	"+6aAEzvUITydCoI033oSvxXpji6O+0V6EPAFN8TDGA7oHGJO8OtX7woeGMryDF+/eufvSB9Yc3J2dnL2",
-	"8uTs+VGIVkrUUqaKJyjiV2DiJisL5Ir2UGxMJF/IEUd2c/rJ/UOJ81gs92HHPWrNrKEuHivN3g27GMT3",
-	"Qj6WV8f1cU3ow09sJ3li/oUhnVDF1fo3iC3h5xOVQHJB6Vj+pAjDtDsHplY3bSEsYaPsx5MKCV8g2ZYC",
-	"P91PAZO0lUO9xce4buV3g32O0lWuM2Xg4bnz7TVeasCjVXzMFovF/WFSG1FjI6c+xrk4IQ4zUhmfUP54",
-	"Za3ZMGhyESp3xuNM3rk/Ytqrr+5nIg+b5eOqjiIffocmNpPj1J6ZwFQvWEYLi8/H/vm4eJqqGbolH8Qp",
-	"W1hRjYwenuXXg1KLsMJanEaDXDU3KAq9Cy9/GSysJXADh3oAfzG2QzymXK9npjQc3MKqrmFcsFivMquO",
-	"zVxDkgg5Ozphr4kmp2KGSUeUe+EFq1uAjEQtA3mi5Grxj0FPeM622iVw5k9mlXC93fjN6xV6auBQjm3X",
-	"VCXohBn0lXJjMJ0k8vUdhWa/5ZATvIvKQBJmRsXIdIRxiXvRwnr5+Wpx+u5oxUsn2BsxSYElOe0DFNGG",
-	"VbmdZP0QrVe8awI0qk9BGJetCIMpXm62ddMqOtRowSiZLwPtSx7VCel9BjJs7cOuxuhLst+8k5bfwuew",
-	"3eBCdnqXzSGUFX4LjPsddYRPQaZEh0eUqFgw0JkCE6QxkMg7IWF3rvcLf54MUGZM71NRJ/s6xzr95P7p",
-	"YcF5OMH9+sjC9uPv5CW2E3k5J9So9WkKqZqV8QFeTkIYHXYniJsEIZs4IlkBXkZ7SE09ONvO2/QayWDQ",
-	"vNEK+jjlxoAxRTWG/TvoiPMjPQb9ImVPDye4x+FXlSHunVjJDxRKW4CIGqvz2OYaEiYBnGpQjPKiEh2v",
-	"JLAFv0XBi2DZyAGEafSHYCWnlfv74bTSakB45Xr4znVwQN70RYru5CRkM83lQcCXnQCBILNpCnyWwzND",
-	"2+/0vj+yucp1gBLxZRdr11UIJXa7flQwQiysmXt06APQT5wqk2t4JNp5nSrS275osnnt12BfusFZHiJE",
-	"2LVTSh4BZcYbENhQqpptAfO0qLw9QkSgOQHvKZ6y0lV1dBA6mSlfmeURqOQywbvoO8XTL5ZG3OB2cHq2",
-	"cZckOQiie5Iwztx2BCGHpF2eYkWfg2z2XBjrywFvk1P/1b/6WcXV3lq6H23vOBD//qGiQIyFrMwQceKt",
-	"SpNKWEfg8YZuhOToi5dUq8a7baRSsd19wapNMcou2F7//DDGm0IZrVDFM1MzMBcQAKiZFoLAmv7zxZNK",
-	"1Szey3r3rvbFPwaHqY65D4epzfFwBsFnpu6G+GKoo0sGuNIq87JibQn/eexuNEOefg7LW50q2xlb5sd3",
-	"gPgp2kvG2ULEWh3XhNZ4zvWM3KBcMpB3kKoMWjUf96ejE3YpQwY4e/fq8seKffiMSb4o/HSiBTZ/L/En",
-	"eOweSdwtrS/vqaMvVuj149s12K+ZyUyFgg7ofv/l3Y9MyMRNDF3uPJ5jiUvypsIFm6o0VUsCPrfsD6g1",
-	"P3/BFkraOQUUuWkmebqvFp1wM58orpNtgs+b4sXP7R4vhnyYWyZTKi0AwYScpmppIm9LpzPtf63dQ2yy",
-	"IvhrNgwuyUK+oaiuB8m81R0qfETdqSLfConn8E357iP6XWqC5WGDY/on4IaZ9pFNrtZ8c4co2FgNBqja",
-	"uDA8YsFXbAIEpeu9OMNbWEHCpsLEPD1GlMA5N/OIQWqA0UNJIGcJmwht58eOCeBLu9g+os5Im4Kgt0qt",
-	"b4s3n2pDQ4+9AHrD6A7DAdzaPDPlcSeVZAVcpysW8yxileKrFO5EYZ7C4FvVP2IpCmEmOYZIhboLw0Py",
-	"hqiLlxcTOP1k57CA3/e79z+4b7t9LjdQo5BHZDShi8+SslinyY5ALf/8YJnE1VuHCrvhRjKlPX4DXlIl",
-	"ZTYj89l1UczQ+xnzRFinae8Zm7dGUqfA9YLrW/Ng2mqPowgiMaIlNasi08FchqhrvLkpoA0BRoX1v6Ue",
-	"OL4Re0UjbxDvF5uecom844unfY/XTPthLKYkPvQ0/KDuwJefKRgnbnYR5BCUrRr5I0YpRdT7oVCE/i1A",
-	"FqoZN6Lr9zsVhchutknN78o3eyVPuun2Cy5zokH/FEqrHtTqE1qd/Hr1MzmFxT2MHFDTxkyhjmFmFBU+",
-	"YkOfjqtkujqUgF/TK04/VX/FGArvCduP4b6rtbbJd0Uja7FbPa6VuodBp7oiB/A70UQ97wgbcuELhdvC",
-	"gFSE23x1dMIuixrlRVVyZpeqKBhmi4bMRYG8lgLyoMKVSVIicaIGdys52tabT5iqOFpKC7oiF/QizX1o",
-	"0RL73FTzLmSNV159suToSp89+Efl9UOUy8Ry040LJkAwYba/UbmOwRyxjIukqERdXeOLSml8w0y+cDfe",
-	"MoATu88exnOiQ3CQvsQScxlDmvL9kwt7M6/X2FUr7/pnSw96eoZJi8u4ZLlEyq2ZwRtxPzWB7AKh2EPq",
-	"sZJAOII+XYjiVrF+rFWo2BTMbLLyaUY83VtE20ybKV+6nh+bLn03T0iZocv/PWgT46SRhHiRsUaIPag9",
-	"r5Nrk0BFgwxrl3GFDCPUIoKLpsrmefUWeQxaTSAVd0BRLI9Jq5R5gMbV0OOXHeDw9JyQlsgRllZ3IkFg",
-	"VAP6TsSAN7TfKki63YAXjaTJWvR+pdmMr0jCC9VesW7kfk6eLQRGaZ+Pf0tfYz///y39KLRJi9t6HQcB",
-	"MCpwoYOGs7eekCmVbtMArtw7j7zO2EdXHIBS6eFchJXy0Q1nobsm0CEbJHx8oYDIb5j+UQTa3wq1wY6A",
-	"WXHbNuXP+NKXGkTkFhuncajYDZ4ajCl2F3dQuApI60IxHxbK+xHFpQeRte7yrTYUEuKHBXjVgXbRgHWd",
-	"bLUs3oT3HvmEFf20FZzwzw7qhrOgtbAI0jhVuT6GFSY5BqsLOke5vC1yKA8bENYF67m25I9zY9VX+2nv",
-	"rKfZaQ8fjqa0cqfrljWO1rYlWlTsUpW2NYx4kQAJJPTN659es1Bz0tNPKLjXSCn3uSZ7olcJOTud5Ik/",
-	"kK2FaC5ZDW2bspcpX1ktZYmfHxAZBRaDFDOpNCJujCQWycSgARDanLMG0n4lXuylU61LSEnscCTLfOBQ",
-	"e6KlCsh3YF/RRHYV7j3Y+p/Rs/Co0r0fYBcGCj49SGZmgSOcS18UGhLffsSsyo7zjCFKpA8BCiuOwkDJ",
-	"g5AEMSsOb8btNe6bpRBaK/3W6e50oe6w1v7m4A1auh+Kdx+2yVFbYTUJ93bsy7h6zSbTcCdUbrBW9KOV",
-	"it4dxvPrKorni0dH8dxE02FLrvis1af6XgKunlvSYqsPhHqFNPHMBOdo0XwTjfMWVgao4Pe6PPNAKrYq",
-	"y7PNtPtBZT9l5jPzpV6yLY60r0BLfOQQe0kNNXeN1y8eKlwc/rZ+T7grUq6Y0oyn6SF2uSuW4zXXyTk5",
-	"NPDicprPHOJbldtxrlN3+91YLTJ4VuJLOdIjCwkR7UgK4zEr0YKcrijUo/iQsEGowjrjWiMom6+p7Vbr",
-	"mRlJY7nNDZsABkOjUfDohL3i8vbcdRyMLxiTXWSjXH/LNKBvL4aLkcSqduSYqeJlxYAd1gcZQ8vlrDEy",
-	"xzBhfZlpagvv/FRQkqQP2onnXEpwGifdPSM5/O7tB9a4EI5O2C+10gKV2JTjP8GK+TJoQWwYyeJNf7O5",
-	"W4sWMtSM4gaLKC1FDO2FLVHqJer/QkNncHA7lcV8fti+N7OBA4gt5tYDbvltnKxYzLECddjN1/6YsRsw",
-	"Rih5hOAxKyJaq7k0U9Bs6JMQkhqt78wR2tj86Sf8dwtESKCjRyxT+gT74S5uaisqEV5L9pBZcxgeu9Nh",
-	"w5nXvLVtm3PqR7h1k679ezvtVZZMDwL/6Qd5GFnIN8aGo4EWMdzllo8GR+QtKlh42E5u2NWbbwmQhWPy",
-	"jhIxfBHbuT2E++lCt69h2kcWwkEdKNtUxmnuOBuVvWK8VvJ1Ju7ckdyj3BW2dvppilkOv5/WipBth4ij",
-	"zw6FfvqAwFgSEHYIjcUSZfBBuS36p4qJPWz2YVn1rSMzyT9/OJF/RyRc5pQUXoRA6H6PGyXeLspY2UI4",
-	"5U2HQ+GyroG4NouV9jwyxVE8TvkE0mO/9Zv50/fu1evwZq/IWBLia2o+SKfI/3WQUXngQTQIhns8g4Rl",
-	"66bwWcJZq3Pswx7DcjyceN4V3BG3JCCxmiZKQ60sTdAN0f3SXpW7Rgutyn4XMZx+8j9RPEMsTLu3uYWp",
-	"Fh8+Dl99A7HA2tJUO7pQkZZYOtzmWpJFNUCE59IX0izKTEcjyVEDXC/21tDIji5YErpDy+5SGCjVsxq8",
-	"e4v2hUOFGlm1n5w58AS9G34JG8OonaEFv/8e5MzOvX2s9agcnpnjLN54QvgsOQ7149nBz3HFk7D5h4s9",
-	"RmGyfkipUjHl/foygujQF4VPXyoLbFg/sH1TfnY4w4uNPuQfHrXM8Q8bwBjTFPShcCVcW1FwzugZl8Lg",
-	"cFEbxuWpLl6BDVNfPSgr/a0J/D6OZ2wsn06bGZlRW7pmxSnZ2JZogFuqdLFBp/FcpIkG2VmJ8A3EKdfw",
-	"Orz3SOWPffPUW0U02gNV6nDZ9X7uLAEnGIC0LCwXXnlCF0X/zBHJVSHbnqoG2hVLhaFjl2i+pAsgKed4",
-	"wt5ZprkIcMW+9lvPimyVstd+N31BQK3UYuPRW1WK3fWSmVbAdZPbe1/I85oz5MVZhfc/jT9ke+E+nNwh",
-	"T/wz47fqOJTpo4KAQ67tCfv6OYtPvjoKtjV+j/kU52FbI5YbSCKmYcGF3Gufs0Qfq+kU9Gbh+IfVVXL9",
-	"nt57CkE19NZHSP2RPA8J8ARLR/jKYQfdoww0inMyBjZRMvfHjHT7WMk70JZqVC0hnbqTToYbLKss2VVy",
-	"jQBy5oh8HBp4UnwHyTm1GbGFonKK9XaH+LRqjXdUgICX2VEUwjjnSB+aW3gIFZx+cl+EgrI76dxX+GF3",
-	"kvbruVIGrpLrB3D+dqCOKU8N4A1X/AnbdKs3joN/utux28ZnqhfGXxuN/dqKCvJ0cmJ5Otq5FG5lKffH",
-	"czIRPjxMxm0gm6slW+TxPDjaiTqtKun17JzxNGV2rlU+m7OMr7RK0yO8o2IuQ944iZde45P+xBgnXbo7",
-	"UbKXZ98c7U7LRtjN0uLqRtjHlRiph41SI7oJ7YFKSLmWqpDcTopDcJ4hPpF5mpLJDVnLnN8BetYMOh0r",
-	"C+zeNlvsxpUFL855az1zJ9sjLO9oIIHr0YDhphrLtfXANMKesEsavZqG0KKRDOYjLOxDpTt9CiICVUVF",
-	"mB2iUuH3Y3Sf3pDRxXU0klSRFknfK9JEduhVnLvLskWfvanRx+GlU2r8NY7qqbnGDmTJuHFLZ+AAZsMb",
-	"vvJhcyHloIhwQnrrJlysJ+Fo14k/Ukl4CLF67kC11zfzh1/onUfcCt9Dx1bQGA8swVCj5yFgPCrYbbXQ",
-	"H5UiF76WDdxnQq+iaujPTswYryEhZ8f+4G2UMN/7l1/7d3spE4cLs1qLKnsv01XBMQJatEhYqpaYks0l",
-	"ge2gxVLCPcWJHD1aoNmT2Ifrm9Cr1g6t0KFicFGOKELdg8nCPGOBltyCC5uCuwSKcUSBcldH3fWDdzA3",
-	"FZ11BtYidVClgcrQ3CW2NnaMD56qXCYn7ONvH5kwI7nAeohoHntneSq4ZENjYbFApY7HKGaGONyImZVU",
-	"crUwCOqUuaZGcomROyan2pGjwYRPVo6hWtCjwSn9Hn6NmF1lykTFoKhMz9HFSHJZjJ/hqNDuLBEzF7kD",
-	"BQgZmoFTNpwIGN4cyUUZcblgQ8xCIRUFd+nIbwP76EQAmvtoMMrPzr6KU27xB4j870rS76PBBfuoeSJy",
-	"M75dfPRQKRpMntqKFsQtS4SxjpmN5PDFGbtdkJBT9OUr3odkNWGPTtgbolGmdAL6nGlI4Y6awDPuNmg4",
-	"SUEmAQU49NHadoQGdpzqSOI6UuGnhVvBkgJMRiXKc3vkkdXKVrFXbDUaSXyWaRGT4QcHiVMdyZhLjIbK",
-	"snTFhrXv3eR8E+WEyie/fTwaySlP03pGqT+tJ+yKu3PnqDQV8pYm8BEDauNcG6U/tgtKXMfz98VB6cWu",
-	"f9vJzN8RWhuOeq2tnt/KpvEJ7vkiS92jl1+f/PHrr7+Jvjn56pt/OeuPYlMQartR66vazVPOUuaLSfvF",
-	"8wO9TGTgTlMcrt627hdCjvHNnlfLWZ+77wcafd8h8PvDDwEZbI2zlsdpiTyo6awwc7V010fCV10jLT4Z",
-	"4ydtFDRRKgUuu/fbKG1bPb7FyRtEg3A80ezuVubX/uSNZ67roHy9w0HZIBy9qApHX3/OEPTAQfqEoPsr",
-	"YG9ZA+JcI5z+X3+tKSjIyrwa4tVWNszySSrio/Pigp46TcTCvS2ljYhOSFSw81Z5oy5SnH4KP26JRAwr",
-	"M3iC1d9oSHoIfFrHkl8WtcQK4aMIUwznPGJZyn3iap7FCrGoDQHY+M1pX+4+lTPLPXiwC7/N1PlTlnAL",
-	"tR08vC0hNP9ZXNV9KccJp+ZQFcICQRStPzO1dCdPHVUqemYY+jvRfd2MgO8TUtL0mm5WGGqn+zSbK6v6",
-	"hZQcnCBbctRUgjY1BHhaOJ46FSmid0I6PWHvrHFqApDZjSfBRGeojHw0QvkT/0jBHIaSBnCS7iMD2ik+",
-	"3LKP+LdxrtOPlHeOoHVtYuRPWap4UlwCuF59T4uKLdhjYzXwxR5BvU9orsdpdRwUYzHXElfs4WeE1hO3",
-	"uHJGaIuG/+3q7XfuGFz9+F3ktgm9TV+zH15duKtV/M0XDvAPnr84O2PZ/WOfER9D93kOyZrxN1DiTYjs",
-	"ewJHVbkCQZQkwwLqVLlpDxesu6d8E5/bL/Xo4kSJpOAWhiKSTL6o3QkHo9dKDM4W02XtzSex01V67GOl",
-	"q43wAOkl1eaq9vuYY445G/I0LaxCCE0R7l1/GaOho0hEP/pCI5s6YakQGbu2CV9ogPqPsKzTytMGqK/3",
-	"3bAe40ImB8MqR5tZJXSO/MhC3glLMOUUZYw7LYzV3Crdh/i2M4jTT9Vft6l2Gymn7eKrtf3Qy+/x+P+W",
-	"7cY7oPLOYRLd6jseACosSC4tJhYXCBURg/sYMtvCko6+4ODKjK9Ubo8n6DTYfBVd4auv/JtPEqlV9tgr",
-	"4UqkhyqRcfP26hJVmJp5kNFqrWWkb9D8NDhmjAPccuy7IvZ/pIgCJz5nHJWsauA8G4aABQ+B5gMQxlaN",
-	"M74KCTIljkeAi8EgDbDU3llRqGso1bgcGr17tJ5ARTyxuj9f6CVVGeJnSaOqkXA713JkdgCpNbcMsFgp",
-	"ZrQkRMJEsN6qXZDxjN/RlYUZ0RhayB1Js9ev3pHijqp4oINzzO5tUvkFRfxwDWw0MCDtaLAf4a+zodNP",
-	"+MOWm65OfY+nYT/VDl6WXKdisSSOczges1Ue8Ev/MEFg056ewj3Eue2dEXWQAXWJ229xLPDPRku+4p4t",
-	"MmTdCaZ1B48e5shs/Uwj7ofnGlSi3B1tBPzgmc21L/mE0OzsEkPfGjfS4ZnAqRtrT07gZIDddvB+kR4k",
-	"bf8wGxdaolrSjh8HqJiQkTd8/erdFf3Np3OdnJ2dnL08OXvu9g+vgEQtJRrrZpgRWyToobUVN3ABxvAZ",
-	"sDrC/pfLSbRK02O4z5S2WyjBvfmWXtwlaaR7iAdPIrFwb09jc1cnu15E9vrmZzY0sBCxSpU0Efvpw7fH",
-	"f6Tr4tX7H44OhP9Kq8hovX1hLp8gwoZuDE7JCc7Lt/cxpEfnRZZRxIIywygSIfJV49wLkzy+BRth1gJG",
-	"XtooQAPlBpIT9mNRliQATStdw4reFijYlrSNzp3uiKsfFZuBcmPXjpu5gZyTh5BiV1z3/xL98ZsXxZwX",
-	"uRSxyHgqrAAzksN3Nx8uPxxV4uKV0omQ3Ba1EoVmBrhlw+9A/YghUifsJwOMjyR29cywlNvTVEl39inm",
-	"5oRdKWMxdYugIJ3QPhdZBiipszjFEigjmYoYpIHEI/IiXOJU3MFxImbCMiR5iqwCwxxngARrRlHTSqat",
-	"2InfCplc0dL1jsHZeI5CqMEf6RyFX58fIu7g+ZPGHfTTX93a9dFcfwjRcXW6itikEm54WDd5OyVX4vSo",
-	"NucwBAySr81AGTnoKJQthDGOONNULSE5Cq5QT1oU2JbVaJiorzuagc70RkMEvvFEG9gbxxnHfaDA6iKK",
-	"PWR8YePd8ad9+OBmgzPO9JFU8JTLz6N74+5179bhTMO1fdrzgpL1/LhOCSds1GOpKI++aBh2tcc6RQfO",
-	"GaRAmi+H8P+R9tCjWnNqjr2XMRRJH+4clOjC7i9U/E3nqb8Cplr9DSQbvjz75uiCUC4x08FdOJiciq0/",
-	"/Byd+mEIJY8RsheWnUfrip5fFl885iEre/Hddu4WPT5EuTbFlipPE0ZIWT7Nsiw3mnLJpFpGeNEv50CO",
-	"jhJcKyZAcmGf7Nhu3M/NEsJl5b2nkBMqVNNTWqjM5EA6W8oR6rZs15fl0JqK3TxcfNib+7YX4PQswjPg",
-	"A3gParv84hEO6/bNjJjOpTxIGEpYn/J4WuXNO5CKGUa4BkU7wpxo0qed9H5OaarLuUoL5F1h2BzShClZ",
-	"PdbcEoBvRx1On7oSfExO2hdyRqnqBdJeoijxlXgEE5aYiB/LSM55loE0BCfgIX8rd8WCJxAyeyY8vp1p",
-	"lcvkgmUK87xhJMv1Je+qVjMNxpDK+sArIk6VgYcBEnSUwlMG/vGFNZyGv+cvym3zKBOUBGUsX5UJ9yvK",
-	"7TzE9V1hXo+xQ9R67cb/In2Yr4tl+Cxq1Hb+V+5TxBIlD+ILUxKO1XQasE6swnS4wrJYE1yiehmwA1Be",
-	"luhjj8Wy2RSRXL/yrz0RdA1210fKeLVCgfpAJRU8Lo0O4GtKMl5Az1BGN4/nxf5Q1S8nMTqmHUBCPp/g",
-	"WNnP00+5Af0gFJpo65s/YRfduucNv4NiMx9J+/TNfx4NtCDUjpo27uHB3JxKBxbkIc0CDa5BK9XpNirt",
-	"9UVFFw9/RI2g403IWKEltKiJ7jRZZrDEiEfLOscgmkwLpcf0PslIRyfsssIe2QRStaSiq5WTQkAiaMx3",
-	"GtYFiWQBnjtiL8++2YuneY/J8YTL22MfzLPRtuQ/eMXl7aV//TGJpKW7LgmbHh+GmYUQqFpxvCI4RlDF",
-	"DHfjTFYUklGWEHh59pIt5yIFxAzBGqgoA/WMx6hH8nWi3Fz5oI8gZglHtOjCR9fwLUBG0JflRFZsCRrI",
-	"WW+Vo7oJTyi+Z4hVSBh6gsxRI+ArYgR0IyZkkFvLWuiiiUdgWOs9fR7e9RnI8gZsc0d3JM0C9pw7XSxU",
-	"xgjtcactWhVAsovPzH50u85dplykud4mLVVW9tvwwVPITa5DOlS+217hpOUI64aTc5mn6WEhAMuMQr9x",
-	"Ie7LV4qnSiZzbplbaEjYkF44oV+P1s12ZHMVHpdBSULLF2gHUEtIDrHxSt1uLN1Z2/Pwci9PcsJtR8q/",
-	"f/JZIM5/Vnk87wcc6V8Nzn+GyAGPRTN3obOp0qgmJXzFhsHDa8UCLgIkB4EYHEWOgZhU2QOQgSfVHrHj",
-	"Txk13meT/Kgeb2Na48X3FhXaC2WEKndYSdQb99brqpeGPg1UQkNNC7oZSWFRlgkCB94yCAyL9UethYTG",
-	"7uPJfZ13NOct+C0YxkfSc67iRvKsK1ZSYmWCslKpnQcG98wwrAsavsbfC6MKu4XVkY88wOBDCmVzM8VA",
-	"gzslsMIYXn7FAAjXzzgZqLg5KQC6cSl62Bt/J45kcSkWF224ZYMRopADF2DnKsHA54yPBkcn7JWT7Knm",
-	"mA88Oa8F1tfsqPyOi5S2RSYjWZpX8UOsYUchmGFDlCTEJL46Z9tw831UoD8Gjx7bvrGudeIncoiszBWj",
-	"UHZuazQeLjQm1ZINuWUpcEK6DRtxdDgmd/qJfqBiUjbXPWOYw1ePE8R8jSOpbPhj5VFQR59HKt9IbIei",
-	"sta46VBahXKC3Qo4ZlZLsGgEUlcMC66FZ8ZbJj37LGQzpNsNPHvGhXxAPPUG4jWWWwRe3B5XfVO8+ujb",
-	"W3bViWjgXziEibm4gopWqXxnIU4J694xfjdnWhkTUXkiM+caIpbh3RuxKRCWjIT9b/cn4iFVwugnuf+z",
-	"FiwK8+slKYa1qNcUOsC1VjY8DYHOa+VrcdF4SlfqnriTxZ6ffgo/bos0C+vzBLaW7vgXdajkqip/pVYJ",
-	"zeeRIXx6nexiQx4FoOcSc/vCpJcck9Vb5lslNV/vnMsVZZ8iZKe7sjy41gnDEDCPiM1SmPG0wEsa4q9j",
-	"N7uIHo1dLxG743YccgKmwsQ8HccqAV+PspDogtRLwU+QMAOSBP0qyGT9WLChL3vsmc3ROUrMJcyfU2Xm",
-	"IklAFrWH6tMP+KrYEV297D3aU9BEakq7K/XUYi7ld1A7NY9nJP2sltEtp/WAuFw+wFZplmO0ZoVKynN8",
-	"wX6+/OBzTfAaJtLCZBTcdjSAE/ioB6N2fzD5whwK0KWduzbrw/Xhtt979MjHLQSGglbXNnrMS8sPVUOg",
-	"smVNZE2UtCvwmmTIdCc35dbdsyHtrRCoA6uSysI/IINuNeL8gi4lXk7W8eiIcXNblurT4DOS3OKAGw5C",
-	"rRvF+EhS5fNGEYILKthXICB21enDz4vKfx7GBJEtTthrlUtLGULnTGJuFuI7uyOZqDhH7PaR5BPUzdEs",
-	"ZDYZJRpU/o9czs9P6bPE5PSp5ucvwgNW8/OV2O18HSEXCSxQ5YW7QelQY3A3Gh43XbePzIZTNesJlXhw",
-	"SawNkrA4BG5Y/1siEroNOSggYeWGcW1/bjzCDjpsw/7v1rurAOhPV55hh6poB1KBLwnPrSbZFSsVMcIp",
-	"ZEqClx66sgf/Ie79VrC3Esv3i4w/3QMM+Pk/IO7jZZLUsB7ZdS/pia0LTwQm/sjMpMxn+vx0fI1jOYDq",
-	"uwO0abWsdgFuSiJFYV1ssS1GA6c4rMuOZ9twUIv+PnuFvu1auDejTK0PBjlUFlmo51yWa65YbdZLNV/6",
-	"t5yYKAES46s6H9SEeWrQq3us5ERxjXbmz3QmmjodyOBxFoblUgOP5+jXweVDJzVV2CRly7319dlX7GMu",
-	"C//wx3OExkYTnHCyjfHJNTXV0KnKms3AVqBeQmhaW30Vy7Wlkb0vF+2BFFs/nL73sUhaoE2iQa7T1soq",
-	"tQPnXoqqLbUfvLVV1xjpZkDWRUOqIrnIUrDASmI5mI2qIYb6nX9N0Q/s7X2mwZTwe0OnE1FsA90fePUU",
-	"o8JyOYe6QAxkvFeUzi9cWCFnN2+vLp8yYKfs70mDdq4aqI5odXFrT7bxWnhl3e3Tgps15ybAJTLDV6YW",
-	"i9cOvLe/YxdrEZx+cv9gmhSXMRkXt3M9+uaRpFkcx02qHisI4Rqd6I9m+j50DOCHqi+ZNik9iFEcm/K5",
-	"oBOlbiEJ/ThFSslQNa1WqcLRzEU9S6e8MkJiH/pX8H5hCy7S/QNnSuD5LoN3BQb/kQQl30OXKcLDS7m7",
-	"OTs0us7PPvPJ74NPCi76dCvsi+BdXr2rrvICLPdLmJttHvqfTG/vfBXIeIzH+ulgnXudKzeXPocK54zh",
-	"q4fJbsP2ivKxIYazjvtc5/YGMSoQrMIDQvcBeN4V1bmV8SNJnCLmeImC0C5+fqjJlYVYGK4lyhX3DpWE",
-	"RBPvdZ1zw7gcyUJUWc4V/tExFoFJVcZpaCzhlh+de+jY0EpgKSNZDjPCtKx7YfB6dc24b3KreYpsxt2Y",
-	"eDzUArDooRZon/NtQJFSjrnH4Za17prlhvzSERMUIlnDAB/JD2irdo0kfuCMZxklWkn23dsPjBaVbNQF",
-	"oq2EJX6slbUp1Yj+BuvfjxGBDCqFotHHMkZda2wgVjIxblHIsjiSL85YZb8cXxUyt+AGUwxIJuzrszPG",
-	"MW47w92pTeIXXyK2YXmI0GNk9SqQL+5w2VuAJx/JImiSxBdH5v6hmxt+5r3nbiwTlfiwW/K7SzWSNDO6",
-	"FFpUine4xHiGv1Aj1rtiWWpuk20SxItHGMDNhgC3yu4NlaagIC6L04XuUjqg4SCQClk9TpjjVUYMP5xH",
-	"0u7iwfUkO1kxOHZ9eRRohJLAnG0rFlTsE/UtqurPWcaNWSqdfDZGGfA2u5klFazy9al4KKxq5uAYmiHB",
-	"/dxpkAsesQKCE9Ep+cQdEEfTFpKLKian0kWtVI7oq8dUd3XB9W3ElHZnWyZqaY6fv/j6xQn7V+AJRqu4",
-	"K2YCBd6k0uytnKXCzNkQ3Lqf0vJHI+kuolOpFhCxWM3cD6cm1xR74xb1VOcqVUcX+It33lqlRnKYiAyk",
-	"2wSIGF9UylZAFEA3EbYPLTkUO6QVlV3jAVykAR9fi3KnzML/6vFsZcLqUPUjObRKjVOuZ4QZaleRL/8V",
-	"uRG6PV6NtVqaiEmFPxw5ZjgHiVWEtVq67mlMFSOJWGRKW0jW4+/LSHvXGPuv7K+ftFr6FMjIx+hG7I6n",
-	"OUQBIvf3X9nQdfUc0xQw/wDHeOHfd11yxz4nmJq5Ome4QRErt8BEI+n+HefyVqqlpL+Ob4VM/I92ibUe",
-	"8eep0hOMU4pYkhO3gWgkzUpafh8xmaduQ9wFXWUK9du7uCUFIbO4+9cdbLpFDXnyiXaSc3eD4rXduJWF",
-	"NBZrC0+xPnntOk8Ytm9G0t3AdMGesLdOu3CL9f8xd227jdtM+FWI3MQG5E3+/bs38dV2UaC9aIEmixQF",
-	"VGS5Eu0QkUmVlBK4RYE+RIE+UN+kT1LMgSIl22vHsZPcJbFDy+Rw5pvTN/Qihae4GD+1aaceDF4KETxZ",
-	"P+ItrVRYgDLHySqkf069eHsOQsjGdMU8jx9rNVlGaZxHMJe5WWcvU8ModraL/sPV9ZNtY3YkcL/J3O7M",
-	"VPx80e8PV9ff4QW/xCTLOjv6DTjGoT07yOahjKAKi2NTNnIhYylpYat2YXz/8tuakhl4scdDlqbnNYYp",
-	"7cUmn3wvAJdwXRzt1Mk7XA+Z4HsdhpUSVvqiK/gcJwbb3xS3m/gqn35Eh8fWsDw93XNrg21yAViFquLK",
-	"A5Jewsqnnk07VsIpHKsoGyXOABaEX5pbtXiuW84RwAnCnW3RgfeC6ZkBnhM/RHErnSwaihcQqBqAu1gT",
-	"npvK2ru2noYIyJpuZPrvr2iQKzanDoZI5MbXlW64KlfUttIFcl3MrCuUGMVhzbHlRsimcfozTbGwBMd6",
-	"nEO4kdiQMxV11fqV1irs2OES8tzAyoCmiL46skpxoO7Ur7ZSjyPVWW7mThYISrQtOd+qGzH6xIcAiK/R",
-	"1SdE0GFfwms+NwBvLjiJNxzs1IPSATHnJ4zzbsIqZX7Sw9bd32/k2uTfNb8e4tjHoiwr1YuUqHfh+Q3h",
-	"+LA74TSerhXChgrZnfDnJXc+l0qMJI0+po7lTsB+vEQn+QmtqSGz8MUI8ffLQESwdxPXDrvdBdr3Ye1P",
-	"afvfnr8K3v49eB4OUyjv9dyocqJ7JFbhoPssAhFcVsuQ9Yl9KVtFqps3uJlZIElfMe+bXxn+7NBtBQ91",
-	"bt0SFVGc8oG+YQyp2gfQgilbgVM419uLX1uJdlH88zetyU2xuUn24QEQWZPRHWoNsUyWAueyswscyLXC",
-	"A2W5UdJVGnYN378Mm0c5Lhr6ztyjvrLoLzfyDgd7ds4hMwNILGR5I65ucSiKE9p0RKycP7vYTqEaW/9H",
-	"6GYW0ojPSvhamSa0AofHH/fpAYIWnabRjltVlRifaasKv0KfICA3wwGBOeaAb+D9SFzwMTGhsOCCCGaS",
-	"RtiM7GysK4LP14VaZ16+tvYumpZXGQlmJpoXqWbcZp4OZZTgOwrZ5RtRAsOMApbVXbtD1tQ3do/5OEWT",
-	"Wq2z3/mnLR5pClNeCDIc6kzAwwz6dDQArhgUZPKeoQMa7t0Uo56zbY2q208i26c6esvdvQ6nyfyb6855",
-	"c6HKIxb/krXq1Bh9kI9TwLuNJ+yO6KxtJnY2y83oE72dsfo04vhUkWZiRY8WbXMDK5yMOdGYllvAxvJz",
-	"4Lmt1mngw3mmrs1NiD5Lrltb1cmpE4EGD4O7orJmrlxu6BO288NQ+chx8f+gUucFEX9Xd3O4i8z1N3Jw",
-	"ptOOnAj7pK0uOVjMTf2FEjOndmRe23xZN+vRM2Mn/tY+HOqCDWu8AQL+YK/gE440Ud42r9NrZByEFEPG",
-	"3sAmH55rprvwpS6ZTh9pZ7sqbtZY4ynGauaAffUdx6M6CmxjuRa1W84r5Z/uZvYEjTnEjqPJOx/BqXvl",
-	"vKy6RA2Gi7QBPVtbB2+/WKXOcQ3jVXhE0MQYNxrF0A5gnDhhC+QHI0rWCSqRA1geV+gSa4TQMTamm0Zh",
-	"owgO5Q5Tkivr/Thc+NzMcCyDKTdEoHpfI3ClwdMTIoeffG58uwh0B7Tn4bdCGX5nKN2b2x47ArtFapmb",
-	"AhNczi7WN+bCsq8cstNDviRipyfYpCDobA6hEkjkVuNUGTp4S8CIIBrVcsB5/wg0z/R/ps/IvqtW2BB9",
-	"Zudi4tS2Ea0/0Tsv1foRrVsEjv7tZyXdLjTs9O5kEsTRLEj/W20UE3j16WLy7SUyisXhrEjCT9NZ2YnA",
-	"v2CJ6fgCJQaHPKKuwcozZD8HlUasGMlkVqe8LltZeXjBtg1YoTfi/Xzu1JzGmSIXgBQzPW+dEtT6P1MP",
-	"hEqNeCdqZWuqDfFtjX0PWGYWf8aSc17Ai/PxlKkFosfahZRszC0kNXP70KH3RTSktXcS031y98eV1Fc/",
-	"QxiVD8uo9GLt0OAL4dVv2hqViVpLYzNxbwv4Bc9YZVzKY/EvYPFaWakpSEkUJZZCrNUSeXt+/v/i3aOl",
-	"Ayu53X04WWxPOjmTtT67/x+eBq82hCpXoYbcUJkFp4g57I213HD2g3/SczPRJsM0IuYPY4KZCjCTsphk",
-	"uS55uLokdT3JBNbwFXyw7m4aYoqysvNWnXqRnxglXX4CXqprPEVU+5MTvKY2vZAX0I3yaz6YY2lZEqSO",
-	"+ccsOF+hGrUM1idZObE7q8t/7DFNoG3898+/hDL3qrK18jhuRvJ0s9qrtrRmubCtx1G1WBTcwLka2lsU",
-	"8Zlt3UQtVSS7yroZ6zNNGV3SeuljkvVfecAPtOE8TctnorH1pK1RdxbSkf9H5N2xk6hGpna18BnG1U2h",
-	"Kz2UHfg8vMO//PFfAAAA//8=",
+	"7P3bchs51ieKvwqC//mHyYjUwS5Xd5cUO2LLsl2fp8tlteSqmt7N2jSYuUjiUxLIApCi2I6K+K7mAeZm",
+	"387V9yLzJv0kO7AA5IlIMkmlZHfP7osui5mJ48LCOv7W50EslpngwLUanH0eZFTSJWiQ+NelWGaUr/+S",
+	"g1ybvxNQsWSZZoIPzgYfF0Bi+wYZZinVMyGXhCZLxtU5ocUz/IXQdEXXisxBK6IXwCQRKz46HkQDZhr7",
+	"DfuIBpwuYXA2cN9OWDKIBipewJKaAZgeqB6cDfIcn+h1Zt5WWjI+H/z+ezR4m/PkFdXx4l1iPsC2M6oX",
+	"ZdNT9zQaSPgtZxKSwZmWOezfzyVV0NpNbB8+vJd3XIO8A25WvbU3Vn/p4b1e5TITCjZ3/ZfF2uwfiWma",
+	"giQSaKLIFDjMWMyoXJOEakqGEmIhE0jIiukFfmDeJIzjv2kcg1IkFfOSAhZAE5DllP7b0QW+deSHsm1S",
+	"wPPl4OxvuOqTJeV0DkvgehANqFKglPsjo2v3r5lIU7Ga5JmhrzwDeceUmWA0MOOfqHz67xDriekRlB78",
+	"2rZOHxewhJZN0fhs27D/i4TZ4Gzw/zspT+GJfapOytZNX+8SWGZCA4/Xf4bAYXxPb0ERSiRouSaKzuCY",
+	"mAN6C2syhVTwuSJaVHduaP6t2JxDcsT4mOcKJBGSXFy9I3HKgOsRoTwhesEUERlIarqKCIc7kL4tIeeU",
+	"M2Ufjbl5nykiYQnLKUhIyExI8uIlWYhcqmNy4cZXEIWiSztG2xOMOf7ilp0MkQ+YduhMgyTc0G7KFOPz",
+	"M6KE1JCYr1VEzAGYg1TRmGu2BKXpMlOG3H76eEmoJksWS6EgFjwhmYQYd9tMUK1AKrJaUI0DmjGp9Jib",
+	"NXIPTec8IYkARbjQC8bnhM4p43aBixngnKh5A+SY+xkwRV6efkdiwWcpizUZJqApS9WxBKoEJ+OBhFxB",
+	"Mh6MzovtWy1YCmNejAe3zDSlNEtTInPOzSh2tD3m4wHjk0yKuQSlxoMz17zhxmQpzEkYHZMPPF0TleNZ",
+	"MyQkobJ/Z4SauczMEMtdYfyOpiwxq67ymTn4wDWZ5TxREfnHf/zniCypITvsjzkmMOZMK1wpwWNwlJgr",
+	"MNOYsXtIjse8jRdUqP/IkH/1DC3p/Q/A53oxOHtxehoNloz7v5+HTu0VSCaSt1IsN0/RW1zthK7J8J2m",
+	"KaOcGGpqvaZmppVOzDahGgbtw/kowverGYolfbNeKTWrb6hZKE2+e2EeK/fcDKV1nFo8dJQpbb98Mvvw",
+	"YZfONWRC6kY/jWmYjvYXCWzLfwUq29pdm2fbhr+k92xpbpgXzx2JuT9PzZ+uS8eCsM8bpttFA2UfPmy9",
+	"Porsp6y1Cy2yPHtwHz8pkK1d5Pbhw3r4WeTxYksnd8Xzh/Tzu/lYZYIrQLn2jZQCiSEWXBt54OzzgGZZ",
+	"ymK8yE7+XZkD+LnjRW1bw17qB/iCrwmYh5GXewQH+wtRC5rBMa6Ba8d0YySeTL/jd0zjSK6d+GHGlyTM",
+	"/ETTK2luY83MXGY0VRANsspPn93abXLGxrIYcUiplZBJ8+Vv/xB4WYtb4B3e/L26U39zn1X6KkUpgTKW",
+	"afsiTYVde1RCarOJJVANyYTqDVZ1ZJjzIDDWWELCNCSbTBWWWSrWAIr4d4gSZIbnv3mOo/Jt09Dm4xnj",
+	"TC32HBtLOpBsNLhlPKlKtob3DaJBLKSEGCfza+Arc0NMwJP35oY7BtplAFaICDajNNW5qo7OiSRGfBbc",
+	"THtGWQpJcIxaaJpOYq9yFgNhXP/h5SDITqsEhaMtbwJcp2JIxbDr3VR3skIdtfWKqpS2nUh/YBw2CZUu",
+	"Rc71HhOLBlOqmNokUsMqMimOpFGlkDFBEhE4nh+T56cnz1+Q//X/kG9P//9Byqca5sKq6xsPYUlZGnzi",
+	"WcbGA8Plu1FMY5v8h65t33llhFF9xfxqbF/6Kwl3DFaB1b+jLKXTFPbagJRx+znTsFS7OH2DAn4vWqRS",
+	"0rX5e8mUUU72GsM+h/KBZ6c8NnbizVPSXMTmhIJ7kydMv7lz12hjU2ItZNe57cNEnabTfjFaEWFjsO0n",
+	"APwMdjHs9o1kWfD7qo7cdS28/eGQk4evUD3wc8KBlUsW2sNXlN9e0bXI9VvK0lz2w93sHbDX5Tiz3U9i",
+	"kYT5kX9hCUrRefgdCXFK2RKScrRNG5bR9iXlaoYmrDuQiqaKTKXI5wtNpjS+JYI7G0dG1+ZIHKPVaOek",
+	"JSiR3u05bfOvDCYZboHb9O2bvPHFBjetLeXmwlW3Z3PJ2ojkGmJgme6FPJyNN7iFFftvl+MSCz5jcrm3",
+	"lCi6HPh2AcmaOPfqU8IMJPAYOgpWdEWZRgZsp2iF5IoME5awsjzrunZ3NM1hgpp/J1PABqspeqvOLqqb",
+	"8P1eb1Cp2YPaGGqiXLnAOwjyHc/yfdWkQ0hWtthpppTfPlOWp1AUz0mxFmR4ef3h5OP1j2ie2U4Rmy1f",
+	"v620ZNhRwbdiKiWD5LjvTa1u4q7dCm6LELeMz4stqa+6mM3AdNuVPH/LKddMB0ze/yZWZEn5muRoWRQz",
+	"q2K79slQgVJMcDNuND+jZfJ4cMbzNI1Kk07dovM8tO0qFZ4r14dw7ZaNrBbA690vqCLmO1W7Nzpd4NUl",
+	"qixAcK3zZA66kzQcuAJjyskUCLViLSSEixUZZkKZfy8Zz51hPAOe4JxEmigiQYG8s0bRTjoOv90lWF85",
+	"76E50T1fDSlbMr1Tskdr2g/2VSOyZcAnhUrQSTf4kAF/p2EZ0grc+k3MVb2XZoA7cbi438aCN6T8Wkeh",
+	"8Rbr6PaztkQhwry8+fndMhNSX4PK0wCFMn7nLTS7FH73ZrCbirrbMBs5CRLu6TJL0SO7YGkSUxm8l1M6",
+	"hXTzmHgvgNdhi8be8Rnlf2eUGN4/XRPFtAbZ2vIEwpYUTe8n0zy+tWe4wf1/endNqNTH5NvnROYpkGF8",
+	"/IKkoPUxmUVkdjRlyvxHg4xIYv46J/HxN2RmWgfnlNUKD2ohT0j97fNJ/GIyM4RQ/DGZMlX/wc6m+CGp",
+	"v/HNxHYSdozWaRDFT7u+ldWozT24tWa7JPDXRjSVhXFwjwvedGC6rx/ijT1Y0vt39uGL082zi56uycy5",
+	"i/a7ScsB1NoJzlYk0HJjekqu2F1fnnZa9nBHyAZumA4peUkiQakW41HFFlqn1CsQWQpktRBEUQwPWJOV",
+	"kLfmX9XjVtWVu3HvVrtUllIrMe24VmK4hllYbnVn2s/Zt1md6Y4FPEjqLJe45CY/M0p+pqnK55RT8vzF",
+	"IKru9jdB471fmrKVG02nLGVLMJprwsgPEMei3tRuD6lbhkIDb/DDm48XH4l55uWtZc5ZzDKaMr0mw+/f",
+	"fCQn2IAa1fjl6Xd/PH35YueJcXtSGUJ4CziHWL+FDnaKkOZvlHofr5RRlpAhhznV7A6sIHeDyjWZ0zsg",
+	"lMwA0CLQVeA5xGFRG+XnVgNBSAa1g32myJSmFJWEihIyNC0R9/UMIKyCVL6YdLR2hc0RITtEdbS1xdno",
+	"t2WrtaSxfmO9IV+V0aHFfJAIDvt5hKaUP8QQwYUOM8kHq/bddHgcf1CV90uxY2cP4aOHbdamfi1yPRdG",
+	"ufF69TNFnL5+vG2zWmMhnylC49gsEDKaKWpoZEWN4qRzySEhWhxv28cKv/42yPofsq+1LW3bufB+ec/j",
+	"oxhbqvq4/d8urbx0UDYXbMcF14NPq3EC3FBCy/bGCROb3Mvx6/3Y1zb3nn84aZWatrg/3DAnPF9OIew9",
+	"Xph1mNgl30F00SAFegeq69vtch6VemIY5ySLddgL76Xsp/df1hd8cxErY2vOJGps/zbS2a3kHnxzhJc9",
+	"fBXgLPCLLoM9jKc3dXa2zBiKZriARsU23Pb//hs9+vvp0Xe/uv9Ojn79fBp9893v/2XQSVB+V2m1wjue",
+	"n5521GZ3rsJBs69s82Y8wEIsxRw4iFwR/+YzRdyAupzn7frjQ453fbQ51yy1YcOJ1QaJHw1aHFUGGLKx",
+	"s4+Ns1/v5/npKRGS0KkCrs/ILE9T4kSsfYy7VfZR7yAWCYuBzJiKaQoRef4HEi+okVlAqt0Xrd/OIJ34",
+	"EJ2WA+CsNS7QdoCywWQmcm6Pog34HUSDnNNcL4Rkfwe3pFOWJGADacvY3AnG5pqLimqYoCkP3895YQvE",
+	"L8z5omnQp3Sox327oxbD2zo5PB2h++ZCi/oWTVLXwppqGisLLN03MCN2FqhNyqAkKa1SRhNOwBA1cE38",
+	"R4Rh+PlMyLhC3FMhUqAcbcy5VixpNdAXCRTTNfm3626ap1dq29pEqdQ2WdOBhy7MUhGmVA7JqKure0kZ",
+	"33dVzXlbu2DcHVpl8WplL6LGVm7Murmym+MM0k7OE5tv8obr0FVr1dQgGe+j61UyZVpkOAVddZrOgSlZ",
+	"mcyzT5hfd9nJvbuHOIH6v1vTcoBbJWncIpS7WwylVijfJPtLs+tB4822m6Exatd468Ak0M0RpXBnvQqe",
+	"oXMbHZmKFfKyhOXLgbl554sg0w1ohLWQ85YVtt22DrXMiAroJFIyl/23KzkJp4w3w1Tv9cFC5AoWIk32",
+	"/cjMdY9P1C1L071GthLytvv7jVXHj6uzKwftF6kYU1SudOs2aS3ZNA8HRZek3t3mFb5mDTHqSWdWokQu",
+	"W4JXHm5FbLRQDK1hiHJjiHadScwDDQlZOW9RJQ8x3cI9xPlhH5l5BuTth4aObwa17iWxbcS0WpGrjXw2",
+	"Y5bgPsPUvEG5OO2B4AeHgFeG1TAr1xa3Ek9k+4scAWylmpYbZuu27dQIal+3dX9JVcirgaJJLTBM2dxN",
+	"jBCB3PQ+lUBvJ/OUKhVcb5sKuyel0tptsZMxlm/XhZ3Odloj/xhO6i6hdrdtk0zjVOw7t7mgaY8HpbPY",
+	"BhjQMwFJVS0CoqIdpDCn6WRKVZ8n2YgT4cUUGfA9F0/kOhZtVjsFeSL4etkics5ASpp2ZCdmbE5YvMPA",
+	"Qtzo3ZEHuPoNEqwOrTKQCpMoV2JzpyJ/Drcd3pt8uaRBY93+BNqRog7YPR/iUwUOaMly6mUzO2xVdWcq",
+	"MaDFFlV3Jjz81m1J6WpK49u95KiuzoftM3Md7FRsLlOhgnH3lWPmDwSyrckStLMqp2v3Bxfa/WspMAR9",
+	"RdeDaLBiepFIWO0+Mr6ztlG+Fpz2IZAeIGbNcp50vUTw3VaXQtdUmweLs9iuH3d1VFFJFhsi744kNNyF",
+	"3KaqhnxK+9+403WVtqyxc1Kxc08oTyZTJvWi6RusM6BJ7C+r/VhIY9G2MuzpelDrrG2F3vA7SEUGWwJj",
+	"wz5ccB8+UySFZA7SR1V0jf2g2SSF2R6a2ZLpYKLqRZZJc4gRfIILTdagMVil60h804WxrWEU8c/JdE0o",
+	"dkZTZc32MU2BJ1QSZ3zb6I6DJmJmg4NjurTxMUVo9eZgEqamuXTCTpdMqo5H1IOvdMRRiTDTP11PYpq1",
+	"xAY54Ipi9UiGkfY71oNxElsjU8sSBPMmHDxMZUyV2NzBxhZWqKtKOdXV3XUeWtSa+qq034SnOydWaalt",
+	"LN8LmraMI8mhq/9Jw73uECvRNDCYr9oG9m9MaSHX7fbflqTqJ8lbbMlObEobzqqK6cw++29b4h8CTDkp",
+	"d79w0MqNsHGS/vrXv/716P37o9evw67JtiAEBLuZBOALngfDYKp31cYYPmR2cc9JvID41vI5ppX9s3Tk",
+	"HQ/a0ug7jyNbCN7B7l2ZXbWH2lK27hFPzI0f9Bm2X7tbLF2s2uAO4bx41bcYDbZfv+/4LBWrx7Va+set",
+	"Yt5ScL3oxEtKm2bTBZfAMrOoVxIUS3KaRiRDwSAiiZOFiZAEQZ922n/siCr2y1B4XUNCbF9iTW/7EQBd",
+	"ZuEkqYqVmxaJWHAFXO9lsPTfqNgJY5tBB0BTS/w03C2rcKdd13zByRp6qRduNUjJtJCMphPtL1kqmaZo",
+	"mhexeaBA3rEYKqARZmcVpLPd+lNFW61PvbZ8W/a0UGYfeHgKgS58+ovHEw6QhLNw/Fv7JtUe7sBsfY1P",
+	"pt6Uv0kgHiglED7S3UFK1wCT1jhc+3hLjJp5vD2z1+zl3uYf95Hc0rUUdyzp7qYt3m9vcau1Z7sn2RAz",
+	"JJMtLmUJKdDuesCmMdCv46Akz0HZ9cDtuiFDHkPaCkHjFYcugW+OoOuaqIOd8TJ8oc8XhquNI1Y9lHV6",
+	"KAZdrE4bh/hg7TNt/u94weCuewxXTQbwC5wwOudCYbLXv4vphMb2YmIOOHOaK8ZBqYnSVGrEz7RxzRMt",
+	"JlraQAv3LePKjE4gCCHOwwht95BMNMjlZMEwOSgDuaSGmfsfYiphklG9WNF1BzNvRTyprkDbGl7RcDRu",
+	"ztLEOZgD91jutYLu0fv+iAWsDPc01kWU+EKkCYadmw+C4mgmlG4PcW3wgIYZgSypvAWNGTXEvxpIScY8",
+	"GC1QRHaIF0RwkkDK7kCum5pt5/x1xu8Ei8FISVxo86/ig3OHiZauiQSjzdr0FbjXxy0gGQBhiBYtVi22",
+	"2DAJCJHuMA11MVKglNs9Q7giGW/4Zpp6XC0qz3bTSs/ISWjao3G7iT0GS5Bz4PF6MpfUmy39QbdRg2qB",
+	"IDOOKRTvxVTTVMxz8GJVkB1n/kjuWj57duv3UCNBzcUwnjucWmHT8qeU35IZS8Pna187UmO32u6CMqrJ",
+	"TrBtB6+L+7K+f8EEh+cd4n92+BquzSQ38rEfmJDpZet1x2vVqTnlZ22jvQGtGZ+rAH27+3SiFxKUDygK",
+	"xH6dEzoVd0CYtqjH5kp/piyc6vMXBPUyNSJ6JZwlFKQFwrVX996hY9EgzuPAWF69K0DRMYVy+CfM5ja9",
+	"CUkSNvfZ2gG70RSRtNruGvc8YLL447bcUQk0+cDTdcPu1LKr+4XKB3anbYsLEO0mw2HgxRC8v5wIUmE+",
+	"AWmkKj2E4yDe8TjNFRP8h3DS/8dFeVM+U4T51wkmr5PhePD6f/1PktI7IQWhJAOpBAeSADP/joVUjCRs",
+	"zIsPYTwYRSSTYDRAe+EhxLP5uIab/0wVpngLtnE25kyThCmaZUClckYsSGcO9temlWPIvcVPbgSsmEm4",
+	"u9kvrtNzY+FAve9gMnUa7qQS1hxcukp3m+v2A3XgyRar2KyVWoiVCoAp7xk442dRH0CInB6KnVoYJ6v5",
+	"1y+2naGdKKsB/LdG+ny9dgISyDlJYEbzVFcg25+pGt56B2CZaCBFugfA4bVIwcIYcgeJ8HyHpOKzohw7",
+	"t91t35ibYOTpAdiUhwDrHbYe+y/B5uhCi4IM6LVDoz8kZyhx39Yiw+wVVqjFWyOLW/CMtCD243M8wtzj",
+	"/Xu2eLwBK3C6L7eo9uWGfOaxzkVC1xGixiNwsgRA15van3UUC9S6/BU+0RAv0qnYlg5pmt4X/q3KjxuK",
+	"GqYxYb0E6pinA/giRh5BfHcyhZlAfP47BitF9IJqVxNgRY3iZr72XVRRXx7C8jsb6dxlh1p8i90xhTmN",
+	"15O0/d61M6+SGlnQhCjQ/t4TnFi4LwuSpRqLsn3aPgwDiyLQ5RL2OBwfqykz/rp2ZRyGwVMSluUKJXwX",
+	"eol7zweUlQlTe6NLbljRbPhUixGtHbRZaTqbhbe2cdYPABuoGCcq4V+VCbuN2XWSu/HR+t6+cYcGT5BG",
+	"s0VN6Dsmb5heIFjonCntEr+oIpSYsRy9GnNLbCQWRwW1keFFOhUkgTQFYp6D/l//k1TIMSL2qzGvfqaI",
+	"son2UZHpSV6NbIERQ/qWJ0WY/Djm5lAcVdPRcm5Ozeura/Ly5bcnhjUTMSMLj5aXObAekEAw5XPMkbeU",
+	"M/bC8xlBA5UVSI7Jj6hQK+AJWqqsziLi3EjlaszpVOSauNBdMlQZmJkdFTNIqKajMwsJRJgiXJAZgzTx",
+	"S74Mya8NHtxgmWZx/WKgzInKFLnAmBnF7p1KRYYh/jfauMOCelcNfGqTISg251Tj/PBVUFZgswtntKrQ",
+	"fgybnPeM+ONQ5RkVL0ffgnyAXQcxnZBCSAuBbM7DL2oVymF7AMkGa6GapGA0icYQg505o2RjX0yDxDa4",
+	"52jaFI9WnnOjg3F4cS5lh5D5mgCCcQfaiSLdvwoZOX/A2LXLBYRiXndhDbk8+QBN/JSZG25mOJtDf7pj",
+	"IsW9UJETXaw2bAVIiqaT7iH8m5n6LvouDFxb9H1IcKaT1uvoRJUmK+vwa+sK29IywXQNZACdE40hvu2u",
+	"lVR3N7CKwLV04+jQt7gNMDbDthAJy7D8NWH8jkpGna9ChTmUApqGAhk/lhGuisRGli0zkBdULUi8oIy7",
+	"KhxkyLBmlm2MULXm8UIKLnKVrrsCcGkhbifLzvnIlfEdQkji1uYF2A1vtFfuRrFA5fiKjQ8SmJizh9ow",
+	"ynNEOafHUijF/k/343GMpat2mjn2rBGjs5Z4rD8c4WVsDZ94n2AhwFwvgGvrwDNqoJVqiASkFGsnPW6O",
+	"c6e9yGnkW2vOvId9jBAPNY9XrQE7oWQr7yJ6YT9mC7c9wOk0DacdhaTyDtaNQaPl4GqLOwinHG8H7LsS",
+	"ipXAfBVArbmEVUd+8ICMm/ZGvY+sgdQisjyLCP7nWILRNf1fCVNZriHycMtGkPrHf/znI6YebOQWoA7l",
+	"vFW1Zd+2Y1cOvaPhLtoLHLnY/dClD/d6YnX4wPZTpYya5XR8r52Zb0hG53Du4F+8nw9dOuZBJ9JoLlor",
+	"mvH7FrxU5X6lafphNjj72/ZVqEKv/v5rNDCyq/U3Gz1hA1KRtei6djCXC8GsOrDHzWDabLGU1gezi8P6",
+	"hkLj+xFWHxrcbo8h+nPVlUH+2by/xRy/qxxkwJHbiu70o9BtsTcdsfuaQmibPeODs27tF5PtwgZY6uIl",
+	"iwxKXhSytWD2Yb/YVnC5XVpDwhTGb0xuA3U1b0BbBq6AyhhLqHKgqC4IxnXdrCtyG/jgunDa/x7p701+",
+	"39pg2gyUan1zSbNJLtNQmDnwGwxMeU8zkjJ+WxgBUxq3hPMshBa+uYciG5vzw/ZEEXyABdKFcUwkTViu",
+	"3GaHKyZ0vx5uUhG8GgLlUHwScEZz1WaqrGGqbz5mOm3BCuRMd81VLW2Vtr0NnNsSJbAynvpmuR5DENQp",
+	"XtWpxS/YWPLGSa/YSz2dbh7zTd5yuaA8dLXH+PueUb/uG5tM6DCWzcstJpof6RLQSgdHRr60yWSCuGYI",
+	"rkog3wPSWlzSjqX/9SHyHbdF5jYF+T3rlxTvt9OdC1zpz1EQoth6UZHGqGoEbZfZDsuuQ21/oyqBbKOv",
+	"B6Kj7wRAb952zmFuxlK97x7xEqxf9qftd1Gd+F/bgRYF2asQ6s/Q9tH1Rux+gT0E1F0BFKDuLR6t2g3U",
+	"EOHNQ8I4gVwKmyZ5Tpa50mQKJHPqXUdNLnj71Ls7JUugXJES5z2GcwKpgrpXUUt6Bz7hdUblcTts5GnU",
+	"2w1XrTVxuu3CK4m5uPL2ugM9s6nGbL2oi8PfRO1XoO9rIXKb/YKllAyrtYgCALeDqEho8umpIpcY7miW",
+	"ZHfgtmc9lasyeDvuKAbg2U0femohdgf1VCpB6e3yLXUSbk28JTPGE0W40Cj5urAGphWxdDzm01wTJZZg",
+	"X5jlEn2NdEXX6DAjXrj259ONhSypjhfWb9aBB6CmHedSdcr6a1WGi0pHveDxGxquVRJGo4nNas7yFryB",
+	"XlH898eieCguP9aILJDd/MytYcvbbWZ4F6+kUbQFOrIkMG4YRMuRP7DwZAvajm/tofUF96gqUKkjaKli",
+	"A2a9EHN3gGQ0zQ8PLyi+Z9HuQ40XXQpCeu6vcgRS7oyEVDVuHLaUf26kBZRbV5Ue7en1gTJB+mkauA8N",
+	"Ru95ubeEqWNPwfWxWLMWevgrKYzQTN/ItZGRrRNK2hDqpZB6juh5XIO0MvEsxwpdNpf514fUp6hC/BbD",
+	"f1EXqmohgx0AgLuara+cz+caFOhLm9q855bs6fK6Bd7hzebM8LMdLqraXB43njnoQQuPaS3yfgoAU61h",
+	"memWWEFM+Q3GS39cALl5c3WBCT2EabICrgnrFhB9CPe3xXYr+Reb4/HJfNSOzNZlxqov6J5oqfjS2aKp",
+	"9AQ8ZLyv86QWGHsQMq/8sliX7hC3zMTWeyZDV90qESt70c+MFjFqT/AzYqmoMRRb7Qn1goz2J4y4PNIt",
+	"6cNV/ag6X1sBgHG//EgYTgOcUn57XtTeOSvTwXy8IxGyLM3DdDWAFJE1EXLWsk2Xp2tXssh8bZGSXE0s",
+	"L811QrkPFZdx61/NLfYHp0YaO+9ye3T/WVFxH3B+diDY2sO6hzL/5urCscFORuu98HC3Vq4z/IQLXZDr",
+	"QV7ODfDcNrzceq22yuC2QehWiOzLgOjaAVzjCrWMoL1y1MF5lbZXjAYMhznMYD8fDYap7/PBXAql9vqC",
+	"Q2vYRSMFLqNSK5KCUjY/HCFwVEejXVZIDFuN2MWBsq3vNRNrNID9FswXveh87n+2H+xMCHITrvRQ353a",
+	"5jbmG1UIZWNe1S0LEmFy/UrwPJAqOzU/71n8RCjg29j3jogBhLy5A9lKY9XCQM8UiTGgoQjo8FWEYG2e",
+	"2DTqTRzC8BDqd1fCggCLzjrMsVK7f80Gb9vQimAY9v5ZaqaP7vAszEiZPBbL/Q7AwWXO/Oii9oJnVdoJ",
+	"DrGyytuo8hDteBfd7q8ch5c4QBoS7pjIFSaePVOOUpdW00CQ3OhBSIk7V7VlKdFE3csBp9m2+btpxzQj",
+	"Q3PqE1uCXIEedQUgbZz+B57ewGHkSecCg0t6v222S6F0vVLZkq6JmwLhWK6lSzB1VqvzXhnrXlzAvNsO",
+	"tEDvJ1jGaxrAMFX5VGmmcw1E03sfFWeub1vomHESU7WIzD+mVDFlPRRqt9hYMopyeOUWNLlEudxVQqsP",
+	"PvK25u3cYyG02KT3BbD5og3bsGPJopYAnBVL9KJDdSrLNTHYwn4S+VEF5+HDesIV39o8sp2KaD9OzNNm",
+	"NoYvKB4EKOpQab+pKqGEySt+6UpXl62pk+aD1tMhYW50g24W3mo1x+Zomp3Vm65OuRqt07rzQTN3K6TT",
+	"dry36oodPsGWoYaQB23A8p7idUylXE/EHcjOWaGFL5jtS0kHmSj2uD56dEiYNfaOiFTEtyHZ1HJEZZM0",
+	"i+W3tqul4LDGy1hhOU0uSCr4HKSLngrKrdul07ZyfGjHQ9jTSSZSFu8E4bx2r1/Zt00D+T6JC2ZtrvNw",
+	"8gIivHTesFbH5l7VQ+o+s3KtqqOpXoIV8t1cu6oBr3GiCkrwC7bblpdSfliR2f5OZdMGi7E5ZcqyhTj6",
+	"/s1HclI2MAoKZ+1wI7Vj2ujQZbGTBGiSMg5nxJ8buM+YLCzAwBMbOOEq0tbhaLpUot33XIego8PZVdXj",
+	"t5+rrM/DWV9YIRPGqVyjeqws17E2aUTDD1UijkgmxZFEPWEmpJU4zfJikKfN301yiXX2nXJRzQx9Cp4Q",
+	"zv984JluO5pNV7lfUtNjEvauFvPc37W2vxbca63pjbrzO2DF2gold/HuurCCV5TfbgW/bsGsj/eB8Gze",
+	"COYt20i9jmtwoJXY3e4JHDtTs7dA59ew8MMlcZylcZqpBylOtjYZRndsRSMYYPU487OLzPZobUH6t622",
+	"CiqpmG/JmWhB4D8gm6IPsBTbxqQ1/sv5T3e5mfCtGzseRFjR2+CIVjD16WgdJJvKatc2NGpUANpMTSiS",
+	"axe2lq3vtxmG36S4ivhTXZ9iNbadInPcL+LCRdkwBSB+7n7YvHmW7KkvNBbRdRp5rlBpsONEWnxT5Wx2",
+	"gTj6yVXr+r/Yb9zbhvrY4fvtsfQvw7H0oVCWF/sXBrmsVfUnw+fPPUyMkPUS/50QYgKMtQEtdK8lJWpB",
+	"JYbvSrgDnoPzoSU+B6AEV3EBdA0DXRGeUdz133aAVnkKTr1zNwrmXHO2Ri28uv0Kq/O/Zp6w1ExT8u7n",
+	"i8qOjs6JcGVgLDpJOUfVZW8rLHUHOW8U4O7GXXeEtjcTew6NkyyRdArktW0XTwMf9dHoaP8wzMo4Qutl",
+	"gZR7cPoHWo4Fj1nKWmKKE7reA56h1thrh83QUG0SNnMw6Qc3XLQQan8mxbKjJcULK42cB/z9mfIV8kgV",
+	"+MQnKmQgmUjI0Dl1MUfCxZ/FIk9tZbspEKpuHfRVtwgcbOKV7bgCMBPWETEMqwifC4TdhJg2HoFGYlIn",
+	"xRIXFluNLFnU9/LXndRlCCKYlMmhVs0mphIr3BpVKHS8EtvOzg2eAaiJrXa4X4SK+U5CLOS+kRcHdHZA",
+	"P00kUOpzFznGOTdabIwqPL3QYnXY0PIghsrK5dWgr31SZuok6wa1ZEoxPidD71WL0EJsi1lmQmnG56PI",
+	"/TCxCnc05u7vnGNKEZgj2/jINKNFdpRnBO6zlDKuRtGYzwBMn/hZRNxhKwZBiasrgd8VkaeAYWxjnjKl",
+	"R8VXRefFL254/s8ZQISxm76DMR/6HYqQlTiHp/JxWCP3fs79e2Ro3xnz4qXIxdTZF/wnvm/8w5wdm2d1",
+	"8DGD+8yWx9kzsCmsQRYlyzw3sJtVqlOtjKGJ5FEUI3M5N/acmI43xhzVyTVM+TMJanFYsLq0H08OjKmv",
+	"f94yOizCkR0Uwd61IvR+QYWNaN8tMYYWbQ5F3Zhl7dlNLQFPPrShEu3kYNiylPJw6J7zB24XOnBUqXU0",
+	"oXM/i1s88yrPMqMgtsVjlTzL/JUrVxkBy8Toha/KMIMVmB8pJ98GvV34YcCujTLJ0jQuFCDgQK6wwu7a",
+	"yCtYHBIH0C0aYlCbTyWMwQ+gshpbtjPoct3T39jdgRzwGeyZBdXNCG4n510OATLdgwlWSqA3CzTqXCJK",
+	"rndqubKMEJEMOGo85sAT9EispUjTM1u0eEEzrCZv1G/rLEo29r5aLF9kNeyGVpLegajmZ9KgHNd+NNjG",
+	"V8163mRgN/zwxTx8LjuQVQKpWwXqyf6zrbmqwsHwdg8RRcH7/VKY6QIpbu129ph8qDu0xtwSjre9+Jos",
+	"NgHXkZNFXbdRqE2naTTmiH1sKC1swDkmV8l11X9mViBFaYPK9Zg76iSeOqc0viV6IUU+X3hSjchU6IXh",
+	"0TaBwMofZZ60mcKgGmdhLm8cEy5ySf62AJFpMqgnXNeykffxJUuxBdYfsdpc7kuZdfNMVfXEshZYMD1q",
+	"YYvIdkuQfkDG4oaNdBWmSpE2qtTYC7WS0oyw8JWE2IlHIUYz4ZJyaoU0LCposbL9Q195qJI8WzRHc8w/",
+	"C86xko3SGYmuCLbfsD5TNaFxMxeoGsfYc8HJ5r1aab75cVQb3eYG/WoWIxU6VCI5o7FDian5SnfJdOgF",
+	"foQ8cedpPtj7UH5fjjEqpxki3pvCr9UsosUmdyBVm8vR122rRedJiFkmRUyD6JVsCd1XrL3v5pzdQMpP",
+	"otrgXcfhubeYi3pBsLCBOt1nvG8mUEvWWi17pwt2TqEybsVzaAm16yQm4isb+YvVhJZy0OXCte9YK81a",
+	"HtBaGnxB5RzUNqTboir+ROXTJdOtMeYuN3B7WxJost6eFxxTc9nFwO7AJQcHYbQ3qtc0B7k5u80x+gGF",
+	"Fvaj0Y2vKJPBVQWlSuW7Ppn/+stHMnyTvL65GBmRB8tAUEU+XeR6IST7uytj8AqoBEnG+enpNzE2hf+E",
+	"T8ctNhEmQe2ZJGq/YTyEwxMLnqgyeYjYSREciZMHqwtfN7XUjQ9NoEf6Ww4RUYzPUzjKVUspSfP1xJ8Z",
+	"LynYVdltjKltQa2x2rxrCxd1sHt8FNlPWT/cbn87NIKci1y3Rm98YTQfr7fvtQ4OnWhS0U1DkKj4jvI1",
+	"IvyKcRc5wfQikdSl4W8F96ndGS1+GLSO6kqRomcYCAlcARnaaqiWdyQNxacrrn5rNEVXKMRcK00xmKZt",
+	"Mq8ov3UqOlOutJUWhEqJ5XQ4zGmJBr4UEtyjZNQ5GZXtC0oQA8v2yA43U7i2H4XcUVvKJdvJm425fks8",
+	"5kSpIpHhu5sP5PnzP7z8DllwlmvCrL3bK0TH4RkckBzbhrRwSWVyRnzkrceSsPZzio6DNegzIkFLa1t0",
+	"mItF9aIxf5fAMhMaeLw++jOsRxERGXAyzOiaUE2q7AKrZgrDExmfR+hLiMbcwi9E3nBzTOzCmVbOSf00",
+	"E0XXytY+yuOFJ5a6Jl3Gd7kQ8bLLAOSD67RjAHkL1FXphSpDwutCU4MpBVKB69xlZ8A4XgE/sCXTofRg",
+	"9KlUU+Q6kIhzxPB9s0KSvXuyH+3V00aMaa2FjXFszCZqrknrmh7m6the9eCXhUihAphZqYUIxBHPM0VS",
+	"3M6OnG/vm7u5hAXN7ozS/SiBqjwUsIKL2jJpf22dmZeOOyeZcoj1ZAZ7hElc2o/eQjAwYinu9mjLT/W9",
+	"uIMt0Qe7pmxfczefY6pYa6coeeBfPQTyozaIqLoJfrqNldy2qTjTHhXnvW7jhEmIm8CJWkyQhI3APNmI",
+	"Ju0TtrFydXco2hGobmk96pVXD0ZwKVci2nQh+nG6yQRKgey6LSqb/Tju0tpONouo4H6eEepxtFw0kTsY",
+	"RcCRqAA8FVtvPnPxBuHPiuJDns/sS0edcfC2yHqF1O5myBLv6HRW8svrD40QxQ4111uJIrTHP6lQesJB",
+	"mZT/2mWTNlMCGL9znt4CjjMB/CfdAu700NpLZVXUDkWYdh5xs/0/YdT6TtFlyXj11+cbcRt9FxnfCny6",
+	"faVD0ZseuKcfwGIeQ9qSPNluY9iGKh+OUzf3hQMQwsyrM/KnSmw65tVRqyyVP5PhpRTx7UzIhEypAvLN",
+	"izBi+2F3r8pSug4k6//xz385evnx/zp6/+K/hdmD9ZO1J/fs7Wd5dDStPWWFRnULcaSMzmmeGrZuacZW",
+	"lnQVo4+31oror7bEAWBaNqoj4BQKVJDZAz/M38YqS5kmQ1vpHatGl5Vj96hd05cDMhr8llOunXewJ2ix",
+	"Bvyl238LNemtFm3IncAR0pQqvzjIzIPHYknlLSSEW3JrBfBUqdCTx/JMVll1B/C0Mp1tR5melmI89sFk",
+	"/5pHfjEnwcD3dvek/2xPhl8SdrhuFGoDWC1qAeQv1zZZ3hb8V2So68enbAxr24VYetj4hEkmNb7d5MbR",
+	"Dpf7jrIxbWWOXOmG4mgFtm3T5FW9WZsbtrETtSLxTZQ8q/Q09mCnRORI1AaJfjEV92u52g65OTZuhU68",
+	"shXu14k/h1caqDSwQW6NwTZAGatO6wZAoxtwV3K62ZBkp0JYrI8qg+digkw8Km+LirW5JHI0SUudrifF",
+	"LyF14xeapqBDBjhUgvfaoQWke+Z37FMax470h3AFuKUrHLpvc+0FR5swfLX1qM3VzaM6iNA2l+PvR704",
+	"DADpEE9651poCDLt8hw2g7YRZDyh1t1j/RYY7jA1sp7Fzd6ZHNEfPJ40SjOvuRgPsq9t2NTqzTZwQcox",
+	"tZPIlhLI+2hhkGq6F0m1BomXgtsjVCDeWny4uLqrswmuHKQzKqGtzn7WzIXomCa5mUcRQqcraXKT6AV3",
+	"6LESLLg3Edxj1565svn43Gk9DmJmz6q7dhBq35m5XIxN17ONqt63vSKKP2Qb8xHpe7Rno9gDjbXhkDVI",
+	"y62lXZqoQQR+SNXpblLW75gVPRNhwfy/3nz4kVxcvTObd+1DHSMXMiEzIc0BXVnSLBwzZDyg5HZ5Oh5Y",
+	"XzflY94MCn+P2G1MEZqu6FoRyombJLGZ7abH0u13POZj/gZpCdNXEaoYdWi6BKIWNAMy/PTGPPo0OiOU",
+	"KG2IiSxpvGAcyCcj8n8a8yHjKGpgottkJrAqeSz4LGWxjkjOqQvigiQiMyGnLEmAR2b8Kp/NWMyAawwl",
+	"VxHBnBb0PJq3c+7KMKYQ4Vwkp+koIpQs8iXl5JNDmv8UFan4Y/7JxbV9itCMZWb0ycUJTFjyiWhBfsuF",
+	"ja1XeVYGvzs7x6DYFLNLlYjQs8Hz49PjUw/FSjM2OBt8c3x6/A3SiV4ghZ5gWPWJmQ/j85Mp5bdH1TCP",
+	"uRWcXFa74O+SwdngB6b0lY0UqER4OEyoTHBlOdKL01OL7Mi1Y/U0y1Jm672f/LuTdO156Cek5PcmlgaS",
+	"sJ/Psb0zXDHBcDfFBE6QlPC8KQ85gFEpRXNkRRkmgyKcAlEYb1ceAVxYRIrCujvUe7g0nSvMjbZLbg7k",
+	"/ZGzGv+tGe7+qwMUDQSfuDSPSuzSM+XSNgjVRPAYIgKzGaCt2GeD3tE0B2Ju1TEfUm3Bfv9oRBaFiRcj",
+	"Q8YIbl9BOjOHdCruwHVWzmfM9UKCWojUAjLytnXwXynC9DH56I/t5fWHMWeK2IisIi1Vr1gMZPjy9LuI",
+	"YAVWEksxOsdASw+bhpzANDLmbkMInVPGCeVqBRI7wnNSJ91r7KNKRJafgtKvhA1c7UyvHcnU+gx/r3Nu",
+	"rHK/cV6eP0b/O47Fw0+FXVMHxlkpKYMRvok7HtYN+UyR67eNTJf9zsPv0VaedfLZ/etd8vtJXJa8yqik",
+	"S9CYC/m3zwOGEQcUgYqt+Dwovhs09ymqrPkuxfvX8rzWCc+V32pS3gPYZT/bHxVRYg8nhItdh5+SlMp5",
+	"pe/VgsWLImWNaXPovyniPOzXq4UoWQPTo16IxqyypLE+Ap5Y8TnIZa+E0qqRFEf+8d//B6kF6Gzls8dj",
+	"fm3rSpnZplBLszNCDEb84d2HLG9EzHnhHurWCEyMj3kmxVwavozvHJObCi9EXurjHh0bHHoGO9rBEd/w",
+	"5NItxiPxQt/8G59u/sS8sNJ/22Hw5ECAJ70xRBvyidmVYkZo5ZpeYUxbzgvsW09a07VlnuVm1mBbMS3b",
+	"DbX/Y3DyOa7sVPL7iaqW8AlKgt9jXUH/TVnyZy/WliWz+mYWTHbqgUKbbDa4icVwH76DSBOpQOCOolmv",
+	"v/rcWKrI1eu3h8l0O6+j2lY87Era3HbDco4KcbtVxvfVjZ1mWR1xaEnLV04uLan/JQe5xtTKRgIJT9ck",
+	"5941aLkfIh6Zp7/hV8VKuEjkcsLFzrqQjI3wkV+fQhEpSj931EKw0YhwWIHSZMak6oFOMfnb8hUGiogV",
+	"kCkgeomP9NJC3NqUakwRQKQIvQAmPctZQJr0wktKojr5bP5jOIjb4W4SmP3occSvazuQYtMe56arpI93",
+	"uuP6E/hKamynvoj4A/dwwrsBrVMwckohvlSCCR2DnK4JbdxnVeFnSROIUNoxkmEhM6ZCqV4IUm4A1QU5",
+	"nQeogre5T37Yj9ldIbDbWymWyOo6vf1RDB7MprrD323RASpv9XBtopJnA7JmAMpQgIuVx98Surbiqasw",
+	"5GKAzaOtEHo25t+ZkksEOfwQZSLqcxB7Mq6INF9yZVOKmCJG95ARUWD20YEFxWK5pAjJo2DJYpGW4xRy",
+	"zM0/RK4JJQugCchzVAYU+etf//rXo/fvj16/Np++fn3y/v2J+e3cGVuwU8ilGPPh8+MX37yMvv0DorG+",
+	"+Obl8bd/GJkbxCV+GTXJKt0i18cEL9USaPCZGvOUcbA4QXjmMEHoR6EXRqzBnDIhfQbQ9jPxC9OLqnT3",
+	"hAekjUtruNcnsbqrn4mAoPh0TPgLHTqnAUaEpkoQxI0zG+xYbym+Di9vfkYqjIgHdCssMZFVFadrH2x9",
+	"MPe1Z/rkDiSbrStMtwGNknNnu1xAfIsYmZ8KJAXPF2wbn8yJEByVNMWU2aYxV5xmaiH0mecXSYNh/B2k",
+	"OFL5MjILApLRlBkV3L2tojGfpUJIFdnckoiwMhUvcoF5cE9jzUGpiKRCm3eWy1zTKUuZXhvmM+ZYIoCq",
+	"hWFzZph3YPgBTRvjOSYXTgl/cXpqmcQncXtGUIL9NOaGkbkYUmUTOtEdckclo9YAe8dEalhP6LT+jOv0",
+	"g0e9ezT6tj04B2QLdeOeueadQ/DhJH6Job2W/Zer4tSxyiVi7oJyN6pk7CABt1JxBVvG0nNhgVEnn8s/",
+	"3iW/b9OHL4oXH3MrKr20bEQ54Iev/wdeba9Yam+Tqi609UTW17mOCNRN/62udw/qr9nYo1TMt+q7F+at",
+	"H0RAAgzppej3CyumtmZNBZ18ewZQi4IMd5i26zyohCUkFQXaH8olGBzJ4V6XsZChkU5hJiQMgqvWJUPp",
+	"aRRqXP03d+FIpQ0SxxdVH4pMnEvDzu1qNxX0krBZAjZ+s8tNmOvFCSbGOPZB4xgyXbUz16nvAp+/K754",
+	"JP202Y3P131iOQmzrdrYlgOJYYrYLJdzotjcXIb2IFiKX5GMKrUS8nBV1u374Oxvv9Z8GLhE7vp1y2TP",
+	"mcVNKZTcJWbBY+DyyOo5wtoLaWVsIfIpKSQVc4vcEtZCfuK3XKw4gSPTF3LdlRR8XrRP5qBLB4A18x+T",
+	"K6qM2jGDlYUHyCVYUcu1M/RxBnHKjFjoClWMyDJXGp3axDIMCw2M7IVqDctMR768ns1YABovyCyXegGS",
+	"uK7I8DlREXlh/u8lUeQf//Gf0Zh7T/MPH75/9+Pkhw+Xf/7w08fRGXn54rtaEAXu8Zi7mIhjhE6YYGcT",
+	"61pS1nvsqOSZImLFQRpqcftBcUeMYEY1yXkqjHRpKOiIlZvHJJlKsVJmuX5xEIljXiwrU0Sy+UKTae7W",
+	"F/s+mtFYC5uBhD0yh8Xw8vR5Y+CYfuYPFPk/iDlRIcntB6SAxzns2PYXOuEltFLgmN+wOYeEMN732b2p",
+	"MorKqSk2Fkn/44ePV3YPPTpmwXTQHcdh1OHgOozBMDv/wT5/LCNjDVa6086+DGTd2l0QuSZDVByL1bCM",
+	"bkUVyS0HGj3KRokcFdA7cev9mA68yQ3AS5nWWeaO8K6d8Vt9JEHBlh1yq3flXr/Gtx9nv2p97LVrLwLV",
+	"kGfOM448GwmWck+/keN+hjkJbhePrvvevPd4rEh9pbHfY3JTXkSGnvBiEBIxcSo3UH3U+21pLahjW6TF",
+	"k2+t6/fgA+kbc7Vre5dsbsCIBVXZqZSoGrJNuaXnTutGyPHiHgVzEe/YNneY28WbjxsnnqkqpBy5MsPg",
+	"GGInOLqubC4gTRHTb8wxqAI5CCg3TtsQWgaoLphG0MKJPeNFpb4iTv1Ed/CPsLJrpfomszf3ln4Jbeyu",
+	"jQMz9OeACA2Dr72yhaTquSCtGvxlo0DpI6uslz7lr4PCWg7NiCguEdF6FvreAnOyZuweEqLpveBiiZj+",
+	"5RJGVnL3MGSkqAFM74lNWyTDjz+9uyZU6mPy7fOaPBRTTVMx9/tiTTtHiuna1mwo63JNluDDuutewDUx",
+	"5xnrEZyZe8FnZZKMGeEd5XU15sOrnz6SkyWcmL5GQWnaUIBt9gbH8yQ0UHbYhQxwYOga5XQJPVn/TZvF",
+	"utI0xUxZt8CVvspNtNu1zUpXJsdu8ZMV8HX6rBaci/ootz4JJ6mg0mm0WReeRi0u3phbVZJihWSR6zJc",
+	"TbuZ4T/QHINzc27jF6fPERN+zM2HaGD3d5SGIr/ej4MMY6qsv1BlNEY1XbEERoSpMZc2Ps+ooy9IkR/g",
+	"dTkbgWxnUyqmVAlzYAzX8nkJ9kWqCW6nuc3MR4mPxibDWosqSMKXmEdZpanHiskrevhCMXmVU9MSzsU0",
+	"9BaLR2t00Twj+x2NAOc7+Wz+4zwDCaQQgsK48ORsET29UFyGBQ5RVPY2FrhnSitDoeTl6UubHsKd89Ze",
+	"sSiD1ennNfbdpJ9douc1LEUvYSG2Ibfa584bLbLUVphBkH9k9BLIgt4B4UawKxCK18jxCbUned9NibaE",
+	"KG5ZjtN/Ppr+wGErOZOhW8IKbVkqGj3sEtjL64+8JUEvvgNNq2+MBVz6Wlndk5MFoerBml/FYepEcNPy",
+	"M9W4i4XEq/gBXA9jrI6wwgoTfIdMbj95Xbz8FFLZ25wnvscuYlkxup5ih4tzV6wR0YK4tMGqi4kM/aHF",
+	"Zd7IbuiwJ/6MHnVUkt64959YWWp020lpetWnmFxuykIsxRw4iFxV1CJMOC0Kww1x4VhE2DJjGHIVkd9y",
+	"mkj2j//4z9EBLu+gseqG3sHGwjwOH2x280WY4SYRtCRkuOc9sEKUqAktmsSQUwmoFvj09cIQhhpDLBLY",
+	"d4OrB7Hb8XvaU/cFT1t5pvwyM0n+7ZokVFPr1URMCB+b9aCVP/mcK5BOEA+KHdUTt3ck40/Y+I7IxIef",
+	"ji96NNuOpF/j/nSy0tTzTBUEMSzPqcUBiNAuZc5kRBZMWi0+BXpnFCEMqo0sqJ5mSxj1Qz0nM8n4HI5E",
+	"rhWzEI9tfiQzlQ/2tbf40ddGVLXBfRFl33Z9LcRyF209UwQXxQYYrKhMVI8mALupZAocZkyTObsDdEOa",
+	"5akBi5NhrlnKNNpKJZZFXgqp53QOFtgBlI7ILId0dE6YJrGN3K6GttuLBFjK+PwQmjSy34k1lG+NW/se",
+	"tJF1L/DNzrFrdgliRqWrx9A9ni76/DgxZtGjR9n9+lSKh92MN1x3E3J/EHOCkfoPJ3VriERzOlr8nc3T",
+	"O1OQw2LUty32a6N68JWpBHp7NE+p2lBQsDCnq9eoRiV4SYpuBSM+Vchph/5Sq/1YofQpVjvfLjiZpX3l",
+	"3nuqrcT+OslOdmAP38IrusZofbci7QGJu1e3FYsAReJyevteWJWqNX+G9aNdXMUAv8ylVe5++M7CDeph",
+	"v3PtfNeu6mlS1jvKHC1wockasMQRtf2aa0g4d6r9oXZMRw87hief8R87It2rBPRoUulTbcOFW8bCKeo4",
+	"8p7nba9zVBJ4Yku2tmzCCdxDXFQlfkgfbRzhDXYA/1I7WqAwOAwFzIayK2mdELYj56WwJ80my5k1KivD",
+	"ufySiu6KuflsmpsjmgqtjslHRCz6x3//H+Tl6XcFnFhfh/Bkxiyk+c6T+Jale7o47pdpL+ALZoj9GA7s",
+	"OcSc4MtX7woe6IunDS9fvXN3pAusOT49PT59eXz6fOSjlRKx4qmgCYr4FZi46VqDdUU7KDbCkq/kiCO7",
+	"Ofls/mMT57Gk+cOOexTMrLFdPFaavRl2MYgfGH8sr47p49qiDz+xneSJ+ReGdEIVV+vfIdYWP99SCSTn",
+	"Nh3LnRSmiDTnQNWqWy6Zttgoh/GkQsJnSLalwG/vJ49JGuRQb/Axrlv53eCQo3SVy0woeHjufLjGSw14",
+	"tIqPGbBY3PeT2ogam3XqY5yLEeJstTM6tfnjlbUmQ6/JRajcKYczeWd+xLRXV4NVRQ42y8VVjSIXfocm",
+	"NpXj1J4pz1TPSWYXFp9P3PNJ8TQVc3RLPohTBlhRjYwenuXXgVKLsMJanEaDXCVVKAq98y9/HSwsELiB",
+	"Q+3BX4ztWB5TrtczVRoObmFd1zDOSSzXmRZHaiEhSRifj47JpaXJGZtj0pHNvXCC1S1AZkUtBXki+Hr5",
+	"z0FPeM522iVw5k9mlTC93bjN6xR6qqAvx7ZpqhJ0QhT6SqlSmE4SuSq8TJLfcsgtvIvIgFvMjIqRaYRx",
+	"iQfRgitP4NRlifjjCiYYXSS3RCteGMFesWkKJMntPkARbViV262s76P1ineVh0Z1KQiTshWmMMXLzLZu",
+	"WkWHml0wm8yXgXQlj+qE9CED7rf2YVdj9DXZb95xTW/hS9hucCFbvcuqD2WF3gKhbkcN4dsgU0uHI5uo",
+	"WDDQuQDlpTHgyDshIXem93N3nhTYzJjOp6JO9nWOdfLZ/KeDBefhBPfrIwvbj7+TF9hO5OQcX0ncpSmk",
+	"Yl7GBzg5CWF0yB2z3MQL2ZYjWivAy+gAqakDZ9t7my6RDAbNG62gjxOqFChVVGM4vIOWOD+rx6BfpOzp",
+	"4QT3OPyqMsSDEytpT6G0BYio0jKPdS4hIRzAqAbFKM8r0fGCA1nSWxS8LCybdQBhGn0frOSkcn8/nFaC",
+	"BoRXpofvTQc98qavUnS3TkIyl5T3Ar5sBAgEmU1ToPMcnim7/Ubv+xNZiFx6KBFXdrF2XflQYrPro4IR",
+	"YmHN3KFD90A/cSpULuGRaOcyFVZv+6rJ5tKtwaF0g7PsI0TYtFNKHh5lxhkQyJCLmm0B87SUZmlqISLQ",
+	"nID3FE1J6aoa9UInc+EqszwClVwkeBd9L2j61dKIGdweTs8Qd0mSXhDdk4RQYrbDCzlW2qUpVvTpZbMX",
+	"TGlXDniXnPpv7tUvKq521tLdaDvHgbj3+4oCURqyMkPEiLciTSphHZ7HK3sjJKOvXlKtGu92kUrFdvcV",
+	"qzbFKNtge93zfow3hTJaoYpnqmZgLiAAUDMtBIEN/eerJ5WqWbyT9e5d7Yt/Dg5THXMXDlObY38GwWeq",
+	"7ob4aqijTQa4kiJzsmJtCf917G52hjT9Epa3OlWGGVvmxtdD/JTdS0LJksVSHNWE1nhB5dy6QSknwO8g",
+	"FRkENR/z0+iYXHCfAU7evbr4sWIfPiWcLgs/HQvA5h8k/niP3SOJu6X15YPt6KsVet349g32a2Yy20JB",
+	"Pbrff3n3I2E8MRNDlzuNF1ji0npT4ZzMRJqKlQU+1+QPqDU/f0GWguuFDSgy00zy9FAtOqFqMRVUJrsE",
+	"n9fFi1/aPV4MuZ9bJhMiLQDBGJ+lYqUiZ0u3Z9r9WbuHyHRt4a/J0LskC/nGRnU9SOat7lDhI2pPFXnL",
+	"OJ7D1+W7j+h3qQmW/QbHdE/A9TPtIptcbfjm+ijYWA0GqNq4MDxiSddkChZK13lxhrewhoTMmIppeoQo",
+	"gQuqFhGBVAGxD7kFOUvIlEm9ODJMAF/ax/YRtUbaFAS9U2p9U7z5VBvqe+wE0OtH1w8HMGvzTJXH3aok",
+	"a6AyXZOYZhGpFF+14U42zJMpfKv6I5aiYGqaY4iUr7sw7JM3RG28vJjAyWe9gCX8fti9/9F82+5zuYEa",
+	"hTwio/FdfJGUxTpNtgRquee9ZRJXbx1b2A03kgjp8BvwkiopsxmZT66LYobOz5gnTBtN+8DYvA2SOgEq",
+	"l1TeqgfTVjiOwovEiJbUrIpsD+bKR13jzW0D2hBglGn3V+qA4xuxV3bkDeL9atNTLpB3fPW07/Ca7X4o",
+	"jSmJDz0N78UduPIzBePEzS6CHLyyVSN/xCi1EfVuKDZC/xYg89WMG9H1h52KQmRXu6Tmd+WbnZInzXS7",
+	"BZcZ0aB7CqUWD2r1Ca1Obr26mZz84vYjB9S0MVWoY5gZZQsfkaFLxxU8Xfcl4Nf0ipPP1T8xhsJ5wg5j",
+	"uO9qrW3zXdmRBexWj2ul7mDQqa5ID34nO1HHO/yGnLtC4bowIBXhNt+MjslFUaO8qEpO9EoUBcN00ZA6",
+	"L5DXUkAeVLgyrZRoOVGDu5UcbefNx1RVHC2lBVmRCzqR5iG0qC373FbzzmeNV159suToSp8d+Efl9T7K",
+	"ZWK56cYF4yGYMNtfiVzGoEYkoywpKlFX1/i8UhpfEZUvzY238uDE5rOH8ZyoDw7SlVhiymNIU3p4cmFn",
+	"5nWJXQV5179aetDTM0y7uIRyknOk3JoZvBH3UxPIzhGK3aceCw4WR9ClC9m4VawfqwUqNgUzm65dmhFN",
+	"DxbRttNmSlem58emS9fNE1Km7/J/D9rEOGkkIVpkrFnEHtSeN8m1SaCsQYa1y7hChhFqEd5FU2XztHqL",
+	"PAatJpCyO7BRLI9JqzbzAI2rvsevO8Dh6TmhXSJDWFLcsQSBURXIOxYD3tBuqyBpdwOeN5Ima9H7lWYz",
+	"urYSnq/2inUjD3Py7CAwm/b5+Lf0Nfbz/93Sj0KbdnGD17EXAKMCF9prOAfrCZkQ6S4N4Mq888jrjH20",
+	"xQEIkfbnIqyUj244C801gQ5ZL+HjCwVEfsP0jyLQ4VaoLXYEzIrbtSl/wZe+1iAis9g4jb5iN2iqMKbY",
+	"XNxe4SogrQvFfFgo7yMbl+5F1rrLt9qQT4gfFuBVPe2iAm062WlZvPHvPfIJK/oJFZxwz3p1w2mQkmkE",
+	"aZyJXB7BGpMcvdUFnaOU3xY5lP0GhLXBem4s+ePcWPXVfto762l22sGHoymt3Om6ZY2itW2FFhW9EqVt",
+	"DSNeOEACif3m8qdL4mtOOvrxBfcaKeUu1+RA9CrG5yfTPHEHMliI5oLU0LZt9rLNVxYrXuLne0RGhsUg",
+	"2ZwLiYgbY45FMjFoAJhUZ6SBtF+JF3tpVOsSUhI7HPMyH9jXnghUAfke9Cs7kX2Fewe2/hf0LDyqdO8G",
+	"2IaBgk97ycwscIRz7opCQ+Laj4gW2VGeEUSJdCFAfsVRGCh5EJIgZsXhzbi7xn2zFEKw0m+d7k6W4g5r",
+	"7W8P3rBL975492GbHIUKq3G41xNXxtVpNpmEOyZyhbWiH61U9P4wnt9WUTxfPDqK5zaa9ltyRedBn+oH",
+	"Drh6ZkmLre4J9Qpp4pnyztGi+SYa5y2sFdiC35vyzAOpWIssz7bT7keR/ZSpL8yXOsm2ONKuAq3lI33s",
+	"pW2ouWu0fvHYwsX+t817wlyRfE2EJDRN+9jltliOSyqTM+vQwIvLaD4LiG9Frie5TM3td6Mly+BZiS9l",
+	"SM9aSCzRjjlTDrMSLcjp2oZ6FB9abBBbYZ1QKRGUzdXUNqv1TI250lTnikwBg6HRKDg6Jq8ovz0zHXvj",
+	"C8ZkF9ko12+JBPTtxXA+5ljVzjpmqnhZMWCH9UHGELicJUbmKMK0KzNt28I7P2U2SdIF7cQLyjkYjdPe",
+	"PWM+/P7NR9K4EEbH5JdaaYFKbMrRn2FNXBk0LzaMefGmu9nMrWUX0teMogqLKK1YDOHClij1Wur/SkNn",
+	"cHB7lcV83m/f29lAD2KLunWAW24bp2sSU6xA7Xfz0h0zcgNKMcFHCB6ztkSrJeVqBpIMXRJCUqP1vTlC",
+	"iM2ffMb/7oAI8XT0iGVKn2A/zMVt24pKhNeSPWRa9cNj9zpsOPOatza0OSduhDs36dq9t9deZcmsF/hP",
+	"N8h+ZCHXGBmOB5LFcJdrOh6MrLeoYOF+O6kiV6/fWkAWisk7gsXwVWzn7hDupwvdvoZZF1kIB9VTtimP",
+	"09xwNlv2itBaydc5uzNH8oByV9jayecZZjn8flIrQrYbIs5+1hf66QMCY62AsEdoLJYog4/CbNG/VExs",
+	"v9mHZdW3lswk9/zhRP69JeEyp6TwInhCd3vcKPF2XsbKFsIpbTocCpd1DcS1Way045EpjuJRSqeQHrmt",
+	"386ffjCvXvs3O0XGWiG+puYDN4r83waZLQ88iAbecI9n0GLZmil8kXDW6hy7sEe/HA8nnncFd8Qt8Uis",
+	"qonSUCtL43VDdL+Eq3LXaCGo7LcRw8ln9y8bzxAzFfY2B5hq8eHj8NXXEDOsLW1rRxcq0gpLh+tccmtR",
+	"9RDhOXeFNIsy09GYU9QAN4u9NTSy0TlJfHdo2V0xBaV6VoN3D2hfOFSokVX45CyAJujdcEvYGEbtDC3p",
+	"/Q/A53rh7GPBo9I/M8dZvHaE8EVyHOrHs4Wf44onfvP7iz1GYbJ+SG2lYpv368oIokOfFT59LjSQYf3A",
+	"dk352eMML7f6kN8/apnj91vAGNMUZF+4EqatyDtn5JxypnC4qA3j8lQXr8CGqa8elJX+NgR+F8czUZrO",
+	"Zs2MzCiUrllxSja2JRrglgpZbNBJvGBpIoG3ViJ8DXFKJVz69x6p/LFr3vZWEY0OQJXqL7vezZ0kYAQD",
+	"4Jr45cIrj8mi6J8aWbnKZ9vbqoF6TVKm7LFLJF3ZCyAp53hM3mkiKfNwxa72W8eKbJWy1243XUFAKcRy",
+	"69FbV4rddZKZ1kBlk9s7X8jzmjPkxWmF9z+NP2R34T6cXJ8n/plyW3Xky/TZgoBDKvUx+fY5iY+/GXnb",
+	"Gr3HfIozv60RyRUkEZGwpIwftM9ZIo/EbAZyu3D8fn2VXH+w7z2FoOp76yKk/mg9DwnQBEtHuMphve5R",
+	"BhLFOR4DmQqeu2NmdftY8DuQ2taoWkE6MyfdGm6wrDInV8k1AsipkfVxSKBJ8R0kZ7bNiCyFLadYb3eI",
+	"T6vWeEMFCHiZjSIfxrlA+pBUw0Oo4OSz+cIXlN1L577CD9uTtC8XQii4Sq4fwPnDQB0zmirAG674Cds0",
+	"qzeJvX+63bEb4jPVC+NvjcZ+DaKCPJ2cWJ6OMJfCrSzl/nhhTYQPD5MxG0gWYkWWebzwjnZLnVqU9Hp6",
+	"RmiaEr2QIp8vSEbXUqTpCO+omHKfN27FS6fxcXdilJEuzZ3IycvT70b707Jieru0uL5h+nElRtvDVqkR",
+	"3YS6pxJSpqUqJLeR4hCcZ4hPeJ6m1uSGrGVB7wA9awqdjpUFNm+rHXbjyoIX5zxYz9zI9gjLOx5woHI8",
+	"ILipSlOpHTAN08fkwo5ezHxo0Zh78xEW9rGlO10KIgJVRUWYHaJS4fcTdJ/eWKOL6WjMbUVaJH2nSFuy",
+	"Q6/iwlyWAX32pkYf/UuntvFLHNVTc409yJJQZZZOQQ9mwxu6dmFzPuWgiHBCemsnXKwnYWjXiD9ccHgI",
+	"sTruYGuvb+cPv9h3HnErXA8tW2HH2LMEYxs98wHjUcFuq4X+bCly5mrZwH3G5Dqqhv7sxYzxGmJ8fuQO",
+	"3lYJ84N7+dK920mZ6C/MaiOq7ANP1wXH8GjRLCGpWGFKNuUWbActlhzubZzI6NECzZ7EPlzfhE61duwK",
+	"9RWDi3JEEeruTRbqGfG0ZBac6RTMJVCMI/KUux611w/ew9xUdNYaWIvUYSsNVIZmLrGNsWN88EzkPDkm",
+	"n377RJga8yXWQ0Tz2DtNU0Y5GSoNyyUqdTRGMdPH4UZErbng66VCUKfMNDXmK4zcUbmtHTkeTOl0bRiq",
+	"BjkenNi//Z8R0etMqKgYlC3TMzofc8qL8RMcFdqdOWLmInewAULKzsAoG0YE9G+O+bKMuFySIWahWBUF",
+	"d2nktoF8MiKAnft4MM5PT7+JU6rxHxC5vwW3f48H5+STpAnL1eR2+clBpUhQeaorWhDVJGFKG2Y25sMX",
+	"p+R2aYWcoi9X8d4nqzE9OiavLY0SIROQZ0RCCne2CTzjZoOG0xR44lGAfR/BtiM0sONUxxzX0RZ+WpoV",
+	"LClAZbZEea5HDlmtbBV7xVajMcdnmWSxNfzgIHGqYx5TjtFQWZauybD2vZmca6KcUPnkt0+jMZ/RNK1n",
+	"lLrTekyuqDl3hkpTxm/tBD5hQG2cSyXkp7CgRGW8+FAclE7s+re9zPwtobX+qNfa6vgtbxqf4J4us9Q8",
+	"evnt8Z++/fa76Lvjb77742l3FJuCUMNGrW9qN085S54vp+GL57192ZKBOU2xv3pD3S8Zn+CbHa+W0y53",
+	"33s7+q5DoPf9DwEZbI2zlsdphTyo6axQC7Ey10dC120jLT6Z4CchCpoKkQLl7futhNRBj29x8gbRwB9P",
+	"NLublfm1O3njmWs7KN/ucVC2CEcvqsLRt18yBN1zkC4h6O4KOFjWgDiXCKf/t19rCgqyMqeGOLWVDLN8",
+	"mrJ4dFZc0DOjiWi416W0EdkTEhXsPChv1EWKk8/+nzsiEf3KDJ5g9bcakh4Cn9ay5BdFLbFC+CjCFP05",
+	"j0iWUpe4mmexQCxqZQFs3OaEl7tL5cxyDx7swg+ZOn/KEqqhtoP92xJ881/EVd2VcoxwqvqqEOYJomj9",
+	"maqlOznqqFLRM0XQ34nu62YEfJeQkqbXdLvCUDvdJ9lCaNEtpKR3ggzkqIkEbWoI8LQ0PHXGUkTvhHR2",
+	"TN5pZdQEsGY3mngTnbJl5KMxyp/4ow3mUDZpACdpPlIgjeJDNfmEv01ymX6yeecIWhcSI3/KUkGT4hLA",
+	"9ep6WkSsQR8pLYEuDwjqfUJzPU6r5aAojbmWuGIPPyN2PXGLK2fEbtHwv169+d4cg6sfv4/MNqG36Vvy",
+	"/tW5uVrZ313hAPfg+YvTU5LdP/YZcTF0X+aQbBh/PSXe+Mi+J3BUlSvgRUlrWECdKlfhcMG6e8o18aX9",
+	"Uo8uTpRICmZhbESSype1O6E3eq3E4OwwXdbefBI7XaXHLla62gh7SC+pNle138cUc8zJkKZpYRVCaAp/",
+	"77rLGA0dRSL66CuNbGqFpUJk7NomfKUB6j/Cqk4rTxugvtl3w3qMC5n0hlWONrNK6Jz1IzN+x7SFKbdR",
+	"xrjTTGlJtZBdiG83gzj5XP1zl2q3lXJCF1+t7Ydefo/H/3dsN94BlXf6SXSr77gHqNDAKdeYWFwgVEQE",
+	"7mPIdIAljb7i4MqMrkWuj6boNNh+FV3hq6/cm08SqVX22CnhiqV9lci4eXN1gSpMzTxI7GptZKRv0fwk",
+	"GGaMA9xx7Nsi9n+0EQVGfM4oKlnVwHky9AELDgLNBSBMtJhkdO0TZEocDw8Xg0EaoG17p0WhriEXk3Jo",
+	"9t3RZgKV5YnV/flKL6nKEL9IGlWNhMNcy5BZD1JrrglgsVLMaEksCVuCdVbtgozn9M5eWZgRjaGF1JA0",
+	"uXz1ziruqIp7OjjD7N4mlZ/biB8qgYwHCrgeDw4j/E02dPIZ/7HjpqtT3+Np2E+1gxcl16lYLC3H6Y/H",
+	"7JQH3NI/TBDYtqcncA9xrjtnRPUyoDZx+w2OBf7VaMlV3NNFhqw5wXbdwaGHGTLbPNOI++G4hi1Rbo42",
+	"An7QTOfSlXxCaHZygaFvjRupfyZwYsbakRMYGWC/Hbxfpr2k7fezcb4lW0va8GMPFeMz8oaXr95d2d9c",
+	"Otfx6enx6cvj0+dm//AKSMSKo7FujhmxRYIeWltxA5egFJ0DqSPsf72cRIo0PYL7TEi9gxLMm2/si/sk",
+	"jbQPsfckEg33+iRWd3Wy60Rklzc/k6GCJYtFKriKyE8f3x79yV4Xrz68H/WE/2pXkdj1doW5XIIIGZox",
+	"GCXHOy/f3MeQjs6KLKOIeGWG2EiEyFWNMy9M8/gWdIRZCxh5qSMPDZQrSI7Jj0VZEg80LWQNK3pXoGAo",
+	"aRudO+0RVz8KMgdhxi4NNzMDObMeQhu7Yrr/Y/Sn714Uc17mnMUsoynTDNSYD9/dfLz4OKrExQshE8ap",
+	"LmolMkkUUE2G34P4EUOkjslPCggdc+zqmSIp1Sep4Obs25ibY3IllMbULQsFaYT2BcsyQEmdxCmWQBnz",
+	"lMXAFSQOkRfhEmfsDo4SNmeaIMnbyCpQxHAGSLBmlG1a8DSInfiW8eTKLl3nGJyt58iHGvzJniP/5/M+",
+	"4g6eP2ncQTf91axdF831vY+Oq9NVRKaVcMN+3eRhSq7E6dnanEMfMGh9bQrKyEFDoWTJlDLEmaZiBcnI",
+	"u0IdadnAtqxGw5b62qMZ7JneaojAN55oAzvjOOO4ewqsLqLYfcYXNt4ef9qFD243OONMH0kFTyn/Mro3",
+	"7l77bvVnGq7t04EXFK/nx7VKOH6jHktFefRFw7CrA9Yp6jln0AbSfD2E/8+0hw7VmtrmyAceQ5H0Yc5B",
+	"iS5sfrHF32SeuitgJsXfgZPhy9PvRucW5RIzHcyFg8mp2PrDz9GJGwYT/Aghe2HVerSu7POL4ovHPGRl",
+	"L67b1t2yj/so1ybISuRpQixSlkuzLMuNppQTLlYRXvSrBVhHRwmuFVtAcqaf7Nhu3c/tEsJF5b2nkBMq",
+	"VNNRWqjMpCedLaUIdVu268pySGmL3TxcfDiY+4YLcDoW4RhwD96D2i6/eITDunszIyJzznsJQ/HrUx5P",
+	"LZx5B1I2xwhXr2hHmBNt9WkjvZ/ZNNXVQqQF8i5TZAFpQgSvHmuqLYBvSx1Ol7rifUxG2md8blPVC6S9",
+	"RNjEV8sjCNOWibixjPmCZhlwZeEEHORv5a5Y0gR8Zs+UxrdzKXKenJNMYJ43jHm5vta7KsVcglJWZX3g",
+	"FRGnQsHDAAlaSuEJBf/8whpOw93z5+W2OZQJmwSlNF2XCfdrm9vZx/VdYV6PsUO29dqN/1X6MC+LZfgi",
+	"atRu/lfuU0QSwXvxhQkOR2I281gnWmA6XGFZrAkuUb0MWA+UlyXyyGGxbDdFJNev3GtPBF2D3XWRMl6t",
+	"UaDuqaSCw6WRHnxNcEIL6Bmb0U3jRbE/tuqXkRgN0/YgIV9OcKzs58nnXIF8EApNtPPNn7CLdt3zht5B",
+	"sZmPpH265r+MBloQaktNG/OwNzenkJ4FOUgzT4Mb0Ep1uo1Ke31R0cXBH9lG0PHGeCzQElrURDeaLFFY",
+	"YsShZZ1hEE0mmZAT+76VkUbH5KLCHskUUrGyRVcrJ8UCiaAx32hY51Yk8/DcEXl5+t1BPM15TI6mlN8e",
+	"uWCerbYl98Erym8v3OuPSSSB7tokbPu4H2bmQ6BqxfGK4BhmK2aYG2e6tiEZZQmBl6cvyWrBUkDMEKyB",
+	"ijJQx3iMeiRfK8rNlQv68GIWM0SLLnx0Dd8CZBb6spzImqxAgnXWa2GobkoTG98zxCokBD1BatQI+IqI",
+	"BbphU2uQ28haaKOJR2BYmz19Gd71BcjyBnRzR/ckzQL2nBpdzFfG8O1Roy1q4UGyi8/UYXS7yV1mlKW5",
+	"3CUtVVb2rf/gKeQm06E9VK7bTuGk5QjrhpMznqdpvxCAZUah2zgf9+UqxdtKJguqiVloSMjQvnBs/xxt",
+	"mu2szZU5XAbBLVo+QzuAWEHSx8YLcbu1dGdtz/3LnTzJCdUtKf/uyReBOP9Z5PGiG3Cke9U7/wkiBzwW",
+	"zdz5zmZCopqU0DUZeg+vZks495AcFsRgFBkGolKheyADR6odYsefMmq8yya5UT3exgTjxQ8WFcKFMnyV",
+	"O6wk6ox7m3XVS0OfBFtCQ8wKuhlzplGW8QIH3jIIDIv1R7WGxI7dxZO7Ou9ozlvSW1CEjrnjXMWN5FhX",
+	"LDjHygRlpVK98AzumSJYF9R/jX8XRhVyC+uRizzA4EMbymZmioEGd4JhhTG8/IoBWFw/ZWSg4ua0AdCN",
+	"S9HB3rg7ccyLS7G4aP0t640QhRy4BL0QCQY+Z3Q8GB2TV0aytzXHXODJWS2wvmZHpXeUpXZbeDLmpXkV",
+	"P8QadjYE02+I4BYxia7PyC7cfBcV6I7Bo8e2b61rnbiJ9JGVuSY2lJ3qGo37C41wsSJDqkkK1CLd+o0Y",
+	"9cfkTj7bf9hiUjqXHWOY/VePE8R8jSOpbPhj5VHYjr6MVL6V2PqismDctC+tYnOCzQoYZlZLsGgEUlcM",
+	"C6aFZ8pZJh37LGQzpNstPHtOGX9APPUW4lWaagRe3B1XfVO8+ujbW3bVimjgXujDxFxcQUWrtnxnIU4x",
+	"bd5RbjfnUigV2fJEakElRCTDuzciM7BYMhwOv92fiIdUCaOb5P6vWrDIz6+TpOjXol5TqIdrrWx45gOd",
+	"N8rX4qLR1F6pB+JOFnt+8tn/c1ekmV+fJ7C1tMe/iL6Sq6r81bZq0XweGcKn08kuNuRRAHouMLfPT3pF",
+	"MVk9MN8qqbl655SvbfYpQnaaK8uBax0TDAFziNgkhTlNC7ykIf45MbOL7KOJ6SUid1RPfE7AjKmYppNY",
+	"JODqURYSnZd6bfATJEQBt4J+FWSyfizI0JU9dsxmdIYScwnzZ1SZBUsS4EXtofr0Pb4qdmSvXvIB7Slo",
+	"IlWl3dX2FDCX0juonZrHM5J+UcvojtPaIy6XC7AVkuQYrVmhkvIcn5OfLz66XBO8hi1pYTIKbjsawC34",
+	"qAOjNj+ofKn6AnQJc9dmfbgu3PYHhx75uIXAUNBq20aHealpXzUEKlvWRNZESbsCr2kNmebkplSbe9an",
+	"vRUCtWdVXGj4J2TQQSPOL+hSouVkDY+OCFW3Zak+CS4jySwOmOEg1LoShI65rXzeKEJwbgv2FQiIbXX6",
+	"8POi8p+DMUFki2NyKXKubYbQGeGYm4X4zuZIJiLOEbt9zOkUdXM0C6ltRokGlf8zl/NzU/oiMTldqvm5",
+	"i7DHan6uErtebCLkIoF5qjw3N6g91BjcjYbHbdftI7PhVMw7QiX2LomFIAmLQ2CG9b8lIqHZkF4BCSs3",
+	"jGn7S+MRttBhCPu/Xe+uAqA/XXmGPaqi9aQCX1g8t5pkV6xURCxOIREcnPTQlj34T3HvB8HeSizfrzL+",
+	"9AAw4Of/hLiPF0lSw3ok152kJ7IpPFkw8UdmJmU+05en42scSw+q7x7QptWy2gW4qRUpCutiwLYYDYzi",
+	"sCk7nu7CQS36++IV+nZr4c6MMtMuGKSvLDJfz7ks11yx2myWar5wbxkxkQMkylV17tWEeaLQq3sk+FRQ",
+	"iXbmL3QmmjodcO9xZorkXAKNF+jXweVDJ7WtsGmVLfPWt6ffkE85L/zDn84QGhtNcMzINsol19RUQ6Mq",
+	"SzIHXYF68aFpofoqmkptR/ahXLQHUmz9cLreJywJQJtEg1ymwcoqtQNnXoqqLYUP3saqS4x0U8DroqGt",
+	"IrnMUtBASmLpzUbVEEPdzl/a6Afy5j6ToEr4vaHRiWxsg70/8OopRoXlcvq6QBRktFOUzi+UacbnN2+u",
+	"Lp4yYKfs70mDdq4aqI5odTFrb23jtfDKutsngJu1oMrDJRJF16oWixcG3jvcsYu1CE4+m/9gmhTlsTUu",
+	"7uZ69ptHkmZxHDepeKwghGt0oj+a6bvvGMCPVV+y3aS0F6M4NuVyQadC3ELi+zGKlOC+alqtUoWhmfN6",
+	"lk55ZfjEPvSv4P1ClpSlhwfOlMDzbQbvCgz+IwlKroc2U4SDlzJ3c9Y3us7PLvPJ7YNLCi76NCvsiuBd",
+	"XL2rrvISNHVLqCVQlcv1tkX86N95xGUs+mhZSD/O3vLYPVStDZOZri0UV0Socr5GG+9IbTnnAqXUyoFR",
+	"HbZ0VAnFcR4FP16sPWqz5P0tPQPoC2qzuoNH2BMy6JYYTvMCSamc+/qfRZhbZbYuUMhfMwxD3dCA2sDw",
+	"3QgzDCD42kgnv7fvhasJ8RWaH6pj/CImiNoitRwCs4G9hZ9Zwl9irc8p6BW4rPnK2XDipau4WzjNMF6t",
+	"kDEbhGyjmxpBsJjWuaQ8p2kZrqxElfbsOUFLvqv0zZSt5GOTQQ8/ILnaFYT0k+ocgFTFap+g5PJ0yPWd",
+	"RAczly5yA84ZI/T7SeDF9ooK2T5MvQ5tXycVhTA8iMfjMO+7YNjvC1zfThInWFahBHoJs82PNdW50Hy9",
+	"5G3hMJzPOLHalwssMdyU8jEvTspqIRyLRYEgA6kEpylJqKajM4eO7VvxUtOYl8OMMPP0ninUIEwz5ptc",
+	"S5qiJGWUApQAxBKwrqtk6IJwbUCBmoHwCl6R0EaTsPccUxFhNgq8VuZgzD+iO840kriBE5plNpeUk+/f",
+	"fCR2Ua0brgDt5rDCj6XQOrVl8L8jkmqYIMgiVGrhoxt5guakiYJY8ESZRbHOkzF/cUoq+2VER8ZzDWYw",
+	"xYB4Qr49PSUUU1My3J3aJH5xVbAbxtUIneJarj354g6XvfkKDGNeXJhWQzNk7h6aueFnLkDIjGUqEpdZ",
+	"YEOLuBhzOzMr9wasJu9wifEMf6UX5btiWWqe4V0X5YtHGMDNlhjeyu4NhbRxj5QXpwsjQuwB9QfBWsmq",
+	"xwnTWMukiIfzSLu7eHAdyU7XBI5MXw7oHtFyEJZCs6WtZ/z/Mndtu40jR/RXGn6xBFAjzyTzYmEfNoMB",
+	"Ng9ZIOOFgyBcaNpkSyJMdTHdTSvMYoB8RIB8UP4kXxLUpXnRZeSLfHmyLFFNqru6qrou51BIaQWCkKK9",
+	"34DLX01RRkjhw8qSOfmEgk9H7mi/MqjQPMcmLlUG67VOVIsyTAC8+gY3CMp0MPmsDzsMrqWD1gQwPWFq",
+	"6bV2t4kCh3vb5rDxk/cfPn54p34yOqeCPDQxN6aF1AWnPttlWfiVGhmc9ylPf5JaNERTC2uTqAyW+GLq",
+	"a8flhTipU1dDCeMZ/SP1KQEgtaO8qIzFRcDjw7rHzGOSiCtMyKQUrObySAfMLKkjftKWdz1o5OHm6R8E",
+	"stvmasjGkdpRAJiTY0+wyKFJhOEwwSfENW7mDjY+URboxRiVIXpZ2jbKwQZvz8/UiwMX6wpcMPlui1HX",
+	"TISDqR/U335zsJEu70TaEBJ1p8vaJBEF/NuvaoS3ek+dWNRiRc84k+vxlhrV5w11nzeXihYoUd0S+CS1",
+	"+Hde21sLG8vvzm8Lm8vLsCE6W3q9AHdDpZiJymvWNiZJrW9s0P9IlK1LXBA00H2lMLTe3TmIwafQ/uLG",
+	"ZivquViJZSe/RAtKZnvLKhfWB6JPX+D3h+Y8VzS+Ty1aYDaw79Rnna1oXfhDjsBLv1Hfpp17NHh9F8Gz",
+	"9WNo5tLEAbg4pjcK659zrz5coBCKMd0xz+OHWk2RUWYsiuYytfvsZd8wqnvbRf/p6vrJtjF5Juf+kLm9",
+	"Nxj7yyX4Pl1d/5E2+BfKI++zo5/vjGsiAkWUzVMZQRMHJ9wJgnunavkMynpt/XDzQ8X5WtrY420gupc1",
+	"hn1kn0MRs0c5cD04n2dbdT4d7neZ8HedBngXR/ruUfAlVgynP2SrQ5C8T1+i0/vWODw/3Utrg2Nygb4K",
+	"F/7mJ8T1xZHPvZh2KvY1xByrg1FTdAviP2Fl1i+1yyXJMSF351h04EclCPTonjMETrbSTmeB4wXsVG05",
+	"d13bS2pLgNu6msUIyB7ABf7275mrmvrvt3hyUuursgjSeKAqKIuM4HwW4DKjRh0ffddVqHQIrrhhoh5g",
+	"d2wAq0YTST2HM1WVtd/pHqWwnXTJpBZHRm+KEfo74DzJRZz7XbSIcYfmmNql0xk5JQXkUlJSBDX6KouA",
+	"Hl8oyq/kQcd5iZ/51KJ7cyl1CtvcdQNXOnrM6Zn4efM4Sp6eDXzr9v253lvfcC2fx1Tdc6Ey5uZVunDa",
+	"DOSBjGOcnbgaT9cKcUKVblf4phFwh9yokWZ2dwZlaAXsz1/okPyE7vuYPP1uhPhPTcRaeXSf6j1mu80l",
+	"PoaYpM9M8uHiTVCTPALK5jT5PV8srcknxQCnLy70ECilcy7LJia2u9a7oyLVUqoeBk/pZeglm+F3+O0d",
+	"HVvxhLoE15Ai6oiM6GzYhVRhg1qwD8jiDOpZ49Xfa012Uf33PzympPNS25uHDXpkIeE9VFsG0s1VCaE9",
+	"Akf8wPhASWqNdmWBs0bXN3HyOI1PudMIr+xLoPNy0LfEXdweDgX8RFOt3jt1tSLeJ6cK22JNS4nA5XGU",
+	"6A7dZETHzExbdWOUr4wNMYkZH388RECJWnTWj3asTJlTfKYuS/oJQwyU1G5zoKZU5jLH6wmb5ZeeCcUB",
+	"14yh1ev1T9jOdqWTeP8iM/vMyx8AbjvT8iYjwQK29SrZ0mPm6VRGCX+j0m1JBUlgpGERWb1vA9yeEu72",
+	"MR+maPpWa/qbvDpyIu27Ka/kMpxqTfCEGfXpaMtxpaCg4JNtH0DjvptR1HNxrBf/+Eokj2kAObJ3r+Nq",
+	"CsTwvnU+XIv3gMG/Z61aNcY38tLQDBvbTjz77uSd1WECi0VqR1/5cvHVZ50f31ekidrRo1kd5jjC2VgS",
+	"jf2KMpxYeQ5at91SNHo4L+jcqY3RZy2lubs6uX+IIINHwV1Vgl0al1q+w3EILK6Qe17/f6sY8RU9/ra0",
+	"8HQbWUoM9daazlr8NYKCgCKXYLFUp2RGLZy5Z0XI4c16WI9OLUz8Cjan2mD7aqJ+hiu8w/NIzc8Q3uap",
+	"UfwgQlGzMMdJPj2cVrvh8yIXxhBC1m4bVURjjWcUq1mi71vcSjyqRfm3IOX27XDeGP/0Y+ZA0AQm8Xk0",
+	"eXtGcObOOK/LNlFD4aLCop6twOHll7voYC6Iv4qPiJqY4kajLrSDPk5HIojyQxElcIqrgNEt70ZoE2vs",
+	"oVNsrAjBUC+cCtBVVJbg/Thu+NQuiHnG5gciUIOfEeEg8enZI8dXPrW+XkdEF57z+F9mrFwZq5OXMACA",
+	"kWORaVKbUYLLwXo/9gAO+8Zddn7I1/TY+QkOKQhem1OoBBa53ThVQge8Bn1EFI2y2aL1eIA3Lwindkg6",
+	"cV+tcCD6LIeLiTPHWKj/wld+MftZqI8IHH/tr0a7+zBN8NU9sptnsyDDX3VQTPDTp4vJT18INLHjnyae",
+	"ESaglkMEvUNV9ONLkhjisSVdQ5VnRPCAKo2Bf3rk0874Iq916fEDqANaoXfqx+XSmSUzNhPciVaLYlk7",
+	"oxjdZGE2sTr7o6oMVFwb4uuKWruozKx7TV01MoBXF+OZoKd0J9Y2pARdbqFXM/cYxoehiMa09r3E9DG5",
+	"++eV1DdPk07KR2RUe7WXF/1SefPPAqxJVFVoC4m6gwz/oTU2iZTyAL2DFq/WpZmhlHSiJFJItVoqrS8u",
+	"fpd9fLB0ULOKu4srSx2YZ1NdFdO797QaMtq2q3IV22Qsl1lIiljC3tSugmu/9aViaSeFTSiNSPnDLsHM",
+	"BZi9spjecG3ycHdIbuzUPbdGtuAG3O0sxhR1CcvanHuVnlmjXXqGp1QXPEdUh+QwvuBO5JgXKILxe24s",
+	"sbSkF6Tu8o9JPHzFatQ8Wp/eyD27szv8LwMwHbKN//vXv5Wxd6aEynhi1NJC4Fh5U+dgmzXUnti4qSg4",
+	"4LpanlsS8QXUbmIa0+H5JarSzGazKDijy1qv/5hs/Xce8BNPuBAG+kQFqCZ1Rboz047Pf8xP0DVLVkRG",
+	"YdY+obi6zYqy2JYdvB/t4V+//T8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

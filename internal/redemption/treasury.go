@@ -113,7 +113,7 @@ func (s *Service) RecordTreasuryMove(ctx context.Context, p *auth.Principal, in 
 			}
 			if bal.Available < in.AmountCents {
 				return apperr.New(apperr.Invalid, "%s holds %s in the ledger: the move cannot be larger", from, euro(bal.Available)).
-					With("field", "amount_cents").With("available", bal.Available)
+					With("field", "amount_cents").With("reason", "more_than_held").With("available", bal.Available)
 			}
 			id := uuid.New()
 			res, err := ledger.Post(ctx, tx, ledger.Request{Key: "treasury:" + id.String(), Kind: "treasury." + in.Direction,

@@ -21,6 +21,7 @@ func (u *UI) registerPayouts(e *echo.Echo) {
 	u.Handle(e, http.MethodGet, "/erogatore/pagamenti/:id", staff, u.payoutStatement)
 	u.Handle(e, http.MethodGet, "/erogatore/pagamenti/:id/csv", staff, u.payoutStatementCSV)
 	u.registerPayoutSEPA(e)
+	u.registerTreasury(e)
 }
 
 func (u *UI) payouts(c echo.Context) error {
