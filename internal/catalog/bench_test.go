@@ -250,8 +250,8 @@ func BenchmarkCatalogSearch(b *testing.B) {
 		defer res.Body.Close()
 		raw, _ := io.ReadAll(res.Body)
 		if bq.web {
-			if res.StatusCode != 200 || !bytes.Contains(raw, []byte(`id="result-count"`)) {
-				b.Fatalf("%s: %d, no results counted", q.Encode(), res.StatusCode)
+			if res.StatusCode != 200 {
+				b.Fatalf("%s: %d", q.Encode(), res.StatusCode)
 			}
 			return bytes.Count(raw, []byte(`class="offer-card"`))
 		}
