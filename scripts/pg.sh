@@ -49,7 +49,9 @@ case "$cmd" in
 start)
   if [ ! -s "$data/PG_VERSION" ]; then
     mkdir -p "$data"
-    [ "$(id -u)" = 0 ] && chown -R postgres: "$(dirname "$data")"
+    # only the two folders made here: a recursive chown would walk a running
+    # sibling cluster and fail on a database it is dropping at that moment
+    [ "$(id -u)" = 0 ] && chown postgres: "$(dirname "$data")" "$data"
     as_pg "$INITDB" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   fi
   opts="-p $port -c listen_addresses=127.0.0.1 -k /tmp -c max_connections=300 -c shared_buffers=256MB"
