@@ -3,6 +3,7 @@ package redemption
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -14,34 +15,47 @@ import (
 // and, after a few runs, plans them once (a generic plan).
 type statements struct {
 	mu sync.Mutex
-	m  map[string]*sqlx.Stmt
+	m  map[string]*sqlx.Stmt // nil while its preparation is under way
 }
 
-// prepared returns query as a statement of tx, prepared on tx's
-// connection the first time that connection runs it.
-func (s *Service) prepared(ctx context.Context, tx *sqlx.Tx, query string) (*sqlx.Stmt, error) {
+// cached returns query's prepared statement, or nil the first times, when
+// it starts preparing it in the background. Preparing takes a connection
+// of the pool; a caller holding a transaction must never wait for one (a
+// small pool, the seed's two connections, deadlocked that way).
+func (s *Service) cached(query string) *sqlx.Stmt {
 	s.stmts.mu.Lock()
-	st := s.stmts.m[query]
-	if st == nil {
-		var err error
-		if st, err = s.db.PreparexContext(ctx, query); err != nil {
-			s.stmts.mu.Unlock()
-			return nil, err
-		}
+	defer s.stmts.mu.Unlock()
+	st, seen := s.stmts.m[query]
+	if !seen {
 		if s.stmts.m == nil {
 			s.stmts.m = map[string]*sqlx.Stmt{}
 		}
-		s.stmts.m[query] = st
+		s.stmts.m[query] = nil
+		go s.prepare(query)
 	}
-	s.stmts.mu.Unlock()
-	return tx.StmtxContext(ctx, st), nil
+	return st
 }
 
-// getPrepared runs query (prepared) in tx and scans its one row into dest.
-func (s *Service) getPrepared(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
-	st, err := s.prepared(ctx, tx, query)
+// prepare prepares query on the pool and keeps it; on failure the next
+// caller tries again.
+func (s *Service) prepare(query string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := s.db.PreparexContext(ctx, query)
+	s.stmts.mu.Lock()
+	defer s.stmts.mu.Unlock()
 	if err != nil {
-		return err
+		delete(s.stmts.m, query)
+		return
 	}
-	return st.GetContext(ctx, dest, args...)
+	s.stmts.m[query] = st
+}
+
+// getPrepared runs query in tx (prepared once it is) and scans its one
+// row into dest.
+func (s *Service) getPrepared(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
+	if st := s.cached(query); st != nil {
+		return tx.StmtxContext(ctx, st).GetContext(ctx, dest, args...)
+	}
+	return tx.GetContext(ctx, dest, query, args...)
 }
