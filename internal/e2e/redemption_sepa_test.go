@@ -9,10 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/reciproca/reciproca/internal/app/apptest"
-	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
-	"github.com/reciproca/reciproca/internal/identity/identitytest"
-	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/redemption"
 )
 
@@ -23,10 +20,8 @@ import (
 // on a phone and a laptop.
 func TestSEPAPayoutInTheBrowser(t *testing.T) {
 	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
-	staff := k.As(auth.OrgProvider, auth.RoleProviderStaff)
-	admin := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
-	emp := k.As(auth.OrgCompany, auth.RoleEmployee)
+	m := newMarket(t, a, "Associazione La Rondine", catalog.FormAssociation, "0391827364")
+	k, staff, admin, emp := m.k, m.staff, m.admin, m.emp
 	bg := context.Background()
 	must := func(err error) {
 		t.Helper()
@@ -34,26 +29,11 @@ func TestSEPAPayoutInTheBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := ledger.CreatePolicy(bg, a.DB, ledger.SplitPolicy{Name: redemption.DefaultPolicy, ValidFrom: time.Unix(0, 0),
-		FundBps: 1000, FeeBps: 500, RemainderTo: ledger.ToProvider})
-	must(err)
-	vat := catalog.CompleteVAT("0391827364")
-	_, err = a.Catalog.SaveProfile(bg, staff.Principal(), staff.Org.ID, catalog.ProfileInput{LegalName: "Associazione La Rondine",
-		LegalForm: catalog.FormAssociation, VATNumber: vat, FiscalCode: vat, PlaceCode: "097042", Email: "rondine@test.example"})
-	must(err)
-	_, err = a.Catalog.ReviewProvider(bg, admin.Principal(), staff.Org.ID, true, "")
-	must(err)
 	o, err := a.Catalog.CreateOffering(bg, staff.Principal(), staff.Org.ID, catalog.OfferingInput{Title: "Assistenza domiciliare",
 		Description: "Una settimana di visite.", Category: "elder_care", PriceCents: 80_00, Unit: "week", PlaceCode: "097042",
 		Availability: catalog.AvailabilityOnRequest}, "")
 	must(err)
-	for _, spec := range []ledger.AccountSpec{{Path: "platform:bank", Kind: ledger.Asset}, redemption.WalletSpec(emp.ID)} {
-		_, err := ledger.CreateAccount(bg, a.DB, spec)
-		must(err)
-	}
-	_, err = ledger.Post(bg, a.DB, ledger.Request{Key: "e2e-sepa-alloc", Postings: []ledger.Posting{{From: "platform:bank",
-		To: redemption.WalletPath(emp.ID), Amount: 80_00}}})
-	must(err)
+	m.credit(t, a, 80_00)
 	v, err := a.Redemption.Book(bg, emp.Principal(), redemption.BookInput{OfferingID: o.ID, Quantity: 1}, "")
 	must(err)
 	_, err = a.Redemption.Validate(bg, staff.Principal(), v.Code)

@@ -11,7 +11,6 @@ import (
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
-	"github.com/reciproca/reciproca/internal/identity/identitytest"
 	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/redemption"
 )
@@ -23,23 +22,9 @@ import (
 // laptop, in Italian and English.
 func TestBookValidateInTheBrowser(t *testing.T) {
 	a := apptest.Start(t)
-	k := identitytest.New(t, a.DB, a.Identity)
-	staff := k.As(auth.OrgProvider, auth.RoleProviderStaff)
-	admin := k.As(auth.OrgPlatform, auth.RolePlatformAdmin)
-	emp := k.As(auth.OrgCompany, auth.RoleEmployee)
+	m := newMarket(t, a, "Cooperativa Il Faro", catalog.FormSocialCooperative, "0284713017")
+	k, staff, emp := m.k, m.staff, m.emp
 	bg := context.Background()
-	if _, err := ledger.CreatePolicy(bg, a.DB, ledger.SplitPolicy{Name: redemption.DefaultPolicy, ValidFrom: time.Unix(0, 0),
-		FundBps: 1000, FeeBps: 500, RemainderTo: ledger.ToProvider}); err != nil {
-		t.Fatal(err)
-	}
-	vat := catalog.CompleteVAT("0284713017")
-	if _, err := a.Catalog.SaveProfile(bg, staff.Principal(), staff.Org.ID, catalog.ProfileInput{LegalName: "Cooperativa Il Faro",
-		LegalForm: catalog.FormSocialCooperative, VATNumber: vat, FiscalCode: vat, PlaceCode: "097042", Email: "faro@test.example"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Catalog.ReviewProvider(bg, admin.Principal(), staff.Org.ID, true, ""); err != nil {
-		t.Fatal(err)
-	}
 	at := time.Now().Add(10 * time.Minute).Truncate(time.Minute)
 	o, err := a.Catalog.CreateOffering(bg, staff.Principal(), staff.Org.ID, catalog.OfferingInput{Title: "Laboratorio di ceramica",
 		Description: "Due ore al tornio.", Category: "courses", PriceCents: 18_00, Unit: "session", PlaceCode: "097042",
@@ -47,15 +32,7 @@ func TestBookValidateInTheBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, spec := range []ledger.AccountSpec{{Path: "platform:bank", Kind: ledger.Asset}, redemption.WalletSpec(emp.ID)} {
-		if _, err := ledger.CreateAccount(bg, a.DB, spec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := ledger.Post(bg, a.DB, ledger.Request{Key: "e2e-alloc", Postings: []ledger.Posting{{From: "platform:bank",
-		To: redemption.WalletPath(emp.ID), Amount: 100_00, Lot: &ledger.LotSpec{Categories: []string{"courses"}}}}}); err != nil {
-		t.Fatal(err)
-	}
+	m.credit(t, a, 100_00, "courses")
 	fundOrg := k.Org(auth.OrgFund, "Fondo Inclusione Lario")
 	pool := func() int64 {
 		b, err := ledger.GetBalance(bg, a.DB, "fund:"+fundOrg.ID.String()+":pool")
