@@ -151,8 +151,21 @@ func (a *App) services() error {
 	a.Identity.SetEmployeeRecorder(a.Plans)
 	a.Funding = funding.New(a.DB, stripeAPI, fundingSettings(a.Config))
 	a.Funding.Subscribe(a.Stripe)
+	a.Funding.MatchBankMoves(a.redemptionBankMoves)
 	a.Worker, err = a.newWorker()
 	return err
+}
+
+// redemptionBankMoves are redemption's moves of the platform's bank account
+// (treasury, provider payout files and their returns), for funding's bank
+// reconciliation.
+func (a *App) redemptionBankMoves(ctx context.Context, start, end time.Time) ([]funding.BankMove, error) {
+	moves, err := a.Redemption.BankMoves(ctx, start, end)
+	out := make([]funding.BankMove, len(moves))
+	for i, m := range moves {
+		out[i] = funding.BankMove{Ref: m.Ref, Amount: m.Amount, Day: m.Day}
+	}
+	return out, err
 }
 
 // payoutBank is the platform's account SEPA payouts leave from: the one

@@ -78,6 +78,8 @@ type Service struct {
 	db       *sqlx.DB
 	stripe   Stripe
 	settings Settings
+	// bankMoves are the platform's other bank moves, for reconciliation.
+	bankMoves BankMoves
 }
 
 // New returns the funding service.

@@ -117,7 +117,8 @@ func parseSignedEuro(s string) (int64, error) {
 }
 
 // reconcileBank matches the statement's lines with the recorded bank
-// receipts (money in) and contract-end returns (money out) by CRO.
+// receipts (money in) and contract-end returns (money out) by CRO, then
+// with the platform's other bank moves (MatchBankMoves).
 func (s *Service) reconcileBank(ctx context.Context, r *Reconciliation, start, end time.Time) error {
 	var recorded []struct {
 		ID        string    `db:"id"`
@@ -145,14 +146,14 @@ func (s *Service) reconcileBank(ctx context.Context, r *Reconciliation, start, e
 	for _, l := range period {
 		lines[l.CRO] = l
 	}
-	matched := map[string]bool{}
+	matched := map[int]bool{} // by line number
 	for _, rec := range recorded {
 		l, ok := lines[rec.CRO]
-		if !ok {
+		if !ok || matched[l.Line] {
 			r.Differences = append(r.Differences, Difference{"bank", CauseBankMissing, rec.ValueDate, rec.CRO, rec.Amount, 0})
 			continue
 		}
-		matched[rec.CRO] = true
+		matched[l.Line] = true
 		if l.Amount != rec.Amount {
 			r.Differences = append(r.Differences, Difference{"bank", CauseBankAmount, rec.ValueDate, rec.CRO, rec.Amount, l.Amount})
 		}
@@ -160,8 +161,15 @@ func (s *Service) reconcileBank(ctx context.Context, r *Reconciliation, start, e
 			r.Differences = append(r.Differences, Difference{"bank", CauseBankDate, rec.ValueDate, rec.CRO, 0, 0})
 		}
 	}
+	if s.bankMoves != nil {
+		moves, err := s.bankMoves(ctx, start, end)
+		if err != nil {
+			return err
+		}
+		matchBankMoves(r, period, matched, moves)
+	}
 	for _, l := range period {
-		if !matched[l.CRO] {
+		if !matched[l.Line] {
 			ref := l.CRO
 			if ref == "" {
 				ref = fmt.Sprintf("line %d", l.Line)

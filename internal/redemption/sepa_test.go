@@ -126,6 +126,23 @@ func TestSEPAPayouts(t *testing.T) {
 	if b2.Total != 0 || b2.Payouts[0].Status != redemption.PayoutReturned {
 		t.Fatalf("file of a returned payout confirmed = %+v", b2)
 	}
+	// What the bank statement shows: the money back from the first return
+	// (today: the service's clock is two days ahead), the first file paid on
+	// its execution day; the second file moved nothing.
+	moves, err := f.svc.BankMoves(f.ctx, today.AddDate(0, 0, -3), today.AddDate(0, 0, 3))
+	f.ok(err)
+	want := []redemption.BankMove{{Kind: "payout_return", Ref: *ret.EndToEndID, Amount: owed}, {Kind: "payout_file", Ref: b.MessageID, Amount: -owed}}
+	if len(moves) != len(want) {
+		t.Fatalf("bank moves = %+v", moves)
+	}
+	for i, m := range moves {
+		if m.Kind != want[i].Kind || m.Ref != want[i].Ref || m.Amount != want[i].Amount {
+			t.Fatalf("bank move %d = %+v, want %+v", i, m, want[i])
+		}
+	}
+	if !moves[1].Day.Equal(b.ExecutionOn) {
+		t.Errorf("the file's money left on %v, it was executed on %v", moves[1].Day, b.ExecutionOn)
+	}
 	f.setClock(time.Now())
 	f.verifyLedger()
 }
