@@ -18,10 +18,13 @@ func MapURL(lat, lon float64) string {
 	return fmt.Sprintf("https://www.openstreetmap.org/?mlat=%.5f&mlon=%.5f#map=15/%.5f/%.5f", lat, lon, lat, lon)
 }
 
-// ParseEuro reads an amount typed by a person ("14", "14,50", "14.5",
+// ParseEuro reads a price typed by a person ("14", "14,50", "14.5",
 // "€ 1.200,00") into cents. Errors: invalid (not an amount, more than two
-// decimals, or negative).
-func ParseEuro(s string) (int64, error) {
+// decimals, negative, or above ten times the highest price).
+func ParseEuro(s string) (int64, error) { return ParseEuroUpTo(s, MaxPriceCents*10) }
+
+// ParseEuroUpTo is ParseEuro for any amount up to most cents.
+func ParseEuroUpTo(s string, most int64) (int64, error) {
 	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "€"))
 	s = strings.ReplaceAll(s, " ", "")
 	// "1.200,50": dots group thousands when a comma marks the decimals.
@@ -37,7 +40,7 @@ func ParseEuro(s string) (int64, error) {
 		frac += "0"
 	}
 	n, err := strconv.ParseInt(whole+frac, 10, 64)
-	if err != nil || n > MaxPriceCents*10 {
+	if err != nil || n > most {
 		return 0, invalidField("price_cents", "the price must be an amount in euro, such as 14,50")
 	}
 	return n, nil

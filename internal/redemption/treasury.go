@@ -91,8 +91,11 @@ func (s *Service) RecordTreasuryMove(ctx context.Context, p *auth.Principal, in 
 	switch {
 	case in.Direction != ToBank && in.Direction != ToStripe:
 		return TreasuryMove{}, apperr.New(apperr.Invalid, "choose where the money went: to_bank or to_stripe").With("field", "direction")
-	case in.AmountCents <= 0 || in.AmountCents > ledger.MaxAmount:
+	case in.AmountCents <= 0:
 		return TreasuryMove{}, apperr.New(apperr.Invalid, "the amount must be more than zero").With("field", "amount_cents")
+	case in.AmountCents > ledger.MaxAmount:
+		return TreasuryMove{}, apperr.New(apperr.Invalid, "one move is at most %s", euro(ledger.MaxAmount)).
+			With("field", "amount_cents").With("reason", "too_large")
 	case len(in.Reference) > 100:
 		return TreasuryMove{}, apperr.New(apperr.Invalid, "the reference is at most 100 characters").With("field", "reference")
 	case len(in.Note) > 500:

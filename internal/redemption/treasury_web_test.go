@@ -40,6 +40,16 @@ func TestTreasuryAPIAndPage(t *testing.T) {
 		!strings.Contains(page, "€ 10,00") || !strings.Contains(page, `value="10,01"`) {
 		t.Fatalf("a move beyond the bank's money: %d %s", res.StatusCode, excerpt(page, "treasury-error"))
 	}
+	// Next to the amount, not above the form; a well-written amount too
+	// large for the ledger is told as such, not as a typo.
+	if i, j := strings.Index(page, `id="amount"`), strings.Index(page, `id="treasury-error"`); i < 0 || j < i {
+		t.Fatalf("the amount's error is not next to it: %s", excerpt(page, "treasury-form"))
+	}
+	form.Set("amount", "99.999.999.999")
+	if res, page = admin.PostForm("/admin/tesoreria", form); res.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(page, "al massimo di 10.000.000.000,00 euro") {
+		t.Fatalf("an amount beyond the ledger's: %d %s", res.StatusCode, excerpt(page, "treasury-error"))
+	}
 	form.Set("amount", "zero")
 	if res, page = admin.PostForm("/admin/tesoreria", form); res.StatusCode != http.StatusUnprocessableEntity ||
 		!strings.Contains(page, "Scrivi un importo maggiore di zero") {

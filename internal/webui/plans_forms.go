@@ -2,6 +2,7 @@ package webui
 
 import (
 	"errors"
+	"math"
 	"regexp"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/ledger"
 )
 
 // Forms of the plans pages show every field at fault at once, each
@@ -107,13 +109,23 @@ func (u *UI) plansMessage(l string, err error) string {
 // decimals ("40.000"), as people in Italy write a salary.
 var thousandsRe = regexp.MustCompile(`^\d{1,3}(\.\d{3})+$`)
 
-// parseEuroText reads euro typed in a form ("1.200,50", "40.000", "300").
-func parseEuroText(s string) (int64, bool) {
+// parseEuroText reads euro typed in a form ("1.200,50", "40.000", "300"),
+// up to the largest amount the ledger takes; the domain sets lower limits.
+func parseEuroText(s string) (int64, bool) { return parseEuroUpTo(s, ledger.MaxAmount) }
+
+// euroTooLarge tells an amount written well but beyond what the ledger
+// takes from a typo.
+func euroTooLarge(s string) bool {
+	_, ok := parseEuroUpTo(s, math.MaxInt64)
+	return ok
+}
+
+func parseEuroUpTo(s string, most int64) (int64, bool) {
 	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "€"))
 	if thousandsRe.MatchString(s) {
 		s = strings.ReplaceAll(s, ".", "")
 	}
-	cents, err := catalog.ParseEuro(s)
+	cents, err := catalog.ParseEuroUpTo(s, most)
 	return cents, err == nil
 }
 

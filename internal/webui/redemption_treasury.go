@@ -57,6 +57,9 @@ func (u *UI) treasuryMove(c echo.Context) error {
 		return u.renderTreasury(c, http.StatusUnprocessableEntity, treasuryView{Form: f, Field: field, Error: msg})
 	}
 	cents, ok := parseEuroText(f.Amount)
+	if !ok && euroTooLarge(f.Amount) {
+		return refuse("amount", u.cat.T(l, "redemption.error.too_large"))
+	}
 	if !ok || cents <= 0 {
 		return refuse("amount", u.cat.T(l, "redemption.treasury.bad_amount"))
 	}
