@@ -11,7 +11,6 @@ import (
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
-	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/funding"
 )
 
@@ -121,13 +120,14 @@ func (u *UI) requestTopUp(c echo.Context) error {
 	lng := lang(c)
 	// An amount that is not one goes to the service as none, so the
 	// other field is checked too.
-	cents, err := catalog.ParseEuro(v.Amount)
+	cents, ok := parseEuroText(v.Amount)
 	typos := map[string]string{}
-	if err != nil || cents == 0 {
+	if !ok || cents == 0 {
 		cents, typos["amount"] = 0, "funding.form.amount.invalid"
 	}
 	ctx, who := c.Request().Context(), CurrentPrincipal(c)
 	var t funding.TopUp
+	var err error
 	err = untilSettled(ctx, func() error {
 		t, err = u.deps.Funding.RequestTopUp(ctx, who, funding.TopUpRequest{Channel: funding.Channel(v.Channel), Amount: cents},
 			c.FormValue(formKeyField))
@@ -250,8 +250,8 @@ func (u *UI) recordBankReceipt(c echo.Context) error {
 	// What the web cannot read goes to the service as empty, so every
 	// other field is checked too.
 	typos := map[string]string{}
-	cents, err := catalog.ParseEuro(form["amount"])
-	if err != nil || cents == 0 {
+	cents, ok := parseEuroText(form["amount"])
+	if !ok || cents == 0 {
 		cents, typos["amount"] = 0, "funding.form.amount.invalid"
 	}
 	vd, err := time.Parse(time.DateOnly, form["value_date"])
