@@ -29,6 +29,11 @@ func TestFundingFormsShowEveryMistakeAtOnce(t *testing.T) {
 	if !strings.Contains(body, `<p class="field-error" id="channel-error">Scegli carta o bonifico.</p>`) || !strings.Contains(body, `value="mille"`) {
 		t.Errorf("top-up: the channel's message or the typed amount is missing")
 	}
+	// Above the bank channel's limit: the limits answer, not "not an amount".
+	res, body = web.PostForm("/budget/ricariche", url.Values{"amount": {"2.000.000,00"}, "channel": {"bank"}, "form_key": {"t2"}})
+	if res.StatusCode != 422 || !strings.Contains(body, "fuori dai limiti") {
+		t.Errorf("top-up of two million: %d, without the limits' message", res.StatusCode)
+	}
 
 	// The bank transfer on the platform admin's desk: four wrong fields.
 	desk := k.Browser(a.URL(), k.As(auth.OrgPlatform, auth.RolePlatformAdmin))
