@@ -59,11 +59,14 @@ END $$;
 -- ledger_backdate_granted); never across 31 December into the previous tax
 -- year (Italian time); and nothing, backdated or not, takes effect in a
 -- closed period (at or before p_closed: ledger_closed_through). Returns
--- the refusal, or NULL.
+-- the refusal, or NULL. PL/pgSQL, one cached expression: as a SQL function
+-- (never inlined: jsonb_build_object is only stable) every call started an
+-- executor, once per request of a batch.
 CREATE OR REPLACE FUNCTION ledger_check_effective(p_eff timestamptz, p_at timestamptz, p_given boolean,
                                                   p_closed timestamptz, p_granted timestamptz) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN CASE
         WHEN p_eff <= p_closed THEN
             ledger_error('RL003', 'effective_at falls in a closed period',
                          jsonb_build_object('field', 'effective_at', 'closed_through', p_closed))
@@ -73,5 +76,5 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN p_eff < p_at - interval '7 days' AND (p_granted IS NULL OR p_eff < p_granted) THEN
             ledger_error('RL003', 'effective_at may be at most 7 days before the write, unless a platform admin permits more',
                          '{"field":"effective_at"}')
-    END
-$$;
+    END;
+END $$;

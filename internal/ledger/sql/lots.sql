@@ -227,9 +227,14 @@ END $$;
 -- shard), created with p_attrs[i] by the first credit of a group that has
 -- no lot yet, grown by the others. One statement: an upsert on the group's
 -- unique index, so concurrent writers of one group never make two lots,
--- taking the lots in (account, key) order.
+-- taking the lots in (account, key) order. PL/pgSQL rather than SQL only
+-- so that the statement's plan is cached: a SQL function called by a
+-- statement is parsed and planned again at every call, which cost three
+-- times the statement itself, once per batch and per redemption on the
+-- locking path (docs/benchmarks.md).
 CREATE OR REPLACE FUNCTION ledger_grow_lots(p_tx bigint[], p_acc bigint[], p_key text[], p_attrs jsonb[], p_amt bigint[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     WITH c AS (
         SELECT u.tx, u.acc, u.key, u.attrs, u.amt, u.o
         FROM unnest(p_tx, p_acc, p_key, p_attrs, p_amt) WITH ORDINALITY AS u(tx, acc, key, attrs, amt, o)
@@ -247,8 +252,8 @@ RETURNS void LANGUAGE sql AS $$
     -- every credit but the one that created the lot is a growth move
     INSERT INTO ledger_lot_moves (tx_id, lot_id, amount)
     SELECT c.tx, up.id, -c.amt FROM c JOIN up ON up.account_id = c.acc AND up.group_key = c.key
-    WHERE up.tx_id <> c.tx
-$$;
+    WHERE up.tx_id <> c.tx;
+END $$;
 
 -- ledger_credited_lots: the lots of p_account that the p_txs transactions
 -- credited: created, or grew (a day lot). A reversal gives back from them

@@ -7,11 +7,13 @@
 -- ledger_closed_through is the instant the ledger is closed through (NULL:
 -- nothing closed). Writers read it (the app role may read these tables)
 -- with a plain SELECT, whose table lock a close waits for: a close never
--- lands under a write that checked the one before.
+-- lands under a write that checked the one before. PL/pgSQL so that the
+-- SELECT's plan is cached (a SQL function is planned at every call).
 CREATE OR REPLACE FUNCTION ledger_closed_through() RETURNS timestamptz
-LANGUAGE sql STABLE AS $$
-    SELECT max(p.through) FROM ledger_closed_periods p
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT max(p.through) FROM ledger_closed_periods p);
+END $$;
 
 -- ledger_backdate_granted is how far back the transaction under key p_key
 -- may take effect by a platform admin's permission (NULL: none).
