@@ -78,6 +78,8 @@ func main() {
 	flag.IntVar(&bo.MaxBatch, "batch-max", 0, "Batcher.MaxBatch (0: the default)")
 	flag.IntVar(&bo.Writers, "batch-writers", 0, "Batcher.Writers (0: the default)")
 	flag.IntVar(&bo.Lanes, "batch-lanes", 0, "Batcher.Lanes (0: the default)")
+	noDrop := flag.Bool("no-drop", false, "keep the scratch database after the run (to read its statistics: pg_stat_user_functions)")
+	only := flag.String("workloads", "", "run only these workloads and variants, comma-separated (e.g. b,c: to profile them; default all)")
 	flag.Parse()
 	if *server == "" {
 		fail(fmt.Errorf("no server: set TEST_DATABASE_URL or -server"))
@@ -99,7 +101,7 @@ func main() {
 	fail(err)
 	_, err = admin.Exec(`CREATE DATABASE ` + name)
 	fail(err)
-	if *keep == "" {
+	if *keep == "" && !*noDrop {
 		defer admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
 	}
 	url := dbtest.URLFor(*server, name)
@@ -146,6 +148,12 @@ func main() {
 	variants := []string{"b-single", "b-param", "b-binary", "b-tx", "b-batch1", "c-single"}
 	if !slices.Contains(clients, 32) {
 		variants = append(variants, "b")
+	}
+	if *only != "" {
+		keep := strings.Split(*only, ",")
+		in := func(w string) bool { return !slices.Contains(keep, w) }
+		workloads = slices.DeleteFunc(workloads, in)
+		variants = slices.DeleteFunc(variants, in)
 	}
 	for r := 0; r < *rounds; r++ {
 		for _, n := range clients {
