@@ -27,7 +27,10 @@ type WalletLot struct {
 	PlanName   string     `json:"plan_name"`
 }
 
-// Movement is one change of the wallet's balance.
+// Movement is one change of the wallet's balance, or a booking's hold: a
+// pending one keeps its amount aside, a voided or expired one charged
+// nothing (its status says which). A captured hold is not listed: its
+// amount shows once, as the capture that used it.
 type Movement struct {
 	TxID       int64     `json:"transaction_id"`
 	At         time.Time `json:"at"`
@@ -117,6 +120,9 @@ func (s *Service) wallet(ctx context.Context, user uuid.UUID) (Wallet, error) {
 		return w, err
 	}
 	for _, e := range entries {
+		if e.Status == "captured" {
+			continue
+		}
 		w.Movements = append(w.Movements, Movement{TxID: e.TxID, At: e.EffectiveAt, Kind: e.Kind, Status: e.Status, DeltaCents: e.Delta})
 	}
 	return w, nil

@@ -1,0 +1,45 @@
+package redemption_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/reciproca/reciproca/internal/redemption"
+)
+
+// The wallet's movements count each euro once: a used booking shows as
+// the service used (not also as its booking), a cancelled one as charging
+// nothing, a pending one as credit set aside.
+func TestWalletShowsEachBookingOnce(t *testing.T) {
+	w := newAppWorld(t) // 40 euro; the offering costs 12,50
+	ctx := context.Background()
+	book := func() redemption.Voucher {
+		t.Helper()
+		v, err := w.a.Redemption.Book(ctx, w.emp.Principal(), redemption.BookInput{OfferingID: w.offering, Quantity: 1, SlotID: &w.slot}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	used, cancelled, _ := book(), book(), book()
+	if _, err := w.a.Redemption.Validate(ctx, w.staff.Principal(), used.Code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.a.Redemption.Cancel(ctx, w.staff.Principal(), cancelled.ID, "chiuso per maltempo"); err != nil {
+		t.Fatal(err)
+	}
+	_, page := w.k.Browser(w.a.URL(), w.emp).Get("/portafoglio")
+	table := between(page, `id="wallet-movements"`, "</table>")
+	for _, c := range []struct {
+		text string
+		n    int
+	}{{"Servizio usato", 1}, {"Prenotazione annullata, nessun addebito", 1}, {"Prenotazione, credito riservato", 1}, {"12,50", 3}} {
+		if got := strings.Count(table, c.text); got != c.n {
+			t.Errorf("%q appears %d times among the movements, want %d:\n%s", c.text, got, c.n, table)
+		}
+	}
+	if !strings.Contains(page, "15,00") { // 40 less the used and the pending booking
+		t.Errorf("the available balance is not 15,00: %s", excerpt(page, "Disponibile"))
+	}
+}
