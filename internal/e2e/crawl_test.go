@@ -99,7 +99,7 @@ func crawl(t *testing.T, ctx context.Context, k *identitytest.Kit, base string, 
 			continue
 		}
 		var text string
-		var links, small []string
+		var links, small, squeezed []string
 		err := chromedp.Run(ctx,
 			chromedp.Navigate(next),
 			chromedp.WaitVisible("main", chromedp.ByQuery),
@@ -107,6 +107,7 @@ func crawl(t *testing.T, ctx context.Context, k *identitytest.Kit, base string, 
 			chromedp.Text("body", &text, chromedp.ByQuery),
 			chromedp.Evaluate(`Array.from(document.querySelectorAll("a[href]:not([download])"), a => a.href)`, &links),
 			chromedp.Evaluate(smallControls, &small),
+			chromedp.Evaluate(squeezedText, &squeezed),
 			screenshot(t, "crawl-"+string(u.Roles[0])+"-"+strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "-").Replace(strings.TrimPrefix(next, base))),
 		)
 		if err != nil {
@@ -115,6 +116,9 @@ func crawl(t *testing.T, ctx context.Context, k *identitytest.Kit, base string, 
 		checked++
 		for _, c := range small {
 			t.Errorf("%s: %s is less than 44 px tall, hard to tap", strings.TrimPrefix(next, base), c)
+		}
+		for _, c := range squeezed {
+			t.Errorf("%s: %s is squeezed into a column a few letters wide", strings.TrimPrefix(next, base), c)
 		}
 		for _, bad := range notItalian(withoutPeople(text, people)) {
 			t.Errorf("%s in Italian shows %q", strings.TrimPrefix(next, base), bad)
@@ -262,6 +266,12 @@ func notItalian(text string) []string {
 const smallControls = `Array.from(document.querySelectorAll("main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), main select, main textarea, main button:not(.link)"))
   .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && r.height < 43.5; })
   .map(e => e.tagName.toLowerCase() + "#" + (e.id || e.name || e.textContent.trim()))`
+
+// squeezedText lists the text squeezed into a column too narrow to read,
+// a few letters a line (a grid whose label column took the whole width).
+const squeezedText = `Array.from(document.querySelectorAll("main dd, main dt, main td, main th, main p, main li, main a, main h1, main h2, main h3"))
+  .filter(e => { const r = e.getBoundingClientRect(); return e.textContent.trim().length >= 12 && r.width > 0 && r.width < 60 && r.height > 80; })
+  .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + JSON.stringify(e.textContent.trim().slice(0, 40)))`
 
 // rawCodeInLink finds a time as Go prints it (2026-12-01 00:00:00 +0100
 // CET) in a link: the page it leads to cannot read it back.
