@@ -10,7 +10,8 @@ import (
 
 // The wallet's movements count each euro once: a used booking shows as
 // the service used (not also as its booking), a cancelled one as charging
-// nothing, a pending one as credit set aside.
+// nothing, a pending one as credit set aside. The home page says what is
+// left to spend and what the bookings set aside.
 func TestWalletShowsEachBookingOnce(t *testing.T) {
 	w := newAppWorld(t) // 40 euro; the offering costs 12,50
 	ctx := context.Background()
@@ -29,7 +30,13 @@ func TestWalletShowsEachBookingOnce(t *testing.T) {
 	if _, err := w.a.Redemption.Cancel(ctx, w.staff.Principal(), cancelled.ID, "chiuso per maltempo"); err != nil {
 		t.Fatal(err)
 	}
-	_, page := w.k.Browser(w.a.URL(), w.emp).Get("/portafoglio")
+	web := w.k.Browser(w.a.URL(), w.emp)
+	_, home := web.Get("/home")
+	if got, held := between(home, `id="figure-available">`, "</dd>"), between(home, `id="figure-held">`, "</dd>"); !strings.Contains(got, "15,00") ||
+		!strings.Contains(held, "12,50") {
+		t.Errorf("the home page's figures: to spend %q, set aside %q", got, held)
+	}
+	_, page := web.Get("/portafoglio")
 	table := between(page, `id="wallet-movements"`, "</table>")
 	for _, c := range []struct {
 		text string

@@ -63,6 +63,8 @@ type homePage struct {
 	PickSite bool
 	// Company is a company admin's overview of their company.
 	Company *companyOverview
+	// Wallet is an employee's credits at a glance.
+	Wallet *walletOverview
 }
 
 // homeNearKm is how far the home page looks for services near a site: as
@@ -80,6 +82,9 @@ func (u *UI) homeFor(c echo.Context) error {
 	}
 	var err error
 	if data.Company, err = u.overviewFor(c, p); err != nil {
+		return err
+	}
+	if data.Wallet, err = u.walletFor(c, p); err != nil {
 		return err
 	}
 	if p.Has(auth.RoleEmployee) && u.deps.Catalog != nil {
