@@ -41,7 +41,13 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), db: dbtest.Open(t), now: time.Now()}
+	return newFixtureOn(t, dbtest.Open(t))
+}
+
+// newFixtureOn is newFixture on the pool dbx (of a fresh test database).
+func newFixtureOn(t *testing.T, dbx *sqlx.DB) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ctx: context.Background(), db: dbx, now: time.Now()}
 	f.cat = catalog.NewService(f.db, nil, identity.New(f.db, identity.Config{Argon2: identity.Argon2Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}}))
 	f.svc = redemption.New(f.db, redemption.Config{BaseURL: "https://reciproca.example", Now: f.clock, Bank: platformBank})
 	f.ok(ensurePolicy(f.ctx, f.db))
