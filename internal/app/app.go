@@ -285,6 +285,11 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 // accepting, lets requests in flight finish (up to ShutdownTimeout) and
 // closes the database pool.
 func (a *App) Serve(ctx context.Context) error {
+	// API requests check their token's revocation against a cache the
+	// database's notices keep exact (one connection of its own).
+	listenCtx, stopListening := context.WithCancel(ctx)
+	defer stopListening()
+	a.Identity.ListenForRevocations(listenCtx, a.Config.DatabaseURL)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	// In development the background work runs here too (RunWorker).

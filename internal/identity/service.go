@@ -36,8 +36,9 @@ type Config struct {
 	// TOTPKey (32 bytes) seals second-factor secrets at rest.
 	TOTPKey []byte
 	// RevocationCacheTTL is how long an app server trusts what it read of
-	// a user's revocation epoch (see revocations): the most an ended
-	// sign-in's access token keeps working. At most 5 s.
+	// a user's revocation epoch when it does not listen for revocation
+	// notices (see revocations): then the most an ended sign-in's access
+	// token keeps working. At most 5 s.
 	RevocationCacheTTL time.Duration
 	// InvitesPerMinute (per person) and InvitesPerDay (per organisation)
 	// throttle invitations (see takeInvitationQuota).
@@ -144,6 +145,8 @@ type Service struct {
 	hashing chan struct{}
 	// revoked checks access tokens against their user's revocation epoch.
 	revoked *revocations
+	// verified remembers the access tokens whose signature was checked.
+	verified *verifiedTokens
 	// employees records HR's data of invited employees (the plans
 	// domain); nil: the invitation file's HR columns are refused.
 	employees EmployeeRecorder
@@ -159,6 +162,7 @@ func New(dbx *sqlx.DB, cfg Config) *Service {
 		dummyHash: hashPassword(cfg.Argon2, randomToken()),
 		hashing:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 		revoked:   newRevocations(cfg.RevocationCacheTTL),
+		verified:  newVerifiedTokens(),
 	}
 }
 

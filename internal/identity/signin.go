@@ -316,11 +316,12 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 }
 
 // VerifyAccessToken returns the caller an access token speaks for: its
-// signature and claims hold, and its user's sign-ins were not ended since
-// it was signed (revocations, at most RevocationCacheTTL old). Errors:
-// unauthorized; internal when the database cannot say.
+// signature and claims hold (checked once per token, see verifiedTokens),
+// and its user's sign-ins were not ended since it was signed
+// (revocations). Errors: unauthorized; internal when the database cannot
+// say.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (*auth.Principal, error) {
-	p, epoch, err := s.tok.verify(token, time.Now())
+	p, epoch, err := s.verified.verify(s.tok, token, time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -146,6 +146,12 @@ func (tc tokenConfig) issue(p *auth.Principal, epoch int, now time.Time) (string
 // same unauthorized error; the reason goes to the log via Err. It returns
 // the caller and the token's revocation epoch, which the caller checks.
 func (tc tokenConfig) verify(token string, now time.Time) (*auth.Principal, int, error) {
+	p, epoch, _, err := tc.verifyUntil(token, now)
+	return p, epoch, err
+}
+
+// verifyUntil is verify, also returning the token's expiry.
+func (tc tokenConfig) verifyUntil(token string, now time.Time) (*auth.Principal, int, time.Time, error) {
 	var claims accessClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -164,14 +170,14 @@ func (tc tokenConfig) verify(token string, now time.Time) (*auth.Principal, int,
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	if err != nil {
-		return nil, 0, &apperr.Error{Code: apperr.Unauthorized, Message: "invalid or expired access token", Err: err}
+		return nil, 0, time.Time{}, &apperr.Error{Code: apperr.Unauthorized, Message: "invalid or expired access token", Err: err}
 	}
 	uid, err := uuid.Parse(claims.Subject)
 	if err != nil || claims.Org == uuid.Nil || len(claims.Roles) == 0 {
-		return nil, 0, errBadAccessToken
+		return nil, 0, time.Time{}, errBadAccessToken
 	}
 	return &auth.Principal{UserID: uid, OrgID: claims.Org, OrgKind: claims.Kind, Email: claims.Email,
-		Name: claims.Name, Roles: claims.Roles}, claims.Epoch, nil
+		Name: claims.Name, Roles: claims.Roles}, claims.Epoch, claims.ExpiresAt.Time, nil
 }
 
 // errBadAccessToken is the one answer to a token that does not hold.
