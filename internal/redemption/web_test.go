@@ -51,6 +51,11 @@ func TestRedemptionPagesRefuse(t *testing.T) {
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "sotto il pagamento minimo") {
 		t.Fatalf("payout below the minimum: %d %s", res.StatusCode, excerpt(body, "alert"))
 	}
+	// Below the minimum the page offers no button that can only fail.
+	if _, body = staff.Get("/erogatore/pagamenti"); strings.Contains(body, `id="payout-request"`) ||
+		!strings.Contains(body, "Potrai chiedere il pagamento quando ti dobbiamo almeno € 50,00") {
+		t.Fatalf("the payouts page below the minimum: %s", excerpt(body, "payouts-owed"))
+	}
 	res, _ = w.k.Browser(w.a.URL(), nil).Get("/buoni")
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
 		t.Fatalf("a visitor opening the vouchers: %d", res.StatusCode)
