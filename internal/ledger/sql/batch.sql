@@ -329,6 +329,7 @@ DECLARE
     r_rel bigint[]; r_d bigint[]; r_o bigint[]; r_i bigint[];
     un bigint; rl bigint; dout bigint; din bigint;
     resolved jsonb := '{}';
+    dl jsonb; dl_pol int; dl_eff timestamptz; dl_attrs jsonb;  -- the last day lot and what it was made of
 BEGIN
     at := clock_timestamp();  -- the instant of the write, by which expiry is judged
     t_id := '{}'; t_key := '{}'; t_hash := '{}'; t_kind := '{}'; t_ref := '{}'; t_eff := '{}'; t_pol := '{}';
@@ -427,7 +428,14 @@ BEGIN
                 -- below); the fund's part is a contributor lot
                 sp_to := ARRAY[s->>'provider', s->>'fund', s->>'fees'];
                 sp_amt := ARRAY[pv, fd, fe];
-                sp_lot := ARRAY[NULL, ledger_day_lot(s->'fund_attrs', pol_name[pol], pol_version[pol], eff), NULL];
+                -- the day lot: the same for every split of the batch with
+                -- the same company, policy version and effective time (the
+                -- batch's own instant, unless backdated)
+                IF dl IS NULL OR dl_pol <> pol OR dl_eff <> eff OR dl_attrs IS DISTINCT FROM s->'fund_attrs' THEN
+                    dl := ledger_day_lot(s->'fund_attrs', pol_name[pol], pol_version[pol], eff);
+                    dl_pol := pol; dl_eff := eff; dl_attrs := s->'fund_attrs';
+                END IF;
+                sp_lot := ARRAY[NULL, dl, NULL];
                 n_legs := n_legs + (pv > 0)::int + (fd > 0)::int + (fe > 0)::int;
                 split_rec := jsonb_build_object('gross', gross, 'provider', pv, 'fund', fd, 'fee', fe,
                                                 'policy', pol_name[pol], 'version', pol_version[pol],
@@ -460,9 +468,11 @@ BEGIN
                 out := out || jsonb_build_object('tx_id', (x->>0)::bigint, 'replayed', true);
                 CONTINUE req;
             END IF;
-            err := ledger_check_effective(eff, at, p->>'effective_at' IS NOT NULL, p_closed,
-                                          CASE WHEN eff < at - interval '7 days' THEN ledger_backdate_granted(k_) END);
-            EXIT apply WHEN err IS NOT NULL;
+            IF p_closed IS NOT NULL OR p ? 'effective_at' THEN  -- else it has nothing to refuse
+                err := ledger_check_effective(eff, at, p->>'effective_at' IS NOT NULL, p_closed,
+                                              CASE WHEN eff < at - interval '7 days' THEN ledger_backdate_granted(k_) END);
+                EXIT apply WHEN err IS NOT NULL;
+            END IF;
             IF op = 'hold' AND (p->>'expires_at')::timestamptz <= at THEN
                 err := ledger_error('RL003', 'a hold must expire after it is placed', '{"field":"expires_at"}');
                 EXIT apply;
