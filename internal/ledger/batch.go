@@ -101,8 +101,11 @@ func writeDocs(ctx context.Context, ext sqlx.ExtContext, fn string, docs any, n 
 type BatcherOptions struct {
 	// MaxBatch caps the requests written in one batch (default 128).
 	MaxBatch int
-	// Writers is how many batches of posts are written at once (default:
-	// the number of CPUs, at least 2).
+	// Writers is how many batches of posts, holds, captures and voids are
+	// written at once (default: the number of CPUs, at least 2). Each
+	// writer has its own queue, and a request goes to the writer of the
+	// account it pays (a split's provider, a posting's payee), so that
+	// writers rarely wait for each other's row locks.
 	Writers int
 	// Lanes is how many batches of reversals are written at once, one per
 	// lane (default 16). Such a batch runs its requests one after the
@@ -146,8 +149,8 @@ type Batcher struct {
 	db          *sqlx.DB
 	max         int
 	lockTimeout time.Duration
-	queue       chan pending   // posts
-	lanes       []chan pending // holds, captures, voids, reversals
+	queues      []chan pending // posts, holds, captures, voids: one per writer
+	lanes       []chan pending // reversals
 	wg          sync.WaitGroup // the writers
 	alone       sync.WaitGroup // requests written one by one after a lock timeout
 	once        sync.Once
@@ -185,10 +188,12 @@ func NewBatcher(dbx *sqlx.DB, o BatcherOptions) *Batcher {
 	if o.Lanes <= 0 {
 		o.Lanes = 16
 	}
-	b := &Batcher{db: dbx, max: o.MaxBatch, lockTimeout: o.LockTimeout, queue: make(chan pending, o.MaxBatch*o.Writers)}
+	b := &Batcher{db: dbx, max: o.MaxBatch, lockTimeout: o.LockTimeout}
 	for range o.Writers {
+		q := make(chan pending, o.MaxBatch)
+		b.queues = append(b.queues, q)
 		b.wg.Add(1)
-		go b.write(b.queue)
+		go b.write(q)
 	}
 	for range o.Lanes {
 		lane := make(chan pending, o.MaxBatch)
@@ -207,7 +212,7 @@ func (b *Batcher) Post(ctx context.Context, r Request) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return b.submit(ctx, b.queue, op{Op: "post", Req: wire{Request: r.canonical()}})
+	return b.submit(ctx, b.writer(r.payee()), op{Op: "post", Req: wire{Request: r.canonical()}})
 }
 
 // Hold places a hold in the next batch, and returns as Hold does.
@@ -215,7 +220,7 @@ func (b *Batcher) Hold(ctx context.Context, r HoldRequest) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return b.submit(ctx, b.queue, op{Op: "hold", Req: r.wire()})
+	return b.submit(ctx, b.writer(r.payee()), op{Op: "hold", Req: r.wire()})
 }
 
 // Capture captures a hold in the next batch, and returns as Capture does.
@@ -223,12 +228,12 @@ func (b *Batcher) Capture(ctx context.Context, r CaptureRequest) (Result, error)
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
-	return b.submit(ctx, b.queue, op{Op: "capture", Req: r.canonical()})
+	return b.submit(ctx, b.writer(r.payee()), op{Op: "capture", Req: r.canonical()})
 }
 
 // Void releases a hold in the next batch, and returns as Void does.
 func (b *Batcher) Void(ctx context.Context, holdID int64) error {
-	_, err := b.submit(ctx, b.queue, op{Op: "void", Req: map[string]int64{"hold_id": holdID}})
+	_, err := b.submit(ctx, b.writer(fmt.Sprint("hold:", holdID)), op{Op: "void", Req: map[string]int64{"hold_id": holdID}})
 	return err
 }
 
@@ -242,9 +247,46 @@ func (b *Batcher) Reverse(ctx context.Context, r ReverseRequest) (Result, error)
 
 // lane is the queue of the reversals routed by key.
 func (b *Batcher) lane(key string) chan pending {
+	return b.lanes[route(key, len(b.lanes))]
+}
+
+// writer is the queue of the writer that writes the posts, holds,
+// captures and voids paying account key. The write stage locks the
+// balance rows of the plain accounts a batch names until it commits, so
+// two writers whose batches pay one provider write one after the other;
+// with each provider's requests in one writer's batches, writers rarely
+// wait for each other (docs/benchmarks.md). A hold and its capture pay
+// the same provider: they go through the same writer.
+func (b *Batcher) writer(key string) chan pending {
+	return b.queues[route(key, len(b.queues))]
+}
+
+func route(key string, n int) int {
 	h := fnv.New32a()
 	h.Write([]byte(key))
-	return b.lanes[h.Sum32()%uint32(len(b.lanes))]
+	return int(h.Sum32() % uint32(n))
+}
+
+// payee is the account a request pays, by which the Batcher routes it:
+// its split's provider, or its first posting's account.
+func (r Request) payee() string {
+	return payee(r.Split, r.Postings, r.Key)
+}
+
+// payee is the account a capture pays, as Request.payee; without
+// postings or split (a capture of what was held) its hold.
+func (r CaptureRequest) payee() string {
+	return payee(r.Split, r.Postings, fmt.Sprint("hold:", r.HoldID))
+}
+
+func payee(s *Split, ps []Posting, otherwise string) string {
+	switch {
+	case s != nil:
+		return s.Provider
+	case len(ps) > 0:
+		return ps[0].To
+	}
+	return otherwise
 }
 
 func (b *Batcher) submit(ctx context.Context, q chan pending, o op) (Result, error) {
@@ -266,7 +308,9 @@ func (b *Batcher) submit(ctx context.Context, q chan pending, o op) (Result, err
 // sent after Close.
 func (b *Batcher) Close() {
 	b.once.Do(func() {
-		close(b.queue)
+		for _, q := range b.queues {
+			close(q)
+		}
 		for _, l := range b.lanes {
 			close(l)
 		}

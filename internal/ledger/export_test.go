@@ -25,9 +25,9 @@ func testOp(r any) (op, error) {
 	panic("testOp: unknown request")
 }
 
-// SubmitAll queues reqs on the Batcher's writers in order, without waiting
-// for one before the next, and then waits for all: with one writer they
-// are written in that order, in shared batches.
+// SubmitAll queues reqs on the Batcher's first writer in order, without
+// waiting for one before the next, and then waits for all: they are
+// written in that order, in shared batches.
 func (b *Batcher) SubmitAll(ctx context.Context, reqs []any) []Outcome {
 	ps := make([]pending, len(reqs))
 	out := make([]Outcome, len(reqs))
@@ -38,7 +38,7 @@ func (b *Batcher) SubmitAll(ctx context.Context, reqs []any) []Outcome {
 			continue
 		}
 		ps[i] = pending{ctx: ctx, op: o, done: make(chan Outcome, 1)}
-		b.queue <- ps[i]
+		b.queues[0] <- ps[i]
 	}
 	for i, p := range ps {
 		if p.done != nil {
