@@ -11,7 +11,8 @@ import (
 // The wallet's movements count each euro once: a used booking shows as
 // the service used (not also as its booking), a cancelled one as charging
 // nothing, a pending one as credit set aside. The home page says what is
-// left to spend and what the bookings set aside.
+// left to spend and what the bookings set aside; an offering's page what
+// the credits can pay there.
 func TestWalletShowsEachBookingOnce(t *testing.T) {
 	w := newAppWorld(t) // 40 euro; the offering costs 12,50
 	ctx := context.Background()
@@ -23,6 +24,11 @@ func TestWalletShowsEachBookingOnce(t *testing.T) {
 		}
 		return v
 	}
+	web := w.k.Browser(w.a.URL(), w.emp)
+	// The offering's page says what the credits can pay there, before booking.
+	if _, page := web.Get("/catalogo/" + w.offering.String()); !strings.Contains(between(page, `id="book-available">`, "</p>"), "40,00") {
+		t.Errorf("the offering page's credits: %s", excerpt(page, "book-available"))
+	}
 	used, cancelled, _ := book(), book(), book()
 	if _, err := w.a.Redemption.Validate(ctx, w.staff.Principal(), used.Code); err != nil {
 		t.Fatal(err)
@@ -30,7 +36,6 @@ func TestWalletShowsEachBookingOnce(t *testing.T) {
 	if _, err := w.a.Redemption.Cancel(ctx, w.staff.Principal(), cancelled.ID, "chiuso per maltempo"); err != nil {
 		t.Fatal(err)
 	}
-	web := w.k.Browser(w.a.URL(), w.emp)
 	_, home := web.Get("/home")
 	if got, held := between(home, `id="figure-available">`, "</dd>"), between(home, `id="figure-held">`, "</dd>"); !strings.Contains(got, "15,00") ||
 		!strings.Contains(held, "12,50") {

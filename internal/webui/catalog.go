@@ -259,8 +259,14 @@ func (u *UI) catalogOffering(c echo.Context) error {
 		return err
 	}
 	cat, _ := catalog.CategoryByCode(o.Category)
-	return u.r.render(c, http.StatusOK, "catalog_offering", u.page(c, offeringPage{offeringCard: card(o), TaxBucket: cat.TaxBucket,
-		Viewer: offeringViewer(CurrentPrincipal(c), o), ShowTax: seesTaxRules(CurrentPrincipal(c))}))
+	p := CurrentPrincipal(c)
+	page := offeringPage{offeringCard: card(o), TaxBucket: cat.TaxBucket, Viewer: offeringViewer(p, o), ShowTax: seesTaxRules(p)}
+	if page.Viewer == "employee" && u.deps.Redemption != nil {
+		if page.Spendable, err = u.deps.Redemption.Spendable(c.Request().Context(), p.UserID, o.Category); err != nil {
+			return err
+		}
+	}
+	return u.r.render(c, http.StatusOK, "catalog_offering", u.page(c, page))
 }
 
 // offeringPage is one offering, as its viewer needs it.
@@ -272,6 +278,8 @@ type offeringPage struct {
 	// other (anyone else signed in).
 	Viewer  string
 	ShowTax bool // the tax rule of the category, for HR, providers and admins
+	// Spendable is what an employee viewer's credits can pay here.
+	Spendable int64
 }
 
 func offeringViewer(p *auth.Principal, o catalog.Offering) string {
