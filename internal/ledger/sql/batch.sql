@@ -165,15 +165,21 @@ BEGIN
                                                   'e', coalesce(e.e, '[]'), 'l', coalesce(lm.l, '[]')))
         INTO holds
         FROM ledger_transactions t
-        LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_array(a.path, e.amount) ORDER BY e.id) AS e
-                           FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+        -- (each account and lot looked up by its key, never joined: with
+        -- statistics that expect many entries a hold, the generic plan
+        -- merge-joined them against a whole scan of ledger_accounts, which
+        -- made a batch of captures three times slower; docs/benchmarks.md)
+        LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_array((SELECT a.path FROM ledger_accounts a WHERE a.id = e.account_id),
+                                                              e.amount) ORDER BY e.id) AS e
+                           FROM ledger_entries e
                            WHERE e.tx_id = t.id AND t.status = 'pending') e ON true
         LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_array(m.lot_id, l.account_id, m.net, l.expires_at)
                                             ORDER BY l.expires_at DESC NULLS FIRST, m.lot_id DESC) AS l
                            FROM (SELECT mm.lot_id, sum(mm.amount) AS net FROM ledger_lot_moves mm
                                  WHERE mm.tx_id = t.id AND mm.against_tx IS NULL AND t.status = 'pending'
                                  GROUP BY mm.lot_id HAVING sum(mm.amount) > 0) m
-                           JOIN ledger_lots l ON l.id = m.lot_id) lm ON true
+                           CROSS JOIN LATERAL (SELECT z.account_id, z.expires_at FROM ledger_lots z
+                                               WHERE z.id = m.lot_id) l) lm ON true
         WHERE t.id = ANY (hold_ids) AND t.status IN ('pending', 'captured', 'voided', 'expired');
         SELECT coalesce(array_agg(x->>0), '{}') INTO held_paths
         FROM jsonb_each(coalesce(holds, '{}')) h, jsonb_array_elements(h.value->'e') x;
