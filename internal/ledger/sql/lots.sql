@@ -269,9 +269,14 @@ $$;
 
 -- ledger_own_postings is a request's postings (none: []) with no day-lot
 -- group in their lot specs: only a split's fund part grows a day lot.
+-- PL/pgSQL: as a SQL function (never inlined: it has a subquery) it was
+-- parsed and planned again by every ledger_post and ledger_capture.
 CREATE OR REPLACE FUNCTION ledger_own_postings(p_postings jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p_postings IS NULL OR jsonb_typeof(p_postings) <> 'array' THEN coalesce(p_postings, '[]')
-                ELSE coalesce((SELECT jsonb_agg(CASE WHEN jsonb_typeof(j) = 'object' THEN j #- '{lot,group}' ELSE j END ORDER BY o)
-                               FROM jsonb_array_elements(p_postings) WITH ORDINALITY AS x(j, o)), '[]') END
-$$;
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_postings IS NULL OR jsonb_typeof(p_postings) <> 'array' THEN
+        RETURN coalesce(p_postings, '[]');
+    END IF;
+    RETURN coalesce((SELECT jsonb_agg(CASE WHEN jsonb_typeof(j) = 'object' THEN j #- '{lot,group}' ELSE j END ORDER BY o)
+                     FROM jsonb_array_elements(p_postings) WITH ORDINALITY AS x(j, o)), '[]');
+END $$;
