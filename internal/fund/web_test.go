@@ -54,11 +54,22 @@ func TestDonationPage(t *testing.T) {
 	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "donate-amount-error") {
 		t.Fatalf("bad amount: %d %s", res.StatusCode, body)
 	}
+	// a form with no fund and a bad amount names both at once
+	res, body = post(t, web, "/azienda/fondo", url.Values{"fund": {""}, "amount": {"abc"}, "form_key": {"z"}})
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="donate-amount-error"`) || !strings.Contains(body, `id="donate-fund-error"`) ||
+		!strings.Contains(body, "Scegli un fondo.") || !strings.Contains(body, `value="abc"`) {
+		t.Fatalf("no fund, bad amount: %d %s", res.StatusCode, body)
+	}
 	res, body = post(t, web, "/azienda/fondo", url.Values{"fund": {x.fund.ID.String()}, "amount": {"75"}, "form_key": {"y"}})
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "la donazione è arrivata") || !strings.Contains(body, "€ 75,00") {
 		t.Fatalf("donating: %d %s", res.StatusCode, body)
 	}
 	if got := balance(t, x, "company:"+x.companyA.ID.String()+":budget"); got != 2500 {
 		t.Fatalf("budget after giving 75 of 100 euro: %d", got)
+	}
+	// two million euro is an amount, beyond the budget: the page says how much there is
+	res, body = post(t, web, "/azienda/fondo", url.Values{"fund": {x.fund.ID.String()}, "amount": {"2.000.000"}, "form_key": {"w"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "€ 25,00") || strings.Contains(body, "maggiore di zero") {
+		t.Fatalf("two million euro: %d %s", res.StatusCode, body)
 	}
 }

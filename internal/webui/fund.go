@@ -12,7 +12,6 @@ import (
 
 	"github.com/reciproca/reciproca/internal/apperr"
 	"github.com/reciproca/reciproca/internal/auth"
-	"github.com/reciproca/reciproca/internal/catalog"
 	"github.com/reciproca/reciproca/internal/fund"
 )
 
@@ -169,8 +168,8 @@ func doneKey(c echo.Context) string {
 
 // parseAmount reads a euro amount typed in field.
 func parseAmount(c echo.Context, field string) (int64, error) {
-	cents, err := catalog.ParseEuro(c.FormValue(field))
-	if err != nil {
+	cents, ok := parseEuroText(c.FormValue(field))
+	if !ok {
 		return 0, apperr.New(apperr.Invalid, "not an amount").With("field", field)
 	}
 	return cents, nil
@@ -283,17 +282,17 @@ func (u *UI) renderDonations(c echo.Context, status int, f fundForm) error {
 
 func (u *UI) companyDonate(c echo.Context) error {
 	ctx := c.Request().Context()
-	amount, err := parseAmount(c, "amount")
+	amount, amountErr := parseAmount(c, "amount")
+	fundID, fundErr := uuid.Parse(c.FormValue("fund"))
+	if fundErr != nil {
+		fundErr = apperr.New(apperr.Invalid, "choose a fund").With("field", "fund")
+	}
+	err := apperr.AllInvalid(fundErr, amountErr)
 	if err == nil {
-		var fundID uuid.UUID
-		if fundID, err = uuid.Parse(c.FormValue("fund")); err != nil {
-			err = apperr.New(apperr.Invalid, "choose a fund").With("field", "fund")
-		} else {
-			err = untilSettled(ctx, func() error {
-				_, err := u.deps.Fund.Donate(ctx, CurrentPrincipal(c), fundID, amount, c.FormValue(formKeyField))
-				return err
-			})
-		}
+		err = untilSettled(ctx, func() error {
+			_, err := u.deps.Fund.Donate(ctx, CurrentPrincipal(c), fundID, amount, c.FormValue(formKeyField))
+			return err
+		})
 	}
 	if err != nil {
 		f, status, err := u.fundRefused(c, "donate", err)
