@@ -40,6 +40,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,6 +81,7 @@ func main() {
 	flag.IntVar(&bo.Lanes, "batch-lanes", 0, "Batcher.Lanes (0: the default)")
 	noDrop := flag.Bool("no-drop", false, "keep the scratch database after the run (to read its statistics: pg_stat_user_functions)")
 	only := flag.String("workloads", "", "run only these workloads and variants, comma-separated (e.g. b,c: to profile them; default all)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the Go side: clients and Batcher) over the rounds to this file")
 	flag.Parse()
 	if *server == "" {
 		fail(fmt.Errorf("no server: set TEST_DATABASE_URL or -server"))
@@ -155,6 +157,11 @@ func main() {
 		workloads = slices.DeleteFunc(workloads, in)
 		variants = slices.DeleteFunc(variants, in)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		fail(err)
+		fail(pprof.StartCPUProfile(f))
+	}
 	for r := 0; r < *rounds; r++ {
 		for _, n := range clients {
 			for _, w := range workloads {
@@ -176,6 +183,9 @@ func main() {
 			fmt.Fprintf(os.Stderr, "round %d %-8s 32 clients: %7.0f tx/s p50 %s p99 %s\n", r+1, w, res.tps,
 				res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond))
 		}
+	}
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
 	}
 	med := func(w string, n int) result { return median(runs[run{w, n}]) }
 
