@@ -321,7 +321,10 @@ func (b *Batcher) Close() {
 
 // write takes whatever is queued on q (up to max) as one batch, as soon as
 // the previous batch of this writer is done: no timer, so a lone request is
-// written at once.
+// written at once. Between batches it yields the processor once, so that
+// the callers it just answered, if they write again at once, join the
+// next batch: a batch costs about 1.3 ms whatever its size plus 0.17 ms a
+// request (docs/benchmarks.md), so fewer, fuller batches cost less.
 func (b *Batcher) write(q chan pending) {
 	defer b.wg.Done()
 	batch := make([]pending, 0, b.max)
@@ -340,6 +343,10 @@ func (b *Batcher) write(q chan pending) {
 			}
 		}
 		b.flush(batch)
+		// Let the callers just answered run before the next batch is taken:
+		// those that write again at once then go in it with the requests
+		// that queued meanwhile, rather than in a batch of their own.
+		runtime.Gosched()
 	}
 }
 
