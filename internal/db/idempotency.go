@@ -132,28 +132,69 @@ func keyConflict(err error) string {
 // The lock and the lookup are one statement (idempotency_claim, whose
 // lookup sees what committed before the lock was granted).
 func claimKey(ctx context.Context, tx *sqlx.Tx, scope Scope, key string, hash []byte) ([]byte, error) {
-	q, err := Inline(`SELECT got, request_hash, response::text AS response FROM idempotency_claim($1, $2, $3)`,
-		scope.Caller, scope.Operation, key)
+	q, err := Inline(`SELECT `+ClaimColumns+` FROM idempotency_claim($1, $2, $3) k`, scope.Caller, scope.Operation, key)
 	if err != nil {
 		return nil, err
 	}
-	var rec struct {
-		Got      bool    `db:"got"`
-		Hash     []byte  `db:"request_hash"`
-		Response *string `db:"response"`
-	}
-	switch err := tx.GetContext(ctx, &rec, q); {
-	case err != nil:
+	var c Claim
+	if err := tx.GetContext(ctx, &c, q); err != nil {
 		return nil, err
-	case !rec.Got:
+	}
+	return c.Stored(hash)
+}
+
+// Claim is what idempotency_claim answered, for a hot path that claims
+// its key, writes its effect and stores its answer (AnswerInsert) in one
+// statement of its own, committed on its own, instead of in Idempotent's
+// transaction: that statement must write the effect and the answer only
+// when the claim got the key and found no answer (got AND response IS
+// NULL). The rules are Idempotent's.
+type Claim struct {
+	Got      bool    `db:"claim_got"`
+	Hash     []byte  `db:"claim_hash"`
+	Response *string `db:"claim_response"`
+}
+
+// ClaimColumns selects a Claim from idempotency_claim(caller, operation,
+// key) called as the FROM item k.
+const ClaimColumns = `k.got AS claim_got, k.request_hash AS claim_hash, k.response::text AS claim_response`
+
+// Stored returns the answer stored under the key for the request whose
+// RequestHash is hash, nil when there is none (the effect is written), or
+// Idempotent's conflicts: another request holds the key now (in progress),
+// or the key was used for a different request (reused).
+func (c Claim) Stored(hash []byte) ([]byte, error) {
+	switch {
+	case !c.Got:
 		return nil, inProgressError()
-	case rec.Response == nil:
+	case c.Response == nil:
 		return nil, nil
-	case !bytes.Equal(rec.Hash, hash):
+	case !bytes.Equal(c.Hash, hash):
 		return nil, apperr.New(apperr.Conflict, "this Idempotency-Key was already used for a different request").
 			With("field", KeyField).With("reason", reasonReused)
 	}
-	return []byte(*rec.Response), nil
+	return []byte(*c.Response), nil
+}
+
+// AnswerInsert is the INSERT that stores an answer under a claimed key,
+// for the statement of a Claim: $n … $n+3 are the scope's caller and
+// operation, the key and the request's RequestHash; answer is the SQL
+// expression of the answer (jsonb); the caller appends its FROM clause
+// (the row of the effect written, so nothing is stored without it). A
+// unique violation of the key (KeyConflict) is a request in progress.
+func AnswerInsert(n int, answer string) string {
+	return fmt.Sprintf(`INSERT INTO idempotency_keys (caller, operation, key, request_hash, response, expires_at)
+		SELECT $%d, $%d, $%d, $%d, %s, now() + %d * interval '1 second'`, n, n+1, n+2, n+3, answer, int(KeyLifetime.Seconds()))
+}
+
+// KeyConflict maps the unique violation of an answer stored without the
+// key's claim to Idempotent's in-progress conflict; other errors come
+// back as they were.
+func KeyConflict(err error) error {
+	if IsUniqueViolation(err, "idempotency_keys_pkey") {
+		return inProgressError()
+	}
+	return err
 }
 
 // storeResponse writes the answer under the key, in one round trip.
