@@ -57,7 +57,10 @@ type slotRow struct {
 // same transaction, under the slot's row lock, so a slot is never
 // oversold. A fringe-type service counts on the employee's fringe meter
 // in the same transaction. The employee is mailed the voucher and the provider a notice.
-// With an idempotency key a retry answers the first booking.
+// With an idempotency key a retry answers the first booking. A booking
+// sent with a key, of a service without slots that is not fringe-type,
+// commits in one statement of its own instead of a transaction (bookAlone;
+// docs/redemption.md).
 //
 // Errors: unauthorized, forbidden (not an employee), invalid (quantity,
 // missing or foreign slot, a slot that has started), not_found (offering
@@ -75,13 +78,15 @@ func (s *Service) Book(ctx context.Context, p *auth.Principal, in BookInput, key
 	if in.Quantity < 1 || in.Quantity > MaxQuantity {
 		return Voucher{}, apperr.New(apperr.Invalid, "the quantity must be between 1 and %d", MaxQuantity).With("field", "quantity")
 	}
-	var out Voucher
-	_, err := db.Idempotent(ctx, s.db, db.Scope{Caller: p.UserID, Operation: "redemption.book"}, key, in, &out,
-		func(tx *sqlx.Tx) error {
-			var err error
-			out, err = s.book(ctx, tx, p, in)
-			return err
-		})
+	out, done, err := s.bookAlone(ctx, p, in, key)
+	if !done {
+		_, err = db.Idempotent(ctx, s.db, db.Scope{Caller: p.UserID, Operation: bookOperation}, key, in, &out,
+			func(tx *sqlx.Tx) error {
+				var err error
+				out, err = s.book(ctx, tx, p, in)
+				return err
+			})
+	}
 	if apperr.Is(err, apperr.InsufficientFunds) {
 		return Voucher{}, s.shortOf(ctx, p.UserID, err)
 	}
@@ -124,25 +129,9 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 			return Voucher{}, err
 		}
 	}
-	// The hold outlives the voucher's validation window by a day, so the
-	// voucher's own expiry (ExpireVouchers) resolves it first; the
-	// ledger's hold sweeper is the backstop.
-	hold, err := ledger.Hold(ctx, tx, ledger.HoldRequest{ExpiresAt: v.ValidateUntil.Add(24 * time.Hour), Request: ledger.Request{
-		Key: "voucher:" + v.ID.String() + ":hold", Kind: "booking", Reference: "voucher:" + v.ID.String(),
-		Metadata: map[string]any{"voucher": v.ID.String(), "tax_bucket": o.TaxBucket, "offering": o.ID.String()},
-		Postings: []ledger.Posting{{From: WalletPath(p.UserID), To: PayablePath(o.ProviderID), Amount: amount, Category: o.Category,
-			TaxBucket: o.TaxBucket}},
-	}})
-	var ae *apperr.Error
-	switch {
-	case errors.As(err, &ae) && ae.Code == apperr.NotFound && ae.Fields["account"] == WalletPath(p.UserID):
-		// no wallet: the employee has no credits at all
-		return Voucher{}, apperr.New(apperr.InsufficientFunds, "you have no welfare credits for this service").
-			With("available", int64(0)).With("required", amount).With("category", o.Category)
-	case errors.As(err, &ae) && ae.Code == apperr.InsufficientFunds:
-		return Voucher{}, ae.With("category", o.Category).With("required", amount)
-	case err != nil:
-		return Voucher{}, err
+	hold, err := ledger.Hold(ctx, tx, holdRequest(v))
+	if err != nil {
+		return Voucher{}, holdError(err, v)
 	}
 	v.HoldID = hold.TxID
 	if err := s.chargeFringe(ctx, tx, v); err != nil {
@@ -152,6 +141,35 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 		return Voucher{}, err
 	}
 	return v, nil
+}
+
+// holdRequest is the ledger hold of voucher v: its full amount on the
+// employee's wallet, for the provider's payable. The hold outlives the
+// voucher's validation window by a day, so the voucher's own expiry
+// (ExpireVouchers) resolves it first; the ledger's hold sweeper is the
+// backstop.
+func holdRequest(v Voucher) ledger.HoldRequest {
+	return ledger.HoldRequest{ExpiresAt: v.ValidateUntil.Add(24 * time.Hour), Request: ledger.Request{
+		Key: "voucher:" + v.ID.String() + ":hold", Kind: "booking", Reference: "voucher:" + v.ID.String(),
+		Metadata: map[string]any{"voucher": v.ID.String(), "tax_bucket": v.TaxBucket, "offering": v.OfferingID.String()},
+		Postings: []ledger.Posting{{From: WalletPath(v.EmployeeID), To: PayablePath(v.ProviderID), Amount: v.AmountCents,
+			Category: v.Category, TaxBucket: v.TaxBucket}},
+	}}
+}
+
+// holdError is the booking's answer to the hold's refusal err: no wallet
+// or not enough eligible credits are insufficient_funds with the amounts.
+func holdError(err error, v Voucher) error {
+	var ae *apperr.Error
+	switch {
+	case errors.As(err, &ae) && ae.Code == apperr.NotFound && ae.Fields["account"] == WalletPath(v.EmployeeID):
+		// no wallet: the employee has no credits at all
+		return apperr.New(apperr.InsufficientFunds, "you have no welfare credits for this service").
+			With("available", int64(0)).With("required", v.AmountCents).With("category", v.Category)
+	case errors.As(err, &ae) && ae.Code == apperr.InsufficientFunds:
+		return ae.With("category", v.Category).With("required", v.AmountCents)
+	}
+	return err
 }
 
 // bookableColumns are what a booking reads of its offering.
@@ -172,8 +190,7 @@ func (s *Service) readBookable(ctx context.Context, tx *sqlx.Tx, offering uuid.U
 		slotRow
 	}
 	if slot == nil {
-		err := s.getPrepared(ctx, tx, &row.bookable, `SELECT `+bookableColumns+bookableFrom+`
-			WHERE o.id = $1 AND o.status = 'active' AND pr.status = 'approved'`, offering)
+		err := s.getPrepared(ctx, tx, &row.bookable, bookableQuery, offering)
 		return row.bookable, row.slotRow, db.MapError(err, "offering")
 	}
 	err := s.getPrepared(ctx, tx, &row, `SELECT `+bookableColumns+`, s.id AS slot_id, s.starts_at, s.ends_at, s.capacity`+bookableFrom+`

@@ -18,8 +18,12 @@ const (
 	codeLength   = codeRandom + 1
 )
 
-// newCode returns a fresh random code with its check character.
-func newCode() string {
+// newCode returns a fresh voucher code (randomCode; a test may draw them
+// from elsewhere).
+var newCode = randomCode
+
+// randomCode returns a fresh random code with its check character.
+func randomCode() string {
 	var b [codeRandom]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand never fails on supported systems

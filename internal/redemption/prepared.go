@@ -51,10 +51,16 @@ func (s *Service) prepare(query string) {
 	s.stmts.m[query] = st
 }
 
-// getPrepared runs query in tx (prepared once it is) and scans its one
-// row into dest.
+// getPrepared runs query in tx, or on the pool when tx is nil (prepared
+// once it is), and scans its one row into dest.
 func (s *Service) getPrepared(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
-	if st := s.cached(query); st != nil {
+	st := s.cached(query)
+	switch {
+	case tx == nil && st != nil:
+		return st.GetContext(ctx, dest, args...)
+	case tx == nil:
+		return s.db.GetContext(ctx, dest, query, args...)
+	case st != nil:
 		return tx.StmtxContext(ctx, st).GetContext(ctx, dest, args...)
 	}
 	return tx.GetContext(ctx, dest, query, args...)

@@ -20,6 +20,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // Italian days without depending on the host's zone files
 
@@ -130,6 +131,9 @@ type Service struct {
 	payables sync.Map
 	// stmts are the hot path's prepared statements.
 	stmts statements
+	// alone counts the bookings and validations committed by one
+	// statement of their own (bookAlone, captureAlone).
+	alone struct{ books, captures atomic.Int64 }
 }
 
 // New returns the service.

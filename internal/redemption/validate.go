@@ -85,11 +85,16 @@ func (s *Service) NoShow(ctx context.Context, p *auth.Principal, id uuid.UUID, n
 	return s.capture(ctx, p, scope{provider: &prov}, "id", id, NoShow, note)
 }
 
-// capture resolves a booked voucher as used (validated or no_show).
+// capture resolves a booked voucher as used (validated or no_show):
+// alone when it can (captureAlone), else in a transaction that locks the
+// voucher first.
 func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, field string, value any, to Status, note string) (Voucher, error) {
 	pool, err := s.FundPool(ctx)
 	if err != nil {
 		return Voucher{}, err
+	}
+	if v, done, err := s.captureAlone(ctx, p, sc, field, value, to, note, pool); done {
+		return v, err
 	}
 	var out Voucher
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -102,11 +107,7 @@ func (s *Service) capture(ctx context.Context, p *auth.Principal, sc scope, fiel
 		if err := usable(v, now, to); err != nil {
 			return err
 		}
-		res, err := ledger.Capture(ctx, tx, ledger.CaptureRequest{Key: "voucher:" + v.ID.String() + ":capture", HoldID: v.HoldID,
-			Reference: "voucher:" + v.ID.String(), Metadata: map[string]any{"voucher": v.ID.String(), "as": string(to)},
-			Split: &ledger.Split{Policy: s.cfg.Policy, From: WalletPath(v.EmployeeID), Gross: v.AmountCents, Category: v.Category, TaxBucket: v.TaxBucket,
-				Provider: PayablePath(v.ProviderID), Fund: pool, Fees: s.cfg.Fees,
-				FundAttrs: map[string]any{"company": v.CompanyID.String(), "source": "redemption"}}})
+		res, err := ledger.Capture(ctx, tx, s.captureRequest(v, to, pool))
 		if err != nil {
 			return err
 		}
