@@ -27,6 +27,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/fund"
 	"github.com/reciproca/reciproca/internal/ledger"
 )
@@ -130,7 +131,7 @@ type Service struct {
 	// booking saw exist: later bookings skip creating it.
 	payables sync.Map
 	// stmts are the hot path's prepared statements.
-	stmts statements
+	stmts *db.Statements
 	// alone counts the bookings and validations committed by one
 	// statement of their own (bookAlone, captureAlone).
 	alone struct{ books, captures atomic.Int64 }
@@ -138,7 +139,7 @@ type Service struct {
 
 // New returns the service.
 func New(dbx *sqlx.DB, cfg Config) *Service {
-	return &Service{db: dbx, cfg: cfg.withDefaults()}
+	return &Service{db: dbx, cfg: cfg.withDefaults(), stmts: db.NewStatements(dbx)}
 }
 
 // Config returns the configuration in force (defaults filled in).
