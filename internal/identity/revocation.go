@@ -6,9 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
-
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
 )
 
 // revocations answers, for every request with an access token, whether
@@ -93,14 +92,14 @@ var errRevoked = apperr.New(apperr.Unauthorized, "this access token was revoked:
 // ended since, or the user can no longer act. Errors: unauthorized;
 // internal when the database cannot be read (a token is never let through
 // unchecked).
-func (r *revocations) check(ctx context.Context, q sqlx.QueryerContext, user uuid.UUID, epoch int) error {
+func (r *revocations) check(ctx context.Context, st *db.Statements, user uuid.UUID, epoch int) error {
 	now := time.Now()
 	r.mu.Lock()
 	e, ok := r.m[user]
 	gen := r.gen
 	r.mu.Unlock()
 	if !ok || now.Sub(e.at) >= e.ttl {
-		cur, err := epochOf(ctx, q, user)
+		cur, err := epochOf(ctx, st, user)
 		if apperr.Is(err, apperr.NotFound) {
 			return errRevoked
 		}

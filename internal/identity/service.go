@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/reciproca/reciproca/internal/config"
+	"github.com/reciproca/reciproca/internal/db"
 )
 
 // Config is what the identity service is told by the program.
@@ -145,6 +146,8 @@ type Service struct {
 	hashing chan struct{}
 	// revoked checks access tokens against their user's revocation epoch.
 	revoked *revocations
+	// stmts are the statements every API request may run, prepared.
+	stmts *db.Statements
 	// verified remembers the access tokens whose signature was checked.
 	verified *verifiedTokens
 	// employees records HR's data of invited employees (the plans
@@ -162,6 +165,7 @@ func New(dbx *sqlx.DB, cfg Config) *Service {
 		dummyHash: hashPassword(cfg.Argon2, randomToken()),
 		hashing:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 		revoked:   newRevocations(cfg.RevocationCacheTTL),
+		stmts:     db.NewStatements(dbx),
 		verified:  newVerifiedTokens(),
 	}
 }

@@ -325,7 +325,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (*auth.Pr
 	if err != nil {
 		return nil, err
 	}
-	if err := s.revoked.check(ctx, s.db, p.UserID, epoch); err != nil {
+	if err := s.revoked.check(ctx, s.stmts, p.UserID, epoch); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/reciproca/reciproca/internal/apperr"
+	"github.com/reciproca/reciproca/internal/db"
 )
 
 // The store's credentials: one-time links, refresh tokens, second factors.
@@ -78,10 +79,12 @@ type userEpoch struct {
 }
 
 // epochOf reads user's revocation epoch and whether they may still act
-// (active, in an active organisation, with a role). Errors: not_found.
-func epochOf(ctx context.Context, q sqlx.QueryerContext, user uuid.UUID) (userEpoch, error) {
+// (active, in an active organisation, with a role), on the pool, prepared
+// (every API request of a user the server does not remember reads it).
+// Errors: not_found.
+func epochOf(ctx context.Context, st *db.Statements, user uuid.UUID) (userEpoch, error) {
 	var e userEpoch
-	err := sqlx.GetContext(ctx, q, &e, `SELECT u.auth_epoch,
+	err := st.Get(ctx, nil, &e, `SELECT u.auth_epoch,
 		u.status = 'active' AND o.status = 'active' AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id) AS active
 		FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1`, user)
 	if errors.Is(err, sql.ErrNoRows) {
