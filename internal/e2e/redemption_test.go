@@ -11,6 +11,7 @@ import (
 	"github.com/reciproca/reciproca/internal/app/apptest"
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/catalog"
+	"github.com/reciproca/reciproca/internal/catalog/catalogtest"
 	"github.com/reciproca/reciproca/internal/ledger"
 	"github.com/reciproca/reciproca/internal/redemption"
 )
@@ -25,7 +26,7 @@ func TestBookValidateInTheBrowser(t *testing.T) {
 	m := newMarket(t, a, "Cooperativa Il Faro", catalog.FormSocialCooperative, "0284713017")
 	k, staff, emp := m.k, m.staff, m.emp
 	bg := context.Background()
-	at := time.Now().Add(10 * time.Minute).Truncate(time.Minute)
+	at := catalogtest.SoonToday(10 * time.Minute).Truncate(time.Minute)
 	o, err := a.Catalog.CreateOffering(bg, staff.Principal(), staff.Org.ID, catalog.OfferingInput{Title: "Laboratorio di ceramica",
 		Description: "Due ore al tornio.", Category: "courses", PriceCents: 18_00, Unit: "session", PlaceCode: "097042",
 		Availability: catalog.AvailabilitySlots, Slots: []catalog.SlotInput{{StartsAt: at, EndsAt: at.Add(2 * time.Hour), Capacity: 6}}}, "")

@@ -46,7 +46,7 @@ func newAppWorld(t *testing.T) *appWorld {
 	if _, err := a.Catalog.ReviewProvider(ctx, w.admin.Principal(), staff.OrgID, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	at := time.Now().Add(5 * time.Minute).Truncate(time.Second)
+	at := catalogtest.SoonToday(5 * time.Minute).Truncate(time.Second)
 	o, err := a.Catalog.CreateOffering(ctx, staff, staff.OrgID, catalog.OfferingInput{Title: "Doposcuola", Description: "Compiti",
 		Category: "after_school", PriceCents: 12_50, Unit: "session", PlaceCode: lecco, Availability: catalog.AvailabilitySlots,
 		Slots: []catalog.SlotInput{{StartsAt: at, EndsAt: at.Add(time.Hour), Capacity: 10}}}, "")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -95,4 +96,17 @@ func Offering(t testing.TB, svc *catalog.Service, staff *auth.Principal, title, 
 		t.Fatalf("creating offering %q: %v", title, err)
 	}
 	return o.ID
+}
+
+// SoonToday is d from now, on today's date in Italy, where a slot
+// validates from 00:00: a slot starting then validates at once. Within d
+// of midnight, Rome time, it first waits for the new day (a slot starting
+// after midnight validates only from then).
+func SoonToday(d time.Duration) time.Time {
+	rome, _ := time.LoadLocation("Europe/Rome")
+	now := time.Now().In(rome)
+	if y, m, day := now.Date(); now.Add(d).Day() != day {
+		time.Sleep(time.Until(time.Date(y, m, day+1, 0, 0, 1, 0, rome)))
+	}
+	return time.Now().Add(d)
 }
