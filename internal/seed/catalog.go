@@ -28,6 +28,7 @@ func loadCatalog(ctx context.Context, tx *sqlx.Tx) error {
 	}
 	now := time.Now().In(rome)
 	monday := time.Date(now.Year(), now.Month(), now.Day()+(8-int(now.Weekday()))%7+1, 18, 0, 0, 0, rome)
+	summer := summerWeeks(now)
 	for i, p := range demoProviders {
 		org := p.org
 		if org == uuid.Nil {
@@ -58,7 +59,14 @@ func loadCatalog(ctx context.Context, tx *sqlx.Tx) error {
 			if o.category == "elder_care" || o.category == "childcare" && key != "nido" && key != "spazio" || key == "fisio" || key == "spesa" {
 				oin.ServiceRadiusKm = 15 // they come to your home
 			}
-			if o.slots {
+			switch {
+			case o.slots && o.category == "summer_camp":
+				oin.Availability = catalog.AvailabilitySlots
+				for w, start := range summer {
+					oin.Slots = append(oin.Slots, catalog.SlotInput{StartsAt: start, EndsAt: start.AddDate(0, 0, 4).Add(8*time.Hour + 30*time.Minute),
+						Capacity: 15 + (i+j+w)%4*5})
+				}
+			case o.slots:
 				oin.Availability = catalog.AvailabilitySlots
 				for w := 0; w < 4; w++ {
 					start := monday.AddDate(0, 0, 7*w+j%5)
@@ -74,4 +82,23 @@ func loadCatalog(ctx context.Context, tx *sqlx.Tx) error {
 		}
 	}
 	return nil
+}
+
+// summerWeeks are the weeks of the next summer's camps, from the Monday of
+// mid-June to the end of July, each from Monday at 08:30 (Italian time):
+// this year's while they are more than a week away, else next year's.
+func summerWeeks(now time.Time) []time.Time {
+	first := func(year int) time.Time {
+		d := time.Date(year, time.June, 15, 8, 30, 0, 0, now.Location())
+		return d.AddDate(0, 0, (8-int(d.Weekday()))%7)
+	}
+	start := first(now.Year())
+	if start.Before(now.AddDate(0, 0, 7)) {
+		start = first(now.Year() + 1)
+	}
+	weeks := make([]time.Time, 6)
+	for w := range weeks {
+		weeks[w] = start.AddDate(0, 0, 7*w)
+	}
+	return weeks
 }
