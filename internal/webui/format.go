@@ -37,7 +37,19 @@ func formatFuncs(lang string, cat Catalogue) template.FuncMap {
 		"km":       func(km any) string { return formatKm(km, lang) },
 		"date":     func(t any) string { return formatTime(t, dateLayout(lang)) },
 		"datetime": func(t any) string { return formatTime(t, dateLayout(lang)+" 15:04") },
+		"slot":     func(start, end time.Time) string { return formatSlot(start, end, lang) },
 	}
+}
+
+// formatSlot writes when a slot is: its start, or for a slot over several
+// days (a summer camp's week) its start and end, in Italian time.
+func formatSlot(start, end time.Time, lang string) string {
+	layout := dateLayout(lang) + " 15:04"
+	s, e := start.In(italianTime), end.In(italianTime)
+	if s.YearDay() == e.YearDay() && s.Year() == e.Year() || !e.After(s) {
+		return s.Format(layout)
+	}
+	return s.Format(layout) + " – " + e.Format(layout)
 }
 
 // formatTime writes a time.Time or *time.Time ("" for nil) in Italian time.

@@ -28,6 +28,20 @@ func TestFormatting(t *testing.T) {
 	if got := funcs["datetime"].(func(any) string)(&at); got != "01/12/2026 18:30" {
 		t.Errorf("datetime in Italian time: %q", got)
 	}
+	// a slot within a day says when it starts; a week's camp, from when to when
+	camp := time.Date(2027, 6, 21, 6, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		start, end time.Time
+		want       string
+	}{
+		{at, at.Add(90 * time.Minute), "01/12/2026 18:30"},
+		{at.Add(-18 * time.Hour), at.Add(-16*time.Hour - 30*time.Minute), "01/12/2026 00:30"}, // from 30 November to 1 December in UTC, one day in Italy
+		{camp, camp.AddDate(0, 0, 4).Add(8*time.Hour + 30*time.Minute), "21/06/2027 08:30 – 25/06/2027 17:00"},
+	} {
+		if got := funcs["slot"].(func(time.Time, time.Time) string)(c.start, c.end); got != c.want {
+			t.Errorf("slot %v–%v: %q, want %q", c.start, c.end, got, c.want)
+		}
+	}
 	if got := funcs["tf"].(func(string, ...any) string)("k", 3); got != "3 servizi" {
 		t.Errorf("tf: %q", got)
 	}

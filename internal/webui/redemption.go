@@ -103,8 +103,8 @@ type bookingPage struct {
 }
 
 type placeLeft struct {
-	StartsAt time.Time
-	Left     int
+	StartsAt, EndsAt time.Time
+	Left             int
 }
 
 func (u *UI) bookingPage(c echo.Context, status int, errMsg string) error {
@@ -124,7 +124,7 @@ func (u *UI) bookingPage(c echo.Context, status int, errMsg string) error {
 	}
 	for _, s := range o.Slots {
 		if n, ok := left[s.ID]; ok {
-			p.Places = append(p.Places, placeLeft{StartsAt: s.StartsAt, Left: n})
+			p.Places = append(p.Places, placeLeft{StartsAt: s.StartsAt, EndsAt: s.EndsAt, Left: n})
 		}
 	}
 	if p.Spendable, err = u.deps.Redemption.Spendable(ctx, CurrentPrincipal(c).UserID, o.Category); err != nil {
