@@ -144,6 +144,8 @@ func TestProviderOfferingFoundByEmployee(t *testing.T) {
 		chromedp.SendKeys("#q", "ceramiche", chromedp.ByID),
 		chromedp.SendKeys("#vicino", "Lecco", chromedp.ByID),
 		chromedp.Click("#search-submit", chromedp.ByID),
+		// /catalogo already lists results: wait for the search's own page.
+		waitURL("q=ceramiche"),
 		chromedp.WaitVisible("#results", chromedp.ByID),
 		checkA11y(t),
 		chromedp.Text("#search-place", &place, chromedp.ByID),
