@@ -13,7 +13,6 @@ import (
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/ledger"
-	"github.com/reciproca/reciproca/internal/mail"
 )
 
 // BookInput is what an employee books: an offering, a quantity of its
@@ -102,10 +101,8 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 	if err != nil {
 		return Voucher{}, err
 	}
-	amount := o.PriceCents * int64(in.Quantity)
-	v := Voucher{ID: uuid.New(), EmployeeID: p.UserID, EmployeeName: p.Name, CompanyID: p.OrgID, ProviderID: o.ProviderID,
-		ProviderName: o.ProviderName, OfferingID: o.ID, OfferingTitle: o.Title, Category: o.Category, TaxBucket: o.TaxBucket,
-		Unit: o.Unit, Quantity: in.Quantity, UnitPriceCents: o.PriceCents, AmountCents: amount, Status: Booked}
+	v := s.draftVoucher(p, o, in.Quantity, now)
+	v.ID = uuid.New()
 	switch {
 	case o.Availability == "slots" && in.SlotID == nil:
 		return Voucher{}, apperr.New(apperr.Invalid, "choose a time slot").With("field", "slot_id")
@@ -119,10 +116,6 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 		v.ValidateFrom = startOfDay(slot.StartsAt)
 		v.CancelUntil = slot.StartsAt.Add(-s.cfg.CancelCutoff)
 		v.ValidateUntil = v.ValidateFrom.AddDate(0, 0, 1+s.cfg.GraceDays)
-	default:
-		v.ValidateFrom = startOfDay(now)
-		v.ValidateUntil = v.ValidateFrom.AddDate(0, 0, s.cfg.OnRequestDays)
-		v.CancelUntil = v.ValidateUntil
 	}
 	if _, known := s.payables.Load(o.ProviderID); !known {
 		if _, err := ledger.CreateAccount(ctx, tx, PayableSpec(o.ProviderID)); err != nil {
@@ -141,6 +134,32 @@ func (s *Service) book(ctx context.Context, tx *sqlx.Tx, p *auth.Principal, in B
 		return Voucher{}, err
 	}
 	return v, nil
+}
+
+// draftVoucher is the voucher p books of o, quantity qty, at now: the
+// offering's price, category and tax bucket as they are now, and the
+// window of a service arranged with the provider (valid from today for
+// OnRequestDays, cancellable until then); a slot's booking sets its own.
+func (s *Service) draftVoucher(p *auth.Principal, o bookable, qty int, now time.Time) Voucher {
+	v := Voucher{EmployeeID: p.UserID, EmployeeName: p.Name, CompanyID: p.OrgID, ProviderID: o.ProviderID,
+		ProviderName: o.ProviderName, OfferingID: o.ID, OfferingTitle: o.Title, Category: o.Category, TaxBucket: o.TaxBucket,
+		Unit: o.Unit, Quantity: qty, UnitPriceCents: o.PriceCents, AmountCents: o.PriceCents * int64(qty),
+		Status: Booked, ValidateFrom: startOfDay(now)}
+	v.ValidateUntil = v.ValidateFrom.AddDate(0, 0, s.cfg.OnRequestDays)
+	v.CancelUntil = v.ValidateUntil
+	return v
+}
+
+// issuedColumns are the columns a booking writes of its voucher: the
+// values of issuedValues ($1 … $19), then hold_id.
+const issuedColumns = `id, code, employee_id, company_id, provider_id, offering_id, offering_title, category, tax_bucket,
+	unit, quantity, unit_price_cents, amount_cents, slot_id, starts_at, ends_at, cancel_until, validate_from, validate_until, hold_id`
+
+// issuedValues are v's values of issuedColumns but hold_id.
+func issuedValues(v *Voucher) []any {
+	return []any{v.ID, v.Code, v.EmployeeID, v.CompanyID, v.ProviderID, v.OfferingID, v.OfferingTitle, v.Category, v.TaxBucket,
+		v.Unit, v.Quantity, v.UnitPriceCents, v.AmountCents, v.SlotID, v.StartsAt, v.EndsAt, v.CancelUntil,
+		v.ValidateFrom, v.ValidateUntil}
 }
 
 // holdRequest is the ledger hold of voucher v: its full amount on the
@@ -232,25 +251,16 @@ func (s *Service) takePlace(ctx context.Context, tx *sqlx.Tx, r *slotRow, now ti
 func (s *Service) issueVoucher(ctx context.Context, tx *sqlx.Tx, v *Voucher, employee, provider string) error {
 	for range 5 {
 		v.Code = newCode()
-		ms, err := s.bookedMails(employee, provider, *v)
+		to, subjects, bodies, err := s.bookedMails(employee, provider, *v)
 		if err != nil {
 			return err
 		}
-		to, subjects, bodies, err := mail.Arrays(ms)
-		if err != nil {
-			return err
-		}
-		err = s.getPrepared(ctx, tx, &v.CreatedAt, `WITH v AS (INSERT INTO vouchers (id, code, employee_id, company_id, provider_id,
-				offering_id, offering_title, category, tax_bucket, unit, quantity, unit_price_cents, amount_cents,
-				slot_id, starts_at, ends_at, cancel_until, validate_from, validate_until, hold_id)
+		err = s.getPrepared(ctx, tx, &v.CreatedAt, `WITH v AS (INSERT INTO vouchers (`+issuedColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 			ON CONFLICT (code) DO NOTHING RETURNING created_at),
 			m AS (INSERT INTO mail_outbox (to_addr, subject, body)
 				SELECT * FROM unnest($21::text[], $22::text[], $23::text[]) WHERE EXISTS (SELECT FROM v))
-			SELECT created_at FROM v`,
-			v.ID, v.Code, v.EmployeeID, v.CompanyID, v.ProviderID, v.OfferingID, v.OfferingTitle, v.Category, v.TaxBucket,
-			v.Unit, v.Quantity, v.UnitPriceCents, v.AmountCents, v.SlotID, v.StartsAt, v.EndsAt, v.CancelUntil,
-			v.ValidateFrom, v.ValidateUntil, v.HoldID, to, subjects, bodies)
+			SELECT created_at FROM v`, append(issuedValues(v), v.HoldID, to, subjects, bodies)...)
 		if err == nil {
 			return nil
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/reciproca/reciproca/internal/auth"
 	"github.com/reciproca/reciproca/internal/db"
 	"github.com/reciproca/reciproca/internal/ledger"
-	"github.com/reciproca/reciproca/internal/mail"
 )
 
 // bookAlone books a service arranged with the provider (no slot), sent
@@ -49,13 +48,7 @@ func (s *Service) bookAlone(ctx context.Context, p *auth.Principal, in BookInput
 	if err != nil {
 		return Voucher{}, true, err
 	}
-	now := s.cfg.Now()
-	v = Voucher{EmployeeID: p.UserID, EmployeeName: p.Name, CompanyID: p.OrgID, ProviderID: o.ProviderID,
-		ProviderName: o.ProviderName, OfferingID: o.ID, OfferingTitle: o.Title, Category: o.Category, TaxBucket: o.TaxBucket,
-		Unit: o.Unit, Quantity: in.Quantity, UnitPriceCents: o.PriceCents, AmountCents: o.PriceCents * int64(in.Quantity),
-		Status: Booked, ValidateFrom: startOfDay(now)}
-	v.ValidateUntil = v.ValidateFrom.AddDate(0, 0, s.cfg.OnRequestDays)
-	v.CancelUntil = v.ValidateUntil
+	v = s.draftVoucher(p, o, in.Quantity, s.cfg.Now())
 	for attempt := 1; ; attempt++ {
 		v.ID, v.Code = uuid.New(), newCode()
 		var replay []byte
@@ -83,11 +76,7 @@ const bookOperation = "redemption.book"
 // writeBooking is bookAlone's statement: nothing is written unless the
 // claim got the key and found no answer; a stored answer is returned.
 func (s *Service) writeBooking(ctx context.Context, p *auth.Principal, key string, hash []byte, v *Voucher, providerMail string) ([]byte, error) {
-	ms, err := s.bookedMails(p.Email, providerMail, *v)
-	if err != nil {
-		return nil, err
-	}
-	to, subjects, bodies, err := mail.Arrays(ms)
+	to, subjects, bodies, err := s.bookedMails(p.Email, providerMail, *v)
 	if err != nil {
 		return nil, err
 	}
@@ -104,18 +93,14 @@ func (s *Service) writeBooking(ctx context.Context, p *auth.Principal, key strin
 	// one.
 	query := `WITH k AS MATERIALIZED (SELECT * FROM idempotency_claim($24, $25, $26)),
 		h AS MATERIALIZED (SELECT (` + hold.Call + `).tx_id AS tx_id FROM k WHERE k.got AND k.response IS NULL),
-		v AS (INSERT INTO vouchers (id, code, employee_id, company_id, provider_id, offering_id, offering_title, category,
-				tax_bucket, unit, quantity, unit_price_cents, amount_cents, slot_id, starts_at, ends_at, cancel_until,
-				validate_from, validate_until, hold_id)
+		v AS (INSERT INTO vouchers (` + issuedColumns + `)
 			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, h.tx_id FROM h
 			RETURNING created_at, hold_id),
 		m AS (INSERT INTO mail_outbox (to_addr, subject, body)
 			SELECT * FROM unnest($20::text[], $21::text[], $22::text[]) WHERE EXISTS (SELECT FROM v)),
 		a AS (` + db.AnswerInsert(24, `$28::jsonb || jsonb_build_object('hold_id', v.hold_id, 'created_at', v.created_at)`) + ` FROM v)
 		SELECT ` + db.ClaimColumns + `, v.created_at, v.hold_id FROM k LEFT JOIN v ON true`
-	args := []any{v.ID, v.Code, v.EmployeeID, v.CompanyID, v.ProviderID, v.OfferingID, v.OfferingTitle, v.Category, v.TaxBucket,
-		v.Unit, v.Quantity, v.UnitPriceCents, v.AmountCents, v.SlotID, v.StartsAt, v.EndsAt, v.CancelUntil,
-		v.ValidateFrom, v.ValidateUntil, to, subjects, bodies, hold.Arg, p.UserID, bookOperation, key, hash, string(answer)}
+	args := append(issuedValues(v), to, subjects, bodies, hold.Arg, p.UserID, bookOperation, key, hash, string(answer))
 	var row struct {
 		db.Claim
 		CreatedAt *time.Time `db:"created_at"`

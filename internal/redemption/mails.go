@@ -58,9 +58,10 @@ func VoucherPath(v Voucher) string { return "/buoni/" + v.ID.String() }
 // ProviderDayPath is the provider's page of a day's bookings.
 const ProviderDayPath = "/erogatore/prenotazioni"
 
-// bookedMails are a booking's mails: the voucher to the employee, a
-// notice to the provider (none to an empty address).
-func (s *Service) bookedMails(employee, provider string, v Voucher) ([]mail.Message, error) {
+// bookedMails are a booking's mails, the voucher to the employee and a
+// notice to the provider (none to an empty address), as the arrays of
+// mail_outbox's columns that the booking's statement unnests.
+func (s *Service) bookedMails(employee, provider string, v Voucher) (to, subjects, bodies any, err error) {
 	var ms []mail.Message
 	for _, m := range []struct{ to, name, link string }{{employee, "booked", VoucherPath(v)},
 		{provider, "provider_booked", ProviderDayPath + "?giorno=" + v.ValidateFrom.In(rome).Format("2006-01-02")}} {
@@ -69,11 +70,11 @@ func (s *Service) bookedMails(employee, provider string, v Voucher) ([]mail.Mess
 		}
 		msg, err := mailTemplates.Compose(m.to, m.name, s.voucherMail(v, m.link))
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		ms = append(ms, msg)
 	}
-	return ms, nil
+	return mail.Arrays(ms)
 }
 
 // mailCancelled tells the employee the provider cancelled their booking.
