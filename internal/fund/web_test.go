@@ -57,7 +57,8 @@ func TestDonationPage(t *testing.T) {
 	// a form with no fund and a bad amount names both at once
 	res, body = post(t, web, "/azienda/fondo", url.Values{"fund": {""}, "amount": {"abc"}, "form_key": {"z"}})
 	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="donate-amount-error"`) || !strings.Contains(body, `id="donate-fund-error"`) ||
-		!strings.Contains(body, "Scegli un fondo.") || !strings.Contains(body, `value="abc"`) {
+		!strings.Contains(body, "Scegli un fondo.") || !strings.Contains(body, `value="abc"`) ||
+		!strings.Contains(body, `aria-describedby="donate-fund-error" autofocus`) || strings.Contains(body, `aria-describedby="donate-amount-error" autofocus`) {
 		t.Fatalf("no fund, bad amount: %d %s", res.StatusCode, body)
 	}
 	res, body = post(t, web, "/azienda/fondo", url.Values{"fund": {x.fund.ID.String()}, "amount": {"75"}, "form_key": {"y"}})
