@@ -62,6 +62,7 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "duration of each run")
 	clientsFlag := flag.String("clients", "8,32,64", "client counts")
 	rounds := flag.Int("rounds", 3, "rounds, each running every client count (interleaved); medians at the end")
+	pool := flag.Int("pool", 0, "database connections of the app server and of the ledger's (c) clients alike (0: 40 and 80, more than any client count)")
 	flag.Parse()
 	if *server == "" {
 		fail(fmt.Errorf("no server: set TEST_DATABASE_URL or -server"))
@@ -84,7 +85,13 @@ func main() {
 	fail(err)
 	fail(db.Migrate(ctx, dbx.DB))
 
-	env := serverEnv(owner)
+	// (c)'s clients share a pool of their own, as the server's requests do
+	lx := dbx
+	if *pool > 0 {
+		lx, err = db.Open(ctx, owner, *pool)
+		fail(err)
+	}
+	env := serverEnv(owner, cmp.Or(*pool, 40))
 	cfg, err := config.FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	fail(err)
 	start := time.Now()
@@ -97,8 +104,8 @@ func main() {
 	fail(err)
 	defer child.Process.Kill()
 
-	fmt.Printf("%d wallets, %d providers; %s per run; GOMAXPROCS %d on %d CPUs.\n\n", *wallets, *providers, *dur,
-		runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Printf("%d wallets, %d providers; %s per run; GOMAXPROCS %d on %d CPUs; database connections: server %s, (c) %d.\n\n",
+		*wallets, *providers, *dur, runtime.GOMAXPROCS(0), runtime.NumCPU(), env["DB_MAX_CONNS"], lx.Stats().MaxOpenConnections)
 	header := "| clients | HTTP lifecycles/s | book p50/p99 | validate p50/p99 | ledger (c) lifecycles/s | (c) p50/p99 | HTTP/(c) | generator CPU | server CPU | PostgreSQL CPU | rest of machine | CPU ms per HTTP lifecycle: generator + server + PostgreSQL | CPU ms per (c) lifecycle: client + PostgreSQL | load avg |\n" +
 		"|---:|---:|---|---|---:|---|---:|---:|---:|---:|---:|---|---|---:|"
 	rows := map[int][]row{}
@@ -106,7 +113,7 @@ func main() {
 		fmt.Printf("Round %d:\n\n%s\n", r, header)
 		for _, n := range clients {
 			h := w.httpRun(ctx, cfg.BaseURL, n, *dur, child.Process.Pid)
-			c := w.ledgerRun(ctx, dbx, n, *dur)
+			c := w.ledgerRun(ctx, lx, n, *dur)
 			x := row{clients: n, http: h, c: c, load: loadAvg()}
 			rows[n] = append(rows[n], x)
 			fmt.Println(x)
@@ -188,8 +195,9 @@ func loadAvg() float64 {
 }
 
 // serverEnv is the child's environment: the app as `reciproca serve`
-// runs it, logging in as the restricted role, without the worker.
-func serverEnv(owner string) map[string]string {
+// runs it, logging in as the restricted role, without the worker, with a
+// pool of conns database connections.
+func serverEnv(owner string, conns int) map[string]string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	fail(err)
 	port := l.Addr().(*net.TCPAddr).Port
@@ -200,7 +208,7 @@ func serverEnv(owner string) map[string]string {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	return map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtest.AppURL(owner), "MIGRATE_DATABASE_URL": owner,
 		"HOST": "127.0.0.1", "PORT": strconv.Itoa(port), "BASE_URL": base, "RUN_WORKER": "false", "LOG_LEVEL": "error",
-		"DB_MAX_CONNS": "40", "JWT_SIGNING_KEY": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"DB_MAX_CONNS": strconv.Itoa(conns), "JWT_SIGNING_KEY": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		"ACCESS_TOKEN_TTL": "2h"}
 }
 
