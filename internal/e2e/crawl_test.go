@@ -99,7 +99,7 @@ func crawl(t *testing.T, ctx context.Context, k *identitytest.Kit, base string, 
 			continue
 		}
 		var text string
-		var links, small, squeezed []string
+		var links, small, squeezed, tiny []string
 		err := chromedp.Run(ctx,
 			chromedp.Navigate(next),
 			chromedp.WaitVisible("main", chromedp.ByQuery),
@@ -108,6 +108,7 @@ func crawl(t *testing.T, ctx context.Context, k *identitytest.Kit, base string, 
 			chromedp.Evaluate(`Array.from(document.querySelectorAll("a[href]:not([download])"), a => a.href)`, &links),
 			chromedp.Evaluate(smallControls, &small),
 			chromedp.Evaluate(squeezedText, &squeezed),
+			chromedp.Evaluate(tinyText, &tiny),
 			screenshot(t, "crawl-"+string(u.Roles[0])+"-"+strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "-").Replace(strings.TrimPrefix(next, base))),
 		)
 		if err != nil {
@@ -119,6 +120,9 @@ func crawl(t *testing.T, ctx context.Context, k *identitytest.Kit, base string, 
 		}
 		for _, c := range squeezed {
 			t.Errorf("%s: %s is squeezed into a column a few letters wide", strings.TrimPrefix(next, base), c)
+		}
+		for _, c := range tiny {
+			t.Errorf("%s: %s is drawn less than 11 px tall, too small to read", strings.TrimPrefix(next, base), c)
 		}
 		for _, bad := range notItalian(withoutPeople(text, people)) {
 			t.Errorf("%s in Italian shows %q", strings.TrimPrefix(next, base), bad)
@@ -272,6 +276,13 @@ const smallControls = `Array.from(document.querySelectorAll("main input:not([typ
 const squeezedText = `Array.from(document.querySelectorAll("main dd, main dt, main td, main th, main p, main li, main a, main h1, main h2, main h3"))
   .filter(e => { const r = e.getBoundingClientRect(); return e.textContent.trim().length >= 12 && r.width > 0 && r.width < 60 && r.height > 80; })
   .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + JSON.stringify(e.textContent.trim().slice(0, 40)))`
+
+// tinyText lists the text of drawings (a chart's labels and values)
+// scaled down with the drawing to less than 11 px: a chart drawn for a
+// laptop's width and shrunk to a phone's.
+const tinyText = `Array.from(document.querySelectorAll("main svg text"))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.height > 0 && r.height < 11; })
+  .map(e => (e.closest("svg").id || "svg") + " " + JSON.stringify(e.textContent.trim().slice(0, 40)))`
 
 // rawCodeInLink finds a time as Go prints it (2026-12-01 00:00:00 +0100
 // CET) in a link: the page it leads to cannot read it back.

@@ -84,6 +84,10 @@ func TestWelfareReportOnTheWebAndTheAPI(t *testing.T) {
 			t.Fatalf("the report page lacks %q:\n%s", want, body)
 		}
 	}
+	// nothing expired yet: no chart of residuals, only its table saying so
+	if strings.Contains(body, `id="chart-residuals"`) {
+		t.Fatalf("the report draws an empty chart of residuals:\n%s", body)
+	}
 	if strings.Contains(body, "12,00") || strings.Contains(body, "Sport") || strings.Contains(body, "Lavanderia") {
 		t.Fatalf("the report page shows a withheld figure or a service category:\n%s", body)
 	}

@@ -26,24 +26,32 @@ type bar struct {
 	Text  string // the value as people read it
 }
 
-// barChart draws one horizontal bar per value, scaled to the largest.
+// barChart draws one horizontal bar per value, scaled to the largest,
+// each under its label: drawn at a phone's width (the SVG is never wider
+// than its viewBox, and narrower only when the screen is), so its text
+// stays the size of the page's on a phone and on a laptop alike.
+// With no bars there is no chart, only its title (the table says there
+// is nothing to show).
 func barChart(id, title string, bars []bar) chart {
-	const width, labelW, rowH = 640, 200, 28
-	height := rowH*len(bars) + 10
+	if len(bars) == 0 {
+		return chart{Title: title}
+	}
+	const width, valueW, rowH = 360, 110, 46
+	height := rowH*len(bars) + 4
 	var peak int64 = 1
 	for _, b := range bars {
 		peak = max(peak, b.Value)
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" role="img" aria-labelledby="%s-title" class="chart" id="%s">`,
-		width, height, id, id)
+	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="%s-title" class="chart" id="%s">`,
+		width, height, width, height, id, id)
 	fmt.Fprintf(&sb, `<title id="%s-title">%s</title>`, id, template.HTMLEscapeString(title))
 	for i, b := range bars {
-		y := 5 + i*rowH
-		w := int(int64(width-labelW-120) * max(0, b.Value) / peak)
-		fmt.Fprintf(&sb, `<text x="0" y="%d" font-size="13" fill="#1b1b1b">%s</text>`, y+17, template.HTMLEscapeString(b.Label))
-		fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="%d" height="%d" fill="#1d5c4d"></rect>`, labelW, y+4, max(w, 1), rowH-10)
-		fmt.Fprintf(&sb, `<text x="%d" y="%d" font-size="13" fill="#1b1b1b">%s</text>`, labelW+max(w, 1)+6, y+17, template.HTMLEscapeString(b.Text))
+		y := 2 + i*rowH
+		w := max(int(int64(width-valueW)*max(0, b.Value)/peak), 1)
+		fmt.Fprintf(&sb, `<text x="0" y="%d" font-size="14" fill="#1b1b1b">%s</text>`, y+15, template.HTMLEscapeString(b.Label))
+		fmt.Fprintf(&sb, `<rect x="0" y="%d" width="%d" height="16" fill="#1d5c4d"></rect>`, y+22, w)
+		fmt.Fprintf(&sb, `<text x="%d" y="%d" font-size="14" fill="#1b1b1b">%s</text>`, w+6, y+35, template.HTMLEscapeString(b.Text))
 	}
 	sb.WriteString(`</svg>`)
 	return chart{Title: title, SVG: template.HTML(sb.String())}
