@@ -10,6 +10,8 @@ PORT       ?= 8080
 DEV_PG_PORT ?= 55432
 # the durable cluster (fsync and synchronous_commit on) of `make bench-ledger`
 LEDGER_DURABLE_PG_PORT ?= 55434
+# the cluster of `make bench-redemption`'s second run, on a CPU of its own
+REDEMPTION_DB_CPU_PG_PORT ?= 55435
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -102,8 +104,12 @@ ledger-verify: build ## check every ledger invariant on the development database
 	@$(DEV_ENV); $(BIN) ledger verify
 
 .PHONY: bench-redemption
-bench-redemption: ## booking + validation through the API at 8/32/64 clients over 10,000 wallets, next to the ledger's own lifecycle (docs/benchmarks.md)
+bench-redemption: ## booking + validation through the API at 8/32/64 clients next to the ledger's own lifecycle: all on every CPU, then PostgreSQL on a CPU of its own (docs/benchmarks.md)
 	@eval "$$(scripts/test-env.sh)"; go run ./cmd/redemption-bench $(REDEMPTION_BENCH_FLAGS)
+	@go build -o bin/redemption-bench ./cmd/redemption-bench
+	@echo "redemption-bench with PostgreSQL on CPU 0, the load generator, the app server and (c)'s clients on the others (as deployed: app servers on machines of their own), port $(REDEMPTION_DB_CPU_PG_PORT):" >&2
+	@scripts/pg.sh stop bench-db-cpu; url=$$(taskset -c 0 scripts/pg.sh start bench-db-cpu $(REDEMPTION_DB_CPU_PG_PORT) fast) && \
+	  taskset -c 1-$$(($$(nproc) - 1)) bin/redemption-bench -server "$$url" $(REDEMPTION_BENCH_FLAGS)
 
 .PHONY: bench-ledger
 bench-ledger: ## ledger throughput vs the raw PostgreSQL ceiling, on the fast test cluster, then on a durable one (results go in docs/benchmarks.md)
