@@ -1,14 +1,6 @@
 package ledger
 
-import (
-	"encoding/json"
-	"errors"
-	"fmt"
-
-	"github.com/lib/pq"
-
-	"github.com/reciproca/reciproca/internal/apperr"
-)
+import "fmt"
 
 // Embedded is a hold or a capture that a caller writes inside a statement
 // of its own, with what it writes alongside (a domain's row that records
@@ -42,12 +34,8 @@ func EmbedHold(r HoldRequest, n int) (Embedded, error) {
 	if err := r.Validate(); err != nil {
 		return Embedded{}, err
 	}
-	body, err := json.Marshal(r.wire())
-	if err != nil {
-		return Embedded{}, apperr.Wrap(err, "encoding ledger request")
-	}
 	// locking mode: the caller's statement writes more after the call
-	return Embedded{Call: fmt.Sprintf("ledger_post($%d::jsonb, true)", n), Arg: string(body)}, nil
+	return embed(fmt.Sprintf("ledger_post($%d::jsonb, true)", n), r.wire())
 }
 
 // EmbedCapture is Capture as an Embedded call, bound as parameter n.
@@ -55,22 +43,20 @@ func EmbedCapture(r CaptureRequest, n int) (Embedded, error) {
 	if err := r.Validate(); err != nil {
 		return Embedded{}, err
 	}
-	body, err := json.Marshal(r.canonical())
-	if err != nil {
-		return Embedded{}, apperr.Wrap(err, "encoding ledger request")
-	}
-	return Embedded{Call: fmt.Sprintf("ledger_capture($%d::jsonb)", n), Arg: string(body)}, nil
+	return embed(fmt.Sprintf("ledger_capture($%d::jsonb)", n), r.canonical())
+}
+
+func embed(call string, req any) (Embedded, error) {
+	body, err := encodeRequest(req)
+	return Embedded{Call: call, Arg: string(body)}, err
 }
 
 // MapError turns an error the SQL function of an Embedded call raised
 // into the application error Hold or Capture would have returned (an
 // *apperr.Error); any other error comes back as it was.
 func MapError(err error) error {
-	var pe *pq.Error
-	if errors.As(err, &pe) {
-		if _, ok := sqlCodes[string(pe.Code)]; ok {
-			return sqlError(string(pe.Code), pe.Message, []byte(pe.Detail))
-		}
+	if e := functionError(err); e != nil {
+		return e
 	}
 	return err
 }

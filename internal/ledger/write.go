@@ -154,9 +154,9 @@ func callJSON(ctx context.Context, ext sqlx.ExtContext, fn string, req any, dest
 // lock after lockTimeout (0: waits as long as it takes), with a
 // lock_not_available error (55P03, see isLockTimeout).
 func callJSONTimeout(ctx context.Context, ext sqlx.ExtContext, fn string, lockTimeout time.Duration, req any, dest ...any) error {
-	body, err := json.Marshal(req)
+	body, err := encodeRequest(req)
 	if err != nil {
-		return apperr.Wrap(err, "encoding ledger request")
+		return err
 	}
 	_, inTx := ext.(*sqlx.Tx)
 	for attempt := 1; ; attempt++ {
@@ -225,16 +225,34 @@ func mapError(err error) error {
 	if err == nil {
 		return nil
 	}
+	if e := functionError(err); e != nil {
+		return e
+	}
+	if db.Retryable(err) {
+		return &apperr.Error{Code: apperr.Conflict, Message: "the ledger was busy with the same accounts: try again", Err: err}
+	}
+	return db.MapError(err, "ledger transaction")
+}
+
+// functionError is the application error for an error the SQL functions
+// raised with one of their codes (sqlCodes), nil for any other error.
+func functionError(err error) *apperr.Error {
 	var pe *pq.Error
 	if errors.As(err, &pe) {
 		if _, ok := sqlCodes[string(pe.Code)]; ok {
 			return sqlError(string(pe.Code), pe.Message, []byte(pe.Detail))
 		}
-		if db.Retryable(err) {
-			return &apperr.Error{Code: apperr.Conflict, Message: "the ledger was busy with the same accounts: try again", Err: err}
-		}
 	}
-	return db.MapError(err, "ledger transaction")
+	return nil
+}
+
+// encodeRequest is req as the JSON document the SQL functions read.
+func encodeRequest(req any) ([]byte, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, apperr.Wrap(err, "encoding ledger request")
+	}
+	return body, nil
 }
 
 // sqlError builds the application error for a code the SQL functions
