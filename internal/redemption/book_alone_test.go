@@ -92,86 +92,78 @@ func TestBookingWithoutSlotsIsOneWriteOnce(t *testing.T) {
 // A booking whose first voucher code is taken draws another: the voucher
 // is booked once, with a free code, and its credits held once.
 func TestBookingCodeClash(t *testing.T) {
-	for _, k := range kinds {
-		t.Run(k.name, func(t *testing.T) {
-			f := newFixture(t)
-			offering, slot := k.offering(f, 10_00, 5)
-			taken, err := f.bookKeyed(f.employee(10_00, nil), offering, 1, slot)
-			f.ok(err)
-			drawn := 0
-			defer redemption.SetCodes(func() string {
-				if drawn++; drawn == 1 {
-					return taken.Code
-				}
-				return redemption.NewCode()
-			})()
-			emp := f.employee(30_00, nil)
-			before := f.aloneNow()
-			v, err := f.bookKeyed(emp, offering, 1, slot)
-			f.ok(err)
-			var n int
-			f.ok(f.db.Get(&n, `SELECT count(*) FROM vouchers WHERE employee_id = $1 AND code <> $2`, emp.UserID, taken.Code))
-			if drawn != 2 || v.Code == taken.Code || n != 1 || f.available(redemption.WalletPath(emp.UserID)) != 20_00 {
-				t.Fatalf("%d codes drawn, voucher %s (taken %s), %d vouchers, wallet %d", drawn, v.Code, taken.Code, n,
-					f.available(redemption.WalletPath(emp.UserID)))
+	eachKind(t, func(t *testing.T, f *fixture, k kind) {
+		offering, slot := k.offering(f, 10_00, 5)
+		taken, err := f.bookKeyed(f.employee(10_00, nil), offering, 1, slot)
+		f.ok(err)
+		drawn := 0
+		defer redemption.SetCodes(func() string {
+			if drawn++; drawn == 1 {
+				return taken.Code
 			}
-			f.alone(before, &k.aloneBook, nil)
-			f.verifyLedger()
-		})
-	}
+			return redemption.NewCode()
+		})()
+		emp := f.employee(30_00, nil)
+		before := f.aloneNow()
+		v, err := f.bookKeyed(emp, offering, 1, slot)
+		f.ok(err)
+		var n int
+		f.ok(f.db.Get(&n, `SELECT count(*) FROM vouchers WHERE employee_id = $1 AND code <> $2`, emp.UserID, taken.Code))
+		if drawn != 2 || v.Code == taken.Code || n != 1 || f.available(redemption.WalletPath(emp.UserID)) != 20_00 {
+			t.Fatalf("%d codes drawn, voucher %s (taken %s), %d vouchers, wallet %d", drawn, v.Code, taken.Code, n,
+				f.available(redemption.WalletPath(emp.UserID)))
+		}
+		f.alone(before, &k.aloneBook, nil)
+	})
 }
 
 // A booking whose connection dies after its hold is placed, while its
 // voucher waits for a lock, leaves nothing behind: no voucher, no hold,
 // the key free; the retry books once.
 func TestBookingCrashLeavesNothing(t *testing.T) {
-	for _, k := range kinds {
-		t.Run(k.name, func(t *testing.T) {
-			f := newFixture(t)
-			offering, slot := k.offering(f, 10_00, 5)
-			emp := f.employee(30_00, nil)
-			wallet := redemption.WalletPath(emp.UserID)
-			in := redemption.BookInput{OfferingID: offering, Quantity: 1, SlotID: slot}
-			// Another transaction locks the offering: the voucher's
-			// foreign-key check, the last thing a booking does, waits for it.
-			blocker, err := f.db.BeginTxx(f.ctx, nil)
-			f.ok(err)
-			defer blocker.Rollback()
-			_, err = blocker.Exec(`SELECT 1 FROM offerings WHERE id = $1 FOR UPDATE`, offering)
-			f.ok(err)
-			done := make(chan error, 1)
-			go func() { _, err := f.svc.Book(context.Background(), emp, in, "crash"); done <- err }()
-			var pid int
-			for {
-				err := f.db.Get(&pid, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-					AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO vouchers%' LIMIT 1`)
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, sql.ErrNoRows) {
-					f.ok(err)
-				}
-				time.Sleep(5 * time.Millisecond)
+	eachKind(t, func(t *testing.T, f *fixture, k kind) {
+		offering, slot := k.offering(f, 10_00, 5)
+		emp := f.employee(30_00, nil)
+		wallet := redemption.WalletPath(emp.UserID)
+		in := redemption.BookInput{OfferingID: offering, Quantity: 1, SlotID: slot}
+		// Another transaction locks the offering: the voucher's
+		// foreign-key check, the last thing a booking does, waits for it.
+		blocker, err := f.db.BeginTxx(f.ctx, nil)
+		f.ok(err)
+		defer blocker.Rollback()
+		_, err = blocker.Exec(`SELECT 1 FROM offerings WHERE id = $1 FOR UPDATE`, offering)
+		f.ok(err)
+		done := make(chan error, 1)
+		go func() { _, err := f.svc.Book(context.Background(), emp, in, "crash"); done <- err }()
+		var pid int
+		for {
+			err := f.db.Get(&pid, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+				AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO vouchers%' LIMIT 1`)
+			if err == nil {
+				break
 			}
-			var killed bool
-			f.ok(f.db.Get(&killed, `SELECT pg_terminate_backend($1)`, pid))
-			f.ok(blocker.Rollback())
-			crashErr := <-done
-			var n int
-			f.ok(f.db.Get(&n, `SELECT count(*) FROM vouchers WHERE employee_id = $1`, emp.UserID))
-			if !killed || (crashErr != nil) != (n == 0) || f.available(wallet) != 30_00-int64(n)*10_00 {
-				t.Fatalf("killed %t, booking %v, %d vouchers, wallet %d", killed, crashErr, n, f.available(wallet))
+			if !errors.Is(err, sql.ErrNoRows) {
+				f.ok(err)
 			}
-			f.verifyLedger()
-			v, err := f.svc.Book(f.ctx, emp, in, "crash")
-			f.ok(err)
-			f.ok(f.db.Get(&n, `SELECT count(*) FROM vouchers WHERE employee_id = $1`, emp.UserID))
-			if n != 1 || v.EmployeeID != emp.UserID || f.available(wallet) != 20_00 {
-				t.Fatalf("after the retry: %d vouchers, wallet %d", n, f.available(wallet))
-			}
-			f.verifyLedger()
-		})
-	}
+			time.Sleep(5 * time.Millisecond)
+		}
+		var killed bool
+		f.ok(f.db.Get(&killed, `SELECT pg_terminate_backend($1)`, pid))
+		f.ok(blocker.Rollback())
+		crashErr := <-done
+		var n int
+		f.ok(f.db.Get(&n, `SELECT count(*) FROM vouchers WHERE employee_id = $1`, emp.UserID))
+		if !killed || (crashErr != nil) != (n == 0) || f.available(wallet) != 30_00-int64(n)*10_00 {
+			t.Fatalf("killed %t, booking %v, %d vouchers, wallet %d", killed, crashErr, n, f.available(wallet))
+		}
+		f.verifyLedger()
+		v, err := f.svc.Book(f.ctx, emp, in, "crash")
+		f.ok(err)
+		f.ok(f.db.Get(&n, `SELECT count(*) FROM vouchers WHERE employee_id = $1`, emp.UserID))
+		if n != 1 || v.EmployeeID != emp.UserID || f.available(wallet) != 20_00 {
+			t.Fatalf("after the retry: %d vouchers, wallet %d", n, f.available(wallet))
+		}
+	})
 }
 
 // What the one-statement paths leave to the transactions still works: a
